@@ -1,0 +1,74 @@
+"""Discover apps by `apps/<id>/app.toml` (folders starting with '_' are templates) and load them."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from types import ModuleType
+
+from .errors import TinymlError
+from .manifest import Manifest, load_manifest
+from .paths import apps_dir
+
+
+def discover() -> list[str]:
+    root = apps_dir()
+    return sorted(p.parent.name for p in root.glob("*/app.toml") if not p.parent.name.startswith("_"))
+
+
+@dataclass
+class App:
+    id: str
+    dir: Path
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        return load_manifest(self.dir / "app.toml", expected_id=self.id)
+
+    @cached_property
+    def pipeline(self) -> ModuleType:
+        """The app's pipeline.py: model builder, app post-processing, dataset hook."""
+        return load_module(self.dir / "pipeline.py", f"tinyml_apps.{self.id.replace('-', '_')}.pipeline")
+
+    @property
+    def model_dir(self) -> Path:
+        return self.dir / "model"
+
+    @property
+    def tflite_path(self) -> Path:
+        return self.model_dir / "model.int8.tflite"
+
+    @property
+    def fixtures_dir(self) -> Path:
+        return self.dir / "fixtures"
+
+
+def load_app(app_id: str | None, root: Path | None = None) -> App:
+    if not app_id:
+        raise TinymlError(f"no app given; use app=<id> with one of: {', '.join(discover()) or '(none)'}")
+    base = root or apps_dir()
+    d = base / app_id
+    if not (d / "app.toml").is_file():
+        raise TinymlError(f"unknown app {app_id!r}; available: {', '.join(discover()) or '(none)'}")
+    return App(app_id, d)
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    """Import a file by path under a unique module name (apps and datasets are not packages)."""
+    if not path.is_file():
+        raise TinymlError(f"{path}: not found")
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except Exception:
+        del sys.modules[name]
+        raise
+    return mod

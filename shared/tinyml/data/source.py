@@ -1,0 +1,80 @@
+"""Resolve the manifest's dataset to recordings: the real loader when a path is set, else the generator.
+
+Generated data is cached under build/cache (outside git), keyed by the generator's source code and options,
+so a changed generator never serves stale data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from ..apps import load_module
+from ..errors import TinymlError
+from ..manifest import Manifest
+from ..paths import cache_dir, datasets_dir
+from ..recording import Recording
+from ..dsp.resample import resample
+
+
+def dataset_module(name: str) -> ModuleType:
+    path = datasets_dir() / name / "dataset.py"
+    if not path.is_file():
+        avail = sorted(p.parent.name for p in datasets_dir().glob("*/dataset.py"))
+        raise TinymlError(f"unknown dataset {name!r}; available: {', '.join(avail)}")
+    return load_module(path, f"tinyml_datasets.{name.replace('-', '_')}")
+
+
+def build_dataset(m: Manifest, *, smoke: bool = False, progress: bool = True) -> list[Recording]:
+    ds = m.dataset
+    options = dict(ds["options"])
+    if smoke:
+        options.update(ds["smoke_options"])
+    if ds["path"]:
+        path = Path(ds["path"]).expanduser()
+        if not path.is_absolute():
+            path = m.dir / path
+        if not path.is_dir():
+            raise TinymlError(f"{m.path}: [dataset.path] {path} is not a folder")
+        mod = dataset_module(ds["name"])
+        recs = mod.load(path, rate=m.rate, channels=m.channels, **options.get("load", {}))
+    else:
+        gen_name = ds.get("generator") or options.get("generator")
+        if not gen_name:
+            raise TinymlError(f"{m.path}: [dataset] has no path and no options.generator")
+        mod = dataset_module(gen_name)
+        gen_opts = {k: v for k, v in options.items() if k not in ("generator", "load")}
+        recs = _cached(mod, gen_name, m, gen_opts, progress)
+    return [_to_rate(r, m.rate) for r in recs]
+
+
+def _cached(mod: ModuleType, name: str, m: Manifest, opts: dict, progress: bool) -> list[Recording]:
+    src = Path(mod.__file__).parent
+    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(src.glob("*.py")))).hexdigest()
+    key_doc = {"code": code, "rate": m.rate, "channels": m.channels, "seed": m.dataset["seed"], "opts": opts}
+    key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir("datasets", f"{name}-{key}.pkl")
+    if path.is_file():
+        with path.open("rb") as f:
+            return pickle.load(f)
+    if progress:
+        print(f"generating {name} (cached at {path})", file=sys.stderr)
+    recs = mod.generate(rate=m.rate, channels=m.channels, seed=m.dataset["seed"], progress=progress, **opts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(recs, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return recs
+
+
+def _to_rate(r: Recording, rate: float) -> Recording:
+    if abs(r.rate - rate) < 1e-6:
+        return r
+    r.signal = resample(r.signal, r.rate, rate)
+    r.rate = rate
+    return r

@@ -1,0 +1,40 @@
+"""Group-wise splits: a subject (person, voice, machine) lands in exactly one of train/val/test."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..recording import Recording
+
+
+def split_recordings(
+    recs: list[Recording], *, test_fraction: float, val_fraction: float, seed: int, key: str = "subject"
+) -> tuple[list[Recording], list[Recording], list[Recording]]:
+    """Shuffle the distinct groups with `seed`, then cut by group count, never by recording."""
+    groups = sorted({_group(r, key) for r in recs})
+    if len(groups) < 3:
+        raise ValueError(f"need at least 3 distinct {key}s to split, found {len(groups)}")
+    rng = np.random.default_rng(seed)
+    order = [groups[i] for i in rng.permutation(len(groups))]
+    n_test = max(1, round(test_fraction * len(groups)))
+    n_val = max(1, round(val_fraction * len(groups)))
+    test_g = set(order[:n_test])
+    val_g = set(order[n_test : n_test + n_val])
+    train = [r for r in recs if _group(r, key) not in test_g | val_g]
+    val = [r for r in recs if _group(r, key) in val_g]
+    test = [r for r in recs if _group(r, key) in test_g]
+    assert_disjoint(train, val, test, key=key)
+    return train, val, test
+
+
+def _group(r: Recording, key: str) -> str:
+    return r.subject if key == "subject" else r.source
+
+
+def assert_disjoint(*splits: list[Recording], key: str = "subject") -> None:
+    seen: dict[str, int] = {}
+    for i, split in enumerate(splits):
+        for r in split:
+            g = _group(r, key)
+            if seen.setdefault(g, i) != i:
+                raise AssertionError(f"{key} {g!r} leaks between split {seen[g]} and split {i}")

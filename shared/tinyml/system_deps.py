@@ -1,0 +1,52 @@
+"""Install the Debian packages a verb needs, once, with a clear message (sudo when not root)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from .errors import TinymlError
+
+# purpose -> {executable that proves it is installed: debian package}
+NEEDS: dict[str, dict[str, str]] = {
+    "firmware": {
+        "arm-none-eabi-gcc": "gcc-arm-none-eabi",
+        "qemu-system-arm": "qemu-system-arm",
+        "gcc": "gcc",
+    },
+    "audio": {"espeak-ng": "espeak-ng", "flite": "flite", "sox": "sox"},
+    "mqtt": {"mosquitto": "mosquitto"},
+}
+NEEDS["test"] = {**NEEDS["firmware"]}
+EXTRA_PACKAGES = {"firmware": ["libnewlib-arm-none-eabi"], "test": ["libnewlib-arm-none-eabi"]}
+
+
+def missing_packages(purpose: str) -> list[str]:
+    if purpose not in NEEDS:
+        raise TinymlError(f"unknown purpose {purpose!r}; allowed: {', '.join(NEEDS)}")
+    missing = [pkg for exe, pkg in NEEDS[purpose].items() if not shutil.which(exe)]
+    if missing:
+        missing += EXTRA_PACKAGES.get(purpose, [])
+    return sorted(set(missing))
+
+
+def ensure(purpose: str) -> None:
+    missing = missing_packages(purpose)
+    if not missing:
+        return
+    prefix: list[str] = []
+    if os.geteuid() != 0:
+        if not shutil.which("sudo"):
+            raise TinymlError(f"need Debian packages {' '.join(missing)}; run as root: apt-get install -y {' '.join(missing)}")
+        prefix = ["sudo"]
+    if not shutil.which("apt-get"):
+        raise TinymlError(f"need {' '.join(missing)} but apt-get is not available; install them with your package manager")
+    print(f"installing Debian packages for {purpose}: {' '.join(missing)}", file=sys.stderr)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
+        res = subprocess.run(prefix + cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if res.returncode != 0:
+            last = (res.stderr.strip().splitlines() or ["?"])[-1]
+            raise TinymlError(f"'{' '.join(cmd)}' failed: {last}")
