@@ -1,0 +1,226 @@
+"""SisFall loader: the real public layout, read as it is distributed.
+
+Layout (Sucerquia, Lopez and Vargas-Bonilla, Sensors 2017):
+
+    <root>/SA01 ... SA23, SE01 ... SE15 / <CODE>_<SUBJ>_<Rnn>.txt      e.g. F05_SA01_R04.txt
+
+Each file holds 200 Hz samples, one per line: 9 comma-separated integers, the line ending with ';'
+and padded with spaces. Columns 1-3 are the ADXL345 (13 bit, +-16 g: g = raw*32/8192), 4-6 the
+ITG3200 gyroscope, 7-9 the MMA8451Q (14 bit, +-8 g: g = raw*16/16384).
+
+Codes D01-D19 are activities of daily living (label "adl"), F01-F15 are falls (label "fall").
+SisFall has no fall-onset or impact annotation: the impact time of a fall trial is ESTIMATED here
+as the time of the peak of |a| over the trial (the impact dominates every SisFall fall trial).
+
+Imported by file path (not as a package): only absolute imports of numpy/scipy/tinyml.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.errors import TinymlError
+from tinyml.recording import Recording
+
+NATIVE_RATE = 200.0
+N_COLUMNS = 9
+# sensor -> (first column, 0-based; raw -> g factor)
+SENSORS = {
+    "adxl345": (0, 32.0 / 8192.0),
+    "mma8451q": (6, 16.0 / 16384.0),
+}
+SUBJECT_DIR = re.compile(r"^S[AE]\d\d$")
+TRIAL_FILE = re.compile(r"^([DF]\d\d)_(S[AE]\d\d)_R(\d\d)\.txt$")
+
+ACTIVITIES = {
+    "D01": "walking slowly",
+    "D02": "walking quickly",
+    "D03": "jogging slowly",
+    "D04": "jogging quickly",
+    "D05": "walking upstairs and downstairs slowly",
+    "D06": "walking upstairs and downstairs quickly",
+    "D07": "slowly sit in a half height chair, wait a moment, and up slowly",
+    "D08": "quickly sit in a half height chair, wait a moment, and up quickly",
+    "D09": "slowly sit in a low height chair, wait a moment, and up slowly",
+    "D10": "quickly sit in a low height chair, wait a moment, and up quickly",
+    "D11": "sitting a moment, trying to get up, and collapse into a chair",
+    "D12": "sitting a moment, lying slowly, wait a moment, and sit again",
+    "D13": "sitting a moment, lying quickly, wait a moment, and sit again",
+    "D14": "being on one's back change to lateral position, wait a moment, and change to one's back",
+    "D15": "standing, slowly bending at knees, and getting up",
+    "D16": "standing, slowly bending without bending knees, and getting up",
+    "D17": "standing, get into a car, remain seated and get out of the car",
+    "D18": "stumble while walking",
+    "D19": "gently jump without falling (trying to reach a high object)",
+    "F01": "fall forward while walking caused by a slip",
+    "F02": "fall backward while walking caused by a slip",
+    "F03": "lateral fall while walking caused by a slip",
+    "F04": "fall forward while walking caused by a trip",
+    "F05": "fall forward while jogging caused by a trip",
+    "F06": "vertical fall while walking caused by fainting",
+    "F07": "fall while walking, with use of hands in a table to dampen fall, caused by fainting",
+    "F08": "fall forward when trying to get up",
+    "F09": "lateral fall when trying to get up",
+    "F10": "fall forward when trying to sit down",
+    "F11": "fall backward when trying to sit down",
+    "F12": "lateral fall when trying to sit down",
+    "F13": "fall forward while sitting, caused by fainting or falling asleep",
+    "F14": "fall backward while sitting, caused by fainting or falling asleep",
+    "F15": "lateral fall while sitting, caused by fainting or falling asleep",
+}
+
+
+def load(
+    path: Path,
+    *,
+    rate: float,
+    channels: list[str] | tuple[str, ...],
+    sensor: str = "adxl345",
+    subjects: list[str] | None = None,
+    activities: list[str] | None = None,
+    resample: bool = True,
+    progress: bool = False,
+) -> list[Recording]:
+    """Read every trial under `path` (the folder holding SA01..SE15, or one level above it).
+
+    sensor: "adxl345" (cols 1-3, default) or "mma8451q" (cols 7-9).
+    subjects / activities: optional filters, e.g. ["SA01", "SE02"] / ["D19", "F01"].
+    resample: when True and `rate` differs from 200 Hz, resample each trial here (per file, so the
+    whole dataset never sits in memory at 200 Hz); otherwise return 200 Hz and let the core resample.
+    Channels map to the sensor's x, y, z by their last letter (ax/ay/az), else by position.
+    """
+    root = Path(path)
+    if sensor not in SENSORS:
+        raise TinymlError(f"sisfall: unknown sensor {sensor!r}; choose one of {', '.join(SENSORS)}")
+    axes = _axis_order(channels)
+    files = find_trials(root)
+    if subjects:
+        files = [f for f in files if f[1] in set(subjects)]
+    if activities:
+        files = [f for f in files if f[2] in set(activities)]
+    if not files:
+        raise TinymlError(f"{root}: no SisFall trials found (expected SA01..SE15/<CODE>_<SUBJ>_<Rnn>.txt)")
+    it = files
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(files, desc="sisfall", unit="trial")
+    col0, scale = SENSORS[sensor]
+    recs = []
+    for file, subject, code in it:
+        raw = read_trial(file)
+        g = raw[:, col0 : col0 + 3].astype(np.float32) * np.float32(scale)
+        g = np.ascontiguousarray(g[:, axes])
+        is_fall = code.startswith("F")
+        events: list[tuple[float, str]] = []
+        if is_fall:
+            mag = np.sqrt(np.sum(g.astype(np.float64) ** 2, axis=1))
+            events = [(float(np.argmax(mag)) / NATIVE_RATE, "fall")]
+        out_rate = NATIVE_RATE
+        if resample and abs(rate - NATIVE_RATE) > 1e-6:
+            g = _resample(g, NATIVE_RATE, float(rate))
+            out_rate = float(rate)
+        recs.append(
+            Recording(
+                signal=g,
+                rate=out_rate,
+                channels=tuple(channels),
+                subject=subject,
+                label="fall" if is_fall else "adl",
+                activity=code,
+                events=events,
+                source=str(file),
+            )
+        )
+    return recs
+
+
+def find_trials(root: Path) -> list[tuple[Path, str, str]]:
+    """(file, subject folder, activity code) for every trial file, sorted; accepts root or its parent."""
+    root = Path(root)
+    if not root.is_dir():
+        raise TinymlError(f"{root}: not a folder (point [dataset] path at the SisFall folder holding SA01..SE15)")
+    subject_dirs = sorted(p for p in root.iterdir() if p.is_dir() and SUBJECT_DIR.match(p.name))
+    if not subject_dirs:  # e.g. path points at the unzipped archive that contains SisFall_dataset/
+        for child in sorted(p for p in root.iterdir() if p.is_dir()):
+            subject_dirs = sorted(p for p in child.iterdir() if p.is_dir() and SUBJECT_DIR.match(p.name))
+            if subject_dirs:
+                break
+    out = []
+    for d in subject_dirs:
+        for f in sorted(d.iterdir()):
+            m = TRIAL_FILE.match(f.name)
+            if m and f.is_file():
+                out.append((f, d.name, m.group(1)))
+    return out
+
+
+def read_trial(file: Path) -> np.ndarray:
+    """All 9 raw integer columns of one trial file as int32 [n, 9]; TinymlError naming file and line."""
+    file = Path(file)
+    try:
+        text = file.read_text(encoding="ascii")
+    except UnicodeDecodeError:
+        raise TinymlError(f"{file}: not a SisFall text file (non-ASCII bytes)") from None
+    lines = text.splitlines()
+    stripped = [ln.strip() for ln in lines]
+    n_data = sum(1 for s in stripped if s)
+    if n_data == 0:
+        raise TinymlError(f"{file}: empty file (no samples)")
+    # Fast path (C parser); on any doubt fall back to the line-by-line parser for an exact message.
+    if all(s.endswith(";") for s in stripped if s) and text.count(";") == n_data:
+        try:
+            arr = np.loadtxt(io.StringIO(text.replace(";", "")), delimiter=",", dtype=np.int32, ndmin=2)
+            if arr.shape == (n_data, N_COLUMNS):
+                return arr
+        except ValueError:
+            pass
+    return _read_slow(file, stripped)
+
+
+def _read_slow(file: Path, stripped: list[str]) -> np.ndarray:
+    rows = []
+    for i, s in enumerate(stripped, start=1):
+        if not s:
+            continue
+        if not s.endswith(";"):
+            raise TinymlError(f"{file}: line {i}: malformed line (must end with ';'): {s[:60]!r}")
+        body = s[:-1]
+        if ";" in body:
+            raise TinymlError(f"{file}: line {i}: malformed line (more than one ';'): {s[:60]!r}")
+        parts = body.split(",")
+        if len(parts) != N_COLUMNS:
+            raise TinymlError(f"{file}: line {i}: expected {N_COLUMNS} comma-separated columns, found {len(parts)}")
+        try:
+            rows.append([int(p) for p in parts])
+        except ValueError:
+            raise TinymlError(f"{file}: line {i}: malformed line (non-integer value): {s[:60]!r}") from None
+    return np.asarray(rows, dtype=np.int32).reshape(-1, N_COLUMNS)
+
+
+def _axis_order(channels) -> list[int]:
+    channels = list(channels)
+    if len(channels) != 3:
+        raise TinymlError(f"sisfall: expects 3 accelerometer channels (x, y, z), manifest names {len(channels)}: {channels}")
+    last = [c[-1:].lower() for c in channels]
+    if sorted(last) == ["x", "y", "z"]:
+        return ["xyz".index(c) for c in last]
+    return [0, 1, 2]
+
+
+def _resample(x: np.ndarray, src: float, dst: float) -> np.ndarray:
+    """The core's resampler when present (same filter as everything else), else a polyphase one."""
+    try:
+        from tinyml.dsp.resample import resample
+    except ImportError:
+        from fractions import Fraction
+
+        from scipy.signal import resample_poly
+
+        fr = Fraction(dst / src).limit_denominator(1000)
+        return np.ascontiguousarray(resample_poly(x, fr.numerator, fr.denominator, axis=0), np.float32)
+    return np.ascontiguousarray(resample(x, src, dst), np.float32)
