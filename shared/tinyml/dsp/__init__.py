@@ -1,0 +1,323 @@
+"""Shared DSP blocks: numpy references, each with a C twin of the same name (firmware/runtime/dsp).
+
+Every block is a small module with a plain function (`fn`) and a docstring that states where the
+arithmetic is float32 and where integer, and what the C twin must do to match. `BLOCKS` registers the
+blocks a manifest's `[features].chain` can name; each has a uniform
+
+    apply(x2d, rate, **params) -> 2d array
+
+taking a window [time, channels] (rate = sample rate of the underlying signal in Hz) and returning
+[time', features]. A chain step is a table `{block = "name", append = false, <params>...}`; with
+append = true the block's output is concatenated (along features) to its input instead of replacing it,
+which needs equal time lengths. `apply_chain` runs a chain; `validate_params` checks one step.
+
+Multi-channel outputs are channel-major: [ch0 f0, ch0 f1, ..., ch1 f0, ...].
+
+`frame` (tinyml.dsp.frame) is a utility, not a chain block: the manifest's window/hop do the framing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..errors import TinymlError
+from .biquad import KINDS as BIQUAD_KINDS
+from .biquad import biquad, design_biquad
+from .dct import dct, dct_matrix
+from .fft_band_power import fft_band_power
+from .frame import frame
+from .log import log
+from .magnitude import magnitude, magnitude_int
+from .mel import NORMS as MEL_NORMS
+from .mel import mel, mel_filterbank
+from .mfcc import mfcc, mfcc_frames
+from .resample import resample
+from .spectrum import power_spectrum, spectrogram
+from .stats import STAT_NAMES, stats
+from .window import KINDS as WINDOW_KINDS
+from .window import apply_window, window
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+_TYPE_NAMES = {float: "a number", int: "an integer", bool: "true/false", str: "a string", list: "a list"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A registered DSP block. params: {name: (type or tuple of types, default or REQUIRED, doc)}."""
+
+    name: str
+    version: int
+    numeric: str  # "float32" or "int"
+    params: Mapping[str, tuple[Any, Any, str]]
+    fn: Callable[..., Any]
+    apply: Callable[..., np.ndarray]
+    choices: Mapping[str, tuple] = field(default_factory=dict)
+    rate_out: Callable[[float, dict], float] | None = None  # when the block changes the sample rate
+    doc: str = ""
+
+
+def _type_ok(v, types) -> bool:
+    types = types if isinstance(types, tuple) else (types,)
+    for t in types:
+        if t is bool and isinstance(v, bool):
+            return True
+        if t is int and isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            return True
+        if t is float and isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            return True
+        if t is str and isinstance(v, str):
+            return True
+        if t is list and isinstance(v, (list, tuple)):
+            return True
+    return False
+
+
+def _type_name(types) -> str:
+    types = types if isinstance(types, tuple) else (types,)
+    return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+
+
+def validate_params(block_name: str, params: Mapping[str, Any]) -> dict:
+    """Check a chain step's parameters against the block's schema; returns them with defaults filled in.
+
+    Raises TinymlError naming the block, the parameter and what is allowed. The keys `block` and
+    `append` (chain-step keys, not block parameters) are ignored.
+    """
+    blk = BLOCKS.get(block_name)
+    if blk is None:
+        raise TinymlError(f"unknown DSP block {block_name!r}; available: {', '.join(sorted(BLOCKS))}")
+    given = {k: v for k, v in params.items() if k not in ("block", "append")}
+    unknown = sorted(set(given) - set(blk.params))
+    if unknown:
+        allowed = ", ".join(blk.params) or "none"
+        raise TinymlError(f"DSP block {block_name!r}: unknown parameter {unknown[0]!r}; allowed: {allowed}")
+    out = {}
+    for p, (types, default, doc) in blk.params.items():
+        if p not in given:
+            if default is REQUIRED:
+                raise TinymlError(f"DSP block {block_name!r}: parameter {p!r} is required ({doc})")
+            out[p] = default
+            continue
+        v = given[p]
+        if not _type_ok(v, types):
+            raise TinymlError(
+                f"DSP block {block_name!r}: parameter {p!r} must be {_type_name(types)}, got {v!r} ({doc})"
+            )
+        if p in blk.choices:
+            allowed = blk.choices[p]
+            vals = v if isinstance(v, (list, tuple)) else [v]
+            bad = [x for x in vals if x not in allowed]
+            if bad:
+                raise TinymlError(
+                    f"DSP block {block_name!r}: parameter {p!r} value {bad[0]!r} not allowed; "
+                    f"allowed: {', '.join(map(str, allowed))}"
+                )
+        out[p] = v
+    return out
+
+
+def _as2d(x, name) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise TinymlError(f"DSP block {name!r}: input must be [time, channels], got shape {x.shape}")
+    return x
+
+
+def _flat_channels(a: np.ndarray) -> np.ndarray:
+    """[ch, k] -> [1, ch*k] channel-major."""
+    return np.asarray(a, dtype=np.float32).reshape(1, -1)
+
+
+# ---- apply functions: [time, ch] -> [time', features] ----
+
+
+def _apply_resample(x, rate, rate_out):
+    return resample(_as2d(x, "resample"), rate, float(rate_out))
+
+
+def _apply_biquad(x, rate, kind, cutoff_hz, order):
+    sos = design_biquad(kind, cutoff_hz, rate, order)
+    return biquad(_as2d(x, "biquad").astype(np.float32), sos)[0]
+
+
+def _apply_window(x, rate, kind, symmetric):
+    x = _as2d(x, "window")
+    return apply_window(x, window(kind, x.shape[0], symmetric), axis=0)
+
+
+def _apply_magnitude(x, rate):
+    return magnitude(_as2d(x, "magnitude"))[:, None]
+
+
+def _apply_magnitude_int(x, rate):
+    x = _as2d(x, "magnitude_int")
+    if not np.issubdtype(x.dtype, np.integer):
+        x = np.clip(np.rint(x), -32768, 32767)
+    return magnitude_int(x.astype(np.int16))[:, None]
+
+
+def _apply_stats(x, rate, names):
+    x = _as2d(x, "stats")
+    return _flat_channels(stats(x, tuple(names)).reshape(x.shape[1], -1))
+
+
+def _apply_fft_band_power(x, rate, bands, window):
+    x = _as2d(x, "fft_band_power")
+    return _flat_channels(fft_band_power(x, rate, bands, window).reshape(x.shape[1], -1))
+
+
+def _frames_params(x, length, hop):
+    length = length or x.shape[0]
+    hop = hop or length
+    return length, hop
+
+
+def _apply_spectrum(x, rate, length, hop, n_fft, window):
+    x = _as2d(x, "spectrum").astype(np.float32)
+    length, hop = _frames_params(x, length, hop)
+    S = spectrogram(x, length, hop, window, n_fft or None)  # [frames, bins, ch]
+    return np.transpose(S, (0, 2, 1)).reshape(S.shape[0], -1)
+
+
+def _apply_mel(x, rate, n_mels, fmin, fmax, htk, norm, n_fft):
+    x = _as2d(x, "mel")
+    n_fft = n_fft or 2 * (x.shape[1] - 1)
+    if n_fft // 2 + 1 != x.shape[1]:
+        raise TinymlError(f"DSP block 'mel': input has {x.shape[1]} bins, n_fft={n_fft} needs {n_fft // 2 + 1}")
+    fb = mel_filterbank(rate, n_fft, n_mels, fmin, fmax or None, htk, norm)
+    return mel(x, fb)
+
+
+def _apply_log(x, rate, floor):
+    return log(_as2d(x, "log"), floor)
+
+
+def _apply_dct(x, rate, n_out):
+    x = _as2d(x, "dct")
+    return dct(x, n_out or None)
+
+
+def _apply_mfcc(x, rate, length, hop, n_mfcc, n_mels, n_fft, window, fmin, fmax, htk, norm, log_floor):
+    x = _as2d(x, "mfcc").astype(np.float32)
+    length, hop = _frames_params(x, length, hop)
+    outs = [
+        mfcc_frames(x[:, c], rate, length, hop, n_mfcc, n_mels, n_fft or None, window, fmin, fmax or None, htk,
+                    norm, log_floor)
+        for c in range(x.shape[1])
+    ]
+    return np.concatenate(outs, axis=1)
+
+
+_LEN = (int, 0, "frame length in samples (0: the whole window)")
+_HOP = (int, 0, "hop between frames in samples (0: = length)")
+_NFFT = (int, 0, "FFT size, >= length, a power of two for the C twin (0: = length)")
+_WIN = (str, "hann", "analysis window")
+
+BLOCKS: dict[str, Block] = {
+    b.name: b
+    for b in [
+        Block("resample", 1, "float32", {"rate_out": (float, REQUIRED, "output sample rate in Hz")},
+              resample, _apply_resample, rate_out=lambda rate, p: float(p["rate_out"]),
+              doc="polyphase resampling (host only)"),
+        Block("biquad", 1, "float32",
+              {"kind": (str, "lowpass", "filter type"),
+               "cutoff_hz": ((float, list), REQUIRED, "cutoff in Hz, or [lo, hi] for band filters"),
+               "order": (int, 2, "Butterworth order")},
+              biquad, _apply_biquad, choices={"kind": BIQUAD_KINDS},
+              doc="Butterworth biquad cascade, float32 TDF-II, zero initial state per window"),
+        Block("window", 1, "float32",
+              {"kind": (str, "hann", "window shape"),
+               "symmetric": (bool, False, "symmetric (filter design) instead of periodic (spectra)")},
+              window, _apply_window, choices={"kind": WINDOW_KINDS}, doc="multiply by a window along time"),
+        Block("magnitude", 1, "float32", {}, magnitude, _apply_magnitude,
+              doc="sqrt of the sum of squares over channels -> 1 feature"),
+        Block("magnitude_int", 1, "int", {}, magnitude_int, _apply_magnitude_int,
+              doc="int16 samples -> exact floor integer magnitude (int32) -> 1 feature"),
+        Block("stats", 1, "float32", {"names": (list, list(STAT_NAMES), "statistics to compute, in order")},
+              stats, _apply_stats, choices={"names": STAT_NAMES},
+              doc="per-channel statistics -> [1, ch*len(names)]"),
+        Block("fft_band_power", 1, "float32",
+              {"bands": (list, REQUIRED, "list of [lo, hi] bands in Hz (lo <= f < hi)"), "window": _WIN},
+              fft_band_power, _apply_fft_band_power, choices={"window": WINDOW_KINDS},
+              doc="band powers of one windowed frame per channel -> [1, ch*n_bands]"),
+        Block("spectrum", 1, "float32", {"length": _LEN, "hop": _HOP, "n_fft": _NFFT, "window": _WIN},
+              power_spectrum, _apply_spectrum, choices={"window": WINDOW_KINDS},
+              doc="framed power spectrum -> [frames, ch*(n_fft/2+1)]"),
+        Block("mel", 1, "float32",
+              {"n_mels": (int, 40, "number of mel filters"),
+               "fmin": (float, 0.0, "lowest frequency in Hz"),
+               "fmax": (float, 0.0, "highest frequency in Hz (0: rate/2)"),
+               "htk": (bool, False, "HTK mel scale instead of Slaney"),
+               "norm": (str, "slaney", "filter normalisation"),
+               "n_fft": (int, 0, "FFT size of the input spectrum (0: 2*(bins-1))")},
+              mel, _apply_mel, choices={"norm": MEL_NORMS}, doc="mel filterbank on a power spectrum"),
+        Block("log", 1, "float32", {"floor": (float, 1e-10, "values below are raised to this before log")},
+              log, _apply_log, doc="natural log with a floor"),
+        Block("dct", 1, "float32", {"n_out": (int, 0, "coefficients kept (0: all)")}, dct, _apply_dct,
+              doc="orthonormal DCT-II along features"),
+        Block("mfcc", 1, "float32",
+              {"length": _LEN, "hop": _HOP, "n_fft": _NFFT, "window": _WIN,
+               "n_mfcc": (int, 13, "coefficients kept"), "n_mels": (int, 40, "mel filters"),
+               "fmin": (float, 0.0, "lowest mel frequency in Hz"),
+               "fmax": (float, 0.0, "highest mel frequency in Hz (0: rate/2)"),
+               "htk": (bool, False, "HTK mel scale"), "norm": (str, "slaney", "mel filter normalisation"),
+               "log_floor": (float, 1e-10, "floor before the log")},
+              mfcc, _apply_mfcc, choices={"window": WINDOW_KINDS, "norm": MEL_NORMS},
+              doc="MFCC per frame -> [frames, ch*n_mfcc]"),
+    ]
+}
+
+
+def describe_chain(chain) -> list[dict]:
+    """Validated, canonical form of a chain (defaults filled, block versions added): hash this."""
+    out = []
+    for i, step in enumerate(chain):
+        if not isinstance(step, Mapping) or not isinstance(step.get("block"), str):
+            raise TinymlError(f"features.chain[{i}]: each step must be a table with a 'block' name")
+        append = step.get("append", False)
+        if not isinstance(append, bool):
+            raise TinymlError(f"features.chain[{i}] ({step['block']}): append must be true or false")
+        params = validate_params(step["block"], step)
+        out.append({"block": step["block"], "version": BLOCKS[step["block"]].version, "append": append,
+                    "params": params})
+    return out
+
+
+def apply_chain(x: np.ndarray, rate: float, chain) -> np.ndarray:
+    """Run a manifest feature chain over one window x [time, channels]; returns [time', features]."""
+    y = _as2d(x, "chain input")
+    for step in describe_chain(chain):
+        blk = BLOCKS[step["block"]]
+        out = np.asarray(blk.apply(y, rate, **step["params"]))
+        if out.ndim != 2:
+            raise TinymlError(f"DSP block {blk.name!r} returned shape {out.shape}, expected 2-D")
+        if step["append"]:
+            if out.shape[0] != y.shape[0]:
+                raise TinymlError(
+                    f"DSP block {blk.name!r} with append=true: output has {out.shape[0]} rows, input {y.shape[0]}"
+                )
+            out = np.concatenate([y.astype(np.float32), out.astype(np.float32)], axis=1)
+        if blk.rate_out is not None:
+            rate = blk.rate_out(rate, step["params"])
+        y = out
+    return y
+
+
+__all__ = [
+    "BLOCKS", "Block", "REQUIRED", "apply_chain", "describe_chain", "validate_params",
+    "apply_window", "biquad", "dct", "dct_matrix", "design_biquad", "fft_band_power", "frame", "log",
+    "magnitude", "magnitude_int", "mel", "mel_filterbank", "mfcc", "mfcc_frames", "power_spectrum",
+    "resample", "spectrogram", "stats", "window",
+]

@@ -1,0 +1,109 @@
+"""Mel filterbank (librosa-compatible) and its application to a power spectrum.
+
+`mel_filterbank` reproduces librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk, norm) (float64
+maths, rounded once to float32). It is a generated constant: firmware gets it from Python in sparse form
+(`mel_sparse`: per filter the first bin, the count and the weights), never recomputes it.
+
+Applying it (`mel`) is a sequential float32 dot product per filter, acc = 0; acc = acc + w[k]*P[k] for
+the filter's non-zero bins in increasing k (bit-exact with the C twin `tml_mel`; adding the zero weights
+outside a filter would not change the sum for finite P).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import TinymlError
+
+NORMS = ("slaney", "none")
+
+
+def hz_to_mel(f, htk: bool = False):
+    f = np.asarray(f, dtype=np.float64)
+    if htk:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+    f_sp = 200.0 / 3
+    mels = f / f_sp
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    return np.where(f >= min_log_hz, min_log_mel + np.log(np.maximum(f, min_log_hz) / min_log_hz) / logstep, mels)
+
+
+def mel_to_hz(m, htk: bool = False):
+    m = np.asarray(m, dtype=np.float64)
+    if htk:
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    f_sp = 200.0 / 3
+    freqs = f_sp * m
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), freqs)
+
+
+def mel_filterbank(
+    rate: float, n_fft: int, n_mels: int = 40, fmin: float = 0.0, fmax: float | None = None,
+    htk: bool = False, norm: str = "slaney",
+) -> np.ndarray:
+    """float32 [n_mels, n_fft//2 + 1] triangular filters (librosa.filters.mel semantics)."""
+    if norm is None:
+        norm = "none"
+    if norm not in NORMS:
+        raise TinymlError(f"mel: norm {norm!r} not allowed; allowed: {', '.join(NORMS)}")
+    fmax = rate / 2.0 if fmax is None else float(fmax)
+    if not 0 <= fmin < fmax <= rate / 2.0:
+        raise TinymlError(f"mel: need 0 <= fmin < fmax <= rate/2, got fmin={fmin}, fmax={fmax}, rate={rate}")
+    if n_mels < 1 or n_fft < 2:
+        raise TinymlError(f"mel: need n_mels >= 1 and n_fft >= 2, got {n_mels}, {n_fft}")
+    fftfreqs = np.fft.rfftfreq(n=n_fft, d=1.0 / rate)
+    mel_f = mel_to_hz(np.linspace(hz_to_mel(fmin, htk), hz_to_mel(fmax, htk), n_mels + 2), htk)
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fftfreqs)
+    weights = np.zeros((n_mels, len(fftfreqs)), np.float64)
+    for i in range(n_mels):
+        lower = -ramps[i] / fdiff[i]
+        upper = ramps[i + 2] / fdiff[i + 1]
+        weights[i] = np.maximum(0, np.minimum(lower, upper))
+    if norm == "slaney":
+        enorm = 2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels])
+        weights *= enorm[:, np.newaxis]
+    return weights.astype(np.float32)
+
+
+def mel_sparse(fb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start int32 [n_mels], count int32 [n_mels], weights float32 [sum(count)]) of a filterbank.
+
+    Each filter keeps the bins from its first to its last non-zero weight (an empty filter gets count 0).
+    """
+    fb = np.asarray(fb, dtype=np.float32)
+    starts, counts, ws = [], [], []
+    for row in fb:
+        nz = np.flatnonzero(row)
+        if nz.size == 0:
+            starts.append(0)
+            counts.append(0)
+            continue
+        a, b = int(nz[0]), int(nz[-1]) + 1
+        starts.append(a)
+        counts.append(b - a)
+        ws.append(row[a:b])
+    flat = np.concatenate(ws).astype(np.float32) if ws else np.zeros(0, np.float32)
+    return np.array(starts, np.int32), np.array(counts, np.int32), flat
+
+
+def mel(power: np.ndarray, fb: np.ndarray) -> np.ndarray:
+    """power [..., n_bins] -> float32 [..., n_mels]: sequential float32 dot product per filter."""
+    p = np.asarray(power, dtype=np.float32)
+    fb = np.asarray(fb, dtype=np.float32)
+    if p.shape[-1] != fb.shape[1]:
+        raise TinymlError(f"mel: power has {p.shape[-1]} bins but the filterbank expects {fb.shape[1]}")
+    start, count, _ = mel_sparse(fb)
+    out = np.zeros((*p.shape[:-1], fb.shape[0]), np.float32)
+    for m in range(fb.shape[0]):
+        a, c = int(start[m]), int(count[m])
+        if c == 0:
+            continue
+        prod = p[..., a : a + c] * fb[m, a : a + c]
+        out[..., m] = np.add.accumulate(prod, axis=-1)[..., -1]
+    return out
