@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 
@@ -80,7 +81,7 @@ def cmd_new(args) -> int:
     src = apps_dir() / "_template"
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
     toml = dst / "app.toml"
-    toml.write_text(toml.read_text().replace('id = "_template"', f'id = "{new_id}"'))
+    toml.write_text(re.sub(r"(?m)^id = \".*\"", f"id = \"{new_id}\"", toml.read_text(), count=1))
     print(f"created {dst}; edit {toml}, then: make app={new_id} train")
     return 0
 

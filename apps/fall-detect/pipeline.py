@@ -1,0 +1,174 @@
+"""fall-detect: what must be code. The model builder, the training-window hook and the post-processor.
+
+Post-processing mirrors apps/fall-detect/firmware/app.c step for step (float32 |a|, integer score
+compare), so Python and the device raise the same alerts from the same samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyml.dsp.magnitude import magnitude
+
+# --- model -------------------------------------------------------------------------------------------
+
+
+def build_model(input_shape, n_classes, *, filters=(12, 16, 24), kernel=5, dense=24, dropout=0.15):
+    """A small 1D CNN: strided convolutions over 2.56 s of [ax, ay, az, |a|], then a dense head."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input(shape=input_shape, batch_size=1)
+    x = inp
+    for f in filters:
+        x = layers.Conv1D(f, kernel, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(dense, activation="relu")(x)
+    out = layers.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inp, out)
+
+
+# --- training windows ----------------------------------------------------------------------------------
+
+IMPACT_ZONE = (0.3, 0.6)  # where in a positive window the impact lies: leaves 1-1.8 s of aftermath visible
+
+
+def make_examples(recordings, fx, manifest, rng, augment):
+    """Windows and labels (0 adl, 1 fall) from trials and streams.
+
+    Positives put the impact inside IMPACT_ZONE; pre-fall activity is negative; ADLs give regular
+    windows plus windows centred on their hardest peaks (jumps, sitting hard), the near-fall negatives.
+    """
+    W, rate = fx.window, fx.rate
+    frames, labels = [], []
+    for r in recordings:
+        sig, n = r.signal, len(r.signal)
+        if n < W:
+            continue
+        mag = magnitude(sig)
+        if r.label == "fall" and r.events:
+            i_imp = int(round(r.events[0][0] * rate))
+            for _ in range(4 if augment else 2):
+                s = i_imp - int(rng.uniform(*IMPACT_ZONE) * W)
+                if 0 <= s <= n - W:
+                    frames.append(sig[s : s + W]); labels.append(1)
+            for s in range(0, max(0, i_imp - W - int(0.3 * rate)), W // 2):
+                frames.append(sig[s : s + W]); labels.append(0)
+            continue
+        stride = W * (4 if r.activity == "stream" else 1) // 2
+        starts = list(range(0, n - W + 1, stride))
+        if r.activity == "stream" and augment:
+            starts = list(rng.choice(starts, size=max(1, len(starts) // 2), replace=False))
+        for p in _peaks(mag, rate, 1.6, 4 if r.activity != "stream" else 40, rng):
+            s = p - int(rng.uniform(0.2, 0.7) * W)
+            if 0 <= s <= n - W:
+                starts.append(s)
+        for s in starts:
+            frames.append(sig[s : s + W]); labels.append(0)
+    X = np.stack(frames).astype(np.float32)
+    if augment:
+        X = _augment(X, rng)
+    return fx.batch(X), np.asarray(labels, np.int64)
+
+
+def _peaks(mag, rate, min_g, k, rng):
+    """Indices of up to k separated peaks of |a| above min_g (the ADLs most like a fall impact)."""
+    cand = np.flatnonzero(mag >= min_g)
+    if len(cand) == 0:
+        return []
+    order = cand[np.argsort(-mag[cand])]
+    picked: list[int] = []
+    gap = int(2 * rate)
+    for i in order:
+        if all(abs(i - j) > gap for j in picked):
+            picked.append(int(i))
+            if len(picked) >= k:
+                break
+    return picked
+
+
+def _augment(X, rng):
+    """Real-world nuisances: mounting rotation, gain error, bias, noise; clipped at ±16 g like the sensor."""
+    n = len(X)
+    out = np.empty_like(X)
+    for i in range(n):
+        out[i] = X[i] @ _random_rotation(rng, full=rng.random() < 0.3).T
+    out *= rng.uniform(0.95, 1.05, size=(n, 1, 1)).astype(np.float32)
+    out += rng.normal(0, 0.03, size=(n, 1, 3)).astype(np.float32)
+    out += rng.normal(0, rng.uniform(0.005, 0.03, size=(n, 1, 1)), size=out.shape).astype(np.float32)
+    return np.clip(out, -16.0, 16.0).astype(np.float32)
+
+
+def _random_rotation(rng, full):
+    """A random rotation: any orientation (full) or a mounting tilt of up to ~25 degrees."""
+    if full:
+        q = rng.normal(size=4)
+    else:
+        axis = rng.normal(size=3)
+        axis /= np.linalg.norm(axis)
+        ang = rng.uniform(-0.45, 0.45)
+        q = np.array([np.cos(ang / 2), *(np.sin(ang / 2) * axis)])
+    w, x, y, z = q / np.linalg.norm(q)
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ],
+        np.float32,
+    )
+
+
+# --- post-processing (the C twin is firmware/app.c) -------------------------------------------------------
+
+
+class PostProcessor:
+    """Impact trigger + model confirmation, then an inactivity check, then a refractory time.
+
+    step() is called once per window with the window, its newest samples and the int8 scores.
+    Decisions use only float32 |a| comparisons and an integer score threshold, like the firmware.
+    """
+
+    def __init__(self, manifest, out_scale, out_zero_point):
+        p = manifest.postprocess
+        rate = manifest.rate
+        self.fall = manifest.labels.index("fall")
+        f32 = np.float32
+        # The same float32 expression the firmware evaluates: first int8 score that means P >= threshold.
+        self.threshold_q = int(np.ceil(f32(p["fall_threshold"]) / f32(out_scale))) + int(out_zero_point)
+        self.impact_sq = f32(p["impact_g"]) * f32(p["impact_g"])
+        self.inactive_n = int(round(p["inactivity_s"] * rate))
+        self.range_g = f32(p["inactivity_range_g"])
+        self.refractory_n = int(round(p["refractory_s"] * rate))
+        self.reset()
+
+    def reset(self):
+        self.remaining = 0  # samples left in the inactivity check; 0 = not confirming
+        self.lo = self.hi = np.float32(0)
+        self.score_q = 0
+        self.quiet_until = -1  # sample index before which no alert is raised
+
+    def step(self, frame, new, first_new, scores_q):
+        """frame [W, 3] float32, new [k, 3] (its last k samples, first index first_new), scores int8."""
+        events = []
+        if self.remaining:
+            mags = magnitude(new)
+            for j, m in enumerate(mags):
+                self.lo = min(self.lo, m)
+                self.hi = max(self.hi, m)
+                self.remaining -= 1
+                if self.remaining == 0:
+                    idx = first_new + j
+                    if self.hi - self.lo <= self.range_g:
+                        events.append((idx, self.fall, self.score_q))
+                        self.quiet_until = idx + self.refractory_n
+                    break
+        end = first_new + len(new)  # index one past the window's last sample
+        if self.remaining == 0 and end > self.quiet_until and int(scores_q[self.fall]) >= self.threshold_q:
+            sq = frame[:, 0] * frame[:, 0] + frame[:, 1] * frame[:, 1] + frame[:, 2] * frame[:, 2]
+            if sq.max() >= self.impact_sq:
+                self.remaining = self.inactive_n
+                self.lo, self.hi = np.float32(np.inf), np.float32(-np.inf)
+                self.score_q = int(scores_q[self.fall])
+        return events

@@ -1,0 +1,125 @@
+"""The field's metrics: window classification (confusion, balanced accuracy, macro-F1) and events
+(sensitivity on event trials, specificity on event-free trials, false alarms per hour on long streams).
+
+Recordings whose `activity` is "stream" are long continuous streams: they measure false alarms per hour.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+
+from .apps import App
+from .errors import AcceptanceError, TinymlError
+from .recording import Recording
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
+    cm = np.zeros((n, n), np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    return cm
+
+
+def window_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict:
+    cm = confusion(y_true, y_pred, len(labels))
+    recall = np.diag(cm) / np.maximum(cm.sum(1), 1)
+    precision = np.diag(cm) / np.maximum(cm.sum(0), 1)
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)
+    present = cm.sum(1) > 0
+    return {
+        "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
+        "balanced_accuracy": float(recall[present].mean()) if present.any() else 0.0,
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "confusion": cm.tolist(),
+        "windows": int(cm.sum()),
+    }
+
+
+def event_metrics(
+    recs: list[Recording], events: list[list[tuple[int, int, int]]], labels: list[str], rate: float,
+    before_s: float, after_s: float,
+) -> dict:
+    """Score predicted events (sample, label, score) against each recording's ground-truth events."""
+    hits = total = 0
+    trials_clean = trials = 0
+    stream_alarms, stream_hours = 0, 0.0
+    missed: list[str] = []
+    for r, ev in zip(recs, events):
+        pred = [(idx / rate, labels[lab]) for idx, lab, _ in ev]
+        if r.activity == "stream":
+            stream_hours += r.duration / 3600
+            stream_alarms += sum(1 for t, lab in pred if not _near_truth(t, lab, r, before_s, after_s))
+            continue
+        if r.events:
+            for t_gt, lab_gt in r.events:
+                total += 1
+                if any(lab == lab_gt and t_gt - before_s <= t <= t_gt + after_s for t, lab in pred):
+                    hits += 1
+                else:
+                    missed.append(r.source or r.activity)
+        else:
+            trials += 1
+            trials_clean += not pred
+    out = {
+        "sensitivity": hits / total if total else float("nan"),
+        "specificity": trials_clean / trials if trials else float("nan"),
+        "event_trials": total,
+        "event_free_trials": trials,
+    }
+    if stream_hours > 0:
+        out["false_alarms_per_hour"] = stream_alarms / stream_hours
+        out["stream_hours"] = stream_hours
+    return out
+
+
+def _near_truth(t, lab, r, before_s, after_s) -> bool:
+    return any(lab == g and tg - before_s <= t <= tg + after_s for tg, g in r.events)
+
+
+def int8_drop(float_m: dict, int8_m: dict, keys=("sensitivity", "specificity", "balanced_accuracy")) -> float:
+    """Largest loss, in percentage points, from float to int8 over the rate metrics."""
+    drops = [100 * (float_m[k] - int8_m[k]) for k in keys if k in float_m and k in int8_m
+             and np.isfinite(float_m[k]) and np.isfinite(int8_m[k])]
+    return max(drops, default=0.0)
+
+
+def check_acceptance(app: App, metrics: dict) -> list[str]:
+    """Compare metrics with [acceptance]; return one line per floor missed (max_* keys are ceilings)."""
+    failures = []
+    for key, limit in app.manifest.acceptance.items():
+        name = key[4:] if key.startswith("max_") else key
+        if name not in metrics:
+            failures.append(f"{key}: no such metric in the evaluation")
+            continue
+        v = metrics[name]
+        ok = v <= limit if key.startswith("max_") else v >= limit
+        if not ok:
+            failures.append(f"{name} = {v:.4g} {'>' if key.startswith('max_') else '<'} {limit:g}")
+    return failures
+
+
+def eval_committed(app: App, smoke: bool = False) -> int:
+    """Re-evaluate the committed int8 model on the held-out split; exit 1 when a floor is missed."""
+    from .train import evaluate_int8, load_splits
+
+    if not app.tflite_path.is_file():
+        raise TinymlError(f"{app.tflite_path}: no committed model; run: make app={app.id} train")
+    _, _, test = load_splits(app, smoke=smoke)
+    model_bytes = app.tflite_path.read_bytes()
+    metrics = evaluate_int8(app, model_bytes, test)
+    metrics["model_bytes"] = len(model_bytes)
+    card_path = app.model_dir / "card.json"
+    if card_path.is_file():
+        card = json.loads(card_path.read_text())
+        metrics["int8_drop"] = card.get("metrics", {}).get("int8_drop", 0.0)
+    print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items() if k != "confusion"}))
+    failures = check_acceptance(app, metrics)
+    if failures:
+        if smoke:
+            print(f"smoke run: {len(failures)} floor(s) not checked on the small data", file=sys.stderr)
+            return 0
+        raise AcceptanceError(f"{app.id} misses its acceptance floors: " + "; ".join(failures))
+    print(f"{app.id}: all {len(app.manifest.acceptance)} acceptance floors met", file=sys.stderr)
+    return 0

@@ -1,0 +1,70 @@
+"""Features: the manifest's [features] turned into windows and model input.
+
+raw signal [n, ch] -> frames of `window` samples every `hop` -> the block chain -> model input (float32)
+-> int8 by the model's input quantization. Everything is float32 and ordered exactly like the C twins,
+so the device builds the same int8 input from the same samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .dsp import BLOCKS, validate_params
+from .errors import TinymlError
+from .manifest import Manifest
+
+
+class FeatureExtractor:
+    def __init__(self, m: Manifest):
+        self.manifest = m
+        self.window = int(m.features["window"])
+        self.hop = int(m.features["hop"])
+        self.rate = m.rate
+        self.steps: list[tuple[str, dict, bool]] = []
+        for i, step in enumerate(m.features["chain"]):
+            step = dict(step)
+            name = step.pop("block")
+            append = bool(step.pop("append", False))
+            if name not in BLOCKS:
+                raise TinymlError(f"{m.path}: [features.chain[{i}]] unknown block {name!r}; allowed: {', '.join(sorted(BLOCKS))}")
+            self.steps.append((name, validate_params(name, step), append))
+
+    def n_windows(self, n_samples: int) -> int:
+        return 0 if n_samples < self.window else 1 + (n_samples - self.window) // self.hop
+
+    def window_starts(self, n_samples: int) -> np.ndarray:
+        return np.arange(self.n_windows(n_samples)) * self.hop
+
+    def frames(self, signal: np.ndarray) -> np.ndarray:
+        """[n_windows, window, ch] views of the signal (no copy)."""
+        n = self.n_windows(signal.shape[0])
+        if n == 0:
+            return np.zeros((0, self.window, signal.shape[1]), np.float32)
+        return np.lib.stride_tricks.sliding_window_view(signal, self.window, axis=0)[:: self.hop][:n].transpose(0, 2, 1)
+
+    def features(self, frame: np.ndarray) -> np.ndarray:
+        """One window [window, ch] -> model input (float32), through the chain in order."""
+        x = np.ascontiguousarray(frame, dtype=np.float32)
+        for name, params, append in self.steps:
+            y = BLOCKS[name].apply(x, self.rate, **params).astype(np.float32)
+            x = np.concatenate([x, y], axis=1) if append else y
+        return x
+
+    def batch(self, frames: np.ndarray) -> np.ndarray:
+        if len(frames) == 0:
+            return np.zeros((0, *self.input_shape()), np.float32)
+        return np.stack([self.features(f) for f in frames])
+
+    def input_shape(self) -> tuple[int, ...]:
+        return self.features(np.zeros((self.window, len(self.manifest.channels)), np.float32)).shape
+
+
+def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """float32 -> int8 as the device does it: floor(x * (1/scale) + 0.5) + zp, saturated (float32 math)."""
+    inv = np.float32(1.0) / np.float32(scale)
+    v = np.floor(np.asarray(x, np.float32) * inv + np.float32(0.5))
+    return np.clip(v + zero_point, -128, 127).astype(np.int8)
+
+
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return (q.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)

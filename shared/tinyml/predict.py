@@ -1,0 +1,130 @@
+"""The whole pipeline on a recording: windows -> features -> int8 model -> post-processing -> events.
+
+Output is one JSON object per line (a stable interface, see README):
+  windows: {"t": seconds, "scores": {label: probability}}     t = end of the window
+  events:  {"t": seconds, "event": label, "score": p}
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .apps import App
+from .dsp.resample import resample
+from .errors import TinymlError
+from .features import FeatureExtractor, dequantize, quantize_input
+from .recording import Recording, read_recording
+from .reference import TflmModel
+
+
+@dataclass
+class StreamResult:
+    times: np.ndarray  # [n_windows] seconds, end of each window
+    scores_q: np.ndarray  # [n_windows, n_labels] int8
+    inputs_q: np.ndarray  # [n_windows, *input] int8 model inputs
+    events: list[tuple[int, int, int]]  # (sample index, label index, int8 score)
+
+
+class Pipeline:
+    """The app's pipeline around one int8 model (TFLM reference), or a float scorer for evaluation."""
+
+    def __init__(self, app: App, model_bytes: bytes | None = None):
+        self.app = app
+        self.m = app.manifest
+        self.fx = FeatureExtractor(self.m)
+        if model_bytes is None:
+            if not app.tflite_path.is_file():
+                raise TinymlError(f"{app.tflite_path}: no trained model; run: make app={app.id} train")
+            model_bytes = app.tflite_path.read_bytes()
+        self.model = TflmModel(model_bytes)
+        expect = tuple(self.model.input.shape[1:])
+        if tuple(self.fx.input_shape()) != expect:
+            raise TinymlError(
+                f"model input {expect} does not match the manifest's features {self.fx.input_shape()}; retrain"
+            )
+
+    def postprocessor(self):
+        o = self.model.output
+        return self.app.pipeline.PostProcessor(self.m, o.scale, o.zero_point)
+
+    def int8_scores(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        i = self.model.input
+        xq = quantize_input(features, i.scale, i.zero_point)
+        return xq, self.model.invoke_batch(xq)
+
+    def run(self, signal: np.ndarray, scorer=None) -> StreamResult:
+        """Stream a signal at the manifest rate. `scorer(features) -> int8 scores` overrides the model."""
+        fx = self.fx
+        frames = fx.frames(signal)
+        feats = fx.batch(frames)
+        if scorer is None:
+            xq, sq = self.int8_scores(feats)
+        else:
+            xq, sq = np.zeros((len(feats), 0), np.int8), scorer(feats)
+        events = postprocess(self.postprocessor(), frames, fx.window, fx.hop, sq)
+        times = (fx.window_starts(len(signal)) + fx.window) / fx.rate
+        return StreamResult(times, sq, xq, events)
+
+
+def postprocess(pp, frames: np.ndarray, window: int, hop: int, scores_q: np.ndarray) -> list[tuple[int, int, int]]:
+    events = []
+    for k, frame in enumerate(frames):
+        start = k * hop
+        new = frame if k == 0 else frame[window - hop :]
+        first = start if k == 0 else start + window - hop
+        events.extend(pp.step(frame, new, first, scores_q[k]))
+    return events
+
+
+def prepare(app: App, rec: Recording, notice=True) -> np.ndarray:
+    """Check a recording against the manifest and bring it to the device rate."""
+    m = app.manifest
+    lo, hi = (m.signal["accepted_rates"] or [m.rate, m.rate])[:2]
+    if not lo <= rec.rate <= hi:
+        raise TinymlError(f"{rec.source}: sample rate {rec.rate:g} Hz not supported; accepted {lo:g}-{hi:g} Hz")
+    sig = rec.signal
+    if abs(rec.rate - m.rate) > 1e-6 * m.rate:
+        if notice:
+            print(f"notice: {Path(rec.source).name}: resampled {rec.rate:g} Hz -> {m.rate:g} Hz", file=sys.stderr)
+        sig = resample(sig, rec.rate, m.rate)
+    fs = m.signal.get("full_scale")
+    if fs:
+        sig = np.clip(sig, -fs, fs)
+    window = int(m.features["window"])
+    if len(sig) < window:
+        raise TinymlError(
+            f"{rec.source}: recording is {len(sig) / m.rate:.2f} s, shorter than one window ({window / m.rate:.2f} s)"
+        )
+    return np.ascontiguousarray(sig, np.float32)
+
+
+def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, events_only=False) -> Iterator[dict]:
+    labels = app.manifest.labels
+    rate = app.manifest.rate
+    ev = sorted(res.events)
+    k = 0
+    for i, t in enumerate(res.times):
+        # Events raised by the window ending at t come right after its scores, as on the device.
+        if not events_only:
+            p = dequantize(res.scores_q[i], out_scale, out_zp)
+            yield {"t": round(float(t), 3), "scores": {lab: round(float(v), 4) for lab, v in zip(labels, p)}}
+        end_idx = round(t * rate)
+        while k < len(ev) and ev[k][0] < end_idx:
+            idx, lab, sq = ev[k]
+            yield {"t": round(idx / rate, 3), "event": labels[lab], "score": round(float(dequantize(np.int8(sq), out_scale, out_zp)), 4)}
+            k += 1
+
+
+def predict_file(app: App, path, rate=None, model=None, events_only=False) -> Iterator[dict]:
+    rec = read_recording(Path(path), app.manifest.channels, rate)
+    sig = prepare(app, rec)
+    model_bytes = Path(model).read_bytes() if model else None
+    pipe = Pipeline(app, model_bytes)
+    res = pipe.run(sig)
+    o = pipe.model.output
+    yield from result_lines(app, res, o.scale, o.zero_point, events_only)

@@ -1,0 +1,143 @@
+"""The model card: README.md with the held-out metrics, sizes and plots (PNG) beside the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .apps import App
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_history(history: dict, path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+    for k in ("loss", "val_loss"):
+        if k in history:
+            ax[0].plot(history[k], label=k)
+    for k in ("accuracy", "val_accuracy"):
+        if k in history:
+            ax[1].plot(history[k], label=k)
+    for a, t in zip(ax, ("loss", "accuracy")):
+        a.set_xlabel("epoch"); a.set_title(t); a.legend(); a.grid(alpha=0.3)
+    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+
+
+def plot_confusion(cm: list[list[int]], labels: list[str], path: Path, title: str) -> None:
+    plt = _plt()
+    cm = np.asarray(cm)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.6 * len(labels), 1.0 + 0.6 * len(labels)))
+    ax.imshow(cm / np.maximum(cm.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted"); ax.set_ylabel("true"); ax.set_title(title)
+    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+
+
+def plot_example(app: App, pipe, rec, path: Path) -> None:
+    """A held-out recording, its window scores and the events the pipeline raised."""
+    from .features import dequantize
+    from .predict import prepare
+
+    plt = _plt()
+    m = app.manifest
+    sig = prepare(app, rec, notice=False)
+    res = pipe.run(sig)
+    t = np.arange(len(sig)) / m.rate
+    fig, ax = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
+    for c, name in enumerate(m.channels):
+        ax[0].plot(t, sig[:, c], lw=0.6, label=name)
+    ax[0].set_ylabel(m.signal["units"]); ax[0].legend(loc="upper right", fontsize=7)
+    o = pipe.model.output
+    p = dequantize(res.scores_q, o.scale, o.zero_point)
+    for j, lab in enumerate(m.labels):
+        if lab in m.app["event_labels"]:
+            ax[1].plot(res.times, p[:, j], label=f"P({lab})")
+    for idx, lab, _ in res.events:
+        for a in ax:
+            a.axvline(idx / m.rate, color="r", ls="--", lw=1)
+        ax[0].text(idx / m.rate, ax[0].get_ylim()[1], f" {m.labels[lab]}", color="r", va="top", fontsize=8)
+    for tg, lab in rec.events:
+        ax[0].axvline(tg, color="k", ls=":", lw=1)
+    ax[1].set_ylim(-0.05, 1.05); ax[1].set_xlabel("time (s)"); ax[1].legend(loc="upper right", fontsize=7)
+    ax[0].set_title(f"held-out {rec.activity or rec.label} ({rec.subject}): truth dotted, alerts dashed red")
+    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+
+
+def _pick_example(test):
+    """Prefer a recording with ground-truth events, a long one: it shows the most."""
+    with_events = [r for r in test if r.events]
+    pool = with_events or test
+    return max(pool, key=lambda r: r.duration if not with_events else -abs(r.duration - 20))
+
+
+def write_model_card(app: App, out_dir: Path, card: dict, history: dict, pipe, test) -> None:
+    m = app.manifest
+    plot_history(history, out_dir / "training.png")
+    plot_confusion(card["metrics"]["int8"]["confusion"], m.labels, out_dir / "confusion.png", "int8, held-out windows")
+    if test:
+        plot_example(app, pipe, _pick_example(test), out_dir / "example.png")
+    f, q = card["metrics"]["float"], card["metrics"]["int8"]
+    keys = [k for k in ("sensitivity", "specificity", "false_alarms_per_hour", "balanced_accuracy",
+                        "macro_f1", "accuracy") if k in q]
+    rows = "\n".join(f"| {k} | {f.get(k, float('nan')):.4f} | {q[k]:.4f} |" for k in keys)
+    acc = "\n".join(
+        f"| {k} | {v:g} | {'ceiling' if k.startswith('max_') else 'floor'} |" for k, v in m.acceptance.items()
+    )
+    ds = card["dataset"]
+    synthetic = (
+        f"**Trained and tested on synthetic data** from the `{ds['name']}` generator "
+        f"(`datasets/{ds['name']}/`), a physically grounded simulation; the real-data loader is "
+        f"`datasets/{m.dataset['name']}/`. To retrain on the real dataset, set `[dataset] path` in "
+        f"`apps/{m.id}/app.toml` to its folder and run `make app={m.id} train`."
+        if ds["synthetic"] else f"Trained on `{ds['name']}` from `{m.dataset['path']}`."
+    )
+    status = "all met" if card["acceptance"]["met"] else "NOT met: " + "; ".join(card["acceptance"]["failures"])
+    text = f"""# Model card: {m.app['title']}
+
+{m.app.get('description', '')}
+
+{synthetic}
+
+- Split by **{m.dataset['split']}**, seed {card['seed']}: {ds['subjects']['train']} / {ds['subjects']['val']} / {ds['subjects']['test']} subjects (train / val / test), {ds['recordings']['test']} held-out recordings, {ds['test_hours']} h.
+- Input: {card['input']['shape']} int8 (scale {card['input']['scale']:.6g}, zero point {card['input']['zero_point']}); features v{card['feature_version']}, hash `{card['feature_hash']}`.
+- int8 model: {card['model_bytes']} bytes (`model.int8.tflite`, sha256 `{card['model_sha256'][:16]}…`); TFLM arena {card.get('tflm_arena_bytes', 'n/a')} bytes (64-bit host figure).
+- Device cost (flash, RAM, instructions per inference): see `make app={m.id} profile` and `docs/benchmarks.md`{'; ' + json.dumps(card['device']) if 'device' in card else ''}.
+{'- **Smoke run**: tiny data and epochs; these numbers mean nothing.' if card['smoke'] else ''}
+
+## Held-out metrics (float vs int8)
+
+| metric | float | int8 |
+| --- | --- | --- |
+{rows}
+
+int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over sensitivity, specificity, balanced accuracy).
+
+## Acceptance ({status})
+
+| key | limit | kind |
+| --- | --- | --- |
+{acc}
+
+## Plots
+
+![training curves](training.png)
+![confusion matrix](confusion.png)
+![example](example.png)
+
+Reproduce: `make app={m.id} train` (seed {card['seed']}, {card['train_seconds']} s here); re-check: `make app={m.id} eval`.
+"""
+    (out_dir / "README.md").write_text(text)

@@ -1,0 +1,178 @@
+"""Train, quantize to full int8, evaluate float and int8 on held-out subjects, write the model folder.
+
+Deterministic from the manifest's seed: data generation, splits, augmentation, weight init and op order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .apps import App
+from .data import build_dataset, split_recordings
+from .errors import TinymlError
+from .evaluate import check_acceptance, event_metrics, int8_drop, window_metrics
+from .features import FeatureExtractor, quantize_input
+from .quant import calibration_set, quantize_model
+from .recording import Recording
+
+
+def load_splits(app: App, smoke: bool = False):
+    m = app.manifest
+    recs = build_dataset(m, smoke=smoke, progress=not smoke)
+    ds = m.dataset
+    return split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"], seed=ds["seed"])
+
+
+def _event_window(m):
+    p = m.postprocess
+    return float(p.get("detect_before_s", 1.0)), float(p.get("detect_after_s", 10.0))
+
+
+def evaluate_scorer(app: App, pipe, recs: list[Recording], scorer=None) -> dict:
+    """Event metrics over recordings, with the int8 model (scorer None) or a float scorer."""
+    from .predict import prepare
+
+    m = app.manifest
+    events = [pipe.run(prepare(app, r, notice=False), scorer).events for r in recs]
+    before, after = _event_window(m)
+    return event_metrics(recs, events, m.labels, m.rate, before, after)
+
+
+def evaluate_int8(app: App, model_bytes: bytes, test: list[Recording]) -> dict:
+    from .predict import Pipeline
+
+    pipe = Pipeline(app, model_bytes)
+    metrics = evaluate_scorer(app, pipe, test)
+    X, y = app.pipeline.make_examples(test, pipe.fx, app.manifest, np.random.default_rng(0), False)
+    _, sq = pipe.int8_scores(X)
+    metrics.update(window_metrics(y, sq.argmax(1), app.manifest.labels))
+    return metrics
+
+
+def float_scorer(model, out_scale: float, out_zp: int):
+    """Float model probabilities on the int8 output grid, so one post-processor serves both."""
+
+    def score(feats: np.ndarray) -> np.ndarray:
+        if len(feats) == 0:
+            return np.zeros((0, model.output_shape[-1]), np.int8)
+        p = model.predict(feats, batch_size=512, verbose=0)
+        return quantize_input(p, out_scale, out_zp)
+
+    return score
+
+
+def _seed_everything(seed: int) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
+    m = app.manifest
+    seed = m.dataset["seed"]
+    t0 = time.time()
+    _seed_everything(seed)
+    import keras
+
+    from .predict import Pipeline
+
+    train, val, test = load_splits(app, smoke=smoke)
+    fx = FeatureExtractor(m)
+    rng = np.random.default_rng(seed)
+    hook = app.pipeline.make_examples
+    Xtr, ytr = hook(train, fx, m, rng, True)
+    Xva, yva = hook(val, fx, m, rng, False)
+    n_cls = len(m.labels)
+    _log(f"train {len(Xtr)} windows ({np.bincount(ytr, minlength=n_cls).tolist()}), val {len(Xva)}, "
+         f"subjects {len({r.subject for r in train})}/{len({r.subject for r in val})}/{len({r.subject for r in test})}")
+
+    mc = m.model
+    builder = getattr(app.pipeline, mc["builder"], None)
+    if builder is None:
+        raise TinymlError(f"{app.dir / 'pipeline.py'}: no function {mc['builder']!r} ([model.builder])")
+    model = builder(Xtr.shape[1:], n_cls, **mc["params"])
+    model.compile(optimizer=keras.optimizers.Adam(mc["learning_rate"]),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    counts = np.bincount(ytr, minlength=n_cls)
+    class_weight = {c: float(len(ytr) / (n_cls * max(counts[c], 1))) for c in range(n_cls)}
+    epochs = mc["smoke_epochs"] if smoke else mc["epochs"]
+    stop = keras.callbacks.EarlyStopping(patience=mc["patience"], restore_best_weights=True, monitor="val_loss")
+    hist = model.fit(Xtr, ytr, validation_data=(Xva, yva), epochs=epochs, batch_size=mc["batch_size"],
+                     class_weight=class_weight, callbacks=[stop], verbose=2, shuffle=True)
+
+    calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed)
+    tflite = quantize_model(model, calib, seed)
+    pipe = Pipeline(app, tflite)
+    o = pipe.model.output
+
+    _log("evaluating float and int8 on held-out subjects")
+    Xte, yte = hook(test, fx, m, np.random.default_rng(0), False)
+    f_metrics = evaluate_scorer(app, pipe, test, float_scorer(model, o.scale, o.zero_point))
+    f_metrics.update(window_metrics(yte, model.predict(Xte, batch_size=512, verbose=0).argmax(1), m.labels))
+    q_metrics = evaluate_int8(app, tflite, test)
+    drop = int8_drop(f_metrics, q_metrics)
+    q_metrics["int8_drop"] = drop
+    q_metrics["model_bytes"] = len(tflite)
+
+    out_dir = Path(out) if out else app.model_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "model.int8.tflite").write_bytes(tflite)
+    card = {
+        "app": m.id,
+        "feature_hash": m.feature_hash(),
+        "feature_version": m.features["version"],
+        "model_sha256": hashlib.sha256(tflite).hexdigest(),
+        "model_bytes": len(tflite),
+        "seed": seed,
+        "smoke": smoke,
+        "dataset": {
+            "name": m.dataset["name"] if m.dataset["path"] else m.dataset["generator"],
+            "synthetic": not m.dataset["path"],
+            "recordings": {"train": len(train), "val": len(val), "test": len(test)},
+            "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
+                         "test": len({r.subject for r in test})},
+            "test_hours": round(sum(r.duration for r in test) / 3600, 2),
+        },
+        "input": {"shape": list(pipe.model.input.shape), "scale": pipe.model.input.scale,
+                  "zero_point": pipe.model.input.zero_point},
+        "output": {"shape": list(pipe.model.output.shape), "scale": o.scale, "zero_point": o.zero_point},
+        "metrics": {"float": _clean(f_metrics), "int8": _clean(q_metrics), "int8_drop": drop},
+        "train_seconds": round(time.time() - t0, 1),
+        "epochs_run": len(hist.history["loss"]),
+    }
+    try:
+        from .reference import tflm_arena_bytes
+
+        card["tflm_arena_bytes"] = tflm_arena_bytes(tflite)
+    except TinymlError:
+        pass
+    failures = check_acceptance(app, q_metrics)
+    card["acceptance"] = {"met": not failures, "failures": failures}
+    (out_dir / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    from .report import write_model_card
+
+    write_model_card(app, out_dir, card, hist.history, pipe, test)
+    _log(f"wrote {out_dir} in {card['train_seconds']} s; int8 {len(tflite)} B; drop {drop:.2f} pt; "
+         + ("floors met" if not failures else "floors missed: " + "; ".join(failures)))
+    if not smoke and drop > m.acceptance.get("max_int8_drop", float("inf")):
+        raise TinymlError(f"int8 drop {drop:.2f} points exceeds [acceptance] max_int8_drop "
+                          f"{m.acceptance['max_int8_drop']}; the int8 model was written for inspection")
+    return card
+
+
+def _clean(d: dict) -> dict:
+    return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)

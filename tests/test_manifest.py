@@ -1,0 +1,60 @@
+"""Manifest loading: every app's manifest is valid; errors name the file, the key and what is allowed."""
+
+import pytest
+
+from tinyml.apps import load_app
+from tinyml.errors import TinymlError
+from tinyml.manifest import load_manifest
+
+from conftest import ROOT
+
+GOOD = (ROOT / "apps" / "_template" / "app.toml").read_text()
+
+
+def _write(tmp_path, text, folder="_template"):
+    d = tmp_path / folder
+    d.mkdir(exist_ok=True)
+    p = d / "app.toml"
+    p.write_text(text)
+    return p
+
+
+def test_every_app_manifest_is_valid(app_id):
+    m = load_app(app_id).manifest
+    assert m.id == app_id
+    assert len(m.feature_hash()) == 16
+
+
+def test_template_manifest_is_valid(tmp_path):
+    assert load_manifest(_write(tmp_path, GOOD)).id == "template-app"
+
+
+@pytest.mark.parametrize(
+    "edit, expect",
+    [
+        (lambda s: s.replace('task = "classify"', 'task = "dance"'), r"\[app.task\].*allowed: classify"),
+        (lambda s: s.replace("[signal]", "[signal]\nbogus = 1"), r"\[signal.bogus\] unknown key; allowed"),
+        (lambda s: s.replace("rate = ", "rate = -"), r"\[signal.rate\] must be > 0"),
+        (lambda s: s.replace("window = ", 'window = "x" #'), r"\[features.window\] must be int"),
+        (lambda s: s + "\n[extra]\n", r"\[extra\] unknown section"),
+        (lambda s: s.replace('split = "subject"', 'split = "random"'), r"\[dataset.split\].*allowed: subject"),
+        (lambda s: s + "\n[[broken", r"not valid TOML"),
+    ],
+)
+def test_errors_name_file_key_and_allowed(tmp_path, edit, expect):
+    p = _write(tmp_path, edit(GOOD))
+    with pytest.raises(TinymlError, match=expect) as e:
+        load_manifest(p)
+    assert str(p) in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_id_must_match_folder(tmp_path):
+    p = _write(tmp_path, GOOD, folder="other-name")
+    with pytest.raises(TinymlError, match=r"must equal the folder name 'other-name'"):
+        load_manifest(p, expected_id="other-name")
+
+
+def test_missing_manifest(tmp_path):
+    with pytest.raises(TinymlError, match="manifest not found"):
+        load_manifest(tmp_path / "nope" / "app.toml")
