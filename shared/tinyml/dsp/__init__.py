@@ -24,21 +24,30 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ..errors import TinymlError
+# Submodules stay reachable as tinyml.dsp.<block> (modules, not shadowed by their functions):
+# use `from tinyml.dsp.stats import stats`. The functions are imported here under private names.
 from .biquad import KINDS as BIQUAD_KINDS
-from .biquad import biquad, design_biquad
-from .dct import dct, dct_matrix
-from .fft_band_power import fft_band_power
-from .frame import frame
-from .log import log
-from .magnitude import magnitude, magnitude_int
+from .biquad import biquad as _biquad
+from .biquad import design_biquad as _design_biquad
+from .dct import dct as _dct
+from .fft_band_power import fft_band_power as _fft_band_power
+from .log import log as _log
+from .magnitude import magnitude as _magnitude
+from .magnitude import magnitude_int as _magnitude_int
 from .mel import NORMS as MEL_NORMS
-from .mel import mel, mel_filterbank
-from .mfcc import mfcc, mfcc_frames
-from .resample import resample
-from .spectrum import power_spectrum, spectrogram
-from .stats import STAT_NAMES, stats
+from .mel import mel as _mel
+from .mel import mel_filterbank as _mel_filterbank
+from .mfcc import mfcc as _mfcc
+from .mfcc import mfcc_frames as _mfcc_frames
+from .resample import resample as _resample
+from .spectrum import power_spectrum as _power_spectrum
+from .spectrum import spectrogram as _spectrogram
+from .stats import STAT_NAMES
+from .stats import stats as _stats
 from .window import KINDS as WINDOW_KINDS
-from .window import apply_window, window
+from .window import apply_window as _apply_window_fn
+from .window import window as _window
+from . import frame as frame  # noqa: F401  (utility module, not a chain block)
 
 
 class _Required:
@@ -144,38 +153,38 @@ def _flat_channels(a: np.ndarray) -> np.ndarray:
 
 
 def _apply_resample(x, rate, rate_out):
-    return resample(_as2d(x, "resample"), rate, float(rate_out))
+    return _resample(_as2d(x, "resample"), rate, float(rate_out))
 
 
 def _apply_biquad(x, rate, kind, cutoff_hz, order):
-    sos = design_biquad(kind, cutoff_hz, rate, order)
-    return biquad(_as2d(x, "biquad").astype(np.float32), sos)[0]
+    sos = _design_biquad(kind, cutoff_hz, rate, order)
+    return _biquad(_as2d(x, "biquad").astype(np.float32), sos)[0]
 
 
 def _apply_window(x, rate, kind, symmetric):
     x = _as2d(x, "window")
-    return apply_window(x, window(kind, x.shape[0], symmetric), axis=0)
+    return _apply_window_fn(x, _window(kind, x.shape[0], symmetric), axis=0)
 
 
 def _apply_magnitude(x, rate):
-    return magnitude(_as2d(x, "magnitude"))[:, None]
+    return _magnitude(_as2d(x, "magnitude"))[:, None]
 
 
 def _apply_magnitude_int(x, rate):
     x = _as2d(x, "magnitude_int")
     if not np.issubdtype(x.dtype, np.integer):
         x = np.clip(np.rint(x), -32768, 32767)
-    return magnitude_int(x.astype(np.int16))[:, None]
+    return _magnitude_int(x.astype(np.int16))[:, None]
 
 
 def _apply_stats(x, rate, names):
     x = _as2d(x, "stats")
-    return _flat_channels(stats(x, tuple(names)).reshape(x.shape[1], -1))
+    return _flat_channels(_stats(x, tuple(names)).reshape(x.shape[1], -1))
 
 
 def _apply_fft_band_power(x, rate, bands, window):
     x = _as2d(x, "fft_band_power")
-    return _flat_channels(fft_band_power(x, rate, bands, window).reshape(x.shape[1], -1))
+    return _flat_channels(_fft_band_power(x, rate, bands, window).reshape(x.shape[1], -1))
 
 
 def _frames_params(x, length, hop):
@@ -187,7 +196,7 @@ def _frames_params(x, length, hop):
 def _apply_spectrum(x, rate, length, hop, n_fft, window):
     x = _as2d(x, "spectrum").astype(np.float32)
     length, hop = _frames_params(x, length, hop)
-    S = spectrogram(x, length, hop, window, n_fft or None)  # [frames, bins, ch]
+    S = _spectrogram(x, length, hop, window, n_fft or None)  # [frames, bins, ch]
     return np.transpose(S, (0, 2, 1)).reshape(S.shape[0], -1)
 
 
@@ -196,24 +205,24 @@ def _apply_mel(x, rate, n_mels, fmin, fmax, htk, norm, n_fft):
     n_fft = n_fft or 2 * (x.shape[1] - 1)
     if n_fft // 2 + 1 != x.shape[1]:
         raise TinymlError(f"DSP block 'mel': input has {x.shape[1]} bins, n_fft={n_fft} needs {n_fft // 2 + 1}")
-    fb = mel_filterbank(rate, n_fft, n_mels, fmin, fmax or None, htk, norm)
-    return mel(x, fb)
+    fb = _mel_filterbank(rate, n_fft, n_mels, fmin, fmax or None, htk, norm)
+    return _mel(x, fb)
 
 
 def _apply_log(x, rate, floor):
-    return log(_as2d(x, "log"), floor)
+    return _log(_as2d(x, "log"), floor)
 
 
 def _apply_dct(x, rate, n_out):
     x = _as2d(x, "dct")
-    return dct(x, n_out or None)
+    return _dct(x, n_out or None)
 
 
 def _apply_mfcc(x, rate, length, hop, n_mfcc, n_mels, n_fft, window, fmin, fmax, htk, norm, log_floor):
     x = _as2d(x, "mfcc").astype(np.float32)
     length, hop = _frames_params(x, length, hop)
     outs = [
-        mfcc_frames(x[:, c], rate, length, hop, n_mfcc, n_mels, n_fft or None, window, fmin, fmax or None, htk,
+        _mfcc_frames(x[:, c], rate, length, hop, n_mfcc, n_mels, n_fft or None, window, fmin, fmax or None, htk,
                     norm, log_floor)
         for c in range(x.shape[1])
     ]
@@ -229,31 +238,31 @@ BLOCKS: dict[str, Block] = {
     b.name: b
     for b in [
         Block("resample", 1, "float32", {"rate_out": (float, REQUIRED, "output sample rate in Hz")},
-              resample, _apply_resample, rate_out=lambda rate, p: float(p["rate_out"]),
+              _resample, _apply_resample, rate_out=lambda rate, p: float(p["rate_out"]),
               doc="polyphase resampling (host only)"),
         Block("biquad", 1, "float32",
               {"kind": (str, "lowpass", "filter type"),
                "cutoff_hz": ((float, list), REQUIRED, "cutoff in Hz, or [lo, hi] for band filters"),
                "order": (int, 2, "Butterworth order")},
-              biquad, _apply_biquad, choices={"kind": BIQUAD_KINDS},
+              _biquad, _apply_biquad, choices={"kind": BIQUAD_KINDS},
               doc="Butterworth biquad cascade, float32 TDF-II, zero initial state per window"),
         Block("window", 1, "float32",
               {"kind": (str, "hann", "window shape"),
                "symmetric": (bool, False, "symmetric (filter design) instead of periodic (spectra)")},
-              window, _apply_window, choices={"kind": WINDOW_KINDS}, doc="multiply by a window along time"),
-        Block("magnitude", 1, "float32", {}, magnitude, _apply_magnitude,
+              _window, _apply_window, choices={"kind": WINDOW_KINDS}, doc="multiply by a window along time"),
+        Block("magnitude", 1, "float32", {}, _magnitude, _apply_magnitude,
               doc="sqrt of the sum of squares over channels -> 1 feature"),
-        Block("magnitude_int", 1, "int", {}, magnitude_int, _apply_magnitude_int,
+        Block("magnitude_int", 1, "int", {}, _magnitude_int, _apply_magnitude_int,
               doc="int16 samples -> exact floor integer magnitude (int32) -> 1 feature"),
         Block("stats", 1, "float32", {"names": (list, list(STAT_NAMES), "statistics to compute, in order")},
-              stats, _apply_stats, choices={"names": STAT_NAMES},
+              _stats, _apply_stats, choices={"names": STAT_NAMES},
               doc="per-channel statistics -> [1, ch*len(names)]"),
         Block("fft_band_power", 1, "float32",
               {"bands": (list, REQUIRED, "list of [lo, hi] bands in Hz (lo <= f < hi)"), "window": _WIN},
-              fft_band_power, _apply_fft_band_power, choices={"window": WINDOW_KINDS},
+              _fft_band_power, _apply_fft_band_power, choices={"window": WINDOW_KINDS},
               doc="band powers of one windowed frame per channel -> [1, ch*n_bands]"),
         Block("spectrum", 1, "float32", {"length": _LEN, "hop": _HOP, "n_fft": _NFFT, "window": _WIN},
-              power_spectrum, _apply_spectrum, choices={"window": WINDOW_KINDS},
+              _power_spectrum, _apply_spectrum, choices={"window": WINDOW_KINDS},
               doc="framed power spectrum -> [frames, ch*(n_fft/2+1)]"),
         Block("mel", 1, "float32",
               {"n_mels": (int, 40, "number of mel filters"),
@@ -262,10 +271,10 @@ BLOCKS: dict[str, Block] = {
                "htk": (bool, False, "HTK mel scale instead of Slaney"),
                "norm": (str, "slaney", "filter normalisation"),
                "n_fft": (int, 0, "FFT size of the input spectrum (0: 2*(bins-1))")},
-              mel, _apply_mel, choices={"norm": MEL_NORMS}, doc="mel filterbank on a power spectrum"),
+              _mel, _apply_mel, choices={"norm": MEL_NORMS}, doc="mel filterbank on a power spectrum"),
         Block("log", 1, "float32", {"floor": (float, 1e-10, "values below are raised to this before log")},
-              log, _apply_log, doc="natural log with a floor"),
-        Block("dct", 1, "float32", {"n_out": (int, 0, "coefficients kept (0: all)")}, dct, _apply_dct,
+              _log, _apply_log, doc="natural log with a floor"),
+        Block("dct", 1, "float32", {"n_out": (int, 0, "coefficients kept (0: all)")}, _dct, _apply_dct,
               doc="orthonormal DCT-II along features"),
         Block("mfcc", 1, "float32",
               {"length": _LEN, "hop": _HOP, "n_fft": _NFFT, "window": _WIN,
@@ -274,7 +283,7 @@ BLOCKS: dict[str, Block] = {
                "fmax": (float, 0.0, "highest mel frequency in Hz (0: rate/2)"),
                "htk": (bool, False, "HTK mel scale"), "norm": (str, "slaney", "mel filter normalisation"),
                "log_floor": (float, 1e-10, "floor before the log")},
-              mfcc, _apply_mfcc, choices={"window": WINDOW_KINDS, "norm": MEL_NORMS},
+              _mfcc, _apply_mfcc, choices={"window": WINDOW_KINDS, "norm": MEL_NORMS},
               doc="MFCC per frame -> [frames, ch*n_mfcc]"),
     ]
 }
@@ -315,9 +324,4 @@ def apply_chain(x: np.ndarray, rate: float, chain) -> np.ndarray:
     return y
 
 
-__all__ = [
-    "BLOCKS", "Block", "REQUIRED", "apply_chain", "describe_chain", "validate_params",
-    "apply_window", "biquad", "dct", "dct_matrix", "design_biquad", "fft_band_power", "frame", "log",
-    "magnitude", "magnitude_int", "mel", "mel_filterbank", "mfcc", "mfcc_frames", "power_spectrum",
-    "resample", "spectrogram", "stats", "window",
-]
+__all__ = ["BLOCKS", "Block", "REQUIRED", "STAT_NAMES", "apply_chain", "describe_chain", "validate_params"]

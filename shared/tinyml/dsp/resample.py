@@ -25,7 +25,7 @@ def rational_ratio(rate_in: float, rate_out: float) -> tuple[int, int]:
     """(up, down) with up/down ~= rate_out/rate_in."""
     if not (rate_in > 0 and rate_out > 0):
         raise TinymlError(f"resample: rates must be > 0, got rate_in={rate_in}, rate_out={rate_out}")
-    ratio = Fraction(rate_out) / Fraction(rate_in)
+    ratio = Fraction(float(rate_out)) / Fraction(float(rate_in))
     frac = ratio.limit_denominator(MAX_DENOMINATOR)
     if abs(float(frac) - float(ratio)) > 1e-6 * float(ratio):
         raise TinymlError(

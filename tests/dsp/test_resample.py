@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+from tinyml.dsp.resample import rational_ratio, resample
+from tinyml.errors import TinymlError
+
+
+def test_ratio_is_exact_for_integer_rates():
+    assert rational_ratio(44100, 16000) == (160, 441)
+    assert rational_ratio(100.0, 50) == (1, 2)
+    assert rational_ratio(np.float32(200), 50) == (1, 4)
+
+
+def test_matches_resample_poly_multichannel():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4410, 2)).astype(np.float32)
+    y = resample(x, 44100, 16000)
+    ref = resample_poly(x.astype(np.float64), 160, 441, axis=0).astype(np.float32)
+    assert y.dtype == np.float32 and y.shape == (1600, 2)
+    np.testing.assert_array_equal(y, ref)
+
+
+def test_sine_keeps_its_frequency():
+    t_in = np.arange(2000) / 1000.0
+    x = np.sin(2 * np.pi * 13.0 * t_in)
+    y = resample(x, 1000, 250)
+    t_out = np.arange(len(y)) / 250.0
+    mid = slice(50, len(y) - 50)  # away from the edge transients
+    np.testing.assert_allclose(y[mid], np.sin(2 * np.pi * 13.0 * t_out[mid]), atol=2e-3)
+
+
+def test_same_rate_is_a_float32_copy():
+    x = np.arange(10, dtype=np.int16)
+    y = resample(x, 50, 50.0)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, x)
+    y[0] = 99
+    assert x[0] == 0
+
+
+def test_errors():
+    with pytest.raises(TinymlError, match="rates must be > 0"):
+        resample(np.zeros(10), 0, 100)
+    with pytest.raises(TinymlError, match="no fraction"):
+        resample(np.zeros(10), 10007, 10009)
+    with pytest.raises(TinymlError, match="shape"):
+        resample(np.zeros((2, 2, 2)), 100, 50)
