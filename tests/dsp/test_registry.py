@@ -25,7 +25,7 @@ def test_every_block_is_well_formed():
         assert b.numeric in ("float32", "int")
         assert callable(b.fn) and callable(b.apply) and b.doc
         apply_args = list(inspect.signature(b.apply).parameters)[2:]
-        assert apply_args == list(b.params), name  # schema and apply agree
+        assert sorted(apply_args) == sorted(b.params), name  # schema and apply agree
         for p, (types, default, doc) in b.params.items():
             assert isinstance(doc, str) and doc, (name, p)
             assert (default is REQUIRED) == (p in _REQ.get(name, {})), (name, p)
