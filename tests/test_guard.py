@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from conftest import APPS, ROOT
+from apptest import APPS, ROOT
 
 
 def _sources(folder: Path):

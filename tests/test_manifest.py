@@ -6,7 +6,7 @@ from tinyml.apps import load_app
 from tinyml.errors import TinymlError
 from tinyml.manifest import load_manifest
 
-from conftest import ROOT
+from apptest import ROOT
 
 GOOD = (ROOT / "apps" / "_template" / "app.toml").read_text()
 

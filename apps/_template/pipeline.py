@@ -21,3 +21,23 @@ def make_examples(recordings, fx, manifest, rng, augment):
     if augment:
         X = X * rng.uniform(0.8, 1.2, size=(len(X), 1, 1)).astype(X.dtype)
     return fx.batch(X), y
+
+
+def make_demo(manifest, seed):
+    """The demo recording: a minute of background with a few bursts, from held-out-style units."""
+    import numpy as np
+
+    from tinyml.data import dataset_module
+    from tinyml.recording import Recording
+
+    gen = dataset_module(manifest.dataset["generator"])
+    recs = gen.generate(rate=manifest.rate, channels=manifest.channels, seed=seed + 1000, progress=False,
+                        units=1, clips_per_unit=8, stream_minutes=0.25)
+    clips = [r for r in recs if r.activity != "stream"]
+    sig, events, t0 = [], [], 0.0
+    for r in clips:
+        sig.append(r.signal)
+        events += [(t0 + t, lab) for t, lab in r.events]
+        t0 += r.duration
+    return Recording(np.concatenate(sig), manifest.rate, tuple(manifest.channels), events=events,
+                     activity="eight 4 s clips, every other one with a burst")

@@ -34,14 +34,14 @@ class ThresholdEvents:
         self.quiet_until = -1
 
     def step(self, frame, new, first_new, scores_q):
-        end = first_new + len(new)  # one past the newest sample: the event's sample index is end - 1
+        end = first_new + len(new)  # one past the newest sample
         events = []
         for k in self.labels:
             h = self.history[k]
             h.append(int(scores_q[k]))
             on = len(h) == self.smooth and sum(h) >= self.smooth * self.threshold_q
-            if on and not self.above[k] and end - 1 >= self.quiet_until:
-                events.append((end - 1, k, int(scores_q[k])))
-                self.quiet_until = end - 1 + self.suppress_n
+            if on and not self.above[k] and end >= self.quiet_until:
+                events.append((k, int(scores_q[k])))
+                self.quiet_until = end + self.suppress_n
             self.above[k] = on
         return events

@@ -27,7 +27,7 @@ class StreamResult:
     times: np.ndarray  # [n_windows] seconds, end of each window
     scores_q: np.ndarray  # [n_windows, n_labels] int8
     inputs_q: np.ndarray  # [n_windows, *input] int8 model inputs
-    events: list[tuple[int, int, int]]  # (sample index, label index, int8 score)
+    events: list[tuple[int, int, int]]  # (sample index = end of the deciding window, label, int8 score)
 
 
 class Pipeline:
@@ -72,12 +72,15 @@ class Pipeline:
 
 
 def postprocess(pp, frames: np.ndarray, window: int, hop: int, scores_q: np.ndarray) -> list[tuple[int, int, int]]:
+    """Run the app's post-processor window by window. An event is stamped with the end of the window whose
+    step raised it (the sample index one past its newest sample): that is when the device decides."""
     events = []
     for k, frame in enumerate(frames):
         start = k * hop
         new = frame if k == 0 else frame[window - hop :]
         first = start if k == 0 else start + window - hop
-        events.extend(pp.step(frame, new, first, scores_q[k]))
+        end = start + window
+        events.extend((end, lab, sq) for lab, sq in pp.step(frame, new, first, scores_q[k]))
     return events
 
 
@@ -114,7 +117,7 @@ def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, eve
             p = dequantize(res.scores_q[i], out_scale, out_zp)
             yield {"t": round(float(t), 3), "scores": {lab: round(float(v), 4) for lab, v in zip(labels, p)}}
         end_idx = round(t * rate)
-        while k < len(ev) and ev[k][0] < end_idx:
+        while k < len(ev) and ev[k][0] <= end_idx:
             idx, lab, sq = ev[k]
             yield {"t": round(idx / rate, 3), "event": labels[lab], "score": round(float(dequantize(np.int8(sq), out_scale, out_zp)), 4)}
             k += 1
@@ -123,6 +126,8 @@ def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, eve
 def predict_file(app: App, path, rate=None, model=None, events_only=False) -> Iterator[dict]:
     rec = read_recording(Path(path), app.manifest.channels, rate)
     sig = prepare(app, rec)
+    if model and not Path(model).is_file():
+        raise TinymlError(f"{model}: model file not found")
     model_bytes = Path(model).read_bytes() if model else None
     pipe = Pipeline(app, model_bytes)
     res = pipe.run(sig)

@@ -74,6 +74,8 @@ def _read_csv(path: Path, channels: list[str], rate: float | None) -> Recording:
     if not rows:
         raise _fail(path, "empty CSV")
     header = [h.strip() for h in rows[0]]
+    if len(rows) == 1:
+        raise _fail(path, "CSV has a header but no samples")
     missing = [c for c in channels if c not in header]
     if missing:
         raise _fail(path, f"CSV lacks column(s) {', '.join(missing)}; header must name {', '.join(channels)}")

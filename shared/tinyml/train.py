@@ -162,6 +162,10 @@ def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
     from .report import write_model_card
 
     write_model_card(app, out_dir, card, hist.history, pipe, test)
+    if out is None:  # the committed model: its golden vectors travel with it
+        from .fixtures import write_golden
+
+        write_golden(app, pipe)
     _log(f"wrote {out_dir} in {card['train_seconds']} s; int8 {len(tflite)} B; drop {drop:.2f} pt; "
          + ("floors met" if not failures else "floors missed: " + "; ".join(failures)))
     if not smoke and drop > m.acceptance.get("max_int8_drop", float("inf")):

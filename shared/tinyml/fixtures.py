@@ -1,0 +1,81 @@
+"""Golden vectors per app (fixtures/): the demo recording, its ground truth, and for every window the
+int8 model input, the int8 scores and the events, as produced by the Python pipeline with TFLM.
+
+The demo recording is regenerated only when missing or when the feature version changes; the golden
+outputs are rewritten whenever a model is trained. Tests and the firmware parity check replay them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .apps import App
+from .errors import TinymlError
+from .recording import Recording, read_recording
+
+
+def demo_path(app: App) -> Path:
+    demo = app.manifest.firmware.get("demo") or "fixtures/demo.csv"
+    return app.dir / demo
+
+
+def truth_path(app: App) -> Path:
+    return demo_path(app).with_suffix(".truth.json")
+
+
+def golden_path(app: App) -> Path:
+    return app.fixtures_dir / "golden.npz"
+
+
+def write_csv(path: Path, rec: Recording) -> None:
+    """Time in ms plus one column per channel; %.9g keeps float32 values exact through text."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(len(rec.signal)) * (1000.0 / rec.rate)
+    with path.open("w") as f:
+        f.write("timestamp," + ",".join(rec.channels) + "\n")
+        for ti, row in zip(t, rec.signal):
+            f.write(f"{ti:.3f}," + ",".join(f"{v:.9g}" for v in row) + "\n")
+
+
+def ensure_demo(app: App) -> Path:
+    m = app.manifest
+    path, truth = demo_path(app), truth_path(app)
+    if path.is_file() and truth.is_file():
+        doc = json.loads(truth.read_text())
+        if doc.get("feature_version") == m.features["version"]:
+            return path
+    make_demo = getattr(app.pipeline, "make_demo", None)
+    if make_demo is None:
+        raise TinymlError(f"{app.dir / 'pipeline.py'}: no make_demo(manifest, seed) to build {path.name}")
+    rec = make_demo(m, m.dataset["seed"])
+    write_csv(path, rec)
+    truth.write_text(json.dumps({
+        "feature_version": m.features["version"], "rate": rec.rate,
+        "events": [{"t": round(t, 3), "event": lab} for t, lab in rec.events],
+        "description": rec.activity,
+    }, indent=1) + "\n")
+    return path
+
+
+def write_golden(app: App, pipe) -> Path:
+    from .predict import prepare
+
+    rec = read_recording(ensure_demo(app), app.manifest.channels)
+    res = pipe.run(prepare(app, rec, notice=False))
+    out = golden_path(app)
+    np.savez_compressed(
+        out,
+        inputs_q=res.inputs_q,
+        scores_q=res.scores_q,
+        events=np.asarray(res.events, np.int64).reshape(-1, 3),
+        feature_hash=np.array(app.manifest.feature_hash()),
+    )
+    return out
+
+
+def load_golden(app: App) -> dict:
+    with np.load(golden_path(app)) as z:
+        return {k: z[k] for k in z.files}
