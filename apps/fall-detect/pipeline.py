@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyml.data import augment
 from tinyml.dsp.magnitude import magnitude
 
 # --- model -------------------------------------------------------------------------------------------
@@ -89,35 +90,12 @@ def _peaks(mag, rate, min_g, k, rng):
 
 
 def _augment(X, rng):
-    """Real-world nuisances: mounting rotation, gain error, bias, noise; clipped at ±16 g like the sensor."""
-    n = len(X)
-    out = np.empty_like(X)
-    for i in range(n):
-        out[i] = X[i] @ _random_rotation(rng, full=rng.random() < 0.3).T
-    out *= rng.uniform(0.95, 1.05, size=(n, 1, 1)).astype(np.float32)
-    out += rng.normal(0, 0.03, size=(n, 1, 3)).astype(np.float32)
-    out += rng.normal(0, rng.uniform(0.005, 0.03, size=(n, 1, 1)), size=out.shape).astype(np.float32)
-    return np.clip(out, -16.0, 16.0).astype(np.float32)
-
-
-def _random_rotation(rng, full):
-    """A random rotation: any orientation (full) or a mounting tilt of up to ~25 degrees."""
-    if full:
-        q = rng.normal(size=4)
-    else:
-        axis = rng.normal(size=3)
-        axis /= np.linalg.norm(axis)
-        ang = rng.uniform(-0.45, 0.45)
-        q = np.array([np.cos(ang / 2), *(np.sin(ang / 2) * axis)])
-    w, x, y, z = q / np.linalg.norm(q)
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ],
-        np.float32,
-    )
+    """Real-world nuisances: any mounting (30% fully random), gain error, bias, noise, clipping at ±16 g."""
+    X = augment.rotate(X, rng, full_fraction=0.3, max_angle=0.45)
+    X = augment.gain(X, rng, 0.05)
+    X = augment.bias(X, rng, 0.03)
+    X = augment.noise(X, rng, (0.005, 0.03))
+    return augment.clip(X, 16.0).astype(np.float32)
 
 
 # --- post-processing (the C twin is firmware/app.c) -------------------------------------------------------
@@ -150,7 +128,8 @@ class PostProcessor:
         self.quiet_until = -1  # sample index before which no alert is raised
 
     def step(self, frame, new, first_new, scores_q):
-        """frame [W, 3] float32, new [k, 3] (its last k samples, first index first_new), scores int8."""
+        """frame [W, 3] float32, new [k, 3] (its last k samples, first index first_new), scores int8.
+        Returns [(label index, int8 score)] for the alerts this window raises."""
         events = []
         if self.remaining:
             mags = magnitude(new)
@@ -159,10 +138,9 @@ class PostProcessor:
                 self.hi = max(self.hi, m)
                 self.remaining -= 1
                 if self.remaining == 0:
-                    idx = first_new + j
                     if self.hi - self.lo <= self.range_g:
-                        events.append((idx, self.fall, self.score_q))
-                        self.quiet_until = idx + self.refractory_n
+                        events.append((self.fall, self.score_q))
+                        self.quiet_until = first_new + len(new) + self.refractory_n
                     break
         end = first_new + len(new)  # index one past the window's last sample
         if self.remaining == 0 and end > self.quiet_until and int(scores_q[self.fall]) >= self.threshold_q:
