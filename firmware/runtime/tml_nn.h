@@ -1,0 +1,176 @@
+/* tml_nn: int8 neural-network kernels for the ahead-of-time compiled runtime.
+ *
+ * Portable C99, no malloc, no VLAs. Arithmetic is bit-exact with the TFLM reference kernels:
+ * requantization multipliers and shifts are computed at compile time (tinyml.compile.quant) and the
+ * kernels use the same rounding (saturating rounding doubling high multiply, then a rounding right
+ * shift). Building with TML_NN_DSP=1 on a core with the DSP extension (Cortex-M4/M7/M33) selects
+ * SIMD inner loops behind the same functions; they must give identical results (tests check it).
+ */
+#ifndef TML_NN_H
+#define TML_NN_H
+
+#include <stdint.h>
+
+#ifndef TML_NN_DSP
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define TML_NN_DSP 1
+#else
+#define TML_NN_DSP 0
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- fixed-point helpers (inline so every kernel shares them) ---- */
+
+/* round(a*b / 2^31) with ties away from zero; saturates the one overflow case. */
+static inline int32_t tml_sat_rounding_doubling_high_mul(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    int64_t v = ab + nudge;
+    /* C division truncates toward zero; do the same with shifts (no 64-bit divide on Cortex-M). */
+    if (v < 0) v += ((int64_t)1 << 31) - 1;
+    return (int32_t)(v >> 31);
+}
+
+/* x / 2^e rounded to nearest, ties away from zero. 0 <= e <= 31. */
+static inline int32_t tml_rounding_divide_by_pot(int32_t x, int e) {
+    const int32_t mask = (int32_t)(((uint32_t)1 << e) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (remainder > threshold ? 1 : 0);
+}
+
+/* x * m * 2^shift, as TFLite's MultiplyByQuantizedMultiplier (shift > 0: left, < 0: right). */
+static inline int32_t tml_requant(int32_t x, int32_t m, int shift) {
+    int left = shift > 0 ? shift : 0;
+    int right = shift > 0 ? 0 : -shift;
+    int32_t xs = (int32_t)((uint32_t)x << left);
+    return tml_rounding_divide_by_pot(tml_sat_rounding_doubling_high_mul(xs, m), right);
+}
+
+static inline int32_t tml_clamp(int32_t v, int32_t lo, int32_t hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* ---- kernels ---- */
+
+typedef struct {
+    int16_t in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
+    int16_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+    int16_t depth_mult; /* depthwise only */
+    int16_t act_min, act_max;
+    int32_t in_offset, out_offset;
+} tml_conv_params;
+
+/* Per-output-channel constants of a convolution, all precomputed at compile time:
+ * bias[c]  = the layer's int32 bias (0 when it has none),
+ * kbias[c] = bias[c] + in_offset * sum(weights of channel c): the accumulator start for pixels whose
+ *            window lies fully inside the input, so the inner loop is a plain sum of w*x,
+ * mult/shift = the requantization of channel c. */
+typedef struct {
+    const int32_t *bias;
+    const int32_t *kbias;
+    const int32_t *mult;
+    const int8_t *shift;
+} tml_channel_q;
+
+/* CONV_2D, NHWC input, OHWI weights, per-channel requantization. */
+void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
+                   int8_t *out);
+
+/* DEPTHWISE_CONV_2D, weights [1, kh, kw, in_c*depth_mult]. */
+void tml_dwconv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
+                     int8_t *out);
+
+typedef struct {
+    int32_t rows, in_features, out_features;
+    int32_t in_offset, out_offset;
+    int16_t act_min, act_max;
+} tml_fc_params;
+
+/* FULLY_CONNECTED: out[r][o] = requant(sum_i w[o][i] * (in[r][i] + in_offset) + bias[o]).
+ * q->kbias[o] = bias[o] + in_offset * sum_i w[o][i]; q->bias is unused; mult/shift have one entry per output. */
+void tml_fc_s8(const tml_fc_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w, int8_t *out);
+
+typedef struct {
+    int16_t in_h, in_w, c, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_h, pad_w;
+    int16_t act_min, act_max;
+} tml_pool_params;
+
+void tml_avgpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out);
+void tml_maxpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out);
+
+typedef struct {
+    int32_t outer, reduce, inner; /* input viewed as [outer, reduce, inner], reduced over the middle */
+    int32_t in_zp, out_zp, mult;
+    int16_t shift;
+} tml_mean_params;
+
+void tml_mean_s8(const tml_mean_params *p, const int8_t *in, int8_t *out);
+
+typedef struct {
+    int32_t rows, depth;
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} tml_softmax_params;
+
+/* SOFTMAX with int8 output of scale 1/256, zero point -128 (what the converter emits). */
+void tml_softmax_s8(const tml_softmax_params *p, const int8_t *in, int8_t *out);
+
+typedef struct {
+    int32_t size, in_zp, range_radius, mult;
+    int32_t left_shift;
+} tml_logistic_params;
+
+void tml_logistic_s8(const tml_logistic_params *p, const int8_t *in, int8_t *out);
+
+#define TML_MAX_DIMS 5
+
+typedef struct {
+    int32_t dims[TML_MAX_DIMS];    /* output shape, padded on the left with 1 */
+    int32_t stride1[TML_MAX_DIMS]; /* element strides of input 1 (0 where broadcast) */
+    int32_t stride2[TML_MAX_DIMS];
+    int32_t size;                  /* output elements */
+    int32_t broadcast;             /* 0: same shapes, flat loop */
+    int32_t in1_offset, in2_offset, out_offset;
+    int32_t in1_mult, in2_mult, out_mult;
+    int16_t in1_shift, in2_shift, out_shift, left_shift;
+    int16_t act_min, act_max;
+} tml_binary_params;
+
+void tml_add_s8(const tml_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
+void tml_mul_s8(const tml_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
+
+/* CONCATENATION: input k contributes chunk[k] bytes to each of `outer` output rows. */
+void tml_concat_s8(int32_t outer, int32_t n, const int8_t *const *ins, const int32_t *chunk, int8_t *out);
+
+typedef struct {
+    int32_t in_dims[TML_MAX_DIMS];  /* padded on the left with 1 */
+    int32_t out_dims[TML_MAX_DIMS];
+    int32_t before[TML_MAX_DIMS];   /* padding before each dimension */
+    int32_t pad_value;
+} tml_pad_params;
+
+void tml_pad_s8(const tml_pad_params *p, const int8_t *in, int8_t *out);
+
+typedef struct {
+    int32_t size, in_zp, out_zp, mult;
+    int32_t shift;
+} tml_requant_params;
+
+/* QUANTIZE int8 -> int8 (a requantization). */
+void tml_quantize_s8(const tml_requant_params *p, const int8_t *in, int8_t *out);
+
+/* DEQUANTIZE int8 -> float32: out = scale * (in - zp). */
+void tml_dequantize_s8(int32_t size, double scale, int32_t zp, const int8_t *in, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TML_NN_H */

@@ -1,0 +1,143 @@
+/* Pooling, MEAN, ADD/MUL, CONCATENATION, PAD, QUANTIZE, DEQUANTIZE (int8), bit-exact with TFLM reference. */
+#include <string.h>
+
+#include "tml_nn.h"
+
+void tml_avgpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out) {
+    const int c = p->c;
+    for (int oy = 0; oy < p->out_h; oy++) {
+        const int iy0 = oy * p->stride_h - p->pad_h;
+        const int fy0 = iy0 < 0 ? -iy0 : 0;
+        const int fy1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
+        for (int ox = 0; ox < p->out_w; ox++) {
+            const int ix0 = ox * p->stride_w - p->pad_w;
+            const int fx0 = ix0 < 0 ? -ix0 : 0;
+            const int fx1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+            const int count = (fy1 - fy0) * (fx1 - fx0);
+            for (int ch = 0; ch < c; ch++) {
+                int32_t acc = 0;
+                for (int fy = fy0; fy < fy1; fy++)
+                    for (int fx = fx0; fx < fx1; fx++) acc += in[((iy0 + fy) * p->in_w + ix0 + fx) * c + ch];
+                if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                out[(oy * p->out_w + ox) * c + ch] = (int8_t)tml_clamp(acc, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+void tml_maxpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out) {
+    const int c = p->c;
+    for (int oy = 0; oy < p->out_h; oy++) {
+        const int iy0 = oy * p->stride_h - p->pad_h;
+        const int fy0 = iy0 < 0 ? -iy0 : 0;
+        const int fy1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
+        for (int ox = 0; ox < p->out_w; ox++) {
+            const int ix0 = ox * p->stride_w - p->pad_w;
+            const int fx0 = ix0 < 0 ? -ix0 : 0;
+            const int fx1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+            for (int ch = 0; ch < c; ch++) {
+                int32_t m = -128;
+                for (int fy = fy0; fy < fy1; fy++)
+                    for (int fx = fx0; fx < fx1; fx++) {
+                        const int32_t v = in[((iy0 + fy) * p->in_w + ix0 + fx) * c + ch];
+                        if (v > m) m = v;
+                    }
+                out[(oy * p->out_w + ox) * c + ch] = (int8_t)tml_clamp(m, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+void tml_mean_s8(const tml_mean_params *p, const int8_t *in, int8_t *out) {
+    const int32_t n = p->reduce, inner = p->inner;
+    for (int32_t o = 0; o < p->outer; o++) {
+        for (int32_t i = 0; i < inner; i++) {
+            const int8_t *x = in + o * n * inner + i;
+            int32_t sum = 0;
+            for (int32_t r = 0; r < n; r++) sum += x[r * inner];
+            const int32_t v = tml_requant(sum - p->in_zp * n, p->mult, p->shift) + p->out_zp;
+            out[o * inner + i] = (int8_t)tml_clamp(v, -128, 127);
+        }
+    }
+}
+
+static inline int8_t tml_add1(const tml_binary_params *p, int32_t a, int32_t b) {
+    const int32_t x = (int32_t)((uint32_t)(a + p->in1_offset) << p->left_shift);
+    const int32_t y = (int32_t)((uint32_t)(b + p->in2_offset) << p->left_shift);
+    const int32_t sx = tml_requant(x, p->in1_mult, p->in1_shift);
+    const int32_t sy = tml_requant(y, p->in2_mult, p->in2_shift);
+    const int32_t v = tml_requant(sx + sy, p->out_mult, p->out_shift) + p->out_offset;
+    return (int8_t)tml_clamp(v, p->act_min, p->act_max);
+}
+
+static inline int8_t tml_mul1(const tml_binary_params *p, int32_t a, int32_t b) {
+    const int32_t prod = (a + p->in1_offset) * (b + p->in2_offset);
+    const int32_t v = tml_requant(prod, p->out_mult, p->out_shift) + p->out_offset;
+    return (int8_t)tml_clamp(v, p->act_min, p->act_max);
+}
+
+#define TML_BINARY_LOOP(OP)                                                                           \
+    do {                                                                                              \
+        if (!p->broadcast) {                                                                          \
+            for (int32_t i = 0; i < p->size; i++) out[i] = OP(p, in1[i], in2[i]);                     \
+            return;                                                                                   \
+        }                                                                                             \
+        int32_t k = 0;                                                                                \
+        for (int32_t d0 = 0; d0 < p->dims[0]; d0++)                                                   \
+            for (int32_t d1 = 0; d1 < p->dims[1]; d1++)                                               \
+                for (int32_t d2 = 0; d2 < p->dims[2]; d2++)                                           \
+                    for (int32_t d3 = 0; d3 < p->dims[3]; d3++) {                                     \
+                        const int32_t b1 = d0 * p->stride1[0] + d1 * p->stride1[1] +                  \
+                                           d2 * p->stride1[2] + d3 * p->stride1[3];                   \
+                        const int32_t b2 = d0 * p->stride2[0] + d1 * p->stride2[1] +                  \
+                                           d2 * p->stride2[2] + d3 * p->stride2[3];                   \
+                        for (int32_t d4 = 0; d4 < p->dims[4]; d4++)                                   \
+                            out[k++] = OP(p, in1[b1 + d4 * p->stride1[4]], in2[b2 + d4 * p->stride2[4]]); \
+                    }                                                                                 \
+    } while (0)
+
+void tml_add_s8(const tml_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out) {
+    TML_BINARY_LOOP(tml_add1);
+}
+
+void tml_mul_s8(const tml_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out) {
+    TML_BINARY_LOOP(tml_mul1);
+}
+
+void tml_concat_s8(int32_t outer, int32_t n, const int8_t *const *ins, const int32_t *chunk, int8_t *out) {
+    for (int32_t o = 0; o < outer; o++) {
+        for (int32_t k = 0; k < n; k++) {
+            memcpy(out, ins[k] + o * chunk[k], (size_t)chunk[k]);
+            out += chunk[k];
+        }
+    }
+}
+
+void tml_pad_s8(const tml_pad_params *p, const int8_t *in, int8_t *out) {
+    int32_t out_size = 1;
+    for (int d = 0; d < TML_MAX_DIMS; d++) out_size *= p->out_dims[d];
+    memset(out, (int8_t)p->pad_value, (size_t)out_size);
+    const int32_t *id = p->in_dims, *od = p->out_dims, *b = p->before;
+    const int32_t row = id[4];
+    for (int32_t d0 = 0; d0 < id[0]; d0++)
+        for (int32_t d1 = 0; d1 < id[1]; d1++)
+            for (int32_t d2 = 0; d2 < id[2]; d2++)
+                for (int32_t d3 = 0; d3 < id[3]; d3++) {
+                    const int32_t src = (((d0 * id[1] + d1) * id[2] + d2) * id[3] + d3) * row;
+                    const int32_t dst =
+                        ((((d0 + b[0]) * od[1] + d1 + b[1]) * od[2] + d2 + b[2]) * od[3] + d3 + b[3]) * od[4] +
+                        b[4];
+                    memcpy(out + dst, in + src, (size_t)row);
+                }
+}
+
+void tml_quantize_s8(const tml_requant_params *p, const int8_t *in, int8_t *out) {
+    for (int32_t i = 0; i < p->size; i++) {
+        const int32_t v = tml_requant((int32_t)in[i] - p->in_zp, p->mult, p->shift) + p->out_zp;
+        out[i] = (int8_t)tml_clamp(v, -128, 127);
+    }
+}
+
+void tml_dequantize_s8(int32_t size, double scale, int32_t zp, const int8_t *in, float *out) {
+    for (int32_t i = 0; i < size; i++) out[i] = (float)(scale * (double)((int32_t)in[i] - zp));
+}
