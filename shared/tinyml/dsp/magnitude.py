@@ -29,9 +29,10 @@ def _as_2d(x, name):
 def magnitude(x: np.ndarray) -> np.ndarray:
     """[n, ch] (or [n]) -> float32 [n]: sqrt of the sum of squares, summed left to right over channels."""
     x = _as_2d(x, "magnitude").astype(np.float32, copy=False)
-    acc = x[:, 0] * x[:, 0]
-    for c in range(1, x.shape[1]):
-        acc = acc + x[:, c] * x[:, c]
+    with np.errstate(over="ignore"):  # overflow gives inf, as in C
+        acc = x[:, 0] * x[:, 0]
+        for c in range(1, x.shape[1]):
+            acc = acc + x[:, c] * x[:, c]
     return np.sqrt(acc)
 
 

@@ -1,0 +1,122 @@
+/* tml_dsp: C twins of the numpy DSP blocks in shared/tinyml/dsp (same names, tml_ prefix).
+ *
+ * Portable C99, no malloc, no VLAs; callers pass every buffer. Build with -ffp-contract=off (no fused
+ * multiply-add) and with float evaluated as float (FLT_EVAL_METHOD 0: any SSE/NEON/Cortex-M4F build):
+ * the float paths then do exactly the IEEE float32 operations, in exactly the order, that the Python
+ * module docstrings state.
+ *
+ * Parity with Python (tests/dsp/test_c_twins.py):
+ *   bit-exact : tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_stats_*, tml_apply_window,
+ *               tml_mel, tml_dct (given the same tables)
+ *   <= 1 ulp  : tml_window, tml_fft_twiddles, tml_dct_matrix (double cos rounded to float; the tables are
+ *               normally generated from Python instead and are then identical)
+ *   tolerance : tml_power_spectrum, tml_fft_band_power, tml_mfcc (float32 FFT vs numpy's), tml_log (logf)
+ *
+ * Layout: multi-channel signals are interleaved, sample i of channel c at x[i*stride + c]; functions
+ * that take `stride` read one channel (pass x + c and stride = channels).
+ */
+#ifndef TML_DSP_H
+#define TML_DSP_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- magnitude (tinyml.dsp.magnitude) ---- */
+
+/* out[i] = sqrtf(((x0*x0 + x1*x1) + x2*x2) + ...) over the ch channels of sample i. */
+void tml_magnitude(const float *x, int n, int ch, float *out);
+/* out[i] = floor(sqrt(sum of squares)) exactly; x int16 interleaved [n][ch]. */
+void tml_magnitude_int(const int16_t *x, int n, int ch, int32_t *out);
+/* floor(sqrt(v)), exact for every uint64. */
+uint32_t tml_isqrt64(uint64_t v);
+
+/* ---- biquad cascade, float32 transposed direct form II (tinyml.dsp.biquad) ---- */
+
+typedef struct {
+    const float *sos; /* [n_sections][6] = b0 b1 b2 a0(=1, ignored) a1 a2 */
+    float *state;     /* [n_sections][2] = z1 z2 */
+    int n_sections;
+} tml_biquad_t;
+
+/* Binds sos and state (2*n_sections floats, owned by the caller) and zeroes the state. */
+void tml_biquad_init(tml_biquad_t *f, const float *sos, int n_sections, float *state);
+void tml_biquad_reset(tml_biquad_t *f);
+/* Filters n samples read at x[i*stride] into y[i*stride]; y may equal x (in place). */
+void tml_biquad(tml_biquad_t *f, const float *x, float *y, int n, int stride);
+
+/* ---- windows (tinyml.dsp.window) ---- */
+
+enum { TML_WINDOW_RECTANGULAR = 0, TML_WINDOW_HANN = 1, TML_WINDOW_HAMMING = 2 };
+/* Fills w[n]; periodic unless symmetric. Returns 0, or -1 for an unknown kind or n < 1. */
+int tml_window(int kind, int n, int symmetric, float *w);
+/* y[i] = x[i*stride] * w[i], i < n (y contiguous). */
+void tml_apply_window(const float *x, int stride, const float *w, int n, float *y);
+
+/* ---- statistics over one channel (tinyml.dsp.stats); all return 0 for n < 1 ---- */
+
+enum {
+    TML_STAT_MEAN = 0,
+    TML_STAT_STD,
+    TML_STAT_MIN,
+    TML_STAT_MAX,
+    TML_STAT_RMS,
+    TML_STAT_KURTOSIS,
+    TML_STAT_CREST,
+    TML_STAT_ZERO_CROSSINGS,
+    TML_STAT_COUNT
+};
+float tml_stats_mean(const float *x, int n, int stride);
+float tml_stats_std(const float *x, int n, int stride);
+float tml_stats_min(const float *x, int n, int stride);
+float tml_stats_max(const float *x, int n, int stride);
+float tml_stats_rms(const float *x, int n, int stride);
+float tml_stats_kurtosis(const float *x, int n, int stride);
+float tml_stats_crest(const float *x, int n, int stride);
+int32_t tml_stats_zero_crossings(const float *x, int n, int stride);
+/* out[j] = statistic which[j] (TML_STAT_*; zero crossings as float); unknown codes give 0. */
+void tml_stats(const float *x, int n, int stride, const uint8_t *which, int n_which, float *out);
+
+/* ---- FFT, power spectrum, band power (tinyml.dsp.spectrum, tinyml.dsp.fft_band_power) ---- */
+
+/* tw[0..n/2) = cos(2*pi*k/n), tw[n/2..n) = -sin(2*pi*k/n); n a power of two (table of n floats). */
+void tml_fft_twiddles(int n, float *tw);
+/* In-place forward complex FFT (radix-2, decimation in time) of re[n], im[n]. Returns -1 unless n is
+ * a power of two >= 2. */
+int tml_fft(float *re, float *im, int n, const float *tw);
+/* power[k] = |rfft(x*w, n_fft)[k]|^2, k <= n_fft/2; frame of n <= n_fft samples at x[i*stride];
+ * w = NULL means rectangular. work: TML_SPECTRUM_WORK(n_fft) floats. Returns -1 on bad sizes. */
+#define TML_SPECTRUM_WORK(n_fft) (2 * (n_fft))
+int tml_power_spectrum(const float *x, int stride, int n, const float *w, int n_fft, const float *tw,
+                       float *work, float *power);
+/* out[b] = scale * sum_{k=lo[b]}^{hi[b]-1} c_k * P[k], c_k = 1 at DC and Nyquist, else 2; P is the
+ * power spectrum of the n-point frame (n a power of two); scale = 1/(n*sum(w^2)) (band_scale in Python).
+ * work: TML_SPECTRUM_WORK(n) floats. Returns -1 on bad sizes or bins. */
+int tml_fft_band_power(const float *x, int stride, int n, const float *w, const float *tw, const int32_t *lo,
+                       const int32_t *hi, int n_bands, float scale, float *work, float *out);
+
+/* ---- mel, log, dct, mfcc (tinyml.dsp.mel / log / dct / mfcc) ---- */
+
+/* Sparse filterbank (tinyml.dsp.mel.mel_sparse): filter m covers bins start[m] .. start[m]+count[m]-1 with
+ * weights taken in order from `weights`. out[m] = sequential float32 sum of weight*power. */
+void tml_mel(const float *power, const int32_t *start, const int32_t *count, const float *weights, int n_mels,
+             float *out);
+/* y[i] = logf(max(x[i], floor)); y may equal x. */
+void tml_log(const float *x, int n, float floor, float *y);
+/* D[k][i] = s_k cos(pi*k*(2i+1)/(2n)) rounded to float (n_out rows of n). */
+void tml_dct_matrix(int n, int n_out, float *d);
+/* y[k] = sequential float32 sum over i of d[k*n + i] * x[i], k < n_out. */
+void tml_dct(const float *x, int n, const float *d, int n_out, float *y);
+/* MFCC of one frame: dct(log(mel(power_spectrum(x*w)))); tables as above. Returns -1 on bad sizes. */
+#define TML_MFCC_WORK(n_fft, n_mels) (2 * (n_fft) + (n_mels))
+int tml_mfcc(const float *x, int stride, int n, const float *w, int n_fft, const float *tw, const int32_t *mel_start,
+             const int32_t *mel_count, const float *mel_weights, int n_mels, float log_floor, const float *dct,
+             int n_mfcc, float *work, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TML_DSP_H */

@@ -1,0 +1,256 @@
+"""The C twins (firmware/runtime/dsp, header firmware/runtime/tml_dsp.h) as a host shared library, with
+numpy-shaped wrappers that mirror the Python blocks, for parity tests and golden vectors.
+
+    tw = CTwins()                       # builds build/host/tml_dsp-<hash>.so once (cached)
+    tw.magnitude(x)  ==  tinyml.dsp.magnitude.magnitude(x)   (bit for bit)
+
+Tables (window, twiddles, sparse mel filterbank, DCT matrix, band bins) are passed in from Python, as
+the generated headers will pass them on the device.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+from pathlib import Path
+
+import numpy as np
+
+from ..cbuild import build_shared_lib, load_shared_lib
+from ..errors import TinymlError
+from ..paths import firmware_dir
+from .fft_band_power import band_bins, band_scale
+from .mel import mel_filterbank, mel_sparse
+from .spectrum import _win, fft_twiddles
+from .dct import dct_matrix
+from .stats import STAT_NAMES
+from .window import KIND_CODE
+
+_F = C.POINTER(C.c_float)
+_I32 = C.POINTER(C.c_int32)
+_I16 = C.POINTER(C.c_int16)
+_U8 = C.POINTER(C.c_uint8)
+_i = C.c_int
+
+
+def include_dir() -> Path:
+    return firmware_dir() / "runtime"
+
+
+def sources() -> list[Path]:
+    return sorted((firmware_dir() / "runtime" / "dsp").glob("tml_*.c"))
+
+
+def build(opt: str = "-O2", extra_flags: list[str] = ()) -> Path:
+    return build_shared_lib("tml_dsp", sources(), [include_dir()], opt=opt, extra_flags=list(extra_flags))
+
+
+class _BiquadT(C.Structure):
+    _fields_ = [("sos", _F), ("state", _F), ("n_sections", C.c_int)]
+
+
+_SIGS = {
+    "tml_magnitude": (None, [_F, _i, _i, _F]),
+    "tml_magnitude_int": (None, [_I16, _i, _i, _I32]),
+    "tml_isqrt64": (C.c_uint32, [C.c_uint64]),
+    "tml_biquad_init": (None, [C.POINTER(_BiquadT), _F, _i, _F]),
+    "tml_biquad_reset": (None, [C.POINTER(_BiquadT)]),
+    "tml_biquad": (None, [C.POINTER(_BiquadT), _F, _F, _i, _i]),
+    "tml_window": (C.c_int, [_i, _i, _i, _F]),
+    "tml_apply_window": (None, [_F, _i, _F, _i, _F]),
+    "tml_stats": (None, [_F, _i, _i, _U8, _i, _F]),
+    "tml_stats_zero_crossings": (C.c_int32, [_F, _i, _i]),
+    "tml_fft_twiddles": (None, [_i, _F]),
+    "tml_fft": (C.c_int, [_F, _F, _i, _F]),
+    "tml_power_spectrum": (C.c_int, [_F, _i, _i, _F, _i, _F, _F, _F]),
+    "tml_fft_band_power": (C.c_int, [_F, _i, _i, _F, _F, _I32, _I32, _i, C.c_float, _F, _F]),
+    "tml_mel": (None, [_F, _I32, _I32, _F, _i, _F]),
+    "tml_log": (None, [_F, _i, C.c_float, _F]),
+    "tml_dct_matrix": (None, [_i, _i, _F]),
+    "tml_dct": (None, [_F, _i, _F, _i, _F]),
+    "tml_mfcc": (C.c_int, [_F, _i, _i, _F, _i, _F, _I32, _I32, _F, _i, C.c_float, _F, _i, _F, _F]),
+}
+for _s in STAT_NAMES:
+    if _s != "zero_crossings":
+        _SIGS[f"tml_stats_{_s}"] = (C.c_float, [_F, _i, _i])
+
+
+def _p(a: np.ndarray, ptr):
+    return a.ctypes.data_as(ptr)
+
+
+def _f32(a) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+class CTwins:
+    """numpy-shaped wrappers over the C twins; every method mirrors the Python block of the same name."""
+
+    def __init__(self, lib_path: Path | None = None):
+        self.path = lib_path or build()
+        self.lib = load_shared_lib(self.path)
+        for name, (res, args) in _SIGS.items():
+            fn = getattr(self.lib, name)
+            fn.restype = res
+            fn.argtypes = args
+
+    # magnitude
+    def magnitude(self, x) -> np.ndarray:
+        x = _f32(x if np.ndim(x) == 2 else np.asarray(x)[:, None])
+        out = np.empty(x.shape[0], np.float32)
+        self.lib.tml_magnitude(_p(x, _F), x.shape[0], x.shape[1], _p(out, _F))
+        return out
+
+    def magnitude_int(self, x) -> np.ndarray:
+        x = np.ascontiguousarray(x if np.ndim(x) == 2 else np.asarray(x)[:, None], dtype=np.int16)
+        out = np.empty(x.shape[0], np.int32)
+        self.lib.tml_magnitude_int(_p(x, _I16), x.shape[0], x.shape[1], _p(out, _I32))
+        return out
+
+    def isqrt64(self, v: int) -> int:
+        return int(self.lib.tml_isqrt64(v))
+
+    # biquad: one tml_biquad_t per channel, run over the interleaved signal with stride = channels
+    def biquad(self, x, sos, state=None):
+        x = _f32(x)
+        sos = _f32(sos)
+        k = sos.shape[0]
+        x2 = x if x.ndim == 2 else x[:, None]
+        ch = x2.shape[1]
+        st = np.zeros((k, 2, ch), np.float32) if state is None else _f32(state).reshape(k, 2, ch)
+        y = np.empty_like(x2)
+        st_out = np.empty_like(st)
+        for c in range(ch):
+            buf = np.ascontiguousarray(st[:, :, c])
+            f = _BiquadT()
+            self.lib.tml_biquad_init(C.byref(f), _p(sos, _F), k, _p(buf, _F))
+            buf[:] = st[:, :, c]  # init zeroes the state; restore the caller's
+            xp = x2.ctypes.data + 4 * c
+            yp = y.ctypes.data + 4 * c
+            self.lib.tml_biquad(C.byref(f), C.cast(xp, _F), C.cast(yp, _F), x2.shape[0], ch)
+            st_out[:, :, c] = buf
+        if x.ndim == 1:
+            return y[:, 0], st_out[:, :, 0]
+        return y, st_out
+
+    # window
+    def window(self, kind: str, n: int, symmetric: bool = False) -> np.ndarray:
+        w = np.empty(n, np.float32)
+        if self.lib.tml_window(KIND_CODE[kind], n, int(symmetric), _p(w, _F)) != 0:
+            raise TinymlError(f"tml_window rejected kind={kind!r} n={n}")
+        return w
+
+    def apply_window(self, x, w) -> np.ndarray:
+        """x [n] or [n, ch] times w along time (channel by channel through the strided C call)."""
+        x = _f32(x)
+        w = _f32(w)
+        x2 = x if x.ndim == 2 else x[:, None]
+        out = np.empty((x2.shape[1], x2.shape[0]), np.float32)
+        for c in range(x2.shape[1]):
+            self.lib.tml_apply_window(C.cast(x2.ctypes.data + 4 * c, _F), x2.shape[1], _p(w, _F), len(w),
+                                      C.cast(out.ctypes.data + 4 * c * x2.shape[0], _F))
+        return out.T.reshape(x.shape)
+
+    # stats
+    def stats(self, x, names=STAT_NAMES) -> np.ndarray:
+        x = _f32(x)
+        x2 = x if x.ndim == 2 else x[:, None]
+        codes = np.array([STAT_NAMES.index(s) for s in names], np.uint8)
+        out = np.empty((x2.shape[1], len(codes)), np.float32)
+        for c in range(x2.shape[1]):
+            self.lib.tml_stats(C.cast(x2.ctypes.data + 4 * c, _F), x2.shape[0], x2.shape[1], _p(codes, _U8),
+                               len(codes), C.cast(out.ctypes.data + 4 * c * len(codes), _F))
+        return out if x.ndim == 2 else out[0]
+
+    def stat(self, name: str, x) -> float | int:
+        x = _f32(x)
+        return getattr(self.lib, f"tml_stats_{name}")(_p(x, _F), len(x), 1)
+
+    # spectra
+    def fft_twiddles(self, n: int) -> np.ndarray:
+        tw = np.empty(n, np.float32)
+        self.lib.tml_fft_twiddles(n, _p(tw, _F))
+        return tw.reshape(2, n // 2)
+
+    def fft(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.complex64)
+        re, im = _f32(x.real).copy(), _f32(x.imag).copy()
+        tw = _f32(fft_twiddles(len(x)))
+        if self.lib.tml_fft(_p(re, _F), _p(im, _F), len(x), _p(tw, _F)) != 0:
+            raise TinymlError(f"tml_fft rejected n={len(x)}")
+        return re + 1j * im.astype(np.complex64)
+
+    def power_spectrum(self, frame, window="hann", n_fft: int | None = None) -> np.ndarray:
+        x = _f32(frame)
+        n = x.shape[0]
+        n_fft = n if n_fft is None else n_fft
+        w = _f32(_win(window, n))
+        tw = _f32(fft_twiddles(n_fft))
+        work = np.empty(2 * n_fft, np.float32)
+        out = np.empty(n_fft // 2 + 1, np.float32)
+        if self.lib.tml_power_spectrum(_p(x, _F), 1, n, _p(w, _F), n_fft, _p(tw, _F), _p(work, _F), _p(out, _F)):
+            raise TinymlError(f"tml_power_spectrum rejected n={n} n_fft={n_fft}")
+        return out
+
+    def fft_band_power(self, frame, rate: float, bands, window="hann") -> np.ndarray:
+        x = _f32(frame)
+        x2 = x if x.ndim == 2 else x[:, None]
+        n = x2.shape[0]
+        w = _f32(_win(window, n))
+        tw = _f32(fft_twiddles(n))
+        lo, hi = band_bins(n, rate, bands)
+        scale = band_scale(w)
+        work = np.empty(2 * n, np.float32)
+        out = np.empty((x2.shape[1], len(lo)), np.float32)
+        for c in range(x2.shape[1]):
+            rc = self.lib.tml_fft_band_power(C.cast(x2.ctypes.data + 4 * c, _F), x2.shape[1], n, _p(w, _F),
+                                             _p(tw, _F), _p(lo, _I32), _p(hi, _I32), len(lo), float(scale),
+                                             _p(work, _F), C.cast(out.ctypes.data + 4 * c * len(lo), _F))
+            if rc != 0:
+                raise TinymlError(f"tml_fft_band_power rejected n={n} (a power of two is needed)")
+        return out if x.ndim == 2 else out[0]
+
+    # mel / log / dct / mfcc
+    def mel(self, power, fb) -> np.ndarray:
+        p = _f32(power)
+        start, count, wts = mel_sparse(fb)
+        out = np.empty(len(start), np.float32)
+        self.lib.tml_mel(_p(p, _F), _p(start, _I32), _p(count, _I32), _p(wts, _F), len(start), _p(out, _F))
+        return out
+
+    def log(self, x, floor: float = 1e-10) -> np.ndarray:
+        x = _f32(x)
+        y = np.empty_like(x)
+        self.lib.tml_log(_p(x, _F), x.size, float(np.float32(floor)), _p(y, _F))
+        return y
+
+    def dct_matrix(self, n: int, n_out: int | None = None) -> np.ndarray:
+        n_out = n if n_out is None else n_out
+        d = np.empty((n_out, n), np.float32)
+        self.lib.tml_dct_matrix(n, n_out, _p(d, _F))
+        return d
+
+    def dct(self, x, n_out: int | None = None, matrix=None) -> np.ndarray:
+        x = _f32(x)
+        d = _f32(dct_matrix(len(x), n_out) if matrix is None else matrix)
+        y = np.empty(d.shape[0], np.float32)
+        self.lib.tml_dct(_p(x, _F), len(x), _p(d, _F), d.shape[0], _p(y, _F))
+        return y
+
+    def mfcc(self, frame, rate: float, n_mfcc: int = 13, n_mels: int = 40, n_fft: int | None = None,
+             window="hann", fmin: float = 0.0, fmax: float | None = None, htk: bool = False,
+             norm: str = "slaney", log_floor: float = 1e-10) -> np.ndarray:
+        x = _f32(frame)
+        n = len(x)
+        n_fft = n if n_fft is None else n_fft
+        w = _f32(_win(window, n))
+        tw = _f32(fft_twiddles(n_fft))
+        start, count, wts = mel_sparse(mel_filterbank(rate, n_fft, n_mels, fmin, fmax, htk, norm))
+        d = _f32(dct_matrix(n_mels, n_mfcc))
+        work = np.empty(2 * n_fft + n_mels, np.float32)
+        out = np.empty(n_mfcc, np.float32)
+        rc = self.lib.tml_mfcc(_p(x, _F), 1, n, _p(w, _F), n_fft, _p(tw, _F), _p(start, _I32), _p(count, _I32),
+                               _p(wts, _F), n_mels, float(np.float32(log_floor)), _p(d, _F), n_mfcc, _p(work, _F),
+                               _p(out, _F))
+        if rc != 0:
+            raise TinymlError(f"tml_mfcc rejected n={n} n_fft={n_fft}")
+        return out
