@@ -1,0 +1,117 @@
+"""Random model specs for the parity tests (deterministic per seed), built by tinyml.compile.zoo."""
+
+from __future__ import annotations
+
+import numpy as np
+
+ACTS = ["none", "relu", "relu6"]
+KINDS = ["conv2d", "dwconv2d", "dense", "dense_rows", "pool", "gap2d", "conv1d_app", "softmax", "sigmoid",
+         "add", "mul", "concat", "pad", "scale", "stack"]
+
+
+def _pick(rng, xs):
+    return xs[int(rng.integers(len(xs)))]
+
+
+def _conv_layer(rng, h, w, depthwise=False):
+    """A conv layer valid for an h x w input; returns (layer, out_h, out_w)."""
+    kh, kw = int(rng.integers(1, min(h, 5) + 1)), int(rng.integers(1, min(w, 5) + 1))
+    padding = _pick(rng, ["same", "valid"])
+    if rng.random() < 0.35:
+        strides, dil = [1, 1], [int(rng.integers(1, 3)), int(rng.integers(1, 3))]
+    else:
+        strides, dil = [int(rng.integers(1, 4)), int(rng.integers(1, 4))], [1, 1]
+    ekh, ekw = (kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1
+    if padding == "valid" and (ekh > h or ekw > w):
+        dil = [1, 1]
+        ekh, ekw = kh, kw
+    layer = {"type": "dwconv2d" if depthwise else "conv2d", "kernel": [kh, kw], "strides": strides,
+             "padding": padding, "dilation": dil, "activation": _pick(rng, ACTS), "bias": bool(rng.random() < 0.85)}
+    if depthwise:
+        layer["multiplier"] = int(rng.integers(1, 4))
+    else:
+        layer["filters"] = int(rng.integers(1, 17))
+    if padding == "same":
+        oh, ow = -(-h // strides[0]), -(-w // strides[1])
+    else:
+        oh, ow = (h - ekh) // strides[0] + 1, (w - ekw) // strides[1] + 1
+    return layer, oh, ow
+
+
+def random_spec(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    kind = KINDS[seed % len(KINDS)]
+    h, w, c = int(rng.integers(3, 13)), int(rng.integers(3, 13)), int(rng.integers(1, 9))
+    spec = {"seed": seed, "input_mean": float(rng.normal(0, 0.5)), "input_std": float(rng.uniform(0.3, 3.0)),
+            "weight_scale": float(rng.uniform(0.5, 2.0))}
+    if kind in ("conv2d", "dwconv2d"):
+        layer, _, _ = _conv_layer(rng, h, w, kind == "dwconv2d")
+        spec.update(input=[h, w, c], layers=[layer])
+    elif kind == "dense":
+        spec.update(input=[int(rng.integers(1, 64))],
+                    layers=[{"type": "dense", "units": int(rng.integers(1, 33)), "activation": _pick(rng, ACTS),
+                             "bias": bool(rng.random() < 0.85)}])
+    elif kind == "dense_rows":  # Dense on a 2-D input: FULLY_CONNECTED with several rows
+        spec.update(input=[int(rng.integers(2, 9)), int(rng.integers(1, 17))],
+                    layers=[{"type": "dense", "units": int(rng.integers(1, 17)), "activation": _pick(rng, ACTS)}])
+    elif kind == "pool":
+        ph, pw = int(rng.integers(1, min(h, 4) + 1)), int(rng.integers(1, min(w, 4) + 1))
+        layer = {"type": _pick(rng, ["avgpool2d", "maxpool2d"]), "pool": [ph, pw],
+                 "strides": [int(rng.integers(1, 4)), int(rng.integers(1, 4))], "padding": _pick(rng, ["same", "valid"])}
+        spec.update(input=[h, w, c], layers=[layer])
+    elif kind == "gap2d":
+        conv, _, _ = _conv_layer(rng, h, w)
+        spec.update(input=[h, w, c], layers=[conv, {"type": "gap2d", "keepdims": bool(rng.random() < 0.3)}])
+    elif kind == "conv1d_app":  # the fall-detect shape: Conv1D -> GAP1D -> Dense -> Softmax
+        t = int(rng.integers(8, 65))
+        spec.update(input=[t, int(rng.integers(1, 7))],
+                    layers=[{"type": "conv1d", "filters": int(rng.integers(2, 17)), "kernel": int(rng.integers(1, 8)),
+                             "strides": int(rng.integers(1, 3)), "padding": _pick(rng, ["same", "valid"]),
+                             "activation": "relu"},
+                            {"type": "gap1d"},
+                            {"type": "dense", "units": int(rng.integers(2, 9))},
+                            {"type": "softmax"}])
+    elif kind == "softmax":
+        spec.update(input=[int(rng.integers(1, 40))],
+                    layers=[{"type": "dense", "units": int(rng.integers(2, 20))}, {"type": "softmax"}])
+        spec["weight_scale"] = float(rng.uniform(0.5, 6.0))
+    elif kind == "sigmoid":
+        spec.update(input=[int(rng.integers(1, 40))],
+                    layers=[{"type": "dense", "units": int(rng.integers(1, 20))}, {"type": "sigmoid"}])
+        spec["weight_scale"] = float(rng.uniform(0.5, 6.0))
+    elif kind in ("add", "mul"):
+        conv = {"type": "conv2d", "filters": c, "kernel": [int(rng.integers(1, 4))] * 2, "padding": "same",
+                "activation": _pick(rng, ACTS)}
+        spec.update(input=[h, w, c], layers=[{"type": f"branch_{kind}", "layers": [conv]}])
+    elif kind == "concat":
+        conv = {"type": "conv2d", "filters": int(rng.integers(1, 9)), "kernel": [1, 1], "activation": "relu"}
+        spec.update(input=[h, w, c], layers=[{"type": "branch_concat", "layers": [conv],
+                                              "axis": _pick(rng, [-1, 1, 2])}])
+        if spec["layers"][0]["axis"] != -1:
+            spec["layers"][0]["layers"][0]["filters"] = c
+    elif kind == "pad":
+        pads = [[int(rng.integers(0, 3)), int(rng.integers(0, 3))], [int(rng.integers(0, 3)), int(rng.integers(0, 3))]]
+        spec.update(input=[h, w, c], layers=[{"type": "pad2d", "padding": pads},
+                                             {"type": "conv2d", "filters": 4, "kernel": [2, 2]}])
+    elif kind == "scale":
+        spec.update(input=[h, w, c], layers=[{"type": "conv2d", "filters": 3, "kernel": [1, 1]},
+                                             {"type": "scale", "value": float(rng.uniform(-3, 3))}])
+    else:  # "stack": a few layers in a row, like a tiny CNN
+        l1, oh, ow = _conv_layer(rng, h, w)
+        layers = [l1]
+        if oh >= 2 and ow >= 2:
+            layers.append({"type": "maxpool2d", "pool": [2, 2], "padding": "same"})
+            oh, ow = -(-oh // 2), -(-ow // 2)
+        l2, oh, ow = _conv_layer(rng, oh, ow, depthwise=True)
+        layers += [l2, {"type": "flatten"}, {"type": "dense", "units": int(rng.integers(2, 12)), "activation": "relu"},
+                   {"type": "dense", "units": int(rng.integers(2, 6))}, {"type": "softmax"}]
+        spec.update(input=[h, w, c], layers=layers)
+    return spec
+
+
+def make_inputs(spec: dict, shape, n: int, seed: int) -> np.ndarray:
+    """Half uniform int8 (saturating corners), half int8 drawn like the calibration data."""
+    rng = np.random.default_rng(seed + 1000)
+    xs = rng.integers(-128, 128, (n, *shape), dtype=np.int8)
+    xs[n // 2:] = np.clip(np.round(rng.normal(0, 40, (n - n // 2, *shape))), -128, 127).astype(np.int8)
+    return xs
