@@ -1,0 +1,168 @@
+"""Generate app_config.h from the manifest: the constants the firmware needs, nothing copied by hand.
+
+Every scalar and array in [signal], [features] and [postprocess] becomes TML_CFG_<SECTION>_<KEY>
+(nested tables and chain steps flatten with '_': TML_CFG_FEATURES_CHAIN_0_BLOCK,
+TML_CFG_POSTPROCESS_SMOOTHING_N, ...). Numbers keep their float32 value exactly (9 significant
+digits); arrays become brace initialisers with a _LEN (2-D: _ROWS and _COLS), usable as
+`static const float th[] = TML_CFG_POSTPROCESS_THRESHOLDS;`. Plus the app id, the labels, and the
+feature hash that the device reports in its hello frame and the host checks.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TinymlError
+from ..manifest import Manifest
+
+_BAD = re.compile(r"[^A-Za-z0-9]+")
+
+
+def c_name(*parts) -> str:
+    return "_".join(_BAD.sub("_", str(p)).strip("_").upper() for p in parts if str(p) != "")
+
+
+def c_string(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 32 <= ord(ch) < 127:
+            out.append(ch)
+        else:
+            out.extend(f"\\{b:03o}" for b in ch.encode("utf-8"))
+    return '"' + "".join(out) + '"'
+
+
+def c_float(v: float) -> str:
+    f = np.float32(v)
+    if not np.isfinite(f):
+        raise TinymlError(f"value {v!r} is not a finite float32")
+    s = f"{float(f):.9g}"
+    if "e" not in s and "." not in s:
+        s += ".0"
+    return s + "f"
+
+
+def c_int(v: int) -> str:
+    if -(2**31) <= v < 2**31:
+        return str(v)
+    if -(2**63) <= v < 2**63:
+        return f"{v}LL"
+    raise TinymlError(f"integer {v} does not fit 64 bits")
+
+
+def c_scalar(v) -> str:
+    """A macro body: negative numbers are parenthesised so `-TML_CFG_X` and `a-TML_CFG_X` stay right."""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        text = c_int(v) if isinstance(v, int) else c_float(v)
+        return f"({text})" if text.startswith("-") else text
+    if isinstance(v, str):
+        return c_string(v)
+    raise TypeError(type(v).__name__)
+
+
+def _array(v: list) -> str:
+    if all(isinstance(x, str) for x in v):
+        return "{" + ", ".join(c_string(x) for x in v) + "}"
+    nums = [x for x in v if isinstance(x, (int, float)) and not isinstance(x, bool)]
+    if len(nums) == len(v):
+        if any(isinstance(x, float) for x in v):
+            return "{" + ", ".join(c_float(x) for x in v) + "}"
+        return "{" + ", ".join(c_int(x) for x in v) + "}"
+    if all(isinstance(x, bool) for x in v):
+        return "{" + ", ".join("1" if x else "0" for x in v) + "}"
+    raise TypeError("mixed array")
+
+
+def _emit(defs: dict[str, str], name: str, v, where: str) -> None:
+    def put(k: str, text: str) -> None:
+        if k in defs:
+            raise TinymlError(f"{where}: two keys map to the C name {k}; rename one")
+        defs[k] = text
+
+    if v is None:
+        return
+    if isinstance(v, dict):
+        for k, sub in v.items():
+            _emit(defs, c_name(name, k), sub, f"{where}.{k}")
+        return
+    if isinstance(v, list):
+        if v and all(isinstance(x, dict) for x in v):
+            put(c_name(name, "LEN"), str(len(v)))
+            for i, sub in enumerate(v):
+                _emit(defs, c_name(name, i), sub, f"{where}[{i}]")
+            return
+        if v and all(isinstance(x, list) for x in v):
+            cols = {len(x) for x in v}
+            if len(cols) != 1:
+                raise TinymlError(f"{where}: rows of a 2-D array must have equal length")
+            try:
+                rows = [_array(x) for x in v]
+            except TypeError:
+                raise TinymlError(f"{where}: arrays must hold numbers, booleans or strings") from None
+            put(name, "{" + ", ".join(rows) + "}")
+            put(c_name(name, "ROWS"), str(len(v)))
+            put(c_name(name, "COLS"), str(cols.pop()))
+            return
+        put(c_name(name, "LEN"), str(len(v)))
+        if v:  # an empty initialiser is not C99; the _LEN says 0
+            try:
+                put(name, _array(v))
+            except TypeError:
+                raise TinymlError(f"{where}: arrays must hold numbers, booleans or strings") from None
+        return
+    try:
+        put(name, c_scalar(v))
+    except TypeError:
+        raise TinymlError(f"{where}: {type(v).__name__} values cannot go into app_config.h") from None
+
+
+def config_defines(m: Manifest) -> dict[str, str]:
+    defs: dict[str, str] = {}
+    labels = m.labels
+    defs["TML_CFG_APP_ID"] = c_string(m.id)
+    defs["TML_CFG_FEATURE_HASH"] = c_string(m.feature_hash())
+    defs["TML_CFG_N_CHANNELS"] = str(len(m.channels))
+    defs["TML_CFG_N_LABELS"] = str(len(labels))
+    defs["TML_CFG_LABELS"] = _array(labels)
+    for i, lab in enumerate(labels):
+        defs[c_name("TML_CFG_LABEL", lab)] = str(i)
+    ev = [labels.index(x) for x in m.app.get("event_labels", [])]
+    defs["TML_CFG_EVENT_LABELS_LEN"] = str(len(ev))
+    if ev:
+        defs["TML_CFG_EVENT_LABELS"] = _array(ev)
+    for section in ("signal", "features", "postprocess"):
+        table = getattr(m, section)
+        for k, v in table.items():
+            _emit(defs, c_name("TML_CFG", section, k), v, f"{m.path}: [{section}] {k}")
+    if "TML_CFG_SIGNAL_RATE" in defs and not defs["TML_CFG_SIGNAL_RATE"].endswith("f"):
+        defs["TML_CFG_SIGNAL_RATE"] = c_float(float(m.rate))
+    return defs
+
+
+def app_config_h(m: Manifest) -> str:
+    lines = [
+        f"/* app_config.h for app {m.id!r}: generated by tinyml.device.config from {m.path.name}. Do not edit. */",
+        "#ifndef TML_APP_CONFIG_H",
+        "#define TML_APP_CONFIG_H",
+        "",
+    ]
+    for k, v in config_defines(m).items():
+        lines.append(f"#define {k} {v}")
+    lines += ["", "#endif", ""]
+    return "\n".join(lines)
+
+
+def write_app_config(m: Manifest, out_dir: Path) -> Path:
+    out = Path(out_dir) / "app_config.h"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = app_config_h(m)
+    if not out.is_file() or out.read_text() != text:
+        out.write_text(text)
+    return out

@@ -1,0 +1,71 @@
+"""Build an app's firmware for a board: app_config.h and model.c/.h generated into build/<app>/gen,
+then firmware/main.c + the portable runtime + apps/<id>/firmware/*.c + the board's port.
+
+Nothing here names an app: an app's firmware is whatever C sits in its `firmware/` folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..apps import App
+from ..errors import TinymlError
+from ..paths import build_dir, firmware_dir
+from .board import Board, load_board
+from .build import Image, build_image
+from .config import write_app_config
+
+
+@dataclass
+class AppImage:
+    app: App
+    board: Board
+    image: Image
+    gen_dir: Path
+    arena_size: int | None  # bytes of the model's tensor arena (None: the app has no model)
+
+    @property
+    def elf(self) -> Path:
+        return self.image.elf
+
+
+def runtime_c_sources() -> list[Path]:
+    return sorted((firmware_dir() / "runtime").rglob("*.c"))
+
+
+def runtime_include_dirs() -> list[Path]:
+    root = firmware_dir() / "runtime"
+    dirs = {root}
+    dirs.update(h.parent for h in root.rglob("*.h"))
+    return sorted(dirs)
+
+
+def generate(app: App, gen_dir: Path) -> int | None:
+    """app_config.h always; model.c/.h when the app has a committed int8 model. Returns the arena size."""
+    write_app_config(app.manifest, gen_dir)
+    if not app.tflite_path.is_file():
+        for stale in ("model.c", "model.h"):
+            (gen_dir / stale).unlink(missing_ok=True)
+        return None
+    try:
+        from ..compile import compile_tflite
+    except ImportError as e:
+        raise TinymlError(f"the model compiler (tinyml.compile) is not available ({e}); cannot build {app.id}'s firmware") from None
+    cm = compile_tflite(app.tflite_path.read_bytes(), gen_dir)
+    return int(cm.arena_size)
+
+
+def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path | None = None) -> AppImage:
+    b = load_board(board) if isinstance(board, str) else board
+    fw = app.dir / "firmware"
+    app_sources = sorted(fw.glob("*.c")) if fw.is_dir() else []
+    if not app_sources:
+        raise TinymlError(f"{fw}: no app firmware (*.c implementing tml_app_init/tml_app_on_sample); see firmware/runtime/tml_app.h")
+    gen = build_dir(app.id, "gen") if out_dir is None else Path(out_dir) / "gen"
+    arena = generate(app, gen)
+    sources = [firmware_dir() / "main.c", *runtime_c_sources(), *app_sources, *sorted(gen.glob("*.c"))]
+    includes = [gen, fw, *runtime_include_dirs()]
+    out = build_dir(app.id, b.name) if out_dir is None else Path(out_dir) / b.name
+    image = build_image(b, sources, includes, {}, out, opt=opt, name=app.id)
+    return AppImage(app, b, image, gen, arena)

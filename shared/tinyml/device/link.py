@@ -1,0 +1,492 @@
+"""The device link, host side: framing, messages and a session over any byte transport.
+
+Python twin of firmware/runtime/tml_link.h (read that header for the wire format). Transports:
+a child process's pipes (QEMU with -serial stdio, or the native `host` board) and pyserial for a
+real board. Every wait is bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import struct
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from ..errors import TinymlError
+
+SYNC = b"\xa5\x5a"
+VERSION = 1
+HEADER = 6
+OVERHEAD = 8
+MAX_PAYLOAD = 512
+
+
+class T(IntEnum):
+    SAMPLES = 0x01
+    RESET = 0x02
+    END = 0x03
+    QUIT = 0x04
+    HELLO_REQ = 0x05
+    HELLO = 0x81
+    SCORES = 0x82
+    EVENT = 0x83
+    TIMING = 0x84
+    ERROR = 0x85
+    DONE = 0x86
+    LOG = 0x87
+    ACK = 0x88
+
+
+class E(IntEnum):
+    CRC = 1
+    HEADER = 2
+    OVERSIZE = 3
+    LENGTH = 4
+    TYPE = 5
+    SEQ = 6
+    OVERRUN = 7
+    APP = 16
+
+
+def crc16(data: bytes, crc: int = 0xFFFF) -> int:
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF)."""
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+def crc8(data: bytes, crc: int = 0) -> int:
+    """CRC-8 (poly 0x07, init 0) over the header's type and length."""
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def encode(ftype: int, payload: bytes = b"", *, max_payload: int = MAX_PAYLOAD) -> bytes:
+    if len(payload) > max_payload:
+        raise ValueError(f"payload of {len(payload)} bytes exceeds {max_payload}")
+    hdr = struct.pack("<BH", ftype, len(payload))
+    return SYNC + hdr + bytes([crc8(hdr)]) + payload + struct.pack("<H", crc16(hdr + payload))
+
+
+def samples_frame(seq: int, block: np.ndarray) -> bytes:
+    """SAMPLES: u32 seq + float32 little-endian samples, interleaved [k, channels]."""
+    return encode(T.SAMPLES, struct.pack("<I", seq) + np.ascontiguousarray(block, "<f4").tobytes())
+
+
+@dataclass
+class Frame:
+    type: int
+    payload: bytes
+
+
+class Decoder:
+    """Incremental frame parser with the framing rules of tml_link_rx_feed (on a refused frame it
+    rescans from the byte after the refused sync, so no good frame behind noise is lost).
+
+    Bytes outside frames (a fault dump on a real board's UART, boot noise) are kept in `noise`;
+    refused frames are counted in `faults`.
+    """
+
+    def __init__(self, max_payload: int = MAX_PAYLOAD):
+        self.max_payload = max_payload
+        self.buf = bytearray()
+        self.noise = bytearray()
+        self.faults = 0
+
+    def feed(self, data: bytes) -> list[Frame]:
+        self.buf += data
+        out: list[Frame] = []
+        b = self.buf
+        while True:
+            i = b.find(SYNC)
+            if i < 0:
+                keep = 1 if b[-1:] == SYNC[:1] else 0
+                self.noise += b[: len(b) - keep]
+                del b[: len(b) - keep]
+                break
+            self.noise += b[:i]
+            del b[:i]
+            if len(b) < HEADER:
+                break
+            hdr = bytes(b[2:5])
+            ftype, n = struct.unpack("<BH", hdr)
+            if b[5] != crc8(hdr) or n > self.max_payload:
+                self.faults += 1
+                del b[:2]
+                continue
+            if len(b) < HEADER + n + 2:
+                break
+            payload = bytes(b[HEADER : HEADER + n])
+            (got,) = struct.unpack("<H", b[HEADER + n : HEADER + n + 2])
+            if got != crc16(hdr + payload):
+                self.faults += 1
+                del b[:2]
+                continue
+            del b[: HEADER + n + 2]
+            out.append(Frame(ftype, payload))
+        return out
+
+
+# ---- messages (device -> host) ----
+
+
+@dataclass
+class Hello:
+    version: int
+    channels: int
+    outputs: int
+    window: int
+    max_payload: int
+    out_zero_point: int
+    out_scale: float
+    rate: float
+    app_id: str
+    feature_hash: str
+    board: str
+    cost_unit: str
+
+
+@dataclass
+class Scores:
+    t: int
+    scores: np.ndarray  # int8
+
+
+@dataclass
+class Event:
+    t: int
+    label: int
+    score: int  # int8
+
+
+@dataclass
+class Timing:
+    t: int
+    cost: int
+
+
+@dataclass
+class Error:
+    code: int
+    frame_type: int
+    faults: int
+    message: str
+
+    def describe(self) -> str:
+        try:
+            name = E(self.code).name.lower() if self.code < E.APP else f"app error {self.code}"
+        except ValueError:
+            name = f"error {self.code}"
+        return f"{name}: {self.message}"
+
+
+@dataclass
+class Done:
+    samples: int
+    frames: int
+    faults: int
+    stack_used: int
+
+
+@dataclass
+class Log:
+    text: str
+
+
+@dataclass
+class Ack:
+    next_seq: int
+
+
+Message = Hello | Scores | Event | Timing | Error | Done | Log | Ack
+
+
+def _strings(p: bytes, n: int) -> list[str]:
+    out, i = [], 0
+    for _ in range(n):
+        k = p[i]
+        out.append(p[i + 1 : i + 1 + k].decode("utf-8", "replace"))
+        i += 1 + k
+    return out
+
+
+def parse(f: Frame) -> Message:
+    p = f.payload
+    try:
+        if f.type == T.HELLO:
+            ver, ch, outs, win, maxp, zp, _r, scale, rate = struct.unpack_from("<BBBBHbBff", p)
+            return Hello(ver, ch, outs, win, maxp, zp, scale, rate, *_strings(p[16:], 4))
+        if f.type == T.SCORES:
+            t, n = struct.unpack_from("<IB", p)
+            if len(p) != 5 + n:
+                raise ValueError
+            return Scores(t, np.frombuffer(p[5 : 5 + n], np.int8).copy())
+        if f.type == T.EVENT:
+            t, lab, sc = struct.unpack("<IBb", p)
+            return Event(t, lab, sc)
+        if f.type == T.TIMING:
+            t, cost = struct.unpack("<IQ", p)
+            return Timing(t, cost)
+        if f.type == T.ERROR:
+            code, ft, _r, faults = struct.unpack_from("<BBHI", p)
+            return Error(code, ft, faults, p[8:].decode("utf-8", "replace"))
+        if f.type == T.DONE:
+            return Done(*struct.unpack("<IIII", p))
+        if f.type == T.LOG:
+            return Log(p.decode("utf-8", "replace"))
+        if f.type == T.ACK:
+            return Ack(*struct.unpack("<I", p))
+    except (struct.error, ValueError, IndexError):
+        raise TinymlError(f"device sent a malformed frame (type 0x{f.type:02x}, {len(p)} bytes)") from None
+    raise TinymlError(f"device sent an unknown frame type 0x{f.type:02x}")
+
+
+# ---- transports ----
+
+
+class LinkClosed(TinymlError):
+    pass
+
+
+class ProcessTransport:
+    """A child process whose stdin/stdout carry the link (QEMU -serial stdio, or the host board).
+
+    stderr (semihosting text, fault dumps) goes to a temporary file, read back on close."""
+
+    def __init__(self, cmd: list[str], cwd=None):
+        self._err = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, cwd=cwd)
+        except OSError as e:
+            raise TinymlError(f"cannot start {cmd[0]}: {e}") from None
+        self._out = self.proc.stdout.fileno()
+        self.describe = os.path.basename(cmd[0])
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise LinkClosed(f"{self.describe} stopped reading the link{self._exit_note()}") from None
+
+    def read(self, timeout: float) -> bytes:
+        r, _, _ = select.select([self._out], [], [], max(0.0, timeout))
+        if not r:
+            return b""
+        data = os.read(self._out, 65536)
+        if not data:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            raise LinkClosed(f"{self.describe} closed the link{self._exit_note()}")
+        return data
+
+    def _exit_note(self) -> str:
+        rc = self.proc.poll()
+        note = "" if rc is None else f" (exit code {rc})"
+        err = self.stderr_text().strip()
+        if err:
+            note += "; its stderr:\n" + err[-2000:]
+        return note
+
+    def stderr_text(self) -> str:
+        self._err.flush()
+        pos = self._err.tell()
+        self._err.seek(0)
+        text = self._err.read().decode("utf-8", "replace")
+        self._err.seek(pos)
+        return text
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.poll()
+
+    def close(self, timeout: float = 5.0) -> int | None:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        return self.proc.returncode
+
+
+class SerialTransport:
+    """A real board's UART through pyserial (PORT=...)."""
+
+    def __init__(self, port: str, baud: int = 115200):
+        try:
+            import serial  # pyserial
+        except ImportError:
+            raise TinymlError("pyserial is not installed; pip install pyserial") from None
+        try:
+            self.ser = serial.Serial(port, baud, timeout=0)
+        except (serial.SerialException, OSError) as e:
+            raise TinymlError(f"cannot open serial port {port}: {e}") from None
+        self.describe = port
+        self.returncode = None
+
+    def write(self, data: bytes) -> None:
+        self.ser.write(data)
+
+    def read(self, timeout: float) -> bytes:
+        end = time.monotonic() + timeout
+        while True:
+            n = self.ser.in_waiting
+            if n:
+                return self.ser.read(n)
+            if time.monotonic() >= end:
+                return b""
+            time.sleep(0.002)
+
+    def stderr_text(self) -> str:
+        return ""
+
+    def close(self, timeout: float = 0) -> None:
+        self.ser.close()
+
+
+# ---- a session ----
+
+
+class DeviceLink:
+    """Talk to firmware/main.c over a transport. All waits are bounded by `timeout_s` (the whole
+    session) and `idle_s` (silence from the device)."""
+
+    def __init__(self, transport, *, timeout_s: float = 120.0, idle_s: float = 20.0):
+        self.tx = transport
+        self.dec = Decoder()
+        self.deadline = time.monotonic() + timeout_s
+        self.timeout_s = timeout_s
+        self.idle_s = idle_s
+        self.pending: list[Message] = []
+        self.hello: Hello | None = None
+
+    # low level
+    def send(self, ftype: int, payload: bytes = b"") -> None:
+        self.tx.write(encode(ftype, payload))
+
+    def _pump(self, timeout: float) -> bool:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TinymlError(f"device link timed out after {self.timeout_s:g} s{self._noise_note()}")
+        data = self.tx.read(min(timeout, left))
+        if not data:
+            return False
+        for f in self.dec.feed(data):
+            self.pending.append(parse(f))
+        return True
+
+    def _noise_note(self) -> str:
+        parts = []
+        if self.dec.noise:
+            parts.append("bytes outside frames: " + bytes(self.dec.noise[-400:]).decode("utf-8", "replace"))
+        err = self.tx.stderr_text().strip() if hasattr(self.tx, "stderr_text") else ""
+        if err:
+            parts.append("device stderr: " + err[-1500:])
+        return ("; " + "; ".join(parts)) if parts else ""
+
+    def recv(self, timeout: float | None = None) -> Message:
+        """Next message; raises TinymlError after `timeout` (default idle_s) of silence."""
+        timeout = self.idle_s if timeout is None else timeout
+        end = time.monotonic() + timeout
+        while not self.pending:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TinymlError(f"device sent nothing for {timeout:g} s{self._noise_note()}")
+            self._pump(left)
+        return self.pending.pop(0)
+
+    def wait_for(self, kind: type, timeout: float | None = None, sink: list | None = None):
+        """Messages until one of `kind`; the others go to `sink` (or are dropped)."""
+        while True:
+            m = self.recv(timeout)
+            if isinstance(m, kind):
+                return m
+            if sink is not None:
+                sink.append(m)
+
+    # protocol
+    def connect(self, boot_wait: float = 5.0) -> Hello:
+        """The hello the firmware sends at boot; asks for it again when it was missed."""
+        try:
+            h = self.wait_for(Hello, timeout=boot_wait)
+        except LinkClosed:
+            raise
+        except TinymlError:
+            self.send(T.HELLO_REQ)
+            h = self.wait_for(Hello)
+        if h.version != VERSION:
+            raise TinymlError(f"device speaks link version {h.version}, this host speaks {VERSION}; rebuild the firmware")
+        self.hello = h
+        return h
+
+    def stream(self, signal: np.ndarray, *, samples_per_frame: int | None = None, first_seq: int = 0) -> Iterator[Message]:
+        """Send the signal [n, channels] in SAMPLES frames with window flow control and yield the
+        device's messages (Scores, Event, Timing, Error, Log) as they arrive; ends with the Done."""
+        h = self.hello or self.connect()
+        sig = np.ascontiguousarray(signal, np.float32)
+        if sig.ndim != 2 or sig.shape[1] != h.channels:
+            raise TinymlError(f"signal has shape {sig.shape}, device expects [n, {h.channels}]")
+        k = max(1, (h.max_payload - 4) // (4 * h.channels))
+        if samples_per_frame:
+            k = max(1, min(k, samples_per_frame))
+        window = max(1, h.window)
+        n = len(sig)
+        sent = first_seq
+        acked = first_seq
+        in_flight: list[int] = []  # end seq of each unacked frame
+        while acked < first_seq + n:
+            while len(in_flight) < window and sent < first_seq + n:
+                a = sent - first_seq
+                blk = sig[a : a + k]
+                self.tx.write(samples_frame(sent, blk))
+                sent += len(blk)
+                in_flight.append(sent)
+            m = self.recv()
+            if isinstance(m, Ack):
+                while in_flight and in_flight[0] <= m.next_seq:
+                    in_flight.pop(0)
+                acked = max(acked, m.next_seq)
+            elif isinstance(m, Error) and m.code == E.SEQ:
+                yield m
+                raise TinymlError(f"device lost samples (sequence error after {acked} samples): {m.describe()}")
+            else:
+                yield m
+        self.send(T.END)
+        yield from self._until_done()
+
+    def _until_done(self) -> Iterator[Message]:
+        while True:
+            m = self.recv()
+            yield m
+            if isinstance(m, Done):
+                return
+
+    def reset(self) -> None:
+        self.send(T.RESET)
+
+    def resync(self) -> None:
+        """Zero bytes can never start a frame: after noise, they flush any half-parsed header."""
+        self.tx.write(b"\x00" * OVERHEAD)
+
+    def finish(self, quit: bool = True) -> Done:
+        self.send(T.QUIT if quit else T.END)
+        return self.wait_for(Done)

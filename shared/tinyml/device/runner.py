@@ -1,0 +1,121 @@
+"""Run firmware and stream a signal through the device link: QEMU, a native process, or a serial port.
+
+The output mirrors `tinyml predict`: {"t": s, "scores": {label: p}} per window and
+{"t": s, "event": label, "score": p} per event, with t = samples seen / rate (end of the window).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TinymlError
+from .board import Board
+from .link import Done, Error, Event, Hello, Log, ProcessTransport, Scores, SerialTransport, Timing
+from .link import DeviceLink
+from .qemu import qemu_command
+
+
+def open_transport(board: Board, elf: Path, port: str | None = None):
+    """A transport to firmware `elf` on `board`: QEMU, the native executable, or PORT (real boards,
+    after flashing)."""
+    runner = board.runner
+    if runner == "qemu":
+        return ProcessTransport(qemu_command(elf, machine=board.get("QEMU_MACHINE", "mps2-an386"), icount=True))
+    if runner == "host":
+        return ProcessTransport([str(Path(elf).resolve())])
+    if not port:
+        raise TinymlError(f"board {board.name} streams over a serial port: give PORT=/dev/ttyACM0 (make) or --port")
+    return SerialTransport(port, int(board.get("BAUD", "115200")))
+
+
+@dataclass
+class DeviceRun:
+    hello: Hello
+    rate: float
+    labels: list[str]
+    scores: list[Scores] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    timings: list[Timing] = field(default_factory=list)
+    errors: list[Error] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    done: Done | None = None
+    exit_code: int | None = None
+    stderr: str = ""
+
+    @property
+    def scores_q(self) -> np.ndarray:
+        if not self.scores:
+            return np.zeros((0, self.hello.outputs), np.int8)
+        return np.stack([s.scores for s in self.scores])
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.array([s.t for s in self.scores], np.int64)
+
+    def cost_per_inference(self) -> dict | None:
+        if not self.timings:
+            return None
+        costs = [t.cost for t in self.timings]
+        return {"unit": self.hello.cost_unit, "median": int(statistics.median(costs)), "max": max(costs),
+                "inferences": len(costs)}
+
+
+def line_for(msg, run: DeviceRun) -> dict | None:
+    """The predict-style JSON object for a message, or None."""
+    h = run.hello
+    if isinstance(msg, Scores):
+        p = (msg.scores.astype(np.float32) - np.float32(h.out_zero_point)) * np.float32(h.out_scale)
+        return {"t": round(msg.t / run.rate, 3), "scores": {lab: round(float(v), 4) for lab, v in zip(run.labels, p)}}
+    if isinstance(msg, Event):
+        label = run.labels[msg.label] if msg.label < len(run.labels) else f"#{msg.label}"
+        p = (np.float32(msg.score) - np.float32(h.out_zero_point)) * np.float32(h.out_scale)
+        return {"t": round(msg.t / run.rate, 3), "event": label, "score": round(float(p), 4)}
+    return None
+
+
+def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_app: str | None = None,
+                  expect_hash: str | None = None, timeout_s: float = 120.0, on_message=None,
+                  quit: bool = True) -> DeviceRun:
+    """Connect, check the hello against the app, send the whole signal, collect everything until DONE."""
+    link = DeviceLink(transport, timeout_s=timeout_s)
+    try:
+        h = link.connect()
+        if expect_app is not None and h.app_id != expect_app:
+            raise TinymlError(f"the device runs app {h.app_id!r}, not {expect_app!r}; flash it first")
+        if expect_hash is not None and h.feature_hash != expect_hash:
+            raise TinymlError(
+                f"feature hash mismatch: device {h.feature_hash}, manifest {expect_hash}; the firmware was built "
+                "from another feature definition: rebuild and flash it")
+        if h.outputs != len(labels):
+            raise TinymlError(f"device reports {h.outputs} outputs, the manifest has {len(labels)} labels")
+        run = DeviceRun(h, float(h.rate), list(labels))
+        for m in link.stream(signal):
+            if isinstance(m, Scores):
+                run.scores.append(m)
+            elif isinstance(m, Event):
+                run.events.append(m)
+            elif isinstance(m, Timing):
+                run.timings.append(m)
+            elif isinstance(m, Error):
+                run.errors.append(m)
+            elif isinstance(m, Log):
+                run.logs.append(m.text)
+            elif isinstance(m, Done):
+                run.done = m
+            if on_message is not None:
+                on_message(m, run)
+        if quit:
+            link.send(0x04)  # QUIT: QEMU and host exit; a real board answers DONE and keeps running
+            try:
+                link.wait_for(Done, timeout=10)
+            except TinymlError:
+                pass
+    finally:
+        rc = transport.close()
+    run.exit_code = rc
+    run.stderr = transport.stderr_text() if hasattr(transport, "stderr_text") else ""
+    return run
