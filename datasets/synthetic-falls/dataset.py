@@ -484,8 +484,12 @@ class Builder:
             dph *= pull
         self.push(acc, th + dth, ph + dph, accb)
 
-    def move(self, th1: float, ph1: float, dur: float, rise_m: float = 0.0, shape: np.ndarray | None = None) -> None:
-        """Smooth posture change to (th1, ph1) over dur s, the waist rising rise_m metres (negative: lowering)."""
+    def move(self, th1: float, ph1: float, dur: float, rise_m: float = 0.0, shape: np.ndarray | None = None,
+             a_max: float = 0.45) -> None:
+        """Smooth posture change to (th1, ph1) over dur s, the waist rising rise_m metres (negative: lowering).
+        Voluntary movements stay under a_max g at the waist: too short a duration is stretched."""
+        if rise_m:
+            dur = max(dur, math.sqrt(5.774 * abs(rise_m) / (a_max * G0)))
         n = self.N(dur)
         w = _mj(n) if shape is None else shape
         th = self.th + (th1 - self.th) * w
@@ -614,12 +618,13 @@ class Builder:
         acc = np.zeros((n, 3))
         trial = self.u(0.85, 1.15)
         if mode == "jog":
-            duty = self.u(0.35, 0.5) / (0.9 + 0.1 * speed)
+            duty = self.u(0.42, 0.6) / (0.9 + 0.1 * speed)  # contact time / step time, jogging pace
             u = step - np.floor(step)
             stance = u < duty
-            floor = self.u(0.05, 0.3)  # the waist is not the centre of mass: legs and arms swing in flight
+            floor = self.u(0.1, 0.4)  # the waist is not the centre of mass: legs and arms swing in flight
             P = (1 - floor * (1 - duty)) * np.pi / (2 * duty)  # mean specific force over a step is 1 g
             fv = np.where(stance, P * np.sin(np.pi * np.clip(u / duty, 0, 1)), floor)
+            fv = sps.sosfiltfilt(sps.butter(2, self.u(8, 14) / (fs / 2), output="sos"), fv)  # soft tissue
             acc[:, 2] = (fv - 1) * amp * side
             acc[:, 0] = np.where(stance, -self.u(0.3, 0.7) * np.sin(2 * np.pi * np.clip(u / duty, 0, 1)), 0.0) * amp
             acc[:, 1] = self.u(0.1, 0.3) * np.cos(phi / 2 + s.ml_ph[0])
@@ -696,7 +701,7 @@ def sit_down(b: Builder, kind: str = "slow", low: bool = False, car: bool = Fals
                rot_at_impact=0.5, settle=b.u(0.3, 0.6), ring=0.15, h_impact=0.1)
     else:  # hard
         b.move(lean * 0.7, b.ph, b.u(0.3, 0.6) / sp, rise_m=-drop_m * 0.3)
-        b.drop(t_drop=b.u(0.15, 0.35), depth=b.u(0.4, 0.75), peak=b.u(1.9, 3.5), final=(th_s, ph_s),
+        b.drop(t_drop=b.u(0.15, 0.35), depth=b.u(0.4, 0.75), peak=b.u(1.9, 3.2), final=(th_s, ph_s),
                direction=(-1, 0), h_descent=0.05, h_impact=b.u(0.1, 0.3), rot_at_impact=0.5,
                settle=b.u(0.3, 0.7), ring=b.u(0.1, 0.3), rebound=b.u(0, 0.3))
     b.posture = "sit"
@@ -779,7 +784,7 @@ def jump_down(b: Builder) -> None:
     acc += b.lowpass_noise(n, 6, 0.04, 3)
     b.push(acc, np.full(n, b.th), np.full(n, b.ph))
     t_land = b.u(0.05, 0.14)
-    p = min(np.pi * t_ff / (2 * t_land), 8.5)
+    p = min(np.pi * t_ff / (2 * t_land), 6.5)
     n = b.N(t_land) + b.N(0.4)
     acc = b.impact_pulse(n, 0, p, t_land, np.array([-b.u(0, 0.3), b.rng.normal(0, 0.1)]), b.u(0.1, 0.3))
     acc += b.lowpass_noise(n, 8, 0.03, 3)
@@ -888,11 +893,11 @@ def fall(b: Builder, code: str, cfg: dict) -> None:
         dxy = (0.0, -float(side))
     # not everybody ends flat: propped on an elbow, against furniture, curled up
     if r.random() < 0.25:
-        final = (final[0] * b.u(0.6, 0.9), final[1] * b.u(0.6, 0.9))
+        final = (final[0] * b.u(0.7, 0.9), final[1] * b.u(0.7, 0.9))
     final = (final[0] + r.normal(0, 6) * DEG, final[1] + r.normal(0, 6) * DEG)
 
     # before the fall
-    pre = b.u(2.0, 6.0)
+    pre = b.u(3.5, 8.0)
     if before == "walk":
         b.hold(b.u(0.5, 1.5), "stand")
         b.gait(pre, "walk", speed=b.u(0.85, 1.15), taper=(True, False))
@@ -1164,10 +1169,10 @@ def daily_life(b: Builder, dur: float) -> None:
         p = b.posture
         if p == "stand":
             x = r.random()
-            if x < 0.34:
-                b.gait(b.u(5, 150) if r.random() < 0.8 else b.u(150, 600), "walk", speed=b.u(0.8, 1.2))
-            elif x < 0.48:
-                b.hold(b.u(5, 90), "stand")
+            if x < 0.30:
+                b.gait(b.u(4, 60) if r.random() < 0.8 else b.u(60, 300), "walk", speed=b.u(0.8, 1.2))
+            elif x < 0.42:
+                b.hold(b.u(3, 60), "stand")
             elif x < 0.66:
                 sit_down(b, "hard" if r.random() < 0.12 else "quick" if r.random() < 0.35 else "slow",
                          low=r.random() < 0.3)
@@ -1176,7 +1181,7 @@ def daily_life(b: Builder, dur: float) -> None:
             elif x < 0.78:
                 bend(b, knees=r.random() < 0.5)
             elif x < 0.80:
-                b.gait(b.u(20, 240), "jog", speed=b.u(0.9, 1.2))
+                b.gait(b.u(15, 120), "jog", speed=b.u(0.9, 1.2))
             elif x < 0.82:
                 if r.random() < 0.6:
                     jump(b, flight=b.u(0.12, 0.4), t_land=b.u(0.05, 0.14), crouch_m=b.u(0.1, 0.25))
@@ -1189,10 +1194,10 @@ def daily_life(b: Builder, dur: float) -> None:
                 lie_down(b, quick=r.random() < 0.3)
             elif x < 0.88:
                 flop_onto_bed(b)
-            elif x < 0.93:
+            elif x < 0.91:
                 get_into_car(b)
                 b.hold(b.u(5, 30), "car_idle")
-                car_ride(b, b.u(120, 1200))
+                car_ride(b, b.u(60, 600))
                 b.hold(b.u(3, 20), "car_idle")
                 get_out_of_car(b)
             else:
@@ -1201,7 +1206,7 @@ def daily_life(b: Builder, dur: float) -> None:
         elif p == "sit":
             x = r.random()
             if x < 0.55:
-                b.hold(b.u(30, 600), "desk" if r.random() < 0.6 else "sit")
+                b.hold(b.u(15, 300), "desk" if r.random() < 0.6 else "sit")
             elif x < 0.95:
                 stand_up(b, quick=r.random() < 0.3)
             else:
@@ -1209,7 +1214,7 @@ def daily_life(b: Builder, dur: float) -> None:
         else:  # lying
             x = r.random()
             if x < 0.5:
-                b.hold(b.u(30, 900), "lie")
+                b.hold(b.u(20, 300), "lie")
             elif x < 0.7:
                 roll_over(b, str(r.choice(["supine", "left", "right", "prone"])))
             else:
