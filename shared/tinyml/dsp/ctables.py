@@ -1,0 +1,181 @@
+"""Generated constants for the C twins: the tables a feature chain needs on the device, as C source.
+
+Parity ladder step 1: windows, twiddles, filter coefficients, mel filterbanks and DCT matrices are
+computed here, once, in Python, and emitted as C arrays with exact hexadecimal float literals, so the
+firmware uses the very same float32 values as the numpy blocks (never a hand copy, never recomputed).
+
+    tables = chain_tables(chain, rate=16000, window=16000, channels=1)   # {step: {name: array or scalar}}
+    src = c_source(tables, prefix="tml_feat")                             # const arrays + #defines
+
+Names are <prefix>_s<step>_<block>_<table>, e.g. tml_feat_s0_mfcc_window; see each block's entry in
+BLOCK_TABLES for the tables and the C call they feed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import TinymlError
+from .dct import dct_matrix
+from .fft_band_power import band_bins, band_scale
+from .mel import mel_filterbank, mel_sparse
+from .spectrum import fft_twiddles
+from .stats import STAT_NAMES
+from .window import window as _window
+
+_CTYPES = {
+    np.dtype(np.float32): "float",
+    np.dtype(np.int32): "int32_t",
+    np.dtype(np.int16): "int16_t",
+    np.dtype(np.uint8): "uint8_t",
+    np.dtype(np.int8): "int8_t",
+}
+
+
+def c_literal(v, dtype) -> str:
+    """One exact C literal: float32 as a hex float (0x1.8p+1f), integers in decimal."""
+    if np.dtype(dtype) == np.float32:
+        f = float(np.float32(v))
+        if not np.isfinite(f):
+            raise TinymlError(f"c_literal: non-finite float {f} cannot be a table constant")
+        mant, exp = f.hex().split("p")
+        return f"{mant.rstrip('0').rstrip('.')}p{exp}f"
+    return str(int(v))
+
+
+def c_array(name: str, arr, dtype=None, static: bool = True) -> str:
+    """`static const <ctype> name[N] = {...};` (flattened, row-major; the shape goes in a comment)."""
+    a = np.asarray(arr)
+    if dtype is not None:
+        a = a.astype(dtype)
+    ctype = _CTYPES.get(a.dtype)
+    if ctype is None:
+        raise TinymlError(f"c_array: unsupported dtype {a.dtype} for {name}")
+    flat = a.reshape(-1)
+    if flat.size == 0:
+        raise TinymlError(f"c_array: {name} is empty (C has no zero-length arrays)")
+    body = ",\n    ".join(
+        ", ".join(c_literal(v, a.dtype) for v in flat[i : i + 6]) for i in range(0, flat.size, 6)
+    )
+    shape = "x".join(map(str, a.shape)) or "scalar"
+    return f"/* {shape} */\n{'static ' if static else ''}const {ctype} {name}[{flat.size}] = {{\n    {body}\n}};\n"
+
+
+# ---- per-block tables: (input shape [time, features], rate, params) -> {name: array | scalar} ----
+
+
+def _t_biquad(shape, rate, p):
+    from .biquad import design_biquad
+
+    sos = design_biquad(p["kind"], p["cutoff_hz"], rate, p["order"])
+    return {"sos": sos, "n_sections": sos.shape[0]}  # tml_biquad_init(&f, sos, n_sections, state[2*n])
+
+
+def _t_window(shape, rate, p):
+    return {"window": _window(p["kind"], shape[0], p["symmetric"])}  # tml_apply_window
+
+
+def _t_stats(shape, rate, p):
+    return {"which": np.array([STAT_NAMES.index(s) for s in p["names"]], np.uint8),
+            "n_which": len(p["names"])}  # tml_stats
+
+
+def _t_fft_band_power(shape, rate, p):
+    n = shape[0]
+    w = _window(p["window"], n)
+    lo, hi = band_bins(n, rate, p["bands"])
+    return {"window": w, "twiddles": fft_twiddles(n).reshape(-1), "band_lo": lo, "band_hi": hi,
+            "n_bands": len(lo), "scale": band_scale(w)}  # tml_fft_band_power
+
+
+def _frames(shape, p):
+    length = p["length"] or shape[0]
+    return length, (p["hop"] or length), (p["n_fft"] or length)
+
+
+def _t_spectrum(shape, rate, p):
+    length, hop, n_fft = _frames(shape, p)
+    return {"window": _window(p["window"], length), "twiddles": fft_twiddles(n_fft).reshape(-1),
+            "length": length, "hop": hop, "n_fft": n_fft}  # tml_power_spectrum per frame
+
+
+def _mel_tables(rate, n_fft, p, fmax_key="fmax"):
+    fb = mel_filterbank(rate, n_fft, p["n_mels"], p["fmin"], p[fmax_key] or None, p["htk"], p["norm"])
+    start, count, weights = mel_sparse(fb)
+    return {"mel_start": start, "mel_count": count, "mel_weights": weights, "n_mels": p["n_mels"]}
+
+
+def _t_mel(shape, rate, p):
+    n_fft = p["n_fft"] or 2 * (shape[1] - 1)
+    return _mel_tables(rate, n_fft, p)  # tml_mel
+
+
+def _t_log(shape, rate, p):
+    return {"floor": np.float32(p["floor"])}  # tml_log
+
+
+def _t_dct(shape, rate, p):
+    n_out = p["n_out"] or shape[1]
+    return {"matrix": dct_matrix(shape[1], n_out), "n_in": shape[1], "n_out": n_out}  # tml_dct
+
+
+def _t_mfcc(shape, rate, p):
+    length, hop, n_fft = _frames(shape, p)
+    t = {"window": _window(p["window"], length), "twiddles": fft_twiddles(n_fft).reshape(-1),
+         "length": length, "hop": hop, "n_fft": n_fft, "n_mfcc": p["n_mfcc"],
+         "log_floor": np.float32(p["log_floor"]), "dct": dct_matrix(p["n_mels"], p["n_mfcc"])}
+    t.update(_mel_tables(rate, n_fft, p))
+    return t  # tml_mfcc per frame
+
+
+BLOCK_TABLES: dict[str, Callable[[tuple, float, dict], dict[str, Any]]] = {
+    "biquad": _t_biquad,
+    "window": _t_window,
+    "stats": _t_stats,
+    "fft_band_power": _t_fft_band_power,
+    "spectrum": _t_spectrum,
+    "mel": _t_mel,
+    "log": _t_log,
+    "dct": _t_dct,
+    "mfcc": _t_mfcc,
+    "magnitude": lambda s, r, p: {},
+    "magnitude_int": lambda s, r, p: {},
+}
+
+
+def chain_tables(chain, rate: float, window: int, channels: int) -> list[dict[str, Any]]:
+    """Tables of every step of a feature chain, in order ({} for steps that need none).
+
+    Shapes are found by running the chain on a zero window [window, channels]; a host-only block
+    (resample) raises TinymlError.
+    """
+    from . import BLOCKS, describe_chain
+
+    x = np.zeros((window, channels), np.float32)
+    out = []
+    for i, step in enumerate(describe_chain(chain)):
+        name = step["block"]
+        if name not in BLOCK_TABLES:
+            raise TinymlError(f"features.chain[{i}]: block {name!r} has no C twin (host only)")
+        out.append({"block": name, "tables": BLOCK_TABLES[name](x.shape, rate, step["params"])})
+        y = BLOCKS[name].apply(x, rate, **step["params"]).astype(np.float32)
+        x = np.concatenate([x, y], axis=1) if step["append"] else y
+    return out
+
+
+def c_source(tables: list[dict[str, Any]], prefix: str = "tml_feat", static: bool = True) -> str:
+    """C source text for chain_tables(...): const arrays for arrays, #defines for scalars."""
+    lines = ["/* Generated by tinyml.dsp.ctables from the feature chain; do not edit. */", "#include <stdint.h>", ""]
+    for i, step in enumerate(tables):
+        for key, v in step["tables"].items():
+            name = f"{prefix}_s{i}_{step['block']}_{key}"
+            a = np.asarray(v)
+            if a.ndim == 0:
+                lit = c_literal(a, np.float32) if a.dtype.kind == "f" else str(int(a))
+                lines.append(f"#define {name.upper()} {lit}")
+            else:
+                lines.append(c_array(name, a, static=static))
+        lines.append("")
+    return "\n".join(lines)
