@@ -19,6 +19,7 @@ Multi-channel outputs are channel-major: [ch0 f0, ch0 f1, ..., ch1 f0, ...].
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -156,8 +157,23 @@ def _apply_resample(x, rate, rate_out):
     return _resample(_as2d(x, "resample"), rate, float(rate_out))
 
 
+@lru_cache(maxsize=64)
+def _sos_cached(kind, cutoff, rate, order):
+    sos = _design_biquad(kind, list(cutoff) if isinstance(cutoff, tuple) else cutoff, rate, order)
+    sos.flags.writeable = False
+    return sos
+
+
+@lru_cache(maxsize=64)
+def _mel_cached(rate, n_fft, n_mels, fmin, fmax, htk, norm):
+    fb = _mel_filterbank(rate, n_fft, n_mels, fmin, fmax, htk, norm)
+    fb.flags.writeable = False
+    return fb
+
+
 def _apply_biquad(x, rate, kind, cutoff_hz, order):
-    sos = _design_biquad(kind, cutoff_hz, rate, order)
+    cut = tuple(float(c) for c in cutoff_hz) if isinstance(cutoff_hz, (list, tuple)) else float(cutoff_hz)
+    sos = _sos_cached(kind, cut, float(rate), int(order))
     return _biquad(_as2d(x, "biquad").astype(np.float32), sos)[0]
 
 
@@ -205,7 +221,7 @@ def _apply_mel(x, rate, n_mels, fmin, fmax, htk, norm, n_fft):
     n_fft = n_fft or 2 * (x.shape[1] - 1)
     if n_fft // 2 + 1 != x.shape[1]:
         raise TinymlError(f"DSP block 'mel': input has {x.shape[1]} bins, n_fft={n_fft} needs {n_fft // 2 + 1}")
-    fb = _mel_filterbank(rate, n_fft, n_mels, fmin, fmax or None, htk, norm)
+    fb = _mel_cached(float(rate), int(n_fft), int(n_mels), float(fmin), fmax or None, bool(htk), norm)
     return _mel(x, fb)
 
 
