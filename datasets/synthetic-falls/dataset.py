@@ -951,7 +951,7 @@ def fall(b: Builder, code: str, cfg: dict) -> None:
         mid = (b.th + (final[0] - b.th) * 0.4, b.ph + (final[1] - b.ph) * 0.4)
         b.drop(t_drop=b.u(0.25, 0.5), depth=b.u(0.25, 0.45), peak=b.u(1.2, 1.6), final=mid, rot_at_impact=0.8,
                settle=0.2, ring=0.05, h_impact=0.1)
-        b.drop(t_drop=b.u(0.2, 0.45), depth=b.u(0.25, 0.5), peak=b.u(1.4, 1.9) if soft else b.u(1.6, 2.5),
+        b.drop(t_drop=b.u(0.2, 0.45), depth=b.u(0.25, 0.5), peak=b.u(1.5, 2.1) if soft else b.u(1.6, 2.5),
                final=final, direction=dxy, h_impact=b.u(0.1, 0.3), rot_at_impact=0.85, settle=b.u(0.3, 0.8),
                ring=0.1, is_fall=True)
     elif kind == "syncope_seated":

@@ -171,3 +171,11 @@ def test_progress_bar(gen, capsys):
     gen.generate(rate=50, channels=CH, seed=0, progress=True, subjects=1, trials_per_activity=1,
                  stream_hours=0, activities=["D07"], workers=1)
     assert "synthetic-falls" in capsys.readouterr().err
+
+
+def test_sisfall_mounting_puts_gravity_on_minus_y(gen):
+    recs = gen.generate(rate=50, channels=CH, seed=0, subjects=4, trials_per_activity=1, stream_hours=0,
+                        activities=["D07"], orientation="sisfall", workers=1)
+    for r in recs:
+        g = r.signal[: int(0.5 * r.rate)].mean(0)
+        assert g[1] < -0.85 and abs(g[0]) < 0.4 and abs(g[2]) < 0.4, (r.source, g)
