@@ -6,7 +6,7 @@
  * module docstrings state.
  *
  * Parity with Python (tests/dsp/test_c_twins.py):
- *   bit-exact : tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_stats_*, tml_apply_window,
+ *   bit-exact : tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_envelope, tml_stats_*, tml_apply_window,
  *               tml_mel, tml_dct (given the same tables)
  *   <= 1 ulp  : tml_window, tml_fft_twiddles, tml_dct_matrix (double cos rounded to float; the tables are
  *               normally generated from Python instead and are then identical)
@@ -46,6 +46,8 @@ void tml_biquad_init(tml_biquad_t *f, const float *sos, int n_sections, float *s
 void tml_biquad_reset(tml_biquad_t *f);
 /* Filters n samples read at x[i*stride] into y[i*stride]; y may equal x (in place). */
 void tml_biquad(tml_biquad_t *f, const float *x, float *y, int n, int stride);
+/* Envelope (tinyml.dsp.envelope): y[i*stride] = the cascade (a lowpass) applied to fabsf(x[i*stride]). */
+void tml_envelope(tml_biquad_t *f, const float *x, float *y, int n, int stride);
 
 /* ---- windows (tinyml.dsp.window) ---- */
 

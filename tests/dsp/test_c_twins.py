@@ -218,3 +218,15 @@ def test_mfcc_tolerance(tw):
         worst = max(worst, float(np.max(np.abs(got - ref))))
     # log-mel energies carry the FFT's relative error (a noise floor keeps it ~1e-6); measured ~1e-5
     assert worst <= 1e-4, worst
+
+
+def test_envelope_bit_exact(tw):
+    from tinyml.dsp.envelope import envelope
+
+    rng = np.random.default_rng(10)
+    sos = design_biquad("lowpass", 3.0, 50.0, 2)
+    x = _accel(rng, 600)
+    y_py, s_py = envelope(x, sos)
+    y_c, s_c = tw.envelope(x, sos)
+    np.testing.assert_array_equal(y_c, y_py)
+    np.testing.assert_array_equal(s_c, s_py)

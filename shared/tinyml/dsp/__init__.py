@@ -31,6 +31,7 @@ from .biquad import KINDS as BIQUAD_KINDS
 from .biquad import biquad as _biquad
 from .biquad import design_biquad as _design_biquad
 from .dct import dct as _dct
+from .envelope import envelope as _envelope
 from .fft_band_power import fft_band_power as _fft_band_power
 from .log import log as _log
 from .magnitude import magnitude as _magnitude
@@ -177,6 +178,11 @@ def _apply_biquad(x, rate, kind, cutoff_hz, order):
     return _biquad(_as2d(x, "biquad").astype(np.float32), sos)[0]
 
 
+def _apply_envelope(x, rate, cutoff_hz, order):
+    sos = _sos_cached("lowpass", float(cutoff_hz), float(rate), int(order))
+    return _envelope(_as2d(x, "envelope").astype(np.float32), sos)[0]
+
+
 def _apply_window(x, rate, kind, symmetric):
     x = _as2d(x, "window")
     return _apply_window_fn(x, _window(kind, x.shape[0], symmetric), axis=0)
@@ -262,6 +268,9 @@ BLOCKS: dict[str, Block] = {
                "order": (int, 2, "Butterworth order")},
               _biquad, _apply_biquad, choices={"kind": BIQUAD_KINDS},
               doc="Butterworth biquad cascade, float32 TDF-II, zero initial state per window"),
+        Block("envelope", 1, "float32",
+              {"cutoff_hz": (float, REQUIRED, "lowpass cutoff in Hz"), "order": (int, 2, "Butterworth order")},
+              _envelope, _apply_envelope, doc="|x| then a Butterworth lowpass, per channel, zero initial state"),
         Block("window", 1, "float32",
               {"kind": (str, "hann", "window shape"),
                "symmetric": (bool, False, "symmetric (filter design) instead of periodic (spectra)")},

@@ -73,6 +73,13 @@ def _t_biquad(shape, rate, p):
     return {"sos": sos, "n_sections": sos.shape[0]}  # tml_biquad_init(&f, sos, n_sections, state[2*n])
 
 
+def _t_envelope(shape, rate, p):
+    from .biquad import design_biquad
+
+    sos = design_biquad("lowpass", p["cutoff_hz"], rate, p["order"])
+    return {"sos": sos, "n_sections": sos.shape[0]}  # tml_biquad_init + tml_envelope
+
+
 def _t_window(shape, rate, p):
     return {"window": _window(p["kind"], shape[0], p["symmetric"])}  # tml_apply_window
 
@@ -132,6 +139,7 @@ def _t_mfcc(shape, rate, p):
 
 BLOCK_TABLES: dict[str, Callable[[tuple, float, dict], dict[str, Any]]] = {
     "biquad": _t_biquad,
+    "envelope": _t_envelope,
     "window": _t_window,
     "stats": _t_stats,
     "fft_band_power": _t_fft_band_power,

@@ -55,6 +55,7 @@ _SIGS = {
     "tml_biquad_init": (None, [C.POINTER(_BiquadT), _F, _i, _F]),
     "tml_biquad_reset": (None, [C.POINTER(_BiquadT)]),
     "tml_biquad": (None, [C.POINTER(_BiquadT), _F, _F, _i, _i]),
+    "tml_envelope": (None, [C.POINTER(_BiquadT), _F, _F, _i, _i]),
     "tml_window": (C.c_int, [_i, _i, _i, _F]),
     "tml_apply_window": (None, [_F, _i, _F, _i, _F]),
     "tml_stats": (None, [_F, _i, _i, _U8, _i, _F]),
@@ -110,7 +111,7 @@ class CTwins:
         return int(self.lib.tml_isqrt64(v))
 
     # biquad: one tml_biquad_t per channel, run over the interleaved signal with stride = channels
-    def biquad(self, x, sos, state=None):
+    def biquad(self, x, sos, state=None, _fn: str = "tml_biquad"):
         x = _f32(x)
         sos = _f32(sos)
         k = sos.shape[0]
@@ -126,11 +127,14 @@ class CTwins:
             buf[:] = st[:, :, c]  # init zeroes the state; restore the caller's
             xp = x2.ctypes.data + 4 * c
             yp = y.ctypes.data + 4 * c
-            self.lib.tml_biquad(C.byref(f), C.cast(xp, _F), C.cast(yp, _F), x2.shape[0], ch)
+            getattr(self.lib, _fn)(C.byref(f), C.cast(xp, _F), C.cast(yp, _F), x2.shape[0], ch)
             st_out[:, :, c] = buf
         if x.ndim == 1:
             return y[:, 0], st_out[:, :, 0]
         return y, st_out
+
+    def envelope(self, x, sos, state=None):
+        return self.biquad(x, sos, state, _fn="tml_envelope")
 
     # window
     def window(self, kind: str, n: int, symmetric: bool = False) -> np.ndarray:

@@ -91,6 +91,15 @@ static void test_biquad(void) {
         tml_biquad(&f, y2 + c, y2 + c, n, ch); /* in place */
     }
     CHECK(memcmp(y1, y2, sizeof(float) * (size_t)(n * ch)) == 0, "biquad in place differs");
+    /* envelope == biquad of |x| */
+    for (int i = 0; i < n * ch; i++) y2[i] = fabsf(x[i]);
+    for (int c = 0; c < ch; c++) {
+        tml_biquad_init(&f, sos, 2, st);
+        tml_biquad(&f, y2 + c, y1 + c, n, ch);
+        tml_biquad_init(&f, sos, 2, st);
+        tml_envelope(&f, x + c, y2 + c, n, ch);
+    }
+    CHECK(memcmp(y1, y2, sizeof(float) * (size_t)(n * ch)) == 0, "envelope != biquad(|x|)");
     free(x), free(y1), free(y2), free(st);
 }
 
