@@ -533,6 +533,8 @@ class Builder:
         ring: float = 0.2,
         pre_impact: float = 0.0,
         rebound: float = 0.0,
+        onset_ap: float = 0.0,
+        mid_step: float = 0.0,
         is_fall: bool = False,
     ) -> int:
         """A descent (|a| dips by `depth` g for `t_drop` s), an impact of about `peak` g total, the trunk
@@ -565,6 +567,14 @@ class Builder:
             m = self.N(self.u(0.025, 0.05))
             i0 = max(0, nd - self.N(self.u(0.06, 0.16)))
             q = pre_impact * np.sin(np.pi * (np.arange(m) + 0.5) / m)
+            acc[i0 : i0 + m, 2] += q[: len(acc[i0 : i0 + m])]
+        if onset_ap:  # the perturbation: a foot caught (trip, backwards jerk) or sliding out (slip)
+            m = min(nd, self.N(self.u(0.06, 0.15)))
+            acc[:m, 0] += onset_ap * np.sin(np.pi * (np.arange(m) + 0.5) / m)
+        if mid_step > 0 and nd > 8:  # a reactive step that cannot stop the fall
+            m = self.N(self.u(0.04, 0.08))
+            i0 = int(nd * self.u(0.3, 0.6))
+            q = mid_step * np.sin(np.pi * (np.arange(m) + 0.5) / m)
             acc[i0 : i0 + m, 2] += q[: len(acc[i0 : i0 + m])]
         if rebound > 0:  # a bounce / second body part landing
             i1 = nd + n_imp + self.N(self.u(0.1, 0.3))
@@ -919,6 +929,11 @@ def fall(b: Builder, code: str, cfg: dict) -> None:
         b.posture = "sit"
         b.hold(pre, "desk" if r.random() < 0.5 else "sit")
 
+    # what the body lands on: a hard floor, carpet, or a mat (as in lab recordings such as SisFall)
+    surface = str(r.choice(["floor", "carpet", "mat"], p=[0.5, 0.25, 0.25]))
+    soften = {"floor": 1.0, "carpet": 0.8, "mat": 0.6}[surface]
+    ring_f = {"floor": 1.0, "carpet": 0.7, "mat": 0.4}[surface]
+
     # the fall itself
     if kind in ("slip", "trip", "balance"):
         height_f = 1.0 if before in ("walk", "jog") else 0.8
@@ -932,17 +947,21 @@ def fall(b: Builder, code: str, cfg: dict) -> None:
         peak = b.u(3.0, 9.0) if before in ("walk", "jog") else b.u(2.5, 7.0)
         if before == "jog":
             peak = b.u(4.0, 11.0)
+        peak = max(2.3, peak * soften)
+        onset = {"trip": -b.u(0.3, 1.2), "slip": b.u(0.2, 0.8)}.get(kind, 0.0)
+        mid = b.u(0.3, 0.9) if (before in ("walk", "jog") and r.random() < 0.4) else 0.0
         pre_imp = b.u(0.8, 2.0) if (direction == "forward" and r.random() < 0.6) else 0.0  # hands, knees first
         if direction == "backward" and before == "sit_down":  # buttocks first, then the back
             b.drop(t_drop=t_drop, depth=depth, peak=peak, final=(b.th + (final[0] - b.th) * 0.3, final[1] * 0.3),
                    direction=dxy, h_descent=b.u(0.05, 0.2), h_impact=b.u(0.1, 0.3), rot_at_impact=0.9,
-                   settle=0.15, ring=b.u(0.15, 0.35), is_fall=True)
+                   settle=0.15, ring=b.u(0.15, 0.35) * ring_f, is_fall=True)
             b.drop(t_drop=b.u(0.12, 0.25), depth=b.u(0.3, 0.6), peak=b.u(1.5, min(3.0, peak * 0.7)), final=final,
                    direction=dxy, rot_at_impact=0.9, settle=0.5, ring=0.1)
         else:
             b.drop(t_drop=t_drop, depth=depth, peak=peak, final=final, direction=dxy,
                    h_descent=b.u(0.1, 0.35), h_impact=b.u(0.15, 0.5), rot_at_impact=b.u(0.7, 0.95),
-                   settle=b.u(0.3, 0.9), ring=b.u(0.15, 0.4), pre_impact=pre_imp, rebound=b.u(0, 0.25), is_fall=True)
+                   settle=b.u(0.3, 0.9), ring=b.u(0.15, 0.4) * ring_f, pre_impact=pre_imp * soften,
+                   rebound=b.u(0, 0.25), onset_ap=onset, mid_step=mid, is_fall=True)
     elif kind in ("syncope", "syncope_hands"):
         # faint: gait fades, knees buckle (slow, shallow descent), crumple to the floor, topple over
         b.gait(b.u(0.5, 1.5), "walk", speed=0.7, taper=(False, True))
@@ -960,8 +979,9 @@ def fall(b: Builder, code: str, cfg: dict) -> None:
                h_impact=b.u(0.1, 0.3), rot_at_impact=0.85, settle=b.u(0.3, 0.8), ring=0.1, is_fall=True)
     else:  # seated: chair tips / slides off
         b.move(b.th + (final[0] - b.th) * 0.15, b.ph + (final[1] - b.ph) * 0.15, b.u(0.3, 0.8))
-        b.drop(t_drop=b.u(0.2, 0.4), depth=b.u(0.5, 0.85), peak=b.u(2.3, 5.5), final=final, direction=dxy,
-               h_impact=b.u(0.1, 0.4), rot_at_impact=b.u(0.7, 0.95), settle=b.u(0.3, 0.8), ring=b.u(0.1, 0.3),
+        b.drop(t_drop=b.u(0.2, 0.4), depth=b.u(0.5, 0.85), peak=max(2.2, b.u(2.3, 5.5) * soften), final=final,
+               direction=dxy, h_impact=b.u(0.1, 0.4), rot_at_impact=b.u(0.7, 0.95), settle=b.u(0.3, 0.8),
+               ring=b.u(0.1, 0.3) * ring_f,
                is_fall=True)
 
     # after: lying nearly still; sometimes an attempt to get up after more than 10 s
