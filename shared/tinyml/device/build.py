@@ -18,7 +18,7 @@ from ..errors import TinymlError
 from .board import Board, load_board, port_dir
 
 WARN = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Wvla", "-ffp-contract=off"]
-SECTIONS = ["-ffunction-sections", "-fdata-sections", "-fstack-usage"]
+SECTIONS = ["-ffunction-sections", "-fdata-sections", "-fstack-usage", "-fcallgraph-info=su"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,10 @@ class Image:
     @property
     def su_files(self) -> list[Path]:
         return [o.with_suffix(".su") for o in self.objects if o.with_suffix(".su").is_file()]
+
+    @property
+    def ci_files(self) -> list[Path]:
+        return [o.with_suffix(".ci") for o in self.objects if o.with_suffix(".ci").is_file()]
 
 
 def _tool(board: Board, name: str) -> str:
@@ -111,9 +115,10 @@ def build_image(
             tmp = obj.with_name(f"{obj.stem}.{os.getpid()}.o")
             _run([b.cc, *cflags, "-c", str(src), "-o", str(tmp)], f"compiling {src.name} for {b.name}")
             tmp.replace(obj)
-            su_tmp = tmp.with_suffix(".su")
-            if su_tmp.is_file():
-                su_tmp.replace(obj.with_suffix(".su"))
+            for ext in (".su", ".ci"):  # per-function stack use and the call graph, for tinyml size
+                aux = tmp.with_suffix(ext)
+                if aux.is_file():
+                    aux.replace(obj.with_suffix(ext))
         objects.append(obj)
 
     elf = out / f"{name}.elf"

@@ -1,0 +1,267 @@
+"""Verbs: `tinyml flash <app>`, `tinyml run <app> --input file`, `tinyml size <app>`.
+
+flash: build the firmware for --board and put it on the device. For qemu-m4 that means starting
+       the emulator, for host the native process; real boards are flashed with the board's recipe
+       (openocd, st-flash, bossac) and then streamed over PORT. The app's demo recording
+       ([firmware] demo in app.toml) is replayed and the device's events printed as they happen,
+       then flash/RAM use and the cost per inference.
+run:   the same, for any recording (--input), printing the JSON lines `tinyml predict` prints.
+size:  flash (text + rodata + data) and RAM (data + bss + stack peak) on every board; fails when
+       an image does not fit or links malloc.
+<app> is an app id, or a path to an app folder (one holding app.toml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ..apps import App, load_app
+from ..errors import TinymlError
+
+DEFAULT_BOARD = "qemu-m4"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    def common(p):
+        p.add_argument("app", help="app id (or a path to an app folder)")
+        p.add_argument("--board", default=os.environ.get("BOARD") or DEFAULT_BOARD, help=f"default {DEFAULT_BOARD}")
+        p.add_argument("--port", help="serial port of a real board (make ... PORT=/dev/ttyACM0)")
+        p.add_argument("--input", help="a recording (CSV, Edge Impulse JSON, WAV)")
+        p.add_argument("--rate", type=float, help="sample rate in Hz when the CSV has no time column")
+        p.add_argument("--timeout", type=float, default=600.0, help="bound on the whole device session (s)")
+        p.add_argument("--summary-json", action="store_true", help="end with one {\"device\": {...}} JSON line")
+
+    p = sub.add_parser("flash", help="build the firmware, flash it (or start QEMU/host) and replay the demo")
+    common(p)
+    p.add_argument("--dry-run", action="store_true", help="build and print the flash command, run nothing")
+    p.add_argument("--all-lines", action="store_true", help="print window scores too, not only events")
+    p.set_defaults(func=cmd_flash)
+
+    p = sub.add_parser("run", help="replay a recording through the firmware; JSON lines like predict")
+    common(p)
+    p.add_argument("--events-only", action="store_true", help="print events only, no window scores")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("size", help="flash and RAM of the firmware on every board")
+    p.add_argument("app")
+    p.add_argument("--board", action="append", help="only these boards (repeatable); default all")
+    p.add_argument("--json", action="store_true", help="one JSON object per board")
+    p.add_argument("--input", help=argparse.SUPPRESS)
+    p.add_argument("--port", help=argparse.SUPPRESS)
+    p.add_argument("--rate", type=float, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_size)
+
+
+def resolve_app(arg: str) -> App:
+    p = Path(arg)
+    if (p / "app.toml").is_file():
+        p = p.resolve()
+        return load_app(p.name, root=p.parent)
+    return load_app(arg)
+
+
+def _fmt_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KB"
+
+
+# ---- flash recipes ----
+
+
+def flash_command(board, outputs: dict, port: str | None) -> list[str] | None:
+    """The board's flash recipe (BOARD_FLASH_CMD) with {elf} {bin} {hex} {uf2} {port} filled in."""
+    tmpl = board.get("FLASH_CMD")
+    if not tmpl:
+        return None
+    subst = {k: shlex.quote(str(v)) for k, v in outputs.items()}
+    subst["port"] = shlex.quote(port or board.get("DEFAULT_PORT", "/dev/ttyACM0"))
+    try:
+        return shlex.split(tmpl.format(**subst))
+    except KeyError as e:
+        raise TinymlError(f"{board.dir / 'board.mk'}: BOARD_FLASH_CMD uses {{{e.args[0]}}}, not produced by this board") from None
+
+
+def _ensure_tool(exe: str, pkg: str) -> None:
+    if shutil.which(exe):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"installing {pkg} for {exe}", file=sys.stderr)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", pkg]):
+            if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+                break
+        if shutil.which(exe):
+            return
+    raise TinymlError(f"{exe} not found; install it: sudo apt-get install -y {pkg}")
+
+
+# ---- running ----
+
+
+def _signal_for(app: App, path: str, rate: float | None):
+    from ..predict import prepare
+    from ..recording import read_recording
+
+    rec = read_recording(Path(path), app.manifest.channels, rate)
+    return prepare(app, rec)
+
+
+def _demo_path(app: App) -> Path:
+    demo = app.manifest.firmware.get("demo") or ""
+    if demo:
+        p = app.dir / demo
+        if not p.is_file():
+            raise TinymlError(f"{app.manifest.path}: [firmware] demo = {demo!r} not found at {p}")
+        return p
+    raise TinymlError(f"{app.manifest.path}: no demo recording; set [firmware] demo = \"<file>\" or pass --input")
+
+
+def _summary(im, run, size, n_samples: int) -> dict:
+    rate = run.rate
+    cost = run.cost_per_inference()
+    d = {"board": im.board.name, "app": run.hello.app_id, "feature_hash": run.hello.feature_hash,
+         "flash": size.flash, "ram": size.ram, "stack_static": size.stack_peak,
+         "stack_measured": run.done.stack_used if run.done else None, "arena": size.arena,
+         "windows": len(run.scores), "events": len(run.events), "faults": run.done.faults if run.done else None,
+         "errors": [e.describe() for e in run.errors]}
+    if cost:
+        d["cost_unit"] = cost["unit"]
+        d["per_inference"] = cost["median"]
+        d["per_inference_max"] = cost["max"]
+        seconds = n_samples / rate
+        total = sum(t.cost for t in run.timings)
+        d["per_second_of_data"] = round(total / seconds) if seconds else None
+        clock = im.board.get("ESTIMATE_CLOCK_HZ") or im.board.get("CLOCK_HZ")
+        if cost["unit"] in ("instructions", "cycles") and clock:
+            hz = int(clock, 0)
+            d["estimate_clock_hz"] = hz
+            d["estimate_ms_per_inference"] = round(1000.0 * cost["median"] / hz, 4)
+            d["estimate_duty_cycle"] = round(total / hz / seconds, 6) if seconds else None
+        elif cost["unit"] == "ns":
+            d["ms_per_inference"] = round(cost["median"] / 1e6, 4)
+    return d
+
+
+def _summary_text(d: dict) -> str:
+    s = (f"{d['board']}: flash {_fmt_bytes(d['flash'])}, RAM {_fmt_bytes(d['ram'])} "
+         f"(stack {d['stack_static']} B static")
+    if d.get("stack_measured"):
+        s += f", {d['stack_measured']} B measured"
+    s += ")"
+    if "per_inference" in d:
+        s += f"; {d['per_inference']} {d['cost_unit']} per inference (median of {d['windows']})"
+        if d.get("per_second_of_data") is not None:
+            s += f", {d['per_second_of_data']} {d['cost_unit']} per second of data"
+        if "estimate_ms_per_inference" in d:
+            mhz = d["estimate_clock_hz"] / 1e6
+            per = "instruction" if d["cost_unit"] == "instructions" else "cycle"
+            s += (f"; estimate at {mhz:g} MHz and 1 {per}/cycle: {d['estimate_ms_per_inference']} ms per inference, "
+                  f"duty cycle {100 * (d['estimate_duty_cycle'] or 0):.3f}%")
+        if "ms_per_inference" in d:
+            s += f" ({d['ms_per_inference']} ms wall clock on this host)"
+    s += f"; {d['events']} events, faults {d['faults']}"
+    return s
+
+
+def _session(args, app: App, signal, *, events_only: bool) -> int:
+    from .firmware import build_app
+    from .runner import line_for, open_transport, stream_signal
+    from .size import image_size
+
+    im = build_app(app, args.board)
+    size = image_size(im)
+    if im.board.runner == "serial":
+        if not args.port:
+            raise TinymlError(f"board {im.board.name}: give the serial port to stream over: PORT=/dev/ttyACM0 (make) or --port")
+    transport = open_transport(im.board, im.elf, args.port)
+
+    def show(msg, run):
+        line = line_for(msg, run)
+        if line is None or (events_only and "event" not in line):
+            return
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+
+    m = app.manifest
+    run = stream_signal(transport, signal, labels=m.labels, expect_app=m.id, expect_hash=m.feature_hash(),
+                        timeout_s=args.timeout, on_message=show, quit=im.board.runner != "serial")
+    for e in run.errors:
+        print(f"device error: {e.describe()}", file=sys.stderr)
+    d = _summary(im, run, size, len(signal))
+    print(_summary_text(d), file=sys.stderr)
+    if args.summary_json:
+        sys.stdout.write(json.dumps({"device": d}) + "\n")
+    if run.exit_code not in (None, 0):
+        raise TinymlError(f"firmware exited with code {run.exit_code}{': ' + run.stderr.strip()[-800:] if run.stderr.strip() else ''}")
+    if run.done is None:
+        raise TinymlError("the device never confirmed the end of the stream (no DONE frame)")
+    if run.done.samples != len(signal):
+        raise TinymlError(f"the device processed {run.done.samples} of {len(signal)} samples")
+    return 1 if run.errors else 0
+
+
+def cmd_flash(args) -> int:
+    from .firmware import build_app
+
+    app = resolve_app(args.app)
+    im = build_app(app, args.board)
+    if im.board.runner == "serial":
+        cmd = flash_command(im.board, im.image.outputs, args.port)
+        if cmd is None:
+            raise TinymlError(f"{im.board.dir / 'board.mk'}: no BOARD_FLASH_CMD")
+        print("flash: " + shlex.join(cmd), file=sys.stderr)
+        if args.dry_run:
+            return 0
+        _ensure_tool(cmd[0], im.board.get("FLASH_PKG", cmd[0]))
+        res = subprocess.run(cmd)
+        if res.returncode != 0:
+            raise TinymlError(f"{cmd[0]} failed with exit code {res.returncode}; is the board connected?")
+        if not args.port:
+            print("flashed; give PORT=/dev/ttyACM0 to replay the demo over the board's serial port", file=sys.stderr)
+            return 0
+    elif args.dry_run:
+        print(f"{im.board.name}: built {im.elf}", file=sys.stderr)
+        return 0
+    signal = _signal_for(app, args.input or str(_demo_path(app)), args.rate)
+    return _session(args, app, signal, events_only=not args.all_lines)
+
+
+def cmd_run(args) -> int:
+    app = resolve_app(args.app)
+    if not args.input:
+        raise TinymlError("no input recording given: tinyml run <app> --input <file> (make ... run INPUT=<file>)")
+    signal = _signal_for(app, args.input, args.rate)
+    return _session(args, app, signal, events_only=args.events_only)
+
+
+def cmd_size(args) -> int:
+    from .size import size_all
+
+    app = resolve_app(args.app)
+    reports, problems = size_all(app, args.board)
+    for r in reports:
+        if args.json:
+            print(json.dumps(r.as_dict()))
+            continue
+        cap_f = f" / {_fmt_bytes(r.flash_capacity)}" if r.flash_capacity else ""
+        cap_r = f" / {_fmt_bytes(r.ram_capacity)}" if r.ram_capacity else ""
+        stack = f"{r.stack_peak} B" + ("" if r.stack_exact else " (lower bound)")
+        arena = f", arena {_fmt_bytes(r.arena)}" if r.arena else ""
+        print(f"{r.board:15s} flash {_fmt_bytes(r.flash):>9s}{cap_f:12s} (text+rodata {_fmt_bytes(r.text + r.rodata)}, "
+              f"data {_fmt_bytes(r.data)})   RAM {_fmt_bytes(r.ram):>9s}{cap_r:12s} (data+bss {_fmt_bytes(r.data + r.bss)}"
+              f"{arena}, stack peak {stack})")
+        for p in r.problems:
+            print(f"  problem: {p}")
+    for p in problems:
+        print(f"problem: {p}")
+    if problems or any(r.problems for r in reports):
+        raise TinymlError(f"{app.id}: the firmware does not fit (see the problems above)")
+    return 0
