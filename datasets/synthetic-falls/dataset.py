@@ -934,13 +934,18 @@ def fall(b: Builder, code: str, cfg: dict) -> None:
     soften = {"floor": 1.0, "carpet": 0.8, "mat": 0.6}[surface]
     ring_f = {"floor": 1.0, "carpet": 0.7, "mat": 0.4}[surface]
 
+    # taller people fall from higher (longer descent); more soft tissue over the hip pads the impact
+    tall = math.sqrt(b.s.height / 1.7)
+    bmi = b.s.mass / b.s.height**2
+    soften *= float(np.clip(1.0 - 0.015 * (bmi - 24.0), 0.85, 1.1))
+
     # the fall itself
     if kind in ("slip", "trip", "balance"):
-        height_f = 1.0 if before in ("walk", "jog") else 0.8
+        height_f = (1.0 if before in ("walk", "jog") else 0.8) * tall
         if kind == "trip":  # feet stopped: trunk pitches forward fast
-            t_drop = b.u(0.25, 0.5)
+            t_drop = b.u(0.25, 0.5) * tall
         elif kind == "slip":  # feet slide out
-            t_drop = b.u(0.25, 0.45)
+            t_drop = b.u(0.25, 0.45) * tall
         else:
             t_drop = b.u(0.2, 0.45) * height_f
         depth = b.u(0.55, 0.95)
