@@ -84,6 +84,7 @@ def load(
     activities: list[str] | None = None,
     resample: bool = True,
     progress: bool = False,
+    on_error: str = "raise",
 ) -> list[Recording]:
     """Read every trial under `path` (the folder holding SA01..SE15, or one level above it).
 
@@ -92,8 +93,12 @@ def load(
     resample: when True and `rate` differs from 200 Hz, resample each trial here (per file, so the
     whole dataset never sits in memory at 200 Hz); otherwise return 200 Hz and let the core resample.
     Channels map to the sensor's x, y, z by their last letter (ax/ay/az), else by position.
+    on_error: "raise" (default) stops at the first bad file with a one-line TinymlError naming file and line;
+    "skip" leaves bad files out, with a notice on stderr for each.
     """
     root = Path(path)
+    if on_error not in ("raise", "skip"):
+        raise TinymlError(f"sisfall: on_error must be 'raise' or 'skip', got {on_error!r}")
     if sensor not in SENSORS:
         raise TinymlError(f"sisfall: unknown sensor {sensor!r}; choose one of {', '.join(SENSORS)}")
     axes = _axis_order(channels)
@@ -112,7 +117,15 @@ def load(
     col0, scale = SENSORS[sensor]
     recs = []
     for file, subject, code in it:
-        raw = read_trial(file)
+        try:
+            raw = read_trial(file)
+        except TinymlError as e:
+            if on_error == "raise":
+                raise
+            import sys
+
+            print(f"notice: skipped {e}", file=sys.stderr)
+            continue
         g = raw[:, col0 : col0 + 3].astype(np.float32) * np.float32(scale)
         g = np.ascontiguousarray(g[:, axes])
         is_fall = code.startswith("F")

@@ -131,3 +131,14 @@ def test_bad_options(ds, tree):
         ds.load(root, rate=200, channels=CH, sensor="itg3200")
     with pytest.raises(TinymlError, match="3 accelerometer channels"):
         ds.load(root, rate=200, channels=["ax", "ay"])
+
+
+def test_skip_bad_files_on_request(ds, tree, capsys):
+    root, written = tree
+    bad = root / "SA02" / "D05_SA02_R01.txt"
+    bad.write_text(GOOD + "   17, -256;\n")
+    with pytest.raises(TinymlError, match="line 2"):
+        ds.load(root, rate=200, channels=CH)
+    recs = ds.load(root, rate=200, channels=CH, on_error="skip")
+    assert len(recs) == len(written)
+    assert str(bad) in capsys.readouterr().err
