@@ -146,7 +146,8 @@ size_t tml_link_encode(uint8_t *out, size_t cap, uint8_t type, const uint8_t *pa
     if (len) {
         memcpy(out + TML_LINK_HEADER, payload, len);
     }
-    uint16_t crc = tml_crc16_ccitt(0xFFFFu, out + 2, 3u + len);
+    uint16_t crc = tml_crc16_ccitt(0xFFFFu, out + 2, 3u); /* type and len; not the header crc */
+    crc = tml_crc16_ccitt(crc, out + TML_LINK_HEADER, len);
     tml_put_u16(out + TML_LINK_HEADER + len, crc);
     return (size_t)len + TML_LINK_OVERHEAD;
 }

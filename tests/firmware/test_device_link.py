@@ -1,0 +1,145 @@
+"""End to end over the device link on the native `host` board and on `qemu-m4`: the firmware's int8
+scores and events equal the Python twin's exactly; garbage, oversize and malformed frames get error
+frames and the device keeps answering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fwtest import demo_signal, fixture_app, need
+from mean_alarm import mean_alarm
+
+from tinyml.device import link as L
+from tinyml.device.firmware import build_app
+from tinyml.device.runner import open_transport, stream_signal
+from tinyml.errors import TinymlError
+
+BOARDS = ["host", "qemu-m4"]
+
+
+@pytest.fixture(params=BOARDS)
+def board(request):
+    need("gcc") if request.param == "host" else need("arm-none-eabi-gcc", "qemu-system-arm")
+    return request.param
+
+
+def _image(board):
+    app = fixture_app()
+    return app, build_app(app, board)
+
+
+def test_stream_matches_python_twin(board):
+    app, im = _image(board)
+    sig = demo_signal(app)
+    m = app.manifest
+    run = stream_signal(open_transport(im.board, im.elf), sig, labels=m.labels, expect_app=m.id,
+                        expect_hash=m.feature_hash(), timeout_s=60)
+    times, scores, events = mean_alarm(sig, m)
+    assert run.hello.board == board and run.hello.app_id == "mean-alarm"
+    assert run.hello.feature_hash == m.feature_hash()
+    assert run.times.tolist() == times
+    assert run.scores_q.tolist() == scores
+    assert [(e.t, e.label, e.score) for e in run.events] == events
+    assert len(events) >= 2  # the demo is built to raise events; otherwise this test proves little
+    assert run.errors == []
+    assert run.done.samples == len(sig) and run.done.faults == 0
+    assert run.exit_code == 0
+    assert len(run.timings) == len(times) and all(t.cost > 0 for t in run.timings)
+    if board == "qemu-m4":
+        assert run.hello.cost_unit == "instructions"
+        assert 0 < run.done.stack_used < 16384
+
+
+def test_qemu_instruction_counts_are_reproducible():
+    # The counter ticks every 40 instructions; where a tick falls relative to an inference depends on
+    # how long the firmware polled for serial input, so single figures agree to one tick.
+    need("arm-none-eabi-gcc", "qemu-system-arm")
+    app, im = _image("qemu-m4")
+    sig = demo_signal(app)[:200]
+    costs = []
+    for _ in range(2):
+        run = stream_signal(open_transport(im.board, im.elf), sig, labels=app.manifest.labels, timeout_s=60)
+        costs.append([t.cost for t in run.timings])
+    assert costs[0] and len(costs[0]) == len(costs[1])
+    assert all(abs(a - b) <= 40 for a, b in zip(*costs)), costs
+    assert all(c % 40 == 0 for c in costs[0])
+
+
+def _raw_frame(ftype: int, payload: bytes, *, bad_crc=False, bad_hcrc=False, claimed_len=None) -> bytes:
+    import struct
+
+    n = len(payload) if claimed_len is None else claimed_len
+    hdr = struct.pack("<BH", ftype, n)
+    h = L.crc8(hdr) ^ (0xFF if bad_hcrc else 0)
+    crc = L.crc16(hdr + payload) ^ (0x1234 if bad_crc else 0)
+    return L.SYNC + hdr + bytes([h]) + payload + struct.pack("<H", crc)
+
+
+def test_fuzzed_link_gets_error_frames_and_device_keeps_running(board):
+    app, im = _image(board)
+    m = app.manifest
+    sig = demo_signal(app)
+    rng = np.random.default_rng(7)
+    tx = open_transport(im.board, im.elf)
+    link = L.DeviceLink(tx, timeout_s=60, idle_s=10)
+    try:
+        link.connect()
+        good = L.samples_frame(0, sig[:3])
+        abuse = [
+            rng.integers(0, 256, 3000, dtype=np.uint8).tobytes(),  # line noise
+            L.SYNC * 40,  # sync storms
+            _raw_frame(L.T.SAMPLES, b"\x00" * 16, claimed_len=4000),  # oversize (good header crc)
+            _raw_frame(L.T.SAMPLES, good[6:-2], bad_crc=True),  # payload crc
+            _raw_frame(L.T.SAMPLES, good[6:-2], bad_hcrc=True),  # header crc
+            L.encode(L.T.SAMPLES, b"\x00\x00\x00\x00" + b"\x01" * 5),  # not whole samples
+            L.encode(L.T.SAMPLES, b"\x00\x00"),  # shorter than seq
+            L.encode(0x42, b"what"),  # unknown type
+            L.encode(L.T.RESET, b"x"),  # control frame with a payload
+            L.samples_frame(1234, sig[:2]),  # out of sequence
+            good[: len(good) // 2],  # truncated, then more noise
+            bytes(rng.integers(0, 256, 500, dtype=np.uint8)),
+        ]
+        for chunk in abuse:
+            link.tx.write(chunk)
+            link.resync()  # zero fill: the next chunk starts on a clean parser, so each one is counted
+        link.send(L.T.END)
+        seen: list = []
+        done = link.wait_for(L.Done, sink=seen, timeout=20)
+        errors = [x for x in seen if isinstance(x, L.Error)]
+        codes = {e.code for e in errors}
+        for code in (L.E.OVERSIZE, L.E.CRC, L.E.HEADER, L.E.LENGTH, L.E.TYPE, L.E.SEQ):
+            assert code in codes, (L.E(code).name, sorted(codes))
+        assert done.faults >= len(errors) >= 7
+        assert errors[-1].faults == done.faults
+        # still alive and still correct: reset, then the real stream gives exactly the twin's output
+        link.reset()
+        got = list(link.stream(sig[:300]))
+        times, scores, events = mean_alarm(sig[:300], m)
+        sc = [x for x in got if isinstance(x, L.Scores)]
+        assert [s.t for s in sc] == times
+        assert [s.scores.tolist() for s in sc] == scores
+        assert [(e.t, e.label, e.score) for e in got if isinstance(e, L.Event)] == events
+        assert not [x for x in got if isinstance(x, L.Error)]
+        assert link.finish().samples == 300
+    finally:
+        rc = tx.close()
+    assert rc == 0, tx.stderr_text()
+
+
+def test_app_errors_are_reported_and_processing_continues(board):
+    app, im = _image(board)
+    sig = demo_signal(app)[:100].copy()
+    sig[10, 1] = 1e6  # beyond full_scale: the app reports it and skips the sample
+    run = stream_signal(open_transport(im.board, im.elf), sig, labels=app.manifest.labels, timeout_s=60)
+    assert [e.code for e in run.errors] == [16]
+    assert "full scale" in run.errors[0].message
+    assert run.done.samples == 100 and run.done.faults == 1
+    assert len(run.scores) > 0
+
+
+def test_feature_hash_mismatch_is_refused():
+    need("gcc")
+    app, im = _image("host")
+    with pytest.raises(TinymlError, match="feature hash mismatch"):
+        stream_signal(open_transport(im.board, im.elf), demo_signal(app), labels=app.manifest.labels,
+                      expect_hash="0000000000000000", timeout_s=30)
