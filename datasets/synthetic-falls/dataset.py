@@ -223,7 +223,7 @@ def _subject_job(job) -> tuple[int, list[Recording]]:
         for k in range(n_streams):
             dur = total / n_streams
             b = Builder(subj, rng, cfg["fs"])
-            daily_life(b, dur)
+            daily_life(b, dur * 1.01 + 2.0)  # a little spare for the device clock error
             recs.append(_measure(b, subj, rng, cfg, "stream", f"s{k + 1:02d}", exact_s=dur))
     return idx, recs
 
@@ -352,6 +352,13 @@ def _mounting(rng: np.random.Generator, mode: str) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # The builder: trunk orientation + linear acceleration, segment by segment
 # --------------------------------------------------------------------------------------------
+
+
+def _tilt(th0: float, ph0: float, th1: float, ph1: float) -> float:
+    """Angle (rad) between the trunk's gravity directions in two postures."""
+    g0 = np.array([-math.sin(th0), math.sin(ph0) * math.cos(th0), math.cos(ph0) * math.cos(th0)])
+    g1 = np.array([-math.sin(th1), math.sin(ph1) * math.cos(th1), math.cos(ph1) * math.cos(th1)])
+    return math.acos(float(np.clip(g0 @ g1, -1.0, 1.0)))
 
 
 def _mj(n: int) -> np.ndarray:
@@ -901,6 +908,7 @@ def fall(b: Builder, code: str, cfg: dict) -> None:
     else:
         final = b.lying_posture("right" if side > 0 else "left")
         dxy = (0.0, -float(side))
+    final_full = final
     # not everybody ends flat: propped on an elbow, against furniture, curled up
     if r.random() < 0.25:
         final = (final[0] * b.u(0.7, 0.9), final[1] * b.u(0.7, 0.9))
@@ -928,6 +936,9 @@ def fall(b: Builder, code: str, cfg: dict) -> None:
         b.th, b.ph = b.sit_posture()
         b.posture = "sit"
         b.hold(pre, "desk" if r.random() < 0.5 else "sit")
+
+    if _tilt(b.th, b.ph, *final) < 45 * DEG:  # a fall ends far from where it started
+        final = final_full
 
     # what the body lands on: a hard floor, carpet, or a mat (as in lab recordings such as SisFall)
     surface = str(r.choice(["floor", "carpet", "mat"], p=[0.5, 0.25, 0.25]))
@@ -1269,7 +1280,7 @@ def _measure(b: Builder, subj: Subject, rng: np.random.Generator, cfg: dict, cod
     acc, accb, th, ph = b.arrays()
     fs, rate = b.fs, cfg["rate"]
     if exact_s is not None:
-        n_need = int(round(exact_s * fs))
+        n_need = min(len(th), int(math.ceil(exact_s / (1 + subj.drift) * fs)) + int(fs))
         acc, accb, th, ph = acc[:n_need], accb[:n_need], th[:n_need], ph[:n_need]
     # re-clipping the device for each trial: a few degrees of difference
     mount = subj.mount @ _rot(0, rng.normal(0, 3) * DEG) @ _rot(1, rng.normal(0, 3) * DEG) @ _rot(2, rng.normal(0, 3) * DEG)
@@ -1279,8 +1290,8 @@ def _measure(b: Builder, subj: Subject, rng: np.random.Generator, cfg: dict, cod
     sos = sps.butter(4, min(0.45 * rate, 0.45 * fs) / (fs / 2), output="sos")
     f = sps.sosfilt(sos, f, axis=0)
     # sample at the output rate with the device's clock error and jitter
-    dur = len(f) / fs if exact_s is None else exact_s
-    n_out = int(round(dur * rate))
+    # the device's clock runs (1 + drift) fast: over the simulated time it takes that many more samples
+    n_out = int(round(exact_s * rate)) if exact_s is not None else int(len(f) / fs * rate * (1 + subj.drift)) - 1
     k = np.arange(n_out)
     t_true = k / (rate * (1 + subj.drift)) + rng.normal(0, subj.jitter / rate, n_out)
     t_true = np.clip(t_true, 0, (len(f) - 1) / fs)
