@@ -3,7 +3,7 @@
     write_fixture(root, seed=0) -> {relative path: {"raw": int32 [n, 9], "impact": sample index or None}}
 
 Writes SA01, SA02 (adults) and SE01 (elderly) with a few D and F trials, 200 Hz, 9 integer columns,
-each line padded with spaces and ending in ';' (plus a stray non-trial file the loader must ignore).
+each line padded with spaces and ending in ';' and CRLF (plus a stray non-trial file the loader must ignore).
 Values are plausible: standing puts about -1 g on the ADXL345 y axis (-256 counts at 256 LSB/g),
 falls have a dip under 1 g, an impact of several g and end lying (gravity on another axis).
 """
@@ -42,15 +42,16 @@ def write_fixture(root: Path, seed: int = 0) -> dict[str, dict]:
         rel = f"{subject}/{code}_{subject}_R{trial:02d}.txt"
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(format_lines(raw), encoding="ascii")
+        path.write_bytes(format_lines(raw).encode("ascii"))
         out[rel] = {"raw": raw, "impact": impact}
     (root / "SA01" / "Readme.txt").write_text("not a trial; the loader ignores it\n", encoding="ascii")
     return out
 
 
 def format_lines(raw: np.ndarray) -> str:
-    """SisFall text: right-aligned, space-padded integers, ',' between columns, ';' at the end of each line."""
-    return "".join(",".join(f"{int(v):5d}" for v in row) + ";\n" for row in raw)
+    """SisFall text: integers right-aligned in 4 characters (space padded, wider when needed), ',' between
+    columns, each line ending in ';' and CRLF, as in the distributed files (e.g. '  17,-179, -99, -18,...;')."""
+    return "".join(",".join(f"{int(v):4d}" for v in row) + ";\r\n" for row in raw)
 
 
 def _trial_g(code: str, seconds: float, rng: np.random.Generator) -> tuple[np.ndarray, int | None]:
@@ -95,7 +96,7 @@ def _to_raw(g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     n = g.shape[0]
     raw = np.empty((n, 9), np.int32)
     raw[:, 0:3] = np.clip(np.round(g * ADXL_LSB_PER_G), -4096, 4095)
-    raw[:, 3:6] = np.round(rng.normal(0.0, 8.0, (n, 3)) * GYRO_LSB_PER_DPS)
+    raw[:, 3:6] = np.round(rng.normal(0.0, 1.5, (n, 3)) * GYRO_LSB_PER_DPS)
     # The MMA8451Q sits on the same board, roughly aligned, +-8 g range.
     mma = g * np.array([1.0, 1.0, 1.0]) + rng.normal(0.0, 0.01, g.shape)
     raw[:, 6:9] = np.clip(np.round(mma * MMA_LSB_PER_G), -8192, 8191)

@@ -32,6 +32,7 @@ def test_fixture_is_in_the_real_layout(tree):
     root, written = tree
     assert {p.name for p in root.iterdir()} == {"SA01", "SA02", "SE01"}
     f = root / "SA01" / "F01_SA01_R01.txt"
+    assert f.read_bytes().count(b";\r\n") == 5 * 200  # CRLF line ends, as distributed
     lines = f.read_text().splitlines()
     assert all(ln.endswith(";") for ln in lines)
     assert all(len(ln[:-1].split(",")) == 9 for ln in lines)
