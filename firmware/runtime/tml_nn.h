@@ -25,15 +25,12 @@ extern "C" {
 
 /* ---- fixed-point helpers (inline so every kernel shares them) ---- */
 
-/* round(a*b / 2^31) with ties away from zero; saturates the one overflow case. */
+/* round(a*b / 2^31) with ties away from zero; saturates the one overflow case. TFLite writes it as
+ * (ab + nudge) / 2^31 with nudge = 2^30 or 1 - 2^30 by sign and a truncating division; for ab < 0
+ * truncation adds 2^31 - 1 before an arithmetic shift, so both signs reduce to (ab + 2^30) >> 31. */
 static inline int32_t tml_sat_rounding_doubling_high_mul(int32_t a, int32_t b) {
     if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-    int64_t ab = (int64_t)a * (int64_t)b;
-    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    int64_t v = ab + nudge;
-    /* C division truncates toward zero; do the same with shifts (no 64-bit divide on Cortex-M). */
-    if (v < 0) v += ((int64_t)1 << 31) - 1;
-    return (int32_t)(v >> 31);
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^e rounded to nearest, ties away from zero. 0 <= e <= 31. */
@@ -78,9 +75,10 @@ typedef struct {
     const int8_t *shift;
 } tml_channel_q;
 
-/* CONV_2D, NHWC input, OHWI weights, per-channel requantization. */
+/* CONV_2D, NHWC input, OHWI weights, per-channel requantization. `scratch` holds two receptive fields
+ * (2 * k_h * k_w * in_c bytes, planned in the arena); NULL for 1x1 filters. */
 void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
-                   int8_t *out);
+                   int8_t *scratch, int8_t *out);
 
 /* DEPTHWISE_CONV_2D, weights [1, kh, kw, in_c*depth_mult]. */
 void tml_dwconv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,

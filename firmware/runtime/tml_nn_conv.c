@@ -1,4 +1,6 @@
 /* CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (int8, per-channel), bit-exact with TFLM reference. */
+#include <string.h>
+
 #include "tml_nn.h"
 #include "tml_nn_simd.h"
 
@@ -17,63 +19,129 @@ static inline void tml_tap_range(int origin, int dil, int k, int in, int *lo, in
     *hi = b;
 }
 
-void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
-                   int8_t *out) {
-    const int in_c = p->in_c, out_c = p->out_c, k_h = p->k_h, k_w = p->k_w;
-    const int32_t off = p->in_offset;
-    const int kernel_size = k_h * k_w * in_c;
-    for (int oy = 0; oy < p->out_h; oy++) {
-        const int iy0 = oy * p->stride_h - p->pad_h;
-        int ky_lo, ky_hi;
-        tml_tap_range(iy0, p->dil_h, k_h, p->in_h, &ky_lo, &ky_hi);
-        for (int ox = 0; ox < p->out_w; ox++) {
-            const int ix0 = ox * p->stride_w - p->pad_w;
-            int kx_lo, kx_hi;
-            tml_tap_range(ix0, p->dil_w, k_w, p->in_w, &kx_lo, &kx_hi);
-            const int full = ky_lo == 0 && ky_hi == k_h && kx_lo == 0 && kx_hi == k_w;
-            int8_t *o = out + (oy * p->out_w + ox) * out_c;
-#if TML_NN_DSP
-            if (full && k_h == 1 && k_w == 1) {
-                /* 1x1 window: a dot product of the pixel with each filter row. */
-                tml_dot_rows_s8(in + (iy0 * p->in_w + ix0) * in_c, w, in_c, out_c, q, p->out_offset,
-                                p->act_min, p->act_max, o);
-                continue;
-            }
-#endif
-            for (int oc = 0; oc < out_c; oc++) {
-                const int8_t *wk = w + oc * kernel_size;
-                int32_t acc;
-                if (full) {
-                    acc = q->kbias[oc];
-                    for (int ky = 0; ky < k_h; ky++) {
-                        const int iy = iy0 + ky * p->dil_h;
-                        for (int kx = 0; kx < k_w; kx++) {
-                            const int ix = ix0 + kx * p->dil_w;
-                            const int8_t *px = in + (iy * p->in_w + ix) * in_c;
-                            const int8_t *wp = wk + (ky * k_w + kx) * in_c;
-                            acc += tml_dot_s8(px, wp, in_c);
-                        }
-                    }
-                } else {
-                    acc = q->bias[oc];
-                    for (int ky = ky_lo; ky < ky_hi; ky++) {
-                        const int iy = iy0 + ky * p->dil_h;
-                        for (int kx = kx_lo; kx < kx_hi; kx++) {
-                            const int ix = ix0 + kx * p->dil_w;
-                            const int8_t *px = in + (iy * p->in_w + ix) * in_c;
-                            const int8_t *wp = wk + (ky * k_w + kx) * in_c;
-                            for (int ic = 0; ic < in_c; ic++) acc += wp[ic] * (px[ic] + off);
-                        }
-                    }
-                }
-                o[oc] = tml_out8(acc, q, oc, p->out_offset, p->act_min, p->act_max);
-            }
+/* Copy the receptive field of output pixel (oy, ox) into `patch` (k_h*k_w*in_c bytes, filter order);
+ * taps outside the input get the input zero point, which contributes exactly 0 after the offset. */
+static void tml_im2col(const tml_conv_params *p, const int8_t *in, int oy, int ox, int8_t *patch) {
+    const int in_c = p->in_c, row = p->k_w * in_c;
+    const int8_t pad = (int8_t)(-p->in_offset);
+    const int iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    for (int ky = 0; ky < p->k_h; ky++) {
+        const int iy = iy0 + ky * p->dil_h;
+        int8_t *dst = patch + ky * row;
+        if (iy < 0 || iy >= p->in_h) {
+            memset(dst, pad, (size_t)row);
+            continue;
+        }
+        const int8_t *src = in + iy * p->in_w * in_c;
+        if (p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
+            memcpy(dst, src + ix0 * in_c, (size_t)row);
+            continue;
+        }
+        for (int kx = 0; kx < p->k_w; kx++) {
+            const int ix = ix0 + kx * p->dil_w;
+            if (ix < 0 || ix >= p->in_w)
+                memset(dst + kx * in_c, pad, (size_t)in_c);
+            else
+                memcpy(dst + kx * in_c, src + ix * in_c, (size_t)in_c);
         }
     }
 }
 
+void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
+                   int8_t *scratch, int8_t *out) {
+    const int in_c = p->in_c, out_c = p->out_c;
+    if (p->k_h == 1 && p->k_w == 1) {
+        /* 1x1 filter: every window is one input pixel (never padded); no copy. */
+        if (p->stride_h == 1 && p->stride_w == 1) {
+            tml_gemm_s8(in, in_c, p->out_h * p->out_w, w, in_c, out_c, q, p->out_offset,
+                        p->act_min, p->act_max, out, out_c);
+            return;
+        }
+        for (int oy = 0; oy < p->out_h; oy++)
+            tml_gemm_s8(in + oy * p->stride_h * p->in_w * in_c, p->stride_w * in_c, p->out_w, w, in_c, out_c, q,
+                        p->out_offset, p->act_min, p->act_max, out + oy * p->out_w * out_c, out_c);
+        return;
+    }
+    /* General case: copy the windows of two output pixels side by side (im2col), then one GEMM. */
+    const int kernel_size = p->k_h * p->k_w * in_c;
+    const int npix = p->out_h * p->out_w;
+    for (int pix = 0; pix < npix; pix += 2) {
+        const int count = npix - pix < 2 ? npix - pix : 2;
+        for (int k = 0; k < count; k++)
+            tml_im2col(p, in, (pix + k) / p->out_w, (pix + k) % p->out_w, scratch + k * kernel_size);
+        tml_gemm_s8(scratch, kernel_size, count, w, kernel_size, out_c, q, p->out_offset, p->act_min, p->act_max,
+                    out + pix * out_c, out_c);
+    }
+}
+
+#if TML_NN_DSP
+/* Depthwise, depth multiplier 1, four channels per step: SXTB16 splits 4 int8 into two halfword pairs
+ * and SMLABB/SMLATT accumulate each lane. Border pixels add the input offset with SADD16 (the sum of
+ * an int8 and an offset in [-127, 128] fits 16 bits); interior pixels start from kbias instead. */
+static void tml_dw4(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
+                    int8_t *out) {
+    const int in_c = p->in_c, k_w = p->k_w;
+    const uint32_t off2 = ((uint32_t)(uint16_t)(int16_t)p->in_offset << 16) | (uint16_t)(int16_t)p->in_offset;
+    const int xstep = p->dil_w * in_c;
+    for (int oy = 0; oy < p->out_h; oy++) {
+        const int iy0 = oy * p->stride_h - p->pad_h;
+        int ky_lo, ky_hi;
+        tml_tap_range(iy0, p->dil_h, p->k_h, p->in_h, &ky_lo, &ky_hi);
+        for (int ox = 0; ox < p->out_w; ox++) {
+            const int ix0 = ox * p->stride_w - p->pad_w;
+            int kx_lo, kx_hi;
+            tml_tap_range(ix0, p->dil_w, k_w, p->in_w, &kx_lo, &kx_hi);
+            const int full = ky_lo == 0 && ky_hi == p->k_h && kx_lo == 0 && kx_hi == k_w;
+            int8_t *o = out + (oy * p->out_w + ox) * in_c;
+            for (int c = 0; c < in_c; c += 4) {
+                const int32_t *b = full ? q->kbias : q->bias;
+                int32_t a0 = b[c], a1 = b[c + 1], a2 = b[c + 2], a3 = b[c + 3];
+                for (int ky = ky_lo; ky < ky_hi; ky++) {
+                    const int8_t *xp = in + ((iy0 + ky * p->dil_h) * p->in_w + ix0 + kx_lo * p->dil_w) * in_c + c;
+                    const int8_t *wp = w + (ky * k_w + kx_lo) * in_c + c;
+                    const int8_t *wend = wp + (kx_hi - kx_lo) * in_c;
+                    if (full) {
+                        for (; wp < wend; wp += in_c, xp += xstep) {
+                            int32_t xe, xo, we, wo;
+                            tml_expand(tml_ld32(xp), &xe, &xo);
+                            tml_expand(tml_ld32(wp), &we, &wo);
+                            a0 = __smlabb(xe, we, a0);
+                            a2 = __smlatt(xe, we, a2);
+                            a1 = __smlabb(xo, wo, a1);
+                            a3 = __smlatt(xo, wo, a3);
+                        }
+                    } else {
+                        for (; wp < wend; wp += in_c, xp += xstep) {
+                            int32_t xe, xo, we, wo;
+                            tml_expand(tml_ld32(xp), &xe, &xo);
+                            tml_expand(tml_ld32(wp), &we, &wo);
+                            xe = (int32_t)__sadd16((uint32_t)xe, off2);
+                            xo = (int32_t)__sadd16((uint32_t)xo, off2);
+                            a0 = __smlabb(xe, we, a0);
+                            a2 = __smlatt(xe, we, a2);
+                            a1 = __smlabb(xo, wo, a1);
+                            a3 = __smlatt(xo, wo, a3);
+                        }
+                    }
+                }
+                o[c] = tml_requant_out(a0, q, c, p->out_offset, p->act_min, p->act_max);
+                o[c + 1] = tml_requant_out(a1, q, c + 1, p->out_offset, p->act_min, p->act_max);
+                o[c + 2] = tml_requant_out(a2, q, c + 2, p->out_offset, p->act_min, p->act_max);
+                o[c + 3] = tml_requant_out(a3, q, c + 3, p->out_offset, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+#endif
+
 void tml_dwconv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
                      int8_t *out) {
+#if TML_NN_DSP
+    if (p->depth_mult == 1 && p->in_c % 4 == 0) {
+        tml_dw4(p, q, in, w, out);
+        return;
+    }
+#endif
     const int in_c = p->in_c, out_c = p->out_c, k_w = p->k_w, mult = p->depth_mult;
     const int32_t off = p->in_offset;
     for (int oy = 0; oy < p->out_h; oy++) {
@@ -129,17 +197,6 @@ void tml_dwconv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int
 }
 
 void tml_fc_s8(const tml_fc_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w, int8_t *out) {
-    const int n = p->in_features, m = p->out_features;
-    for (int r = 0; r < p->rows; r++) {
-        const int8_t *x = in + r * n;
-        int8_t *o = out + r * m;
-#if TML_NN_DSP
-        tml_dot_rows_s8(x, w, n, m, q, p->out_offset, p->act_min, p->act_max, o);
-#else
-        for (int oc = 0; oc < m; oc++) {
-            int32_t acc = q->kbias[oc] + tml_dot_s8(x, w + oc * n, n);
-            o[oc] = tml_out8(acc, q, oc, p->out_offset, p->act_min, p->act_max);
-        }
-#endif
-    }
+    tml_gemm_s8(in, p->in_features, p->rows, w, p->in_features, p->out_features, q, p->out_offset, p->act_min,
+                p->act_max, out, p->out_features);
 }

@@ -24,7 +24,13 @@ static inline int32_t tml_ld32(const int8_t *p) {
 /* Two halfword pairs from 4 int8: even bytes and odd bytes, sign-extended. */
 static inline void tml_expand(int32_t v, int32_t *even, int32_t *odd) {
     *even = (int32_t)__sxtb16((uint32_t)v);
+#if defined(__GNUC__)
+    int32_t r;
+    __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    *odd = r;
+#else
     *odd = (int32_t)__sxtb16(((uint32_t)v >> 8) | ((uint32_t)v << 24));
+#endif
 }
 #endif
 
@@ -50,37 +56,67 @@ static inline void tml_mac_lanes_s8(int32_t *acc, const int8_t *x, const int8_t 
     for (int j = 0; j < n; j++) acc[j] += x[j] * w[j];
 }
 
+static inline int8_t tml_requant_out(int32_t acc, const tml_channel_q *q, int o, int32_t out_offset, int32_t lo,
+                                     int32_t hi) {
+    return (int8_t)tml_clamp(tml_requant(acc, q->mult[o], q->shift[o]) + out_offset, lo, hi);
+}
+
+/* A small int8 GEMM with the requantization fused:
+ *   out[p * out_stride + o] = requant_o(kbias[o] + sum_i x[p * x_stride + i] * w[o * n + i])
+ * for p < npix pixels (rows of x) and o < m filters (rows of w). The DSP build works on 2 pixels x 2
+ * filters at a time so each expanded operand feeds two SMLADs. */
+static inline void tml_gemm_s8(const int8_t *x, int x_stride, int npix, const int8_t *w, int n, int m,
+                               const tml_channel_q *q, int32_t out_offset, int32_t lo, int32_t hi, int8_t *out,
+                               int out_stride) {
+    int p = 0;
 #if TML_NN_DSP
-/* out[o] = requant(kbias[o] + x . w[o]) for o < m, rows of w are n long. Two rows share each load of x. */
-static inline void tml_dot_rows_s8(const int8_t *x, const int8_t *w, int n, int m, const tml_channel_q *q,
-                                   int32_t out_offset, int32_t lo, int32_t hi, int8_t *out) {
-    int o = 0;
-    for (; o + 2 <= m; o += 2) {
-        const int8_t *w0 = w + o * n, *w1 = w0 + n;
-        int32_t a0 = q->kbias[o], a1 = q->kbias[o + 1];
-        int i = 0;
-        for (; i + 4 <= n; i += 4) {
-            int32_t xe, xo, we, wo;
-            tml_expand(tml_ld32(x + i), &xe, &xo);
-            tml_expand(tml_ld32(w0 + i), &we, &wo);
-            a0 = (int32_t)__smlad((uint32_t)xe, (uint32_t)we, (uint32_t)a0);
-            a0 = (int32_t)__smlad((uint32_t)xo, (uint32_t)wo, (uint32_t)a0);
-            tml_expand(tml_ld32(w1 + i), &we, &wo);
-            a1 = (int32_t)__smlad((uint32_t)xe, (uint32_t)we, (uint32_t)a1);
-            a1 = (int32_t)__smlad((uint32_t)xo, (uint32_t)wo, (uint32_t)a1);
+    for (; p + 2 <= npix; p += 2) {
+        const int8_t *x0 = x + p * x_stride, *x1 = x0 + x_stride;
+        int8_t *y0 = out + p * out_stride, *y1 = y0 + out_stride;
+        int o = 0;
+        for (; o + 2 <= m; o += 2) {
+            const int8_t *w0 = w + o * n, *w1 = w0 + n;
+            int32_t a00 = q->kbias[o], a01 = q->kbias[o + 1];
+            int32_t a10 = a00, a11 = a01;
+            int i = 0;
+            for (; i + 4 <= n; i += 4) {
+                int32_t xe0, xo0, xe1, xo1, we, wo;
+                tml_expand(tml_ld32(x0 + i), &xe0, &xo0);
+                tml_expand(tml_ld32(x1 + i), &xe1, &xo1);
+                tml_expand(tml_ld32(w0 + i), &we, &wo);
+                a00 = (int32_t)__smlad((uint32_t)xe0, (uint32_t)we, (uint32_t)a00);
+                a00 = (int32_t)__smlad((uint32_t)xo0, (uint32_t)wo, (uint32_t)a00);
+                a10 = (int32_t)__smlad((uint32_t)xe1, (uint32_t)we, (uint32_t)a10);
+                a10 = (int32_t)__smlad((uint32_t)xo1, (uint32_t)wo, (uint32_t)a10);
+                tml_expand(tml_ld32(w1 + i), &we, &wo);
+                a01 = (int32_t)__smlad((uint32_t)xe0, (uint32_t)we, (uint32_t)a01);
+                a01 = (int32_t)__smlad((uint32_t)xo0, (uint32_t)wo, (uint32_t)a01);
+                a11 = (int32_t)__smlad((uint32_t)xe1, (uint32_t)we, (uint32_t)a11);
+                a11 = (int32_t)__smlad((uint32_t)xo1, (uint32_t)wo, (uint32_t)a11);
+            }
+            for (; i < n; i++) {
+                a00 += x0[i] * w0[i];
+                a01 += x0[i] * w1[i];
+                a10 += x1[i] * w0[i];
+                a11 += x1[i] * w1[i];
+            }
+            y0[o] = tml_requant_out(a00, q, o, out_offset, lo, hi);
+            y0[o + 1] = tml_requant_out(a01, q, o + 1, out_offset, lo, hi);
+            y1[o] = tml_requant_out(a10, q, o, out_offset, lo, hi);
+            y1[o + 1] = tml_requant_out(a11, q, o + 1, out_offset, lo, hi);
         }
-        for (; i < n; i++) {
-            a0 += x[i] * w0[i];
-            a1 += x[i] * w1[i];
+        for (; o < m; o++) {
+            y0[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x0, w + o * n, n), q, o, out_offset, lo, hi);
+            y1[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x1, w + o * n, n), q, o, out_offset, lo, hi);
         }
-        out[o] = (int8_t)tml_clamp(tml_requant(a0, q->mult[o], q->shift[o]) + out_offset, lo, hi);
-        out[o + 1] = (int8_t)tml_clamp(tml_requant(a1, q->mult[o + 1], q->shift[o + 1]) + out_offset, lo, hi);
     }
-    for (; o < m; o++) {
-        int32_t a = q->kbias[o] + tml_dot_s8(x, w + o * n, n);
-        out[o] = (int8_t)tml_clamp(tml_requant(a, q->mult[o], q->shift[o]) + out_offset, lo, hi);
+#endif
+    for (; p < npix; p++) {
+        const int8_t *x0 = x + p * x_stride;
+        int8_t *y0 = out + p * out_stride;
+        for (int o = 0; o < m; o++)
+            y0[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x0, w + o * n, n), q, o, out_offset, lo, hi);
     }
 }
-#endif
 
 #endif /* TML_NN_SIMD_H */

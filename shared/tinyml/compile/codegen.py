@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import TinymlError
 from ..paths import firmware_dir
-from .lower import Layer, Lowered, lower
+from .lower import Layer, Lowered, lower, scratch_id
 from .planner import Plan, plan_steps
 from .tflite_format import FLOAT32, parse_tflite
 
@@ -163,11 +163,14 @@ def emit(cm_lowered: Lowered, plan: Plan, prefix: str) -> tuple[str, str]:
          '#include "tml_nn.h"', "",
          "/* One static arena; every activation tensor sits at a fixed offset planned by lifetimes. */",
          f"static int32_t {P}_arena[({U}_ARENA_SIZE + 3) / 4];",
-         f"#define {U}_T(off) ((int8_t *){P}_arena + (off))", ""]
+         f"#define {U}_T(off) ((int8_t *){P}_arena + (off))",
+         "/* Optional per-layer hook (profiling builds define it): called after each kernel with its op index. */",
+         "#ifndef TML_LAYER_HOOK", "#define TML_LAYER_HOOK(op_index) ((void)0)", "#endif", ""]
     c.append("/* Compile-time checks (C99 static asserts): every tensor fits in the arena. */")
     for t, off in sorted(plan.offsets.items()):
         size = lw.arena_tensors[t]
-        c.append(f"typedef char {P}_fits_t{t}[({off} + {size} <= {U}_ARENA_SIZE) ? 1 : -1];")
+        name = f"t{t}" if t >= 0 else f"scratch{-1 - t}"
+        c.append(f"typedef char {P}_fits_{name}[({off} + {size} <= {U}_ARENA_SIZE) ? 1 : -1];")
     c.append("")
     for L in lw.layers:
         if not L.consts:
@@ -190,13 +193,16 @@ def emit(cm_lowered: Lowered, plan: Plan, prefix: str) -> tuple[str, str]:
         if not L.call:
             c.append(f"    /* op {L.index}: {L.op} is an alias (no copy) */")
             continue
-        c.append("    " + re.sub(r"\{T(\d+)\}", addr, L.call))
+        call = L.call.replace("{S}", f"{U}_T({plan.offsets[scratch_id(L)]})") if L.scratch else L.call
+        c.append("    " + re.sub(r"\{T(\d+)\}", addr, call))
+        c.append(f"    TML_LAYER_HOOK({L.index});")
     c += ["    return 0;", "}", ""]
     return "\n".join(c), "\n".join(h)
 
 
 def compile_model(lw: Lowered) -> Plan:
-    steps = [(L.inputs, L.outputs, L.share) for L in lw.layers]
+    steps = [(L.inputs + ([scratch_id(L)] if L.scratch else []), L.outputs + ([scratch_id(L)] if L.scratch else []),
+              L.share) for L in lw.layers]
     return plan_steps(lw.arena_tensors, steps, [lw.input.index], [lw.output.index])
 
 

@@ -52,6 +52,7 @@ class Layer:
     in_shapes: list[tuple] = field(default_factory=list)
     out_shape: tuple = ()
     kernel: str = ""     # C function used
+    scratch: int = 0     # bytes of arena scratch live during this op only; {S} in `call`
 
     @property
     def weight_bytes(self) -> int:
@@ -181,6 +182,8 @@ class _Lowerer:
             for t in L.inputs + L.outputs:
                 tt = self.t[t]
                 arena[t] = tt.size
+            if L.scratch:
+                arena[scratch_id(L)] = L.scratch
         if out.index not in produced:
             raise TinymlError("malformed .tflite: no op writes the model output")
         arena.setdefault(inp.index, inp.size)
@@ -269,8 +272,11 @@ class _Lowerer:
                             init=f"{{{p}_bias, {p}_kbias, {p}_mult, {p}_shift}}"))
         fn = "tml_dwconv2d_s8" if depthwise else "tml_conv2d_s8"
         macs = oh * ow * oc * kh * kw * (1 if depthwise else ic)
-        self.add_layer(op, [x.index], [y.index], f"{fn}(&{p}_p, &{p}_q, {{T{x.index}}}, {p}_w, {{T{y.index}}});",
-                       consts, fn, macs)
+        scratch = 0 if depthwise or kh * kw == 1 else 2 * kh * kw * ic
+        sarg = "" if depthwise else ("{S}, " if scratch else "0, ")
+        L = self.add_layer(op, [x.index], [y.index],
+                           f"{fn}(&{p}_p, &{p}_q, {{T{x.index}}}, {p}_w, {sarg}{{T{y.index}}});", consts, fn, macs)
+        L.scratch = scratch
 
     def op_conv_2d(self, op):
         self._conv_common(op, depthwise=False)
@@ -606,6 +612,11 @@ def _struct(d: dict) -> str:
             return "{" + ", ".join(str(int(i)) for i in x) + "}"
         return str(int(x))
     return "{" + ", ".join(f".{k} = {v(x)}" for k, x in d.items()) + "}"
+
+
+def scratch_id(L: Layer) -> int:
+    """Planner id of a layer's scratch buffer (negative, never a tensor index)."""
+    return -1 - L.index
 
 
 def lower(model: Model) -> Lowered:

@@ -1,0 +1,88 @@
+"""CLI verbs of the model compiler: compile, profile, bench (registered by tinyml.cli)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import TinymlError
+from ..paths import build_dir
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compile", help="compile the app's int8 .tflite to C: build/<app>/gen/model.c and model.h")
+    p.add_argument("app", nargs="?")
+    p.add_argument("--tflite", help="compile this .tflite instead of the app's model")
+    p.add_argument("--out", help="output folder (default: build/<app>/gen)")
+    p.add_argument("--prefix", default="tml_model", help="C symbol prefix (default tml_model)")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("profile", help="per-layer table: op, shapes, MACs, weights, arena offsets; arena vs TFLM")
+    p.add_argument("app", nargs="?")
+    p.add_argument("--tflite", help="profile this .tflite instead of the app's model")
+    p.add_argument("--no-m4", action="store_true", help="skip the Cortex-M4 build used for kernel flash")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("bench", help="arena, flash, Cortex-M4 instructions (QEMU) and host time vs TFLM; "
+                                     "no app: every app plus the MLPerf Tiny DS-CNN, written to docs/benchmarks.md")
+    p.add_argument("app", nargs="?")
+    p.add_argument("--tflite", help="benchmark this .tflite")
+    p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    p.add_argument("--vectors", type=int, default=8, help="inputs run on the emulated Cortex-M4 (default 8)")
+    p.set_defaults(func=cmd_bench)
+
+
+def _model_bytes(args) -> tuple[str, bytes]:
+    if args.tflite:
+        p = Path(args.tflite)
+        if not p.is_file():
+            raise TinymlError(f"{p}: not found")
+        return p.stem, p.read_bytes()
+    from ..apps import load_app
+
+    app = load_app(args.app)
+    if not app.tflite_path.is_file():
+        raise TinymlError(f"{app.tflite_path}: no int8 model yet; run `make app={app.id} train` first")
+    return app.id, app.tflite_path.read_bytes()
+
+
+def cmd_compile(args) -> int:
+    from .codegen import compile_tflite
+
+    name, data = _model_bytes(args)
+    out = Path(args.out) if args.out else build_dir(name, "gen")
+    cm = compile_tflite(data, out, prefix=args.prefix)
+    print(f"{name}: {len(cm.layers)} ops, {cm.macs:,} MACs, arena {cm.arena_size:,} B, "
+          f"constants {cm.const_bytes:,} B -> {cm.c_path} {cm.h_path}")
+    return 0
+
+
+def cmd_profile(args) -> int:
+    from .codegen import compile_tflite
+    from .profile import render_profile
+    from .reference import tflm_arena_bytes
+
+    name, data = _model_bytes(args)
+    cm = compile_tflite(data, build_dir(name, "gen") if not args.tflite else None)
+    flash = None
+    if not args.no_m4:
+        from .bench import m4_flash
+
+        try:
+            flash = m4_flash(data)
+        except TinymlError as e:
+            print(f"(no Cortex-M4 flash figures: {e})")
+    print(render_profile(cm, name, tflm_arena_bytes(data), flash))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import bench_all, bench_model, render_bench
+
+    if args.app or args.tflite:
+        name, data = _model_bytes(args)
+        print(render_bench(bench_model(name, data, n_vectors=args.vectors)))
+        return 0
+    text = bench_all(n_vectors=args.vectors, write_docs=not args.no_docs)
+    print(text)
+    return 0

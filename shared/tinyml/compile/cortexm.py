@@ -1,0 +1,163 @@
+"""Cortex-M builds of a compiled model: the model runner ELF for a board (qemu-m4 by default) with the
+portable or the DSP kernels, its QEMU run (outputs + instructions per inference and per layer), flash
+accounting from the linked ELF, and the Cortex-M0+ no-DSP check.
+
+Uses the board support in tinyml.device (build_image, run_qemu) and firmware/boards/<b>/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TinymlError
+from ..paths import build_dir
+from .codegen import CompiledModel, compile_tflite, runtime_dir, runtime_sources
+
+RUNNER = Path(__file__).parent / "c" / "model_runner.c"
+DSP_MNEMONICS = ("sxtb16", "smlad", "smlabb", "smlatt", "smuad", "sadd16", "ssat16", "qadd")
+
+
+@dataclass
+class RunnerResult:
+    outputs: np.ndarray        # [n, output bytes] int8
+    instructions: np.ndarray   # per inference
+    layers: list[tuple[int, int]]  # (op index, instructions) of the last inference
+    unit: str
+    overhead: int
+
+
+@dataclass
+class RunnerBuild:
+    compiled: CompiledModel
+    elf: Path
+    objects: list[Path]
+    dsp: bool
+    opt: str
+
+
+def write_vectors(path: Path, xs: np.ndarray) -> None:
+    xs = np.asarray(xs, dtype=np.int8).reshape(len(xs), -1)
+    lines = ["/* Generated input vectors for the model runner. */", "#include <stdint.h>",
+             f"#define TML_RUNNER_VECTORS {len(xs)}",
+             f"static const int8_t tml_runner_vectors[{len(xs)}][{xs.shape[1]}] = {{"]
+    for x in xs:
+        lines.append("  {" + ",".join(str(int(v)) for v in x) + "},")
+    lines.append("};")
+    text = "\n".join(lines) + "\n"
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+
+
+def build_runner(tflite_bytes: bytes, xs: np.ndarray, *, dsp: bool = True, opt: str = "-O2",
+                 board: str = "qemu-m4", tag: str = "") -> RunnerBuild:
+    from ..device.build import build_image
+
+    key = hashlib.sha256(tflite_bytes + np.asarray(xs, dtype=np.int8).tobytes()).hexdigest()[:16]
+    base = build_dir("runner", f"{tag or 'model'}-{key}")
+    gen = base / "gen"
+    cm = compile_tflite(tflite_bytes, gen)
+    write_vectors(gen / "vectors.h", xs)
+    out = base / f"{board}-{'dsp' if dsp else 'portable'}{opt}"
+    img = build_image(board, [RUNNER, *runtime_sources()], [gen, runtime_dir()], {"TML_NN_DSP": int(dsp)}, out,
+                      opt=opt, name="runner")
+    return RunnerBuild(cm, img.elf, img.objects, dsp, opt)
+
+
+def run_runner(rb: RunnerBuild, timeout_s: float = 120.0) -> RunnerResult:
+    from ..device.qemu import run_qemu
+
+    r = run_qemu(rb.elf, timeout_s=timeout_s)
+    if r.timed_out or r.returncode != 0:
+        raise TinymlError(f"model runner failed under QEMU (rc {r.returncode}, timed out {r.timed_out}): "
+                          f"{r.stderr.strip()[-500:]}")
+    outs, instr, layers, unit, overhead = [], [], [], "?", 0
+    for line in r.text.splitlines():
+        f = line.split()
+        if not f:
+            continue
+        if f[0] == "out":
+            if int(f[2]) != 0:
+                raise TinymlError(f"tml_model_invoke returned {f[2]} on the device")
+            instr.append(int(f[3]))
+            outs.append(np.frombuffer(bytes.fromhex(f[4]), dtype=np.int8))
+        elif f[0] == "layer":
+            layers.append((int(f[1]), int(f[2])))
+        elif f[0] == "runner":
+            unit = dict(kv.split("=") for kv in f[1:])["unit"]
+        elif f[0] == "overhead":
+            overhead = int(f[1])
+    if not outs:
+        raise TinymlError(f"model runner printed no outputs: {r.text[-300:]}")
+    return RunnerResult(np.stack(outs), np.array(instr), layers, unit, overhead)
+
+
+def _tool(name: str) -> str:
+    exe = f"arm-none-eabi-{name}"
+    if not shutil.which(exe):
+        raise TinymlError(f"{exe} not found; run: tinyml system-deps firmware")
+    return exe
+
+
+def _symbols(path: Path) -> list[tuple[str, int, str]]:
+    res = subprocess.run([_tool("nm"), "-S", "--defined-only", str(path)], capture_output=True, text=True)
+    out = []
+    for line in res.stdout.splitlines():
+        f = line.split()
+        if len(f) == 4:
+            out.append((f[3], int(f[1], 16), f[2]))
+    return out
+
+
+def flash_breakdown(rb: RunnerBuild) -> dict:
+    """Bytes of kernel code (runtime objects), model code and model constants kept in the linked ELF."""
+    elf_syms = {}
+    for name, size, kind in _symbols(rb.elf):
+        elf_syms.setdefault(name, (size, kind))
+    kern_names, model_text, model_ro = set(), set(), set()
+    for obj in rb.objects:
+        stem = obj.name
+        for name, _, kind in _symbols(obj):
+            if stem.startswith("tml_nn_") and kind.lower() == "t":
+                kern_names.add(name)
+            if stem.startswith("model_runner"):
+                if kind.lower() == "r" and name.startswith("L"):
+                    model_ro.add(name)
+                if kind.lower() == "t" and name.startswith("tml_model_"):
+                    model_text.add(name)
+    kernels = sum(elf_syms[n][0] for n in kern_names if n in elf_syms)
+    per_kernel = {n: elf_syms[n][0] for n in sorted(kern_names) if n in elf_syms}
+    return {"kernels": kernels, "per_kernel": per_kernel,
+            "model_text": sum(elf_syms[n][0] for n in model_text if n in elf_syms),
+            "model_rodata": sum(elf_syms[n][0] for n in model_ro if n in elf_syms)}
+
+
+def m0plus_check(tflite_bytes: bytes) -> dict:
+    """Compile the model and the runtime for Cortex-M0+ (-Werror); return object sizes and any DSP mnemonic."""
+    gcc, objdump, size = _tool("gcc"), _tool("objdump"), _tool("size")
+    key = hashlib.sha256(tflite_bytes).hexdigest()[:16]
+    out = build_dir("runner", f"m0plus-{key}")
+    gen = out / "gen"
+    compile_tflite(tflite_bytes, gen)
+    flags = ["-mcpu=cortex-m0plus", "-mthumb", "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wvla", "-Os",
+             "-ffunction-sections", "-fdata-sections", f"-I{gen}", f"-I{runtime_dir()}"]
+    found, text = [], 0
+    for src in [gen / "model.c", *runtime_sources()]:
+        obj = out / (src.stem + ".o")
+        res = subprocess.run([gcc, *flags, "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
+        if res.returncode != 0:
+            raise TinymlError(f"Cortex-M0+ build of {src.name} failed:\n{res.stderr}")
+        dis = subprocess.run([objdump, "-d", str(obj)], capture_output=True, text=True).stdout
+        for m in DSP_MNEMONICS:
+            if re.search(rf"\s{m}\s", dis):
+                found.append(f"{src.name}:{m}")
+        sz = subprocess.run([size, str(obj)], capture_output=True, text=True).stdout.splitlines()[-1].split()
+        if src.parent == runtime_dir():
+            text += int(sz[0])
+    return {"dsp_instructions": found, "kernel_text": text}
