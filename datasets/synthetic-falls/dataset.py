@@ -160,6 +160,11 @@ def generate(
     out: list[list[Recording]] = [None] * subjects  # type: ignore[list-item]
     n_workers = max(1, min(int(workers), subjects, os.cpu_count() or 1))
     if n_workers > 1:
+        import multiprocessing as mp
+
+        if "fork" not in mp.get_all_start_methods():  # e.g. Windows: run in-process
+            n_workers = 1
+    if n_workers > 1:
         # Plain forked processes: this module is loaded by file path, so its functions cannot be pickled
         # by reference for a Pool; a forked child already has them. Only the Recordings travel back.
         import multiprocessing as mp
