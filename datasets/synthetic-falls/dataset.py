@@ -744,6 +744,9 @@ def lie_down(b: Builder, quick: bool = False, kind: str | None = None) -> None:
         b.move(b.th + (th - b.th) * 0.3, b.ph + (ph - b.ph) * 0.3, b.u(0.3, 0.5))
         b.drop(t_drop=b.u(0.15, 0.3), depth=b.u(0.15, 0.4), peak=b.u(1.2, 1.8), final=(th, ph),
                rot_at_impact=0.8, settle=0.4, ring=0.1, h_impact=0.2)  # onto a mattress
+        if b.rng.random() < 0.6:  # settling in
+            b.hold(b.u(0.5, 2.0), "lie")
+            b.move(b.th + b.rng.normal(0, 10) * DEG, b.ph + b.rng.normal(0, 15) * DEG, b.u(0.8, 1.8))
     else:
         b.move(th, ph, b.u(1.8, 4.0) / b.s.speed, rise_m=-b.u(0.1, 0.25))
     b.posture = "lie"
@@ -868,10 +871,14 @@ def flop_onto_bed(b: Builder) -> None:
     kind = b.rng.choice(["supine", "left", "right", "prone"])
     th, ph = b.lying_posture(kind)
     b.move(b.th + b.u(-10, 20) * DEG, b.ph, b.u(0.3, 0.6), rise_m=-b.u(0.05, 0.15))
-    b.drop(t_drop=b.u(0.15, 0.35), depth=b.u(0.3, 0.65), peak=b.u(1.4, 2.4), final=(th, ph),
+    b.drop(t_drop=b.u(0.15, 0.35), depth=b.u(0.3, 0.65), peak=b.u(1.3, 2.2), final=(th, ph),
            direction=(-1 if th < 0 else 1, 0), h_impact=0.2, rot_at_impact=b.u(0.7, 0.95), settle=b.u(0.3, 0.8),
            ring=0.05, rebound=b.u(0.1, 0.3))  # a mattress: long, soft contact, a bounce
     b.posture = "lie"
+    if b.rng.random() < 0.7:  # people who lie down on purpose settle in: shift, pull a pillow, turn
+        b.hold(b.u(0.5, 3.0), "lie")
+        b.move(b.th + b.rng.normal(0, 12) * DEG, b.ph + b.rng.normal(0, 20) * DEG, b.u(0.8, 1.8), rise_m=0.0)
+        b.push(b.lowpass_noise(b.N(0.6), 3.0, b.u(0.03, 0.1), 3), np.full(b.N(0.6), b.th), np.full(b.N(0.6), b.ph))
 
 
 # --------------------------------------------------------------------------------------------
