@@ -121,35 +121,42 @@ def build_image(
                     aux.replace(obj.with_suffix(ext))
         objects.append(obj)
 
+    # Link and convert under temporary names, then rename: parallel builds of the same image (pytest
+    # -n 2) never see a half-written file.
+    tag = f".{os.getpid()}.tmp"
     elf = out / f"{name}.elf"
+    tmp_elf = out / f"{name}{tag}.elf"
     ldflags = [*b.words("CPU_FLAGS"), "-Wl,--gc-sections", *b.words("LDFLAGS")]
     if b.ldscript:
         ldflags.append(f"-T{b.ldscript}")
-    ldflags.append(f"-Wl,-Map={out / (name + '.map')}")
+    ldflags.append(f"-Wl,-Map={out / (name + tag + '.map')}")
     libs = b.words("LIBS") or ["-lm"]
-    _run([b.cc, *ldflags, *map(str, objects), *libs, "-o", str(elf)], f"linking {elf.name} for {b.name}")
-    outputs = {"elf": elf}
+    _run([b.cc, *ldflags, *map(str, objects), *libs, "-o", str(tmp_elf)], f"linking {elf.name} for {b.name}")
+    done: dict[str, tuple[Path, Path]] = {"elf": (tmp_elf, elf)}
     objcopy = _tool(b, "objcopy")
     for kind in b.outputs:
         if kind == "elf":
             continue
+        dst = out / f"{name}.{kind}"
+        tmp = out / f"{name}{tag}.{kind}"
         if kind in ("bin", "hex"):
             _need(objcopy)
-            dst = out / f"{name}.{kind}"
             fmt = "binary" if kind == "bin" else "ihex"
-            _run([objcopy, "-O", fmt, str(elf), str(dst)], f"objcopy {dst.name}")
-            outputs[kind] = dst
+            _run([objcopy, "-O", fmt, str(tmp_elf), str(tmp)], f"objcopy {dst.name}")
         elif kind == "uf2":
             from .image import write_uf2
 
-            binp = outputs.get("bin")
-            if binp is None:
+            if "bin" not in done:
                 raise TinymlError(f"{b.dir / 'board.mk'}: BOARD_OUTPUTS must list bin before uf2")
-            dst = out / f"{name}.uf2"
-            write_uf2(binp.read_bytes(), b.num("FLASH_ORIGIN"), int(b.get("UF2_FAMILY"), 0), dst)
-            outputs[kind] = dst
+            write_uf2(done["bin"][0].read_bytes(), b.num("FLASH_ORIGIN"), int(b.get("UF2_FAMILY"), 0), tmp)
         else:
             raise TinymlError(f"{b.dir / 'board.mk'}: unknown output {kind!r}; allowed: elf bin hex uf2")
+        done[kind] = (tmp, dst)
+    (out / f"{name}{tag}.map").replace(out / f"{name}.map")
+    outputs = {}
+    for kind, (tmp, dst) in done.items():
+        tmp.replace(dst)
+        outputs[kind] = dst
     return Image(b.name, elf, outputs, objects)
 
 

@@ -10,6 +10,7 @@ feature hash that the device reports in its hello frame and the host checks.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -164,5 +165,7 @@ def write_app_config(m: Manifest, out_dir: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     text = app_config_h(m)
     if not out.is_file() or out.read_text() != text:
-        out.write_text(text)
+        tmp = out.with_name(f"app_config.h.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(out)  # atomic: a parallel build never includes a half-written header
     return out

@@ -106,6 +106,10 @@ def analyse(ci_files: list[Path], *, entry: str, isr_pattern: str | None = r".*_
                 d, _ = _deepest(g, f, unknown, recursion, flags)
                 if d > isr_best:
                     isr_best, isr_name = d, f
+    def short(names):  # static functions are titled "<file>:<name>"
+        return [f"{Path(n.rsplit(':', 1)[0]).name}:{n.rsplit(':', 1)[1]}" if ":" in n else n for n in names]
+
+    path, unknown_l, recursion_l = short(path), short(sorted(unknown)), short(sorted(recursion))
     isr_total = isr_best + ((EXCEPTION_FRAME_FP if fp else EXCEPTION_FRAME) if isr_name else 0)
-    return StackReport(peak + isr_total, path, isr_name, isr_total, sorted(unknown), sorted(recursion),
+    return StackReport(peak + isr_total, path, isr_name, isr_total, unknown_l, recursion_l,
                        flags["indirect"], sorted(g.dynamic))

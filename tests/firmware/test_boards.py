@@ -1,0 +1,118 @@
+"""Every discovered board builds the same main.c + app with -Wall -Wextra -Werror; real boards get
+images whose vector table, sections, BIN/HEX/UF2 and flash command are checked (flashing itself
+needs hardware and cannot run here)."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from fwtest import SRC, fixture_app, need
+
+from tinyml.device.board import list_boards, load_board, parse_board_mk
+from tinyml.device.build import build_elf
+from tinyml.device.commands import flash_command
+from tinyml.device.elf import Elf
+from tinyml.device.firmware import build_app
+from tinyml.device.image import check_cortexm_image, read_uf2
+from tinyml.errors import TinymlError
+from tinyml.paths import build_dir
+
+REAL = ["nucleo-l4r5zi", "nano33ble"]
+
+
+def test_boards_are_discovered():
+    assert {"host", "qemu-m4", *REAL} <= set(list_boards())
+    with pytest.raises(TinymlError, match="unknown board"):
+        load_board("no-such-board")
+
+
+@pytest.mark.parametrize("name", list_boards())
+def test_every_board_builds_the_app_with_werror(name):
+    b = load_board(name)
+    need(b.cc)
+    assert "-Werror" in __import__("tinyml.device.build", fromlist=["WARN"]).WARN
+    im = build_app(fixture_app(), name)
+    assert im.elf.is_file()
+    for kind in b.outputs:
+        assert im.image.outputs[kind].is_file()
+    syms = Elf(im.elf).symbols()
+    assert "main" in syms and "tml_app_on_sample" in syms
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_board_image(name):
+    need("arm-none-eabi-gcc")
+    b = load_board(name)
+    im = build_app(fixture_app(), name)
+    facts = check_cortexm_image(im.elf, b)
+    assert facts["problems"] == []
+    assert facts["vector_addr"] == b.num("FLASH_ORIGIN")
+    assert b.num("RAM_ORIGIN") < facts["initial_sp"] <= b.num("RAM_ORIGIN") + b.num("RAM_SIZE")
+    assert facts["reset"] & 1
+    # BIN: starts with the vector table; HEX: its first data lands at the flash origin
+    binary = im.image.outputs["bin"].read_bytes()
+    assert struct.unpack_from("<II", binary) == (facts["initial_sp"], facts["reset"])
+    assert len(binary) >= facts["flash_used"] - 64
+    assert _hex_first_address(im.image.outputs["hex"].read_text()) == b.num("FLASH_ORIGIN")
+    if "uf2" in b.outputs:
+        blocks = read_uf2(im.image.outputs["uf2"])
+        assert {fam for _, _, fam in blocks} == {int(b.get("UF2_FAMILY"), 0)}
+        assert blocks[0][0] == b.num("FLASH_ORIGIN")
+        assert b"".join(p for _, p, _ in blocks)[: len(binary)] == binary
+
+
+def _hex_first_address(text: str) -> int:
+    base = 0
+    for line in text.split():
+        n, addr, typ = int(line[1:3], 16), int(line[3:7], 16), line[7:9]
+        raw = bytes.fromhex(line[1:])
+        assert sum(raw) & 0xFF == 0, f"bad checksum in {line}"
+        if typ == "02":
+            base = int(line[9:13], 16) << 4
+        elif typ == "04":
+            base = int(line[9:13], 16) << 16
+        elif typ == "00" and n:
+            return base + addr
+    raise AssertionError("no data record")
+
+
+def test_image_check_catches_a_wrong_image():
+    need("arm-none-eabi-gcc")
+    # a qemu-m4 image (vectors at 0, RAM 4 MB) is not a Nucleo image
+    im = build_app(fixture_app(), "qemu-m4")
+    problems = check_cortexm_image(im.elf, load_board("nucleo-l4r5zi"))["problems"]
+    assert any("vector table" in p for p in problems) and any("outside" in p for p in problems)
+
+
+def test_flash_commands():
+    nucleo = load_board("nucleo-l4r5zi")
+    cmd = flash_command(nucleo, {"elf": "/b/fw.elf", "bin": "/b/fw.bin", "hex": "/b/fw.hex"}, None)
+    assert cmd == ["openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32l4x.cfg", "-c",
+                   "program /b/fw.elf verify reset exit"]
+    nano = load_board("nano33ble")
+    cmd = flash_command(nano, {"elf": "/b/fw.elf", "bin": "/b/fw.bin"}, "/dev/ttyACM3")
+    assert cmd == ["bossac", "-d", "--port=/dev/ttyACM3", "-U", "-i", "-e", "-w", "/b/fw.bin", "-R"]
+    assert flash_command(load_board("qemu-m4"), {"elf": "x"}, None) is None
+
+
+def test_board_mk_parser(tmp_path):
+    mk = tmp_path / "board.mk"
+    mk.write_text("# c\nA = 1\nB = $(A) 2  # tail\nB += 3\nC := $(BOARD_DIR)/x\n")
+    v = parse_board_mk(mk, {"BOARD_DIR": "/d"})
+    assert (v["A"], v["B"], v["C"]) == ("1", "1 2 3", "/d/x")
+    mk.write_text("A = $(NOPE)\n")
+    with pytest.raises(TinymlError, match="NOPE"):
+        parse_board_mk(mk)
+    mk.write_text("ifeq ($(X),1)\n")
+    with pytest.raises(TinymlError, match="board.mk:1"):
+        parse_board_mk(mk)
+
+
+def test_real_board_fault_handler_and_vectors_link(tmp_path):
+    need("arm-none-eabi-gcc")
+    # the fault test program links on every Cortex-M board (fault text goes to the UART there)
+    for name in REAL:
+        elf = build_elf(name, [SRC / "fault.c"], out_dir=build_dir("test-fw", f"fault-{name}"), name="fault")
+        syms = Elf(elf).symbols()
+        assert "HardFault_Handler" in syms and "tml_cm_fault" in syms

@@ -1,0 +1,76 @@
+"""The verbs as a user runs them: `tinyml run|flash|size <app>` on the fixture app (given as a path)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from fwtest import FIXTURE_APPS, demo_signal, fixture_app, need
+from mean_alarm import predict_lines
+
+APP = str(FIXTURE_APPS / "mean-alarm")
+
+
+def tinyml(*args, timeout=120):
+    exe = os.path.join(os.path.dirname(sys.executable), "tinyml")
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("board", ["host", "qemu-m4"])
+def test_run_prints_predict_lines(board):
+    need("gcc", "arm-none-eabi-gcc", "qemu-system-arm")
+    app = fixture_app()
+    r = tinyml("run", APP, "--board", board, "--input", str(app.dir / "demo.csv"), "--summary-json")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    summary = lines.pop()["device"]
+    assert lines == predict_lines(demo_signal(app), app.manifest)
+    assert summary["board"] == board and summary["faults"] == 0 and summary["flash"] > 0 and summary["ram"] > 0
+    assert summary["per_inference"] > 0
+    if board == "qemu-m4":
+        assert summary["cost_unit"] == "instructions" and "estimate_ms_per_inference" in summary
+        assert summary["stack_measured"] > 0
+        assert "instructions per inference" in r.stderr
+
+
+def test_flash_default_board_replays_the_demo_events():
+    need("arm-none-eabi-gcc", "qemu-system-arm")
+    app = fixture_app()
+    r = tinyml("flash", APP)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert lines == predict_lines(demo_signal(app), app.manifest, events_only=True)
+    assert "qemu-m4: flash" in r.stderr and "RAM" in r.stderr and "instructions per inference" in r.stderr
+
+
+def test_flash_real_board_dry_run_prints_the_recipe():
+    need("arm-none-eabi-gcc")
+    r = tinyml("flash", APP, "--board", "nano33ble", "--port", "/dev/ttyUSB7", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "bossac -d --port=/dev/ttyUSB7 -U -i -e -w" in r.stderr and "mean-alarm.bin -R" in r.stderr
+    r = tinyml("run", APP, "--board", "nucleo-l4r5zi", "--input", str(fixture_app().dir / "demo.csv"))
+    assert r.returncode == 2 and "PORT=" in r.stderr
+
+
+def test_size_lists_every_board():
+    need("gcc", "arm-none-eabi-gcc")
+    r = tinyml("size", APP, "--json")
+    assert r.returncode == 0, r.stderr
+    rows = {json.loads(x)["board"]: json.loads(x) for x in r.stdout.splitlines()}
+    assert {"host", "qemu-m4", "nucleo-l4r5zi", "nano33ble"} <= set(rows)
+    assert all(v["problems"] == [] for v in rows.values())
+    assert rows["nano33ble"]["ram_capacity"] == 256 * 1024
+
+
+def test_user_errors_are_one_line(tmp_path):
+    r = tinyml("run", APP, "--board", "host")
+    assert r.returncode == 2 and r.stderr.startswith("error: no input")
+    r = tinyml("run", APP, "--board", "nope", "--input", str(fixture_app().dir / "demo.csv"))
+    assert r.returncode == 2 and "unknown board" in r.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time_ms,x\n0,1\n")
+    r = tinyml("run", APP, "--board", "host", "--input", str(bad))
+    assert r.returncode == 2 and "lacks column" in r.stderr

@@ -1,0 +1,76 @@
+"""`tinyml size` figures and checks: sections, static stack peak from the call graph, no malloc,
+and RAM fit on the smallest board."""
+
+from __future__ import annotations
+
+import pytest
+from fwtest import copy_fixture, fixture_app, need
+
+from tinyml.apps import load_app
+from tinyml.device.board import load_board
+from tinyml.device.build import build_image
+from tinyml.device.firmware import build_app
+from tinyml.device.size import allocation_symbols, image_size, size_all, smallest_ram_board
+from tinyml.device.elf import Elf
+from tinyml.device.stack import analyse
+from tinyml.errors import TinymlError
+
+
+def test_size_of_the_fixture_on_every_board():
+    need("gcc", "arm-none-eabi-gcc")
+    reports, problems = size_all(fixture_app())
+    assert problems == []
+    by = {r.board: r for r in reports}
+    q = by["qemu-m4"]
+    assert q.problems == [] and q.stack_exact
+    assert q.flash == q.text + q.rodata + q.data and q.ram == q.data + q.bss + q.stack_peak
+    assert 1000 < q.flash < 64 * 1024
+    # main -> app -> report -> link send is on the deepest path; SysTick interrupt on top
+    assert q.stack_path[:2] == ["Reset_Handler", "main"]
+    assert q.stack_peak >= 200
+    assert smallest_ram_board().name == "nano33ble"
+
+
+def _app_with(tmp_path, extra_c: str):
+    d = copy_fixture(tmp_path)
+    (d / "firmware" / "extra.c").write_text(extra_c)
+    return load_app("mean-alarm", root=d.parent)
+
+
+def test_malloc_is_refused(tmp_path):
+    need("arm-none-eabi-gcc")
+    app = _app_with(tmp_path, '#include <stdlib.h>\nvoid *leak(void); void *leak(void) { return malloc(10); }\n'
+                              'void tml_extra(void); void tml_extra(void) { (void)leak(); }\n')
+    src = app.dir / "firmware" / "app.c"
+    src.write_text(src.read_text().replace("void tml_app_init(void)\n{", "void tml_extra(void);\nvoid tml_app_init(void)\n{\n    tml_extra();"))
+    r = image_size(build_app(app, "qemu-m4", out_dir=tmp_path / "b"))
+    assert any("dynamic allocation" in p for p in r.problems), r.problems
+    assert allocation_symbols(Elf(build_app(fixture_app(), "qemu-m4").elf)) == []
+
+
+def test_stack_peak_follows_the_deepest_call_chain(tmp_path):
+    need("arm-none-eabi-gcc")
+    src = tmp_path / "deep.c"
+    src.write_text(
+        '#include "tml_port.h"\n'
+        "__attribute__((noinline)) static int leaf(volatile char *p) { volatile char b[1000]; b[0] = *p; return b[0]; }\n"
+        "__attribute__((noinline)) static int mid(void) { volatile char a[300]; a[0] = 1; return leaf(a); }\n"
+        "static int rec(int n) { volatile char c[8]; c[0] = (char)n; return n ? rec(n - 1) + c[0] : 0; }\n"
+        "int main(void) { tml_port_init(); return mid() + rec(3); }\n")
+    im = build_image("qemu-m4", [src], out_dir=tmp_path / "b", opt="-O1", name="deep")
+    rep = analyse(im.ci_files, entry="Reset_Handler")
+    assert rep.peak >= 1300 and rep.path[-2:] == ["deep.c:mid", "deep.c:leaf"]
+    assert rep.recursion == ["deep.c:rec"] and not rep.exact
+
+
+def test_ram_that_does_not_fit_the_smallest_board(tmp_path):
+    need("arm-none-eabi-gcc")
+    app = _app_with(tmp_path, "#include <stdint.h>\nvolatile uint8_t tml_big[300 * 1024];\n"
+                              "void tml_extra(void); void tml_extra(void) { tml_big[7] = 1; }\n")
+    src = app.dir / "firmware" / "app.c"
+    src.write_text(src.read_text().replace("void tml_app_init(void)\n{", "void tml_extra(void);\nvoid tml_app_init(void)\n{\n    tml_extra();"))
+    reports, problems = size_all(app, ["qemu-m4"])
+    assert any("smallest board nano33ble" in p for p in problems), problems
+    # and the nano33ble link itself refuses it
+    with pytest.raises(TinymlError, match="RAM overflow|overflow"):
+        build_app(app, load_board("nano33ble"), out_dir=tmp_path / "n")
