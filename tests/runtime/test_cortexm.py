@@ -1,0 +1,59 @@
+"""Cortex-M builds: the generated model with the portable and the DSP kernels runs on the emulated
+Cortex-M4F (qemu-system-arm -M mps2-an386, semihosting exit) and gives TFLM's int8 outputs, so the two
+builds are bit-exact with each other; the Cortex-M0+ build compiles with no DSP instruction."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from specs import make_inputs, random_spec
+from tinyml.compile import parse_tflite, zoo
+from tinyml.compile.cortexm import DSP_MNEMONICS, build_runner, m0plus_check, run_runner
+from tinyml.compile.reference import TflmModel
+
+pytestmark = pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
+                                reason="needs arm-none-eabi-gcc and qemu-system-arm (tinyml system-deps firmware)")
+
+SEEDS = [1, 3, 4, 6, 8, 9, 10, 11, 12, 14, 16]
+
+
+def _models():
+    return [(f"random-{s}", random_spec(s)) for s in SEEDS] + [("ds-cnn", zoo.ds_cnn_spec())]
+
+
+@pytest.mark.parametrize("name,spec", _models(), ids=[n for n, _ in _models()])
+def test_m4_portable_and_dsp_bit_exact_with_tflm(name, spec):
+    b = zoo.tflite_for_spec(spec)
+    m = parse_tflite(b)
+    xs = make_inputs(spec, m.tensors[m.inputs[0]].shape[1:], 8, spec.get("seed", 0))
+    ref = TflmModel(b).invoke_many(xs).reshape(len(xs), -1).view(np.int8)
+    results = {}
+    for dsp in (False, True):
+        res = run_runner(build_runner(b, xs, dsp=dsp, opt="-O2", tag="test"))
+        assert res.unit == "instructions"
+        assert (res.outputs == ref).all(), f"{'DSP' if dsp else 'portable'} build differs from TFLM"
+        assert (res.instructions > 0).all()
+        results[dsp] = res
+    assert (results[True].outputs == results[False].outputs).all()
+    if name == "ds-cnn":
+        # The fast path is really taken: clearly fewer instructions than the portable kernels.
+        assert results[True].instructions.mean() < 0.75 * results[False].instructions.mean()
+
+
+def test_m0plus_build_has_no_dsp_instructions():
+    for data in (zoo.ds_cnn_tflite(), zoo.tflite_for_spec(random_spec(14)), zoo.tflite_for_spec(random_spec(9))):
+        r = m0plus_check(data)
+        assert r["dsp_instructions"] == [] and r["kernel_text"] > 0
+
+
+def test_m4_dsp_build_does_use_simd():
+    """The check above can fail: the same scan finds SMLAD/SXTB16 in the M4 DSP objects."""
+    b = zoo.ds_cnn_tflite()
+    rb = build_runner(b, np.zeros((1, 490), dtype=np.int8), dsp=True, opt="-O2", tag="test")
+    conv = [o for o in rb.objects if o.name.startswith("tml_nn_conv")]
+    dis = subprocess.run(["arm-none-eabi-objdump", "-d", str(conv[0])], capture_output=True, text=True).stdout
+    assert any(f"\t{m}\t" in dis for m in DSP_MNEMONICS)
