@@ -205,6 +205,7 @@ static int on_frame(uint8_t type, const uint8_t *p, uint16_t len)
 int main(void)
 {
     static uint8_t buf[64];
+    uint32_t dropped = 0;
     tml_port_init();
     tml_link_rx_init(&s_rx);
     tml_app_init();
@@ -214,6 +215,10 @@ int main(void)
         if (n < 0) { /* the host closed the link (end of a pipe) */
             send_done();
             return 0;
+        }
+        if (tml_port_link_dropped() != dropped) {
+            dropped = tml_port_link_dropped();
+            send_error(TML_LINK_ERR_OVERRUN, 0, "link bytes lost (receive overrun)");
         }
         for (int i = 0; i < n; i++) {
             int r = tml_link_rx_feed(&s_rx, buf[i]);

@@ -43,6 +43,9 @@ void tml_port_log(const char *msg);
  * waiting) or -1 when the link is closed for good (end of a host pipe). write blocks until sent. */
 int tml_port_link_read(uint8_t *buf, size_t cap);
 void tml_port_link_write(const uint8_t *buf, size_t len);
+/* Link bytes lost so far (receive buffer or UART overrun); main.c reports each new loss as an
+ * OVERRUN error frame. Default: 0 (links with back-pressure, like pipes, lose nothing). */
+uint32_t tml_port_link_dropped(void);
 
 /* Live sensor: fills one multichannel sample in the manifest's units and returns 1, or returns 0
  * when no new sample is ready. Default: no sensor (0); samples then come over the link only. */

@@ -18,6 +18,7 @@ __attribute__((weak)) void tml_port_link_write(const uint8_t *buf, size_t len)
     (void)buf;
     (void)len;
 }
+__attribute__((weak)) uint32_t tml_port_link_dropped(void) { return 0; }
 __attribute__((weak)) int tml_port_sensor_read(float *sample, size_t channels)
 {
     (void)sample;

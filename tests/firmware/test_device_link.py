@@ -143,3 +143,55 @@ def test_feature_hash_mismatch_is_refused():
     with pytest.raises(TinymlError, match="feature hash mismatch"):
         stream_signal(open_transport(im.board, im.elf), demo_signal(app), labels=app.manifest.labels,
                       expect_hash="0000000000000000", timeout_s=30)
+
+
+def test_serial_transport_over_a_pty():
+    """pyserial end to end: the host-board firmware sits behind a pseudo-terminal, as a real board sits
+    behind /dev/ttyACM0, already booted (its hello long gone) when the host connects."""
+    need("gcc")
+    import os
+    import pty
+    import subprocess
+    import time
+
+    app, im = _image("host")
+    master, slave = pty.openpty()
+    port = os.ttyname(slave)
+    proc = subprocess.Popen([str(im.elf)], stdin=master, stdout=master, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.3)  # the boot hello goes out before anyone listens, as on a real board
+        tx = L.SerialTransport(port, 115200)
+        os.close(slave)
+        tx.ser.reset_input_buffer()
+        sig = demo_signal(app)[:250]
+        run = stream_signal(tx, sig, labels=app.manifest.labels, expect_hash=app.manifest.feature_hash(),
+                            timeout_s=60, quit=False)
+        times, scores, events = mean_alarm(sig, app.manifest)
+        assert run.times.tolist() == times and run.scores_q.tolist() == scores
+        assert run.done.samples == 250 and run.errors == []
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+
+
+def test_hard_fault_inside_the_app_ends_the_session_with_its_registers(tmp_path):
+    need("arm-none-eabi-gcc", "qemu-system-arm")
+    from fwtest import copy_fixture
+
+    from tinyml.apps import load_app
+
+    d = copy_fixture(tmp_path)
+    src = d / "firmware" / "app.c"
+    src.write_text(src.read_text().replace(
+        "    tml_ring_f32_push(&s_ring, sample);",
+        "    if (sample[1] == 77.0f) { void (*volatile f)(void) = (void (*)(void))0x1000u; f(); }\n"
+        "    tml_ring_f32_push(&s_ring, sample);"))
+    app = load_app("mean-alarm", root=d.parent)
+    im = build_app(app, "qemu-m4", out_dir=tmp_path / "b")
+    sig = demo_signal(app)[:100].copy()
+    sig[60, 1] = 77.0
+    with pytest.raises(TinymlError) as e:
+        stream_signal(open_transport(im.board, im.elf), sig, labels=app.manifest.labels, timeout_s=30)
+    msg = str(e.value)
+    assert "exit code 70" in msg and "HARDFAULT" in msg and "pc=0x" in msg

@@ -121,6 +121,7 @@ const char *tml_port_cost_unit(void) { return "cycles"; }
 const char *tml_port_board_name(void) { return "nucleo-l4r5zi"; }
 
 int tml_port_link_read(uint8_t *buf, size_t cap) { return (int)tml_ring_u8_read(&s_rx, buf, cap); }
+uint32_t tml_port_link_dropped(void) { return s_rx.dropped; }
 
 static void uart_putc(uint8_t c)
 {

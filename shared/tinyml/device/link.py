@@ -431,6 +431,7 @@ class DeviceLink:
         except LinkClosed:
             raise
         except TinymlError:
+            self.resync()  # a board that was already running may be mid-frame
             self.send(T.HELLO_REQ)
             h = self.wait_for(Hello)
         if h.version != VERSION:

@@ -80,10 +80,13 @@ def line_for(msg, run: DeviceRun) -> dict | None:
 def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_app: str | None = None,
                   expect_hash: str | None = None, timeout_s: float = 120.0, on_message=None,
                   quit: bool = True) -> DeviceRun:
-    """Connect, check the hello against the app, send the whole signal, collect everything until DONE."""
+    """Connect, check the hello against the app, send the whole signal, collect everything until DONE.
+
+    A board that was already running (a real board on its serial port) may be mid-frame or mid-stream:
+    the host flushes its parser with zero fill and sends RESET, so every session starts at sample 0."""
     link = DeviceLink(transport, timeout_s=timeout_s)
     try:
-        h = link.connect()
+        h = link.connect(boot_wait=5.0 if quit else 1.0)
         if expect_app is not None and h.app_id != expect_app:
             raise TinymlError(f"the device runs app {h.app_id!r}, not {expect_app!r}; flash it first")
         if expect_hash is not None and h.feature_hash != expect_hash:
@@ -93,6 +96,8 @@ def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_ap
         if h.outputs != len(labels):
             raise TinymlError(f"device reports {h.outputs} outputs, the manifest has {len(labels)} labels")
         run = DeviceRun(h, float(h.rate), list(labels))
+        link.resync()
+        link.reset()
         for m in link.stream(signal):
             if isinstance(m, Scores):
                 run.scores.append(m)
