@@ -1,0 +1,489 @@
+"""SYNTHETIC speech commands: an offline corpus from the TTS engines Debian packages (espeak-ng, flite).
+
+No real recordings: every utterance is synthesized, then put through a simulated acoustic chain
+
+    TTS (voice, accent, speed, pitch)  ->  trim  ->  speed/pitch perturbation (resampling, +-10 %)
+    ->  level  ->  room (synthetic RIR: direct path, early reflections, exponential tail, RT60 0.1-0.7 s)
+    ->  + noise at an SNR (white, pink, brown, mains hum, fan, appliance tones, babble)
+    ->  cheap MEMS microphone (high-pass 60-200 Hz, low-pass 3.4-7.6 kHz, self-noise)  ->  16-bit ADC
+
+Subjects are voices: an espeak-ng variant (`espeak+m3`, `espeak+f2`, `espeak+croak`, ...) speaking with
+any of its English accents, or a flite voice (`flite-slt`, ...). Splits by subject are voice-disjoint: a
+held-out voice's timbre is never heard in training. Babble in a voice's recordings comes from that same
+voice (pitch/speed-shifted), so no other voice leaks in.
+
+Recordings per voice:
+- 1 s clips (activity "clip"): each of the ten commands, "unknown" (other words) and "silence" (noise only);
+- a long stream of non-keyword speech in noise (activity "stream"): false accepts per hour;
+- a stream with commands embedded every few seconds (activity "keywords", events [(t, word)], t = the
+  end of the word): false rejects.
+
+Entry point: generate(*, rate, channels, seed, progress, **options) -> list[Recording].
+Imported by file path (not as a package): only absolute imports of numpy/scipy/tinyml.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+from scipy import signal as sps
+
+from tinyml.errors import TinymlError
+from tinyml.recording import Recording
+
+RATE = 16000
+COMMANDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+
+# "unknown": the other 25 Speech Commands words and common words that are not (and do not start with) a command.
+UNKNOWN_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    "bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow",
+    "backward", "forward", "follow", "learn", "visual",
+    "yellow", "yet", "nose", "note", "cup", "town", "loft", "light", "top", "shop", "drop", "gold",
+    "show", "low", "yeah", "nothing", "open",
+    "lift", "bright", "night", "dawn", "sun", "son", "stock", "stay", "goal", "get", "guess", "less",
+    "bless", "net", "new", "now", "bottom", "water", "table", "music", "kitchen", "window", "lamp",
+    "please", "thanks", "hello", "okay", "maybe", "turn", "play", "pause", "volume", "morning", "evening",
+)
+# Only in streams: words never used as training "unknown", to test false accepts on unseen vocabulary.
+STREAM_ONLY_WORDS = (
+    "the", "a", "and", "we", "they", "could", "should", "would", "have", "make", "take", "time", "people",
+    "because", "about", "little", "better", "weather", "dinner", "tomorrow", "remember", "garden", "paper",
+    "coffee", "phone", "computer", "letter", "mother", "father", "friend", "school", "office", "doctor",
+    "market", "minute", "hour", "slowly", "really", "again", "also", "very", "much", "many", "before",
+    "after", "under", "over", "inside", "outside", "there", "here", "this", "that", "what", "when",
+)
+SENTENCES = (
+    "I think the weather will be better tomorrow",
+    "could you bring the paper from the kitchen table",
+    "we should have dinner with my mother and father",
+    "the doctor said to take the medicine twice a day",
+    "my friend bought a little garden near the market",
+    "there are many people at the office this morning",
+    "remember to call the school after lunch",
+    "the coffee is too hot, wait a minute",
+    "she reads a letter every evening by the window",
+    "they walked slowly to the house under the trees",
+    "what time does the music start in the hall",
+    "seven birds were sitting near the fence by the road",
+)
+
+ESPEAK_ACCENTS = ("en", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029")
+# espeak-ng voice variants (espeak-ng-data/voices/!v); robotic/novelty ones are left out.
+ESPEAK_VARIANTS = (
+    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5", "croak", "whisper",
+    "whisperf", "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "klatt6", "Alex", "Alicia", "Andrea", "Andy",
+    "Annie", "AnxiousAndy", "Denis", "Diogo", "Gene", "Gene2", "Henrique", "Hugo", "Jacky", "Lee", "Marco",
+    "Mario", "Michael", "Mike", "Nguyen", "Storm", "adam", "anika", "announcer", "antonio", "aunty",
+    "belinda", "benjamin", "boris", "caleb", "david", "ed", "edward", "edward2", "fast", "grandma",
+    "grandpa", "gustave", "iven", "iven2", "iven3", "iven4", "john", "kaukovalta", "linda", "marcelo",
+    "max", "michel", "miguel", "norbert", "pablo", "paul", "pedro", "quincy", "rob", "robert", "sandro",
+    "shelby", "steph", "steph2", "steph3", "travis", "victor", "zac",
+)
+FLITE_VOICES = ("kal16", "slt", "rms", "awb")
+FLITE_F0 = {"kal16": 105.0, "slt": 170.0, "rms": 100.0, "awb": 110.0}
+NOISE_KINDS = ("white", "pink", "brown", "hum", "fan", "appliance", "babble")
+
+
+# --------------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------------
+
+
+def generate(
+    *,
+    rate: float,
+    channels,
+    seed: int = 0,
+    progress: bool = False,
+    voices: int = 64,
+    flite: bool = True,
+    renders_per_command: int = 4,
+    clips_per_render: int = 2,
+    unknown_clips: int = 48,
+    silence_clips: int = 10,
+    stream_minutes: float = 3.5,
+    keyword_stream_minutes: float = 1.0,
+    snr_db: tuple[float, float] = (3.0, 30.0),
+    stream_snr_db: tuple[float, float] = (5.0, 25.0),
+    workers: int = 2,
+) -> list[Recording]:
+    """Generate the corpus. `voices`: how many voices (flite's four first when `flite`, then espeak-ng
+    variants); per voice: renders_per_command TTS renders of each command, each made into clips_per_render
+    1 s clips; unknown_clips / silence_clips 1 s clips; one non-keyword stream of stream_minutes; one
+    keyword stream of keyword_stream_minutes (a command every 3-6 s). Output at 16 kHz (the core resamples)."""
+    if len(channels) != 1:
+        raise TinymlError(f"synthetic-speech is mono; the manifest asks for channels {list(channels)}")
+    if shutil.which("espeak-ng") is None:
+        raise TinymlError("espeak-ng not found; install it: apt-get install -y espeak-ng flite sox "
+                          "(or `tinyml system-deps audio`)")
+    use_flite = bool(flite) and shutil.which("flite") is not None
+    specs = ([("flite", v) for v in FLITE_VOICES] if use_flite else [])
+    specs += [("espeak", v) for v in ESPEAK_VARIANTS]
+    if voices > len(specs):
+        raise TinymlError(f"synthetic-speech: at most {len(specs)} voices available, asked for {voices}")
+    specs = specs[:voices]
+    cfg = dict(renders_per_command=renders_per_command, clips_per_render=clips_per_render,
+               unknown_clips=unknown_clips, silence_clips=silence_clips, stream_minutes=stream_minutes,
+               keyword_stream_minutes=keyword_stream_minutes, snr_db=tuple(snr_db),
+               stream_snr_db=tuple(stream_snr_db), channels=tuple(channels))
+    jobs = [(kind, name, _voice_seed(seed, kind, name), cfg) for kind, name in specs]
+    out: dict[int, list[Recording]] = {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), desc="synthetic-speech", unit="voice")
+    if workers > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+            for i, recs in pool.imap_unordered(_job, list(enumerate(jobs))):
+                out[i] = recs
+                if bar:
+                    bar.update(1)
+    else:
+        for i, job in enumerate(jobs):
+            out[i] = _job((i, job))[1]
+            if bar:
+                bar.update(1)
+    if bar:
+        bar.close()
+    return [r for i in sorted(out) for r in out[i]]
+
+
+def _voice_seed(seed: int, kind: str, name: str) -> int:
+    return int(hashlib.sha256(f"{seed}/{kind}/{name}".encode()).hexdigest()[:8], 16)
+
+
+def _job(arg):
+    i, (kind, name, vseed, cfg) = arg
+    return i, make_voice(kind, name, vseed, **cfg)
+
+
+# --------------------------------------------------------------------------------------------------
+# TTS
+# --------------------------------------------------------------------------------------------------
+
+
+class Voice:
+    """One TTS voice; each utterance draws its own accent, speed and pitch around the voice's habits."""
+
+    def __init__(self, kind: str, name: str, rng: np.random.Generator):
+        self.kind, self.name, self.rng = kind, name, rng
+        self.subject = f"espeak+{name}" if kind == "espeak" else f"flite-{name}"
+        self.speed = rng.uniform(140, 190)  # words per minute (espeak) / habitual tempo
+        self.pitch = rng.uniform(30, 70)  # espeak 0-99
+        self.accents = list(rng.choice(ESPEAK_ACCENTS, size=3, replace=False))
+
+    def say(self, text: str) -> np.ndarray:
+        rng = self.rng
+        if self.kind == "espeak":
+            accent = self.accents[int(rng.integers(len(self.accents)))]
+            speed = int(np.clip(self.speed * rng.uniform(0.85, 1.15), 100, 260))
+            pitch = int(np.clip(self.pitch + rng.uniform(-12, 12), 0, 99))
+            return espeak(text, f"{accent}+{self.name}", speed, pitch)
+        stretch = float(rng.uniform(0.85, 1.2) * 165 / self.speed)
+        f0 = FLITE_F0[self.name] * float(rng.uniform(0.85, 1.2))
+        return flite(text, self.name, stretch, f0)
+
+
+def espeak(text: str, voice: str, speed: int = 160, pitch: int = 50) -> np.ndarray:
+    """espeak-ng -> float32 at 16 kHz. Its WAV on stdout (22.05 kHz) has a placeholder length: read raw."""
+    res = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
+                         capture_output=True, check=False)
+    data = res.stdout
+    if res.returncode != 0 or len(data) <= 44 or data[:4] != b"RIFF":
+        raise TinymlError(f"espeak-ng failed for voice {voice!r}: {res.stderr.decode(errors='replace')[:200]}")
+    sr = int.from_bytes(data[24:28], "little")
+    x = np.frombuffer(data[44 : 44 + (len(data) - 44) // 2 * 2], "<i2").astype(np.float32) / 32768.0
+    return _to16k(x, sr)
+
+
+def flite(text: str, voice: str, stretch: float = 1.0, f0: float | None = None) -> np.ndarray:
+    from scipy.io import wavfile
+
+    fd, path = tempfile.mkstemp(suffix=".wav")
+    os.close(fd)
+    try:
+        cmd = ["flite", "-voice", voice, "-t", text, "-o", path, "--setf", f"duration_stretch={stretch:.3f}"]
+        if f0:
+            cmd += ["--setf", f"int_f0_target_mean={f0:.1f}"]
+        res = subprocess.run(cmd, capture_output=True, check=False)
+        if res.returncode != 0:
+            raise TinymlError(f"flite failed for voice {voice!r}: {res.stderr.decode(errors='replace')[:200]}")
+        sr, x = wavfile.read(path)
+    finally:
+        os.unlink(path)
+    return _to16k(x.astype(np.float32) / 32768.0, int(sr))
+
+
+def _to16k(x: np.ndarray, sr: int) -> np.ndarray:
+    if sr == RATE:
+        return x.astype(np.float32)
+    g = np.gcd(int(sr), RATE)
+    return sps.resample_poly(x, RATE // g, int(sr) // g).astype(np.float32)
+
+
+def trim(x: np.ndarray, rel_db: float = -35.0) -> np.ndarray:
+    """Cut leading/trailing silence (10 ms frames below rel_db of the loudest frame)."""
+    n = len(x) // 160
+    if n == 0:
+        return x
+    e = np.sqrt(np.mean(x[: n * 160].reshape(n, 160) ** 2, axis=1) + 1e-12)
+    on = np.flatnonzero(e > e.max() * 10 ** (rel_db / 20))
+    if on.size == 0:
+        return x
+    return x[max(0, on[0] * 160 - 160) : min(len(x), on[-1] * 160 + 320)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Acoustics: perturbation, room, noise, microphone
+# --------------------------------------------------------------------------------------------------
+
+
+def perturb(x: np.ndarray, rng, spread: float = 0.1) -> np.ndarray:
+    """Speed and pitch together (tape-style resampling) by a factor in [1 - spread, 1 + spread]."""
+    f = rng.uniform(1 - spread, 1 + spread)
+    n = max(2, int(round(len(x) / f)))
+    return np.interp(np.arange(n) * f, np.arange(len(x)), x).astype(np.float32)
+
+
+def room_ir(rng, rt60: float | None = None) -> np.ndarray:
+    """Synthetic room impulse response: direct path, a few early reflections, exponentially decaying noise tail."""
+    rt60 = rng.uniform(0.1, 0.7) if rt60 is None else rt60
+    n = int(RATE * min(rt60 * 1.2, 0.9))
+    t = np.arange(n) / RATE
+    tail = rng.normal(0, 1, n) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
+    tail[: int(0.004 * RATE)] = 0
+    tail = sps.lfilter([0.6], [1, -0.4], tail)  # walls absorb highs
+    h = tail * rng.uniform(0.05, 0.25) / np.sqrt(np.sum(tail**2) + 1e-12)
+    h[0] = 1.0
+    for _ in range(int(rng.integers(2, 6))):
+        h[int(rng.uniform(0.002, 0.02) * RATE)] += rng.uniform(-0.5, 0.5)
+    return (h / np.sqrt(np.sum(h**2))).astype(np.float32)
+
+
+def reverb(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    return sps.fftconvolve(x, h)[: len(x)].astype(np.float32)
+
+
+def _colored(n, rng, power):
+    """Noise with a 1/f**power spectrum (0 white, 1 pink, 2 brown), unit RMS."""
+    X = np.fft.rfft(rng.normal(0, 1, n))
+    f = np.fft.rfftfreq(n, 1 / RATE)
+    f[0] = f[1]
+    X = X / f ** (power / 2)
+    X[f < 20] *= 0.1
+    y = np.fft.irfft(X, n)
+    return y / (np.std(y) + 1e-12)
+
+
+def noise(kind: str, n: int, rng, babble_pool=None) -> np.ndarray:
+    """Unit-RMS noise of a kind (see NOISE_KINDS), n samples at 16 kHz."""
+    t = np.arange(n) / RATE
+    if kind == "white":
+        y = rng.normal(0, 1, n)
+    elif kind == "pink":
+        y = _colored(n, rng, 1.0)
+    elif kind == "brown":
+        y = _colored(n, rng, 2.0)
+    elif kind == "hum":  # mains hum and its harmonics (50 or 60 Hz), a little hiss
+        f0 = 50.0 if rng.random() < 0.5 else 60.0
+        y = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6.3)) for k in range(1, 8))
+        y = y + 0.05 * rng.normal(0, 1, n)
+    elif kind == "fan":  # broadband airflow, blade-pass tone with harmonics, slow AM
+        y = sps.lfilter(*sps.butter(2, rng.uniform(800, 3000) / (RATE / 2)), rng.normal(0, 1, n))
+        y /= np.std(y) + 1e-12
+        bp = rng.uniform(60, 250)
+        y = y + sum(rng.uniform(0.1, 0.6) / k * np.sin(2 * np.pi * bp * k * t) for k in range(1, 5))
+        y = y * (1 + 0.2 * np.sin(2 * np.pi * rng.uniform(0.2, 2) * t))
+    elif kind == "appliance":  # fridge / microwave / washing machine: hum, motor whine, intermittent beeps
+        y = 0.5 * np.sin(2 * np.pi * rng.uniform(90, 130) * t) + 0.3 * np.sin(2 * np.pi * rng.uniform(400, 1500) * t)
+        y = y + 0.3 * _colored(n, rng, 1.0)
+        if rng.random() < 0.5:
+            beep = (np.sin(2 * np.pi * rng.uniform(1.0, 4.0) * t) > 0.9) * np.sin(2 * np.pi * rng.uniform(1500, 3500) * t)
+            y = y + beep
+    elif kind == "babble":  # 3-6 overlapped non-keyword utterances, like a room of people talking
+        y = np.zeros(n)
+        if babble_pool:
+            for _ in range(int(rng.integers(3, 7))):
+                pos = 0
+                while pos < n:
+                    w = perturb(babble_pool[int(rng.integers(len(babble_pool)))], rng, 0.2)
+                    w = w / (np.std(w) + 1e-9)
+                    k = min(len(w), n - pos)
+                    y[pos : pos + k] += w[:k] * rng.uniform(0.3, 1.0)
+                    pos += k + int(rng.uniform(0.02, 0.4) * RATE)
+        else:
+            y = _colored(n, rng, 1.0)
+    else:
+        raise TinymlError(f"unknown noise kind {kind!r}; allowed: {', '.join(NOISE_KINDS)}")
+    y = np.asarray(y, np.float64)
+    return (y / (np.std(y) + 1e-12)).astype(np.float32)
+
+
+class Mic:
+    """A cheap MEMS microphone and codec: high-pass, band-limit, self-noise, 16-bit quantization."""
+
+    def __init__(self, rng):
+        hp = rng.uniform(60, 200)
+        lp = rng.uniform(3400, 7600)
+        self.sos = np.vstack([sps.butter(2, hp / (RATE / 2), "high", output="sos"),
+                              sps.butter(4, lp / (RATE / 2), "low", output="sos")])
+        self.self_noise = 10 ** (rng.uniform(-78, -66) / 20)
+        self.rng = rng
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        y = sps.sosfilt(self.sos, x) + self.rng.normal(0, self.self_noise, len(x))
+        return (np.round(np.clip(y, -1, 1 - 1 / 32768) * 32768) / 32768).astype(np.float32)
+
+
+def _rms(x):
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
+
+
+def _active_rms(x):
+    """RMS over the loud 10 ms frames (speech level, not diluted by pauses)."""
+    n = len(x) // 160
+    if n == 0:
+        return _rms(x)
+    e = np.mean(x[: n * 160].reshape(n, 160).astype(np.float64) ** 2, axis=1)
+    return float(np.sqrt(np.mean(e[e > 0.1 * e.max()]) + 1e-20))
+
+
+# --------------------------------------------------------------------------------------------------
+# One voice
+# --------------------------------------------------------------------------------------------------
+
+
+def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unknown_clips, silence_clips,
+               stream_minutes, keyword_stream_minutes, snr_db, stream_snr_db, channels) -> list[Recording]:
+    rng = np.random.default_rng(vseed)
+    v = Voice(kind, name, rng)
+    ch = tuple(channels)
+    src = f"synthetic-speech:{v.subject}"
+    recs: list[Recording] = []
+
+    cmd_tokens = {w: [trim(v.say(w)) for _ in range(renders_per_command)] for w in COMMANDS}
+    n_unk_renders = max(4, unknown_clips // 2)
+    unk_words = [UNKNOWN_WORDS[int(i)] for i in rng.choice(len(UNKNOWN_WORDS), size=n_unk_renders, replace=False)]
+    unk_tokens = [trim(v.say(w)) for w in unk_words]
+    babble_pool = unk_tokens[:]
+
+    def clip(token, snr, kind=None):
+        h = room_ir(rng) if rng.random() < 0.7 else None  # a room (or close talk) and a microphone per clip
+        mic = Mic(rng)
+        x = np.zeros(RATE, np.float32)
+        if token is not None:
+            w = perturb(token, rng) * 10 ** (rng.uniform(-26, -4) / 20) / (np.abs(token).max() + 1e-9)
+            if len(w) > int(0.95 * RATE):  # long renders: keep a 0.95 s stretch around the middle
+                s = (len(w) - int(0.95 * RATE)) // 2
+                w = w[s : s + int(0.95 * RATE)]
+            slack = RATE - len(w)
+            start = int(rng.integers(0, slack + 1))
+            x[start : start + len(w)] = w
+            if h is not None:
+                x = reverb(x, h)
+            level = _active_rms(w)
+        else:
+            level = 10 ** (rng.uniform(-40, -10) / 20)
+        kind = kind or NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+        nz = noise(kind, RATE, rng, babble_pool)
+        y = x + nz * level / 10 ** (snr / 20) if token is not None else nz * level
+        return mic(y)[:, None], kind
+
+    for w, toks in cmd_tokens.items():
+        for tok in toks:
+            for _ in range(clips_per_render):
+                x, kind = clip(tok, rng.uniform(*snr_db))
+                recs.append(Recording(x, float(RATE), ch, subject=v.subject, label=w, activity="clip",
+                                      source=f"{src}:{w}:{kind}"))
+    for k in range(unknown_clips):
+        i = k % len(unk_tokens)
+        x, kind = clip(unk_tokens[i], rng.uniform(*snr_db))
+        recs.append(Recording(x, float(RATE), ch, subject=v.subject, label="unknown", activity="clip",
+                              source=f"{src}:{unk_words[i]}:{kind}"))
+    for k in range(silence_clips):
+        x, kind = clip(None, 0.0, NOISE_KINDS[k % len(NOISE_KINDS)])
+        recs.append(Recording(x, float(RATE), ch, subject=v.subject, label="silence", activity="clip",
+                              source=f"{src}:silence:{kind}"))
+
+    if stream_minutes > 0 or keyword_stream_minutes > 0:
+        extra = [trim(v.say(w)) for w in rng.choice(STREAM_ONLY_WORDS, size=12, replace=False)]
+        sent = [trim(v.say(s)) for s in rng.choice(SENTENCES, size=3, replace=False)]
+        phrases = unk_tokens + extra
+        if stream_minutes > 0:
+            x, _ = stream(int(stream_minutes * 60 * RATE), rng, phrases, sent, babble_pool, {}, 0.0, stream_snr_db)
+            recs.append(Recording(x[:, None], float(RATE), ch, subject=v.subject, label="unknown",
+                                  activity="stream", source=f"{src}:stream"))
+        if keyword_stream_minutes > 0:
+            x, events = stream(int(keyword_stream_minutes * 60 * RATE), rng, phrases, sent, babble_pool,
+                               cmd_tokens, 4.5, stream_snr_db)
+            recs.append(Recording(x[:, None], float(RATE), ch, subject=v.subject, label="unknown",
+                                  activity="keywords", events=events, source=f"{src}:keywords"))
+    return recs
+
+
+def stream(n, rng, words, sentences, babble_pool, commands, every_s, snr_db):
+    """A continuous recording: phrases of non-keyword speech with pauses, in changing background noise.
+
+    With `commands`, a command is spoken on its own (pauses of >= 0.4 s around it) every ~every_s seconds;
+    returns (signal, events [(t_end_of_word, word)])."""
+    speech = np.zeros(n, np.float32)
+    events: list[tuple[float, str]] = []
+    pos = int(rng.uniform(0.2, 1.5) * RATE)
+    next_cmd = pos + int(rng.uniform(0.5, 1.5) * every_s * RATE) if commands else n
+    level = 10 ** (rng.uniform(-24, -8) / 20)
+    while pos < n:
+        if commands and pos >= next_cmd:
+            w = COMMANDS[int(rng.integers(len(COMMANDS)))]
+            toks = commands[w]
+            tok = perturb(toks[int(rng.integers(len(toks)))], rng)
+            tok = tok * level * rng.uniform(0.7, 1.4) / (_active_rms(tok) + 1e-9) * 0.5
+            pos += int(rng.uniform(0.4, 0.9) * RATE)
+            if pos + len(tok) >= n - int(0.5 * RATE):
+                break
+            speech[pos : pos + len(tok)] += tok
+            events.append((round((pos + len(tok)) / RATE, 3), w))
+            pos += len(tok) + int(rng.uniform(0.4, 1.0) * RATE)
+            next_cmd = pos + int(rng.uniform(0.6, 1.4) * every_s * RATE)
+            continue
+        if rng.random() < 0.3 and sentences:
+            tok = perturb(sentences[int(rng.integers(len(sentences)))], rng)
+            gap = rng.uniform(0.3, 2.0)
+        else:  # a phrase of 1-6 words, short gaps inside
+            parts = []
+            for _ in range(int(rng.integers(1, 7))):
+                parts.append(perturb(words[int(rng.integers(len(words)))], rng))
+                parts.append(np.zeros(int(rng.uniform(0.03, 0.25) * RATE), np.float32))
+            tok = np.concatenate(parts)
+            gap = rng.uniform(0.2, 2.5) if rng.random() < 0.85 else rng.uniform(3, 10)
+        k = min(len(tok), n - pos)
+        if commands and pos + k > next_cmd - int(0.4 * RATE):  # keep the pause before the next command
+            k = max(0, min(k, next_cmd - int(0.4 * RATE) - pos))
+            tok = tok[:k] * np.minimum(1, np.linspace(k / 800, 0, k)) if k else tok[:0]
+        gain = level * rng.uniform(0.6, 1.5) / (_active_rms(tok) + 1e-9) * 0.5 if k else 0
+        speech[pos : pos + k] += tok[:k] * gain
+        pos += k + int(gap * RATE)
+    h = room_ir(rng) if rng.random() < 0.7 else None
+    if h is not None:
+        speech = reverb(speech, h)
+    mic = Mic(rng)
+    # background: segments of 10-60 s, each its own noise kind and SNR (relative to the speech level)
+    bg = np.zeros(n, np.float32)
+    s = 0
+    while s < n:
+        seg = min(n - s, int(rng.uniform(10, 60) * RATE))
+        kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+        snr = rng.uniform(*snr_db)
+        nz = noise(kind, seg, rng, babble_pool) * (0.5 * level) / 10 ** (snr / 20)
+        ramp = np.minimum(1, np.minimum(np.arange(seg), np.arange(seg)[::-1]) / 800 + 0.0)
+        bg[s : s + seg] += nz * np.maximum(ramp, 0.3)
+        s += seg
+    return mic(speech + bg), events

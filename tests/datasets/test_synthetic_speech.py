@@ -1,0 +1,90 @@
+"""The synthetic speech corpus (espeak-ng / flite TTS through a simulated room, noise and microphone)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from tinyml.apps import load_module
+from tinyml.errors import TinymlError
+from tinyml.paths import datasets_dir
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+CH = ["audio"]
+SMALL = dict(voices=3, renders_per_command=1, clips_per_render=1, unknown_clips=4, silence_clips=2,
+             stream_minutes=0.2, keyword_stream_minutes=0.3, workers=1)
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return load_module(datasets_dir() / "synthetic-speech" / "dataset.py", "tinyml_datasets.synthetic_speech")
+
+
+@pytest.fixture(scope="module")
+def recs(ds):
+    return ds.generate(rate=16000, channels=CH, seed=3, **SMALL)
+
+
+def test_contract_and_labels(ds, recs):
+    clips = [r for r in recs if r.activity == "clip"]
+    labels = {r.label for r in clips}
+    assert labels == set(ds.COMMANDS) | {"unknown", "silence"}
+    for r in recs:
+        assert r.signal.dtype == np.float32 and r.signal.ndim == 2 and r.signal.shape[1] == 1
+        assert r.rate == 16000 and r.channels == tuple(CH) and r.subject
+        assert np.isfinite(r.signal).all() and np.abs(r.signal).max() <= 1.0
+    assert all(r.signal.shape[0] == 16000 for r in clips)
+    assert len({r.subject for r in recs}) == 3  # one subject per voice
+
+
+def test_streams(ds, recs):
+    streams = [r for r in recs if r.activity == "stream"]
+    kw = [r for r in recs if r.activity == "keywords"]
+    assert len(streams) == len(kw) == 3
+    assert all(r.events == [] and r.duration == pytest.approx(12.0) for r in streams)
+    for r in kw:
+        assert r.duration == pytest.approx(18.0)
+        assert r.events, "a keyword stream holds commands"
+        ts = [t for t, _ in r.events]
+        assert ts == sorted(ts) and 0 < ts[0] and ts[-1] < r.duration
+        assert all(w in ds.COMMANDS for _, w in r.events)
+        assert np.diff(ts).min(initial=9) > 1.0  # commands are spoken apart
+
+
+def test_no_command_in_non_keyword_vocabulary(ds):
+    for w in ds.UNKNOWN_WORDS + ds.STREAM_ONLY_WORDS + ds.SENTENCES:
+        assert not set(w.lower().replace(",", "").split()) & set(ds.COMMANDS), w
+
+
+def test_deterministic(ds, recs):
+    again = ds.generate(rate=16000, channels=CH, seed=3, **{**SMALL, "voices": 1})
+    first = [r for r in recs if r.subject == again[0].subject]
+    assert len(first) == len(again)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a.signal, b.signal)
+
+
+def test_noise_room_and_microphone(ds):
+    rng = np.random.default_rng(0)
+    for kind in ds.NOISE_KINDS:
+        y = ds.noise(kind, 16000, rng, babble_pool=[rng.normal(0, 0.1, 4000).astype(np.float32)])
+        assert y.shape == (16000,) and abs(float(np.std(y)) - 1) < 0.05, kind
+    f = np.fft.rfftfreq(1 << 16, 1 / 16000)
+    P = np.abs(np.fft.rfft(ds.noise("brown", 1 << 16, rng))) ** 2
+    assert P[(f > 100) & (f < 200)].mean() > 100 * P[(f > 4000) & (f < 5000)].mean()  # 1/f^2
+    h = ds.room_ir(rng, rt60=0.5)
+    assert h[0] == h.max() and abs(float(np.sum(h**2)) - 1) < 1e-5
+    mic = ds.Mic(np.random.default_rng(1))
+    x = mic(rng.normal(0, 0.1, 1 << 16).astype(np.float32))
+    P = np.abs(np.fft.rfft(x)) ** 2
+    assert P[f > 7700].mean() < 0.05 * P[(f > 1000) & (f < 3000)].mean()  # band-limited
+    assert np.allclose(x * 32768, np.round(x * 32768))  # 16-bit codec
+
+
+def test_errors(ds):
+    with pytest.raises(TinymlError, match="mono"):
+        ds.generate(rate=16000, channels=["l", "r"], seed=0)
+    with pytest.raises(TinymlError, match="at most"):
+        ds.generate(rate=16000, channels=CH, seed=0, voices=10_000)
