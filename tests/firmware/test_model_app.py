@@ -27,7 +27,7 @@ def reference(app, sig):
     xs = []
     for end in ends:
         w = np.asarray(sig[end - W : end], np.float32).reshape(-1)
-        q = np.floor(w / s + f32(0.5)).astype(np.int64) + zp
+        q = np.floor(w * (f32(1.0) / s) + f32(0.5)).astype(np.int64) + zp
         xs.append(np.clip(q, -128, 127).astype(np.int8))
     scores = model.invoke_batch(np.stack(xs).reshape(len(xs), *model.input.shape[1:]))
     return ends, np.asarray(scores, np.int8).reshape(len(xs), -1)
@@ -51,3 +51,33 @@ def test_model_app_matches_tflm(board):
     assert [(e.t, e.label, e.score) for e in run.events] == want and want
     assert run.hello.out_scale == f32(1 / 256) and run.hello.out_zero_point == -128
     assert run.errors == [] and len(run.timings) == len(ends)
+
+
+def test_device_parity_with_predict_pipeline():
+    """tinyml.device.parity on the fixture: predict's Pipeline (numpy features, TFLM, the app's
+    PostProcessor from pipeline.py) against the firmware on qemu-m4, and a broken firmware is caught."""
+    need("arm-none-eabi-gcc", "qemu-system-arm")
+    pytest.importorskip("tflite_micro")
+    from tinyml.device.parity import device_parity
+
+    app = load_app("model-probe", root=FIXTURE_APPS)
+    p = device_parity(app, "qemu-m4", app.dir / "demo.csv")
+    assert p.ok, p.mismatches
+    assert p.windows == 24 and p.python_events and p.python_events == p.device_events
+    assert p.summary["cost_unit"] == "instructions" and p.summary["per_inference"] > 1000
+
+
+def test_device_parity_catches_a_drift(tmp_path):
+    need("arm-none-eabi-gcc", "qemu-system-arm")
+    pytest.importorskip("tflite_micro")
+    import shutil
+
+    from tinyml.device.parity import device_parity
+
+    d = tmp_path / "model-probe"
+    shutil.copytree(FIXTURE_APPS / "model-probe", d)
+    src = d / "firmware" / "app.c"
+    src.write_text(src.read_text().replace("+ 0.5f)", "+ 0.25f)"))  # a rounding drift on the device
+    app = load_app("model-probe", root=tmp_path)
+    p = device_parity(app, "host", app.dir / "demo.csv")
+    assert not p.ok and any("python" in x and "device" in x for x in p.mismatches)

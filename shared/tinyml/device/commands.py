@@ -115,16 +115,16 @@ def _signal_for(app: App, path: str, rate: float | None):
 
 
 def _demo_path(app: App) -> Path:
-    demo = app.manifest.firmware.get("demo") or ""
-    if demo:
-        p = app.dir / demo
-        if not p.is_file():
-            raise TinymlError(f"{app.manifest.path}: [firmware] demo = {demo!r} not found at {p}")
-        return p
-    raise TinymlError(f"{app.manifest.path}: no demo recording; set [firmware] demo = \"<file>\" or pass --input")
+    demo = app.manifest.firmware.get("demo") or "fixtures/demo.csv"
+    p = app.dir / demo
+    if not p.is_file():
+        raise TinymlError(f"{app.manifest.path}: demo recording {demo!r} not found at {p}; "
+                          "set [firmware] demo = \"<file>\" or pass --input")
+    return p
 
 
-def _summary(im, run, size, n_samples: int) -> dict:
+def summary_dict(im, run, size, n_samples: int) -> dict:
+    """Flash/RAM, stack and cost figures of one device run (also used for model cards and benchmarks)."""
     rate = run.rate
     cost = run.cost_per_inference()
     d = {"board": im.board.name, "app": run.hello.app_id, "feature_hash": run.hello.feature_hash,
@@ -195,7 +195,7 @@ def _session(args, app: App, signal, *, events_only: bool) -> int:
                         timeout_s=args.timeout, on_message=show, quit=im.board.runner != "serial")
     for e in run.errors:
         print(f"device error: {e.describe()}", file=sys.stderr)
-    d = _summary(im, run, size, len(signal))
+    d = summary_dict(im, run, size, len(signal))
     print(_summary_text(d), file=sys.stderr)
     if args.summary_json:
         sys.stdout.write(json.dumps({"device": d}) + "\n")

@@ -1,0 +1,80 @@
+"""End-to-end parity: a recording through `tinyml predict`'s pipeline (numpy features, TFLM, the app's
+post-processing) and through the firmware on a board must give identical int8 scores for every window
+and identical events. Used by the contract tests for every app with firmware, and by `tinyml flash`
+users who want to see it for themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..apps import App
+from ..errors import TinymlError
+
+
+@dataclass
+class Parity:
+    board: str
+    windows: int
+    python_events: list[tuple[int, int, int]]
+    device_events: list[tuple[int, int, int]]
+    mismatches: list[str] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def device_parity(app: App, board: str = "qemu-m4", recording: Path | None = None, *, timeout_s: float = 600.0,
+                  max_report: int = 5) -> Parity:
+    from ..fixtures import demo_path
+    from ..predict import Pipeline, prepare
+    from ..recording import read_recording
+    from .commands import summary_dict
+    from .firmware import build_app
+    from .runner import open_transport, stream_signal
+    from .size import image_size
+
+    m = app.manifest
+    path = Path(recording) if recording else demo_path(app)
+    sig = prepare(app, read_recording(path, m.channels), notice=False)
+    res = Pipeline(app).run(sig)
+    im = build_app(app, board)
+    run = stream_signal(open_transport(im.board, im.elf), sig, labels=m.labels, expect_app=m.id,
+                        expect_hash=m.feature_hash(), timeout_s=timeout_s)
+    py_t = np.rint(np.asarray(res.times) * m.rate).astype(np.int64)
+    dev_t = run.times
+    p = Parity(board, len(py_t), [tuple(int(v) for v in e) for e in res.events],
+               [(e.t, e.label, e.score) for e in run.events])
+    if run.errors:
+        p.mismatches.append("device errors: " + "; ".join(e.describe() for e in run.errors[:max_report]))
+    if len(dev_t) != len(py_t):
+        p.mismatches.append(f"python has {len(py_t)} windows, the device {len(dev_t)}")
+    n = min(len(dev_t), len(py_t))
+    bad_t = np.nonzero(dev_t[:n] != py_t[:n])[0]
+    for k in bad_t[:max_report]:
+        p.mismatches.append(f"window {k}: python ends at sample {py_t[k]}, device at {dev_t[k]}")
+    dq, pq = run.scores_q[:n], np.asarray(res.scores_q, np.int8)[:n].reshape(n, -1)
+    if dq.shape != pq.shape:
+        p.mismatches.append(f"score shapes differ: python {pq.shape}, device {dq.shape}")
+    else:
+        rows = np.nonzero((dq != pq).any(axis=1))[0]
+        for k in rows[:max_report]:
+            p.mismatches.append(f"window {k} (t={py_t[k] / m.rate:.3f} s): python {pq[k].tolist()}, device {dq[k].tolist()}")
+        if len(rows) > max_report:
+            p.mismatches.append(f"... {len(rows)} of {n} windows differ")
+    if p.python_events != p.device_events:
+        p.mismatches.append(f"events differ: python {p.python_events[:max_report]}, device {p.device_events[:max_report]}")
+    p.summary = summary_dict(im, run, image_size(im), len(sig))
+    return p
+
+
+def assert_parity(app: App, board: str = "qemu-m4") -> Parity:
+    p = device_parity(app, board)
+    if not p.ok:
+        raise TinymlError(f"{app.id} on {board}: python and device disagree:\n  " + "\n  ".join(p.mismatches))
+    return p
