@@ -41,12 +41,15 @@ static inline int32_t tml_rounding_divide_by_pot(int32_t x, int e) {
     return (x >> e) + (remainder > threshold ? 1 : 0);
 }
 
-/* x * m * 2^shift, as TFLite's MultiplyByQuantizedMultiplier (shift > 0: left, < 0: right). */
+/* x * m * 2^shift, as TFLite's MultiplyByQuantizedMultiplier (shift > 0: left, < 0: right).
+ * m is a multiplier from QuantizeMultiplier, so 0 <= m < 2^31 and the saturating case of the high
+ * multiply (both operands INT32_MIN) cannot occur; it is left out here. */
 static inline int32_t tml_requant(int32_t x, int32_t m, int shift) {
-    int left = shift > 0 ? shift : 0;
-    int right = shift > 0 ? 0 : -shift;
-    int32_t xs = (int32_t)((uint32_t)x << left);
-    return tml_rounding_divide_by_pot(tml_sat_rounding_doubling_high_mul(xs, m), right);
+    const int left = shift > 0 ? shift : 0;
+    const int right = left - shift;
+    const int32_t xs = (int32_t)((uint32_t)x << left);
+    const int32_t high = (int32_t)(((int64_t)xs * (int64_t)m + ((int64_t)1 << 30)) >> 31);
+    return tml_rounding_divide_by_pot(high, right);
 }
 
 static inline int32_t tml_clamp(int32_t v, int32_t lo, int32_t hi) {

@@ -78,8 +78,12 @@ void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_
 /* Depthwise, depth multiplier 1, four channels per step: SXTB16 splits 4 int8 into two halfword pairs
  * and SMLABB/SMLATT accumulate each lane. Border pixels add the input offset with SADD16 (the sum of
  * an int8 and an offset in [-127, 128] fits 16 bits); interior pixels start from kbias instead. */
-static void tml_dw4(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
+static void tml_dw4(const tml_conv_params *p_in, const tml_channel_q *q_in, const int8_t *in, const int8_t *w,
                     int8_t *out) {
+    const tml_conv_params pl = *p_in, *p = &pl;
+    TML_LOCAL_Q(ql, q_in);
+    const tml_channel_q *q = &ql;
+    const int32_t out_offset = p->out_offset, lo = p->act_min, hi = p->act_max;
     const int in_c = p->in_c, k_w = p->k_w;
     const uint32_t off2 = ((uint32_t)(uint16_t)(int16_t)p->in_offset << 16) | (uint16_t)(int16_t)p->in_offset;
     const int xstep = p->dil_w * in_c;
@@ -124,10 +128,10 @@ static void tml_dw4(const tml_conv_params *p, const tml_channel_q *q, const int8
                         }
                     }
                 }
-                o[c] = tml_requant_out(a0, q, c, p->out_offset, p->act_min, p->act_max);
-                o[c + 1] = tml_requant_out(a1, q, c + 1, p->out_offset, p->act_min, p->act_max);
-                o[c + 2] = tml_requant_out(a2, q, c + 2, p->out_offset, p->act_min, p->act_max);
-                o[c + 3] = tml_requant_out(a3, q, c + 3, p->out_offset, p->act_min, p->act_max);
+                o[c] = tml_requant_out(a0, q, c, out_offset, lo, hi);
+                o[c + 1] = tml_requant_out(a1, q, c + 1, out_offset, lo, hi);
+                o[c + 2] = tml_requant_out(a2, q, c + 2, out_offset, lo, hi);
+                o[c + 3] = tml_requant_out(a3, q, c + 3, out_offset, lo, hi);
             }
         }
     }

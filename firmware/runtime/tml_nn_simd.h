@@ -61,13 +61,19 @@ static inline int8_t tml_requant_out(int32_t acc, const tml_channel_q *q, int o,
     return (int8_t)tml_clamp(tml_requant(acc, q->mult[o], q->shift[o]) + out_offset, lo, hi);
 }
 
+/* Kernels copy the channel tables into a local first: int8 stores may alias anything, so reading
+ * through the caller's struct would reload its pointers after every output byte. */
+#define TML_LOCAL_Q(name, q) const tml_channel_q name = *(q)
+
 /* A small int8 GEMM with the requantization fused:
  *   out[p * out_stride + o] = requant_o(kbias[o] + sum_i x[p * x_stride + i] * w[o * n + i])
  * for p < npix pixels (rows of x) and o < m filters (rows of w). The DSP build works on 2 pixels x 2
  * filters at a time so each expanded operand feeds two SMLADs. */
 static inline void tml_gemm_s8(const int8_t *x, int x_stride, int npix, const int8_t *w, int n, int m,
-                               const tml_channel_q *q, int32_t out_offset, int32_t lo, int32_t hi, int8_t *out,
+                               const tml_channel_q *q_in, int32_t out_offset, int32_t lo, int32_t hi, int8_t *out,
                                int out_stride) {
+    TML_LOCAL_Q(ql, q_in);
+    const tml_channel_q *q = &ql;
     int p = 0;
 #if TML_NN_DSP
     for (; p + 2 <= npix; p += 2) {
