@@ -40,6 +40,16 @@ def write_csv(path: Path, rec: Recording) -> None:
             f.write(f"{ti:.3f}," + ",".join(f"{v:.9g}" for v in row) + "\n")
 
 
+def write_wav(path: Path, rec: Recording) -> None:
+    """PCM16 WAV (for signals in full scale, -1..1): the demo of an audio app. Values on the int16 grid
+    (x * 32768 an integer) survive the round trip through read_recording exactly."""
+    from scipy.io import wavfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    q = np.clip(np.round(np.asarray(rec.signal, np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+    wavfile.write(path, int(round(rec.rate)), q[:, 0] if q.shape[1] == 1 else q)
+
+
 def ensure_demo(app: App) -> Path:
     m = app.manifest
     path, truth = demo_path(app), truth_path(app)
@@ -51,7 +61,7 @@ def ensure_demo(app: App) -> Path:
     if make_demo is None:
         raise TinymlError(f"{app.dir / 'pipeline.py'}: no make_demo(manifest, seed) to build {path.name}")
     rec = make_demo(m, m.dataset["seed"])
-    write_csv(path, rec)
+    (write_wav if path.suffix.lower() == ".wav" else write_csv)(path, rec)
     truth.write_text(json.dumps({
         "feature_version": m.features["version"], "rate": rec.rate,
         "events": [{"t": round(t, 3), "event": lab} for t, lab in rec.events],

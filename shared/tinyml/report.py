@@ -140,4 +140,7 @@ int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over sensitivity, 
 
 Reproduce: `make app={m.id} train` (seed {card['seed']}, {card['train_seconds']} s here); re-check: `make app={m.id} eval`.
 """
+    extras = getattr(app.pipeline, "model_card_extras", None)  # optional app hook: more sections and plots
+    if extras is not None:
+        text += extras(app, out_dir, card, pipe, test)
     (out_dir / "README.md").write_text(text)
