@@ -20,6 +20,13 @@
 
 static volatile uint32_t s_wraps;
 
+/* Link input: QEMU's emulated UART takes one byte per main-loop turn (~20 KB/s), too slow to replay
+ * audio. When the host provides a FIFO named TML_LINK_FIFO in QEMU's working directory, the link
+ * input is read from it with semihosting (blocking reads, several MB/s); otherwise from UART0 RX.
+ * Output always goes out on UART0 (QEMU's stdout). */
+#define TML_LINK_FIFO "tml-link-in.fifo"
+static int s_link_in = -1;
+
 void SysTick_Handler(void) { s_wraps++; }
 
 static uint64_t ticks(void)
@@ -46,6 +53,7 @@ void tml_port_init(void)
     SYST_CVR = 0;
     SYST_CSR = 7u; /* processor clock, interrupt on wrap, enable */
     tml_cm_irq_enable();
+    s_link_in = tml_sh_open(TML_LINK_FIFO, TML_SH_MODE_RB);
 }
 
 uint32_t tml_port_time_ms(void) { return (uint32_t)(ticks() / (SYSTICK_HZ / 1000u)); }
@@ -66,6 +74,10 @@ void tml_port_log(const char *msg) { tml_sh_write_stderr(msg, cstrlen(msg)); }
 
 int tml_port_link_read(uint8_t *buf, size_t cap)
 {
+    if (s_link_in >= 0) {
+        int got = tml_sh_read(s_link_in, buf, cap);
+        return got > 0 ? got : -1; /* 0 bytes from a blocking read: the host closed the FIFO */
+    }
     size_t n = 0;
     while (n < cap && (UART_STATE & UART_STATE_RXFULL)) {
         buf[n++] = (uint8_t)UART_DATA;

@@ -14,17 +14,19 @@ import numpy as np
 
 from ..errors import TinymlError
 from .board import Board
-from .link import Done, Error, Event, Hello, Log, ProcessTransport, Scores, SerialTransport, Timing
+from .link import Done, Error, Event, Hello, Log, ProcessTransport, QemuTransport, Scores, SerialTransport, Timing
 from .link import DeviceLink
 from .qemu import qemu_command
 
 
-def open_transport(board: Board, elf: Path, port: str | None = None):
+def open_transport(board: Board, elf: Path, port: str | None = None, fast: bool = True):
     """A transport to firmware `elf` on `board`: QEMU, the native executable, or PORT (real boards,
-    after flashing)."""
+    after flashing). For QEMU, fast=True feeds the link through a FIFO (semihosting) instead of the
+    emulated UART's receive path."""
     runner = board.runner
     if runner == "qemu":
-        return ProcessTransport(qemu_command(elf, machine=board.get("QEMU_MACHINE", "mps2-an386"), icount=True))
+        cmd = qemu_command(Path(elf).resolve(), machine=board.get("QEMU_MACHINE", "mps2-an386"), icount=True)
+        return QemuTransport(cmd) if fast else ProcessTransport(cmd)
     if runner == "host":
         return ProcessTransport([str(Path(elf).resolve())])
     if not port:
