@@ -162,9 +162,11 @@ void tml_pad_s8(const tml_pad_params *p, const int8_t *in, int8_t *out);
 typedef struct {
     int32_t size, in_zp, out_zp, mult;
     int32_t shift;
+    int32_t act_min, act_max;
 } tml_requant_params;
 
-/* QUANTIZE int8 -> int8 (a requantization). */
+/* out = clamp(requant(in - in_zp) + out_zp, act_min, act_max): QUANTIZE int8 -> int8, and the
+ * standalone RELU / RELU6 ops (RELU6 is a plain clamp: identity multiplier). */
 void tml_quantize_s8(const tml_requant_params *p, const int8_t *in, int8_t *out);
 
 /* DEQUANTIZE int8 -> float32: out = scale * (in - zp). */

@@ -134,7 +134,7 @@ void tml_pad_s8(const tml_pad_params *p, const int8_t *in, int8_t *out) {
 void tml_quantize_s8(const tml_requant_params *p, const int8_t *in, int8_t *out) {
     for (int32_t i = 0; i < p->size; i++) {
         const int32_t v = tml_requant((int32_t)in[i] - p->in_zp, p->mult, p->shift) + p->out_zp;
-        out[i] = (int8_t)tml_clamp(v, -128, 127);
+        out[i] = (int8_t)tml_clamp(v, p->act_min, p->act_max);
     }
 }
 

@@ -115,3 +115,32 @@ def make_inputs(spec: dict, shape, n: int, seed: int) -> np.ndarray:
     xs = rng.integers(-128, 128, (n, *shape), dtype=np.int8)
     xs[n // 2:] = np.clip(np.round(rng.normal(0, 40, (n - n // 2, *shape))), -128, 127).astype(np.int8)
     return xs
+
+
+EXTRA = ["relu_alone", "relu6_alone", "padv2", "float_out"]
+
+
+def extra_spec(kind: str, seed: int) -> dict:
+    """Ops the converter emits only from particular graphs: standalone RELU/RELU6, PADV2, DEQUANTIZE."""
+    rng = np.random.default_rng(10_000 + seed)
+    n = int(rng.integers(2, 40))
+    spec = {"seed": 10_000 + seed, "input": [n], "input_mean": float(rng.normal(0, 1)),
+            "input_std": float(rng.uniform(0.5, 4.0))}
+    dense = {"type": "dense", "units": int(rng.integers(2, 20))}
+    if kind == "relu_alone":
+        spec["layers"] = [{"type": "relu"}, dense]
+    elif kind == "relu6_alone":
+        spec["layers"] = [{"type": "relu", "max_value": 6.0}, dense]
+        spec["input_std"] = float(rng.uniform(2.0, 8.0))
+    elif kind == "padv2":
+        spec["input"] = [int(rng.integers(2, 8)), int(rng.integers(2, 8)), int(rng.integers(1, 4))]
+        spec["layers"] = [{"type": "conv2d", "filters": 3, "kernel": [1, 1]},
+                          {"type": "padv2", "padding": [[int(rng.integers(0, 3)), int(rng.integers(0, 3))],
+                                                        [int(rng.integers(0, 3)), int(rng.integers(0, 3))]],
+                           "value": float(rng.uniform(-2, 2))}]
+    elif kind == "float_out":
+        spec["layers"] = [dense]
+        spec["output_type"] = "float32"
+    else:
+        raise ValueError(kind)
+    return spec

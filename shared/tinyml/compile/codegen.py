@@ -99,7 +99,7 @@ class CompiledModel:
 
 _STRUCT_SIZES = {"tml_conv_params": 44, "tml_channel_q": 16, "tml_fc_params": 24, "tml_pool_params": 26,
                  "tml_mean_params": 28, "tml_softmax_params": 20, "tml_logistic_params": 20,
-                 "tml_binary_params": 96, "tml_pad_params": 64, "tml_requant_params": 20}
+                 "tml_binary_params": 96, "tml_pad_params": 64, "tml_requant_params": 28}
 
 
 def _struct_size(ctype: str) -> int:

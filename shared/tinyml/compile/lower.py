@@ -18,7 +18,7 @@ from .tflite_format import ACT_NAMES, FLOAT32, INT8, INT16, INT32, OP, PAD_SAME,
 
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN",
              "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "LOGISTIC", "ADD", "MUL", "CONCATENATION", "PAD",
-             "PADV2", "QUANTIZE", "DEQUANTIZE")
+             "PADV2", "QUANTIZE", "DEQUANTIZE", "RELU", "RELU6")
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 MAX_DIM = 32767
 INT8_HINT = ("convert with full int8 quantization (optimizations=[tf.lite.Optimize.DEFAULT], a representative "
@@ -573,11 +573,40 @@ class _Lowerer:
         if x.size != y.size:
             raise _err(op, "input and output sizes differ")
         m, s = quant.quantize_multiplier(sx / sy)
+        self._requant_layer(op, x, y, dict(size=x.size, in_zp=zx, out_zp=zy, mult=m, shift=s, act_min=-128,
+                                           act_max=127))
+
+    def _requant_layer(self, op, x, y, params):
         p = f"L{op.index}"
-        consts = [Const(p + "_p", "tml_requant_params", init=_struct(dict(size=x.size, in_zp=zx, out_zp=zy, mult=m,
-                                                                           shift=s)))]
+        consts = [Const(p + "_p", "tml_requant_params", init=_struct(params))]
         self.add_layer(op, [x.index], [y.index], f"tml_quantize_s8(&{p}_p, {{T{x.index}}}, {{T{y.index}}});", consts,
                        "tml_quantize_s8", 0, share=("inplace", x.index))
+
+    def op_relu(self, op):
+        """TFLM: requantize input -> output, clamp below at the output zero point."""
+        x, y = self.tensor(op, 0), self.tensor(op, 0, "output")
+        for t in (x, y):
+            self.check_tensor(op, t)
+        sx, zx = self.qparams(op, x)
+        sy, zy = self.qparams(op, y)
+        if x.size != y.size:
+            raise _err(op, "input and output sizes differ")
+        m, s = quant.quantize_multiplier(sx / sy)
+        self._requant_layer(op, x, y, dict(size=x.size, in_zp=zx, out_zp=zy, mult=m, shift=s,
+                                           act_min=max(-128, zy), act_max=127))
+
+    def op_relu6(self, op):
+        """TFLM: a clamp to [zero, six] in the input's quantization (output assumed identical)."""
+        x, y = self.tensor(op, 0), self.tensor(op, 0, "output")
+        for t in (x, y):
+            self.check_tensor(op, t)
+        sx, zx = self.qparams(op, x)
+        if x.size != y.size:
+            raise _err(op, "input and output sizes differ")
+        six = min(127, max(-128, quant.tfl_round(float(np.float32(6.0) / np.float32(sx))) + zx))
+        one_m, one_s = quant.quantize_multiplier(1.0)
+        self._requant_layer(op, x, y, dict(size=x.size, in_zp=0, out_zp=0, mult=one_m, shift=one_s, act_min=zx,
+                                           act_max=six))
 
     def op_dequantize(self, op):
         x, y = self.tensor(op, 0), self.tensor(op, 0, "output")

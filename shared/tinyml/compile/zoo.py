@@ -34,7 +34,7 @@ def _keras():
     return keras
 
 
-def convert(model, calib: np.ndarray) -> bytes:
+def convert(model, calib: np.ndarray, output_type: str = "int8") -> bytes:
     import tensorflow as tf
 
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -42,7 +42,7 @@ def convert(model, calib: np.ndarray) -> bytes:
     conv.representative_dataset = lambda: ([x[None].astype("float32")] for x in calib)
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
+    conv.inference_output_type = tf.float32 if output_type == "float32" else tf.int8
     return conv.convert()
 
 
@@ -106,6 +106,13 @@ def build_keras(spec: dict):
                 x = L.Activation("sigmoid")(x)
             elif t == "relu":
                 x = L.ReLU(max_value=l.get("max_value"))(x)
+            elif t == "padv2":  # tf.pad with a non-zero constant: PADV2
+                import tensorflow as tf
+
+                pads = [[0, 0]] + [list(p) for p in l["padding"]] + [[0, 0]] * (len(x.shape) - 1 - len(l["padding"]))
+                oshape = tuple(d + a + b for d, (a, b) in zip(x.shape[1:], pads[1:]))
+                x = L.Lambda(lambda v, pp=pads, c=float(l["value"]): tf.pad(v, pp, constant_values=c),
+                             output_shape=oshape)(x)
             elif t == "pad2d":
                 x = L.ZeroPadding2D(tuple(tuple(p) for p in l["padding"]))(x)
             elif t == "scale":  # multiply by a constant (MUL with a constant operand)
@@ -142,7 +149,7 @@ def tflite_for_spec(spec: dict) -> bytes:
     if path.is_file():
         return path.read_bytes()
     model = build_keras(spec)
-    data = convert(model, calibration(spec))
+    data = convert(model, calibration(spec), spec.get("output_type", "int8"))
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
