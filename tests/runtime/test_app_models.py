@@ -1,0 +1,48 @@
+"""Every app's committed int8 model: identical int8 outputs to TFLM on hundreds of inputs (host build), and
+on the emulated Cortex-M4 (DSP kernels) for a few."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from tinyml.apps import discover, load_app
+from tinyml.compile import HostModel
+from tinyml.compile.reference import TflmModel
+
+
+def _apps_with_models():
+    return [a for a in discover() if load_app(a).tflite_path.is_file()]
+
+
+APPS = _apps_with_models()
+
+
+@pytest.mark.skipif(not APPS, reason="no app has a committed int8 model yet")
+@pytest.mark.parametrize("model_app", APPS)
+def test_app_model_bit_exact_on_host(model_app):
+    data = load_app(model_app).tflite_path.read_bytes()
+    ours, ref = HostModel(data), TflmModel(data)
+    rng = np.random.default_rng(0)
+    xs = rng.integers(-128, 128, (300, *ours.input_shape), dtype=np.int8)
+    xs[150:] = np.clip(np.round(rng.normal(0, 30, xs[150:].shape)), -128, 127).astype(np.int8)
+    ya, yb = ours.invoke_many(xs), ref.invoke_many(xs)
+    if ya.dtype == np.float32:
+        ya, yb = ya.view(np.int32), yb.view(np.int32)
+    assert (ya == yb).all(), f"{int((ya != yb).sum())} of {ya.size} outputs differ from TFLM"
+
+
+@pytest.mark.skipif(not APPS or not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
+                    reason="needs an app model, arm-none-eabi-gcc and qemu-system-arm")
+@pytest.mark.parametrize("model_app", APPS)
+def test_app_model_bit_exact_on_m4(model_app):
+    from tinyml.compile.cortexm import build_runner, run_runner
+
+    data = load_app(model_app).tflite_path.read_bytes()
+    ref = TflmModel(data)
+    shape = ref.it.get_input_details(0)["shape"][1:]
+    xs = np.random.default_rng(1).integers(-128, 128, (16, *shape), dtype=np.int8)
+    res = run_runner(build_runner(data, xs, dsp=True, opt="-O2", tag=f"app-{model_app}"))
+    assert (res.outputs == ref.invoke_many(xs).reshape(len(xs), -1).view(np.int8)).all()
