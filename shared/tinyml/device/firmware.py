@@ -6,6 +6,9 @@ Nothing here names an app: an app's firmware is whatever C sits in its `firmware
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,14 +48,31 @@ def generate(app: App, gen_dir: Path) -> int | None:
     """app_config.h always; model.c/.h when the app has a committed int8 model. Returns the arena size."""
     write_app_config(app.manifest, gen_dir)
     if not app.tflite_path.is_file():
-        for stale in ("model.c", "model.h"):
+        for stale in ("model.c", "model.h", "model.stamp"):
             (gen_dir / stale).unlink(missing_ok=True)
         return None
     try:
+        from .. import compile as compiler
         from ..compile import compile_tflite
     except ImportError as e:
         raise TinymlError(f"the model compiler (tinyml.compile) is not available ({e}); cannot build {app.id}'s firmware") from None
-    cm = compile_tflite(app.tflite_path.read_bytes(), gen_dir)
+    data = app.tflite_path.read_bytes()
+    h = hashlib.sha256(data)
+    for src in sorted(Path(compiler.__file__).parent.glob("*.py")):  # a compiler change regenerates
+        h.update(src.read_bytes())
+    stamp = gen_dir / "model.stamp"
+    if stamp.is_file() and (gen_dir / "model.c").is_file() and (gen_dir / "model.h").is_file():
+        key, _, arena = stamp.read_text().partition(" ")
+        if key == h.hexdigest():
+            return int(arena)
+    # Emit into a private folder, then rename into gen/: parallel builds never read a half-written file.
+    with tempfile.TemporaryDirectory(dir=gen_dir, prefix=".model-") as tmp:
+        cm = compile_tflite(data, tmp)
+        for name in ("model.c", "model.h"):
+            os.replace(Path(tmp) / name, gen_dir / name)
+    tmp_stamp = gen_dir / f"model.stamp.{os.getpid()}"
+    tmp_stamp.write_text(f"{h.hexdigest()} {int(cm.arena_size)}")
+    tmp_stamp.replace(stamp)
     return int(cm.arena_size)
 
 
