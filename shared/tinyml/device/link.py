@@ -136,6 +136,8 @@ class Decoder:
                 continue
             del b[: HEADER + n + 2]
             out.append(Frame(ftype, payload))
+        if len(self.noise) > 8192:  # keep the latest out-of-frame text only (for error messages)
+            del self.noise[:-4096]
         return out
 
 
