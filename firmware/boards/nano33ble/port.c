@@ -44,7 +44,7 @@
 #define BAUD_115200 0x01D7E000u
 #define PSEL_DISCONNECTED 0xFFFFFFFFu
 
-static uint8_t s_rx_store[2048];
+static uint8_t s_rx_store[4096]; /* >= TML_LINK_WINDOW (4) full frames in flight */
 static tml_ring_u8 s_rx;
 static volatile uint8_t s_dma_rx[2];
 static volatile uint32_t s_filling;

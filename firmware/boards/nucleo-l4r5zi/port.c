@@ -38,7 +38,7 @@
 #define ISR_RXNE (1u << 5)
 #define ISR_TXE (1u << 7)
 
-static uint8_t s_rx_store[2048];
+static uint8_t s_rx_store[4096]; /* >= TML_LINK_WINDOW (4) full frames in flight */
 static tml_ring_u8 s_rx;
 
 static void clock_120mhz(void)
