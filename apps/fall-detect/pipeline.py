@@ -10,12 +10,13 @@ import numpy as np
 
 from tinyml.data import augment
 from tinyml.dsp.magnitude import magnitude
+from tinyml.postprocess import score_threshold_q
 
 # --- model -------------------------------------------------------------------------------------------
 
 
-def build_model(input_shape, n_classes, *, filters=(12, 16, 24), kernel=5, dense=24, dropout=0.15):
-    """A small 1D CNN: strided convolutions over 2.56 s of [ax, ay, az, |a|], then a dense head."""
+def build_model(input_shape, n_classes, *, filters=(8, 16, 16), kernel=5, dense=16, dropout=0.15, **_):
+    """A small 1D CNN: strided convolutions over 4 s of [ax, ay, az, |a|], then a dense head."""
     import keras
     from keras import layers
 
@@ -32,7 +33,7 @@ def build_model(input_shape, n_classes, *, filters=(12, 16, 24), kernel=5, dense
 
 # --- training windows ----------------------------------------------------------------------------------
 
-IMPACT_ZONE = (0.3, 0.6)  # where in a positive window the impact lies: leaves 1-1.8 s of aftermath visible
+IMPACT_ZONE = (0.25, 0.5)  # where in a positive window the impact lies: leaves 2-3 s of aftermath visible
 
 
 def make_examples(recordings, fx, manifest, rng, augment):
@@ -61,10 +62,13 @@ def make_examples(recordings, fx, manifest, rng, augment):
         starts = list(range(0, n - W + 1, stride))
         if r.activity == "stream" and augment:
             starts = list(rng.choice(starts, size=max(1, len(starts) // 2), replace=False))
-        for p in _peaks(mag, rate, 1.6, 4 if r.activity != "stream" else 40, rng):
-            s = p - int(rng.uniform(0.2, 0.7) * W)
-            if 0 <= s <= n - W:
-                starts.append(s)
+        # the hardest negatives (impacts that are not falls) get several windows each, placed like positives
+        reps = int(manifest.model["params"].get("hard_negative_weight", 1))
+        for p in _peaks(mag, rate, 1.4, 4 if r.activity != "stream" else 40, rng):
+            for _ in range(reps):
+                s = p - int(rng.uniform(IMPACT_ZONE[0] - 0.05, IMPACT_ZONE[1] + 0.1) * W)
+                if 0 <= s <= n - W:
+                    starts.append(s)
         for s in starts:
             frames.append(sig[s : s + W]); labels.append(0)
     X = np.stack(frames).astype(np.float32)
@@ -102,28 +106,34 @@ def _augment(X, rng):
 
 
 class PostProcessor:
-    """Impact trigger + model confirmation, then an inactivity check, then a refractory time.
+    """Impact trigger + model confirmation, then an inactivity and posture check, then a refractory time.
 
-    step() is called once per window with the window, its newest samples and the int8 scores.
-    Decisions use only float32 |a| comparisons and an integer score threshold, like the firmware.
+    A window is a candidate when the model's int8 fall score reaches the threshold and |a| in it reached
+    `impact_g`. The next `inactivity_s` of samples must then stay within `inactivity_range_g`, and the mean
+    gravity direction over them must have turned at least acos(`posture_change_cos`) from the candidate window's first
+    `pre_s` (a fall ends lying; sitting down hard or jumping down does not). Arithmetic is float32 in a fixed
+    order with an integer score compare, exactly as in firmware/app.c.
     """
 
     def __init__(self, manifest, out_scale, out_zero_point):
-        p = manifest.postprocess
-        rate = manifest.rate
+        # Every constant is derived from the manifest (and the model's output quantization) with the same
+        # float32 expressions the firmware evaluates on TML_CFG_POSTPROCESS_* and TML_MODEL_OUTPUT_*.
+        p, rate, f32 = manifest.postprocess, manifest.rate, np.float32
         self.fall = manifest.labels.index("fall")
-        f32 = np.float32
-        # The same float32 expression the firmware evaluates: first int8 score that means P >= threshold.
-        self.threshold_q = int(np.ceil(f32(p["fall_threshold"]) / f32(out_scale))) + int(out_zero_point)
+        self.threshold_q = score_threshold_q(p["fall_threshold"], out_scale, out_zero_point)
         self.impact_sq = f32(p["impact_g"]) * f32(p["impact_g"])
-        self.inactive_n = int(round(p["inactivity_s"] * rate))
+        self.inactive_n = _samples(p["inactivity_s"], rate)
         self.range_g = f32(p["inactivity_range_g"])
-        self.refractory_n = int(round(p["refractory_s"] * rate))
+        self.pre_n = _samples(p["pre_s"], rate)
+        self.cos_tilt = f32(p["posture_change_cos"])
+        self.refractory_n = _samples(p["refractory_s"], rate)
         self.reset()
 
     def reset(self):
         self.remaining = 0  # samples left in the inactivity check; 0 = not confirming
         self.lo = self.hi = np.float32(0)
+        self.pre = np.zeros(3, np.float32)  # gravity before the candidate (sum of pre_n samples)
+        self.post = np.zeros(3, np.float32)  # gravity during the inactivity check (running sum)
         self.score_q = 0
         self.quiet_until = -1  # sample index before which no alert is raised
 
@@ -133,12 +143,13 @@ class PostProcessor:
         events = []
         if self.remaining:
             mags = magnitude(new)
-            for j, m in enumerate(mags):
-                self.lo = min(self.lo, m)
-                self.hi = max(self.hi, m)
+            for j in range(len(new)):
+                self.lo = min(self.lo, mags[j])
+                self.hi = max(self.hi, mags[j])
+                self.post = self.post + new[j]
                 self.remaining -= 1
                 if self.remaining == 0:
-                    if self.hi - self.lo <= self.range_g:
+                    if self.hi - self.lo <= self.range_g and _turned(self.pre, self.post, self.cos_tilt):
                         events.append((self.fall, self.score_q))
                         self.quiet_until = first_new + len(new) + self.refractory_n
                     break
@@ -148,5 +159,41 @@ class PostProcessor:
             if sq.max() >= self.impact_sq:
                 self.remaining = self.inactive_n
                 self.lo, self.hi = np.float32(np.inf), np.float32(-np.inf)
+                self.pre = _sum_rows(frame[: self.pre_n])
+                self.post = np.zeros(3, np.float32)
                 self.score_q = int(scores_q[self.fall])
         return events
+
+
+def _sum_rows(x):
+    """Sequential float32 sum over samples, per axis (the firmware's loop order)."""
+    acc = np.zeros(3, np.float32)
+    for row in x:
+        acc = acc + row
+    return acc
+
+
+def _turned(a, b, cos_tilt):
+    """True when the angle between vectors a and b is at least acos(cos_tilt), in float32."""
+    dot = (a[0] * b[0] + a[1] * b[1]) + a[2] * b[2]
+    na = (a[0] * a[0] + a[1] * a[1]) + a[2] * a[2]
+    nb = (b[0] * b[0] + b[1] * b[1]) + b[2] * b[2]
+    return bool(dot <= cos_tilt * np.sqrt(na * nb))
+
+
+def _samples(seconds, rate):
+    """Seconds to a sample count in float32, floor(s * rate + 0.5), as the firmware computes it."""
+    f32 = np.float32
+    return int(np.floor(f32(seconds) * f32(rate) + f32(0.5)))
+
+
+# --- demo recording (fixtures/demo.csv) ----------------------------------------------------------------
+
+
+def make_demo(manifest, seed):
+    """Walking, sitting, standing up, walking into a forward fall, lying still: one continuous scene of an
+    unseen simulated subject, with its impact time as ground truth."""
+    from tinyml.data import dataset_module
+
+    gen = dataset_module(manifest.dataset["generator"])
+    return gen.scene(rate=manifest.rate, channels=manifest.channels, seed=seed, subject=900, fall_code="F04")

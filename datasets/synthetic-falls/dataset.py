@@ -198,6 +198,38 @@ def generate(
     return [r for recs in out for r in recs]
 
 
+def scene(*, rate, channels, seed: int = 0, subject: int = 0, fall_code: str = "F01",
+          walk_s: float = 10.0, sit_s: float = 8.0, lie_s: float = 15.0, **options) -> Recording:
+    """One continuous demo recording of a simulated subject: standing, walking, sitting down, sitting,
+    standing up, walking into a fall (`fall_code`), then lying still. events = [(impact time, "fall")].
+    Options are generate()'s (orientation, range_g, ...)."""
+    if fall_code not in FALL_CODES:
+        raise TinymlError(f"synthetic-falls: fall_code must be one of {', '.join(FALL_CODES)}, got {fall_code!r}")
+    defaults = dict(elderly_fraction=0.4, orientation="random", range_g=16.0, post_fall_s=(6.0, 30.0),
+                    get_up_prob=0.0, long_adl_s=60.0)
+    defaults.update(options)
+    cfg = dict(rate=float(rate), channels=tuple(channels), seed=int(seed), trials=1, codes=[fall_code],
+               stream_s=0.0, stream_minutes=(20.0, 40.0), fs=max(NATIVE_RATE, float(rate)), **defaults)
+    ss = np.random.SeedSequence([cfg["seed"], 10_000 + subject])
+    s_params, s_scene = ss.spawn(2)
+    subj = make_subject(np.random.default_rng(s_params), subject, cfg)
+    rng = np.random.default_rng(s_scene)
+    b = Builder(subj, rng, cfg["fs"])
+    b.hold(2.0, "stand")
+    b.gait(walk_s, "walk")
+    b.hold(1.0, "stand")
+    sit_down(b, "slow")
+    b.hold(sit_s, "sit")
+    stand_up(b)
+    b.hold(1.5, "stand")
+    fall(b, fall_code, cfg)
+    b.hold(lie_s, "lie_still")
+    rec = _measure(b, subj, rng, cfg, fall_code, "scene")
+    rec.activity = f"scene: stand, walk, sit, stand up, walk, fall {fall_code}, lie still"
+    rec.source = f"synthetic-falls scene {subj.id}"
+    return rec
+
+
 def _worker(jobs, queue) -> None:
     try:
         for job in jobs:

@@ -84,8 +84,9 @@ def postprocess(pp, frames: np.ndarray, window: int, hop: int, scores_q: np.ndar
     return events
 
 
-def prepare(app: App, rec: Recording, notice=True) -> np.ndarray:
-    """Check a recording against the manifest and bring it to the device rate."""
+def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarray:
+    """Check a recording against the manifest and bring it to the device rate. `lead_in` samples of the
+    first value go in front (evaluation of short trials: the device was worn before the trial began)."""
     m = app.manifest
     lo, hi = (m.signal["accepted_rates"] or [m.rate, m.rate])[:2]
     if not lo <= rec.rate <= hi:
@@ -98,6 +99,8 @@ def prepare(app: App, rec: Recording, notice=True) -> np.ndarray:
     fs = m.signal.get("full_scale")
     if fs:
         sig = np.clip(sig, -fs, fs)
+    if lead_in:
+        sig = np.concatenate([np.repeat(sig[:1], lead_in, axis=0), sig])
     window = int(m.features["window"])
     if len(sig) < window:
         raise TinymlError(

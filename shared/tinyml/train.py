@@ -40,7 +40,12 @@ def evaluate_scorer(app: App, pipe, recs: list[Recording], scorer=None) -> dict:
     from .predict import prepare
 
     m = app.manifest
-    events = [pipe.run(prepare(app, r, notice=False), scorer).events for r in recs]
+    lead = int(m.features["window"]) - int(m.features["hop"])  # a decision can fall in a trial's first hop
+    events = []
+    for r in recs:
+        pad = 0 if r.activity == "stream" else lead
+        res = pipe.run(prepare(app, r, notice=False, lead_in=pad), scorer)
+        events.append([(idx - pad, lab, sq) for idx, lab, sq in res.events])
     before, after = _event_window(m)
     return event_metrics(recs, events, m.labels, m.rate, before, after)
 
@@ -114,6 +119,9 @@ def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
     tflite = quantize_model(model, calib, seed)
     pipe = Pipeline(app, tflite)
     o = pipe.model.output
+    out_dir = Path(out) if out else app.model_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "model.int8.tflite").write_bytes(tflite)  # first, so a failed evaluation leaves it to inspect
 
     _log("evaluating float and int8 on held-out subjects")
     Xte, yte = hook(test, fx, m, np.random.default_rng(0), False)
@@ -124,9 +132,6 @@ def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
     q_metrics["int8_drop"] = drop
     q_metrics["model_bytes"] = len(tflite)
 
-    out_dir = Path(out) if out else app.model_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "model.int8.tflite").write_bytes(tflite)
     card = {
         "app": m.id,
         "feature_hash": m.feature_hash(),

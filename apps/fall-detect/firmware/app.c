@@ -1,0 +1,165 @@
+/* fall-detect on the device: the C twin of apps/fall-detect/pipeline.py, step for step.
+ *
+ * Every hop: the newest window of [ax, ay, az] (g) plus |a| (tml_magnitude) is quantized into the
+ * model input, the compiled int8 CNN scores it, and the post-processor decides:
+ *   candidate  = fall score >= threshold_q and max |a|^2 in the window >= impact_g^2;
+ *   confirmed  = over the next inactivity_s of samples |a| stays within inactivity_range_g, and the
+ *                mean gravity direction has turned by at least acos(posture_change_cos) from the
+ *                candidate window's first pre_s (a fall ends lying; sitting down hard does not);
+ *   then no alert for refractory_s.
+ * All arithmetic is float32 in the same order as the Python (built with -ffp-contract=off), and the
+ * score compare is integer, so Python and the device raise the same alerts from the same samples.
+ */
+#include <math.h>
+
+#include "app_config.h"
+#include "model.h"
+#include "tml_app.h"
+#include "tml_dsp.h"
+#include "tml_port.h"
+#include "tml_ring.h"
+
+#define WINDOW TML_CFG_FEATURES_WINDOW
+#define HOP TML_CFG_FEATURES_HOP
+#define CH 3
+#define FEATS (CH + 1) /* ax, ay, az, |a| */
+
+typedef char three_axes[(TML_CFG_N_CHANNELS == CH) ? 1 : -1];
+typedef char input_matches_features[(TML_MODEL_INPUT_SIZE == WINDOW * FEATS) ? 1 : -1];
+typedef char output_matches_labels[(TML_MODEL_OUTPUT_SIZE == TML_CFG_N_LABELS) ? 1 : -1];
+
+static float s_store[WINDOW * CH];
+static float s_win[WINDOW * CH];
+static float s_mag[WINDOW];
+static tml_ring_f32 s_ring;
+static uint32_t s_since_window;
+
+/* Post-processing constants: the same float32 expressions as PostProcessor.__init__. */
+static int32_t s_threshold_q;
+static float s_impact_sq;
+static int32_t s_inactive_n, s_pre_n, s_refractory_n;
+
+/* Post-processing state. */
+static int32_t s_remaining;  /* samples left in the inactivity check; 0 = not confirming */
+static float s_lo, s_hi;     /* |a| range during the check */
+static float s_pre[CH];      /* gravity before the candidate (sum of pre_n samples) */
+static float s_post[CH];     /* gravity during the check (running sum) */
+static int8_t s_score_q;
+static int64_t s_quiet_until; /* sample index before which no alert is raised */
+
+static int32_t samples_of(float seconds)
+{
+    return (int32_t)floorf(seconds * TML_CFG_SIGNAL_RATE + 0.5f);
+}
+
+void tml_app_init(void)
+{
+    (void)tml_ring_f32_init(&s_ring, s_store, WINDOW, CH);
+    s_since_window = 0;
+    s_threshold_q = (int32_t)ceilf(TML_CFG_POSTPROCESS_FALL_THRESHOLD / TML_MODEL_OUTPUT_SCALE) +
+                    TML_MODEL_OUTPUT_ZERO_POINT;
+    s_impact_sq = TML_CFG_POSTPROCESS_IMPACT_G * TML_CFG_POSTPROCESS_IMPACT_G;
+    s_inactive_n = samples_of(TML_CFG_POSTPROCESS_INACTIVITY_S);
+    s_pre_n = samples_of(TML_CFG_POSTPROCESS_PRE_S);
+    s_refractory_n = samples_of(TML_CFG_POSTPROCESS_REFRACTORY_S);
+    s_remaining = 0;
+    s_lo = s_hi = 0.0f;
+    for (int c = 0; c < CH; c++) {
+        s_pre[c] = s_post[c] = 0.0f;
+    }
+    s_score_q = 0;
+    s_quiet_until = -1;
+    tml_report_output_quant(TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT);
+}
+
+/* The angle between a and b is at least acos(cos_tilt). */
+static int turned(const float *a, const float *b)
+{
+    float dot = (a[0] * b[0] + a[1] * b[1]) + a[2] * b[2];
+    float na = (a[0] * a[0] + a[1] * a[1]) + a[2] * a[2];
+    float nb = (b[0] * b[0] + b[1] * b[1]) + b[2] * b[2];
+    return dot <= TML_CFG_POSTPROCESS_POSTURE_CHANGE_COS * sqrtf(na * nb);
+}
+
+static void quantize_features(int8_t *in)
+{
+    const float inv = 1.0f / TML_MODEL_INPUT_SCALE;
+    for (int t = 0; t < WINDOW; t++) {
+        for (int f = 0; f < FEATS; f++) {
+            float x = f < CH ? s_win[t * CH + f] : s_mag[t];
+            int32_t q = (int32_t)floorf(x * inv + 0.5f) + TML_MODEL_INPUT_ZERO_POINT;
+            in[t * FEATS + f] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+        }
+    }
+}
+
+/* One post-processing step for the window ending at sample `end` (one past its newest sample). */
+static void postprocess(uint32_t end, const int8_t *scores, int first_window)
+{
+    if (s_remaining > 0) {
+        /* The samples this window added: its newest HOP (the first window has no check running). */
+        int first = first_window ? 0 : WINDOW - HOP;
+        for (int j = first; j < WINDOW; j++) {
+            float m = s_mag[j];
+            if (m < s_lo) s_lo = m;
+            if (m > s_hi) s_hi = m;
+            for (int c = 0; c < CH; c++) {
+                s_post[c] = s_post[c] + s_win[j * CH + c];
+            }
+            if (--s_remaining == 0) {
+                if (s_hi - s_lo <= TML_CFG_POSTPROCESS_INACTIVITY_RANGE_G && turned(s_pre, s_post)) {
+                    tml_report_event(end, TML_CFG_LABEL_FALL, s_score_q);
+                    s_quiet_until = (int64_t)end + s_refractory_n;
+                }
+                break;
+            }
+        }
+    }
+    int8_t fall = scores[TML_CFG_LABEL_FALL];
+    if (s_remaining == 0 && (int64_t)end > s_quiet_until && fall >= s_threshold_q) {
+        float peak = 0.0f;
+        for (int t = 0; t < WINDOW; t++) {
+            const float *a = &s_win[t * CH];
+            float sq = (a[0] * a[0] + a[1] * a[1]) + a[2] * a[2];
+            if (sq > peak) peak = sq;
+        }
+        if (peak >= s_impact_sq) {
+            s_remaining = s_inactive_n;
+            s_lo = INFINITY;
+            s_hi = -INFINITY;
+            for (int c = 0; c < CH; c++) {
+                float acc = 0.0f;
+                for (int t = 0; t < s_pre_n; t++) {
+                    acc = acc + s_win[t * CH + c];
+                }
+                s_pre[c] = acc;
+                s_post[c] = 0.0f;
+            }
+            s_score_q = fall;
+        }
+    }
+}
+
+void tml_app_on_sample(const float *sample)
+{
+    tml_ring_f32_push(&s_ring, sample);
+    int first_window = s_ring.total == WINDOW;
+    if (s_ring.count < WINDOW || (!first_window && ++s_since_window < HOP)) {
+        return;
+    }
+    s_since_window = 0;
+    uint32_t end = tml_app_samples();
+    (void)tml_ring_f32_window(&s_ring, s_win, WINDOW);
+    tml_magnitude(s_win, WINDOW, CH, s_mag);
+    quantize_features(tml_model_input());
+    uint64_t t0 = tml_port_instructions();
+    if (tml_model_invoke() != 0) {
+        tml_report_error(17, "model invoke failed");
+        return;
+    }
+    uint64_t cost = tml_port_instructions() - t0;
+    const int8_t *scores = tml_model_output();
+    tml_report_scores(end, scores, TML_MODEL_OUTPUT_SIZE);
+    tml_report_timing(end, cost);
+    postprocess(end, scores, first_window);
+}
