@@ -75,6 +75,18 @@ void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_
 }
 
 #if TML_NN_DSP
+/* One tap of 4 channels: a0..a3 += x[0..3] * w[0..3]. */
+#define TML_DW_TAP(xptr, wptr)                                     \
+    do {                                                           \
+        int32_t xe_, xo_, we_, wo_;                                \
+        tml_expand(tml_ld32(xptr), &xe_, &xo_);                    \
+        tml_expand(tml_ld32(wptr), &we_, &wo_);                    \
+        a0 = __smlabb(xe_, we_, a0);                               \
+        a2 = __smlatt(xe_, we_, a2);                               \
+        a1 = __smlabb(xo_, wo_, a1);                               \
+        a3 = __smlatt(xo_, wo_, a3);                               \
+    } while (0)
+
 /* Depthwise, depth multiplier 1, four channels per step: SXTB16 splits 4 int8 into two halfword pairs
  * and SMLABB/SMLATT accumulate each lane. Border pixels add the input offset with SADD16 (the sum of
  * an int8 and an offset in [-127, 128] fits 16 bits); interior pixels start from kbias instead. */
@@ -97,6 +109,25 @@ static void tml_dw4(const tml_conv_params *p_in, const tml_channel_q *q_in, cons
             tml_tap_range(ix0, p->dil_w, k_w, p->in_w, &kx_lo, &kx_hi);
             const int full = ky_lo == 0 && ky_hi == p->k_h && kx_lo == 0 && kx_hi == k_w;
             int8_t *o = out + (oy * p->out_w + ox) * in_c;
+            if (full && k_w == 3 && p->k_h == 3 && p->dil_w == 1) {
+                /* Interior 3x3 window: taps at fixed strides, unrolled by row. */
+                const int32_t rs = p->dil_h * p->in_w * in_c, cs = in_c, cs2 = 2 * in_c;
+                const int8_t *xb = in + (iy0 * p->in_w + ix0) * in_c;
+                for (int c = 0; c < in_c; c += 4) {
+                    int32_t a0 = q->kbias[c], a1 = q->kbias[c + 1], a2 = q->kbias[c + 2], a3 = q->kbias[c + 3];
+                    const int8_t *xp = xb + c, *wp = w + c;
+                    for (int r = 0; r < 3; r++, xp += rs, wp += 3 * cs) {
+                        TML_DW_TAP(xp, wp);
+                        TML_DW_TAP(xp + cs, wp + cs);
+                        TML_DW_TAP(xp + cs2, wp + cs2);
+                    }
+                    o[c] = tml_requant_out(a0, q, c, out_offset, lo, hi);
+                    o[c + 1] = tml_requant_out(a1, q, c + 1, out_offset, lo, hi);
+                    o[c + 2] = tml_requant_out(a2, q, c + 2, out_offset, lo, hi);
+                    o[c + 3] = tml_requant_out(a3, q, c + 3, out_offset, lo, hi);
+                }
+                continue;
+            }
             for (int c = 0; c < in_c; c += 4) {
                 const int32_t *b = full ? q->kbias : q->bias;
                 int32_t a0 = b[c], a1 = b[c + 1], a2 = b[c + 2], a3 = b[c + 3];
