@@ -1,0 +1,88 @@
+"""`tinyml compile` / `profile` / `bench` end to end, and the generated-code contract other parts of the
+firmware rely on (model.h macros and functions)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from specs import random_spec
+from tinyml.cli import main
+from tinyml.compile import compile_tflite, runtime_dir, runtime_sources, zoo
+from tinyml.compile.reference import TflmModel
+
+CONTRACT_MAIN = r"""
+#include <stdio.h>
+#include <string.h>
+#include "model.h"
+int main(void) {
+    static const int8_t x[TML_MODEL_INPUT_SIZE] = {0};
+    float s = TML_MODEL_INPUT_SCALE, so = TML_MODEL_OUTPUT_SCALE;
+    int z = TML_MODEL_INPUT_ZERO_POINT + TML_MODEL_OUTPUT_ZERO_POINT;
+    static char arena_known_at_compile_time[TML_MODEL_ARENA_SIZE];
+    memcpy(tml_model_input(), x, TML_MODEL_INPUT_SIZE);
+    if (tml_model_invoke() != 0) return 1;
+    const int8_t *y = tml_model_output();
+    for (int i = 0; i < TML_MODEL_OUTPUT_SIZE; i++) printf("%d ", y[i]);
+    printf("| %g %g %d %d\n", (double)s, (double)so, z, (int)sizeof arena_known_at_compile_time);
+    return 0;
+}
+"""
+
+
+def test_compile_writes_the_contract_and_it_builds(tmp_path, capsys):
+    data = zoo.ds_cnn_tflite()
+    src = tmp_path / "m.tflite"
+    src.write_bytes(data)
+    gen = tmp_path / "gen"
+    assert main(["compile", "--tflite", str(src), "--out", str(gen)]) == 0
+    assert "arena" in capsys.readouterr().out
+    h = (gen / "model.h").read_text()
+    for macro in ("INPUT_SIZE", "OUTPUT_SIZE", "ARENA_SIZE", "INPUT_ZERO_POINT", "OUTPUT_ZERO_POINT"):
+        assert re.search(rf"#define TML_MODEL_{macro} -?\d+\n", h), macro
+    for macro in ("INPUT_SCALE", "OUTPUT_SCALE"):
+        assert re.search(rf"#define TML_MODEL_{macro} [0-9.e+-]+f\n", h), macro
+    for proto in ("int8_t *tml_model_input(void);", "const int8_t *tml_model_output(void);",
+                  "int tml_model_invoke(void);"):
+        assert proto in h
+    c = (gen / "model.c").read_text()
+    assert "malloc" not in c and "tml_model_arena" in c
+    # A C99 program against the contract, warnings as errors; its output equals TFLM's for a zero input.
+    (tmp_path / "main.c").write_text(CONTRACT_MAIN)
+    exe = tmp_path / "main"
+    cmd = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wvla", "-O1", f"-I{gen}", f"-I{runtime_dir()}",
+           str(tmp_path / "main.c"), str(gen / "model.c"), *map(str, runtime_sources()), "-o", str(exe), "-lm"]
+    subprocess.run(cmd, check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    ours = [int(v) for v in out.split("|")[0].split()]
+    ref = TflmModel(data).invoke(np.zeros((49, 10, 1), dtype=np.int8)).ravel().tolist()
+    assert ours == ref
+    assert out.split("|")[1].split()[-1] == str(compile_tflite(data).arena_size)
+
+
+def test_profile_table(tmp_path, capsys):
+    src = tmp_path / "m.tflite"
+    src.write_bytes(zoo.tflite_for_spec(random_spec(14)))
+    assert main(["profile", "--tflite", str(src), "--no-m4"]) == 0
+    out = capsys.readouterr().out
+    for op in ("CONV_2D", "MAX_POOL_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX"):
+        assert op in out
+    assert re.search(r"arena \(ours\)\s+[\d,]+ B\s+TFLM arena [\d,]+ B", out)
+    assert "MACs total" in out and "M4 instructions (est)" in out
+
+
+@pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+def test_bench_one_model(tmp_path, capsys):
+    src = tmp_path / "m.tflite"
+    src.write_bytes(zoo.tflite_for_spec(random_spec(6)))
+    assert main(["bench", "--tflite", str(src), "--no-docs", "--vectors", "3"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"bit-exact vs TFLM \(host, M4 DSP, M4 portable\)\s+yes, yes, yes", out)
+    m = re.search(r"M4 instructions / inference, DSP\s+([\d,]+) \(([\d.]+) per MAC\)", out)
+    assert m and int(m.group(1).replace(",", "")) > 0
+    assert re.search(r"kernel code flash \(M4, -Os\)\s+[\d,]+ B", out)
