@@ -234,6 +234,9 @@ class _Lowerer:
         ws = list(w.scale) or []
         if len(ws) not in (1, oc):
             raise _err(op, f"filter has {len(ws)} scales for {oc} output channels")
+        if len(ws) > 1 and w.quantized_dimension != (3 if depthwise else 0):
+            raise _err(op, f"filter is quantized along dimension {w.quantized_dimension}, expected "
+                           f"{3 if depthwise else 0} (the output channels)")
         if any(int(z) != 0 for z in w.zero_point):
             raise _err(op, "filter zero points must be 0 (symmetric int8 weights)", INT8_HINT)
         ws = [float(s) for s in (ws * oc if len(ws) == 1 else ws)]
@@ -302,6 +305,8 @@ class _Lowerer:
         ws = [float(s) for s in w.scale]
         if len(ws) not in (1, m_out) or any(not (s > 0 and math.isfinite(s)) for s in ws):
             raise _err(op, "filter has invalid scales")
+        if len(ws) > 1 and w.quantized_dimension != 0:
+            raise _err(op, f"filter is quantized along dimension {w.quantized_dimension}, expected 0")
         if any(int(z) != 0 for z in w.zero_point):
             raise _err(op, "filter zero points must be 0 (symmetric int8 weights)", INT8_HINT)
         ws = ws * m_out if len(ws) == 1 else ws
