@@ -109,7 +109,7 @@ class PostProcessor:
     """Impact trigger + model confirmation, then an inactivity and posture check, then a refractory time.
 
     A window is a candidate when the model's int8 fall score reaches the threshold and |a| in it reached
-    `impact_g`. The next `inactivity_s` of samples must then stay within `inactivity_range_g`, and the mean
+    `impact_g`. The next `inactivity_s` of samples must then stay within `inactivity_range_g` on every axis, and the mean
     gravity direction over them must have turned at least acos(`posture_change_cos`) from the candidate window's first
     `pre_s` (a fall ends lying; sitting down hard or jumping down does not). Arithmetic is float32 in a fixed
     order with an integer score compare, exactly as in firmware/app.c.
@@ -131,7 +131,8 @@ class PostProcessor:
 
     def reset(self):
         self.remaining = 0  # samples left in the inactivity check; 0 = not confirming
-        self.lo = self.hi = np.float32(0)
+        self.lo = np.zeros(3, np.float32)  # per-axis range during the check: any turn or shift shows
+        self.hi = np.zeros(3, np.float32)
         self.pre = np.zeros(3, np.float32)  # gravity before the candidate (sum of pre_n samples)
         self.post = np.zeros(3, np.float32)  # gravity during the inactivity check (running sum)
         self.score_q = 0
@@ -142,14 +143,14 @@ class PostProcessor:
         Returns [(label index, int8 score)] for the alerts this window raises."""
         events = []
         if self.remaining:
-            mags = magnitude(new)
             for j in range(len(new)):
-                self.lo = min(self.lo, mags[j])
-                self.hi = max(self.hi, mags[j])
+                self.lo = np.minimum(self.lo, new[j])
+                self.hi = np.maximum(self.hi, new[j])
                 self.post = self.post + new[j]
                 self.remaining -= 1
                 if self.remaining == 0:
-                    if self.hi - self.lo <= self.range_g and _turned(self.pre, self.post, self.cos_tilt):
+                    still = (self.hi - self.lo).max() <= self.range_g
+                    if still and _turned(self.pre, self.post, self.cos_tilt):
                         events.append((self.fall, self.score_q))
                         self.quiet_until = first_new + len(new) + self.refractory_n
                     break
@@ -158,7 +159,8 @@ class PostProcessor:
             sq = frame[:, 0] * frame[:, 0] + frame[:, 1] * frame[:, 1] + frame[:, 2] * frame[:, 2]
             if sq.max() >= self.impact_sq:
                 self.remaining = self.inactive_n
-                self.lo, self.hi = np.float32(np.inf), np.float32(-np.inf)
+                self.lo = np.full(3, np.inf, np.float32)
+                self.hi = np.full(3, -np.inf, np.float32)
                 self.pre = _sum_rows(frame[: self.pre_n])
                 self.post = np.zeros(3, np.float32)
                 self.score_q = int(scores_q[self.fall])

@@ -1332,7 +1332,8 @@ def _measure(b: Builder, subj: Subject, rng: np.random.Generator, cfg: dict, cod
     f = f @ subj.scale.T + subj.bias
     # the sensor's own low-pass (bandwidth ~ ODR/2), causal like the hardware
     sos = sps.butter(4, min(0.45 * rate, 0.45 * fs) / (fs / 2), output="sos")
-    f = sps.sosfilt(sos, f, axis=0)
+    zi = sps.sosfilt_zi(sos)[:, :, None] * f[0][None, None, :]  # switched on long before: no start-up transient
+    f = sps.sosfilt(sos, f, axis=0, zi=zi)[0]
     # sample at the output rate with the device's clock error and jitter
     # the device's clock runs (1 + drift) fast: over the simulated time it takes that many more samples
     n_out = int(round(exact_s * rate)) if exact_s is not None else int(len(f) / fs * rate * (1 + subj.drift)) - 1

@@ -36,16 +36,25 @@ def _event_window(m):
 
 
 def evaluate_scorer(app: App, pipe, recs: list[Recording], scorer=None) -> dict:
-    """Event metrics over recordings, with the int8 model (scorer None) or a float scorer."""
-    from .predict import prepare
+    """Event metrics over recordings, with the int8 model (scorer None) or a float scorer.
+    Features of all recordings are scored in one batch, then post-processed recording by recording."""
+    from .predict import postprocess, prepare
 
-    m = app.manifest
-    lead = int(m.features["window"]) - int(m.features["hop"])  # a decision can fall in a trial's first hop
-    events = []
+    m, fx = app.manifest, pipe.fx
+    lead = fx.window - fx.hop  # a decision can fall in a trial's first hop
+    items = []
     for r in recs:
         pad = 0 if r.activity == "stream" else lead
-        res = pipe.run(prepare(app, r, notice=False, lead_in=pad), scorer)
-        events.append([(idx - pad, lab, sq) for idx, lab, sq in res.events])
+        frames = fx.frames(prepare(app, r, notice=False, lead_in=pad))
+        items.append((pad, frames, fx.batch(frames)))
+    feats = np.concatenate([f for _, _, f in items]) if items else np.zeros((0, *fx.input_shape()), np.float32)
+    scores = scorer(feats) if scorer is not None else pipe.int8_scores(feats)[1]
+    events, k = [], 0
+    for pad, frames, f in items:
+        sq = scores[k : k + len(f)]
+        k += len(f)
+        ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq)
+        events.append([(idx - pad, lab, s) for idx, lab, s in ev])
     before, after = _event_window(m)
     return event_metrics(recs, events, m.labels, m.rate, before, after)
 

@@ -3,7 +3,7 @@
  * Every hop: the newest window of [ax, ay, az] (g) plus |a| (tml_magnitude) is quantized into the
  * model input, the compiled int8 CNN scores it, and the post-processor decides:
  *   candidate  = fall score >= threshold_q and max |a|^2 in the window >= impact_g^2;
- *   confirmed  = over the next inactivity_s of samples |a| stays within inactivity_range_g, and the
+ *   confirmed  = over the next inactivity_s of samples every axis stays within inactivity_range_g, and the
  *                mean gravity direction has turned by at least acos(posture_change_cos) from the
  *                candidate window's first pre_s (a fall ends lying; sitting down hard does not);
  *   then no alert for refractory_s.
@@ -41,7 +41,7 @@ static int32_t s_inactive_n, s_pre_n, s_refractory_n;
 
 /* Post-processing state. */
 static int32_t s_remaining;  /* samples left in the inactivity check; 0 = not confirming */
-static float s_lo, s_hi;     /* |a| range during the check */
+static float s_lo[CH], s_hi[CH]; /* per-axis range during the check: any turn or shift shows */
 static float s_pre[CH];      /* gravity before the candidate (sum of pre_n samples) */
 static float s_post[CH];     /* gravity during the check (running sum) */
 static int8_t s_score_q;
@@ -63,9 +63,8 @@ void tml_app_init(void)
     s_pre_n = samples_of(TML_CFG_POSTPROCESS_PRE_S);
     s_refractory_n = samples_of(TML_CFG_POSTPROCESS_REFRACTORY_S);
     s_remaining = 0;
-    s_lo = s_hi = 0.0f;
     for (int c = 0; c < CH; c++) {
-        s_pre[c] = s_post[c] = 0.0f;
+        s_lo[c] = s_hi[c] = s_pre[c] = s_post[c] = 0.0f;
     }
     s_score_q = 0;
     s_quiet_until = -1;
@@ -100,14 +99,18 @@ static void postprocess(uint32_t end, const int8_t *scores, int first_window)
         /* The samples this window added: its newest HOP (the first window has no check running). */
         int first = first_window ? 0 : WINDOW - HOP;
         for (int j = first; j < WINDOW; j++) {
-            float m = s_mag[j];
-            if (m < s_lo) s_lo = m;
-            if (m > s_hi) s_hi = m;
             for (int c = 0; c < CH; c++) {
-                s_post[c] = s_post[c] + s_win[j * CH + c];
+                float v = s_win[j * CH + c];
+                if (v < s_lo[c]) s_lo[c] = v;
+                if (v > s_hi[c]) s_hi[c] = v;
+                s_post[c] = s_post[c] + v;
             }
             if (--s_remaining == 0) {
-                if (s_hi - s_lo <= TML_CFG_POSTPROCESS_INACTIVITY_RANGE_G && turned(s_pre, s_post)) {
+                int still = 1;
+                for (int c = 0; c < CH; c++) {
+                    still &= s_hi[c] - s_lo[c] <= TML_CFG_POSTPROCESS_INACTIVITY_RANGE_G;
+                }
+                if (still && turned(s_pre, s_post)) {
                     tml_report_event(end, TML_CFG_LABEL_FALL, s_score_q);
                     s_quiet_until = (int64_t)end + s_refractory_n;
                 }
@@ -125,9 +128,9 @@ static void postprocess(uint32_t end, const int8_t *scores, int first_window)
         }
         if (peak >= s_impact_sq) {
             s_remaining = s_inactive_n;
-            s_lo = INFINITY;
-            s_hi = -INFINITY;
             for (int c = 0; c < CH; c++) {
+                s_lo[c] = INFINITY;
+                s_hi[c] = -INFINITY;
                 float acc = 0.0f;
                 for (int t = 0; t < s_pre_n; t++) {
                     acc = acc + s_win[t * CH + c];
