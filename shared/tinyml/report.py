@@ -84,6 +84,21 @@ def _pick_example(test):
     return max(pool, key=lambda r: r.duration if not with_events else -abs(r.duration - 20))
 
 
+def _device_line(card: dict, app_id: str) -> str:
+    d = card.get("device")
+    if not d or "error" in d:
+        why = f" ({d['error']})" if d else ""
+        return f"Device cost: not measured{why}; run `make app={app_id} flash` or `make app={app_id} size`."
+    text = (f"Device ({d['board']}, emulated Cortex-M4F): flash {d['flash']:,} B, RAM {d['ram']:,} B "
+            f"(arena {d.get('arena', 0):,} B, stack {d.get('stack_measured') or d.get('stack_static')} B); "
+            f"{d['per_inference']:,} {d['cost_unit']} per inference, {d.get('per_second_of_data', 0):,} per second "
+            f"of data")
+    if "estimate_ms_per_inference" in d:
+        text += (f" (estimate: {d['estimate_ms_per_inference']} ms per inference at "
+                 f"{d['estimate_clock_hz'] / 1e6:g} MHz, duty cycle {100 * d['estimate_duty_cycle']:.2f}%)")
+    return text + f"; Python vs device: {d['parity']}."
+
+
 def write_model_card(app: App, out_dir: Path, card: dict, history: dict, pipe, test) -> None:
     m = app.manifest
     plot_history(history, out_dir / "training.png")
@@ -115,7 +130,7 @@ def write_model_card(app: App, out_dir: Path, card: dict, history: dict, pipe, t
 - Split by **{m.dataset['split']}**, seed {card['seed']}: {ds['subjects']['train']} / {ds['subjects']['val']} / {ds['subjects']['test']} subjects (train / val / test), {ds['recordings']['test']} held-out recordings, {ds['test_hours']} h.
 - Input: {card['input']['shape']} int8 (scale {card['input']['scale']:.6g}, zero point {card['input']['zero_point']}); features v{card['feature_version']}, hash `{card['feature_hash']}`.
 - int8 model: {card['model_bytes']} bytes (`model.int8.tflite`, sha256 `{card['model_sha256'][:16]}…`); TFLM arena {card.get('tflm_arena_bytes', 'n/a')} bytes (64-bit host figure).
-- Device cost (flash, RAM, instructions per inference): see `make app={m.id} profile` and `docs/benchmarks.md`{'; ' + json.dumps(card['device']) if 'device' in card else ''}.
+- {_device_line(card, m.id)}
 {'- **Smoke run**: tiny data and epochs; these numbers mean nothing.' if card['smoke'] else ''}
 
 ## Held-out metrics (float vs int8)

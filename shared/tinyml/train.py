@@ -172,20 +172,42 @@ def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
         pass
     failures = check_acceptance(app, q_metrics)
     card["acceptance"] = {"met": not failures, "failures": failures}
+    if out is None:  # the committed model: its golden vectors and device cost travel with it
+        from .fixtures import write_golden
+
+        write_golden(app, pipe)
+        card["device"] = device_cost(app)
     (out_dir / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     from .report import write_model_card
 
     write_model_card(app, out_dir, card, hist.history, pipe, test)
-    if out is None:  # the committed model: its golden vectors travel with it
-        from .fixtures import write_golden
-
-        write_golden(app, pipe)
     _log(f"wrote {out_dir} in {card['train_seconds']} s; int8 {len(tflite)} B; drop {drop:.2f} pt; "
          + ("floors met" if not failures else "floors missed: " + "; ".join(failures)))
     if not smoke and drop > m.acceptance.get("max_int8_drop", float("inf")):
         raise TinymlError(f"int8 drop {drop:.2f} points exceeds [acceptance] max_int8_drop "
                           f"{m.acceptance['max_int8_drop']}; the int8 model was written for inspection")
     return card
+
+
+def device_cost(app: App, board: str = "qemu-m4") -> dict:
+    """Flash, RAM and instructions per inference of the app's firmware replaying its demo on the emulated
+    Cortex-M4, with the parity verdict; {"error": ...} when the firmware can't be built here."""
+    if not any((app.dir / "firmware").glob("*.c")):
+        return {"error": "the app has no firmware/app.c yet"}
+    try:
+        from .device.parity import device_parity
+
+        par = device_parity(app, board)
+    except (TinymlError, OSError) as e:
+        _log(f"device cost not measured: {e}")
+        return {"error": str(e).splitlines()[0]}
+    keep = ("board", "flash", "ram", "arena", "stack_static", "stack_measured", "cost_unit", "per_inference",
+            "per_second_of_data", "estimate_clock_hz", "estimate_ms_per_inference", "estimate_duty_cycle")
+    out = {k: par.summary[k] for k in keep if k in par.summary}
+    out["parity"] = "identical scores and events" if par.ok else "; ".join(par.mismatches)
+    if not par.ok:
+        _log(f"WARNING: Python and {board} disagree: {out['parity']}")
+    return out
 
 
 def _clean(d: dict) -> dict:
