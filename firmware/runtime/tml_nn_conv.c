@@ -50,11 +50,44 @@ static void tml_im2col(const tml_conv_params *p, const int8_t *in, int oy, int o
 void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
                    int8_t *scratch, int8_t *out) {
     const int in_c = p->in_c, out_c = p->out_c;
-    if (p->k_h == 1 && p->k_w == 1) {
+    const int k1x1 = p->k_h == 1 && p->k_w == 1;
+    const int kernel_size = p->k_h * p->k_w * in_c;
+    const int npix = p->out_h * p->out_w;
+    /* Scratch (tinyml.compile.lower.conv_scratch_bytes): two int8 windows unless the filter is 1x1,
+     * rounded up to 4 bytes, then (DSP build) two windows expanded to halfword pairs, 4*(window/4) words. */
+    int8_t *patch = scratch;
+#if TML_NN_DSP
+    const int n4 = kernel_size >> 2;
+    if (n4 > 0) {
+        int32_t *xq = (int32_t *)(void *)(scratch + (k1x1 ? 0 : ((2 * kernel_size + 3) & ~3)));
+        for (int pix = 0; pix < npix; pix += 2) {
+            const int8_t *x0, *x1;
+            if (k1x1) {
+                x0 = in + ((pix / p->out_w) * p->stride_h * p->in_w + (pix % p->out_w) * p->stride_w) * in_c;
+                x1 = in + (((pix + 1) / p->out_w) * p->stride_h * p->in_w + ((pix + 1) % p->out_w) * p->stride_w) *
+                              in_c;
+            } else {
+                tml_im2col(p, in, pix / p->out_w, pix % p->out_w, patch);
+                x0 = patch;
+                x1 = patch + kernel_size;
+                if (pix + 1 < npix) tml_im2col(p, in, (pix + 1) / p->out_w, (pix + 1) % p->out_w, patch + kernel_size);
+            }
+            if (pix + 1 == npix) { /* odd pixel count: the last one alone */
+                tml_gemm_s8(x0, 0, 1, w, kernel_size, out_c, q, p->out_offset, p->act_min, p->act_max,
+                            out + pix * out_c, out_c);
+                break;
+            }
+            tml_expand_pair(x0, x1, n4, xq);
+            tml_gemm2_x16(x0, (int)(x1 - x0), xq, w, kernel_size, out_c, q, p->out_offset, p->act_min, p->act_max,
+                          out + pix * out_c, out_c);
+        }
+        return;
+    }
+#endif
+    if (k1x1) {
         /* 1x1 filter: every window is one input pixel (never padded); no copy. */
         if (p->stride_h == 1 && p->stride_w == 1) {
-            tml_gemm_s8(in, in_c, p->out_h * p->out_w, w, in_c, out_c, q, p->out_offset,
-                        p->act_min, p->act_max, out, out_c);
+            tml_gemm_s8(in, in_c, npix, w, in_c, out_c, q, p->out_offset, p->act_min, p->act_max, out, out_c);
             return;
         }
         for (int oy = 0; oy < p->out_h; oy++)
@@ -63,13 +96,11 @@ void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_
         return;
     }
     /* General case: copy the windows of two output pixels side by side (im2col), then one GEMM. */
-    const int kernel_size = p->k_h * p->k_w * in_c;
-    const int npix = p->out_h * p->out_w;
     for (int pix = 0; pix < npix; pix += 2) {
         const int count = npix - pix < 2 ? npix - pix : 2;
         for (int k = 0; k < count; k++)
-            tml_im2col(p, in, (pix + k) / p->out_w, (pix + k) % p->out_w, scratch + k * kernel_size);
-        tml_gemm_s8(scratch, kernel_size, count, w, kernel_size, out_c, q, p->out_offset, p->act_min, p->act_max,
+            tml_im2col(p, in, (pix + k) / p->out_w, (pix + k) % p->out_w, patch + k * kernel_size);
+        tml_gemm_s8(patch, kernel_size, count, w, kernel_size, out_c, q, p->out_offset, p->act_min, p->act_max,
                     out + pix * out_c, out_c);
     }
 }

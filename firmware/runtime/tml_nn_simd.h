@@ -125,4 +125,68 @@ static inline void tml_gemm_s8(const int8_t *x, int x_stride, int npix, const in
     }
 }
 
+#if TML_NN_DSP
+/* Expand two pixels' values (n4 groups of 4 int8 each) into halfword pairs, interleaved per group as
+ * {pixel0 even, pixel0 odd, pixel1 even, pixel1 odd}: the GEMM below then reads each group with two
+ * LDRDs from one pointer instead of redoing SXTB16 for every filter. */
+static inline void tml_expand_pair(const int8_t *x0, const int8_t *x1, int n4, int32_t *dst) {
+    for (int j = 0; j < n4; j++, dst += 4) {
+        tml_expand(tml_ld32(x0 + 4 * j), &dst[0], &dst[1]);
+        tml_expand(tml_ld32(x1 + 4 * j), &dst[2], &dst[3]);
+    }
+}
+
+/* tml_gemm_s8 for two pixels (x0 = x, x1 = x + x_stride) whose first 4*(n/4) values are in xq as laid
+ * out by tml_expand_pair; the n % 4 tail comes from x. */
+static inline void tml_gemm2_x16(const int8_t *x, int x_stride, const int32_t *xq, const int8_t *w, int n, int m,
+                                 const tml_channel_q *q_in, int32_t out_offset, int32_t lo, int32_t hi, int8_t *out,
+                                 int out_stride) {
+    TML_LOCAL_Q(ql, q_in);
+    const tml_channel_q *q = &ql;
+    const int n4 = n >> 2;
+    const int8_t *x0 = x, *x1 = x + x_stride;
+    int8_t *y0 = out, *y1 = out + out_stride;
+    const int32_t *const qend = xq + 4 * n4;
+    int o = 0;
+    for (; o + 2 <= m; o += 2) {
+        const int8_t *w0 = w + o * n;
+        int32_t a00 = q->kbias[o], a01 = q->kbias[o + 1];
+        int32_t a10 = a00, a11 = a01;
+        const int32_t *pq = xq;
+        const int8_t *wa = w0;
+        while (pq < qend) {
+            const int32_t x0e = pq[0], x0o = pq[1], x1e = pq[2], x1o = pq[3];
+            int32_t we, wo;
+            pq += 4;
+            tml_expand(tml_ld32(wa + n), &we, &wo);
+            a01 = (int32_t)__smlad((uint32_t)x0e, (uint32_t)we, (uint32_t)a01);
+            a01 = (int32_t)__smlad((uint32_t)x0o, (uint32_t)wo, (uint32_t)a01);
+            a11 = (int32_t)__smlad((uint32_t)x1e, (uint32_t)we, (uint32_t)a11);
+            a11 = (int32_t)__smlad((uint32_t)x1o, (uint32_t)wo, (uint32_t)a11);
+            tml_expand(tml_ld32(wa), &we, &wo);
+            wa += 4;
+            a00 = (int32_t)__smlad((uint32_t)x0e, (uint32_t)we, (uint32_t)a00);
+            a00 = (int32_t)__smlad((uint32_t)x0o, (uint32_t)wo, (uint32_t)a00);
+            a10 = (int32_t)__smlad((uint32_t)x1e, (uint32_t)we, (uint32_t)a10);
+            a10 = (int32_t)__smlad((uint32_t)x1o, (uint32_t)wo, (uint32_t)a10);
+        }
+        const int8_t *w1 = w0 + n;
+        for (int i = n4 * 4; i < n; i++) {
+            a00 += x0[i] * w0[i];
+            a01 += x0[i] * w1[i];
+            a10 += x1[i] * w0[i];
+            a11 += x1[i] * w1[i];
+        }
+        y0[o] = tml_requant_out(a00, q, o, out_offset, lo, hi);
+        y0[o + 1] = tml_requant_out(a01, q, o + 1, out_offset, lo, hi);
+        y1[o] = tml_requant_out(a10, q, o, out_offset, lo, hi);
+        y1[o + 1] = tml_requant_out(a11, q, o + 1, out_offset, lo, hi);
+    }
+    for (; o < m; o++) {
+        y0[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x0, w + o * n, n), q, o, out_offset, lo, hi);
+        y1[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x1, w + o * n, n), q, o, out_offset, lo, hi);
+    }
+}
+#endif
+
 #endif /* TML_NN_SIMD_H */

@@ -139,3 +139,12 @@ def test_compiled_models_have_no_live_overlap(name, data):
     # The generated C checks the plan at compile time.
     assert f"<= TML_MODEL_ARENA_SIZE) ? 1 : -1]" in cm.c_source
     assert f"#define TML_MODEL_ARENA_SIZE {cm.arena_size}" in cm.h_source
+
+
+def test_scratch_lives_only_during_its_step():
+    # in -> a (scratch s0) -> b (scratch s1): scratches never hold the arena across steps.
+    sizes = {0: 1000, 1: 1000, 2: 1000, -1: 300, -2: 300}
+    steps = [([0, -1], [1, -1], None), ([1, -2], [2, -2], None)]
+    plan = plan_steps(sizes, steps, [0], [2])
+    assert plan.lifetimes[-1] == (0, 0) and plan.lifetimes[-2] == (1, 1)
+    assert plan.arena_size == 2300

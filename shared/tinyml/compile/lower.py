@@ -275,7 +275,7 @@ class _Lowerer:
                             init=f"{{{p}_bias, {p}_kbias, {p}_mult, {p}_shift}}"))
         fn = "tml_dwconv2d_s8" if depthwise else "tml_conv2d_s8"
         macs = oh * ow * oc * kh * kw * (1 if depthwise else ic)
-        scratch = 0 if depthwise or kh * kw == 1 else 2 * kh * kw * ic
+        scratch = 0 if depthwise else conv_scratch_bytes(kh, kw, ic)
         sarg = "" if depthwise else ("{S}, " if scratch else "0, ")
         L = self.add_layer(op, [x.index], [y.index],
                            f"{fn}(&{p}_p, &{p}_q, {{T{x.index}}}, {p}_w, {sarg}{{T{y.index}}});", consts, fn, macs)
@@ -646,6 +646,14 @@ def _struct(d: dict) -> str:
             return "{" + ", ".join(str(int(i)) for i in x) + "}"
         return str(int(x))
     return "{" + ", ".join(f".{k} = {v(x)}" for k, x in d.items()) + "}"
+
+
+def conv_scratch_bytes(kh: int, kw: int, ic: int) -> int:
+    """CONV_2D scratch (see tml_conv2d_s8): two int8 windows unless the filter is 1x1, rounded up to 4,
+    plus two windows expanded to halfword pairs for the DSP build (4 words per 4 values)."""
+    ks = kh * kw * ic
+    patch = 0 if kh * kw == 1 else (2 * ks + 3) // 4 * 4
+    return patch + 16 * (ks // 4)
 
 
 def scratch_id(L: Layer) -> int:

@@ -65,7 +65,6 @@ def plan_steps(sizes: dict[int, int], steps: list[tuple[list[int], list[int], in
         for t in ins:
             if t in sizes:
                 last[t] = max(last.get(t, -1), k)
-                first.setdefault(t, -1)
         for t in outs:
             if t in sizes:
                 first.setdefault(t, k)
