@@ -19,6 +19,7 @@ from .data import build_dataset, split_recordings
 from .errors import TinymlError
 from .evaluate import check_acceptance, event_metrics, int8_drop, window_metrics
 from .features import FeatureExtractor, quantize_input
+from .paths import build_dir
 from .quant import calibration_set, quantize_model
 from .recording import Recording
 
@@ -124,6 +125,9 @@ def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
     hist = model.fit(Xtr, ytr, validation_data=(Xva, yva), epochs=epochs, batch_size=mc["batch_size"],
                      class_weight=class_weight, callbacks=[stop], verbose=2, shuffle=True)
 
+    float_path = build_dir(m.id, "model.float.keras")  # the float model, for analysis (not committed)
+    float_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(float_path)
     calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed)
     tflite = quantize_model(model, calib, seed)
     pipe = Pipeline(app, tflite)
