@@ -10,7 +10,7 @@ import numpy as np
 
 from tinyml.data import augment
 from tinyml.dsp.magnitude import magnitude
-from tinyml.postprocess import score_threshold_q
+from tinyml.postprocess import samples_of, score_threshold_q
 
 # --- model -------------------------------------------------------------------------------------------
 
@@ -122,11 +122,11 @@ class PostProcessor:
         self.fall = manifest.labels.index("fall")
         self.threshold_q = score_threshold_q(p["fall_threshold"], out_scale, out_zero_point)
         self.impact_sq = f32(p["impact_g"]) * f32(p["impact_g"])
-        self.inactive_n = _samples(p["inactivity_s"], rate)
+        self.inactive_n = samples_of(p["inactivity_s"], rate)
         self.range_g = f32(p["inactivity_range_g"])
-        self.pre_n = _samples(p["pre_s"], rate)
+        self.pre_n = samples_of(p["pre_s"], rate)
         self.cos_tilt = f32(p["posture_change_cos"])
-        self.refractory_n = _samples(p["refractory_s"], rate)
+        self.refractory_n = samples_of(p["refractory_s"], rate)
         self.reset()
 
     def reset(self):
@@ -181,12 +181,6 @@ def _turned(a, b, cos_tilt):
     na = (a[0] * a[0] + a[1] * a[1]) + a[2] * a[2]
     nb = (b[0] * b[0] + b[1] * b[1]) + b[2] * b[2]
     return bool(dot <= cos_tilt * np.sqrt(na * nb))
-
-
-def _samples(seconds, rate):
-    """Seconds to a sample count in float32, floor(s * rate + 0.5), as the firmware computes it."""
-    f32 = np.float32
-    return int(np.floor(f32(seconds) * f32(rate) + f32(0.5)))
 
 
 # --- demo recording (fixtures/demo.csv) ----------------------------------------------------------------

@@ -19,13 +19,19 @@ def score_threshold_q(p: float, out_scale: float, out_zero_point: int) -> int:
     return int(np.ceil(f32(p) / f32(out_scale))) + int(out_zero_point)
 
 
+def samples_of(seconds: float, rate: float) -> int:
+    """Seconds to a sample count in float32, floor(seconds * rate + 0.5), as the firmware computes it."""
+    f32 = np.float32
+    return int(np.floor(f32(seconds) * f32(rate) + f32(0.5)))
+
+
 class ThresholdEvents:
     def __init__(self, manifest, out_scale, out_zero_point):
         p = manifest.postprocess
         self.labels = [manifest.labels.index(x) for x in manifest.app["event_labels"]]
         self.smooth = int(p.get("smooth", 1))
         self.threshold_q = score_threshold_q(float(p.get("threshold", 0.5)), out_scale, out_zero_point)
-        self.suppress_n = int(round(float(p.get("suppress_s", 1.0)) * manifest.rate))
+        self.suppress_n = samples_of(float(p.get("suppress_s", 1.0)), manifest.rate)
         self.reset()
 
     def reset(self):

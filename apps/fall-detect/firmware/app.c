@@ -17,6 +17,7 @@
 #include "tml_app.h"
 #include "tml_dsp.h"
 #include "tml_port.h"
+#include "tml_postprocess.h"
 #include "tml_ring.h"
 
 #define WINDOW TML_CFG_FEATURES_WINDOW
@@ -47,21 +48,16 @@ static float s_post[CH];     /* gravity during the check (running sum) */
 static int8_t s_score_q;
 static int64_t s_quiet_until; /* sample index before which no alert is raised */
 
-static int32_t samples_of(float seconds)
-{
-    return (int32_t)floorf(seconds * TML_CFG_SIGNAL_RATE + 0.5f);
-}
-
 void tml_app_init(void)
 {
     (void)tml_ring_f32_init(&s_ring, s_store, WINDOW, CH);
     s_since_window = 0;
-    s_threshold_q = (int32_t)ceilf(TML_CFG_POSTPROCESS_FALL_THRESHOLD / TML_MODEL_OUTPUT_SCALE) +
-                    TML_MODEL_OUTPUT_ZERO_POINT;
+    s_threshold_q = tml_score_threshold_q(TML_CFG_POSTPROCESS_FALL_THRESHOLD, TML_MODEL_OUTPUT_SCALE,
+                                          TML_MODEL_OUTPUT_ZERO_POINT);
     s_impact_sq = TML_CFG_POSTPROCESS_IMPACT_G * TML_CFG_POSTPROCESS_IMPACT_G;
-    s_inactive_n = samples_of(TML_CFG_POSTPROCESS_INACTIVITY_S);
-    s_pre_n = samples_of(TML_CFG_POSTPROCESS_PRE_S);
-    s_refractory_n = samples_of(TML_CFG_POSTPROCESS_REFRACTORY_S);
+    s_inactive_n = tml_samples_of(TML_CFG_POSTPROCESS_INACTIVITY_S, TML_CFG_SIGNAL_RATE);
+    s_pre_n = tml_samples_of(TML_CFG_POSTPROCESS_PRE_S, TML_CFG_SIGNAL_RATE);
+    s_refractory_n = tml_samples_of(TML_CFG_POSTPROCESS_REFRACTORY_S, TML_CFG_SIGNAL_RATE);
     s_remaining = 0;
     for (int c = 0; c < CH; c++) {
         s_lo[c] = s_hi[c] = s_pre[c] = s_post[c] = 0.0f;

@@ -1,0 +1,80 @@
+/* Template app on the device: the C twin of apps/_template/pipeline.py.
+ *
+ * Every hop: the newest window of samples plus their magnitude (the manifest's chain: magnitude,
+ * appended) is quantized into the model input as tinyml.features.quantize_input does it, the
+ * compiled int8 model scores it, and tml_threshold_events (twin of tinyml.postprocess.ThresholdEvents)
+ * turns the scores into events. Edit this with pipeline.py when you change the features.
+ */
+#include <math.h>
+
+#include "app_config.h"
+#include "model.h"
+#include "tml_app.h"
+#include "tml_dsp.h"
+#include "tml_port.h"
+#include "tml_postprocess.h"
+#include "tml_ring.h"
+
+#define WINDOW TML_CFG_FEATURES_WINDOW
+#define HOP TML_CFG_FEATURES_HOP
+#define CH TML_CFG_N_CHANNELS
+#define FEATS (CH + 1) /* the channels, then their magnitude */
+
+typedef char input_matches_features[(TML_MODEL_INPUT_SIZE == WINDOW * FEATS) ? 1 : -1];
+typedef char output_matches_labels[(TML_MODEL_OUTPUT_SIZE == TML_CFG_N_LABELS) ? 1 : -1];
+
+static float s_store[WINDOW * CH];
+static float s_win[WINDOW * CH];
+static float s_mag[WINDOW];
+static tml_ring_f32 s_ring;
+static uint32_t s_since_window;
+static tml_threshold_events s_events;
+
+void tml_app_init(void)
+{
+    static const uint8_t event_labels[] = TML_CFG_EVENT_LABELS;
+    (void)tml_ring_f32_init(&s_ring, s_store, WINDOW, CH);
+    s_since_window = 0;
+    (void)tml_threshold_events_init(
+        &s_events, event_labels, TML_CFG_EVENT_LABELS_LEN, TML_CFG_POSTPROCESS_SMOOTH,
+        tml_score_threshold_q(TML_CFG_POSTPROCESS_THRESHOLD, TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT),
+        tml_samples_of(TML_CFG_POSTPROCESS_SUPPRESS_S, TML_CFG_SIGNAL_RATE));
+    tml_report_output_quant(TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT);
+}
+
+void tml_app_on_sample(const float *sample)
+{
+    tml_ring_f32_push(&s_ring, sample);
+    int first_window = s_ring.total == WINDOW;
+    if (s_ring.count < WINDOW || (!first_window && ++s_since_window < HOP)) {
+        return;
+    }
+    s_since_window = 0;
+    uint32_t end = tml_app_samples();
+    (void)tml_ring_f32_window(&s_ring, s_win, WINDOW);
+    tml_magnitude(s_win, WINDOW, CH, s_mag);
+    int8_t *in = tml_model_input();
+    const float inv = 1.0f / TML_MODEL_INPUT_SCALE;
+    for (int t = 0; t < WINDOW; t++) {
+        for (int f = 0; f < FEATS; f++) {
+            float x = f < CH ? s_win[t * CH + f] : s_mag[t];
+            int32_t q = (int32_t)floorf(x * inv + 0.5f) + TML_MODEL_INPUT_ZERO_POINT;
+            in[t * FEATS + f] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+        }
+    }
+    uint64_t t0 = tml_port_instructions();
+    if (tml_model_invoke() != 0) {
+        tml_report_error(17, "model invoke failed");
+        return;
+    }
+    uint64_t cost = tml_port_instructions() - t0;
+    const int8_t *scores = tml_model_output();
+    tml_report_scores(end, scores, TML_MODEL_OUTPUT_SIZE);
+    tml_report_timing(end, cost);
+    uint8_t labels[TML_TE_MAX_LABELS];
+    int8_t event_scores[TML_TE_MAX_LABELS];
+    int n = tml_threshold_events_step(&s_events, end, scores, labels, event_scores);
+    for (int i = 0; i < n; i++) {
+        tml_report_event(end, labels[i], event_scores[i]);
+    }
+}
