@@ -24,6 +24,9 @@
 extern "C" {
 #endif
 
+/* ---- clip (tinyml.dsp.clip): out[i] = min(max(x[i], lo), hi); in place is fine ---- */
+void tml_clip(const float *x, int n, float lo, float hi, float *out);
+
 /* ---- magnitude (tinyml.dsp.magnitude) ---- */
 
 /* out[i] = sqrtf(((x0*x0 + x1*x1) + x2*x2) + ...) over the ch channels of sample i. */

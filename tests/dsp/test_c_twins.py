@@ -230,3 +230,14 @@ def test_envelope_bit_exact(tw):
     y_c, s_c = tw.envelope(x, sos)
     np.testing.assert_array_equal(y_c, y_py)
     np.testing.assert_array_equal(s_c, s_py)
+
+
+def test_clip_bit_exact(tw):
+    from tinyml.dsp.clip import clip
+
+    rng = np.random.default_rng(5)
+    x = (rng.normal(size=4000) * 6).astype(np.float32)
+    x[:4] = [4.0, -4.0, np.float32(4.0000005), -0.0]
+    for lo, hi in ((-4.0, 4.0), (-0.5, 2.25), (0.0, 1e-3)):
+        np.testing.assert_array_equal(tw.clip(x, lo, hi), clip(x, lo, hi))
+    assert clip(x, -4, 4).max() == 4.0 and clip(x, -4, 4).min() == -4.0

@@ -1,7 +1,7 @@
 /* fall-detect on the device: the C twin of apps/fall-detect/pipeline.py, step for step.
  *
- * Every hop: the newest window of [ax, ay, az] (g) plus |a| (tml_magnitude) is quantized into the
- * model input, the compiled int8 CNN scores it, and the post-processor decides:
+ * Every hop: the newest window of [ax, ay, az] (g) plus |a| (tml_magnitude), clipped (tml_clip), is
+ * quantized into the model input, the compiled int8 CNN scores it, and the post-processor decides:
  *   candidate  = fall score >= threshold_q and max |a|^2 in the window >= impact_g^2;
  *   confirmed  = over the next inactivity_s of samples every axis stays within inactivity_range_g, and the
  *                mean gravity direction has turned by at least acos(posture_change_cos) from the
@@ -76,12 +76,14 @@ static int turned(const float *a, const float *b)
     return dot <= TML_CFG_POSTPROCESS_POSTURE_CHANGE_COS * sqrtf(na * nb);
 }
 
+/* Features [ax, ay, az, |a|] clipped to the manifest's range, then quantized like quantize_input(). */
 static void quantize_features(int8_t *in)
 {
     const float inv = 1.0f / TML_MODEL_INPUT_SCALE;
     for (int t = 0; t < WINDOW; t++) {
         for (int f = 0; f < FEATS; f++) {
             float x = f < CH ? s_win[t * CH + f] : s_mag[t];
+            tml_clip(&x, 1, TML_CFG_FEATURES_CHAIN_1_LO, TML_CFG_FEATURES_CHAIN_1_HI, &x);
             int32_t q = (int32_t)floorf(x * inv + 0.5f) + TML_MODEL_INPUT_ZERO_POINT;
             in[t * FEATS + f] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
         }

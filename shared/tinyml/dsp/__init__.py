@@ -34,6 +34,7 @@ from .dct import dct as _dct
 from .envelope import envelope as _envelope
 from .fft_band_power import fft_band_power as _fft_band_power
 from .log import log as _log
+from .clip import clip as _clip
 from .magnitude import magnitude as _magnitude
 from .magnitude import magnitude_int as _magnitude_int
 from .mel import NORMS as MEL_NORMS
@@ -188,6 +189,10 @@ def _apply_window(x, rate, kind, symmetric):
     return _apply_window_fn(x, _window(kind, x.shape[0], symmetric), axis=0)
 
 
+def _apply_clip(x, rate, lo, hi):
+    return _clip(_as2d(x, "clip"), lo, hi)
+
+
 def _apply_magnitude(x, rate):
     return _magnitude(_as2d(x, "magnitude"))[:, None]
 
@@ -275,6 +280,9 @@ BLOCKS: dict[str, Block] = {
               {"kind": (str, "hann", "window shape"),
                "symmetric": (bool, False, "symmetric (filter design) instead of periodic (spectra)")},
               _window, _apply_window, choices={"kind": WINDOW_KINDS}, doc="multiply by a window along time"),
+        Block("clip", 1, "float32",
+              {"lo": (float, REQUIRED, "lowest value kept"), "hi": (float, REQUIRED, "highest value kept")},
+              _clip, _apply_clip, doc="saturate every value to [lo, hi]"),
         Block("magnitude", 1, "float32", {}, _magnitude, _apply_magnitude,
               doc="sqrt of the sum of squares over channels -> 1 feature"),
         Block("magnitude_int", 1, "int", {}, _magnitude_int, _apply_magnitude_int,

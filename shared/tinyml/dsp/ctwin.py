@@ -49,6 +49,7 @@ class _BiquadT(C.Structure):
 
 
 _SIGS = {
+    "tml_clip": (None, [_F, _i, C.c_float, C.c_float, _F]),
     "tml_magnitude": (None, [_F, _i, _i, _F]),
     "tml_magnitude_int": (None, [_I16, _i, _i, _I32]),
     "tml_isqrt64": (C.c_uint32, [C.c_uint64]),
@@ -93,6 +94,13 @@ class CTwins:
             fn = getattr(self.lib, name)
             fn.restype = res
             fn.argtypes = args
+
+    # clip
+    def clip(self, x, lo: float, hi: float) -> np.ndarray:
+        x = _f32(x)
+        out = np.empty_like(x)
+        self.lib.tml_clip(_p(x, _F), x.size, lo, hi, _p(out, _F))
+        return out
 
     # magnitude
     def magnitude(self, x) -> np.ndarray:
