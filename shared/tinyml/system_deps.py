@@ -19,7 +19,7 @@ NEEDS: dict[str, dict[str, str]] = {
     "audio": {"espeak-ng": "espeak-ng", "flite": "flite", "sox": "sox"},
     "mqtt": {"mosquitto": "mosquitto"},
 }
-NEEDS["test"] = {**NEEDS["firmware"]}
+NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"]}  # the suite builds firmware and makes TTS speech
 EXTRA_PACKAGES = {"firmware": ["libnewlib-arm-none-eabi"], "test": ["libnewlib-arm-none-eabi"]}
 
 
