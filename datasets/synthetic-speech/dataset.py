@@ -2,8 +2,8 @@
 
 No real recordings: every utterance is synthesized, then put through a simulated acoustic chain
 
-    TTS (voice, accent, speed, pitch)  ->  trim  ->  speed/pitch perturbation (resampling, +-10 %)
-    ->  level  ->  room (synthetic RIR: direct path, early reflections, exponential tail, RT60 0.1-0.7 s)
+    TTS (voice, accent, speed, pitch)  ->  trim  ->  speed/pitch perturbation (resampling, +-15 %)
+    ->  level  ->  room (synthetic RIR: direct path, early reflections, exponential tail, RT60 0.1-0.5 s)
     ->  + noise at an SNR (white, pink, brown, mains hum, fan, appliance tones, babble)
     ->  cheap MEMS microphone (high-pass 60-200 Hz, low-pass 3.4-7.6 kHz, self-noise)  ->  16-bit ADC
 
@@ -39,16 +39,16 @@ from tinyml.recording import Recording
 RATE = 16000
 COMMANDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 
-# "unknown": the other 25 Speech Commands words and common words that are not (and do not start with) a command.
+# "unknown": the other 25 Speech Commands words and common household words; none is a command or a near
+# homophone of one (no "know", "write", "cup", "stay"...: those would need real prosody to tell apart).
 UNKNOWN_WORDS = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
     "bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow",
     "backward", "forward", "follow", "learn", "visual",
-    "yellow", "yet", "nose", "note", "cup", "town", "loft", "light", "top", "shop", "drop", "gold",
-    "show", "low", "yeah", "nothing", "open",
-    "lift", "bright", "night", "dawn", "sun", "son", "stock", "stay", "goal", "get", "guess", "less",
-    "bless", "net", "new", "now", "bottom", "water", "table", "music", "kitchen", "window", "lamp",
+    "yellow", "nothing", "open", "sun", "bottom", "water", "table", "music", "kitchen", "window", "lamp",
     "please", "thanks", "hello", "okay", "maybe", "turn", "play", "pause", "volume", "morning", "evening",
+    "red", "green", "blue", "chair", "garage", "heater", "alarm", "timer", "movie", "camera", "fridge",
+    "shower", "bedroom", "hallway", "curtain", "printer", "radio", "kettle", "oven", "sofa", "basket",
 )
 # Only in streams: words never used as training "unknown", to test false accepts on unseen vocabulary.
 STREAM_ONLY_WORDS = (
@@ -87,6 +87,7 @@ ESPEAK_VARIANTS = (
 )
 FLITE_VOICES = ("kal16", "slt", "rms", "awb")
 FLITE_F0 = {"kal16": 105.0, "slt": 170.0, "rms": 100.0, "awb": 110.0}
+BABBLE_MIN_SNR_DB = 12.0  # babble is speech: below this the "noise" talkers compete with the speaker
 NOISE_KINDS = ("white", "pink", "brown", "hum", "fan", "appliance", "babble")
 
 
@@ -101,7 +102,7 @@ def generate(
     channels,
     seed: int = 0,
     progress: bool = False,
-    voices: int = 64,
+    voices: int = 89,
     flite: bool = True,
     renders_per_command: int = 4,
     clips_per_render: int = 2,
@@ -109,8 +110,8 @@ def generate(
     silence_clips: int = 10,
     stream_minutes: float = 3.5,
     keyword_stream_minutes: float = 1.0,
-    snr_db: tuple[float, float] = (3.0, 30.0),
-    stream_snr_db: tuple[float, float] = (5.0, 25.0),
+    snr_db: tuple[float, float] = (10.0, 35.0),
+    stream_snr_db: tuple[float, float] = (10.0, 30.0),
     workers: int = 2,
 ) -> list[Recording]:
     """Generate the corpus. `voices`: how many voices (flite's four first when `flite`, then espeak-ng
@@ -139,14 +140,36 @@ def generate(
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), desc="synthetic-speech", unit="voice")
-    if workers > 1 and len(jobs) > 1:
+    n_workers = max(1, min(int(workers), len(jobs), os.cpu_count() or 1))
+    if n_workers > 1:
         import multiprocessing as mp
 
-        with mp.get_context("fork").Pool(min(workers, len(jobs))) as pool:
-            for i, recs in pool.imap_unordered(_job, list(enumerate(jobs))):
+        if "fork" not in mp.get_all_start_methods():  # e.g. Windows: run in-process
+            n_workers = 1
+    if n_workers > 1:
+        # Plain forked processes: this module is loaded by file path, so its functions cannot be pickled
+        # by reference for a Pool; a forked child already has them. Only the Recordings travel back.
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        queue = ctx.Queue()
+        idx = list(enumerate(jobs))
+        procs = [ctx.Process(target=_worker, args=(idx[w::n_workers], queue), daemon=True) for w in range(n_workers)]
+        for p in procs:
+            p.start()
+        try:
+            for _ in range(len(jobs)):
+                i, recs = queue.get()
+                if i < 0:
+                    raise TinymlError(f"synthetic-speech: a worker failed: {recs}")
                 out[i] = recs
                 if bar:
                     bar.update(1)
+        finally:
+            for p in procs:
+                if p.is_alive() and len(out) < len(jobs):
+                    p.terminate()
+                p.join()
     else:
         for i, job in enumerate(jobs):
             out[i] = _job((i, job))[1]
@@ -159,6 +182,17 @@ def generate(
 
 def _voice_seed(seed: int, kind: str, name: str) -> int:
     return int(hashlib.sha256(f"{seed}/{kind}/{name}".encode()).hexdigest()[:8], 16)
+
+
+def _worker(items, queue):
+    import traceback
+
+    for item in items:
+        try:
+            queue.put(_job(item))
+        except Exception:  # noqa: BLE001  (reported to the parent, which raises)
+            queue.put((-1, traceback.format_exc(limit=3)))
+            return
 
 
 def _job(arg):
@@ -247,8 +281,9 @@ def trim(x: np.ndarray, rel_db: float = -35.0) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 
 
-def perturb(x: np.ndarray, rng, spread: float = 0.1) -> np.ndarray:
-    """Speed and pitch together (tape-style resampling) by a factor in [1 - spread, 1 + spread]."""
+def perturb(x: np.ndarray, rng, spread: float = 0.15) -> np.ndarray:
+    """Speed, pitch and formants together (tape-style resampling, like a shorter or longer vocal tract)
+    by a factor in [1 - spread, 1 + spread]."""
     f = rng.uniform(1 - spread, 1 + spread)
     n = max(2, int(round(len(x) / f)))
     return np.interp(np.arange(n) * f, np.arange(len(x)), x).astype(np.float32)
@@ -256,7 +291,7 @@ def perturb(x: np.ndarray, rng, spread: float = 0.1) -> np.ndarray:
 
 def room_ir(rng, rt60: float | None = None) -> np.ndarray:
     """Synthetic room impulse response: direct path, a few early reflections, exponentially decaying noise tail."""
-    rt60 = rng.uniform(0.1, 0.7) if rt60 is None else rt60
+    rt60 = rng.uniform(0.1, 0.5) if rt60 is None else rt60
     n = int(RATE * min(rt60 * 1.2, 0.9))
     t = np.arange(n) / RATE
     tail = rng.normal(0, 1, n) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
@@ -377,7 +412,7 @@ def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unkn
     babble_pool = unk_tokens[:]
 
     def clip(token, snr, kind=None):
-        h = room_ir(rng) if rng.random() < 0.7 else None  # a room (or close talk) and a microphone per clip
+        h = room_ir(rng) if rng.random() < 0.5 else None  # a room (or close talk) and a microphone per clip
         mic = Mic(rng)
         x = np.zeros(RATE, np.float32)
         if token is not None:
@@ -394,6 +429,8 @@ def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unkn
         else:
             level = 10 ** (rng.uniform(-40, -10) / 20)
         kind = kind or NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+        if kind == "babble":
+            snr = max(snr, BABBLE_MIN_SNR_DB)
         nz = noise(kind, RATE, rng, babble_pool)
         y = x + nz * level / 10 ** (snr / 20) if token is not None else nz * level
         return mic(y)[:, None], kind
@@ -471,7 +508,7 @@ def stream(n, rng, words, sentences, babble_pool, commands, every_s, snr_db):
         gain = level * rng.uniform(0.6, 1.5) / (_active_rms(tok) + 1e-9) * 0.5 if k else 0
         speech[pos : pos + k] += tok[:k] * gain
         pos += k + int(gap * RATE)
-    h = room_ir(rng) if rng.random() < 0.7 else None
+    h = room_ir(rng) if rng.random() < 0.5 else None
     if h is not None:
         speech = reverb(speech, h)
     mic = Mic(rng)
@@ -482,6 +519,8 @@ def stream(n, rng, words, sentences, babble_pool, commands, every_s, snr_db):
         seg = min(n - s, int(rng.uniform(10, 60) * RATE))
         kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
         snr = rng.uniform(*snr_db)
+        if kind == "babble":
+            snr = max(snr, BABBLE_MIN_SNR_DB)
         nz = noise(kind, seg, rng, babble_pool) * (0.5 * level) / 10 ** (snr / 20)
         ramp = np.minimum(1, np.minimum(np.arange(seg), np.arange(seg)[::-1]) / 800 + 0.0)
         bg[s : s + seg] += nz * np.maximum(ramp, 0.3)
