@@ -1,0 +1,36 @@
+"""`tinyml eval` re-evaluates the committed model and fails (exit 2, one line) when a floor is missed."""
+
+from __future__ import annotations
+
+import shutil
+
+from apptest import ROOT, run_cli
+
+
+def _template_repo(tmp_path, floors: dict):
+    root = tmp_path / "repo"
+    (root / "apps").mkdir(parents=True)
+    shutil.copytree(ROOT / "apps" / "_template", root / "apps" / "demo-app")
+    for name in ("datasets", "firmware"):
+        (root / name).symlink_to(ROOT / name)
+    (root / "pyproject.toml").write_text("")
+    toml = root / "apps" / "demo-app" / "app.toml"
+    text = toml.read_text().replace('id = "template-app"', 'id = "demo-app"')
+    for key, value in floors.items():
+        text = text.replace(f"\n{key} = ", f"\n{key} = {value}  # was ")
+    toml.write_text(text)
+    return {"TINYML_ROOT": str(root), "TINYML_CACHE": str(tmp_path / "cache")}
+
+
+def test_eval_passes_on_met_floors(tmp_path):
+    res = run_cli("eval", "demo-app", env=_template_repo(tmp_path, {}))
+    assert res.returncode == 0, res.stderr
+    assert "acceptance floors met" in res.stderr
+
+
+def test_eval_fails_on_missed_floor(tmp_path):
+    res = run_cli("eval", "demo-app", env=_template_repo(tmp_path, {"sensitivity": 1.01, "max_model_bytes": 100}))
+    assert res.returncode == 2, res.stderr
+    line = res.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: demo-app misses its acceptance floors")
+    assert "sensitivity" in line and "model_bytes" in line
