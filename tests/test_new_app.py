@@ -47,3 +47,9 @@ def test_new_app_from_template(tmp_path):
     g = load_golden(app)
     out = Pipeline(app).run(prepare(app, read_recording(demo_path(app), m.channels), notice=False))
     np.testing.assert_array_equal(out.scores_q, g["scores_q"])
+
+    # and its firmware agrees with Python on the emulated board
+    from tinyml.device.parity import device_parity
+
+    par = device_parity(app, "qemu-m4", timeout_s=120)
+    assert par.ok, par.mismatches

@@ -33,6 +33,7 @@ class FeatureExtractor:
         return 0 if n_samples < self.window else 1 + (n_samples - self.window) // self.hop
 
     def window_starts(self, n_samples: int) -> np.ndarray:
+        """First sample of each window (C twin tml_window_due: a window ends every hop once `window` are in)."""
         return np.arange(self.n_windows(n_samples)) * self.hop
 
     def frames(self, signal: np.ndarray) -> np.ndarray:
@@ -60,7 +61,8 @@ class FeatureExtractor:
 
 
 def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """float32 -> int8 as the device does it: floor(x * (1/scale) + 0.5) + zp, saturated (float32 math)."""
+    """float32 -> int8 as the device does it (C twin tml_quantize_input): floor(x * (1/scale) + 0.5) + zp,
+    saturated, all in float32."""
     inv = np.float32(1.0) / np.float32(scale)
     v = np.floor(np.asarray(x, np.float32) * inv + np.float32(0.5))
     return np.clip(v + zero_point, -128, 127).astype(np.int8)

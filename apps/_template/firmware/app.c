@@ -5,12 +5,12 @@
  * compiled int8 model scores it, and tml_threshold_events (twin of tinyml.postprocess.ThresholdEvents)
  * turns the scores into events. Edit this with pipeline.py when you change the features.
  */
-#include <math.h>
 
 #include "app_config.h"
 #include "model.h"
 #include "tml_app.h"
 #include "tml_dsp.h"
+#include "tml_features.h"
 #include "tml_port.h"
 #include "tml_postprocess.h"
 #include "tml_ring.h"
@@ -26,15 +26,16 @@ typedef char output_matches_labels[(TML_MODEL_OUTPUT_SIZE == TML_CFG_N_LABELS) ?
 static float s_store[WINDOW * CH];
 static float s_win[WINDOW * CH];
 static float s_mag[WINDOW];
+static float s_feat[WINDOW * FEATS];
 static tml_ring_f32 s_ring;
-static uint32_t s_since_window;
+static tml_window_schedule s_schedule;
 static tml_threshold_events s_events;
 
 void tml_app_init(void)
 {
     static const uint8_t event_labels[] = TML_CFG_EVENT_LABELS;
     (void)tml_ring_f32_init(&s_ring, s_store, WINDOW, CH);
-    s_since_window = 0;
+    tml_window_schedule_reset(&s_schedule);
     (void)tml_threshold_events_init(
         &s_events, event_labels, TML_CFG_EVENT_LABELS_LEN, TML_CFG_POSTPROCESS_SMOOTH,
         tml_score_threshold_q(TML_CFG_POSTPROCESS_THRESHOLD, TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT),
@@ -45,23 +46,19 @@ void tml_app_init(void)
 void tml_app_on_sample(const float *sample)
 {
     tml_ring_f32_push(&s_ring, sample);
-    int first_window = s_ring.total == WINDOW;
-    if (s_ring.count < WINDOW || (!first_window && ++s_since_window < HOP)) {
+    if (!tml_window_due(&s_schedule, WINDOW, HOP)) {
         return;
     }
-    s_since_window = 0;
     uint32_t end = tml_app_samples();
     (void)tml_ring_f32_window(&s_ring, s_win, WINDOW);
     tml_magnitude(s_win, WINDOW, CH, s_mag);
-    int8_t *in = tml_model_input();
-    const float inv = 1.0f / TML_MODEL_INPUT_SCALE;
     for (int t = 0; t < WINDOW; t++) {
-        for (int f = 0; f < FEATS; f++) {
-            float x = f < CH ? s_win[t * CH + f] : s_mag[t];
-            int32_t q = (int32_t)floorf(x * inv + 0.5f) + TML_MODEL_INPUT_ZERO_POINT;
-            in[t * FEATS + f] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+        for (int c = 0; c < CH; c++) {
+            s_feat[t * FEATS + c] = s_win[t * CH + c];
         }
+        s_feat[t * FEATS + CH] = s_mag[t];
     }
+    tml_quantize_input(s_feat, WINDOW * FEATS, TML_MODEL_INPUT_SCALE, TML_MODEL_INPUT_ZERO_POINT, tml_model_input());
     uint64_t t0 = tml_port_instructions();
     if (tml_model_invoke() != 0) {
         tml_report_error(17, "model invoke failed");

@@ -16,6 +16,7 @@
 #include "model.h"
 #include "tml_app.h"
 #include "tml_dsp.h"
+#include "tml_features.h"
 #include "tml_port.h"
 #include "tml_postprocess.h"
 #include "tml_ring.h"
@@ -32,8 +33,10 @@ typedef char output_matches_labels[(TML_MODEL_OUTPUT_SIZE == TML_CFG_N_LABELS) ?
 static float s_store[WINDOW * CH];
 static float s_win[WINDOW * CH];
 static float s_mag[WINDOW];
+static float s_feat[WINDOW * FEATS];
 static tml_ring_f32 s_ring;
-static uint32_t s_since_window;
+static tml_window_schedule s_schedule;
+static uint32_t s_windows; /* windows scored so far */
 
 /* Post-processing constants: the same float32 expressions as PostProcessor.__init__. */
 static int32_t s_threshold_q;
@@ -51,7 +54,8 @@ static int64_t s_quiet_until; /* sample index before which no alert is raised */
 void tml_app_init(void)
 {
     (void)tml_ring_f32_init(&s_ring, s_store, WINDOW, CH);
-    s_since_window = 0;
+    tml_window_schedule_reset(&s_schedule);
+    s_windows = 0;
     s_threshold_q = tml_score_threshold_q(TML_CFG_POSTPROCESS_FALL_THRESHOLD, TML_MODEL_OUTPUT_SCALE,
                                           TML_MODEL_OUTPUT_ZERO_POINT);
     s_impact_sq = TML_CFG_POSTPROCESS_IMPACT_G * TML_CFG_POSTPROCESS_IMPACT_G;
@@ -76,18 +80,17 @@ static int turned(const float *a, const float *b)
     return dot <= TML_CFG_POSTPROCESS_POSTURE_CHANGE_COS * sqrtf(na * nb);
 }
 
-/* Features [ax, ay, az, |a|] clipped to the manifest's range, then quantized like quantize_input(). */
+/* Features [ax, ay, az, |a|] per sample, clipped to the manifest's range, quantized like quantize_input(). */
 static void quantize_features(int8_t *in)
 {
-    const float inv = 1.0f / TML_MODEL_INPUT_SCALE;
     for (int t = 0; t < WINDOW; t++) {
-        for (int f = 0; f < FEATS; f++) {
-            float x = f < CH ? s_win[t * CH + f] : s_mag[t];
-            tml_clip(&x, 1, TML_CFG_FEATURES_CHAIN_1_LO, TML_CFG_FEATURES_CHAIN_1_HI, &x);
-            int32_t q = (int32_t)floorf(x * inv + 0.5f) + TML_MODEL_INPUT_ZERO_POINT;
-            in[t * FEATS + f] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+        for (int c = 0; c < CH; c++) {
+            s_feat[t * FEATS + c] = s_win[t * CH + c];
         }
+        s_feat[t * FEATS + CH] = s_mag[t];
     }
+    tml_clip(s_feat, WINDOW * FEATS, TML_CFG_FEATURES_CHAIN_1_LO, TML_CFG_FEATURES_CHAIN_1_HI, s_feat);
+    tml_quantize_input(s_feat, WINDOW * FEATS, TML_MODEL_INPUT_SCALE, TML_MODEL_INPUT_ZERO_POINT, in);
 }
 
 /* One post-processing step for the window ending at sample `end` (one past its newest sample). */
@@ -144,11 +147,10 @@ static void postprocess(uint32_t end, const int8_t *scores, int first_window)
 void tml_app_on_sample(const float *sample)
 {
     tml_ring_f32_push(&s_ring, sample);
-    int first_window = s_ring.total == WINDOW;
-    if (s_ring.count < WINDOW || (!first_window && ++s_since_window < HOP)) {
+    if (!tml_window_due(&s_schedule, WINDOW, HOP)) {
         return;
     }
-    s_since_window = 0;
+    int first_window = s_windows++ == 0;
     uint32_t end = tml_app_samples();
     (void)tml_ring_f32_window(&s_ring, s_win, WINDOW);
     tml_magnitude(s_win, WINDOW, CH, s_mag);

@@ -1,15 +1,12 @@
 """The golden reference: the TFLM interpreter from the tflite-micro package (and TFLite BUILTIN_REF for
-recording where the two differ). Also measures TFLM's arena via print_allocations() on fd 2."""
+recording where the two differ). TFLM's arena figure comes from tinyml.reference.tflm_arena_bytes."""
 
 from __future__ import annotations
-
-import os
-import re
-import tempfile
 
 import numpy as np
 
 from ..errors import TinymlError
+from ..reference import tflm_arena_bytes  # noqa: F401  (one measurement, shared with the model card)
 
 
 def _runtime():
@@ -31,25 +28,6 @@ class TflmModel:
 
     def invoke_many(self, xs: np.ndarray) -> np.ndarray:
         return np.stack([self.invoke(x) for x in xs])
-
-
-def tflm_arena_bytes(tflite_bytes: bytes) -> int:
-    """Total arena TFLM allocates for the model (64-bit host figure), from print_allocations() on fd 2."""
-    it = _runtime().Interpreter.from_bytes(tflite_bytes, arena_size=1 << 22)
-    with tempfile.TemporaryFile(mode="w+b") as f:
-        saved = os.dup(2)
-        try:
-            os.dup2(f.fileno(), 2)
-            it.print_allocations()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        f.seek(0)
-        text = f.read().decode(errors="replace")
-    m = re.search(r"Arena allocation total (\d+) bytes", text)
-    if not m:
-        raise TinymlError("could not read TFLM's arena size from print_allocations()")
-    return int(m.group(1))
 
 
 class TfliteRefModel:
