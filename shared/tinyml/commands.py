@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="re-evaluate the committed model; fail when a floor is missed")
     p.add_argument("app")
     p.add_argument("--smoke", action="store_true")
+    p.add_argument("--device", action="store_true",
+                   help="only re-measure the firmware's cost and parity on qemu-m4 and update the model card")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("predict", help="run the whole pipeline on a recording; JSON lines out")
@@ -111,7 +113,21 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from .evaluate import eval_committed
 
-    return eval_committed(load_app(args.app), smoke=args.smoke)
+    app = load_app(args.app)
+    if args.device:
+        from .report import write_card_text
+        from .train import device_cost
+
+        card_path = app.model_dir / "card.json"
+        if not card_path.is_file():
+            raise TinymlError(f"{card_path}: no model card; run: make app={app.id} train")
+        card = json.loads(card_path.read_text())
+        card["device"] = device_cost(app)
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        write_card_text(app, app.model_dir, card)
+        print(json.dumps(card["device"]))
+        return 0 if "error" not in card["device"] and card["device"]["parity"].startswith("identical") else 1
+    return eval_committed(app, smoke=args.smoke)
 
 
 def cmd_predict(args) -> int:

@@ -105,6 +105,12 @@ def write_model_card(app: App, out_dir: Path, card: dict, history: dict, pipe, t
     plot_confusion(card["metrics"]["int8"]["confusion"], m.labels, out_dir / "confusion.png", "int8, held-out windows")
     if test:
         plot_example(app, pipe, _pick_example(test), out_dir / "example.png")
+    write_card_text(app, out_dir, card)
+
+
+def write_card_text(app: App, out_dir: Path, card: dict) -> None:
+    """README.md of the model card from card.json (the plots are written beside it by write_model_card)."""
+    m = app.manifest
     f, q = card["metrics"]["float"], card["metrics"]["int8"]
     keys = [k for k in ("sensitivity", "specificity", "false_alarms_per_hour", "balanced_accuracy",
                         "macro_f1", "accuracy") if k in q]
