@@ -11,7 +11,7 @@ BOARD_CFLAGS    = -DTML_BOARD_NANO33BLE=1
 BOARD_LDSCRIPT  = $(BOARD_DIR)/nrf52840_app.ld
 BOARD_LDFLAGS   = -nostartfiles --specs=nano.specs -L$(PORT_DIR)/cortexm
 BOARD_SOURCES   = $(BOARD_DIR)/startup.c $(BOARD_DIR)/port.c $(PORT_DIR)/cortexm/cortexm.c
-BOARD_SOURCES  += $(FIRMWARE_DIR)/runtime/tml_ring.c
+BOARD_SOURCES  += $(PORT_DIR)/cortexm/serial_board.c $(FIRMWARE_DIR)/runtime/tml_ring.c
 BOARD_INCLUDES  = $(BOARD_DIR) $(PORT_DIR)/cortexm $(FIRMWARE_DIR)/runtime
 BOARD_OUTPUTS   = elf bin hex uf2
 BOARD_UF2_FAMILY = 0xADA52840

@@ -1,9 +1,10 @@
 /* nano33ble port (nRF52840): HFXO, UARTE0 link (EasyDMA; RX one byte at a time into two
- * alternating buffers, ENDRX->STARTRX shortcut, bytes moved to a ring in the interrupt), DWT
- * cycles, 1 kHz SysTick. Register offsets from the nRF52840 Product Specification v1.7. */
+ * alternating buffers, ENDRX->STARTRX shortcut, bytes moved to the serial_board.c ring in the
+ * interrupt); DWT cycles, 1 kHz SysTick and the rest in serial_board.c. Register offsets from the
+ * nRF52840 Product Specification v1.7. */
 #include "cortexm.h"
+#include "serial_board.h"
 #include "tml_port.h"
-#include "tml_ring.h"
 
 #define CORE_HZ 64000000u
 #define UARTE0_IRQN 2u
@@ -44,8 +45,6 @@
 #define BAUD_115200 0x01D7E000u
 #define PSEL_DISCONNECTED 0xFFFFFFFFu
 
-static uint8_t s_rx_store[4096]; /* >= TML_LINK_WINDOW (4) full frames in flight */
-static tml_ring_u8 s_rx;
 static volatile uint8_t s_dma_rx[2];
 static volatile uint32_t s_filling;
 static uint8_t s_dma_tx[64]; /* EasyDMA reads RAM only: flash data is copied here first */
@@ -55,14 +54,14 @@ void UARTE0_UART0_IRQHandler(void)
     if (U_EVENTS_ERROR) {
         U_EVENTS_ERROR = 0;
         U_ERRORSRC = U_ERRORSRC; /* write 1s to clear */
-        s_rx.dropped++;
+        tml_cm_rx_lost();
     }
     if (U_EVENTS_ENDRX) {
         U_EVENTS_ENDRX = 0;
         uint32_t done = s_filling;
         s_filling ^= 1u;
         if (U_RXD_AMOUNT) {
-            (void)tml_ring_u8_put(&s_rx, s_dma_rx[done]);
+            tml_cm_rx_put(s_dma_rx[done]);
         }
     }
     if (U_EVENTS_RXSTARTED) {
@@ -94,32 +93,16 @@ static void uarte_init(void)
     U_TASKS_STARTRX = 1;
 }
 
-void tml_board_early_init(void)
-{
-    extern void (*const tml_vectors[])(void);
-    SCB_VTOR = (uint32_t)tml_vectors; /* 0x10000: behind the bootloader */
-}
-
 void tml_port_init(void)
 {
     CLOCK_EVENTS_HFCLKSTARTED = 0;
     CLOCK_TASKS_HFCLKSTART = 1;
     while (!CLOCK_EVENTS_HFCLKSTARTED) {
     }
-    (void)tml_ring_u8_init(&s_rx, s_rx_store, sizeof s_rx_store);
-    uarte_init();
-    tml_cm_dwt_init();
-    tml_cm_systick_1khz(CORE_HZ);
-    tml_cm_irq_enable();
+    tml_cm_serial_board_init(CORE_HZ, uarte_init);
 }
 
-uint32_t tml_port_time_ms(void) { return tml_cm_millis(); }
-uint64_t tml_port_instructions(void) { return tml_cm_dwt_cycles(); }
-const char *tml_port_cost_unit(void) { return "cycles"; }
 const char *tml_port_board_name(void) { return "nano33ble"; }
-
-int tml_port_link_read(uint8_t *buf, size_t cap) { return (int)tml_ring_u8_read(&s_rx, buf, cap); }
-uint32_t tml_port_link_dropped(void) { return s_rx.dropped; }
 
 void tml_port_link_write(const uint8_t *buf, size_t len)
 {
@@ -136,29 +119,5 @@ void tml_port_link_write(const uint8_t *buf, size_t len)
         }
         buf += n;
         len -= n;
-    }
-}
-
-void tml_port_idle(void) { tml_cm_wfi(); }
-uint32_t tml_port_stack_used(void) { return tml_cm_stack_used(); }
-
-void tml_cm_fault_puts(const char *s)
-{
-    size_t n = 0;
-    while (s[n]) {
-        n++;
-    }
-    tml_port_link_write((const uint8_t *)s, n);
-}
-void tml_cm_stdout_write(const char *buf, size_t len) { tml_port_link_write((const uint8_t *)buf, len); }
-
-void tml_port_exit(int code)
-{
-    if (code != TML_EXIT_HARDFAULT) {
-        tml_cm_dsb();
-        TML_REG(0xE000ED0Cu) = 0x05FA0004u; /* AIRCR SYSRESETREQ */
-    }
-    for (;;) {
-        tml_cm_wfi();
     }
 }

@@ -10,7 +10,7 @@ BOARD_CFLAGS    = -DTML_BOARD_NUCLEO_L4R5ZI=1
 BOARD_LDSCRIPT  = $(BOARD_DIR)/stm32l4r5zi.ld
 BOARD_LDFLAGS   = -nostartfiles --specs=nano.specs -L$(PORT_DIR)/cortexm
 BOARD_SOURCES   = $(BOARD_DIR)/startup.c $(BOARD_DIR)/port.c $(PORT_DIR)/cortexm/cortexm.c
-BOARD_SOURCES  += $(FIRMWARE_DIR)/runtime/tml_ring.c
+BOARD_SOURCES  += $(PORT_DIR)/cortexm/serial_board.c $(FIRMWARE_DIR)/runtime/tml_ring.c
 BOARD_INCLUDES  = $(BOARD_DIR) $(PORT_DIR)/cortexm $(FIRMWARE_DIR)/runtime
 BOARD_OUTPUTS   = elf bin hex
 BOARD_RUNNER    = serial

@@ -1,8 +1,9 @@
-/* nucleo-l4r5zi port: 120 MHz clock, LPUART1 (ST-LINK VCP) link with interrupt RX, DWT cycles,
- * 1 kHz SysTick. Register addresses and bits from RM0432 (STM32L4+ reference manual). */
+/* nucleo-l4r5zi port: 120 MHz clock, LPUART1 (ST-LINK VCP) link with interrupt RX; DWT cycles,
+ * 1 kHz SysTick, receive ring and the rest in serial_board.c. Register addresses and bits from
+ * RM0432 (STM32L4+ reference manual). */
 #include "cortexm.h"
+#include "serial_board.h"
 #include "tml_port.h"
-#include "tml_ring.h"
 
 #define CORE_HZ 120000000u
 #define HSI_HZ 16000000u
@@ -37,9 +38,6 @@
 #define ISR_ORE (1u << 3)
 #define ISR_RXNE (1u << 5)
 #define ISR_TXE (1u << 7)
-
-static uint8_t s_rx_store[4096]; /* >= TML_LINK_WINDOW (4) full frames in flight */
-static tml_ring_u8 s_rx;
 
 static void clock_120mhz(void)
 {
@@ -96,32 +94,20 @@ void LPUART1_IRQHandler(void)
     uint32_t isr = LPUART_ISR;
     if (isr & ISR_ORE) {
         LPUART_ICR = ISR_ORE;
-        s_rx.dropped++;
+        tml_cm_rx_lost();
     }
     while (LPUART_ISR & ISR_RXNE) {
-        (void)tml_ring_u8_put(&s_rx, (uint8_t)LPUART_RDR);
+        tml_cm_rx_put((uint8_t)LPUART_RDR);
     }
 }
-
-void tml_board_early_init(void) { SCB_VTOR = 0x08000000u; }
 
 void tml_port_init(void)
 {
     clock_120mhz();
-    (void)tml_ring_u8_init(&s_rx, s_rx_store, sizeof s_rx_store);
-    lpuart1_init();
-    tml_cm_dwt_init();
-    tml_cm_systick_1khz(CORE_HZ);
-    tml_cm_irq_enable();
+    tml_cm_serial_board_init(CORE_HZ, lpuart1_init);
 }
 
-uint32_t tml_port_time_ms(void) { return tml_cm_millis(); }
-uint64_t tml_port_instructions(void) { return tml_cm_dwt_cycles(); }
-const char *tml_port_cost_unit(void) { return "cycles"; }
 const char *tml_port_board_name(void) { return "nucleo-l4r5zi"; }
-
-int tml_port_link_read(uint8_t *buf, size_t cap) { return (int)tml_ring_u8_read(&s_rx, buf, cap); }
-uint32_t tml_port_link_dropped(void) { return s_rx.dropped; }
 
 static void uart_putc(uint8_t c)
 {
@@ -134,28 +120,5 @@ void tml_port_link_write(const uint8_t *buf, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         uart_putc(buf[i]);
-    }
-}
-
-void tml_port_idle(void) { tml_cm_wfi(); }
-uint32_t tml_port_stack_used(void) { return tml_cm_stack_used(); }
-
-/* No debugger channel: fault text goes raw to the UART (the host shows bytes outside frames). */
-void tml_cm_fault_puts(const char *s)
-{
-    while (*s) {
-        uart_putc((uint8_t)*s++);
-    }
-}
-void tml_cm_stdout_write(const char *buf, size_t len) { tml_port_link_write((const uint8_t *)buf, len); }
-
-void tml_port_exit(int code)
-{
-    if (code != TML_EXIT_HARDFAULT) {
-        tml_cm_dsb();
-        TML_REG(0xE000ED0Cu) = 0x05FA0004u; /* AIRCR SYSRESETREQ: start again, hello and all */
-    }
-    for (;;) {
-        tml_cm_wfi();
     }
 }

@@ -1,7 +1,8 @@
 /* Cortex-M core registers and the pieces every Cortex-M board shares (firmware/port/cortexm/):
  * reset handler (copy .data, zero .bss, FPU on, stack painting), fault reporting, newlib syscalls
- * without a heap, DWT and SysTick helpers. Boards add their vector table, clock, UART and linker
- * MEMORY block (which INCLUDEs cortexm.ld). */
+ * without a heap, DWT and SysTick helpers; the vector table layout (cortexm_vectors.h) and, for
+ * real boards on a UART link, the rest of tml_port (serial_board.h). Boards add their interrupt
+ * count and handlers, clock, UART and linker MEMORY block (which INCLUDEs cortexm.ld). */
 #ifndef TML_CORTEXM_H
 #define TML_CORTEXM_H
 
@@ -53,6 +54,9 @@ void SysTick_Handler(void);
 
 /* Linker symbols (cortexm.ld). */
 extern uint32_t _estack;
+
+/* The vector table (cortexm_vectors.h, included by the board's startup.c). */
+extern void (*const tml_vectors[])(void);
 
 /* Called from Reset_Handler after .data/.bss are ready and before main(); weak no-op. */
 void tml_board_early_init(void);
