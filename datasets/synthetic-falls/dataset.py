@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal as sps
 
+from tinyml.data import dataset_module
 from tinyml.errors import TinymlError
 from tinyml.recording import Recording
 
@@ -37,45 +38,18 @@ G0 = 9.80665
 NATIVE_RATE = 200.0
 DEG = math.pi / 180.0
 
-ACTIVITIES = {
-    "D01": "walking slowly",
-    "D02": "walking quickly",
-    "D03": "jogging slowly",
-    "D04": "jogging quickly",
-    "D05": "walking upstairs and downstairs slowly",
-    "D06": "walking upstairs and downstairs quickly",
-    "D07": "slowly sit in a half height chair, wait a moment, and up slowly",
-    "D08": "quickly sit in a half height chair, wait a moment, and up quickly",
-    "D09": "slowly sit in a low height chair, wait a moment, and up slowly",
-    "D10": "quickly sit (hard) in a low height chair, wait a moment, and up quickly",
-    "D11": "sitting a moment, trying to get up, and collapse into a chair",
-    "D12": "sitting a moment, lying slowly, wait a moment, and sit again",
-    "D13": "sitting a moment, lying quickly, wait a moment, and sit again",
-    "D14": "being on one's back change to lateral position, wait a moment, and change to one's back",
-    "D15": "standing, slowly bending at knees (pick something up), and getting up",
-    "D16": "standing, slowly bending without bending knees, and getting up",
-    "D17": "standing, get into a car, remain seated and get out of the car",
-    "D18": "stumble while walking (recovered)",
-    "D19": "gently jump without falling (trying to reach a high object)",
+# SisFall's own activity table (the real-format loader's), plus four extra hard negatives of ours.
+_SISFALL = dataset_module("sisfall").ACTIVITIES
+EXTRA_ADL = {
     "D20": "riding in a vehicle (extra: road vibration, bumps, braking, turns)",
     "D21": "vigorous jumping in place (extra: flight ~0 g, landing 3-6 g)",
     "D22": "jumping down from a step or chair (extra: free fall then landing, walk away)",
     "D23": "flopping onto a bed or sofa (extra: descent, soft impact, lying)",
-    "F01": "fall forward while walking caused by a slip",
-    "F02": "fall backward while walking caused by a slip",
-    "F03": "lateral fall while walking caused by a slip",
-    "F04": "fall forward while walking caused by a trip",
-    "F05": "fall forward while jogging caused by a trip",
-    "F06": "vertical fall while walking caused by fainting",
-    "F07": "fall while walking, with use of hands in a table to dampen fall, caused by fainting",
-    "F08": "fall forward when trying to get up",
-    "F09": "lateral fall when trying to get up",
-    "F10": "fall forward when trying to sit down",
-    "F11": "fall backward when trying to sit down",
-    "F12": "lateral fall when trying to sit down",
-    "F13": "fall forward while sitting, caused by fainting or falling asleep",
-    "F14": "fall backward while sitting, caused by fainting or falling asleep",
-    "F15": "lateral fall while sitting, caused by fainting or falling asleep",
+}
+ACTIVITIES = {
+    **{c: d for c, d in _SISFALL.items() if c.startswith("D")},
+    **EXTRA_ADL,
+    **{c: d for c, d in _SISFALL.items() if c.startswith("F")},
 }
 ADL_CODES = [c for c in ACTIVITIES if c.startswith("D")]
 FALL_CODES = [c for c in ACTIVITIES if c.startswith("F")]
