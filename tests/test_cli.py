@@ -95,3 +95,17 @@ def test_broken_model(tmp_path):
     _, rec = _demo()
     res = run_cli("predict", APP, str(demo_path(_demo()[0])), "--model", str(p))
     _one_line_error(res, "model")
+
+
+def test_accelerometer_in_ms2_is_converted_with_notice(tmp_path):
+    from tinyml.apps import load_app
+
+    app, rec = _demo()
+    if app.manifest.signal["sensor"] != "accelerometer" or app.manifest.signal["units"] != "g":
+        pytest.skip("the first app is not an accelerometer in g")
+    base = run_cli("predict", APP, str(demo_path(app)), "--events-only")
+    rec.signal = rec.signal * np.float32(9.80665)
+    write_csv(tmp_path / "ms2.csv", rec)
+    res = run_cli("predict", APP, str(tmp_path / "ms2.csv"), "--events-only")
+    assert res.returncode == 0 and "look like m/s²" in res.stderr
+    assert [json.loads(x)["event"] for x in res.stdout.splitlines()] == [json.loads(x)["event"] for x in base.stdout.splitlines()]

@@ -74,3 +74,19 @@ def test_bad_input_one_line(tmp_path, make, expect):
     with pytest.raises(TinymlError, match=expect) as e:
         read_recording(make(tmp_path), CH if "wav" not in expect else ["audio"])
     assert "\n" not in str(e.value)
+
+
+def test_aliases_case_insensitive(tmp_path):
+    p = _csv(tmp_path, [(i * 20, 0.1, 0.2, 1.0) for i in range(10)], "timestamp,AccX,accY,acc_z")
+    r = read_recording(p, CH, aliases={"ax": ["accX"], "ay": ["accy"], "az": ["acc_z"]})
+    assert r.signal[0].tolist() == pytest.approx([0.1, 0.2, 1.0])
+
+
+def test_edge_impulse_declared_units_converted(tmp_path, capsys):
+    doc = {"payload": {"interval_ms": 20, "sensors": [{"name": n, "units": "m/s2"} for n in ("accX", "accY", "accZ")],
+                       "values": [[0.0, 0.0, 9.80665]] * 10}}
+    p = tmp_path / "ms2.json"
+    p.write_text(json.dumps(doc))
+    r = read_recording(p, CH, aliases={"ax": ["accX"], "ay": ["accY"], "az": ["accZ"]}, units="g")
+    assert r.signal[0, 2] == pytest.approx(1.0)
+    assert "converted from m/s2 to g" in capsys.readouterr().err

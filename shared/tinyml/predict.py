@@ -126,8 +126,22 @@ def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, eve
             k += 1
 
 
+def read_input(app: App, path, rate: float | None = None) -> Recording:
+    """A user's recording in the manifest's channels (aliases accepted) and units. An accelerometer in g
+    whose values sit near 9.8 at rest was recorded in m/s²: converted, with a notice."""
+    sig = app.manifest.signal
+    rec = read_recording(Path(path), app.manifest.channels, rate, sig["aliases"], sig["units"])
+    if sig["sensor"] == "accelerometer" and sig["units"] == "g":
+        level = float(np.median(np.linalg.norm(rec.signal, axis=1)))
+        if 7.0 <= level <= 13.0:
+            print(f"notice: {Path(path).name}: median |a| is {level:.2f}: values look like m/s², converted to g",
+                  file=sys.stderr)
+            rec.signal = (rec.signal / np.float32(9.80665)).astype(np.float32)
+    return rec
+
+
 def predict_file(app: App, path, rate=None, model=None, events_only=False) -> Iterator[dict]:
-    rec = read_recording(Path(path), app.manifest.channels, rate)
+    rec = read_input(app, path, rate)
     sig = prepare(app, rec)
     if model and not Path(model).is_file():
         raise TinymlError(f"{model}: model file not found")

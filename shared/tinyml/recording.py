@@ -39,20 +39,28 @@ def _fail(path: Path, msg: str) -> TinymlError:
     return TinymlError(f"{path}: {msg}")
 
 
-def read_recording(path: Path, channels: list[str], rate: float | None = None) -> Recording:
-    """Read CSV, Edge Impulse JSON or WAV into a Recording with exactly `channels` (in that order)."""
+G = 9.80665  # m/s^2 per g
+ACCEL_UNITS_TO_G = {"g": 1.0, "m/s2": 1 / G, "m/s^2": 1 / G, "m/s²": 1 / G, "ms2": 1 / G, "mg": 1e-3}
+
+
+def read_recording(path: Path, channels: list[str], rate: float | None = None,
+                   aliases: dict[str, list[str]] | None = None, units: str | None = None) -> Recording:
+    """Read CSV, Edge Impulse JSON or WAV into a Recording with exactly `channels` (in that order).
+    A column or sensor may also carry one of the channel's `aliases` (case-insensitive). When the file
+    declares its units (Edge Impulse sensors) and they differ from `units`, values are converted."""
     path = Path(path)
     if not path.exists():
         raise TinymlError(f"{path}: file not found")
     if path.is_dir():
         raise TinymlError(f"{path}: is a folder, expected a recording file")
     suffix = path.suffix.lower()
+    names = {c: [c, *(aliases or {}).get(c, [])] for c in channels}
     if suffix == ".json":
-        rec = _read_ei_json(path, channels)
+        rec = _read_ei_json(path, channels, names, units)
     elif suffix == ".wav":
         rec = _read_wav(path, channels)
     else:
-        rec = _read_csv(path, channels, rate)
+        rec = _read_csv(path, channels, rate, names)
     if rec.signal.shape[0] == 0:
         raise _fail(path, "recording has no samples")
     bad = ~np.isfinite(rec.signal)
@@ -65,7 +73,15 @@ def read_recording(path: Path, channels: list[str], rate: float | None = None) -
 TIME_COLUMNS = ("timestamp", "time_ms", "t_ms", "time", "t")
 
 
-def _read_csv(path: Path, channels: list[str], rate: float | None) -> Recording:
+def _find(header: list[str], names: list[str]) -> int | None:
+    low = [h.lower() for h in header]
+    for n in names:
+        if n.lower() in low:
+            return low.index(n.lower())
+    return None
+
+
+def _read_csv(path: Path, channels: list[str], rate: float | None, names: dict[str, list[str]]) -> Recording:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -76,11 +92,12 @@ def _read_csv(path: Path, channels: list[str], rate: float | None) -> Recording:
     header = [h.strip() for h in rows[0]]
     if len(rows) == 1:
         raise _fail(path, "CSV has a header but no samples")
-    missing = [c for c in channels if c not in header]
+    found = {c: _find(header, names[c]) for c in channels}
+    missing = [c for c, i in found.items() if i is None]
     if missing:
         raise _fail(path, f"CSV lacks column(s) {', '.join(missing)}; header must name {', '.join(channels)}")
     time_col = next((c for c in TIME_COLUMNS if c in header), None)
-    idx = [header.index(c) for c in channels]
+    idx = [found[c] for c in channels]
     t_idx = header.index(time_col) if time_col else None
     data = np.empty((len(rows) - 1, len(channels)), np.float32)
     times = np.empty(len(rows) - 1, np.float64)
@@ -111,13 +128,14 @@ def _rate_from_times(path: Path, t_ms: np.ndarray) -> float:
     return 1000.0 / med
 
 
-def _read_ei_json(path: Path, channels: list[str]) -> Recording:
+def _read_ei_json(path: Path, channels: list[str], names_of: dict[str, list[str]], units: str | None) -> Recording:
     """Edge Impulse data acquisition format: payload.{interval_ms, sensors[{name, units}], values}."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         payload = doc["payload"]
         interval = float(payload["interval_ms"])
         names = [s["name"] for s in payload["sensors"]]
+        sensor_units = [str(s.get("units", "")) for s in payload["sensors"]]
         values = payload["values"]
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise _fail(path, f"not valid JSON ({e.__class__.__name__})") from None
@@ -125,7 +143,8 @@ def _read_ei_json(path: Path, channels: list[str]) -> Recording:
         raise _fail(path, "not Edge Impulse data-acquisition JSON (needs payload.interval_ms, sensors, values)") from None
     if interval <= 0 or not math.isfinite(interval):
         raise _fail(path, f"payload.interval_ms must be > 0, got {interval}")
-    missing = [c for c in channels if c not in names]
+    found = {c: _find(names, names_of[c]) for c in channels}
+    missing = [c for c, i in found.items() if i is None]
     if missing:
         raise _fail(path, f"sensors lack {', '.join(missing)}; found {', '.join(names)}")
     try:
@@ -136,7 +155,14 @@ def _read_ei_json(path: Path, channels: list[str]) -> Recording:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[1] != len(names):
         raise _fail(path, f"payload.values rows must have {len(names)} values (one per sensor)")
-    sel = arr[:, [names.index(c) for c in channels]]
+    cols = [found[c] for c in channels]
+    sel = arr[:, cols].copy()
+    if units in ACCEL_UNITS_TO_G:  # convert declared acceleration units to the manifest's
+        for j, col in enumerate(cols):
+            u = sensor_units[col].strip().lower()
+            if u in ACCEL_UNITS_TO_G and u != units:
+                sel[:, j] *= np.float32(ACCEL_UNITS_TO_G[u] / ACCEL_UNITS_TO_G[units])
+                print(f"notice: {path.name}: {names[col]} converted from {sensor_units[col]} to {units}", file=sys.stderr)
     return Recording(np.ascontiguousarray(sel), 1000.0 / interval, tuple(channels), source=str(path))
 
 

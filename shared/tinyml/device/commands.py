@@ -108,9 +108,9 @@ def _ensure_tool(exe: str, pkg: str) -> None:
 
 def _signal_for(app: App, path: str, rate: float | None):
     from ..predict import prepare
-    from ..recording import read_recording
+    from ..predict import read_input
 
-    rec = read_recording(Path(path), app.manifest.channels, rate)
+    rec = read_input(app, Path(path), rate)
     return prepare(app, rec)
 
 

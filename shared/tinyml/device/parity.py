@@ -32,8 +32,7 @@ class Parity:
 def device_parity(app: App, board: str = "qemu-m4", recording: Path | None = None, *, timeout_s: float = 600.0,
                   max_report: int = 5) -> Parity:
     from ..fixtures import demo_path
-    from ..predict import Pipeline, prepare
-    from ..recording import read_recording
+    from ..predict import Pipeline, prepare, read_input
     from .commands import summary_dict
     from .firmware import build_app
     from .runner import open_transport, stream_signal
@@ -41,7 +40,7 @@ def device_parity(app: App, board: str = "qemu-m4", recording: Path | None = Non
 
     m = app.manifest
     path = Path(recording) if recording else demo_path(app)
-    sig = prepare(app, read_recording(path, m.channels), notice=False)
+    sig = prepare(app, read_input(app, path), notice=False)
     res = Pipeline(app).run(sig)
     im = build_app(app, board)
     run = stream_signal(open_transport(im.board, im.elf), sig, labels=m.labels, expect_app=m.id,
