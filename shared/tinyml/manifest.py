@@ -40,6 +40,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "dtype": ((str,), False, "float32"),
         "full_scale": (_NUM, False, None),
         "accepted_rates": ((list,), False, []),
+        "aliases": ((dict,), False, {}),
     },
     "features": {
         "version": ((int,), True, None),
@@ -52,6 +53,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "epochs": ((int,), False, 30),
         "batch_size": ((int,), False, 64),
         "learning_rate": (_NUM, False, 1e-3),
+        "lr_schedule": ((str,), False, "constant"),
         "patience": ((int,), False, 8),
         "params": ((dict,), False, {}),
         "smoke_epochs": ((int,), False, 1),
@@ -80,6 +82,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
 }
 FREE_FORM = {"postprocess", "acceptance"}
 SPLITS = ("subject", "recording")
+LR_SCHEDULES = ("constant", "cosine")  # cosine: decays learning_rate to 0 over the epochs
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,9 @@ def _check_values(m: Manifest, expected_id: str | None) -> None:
     ch = m.signal["channels"]
     if not ch or not all(isinstance(c, str) and c for c in ch) or len(set(ch)) != len(ch):
         raise _err(p, "signal.channels", "must be a list of distinct channel names")
+    for name, alts in m.signal["aliases"].items():
+        if name not in ch or not isinstance(alts, list) or not all(isinstance(a, str) for a in alts):
+            raise _err(p, f"signal.aliases.{name}", f"must map one of the channels {ch} to a list of other names")
     if m.signal["dtype"] not in DEVICE_DTYPES:
         raise _err(p, "signal.dtype", f"{m.signal['dtype']!r} not allowed; allowed: {', '.join(DEVICE_DTYPES)}")
     if m.features["window"] < 1:
@@ -203,6 +209,8 @@ def _check_values(m: Manifest, expected_id: str | None) -> None:
     for i, step in enumerate(m.features["chain"]):
         if not isinstance(step, dict) or not isinstance(step.get("block"), str):
             raise _err(p, f"features.chain[{i}]", "each step must be a table with a 'block' name")
+    if m.model["lr_schedule"] not in LR_SCHEDULES:
+        raise _err(p, "model.lr_schedule", f"{m.model['lr_schedule']!r} not allowed; allowed: {', '.join(LR_SCHEDULES)}")
     if m.dataset["split"] not in SPLITS:
         raise _err(p, "dataset.split", f"{m.dataset['split']!r} not allowed; allowed: {', '.join(SPLITS)}")
     for k in ("test_fraction", "val_fraction"):

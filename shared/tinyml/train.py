@@ -77,7 +77,9 @@ def float_scorer(model, out_scale: float, out_zp: int):
     def score(feats: np.ndarray) -> np.ndarray:
         if len(feats) == 0:
             return np.zeros((0, model.output_shape[-1]), np.int8)
-        p = model.predict(feats, batch_size=512, verbose=0)
+        # A direct call per chunk: model.predict() costs tens of ms per call, and evaluation scores
+        # thousands of short recordings one by one.
+        p = np.concatenate([np.asarray(model(feats[i : i + 512], training=False)) for i in range(0, len(feats), 512)])
         return quantize_input(p, out_scale, out_zp)
 
     return score
@@ -116,11 +118,14 @@ def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
     if builder is None:
         raise TinymlError(f"{app.dir / 'pipeline.py'}: no function {mc['builder']!r} ([model.builder])")
     model = builder(Xtr.shape[1:], n_cls, **mc["params"])
-    model.compile(optimizer=keras.optimizers.Adam(mc["learning_rate"]),
+    epochs = mc["smoke_epochs"] if smoke else mc["epochs"]
+    lr = mc["learning_rate"]
+    if mc["lr_schedule"] == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, epochs * -(-len(Xtr) // mc["batch_size"])))
+    model.compile(optimizer=keras.optimizers.Adam(lr),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     counts = np.bincount(ytr, minlength=n_cls)
     class_weight = {c: float(len(ytr) / (n_cls * max(counts[c], 1))) for c in range(n_cls)}
-    epochs = mc["smoke_epochs"] if smoke else mc["epochs"]
     stop = keras.callbacks.EarlyStopping(patience=mc["patience"], restore_best_weights=True, monitor="val_loss")
     hist = model.fit(Xtr, ytr, validation_data=(Xva, yva), epochs=epochs, batch_size=mc["batch_size"],
                      class_weight=class_weight, callbacks=[stop], verbose=2, shuffle=True)
