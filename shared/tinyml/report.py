@@ -105,6 +105,9 @@ def write_model_card(app: App, out_dir: Path, card: dict, history: dict, pipe, t
     plot_confusion(card["metrics"]["int8"]["confusion"], m.labels, out_dir / "confusion.png", "int8, held-out windows")
     if test:
         plot_example(app, pipe, _pick_example(test), out_dir / "example.png")
+    extras = getattr(app.pipeline, "model_card_extras", None)  # optional app hook: more sections and plots
+    if extras is not None:
+        (out_dir / "extras.md").write_text(extras(app, out_dir, card, pipe, test))
     write_card_text(app, out_dir, card)
 
 
@@ -161,7 +164,7 @@ int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over sensitivity, 
 
 Reproduce: `make app={m.id} train` (seed {card['seed']}, {card['train_seconds']} s here); re-check: `make app={m.id} eval`.
 """
-    extras = getattr(app.pipeline, "model_card_extras", None)  # optional app hook: more sections and plots
-    if extras is not None:
-        text += extras(app, out_dir, card, pipe, test)
+    extra = out_dir / "extras.md"  # written by the app's model_card_extras hook at training time
+    if extra.is_file():
+        text += extra.read_text()
     (out_dir / "README.md").write_text(text)
