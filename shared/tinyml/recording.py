@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import struct
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,7 +176,7 @@ def _read_wav(path: Path, channels: list[str]) -> Recording:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             rate, data = wavfile.read(path)
-    except (ValueError, EOFError, OSError) as e:
+    except (ValueError, EOFError, OSError, struct.error) as e:  # struct.error: a truncated header
         raise _fail(path, f"not a readable WAV file ({e})") from None
     if data.size == 0:
         raise _fail(path, "WAV file has no samples")

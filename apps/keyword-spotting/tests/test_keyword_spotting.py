@@ -1,0 +1,132 @@
+"""keyword-spotting: frontend parity (incremental vs window), mel vs librosa, model ops and memory,
+post-processing, and `tinyml predict` on the WAVs users have."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+from tinyml.apps import load_app
+from tinyml.dsp.mfcc import mfcc_frames
+from tinyml.features import FeatureExtractor
+from tinyml.fixtures import demo_path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
+from apptest import run_cli  # noqa: E402
+
+APP = load_app("keyword-spotting")
+M = APP.manifest
+STEP = dict(M.features["chain"][0])
+ALLOWED_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN",
+               "RESHAPE", "SOFTMAX", "ADD", "MUL", "CONCATENATION", "PAD"}
+
+
+def test_window_hop_is_a_multiple_of_the_frame_hop():
+    assert M.features["hop"] % STEP["hop"] == 0
+    assert FeatureExtractor(M).input_shape() == (1 + (M.features["window"] - STEP["length"]) // STEP["hop"],
+                                                 STEP["n_mfcc"])
+
+
+def test_incremental_frontend_equals_window_recomputation():
+    """The device computes one MFCC frame per 20 ms hop over the stream and keeps the last 49; Python
+    recomputes every 1 s window. Both must give identical frames (bit for bit)."""
+    rng = np.random.default_rng(0)
+    x = (rng.normal(0, 0.05, 4 * 16000) * np.sin(np.linspace(0, 40, 4 * 16000)) ** 2).astype(np.float32)
+    stream = mfcc_frames(x, M.rate, STEP["length"], STEP["hop"], STEP["n_mfcc"], STEP["n_mels"], STEP["n_fft"],
+                         STEP["window"], STEP["fmin"], STEP["fmax"], False, "slaney", STEP["log_floor"])
+    fx = FeatureExtractor(M)
+    per = M.features["hop"] // STEP["hop"]
+    feats = fx.batch(fx.frames(x[:, None]))
+    assert len(feats) == fx.n_windows(len(x)) > 5
+    for k, f in enumerate(feats):
+        np.testing.assert_array_equal(f, stream[k * per : k * per + f.shape[0]])
+
+
+def test_mel_filterbank_matches_librosa():
+    librosa = pytest.importorskip("librosa")
+    from tinyml.dsp.mel import mel_filterbank
+
+    ours = mel_filterbank(M.rate, STEP["n_fft"], STEP["n_mels"], STEP["fmin"], STEP["fmax"])
+    ref = librosa.filters.mel(sr=M.rate, n_fft=STEP["n_fft"], n_mels=STEP["n_mels"], fmin=STEP["fmin"],
+                              fmax=STEP["fmax"], htk=False, norm="slaney")
+    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-9)
+    assert (ours.sum(1) > 0).all(), "an empty mel filter"
+
+
+def test_model_ops_size_and_arena():
+    from ai_edge_litert.interpreter import Interpreter
+
+    from tinyml.reference import tflm_arena_bytes
+
+    data = APP.tflite_path.read_bytes()
+    it = Interpreter(model_content=data)
+    ops = {d["op_name"] for d in it._get_ops_details()}
+    assert ops <= ALLOWED_OPS, ops - ALLOWED_OPS
+    assert len(data) <= 64 * 1024
+    assert tflm_arena_bytes(data) <= 24 * 1024
+    card = json.loads((APP.model_dir / "card.json").read_text())
+    assert card["dataset"]["synthetic"] and "synthetic" in (APP.model_dir / "README.md").read_text().lower()
+
+
+def test_postprocessor_smooths_thresholds_and_suppresses():
+    pp = APP.pipeline.PostProcessor(M, 1 / 256, -128)
+    yes, no = M.labels.index("yes"), M.labels.index("no")
+    hop = M.features["hop"]
+    hi = np.full(len(M.labels), -128, np.int8)
+    hi[yes] = 127
+    lo = np.full(len(M.labels), -128, np.int8)
+    seq = [lo, hi, lo, hi, hi, hi, hi, lo, lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi]
+    fired = []
+    for k, s in enumerate(seq):
+        for lab, _ in pp.step(None, np.zeros(hop), k * hop, s):
+            fired.append((k, lab))
+    smooth = int(M.postprocess["smooth"])
+    assert fired[0] == (2 + smooth, yes)  # one isolated window never fires; `smooth` in a row do
+    assert len(fired) == 2 and fired[1][0] >= 16 + smooth - 1
+    assert no not in [lab for _, lab in fired]
+
+
+def _wav(path, rate, data):
+    wavfile.write(path, rate, data)
+    return str(path)
+
+
+def test_predict_accepts_any_wav(tmp_path):
+    rate, x = wavfile.read(demo_path(APP))
+    base = run_cli("predict", APP.id, str(demo_path(APP)), "--events-only")
+    assert base.returncode == 0, base.stderr
+    want = [json.loads(line)["event"] for line in base.stdout.splitlines()]
+    # 44.1 kHz stereo float: resampled with a notice and mixed down; the same commands come out
+    from scipy.signal import resample_poly
+
+    y = resample_poly(x.astype(np.float32) / 32768, 441, 160).astype(np.float32)
+    st = _wav(tmp_path / "st.wav", 44100, np.stack([y, y], axis=1))
+    res = run_cli("predict", APP.id, st, "--events-only")
+    assert res.returncode == 0, res.stderr
+    assert "resampled 44100 Hz -> 16000 Hz" in res.stderr and "mixed down" in res.stderr
+    assert [json.loads(line)["event"] for line in res.stdout.splitlines()] == want
+    # 8-bit unsigned at 16 kHz works too
+    u8 = _wav(tmp_path / "u8.wav", 16000, (x[:32000] // 256 + 128).astype(np.uint8))
+    assert run_cli("predict", APP.id, u8).returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["empty", "corrupt", "short", "rate"])
+def test_predict_bad_wav_one_line_error(tmp_path, kind):
+    p = tmp_path / f"{kind}.wav"
+    if kind == "empty":
+        _wav(p, 16000, np.zeros(0, np.int16))
+    elif kind == "corrupt":
+        p.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage")
+    elif kind == "short":
+        _wav(p, 16000, np.zeros(8000, np.int16))
+    else:
+        _wav(p, 4000, np.zeros(8000, np.int16))
+    res = run_cli("predict", APP.id, str(p))
+    assert res.returncode != 0
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in res.stderr, res.stderr
