@@ -24,13 +24,13 @@ Imported by file path (not as a package): only absolute imports of numpy/scipy/t
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal as sps
 
 from tinyml.data import dataset_module
+from tinyml.data.parallel import run_forked
 from tinyml.errors import TinymlError
 from tinyml.recording import Recording
 
@@ -126,50 +126,8 @@ def generate(
         fs=max(float(native_rate), float(rate)),
     )
     jobs = [(i, cfg) for i in range(subjects)]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=subjects, desc="synthetic-falls", unit="subject")
-    out: list[list[Recording]] = [None] * subjects  # type: ignore[list-item]
-    n_workers = max(1, min(int(workers), subjects, os.cpu_count() or 1))
-    if n_workers > 1:
-        import multiprocessing as mp
-
-        if "fork" not in mp.get_all_start_methods():  # e.g. Windows: run in-process
-            n_workers = 1
-    if n_workers > 1:
-        # Plain forked processes: this module is loaded by file path, so its functions cannot be pickled
-        # by reference for a Pool; a forked child already has them. Only the Recordings travel back.
-        import multiprocessing as mp
-
-        ctx = mp.get_context("fork")
-        queue = ctx.Queue()
-        procs = [ctx.Process(target=_worker, args=(jobs[w::n_workers], queue), daemon=True) for w in range(n_workers)]
-        for p in procs:
-            p.start()
-        try:
-            for _ in range(subjects):
-                i, recs = queue.get()
-                if i < 0:
-                    raise TinymlError(f"synthetic-falls: a worker failed: {recs}")
-                out[i] = recs
-                if bar:
-                    bar.update(1)
-        finally:
-            for p in procs:
-                if p.is_alive() and any(o is None for o in out):
-                    p.terminate()
-                p.join()
-    else:
-        for job in jobs:
-            i, recs = _subject_job(job)
-            out[i] = recs
-            if bar:
-                bar.update(1)
-    if bar:
-        bar.close()
-    return [r for recs in out for r in recs]
+    out = run_forked(_subject_job, jobs, workers=workers, name="synthetic-falls", unit="subject", progress=progress)
+    return [r for _, recs in out for r in recs]
 
 
 def scene(*, rate, channels, seed: int = 0, subject: int = 0, fall_code: str = "F01",
@@ -202,16 +160,6 @@ def scene(*, rate, channels, seed: int = 0, subject: int = 0, fall_code: str = "
     rec.activity = f"scene: stand, walk, sit, stand up, walk, fall {fall_code}, lie still"
     rec.source = f"synthetic-falls scene {subj.id}"
     return rec
-
-
-def _worker(jobs, queue) -> None:
-    try:
-        for job in jobs:
-            queue.put(_subject_job(job))
-    except BaseException as e:  # report instead of leaving the parent waiting
-        import traceback
-
-        queue.put((-1, f"{e.__class__.__name__}: {e} | {traceback.format_exc().splitlines()[-3].strip()}"))
 
 
 def _subject_job(job) -> tuple[int, list[Recording]]:

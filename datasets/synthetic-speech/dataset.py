@@ -33,6 +33,7 @@ import tempfile
 import numpy as np
 from scipy import signal as sps
 
+from tinyml.data.parallel import run_forked
 from tinyml.errors import TinymlError
 from tinyml.recording import Recording
 
@@ -134,65 +135,13 @@ def generate(
                keyword_stream_minutes=keyword_stream_minutes, snr_db=tuple(snr_db),
                stream_snr_db=tuple(stream_snr_db), channels=tuple(channels))
     jobs = [(kind, name, _voice_seed(seed, kind, name), cfg) for kind, name in specs]
-    out: dict[int, list[Recording]] = {}
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(jobs), desc="synthetic-speech", unit="voice")
-    n_workers = max(1, min(int(workers), len(jobs), os.cpu_count() or 1))
-    if n_workers > 1:
-        import multiprocessing as mp
-
-        if "fork" not in mp.get_all_start_methods():  # e.g. Windows: run in-process
-            n_workers = 1
-    if n_workers > 1:
-        # Plain forked processes: this module is loaded by file path, so its functions cannot be pickled
-        # by reference for a Pool; a forked child already has them. Only the Recordings travel back.
-        import multiprocessing as mp
-
-        ctx = mp.get_context("fork")
-        queue = ctx.Queue()
-        idx = list(enumerate(jobs))
-        procs = [ctx.Process(target=_worker, args=(idx[w::n_workers], queue), daemon=True) for w in range(n_workers)]
-        for p in procs:
-            p.start()
-        try:
-            for _ in range(len(jobs)):
-                i, recs = queue.get()
-                if i < 0:
-                    raise TinymlError(f"synthetic-speech: a worker failed: {recs}")
-                out[i] = recs
-                if bar:
-                    bar.update(1)
-        finally:
-            for p in procs:
-                if p.is_alive() and len(out) < len(jobs):
-                    p.terminate()
-                p.join()
-    else:
-        for i, job in enumerate(jobs):
-            out[i] = _job((i, job))[1]
-            if bar:
-                bar.update(1)
-    if bar:
-        bar.close()
-    return [r for i in sorted(out) for r in out[i]]
+    out = run_forked(_job, list(enumerate(jobs)), workers=workers, name="synthetic-speech", unit="voice",
+                     progress=progress)
+    return [r for _, recs in out for r in recs]
 
 
 def _voice_seed(seed: int, kind: str, name: str) -> int:
     return int(hashlib.sha256(f"{seed}/{kind}/{name}".encode()).hexdigest()[:8], 16)
-
-
-def _worker(items, queue):
-    import traceback
-
-    for item in items:
-        try:
-            queue.put(_job(item))
-        except Exception:  # noqa: BLE001  (reported to the parent, which raises)
-            queue.put((-1, traceback.format_exc(limit=3)))
-            return
 
 
 def _job(arg):
