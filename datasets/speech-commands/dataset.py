@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.errors import TinymlError
-from tinyml.recording import Recording
+from tinyml.recording import Recording, wav_samples
 
 RATE = 16000
 CLIP = RATE  # 1 s
@@ -76,27 +76,8 @@ def read_lists(root: Path) -> dict[str, set[str]]:
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     """PCM16 (or float) WAV -> float32 mono in [-1, 1), rate."""
-    import warnings
-
-    from scipy.io import wavfile
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rate, data = wavfile.read(path)
-    except (ValueError, EOFError, OSError) as e:
-        raise TinymlError(f"{path}: not a readable WAV file ({e})") from None
-    if data.dtype == np.int16:
-        x = data.astype(np.float32) / 32768.0
-    elif data.dtype == np.int32:
-        x = data.astype(np.float32) / 2147483648.0
-    elif data.dtype == np.uint8:
-        x = (data.astype(np.float32) - 128.0) / 128.0
-    else:
-        x = data.astype(np.float32)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
-    return x, int(rate)
+    x, rate = wav_samples(path)
+    return (x.mean(axis=1) if x.ndim == 2 else x), rate
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:

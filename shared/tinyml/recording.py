@@ -167,7 +167,8 @@ def _read_ei_json(path: Path, channels: list[str], names_of: dict[str, list[str]
     return Recording(np.ascontiguousarray(sel), 1000.0 / interval, tuple(channels), source=str(path))
 
 
-def _read_wav(path: Path, channels: list[str]) -> Recording:
+def wav_samples(path: Path) -> tuple[np.ndarray, int]:
+    """A WAV file's samples as float32 full scale [-1, 1) ([n] or [n, ch]) and its rate; PCM 8/16/32 or float."""
     import warnings
 
     from scipy.io import wavfile
@@ -188,6 +189,11 @@ def _read_wav(path: Path, channels: list[str]) -> Recording:
         x = (data.astype(np.float32) - 128.0) / 128.0
     else:
         x = data.astype(np.float32)
+    return x, int(rate)
+
+
+def _read_wav(path: Path, channels: list[str]) -> Recording:
+    x, rate = wav_samples(path)
     if x.ndim == 2 and len(channels) == 1 and x.shape[1] > 1:
         print(f"notice: {path.name}: {x.shape[1]} channels mixed down to mono", file=sys.stderr)
         x = x.mean(axis=1)
