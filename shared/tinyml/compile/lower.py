@@ -242,14 +242,7 @@ class _Lowerer:
         ws = [float(s) for s in (ws * oc if len(ws) == 1 else ws)]
         if any(not (s > 0 and math.isfinite(s)) for s in ws):
             raise _err(op, "filter has an invalid scale")
-        bias = np.zeros(oc, dtype=np.int64)
-        if len(op.inputs) > 2 and op.inputs[2] >= 0:
-            b = self.t[op.inputs[2]]
-            if b.type != INT32:
-                raise _err(op, f"bias tensor {b.index} is {b.type_name}, expected int32", INT8_HINT)
-            bias = self.const_data(op, b, np.int32, "bias").astype(np.int64).ravel()
-            if bias.size != oc:
-                raise _err(op, f"bias has {bias.size} values for {oc} channels")
+        bias = self._bias(op, oc, "channels")
         mults, shifts = zip(*(quant.quantize_multiplier(sx * s / sy) for s in ws))
         lo, hi = self.act(op, y)
         if depthwise:
@@ -281,6 +274,18 @@ class _Lowerer:
                            f"{fn}(&{p}_p, &{p}_q, {{T{x.index}}}, {p}_w, {sarg}{{T{y.index}}});", consts, fn, macs)
         L.scratch = scratch
 
+    def _bias(self, op, n_out: int, what: str) -> np.ndarray:
+        """The optional int32 bias (input 2) as int64, or zeros."""
+        bias = np.zeros(n_out, dtype=np.int64)
+        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+            b = self.t[op.inputs[2]]
+            if b.type != INT32:
+                raise _err(op, f"bias tensor {b.index} is {b.type_name}, expected int32", INT8_HINT)
+            bias = self.const_data(op, b, np.int32, "bias").astype(np.int64).ravel()
+            if bias.size != n_out:
+                raise _err(op, f"bias has {bias.size} values for {n_out} {what}")
+        return bias
+
     def op_conv_2d(self, op):
         self._conv_common(op, depthwise=False)
 
@@ -310,14 +315,7 @@ class _Lowerer:
         if any(int(z) != 0 for z in w.zero_point):
             raise _err(op, "filter zero points must be 0 (symmetric int8 weights)", INT8_HINT)
         ws = ws * m_out if len(ws) == 1 else ws
-        bias = np.zeros(m_out, dtype=np.int64)
-        if len(op.inputs) > 2 and op.inputs[2] >= 0:
-            b = self.t[op.inputs[2]]
-            if b.type != INT32:
-                raise _err(op, f"bias tensor {b.index} is {b.type_name}, expected int32", INT8_HINT)
-            bias = self.const_data(op, b, np.int32, "bias").astype(np.int64).ravel()
-            if bias.size != m_out:
-                raise _err(op, f"bias has {bias.size} values for {m_out} outputs")
+        bias = self._bias(op, m_out, "outputs")
         mults, shifts = zip(*(quant.quantize_multiplier(sx * s / sy) for s in ws))
         lo, hi = self.act(op, y)
         kbias = bias + (-zx) * wd.sum(axis=1)
