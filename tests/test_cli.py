@@ -98,7 +98,6 @@ def test_broken_model(tmp_path):
 
 
 def test_accelerometer_in_ms2_is_converted_with_notice(tmp_path):
-    from tinyml.apps import load_app
 
     app, rec = _demo()
     if app.manifest.signal["sensor"] != "accelerometer" or app.manifest.signal["units"] != "g":

@@ -6,10 +6,9 @@ import hashlib
 import json
 
 import numpy as np
-import pytest
 
-from tinyml.features import FeatureExtractor, quantize_input
-from tinyml.fixtures import demo_path, golden_path, load_golden, truth_path
+from tinyml.features import FeatureExtractor
+from tinyml.fixtures import demo_path, load_golden, truth_path
 from tinyml.predict import Pipeline, prepare
 from tinyml.recording import read_recording
 from tinyml.reference import TflmModel

@@ -137,7 +137,7 @@ def test_compiled_models_have_no_live_overlap(name, data):
         if L.op == "RESHAPE":
             assert cm.plan.offsets[L.outputs[0]] == cm.plan.offsets[L.inputs[0]] and not L.call
     # The generated C checks the plan at compile time.
-    assert f"<= TML_MODEL_ARENA_SIZE) ? 1 : -1]" in cm.c_source
+    assert "<= TML_MODEL_ARENA_SIZE) ? 1 : -1]" in cm.c_source
     assert f"#define TML_MODEL_ARENA_SIZE {cm.arena_size}" in cm.h_source
 
 

@@ -4,7 +4,6 @@ time per inference ours vs the TFLM Python interpreter. Outputs on the device ar
 
 from __future__ import annotations
 
-import ctypes
 import datetime
 import platform
 import time
@@ -49,7 +48,7 @@ def _host_time(fn, rounds: int = 7, min_time: float = 0.05, max_iter: int = 5000
 
 
 def bench_model(name: str, data: bytes, n_vectors: int = 8, seed: int = 0) -> dict:
-    from .cortexm import build_runner, flash_breakdown, run_runner
+    from .cortexm import build_runner, run_runner
     from .host import HostModel
     from .reference import TflmModel, tflm_arena_bytes
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import TinymlError
 from . import quant
-from .tflite_format import ACT_NAMES, FLOAT32, INT8, INT16, INT32, OP, PAD_SAME, PAD_VALID, TYPE_NAMES, Model, Operator, Tensor
+from .tflite_format import ACT_NAMES, FLOAT32, INT8, INT16, INT32, PAD_SAME, PAD_VALID, TYPE_NAMES, Model, Operator, Tensor
 
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN",
              "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "LOGISTIC", "ADD", "MUL", "CONCATENATION", "PAD",
