@@ -3,16 +3,22 @@
 
 #include "tml_nn.h"
 
+/* The pooling window of output position o along one axis: its first input index i0 (may be negative
+ * under padding) and the filter taps [f0, f1) that fall inside the input. */
+static inline void pool_span(int o, int stride, int pad, int k, int in, int *i0, int *f0, int *f1) {
+    *i0 = o * stride - pad;
+    *f0 = *i0 < 0 ? -*i0 : 0;
+    *f1 = k < in - *i0 ? k : in - *i0;
+}
+
 void tml_avgpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out) {
     const int c = p->c;
     for (int oy = 0; oy < p->out_h; oy++) {
-        const int iy0 = oy * p->stride_h - p->pad_h;
-        const int fy0 = iy0 < 0 ? -iy0 : 0;
-        const int fy1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
+        int iy0, fy0, fy1;
+        pool_span(oy, p->stride_h, p->pad_h, p->k_h, p->in_h, &iy0, &fy0, &fy1);
         for (int ox = 0; ox < p->out_w; ox++) {
-            const int ix0 = ox * p->stride_w - p->pad_w;
-            const int fx0 = ix0 < 0 ? -ix0 : 0;
-            const int fx1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+            int ix0, fx0, fx1;
+            pool_span(ox, p->stride_w, p->pad_w, p->k_w, p->in_w, &ix0, &fx0, &fx1);
             const int count = (fy1 - fy0) * (fx1 - fx0);
             for (int ch = 0; ch < c; ch++) {
                 int32_t acc = 0;
@@ -28,13 +34,11 @@ void tml_avgpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out) {
 void tml_maxpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out) {
     const int c = p->c;
     for (int oy = 0; oy < p->out_h; oy++) {
-        const int iy0 = oy * p->stride_h - p->pad_h;
-        const int fy0 = iy0 < 0 ? -iy0 : 0;
-        const int fy1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
+        int iy0, fy0, fy1;
+        pool_span(oy, p->stride_h, p->pad_h, p->k_h, p->in_h, &iy0, &fy0, &fy1);
         for (int ox = 0; ox < p->out_w; ox++) {
-            const int ix0 = ox * p->stride_w - p->pad_w;
-            const int fx0 = ix0 < 0 ? -ix0 : 0;
-            const int fx1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+            int ix0, fx0, fx1;
+            pool_span(ox, p->stride_w, p->pad_w, p->k_w, p->in_w, &ix0, &fx0, &fx1);
             for (int ch = 0; ch < c; ch++) {
                 int32_t m = -128;
                 for (int fy = fy0; fy < fy1; fy++)

@@ -431,11 +431,8 @@ class _Lowerer:
             raise _err(op, "invalid shapes")
         beta = float(op.options.get("beta", 1.0))
         mult, left, diff_min = quant.softmax_params(beta, sx)
-        p = f"L{op.index}"
         params = dict(rows=x.size // depth, depth=depth, input_multiplier=mult, input_left_shift=left, diff_min=diff_min)
-        consts = [Const(p + "_p", "tml_softmax_params", init=_struct(params))]
-        self.add_layer(op, [x.index], [y.index], f"tml_softmax_s8(&{p}_p, {{T{x.index}}}, {{T{y.index}}});", consts,
-                       "tml_softmax_s8", 0, share=("inplace", x.index))
+        self._inplace_layer(op, x, y, "tml_softmax_s8", "tml_softmax_params", params)
 
     def op_logistic(self, op):
         x, y = self.tensor(op, 0), self.tensor(op, 0, "output")
@@ -446,11 +443,8 @@ class _Lowerer:
         if zy != -128 or x.size != y.size:
             raise _err(op, f"output zero point must be -128 (got {zy})")
         mult, left, radius = quant.logistic_params(sx)
-        p = f"L{op.index}"
         params = dict(size=x.size, in_zp=zx, range_radius=radius, mult=mult, left_shift=left)
-        consts = [Const(p + "_p", "tml_logistic_params", init=_struct(params))]
-        self.add_layer(op, [x.index], [y.index], f"tml_logistic_s8(&{p}_p, {{T{x.index}}}, {{T{y.index}}});",
-                       consts, "tml_logistic_s8", 0, share=("inplace", x.index))
+        self._inplace_layer(op, x, y, "tml_logistic_s8", "tml_logistic_params", params)
 
     def _binary(self, op, kind):
         a, b, y = self.tensor(op, 0), self.tensor(op, 1), self.tensor(op, 0, "output")
@@ -580,10 +574,14 @@ class _Lowerer:
                                            act_max=127))
 
     def _requant_layer(self, op, x, y, params):
+        self._inplace_layer(op, x, y, "tml_quantize_s8", "tml_requant_params", params)
+
+    def _inplace_layer(self, op, x, y, fn: str, params_type: str, params: dict):
+        """One elementwise kernel fn(&params, in, out) whose output may overwrite its input."""
         p = f"L{op.index}"
-        consts = [Const(p + "_p", "tml_requant_params", init=_struct(params))]
-        self.add_layer(op, [x.index], [y.index], f"tml_quantize_s8(&{p}_p, {{T{x.index}}}, {{T{y.index}}});", consts,
-                       "tml_quantize_s8", 0, share=("inplace", x.index))
+        consts = [Const(p + "_p", params_type, init=_struct(params))]
+        self.add_layer(op, [x.index], [y.index], f"{fn}(&{p}_p, {{T{x.index}}}, {{T{y.index}}});", consts,
+                       fn, 0, share=("inplace", x.index))
 
     def op_relu(self, op):
         """TFLM: requantize input -> output, clamp below at the output zero point."""
