@@ -7,10 +7,11 @@
  *
  * Parity with Python (tests/dsp/test_c_twins.py):
  *   bit-exact : tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_envelope, tml_stats_*, tml_apply_window,
- *               tml_mel, tml_dct (given the same tables)
+ *               tml_fft, tml_power_spectrum, tml_mel, tml_logf, tml_log, tml_dct, tml_mfcc (given the same tables;
+ *               the numpy FFT for power-of-two sizes does tml_fft's float32 operations in tml_fft's order)
  *   <= 1 ulp  : tml_window, tml_fft_twiddles, tml_dct_matrix (double cos rounded to float; the tables are
  *               normally generated from Python instead and are then identical)
- *   tolerance : tml_power_spectrum, tml_fft_band_power, tml_mfcc (float32 FFT vs numpy's), tml_log (logf)
+ *   tolerance : tml_fft_band_power (its numpy twin sums the bands in float64)
  *
  * Layout: multi-channel signals are interleaved, sample i of channel c at x[i*stride + c]; functions
  * that take `stride` read one channel (pass x + c and stride = channels).
@@ -108,7 +109,9 @@ int tml_fft_band_power(const float *x, int stride, int n, const float *w, const 
  * weights taken in order from `weights`. out[m] = sequential float32 sum of weight*power. */
 void tml_mel(const float *power, const int32_t *start, const int32_t *count, const float *weights, int n_mels,
              float *out);
-/* y[i] = logf(max(x[i], floor)); y may equal x. */
+/* Our own float32 natural log (no libm): within 1 ulp, bit-exact with tinyml.dsp.log.logf. */
+float tml_logf(float x);
+/* y[i] = tml_logf(max(x[i], floor)); y may equal x. */
 void tml_log(const float *x, int n, float floor, float *y);
 /* D[k][i] = s_k cos(pi*k*(2i+1)/(2n)) rounded to float (n_out rows of n). */
 void tml_dct_matrix(int n, int n_out, float *d);

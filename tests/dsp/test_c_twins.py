@@ -1,9 +1,9 @@
 """C twins (firmware/runtime/dsp) vs the numpy blocks, through a host shared library.
 
-Bit-exact: magnitude, magnitude_int, isqrt64, biquad, stats, apply_window, mel, dct (same tables).
+Bit-exact: magnitude, magnitude_int, isqrt64, biquad, stats, apply_window, power_spectrum, mel, log, dct,
+mfcc (same tables; the library is compiled with -ffp-contract=off like every firmware build).
 <= 1 ulp : window, fft_twiddles, dct_matrix tables (double cos rounded to float).
-Tolerance (float32 FFT vs numpy's double FFT), stated per test below: fft, power_spectrum,
-fft_band_power, mfcc; log (logf vs numpy): 2 ulp.
+Tolerance, stated per test below: fft against numpy's double FFT, fft_band_power (float64 band sums).
 """
 
 import math
@@ -150,6 +150,14 @@ def test_mel_dct_tables_and_bit_exact_application(tw):
     for _ in range(20):
         P = (rng.exponential(size=257) * 10.0 ** rng.uniform(-6, 3)).astype(np.float32)
         np.testing.assert_array_equal(tw.mel(P, fb), mel(P, fb))
+    P = (rng.exponential(size=(6, 257)) * 10.0).astype(np.float32)  # vectorized over frames
+    M = mel(P, fb)
+    for i in range(len(P)):
+        np.testing.assert_array_equal(tw.mel(P[i], fb), M[i])
+    X = (rng.standard_normal((6, 40)) * 5).astype(np.float32)
+    Y = dct(X, 13, dct_matrix(40, 13))
+    for i in range(len(X)):
+        np.testing.assert_array_equal(tw.dct(X[i], matrix=dct_matrix(40, 13)), Y[i])
     for n, n_out in [(40, 13), (32, 32), (10, 1)]:
         assert _ulp_diff(tw.dct_matrix(n, n_out), dct_matrix(n, n_out)).max() <= 1
         D = dct_matrix(n, n_out)
@@ -158,10 +166,22 @@ def test_mel_dct_tables_and_bit_exact_application(tw):
             np.testing.assert_array_equal(tw.dct(x, matrix=D), dct(x, n_out, D))
 
 
-def test_log_within_2_ulp(tw):
+def test_log_bit_exact_and_within_2_ulp(tw):
     rng = np.random.default_rng(6)
     x = np.concatenate([10.0 ** rng.uniform(-12, 8, 5000), [0, -1, 1, np.e, 1e-10, 3.4e38]]).astype(np.float32)
-    assert _ulp_diff(tw.log(x, 1e-10), log(x, 1e-10)).max() <= 2
+    np.testing.assert_array_equal(tw.log(x, 1e-10), log(x, 1e-10))
+    # every binade, subnormals, the reduction's edges around sqrt(2), and the specials
+    x = np.concatenate([10.0 ** rng.uniform(-45, 38.5, 100_000), rng.uniform(0.7, 1.42, 50_000),
+                        [1e-45, 1.1754942e-38, 1.1754944e-38, 0.70710677, 0.7071068, 1.4142135, 1.4142137,
+                         1.0, 2.0, 3.4028235e38]]).astype(np.float32)
+    got = log(x, 1e-45)
+    np.testing.assert_array_equal(tw.log(x, 1e-45), got)
+    ref = np.log(x.astype(np.float64)).astype(np.float32)  # correctly rounded but for double rounding
+    assert _ulp_diff(got, ref).max() <= 2  # stated in tinyml.dsp.log: within 1 ulp (measured max 1)
+    special = np.array([0.0, -0.0, np.inf, np.nan], np.float32)
+    np.testing.assert_array_equal(tw.log(special, 1e-45), log(special, 1e-45))
+    from tinyml.dsp.log import logf
+    np.testing.assert_array_equal(logf(special), np.array([-np.inf, -np.inf, np.inf, np.nan], np.float32))
 
 
 # ---- tolerance paths (float32 FFT) ----
@@ -183,13 +203,23 @@ def test_fft_twiddles_and_fft_vs_numpy(tw):
 
 @pytest.mark.parametrize("n, n_fft, kind", [(256, 256, "hann"), (400, 512, "hann"), (64, 64, "rectangular"),
                                             (1024, 1024, "hamming")])
-def test_power_spectrum_tolerance(tw, n, n_fft, kind):
+def test_power_spectrum_bit_exact(tw, n, n_fft, kind):
     rng = np.random.default_rng(n)
-    for x in (_audio(rng, n), rng.standard_normal(n).astype(np.float32) * 100, _accel(rng, n)[:, 2]):
-        ref = power_spectrum(x, kind, n_fft)
-        got = tw.power_spectrum(x, kind, n_fft)
-        # stated in tinyml.dsp.spectrum: |error| <= 2e-7 * sum(P) per bin (measured <= 4e-8)
+    for x in (_audio(rng, n), rng.standard_normal(n).astype(np.float32) * 100, _accel(rng, n)[:, 2],
+              (rng.standard_normal(n) * 1e-6).astype(np.float32)):
+        got = power_spectrum(x, kind, n_fft)
+        np.testing.assert_array_equal(tw.power_spectrum(x, kind, n_fft), got)
+        # against the exact DFT: a float32 rounding of the frame's energy per stage
+        X = np.fft.rfft(x.astype(np.float64) * window(kind, n).astype(np.float64), n_fft)
+        ref = X.real ** 2 + X.imag ** 2
         assert np.max(np.abs(got - ref)) <= 2e-7 * ref.sum()
+    # spectrogram frames (vectorized over frames) equal frame-by-frame C
+    from tinyml.dsp.spectrum import spectrogram
+
+    y = _audio(rng, 4 * n)
+    S = spectrogram(y, n, n // 2, kind, n_fft)
+    for j in range(len(S)):
+        np.testing.assert_array_equal(S[j], tw.power_spectrum(y[j * (n // 2) : j * (n // 2) + n], kind, n_fft))
 
 
 def test_fft_band_power_tolerance(tw):
@@ -207,17 +237,20 @@ def test_fft_band_power_tolerance(tw):
         tw.fft_band_power(np.zeros(100, np.float32), 50.0, bands)
 
 
-def test_mfcc_tolerance(tw):
+def test_mfcc_bit_exact(tw):
+    from tinyml.dsp.mfcc import mfcc_frames
+
     rng = np.random.default_rng(9)
-    y = _audio(rng, 16000)
-    worst = 0.0
-    for start in range(0, 16000 - 480, 1600):
-        fr = y[start : start + 480]
-        ref = mfcc(fr, 16000, 13, 40, 512, "hann", 20.0, 7600.0)
-        got = tw.mfcc(fr, 16000, 13, 40, 512, "hann", 20.0, 7600.0)
-        worst = max(worst, float(np.max(np.abs(got - ref))))
-    # log-mel energies carry the FFT's relative error (a noise floor keeps it ~1e-6); measured ~1e-5
-    assert worst <= 1e-4, worst
+    for y in (_audio(rng, 16000), (rng.standard_normal(16000) * 1e-4).astype(np.float32), np.zeros(16000, np.float32)):
+        for start in range(0, 16000 - 480, 1600):
+            fr = y[start : start + 480]
+            np.testing.assert_array_equal(tw.mfcc(fr, 16000, 13, 40, 512, "hann", 20.0, 7600.0),
+                                          mfcc(fr, 16000, 13, 40, 512, "hann", 20.0, 7600.0))
+        # the framed (training) path, vectorized over frames, equals C frame by frame
+        F = mfcc_frames(y, 16000, 480, 320, 10, 40, 512, "hann", 20.0, 4000.0, log_floor=1e-6)
+        for j in range(0, len(F), 7):
+            np.testing.assert_array_equal(F[j], tw.mfcc(y[j * 320 : j * 320 + 480], 16000, 10, 40, 512, "hann",
+                                                        20.0, 4000.0, log_floor=1e-6))
 
 
 def test_envelope_bit_exact(tw):

@@ -1,6 +1,7 @@
 /* tml_fft: float32 radix-2 FFT, power spectrum and band power; twins of tinyml.dsp.spectrum and
- * tinyml.dsp.fft_band_power. The numpy reference runs its FFT in double, so results agree within a
- * tolerance, not bit for bit (window product, |X|^2 and the band sums follow the documented order). */
+ * tinyml.dsp.fft_band_power. This file defines the arithmetic: tinyml.dsp.spectrum does the same float32
+ * operations in the same order (vectorized), so tml_power_spectrum is bit-exact with it. Band power
+ * agrees within a tolerance (its numpy twin sums the bands in float64). */
 #include <math.h>
 
 #include "tml_dsp.h"

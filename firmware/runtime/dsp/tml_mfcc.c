@@ -1,6 +1,9 @@
 /* tml_mfcc: mel filterbank, log, DCT-II and their composition; twins of tinyml.dsp.mel / log / dct / mfcc.
- * tml_mel and tml_dct are sequential float32 dot products (bit-exact given the same tables). */
+ * tml_mel and tml_dct are sequential float32 dot products (bit-exact given the same tables); tml_logf is our
+ * own float32 log (no libm logf, whose last bit differs between C libraries), mirrored op for op in
+ * tinyml.dsp.log, so the whole MFCC is bit-exact with Python. */
 #include <math.h>
+#include <string.h>
 
 #include "tml_dsp.h"
 
@@ -18,8 +21,47 @@ void tml_mel(const float *power, const int32_t *start, const int32_t *count, con
     }
 }
 
+/* log(1+f) = f - f^2/2 + s*(f^2/2 + R), s = f/(2+f), R ~ 2s^2/3 + 2s^4/5 + ... (degree-8 minimax fit,
+ * the classic fdlibm coefficients); within 1 ulp for finite x > 0. */
+#define TML_LG1 0.66666662693f
+#define TML_LG2 0.40000972152f
+#define TML_LG3 0.28498786688f
+#define TML_LG4 0.24279078841f
+#define TML_LN2_HI 6.9313812256e-01f
+#define TML_LN2_LO 9.0580006145e-06f
+#define TML_SQRT2_HALF_BITS 0x3f3504f3u
+
+float tml_logf(float x) {
+    uint32_t ix;
+    int k = 0;
+    if (x == 0.0f) return -INFINITY;
+    memcpy(&ix, &x, sizeof ix);
+    if (ix >= 0x7f800000u) return x; /* +inf, NaN (negatives too: callers pass x > 0) */
+    if (ix < 0x00800000u) {          /* subnormal: scale into the normal range */
+        x = x * 33554432.0f;         /* 2^25 */
+        k = -25;
+        memcpy(&ix, &x, sizeof ix);
+    }
+    /* x = 2^k * m, m in [sqrt(2)/2, sqrt(2)) */
+    ix += 0x3f800000u - TML_SQRT2_HALF_BITS;
+    k += (int)(ix >> 23) - 0x7f;
+    ix = (ix & 0x007fffffu) + TML_SQRT2_HALF_BITS;
+    float m;
+    memcpy(&m, &ix, sizeof m);
+    float f = m - 1.0f;
+    float s = f / (2.0f + f);
+    float z = s * s;
+    float w = z * z;
+    float t1 = w * (TML_LG2 + w * TML_LG4);
+    float t2 = z * (TML_LG1 + w * TML_LG3);
+    float r = t2 + t1;
+    float hfsq = 0.5f * f * f;
+    float dk = (float)k;
+    return (((s * (hfsq + r) + dk * TML_LN2_LO) - hfsq) + f) + dk * TML_LN2_HI;
+}
+
 void tml_log(const float *x, int n, float floor, float *y) {
-    for (int i = 0; i < n; i++) y[i] = logf(x[i] < floor ? floor : x[i]);
+    for (int i = 0; i < n; i++) y[i] = tml_logf(x[i] < floor ? floor : x[i]);
 }
 
 void tml_dct_matrix(int n, int n_out, float *d) {

@@ -32,5 +32,7 @@ def dct(x: np.ndarray, n_out: int | None = None, matrix: np.ndarray | None = Non
     D = dct_matrix(x.shape[-1], n_out) if matrix is None else np.asarray(matrix, dtype=np.float32)
     if D.shape[1] != x.shape[-1]:
         raise TinymlError(f"dct: matrix expects {D.shape[1]} inputs, x has {x.shape[-1]}")
-    prod = x[..., None, :] * D  # [..., n_out, n]
-    return np.add.accumulate(prod, axis=-1)[..., -1]
+    acc = np.zeros((*x.shape[:-1], D.shape[0]), np.float32)
+    for i in range(D.shape[1]):  # tml_dct's order, vectorized over frames and outputs
+        acc = acc + D[:, i] * x[..., i, None]
+    return acc

@@ -9,8 +9,9 @@ with c_k = 1 for DC and (n even) Nyquist, else 2 (one-sided). This equals scipy.
 rectangular window the bands covering [0, rate/2] sum to mean(x**2); a sine of amplitude A in a band
 gives about A**2/2 with a hann window.
 
-Arithmetic: reference FFT in float64, result float32. The C twin `tml_fft_band_power` runs a float32
-radix-2 FFT (n a power of two), sums c_k*P[k] sequentially in float32 and multiplies by the precomputed
+Arithmetic: the power spectrum is tinyml.dsp.spectrum's (float32, bit-exact with the C FFT for n a power
+of two), the band sums are float64 here, result float32. The C twin `tml_fft_band_power` runs the same
+float32 radix-2 FFT (n a power of two), sums c_k*P[k] sequentially in float32 and multiplies by the precomputed
 float32 scale 1/(n*S2) (`band_scale`); bins come from `band_bins`. Not bit-exact: tests bound the error
 by 5e-7 times the frame's total power (measured <= 1e-7).
 """

@@ -5,8 +5,9 @@ maths, rounded once to float32). It is a generated constant: firmware gets it fr
 (`mel_sparse`: per filter the first bin, the count and the weights), never recomputes it.
 
 Applying it (`mel`) is a sequential float32 dot product per filter, acc = 0; acc = acc + w[k]*P[k] for
-the filter's non-zero bins in increasing k (bit-exact with the C twin `tml_mel`; adding the zero weights
-outside a filter would not change the sum for finite P).
+the filter's bins (first to last non-zero weight) in increasing k: bit-exact with the C twin `tml_mel`.
+It runs vectorized over frames and filters, step k of every filter at once; filters shorter than the
+longest are padded with zero weights, which add exactly +0 for finite, non-negative P (a power).
 """
 
 from __future__ import annotations
@@ -92,18 +93,26 @@ def mel_sparse(fb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(starts, np.int32), np.array(counts, np.int32), flat
 
 
+def _padded(fb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bin indices int [max_count, n_mels] and weights float32 [max_count, n_mels]: step k of every filter
+    (past a filter's count: weight 0 on its first bin, which adds exactly +0 to a finite sum)."""
+    start, count, _ = mel_sparse(fb)
+    kmax = max(int(count.max()), 1) if count.size else 1
+    k = np.arange(kmax)[:, None]
+    idx = start[None, :] + np.where(k < count[None, :], k, 0)
+    w = np.where(k < count[None, :], fb[np.arange(fb.shape[0])[None, :], idx], np.float32(0)).astype(np.float32)
+    return idx, w
+
+
 def mel(power: np.ndarray, fb: np.ndarray) -> np.ndarray:
-    """power [..., n_bins] -> float32 [..., n_mels]: sequential float32 dot product per filter."""
+    """power [..., n_bins] -> float32 [..., n_mels]: sequential float32 dot product per filter (tml_mel's
+    order), vectorized over frames and filters."""
     p = np.asarray(power, dtype=np.float32)
     fb = np.asarray(fb, dtype=np.float32)
     if p.shape[-1] != fb.shape[1]:
         raise TinymlError(f"mel: power has {p.shape[-1]} bins but the filterbank expects {fb.shape[1]}")
-    start, count, _ = mel_sparse(fb)
-    out = np.zeros((*p.shape[:-1], fb.shape[0]), np.float32)
-    for m in range(fb.shape[0]):
-        a, c = int(start[m]), int(count[m])
-        if c == 0:
-            continue
-        prod = p[..., a : a + c] * fb[m, a : a + c]
-        out[..., m] = np.add.accumulate(prod, axis=-1)[..., -1]
-    return out
+    idx, w = _padded(fb)
+    acc = np.zeros((*p.shape[:-1], fb.shape[0]), np.float32)
+    for k in range(idx.shape[0]):
+        acc = acc + np.take(p, idx[k], axis=-1) * w[k]
+    return acc

@@ -2,9 +2,8 @@
 
 Composition of spectrum -> mel -> log -> dct (see those modules for their arithmetic). The C twin
 `tml_mfcc` chains the C twins with generated tables (window, twiddles, sparse mel filterbank, DCT
-matrix). Because the float32 C FFT is not bit-exact with numpy's, MFCCs agree within a tolerance
-stated in tests/dsp/test_c_twins.py (1e-4 absolute on speech-like
-audio with a noise floor; very quiet mel bands amplify the FFT's error through the log).
+matrix). Every stage is float32 in the C twin's order (for a power-of-two n_fft), so Python and C MFCCs
+are bit-exact and the int8 model input is identical on the device (tests/dsp/test_c_twins.py).
 """
 
 from __future__ import annotations
