@@ -1,4 +1,5 @@
-"""Build an app's firmware for a board: app_config.h and model.c/.h generated into build/<app>/gen,
+"""Build an app's firmware for a board: app_config.h, features_tables.c/.h (the feature chain's
+windows, twiddles, filterbanks, ... when it has any) and model.c/.h generated into build/<app>/gen,
 then firmware/main.c + the portable runtime + apps/<id>/firmware/*.c + the board's port.
 
 Nothing here names an app: an app's firmware is whatever C sits in its `firmware/` folder.
@@ -44,9 +45,44 @@ def runtime_include_dirs() -> list[Path]:
     return sorted(dirs)
 
 
+def _write(path: Path, text: str) -> None:
+    """Atomic and only on change: parallel builds never read a half-written file, make-style stamps hold."""
+    if path.is_file() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+TABLES = ("features_tables.c", "features_tables.h")
+
+
+def generate_feature_tables(app: App, gen_dir: Path) -> bool:
+    """features_tables.c/.h from the manifest's chain (tinyml.dsp.ctables; names tml_feat_s<step>_<block>_<table>).
+    Returns False, leaving no stale files, when the chain needs no tables or has a host-only block (an app
+    firmware that includes the header then fails to build, naming it)."""
+    from ..dsp.ctables import c_header, c_source, chain_tables, has_tables
+
+    m = app.manifest
+    try:
+        tables = chain_tables(m.features["chain"], m.rate, int(m.features["window"]), len(m.channels))
+    except TinymlError:
+        tables = []
+    if not has_tables(tables):
+        for stale in TABLES:
+            (gen_dir / stale).unlink(missing_ok=True)
+        return False
+    gen_dir.mkdir(parents=True, exist_ok=True)
+    _write(gen_dir / TABLES[1], c_header(tables))
+    _write(gen_dir / TABLES[0], c_source(tables, static=False, include=TABLES[1]))
+    return True
+
+
 def generate(app: App, gen_dir: Path) -> int | None:
-    """app_config.h always; model.c/.h when the app has a committed int8 model. Returns the arena size."""
+    """app_config.h always; features_tables.c/.h when the feature chain has tables; model.c/.h when the
+    app has a committed int8 model. Returns the arena size."""
     write_app_config(app.manifest, gen_dir)
+    generate_feature_tables(app, gen_dir)
     if not app.tflite_path.is_file():
         for stale in ("model.c", "model.h", "model.stamp"):
             (gen_dir / stale).unlink(missing_ok=True)
