@@ -89,6 +89,44 @@ void tml_report_log(const char *msg)
     tml_link_send(TML_LINK_LOG, (const uint8_t *)msg, (uint16_t)n);
 }
 
+static size_t put_text(char *p, size_t n, size_t cap, const char *s)
+{
+    while (*s && n < cap) {
+        p[n++] = *s++;
+    }
+    return n;
+}
+
+static size_t put_dec(char *p, size_t n, size_t cap, uint64_t v)
+{
+    char d[20];
+    int k = 0;
+    do {
+        d[k++] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v && k < 20);
+    while (k > 0 && n < cap) {
+        p[n++] = d[--k];
+    }
+    return n;
+}
+
+void tml_report_stage_cost(const char *stage, uint32_t every, uint32_t count, uint64_t total)
+{
+    char p[128];
+    size_t n = 0, cap = sizeof p - 1;
+    n = put_text(p, n, cap, "cost ");
+    n = put_text(p, n, 5 + 64, stage);
+    n = put_text(p, n, cap, " every=");
+    n = put_dec(p, n, cap, every);
+    n = put_text(p, n, cap, " n=");
+    n = put_dec(p, n, cap, count);
+    n = put_text(p, n, cap, " total=");
+    n = put_dec(p, n, cap, total);
+    p[n] = 0;
+    tml_report_log(p);
+}
+
 static size_t put_str(uint8_t *p, const char *s)
 {
     size_t n = 0;

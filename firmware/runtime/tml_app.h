@@ -38,6 +38,11 @@ void tml_report_scores(uint32_t t, const int8_t *scores, size_t n);
 void tml_report_event(uint32_t t, uint32_t label, int8_t score);
 /* Cost of one inference: a tml_port_instructions() delta (instructions under QEMU, cycles on MCUs). */
 void tml_report_timing(uint32_t t, uint64_t cost);
+/* Cost of a recurring stage other than the inference (e.g. one feature frame): `count` runs since init,
+ * `total` tml_port_instructions() units over them, one run every `every` samples. Cumulative: call it
+ * now and then (e.g. with each window); the host keeps the latest and reports total / count per run and
+ * the stage's share of real time. Travels as a LOG line "cost <stage> every=<n> n=<count> total=<total>". */
+void tml_report_stage_cost(const char *stage, uint32_t every, uint32_t count, uint64_t total);
 /* Something the app could not do; code >= TML_LINK_ERR_APP (16). Counted as a fault. */
 void tml_report_error(uint32_t code, const char *msg);
 /* Free text for the host log. */

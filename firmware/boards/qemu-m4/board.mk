@@ -20,6 +20,9 @@ BOARD_CLOCK_HZ  = 25000000
 # Cost estimates (ms, duty cycle) assume a real Cortex-M4 at the clock of the STM32L4R5 used in
 # published MLPerf Tiny results, at 1 instruction per cycle: an estimate, said so wherever shown.
 BOARD_ESTIMATE_CLOCK_HZ = 120000000
+# The real-time check (does the whole pipeline keep up with the stream?) is made at the slowest
+# Cortex-M4F we target, the nRF52840 of the Nano 33 BLE at 64 MHz, again at 1 instruction per cycle.
+BOARD_REALTIME_CLOCK_HZ = 64000000
 BOARD_FLASH_ORIGIN = 0x00000000
 BOARD_FLASH_SIZE   = 0x00400000
 BOARD_RAM_ORIGIN   = 0x20000000

@@ -147,7 +147,31 @@ def summary_dict(im, run, size, n_samples: int) -> dict:
             d["estimate_duty_cycle"] = round(total / hz / seconds, 6) if seconds else None
         elif cost["unit"] == "ns":
             d["ms_per_inference"] = round(cost["median"] / 1e6, 4)
+        _realtime(d, im, run, cost)
     return d
+
+
+def _realtime(d: dict, im, run, cost: dict) -> None:
+    """Per-run cost of recurring stages (tml_report_stage_cost, e.g. one feature frame) and the real-time
+    load: (cost per inference * inferences per second + sum of stage cost * runs per second) / clock,
+    at the board's BOARD_REALTIME_CLOCK_HZ (the slowest MCU the figure is meant for) or its estimate
+    clock. Counted units are instructions under QEMU: the load assumes ~1 instruction per cycle."""
+    rate = run.rate
+    stages = {}
+    per_second = cost["median"] * rate / int(im.app.manifest.features["hop"])
+    for name, st in run.stages.items():
+        if st["n"] > 0 and st["every"] > 0:
+            mean = st["total"] / st["n"]
+            stages[name] = {"mean": round(mean), "runs": st["n"], "per_second": round(mean * rate / st["every"])}
+            per_second += mean * rate / st["every"]
+    if stages:
+        d["stages"] = stages
+    clock = im.board.get("REALTIME_CLOCK_HZ") or im.board.get("ESTIMATE_CLOCK_HZ") or im.board.get("CLOCK_HZ")
+    if cost["unit"] in ("instructions", "cycles") and clock:
+        hz = int(clock, 0)
+        d["realtime_clock_hz"] = hz
+        d["realtime_per_second"] = round(per_second)
+        d["realtime_load"] = round(per_second / hz, 6)
 
 
 def _summary_text(d: dict) -> str:
@@ -167,6 +191,14 @@ def _summary_text(d: dict) -> str:
                   f"duty cycle {100 * (d['estimate_duty_cycle'] or 0):.3f}%")
         if "ms_per_inference" in d:
             s += f" ({d['ms_per_inference']} ms wall clock on this host)"
+    for name, st in d.get("stages", {}).items():
+        s += f"; {st['mean']} {d['cost_unit']} per {name} (mean of {st['runs']}, {st['per_second']} per second)"
+    if "realtime_load" in d:
+        load = d["realtime_load"]
+        per = "instruction" if d["cost_unit"] == "instructions" else "cycle"
+        s += (f"; real time at {d['realtime_clock_hz'] / 1e6:g} MHz (1 {per}/cycle assumed): "
+              f"{d['realtime_per_second']} {d['cost_unit']}/s = {100 * load:.1f}% load, "
+              + ("keeps up" if load < 1 else "does NOT keep up"))
     s += f"; {d['events']} events, faults {d['faults']}"
     return s
 

@@ -6,6 +6,7 @@ The output mirrors `tinyml predict`: {"t": s, "scores": {label: p}} per window a
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ class DeviceRun:
     timings: list[Timing] = field(default_factory=list)
     errors: list[Error] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
+    stages: dict[str, dict] = field(default_factory=dict)  # tml_report_stage_cost, latest per stage
     done: Done | None = None
     exit_code: int | None = None
     stderr: str = ""
@@ -64,6 +66,17 @@ class DeviceRun:
         costs = [t.cost for t in self.timings]
         return {"unit": self.hello.cost_unit, "median": int(statistics.median(costs)), "max": max(costs),
                 "inferences": len(costs)}
+
+
+_STAGE = re.compile(r"cost (\S+) every=(\d+) n=(\d+) total=(\d+)")
+
+
+def parse_stage_cost(text: str) -> dict | None:
+    """A tml_report_stage_cost line -> {stage, every, n, total}; None for other log text."""
+    mm = _STAGE.fullmatch(text.strip())
+    if not mm:
+        return None
+    return {"stage": mm[1], "every": int(mm[2]), "n": int(mm[3]), "total": int(mm[4])}
 
 
 def line_for(msg, run: DeviceRun) -> dict | None:
@@ -111,6 +124,9 @@ def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_ap
                 run.errors.append(m)
             elif isinstance(m, Log):
                 run.logs.append(m.text)
+                st = parse_stage_cost(m.text)
+                if st is not None:
+                    run.stages[st.pop("stage")] = st
             elif isinstance(m, Done):
                 run.done = m
             if on_message is not None:
