@@ -34,3 +34,15 @@ def test_device_matches_predict_on_qemu(app_id):
     assert p.ok, "\n".join(p.mismatches)
     assert p.windows > 0
     assert p.summary["per_inference"] > 0 and p.summary["cost_unit"] == "instructions"
+    for name, st in p.summary.get("stages", {}).items():  # tml_report_stage_cost, e.g. a feature frame
+        assert st["mean"] > 0 and st["runs"] > 0, name
+    if "stages" in p.summary:
+        assert 0 < p.summary["realtime_load"] and p.summary["realtime_clock_hz"] > 0
+
+
+def test_stage_cost_lines_parse():
+    from tinyml.device.runner import parse_stage_cost
+
+    assert parse_stage_cost("cost feature_frame every=320 n=799 total=78488167") == {
+        "stage": "feature_frame", "every": 320, "n": 799, "total": 78488167}
+    assert parse_stage_cost("cost of living") is None and parse_stage_cost("hello") is None
