@@ -95,6 +95,11 @@ def _device_line(card: dict, app_id: str) -> str:
     if "estimate_ms_per_inference" in d:
         text += (f" (estimate: {d['estimate_ms_per_inference']} ms per inference at "
                  f"{d['estimate_clock_hz'] / 1e6:g} MHz, duty cycle {100 * d['estimate_duty_cycle']:.2f}%)")
+    for name, st in (d.get("stages") or {}).items():  # recurring stages the firmware measures (tml_report_stage_cost)
+        text += f"; {st['mean']:,} {d['cost_unit']} per {name.replace('_', ' ')} (mean)"
+    if "realtime_load" in d:
+        text += (f"; real time at {d['realtime_clock_hz'] / 1e6:g} MHz (1 instruction per cycle assumed): "
+                 f"{100 * d['realtime_load']:.1f}% load, " + ("keeps up" if d["realtime_load"] < 1 else "does NOT keep up"))
     return text + f"; Python vs device: {d['parity']}."
 
 

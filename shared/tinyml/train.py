@@ -211,7 +211,8 @@ def device_cost(app: App, board: str = "qemu-m4") -> dict:
         _log(f"device cost not measured: {e}")
         return {"error": str(e).splitlines()[0]}
     keep = ("board", "flash", "ram", "arena", "stack_static", "stack_measured", "cost_unit", "per_inference",
-            "per_second_of_data", "estimate_clock_hz", "estimate_ms_per_inference", "estimate_duty_cycle")
+            "per_second_of_data", "estimate_clock_hz", "estimate_ms_per_inference", "estimate_duty_cycle",
+            "stages", "realtime_clock_hz", "realtime_per_second", "realtime_load")
     out = {k: par.summary[k] for k in keep if k in par.summary}
     out["parity"] = "identical scores and events" if par.ok else "; ".join(par.mismatches)
     if not par.ok:
