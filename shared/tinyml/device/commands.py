@@ -192,7 +192,7 @@ def _summary_text(d: dict) -> str:
         if "ms_per_inference" in d:
             s += f" ({d['ms_per_inference']} ms wall clock on this host)"
     for name, st in d.get("stages", {}).items():
-        s += f"; {st['mean']} {d['cost_unit']} per {name} (mean of {st['runs']}, {st['per_second']} per second)"
+        s += f"; {st['mean']} {d['cost_unit']} per {name.replace('_', ' ')} (mean of {st['runs']}, {st['per_second']} per second)"
     if "realtime_load" in d:
         load = d["realtime_load"]
         per = "instruction" if d["cost_unit"] == "instructions" else "cycle"
