@@ -7,8 +7,8 @@
  *
  * Parity with Python (tests/dsp/test_c_twins.py):
  *   bit-exact : tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_envelope, tml_stats_*, tml_apply_window,
- *               tml_fft, tml_power_spectrum, tml_mel, tml_logf, tml_log, tml_dct, tml_mfcc (given the same tables;
- *               the numpy FFT for power-of-two sizes does tml_fft's float32 operations in tml_fft's order)
+ *               tml_power_spectrum, tml_mel, tml_logf, tml_log, tml_dct, tml_mfcc (given the same tables; for
+ *               power-of-two sizes tinyml.dsp.spectrum does tml_fft's float32 operations in tml_fft's order)
  *   <= 1 ulp  : tml_window, tml_fft_twiddles, tml_dct_matrix (double cos rounded to float; the tables are
  *               normally generated from Python instead and are then identical)
  *   tolerance : tml_fft_band_power (its numpy twin sums the bands in float64)
