@@ -34,3 +34,17 @@ def test_eval_fails_on_missed_floor(tmp_path):
     line = res.stderr.strip().splitlines()[-1]
     assert line.startswith("error: demo-app misses its acceptance floors")
     assert "sensitivity" in line and "model_bytes" in line
+
+
+def test_class_weights_modes():
+    import numpy as np
+    import pytest
+
+    from tinyml.train import class_weights
+
+    y = np.array([0] * 90 + [1] * 10)
+    b = class_weights(y, 2, "balanced")
+    assert b[0] * 90 == pytest.approx(b[1] * 10)  # each class weighs the same in total
+    s = class_weights(y, 2, "sqrt")
+    assert s[1] == pytest.approx(np.sqrt(b[1])) and s[0] == pytest.approx(np.sqrt(b[0]))
+    assert class_weights(y, 2, "none") == {0: 1.0, 1: 1.0}

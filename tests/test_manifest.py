@@ -38,6 +38,7 @@ def test_template_manifest_is_valid(tmp_path):
         (lambda s: s.replace("window = ", 'window = "x" #'), r"\[features.window\] must be int"),
         (lambda s: s + "\n[extra]\n", r"\[extra\] unknown section"),
         (lambda s: s.replace('split = "subject"', 'split = "random"'), r"\[dataset.split\].*allowed: subject"),
+        (lambda s: s.replace("patience = ", 'class_weight = "inverse"\npatience = '), r"\[model.class_weight\].*allowed: balanced"),
         (lambda s: s + "\n[[broken", r"not valid TOML"),
     ],
 )

@@ -54,6 +54,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "batch_size": ((int,), False, 64),
         "learning_rate": (_NUM, False, 1e-3),
         "lr_schedule": ((str,), False, "constant"),
+        "class_weight": ((str,), False, "balanced"),
         "patience": ((int,), False, 8),
         "params": ((dict,), False, {}),
         "smoke_epochs": ((int,), False, 1),
@@ -83,6 +84,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
 FREE_FORM = {"postprocess", "acceptance"}
 SPLITS = ("subject", "recording")
 LR_SCHEDULES = ("constant", "cosine")  # cosine: decays learning_rate to 0 over the epochs
+# balanced: every class weighs the same in the loss; sqrt: halfway (weights ~ 1/sqrt(count)); none: the
+# training windows' own frequencies (right when they mirror deployment, e.g. mostly non-keyword audio).
+CLASS_WEIGHTS = ("balanced", "sqrt", "none")
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,8 @@ def _check_values(m: Manifest, expected_id: str | None) -> None:
             raise _err(p, f"features.chain[{i}]", "each step must be a table with a 'block' name")
     if m.model["lr_schedule"] not in LR_SCHEDULES:
         raise _err(p, "model.lr_schedule", f"{m.model['lr_schedule']!r} not allowed; allowed: {', '.join(LR_SCHEDULES)}")
+    if m.model["class_weight"] not in CLASS_WEIGHTS:
+        raise _err(p, "model.class_weight", f"{m.model['class_weight']!r} not allowed; allowed: {', '.join(CLASS_WEIGHTS)}")
     if m.dataset["split"] not in SPLITS:
         raise _err(p, "dataset.split", f"{m.dataset['split']!r} not allowed; allowed: {', '.join(SPLITS)}")
     for k in ("test_fraction", "val_fraction"):

@@ -85,6 +85,14 @@ def float_scorer(model, out_scale: float, out_zp: int):
     return score
 
 
+def class_weights(y: np.ndarray, n_cls: int, mode: str) -> dict[int, float]:
+    """Loss weight per class ([model] class_weight): balanced n / (k * count), sqrt of that, or none (1)."""
+    counts = np.maximum(np.bincount(y, minlength=n_cls), 1)
+    w = len(y) / (n_cls * counts)
+    w = {"balanced": w, "sqrt": np.sqrt(w), "none": np.ones(n_cls)}[mode]
+    return {c: float(w[c]) for c in range(n_cls)}
+
+
 def _seed_everything(seed: int) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
@@ -124,8 +132,7 @@ def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, epochs * -(-len(Xtr) // mc["batch_size"])))
     model.compile(optimizer=keras.optimizers.Adam(lr),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    counts = np.bincount(ytr, minlength=n_cls)
-    class_weight = {c: float(len(ytr) / (n_cls * max(counts[c], 1))) for c in range(n_cls)}
+    class_weight = class_weights(ytr, n_cls, mc["class_weight"])
     stop = keras.callbacks.EarlyStopping(patience=mc["patience"], restore_best_weights=True, monitor="val_loss")
     hist = model.fit(Xtr, ytr, validation_data=(Xva, yva), epochs=epochs, batch_size=mc["batch_size"],
                      class_weight=class_weight, callbacks=[stop], verbose=2, shuffle=True)
