@@ -9,6 +9,7 @@
 #include "app_config.h"
 #include "model.h"
 #include "tml_app.h"
+#include "tml_app_model.h"
 #include "tml_dsp.h"
 #include "tml_features.h"
 #include "tml_port.h"
@@ -59,15 +60,10 @@ void tml_app_on_sample(const float *sample)
         s_feat[t * FEATS + CH] = s_mag[t];
     }
     tml_quantize_input(s_feat, WINDOW * FEATS, TML_MODEL_INPUT_SCALE, TML_MODEL_INPUT_ZERO_POINT, tml_model_input());
-    uint64_t t0 = tml_port_instructions();
-    if (tml_model_invoke() != 0) {
-        tml_report_error(17, "model invoke failed");
+    const int8_t *scores = tml_app_score_window(end);
+    if (scores == NULL) {
         return;
     }
-    uint64_t cost = tml_port_instructions() - t0;
-    const int8_t *scores = tml_model_output();
-    tml_report_scores(end, scores, TML_MODEL_OUTPUT_SIZE);
-    tml_report_timing(end, cost);
     uint8_t labels[TML_TE_MAX_LABELS];
     int8_t event_scores[TML_TE_MAX_LABELS];
     int n = tml_threshold_events_step(&s_events, end, scores, labels, event_scores);

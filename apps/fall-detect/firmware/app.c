@@ -15,6 +15,7 @@
 #include "app_config.h"
 #include "model.h"
 #include "tml_app.h"
+#include "tml_app_model.h"
 #include "tml_dsp.h"
 #include "tml_features.h"
 #include "tml_port.h"
@@ -155,14 +156,9 @@ void tml_app_on_sample(const float *sample)
     (void)tml_ring_f32_window(&s_ring, s_win, WINDOW);
     tml_magnitude(s_win, WINDOW, CH, s_mag);
     quantize_features(tml_model_input());
-    uint64_t t0 = tml_port_instructions();
-    if (tml_model_invoke() != 0) {
-        tml_report_error(17, "model invoke failed");
+    const int8_t *scores = tml_app_score_window(end);
+    if (scores == NULL) {
         return;
     }
-    uint64_t cost = tml_port_instructions() - t0;
-    const int8_t *scores = tml_model_output();
-    tml_report_scores(end, scores, TML_MODEL_OUTPUT_SIZE);
-    tml_report_timing(end, cost);
     postprocess(end, scores, first_window);
 }
