@@ -90,13 +90,19 @@ def build_image(
     out_dir: Path | str = "build/fw",
     opt: str = "-Os",
     name: str = "firmware",
+    fast_sources=(),
+    fast_opt: str = "-O2",
 ) -> Image:
+    """fast_sources (the compute kernels) compile with fast_opt, the rest with opt: the inner loops run
+    millions of times per second, the rest once per window, so only the kernels are worth the bytes."""
     b = load_board(board) if isinstance(board, str) else board
     _need(b.cc)
     out = Path(out_dir)
     obj_dir = out / "obj"
     obj_dir.mkdir(parents=True, exist_ok=True)
     cflags = compile_flags(b, include_dirs, defines, opt)
+    fast_flags = compile_flags(b, include_dirs, defines, fast_opt)
+    fast = {Path(f).resolve() for f in fast_sources}
     all_src = [*map(Path, sources), *b.sources, port_dir() / "tml_port_weak.c"]
     seen: set[Path] = set()
     objects: list[Path] = []
@@ -108,12 +114,13 @@ def build_image(
         seen.add(src)
         if not src.is_file():
             raise TinymlError(f"source {src} not found")
-        h = hashlib.sha256("\0".join([b.cc, *cflags, str(src), hdr_hash]).encode())
+        flags = fast_flags if src in fast else cflags
+        h = hashlib.sha256("\0".join([b.cc, *flags, str(src), hdr_hash]).encode())
         h.update(src.read_bytes())
         obj = obj_dir / f"{src.stem}-{h.hexdigest()[:10]}.o"
         if not obj.is_file():
             tmp = obj.with_name(f"{obj.stem}.{os.getpid()}.o")
-            _run([b.cc, *cflags, "-c", str(src), "-o", str(tmp)], f"compiling {src.name} for {b.name}")
+            _run([b.cc, *flags, "-c", str(src), "-o", str(tmp)], f"compiling {src.name} for {b.name}")
             tmp.replace(obj)
             for ext in (".su", ".ci"):  # per-function stack use and the call graph, for tinyml size
                 aux = tmp.with_suffix(ext)

@@ -38,6 +38,12 @@ def runtime_c_sources() -> list[Path]:
     return sorted((firmware_dir() / "runtime").rglob("*.c"))
 
 
+def kernel_sources(gen_dir: Path) -> list[Path]:
+    """The compute kernels (NN layers, DSP blocks, the generated model): built for speed, the rest for size."""
+    rt = firmware_dir() / "runtime"
+    return [*sorted(rt.glob("tml_nn*.c")), *sorted((rt / "dsp").glob("*.c")), gen_dir / "model.c"]
+
+
 def runtime_include_dirs() -> list[Path]:
     root = firmware_dir() / "runtime"
     dirs = {root}
@@ -123,5 +129,5 @@ def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path |
     sources = [firmware_dir() / "main.c", *runtime_c_sources(), *app_sources, *sorted(gen.glob("*.c"))]
     includes = [gen, fw, *runtime_include_dirs()]
     out = build_dir(app.id, b.name) if out_dir is None else Path(out_dir) / b.name
-    image = build_image(b, sources, includes, {}, out, opt=opt, name=app.id)
+    image = build_image(b, sources, includes, {}, out, opt=opt, name=app.id, fast_sources=kernel_sources(gen))
     return AppImage(app, b, image, gen, arena)
