@@ -93,7 +93,7 @@ def mel_sparse(fb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(starts, np.int32), np.array(counts, np.int32), flat
 
 
-def _padded(fb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def mel_steps(fb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bin indices int [max_count, n_mels] and weights float32 [max_count, n_mels]: step k of every filter
     (past a filter's count: weight 0 on its first bin, which adds exactly +0 to a finite sum)."""
     start, count, _ = mel_sparse(fb)
@@ -111,8 +111,12 @@ def mel(power: np.ndarray, fb: np.ndarray) -> np.ndarray:
     fb = np.asarray(fb, dtype=np.float32)
     if p.shape[-1] != fb.shape[1]:
         raise TinymlError(f"mel: power has {p.shape[-1]} bins but the filterbank expects {fb.shape[1]}")
-    idx, w = _padded(fb)
-    acc = np.zeros((*p.shape[:-1], fb.shape[0]), np.float32)
+    return mel_apply(p, *mel_steps(fb))
+
+
+def mel_apply(power: np.ndarray, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """mel() with the filterbank already in mel_steps form (callers that apply it often build it once)."""
+    acc = np.zeros((*power.shape[:-1], idx.shape[1]), np.float32)
     for k in range(idx.shape[0]):
-        acc = acc + np.take(p, idx[k], axis=-1) * w[k]
+        acc = acc + np.take(power, idx[k], axis=-1) * w[k]
     return acc
