@@ -65,6 +65,36 @@ static inline int8_t tml_requant_out(int32_t acc, const tml_channel_q *q, int o,
  * through the caller's struct would reload its pointers after every output byte. */
 #define TML_LOCAL_Q(name, q) const tml_channel_q name = *(q)
 
+#if TML_NN_DSP
+/* The end of one 2-pixel x 2-filter block of the DSP GEMMs: the n % 4 tail (from i0) in plain C, then
+ * requantize and store the four outputs. */
+static inline void tml_finish_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, int n, int i0, int32_t a00,
+                                  int32_t a01, int32_t a10, int32_t a11, const tml_channel_q *q, int o,
+                                  int32_t out_offset, int32_t lo, int32_t hi, int8_t *y0, int8_t *y1) {
+    const int8_t *w1 = w0 + n;
+    for (int i = i0; i < n; i++) {
+        a00 += x0[i] * w0[i];
+        a01 += x0[i] * w1[i];
+        a10 += x1[i] * w0[i];
+        a11 += x1[i] * w1[i];
+    }
+    y0[o] = tml_requant_out(a00, q, o, out_offset, lo, hi);
+    y0[o + 1] = tml_requant_out(a01, q, o + 1, out_offset, lo, hi);
+    y1[o] = tml_requant_out(a10, q, o, out_offset, lo, hi);
+    y1[o + 1] = tml_requant_out(a11, q, o + 1, out_offset, lo, hi);
+}
+
+/* Filters o..m-1 (an odd one left over by the 2-filter blocks) for two pixels. */
+static inline void tml_last_filters_2(const int8_t *x0, const int8_t *x1, const int8_t *w, int n, int o, int m,
+                                      const tml_channel_q *q, int32_t out_offset, int32_t lo, int32_t hi,
+                                      int8_t *y0, int8_t *y1) {
+    for (; o < m; o++) {
+        y0[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x0, w + o * n, n), q, o, out_offset, lo, hi);
+        y1[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x1, w + o * n, n), q, o, out_offset, lo, hi);
+    }
+}
+#endif
+
 /* A small int8 GEMM with the requantization fused:
  *   out[p * out_stride + o] = requant_o(kbias[o] + sum_i x[p * x_stride + i] * w[o * n + i])
  * for p < npix pixels (rows of x) and o < m filters (rows of w). The DSP build works on 2 pixels x 2
@@ -100,21 +130,9 @@ static inline void tml_gemm_s8(const int8_t *x, int x_stride, int npix, const in
                 a11 = (int32_t)__smlad((uint32_t)xe1, (uint32_t)we, (uint32_t)a11);
                 a11 = (int32_t)__smlad((uint32_t)xo1, (uint32_t)wo, (uint32_t)a11);
             }
-            for (; i < n; i++) {
-                a00 += x0[i] * w0[i];
-                a01 += x0[i] * w1[i];
-                a10 += x1[i] * w0[i];
-                a11 += x1[i] * w1[i];
-            }
-            y0[o] = tml_requant_out(a00, q, o, out_offset, lo, hi);
-            y0[o + 1] = tml_requant_out(a01, q, o + 1, out_offset, lo, hi);
-            y1[o] = tml_requant_out(a10, q, o, out_offset, lo, hi);
-            y1[o + 1] = tml_requant_out(a11, q, o + 1, out_offset, lo, hi);
+            tml_finish_2x2(x0, x1, w0, n, i, a00, a01, a10, a11, q, o, out_offset, lo, hi, y0, y1);
         }
-        for (; o < m; o++) {
-            y0[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x0, w + o * n, n), q, o, out_offset, lo, hi);
-            y1[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x1, w + o * n, n), q, o, out_offset, lo, hi);
-        }
+        tml_last_filters_2(x0, x1, w, n, o, m, q, out_offset, lo, hi, y0, y1);
     }
 #endif
     for (; p < npix; p++) {
@@ -170,22 +188,9 @@ static inline void tml_gemm2_x16(const int8_t *x, int x_stride, const int32_t *x
             a10 = (int32_t)__smlad((uint32_t)x1e, (uint32_t)we, (uint32_t)a10);
             a10 = (int32_t)__smlad((uint32_t)x1o, (uint32_t)wo, (uint32_t)a10);
         }
-        const int8_t *w1 = w0 + n;
-        for (int i = n4 * 4; i < n; i++) {
-            a00 += x0[i] * w0[i];
-            a01 += x0[i] * w1[i];
-            a10 += x1[i] * w0[i];
-            a11 += x1[i] * w1[i];
-        }
-        y0[o] = tml_requant_out(a00, q, o, out_offset, lo, hi);
-        y0[o + 1] = tml_requant_out(a01, q, o + 1, out_offset, lo, hi);
-        y1[o] = tml_requant_out(a10, q, o, out_offset, lo, hi);
-        y1[o + 1] = tml_requant_out(a11, q, o + 1, out_offset, lo, hi);
+        tml_finish_2x2(x0, x1, w0, n, n4 * 4, a00, a01, a10, a11, q, o, out_offset, lo, hi, y0, y1);
     }
-    for (; o < m; o++) {
-        y0[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x0, w + o * n, n), q, o, out_offset, lo, hi);
-        y1[o] = tml_requant_out(q->kbias[o] + tml_dot_s8(x1, w + o * n, n), q, o, out_offset, lo, hi);
-    }
+    tml_last_filters_2(x0, x1, w, n, o, m, q, out_offset, lo, hi, y0, y1);
 }
 #endif
 
