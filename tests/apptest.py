@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,3 +20,14 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     exe = Path(sys.executable).with_name("tinyml")
     e = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd or ROOT, env=e, timeout=timeout)
+
+
+def template_repo(tmp_path: Path, folder: str) -> Path:
+    """A scratch repository: apps/_template copied to apps/<folder>, the real datasets/ and firmware/ linked."""
+    root = tmp_path / "repo"
+    (root / "apps").mkdir(parents=True)
+    shutil.copytree(ROOT / "apps" / "_template", root / "apps" / folder)
+    for name in ("datasets", "firmware"):
+        (root / name).symlink_to(ROOT / name)
+    (root / "pyproject.toml").write_text("")
+    return root

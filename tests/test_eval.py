@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
-from apptest import ROOT, run_cli
+from apptest import run_cli, template_repo
 
 
 def _template_repo(tmp_path, floors: dict):
-    root = tmp_path / "repo"
-    (root / "apps").mkdir(parents=True)
-    shutil.copytree(ROOT / "apps" / "_template", root / "apps" / "demo-app")
-    for name in ("datasets", "firmware"):
-        (root / name).symlink_to(ROOT / name)
-    (root / "pyproject.toml").write_text("")
+    root = template_repo(tmp_path, "demo-app")
     toml = root / "apps" / "demo-app" / "app.toml"
     text = toml.read_text().replace('id = "template-app"', 'id = "demo-app"')
     for key, value in floors.items():

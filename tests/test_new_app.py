@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 
@@ -13,16 +12,11 @@ from tinyml.manifest import load_manifest
 from tinyml.predict import Pipeline, prepare
 from tinyml.recording import read_recording
 
-from apptest import ROOT, run_cli
+from apptest import run_cli, template_repo
 
 
 def test_new_app_from_template(tmp_path):
-    root = tmp_path / "repo"
-    (root / "apps").mkdir(parents=True)
-    shutil.copytree(ROOT / "apps" / "_template", root / "apps" / "_template")
-    for name in ("datasets", "firmware"):
-        (root / name).symlink_to(ROOT / name)
-    (root / "pyproject.toml").write_text("")
+    root = template_repo(tmp_path, "_template")
     env = {"TINYML_ROOT": str(root)}
 
     res = run_cli("new", "my-gesture", env=env)
