@@ -116,7 +116,7 @@ void tml_report_stage_cost(const char *stage, uint32_t every, uint32_t count, ui
     char p[128];
     size_t n = 0, cap = sizeof p - 1;
     n = put_text(p, n, cap, "cost ");
-    n = put_text(p, n, 5 + 64, stage);
+    n = put_text(p, n, n + 64, stage); /* at most 64 characters of the name */
     n = put_text(p, n, cap, " every=");
     n = put_dec(p, n, cap, every);
     n = put_text(p, n, cap, " n=");

@@ -94,10 +94,9 @@ def make_examples(recordings, fx, manifest, rng, augment):
         x = r.signal[:, 0]
         if r.activity in ("stream", "keywords"):
             if augment and len(x) >= W:
-                ends = [(t, lab) for t, lab in r.events]
                 for f, g, sparse in ((1.0, 1.0, 1), (_warp_factor(rng), _gain(rng), 2)):
                     y = x if f == 1.0 else np.clip(_warp(x, f) * g, -1, 1).astype(np.float32)
-                    F, L = _stream_windows(y, [(t / f, lab) for t, lab in ends], fx, manifest, rng, sparse)
+                    F, L = _stream_windows(y, [(t / f, lab) for t, lab in r.events], fx, manifest, rng, sparse)
                     feats.append(F); ys.extend(L)
             continue
         if r.label not in labels:

@@ -160,12 +160,17 @@ def app_config_h(m: Manifest) -> str:
     return "\n".join(lines)
 
 
-def write_app_config(m: Manifest, out_dir: Path) -> Path:
-    out = Path(out_dir) / "app_config.h"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    text = app_config_h(m)
-    if not out.is_file() or out.read_text() != text:
-        tmp = out.with_name(f"app_config.h.{os.getpid()}.tmp")
+def write_generated(path: Path, text: str) -> Path:
+    """Write a generated file only when its text changed (object files keyed on headers stay valid), and
+    atomically: a parallel build never reads a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file() or path.read_text() != text:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(text)
-        tmp.replace(out)  # atomic: a parallel build never includes a half-written header
-    return out
+        tmp.replace(path)
+    return path
+
+
+def write_app_config(m: Manifest, out_dir: Path) -> Path:
+    return write_generated(Path(out_dir) / "app_config.h", app_config_h(m))

@@ -18,7 +18,7 @@ from ..errors import TinymlError
 from ..paths import build_dir, firmware_dir
 from .board import Board, load_board
 from .build import Image, build_image
-from .config import write_app_config
+from .config import write_app_config, write_generated
 
 
 @dataclass
@@ -51,15 +51,6 @@ def runtime_include_dirs() -> list[Path]:
     return sorted(dirs)
 
 
-def _write(path: Path, text: str) -> None:
-    """Atomic and only on change: parallel builds never read a half-written file, make-style stamps hold."""
-    if path.is_file() and path.read_text() == text:
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 TABLES = ("features_tables.c", "features_tables.h")
 
 
@@ -78,9 +69,8 @@ def generate_feature_tables(app: App, gen_dir: Path) -> bool:
         for stale in TABLES:
             (gen_dir / stale).unlink(missing_ok=True)
         return False
-    gen_dir.mkdir(parents=True, exist_ok=True)
-    _write(gen_dir / TABLES[1], c_header(tables))
-    _write(gen_dir / TABLES[0], c_source(tables, static=False, include=TABLES[1]))
+    write_generated(gen_dir / TABLES[1], c_header(tables))
+    write_generated(gen_dir / TABLES[0], c_source(tables, static=False, include=TABLES[1]))
     return True
 
 
