@@ -46,3 +46,16 @@ def test_app_splits_do_not_leak(app_id):
 
     train, val, test = load_splits(load_app(app_id), smoke=True)
     assert_disjoint(train, val, test)
+
+
+def test_train_only_material_trains_and_leaves_the_held_out_groups_alone():
+    """Recordings marked split="train" (e.g. random synthetic voices) always train; the held-out subjects
+    are the ones the same seed picks without them."""
+    recs = _recs(12, 3)
+    extra = [Recording(np.zeros((10, 1), np.float32), 50.0, ("x",), subject=f"R{s:02d}", source=f"R{s:02d}",
+                       split="train") for s in range(30)]
+    base = split_recordings(recs, test_fraction=0.25, val_fraction=0.15, seed=7)
+    with_extra = split_recordings(recs + extra, test_fraction=0.25, val_fraction=0.15, seed=7)
+    assert [r.source for r in with_extra[1]] == [r.source for r in base[1]]
+    assert [r.source for r in with_extra[2]] == [r.source for r in base[2]]
+    assert {r.source for r in extra} <= {r.source for r in with_extra[0]}

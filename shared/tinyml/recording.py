@@ -30,6 +30,7 @@ class Recording:
     activity: str = ""  # finer code from the dataset (e.g. SisFall "F01")
     events: list[tuple[float, str]] = field(default_factory=list)  # ground-truth (t seconds, label)
     source: str = ""  # file path or generator id
+    split: str = ""  # "" (the split decides by subject) or "train": augmentation material, never held out
 
     @property
     def duration(self) -> float:

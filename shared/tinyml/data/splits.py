@@ -10,8 +10,10 @@ from ..recording import Recording
 def split_recordings(
     recs: list[Recording], *, test_fraction: float, val_fraction: float, seed: int, key: str = "subject"
 ) -> tuple[list[Recording], list[Recording], list[Recording]]:
-    """Shuffle the distinct groups with `seed`, then cut by group count, never by recording."""
-    groups = sorted({_group(r, key) for r in recs})
+    """Shuffle the distinct groups with `seed`, then cut by group count, never by recording. Recordings
+    marked split="train" (generated augmentation material, e.g. random synthetic voices) always train and
+    take no part in the draw, so adding them leaves the held-out groups as they were."""
+    groups = sorted({_group(r, key) for r in recs if r.split != "train"})
     if len(groups) < 3:
         raise ValueError(f"need at least 3 distinct {key}s to split, found {len(groups)}")
     rng = np.random.default_rng(seed)
@@ -20,7 +22,7 @@ def split_recordings(
     n_val = max(1, round(val_fraction * len(groups)))
     test_g = set(order[:n_test])
     val_g = set(order[n_test : n_test + n_val])
-    train = [r for r in recs if _group(r, key) not in test_g | val_g]
+    train = [r for r in recs if r.split == "train" or _group(r, key) not in test_g | val_g]
     val = [r for r in recs if _group(r, key) in val_g]
     test = [r for r in recs if _group(r, key) in test_g]
     assert_disjoint(train, val, test, key=key)
