@@ -86,6 +86,7 @@ ESPEAK_VARIANTS = (
     "max", "michel", "miguel", "norbert", "pablo", "paul", "pedro", "quincy", "rob", "robert", "sandro",
     "shelby", "steph", "steph2", "steph3", "travis", "victor", "zac",
 )
+RANDOM_KIND = "espeak-random"  # a voice with a random vocal tract (random_variant): training material only
 FLITE_VOICES = ("kal16", "slt", "rms", "awb")
 FLITE_F0 = {"kal16": 105.0, "slt": 170.0, "rms": 100.0, "awb": 110.0}
 BABBLE_MIN_SNR_DB = 12.0  # babble is speech: below this the "noise" talkers compete with the speaker
@@ -113,12 +114,16 @@ def generate(
     keyword_stream_minutes: float = 1.0,
     snr_db: tuple[float, float] = (10.0, 35.0),
     stream_snr_db: tuple[float, float] = (10.0, 30.0),
+    random_voices: int = 0,
     workers: int = 2,
 ) -> list[Recording]:
     """Generate the corpus. `voices`: how many voices (flite's four first when `flite`, then espeak-ng
     variants); per voice: renders_per_command TTS renders of each command, each made into clips_per_render
     1 s clips; unknown_clips / silence_clips 1 s clips; one non-keyword stream of stream_minutes; one
-    keyword stream of keyword_stream_minutes (a command every 3-6 s). Output at 16 kHz (the core resamples)."""
+    keyword stream of keyword_stream_minutes (a command every 3-6 s). `random_voices` more espeak-ng
+    voices with random vocal tracts (random_variant) are training material only (split "train"): they
+    widen the timbres heard in training and never change which named voices are held out.
+    Output at 16 kHz (the core resamples)."""
     if len(channels) != 1:
         raise TinymlError(f"synthetic-speech is mono; the manifest asks for channels {list(channels)}")
     if shutil.which("espeak-ng") is None:
@@ -134,9 +139,16 @@ def generate(
                unknown_clips=unknown_clips, silence_clips=silence_clips, stream_minutes=stream_minutes,
                keyword_stream_minutes=keyword_stream_minutes, snr_db=tuple(snr_db),
                stream_snr_db=tuple(stream_snr_db), channels=tuple(channels))
-    jobs = [(kind, name, _voice_seed(seed, kind, name), cfg) for kind, name in specs]
-    out = run_forked(_job, list(enumerate(jobs)), workers=workers, name="synthetic-speech", unit="voice",
-                     progress=progress)
+    specs += [(RANDOM_KIND, f"{k:03d}") for k in range(int(random_voices))]
+    with tempfile.TemporaryDirectory(prefix="tinyml-espeak-") as data_path:
+        if random_voices:
+            _espeak_data_with_variants(data_path, {
+                name: random_variant(np.random.default_rng(_voice_seed(seed, kind, name) ^ 0x5EED))
+                for kind, name in specs if kind == RANDOM_KIND})
+        cfg["espeak_path"] = data_path if random_voices else None
+        jobs = [(kind, name, _voice_seed(seed, kind, name), cfg) for kind, name in specs]
+        out = run_forked(_job, list(enumerate(jobs)), workers=workers, name="synthetic-speech", unit="voice",
+                         progress=progress)
     return [r for _, recs in out for r in recs]
 
 
@@ -154,31 +166,86 @@ def _job(arg):
 # --------------------------------------------------------------------------------------------------
 
 
+def random_variant(rng: np.random.Generator) -> str:
+    """An espeak-ng voice variant file (voices/!v format) for a speaker that no preset is: a man, a woman
+    or a child (pitch and overall formant scale, after Peterson & Barney's vowel formants: women ~15 %
+    and children ~30 % above men), each formant moved, raised or flattened on its own, a spectral tilt,
+    breathiness, roughness and jitter. The presets' own outliers (a formant at 40 % or 9 % height) show
+    how far real variants go; most draws stay natural and some go that far."""
+    kind = rng.choice(["man", "woman", "child"], p=[0.45, 0.45, 0.10])
+    base, scale = {"man": ((70, 125), (0.88, 1.02)), "woman": ((150, 230), (1.05, 1.2)),
+                   "child": ((220, 300), (1.2, 1.35))}[kind]
+    f0 = rng.uniform(*base)
+    s = rng.uniform(*scale)
+    lines = ["language variant", f"name tinyml-{kind}", f"gender {'male' if kind == 'man' else 'female'}",
+             f"pitch {f0:.0f} {f0 * rng.uniform(1.15, 1.7):.0f}"]
+    wild = int(rng.integers(1, 5)) if rng.random() < 0.15 else -1  # an unusual tract: one formant far off
+    for k in range(9):
+        freq = 100 * s * rng.uniform(0.9, 1.1) if k else 100 * rng.uniform(0.8, 1.2)
+        height = 100 * rng.uniform(0.6, 1.4)
+        if k == wild:
+            freq, height = freq * rng.uniform(0.5, 1.3), height * rng.uniform(0.1, 1.5)
+        lines.append(f"formant {k} {freq:.0f} {height:.0f} {100 * rng.uniform(0.7, 1.5):.0f}")
+    tilt = rng.uniform(-0.6, 0.4)  # amplitude ~ f**tilt at 600, 1200, 2000 and 3000 Hz
+    lines.append("tone 100 255 " + " ".join(f"{f} {int(np.clip(255 * (f / 300) ** tilt, 10, 255))}"
+                                            for f in (600, 1200, 2000, 3000)))
+    lines.append(f"flutter {int(rng.integers(0, 20))}")
+    lines.append(f"roughness {int(rng.integers(0, 5))}")
+    if rng.random() < 0.3:
+        lines.append("breath " + " ".join(str(int(rng.integers(0, 12))) for _ in range(8)))
+    if rng.random() < 0.3:
+        lines.append(f"voicing {int(rng.uniform(60, 100))}")
+    lines.append(f"consonants {int(rng.uniform(60, 120))} {int(rng.uniform(60, 120))}")
+    return "\n".join(lines) + "\n"
+
+
+def _espeak_data_with_variants(path: str, variants: dict[str, str]) -> None:
+    """An espeak-ng data folder at path/espeak-ng-data: the installed one (linked, not copied) plus our
+    variant files voices/!v/tinyml-<name>, which espeak-ng --path=path then finds by name."""
+    res = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=False)
+    src = res.stdout.rsplit("Data at:", 1)[-1].strip()
+    if not os.path.isdir(os.path.join(src, "voices", "!v")):
+        raise TinymlError(f"espeak-ng data folder not found (espeak-ng --version says {res.stdout.strip()!r})")
+    dst = os.path.join(path, "espeak-ng-data")
+    os.makedirs(os.path.join(dst, "voices", "!v"))
+    for sub in ("", "voices", os.path.join("voices", "!v")):
+        for entry in os.listdir(os.path.join(src, sub)):
+            if not os.path.exists(os.path.join(dst, sub, entry)):
+                os.symlink(os.path.join(src, sub, entry), os.path.join(dst, sub, entry))
+    for name, text in variants.items():
+        with open(os.path.join(dst, "voices", "!v", f"tinyml-{name}"), "w") as f:
+            f.write(text)
+
+
 class Voice:
     """One TTS voice; each utterance draws its own accent, speed and pitch around the voice's habits."""
 
-    def __init__(self, kind: str, name: str, rng: np.random.Generator):
+    def __init__(self, kind: str, name: str, rng: np.random.Generator, espeak_path: str | None = None):
         self.kind, self.name, self.rng = kind, name, rng
-        self.subject = f"espeak+{name}" if kind == "espeak" else f"flite-{name}"
+        self.espeak_path = espeak_path
+        self.variant = f"tinyml-{name}" if kind == RANDOM_KIND else name
+        self.subject = {"espeak": f"espeak+{name}", RANDOM_KIND: f"espeak-random+{name}"}.get(kind, f"flite-{name}")
         self.speed = rng.uniform(140, 190)  # words per minute (espeak) / habitual tempo
         self.pitch = rng.uniform(30, 70)  # espeak 0-99
         self.accents = list(rng.choice(ESPEAK_ACCENTS, size=3, replace=False))
 
     def say(self, text: str) -> np.ndarray:
         rng = self.rng
-        if self.kind == "espeak":
+        if self.kind != "flite":
             accent = self.accents[int(rng.integers(len(self.accents)))]
             speed = int(np.clip(self.speed * rng.uniform(0.85, 1.15), 100, 260))
             pitch = int(np.clip(self.pitch + rng.uniform(-12, 12), 0, 99))
-            return espeak(text, f"{accent}+{self.name}", speed, pitch)
+            return espeak(text, f"{accent}+{self.variant}", speed, pitch, self.espeak_path)
         stretch = float(rng.uniform(0.85, 1.2) * 165 / self.speed)
         f0 = FLITE_F0[self.name] * float(rng.uniform(0.85, 1.2))
         return flite(text, self.name, stretch, f0)
 
 
-def espeak(text: str, voice: str, speed: int = 160, pitch: int = 50) -> np.ndarray:
-    """espeak-ng -> float32 at 16 kHz. Its WAV on stdout (22.05 kHz) has a placeholder length: read raw."""
-    res = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
+def espeak(text: str, voice: str, speed: int = 160, pitch: int = 50, path: str | None = None) -> np.ndarray:
+    """espeak-ng -> float32 at 16 kHz. Its WAV on stdout (22.05 kHz) has a placeholder length: read raw.
+    `path`: a data folder with extra variants (_espeak_data_with_variants)."""
+    cmd = ["espeak-ng"] + ([f"--path={path}"] if path else [])
+    res = subprocess.run(cmd + ["-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
                          capture_output=True, check=False)
     data = res.stdout
     if res.returncode != 0 or len(data) <= 44 or data[:4] != b"RIFF":
@@ -347,10 +414,12 @@ def _active_rms(x):
 
 
 def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unknown_clips, silence_clips,
-               stream_minutes, keyword_stream_minutes, snr_db, stream_snr_db, channels) -> list[Recording]:
+               stream_minutes, keyword_stream_minutes, snr_db, stream_snr_db, channels,
+               espeak_path=None) -> list[Recording]:
     rng = np.random.default_rng(vseed)
-    v = Voice(kind, name, rng)
+    v = Voice(kind, name, rng, espeak_path)
     ch = tuple(channels)
+    split = "train" if kind == RANDOM_KIND else ""  # random voices: training material, never held out
     src = f"synthetic-speech:{v.subject}"
     recs: list[Recording] = []
 
@@ -389,16 +458,16 @@ def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unkn
             for _ in range(clips_per_render):
                 x, kind = clip(tok, rng.uniform(*snr_db))
                 recs.append(Recording(x, float(RATE), ch, subject=v.subject, label=w, activity="clip",
-                                      source=f"{src}:{w}:{kind}"))
+                                      source=f"{src}:{w}:{kind}", split=split))
     for k in range(unknown_clips):
         i = k % len(unk_tokens)
         x, kind = clip(unk_tokens[i], rng.uniform(*snr_db))
         recs.append(Recording(x, float(RATE), ch, subject=v.subject, label="unknown", activity="clip",
-                              source=f"{src}:{unk_words[i]}:{kind}"))
+                              source=f"{src}:{unk_words[i]}:{kind}", split=split))
     for k in range(silence_clips):
         x, kind = clip(None, 0.0, NOISE_KINDS[k % len(NOISE_KINDS)])
         recs.append(Recording(x, float(RATE), ch, subject=v.subject, label="silence", activity="clip",
-                              source=f"{src}:silence:{kind}"))
+                              source=f"{src}:silence:{kind}", split=split))
 
     if stream_minutes > 0 or keyword_stream_minutes > 0:
         extra = [trim(v.say(w)) for w in rng.choice(STREAM_ONLY_WORDS, size=12, replace=False)]
@@ -407,12 +476,12 @@ def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unkn
         if stream_minutes > 0:
             x, _ = stream(int(stream_minutes * 60 * RATE), rng, phrases, sent, babble_pool, {}, 0.0, stream_snr_db)
             recs.append(Recording(x[:, None], float(RATE), ch, subject=v.subject, label="unknown",
-                                  activity="stream", source=f"{src}:stream"))
+                                  activity="stream", source=f"{src}:stream", split=split))
         if keyword_stream_minutes > 0:
             x, events = stream(int(keyword_stream_minutes * 60 * RATE), rng, phrases, sent, babble_pool,
                                cmd_tokens, 4.5, stream_snr_db)
             recs.append(Recording(x[:, None], float(RATE), ch, subject=v.subject, label="unknown",
-                                  activity="keywords", events=events, source=f"{src}:keywords"))
+                                  activity="keywords", events=events, source=f"{src}:keywords", split=split))
     return recs
 
 

@@ -88,3 +88,22 @@ def test_errors(ds):
         ds.generate(rate=16000, channels=["l", "r"], seed=0)
     with pytest.raises(TinymlError, match="at most"):
         ds.generate(rate=16000, channels=CH, seed=0, voices=10_000)
+
+
+def test_random_voices_are_new_timbres_and_training_material_only(ds):
+    """random_voices: espeak-ng variants with random vocal tracts, marked split="train" so they never take a
+    held-out place; each really is another voice (espeak-ng would silently fall back to its default)."""
+    recs = ds.generate(rate=16000, channels=CH, seed=3, **{**SMALL, "voices": 1, "random_voices": 2,
+                                                           "stream_minutes": 0.0, "keyword_stream_minutes": 0.0})
+    subjects = {r.subject: r.split for r in recs}
+    assert subjects == {"flite-kal16": "", "espeak-random+000": "train", "espeak-random+001": "train"}
+    import tempfile
+
+    texts = {k: ds.random_variant(np.random.default_rng(k)) for k in range(2)}
+    assert texts[0] != texts[1] and all(t.startswith("language variant\n") and "formant 3 " in t for t in texts.values())
+    with tempfile.TemporaryDirectory() as d:
+        ds._espeak_data_with_variants(d, {"a": texts[0], "b": texts[1]})
+        default = ds.espeak("stop", "en-us", 160, 50)
+        a, b = (ds.espeak("stop", f"en-us+tinyml-{k}", 160, 50, d) for k in "ab")
+    spectra = [np.abs(np.fft.rfft(x[:2048])) for x in (default, a, b)]
+    assert all(not np.allclose(spectra[0], s, rtol=0.05) for s in spectra[1:])
