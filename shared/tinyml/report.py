@@ -133,6 +133,8 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
         f"`apps/{m.id}/app.toml` to its folder and run `make app={m.id} train`."
         if ds["synthetic"] else f"Trained on `{ds['name']}` from `{m.dataset['path']}`."
     )
+    generated = ds["subjects"].get("train_only", 0)  # training-only material (e.g. random synthetic voices)
+    train_only = f", of them {generated} generated for training only" if generated else ""
     status = "all met" if card["acceptance"]["met"] else "NOT met: " + "; ".join(card["acceptance"]["failures"])
     text = f"""# Model card: {m.app['title']}
 
@@ -140,7 +142,7 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
 
 {synthetic}
 
-- Split by **{m.dataset['split']}**, seed {card['seed']}: {ds['subjects']['train']} / {ds['subjects']['val']} / {ds['subjects']['test']} subjects (train / val / test), {ds['recordings']['test']} held-out recordings, {ds['test_hours']} h.
+- Split by **{m.dataset['split']}**, seed {card['seed']}: {ds['subjects']['train']} / {ds['subjects']['val']} / {ds['subjects']['test']} subjects (train / val / test{train_only}), {ds['recordings']['test']} held-out recordings, {ds['test_hours']} h.
 - Input: {card['input']['shape']} int8 (scale {card['input']['scale']:.6g}, zero point {card['input']['zero_point']}); features v{card['feature_version']}, hash `{card['feature_hash']}`.
 - int8 model: {card['model_bytes']} bytes (`model.int8.tflite`, sha256 `{card['model_sha256'][:16]}…`); TFLM arena {card.get('tflm_arena_bytes', 'n/a')} bytes (64-bit host figure).
 - {_device_line(card, m.id)}
