@@ -67,6 +67,9 @@ NEGATIVE_STEP_S = 0.2  # one "unknown"/"silence" window every 0.2 s of the train
 POSITIVE_STEP_S = 0.1  # one window every 0.1 s while a command sits whole inside it
 WORD_MAX_S = 0.55  # a command counts as inside a window when it ends in [start + WORD_MAX_S, end - 0.05]
 TRACT_WARP = (0.8, 1.25)  # vocal-tract/pitch warp of the extra copies (a child's or a deep voice)
+COMMAND_COPIES = 1  # augmented copies of each clip (more raise the commands' prior, and false accepts with it)
+CONTEXT_P = 0.5  # of the commands' copies, the share with other speech just before or after the command
+CONTEXT_GAP_S = (0.1, 0.5)  # pause between the command and the neighbouring speech
 COPY_GAIN_DB = 12.0  # level of the extra stream copies, +-
 
 
@@ -77,6 +80,8 @@ def make_examples(recordings, fx, manifest, rng, augment):
     Training (augment True), the windows a listening device meets:
     - every clip, and a copy warped in time and frequency (TRACT_WARP: resampling moves pitch and formants
       together, so a few voices stand for many speakers) with a gain and extra noise from a silence clip;
+      a command's copy has, CONTEXT_P of the time, another word of the voice just before or after it:
+      the windows that hold a command in a stream often hold part of a neighbouring word;
     - the training streams, densely: a window every NEGATIVE_STEP_S away from commands ("unknown", or
       "silence" when no 20 ms frame stands out of the noise) and every POSITIVE_STEP_S while a command sits
       whole inside; windows cutting a command at their edge are ambiguous and skipped. Each stream also
@@ -90,6 +95,7 @@ def make_examples(recordings, fx, manifest, rng, augment):
     feats, ys = [], []
     clips, clip_y = [], []
     noise_pool = [r.signal[:W, 0] for r in recordings if r.label == "silence" and len(r.signal) >= W]
+    context_pool = _context_pool(recordings) if augment else {}
     for r in recordings:
         x = r.signal[:, 0]
         if r.activity in ("stream", "keywords"):
@@ -104,8 +110,13 @@ def make_examples(recordings, fx, manifest, rng, augment):
         w = x[:W] if len(x) >= W else np.concatenate([x, np.zeros(W - len(x), np.float32)])
         clips.append(w); clip_y.append(labels.index(r.label))
         if augment:
-            clips.append(_augment(_fit(_warp(w, _warp_factor(rng)), W), rng, noise_pool))
-            clip_y.append(labels.index(r.label))
+            command = r.label in manifest.app["event_labels"]
+            for _ in range(COMMAND_COPIES if command else 1):
+                y = _fit(_warp(w, _warp_factor(rng)), W)
+                if command and rng.random() < CONTEXT_P:
+                    y = _with_context(y, context_pool.get(r.subject), rng)
+                clips.append(_augment(y, rng, noise_pool))
+                clip_y.append(labels.index(r.label))
     if clips:
         feats.insert(0, fx.batch(np.stack(clips).astype(np.float32)[:, :, None]))
         ys[:0] = clip_y
@@ -160,6 +171,54 @@ def _fit(x, n):
         return x[s : s + n]
     a = (n - len(x)) // 2
     return np.pad(x, (a, n - len(x) - a), mode="reflect")
+
+
+def _speech_span(w, frame=160):
+    """First and last sample of the 10 ms frames that stand out of the clip's noise floor (the word)."""
+    n = len(w) // frame
+    e = np.mean(w[: n * frame].reshape(n, frame).astype(np.float64) ** 2, axis=1) + 1e-12
+    on = np.flatnonzero(e > max(6.0 * np.percentile(e, 20), 1e-3 * e.max()))
+    return (int(on[0]) * frame, int(on[-1] + 1) * frame) if on.size else (0, len(w))
+
+
+def _context_pool(recordings):
+    """Per voice, the words of its "unknown" clips cut out of their noise: neighbouring speech for commands."""
+    pool = {}
+    for r in recordings:
+        if r.activity == "clip" and r.label == "unknown":
+            x = r.signal[:, 0]
+            a, b = _speech_span(x)
+            pool.setdefault(r.subject, []).append(x[a:b])
+    return pool
+
+
+def _with_context(w, words, rng):
+    """A command clip with another word of the same voice just before or after it, cut by the window's edge
+    where it overruns: in a room commands follow other speech ("... please, stop"), and the windows that
+    hold the whole command then hold part of a neighbour too. The label stays the command."""
+    if not words:
+        return w
+    a, b = _speech_span(w)
+    gap = int(rng.uniform(*CONTEXT_GAP_S) * 16000)
+    sides = [s for s, room in (("before", a - gap), ("after", len(w) - b - gap)) if room > 1600]
+    if not sides:
+        return w
+    word = words[int(rng.integers(len(words)))]
+    word = word * np.float32(_rms(w[a:b]) / (_rms(word) + 1e-9) * rng.uniform(0.5, 1.5))
+    y = w.copy()
+    if sides[int(rng.integers(len(sides)))] == "before":
+        end = a - gap
+        part = word[-end:]
+        y[end - len(part) : end] += part
+    else:
+        start = b + gap
+        part = word[: len(w) - start]
+        y[start : start + len(part)] += part
+    return np.clip(y, -1, 1).astype(np.float32)
+
+
+def _rms(x):
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
 def _gain(rng):

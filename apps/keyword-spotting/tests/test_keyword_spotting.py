@@ -130,3 +130,30 @@ def test_predict_bad_wav_one_line_error(tmp_path, kind):
     assert res.returncode != 0
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in res.stderr, res.stderr
+
+
+def test_context_augmentation_keeps_the_command_whole():
+    """Training copies with a neighbouring word: the command's own samples are untouched, the neighbour
+    lands before or after it with at least the minimum pause, and it is cut at the window's edge."""
+    P = APP.pipeline
+    rng = np.random.default_rng(3)
+    t = np.arange(16000) / 16000
+    sides = set()
+    for k in range(40):
+        w = (rng.normal(0, 1e-3, 16000)).astype(np.float32)
+        a = int(rng.uniform(0.15, 0.55) * 16000)
+        w[a : a + 5600] += (0.2 * np.sin(2 * np.pi * 300 * t[:5600])).astype(np.float32)
+        word = (0.1 * np.sin(2 * np.pi * 700 * t[: int(rng.uniform(0.2, 0.9) * 16000)])).astype(np.float32)
+        a0, b0 = P._speech_span(w)
+        assert abs(a0 - a) <= 160 and abs(b0 - (a + 5600)) <= 160
+        y = P._with_context(w, [word], rng)
+        assert y.shape == w.shape and y.dtype == np.float32
+        np.testing.assert_array_equal(y[a0:b0], w[a0:b0])
+        added = np.flatnonzero(np.abs(y - w) > 0)
+        if added.size == 0:
+            continue  # no room on either side for that pause
+        gap = P.CONTEXT_GAP_S[0] * 16000
+        assert added[-1] <= a0 - gap or added[0] >= b0 + gap
+        sides.add("before" if added[-1] < a0 else "after")
+    assert sides == {"before", "after"}
+    assert P._with_context(w, [], rng) is w  # a voice with no other words: unchanged
