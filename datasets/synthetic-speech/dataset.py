@@ -405,7 +405,9 @@ def _active_rms(x):
     if n == 0:
         return _rms(x)
     e = np.mean(x[: n * 160].reshape(n, 160).astype(np.float64) ** 2, axis=1)
-    return float(np.sqrt(np.mean(e[e > 0.1 * e.max()]) + 1e-20))
+    if not e.max() > 0:  # digital silence (a phrase cut before its first sound): no level to measure
+        return 0.0
+    return float(np.sqrt(np.mean(e[e >= 0.1 * e.max()]) + 1e-20))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+
 from ..apps import load_module
 from ..errors import TinymlError
 from ..manifest import Manifest
@@ -64,6 +66,9 @@ def _cached(mod: ModuleType, name: str, m: Manifest, opts: dict, progress: bool)
     if progress:
         print(f"generating {name} (cached at {path})", file=sys.stderr)
     recs = mod.generate(rate=m.rate, channels=m.channels, seed=m.dataset["seed"], progress=progress, **opts)
+    bad = [r.source or r.subject for r in recs if not np.isfinite(r.signal).all()]
+    if bad:  # a generator bug must not train or score silently (NaN features, NaN loss)
+        raise TinymlError(f"generator {name} produced non-finite samples in {len(bad)} recording(s), e.g. {bad[0]}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as f:
