@@ -41,3 +41,23 @@ def test_class_weights_modes():
     s = class_weights(y, 2, "sqrt")
     assert s[1] == pytest.approx(np.sqrt(b[1])) and s[0] == pytest.approx(np.sqrt(b[0]))
     assert class_weights(y, 2, "none") == {0: 1.0, 1: 1.0}
+
+
+def test_train_reuse_float_requantizes_without_fitting(tmp_path):
+    """`train --reuse-float` skips fitting: with no saved float model it is a one-line error; after a
+    training it re-derives the int8 model and the card from the saved float model, metrics unchanged."""
+    import json
+
+    env = _template_repo(tmp_path, {})
+    res = run_cli("train", "demo-app", "--smoke", "--reuse-float", "--out", str(tmp_path / "b"), env=env)
+    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "no saved float model" in res.stderr
+    res = run_cli("train", "demo-app", "--smoke", "--out", str(tmp_path / "a"), env=env)
+    assert res.returncode == 0, res.stderr
+    res = run_cli("train", "demo-app", "--smoke", "--reuse-float", "--out", str(tmp_path / "b"), env=env)
+    assert res.returncode == 0, res.stderr
+    a, b = (json.loads((tmp_path / d / "card.json").read_text()) for d in "ab")
+    for m in (a, b):  # the flatbuffer's tensor names may differ by a suffix; the arithmetic may not
+        m["metrics"]["int8"].pop("model_bytes")
+    assert a["metrics"] == b["metrics"] and a["epochs_run"] == b["epochs_run"]
+    assert "Epoch" not in res.stderr  # no fitting

@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("app")
     p.add_argument("--smoke", action="store_true", help="tiny data and epochs, for tests")
     p.add_argument("--out", help="output folder (default: apps/<id>/model)")
+    p.add_argument("--reuse-float", action="store_true",
+                   help="skip fitting: quantize and evaluate the float model the last training saved under "
+                        "build/<id>/ (after a change to [postprocess], [quantize] or [acceptance])")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="re-evaluate the committed model; fail when a floor is missed")
@@ -106,7 +109,7 @@ def cmd_data(args) -> int:
 def cmd_train(args) -> int:
     from .train import train_app
 
-    train_app(load_app(args.app), smoke=args.smoke, out=args.out)
+    train_app(load_app(args.app), smoke=args.smoke, out=args.out, reuse_float=args.reuse_float)
     return 0
 
 

@@ -102,7 +102,7 @@ def _seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
+def train_app(app: App, smoke: bool = False, out: str | None = None, reuse_float: bool = False) -> dict:
     m = app.manifest
     seed = m.dataset["seed"]
     t0 = time.time()
@@ -121,25 +121,22 @@ def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
     _log(f"train {len(Xtr)} windows ({np.bincount(ytr, minlength=n_cls).tolist()}), val {len(Xva)}, "
          f"subjects {len({r.subject for r in train})}/{len({r.subject for r in val})}/{len({r.subject for r in test})}")
 
-    mc = m.model
-    builder = getattr(app.pipeline, mc["builder"], None)
-    if builder is None:
-        raise TinymlError(f"{app.dir / 'pipeline.py'}: no function {mc['builder']!r} ([model.builder])")
-    model = builder(Xtr.shape[1:], n_cls, **mc["params"])
-    epochs = mc["smoke_epochs"] if smoke else mc["epochs"]
-    lr = mc["learning_rate"]
-    if mc["lr_schedule"] == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, epochs * -(-len(Xtr) // mc["batch_size"])))
-    model.compile(optimizer=keras.optimizers.Adam(lr),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    class_weight = class_weights(ytr, n_cls, mc["class_weight"])
-    stop = keras.callbacks.EarlyStopping(patience=mc["patience"], restore_best_weights=True, monitor="val_loss")
-    hist = model.fit(Xtr, ytr, validation_data=(Xva, yva), epochs=epochs, batch_size=mc["batch_size"],
-                     class_weight=class_weight, callbacks=[stop], verbose=2, shuffle=True)
-
-    float_path = build_dir(m.id, "model.float.keras")  # the float model, for analysis (not committed)
-    float_path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(float_path)
+    # the float model, for analysis and --reuse-float (not committed); smoke runs keep their own
+    float_path = build_dir(m.id, "model.float.smoke.keras" if smoke else "model.float.keras")
+    history_path = float_path.with_suffix(".history.json")
+    if reuse_float:
+        if not (float_path.is_file() and history_path.is_file()):
+            raise TinymlError(f"{float_path}: no saved float model to reuse; run: make app={m.id} train")
+        model = keras.models.load_model(float_path)
+        if tuple(model.input_shape[1:]) != tuple(Xtr.shape[1:]):
+            raise TinymlError(f"{float_path}: input {model.input_shape[1:]} does not match the manifest's "
+                              f"features {Xtr.shape[1:]}; retrain without --reuse-float")
+        history = json.loads(history_path.read_text())
+    else:
+        model, history = _fit(app, Xtr, ytr, Xva, yva, smoke)
+        float_path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(float_path)
+        history_path.write_text(json.dumps(history))
     calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed)
     tflite = quantize_model(model, calib, seed)
     pipe = Pipeline(app, tflite)
@@ -179,7 +176,7 @@ def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
         "output": {"shape": list(pipe.model.output.shape), "scale": o.scale, "zero_point": o.zero_point},
         "metrics": {"float": _clean(f_metrics), "int8": _clean(q_metrics), "int8_drop": drop},
         "train_seconds": round(time.time() - t0, 1),
-        "epochs_run": len(hist.history["loss"]),
+        "epochs_run": len(history["loss"]),
     }
     try:
         from .reference import tflm_arena_bytes
@@ -197,13 +194,45 @@ def train_app(app: App, smoke: bool = False, out: str | None = None) -> dict:
     (out_dir / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     from .report import write_model_card
 
-    write_model_card(app, out_dir, card, hist.history, pipe, test)
+    write_model_card(app, out_dir, card, history, pipe, test)
     _log(f"wrote {out_dir} in {card['train_seconds']} s; int8 {len(tflite)} B; drop {drop:.2f} pt; "
          + ("floors met" if not failures else "floors missed: " + "; ".join(failures)))
     if not smoke and drop > m.acceptance.get("max_int8_drop", float("inf")):
         raise TinymlError(f"int8 drop {drop:.2f} points exceeds [acceptance] max_int8_drop "
                           f"{m.acceptance['max_int8_drop']}; the int8 model was written for inspection")
     return card
+
+
+def _fit(app: App, Xtr, ytr, Xva, yva, smoke: bool):
+    """Build the manifest's model and fit it; (model, history dict). A loss that turns NaN stops the run
+    with an error (bad inputs or a learning rate too high), never a model that outputs garbage."""
+    import keras
+
+    m, mc = app.manifest, app.manifest.model
+    n_cls = len(m.labels)
+    builder = getattr(app.pipeline, mc["builder"], None)
+    if builder is None:
+        raise TinymlError(f"{app.dir / 'pipeline.py'}: no function {mc['builder']!r} ([model.builder])")
+    if not np.isfinite(Xtr).all():
+        raise TinymlError(f"{m.id}: {int((~np.isfinite(Xtr)).any(axis=tuple(range(1, Xtr.ndim))).sum())} "
+                          "training windows hold non-finite features; check the data and the feature chain")
+    model = builder(Xtr.shape[1:], n_cls, **mc["params"])
+    epochs = mc["smoke_epochs"] if smoke else mc["epochs"]
+    lr = mc["learning_rate"]
+    if mc["lr_schedule"] == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, epochs * -(-len(Xtr) // mc["batch_size"])))
+    model.compile(optimizer=keras.optimizers.Adam(lr),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    class_weight = class_weights(ytr, n_cls, mc["class_weight"])
+    stop = keras.callbacks.EarlyStopping(patience=mc["patience"], restore_best_weights=True, monitor="val_loss")
+    hist = model.fit(Xtr, ytr, validation_data=(Xva, yva), epochs=epochs, batch_size=mc["batch_size"],
+                     class_weight=class_weight, callbacks=[stop, keras.callbacks.TerminateOnNaN()], verbose=2,
+                     shuffle=True)
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    if not np.isfinite(history["loss"]).all():
+        raise TinymlError(f"{m.id}: training diverged (loss NaN at epoch {len(history['loss'])}); "
+                          "lower [model] learning_rate")
+    return model, history
 
 
 def device_cost(app: App, board: str = "qemu-m4") -> dict:
