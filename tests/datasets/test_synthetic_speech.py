@@ -107,3 +107,9 @@ def test_random_voices_are_new_timbres_and_training_material_only(ds):
         a, b = (ds.espeak("stop", f"en-us+tinyml-{k}", 160, 50, d) for k in "ab")
     spectra = [np.abs(np.fft.rfft(x[:2048])) for x in (default, a, b)]
     assert all(not np.allclose(spectra[0], s, rtol=0.05) for s in spectra[1:])
+
+
+def test_level_of_digital_silence_is_zero_not_nan(ds):
+    """A phrase cut before its first sound has no level; a NaN here once turned a whole stream into NaN."""
+    assert ds._active_rms(np.zeros(1600, np.float32)) == 0.0
+    assert ds._active_rms(np.r_[np.zeros(800), 0.5 * np.ones(800)].astype(np.float32)) == pytest.approx(0.5)
