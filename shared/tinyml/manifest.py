@@ -41,6 +41,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "full_scale": (_NUM, False, None),
         "accepted_rates": ((list,), False, []),
         "aliases": ((dict,), False, {}),
+        "pad_short": ((bool,), False, False),
     },
     "features": {
         "version": ((int,), True, None),

@@ -102,6 +102,12 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
     if lead_in:
         sig = np.concatenate([np.repeat(sig[:1], lead_in, axis=0), sig])
     window = int(m.features["window"])
+    if len(sig) < window and m.signal["pad_short"] and len(sig):
+        # e.g. Speech Commands clips: up to 1 s, shorter ones are zero-padded to one window by convention
+        if notice:
+            print(f"notice: {Path(rec.source).name}: {len(sig) / m.rate:.2f} s, zero-padded to one window "
+                  f"({window / m.rate:.2f} s)", file=sys.stderr)
+        sig = np.concatenate([sig, np.zeros((window - len(sig), sig.shape[1]), sig.dtype)])
     if len(sig) < window:
         raise TinymlError(
             f"{rec.source}: recording is {len(sig) / m.rate:.2f} s, shorter than one window ({window / m.rate:.2f} s)"
