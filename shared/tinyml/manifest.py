@@ -172,7 +172,7 @@ def load_manifest(path: Path, expected_id: str | None = None) -> Manifest:
                 vals[key] = default
                 continue
             v = table[key]
-            if isinstance(v, bool) or not isinstance(v, types):
+            if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):  # bool is an int
                 names = " or ".join(t.__name__ for t in types)
                 raise _err(path, f"{section}.{key}", f"must be {names}, got {type(v).__name__} {v!r}")
             vals[key] = v
