@@ -135,6 +135,8 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
     )
     generated = ds["subjects"].get("train_only", 0)  # training-only material (e.g. random synthetic voices)
     train_only = f", of them {generated} generated for training only" if generated else ""
+    reproduce = (f"; this card was re-derived from the saved float model by `train --reuse-float` in "
+                 f"{card['train_seconds']} s" if card.get("reused_float") else f", {card['train_seconds']} s here")
     status = "all met" if card["acceptance"]["met"] else "NOT met: " + "; ".join(card["acceptance"]["failures"])
     text = f"""# Model card: {m.app['title']}
 
@@ -168,7 +170,7 @@ int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over sensitivity, 
 ![confusion matrix](confusion.png)
 ![example](example.png)
 
-Reproduce: `make app={m.id} train` (seed {card['seed']}, {card['train_seconds']} s here); re-check: `make app={m.id} eval`.
+Reproduce: `make app={m.id} train` (seed {card['seed']}{reproduce}); re-check: `make app={m.id} eval`.
 """
     extra = out_dir / "extras.md"  # written by the app's model_card_extras hook at training time
     if extra.is_file():

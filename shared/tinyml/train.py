@@ -176,6 +176,7 @@ def train_app(app: App, smoke: bool = False, out: str | None = None, reuse_float
         "output": {"shape": list(pipe.model.output.shape), "scale": o.scale, "zero_point": o.zero_point},
         "metrics": {"float": _clean(f_metrics), "int8": _clean(q_metrics), "int8_drop": drop},
         "train_seconds": round(time.time() - t0, 1),
+        "reused_float": reuse_float,  # quantized and evaluated from the saved float model, not fitted
         "epochs_run": len(history["loss"]),
     }
     try:
