@@ -35,7 +35,7 @@ class PostProcessor(ThresholdEvents):
 
 
 def build_model(input_shape, n_classes, *, filters=48, blocks=4, dropout=0.1):
-    """DS-CNN (MLPerf Tiny KWS reference shape, narrower): a 10x4 strided conv over [frames, MFCC], then
+    """DS-CNN (MLPerf Tiny KWS reference shape at 64 filters): a 10x4 strided conv over [frames, MFCC], then
     depthwise-separable blocks, average pooling over the whole map and a dense softmax. Ops: RESHAPE,
     CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, FULLY_CONNECTED, SOFTMAX (batch norm folds away)."""
     import keras

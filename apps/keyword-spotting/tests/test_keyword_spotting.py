@@ -115,15 +115,23 @@ def test_predict_accepts_any_wav(tmp_path):
     assert run_cli("predict", APP.id, u8).returncode == 0
 
 
-@pytest.mark.parametrize("kind", ["empty", "corrupt", "short", "rate"])
+def test_predict_pads_a_short_clip_like_speech_commands(tmp_path):
+    """Speech Commands clips are up to 1 s: a shorter one is zero-padded to one window, with a notice."""
+    rate, x = wavfile.read(demo_path(APP))
+    res = run_cli("predict", APP.id, _wav(tmp_path / "short.wav", 16000, x[:8000]))
+    assert res.returncode == 0, res.stderr
+    assert "zero-padded to one window" in res.stderr
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(lines) == 1 and lines[0]["t"] == 1.0 and set(lines[0]["scores"]) == set(M.labels)
+
+
+@pytest.mark.parametrize("kind", ["empty", "corrupt", "rate"])
 def test_predict_bad_wav_one_line_error(tmp_path, kind):
     p = tmp_path / f"{kind}.wav"
     if kind == "empty":
         _wav(p, 16000, np.zeros(0, np.int16))
     elif kind == "corrupt":
         p.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage")
-    elif kind == "short":
-        _wav(p, 16000, np.zeros(8000, np.int16))
     else:
         _wav(p, 4000, np.zeros(8000, np.int16))
     res = run_cli("predict", APP.id, str(p))
