@@ -172,10 +172,15 @@ def _fit(x, n):
     return np.pad(x, (a, n - len(x) - a), mode="reflect")
 
 
+def _frame_energy(w, frame):
+    """Mean square of each whole frame of `frame` samples (float64, never 0: ratios stay finite)."""
+    n = len(w) // frame
+    return np.mean(w[: n * frame].reshape(n, frame).astype(np.float64) ** 2, axis=1) + 1e-12
+
+
 def _speech_span(w, frame=160):
     """First and last sample of the 10 ms frames that stand out of the clip's noise floor (the word)."""
-    n = len(w) // frame
-    e = np.mean(w[: n * frame].reshape(n, frame).astype(np.float64) ** 2, axis=1) + 1e-12
+    e = _frame_energy(w, frame)
     on = np.flatnonzero(e > max(6.0 * np.percentile(e, 20), 1e-3 * e.max()))
     return (int(on[0]) * frame, int(on[-1] + 1) * frame) if on.size else (0, len(w))
 
@@ -226,8 +231,7 @@ def _gain(rng):
 
 def _has_speech(w, rate=16000):
     """Some 20 ms frame clearly above the window's noise floor (a crude voice-activity check)."""
-    n = len(w) // 320
-    e = np.mean(w[: n * 320].reshape(n, 320).astype(np.float64) ** 2, axis=1) + 1e-12
+    e = _frame_energy(w, 320)
     return bool(e.max() > 8.0 * np.median(e))
 
 
