@@ -89,6 +89,13 @@ ESPEAK_VARIANTS = (
 RANDOM_KIND = "espeak-random"  # a voice with a random vocal tract (random_variant): training material only
 FLITE_VOICES = ("kal16", "slt", "rms", "awb")
 FLITE_F0 = {"kal16": 105.0, "slt": 170.0, "rms": 100.0, "awb": 110.0}
+# Festival voices: diphone (kal, ked) and HTS (slt) voices built from recorded human speech, so closer to a
+# real talker than espeak-ng's formant synthesis. kal and slt are the CMU speakers of flite's kal16 and
+# slt: one speaker is one subject, so they stay in that voice's split. ked is a speaker of its own and is
+# training material only (split "train"), so adding it leaves the held-out voices as they were.
+FESTIVAL_VOICES = {"kal": "voice_kal_diphone", "ked": "voice_ked_diphone", "slt": "voice_cmu_us_slt_arctic_hts"}
+FESTIVAL_SPEAKER = {"kal": "flite-kal16", "slt": "flite-slt"}
+FESTIVAL_F0 = {"kal": 105.0, "ked": 105.0}  # diphone voices' f0 target (Hz); the HTS voice keeps its own
 BABBLE_MIN_SNR_DB = 12.0  # babble is speech: below this the "noise" talkers compete with the speaker
 NOISE_KINDS = ("white", "pink", "brown", "hum", "fan", "appliance", "babble")
 
@@ -115,6 +122,7 @@ def generate(
     snr_db: tuple[float, float] = (10.0, 35.0),
     stream_snr_db: tuple[float, float] = (10.0, 30.0),
     random_voices: int = 0,
+    festival_personas: dict | None = None,
     workers: int = 2,
 ) -> list[Recording]:
     """Generate the corpus. `voices`: how many voices (flite's four first when `flite`, then espeak-ng
@@ -123,6 +131,8 @@ def generate(
     keyword stream of keyword_stream_minutes (a command every 3-6 s). `random_voices` more espeak-ng
     voices with random vocal tracts (random_variant) are training material only (split "train"): they
     widen the timbres heard in training and never change which named voices are held out.
+    `festival_personas`: {Festival voice (FESTIVAL_VOICES): count}, each persona with its own habitual
+    tempo and pitch; a persona keeps its speaker's subject (FESTIVAL_SPEAKER), so its split.
     Output at 16 kHz (the core resamples)."""
     if len(channels) != 1:
         raise TinymlError(f"synthetic-speech is mono; the manifest asks for channels {list(channels)}")
@@ -140,6 +150,16 @@ def generate(
                keyword_stream_minutes=keyword_stream_minutes, snr_db=tuple(snr_db),
                stream_snr_db=tuple(stream_snr_db), channels=tuple(channels))
     specs += [(RANDOM_KIND, f"{k:03d}") for k in range(int(random_voices))]
+    festival_personas = {v: int(k) for v, k in (festival_personas or {}).items() if int(k) > 0}
+    unknown = sorted(set(festival_personas) - set(FESTIVAL_VOICES))
+    if unknown:
+        raise TinymlError(f"synthetic-speech: festival_personas names unknown voices {unknown}; "
+                          f"known: {', '.join(FESTIVAL_VOICES)}")
+    if festival_personas:
+        if shutil.which("text2wave") is None:
+            raise TinymlError("festival_personas needs Festival; install it: apt-get install -y festival "
+                              "festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts (or `tinyml system-deps audio`)")
+        specs += [("festival", f"{v}.{k}") for v, n in festival_personas.items() for k in range(n)]
     with tempfile.TemporaryDirectory(prefix="tinyml-espeak-") as data_path:
         if random_voices:
             _espeak_data_with_variants(data_path, {
@@ -224,19 +244,28 @@ class Voice:
         self.kind, self.name, self.rng = kind, name, rng
         self.espeak_path = espeak_path
         self.variant = f"tinyml-{name}" if kind == RANDOM_KIND else name
-        self.subject = {"espeak": f"espeak+{name}", RANDOM_KIND: f"espeak-random+{name}"}.get(kind, f"flite-{name}")
+        speaker = name.split(".")[0]  # a Festival persona "ked.2" is speaker ked
+        self.subject = {"espeak": f"espeak+{name}", RANDOM_KIND: f"espeak-random+{name}",
+                        "festival": FESTIVAL_SPEAKER.get(speaker, f"festival-{speaker}")}.get(kind, f"flite-{name}")
+        # training material only, never held out: random timbres, and Festival speakers no flite voice has
+        self.split = "train" if kind == RANDOM_KIND or (kind == "festival" and speaker not in FESTIVAL_SPEAKER) else ""
+        self.speaker = speaker
         self.speed = rng.uniform(140, 190)  # words per minute (espeak) / habitual tempo
         self.pitch = rng.uniform(30, 70)  # espeak 0-99
         self.accents = list(rng.choice(ESPEAK_ACCENTS, size=3, replace=False))
 
     def say(self, text: str) -> np.ndarray:
         rng = self.rng
-        if self.kind != "flite":
+        if self.kind in ("espeak", RANDOM_KIND):
             accent = self.accents[int(rng.integers(len(self.accents)))]
             speed = int(np.clip(self.speed * rng.uniform(0.85, 1.15), 100, 260))
             pitch = int(np.clip(self.pitch + rng.uniform(-12, 12), 0, 99))
             return espeak(text, f"{accent}+{self.variant}", speed, pitch, self.espeak_path)
         stretch = float(rng.uniform(0.85, 1.2) * 165 / self.speed)
+        if self.kind == "festival":
+            f0 = FESTIVAL_F0.get(self.speaker)
+            f0 = f0 * float(rng.uniform(0.8, 1.3)) * (0.5 + self.pitch / 100) if f0 else None
+            return festival(text, FESTIVAL_VOICES[self.speaker], stretch, f0)
         f0 = FLITE_F0[self.name] * float(rng.uniform(0.85, 1.2))
         return flite(text, self.name, stretch, f0)
 
@@ -267,6 +296,28 @@ def flite(text: str, voice: str, stretch: float = 1.0, f0: float | None = None) 
         res = subprocess.run(cmd, capture_output=True, check=False)
         if res.returncode != 0:
             raise TinymlError(f"flite failed for voice {voice!r}: {res.stderr.decode(errors='replace')[:200]}")
+        sr, x = wavfile.read(path)
+    finally:
+        os.unlink(path)
+    return _to16k(x.astype(np.float32) / 32768.0, int(sr))
+
+
+def festival(text: str, voice_fn: str, stretch: float = 1.0, f0: float | None = None) -> np.ndarray:
+    """Festival's text2wave -> float32 at 16 kHz. `voice_fn`: the voice's Scheme selector; `f0`: a target
+    mean pitch for voices with a linear-regression intonation model (the diphone ones)."""
+    from scipy.io import wavfile
+
+    evals = [f"({voice_fn})", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
+    if f0:
+        evals.append(f"(set! int_lr_params '((target_f0_mean {f0:.1f}) (target_f0_std {0.14 * f0:.1f}) "
+                     "(model_f0_mean 170) (model_f0_std 34)))")
+    fd, path = tempfile.mkstemp(suffix=".wav")
+    os.close(fd)
+    try:
+        cmd = ["text2wave", "-o", path] + [a for e in evals for a in ("-eval", e)]
+        res = subprocess.run(cmd, input=text.encode(), capture_output=True, check=False)
+        if res.returncode != 0 or os.path.getsize(path) <= 44:
+            raise TinymlError(f"festival failed for {voice_fn}: {res.stderr.decode(errors='replace')[:200]}")
         sr, x = wavfile.read(path)
     finally:
         os.unlink(path)
@@ -421,8 +472,8 @@ def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unkn
     rng = np.random.default_rng(vseed)
     v = Voice(kind, name, rng, espeak_path)
     ch = tuple(channels)
-    split = "train" if kind == RANDOM_KIND else ""  # random voices: training material, never held out
-    src = f"synthetic-speech:{v.subject}"
+    split = v.split
+    src = f"synthetic-speech:{v.subject if kind != 'festival' else 'festival-' + name}"
     recs: list[Recording] = []
 
     cmd_tokens = {w: [trim(v.say(w)) for _ in range(renders_per_command)] for w in COMMANDS}

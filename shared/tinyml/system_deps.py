@@ -9,14 +9,17 @@ import sys
 
 from .errors import TinymlError
 
-# purpose -> {executable that proves it is installed: debian package}
+# purpose -> {executable (or absolute path) that proves it is installed: debian package}
 NEEDS: dict[str, dict[str, str]] = {
     "firmware": {
         "arm-none-eabi-gcc": "gcc-arm-none-eabi",
         "qemu-system-arm": "qemu-system-arm",
         "gcc": "gcc",
     },
-    "audio": {"espeak-ng": "espeak-ng", "flite": "flite", "sox": "sox"},
+    "audio": {"espeak-ng": "espeak-ng", "flite": "flite", "sox": "sox", "text2wave": "festival",
+              "/usr/share/festival/voices/english/kal_diphone": "festvox-kallpc16k",
+              "/usr/share/festival/voices/english/ked_diphone": "festvox-kdlpc16k",
+              "/usr/share/festival/voices/us/cmu_us_slt_arctic_hts": "festvox-us-slt-hts"},
     "mqtt": {"mosquitto": "mosquitto"},
 }
 NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"]}  # the suite builds firmware and makes TTS speech
@@ -26,7 +29,8 @@ EXTRA_PACKAGES = {"firmware": ["libnewlib-arm-none-eabi"], "test": ["libnewlib-a
 def missing_packages(purpose: str) -> list[str]:
     if purpose not in NEEDS:
         raise TinymlError(f"unknown purpose {purpose!r}; allowed: {', '.join(NEEDS)}")
-    missing = [pkg for exe, pkg in NEEDS[purpose].items() if not shutil.which(exe)]
+    missing = [pkg for exe, pkg in NEEDS[purpose].items()
+               if not (os.path.exists(exe) if exe.startswith("/") else shutil.which(exe))]
     if missing:
         missing += EXTRA_PACKAGES.get(purpose, [])
     return sorted(set(missing))

@@ -113,3 +113,21 @@ def test_level_of_digital_silence_is_zero_not_nan(ds):
     """A phrase cut before its first sound has no level; a NaN here once turned a whole stream into NaN."""
     assert ds._active_rms(np.zeros(1600, np.float32)) == 0.0
     assert ds._active_rms(np.r_[np.zeros(800), 0.5 * np.ones(800)].astype(np.float32)) == pytest.approx(0.5)
+
+
+@pytest.mark.skipif(shutil.which("text2wave") is None, reason="festival not installed")
+def test_festival_personas_keep_their_speakers_subject(ds):
+    """festival_personas: Festival's kal and slt are the CMU speakers of flite's kal16 and slt, so they take
+    that subject (and split); ked is a speaker of its own and training material only. Each persona really
+    speaks through Festival (a silent fall-back to espeak-ng would pass a subject check)."""
+    recs = ds.generate(rate=16000, channels=CH, seed=3, festival_personas={"kal": 1, "ked": 2},
+                       **{**SMALL, "voices": 1, "stream_minutes": 0.0, "keyword_stream_minutes": 0.0})
+    subjects = {(r.source.split(":")[1], r.subject, r.split) for r in recs}
+    assert subjects == {("flite-kal16", "flite-kal16", ""), ("festival-kal.0", "flite-kal16", ""),
+                        ("festival-ked.0", "festival-ked", "train"), ("festival-ked.1", "festival-ked", "train")}
+    x = ds.festival("stop", ds.FESTIVAL_VOICES["ked"], 1.0, 105.0)
+    slow = ds.festival("stop", ds.FESTIVAL_VOICES["ked"], 1.5, 105.0)
+    assert x.dtype == np.float32 and 0.2 < len(x) / 16000 < 2.0 and np.abs(x).max() > 0.05
+    assert len(slow) > 1.3 * len(x)  # Duration_Stretch reaches the synthesizer
+    with pytest.raises(TinymlError, match="unknown voices"):
+        ds.generate(rate=16000, channels=CH, seed=0, festival_personas={"bogus": 1})
