@@ -95,7 +95,12 @@ FLITE_F0 = {"kal16": 105.0, "slt": 170.0, "rms": 100.0, "awb": 110.0}
 # training material only (split "train"), so adding it leaves the held-out voices as they were.
 FESTIVAL_VOICES = {"kal": "voice_kal_diphone", "ked": "voice_ked_diphone", "slt": "voice_cmu_us_slt_arctic_hts"}
 FESTIVAL_SPEAKER = {"kal": "flite-kal16", "slt": "flite-slt"}
-FESTIVAL_F0 = {"kal": 105.0, "ked": 105.0}  # diphone voices' f0 target (Hz); the HTS voice keeps its own
+FESTIVAL_PITCHED = ("kal", "ked")  # diphone voices take an f0 target; the HTS voice keeps its own pitch
+# A persona's body: vocal-tract factor (formants and pitch scale together when the render is resampled,
+# women ~15 % and children ~30 % above men after Peterson & Barney) and habitual f0 in Hz.
+PERSONA_BODIES = {"man": ((0.93, 1.05), (85, 135)), "woman": ((1.1, 1.22), (165, 235)),
+                  "child": ((1.25, 1.35), (230, 300))}
+PERSONA_BODY_P = (0.3, 0.55, 0.15)  # the recorded talkers are mostly men: most personas are not
 BABBLE_MIN_SNR_DB = 12.0  # babble is speech: below this the "noise" talkers compete with the speaker
 NOISE_KINDS = ("white", "pink", "brown", "hum", "fan", "appliance", "babble")
 
@@ -122,7 +127,7 @@ def generate(
     snr_db: tuple[float, float] = (10.0, 35.0),
     stream_snr_db: tuple[float, float] = (10.0, 30.0),
     random_voices: int = 0,
-    festival_personas: dict | None = None,
+    personas: dict | None = None,
     workers: int = 2,
 ) -> list[Recording]:
     """Generate the corpus. `voices`: how many voices (flite's four first when `flite`, then espeak-ng
@@ -131,8 +136,9 @@ def generate(
     keyword stream of keyword_stream_minutes (a command every 3-6 s). `random_voices` more espeak-ng
     voices with random vocal tracts (random_variant) are training material only (split "train"): they
     widen the timbres heard in training and never change which named voices are held out.
-    `festival_personas`: {Festival voice (FESTIVAL_VOICES): count}, each persona with its own habitual
-    tempo and pitch; a persona keeps its speaker's subject (FESTIVAL_SPEAKER), so its split.
+    `personas`: {"flite-<voice>" or "festival-<voice>": count}: that talker with another body (a man's,
+    woman's or child's vocal tract and pitch, PERSONA_BODIES) and habitual tempo; a persona keeps its
+    speaker's subject (Festival's kal and slt are flite's kal16 and slt), so its split.
     Output at 16 kHz (the core resamples)."""
     if len(channels) != 1:
         raise TinymlError(f"synthetic-speech is mono; the manifest asks for channels {list(channels)}")
@@ -150,16 +156,7 @@ def generate(
                keyword_stream_minutes=keyword_stream_minutes, snr_db=tuple(snr_db),
                stream_snr_db=tuple(stream_snr_db), channels=tuple(channels))
     specs += [(RANDOM_KIND, f"{k:03d}") for k in range(int(random_voices))]
-    festival_personas = {v: int(k) for v, k in (festival_personas or {}).items() if int(k) > 0}
-    unknown = sorted(set(festival_personas) - set(FESTIVAL_VOICES))
-    if unknown:
-        raise TinymlError(f"synthetic-speech: festival_personas names unknown voices {unknown}; "
-                          f"known: {', '.join(FESTIVAL_VOICES)}")
-    if festival_personas:
-        if shutil.which("text2wave") is None:
-            raise TinymlError("festival_personas needs Festival; install it: apt-get install -y festival "
-                              "festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts (or `tinyml system-deps audio`)")
-        specs += [("festival", f"{v}.{k}") for v, n in festival_personas.items() for k in range(n)]
+    specs += _persona_specs(personas or {}, use_flite)
     with tempfile.TemporaryDirectory(prefix="tinyml-espeak-") as data_path:
         if random_voices:
             _espeak_data_with_variants(data_path, {
@@ -170,6 +167,24 @@ def generate(
         out = run_forked(_job, list(enumerate(jobs)), workers=workers, name="synthetic-speech", unit="voice",
                          progress=progress)
     return [r for _, recs in out for r in recs]
+
+
+def _persona_specs(personas: dict, use_flite: bool) -> list[tuple[str, str]]:
+    """("flite" | "festival", "<voice>.<k>") for each persona asked for; unknown or missing voices: an error."""
+    known = {"flite": FLITE_VOICES, "festival": tuple(FESTIVAL_VOICES)}
+    specs = []
+    for key, n in personas.items():
+        engine, _, voice = key.partition("-")
+        if voice not in known.get(engine, ()):
+            raise TinymlError(f"synthetic-speech: personas: unknown voice {key!r}; known: "
+                              + ", ".join(f"{e}-{v}" for e, vs in known.items() for v in vs))
+        if int(n) > 0 and engine == "flite" and not use_flite:
+            raise TinymlError(f"synthetic-speech: persona {key!r} needs flite; install it: apt-get install -y flite")
+        if int(n) > 0 and engine == "festival" and shutil.which("text2wave") is None:
+            raise TinymlError(f"synthetic-speech: persona {key!r} needs Festival; install it: apt-get install -y "
+                              "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts (or `tinyml system-deps audio`)")
+        specs += [(engine, f"{voice}.{k}") for k in range(int(n))]
+    return specs
 
 
 def _voice_seed(seed: int, kind: str, name: str) -> int:
@@ -190,8 +205,10 @@ def random_variant(rng: np.random.Generator) -> str:
     """An espeak-ng voice variant file (voices/!v format) for a speaker that no preset is: a man, a woman
     or a child (pitch and overall formant scale, after Peterson & Barney's vowel formants: women ~15 %
     and children ~30 % above men), each formant moved, raised or flattened on its own, a spectral tilt,
-    breathiness, roughness and jitter. The presets' own outliers (a formant at 40 % or 9 % height) show
-    how far real variants go; most draws stay natural and some go that far."""
+    breathiness, roughness and jitter. A third of the voices speak through Klatt's voice source instead
+    of espeak-ng's own (as 17 of the presets do); a third spread their formants apart (+-30 % instead of
+    +-10 %), and a quarter have one or two formants far off (40-130 % of their place, down to 5 % of
+    their height), as the presets' outliers do: the model must not lean on any one formant's place."""
     kind = rng.choice(["man", "woman", "child"], p=[0.45, 0.45, 0.10])
     base, scale = {"man": ((70, 125), (0.88, 1.02)), "woman": ((150, 230), (1.05, 1.2)),
                    "child": ((220, 300), (1.2, 1.35))}[kind]
@@ -199,12 +216,15 @@ def random_variant(rng: np.random.Generator) -> str:
     s = rng.uniform(*scale)
     lines = ["language variant", f"name tinyml-{kind}", f"gender {'male' if kind == 'man' else 'female'}",
              f"pitch {f0:.0f} {f0 * rng.uniform(1.15, 1.7):.0f}"]
-    wild = int(rng.integers(1, 5)) if rng.random() < 0.15 else -1  # an unusual tract: one formant far off
+    if rng.random() < 1 / 3:
+        lines.append(f"klatt {int(rng.integers(1, 7))}")
+    spread = 0.3 if rng.random() < 1 / 3 else 0.1
+    wild = set(rng.choice(np.arange(1, 5), size=int(rng.integers(1, 3)), replace=False)) if rng.random() < 0.25 else set()
     for k in range(9):
-        freq = 100 * s * rng.uniform(0.9, 1.1) if k else 100 * rng.uniform(0.8, 1.2)
+        freq = 100 * s * rng.uniform(1 - spread, 1 + spread) if k else 100 * rng.uniform(0.8, 1.2)
         height = 100 * rng.uniform(0.6, 1.4)
-        if k == wild:
-            freq, height = freq * rng.uniform(0.5, 1.3), height * rng.uniform(0.1, 1.5)
+        if k in wild:  # an unusual tract: this formant far off
+            freq, height = freq * rng.uniform(0.4, 1.3), height * rng.uniform(0.05, 1.5)
         lines.append(f"formant {k} {freq:.0f} {height:.0f} {100 * rng.uniform(0.7, 1.5):.0f}")
     tilt = rng.uniform(-0.6, 0.4)  # amplitude ~ f**tilt at 600, 1200, 2000 and 3000 Hz
     lines.append("tone 100 255 " + " ".join(f"{f} {int(np.clip(255 * (f / 300) ** tilt, 10, 255))}"
@@ -244,15 +264,19 @@ class Voice:
         self.kind, self.name, self.rng = kind, name, rng
         self.espeak_path = espeak_path
         self.variant = f"tinyml-{name}" if kind == RANDOM_KIND else name
-        speaker = name.split(".")[0]  # a Festival persona "ked.2" is speaker ked
+        speaker = name.split(".")[0]  # a persona "ked.2" is speaker ked
         self.subject = {"espeak": f"espeak+{name}", RANDOM_KIND: f"espeak-random+{name}",
-                        "festival": FESTIVAL_SPEAKER.get(speaker, f"festival-{speaker}")}.get(kind, f"flite-{name}")
+                        "festival": FESTIVAL_SPEAKER.get(speaker, f"festival-{speaker}")}.get(kind, f"flite-{speaker}")
         # training material only, never held out: random timbres, and Festival speakers no flite voice has
         self.split = "train" if kind == RANDOM_KIND or (kind == "festival" and speaker not in FESTIVAL_SPEAKER) else ""
         self.speaker = speaker
         self.speed = rng.uniform(140, 190)  # words per minute (espeak) / habitual tempo
         self.pitch = rng.uniform(30, 70)  # espeak 0-99
         self.accents = list(rng.choice(ESPEAK_ACCENTS, size=3, replace=False))
+        self.tract, self.f0 = 1.0, None  # a persona's body (drawn last: a named voice's draws stay as they were)
+        if "." in name:
+            body = PERSONA_BODIES[str(rng.choice(list(PERSONA_BODIES), p=PERSONA_BODY_P))]
+            self.tract, self.f0 = float(rng.uniform(*body[0])), float(rng.uniform(*body[1]))
 
     def say(self, text: str) -> np.ndarray:
         rng = self.rng
@@ -261,13 +285,15 @@ class Voice:
             speed = int(np.clip(self.speed * rng.uniform(0.85, 1.15), 100, 260))
             pitch = int(np.clip(self.pitch + rng.uniform(-12, 12), 0, 99))
             return espeak(text, f"{accent}+{self.variant}", speed, pitch, self.espeak_path)
-        stretch = float(rng.uniform(0.85, 1.2) * 165 / self.speed)
+        # a persona's render is resampled by its tract factor, which also speeds it up and raises the
+        # pitch by that factor: synthesize slower and lower to land on the persona's tempo and f0
+        stretch = float(rng.uniform(0.85, 1.2) * 165 / self.speed) * self.tract
+        f0 = (self.f0 or FLITE_F0.get(self.speaker, 0.0)) * float(rng.uniform(0.85, 1.2)) / self.tract
         if self.kind == "festival":
-            f0 = FESTIVAL_F0.get(self.speaker)
-            f0 = f0 * float(rng.uniform(0.8, 1.3)) * (0.5 + self.pitch / 100) if f0 else None
-            return festival(text, FESTIVAL_VOICES[self.speaker], stretch, f0)
-        f0 = FLITE_F0[self.name] * float(rng.uniform(0.85, 1.2))
-        return flite(text, self.name, stretch, f0)
+            x = festival(text, FESTIVAL_VOICES[self.speaker], stretch, f0 if self.speaker in FESTIVAL_PITCHED else None)
+        else:
+            x = flite(text, self.speaker, stretch, f0)
+        return x if self.tract == 1.0 else tract_warp(x, self.tract)
 
 
 def espeak(text: str, voice: str, speed: int = 160, pitch: int = 50, path: str | None = None) -> np.ndarray:
@@ -300,6 +326,15 @@ def flite(text: str, voice: str, stretch: float = 1.0, f0: float | None = None) 
     finally:
         os.unlink(path)
     return _to16k(x.astype(np.float32) / 32768.0, int(sr))
+
+
+def tract_warp(x: np.ndarray, factor: float) -> np.ndarray:
+    """Resample so that every frequency (pitch and formants) is `factor` times higher: a shorter or
+    longer vocal tract, as a woman's or a child's is shorter than a man's (the duration shrinks by it)."""
+    from fractions import Fraction
+
+    q = Fraction(factor).limit_denominator(64)
+    return sps.resample_poly(x, q.denominator, q.numerator).astype(np.float32)
 
 
 def festival(text: str, voice_fn: str, stretch: float = 1.0, f0: float | None = None) -> np.ndarray:
@@ -473,7 +508,7 @@ def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unkn
     v = Voice(kind, name, rng, espeak_path)
     ch = tuple(channels)
     split = v.split
-    src = f"synthetic-speech:{v.subject if kind != 'festival' else 'festival-' + name}"
+    src = f"synthetic-speech:{v.subject if '.' not in name else f'{kind}-{name}'}"  # a persona: its own source
     recs: list[Recording] = []
 
     cmd_tokens = {w: [trim(v.say(w)) for _ in range(renders_per_command)] for w in COMMANDS}

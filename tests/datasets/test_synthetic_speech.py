@@ -116,18 +116,33 @@ def test_level_of_digital_silence_is_zero_not_nan(ds):
 
 
 @pytest.mark.skipif(shutil.which("text2wave") is None, reason="festival not installed")
-def test_festival_personas_keep_their_speakers_subject(ds):
-    """festival_personas: Festival's kal and slt are the CMU speakers of flite's kal16 and slt, so they take
-    that subject (and split); ked is a speaker of its own and training material only. Each persona really
-    speaks through Festival (a silent fall-back to espeak-ng would pass a subject check)."""
-    recs = ds.generate(rate=16000, channels=CH, seed=3, festival_personas={"kal": 1, "ked": 2},
+def test_personas_keep_their_speakers_subject(ds):
+    """personas: Festival's kal and slt are the CMU speakers of flite's kal16 and slt, so they take that
+    subject (and split); ked is a speaker of its own and training material only. Each persona really
+    speaks through its engine (a silent fall-back to espeak-ng would pass a subject check)."""
+    recs = ds.generate(rate=16000, channels=CH, seed=3, personas={"festival-kal": 1, "festival-ked": 2, "flite-rms": 1},
                        **{**SMALL, "voices": 1, "stream_minutes": 0.0, "keyword_stream_minutes": 0.0})
     subjects = {(r.source.split(":")[1], r.subject, r.split) for r in recs}
     assert subjects == {("flite-kal16", "flite-kal16", ""), ("festival-kal.0", "flite-kal16", ""),
-                        ("festival-ked.0", "festival-ked", "train"), ("festival-ked.1", "festival-ked", "train")}
+                        ("festival-ked.0", "festival-ked", "train"), ("festival-ked.1", "festival-ked", "train"),
+                        ("flite-rms.0", "flite-rms", "")}
     x = ds.festival("stop", ds.FESTIVAL_VOICES["ked"], 1.0, 105.0)
     slow = ds.festival("stop", ds.FESTIVAL_VOICES["ked"], 1.5, 105.0)
     assert x.dtype == np.float32 and 0.2 < len(x) / 16000 < 2.0 and np.abs(x).max() > 0.05
     assert len(slow) > 1.3 * len(x)  # Duration_Stretch reaches the synthesizer
-    with pytest.raises(TinymlError, match="unknown voices"):
-        ds.generate(rate=16000, channels=CH, seed=0, festival_personas={"bogus": 1})
+    with pytest.raises(TinymlError, match="unknown voice 'festival-bogus'"):
+        ds.generate(rate=16000, channels=CH, seed=0, personas={"festival-bogus": 1})
+
+
+def test_a_persona_is_its_talker_with_another_body(ds):
+    """A named voice renders as before (its draws are untouched); a persona's tract warp moves every
+    frequency by its factor."""
+    import numpy.random as npr
+
+    base, persona = ds.Voice("flite", "rms", npr.default_rng(5)), ds.Voice("flite", "rms.0", npr.default_rng(5))
+    assert (base.tract, base.f0) == (1.0, None) and base.speed == persona.speed
+    assert 0.93 <= persona.tract <= 1.35 and 85 <= persona.f0 <= 300
+    t = np.arange(16000) / 16000
+    y = ds.tract_warp(np.sin(2 * np.pi * 500 * t).astype(np.float32), 1.2)
+    assert abs(len(y) - 16000 / 1.2) < 2
+    assert abs(np.argmax(np.abs(np.fft.rfft(y))) * 16000 / len(y) - 600) < 5
