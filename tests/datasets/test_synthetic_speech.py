@@ -116,7 +116,7 @@ def test_level_of_digital_silence_is_zero_not_nan(ds):
 
 
 @pytest.mark.skipif(shutil.which("text2wave") is None, reason="festival not installed")
-def test_personas_keep_their_speakers_subject(ds):
+def test_personas_keep_their_speakers_subject(ds, monkeypatch):
     """personas: Festival's kal and slt are the CMU speakers of flite's kal16 and slt, so they take that
     subject (and split); ked is a speaker of its own and training material only. Each persona really
     speaks through its engine (a silent fall-back to espeak-ng would pass a subject check)."""
@@ -126,6 +126,13 @@ def test_personas_keep_their_speakers_subject(ds):
     assert subjects == {("flite-kal16", "flite-kal16", ""), ("festival-kal.0", "flite-kal16", ""),
                         ("festival-ked.0", "festival-ked", "train"), ("festival-ked.1", "festival-ked", "train"),
                         ("flite-rms.0", "flite-rms", "")}
+    def no_espeak(*args, **kwargs):
+        raise AssertionError("a flite or Festival persona was rendered by espeak-ng")
+
+    monkeypatch.setattr(ds, "espeak", no_espeak)
+    for kind, name in (("festival", "ked.0"), ("festival", "slt.0"), ("flite", "awb.1")):
+        y = ds.Voice(kind, name, np.random.default_rng(1)).say("stop")
+        assert 0.2 < len(y) / 16000 < 2.0 and np.abs(y).max() > 0.01
     x = ds.festival("stop", ds.FESTIVAL_VOICES["ked"], 1.0, 105.0)
     slow = ds.festival("stop", ds.FESTIVAL_VOICES["ked"], 1.5, 105.0)
     assert x.dtype == np.float32 and 0.2 < len(x) / 16000 < 2.0 and np.abs(x).max() > 0.05
