@@ -311,21 +311,10 @@ def espeak(text: str, voice: str, speed: int = 160, pitch: int = 50, path: str |
 
 
 def flite(text: str, voice: str, stretch: float = 1.0, f0: float | None = None) -> np.ndarray:
-    from scipy.io import wavfile
-
-    fd, path = tempfile.mkstemp(suffix=".wav")
-    os.close(fd)
-    try:
-        cmd = ["flite", "-voice", voice, "-t", text, "-o", path, "--setf", f"duration_stretch={stretch:.3f}"]
-        if f0:
-            cmd += ["--setf", f"int_f0_target_mean={f0:.1f}"]
-        res = subprocess.run(cmd, capture_output=True, check=False)
-        if res.returncode != 0:
-            raise TinymlError(f"flite failed for voice {voice!r}: {res.stderr.decode(errors='replace')[:200]}")
-        sr, x = wavfile.read(path)
-    finally:
-        os.unlink(path)
-    return _to16k(x.astype(np.float32) / 32768.0, int(sr))
+    args = ["-voice", voice, "-t", text, "--setf", f"duration_stretch={stretch:.3f}"]
+    if f0:
+        args += ["--setf", f"int_f0_target_mean={f0:.1f}"]
+    return _tts_to_wav(lambda path: ["flite", *args, "-o", path], None, f"flite failed for voice {voice!r}")
 
 
 def tract_warp(x: np.ndarray, factor: float) -> np.ndarray:
@@ -340,19 +329,25 @@ def tract_warp(x: np.ndarray, factor: float) -> np.ndarray:
 def festival(text: str, voice_fn: str, stretch: float = 1.0, f0: float | None = None) -> np.ndarray:
     """Festival's text2wave -> float32 at 16 kHz. `voice_fn`: the voice's Scheme selector; `f0`: a target
     mean pitch for voices with a linear-regression intonation model (the diphone ones)."""
-    from scipy.io import wavfile
-
     evals = [f"({voice_fn})", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
     if f0:
         evals.append(f"(set! int_lr_params '((target_f0_mean {f0:.1f}) (target_f0_std {0.14 * f0:.1f}) "
                      "(model_f0_mean 170) (model_f0_std 34)))")
+    args = [a for e in evals for a in ("-eval", e)]
+    return _tts_to_wav(lambda path: ["text2wave", "-o", path, *args], text, f"festival failed for {voice_fn}")
+
+
+def _tts_to_wav(cmd_for, stdin_text: str | None, failure: str) -> np.ndarray:
+    """Run a TTS command that writes a WAV file (cmd_for(path) -> argv) -> float32 at 16 kHz."""
+    from scipy.io import wavfile
+
     fd, path = tempfile.mkstemp(suffix=".wav")
     os.close(fd)
     try:
-        cmd = ["text2wave", "-o", path] + [a for e in evals for a in ("-eval", e)]
-        res = subprocess.run(cmd, input=text.encode(), capture_output=True, check=False)
+        res = subprocess.run(cmd_for(path), input=stdin_text.encode() if stdin_text is not None else None,
+                             capture_output=True, check=False)
         if res.returncode != 0 or os.path.getsize(path) <= 44:
-            raise TinymlError(f"festival failed for {voice_fn}: {res.stderr.decode(errors='replace')[:200]}")
+            raise TinymlError(f"{failure}: {res.stderr.decode(errors='replace')[:200]}")
         sr, x = wavfile.read(path)
     finally:
         os.unlink(path)
