@@ -273,8 +273,10 @@ class Voice:
         self.speed = rng.uniform(140, 190)  # words per minute (espeak) / habitual tempo
         self.pitch = rng.uniform(30, 70)  # espeak 0-99
         self.accents = list(rng.choice(ESPEAK_ACCENTS, size=3, replace=False))
+        self.persona = "." in name  # "ked.2": the second persona of talker ked
+        self.source = f"{kind}-{name}" if self.persona else self.subject  # a persona's recordings: its own source
         self.tract, self.f0 = 1.0, None  # a persona's body (drawn last: a named voice's draws stay as they were)
-        if "." in name:
+        if self.persona:
             body = PERSONA_BODIES[str(rng.choice(list(PERSONA_BODIES), p=PERSONA_BODY_P))]
             self.tract, self.f0 = float(rng.uniform(*body[0])), float(rng.uniform(*body[1]))
 
@@ -503,7 +505,7 @@ def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unkn
     v = Voice(kind, name, rng, espeak_path)
     ch = tuple(channels)
     split = v.split
-    src = f"synthetic-speech:{v.subject if '.' not in name else f'{kind}-{name}'}"  # a persona: its own source
+    src = f"synthetic-speech:{v.source}"
     recs: list[Recording] = []
 
     cmd_tokens = {w: [trim(v.say(w)) for _ in range(renders_per_command)] for w in COMMANDS}
