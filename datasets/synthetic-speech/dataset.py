@@ -1,4 +1,4 @@
-"""SYNTHETIC speech commands: an offline corpus from the TTS engines Debian packages (espeak-ng, flite).
+"""SYNTHETIC speech commands: an offline corpus from the TTS engines Debian packages (espeak-ng, flite, Festival).
 
 No real recordings: every utterance is synthesized, then put through a simulated acoustic chain
 
@@ -24,6 +24,7 @@ Imported by file path (not as a package): only absolute imports of numpy/scipy/t
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -89,18 +90,47 @@ ESPEAK_VARIANTS = (
 RANDOM_KIND = "espeak-random"  # a voice with a random vocal tract (random_variant): training material only
 FLITE_VOICES = ("kal16", "slt", "rms", "awb")
 FLITE_F0 = {"kal16": 105.0, "slt": 170.0, "rms": 100.0, "awb": 110.0}
-# Festival voices: diphone (kal, ked) and HTS (slt) voices built from recorded human speech, so closer to a
-# real talker than espeak-ng's formant synthesis. kal and slt are the CMU speakers of flite's kal16 and
-# slt: one speaker is one subject, so they stay in that voice's split. ked is a speaker of its own and is
-# training material only (split "train"), so adding it leaves the held-out voices as they were.
-FESTIVAL_VOICES = {"kal": "voice_kal_diphone", "ked": "voice_ked_diphone", "slt": "voice_cmu_us_slt_arctic_hts"}
+# Festival voices, built from recorded human speech, so closer to a real talker than espeak-ng's formant
+# synthesis: name -> (Scheme selector, language, the talker's body). kal and slt are the CMU speakers of
+# flite's kal16 and slt: one speaker is one subject, so they stay in that voice's split. Every other one
+# is a speaker of its own and training material only (split "train"), so adding it leaves the held-out
+# voices as they were. The voices of other languages (Finnish, Czech, Italian, Catalan: four women, three
+# men and a boy) read English through their own letter-to-sound rules (accent_spelling): English with an
+# accent, as many real users speak it, and the only women's and child's voices from recordings here
+# besides slt.
+FESTIVAL_VOICES = {
+    "kal": ("voice_kal_diphone", "en", "man"), "ked": ("voice_ked_diphone", "en", "man"),
+    "slt": ("voice_cmu_us_slt_arctic_hts", "en", "woman"),
+    "lj": ("voice_suo_fi_lj_diphone", "fi", "woman"), "mv": ("voice_hy_fi_mv_diphone", "fi", "man"),
+    "dita": ("voice_czech_dita", "cs", "woman"), "machac": ("voice_czech_machac", "cs", "man"),
+    "krb": ("voice_czech_krb", "cs", "child"),
+    "lp": ("voice_lp_diphone", "it", "woman"), "pc": ("voice_pc_diphone", "it", "man"),
+    "ona": ("voice_upc_ca_ona_hts", "ca", "woman"),
+}
 FESTIVAL_SPEAKER = {"kal": "flite-kal16", "slt": "flite-slt"}
-FESTIVAL_PITCHED = ("kal", "ked")  # diphone voices take an f0 target; the HTS voice keeps its own pitch
+FESTIVAL_PITCHED = ("kal", "ked")  # their intonation model takes an f0 target; the others keep their own
+# English phonemes (espeak-ng's IPA) -> letters a reader of that language says them with; two-symbol
+# phonemes first. Plain ASCII: each voice reads its language's legacy 8-bit encoding.
+ACCENT_LETTERS = {
+    "": {"aɪ": "ai", "aʊ": "au", "oʊ": "ou", "əʊ": "ou", "eɪ": "ei", "ɔɪ": "oi", "tʃ": "c", "dʒ": "dz",
+         "ɑ": "a", "a": "a", "ɐ": "a", "ʌ": "a", "æ": "e", "ɛ": "e", "e": "e", "ə": "e", "ɚ": "er", "ɜ": "er",
+         "ɪ": "i", "i": "i", "ᵻ": "i", "ɔ": "o", "ɒ": "o", "o": "o", "ʊ": "u", "u": "u",
+         "p": "p", "b": "b", "t": "t", "d": "d", "k": "k", "ɡ": "g", "f": "f", "v": "v", "θ": "t", "ð": "d",
+         "s": "s", "z": "z", "ʃ": "s", "ʒ": "z", "h": "h", "m": "m", "n": "n", "ŋ": "ng", "l": "l", "ɹ": "r",
+         "r": "r", "ɾ": "t", "j": "j", "w": "v", "ʍ": "v", "ʉ": "u"},
+    "fi": {"tʃ": "ts", "dʒ": "ds", "z": "s", "ʒ": "s", "iː": "ii", "uː": "uu", "ɑː": "aa", "ɔː": "oo"},
+    "cs": {"aɪ": "aj", "eɪ": "ej", "ɔɪ": "oj"},
+    "it": {"j": "i", "w": "u", "ʍ": "u", "h": "", "z": "s", "ʃ": "sc", "tʃ": "ci", "dʒ": "gi", "ŋ": "n"},
+    "ca": {"j": "i", "w": "u", "ʍ": "u", "h": "", "ʃ": "x", "tʃ": "tx", "dʒ": "tj"},
+}
 # A persona's body: vocal-tract factor (formants and pitch scale together when the render is resampled,
 # women ~15 % and children ~30 % above men after Peterson & Barney) and habitual f0 in Hz.
 PERSONA_BODIES = {"man": ((0.93, 1.05), (85, 135)), "woman": ((1.1, 1.22), (165, 235)),
                   "child": ((1.25, 1.35), (230, 300))}
 PERSONA_BODY_P = (0.3, 0.55, 0.15)  # the recorded talkers are mostly men: most personas are not
+BODY_TRACT = {"man": 1.0, "woman": 1.16, "child": 1.3}  # a recorded talker's own tract factor (a persona's
+# render is resampled by its body's factor over its talker's)
+FLITE_WOMEN = ("slt",)
 BABBLE_MIN_SNR_DB = 12.0  # babble is speech: below this the "noise" talkers compete with the speaker
 NOISE_KINDS = ("white", "pink", "brown", "hum", "fan", "appliance", "babble")
 
@@ -138,7 +168,8 @@ def generate(
     widen the timbres heard in training and never change which named voices are held out.
     `personas`: {"flite-<voice>" or "festival-<voice>": count}: that talker with another body (a man's,
     woman's or child's vocal tract and pitch, PERSONA_BODIES) and habitual tempo; a persona keeps its
-    speaker's subject (Festival's kal and slt are flite's kal16 and slt), so its split.
+    speaker's subject (Festival's kal and slt are flite's kal16 and slt), so its split. Festival's voices
+    of other languages speak English with their accent (accent_spelling).
     Output at 16 kHz (the core resamples)."""
     if len(channels) != 1:
         raise TinymlError(f"synthetic-speech is mono; the manifest asks for channels {list(channels)}")
@@ -180,9 +211,10 @@ def _persona_specs(personas: dict, use_flite: bool) -> list[tuple[str, str]]:
                               + ", ".join(f"{e}-{v}" for e, vs in known.items() for v in vs))
         if int(n) > 0 and engine == "flite" and not use_flite:
             raise TinymlError(f"synthetic-speech: persona {key!r} needs flite; install it: apt-get install -y flite")
-        if int(n) > 0 and engine == "festival" and shutil.which("text2wave") is None:
-            raise TinymlError(f"synthetic-speech: persona {key!r} needs Festival; install it: apt-get install -y "
-                              "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts (or `tinyml system-deps audio`)")
+        if int(n) > 0 and engine == "festival" and (shutil.which("text2wave") is None or not glob.glob(
+                f"/usr/share/festival/voices/*/{FESTIVAL_VOICES[voice][0].removeprefix('voice_')}")):
+            raise TinymlError(f"synthetic-speech: persona {key!r} needs Festival and its voices; install them: "
+                              "`tinyml system-deps audio`")
         specs += [(engine, f"{voice}.{k}") for k in range(int(n))]
     return specs
 
@@ -278,7 +310,9 @@ class Voice:
         self.tract, self.f0 = 1.0, None  # a persona's body (drawn last: a named voice's draws stay as they were)
         if self.persona:
             body = PERSONA_BODIES[str(rng.choice(list(PERSONA_BODIES), p=PERSONA_BODY_P))]
-            self.tract, self.f0 = float(rng.uniform(*body[0])), float(rng.uniform(*body[1]))
+            own = FESTIVAL_VOICES[speaker][2] if kind == "festival" else "woman" if speaker in FLITE_WOMEN else "man"
+            self.tract, self.f0 = float(rng.uniform(*body[0])) / BODY_TRACT[own], float(rng.uniform(*body[1]))
+        self.language = FESTIVAL_VOICES[speaker][1] if kind == "festival" else "en"
 
     def say(self, text: str) -> np.ndarray:
         rng = self.rng
@@ -292,7 +326,10 @@ class Voice:
         stretch = float(rng.uniform(0.85, 1.2) * 165 / self.speed) * self.tract
         f0 = (self.f0 or FLITE_F0.get(self.speaker, 0.0)) * float(rng.uniform(0.85, 1.2)) / self.tract
         if self.kind == "festival":
-            x = festival(text, FESTIVAL_VOICES[self.speaker], stretch, f0 if self.speaker in FESTIVAL_PITCHED else None)
+            if self.language != "en":  # read English the way a speaker of that language spells its sounds
+                text = accent_spelling(text, self.language, self.accents[int(rng.integers(len(self.accents)))])
+            x = festival(text, FESTIVAL_VOICES[self.speaker][0], stretch,
+                         f0 if self.speaker in FESTIVAL_PITCHED else None)
         else:
             x = flite(text, self.speaker, stretch, f0)
         return x if self.tract == 1.0 else tract_warp(x, self.tract)
@@ -317,6 +354,23 @@ def flite(text: str, voice: str, stretch: float = 1.0, f0: float | None = None) 
     if f0:
         args += ["--setf", f"int_f0_target_mean={f0:.1f}"]
     return _tts_to_wav(lambda path: ["flite", *args, "-o", path], None, f"flite failed for voice {voice!r}")
+
+
+def accent_spelling(text: str, language: str, accent: str = "en-us") -> str:
+    """English text respelt for a reader of `language`: espeak-ng's phonemes of it in an English accent,
+    each written with the letters that language says it with (ACCENT_LETTERS), e.g. "right" -> "rait"."""
+    res = subprocess.run(["espeak-ng", "-v", accent, "-q", "--ipa", text], capture_output=True, text=True,
+                         check=False)
+    if res.returncode != 0 or not res.stdout.strip():
+        raise TinymlError(f"espeak-ng gave no phonemes for {text!r} ({accent}): {res.stderr.strip()[:200]}")
+    letters = {**ACCENT_LETTERS[""], **ACCENT_LETTERS[language]}
+    ipa, out, i = res.stdout, [], 0
+    while i < len(ipa):
+        n = 2 if ipa[i : i + 2] in letters else 1
+        # stress, length and diacritic marks write nothing; white space splits words
+        out.append(letters.get(ipa[i : i + n], " " if ipa[i].isspace() else ""))
+        i += n
+    return " ".join("".join(out).split())
 
 
 def tract_warp(x: np.ndarray, factor: float) -> np.ndarray:

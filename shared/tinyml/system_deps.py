@@ -19,7 +19,16 @@ NEEDS: dict[str, dict[str, str]] = {
     "audio": {"espeak-ng": "espeak-ng", "flite": "flite", "sox": "sox", "text2wave": "festival",
               "/usr/share/festival/voices/english/kal_diphone": "festvox-kallpc16k",
               "/usr/share/festival/voices/english/ked_diphone": "festvox-kdlpc16k",
-              "/usr/share/festival/voices/us/cmu_us_slt_arctic_hts": "festvox-us-slt-hts"},
+              "/usr/share/festival/voices/us/cmu_us_slt_arctic_hts": "festvox-us-slt-hts",
+              # recorded talkers of other languages, who read English with their accent
+              "/usr/share/festival/voices/finnish/suo_fi_lj_diphone": "festvox-suopuhe-lj",
+              "/usr/share/festival/voices/finnish/hy_fi_mv_diphone": "festvox-suopuhe-mv",
+              "/usr/share/festival/voices/czech/czech_dita": "festvox-czech-dita",
+              "/usr/share/festival/voices/czech/czech_machac": "festvox-czech-machac",
+              "/usr/share/festival/voices/czech/czech_krb": "festvox-czech-krb",
+              "/usr/share/festival/voices/italian/lp_diphone": "festvox-italp16k",
+              "/usr/share/festival/voices/italian/pc_diphone": "festvox-itapc16k",
+              "/usr/share/festival/voices/catalan/upc_ca_ona_hts": "festvox-ca-ona-hts"},
     "mqtt": {"mosquitto": "mosquitto"},
 }
 NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"]}  # the suite builds firmware and makes TTS speech
