@@ -397,11 +397,12 @@ def _plot_stream(app, pipe, run, events, path, seconds=30.0):
     m = app.manifest
     r, sig, res = run
     n = min(len(sig), int(seconds * m.rate))
-    S = spectrogram(sig[:n, 0], 480, 320, "hann", 512)
-    L = np.log(mel(S, mel_filterbank(m.rate, 512, 40, 20.0, 4000.0)) + 1e-6)
+    st = m.features["chain"][0]  # the MFCC step's own frames and mel bands, before the DCT
+    S = spectrogram(sig[:n, 0], st["length"], st["hop"], st["window"], st["n_fft"])
+    L = np.log(mel(S, mel_filterbank(m.rate, st["n_fft"], st["n_mels"], st["fmin"], st["fmax"])) + st["log_floor"])
     fig, ax = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
-    ax[0].imshow(L.T, origin="lower", aspect="auto", extent=(0, n / m.rate, 0, 40), cmap="magma")
-    ax[0].set_ylabel("mel band (20-4000 Hz)")
+    ax[0].imshow(L.T, origin="lower", aspect="auto", extent=(0, n / m.rate, 0, st["n_mels"]), cmap="magma")
+    ax[0].set_ylabel(f"mel band ({st['fmin']:g}-{st['fmax']:g} Hz)")
     o = pipe.model.output
     p = dequantize(res.scores_q, o.scale, o.zero_point)
     keep = res.times <= n / m.rate
@@ -411,7 +412,7 @@ def _plot_stream(app, pipe, run, events, path, seconds=30.0):
     for tg, lab in r.events:
         if tg <= n / m.rate:
             ax[0].axvline(tg, color="w", ls=":", lw=1)
-            ax[0].text(tg, 38, lab, color="w", fontsize=8, ha="right", va="top")
+            ax[0].text(tg, st["n_mels"] - 2, lab, color="w", fontsize=8, ha="right", va="top")
     for idx, lab, _ in events:
         if idx / m.rate <= n / m.rate:
             ax[1].axvline(idx / m.rate, color="r", ls="--", lw=1)
