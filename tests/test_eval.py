@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from apptest import run_cli, template_repo
 
 
@@ -61,3 +63,9 @@ def test_train_reuse_float_requantizes_without_fitting(tmp_path):
         m["metrics"]["int8"].pop("model_bytes")
     assert a["metrics"] == b["metrics"] and a["epochs_run"] == b["epochs_run"]
     assert "Epoch" not in res.stderr  # no fitting
+    # features changed since the fit (same input shape): refused in one line, never a silent wrong model
+    toml = Path(env["TINYML_ROOT"]) / "apps" / "demo-app" / "app.toml"
+    toml.write_text(toml.read_text().replace("[features]\nversion = 1", "[features]\nversion = 2"))
+    res = run_cli("train", "demo-app", "--smoke", "--reuse-float", "--out", str(tmp_path / "c"), env=env)
+    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "other features" in res.stderr and "Traceback" not in res.stderr

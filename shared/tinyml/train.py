@@ -127,16 +127,19 @@ def train_app(app: App, smoke: bool = False, out: str | None = None, reuse_float
     if reuse_float:
         if not (float_path.is_file() and history_path.is_file()):
             raise TinymlError(f"{float_path}: no saved float model to reuse; run: make app={m.id} train")
-        model = keras.models.load_model(float_path)
-        if tuple(model.input_shape[1:]) != tuple(Xtr.shape[1:]):
-            raise TinymlError(f"{float_path}: input {model.input_shape[1:]} does not match the manifest's "
-                              f"features {Xtr.shape[1:]}; retrain without --reuse-float")
         history = json.loads(history_path.read_text())
+        # The same input shape is not enough: other features of that shape (a new mel range, say) would
+        # give an int8 model that quietly answers wrong.
+        trained_on = history.pop("feature_hash", None)
+        if trained_on != m.feature_hash():
+            raise TinymlError(f"{float_path}: fitted on other features ({trained_on or 'not recorded'}) than the "
+                              f"manifest's ({m.feature_hash()}); retrain without --reuse-float")
+        model = keras.models.load_model(float_path)
     else:
         model, history = _fit(app, Xtr, ytr, Xva, yva, smoke)
         float_path.parent.mkdir(parents=True, exist_ok=True)
         model.save(float_path)
-        history_path.write_text(json.dumps(history))
+        history_path.write_text(json.dumps({**history, "feature_hash": m.feature_hash()}))
     calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed)
     tflite = quantize_model(model, calib, seed)
     pipe = Pipeline(app, tflite)
