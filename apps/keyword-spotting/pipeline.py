@@ -389,6 +389,7 @@ def _plot_curve(rows, chosen, path):
 
 
 def _plot_stream(app, pipe, run, events, path, seconds=30.0):
+    from tinyml.dsp.log import log
     from tinyml.dsp.mel import mel, mel_filterbank
     from tinyml.dsp.spectrum import spectrogram
     from tinyml.features import dequantize
@@ -399,7 +400,7 @@ def _plot_stream(app, pipe, run, events, path, seconds=30.0):
     n = min(len(sig), int(seconds * m.rate))
     st = m.features["chain"][0]  # the MFCC step's own frames and mel bands, before the DCT
     S = spectrogram(sig[:n, 0], st["length"], st["hop"], st["window"], st["n_fft"])
-    L = np.log(mel(S, mel_filterbank(m.rate, st["n_fft"], st["n_mels"], st["fmin"], st["fmax"])) + st["log_floor"])
+    L = log(mel(S, mel_filterbank(m.rate, st["n_fft"], st["n_mels"], st["fmin"], st["fmax"])), st["log_floor"])
     fig, ax = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
     ax[0].imshow(L.T, origin="lower", aspect="auto", extent=(0, n / m.rate, 0, st["n_mels"]), cmap="magma")
     ax[0].set_ylabel(f"mel band ({st['fmin']:g}-{st['fmax']:g} Hz)")
