@@ -5,6 +5,7 @@ The firmware must match it bit for bit, so predictions, evaluation and golden ve
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import re
 import tempfile
@@ -39,18 +40,44 @@ def tensor_quant(tflite_bytes: bytes) -> tuple[QuantParams, QuantParams]:
     )
 
 
+def load_tflm(tflite_bytes: bytes, arena_size: int):
+    """TFLM's interpreter over the model. TFLM aborts the whole process when a model fails one of its own
+    checks (TFLITE_CHECK: e.g. a softmax whose input scale is too small for its fixed-point maths, as in an
+    untrained deep net), so the model is first loaded in a forked child: such a model gets an error here."""
+    try:
+        from tflite_micro import runtime
+    except ImportError:  # pragma: no cover
+        raise TinymlError("the tflite-micro package is needed for the TFLM reference (pip install tflite-micro)") from None
+    with tempfile.TemporaryFile() as err:
+        pid = os.fork()
+        if pid == 0:  # the child: load, say whether it worked, never return into the caller's code
+            code = 1
+            try:
+                faulthandler.disable()  # its dump of the abort would go to the caller's stderr
+                os.dup2(err.fileno(), 2)
+                runtime.Interpreter.from_bytes(tflite_bytes, arena_size=arena_size)
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            err.seek(0)
+            said = [ln for ln in err.read().decode(errors="replace").splitlines() if ln.strip()]
+            raise TinymlError("TFLM aborted loading the model (it fails one of TFLM's own checks)"
+                              + (f": {said[-1].strip()}" if said else ""))
+    try:
+        return runtime.Interpreter.from_bytes(tflite_bytes, arena_size=arena_size)
+    except (RuntimeError, ValueError) as e:
+        raise TinymlError(f"TFLM could not load the model: {str(e).splitlines()[0]}") from None
+
+
 class TflmModel:
     """One TFLM interpreter over an int8 model; invoke() takes and returns int8 arrays."""
 
     def __init__(self, tflite_bytes: bytes, arena_size: int = 256 * 1024):
-        from tflite_micro import runtime
-
         self.bytes = tflite_bytes
         self.input, self.output = tensor_quant(tflite_bytes)
-        try:
-            self._it = runtime.Interpreter.from_bytes(tflite_bytes, arena_size=arena_size)
-        except (RuntimeError, ValueError) as e:
-            raise TinymlError(f"TFLM could not load the model: {str(e).splitlines()[0]}") from None
+        self._it = load_tflm(tflite_bytes, arena_size)
 
     def invoke(self, x_int8: np.ndarray) -> np.ndarray:
         x = np.asarray(x_int8, np.int8).reshape(self.input.shape)
@@ -68,9 +95,7 @@ class TflmModel:
 
 def tflm_arena_bytes(tflite_bytes: bytes) -> int:
     """TFLM's arena need for this model, read from print_allocations() on fd 2 (64-bit host figure)."""
-    from tflite_micro import runtime
-
-    it = runtime.Interpreter.from_bytes(tflite_bytes, arena_size=1 << 22)
+    it = load_tflm(tflite_bytes, 1 << 22)
     with tempfile.TemporaryFile(mode="w+b") as tmp:
         saved = os.dup(2)
         try:

@@ -96,3 +96,28 @@ def test_cli_prints_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
     rc = main(["compile", "--tflite", str(bad), "--out", str(tmp_path / "gen")])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith("error: malformed .tflite") and "\n" not in err
+
+
+def test_softmax_scale_too_small_is_refused_by_both_runtimes():
+    """A softmax whose input scale is too small for its fixed-point maths (an untrained deep net's scales
+    shrink layer by layer) makes TFLM abort the whole process. Ours refuses it at compile time, and the
+    TFLM reference is loaded in a child first, so both give one line instead of killing the caller."""
+    from tinyml.apps import load_app
+    from tinyml.compile.reference import TflmModel as OpReference
+    from tinyml.compile.tflite_format import parse_tflite
+    from tinyml.reference import TflmModel, tflm_arena_bytes
+
+    good = load_app("keyword-spotting").tflite_path.read_bytes()
+    m = parse_tflite(good)
+    softmax = next(o for o in m.operators if o.name == "SOFTMAX")
+    scale = np.float32(np.atleast_1d(m.tensors[softmax.inputs[0]].scale)[0]).tobytes()
+    assert good.count(scale) == 1
+    bad = good.replace(scale, np.float32(1e-9).tobytes())
+    with pytest.raises(TinymlError) as e:
+        compile_tflite(bad)
+    assert "SOFTMAX: input scale 1e-09 is too small" in _one_line(e)
+    for load in (TflmModel, OpReference, tflm_arena_bytes):
+        with pytest.raises(TinymlError) as e:
+            load(bad)
+        assert _one_line(e).startswith("TFLM aborted loading the model")
+    assert tflm_arena_bytes(good) > 0  # the unchanged model still loads

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from ..errors import TinymlError
+
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
@@ -35,8 +37,9 @@ def quantize_multiplier(m: float) -> tuple[int, int]:
 
 
 def quantize_multiplier_greater_than_one(m: float) -> tuple[int, int]:
-    q, shift = quantize_multiplier(m)
-    return q, shift
+    if not m > 1.0:  # TFLM checks this and aborts; a left shift cannot be negative
+        raise ValueError(f"multiplier {m:g} must exceed 1")
+    return quantize_multiplier(m)
 
 
 def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total_signed_bits: int = 31) -> int:
@@ -49,6 +52,9 @@ def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
     """(input_multiplier, input_left_shift, diff_min) of TFLM's int8 softmax (5 integer bits for the diff)."""
     bits = 5
     real = min(beta * input_scale * (1 << (31 - bits)), (1 << 31) - 1.0)
+    if not real > 1.0:
+        raise TinymlError(f"SOFTMAX: input scale {input_scale:g} is too small for the int8 softmax "
+                          f"(beta x scale x 2^{31 - bits} = {real:g} must exceed 1; TFLM refuses it too)")
     mult, left_shift = quantize_multiplier_greater_than_one(real)
     diff_min = -calculate_input_radius(bits, left_shift)
     return mult, left_shift, diff_min

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import TinymlError
-from ..reference import tflm_arena_bytes  # noqa: F401  (one measurement, shared with the model card)
-
-
-def _runtime():
-    try:
-        from tflite_micro import runtime
-    except ImportError as e:  # pragma: no cover
-        raise TinymlError("the tflite-micro package is needed for the TFLM reference (pip install tflite-micro)") from e
-    return runtime
+from ..reference import load_tflm, tflm_arena_bytes  # noqa: F401  (one measurement, shared with the model card)
 
 
 class TflmModel:
+    """TFLM over any model the compiler takes (float or int8 ends): the op-level parity reference."""
+
     def __init__(self, tflite_bytes: bytes, arena_size: int = 1 << 22):
-        self.it = _runtime().Interpreter.from_bytes(tflite_bytes, arena_size=arena_size)
+        self.it = load_tflm(tflite_bytes, arena_size)
 
     def invoke(self, x: np.ndarray) -> np.ndarray:
         self.it.set_input(np.asarray(x, dtype=np.int8).reshape(self.it.get_input_details(0)["shape"]), 0)
