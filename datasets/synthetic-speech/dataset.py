@@ -189,12 +189,15 @@ def generate(
     specs += [(RANDOM_KIND, f"{k:03d}") for k in range(int(random_voices))]
     specs += _persona_specs(personas or {}, use_flite)
     with tempfile.TemporaryDirectory(prefix="tinyml-espeak-") as data_path:
-        if random_voices:
-            _espeak_data_with_variants(data_path, {
-                name: random_variant(np.random.default_rng(_voice_seed(seed, kind, name) ^ 0x5EED))
-                for kind, name in specs if kind == RANDOM_KIND})
-        cfg["espeak_path"] = data_path if random_voices else None
-        jobs = [(kind, name, _voice_seed(seed, kind, name), cfg) for kind, name in specs]
+        # one data folder per random voice, holding its variant only: espeak-ng lists at most 349 voices,
+        # and the installed ones leave room for few more
+        jobs = []
+        for kind, name in specs:
+            vseed, espeak_path = _voice_seed(seed, kind, name), None
+            if kind == RANDOM_KIND:
+                espeak_path = os.path.join(data_path, name)
+                _espeak_data_with_variants(espeak_path, {name: random_variant(np.random.default_rng(vseed ^ 0x5EED))})
+            jobs.append((kind, name, vseed, {**cfg, "espeak_path": espeak_path}))
         out = run_forked(_job, list(enumerate(jobs)), workers=workers, name="synthetic-speech", unit="voice",
                          progress=progress)
     return [r for _, recs in out for r in recs]

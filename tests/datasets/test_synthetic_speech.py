@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -107,6 +108,25 @@ def test_random_voices_are_new_timbres_and_training_material_only(ds):
         a, b = (ds.espeak("stop", f"en-us+tinyml-{k}", 160, 50, d) for k in "ab")
     spectra = [np.abs(np.fft.rfft(x[:2048])) for x in (default, a, b)]
     assert all(not np.allclose(spectra[0], s, rtol=0.05) for s in spectra[1:])
+
+
+def test_many_random_voices_each_speak_their_own_variant(ds, monkeypatch):
+    """espeak-ng lists at most 349 voices and silently stops listing beyond; with all random variants in
+    one data folder, 110 of them failed the named presets and the variants themselves. Each random voice
+    gets a data folder of its own variant only, so any number of them speak."""
+    seen = []
+
+    def fake_voice(kind, name, vseed, *, espeak_path, **_):
+        variants = sorted(os.listdir(os.path.join(espeak_path, "espeak-ng-data", "voices", "!v")))
+        seen.append((name, [v for v in variants if v.startswith("tinyml-")]))
+        if name == "149":  # the last one still speaks with its own tract
+            x = ds.espeak("stop", f"en-us+tinyml-{name}", 160, 50, espeak_path)
+            assert np.sqrt(np.mean(x ** 2)) > 0.01
+        return []
+
+    monkeypatch.setattr(ds, "make_voice", fake_voice)
+    ds.generate(rate=16000, channels=CH, seed=3, **{**SMALL, "voices": 0, "random_voices": 150})
+    assert seen == [(f"{k:03d}", [f"tinyml-{k:03d}"]) for k in range(150)]
 
 
 def test_level_of_digital_silence_is_zero_not_nan(ds):
