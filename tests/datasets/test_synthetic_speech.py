@@ -111,8 +111,8 @@ def test_random_voices_are_new_timbres_and_training_material_only(ds):
 
 
 def test_many_random_voices_each_speak_their_own_variant(ds, monkeypatch):
-    """espeak-ng lists at most 349 voices and silently stops listing beyond; with all random variants in
-    one data folder, 110 of them failed the named presets and the variants themselves. Each random voice
+    """espeak-ng lists at most 349 voices and drops the rest; with all random variants in one data folder,
+    110 of them pushed named presets out of the list ("voice does not exist"). Each random voice
     gets a data folder of its own variant only, so any number of them speak."""
     seen = []
 
