@@ -108,8 +108,8 @@ def test_softmax_scale_too_small_is_refused_by_both_runtimes():
     from tinyml.reference import TflmModel, tflm_arena_bytes
 
     paths = [load_app(a).tflite_path for a in discover()]
-    with_softmax = [(p.read_bytes(), parse_tflite(p.read_bytes())) for p in paths if p.is_file()]
-    with_softmax = [(b, m) for b, m in with_softmax if any(o.name == "SOFTMAX" for o in m.operators)]
+    models = [(b, parse_tflite(b)) for b in (p.read_bytes() for p in paths if p.is_file())]
+    with_softmax = [(b, m) for b, m in models if any(o.name == "SOFTMAX" for o in m.operators)]
     if not with_softmax:
         pytest.skip("no committed app model ends in a softmax")
     good, m = with_softmax[0]

@@ -37,8 +37,7 @@ def quantize_multiplier(m: float) -> tuple[int, int]:
 
 
 def quantize_multiplier_greater_than_one(m: float) -> tuple[int, int]:
-    if not m > 1.0:  # TFLM checks this and aborts; a left shift cannot be negative
-        raise ValueError(f"multiplier {m:g} must exceed 1")
+    """For m > 1 only (the caller checks it, as TFLM does): the left shift is then never negative."""
     return quantize_multiplier(m)
 
 
