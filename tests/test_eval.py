@@ -69,3 +69,34 @@ def test_train_reuse_float_requantizes_without_fitting(tmp_path):
     res = run_cli("train", "demo-app", "--smoke", "--reuse-float", "--out", str(tmp_path / "c"), env=env)
     assert res.returncode == 2 and res.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "other features" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_event_intervals_are_exact_and_cover_the_truth():
+    """Clopper-Pearson and Poisson intervals: textbook values at the edges (no events, every event), and
+    over simulated evaluations the 95 % intervals hold the true rate about 95 % of the time (never less)."""
+    import numpy as np
+    import pytest
+
+    from tinyml.evaluate import event_intervals, format_intervals
+
+    ci = event_intervals({"sensitivity": 0.0, "event_trials": 10, "false_alarms_per_hour": 0.0,
+                          "false_alarms": 0, "stream_hours": 2.0})
+    assert ci["sensitivity"] == (0.0, pytest.approx(1 - 0.025 ** (1 / 10)))
+    assert ci["false_alarms_per_hour"] == (0.0, pytest.approx(-np.log(0.025) / 2.0))
+    assert event_intervals({"sensitivity": 1.0, "event_trials": 10})["sensitivity"] == (pytest.approx(0.025 ** 0.1), 1.0)
+    # 3 alarms in 1.4667 h: chi-square quantiles 1.2373 (6 dof) and 17.5345 (8 dof), halved
+    lo, hi = event_intervals({"false_alarms_per_hour": 3 / 1.4667, "stream_hours": 1.4667})["false_alarms_per_hour"]
+    assert lo == pytest.approx(1.2373 / 2 / 1.4667, rel=1e-3) and hi == pytest.approx(17.5345 / 2 / 1.4667, rel=1e-3)
+
+    rng = np.random.default_rng(0)
+    p, n, rate, hours = 0.8, 300, 2.0, 1.5
+    held = [0, 0]
+    for _ in range(400):
+        k, alarms = rng.binomial(n, p), rng.poisson(rate * hours)
+        ci = event_intervals({"sensitivity": k / n, "event_trials": n, "false_alarms_per_hour": alarms / hours,
+                              "false_alarms": int(alarms), "stream_hours": hours})
+        held[0] += ci["sensitivity"][0] <= p <= ci["sensitivity"][1]
+        held[1] += ci["false_alarms_per_hour"][0] <= rate <= ci["false_alarms_per_hour"][1]
+    assert all(0.93 <= h / 400 <= 1.0 for h in held), held
+    assert format_intervals({"accuracy": 0.9}) == ""
+    assert "(3 in 1.47 h)" in format_intervals({"false_alarms_per_hour": 3 / 1.4667, "stream_hours": 1.4667})

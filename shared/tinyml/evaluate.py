@@ -70,8 +70,46 @@ def event_metrics(
     }
     if stream_hours > 0:
         out["false_alarms_per_hour"] = stream_alarms / stream_hours
+        out["false_alarms"] = stream_alarms
         out["stream_hours"] = stream_hours
     return out
+
+
+def event_intervals(m: dict, level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Exact `level` confidence intervals of the event metrics, from the counts behind them: sensitivity
+    (Clopper-Pearson over the event trials) and false alarms per hour (Poisson over the alarms in the
+    stream hours). A few hundred commands and an hour or two of streams leave wide intervals: two models
+    a few points or alarms apart may not differ at all."""
+    from scipy.stats import beta, chi2
+
+    a = (1 - level) / 2
+    out = {}
+    n = int(m.get("event_trials", 0))
+    if n and np.isfinite(m.get("sensitivity", float("nan"))):
+        k = int(round(m["sensitivity"] * n))
+        out["sensitivity"] = (float(beta.ppf(a, k, n - k + 1)) if k else 0.0,
+                              float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0)
+    hours = float(m.get("stream_hours", 0.0))
+    if hours > 0 and "false_alarms_per_hour" in m:
+        k = int(m.get("false_alarms", round(m["false_alarms_per_hour"] * hours)))  # older cards: no count
+        out["false_alarms_per_hour"] = (float(chi2.ppf(a, 2 * k)) / 2 / hours if k else 0.0,
+                                        float(chi2.ppf(1 - a, 2 * k + 2)) / 2 / hours)
+    return out
+
+
+def format_intervals(m: dict, level: float = 0.95) -> str:
+    """One line for people: each event metric with its interval and the counts it rests on ("" when none)."""
+    ci = event_intervals(m, level)
+    parts = []
+    if "sensitivity" in ci:
+        lo, hi = ci["sensitivity"]
+        parts.append(f"sensitivity {m['sensitivity']:.3f} [{lo:.3f}, {hi:.3f}] over {m['event_trials']} events")
+    if "false_alarms_per_hour" in ci:
+        lo, hi = ci["false_alarms_per_hour"]
+        k = int(m.get("false_alarms", round(m["false_alarms_per_hour"] * m["stream_hours"])))
+        parts.append(f"false alarms {m['false_alarms_per_hour']:.2f} / h [{lo:.2f}, {hi:.2f}] "
+                     f"({k} in {m['stream_hours']:.2f} h)")
+    return f"{100 * level:g} % intervals: " + "; ".join(parts) if parts else ""
 
 
 def _near_truth(t, lab, r, before_s, after_s) -> bool:
@@ -115,6 +153,8 @@ def eval_committed(app: App, smoke: bool = False) -> int:
         card = json.loads(card_path.read_text())
         metrics["int8_drop"] = card.get("metrics", {}).get("int8_drop", 0.0)
     print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items() if k != "confusion"}))
+    if line := format_intervals(metrics):
+        print(line, file=sys.stderr)
     failures = check_acceptance(app, metrics)
     if failures:
         if smoke:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .apps import App
+from .evaluate import format_intervals
 
 
 def _plt():
@@ -115,6 +116,11 @@ def write_model_card(app: App, out_dir: Path, card: dict, history: dict, pipe, t
     write_card_text(app, out_dir, card)
 
 
+def _intervals_line(int8_metrics: dict) -> str:
+    line = format_intervals(int8_metrics)
+    return f"\nint8, {line} (exact; the held-out set is finite).\n" if line else ""
+
+
 def write_card_text(app: App, out_dir: Path, card: dict) -> None:
     """README.md of the model card from card.json (the plots are written beside it by write_model_card)."""
     m = app.manifest
@@ -157,6 +163,7 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
 {rows}
 
 int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over sensitivity, specificity, balanced accuracy).
+{_intervals_line(q)}
 
 ## Acceptance ({status})
 
