@@ -165,3 +165,28 @@ def test_context_augmentation_keeps_the_command_whole():
         sides.add("before" if added[-1] < a0 else "after")
     assert sides == {"before", "after"}
     assert P._with_context(w, [], rng) is w  # a voice with no other words: unchanged
+
+
+def test_model_card_counts_misses_and_false_accepts_per_voice():
+    """The card's per-voice table: a voice's commands, those with no detection of the right word in time,
+    and detections in its non-keyword stream; most misses first."""
+    from tinyml.recording import Recording
+
+    P = APP.pipeline
+    rate = M.rate
+    yes, stop = M.labels.index("yes"), M.labels.index("stop")
+
+    def rec(subject, activity, seconds, events=()):
+        return Recording(np.zeros((int(seconds * rate), 1), np.float32), float(rate), ("audio",), subject=subject,
+                         activity=activity, events=list(events))
+
+    runs = [(rec("a", "keywords", 20, [(3.0, "yes"), (9.0, "stop")]), None, None),
+            (rec("a", "stream", 60), None, None),
+            (rec("b", "keywords", 20, [(5.0, "yes")]), None, None),
+            (rec("b", "stream", 120), None, None)]
+    events = [[(int(3.4 * rate), yes, 200), (int(9.2 * rate), yes, 200)],  # a: stop heard as yes -> a miss
+              [(int(30 * rate), stop, 200)],                               # a: one false accept
+              [(int(5.1 * rate), yes, 200)],                               # b: heard
+              []]
+    rows = P._by_voice(M, runs, events).splitlines()
+    assert rows == ["| a | 2 | 1 | 1 | 1.0 |", "| b | 1 | 0 | 0 | 2.0 |"]
