@@ -100,3 +100,30 @@ def test_event_intervals_are_exact_and_cover_the_truth():
     assert all(0.93 <= h / 400 <= 1.0 for h in held), held
     assert format_intervals({"accuracy": 0.9}) == ""
     assert "(3 in 1.47 h)" in format_intervals({"false_alarms_per_hour": 3 / 1.4667, "stream_hours": 1.4667})
+
+
+def test_eval_card_rewrites_the_card_from_the_committed_model(tmp_path):
+    """`eval --card` re-measures the committed int8 model and rewrites card.json and README.md: the same
+    int8 metrics (the data and model are the same), float metrics and training curves kept, the new card
+    text (intervals) in. A card of another model is refused in one line."""
+    import json
+
+    env = _template_repo(tmp_path, {})
+    model = Path(env["TINYML_ROOT"]) / "apps" / "demo-app" / "model"
+    before = json.loads((model / "card.json").read_text())
+    (model / "README.md").write_text("stale\n")
+    training_png = (model / "training.png").read_bytes()
+    res = run_cli("eval", "demo-app", "--card", env=env)
+    assert res.returncode == 0, res.stderr
+    after = json.loads((model / "card.json").read_text())
+    assert after["metrics"]["float"] == before["metrics"]["float"]
+    for k in ("sensitivity", "accuracy", "confusion", "false_alarms_per_hour"):
+        assert after["metrics"]["int8"].get(k) == before["metrics"]["int8"].get(k), k
+    text = (model / "README.md").read_text()
+    assert text.startswith("# Model card") and "intervals" in text
+    assert (model / "training.png").read_bytes() == training_png
+    after["model_sha256"] = "0" * 64
+    (model / "card.json").write_text(json.dumps(after))
+    res = run_cli("eval", "demo-app", "--card", env=env)
+    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "describes another model" in res.stderr and "Traceback" not in res.stderr

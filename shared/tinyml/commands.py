@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--device", action="store_true",
                    help="only re-measure the firmware's cost and parity on qemu-m4 and update the model card")
+    p.add_argument("--card", action="store_true",
+                   help="also rewrite the model card's int8 metrics, plots and text from this evaluation "
+                        "(after a change to the card, [postprocess] or the evaluation)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("predict", help="run the whole pipeline on a recording; JSON lines out")
@@ -130,6 +133,15 @@ def cmd_eval(args) -> int:
         write_card_text(app, app.model_dir, card)
         print(json.dumps(card["device"]))
         return 0 if "error" not in card["device"] and card["device"]["parity"].startswith("identical") else 1
+    if args.card:
+        from .errors import AcceptanceError
+        from .train import refresh_card
+
+        failures = refresh_card(app)
+        print(f"rewrote {app.model_dir}/README.md from the committed model", file=sys.stderr)
+        if failures:
+            raise AcceptanceError(f"{app.id} misses its acceptance floors: " + "; ".join(failures))
+        return 0
     return eval_committed(app, smoke=args.smoke)
 
 

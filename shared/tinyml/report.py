@@ -104,9 +104,11 @@ def _device_line(card: dict, app_id: str) -> str:
     return text + f"; Python vs device: {d['parity']}."
 
 
-def write_model_card(app: App, out_dir: Path, card: dict, history: dict, pipe, test) -> None:
+def write_model_card(app: App, out_dir: Path, card: dict, history: dict | None, pipe, test) -> None:
+    """The card's plots and text; history None (a re-evaluation, no fitting) keeps the training curves."""
     m = app.manifest
-    plot_history(history, out_dir / "training.png")
+    if history is not None:
+        plot_history(history, out_dir / "training.png")
     plot_confusion(card["metrics"]["int8"]["confusion"], m.labels, out_dir / "confusion.png", "int8, held-out windows")
     if test:
         plot_example(app, pipe, _pick_example(test), out_dir / "example.png")
