@@ -120,7 +120,7 @@ def write_model_card(app: App, out_dir: Path, card: dict, history: dict | None, 
 
 def _intervals_line(int8_metrics: dict) -> str:
     line = format_intervals(int8_metrics)
-    return f"\nint8, {line} (exact; the held-out set is finite).\n" if line else ""
+    return f"\n\nint8, {line} (exact; the held-out set is finite)." if line else ""
 
 
 def write_card_text(app: App, out_dir: Path, card: dict) -> None:
@@ -164,8 +164,7 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
 | --- | --- | --- |
 {rows}
 
-int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over sensitivity, specificity, balanced accuracy).
-{_intervals_line(q)}
+int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over sensitivity, specificity, balanced accuracy).{_intervals_line(q)}
 
 ## Acceptance ({status})
 
