@@ -6,6 +6,7 @@ Recordings whose `activity` is "stream" are long continuous streams: they measur
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 
@@ -138,24 +139,39 @@ def check_acceptance(app: App, metrics: dict) -> list[str]:
     return failures
 
 
-def eval_committed(app: App, smoke: bool = False) -> int:
-    """Re-evaluate the committed int8 model on the held-out split; exit 1 when a floor is missed."""
-    from .train import evaluate_int8, load_splits
+def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) -> int:
+    """Re-evaluate the committed int8 model on the held-out split; exit 1 when a floor is missed.
+    rewrite_card: also rewrite its model card (int8 metrics, acceptance, plots, text) after a change to the
+    card, [postprocess] or the evaluation. The float metrics, the int8 drop and the training curves stay
+    those training measured: the float model is not committed."""
+    from .train import _clean, evaluate_int8, load_splits
 
     if not app.tflite_path.is_file():
         raise TinymlError(f"{app.tflite_path}: no committed model; run: make app={app.id} train")
-    _, _, test = load_splits(app, smoke=smoke)
     model_bytes = app.tflite_path.read_bytes()
+    card_path = app.model_dir / "card.json"
+    card = json.loads(card_path.read_text()) if card_path.is_file() else None
+    if rewrite_card and (card or {}).get("model_sha256") != hashlib.sha256(model_bytes).hexdigest():
+        raise TinymlError(f"{card_path}: " + ("describes another model than " if card else "no card for ")
+                          + f"{app.tflite_path.name}; run: make app={app.id} train")
+    _, _, test = load_splits(app, smoke=smoke)
     metrics = evaluate_int8(app, model_bytes, test)
     metrics["model_bytes"] = len(model_bytes)
-    card_path = app.model_dir / "card.json"
-    if card_path.is_file():
-        card = json.loads(card_path.read_text())
+    if card is not None:
         metrics["int8_drop"] = card.get("metrics", {}).get("int8_drop", 0.0)
     print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items() if k != "confusion"}))
     if line := format_intervals(metrics):
         print(line, file=sys.stderr)
     failures = check_acceptance(app, metrics)
+    if rewrite_card:
+        from .predict import Pipeline
+        from .report import write_model_card
+
+        card["metrics"]["int8"] = _clean(metrics)
+        card["acceptance"] = {"met": not failures, "failures": failures}
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        write_model_card(app, app.model_dir, card, None, Pipeline(app, model_bytes), test)
+        print(f"rewrote {app.model_dir / 'README.md'} from this evaluation", file=sys.stderr)
     if failures:
         if smoke:
             print(f"smoke run: {len(failures)} floor(s) not checked on the small data", file=sys.stderr)

@@ -207,34 +207,6 @@ def train_app(app: App, smoke: bool = False, out: str | None = None, reuse_float
     return card
 
 
-def refresh_card(app: App) -> list[str]:
-    """Re-evaluate the committed int8 model on the held-out split and rewrite its card (int8 metrics,
-    acceptance, plots, text) after a change to the card's format, [postprocess] or the evaluation. The
-    float metrics, the int8 drop and the training curves stay those training measured: the float model is
-    not committed. Returns the floors missed."""
-    from .predict import Pipeline
-    from .report import write_model_card
-
-    card_path = app.model_dir / "card.json"
-    if not (card_path.is_file() and app.tflite_path.is_file()):
-        raise TinymlError(f"{app.model_dir}: no committed model and card; run: make app={app.id} train")
-    card = json.loads(card_path.read_text())
-    tflite = app.tflite_path.read_bytes()
-    if card.get("model_sha256") != hashlib.sha256(tflite).hexdigest():
-        raise TinymlError(f"{card_path}: describes another model than {app.tflite_path.name}; "
-                          f"run: make app={app.id} train")
-    _, _, test = load_splits(app, smoke=bool(card.get("smoke")))
-    q_metrics = evaluate_int8(app, tflite, test)
-    q_metrics["int8_drop"] = card["metrics"]["int8_drop"]
-    q_metrics["model_bytes"] = len(tflite)
-    card["metrics"]["int8"] = _clean(q_metrics)
-    failures = check_acceptance(app, q_metrics)
-    card["acceptance"] = {"met": not failures, "failures": failures}
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
-    write_model_card(app, app.model_dir, card, None, Pipeline(app, tflite), test)
-    return failures
-
-
 def _fit(app: App, Xtr, ytr, Xva, yva, smoke: bool):
     """Build the manifest's model and fit it; (model, history dict). A loss that turns NaN stops the run
     with an error (bad inputs or a learning rate too high), never a model that outputs garbage."""
