@@ -122,6 +122,8 @@ def test_eval_card_rewrites_the_card_from_the_committed_model(tmp_path):
     text = (model / "README.md").read_text()
     assert text.startswith("# Model card") and "intervals" in text
     assert (model / "training.png").read_bytes() == training_png
+    res = run_cli("eval", "demo-app", "--card", "--smoke", env=env)  # never a smoke evaluation in the card
+    assert res.returncode == 2 and "drop --smoke" in res.stderr.strip().splitlines()[-1]
     after["model_sha256"] = "0" * 64
     (model / "card.json").write_text(json.dumps(after))
     res = run_cli("eval", "demo-app", "--card", env=env)

@@ -92,10 +92,15 @@ def event_intervals(m: dict, level: float = 0.95) -> dict[str, tuple[float, floa
                               float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0)
     hours = float(m.get("stream_hours", 0.0))
     if hours > 0 and "false_alarms_per_hour" in m:
-        k = int(m.get("false_alarms", round(m["false_alarms_per_hour"] * hours)))  # older cards: no count
+        k = _false_alarms(m)
         out["false_alarms_per_hour"] = (float(chi2.ppf(a, 2 * k)) / 2 / hours if k else 0.0,
                                         float(chi2.ppf(1 - a, 2 * k + 2)) / 2 / hours)
     return out
+
+
+def _false_alarms(m: dict) -> int:
+    """The alarms counted in the streams (cards older than the count: from the rate and the hours)."""
+    return int(m.get("false_alarms", round(m["false_alarms_per_hour"] * m["stream_hours"])))
 
 
 def format_intervals(m: dict, level: float = 0.95) -> str:
@@ -107,9 +112,8 @@ def format_intervals(m: dict, level: float = 0.95) -> str:
         parts.append(f"sensitivity {m['sensitivity']:.3f} [{lo:.3f}, {hi:.3f}] over {m['event_trials']} events")
     if "false_alarms_per_hour" in ci:
         lo, hi = ci["false_alarms_per_hour"]
-        k = int(m.get("false_alarms", round(m["false_alarms_per_hour"] * m["stream_hours"])))
         parts.append(f"false alarms {m['false_alarms_per_hour']:.2f} / h [{lo:.2f}, {hi:.2f}] "
-                     f"({k} in {m['stream_hours']:.2f} h)")
+                     f"({_false_alarms(m)} in {m['stream_hours']:.2f} h)")
     return f"{100 * level:g} % intervals: " + "; ".join(parts) if parts else ""
 
 
@@ -148,6 +152,8 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
 
     if not app.tflite_path.is_file():
         raise TinymlError(f"{app.tflite_path}: no committed model; run: make app={app.id} train")
+    if rewrite_card and smoke:
+        raise TinymlError("--card rewrites the committed model card from the full held-out split; drop --smoke")
     model_bytes = app.tflite_path.read_bytes()
     card_path = app.model_dir / "card.json"
     card = json.loads(card_path.read_text()) if card_path.is_file() else None
