@@ -368,7 +368,7 @@ def _by_voice(m, runs, events):
         em = event_metrics([r for r, _ in rs], [ev for _, ev in rs], m.labels, m.rate,
                            float(m.postprocess["detect_before_s"]), float(m.postprocess["detect_after_s"]))
         n = em["event_trials"]
-        missed = n - int(round(em["sensitivity"] * n)) if n else 0
+        missed = n - em["event_hits"]
         rows.append((missed, subject, n, em.get("false_alarms", 0), 60 * em.get("stream_hours", 0.0)))
     rows.sort(key=lambda x: (-x[0], -x[3], x[1]))
     return "\n".join(f"| {s} | {n} | {k} | {fa} | {mins:.1f} |" for k, s, n, fa, mins in rows)

@@ -46,7 +46,6 @@ def event_metrics(
     hits = total = 0
     trials_clean = trials = 0
     stream_alarms, stream_hours = 0, 0.0
-    missed: list[str] = []
     for r, ev in zip(recs, events):
         pred = [(idx / rate, labels[lab]) for idx, lab, _ in ev]
         if r.activity == "stream":
@@ -58,8 +57,6 @@ def event_metrics(
                 total += 1
                 if any(lab == lab_gt and t_gt - before_s <= t <= t_gt + after_s for t, lab in pred):
                     hits += 1
-                else:
-                    missed.append(r.source or r.activity)
         else:
             trials += 1
             trials_clean += not pred
@@ -67,6 +64,7 @@ def event_metrics(
         "sensitivity": hits / total if total else float("nan"),
         "specificity": trials_clean / trials if trials else float("nan"),
         "event_trials": total,
+        "event_hits": hits,
         "event_free_trials": trials,
     }
     if stream_hours > 0:
@@ -87,7 +85,7 @@ def event_intervals(m: dict, level: float = 0.95) -> dict[str, tuple[float, floa
     out = {}
     n = int(m.get("event_trials", 0))
     if n and np.isfinite(m.get("sensitivity", float("nan"))):
-        k = int(round(m["sensitivity"] * n))
+        k = _event_hits(m)
         out["sensitivity"] = (float(beta.ppf(a, k, n - k + 1)) if k else 0.0,
                               float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0)
     hours = float(m.get("stream_hours", 0.0))
@@ -96,6 +94,11 @@ def event_intervals(m: dict, level: float = 0.95) -> dict[str, tuple[float, floa
         out["false_alarms_per_hour"] = (float(chi2.ppf(a, 2 * k)) / 2 / hours if k else 0.0,
                                         float(chi2.ppf(1 - a, 2 * k + 2)) / 2 / hours)
     return out
+
+
+def _event_hits(m: dict) -> int:
+    """The events detected (cards older than the count: from the sensitivity and the trials)."""
+    return int(m.get("event_hits", round(m["sensitivity"] * m["event_trials"])))
 
 
 def _false_alarms(m: dict) -> int:
@@ -148,7 +151,7 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
     rewrite_card: also rewrite its model card (int8 metrics, acceptance, plots, text) after a change to the
     card, [postprocess] or the evaluation. The float metrics, the int8 drop and the training curves stay
     those training measured: the float model is not committed."""
-    from .train import _clean, evaluate_int8, load_splits
+    from .train import evaluate_int8, load_splits, round_metrics
 
     if not app.tflite_path.is_file():
         raise TinymlError(f"{app.tflite_path}: no committed model; run: make app={app.id} train")
@@ -173,7 +176,7 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
         from .predict import Pipeline
         from .report import write_model_card
 
-        card["metrics"]["int8"] = _clean(metrics)
+        card["metrics"]["int8"] = round_metrics(metrics)
         card["acceptance"] = {"met": not failures, "failures": failures}
         card_path.write_text(json.dumps(card, indent=2) + "\n")
         write_model_card(app, app.model_dir, card, None, Pipeline(app, model_bytes), test)

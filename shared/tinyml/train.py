@@ -177,7 +177,7 @@ def train_app(app: App, smoke: bool = False, out: str | None = None, reuse_float
         "input": {"shape": list(pipe.model.input.shape), "scale": pipe.model.input.scale,
                   "zero_point": pipe.model.input.zero_point},
         "output": {"shape": list(pipe.model.output.shape), "scale": o.scale, "zero_point": o.zero_point},
-        "metrics": {"float": _clean(f_metrics), "int8": _clean(q_metrics), "int8_drop": drop},
+        "metrics": {"float": round_metrics(f_metrics), "int8": round_metrics(q_metrics), "int8_drop": drop},
         "train_seconds": round(time.time() - t0, 1),
         "reused_float": reuse_float,  # quantized and evaluated from the saved float model, not fitted
         "epochs_run": len(history["loss"]),
@@ -261,7 +261,8 @@ def device_cost(app: App, board: str = "qemu-m4") -> dict:
     return out
 
 
-def _clean(d: dict) -> dict:
+def round_metrics(d: dict) -> dict:
+    """Metrics as a card stores them: floats to 5 decimals."""
     return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in d.items()}
 
 
