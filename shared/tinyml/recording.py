@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import hints
 from .errors import TinymlError
 
 
@@ -112,7 +113,7 @@ def _read_csv(path: Path, channels: list[str], rate: float | None, names: dict[s
             raise _fail(path, f"line {i + 2}: expected numbers in columns {', '.join(channels)}") from None
     if rate is None:
         if t_idx is None:
-            raise _fail(path, f"no time column ({'/'.join(TIME_COLUMNS[:2])} in ms) and no --rate given")
+            raise _fail(path, f"no time column ({'/'.join(TIME_COLUMNS[:2])} in ms) and no {hints.option('--rate', 'HZ')} given")
         rate = _rate_from_times(path, times)
     return Recording(data, float(rate), tuple(channels), source=str(path))
 
@@ -126,7 +127,7 @@ def _rate_from_times(path: Path, t_ms: np.ndarray) -> float:
     med = float(np.median(dt))
     # Real loggers jitter; tolerate it, but not gaps that make the rate meaningless.
     if np.mean(np.abs(dt - med) > 0.5 * med) > 0.05:
-        raise _fail(path, f"time column is irregular (median step {med:.3g} ms); resample it or pass --rate")
+        raise _fail(path, f"time column is irregular (median step {med:.3g} ms); resample it or give {hints.option('--rate', 'HZ')}")
     return 1000.0 / med
 
 
