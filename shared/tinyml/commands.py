@@ -52,7 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="run the whole pipeline on a recording; JSON lines out")
     p.add_argument("app")
     p.add_argument("input", nargs="?")
-    p.add_argument("--rate", type=float, help="sample rate in Hz when the CSV has no time column")
+    p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
+    p.add_argument("--channel", action="append", metavar="[CH=]NAME",
+                   help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
     p.add_argument("--model", help="an int8 .tflite other than the committed one")
     p.add_argument("--events-only", action="store_true", help="print events only, no window scores")
     p.set_defaults(func=cmd_predict)
@@ -142,6 +144,7 @@ def cmd_predict(args) -> int:
     app = load_app(args.app)
     if not args.input:
         raise TinymlError("no input recording given: tinyml predict <app> <file> (make ... predict INPUT=<file>)")
-    for line in predict_file(app, args.input, rate=args.rate, model=args.model, events_only=args.events_only):
+    for line in predict_file(app, args.input, rate=args.rate, model=args.model, events_only=args.events_only,
+                             channel=args.channel):
         sys.stdout.write(json.dumps(line) + "\n")
     return 0
