@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 board  ?= qemu-m4
 
 # Per-verb options passed through when set.
-OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(PORT),--port "$(PORT)") $(if $(RATE),--rate $(RATE))
+OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(PORT),--port "$(PORT)") $(if $(RATE),--rate $(RATE)) \
+        $(foreach c,$(CHANNEL),--channel "$(c)")
 
 .PHONY: help setup apps data train eval predict new compile profile flash run size bench test test-all clean
 
@@ -37,7 +38,7 @@ data train eval compile profile size: $(STAMP)
 	@$(TINYML) $@ $(app) $(OPTS)
 
 predict: $(STAMP)
-	@$(TINYML) predict $(app) $(if $(INPUT),"$(INPUT)",) $(if $(RATE),--rate $(RATE))
+	@$(TINYML) predict $(app) $(if $(INPUT),"$(INPUT)",) $(if $(RATE),--rate $(RATE)) $(foreach c,$(CHANNEL),--channel "$(c)")
 
 flash run: $(STAMP)
 	@$(TINYML) system-deps firmware

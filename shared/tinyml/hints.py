@@ -14,6 +14,7 @@ import re
 MAKE_VARS = {
     "--input": "INPUT",
     "--rate": "RATE",
+    "--channel": "CHANNEL",  # CHANNEL="ax=x1 ay=y1": one --channel per word
     "--model": "MODEL",
     "--events-only": "EVENTS_ONLY",
     "--all-lines": "ALL_LINES",
