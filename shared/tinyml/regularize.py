@@ -48,7 +48,7 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     steps = np.diff(t)
     if off.max() <= ON_GRID * grid_step:
         rate = _round_rate(1.0 / grid_step, off.max(), span, spec)
-        if _grid_rate(rate, spec) == rate:
+        if _grid_rate(rate, spec, steady=True) == rate:
             if fixed:
                 notice(path, f"time column: {fixed}")
             return cols, rate
@@ -67,7 +67,7 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     grid = t[0] + np.arange(k) / rate
     out = {c: _interp(grid, t, v) for c, v in cols.items()}
     long = steps > 1.5 * step
-    missing = max(0, int(round(span / step)) + 1 - len(t))  # the samples a steady clock would have given
+    missing = int(np.sum(np.rint(steps[long] / step) - 1))  # a step of about k median steps lost k - 1
     jitter = float(np.percentile(np.abs(steps[~long] - step), 95)) if np.any(~long) else 0.0
     notice(path, f"irregular time column (median step {_ms(step)}, {1 / step:.4g} Hz; jitter {_ms(jitter)} "
                  f"(95th percentile); {missing} missing sample{'s' if missing != 1 else ''}"
@@ -115,10 +115,10 @@ def _interp(grid: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
     return out
 
 
-def _grid_rate(rate: float, spec) -> float:
-    """A grid rate near `rate` that the device rate is a simple ratio of, so the pipeline's resampler
-    can take it: `rate` itself when it is, the device rate within 5 %, else the nearest ratio p/q
-    (q <= 100) of the device rate."""
+def _grid_rate(rate: float, spec, steady: bool = False) -> float:
+    """A grid rate near `rate` that the device rate is a simple ratio of (so the pipeline's resampler
+    takes it): the device rate within 5 %, else the nearest p/q (q <= 100) of it. A steady clock keeps
+    its own rate when the resampler can take it as it is (its filter is better than interpolation)."""
     from fractions import Fraction
 
     from .dsp.resample import MAX_DENOMINATOR
@@ -126,9 +126,10 @@ def _grid_rate(rate: float, spec) -> float:
     device = getattr(spec, "device_rate", None)
     if not device:
         return rate
-    exact = Fraction(float(device)) / Fraction(float(rate))
-    if abs(float(exact.limit_denominator(MAX_DENOMINATOR)) - float(exact)) <= 1e-6 * float(exact):
-        return rate
+    if steady:
+        exact = Fraction(float(device)) / Fraction(float(rate))
+        if abs(float(exact.limit_denominator(MAX_DENOMINATOR)) - float(exact)) <= 1e-6 * float(exact):
+            return rate
     if abs(rate / device - 1) <= 0.05:
         return float(device)
     return float(device * Fraction(rate / device).limit_denominator(100))
