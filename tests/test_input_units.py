@@ -146,3 +146,13 @@ def test_every_app_declares_a_plausible_range_its_demo_meets(app, capsys):
     got = read_input(app, demo_path(app))
     assert "notice" not in capsys.readouterr().err
     np.testing.assert_array_equal(got.signal, read_recording(demo_path(app), app.manifest.channels).signal)
+
+
+def test_declared_counts_come_before_a_guessed_unit(tmp_path, capsys):
+    """1024 counts per g at rest look like mg too (1.024 g); the sensor's declared LSB wins."""
+    p = tmp_path / "r.csv"
+    write_csv(p, Recording(np.tile(np.float32([0, 0, 1024]), (50, 1)), 50.0, CH))
+    spec = ReadSpec(CH, units=ACCEL.units, plausible_range=ACCEL.plausible_range,
+                    typical_magnitude=ACCEL.typical_magnitude, counts_per_unit={c: 1024.0 for c in CH})
+    assert read_recording(p, spec).signal[0, 2] == 1.0
+    assert "look like counts (1024 per g)" in capsys.readouterr().err

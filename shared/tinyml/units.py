@@ -8,9 +8,9 @@ use, e.g. gravity, 1 g, for an accelerometer; it tells m/s² from g, whose range
 For each channel the candidates are tried in this order, and the first whose values are plausible wins:
 1. the unit the file declares (an Edge Impulse sensor's `units`, a CSV header's `ax (mg)`, a WAV's PCM);
 2. the manifest's own unit (no conversion);
-3. the other units of the same quantity that can be told apart by size (g, mg, m/s²; full scale and
-   int16/int24/int32 PCM; V, mV, µV ...), nearest to the manifest's first, and raw `counts` when the
-   manifest declares `counts_per_unit`.
+3. raw `counts`, when the manifest declares `counts_per_unit` (the sensor's LSB);
+4. the other units of the same quantity that can be told apart by size (g, mg, m/s²; full scale and
+   int16/int24/int32 PCM; V, mV, µV ...), nearest to the manifest's first.
 A conversion is announced with one notice; when nothing fits, the recording is refused with one line.
 Without plausible_range and typical_magnitude only a declared unit is converted.
 
@@ -120,6 +120,10 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
     if not checks:
         chosen = cands[0]
     else:
+        cpu = {spec.counts_per_unit.get(c) for c in chans} - {None}
+        if len(cpu) == 1:  # the sensor's counts, as the manifest (or --set) declares them: before guesses
+            k = float(cpu.pop())
+            cands.append(_Candidate(f"counts ({k:g} per {unit})", False, lambda x, k=k: x / k))
         if target is not None:
             others = [n for n, u in UNITS.items() if u.quantity == target.quantity and u.by_size
                       and n != normalize(unit) and n != normalize(said)]
@@ -129,10 +133,6 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
                 if key not in seen:  # one candidate per distinct factor (ms2 and m/s2 are one)
                     seen.add(key)
                     cands.append(_Candidate(n, False, lambda x, n=n: convert(x, n, unit)))
-        cpu = {spec.counts_per_unit.get(c) for c in chans} - {None}
-        if len(cpu) == 1:
-            k = float(cpu.pop())
-            cands.append(_Candidate(f"counts ({k:g} per {unit})", False, lambda x, k=k: x / k))
         chosen = next((c for c in cands if _plausible({ch: c.fn(columns[ch]) for ch in chans}, checks)), None)
         if chosen is None:
             raise TinymlError(_refusal(columns, chans, unit, said, checks, spec, path, cands))
