@@ -50,7 +50,16 @@ STEADY = [
     ("datetime", [(T0 + timedelta(milliseconds=20 * i)).isoformat() for i in range(N)], None),
     ("Date Time", [(T0 + timedelta(milliseconds=20 * i)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] for i in range(N)], None),
     ("time", [(T0 + timedelta(milliseconds=20 * i)).strftime("%H:%M:%S.%f")[:-3] for i in range(N)], None),
+    ("date", [(T0 + timedelta(milliseconds=20 * i)).isoformat(sep=" ") for i in range(N)], None),
 ]
+
+
+def test_a_date_column_gives_the_day_of_a_time_column_of_clock_times(tmp_path):
+    t = [T0 + timedelta(hours=23, minutes=59, seconds=59) + timedelta(milliseconds=20 * i) for i in range(N)]
+    p = tmp_path / "r.csv"  # crosses midnight: the date column tells the day
+    p.write_text("date,time,ax,ay,az\n" + "".join(f"{x:%Y-%m-%d},{x:%H:%M:%S.%f},0,0,1\n" for x in t))
+    r = read_recording(p, SPEC)
+    assert r.rate == 50.0 and len(r.signal) == N
 
 
 @pytest.mark.parametrize("header, times, notice", STEADY, ids=[f"{h}-{i}" for i, (h, _, _) in enumerate(STEADY)])
