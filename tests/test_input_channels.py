@@ -1,8 +1,8 @@
 """Optional channels (a core feature any app may use) and `--channel`: present optional channels are
 read by name or alias; missing ones reach the pipeline as NaN columns named in Recording.missing and
 travel over the device link as float32 NaN; NaN inside an optional channel stays NaN (resampled and
-interpolated as a hole); the non-finite check covers required channels only. The manifest keys are
-validated with the file, key and what is allowed."""
+interpolated as a hole); the non-finite check covers required channels only. (The manifest keys'
+errors are checked in test_manifest.py.)"""
 
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ from tinyml.device import link as L
 from tinyml.dsp.resample import resample
 from tinyml.errors import TinymlError
 from tinyml.fixtures import demo_path
-from tinyml.manifest import load_manifest
 from tinyml.predict import read_input
 from tinyml.readers import ReadSpec
 from tinyml.recording import read_recording
 
-from apptest import ROOT, run_cli, template_repo
+from apptest import run_cli, template_repo
 
 SOIL = ReadSpec(("vwc",), optional=("temp", "ec"), aliases={"temp": ("soil_temp",), "ec": ("bulk_ec",)})
 
@@ -107,39 +106,3 @@ def test_channel_option_picks_the_files_columns(tmp_path):
                   "--channel", "ax=X1", "--channel", "ay=Y1", "--channel", "az=z1")
     base = run_cli("predict", "fall-detect", str(demo_path(app)), "--events-only")
     assert res.returncode == 0 and res.stdout == base.stdout and '"fall"' in res.stdout, res.stderr
-
-
-GOOD = (ROOT / "apps" / "_template" / "app.toml").read_text()
-
-
-@pytest.mark.parametrize("edit, expect", [
-    (lambda s: s.replace('channels = ["vib"]', 'channels = ["vib"]\noptional_channels = ["vib"]'),
-     r"\[signal.optional_channels\] must be a list of distinct channel names, none of them in channels"),
-    (lambda s: s.replace("plausible_range = [-16.0, 16.0]", "plausible_range = [16.0, -16.0]"),
-     r"\[signal.plausible_range\] must be \[lo, hi\] numbers with lo < hi"),
-    (lambda s: s.replace("plausible_range = [-16.0, 16.0]", "plausible_range = { vob = [0, 1] }"),
-     r"\[signal.plausible_range.vob\] is not a channel; channels: vib"),
-    (lambda s: s.replace('units = "g"', 'units = { x = "g" }'),
-     r"\[signal.units\] a table must give one unit \(a string\) for each channel: vib"),
-    (lambda s: s.replace('units = "g"', 'units = "g"\ncounts_per_unit = 0'),
-     r"\[signal.counts_per_unit\] must be a number > 0 \(raw counts per g\)"),
-    (lambda s: s.replace("max_gap_s = 0.1", "max_gap_s = -1"), r"\[signal.max_gap_s\] must be > 0 seconds"),
-    (lambda s: s.replace('units = "g"', 'units = "g"\ntypical_magnitude = [-1, 2]'),
-     r"\[signal.typical_magnitude\] must be \[lo, hi\] numbers with lo < hi, lo >= 0"),
-])
-def test_input_keys_are_validated_naming_file_and_key(tmp_path, edit, expect):
-    d = tmp_path / "_template"
-    d.mkdir()
-    (d / "app.toml").write_text(edit(GOOD))
-    with pytest.raises(TinymlError, match=expect) as e:
-        load_manifest(d / "app.toml")
-    assert str(e.value).startswith(str(d / "app.toml"))
-
-
-def test_optional_channels_enter_the_feature_hash_only_when_declared(tmp_path):
-    d = tmp_path / "_template"
-    d.mkdir()
-    (d / "app.toml").write_text(GOOD)
-    plain = load_manifest(d / "app.toml").feature_hash()
-    (d / "app.toml").write_text(GOOD.replace('channels = ["vib"]', 'channels = ["vib"]\noptional_channels = ["t"]'))
-    assert load_manifest(d / "app.toml").feature_hash() != plain
