@@ -1,4 +1,4 @@
-"""Core verbs: apps, system-deps, new, data, train, eval, predict."""
+"""Core verbs: apps, system-deps, new, data, train, eval, golden, predict."""
 
 from __future__ import annotations
 
@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also rewrite the model card's int8 metrics, plots and text from this evaluation "
                         "(after a change to the card, [postprocess] or the evaluation)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("golden", help="rewrite the app's golden vectors (fixtures/golden.npz) from the committed model")
+    p.add_argument("app")
+    p.set_defaults(func=cmd_golden)
 
     p = sub.add_parser("predict", help="run the whole pipeline on a recording; JSON lines out")
     p.add_argument("app")
@@ -134,6 +138,13 @@ def cmd_eval(args) -> int:
         print(json.dumps(card["device"]))
         return 0 if "error" not in card["device"] and card["device"]["parity"].startswith("identical") else 1
     return eval_committed(app, smoke=args.smoke, rewrite_card=args.card)
+
+
+def cmd_golden(args) -> int:
+    from .fixtures import regenerate_golden
+
+    print(f"wrote {regenerate_golden(load_app(args.app))}", file=sys.stderr)
+    return 0
 
 
 def cmd_predict(args) -> int:
