@@ -17,7 +17,8 @@ from tinyml.output_lines import BEAT, EVENT, WINDOW, LineMaker, in_time_order, v
 
 
 def _manifest(values=(), beats=()):
-    return SimpleNamespace(labels=["a", "b"], values=list(values), beat_labels=list(beats), rate=100.0)
+    return SimpleNamespace(labels=["a", "b"], event_names=["a", "b", "brady"], values=list(values),
+                           beat_labels=list(beats), rate=100.0)
 
 
 def test_values_print_as_their_float32_and_nan_as_null():
@@ -33,6 +34,7 @@ def test_lines_and_their_order():
     w = mk.window(250, np.array([-128, 127], np.int8), np.array([61.5, np.nan], np.float32))
     assert w == {"t": 2.5, "scores": {"a": 0.0, "b": 0.9961}, "values": {"hr_bpm": 61.5, "sqi": None}}
     assert mk.beat(249, 1) == {"t": 2.49, "beat": "V"} and mk.event(250, 1, 127) == {"t": 2.5, "event": "b", "score": 0.9961}
+    assert mk.event(250, 2, 127)["event"] == "brady"  # [app] extra_events come after the labels
     items = [(250, EVENT, "e"), (250, WINDOW, "w"), (250, BEAT, "b1"), (120, BEAT, "b0"), (300, WINDOW, "w2")]
     assert in_time_order(items) == ["b0", "b1", "w", "e", "w2"]
     # an app without values has no "values" key

@@ -45,7 +45,8 @@ void tml_report_values(uint32_t t, const float *values, size_t n);
 /* A beat (or cycle) at sample index t: label index into [app] beat_labels. Report beats as they are found
  * (the host puts the lines in time order). */
 void tml_report_beat(uint32_t t, uint32_t label);
-/* An event: label index into the manifest's labels, and the int8 score that raised it. */
+/* An event: its index into the manifest's labels, then [app] extra_events (TML_CFG_EVENT_<NAME>), and the
+ * int8 score that raised it (an event no model score raised: 127, say). */
 void tml_report_event(uint32_t t, uint32_t label, int8_t score);
 /* Cost of one inference: a tml_port_instructions() delta (instructions under QEMU, cycles on MCUs). */
 void tml_report_timing(uint32_t t, uint64_t cost);

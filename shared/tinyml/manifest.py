@@ -45,6 +45,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "task": ((str,), True, None),
         "labels": ((list,), True, None),
         "event_labels": ((list,), False, []),
+        "extra_events": ((list,), False, []),
         "values": ((list,), False, []),
         "beat_labels": ((list,), False, []),
         "description": ((str,), False, ""),
@@ -147,6 +148,12 @@ class Manifest:
     @property
     def labels(self) -> list[str]:
         return list(self.app["labels"])
+
+    @property
+    def event_names(self) -> list[str]:
+        """What an event's label index names: the model's labels, then [app] extra_events (events that are
+        no class of the model, e.g. "brady" from a measured rate, "anomaly" from a second model)."""
+        return list(self.app["labels"]) + list(self.app["extra_events"])
 
     @property
     def values(self) -> list[str]:
@@ -438,6 +445,9 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
     bad = [x for x in m.app["event_labels"] if x not in labels]
     if bad:
         raise _err(p, "app.event_labels", f"{bad[0]!r} is not one of app.labels {labels}")
+    extra = m.app["extra_events"]
+    if not all(isinstance(x, str) and x for x in extra) or len(set(labels + extra)) != len(labels + extra):
+        raise _err(p, "app.extra_events", "must be a list of distinct non-empty strings, none of them a label")
     values = m.app["values"]
     if (not all(isinstance(x, str) and VALUE_NAME.match(x) for x in values) or len(set(values)) != len(values)
             or len(values) > MAX_VALUES):

@@ -3,7 +3,7 @@ Python pipeline's output and the device's can be diffed (README, "predict: input
 
   window: {"t": end of the window (s), "scores": {label: p}, "values": {name: v}}   values: apps with [app] values
   beat:   {"t": time of the beat (s), "beat": beat label}                          apps with [app] beat_labels
-  event:  {"t": when it was decided (s), "event": label, "score": p}
+  event:  {"t": when it was decided (s), "event": name, "score": p}   name: a label or an [app] extra_events
 
 Times are sample indices / rate, rounded to the millisecond. Lines are in time order; at equal times a
 beat comes first, then the window, then the events that window raised. A value is the shortest decimal
@@ -25,6 +25,7 @@ def value_json(v) -> float | None:
 class LineMaker:
     def __init__(self, manifest, out_scale: float, out_zero_point: int, rate: float | None = None):
         self.labels = manifest.labels
+        self.event_names = manifest.event_names
         self.value_names = manifest.values
         self.beat_labels = manifest.beat_labels
         self.rate = float(rate if rate is not None else manifest.rate)
@@ -46,7 +47,7 @@ class LineMaker:
         return line
 
     def event(self, idx: int, label: int, score_q: int) -> dict:
-        name = self.labels[label] if 0 <= label < len(self.labels) else f"#{label}"
+        name = self.event_names[label] if 0 <= label < len(self.event_names) else f"#{label}"
         return {"t": self.seconds(idx), "event": name, "score": round(float(self.prob(np.int8(score_q))), 4)}
 
     def beat(self, idx: int, label: int) -> dict:

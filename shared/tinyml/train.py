@@ -58,7 +58,7 @@ def evaluate_scorer(app: App, pipe, recs: list[Recording], scorer=None) -> dict:
         ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq, sig)
         events.append([(idx - pad, lab, s) for idx, lab, s in ev])
     before, after = _event_window(m)
-    return event_metrics(recs, events, m.labels, m.rate, before, after)
+    return event_metrics(recs, events, m.event_names, m.rate, before, after)
 
 
 def evaluate_int8(app: App, model_bytes: bytes, test: list[Recording]) -> dict:

@@ -1,5 +1,5 @@
-"""What the pipeline emits besides scores, end to end, on the values-probe fixture app (values, beats and
-an event finished by the end-of-input flush): `tinyml predict`'s lines, the firmware's frames for them, the
+"""What the pipeline emits besides scores, end to end, on the values-probe fixture app (values, beats, an
+event that is no model class, and an event finished by the end-of-input flush): `tinyml predict`'s lines, the firmware's frames for them, the
 parity check (values bit for bit, beats exactly) and `tinyml run` printing predict's lines."""
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def test_predict_prints_values_beats_and_the_flushed_event():
     peak = max(w["values"]["peak_y"] for w in windows)
     assert np.float32(peak) == np.abs(make_demo()[:, 1]).max()  # the shortest text of the same float32
     assert {b["beat"] for b in beats} == {"up", "down"} and beats[-1] == {"t": 12.32, "beat": "up"}
-    assert [e["t"] for e in events] == [2.9, 7.1, 12.38]  # the last one at the end of the input: the flush
+    # "c" from the model (the last at the end of the input: the flush), "still" from [app] extra_events
+    assert [(e["t"], e["event"]) for e in events] == [(2.9, "c"), (4.5, "still"), (7.1, "c"), (12.38, "c")]
     # time order; at equal t a beat, then the window, then its events
     kinds = {"beat": 0, "scores": 1, "event": 2}
     key = [(x["t"], next(v for k, v in kinds.items() if k in x)) for x in lines]

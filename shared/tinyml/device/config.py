@@ -155,6 +155,13 @@ def config_defines(m: Manifest) -> dict[str, str]:
         if k in defs:
             raise TinymlError(f"{m.path}: [app] beat_labels: two labels map to the C name {k}; rename one")
         defs[k] = str(i)
+    # events: a label's index, or [app] extra_events after the labels (TML_CFG_EVENT_<NAME> for those)
+    defs["TML_CFG_N_EVENTS"] = str(len(m.event_names))
+    for i, name in enumerate(m.event_names[len(labels):], len(labels)):
+        k = c_name("TML_CFG_EVENT", name)
+        if k in defs or k in ("TML_CFG_EVENT_LABELS", "TML_CFG_EVENT_LABELS_LEN"):
+            raise TinymlError(f"{m.path}: [app] extra_events: {name!r} maps to the C name {k}, already taken; rename it")
+        defs[k] = str(i)
     ev = [labels.index(x) for x in m.app.get("event_labels", [])]
     defs["TML_CFG_EVENT_LABELS_LEN"] = str(len(ev))
     if ev:
