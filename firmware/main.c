@@ -15,6 +15,9 @@
 #if TML_CFG_N_CHANNELS * 4 + 4 > TML_LINK_MAX_PAYLOAD
 #error "one sample does not fit a link frame; raise TML_LINK_MAX_PAYLOAD"
 #endif
+#if TML_CFG_N_VALUES * 4 + 5 > TML_LINK_MAX_PAYLOAD
+#error "a window's [app] values do not fit a VALUES frame; raise TML_LINK_MAX_PAYLOAD or report fewer"
+#endif
 
 static tml_link_rx s_rx;
 static uint32_t s_samples;  /* samples delivered to the app, including the current one */
