@@ -27,6 +27,18 @@ OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(RATE),--rate "$(RATE)") $(if $(
         $(if $(PORT),--port "$(PORT)") $(if $(board),--board "$(board)") $(foreach s,$(SET),--set "$(s)") \
         $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes)
 
+# A verb that needs an app, without app=: one line, before anything runs.
+APP_VERBS := data train eval compile profile size predict flash run
+APPS_FOUND := $(patsubst apps/%/app.toml,%,$(filter-out apps/_%,$(wildcard apps/*/app.toml)))
+ifeq ($(strip $(app)),)
+ifneq ($(filter $(APP_VERBS),$(MAKECMDGOALS)),)
+$(error no app given: make app=<id> $(firstword $(filter $(APP_VERBS),$(MAKECMDGOALS))), with <id> one of: $(or $(APPS_FOUND),(none)))
+endif
+ifneq ($(filter new,$(MAKECMDGOALS)),)
+$(error no app id given: make new app=<new-id> (kebab-case, e.g. my-gesture))
+endif
+endif
+
 .PHONY: help setup apps data train eval predict new compile profile flash run size bench test test-all clean
 
 help:

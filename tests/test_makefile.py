@@ -209,10 +209,7 @@ def _run_tinyml(argv, env=None):
 
 
 @pytest.mark.parametrize("verb, variables, expect", [
-    ("predict", {"INPUT": "rec.csv"}, "error: no app given (app=<id>); one of: "),
-    ("flash", {}, "error: no app given (app=<id>); one of: "),
-    ("run", {"INPUT": "rec.csv"}, "error: no app given (app=<id>); one of: "),
-    ("train", {"RATE": "50"}, "error: tinyml train: does not use RATE= (see make help)"),
+    ("train", {"app": "{app}", "RATE": "50"}, "error: tinyml train: does not use RATE= (see make help)"),
     ("predict", {"app": "{app}", "INPUT": "rec.csv", "RATE": "fast"},
      "error: tinyml predict: argument RATE=: invalid float value: 'fast' (see make help)"),
     ("predict", {"app": "{app}", "INPUT": "rec.csv", "SET": "postprocess.nosuch=1"},
@@ -229,6 +226,27 @@ def test_make_usage_errors_are_one_line_in_make_words(verb, variables, expect):
     assert "--" not in r.stderr.split("(see")[0], r.stderr
 
 
-def test_new_without_an_id_is_one_line():
-    r = _run_tinyml(make_command("new"))
+@pytest.mark.parametrize("args, expect", [
+    (["flash"], "no app given: make app=<id> flash, with <id> one of: "),
+    (["predict", "INPUT=rec.csv"], "no app given: make app=<id> predict, with <id> one of: "),
+    (["app=", "run", "INPUT=rec.csv"], "no app given: make app=<id> run, with <id> one of: "),
+    (["new"], "no app id given: make new app=<new-id>"),
+])
+def test_a_verb_without_app_is_one_line_before_anything_runs(args, expect):
+    """Not the input file taken as the app, not an argparse usage block: make stops at once."""
+    from apptest import APPS
+
+    if not shutil.which("make"):
+        pytest.skip("needs make")
+    r = subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.stdout, r.stderr)
+    assert expect in r.stderr, r.stderr
+    if "<id>" in expect:
+        assert all(a in r.stderr for a in APPS)
+
+
+def test_the_cli_says_no_app_too_when_given_an_empty_one():
+    r = _run_tinyml(["predict", "", "--input", "rec.csv"])
+    assert r.returncode == 2 and r.stderr.startswith("error: no app given (app=<id>); one of: "), r.stderr
+    r = _run_tinyml(["new", ""])
     assert r.returncode == 2 and r.stderr.strip() == "error: no app id given: make app=<new-id> new", r.stderr
