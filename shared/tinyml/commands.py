@@ -54,7 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("app")
     p.add_argument("input", nargs="?", help="the recording (or --input)")
     p.add_argument("--input", dest="input_option", metavar="INPUT", help="the recording, as for run and flash")
-    p.add_argument("--rate", type=float, help="sample rate in Hz when the CSV has no time column")
+    p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
+    p.add_argument("--channel", action="append", metavar="[CH=]NAME",
+                   help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
     p.add_argument("--model", help="an int8 .tflite other than the committed one")
     p.add_argument("--events-only", action="store_true", help="print events only, no window scores")
     p.set_defaults(func=cmd_predict)
@@ -154,6 +156,7 @@ def cmd_predict(args) -> int:
     path = args.input or args.input_option
     if not path:
         raise TinymlError(f"no input recording given: {hints.command('predict', app.id, hints.option('--input', '<file>'))}")
-    for line in predict_file(app, path, rate=args.rate, model=args.model, events_only=args.events_only):
+    for line in predict_file(app, path, rate=args.rate, model=args.model, events_only=args.events_only,
+                             channel=args.channel):
         sys.stdout.write(json.dumps(line) + "\n")
     return 0

@@ -49,12 +49,18 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "sensor": ((str,), True, None),
         "rate": (_NUM, True, None),
         "channels": ((list,), True, None),
-        "units": ((str,), True, None),
+        "units": ((str, dict), True, None),  # one unit for every channel, or a table per channel
         "dtype": ((str,), False, "float32"),
         "full_scale": (_NUM, False, None),
         "accepted_rates": ((list,), False, []),
         "aliases": ((dict,), False, {}),
         "pad_short": ((bool,), False, False),
+        # inputs (read by tinyml.readers / recording.read_recording; see _check_inputs)
+        "optional_channels": ((list,), False, []),
+        "plausible_range": ((list, dict), False, None),
+        "typical_magnitude": ((list,), False, None),
+        "counts_per_unit": (_NUM + (dict,), False, None),
+        "max_gap_s": (_NUM, False, None),
     },
     "features": {
         "version": ((int,), True, None),
@@ -139,7 +145,17 @@ class Manifest:
 
     @property
     def channels(self) -> list[str]:
-        return list(self.signal["channels"])
+        """Every channel the pipeline receives: the required ones, then [signal] optional_channels."""
+        return [*self.signal["channels"], *self.signal["optional_channels"]]
+
+    def unit_of(self, channel: str) -> str:
+        u = self.signal["units"]
+        return u.get(channel, "") if isinstance(u, dict) else u
+
+    @property
+    def max_gap_s(self) -> float:
+        """The longest gap between timestamps that is interpolated over (default: 10 device samples)."""
+        return float(self.signal["max_gap_s"] or 10.0 / self.rate)
 
     @property
     def rate(self) -> float:
@@ -155,8 +171,9 @@ class Manifest:
 
     def feature_hash(self) -> str:
         """Hash of everything that defines the model input; the firmware reports it, the card stores it."""
+        keys = ("rate", "channels", "units", "dtype") + (("optional_channels",) if self.signal["optional_channels"] else ())
         spec = {
-            "signal": {k: self.signal[k] for k in ("rate", "channels", "units", "dtype")},
+            "signal": {k: self.signal[k] for k in keys},
             "features": self.features,
         }
         blob = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
@@ -411,9 +428,7 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
     ch = m.signal["channels"]
     if not ch or not all(isinstance(c, str) and c for c in ch) or len(set(ch)) != len(ch):
         raise _err(p, "signal.channels", "must be a list of distinct channel names")
-    for name, alts in m.signal["aliases"].items():
-        if name not in ch or not isinstance(alts, list) or not all(isinstance(a, str) for a in alts):
-            raise _err(p, f"signal.aliases.{name}", f"must map one of the channels {ch} to a list of other names")
+    _check_inputs(m, p)
     if m.signal["dtype"] not in DEVICE_DTYPES:
         raise _err(p, "signal.dtype", f"{m.signal['dtype']!r} not allowed; allowed: {', '.join(DEVICE_DTYPES)}")
     if m.features["window"] < 1:
@@ -436,3 +451,47 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _err(p, f"acceptance.{k}", f"must be a number, got {v!r}")
     _check_deployment(m, p)
+
+
+def _check_inputs(m: Manifest, p: Path) -> None:
+    """[signal] keys that say how recordings are read: optional channels, units, plausible ranges."""
+    sig = m.signal
+    ch = sig["channels"]
+    opt = sig["optional_channels"]
+    if not all(isinstance(c, str) and c for c in opt) or len(set(opt)) != len(opt) or set(opt) & set(ch):
+        raise _err(p, "signal.optional_channels", "must be a list of distinct channel names, none of them in channels")
+    every = [*ch, *opt]
+    for name, alts in sig["aliases"].items():
+        if name not in every or not isinstance(alts, list) or not all(isinstance(a, str) for a in alts):
+            raise _err(p, f"signal.aliases.{name}", f"must map one of the channels {every} to a list of other names")
+    units = sig["units"]
+    if isinstance(units, dict) and (sorted(units) != sorted(every) or not all(isinstance(u, str) for u in units.values())):
+        raise _err(p, "signal.units", f"a table must give one unit (a string) for each channel: {', '.join(every)}")
+
+    def pair(key, v, low=None):
+        ok = isinstance(v, list) and len(v) == 2 and all(isinstance(x, _NUM) and not isinstance(x, bool) for x in v)
+        if not ok or not v[0] < v[1] or (low is not None and v[0] < low):
+            floor = f", lo >= {low}" if low is not None else ""
+            raise _err(p, key, f"must be [lo, hi] numbers with lo < hi{floor}, got {v!r}")
+
+    rng = sig["plausible_range"]
+    if isinstance(rng, dict):
+        for c, v in rng.items():
+            if c not in every:
+                raise _err(p, f"signal.plausible_range.{c}", f"is not a channel; channels: {', '.join(every)}")
+            pair(f"signal.plausible_range.{c}", v)
+    elif rng is not None:
+        pair("signal.plausible_range", rng)
+    if sig["typical_magnitude"] is not None:
+        pair("signal.typical_magnitude", sig["typical_magnitude"], low=0)
+        if len({m.unit_of(c) for c in ch}) != 1:
+            raise _err(p, "signal.typical_magnitude", "needs the required channels to share one unit")
+    cpu = sig["counts_per_unit"]
+    for c, v in (cpu.items() if isinstance(cpu, dict) else [("", cpu)] if cpu is not None else []):
+        key = "signal.counts_per_unit" + (f".{c}" if c else "")
+        if c and c not in every:
+            raise _err(p, key, f"is not a channel; channels: {', '.join(every)}")
+        if isinstance(v, bool) or not isinstance(v, _NUM) or not v > 0:
+            raise _err(p, key, f"must be a number > 0 (raw counts per {m.unit_of(c or ch[0]) or 'unit'}), got {v!r}")
+    if sig["max_gap_s"] is not None and not sig["max_gap_s"] > 0:
+        raise _err(p, "signal.max_gap_s", f"must be > 0 seconds, got {sig['max_gap_s']!r}")

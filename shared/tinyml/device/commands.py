@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--board", default=os.environ.get("BOARD") or DEFAULT_BOARD, help=f"default {DEFAULT_BOARD}")
         p.add_argument("--port", help="serial port of a real board (make ... PORT=/dev/ttyACM0)")
         p.add_argument("--input", help="a recording (CSV, Edge Impulse JSON, WAV)")
-        p.add_argument("--rate", type=float, help="sample rate in Hz when the CSV has no time column")
+        p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
+        p.add_argument("--channel", action="append", metavar="[CH=]NAME",
+                       help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
         p.add_argument("--timeout", type=float, default=600.0, help="bound on the whole device session (s)")
         p.add_argument("--summary-json", action="store_true", help="end with one {\"device\": {...}} JSON line")
 
@@ -95,12 +97,14 @@ def flash_command(board, outputs: dict, port: str | None) -> list[str] | None:
 # ---- running ----
 
 
-def _signal_for(app: App, path: str, rate: float | None):
-    from ..predict import prepare
-    from ..predict import read_input
+def _signal_for(app: App, path: str, rate: float | None, channel=None):
+    """The recording as the device gets it: read like predict reads it (units, time, optional channels
+    as NaN, which travel as float32 NaN), at the device rate."""
+    from ..errors import notices_held
+    from ..predict import prepare, read_input
 
-    rec = read_input(app, Path(path), rate)
-    return prepare(app, rec)
+    with notices_held():
+        return prepare(app, read_input(app, Path(path), rate, channel))
 
 
 def _demo_path(app: App) -> Path:
@@ -254,7 +258,7 @@ def cmd_flash(args) -> int:
     elif args.dry_run:
         print(f"{im.board.name}: built {im.elf}", file=sys.stderr)
         return 0
-    signal = _signal_for(app, args.input or str(_demo_path(app)), args.rate)
+    signal = _signal_for(app, args.input or str(_demo_path(app)), args.rate, args.channel)
     return _session(args, app, signal, events_only=not args.all_lines)
 
 
@@ -262,7 +266,7 @@ def cmd_run(args) -> int:
     app = resolve_app(args)
     if not args.input:
         raise TinymlError(f"no input recording given: {hints.command('run', app.id, hints.option('--input', '<file>'))}")
-    signal = _signal_for(app, args.input, args.rate)
+    signal = _signal_for(app, args.input, args.rate, args.channel)
     return _session(args, app, signal, events_only=args.events_only)
 
 
