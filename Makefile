@@ -24,7 +24,7 @@ endif
 yes = $(filter 1 y yes true,$(1))
 OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(RATE),--rate "$(RATE)") $(if $(MODEL),--model "$(MODEL)") \
         $(if $(call yes,$(EVENTS_ONLY)),--events-only) $(if $(call yes,$(ALL_LINES)),--all-lines) \
-        $(if $(PORT),--port "$(PORT)") $(if $(board),--board "$(board)") $(foreach s,$(SET),--set "$(s)") \
+        $(if $(PORT),--port "$(PORT)") $(if $(board),--board "$(board)") $(foreach s,$(SET),--set "$(s)") $(foreach c,$(CHANNEL),--channel "$(c)") \
         $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes)
 
 # A verb that needs an app, without app=: one line, before anything runs.
@@ -46,7 +46,7 @@ help:
 	@echo "make app=fall-detect flash     build the firmware and replay the demo on the emulated board"
 	@echo "make apps                      list apps and boards"
 	@echo "make app=<id> data|train|eval|compile|profile|size|bench   [SMOKE=1 for data/train/eval]"
-	@echo "make app=<id> predict INPUT=rec.csv [RATE=Hz] [MODEL=other.tflite] [EVENTS_ONLY=1]"
+	@echo "make app=<id> predict INPUT=rec.csv [RATE=Hz] [MODEL=other.tflite] [EVENTS_ONLY=1] [CHANNEL=[ch=]name]"
 	@echo "make app=<id> run INPUT=rec.csv [board=host|qemu-m4|...] [RATE=Hz] [EVENTS_ONLY=1] [PORT=/dev/ttyACM0]"
 	@echo "make app=<id> flash [board=...] [INPUT=rec.csv] [ALL_LINES=1] [PORT=/dev/ttyACM0] [YES=1: install flashing tools]"
 	@echo "any app verb: SET=\"section.key=value ...\" overrides manifest values for one run"

@@ -145,7 +145,7 @@ def test_a_venv_from_the_wrong_python_is_rebuilt(box):
 APP_VERBS = ("data", "train", "eval", "compile", "profile", "size", "predict", "flash", "run", "bench")
 VALUES = {"INPUT": "rec one.csv", "RATE": "50", "MODEL": "other.tflite", "EVENTS_ONLY": "1", "ALL_LINES": "1",
           "PORT": "/dev/ttyACM7", "board": "host", "SET": "postprocess.threshold=0.7 signal.rate=100",
-          "SMOKE": "1", "YES": "1"}
+          "SMOKE": "1", "YES": "1", "CHANNEL": "x=accX"}
 
 
 def make_command(verb: str, **variables) -> list[str]:
@@ -188,12 +188,19 @@ def test_make_passes_what_each_verb_takes(verb):
         got = getattr(args, flags[flag])
         if flag in hints.FLAGS_WITHOUT_VALUE:
             assert got is True, (flag, argv)
-        elif flag == "--set":
-            assert got == VALUES["SET"].split()
+        elif flag in ("--set", "--channel"):  # repeatable: one per word
+            assert got == VALUES[var].split()
         elif flag == "--board" and isinstance(got, list):  # size: one board or all
             assert got == [VALUES[var]]
         else:
             assert str(got) in (VALUES[var], str(float(VALUES[var])) if var == "RATE" else None), (flag, got)
+
+
+@pytest.mark.parametrize("verb", APP_VERBS)
+def test_every_option_of_a_verb_is_a_make_variable_or_cli_only(verb):
+    unplaced = sorted(set(verb_flags(verb)) - set(hints.MAKE_VARS) - hints.CLI_ONLY)
+    assert not unplaced, (f"tinyml {verb} {unplaced}: add each to tinyml.hints.MAKE_VARS and the Makefile's OPTS, "
+                          "or to hints.CLI_ONLY")
 
 
 def test_predict_takes_events_only_and_model_from_make():
