@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_system_deps)
 
     p = sub.add_parser("new", help="copy apps/_template into a new app")
-    p.add_argument("app")
+    p.add_argument("new_id", metavar="app", help="the new app's id (kebab-case)")
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("data", help="build or load the app's dataset and print a summary")
@@ -89,7 +89,7 @@ def cmd_new(args) -> int:
     from .app_names import core_mentions
     from .manifest import APP_ID
 
-    new_id = args.app
+    new_id = args.new_id
     if not new_id:
         raise TinymlError(f"no app id given: {hints.command('new', '<new-id>')}")
     if not APP_ID.match(new_id):
