@@ -86,7 +86,8 @@ static int tml_clz32(uint32_t x) {
 #endif
 }
 
-void tml_softmax_s8(const tml_softmax_params *p, const int8_t *in, int8_t *out) {
+void tml_softmax_s8(const TML_FLASH tml_softmax_params *p_in, const int8_t *in, int8_t *out) {
+    const tml_softmax_params pl = *p_in, *p = &pl;
     const int depth = p->depth;
     for (int r = 0; r < p->rows; r++) {
         const int8_t *x = in + r * depth;
@@ -125,7 +126,8 @@ void tml_softmax_s8(const tml_softmax_params *p, const int8_t *in, int8_t *out) 
     }
 }
 
-void tml_logistic_s8(const tml_logistic_params *p, const int8_t *in, int8_t *out) {
+void tml_logistic_s8(const TML_FLASH tml_logistic_params *p_in, const int8_t *in, int8_t *out) {
+    const tml_logistic_params pl = *p_in, *p = &pl;
     for (int i = 0; i < p->size; i++) {
         const int32_t x = (int32_t)in[i] - p->in_zp;
         if (x <= -p->range_radius) {
