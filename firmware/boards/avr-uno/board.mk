@@ -5,6 +5,8 @@
 # (Timer1 at clk/1 + overflow count), exact under simavr and on the chip. Flash: avrdude through the
 # Uno's bootloader (arduino protocol, 115200 baud).
 BOARD_ARCH      = avr
+# Too small for most apps: `tinyml size` builds it only for apps whose [firmware] boards name it.
+BOARD_OPT_IN    = 1
 BOARD_CC        = avr-gcc
 BOARD_CPU_FLAGS = -mmcu=atmega328p
 # GNU C99 for the __flash address space (model weights stay in program memory: TML_FLASH);
