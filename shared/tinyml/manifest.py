@@ -67,6 +67,10 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "typical_magnitude": ((list,), False, None),
         "counts_per_unit": (_NUM + (dict,), False, None),
         "max_gap_s": (_NUM, False, None),
+        # resampling to `rate`: "fir" (default) or "linear" (slow states: soil moisture, temperatures), and the
+        # channels that hold amounts per sample (rain in mm per interval), which keep their sum
+        "resample": ((str,), False, "fir"),
+        "totals": ((list,), False, []),
     },
     "features": {
         "version": ((int,), True, None),
@@ -173,6 +177,13 @@ class Manifest:
     def unit_of(self, channel: str) -> str:
         u = self.signal["units"]
         return u.get(channel, "") if isinstance(u, dict) else u
+
+    def resample(self, x, rate_in: float):
+        """x [n, channels] at rate_in to the device rate, with [signal] resample and totals."""
+        from .dsp.resample import resample_signal
+
+        totals = tuple(self.channels.index(c) for c in self.signal.get("totals") or ())
+        return resample_signal(x, rate_in, self.rate, self.signal.get("resample") or "fir", totals)
 
     @property
     def max_gap_s(self) -> float:
@@ -529,3 +540,10 @@ def _check_inputs(m: Manifest, p: Path) -> None:
             raise _err(p, key, f"must be a number > 0 (raw counts per {m.unit_of(c or ch[0]) or 'unit'}), got {v!r}")
     if sig["max_gap_s"] is not None and not sig["max_gap_s"] > 0:
         raise _err(p, "signal.max_gap_s", f"must be > 0 seconds, got {sig['max_gap_s']!r}")
+    from .dsp.resample import METHODS
+
+    if sig["resample"] not in METHODS:
+        raise _err(p, "signal.resample", f"{sig['resample']!r} not allowed; allowed: {', '.join(METHODS)}")
+    bad = [c for c in sig["totals"] if c not in every]
+    if bad:
+        raise _err(p, "signal.totals", f"{bad[0]!r} is not a channel; channels: {', '.join(every)}")

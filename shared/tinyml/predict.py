@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from .apps import App
-from .dsp.resample import resample
 from . import errors
 from .errors import TinymlError, notices_held
 from .features import FeatureExtractor, quantize_input
@@ -98,7 +97,7 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
     if abs(rec.rate - m.rate) > 1e-6 * m.rate:
         if notice:
             errors.notice(rec.source, f"resampled {rec.rate:.6g} Hz -> {m.rate:g} Hz")
-        sig = resample(sig, rec.rate, m.rate)
+        sig = m.resample(sig, rec.rate)
     fs = m.signal.get("full_scale")
     if fs:
         sig = np.clip(sig, -fs, fs)
