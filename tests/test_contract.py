@@ -9,8 +9,7 @@ import numpy as np
 
 from tinyml.features import FeatureExtractor
 from tinyml.fixtures import demo_path, load_golden, truth_path
-from tinyml.predict import Pipeline, prepare
-from tinyml.recording import read_recording
+from tinyml.predict import Pipeline, prepare, read_input
 from tinyml.reference import TflmModel
 
 from apptest import run_cli
@@ -52,7 +51,7 @@ def test_golden_vectors_replay(app):
     g = load_golden(app)
     assert str(g["feature_hash"]) == app.manifest.feature_hash()
     pipe = Pipeline(app)
-    res = pipe.run(prepare(app, read_recording(demo_path(app), app.manifest.channels), notice=False))
+    res = pipe.run(prepare(app, read_input(app, demo_path(app)), notice=False))
     np.testing.assert_array_equal(res.inputs_q, g["inputs_q"])
     np.testing.assert_array_equal(res.scores_q, g["scores_q"])
     assert [tuple(e) for e in g["events"].tolist()] == [tuple(e) for e in res.events]
@@ -96,7 +95,7 @@ def test_predict_output_format(app):
     lines = [json.loads(x) for x in res.stdout.splitlines()]
     windows = [x for x in lines if "scores" in x]
     fx = FeatureExtractor(app.manifest)
-    n = len(read_recording(demo_path(app), app.manifest.channels).signal)
+    n = len(read_input(app, demo_path(app)).signal)
     assert len(windows) == fx.n_windows(n)
     assert set(windows[0]["scores"]) == set(app.manifest.labels)
     m = app.manifest
