@@ -154,9 +154,10 @@ def cmd_eval(args) -> int:
 def cmd_golden(args) -> int:
     from .fixtures import regenerate_golden
 
+    app = app_from_args(args)  # a bad --set gets the manifest loader's message, as on every verb
     if getattr(args, "set", None):  # committed vectors come from the committed manifest only
         raise TinymlError("golden vectors are written from the manifest as committed; drop --set")
-    print(f"wrote {regenerate_golden(load_app(args.app))}", file=sys.stderr)
+    print(f"wrote {regenerate_golden(app)}", file=sys.stderr)
     return 0
 
 
