@@ -1,8 +1,10 @@
 """Golden vectors per app (fixtures/): the demo recording, its ground truth, and for every window the
-int8 model input, the int8 scores and the events, as produced by the Python pipeline with TFLM.
+int8 model input, the int8 scores and the events, as produced by the Python pipeline with TFLM; for each
+further model ([models.<name>]), every int8 input the post-processor gave it and its int8 output
+(`<name>_inputs_q`, `<name>_outputs_q`).
 
 The demo recording is regenerated only when missing or when the feature version changes; the golden
-outputs are rewritten whenever a model is trained. Tests and the firmware parity check replay them.
+outputs are rewritten whenever a model is promoted (tinyml.runs). Tests and the firmware parity check replay them.
 """
 
 from __future__ import annotations
@@ -76,12 +78,16 @@ def write_golden(app: App, pipe) -> Path:
     rec = read_recording(ensure_demo(app), app.manifest.channels)
     res = pipe.run(prepare(app, rec, notice=False))
     out = golden_path(app)
+    further = {}
+    for name, (xs, ys) in res.model_io.items():
+        further[f"{name}_inputs_q"], further[f"{name}_outputs_q"] = xs, ys
     np.savez_compressed(
         out,
         inputs_q=res.inputs_q,
         scores_q=res.scores_q,
         events=np.asarray(res.events, np.int64).reshape(-1, 3),
         feature_hash=np.array(app.manifest.feature_hash()),
+        **further,
     )
     return out
 

@@ -3,6 +3,11 @@
 Every error names the file, the key and what is allowed, so a user can fix it in one go.
 Sections with free-form, app-specific keys (`[model.params]`, `[postprocess]`, `[dataset.options]`)
 are passed through untouched; the rest is checked against SCHEMA.
+
+`[model]` is the primary model: its outputs are the window scores over [app] labels. An app may have
+further models, one `[models.<name>]` table each, with the keys of [model] plus `examples` (the
+pipeline.py function that gives their training examples), `output` ("classes" or "regression"),
+`labels` (a classifier's), and `loss`; see MODEL_EXTRA.
 """
 
 from __future__ import annotations
@@ -83,6 +88,16 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
     "acceptance": {},  # metric floors: name -> number, checked against the evaluation
 }
 FREE_FORM = {"postprocess", "acceptance"}
+# [models.<name>]: the keys of [model] plus these. An autoencoder is a regression on its own input.
+MODEL_EXTRA: dict[str, tuple[tuple[type, ...], bool, Any]] = {
+    "examples": ((str,), True, None),  # pipeline.py: examples(recordings, fx, manifest, rng, augment) -> (X, y[, groups])
+    "output": ((str,), False, "classes"),
+    "labels": ((list,), False, []),
+    "loss": ((str,), False, ""),  # "" = crossentropy for classes, mse for regression
+}
+OUTPUTS = ("classes", "regression")
+LOSSES = {"classes": ("crossentropy",), "regression": ("mse", "mae", "huber")}
+MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a C identifier part: tml_model_<name>_invoke()
 SPLITS = ("subject", "recording")
 LR_SCHEDULES = ("constant", "cosine")  # cosine: decays learning_rate to 0 over the epochs
 # balanced: every class weighs the same in the loss; sqrt: halfway (weights ~ 1/sqrt(count)); none: the
@@ -102,6 +117,7 @@ class Manifest:
     postprocess: dict[str, Any] = field(default_factory=dict)
     firmware: dict[str, Any] = field(default_factory=dict)
     acceptance: dict[str, Any] = field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # [models.<name>], in manifest order
 
     @property
     def id(self) -> str:
@@ -148,9 +164,9 @@ def load_manifest(path: Path, expected_id: str | None = None) -> Manifest:
     except UnicodeDecodeError:
         raise TinymlError(f"{path}: not UTF-8 text") from None
 
-    unknown = sorted(set(raw) - set(SCHEMA))
+    unknown = sorted(set(raw) - set(SCHEMA) - {"models"})
     if unknown:
-        raise _err(path, unknown[0], f"unknown section; allowed: {', '.join(SCHEMA)}")
+        raise _err(path, unknown[0], f"unknown section; allowed: {', '.join([*SCHEMA, 'models'])}")
     out: dict[str, dict[str, Any]] = {}
     for section, keys in SCHEMA.items():
         table = raw.get(section, {})
@@ -161,26 +177,63 @@ def load_manifest(path: Path, expected_id: str | None = None) -> Manifest:
             continue
         if section not in raw and any(req for _, req, _ in keys.values()):
             raise _err(path, section, "section is required")
-        extra = sorted(set(table) - set(keys))
-        if extra:
-            raise _err(path, f"{section}.{extra[0]}", f"unknown key; allowed: {', '.join(keys)}")
-        vals: dict[str, Any] = {}
-        for key, (types, required, default) in keys.items():
-            if key not in table:
-                if required:
-                    raise _err(path, f"{section}.{key}", "is required")
-                vals[key] = default
-                continue
-            v = table[key]
-            if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):  # bool is an int
-                names = " or ".join(t.__name__ for t in types)
-                raise _err(path, f"{section}.{key}", f"must be {names}, got {type(v).__name__} {v!r}")
-            vals[key] = v
-        out[section] = vals
+        out[section] = _check_table(path, section, table, keys)
+    out["models"] = _load_models(path, raw.get("models", {}))
 
     m = Manifest(path=path, **out)
     _check_values(m, expected_id)
     return m
+
+
+def _check_table(path: Path, where: str, table: dict, keys: dict) -> dict[str, Any]:
+    extra = sorted(set(table) - set(keys))
+    if extra:
+        raise _err(path, f"{where}.{extra[0]}", f"unknown key; allowed: {', '.join(keys)}")
+    vals: dict[str, Any] = {}
+    for key, (types, required, default) in keys.items():
+        if key not in table:
+            if required:
+                raise _err(path, f"{where}.{key}", "is required")
+            vals[key] = default
+            continue
+        v = table[key]
+        if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):  # bool is an int
+            names = " or ".join(t.__name__ for t in types)
+            raise _err(path, f"{where}.{key}", f"must be {names}, got {type(v).__name__} {v!r}")
+        vals[key] = v
+    return vals
+
+
+def _load_models(path: Path, raw: Any) -> dict[str, dict[str, Any]]:
+    """[models.<name>] tables: validated like [model], plus MODEL_EXTRA."""
+    if not isinstance(raw, dict):
+        raise _err(path, "models", "must hold one table per further model: [models.<name>]")
+    out = {}
+    for name, table in raw.items():
+        where = f"models.{name}"
+        if not MODEL_NAME.match(name) or name == "model":
+            raise _err(path, where, f"model name {name!r} must be lower-case letters, digits and '_' "
+                                    "(a C identifier part), and not 'model' (the primary model's file)")
+        if not isinstance(table, dict):
+            raise _err(path, where, "must be a table")
+        spec = _check_table(path, where, table, {**SCHEMA["model"], **MODEL_EXTRA})
+        if spec["output"] not in OUTPUTS:
+            raise _err(path, f"{where}.output", f"{spec['output']!r} not allowed; allowed: {', '.join(OUTPUTS)}")
+        labels = spec["labels"]
+        if spec["output"] == "classes":
+            if len(labels) < 2 or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
+                raise _err(path, f"{where}.labels", "a classifier needs a list of at least two distinct names")
+        elif labels:
+            raise _err(path, f"{where}.labels", "only a classifier (output = \"classes\") has labels")
+        if spec["loss"] and spec["loss"] not in LOSSES[spec["output"]]:
+            raise _err(path, f"{where}.loss", f"{spec['loss']!r} not allowed for {spec['output']}; "
+                                              f"allowed: {', '.join(LOSSES[spec['output']])}")
+        spec["loss"] = spec["loss"] or LOSSES[spec["output"]][0]
+        for k, allowed in (("lr_schedule", LR_SCHEDULES), ("class_weight", CLASS_WEIGHTS)):
+            if spec[k] not in allowed:
+                raise _err(path, f"{where}.{k}", f"{spec[k]!r} not allowed; allowed: {', '.join(allowed)}")
+        out[name] = spec
+    return out
 
 
 def _check_values(m: Manifest, expected_id: str | None) -> None:
@@ -224,5 +277,13 @@ def _check_values(m: Manifest, expected_id: str | None) -> None:
         if not 0 < m.dataset[k] < 0.5:
             raise _err(p, f"dataset.{k}", "must be between 0 and 0.5")
     for k, v in m.acceptance.items():
+        if isinstance(v, dict) and k in m.models:  # [acceptance.<model>]: that model's own floors
+            for kk, vv in v.items():
+                if isinstance(vv, bool) or not isinstance(vv, (int, float)):
+                    raise _err(p, f"acceptance.{k}.{kk}", f"must be a number, got {vv!r}")
+            continue
+        if isinstance(v, dict):
+            raise _err(p, f"acceptance.{k}", f"a table here must be named after one of [models.*] "
+                                            f"({', '.join(m.models) or 'none declared'})")
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _err(p, f"acceptance.{k}", f"must be a number, got {v!r}")
