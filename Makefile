@@ -11,13 +11,14 @@ board  ?= qemu-m4
 # Per-verb options passed through when set.
 OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(PORT),--port "$(PORT)") $(if $(RATE),--rate $(RATE))
 
-.PHONY: help setup apps data train eval predict new compile profile flash run size bench test test-all clean
+.PHONY: help setup apps data train promote eval predict new compile profile flash run size bench test test-all clean
 
 help:
 	@echo "make test                      run the test suite (installs what it needs)"
 	@echo "make app=fall-detect flash     build the firmware and replay the demo on the emulated board"
 	@echo "make apps                      list apps and boards"
 	@echo "make app=<id> data|train|eval|compile|profile|size|bench"
+	@echo "make app=<id> promote [RUN=<run>]  commit a training run (default: the last) as the app's model"
 	@echo "make app=<id> predict INPUT=recording.csv"
 	@echo "make app=<id> run INPUT=recording.csv [board=host|qemu-m4]"
 	@echo "make new app=<new-id>          copy apps/_template into a new app"
@@ -35,6 +36,9 @@ apps: $(STAMP)
 
 data train eval compile profile size: $(STAMP)
 	@$(TINYML) $@ $(app) $(OPTS)
+
+promote: $(STAMP)
+	@$(TINYML) promote $(app) $(RUN)
 
 predict: $(STAMP)
 	@$(TINYML) predict $(app) $(if $(INPUT),"$(INPUT)",) $(if $(RATE),--rate $(RATE))

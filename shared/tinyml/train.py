@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .acceptance import check_acceptance, flat_metrics, int8_changes
+from .acceptance import check_acceptance, flat_metrics, int8_changes, int8_drop, int8_error_increase
 from .apps import App, model_file
 from .data import load_splits
 from .errors import TinymlError
@@ -86,6 +86,8 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
     f_ev = evaluate_pipeline(app, float_pipe, test)
     q_ev = evaluate_pipeline(app, pipe, test, progress=not smoke)
     outputs = {t.spec.name: t.spec.output for t in trained[1:]}
+    for t in trained[1:]:  # a further model's own size and int8 change, for its [acceptance.<name>] table
+        q_ev.models[t.spec.name].update(_own_changes(t, f_ev.models[t.spec.name], q_ev.models[t.spec.name]))
     changes = int8_changes(m.acceptance, flat_metrics(f_ev.metrics, f_ev.models), flat_metrics(q_ev.metrics, q_ev.models),
                            outputs, q_ev.app_keys)
     q_metrics = {**q_ev.metrics, "int8_drop": changes["int8_drop"],
@@ -203,10 +205,15 @@ def _quant(q) -> dict:
     return {"shape": list(q.shape), "scale": q.scale, "zero_point": q.zero_point}
 
 
+def _own_changes(t: Trained, f_metrics: dict, q_metrics: dict) -> dict:
+    """A further model's bytes and int8 change: balanced accuracy points (classifier), MAE percent (regression)."""
+    if t.spec.output == "classes":
+        return {"model_bytes": len(t.tflite), "int8_drop": int8_drop(f_metrics, q_metrics, ["balanced_accuracy"])}
+    return {"model_bytes": len(t.tflite), "int8_error_increase_pct": int8_error_increase(f_metrics, q_metrics, ["mae"])}
+
+
 def _model_entry(t: Trained, int8, f_metrics: dict, q_metrics: dict) -> dict:
     """A further model in the card: its file, sizes, quantization and its own held-out metrics."""
-    from .acceptance import int8_drop, int8_error_increase
-
     entry = {
         "file": model_file(t.spec.name),
         "model_sha256": hashlib.sha256(t.tflite).hexdigest(),
@@ -218,12 +225,7 @@ def _model_entry(t: Trained, int8, f_metrics: dict, q_metrics: dict) -> dict:
         "output": _quant(int8.output),
         "epochs_run": len(t.history["loss"]),
     }
-    q = dict(q_metrics, model_bytes=len(t.tflite))
-    if t.spec.output == "classes":
-        q["int8_drop"] = int8_drop(f_metrics, q_metrics, ["balanced_accuracy"])
-    else:
-        q["int8_error_increase_pct"] = int8_error_increase(f_metrics, q_metrics, ["mae"])
-    entry["metrics"] = {"float": round_metrics(f_metrics), "int8": round_metrics(q)}
+    entry["metrics"] = {"float": round_metrics(f_metrics), "int8": round_metrics(q_metrics)}
     try:
         from .reference import tflm_arena_bytes
 
