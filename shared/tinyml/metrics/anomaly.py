@@ -3,8 +3,9 @@
 The AUC is the probability that an anomalous example scores higher than a normal one (ties count half),
 the Mann-Whitney statistic. DeLong et al. (1988) give its variance from the examples' placements (each
 positive's fraction of negatives below it, each negative's fraction of positives above it); the interval
-is computed on the logit scale, so it stays inside (0, 1) near a perfect AUC, and is exactly [1, 1] at
-a perfect separation only in the limit (it is then reported as [lower bound by the positives' count, 1]).
+is computed on the logit scale, so it stays inside (0, 1) near a perfect AUC. At a complete separation
+the DeLong variance is 0, and the interval would shrink to a point: it is then [(a/2)^(1/min(m, n)), 1],
+the exact bound for no error in min(m, n) trials (conservative).
 """
 
 from __future__ import annotations
@@ -52,8 +53,7 @@ def auc_metrics(is_anomaly, scores, *, level: float = 0.95) -> dict:
         logit = np.log(auc / (1 - auc))
         half = z * np.sqrt(var) / (auc * (1 - auc))  # delta method
         lo, hi = 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
-    else:  # complete separation (or none): the variance estimate is 0; fall back to the rank bound
-        # with no error in m positives and n negatives, (1 - a)^(1/min(m, n)) is the one-sided exact bound
+    else:  # complete separation: the variance estimate is 0 (see the module docstring)
         a = (1 - level) / 2
         edge = float(a ** (1 / min(m, n)))
         lo, hi = (edge, 1.0) if auc >= 0.5 else (0.0, 1 - edge)

@@ -16,13 +16,13 @@ def regression_metrics(y_true, y_pred, groups=None, *, level: float = 0.95, n_bo
     """{"mae", "rmse", "bias", "n", "groups", "mae_ci": [lo, hi], "rmse_ci": [lo, hi]} over every value
     (a multi-output target counts each output; bias = mean of prediction - truth). `groups`: one id per
     example (a subject, a recording), or None to resample examples."""
-    t = np.asarray(y_true, np.float64).reshape(len(y_true), -1)
-    p = np.asarray(y_pred, np.float64).reshape(len(y_pred), -1)
+    t, p = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
     if t.shape != p.shape:
         raise ValueError(f"truth {t.shape} and prediction {p.shape} differ in shape")
-    if len(t) == 0:
+    if t.size == 0:
         nan = float("nan")
         return {"mae": nan, "rmse": nan, "bias": nan, "n": 0, "groups": 0, "mae_ci": [nan, nan], "rmse_ci": [nan, nan]}
+    t, p = t.reshape(len(t), -1), p.reshape(len(p), -1)
     err = p - t
     g = np.arange(len(t)) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
     n_g = int(g.max()) + 1
