@@ -52,10 +52,11 @@ def check_committed_models(app) -> None:
 
 
 def check_golden_replay(app) -> None:
-    """Demo recording -> int8 inputs -> TFLM scores -> events, and every call of each further model: identical
-    to the committed golden vectors."""
+    """Demo recording -> int8 inputs -> TFLM scores -> values, beats, events, and every call of each further
+    model: identical to the committed golden vectors (values bit for bit)."""
     import numpy as np
 
+    from tinyml.device.parity import values_differ
     from tinyml.fixtures import demo_path, load_golden
     from tinyml.predict import Pipeline, prepare
     from tinyml.recording import read_recording
@@ -67,6 +68,8 @@ def check_golden_replay(app) -> None:
     np.testing.assert_array_equal(res.inputs_q, g["inputs_q"])
     np.testing.assert_array_equal(res.scores_q, g["scores_q"])
     assert [tuple(e) for e in g["events"].tolist()] == [tuple(e) for e in res.events]
+    assert g["values"].shape == res.values.shape and not values_differ(res.values, g["values"]).any()
+    assert [tuple(b) for b in g["beats"].tolist()] == [tuple(b) for b in res.beats]
     for name in app.manifest.models:
         xs, ys = res.model_io[name]
         assert len(xs), f"the post-processor never ran [models.{name}] on the demo"

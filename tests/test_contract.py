@@ -19,6 +19,13 @@ def test_pipeline_hooks(app):
     assert callable(getattr(p, builder, None)), f"pipeline.py lacks {builder}()"
     assert callable(getattr(p, "make_examples", None))
     assert hasattr(p, "PostProcessor") and hasattr(p.PostProcessor, "step")
+    if app.manifest.values:  # [app] values: the post-processor gives each window's measurements
+        assert callable(getattr(p.PostProcessor, "window_values", None)), "PostProcessor lacks window_values()"
+    if app.manifest.beat_labels:
+        assert callable(getattr(p.PostProcessor, "take_beats", None)), "PostProcessor lacks take_beats()"
+    for name, spec in app.manifest.models.items():  # each further model's examples hook and builder
+        assert callable(getattr(p, spec["examples"], None)), f"pipeline.py lacks {spec['examples']}() ([models.{name}])"
+        assert callable(getattr(p, spec["builder"], None)), f"pipeline.py lacks {spec['builder']}() ([models.{name}])"
     assert callable(getattr(p, "make_demo", None))
 
 
@@ -27,8 +34,8 @@ def test_committed_model_matches_manifest(app):
 
 
 def test_golden_vectors_replay(app):
-    """Demo recording -> int8 inputs -> TFLM scores -> events (and each further model's calls): identical
-    to the committed golden vectors."""
+    """Demo recording -> int8 inputs -> TFLM scores -> values, beats, events (and each further model's calls):
+    identical to the committed golden vectors (values bit for bit)."""
     check_golden_replay(app)
 
 
@@ -69,6 +76,9 @@ def test_predict_output_format(app):
     n = len(read_recording(demo_path(app), app.manifest.channels).signal)
     assert len(windows) == fx.n_windows(n)
     assert set(windows[0]["scores"]) == set(app.manifest.labels)
+    m = app.manifest
+    assert all(list(w.get("values", {})) == m.values for w in windows)
+    assert all(x["beat"] in m.beat_labels for x in lines if "beat" in x)
     assert all(abs(sum(w["scores"].values()) - 1) < 0.05 for w in windows)
     ts = [x["t"] for x in lines]
     assert ts == sorted(ts)

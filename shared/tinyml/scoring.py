@@ -111,24 +111,25 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
     m, fx = app.manifest, pipe.fx
     lead = fx.window - fx.hop  # a decision can fall in a trial's first hop
     events: list[list[tuple[int, int, int]]] = []
-    batch: list[tuple[int, np.ndarray, np.ndarray]] = []
+    batch: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def flush():
-        feats = np.concatenate([f for _, _, f in batch])
+        feats = np.concatenate([f for *_, f in batch])
         scores = pipe.scorer(feats) if pipe.scorer is not None else pipe.int8_scores(feats)[1]
         k = 0
-        for pad, frames, f in batch:
+        for pad, sig, frames, f in batch:
             sq = scores[k : k + len(f)]
             k += len(f)
-            ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq)
+            ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq, sig)
             events.append([(idx - pad, lab, s) for idx, lab, s in ev])
         batch.clear()
 
     n = 0
     for r in _bar(recs, progress, "events"):
         pad = 0 if r.activity == "stream" else lead
-        frames = fx.frames(prepare(app, r, notice=False, lead_in=pad))
-        batch.append((pad, frames, fx.batch(frames)))
+        sig = prepare(app, r, notice=False, lead_in=pad)
+        frames = fx.frames(sig)
+        batch.append((pad, sig, frames, fx.batch(frames)))
         n += len(frames)
         if n >= SCORE_BATCH_WINDOWS:
             flush()
@@ -136,7 +137,7 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
     if batch:
         flush()
     before, after = event_window(m)
-    return event_metrics(recs, events, m.labels, m.rate, before, after)
+    return event_metrics(recs, events, m.event_names, m.rate, before, after)
 
 
 def example_chunks(recs: list[Recording], budget: int = EXAMPLES_CHUNK_SAMPLES):

@@ -176,6 +176,7 @@ def emit(cm_lowered: Lowered, plan: Plan, prefix: str, arena: str | None = None,
          f" * {len(lw.layers)} layers, {sum(L.macs for L in lw.layers)} MACs, arena {plan.arena_size} bytes. */",
          f'#include "{header or (P + ".h" if P != "tml_model" else "model.h")}"',
          '#include "tml_nn.h"', "",
+         "/* Weights, tables and layer parameters are TML_FLASH: program memory on an 8-bit AVR (tml_flash.h). */",
          *arena_lines,
          f"#define {U}_T(off) ((int8_t *){arena} + (off))",
          "/* Optional per-layer hook (profiling builds define it): called after each kernel with its op index. */",
@@ -191,10 +192,11 @@ def emit(cm_lowered: Lowered, plan: Plan, prefix: str, arena: str | None = None,
             continue
         c.append(f"/* op {L.index}: {L.op} {list(L.in_shapes)} -> {list(L.out_shape)} */")
         for k in L.consts:
+            space = "TML_FLASH " if k.flash else ""
             if k.init is not None:
-                c.append(f"static const {k.ctype} {k.name} = {k.init};")
+                c.append(f"static const {space}{k.ctype} {k.name} = {k.init};")
             else:
-                c.append(f"static const {k.ctype} {k.name}[{max(k.values.size, 1)}] = {_array(k.values)};")
+                c.append(f"static const {space}{k.ctype} {k.name}[{max(k.values.size, 1)}] = {_array(k.values)};")
         c.append("")
 
     def addr(m: re.Match) -> str:
