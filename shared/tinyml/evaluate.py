@@ -11,6 +11,7 @@ import hashlib
 import json
 import sys
 
+from . import hints
 from .acceptance import check_acceptance, flat_metrics
 from .apps import App, model_file
 from .data import load_splits
@@ -26,7 +27,7 @@ def committed_models(app: App) -> dict[str, bytes]:
     for name in ["", *app.manifest.models]:
         p = app.model_dir / model_file(name)
         if not p.is_file():
-            raise TinymlError(f"{p}: no committed model; run: make app={app.id} train, then make app={app.id} promote")
+            raise TinymlError(f"{p}: no committed model; run: {_train_then_promote(app)}")
         out[name] = p.read_bytes()
     return out
 
@@ -85,6 +86,10 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
     return 0
 
 
+def _train_then_promote(app: App) -> str:
+    return f"{hints.command('train', app.id)}, then {hints.command('promote', app.id)}"
+
+
 def _check_card_describes(app: App, card: dict | None, models: dict[str, bytes]) -> None:
     card_path = app.model_dir / "card.json"
     shas = {"": (card or {}).get("model_sha256")}
@@ -92,4 +97,4 @@ def _check_card_describes(app: App, card: dict | None, models: dict[str, bytes])
     for name, data in models.items():
         if shas.get(name) != hashlib.sha256(data).hexdigest():
             raise TinymlError(f"{card_path}: " + ("describes another model than " if card else "no card for ")
-                              + f"{model_file(name)}; run: make app={app.id} train, then make app={app.id} promote")
+                              + f"{model_file(name)}; run: {_train_then_promote(app)}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .apps import App, model_file
-from . import errors
+from . import errors, hints
 from .errors import TinymlError, notices_held
 from .features import FeatureExtractor, quantize_input
 from .output_lines import BEAT, EVENT, WINDOW, LineMaker, in_time_order
@@ -59,7 +59,8 @@ class Pipeline:
         if model_bytes is None:
             path = Path(folder) / model_file("") if folder else app.tflite_path
             if not path.is_file():
-                raise TinymlError(f"{path}: no trained model; run: make app={app.id} train")
+                raise TinymlError(f"{path}: no trained model; run: {hints.command('train', app.id)}, "
+                                  f"then {hints.command('promote', app.id)}")
             model_bytes = path.read_bytes()
         self.model = TflmModel(model_bytes)
         expect = tuple(self.model.input.shape[1:])
@@ -80,7 +81,7 @@ class Pipeline:
             if inv is None:
                 path = self.app.model_path(name, folder)
                 if not path.is_file():
-                    raise TinymlError(f"{path}: no trained model for [models.{name}]; run: make app={self.app.id} train")
+                    raise TinymlError(f"{path}: no trained model for [models.{name}]; run: {hints.command('train', self.app.id)}")
                 inv = path.read_bytes()
             out[name] = TflmModel(inv) if isinstance(inv, (bytes, bytearray)) else inv
         return out

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import hints
 from .apps import App, model_file
 from .errors import TinymlError
 from .paths import build_dir
@@ -61,7 +62,7 @@ def find_float_models(app: App, smoke: bool) -> Path:
     """The run whose float models `train --reuse-float` quantizes again: the last one of this kind."""
     d = latest_run(app, smoke)
     if d is None or not all((d / FLOAT_DIR / f"{n or 'model'}.keras").is_file() for n in ["", *app.manifest.models]):
-        raise TinymlError(f"{runs_dir(app)}: no saved float model to reuse; run: make app={app.id} train"
+        raise TinymlError(f"{runs_dir(app)}: no saved float model to reuse; run: {hints.command('train', app.id)}"
                           + (" (--smoke)" if smoke else ""))
     return d
 
@@ -71,7 +72,7 @@ def resolve_run(app: App, run: str | None) -> Path:
     if run is None:
         d = latest_run(app)
         if d is None:
-            raise TinymlError(f"{runs_dir(app)}: no training run to promote; run: make app={app.id} train")
+            raise TinymlError(f"{runs_dir(app)}: no training run to promote; run: {hints.command('train', app.id)}")
         return d
     for d in (Path(run), runs_dir(app) / run):
         if (d / "card.json").is_file():

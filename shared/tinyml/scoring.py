@@ -97,12 +97,13 @@ def event_window(m) -> tuple[float, float]:
     return float(p.get("detect_before_s", 1.0)), float(p.get("detect_after_s", 10.0))
 
 
-def _bar(items, progress: bool, desc: str):
+def _bar(items, progress: bool, desc: str, total: int | None = None):
+    """A progress bar over `items` (or a bar to update by hand when items is None) on a long evaluation."""
     if not progress:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, unit="rec", leave=False)
+    return tqdm(items, desc=desc, unit="rec", total=total, leave=False)
 
 
 def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: bool = False) -> dict:
@@ -154,23 +155,29 @@ def example_chunks(recs: list[Recording], budget: int = EXAMPLES_CHUNK_SAMPLES):
         yield chunk
 
 
-def held_out_examples(app: App, hook, recs: list[Recording], fx, seed: int = 0):
+def held_out_examples(app: App, hook, recs: list[Recording], fx, seed: int = 0, progress: bool = False,
+                      desc: str = "examples"):
     """The examples hook on held-out recordings (augment False), a group at a time: yields (X, y, groups)
     per group; groups is None unless the hook gives them. One random generator runs through the groups,
     so a hook that treats each recording on its own gives the same examples as one call on all."""
     rng = np.random.default_rng(seed)
+    bar = _bar(None, progress, desc, total=len(recs))
     for chunk in example_chunks(recs):
         out = hook(chunk, fx, app.manifest, rng, False)
+        if bar is not None:
+            bar.update(len(chunk))
         X, y = out[0], out[1]
         groups = out[2] if len(out) > 2 else None
         if len(X):
             yield X, y, groups
+    if bar is not None:
+        bar.close()
 
 
-def evaluate_windows(app: App, pipe: Pipeline, recs: list[Recording]) -> dict:
+def evaluate_windows(app: App, pipe: Pipeline, recs: list[Recording], progress: bool = False) -> dict:
     """The primary model's window classification on the app's held-out examples (make_examples)."""
     ys, preds = [], []
-    for X, y, _ in held_out_examples(app, app.pipeline.make_examples, recs, pipe.fx):
+    for X, y, _ in held_out_examples(app, app.pipeline.make_examples, recs, pipe.fx, progress=progress, desc="windows"):
         p = pipe.scorer.predict(X) if pipe.scorer is not None else pipe.int8_scores(X)[1]
         ys.append(np.asarray(y))
         preds.append(np.asarray(p).argmax(1))
@@ -203,7 +210,7 @@ def evaluate_model(app: App, name: str, invoker, recs: list[Recording], fx) -> d
 def evaluate_pipeline(app: App, pipe: Pipeline, recs: list[Recording], progress: bool = False) -> Evaluation:
     """Everything the card reports for one precision (the pipeline's: int8, or float stand-ins)."""
     metrics = evaluate_events(app, pipe, recs, progress)
-    metrics.update(evaluate_windows(app, pipe, recs))
+    metrics.update(evaluate_windows(app, pipe, recs, progress))
     models = {name: evaluate_model(app, name, inv, recs, pipe.fx) for name, inv in pipe.models.items()}
     app_keys: list[str] = []
     hook = getattr(app.pipeline, "evaluate", None)

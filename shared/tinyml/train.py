@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import hints
 from .acceptance import check_acceptance, flat_metrics, int8_changes, int8_drop, int8_error_increase
 from .apps import App, model_file
 from .data import load_splits
@@ -141,7 +142,7 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
     drop = changes["int8_drop"]
     log(f"wrote {run_dir} in {card['train_seconds']} s; int8 {q_metrics['model_bytes']} B; drop {drop:.2f} pt; "
         + ("floors met" if not failures else "floors missed: " + "; ".join(failures))
-        + ("" if out else f"; commit it with: make app={m.id} promote"))
+        + ("" if out else f"; commit it with: {hints.command('promote', m.id)}"))
     if not smoke and drop > m.acceptance.get("max_int8_drop", float("inf")):
         raise TinymlError(f"int8 drop {drop:.2f} points exceeds [acceptance] max_int8_drop "
                           f"{m.acceptance['max_int8_drop']}; the int8 models were written to {run_dir} for inspection")
