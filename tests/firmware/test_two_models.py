@@ -175,3 +175,14 @@ def test_two_models_train_reproducibly_promote_and_eval(tmp_path):
     toml.write_text(text.replace("[acceptance.recon]\n", "[acceptance.recon]\nmax_mae = 0.0001\n"))
     res = run_cli("eval", "two-models", env=env)
     assert res.returncode == 2 and "recon.mae" in res.stderr.strip().splitlines()[-1]
+
+
+def test_compile_verb_emits_every_model_in_one_arena(tmp_path):
+    root = tmp_path / "repo"
+    (root / "apps").mkdir(parents=True)
+    (root / "apps" / "two-models").symlink_to(FIXTURE_APPS / "two-models")
+    (root / "pyproject.toml").write_text("")
+    res = run_cli("compile", "two-models", "--out", str(tmp_path / "gen"), env={"TINYML_ROOT": str(root)})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("(shared)") == 2 and "two-models/recon" in res.stdout
+    assert {p.name for p in (tmp_path / "gen").iterdir()} == {"model.c", "model.h", "model_recon.c", "model_recon.h"}
