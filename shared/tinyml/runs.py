@@ -73,6 +73,8 @@ def resolve_run(app: App, run: str | None) -> Path:
         d = latest_run(app)
         if d is None:
             raise TinymlError(f"{runs_dir(app)}: no training run to promote; run: {hints.command('train', app.id)}")
+        if not (d / "card.json").is_file():
+            raise TinymlError(f"{d}: the last run did not finish (no card.json); run: {hints.command('train', app.id)}")
         return d
     for d in (Path(run), runs_dir(app) / run):
         if (d / "card.json").is_file():
