@@ -4,9 +4,10 @@
 card.json, the model card and plots, and the float models under float/ for `--reuse-float`), never the
 committed apps/<id>/model. `tinyml promote <app> [run]` makes a run the committed model after checks:
 its features are the manifest's (feature hash), its files are the ones it trained (SHA-256), it is no
-smoke run, and it has exactly the manifest's models; its acceptance result is shown. It then replaces
-apps/<id>/model with the run's files, rewrites the golden vectors (fixtures/golden.npz, from the demo)
-and measures the device cost and parity on qemu-m4 into the card.
+smoke run, it was trained without --set overrides, and it has exactly the manifest's models; its
+acceptance result is shown. It then replaces apps/<id>/model with the run's files, rewrites the golden
+vectors (fixtures/golden.npz, from the demo) and measures the device cost and parity on qemu-m4 into the
+card.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ def check_run(app: App, run_dir: Path) -> dict:
     card = json.loads((run_dir / "card.json").read_text())
     if card.get("smoke"):
         raise TinymlError(f"{run_dir}: a smoke run (tiny data and epochs) is never committed")
+    if card.get("overrides"):
+        raise TinymlError(f"{run_dir}: trained with --set {' '.join(card['overrides'])}; put the values in "
+                          f"{m.path.name} and train again, so the committed model is the manifest's")
     if card.get("feature_hash") != m.feature_hash():
         raise TinymlError(f"{run_dir}: trained on other features ({card.get('feature_hash')}) than the manifest's "
                           f"({m.feature_hash()}); train again")

@@ -103,16 +103,8 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
         "model_bytes": len(primary.tflite),
         "seed": seed,
         "smoke": smoke,
-        "dataset": {
-            "name": m.dataset["name"] if m.dataset["path"] else m.dataset["generator"],
-            "synthetic": not m.dataset["path"],
-            "sha256": data_sha256(train + val + test),
-            "recordings": {"train": len(train), "val": len(val), "test": len(test)},
-            "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
-                         "test": len({r.subject for r in test}),
-                         "train_only": len({r.subject for r in train if r.split == "train"})},
-            "test_hours": round(sum(r.duration for r in test) / 3600, 2),
-        },
+        "dataset": _dataset_entry(m, train, val, test),
+        "overrides": list(m.overrides),  # --set texts: such a run is not the manifest's, promote refuses it
         "input": _quant(pipe.model.input),
         "output": _quant(o),
         "metrics": {"float": round_metrics(f_ev.metrics), "int8": round_metrics(q_metrics),
@@ -200,6 +192,20 @@ def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, r
     history_path.write_text(json.dumps({**history, "feature_hash": m.feature_hash()}))
     calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed)
     return Trained(s, model, history, quantize_model(model, calib, seed))
+
+
+def _dataset_entry(m, train, val, test) -> dict:
+    """What the run trained and was tested on: the source, a fingerprint, the split's sizes."""
+    return {
+        "name": m.dataset["name"] if m.dataset["path"] else m.dataset["generator"],
+        "synthetic": not m.dataset["path"],
+        "sha256": data_sha256(train + val + test),
+        "recordings": {"train": len(train), "val": len(val), "test": len(test)},
+        "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
+                     "test": len({r.subject for r in test}),
+                     "train_only": len({r.subject for r in train if r.split == "train"})},
+        "test_hours": round(sum(r.duration for r in test) / 3600, 2),
+    }
 
 
 def _quant(q) -> dict:

@@ -158,6 +158,9 @@ def test_two_models_train_reproducibly_promote_and_eval(tmp_path):
     res = run_cli("promote", "two-models", env=env)
     assert res.returncode == 2 and "other features" in res.stderr.strip().splitlines()[-1]
     toml.write_text(text)
+    (runs[1] / "card.json").write_text(json.dumps({**cards[1], "overrides": ["model.epochs=3"]}))
+    res = run_cli("promote", "two-models", env=env)  # the last run: trained with --set, not the manifest's
+    assert res.returncode == 2 and "--set model.epochs=3" in res.stderr.strip().splitlines()[-1]
     res = run_cli("promote", "two-models", runs[0].name, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "acceptance:" in res.stderr
