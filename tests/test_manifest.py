@@ -87,6 +87,47 @@ def test_missing_manifest(tmp_path):
         load_manifest(tmp_path / "nope" / "app.toml")
 
 
+FURTHER = """
+[models.recon]
+builder = "build_autoencoder"
+examples = "recon_examples"
+output = "regression"
+params = { hidden = 4 }
+"""
+
+
+def test_further_models_are_read_and_checked(tmp_path):
+    m = load_manifest(_write(tmp_path, GOOD + FURTHER + "\n[acceptance.recon]\nmax_mae = 0.1\n"))
+    spec = m.models["recon"]
+    assert spec["examples"] == "recon_examples" and spec["loss"] == "mse" and spec["epochs"] == 30
+    assert spec["params"] == {"hidden": 4} and m.acceptance["recon"] == {"max_mae": 0.1}
+    assert load_manifest(_write(tmp_path, GOOD)).models == {}
+    m = load_manifest(_write(tmp_path, GOOD + FURTHER), overrides=["models.recon.builder=other"])
+    assert m.models["recon"]["builder"] == "other"
+
+
+@pytest.mark.parametrize(
+    "edit, expect",
+    [
+        (lambda s: s.replace('examples = "recon_examples"\n', ""), r"\[models.recon.examples\] is required"),
+        (lambda s: s.replace('output = "regression"', 'output = "ranking"'), r"\[models.recon.output\].*allowed: classes"),
+        (lambda s: s.replace('output = "regression"', 'output = "classes"'), r"\[models.recon.labels\] a classifier needs"),
+        (lambda s: s.replace('output = "regression"', 'output = "regression"\nlabels = ["a", "b"]'),
+         r"\[models.recon.labels\] only a classifier"),
+        (lambda s: s.replace('output = "regression"', 'output = "regression"\nloss = "crossentropy"'),
+         r"\[models.recon.loss\].*allowed: mse, mae, huber"),
+        (lambda s: s.replace("[models.recon]", "[models.model]"), r"\[models.model\] model name"),
+        (lambda s: s.replace("[models.recon]", "[models.Recon]"), r"\[models.Recon\] model name"),
+        (lambda s: s.replace("params = { hidden", "bogus = 1\nparams = { hidden"), r"\[models.recon.bogus\] unknown key"),
+        (lambda s: s + "\n[acceptance.beat]\nmacro_f1 = 0.9\n", r"\[acceptance.beat\] a table here must be named"),
+        (lambda s: s + "\n[acceptance.recon]\nmax_mae = \"low\"\n", r"\[acceptance.recon.max_mae\] must be a number"),
+    ],
+)
+def test_further_model_errors_name_the_key(tmp_path, edit, expect):
+    with pytest.raises(TinymlError, match=expect):
+        load_manifest(_write(tmp_path, edit(GOOD + FURTHER)))
+
+
 def test_values_and_beat_labels_are_read_in_order(tmp_path):
     text = GOOD.replace("event_labels =", 'values = ["hr_bpm", "sqi"]\nbeat_labels = ["N", "S", "V", "Q"]\nevent_labels =')
     m = load_manifest(_write(tmp_path, text))
