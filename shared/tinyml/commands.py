@@ -155,7 +155,7 @@ def cmd_golden(args) -> int:
     from .fixtures import regenerate_golden
 
     if getattr(args, "set", None):  # committed vectors come from the committed manifest only
-        raise TinymlError("golden vectors are written from the manifest as committed; drop --set")
+        raise TinymlError(f"golden vectors are written from the manifest as committed; drop {hints.option('--set')}")
     print(f"wrote {regenerate_golden(load_app(args.app))}", file=sys.stderr)
     return 0
 
