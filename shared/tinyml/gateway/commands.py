@@ -41,6 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_subscribe)
 
 
+    from .fleet import register as register_fleet
+
+    register_fleet(sub)
+
+
 def cmd_eim(args) -> int:
     from ..device.commands import resolve_app
     from ..system_deps import ensure

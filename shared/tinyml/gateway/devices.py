@@ -67,6 +67,15 @@ def parse_device(text: str, index: int = 0) -> DeviceSpec:
     return spec
 
 
+def device_signal(app: App, path: Path, rate: float | None):
+    """The recording as the device gets it, read as `tinyml predict` and `tinyml run` read it."""
+    from ..errors import notices_held
+    from ..predict import prepare, read_input
+
+    with notices_held():
+        return prepare(app, read_input(app, Path(path), rate, None))
+
+
 def model_info(app: App) -> dict:
     d = {"feature_hash": app.manifest.feature_hash()}
     if app.tflite_path.is_file():
@@ -206,9 +215,7 @@ class DeviceWorker:
             self.done.set()
 
     def _signal(self):
-        from ..device.commands import _signal_for
-
-        return _signal_for(self.app, str(self.input), self.spec.rate, None)
+        return device_signal(self.app, self.input, self.spec.rate)
 
     def _session(self, signal) -> None:
         from ..device.link import ProcessTransport
@@ -274,10 +281,9 @@ def _predicted(app: App, path: Path, rate):
     key = (app.id, str(path), rate)
     with _PREDICTED_LOCK:
         if key not in _PREDICTED:
-            from ..device.commands import _signal_for
             from ..predict import Pipeline
 
             pipe = Pipeline(app)
-            _PREDICTED[key] = (pipe, pipe.run(_signal_for(app, str(path), rate, None)))
+            _PREDICTED[key] = (pipe, pipe.run(device_signal(app, path, rate)))
         return _PREDICTED[key]
 
