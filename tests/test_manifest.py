@@ -40,6 +40,20 @@ def test_template_manifest_is_valid(tmp_path):
         (lambda s: s.replace('split = "subject"', 'split = "random"'), r"\[dataset.split\].*allowed: subject"),
         (lambda s: s.replace("patience = ", 'class_weight = "inverse"\npatience = '), r"\[model.class_weight\].*allowed: balanced"),
         (lambda s: s + "\n[[broken", r"not valid TOML"),
+        # [signal] input keys (optional channels, units, plausible ranges, time gaps)
+        (lambda s: s.replace('channels = ["vib"]', 'channels = ["vib"]\noptional_channels = ["vib"]'),
+         r"\[signal.optional_channels\] must be a list of distinct channel names, none of them in channels"),
+        (lambda s: s.replace("plausible_range = [-16.0, 16.0]", "plausible_range = [16.0, -16.0]"),
+         r"\[signal.plausible_range\] must be \[lo, hi\] numbers with lo < hi"),
+        (lambda s: s.replace("plausible_range = [-16.0, 16.0]", "plausible_range = { vob = [0, 1] }"),
+         r"\[signal.plausible_range.vob\] is not a channel; channels: vib"),
+        (lambda s: s.replace('units = "g"', 'units = { x = "g" }'),
+         r"\[signal.units\] a table must give one unit \(a string\) for each channel: vib"),
+        (lambda s: s.replace('units = "g"', 'units = "g"\ncounts_per_unit = 0'),
+         r"\[signal.counts_per_unit\] must be a number > 0 \(raw counts per g\)"),
+        (lambda s: s.replace("max_gap_s = 0.1", "max_gap_s = -1"), r"\[signal.max_gap_s\] must be > 0 seconds"),
+        (lambda s: s.replace('units = "g"', 'units = "g"\ntypical_magnitude = [-1, 2]'),
+         r"\[signal.typical_magnitude\] must be \[lo, hi\] numbers with lo < hi, lo >= 0"),
         (lambda s: s.replace("event_labels =", 'values = ["HR bpm"]\nevent_labels ='), r"\[app.values\] must be .*snake_case"),
         (lambda s: s.replace("event_labels =", 'values = ["hr_bpm", "hr_bpm"]\nevent_labels ='), r"\[app.values\] must be .*distinct"),
         (lambda s: s.replace("event_labels =", 'beat_labels = ["N", "N"]\nevent_labels ='), r"\[app.beat_labels\] must be .*distinct"),
@@ -53,6 +67,13 @@ def test_errors_name_file_key_and_allowed(tmp_path, edit, expect):
         load_manifest(p)
     assert str(p) in str(e.value)
     assert "\n" not in str(e.value)
+
+
+def test_optional_channels_enter_the_feature_hash_only_when_declared(tmp_path):
+    plain = load_manifest(_write(tmp_path, GOOD)).feature_hash()
+    assert load_manifest(_write(tmp_path, GOOD)).feature_hash() == plain
+    more = GOOD.replace('channels = ["vib"]', 'channels = ["vib"]\noptional_channels = ["temp"]')
+    assert load_manifest(_write(tmp_path, more)).feature_hash() != plain
 
 
 def test_id_must_match_folder(tmp_path):
