@@ -31,6 +31,7 @@ class Recording:
     events: list[tuple[float, str]] = field(default_factory=list)  # ground-truth (t seconds, label)
     source: str = ""  # file path or generator id
     split: str = ""  # "" (the split decides by subject) or "train": augmentation material, never held out
+    cohort: str = ""  # "<source>" or "<source>/<group>" (e.g. "sisfall/elderly"): stratified splits, separate reports
 
     @property
     def duration(self) -> float:

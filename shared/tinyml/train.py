@@ -16,6 +16,7 @@ import numpy as np
 
 from .apps import App
 from .data import build_dataset, split_recordings
+from .data.source import weighted
 from .errors import TinymlError
 from .evaluate import check_acceptance, event_metrics, int8_drop, window_metrics
 from .features import FeatureExtractor, quantize_input
@@ -115,7 +116,7 @@ def train_app(app: App, smoke: bool = False, out: str | None = None, reuse_float
     fx = FeatureExtractor(m)
     rng = np.random.default_rng(seed)
     hook = app.pipeline.make_examples
-    Xtr, ytr = hook(train, fx, m, rng, True)
+    Xtr, ytr = hook(weighted(m, train, rng), fx, m, rng, True)
     Xva, yva = hook(val, fx, m, rng, False)
     n_cls = len(m.labels)
     _log(f"train {len(Xtr)} windows ({np.bincount(ytr, minlength=n_cls).tolist()}), val {len(Xva)}, "

@@ -12,21 +12,48 @@ def split_recordings(
 ) -> tuple[list[Recording], list[Recording], list[Recording]]:
     """Shuffle the distinct groups with `seed`, then cut by group count, never by recording. Recordings
     marked split="train" (generated augmentation material, e.g. random synthetic voices) always train and
-    take no part in the draw, so adding them leaves the held-out groups as they were."""
-    groups = sorted({_group(r, key) for r in recs if r.split != "train"})
+    take no part in the draw, so adding them leaves the held-out groups as they were.
+
+    When recordings carry a `cohort` (several sources, or a dataset's own groups such as SisFall's elderly),
+    the draw is made within each stratum (cohort, whether the group has event trials), so every cohort, and
+    the few subjects of a cohort who performed the events, reach the held-out splits; a stratum of one
+    group goes to test. Without cohorts there is one stratum and the split is the plain draw."""
+    held = [r for r in recs if r.split != "train"]
+    groups = sorted({_group(r, key) for r in held})
     if len(groups) < 3:
         raise ValueError(f"need at least 3 distinct {key}s to split, found {len(groups)}")
     rng = np.random.default_rng(seed)
-    order = [groups[i] for i in rng.permutation(len(groups))]
-    n_test = max(1, round(test_fraction * len(groups)))
-    n_val = max(1, round(val_fraction * len(groups)))
-    test_g = set(order[:n_test])
-    val_g = set(order[n_test : n_test + n_val])
+    test_g: set[str] = set()
+    val_g: set[str] = set()
+    for stratum in _strata(held, key):
+        order = [stratum[i] for i in rng.permutation(len(stratum))]
+        n_test = max(1, round(test_fraction * len(stratum)))
+        n_val = max(1, round(val_fraction * len(stratum)))
+        test_g.update(order[:n_test])
+        val_g.update(order[n_test : n_test + n_val])
     train = [r for r in recs if r.split == "train" or _group(r, key) not in test_g | val_g]
     val = [r for r in recs if _group(r, key) in val_g]
     test = [r for r in recs if _group(r, key) in test_g]
     assert_disjoint(train, val, test, key=key)
     return train, val, test
+
+
+def _strata(recs: list[Recording], key: str) -> list[list[str]]:
+    """Sorted groups per stratum, strata in a fixed order; one stratum when no recording has a cohort."""
+    groups = sorted({_group(r, key) for r in recs})
+    if not any(r.cohort for r in recs):
+        return [groups]
+    cohort: dict[str, str] = {}
+    has_events: dict[str, bool] = {}
+    for r in recs:
+        g = _group(r, key)
+        if cohort.setdefault(g, r.cohort) != r.cohort:
+            raise ValueError(f"{key} {g!r} belongs to two cohorts: {cohort[g]!r} and {r.cohort!r}")
+        has_events[g] = has_events.get(g, False) or bool(r.events)
+    strata: dict[tuple[str, bool], list[str]] = {}
+    for g in groups:
+        strata.setdefault((cohort[g], has_events[g]), []).append(g)
+    return [strata[k] for k in sorted(strata)]
 
 
 def _group(r: Recording, key: str) -> str:
