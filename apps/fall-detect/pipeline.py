@@ -106,65 +106,88 @@ def _augment(X, rng):
 
 
 class PostProcessor:
-    """Impact trigger + model confirmation, then an inactivity and posture check, then a refractory time.
+    """Model confirmation at an impact, then a short stillness and posture check after it, then a refractory time.
 
     A window is a candidate when the model's int8 fall score reaches the threshold and |a| in it reached
-    `impact_g`. The next `inactivity_s` of samples must then stay within `inactivity_range_g` on every axis, and the mean
-    gravity direction over them must have turned at least acos(`posture_change_cos`) from the candidate window's first
-    `pre_s` (a fall ends lying; sitting down hard or jumping down does not). Arithmetic is float32 in a fixed
-    order with an integer score compare, exactly as in firmware/app.c.
+    `impact_g`; the impact is the window's first sample of largest |a|. The check covers the `still_s` of samples
+    that begin `settle_s` after the impact (those already in the window count at once, so the alert comes about
+    settle_s + still_s after the impact, not a whole window later). The wearer must be still there, |a| varying
+    by at most `still_sd_g` (standard deviation: walking or jogging on is not still, turning over while lying
+    barely changes |a|), and the mean gravity direction over it must have turned at least acos(`posture_change_cos`)
+    from the candidate window's first `pre_s` (a fall ends lying; sitting down hard or jumping does not).
+    Arithmetic is float32 in a fixed order with an integer score compare, exactly as in firmware/app.c.
     """
 
     def __init__(self, manifest, out_scale, out_zero_point):
         # Every constant is derived from the manifest (and the model's output quantization) with the same
         # float32 expressions the firmware evaluates on TML_CFG_POSTPROCESS_* and TML_MODEL_OUTPUT_*.
         p, rate, f32 = manifest.postprocess, manifest.rate, np.float32
+        self.window = int(manifest.features["window"])
         self.fall = manifest.labels.index("fall")
         self.threshold_q = score_threshold_q(p["fall_threshold"], out_scale, out_zero_point)
         self.impact_sq = f32(p["impact_g"]) * f32(p["impact_g"])
-        self.inactive_n = samples_of(p["inactivity_s"], rate)
-        self.range_g = f32(p["inactivity_range_g"])
+        self.settle_n = samples_of(p["settle_s"], rate)
+        self.still_n = samples_of(p["still_s"], rate)
+        self.still_var = f32(p["still_sd_g"]) * f32(p["still_sd_g"])
         self.pre_n = samples_of(p["pre_s"], rate)
         self.cos_tilt = f32(p["posture_change_cos"])
         self.refractory_n = samples_of(p["refractory_s"], rate)
         self.reset()
 
     def reset(self):
-        self.remaining = 0  # samples left in the inactivity check; 0 = not confirming
-        self.lo = np.zeros(3, np.float32)  # per-axis range during the check: any turn or shift shows
-        self.hi = np.zeros(3, np.float32)
+        self.next = -1  # absolute index of the next sample the check takes; -1: no candidate
+        self.n = 0  # samples taken so far (of still_n)
+        self.s1 = np.float32(0)  # sum of |a| over the check
+        self.s2 = np.float32(0)  # sum of |a|^2
         self.pre = np.zeros(3, np.float32)  # gravity before the candidate (sum of pre_n samples)
-        self.post = np.zeros(3, np.float32)  # gravity during the inactivity check (running sum)
+        self.post = np.zeros(3, np.float32)  # gravity during the check (running sum)
         self.score_q = 0
         self.quiet_until = -1  # sample index before which no alert is raised
 
     def step(self, frame, new, first_new, scores_q):
-        """frame [W, 3] float32, new [k, 3] (its last k samples, first index first_new), scores int8.
+        """frame [W, 3] float32 (its last k samples are new, the first of them at index first_new), scores int8.
         Returns [(label index, int8 score)] for the alerts this window raises."""
-        events = []
-        if self.remaining:
-            for j in range(len(new)):
-                self.lo = np.minimum(self.lo, new[j])
-                self.hi = np.maximum(self.hi, new[j])
-                self.post = self.post + new[j]
-                self.remaining -= 1
-                if self.remaining == 0:
-                    still = (self.hi - self.lo).max() <= self.range_g
-                    if still and _turned(self.pre, self.post, self.cos_tilt):
-                        events.append((self.fall, self.score_q))
-                        self.quiet_until = first_new + len(new) + self.refractory_n
-                    break
         end = first_new + len(new)  # index one past the window's last sample
-        if self.remaining == 0 and end > self.quiet_until and int(scores_q[self.fall]) >= self.threshold_q:
+        events = []
+        if self.next >= 0 and self._take(frame, end):
+            events += self._decide(end)
+        if self.next < 0 and end > self.quiet_until and int(scores_q[self.fall]) >= self.threshold_q:
             sq = frame[:, 0] * frame[:, 0] + frame[:, 1] * frame[:, 1] + frame[:, 2] * frame[:, 2]
-            if sq.max() >= self.impact_sq:
-                self.remaining = self.inactive_n
-                self.lo = np.full(3, np.inf, np.float32)
-                self.hi = np.full(3, -np.inf, np.float32)
+            i = int(np.argmax(sq))  # the first sample of the largest |a|
+            if sq[i] >= self.impact_sq:
+                self.next = end - self.window + i + self.settle_n
+                self.n = 0
+                self.s1 = self.s2 = np.float32(0)
                 self.pre = _sum_rows(frame[: self.pre_n])
                 self.post = np.zeros(3, np.float32)
                 self.score_q = int(scores_q[self.fall])
+                if self._take(frame, end):
+                    events += self._decide(end)
         return events
+
+    def _take(self, frame, end):
+        """Add the window's samples from index self.next on to the check; True when it is complete."""
+        mag = magnitude(frame)
+        for j in range(max(0, self.next - (end - self.window)), self.window):
+            if self.n == self.still_n:
+                break
+            self.s1 = self.s1 + mag[j]
+            self.s2 = self.s2 + mag[j] * mag[j]
+            self.post = self.post + frame[j]
+            self.n += 1
+            self.next += 1
+        return self.n == self.still_n
+
+    def _decide(self, end):
+        """The check is complete: an alert when the wearer lay still in a new posture; the candidate ends."""
+        self.next = -1
+        nf = np.float32(self.n)
+        mean = self.s1 / nf
+        var = self.s2 / nf - mean * mean
+        if var <= self.still_var and _turned(self.pre, self.post, self.cos_tilt):
+            self.quiet_until = end + self.refractory_n
+            return [(self.fall, self.score_q)]
+        return []
 
 
 def _sum_rows(x):
