@@ -111,15 +111,17 @@ def _augment(X, rng, rate):
 
 
 class PostProcessor:
-    """Model confirmation at an impact, then a short stillness and posture check after it, then a refractory time.
+    """Model confirmation at an impact, then a stillness and posture check after it, then a refractory time.
 
     A window is a candidate when the model's int8 fall score reaches the threshold and |a| in it reached
-    `impact_g`; the impact is the window's first sample of largest |a|. The check covers the `still_s` of samples
-    that begin `settle_s` after the impact (those already in the window count at once, so the alert comes about
-    settle_s + still_s after the impact, not a whole window later). The wearer must be still there, |a| varying
-    by at most `still_sd_g` (standard deviation: walking or jogging on is not still, turning over while lying
-    barely changes |a|), and the mean gravity direction over it must have turned at least acos(`posture_change_cos`)
-    from the candidate window's first `pre_s` (a fall ends lying; sitting down hard or jumping does not).
+    `impact_g`; the impact is the window's first sample of largest |a|. The check takes blocks of `still_s` of
+    samples, the first beginning `settle_s` after the impact (samples already in the window count at once, so
+    the alert comes about settle_s + still_s after the impact, not a whole window later). In a still block |a|
+    varies by at most `still_sd_g` (standard deviation: walking on is not still; turning over while lying barely
+    changes |a|). The first still block decides: an alert when the mean gravity direction over it has turned
+    at least acos(`posture_change_cos`) from the candidate window's first `pre_s` (a fall ends lying; sitting
+    down hard or jumping does not), else no alert. A block that is not still is followed by the next one
+    (someone who slid or rolled on after the first contact) as long as it ends by `still_by_s` after the impact.
     Arithmetic is float32 in a fixed order with an integer score compare, exactly as in firmware/app.c.
     """
 
@@ -133,6 +135,7 @@ class PostProcessor:
         self.impact_sq = f32(p["impact_g"]) * f32(p["impact_g"])
         self.settle_n = samples_of(p["settle_s"], rate)
         self.still_n = samples_of(p["still_s"], rate)
+        self.still_by_n = samples_of(p["still_by_s"], rate)
         self.still_var = f32(p["still_sd_g"]) * f32(p["still_sd_g"])
         self.pre_n = samples_of(p["pre_s"], rate)
         self.cos_tilt = f32(p["posture_change_cos"])
@@ -141,11 +144,12 @@ class PostProcessor:
 
     def reset(self):
         self.next = -1  # absolute index of the next sample the check takes; -1: no candidate
-        self.n = 0  # samples taken so far (of still_n)
-        self.s1 = np.float32(0)  # sum of |a| over the check
+        self.deadline = 0  # a block must end by this absolute index (impact + still_by_s)
+        self.n = 0  # samples in the current block (of still_n)
+        self.s1 = np.float32(0)  # sum of |a| over the block
         self.s2 = np.float32(0)  # sum of |a|^2
         self.pre = np.zeros(3, np.float32)  # gravity before the candidate (sum of pre_n samples)
-        self.post = np.zeros(3, np.float32)  # gravity during the check (running sum)
+        self.post = np.zeros(3, np.float32)  # gravity during the block (running sum)
         self.score_q = 0
         self.quiet_until = -1  # sample index before which no alert is raised
 
@@ -153,45 +157,48 @@ class PostProcessor:
         """frame [W, 3] float32 (its last k samples are new, the first of them at index first_new), scores int8.
         Returns [(label index, int8 score)] for the alerts this window raises."""
         end = first_new + len(new)  # index one past the window's last sample
-        events = []
-        if self.next >= 0 and self._take(frame, end):
-            events += self._decide(end)
+        events = self._follow(frame, end) if self.next >= 0 else []
         if self.next < 0 and end > self.quiet_until and int(scores_q[self.fall]) >= self.threshold_q:
             sq = frame[:, 0] * frame[:, 0] + frame[:, 1] * frame[:, 1] + frame[:, 2] * frame[:, 2]
             i = int(np.argmax(sq))  # the first sample of the largest |a|
             if sq[i] >= self.impact_sq:
-                self.next = end - self.window + i + self.settle_n
-                self.n = 0
-                self.s1 = self.s2 = np.float32(0)
+                impact = end - self.window + i
+                self.next = impact + self.settle_n
+                self.deadline = impact + self.still_by_n
+                self._new_block()
                 self.pre = _sum_rows(frame[: self.pre_n])
-                self.post = np.zeros(3, np.float32)
                 self.score_q = int(scores_q[self.fall])
-                if self._take(frame, end):
-                    events += self._decide(end)
+                events += self._follow(frame, end)
         return events
 
-    def _take(self, frame, end):
-        """Add the window's samples from index self.next on to the check; True when it is complete."""
+    def _new_block(self):
+        self.n = 0
+        self.s1 = self.s2 = np.float32(0)
+        self.post = np.zeros(3, np.float32)
+
+    def _follow(self, frame, end):
+        """Take the window's samples from index self.next on, block by block; the alerts decided."""
         mag = magnitude(frame)
         for j in range(max(0, self.next - (end - self.window)), self.window):
-            if self.n == self.still_n:
-                break
             self.s1 = self.s1 + mag[j]
             self.s2 = self.s2 + mag[j] * mag[j]
             self.post = self.post + frame[j]
             self.n += 1
             self.next += 1
-        return self.n == self.still_n
-
-    def _decide(self, end):
-        """The check is complete: an alert when the wearer lay still in a new posture; the candidate ends."""
-        self.next = -1
-        nf = np.float32(self.n)
-        mean = self.s1 / nf
-        var = self.s2 / nf - mean * mean
-        if var <= self.still_var and _turned(self.pre, self.post, self.cos_tilt):
-            self.quiet_until = end + self.refractory_n
-            return [(self.fall, self.score_q)]
+            if self.n < self.still_n:
+                continue
+            nf = np.float32(self.n)
+            mean = self.s1 / nf
+            if self.s2 / nf - mean * mean <= self.still_var:  # still: this block decides
+                self.next = -1
+                if _turned(self.pre, self.post, self.cos_tilt):
+                    self.quiet_until = end + self.refractory_n
+                    return [(self.fall, self.score_q)]
+                return []
+            if self.next + self.still_n > self.deadline:  # moving, and no time for another block
+                self.next = -1
+                return []
+            self._new_block()
         return []
 
 

@@ -4,10 +4,12 @@
  * quantized into the model input, the compiled int8 CNN scores it, and the post-processor decides:
  *   candidate  = fall score >= threshold_q and max |a|^2 in the window >= impact_g^2 (the impact: the
  *                window's first sample of largest |a|);
- *   confirmed  = over the still_s of samples that begin settle_s after the impact (those already in the
- *                window count at once) |a| has a variance of at most still_sd_g^2, and the mean gravity
- *                direction has turned by at least acos(posture_change_cos) from the candidate window's
- *                first pre_s (a fall ends lying; sitting down hard does not);
+ *   check      = blocks of still_s samples, the first beginning settle_s after the impact (samples already in
+ *                the window count at once); a block is still when the variance of |a| is at most
+ *                still_sd_g^2. The first still block decides: confirmed when its mean gravity direction has
+ *                turned by at least acos(posture_change_cos) from the candidate window's first pre_s (a fall
+ *                ends lying; sitting down hard does not). A block that is not still is followed by the next
+ *                one while it can end by still_by_s after the impact;
  *   then no alert for refractory_s.
  * All arithmetic is float32 in the same order as the Python (built with -ffp-contract=off), and the
  * score compare is integer, so Python and the device raise the same alerts from the same samples.
@@ -43,14 +45,15 @@ static tml_window_schedule s_schedule;
 /* Post-processing constants: the same float32 expressions as PostProcessor.__init__. */
 static int32_t s_threshold_q;
 static float s_impact_sq, s_still_var;
-static int32_t s_settle_n, s_still_n, s_pre_n, s_refractory_n;
+static int32_t s_settle_n, s_still_n, s_still_by_n, s_pre_n, s_refractory_n;
 
 /* Post-processing state. */
 static int64_t s_next;       /* absolute index of the next sample the check takes; -1: no candidate */
-static int32_t s_n;          /* samples taken so far (of s_still_n) */
-static float s_s1, s_s2;     /* sums of |a| and |a|^2 over the check */
+static int64_t s_deadline;   /* a block must end by this absolute index (impact + still_by_s) */
+static int32_t s_n;          /* samples in the current block (of s_still_n) */
+static float s_s1, s_s2;     /* sums of |a| and |a|^2 over the block */
 static float s_pre[CH];      /* gravity before the candidate (sum of pre_n samples) */
-static float s_post[CH];     /* gravity during the check (running sum) */
+static float s_post[CH];     /* gravity during the block (running sum) */
 static int8_t s_score_q;
 static int64_t s_quiet_until; /* sample index before which no alert is raised */
 
@@ -64,9 +67,11 @@ void tml_app_init(void)
     s_still_var = TML_CFG_POSTPROCESS_STILL_SD_G * TML_CFG_POSTPROCESS_STILL_SD_G;
     s_settle_n = tml_samples_of(TML_CFG_POSTPROCESS_SETTLE_S, TML_CFG_SIGNAL_RATE);
     s_still_n = tml_samples_of(TML_CFG_POSTPROCESS_STILL_S, TML_CFG_SIGNAL_RATE);
+    s_still_by_n = tml_samples_of(TML_CFG_POSTPROCESS_STILL_BY_S, TML_CFG_SIGNAL_RATE);
     s_pre_n = tml_samples_of(TML_CFG_POSTPROCESS_PRE_S, TML_CFG_SIGNAL_RATE);
     s_refractory_n = tml_samples_of(TML_CFG_POSTPROCESS_REFRACTORY_S, TML_CFG_SIGNAL_RATE);
     s_next = -1;
+    s_deadline = 0;
     s_n = 0;
     s_s1 = s_s2 = 0.0f;
     for (int c = 0; c < CH; c++) {
@@ -99,12 +104,21 @@ static void quantize_features(int8_t *in)
     tml_quantize_input(s_feat, WINDOW * FEATS, TML_MODEL_INPUT_SCALE, TML_MODEL_INPUT_ZERO_POINT, in);
 }
 
-/* Add the window's samples from index s_next on to the check (the window ends at sample `end`, one past
- * its newest); 1 when the check is complete. */
-static int take(uint32_t end)
+static void new_block(void)
+{
+    s_n = 0;
+    s_s1 = s_s2 = 0.0f;
+    for (int c = 0; c < CH; c++) {
+        s_post[c] = 0.0f;
+    }
+}
+
+/* Take the window's samples from index s_next on, block by block (the window ends at sample `end`, one
+ * past its newest); the first still block decides, a moving one is followed by the next while time is left. */
+static void follow(uint32_t end)
 {
     int64_t j0 = s_next - ((int64_t)end - WINDOW);
-    for (int j = j0 > 0 ? (int)j0 : 0; j < WINDOW && s_n < s_still_n; j++) {
+    for (int j = j0 > 0 ? (int)j0 : 0; j < WINDOW; j++) {
         s_s1 = s_s1 + s_mag[j];
         s_s2 = s_s2 + s_mag[j] * s_mag[j];
         for (int c = 0; c < CH; c++) {
@@ -112,28 +126,32 @@ static int take(uint32_t end)
         }
         s_n++;
         s_next++;
-    }
-    return s_n == s_still_n;
-}
-
-/* The check is complete: an alert when the wearer lay still in a new posture; the candidate ends. */
-static void decide(uint32_t end)
-{
-    s_next = -1;
-    float nf = (float)s_n;
-    float mean = s_s1 / nf;
-    float var = s_s2 / nf - mean * mean;
-    if (var <= s_still_var && turned(s_pre, s_post)) {
-        tml_report_event(end, TML_CFG_LABEL_FALL, s_score_q);
-        s_quiet_until = (int64_t)end + s_refractory_n;
+        if (s_n < s_still_n) {
+            continue;
+        }
+        float nf = (float)s_n;
+        float mean = s_s1 / nf;
+        if (s_s2 / nf - mean * mean <= s_still_var) { /* still: this block decides */
+            s_next = -1;
+            if (turned(s_pre, s_post)) {
+                tml_report_event(end, TML_CFG_LABEL_FALL, s_score_q);
+                s_quiet_until = (int64_t)end + s_refractory_n;
+            }
+            return;
+        }
+        if (s_next + s_still_n > s_deadline) { /* moving, and no time for another block */
+            s_next = -1;
+            return;
+        }
+        new_block();
     }
 }
 
 /* One post-processing step for the window ending at sample `end` (one past its newest sample). */
 static void postprocess(uint32_t end, const int8_t *scores)
 {
-    if (s_next >= 0 && take(end)) {
-        decide(end);
+    if (s_next >= 0) {
+        follow(end);
     }
     int8_t fall = scores[TML_CFG_LABEL_FALL];
     if (s_next < 0 && (int64_t)end > s_quiet_until && fall >= s_threshold_q) {
@@ -148,21 +166,19 @@ static void postprocess(uint32_t end, const int8_t *scores)
             }
         }
         if (peak >= s_impact_sq) {
-            s_next = (int64_t)end - WINDOW + at + s_settle_n;
-            s_n = 0;
-            s_s1 = s_s2 = 0.0f;
+            int64_t impact = (int64_t)end - WINDOW + at;
+            s_next = impact + s_settle_n;
+            s_deadline = impact + s_still_by_n;
+            new_block();
             for (int c = 0; c < CH; c++) {
                 float acc = 0.0f;
                 for (int t = 0; t < s_pre_n; t++) {
                     acc = acc + s_win[t * CH + c];
                 }
                 s_pre[c] = acc;
-                s_post[c] = 0.0f;
             }
             s_score_q = fall;
-            if (take(end)) {
-                decide(end);
-            }
+            follow(end);
         }
     }
 }

@@ -26,7 +26,8 @@ W, HOP = int(M.features["window"]), int(M.features["hop"])
 
 def _scene(after: str, impact_s: float = 10.0, total_s: float = 30.0, seed: int = 0) -> tuple[np.ndarray, int]:
     """Standing upright (y down), an impact of 4 g at impact_s, then `after`: "lie" (still, on the back),
-    "walk" (upright, stepping), "stand" (still, upright), "roll" (lying, turning over slowly)."""
+    "walk" (upright, stepping), "stand" (still, upright), "roll" (lying, turning over slowly), "slide" (lying,
+    sliding and struggling for 2 s before lying still), "struggle" (lying, struggling for 10 s)."""
     rng = np.random.default_rng(seed)
     n, i = int(total_s * RATE), int(impact_s * RATE)
     t = np.arange(n) / RATE
@@ -39,6 +40,10 @@ def _scene(after: str, impact_s: float = 10.0, total_s: float = 30.0, seed: int 
         x[i:] = np.stack([np.sin(ang), np.zeros_like(ang), np.cos(ang)], 1)
     elif after == "walk":
         x[i:, 1] += 0.25 * np.sin(2 * np.pi * 1.8 * t[i:])
+    elif after in ("slide", "struggle"):
+        x[i:] = [0.0, 0.0, 1.0]
+        k = i + int((2.0 if after == "slide" else 10.0) * RATE)
+        x[i:k, 2] += 0.3 * np.sin(2 * np.pi * 2.5 * t[i:k])
     x[i : i + 2] = x[i] * 4.0
     x += rng.normal(0, 0.01, x.shape)
     return x.astype(np.float32), i
@@ -64,6 +69,17 @@ def test_a_fall_alerts_once_soon_after_the_impact():
 @pytest.mark.parametrize("after", ["walk", "stand"])
 def test_no_alert_when_the_wearer_walks_on_or_stays_upright(after):
     x, _ = _scene(after)
+    assert _alerts(x) == []
+
+
+def test_a_slide_after_the_first_contact_delays_the_alert():
+    x, i = _scene("slide")
+    (alert,) = _alerts(x)
+    assert i + (P["settle_s"] + P["still_s"]) * RATE + HOP < alert <= i + P["still_by_s"] * RATE + HOP
+
+
+def test_no_alert_while_the_wearer_struggles_past_the_check():
+    x, _ = _scene("struggle")
     assert _alerts(x) == []
 
 
