@@ -57,4 +57,4 @@ def test_without_sisfall_the_generator_trains(tmp_path, monkeypatch, capsys):
     assert len(recs) == 3 * 3 and len(again) == len(recs)
     assert all(r.rate == m.rate for r in recs)
     np.testing.assert_array_equal(recs[0].signal, again[0].signal)
-    assert list((tmp_path / "cache" / "datasets").glob("synthetic-falls-*"))
+    assert list((tmp_path / "cache" / "datasets").glob("synthetic-falls-*/samples.npy"))

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..manifest import Manifest
 from ..recording import Recording
+from .source import build_dataset
+
+
+def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
+    """The manifest's dataset split into (train, val, test) by its [dataset] rule and seed."""
+    recs = build_dataset(m, smoke=smoke, progress=not smoke if progress is None else progress)
+    ds = m.dataset
+    return split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"], seed=ds["seed"])
 
 
 def split_recordings(
@@ -12,25 +21,36 @@ def split_recordings(
 ) -> tuple[list[Recording], list[Recording], list[Recording]]:
     """Shuffle the distinct groups with `seed`, then cut by group count, never by recording. Recordings
     marked split="train" (generated augmentation material, e.g. random synthetic voices) always train and
-    take no part in the draw, so adding them leaves the held-out groups as they were.
+    take no part in the draw, so adding them leaves the held-out groups as they were. Recordings marked
+    split="test" form the test split by themselves (a dataset's official test set, e.g. MIT-BIH DS2): then
+    only the validation groups are drawn, from the rest.
 
     When recordings carry a `cohort` (several sources, or a dataset's own groups such as SisFall's elderly),
     the draw is made within each stratum (cohort, whether the group has event trials), so every cohort, and
     the few subjects of a cohort who performed the events, reach the held-out splits; a stratum of one
     group goes to test. Without cohorts there is one stratum and the split is the plain draw."""
-    held = [r for r in recs if r.split != "train"]
-    groups = sorted({_group(r, key) for r in held})
-    if len(groups) < 3:
-        raise ValueError(f"need at least 3 distinct {key}s to split, found {len(groups)}")
+    fixed_test = {_group(r, key) for r in recs if r.split == "test"}
+    groups = sorted({_group(r, key) for r in recs if r.split not in ("train", "test")} - fixed_test)
     rng = np.random.default_rng(seed)
-    test_g: set[str] = set()
-    val_g: set[str] = set()
-    for stratum in _strata(held, key):
-        order = [stratum[i] for i in rng.permutation(len(stratum))]
-        n_test = max(1, round(test_fraction * len(stratum)))
-        n_val = max(1, round(val_fraction * len(stratum)))
-        test_g.update(order[:n_test])
-        val_g.update(order[n_test : n_test + n_val])
+    if fixed_test:
+        if len(groups) < 2:
+            raise ValueError(f"need at least 2 distinct {key}s outside the fixed test split, found {len(groups)}")
+        order = [groups[i] for i in rng.permutation(len(groups))]
+        test_g = fixed_test
+        val_g = set(order[: max(1, round(val_fraction * (len(groups) + len(fixed_test))))][: len(groups) - 1])
+    else:
+        if len(groups) < 3:
+            raise ValueError(f"need at least 3 distinct {key}s to split, found {len(groups)}")
+        test_g, val_g = set(), set()
+        for stratum in _strata([r for r in recs if r.split != "train"], key):
+            order = [stratum[i] for i in rng.permutation(len(stratum))]
+            n_test = max(1, round(test_fraction * len(stratum)))
+            n_val = max(1, round(val_fraction * len(stratum)))
+            test_g.update(order[:n_test])
+            val_g.update(order[n_test : n_test + n_val])
+    leak = {_group(r, key) for r in recs if r.split == "train"} & test_g
+    if leak:
+        raise ValueError(f"{key} {sorted(leak)[0]!r} is marked both train and test")
     train = [r for r in recs if r.split == "train" or _group(r, key) not in test_g | val_g]
     val = [r for r in recs if _group(r, key) in val_g]
     test = [r for r in recs if _group(r, key) in test_g]
