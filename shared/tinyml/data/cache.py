@@ -120,13 +120,16 @@ class CachedRecording(Recording):
 
 
 def _meta(r: Recording) -> dict:
-    """A recording's fields but its samples; a field it lacks (unpickled from a cache older than the field)
-    gets the field's default."""
+    """A recording's fields but its samples. One unpickled from an old cache may predate a field: it gets
+    the field's default, as a new Recording would."""
     out = {}
     for f in dataclasses.fields(Recording):
-        if f.name != "signal":
-            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-            out[f.name] = getattr(r, f.name, default)
+        if f.name == "signal":
+            continue
+        if hasattr(r, f.name):
+            out[f.name] = getattr(r, f.name)
+        else:
+            out[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
     return out
 
 
