@@ -15,12 +15,24 @@ from tinyml.apps import load_app
 from tinyml.gateway.eim import build_eim, eim_spec
 
 
+FIXTURE_APPS = Path(__file__).parents[1] / "firmware" / "fixtures"
+# test-only apps with what no app in apps/ may have yet: [app] values and beats, a second model ([models.recon])
+FIXTURES = ("two-models", "values-probe")
+
+
+def any_app(name: str):
+    return load_app(name, root=FIXTURE_APPS) if name in FIXTURES else load_app(name)
+
+
 @functools.cache
-def eim_for(app_id: str) -> Path:
-    app = load_app(app_id)
+def _built(app_dir: Path) -> Path:
+    return build_eim(load_app(app_dir.name, root=app_dir.parent))
+
+
+def eim_for(app) -> Path:
     if not app.tflite_path.is_file():
-        pytest.skip(f"{app_id} has no committed model yet")
-    return build_eim(app)
+        pytest.skip(f"{app.id} has no committed model yet")
+    return _built(app.dir)
 
 
 def start(runner, timeout: float = 60.0) -> dict:
@@ -82,7 +94,7 @@ def predicted(app, window: np.ndarray, tmp_path: Path, overrides=()) -> dict:
     from tinyml.predict import predict_file
 
     if overrides:
-        app = load_app(app.id, overrides=overrides)
+        app = load_app(app.id, root=app.dir.parent, overrides=overrides)
     lines = list(predict_file(app, write_csv(tmp_path / "window.csv", app, window), rate=app.manifest.rate))
     windows = [x for x in lines if "scores" in x]
     assert windows, "predict scored no window"

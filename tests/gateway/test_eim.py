@@ -11,10 +11,17 @@ import subprocess
 import numpy as np
 import pytest
 
-from eimtest import as_features, assert_same_result, demo_signal, eim_for, exact_scores, predicted, start
+from apptest import APPS
+from eimtest import FIXTURES, any_app, as_features, assert_same_result, demo_signal, eim_for, exact_scores, predicted, start
 from tinyml.gateway.eim import eim_spec, sensor_code
 
 pytestmark = [pytest.mark.xdist_group("eim")]
+
+
+@pytest.fixture(params=[*APPS, *FIXTURES])
+def app(request):
+    """Every app, and the test-only apps with [app] values, beats and a second model."""
+    return any_app(request.param)
 
 
 def windows_of(sig: np.ndarray, window: int, n: int = 3) -> list[np.ndarray]:
@@ -24,7 +31,7 @@ def windows_of(sig: np.ndarray, window: int, n: int = 3) -> list[np.ndarray]:
 
 
 def test_hello_and_print_info_describe_the_app(app):
-    path = eim_for(app.id)
+    path = eim_for(app)
     assert os.stat(path).st_mode & 0o777 == 0o755
     info = json.loads(subprocess.run([str(path), "--print-info"], capture_output=True, text=True, timeout=30,
                                      check=True).stdout)
@@ -43,7 +50,7 @@ def test_hello_and_print_info_describe_the_app(app):
 def test_sdk_scores_equal_predict_for_the_same_windows(app, shm, tmp_path):
     from edge_impulse_linux.runner import ImpulseRunner
 
-    runner = ImpulseRunner(str(eim_for(app.id)), allow_shm=shm)
+    runner = ImpulseRunner(str(eim_for(app)), allow_shm=shm)
     try:
         info = start(runner)
         assert ("features_shm" in info) and (runner._input_shm is not None) == shm
@@ -65,7 +72,7 @@ def test_set_threshold_changes_the_events_as_predict_set_does(app, tmp_path):
     spec = eim_spec(app)
     if not spec.thresholds:
         pytest.skip(f"{app.id} has no [postprocess] threshold")
-    runner = ImpulseRunner(str(eim_for(app.id)))
+    runner = ImpulseRunner(str(eim_for(app)))
     try:
         start(runner)
         name = next(iter(spec.thresholds))
@@ -118,7 +125,7 @@ def test_audio_runner_hears_a_wav_as_its_microphone(app, monkeypatch, tmp_path):
             raise EndOfRecording
 
     monkeypatch.setattr(audio, "Microphone", WavMicrophone)
-    runner = audio.AudioImpulseRunner(str(eim_for(app.id)))
+    runner = audio.AudioImpulseRunner(str(eim_for(app)))
     try:
         start(runner)
         assert runner.window_size == spec.window and runner.sampling_rate == app.manifest.rate
@@ -140,7 +147,7 @@ def test_audio_runner_hears_a_wav_as_its_microphone(app, monkeypatch, tmp_path):
 def test_stop_leaves_no_socket_or_shared_memory(app):
     from edge_impulse_linux.runner import ImpulseRunner
 
-    runner = ImpulseRunner(str(eim_for(app.id)))
+    runner = ImpulseRunner(str(eim_for(app)))
     info = start(runner)
     shm = "/dev/shm/" + info["features_shm"]["name"].lstrip("/")
     assert os.path.exists(shm)

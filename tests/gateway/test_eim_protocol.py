@@ -79,7 +79,7 @@ class Client:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     app = _app_with_model()
-    srv = Server(eim_for(app.id), tmp_path_factory.mktemp("eim"))
+    srv = Server(eim_for(app), tmp_path_factory.mktemp("eim"))
     srv.app = app
     yield srv
     srv.stop()
@@ -186,8 +186,8 @@ def test_a_client_that_leaves_mid_message_does_not_poison_the_next(server):
 
 
 def test_usage_errors_are_one_line(server, tmp_path):
-    r = subprocess.run([str(eim_for(server.app.id))], capture_output=True, text=True, timeout=30)
+    r = subprocess.run([str(eim_for(server.app))], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "usage:" in r.stderr
     long_path = str(tmp_path / ("x" * 200))
-    r = subprocess.run([str(eim_for(server.app.id)), long_path], capture_output=True, text=True, timeout=30)
+    r = subprocess.run([str(eim_for(server.app)), long_path], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "socket path longer than" in r.stderr
