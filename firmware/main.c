@@ -11,6 +11,13 @@
 #ifndef TML_LINK_WINDOW
 #define TML_LINK_WINDOW 4 /* SAMPLES frames the host may have in flight */
 #endif
+#ifndef TML_LINK_READ_CHUNK
+#define TML_LINK_READ_CHUNK 64 /* link bytes taken from the port per main-loop turn */
+#endif
+/* Outgoing payloads are built on the stack, sized by the board's TML_LINK_MAX_PAYLOAD (2 KB of SRAM on
+ * an 8-bit board): texts and score lists longer than a frame are cut. */
+#define TML_TEXT_MAX (TML_LINK_MAX_PAYLOAD < 128u ? TML_LINK_MAX_PAYLOAD : 128u)
+#define TML_SCORES_MAX (TML_LINK_MAX_PAYLOAD - 5u < 255u ? TML_LINK_MAX_PAYLOAD - 5u : 255u)
 
 #if TML_CFG_N_CHANNELS * 4 + 4 > TML_LINK_MAX_PAYLOAD
 #error "one sample does not fit a link frame; raise TML_LINK_MAX_PAYLOAD"
@@ -40,9 +47,9 @@ void tml_report_output_quant(float scale, int32_t zero_point)
 
 void tml_report_scores(uint32_t t, const int8_t *scores, size_t n)
 {
-    uint8_t p[5 + 255];
-    if (n > 255) {
-        n = 255;
+    uint8_t p[5 + TML_SCORES_MAX];
+    if (n > TML_SCORES_MAX) {
+        n = TML_SCORES_MAX;
     }
     tml_put_u32(p, t);
     p[4] = (uint8_t)n;
@@ -96,7 +103,7 @@ void tml_report_timing(uint32_t t, uint64_t cost)
 
 static void send_error(uint32_t code, uint8_t type, const char *msg)
 {
-    uint8_t p[8 + 64];
+    uint8_t p[TML_TEXT_MAX];
     size_t n = 0;
     s_faults++;
     p[0] = (uint8_t)code;
@@ -104,7 +111,7 @@ static void send_error(uint32_t code, uint8_t type, const char *msg)
     p[2] = 0;
     p[3] = 0;
     tml_put_u32(&p[4], s_faults);
-    while (msg && msg[n] && n < 64) {
+    while (msg && msg[n] && 8 + n < sizeof p) {
         p[8 + n] = (uint8_t)msg[n];
         n++;
     }
@@ -116,7 +123,7 @@ void tml_report_error(uint32_t code, const char *msg) { send_error(code, 0, msg)
 void tml_report_log(const char *msg)
 {
     size_t n = 0;
-    while (msg[n] && n < TML_LINK_MAX_PAYLOAD) {
+    while (msg[n] && n < TML_TEXT_MAX) {
         n++;
     }
     tml_link_send(TML_LINK_LOG, (const uint8_t *)msg, (uint16_t)n);
@@ -146,10 +153,10 @@ static size_t put_dec(char *p, size_t n, size_t cap, uint64_t v)
 
 void tml_report_stage_cost(const char *stage, uint32_t every, uint32_t count, uint64_t total)
 {
-    char p[128];
+    char p[TML_TEXT_MAX];
     size_t n = 0, cap = sizeof p - 1;
     n = put_text(p, n, cap, "cost ");
-    n = put_text(p, n, n + 64, stage); /* at most 64 characters of the name */
+    n = put_text(p, n, n + 64 < cap ? n + 64 : cap, stage); /* at most 64 characters of the name */
     n = put_text(p, n, cap, " every=");
     n = put_dec(p, n, cap, every);
     n = put_text(p, n, cap, " n=");
@@ -160,10 +167,13 @@ void tml_report_stage_cost(const char *stage, uint32_t every, uint32_t count, ui
     tml_report_log(p);
 }
 
-static size_t put_str(uint8_t *p, const char *s)
+static size_t put_str(uint8_t *p, const char *s, size_t room)
 {
     size_t n = 0;
-    while (s[n] && n < 64) {
+    if (room == 0) {
+        return 0;
+    }
+    while (s[n] && n < 64 && n + 1 < room) {
         p[1 + n] = (uint8_t)s[n];
         n++;
     }
@@ -173,7 +183,7 @@ static size_t put_str(uint8_t *p, const char *s)
 
 static void send_hello(void)
 {
-    uint8_t p[20 + 4 * 65];
+    uint8_t p[TML_LINK_MAX_PAYLOAD < 20u + 4u * 65u ? TML_LINK_MAX_PAYLOAD : 20u + 4u * 65u];
     size_t n = 0;
     p[n++] = TML_LINK_VERSION;
     p[n++] = (uint8_t)TML_CFG_N_CHANNELS;
@@ -188,10 +198,10 @@ static void send_hello(void)
     tml_put_f32(&p[n], (float)TML_CFG_SIGNAL_RATE);
     n += 4;
     p[n++] = (uint8_t)TML_CFG_N_BEAT_LABELS;
-    n += put_str(&p[n], TML_CFG_APP_ID);
-    n += put_str(&p[n], TML_CFG_FEATURE_HASH);
-    n += put_str(&p[n], tml_port_board_name());
-    n += put_str(&p[n], tml_port_cost_unit());
+    n += put_str(&p[n], TML_CFG_APP_ID, sizeof p - n);
+    n += put_str(&p[n], TML_CFG_FEATURE_HASH, sizeof p - n);
+    n += put_str(&p[n], tml_port_board_name(), sizeof p - n);
+    n += put_str(&p[n], tml_port_cost_unit(), sizeof p - n);
     tml_link_send(TML_LINK_HELLO, p, (uint16_t)n);
 }
 
@@ -288,7 +298,7 @@ static int on_frame(uint8_t type, const uint8_t *p, uint16_t len)
 
 int main(void)
 {
-    static uint8_t buf[64];
+    static uint8_t buf[TML_LINK_READ_CHUNK];
     uint32_t dropped = 0;
     tml_port_init();
     tml_link_rx_init(&s_rx);

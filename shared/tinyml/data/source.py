@@ -1,14 +1,13 @@
 """Resolve the manifest's dataset to recordings: the real loader when a path is set, else the generator.
 
 Generated data is cached under build/cache (outside git), keyed by the generator's source code and options,
-so a changed generator never serves stale data.
+so a changed generator never serves stale data; tinyml.data.cache stores it compactly and reads it lazily.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -20,7 +19,7 @@ from ..errors import TinymlError
 from ..manifest import Manifest
 from ..paths import cache_dir, datasets_dir
 from ..recording import Recording
-from ..dsp.resample import resample
+from .cache import migrate_pickle, read_cache, write_cache
 
 
 def dataset_module(name: str) -> ModuleType:
@@ -51,7 +50,7 @@ def build_dataset(m: Manifest, *, smoke: bool = False, progress: bool = True) ->
         mod = dataset_module(gen_name)
         gen_opts = {k: v for k, v in options.items() if k not in ("generator", "load")}
         recs = _cached(mod, gen_name, m, gen_opts, progress)
-    return [_to_rate(r, m.rate) for r in recs]
+    return [_to_rate(r, m) for r in recs]
 
 
 def _cached(mod: ModuleType, name: str, m: Manifest, opts: dict, progress: bool) -> list[Recording]:
@@ -59,27 +58,26 @@ def _cached(mod: ModuleType, name: str, m: Manifest, opts: dict, progress: bool)
     code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(src.glob("*.py")))).hexdigest()
     key_doc = {"code": code, "rate": m.rate, "channels": m.channels, "seed": m.dataset["seed"], "opts": opts}
     key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()[:16]
-    path = cache_dir("datasets", f"{name}-{key}.pkl")
-    if path.is_file():
-        with path.open("rb") as f:
-            return pickle.load(f)
+    folder = cache_dir("datasets", f"{name}-{key}")
+    recs = read_cache(folder)
+    if recs is None and migrate_pickle(folder.with_name(folder.name + ".pkl"), folder):
+        recs = read_cache(folder)
+    if recs is not None:
+        return recs
     if progress:
-        print(f"generating {name} (cached at {path})", file=sys.stderr)
+        print(f"generating {name} (cached at {folder})", file=sys.stderr)
     recs = mod.generate(rate=m.rate, channels=m.channels, seed=m.dataset["seed"], progress=progress, **opts)
     bad = [r.source or r.subject for r in recs if not np.isfinite(r.signal).all()]
     if bad:  # a generator bug must not train or score silently (NaN features, NaN loss)
         raise TinymlError(f"generator {name} produced non-finite samples in {len(bad)} recording(s), e.g. {bad[0]}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as f:
-        pickle.dump(recs, f, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
-    return recs
+    write_cache(folder, recs)
+    del recs  # the generated list held every sample in float32; from here on they are read when used
+    return read_cache(folder)
 
 
-def _to_rate(r: Recording, rate: float) -> Recording:
-    if abs(r.rate - rate) < 1e-6:
+def _to_rate(r: Recording, m: Manifest) -> Recording:
+    if abs(r.rate - m.rate) < 1e-6:
         return r
-    r.signal = resample(r.signal, r.rate, rate)
-    r.rate = rate
+    r.signal = m.resample(r.signal, r.rate)  # as predict does: [signal] resample and totals
+    r.rate = m.rate
     return r

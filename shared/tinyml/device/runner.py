@@ -23,8 +23,8 @@ from .qemu import qemu_command
 
 
 def open_transport(board: Board, elf: Path, port: str | None = None, fast: bool = True):
-    """A transport to firmware `elf` on `board`: QEMU, the native executable, or PORT (real boards,
-    after flashing). For QEMU, fast=True feeds the link through a FIFO (semihosting) instead of the
+    """A transport to firmware `elf` on `board`: QEMU, the native executable, simavr (AVR boards), or PORT
+    (real boards, after flashing). For QEMU, fast=True feeds the link through a FIFO (semihosting) instead of the
     emulated UART's receive path."""
     runner = board.runner
     if runner == "qemu":
@@ -32,6 +32,10 @@ def open_transport(board: Board, elf: Path, port: str | None = None, fast: bool 
         return QemuTransport(cmd) if fast else ProcessTransport(cmd)
     if runner == "host":
         return ProcessTransport([str(Path(elf).resolve())])
+    if runner == "simavr":
+        from .simavr import simavr_command
+
+        return ProcessTransport(simavr_command(board, Path(elf)))
     if not port:
         raise TinymlError(f"board {board.name} streams over a serial port: give {hints.option('--port', '/dev/ttyACM0')}")
     return SerialTransport(port, int(board.get("BAUD", "115200")))

@@ -102,7 +102,7 @@ class ReadSpec:
         if missing:
             has = ", ".join(n for n in names[:16] if n) + (", ..." if len(names) > 16 else "")
             picked = [f"{c}={self.picks[c]}" for c in missing if c in self.picks]
-            why = f" (--channel {', '.join(picked)} names no {what})" if picked else ""
+            why = f" ({option('channel', ' '.join(picked))} names no {what})" if picked else ""
             raise TinymlError(
                 f"{path}: {kind} lacks {what}(s) {', '.join(missing)}{why}; it has {has or 'none'}; "
                 f"name {'them' if len(missing) > 1 else 'it'} so, or pick one: {option('channel', missing[0] + '=NAME')}"
@@ -125,6 +125,32 @@ class FileSignal:
     @property
     def n(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
+
+
+MISSING = frozenset({"", "nan", "na", "n/a", "null", "none"})  # cells that mean "no value" (any case)
+
+
+def parse_numbers(cells: Sequence[str], path: Path, column: str, line_of=lambda k: k + 1,
+                  missing: frozenset[str] = MISSING) -> np.ndarray:
+    """Text cells of one column as float64: a `missing` marker is NaN, anything else that is not a number
+    is refused in one line naming the file line (`line_of(k)` for cell k) and the column."""
+    try:
+        out = np.asarray(cells, dtype=np.float64)
+        if not missing & {"inf", "-inf"} or np.isfinite(out).all():
+            return out
+    except ValueError:
+        pass
+    out = np.empty(len(cells), np.float64)
+    for k, c in enumerate(cells):
+        c = c.strip()
+        if c.lower() in missing:
+            out[k] = np.nan
+            continue
+        try:
+            out[k] = float(c)
+        except ValueError:
+            raise TinymlError(f"{path}: line {line_of(k)}: expected numbers in column {column!r}, got {c!r}") from None
+    return out
 
 
 _UNIT_IN_NAME = re.compile(r"^(.*?)\s*[\(\[]\s*([^\)\]]*?)\s*[\)\]]\s*$")
