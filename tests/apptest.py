@@ -58,13 +58,12 @@ def check_golden_replay(app) -> None:
 
     from tinyml.device.parity import values_differ
     from tinyml.fixtures import demo_path, load_golden
-    from tinyml.predict import Pipeline, prepare
-    from tinyml.recording import read_recording
+    from tinyml.predict import Pipeline, prepare, read_input
 
     g = load_golden(app)
     assert str(g["feature_hash"]) == app.manifest.feature_hash()
     pipe = Pipeline(app)
-    res = pipe.run(prepare(app, read_recording(demo_path(app), app.manifest.channels), notice=False))
+    res = pipe.run(prepare(app, read_input(app, demo_path(app)), notice=False))
     np.testing.assert_array_equal(res.inputs_q, g["inputs_q"])
     np.testing.assert_array_equal(res.scores_q, g["scores_q"])
     assert [tuple(e) for e in g["events"].tolist()] == [tuple(e) for e in res.events]

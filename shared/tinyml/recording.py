@@ -87,8 +87,10 @@ def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: P
     if spec.rate is not None:
         if not (spec.rate > 0 and np.isfinite(spec.rate)):
             raise TinymlError(f"{option('rate', str(spec.rate))}: must be a rate in Hz above 0")
-        if fs.times is not None:
-            notice(path, f"time column ignored: {option('rate', f'{spec.rate:g}')} given")
+        if fs.times is not None or fs.time_note:
+            notice(path, f"{fs.time_note or 'time column'} ignored: {option('rate', f'{spec.rate:g}')} given")
+        elif fs.rate and abs(fs.rate - spec.rate) > 1e-9 * spec.rate:
+            notice(path, f"the file's rate {fs.rate:g} Hz replaced by {option('rate', f'{spec.rate:g}')}")
         return cols, spec.rate
     if fs.times is not None:
         cols, rate = steady(fs.times, cols, spec, path, fs.time_origin)
