@@ -39,7 +39,7 @@ $(error no app id given: make new app=<new-id> (kebab-case, e.g. my-gesture))
 endif
 endif
 
-.PHONY: help setup apps data train promote eval predict new compile profile flash run size bench eim fleet test test-all clean
+.PHONY: help setup apps data train promote eval predict new compile profile flash run size bench eim fleet dashboard test test-all clean
 
 help:
 	@echo "make test                      run the test suite (installs what it needs; see README, System packages)"
@@ -53,6 +53,7 @@ help:
 	@echo "make app=<id> run INPUT=rec.csv MQTT=mqtts://user@broker:8883/?ca=ca.pem   publish the events to MQTT"
 	@echo "make app=<id> eim              build the app as an Edge Impulse Linux model: build/<id>/host/<id>.eim"
 	@echo "make fleet [DEVICES=200] [GATEWAYS=4] [SECONDS=20]   load test: simulated devices -> gateways -> local broker"
+	@echo "make dashboard [BROKER=mqtt://...] [LISTEN=127.0.0.1:8080]   live page of devices and events (no BROKER: every app's demo)"
 	@echo "any app verb: SET=\"section.key=value ...\" overrides manifest values for one run"
 	@echo "make new app=<new-id>          copy apps/_template into a new app"
 	@echo "Python $(PY_VERSIONS) (PYTHON=/path/to/python to choose one)"
@@ -109,6 +110,10 @@ eim: $(STAMP)
 fleet: $(STAMP)
 	@$(TINYML) system-deps mqtt
 	@$(TINYML) fleet $(if $(DEVICES),--devices "$(DEVICES)") $(if $(GATEWAYS),--gateways "$(GATEWAYS)") $(if $(SECONDS),--seconds "$(SECONDS)")
+
+dashboard: $(STAMP)
+	@$(if $(BROKER),,$(TINYML) system-deps mqtt)
+	@$(TINYML) dashboard $(if $(BROKER),--broker "$(BROKER)",--demo) $(if $(LISTEN),--listen "$(LISTEN)")
 
 new: $(STAMP)
 	@$(TINYML) new "$(app)"

@@ -50,11 +50,14 @@ NEEDS: dict[str, dict[str, str]] = {
               "/usr/share/festival/voices/catalan/upc_ca_ona_hts": "festvox-ca-ona-hts"},
     "mqtt": {"mosquitto": "mosquitto", "mosquitto_passwd": "mosquitto", "openssl": "openssl"},
     "eim": {"gcc": "gcc"},
+    # the dashboard needs no browser to run; its test opens the page in a headless one
+    "dashboard": {"chromium": "chromium"},
     # pip builds PyAudio (which Edge Impulse's SDK imports) from source: PortAudio's headers and Python's own
     "edge-impulse": {"/usr/include/portaudio.h": "portaudio19-dev", "gcc": "gcc", _PY_HEADERS: _PY_DEV},
 }
-# the suite builds firmware, makes TTS speech, runs a broker and drives .eim models through Edge Impulse's SDK
-NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"], **NEEDS["mqtt"], **NEEDS["edge-impulse"]}
+# the suite builds firmware, makes TTS speech, runs a broker, drives .eim models through Edge Impulse's SDK and opens
+# the dashboard in a headless browser
+NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"], **NEEDS["mqtt"], **NEEDS["edge-impulse"], **NEEDS["dashboard"]}
 EXTRA_PACKAGES = {"firmware": ["libnewlib-arm-none-eabi"], "test": ["libnewlib-arm-none-eabi"]}
 WHY = {
     "firmware": "building the firmware and emulating the boards",
@@ -62,6 +65,7 @@ WHY = {
     "test": "the test suite (firmware toolchain, emulator and speech synthesisers)",
     "mqtt": "the MQTT broker (mosquitto) and the tools its tests make passwords and certificates with",
     "eim": "building Edge Impulse Linux models (.eim) with the host compiler",
+    "dashboard": "a headless browser that the dashboard's test opens its page in",
     "edge-impulse": "building PyAudio, which Edge Impulse's Linux SDK imports (pip install -e \".[edge-impulse]\")",
 }
 

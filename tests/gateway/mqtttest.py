@@ -3,6 +3,7 @@ what `tinyml predict` says the events are. Waits are bounded polls on what was r
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -12,7 +13,9 @@ import time
 from pathlib import Path
 
 import jsonschema
+import pytest
 
+from tinyml.errors import TinymlError
 from tinyml.gateway.broker import LocalBroker
 from tinyml.gateway.options import parse_broker
 from tinyml.gateway.payloads import schema
@@ -115,3 +118,22 @@ def assert_events_match(got: list[dict], want: list[dict], app) -> None:
         assert p["app"] == app.id and p["model"]["feature_hash"] == app.manifest.feature_hash()
         assert ("values" in p) == bool(app.manifest.values)
         assert p["scores"] is None or list(p["scores"]) == app.manifest.labels
+
+
+@functools.cache
+def _busiest():
+    from tinyml.gateway.fleet import busiest_app as busiest
+
+    try:
+        return busiest()
+    except TinymlError as e:
+        return str(e)
+
+
+def busiest_app():
+    """(app, predict's events on its demo) for the app whose demo raises the most events per second: simulated
+    devices (board=sim) replay them."""
+    found = _busiest()
+    if isinstance(found, str):
+        pytest.skip(found)
+    return found

@@ -5,7 +5,6 @@ credentials and unknown CAs get one line and a retry with backoff, and the ACL h
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 import sys
@@ -14,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from apptest import APPS
-from mqtttest import (TINYML, USERS, Collector, assert_events_match, broker, gateway_cmd, kill, predicted_events,
-                      run_gateway, start_gateway, wait_until)
+from mqtttest import (TINYML, USERS, Collector, assert_events_match, broker, busiest_app, gateway_cmd, kill,
+                      predicted_events, run_gateway, start_gateway, wait_until)
 from tinyml.apps import load_app
 
 pytestmark = [pytest.mark.xdist_group("mqtt")]
@@ -32,22 +31,6 @@ def with_model(app_id):
     if not app.tflite_path.is_file():
         pytest.skip(f"{app_id} has no committed model yet")
     return app
-
-
-@functools.cache
-def busiest_app():
-    """The app whose demo raises the most events per second: simulated devices replay them (board=sim)."""
-    best = None
-    for a in APPS:
-        app = load_app(a)
-        if not app.tflite_path.is_file():
-            continue
-        ev = predicted_events(app)
-        if ev and (best is None or len(ev) / ev[-1]["t"] > best[1]):
-            best = (app, len(ev) / max(ev[-1]["t"], 1e-3), ev)
-    if best is None:
-        pytest.skip("no app's demo raises an event")
-    return best[0], best[2]
 
 
 def test_every_event_of_the_demo_arrives_with_the_right_payload(app_id, tmp_path):

@@ -8,4 +8,5 @@ devices    device sessions (host, qemu-m4, a serial port) that turn link message
 service    `tinyml gateway`: devices -> store -> broker
 subscribe  `tinyml subscribe`: a consumer that dedupes by event id
 fleet      `make fleet`: many simulated devices through gateways to a local broker, measured
+dashboard  `tinyml dashboard`: a live web page of the devices and their events (a consumer with a web server)
 """

@@ -41,9 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_subscribe)
 
 
+    from .dashboard import register as register_dashboard
     from .fleet import register as register_fleet
 
     register_fleet(sub)
+    register_dashboard(sub)
 
 
 def cmd_eim(args) -> int:

@@ -264,6 +264,7 @@ class DeviceWorker:
             while w < len(ends) and ends[w] <= sample:  # the window that raised it
                 self.feed.scores = mk.window(int(ends[w]), res.scores_q[w])["scores"]
                 w += 1
+            self.feed.stats.windows, self.feed.stats.samples = w, int(sample)
             due = t0 + sample / self.feed.rate / self.spec.speed
             if self.stop.wait(max(0.0, due - time.monotonic())):
                 return

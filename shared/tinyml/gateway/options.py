@@ -86,8 +86,8 @@ def parse_broker(url: str, what: str = "--broker") -> Broker:
                   params.get("cert"), params.get("key"), params)
 
 
-def add_broker_options(p, publisher: bool = True) -> None:
-    p.add_argument("--broker", required=True, metavar="URL",
+def add_broker_options(p, publisher: bool = True, required: bool = True) -> None:
+    p.add_argument("--broker", required=required, metavar="URL",
                    help="mqtt[s]://[user[:password]@]host[:port][/?ca=FILE&cert=FILE&key=FILE&site=NAME] "
                         "(password also from TINYML_MQTT_PASSWORD)")
     if publisher:
