@@ -62,6 +62,28 @@ def test_every_event_of_the_demo_arrives_with_the_right_payload(app_id, tmp_path
         b.stop()
 
 
+def test_a_device_on_the_emulated_cortex_m4_reports_instructions_per_inference(tmp_path):
+    """board=qemu-m4: the firmware on the emulated board; its events are predict's, its telemetry counts instructions."""
+    app = with_model(next(a for a in APPS if load_app(a).tflite_path.is_file()))
+    want = predicted_events(app)
+    b = broker(tmp_path, tls=False)
+    try:
+        c = Collector(b, listener="plain")
+        url = b.url("plain", "gw-lab", USERS["gw-lab"], site="lab")
+        r = run_gateway(gateway_cmd(url, [f"app={app.id},board=qemu-m4,id=m4-1"], tmp_path / "q.sqlite"))
+        assert r.returncode == 0, r.stderr
+        wait_until(lambda: len(c.events) >= len(want) and c.telemetry("m4-1")
+                   and c.telemetry("m4-1")[-1]["events"] == len(want), 60, "the events and the last telemetry")
+        assert not c.invalid, c.invalid[:3]
+        assert_events_match(c.events, want, app)
+        assert all(p["board"] == "qemu-m4" for p in c.events)
+        tele = c.telemetry("m4-1")[-1]
+        assert tele["cost_unit"] == "instructions" and tele["cost_per_inference"] > 1000 and tele["link_faults"] == 0
+        c.stop()
+    finally:
+        b.stop()
+
+
 def test_run_publishes_one_device_with_its_own_login_over_a_client_certificate_listener(tmp_path):
     """`tinyml run --mqtt`: a device logs in as itself (the ACL lets it publish under its own id only); the consumer
     reads over the listener that requires a client certificate."""
