@@ -46,6 +46,12 @@ def publish_demo(b, tmp_path, device: str, queue: str, speed: float = 200.0):
     assert r.returncode == 0, r.stderr
 
 
+def finished(dash: Dashboard, key: str) -> bool:
+    """The device's last status (the final message of a gateway run, after its events and telemetry) has arrived."""
+    d = dash.state.devices.get(key)
+    return d is not None and d["state"] == "offline" and d.get("reason") == "finished"
+
+
 class Stream:
     """An SSE client of /stream in a thread: (id, kind, data) of every message until the server closes it."""
 
@@ -92,7 +98,8 @@ def test_state_and_stream_carry_every_event_once(site, tmp_path):
     wait_until(lambda: stream.of("snapshot"), 30, "the stream's first snapshot")
     publish_demo(b, tmp_path, "dev-1", "q1.sqlite")
     publish_demo(b, tmp_path, "dev-1", "q2.sqlite")  # a fresh queue replays the same events: the same ids
-    wait_until(lambda: dash.sub.duplicates >= len(want), 60, "the replayed events")
+    wait_until(lambda: dash.sub.duplicates >= len(want) and finished(dash, "lab/dev-1"), 60,
+               "the replayed events and the final status")
     state = json.loads(get(dash, "/state")[2])
     assert state["events"] == len(want) and state["duplicates"] == len(want)
     (dev,) = state["devices"]
@@ -167,7 +174,7 @@ def test_the_page_in_a_headless_browser_shows_devices_and_events_live(site, tmp_
     b, dash = site
     app, want = busiest_app()
     publish_demo(b, tmp_path, "dev-a", "qa.sqlite")  # before the page opens: it comes in the snapshot
-    wait_until(lambda: dash.state.events == len(want), 60, "dev-a's events")
+    wait_until(lambda: dash.state.events == len(want) and finished(dash, "lab/dev-a"), 60, "dev-a's events")
     # the browser dumps the page once its stream ends (virtual time stands still while a request is open)
     browser = subprocess.Popen(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                 f"--user-data-dir={tmp_path / 'chromium'}", "--virtual-time-budget=5000",
@@ -175,7 +182,7 @@ def test_the_page_in_a_headless_browser_shows_devices_and_events_live(site, tmp_
     try:
         wait_until(lambda: dash.state.streams, 120, "the page to open its stream", poll=0.1)
         publish_demo(b, tmp_path, "dev-b", "qb.sqlite")  # while the page is open: it comes live
-        wait_until(lambda: dash.state.events == 2 * len(want) and
+        wait_until(lambda: dash.state.events == 2 * len(want) and finished(dash, "lab/dev-b") and
                    list(dash.state.streams.values()) == [dash.state.last_id], 60, "dev-b's events on the page")
         dash.stop()
         dom_text, _ = browser.communicate(timeout=120)

@@ -20,6 +20,8 @@ import time
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 
 from .options import Broker
 from .payloads import dumps, status_payload, status_topic
@@ -51,7 +53,19 @@ def mqtt_client(broker: Broker, client_id: str) -> mqtt.Client:
             ctx.load_cert_chain(broker.cert, broker.key)
         c.tls_set_context(ctx)
     c.max_inflight_messages_set(IN_FLIGHT)
+    # Every socket write happens in the thread that runs c.loop(): publish() from another thread (a device's, the
+    # gateway's) then only queues the packet and wakes that loop. Without this callback paho writes from the caller's
+    # thread too, racing the loop on the socket (a TLS stream broken mid-record: "connection lost").
+    c.on_socket_register_write = lambda client, userdata, sock: None
     return c
+
+
+def acknowledged(info) -> bool:
+    """The broker acknowledged this QoS 1 publish (paho raises when the connection it went out on was lost)."""
+    try:
+        return info.is_published()
+    except (RuntimeError, ValueError):
+        return False
 
 
 def failure_text(e: BaseException) -> str:
@@ -86,6 +100,7 @@ class DevicePublisher:
         self.caught_up = False  # every stored row up to last_row is with paho (at start: unknown)
         self.refused = ""
         self.refused_events = 0
+        self.final_status = None  # the publish of the status stop() sends (None: none sent)
         self.connected = threading.Event()
         self.stopping = threading.Event()
         self.sent = 0
@@ -136,14 +151,16 @@ class DevicePublisher:
         """Events stored for this device and not yet acknowledged by the broker."""
         return self.store.count_pending(self.device)
 
-    def stop(self, state: str | None = "offline", reason: str = "finished", timeout: float = 5.0) -> None:
-        """Publish the final status (retained) when connected, then disconnect cleanly (no last will)."""
+    def stop(self, state: str | None = "offline", reason: str = "finished", timeout: float = 10.0) -> None:
+        """Publish the final status (retained) when connected, then disconnect cleanly (no last will). When the broker
+        has not acknowledged that status in `timeout`, the disconnect asks for the last will instead (MQTT v5 reason
+        0x04), so that a device never stays "online" after its gateway has gone."""
         if state and self.connected.is_set():
-            info = self.client.publish(status_topic(self.site, self.device),
+            info = self.final_status = self.client.publish(status_topic(self.site, self.device),
                                        dumps(status_payload(self.site, self.device, state, apps=self.apps,
                                                             gateway=self.gateway, reason=reason)), qos=1, retain=True)
             end = time.monotonic() + timeout
-            while not info.is_published() and time.monotonic() < end and self.thread.is_alive():
+            while not acknowledged(info) and time.monotonic() < end and self.thread.is_alive():
                 time.sleep(0.02)
         self.stopping.set()
         self.thread.join(timeout)
@@ -212,8 +229,10 @@ class DevicePublisher:
             need_connect = True
             self.stopping.wait(delay)
             delay = min(BACKOFF_MAX_S, delay * 2)
+        unconfirmed = self.final_status is not None and not acknowledged(self.final_status)
         try:
-            self.client.disconnect()
+            self.client.disconnect(ReasonCode(PacketTypes.DISCONNECT, "Disconnect with will message")
+                                   if unconfirmed else None)
             self.client.loop(timeout=0.2)
         except (OSError, ValueError):
             pass
