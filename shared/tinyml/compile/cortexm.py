@@ -126,6 +126,17 @@ def _symbols(path: Path) -> list[tuple[str, int, str]]:
     return out
 
 
+def symbol_address(elf: Path, name: str) -> int:
+    for sym, _, _ in _symbols(elf):
+        if sym == name:
+            res = subprocess.run([_tool("nm"), "--defined-only", str(elf)], capture_output=True, text=True)
+            for line in res.stdout.splitlines():
+                f = line.split()
+                if len(f) == 3 and f[2] == name:
+                    return int(f[0], 16)
+    raise TinymlError(f"{elf.name}: no symbol {name}")
+
+
 def flash_breakdown(rb: RunnerBuild) -> dict:
     """Bytes of kernel code (runtime objects), model code and model constants kept in the linked ELF."""
     elf_syms = {}
