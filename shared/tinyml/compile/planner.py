@@ -73,18 +73,15 @@ def _candidates(b: Buffer, live: list[Buffer], overlaps: dict) -> list[int]:
     return sorted(c for c in cands if c >= 0)
 
 
-def place(buffers: list[Buffer], overlaps: dict | None = None, tight: bool = False) -> int:
-    """Assign `offset` to every buffer; return the arena size. Greedy by size; tight=True instead places
-    buffers in creation order with every overlapping output as far into its input as allowed (to test the
-    kernels at the edge of their in-place contracts)."""
-    overlaps = overlaps or {}
+def _place_in_order(order: list[Buffer], overlaps: dict, tight: bool) -> int:
     placed: list[Buffer] = []
-    order = sorted(buffers, key=(lambda b: (b.first, -b.size, b.id)) if tight else (lambda b: (-b.size, b.first, b.id)))
-    by_id = {b.id: b for b in buffers}
+    by_id = {b.id: b for b in order}
+    for b in order:
+        b.offset = -1
     for b in order:
         live = [p for p in placed if _live_together(p, b)]
         cands = _candidates(b, live, overlaps)
-        if tight:
+        if tight:  # as far into a placed input as its allowance goes
             edge = [_align_down(by_id[i].offset + min(d, by_id[i].size)) for (i, o), d in overlaps.items()
                     if o == b.id and by_id[i].offset >= 0]
             cands = [c for c in edge if c >= 0] + cands
@@ -93,7 +90,26 @@ def place(buffers: list[Buffer], overlaps: dict | None = None, tight: bool = Fal
                 b.offset = off
                 break
         placed.append(b)
-    return _align(max((b.offset + b.size for b in buffers), default=0)) or ALIGN
+    return _align(max((b.offset + b.size for b in order), default=0)) or ALIGN
+
+
+def place(buffers: list[Buffer], overlaps: dict | None = None, tight: bool = False) -> int:
+    """Assign `offset` to every buffer; return the arena size. Greedy: largest first, and creation order
+    forwards and backwards (an output that must sit below its input is placed before it), the smallest arena
+    of the three. tight=True: creation order with every overlapping output as far into its input as allowed
+    (tests run the kernels at the edge of their in-place contracts)."""
+    overlaps = overlaps or {}
+    if tight:
+        return _place_in_order(sorted(buffers, key=lambda b: (b.first, -b.size, b.id)), overlaps, True)
+    best = None
+    for key in ((lambda b: (-b.size, b.first, b.id)), (lambda b: (b.first, -b.size, b.id)),
+                (lambda b: (-b.last, -b.size, b.id))):
+        arena = _place_in_order(sorted(buffers, key=key), overlaps, False)
+        if best is None or arena < best[0]:
+            best = (arena, [b.offset for b in buffers])
+    for b, off in zip(buffers, best[1]):
+        b.offset = off
+    return best[0]
 
 
 def _unpack(step):
@@ -145,12 +161,10 @@ def plan_steps(sizes: dict[int, int], steps: list[tuple], graph_inputs: list[int
     glast = dict(last)
     gfirst = dict(first)
     for ins, outs, share, _ in steps:
-        if share is None:
+        real = [t for t in outs if t not in ins]  # a scratch buffer is among both
+        if share is None or len(real) != 1 or share[1] not in sizes or real[0] not in sizes:
             continue
-        src = share[1]
-        if src not in sizes or len(outs) != 1 or outs[0] not in sizes:
-            continue
-        rs, rd = root(src), root(outs[0])
+        rs, rd = root(share[1]), root(real[0])
         if rs == rd:
             continue
         group[rd] = rs
