@@ -20,6 +20,11 @@
 #define TML_NN_DSP 0
 #endif
 #endif
+/* The DSP paths are ARM assembly and ACLE intrinsics: a core without the DSP extension (Cortex-M0/M3, AVR,
+ * the host) takes the portable C99 kernels, which give the same bits. */
+#if TML_NN_DSP && !(defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP)
+#error "TML_NN_DSP=1 needs a core with the Arm DSP extension (Cortex-M4/M7/M33); build with TML_NN_DSP=0"
+#endif
 
 #ifdef __cplusplus
 extern "C" {
