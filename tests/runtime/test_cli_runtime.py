@@ -82,7 +82,12 @@ def test_bench_one_model(tmp_path, capsys):
     src.write_bytes(zoo.tflite_for_spec(random_spec(6)))
     assert main(["bench", "--tflite", str(src), "--no-docs", "--vectors", "3"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"bit-exact vs TFLM \(host, M4 DSP, M4 portable\)\s+yes, yes, yes", out)
+    assert re.search(r"bit-exact vs TFLM \(host; M4 DSP, portable, generic; M7; M3\)\s+yes; yes, yes, yes; yes; yes", out)
     m = re.search(r"M4 instructions / inference, DSP\s+([\d,]+) \(([\d.]+) per MAC\)", out)
     assert m and int(m.group(1).replace(",", "")) > 0
+    # the cycle estimate weighs the same instructions, most 1 cycle, none less
+    c = re.search(r"M4 estimated cycles / inference, DSP\s+([\d,]+)", out)
+    assert c and int(c.group(1).replace(",", "")) >= int(m.group(1).replace(",", "")) - 200
+    for core in ("M7 instructions / inference, DSP", "M3 instructions / inference, portable C99"):
+        assert re.search(re.escape(core) + r"\s+[\d,]+ \([\d.]+ per MAC\)", out), core
     assert re.search(r"kernel code flash \(M4, -Os\)\s+[\d,]+ B", out)

@@ -110,3 +110,28 @@ def test_m4_packed_kernels_narrow_clamp(kind):
     ref = TflmModel(b).invoke_many(xs).reshape(len(xs), -1).view(np.int8)
     res = run_runner(build_runner(b, xs, dsp=True, opt="-O2", tag="test-packed"))
     assert (res.outputs == ref).all()
+
+
+def test_cycle_trace_counts_the_same_instructions_per_layer():
+    """tinyml.compile.cycles attributes every traced instruction to the layer SysTick counted it in: per layer,
+    the traced count equals the -icount figure (to SysTick's resolution and the hook's few instructions),
+    and the cycle estimate is at least one cycle per instruction."""
+    from tinyml.compile.cycles import classify, trace_layers
+
+    spec = {"seed": 3, "input": [8, 6, 3], "layers": [
+        {"type": "conv2d", "filters": 8, "kernel": [3, 3], "padding": "same", "activation": "relu"},
+        {"type": "dwconv2d", "kernel": [3, 3], "padding": "same", "activation": "relu"},
+        {"type": "conv2d", "filters": 6, "kernel": [1, 1]}, {"type": "flatten"}, {"type": "dense", "units": 4}]}
+    b = zoo.tflite_for_spec(spec)
+    m = parse_tflite(b)
+    xs = make_inputs(spec, m.tensors[m.inputs[0]].shape[1:], 1, 0)
+    rb = build_runner(b, xs, dsp=True, opt="-O2", tag="test-trace")
+    res = run_runner(rb)
+    costs = trace_layers(rb.elf, len(res.layers))
+    assert len(costs) == len(res.layers)
+    for (i, counted), c in zip(res.layers, costs):
+        assert abs(c.instructions - counted) <= 60, (i, counted, c.instructions)
+        assert c.cycles >= c.instructions
+    assert sum(c.classes["mul"] for c in costs) > 0 and sum(c.classes["simd"] for c in costs) > 0
+    assert classify("smlad", "r0, r1, r2, r0") == ("mul", 1) and classify("ldr.w", "r1, [r2], #4") == ("load", 2)
+    assert classify("bne.n", "8000") == ("branch", 1) and classify("pop", "{r4, r5, pc}")[0] == "load_multi_pc"
