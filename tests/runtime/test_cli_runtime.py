@@ -73,6 +73,27 @@ def test_profile_table(tmp_path, capsys):
         assert op in out
     assert re.search(r"arena \(ours\)\s+[\d,]+ B\s+TFLM arena [\d,]+ B", out)
     assert "MACs total" in out and "M4 instructions (est)" in out
+    peak = re.search(r"peak live memory\s+([\d,]+) B\s+\(layer (\d+)", out)
+    assert peak and out.count("<- peak") >= 1
+
+
+@pytest.mark.parametrize("data", [zoo.ds_cnn_tflite(), zoo.tflite_for_spec(random_spec(14))], ids=["ds-cnn", "random-14"])
+def test_live_memory_per_layer(data):
+    """profile's live bytes per layer, against a byte map of the arena marked tensor by tensor."""
+    from tinyml.compile.profile import live_bytes
+
+    cm = compile_tflite(data)
+    sizes = cm.lowered.arena_tensors
+    live = live_bytes(cm)
+    for k, L in enumerate(cm.layers):
+        used = np.zeros(cm.arena_size, bool)
+        for t, n in sizes.items():
+            first, last = cm.plan.lifetimes[t]
+            if first <= k <= last:
+                used[cm.plan.offsets[t]:cm.plan.offsets[t] + n] = True
+        assert live[k] == int(used.sum()), L.op
+        assert live[k] >= sum(sizes[t] for t in L.outputs if t in sizes)
+    assert max(live) <= cm.arena_size
 
 
 @pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),

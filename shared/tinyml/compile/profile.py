@@ -1,4 +1,4 @@
-"""Per-layer model profile: op, shapes, MACs, weight bytes, arena offsets; totals; TFLM's arena for the same
+"""Per-layer model profile: op, shapes, MACs, weight bytes, arena offsets, live memory (peak marked); totals; TFLM's arena for the same
 model; flash for weights and kernels; estimated Cortex-M4 instructions (a per-kernel cost model calibrated
 on QEMU runs of the DSP build, see docs/benchmarks.md)."""
 
@@ -37,10 +37,29 @@ def estimate_layer(L) -> int:
     return int(per_call + per_mac * L.macs + per_out * _numel(L.out_shape))
 
 
+def live_bytes(cm: CompiledModel) -> list[int]:
+    """Per layer: arena bytes holding a tensor live at that layer (the union of their byte ranges, so an
+    output written over its dying input counts once)."""
+    sizes = cm.lowered.arena_tensors
+    out = []
+    for k in range(len(cm.layers)):
+        spans = sorted((cm.plan.offsets[t], cm.plan.offsets[t] + n) for t, n in sizes.items()
+                       if n and cm.plan.lifetimes[t][0] <= k <= cm.plan.lifetimes[t][1])
+        total, end = 0, 0
+        for a, b in spans:
+            if b > end:
+                total += b - max(a, end)
+                end = b
+        out.append(total)
+    return out
+
+
 def profile_rows(cm: CompiledModel) -> list[dict]:
     rows = []
     t = cm.lowered.model.tensors
-    for L in cm.layers:
+    live = live_bytes(cm)
+    peak = max(live, default=0)
+    for k, L in enumerate(cm.layers):
         out = L.outputs[0] if L.outputs else None
         rows.append({
             "index": L.index, "op": L.op,
@@ -52,6 +71,7 @@ def profile_rows(cm: CompiledModel) -> list[dict]:
             "out_bytes": t[out].size if out is not None else 0,
             "alias": L.share[0] if L.share and cm.plan.offsets.get(L.share[1]) == cm.plan.offsets.get(out) else "",
             "m4_est": estimate_layer(L),
+            "live": live[k], "peak": "<- peak" if live[k] == peak and peak else "",
         })
     return rows
 
@@ -70,7 +90,8 @@ def render_profile(cm: CompiledModel, name: str, tflm_arena: int | None, kernel_
     rows = profile_rows(cm)
     cols = [("#", "index"), ("op", "op"), ("input", "in"), ("output", "out"), ("MACs", "macs"),
             ("weights B", "weights"), ("const B", "const"), ("in @", "in_off"), ("out @", "out_off"),
-            ("out B", "out_bytes"), ("shares", "alias"), ("M4 instr (est)", "m4_est")]
+            ("out B", "out_bytes"), ("shares", "alias"), ("M4 instr (est)", "m4_est"), ("live B", "live"),
+            ("", "peak")]
     out = [f"model {name}: {len(cm.layers)} ops, input {'x'.join(map(str, cm.input_shape))} int8, "
            f"output {'x'.join(map(str, cm.output_shape))}", "", format_table(rows, cols), ""]
     macs = cm.macs
@@ -78,6 +99,8 @@ def render_profile(cm: CompiledModel, name: str, tflm_arena: int | None, kernel_
     out.append(f"MACs total              {macs:>12,}")
     out.append(f"weights (int8)          {cm.weight_bytes:>12,} B")
     out.append(f"constants in flash      {cm.const_bytes:>12,} B  (weights, biases, requant tables, layer params)")
+    out.append(f"peak live memory        {max(r['live'] for r in rows) if rows else 0:>12,} B  (layer "
+               f"{next((r['index'] for r in rows if r['peak']), '-')}; the arena adds only alignment and placement)")
     line = f"arena (ours)            {cm.arena_size:>12,} B"
     if tflm_arena:
         line += f"   TFLM arena {tflm_arena:,} B (64-bit host)  ratio {cm.arena_size / tflm_arena:.2f}"
