@@ -109,6 +109,12 @@ def test_bench_one_model(tmp_path, capsys):
     # the cycle estimate weighs the same instructions, most 1 cycle, none less
     c = re.search(r"M4 estimated cycles / inference, DSP\s+([\d,]+)", out)
     assert c and int(c.group(1).replace(",", "")) >= int(m.group(1).replace(",", "")) - 200
+    # per layer class too: the traced layers are the ones the runner counted
+    ins = dict(re.findall(r"([a-z ]+) ([\d.]+)", re.search(r"instructions per MAC by class \(M4 DSP\): (.*)", out).group(1)))
+    cyc = dict(re.findall(r"([a-z ]+) ([\d.]+)", re.search(r"estimated M4 cycles per MAC by class \(DSP\): (.*)", out).group(1)))
+    assert ins.keys() == cyc.keys() and ins
+    for k in ins:
+        assert float(cyc[k]) >= float(ins[k]) - 0.02, (k, ins[k], cyc[k])
     for core in ("M7 instructions / inference, DSP", "M3 instructions / inference, portable C99"):
         assert re.search(re.escape(core) + r"\s+[\d,]+ \([\d.]+ per MAC\)", out), core
     assert re.search(r"kernel code flash \(M4, -Os\)\s+[\d,]+ B", out)

@@ -112,8 +112,8 @@ def bench_model(name: str, data: bytes, n_vectors: int = 8, seed: int = 0, trace
     r["machines"] = {core: CORES[core][1] for _, core, _, _ in BUILDS}
     if trace:  # one inference of the DSP build, instruction by instruction: a Cortex-M4 cycle estimate
         rb = build_runner(data, xs[:1], dsp=True, opt="-O2", tag=f"{name}-trace")
-        costs = trace_layers(rb.elf, len(cm.layers))
-        idx = [L.index for L in cm.layers]
+        idx = [i for i, _, _ in r["layers"]]  # the layers the runner's hook reports (RESHAPE has no code)
+        costs = trace_layers(rb.elf, len(idx))
         r["m4_cycles"] = sum(c.cycles for c in costs)
         r["m4_traced_instr"] = sum(c.instructions for c in costs)
         r["m4_cycles_classes"] = _by_class([(i, c.cycles) for i, c in zip(idx, costs)], cls_of)
@@ -195,6 +195,9 @@ def render_bench(r: dict, markdown: bool = False) -> str:
     out = [f"== {r['name']} =="] + [f"{k.ljust(w)}  {v}" for k, v in rows]
     out.append("instructions per MAC by class (M4 DSP): " + ", ".join(
         f"{c} {r['m4_dsp_classes'][c] / r['class_macs'][c]:.2f}" for c in CLASSES if r["class_macs"][c]))
+    if "m4_cycles_classes" in r:
+        out.append("estimated M4 cycles per MAC by class (DSP): " + ", ".join(
+            f"{c} {r['m4_cycles_classes'][c] / r['class_macs'][c]:.2f}" for c in CLASSES if r["class_macs"][c]))
     out.append("per layer (M4 DSP, instructions): " + ", ".join(f"{op}#{i} {c:,}" for i, op, c in r["layers"]))
     return "\n".join(out)
 
