@@ -7,12 +7,15 @@ from __future__ import annotations
 from .codegen import CompiledModel
 
 # Cortex-M4 cost model of the DSP build at -O2: instructions = per_mac * MACs + per_out * output elements
-# + per_call, fitted (least squares) to per-layer QEMU counts of `tinyml bench` runs over the DS-CNN and
+# + per_call, fitted to per-layer QEMU counts of `tinyml bench` runs over the DS-CNN, the app models and
 # the randomized test models. An estimate: small layers are dominated by loop overheads it ignores.
 M4_COST = {  # kernel: (per MAC, per output element, per call)
     "tml_conv2d_s8": (1.81, 36.0, 200), "tml_conv2d_s8_1x1": (1.13, 54.0, 200), "tml_dwconv2d_s8": (3.6, 40.0, 200),
-    "tml_fc_s8": (2.62, 35.0, 100), "tml_avgpool_s8": (8.0, 61.0, 50), "tml_maxpool_s8": (6.0, 20.0, 50),
-    "tml_mean_s8": (6.0, 38.0, 50), "tml_softmax_s8": (0.0, 175.0, 900), "tml_logistic_s8": (0.0, 330.0, 50),
+    "tml_fc_s8": (2.62, 35.0, 100), "tml_avgpool_s8": (2.4, 30.0, 50),
+    # the packed kernels (the DSP build's choice wherever the compiler proves their requantization exact)
+    "tml_conv2d_packed_s8": (1.25, 12.0, 500), "tml_conv2d_packed_s8_1x1": (1.1, 5.8, 200),
+    "tml_dwconv2d_packed_s8": (2.4, 5.0, 300), "tml_fc_packed_s8": (1.6, 20.0, 160), "tml_maxpool_s8": (6.0, 20.0, 50),
+    "tml_mean_s8": (6.0, 38.0, 50), "tml_softmax_s8": (0.0, 370.0, 100), "tml_logistic_s8": (0.0, 330.0, 50),
     "tml_add_s8": (0.0, 87.0, 70), "tml_mul_s8": (0.0, 43.0, 40), "tml_concat_s8": (0.0, 7.3, 50),
     "tml_pad_s8": (0.0, 2.2, 1200), "tml_quantize_s8": (0.0, 25.0, 40), "tml_dequantize_s8": (0.0, 60.0, 40),
 }
@@ -29,10 +32,8 @@ def estimate_layer(L) -> int:
     if not L.kernel:
         return 0
     k = L.kernel
-    if k == "tml_conv2d_s8":
-        p = next((c.init for c in L.consts if c.ctype == "tml_conv_params"), "")
-        if ".k_h = 1, .k_w = 1," in p:
-            k = "tml_conv2d_s8_1x1"
+    if k in ("tml_conv2d_s8", "tml_conv2d_packed_s8") and L.macs == _numel(L.out_shape) * L.in_shapes[0][-1]:
+        k += "_1x1"
     per_mac, per_out, per_call = M4_COST.get(k, (2.0, 20.0, 100))
     return int(per_call + per_mac * L.macs + per_out * _numel(L.out_shape))
 
