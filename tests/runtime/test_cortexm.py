@@ -116,7 +116,7 @@ def test_cycle_trace_counts_the_same_instructions_per_layer():
     """tinyml.compile.cycles attributes every traced instruction to the layer SysTick counted it in: per layer,
     the traced count equals the -icount figure (to SysTick's resolution and the hook's few instructions),
     and the cycle estimate is at least one cycle per instruction."""
-    from tinyml.compile.cycles import classify, trace_layers
+    from tinyml.compile.cycles import classify, hot_loops, trace_layers
 
     spec = {"seed": 3, "input": [8, 6, 3], "layers": [
         {"type": "conv2d", "filters": 8, "kernel": [3, 3], "padding": "same", "activation": "relu"},
@@ -133,5 +133,9 @@ def test_cycle_trace_counts_the_same_instructions_per_layer():
         assert abs(c.instructions - counted) <= 60, (i, counted, c.instructions)
         assert c.cycles >= c.instructions
     assert sum(c.classes["mul"] for c in costs) > 0 and sum(c.classes["simd"] for c in costs) > 0
+    hot = {h["function"]: h for h in hot_loops(costs)}
+    conv = hot["tml_conv2d_packed_s8"]  # the assembly loop: 2 pixels x 2 filters x 8 values, 16 SMLAD
+    assert conv["mac_instructions"] == 16 and conv["macs"] == 32 and conv["instructions"] <= 32
+    assert conv["iterations"] > 0 and 0 < conv["share"] < 1
     assert classify("smlad", "r0, r1, r2, r0") == ("mul", 1) and classify("ldr.w", "r1, [r2], #4") == ("load", 2)
     assert classify("bne.n", "8000") == ("branch", 1) and classify("pop", "{r4, r5, pc}")[0] == "load_multi_pc"

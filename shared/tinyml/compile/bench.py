@@ -79,7 +79,7 @@ def _by_class(layers: list[tuple[int, int]], cls_of: dict[int, str]) -> dict[str
 
 def bench_model(name: str, data: bytes, n_vectors: int = 8, seed: int = 0, trace: bool = True) -> dict:
     from .cortexm import CORES, build_runner, run_runner
-    from .cycles import trace_layers
+    from .cycles import hot_loops, trace_layers
     from .host import HostModel
     from .reference import TflmModel, tflm_arena_bytes
 
@@ -122,6 +122,7 @@ def bench_model(name: str, data: bytes, n_vectors: int = 8, seed: int = 0, trace
             for k, v in c.classes.items():
                 kinds[k] = kinds.get(k, 0) + v
         r["m4_instr_kinds"] = kinds
+        r["hot_loops"] = [h for h in hot_loops(costs) if h["share"] >= 0.005]
     fl, flg = m4_flash(data), m4_flash(data, kernels="generic")
     r.update(kernel_flash=fl["kernels"], weights_flash=fl["model_rodata"], model_code=fl["model_text"],
              per_kernel=fl["per_kernel"], generic_kernel_flash=flg["kernels"], generic_weights_flash=flg["model_rodata"])
@@ -186,6 +187,15 @@ def render_bench(r: dict, markdown: bool = False) -> str:
             tot = sum(r["m4_instr_kinds"].values()) or 1
             out += ["", "Executed instructions by kind (M4 DSP build, one inference): " + ", ".join(
                 f"{k} {100 * v / tot:.1f}%" for k, v in sorted(r["m4_instr_kinds"].items(), key=lambda kv: -kv[1]))]
+        if r.get("hot_loops"):
+            out += ["", "Inner loops (M4 DSP build, the most executed block of each kernel that multiplies, from the "
+                    "trace): the ideal is its multiply-accumulate instructions alone.", "",
+                    "| function | instructions / iteration | MAC instructions (ideal) | MACs / iteration | "
+                    "instructions / MAC (ideal) | iterations | share of the inference |",
+                    "| --- | --- | --- | --- | --- | --- | --- |"]
+            out += [f"| {h['function']} | {h['instructions']} | {h['mac_instructions']} | {h['macs']} | "
+                    f"{h['instructions'] / h['macs']:.2f} ({h['mac_instructions'] / h['macs']:.2f}) | {h['iterations']:,} | "
+                    f"{100 * h['share']:.1f}% |" for h in r["hot_loops"]]
         out += ["", "<details><summary>per layer, M4 DSP build (instructions)</summary>", "",
                 "| op index | op | instructions | MACs |", "| --- | --- | --- | --- |"]
         out += [f"| {i} | {op} | {c:,} | {r['layer_macs'].get(i, 0):,} |" for i, op, c in r["layers"]]

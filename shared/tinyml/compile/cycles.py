@@ -92,6 +92,38 @@ class LayerCost:
     cycles: int = 0
     classes: Counter = field(default_factory=Counter)
     functions: Counter = field(default_factory=Counter)  # instructions per function
+    blocks: Counter = field(default_factory=Counter)  # (function, first address) -> executions
+    block_mnemonics: dict = field(default_factory=dict)  # (function, first address) -> mnemonics
+
+
+# Multiply-accumulates one instruction performs (SMLAD/SMLADX/SMUAD: two 16x16 products).
+MACS_PER_INSN = {"smlad": 2, "smladx": 2, "smuad": 2, "smuadx": 2, "smlabb": 1, "smlabt": 1, "smlatb": 1,
+                 "smlatt": 1, "mla": 1, "smlal": 1}
+
+
+def hot_loops(costs: list[LayerCost]) -> list[dict]:
+    """Per function, its most executed block that multiplies (the inner loop): instructions per iteration,
+    multiply-accumulates in it, iterations, and its share of all traced instructions."""
+    total = sum(c.instructions for c in costs) or 1
+    execs: Counter = Counter()
+    mns: dict = {}
+    for c in costs:
+        execs.update(c.blocks)
+        mns.update(c.block_mnemonics)
+    best: dict[str, tuple] = {}
+    for key, n in execs.items():
+        m = mns[key]
+        macs = sum(MACS_PER_INSN.get(_base(x), 0) for x in m)
+        if macs and (key[0] not in best or n * len(m) > best[key[0]][0] * len(mns[best[key[0]][1]])):
+            best[key[0]] = (n, key)
+    out = []
+    for func, (n, key) in best.items():
+        m = mns[key]
+        macs = sum(MACS_PER_INSN.get(_base(x), 0) for x in m)
+        out.append({"function": func, "instructions": len(m), "macs": macs, "iterations": n,
+                    "mac_instructions": sum(_base(x) in MACS_PER_INSN for x in m),
+                    "share": n * len(m) / total, "mnemonics": m})
+    return sorted(out, key=lambda d: -d["share"])
 
 
 def _parse_blocks_and_trace(log: Path):
@@ -179,6 +211,10 @@ def _layers_from_log(log: Path, marker: str, entry: int) -> list[LayerCost]:
             L.cycles += cyc
             L.classes[cls] += 1
             L.functions[b.func] += 1
+        key = (b.func, b.insns[0][0]) if b.insns else None
+        if key is not None:
+            L.blocks[key] += 1
+            L.block_mnemonics.setdefault(key, [mn for _, _, mn, _ in b.insns])
 
     for b, pc in _parse_blocks_and_trace(log):
         if last is not None:
