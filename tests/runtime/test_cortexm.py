@@ -75,7 +75,7 @@ def _run_both_builds_tight(spec):
         assert (res.outputs == ref).all(), f"{'DSP' if dsp else 'portable'} build differs from TFLM"
 
 
-FAST_PACKED = _packed_models(["chain", "dw3x3", "conv_rows", "fc", "conv1d"], [0])
+FAST_PACKED = _packed_models(["chain", "dw3x3", "dw_general", "conv_rows", "fc", "conv1d"], [0])
 
 
 @pytest.mark.parametrize("name,spec", FAST_PACKED, ids=[n for n, _ in FAST_PACKED])
