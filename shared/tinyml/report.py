@@ -157,17 +157,19 @@ def render_card(app: App, folder: Path, card: dict | None = None) -> dict:
 
 
 def judge(m, card: dict) -> dict:
-    """The acceptance verdict the card shows: the measured one while the manifest's floors are those it was
-    measured against; else the recorded int8 metrics judged against the current floors (a card from before
-    the limits were recorded keeps its measured failures too)."""
+    """The acceptance verdict the card shows: the card's recorded int8 metrics (the figures it prints) against
+    the manifest's current floors, so that the verdict always agrees with the table above it. A card from
+    before the floors were recorded keeps its measured failures too; `judged_from_card` says the floors
+    changed since the measurement."""
     recorded = card.get("acceptance") or {}
-    if recorded.get("limits") == m.acceptance:
-        return recorded
     flat = flat_metrics(card["metrics"]["int8"], {n: e["metrics"]["int8"] for n, e in card.get("models", {}).items()})
     failures = check_acceptance(m.acceptance, flat)
     if "limits" not in recorded:
         failures += [f for f in recorded.get("failures", []) if f not in failures]
-    return {"met": not failures, "failures": failures, "limits": m.acceptance, "judged_from_card": True}
+    verdict = {"met": not failures, "failures": failures, "limits": m.acceptance}
+    if recorded.get("judged_from_card") or recorded.get("limits") != m.acceptance:
+        verdict["judged_from_card"] = True
+    return verdict
 
 
 # ---- what the model was trained on ----
