@@ -162,3 +162,15 @@ def test_glossary_uses_the_apps_words_and_flags_a_metric_nobody_defined(repo):
     toml.write_text(toml.read_text().replace('"how much the housing wobbles"', "3"))
     with pytest.raises(Exception, match=r"card.glossary.wobble_index"):
         load_manifest(toml)
+
+
+def test_a_card_from_before_the_postprocess_hash_says_it_assumed_todays(repo):
+    folder, env = repo
+    card_path = folder / "model" / "card.json"
+    card = json.loads(card_path.read_text())
+    del card["postprocess_sha256"]
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    assert run_cli("card", "demo-app", env=env).returncode == 0
+    card = json.loads(card_path.read_text())
+    assert card["postprocess_assumed"] is True and card_problems(load_app("demo-app")) == []
+    assert "before cards recorded the `[postprocess]`" in (folder / "model" / "README.md").read_text()

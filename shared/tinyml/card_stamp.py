@@ -3,7 +3,8 @@
 A card has three kinds of content, each made by its own step and each recorded with what it came from:
 - measured figures (card.json `metrics`, written by `train` or `tinyml eval <id> --card`): the models'
   SHA-256 (card.json `model_sha256`, `models.<name>.model_sha256`) and the `[postprocess]` table they were
-  measured under (`postprocess_sha256`: the alerts, hence every event metric, depend on it);
+  measured under (`postprocess_sha256`: the alerts, hence every event metric, depend on it; a card measured
+  before this was recorded gets today's at its next rendering, with a note in its text, `postprocess_assumed`);
 - device figures (card.json `device`, written by promote, `tinyml eval <id> --device` or `tinyml card <id>
   --device`): the models and the firmware they were measured on (`device.model_sha256`,
   `device.firmware_sha256`: every source of the qemu-m4 image, see tinyml.device.cost.firmware_sha256);

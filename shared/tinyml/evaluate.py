@@ -73,6 +73,7 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
         card["metrics"]["int8"] = round_metrics(metrics)
         card["app_metrics"] = ev.app_keys
         card["postprocess_sha256"] = postprocess_sha256(app.manifest)
+        card.pop("postprocess_assumed", None)  # measured now, no longer taken on trust
         for name, mm in ev.models.items():
             card["models"][name]["metrics"]["int8"] = round_metrics(mm)
         card["acceptance"] = {"met": not failures, "failures": failures, "limits": app.manifest.acceptance}

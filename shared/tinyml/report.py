@@ -24,7 +24,7 @@ import numpy as np
 
 from .acceptance import acceptance_items, check_acceptance, flat_metrics
 from .apps import App
-from .card_stamp import render_stamp, stamp_line
+from .card_stamp import postprocess_sha256, render_stamp, stamp_line
 from .glossary import MODEL_METRICS, glossary_text
 from .metrics import event_intervals, format_intervals
 from .paths import datasets_dir
@@ -139,6 +139,9 @@ def render_card(app: App, folder: Path, card: dict | None = None) -> dict:
     card = json.loads((folder / "card.json").read_text()) if card is None else card
     card["app"] = m.id
     _describe_sources(m, card["dataset"])
+    if "postprocess_sha256" not in card:  # measured before cards recorded it: taken as today's, and the card says so
+        card["postprocess_sha256"] = postprocess_sha256(m)
+        card["postprocess_assumed"] = True
     card["acceptance"] = judge(m, card)
     (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     for name, history in (card.get("histories") or {}).items():
@@ -285,6 +288,14 @@ def _latency_line(m, q: dict) -> str:
         return "\n\nAlert latency: no event was detected, so none is measured."
     return (f"\n\nAlert latency: not recorded by the evaluation this card comes from; re-measure with "
             f"`tinyml eval {m.id} --card`.")
+
+
+def _assumed_text(m, card: dict) -> str:
+    if not card.get("postprocess_assumed"):
+        return ""
+    return (f"\n\nThese figures were measured before cards recorded the `[postprocess]` they were measured under; "
+            f"this card takes them as measured under `app.toml`'s present one. `tinyml eval {m.id} --card` "
+            f"re-measures them (and drops this note).")
 
 
 def _per_class_text(labels: list[str], metrics: dict, what: str) -> str:
@@ -446,7 +457,7 @@ def card_text(app: App, card: dict, folder: Path) -> str:
 | --- | --- | --- |
 {rows}
 
-int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over {', '.join(drop_over)}).{error_up}{_intervals_line(q)}{_latency_line(m, q)}{_per_class_text(m.labels, card['metrics'], 'held-out windows')}{_windows_by_cohort_text(q)}
+int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over {', '.join(drop_over)}).{error_up}{_assumed_text(m, card)}{_intervals_line(q)}{_latency_line(m, q)}{_per_class_text(m.labels, card['metrics'], 'held-out windows')}{_windows_by_cohort_text(q)}
 {_cohorts_text(q)}{_models_text(card, folder)}
 ## Acceptance ({status})
 
