@@ -42,10 +42,12 @@ def device_cost(app: App, board: str = "qemu-m4") -> dict:
 def firmware_sha256(app: App, board: str = "qemu-m4") -> str:
     """A short hash of everything the board's image of the app is built from, and of the demo it replays:
     firmware/main.c and the runtime, the port files the board compiles or includes, the board folder, the
-    app's firmware/, the generated app_config.h and feature tables, the compiler and build code (flags,
-    which sources are built for speed). The models are hashed apart (models_sha256). The app id inside
-    app_config.h is left out, so an app copied by `tinyml new` keeps the template's figures (a few bytes of
-    its name aside). Documentation (*.md) never counts."""
+    app's firmware/, the generated app_config.h, feature tables and model C (what the compiler emits for
+    the models, so a compiler change that emits the same C changes nothing), and the build code (flags,
+    which sources are built for speed). The app id inside app_config.h is left out, so an app copied by
+    `tinyml new` keeps the template's figures (a few bytes of its name aside). Documentation (*.md) never
+    counts."""
+    from ..compile.models import compile_models
     from .board import load_board, port_dir
     from .config import app_config_h, c_string
     from .firmware import generate_feature_tables
@@ -59,7 +61,7 @@ def firmware_sha256(app: App, board: str = "qemu-m4") -> str:
         core.update(p for p in folder.iterdir() if p.is_file())
     named = {str(p.relative_to(fw.parent)): p for p in core}  # labels that do not depend on where the repo is
     pkg = Path(__file__).parent.parent
-    for p in [pkg / "device" / "build.py", pkg / "device" / "firmware.py", *(pkg / "compile").glob("*.py")]:
+    for p in [pkg / "device" / "build.py", pkg / "device" / "firmware.py"]:  # flags, which sources build for speed
         named[str(p.relative_to(pkg.parent))] = p
     app_fw = app.dir / "firmware"  # by its place in the app: the same for a copy under another id
     if app_fw.is_dir():
@@ -76,6 +78,9 @@ def firmware_sha256(app: App, board: str = "qemu-m4") -> str:
     h.update(config.replace(f"'{app.manifest.id}'", "'<app>'").encode())  # and in its header comment
     with tempfile.TemporaryDirectory() as tmp:
         generate_feature_tables(app, Path(tmp))
+        models = {n: app.model_path(n).read_bytes() for n in ["", *app.manifest.models] if app.model_path(n).is_file()}
+        if models:  # the compiler's output, not its source: a change that emits the same C changes nothing
+            compile_models(models, tmp)
         for p in sorted(Path(tmp).iterdir()):
             h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
