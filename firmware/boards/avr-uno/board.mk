@@ -1,7 +1,7 @@
 # avr-uno: Arduino Uno class, ATmega328P (8-bit AVR, 32 KB flash, 2 KB SRAM, 16 MHz, no FPU, no divider).
 # Built with Debian's avr-gcc/avr-libc; "flashing" without hardware runs it under simavr with USART0 as
 # the device link (firmware/port/avr/simavr_link.c). Link: USART0 (the Uno's USB serial) at 250000 baud
-# 8N1 (exact at 16 MHz with U2X), receive by interrupt into a 128-byte ring. Cost counter: CPU cycles
+# 8N1 (exact at 16 MHz with U2X), receive by interrupt into a 64-byte ring. Cost counter: CPU cycles
 # (Timer1 at clk/1 + overflow count), exact under simavr and on the chip. Flash: avrdude through the
 # Uno's bootloader (arduino protocol, 115200 baud).
 BOARD_ARCH      = avr

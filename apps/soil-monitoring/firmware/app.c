@@ -1,0 +1,140 @@
+/* soil-monitoring on the device: the C twin of apps/soil-monitoring/pipeline.py, step for step.
+ *
+ * Every 15-minute sample [vwc, soil_temp_c, ec_ds_m, rain_mm, et0_mm] (optional ones NaN when the node has
+ * no such sensor) goes into a 6-sample buffer. Every hour (samples 6, 10, 14, ...: the Python window's hour
+ * blocks) the hour is summarized (tml_block_summary_one: level, range, step, glitch of vwc; rain and ET0
+ * sums; temperature and EC means) and quantized straight into a 24-hour int8 history (24 x 8 bytes: the
+ * node keeps no raw window, which is what lets it fit 2 KB of SRAM). Once 24 hours are in, each hour the
+ * history is the model input: the fault classifier scores it and the post-processor raises each fault
+ * class on its rising edge, then keeps that class quiet for a while (PostProcessor in pipeline.py).
+ * Float32 in the same order as Python (built with -ffp-contract=off), integer score compares: Python and
+ * the device raise the same events from the same samples, on the 8-bit AVR too.
+ */
+#include <string.h>
+
+#include "app_config.h"
+#include "model.h"
+#include "tml_app.h"
+#include "tml_app_model.h"
+#include "tml_dsp.h"
+#include "tml_features.h"
+#include "tml_flash.h"
+#include "tml_port.h"
+#include "tml_postprocess.h"
+
+#define CH 5
+#define BLOCK TML_CFG_FEATURES_CHAIN_0_SIZE
+#define HOURS ((TML_CFG_FEATURES_WINDOW - 2) / BLOCK)
+#define NF (4 + TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS + TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS)
+#define N_LABELS TML_CFG_N_LABELS
+
+typedef char five_channels[(TML_CFG_N_CHANNELS == CH) ? 1 : -1];
+typedef char hop_is_a_block[(TML_CFG_FEATURES_HOP == BLOCK) ? 1 : -1];
+typedef char window_is_whole_blocks[(TML_CFG_FEATURES_WINDOW == 2 + HOURS * BLOCK) ? 1 : -1];
+typedef char input_is_the_history[(TML_MODEL_INPUT_SIZE == HOURS * NF) ? 1 : -1];
+typedef char output_matches_labels[(TML_MODEL_OUTPUT_SIZE == N_LABELS) ? 1 : -1];
+
+/* The chain's parameters, from app_config.h (nothing copied by hand); in flash on an 8-bit AVR. */
+static const TML_FLASH float k_sums[][2] = TML_CFG_FEATURES_CHAIN_0_SUMS;
+static const TML_FLASH float k_means[][3] = TML_CFG_FEATURES_CHAIN_0_MEANS;
+static int s_sum_ch[TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS], s_mean_ch[TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS];
+static float s_sum_scale[TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS];
+static float s_mean_center[TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS], s_mean_scale[TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS];
+static tml_block_summary_cfg s_cfg;
+
+static float s_buf[(2 + BLOCK) * CH]; /* the last 2 + BLOCK samples, oldest first */
+static int8_t s_hist[HOURS * NF];     /* int8 hourly summaries, oldest hour first */
+static uint32_t s_hours;              /* hours summarized so far */
+static uint32_t s_block_runs;
+static uint64_t s_block_cost;
+
+/* Post-processing (PostProcessor in pipeline.py). */
+static int32_t s_threshold_q, s_quiet_n, s_spike_quiet_n;
+static uint8_t s_above[N_LABELS];
+static uint32_t s_quiet_until[N_LABELS];
+
+void tml_app_init(void)
+{
+    for (int j = 0; j < TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS; j++) {
+        s_sum_ch[j] = (int)k_sums[j][0];
+        s_sum_scale[j] = k_sums[j][1];
+    }
+    for (int j = 0; j < TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS; j++) {
+        s_mean_ch[j] = (int)k_means[j][0];
+        s_mean_center[j] = k_means[j][1];
+        s_mean_scale[j] = k_means[j][2];
+    }
+    s_cfg.size = BLOCK;
+    s_cfg.level = TML_CFG_FEATURES_CHAIN_0_LEVEL;
+    s_cfg.level_center = TML_CFG_FEATURES_CHAIN_0_LEVEL_CENTER;
+    s_cfg.level_scale = TML_CFG_FEATURES_CHAIN_0_LEVEL_SCALE;
+    s_cfg.delta_scale = TML_CFG_FEATURES_CHAIN_0_DELTA_SCALE;
+    s_cfg.missing = TML_CFG_FEATURES_CHAIN_0_MISSING;
+    s_cfg.clip = TML_CFG_FEATURES_CHAIN_0_CLIP;
+    s_cfg.n_sums = TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS;
+    s_cfg.sum_ch = s_sum_ch;
+    s_cfg.sum_scale = s_sum_scale;
+    s_cfg.n_means = TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS;
+    s_cfg.mean_ch = s_mean_ch;
+    s_cfg.mean_center = s_mean_center;
+    s_cfg.mean_scale = s_mean_scale;
+    memset(s_buf, 0, sizeof s_buf);
+    memset(s_hist, 0, sizeof s_hist);
+    s_hours = 0;
+    s_block_runs = 0;
+    s_block_cost = 0;
+    s_threshold_q = tml_score_threshold_q(TML_CFG_POSTPROCESS_FAULT_THRESHOLD, TML_MODEL_OUTPUT_SCALE,
+                                          TML_MODEL_OUTPUT_ZERO_POINT);
+    s_quiet_n = tml_samples_of(TML_CFG_POSTPROCESS_FAULT_QUIET_S, TML_CFG_SIGNAL_RATE);
+    s_spike_quiet_n = tml_samples_of(TML_CFG_POSTPROCESS_SPIKE_QUIET_S, TML_CFG_SIGNAL_RATE);
+    for (int c = 0; c < N_LABELS; c++) {
+        s_above[c] = 0;
+        s_quiet_until[c] = 0;
+    }
+    tml_report_output_quant(TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT);
+}
+
+/* The newest hour summarized and appended to the int8 history (the oldest hour drops out). */
+static void summarize_hour(void)
+{
+    float f[NF];
+    uint64_t t0 = tml_port_instructions();
+    tml_block_summary_one(&s_cfg, s_buf, CH, f);
+    memmove(s_hist, s_hist + NF, sizeof s_hist - NF);
+    tml_quantize_input(f, NF, TML_MODEL_INPUT_SCALE, TML_MODEL_INPUT_ZERO_POINT, s_hist + sizeof s_hist - NF);
+    s_block_cost += tml_port_instructions() - t0;
+    s_block_runs++;
+    s_hours++;
+}
+
+static void postprocess(uint32_t end, const int8_t *scores)
+{
+    for (int c = 1; c < N_LABELS; c++) {
+        int on = scores[c] >= s_threshold_q;
+        if (on && !s_above[c] && end >= s_quiet_until[c]) {
+            tml_report_event(end, (uint32_t)c, scores[c]);
+            s_quiet_until[c] = end + (uint32_t)(c == TML_CFG_LABEL_SPIKE ? s_spike_quiet_n : s_quiet_n);
+        }
+        s_above[c] = (uint8_t)on;
+    }
+}
+
+void tml_app_on_sample(const float *sample)
+{
+    uint32_t n = tml_app_samples();
+    memmove(s_buf, s_buf + CH, sizeof s_buf - CH * sizeof(float));
+    memcpy(s_buf + (2 + BLOCK - 1) * CH, sample, CH * sizeof(float));
+    if (n < 2 + BLOCK || (n - 2) % BLOCK != 0) {
+        return; /* hours end at samples 6, 10, 14, ... as the Python window's blocks do */
+    }
+    summarize_hour();
+    if (s_hours < HOURS) {
+        return;
+    }
+    memcpy(tml_model_input(), s_hist, sizeof s_hist);
+    const int8_t *scores = tml_app_score_window(n);
+    tml_report_stage_cost("block_summary", BLOCK, s_block_runs, s_block_cost);
+    if (scores != NULL) {
+        postprocess(n, scores);
+    }
+}
