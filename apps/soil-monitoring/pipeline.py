@@ -73,12 +73,20 @@ def _ages(fault: np.ndarray, age: np.ndarray | None) -> np.ndarray:
 
 
 def window_labels(rec, ends: np.ndarray) -> np.ndarray:
-    """Class of each window ending before sample `ends` (exclusive), -1 where not scored: a fault that has
-    not yet shown enough of itself (EVIDENCE), a spike in the newest sample (a glitch is judged with the
-    sample after it), or a sample ISMN left unflagged (missing, frozen soil)."""
+    """Class of the newest hour of each window ending before sample `ends` (exclusive); -1 where it is not
+    scored because the answer is ambiguous from the window itself:
+    - a fault that has not yet shown enough of itself (EVIDENCE), or a spike in the newest sample (a glitch is
+      judged with the sample after it);
+    - a step (drop, jump) or a rise without rain after its named hours while its onset is still in view (the
+      window shows the step, the reading looks normal now: either answer is defensible);
+    - the hour in which an episode ends (part faulty, part not);
+    - a sample ISMN left unflagged (missing value, frozen soil)."""
     fault = np.asarray(rec.truth.get("fault", np.zeros(len(rec.signal), np.int8)))
     age = _ages(fault, rec.truth.get("fault_age"))
     spike = FAULTS.index("spike")
+    lasting = [FAULTS.index(c) for c in ("drop", "jump", "rise_no_rain")]
+    onset = np.nonzero((age == 0) & np.isin(fault, lasting))[0]
+    W = 98
     out = np.zeros(len(ends), np.int64)
     for k, e in enumerate(ends):
         cur, a = int(fault[e - 1]), int(age[e - 1])
@@ -89,7 +97,9 @@ def window_labels(rec, ends: np.ndarray) -> np.ndarray:
             out[k] = cur if a >= EVIDENCE[FAULTS[cur]] else -1
         elif (recent == spike).any():
             out[k] = spike
-        elif cur == spike:
+        elif cur == spike or (fault[e - HOP : e] > 0).any():
+            out[k] = -1
+        elif len(onset) and ((onset >= e - W) & (onset < e)).any():
             out[k] = -1
     return out
 
@@ -138,14 +148,21 @@ def make_examples(recordings, fx, manifest, rng, augment):
 
 
 def forecast_targets(r, ends: np.ndarray) -> np.ndarray:
-    """(hourly vwc mean 24 h after the window) - (its newest hourly mean), x FORECAST_SCALE; NaN where the
-    future is out of the recording or any fault touches the window or its next 24 h."""
+    """The forecast's truth: (hourly vwc mean 24 h after the window) - (its newest hourly mean), x
+    FORECAST_SCALE, on hours after which no water arrived for 24 h (the gauge, which also catches sprinkler
+    irrigation, stayed dry): the forecast is "tomorrow's soil moisture if no water comes", what an irrigation
+    decision needs and what a node without a weather forecast can know. NaN elsewhere: the future is out of
+    the recording, water came, the node has no rain gauge, or a fault touches the window or its next 24 h."""
     v = r.signal[:, 0].astype(np.float64)
+    rain = r.signal[:, 3].astype(np.float64)
     fault = np.asarray(r.truth.get("fault", np.zeros(len(v), np.int8)))
     bad = np.concatenate([[0], np.cumsum(fault != 0)])
+    wet = np.concatenate([[0.0], np.cumsum(np.where(np.isfinite(rain), rain, np.inf))])
     out = np.full(len(ends), np.nan)
     for k, e in enumerate(ends):
-        if e + HORIZON > len(v) or bad[min(len(v), e + HORIZON)] - bad[max(0, e - 98)] > 0:
+        if e + HORIZON > len(v) or bad[e + HORIZON] - bad[max(0, e - 98)] > 0:
+            continue
+        if not wet[e + HORIZON] - wet[e] < 0.1:  # water came (or the gauge is missing: inf)
             continue
         now = np.float32(np.mean(v[e - HOP : e]))
         later = np.float32(np.mean(v[e + HORIZON - HOP : e + HORIZON]))
@@ -293,3 +310,239 @@ def make_demo(manifest, seed):
     rec.activity = (f"36 days of a simulated clay-loam field at Tunis (real weather, held-out site and year), "
                     f"threshold irrigation, a sensor that spikes from day 22 and sticks on day 29")
     return rec
+
+
+# --- baselines ------------------------------------------------------------------------------------------------
+
+
+def rule_baseline(frame, sat: float, rain_ok: bool = True) -> int:
+    """ISMN-style automated checks (after Dorigo et al. 2013) on one window, for its newest hour: the class
+    they name (0 = ok). The same evidence times as the labels: 6 h of exact constancy for stuck/plateau."""
+    v = np.asarray(frame[:, 0], np.float64)
+    rain = np.asarray(frame[:, 3], np.float64)
+    has_rain = rain_ok and np.isfinite(rain).all()
+    x = v[-1]
+    if x < 0.0 or x > 0.6 or x > sat + 0.02:
+        return FAULTS.index("out_of_range")
+    last6h = v[-24:]
+    if np.ptp(last6h) == 0.0:
+        return FAULTS.index("plateau") if x >= sat - 0.05 else FAULTS.index("stuck")
+    d2 = v[-7:-1] - 0.5 * (v[-8:-2] + v[-6:])  # glitches of the newest hour's candidates (as the features)
+    rel = np.abs(d2[-4:]) / np.maximum(np.abs(v[-6:-2]), 0.02)
+    if (rel > 0.15).any() and (np.abs(d2[-4:]) > 0.02).any():
+        return FAULTS.index("spike")
+    step = v[-1] - v[-5]
+    if step < -0.04:
+        return FAULTS.index("drop")
+    recent_rain = float(np.nansum(rain[-12:])) if has_rain else 0.0
+    if step > 0.04 and has_rain and recent_rain < 0.2:
+        return FAULTS.index("jump")
+    if has_rain and v[-1] - v[-9] > 0.02 and float(np.nansum(rain)) < 0.2:
+        return FAULTS.index("rise_no_rain")
+    dd = np.diff(v[-9:], 2)
+    if np.std(dd) > 0.012:
+        return FAULTS.index("noisy")
+    return 0
+
+
+def drydown_forecast(frame, wp: float) -> float:
+    """The fitted exponential dry-down baseline: theta(t) = wp + (theta_now - wp) exp(-t / tau), tau fitted by
+    least squares on log(theta - wp) over the last 24 hourly means; persistence after rain or a rise."""
+    v = np.asarray(frame[2:, 0], np.float64).reshape(-1, HOP).mean(axis=1)  # hourly means, oldest first
+    rain = np.asarray(frame[:, 3], np.float64)
+    now = v[-1]
+    y = v - wp + 1e-4
+    if (y <= 0).any() or (np.isfinite(rain).all() and rain.sum() > 1.0) or v[-1] > v[0]:
+        return now
+    t = np.arange(len(v), dtype=np.float64)
+    slope = np.polyfit(t, np.log(y), 1)[0]
+    if slope >= 0:
+        return now
+    return float(wp + (now - wp) * np.exp(slope * 24.0))
+
+
+# --- evaluation (app metrics: the card and [acceptance]) -------------------------------------------------------
+
+
+def _f1(tp, fp, fn):
+    return 2 * tp / max(1, 2 * tp + fp + fn)
+
+
+def fault_metrics(y: np.ndarray, prob: np.ndarray, rule: np.ndarray) -> dict:
+    """Per-class F1 of the model's argmax, and per class the false flags of the model at the rule baseline's
+    recall (its threshold lowered until it finds as many of the class as the rules) against the rules' own."""
+    out = {}
+    pred = prob.argmax(axis=1)
+    fewer = []
+    for c, name in enumerate(FAULTS):
+        if c == 0:
+            continue
+        pos = y == c
+        if not pos.any():
+            continue
+        tp, fp, fn = int((pred == c)[pos].sum()), int(((pred == c) & ~pos).sum()), int((~(pred == c))[pos].sum())
+        out[f"f1_{name}"] = _f1(tp, fp, fn)
+        r_tp, r_fp = int((rule == c)[pos].sum()), int(((rule == c) & ~pos).sum())
+        out[f"rule_f1_{name}"] = _f1(r_tp, r_fp, int(pos.sum()) - r_tp)
+        need = r_tp  # the rules' recall, in windows
+        s = np.sort(prob[pos, c])[::-1]
+        thr = s[need - 1] if need > 0 else np.inf
+        m_fp = int(((prob[:, c] >= thr) & ~pos).sum()) if need > 0 else 0
+        out[f"false_flags_{name}"] = m_fp
+        out[f"rule_false_flags_{name}"] = r_fp
+        fewer.append(m_fp <= r_fp)
+    out["fault_classes_fewer_false_flags"] = int(sum(fewer))
+    f1s = [v for k, v in out.items() if k.startswith("f1_")]
+    out["min_class_f1"] = float(min(f1s)) if f1s else 0.0
+    return out
+
+
+def _dequant(q, scale, zp):
+    return (np.asarray(q, np.float32) - np.float32(zp)) * np.float32(scale)
+
+
+def _fault_windows(recs, fx, pipe, scorer):
+    """Every scored window of the recordings: labels, model probabilities, the rule baseline's class."""
+    ys, probs, rules = [], [], []
+    o = pipe.model.output
+    for r in recs:
+        ends, frames = _recording_windows(r, fx)
+        if ends is None:
+            continue
+        y = window_labels(r, ends)
+        keep = y >= 0
+        if not keep.any():
+            continue
+        feats = fx.batch(frames[keep])
+        sq = scorer(feats) if scorer is not None else pipe.int8_scores(feats)[1]
+        probs.append(_dequant(sq, o.scale, o.zero_point))
+        sat = float(r.truth.get("sat", 0.6))
+        rain_ok = "rain_mm" not in r.missing
+        rules.append(np.array([rule_baseline(f, sat, rain_ok) for f in frames[keep]]))
+        ys.append(y[keep])
+    return np.concatenate(ys), np.concatenate(probs), np.concatenate(rules)
+
+
+def forecast_metrics(recs, fx, invoke) -> dict:
+    """MAE of vwc 24 h ahead (m³/m³) on fault-free hours of held-out seasons: the model, persistence ("tomorrow
+    equals today") and the fitted exponential dry-down; `invoke(features) -> vwc change x 10`."""
+    err_m, err_p, err_d = [], [], []
+    for r in recs:
+        ends, frames = _recording_windows(r, fx)
+        if ends is None:
+            continue
+        y = forecast_targets(r, ends)
+        sel = np.isfinite(y)
+        if not sel.any():
+            continue
+        f = frames[sel]
+        pred = invoke(fx.batch(f))
+        wp = float(r.truth.get("wp", 0.1))
+        now = np.array([np.float32(np.mean(w[-HOP:, 0])) for w in f])
+        dd = np.array([drydown_forecast(w, wp) for w in f])
+        err_m.append(np.abs(pred - y[sel]) / FORECAST_SCALE)
+        err_p.append(np.abs(y[sel]) / FORECAST_SCALE)
+        err_d.append(np.abs((dd - now) * FORECAST_SCALE - y[sel]) / FORECAST_SCALE)
+    if not err_m:
+        return {}
+    m, pe, d = (float(np.mean(np.concatenate(e))) for e in (err_m, err_p, err_d))
+    return {"forecast_mae": m, "persistence_mae": pe, "drydown_mae": d,
+            "forecast_gain_vs_persistence": 1.0 - m / pe if pe > 0 else 0.0, "forecast_hours": int(sum(map(len, err_m)))}
+
+
+def evaluate(app, pipe, recordings, scorer=None) -> dict:
+    """App metrics on held-out seasons: per-class fault F1 and false flags against the ISMN-style rules at
+    their recall; with the forecast model, forecast MAE against persistence and the dry-down fit, and the
+    closed-loop irrigation seasons against a fixed schedule and a current-depletion rule."""
+    fx = pipe.fx
+    y, prob, rule = _fault_windows(recordings, fx, pipe, scorer)
+    out = fault_metrics(y, prob, rule)
+    forecast = (getattr(pipe, "models", None) or {}).get("forecast")
+    if forecast is not None:
+        out.update(forecast_metrics(recordings, fx, lambda X: forecast(X)))
+        out.update(irrigation_metrics(app, pipe, recordings, forecast))
+    return out
+
+
+# --- closed-loop irrigation -------------------------------------------------------------------------------------
+
+
+def fixed_schedule_mm(site_et0_peak: float, crop_kc: float, every_days: int) -> float:
+    """A farmer's calendar that covers the peak demand: Kc mid x peak ET0 x the interval."""
+    return crop_kc * site_et0_peak * every_days
+
+
+def _stress_days(season: dict) -> int:
+    ks = season["ks"][season["start"]:]
+    days = len(ks) // 96
+    return int((ks[: days * 96].reshape(days, 96).mean(axis=1) < 1.0).sum())
+
+
+def device_controller(app, pipe, forecast, fld: dict, use_forecast: bool = True):
+    """The node's decision in the loop, as the PostProcessor takes it once an hour: irrigate (refill the
+    forecast depletion to field capacity) when the forecast (or, for the rule baseline, the current)
+    depletion reaches mad, no fault is flagged, and a day has passed since the last irrigation."""
+    fx = pipe.fx
+    o = pipe.model.output
+    thr = score_threshold_q(app.manifest.postprocess["fault_threshold"], o.scale, o.zero_point)
+    f32 = np.float32
+    fc, wp, mad = f32(fld["fc"]), f32(fld["wp"]), f32(fld["mad"])
+    state = {"next": 0}
+
+    def decide(i, readings):
+        if i < fx.window or (i - 2) % HOP != 0 or i < state["next"]:
+            return 0.0
+        frame = readings[i - fx.window : i].astype(np.float32)
+        feats = fx.batch(frame[None])
+        _, sq = pipe.int8_scores(feats)
+        if (sq[0, 1:] >= thr).any():
+            return 0.0
+        acc = frame[-HOP, 0]
+        for j in range(1, HOP):
+            acc = f32(acc + frame[-HOP + j, 0])
+        vwc = f32(acc * f32(0.25))
+        target = f32(vwc + f32(forecast(feats)[0] / f32(FORECAST_SCALE))) if use_forecast else vwc
+        if f32((fc - target) / (fc - wp)) < mad:
+            return 0.0
+        state["next"] = i + 96
+        return float(max(0.0, (fc - target)) * 1000.0 * fld["root_depth_m"])
+
+    return decide
+
+
+def irrigation_metrics(app, pipe, recordings, forecast, max_seasons: int = 12) -> dict:
+    """Closed-loop seasons on the held-out recordings' sites, years and soils (new weather draws): water used
+    and water-stress days (days whose mean Ks < 1, FAO-56) for the device, the current-depletion rule and a
+    fixed calendar."""
+    from tinyml.data import dataset_module
+
+    gen = dataset_module(app.manifest.dataset["generator"])
+    seasons = [(r.truth["site"], r.truth["year"], r.truth["soil"]) for r in recordings if "site" in r.truth]
+    seasons = sorted(set(seasons))[:max_seasons]
+    if not seasons:
+        return {}
+    tot = {k: [0.0, 0] for k in ("device", "rule", "fixed")}
+    for k, (site, year, soil) in enumerate(seasons):
+        so, cr = gen.SOILS[soil], gen.CROPS[gen.SITES[site][4]]
+        fld = {"fc": so.fc, "wp": so.wp, "mad": cr.p, "root_depth_m": cr.root_m}
+        w = gen.weather.load_weather(site)
+        peak = float(np.percentile(w.et0, 95))
+        every = 4
+        amount = fixed_schedule_mm(peak, cr.kc[1], every)
+        for name, decide in (("device", device_controller(app, pipe, forecast, fld, True)),
+                             ("rule", device_controller(app, pipe, forecast, fld, False)),
+                             ("fixed", None)):
+            if decide is None:
+                start = gen.LEAD_DAYS * 96 + 6 * 4
+
+                def decide(i, readings, start=start, amount=amount):
+                    return amount if i >= start and (i - start) % (every * 96) == 0 else 0.0
+            s = gen.closed_loop(site, year, soil, decide, seed=1000 + k)
+            tot[name][0] += float(s["irrigation"].sum())
+            tot[name][1] += _stress_days(s)
+    out = {f"{k}_water_mm": v[0] / len(seasons) for k, v in tot.items()}
+    out.update({f"{k}_stress_days": v[1] / len(seasons) for k, v in tot.items()})
+    out["water_saving_vs_fixed"] = 1.0 - tot["device"][0] / max(1e-9, tot["fixed"][0])
+    out["stress_days_over_fixed"] = (tot["device"][1] - tot["fixed"][1]) / len(seasons)
+    out["irrigation_seasons"] = len(seasons)
+    return out
