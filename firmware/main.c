@@ -22,15 +22,22 @@
 #if TML_CFG_N_CHANNELS * 4 + 4 > TML_LINK_MAX_PAYLOAD
 #error "one sample does not fit a link frame; raise TML_LINK_MAX_PAYLOAD"
 #endif
+#if TML_CFG_N_VALUES * 4 + 5 > TML_LINK_MAX_PAYLOAD
+#error "a window's [app] values do not fit a VALUES frame; raise TML_LINK_MAX_PAYLOAD or report fewer"
+#endif
 
 static tml_link_rx s_rx;
 static uint32_t s_samples;  /* samples delivered to the app, including the current one */
+static uint32_t s_flushed;  /* s_samples at the last tml_app_flush(): one flush per end of input */
 static uint32_t s_faults;   /* link and app faults */
 static float s_out_scale = 1.0f / 256.0f;
 static int32_t s_out_zp = -128;
 static float s_sample[TML_CFG_N_CHANNELS];
 
 uint32_t tml_app_samples(void) { return s_samples; }
+
+/* The default for apps with nothing to finish at the end of the input. */
+__attribute__((weak)) void tml_app_flush(void) {}
 
 void tml_report_output_quant(float scale, int32_t zero_point)
 {
@@ -48,6 +55,32 @@ void tml_report_scores(uint32_t t, const int8_t *scores, size_t n)
     p[4] = (uint8_t)n;
     memcpy(&p[5], scores, n);
     tml_link_send(TML_LINK_SCORES, p, (uint16_t)(5 + n));
+}
+
+static void send_error(uint32_t code, uint8_t type, const char *msg);
+
+void tml_report_values(uint32_t t, const float *values, size_t n)
+{
+    uint8_t p[5 + 4 * (TML_CFG_N_VALUES > 0 ? TML_CFG_N_VALUES : 1)];
+    size_t i;
+    if (n != (size_t)TML_CFG_N_VALUES) {
+        send_error(TML_LINK_ERR_LENGTH, TML_LINK_VALUES, "values count differs from [app] values");
+        return;
+    }
+    tml_put_u32(p, t);
+    p[4] = (uint8_t)n;
+    for (i = 0; i < n; i++) {
+        tml_put_f32(&p[5 + 4 * i], values[i]);
+    }
+    tml_link_send(TML_LINK_VALUES, p, (uint16_t)(5 + 4 * n));
+}
+
+void tml_report_beat(uint32_t t, uint32_t label)
+{
+    uint8_t p[5];
+    tml_put_u32(p, t);
+    p[4] = (uint8_t)label;
+    tml_link_send(TML_LINK_BEAT, p, sizeof p);
 }
 
 void tml_report_event(uint32_t t, uint32_t label, int8_t score)
@@ -159,11 +192,12 @@ static void send_hello(void)
     tml_put_u16(&p[n], (uint16_t)TML_LINK_MAX_PAYLOAD);
     n += 2;
     p[n++] = (uint8_t)(int8_t)s_out_zp;
-    p[n++] = 0;
+    p[n++] = (uint8_t)TML_CFG_N_VALUES;
     tml_put_f32(&p[n], s_out_scale);
     n += 4;
     tml_put_f32(&p[n], (float)TML_CFG_SIGNAL_RATE);
     n += 4;
+    p[n++] = (uint8_t)TML_CFG_N_BEAT_LABELS;
     n += put_str(&p[n], TML_CFG_APP_ID, sizeof p - n);
     n += put_str(&p[n], TML_CFG_FEATURE_HASH, sizeof p - n);
     n += put_str(&p[n], tml_port_board_name(), sizeof p - n);
@@ -179,6 +213,15 @@ static void send_done(void)
     tml_put_u32(&p[8], s_faults);
     tml_put_u32(&p[12], tml_port_stack_used());
     tml_link_send(TML_LINK_DONE, p, sizeof p);
+}
+
+/* The end of the input (END, QUIT, the host closing the link): the app finishes what is pending. */
+static void end_of_input(void)
+{
+    if (s_samples != s_flushed) {
+        s_flushed = s_samples;
+        tml_app_flush();
+    }
 }
 
 static void feed(const float *sample)
@@ -230,14 +273,17 @@ static int on_frame(uint8_t type, const uint8_t *p, uint16_t len)
     case TML_LINK_RESET:
         expect_empty(len, type);
         s_samples = 0;
+        s_flushed = 0;
         tml_app_init();
         return 0;
     case TML_LINK_END:
         expect_empty(len, type);
+        end_of_input();
         send_done();
         return 0;
     case TML_LINK_QUIT:
         expect_empty(len, type);
+        end_of_input();
         send_done();
         return 1;
     case TML_LINK_HELLO_REQ:
@@ -261,6 +307,7 @@ int main(void)
     for (;;) {
         int n = tml_port_link_read(buf, sizeof buf);
         if (n < 0) { /* the host closed the link (end of a pipe) */
+            end_of_input();
             send_done();
             return 0;
         }
