@@ -79,7 +79,7 @@ def window_labels(rec, ends: np.ndarray) -> np.ndarray:
       judged with the sample after it);
     - a step (drop, jump) or a rise without rain after its named hours while its onset is still in view (the
       window shows the step, the reading looks normal now: either answer is defensible);
-    - the hour in which an episode ends (part faulty, part not);
+    - the hour in which an episode ends and the four after it (the return to a true reading is a step too);
     - a sample ISMN left unflagged (missing value, frozen soil)."""
     fault = np.asarray(rec.truth.get("fault", np.zeros(len(rec.signal), np.int8)))
     age = _ages(fault, rec.truth.get("fault_age"))
@@ -97,7 +97,7 @@ def window_labels(rec, ends: np.ndarray) -> np.ndarray:
             out[k] = cur if a >= EVIDENCE[FAULTS[cur]] else -1
         elif (recent == spike).any():
             out[k] = spike
-        elif cur == spike or (fault[e - HOP : e] > 0).any():
+        elif cur == spike or (fault[max(0, e - 5 * HOP) : e] > 0).any():
             out[k] = -1
         elif len(onset) and ((onset >= e - W) & (onset < e)).any():
             out[k] = -1
@@ -134,7 +134,9 @@ def make_examples(recordings, fx, manifest, rng, augment):
         if ends is None:
             continue
         y = window_labels(r, ends)
-        sel = (y > 0) | ((y == 0) & (rng.random(len(y)) < keep_ok))
+        # the ok windows most like a fault (rain in the last 6 h: rises that are not faults) all stay
+        wet = np.nan_to_num(frames[:, -24:, 3]).sum(axis=1) > 0.3 if augment else np.zeros(len(y), bool)
+        sel = (y > 0) | ((y == 0) & ((rng.random(len(y)) < keep_ok) | wet))
         if not sel.any():
             continue
         f = frames[sel]
@@ -232,6 +234,7 @@ class PostProcessor:
         self.irr_quiet_n = samples_of(p["irrigate_quiet_s"], manifest.rate)
         fld = field_params(manifest)
         self.fc, self.wp, self.mad = f32(fld["fc"]), f32(fld["wp"]), f32(fld["mad"])
+        self.root_mm = f32(f32(1000.0) * f32(fld["root_depth_m"]))
         self.forecast = (models or {}).get("forecast")
         self.fx = None
         self.reset()
@@ -240,7 +243,7 @@ class PostProcessor:
         self.above = np.zeros(len(self.labels), bool)
         self.quiet_until = np.full(len(self.labels), -1, np.int64)
         self.irr_quiet_until = -1
-        self.values = [np.nan, np.nan, np.nan]
+        self.values = [np.nan, np.nan, np.nan, 0.0]
         self.fault_on = False
 
     def _vwc_now(self, new):
@@ -268,6 +271,7 @@ class PostProcessor:
         span = f32(self.fc - self.wp)
         depletion = f32((self.fc - vwc) / span)
         vwc24 = depletion24 = f32(np.nan)
+        mm = f32(0.0)
         if self.forecast is not None:
             dq = self.forecast(frame)
             vwc24 = f32(vwc + f32(dq / f32(FORECAST_SCALE)))
@@ -275,7 +279,8 @@ class PostProcessor:
             if (not fault_on and depletion24 >= self.mad and end >= self.irr_quiet_until and "irrigate" in self.extra):
                 events.append((len(self.labels) + self.extra.index("irrigate"), 127))
                 self.irr_quiet_until = end + self.irr_quiet_n
-        self.values = [vwc24, depletion, depletion24]
+                mm = f32(f32(self.fc - vwc24) * self.root_mm)  # refill the forecast depletion to field capacity
+        self.values = [vwc24, depletion, depletion24, mm]
         return events
 
     def window_values(self):
@@ -285,31 +290,75 @@ class PostProcessor:
 # --- demo ---------------------------------------------------------------------------------------------------
 
 
+def node_in_the_loop(app, events: list | None = None):
+    """decide(i, readings) for synthetic-soil's closed_loop: the node's own pipeline (the committed int8
+    models and this PostProcessor, hour by hour as predict runs them) decides irrigation; it applies the
+    PostProcessor's irrigation_mm. Events land in `events` as (sample index, label, score)."""
+    from tinyml.predict import Pipeline
+
+    pipe = Pipeline(app)
+    fx = pipe.fx
+    pp = pipe.postprocessor()
+    names = list(app.manifest.values)
+
+    def decide(i, readings):
+        if i < fx.window or (i - fx.window) % fx.hop:
+            return 0.0
+        frame = readings[i - fx.window : i].astype(np.float32)
+        _, sq = pipe.int8_scores(fx.batch(frame[None]))
+        new = frame if i == fx.window else frame[-fx.hop :]
+        raised = pp.step(frame, new, i - len(new), sq[0])
+        if events is not None:
+            events.extend((i, lab, score) for lab, score in raised)
+        vals = pp.window_values()
+        mm = vals[names.index("irrigation_mm")] if "irrigation_mm" in names else 0.0
+        return float(mm) if np.isfinite(mm) and mm > 0 else 0.0
+
+    return decide
+
+
 def make_demo(manifest, seed):
-    """A held-out site and year (Tunis, its last season; clay loam): rain, dry-downs, irrigation when the
-    field's own threshold is passed, and a sensor that starts spiking on day 24 and sticks on day 30. The
-    truth events are the faults' onsets (when enough of each has shown: EVIDENCE)."""
+    """36 days of a clay-loam field at Tunis (real weather; a held-out site and year) whose irrigation the
+    node itself decides (the committed models in the loop), with a sensor that spikes from day 22 and sticks
+    on day 29 (the node then holds irrigation). Truth events: each fault once it has shown enough of itself
+    (EVIDENCE), and the irrigation decisions the node took in the loop (predict must take the same)."""
+    from tinyml.apps import load_app
     from tinyml.data import dataset_module
+    from tinyml.recording import Recording
 
     gen = dataset_module(manifest.dataset["generator"])
-    fld = field_params(manifest)
-    rec, _ = gen.demo_season(manifest.channels, site="tunis", soil="clay_loam", seed=seed % 1000, days=36,
-                             controller=gen.threshold_control(float(fld["mad"])), spikes_from_day=22.0,
-                             stuck_from_day=29.0)
-    fault, age = rec.truth["fault"], rec.truth["fault_age"]
+    app = load_app(manifest.id, root=manifest.dir.parent)
+    start = gen.LEAD_DAYS * 96
+    faults = [("spike", start + int((22 + h / 24) * 96)) for h in (0, 9.5, 21, 30.25, 44)]
+    faults.append(("stuck", start + 29 * 96))
+    decisions: list = []
+    s = gen.closed_loop("tunis", gen.season_years("tunis")[-1], "clay_loam", node_in_the_loop(app, decisions),
+                        seed=seed % 1000, faults=faults, days=36)
+    x = s["readings"][:, [gen.CHANNEL_KEYS.index(c) for c in manifest.channels]].astype(np.float32)
+    rec = Recording(x, 1 / 900.0, tuple(manifest.channels), subject="tunis", source="synthetic-soil demo",
+                    truth={"fault": s["fault"], "fault_age": s["fault_age"]})
     events = []
-    for i in np.nonzero(age == 0)[0]:
-        c = int(fault[i])
+    for i in np.nonzero(s["fault_age"] == 0)[0]:
+        c = int(s["fault"][i])
         if c == 0:
             continue
         name = FAULTS[c]
         at = i + (1 if name == "spike" else EVIDENCE[name])  # the sample whose window first names it
-        end = ((at // HOP) + 1) * HOP  # windows end on whole hours
+        end = fx_end(at, manifest)
         events.append((end / rec.rate, name))
-    rec.events = events
-    rec.activity = (f"36 days of a simulated clay-loam field at Tunis (real weather, held-out site and year), "
-                    f"threshold irrigation, a sensor that spikes from day 22 and sticks on day 29")
+    irrigate = len(manifest.labels) + list(manifest.app.get("extra_events", [])).index("irrigate") \
+        if "irrigate" in manifest.app.get("extra_events", []) else None
+    events += [(i / rec.rate, "irrigate") for i, lab, _ in decisions if lab == irrigate]
+    rec.events = sorted(events)
+    rec.activity = ("36 days of a simulated clay-loam field at Tunis (real weather, held-out site and year), "
+                    "irrigated by the node's own decisions, with a sensor that spikes from day 22 and sticks on day 29")
     return rec
+
+
+def fx_end(sample: int, manifest) -> int:
+    """The end of the first window whose newest hour holds `sample` (windows end every hop after the first)."""
+    w, hop = int(manifest.features["window"]), int(manifest.features["hop"])
+    return max(w, w + -(-(sample + 1 - w) // hop) * hop)
 
 
 # --- baselines ------------------------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ import numpy as np
 FAULTS = ["ok", "spike", "drop", "jump", "stuck", "plateau", "rise_no_rain", "out_of_range", "noisy"]
 # relative frequency of each fault class among injected episodes (ISMN's flag counts put spikes, jumps and
 # plateaus well ahead of drops; the rarer ones are made common enough to learn)
-WEIGHTS = {"spike": 3.0, "drop": 1.5, "jump": 1.5, "stuck": 1.5, "plateau": 1.2, "rise_no_rain": 1.2,
-           "out_of_range": 1.0, "noisy": 1.2}
+WEIGHTS = {"spike": 2.0, "drop": 2.0, "jump": 2.5, "stuck": 1.2, "plateau": 1.0, "rise_no_rain": 2.5,
+           "out_of_range": 1.0, "noisy": 1.0}
 
 
 def read_sensors(truth: dict, soil, rng: np.random.Generator) -> dict[str, np.ndarray]:

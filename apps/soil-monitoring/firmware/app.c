@@ -10,6 +10,7 @@
  * Float32 in the same order as Python (built with -ffp-contract=off), integer score compares: Python and
  * the device raise the same events from the same samples, on the 8-bit AVR too.
  */
+#include <math.h>
 #include <string.h>
 
 #include "app_config.h"
@@ -49,9 +50,19 @@ static uint32_t s_block_runs;
 static uint64_t s_block_cost;
 
 /* Post-processing (PostProcessor in pipeline.py). */
+typedef char four_values[(TML_CFG_N_VALUES == 4) ? 1 : -1]; /* vwc_24h, depletion, depletion_24h, irrigation_mm */
 static int32_t s_threshold_q, s_quiet_n, s_spike_quiet_n;
 static uint8_t s_above[N_LABELS];
 static uint32_t s_quiet_until[N_LABELS];
+static float s_fc, s_wp; /* the field's water limits: [field] fc/wp, or (0) its soil's row of the tables */
+
+/* [field] fc / wp / sat as given, else the value of the field's soil in the [postprocess] soil_* table. */
+static float field_limit(float given, const TML_FLASH float *table)
+{
+    return given > 0.0f ? given : table[TML_CFG_FIELD_SOIL_INDEX];
+}
+static const TML_FLASH float k_soil_fc[] = TML_CFG_POSTPROCESS_SOIL_FC;
+static const TML_FLASH float k_soil_wp[] = TML_CFG_POSTPROCESS_SOIL_WP;
 
 void tml_app_init(void)
 {
@@ -91,6 +102,8 @@ void tml_app_init(void)
         s_above[c] = 0;
         s_quiet_until[c] = 0;
     }
+    s_fc = field_limit(TML_CFG_FIELD_FC, k_soil_fc);
+    s_wp = field_limit(TML_CFG_FIELD_WP, k_soil_wp);
     tml_report_output_quant(TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT);
 }
 
@@ -109,6 +122,19 @@ static void summarize_hour(void)
 
 static void postprocess(uint32_t end, const int8_t *scores)
 {
+    /* the newest hour's mean vwc: a sequential float32 sum of its samples x 0.25, as Python */
+    const float *v = s_buf + 2 * CH;
+    float acc = v[0];
+    for (int i = 1; i < BLOCK; i++) {
+        acc = acc + v[i * CH];
+    }
+    float vwc = acc * 0.25f;
+    float values[4];
+    values[0] = NAN;
+    values[1] = (s_fc - vwc) / (s_fc - s_wp);
+    values[2] = NAN;
+    values[3] = 0.0f;
+    tml_report_values(end, values, 4);
     for (int c = 1; c < N_LABELS; c++) {
         int on = scores[c] >= s_threshold_q;
         if (on && !s_above[c] && end >= s_quiet_until[c]) {
