@@ -2,11 +2,12 @@
  *
  * Every 15-minute sample [vwc, soil_temp_c, ec_ds_m, rain_mm, et0_mm] (optional ones NaN when the node has
  * no such sensor) goes into a 6-sample buffer. Every hour (samples 6, 10, 14, ...: the Python window's hour
- * blocks) the hour is summarized (tml_block_summary_one: level, range, step, glitch of vwc; rain and ET0
- * sums; temperature and EC means) and quantized straight into a 24-hour int8 history (24 x 8 bytes: the
- * node keeps no raw window, which is what lets it fit 2 KB of SRAM). Once 24 hours are in, each hour the
- * history is the model input: the fault classifier scores it and the post-processor raises each fault
- * class on its rising edge, then keeps that class quiet for a while (PostProcessor in pipeline.py).
+ * blocks) the hour is summarized (tml_block_summary_steps: level, range, step, glitch of vwc; rain and ET0
+ * sums; temperature and EC means, as steps of the chain's resolution) into a 24-hour history of signed bytes
+ * (24 x 8: the node keeps no raw window, which is what lets it fit 2 KB of SRAM). Once 24 hours are in, each
+ * hour the history, as values (steps x resolution), is quantized into the model input: the fault classifier
+ * scores it and the post-processor raises each fault class on its rising edge, then keeps that class quiet
+ * for a while (PostProcessor in pipeline.py).
  * Float32 in the same order as Python (built with -ffp-contract=off), integer score compares: Python and
  * the device raise the same events from the same samples, on the 8-bit AVR too.
  */
@@ -44,7 +45,7 @@ static float s_mean_center[TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS], s_mean_scale[TM
 static tml_block_summary_cfg s_cfg;
 
 static float s_buf[(2 + BLOCK) * CH]; /* the last 2 + BLOCK samples, oldest first */
-static int8_t s_hist[HOURS * NF];     /* int8 hourly summaries, oldest hour first */
+static int8_t s_hist[HOURS * NF];     /* hourly summaries in steps of the resolution, oldest hour first */
 static uint32_t s_hours;              /* hours summarized so far */
 static uint32_t s_block_runs;
 static uint64_t s_block_cost;
@@ -82,6 +83,7 @@ void tml_app_init(void)
     s_cfg.delta_scale = TML_CFG_FEATURES_CHAIN_0_DELTA_SCALE;
     s_cfg.missing = TML_CFG_FEATURES_CHAIN_0_MISSING;
     s_cfg.clip = TML_CFG_FEATURES_CHAIN_0_CLIP;
+    s_cfg.resolution = TML_CFG_FEATURES_CHAIN_0_RESOLUTION;
     s_cfg.n_sums = TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS;
     s_cfg.sum_ch = s_sum_ch;
     s_cfg.sum_scale = s_sum_scale;
@@ -110,14 +112,25 @@ void tml_app_init(void)
 /* The newest hour summarized and appended to the int8 history (the oldest hour drops out). */
 static void summarize_hour(void)
 {
-    float f[NF];
     uint64_t t0 = tml_port_instructions();
-    tml_block_summary_one(&s_cfg, s_buf, CH, f);
     memmove(s_hist, s_hist + NF, sizeof s_hist - NF);
-    tml_quantize_input(f, NF, TML_MODEL_INPUT_SCALE, TML_MODEL_INPUT_ZERO_POINT, s_hist + sizeof s_hist - NF);
+    tml_block_summary_steps(&s_cfg, s_buf, CH, s_hist + sizeof s_hist - NF);
     s_block_cost += tml_port_instructions() - t0;
     s_block_runs++;
     s_hours++;
+}
+
+/* A model's input from the history: each feature's value (steps x resolution, float32) quantized with the
+ * model's own input scale, as Python's quantize_input does it. */
+static void fill_input(int8_t *in, float scale, int32_t zero_point)
+{
+    float row[NF];
+    for (int h = 0; h < HOURS; h++) {
+        for (int k = 0; k < NF; k++) {
+            row[k] = (float)s_hist[h * NF + k] * TML_CFG_FEATURES_CHAIN_0_RESOLUTION;
+        }
+        tml_quantize_input(row, NF, scale, zero_point, in + h * NF);
+    }
 }
 
 static void postprocess(uint32_t end, const int8_t *scores)
@@ -157,7 +170,7 @@ void tml_app_on_sample(const float *sample)
     if (s_hours < HOURS) {
         return;
     }
-    memcpy(tml_model_input(), s_hist, sizeof s_hist);
+    fill_input(tml_model_input(), TML_MODEL_INPUT_SCALE, TML_MODEL_INPUT_ZERO_POINT);
     const int8_t *scores = tml_app_score_window(n);
     tml_report_stage_cost("block_summary", BLOCK, s_block_runs, s_block_cost);
     if (scores != NULL) {
