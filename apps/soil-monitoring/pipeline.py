@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyml.features import FeatureExtractor, dequantize, quantize_input
 from tinyml.postprocess import samples_of, score_threshold_q
 
 FAULTS = ["ok", "spike", "drop", "jump", "stuck", "plateau", "rise_no_rain", "out_of_range", "noisy"]
@@ -200,6 +201,14 @@ def forecast_examples(recordings, fx, manifest, rng, augment):
 # --- post-processing (C twin: firmware/app.c) ----------------------------------------------------------------
 
 
+def forecast_change(model, features) -> np.float32:
+    """The forecast model's output for one window's features, as the device computes it: quantized with the
+    model's input scale, invoked, dequantized (float32)."""
+    i, o = model.input, model.output
+    yq = np.asarray(model.invoke(quantize_input(features, i.scale, i.zero_point)), np.int8).reshape(-1)
+    return np.float32(dequantize(yq, o.scale, o.zero_point)[0])
+
+
 def field_params(manifest) -> dict:
     """The [field] deployment section with its soil water limits resolved: fc, wp and sat as given, or (0)
     from the [postprocess] soil_* tables at the soil's position in [field.allowed] soil (as app.c does)."""
@@ -236,7 +245,7 @@ class PostProcessor:
         self.fc, self.wp, self.mad = f32(fld["fc"]), f32(fld["wp"]), f32(fld["mad"])
         self.root_mm = f32(f32(1000.0) * f32(fld["root_depth_m"]))
         self.forecast = (models or {}).get("forecast")
-        self.fx = None
+        self.fx = FeatureExtractor(manifest)
         self.reset()
 
     def reset(self):
@@ -273,7 +282,7 @@ class PostProcessor:
         vwc24 = depletion24 = f32(np.nan)
         mm = f32(0.0)
         if self.forecast is not None:
-            dq = self.forecast(frame)
+            dq = forecast_change(self.forecast, self.fx.features(frame))
             vwc24 = f32(vwc + f32(dq / f32(FORECAST_SCALE)))
             depletion24 = f32((self.fc - vwc24) / span)
             if (not fault_on and depletion24 >= self.mad and end >= self.irr_quiet_until and "irrigate" in self.extra):
@@ -305,7 +314,7 @@ def node_in_the_loop(app, events: list | None = None):
         if i < fx.window or (i - fx.window) % fx.hop:
             return 0.0
         frame = readings[i - fx.window : i].astype(np.float32)
-        _, sq = pipe.int8_scores(fx.batch(frame[None]))
+        sq = _fault_scores(pipe, fx.batch(frame[None]))
         new = frame if i == fx.window else frame[-fx.hop :]
         raised = pp.step(frame, new, i - len(new), sq[0])
         if events is not None:
@@ -450,6 +459,12 @@ def _dequant(q, scale, zp):
     return (np.asarray(q, np.float32) - np.float32(zp)) * np.float32(scale)
 
 
+def _fault_scores(pipe, feats, scorer=None):
+    """The primary model's int8 scores for features: the scorer given (float evaluation) or the int8 model."""
+    scorer = scorer if scorer is not None else getattr(pipe, "scorer", None)
+    return scorer(feats) if scorer is not None else pipe.int8_scores(feats)[1]
+
+
 def _fault_windows(recs, fx, pipe, scorer):
     """Every scored window of the recordings: labels, model probabilities, the rule baseline's class."""
     ys, probs, rules = [], [], []
@@ -463,7 +478,7 @@ def _fault_windows(recs, fx, pipe, scorer):
         if not keep.any():
             continue
         feats = fx.batch(frames[keep])
-        sq = scorer(feats) if scorer is not None else pipe.int8_scores(feats)[1]
+        sq = _fault_scores(pipe, feats, scorer)
         probs.append(_dequant(sq, o.scale, o.zero_point))
         sat = float(r.truth.get("sat", 0.6))
         rain_ok = "rain_mm" not in r.missing
@@ -496,7 +511,8 @@ def forecast_metrics(recs, fx, invoke) -> dict:
         return {}
     m, pe, d = (float(np.mean(np.concatenate(e))) for e in (err_m, err_p, err_d))
     return {"forecast_mae": m, "persistence_mae": pe, "drydown_mae": d,
-            "forecast_gain_vs_persistence": 1.0 - m / pe if pe > 0 else 0.0, "forecast_hours": int(sum(map(len, err_m)))}
+            "forecast_gain_vs_persistence": 1.0 - m / pe if pe > 0 else 0.0,
+            "forecast_gain_vs_drydown": 1.0 - m / d if d > 0 else 0.0, "forecast_hours": int(sum(map(len, err_m)))}
 
 
 def evaluate(app, pipe, recordings, scorer=None) -> dict:
@@ -508,8 +524,11 @@ def evaluate(app, pipe, recordings, scorer=None) -> dict:
     out = fault_metrics(y, prob, rule)
     forecast = (getattr(pipe, "models", None) or {}).get("forecast")
     if forecast is not None:
-        out.update(forecast_metrics(recordings, fx, lambda X: forecast(X)))
-        out.update(irrigation_metrics(app, pipe, recordings, forecast))
+        from tinyml.scoring import model_outputs
+
+        out.update(forecast_metrics(recordings, fx, lambda X: model_outputs(forecast, X).reshape(-1)))
+        if not hasattr(forecast, "predict"):  # the closed loop runs the device's int8 models only (hour by hour:
+            out.update(irrigation_metrics(app, pipe, recordings, forecast))  # a float model call costs ~10 ms)
     return out
 
 
@@ -543,14 +562,14 @@ def device_controller(app, pipe, forecast, fld: dict, use_forecast: bool = True)
             return 0.0
         frame = readings[i - fx.window : i].astype(np.float32)
         feats = fx.batch(frame[None])
-        _, sq = pipe.int8_scores(feats)
+        sq = _fault_scores(pipe, feats)
         if (sq[0, 1:] >= thr).any():
             return 0.0
         acc = frame[-HOP, 0]
         for j in range(1, HOP):
             acc = f32(acc + frame[-HOP + j, 0])
         vwc = f32(acc * f32(0.25))
-        target = f32(vwc + f32(forecast(feats)[0] / f32(FORECAST_SCALE))) if use_forecast else vwc
+        target = f32(vwc + f32(forecast_change(forecast, feats[0]) / f32(FORECAST_SCALE))) if use_forecast else vwc
         if f32((fc - target) / (fc - wp)) < mad:
             return 0.0
         state["next"] = i + 96
@@ -559,19 +578,20 @@ def device_controller(app, pipe, forecast, fld: dict, use_forecast: bool = True)
     return decide
 
 
-def irrigation_metrics(app, pipe, recordings, forecast, max_seasons: int = 12) -> dict:
-    """Closed-loop seasons on the held-out recordings' sites, years and soils (new weather draws): water used
-    and water-stress days (days whose mean Ks < 1, FAO-56) for the device, the current-depletion rule and a
-    fixed calendar."""
+def irrigation_metrics(app, pipe, recordings, forecast, max_seasons: int = 8) -> dict:
+    """Closed-loop seasons on the held-out recordings' sites, years and soils (new weather draws, as long as
+    the recordings): water used and water-stress days (days whose mean Ks < 1, FAO-56) for the device, the
+    current-depletion rule and a fixed calendar."""
     from tinyml.data import dataset_module
 
     gen = dataset_module(app.manifest.dataset["generator"])
-    seasons = [(r.truth["site"], r.truth["year"], r.truth["soil"]) for r in recordings if "site" in r.truth]
+    seasons = [(r.truth["site"], r.truth["year"], r.truth["soil"], len(r.signal) // 96 - gen.LEAD_DAYS)
+               for r in recordings if "site" in r.truth]
     seasons = sorted(set(seasons))[:max_seasons]
     if not seasons:
         return {}
     tot = {k: [0.0, 0] for k in ("device", "rule", "fixed")}
-    for k, (site, year, soil) in enumerate(seasons):
+    for k, (site, year, soil, days) in enumerate(seasons):
         so, cr = gen.SOILS[soil], gen.CROPS[gen.SITES[site][4]]
         fld = {"fc": so.fc, "wp": so.wp, "mad": cr.p, "root_depth_m": cr.root_m}
         w = gen.weather.load_weather(site)
@@ -586,7 +606,7 @@ def irrigation_metrics(app, pipe, recordings, forecast, max_seasons: int = 12) -
 
                 def decide(i, readings, start=start, amount=amount):
                     return amount if i >= start and (i - start) % (every * 96) == 0 else 0.0
-            s = gen.closed_loop(site, year, soil, decide, seed=1000 + k)
+            s = gen.closed_loop(site, year, soil, decide, seed=1000 + k, days=days)
             tot[name][0] += float(s["irrigation"].sum())
             tot[name][1] += _stress_days(s)
     out = {f"{k}_water_mm": v[0] / len(seasons) for k, v in tot.items()}

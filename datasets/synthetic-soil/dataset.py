@@ -118,14 +118,13 @@ def closed_loop(site: str, year: int, soil: str, decide, *, crop: str | None = N
     none). `faults`: (class, sample) of a failing sensor the node reads: "spike" (one glitch of +0.15 m³/m³)
     or "stuck" (the reading freezes from that sample on). `days`: stop after this many days of the season.
     Returns field_season's truth dict plus "readings" and per-sample "fault" labels."""
+    n_days = days
     region, start, length, convective, site_crop = SITES[site]
     cr, so = CROPS[crop or site_crop], SOILS[soil]
     w = weather.load_weather(site)
-    days = weather.season_days(w, year, start, length, LEAD_DAYS)
-    if days is None:
+    days_idx = weather.season_days(w, year, start, length, LEAD_DAYS)
+    if days_idx is None:
         raise TinymlError(f"synthetic-soil: {site} has no complete season starting in {year}")
-    n_days = days
-    days = days_idx = weather.season_days(w, year, start, length, LEAD_DAYS)
     met = weather.disaggregate(w, days_idx, convective, np.random.default_rng(seed))
     n = len(met["rain"])
     kc = np.concatenate([np.full(LEAD_DAYS * 96, cr.kc[0]), physics.kc_curve(cr, n - LEAD_DAYS * 96)])

@@ -7,7 +7,9 @@
  * (24 x 8: the node keeps no raw window, which is what lets it fit 2 KB of SRAM). Once 24 hours are in, each
  * hour the history, as values (steps x resolution), is quantized into the model input: the fault classifier
  * scores it and the post-processor raises each fault class on its rising edge, then keeps that class quiet
- * for a while (PostProcessor in pipeline.py).
+ * for a while; the forecast model (model_forecast.h, same history, its own input quantization) gives the
+ * change of vwc over 24 h if no water comes, and the node raises `irrigate` when the forecast depletion of
+ * the field reaches its allowed depletion while no fault is reported (PostProcessor in pipeline.py).
  * Float32 in the same order as Python (built with -ffp-contract=off), integer score compares: Python and
  * the device raise the same events from the same samples, on the 8-bit AVR too.
  */
@@ -16,6 +18,7 @@
 
 #include "app_config.h"
 #include "model.h"
+#include "model_forecast.h"
 #include "tml_app.h"
 #include "tml_app_model.h"
 #include "tml_dsp.h"
@@ -35,6 +38,7 @@ typedef char hop_is_a_block[(TML_CFG_FEATURES_HOP == BLOCK) ? 1 : -1];
 typedef char window_is_whole_blocks[(TML_CFG_FEATURES_WINDOW == 2 + HOURS * BLOCK) ? 1 : -1];
 typedef char input_is_the_history[(TML_MODEL_INPUT_SIZE == HOURS * NF) ? 1 : -1];
 typedef char output_matches_labels[(TML_MODEL_OUTPUT_SIZE == N_LABELS) ? 1 : -1];
+typedef char forecast_reads_the_history[(TML_MODEL_FORECAST_INPUT_SIZE == HOURS * NF && TML_MODEL_FORECAST_OUTPUT_SIZE == 1) ? 1 : -1];
 
 /* The chain's parameters, from app_config.h (nothing copied by hand); in flash on an 8-bit AVR. */
 static const TML_FLASH float k_sums[][2] = TML_CFG_FEATURES_CHAIN_0_SUMS;
@@ -52,7 +56,10 @@ static uint64_t s_block_cost;
 
 /* Post-processing (PostProcessor in pipeline.py). */
 typedef char four_values[(TML_CFG_N_VALUES == 4) ? 1 : -1]; /* vwc_24h, depletion, depletion_24h, irrigation_mm */
-static int32_t s_threshold_q, s_quiet_n, s_spike_quiet_n;
+static int32_t s_threshold_q, s_quiet_n, s_spike_quiet_n, s_irr_quiet_n;
+static uint32_t s_irr_quiet_until;
+static float s_root_mm;
+static tml_model_cost s_forecast_cost;
 static uint8_t s_above[N_LABELS];
 static uint32_t s_quiet_until[N_LABELS];
 static float s_fc, s_wp; /* the field's water limits: [field] fc/wp, or (0) its soil's row of the tables */
@@ -100,6 +107,10 @@ void tml_app_init(void)
                                           TML_MODEL_OUTPUT_ZERO_POINT);
     s_quiet_n = tml_samples_of(TML_CFG_POSTPROCESS_FAULT_QUIET_S, TML_CFG_SIGNAL_RATE);
     s_spike_quiet_n = tml_samples_of(TML_CFG_POSTPROCESS_SPIKE_QUIET_S, TML_CFG_SIGNAL_RATE);
+    s_irr_quiet_n = tml_samples_of(TML_CFG_POSTPROCESS_IRRIGATE_QUIET_S, TML_CFG_SIGNAL_RATE);
+    s_irr_quiet_until = 0;
+    s_root_mm = 1000.0f * TML_CFG_FIELD_ROOT_DEPTH_M;
+    s_forecast_cost = (tml_model_cost){"model_forecast", BLOCK, 0, 0};
     for (int c = 0; c < N_LABELS; c++) {
         s_above[c] = 0;
         s_quiet_until[c] = 0;
@@ -133,8 +144,31 @@ static void fill_input(int8_t *in, float scale, int32_t zero_point)
     }
 }
 
+/* The forecast: vwc change over 24 h (x FORECAST_SCALE) from the history, dequantized as Python does;
+ * NAN when the model could not run (reported). */
+static float forecast_change(void)
+{
+    fill_input(tml_model_forecast_input(), TML_MODEL_FORECAST_INPUT_SCALE, TML_MODEL_FORECAST_INPUT_ZERO_POINT);
+    if (tml_app_run_model(tml_model_forecast_invoke, &s_forecast_cost) != 0) {
+        return NAN;
+    }
+    return ((float)tml_model_forecast_output()[0] - (float)TML_MODEL_FORECAST_OUTPUT_ZERO_POINT) *
+           TML_MODEL_FORECAST_OUTPUT_SCALE;
+}
+
 static void postprocess(uint32_t end, const int8_t *scores)
 {
+    int fault_on = 0;
+    uint8_t raised[N_LABELS];
+    for (int c = 1; c < N_LABELS; c++) {
+        int on = scores[c] >= s_threshold_q;
+        fault_on |= on;
+        raised[c] = (uint8_t)(on && !s_above[c] && end >= s_quiet_until[c]);
+        if (raised[c]) {
+            s_quiet_until[c] = end + (uint32_t)(c == TML_CFG_LABEL_SPIKE ? s_spike_quiet_n : s_quiet_n);
+        }
+        s_above[c] = (uint8_t)on;
+    }
     /* the newest hour's mean vwc: a sequential float32 sum of its samples x 0.25, as Python */
     const float *v = s_buf + 2 * CH;
     float acc = v[0];
@@ -142,19 +176,24 @@ static void postprocess(uint32_t end, const int8_t *scores)
         acc = acc + v[i * CH];
     }
     float vwc = acc * 0.25f;
-    float values[4];
-    values[0] = NAN;
-    values[1] = (s_fc - vwc) / (s_fc - s_wp);
-    values[2] = NAN;
-    values[3] = 0.0f;
+    float span = s_fc - s_wp;
+    float change = forecast_change();
+    float vwc24 = vwc + change / 10.0f; /* FORECAST_SCALE in pipeline.py */
+    float dep24 = (s_fc - vwc24) / span;
+    float values[4] = {vwc24, (s_fc - vwc) / span, dep24, 0.0f};
+    int irrigate = !fault_on && dep24 >= TML_CFG_FIELD_MAD && end >= s_irr_quiet_until; /* NAN compares false */
+    if (irrigate) {
+        s_irr_quiet_until = end + (uint32_t)s_irr_quiet_n;
+        values[3] = (s_fc - vwc24) * s_root_mm;
+    }
     tml_report_values(end, values, 4);
     for (int c = 1; c < N_LABELS; c++) {
-        int on = scores[c] >= s_threshold_q;
-        if (on && !s_above[c] && end >= s_quiet_until[c]) {
+        if (raised[c]) {
             tml_report_event(end, (uint32_t)c, scores[c]);
-            s_quiet_until[c] = end + (uint32_t)(c == TML_CFG_LABEL_SPIKE ? s_spike_quiet_n : s_quiet_n);
         }
-        s_above[c] = (uint8_t)on;
+    }
+    if (irrigate) {
+        tml_report_event(end, TML_CFG_EVENT_IRRIGATE, 127);
     }
 }
 
@@ -173,6 +212,7 @@ void tml_app_on_sample(const float *sample)
     fill_input(tml_model_input(), TML_MODEL_INPUT_SCALE, TML_MODEL_INPUT_ZERO_POINT);
     const int8_t *scores = tml_app_score_window(n);
     tml_report_stage_cost("block_summary", BLOCK, s_block_runs, s_block_cost);
+    tml_app_report_model_cost(&s_forecast_cost);
     if (scores != NULL) {
         postprocess(n, scores);
     }
