@@ -2,7 +2,7 @@
 and training examples, the post-processor (fault events, irrigation decision), the ISMN-style rule baseline,
 the fitted dry-down baseline, the closed-loop irrigation season and the demo.
 
-Every hour (hop = 4 samples of 15 minutes) the features are the last 24 hours as block summaries (the
+Every hour (hop = 4 samples of 15 minutes) the features are the last 20 hours as block summaries (the
 `block_summary` chain block: level, range, step and glitch of vwc, rain and ET0 sums, soil temperature and
 EC means per hour; missing optional channels as -1). The fault classifier names the newest hour's state
 (ok or one of the ISMN quality-control classes, plus a noisy sensor); the forecast model, on the same int8
@@ -32,7 +32,7 @@ def _trunk(inp, filters, dense, dropout):
     from keras import layers
 
     x = inp
-    for f in filters:  # strided convolutions over the hours: 24 -> 12 -> 6
+    for f in filters:  # strided convolutions over the hours: 20 -> 10 -> 5
         x = layers.Conv1D(f, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
     x = layers.Dropout(dropout)(x)
@@ -40,7 +40,7 @@ def _trunk(inp, filters, dense, dropout):
 
 
 def build_model(input_shape, n_classes, *, filters=(12, 16), dense=24, dropout=0.1, **_):
-    """Sensor-fault classifier: two strided 1D convolutions over 24 hourly summaries, a dense layer,
+    """Sensor-fault classifier: two strided 1D convolutions over 20 hourly summaries, a dense layer,
     softmax over ok + 8 fault classes. Small on purpose: it runs on a 2 KB, 8-bit microcontroller."""
     import keras
     from keras import layers
@@ -73,7 +73,7 @@ def _ages(fault: np.ndarray, age: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def window_labels(rec, ends: np.ndarray) -> np.ndarray:
+def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
     """Class of the newest hour of each window ending before sample `ends` (exclusive); -1 where it is not
     scored because the answer is ambiguous from the window itself:
     - a fault that has not yet shown enough of itself (EVIDENCE), or a spike in the newest sample (a glitch is
@@ -87,7 +87,6 @@ def window_labels(rec, ends: np.ndarray) -> np.ndarray:
     spike = FAULTS.index("spike")
     lasting = [FAULTS.index(c) for c in ("drop", "jump", "rise_no_rain")]
     onset = np.nonzero((age == 0) & np.isin(fault, lasting))[0]
-    W = 98
     out = np.zeros(len(ends), np.int64)
     for k, e in enumerate(ends):
         cur, a = int(fault[e - 1]), int(age[e - 1])
@@ -100,7 +99,7 @@ def window_labels(rec, ends: np.ndarray) -> np.ndarray:
             out[k] = spike
         elif cur == spike or (fault[max(0, e - 5 * HOP) : e] > 0).any():
             out[k] = -1
-        elif len(onset) and ((onset >= e - W) & (onset < e)).any():
+        elif len(onset) and ((onset >= e - window) & (onset < e)).any():
             out[k] = -1
     return out
 
@@ -134,7 +133,7 @@ def make_examples(recordings, fx, manifest, rng, augment):
         ends, frames = _recording_windows(r, fx)
         if ends is None:
             continue
-        y = window_labels(r, ends)
+        y = window_labels(r, ends, fx.window)
         # the ok windows most like a fault (rain in the last 6 h: rises that are not faults) all stay
         wet = np.nan_to_num(frames[:, -24:, 3]).sum(axis=1) > 0.3 if augment else np.zeros(len(y), bool)
         sel = (y > 0) | ((y == 0) & ((rng.random(len(y)) < keep_ok) | wet))
@@ -150,7 +149,7 @@ def make_examples(recordings, fx, manifest, rng, augment):
     return np.concatenate(Xs).astype(np.float32), np.concatenate(ys)
 
 
-def forecast_targets(r, ends: np.ndarray) -> np.ndarray:
+def forecast_targets(r, ends: np.ndarray, window: int) -> np.ndarray:
     """The forecast's truth: (hourly vwc mean 24 h after the window) - (its newest hourly mean), x
     FORECAST_SCALE, on hours after which no water arrived for 24 h (the gauge, which also catches sprinkler
     irrigation, stayed dry): the forecast is "tomorrow's soil moisture if no water comes", what an irrigation
@@ -163,7 +162,7 @@ def forecast_targets(r, ends: np.ndarray) -> np.ndarray:
     wet = np.concatenate([[0.0], np.cumsum(np.where(np.isfinite(rain), rain, np.inf))])
     out = np.full(len(ends), np.nan)
     for k, e in enumerate(ends):
-        if e + HORIZON > len(v) or bad[e + HORIZON] - bad[max(0, e - 98)] > 0:
+        if e + HORIZON > len(v) or bad[e + HORIZON] - bad[max(0, e - window)] > 0:
             continue
         if not wet[e + HORIZON] - wet[e] < 0.1:  # water came (or the gauge is missing: inf)
             continue
@@ -181,7 +180,7 @@ def forecast_examples(recordings, fx, manifest, rng, augment):
         ends, frames = _recording_windows(r, fx)
         if ends is None:
             continue
-        y = forecast_targets(r, ends)
+        y = forecast_targets(r, ends, fx.window)
         sel = np.isfinite(y)
         sel[np.arange(len(sel)) % stride != 0] = False
         if not sel.any():
@@ -473,7 +472,7 @@ def _fault_windows(recs, fx, pipe, scorer):
         ends, frames = _recording_windows(r, fx)
         if ends is None:
             continue
-        y = window_labels(r, ends)
+        y = window_labels(r, ends, fx.window)
         keep = y >= 0
         if not keep.any():
             continue
@@ -495,7 +494,7 @@ def forecast_metrics(recs, fx, invoke) -> dict:
         ends, frames = _recording_windows(r, fx)
         if ends is None:
             continue
-        y = forecast_targets(r, ends)
+        y = forecast_targets(r, ends, fx.window)
         sel = np.isfinite(y)
         if not sel.any():
             continue

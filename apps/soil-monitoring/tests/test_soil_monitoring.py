@@ -59,11 +59,28 @@ def test_fault_events_on_the_rising_edge_then_quiet():
     assert np.isnan(vals[0]) and vals[3] == 0.0  # no forecast model: no forecast, no irrigation
 
 
+class _Forecast:
+    """An int8 forecast model's contract (the core's invoker) that always answers `change`."""
+
+    class Q:
+        def __init__(self, scale, zero_point, shape):
+            self.scale, self.zero_point, self.shape = scale, zero_point, shape
+
+    def __init__(self, change):
+        self.input = self.Q(0.03, 0, (1, (W - 2) // 4, 8))
+        self.output = self.Q(0.01, 0, (1, 1))
+        self.q = np.int8(int(round(change / 0.01)))
+
+    def invoke(self, x_int8):
+        assert x_int8.dtype == np.int8 and x_int8.shape == self.input.shape[1:]
+        return np.array([self.q], np.int8)
+
+
 def test_irrigation_from_the_forecast_and_never_on_a_faulty_sensor():
     fld = P.field_params(M)
     dry = float(fld["fc"] - (fld["fc"] - fld["wp"]) * 0.3)  # depletion 0.3 now ...
     drop = -(fld["fc"] - fld["wp"]) * 0.2 * P.FORECAST_SCALE  # ... 0.5 tomorrow (mad 0.4)
-    pp = P.PostProcessor(M, 1 / 256, -128, models={"forecast": lambda frame: np.float32(drop)})
+    pp = P.PostProcessor(M, 1 / 256, -128, models={"forecast": _Forecast(drop)})
     irr = len(M.labels) + M.app["extra_events"].index("irrigate")
     f = _frame(dry)
     assert [lab for lab, _ in pp.step(f, f[-4:], W - 4, _scores("stuck"))] == [M.labels.index("stuck")]
@@ -85,7 +102,7 @@ def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
     fault[150] = P.FAULTS.index("spike")
     r = Recording(np.zeros((n, 5), np.float32), 1 / 900, tuple(M.channels), truth={"fault": fault, "fault_age": age})
     ends = np.arange(W, n + 1, 4)
-    y = dict(zip(ends.tolist(), P.window_labels(r, ends).tolist()))
+    y = dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
     assert y[154] == P.FAULTS.index("spike") and y[150] == 0  # judged with the sample after it
     assert y[218] == -1 and y[226] == stuck  # 6 h of constancy before it is named
     assert y[302] == -1 and y[318] == -1 and y[322] == 0  # the hours after an episode: not scored
