@@ -934,7 +934,8 @@ Cost per measurement = (the fault classifier + the forecast model + the hourly s
 hour) / 4 (a decision every hour, a sample every 15 minutes; the per-sample copy and the input quantization
 are a few hundred cycles more). Energy per measurement = MCU active time at the
 board's clock x its run current, plus the soil sensor's reading (a capacitance probe, 3.6 mA for 150 ms);
-sleep between measurements; two alkaline AA cells ({AA_PAIR_MAH:.0f} mAh usable); no radio.
+sleep between measurements; two alkaline AA cells ({AA_PAIR_MAH:.0f} mAh usable); no radio. Beyond about 10 years
+the cells' own self-discharge, not this load, sets the battery life.
 
 | board | flash B | RAM B | stack static / measured B | per measurement | active ms | energy uJ (MCU + sensor) | sleep uA | mean uA | years on 2xAA |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
