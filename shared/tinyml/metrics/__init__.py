@@ -11,7 +11,8 @@
 from .anomaly import auc_metrics, roc_auc, roc_curve
 from .bootstrap import cluster_bootstrap_ci
 from .classes import confusion, window_metrics
-from .events import clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals
+from .events import (clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals,
+                     match_events)
 from .regression import regression_metrics
 
 
@@ -28,6 +29,6 @@ def round_metrics(d: dict) -> dict:
     return {k: r(v) for k, v in d.items()}
 
 
-__all__ = ["auc_metrics", "clopper_pearson", "cluster_bootstrap_ci", "confusion", "event_breakdown", "event_intervals", "event_metrics",
-           "format_intervals",
+__all__ = ["auc_metrics", "clopper_pearson", "cluster_bootstrap_ci", "confusion", "event_breakdown", "event_intervals",
+           "event_metrics", "format_intervals", "match_events",
            "regression_metrics", "roc_auc", "roc_curve", "round_metrics", "window_metrics"]
