@@ -30,6 +30,7 @@ extern "C" {
 typedef struct {
     int size, level;
     float level_center, level_scale, delta_scale, missing, clip;
+    float resolution; /* > 0: features on this grid, floor(f / resolution + 0.5) * resolution */
     int n_sums;
     const int *sum_ch;
     const float *sum_scale;
@@ -40,6 +41,9 @@ typedef struct {
 /* One block: x = 2 + size samples interleaved with `ch` channels (two of history, then the block's own);
  * writes 4 + n_sums + n_means features. */
 void tml_block_summary_one(const tml_block_summary_cfg *cfg, const float *x, int ch, float *out);
+/* The same, as grid steps (cfg->resolution > 0; |features| <= clip, so a step count fits int8 when
+ * clip / resolution <= 127): the feature is steps * resolution. */
+void tml_block_summary_steps(const tml_block_summary_cfg *cfg, const float *x, int ch, int8_t *steps);
 /* A window of 2 + size * n_blocks samples -> out[n_blocks][4 + n_sums + n_means]. */
 void tml_block_summary(const tml_block_summary_cfg *cfg, const float *x, int n_blocks, int ch, float *out);
 

@@ -140,7 +140,7 @@ def summary_dict(im, run, size, n_samples: int) -> dict:
             hz = int(clock, 0)
             d["estimate_clock_hz"] = hz
             d["estimate_ms_per_inference"] = round(1000.0 * cost["median"] / hz, 4)
-            d["estimate_duty_cycle"] = round(total / hz / seconds, 6) if seconds else None
+            d["estimate_duty_cycle"] = float(f"{total / hz / seconds:.4g}") if seconds else None
         elif cost["unit"] == "ns":
             d["ms_per_inference"] = round(cost["median"] / 1e6, 4)
         _realtime(d, im, run, cost)
@@ -167,7 +167,7 @@ def _realtime(d: dict, im, run, cost: dict) -> None:
         hz = int(clock, 0)
         d["realtime_clock_hz"] = hz
         d["realtime_per_second"] = round(per_second)
-        d["realtime_load"] = round(per_second / hz, 6)
+        d["realtime_load"] = float(f"{per_second / hz:.4g}")  # significant digits: a sleepy node's load is ~1e-7
 
 
 def _summary_text(d: dict) -> str:

@@ -215,9 +215,10 @@ def _apply_fft_band_power(x, rate, bands, window):
     return _flat_channels(_fft_band_power(x, rate, bands, window).reshape(x.shape[1], -1))
 
 
-def _apply_block_summary(x, rate, size, level, level_center, level_scale, delta_scale, sums, means, missing, clip):
+def _apply_block_summary(x, rate, size, level, level_center, level_scale, delta_scale, sums, means, missing, clip,
+                         resolution):
     return _block_summary(_as2d(x, "block_summary"), size, level, level_center, level_scale, delta_scale, sums, means,
-                          missing, clip)
+                          missing, clip, resolution)
 
 
 def _frames_params(x, length, hop):
@@ -302,7 +303,8 @@ BLOCKS: dict[str, Block] = {
                "sums": (list, [], "[channel, scale] pairs: sqrt(block sum / scale)"),
                "means": (list, [], "[channel, center, scale]: (block mean - center) / scale"),
                "missing": (float, -1.0, "a sum or mean over a block with a NaN sample"),
-               "clip": (float, 3.0, "every feature is clipped to [-clip, clip]")},
+               "clip": (float, 3.0, "every feature is clipped to [-clip, clip]"),
+               "resolution": (float, 0.0, "> 0: every feature rounded to this grid (0: not)")},
               _block_summary, _apply_block_summary,
               doc="per block of samples: level, range, step, glitch of one channel, sums and means of others"),
         Block("stats", 1, "float32", {"names": (list, list(STAT_NAMES), "statistics to compute, in order")},
