@@ -48,6 +48,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "window": ((int,), True, None),
         "hop": ((int,), True, None),
         "chain": ((list,), False, []),
+        "stream": ((list,), False, []),
     },
     "model": {
         "builder": ((str,), False, "build_model"),
@@ -211,9 +212,10 @@ def _check_values(m: Manifest, expected_id: str | None) -> None:
         raise _err(p, "features.window", "must be >= 1 sample")
     if not 1 <= m.features["hop"]:
         raise _err(p, "features.hop", "must be >= 1 sample")
-    for i, step in enumerate(m.features["chain"]):
-        if not isinstance(step, dict) or not isinstance(step.get("block"), str):
-            raise _err(p, f"features.chain[{i}]", "each step must be a table with a 'block' name")
+    for part in ("stream", "chain"):
+        for i, step in enumerate(m.features[part]):
+            if not isinstance(step, dict) or not isinstance(step.get("block"), str):
+                raise _err(p, f"features.{part}[{i}]", "each step must be a table with a 'block' name")
     if m.model["lr_schedule"] not in LR_SCHEDULES:
         raise _err(p, "model.lr_schedule", f"{m.model['lr_schedule']!r} not allowed; allowed: {', '.join(LR_SCHEDULES)}")
     if m.model["class_weight"] not in CLASS_WEIGHTS:
