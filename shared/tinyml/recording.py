@@ -31,6 +31,10 @@ class Recording:
     events: list[tuple[float, str]] = field(default_factory=list)  # ground-truth (t seconds, label)
     source: str = ""  # file path or generator id
     split: str = ""  # "" (the split decides by subject) or "train": augmentation material, never held out
+    # Annotations beyond trial-level events, by kind, for datasets that have them: e.g. "beats" (sample
+    # indices and classes), "rhythm" (labelled time spans), "noise" (unreadable spans). Free-form per dataset;
+    # the app's hooks and evaluation read what their datasets provide.
+    truth: dict = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
