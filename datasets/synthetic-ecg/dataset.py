@@ -51,7 +51,8 @@ from tinyml.recording import Recording
 
 ADC_RANGE_MV = 5.0  # +-5 mV, like MIT-BIH's 11-bit over 10 mV and common wearable front ends
 LSB_MV = 0.005  # 5 uV
-NOISE_EVENT_S = 4.0  # an unreadable span at least this long is a "noise" event
+NOISE_EVENT_S = 4.0
+VENTRICLE_REFRACTORY_S = 0.52  # a sinus impulse this soon after a PVC finds the ventricles refractory  # an unreadable span at least this long is a "noise" event
 
 # ECGSYN's default wave angles (deg) / relative sizes, used as the centre of the subjects' draws.
 # name: (time offset at RR = 1 s in s, amplitude mV, width s)
@@ -237,8 +238,8 @@ def beat_sequence(rng, subj: Subject, segments: list[Segment]):
                 last = te
             if ect[-1][1] == "S" and last == ect[-1][0]:
                 nxt = last + sinus_rr(last) * rng.uniform(0.98, 1.08)  # the sinus node resets
-            else:  # compensatory: the next sinus slot after the last ectopic beat
-                while nxt < last + 0.35:
+            else:  # compensatory: sinus slots falling in the ventricles' refractory time after a PVC are
+                while nxt < last + VENTRICLE_REFRACTORY_S:  # blocked (an interpolated PVC only at slow rates)
                     nxt += sinus_rr(nxt)
         t = nxt
     if cur is not None:
