@@ -130,6 +130,23 @@ int tml_mfcc(const float *x, int stride, int n, const float *w, int n_fft, const
              int n_mfcc, float *work, float *out);
 
 
+/* ---- R-R features over a window (tinyml.dsp.rr_features): out = [hr_bpm, sdnn_ms, rmssd_ms, pnn50,
+ * irregularity], NaN where too few intervals; work: TML_RR_WORK(n) floats ---- */
+#define TML_RR_FEATURES 5
+#define TML_RR_WORK(n) (2 * (n))
+void tml_rr_features(const float *rr, int n, float *work, float *out);
+
+/* ---- beat features (tinyml.dsp.beat_features) ---- */
+/* Width of the steep part of the QRS around x[c], in samples (float), within c +- half. */
+float tml_beat_qrs_width(const float *x, int n, int c, int half);
+/* Pearson correlation of x[n] and t[n] (0 when either is flat). */
+float tml_beat_template_corr(const float *x, const float *t, int n);
+/* t += (x - t) / k */
+void tml_beat_template_update(float *t, const float *x, int n, int k);
+
+/* ---- signal-quality index of one ECG segment (tinyml.dsp.sqi): 0..1; *ptp_out = its peak to peak ---- */
+float tml_sqi(const float *x, int n, float ref, float *ptp_out);
+
 /* ---- streaming QRS detector, Pan-Tompkins family (tinyml.dsp.qrs_detect) ----
  * Float32 (FPU): the detection band-pass (tml_biquad) and the gain into the integer stage. Integer: the
  * derivative, squaring, moving-window integration, peak tracking, adaptive thresholds, T-wave check and

@@ -88,6 +88,11 @@ _SIGS = {
     "tml_mfcc": (C.c_int, [_F, _i, _i, _F, _i, _F, _I32, _I32, _F, _i, C.c_float, _F, _i, _F, _F]),
     "tml_select": (None, [_F, _i, _i, _I32, _i, _F]),
     "tml_decimate": (None, [_F, _i, _i, _i, _F]),
+    "tml_rr_features": (None, [_F, _i, _F, _F]),
+    "tml_beat_qrs_width": (C.c_float, [_F, _i, _i, _i]),
+    "tml_beat_template_corr": (C.c_float, [_F, _F, _i]),
+    "tml_beat_template_update": (None, [_F, _F, _i, _i]),
+    "tml_sqi": (C.c_float, [_F, _i, C.c_float, _F]),
     "tml_qrs_detect_init": (C.c_int, [C.POINTER(_QrsDetect), C.POINTER(_QrsConfig), _F, _I32, _I32, _F]),
     "tml_qrs_detect_step": (C.c_int, [C.POINTER(_QrsDetect), C.c_float, C.POINTER(C.c_uint32)]),
 }
@@ -300,6 +305,33 @@ class CTwins:
         out = np.empty((x.shape[0] // factor, x.shape[1]), np.float32)
         self.lib.tml_decimate(_p(x, _F), x.shape[0], x.shape[1], factor, _p(out, _F))
         return out
+
+    # R-R features, beat features, signal quality
+    def rr_features(self, rr) -> np.ndarray:
+        rr = _f32(rr).reshape(-1)
+        work = np.zeros(max(2 * len(rr), 1), np.float32)
+        out = np.empty(5, np.float32)
+        self.lib.tml_rr_features(_p(rr, _F) if len(rr) else None, len(rr), _p(work, _F), _p(out, _F))
+        return out
+
+    def qrs_width(self, x, c: int, half: int) -> np.float32:
+        x = _f32(x)
+        return np.float32(self.lib.tml_beat_qrs_width(_p(x, _F), len(x), int(c), int(half)))
+
+    def template_corr(self, x, t) -> np.float32:
+        x, t = _f32(x), _f32(t)
+        return np.float32(self.lib.tml_beat_template_corr(_p(x, _F), _p(t, _F), len(x)))
+
+    def template_update(self, t, x, k: int = 8) -> np.ndarray:
+        t, x = _f32(t).copy(), _f32(x)
+        self.lib.tml_beat_template_update(_p(t, _F), _p(x, _F), len(x), k)
+        return t
+
+    def sqi(self, x, ref: float = 1.0) -> tuple[np.float32, np.float32]:
+        x = _f32(x)
+        ptp = np.zeros(1, np.float32)
+        v = self.lib.tml_sqi(_p(x, _F), len(x), float(np.float32(ref)), _p(ptp, _F))
+        return np.float32(v), ptp[0]
 
     # QRS detector: the stream fed one sample at a time, as on the device
     def qrs_detect(self, y, cfg) -> tuple[np.ndarray, np.ndarray]:
