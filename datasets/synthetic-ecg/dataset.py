@@ -378,8 +378,9 @@ def render_noise(rng, subj: Subject, events: list[NoiseEvent], n, rate, heart):
     """The ECG as the electrodes and the front end deliver it: heart * gain(t) + noise, saturated and
     quantised. Returns (signal mV float32, unreadable spans, disturbed spans [(start s, end s)]).
 
-    Unreadable: lead-off, a pop's decay, and motion or EMG whose peaks reach half the QRS amplitude (spikes
-    up to 0.8 * level mV; EMG peaks about 3 x its RMS). Disturbed: any noise episode, readable or not."""
+    Unreadable: lead-off, a pop's decay, motion whose QRS-like spikes (up to 0.8 * level mV) reach a third of
+    the QRS amplitude, and EMG whose peaks (about 3 x its RMS) reach half of it. Disturbed: any noise
+    episode, readable or not."""
     t = np.arange(n) / rate
     gain = np.full(n, subj.gain)
     extra = np.zeros(n)
@@ -422,7 +423,7 @@ def render_noise(rng, subj: Subject, events: list[NoiseEvent], n, rate, heart):
                 if j1 > j0:
                     extra[j0:j1] += a * np.exp(-0.5 * ((t[j0:j1] - tk) / w) ** 2)
                 tk += (1 / cadence) * rng.uniform(0.9, 1.1) if ev.walking else rng.exponential(0.45) + 0.1
-            if 0.8 * lvl >= 0.5 * qrs:  # spikes as tall as half a QRS: beats can't be told from artefacts
+            if 0.8 * lvl >= 0.3 * qrs:  # spikes a third of a QRS tall: beats can't be told from artefacts
                 unreadable.append((ev.start, ev.start + ev.seconds))
         elif ev.kind == "pop":
             a = rng.uniform(1.0, 4.0) * (1 if rng.random() < 0.5 else -1)

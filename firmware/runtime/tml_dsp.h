@@ -137,10 +137,13 @@ int tml_mfcc(const float *x, int stride, int n, const float *w, int n_fft, const
 void tml_rr_features(const float *rr, int n, float *work, float *out);
 
 /* ---- beat features (tinyml.dsp.beat_features) ---- */
-/* Width of the steep part of the QRS around x[c], in samples (float), within c +- half. */
+/* Width of the steep part of the QRS around x[c], in samples (float), within c +- half: the run of steep
+ * samples around the steepest one, bridging gaps of up to 2 (see tinyml.dsp.beat_features). */
 float tml_beat_qrs_width(const float *x, int n, int c, int half);
 /* Pearson correlation of x[n] and t[n] (0 when either is flat). */
 float tml_beat_template_corr(const float *x, const float *t, int n);
+/* Best tml_beat_template_corr of t[n] against x[s .. s+n), s = 0 .. 2*shift (x holds n + 2*shift). */
+float tml_beat_template_match(const float *x, const float *t, int n, int shift);
 /* t += (x - t) / k */
 void tml_beat_template_update(float *t, const float *x, int n, int k);
 

@@ -30,6 +30,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "task": ((str,), True, None),
         "labels": ((list,), True, None),
         "event_labels": ((list,), False, []),
+        "events": ((list,), False, []),
         "description": ((str,), False, ""),
     },
     "signal": {
@@ -117,6 +118,12 @@ class Manifest:
         return list(self.app["labels"])
 
     @property
+    def event_names(self) -> list[str]:
+        """What an event's label index names: [app] events when the app raises events that are not model
+        labels (e.g. a rate limit crossed), else the labels."""
+        return list(self.app["events"]) or self.labels
+
+    @property
     def channels(self) -> list[str]:
         return list(self.signal["channels"])
 
@@ -195,6 +202,9 @@ def _check_values(m: Manifest, expected_id: str | None) -> None:
     labels = m.app["labels"]
     if len(labels) < 1 or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
         raise _err(p, "app.labels", "must be a list of distinct non-empty strings")
+    ev = m.app["events"]
+    if ev and (not all(isinstance(x, str) and x for x in ev) or len(set(ev)) != len(ev)):
+        raise _err(p, "app.events", "must be a list of distinct non-empty strings")
     bad = [x for x in m.app["event_labels"] if x not in labels]
     if bad:
         raise _err(p, "app.event_labels", f"{bad[0]!r} is not one of app.labels {labels}")

@@ -117,6 +117,7 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
 
 def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, events_only=False) -> Iterator[dict]:
     labels = app.manifest.labels
+    names = app.manifest.event_names
     rate = app.manifest.rate
     ev = sorted(res.events)
     k = 0
@@ -128,7 +129,7 @@ def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, eve
         end_idx = round(t * rate)
         while k < len(ev) and ev[k][0] <= end_idx:
             idx, lab, sq = ev[k]
-            yield {"t": round(idx / rate, 3), "event": labels[lab], "score": round(float(dequantize(np.int8(sq), out_scale, out_zp)), 4)}
+            yield {"t": round(idx / rate, 3), "event": names[lab], "score": round(float(dequantize(np.int8(sq), out_scale, out_zp)), 4)}
             k += 1
 
 

@@ -223,7 +223,7 @@ def _session(args, app: App, signal, *, events_only: bool) -> int:
         sys.stdout.flush()
 
     m = app.manifest
-    run = stream_signal(transport, signal, labels=m.labels, expect_app=m.id, expect_hash=m.feature_hash(),
+    run = stream_signal(transport, signal, labels=m.labels, event_names=m.event_names, expect_app=m.id, expect_hash=m.feature_hash(),
                         timeout_s=args.timeout, on_message=show, quit=im.board.runner != "serial")
     for e in run.errors:
         print(f"device error: {e.describe()}", file=sys.stderr)

@@ -134,6 +134,8 @@ def config_defines(m: Manifest) -> dict[str, str]:
     defs["TML_CFG_LABELS"] = _array(labels)
     for i, lab in enumerate(labels):
         defs[c_name("TML_CFG_LABEL", lab)] = str(i)
+    for i, name in enumerate(m.app.get("events", [])):
+        defs[c_name("TML_CFG_EVENT", name)] = str(i)
     ev = [labels.index(x) for x in m.app.get("event_labels", [])]
     defs["TML_CFG_EVENT_LABELS_LEN"] = str(len(ev))
     if ev:

@@ -43,7 +43,7 @@ def device_parity(app: App, board: str = "qemu-m4", recording: Path | None = Non
     sig = prepare(app, read_input(app, path), notice=False)
     res = Pipeline(app).run(sig)
     im = build_app(app, board)
-    run = stream_signal(open_transport(im.board, im.elf), sig, labels=m.labels, expect_app=m.id,
+    run = stream_signal(open_transport(im.board, im.elf), sig, labels=m.labels, event_names=m.event_names, expect_app=m.id,
                         expect_hash=m.feature_hash(), timeout_s=timeout_s)
     py_t = np.rint(np.asarray(res.times) * m.rate).astype(np.int64)
     dev_t = run.times

@@ -41,6 +41,7 @@ class DeviceRun:
     rate: float
     labels: list[str]
     scores: list[Scores] = field(default_factory=list)
+    event_names: list[str] = field(default_factory=list)  # what an event's label index names (default: labels)
     events: list[Event] = field(default_factory=list)
     timings: list[Timing] = field(default_factory=list)
     errors: list[Error] = field(default_factory=list)
@@ -86,7 +87,8 @@ def line_for(msg, run: DeviceRun) -> dict | None:
         p = (msg.scores.astype(np.float32) - np.float32(h.out_zero_point)) * np.float32(h.out_scale)
         return {"t": round(msg.t / run.rate, 3), "scores": {lab: round(float(v), 4) for lab, v in zip(run.labels, p)}}
     if isinstance(msg, Event):
-        label = run.labels[msg.label] if msg.label < len(run.labels) else f"#{msg.label}"
+        names = run.event_names or run.labels
+        label = names[msg.label] if msg.label < len(names) else f"#{msg.label}"
         p = (np.float32(msg.score) - np.float32(h.out_zero_point)) * np.float32(h.out_scale)
         return {"t": round(msg.t / run.rate, 3), "event": label, "score": round(float(p), 4)}
     return None
@@ -94,7 +96,7 @@ def line_for(msg, run: DeviceRun) -> dict | None:
 
 def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_app: str | None = None,
                   expect_hash: str | None = None, timeout_s: float = 120.0, on_message=None,
-                  quit: bool = True) -> DeviceRun:
+                  quit: bool = True, event_names: list[str] | None = None) -> DeviceRun:
     """Connect, check the hello against the app, send the whole signal, collect everything until DONE.
 
     A board that was already running (a real board on its serial port) may be mid-frame or mid-stream:
@@ -110,7 +112,7 @@ def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_ap
                 "from another feature definition: rebuild and flash it")
         if h.outputs != len(labels):
             raise TinymlError(f"device reports {h.outputs} outputs, the manifest has {len(labels)} labels")
-        run = DeviceRun(h, float(h.rate), list(labels))
+        run = DeviceRun(h, float(h.rate), list(labels), event_names=list(event_names or []))
         link.resync()
         link.reset()
         for m in link.stream(signal):

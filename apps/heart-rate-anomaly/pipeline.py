@@ -1,0 +1,464 @@
+"""heart-rate-anomaly: what must be code. The rhythm model builder, the training-window hook, the
+post-processor (beats, measurements, episodes), the demo scene and the app's evaluation.
+
+Signal path (app.toml holds every constant):
+  stream stage, per sample: band-pass 0.5-40 Hz, 50 and 60 Hz notches (tml_biquad), the streaming QRS detector
+    (tml_qrs_detect) -> channels [ecg mV, rr_s held, lag beat marker]
+  every 2 s, the last 10 s: [ecg, rr_s] decimated to 62.5 Hz and clipped -> int8 CNN -> P(normal, af, ectopy, noise)
+  post-processing (PostProcessor here, C twin apps/heart-rate-anomaly/firmware/app.c, step for step):
+    beats -> N/S/V/Q by rules, one-second signal quality, the window's measurements (values), and episodes
+    (af, ectopy, brady, tachy, noise) with minimum durations, hold times and refractory times.
+Arithmetic is float32 in the firmware's order, or integer, so the device prints the same beats, values and
+events (-ffp-contract=off).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+import numpy as np
+
+from tinyml.dsp.beat_features import qrs_width, template_match, template_update
+from tinyml.dsp.qrs_detect import beats_from_lag
+from tinyml.dsp.rr_features import rr_features
+from tinyml.dsp.sqi import sqi
+from tinyml.postprocess import samples_of, score_threshold_q
+
+F32 = np.float32
+STALE = 6  # on-time beats in a row unlike the template make a new template (it began on an odd beat)
+BOOT = 8  # good beats seen before the first template is chosen
+BEATS = ("N", "S", "V", "Q")  # AAMI classes the beat lines use (F and Q of the databases count as Q)
+VALUES = ("hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50", "irregularity", "sqi")
+ECG, RR, LAG = 0, 1, 2  # stream stage channels
+
+
+# --- model -------------------------------------------------------------------------------------------
+
+
+def build_model(input_shape, n_classes, *, filters=(12, 16, 24, 32, 32), kernel=5, dense=24, dropout=0.2, **_):
+    """A 1D CNN over 10 s of [ECG, R-R interval] at 62.5 Hz: strided convolutions (morphology, P and f waves,
+    and the R-R steps that irregularity is made of), then average and max pooling over the whole window (a
+    single premature beat must not be averaged away) and a small dense head. Ops: CONV_2D, AVERAGE_POOL_2D,
+    MAX_POOL_2D, CONCATENATION, FULLY_CONNECTED, SOFTMAX (plus reshapes)."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input(shape=input_shape, batch_size=1)
+    x = inp
+    for i, f in enumerate(filters):
+        x = layers.Conv1D(f, kernel + 2 if i == 0 else kernel, strides=2, padding="same", activation="relu")(x)
+    n = x.shape[1]
+    avg = layers.Flatten()(layers.AveragePooling1D(n)(x))
+    mx = layers.Flatten()(layers.MaxPooling1D(n)(x))
+    x = layers.Concatenate()([avg, mx])
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(dense, activation="relu")(x)
+    out = layers.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inp, out)
+
+
+# --- window labels and training windows ----------------------------------------------------------------
+
+NOISE_SHARE = 0.3  # a window is "noise" when unreadable spans cover this share of it
+AF_SHARE = 0.5  # ... "af" when AF covers at least half of it
+EDGE_S = (0.5, 0.3)  # an ectopic beat counts when it lies this far inside the window's start and end
+
+
+def _overlap(spans, t0, t1):
+    return sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in spans)
+
+
+def window_label(truth: dict, t0: float, t1: float, labels) -> int | None:
+    """The rhythm class of the window [t0, t1) from a recording's truth; None when the truth can't tell
+    (a record-level label other than the app's, e.g. CinC 2017's "other rhythm")."""
+    w = t1 - t0
+    if _overlap(truth.get("noise", []), t0, t1) >= NOISE_SHARE * w:
+        return labels.index("noise")
+    rhythm = truth.get("rhythm", [])
+    if any(lab == "NOISE" for a, b, lab in rhythm if _overlap([(a, b)], t0, t1) >= NOISE_SHARE * w):
+        return labels.index("noise")
+    af = _overlap([(a, b) for a, b, lab in rhythm if lab in ("AF", "AFL")], t0, t1)
+    if af >= AF_SHARE * w:
+        return labels.index("af")
+    if any(lab == "OTHER" for a, b, lab in rhythm if _overlap([(a, b)], t0, t1) > 0):
+        return None
+    beats, classes = truth.get("beats", np.zeros(0)), truth.get("classes", "")
+    inside = (beats >= t0 + EDGE_S[0]) & (beats < t1 - EDGE_S[1])
+    if any(classes[i] in "SVF" for i in np.flatnonzero(inside)):
+        return labels.index("ectopy")
+    return labels.index("normal")
+
+
+def _ambiguous(truth, t0, t1) -> bool:
+    """Training skips windows whose label hangs on a threshold: partly noisy, or at an AF onset/offset."""
+    w = t1 - t0
+    nz = _overlap(truth.get("noise", []), t0, t1) / w
+    af = _overlap([(a, b) for a, b, lab in truth.get("rhythm", []) if lab in ("AF", "AFL")], t0, t1) / w
+    return 0.05 < nz < NOISE_SHARE or 0.2 < af < 0.8
+
+
+def make_examples(recordings, fx, manifest, rng, augment):
+    """Model inputs and labels from 10 s windows.
+
+    Evaluation (augment False): every window at the device's hop (records) or every 10 s (long streams).
+    Training (augment True): windows every 4 s from records and every 10 s from streams at random offsets,
+    ambiguous windows skipped; each recording also goes through the pipeline a second time at another gain
+    (0.4-2.5x: electrode placement and skin) and, one time in six, with the lead reversed.
+    """
+    labels = manifest.labels
+    W, hop, rate = fx.window, fx.hop, fx.rate
+    X, y = [], []
+    for r in recordings:
+        sig = r.signal.astype(np.float32)
+        if len(sig) < W:
+            continue
+        copies = [sig]
+        if augment:
+            g = F32(math.exp(rng.uniform(math.log(0.4), math.log(2.5))) * (-1 if rng.random() < 1 / 6 else 1))
+            copies.append((sig * g).astype(np.float32))
+        for k, s in enumerate(copies):
+            frames = fx.frames(s)
+            if augment:
+                step = (10 if r.activity == "stream" else 4) * int(rate) // hop
+                idx = np.arange(int(rng.integers(step)), len(frames), max(1, step))
+            else:
+                step = 5 if r.activity == "stream" else 1
+                idx = np.arange(0, len(frames), step)
+            for i in idx:
+                t0 = i * hop / rate
+                t1 = t0 + W / rate
+                lab = window_label(r.truth, t0, t1, labels)
+                if lab is None or (augment and _ambiguous(r.truth, t0, t1)):
+                    continue
+                X.append(fx.features(frames[i]))
+                y.append(lab)
+    if not X:
+        return np.zeros((0, *fx.input_shape()), np.float32), np.zeros(0, np.int64)
+    return np.stack(X).astype(np.float32), np.asarray(y, np.int64)
+
+
+# --- post-processing (the C twin is firmware/app.c) -------------------------------------------------------
+
+
+class Episode:
+    """An episode from per-window decisions: it starts (one event) after `n_on` positive windows in a row,
+    once `quiet_until` has passed; it ends after `n_off` negative windows in a row, and the next one may
+    start `refractory_n` samples later. Integer counts and sample indices (C: struct episode in app.c)."""
+
+    def __init__(self, n_on: int, n_off: int, refractory_n: int):
+        self.n_on, self.n_off, self.refractory_n = n_on, n_off, refractory_n
+        self.on = self.off = 0
+        self.active = False
+        self.quiet_until = 0
+
+    def update(self, positive: bool, end: int) -> bool:
+        if positive:
+            self.on += 1
+            self.off = 0
+        else:
+            self.off += 1
+            if not self.active:
+                self.on = 0
+        if self.active and self.off >= self.n_off:
+            self.active = False
+            self.on = 0
+            self.quiet_until = end + self.refractory_n
+        if not self.active and self.on >= self.n_on and end >= self.quiet_until:
+            self.active = True
+            return True
+        return False
+
+
+def _windows_of(seconds: float, hop_s: float) -> int:
+    """Windows in a row that span `seconds` of decisions: ceil(seconds / hop_s) in float32, at least 1."""
+    return max(1, int(np.ceil(F32(seconds) / F32(hop_s))))
+
+
+class PostProcessor:
+    """Beats, measurements and episodes from the stream stage's channels and the rhythm model's scores.
+
+    Per sample (in order; Python visits only the samples where something happens):
+      - a lag marker at sample i is a beat with its R peak at i - lag; it is classified at
+        max(R + post_n, i) (its QRS and template span must have arrived), if its span still lies within the
+        last W - hop samples (else it is unclassifiable, Q);
+      - the end of each `seg_s` segment gives its signal-quality index (tinyml.dsp.sqi against the wearer's
+        usual amplitude `ref`, which follows good segments: ref += (ptp - ref) / 16).
+    Beat rules (tinyml.dsp.beat_features; thresholds in [postprocess]):
+      Q  the beat's segment quality < q_sqi, or its span is gone;
+      V  premature (R-R < v_prematurity x the mean of the last 8 R-R intervals), and either its shape,
+         re-aligned by up to align_s, correlates less than v_corr with the normal template, or it is both wide
+         (QRS width >= v_width_s) and tall (peak to peak >= v_amplitude x the template's). Not during an AF
+         episode, where every interval is irregular and shape alone does not tell (measured on the generator:
+         it would mislabel more normal beats than it finds ventricular ones);
+      S  premature (R-R < s_prematurity x that mean; not during AF) otherwise;
+      N  otherwise. The template is the narrowest of the first BOOT good beats (until then, width and timing
+         alone decide), N beats update it (by 1/8), and STALE on-time beats in a row unlike it replace it.
+    Per window (its end = `end`):
+      values  R-R features of the beats in the window (all intervals: hr_bpm, irregularity; normal-to-normal
+              intervals: sdnn_ms, rmssd_ms, pnn50) and the mean segment quality (sqi);
+      noise   P(noise) >= noise_threshold or sqi < noise_sqi, for noise_min_s;
+      af      P(af) >= af_threshold (>= af_release once on) in readable windows, for af_min_s, ending after
+              af_hold_s without; then af_refractory_s;
+      ectopy  ectopic beats (S, V) in the last 60 s >= ectopy_per_min, or two V beats in a row;
+      brady / tachy  hr_bpm below brady_bpm / above tachy_bpm in readable windows for rate_min_s.
+    Events carry the deciding int8 score (127 for rule-based ones) and are stamped with the window's end.
+    """
+
+    def __init__(self, manifest, out_scale, out_zero_point):
+        p, rate, f32 = manifest.postprocess, manifest.rate, np.float32
+        lim = _limits(manifest)
+        self.labels = manifest.labels
+        self.events = manifest.event_names
+        self.rate = rate
+        self.W = int(manifest.features["window"])
+        self.hop = int(manifest.features["hop"])
+        hop_s = self.hop / rate
+        self.seg_n = samples_of(p["seg_s"], rate)
+        self.pre_n = samples_of(p["beat_pre_s"], rate)
+        self.post_n = samples_of(p["beat_post_s"], rate)
+        self.half_n = samples_of(p["qrs_half_s"], rate)
+        self.keep_n = self.W - self.hop  # history every implementation keeps: the span check uses it
+        self.shift_n = samples_of(p["align_s"], rate)
+        self.v_width = f32(p["v_width_s"]) * f32(rate)
+        self.v_corr = f32(p["v_corr"])
+        self.v_prem = f32(p["v_prematurity"])
+        self.v_amp = f32(p["v_amplitude"])
+        self.s_prem = f32(p["s_prematurity"])
+        self.q_sqi = f32(p["q_sqi"])
+        self.noise_sqi = f32(p["noise_sqi"])
+        self.af_q = score_threshold_q(p["af_threshold"], out_scale, out_zero_point)
+        self.af_release_q = score_threshold_q(p["af_release"], out_scale, out_zero_point)
+        self.noise_q = score_threshold_q(p["noise_threshold"], out_scale, out_zero_point)
+        self.brady, self.tachy = f32(lim["brady_bpm"]), f32(lim["tachy_bpm"])
+        self.ect_per_min = int(lim["ectopy_per_min"])
+        self.minute_n = samples_of(60.0, rate)
+        self.i_af, self.i_noise = self.labels.index("af"), self.labels.index("noise")
+        self.ep_noise = Episode(_windows_of(p["noise_min_s"], hop_s), 1, samples_of(p["noise_refractory_s"], rate))
+        self.ep_af = Episode(_windows_of(p["af_min_s"], hop_s), _windows_of(p["af_hold_s"], hop_s),
+                             samples_of(p["af_refractory_s"], rate))
+        self.ep_ect = Episode(1, 1, samples_of(p["ectopy_refractory_s"], rate))
+        rate_on = _windows_of(lim["rate_min_s"], hop_s)
+        rate_ref = samples_of(p["rate_refractory_s"], rate)
+        self.ep_brady = Episode(rate_on, 1, rate_ref)
+        self.ep_tachy = Episode(rate_on, 1, rate_ref)
+        self.reset()
+
+    def reset(self):
+        self.pending: list = []  # (due sample, 2, R index) of beats waiting for their span
+        self.beats: deque = deque(maxlen=64)  # (R index, class index) classified, oldest first
+        self.new_beats: list = []
+        self.tpl = np.zeros(self.pre_n + self.post_n + 1, np.float32)
+        self.tpl_n = 0  # 0 while the template is not set
+        self.tpl_ptp = F32(1)
+        self.boot = np.zeros_like(self.tpl)
+        self.boot_w = F32(0)
+        self.boot_n = 0
+        self.rr_hist = deque(maxlen=8)  # the last R-R intervals between classified beats (s, float32)
+        self.miss = 0  # on-time beats in a row that did not match the template
+        self.in_af = False  # the AF episode state at the last window
+        self.ref = F32(1.0)
+        self.seg_sqi: dict[int, np.float32] = {}  # segment index -> quality (the last 16 kept)
+        self.last_seg = -1
+        self.ectopic: deque = deque(maxlen=16)  # R indices of the last ectopic beats
+        self.couplet = False
+        self.values = [float("nan")] * len(VALUES)
+        for ep in (self.ep_noise, self.ep_af, self.ep_ect, self.ep_brady, self.ep_tachy):
+            ep.on = ep.off = 0
+            ep.active = False
+            ep.quiet_until = 0
+
+    # -- per sample ---------------------------------------------------------------------------------
+    def _segment(self, frame, f0, k):
+        """Segment k ended: its quality."""
+        a = k * self.seg_n - f0
+        q, ptp = sqi(frame[a : a + self.seg_n, ECG], self.ref)
+        if q >= F32(0.5):
+            self.ref = F32(self.ref + F32(ptp - self.ref) / F32(16))
+        self.seg_sqi[k] = q
+        self.last_seg = k
+        self.seg_sqi.pop(k - 16, None)
+
+    def _classify(self, frame, f0, r, i):
+        """The beat with R at r, at sample i (its span has arrived, or never will)."""
+        lo = r - self.pre_n - self.shift_n
+        k = r // self.seg_n
+        q = self.seg_sqi.get(k if k <= self.last_seg else self.last_seg, F32(0))
+        prev = self.beats[-1] if self.beats else None
+        rr = F32(r - prev[0]) / F32(self.rate) if prev is not None else F32(0)
+        if lo < i - self.keep_n + 1 or q < self.q_sqi:
+            c = 3
+        else:
+            long = frame[lo - f0 : lo - f0 + len(self.tpl) + 2 * self.shift_n, ECG]
+            seg = long[self.shift_n : self.shift_n + len(self.tpl)]
+            ref = F32(0)
+            if self.rr_hist:
+                acc = F32(0)
+                for v in self.rr_hist:
+                    acc = F32(acc + v)
+                ref = F32(acc / F32(len(self.rr_hist)))
+            known = prev is not None and prev[1] != 3 and ref > 0
+            early_v = known and not self.in_af and rr < F32(self.v_prem * ref)
+            early_s = known and not self.in_af and rr < F32(self.s_prem * ref)
+            c = 0
+            width = qrs_width(seg, self.pre_n, self.half_n)
+            if self.tpl_n == 0:
+                # no template yet: the narrowest of the first BOOT good beats becomes it (ventricular beats are
+                # wide, so a record that starts in bigeminy still gets a normal template); meanwhile width and
+                # timing alone decide
+                if self.boot_n == 0 or width < self.boot_w:
+                    self.boot = seg.copy()
+                    self.boot_w = width
+                self.boot_n += 1
+                if width >= self.v_width and early_v:
+                    c = 2
+                elif early_s:
+                    c = 1
+                if self.boot_n >= BOOT:
+                    self._set_template(self.boot)
+            else:
+                corr = template_match(long, self.tpl, self.shift_n)
+                amp = F32(F32(seg.max() - seg.min()) / self.tpl_ptp)
+                if corr < self.v_corr and not early_v:
+                    self.miss += 1  # an on-time beat unlike the template: after STALE in a row, it is the template
+                if corr >= self.v_corr or early_v:
+                    self.miss = 0
+                if self.miss >= STALE:
+                    self._set_template(seg)
+                    self.miss = 0
+                elif early_v and (corr < self.v_corr or (width >= self.v_width and amp >= self.v_amp)):
+                    c = 2
+                elif early_s:
+                    c = 1
+                else:
+                    self.tpl = template_update(self.tpl, seg)
+                    self._tpl_ptp()
+            if prev is not None and prev[1] != 3:
+                self.rr_hist.append(rr)
+        if c in (1, 2):
+            self.ectopic.append(r)
+        if c == 2 and prev is not None and prev[1] == 2:
+            self.couplet = True
+        self.beats.append((r, c))
+        self.new_beats.append((r, c))
+
+    def _set_template(self, seg):
+        self.tpl = seg.copy()
+        self.tpl_n = 1
+        self._tpl_ptp()
+
+    def _tpl_ptp(self):
+        self.tpl_ptp = F32(self.tpl.max() - self.tpl.min())
+        if self.tpl_ptp <= F32(0):
+            self.tpl_ptp = F32(1)
+
+    def step(self, frame, new, first_new, scores_q):
+        """frame [W, 3] stream channels, new its last k rows (first index first_new), scores int8.
+        Returns [(event index, int8 score)] for the events this window raises."""
+        end = first_new + len(new)
+        f0 = end - len(frame)
+        lag = new[:, LAG]
+        # what happens at which sample, in the device's order within a sample: a beat found (0), a segment
+        # ends (1), a beat due (2); Python visits only these samples
+        todo = list(self.pending)
+        for r, j in zip(beats_from_lag(lag, first_new), np.flatnonzero(lag > 0)):
+            todo.append((first_new + int(j), 0, int(r)))
+        for k in range(first_new // self.seg_n + 1, end // self.seg_n + 1):  # segment k-1 ends at k*seg_n - 1
+            todo.append((k * self.seg_n - 1, 1, k - 1))
+        heapq.heapify(todo)
+        self.pending = []
+        while todo:
+            i, kind, v = heapq.heappop(todo)
+            if i >= end:  # a beat whose span arrives in a later window
+                self.pending.append((i, kind, v))
+                continue
+            if kind == 0:
+                heapq.heappush(todo, (max(v + self.post_n + self.shift_n, i), 2, v))
+            elif kind == 1:
+                self._segment(frame, f0, v)
+            else:
+                self._classify(frame, f0, v, i)
+        events: list[tuple[int, int]] = []
+        self._window(end, scores_q, events)
+        return events
+
+    # -- per window -----------------------------------------------------------------------------------
+    def _window(self, end, scores_q, events):
+        start = end - self.W
+        inside = [(r, c) for r, c in self.beats if start <= r < end]
+        rr_all, rr_nn = [], []
+        for (r0, c0), (r1, c1) in zip(inside, inside[1:]):
+            v = F32(r1 - r0) / F32(self.rate)
+            rr_all.append(v)
+            if c0 == 0 and c1 == 0:
+                rr_nn.append(v)
+        fa, fn = rr_features(rr_all), rr_features(rr_nn)
+        acc, n = F32(0), 0
+        for k in range(start // self.seg_n, end // self.seg_n):
+            acc = F32(acc + self.seg_sqi.get(k, F32(0)))
+            n += 1
+        q = F32(acc / F32(n))
+        hr = fa[0]
+        self.values = [float(hr), float(fn[1]), float(fn[2]), float(fn[3]), float(fa[4]), float(q)]
+        s_af, s_noise = int(scores_q[self.i_af]), int(scores_q[self.i_noise])
+        noisy = s_noise >= self.noise_q or q < self.noise_sqi
+        if self.ep_noise.update(noisy, end):
+            events.append((self.events.index("noise"), s_noise if s_noise >= self.noise_q else 127))
+        af = not noisy and s_af >= (self.af_release_q if self.ep_af.active else self.af_q)
+        if self.ep_af.update(af, end):
+            events.append((self.events.index("af"), s_af))
+        self.in_af = self.ep_af.active
+        n_ect = sum(1 for r in self.ectopic if r >= end - self.minute_n)
+        ect = n_ect >= self.ect_per_min or self.couplet
+        self.couplet = False
+        if self.ep_ect.update(ect, end):
+            events.append((self.events.index("ectopy"), 127))
+        ok = not noisy and not np.isnan(hr)
+        if self.ep_brady.update(ok and hr < self.brady, end):
+            events.append((self.events.index("brady"), 127))
+        if self.ep_tachy.update(ok and hr > self.tachy, end):
+            events.append((self.events.index("tachy"), 127))
+
+    # -- outputs beyond events ------------------------------------------------------------------------
+    def window_values(self):
+        return list(self.values)
+
+    def take_beats(self):
+        out, self.new_beats = self.new_beats, []
+        return out
+
+
+def _limits(manifest) -> dict:
+    """The patient's limits: the [patient] deployment section when the manifest has one, else [postprocess]."""
+    sec = getattr(manifest, "section", None)
+    try:
+        pat = sec("patient") if sec else None
+    except Exception:
+        pat = None
+    return dict(pat) if pat else dict(manifest.postprocess)
+
+
+# --- demo recording ------------------------------------------------------------------------------------
+
+DEMO_PARTS = [(45, "sinus"), (75, "af"), (30, "sinus"), (45, "bigeminy"), (25, "sinus"), (40, "motion"),
+              (30, "sinus"), (60, "brady")]
+
+
+def make_demo(manifest, seed):
+    """Sinus rhythm, an AF episode, sinus with a bigeminy run, a motion-artefact stretch (noise, and no AF),
+    then sinus bradycardia: one continuous scene of an unseen simulated wearer. Its events are the truth."""
+    from tinyml.data import dataset_module
+
+    gen = dataset_module(manifest.dataset["generator"])
+    rec = gen.scene(rate=manifest.rate, channels=manifest.channels, seed=seed, subject=900, parts=DEMO_PARTS)
+    t, ev = 0.0, []
+    for sec, what in DEMO_PARTS:
+        name = {"af": "af", "bigeminy": "ectopy", "motion": "noise", "brady": "brady"}.get(what)
+        if name:
+            ev.append((t, name))
+        t += sec
+    rec.events = ev
+    rec.activity = ("5.8 min scene: sinus, AF, sinus, bigeminy, sinus, motion artefacts, sinus, "
+                    "sinus bradycardia (synthetic wearer)")
+    return rec
