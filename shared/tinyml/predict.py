@@ -1,23 +1,26 @@
 """The whole pipeline on a recording: windows -> features -> int8 model -> post-processing -> events.
 
-Output is one JSON object per line (a stable interface, see README):
-  windows: {"t": seconds, "scores": {label: probability}}     t = end of the window
+Output is one JSON object per line (a stable interface, see README and tinyml.output_lines):
+  windows: {"t": seconds, "scores": {label: probability}, "values": {name: v}}   t = end of the window
+  beats:   {"t": seconds, "beat": label}                                          apps with beat_labels
   events:  {"t": seconds, "event": label, "score": p}
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .apps import App
-from .dsp.resample import resample
-from .errors import TinymlError
-from .features import FeatureExtractor, dequantize, quantize_input
+from . import errors
+from .errors import TinymlError, notices_held
+from .features import FeatureExtractor, quantize_input
+from .output_lines import BEAT, EVENT, WINDOW, LineMaker, in_time_order
+from .postprocess import run_postprocessor
+from .readers import ReadSpec, parse_picks
 from .recording import Recording, read_recording
 from .reference import TflmModel
 
@@ -28,6 +31,9 @@ class StreamResult:
     scores_q: np.ndarray  # [n_windows, n_labels] int8
     inputs_q: np.ndarray  # [n_windows, *input] int8 model inputs
     events: list[tuple[int, int, int]]  # (sample index = end of the deciding window, label, int8 score)
+    values: np.ndarray | None = None  # [n_windows, n_values] float32, [app] values order
+    beats: list[tuple[int, int]] | None = None  # (sample index, [app] beat_labels index)
+    ends: np.ndarray | None = None  # [n_windows] sample index one past each window's newest sample
 
 
 class Pipeline:
@@ -66,22 +72,18 @@ class Pipeline:
             xq, sq = self.int8_scores(feats)
         else:
             xq, sq = np.zeros((len(feats), 0), np.int8), scorer(feats)
-        events = postprocess(self.postprocessor(), frames, fx.window, fx.hop, sq)
-        times = (fx.window_starts(len(signal)) + fx.window) / fx.rate
-        return StreamResult(times, sq, xq, events)
+        m = self.m
+        out = run_postprocessor(self.postprocessor(), frames, fx.window, fx.hop, sq, signal, len(m.values),
+                                len(m.beat_labels))
+        ends = fx.window_starts(len(signal)) + fx.window
+        return StreamResult(ends / fx.rate, sq, xq, out.events, out.values, out.beats, ends)
 
 
-def postprocess(pp, frames: np.ndarray, window: int, hop: int, scores_q: np.ndarray) -> list[tuple[int, int, int]]:
-    """Run the app's post-processor window by window. An event is stamped with the end of the window whose
-    step raised it (the sample index one past its newest sample): that is when the device decides."""
-    events = []
-    for k, frame in enumerate(frames):
-        start = k * hop
-        new = frame if k == 0 else frame[window - hop :]
-        first = start if k == 0 else start + window - hop
-        end = start + window
-        events.extend((end, lab, sq) for lab, sq in pp.step(frame, new, first, scores_q[k]))
-    return events
+def postprocess(pp, frames: np.ndarray, window: int, hop: int, scores_q: np.ndarray,
+                signal: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+    """The events of the app's post-processor over a stream (tinyml.postprocess.run_postprocessor), its
+    flush at the end of the input (the end of `signal`, whose windows `frames` are) included."""
+    return run_postprocessor(pp, frames, window, hop, scores_q, signal).events
 
 
 def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarray:
@@ -94,8 +96,8 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
     sig = rec.signal
     if abs(rec.rate - m.rate) > 1e-6 * m.rate:
         if notice:
-            print(f"notice: {Path(rec.source).name}: resampled {rec.rate:g} Hz -> {m.rate:g} Hz", file=sys.stderr)
-        sig = resample(sig, rec.rate, m.rate)
+            errors.notice(rec.source, f"resampled {rec.rate:.6g} Hz -> {m.rate:g} Hz")
+        sig = m.resample(sig, rec.rate)
     fs = m.signal.get("full_scale")
     if fs:
         sig = np.clip(sig, -fs, fs)
@@ -105,8 +107,7 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
     if len(sig) < window and m.signal["pad_short"] and len(sig):
         # e.g. Speech Commands clips: up to 1 s, shorter ones are zero-padded to one window by convention
         if notice:
-            print(f"notice: {Path(rec.source).name}: {len(sig) / m.rate:.2f} s, zero-padded to one window "
-                  f"({window / m.rate:.2f} s)", file=sys.stderr)
+            errors.notice(rec.source, f"{len(sig) / m.rate:.2f} s, zero-padded to one window ({window / m.rate:.2f} s)")
         sig = np.concatenate([sig, np.zeros((window - len(sig), sig.shape[1]), sig.dtype)])
     if len(sig) < window:
         raise TinymlError(
@@ -116,40 +117,30 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
 
 
 def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, events_only=False) -> Iterator[dict]:
-    labels = app.manifest.labels
-    names = app.manifest.event_names
-    rate = app.manifest.rate
-    ev = sorted(res.events)
-    k = 0
-    for i, t in enumerate(res.times):
-        # Events raised by the window ending at t come right after its scores, as on the device.
-        if not events_only:
-            p = dequantize(res.scores_q[i], out_scale, out_zp)
-            yield {"t": round(float(t), 3), "scores": {lab: round(float(v), 4) for lab, v in zip(labels, p)}}
-        end_idx = round(t * rate)
-        while k < len(ev) and ev[k][0] <= end_idx:
-            idx, lab, sq = ev[k]
-            yield {"t": round(idx / rate, 3), "event": names[lab], "score": round(float(dequantize(np.int8(sq), out_scale, out_zp)), 4)}
-            k += 1
+    """The output lines in time order: beats, window lines (scores, values) and events (after the window
+    that raised them, as the device sends them). events_only: the event lines alone."""
+    mk = LineMaker(app.manifest, out_scale, out_zp)
+    items = [(idx, EVENT, mk.event(idx, lab, sq)) for idx, lab, sq in res.events]
+    if not events_only:
+        ends = res.ends if res.ends is not None else np.rint(np.asarray(res.times) * mk.rate).astype(np.int64)
+        values = res.values if res.values is not None and res.values.shape[1:] == (len(mk.value_names),) else None
+        items += [(int(e), WINDOW, mk.window(int(e), res.scores_q[i], None if values is None else values[i]))
+                  for i, e in enumerate(ends)]
+        items += [(idx, BEAT, mk.beat(idx, lab)) for idx, lab in res.beats or ()]
+    yield from in_time_order(items)
 
 
-def read_input(app: App, path, rate: float | None = None) -> Recording:
-    """A user's recording in the manifest's channels (aliases accepted) and units. An accelerometer in g
-    whose values sit near 9.8 at rest was recorded in m/s²: converted, with a notice."""
-    sig = app.manifest.signal
-    rec = read_recording(Path(path), app.manifest.channels, rate, sig["aliases"], sig["units"])
-    if sig["sensor"] == "accelerometer" and sig["units"] == "g":
-        level = float(np.median(np.linalg.norm(rec.signal, axis=1)))
-        if 7.0 <= level <= 13.0:
-            print(f"notice: {Path(path).name}: median |a| is {level:.2f}: values look like m/s², converted to g",
-                  file=sys.stderr)
-            rec.signal = (rec.signal / np.float32(9.80665)).astype(np.float32)
-    return rec
+def read_input(app: App, path, rate: float | None = None, channel: Sequence[str] | None = None) -> Recording:
+    """A user's recording as the app takes it: its channels (by name, alias or `--channel` pick), its
+    units (converted or refused by the manifest's plausible ranges), at a steady rate."""
+    m = app.manifest
+    spec = ReadSpec.from_manifest(m, rate=rate, picks=parse_picks(channel, m.channels))
+    return read_recording(Path(path), spec)
 
 
-def predict_file(app: App, path, rate=None, model=None, events_only=False) -> Iterator[dict]:
-    rec = read_input(app, path, rate)
-    sig = prepare(app, rec)
+def predict_file(app: App, path, rate=None, model=None, events_only=False, channel=None) -> Iterator[dict]:
+    with notices_held():
+        sig = prepare(app, read_input(app, path, rate, channel))
     if model and not Path(model).is_file():
         raise TinymlError(f"{model}: model file not found")
     model_bytes = Path(model).read_bytes() if model else None

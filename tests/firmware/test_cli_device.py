@@ -14,9 +14,9 @@ from mean_alarm import predict_lines
 APP = str(FIXTURE_APPS / "mean-alarm")
 
 
-def tinyml(*args, timeout=120):
+def tinyml(*args, timeout=120, env=None):
     exe = os.path.join(os.path.dirname(sys.executable), "tinyml")
-    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("board", ["host", "qemu-m4"])
@@ -52,7 +52,10 @@ def test_flash_real_board_dry_run_prints_the_recipe():
     assert r.returncode == 0, r.stderr
     assert "bossac -d --port=/dev/ttyUSB7 -U -i -e -w" in r.stderr and "mean-alarm.bin -R" in r.stderr
     r = tinyml("run", APP, "--board", "nucleo-l4r5zi", "--input", str(fixture_app().dir / "demo.csv"))
-    assert r.returncode == 2 and "PORT=" in r.stderr
+    assert r.returncode == 2 and "--port /dev/ttyACM0" in r.stderr
+    r = tinyml("run", APP, "--board", "nucleo-l4r5zi", "--input", str(fixture_app().dir / "demo.csv"),
+               env={"TINYML_MAKE": "1"})  # as `make ... run` runs it
+    assert r.returncode == 2 and "PORT=/dev/ttyACM0" in r.stderr and "--port" not in r.stderr
 
 
 def test_size_lists_every_board():
@@ -74,3 +77,18 @@ def test_user_errors_are_one_line(tmp_path):
     bad.write_text("time_ms,x\n0,1\n")
     r = tinyml("run", APP, "--board", "host", "--input", str(bad))
     assert r.returncode == 2 and "lacks column" in r.stderr
+
+
+def test_flash_real_board_never_installs_its_flasher_silently():
+    """Without a terminal to ask at and without --yes (YES=1), a missing flashing tool is one line saying how to
+    install it; nothing is installed."""
+    need("arm-none-eabi-gcc")
+    import shutil
+
+    if shutil.which("openocd"):
+        pytest.skip("openocd is installed")
+    r = tinyml("flash", APP, "--board", "nucleo-l4r5zi")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 2, r.stderr  # the recipe, then the error
+    assert r.stderr.splitlines()[-1] == ("error: openocd not found (flashing nucleo-l4r5zi needs it); install it: "
+                                         "apt-get install -y openocd, or give --yes to let tinyml install it")
+    assert not shutil.which("openocd")

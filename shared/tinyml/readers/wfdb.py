@@ -1,12 +1,12 @@
 """WFDB records (PhysioNet: MIT-BIH and most ECG databases): the `.hea` header names the signal files, their
 format (212, 16, 16+24 in a .mat, ...), gains and lead names; the `wfdb` package decodes them (never by hand).
 
-    can_read(path)                       a `.hea` header
-    read_lead(path, names, channel=None) -> (samples mV float32 [n], rate Hz, lead name)
+As a reader (tinyml.readers): give `predict`/`run` the `.hea` path. Each app channel is the lead whose name
+matches it or one of its aliases (case-insensitive), or the lead named by --channel (e.g. `--channel V5`);
+the samples come in the header's physical units (mV, uV, ...), declared, so the core converts them.
 
-The lead is chosen by name: `channel` when given (e.g. "V5"; --channel), else the first of `names` (the
-manifest's channel and its aliases, case-insensitive) that the record has. Physical units are converted to
-mV from the header's (mV, uV, V); a signal in other units is refused, never guessed.
+For dataset loaders: read_lead(path, names, channel=None) -> (samples mV float32 [n], rate Hz, lead name);
+a lead in other units than volts is refused, never guessed.
 """
 
 from __future__ import annotations
@@ -25,6 +25,51 @@ TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3}
 
 def can_read(path) -> bool:
     return Path(path).suffix.lower() == ".hea"
+
+
+def claim(path: Path, head: bytes) -> int:
+    if not can_read(path):
+        return 0
+    first = head.split(b"\n", 1)[0].split()
+    return 60 if len(first) >= 2 and first[0].decode("latin-1", "replace") == Path(path).stem else 20
+
+
+def read(path: Path, spec):
+    """The app's channels from a WFDB record (the leads matched by name, alias or --channel)."""
+    from . import FileSignal
+
+    return read_with(Path(path), spec, FileSignal, header(path))
+
+
+def read_with(path: Path, spec, file_signal, h):
+    """Shared with the .mat reader: `path` names the record in messages, `h` is its header."""
+    import wfdb
+
+    names = [str(n) for n in (h.sig_name or [])]
+    found = spec.match(names, path, kind="WFDB record", what="lead")
+    order = sorted(set(found.values()))
+    try:
+        with quiet():
+            rec = wfdb.rdrecord(str(_record_base(path, h)), channels=order, physical=True)
+    except FileNotFoundError as e:
+        raise TinymlError(f"{path}: a signal file named in the header is missing ({Path(e.filename or '').name})") from None
+    except Exception as e:
+        raise TinymlError(f"{path}: the signal file does not match its header ({_first_line(e)})") from None
+    fs = float(rec.fs)
+    if not (fs > 0 and math.isfinite(fs)):
+        raise TinymlError(f"{path}: the header gives no sampling rate")
+    cols, units, named = {}, {}, {}
+    for ch, k in found.items():
+        j = order.index(k)
+        cols[ch] = np.asarray(rec.p_signal[:, j], np.float64)
+        units[ch] = str((h.units or [""] * (k + 1))[k]).strip()
+        named[ch] = names[k]
+    return file_signal(columns=cols, rate=fs, units=units, names=named)
+
+
+def _record_base(path: Path, h) -> Path:
+    """The record's path without extension, from its header (the .hea may be reached through a .mat)."""
+    return Path(path).with_name(str(h.record_name))
 
 
 def header(path):
@@ -66,7 +111,8 @@ def read_lead(path, names, channel=None, sampfrom: int = 0, sampto: int | None =
         raise TinymlError(f"{p}: lead {h.sig_name[k]!r} is in {unit!r}, not a voltage (mV, uV or V)")
     try:
         with quiet():
-            rec = wfdb.rdrecord(str(p.with_suffix("")), channels=[k], physical=True, sampfrom=sampfrom, sampto=sampto)
+                rec = wfdb.rdrecord(str(p.with_suffix("")), channels=[k], physical=True, sampfrom=sampfrom,
+                                sampto=sampto)
     except FileNotFoundError as e:
         raise TinymlError(f"{p}: a signal file named in the header is missing ({Path(e.filename or '').name})") from None
     except Exception as e:
