@@ -24,6 +24,7 @@ from tinyml.dsp.beat_features import qrs_width, template_match, template_update
 from tinyml.dsp.qrs_detect import beats_from_lag
 from tinyml.dsp.rr_features import rr_features
 from tinyml.dsp.sqi import sqi
+from tinyml.errors import TinymlError
 from tinyml.postprocess import samples_of, score_threshold_q
 
 F32 = np.float32
@@ -181,8 +182,8 @@ class PostProcessor:
 
     Per sample (in order; Python visits only the samples where something happens):
       - a lag marker at sample i is a beat with its R peak at i - lag; it is classified at
-        max(R + post_n, i) (its QRS and template span must have arrived), if its span still lies within the
-        last W - hop samples (else it is unclassifiable, Q);
+        max(R + post_n + shift_n, i) (its span must have arrived), if its span still lies within the last
+        history_s (else it is unclassifiable, Q);
       - the end of each `seg_s` segment gives its signal-quality index (tinyml.dsp.sqi against the wearer's
         usual amplitude `ref`, which follows good segments: ref += (ptp - ref) / 16).
     Beat rules (tinyml.dsp.beat_features; thresholds in [postprocess]):
@@ -206,20 +207,22 @@ class PostProcessor:
     Events carry the deciding int8 score (127 for rule-based ones) and are stamped with the window's end.
     """
 
-    def __init__(self, manifest, out_scale, out_zero_point):
+    def __init__(self, manifest, out_scale, out_zero_point, models=None):
         p, rate, f32 = manifest.postprocess, manifest.rate, np.float32
-        lim = _limits(manifest)
+        lim = manifest.section("patient")
         self.labels = manifest.labels
-        self.events = manifest.event_names
+        self.events = manifest.event_names  # the labels, then [app] extra_events (brady, tachy)
         self.rate = rate
         self.W = int(manifest.features["window"])
         self.hop = int(manifest.features["hop"])
-        hop_s = self.hop / rate
+        hop_s = F32(self.hop) / F32(rate)
         self.seg_n = samples_of(p["seg_s"], rate)
         self.pre_n = samples_of(p["beat_pre_s"], rate)
         self.post_n = samples_of(p["beat_post_s"], rate)
         self.half_n = samples_of(p["qrs_half_s"], rate)
-        self.keep_n = self.W - self.hop  # history every implementation keeps: the span check uses it
+        self.keep_n = samples_of(p["history_s"], rate)  # ECG history kept (device ring); the span check uses it
+        if self.keep_n > self.W - self.hop:
+            raise TinymlError(f"{manifest.path}: [postprocess] history_s must fit in window - hop")
         self.shift_n = samples_of(p["align_s"], rate)
         self.v_width = f32(p["v_width_s"]) * f32(rate)
         self.v_corr = f32(p["v_corr"])
@@ -247,6 +250,7 @@ class PostProcessor:
 
     def reset(self):
         self.pending: list = []  # (due sample, 2, R index) of beats waiting for their span
+        self.last_frame = None
         self.beats: deque = deque(maxlen=64)  # (R index, class index) classified, oldest first
         self.new_beats: list = []
         self.tpl = np.zeros(self.pre_n + self.post_n + 1, np.float32)
@@ -357,20 +361,35 @@ class PostProcessor:
         """frame [W, 3] stream channels, new its last k rows (first index first_new), scores int8.
         Returns [(event index, int8 score)] for the events this window raises."""
         end = first_new + len(new)
-        f0 = end - len(frame)
-        lag = new[:, LAG]
-        # what happens at which sample, in the device's order within a sample: a beat found (0), a segment
-        # ends (1), a beat due (2); Python visits only these samples
+        self._advance(frame, end - len(frame), first_new, new, end)
+        self.last_frame = frame
+        events: list[tuple[int, int]] = []
+        self._window(end, scores_q, events)
+        return events
+
+    def flush(self, end, tail):
+        """The samples after the last window (the device follows them too): beats found, seconds ended and
+        beats classified there. No window, so no values and no events."""
+        if len(tail) == 0 or self.last_frame is None:
+            return []
+        frame = np.concatenate([self.last_frame, np.asarray(tail, np.float32)])
+        self._advance(frame, end - len(frame), end - len(tail), tail, end)
+        return []
+
+    def _advance(self, frame, f0, first_new, new, end):
+        """Everything that happens at samples first_new .. end-1 (`new`), in the device's order within a
+        sample: a beat found (0), a second ends (1), a beat due (2); Python visits only these samples."""
+        lag = np.asarray(new)[:, LAG]
         todo = list(self.pending)
         for r, j in zip(beats_from_lag(lag, first_new), np.flatnonzero(lag > 0)):
             todo.append((first_new + int(j), 0, int(r)))
-        for k in range(first_new // self.seg_n + 1, end // self.seg_n + 1):  # segment k-1 ends at k*seg_n - 1
+        for k in range(first_new // self.seg_n + 1, end // self.seg_n + 1):  # second k-1 ends at k*seg_n - 1
             todo.append((k * self.seg_n - 1, 1, k - 1))
         heapq.heapify(todo)
         self.pending = []
         while todo:
             i, kind, v = heapq.heappop(todo)
-            if i >= end:  # a beat whose span arrives in a later window
+            if i >= end:  # a beat whose span arrives later
                 self.pending.append((i, kind, v))
                 continue
             if kind == 0:
@@ -379,9 +398,6 @@ class PostProcessor:
                 self._segment(frame, f0, v)
             else:
                 self._classify(frame, f0, v, i)
-        events: list[tuple[int, int]] = []
-        self._window(end, scores_q, events)
-        return events
 
     # -- per window -----------------------------------------------------------------------------------
     def _window(self, end, scores_q, events):
@@ -427,16 +443,6 @@ class PostProcessor:
     def take_beats(self):
         out, self.new_beats = self.new_beats, []
         return out
-
-
-def _limits(manifest) -> dict:
-    """The patient's limits: the [patient] deployment section when the manifest has one, else [postprocess]."""
-    sec = getattr(manifest, "section", None)
-    try:
-        pat = sec("patient") if sec else None
-    except Exception:
-        pat = None
-    return dict(pat) if pat else dict(manifest.postprocess)
 
 
 # --- demo recording ------------------------------------------------------------------------------------

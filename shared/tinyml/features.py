@@ -47,7 +47,11 @@ class FeatureExtractor:
 
     def frames(self, signal: np.ndarray) -> np.ndarray:
         """[n_windows, window, ch'] views of the stream stage's output (of the signal when there is none)."""
-        signal = self.stream(signal)
+        return self.windows(self.stream(signal))
+
+    def windows(self, streamed: np.ndarray) -> np.ndarray:
+        """[n_windows, window, ch] views of a signal that has been through the stream stage (no copy)."""
+        signal = streamed
         n = self.n_windows(signal.shape[0])
         if n == 0:
             return np.zeros((0, self.window, signal.shape[1]), np.float32)

@@ -66,14 +66,15 @@ class Pipeline:
     def run(self, signal: np.ndarray, scorer=None) -> StreamResult:
         """Stream a signal at the manifest rate. `scorer(features) -> int8 scores` overrides the model."""
         fx = self.fx
-        frames = fx.frames(signal)
+        streamed = fx.stream(signal)  # the post-processor sees the stream stage's channels, its tail too
+        frames = fx.windows(streamed)
         feats = fx.batch(frames)
         if scorer is None:
             xq, sq = self.int8_scores(feats)
         else:
             xq, sq = np.zeros((len(feats), 0), np.int8), scorer(feats)
         m = self.m
-        out = run_postprocessor(self.postprocessor(), frames, fx.window, fx.hop, sq, signal, len(m.values),
+        out = run_postprocessor(self.postprocessor(), frames, fx.window, fx.hop, sq, streamed, len(m.values),
                                 len(m.beat_labels))
         ends = fx.window_starts(len(signal)) + fx.window
         return StreamResult(ends / fx.rate, sq, xq, out.events, out.values, out.beats, ends)

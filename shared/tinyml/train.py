@@ -46,8 +46,8 @@ def evaluate_scorer(app: App, pipe, recs: list[Recording], scorer=None) -> dict:
     items = []
     for r in recs:
         pad = 0 if r.activity == "stream" else lead
-        sig = prepare(app, r, notice=False, lead_in=pad)
-        frames = fx.frames(sig)
+        sig = fx.stream(prepare(app, r, notice=False, lead_in=pad))  # the post-processor sees the stream stage
+        frames = fx.windows(sig)
         items.append((pad, sig, frames, fx.batch(frames)))
     feats = np.concatenate([f for *_, f in items]) if items else np.zeros((0, *fx.input_shape()), np.float32)
     scores = scorer(feats) if scorer is not None else pipe.int8_scores(feats)[1]
