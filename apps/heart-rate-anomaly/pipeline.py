@@ -14,7 +14,6 @@ events (-ffp-contract=off).
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
 
@@ -30,6 +29,7 @@ from tinyml.postprocess import samples_of, score_threshold_q
 F32 = np.float32
 STALE = 6  # on-time beats in a row unlike the template make a new template (it began on an odd beat)
 BOOT = 8  # good beats seen before the first template is chosen
+N_REF = 16  # seconds whose peak to peak give the wearer's usual amplitude
 BEATS = ("N", "S", "V", "Q")  # AAMI classes the beat lines use (F and Q of the databases count as Q)
 VALUES = ("hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50", "irregularity", "sqi")
 ECG, RR, LAG = 0, 1, 2  # stream stage channels
@@ -185,14 +185,16 @@ class PostProcessor:
         max(R + post_n + shift_n, i) (its span must have arrived), if its span still lies within the last
         history_s (else it is unclassifiable, Q);
       - the end of each `seg_s` segment gives its signal-quality index (tinyml.dsp.sqi against the wearer's
-        usual amplitude `ref`, which follows good segments: ref += (ptp - ref) / 16).
+        usual amplitude: the lower median peak to peak of the last N_REF segments).
     Beat rules (tinyml.dsp.beat_features; thresholds in [postprocess]):
       Q  the beat's segment quality < q_sqi, or its span is gone;
       V  premature (R-R < v_prematurity x the mean of the last 8 R-R intervals), and either its shape,
-         re-aligned by up to align_s, correlates less than v_corr with the normal template, or it is both wide
-         (QRS width >= v_width_s) and tall (peak to peak >= v_amplitude x the template's). Not during an AF
-         episode, where every interval is irregular and shape alone does not tell (measured on the generator:
-         it would mislabel more normal beats than it finds ventricular ones);
+         re-aligned by up to align_s, correlates less than v_corr with the normal template, or it is wide
+         (QRS width >= v_width_s), tall (peak to peak >= v_amplitude x the template's) and followed by a pause
+         (the next R-R >= v_pause x that mean: the compensatory pause; a T wave taken for a beat has none;
+         not asked when no next beat came within wait_s). Not during an AF episode, where every interval is
+         irregular and shape alone does not tell (measured on the generator: it would mislabel more normal
+         beats than it finds ventricular ones);
       S  premature (R-R < s_prematurity x that mean; not during AF) otherwise;
       N  otherwise. The template is the narrowest of the first BOOT good beats (until then, width and timing
          alone decide), N beats update it (by 1/8), and STALE on-time beats in a row unlike it replace it.
@@ -224,6 +226,8 @@ class PostProcessor:
         if self.keep_n > self.W - self.hop:
             raise TinymlError(f"{manifest.path}: [postprocess] history_s must fit in window - hop")
         self.shift_n = samples_of(p["align_s"], rate)
+        self.wait_n = samples_of(p["wait_s"], rate)
+        self.v_pause = f32(p["v_pause"])
         self.v_width = f32(p["v_width_s"]) * f32(rate)
         self.v_corr = f32(p["v_corr"])
         self.v_prem = f32(p["v_prematurity"])
@@ -249,7 +253,7 @@ class PostProcessor:
         self.reset()
 
     def reset(self):
-        self.pending: list = []  # (due sample, 2, R index) of beats waiting for their span
+        self.pending: deque = deque()  # (sample found, R index) of beats not classified yet
         self.last_frame = None
         self.beats: deque = deque(maxlen=64)  # (R index, class index) classified, oldest first
         self.new_beats: list = []
@@ -262,7 +266,7 @@ class PostProcessor:
         self.rr_hist = deque(maxlen=8)  # the last R-R intervals between classified beats (s, float32)
         self.miss = 0  # on-time beats in a row that did not match the template
         self.in_af = False  # the AF episode state at the last window
-        self.ref = F32(1.0)
+        self.ptps = deque(maxlen=N_REF)  # the peak to peak of the last seconds
         self.seg_sqi: dict[int, np.float32] = {}  # segment index -> quality (the last 16 kept)
         self.last_seg = -1
         self.ectopic: deque = deque(maxlen=16)  # R indices of the last ectopic beats
@@ -275,17 +279,19 @@ class PostProcessor:
 
     # -- per sample ---------------------------------------------------------------------------------
     def _segment(self, frame, f0, k):
-        """Segment k ended: its quality."""
+        """Second k ended: its quality, against the wearer's usual amplitude (the lower median peak to peak of
+        the last N_REF seconds before it: an artefact shorter than half of that does not move it)."""
         a = k * self.seg_n - f0
-        q, ptp = sqi(frame[a : a + self.seg_n, ECG], self.ref)
-        if q >= F32(0.5):
-            self.ref = F32(self.ref + F32(ptp - self.ref) / F32(16))
+        x = frame[a : a + self.seg_n, ECG]
+        ref = np.sort(np.asarray(self.ptps, np.float32))[(len(self.ptps) - 1) // 2] if self.ptps else F32(1)
+        q, ptp = sqi(x, ref)
+        self.ptps.append(ptp)
         self.seg_sqi[k] = q
         self.last_seg = k
         self.seg_sqi.pop(k - 16, None)
 
-    def _classify(self, frame, f0, r, i):
-        """The beat with R at r, at sample i (its span has arrived, or never will)."""
+    def _classify(self, frame, f0, r, i, nxt):
+        """The beat with R at r, at sample i; nxt: the next beat's R (None: not found within wait_s)."""
         lo = r - self.pre_n - self.shift_n
         k = r // self.seg_n
         q = self.seg_sqi.get(k if k <= self.last_seg else self.last_seg, F32(0))
@@ -331,7 +337,8 @@ class PostProcessor:
                 if self.miss >= STALE:
                     self._set_template(seg)
                     self.miss = 0
-                elif early_v and (corr < self.v_corr or (width >= self.v_width and amp >= self.v_amp)):
+                elif early_v and (corr < self.v_corr or (width >= self.v_width and amp >= self.v_amp and (
+                        nxt is None or F32(nxt - r) / F32(self.rate) >= F32(self.v_pause * ref)))):
                     c = 2
                 elif early_s:
                     c = 1
@@ -378,26 +385,37 @@ class PostProcessor:
 
     def _advance(self, frame, f0, first_new, new, end):
         """Everything that happens at samples first_new .. end-1 (`new`), in the device's order within a
-        sample: a beat found (0), a second ends (1), a beat due (2); Python visits only these samples."""
+        sample: beats found, a second ends, then found beats that are ready are classified, oldest first.
+        A beat is ready once its span has arrived (R + post_n + shift_n) and the next beat has been found
+        (its R-R after, the compensatory pause) or wait_n samples have passed without one. Python visits
+        only the samples where something happens."""
         lag = np.asarray(new)[:, LAG]
-        todo = list(self.pending)
-        for r, j in zip(beats_from_lag(lag, first_new), np.flatnonzero(lag > 0)):
-            todo.append((first_new + int(j), 0, int(r)))
-        for k in range(first_new // self.seg_n + 1, end // self.seg_n + 1):  # second k-1 ends at k*seg_n - 1
-            todo.append((k * self.seg_n - 1, 1, k - 1))
-        heapq.heapify(todo)
-        self.pending = []
-        while todo:
-            i, kind, v = heapq.heappop(todo)
-            if i >= end:  # a beat whose span arrives later
-                self.pending.append((i, kind, v))
-                continue
-            if kind == 0:
-                heapq.heappush(todo, (max(v + self.post_n + self.shift_n, i), 2, v))
-            elif kind == 1:
-                self._segment(frame, f0, v)
-            else:
-                self._classify(frame, f0, v, i)
+        found = [(first_new + int(j), int(r)) for r, j in zip(beats_from_lag(lag, first_new), np.flatnonzero(lag > 0))]
+        fi = 0
+        seg_next = (first_new // self.seg_n + 1) * self.seg_n - 1  # the next sample that ends a second
+        while True:
+            t = min(found[fi][0] if fi < len(found) else end, seg_next, self._due(), end)
+            if t >= end:
+                break
+            while fi < len(found) and found[fi][0] == t:
+                self.pending.append(found[fi])
+                fi += 1
+            if t == seg_next:
+                self._segment(frame, f0, (t + 1) // self.seg_n - 1)
+                seg_next += self.seg_n
+            while self.pending and self._due() <= t:
+                found_at, r = self.pending.popleft()
+                nxt = self.pending[0][1] if self.pending else None
+                self._classify(frame, f0, r, t, nxt)
+
+    def _due(self) -> int:
+        """The sample at which the oldest pending beat becomes ready (a large number when none is pending)."""
+        if not self.pending:
+            return 1 << 62
+        r = self.pending[0][1]
+        ready = r + self.post_n + self.shift_n
+        nxt = self.pending[1][0] if len(self.pending) > 1 else r + self.wait_n
+        return max(ready, nxt)
 
     # -- per window -----------------------------------------------------------------------------------
     def _window(self, end, scores_q, events):
@@ -468,3 +486,173 @@ def make_demo(manifest, seed):
     rec.activity = ("5.8 min scene: sinus, AF, sinus, bigeminy, sinus, motion artefacts, sinus, "
                     "sinus bradycardia (synthetic wearer)")
     return rec
+
+
+# --- the app's own metrics (the evaluate hook: the card and [acceptance] read them) -------------------------
+
+MATCH_S = 0.15  # AAMI EC57: a detected beat matches a reference beat within 150 ms
+SKIP_S = 5.0  # the detector's learning period and the first window are not scored
+MARGIN_S = 1.0  # beats this close to an unreadable span are not scored (the span's edges are fuzzy)
+
+
+def _match(ref: np.ndarray, det: np.ndarray, tol: float) -> np.ndarray:
+    """For each reference time, the index of its matched detection (-1: missed); each detection matches
+    at most once, the nearest first (bxb's rule, greedy in time order)."""
+    out = np.full(len(ref), -1, np.int64)
+    used = np.zeros(len(det), bool)
+    for i, t in enumerate(ref):
+        k = int(np.searchsorted(det, t - tol))
+        best = -1
+        while k < len(det) and det[k] <= t + tol:
+            if not used[k] and (best < 0 or abs(det[k] - t) < abs(det[best] - t)):
+                best = k
+            k += 1
+        if best >= 0:
+            used[best] = True
+            out[i] = best
+    return out
+
+
+def _in_spans(t: np.ndarray, spans, margin: float = 0.0) -> np.ndarray:
+    hit = np.zeros(len(t), bool)
+    for a, b in spans:
+        hit |= (t >= a - margin) & (t <= b + margin)
+    return hit
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> list[float]:
+    from scipy.stats import beta
+
+    a = (1 - level) / 2
+    if n == 0:
+        return [float("nan"), float("nan")]
+    return [float(beta.ppf(a, k, n - k + 1)) if k else 0.0, float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0]
+
+
+def _poisson_rate(k: int, hours: float, level: float = 0.95) -> list[float]:
+    from scipy.stats import chi2
+
+    a = (1 - level) / 2
+    return [float(chi2.ppf(a, 2 * k)) / 2 / hours if k else 0.0, float(chi2.ppf(1 - a, 2 * k + 2)) / 2 / hours]
+
+
+def score_recording(app, pipe, rec, scorer=None):
+    """One recording through the whole pipeline, with what scoring needs: (result, stream signal)."""
+    from tinyml.predict import prepare
+
+    sig = prepare(app, rec, notice=False)
+    return pipe.run(sig, scorer=scorer)
+
+
+def evaluate(app, pipe, recordings, scorer=None) -> dict:
+    """QRS detection (EC57 matching, clean and noisy spans), heart-rate error, AF windows and false AF
+    alarms on sinus streams, ventricular-beat sensitivity and positive predictivity, with exact 95 %
+    intervals (<name>_ci). Recordings without beat truth (e.g. CinC 2017) count for the rhythm metrics only."""
+    m = app.manifest
+    rate, W = m.rate, int(m.features["window"])
+    labels = m.labels
+    i_af = labels.index("af")
+    o = pipe.model.output
+    af_q = score_threshold_q(m.postprocess["af_threshold"], o.scale, o.zero_point)
+    c = dict.fromkeys(("q_clean_tp", "q_clean_ref", "q_clean_det", "q_noise_tp", "q_noise_ref", "q_noise_det",
+                       "v_tp", "v_ref", "v_det", "s_tp", "s_ref", "s_det", "af_tp", "af_pos", "af_tn", "af_neg",
+                       "af_alarms", "af_episodes", "af_found"), 0)
+    hr_err, stream_h = [], 0.0
+    for rec in recordings:
+        res = score_recording(app, pipe, rec, scorer)
+        truth = rec.truth
+        ends = np.asarray(res.ends)
+        # rhythm windows: AF decision against the truth label (noise windows excluded)
+        for k, e in enumerate(ends):
+            lab = window_label(truth, (e - W) / rate, e / rate, labels)
+            if lab is None or lab == labels.index("noise"):
+                continue
+            said = int(res.scores_q[k][i_af]) >= af_q
+            if lab == i_af:
+                c["af_pos"] += 1
+                c["af_tp"] += said
+            else:
+                c["af_neg"] += 1
+                c["af_tn"] += not said
+        af_events = [idx / rate for idx, lab, _ in res.events if lab == i_af]
+        if rec.activity == "stream":
+            stream_h += rec.duration / 3600
+            c["af_alarms"] += len(af_events)
+        for a, b, lab in truth.get("rhythm", []):
+            if lab == "AF" and b - a >= float(m.postprocess["af_min_s"]) + 10:
+                c["af_episodes"] += 1
+                c["af_found"] += any(a - 2 <= t <= b + float(m.postprocess["detect_after_s"]) for t in af_events)
+        if not len(truth.get("beats", [])) or "beats_source" in truth:  # no reference beats (AFDB's are a detector's)
+            continue
+        ref_t = np.asarray(truth["beats"], np.float64)
+        ref_c = np.asarray(list(truth["classes"]))
+        det_t = np.asarray([i for i, _ in res.beats], np.float64) / rate
+        det_c = np.asarray([m.beat_labels[b] for _, b in res.beats])
+        bad = truth.get("noise", [])
+        dist = truth.get("disturbed", [])
+        keep_r = (ref_t >= SKIP_S) & ~_in_spans(ref_t, bad, MARGIN_S)
+        keep_d = (det_t >= SKIP_S) & ~_in_spans(det_t, bad, MARGIN_S)
+        noisy_r, noisy_d = _in_spans(ref_t, dist, MARGIN_S), _in_spans(det_t, dist, MARGIN_S)
+        mt = _match(ref_t, det_t, MATCH_S)
+        for name, rsel, dsel in (("clean", keep_r & ~noisy_r, keep_d & ~noisy_d), ("noise", keep_r & noisy_r, keep_d & noisy_d)):
+            c[f"q_{name}_ref"] += int(rsel.sum())
+            c[f"q_{name}_tp"] += int(((mt >= 0) & rsel).sum())
+            c[f"q_{name}_det"] += int(dsel.sum())
+        for cls in ("V", "S"):
+            is_c = keep_r & (ref_c == cls)
+            c[f"{cls.lower()}_ref"] += int(is_c.sum())
+            c[f"{cls.lower()}_tp"] += int(sum(1 for i in np.flatnonzero(is_c) if mt[i] >= 0 and det_c[mt[i]] == cls))
+            c[f"{cls.lower()}_det"] += int((keep_d & (det_c == cls)).sum())
+        # heart rate: each readable window's hr_bpm against the true beats in it
+        hr_i = m.values.index("hr_bpm")
+        for k, e in enumerate(ends):
+            t0, t1 = (e - W) / rate, e / rate
+            if t0 < SKIP_S or _in_spans(np.array([t0, t1]), bad, MARGIN_S).any() or any(a < t1 and b > t0 for a, b in bad):
+                continue
+            tb = ref_t[(ref_t >= t0) & (ref_t < t1)]
+            v = float(res.values[k][hr_i])
+            if len(tb) >= 2 and np.isfinite(v):
+                hr_err.append(abs(v - 60.0 / np.mean(np.diff(tb))))
+    out: dict = {}
+
+    def ratio(name, k, n):
+        if n:
+            out[name] = k / n
+            out[name + "_ci"] = clopper_pearson(k, n)
+
+    # positive predictivity: detections that are matched = true positives (each detection matches once)
+    ratio("qrs_sensitivity", c["q_clean_tp"], c["q_clean_ref"])
+    ratio("qrs_ppv", c["q_clean_tp"], c["q_clean_det"])
+    ratio("qrs_sensitivity_noise", c["q_noise_tp"], c["q_noise_ref"])
+    ratio("qrs_ppv_noise", c["q_noise_tp"], c["q_noise_det"])
+    ratio("v_sensitivity", c["v_tp"], c["v_ref"])
+    ratio("v_ppv", c["v_tp"], c["v_det"])
+    ratio("s_sensitivity", c["s_tp"], c["s_ref"])
+    ratio("s_ppv", c["s_tp"], c["s_det"])
+    ratio("af_sensitivity", c["af_tp"], c["af_pos"])
+    ratio("af_specificity", c["af_tn"], c["af_neg"])
+    ratio("af_episode_sensitivity", c["af_found"], c["af_episodes"])
+    if hr_err:
+        e = np.asarray(hr_err)
+        out["hr_mae_bpm"] = float(e.mean())
+        rng = np.random.default_rng(0)
+        boots = [float(rng.choice(e, len(e)).mean()) for _ in range(200)]
+        out["hr_mae_bpm_ci"] = [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))]
+    if stream_h > 0:
+        out["af_false_alarms_per_hour"] = c["af_alarms"] / stream_h
+        out["af_false_alarms_per_hour_ci"] = _poisson_rate(c["af_alarms"], stream_h)
+        out["af_stream_hours"] = stream_h
+    out["arena_bytes"] = _arena_bytes(pipe)
+    for k in ("q_clean_ref", "q_noise_ref", "v_ref", "s_ref", "af_pos", "af_neg", "af_episodes"):
+        out[f"n_{k}"] = float(c[k])  # the counts behind the rates
+    return out
+
+
+def _arena_bytes(pipe) -> float:
+    """Our runtime's tensor arena for the model (the compiler's plan), in bytes."""
+    import tempfile
+
+    from tinyml.compile import compile_tflite
+
+    with tempfile.TemporaryDirectory() as d:
+        return float(compile_tflite(pipe.model.bytes, d).arena_size)

@@ -4,8 +4,9 @@
  *   stream stage   three biquad cascades (0.5-40 Hz band-pass, 50 and 60 Hz band-stops; tml_biquad) and the
  *                  streaming QRS detector (tml_qrs_detect), with the constants of features_tables.h;
  *   model input    every 4 samples the mean of [ecg, rr_s] (tml_decimate) into a ring of the last 10 s;
- *   beats          a beat found is classified once its span has arrived (PostProcessor._classify: template
- *                  match, QRS width, prematurity; tinyml.dsp.beat_features' twins) and reported at once;
+ *   beats          a beat found is classified once its span has arrived and the next beat is found (or
+ *                  wait_s passed) (PostProcessor._classify: template match, QRS width, prematurity, the
+ *                  pause after it; tinyml.dsp.beat_features' twins) and reported at once;
  *   quality        each second's signal-quality index (tml_sqi) against the wearer's usual amplitude.
  * Every hop (2 s), when a 10 s window is due: the ring, clipped and quantized, goes through the int8 CNN;
  * the window's values (tml_rr_features, mean quality) and its episodes (noise, af, ectopy, brady, tachy) are
@@ -39,6 +40,7 @@
 #define MAX_TPL 256
 #define STALE 6              /* pipeline.STALE */
 #define BOOT 8               /* pipeline.BOOT */
+#define N_REF 16             /* pipeline.N_REF */
 
 enum { CLS_N = 0, CLS_S = 1, CLS_V = 2, CLS_Q = 3 };
 
@@ -71,7 +73,8 @@ static uint32_t s_dec_next;
 
 /* --- post-processing constants (the float32 expressions of PostProcessor.__init__) ------------------- */
 static int32_t s_seg_n, s_pre_n, s_post_n, s_half_n, s_shift_n, s_keep_n, s_tpl_len, s_minute_n;
-static float s_v_width, s_v_corr, s_v_prem, s_v_amp, s_s_prem, s_q_sqi, s_noise_sqi;
+static float s_v_width, s_v_corr, s_v_prem, s_v_amp, s_v_pause, s_s_prem, s_q_sqi, s_noise_sqi;
+static int32_t s_wait_n;
 static int32_t s_af_q, s_af_release_q, s_noise_q;
 
 typedef struct {
@@ -83,7 +86,7 @@ static episode s_ep_noise, s_ep_af, s_ep_ect, s_ep_brady, s_ep_tachy;
 /* --- post-processing state ------------------------------------------------------------------------- */
 static float s_hist[HIST];     /* ECG by sample index mod HIST */
 static int64_t s_n;            /* index of the current sample */
-static int64_t s_pend_due[N_PENDING], s_pend_r[N_PENDING];
+static int64_t s_pend_found[N_PENDING], s_pend_r[N_PENDING]; /* beats found, not classified yet */
 static int32_t s_pend_head, s_pend_count;
 static int64_t s_beat_r[N_BEATS];
 static uint8_t s_beat_c[N_BEATS];
@@ -93,7 +96,8 @@ static int32_t s_tpl_n, s_boot_n, s_miss;
 static float s_tpl_ptp, s_boot_w;
 static float s_rr_hist[8];
 static int32_t s_rr_head, s_rr_count;
-static float s_ref;            /* the wearer's usual peak to peak (mV) */
+static float s_ptp[N_REF];     /* peak to peak of the last seconds (the wearer's usual amplitude) */
+static int32_t s_ptp_head, s_ptp_count;
 static float s_seg_q[N_SEG_Q];
 static int64_t s_seg_k[N_SEG_Q];
 static int64_t s_last_seg;
@@ -172,6 +176,8 @@ void tml_app_init(void)
     s_v_corr = TML_CFG_POSTPROCESS_V_CORR;
     s_v_prem = TML_CFG_POSTPROCESS_V_PREMATURITY;
     s_v_amp = TML_CFG_POSTPROCESS_V_AMPLITUDE;
+    s_v_pause = TML_CFG_POSTPROCESS_V_PAUSE;
+    s_wait_n = tml_samples_of(TML_CFG_POSTPROCESS_WAIT_S, RATE);
     s_s_prem = TML_CFG_POSTPROCESS_S_PREMATURITY;
     s_q_sqi = TML_CFG_POSTPROCESS_Q_SQI;
     s_noise_sqi = TML_CFG_POSTPROCESS_NOISE_SQI;
@@ -197,7 +203,7 @@ void tml_app_init(void)
     s_tpl_ptp = 1.0f;
     s_boot_w = 0.0f;
     s_rr_head = s_rr_count = 0;
-    s_ref = 1.0f;
+    s_ptp_head = s_ptp_count = 0;
     for (int i = 0; i < N_SEG_Q; i++) s_seg_k[i] = -1;
     s_last_seg = -1;
     s_ect_head = s_ect_count = 0;
@@ -224,9 +230,26 @@ static void segment_end(int64_t k)
     float x[256];
     int32_t n = s_seg_n > 256 ? 256 : s_seg_n;
     for (int32_t j = 0; j < n; j++) x[j] = hist(k * s_seg_n + j);
+    /* the lower median of the last N_REF peak to peaks (insertion sort, oldest first as Python sorts them) */
+    float ref = 1.0f;
+    if (s_ptp_count > 0) {
+        float sorted[N_REF];
+        for (int32_t j = 0; j < s_ptp_count; j++) {
+            float v = s_ptp[(s_ptp_head - s_ptp_count + j + N_REF) % N_REF];
+            int32_t m = j;
+            while (m > 0 && sorted[m - 1] > v) {
+                sorted[m] = sorted[m - 1];
+                m--;
+            }
+            sorted[m] = v;
+        }
+        ref = sorted[(s_ptp_count - 1) / 2];
+    }
     float ptp;
-    float q = tml_sqi(x, n, s_ref, &ptp);
-    if (q >= 0.5f) s_ref = s_ref + (ptp - s_ref) / 16.0f;
+    float q = tml_sqi(x, n, ref, &ptp);
+    s_ptp[s_ptp_head] = ptp;
+    s_ptp_head = (s_ptp_head + 1) % N_REF;
+    if (s_ptp_count < N_REF) s_ptp_count++;
     int32_t slot = (int32_t)(k % N_SEG_Q);
     s_seg_q[slot] = q;
     s_seg_k[slot] = k;
@@ -255,8 +278,18 @@ static void set_template(const float *seg)
     if (s_tpl_ptp <= 0.0f) s_tpl_ptp = 1.0f;
 }
 
-/* PostProcessor._classify: the beat with R at r, at sample i */
-static void classify(int64_t r, int64_t i)
+/* PostProcessor._due: the sample at which the oldest pending beat is ready: its span has arrived and the
+ * next beat is found (or wait_n samples passed without one) */
+static int64_t pending_due(void)
+{
+    int64_t r = s_pend_r[s_pend_head];
+    int64_t ready = r + s_post_n + s_shift_n;
+    int64_t next = s_pend_count > 1 ? s_pend_found[(s_pend_head + 1) % N_PENDING] : r + s_wait_n;
+    return ready > next ? ready : next;
+}
+
+/* PostProcessor._classify: the beat with R at r, at sample i; the next beat's R when have_next */
+static void classify(int64_t r, int64_t i, int have_next, int64_t next_r)
 {
     int64_t lo = r - s_pre_n - s_shift_n;
     int64_t k = r / s_seg_n;
@@ -304,7 +337,9 @@ static void classify(int64_t r, int64_t i)
             if (s_miss >= STALE) {
                 set_template(seg);
                 s_miss = 0;
-            } else if (early_v && (corr < s_v_corr || (width >= s_v_width && amp >= s_v_amp))) {
+            } else if (early_v && (corr < s_v_corr ||
+                                   (width >= s_v_width && amp >= s_v_amp &&
+                                    (!have_next || (float)(next_r - r) / RATE >= s_v_pause * ref)))) {
                 c = CLS_V;
             } else if (early_s) {
                 c = CLS_S;
@@ -439,11 +474,9 @@ void tml_app_on_sample(const float *sample)
     }
     /* post-processing at this sample: a beat found (0), a second ends (1), beats due (2) */
     if (beat) {
-        int64_t due = r + s_post_n + s_shift_n;
-        if (due < n) due = n;
         if (s_pend_count < N_PENDING) {
             int32_t slot = (s_pend_head + s_pend_count) % N_PENDING;
-            s_pend_due[slot] = due;
+            s_pend_found[slot] = n;
             s_pend_r[slot] = r;
             s_pend_count++;
         } else {
@@ -451,10 +484,11 @@ void tml_app_on_sample(const float *sample)
         }
     }
     if ((n + 1) % s_seg_n == 0) segment_end((n + 1) / s_seg_n - 1);
-    while (s_pend_count > 0 && s_pend_due[s_pend_head] <= n) {
-        classify(s_pend_r[s_pend_head], n);
+    while (s_pend_count > 0 && pending_due() <= n) { /* PostProcessor._advance */
+        int64_t rr_front = s_pend_r[s_pend_head];
         s_pend_head = (s_pend_head + 1) % N_PENDING;
         s_pend_count--;
+        classify(rr_front, n, s_pend_count > 0, s_pend_count > 0 ? s_pend_r[s_pend_head] : 0);
     }
     s_n = n + 1;
     s_sample_cost += tml_port_instructions() - t0;
