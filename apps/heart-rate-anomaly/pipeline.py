@@ -23,6 +23,7 @@ from tinyml.dsp.beat_features import qrs_width, template_match, template_update
 from tinyml.dsp.qrs_detect import beats_from_lag
 from tinyml.dsp.rr_features import rr_features
 from tinyml.dsp.sqi import sqi
+from tinyml.dsp.stats import seqsum
 from tinyml.errors import TinymlError
 from tinyml.postprocess import samples_of, score_threshold_q
 
@@ -302,12 +303,7 @@ class PostProcessor:
         else:
             long = frame[lo - f0 : lo - f0 + len(self.tpl) + 2 * self.shift_n, ECG]
             seg = long[self.shift_n : self.shift_n + len(self.tpl)]
-            ref = F32(0)
-            if self.rr_hist:
-                acc = F32(0)
-                for v in self.rr_hist:
-                    acc = F32(acc + v)
-                ref = F32(acc / F32(len(self.rr_hist)))
+            ref = F32(seqsum(list(self.rr_hist)) / F32(len(self.rr_hist))) if self.rr_hist else F32(0)
             known = prev is not None and prev[1] != 3 and ref > 0
             early_v = known and not self.in_af and rr < F32(self.v_prem * ref)
             early_s = known and not self.in_af and rr < F32(self.s_prem * ref)
@@ -428,11 +424,8 @@ class PostProcessor:
             if c0 == 0 and c1 == 0:
                 rr_nn.append(v)
         fa, fn = rr_features(rr_all), rr_features(rr_nn)
-        acc, n = F32(0), 0
-        for k in range(start // self.seg_n, end // self.seg_n):
-            acc = F32(acc + self.seg_sqi.get(k, F32(0)))
-            n += 1
-        q = F32(acc / F32(n))
+        qs = [self.seg_sqi.get(k, F32(0)) for k in range(start // self.seg_n, end // self.seg_n)]
+        q = F32(seqsum(qs) / F32(len(qs)))
         hr = fa[0]
         self.values = [float(hr), float(fn[1]), float(fn[2]), float(fn[3]), float(fa[4]), float(q)]
         s_af, s_noise = int(scores_q[self.i_af]), int(scores_q[self.i_noise])

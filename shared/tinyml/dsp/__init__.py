@@ -218,17 +218,17 @@ def qrs_params_config(rate, p):
     """The detector's QrsConfig for one validated qrs_detect step's parameters."""
     return _qrs_config(float(rate), tuple(float(b) for b in p["band_hz"]), int(p["order"]), float(p["gain"]),
                        float(p["mwi_s"]), float(p["refractory_s"]), float(p["twave_s"]), float(p["learn_s"]),
-                       float(p["search_s"]), float(p["ring_s"]))
+                       float(p["search_s"]), float(p["ring_s"]), float(p["locate_s"]))
 
 
 def _apply_qrs_detect(x, rate, channel, band_hz, order, gain, mwi_s, refractory_s, twave_s, learn_s, search_s,
-                      ring_s):
+                      ring_s, locate_s):
     x = _as2d(x, "qrs_detect")
     if not 0 <= channel < x.shape[1]:
         raise TinymlError(f"DSP block 'qrs_detect': channel {channel} out of range 0..{x.shape[1] - 1}")
     cfg = qrs_params_config(rate, dict(band_hz=band_hz, order=order, gain=gain, mwi_s=mwi_s,
                                        refractory_s=refractory_s, twave_s=twave_s, learn_s=learn_s,
-                                       search_s=search_s, ring_s=ring_s))
+                                       search_s=search_s, ring_s=ring_s, locate_s=locate_s))
     r, det = _detect_with(x[:, channel], cfg)
     return _beat_channels(r, det, x.shape[0], rate)
 
@@ -344,7 +344,8 @@ BLOCKS: dict[str, Block] = {
                "twave_s": (float, 0.36, "a peak this soon after a QRS with half its slope is a T wave"),
                "learn_s": (float, 2.0, "learning period at the start (no beats reported)"),
                "search_s": (float, 0.25, "R-peak search span before the integrator's peak"),
-               "ring_s": (float, 1.0, "history kept for the R-peak search (device RAM)")},
+               "ring_s": (float, 1.0, "history kept for the R-peak search (device RAM)"),
+               "locate_s": (float, 0.075, "the R peak is sought this far before the QRS's steepest sample")},
               _qrs_detect, _apply_qrs_detect, stream=True,
               doc="streaming Pan-Tompkins QRS detector -> [rr_s (held R-R interval, s), lag (decided beat: "
                   "samples back to its R peak, else 0)]"),

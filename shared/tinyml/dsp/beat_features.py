@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .stats import seqsum
+
 _F = np.float32
 
 
@@ -33,10 +35,7 @@ def qrs_width(x, c: int, half: int) -> np.float32:
     lo, hi = max(0, c - half), min(len(x) - 1, c + half)
     if hi - lo + 1 < BASE:
         return _F(0)
-    acc = _F(0)
-    for v in x[lo : lo + BASE]:
-        acc = _F(acc + v)
-    base = _F(acc / _F(BASE))
+    base = _F(seqsum(x[lo : lo + BASE]) / _F(BASE))
     d = np.abs(x[lo : hi + 1] - base)
     m = int(np.argmax(d))  # the first maximum
     thr = d[m] * _F(0.3)
@@ -54,21 +53,14 @@ def qrs_width(x, c: int, half: int) -> np.float32:
     return _F(b - a + 1)
 
 
-def _seq_sum(v) -> np.float32:
-    acc = _F(0)
-    for x in np.asarray(v, np.float32):
-        acc = _F(acc + x)
-    return acc
-
-
 def template_corr(x, t) -> np.float32:
     x = np.asarray(x, np.float32)
     t = np.asarray(t, np.float32)
     n = _F(len(x))
-    mx = _F(_seq_sum(x) / n)
-    mt = _F(_seq_sum(t) / n)
+    mx = _F(seqsum(x) / n)
+    mt = _F(seqsum(t) / n)
     a, b = x - mx, t - mt
-    sab, saa, sbb = _seq_sum(a * b), _seq_sum(a * a), _seq_sum(b * b)
+    sab, saa, sbb = seqsum(a * b), seqsum(a * a), seqsum(b * b)
     den = np.sqrt(_F(saa * sbb))
     return _F(0) if den == 0 else _F(sab / den)
 

@@ -57,7 +57,8 @@ class _BiquadT(C.Structure):
 
 class _QrsConfig(C.Structure):
     _fields_ = [("sos", _F), ("n_sections", C.c_int32), ("gain", C.c_float)] + [
-        (k, C.c_int32) for k in ("mwi_n", "refractory_n", "twave_n", "learn_n", "search_n", "ring_n", "rr_init_n")]
+        (k, C.c_int32) for k in ("mwi_n", "refractory_n", "twave_n", "learn_n", "search_n", "ring_n", "rr_init_n",
+                            "locate_n")]
 
 
 class _QrsDetect(C.Structure):  # mirrors tml_qrs_detect_t; only allocated and passed back here
@@ -363,7 +364,7 @@ class CTwins:
         y = _f32(y).reshape(-1)
         sos = _f32(cfg.sos)
         c = _QrsConfig(_p(sos, _F), sos.shape[0], float(np.float32(cfg.gain)), cfg.mwi_n, cfg.refractory_n,
-                       cfg.twave_n, cfg.learn_n, cfg.search_n, cfg.ring_n, cfg.rr_init_n)
+                       cfg.twave_n, cfg.learn_n, cfg.search_n, cfg.ring_n, cfg.rr_init_n, cfg.locate_n)
         band = np.zeros(2 * sos.shape[0], np.float32)
         s_ring = np.zeros(cfg.mwi_n, np.int32)
         a_ring = np.zeros(cfg.ring_n, np.int32)

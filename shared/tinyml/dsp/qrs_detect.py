@@ -12,9 +12,11 @@ Stages, per sample n (float32 where it filters, integer where it decides):
 3. integer peak tracking on m: DESCENT follows the minimum; the first rise starts an ASCENT that follows
    the maximum (first index of it). A candidate peak (index p, height v = m[p]) is confirmed at the first
    sample where 2 m[n] < v, or when p is force_n = ring_n - search_n - 1 samples old (a plateau).
-   At confirmation: its R-peak r = first argmax of |y| over [max(p - search_n, n - ring_n + 1, last r + 1), p]
-   and its slope = max a over [max(p - mwi_n + 1, n - ring_n + 1), p] (both inside the last ring_n samples,
-   the rings the device keeps).
+   At confirmation, within S = [max(p - search_n, n - ring_n + 1, last r + 1, 0), p]: the steepest sample ms =
+   first argmax of a over S (the QRS: a T wave or a baseline hump can be taller than a small QRS, never as
+   steep), then the R peak r = first argmax of |y| over [max(ms - locate_n, S's start), ms] (the peak whose
+   slope that was; the detection filter delays the slope by a few samples); and its slope = max a over
+   [max(p - mwi_n + 1, n - ring_n + 1), p]. Both inside the last ring_n samples, the rings the device keeps.
 4. integer decisions (Pan & Tompkins 1985, Hamilton & Tompkins 1986): the first learn_n samples only learn
    (SPKI = max m >> 1, NPKI = (sum m // learn_n) >> 1). Then each candidate is
    - ignored within refractory_n of the last QRS peak;
@@ -69,6 +71,7 @@ class QrsConfig:
     search_n: int
     ring_n: int
     rr_init_n: int
+    locate_n: int
 
     @property
     def cap(self) -> int:
@@ -83,19 +86,19 @@ class QrsConfig:
         return {"sos": self.sos, "n_sections": self.sos.shape[0], "gain": np.float32(self.gain),
                 "mwi_n": self.mwi_n, "refractory_n": self.refractory_n, "twave_n": self.twave_n,
                 "learn_n": self.learn_n, "search_n": self.search_n, "ring_n": self.ring_n,
-                "rr_init_n": self.rr_init_n}
+                "rr_init_n": self.rr_init_n, "locate_n": self.locate_n}
 
 
 @lru_cache(maxsize=32)
 def qrs_config(rate: float, band=(5.0, 15.0), order: int = 2, gain: float = 200.0, mwi_s: float = 0.15,
                refractory_s: float = 0.2, twave_s: float = 0.36, learn_s: float = 2.0, search_s: float = 0.25,
-               ring_s: float = 1.0) -> QrsConfig:
+               ring_s: float = 1.0, locate_s: float = 0.075) -> QrsConfig:
     """The detector's constants at `rate` (cached: pass `band` as a tuple)."""
     sos = design_biquad("bandpass", list(band), rate, order)
     sos.flags.writeable = False
     c = QrsConfig(float(rate), sos, float(np.float32(gain)), _samples(mwi_s, rate), _samples(refractory_s, rate),
                   _samples(twave_s, rate), _samples(learn_s, rate), _samples(search_s, rate),
-                  _samples(ring_s, rate), _samples(1.0, rate))
+                  _samples(ring_s, rate), _samples(1.0, rate), _samples(locate_s, rate))
     if c.mwi_n < 1 or c.search_n < 1 or c.learn_n < 1 or c.refractory_n < 1:
         raise TinymlError(f"qrs_detect: windows too short for {rate:g} Hz")
     if c.ring_n <= c.search_n + c.mwi_n + 1:
@@ -134,7 +137,7 @@ def detect_with(y: np.ndarray, cfg: QrsConfig) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     m, a = integrator(y, cfg)
     return _decide()(m, a, y, cfg.mwi_n, cfg.refractory_n, cfg.twave_n, cfg.learn_n, cfg.search_n, cfg.ring_n,
-                     cfg.rr_init_n)
+                     cfg.rr_init_n, cfg.locate_n)
 
 
 def beat_channels(r: np.ndarray, det: np.ndarray, n: int, rate: float) -> np.ndarray:
@@ -173,7 +176,7 @@ def _decide():
     return _DECIDE
 
 
-def _decide_py(m, a, y, mwi_n, refr_n, twave_n, learn_n, search_n, ring_n, rr_init):
+def _decide_py(m, a, y, mwi_n, refr_n, twave_n, learn_n, search_n, ring_n, rr_init, locate_n):
     n_tot = m.shape[0]
     cap_beats = n_tot // max(refr_n, 1) + 2
     r_out = np.empty(cap_beats, np.int64)
@@ -238,9 +241,18 @@ def _decide_py(m, a, y, mwi_n, refr_n, twave_n, learn_n, search_n, ring_n, rr_in
                 s0 = last_r + 1
             if s0 < 0:
                 s0 = 0
-            r = p
-            best = np.float32(-1.0)
+            ms = s0  # the steepest sample of the QRS (the derivative peaks there; T waves are slow)
+            best_a = np.int64(-1)
             for i in range(s0, p + 1):
+                if a[i] > best_a:
+                    best_a = np.int64(a[i])
+                    ms = i
+            lo_r = ms - locate_n
+            if s0 > lo_r:
+                lo_r = s0
+            r = ms
+            best = np.float32(-1.0)
+            for i in range(lo_r, ms + 1):
                 ay = abs(y[i])
                 if ay > best:
                     best = ay

@@ -20,15 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .stats import seqsum
+
 FEATURES = ("hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50", "irregularity")
 _F = np.float32
-
-
-def _seq_sum(v) -> np.float32:
-    acc = _F(0)
-    for x in np.asarray(v, np.float32):
-        acc = _F(acc + x)
-    return acc
 
 
 def _median_low(v) -> np.float32:
@@ -42,14 +37,14 @@ def rr_features(rr) -> np.ndarray:
     out = np.full(5, np.nan, np.float32)
     if k < 1:
         return out
-    mean = _F(_seq_sum(rr) / _F(k))
+    mean = _F(seqsum(rr) / _F(k))
     out[0] = _F(60) / mean
     if k < 2:
         return out
     dev = rr - mean
-    out[1] = _F(1000) * np.sqrt(_F(_seq_sum(dev * dev) / _F(k)))
+    out[1] = _F(1000) * np.sqrt(_F(seqsum(dev * dev) / _F(k)))
     d = rr[1:] - rr[:-1]
-    out[2] = _F(1000) * np.sqrt(_F(_seq_sum(d * d) / _F(k - 1)))
+    out[2] = _F(1000) * np.sqrt(_F(seqsum(d * d) / _F(k - 1)))
     out[3] = _F(int(np.sum(np.abs(d) > _F(0.05)))) / _F(k - 1)
     if k < 4:
         return out

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .stats import seqsum
+
 _F = np.float32
 
 
@@ -33,9 +35,7 @@ def sqi(x, ref: float = 1.0) -> tuple[np.float32, np.float32]:
     r = _F(ptp / _F(ref))
     a = _clip01(_F(3) - r)
     d = np.abs((x[2:] - _F(2) * x[1:-1]) + x[:-2])
-    acc = _F(0)
-    for v in d:
-        acc = _F(acc + v)
+    acc = seqsum(d)
     h = _F(_F(acc / _F(len(d))) / _F(ref))
     e = _clip01(_F(_F(0.08) - h) / _F(0.05))
     return _F(a * e), ptp
