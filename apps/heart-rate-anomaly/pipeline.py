@@ -483,6 +483,7 @@ def make_demo(manifest, seed):
 
 # --- the app's own metrics (the evaluate hook: the card and [acceptance] read them) -------------------------
 
+_LAST: dict = {}  # the last evaluation's beat confusion, for the model card drawn right after it
 MATCH_S = 0.15  # AAMI EC57: a detected beat matches a reference beat within 150 ms
 SKIP_S = 5.0  # the detector's learning period and the first window are not scored
 MARGIN_S = 1.0  # beats this close to an unreadable span are not scored (the span's edges are fuzzy)
@@ -551,6 +552,7 @@ def evaluate(app, pipe, recordings, scorer=None) -> dict:
                        "v_tp", "v_ref", "v_det", "s_tp", "s_ref", "s_det", "af_tp", "af_pos", "af_tn", "af_neg",
                        "af_alarms", "af_episodes", "af_found"), 0)
     hr_err, stream_h = [], 0.0
+    beat_conf = np.zeros((3, len(m.beat_labels) + 1), np.int64)  # truth N S V x ours N S V Q missed
     for rec in recordings:
         res = score_recording(app, pipe, rec, scorer)
         truth = rec.truth
@@ -591,6 +593,9 @@ def evaluate(app, pipe, recordings, scorer=None) -> dict:
             c[f"q_{name}_ref"] += int(rsel.sum())
             c[f"q_{name}_tp"] += int(((mt >= 0) & rsel).sum())
             c[f"q_{name}_det"] += int(dsel.sum())
+        for ti, tcls in enumerate("NSV"):
+            for i in np.flatnonzero(keep_r & (ref_c == tcls)):
+                beat_conf[ti, m.beat_labels.index(det_c[mt[i]]) if mt[i] >= 0 else len(m.beat_labels)] += 1
         for cls in ("V", "S"):
             is_c = keep_r & (ref_c == cls)
             c[f"{cls.lower()}_ref"] += int(is_c.sum())
@@ -636,6 +641,7 @@ def evaluate(app, pipe, recordings, scorer=None) -> dict:
         out["af_false_alarms_per_hour_ci"] = _poisson_rate(c["af_alarms"], stream_h)
         out["af_stream_hours"] = stream_h
     out["arena_bytes"] = _arena_bytes(pipe)
+    _LAST["beat_confusion"] = beat_conf
     for k in ("q_clean_ref", "q_noise_ref", "v_ref", "s_ref", "af_pos", "af_neg", "af_episodes"):
         out[f"n_{k}"] = float(c[k])  # the counts behind the rates
     return out
@@ -649,3 +655,144 @@ def _arena_bytes(pipe) -> float:
 
     with tempfile.TemporaryDirectory() as d:
         return float(compile_tflite(pipe.model.bytes, d).arena_size)
+
+
+# --- model card: beat classes, an ECG strip, a Poincare plot, the metrics with intervals -------------------
+
+CARD_METRICS = [
+    ("qrs_sensitivity", "QRS sensitivity, clean", ">= 0.995"), ("qrs_ppv", "QRS positive predictivity, clean", ">= 0.995"),
+    ("qrs_sensitivity_noise", "QRS sensitivity, with noise", ">= 0.97"),
+    ("qrs_ppv_noise", "QRS positive predictivity, with noise", ">= 0.97"),
+    ("hr_mae_bpm", "heart rate MAE (bpm)", "<= 2"), ("af_sensitivity", "AF windows, sensitivity", ">= 0.95"),
+    ("af_specificity", "AF windows, specificity", ">= 0.98"),
+    ("af_false_alarms_per_hour", "false AF alarms per hour (sinus streams)", "<= 0.5"),
+    ("af_episode_sensitivity", "AF episodes raised", ""), ("v_sensitivity", "V beats, sensitivity", ">= 0.90"),
+    ("v_ppv", "V beats, positive predictivity", ">= 0.90"), ("s_sensitivity", "S beats, sensitivity", ""),
+    ("s_ppv", "S beats, positive predictivity", ""), ("macro_f1", "rhythm windows, macro-F1", ">= 0.90"),
+]
+
+
+def model_card_extras(app, out_dir, card, pipe, test) -> str:
+    """Extra card sections (tinyml.report calls this): beat confusion, an ECG strip of the demo with R peaks,
+    beat classes and events, a Poincare plot, every app metric with its exact 95 % interval, real records."""
+    from tinyml.fixtures import demo_path
+    from tinyml.predict import prepare, read_input
+
+    m = app.manifest
+    q = card["metrics"]["int8"]
+    conf = _LAST.get("beat_confusion")
+    if conf is not None:
+        _plot_beat_confusion(conf, m.beat_labels, out_dir / "beats.png")
+    demo = read_input(app, demo_path(app))
+    sig = prepare(app, demo, notice=False)
+    res = pipe.run(sig)
+    _plot_strips(m, sig, res, out_dir / "strip.png")
+    _plot_poincare(m, res, out_dir / "poincare.png")
+    rows = []
+    for key, name, floor in CARD_METRICS:
+        if key not in q:
+            continue
+        ci = q.get(key + "_ci")
+        ci_text = f"{ci[0]:.4f}-{ci[1]:.4f}" if isinstance(ci, (list, tuple)) and len(ci) == 2 else ""
+        f = card["metrics"]["float"].get(key)
+        rows.append(f"| {name} | {f if f is None else round(f, 4)} | {q[key]:.4f} | {ci_text} | {floor} |")
+    real = out_dir / "real_data.md"
+    real_text = real.read_text() if real.is_file() else (
+        "Real records: run `python apps/heart-rate-anomaly/real_data.py /path/to/100.hea` on MIT-BIH records you hold.")
+    return f"""
+## Heart: the app's metrics (held-out simulated subjects)
+
+| metric | float | int8 | 95 % interval (int8, exact) | issue's floor |
+| --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+QRS detection is scored as AAMI EC57 does (a detected beat matches a reference beat within 150 ms; the first
+5 s, the detector's learning, are not scored); "clean" are spans without any noise episode, "with noise" the
+readable spans of noise episodes (EMG, motion, posture), and unreadable spans (lead-off, pops, heavy motion)
+are not scored. Heart rate: each readable window's hr_bpm against 60 / the mean R-R of the true beats in it.
+AF windows: P(af) >= af_threshold against the truth (>= half the window in AF; noise windows left out).
+False AF alarms: AF events on the ambulatory sinus-rhythm streams (walking with motion artefacts, sleep,
+ectopic beats, pops, lead-off). Beats: AAMI classes of the detected beats matched to the reference.
+
+![beat classes](beats.png)
+
+![the demo scene: ECG with R peaks, beat classes and events](strip.png)
+
+![Poincare plot: RR(n) against RR(n+1)](poincare.png)
+
+{real_text}
+
+**A reference design, not a medical device.** It has not been validated clinically; it must not be used
+to diagnose, treat or monitor anyone. The committed model is trained and tested on SYNTHETIC ECG (the
+`synthetic-ecg` generator); expect lower figures on real recordings. To retrain on the real databases set
+`[dataset] name` and `path` in app.toml (`mitbih-arrhythmia`: DS1 trains, DS2 tests; `mitbih-af`;
+`physionet-2017`) and run `make app={m.id} train`.
+"""
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _plot_beat_confusion(conf, beat_labels, path):
+    plt = _plt()
+    cols = [*beat_labels, "missed"]
+    fig, ax = plt.subplots(figsize=(5.2, 3.2))
+    ax.imshow(conf / np.maximum(conf.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
+    for i in range(conf.shape[0]):
+        for j in range(conf.shape[1]):
+            ax.text(j, i, str(int(conf[i, j])), ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(cols)), cols); ax.set_yticks(range(3), ["N", "S", "V"])
+    ax.set_xlabel("ours"); ax.set_ylabel("reference (AAMI)"); ax.set_title("beats, held-out subjects (int8 pipeline)")
+    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+
+
+def _plot_strips(m, sig, res, path):
+    """Three 10 s strips of the demo around its AF onset, its bigeminy and its motion artefacts."""
+    plt = _plt()
+    t0s, t = [], 0.0
+    for sec, what in DEMO_PARTS:
+        if what in ("af", "bigeminy", "motion"):
+            t0s.append((t - 3.0 + (35.0 if what == "af" else 0.0), what))
+        t += sec
+    fig, axs = plt.subplots(len(t0s), 1, figsize=(11, 2.3 * len(t0s)))
+    for ax, (t0, what) in zip(axs, t0s):
+        a, b = int(t0 * m.rate), int((t0 + 10) * m.rate)
+        x = sig[a:b, 0]
+        ax.plot(np.arange(a, b) / m.rate, x, lw=0.7)
+        top = float(x.max())
+        for i, lab in res.beats:
+            if a <= i < b:
+                ax.plot(i / m.rate, sig[i, 0], "r.", ms=4)
+                ax.text(i / m.rate, top, m.beat_labels[lab], color="r", fontsize=7, ha="center")
+        for i, lab, _ in res.events:
+            if a <= i < b:
+                ax.axvline(i / m.rate, color="k", ls="--", lw=1)
+                ax.text(i / m.rate, x.min(), f" {m.event_names[lab]}", fontsize=8)
+        ax.set_ylabel("mV"); ax.set_title(f"demo: {what}", fontsize=9)
+    axs[-1].set_xlabel("time (s)")
+    fig.tight_layout(); fig.savefig(path, dpi=80); plt.close(fig)
+
+
+def _plot_poincare(m, res, path):
+    plt = _plt()
+    r = np.asarray([i for i, _ in res.beats], np.float64) / m.rate
+    rr = np.diff(r)
+    spans, t = {}, 0.0
+    for sec, what in DEMO_PARTS:
+        spans.setdefault(what, []).append((t + 5, t + sec))
+        t += sec
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    for what, color in (("sinus", "tab:blue"), ("af", "tab:red"), ("bigeminy", "tab:green")):
+        sel = np.array([any(a <= x < b for a, b in spans.get(what, [])) for x in r[1:-1]])
+        if sel.any():
+            ax.plot(rr[:-1][sel], rr[1:][sel], ".", ms=4, color=color, label={"bigeminy": "ectopy (bigeminy)"}.get(what, what))
+    ax.plot([0.3, 2.0], [0.3, 2.0], "k:", lw=0.6)
+    ax.set_xlabel("RR(n) (s)"); ax.set_ylabel("RR(n+1) (s)"); ax.legend(fontsize=8)
+    ax.set_title("Poincare plot of the demo's detected beats", fontsize=9)
+    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)

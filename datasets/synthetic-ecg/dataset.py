@@ -110,7 +110,7 @@ def make_subject(rng: np.random.Generator, idx: int, prefix: str = "syn-ecg") ->
         "Q": (-u(0.02, 0.035), -u(0.0, 0.15), u(0.006, 0.012)),
         "R": (0.0, r_amp, u(0.008, 0.014)),
         "S": (u(0.022, 0.04), s_amp, u(0.008, 0.014)),
-        "T": (u(0.23, 0.30), u(0.08, 0.5) * (1 if rng.random() > 0.1 else -0.6), u(0.035, 0.06)),
+        "T": (u(0.23, 0.30), qrs_pp * u(0.05, 0.3) * (1 if rng.random() > 0.1 else -0.6), u(0.035, 0.06)),
     }
     foci = []
     for _ in range(rng.integers(1, 3)):
@@ -139,7 +139,7 @@ def make_subject(rng: np.random.Generator, idx: int, prefix: str = "syn-ecg") ->
         gain=math.exp(u(math.log(0.7), math.log(1.4))),
         mains_hz=50.0 if rng.random() < 0.5 else 60.0,
         mains_mv=10 ** u(-3, -1),
-        sensor_mv=u(0.004, 0.02),
+        sensor_mv=u(0.003, 0.012),
         emg_mv=u(0.02, 0.25),
         motion=math.exp(u(math.log(0.3), math.log(2.0))),
     )
@@ -393,7 +393,7 @@ def render_noise(rng, subj: Subject, events: list[NoiseEvent], n, rate, heart):
     # mains and sensor noise
     extra += subj.mains_mv * np.sin(2 * np.pi * subj.mains_hz * t + rng.uniform(0, 6.3))
     extra += subj.sensor_mv * rng.standard_normal(n)
-    extra += 0.2 * subj.emg_mv * 0.15 * _band_noise(rng, n, rate, 20, 120)  # resting muscle tone
+    extra += 0.015 * subj.emg_mv * _band_noise(rng, n, rate, 20, 120)  # resting muscle tone
     for ev in events:
         i0 = max(0, int(ev.start * rate))
         i1 = min(n, int((ev.start + ev.seconds) * rate))
