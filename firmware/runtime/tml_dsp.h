@@ -177,7 +177,7 @@ typedef struct {
     const float *sos; /* detection band-pass, [n_sections][6] */
     int32_t n_sections;
     float gain;       /* counts per mV into the integer stage */
-    int32_t mwi_n, refractory_n, twave_n, learn_n, search_n, ring_n, rr_init_n;
+    int32_t mwi_n, refractory_n, twave_n, learn_n, search_n, ring_n, rr_init_n, locate_n;
 } tml_qrs_detect_config;
 
 typedef struct {

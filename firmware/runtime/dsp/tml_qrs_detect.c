@@ -127,9 +127,20 @@ int tml_qrs_detect_step(tml_qrs_detect_t *q, float y, uint32_t *r_index)
         if (ring0 > s0) s0 = ring0;
         if (q->last_r + 1 > s0) s0 = q->last_r + 1;
         if (s0 < 0) s0 = 0;
-        int64_t r = p;
-        float best = -1.0f;
+        int64_t ms = s0; /* the steepest sample of the QRS */
+        int32_t best_a = -1;
         for (int64_t i = s0; i <= p; i++) {
+            int32_t ai = q->a_ring[ring_slot(i, c->ring_n)];
+            if (ai > best_a) {
+                best_a = ai;
+                ms = i;
+            }
+        }
+        int64_t lo_r = ms - c->locate_n;
+        if (s0 > lo_r) lo_r = s0;
+        int64_t r = ms;
+        float best = -1.0f;
+        for (int64_t i = lo_r; i <= ms; i++) {
             float ay = fabsf(q->y_ring[ring_slot(i, c->ring_n)]);
             if (ay > best) {
                 best = ay;

@@ -16,10 +16,10 @@ float tml_sqi(const float *x, int n, float ref, float *ptp_out)
     *ptp_out = ptp;
     if (ptp < 0.05f || n < 3) return 0.0f;
     float r = ptp / ref;
-    float a = clip01(3.0f - r) * clip01((r - 0.2f) / 0.2f);
+    float a = clip01(3.0f - r);
     float acc = 0.0f;
     for (int i = 2; i < n; i++) acc = acc + fabsf((x[i] - 2.0f * x[i - 1]) + x[i - 2]);
-    float h = (acc / (float)(n - 2)) / ptp;
+    float h = (acc / (float)(n - 2)) / ref;
     float e = clip01((0.08f - h) / 0.05f);
     return a * e;
 }
