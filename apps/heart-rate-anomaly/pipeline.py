@@ -203,8 +203,9 @@ class PostProcessor:
       values  R-R features of the beats in the window (all intervals: hr_bpm, irregularity; normal-to-normal
               intervals: sdnn_ms, rmssd_ms, pnn50) and the mean segment quality (sqi);
       noise   P(noise) >= noise_threshold or sqi < noise_sqi, for noise_min_s;
-      af      P(af) >= af_threshold (>= af_release once on) in readable windows, for af_min_s, ending after
-              af_hold_s without; then af_refractory_s;
+      af      P(af) >= af_threshold (>= af_release once on) and the R-R irregularity >= af_irregularity (an
+              irregularly irregular rhythm: a NaN, too few beats, is not) in readable windows, for af_min_s,
+              ending after af_hold_s without; then af_refractory_s;
       ectopy  ectopic beats (S, V) in the last 60 s >= ectopy_per_min, or two V beats in a row;
       brady / tachy  hr_bpm below brady_bpm / above tachy_bpm in readable windows for rate_min_s.
     Events carry the deciding int8 score (127 for rule-based ones) and are stamped with the window's end.
@@ -236,6 +237,7 @@ class PostProcessor:
         self.s_prem = f32(p["s_prematurity"])
         self.q_sqi = f32(p["q_sqi"])
         self.noise_sqi = f32(p["noise_sqi"])
+        self.af_irr = f32(p["af_irregularity"])
         self.af_q = score_threshold_q(p["af_threshold"], out_scale, out_zero_point)
         self.af_release_q = score_threshold_q(p["af_release"], out_scale, out_zero_point)
         self.noise_q = score_threshold_q(p["noise_threshold"], out_scale, out_zero_point)
@@ -432,7 +434,7 @@ class PostProcessor:
         noisy = s_noise >= self.noise_q or q < self.noise_sqi
         if self.ep_noise.update(noisy, end):
             events.append((self.events.index("noise"), s_noise if s_noise >= self.noise_q else 127))
-        af = not noisy and s_af >= (self.af_release_q if self.ep_af.active else self.af_q)
+        af = not noisy and s_af >= (self.af_release_q if self.ep_af.active else self.af_q) and fa[4] >= self.af_irr
         if self.ep_af.update(af, end):
             events.append((self.events.index("af"), s_af))
         self.in_af = self.ep_af.active
@@ -530,6 +532,11 @@ def _poisson_rate(k: int, hours: float, level: float = 0.95) -> list[float]:
     return [float(chi2.ppf(a, 2 * k)) / 2 / hours if k else 0.0, float(chi2.ppf(1 - a, 2 * k + 2)) / 2 / hours]
 
 
+def af_window(score_q: int, irregularity, af_q: int, af_irr) -> bool:
+    """A window is AF: its P(af) reaches af_threshold and its R-R intervals are irregular enough."""
+    return score_q >= af_q and bool(F32(irregularity) >= af_irr)
+
+
 def score_recording(app, pipe, rec, scorer=None):
     """One recording through the whole pipeline, with what scoring needs: (result, stream signal)."""
     from tinyml.predict import prepare
@@ -548,6 +555,7 @@ def evaluate(app, pipe, recordings, scorer=None) -> dict:
     i_af = labels.index("af")
     o = pipe.model.output
     af_q = score_threshold_q(m.postprocess["af_threshold"], o.scale, o.zero_point)
+    af_irr, irr_i = F32(m.postprocess["af_irregularity"]), m.values.index("irregularity")
     c = dict.fromkeys(("q_clean_tp", "q_clean_ref", "q_clean_det", "q_noise_tp", "q_noise_ref", "q_noise_det",
                        "v_tp", "v_ref", "v_det", "s_tp", "s_ref", "s_det", "af_tp", "af_pos", "af_tn", "af_neg",
                        "af_alarms", "af_episodes", "af_found"), 0)
@@ -562,7 +570,7 @@ def evaluate(app, pipe, recordings, scorer=None) -> dict:
             lab = window_label(truth, (e - W) / rate, e / rate, labels)
             if lab is None or lab == labels.index("noise"):
                 continue
-            said = int(res.scores_q[k][i_af]) >= af_q
+            said = af_window(int(res.scores_q[k][i_af]), res.values[k][irr_i], af_q, af_irr)
             if lab == i_af:
                 c["af_pos"] += 1
                 c["af_tp"] += said
@@ -710,7 +718,8 @@ QRS detection is scored as AAMI EC57 does (a detected beat matches a reference b
 5 s, the detector's learning, are not scored); "clean" are spans without any noise episode, "with noise" the
 readable spans of noise episodes (EMG, motion, posture), and unreadable spans (lead-off, pops, heavy motion)
 are not scored. Heart rate: each readable window's hr_bpm against 60 / the mean R-R of the true beats in it.
-AF windows: P(af) >= af_threshold against the truth (>= half the window in AF; noise windows left out).
+AF windows: P(af) >= af_threshold and R-R irregularity >= af_irregularity, against the truth (>= half
+the window in AF; noise windows left out).
 False AF alarms: AF events on the ambulatory sinus-rhythm streams (walking with motion artefacts, sleep,
 ectopic beats, pops, lead-off). Beats: AAMI classes of the detected beats matched to the reference.
 

@@ -413,7 +413,7 @@ static void window(uint32_t end, const int8_t *scores)
     if (episode_update(&s_ep_noise, noisy, end)) {
         tml_report_event(end, TML_CFG_LABEL_NOISE, (int8_t)(s_noise >= s_noise_q ? s_noise : 127));
     }
-    int af = !noisy && s_af >= (s_ep_af.active ? s_af_release_q : s_af_q);
+    int af = !noisy && s_af >= (s_ep_af.active ? s_af_release_q : s_af_q) && fa[4] >= TML_CFG_POSTPROCESS_AF_IRREGULARITY;
     if (episode_update(&s_ep_af, af, end)) tml_report_event(end, TML_CFG_LABEL_AF, (int8_t)s_af);
     s_in_af = s_ep_af.active;
     int32_t n_ect = 0;
