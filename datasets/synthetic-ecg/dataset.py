@@ -106,7 +106,7 @@ def make_subject(rng: np.random.Generator, idx: int, prefix: str = "syn-ecg") ->
     up = u(0.55, 0.95) if rng.random() < 0.85 else u(0.15, 0.5)
     r_amp, s_amp = qrs_pp * up, -qrs_pp * (1 - up)
     waves = {
-        "P": (-u(0.13, 0.21), u(0.05, 0.25) * (1 if rng.random() > 0.05 else -1), u(0.016, 0.03)),
+        "P": (-u(0.13, 0.21), min(0.25, qrs_pp * u(0.05, 0.2)) * (1 if rng.random() > 0.05 else -1), u(0.016, 0.03)),
         "Q": (-u(0.02, 0.035), -u(0.0, 0.15), u(0.006, 0.012)),
         "R": (0.0, r_amp, u(0.008, 0.014)),
         "S": (u(0.022, 0.04), s_amp, u(0.008, 0.014)),
@@ -122,7 +122,7 @@ def make_subject(rng: np.random.Generator, idx: int, prefix: str = "syn-ecg") ->
     return Subject(
         name=f"{prefix}-{idx:03d}",
         waves=waves,
-        pac_p=(-u(0.09, 0.15), u(0.04, 0.2) * (1 if rng.random() < 0.5 else -1), u(0.012, 0.025)),
+        pac_p=(-u(0.09, 0.15), min(0.2, qrs_pp * u(0.04, 0.18)) * (1 if rng.random() < 0.5 else -1), u(0.012, 0.025)),
         pvc_foci=foci,
         pvc_coupling=[u(0.45, 0.7) for _ in foci],
         hr_rest=u(52, 88),
