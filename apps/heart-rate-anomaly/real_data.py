@@ -8,8 +8,10 @@ as EC57 does: beats matched within 150 ms, from the 5th minute (EC57's learning 
 positive predictivity with exact 95 % intervals, and the beat classes (AAMI). Records without reference labels
 (e.g. mengst/PQRST's copies, whose .atr are that project's own wave marks: pass --no-reference) report what the
 pipeline measured: beats, heart rate, the share of windows per rhythm class and the events.
-Writes real_data.md and real_data.png (the first record's strip) into --out. Nothing here runs in tests or CI:
-the records are not part of this repository.
+Writes real_data.md and real_data.png (the first record's strip) into --out and, when --out holds a model
+card (card.json: a training run's folder or the committed model), rewrites its extras.md so that the card
+quotes them (`tinyml promote` then renders it). Nothing here runs in tests or CI: the records are not part
+of this repository.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("records", nargs="+", help="WFDB headers (.hea)")
     ap.add_argument("--out", default=str(HERE / "model"))
+    ap.add_argument("--model", help="the int8 model to run (default: the committed one)")
     ap.add_argument("--no-reference", action="append", default=[], metavar="RECORD",
                     help="a record whose .atr is not the reference (repeatable; 'all' for every record)")
     args = ap.parse_args(argv)
@@ -35,7 +38,7 @@ def main(argv=None) -> int:
 
     app = load_app(HERE.name)
     m = app.manifest
-    pipe = Pipeline(app)
+    pipe = Pipeline(app, Path(args.model).read_bytes() if args.model else None)
     P = app.pipeline
     rows, lines = [], []
     first = None
@@ -70,11 +73,16 @@ def main(argv=None) -> int:
         rows.append(row)
         if first is None:
             first = (hea.stem, sig, res)
-    text = _markdown(rows, m)
+    text = _markdown(rows, m) + "\n![MIT-BIH record with our R peaks and beat classes](real_data.png)\n"
     out = Path(args.out)
     (out / "real_data.md").write_text(text)
     if first:
         _strip(first, m, out / "real_data.png")
+    card = out / "card.json"
+    if card.is_file():
+        import json
+
+        (out / "extras.md").write_text(P.model_card_extras(app, out, json.loads(card.read_text()), pipe, []))
     print(text)
     return 0
 

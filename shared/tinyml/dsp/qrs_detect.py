@@ -168,12 +168,26 @@ _DECIDE = None
 
 def _decide():
     """The integer decision loop, compiled once by numba (the same loop, line for line, as tml_qrs_detect.c)."""
-    global _DECIDE
+    global _DECIDE, _push_rr
     if _DECIDE is None:
         import numba
 
+        _push_rr = numba.njit(cache=True, nogil=True)(_push_rr_py)
         _DECIDE = numba.njit(cache=True, nogil=True)(_decide_py)
     return _DECIDE
+
+
+def _push_rr_py(rr, rr_i, rr_k, rr_sum, iv):
+    """One more QRS peak interval into the ring of the last 8 (C: push_rr): (next slot, count, sum)."""
+    rr_sum += iv - rr[rr_i]
+    rr[rr_i] = iv
+    rr_i = (rr_i + 1) & 7
+    if rr_k < 8:
+        rr_k += 1
+    return rr_i, rr_k, rr_sum
+
+
+_push_rr = _push_rr_py
 
 
 def _decide_py(m, a, y, mwi_n, refr_n, twave_n, learn_n, search_n, ring_n, rr_init, locate_n):
@@ -273,12 +287,7 @@ def _decide_py(m, a, y, mwi_n, refr_n, twave_n, learn_n, search_n, ring_n, rr_in
             elif v > th1:
                 spki = (v + 7 * spki) >> 3
                 if have:
-                    iv = p - last_p
-                    rr_sum += iv - rr[rr_i]
-                    rr[rr_i] = iv
-                    rr_i = (rr_i + 1) & 7
-                    if rr_k < 8:
-                        rr_k += 1
+                    rr_i, rr_k, rr_sum = _push_rr(rr, rr_i, rr_k, rr_sum, p - last_p)
                 have = True
                 last_p = p
                 last_r = r
@@ -306,12 +315,7 @@ def _decide_py(m, a, y, mwi_n, refr_n, twave_n, learn_n, search_n, ring_n, rr_in
                 if sb_v > 0:
                     spki = (sb_v + 3 * spki) >> 2
                     if have:
-                        iv = sb_p - last_p
-                        rr_sum += iv - rr[rr_i]
-                        rr[rr_i] = iv
-                        rr_i = (rr_i + 1) & 7
-                        if rr_k < 8:
-                            rr_k += 1
+                        rr_i, rr_k, rr_sum = _push_rr(rr, rr_i, rr_k, rr_sum, sb_p - last_p)
                     have = True
                     last_p = sb_p
                     last_r = sb_r
