@@ -224,9 +224,11 @@ class Manifest:
     def feature_hash(self) -> str:
         """Hash of everything that defines the model input; the firmware reports it, the card stores it."""
         keys = ("rate", "channels", "units", "dtype") + (("optional_channels",) if self.signal["optional_channels"] else ())
+        # an empty stream stage is no stage: manifests without one keep the hash they had before the key existed
+        features = {k: v for k, v in self.features.items() if not (k == "stream" and not v)}
         spec = {
             "signal": {k: self.signal[k] for k in keys},
-            "features": self.features,
+            "features": features,
         }
         blob = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
