@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
     p.add_argument("--channel", action="append", metavar="[CH=]NAME",
                    help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
-    p.add_argument("--model", help="an int8 .tflite other than the committed one")
+    p.add_argument("--model", help="an int8 .tflite other than the committed one, or a model folder (a training "
+                                    "run: build/<id>/runs/<run>, with every model of the app)")
     p.add_argument("--events-only", action="store_true", help="print events only, no window scores")
     p.set_defaults(func=cmd_predict)
 

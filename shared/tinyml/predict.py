@@ -206,10 +206,12 @@ def read_input(app: App, path, rate: float | None = None, channel: Sequence[str]
 def predict_file(app: App, path, rate=None, model=None, events_only=False, channel=None) -> Iterator[dict]:
     with notices_held():
         sig = prepare(app, read_input(app, path, rate, channel))
-    if model and not Path(model).is_file():
-        raise TinymlError(f"{model}: model file not found")
-    model_bytes = Path(model).read_bytes() if model else None
-    pipe = Pipeline(app, model_bytes)
+    if model and Path(model).is_dir():  # a model folder: a training run, every model of the app
+        pipe = Pipeline(app, folder=Path(model))
+    else:
+        if model and not Path(model).is_file():
+            raise TinymlError(f"{model}: model file not found")
+        pipe = Pipeline(app, Path(model).read_bytes() if model else None)
     res = pipe.run(sig)
     o = pipe.model.output
     yield from result_lines(app, res, o.scale, o.zero_point, events_only)
