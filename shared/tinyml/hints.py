@@ -23,6 +23,7 @@ MAKE_VARS = {
     "--channel": "CHANNEL",
     "--smoke": "SMOKE",
     "--yes": "YES",
+    "--mqtt": "MQTT",
     "--device": "DEVICE",
 }
 FLAGS_WITHOUT_VALUE = {"--events-only", "--all-lines", "--smoke", "--yes", "--device"}
