@@ -103,7 +103,8 @@ class Pipeline:
         (default: the pipeline's own scorer, if any)."""
         fx = self.fx
         scorer = scorer or self.scorer
-        frames = fx.frames(signal)
+        streamed = fx.stream(signal)  # the post-processor sees the stream stage's channels, its tail too
+        frames = fx.windows(streamed)
         feats = fx.batch(frames)
         if scorer is None:
             xq, sq = self.int8_scores(feats)
@@ -111,7 +112,7 @@ class Pipeline:
             xq, sq = np.zeros((len(feats), 0), np.int8), scorer(feats)
         m = self.m
         traced = {name: _Traced(inv) for name, inv in self.models.items()}
-        out = run_postprocessor(self.postprocessor(traced), frames, fx.window, fx.hop, sq, signal, len(m.values),
+        out = run_postprocessor(self.postprocessor(traced), frames, fx.window, fx.hop, sq, streamed, len(m.values),
                                 len(m.beat_labels))
         ends = fx.window_starts(len(signal)) + fx.window
         return StreamResult(ends / fx.rate, sq, xq, out.events, out.values, out.beats, ends,

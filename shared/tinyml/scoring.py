@@ -136,8 +136,8 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
     n = 0
     for r in _bar(recs, progress, "events"):
         pad = 0 if r.activity == "stream" else lead
-        sig = prepare(app, r, notice=False, lead_in=pad)
-        frames = fx.frames(sig)
+        sig = fx.stream(prepare(app, r, notice=False, lead_in=pad))  # the post-processor sees the stream stage
+        frames = fx.windows(sig)
         batch.append((pad, sig, frames, fx.batch(frames)))
         n += len(frames)
         if n >= SCORE_BATCH_WINDOWS:

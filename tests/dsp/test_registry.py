@@ -10,7 +10,7 @@ from tinyml.errors import TinymlError
 
 # minimal parameters for blocks with required ones, and a suitable input per block
 _REQ = {"resample": {"rate_out": 50.0}, "biquad": {"cutoff_hz": 10.0}, "envelope": {"cutoff_hz": 5.0}, "fft_band_power": {"bands": [[0, 5], [5, 50]]},
-        "clip": {"lo": -1.0, "hi": 1.0}}
+        "clip": {"lo": -1.0, "hi": 1.0}, "select": {"channels": [2, 0]}, "decimate": {"factor": 4}}
 
 
 def _input(name, rng):
