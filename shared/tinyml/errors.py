@@ -1,4 +1,11 @@
-"""One exception type for problems the user can fix; the CLI prints it as one line, exit code 2."""
+"""Messages for the user: one exception type for problems the user can fix (the CLI prints it as one
+line, exit code 2), one-line notices on stderr, and how a command-line option is spelled in hints."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 
 class TinymlError(Exception):
@@ -9,3 +16,37 @@ class TinymlError(Exception):
 
 class AcceptanceError(TinymlError):
     """The model misses one of the manifest's acceptance floors."""
+
+
+_held: list[str] | None = None
+
+
+def notice(source, msg: str) -> None:
+    """One line on stderr about something done to the user's input (converted, resampled, padded)."""
+    name = Path(str(source)).name if source else ""
+    line = f"notice: {name + ': ' if name else ''}{msg}"
+    if _held is not None:
+        _held.append(line)
+    else:
+        print(line, file=sys.stderr)
+
+
+@contextmanager
+def notices_held():
+    """Notices raised inside are printed when it ends well, and dropped when it raises: input that is
+    refused gets its one error line and nothing else."""
+    global _held
+    outer, _held = _held, []
+    try:
+        yield
+        lines = _held
+    finally:
+        _held = outer
+    for line in lines:
+        notice(None, line[len("notice: "):])
+
+
+def option(name: str, value: str = "") -> str:
+    """How a hint spells the command-line option `name` with `value` (`--rate 50`). Every hint goes
+    through here, so the spelling for other front ends (make's RATE=50) is chosen in one place."""
+    return f"--{name.replace('_', '-')}" + (f" {value}" if value else "")

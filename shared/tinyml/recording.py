@@ -31,6 +31,9 @@ class Recording:
     events: list[tuple[float, str]] = field(default_factory=list)  # ground-truth (t seconds, label)
     source: str = ""  # file path or generator id
     split: str = ""  # "" (the split decides by subject) or "train": augmentation material, never held out
+    # Deployment values this recording was made under, {section: {key: value}} (a machine's shaft speed and
+    # bearing from a dataset or a file): they replace the manifest's for this recording's features.
+    deployment: dict = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
