@@ -7,11 +7,12 @@
  *
  * Parity with Python (tests/dsp/test_c_twins.py):
  *   bit-exact : tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_envelope, tml_stats_*, tml_apply_window,
- *               tml_power_spectrum, tml_mel, tml_logf, tml_log, tml_dct, tml_mfcc (given the same tables; for
- *               power-of-two sizes tinyml.dsp.spectrum does tml_fft's float32 operations in tml_fft's order)
+ *               tml_power_spectrum, tml_fft_band_power(_frames), tml_mel, tml_logf, tml_log, tml_dct, tml_mfcc,
+ *               tml_decimate, tml_detrend, tml_symlog, tml_kurtosis_band, tml_harmonic_energies (given the same
+ *               tables; for power-of-two sizes tinyml.dsp.spectrum does tml_fft's float32 operations in
+ *               tml_fft's order)
  *   <= 1 ulp  : tml_window, tml_fft_twiddles, tml_dct_matrix (double cos rounded to float; the tables are
  *               normally generated from Python instead and are then identical)
- *   tolerance : tml_fft_band_power (its numpy twin sums the bands in float64)
  *
  * Layout: multi-channel signals are interleaved, sample i of channel c at x[i*stride + c]; functions
  * that take `stride` read one channel (pass x + c and stride = channels).
@@ -27,6 +28,9 @@ extern "C" {
 
 /* ---- clip (tinyml.dsp.clip): out[i] = min(max(x[i], lo), hi); in place is fine ---- */
 void tml_clip(const float *x, int n, float lo, float hi, float *out);
+
+/* ---- decimate (tinyml.dsp.decimate): out[o][c] = (sum of x[o*factor + i][c], i < factor) / factor ---- */
+void tml_decimate(const float *x, int n, int ch, int factor, float *out);
 
 /* ---- magnitude (tinyml.dsp.magnitude) ---- */
 
@@ -72,6 +76,8 @@ enum {
     TML_STAT_KURTOSIS,
     TML_STAT_CREST,
     TML_STAT_ZERO_CROSSINGS,
+    TML_STAT_SKEWNESS,
+    TML_STAT_PEAK,
     TML_STAT_COUNT
 };
 float tml_stats_mean(const float *x, int n, int stride);
@@ -82,6 +88,8 @@ float tml_stats_rms(const float *x, int n, int stride);
 float tml_stats_kurtosis(const float *x, int n, int stride);
 float tml_stats_crest(const float *x, int n, int stride);
 int32_t tml_stats_zero_crossings(const float *x, int n, int stride);
+float tml_stats_skewness(const float *x, int n, int stride);
+float tml_stats_peak(const float *x, int n, int stride);
 /* out[j] = statistic which[j] (TML_STAT_*; zero crossings as float); unknown codes give 0. */
 void tml_stats(const float *x, int n, int stride, const uint8_t *which, int n_which, float *out);
 
@@ -102,6 +110,32 @@ int tml_power_spectrum(const float *x, int stride, int n, const float *w, int n_
  * work: TML_SPECTRUM_WORK(n) floats. Returns -1 on bad sizes or bins. */
 int tml_fft_band_power(const float *x, int stride, int n, const float *w, const float *tw, const int32_t *lo,
                        const int32_t *hi, int n_bands, float scale, float *work, float *out);
+
+/* The mean over frames of `length` samples every `hop` of tml_fft_band_power (Welch); band: n_bands floats
+ * of scratch. Returns -1 on bad sizes. */
+int tml_fft_band_power_frames(const float *x, int stride, int n, int length, int hop, const float *w,
+                              const float *tw, const int32_t *lo, const int32_t *hi, int n_bands, float scale,
+                              float *work, float *band, float *out);
+
+/* ---- detrend, symlog (tinyml.dsp.detrend / symlog) ---- */
+
+/* y[i*stride] = x[i*stride] - tml_stats_mean(x, n, stride); y may equal x. */
+void tml_detrend(const float *x, int n, int stride, float *y);
+/* y[i] = copysignf(tml_logf(1 + |x[i]|), x[i]); y may equal x. */
+void tml_symlog(const float *x, int n, float *y);
+
+/* ---- vibration: kurtosis band, harmonic energies (tinyml.dsp.kurtosis_band / harmonic_energies) ---- */
+
+/* The window x[n] (contiguous) band-passed in the band of highest kurtosis into out[n]; sos: n_bands
+ * cascades of n_sections [b0 b1 b2 1 a1 a2] rows; state: 2*n_sections floats of scratch. Returns the
+ * chosen band, or -1 on bad sizes. */
+int tml_kurtosis_band(const float *x, int n, const float *sos, int n_sections, int n_bands, float *state,
+                      float *out);
+/* ln peak power at (base_hz * orders[o]) * h, h = 1..harmonics, in a power spectrum of n_bins bins of a
+ * signal at `rate` Hz (relative: minus ln of the neighbourhood's mean); out[n_orders * harmonics]. */
+void tml_harmonic_energies(const float *power, int n_bins, float rate, float base_hz, const float *orders,
+                           int n_orders, int harmonics, float tolerance, int relative, float background, float floor,
+                           float *out);
 
 /* ---- mel, log, dct, mfcc (tinyml.dsp.mel / log / dct / mfcc) ---- */
 

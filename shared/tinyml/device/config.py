@@ -99,6 +99,11 @@ def _emit(defs: dict[str, str], name: str, v, where: str) -> None:
             for i, sub in enumerate(v):
                 _emit(defs, c_name(name, i), sub, f"{where}[{i}]")
             return
+        if v and all(isinstance(x, list) and x and all(isinstance(y, dict) for y in x) for x in v):
+            put(c_name(name, "LEN"), str(len(v)))  # lists of steps (concat branches): one level down each
+            for i, sub in enumerate(v):
+                _emit(defs, c_name(name, i), sub, f"{where}[{i}]")
+            return
         if v and all(isinstance(x, list) for x in v):
             cols = {len(x) for x in v}
             if len(cols) != 1:

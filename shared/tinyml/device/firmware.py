@@ -59,10 +59,12 @@ def generate_feature_tables(app: App, gen_dir: Path) -> bool:
     Returns False, leaving no stale files, when the chain needs no tables or has a host-only block (an app
     firmware that includes the header then fails to build, naming it)."""
     from ..dsp.ctables import c_header, c_source, chain_tables, has_tables
+    from ..features import deployment_values
 
     m = app.manifest
     try:
-        tables = chain_tables(m.features["chain"], m.rate, int(m.features["window"]), len(m.channels))
+        tables = chain_tables(m.features["chain"], m.rate, int(m.features["window"]), len(m.channels),
+                              deployment_values(m))
     except TinymlError:
         tables = []
     if not has_tables(tables):
