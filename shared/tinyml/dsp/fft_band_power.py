@@ -64,16 +64,19 @@ def band_scale(w: np.ndarray) -> np.float32:
     return np.float32(1.0 / (w.shape[0] * np.sum(w * w)))
 
 
-def _one_frame(x: np.ndarray, rate: float, bands, window) -> np.ndarray:
-    P = power_spectrum(x, window)  # float32 [bins] or [bins, ch]
-    n = x.shape[0]
+def _band_sums(P: np.ndarray, n: int, rate: float, bands, window) -> np.ndarray:
+    """P float32 [bins, ...] (power spectra of n-point frames) -> float32 [..., n_bands]."""
     lo, hi = band_bins(n, rate, bands)
-    c = bin_weights(n)
-    cP = P * (c if P.ndim == 1 else c[:, None])  # exact: a factor of 1 or 2
+    c = bin_weights(n).reshape((-1,) + (1,) * (P.ndim - 1))
+    cP = P * c  # exact: a factor of 1 or 2
     scale = band_scale(_win(window, n))
     sums = [np.add.accumulate(cP[a:b], axis=0)[-1] if b > a else np.zeros(cP.shape[1:], np.float32)
             for a, b in zip(lo, hi)]
     return (np.stack(sums, axis=-1).astype(np.float32) * scale).astype(np.float32)
+
+
+def _one_frame(x: np.ndarray, rate: float, bands, window) -> np.ndarray:
+    return _band_sums(power_spectrum(x, window), x.shape[0], rate, bands, window)
 
 
 def fft_band_power(frame, rate: float, bands, window="hann", length: int = 0, hop: int = 0) -> np.ndarray:
@@ -88,8 +91,10 @@ def fft_band_power(frame, rate: float, bands, window="hann", length: int = 0, ho
     if not 1 <= length <= x.shape[0] or hop < 1:
         raise TinymlError(f"fft_band_power: length must be 1..{x.shape[0]} and hop >= 1, got {length}, {hop}")
     starts = range(0, x.shape[0] - length + 1, hop)
-    acc = None
-    for s in starts:
-        b = _one_frame(x[s : s + length], rate, bands, window)
-        acc = b if acc is None else (acc + b).astype(np.float32)
+    fr = np.stack([x[s : s + length] for s in starts], axis=1)  # [length, frames, ...]: one FFT pass
+    per = _band_sums(power_spectrum(fr.reshape(length, -1), window).reshape(-1, *fr.shape[1:]), length, rate,
+                     bands, window)  # [frames, ..., n_bands]
+    acc = per[0]
+    for b in per[1:]:
+        acc = (acc + b).astype(np.float32)
     return (acc / np.float32(len(starts))).astype(np.float32)

@@ -65,20 +65,17 @@ def harmonic_energies(P, rate: float, base_hz: float, orders, harmonics: int = 1
                           f"harmonics >= 1; got {base_hz}, {tolerance}, {background}, {floor}, {harmonics}")
     tb = target_bins(P.shape[1], rate, base_hz, orders, harmonics, tolerance, background)
     fl = _F(floor)
-    out = np.empty((P.shape[0], len(tb)), np.float32)
+    peak = np.full((P.shape[0], len(tb)), fl, np.float32)
+    bg = np.full((P.shape[0], len(tb)), fl, np.float32)
+    valid = (tb[:, 0] >= 0) & (base_hz != 0)
     for j, (lo, hi, blo, bhi) in enumerate(tb):
-        if lo < 0 or base_hz == 0:
-            out[:, j] = _F(0) if relative else logf(fl)
+        if not valid[j]:
             continue
-        peak = P[:, lo : hi + 1].max(axis=1)
-        v = logf(np.maximum(peak, fl))
+        peak[:, j] = P[:, lo : hi + 1].max(axis=1)
         if relative:
             idx = [k for k in range(blo, bhi + 1) if not lo <= k <= hi]
-            if idx:
-                acc = np.add.accumulate(P[:, idx], axis=1)[:, -1]
-                bg = acc / _F(len(idx))
-            else:
-                bg = peak
-            v = v - logf(np.maximum(bg, fl))
-        out[:, j] = v
-    return out
+            bg[:, j] = (np.add.accumulate(P[:, idx], axis=1)[:, -1] / _F(len(idx))) if idx else peak[:, j]
+    v = logf(np.maximum(peak, fl))
+    if relative:
+        v = np.where(valid, v - logf(np.maximum(bg, fl)), _F(0))
+    return np.where(valid, v, _F(0) if relative else logf(fl)).astype(np.float32)
