@@ -9,12 +9,12 @@ parameters are drawn once per machine, within ranges from the literature:
 - a bearing of 7-16 rolling elements, d/D 0.15-0.32, contact angle 0 or 10-25 deg: defect orders from the
   kinematics (tinyml.bearing; Harris), real defect rates 1-2 % off them (slip of the rolling elements);
 - 2-4 structural resonances between 1.2 and 11 kHz, damping 2-8 % (Randall and Antoni, MSSP 2011);
-- a transfer path and a sensor: gain error +-15 %, a mounting resonance (magnet mounts), a bandwidth of
-  5-12 kHz (12 kHz and 20 kHz acquisitions among them), white noise, and on MEMS sensors a DC offset
-  (gravity on the axis);
-- healthy content: shaft harmonics (residual imbalance at 1x, 2x, 3x), rolling noise through the
-  resonances, a gear mesh with +-1x sidebands on geared machines, 2x line frequency (magnetic), process
-  noise below 200 Hz.
+- a transfer path and a sensor: gain error +-15 %, a mounting resonance (magnet mounts), a sensor bandwidth
+  of 8-12.5 kHz or the anti-alias filter of a 12 kHz or 20 kHz recorder (then nothing above it, not even
+  noise), white noise, and on MEMS sensors a DC offset (gravity on the axis);
+- healthy content: shaft harmonics 1x-5x (0.3-20 mg at 1x, acceleration), rolling noise through the
+  resonances (20-70 mg broadband on CWRU's healthy rig; the range is wider) modulated at 1x and 2x, a gear
+  mesh with +-1x sidebands on geared machines, 2x line frequency (magnetic), process noise below 200 Hz.
 
 Faults (severity s in 0..1 sets their size relative to the machine's own noise):
 - imbalance: 1x grows 3-15 fold; misalignment: 2x (and 3x, 4x) above 1x; mechanical looseness: many
@@ -71,26 +71,31 @@ class Machine:
         self.modes = np.sort(np.exp(rng.uniform(np.log(1200.0), np.log(min(11000.0, 0.9 * nyq)), k)))
         self.zeta = rng.uniform(0.02, 0.08, k)
         self.mode_gain = np.exp(rng.uniform(np.log(0.3), np.log(1.0), k))
-        # healthy levels, g
-        self.noise = float(np.exp(rng.uniform(np.log(0.01), np.log(0.08))))  # rolling noise through the structure
-        self.a1 = float(np.exp(rng.uniform(np.log(0.004), np.log(0.05)))) * (self.nominal_hz / 30.0) ** 1.0
-        self.harm = np.array([1.0, rng.uniform(0.1, 0.5), rng.uniform(0.05, 0.3), rng.uniform(0.02, 0.15),
-                              rng.uniform(0.01, 0.1)])
-        self.line2x = float(np.exp(rng.uniform(np.log(0.0005), np.log(0.02))))
-        self.process = float(np.exp(rng.uniform(np.log(0.002), np.log(0.03))))
+        # healthy levels, g (ranges cover small test rigs like CWRU's, a 0.4 mg 1x and 20-70 mg broadband, to
+        # larger machines; acceleration at 1x grows with speed)
+        self.noise = float(np.exp(rng.uniform(np.log(0.02), np.log(0.3))))  # rolling noise through the structure
+        self.a1 = float(np.exp(rng.uniform(np.log(0.0003), np.log(0.02)))) * (self.nominal_hz / 30.0)
+        self.harm = np.concatenate([[1.0, np.exp(rng.uniform(np.log(0.05), np.log(0.8)))],
+                                    np.exp(rng.uniform(np.log(0.03), np.log(1.5), 3))])
+        self.am = rng.uniform(0.0, 0.3, 2)  # 1x and 2x modulation of the broadband (runout, a coupling)
+        self.line2x = float(np.exp(rng.uniform(np.log(0.0002), np.log(0.01))))
+        self.process = float(np.exp(rng.uniform(np.log(0.001), np.log(0.01))))
         self.gear_teeth = int(rng.integers(17, 62)) if rng.random() < 0.4 else 0
-        self.gear_amp = float(np.exp(rng.uniform(np.log(0.005), np.log(0.05))))
-        # sensor and mounting
+        self.gear_amp = float(np.exp(rng.uniform(np.log(0.002), np.log(0.05))))
+        # sensor, mounting and acquisition: the sensor's own bandwidth, and the recorder's anti-alias filter
+        # when it sampled at 12 or 20 kHz (nothing above 5.4-6 or 9-10 kHz then, not even noise)
         self.gain = rng.uniform(0.85, 1.15)
         r = rng.random()
-        self.bandwidth = (rng.uniform(5000, 5800) if r < 0.3 else rng.uniform(8500, 9800) if r < 0.5
-                          else rng.uniform(10000, 0.95 * nyq))
-        self.bandwidth = min(self.bandwidth, 0.95 * nyq)
+        self.acquisition = 12000.0 if r < 0.3 else 20000.0 if r < 0.45 else 0.0
+        sensor_bw = rng.uniform(8000, 12500)
+        cut = {12000.0: rng.uniform(5200, 5900), 20000.0: rng.uniform(8800, 9700)}.get(self.acquisition, sensor_bw)
+        self.bandwidth = min(cut, 0.95 * nyq)
         self.mount = (rng.uniform(2500, 8000), rng.uniform(4, 15)) if rng.random() < 0.4 else None
         self.sensor_noise = float(np.exp(rng.uniform(np.log(0.0003), np.log(0.003))))
         self.dc = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.9, 1.1)) if rng.random() < 0.3 else 0.0
         self.defect_gain = float(np.exp(rng.uniform(np.log(0.5), np.log(2.0))))  # transfer path to the sensor
-        self._sos_sensor = sps.butter(6, self.bandwidth, "lowpass", fs=self.rate, output="sos")
+        order = 12 if self.acquisition else 4
+        self._sos_sensor = sps.butter(order, self.bandwidth, "lowpass", fs=self.rate, output="sos")
 
     def config(self, rng: np.random.Generator | None = None) -> dict:
         """What a user writes in [machine]: the nominal speed and the catalogue orders."""
@@ -112,15 +117,18 @@ class Machine:
         amps = amps * np.exp(rng.normal(0, 0.08, len(amps)))
         half = np.zeros(4)
         s = float(severity)
+        # Shaft faults reach the levels that call for action: 1x velocity of 1-7 mm/s (ISO 10816 zones B-D)
+        # at least, as acceleration in g at that order (a = 2 pi f v).
+        vel = lambda mm_s, order: 2 * np.pi * order * speed * mm_s * 1e-3 / 9.80665  # noqa: E731
         if condition == "imbalance":
-            amps[0] *= 3 + 12 * s
+            amps[0] = max(amps[0] * (3 + 12 * s), vel(1.0 + 6 * s, 1))
         elif condition == "misalignment":
-            amps[1] = amps[0] * (1.0 + 4 * s) * rng.uniform(0.8, 1.2)
-            amps[2] = max(amps[2], amps[0] * (0.4 + 2 * s) * rng.uniform(0.6, 1.0))
-            amps[3] = max(amps[3], amps[0] * (0.2 + 1 * s) * rng.uniform(0.5, 1.0))
+            amps[1] = max(amps[0] * (1.5 + 4 * s), vel(0.8 + 4 * s, 2)) * rng.uniform(0.8, 1.2)
+            amps[2] = max(amps[2], amps[1] * rng.uniform(0.3, 0.8))
+            amps[3] = max(amps[3], amps[1] * rng.uniform(0.1, 0.5))
             amps[0] *= 1 + 0.5 * s
         elif condition == "looseness":
-            lvl = amps[0] * (0.5 + 2.5 * s)
+            lvl = max(amps[0] * (0.5 + 2.5 * s), vel(0.5 + 3 * s, 1))
             amps = np.concatenate([amps, np.zeros(5)])
             for h in range(1, 10):
                 amps[h] = max(amps[h], lvl * rng.uniform(0.4, 1.0) / np.sqrt(h + 1))
@@ -145,8 +153,10 @@ class Machine:
                     x += 0.3 * g * np.sin(2 * np.pi * (fm + sb * speed) * t + rng.uniform(0, 6.3))
                 if 2 * fm < 0.45 * fs:
                     x += 0.3 * g * np.sin(2 * np.pi * 2 * fm * t + rng.uniform(0, 6.3))
-        # structural excitation: rolling noise, bearing impulses, rattle
-        exc = rng.normal(0, 1, m) * self.noise * (1 + 0.1 * drift)
+        # structural excitation: rolling noise (modulated at 1x and 2x), bearing impulses, rattle
+        mod = 1 + self.am[0] * np.cos(2 * np.pi * speed * t + rng.uniform(0, 6.3)) \
+            + self.am[1] * np.cos(4 * np.pi * speed * t + rng.uniform(0, 6.3))
+        exc = rng.normal(0, 1, m) * self.noise * (1 + 0.1 * drift) * mod
         if condition in BEARING_FAULTS and s > 0:
             exc += self._defect_train(rng, t, speed, condition, s, load)
             exc += rng.normal(0, 1, m) * self.noise * 1.5 * max(0.0, s - 0.6)  # a spalled surface is rough
@@ -160,8 +170,8 @@ class Machine:
             f0, q = self.mount
             b, a = sps.iirpeak(f0, q, fs=fs)
             x = x + 0.7 * sps.lfilter(b, a, x)
-        x = sps.sosfilt(self._sos_sensor, x)
-        x = x * self.gain + rng.normal(0, self.sensor_noise, m) + self.dc
+        x = x * self.gain + rng.normal(0, self.sensor_noise, m)
+        x = sps.sosfilt(self._sos_sensor, x) + self.dc
         return x[warm:].astype(np.float32)
 
     def _ring(self, exc: np.ndarray) -> np.ndarray:
@@ -198,7 +208,7 @@ class Machine:
     def _defect_train(self, rng, t, speed, kind, s, load) -> np.ndarray:
         o = self.orders
         fr = speed * (1 + self.defect_slip)
-        amp = self.noise * self.defect_gain * 10 ** (-0.5 + 1.8 * s) * (0.6 + 0.4 * load) * 4.0
+        amp = self.noise * self.defect_gain * 10 ** (-0.5 + 2.3 * s) * (0.6 + 0.4 * load) * 4.0
         jitter = rng.uniform(0.005, 0.02)
         if kind == "outer_race":
             return self._impacts(rng, t, 1 / (o["bpfo"] * fr), jitter, amp, None)
@@ -230,7 +240,7 @@ def _walk(rng, k: int) -> np.ndarray:
 
 def generate(*, rate: float, channels, seed: int, progress: bool = False, machines: int = 40, captures: int = 12,
              baseline_captures: int = 250, history_fraction: float = 0.3, history_captures: int = 300,
-             capture_s: float = 0.25, severity: tuple = (0.25, 1.0), first_machine: int = 0) -> list[Recording]:
+             capture_s: float = 0.25, severity: tuple = (0.3, 1.0), first_machine: int = 0) -> list[Recording]:
     if len(channels) != 1:
         raise ValueError("synthetic-vibration simulates one accelerometer axis")
     n = int(round(capture_s * rate))

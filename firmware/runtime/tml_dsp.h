@@ -126,10 +126,10 @@ void tml_symlog(const float *x, int n, float *y);
 
 /* ---- vibration: kurtosis band, harmonic energies (tinyml.dsp.kurtosis_band / harmonic_energies) ---- */
 
-/* The window x[n] (contiguous) band-passed in the band of highest kurtosis into out[n]; sos: n_bands
- * cascades of n_sections [b0 b1 b2 1 a1 a2] rows; state: 2*n_sections floats of scratch. Returns the
- * chosen band, or -1 on bad sizes. */
-int tml_kurtosis_band(const float *x, int n, const float *sos, int n_sections, int n_bands, float *state,
+/* The window x[n] (contiguous) band-passed in the band of highest kurtosis (measured over out[skip..n))
+ * into out[n]: the block's output is out + skip. sos: n_bands cascades of n_sections [b0 b1 b2 1 a1 a2]
+ * rows; state: 2*n_sections floats of scratch. Returns the chosen band, or -1 on bad sizes. */
+int tml_kurtosis_band(const float *x, int n, int skip, const float *sos, int n_sections, int n_bands, float *state,
                       float *out);
 /* ln peak power at (base_hz * orders[o]) * h, h = 1..harmonics, in a power spectrum of n_bins bins of a
  * signal at `rate` Hz (relative: minus ln of the neighbourhood's mean); out[n_orders * harmonics]. */

@@ -264,9 +264,9 @@ def _band_sos_cached(bands, rate, order):
     return out
 
 
-def _apply_kurtosis_band(x, rate, bands, order):
+def _apply_kurtosis_band(x, rate, bands, order, skip):
     key = tuple(tuple(float(v) for v in b) for b in bands)
-    return _kurtosis_band(_as2d(x, "kurtosis_band"), _band_sos_cached(key, float(rate), int(order)))[0]
+    return _kurtosis_band(_as2d(x, "kurtosis_band"), _band_sos_cached(key, float(rate), int(order)), int(skip))[0]
 
 
 def _apply_harmonic_energies(x, rate, base_hz, orders, harmonics, tolerance, relative, background, floor):
@@ -384,7 +384,8 @@ BLOCKS: dict[str, Block] = {
               doc="mean of every `factor` samples (a boxcar low-pass and downsampling)"),
         Block("kurtosis_band", 1, "float32",
               {"bands": (list, REQUIRED, "candidate [lo, hi] bands in Hz"),
-               "order": (int, 2, "Butterworth order of each band-pass")},
+               "order": (int, 2, "Butterworth order of each band-pass"),
+               "skip": (int, 0, "samples dropped at the start (the filters' start-up), output and kurtosis")},
               _kurtosis_band, _apply_kurtosis_band,
               doc="the window band-passed in the candidate band of highest kurtosis (spectral-kurtosis choice)"),
         Block("harmonic_energies", 1, "float32",

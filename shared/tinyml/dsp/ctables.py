@@ -105,7 +105,7 @@ def _t_kurtosis_band(shape, rate, p):
     from .kurtosis_band import band_filters
 
     sos = np.stack(band_filters(p["bands"], rate, p["order"]))
-    return {"sos": sos, "n_sections": sos.shape[1], "n_bands": sos.shape[0]}  # tml_kurtosis_band
+    return {"sos": sos, "n_sections": sos.shape[1], "n_bands": sos.shape[0], "skip": p["skip"]}  # tml_kurtosis_band
 
 
 def _frames(shape, p):

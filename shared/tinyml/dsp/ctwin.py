@@ -74,7 +74,7 @@ _SIGS = {
     "tml_fft_band_power_frames": (C.c_int, [_F, _i, _i, _i, _i, _F, _F, _I32, _I32, _i, C.c_float, _F, _F, _F]),
     "tml_detrend": (None, [_F, _i, _i, _F]),
     "tml_symlog": (None, [_F, _i, _F]),
-    "tml_kurtosis_band": (C.c_int, [_F, _i, _F, _i, _i, _F, _F]),
+    "tml_kurtosis_band": (C.c_int, [_F, _i, _i, _F, _i, _i, _F, _F]),
     "tml_harmonic_energies": (None, [_F, _i, C.c_float, C.c_float, _F, _i, _i, C.c_float, _i, C.c_float,
                                      C.c_float, _F]),
 }
@@ -270,18 +270,18 @@ class CTwins:
         return y
 
     # vibration
-    def kurtosis_band(self, x, sos_list) -> tuple[np.ndarray, int]:
-        """One channel x [n]: (the chosen band's signal, its index)."""
+    def kurtosis_band(self, x, sos_list, skip: int = 0) -> tuple[np.ndarray, int]:
+        """One channel x [n]: (the chosen band's signal from sample `skip` on, its index)."""
         x = _f32(x).reshape(-1)
         sos = _f32(np.stack([np.asarray(s, np.float32) for s in sos_list]))
         k = sos.shape[1]
         state = np.empty(2 * k, np.float32)
         out = np.empty_like(x)
-        best = self.lib.tml_kurtosis_band(_p(x, _F), len(x), _p(sos, _F), k, sos.shape[0], _p(state, _F),
+        best = self.lib.tml_kurtosis_band(_p(x, _F), len(x), skip, _p(sos, _F), k, sos.shape[0], _p(state, _F),
                                           _p(out, _F))
         if best < 0:
             raise TinymlError("tml_kurtosis_band rejected its sizes")
-        return out, int(best)
+        return out[skip:], int(best)
 
     def harmonic_energies(self, power, rate: float, base_hz: float, orders, harmonics: int = 1,
                           tolerance: float = 0.03, relative: bool = False, background: float = 0.25,
