@@ -1,40 +1,46 @@
-"""`tinyml new` copies apps/_template into an app that is discovered and green with no other edit."""
+"""`tinyml new` copies apps/_template into an app that is discovered and green with no other edit, whatever
+its name (the README's my-gesture, a longer id, a one-word id that is also a variable name in the core)."""
 
 from __future__ import annotations
 
 import json
 
 import numpy as np
+import pytest
 
+from tinyml.app_names import core_mentions
 from tinyml.apps import App
 from tinyml.fixtures import demo_path, load_golden
 from tinyml.manifest import load_manifest
 from tinyml.predict import Pipeline, prepare
 from tinyml.recording import read_recording
 
-from apptest import run_cli, template_repo
+from apptest import ROOT, run_cli, template_repo
 
 
-def test_new_app_from_template(tmp_path):
+@pytest.mark.parametrize("new_id", ["my-gesture", "heart-rate-x", "a1"])
+def test_new_app_from_template(tmp_path, new_id):
     root = template_repo(tmp_path, "_template")
     env = {"TINYML_ROOT": str(root)}
 
-    res = run_cli("new", "my-gesture", env=env)
+    res = run_cli("new", new_id, env=env)
     assert res.returncode == 0, res.stderr
-    res = run_cli("new", "my-gesture", env=env)
+    res = run_cli("new", new_id, env=env)
     assert res.returncode == 2 and "already exists" in res.stderr
     res = run_cli("new", "Bad_Name", env=env)
     assert res.returncode == 2 and "kebab-case" in res.stderr
 
     res = run_cli("apps", env=env)
-    assert res.returncode == 0 and res.stdout.startswith("my-gesture"), res.stdout
-    m = load_manifest(root / "apps" / "my-gesture" / "app.toml", expected_id="my-gesture")
-    app = App("my-gesture", root / "apps" / "my-gesture")
+    assert res.returncode == 0 and res.stdout.startswith(new_id), res.stdout
+    # the guard test holds with the new app among the apps
+    assert not core_mentions([new_id], [ROOT / "shared", ROOT / "firmware"])
+    m = load_manifest(root / "apps" / new_id / "app.toml", expected_id=new_id)
+    app = App(new_id, root / "apps" / new_id)
 
     # the copied model, golden vectors and demo hold for the new app as they are
     card = json.loads((app.model_dir / "card.json").read_text())
     assert card["feature_hash"] == m.feature_hash()
-    res = run_cli("predict", "my-gesture", str(demo_path(app)), "--events-only", env=env)
+    res = run_cli("predict", new_id, str(demo_path(app)), "--events-only", env=env)
     assert res.returncode == 0, res.stderr
     truth = json.loads(demo_path(app).with_suffix(".truth.json").read_text())["events"]
     assert len(res.stdout.splitlines()) == len(truth)

@@ -35,12 +35,11 @@ import numpy as np
 
 from tinyml.bearing import KNOWN
 from tinyml.errors import TinymlError
-from tinyml.readers.cwru_mat import parse
+from tinyml.readers.cwru_mat import BEARING_AT, parse
 from tinyml.recording import Recording
 
 LABELS = {"B": "rolling_element", "IR": "inner_race", "OR": "outer_race", "N": "normal"}
 NOMINAL_RPM = {0: 1797.0, 1: 1772.0, 2: 1750.0, 3: 1730.0}
-BEARING_AT = {"DE": "skf-6205", "FE": "skf-6203"}
 
 _FAULT = re.compile(r"(?:^|_)(B|IR|OR)(\d{3})(?:@(\d+))?_(\d)(?:_\d+)?$", re.IGNORECASE)
 _NORMAL = re.compile(r"(?:^|_)normal_?(\d)(?:_\d+)?$", re.IGNORECASE)

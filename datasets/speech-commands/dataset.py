@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.errors import TinymlError
-from tinyml.recording import Recording, wav_samples
+from tinyml.readers.wav import wav_samples
+from tinyml.recording import Recording
 
 RATE = 16000
 CLIP = RATE  # 1 s

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
@@ -23,10 +23,11 @@ def discover() -> list[str]:
 class App:
     id: str
     dir: Path
+    overrides: tuple[str, ...] = field(default=())  # `--set section.key=value` texts for this run
 
     @cached_property
     def manifest(self) -> Manifest:
-        return load_manifest(self.dir / "app.toml", expected_id=self.id)
+        return load_manifest(self.dir / "app.toml", expected_id=self.id, overrides=self.overrides)
 
     @cached_property
     def pipeline(self) -> ModuleType:
@@ -46,14 +47,26 @@ class App:
         return self.dir / "fixtures"
 
 
-def load_app(app_id: str | None, root: Path | None = None) -> App:
+def load_app(app_id: str | None, root: Path | None = None, overrides=()) -> App:
+    """The app `app_id` (under `root`, default apps/), with `overrides` applied to its manifest, which is
+    loaded and validated here so that a bad --set fails before any work."""
+    from . import hints
+
     if not app_id:
-        raise TinymlError(f"no app given; use app=<id> with one of: {', '.join(discover()) or '(none)'}")
+        raise TinymlError(f"no app given ({hints.app_arg()}); one of: {', '.join(discover()) or '(none)'}")
     base = root or apps_dir()
     d = base / app_id
     if not (d / "app.toml").is_file():
         raise TinymlError(f"unknown app {app_id!r}; available: {', '.join(discover()) or '(none)'}")
-    return App(app_id, d)
+    app = App(app_id, d, tuple(overrides or ()))
+    if app.overrides:
+        app.manifest  # noqa: B018 - validate the overrides now
+    return app
+
+
+def app_from_args(args, root: Path | None = None) -> App:
+    """The app a CLI verb names (args.app), with the verb's `--set` overrides."""
+    return load_app(args.app, root=root, overrides=getattr(args, "set", None) or ())
 
 
 def load_module(path: Path, name: str) -> ModuleType:

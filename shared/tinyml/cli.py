@@ -1,7 +1,8 @@
 """The one CLI: `tinyml <verb> [app] ...`. The Makefile is a thin wrapper over it.
 
 Command groups live beside the code they drive and register themselves here; a problem the user can
-fix (TinymlError) is printed as one line with exit code 2, never a traceback.
+fix (TinymlError) is printed as one line with exit code 2, never a traceback; so is a usage error.
+Every verb that takes an app also takes `--set section.key=value` (repeatable), applied to its manifest.
 """
 
 from __future__ import annotations
@@ -11,14 +12,27 @@ import importlib
 import os
 import sys
 
+from . import hints
 from .errors import TinymlError
 
 COMMAND_MODULES = ("tinyml.commands", "tinyml.compile.commands", "tinyml.device.commands")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (exit code 2) naming where help is, not a usage block."""
+
+    def error(self, message: str):
+        more = "make help" if hints.via_make() else f"{self.prog} --help"
+        self.exit(2, f"error: {self.prog}: {hints.for_user(message)} (see {more})\n")
+
+
+def takes_app(p: argparse.ArgumentParser) -> bool:
+    return any(a.dest == "app" for a in p._actions)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinyml", description="TinyML reference solutions: data to firmware")
-    sub = parser.add_subparsers(dest="verb", metavar="<verb>")
+    parser = OneLineParser(prog="tinyml", description="TinyML reference solutions: data to firmware")
+    sub = parser.add_subparsers(dest="verb", metavar="<verb>")  # subparsers are OneLineParsers too
     sub.required = True
     for name in COMMAND_MODULES:
         try:
@@ -28,12 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         mod.register(sub)
+    for p in sub.choices.values():
+        if takes_app(p):
+            p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                           help="override one manifest value for this run (repeatable), e.g. signal.rate=100; "
+                                "validated like app.toml")
+    parser.verbs = sub.choices
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the verb's own parser, so the message names the verb
+        parser.verbs[args.verb].error(
+            f"unrecognized arguments: {' '.join(extra)}")
     try:
         rc = args.func(args)
     except TinymlError as e:

@@ -8,9 +8,10 @@ import re
 import shutil
 import sys
 
-from .apps import discover, load_app
+from . import hints
+from .apps import app_from_args, discover, load_app
 from .errors import TinymlError
-from .paths import apps_dir, firmware_dir
+from .paths import apps_dir, firmware_dir, repo_root
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,8 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("predict", help="run the whole pipeline on a recording; JSON lines out")
     p.add_argument("app")
-    p.add_argument("input", nargs="?")
-    p.add_argument("--rate", type=float, help="sample rate in Hz when the CSV has no time column")
+    p.add_argument("input", nargs="?", help="the recording (or --input)")
+    p.add_argument("--input", dest="input_option", metavar="INPUT", help="the recording, as for run and flash")
+    p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
+    p.add_argument("--channel", action="append", metavar="[CH=]NAME",
+                   help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
     p.add_argument("--model", help="an int8 .tflite other than the committed one")
     p.add_argument("--events-only", action="store_true", help="print events only, no window scores")
     p.set_defaults(func=cmd_predict)
@@ -78,26 +82,33 @@ def cmd_system_deps(args) -> int:
 
 
 def cmd_new(args) -> int:
+    from .app_names import core_mentions
     from .manifest import APP_ID
 
     new_id = args.app
-    if not new_id or not APP_ID.match(new_id):
+    if not new_id:
+        raise TinymlError(f"no app id given: {hints.command('new', '<new-id>')}")
+    if not APP_ID.match(new_id):
         raise TinymlError(f"app id {new_id!r} must be kebab-case (a-z, 0-9, '-'), e.g. my-gesture")
     dst = apps_dir() / new_id
     if dst.exists():
         raise TinymlError(f"{dst} already exists")
+    clash = core_mentions([new_id], [repo_root() / "shared", firmware_dir()])
+    if clash:  # the guard test could not tell the core's own word from a mention of the app
+        raise TinymlError(f"app id {new_id!r} is a word the core uses ({clash[0]}, and {len(clash) - 1} more); "
+                          "choose another id")
     src = apps_dir() / "_template"
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
     toml = dst / "app.toml"
     toml.write_text(re.sub(r"(?m)^id = \".*\"", f"id = \"{new_id}\"", toml.read_text(), count=1))
-    print(f"created {dst}; edit {toml}, then: make app={new_id} train")
+    print(f"created {dst}; edit {toml}, then: {hints.command('train', new_id)}")
     return 0
 
 
 def cmd_data(args) -> int:
     from .data import build_dataset
 
-    app = load_app(args.app)
+    app = app_from_args(args)
     recs = build_dataset(app.manifest, smoke=args.smoke)
     by_label: dict[str, int] = {}
     hours = 0.0
@@ -112,21 +123,21 @@ def cmd_data(args) -> int:
 def cmd_train(args) -> int:
     from .train import train_app
 
-    train_app(load_app(args.app), smoke=args.smoke, out=args.out, reuse_float=args.reuse_float)
+    train_app(app_from_args(args), smoke=args.smoke, out=args.out, reuse_float=args.reuse_float)
     return 0
 
 
 def cmd_eval(args) -> int:
     from .evaluate import eval_committed
 
-    app = load_app(args.app)
+    app = app_from_args(args)
     if args.device:
         from .report import write_card_text
         from .train import device_cost
 
         card_path = app.model_dir / "card.json"
         if not card_path.is_file():
-            raise TinymlError(f"{card_path}: no model card; run: make app={app.id} train")
+            raise TinymlError(f"{card_path}: no model card; run: {hints.command('train', app.id)}")
         card = json.loads(card_path.read_text())
         card["device"] = device_cost(app)
         card_path.write_text(json.dumps(card, indent=2) + "\n")
@@ -139,9 +150,13 @@ def cmd_eval(args) -> int:
 def cmd_predict(args) -> int:
     from .predict import predict_file
 
-    app = load_app(args.app)
-    if not args.input:
-        raise TinymlError("no input recording given: tinyml predict <app> <file> (make ... predict INPUT=<file>)")
-    for line in predict_file(app, args.input, rate=args.rate, model=args.model, events_only=args.events_only):
+    app = app_from_args(args)
+    if args.input and args.input_option and args.input != args.input_option:
+        raise TinymlError(f"two input recordings given ({args.input} and {args.input_option}); give one")
+    path = args.input or args.input_option
+    if not path:
+        raise TinymlError(f"no input recording given: {hints.command('predict', app.id, hints.option('--input', '<file>'))}")
+    for line in predict_file(app, path, rate=args.rate, model=args.model, events_only=args.events_only,
+                             channel=args.channel):
         sys.stdout.write(json.dumps(line) + "\n")
     return 0

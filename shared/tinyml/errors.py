@@ -47,6 +47,8 @@ def notices_held():
 
 
 def option(name: str, value: str = "") -> str:
-    """How a hint spells the command-line option `name` with `value` (`--rate 50`). Every hint goes
-    through here, so the spelling for other front ends (make's RATE=50) is chosen in one place."""
-    return f"--{name.replace('_', '-')}" + (f" {value}" if value else "")
+    """How a hint spells the command-line option `name` with `value` (`--rate 50`, or `RATE=50` under make):
+    tinyml.hints decides the spelling for every front end."""
+    from .hints import option as spelled
+
+    return spelled(f"--{name.replace('_', '-')}", value or None)

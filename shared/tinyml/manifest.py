@@ -3,6 +3,17 @@
 Every error names the file, the key and what is allowed, so a user can fix it in one go.
 Sections with free-form, app-specific keys (`[model.params]`, `[postprocess]`, `[dataset.options]`)
 are passed through untouched; the rest is checked against SCHEMA.
+
+Deployment sections hold the physical configuration a user changes per installation (a machine's
+shaft speed and bearing, a field's soil and crop, a patient's rate limits). An app declares them by
+name, `[app] deployment = ["machine"]`, and writes each as its own table of scalars or arrays; a
+nested `allowed` table may bound a number (`shaft_hz = [1, 500]`, inclusive) or list a string's
+choices (`soil = ["sand", "loam", "clay"]`). They reach the firmware as TML_CFG_<SECTION>_<KEY>.
+
+Any value can be overridden for one run with `--set section.key=value` (`load_manifest(...,
+overrides=[...])`): the key must exist (in SCHEMA or in the file), the value is TOML (a bare word is
+a string) and must have the key's type; the result is validated like the file, and an error caused
+by an override names it instead of the file.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import hints
 from .errors import TinymlError
 
 TASKS = ("classify", "anomaly", "regress", "forecast")
@@ -31,17 +43,24 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "labels": ((list,), True, None),
         "event_labels": ((list,), False, []),
         "description": ((str,), False, ""),
+        "deployment": ((list,), False, []),
     },
     "signal": {
         "sensor": ((str,), True, None),
         "rate": (_NUM, True, None),
         "channels": ((list,), True, None),
-        "units": ((str,), True, None),
+        "units": ((str, dict), True, None),  # one unit for every channel, or a table per channel
         "dtype": ((str,), False, "float32"),
         "full_scale": (_NUM, False, None),
         "accepted_rates": ((list,), False, []),
         "aliases": ((dict,), False, {}),
         "pad_short": ((bool,), False, False),
+        # inputs (read by tinyml.readers / recording.read_recording; see _check_inputs)
+        "optional_channels": ((list,), False, []),
+        "plausible_range": ((list, dict), False, None),
+        "typical_magnitude": ((list,), False, None),
+        "counts_per_unit": (_NUM + (dict,), False, None),
+        "max_gap_s": (_NUM, False, None),
     },
     "features": {
         "version": ((int,), True, None),
@@ -83,6 +102,10 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
     "acceptance": {},  # metric floors: name -> number, checked against the evaluation
 }
 FREE_FORM = {"postprocess", "acceptance"}
+SECTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+ALLOWED = "allowed"  # a deployment section's nested table of bounds and choices
+# Not overridable per run: the id names the folder, and a floor is lowered only in app.toml, with a reason.
+NOT_OVERRIDABLE = ("app.id", "app.deployment", "acceptance")
 SPLITS = ("subject", "recording")
 LR_SCHEDULES = ("constant", "cosine")  # cosine: decays learning_rate to 0 over the epochs
 # balanced: every class weighs the same in the loss; sqrt: halfway (weights ~ 1/sqrt(count)); none: the
@@ -102,6 +125,11 @@ class Manifest:
     postprocess: dict[str, Any] = field(default_factory=dict)
     firmware: dict[str, Any] = field(default_factory=dict)
     acceptance: dict[str, Any] = field(default_factory=dict)
+    # deployment section -> its keys and values (without the `allowed` table), in [app] deployment order
+    deployment: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # deployment section -> key -> [min, max] (numbers) or choices (strings)
+    deployment_allowed: dict[str, dict[str, list]] = field(default_factory=dict)
+    overrides: tuple[str, ...] = ()  # the `--set section.key=value` texts applied, in order
 
     @property
     def id(self) -> str:
@@ -117,27 +145,69 @@ class Manifest:
 
     @property
     def channels(self) -> list[str]:
-        return list(self.signal["channels"])
+        """Every channel the pipeline receives: the required ones, then [signal] optional_channels."""
+        return [*self.signal["channels"], *self.signal["optional_channels"]]
+
+    def unit_of(self, channel: str) -> str:
+        u = self.signal["units"]
+        return u.get(channel, "") if isinstance(u, dict) else u
+
+    @property
+    def max_gap_s(self) -> float:
+        """The longest gap between timestamps that is interpolated over (default: 10 device samples)."""
+        return float(self.signal["max_gap_s"] or 10.0 / self.rate)
 
     @property
     def rate(self) -> float:
         return float(self.signal["rate"])
 
+    def section(self, name: str) -> dict[str, Any]:
+        """Any section by name: a core one ([signal], [postprocess] ...) or a deployment one ([machine])."""
+        if name in self.deployment:
+            return self.deployment[name]
+        if name in SCHEMA:
+            return getattr(self, name)
+        raise KeyError(name)
+
     def feature_hash(self) -> str:
         """Hash of everything that defines the model input; the firmware reports it, the card stores it."""
+        keys = ("rate", "channels", "units", "dtype") + (("optional_channels",) if self.signal["optional_channels"] else ())
         spec = {
-            "signal": {k: self.signal[k] for k in ("rate", "channels", "units", "dtype")},
+            "signal": {k: self.signal[k] for k in keys},
             "features": self.features,
         }
         blob = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _err(path: Path, key: str, msg: str) -> TinymlError:
-    return TinymlError(f"{path}: [{key}] {msg}")
+class _Source:
+    """Where a value came from, for error messages: the file, or the `--set` that overrode it."""
+
+    def __init__(self, path: Path, sets: dict[str, str] | None = None):
+        self.path = path
+        self.sets = sets or {}  # dotted key -> the --set text
+
+    def __call__(self, key: str) -> str:
+        for k, text in self.sets.items():
+            if key == k or key.startswith(k + ".") or k.startswith(key + "."):
+                return hints.option("--set", text)
+        return str(self.path)
 
 
-def load_manifest(path: Path, expected_id: str | None = None) -> Manifest:
+def _err(src: Path | _Source, key: str, msg: str) -> TinymlError:
+    where = src(key) if isinstance(src, _Source) else src
+    return TinymlError(f"{where}: [{key}] {msg}")
+
+
+def _type_error(types: tuple[type, ...], v: Any) -> str | None:
+    if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):  # bool is an int
+        names = " or ".join(t.__name__ for t in types)
+        return f"must be {names}, got {type(v).__name__} {v!r}"
+    return None
+
+
+def load_manifest(path: Path, expected_id: str | None = None, overrides=()) -> Manifest:
+    """Load, apply `overrides` ("section.key=value" texts, as given to --set) and validate."""
     path = Path(path)
     if not path.is_file():
         raise TinymlError(f"{path}: manifest not found")
@@ -148,43 +218,199 @@ def load_manifest(path: Path, expected_id: str | None = None) -> Manifest:
     except UnicodeDecodeError:
         raise TinymlError(f"{path}: not UTF-8 text") from None
 
-    unknown = sorted(set(raw) - set(SCHEMA))
+    src = _Source(path)
+    deployment = _deployment_names(raw, src)
+    unknown = sorted(set(raw) - set(SCHEMA) - set(deployment))
     if unknown:
-        raise _err(path, unknown[0], f"unknown section; allowed: {', '.join(SCHEMA)}")
+        raise _err(src, unknown[0], f"unknown section; allowed: {', '.join([*SCHEMA, *deployment])} "
+                                    "(a deployment section is named in [app] deployment)")
+    overrides = tuple(overrides)
+    for text in overrides:
+        src.sets[_apply_override(raw, text, deployment)] = text
     out: dict[str, dict[str, Any]] = {}
     for section, keys in SCHEMA.items():
         table = raw.get(section, {})
         if not isinstance(table, dict):
-            raise _err(path, section, "must be a table")
+            raise _err(src, section, "must be a table")
         if section in FREE_FORM:
             out[section] = dict(table)
             continue
         if section not in raw and any(req for _, req, _ in keys.values()):
-            raise _err(path, section, "section is required")
+            raise _err(src, section, "section is required")
         extra = sorted(set(table) - set(keys))
         if extra:
-            raise _err(path, f"{section}.{extra[0]}", f"unknown key; allowed: {', '.join(keys)}")
+            raise _err(src, f"{section}.{extra[0]}", f"unknown key; allowed: {', '.join(keys)}")
         vals: dict[str, Any] = {}
         for key, (types, required, default) in keys.items():
             if key not in table:
                 if required:
-                    raise _err(path, f"{section}.{key}", "is required")
+                    raise _err(src, f"{section}.{key}", "is required")
                 vals[key] = default
                 continue
             v = table[key]
-            if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):  # bool is an int
-                names = " or ".join(t.__name__ for t in types)
-                raise _err(path, f"{section}.{key}", f"must be {names}, got {type(v).__name__} {v!r}")
+            bad = _type_error(types, v)
+            if bad:
+                raise _err(src, f"{section}.{key}", bad)
             vals[key] = v
         out[section] = vals
+    tables, allowed = _deployment_tables(raw, deployment, src)
 
-    m = Manifest(path=path, **out)
-    _check_values(m, expected_id)
+    m = Manifest(path=path, **out, deployment=tables, deployment_allowed=allowed, overrides=overrides)
+    _check_values(m, expected_id, src)
     return m
 
 
-def _check_values(m: Manifest, expected_id: str | None) -> None:
-    p = m.path
+# ---- deployment sections ----
+
+
+def _deployment_names(raw: dict, src: _Source) -> list[str]:
+    names = raw.get("app", {}).get("deployment", []) if isinstance(raw.get("app"), dict) else []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise _err(src, "app.deployment", "must be a list of distinct section names")
+    for n in names:
+        if not SECTION_NAME.match(n) or n in SCHEMA:
+            raise _err(src, "app.deployment", f"{n!r} must be a new section name (a-z, 0-9, '_'), not one of "
+                                               f"{', '.join(SCHEMA)}")
+        if not isinstance(raw.get(n), dict):
+            raise _err(src, n, "is named in [app] deployment but the manifest has no such table")
+    return names
+
+
+def _is_scalar(v: Any) -> bool:
+    return isinstance(v, (bool, int, float, str))
+
+
+def _deployment_tables(raw: dict, names: list[str], src: _Source):
+    """Each section's values (scalars, or arrays of scalars of one kind) and its `allowed` bounds/choices."""
+    tables: dict[str, dict[str, Any]] = {}
+    allowed: dict[str, dict[str, list]] = {}
+    for name in names:
+        table = dict(raw[name])
+        limits = table.pop(ALLOWED, {})
+        if not isinstance(limits, dict):
+            raise _err(src, f"{name}.{ALLOWED}", "must be a table: key = [min, max] or key = [choices]")
+        if not table:
+            raise _err(src, name, "a deployment section needs at least one key")
+        for key, v in table.items():
+            ok = _is_scalar(v) or (isinstance(v, list) and all(_is_scalar(x) for x in v)
+                                   and len({_kind(x) for x in v}) <= 1)
+            if not ok:
+                raise _err(src, f"{name}.{key}", "must be a number, boolean, string or an array of one of them")
+        for key, lim in limits.items():
+            if key not in table:
+                raise _err(src, f"{name}.{ALLOWED}.{key}", f"names no key of [{name}]; keys: {', '.join(table)}")
+            v = table[key]
+            if isinstance(v, str):
+                if not isinstance(lim, list) or not lim or not all(isinstance(c, str) for c in lim):
+                    raise _err(src, f"{name}.{ALLOWED}.{key}", "must list the allowed strings")
+            elif _kind(v) == "number":
+                if (not isinstance(lim, list) or len(lim) != 2 or not all(_kind(x) == "number" for x in lim)
+                        or lim[0] > lim[1]):
+                    raise _err(src, f"{name}.{ALLOWED}.{key}", "must be [min, max] with min <= max")
+            else:
+                raise _err(src, f"{name}.{ALLOWED}.{key}", "only numbers (a range) and strings (choices) take limits")
+        tables[name] = table
+        allowed[name] = limits
+    return tables, allowed
+
+
+def _kind(v: Any) -> str:
+    """Number, bool, str, list or table: the type classes an override must keep (an int may go into a float)."""
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, (int, float)):
+        return "number"
+    return {str: "str", list: "list", dict: "table"}.get(type(v), type(v).__name__)
+
+
+def _check_deployment(m: Manifest, src: _Source) -> None:
+    for name, limits in m.deployment_allowed.items():
+        for key, lim in limits.items():
+            v = m.deployment[name][key]
+            if isinstance(v, str):
+                if v not in lim:
+                    raise _err(src, f"{name}.{key}", f"{v!r} not allowed; allowed: {', '.join(lim)}")
+            elif not lim[0] <= v <= lim[1]:
+                raise _err(src, f"{name}.{key}", f"{v!r} out of range; allowed: {lim[0]} to {lim[1]}")
+
+
+# ---- --set section.key=value ----
+
+
+def parse_set(text: str) -> tuple[list[str], str]:
+    """'machine.shaft_hz=29.5' -> (['machine', 'shaft_hz'], '29.5')."""
+    key, eq, value = text.partition("=")
+    parts = key.strip().split(".")
+    if not eq or len(parts) < 2 or not all(parts):
+        raise TinymlError(f"{hints.option('--set', text)}: expected section.key=value, "
+                          f"e.g. {hints.option('--set', 'signal.rate=100')}")
+    return parts, value.strip()
+
+
+def _parse_value(value: str, like: Any) -> Any:
+    """TOML syntax for numbers, booleans and arrays; a bare word is a string when the key holds one."""
+    try:
+        v = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+    if isinstance(like, str) and not isinstance(v, str):
+        return value  # a bearing code 6205 or a word that looks like a number stays text
+    if isinstance(like, float) and isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def _same_type(like: Any, v: Any) -> str | None:
+    """An override keeps the type of the value it replaces (an int may replace a float)."""
+    types = (int, float) if isinstance(like, float) else (type(like),)
+    return _type_error(types, v)
+
+
+def _apply_override(raw: dict, text: str, deployment: list[str]) -> str:
+    """Write one --set into the raw manifest; returns the dotted key. Errors name the --set."""
+    parts, value = parse_set(text)
+    key = ".".join(parts)
+    src = _Source(Path(), {key: text})
+    section = parts[0]
+    if section not in SCHEMA and section not in deployment:
+        raise _err(src, section, f"unknown section; allowed: {', '.join([*SCHEMA, *deployment])}")
+    if section in NOT_OVERRIDABLE or ".".join(parts[:2]) in NOT_OVERRIDABLE:
+        raise _err(src, key, "cannot be overridden per run; edit app.toml")
+    table = raw.setdefault(section, {})
+    schema = {} if section in FREE_FORM else SCHEMA.get(section, {})
+    if schema:
+        name = parts[1]
+        if name not in schema:
+            raise _err(src, f"{section}.{name}", f"unknown key; allowed: {', '.join(schema)}")
+        types, _, default = schema[name]
+        if len(parts) == 2:  # the loader checks the value against SCHEMA's types
+            like = table.get(name, default)
+            if like is None:
+                like = "" if str in types else 0.0 if float in types else None
+            table[name] = _parse_value(value, like)
+            return key
+        if name not in table and isinstance(default, dict):
+            table[name] = dict(default)
+    for depth, name in enumerate(parts[1:], start=1):
+        keys = [k for k in table if not (section in deployment and depth == 1 and k == ALLOWED)]
+        if name not in keys:
+            raise _err(src, ".".join(parts[: depth + 1]), f"unknown key; allowed: {', '.join(keys) or '(none)'}")
+        if depth == len(parts) - 1:
+            like = table[name]
+            v = _parse_value(value, like)
+            bad = _same_type(like, v)
+            if bad:
+                raise _err(src, key, bad)
+            table[name] = v
+            return key
+        if not isinstance(table[name], dict):
+            raise _err(src, ".".join(parts[: depth + 1]), f"is {type(table[name]).__name__}, not a table")
+        table = table[name]
+    return key
+
+
+def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = None) -> None:
+    p = src or _Source(m.path)
     if not APP_ID.match(m.id):
         raise _err(p, "app.id", f"{m.id!r} must be kebab-case (a-z, 0-9, '-')")
     if expected_id is not None and m.id != expected_id:
@@ -202,9 +428,7 @@ def _check_values(m: Manifest, expected_id: str | None) -> None:
     ch = m.signal["channels"]
     if not ch or not all(isinstance(c, str) and c for c in ch) or len(set(ch)) != len(ch):
         raise _err(p, "signal.channels", "must be a list of distinct channel names")
-    for name, alts in m.signal["aliases"].items():
-        if name not in ch or not isinstance(alts, list) or not all(isinstance(a, str) for a in alts):
-            raise _err(p, f"signal.aliases.{name}", f"must map one of the channels {ch} to a list of other names")
+    _check_inputs(m, p)
     if m.signal["dtype"] not in DEVICE_DTYPES:
         raise _err(p, "signal.dtype", f"{m.signal['dtype']!r} not allowed; allowed: {', '.join(DEVICE_DTYPES)}")
     if m.features["window"] < 1:
@@ -226,3 +450,48 @@ def _check_values(m: Manifest, expected_id: str | None) -> None:
     for k, v in m.acceptance.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _err(p, f"acceptance.{k}", f"must be a number, got {v!r}")
+    _check_deployment(m, p)
+
+
+def _check_inputs(m: Manifest, p: Path) -> None:
+    """[signal] keys that say how recordings are read: optional channels, units, plausible ranges."""
+    sig = m.signal
+    ch = sig["channels"]
+    opt = sig["optional_channels"]
+    if not all(isinstance(c, str) and c for c in opt) or len(set(opt)) != len(opt) or set(opt) & set(ch):
+        raise _err(p, "signal.optional_channels", "must be a list of distinct channel names, none of them in channels")
+    every = [*ch, *opt]
+    for name, alts in sig["aliases"].items():
+        if name not in every or not isinstance(alts, list) or not all(isinstance(a, str) for a in alts):
+            raise _err(p, f"signal.aliases.{name}", f"must map one of the channels {every} to a list of other names")
+    units = sig["units"]
+    if isinstance(units, dict) and (sorted(units) != sorted(every) or not all(isinstance(u, str) for u in units.values())):
+        raise _err(p, "signal.units", f"a table must give one unit (a string) for each channel: {', '.join(every)}")
+
+    def pair(key, v, low=None):
+        ok = isinstance(v, list) and len(v) == 2 and all(isinstance(x, _NUM) and not isinstance(x, bool) for x in v)
+        if not ok or not v[0] < v[1] or (low is not None and v[0] < low):
+            floor = f", lo >= {low}" if low is not None else ""
+            raise _err(p, key, f"must be [lo, hi] numbers with lo < hi{floor}, got {v!r}")
+
+    rng = sig["plausible_range"]
+    if isinstance(rng, dict):
+        for c, v in rng.items():
+            if c not in every:
+                raise _err(p, f"signal.plausible_range.{c}", f"is not a channel; channels: {', '.join(every)}")
+            pair(f"signal.plausible_range.{c}", v)
+    elif rng is not None:
+        pair("signal.plausible_range", rng)
+    if sig["typical_magnitude"] is not None:
+        pair("signal.typical_magnitude", sig["typical_magnitude"], low=0)
+        if len({m.unit_of(c) for c in ch}) != 1:
+            raise _err(p, "signal.typical_magnitude", "needs the required channels to share one unit")
+    cpu = sig["counts_per_unit"]
+    for c, v in (cpu.items() if isinstance(cpu, dict) else [("", cpu)] if cpu is not None else []):
+        key = "signal.counts_per_unit" + (f".{c}" if c else "")
+        if c and c not in every:
+            raise _err(p, key, f"is not a channel; channels: {', '.join(every)}")
+        if isinstance(v, bool) or not isinstance(v, _NUM) or not v > 0:
+            raise _err(p, key, f"must be a number > 0 (raw counts per {m.unit_of(c or ch[0]) or 'unit'}), got {v!r}")
+    if sig["max_gap_s"] is not None and not sig["max_gap_s"] > 0:
+        raise _err(p, "signal.max_gap_s", f"must be > 0 seconds, got {sig['max_gap_s']!r}")

@@ -7,8 +7,7 @@ Output is one JSON object per line (a stable interface, see README):
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +15,10 @@ import numpy as np
 
 from .apps import App
 from .dsp.resample import resample
-from .errors import TinymlError
+from . import errors
+from .errors import TinymlError, notices_held
 from .features import FeatureExtractor, dequantize, quantize_input
+from .readers import ReadSpec, parse_picks
 from .recording import Recording, read_recording
 from .reference import TflmModel
 
@@ -94,7 +95,7 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
     sig = rec.signal
     if abs(rec.rate - m.rate) > 1e-6 * m.rate:
         if notice:
-            print(f"notice: {Path(rec.source).name}: resampled {rec.rate:g} Hz -> {m.rate:g} Hz", file=sys.stderr)
+            errors.notice(rec.source, f"resampled {rec.rate:.6g} Hz -> {m.rate:g} Hz")
         sig = resample(sig, rec.rate, m.rate)
     fs = m.signal.get("full_scale")
     if fs:
@@ -105,8 +106,7 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
     if len(sig) < window and m.signal["pad_short"] and len(sig):
         # e.g. Speech Commands clips: up to 1 s, shorter ones are zero-padded to one window by convention
         if notice:
-            print(f"notice: {Path(rec.source).name}: {len(sig) / m.rate:.2f} s, zero-padded to one window "
-                  f"({window / m.rate:.2f} s)", file=sys.stderr)
+            errors.notice(rec.source, f"{len(sig) / m.rate:.2f} s, zero-padded to one window ({window / m.rate:.2f} s)")
         sig = np.concatenate([sig, np.zeros((window - len(sig), sig.shape[1]), sig.dtype)])
     if len(sig) < window:
         raise TinymlError(
@@ -132,23 +132,17 @@ def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, eve
             k += 1
 
 
-def read_input(app: App, path, rate: float | None = None) -> Recording:
-    """A user's recording in the manifest's channels (aliases accepted) and units. An accelerometer in g
-    whose values sit near 9.8 at rest was recorded in m/s²: converted, with a notice."""
-    sig = app.manifest.signal
-    rec = read_recording(Path(path), app.manifest.channels, rate, sig["aliases"], sig["units"])
-    if sig["sensor"] == "accelerometer" and sig["units"] == "g":
-        level = float(np.median(np.linalg.norm(rec.signal, axis=1)))
-        if 7.0 <= level <= 13.0:
-            print(f"notice: {Path(path).name}: median |a| is {level:.2f}: values look like m/s², converted to g",
-                  file=sys.stderr)
-            rec.signal = (rec.signal / np.float32(9.80665)).astype(np.float32)
-    return rec
+def read_input(app: App, path, rate: float | None = None, channel: Sequence[str] | None = None) -> Recording:
+    """A user's recording as the app takes it: its channels (by name, alias or `--channel` pick), its
+    units (converted or refused by the manifest's plausible ranges), at a steady rate."""
+    m = app.manifest
+    spec = ReadSpec.from_manifest(m, rate=rate, picks=parse_picks(channel, m.channels))
+    return read_recording(Path(path), spec)
 
 
-def predict_file(app: App, path, rate=None, model=None, events_only=False) -> Iterator[dict]:
-    rec = read_input(app, path, rate)
-    sig = prepare(app, rec)
+def predict_file(app: App, path, rate=None, model=None, events_only=False, channel=None) -> Iterator[dict]:
+    with notices_held():
+        sig = prepare(app, read_input(app, path, rate, channel))
     if model and not Path(model).is_file():
         raise TinymlError(f"{model}: model file not found")
     model_bytes = Path(model).read_bytes() if model else None

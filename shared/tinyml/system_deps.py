@@ -1,4 +1,10 @@
-"""Install the Debian packages a verb needs, once, with a clear message (sudo when not root)."""
+"""Install the Debian packages a verb needs, once, saying so first (sudo when not root).
+
+The build and emulator tools (`make flash/run/bench/test`) and the speech synthesisers (`make test`)
+install with a message; a real board's flashing tool (openocd, bossac) is installed only when the user
+says yes, at a prompt or with --yes (YES=1), never silently. README.md, System packages, lists every
+package each verb installs (a test keeps it in step with NEEDS and the boards' BOARD_FLASH_PKG).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import shutil
 import subprocess
 import sys
 
+from . import hints
 from .errors import TinymlError
 
 # purpose -> {executable (or absolute path) that proves it is installed: debian package}
@@ -33,6 +40,12 @@ NEEDS: dict[str, dict[str, str]] = {
 }
 NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"]}  # the suite builds firmware and makes TTS speech
 EXTRA_PACKAGES = {"firmware": ["libnewlib-arm-none-eabi"], "test": ["libnewlib-arm-none-eabi"]}
+WHY = {
+    "firmware": "building the firmware and emulating the boards",
+    "audio": "the speech synthesisers the synthetic speech dataset uses",
+    "test": "the test suite (firmware toolchain, emulator and speech synthesisers)",
+    "mqtt": "the MQTT broker",
+}
 
 
 def missing_packages(purpose: str) -> list[str]:
@@ -46,17 +59,42 @@ def missing_packages(purpose: str) -> list[str]:
 
 
 def ensure(purpose: str) -> None:
+    """Install what `purpose` needs and is missing, after saying what and why."""
     missing = missing_packages(purpose)
-    if not missing:
+    if missing:
+        install(missing, WHY.get(purpose, purpose))
+
+
+def ensure_tool(exe: str, package: str, why: str, yes: bool = False) -> None:
+    """A tool only some users need (a real board's flasher): installed when the user agrees, at a prompt
+    or with --yes; otherwise one line saying how to install it."""
+    if shutil.which(exe):
         return
+    how = f"apt-get install -y {package}"
+    if not yes and sys.stdin.isatty() and sys.stderr.isatty():
+        sys.stderr.write(f"{why} needs {exe} (Debian package {package}); install it now with {how}? [y/N] ")
+        sys.stderr.flush()
+        yes = sys.stdin.readline().strip().lower() in ("y", "yes")
+    if not yes:
+        raise TinymlError(f"{exe} not found ({why} needs it); install it: {how}, "
+                          f"or give {hints.option('--yes')} to let tinyml install it")
+    install([package], why)
+    if not shutil.which(exe):
+        raise TinymlError(f"{exe} still not found after installing {package}")
+
+
+def install(missing: list[str], why: str) -> None:
     prefix: list[str] = []
     if os.geteuid() != 0:
         if not shutil.which("sudo"):
-            raise TinymlError(f"need Debian packages {' '.join(missing)}; run as root: apt-get install -y {' '.join(missing)}")
+            raise TinymlError(f"need Debian packages {' '.join(missing)} for {why}; "
+                              f"run as root: apt-get install -y {' '.join(missing)}")
         prefix = ["sudo"]
     if not shutil.which("apt-get"):
-        raise TinymlError(f"need {' '.join(missing)} but apt-get is not available; install them with your package manager")
-    print(f"installing Debian packages for {purpose}: {' '.join(missing)}", file=sys.stderr)
+        raise TinymlError(f"need {' '.join(missing)} for {why} but apt-get is not available; "
+                          "install them with your package manager")
+    print(f"installing Debian packages for {why}: {' '.join(missing)} "
+          f"({'sudo ' if prefix else ''}apt-get install; README.md, System packages, lists them)", file=sys.stderr)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
         res = subprocess.run(prefix + cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

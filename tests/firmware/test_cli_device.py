@@ -14,9 +14,9 @@ from mean_alarm import predict_lines
 APP = str(FIXTURE_APPS / "mean-alarm")
 
 
-def tinyml(*args, timeout=120):
+def tinyml(*args, timeout=120, env=None):
     exe = os.path.join(os.path.dirname(sys.executable), "tinyml")
-    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("board", ["host", "qemu-m4"])
@@ -52,7 +52,10 @@ def test_flash_real_board_dry_run_prints_the_recipe():
     assert r.returncode == 0, r.stderr
     assert "bossac -d --port=/dev/ttyUSB7 -U -i -e -w" in r.stderr and "mean-alarm.bin -R" in r.stderr
     r = tinyml("run", APP, "--board", "nucleo-l4r5zi", "--input", str(fixture_app().dir / "demo.csv"))
-    assert r.returncode == 2 and "PORT=" in r.stderr
+    assert r.returncode == 2 and "--port /dev/ttyACM0" in r.stderr
+    r = tinyml("run", APP, "--board", "nucleo-l4r5zi", "--input", str(fixture_app().dir / "demo.csv"),
+               env={"TINYML_MAKE": "1"})  # as `make ... run` runs it
+    assert r.returncode == 2 and "PORT=/dev/ttyACM0" in r.stderr and "--port" not in r.stderr
 
 
 def test_size_lists_every_board():

@@ -38,11 +38,12 @@ def _model_bytes(args) -> tuple[str, bytes]:
         if not p.is_file():
             raise TinymlError(f"{p}: not found")
         return p.stem, p.read_bytes()
-    from ..apps import load_app
+    from .. import hints
+    from ..apps import app_from_args
 
-    app = load_app(args.app)
+    app = app_from_args(args)
     if not app.tflite_path.is_file():
-        raise TinymlError(f"{app.tflite_path}: no int8 model yet; run `make app={app.id} train` first")
+        raise TinymlError(f"{app.tflite_path}: no int8 model yet; run `{hints.command('train', app.id)}` first")
     return app.id, app.tflite_path.read_bytes()
 
 

@@ -17,12 +17,12 @@ import argparse
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from ..apps import App, load_app
+from .. import hints
+from ..apps import App, app_from_args
 from ..errors import TinymlError
 
 DEFAULT_BOARD = "qemu-m4"
@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--board", default=os.environ.get("BOARD") or DEFAULT_BOARD, help=f"default {DEFAULT_BOARD}")
         p.add_argument("--port", help="serial port of a real board (make ... PORT=/dev/ttyACM0)")
         p.add_argument("--input", help="a recording (CSV, Edge Impulse JSON, WAV)")
-        p.add_argument("--rate", type=float, help="sample rate in Hz when the CSV has no time column")
+        p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
+        p.add_argument("--channel", action="append", metavar="[CH=]NAME",
+                       help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
         p.add_argument("--timeout", type=float, default=600.0, help="bound on the whole device session (s)")
         p.add_argument("--summary-json", action="store_true", help="end with one {\"device\": {...}} JSON line")
 
@@ -42,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     common(p)
     p.add_argument("--dry-run", action="store_true", help="build and print the flash command, run nothing")
     p.add_argument("--all-lines", action="store_true", help="print window scores too, not only events")
+    p.add_argument("--yes", action="store_true", help="install the board's flashing tool without asking, if missing")
     p.set_defaults(func=cmd_flash)
 
     p = sub.add_parser("run", help="replay a recording through the firmware; JSON lines like predict")
@@ -59,12 +62,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_size)
 
 
-def resolve_app(arg: str) -> App:
-    p = Path(arg)
-    if (p / "app.toml").is_file():
+def resolve_app(args) -> App:
+    """args.app is an app id or a path to an app folder; args.set its overrides."""
+    p = Path(args.app or "")
+    if args.app and (p / "app.toml").is_file():
         p = p.resolve()
-        return load_app(p.name, root=p.parent)
-    return load_app(arg)
+        args.app = p.name
+        return app_from_args(args, root=p.parent)
+    return app_from_args(args)
 
 
 def _fmt_bytes(n: int | None) -> str:
@@ -89,29 +94,17 @@ def flash_command(board, outputs: dict, port: str | None) -> list[str] | None:
         raise TinymlError(f"{board.dir / 'board.mk'}: BOARD_FLASH_CMD uses {{{e.args[0]}}}, not produced by this board") from None
 
 
-def _ensure_tool(exe: str, pkg: str) -> None:
-    if shutil.which(exe):
-        return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print(f"installing {pkg} for {exe}", file=sys.stderr)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", pkg]):
-            if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
-                break
-        if shutil.which(exe):
-            return
-    raise TinymlError(f"{exe} not found; install it: sudo apt-get install -y {pkg}")
-
-
 # ---- running ----
 
 
-def _signal_for(app: App, path: str, rate: float | None):
-    from ..predict import prepare
-    from ..predict import read_input
+def _signal_for(app: App, path: str, rate: float | None, channel=None):
+    """The recording as the device gets it: read like predict reads it (units, time, optional channels
+    as NaN, which travel as float32 NaN), at the device rate."""
+    from ..errors import notices_held
+    from ..predict import prepare, read_input
 
-    rec = read_input(app, Path(path), rate)
-    return prepare(app, rec)
+    with notices_held():
+        return prepare(app, read_input(app, Path(path), rate, channel))
 
 
 def _demo_path(app: App) -> Path:
@@ -119,7 +112,7 @@ def _demo_path(app: App) -> Path:
     p = app.dir / demo
     if not p.is_file():
         raise TinymlError(f"{app.manifest.path}: demo recording {demo!r} not found at {p}; "
-                          "set [firmware] demo = \"<file>\" or pass --input")
+                          f"set [firmware] demo = \"<file>\" or give {hints.option('--input', '<file>')}")
     return p
 
 
@@ -212,7 +205,7 @@ def _session(args, app: App, signal, *, events_only: bool) -> int:
     size = image_size(im)
     if im.board.runner == "serial":
         if not args.port:
-            raise TinymlError(f"board {im.board.name}: give the serial port to stream over: PORT=/dev/ttyACM0 (make) or --port")
+            raise TinymlError(f"board {im.board.name}: give the serial port to stream over: {hints.option('--port', '/dev/ttyACM0')}")
     transport = open_transport(im.board, im.elf, args.port)
 
     def show(msg, run):
@@ -243,7 +236,7 @@ def _session(args, app: App, signal, *, events_only: bool) -> int:
 def cmd_flash(args) -> int:
     from .firmware import build_app
 
-    app = resolve_app(args.app)
+    app = resolve_app(args)
     im = build_app(app, args.board)
     if im.board.runner == "serial":
         cmd = flash_command(im.board, im.image.outputs, args.port)
@@ -252,32 +245,35 @@ def cmd_flash(args) -> int:
         print("flash: " + shlex.join(cmd), file=sys.stderr)
         if args.dry_run:
             return 0
-        _ensure_tool(cmd[0], im.board.get("FLASH_PKG", cmd[0]))
+        from ..system_deps import ensure_tool
+
+        ensure_tool(cmd[0], im.board.get("FLASH_PKG", cmd[0]), f"flashing {im.board.name}", yes=args.yes)
         res = subprocess.run(cmd)
         if res.returncode != 0:
             raise TinymlError(f"{cmd[0]} failed with exit code {res.returncode}; is the board connected?")
         if not args.port:
-            print("flashed; give PORT=/dev/ttyACM0 to replay the demo over the board's serial port", file=sys.stderr)
+            print(f"flashed; give {hints.option('--port', '/dev/ttyACM0')} to replay the demo over the board's serial port",
+                  file=sys.stderr)
             return 0
     elif args.dry_run:
         print(f"{im.board.name}: built {im.elf}", file=sys.stderr)
         return 0
-    signal = _signal_for(app, args.input or str(_demo_path(app)), args.rate)
+    signal = _signal_for(app, args.input or str(_demo_path(app)), args.rate, args.channel)
     return _session(args, app, signal, events_only=not args.all_lines)
 
 
 def cmd_run(args) -> int:
-    app = resolve_app(args.app)
+    app = resolve_app(args)
     if not args.input:
-        raise TinymlError("no input recording given: tinyml run <app> --input <file> (make ... run INPUT=<file>)")
-    signal = _signal_for(app, args.input, args.rate)
+        raise TinymlError(f"no input recording given: {hints.command('run', app.id, hints.option('--input', '<file>'))}")
+    signal = _signal_for(app, args.input, args.rate, args.channel)
     return _session(args, app, signal, events_only=args.events_only)
 
 
 def cmd_size(args) -> int:
     from .size import size_all
 
-    app = resolve_app(args.app)
+    app = resolve_app(args)
     reports, problems = size_all(app, args.board)
     for r in reports:
         if args.json:

@@ -6,6 +6,11 @@ TML_CFG_POSTPROCESS_SMOOTHING_N, ...). Numbers keep their float32 value exactly 
 digits); arrays become brace initialisers with a _LEN (2-D: _ROWS and _COLS), usable as
 `static const float th[] = TML_CFG_POSTPROCESS_THRESHOLDS;`. Plus the app id, the labels, and the
 feature hash that the device reports in its hello frame and the host checks.
+
+Deployment sections ([app] deployment = ["machine"]) follow the same rule: TML_CFG_MACHINE_SHAFT_HZ;
+a string stays a quoted constant, and a string with declared choices ([machine.allowed]) also gets
+its position among them, TML_CFG_MACHINE_BEARING_INDEX, for a `switch` in C. A `--set` override
+changes the values here, and the firmware build is keyed by this text (tinyml.device.firmware).
 """
 
 from __future__ import annotations
@@ -147,6 +152,13 @@ def config_defines(m: Manifest) -> dict[str, str]:
         table = getattr(m, section)
         for k, v in table.items():
             _emit(defs, c_name("TML_CFG", section, k), v, f"{m.path}: [{section}] {k}")
+    for section, table in m.deployment.items():
+        choices = m.deployment_allowed.get(section, {})
+        for k, v in table.items():
+            where = f"{m.path}: [{section}] {k}"
+            _emit(defs, c_name("TML_CFG", section, k), v, where)
+            if isinstance(v, str) and k in choices:
+                _emit(defs, c_name("TML_CFG", section, k, "INDEX"), choices[k].index(v), where)
     if "TML_CFG_SIGNAL_RATE" in defs and not defs["TML_CFG_SIGNAL_RATE"].endswith("f"):
         defs["TML_CFG_SIGNAL_RATE"] = c_float(float(m.rate))
     return defs

@@ -18,7 +18,7 @@ from ..errors import TinymlError
 from ..paths import build_dir, firmware_dir
 from .board import Board, load_board
 from .build import Image, build_image
-from .config import write_app_config, write_generated
+from .config import app_config_h, write_app_config, write_generated
 
 
 @dataclass
@@ -116,10 +116,16 @@ def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path |
     app_sources = sorted(fw.glob("*.c")) if fw.is_dir() else []
     if not app_sources:
         raise TinymlError(f"{fw}: no app firmware (*.c implementing tml_app_init/tml_app_on_sample); see firmware/runtime/tml_app.h")
-    gen = build_dir(app.id, "gen") if out_dir is None else Path(out_dir) / "gen"
+    base = build_dir(app.id) if out_dir is None else Path(out_dir)
+    if app.manifest.overrides:
+        # a --set run builds beside the default image, in a folder keyed by its effective config: two runs
+        # with different values never share (or overwrite) an image, and the same values reuse theirs
+        key = hashlib.sha256(app_config_h(app.manifest).encode()).hexdigest()[:12]
+        base = base / f"set-{key}"
+    gen = base / "gen"
     arena = generate(app, gen)
     sources = [firmware_dir() / "main.c", *runtime_c_sources(), *app_sources, *sorted(gen.glob("*.c"))]
     includes = [gen, fw, *runtime_include_dirs()]
-    out = build_dir(app.id, b.name) if out_dir is None else Path(out_dir) / b.name
+    out = base / b.name
     image = build_image(b, sources, includes, {}, out, opt=opt, name=app.id, fast_sources=kernel_sources(gen))
     return AppImage(app, b, image, gen, arena)

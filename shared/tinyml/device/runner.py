@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import hints
 from ..errors import TinymlError
 from .board import Board
 from .link import Done, Error, Event, Hello, Log, ProcessTransport, QemuTransport, Scores, SerialTransport, Timing
@@ -31,7 +32,7 @@ def open_transport(board: Board, elf: Path, port: str | None = None, fast: bool 
     if runner == "host":
         return ProcessTransport([str(Path(elf).resolve())])
     if not port:
-        raise TinymlError(f"board {board.name} streams over a serial port: give PORT=/dev/ttyACM0 (make) or --port")
+        raise TinymlError(f"board {board.name} streams over a serial port: give {hints.option('--port', '/dev/ttyACM0')}")
     return SerialTransport(port, int(board.get("BAUD", "115200")))
 
 

@@ -4,6 +4,10 @@ Arithmetic: float64 inside scipy, output cast to float32. This block is host-onl
 bring recordings to the manifest's rate); it has no C twin, because a device samples at the rate it is
 configured for.
 
+NaN marks a missing value (an optional channel the sensor did not report): an output sample is NaN
+when the input sample nearest to it in time is, and the values around a hole are filtered as if it
+were filled by linear interpolation.
+
 The ratio rate_out/rate_in is approximated by a fraction up/down with a denominator <= 1000
 (exact for integer rates such as 44100 -> 16000 = 160/441); the approximation is relative error < 1e-6
 or a TinymlError is raised.
@@ -47,5 +51,23 @@ def resample(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
         return x.astype(np.float32, copy=True)
     if x.shape[0] == 0:
         return np.zeros((0, *x.shape[1:]), np.float32)
-    y = resample_poly(x.astype(np.float64), up, down, axis=0)
+    x = x.astype(np.float64)
+    holes = ~np.isfinite(x)
+    if holes.any():
+        x = _filled(x)
+    y = resample_poly(x, up, down, axis=0)
+    if holes.any():
+        nearest = np.minimum(np.rint(np.arange(len(y)) * down / up).astype(np.int64), len(holes) - 1)
+        y[holes[nearest]] = np.nan
     return y.astype(np.float32)
+
+
+def _filled(x: np.ndarray) -> np.ndarray:
+    """NaN replaced by linear interpolation along time (a column of only NaN by zeros)."""
+    x = x.copy()
+    cols = x[:, None] if x.ndim == 1 else x
+    idx = np.arange(len(cols))
+    for c in range(cols.shape[1]):
+        ok = np.isfinite(cols[:, c])
+        cols[:, c] = np.interp(idx, idx[ok], cols[ok, c]) if ok.any() else 0.0
+    return x

@@ -23,10 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bearing import KNOWN
 from ..errors import TinymlError, notice, option
+from . import FileSignal
 
 MAT_MAGIC = b"MATLAB 5.0 MAT-file"
 ENDS = ("DE", "FE", "BA")  # drive end, fan end, base: the channel names a user picks with --channel
+BEARING_AT = {"DE": "skf-6205", "FE": "skf-6203"}  # the bearing under each end's accelerometer (tinyml.bearing)
 _CHANNEL = re.compile(r"^X?(\d+)_(DE|FE|BA)_time$")
 _RPM = re.compile(r"^X?(\d+)RPM$")
 
@@ -113,9 +116,7 @@ def claim(path: Path, head: bytes) -> int:
 
 def read(path: Path, spec):
     """The drive-end channel (or the one --channel names: DE, FE, BA) as the app's one channel; the rate from
-    the path or --rate; the motor speed the file states as the recording's [machine] shaft speed."""
-    from . import FileSignal
-
+    the path or --rate; the motor speed the file states and that end's bearing as [machine] values."""
     rec = parse(path)
     if len(spec.all_channels) != 1:
         raise TinymlError(f"{path}: a CWRU record has one accelerometer per bearing; the app wants "
@@ -123,18 +124,19 @@ def read(path: Path, spec):
     ch = spec.all_channels[0]
     want = spec.picks.get(ch)
     if want is None:
-        want = "DE" if "DE" in rec.channels else next(iter(rec.channels))
-        if want != "DE":
-            notice(path, f"no drive-end channel; using {want}")
-    key = want.upper().removesuffix("_TIME")
-    key = key.split("_")[-1] if key not in rec.channels else key
-    if key not in rec.channels:
-        raise TinymlError(f"{path}: no channel {want!r} in this record; it has {', '.join(rec.channels)} "
-                          f"({option('channel', 'FE')} picks the fan end)")
+        key = "DE" if "DE" in rec.channels else next(iter(rec.channels))
+        if key != "DE":
+            notice(path, f"no drive-end channel; using {key}")
+    else:
+        key = want.strip().upper().removesuffix("_TIME")[-2:]
+        if key not in rec.channels:
+            raise TinymlError(f"{path}: no channel {want!r} in this record; it has {', '.join(rec.channels)} "
+                              f"({option('channel', 'FE')} picks the fan end)")
     if rec.rate is None and spec.rate is None:
         raise TinymlError(f"{path}: a CWRU file does not state its rate and its path does not say 12k or 48k; "
                           f"give {option('rate', '12000')} (or 48000)")
-    fs = FileSignal({ch: rec.channels[key]}, rate=rec.rate, units={ch: "g"}, names={ch: f"{key}_time"})
+    machine = {**KNOWN[BEARING_AT[key]]} if key in BEARING_AT else {}
     if rec.rpm is not None:
-        fs.deployment = {"machine": {"shaft_hz": rec.rpm / 60.0}}
-    return fs
+        machine["shaft_hz"] = rec.rpm / 60.0
+    return FileSignal({ch: rec.channels[key]}, rate=rec.rate, units={ch: "g"}, names={ch: f"{key}_time"},
+                      deployment={"machine": machine} if machine else {})

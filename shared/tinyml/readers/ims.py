@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bearing import KNOWN
 from ..errors import TinymlError, notice, option
+from . import FileSignal
 
 RATE = 20000.0
 ROWS = 20480
@@ -86,8 +88,6 @@ def claim(path: Path, head: bytes) -> int:
 
 def read(path: Path, spec):
     """One column as the app's one channel: ch1 unless --channel names another (ch1..ch8), at 20 kHz."""
-    from . import FileSignal
-
     data = parse(path)
     if len(spec.all_channels) != 1:
         raise TinymlError(f"{path}: the app wants {len(spec.channels)} channels; an IMS snapshot is read one "
@@ -105,6 +105,5 @@ def read(path: Path, spec):
         if w not in names:
             raise TinymlError(f"{path}: no column {want!r}; this snapshot has {', '.join(names)}")
         col = names.index(w)
-    fs = FileSignal({ch: data[:, col].copy()}, rate=RATE, units={ch: "g"}, names={ch: names[col]})
-    fs.deployment = {"machine": {"shaft_hz": SHAFT_HZ}}
-    return fs
+    return FileSignal({ch: data[:, col].copy()}, rate=RATE, units={ch: "g"}, names={ch: names[col]},
+                      deployment={"machine": {"shaft_hz": SHAFT_HZ, **KNOWN["rexnord-za-2115"]}})

@@ -1,0 +1,195 @@
+"""Readers: one module per file format, each turning a user's recording into named columns.
+
+A reader is any module in this package whose name does not start with "_"; it is found by discovery
+(no list to edit), so a new format is one new file here. It defines:
+
+    def claim(path: Path, head: bytes) -> int
+        How sure the module is that it reads this file: 0 not mine, 10 the suffix fits, 50 the content
+        looks right, 100 unmistakable (magic bytes, a signature). `head` is the file's first 4 KiB.
+        The highest claim wins (ties: the module name, so the choice is stable).
+    def read(path: Path, spec: ReadSpec) -> FileSignal
+        The columns of the channels `spec` asks for (`spec.match` finds them by name, alias or
+        --channel pick and refuses a file without a required channel), plus what the file says about
+        time (a steady `rate`, or per-sample `times` in seconds, however irregular) and `units`.
+        Problems are a TinymlError of one line that starts with the path.
+
+Everything after the reader is the same for every format (recording.read_recording): units and
+plausible ranges (tinyml.units), time (tinyml.timestamps, tinyml.regularize), missing optional
+channels as NaN, and the non-finite check on required channels.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from ..errors import TinymlError, option
+
+HEAD_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class ReadSpec:
+    """What the app wants from a file: the manifest's [signal] inputs and the user's options."""
+
+    channels: tuple[str, ...]  # required, in this order
+    optional: tuple[str, ...] = ()  # optional channels, after the required ones; absent ones become NaN
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # channel -> other names
+    picks: Mapping[str, str] = field(default_factory=dict)  # --channel: channel -> the file's name for it
+    units: Mapping[str, str] = field(default_factory=dict)  # channel -> the manifest's unit ("" unknown)
+    plausible_range: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # channel -> (lo, hi)
+    typical_magnitude: tuple[float, float] | None = None  # median |required channels| in normal use
+    counts_per_unit: Mapping[str, float] = field(default_factory=dict)  # channel -> raw counts per unit
+    rate: float | None = None  # --rate: the user's rate, over the file's time
+    device_rate: float | None = None  # [signal] rate: guides the unit of an unnamed time column
+    accepted_rates: tuple[float, float] | None = None  # [signal] accepted_rates
+    max_gap_s: float | None = None  # longest gap between timestamps that is interpolated over
+
+    @property
+    def all_channels(self) -> tuple[str, ...]:
+        return (*self.channels, *self.optional)
+
+    @classmethod
+    def from_manifest(cls, m, rate: float | None = None, picks: Mapping[str, str] | None = None) -> "ReadSpec":
+        """The spec for an app's manifest (a tinyml.manifest.Manifest) and the user's options."""
+        s = m.signal
+        required = tuple(s["channels"])
+        optional = tuple(s.get("optional_channels") or ())
+        every = (*required, *optional)
+        acc = s.get("accepted_rates") or []
+        return cls(
+            channels=required,
+            optional=optional,
+            aliases={c: tuple(v) for c, v in (s.get("aliases") or {}).items()},
+            picks=dict(picks or {}),
+            units={c: m.unit_of(c) for c in every},
+            plausible_range={c: tuple(v) for c, v in _per_channel(s.get("plausible_range"), every).items()},
+            typical_magnitude=tuple(s["typical_magnitude"]) if s.get("typical_magnitude") else None,
+            counts_per_unit=_per_channel(s.get("counts_per_unit"), every),
+            rate=rate,
+            device_rate=float(s["rate"]),
+            accepted_rates=(float(acc[0]), float(acc[1])) if len(acc) >= 2 else None,
+            max_gap_s=m.max_gap_s,
+        )
+
+    def names_for(self, channel: str) -> list[str]:
+        """The file names that may hold `channel`: the --channel pick alone, else the name and aliases."""
+        if channel in self.picks:
+            return [self.picks[channel]]
+        return [channel, *self.aliases.get(channel, ())]
+
+    def match(self, names: Sequence[str], path: Path, kind: str = "CSV", what: str = "column") -> dict[str, int]:
+        """channel -> index into `names` for every required channel and every optional one present.
+        Names compare case-insensitively, without a unit in brackets ("ax (mg)" is "ax")."""
+        keys = [column_name(n)[0].lower() for n in names]
+        found: dict[str, int] = {}
+        for ch in self.all_channels:
+            for cand in self.names_for(ch):
+                c = column_name(cand)[0].lower()
+                if c in keys:
+                    found[ch] = keys.index(c)
+                    break
+        # a required channel must be there; so must an optional one the user picked a column for
+        missing = [c for c in self.all_channels if c not in found and (c in self.channels or c in self.picks)]
+        if missing:
+            has = ", ".join(n for n in names[:16] if n) + (", ..." if len(names) > 16 else "")
+            picked = [f"{c}={self.picks[c]}" for c in missing if c in self.picks]
+            why = f" (--channel {', '.join(picked)} names no {what})" if picked else ""
+            raise TinymlError(
+                f"{path}: {kind} lacks {what}(s) {', '.join(missing)}{why}; it has {has or 'none'}; "
+                f"name {'them' if len(missing) > 1 else 'it'} so, or pick one: {option('channel', missing[0] + '=NAME')}"
+            )
+        return found
+
+
+@dataclass
+class FileSignal:
+    """What a reader got out of a file, before units, time and optional channels are settled."""
+
+    columns: dict[str, np.ndarray]  # channel -> float64 [n] values (NaN where the file has no value)
+    rate: float | None = None  # Hz, when the file states a steady rate (WAV, Edge Impulse interval_ms)
+    times: np.ndarray | None = None  # seconds per row from the first one, when the file gives times
+    time_origin: datetime | None = None  # the wall-clock time of times == 0, when known (messages)
+    time_note: str = ""  # how the times were read ("time column 'time' in seconds"), for messages
+    units: dict[str, str] = field(default_factory=dict)  # channel -> unit the file declares
+    names: dict[str, str] = field(default_factory=dict)  # channel -> the file's name for it (messages)
+    # deployment values the file states, {section: {key: value}} (a CWRU record's motor speed): they reach
+    # the features through Recording.deployment, unless the user --set the same key
+    deployment: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+
+_UNIT_IN_NAME = re.compile(r"^(.*?)\s*[\(\[]\s*([^\)\]]*?)\s*[\)\]]\s*$")
+
+
+def column_name(header: str) -> tuple[str, str]:
+    """("ax", "mg") for "ax (mg)" or "ax[mg]"; (header, "") when no unit is written in brackets."""
+    h = header.strip()
+    m = _UNIT_IN_NAME.match(h)
+    return (m.group(1), m.group(2)) if m and m.group(1) else (h, "")
+
+
+def parse_picks(values: Sequence[str] | None, channels: Sequence[str]) -> dict[str, str]:
+    """`--channel NAME` (an app with one channel) or `--channel ch=NAME` (repeatable) -> {ch: NAME}."""
+    picks: dict[str, str] = {}
+    for v in values or ():
+        ch, sep, name = v.partition("=")
+        if not sep:
+            if len(channels) != 1:
+                raise TinymlError(f"{option('channel', v)}: the app has channels {', '.join(channels)}; "
+                                  f"say which one: {option('channel', channels[0] + '=' + v)}")
+            ch, name = channels[0], v
+        ch, name = ch.strip(), name.strip()
+        if ch not in channels:
+            raise TinymlError(f"{option('channel', v)}: {ch!r} is not one of the app's channels {', '.join(channels)}")
+        if not name:
+            raise TinymlError(f"{option('channel', v)}: give the file's column or lead name after '='")
+        picks[ch] = name
+    return picks
+
+
+def _per_channel(value, channels: Sequence[str]) -> dict:
+    """A manifest value given once for every channel, or as a table per channel."""
+    if value is None or value == [] or value == {}:
+        return {}
+    if isinstance(value, dict):
+        return {c: v for c, v in value.items() if c in channels}
+    return {c: value for c in channels}
+
+
+def modules() -> list[ModuleType]:
+    """Every reader module in this package, by name."""
+    out = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"{__name__}.{info.name}")
+        if callable(getattr(mod, "claim", None)) and callable(getattr(mod, "read", None)):
+            out.append(mod)
+    return out
+
+
+def reader_for(path: Path) -> ModuleType:
+    """The reader module with the highest claim on `path`."""
+    with open(path, "rb") as f:
+        head = f.read(HEAD_BYTES)
+    best, best_claim = None, 0
+    for mod in modules():
+        c = int(mod.claim(path, head) or 0)
+        if c > best_claim:
+            best, best_claim = mod, c
+    if best is None:
+        names = ", ".join(m.__name__.rsplit(".", 1)[1] for m in modules())
+        raise TinymlError(f"{path}: no reader for this file (formats read: {names})")
+    return best

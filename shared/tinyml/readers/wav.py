@@ -1,0 +1,80 @@
+"""WAV (RIFF/WAVE): PCM 8/16/24/32-bit or float, any number of channels, at the rate in its header.
+
+Integer PCM is declared in full scale (int16 / 32768, ...); float WAV declares nothing, so the unit
+check sees its values as they are (a float WAV holding int16-sized numbers is caught there).
+The file's channels are numbered 1, 2... (also "left", "right"): `--channel 2` takes the second one.
+Without a pick, the file's channels are the app's in order; a multichannel file for an app with one
+channel is mixed down, with a notice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TinymlError, notice, option
+from . import FileSignal, ReadSpec
+
+SIDES = {"left": "1", "right": "2"}
+
+
+def claim(path: Path, head: bytes) -> int:
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return 100
+    return 10 if path.suffix.lower() == ".wav" else 0
+
+
+def _load(path: Path) -> tuple[np.ndarray, int]:
+    from scipy.io import wavfile
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rate, data = wavfile.read(path)
+    except (ValueError, EOFError, OSError, struct.error) as e:  # struct.error: a truncated header
+        raise TinymlError(f"{path}: not a readable WAV file ({e})") from None
+    if data.size == 0:
+        raise TinymlError(f"{path}: WAV file has no samples")
+    return data, int(rate)
+
+
+def _full_scale(data: np.ndarray) -> np.ndarray:
+    if data.dtype == np.int16:
+        return data.astype(np.float32) / 32768.0
+    if data.dtype == np.int32:  # scipy gives 24-bit PCM left-aligned in int32
+        return data.astype(np.float32) / 2147483648.0
+    if data.dtype == np.uint8:
+        return (data.astype(np.float32) - 128.0) / 128.0
+    return data.astype(np.float32)
+
+
+def wav_samples(path: Path) -> tuple[np.ndarray, int]:
+    """A WAV file's samples as float32 ([n] or [n, ch]; integer PCM in full scale, -1..1) and its rate."""
+    data, rate = _load(path)
+    return _full_scale(data), rate
+
+
+def read(path: Path, spec: ReadSpec) -> FileSignal:
+    data, rate = _load(path)
+    x = _full_scale(data)
+    x = x[:, None] if x.ndim == 1 else x
+    k = x.shape[1]
+    if spec.picks:
+        picks = {ch: SIDES.get(v.strip().lower(), v) for ch, v in spec.picks.items()}
+        found = dataclasses.replace(spec, picks=picks).match([str(i + 1) for i in range(k)], path, "WAV", "channel")
+        cols = {ch: x[:, j] for ch, j in found.items()}
+    elif k > 1 and len(spec.all_channels) == 1:
+        notice(path, f"{k} channels mixed down to mono")
+        cols = {spec.channels[0]: x.mean(axis=1)}
+    elif k in (len(spec.channels), len(spec.all_channels)):
+        cols = dict(zip(spec.all_channels, x.T))
+    else:
+        raise TinymlError(f"{path}: WAV has {k} channels, app expects {len(spec.channels)} "
+                          f"({', '.join(spec.channels)}); pick one: {option('channel', spec.channels[0] + '=1')}")
+    pcm = data.dtype.kind in "iu"
+    return FileSignal({ch: np.asarray(v, np.float64) for ch, v in cols.items()}, rate=float(rate),
+                      units={ch: "full scale" for ch in cols} if pcm else {})

@@ -1,0 +1,122 @@
+"""Per-sample times onto a steady rate: real sensors (BLE tags, phones, loggers) jitter, repeat a
+timestamp, deliver rows out of order and drop samples.
+
+- Rows are sorted by time; rows sharing a time are averaged into one.
+- Rows that sit on a steady grid (each within 10 % of a step of its place) keep their values; the rate
+  comes from the whole span, so timestamps rounded to the millisecond still give 16000 Hz, not 15873.
+- Otherwise the values are interpolated linearly onto a grid at the median step, with one notice that
+  gives the jitter, the missing samples, the repeated and the reordered rows. The pipeline then
+  resamples that grid to the device rate like any other rate.
+- A gap longer than `max_gap_s` ([signal] max_gap_s) is refused, naming its time: interpolating over
+  it would invent a signal (a flat stretch where a fall detector looks for stillness). Cut the file
+  there and run the parts separately.
+- NaN in an optional channel stays NaN: a grid point takes NaN when its nearest row has none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from .errors import TinymlError, notice
+
+ON_GRID = 0.1  # fraction of a step a row may sit off its place on a steady grid
+DEFAULT_GAP_STEPS = 10  # without a max_gap_s: the longest gap, in median steps
+
+
+def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
+           origin: datetime | None = None) -> tuple[dict[str, np.ndarray], float]:
+    """(columns on a steady grid, its rate in Hz) for rows at `times` (seconds, any order)."""
+    t = np.asarray(times, np.float64)
+    if len(t) < 2:
+        raise TinymlError(f"{path}: need at least two samples to know the rate from the time column")
+    backwards = int(np.sum(np.diff(t) < 0))
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+    cols = {c: np.asarray(v, np.float64)[order] for c, v in columns.items()}
+    t, inverse = np.unique(t, return_inverse=True)
+    repeated = len(order) - len(t)
+    if repeated:
+        cols = {c: _mean_per_time(v, inverse, len(t)) for c, v in cols.items()}
+    if len(t) < 2:
+        raise TinymlError(f"{path}: every sample has the same time; the time column does not give a rate")
+    span = t[-1] - t[0]
+    grid_step = span / (len(t) - 1)
+    off = np.abs(t - (t[0] + np.arange(len(t)) * grid_step))
+    fixed = _fixes(repeated, backwards)
+    if off.max() <= ON_GRID * grid_step:
+        if fixed:
+            notice(path, f"time column: {fixed}")
+        return cols, _round_rate(1.0 / grid_step, off.max(), span, spec)
+
+    steps = np.diff(t)
+    step = float(np.median(steps))
+    limit = spec.max_gap_s if spec is not None and spec.max_gap_s else DEFAULT_GAP_STEPS * step
+    if steps.max() > limit:
+        i = int(np.argmax(steps > limit))
+        at = f"t = {t[i]:.3f} s" + (f" ({_clock(origin, t[i])})" if origin else "")
+        raise TinymlError(
+            f"{path}: a gap of {steps[i]:.3g} s in the time column after {at}; gaps over "
+            f"{limit:.3g} s ([signal] max_gap_s) are not interpolated: cut the recording there")
+    rate = 1.0 / step
+    k = int(np.floor(span * rate + 1e-9)) + 1
+    grid = t[0] + np.arange(k) / rate
+    out = {c: _interp(grid, t, v) for c, v in cols.items()}
+    long = steps > 1.5 * step
+    missing = int(np.sum(np.maximum(np.rint(steps[long] / step) - 1, 0)))
+    jitter = float(np.percentile(np.abs(steps[~long] - step), 95)) if np.any(~long) else 0.0
+    notice(path, f"irregular time column (median step {_ms(step)}, {rate:.4g} Hz; jitter {_ms(jitter)} "
+                 f"(95th percentile); {missing} missing sample{'s' if missing != 1 else ''}"
+                 + (f", longest gap {_ms(float(steps.max()))}" if missing else "")
+                 + (f"; {fixed}" if fixed else "") + f"): interpolated onto a steady {rate:.4g} Hz grid")
+    return out, rate
+
+
+def _fixes(repeated: int, backwards: int) -> str:
+    parts = []
+    if backwards:
+        parts.append(f"{backwards} row{'s' if backwards != 1 else ''} out of order, sorted")
+    if repeated:
+        parts.append(f"{repeated} repeated time{'s' if repeated != 1 else ''}, averaged")
+    return ", ".join(parts)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def _clock(origin: datetime, t: float) -> str:
+    return (origin + timedelta(seconds=float(t))).isoformat(timespec="milliseconds")
+
+
+def _mean_per_time(v: np.ndarray, inverse: np.ndarray, n: int) -> np.ndarray:
+    """Mean of the rows that share a time, ignoring NaN (all NaN stays NaN)."""
+    ok = np.isfinite(v)
+    sums = np.bincount(inverse, weights=np.where(ok, v, 0.0), minlength=n)
+    counts = np.bincount(inverse, weights=ok.astype(np.float64), minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def _interp(grid: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(v)
+    if ok.all():
+        return np.interp(grid, t, v)
+    if not ok.any():
+        return np.full(len(grid), np.nan)
+    out = np.interp(grid, t[ok], v[ok])
+    j = np.clip(np.searchsorted(t, grid), 1, len(t) - 1)
+    nearest = np.where(grid - t[j - 1] <= t[j] - grid, j - 1, j)
+    out[~ok[nearest]] = np.nan
+    return out
+
+
+def _round_rate(rate: float, off: float, span: float, spec) -> float:
+    """The rate of a steady grid, set to the device rate or a whole number of Hz when it lies within
+    what the timestamps' rounding allows."""
+    tol = rate * max(2.0 * off / span, 1e-9)
+    for r in (getattr(spec, "device_rate", None), float(round(rate))):
+        if r and abs(rate - r) <= tol:
+            return float(r)
+    return rate

@@ -1,0 +1,173 @@
+"""Time columns: which column holds time, and in what unit, turned into seconds from the first row.
+
+Names: `timestamp`, `time`, `t`, `datetime`, `elapsed`, `epoch`... alone or with a unit suffix
+(`time_ms`, `t_us`, `timestamp_s`) or a unit in brackets (`Time (s)`, `time [ms]`); a bare unit word
+(`ms`, `millis`, `seconds`) too. Values: numbers (seconds, milliseconds, microseconds, nanoseconds;
+Unix times in any of them), ISO-8601 date-times as loggers write them (`2026-12-05T14:28:08.120Z`,
+`2026-12-05 14:28:08`, `2026/12/05 14:28`), or clock times (`14:28:08.120`, with a `date` column).
+
+A unit the name states is used as is. Otherwise it is inferred from the median step: the unit that
+gives a rate the app accepts (Edge Impulse's convention, `timestamp` in ms, first), and a notice says
+which unit was assumed, so a surprising choice is visible.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from .errors import TinymlError, notice
+from .readers import column_name
+
+SECONDS_PER = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+UNIT_WORDS = {
+    "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+    "ms": "ms", "msec": "ms", "millis": "ms", "millisecond": "ms", "milliseconds": "ms",
+    "us": "us", "µs": "us", "μs": "us", "usec": "us", "micros": "us", "microsecond": "us", "microseconds": "us",
+    "ns": "ns", "nsec": "ns", "nanos": "ns", "nanosecond": "ns", "nanoseconds": "ns",
+}
+TIME_BASES = ("timestamp", "time", "t", "datetime", "date_time", "time_stamp", "elapsed", "elapsed_time",
+              "epoch", "unix_time", "unixtime", "clock")
+UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+_UNIX_SECONDS = (1e8, 5e9)  # 1973 to 2128: a first value in this range (after the unit) is a Unix time
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def time_column(header: str) -> tuple[bool, str | None]:
+    """(is a time column, unit its name states or None) for one header cell."""
+    name, bracket = column_name(header)
+    key = _key(name)
+    stated = UNIT_WORDS.get(_key(bracket)) if bracket else None
+    if key in TIME_BASES:
+        return True, stated
+    if key in UNIT_WORDS:
+        return True, UNIT_WORDS[key]
+    base, _, suffix = key.rpartition("_")
+    if base in TIME_BASES and suffix in UNIT_WORDS:
+        return True, UNIT_WORDS[suffix]
+    return False, None
+
+
+def find_time_column(header: Sequence[str], skip: Sequence[int] = ()) -> int | None:
+    """Index of the time column (the first one whose name says time), not one of `skip`."""
+    for i, h in enumerate(header):
+        if i not in skip and time_column(h)[0]:
+            return i
+    return None
+
+
+def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[str] | None = None
+               ) -> tuple[np.ndarray, datetime | None, str]:
+    """Seconds from the first row (float64, in file order), the wall-clock time of the first row when
+    the column holds absolute times, and how the column was read (for messages). `dates`: a separate
+    date column for clock times."""
+    _, stated = time_column(header)
+    name = header.strip()
+    try:
+        values = np.asarray(cells, dtype=np.float64)
+    except ValueError:
+        return _datetimes(cells, name, path, dates)
+    if not np.all(np.isfinite(values)):
+        row = int(np.argmin(np.isfinite(values)))
+        raise TinymlError(f"{path}: time column {name!r} has no number at row {row + 1}")
+    unit = stated or _infer_unit(values, name, spec, path)
+    secs = values * SECONDS_PER[unit]
+    origin = None
+    if _UNIX_SECONDS[0] <= abs(secs[0]) <= _UNIX_SECONDS[1]:
+        origin = datetime.fromtimestamp(float(secs[0]), tz=timezone.utc)
+    how = f"time column {name!r} in {UNIT_NAMES[unit]}" + ("" if stated else " (from its step; a name like "
+                                                            f"{_key(name).split('_')[0]}_s or _ms says which)")
+    return secs - secs[0], origin, how
+
+
+def _infer_unit(values: np.ndarray, name: str, spec, path) -> str:
+    """The name's conventional unit (ms for `timestamp`, as Edge Impulse writes it; s otherwise) when
+    its median step gives an accepted rate; else another unit whose rate is accepted and within a
+    decade of the device rate (time in s where ms was expected, or the reverse), nearest to it."""
+    conventional = "ms" if _key(name).startswith("timestamp") else "s"
+    steps = np.diff(np.unique(values))
+    if not len(steps):
+        return conventional
+    step = float(np.median(steps))
+    lo, hi = plausible_rates(spec)
+    target = (spec.device_rate if spec is not None else None) or math.sqrt(lo * hi)
+
+    def rate(u):
+        return 1.0 / (step * SECONDS_PER[u])
+
+    unit = conventional
+    if not lo <= rate(conventional) <= hi:
+        near = [u for u in SECONDS_PER if lo <= rate(u) <= hi and abs(math.log10(rate(u) / target)) <= 1]
+        if near:
+            unit = min(near, key=lambda u: abs(math.log(rate(u) / target)))
+    if unit != "ms" or conventional != "ms":
+        notice(path, f"time column {name!r} read in {UNIT_NAMES[unit]} (median step {step:g}: {rate(unit):.4g} Hz); "
+                     f"a name like {_key(name).split('_')[0]}_{unit} says so")
+    return unit
+
+
+def plausible_rates(spec) -> tuple[float, float]:
+    """The rates a time unit may imply: the app's accepted rates, or a decade around the device rate."""
+    if spec is not None and spec.accepted_rates:
+        return spec.accepted_rates
+    if spec is not None and spec.device_rate:
+        return spec.device_rate / 10, spec.device_rate * 10
+    return 1e-6, 1e7
+
+
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | None
+               ) -> tuple[np.ndarray, datetime | None, str]:
+    """ISO-8601 date-times (or clock times, with a date column when there is one) -> seconds."""
+    clock = bool(cells) and _CLOCK.match(cells[0].strip()) is not None
+    out = np.empty(len(cells), np.float64)
+    first = None
+    day = 0.0
+    for i, c in enumerate(cells):
+        text = c.strip()
+        if clock and dates is not None:
+            text, clock_row = f"{dates[i].strip()} {text}", False
+        else:
+            clock_row = clock
+        try:
+            if clock_row:
+                h, m, *s = text.split(":")
+                t = int(h) * 3600 + int(m) * 60 + (float(s[0]) if s else 0.0)
+                if i and t + day < out[i - 1] - 43200:  # the clock passed midnight
+                    day += 86400.0
+                out[i] = t + day
+                continue
+            dt = _parse_datetime(text)
+        except ValueError:
+            raise TinymlError(f"{path}: time column {name!r}, row {i + 1}: {c!r} is neither a number nor an "
+                              "ISO-8601 date-time (2026-12-05T14:28:08.120)") from None
+        if first is None:
+            first = dt
+        out[i] = (dt - first) / timedelta(seconds=1)
+    if clock and dates is None:
+        out -= out[0]
+        return out, None, f"time column {name!r} as clock times"
+    return out, first, f"time column {name!r} as date-times"
+
+
+def _parse_datetime(text: str) -> datetime:
+    t = text.strip()
+    if re.match(r"^\d{4}/\d{1,2}/\d{1,2}", t):  # 2026/12/05 14:28 (loggers): ISO with slashes
+        d, _, rest = t.partition(" ")
+        y, mo, da = d.split("/")
+        t = f"{int(y):04d}-{int(mo):02d}-{int(da):02d}" + (f" {rest}" if rest else "")
+        if re.match(r".* \d{1,2}:\d{2}$", t):
+            t += ":00"
+    dt = datetime.fromisoformat(t)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)  # naive times: only differences matter
+    return dt

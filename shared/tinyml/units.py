@@ -1,0 +1,221 @@
+"""Units: bring a recording's channels to the manifest's units, and catch a wrong unit by its range.
+
+The manifest states each channel's unit (`[signal] units`) and, for this check, what values are
+plausible: `plausible_range` (each channel's values; "far outside" means beyond the range by more
+than half its width) and `typical_magnitude` (the median of |required channels| as a vector in normal
+use, e.g. gravity, 1 g, for an accelerometer; it tells m/s² from g, whose ranges overlap).
+
+For each channel the candidates are tried in this order, and the first whose values are plausible wins:
+1. the unit the file declares (an Edge Impulse sensor's `units`, a CSV header's `ax (mg)`, a WAV's PCM);
+2. the manifest's own unit (no conversion);
+3. the other units of the same quantity that can be told apart by size (g, mg, m/s²; full scale and
+   int16/int24/int32 PCM; V, mV, µV ...), nearest to the manifest's first, and raw `counts` when the
+   manifest declares `counts_per_unit`.
+A conversion is announced with one notice; when nothing fits, the recording is refused with one line.
+Without plausible_range and typical_magnitude only a declared unit is converted.
+
+Units are spelled as users write them ("m/s^2", "m/s²", "ms2"); `normalize` maps them onto one key.
+Add a unit here (a row of UNITS) and every app and reader knows it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import TinymlError, notice, option
+
+G = 9.80665  # m/s^2 per g
+
+
+@dataclass(frozen=True)
+class Unit:
+    quantity: str
+    factor: float  # base unit per this unit, after the offset: base = (x + offset) * factor
+    offset: float = 0.0
+    by_size: bool = True  # may be guessed from the values' size (no offset, not confusable)
+
+
+def _u(quantity, factor, offset=0.0, by_size=True, *names):
+    return {n: Unit(quantity, factor, offset, by_size) for n in names}
+
+
+UNITS: dict[str, Unit] = {
+    **_u("acceleration", 1.0, 0.0, True, "g"),
+    **_u("acceleration", 1e-3, 0.0, True, "mg"),
+    **_u("acceleration", 1 / G, 0.0, True, "m/s2", "ms2", "ms-2", "mps2"),
+    **_u("acceleration", 1e-6, 0.0, False, "ug"),
+    # audio samples; "wav" is what Edge Impulse calls int16 PCM audio in its data-acquisition format
+    **_u("audio", 1.0, 0.0, True, "fullscale", "fs"),
+    **_u("audio", 1 / 32768, 0.0, True, "int16", "pcm16", "wav"),
+    **_u("audio", 1 / 2**23, 0.0, True, "int24", "pcm24"),
+    **_u("audio", 1 / 2**31, 0.0, True, "int32", "pcm32"),
+    **_u("audio", 1 / 128, -128.0, False, "uint8", "pcm8"),
+    **_u("voltage", 1.0, 0.0, True, "v"),
+    **_u("voltage", 1e-3, 0.0, True, "mv"),
+    **_u("voltage", 1e-6, 0.0, True, "uv"),
+    **_u("angular_rate", 1.0, 0.0, True, "deg/s", "dps"),
+    **_u("angular_rate", 1e-3, 0.0, True, "mdps"),
+    **_u("angular_rate", 180 / math.pi, 0.0, True, "rad/s"),
+    **_u("temperature", 1.0, 0.0, True, "degc", "c", "celsius"),
+    **_u("temperature", 1.0, -273.15, True, "k", "kelvin"),
+    **_u("temperature", 5 / 9, -32.0, False, "degf", "f", "fahrenheit"),
+    **_u("fraction", 1.0, 0.0, True, "fraction", "m3/m3", "cm3/cm3", "v/v"),
+    **_u("fraction", 0.01, 0.0, True, "%", "percent"),
+}
+
+
+def normalize(unit: str) -> str:
+    u = unit.strip().lower().replace("µ", "u").replace("μ", "u").replace("°", "deg").replace("²", "2")
+    return u.replace("^", "").replace("**", "").replace(" ", "").replace("_", "")
+
+
+def lookup(unit: str) -> Unit | None:
+    return UNITS.get(normalize(unit)) if unit else None
+
+
+def convert(x: np.ndarray, src: str, dst: str) -> np.ndarray:
+    """Values in `src` as `dst` (same quantity)."""
+    a, b = lookup(src), lookup(dst)
+    if a is None or b is None or a.quantity != b.quantity:
+        raise TinymlError(f"cannot convert {src!r} to {dst!r}")
+    if normalize(src) == normalize(dst):
+        return x
+    return (x + a.offset) * (a.factor / b.factor) - b.offset
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    name: str  # how the notice calls it: "mg", "counts (256 per g)"
+    declared: bool
+    fn: object  # values -> values in the manifest's unit
+
+
+def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], spec, path) -> dict[str, np.ndarray]:
+    """`columns` (channel -> values as the file holds them) in the manifest's units, or a TinymlError."""
+    out = dict(columns)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for ch in columns:
+        groups.setdefault((spec.units.get(ch, ""), declared.get(ch, "") or ""), []).append(ch)
+    for (unit, said), chans in groups.items():
+        out.update(_settle(columns, chans, unit, said, spec, path))
+    return out
+
+
+def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict[str, np.ndarray]:
+    target = lookup(unit)
+    said_u = lookup(said)
+    if said and said_u is not None and target is not None and said_u.quantity != target.quantity:
+        raise TinymlError(f"{path}: {', '.join(chans)} declared in {said}, a {said_u.quantity.replace('_', ' ')}; "
+                          f"the app expects {unit} ({target.quantity.replace('_', ' ')})")
+    cands: list[_Candidate] = []
+    if said_u is not None and target is not None and normalize(said) != normalize(unit):
+        cands.append(_Candidate(said, True, lambda x, s=said: convert(x, s, unit)))
+    identity = _Candidate(unit, False, lambda x: x)
+    cands.append(identity)
+    checks = _checks(chans, spec)
+    if not checks:
+        chosen = cands[0]
+    else:
+        if target is not None:
+            others = [n for n, u in UNITS.items() if u.quantity == target.quantity and u.by_size
+                      and n != normalize(unit) and n != normalize(said)]
+            seen = {round(math.log(_scale(c, unit)), 9) for c in (said, unit) if lookup(c)}
+            for n in sorted(others, key=lambda n: abs(math.log(_scale(n, unit)))):
+                key = round(math.log(_scale(n, unit)), 9)
+                if key not in seen:  # one candidate per distinct factor (ms2 and m/s2 are one)
+                    seen.add(key)
+                    cands.append(_Candidate(n, False, lambda x, n=n: convert(x, n, unit)))
+        cpu = {spec.counts_per_unit.get(c) for c in chans} - {None}
+        if len(cpu) == 1:
+            k = float(cpu.pop())
+            cands.append(_Candidate(f"counts ({k:g} per {unit})", False, lambda x, k=k: x / k))
+        chosen = next((c for c in cands if _plausible({ch: c.fn(columns[ch]) for ch in chans}, checks)), None)
+        if chosen is None:
+            raise TinymlError(_refusal(columns, chans, unit, said, checks, spec, path, cands))
+    names = ", ".join(chans)
+    declared_fits_not = cands[0].declared and chosen is not cands[0]
+    if chosen.declared:
+        notice(path, f"{names}: converted from {chosen.name} to {unit}")
+    elif declared_fits_not:
+        notice(path, f"{names}: declared in {said}, but the values fit {chosen.name}: "
+                     + ("kept as they are" if chosen is identity else f"converted from {chosen.name} to {unit}"))
+    elif chosen is not identity:
+        notice(path, f"{names}: values look like {chosen.name}, not {unit} ({_checks_text(checks)}): "
+                     f"converted to {unit}")
+    return {ch: np.asarray(chosen.fn(columns[ch]), np.float64) for ch in chans}
+
+
+def _scale(name: str, unit: str) -> float:
+    a, b = lookup(name), lookup(unit)
+    return a.factor / b.factor
+
+
+@dataclass(frozen=True)
+class _Checks:
+    ranges: dict[str, tuple[float, float]]
+    magnitude: tuple[float, float] | None
+    required: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.ranges) or self.magnitude is not None
+
+
+def _checks(chans: Sequence[str], spec) -> _Checks:
+    ranges = {c: tuple(spec.plausible_range[c]) for c in chans if c in spec.plausible_range}
+    mag = spec.typical_magnitude if spec.typical_magnitude and set(spec.channels) <= set(chans) else None
+    return _Checks(ranges, mag, tuple(spec.channels) if mag else ())
+
+
+def _spread(x: np.ndarray) -> tuple[float, float]:
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return 0.0, 0.0
+    lo, hi = np.percentile(x, [0.1, 99.9])
+    return float(lo), float(hi)
+
+
+def _magnitude(cols: dict[str, np.ndarray], chans: Sequence[str]) -> float:
+    m = np.sqrt(sum(np.asarray(cols[c], np.float64) ** 2 for c in chans))
+    m = m[np.isfinite(m)]
+    return float(np.median(m)) if len(m) else 0.0
+
+
+def _plausible(cols: dict[str, np.ndarray], checks: _Checks) -> bool:
+    for c, (lo, hi) in checks.ranges.items():
+        margin = 0.5 * (hi - lo)
+        a, b = _spread(cols[c])
+        if a < lo - margin or b > hi + margin:
+            return False
+    if checks.magnitude is not None:
+        lo, hi = checks.magnitude
+        if not lo <= _magnitude(cols, checks.required) <= hi:
+            return False
+    return True
+
+
+def _checks_text(checks: _Checks) -> str:
+    parts = []
+    if checks.ranges:
+        rs = set(checks.ranges.values())
+        parts.append("plausible_range " + (f"{min(r[0] for r in rs):g} to {max(r[1] for r in rs):g}"))
+    if checks.magnitude:
+        parts.append(f"typical_magnitude {checks.magnitude[0]:g} to {checks.magnitude[1]:g}")
+    return "[signal] " + ", ".join(parts)
+
+
+def _refusal(columns, chans, unit, said, checks: _Checks, spec, path, cands) -> str:
+    lo = min(_spread(columns[c])[0] for c in chans)
+    hi = max(_spread(columns[c])[1] for c in chans)
+    seen = f"{', '.join(chans)} span {lo:.4g} to {hi:.4g}"
+    if checks.magnitude:
+        seen += f" (median magnitude {_magnitude(columns, checks.required):.4g})"
+    tried = ", ".join(c.name for c in cands)
+    hint = "" if any(c.name.startswith("counts") for c in cands) else \
+        f"; for raw sensor counts give {option('set', 'signal.counts_per_unit=N')}"
+    decl = f" (declared {said})" if said else ""
+    return (f"{path}: {seen}{decl}: not plausible in {unit} ({_checks_text(checks)}) nor in any unit tried "
+            f"({tried}); convert the file to {unit}{hint}")
