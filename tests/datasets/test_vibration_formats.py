@@ -153,3 +153,37 @@ def test_paderborn_loader(tmp_path):
     assert ki.deployment["machine"]["shaft_hz"] == pytest.approx(15.0)  # N09: 900 rpm
     assert ki.deployment["machine"]["bpfo"] == pytest.approx(3.05, abs=0.01)
     assert len(ds.load(tmp_path, rate=25600, channels=CH, combined=True)) == 4
+
+
+def test_readers_for_predict(cwru_tree, ims_tree):
+    """predict/run read a CWRU record (drive end by default, --channel FE) and an IMS snapshot (ch1 by default)."""
+    from tinyml.readers import ReadSpec, reader_for
+    from tinyml.recording import read_recording
+
+    root, written = cwru_tree
+    f = root / "Data/12k_FE/OR014@3_1.mat"
+    assert reader_for(f) is cwru_mat
+    spec = ReadSpec(channels=("accel",), aliases={"accel": ("DE",)}, units={"accel": "g"})
+    r = read_recording(f, spec)
+    assert r.rate == 12000 and r.channels == ("accel",)
+    np.testing.assert_array_equal(r.signal[:, 0], written["Data/12k_FE/OR014@3_1.mat"]["DE"].astype(np.float32))
+    assert r.deployment["machine"]["shaft_hz"] == pytest.approx(1772 / 60)
+    assert r.deployment["machine"]["bpfo"] == pytest.approx(3.5848)  # the drive end's 6205
+    fe = read_recording(f, ReadSpec(channels=("accel",), picks={"accel": "FE"}, units={"accel": "g"}))
+    np.testing.assert_array_equal(fe.signal[:, 0], written["Data/12k_FE/OR014@3_1.mat"]["FE"].astype(np.float32))
+    assert fe.deployment["machine"]["bpfo"] == pytest.approx(3.0530)  # the fan end's 6203
+    with pytest.raises(TinymlError, match="no channel 'XX'"):
+        read_recording(f, ReadSpec(channels=("accel",), picks={"accel": "XX"}))
+    loose = root.parent / "loose.mat"
+    loose.write_bytes((root / "Data/12k_DE/B028_2.mat").read_bytes())  # X050: rate unknown without a path
+    with pytest.raises(TinymlError, match="give --rate 12000"):
+        read_recording(loose, spec)
+    assert read_recording(loose, ReadSpec(channels=("accel",), rate=12000.0)).rate == 12000
+
+    iroot, iw = ims_tree
+    snap = iroot / "1st_test" / "2003.10.22.12.09.13"
+    r = read_recording(snap, spec)
+    assert r.rate == 20000 and r.deployment["machine"]["shaft_hz"] == pytest.approx(2000 / 60)
+    np.testing.assert_allclose(r.signal[:, 0], iw["1st_test/2003.10.22.12.09.13"][:, 0], atol=1e-6)
+    r5 = read_recording(snap, ReadSpec(channels=("accel",), picks={"accel": "ch5"}))
+    np.testing.assert_allclose(r5.signal[:, 0], iw["1st_test/2003.10.22.12.09.13"][:, 4], atol=1e-6)
