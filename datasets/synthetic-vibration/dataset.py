@@ -73,7 +73,7 @@ class Machine:
         self.mode_gain = np.exp(rng.uniform(np.log(0.3), np.log(1.0), k))
         # healthy levels, g (ranges cover small test rigs like CWRU's, a 0.4 mg 1x and 20-70 mg broadband, to
         # larger machines; acceleration at 1x grows with speed)
-        self.noise = float(np.exp(rng.uniform(np.log(0.02), np.log(0.3))))  # rolling noise through the structure
+        self.noise = float(np.exp(rng.uniform(np.log(0.02), np.log(0.6))))  # rolling noise through the structure
         self.a1 = float(np.exp(rng.uniform(np.log(0.0003), np.log(0.02)))) * (self.nominal_hz / 30.0)
         self.harm = np.concatenate([[1.0, np.exp(rng.uniform(np.log(0.05), np.log(0.8)))],
                                     np.exp(rng.uniform(np.log(0.03), np.log(1.5), 3))])

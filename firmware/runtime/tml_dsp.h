@@ -132,10 +132,16 @@ void tml_symlog(const float *x, int n, float *y);
 int tml_kurtosis_band(const float *x, int n, int skip, const float *sos, int n_sections, int n_bands, float *state,
                       float *out);
 /* ln peak power at (base_hz * orders[o]) * h, h = 1..harmonics, in a power spectrum of n_bins bins of a
- * signal at `rate` Hz (relative: minus ln of the neighbourhood's mean); out[n_orders * harmonics]. */
+ * signal at `rate` Hz, minus ln of the reference (none, the neighbourhood's mean, the spectrum's mean);
+ * out[n_orders * harmonics]. */
+enum { TML_HARMONIC_ABSOLUTE = 0, TML_HARMONIC_LOCAL = 1, TML_HARMONIC_MEAN = 2 };
 void tml_harmonic_energies(const float *power, int n_bins, float rate, float base_hz, const float *orders,
-                           int n_orders, int harmonics, float tolerance, int relative, float background, float floor,
+                           int n_orders, int harmonics, float tolerance, int reference, float background, float floor,
                            float *out);
+
+/* y[i] = x[i] / (sequential float32 sum of x[0..n)) (tinyml.dsp.normalize); y may equal x. A zero sum
+ * leaves zeros. */
+void tml_normalize(const float *x, int n, float *y);
 
 /* ---- mel, log, dct, mfcc (tinyml.dsp.mel / log / dct / mfcc) ---- */
 

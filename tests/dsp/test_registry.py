@@ -16,7 +16,7 @@ _REQ = {"resample": {"rate_out": 50.0}, "biquad": {"cutoff_hz": 10.0}, "envelope
 
 
 def _input(name, rng):
-    if name in ("mel", "log", "dct", "harmonic_energies"):
+    if name in ("mel", "log", "dct", "harmonic_energies", "normalize"):
         return rng.exponential(size=(6, 65)).astype(np.float32)  # a 128-point power spectrogram
     return rng.standard_normal((128, 3)).astype(np.float32) * 100
 

@@ -73,16 +73,33 @@ def test_harmonic_energies_sees_the_order_with_slip_and_only_there():
     env = np.abs(_bearing(rng, order=3.5848 * 0.985))  # 1.5 % slip below the kinematic order
     P = power_spectrum(decimate(env[:, None], 8)[:, 0] - env.mean(), "hann", 1024)
     rate = RATE / 8
-    got = harmonic_energies(P, rate, 29.95, [3.5848, 5.4152], harmonics=2, tolerance=0.03, relative=True)[0]
+    got = harmonic_energies(P, rate, 29.95, [3.5848, 5.4152], harmonics=2, tolerance=0.03, reference="local")[0]
     assert got.shape == (4,)
     assert got[0] > 2.5 and got[1] > 1.5  # BPFO and 2 x BPFO stand out
     assert abs(got[2]) < 1.5  # nothing at BPFI
-    tight = harmonic_energies(P, rate, 29.95, [3.5848], harmonics=2, tolerance=0.0, relative=True)[0]
+    tight = harmonic_energies(P, rate, 29.95, [3.5848], harmonics=2, tolerance=0.0, reference="local")[0]
     assert tight[1] < got[1]  # without slip tolerance the second harmonic is partly missed
     absolute = harmonic_energies(P, rate, 29.95, [3.5848, 500.0], tolerance=0.03)[0]
     assert absolute[0] == pytest.approx(np.log(P[int(3.5848 * 29.95 * 0.97 / 3.125) + 1:
                                                   int(3.5848 * 29.95 * 1.03 / 3.125) + 1].max()), rel=1e-6)
     assert absolute[1] == pytest.approx(np.log(1e-12), rel=1e-6)  # beyond the spectrum: the floor
+
+
+def test_normalize_and_the_mean_reference_ignore_the_level(tw):
+    from tinyml.dsp.normalize import normalize
+
+    rng = np.random.default_rng(9)
+    bands = rng.exponential(size=(3, 8)).astype(np.float32)
+    y = normalize(bands)
+    np.testing.assert_allclose(y.sum(1), 1, rtol=1e-6)
+    np.testing.assert_allclose(normalize(bands * 1000), y, rtol=1e-6)
+    np.testing.assert_array_equal(normalize(np.zeros((1, 4))), np.zeros((1, 4), np.float32))
+    for row in bands:
+        np.testing.assert_array_equal(tw.normalize(row), normalize(row[None])[0])
+    P = rng.exponential(size=513).astype(np.float32)
+    a = harmonic_energies(P, 3200.0, 30.0, [1.0, 2.0], reference="mean")
+    b = harmonic_energies(P * 64, 3200.0, 30.0, [1.0, 2.0], reference="mean")  # a power of two: exact scaling
+    np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 def test_fft_band_power_frames_is_the_mean_of_frames():
@@ -104,7 +121,7 @@ def test_concat_and_deployment_references():
         [{"block": "envelope", "cutoff_hz": 1000.0}, {"block": "decimate", "factor": 8},
          {"block": "spectrum", "n_fft": 1024},
          {"block": "harmonic_energies", "base_hz": "@machine.shaft_hz", "orders": [1.0, "@machine.bpfo"],
-          "relative": True}],
+          "reference": "local"}],
     ]}]
     assert chain_refs(chain) == {"machine.shaft_hz", "machine.bpfo"}
     d = describe_chain(chain)
@@ -176,8 +193,8 @@ def test_c_harmonic_energies_bit_exact(tw):
         P[rng.integers(1, 512, 5)] *= 100
         base = float(rng.uniform(5, 80))
         orders = rng.uniform(0.3, 12, 6).astype(np.float32).tolist()
-        for relative in (False, True):
-            kw = dict(harmonics=int(rng.integers(1, 4)), tolerance=float(rng.uniform(0, 0.05)), relative=relative,
+        for reference in ("absolute", "local", "mean"):
+            kw = dict(harmonics=int(rng.integers(1, 4)), tolerance=float(rng.uniform(0, 0.05)), reference=reference,
                       background=float(rng.uniform(0.1, 0.4)), floor=1e-12)
             py = harmonic_energies(P, 3200.0, base, orders, **kw)[0]
             c = tw.harmonic_energies(P, 3200.0, base, orders, **kw)

@@ -1,7 +1,8 @@
 /* tml_harmonic_energies: twin of tinyml.dsp.harmonic_energies (see its docstring for the definition).
  * Float32 in the Python's order: f = (base * order) * h, bins by ceilf/floorf of f*(1 -+ tol) / df,
- * the peak the largest bin, the background a sequential sum over the neighbourhood outside the peak's
- * bins divided by their count, logs by tml_logf. Bit-exact. */
+ * the peak the largest bin, the local background a sequential sum over the neighbourhood outside the peak's
+ * bins divided by their count, the mean reference a sequential sum over bins 1..n_bins-1 divided by
+ * n_bins - 1, logs by tml_logf. Bit-exact. reference: TML_HARMONIC_ABSOLUTE / _LOCAL / _MEAN. */
 #include <math.h>
 
 #include "tml_dsp.h"
@@ -9,10 +10,17 @@
 static float log_floor(float v, float floor) { return tml_logf(v > floor ? v : floor); }
 
 void tml_harmonic_energies(const float *power, int n_bins, float rate, float base_hz, const float *orders,
-                           int n_orders, int harmonics, float tolerance, int relative, float background, float floor,
+                           int n_orders, int harmonics, float tolerance, int reference, float background, float floor,
                            float *out)
 {
     float df = rate / (float)(2 * (n_bins - 1));
+    int relative = reference != TML_HARMONIC_ABSOLUTE;
+    float mean_ref = 0.0f;
+    if (reference == TML_HARMONIC_MEAN) {
+        float acc = 0.0f;
+        for (int k = 1; k < n_bins; k++) acc = acc + power[k];
+        mean_ref = acc / (float)(n_bins - 1);
+    }
     int j = 0;
     for (int o = 0; o < n_orders; o++) {
         float fo = base_hz * orders[o];
@@ -36,7 +44,9 @@ void tml_harmonic_energies(const float *power, int n_bins, float rate, float bas
                 if (power[k] > peak) peak = power[k];
             }
             float v = log_floor(peak, floor);
-            if (relative) {
+            if (reference == TML_HARMONIC_MEAN) {
+                v = v - log_floor(mean_ref, floor);
+            } else if (relative) {
                 float acc = 0.0f;
                 int count = 0;
                 for (int k = blo; k <= bhi; k++) {

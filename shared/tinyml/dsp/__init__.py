@@ -44,7 +44,9 @@ from .detrend import detrend as _detrend
 from .decimate import decimate as _decimate
 from .harmonic_energies import harmonic_energies as _harmonic_energies
 from .kurtosis_band import band_filters as _band_filters
+from .harmonic_energies import REFERENCES as HARMONIC_REFERENCES
 from .kurtosis_band import kurtosis_band as _kurtosis_band
+from .normalize import normalize as _normalize
 from .symlog import symlog as _symlog
 from .envelope import envelope as _envelope
 from .fft_band_power import fft_band_power as _fft_band_power
@@ -269,10 +271,14 @@ def _apply_kurtosis_band(x, rate, bands, order, skip):
     return _kurtosis_band(_as2d(x, "kurtosis_band"), _band_sos_cached(key, float(rate), int(order)), int(skip))[0]
 
 
-def _apply_harmonic_energies(x, rate, base_hz, orders, harmonics, tolerance, relative, background, floor):
+def _apply_harmonic_energies(x, rate, base_hz, orders, harmonics, tolerance, reference, background, floor):
     x = _as2d(x, "harmonic_energies")
     return _harmonic_energies(x, rate, float(base_hz), [float(o) for o in orders], int(harmonics), float(tolerance),
-                              bool(relative), float(background), float(floor))
+                              reference, float(background), float(floor))
+
+
+def _apply_normalize(x, rate):
+    return _normalize(_as2d(x, "normalize"))
 
 
 _DESCRIBED: dict[int, tuple[Any, list]] = {}  # id(branches) -> (branches, described): a chain runs per window
@@ -393,11 +399,14 @@ BLOCKS: dict[str, Block] = {
                "orders": (list, REQUIRED, "multiples of base_hz to look at"),
                "harmonics": (int, 1, "harmonics of each order (1: the order itself)"),
                "tolerance": (float, 0.03, "relative half-width of the search around each target (slip)"),
-               "relative": (bool, False, "peak over its neighbourhood's mean instead of the absolute peak"),
+               "reference": (str, "absolute", "what the peak is measured against: nothing, its neighbourhood, "
+                                              "the spectrum's mean"),
                "background": (float, 0.25, "relative half-width of the neighbourhood"),
                "floor": (float, 1e-12, "values below are raised to this before log")},
-              _harmonic_energies, _apply_harmonic_energies,
+              _harmonic_energies, _apply_harmonic_energies, choices={"reference": HARMONIC_REFERENCES},
               doc="ln peak power at orders of a base frequency in power spectra -> [frames, orders*harmonics]"),
+        Block("normalize", 1, "float32", {}, _normalize, _apply_normalize,
+              doc="each row over its sum (band powers -> the spectrum's shape)"),
         Block("concat", 1, "float32", {"branches": (list, REQUIRED, "sub-chains, each a list of steps")},
               _apply_concat, _apply_concat, doc="run each branch on the input and join the outputs along features"),
         Block("spectrum", 2, "float32", {"length": _LEN, "hop": _HOP, "n_fft": _NFFT, "window": _WIN},

@@ -166,6 +166,7 @@ BLOCK_TABLES: dict[str, Callable[[tuple, float, dict], dict[str, Any]]] = {
     "decimate": lambda s, r, p: {},  # tml_decimate(x, n, ch, factor, out)
     "detrend": lambda s, r, p: {},  # tml_detrend
     "symlog": lambda s, r, p: {},  # tml_symlog
+    "normalize": lambda s, r, p: {},  # tml_normalize
     "harmonic_energies": lambda s, r, p: {},  # tml_harmonic_energies: every value at run time
     "concat": lambda s, r, p: {},  # its branches' steps carry the tables
 }

@@ -19,6 +19,7 @@ from ..cbuild import build_shared_lib, load_shared_lib
 from ..errors import TinymlError
 from ..paths import firmware_dir
 from .fft_band_power import band_bins, band_scale
+from .harmonic_energies import REFERENCES as HARMONIC_REFERENCES
 from .mel import mel_filterbank, mel_sparse
 from .spectrum import _win, fft_twiddles
 from .dct import dct_matrix
@@ -77,6 +78,7 @@ _SIGS = {
     "tml_kurtosis_band": (C.c_int, [_F, _i, _i, _F, _i, _i, _F, _F]),
     "tml_harmonic_energies": (None, [_F, _i, C.c_float, C.c_float, _F, _i, _i, C.c_float, _i, C.c_float,
                                      C.c_float, _F]),
+    "tml_normalize": (None, [_F, _i, _F]),
 }
 for _s in STAT_NAMES:
     if _s != "zero_crossings":
@@ -283,15 +285,22 @@ class CTwins:
             raise TinymlError("tml_kurtosis_band rejected its sizes")
         return out[skip:], int(best)
 
+    def normalize(self, x) -> np.ndarray:
+        x = _f32(x).reshape(-1)
+        y = np.empty_like(x)
+        self.lib.tml_normalize(_p(x, _F), len(x), _p(y, _F))
+        return y
+
     def harmonic_energies(self, power, rate: float, base_hz: float, orders, harmonics: int = 1,
-                          tolerance: float = 0.03, relative: bool = False, background: float = 0.25,
+                          tolerance: float = 0.03, reference: str = "absolute", background: float = 0.25,
                           floor: float = 1e-12) -> np.ndarray:
         """One spectrum [bins] -> [len(orders) * harmonics]."""
         p = _f32(power).reshape(-1)
         o = _f32(orders)
         out = np.empty(len(o) * harmonics, np.float32)
         self.lib.tml_harmonic_energies(_p(p, _F), len(p), float(np.float32(rate)), float(np.float32(base_hz)),
-                                       _p(o, _F), len(o), harmonics, float(np.float32(tolerance)), int(relative),
+                                       _p(o, _F), len(o), harmonics, float(np.float32(tolerance)),
+                                       HARMONIC_REFERENCES.index(reference),
                                        float(np.float32(background)), float(np.float32(floor)), _p(out, _F))
         return out
 

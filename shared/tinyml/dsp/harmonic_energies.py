@@ -5,15 +5,17 @@ Input: one-sided power spectra [frames, bins] (tinyml.dsp.spectrum, n_fft = 2 (b
 `rate` Hz, so bin k is at k * rate / n_fft Hz. For each order o (in the given order) and each harmonic
 h = 1..harmonics, the target frequency is f = (base_hz * o) * h and the peak is the largest bin in
 [ceil(f (1 - tolerance) / df), floor(f (1 + tolerance) / df)] (the nearest bin when that is empty),
-df = rate / n_fft. The output is ln(max(peak, floor)); with `relative`, it is that minus
-ln(max(background, floor)), where background is the mean of the bins within f (1 +- background) outside
-the peak's range: how far the line stands out of its neighbourhood, whatever the level. A frequency
-beyond the spectrum gives ln(floor) (absolute) or 0 (relative). Output [frames, len(orders) * harmonics],
+df = rate / n_fft. The output is ln(max(peak, floor)) minus ln(max(reference, floor)), where the reference
+is, by `reference`: "absolute" none (0: the peak's level itself); "local" the mean of the bins within
+f (1 +- background) outside the peak's range (how far the line stands out of its neighbourhood); "mean"
+the mean of every bin but DC (the line against the whole spectrum: its share, whatever the level). A
+frequency beyond the spectrum gives ln(floor) (absolute) or 0. Output [frames, len(orders) * harmonics],
 order-major: [o1 h1, o1 h2, ..., o2 h1, ...].
 
 Arithmetic (float32, C twin `tml_harmonic_energies`, bit-exact): every product and division above is one
 float32 operation in that order, bins by floorf/ceilf, the background a sequential float32 sum divided by
-its count (converted to float), logs by tml_logf (tinyml.dsp.log.logf).
+its count (converted to float), the whole-spectrum mean a sequential sum over bins 1..n_bins-1 divided by
+n_bins - 1, logs by tml_logf (tinyml.dsp.log.logf).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..errors import TinymlError
 from .log import logf
 
 _F = np.float32
+REFERENCES = ("absolute", "local", "mean")
 
 
 def target_bins(n_bins: int, rate: float, base_hz: float, orders, harmonics: int, tolerance: float,
@@ -54,7 +57,7 @@ def target_bins(n_bins: int, rate: float, base_hz: float, orders, harmonics: int
 
 
 def harmonic_energies(P, rate: float, base_hz: float, orders, harmonics: int = 1, tolerance: float = 0.03,
-                      relative: bool = False, background: float = 0.25, floor: float = 1e-12) -> np.ndarray:
+                      reference: str = "absolute", background: float = 0.25, floor: float = 1e-12) -> np.ndarray:
     P = np.asarray(P, dtype=np.float32)
     if P.ndim == 1:
         P = P[None, :]
@@ -63,6 +66,9 @@ def harmonic_energies(P, rate: float, base_hz: float, orders, harmonics: int = 1
     if not (base_hz >= 0 and 0 <= tolerance < 1 and tolerance < background < 1 and floor > 0 and harmonics >= 1):
         raise TinymlError("harmonic_energies: needs base_hz >= 0, 0 <= tolerance < background < 1, floor > 0, "
                           f"harmonics >= 1; got {base_hz}, {tolerance}, {background}, {floor}, {harmonics}")
+    if reference not in REFERENCES:
+        raise TinymlError(f"harmonic_energies: reference {reference!r} not allowed; allowed: {', '.join(REFERENCES)}")
+    relative = reference != "absolute"
     tb = target_bins(P.shape[1], rate, base_hz, orders, harmonics, tolerance, background)
     fl = _F(floor)
     peak = np.full((P.shape[0], len(tb)), fl, np.float32)
@@ -72,9 +78,11 @@ def harmonic_energies(P, rate: float, base_hz: float, orders, harmonics: int = 1
         if not valid[j]:
             continue
         peak[:, j] = P[:, lo : hi + 1].max(axis=1)
-        if relative:
+        if reference == "local":
             idx = [k for k in range(blo, bhi + 1) if not lo <= k <= hi]
             bg[:, j] = (np.add.accumulate(P[:, idx], axis=1)[:, -1] / _F(len(idx))) if idx else peak[:, j]
+    if reference == "mean":
+        bg[:] = (np.add.accumulate(P[:, 1:], axis=1)[:, -1] / _F(P.shape[1] - 1))[:, None]
     v = logf(np.maximum(peak, fl))
     if relative:
         v = np.where(valid, v - logf(np.maximum(bg, fl)), _F(0))
