@@ -175,14 +175,16 @@ class Machine:
         return x[warm:].astype(np.float32)
 
     def _ring(self, exc: np.ndarray) -> np.ndarray:
-        """Excitation through the structural resonances (2-pole resonators in parallel)."""
+        """Excitation through the structural resonances: 2-pole resonators in parallel, each with zeros at
+        DC and Nyquist (a structure's acceleration answers a slow force with nothing: below a resonance it
+        moves as a spring), so bearing impacts and rolling noise add no low-frequency lines."""
         fs = self.rate
         y = np.zeros_like(exc)
         for f0, z, g in zip(self.modes, self.zeta, self.mode_gain):
             w = 2 * np.pi * f0 / fs
             r = np.exp(-z * w)
             a = [1.0, -2 * r * np.cos(w * np.sqrt(1 - z * z)), r * r]
-            b = [g * (1 - r) * 2.0]
+            b = [g * (1 - r) * 2.0, 0.0, -g * (1 - r) * 2.0]
             y += sps.lfilter(b, a, exc)
         return y
 

@@ -1,0 +1,454 @@
+"""predictive-maintenance: what must be code. The machine's derived values, the two model builders and
+their training examples, the post-processor that calibrates itself on its machine (its C twin is
+firmware/app.c, step for step), the app's own metrics (anomaly AUC, false alarms, run-to-failure), the
+demo and the model card's extra plots.
+
+One decision per capture: a window of [features] window samples (0.25 s at 25.6 kHz) gives the feature
+vector of the manifest's chain (levels, impulsiveness, envelope peaks at the bearing's defect orders, the
+spectrum's shape, shaft harmonics). Two int8 models read it:
+- the fault classifier (the primary model: the window line's scores over [app] labels), trained across
+  many machines, so it reads shapes, not levels (its training copies vary the level +-20 dB);
+- the anomaly autoencoder ([models.anomaly]), trained on healthy captures only, reading the features as
+  z-scores against the machine's own baseline: how unusual this capture is for THIS machine.
+
+Calibration (PostProcessor, C twin firmware/app.c): a new device learns its machine from its first
+`calibration_captures` captures that the classifier calls normal: per feature the mean and spread
+(Welford, float32), and the alarm threshold, `threshold_factor` times the mean of the autoencoder's error
+over those same captures (at least `min_threshold`). Until then `values.anomaly` is the classifier's
+1 - P(normal) over 1 - `calibration_min_normal` (so 1.0 is its alarm level too); from then on it is the
+autoencoder's error over the threshold. The learned state is what `tinyml calibrate` writes, what
+`predict --calibration` starts from, and what the device keeps in its non-volatile page.
+
+Events (all integer or float32 comparisons, identical on the device): "anomaly" when values.anomaly >= 1
+for `anomaly_hold` captures in a row, then not again before it has dropped below 1 and `refractory`
+captures have passed; a fault class when, while anomalous, it is the classifier's top non-normal class
+with P >= `fault_threshold` for `fault_hold` captures in a row, then not again for `refractory` captures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+
+import numpy as np
+
+from tinyml.bearing import ORDER_KEYS, defect_orders
+from tinyml.errors import TinymlError
+from tinyml.postprocess import score_threshold_q
+
+F32 = np.float32
+ANOMALY_EVENT = "anomaly"
+# learned state kept by the device (firmware/app.c: struct calibration, little-endian)
+NV_MAGIC = 0x314D4450  # "PDM1"
+NV_VERSION = 1
+
+
+# --- [machine]: derived values (the C twin computes them in tml_app_init) -------------------------------
+
+
+def resolve_deployment(values: dict) -> dict:
+    """[machine] as the features use it: a speed in rpm (when not 0) replaces shaft_hz; a bearing geometry
+    (balls > 0) replaces the defect orders. Inputs are float32 first, as in app_config.h, then computed in
+    float64 like the firmware's double arithmetic."""
+    m = dict(values.get("machine", {}))
+    if not m:
+        return values
+    rpm = float(F32(m.get("shaft_rpm", 0.0)))
+    if rpm > 0:
+        m["shaft_hz"] = rpm / 60.0
+    balls = float(F32(m.get("balls", 0)))
+    if balls > 0:
+        try:
+            m.update(defect_orders(balls, float(F32(m.get("ball_mm", 0.0))), float(F32(m.get("pitch_mm", 0.0))),
+                                   float(F32(m.get("contact_deg", 0.0)))))
+        except ValueError as e:
+            raise TinymlError(f"[machine] bearing geometry: {e}") from None
+    if not m.get("shaft_hz", 0) > 0:
+        raise TinymlError("[machine] needs the shaft speed: shaft_hz (or shaft_rpm) above 0, e.g. "
+                          "--set machine.shaft_hz=29.95")
+    bad = [k for k in ORDER_KEYS if not m.get(k, 0) > 0]
+    if bad:
+        raise TinymlError(f"[machine] needs the bearing's defect orders ({', '.join(bad)} missing) or its geometry "
+                          "(balls, ball_mm, pitch_mm, contact_deg)")
+    return {**values, "machine": m}
+
+
+# --- models --------------------------------------------------------------------------------------------
+
+
+def build_classifier(input_shape, n_classes, *, hidden=(32, 16), dropout=0.1, **_):
+    """A small MLP over the feature vector (a few thousand weights)."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input(shape=input_shape, batch_size=1)
+    x = layers.Flatten()(inp)
+    for h in hidden:
+        x = layers.Dense(h, activation="relu")(x)
+        x = layers.Dropout(dropout)(x)
+    out = layers.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inp, out)
+
+
+def build_autoencoder(input_shape, n_out, *, hidden=(16, 8, 16), **_):
+    """A fully connected autoencoder over the calibrated feature vector (MLPerf Tiny's anomaly design at a
+    fraction of the size): it reconstructs healthy z-scores; a fault is what it cannot reconstruct."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input(shape=input_shape, batch_size=1)
+    x = layers.Flatten()(inp)
+    for h in hidden:
+        x = layers.Dense(h, activation="relu")(x)
+    out = layers.Dense(int(np.prod(input_shape)))(x)
+    out = layers.Reshape(tuple(input_shape))(out)
+    return keras.Model(inp, out)
+
+
+# --- features of recordings ----------------------------------------------------------------------------
+
+
+def _level_index(fx) -> list[int]:
+    """Features that are absolute levels (ln of g): the chain's first branch, stats rms and peak, and the
+    impulsive band's rms; they move with the sensor's gain and the machine's size."""
+    return list(fx.manifest.postprocess.get("level_features", []))
+
+
+def recording_features(r, fx, rng=None, augment=False) -> np.ndarray:
+    """Features of every whole window of a recording, float32 [n, *input_shape]. Augmented copies (training)
+    see the machine through a slightly wrong configuration (speed 2 %, orders 1 %: a nameplate speed, a
+    catalogue bearing) and another gain (+-20 dB) and noise floor."""
+    frames = fx.frames(np.asarray(r.signal, np.float32))
+    dep = r.deployment
+    if augment and rng is not None:
+        mach = dict(dep.get("machine", {}))
+        if "shaft_hz" in mach:
+            mach["shaft_hz"] = float(mach["shaft_hz"]) * (1 + rng.uniform(-0.02, 0.02))
+        for k in ORDER_KEYS:
+            if k in mach:
+                mach[k] = float(mach[k]) * (1 + rng.uniform(-0.01, 0.01))
+        dep = {**dep, "machine": mach}
+        g = np.float32(10 ** rng.uniform(-1, 1))
+        noise = np.float32(10 ** rng.uniform(-4, -2.7))
+        frames = frames * g + rng.normal(0, 1, frames.shape).astype(np.float32) * noise
+    return fx.batch(np.ascontiguousarray(frames, np.float32), dep)
+
+
+def _window_labels(r, n: int, fx) -> np.ndarray:
+    """The label index of each window of a recording, -1 where unknown (a history after its onset: a defect
+    too small to name yet)."""
+    labels = fx.manifest.labels
+    if r.label not in labels:
+        return np.full(n, -1)
+    y = np.full(n, labels.index(r.label))
+    if r.activity == "history":
+        onset = min((t for t, _ in r.events), default=None)
+        if onset is None and r.label != "normal":
+            return np.full(n, -1)
+        y[:] = labels.index("normal")
+        if onset is not None:
+            first = int(onset * fx.rate) // fx.hop
+            y[first:] = -1
+    return y
+
+
+def make_examples(recordings, fx, manifest, rng, augment):
+    """Classifier windows and labels: every capture of a condition, baselines and the healthy part of
+    histories thinned to a few per machine; augment: two more copies of each with another configuration
+    error, gain and noise floor."""
+    X, Y = [], []
+    keep_healthy = int(manifest.postprocess.get("healthy_per_recording", 24))
+    for r in recordings:
+        n = fx.n_windows(len(r.signal))
+        if n == 0:
+            continue
+        y = _window_labels(r, n, fx)
+        idx = np.flatnonzero(y >= 0)
+        if r.activity in ("baseline", "history") and len(idx) > keep_healthy:
+            idx = np.sort(rng.choice(idx, keep_healthy, replace=False))
+        if not len(idx):
+            continue
+        sub = _subset(r, idx, fx)
+        for copy in range(3 if augment else 1):
+            X.append(recording_features(sub, fx, rng, augment=copy > 0))
+            Y.append(y[idx])
+    if not X:
+        return np.zeros((0, *fx.input_shape()), np.float32), np.zeros(0, np.int64)
+    return np.concatenate(X).astype(np.float32), np.concatenate(Y).astype(np.int64)
+
+
+def _subset(r, idx, fx):
+    """A recording made of some of its windows, back to back (hop == window: whole captures)."""
+    from dataclasses import replace
+
+    W = fx.window
+    sig = np.concatenate([r.signal[i * fx.hop : i * fx.hop + W] for i in idx])
+    return replace(r, signal=sig, events=[])
+
+
+def anomaly_examples(recordings, fx, manifest, rng, augment):
+    """Autoencoder examples: healthy captures as z-scores against their machine's calibration. A baseline or
+    a history (healthy part) calibrates on its first captures exactly as the device does (Calibration), and
+    every later healthy capture is an example (input = target). Augment: calibrations started at other
+    captures (another installation day)."""
+    X = []
+    p = Params(manifest)
+    for r in recordings:
+        if r.activity not in ("baseline", "history"):
+            continue
+        n = fx.n_windows(len(r.signal))
+        y = _window_labels(r, n, fx)
+        healthy = np.flatnonzero(y == manifest.labels.index("normal"))
+        if len(healthy) <= p.n_cal + 4:
+            continue
+        F = recording_features(_subset(r, healthy, fx), fx).reshape(len(healthy), -1)
+        starts = [0] + ([int(s) for s in rng.integers(1, len(F) - p.n_cal - 4, 2)] if augment else [])
+        for s in starts:
+            cal = Calibration(p, F.shape[1])
+            for f in F[s : s + p.n_cal]:
+                cal.learn(f)
+            cal.finish_spread()
+            rest = np.concatenate([F[:s], F[s + p.n_cal :]])
+            X.append(cal.z(rest))
+    if not X:
+        z = np.zeros((0, *fx.input_shape()), np.float32)
+        return z, z
+    Z = np.concatenate(X).astype(np.float32).reshape(-1, *fx.input_shape())
+    return Z, Z
+
+
+# --- calibration and post-processing (the C twin is firmware/app.c) --------------------------------------
+
+
+class Params:
+    """[postprocess] numbers as float32 / int, computed once (the firmware's TML_CFG_POSTPROCESS_*)."""
+
+    def __init__(self, m, out_scale: float = 1 / 256, out_zero_point: int = -128):
+        p = m.postprocess
+        self.n_cal = int(p["calibration_captures"])
+        self.min_normal_q = score_threshold_q(p["calibration_min_normal"], out_scale, out_zero_point)
+        self.uncal_den = F32(1) - F32(p["calibration_min_normal"])
+        self.spread_floor = F32(p["spread_floor"])
+        self.z_clip = F32(p["z_clip"])
+        self.threshold_factor = F32(p["threshold_factor"])
+        self.min_threshold = F32(p["min_threshold"])
+        self.fault_q = score_threshold_q(p["fault_threshold"], out_scale, out_zero_point)
+        self.anomaly_hold = int(p["anomaly_hold"])
+        self.fault_hold = int(p["fault_hold"])
+        self.refractory = int(p["refractory"])
+        self.out_scale, self.out_zp = F32(out_scale), F32(out_zero_point)
+
+
+class Calibration:
+    """A machine's healthy baseline: per-feature mean and spread (Welford in float32, sample by sample as the
+    device), the captures it learned from (kept until the threshold is set), and the alarm threshold."""
+
+    def __init__(self, p: Params, n_features: int):
+        self.p = p
+        self.n = 0
+        self.mean = np.zeros(n_features, F32)
+        self.m2 = np.zeros(n_features, F32)
+        self.spread = np.ones(n_features, F32)
+        self.kept: list[np.ndarray] = []
+        self.threshold = F32(0)
+        self.done = False
+
+    def learn(self, f: np.ndarray) -> None:
+        f = np.asarray(f, F32).reshape(-1)
+        self.n += 1
+        d = f - self.mean
+        self.mean = (self.mean + d / F32(self.n)).astype(F32)
+        self.m2 = (self.m2 + d * (f - self.mean)).astype(F32)
+        self.kept.append(f)
+
+    def finish_spread(self) -> None:
+        """spread = sqrt(m2 / n + floor^2): the floor keeps a feature that barely moved during calibration
+        from making every later wobble look huge."""
+        var = self.m2 / F32(self.n)
+        self.spread = np.sqrt(var + self.p.spread_floor * self.p.spread_floor).astype(F32)
+
+    def z(self, F: np.ndarray) -> np.ndarray:
+        z = (np.asarray(F, F32) - self.mean) / self.spread
+        return np.clip(z, -self.p.z_clip, self.p.z_clip).astype(F32)
+
+    def finish(self, errors: np.ndarray) -> None:
+        """The threshold from the autoencoder's errors on the learned captures."""
+        acc = F32(0)
+        for e in np.asarray(errors, F32):
+            acc = F32(acc + e)
+        mean_err = F32(acc / F32(len(errors)))
+        t = F32(self.p.threshold_factor * mean_err)
+        self.threshold = t if t > self.p.min_threshold else self.p.min_threshold
+        self.kept = []
+        self.done = True
+
+    # the learned state: a file (tinyml calibrate) and the device's non-volatile page
+    def state(self) -> dict:
+        return {"captures": self.n, "mean": [float(v) for v in self.mean], "spread": [float(v) for v in self.spread],
+                "threshold": float(self.threshold)}
+
+    @classmethod
+    def from_state(cls, p: Params, state: dict, n_features: int) -> "Calibration":
+        c = cls(p, n_features)
+        try:
+            mean, spread = np.asarray(state["mean"], F32), np.asarray(state["spread"], F32)
+            c.n, c.threshold = int(state["captures"]), F32(state["threshold"])
+        except (KeyError, TypeError, ValueError):
+            raise TinymlError("calibration: needs captures, mean, spread and threshold") from None
+        if mean.shape != (n_features,) or spread.shape != (n_features,):
+            raise TinymlError(f"calibration: mean and spread must have {n_features} values (the feature vector), "
+                              f"got {mean.shape[0]} and {spread.shape[0]}")
+        if not (np.isfinite(mean).all() and np.all(spread > 0) and c.threshold > 0):
+            raise TinymlError("calibration: mean must be finite, spread and threshold above 0")
+        c.mean, c.spread, c.done = mean, spread, True
+        return c
+
+
+def ae_error(ae, z: np.ndarray) -> np.ndarray:
+    """The autoencoder's reconstruction error of z-scores [n, F] as the device computes it: z quantized on
+    the model's input grid, run int8, output dequantized; error = sequential float32 sum of (z - y)^2 over
+    the features, divided by F."""
+    from tinyml.features import dequantize, quantize_input
+
+    z = np.asarray(z, F32).reshape(len(z), -1)
+    i, o = ae.input, ae.output
+    yq = ae.invoke_batch(quantize_input(z.reshape(len(z), *i.shape[1:]), i.scale, i.zero_point))
+    y = dequantize(np.asarray(yq, np.int8).reshape(len(z), -1), o.scale, o.zero_point)
+    d = z - y
+    return (np.add.accumulate(d * d, axis=1)[:, -1] / F32(z.shape[1])).astype(F32)
+
+
+class PostProcessor:
+    """Calibration, values.anomaly and events; see the module docstring. step() gets the window's features
+    (float32, the chain's output) besides its int8 scores."""
+
+    def __init__(self, manifest, out_scale, out_zero_point, models=None, calibration=None):
+        self.m = manifest
+        self.p = Params(manifest, out_scale, out_zero_point)
+        self.ae = (models or {}).get("anomaly")
+        labels = manifest.labels
+        self.normal = labels.index("normal")
+        self.faults = [i for i, lab in enumerate(labels) if lab != "normal"]
+        names = event_names(manifest)
+        self.anomaly_event = names.index(ANOMALY_EVENT)
+        self.n_features = None
+        self.initial = calibration
+        self.reset()
+
+    def reset(self):
+        self.cal = None
+        self.count = 0  # captures seen
+        self.value = F32(np.nan)
+        self.above = 0  # captures in a row with anomaly >= 1
+        self.armed = True  # anomaly dropped below 1 since the last anomaly event
+        self.quiet_anomaly = 0  # captures left before another anomaly event
+        self.runs = {k: 0 for k in self.faults}
+        self.quiet = {k: 0 for k in self.faults}
+
+    def _start(self, n_features: int):
+        self.n_features = n_features
+        if self.initial is not None:
+            self.cal = Calibration.from_state(self.p, self.initial, n_features)
+        else:
+            self.cal = Calibration(self.p, n_features)
+
+    def _uncalibrated(self, scores_q) -> np.float32:
+        p_normal = (F32(int(scores_q[self.normal])) - self.p.out_zp) * self.p.out_scale
+        return F32((F32(1) - p_normal) / self.p.uncal_den)
+
+    def step(self, frame, new, first_new, scores_q, features=None):
+        if features is None:
+            raise TinymlError("predictive-maintenance: the post-processor needs the window's features")
+        f = np.asarray(features, F32).reshape(-1)
+        if self.cal is None:
+            self._start(len(f))
+        cal = self.cal
+        self.count += 1
+        if cal.done:
+            if self.ae is None:
+                raise TinymlError("predictive-maintenance: no anomaly model ([models.anomaly]) to score against "
+                                  "the calibration")
+            self.value = F32(ae_error(self.ae, cal.z(f[None]))[0] / cal.threshold)
+        else:
+            self.value = self._uncalibrated(scores_q)
+            if int(scores_q[self.normal]) >= self.p.min_normal_q:
+                cal.learn(f)
+                if cal.n == self.p.n_cal:
+                    cal.finish_spread()
+                    if self.ae is not None:
+                        cal.finish(ae_error(self.ae, cal.z(np.stack(cal.kept))))
+        return self._events(scores_q)
+
+    def _events(self, scores_q):
+        events = []
+        p = self.p
+        anomalous = bool(self.value >= F32(1))
+        for k in self.faults:
+            self.quiet[k] = max(0, self.quiet[k] - 1)
+        self.quiet_anomaly = max(0, self.quiet_anomaly - 1)
+        if anomalous:
+            self.above += 1
+            if self.above >= p.anomaly_hold and self.armed and self.quiet_anomaly == 0:
+                events.append((self.anomaly_event, 127))
+                self.armed = False
+                self.quiet_anomaly = p.refractory
+        else:
+            self.above = 0
+            self.armed = True
+        top = max(self.faults, key=lambda k: (int(scores_q[k]), -k))  # the first of equal scores
+        for k in self.faults:
+            if anomalous and k == top and int(scores_q[k]) >= p.fault_q:
+                self.runs[k] += 1
+            else:
+                self.runs[k] = 0
+            if self.runs[k] >= p.fault_hold and self.quiet[k] == 0:
+                events.append((k, int(scores_q[k])))
+                self.quiet[k] = p.refractory
+                self.runs[k] = 0
+        return events
+
+    def window_values(self):
+        return [self.value]
+
+    def calibration(self) -> dict | None:
+        """The learned state (None until learned), for `tinyml calibrate`."""
+        return self.cal.state() if self.cal is not None and self.cal.done else None
+
+
+def event_names(m) -> list[str]:
+    return list(getattr(m, "event_names", None) or m.app.get("events") or [*m.labels, ANOMALY_EVENT])
+
+
+# --- the device's non-volatile page: the same state, as firmware/app.c stores it --------------------------
+
+
+def nv_image(manifest, state: dict, n_features: int) -> bytes:
+    """The calibration as the device keeps it: magic, version, features, captures, threshold, mean[F],
+    spread[F] (little-endian uint32 / float32), then a CRC-32 of all that."""
+    c = Calibration.from_state(Params(manifest), state, n_features)
+    body = struct.pack("<IIII", NV_MAGIC, NV_VERSION, n_features, c.n) + struct.pack("<f", c.threshold)
+    body += c.mean.astype("<f4").tobytes() + c.spread.astype("<f4").tobytes()
+    return body + struct.pack("<I", _crc32(body))
+
+
+def nv_state(manifest, image: bytes | None, n_features: int) -> dict | None:
+    """The calibration in a device's non-volatile page, or None (erased, another layout, a bad CRC)."""
+    size = 20 + 8 * n_features + 4
+    if not image or len(image) < size:
+        return None
+    body, (crc,) = image[: size - 4], struct.unpack("<I", image[size - 4 : size])
+    magic, version, nf, n = struct.unpack("<IIII", body[:16])
+    if magic != NV_MAGIC or version != NV_VERSION or nf != n_features or crc != _crc32(body):
+        return None
+    (thr,) = struct.unpack("<f", body[16:20])
+    v = np.frombuffer(body[20:], "<f4")
+    return {"captures": n, "mean": [float(x) for x in v[:nf]], "spread": [float(x) for x in v[nf:]],
+            "threshold": float(thr)}
+
+
+def _crc32(data: bytes) -> int:
+    """CRC-32 (IEEE, reflected, as zlib.crc32): the firmware's bitwise loop computes the same."""
+    import zlib
+
+    return zlib.crc32(data) & 0xFFFFFFFF
