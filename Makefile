@@ -1,29 +1,74 @@
-# Thin verbs over the `tinyml` CLI: make app=<id> [board=<b>] <verb>. All logic lives in the CLI.
+# Thin verbs over the `tinyml` CLI: make app=<id> [board=<b>] <verb> [VAR=value ...]. All logic lives in the CLI.
 # The first verb that needs Python creates .venv (pip path; `poetry install` works too).
 
-PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-TINYML := $(BIN)/tinyml
 STAMP  := $(VENV)/.installed
-board  ?= qemu-m4
+# TINYML_MAKE=1: the CLI words its hints as make variables (RATE=, not --rate).
+TINYML := TINYML_MAKE=1 $(BIN)/tinyml
 
-# Per-verb options passed through when set.
-OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(PORT),--port "$(PORT)") $(if $(RATE),--rate $(RATE))
+# ---- the Python interpreter ----
+# The Python versions the pinned packages have wheels for: keep in step with requires-python in
+# pyproject.toml (tests/test_makefile.py checks). PYTHON=/path/to/python picks one by hand.
+PY_VERSIONS := 3.11
+PY_CANDIDATES := $(if $(filter command line environment,$(origin PYTHON)),$(PYTHON),python3 $(addprefix python,$(PY_VERSIONS)))
+py_version = $(shell "$(1)" --version 2>/dev/null | sed -n 's/^Python \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p')
+# A .venv made by an interpreter outside PY_VERSIONS (or whose interpreter is gone) is rebuilt.
+VENV_VERSION := $(if $(wildcard $(VENV)),$(call py_version,$(BIN)/python))
+VENV_STALE := $(if $(wildcard $(VENV)),$(if $(filter $(VENV_VERSION),$(PY_VERSIONS)),,1))
+ifeq ($(VENV_STALE),1)
+.PHONY: $(STAMP)
+endif
+
+# ---- options: each make variable becomes its CLI flag (tinyml.hints.MAKE_VARS); a verb refuses one it does not take ----
+yes = $(filter 1 y yes true,$(1))
+OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(RATE),--rate "$(RATE)") $(if $(MODEL),--model "$(MODEL)") \
+        $(if $(call yes,$(EVENTS_ONLY)),--events-only) $(if $(call yes,$(ALL_LINES)),--all-lines) \
+        $(if $(PORT),--port "$(PORT)") $(if $(board),--board "$(board)") $(foreach s,$(SET),--set "$(s)") $(foreach c,$(CHANNEL),--channel "$(c)") \
+        $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes)
+
+# A verb that needs an app, without app=: one line, before anything runs.
+APP_VERBS := data train eval compile profile size predict flash run
+APPS_FOUND := $(patsubst apps/%/app.toml,%,$(filter-out apps/_%,$(wildcard apps/*/app.toml)))
+ifeq ($(strip $(app)),)
+ifneq ($(filter $(APP_VERBS),$(MAKECMDGOALS)),)
+$(error no app given: make app=<id> $(firstword $(filter $(APP_VERBS),$(MAKECMDGOALS))), with <id> one of: $(or $(APPS_FOUND),(none)))
+endif
+ifneq ($(filter new,$(MAKECMDGOALS)),)
+$(error no app id given: make new app=<new-id> (kebab-case, e.g. my-gesture))
+endif
+endif
 
 .PHONY: help setup apps data train eval predict new compile profile flash run size bench test test-all clean
 
 help:
-	@echo "make test                      run the test suite (installs what it needs)"
+	@echo "make test                      run the test suite (installs what it needs; see README, System packages)"
 	@echo "make app=fall-detect flash     build the firmware and replay the demo on the emulated board"
 	@echo "make apps                      list apps and boards"
-	@echo "make app=<id> data|train|eval|compile|profile|size|bench"
-	@echo "make app=<id> predict INPUT=recording.csv"
-	@echo "make app=<id> run INPUT=recording.csv [board=host|qemu-m4]"
+	@echo "make app=<id> data|train|eval|compile|profile|size|bench   [SMOKE=1 for data/train/eval]"
+	@echo "make app=<id> predict INPUT=rec.csv [RATE=Hz] [MODEL=other.tflite] [EVENTS_ONLY=1] [CHANNEL=[ch=]name]"
+	@echo "make app=<id> run INPUT=rec.csv [board=host|qemu-m4|...] [RATE=Hz] [EVENTS_ONLY=1] [PORT=/dev/ttyACM0]"
+	@echo "make app=<id> flash [board=...] [INPUT=rec.csv] [ALL_LINES=1] [PORT=/dev/ttyACM0] [YES=1: install flashing tools]"
+	@echo "any app verb: SET=\"section.key=value ...\" overrides manifest values for one run"
 	@echo "make new app=<new-id>          copy apps/_template into a new app"
+	@echo "Python $(PY_VERSIONS) (PYTHON=/path/to/python to choose one)"
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if [ "$(VENV_STALE)" = 1 ]; then \
+	  echo "$(VENV) was made by Python $(or $(VENV_VERSION),(interpreter gone)), not one of $(PY_VERSIONS): rebuilding it"; \
+	  rm -rf $(VENV); fi
+	@if [ ! -x $(BIN)/python ]; then \
+	  py=; found=; \
+	  for c in $(PY_CANDIDATES); do \
+	    v=$$("$$c" --version 2>/dev/null | sed -n 's/^Python \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p'); \
+	    [ -n "$$v" ] && found="$$found $$c=$$v"; \
+	    case " $(PY_VERSIONS) " in *" $$v "*) [ -n "$$v" ] && py=$$c && break;; esac; \
+	  done; \
+	  if [ -z "$$py" ]; then \
+	    echo "error: needs Python $(PY_VERSIONS) (found:$${found:- none}); install one (Debian/Ubuntu: apt-get install python3.11-venv, or pyenv install 3.11) or give PYTHON=/path/to/python3.11" >&2; \
+	    exit 2; fi; \
+	  echo "creating $(VENV) with $$py (Python $$($$py --version 2>&1 | cut -d' ' -f2))"; \
+	  "$$py" -m venv $(VENV) || exit 2; fi
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
@@ -33,22 +78,19 @@ setup: $(STAMP)
 apps: $(STAMP)
 	@$(TINYML) apps
 
-data train eval compile profile size: $(STAMP)
-	@$(TINYML) $@ $(app) $(OPTS)
-
-predict: $(STAMP)
-	@$(TINYML) predict $(app) $(if $(INPUT),"$(INPUT)",) $(if $(RATE),--rate $(RATE))
+data train eval compile profile size predict: $(STAMP)
+	@$(TINYML) $@ "$(app)" $(OPTS)
 
 flash run: $(STAMP)
 	@$(TINYML) system-deps firmware
-	@$(TINYML) $@ $(app) --board $(board) $(OPTS)
+	@$(TINYML) $@ "$(app)" $(OPTS)
 
 bench: $(STAMP)
 	@$(TINYML) system-deps firmware
-	@$(TINYML) bench $(app)
+	@$(TINYML) bench $(if $(app),"$(app)") $(OPTS)
 
 new: $(STAMP)
-	@$(TINYML) new $(app)
+	@$(TINYML) new "$(app)"
 
 test: $(STAMP)
 	@$(TINYML) system-deps test

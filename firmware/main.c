@@ -11,19 +11,33 @@
 #ifndef TML_LINK_WINDOW
 #define TML_LINK_WINDOW 4 /* SAMPLES frames the host may have in flight */
 #endif
+#ifndef TML_LINK_READ_CHUNK
+#define TML_LINK_READ_CHUNK 64 /* link bytes taken from the port per main-loop turn */
+#endif
+/* Outgoing payloads are built on the stack, sized by the board's TML_LINK_MAX_PAYLOAD (2 KB of SRAM on
+ * an 8-bit board): texts and score lists longer than a frame are cut. */
+#define TML_TEXT_MAX (TML_LINK_MAX_PAYLOAD < 128u ? TML_LINK_MAX_PAYLOAD : 128u)
+#define TML_SCORES_MAX (TML_LINK_MAX_PAYLOAD - 5u < 255u ? TML_LINK_MAX_PAYLOAD - 5u : 255u)
 
 #if TML_CFG_N_CHANNELS * 4 + 4 > TML_LINK_MAX_PAYLOAD
 #error "one sample does not fit a link frame; raise TML_LINK_MAX_PAYLOAD"
 #endif
+#if TML_CFG_N_VALUES * 4 + 5 > TML_LINK_MAX_PAYLOAD
+#error "a window's [app] values do not fit a VALUES frame; raise TML_LINK_MAX_PAYLOAD or report fewer"
+#endif
 
 static tml_link_rx s_rx;
 static uint32_t s_samples;  /* samples delivered to the app, including the current one */
+static uint32_t s_flushed;  /* s_samples at the last tml_app_flush(): one flush per end of input */
 static uint32_t s_faults;   /* link and app faults */
 static float s_out_scale = 1.0f / 256.0f;
 static int32_t s_out_zp = -128;
 static float s_sample[TML_CFG_N_CHANNELS];
 
 uint32_t tml_app_samples(void) { return s_samples; }
+
+/* The default for apps with nothing to finish at the end of the input. */
+__attribute__((weak)) void tml_app_flush(void) {}
 
 void tml_report_output_quant(float scale, int32_t zero_point)
 {
@@ -33,14 +47,40 @@ void tml_report_output_quant(float scale, int32_t zero_point)
 
 void tml_report_scores(uint32_t t, const int8_t *scores, size_t n)
 {
-    uint8_t p[5 + 255];
-    if (n > 255) {
-        n = 255;
+    uint8_t p[5 + TML_SCORES_MAX];
+    if (n > TML_SCORES_MAX) {
+        n = TML_SCORES_MAX;
     }
     tml_put_u32(p, t);
     p[4] = (uint8_t)n;
     memcpy(&p[5], scores, n);
     tml_link_send(TML_LINK_SCORES, p, (uint16_t)(5 + n));
+}
+
+static void send_error(uint32_t code, uint8_t type, const char *msg);
+
+void tml_report_values(uint32_t t, const float *values, size_t n)
+{
+    uint8_t p[5 + 4 * (TML_CFG_N_VALUES > 0 ? TML_CFG_N_VALUES : 1)];
+    size_t i;
+    if (n != (size_t)TML_CFG_N_VALUES) {
+        send_error(TML_LINK_ERR_LENGTH, TML_LINK_VALUES, "values count differs from [app] values");
+        return;
+    }
+    tml_put_u32(p, t);
+    p[4] = (uint8_t)n;
+    for (i = 0; i < n; i++) {
+        tml_put_f32(&p[5 + 4 * i], values[i]);
+    }
+    tml_link_send(TML_LINK_VALUES, p, (uint16_t)(5 + 4 * n));
+}
+
+void tml_report_beat(uint32_t t, uint32_t label)
+{
+    uint8_t p[5];
+    tml_put_u32(p, t);
+    p[4] = (uint8_t)label;
+    tml_link_send(TML_LINK_BEAT, p, sizeof p);
 }
 
 void tml_report_event(uint32_t t, uint32_t label, int8_t score)
@@ -63,7 +103,7 @@ void tml_report_timing(uint32_t t, uint64_t cost)
 
 static void send_error(uint32_t code, uint8_t type, const char *msg)
 {
-    uint8_t p[8 + 64];
+    uint8_t p[TML_TEXT_MAX];
     size_t n = 0;
     s_faults++;
     p[0] = (uint8_t)code;
@@ -71,7 +111,7 @@ static void send_error(uint32_t code, uint8_t type, const char *msg)
     p[2] = 0;
     p[3] = 0;
     tml_put_u32(&p[4], s_faults);
-    while (msg && msg[n] && n < 64) {
+    while (msg && msg[n] && 8 + n < sizeof p) {
         p[8 + n] = (uint8_t)msg[n];
         n++;
     }
@@ -83,7 +123,7 @@ void tml_report_error(uint32_t code, const char *msg) { send_error(code, 0, msg)
 void tml_report_log(const char *msg)
 {
     size_t n = 0;
-    while (msg[n] && n < TML_LINK_MAX_PAYLOAD) {
+    while (msg[n] && n < TML_TEXT_MAX) {
         n++;
     }
     tml_link_send(TML_LINK_LOG, (const uint8_t *)msg, (uint16_t)n);
@@ -113,10 +153,10 @@ static size_t put_dec(char *p, size_t n, size_t cap, uint64_t v)
 
 void tml_report_stage_cost(const char *stage, uint32_t every, uint32_t count, uint64_t total)
 {
-    char p[128];
+    char p[TML_TEXT_MAX];
     size_t n = 0, cap = sizeof p - 1;
     n = put_text(p, n, cap, "cost ");
-    n = put_text(p, n, n + 64, stage); /* at most 64 characters of the name */
+    n = put_text(p, n, n + 64 < cap ? n + 64 : cap, stage); /* at most 64 characters of the name */
     n = put_text(p, n, cap, " every=");
     n = put_dec(p, n, cap, every);
     n = put_text(p, n, cap, " n=");
@@ -127,10 +167,13 @@ void tml_report_stage_cost(const char *stage, uint32_t every, uint32_t count, ui
     tml_report_log(p);
 }
 
-static size_t put_str(uint8_t *p, const char *s)
+static size_t put_str(uint8_t *p, const char *s, size_t room)
 {
     size_t n = 0;
-    while (s[n] && n < 64) {
+    if (room == 0) {
+        return 0;
+    }
+    while (s[n] && n < 64 && n + 1 < room) {
         p[1 + n] = (uint8_t)s[n];
         n++;
     }
@@ -140,7 +183,7 @@ static size_t put_str(uint8_t *p, const char *s)
 
 static void send_hello(void)
 {
-    uint8_t p[20 + 4 * 65];
+    uint8_t p[TML_LINK_MAX_PAYLOAD < 20u + 4u * 65u ? TML_LINK_MAX_PAYLOAD : 20u + 4u * 65u];
     size_t n = 0;
     p[n++] = TML_LINK_VERSION;
     p[n++] = (uint8_t)TML_CFG_N_CHANNELS;
@@ -149,15 +192,16 @@ static void send_hello(void)
     tml_put_u16(&p[n], (uint16_t)TML_LINK_MAX_PAYLOAD);
     n += 2;
     p[n++] = (uint8_t)(int8_t)s_out_zp;
-    p[n++] = 0;
+    p[n++] = (uint8_t)TML_CFG_N_VALUES;
     tml_put_f32(&p[n], s_out_scale);
     n += 4;
     tml_put_f32(&p[n], (float)TML_CFG_SIGNAL_RATE);
     n += 4;
-    n += put_str(&p[n], TML_CFG_APP_ID);
-    n += put_str(&p[n], TML_CFG_FEATURE_HASH);
-    n += put_str(&p[n], tml_port_board_name());
-    n += put_str(&p[n], tml_port_cost_unit());
+    p[n++] = (uint8_t)TML_CFG_N_BEAT_LABELS;
+    n += put_str(&p[n], TML_CFG_APP_ID, sizeof p - n);
+    n += put_str(&p[n], TML_CFG_FEATURE_HASH, sizeof p - n);
+    n += put_str(&p[n], tml_port_board_name(), sizeof p - n);
+    n += put_str(&p[n], tml_port_cost_unit(), sizeof p - n);
     tml_link_send(TML_LINK_HELLO, p, (uint16_t)n);
 }
 
@@ -169,6 +213,15 @@ static void send_done(void)
     tml_put_u32(&p[8], s_faults);
     tml_put_u32(&p[12], tml_port_stack_used());
     tml_link_send(TML_LINK_DONE, p, sizeof p);
+}
+
+/* The end of the input (END, QUIT, the host closing the link): the app finishes what is pending. */
+static void end_of_input(void)
+{
+    if (s_samples != s_flushed) {
+        s_flushed = s_samples;
+        tml_app_flush();
+    }
 }
 
 static void feed(const float *sample)
@@ -220,14 +273,17 @@ static int on_frame(uint8_t type, const uint8_t *p, uint16_t len)
     case TML_LINK_RESET:
         expect_empty(len, type);
         s_samples = 0;
+        s_flushed = 0;
         tml_app_init();
         return 0;
     case TML_LINK_END:
         expect_empty(len, type);
+        end_of_input();
         send_done();
         return 0;
     case TML_LINK_QUIT:
         expect_empty(len, type);
+        end_of_input();
         send_done();
         return 1;
     case TML_LINK_HELLO_REQ:
@@ -242,7 +298,7 @@ static int on_frame(uint8_t type, const uint8_t *p, uint16_t len)
 
 int main(void)
 {
-    static uint8_t buf[64];
+    static uint8_t buf[TML_LINK_READ_CHUNK];
     uint32_t dropped = 0;
     tml_port_init();
     tml_link_rx_init(&s_rx);
@@ -251,6 +307,7 @@ int main(void)
     for (;;) {
         int n = tml_port_link_read(buf, sizeof buf);
         if (n < 0) { /* the host closed the link (end of a pipe) */
+            end_of_input();
             send_done();
             return 0;
         }

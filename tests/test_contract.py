@@ -22,6 +22,10 @@ def test_pipeline_hooks(app):
     assert callable(getattr(p, builder, None)), f"pipeline.py lacks {builder}()"
     assert callable(getattr(p, "make_examples", None))
     assert hasattr(p, "PostProcessor") and hasattr(p.PostProcessor, "step")
+    if app.manifest.values:  # [app] values: the post-processor gives each window's measurements
+        assert callable(getattr(p.PostProcessor, "window_values", None)), "PostProcessor lacks window_values()"
+    if app.manifest.beat_labels:
+        assert callable(getattr(p.PostProcessor, "take_beats", None)), "PostProcessor lacks take_beats()"
     assert callable(getattr(p, "make_demo", None))
 
 
@@ -41,7 +45,10 @@ def test_committed_model_matches_manifest(app):
 
 
 def test_golden_vectors_replay(app):
-    """Demo recording -> int8 inputs -> TFLM scores -> events: identical to the committed golden vectors."""
+    """Demo recording -> int8 inputs -> TFLM scores -> values, beats, events: identical to the committed
+    golden vectors (values bit for bit)."""
+    from tinyml.device.parity import values_differ
+
     g = load_golden(app)
     assert str(g["feature_hash"]) == app.manifest.feature_hash()
     pipe = Pipeline(app)
@@ -49,6 +56,8 @@ def test_golden_vectors_replay(app):
     np.testing.assert_array_equal(res.inputs_q, g["inputs_q"])
     np.testing.assert_array_equal(res.scores_q, g["scores_q"])
     assert [tuple(e) for e in g["events"].tolist()] == [tuple(e) for e in res.events]
+    assert g["values"].shape == res.values.shape and not values_differ(res.values, g["values"]).any()
+    assert [tuple(b) for b in g["beats"].tolist()] == [tuple(b) for b in res.beats]
 
 
 def test_golden_check_can_fail(app):
@@ -90,6 +99,9 @@ def test_predict_output_format(app):
     n = len(read_recording(demo_path(app), app.manifest.channels).signal)
     assert len(windows) == fx.n_windows(n)
     assert set(windows[0]["scores"]) == set(app.manifest.labels)
+    m = app.manifest
+    assert all(list(w.get("values", {})) == m.values for w in windows)
+    assert all(x["beat"] in m.beat_labels for x in lines if "beat" in x)
     assert all(abs(sum(w["scores"].values()) - 1) < 0.05 for w in windows)
     ts = [x["t"] for x in lines]
     assert ts == sorted(ts)

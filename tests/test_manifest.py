@@ -40,6 +40,11 @@ def test_template_manifest_is_valid(tmp_path):
         (lambda s: s.replace('split = "subject"', 'split = "random"'), r"\[dataset.split\].*allowed: subject"),
         (lambda s: s.replace("patience = ", 'class_weight = "inverse"\npatience = '), r"\[model.class_weight\].*allowed: balanced"),
         (lambda s: s + "\n[[broken", r"not valid TOML"),
+        (lambda s: s.replace("event_labels =", 'values = ["HR bpm"]\nevent_labels ='), r"\[app.values\] must be .*snake_case"),
+        (lambda s: s.replace("event_labels =", 'values = ["hr_bpm", "hr_bpm"]\nevent_labels ='), r"\[app.values\] must be .*distinct"),
+        (lambda s: s.replace("event_labels =", 'beat_labels = ["N", "N"]\nevent_labels ='), r"\[app.beat_labels\] must be .*distinct"),
+        (lambda s: s.replace("event_labels =", 'beat_labels = "NSVQ"\nevent_labels ='), r"\[app.beat_labels\] must be list"),
+        (lambda s: s.replace("event_labels =", 'extra_events = ["burst"]\nevent_labels ='), r"\[app.extra_events\] .*none of them a label"),
     ],
 )
 def test_errors_name_file_key_and_allowed(tmp_path, edit, expect):
@@ -59,3 +64,14 @@ def test_id_must_match_folder(tmp_path):
 def test_missing_manifest(tmp_path):
     with pytest.raises(TinymlError, match="manifest not found"):
         load_manifest(tmp_path / "nope" / "app.toml")
+
+
+def test_values_and_beat_labels_are_read_in_order(tmp_path):
+    text = GOOD.replace("event_labels =", 'values = ["hr_bpm", "sqi"]\nbeat_labels = ["N", "S", "V", "Q"]\nevent_labels =')
+    m = load_manifest(_write(tmp_path, text))
+    assert m.values == ["hr_bpm", "sqi"] and m.beat_labels == ["N", "S", "V", "Q"]
+    assert m.event_names == m.labels
+    m = load_manifest(_write(tmp_path, text.replace("event_labels =", 'extra_events = ["brady"]\nevent_labels =')))
+    assert m.event_names == [*m.labels, "brady"]
+    m = load_manifest(_write(tmp_path, GOOD))
+    assert m.values == [] and m.beat_labels == []

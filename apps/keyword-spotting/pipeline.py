@@ -2,8 +2,9 @@
 the demo scene and the model card's extra plots (confusion, spectrogram with detections, FA/h vs FRR).
 
 Post-processing is tinyml.postprocess.ThresholdEvents (C twin tml_threshold_events): per command the sum
-of its last `smooth` int8 scores against smooth * threshold_q, rising edge, then `suppress_s` of quiet,
-like TFLM's command recognizer; integer arithmetic, so the device raises the same commands.
+of its last `smooth` int8 scores against smooth * threshold_q, rising edge, no repeat of the same command
+within `suppress_s` (another command fires at once), like TFLM's command recognizer, and a flush at the end
+of the input; integer arithmetic, so the device raises the same commands.
 """
 
 from __future__ import annotations
@@ -323,7 +324,8 @@ def model_card_extras(app, out_dir, card, pipe, test):
 
 {hours:.2f} h of continuous non-keyword speech and noise, and {n_kw} commands embedded in streams;
 post-processing: average of the last {m.postprocess['smooth']} window scores, threshold
-{m.postprocess['threshold']}, {m.postprocess['suppress_s']} s suppression (integer maths on int8 scores).
+{m.postprocess['threshold']}, {m.postprocess['suppress_s']} s suppression of a repeated command, a flush at
+the end of the input (integer maths on int8 scores).
 
 | threshold | false accepts / h | false rejects |
 | --- | --- | --- |
@@ -352,7 +354,7 @@ def _detections(pp, fx, runs, out_q):
     from tinyml.predict import postprocess
 
     return [postprocess(PostProcessor(pp, out_q.scale, out_q.zero_point), fx.frames(sig), fx.window, fx.hop,
-                        res.scores_q) for _, sig, res in runs]
+                        res.scores_q, sig) for _, sig, res in runs]
 
 
 def _by_voice(m, runs, events):

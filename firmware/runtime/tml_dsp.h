@@ -6,11 +6,11 @@
  * module docstrings state.
  *
  * Parity with Python (tests/dsp/test_c_twins.py):
- *   bit-exact : tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_envelope, tml_stats_*, tml_apply_window,
- *               tml_power_spectrum, tml_fft_band_power(_frames), tml_mel, tml_logf, tml_log, tml_dct, tml_mfcc,
- *               tml_decimate, tml_detrend, tml_symlog, tml_kurtosis_band, tml_harmonic_energies (given the same
- *               tables; for power-of-two sizes tinyml.dsp.spectrum does tml_fft's float32 operations in
- *               tml_fft's order)
+ *   bit-exact : tml_block_summary, tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_envelope,
+ *               tml_stats_*, tml_apply_window, tml_power_spectrum, tml_fft_band_power(_frames), tml_mel, tml_logf,
+ *               tml_log, tml_dct, tml_mfcc, tml_decimate, tml_detrend, tml_symlog, tml_normalize,
+ *               tml_kurtosis_band, tml_harmonic_energies (given the same tables; for power-of-two sizes
+ *               tinyml.dsp.spectrum does tml_fft's float32 operations in tml_fft's order)
  *   <= 1 ulp  : tml_window, tml_fft_twiddles, tml_dct_matrix (double cos rounded to float; the tables are
  *               normally generated from Python instead and are then identical)
  *
@@ -25,6 +25,24 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- block_summary (tinyml.dsp.block_summary): per block of `size` samples, level/range/step/glitch of
+ * one channel, then sums and means of others; a block sees the two samples before it ---- */
+typedef struct {
+    int size, level;
+    float level_center, level_scale, delta_scale, missing, clip;
+    int n_sums;
+    const int *sum_ch;
+    const float *sum_scale;
+    int n_means;
+    const int *mean_ch;
+    const float *mean_center, *mean_scale;
+} tml_block_summary_cfg;
+/* One block: x = 2 + size samples interleaved with `ch` channels (two of history, then the block's own);
+ * writes 4 + n_sums + n_means features. */
+void tml_block_summary_one(const tml_block_summary_cfg *cfg, const float *x, int ch, float *out);
+/* A window of 2 + size * n_blocks samples -> out[n_blocks][4 + n_sums + n_means]. */
+void tml_block_summary(const tml_block_summary_cfg *cfg, const float *x, int n_blocks, int ch, float *out);
 
 /* ---- clip (tinyml.dsp.clip): out[i] = min(max(x[i], lo), hi); in place is fine ---- */
 void tml_clip(const float *x, int n, float lo, float hi, float *out);

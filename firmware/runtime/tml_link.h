@@ -18,15 +18,20 @@
  *   HELLO_REQ empty: device answers HELLO
  * Device -> host
  *   HELLO   u8 version, u8 channels, u8 outputs, u8 window (SAMPLES frames the host may have in
- *           flight), u16 max_payload, i8 output_zero_point, u8 reserved, f32 output_scale,
- *           f32 rate_hz, then 4 strings (u8 length + bytes): app id, feature hash, board, cost unit
+ *           flight), u16 max_payload, i8 output_zero_point, u8 values ([app] values), f32 output_scale,
+ *           f32 rate_hz, u8 beat labels ([app] beat_labels), then 4 strings (u8 length + bytes):
+ *           app id, feature hash, board, cost unit
  *   SCORES  u32 t (samples seen: end of the window), u8 n, i8[n]
+ *   VALUES  u32 t (the window's end, as its SCORES), u8 n, f32[n] in [app] values order (NaN: none)
+ *   BEAT    u32 t (sample index of the beat), u8 beat label index
  *   EVENT   u32 t, u8 label index, i8 score
  *   TIMING  u32 t, u64 cost (tml_port_instructions() delta for one inference; unit in HELLO)
  *   ERROR   u8 code, u8 frame type (or 0), u16 reserved, u32 fault count, then message text
  *   DONE    u32 samples, u32 good frames, u32 faults, u32 stack bytes used
  *   LOG     text
  *   ACK     u32 next expected seq (one per SAMPLES frame, after its outputs)
+ * END and QUIT mark the end of the input: the app's tml_app_flush() runs first (once per stream), so
+ * what it reports comes before the DONE.
  */
 #ifndef TML_LINK_H
 #define TML_LINK_H
@@ -38,7 +43,7 @@
 extern "C" {
 #endif
 
-#define TML_LINK_VERSION 1
+#define TML_LINK_VERSION 2
 #define TML_LINK_SYNC0 0xA5u
 #define TML_LINK_SYNC1 0x5Au
 #define TML_LINK_HEADER 6u /* sync0 sync1 type len_lo len_hi hcrc */
@@ -62,6 +67,8 @@ enum tml_link_type {
     TML_LINK_DONE = 0x86,
     TML_LINK_LOG = 0x87,
     TML_LINK_ACK = 0x88,
+    TML_LINK_VALUES = 0x89,
+    TML_LINK_BEAT = 0x8A,
 };
 
 enum tml_link_error {

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "tml_flash.h"
+
 #ifndef TML_NN_DSP
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define TML_NN_DSP 1
@@ -56,7 +58,9 @@ static inline int32_t tml_clamp(int32_t v, int32_t lo, int32_t hi) {
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
-/* ---- kernels ---- */
+/* ---- kernels ----
+ * Layer parameters, weights and per-channel tables are compiled constants: TML_FLASH (program memory on
+ * an 8-bit AVR, plain const elsewhere). Each kernel copies its parameter struct into a local first. */
 
 typedef struct {
     int16_t in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
@@ -72,19 +76,19 @@ typedef struct {
  *            window lies fully inside the input, so the inner loop is a plain sum of w*x,
  * mult/shift = the requantization of channel c. */
 typedef struct {
-    const int32_t *bias;
-    const int32_t *kbias;
-    const int32_t *mult;
-    const int8_t *shift;
+    const TML_FLASH int32_t *bias;
+    const TML_FLASH int32_t *kbias;
+    const TML_FLASH int32_t *mult;
+    const TML_FLASH int8_t *shift;
 } tml_channel_q;
 
 /* CONV_2D, NHWC input, OHWI weights, per-channel requantization. `scratch` holds two receptive fields
  * (2 * k_h * k_w * in_c bytes, planned in the arena); NULL for 1x1 filters. */
-void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
+void tml_conv2d_s8(const TML_FLASH tml_conv_params *p, const TML_FLASH tml_channel_q *q, const int8_t *in, const TML_FLASH int8_t *w,
                    int8_t *scratch, int8_t *out);
 
 /* DEPTHWISE_CONV_2D, weights [1, kh, kw, in_c*depth_mult]. */
-void tml_dwconv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
+void tml_dwconv2d_s8(const TML_FLASH tml_conv_params *p, const TML_FLASH tml_channel_q *q, const int8_t *in, const TML_FLASH int8_t *w,
                      int8_t *out);
 
 typedef struct {
@@ -95,15 +99,15 @@ typedef struct {
 
 /* FULLY_CONNECTED: out[r][o] = requant(sum_i w[o][i] * (in[r][i] + in_offset) + bias[o]).
  * q->kbias[o] = bias[o] + in_offset * sum_i w[o][i]; q->bias is unused; mult/shift have one entry per output. */
-void tml_fc_s8(const tml_fc_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w, int8_t *out);
+void tml_fc_s8(const TML_FLASH tml_fc_params *p, const TML_FLASH tml_channel_q *q, const int8_t *in, const TML_FLASH int8_t *w, int8_t *out);
 
 typedef struct {
     int16_t in_h, in_w, c, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_h, pad_w;
     int16_t act_min, act_max;
 } tml_pool_params;
 
-void tml_avgpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out);
-void tml_maxpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out);
+void tml_avgpool_s8(const TML_FLASH tml_pool_params *p, const int8_t *in, int8_t *out);
+void tml_maxpool_s8(const TML_FLASH tml_pool_params *p, const int8_t *in, int8_t *out);
 
 typedef struct {
     int32_t outer, reduce, inner; /* input viewed as [outer, reduce, inner], reduced over the middle */
@@ -111,7 +115,7 @@ typedef struct {
     int16_t shift;
 } tml_mean_params;
 
-void tml_mean_s8(const tml_mean_params *p, const int8_t *in, int8_t *out);
+void tml_mean_s8(const TML_FLASH tml_mean_params *p, const int8_t *in, int8_t *out);
 
 typedef struct {
     int32_t rows, depth;
@@ -121,14 +125,14 @@ typedef struct {
 } tml_softmax_params;
 
 /* SOFTMAX with int8 output of scale 1/256, zero point -128 (what the converter emits). */
-void tml_softmax_s8(const tml_softmax_params *p, const int8_t *in, int8_t *out);
+void tml_softmax_s8(const TML_FLASH tml_softmax_params *p, const int8_t *in, int8_t *out);
 
 typedef struct {
     int32_t size, in_zp, range_radius, mult;
     int32_t left_shift;
 } tml_logistic_params;
 
-void tml_logistic_s8(const tml_logistic_params *p, const int8_t *in, int8_t *out);
+void tml_logistic_s8(const TML_FLASH tml_logistic_params *p, const int8_t *in, int8_t *out);
 
 #define TML_MAX_DIMS 5
 
@@ -144,11 +148,11 @@ typedef struct {
     int16_t act_min, act_max;
 } tml_binary_params;
 
-void tml_add_s8(const tml_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
-void tml_mul_s8(const tml_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
+void tml_add_s8(const TML_FLASH tml_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
+void tml_mul_s8(const TML_FLASH tml_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
 
 /* CONCATENATION: input k contributes chunk[k] bytes to each of `outer` output rows. */
-void tml_concat_s8(int32_t outer, int32_t n, const int8_t *const *ins, const int32_t *chunk, int8_t *out);
+void tml_concat_s8(int32_t outer, int32_t n, const int8_t *const *ins, const TML_FLASH int32_t *chunk, int8_t *out);
 
 typedef struct {
     int32_t in_dims[TML_MAX_DIMS];  /* padded on the left with 1 */
@@ -157,7 +161,7 @@ typedef struct {
     int32_t pad_value;
 } tml_pad_params;
 
-void tml_pad_s8(const tml_pad_params *p, const int8_t *in, int8_t *out);
+void tml_pad_s8(const TML_FLASH tml_pad_params *p, const int8_t *in, int8_t *out);
 
 typedef struct {
     int32_t size, in_zp, out_zp, mult;
@@ -167,7 +171,7 @@ typedef struct {
 
 /* out = clamp(requant(in - in_zp) + out_zp, act_min, act_max): QUANTIZE int8 -> int8, and the
  * standalone RELU / RELU6 ops (RELU6 is a plain clamp: identity multiplier). */
-void tml_quantize_s8(const tml_requant_params *p, const int8_t *in, int8_t *out);
+void tml_quantize_s8(const TML_FLASH tml_requant_params *p, const int8_t *in, int8_t *out);
 
 /* DEQUANTIZE int8 -> float32: out = scale * (in - zp). */
 void tml_dequantize_s8(int32_t size, double scale, int32_t zp, const int8_t *in, float *out);

@@ -26,7 +26,7 @@ static inline int32_t fp_mul_pot(int32_t x, int e) {
 static int32_t fp_exp_quarter(int32_t a) {
     const int32_t exp_minus_one_eighth = 1895147668;
     const int32_t one_third = 715827883;
-    const int32_t x = a + (1 << 28); /* a + 1/8 */
+    const int32_t x = a + ((int32_t)1 << 28); /* a + 1/8 */
     const int32_t x2 = fp_mul(x, x);
     const int32_t x3 = fp_mul(x2, x);
     const int32_t x4 = fp_mul(x2, x2);
@@ -64,7 +64,7 @@ static int32_t fp_one_over_one_plus_x(int32_t a) {
     int32_t x = c48_17 + fp_mul(half_den, c_neg32_17);
     for (int i = 0; i < 3; i++) {
         const int32_t hdx = fp_mul(half_den, x);
-        const int32_t one_minus = (1 << 29) - hdx;
+        const int32_t one_minus = ((int32_t)1 << 29) - hdx;
         x = x + fp_mul_pot(fp_mul(x, one_minus), 2);
     }
     return fp_mul_pot(x, 1);
@@ -72,7 +72,9 @@ static int32_t fp_one_over_one_plus_x(int32_t a) {
 
 static int tml_clz32(uint32_t x) {
 #if defined(__GNUC__)
-    return x ? __builtin_clz(x) : 32;
+    /* __builtin_clz counts in an unsigned int: 16 bits on an 8-bit AVR, where long has the 32. */
+    if (sizeof(unsigned int) >= sizeof(uint32_t)) return x ? __builtin_clz((unsigned int)x) : 32;
+    return x ? __builtin_clzl((unsigned long)x) : 32;
 #else
     int n = 0;
     if (!x) return 32;
@@ -84,7 +86,8 @@ static int tml_clz32(uint32_t x) {
 #endif
 }
 
-void tml_softmax_s8(const tml_softmax_params *p, const int8_t *in, int8_t *out) {
+void tml_softmax_s8(const TML_FLASH tml_softmax_params *p_in, const int8_t *in, int8_t *out) {
+    const tml_softmax_params pl = *p_in, *p = &pl;
     const int depth = p->depth;
     for (int r = 0; r < p->rows; r++) {
         const int8_t *x = in + r * depth;
@@ -123,7 +126,8 @@ void tml_softmax_s8(const tml_softmax_params *p, const int8_t *in, int8_t *out) 
     }
 }
 
-void tml_logistic_s8(const tml_logistic_params *p, const int8_t *in, int8_t *out) {
+void tml_logistic_s8(const TML_FLASH tml_logistic_params *p_in, const int8_t *in, int8_t *out) {
+    const tml_logistic_params pl = *p_in, *p = &pl;
     for (int i = 0; i < p->size; i++) {
         const int32_t x = (int32_t)in[i] - p->in_zp;
         if (x <= -p->range_radius) {
@@ -134,7 +138,7 @@ void tml_logistic_s8(const tml_logistic_params *p, const int8_t *in, int8_t *out
             const int32_t a = tml_requant(x, p->mult, p->left_shift); /* Q4.27 */
             int32_t r;
             if (a == 0) {
-                r = 1 << 30;
+                r = (int32_t)1 << 30;
             } else {
                 const int32_t abs_a = a > 0 ? a : -a;
                 const int32_t pos = fp_one_over_one_plus_x(fp_exp_negative(-abs_a, 4));

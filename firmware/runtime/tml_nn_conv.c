@@ -47,8 +47,11 @@ static void tml_im2col(const tml_conv_params *p, const int8_t *in, int oy, int o
     }
 }
 
-void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
-                   int8_t *scratch, int8_t *out) {
+void tml_conv2d_s8(const TML_FLASH tml_conv_params *p_in, const TML_FLASH tml_channel_q *q_in, const int8_t *in,
+                   const TML_FLASH int8_t *w, int8_t *scratch, int8_t *out) {
+    const tml_conv_params pl = *p_in, *p = &pl;
+    TML_LOCAL_Q(ql, q_in);
+    const tml_channel_q *q = &ql;
     const int in_c = p->in_c, out_c = p->out_c;
     const int k1x1 = p->k_h == 1 && p->k_w == 1;
     const int kernel_size = p->k_h * p->k_w * in_c;
@@ -121,11 +124,8 @@ void tml_conv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_
 /* Depthwise, depth multiplier 1, four channels per step: SXTB16 splits 4 int8 into two halfword pairs
  * and SMLABB/SMLATT accumulate each lane. Border pixels add the input offset with SADD16 (the sum of
  * an int8 and an offset in [-127, 128] fits 16 bits); interior pixels start from kbias instead. */
-static void tml_dw4(const tml_conv_params *p_in, const tml_channel_q *q_in, const int8_t *in, const int8_t *w,
+static void tml_dw4(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
                     int8_t *out) {
-    const tml_conv_params pl = *p_in, *p = &pl;
-    TML_LOCAL_Q(ql, q_in);
-    const tml_channel_q *q = &ql;
     const int32_t out_offset = p->out_offset, lo = p->act_min, hi = p->act_max;
     const int in_c = p->in_c, k_w = p->k_w;
     const uint32_t off2 = ((uint32_t)(uint16_t)(int16_t)p->in_offset << 16) | (uint16_t)(int16_t)p->in_offset;
@@ -200,8 +200,11 @@ static void tml_dw4(const tml_conv_params *p_in, const tml_channel_q *q_in, cons
 }
 #endif
 
-void tml_dwconv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w,
-                     int8_t *out) {
+void tml_dwconv2d_s8(const TML_FLASH tml_conv_params *p_in, const TML_FLASH tml_channel_q *q_in, const int8_t *in,
+                     const TML_FLASH int8_t *w, int8_t *out) {
+    const tml_conv_params pl = *p_in, *p = &pl;
+    TML_LOCAL_Q(ql, q_in);
+    const tml_channel_q *q = &ql;
 #if TML_NN_DSP
     if (p->depth_mult == 1 && p->in_c % 4 == 0) {
         tml_dw4(p, q, in, w, out);
@@ -231,7 +234,7 @@ void tml_dwconv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int
                         for (int kx = kx_lo; kx < kx_hi; kx++) {
                             const int ix = ix0 + kx * p->dil_w;
                             const int8_t *px = in + (iy * p->in_w + ix) * in_c + c0;
-                            const int8_t *wp = w + (ky * k_w + kx) * out_c + c0;
+                            const TML_FLASH int8_t *wp = w + (ky * k_w + kx) * out_c + c0;
                             if (full) {
                                 tml_mac_lanes_s8(acc, px, wp, nc);
                             } else {
@@ -262,7 +265,10 @@ void tml_dwconv2d_s8(const tml_conv_params *p, const tml_channel_q *q, const int
     }
 }
 
-void tml_fc_s8(const tml_fc_params *p, const tml_channel_q *q, const int8_t *in, const int8_t *w, int8_t *out) {
-    tml_gemm_s8(in, p->in_features, p->rows, w, p->in_features, p->out_features, q, p->out_offset, p->act_min,
-                p->act_max, out, p->out_features);
+void tml_fc_s8(const TML_FLASH tml_fc_params *p_in, const TML_FLASH tml_channel_q *q_in, const int8_t *in,
+               const TML_FLASH int8_t *w, int8_t *out) {
+    const tml_fc_params p = *p_in;
+    TML_LOCAL_Q(q, q_in);
+    tml_gemm_s8(in, p.in_features, p.rows, w, p.in_features, p.out_features, &q, p.out_offset, p.act_min, p.act_max,
+                out, p.out_features);
 }

@@ -11,7 +11,8 @@ static inline void pool_span(int o, int stride, int pad, int k, int in, int *i0,
     *f1 = k < in - *i0 ? k : in - *i0;
 }
 
-void tml_avgpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out) {
+void tml_avgpool_s8(const TML_FLASH tml_pool_params *p_in, const int8_t *in, int8_t *out) {
+    const tml_pool_params pl = *p_in, *p = &pl;
     const int c = p->c;
     for (int oy = 0; oy < p->out_h; oy++) {
         int iy0, fy0, fy1;
@@ -31,7 +32,8 @@ void tml_avgpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out) {
     }
 }
 
-void tml_maxpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out) {
+void tml_maxpool_s8(const TML_FLASH tml_pool_params *p_in, const int8_t *in, int8_t *out) {
+    const tml_pool_params pl = *p_in, *p = &pl;
     const int c = p->c;
     for (int oy = 0; oy < p->out_h; oy++) {
         int iy0, fy0, fy1;
@@ -52,7 +54,8 @@ void tml_maxpool_s8(const tml_pool_params *p, const int8_t *in, int8_t *out) {
     }
 }
 
-void tml_mean_s8(const tml_mean_params *p, const int8_t *in, int8_t *out) {
+void tml_mean_s8(const TML_FLASH tml_mean_params *p_in, const int8_t *in, int8_t *out) {
+    const tml_mean_params pl = *p_in, *p = &pl;
     const int32_t n = p->reduce, inner = p->inner;
     for (int32_t o = 0; o < p->outer; o++) {
         for (int32_t i = 0; i < inner; i++) {
@@ -100,15 +103,17 @@ static inline int8_t tml_mul1(const tml_binary_params *p, int32_t a, int32_t b) 
                     }                                                                                 \
     } while (0)
 
-void tml_add_s8(const tml_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out) {
+void tml_add_s8(const TML_FLASH tml_binary_params *p_in, const int8_t *in1, const int8_t *in2, int8_t *out) {
+    const tml_binary_params pl = *p_in, *p = &pl;
     TML_BINARY_LOOP(tml_add1);
 }
 
-void tml_mul_s8(const tml_binary_params *p, const int8_t *in1, const int8_t *in2, int8_t *out) {
+void tml_mul_s8(const TML_FLASH tml_binary_params *p_in, const int8_t *in1, const int8_t *in2, int8_t *out) {
+    const tml_binary_params pl = *p_in, *p = &pl;
     TML_BINARY_LOOP(tml_mul1);
 }
 
-void tml_concat_s8(int32_t outer, int32_t n, const int8_t *const *ins, const int32_t *chunk, int8_t *out) {
+void tml_concat_s8(int32_t outer, int32_t n, const int8_t *const *ins, const TML_FLASH int32_t *chunk, int8_t *out) {
     for (int32_t o = 0; o < outer; o++) {
         for (int32_t k = 0; k < n; k++) {
             memcpy(out, ins[k] + o * chunk[k], (size_t)chunk[k]);
@@ -117,7 +122,8 @@ void tml_concat_s8(int32_t outer, int32_t n, const int8_t *const *ins, const int
     }
 }
 
-void tml_pad_s8(const tml_pad_params *p, const int8_t *in, int8_t *out) {
+void tml_pad_s8(const TML_FLASH tml_pad_params *p_in, const int8_t *in, int8_t *out) {
+    const tml_pad_params pl = *p_in, *p = &pl;
     int32_t out_size = 1;
     for (int d = 0; d < TML_MAX_DIMS; d++) out_size *= p->out_dims[d];
     memset(out, (int8_t)p->pad_value, (size_t)out_size);
@@ -135,7 +141,8 @@ void tml_pad_s8(const tml_pad_params *p, const int8_t *in, int8_t *out) {
                 }
 }
 
-void tml_quantize_s8(const tml_requant_params *p, const int8_t *in, int8_t *out) {
+void tml_quantize_s8(const TML_FLASH tml_requant_params *p_in, const int8_t *in, int8_t *out) {
+    const tml_requant_params pl = *p_in, *p = &pl;
     for (int32_t i = 0; i < p->size; i++) {
         const int32_t v = tml_requant((int32_t)in[i] - p->in_zp, p->mult, p->shift) + p->out_zp;
         out[i] = (int8_t)tml_clamp(v, p->act_min, p->act_max);

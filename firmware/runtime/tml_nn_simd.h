@@ -35,7 +35,7 @@ static inline void tml_expand(int32_t v, int32_t *even, int32_t *odd) {
 #endif
 
 /* sum_i a[i] * b[i] */
-static inline int32_t tml_dot_s8(const int8_t *a, const int8_t *b, int n) {
+static inline int32_t tml_dot_s8(const int8_t *a, const TML_FLASH int8_t *b, int n) {
     int32_t acc = 0;
     int i = 0;
 #if TML_NN_DSP
@@ -52,7 +52,7 @@ static inline int32_t tml_dot_s8(const int8_t *a, const int8_t *b, int n) {
 }
 
 /* acc[j] += x[j] * w[j] */
-static inline void tml_mac_lanes_s8(int32_t *acc, const int8_t *x, const int8_t *w, int n) {
+static inline void tml_mac_lanes_s8(int32_t *acc, const int8_t *x, const TML_FLASH int8_t *w, int n) {
     for (int j = 0; j < n; j++) acc[j] += x[j] * w[j];
 }
 
@@ -62,16 +62,17 @@ static inline int8_t tml_requant_out(int32_t acc, const tml_channel_q *q, int o,
 }
 
 /* Kernels copy the channel tables into a local first: int8 stores may alias anything, so reading
- * through the caller's struct would reload its pointers after every output byte. */
+ * through the caller's struct would reload its pointers after every output byte (and on an AVR the
+ * struct itself sits in flash). */
 #define TML_LOCAL_Q(name, q) const tml_channel_q name = *(q)
 
 #if TML_NN_DSP
 /* The end of one 2-pixel x 2-filter block of the DSP GEMMs: the n % 4 tail (from i0) in plain C, then
  * requantize and store the four outputs. */
-static inline void tml_finish_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, int n, int i0, int32_t a00,
+static inline void tml_finish_2x2(const int8_t *x0, const int8_t *x1, const TML_FLASH int8_t *w0, int n, int i0, int32_t a00,
                                   int32_t a01, int32_t a10, int32_t a11, const tml_channel_q *q, int o,
                                   int32_t out_offset, int32_t lo, int32_t hi, int8_t *y0, int8_t *y1) {
-    const int8_t *w1 = w0 + n;
+    const TML_FLASH int8_t *w1 = w0 + n;
     for (int i = i0; i < n; i++) {
         a00 += x0[i] * w0[i];
         a01 += x0[i] * w1[i];
@@ -85,7 +86,7 @@ static inline void tml_finish_2x2(const int8_t *x0, const int8_t *x1, const int8
 }
 
 /* Filters o..m-1 (an odd one left over by the 2-filter blocks) for two pixels. */
-static inline void tml_last_filters_2(const int8_t *x0, const int8_t *x1, const int8_t *w, int n, int o, int m,
+static inline void tml_last_filters_2(const int8_t *x0, const int8_t *x1, const TML_FLASH int8_t *w, int n, int o, int m,
                                       const tml_channel_q *q, int32_t out_offset, int32_t lo, int32_t hi,
                                       int8_t *y0, int8_t *y1) {
     for (; o < m; o++) {
@@ -99,7 +100,7 @@ static inline void tml_last_filters_2(const int8_t *x0, const int8_t *x1, const 
  *   out[p * out_stride + o] = requant_o(kbias[o] + sum_i x[p * x_stride + i] * w[o * n + i])
  * for p < npix pixels (rows of x) and o < m filters (rows of w). The DSP build works on 2 pixels x 2
  * filters at a time so each expanded operand feeds two SMLADs. */
-static inline void tml_gemm_s8(const int8_t *x, int x_stride, int npix, const int8_t *w, int n, int m,
+static inline void tml_gemm_s8(const int8_t *x, int x_stride, int npix, const TML_FLASH int8_t *w, int n, int m,
                                const tml_channel_q *q_in, int32_t out_offset, int32_t lo, int32_t hi, int8_t *out,
                                int out_stride) {
     TML_LOCAL_Q(ql, q_in);
@@ -111,7 +112,7 @@ static inline void tml_gemm_s8(const int8_t *x, int x_stride, int npix, const in
         int8_t *y0 = out + p * out_stride, *y1 = y0 + out_stride;
         int o = 0;
         for (; o + 2 <= m; o += 2) {
-            const int8_t *w0 = w + o * n, *w1 = w0 + n;
+            const TML_FLASH int8_t *w0 = w + o * n, *w1 = w0 + n;
             int32_t a00 = q->kbias[o], a01 = q->kbias[o + 1];
             int32_t a10 = a00, a11 = a01;
             int i = 0;
@@ -156,7 +157,7 @@ static inline void tml_expand_pair(const int8_t *x0, const int8_t *x1, int n4, i
 
 /* tml_gemm_s8 for two pixels (x0 = x, x1 = x + x_stride) whose first 4*(n/4) values are in xq as laid
  * out by tml_expand_pair; the n % 4 tail comes from x. */
-static inline void tml_gemm2_x16(const int8_t *x, int x_stride, const int32_t *xq, const int8_t *w, int n, int m,
+static inline void tml_gemm2_x16(const int8_t *x, int x_stride, const int32_t *xq, const TML_FLASH int8_t *w, int n, int m,
                                  const tml_channel_q *q_in, int32_t out_offset, int32_t lo, int32_t hi, int8_t *out,
                                  int out_stride) {
     TML_LOCAL_Q(ql, q_in);
@@ -167,11 +168,11 @@ static inline void tml_gemm2_x16(const int8_t *x, int x_stride, const int32_t *x
     const int32_t *const qend = xq + 4 * n4;
     int o = 0;
     for (; o + 2 <= m; o += 2) {
-        const int8_t *w0 = w + o * n;
+        const TML_FLASH int8_t *w0 = w + o * n;
         int32_t a00 = q->kbias[o], a01 = q->kbias[o + 1];
         int32_t a10 = a00, a11 = a01;
         const int32_t *pq = xq;
-        const int8_t *wa = w0;
+        const TML_FLASH int8_t *wa = w0;
         while (pq < qend) {
             const int32_t x0e = pq[0], x0o = pq[1], x1e = pq[2], x1o = pq[3];
             int32_t we, wo;

@@ -1,8 +1,11 @@
 /* tml_postprocess.h - generic post-processing: int8 scores -> events (C twins of tinyml.postprocess).
  *
  * tml_threshold_events (twin of ThresholdEvents): for each event label, the sum of its last `smooth`
- * int8 scores is compared with smooth * threshold_q; an event fires on the rising edge, and then no
- * event (of any label) for `suppress_n` samples. Integer arithmetic only, so Python and C agree exactly.
+ * int8 scores is compared with smooth * threshold_q; an event fires on the rising edge. Only a repeat of
+ * the last event's label is suppressed, for `suppress_n` samples; another label fires at once. At the
+ * end of the input (tml_threshold_events_flush) the average runs on over the newest smooth-1, ..., 1
+ * windows that exist, so one window (a 1 s clip) or a word in the last windows can still fire (each
+ * label at most once). Integer arithmetic only, so Python and C agree exactly.
  */
 #ifndef TML_POSTPROCESS_H
 #define TML_POSTPROCESS_H
@@ -26,7 +29,8 @@ typedef struct {
     int32_t filled;                    /* windows seen, capped at smooth */
     int32_t head;                      /* next history slot */
     uint8_t above[TML_TE_MAX_LABELS];
-    int64_t quiet_until;
+    int32_t last_label;                /* label of the last event (-1: none): only its repeats wait ... */
+    int64_t quiet_until;               /* ... until this sample */
 } tml_threshold_events;
 
 /* The first int8 score whose probability is >= p: ceilf(p / scale) + zero_point (float32). */
@@ -43,6 +47,10 @@ int tml_threshold_events_init(tml_threshold_events *te, const uint8_t *labels, i
  * (label, score) pairs into out_labels/out_scores and returns how many. */
 int tml_threshold_events_step(tml_threshold_events *te, uint32_t end, const int8_t *scores, uint8_t *out_labels,
                               int8_t *out_scores);
+
+/* The end of the input at sample `end` (call from tml_app_flush with tml_app_samples()): up to n_labels
+ * events, each with its label's newest score, as tml_threshold_events_step reports them. */
+int tml_threshold_events_flush(tml_threshold_events *te, uint32_t end, uint8_t *out_labels, int8_t *out_scores);
 
 #ifdef __cplusplus
 }

@@ -4,11 +4,13 @@
 
 int tml_ring_u8_init(tml_ring_u8 *r, uint8_t *storage, uint32_t size)
 {
-    if (size < 2u || (size & (size - 1u)) != 0u) {
+    /* Free-running indices tell full from empty only while size <= half their range. */
+    const uint32_t max_size = (uint32_t)(tml_ring_index)(~(tml_ring_index)0) / 2u + 1u;
+    if (size < 2u || (size & (size - 1u)) != 0u || size > max_size) {
         return -1;
     }
     r->buf = storage;
-    r->mask = size - 1u;
+    r->mask = (tml_ring_index)(size - 1u);
     r->head = 0;
     r->tail = 0;
     r->dropped = 0;
@@ -17,29 +19,29 @@ int tml_ring_u8_init(tml_ring_u8 *r, uint8_t *storage, uint32_t size)
 
 int tml_ring_u8_put(tml_ring_u8 *r, uint8_t byte)
 {
-    uint32_t head = r->head;
-    if (head - r->tail > r->mask) {
-        r->dropped++;
+    tml_ring_index head = r->head;
+    if ((tml_ring_index)(head - r->tail) > r->mask) {
+        r->dropped = (tml_ring_index)(r->dropped + 1u);
         return 0;
     }
     r->buf[head & r->mask] = byte;
-    r->head = head + 1u;
+    r->head = (tml_ring_index)(head + 1u);
     return 1;
 }
 
 size_t tml_ring_u8_read(tml_ring_u8 *r, uint8_t *out, size_t cap)
 {
-    uint32_t tail = r->tail;
-    uint32_t avail = r->head - tail;
+    tml_ring_index tail = r->tail;
+    size_t avail = (tml_ring_index)(r->head - tail);
     size_t n = avail < cap ? avail : cap;
     for (size_t i = 0; i < n; i++) {
-        out[i] = r->buf[(tail + (uint32_t)i) & r->mask];
+        out[i] = r->buf[(tml_ring_index)(tail + i) & r->mask];
     }
-    r->tail = tail + (uint32_t)n;
+    r->tail = (tml_ring_index)(tail + n);
     return n;
 }
 
-uint32_t tml_ring_u8_count(const tml_ring_u8 *r) { return r->head - r->tail; }
+uint32_t tml_ring_u8_count(const tml_ring_u8 *r) { return (tml_ring_index)(r->head - r->tail); }
 
 int tml_ring_f32_init(tml_ring_f32 *r, float *storage, uint32_t frames, uint32_t channels)
 {

@@ -1,7 +1,10 @@
 /* tml_ring.h - fixed-storage ring buffers (no allocation; the caller owns the storage).
  *
  * tml_ring_u8: single-producer/single-consumer byte FIFO, safe between one interrupt handler
- * (producer, e.g. UART RX) and the main loop (consumer). size must be a power of two.
+ * (producer, e.g. UART RX) and the main loop (consumer). size must be a power of two. The indices the
+ * two sides share are TML_RING_INDEX_T (default uint32_t): a type the core reads and writes in one
+ * access, so an interrupt never tears them. An 8-bit core sets it to uint8_t (board.mk), which caps the
+ * ring at 128 bytes.
  *
  * tml_ring_f32: the last `frames` multichannel samples, for sliding windows: push one sample at a
  * time, copy the newest n samples out oldest-first (interleaved, like the input).
@@ -16,15 +19,20 @@
 extern "C" {
 #endif
 
+#ifndef TML_RING_INDEX_T
+#define TML_RING_INDEX_T uint32_t
+#endif
+typedef TML_RING_INDEX_T tml_ring_index;
+
 typedef struct {
     uint8_t *buf;
-    uint32_t mask;
-    volatile uint32_t head; /* written by the producer */
-    volatile uint32_t tail; /* written by the consumer */
-    volatile uint32_t dropped;
+    tml_ring_index mask;
+    volatile tml_ring_index head; /* written by the producer */
+    volatile tml_ring_index tail; /* written by the consumer */
+    volatile tml_ring_index dropped; /* bytes refused (wraps: compare with the previous reading) */
 } tml_ring_u8;
 
-/* Returns 0, or -1 when size is not a power of two >= 2. */
+/* Returns 0, or -1 when size is not a power of two >= 2 or is more than half the index range. */
 int tml_ring_u8_init(tml_ring_u8 *r, uint8_t *storage, uint32_t size);
 /* Producer: 1 when stored, 0 when full (the byte is dropped and counted). */
 int tml_ring_u8_put(tml_ring_u8 *r, uint8_t byte);

@@ -1,4 +1,4 @@
-"""Core verbs: apps, system-deps, new, data, train, eval, predict."""
+"""Core verbs: apps, system-deps, new, data, train, eval, golden, predict."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_system_deps)
 
     p = sub.add_parser("new", help="copy apps/_template into a new app")
-    p.add_argument("app")
+    p.add_argument("new_id", metavar="app", help="the new app's id (kebab-case)")
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("data", help="build or load the app's dataset and print a summary")
@@ -49,6 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also rewrite the model card's int8 metrics, plots and text from this evaluation "
                         "(after a change to the card, [postprocess] or the evaluation)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("golden", help="rewrite the app's golden vectors (fixtures/golden.npz) from the committed model")
+    p.add_argument("app")
+    p.set_defaults(func=cmd_golden)
 
     p = sub.add_parser("predict", help="run the whole pipeline on a recording; JSON lines out")
     p.add_argument("app")
@@ -85,7 +89,7 @@ def cmd_new(args) -> int:
     from .app_names import core_mentions
     from .manifest import APP_ID
 
-    new_id = args.app
+    new_id = args.new_id
     if not new_id:
         raise TinymlError(f"no app id given: {hints.command('new', '<new-id>')}")
     if not APP_ID.match(new_id):
@@ -145,6 +149,15 @@ def cmd_eval(args) -> int:
         print(json.dumps(card["device"]))
         return 0 if "error" not in card["device"] and card["device"]["parity"].startswith("identical") else 1
     return eval_committed(app, smoke=args.smoke, rewrite_card=args.card)
+
+
+def cmd_golden(args) -> int:
+    from .fixtures import regenerate_golden
+
+    if getattr(args, "set", None):  # committed vectors come from the committed manifest only
+        raise TinymlError("golden vectors are written from the manifest as committed; drop --set")
+    print(f"wrote {regenerate_golden(load_app(args.app))}", file=sys.stderr)
+    return 0
 
 
 def cmd_predict(args) -> int:

@@ -1,5 +1,6 @@
 """Golden vectors per app (fixtures/): the demo recording, its ground truth, and for every window the
-int8 model input, the int8 scores and the events, as produced by the Python pipeline with TFLM.
+int8 model input, the int8 scores, the float32 values ([app] values), plus the beats ([app] beat_labels)
+and the events, as produced by the Python pipeline with TFLM.
 
 The demo recording is regenerated only when missing or when the feature version changes; the golden
 outputs are rewritten whenever a model is trained. Tests and the firmware parity check replay them.
@@ -76,16 +77,35 @@ def write_golden(app: App, pipe) -> Path:
     rec = read_recording(ensure_demo(app), app.manifest.channels)
     res = pipe.run(prepare(app, rec, notice=False))
     out = golden_path(app)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    extra = {}
+    if app.manifest.values:
+        extra["values"] = np.asarray(res.values, np.float32)
+    if app.manifest.beat_labels:
+        extra["beats"] = np.asarray(res.beats, np.int64).reshape(-1, 2)
     np.savez_compressed(
         out,
         inputs_q=res.inputs_q,
         scores_q=res.scores_q,
         events=np.asarray(res.events, np.int64).reshape(-1, 3),
         feature_hash=np.array(app.manifest.feature_hash()),
+        **extra,
     )
     return out
 
 
 def load_golden(app: App) -> dict:
+    """The golden arrays; `values` [n_windows, 0] and `beats` [0, 2] for an app without them."""
     with np.load(golden_path(app)) as z:
-        return {k: z[k] for k in z.files}
+        g = {k: z[k] for k in z.files}
+    g.setdefault("values", np.zeros((len(g["scores_q"]), 0), np.float32))
+    g.setdefault("beats", np.zeros((0, 2), np.int64))
+    return g
+
+
+def regenerate_golden(app: App) -> Path:
+    """Rewrite fixtures/golden.npz from the committed model (after a change to the post-processing or the
+    output format; the demo recording stays unless the feature version changed)."""
+    from .predict import Pipeline
+
+    return write_golden(app, Pipeline(app))

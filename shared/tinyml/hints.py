@@ -20,10 +20,15 @@ MAKE_VARS = {
     "--port": "PORT",
     "--board": "board",
     "--set": "SET",
+    "--channel": "CHANNEL",
     "--smoke": "SMOKE",
     "--yes": "YES",
 }
 FLAGS_WITHOUT_VALUE = {"--events-only", "--all-lines", "--smoke", "--yes"}
+# Options of app verbs that make does not pass (the CLI has them for scripts and the few who need them). A new
+# option goes here or into MAKE_VARS and the Makefile's OPTS; tests/test_makefile.py holds every verb to that.
+CLI_ONLY = {"-h", "--help", "--out", "--reuse-float", "--card", "--device", "--tflite", "--prefix", "--no-m4",
+            "--no-docs", "--vectors", "--dry-run", "--summary-json", "--timeout", "--json"}
 
 
 def via_make() -> bool:

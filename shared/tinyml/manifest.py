@@ -32,6 +32,9 @@ from .errors import TinymlError
 TASKS = ("classify", "anomaly", "regress", "forecast")
 DEVICE_DTYPES = ("int16", "int8", "float32")
 APP_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+VALUE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # [app] values: a measurement and its unit, e.g. hr_bpm
+MAX_VALUES = 64  # values per window line (one VALUES link frame: 5 + 4 * n bytes)
+MAX_BEAT_LABELS = 255  # a beat's label travels as one byte
 
 # key -> (types, required, default). Types are python types accepted by the key.
 _NUM = (int, float)
@@ -42,6 +45,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "task": ((str,), True, None),
         "labels": ((list,), True, None),
         "event_labels": ((list,), False, []),
+        "extra_events": ((list,), False, []),
+        "values": ((list,), False, []),
+        "beat_labels": ((list,), False, []),
         "description": ((str,), False, ""),
         "deployment": ((list,), False, []),
     },
@@ -61,6 +67,10 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "typical_magnitude": ((list,), False, None),
         "counts_per_unit": (_NUM + (dict,), False, None),
         "max_gap_s": (_NUM, False, None),
+        # resampling to `rate`: "fir" (default) or "linear" (slow states: soil moisture, temperatures), and the
+        # channels that hold amounts per sample (rain in mm per interval), which keep their sum
+        "resample": ((str,), False, "fir"),
+        "totals": ((list,), False, []),
     },
     "features": {
         "version": ((int,), True, None),
@@ -144,6 +154,22 @@ class Manifest:
         return list(self.app["labels"])
 
     @property
+    def event_names(self) -> list[str]:
+        """What an event's label index names: the model's labels, then [app] extra_events (events that are
+        no class of the model, e.g. "brady" from a measured rate, "anomaly" from a second model)."""
+        return list(self.app["labels"]) + list(self.app["extra_events"])
+
+    @property
+    def values(self) -> list[str]:
+        """[app] values: the names of the measurements in each window line, in the order the app gives them."""
+        return list(self.app["values"])
+
+    @property
+    def beat_labels(self) -> list[str]:
+        """[app] beat_labels: the classes of the beat (or cycle) lines."""
+        return list(self.app["beat_labels"])
+
+    @property
     def channels(self) -> list[str]:
         """Every channel the pipeline receives: the required ones, then [signal] optional_channels."""
         return [*self.signal["channels"], *self.signal["optional_channels"]]
@@ -151,6 +177,13 @@ class Manifest:
     def unit_of(self, channel: str) -> str:
         u = self.signal["units"]
         return u.get(channel, "") if isinstance(u, dict) else u
+
+    def resample(self, x, rate_in: float):
+        """x [n, channels] at rate_in to the device rate, with [signal] resample and totals."""
+        from .dsp.resample import resample_signal
+
+        totals = tuple(self.channels.index(c) for c in self.signal.get("totals") or ())
+        return resample_signal(x, rate_in, self.rate, self.signal.get("resample") or "fir", totals)
 
     @property
     def max_gap_s(self) -> float:
@@ -423,6 +456,18 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
     bad = [x for x in m.app["event_labels"] if x not in labels]
     if bad:
         raise _err(p, "app.event_labels", f"{bad[0]!r} is not one of app.labels {labels}")
+    extra = m.app["extra_events"]
+    if not all(isinstance(x, str) and x for x in extra) or len(set(labels + extra)) != len(labels + extra):
+        raise _err(p, "app.extra_events", "must be a list of distinct non-empty strings, none of them a label")
+    values = m.app["values"]
+    if (not all(isinstance(x, str) and VALUE_NAME.match(x) for x in values) or len(set(values)) != len(values)
+            or len(values) > MAX_VALUES):
+        raise _err(p, "app.values", f"must be at most {MAX_VALUES} distinct names in snake_case that end with "
+                   "their unit (e.g. hr_bpm, rmssd_ms, sqi)")
+    beats = m.app["beat_labels"]
+    if (not all(isinstance(x, str) and x for x in beats) or len(set(beats)) != len(beats)
+            or len(beats) > MAX_BEAT_LABELS):
+        raise _err(p, "app.beat_labels", f"must be a list of at most {MAX_BEAT_LABELS} distinct non-empty strings")
     if m.signal["rate"] <= 0:
         raise _err(p, "signal.rate", "must be > 0 Hz")
     ch = m.signal["channels"]
@@ -495,3 +540,10 @@ def _check_inputs(m: Manifest, p: Path) -> None:
             raise _err(p, key, f"must be a number > 0 (raw counts per {m.unit_of(c or ch[0]) or 'unit'}), got {v!r}")
     if sig["max_gap_s"] is not None and not sig["max_gap_s"] > 0:
         raise _err(p, "signal.max_gap_s", f"must be > 0 seconds, got {sig['max_gap_s']!r}")
+    from .dsp.resample import METHODS
+
+    if sig["resample"] not in METHODS:
+        raise _err(p, "signal.resample", f"{sig['resample']!r} not allowed; allowed: {', '.join(METHODS)}")
+    bad = [c for c in sig["totals"] if c not in every]
+    if bad:
+        raise _err(p, "signal.totals", f"{bad[0]!r} is not a channel; channels: {', '.join(every)}")

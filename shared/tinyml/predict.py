@@ -1,7 +1,8 @@
 """The whole pipeline on a recording: windows -> features -> int8 model -> post-processing -> events.
 
-Output is one JSON object per line (a stable interface, see README):
-  windows: {"t": seconds, "scores": {label: probability}}     t = end of the window
+Output is one JSON object per line (a stable interface, see README and tinyml.output_lines):
+  windows: {"t": seconds, "scores": {label: probability}, "values": {name: v}}   t = end of the window
+  beats:   {"t": seconds, "beat": label}                                          apps with beat_labels
   events:  {"t": seconds, "event": label, "score": p}
 """
 
@@ -14,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from .apps import App
-from .dsp.resample import resample
 from . import errors
 from .errors import TinymlError, notices_held
-from .features import FeatureExtractor, dequantize, quantize_input
+from .features import FeatureExtractor, quantize_input
+from .output_lines import BEAT, EVENT, WINDOW, LineMaker, in_time_order
+from .postprocess import run_postprocessor
 from .readers import ReadSpec, parse_picks
 from .recording import Recording, read_recording
 from .reference import TflmModel
@@ -29,6 +31,9 @@ class StreamResult:
     scores_q: np.ndarray  # [n_windows, n_labels] int8
     inputs_q: np.ndarray  # [n_windows, *input] int8 model inputs
     events: list[tuple[int, int, int]]  # (sample index = end of the deciding window, label, int8 score)
+    values: np.ndarray | None = None  # [n_windows, n_values] float32, [app] values order
+    beats: list[tuple[int, int]] | None = None  # (sample index, [app] beat_labels index)
+    ends: np.ndarray | None = None  # [n_windows] sample index one past each window's newest sample
 
 
 class Pipeline:
@@ -67,22 +72,18 @@ class Pipeline:
             xq, sq = self.int8_scores(feats)
         else:
             xq, sq = np.zeros((len(feats), 0), np.int8), scorer(feats)
-        events = postprocess(self.postprocessor(), frames, fx.window, fx.hop, sq)
-        times = (fx.window_starts(len(signal)) + fx.window) / fx.rate
-        return StreamResult(times, sq, xq, events)
+        m = self.m
+        out = run_postprocessor(self.postprocessor(), frames, fx.window, fx.hop, sq, signal, len(m.values),
+                                len(m.beat_labels))
+        ends = fx.window_starts(len(signal)) + fx.window
+        return StreamResult(ends / fx.rate, sq, xq, out.events, out.values, out.beats, ends)
 
 
-def postprocess(pp, frames: np.ndarray, window: int, hop: int, scores_q: np.ndarray) -> list[tuple[int, int, int]]:
-    """Run the app's post-processor window by window. An event is stamped with the end of the window whose
-    step raised it (the sample index one past its newest sample): that is when the device decides."""
-    events = []
-    for k, frame in enumerate(frames):
-        start = k * hop
-        new = frame if k == 0 else frame[window - hop :]
-        first = start if k == 0 else start + window - hop
-        end = start + window
-        events.extend((end, lab, sq) for lab, sq in pp.step(frame, new, first, scores_q[k]))
-    return events
+def postprocess(pp, frames: np.ndarray, window: int, hop: int, scores_q: np.ndarray,
+                signal: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+    """The events of the app's post-processor over a stream (tinyml.postprocess.run_postprocessor), its
+    flush at the end of the input (the end of `signal`, whose windows `frames` are) included."""
+    return run_postprocessor(pp, frames, window, hop, scores_q, signal).events
 
 
 def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarray:
@@ -96,7 +97,7 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
     if abs(rec.rate - m.rate) > 1e-6 * m.rate:
         if notice:
             errors.notice(rec.source, f"resampled {rec.rate:.6g} Hz -> {m.rate:g} Hz")
-        sig = resample(sig, rec.rate, m.rate)
+        sig = m.resample(sig, rec.rate)
     fs = m.signal.get("full_scale")
     if fs:
         sig = np.clip(sig, -fs, fs)
@@ -116,20 +117,17 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
 
 
 def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, events_only=False) -> Iterator[dict]:
-    labels = app.manifest.labels
-    rate = app.manifest.rate
-    ev = sorted(res.events)
-    k = 0
-    for i, t in enumerate(res.times):
-        # Events raised by the window ending at t come right after its scores, as on the device.
-        if not events_only:
-            p = dequantize(res.scores_q[i], out_scale, out_zp)
-            yield {"t": round(float(t), 3), "scores": {lab: round(float(v), 4) for lab, v in zip(labels, p)}}
-        end_idx = round(t * rate)
-        while k < len(ev) and ev[k][0] <= end_idx:
-            idx, lab, sq = ev[k]
-            yield {"t": round(idx / rate, 3), "event": labels[lab], "score": round(float(dequantize(np.int8(sq), out_scale, out_zp)), 4)}
-            k += 1
+    """The output lines in time order: beats, window lines (scores, values) and events (after the window
+    that raised them, as the device sends them). events_only: the event lines alone."""
+    mk = LineMaker(app.manifest, out_scale, out_zp)
+    items = [(idx, EVENT, mk.event(idx, lab, sq)) for idx, lab, sq in res.events]
+    if not events_only:
+        ends = res.ends if res.ends is not None else np.rint(np.asarray(res.times) * mk.rate).astype(np.int64)
+        values = res.values if res.values is not None and res.values.shape[1:] == (len(mk.value_names),) else None
+        items += [(int(e), WINDOW, mk.window(int(e), res.scores_q[i], None if values is None else values[i]))
+                  for i, e in enumerate(ends)]
+        items += [(idx, BEAT, mk.beat(idx, lab)) for idx, lab in res.beats or ()]
+    yield from in_time_order(items)
 
 
 def read_input(app: App, path, rate: float | None = None, channel: Sequence[str] | None = None) -> Recording:

@@ -33,6 +33,10 @@ class Recording:
     source: str = ""  # file path or generator id
     split: str = ""  # "" (the split decides by subject) or "train": augmentation material, never held out
     missing: tuple[str, ...] = ()  # optional channels the file lacks: NaN columns in `signal`
+    # Annotations beyond trial-level events, by kind, for datasets that have them: e.g. "beats" (sample
+    # indices and classes), "rhythm" (labelled time spans), "noise" (unreadable spans). Free-form per dataset;
+    # the app's hooks and evaluation read what their datasets provide.
+    truth: dict = field(default_factory=dict)
     # Deployment values this recording was made under, {section: {key: value}} (a machine's shaft speed and
     # bearing from a dataset or a file): they replace the manifest's for this recording's features.
     deployment: dict = field(default_factory=dict)

@@ -69,7 +69,7 @@ def plot_example(app: App, pipe, rec, path: Path) -> None:
     for idx, lab, _ in res.events:
         for a in ax:
             a.axvline(idx / m.rate, color="r", ls="--", lw=1)
-        ax[0].text(idx / m.rate, ax[0].get_ylim()[1], f" {m.labels[lab]}", color="r", va="top", fontsize=8)
+        ax[0].text(idx / m.rate, ax[0].get_ylim()[1], f" {m.event_names[lab]}", color="r", va="top", fontsize=8)
     for tg, lab in rec.events:
         ax[0].axvline(tg, color="k", ls=":", lw=1)
     ax[1].set_ylim(-0.05, 1.05); ax[1].set_xlabel("time (s)"); ax[1].legend(loc="upper right", fontsize=7)

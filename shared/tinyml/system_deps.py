@@ -22,6 +22,12 @@ NEEDS: dict[str, dict[str, str]] = {
         "arm-none-eabi-gcc": "gcc-arm-none-eabi",
         "qemu-system-arm": "qemu-system-arm",
         "gcc": "gcc",
+        # the 8-bit AVR board: toolchain, C library, and simavr (library + headers) for its simulator
+        "avr-gcc": "gcc-avr",
+        "/usr/lib/avr/include/avr/io.h": "avr-libc",
+        "simavr": "simavr",
+        "/usr/include/simavr/sim_avr.h": "libsimavr-dev",
+        "/usr/include/libelf.h": "libelf-dev",
     },
     "audio": {"espeak-ng": "espeak-ng", "flite": "flite", "sox": "sox", "text2wave": "festival",
               "/usr/share/festival/voices/english/kal_diphone": "festvox-kallpc16k",

@@ -46,18 +46,19 @@ def evaluate_scorer(app: App, pipe, recs: list[Recording], scorer=None) -> dict:
     items = []
     for r in recs:
         pad = 0 if r.activity == "stream" else lead
-        frames = fx.frames(prepare(app, r, notice=False, lead_in=pad))
-        items.append((pad, frames, fx.batch(frames)))
-    feats = np.concatenate([f for _, _, f in items]) if items else np.zeros((0, *fx.input_shape()), np.float32)
+        sig = prepare(app, r, notice=False, lead_in=pad)
+        frames = fx.frames(sig)
+        items.append((pad, sig, frames, fx.batch(frames)))
+    feats = np.concatenate([f for *_, f in items]) if items else np.zeros((0, *fx.input_shape()), np.float32)
     scores = scorer(feats) if scorer is not None else pipe.int8_scores(feats)[1]
     events, k = [], 0
-    for pad, frames, f in items:
+    for pad, sig, frames, f in items:
         sq = scores[k : k + len(f)]
         k += len(f)
-        ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq)
+        ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq, sig)
         events.append([(idx - pad, lab, s) for idx, lab, s in ev])
     before, after = _event_window(m)
-    return event_metrics(recs, events, m.labels, m.rate, before, after)
+    return event_metrics(recs, events, m.event_names, m.rate, before, after)
 
 
 def evaluate_int8(app: App, model_bytes: bytes, test: list[Recording]) -> dict:

@@ -65,6 +65,15 @@ UNITS: dict[str, Unit] = {
     **_u("temperature", 5 / 9, -32.0, False, "degf", "f", "fahrenheit"),
     **_u("fraction", 1.0, 0.0, True, "fraction", "m3/m3", "cm3/cm3", "v/v"),
     **_u("fraction", 0.01, 0.0, True, "%", "percent"),
+    # electrical conductivity (soil bulk EC): dS/m = mS/cm
+    **_u("conductivity", 1.0, 0.0, True, "ds/m", "ms/cm", "mmho/cm"),
+    **_u("conductivity", 1e-3, 0.0, True, "us/cm", "umho/cm"),
+    **_u("conductivity", 10.0, 0.0, False, "s/m"),
+    **_u("conductivity", 0.01, 0.0, False, "ms/m"),
+    # depths of water (rain, irrigation, evapotranspiration per sample interval)
+    **_u("water_depth", 1.0, 0.0, False, "mm"),
+    **_u("water_depth", 10.0, 0.0, False, "cm"),
+    **_u("water_depth", 25.4, 0.0, False, "in", "inch", "inches"),
 }
 
 

@@ -18,6 +18,8 @@ _REQ = {"resample": {"rate_out": 50.0}, "biquad": {"cutoff_hz": 10.0}, "envelope
 def _input(name, rng):
     if name in ("mel", "log", "dct", "harmonic_energies", "normalize"):
         return rng.exponential(size=(6, 65)).astype(np.float32)  # a 128-point power spectrogram
+    if name == "block_summary":
+        return rng.standard_normal((130, 3)).astype(np.float32)  # 2 samples of history + 32 blocks of 4
     return rng.standard_normal((128, 3)).astype(np.float32) * 100
 
 

@@ -77,3 +77,18 @@ def test_user_errors_are_one_line(tmp_path):
     bad.write_text("time_ms,x\n0,1\n")
     r = tinyml("run", APP, "--board", "host", "--input", str(bad))
     assert r.returncode == 2 and "lacks column" in r.stderr
+
+
+def test_flash_real_board_never_installs_its_flasher_silently():
+    """Without a terminal to ask at and without --yes (YES=1), a missing flashing tool is one line saying how to
+    install it; nothing is installed."""
+    need("arm-none-eabi-gcc")
+    import shutil
+
+    if shutil.which("openocd"):
+        pytest.skip("openocd is installed")
+    r = tinyml("flash", APP, "--board", "nucleo-l4r5zi")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 2, r.stderr  # the recipe, then the error
+    assert r.stderr.splitlines()[-1] == ("error: openocd not found (flashing nucleo-l4r5zi needs it); install it: "
+                                         "apt-get install -y openocd, or give --yes to let tinyml install it")
+    assert not shutil.which("openocd")

@@ -74,3 +74,27 @@ def test_ram_that_does_not_fit_the_smallest_board(tmp_path):
     # and the nano33ble link itself refuses it
     with pytest.raises(TinymlError, match="RAM overflow|overflow"):
         build_app(app, load_board("nano33ble"), out_dir=tmp_path / "n")
+
+
+def test_avr_stack_peak_from_the_disassembly_and_opt_in(tmp_path):
+    """avr-gcc 5 writes no call graph: the peak comes from the .su frames and the calls in the linked image,
+    and agrees with the stack the firmware measures by painting. The 8-bit board is sized only for apps
+    that name it in [firmware] boards."""
+    need("avr-gcc", "simavr")
+    from fwtest import demo_signal
+
+    from tinyml.device.runner import open_transport, stream_signal
+    from tinyml.device.size import default_boards
+
+    app = fixture_app()
+    assert "avr-uno" not in default_boards(app) and "qemu-m4" in default_boards(app)
+    im = build_app(app, "avr-uno")
+    r = image_size(im)
+    assert r.stack_exact and r.stack_path[0] == "main" and r.problems == []
+    assert r.ram == r.data + r.bss + r.stack_peak <= 2048
+    run = stream_signal(open_transport(im.board, im.elf), demo_signal(app), labels=app.manifest.labels, timeout_s=60)
+    assert 0 < run.done.stack_used <= r.stack_peak  # the static bound holds what the run really used
+    d = copy_fixture(tmp_path)
+    toml = d / "app.toml"
+    toml.write_text(toml.read_text().replace('boards = ["qemu-m4", "host"]', 'boards = ["qemu-m4", "host", "avr-uno"]'))
+    assert "avr-uno" in default_boards(load_app("mean-alarm", root=d.parent))

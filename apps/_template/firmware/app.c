@@ -3,7 +3,8 @@
  * Every hop: the newest window of samples plus their magnitude (the manifest's chain: magnitude,
  * appended) is quantized into the model input as tinyml.features.quantize_input does it, the
  * compiled int8 model scores it, and tml_threshold_events (twin of tinyml.postprocess.ThresholdEvents)
- * turns the scores into events. Edit this with pipeline.py when you change the features.
+ * turns the scores into events; tml_app_flush finishes them at the end of the input. Edit this with
+ * pipeline.py when you change the features.
  */
 
 #include "app_config.h"
@@ -67,6 +68,19 @@ void tml_app_on_sample(const float *sample)
     uint8_t labels[TML_TE_MAX_LABELS];
     int8_t event_scores[TML_TE_MAX_LABELS];
     int n = tml_threshold_events_step(&s_events, end, scores, labels, event_scores);
+    for (int i = 0; i < n; i++) {
+        tml_report_event(end, labels[i], event_scores[i]);
+    }
+}
+
+/* The end of the input: the smoothing runs on over the last windows (a lone 1 s clip, or a command
+ * in the last windows, still fires), as ThresholdEvents.flush does in Python. */
+void tml_app_flush(void)
+{
+    uint8_t labels[TML_TE_MAX_LABELS];
+    int8_t event_scores[TML_TE_MAX_LABELS];
+    uint32_t end = tml_app_samples();
+    int n = tml_threshold_events_flush(&s_events, end, labels, event_scores);
     for (int i = 0; i < n; i++) {
         tml_report_event(end, labels[i], event_scores[i]);
     }

@@ -8,7 +8,8 @@
  * the window is due: the ring then holds exactly the 49 frames the Python recomputes from the window.
  * Every HOP (0.2 s) the ring is quantized, in time order, into the model input, the int8 DS-CNN scores
  * the last 1 s, and tml_threshold_events (twin of tinyml.postprocess.ThresholdEvents, configured from
- * app_config.h as the Python is from the manifest) turns the scores into command events.
+ * app_config.h as the Python is from the manifest) turns the scores into command events; tml_app_flush
+ * finishes them at the end of the input (a lone 1 s clip, a command in the last windows).
  *
  * Why float32: the Cortex-M4F has a single-precision FPU, so a float MFCC costs little more than a
  * fixed-point one, and the frontend is bit-exact with the Python (same tables, same float32 operations
@@ -122,6 +123,19 @@ void tml_app_on_sample(const float *sample)
     uint8_t labels[TML_TE_MAX_LABELS];
     int8_t event_scores[TML_TE_MAX_LABELS];
     int n = tml_threshold_events_step(&s_events, end, scores, labels, event_scores);
+    for (int i = 0; i < n; i++) {
+        tml_report_event(end, labels[i], event_scores[i]);
+    }
+}
+
+/* The end of the input: the smoothing runs on over the last windows (a lone 1 s clip, or a command
+ * in the last windows, still fires), as ThresholdEvents.flush does in Python. */
+void tml_app_flush(void)
+{
+    uint8_t labels[TML_TE_MAX_LABELS];
+    int8_t event_scores[TML_TE_MAX_LABELS];
+    uint32_t end = tml_app_samples();
+    int n = tml_threshold_events_flush(&s_events, end, labels, event_scores);
     for (int i = 0; i < n; i++) {
         tml_report_event(end, labels[i], event_scores[i]);
     }

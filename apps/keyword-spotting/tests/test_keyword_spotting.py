@@ -91,6 +91,50 @@ def test_postprocessor_smooths_thresholds_and_suppresses():
     assert no not in [lab for _, lab in fired]
 
 
+# --- commands close together, a lone clip, a command at the very end (issue: dropped commands) ------------
+
+def _scenes(tmp_path):
+    """Three recordings cut from the demo's own audio (int16, so the WAVs are exact): "stop" then "up" with
+    0.5 s between them (inside the 1.5 s suppression), "up" alone as a 1 s Speech Commands clip, and "stop"
+    in a recording that ends 0.15 s after the word. Each maps to the commands it must raise."""
+    rate, x = wavfile.read(demo_path(APP))
+    cut = lambda a, b: x[int(a * rate) : int(b * rate)]  # noqa: E731
+    bg, stop, up = cut(10.8, 13.0), cut(7.75, 8.40), cut(15.05, 15.55)  # quiet background; the two commands
+    scenes = {
+        "apart": (np.concatenate([bg[:24000], stop, bg[:8000], up, bg[:24000]]), ["stop", "up"]),
+        "clip": (np.concatenate([bg[:4000], up, bg[:4000]])[:16000], ["up"]),
+        "end": (np.concatenate([bg, stop[:8800], bg[:2400]]), ["stop"]),
+    }
+    return {k: (_wav(tmp_path / f"{k}.wav", rate, sig), want) for k, (sig, want) in scenes.items()}
+
+
+def test_close_commands_a_lone_clip_and_a_last_word_are_all_heard(tmp_path):
+    """Another command right after one fires (only repeats are suppressed); one 1 s clip and a word in the
+    last windows are finished by the flush at the end of the input, stamped with its end."""
+    for name, (path, want) in _scenes(tmp_path).items():
+        res = run_cli("predict", APP.id, path, "--events-only")
+        assert res.returncode == 0, res.stderr
+        events = [json.loads(line) for line in res.stdout.splitlines()]
+        assert [e["event"] for e in events] == want, (name, events)
+        if name != "apart":  # raised at the end of the input: stamped with its end
+            assert events[-1]["t"] == round(wavfile.read(path)[1].size / M.rate, 3), (name, events)
+
+
+def test_the_device_hears_them_too(tmp_path):
+    """The same recordings through the firmware on qemu-m4: identical scores and events, the flushed ones
+    (sent after the link's END) included."""
+    import shutil
+
+    from tinyml.device.parity import device_parity
+
+    if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
+    for name, (path, want) in _scenes(tmp_path).items():
+        p = device_parity(APP, "qemu-m4", path)
+        assert p.ok, (name, p.mismatches)
+        assert [M.labels[lab] for _, lab, _ in p.device_events] == want, name
+
+
 def _wav(path, rate, data):
     wavfile.write(path, rate, data)
     return str(path)

@@ -161,6 +161,7 @@ def emit(cm_lowered: Lowered, plan: Plan, prefix: str) -> tuple[str, str]:
          f" * {len(lw.layers)} layers, {sum(L.macs for L in lw.layers)} MACs, arena {plan.arena_size} bytes. */",
          f'#include "{P}.h"' if P != "tml_model" else '#include "model.h"',
          '#include "tml_nn.h"', "",
+         "/* Weights, tables and layer parameters are TML_FLASH: program memory on an 8-bit AVR (tml_flash.h). */",
          "/* One static arena; every activation tensor sits at a fixed offset planned by lifetimes. */",
          f"static int32_t {P}_arena[({U}_ARENA_SIZE + 3) / 4];",
          f"#define {U}_T(off) ((int8_t *){P}_arena + (off))",
@@ -177,10 +178,11 @@ def emit(cm_lowered: Lowered, plan: Plan, prefix: str) -> tuple[str, str]:
             continue
         c.append(f"/* op {L.index}: {L.op} {list(L.in_shapes)} -> {list(L.out_shape)} */")
         for k in L.consts:
+            space = "TML_FLASH " if k.flash else ""
             if k.init is not None:
-                c.append(f"static const {k.ctype} {k.name} = {k.init};")
+                c.append(f"static const {space}{k.ctype} {k.name} = {k.init};")
             else:
-                c.append(f"static const {k.ctype} {k.name}[{max(k.values.size, 1)}] = {_array(k.values)};")
+                c.append(f"static const {space}{k.ctype} {k.name}[{max(k.values.size, 1)}] = {_array(k.values)};")
         c.append("")
 
     def addr(m: re.Match) -> str:

@@ -1,8 +1,9 @@
-"""Cortex-M builds of a compiled model: the model runner ELF for a board (qemu-m4 by default) with the
-portable or the DSP kernels, its QEMU run (outputs + instructions per inference and per layer), flash
-accounting from the linked ELF, and the Cortex-M0+ no-DSP check.
+"""MCU builds of a compiled model: the model runner ELF for a board (qemu-m4 by default, or the 8-bit
+avr-uno) with the portable or the DSP kernels, its emulated run (outputs + cost per inference and per
+layer: instructions under QEMU, cycles under simavr), flash accounting from the linked ELF, and the
+Cortex-M0+ no-DSP check.
 
-Uses the board support in tinyml.device (build_image, run_qemu) and firmware/boards/<b>/.
+Uses the board support in tinyml.device (build_image, run_qemu, run_simavr) and firmware/boards/<b>/.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..errors import TinymlError
 from ..paths import build_dir
+from ..device.board import load_board
 from .codegen import CompiledModel, compile_tflite, runtime_dir, runtime_sources
 
 RUNNER = Path(__file__).parent / "c" / "model_runner.c"
@@ -40,13 +42,14 @@ class RunnerBuild:
     objects: list[Path]
     dsp: bool
     opt: str
+    board: str = "qemu-m4"
 
 
 def write_vectors(path: Path, xs: np.ndarray) -> None:
     xs = np.asarray(xs, dtype=np.int8).reshape(len(xs), -1)
-    lines = ["/* Generated input vectors for the model runner. */", "#include <stdint.h>",
+    lines = ["/* Generated input vectors for the model runner. */", "#include <stdint.h>", '#include "tml_flash.h"',
              f"#define TML_RUNNER_VECTORS {len(xs)}",
-             f"static const int8_t tml_runner_vectors[{len(xs)}][{xs.shape[1]}] = {{"]
+             f"static const TML_FLASH int8_t tml_runner_vectors[{len(xs)}][{xs.shape[1]}] = {{"]
     for x in xs:
         lines.append("  {" + ",".join(str(int(v)) for v in x) + "},")
     lines.append("};")
@@ -65,17 +68,25 @@ def build_runner(tflite_bytes: bytes, xs: np.ndarray, *, dsp: bool = True, opt: 
     cm = compile_tflite(tflite_bytes, gen)
     write_vectors(gen / "vectors.h", xs)
     out = base / f"{board}-{'dsp' if dsp else 'portable'}{opt}"
-    img = build_image(board, [RUNNER, *runtime_sources()], [gen, runtime_dir()], {"TML_NN_DSP": int(dsp)}, out,
-                      opt=opt, name="runner")
-    return RunnerBuild(cm, img.elf, img.objects, dsp, opt)
+    defines = {"TML_NN_DSP": int(dsp)}
+    if load_board(board).ram_size and load_board(board).ram_size < 64 * 1024:
+        defines["TML_RUNNER_MAX_LAYERS"] = 24  # per-layer costs of small models only: 2 KB of SRAM
+    img = build_image(board, [RUNNER, *runtime_sources()], [gen, runtime_dir()], defines, out, opt=opt, name="runner")
+    return RunnerBuild(cm, img.elf, img.objects, dsp, opt, board)
 
 
 def run_runner(rb: RunnerBuild, timeout_s: float = 120.0) -> RunnerResult:
-    from ..device.qemu import run_qemu
+    board = load_board(rb.board)
+    if board.runner == "simavr":
+        from ..device.simavr import run_simavr
 
-    r = run_qemu(rb.elf, timeout_s=timeout_s)
+        r = run_simavr(board, rb.elf, timeout_s=timeout_s)
+    else:
+        from ..device.qemu import run_qemu
+
+        r = run_qemu(rb.elf, timeout_s=timeout_s)
     if r.timed_out or r.returncode != 0:
-        raise TinymlError(f"model runner failed under QEMU (rc {r.returncode}, timed out {r.timed_out}): "
+        raise TinymlError(f"model runner failed on {rb.board} (rc {r.returncode}, timed out {r.timed_out}): "
                           f"{r.stderr.strip()[-500:]}")
     outs, instr, layers, unit, overhead = [], [], [], "?", 0
     for line in r.text.splitlines():

@@ -31,6 +31,9 @@ class Const:
     ctype: str       # C element type, or a struct type when `init` is set
     values: np.ndarray | None = None
     init: str | None = None  # C initializer for structs
+    # Kept in program memory (TML_FLASH) unless a kernel reads it through a pointer that may also point at
+    # the arena (constant operands of ADD, MUL, CONCATENATION).
+    flash: bool = True
 
     @property
     def nbytes(self) -> int:
@@ -139,7 +142,7 @@ class _Lowerer:
         """Address of an int8 operand: the arena, or a const array for constant operands."""
         self.check_tensor(op, t)
         if t.is_const:
-            consts.append(Const(name, "int8_t", self.const_data(op, t, np.int8, "operand").ravel()))
+            consts.append(Const(name, "int8_t", self.const_data(op, t, np.int8, "operand").ravel(), flash=False))
             return name
         return f"{{T{t.index}}}"
 

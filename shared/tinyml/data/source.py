@@ -20,7 +20,6 @@ from ..errors import TinymlError
 from ..manifest import Manifest
 from ..paths import cache_dir, datasets_dir
 from ..recording import Recording
-from ..dsp.resample import resample
 
 
 def dataset_module(name: str) -> ModuleType:
@@ -51,7 +50,7 @@ def build_dataset(m: Manifest, *, smoke: bool = False, progress: bool = True) ->
         mod = dataset_module(gen_name)
         gen_opts = {k: v for k, v in options.items() if k not in ("generator", "load")}
         recs = _cached(mod, gen_name, m, gen_opts, progress)
-    return [_to_rate(r, m.rate) for r in recs]
+    return [_to_rate(r, m) for r in recs]
 
 
 def _cached(mod: ModuleType, name: str, m: Manifest, opts: dict, progress: bool) -> list[Recording]:
@@ -77,9 +76,9 @@ def _cached(mod: ModuleType, name: str, m: Manifest, opts: dict, progress: bool)
     return recs
 
 
-def _to_rate(r: Recording, rate: float) -> Recording:
-    if abs(r.rate - rate) < 1e-6:
+def _to_rate(r: Recording, m: Manifest) -> Recording:
+    if abs(r.rate - m.rate) < 1e-6:
         return r
-    r.signal = resample(r.signal, r.rate, rate)
-    r.rate = rate
+    r.signal = m.resample(r.signal, r.rate)  # as predict does: [signal] resample and totals
+    r.rate = m.rate
     return r

@@ -12,16 +12,29 @@ def split_recordings(
 ) -> tuple[list[Recording], list[Recording], list[Recording]]:
     """Shuffle the distinct groups with `seed`, then cut by group count, never by recording. Recordings
     marked split="train" (generated augmentation material, e.g. random synthetic voices) always train and
-    take no part in the draw, so adding them leaves the held-out groups as they were."""
-    groups = sorted({_group(r, key) for r in recs if r.split != "train"})
-    if len(groups) < 3:
-        raise ValueError(f"need at least 3 distinct {key}s to split, found {len(groups)}")
+    take no part in the draw, so adding them leaves the held-out groups as they were. Recordings marked
+    split="test" form the test split by themselves (a dataset's official test set, e.g. MIT-BIH DS2): then
+    only the validation groups are drawn, from the rest."""
+    fixed_test = {_group(r, key) for r in recs if r.split == "test"}
+    groups = sorted({_group(r, key) for r in recs if r.split not in ("train", "test")} - fixed_test)
     rng = np.random.default_rng(seed)
-    order = [groups[i] for i in rng.permutation(len(groups))]
-    n_test = max(1, round(test_fraction * len(groups)))
-    n_val = max(1, round(val_fraction * len(groups)))
-    test_g = set(order[:n_test])
-    val_g = set(order[n_test : n_test + n_val])
+    if fixed_test:
+        if len(groups) < 2:
+            raise ValueError(f"need at least 2 distinct {key}s outside the fixed test split, found {len(groups)}")
+        order = [groups[i] for i in rng.permutation(len(groups))]
+        test_g = fixed_test
+        val_g = set(order[: max(1, round(val_fraction * (len(groups) + len(fixed_test))))][: len(groups) - 1])
+    else:
+        if len(groups) < 3:
+            raise ValueError(f"need at least 3 distinct {key}s to split, found {len(groups)}")
+        order = [groups[i] for i in rng.permutation(len(groups))]
+        n_test = max(1, round(test_fraction * len(groups)))
+        n_val = max(1, round(val_fraction * len(groups)))
+        test_g = set(order[:n_test])
+        val_g = set(order[n_test : n_test + n_val])
+    leak = {_group(r, key) for r in recs if r.split == "train"} & test_g
+    if leak:
+        raise ValueError(f"{key} {sorted(leak)[0]!r} is marked both train and test")
     train = [r for r in recs if r.split == "train" or _group(r, key) not in test_g | val_g]
     val = [r for r in recs if _group(r, key) in val_g]
     test = [r for r in recs if _group(r, key) in test_g]

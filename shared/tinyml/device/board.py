@@ -78,7 +78,7 @@ class Board:
 
     @property
     def runner(self) -> str:
-        """How `tinyml run` talks to it: qemu, host (a native process) or serial (PORT=)."""
+        """How `tinyml run` talks to it: qemu, simavr, host (a native process) or serial (PORT=)."""
         return self.get("RUNNER", "serial")
 
     @property

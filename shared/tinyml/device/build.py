@@ -57,7 +57,10 @@ def _run(cmd: list[str], what: str) -> None:
 
 
 def compile_flags(board: Board, include_dirs, defines, opt: str) -> list[str]:
-    flags = [*board.words("CPU_FLAGS"), *WARN, opt, "-g", *SECTIONS, *board.words("CFLAGS")]
+    # A compiler older than GCC 10 (avr-gcc 5) has no call-graph output: BOARD_NO_CALLGRAPH = 1, and
+    # stack.py reads the calls from the disassembly instead.
+    sections = [f for f in SECTIONS if not (f.startswith("-fcallgraph-info") and board.get("NO_CALLGRAPH"))]
+    flags = [*board.words("CPU_FLAGS"), *WARN, opt, "-g", *sections, *board.words("CFLAGS")]
     incs = [port_dir(), *board.include_dirs, *map(Path, include_dirs)]
     flags += [f"-I{d}" for d in incs]
     for k, v in (defines or {}).items():

@@ -5,7 +5,8 @@ flash: build the firmware for --board and put it on the device. For qemu-m4 that
        (openocd, st-flash, bossac) and then streamed over PORT. The app's demo recording
        ([firmware] demo in app.toml) is replayed and the device's events printed as they happen,
        then flash/RAM use and the cost per inference.
-run:   the same, for any recording (--input), printing the JSON lines `tinyml predict` prints.
+run:   the same, for any recording (--input), printing the JSON lines `tinyml predict` prints (window
+       lines with values, beat lines, event lines: tinyml.output_lines).
 size:  flash (text + rodata + data) and RAM (data + bss + stack peak) on every board; fails when
        an image does not fit or links malloc.
 <app> is an app id, or a path to an app folder (one holding app.toml).
@@ -198,7 +199,8 @@ def _summary_text(d: dict) -> str:
 
 def _session(args, app: App, signal, *, events_only: bool) -> int:
     from .firmware import build_app
-    from .runner import line_for, open_transport, stream_signal
+    from .link import Done
+    from .runner import DeviceLines, open_transport, stream_signal
     from .size import image_size
 
     im = build_app(app, args.board)
@@ -207,17 +209,21 @@ def _session(args, app: App, signal, *, events_only: bool) -> int:
         if not args.port:
             raise TinymlError(f"board {im.board.name}: give the serial port to stream over: {hints.option('--port', '/dev/ttyACM0')}")
     transport = open_transport(im.board, im.elf, args.port)
+    m = app.manifest
+    lines: list[DeviceLines] = []
 
     def show(msg, run):
-        line = line_for(msg, run)
-        if line is None or (events_only and "event" not in line):
-            return
-        sys.stdout.write(json.dumps(line) + "\n")
+        if not lines:
+            lines.append(DeviceLines(m, run.hello))
+        out = lines[0].feed(msg) + (lines[0].end() if isinstance(msg, Done) else [])
+        for line in out:
+            if not events_only or "event" in line:
+                sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
 
-    m = app.manifest
     run = stream_signal(transport, signal, labels=m.labels, expect_app=m.id, expect_hash=m.feature_hash(),
-                        timeout_s=args.timeout, on_message=show, quit=im.board.runner != "serial")
+                        timeout_s=args.timeout, on_message=show, quit=im.board.runner != "serial",
+                        values=m.values, beat_labels=m.beat_labels)
     for e in run.errors:
         print(f"device error: {e.describe()}", file=sys.stderr)
     d = summary_dict(im, run, size, len(signal))

@@ -4,8 +4,9 @@ Every scalar and array in [signal], [features] and [postprocess] becomes TML_CFG
 (nested tables and chain steps flatten with '_': TML_CFG_FEATURES_CHAIN_0_BLOCK,
 TML_CFG_POSTPROCESS_SMOOTHING_N, ...). Numbers keep their float32 value exactly (9 significant
 digits); arrays become brace initialisers with a _LEN (2-D: _ROWS and _COLS), usable as
-`static const float th[] = TML_CFG_POSTPROCESS_THRESHOLDS;`. Plus the app id, the labels, and the
-feature hash that the device reports in its hello frame and the host checks.
+`static const float th[] = TML_CFG_POSTPROCESS_THRESHOLDS;`. Plus the app id, the labels, the values and
+beat labels ([app] values, beat_labels: TML_CFG_N_VALUES, TML_CFG_VALUE_<NAME>, TML_CFG_N_BEAT_LABELS,
+TML_CFG_BEAT_LABEL_<NAME>), and the feature hash that the device reports in its hello frame and the host checks.
 
 Deployment sections ([app] deployment = ["machine"]) follow the same rule: TML_CFG_MACHINE_SHAFT_HZ;
 a string stays a quoted constant, and a string with declared choices ([machine.allowed]) also gets
@@ -151,6 +152,28 @@ def config_defines(m: Manifest) -> dict[str, str]:
     defs["TML_CFG_LABELS"] = _array(labels)
     for i, lab in enumerate(labels):
         defs[c_name("TML_CFG_LABEL", lab)] = str(i)
+    # [app] values and beat_labels: counts, names and an index macro each (TML_CFG_VALUE_HR_BPM,
+    # TML_CFG_BEAT_LABEL_N), for tml_report_values / tml_report_beat
+    defs["TML_CFG_N_VALUES"] = str(len(m.values))
+    if m.values:
+        defs["TML_CFG_VALUES"] = _array(m.values)
+    for i, name in enumerate(m.values):
+        defs[c_name("TML_CFG_VALUE", name)] = str(i)
+    defs["TML_CFG_N_BEAT_LABELS"] = str(len(m.beat_labels))
+    if m.beat_labels:
+        defs["TML_CFG_BEAT_LABELS"] = _array(m.beat_labels)
+    for i, name in enumerate(m.beat_labels):
+        k = c_name("TML_CFG_BEAT_LABEL", name)
+        if k in defs:
+            raise TinymlError(f"{m.path}: [app] beat_labels: two labels map to the C name {k}; rename one")
+        defs[k] = str(i)
+    # events: a label's index, or [app] extra_events after the labels (TML_CFG_EVENT_<NAME> for those)
+    defs["TML_CFG_N_EVENTS"] = str(len(m.event_names))
+    for i, name in enumerate(m.event_names[len(labels):], len(labels)):
+        k = c_name("TML_CFG_EVENT", name)
+        if k in defs or k in ("TML_CFG_EVENT_LABELS", "TML_CFG_EVENT_LABELS_LEN"):
+            raise TinymlError(f"{m.path}: [app] extra_events: {name!r} maps to the C name {k}, already taken; rename it")
+        defs[k] = str(i)
     ev = [labels.index(x) for x in m.app.get("event_labels", [])]
     defs["TML_CFG_EVENT_LABELS_LEN"] = str(len(ev))
     if ev:

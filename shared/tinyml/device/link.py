@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import TinymlError
 
 SYNC = b"\xa5\x5a"
-VERSION = 1
+VERSION = 2
 HEADER = 6
 OVERHEAD = 8
 MAX_PAYLOAD = 512
@@ -42,6 +42,8 @@ class T(IntEnum):
     DONE = 0x86
     LOG = 0x87
     ACK = 0x88
+    VALUES = 0x89
+    BEAT = 0x8A
 
 
 class E(IntEnum):
@@ -154,6 +156,8 @@ class Hello:
     out_zero_point: int
     out_scale: float
     rate: float
+    values: int  # [app] values per window
+    beat_labels: int  # [app] beat_labels
     app_id: str
     feature_hash: str
     board: str
@@ -171,6 +175,18 @@ class Event:
     t: int
     label: int
     score: int  # int8
+
+
+@dataclass
+class Values:
+    t: int
+    values: np.ndarray  # float32, [app] values order
+
+
+@dataclass
+class Beat:
+    t: int
+    label: int
 
 
 @dataclass
@@ -212,7 +228,7 @@ class Ack:
     next_seq: int
 
 
-Message = Hello | Scores | Event | Timing | Error | Done | Log | Ack
+Message = Hello | Scores | Values | Beat | Event | Timing | Error | Done | Log | Ack
 
 
 def _strings(p: bytes, n: int) -> list[str]:
@@ -228,13 +244,24 @@ def parse(f: Frame) -> Message:
     p = f.payload
     try:
         if f.type == T.HELLO:
-            ver, ch, outs, win, maxp, zp, _r, scale, rate = struct.unpack_from("<BBBBHbBff", p)
-            return Hello(ver, ch, outs, win, maxp, zp, scale, rate, *_strings(p[16:], 4))
+            ver = p[0]
+            if ver != VERSION:  # an older layout: only the version is read (connect() refuses it by name)
+                return Hello(ver, 0, 0, 0, 0, 0, 0.0, 0.0, 0, 0, "", "", "", "")
+            ver, ch, outs, win, maxp, zp, nval, scale, rate, nbeat = struct.unpack_from("<BBBBHbBffB", p)
+            return Hello(ver, ch, outs, win, maxp, zp, scale, rate, nval, nbeat, *_strings(p[17:], 4))
         if f.type == T.SCORES:
             t, n = struct.unpack_from("<IB", p)
             if len(p) != 5 + n:
                 raise ValueError
             return Scores(t, np.frombuffer(p[5 : 5 + n], np.int8).copy())
+        if f.type == T.VALUES:
+            t, n = struct.unpack_from("<IB", p)
+            if len(p) != 5 + 4 * n:
+                raise ValueError
+            return Values(t, np.frombuffer(p[5:], "<f4").astype(np.float32))
+        if f.type == T.BEAT:
+            t, lab = struct.unpack("<IB", p)
+            return Beat(t, lab)
         if f.type == T.EVENT:
             t, lab, sc = struct.unpack("<IBb", p)
             return Event(t, lab, sc)
@@ -525,7 +552,8 @@ class DeviceLink:
 
     def stream(self, signal: np.ndarray, *, samples_per_frame: int | None = None, first_seq: int = 0) -> Iterator[Message]:
         """Send the signal [n, channels] in SAMPLES frames with window flow control and yield the
-        device's messages (Scores, Event, Timing, Error, Log) as they arrive; ends with the Done."""
+        device's messages (Scores, Values, Beat, Event, Timing, Error, Log) as they arrive; then END (the end
+        of the input: the app's flush may still report) and the messages up to the Done."""
         h = self.hello or self.connect()
         sig = np.ascontiguousarray(signal, np.float32)
         if sig.ndim != 2 or sig.shape[1] != h.channels:

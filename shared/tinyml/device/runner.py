@@ -1,7 +1,7 @@
 """Run firmware and stream a signal through the device link: QEMU, a native process, or a serial port.
 
-The output mirrors `tinyml predict`: {"t": s, "scores": {label: p}} per window and
-{"t": s, "event": label, "score": p} per event, with t = samples seen / rate (end of the window).
+The output mirrors `tinyml predict` (tinyml.output_lines): window lines (scores, and values for apps with
+[app] values), beat lines and event lines, with t = sample index / rate.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ import numpy as np
 
 from .. import hints
 from ..errors import TinymlError
+from ..output_lines import BEAT, EVENT, WINDOW, LineMaker, in_time_order
 from .board import Board
-from .link import Done, Error, Event, Hello, HostTransport, Log, ProcessTransport, QemuTransport, Scores, SerialTransport
-from .link import Timing
-from .link import DeviceLink
+from .link import Beat, Done, Error, Event, Hello, HostTransport, Log, ProcessTransport, QemuTransport, Scores
+from .link import DeviceLink, SerialTransport, Timing, Values
 from .qemu import qemu_command
 
 
 def open_transport(board: Board, elf: Path, port: str | None = None, fast: bool = True, nv: bytes | None = None):
-    """A transport to firmware `elf` on `board`: QEMU, the native executable, or PORT (real boards,
-    after flashing). For QEMU, fast=True feeds the link through a FIFO (semihosting) instead of the
+    """A transport to firmware `elf` on `board`: QEMU, the native executable, simavr (AVR boards), or PORT
+    (real boards, after flashing). For QEMU, fast=True feeds the link through a FIFO (semihosting) instead of the
     emulated UART's receive path. nv: the emulated or host board's non-volatile page at start (None:
     erased); the page after the run is the transport's `nv_after`."""
     runner = board.runner
@@ -33,6 +33,10 @@ def open_transport(board: Board, elf: Path, port: str | None = None, fast: bool 
         return QemuTransport(cmd, nv=nv) if fast else ProcessTransport(cmd)
     if runner == "host":
         return HostTransport([str(Path(elf).resolve())], nv=nv)
+    if runner == "simavr":
+        from .simavr import simavr_command
+
+        return ProcessTransport(simavr_command(board, Path(elf)))
     if not port:
         raise TinymlError(f"board {board.name} streams over a serial port: give {hints.option('--port', '/dev/ttyACM0')}")
     return SerialTransport(port, int(board.get("BAUD", "115200")))
@@ -44,6 +48,8 @@ class DeviceRun:
     rate: float
     labels: list[str]
     scores: list[Scores] = field(default_factory=list)
+    values: list[Values] = field(default_factory=list)
+    beats: list[Beat] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     timings: list[Timing] = field(default_factory=list)
     errors: list[Error] = field(default_factory=list)
@@ -64,6 +70,21 @@ class DeviceRun:
     def times(self) -> np.ndarray:
         return np.array([s.t for s in self.scores], np.int64)
 
+    def values_at(self, times) -> tuple[np.ndarray, list[int]]:
+        """[len(times), n_values] float32: the VALUES frame of each window end in `times` (the latest when
+        repeated), and the windows that got none (their rows are NaN)."""
+        by_t = {v.t: v.values for v in self.values}
+        n = self.hello.values
+        out = np.full((len(times), n), np.nan, np.float32)
+        missing = []
+        for i, t in enumerate(times):
+            v = by_t.get(int(t))
+            if v is None or len(v) != n:
+                missing.append(i)
+            else:
+                out[i] = v
+        return out, missing
+
     def cost_per_inference(self) -> dict | None:
         if not self.timings:
             return None
@@ -83,23 +104,57 @@ def parse_stage_cost(text: str) -> dict | None:
     return {"stage": mm[1], "every": int(mm[2]), "n": int(mm[3]), "total": int(mm[4])}
 
 
-def line_for(msg, run: DeviceRun) -> dict | None:
-    """The predict-style JSON object for a message, or None."""
-    h = run.hello
-    if isinstance(msg, Scores):
-        p = (msg.scores.astype(np.float32) - np.float32(h.out_zero_point)) * np.float32(h.out_scale)
-        return {"t": round(msg.t / run.rate, 3), "scores": {lab: round(float(v), 4) for lab, v in zip(run.labels, p)}}
-    if isinstance(msg, Event):
-        label = run.labels[msg.label] if msg.label < len(run.labels) else f"#{msg.label}"
-        p = (np.float32(msg.score) - np.float32(h.out_zero_point)) * np.float32(h.out_scale)
-        return {"t": round(msg.t / run.rate, 3), "event": label, "score": round(float(p), 4)}
-    return None
+class DeviceLines:
+    """The device's messages as `tinyml predict`'s lines. A window line is complete once its SCORES and,
+    for an app with [app] values, its VALUES (same t, either order) are in; a beat, an event or the DONE
+    completes any window still open. Windows and events arrive in time order, so their lines go out as
+    they come; an app with [app] beat_labels reports beats later than their time, so its lines are
+    held and come out in time order at the DONE (`end()`)."""
+
+    def __init__(self, manifest, hello: Hello):
+        self.maker = LineMaker(manifest, hello.out_scale, hello.out_zero_point, hello.rate)
+        self.n_values = len(manifest.values)
+        self.hold = bool(manifest.beat_labels)
+        self.open: dict[int, list] = {}  # t -> [scores, values]
+        self.held: list[tuple[int, int, dict]] = []
+
+    def feed(self, msg) -> list[dict]:
+        """The lines `msg` completes, in order (none while held)."""
+        items = []
+        if isinstance(msg, (Scores, Values)):
+            w = self.open.setdefault(msg.t, [None, None])
+            if isinstance(msg, Scores):
+                w[0] = msg.scores
+            else:
+                w[1] = msg.values
+            if w[0] is not None and (w[1] is not None or not self.n_values):
+                items.append(self._window(msg.t))
+        elif isinstance(msg, (Beat, Event, Done)):
+            items += [self._window(t) for t in list(self.open) if self.open[t][0] is not None]
+            if isinstance(msg, Beat):
+                items.append((msg.t, BEAT, self.maker.beat(msg.t, msg.label)))
+            elif isinstance(msg, Event):
+                items.append((msg.t, EVENT, self.maker.event(msg.t, msg.label, msg.score)))
+        if self.hold:
+            self.held += items
+            return []
+        return [line for _, _, line in items]
+
+    def end(self) -> list[dict]:
+        """At the DONE: the held lines in time order."""
+        out, self.held = in_time_order(self.held), []
+        return out
+
+    def _window(self, t: int):
+        scores, values = self.open.pop(t)
+        return t, WINDOW, self.maker.window(t, scores, values)
 
 
 def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_app: str | None = None,
                   expect_hash: str | None = None, timeout_s: float = 120.0, on_message=None,
-                  quit: bool = True) -> DeviceRun:
-    """Connect, check the hello against the app, send the whole signal, collect everything until DONE.
+                  quit: bool = True, values: list[str] | None = None, beat_labels: list[str] | None = None) -> DeviceRun:
+    """Connect, check the hello against the app (`values` and `beat_labels`: the manifest's, checked when
+    given), send the whole signal, collect everything until DONE.
 
     A board that was already running (a real board on its serial port) may be mid-frame or mid-stream:
     the host flushes its parser with zero fill and sends RESET, so every session starts at sample 0."""
@@ -114,12 +169,19 @@ def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_ap
                 "from another feature definition: rebuild and flash it")
         if h.outputs != len(labels):
             raise TinymlError(f"device reports {h.outputs} outputs, the manifest has {len(labels)} labels")
+        for what, n, names in (("values", h.values, values), ("beat labels", h.beat_labels, beat_labels)):
+            if names is not None and n != len(names):
+                raise TinymlError(f"device reports {n} {what}, the manifest has {len(names)}; rebuild and flash it")
         run = DeviceRun(h, float(h.rate), list(labels))
         link.resync()
         link.reset()
         for m in link.stream(signal):
             if isinstance(m, Scores):
                 run.scores.append(m)
+            elif isinstance(m, Values):
+                run.values.append(m)
+            elif isinstance(m, Beat):
+                run.beats.append(m)
             elif isinstance(m, Event):
                 run.events.append(m)
             elif isinstance(m, Timing):

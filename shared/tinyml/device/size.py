@@ -15,7 +15,16 @@ from ..apps import App
 from .board import Board, list_boards, load_board
 from .elf import Elf
 from .firmware import AppImage, build_app
-from .stack import analyse
+from .stack import analyse, graph_from_disassembly
+
+
+def disassemble(board: Board, elf) -> str:
+    import subprocess
+
+    from .build import _tool
+
+    res = subprocess.run([_tool(board, "objdump"), "-d", str(elf)], capture_output=True, text=True)
+    return res.stdout
 
 ALLOC_SYMBOLS = ("malloc", "calloc", "realloc", "free", "_malloc_r", "_sbrk", "_sbrk_r")
 
@@ -66,9 +75,15 @@ def image_size(im: AppImage) -> SizeReport:
     elf = Elf(im.elf)
     s = elf.sizes()
     cortex = b.arch == "cortex-m"
-    st = analyse(im.image.ci_files, entry="Reset_Handler" if cortex else "main",
-                 isr_pattern=r".*_(Handler|IRQHandler)$" if cortex else None,
-                 fp="-mfloat-abi=hard" in b.get("CPU_FLAGS"))
+    avr = b.arch == "avr"
+    if b.get("NO_CALLGRAPH"):  # no .ci files: the calls come from the linked image's disassembly
+        graph = graph_from_disassembly(disassemble(b, im.elf), im.image.su_files, call_bytes=2 if avr else 0)
+        st = analyse([], entry="main", isr_pattern=r"__vector_\d+$" if avr else None, graph=graph,
+                     isr_frame=2 if avr else 0)
+    else:
+        st = analyse(im.image.ci_files, entry="Reset_Handler" if cortex else "main",
+                     isr_pattern=r".*_(Handler|IRQHandler)$" if cortex else None,
+                     fp="-mfloat-abi=hard" in b.get("CPU_FLAGS"))
     reserved = int(b.get("STACK_SIZE"), 0) if b.get("STACK_SIZE") else None
     r = SizeReport(b.name, s["text"], s["rodata"], s["data"], s["bss"], st.peak, st.exact, reserved, im.arena_size,
                    b.flash_size, b.ram_size, st.path)
@@ -77,7 +92,7 @@ def image_size(im: AppImage) -> SizeReport:
         r.problems.append(f"links dynamic allocation ({', '.join(bad)}); firmware must use static buffers only")
     if st.recursion:
         r.problems.append(f"recursion ({', '.join(st.recursion)}): the stack peak is unbounded")
-    if cortex:
+    if cortex or avr:
         if reserved is not None and st.peak > reserved:
             r.problems.append(f"static stack peak {st.peak} B exceeds the reserved stack {reserved} B")
         if b.flash_size and r.flash > b.flash_size:
@@ -93,9 +108,16 @@ def smallest_ram_board() -> Board | None:
     return min(cands, key=lambda b: b.ram_size) if cands else None
 
 
+def default_boards(app: App) -> list[str]:
+    """Every discovered board, except those too small for most apps (BOARD_OPT_IN = 1 in board.mk: the
+    8-bit AVR), which an app gets only by naming them in its [firmware] boards."""
+    listed = set(app.manifest.firmware.get("boards") or [])
+    return [n for n in list_boards() if n in listed or not load_board(n).get("OPT_IN")]
+
+
 def size_all(app: App, boards: list[str] | None = None) -> tuple[list[SizeReport], list[str]]:
-    """Build for every board (default: all discovered) and report; plus app-wide problems."""
-    names = boards or list_boards()
+    """Build for every board (default: default_boards) and report; plus app-wide problems."""
+    names = boards or default_boards(app)
     reports = [image_size(build_app(app, n)) for n in names]
     problems = []
     small = smallest_ram_board()

@@ -1,4 +1,6 @@
-"""Static worst-case stack from GCC's -fstack-usage / -fcallgraph-info=su output.
+"""Static worst-case stack from GCC's -fstack-usage / -fcallgraph-info=su output (or, for a compiler
+without -fcallgraph-info such as avr-gcc 5, from -fstack-usage frames and the calls in the linked ELF's
+disassembly: `graph_from_disassembly`).
 
 Each object's .ci file gives the frame size of every function and its direct calls. The peak is
 the deepest path from the entry (Reset_Handler on Cortex-M, main on host), plus the deepest
@@ -40,6 +42,42 @@ class CallGraph:
                     self.dynamic.add(name)
         for src, dst in _EDGE.findall(text):
             self.calls.setdefault(src, set()).add(dst)
+
+
+_FUNC = re.compile(r"^[0-9a-f]+ <([^>]+)>:$")
+_CALL = re.compile(r"\t(call|rcall|jmp|rjmp)\t.*<([^>+]+)>")
+_ICALL = re.compile(r"\t(icall|eicall)\b")  # indirect calls; ijmp is a jump table or the call-prologue's return
+
+
+def graph_from_disassembly(disassembly: str, su_files: list[Path], call_bytes: int) -> CallGraph:
+    """A call graph from `objdump -d` of the linked image and the .su frame sizes. Calls (and jumps to
+    another function: tail calls) are edges; an indirect call marks the caller with __indirect_call. Each
+    frame gets `call_bytes` for the return address its call pushed (2 on an AVR with 16-bit PC)."""
+    g = CallGraph()
+    for su in su_files:
+        for line in Path(su).read_text(errors="replace").splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                name = parts[0].rsplit(":", 1)[-1]
+                g.frame[name] = max(g.frame.get(name, 0), int(parts[1]) + call_bytes)
+                if "dynamic" in parts[2]:
+                    g.dynamic.add(name)
+    func = None
+    for line in disassembly.splitlines():
+        m = _FUNC.match(line)
+        if m:
+            if not m.group(1).startswith("."):  # .L labels inside a function
+                func = m.group(1)
+                g.frame.setdefault(func, call_bytes)
+            continue
+        if func is None:
+            continue
+        c = _CALL.search(line)
+        if c and c.group(2) != func and not c.group(2).startswith("."):
+            g.calls.setdefault(func, set()).add(c.group(2))
+        elif _ICALL.search(line):
+            g.calls.setdefault(func, set()).add("__indirect_call")
+    return g
 
 
 @dataclass
@@ -88,9 +126,11 @@ def _deepest(g: CallGraph, root: str, unknown: set, recursion: set, flags: dict)
 
 
 def analyse(ci_files: list[Path], *, entry: str, isr_pattern: str | None = r".*_(Handler|IRQHandler)$",
-            fp: bool = True) -> StackReport:
-    g = CallGraph()
-    for p in ci_files:
+            fp: bool = True, graph: CallGraph | None = None, isr_frame: int | None = None) -> StackReport:
+    """`graph` replaces the .ci files when given; `isr_frame` is what the hardware pushes on interrupt entry
+    (default: the Cortex-M exception frame, with or without the FP context)."""
+    g = graph if graph is not None else CallGraph()
+    for p in ci_files if graph is None else ():
         g.add_ci(p)
     unknown: set[str] = set()
     recursion: set[str] = set()
@@ -110,6 +150,7 @@ def analyse(ci_files: list[Path], *, entry: str, isr_pattern: str | None = r".*_
         return [f"{Path(n.rsplit(':', 1)[0]).name}:{n.rsplit(':', 1)[1]}" if ":" in n else n for n in names]
 
     path, unknown_l, recursion_l = short(path), short(sorted(unknown)), short(sorted(recursion))
-    isr_total = isr_best + ((EXCEPTION_FRAME_FP if fp else EXCEPTION_FRAME) if isr_name else 0)
+    hw = isr_frame if isr_frame is not None else (EXCEPTION_FRAME_FP if fp else EXCEPTION_FRAME)
+    isr_total = isr_best + (hw if isr_name else 0)
     return StackReport(peak + isr_total, path, isr_name, isr_total, unknown_l, recursion_l,
                        flags["indirect"], sorted(g.dynamic))

@@ -37,6 +37,7 @@ from ..errors import TinymlError
 # Submodules stay reachable as tinyml.dsp.<block> (modules, not shadowed by their functions):
 # use `from tinyml.dsp.stats import stats`. The functions are imported here under private names.
 from .biquad import KINDS as BIQUAD_KINDS
+from .block_summary import block_summary as _block_summary
 from .biquad import biquad as _biquad
 from .biquad import design_biquad as _design_biquad
 from .dct import dct as _dct
@@ -301,6 +302,11 @@ def _concat_described(x, rate, described_branches):
     return np.concatenate([o.astype(np.float32) for o in outs], axis=1)
 
 
+def _apply_block_summary(x, rate, size, level, level_center, level_scale, delta_scale, sums, means, missing, clip):
+    return _block_summary(_as2d(x, "block_summary"), size, level, level_center, level_scale, delta_scale, sums, means,
+                          missing, clip)
+
+
 def _frames_params(x, length, hop):
     length = length or x.shape[0]
     hop = hop or length
@@ -374,6 +380,18 @@ BLOCKS: dict[str, Block] = {
               doc="sqrt of the sum of squares over channels -> 1 feature"),
         Block("magnitude_int", 1, "int", {}, _magnitude_int, _apply_magnitude_int,
               doc="int16 samples -> exact floor integer magnitude (int32) -> 1 feature"),
+        Block("block_summary", 1, "float32",
+              {"size": (int, 4, "samples per block (the window is 2 + size * blocks samples)"),
+               "level": (int, 0, "channel whose level, range, step and glitch are summarized"),
+               "level_center": (float, 0.0, "level feature = (mean - center) * scale"),
+               "level_scale": (float, 1.0, "level feature = (mean - center) * scale"),
+               "delta_scale": (float, 1.0, "range, step and glitch = signed sqrt(change / delta_scale)"),
+               "sums": (list, [], "[channel, scale] pairs: sqrt(block sum / scale)"),
+               "means": (list, [], "[channel, center, scale]: (block mean - center) / scale"),
+               "missing": (float, -1.0, "a sum or mean over a block with a NaN sample"),
+               "clip": (float, 3.0, "every feature is clipped to [-clip, clip]")},
+              _block_summary, _apply_block_summary,
+              doc="per block of samples: level, range, step, glitch of one channel, sums and means of others"),
         Block("stats", 1, "float32", {"names": (list, list(STAT_NAMES), "statistics to compute, in order")},
               _stats, _apply_stats, choices={"names": STAT_NAMES},
               doc="per-channel statistics -> [1, ch*len(names)]"),

@@ -1,4 +1,9 @@
-"""Resample a signal between rates (polyphase FIR, scipy.signal.resample_poly).
+"""Resample a signal between rates: polyphase FIR (scipy.signal.resample_poly, the default), or for slow
+physical states sampled by loggers ([signal] resample = "linear": soil moisture, temperature) linear
+interpolation, after a moving mean over one output step when the rate goes down; FIR would ring around
+a wetting front and invent overshoots. Channels that hold an amount per sample ([signal] totals: rain or
+irrigation in mm per interval) are resampled conserving the amount: each output interval gets what fell
+in it, spread evenly over each input interval (`resample_signal` applies both choices per channel).
 
 Arithmetic: float64 inside scipy, output cast to float32. This block is host-only (data preparation:
 bring recordings to the manifest's rate); it has no C twin, because a device samples at the rate it is
@@ -71,3 +76,75 @@ def _filled(x: np.ndarray) -> np.ndarray:
         ok = np.isfinite(cols[:, c])
         cols[:, c] = np.interp(idx, idx[ok], cols[ok, c]) if ok.any() else 0.0
     return x
+
+
+METHODS = ("fir", "linear")
+
+
+def resample_linear(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
+    """Linear interpolation onto the output grid (t_k = k / rate_out), after a centred moving mean over one
+    output step when downsampling. NaN as in `resample`. Same output length as `resample`."""
+    x = np.asarray(x)
+    up, down = rational_ratio(rate_in, rate_out)
+    n_out = -(-x.shape[0] * up // down)
+    if up == down:
+        return x.astype(np.float32, copy=True)
+    if x.shape[0] == 0:
+        return np.zeros((0, *x.shape[1:]), np.float32)
+    x2 = x.astype(np.float64).reshape(x.shape[0], -1)
+    holes = ~np.isfinite(x2)
+    if holes.any():
+        x2 = _filled(x2)
+    k = int(round(rate_in / rate_out))
+    if k > 1:  # downsampling: average over one output step so noise does not alias
+        kernel = np.ones(k) / k
+        pad = np.pad(x2, ((k // 2, k - 1 - k // 2), (0, 0)), mode="edge")
+        x2 = np.stack([np.convolve(pad[:, c], kernel, mode="valid") for c in range(x2.shape[1])], axis=1)
+    pos = np.arange(n_out) * (rate_in / rate_out)
+    idx = np.arange(x2.shape[0])
+    y = np.stack([np.interp(pos, idx, x2[:, c]) for c in range(x2.shape[1])], axis=1)
+    if holes.any():
+        nearest = np.minimum(np.rint(pos).astype(np.int64), len(holes) - 1)
+        y[holes[nearest]] = np.nan
+    return y.reshape(n_out, *x.shape[1:]).astype(np.float32)
+
+
+def resample_totals(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
+    """Amounts per sample interval (sample i covers [i, i+1) / rate_in) onto the output intervals, keeping
+    the sum: the cumulative amount, linear within each input interval, differenced at the output edges.
+    A missing (NaN) input interval counts as none, and output intervals that overlap it are NaN."""
+    x = np.asarray(x)
+    up, down = rational_ratio(rate_in, rate_out)
+    n_out = -(-x.shape[0] * up // down)
+    if up == down:
+        return x.astype(np.float32, copy=True)
+    if x.shape[0] == 0:
+        return np.zeros((0, *x.shape[1:]), np.float32)
+    x2 = x.astype(np.float64).reshape(x.shape[0], -1)
+    holes = ~np.isfinite(x2)
+    cum = np.vstack([np.zeros((1, x2.shape[1])), np.cumsum(np.where(holes, 0.0, x2), axis=0)])
+    edges = np.arange(n_out + 1) * (rate_in / rate_out)  # output edges in input-sample units
+    edges = np.minimum(edges, x2.shape[0])
+    at = np.stack([np.interp(edges, np.arange(x2.shape[0] + 1), cum[:, c]) for c in range(x2.shape[1])], axis=1)
+    y = np.diff(at, axis=0)
+    if holes.any():
+        first = np.minimum(np.floor(edges[:-1]).astype(np.int64), x2.shape[0] - 1)
+        last = np.minimum(np.ceil(edges[1:]).astype(np.int64) - 1, x2.shape[0] - 1)
+        hole_cum = np.vstack([np.zeros((1, x2.shape[1])), np.cumsum(holes, axis=0)])
+        y[(hole_cum[last + 1] - hole_cum[first]) > 0] = np.nan
+    return y.reshape(n_out, *x.shape[1:]).astype(np.float32)
+
+
+def resample_signal(x: np.ndarray, rate_in: float, rate_out: float, method: str = "fir",
+                    totals: tuple[int, ...] = ()) -> np.ndarray:
+    """[n, ch] with the manifest's choices: `method` for state channels, conserved amounts for `totals`."""
+    if method not in METHODS:
+        raise TinymlError(f"resample: method {method!r} not known; allowed: {', '.join(METHODS)}")
+    x = np.asarray(x)
+    state = resample_linear if method == "linear" else resample
+    if not totals:
+        return state(x, rate_in, rate_out)
+    y = state(x, rate_in, rate_out)
+    for c in totals:
+        y[:, c] = resample_totals(x[:, c], rate_in, rate_out)
+    return y

@@ -102,7 +102,7 @@ class ReadSpec:
         if missing:
             has = ", ".join(n for n in names[:16] if n) + (", ..." if len(names) > 16 else "")
             picked = [f"{c}={self.picks[c]}" for c in missing if c in self.picks]
-            why = f" (--channel {', '.join(picked)} names no {what})" if picked else ""
+            why = f" ({option('channel', ' '.join(picked))} names no {what})" if picked else ""
             raise TinymlError(
                 f"{path}: {kind} lacks {what}(s) {', '.join(missing)}{why}; it has {has or 'none'}; "
                 f"name {'them' if len(missing) > 1 else 'it'} so, or pick one: {option('channel', missing[0] + '=NAME')}"

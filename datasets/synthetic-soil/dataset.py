@@ -1,0 +1,200 @@
+"""synthetic-soil: a SYNTHETIC field soil-moisture generator driven by REAL daily weather.
+
+Each recording is one growing season of one field, sampled every 15 minutes as a field node does: volumetric
+water content `vwc` (m³/m³), `soil_temp_c`, bulk EC `ec_ds_m`, `rain_mm` (gauge, includes sprinkler
+irrigation) and `et0_mm` per 15-minute interval. The weather is real (the aquacrop package's daily files,
+11 sites, 1976-2021: weather.py), the field is simulated (physics.py: FAO-56 water balance, soils from sand
+to clay, crops, soil temperature, EC), and so are the sensor and its faults (sensor.py). Fields are rainfed,
+irrigated on a fixed schedule, or irrigated when a depletion threshold is passed.
+
+Splits never leak: a recording's subject is its weather *region* (nearby sites share weather: the four
+East-England sites are one region), held-out regions (`test_regions`) are split="test" and use only the
+last `test_year_fraction` of their years, the other regions only the earlier years, so test seasons are
+unseen places in unseen years. Soil type is in truth["soil"] for a robustness table.
+
+Imported by file path; the sibling modules are loaded the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.apps import load_module
+from tinyml.errors import TinymlError
+from tinyml.recording import Recording
+
+_HERE = Path(__file__).resolve().parent
+weather = load_module(_HERE / "weather.py", "tinyml_datasets.synthetic_soil.weather")
+physics = load_module(_HERE / "physics.py", "tinyml_datasets.synthetic_soil.physics")
+sensor = load_module(_HERE / "sensor.py", "tinyml_datasets.synthetic_soil.sensor")
+
+FAULTS = sensor.FAULTS
+SOILS = physics.SOILS
+CROPS = physics.CROPS
+SITES = weather.SITES
+CHANNEL_KEYS = ("vwc", "soil_temp_c", "ec_ds_m", "rain_mm", "et0_mm")
+LEAD_DAYS = 14  # simulated before the season so every window has history
+MANAGEMENT = ("rainfed", "fixed", "threshold")
+
+
+def regions() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for site, (region, *_rest) in SITES.items():
+        out.setdefault(region, []).append(site)
+    return out
+
+
+def season_years(site: str) -> list[int]:
+    w = weather.load_weather(site)
+    _, start, length, _, _ = SITES[site]
+    return [int(y) for y in sorted(set(w.year.tolist()))
+            if weather.season_days(w, int(y), start, length, LEAD_DAYS) is not None]
+
+
+def fixed_schedule(every_days: float, amount_mm: float, hour: int = 6):
+    """A farmer's calendar: amount_mm every `every_days` at `hour`, at a rate the soil takes in."""
+    period = int(round(every_days * 96))
+
+    def control(i, state, history):
+        if i >= LEAD_DAYS * 96 and (i - LEAD_DAYS * 96 - hour * 4) % period == 0:
+            return physics.application(amount_mm, state.soil)
+        return None
+
+    return control
+
+
+def threshold_control(mad: float, refill: float = 1.0, hour: int = 6):
+    """Irrigate at `hour` when the root-zone depletion passes mad * TAW: back to field capacity (x refill)."""
+
+    def control(i, state, history):
+        if i >= LEAD_DAYS * 96 and (i % 96) == hour * 4 and state.depletion_mm > mad * state.taw:
+            return physics.application(state.depletion_mm * refill, state.soil)
+        return None
+
+    return control
+
+
+def field_season(site: str, year: int, soil: str, crop: str | None = None, *, controller=None, seed: int = 0,
+                 root_m: float | None = None, depth_m: float = 0.15, ecw_fc: float = 1.5, theta0: float | None = None,
+                 rain_seed: int | None = None) -> dict:
+    """The true state of one field over one season (with LEAD_DAYS before it): 15-minute water (rain +
+    irrigation), ET0, air and soil temperature, EC, water content, stress. The weather disaggregation draws
+    from `rain_seed` (default: `seed`), so two managements of one field see the same rain."""
+    if site not in SITES:
+        raise TinymlError(f"synthetic-soil: unknown site {site!r}; sites: {', '.join(SITES)}")
+    if soil not in SOILS:
+        raise TinymlError(f"synthetic-soil: unknown soil {soil!r}; soils: {', '.join(SOILS)}")
+    region, start, length, convective, site_crop = SITES[site]
+    cr = CROPS[crop or site_crop]
+    so = SOILS[soil]
+    w = weather.load_weather(site)
+    days = weather.season_days(w, year, start, length, LEAD_DAYS)
+    if days is None:
+        raise TinymlError(f"synthetic-soil: {site} has no complete season starting in {year}")
+    met = weather.disaggregate(w, days, convective, np.random.default_rng(seed if rain_seed is None else rain_seed))
+    n = len(met["rain"])
+    kc = np.concatenate([np.full(LEAD_DAYS * 96, cr.kc[0]), physics.kc_curve(cr, n - LEAD_DAYS * 96)])
+    rng = np.random.default_rng(seed + 1)
+    z = root_m or cr.root_m
+    th0 = theta0 if theta0 is not None else so.wp + (so.fc - so.wp) * rng.uniform(0.5, 1.0)
+    sim = physics.simulate(so, cr, z, met["rain"], met["et0"], kc, th0, controller)
+    temp = physics.soil_temperature(met["air"], sim["theta"], so, depth_m)
+    ec = physics.bulk_ec(sim["theta"], temp, so, ecw_fc)
+    return {"theta": sim["theta"], "irrigation": sim["irrigation"], "ks": sim["ks"], "et": sim["et"],
+            "water": met["rain"] + sim["irrigation"], "rain": met["rain"], "et0": met["et0"], "air": met["air"],
+            "temp": temp, "ec": ec, "soil": so, "crop": cr, "root_m": z, "site": site, "region": region,
+            "year": year, "start": LEAD_DAYS * 96, "day0": int(days[0])}
+
+
+def to_recording(truth: dict, read: dict, vwc: np.ndarray, label: np.ndarray, age: np.ndarray, channels,
+                 subject: str, source: str, split: str = "", **extra) -> Recording:
+    cols = {**{k: read[k] for k in CHANNEL_KEYS}, "vwc": vwc}
+    unknown = [c for c in channels if c not in cols]
+    if unknown:
+        raise TinymlError(f"synthetic-soil makes {', '.join(CHANNEL_KEYS)}; not {', '.join(unknown)}")
+    signal = np.stack([cols[c] for c in channels], axis=1).astype(np.float32)
+    so, cr = truth["soil"], truth["crop"]
+    info = {"fault": label, "fault_age": age, "theta": truth["theta"].astype(np.float32),
+            "irrigation": truth["irrigation"].astype(np.float32), "ks": truth["ks"].astype(np.float32),
+            "site": truth["site"], "region": truth["region"], "year": truth["year"], "soil": so.name,
+            "crop": cr.name, "fc": so.fc, "wp": so.wp, "sat": so.sat, "root_m": truth["root_m"], "p": cr.p,
+            "start": truth["start"], **extra}
+    return Recording(signal, 1 / 900.0, tuple(channels), subject=subject, source=source, split=split, truth=info)
+
+
+def generate(*, rate: float, channels, seed: int = 0, progress: bool = False, seasons_per_region: int = 10,
+             soils: list[str] | None = None, test_regions=("cordoba", "north-england"),
+             test_year_fraction: float = 0.3, faulty_fraction: float = 0.7, episodes_per_30d: float = 3.0,
+             max_days: int | None = None, **_ignored) -> list[Recording]:
+    """Seasons of simulated fields, `seasons_per_region` per weather region (see the module docstring)."""
+    if abs(rate - 1 / 900.0) > 1e-9:
+        raise TinymlError(f"synthetic-soil generates 15-minute samples (rate {1 / 900:.6g} Hz), not {rate:g} Hz")
+    soil_names = list(soils or SOILS)
+    root = np.random.default_rng(seed)
+    recs: list[Recording] = []
+    for r_i, (region, sites) in enumerate(sorted(regions().items())):
+        held_out = region in test_regions
+        pool = []
+        for site in sites:
+            ys = season_years(site)
+            cut = int(math.floor(len(ys) * (1 - test_year_fraction)))
+            pool += [(site, y) for y in (ys[cut:] if held_out else ys[:cut])]
+        if not pool:
+            continue
+        picks = root.choice(len(pool), size=min(seasons_per_region, len(pool)), replace=False)
+        for k, p in enumerate(sorted(picks)):
+            site, year = pool[p]
+            s = int(root.integers(2**31))
+            rng = np.random.default_rng(s)
+            soil = soil_names[(k + r_i) % len(soil_names)] if len(soil_names) > 1 else soil_names[0]
+            crop_name = SITES[site][4]
+            cr = CROPS[crop_name]
+            mgmt = MANAGEMENT[int(rng.choice(3, p=[0.3, 0.3, 0.4]))]
+            if mgmt == "fixed":
+                ctl = fixed_schedule(rng.uniform(3, 7), rng.uniform(15, 35))
+            elif mgmt == "threshold":
+                ctl = threshold_control(rng.uniform(0.3, 0.8), refill=rng.uniform(0.7, 1.1))
+            else:
+                ctl = None
+            truth = field_season(site, year, soil, crop_name, controller=ctl, seed=s,
+                                 root_m=cr.root_m * rng.uniform(0.8, 1.2), depth_m=rng.uniform(0.1, 0.3),
+                                 ecw_fc=float(np.exp(rng.uniform(np.log(0.3), np.log(5.0)))))
+            if max_days:
+                cut = truth["start"] + max_days * 96
+                truth = {k2: (v[:cut] if isinstance(v, np.ndarray) else v) for k2, v in truth.items()}
+            read = sensor.read_sensors(truth, truth["soil"], rng)
+            if rng.random() < faulty_fraction:
+                vwc, label, age = sensor.inject(read, truth["soil"], rng, episodes_per_30d)
+            else:
+                vwc, label, age = read["vwc"], np.zeros(len(read["vwc"]), np.int8), np.zeros(len(read["vwc"]), np.int32)
+            recs.append(to_recording(truth, read, vwc, label, age, channels, region,
+                                     f"synthetic-soil:{site}:{year}:{soil}:{mgmt}", "test" if held_out else "",
+                                     management=mgmt))
+            if progress:
+                print(f"  {region} {site} {year} {soil} {mgmt}: {len(vwc) / 96:.0f} days", flush=True)
+    return recs
+
+
+def demo_season(channels, *, site: str = "tunis", year: int | None = None, soil: str = "loam", seed: int = 7,
+                days: int = 40, controller=None, spikes_from_day: float = 24.0, stuck_from_day: float = 30.0) -> tuple:
+    """The demo: a held-out site and year, `days` of a season with rain, dry-downs and irrigation (the
+    `controller` decides it, e.g. the app's own), and a sensor that starts spiking and then sticks.
+    Returns (Recording, truth)."""
+    ys = season_years(site)
+    year = year or ys[-1]
+    truth = field_season(site, year, soil, controller=controller, seed=seed)
+    cut = truth["start"] + days * 96
+    truth = {k: (v[:cut] if isinstance(v, np.ndarray) else v) for k, v in truth.items()}
+    rng = np.random.default_rng(seed + 11)
+    read = sensor.read_sensors(truth, truth["soil"], rng)
+    t_spike = truth["start"] + int(spikes_from_day * 96)
+    t_stuck = truth["start"] + int(stuck_from_day * 96)
+    schedule = [("spike", t_spike + int(h * 4)) for h in (0, 9.5, 21, 30.25, 44)] + [("stuck", t_stuck)]
+    vwc, label, age = sensor.inject(read, truth["soil"], rng, schedule=schedule)
+    region = SITES[site][0]
+    rec = to_recording(truth, read, vwc, label, age, channels, region, f"synthetic-soil demo:{site}:{year}:{soil}",
+                       "test")
+    return rec, truth

@@ -1,0 +1,128 @@
+"""What a field node reads from the true state, and how its soil-moisture sensor fails.
+
+Sensor realism (capacitance / FDR probes such as the 5TM, GS1, CS616, SMT100): a per-sensor calibration
+error (gain 0.93-1.07, offset sd 0.01 m³/m³: soil-specific calibration is rarely done), a temperature
+sensitivity of 0 to 0.0015 m³/m³ per °C (larger in clay; Kizito et al. 2008), white noise 0.0005-0.002, and
+the output resolution (0.001 or 0.0001). Soil temperature: 0.05 °C noise, 0.01 °C resolution. Bulk EC:
+±10 % gain, 2 % noise, 0.001 dS/m resolution. Rain: a tipping-bucket gauge (0.2 mm per tip) that also
+catches sprinkler irrigation. ET0: a weather station's daily value, spread over the day.
+
+Faults, the ISMN quality-control taxonomy (Dorigo et al. 2013) plus a noisy sensor, injected as episodes:
+  spike (D06)        one or two samples 0.05-0.25 m³/m³ off, then back;
+  drop (D07)         a step down of 0.04-0.15 that persists (lost contact, a break);
+  jump (D08)         a step up of 0.04-0.15 without rain that persists;
+  stuck (D09)        the reading freezes, exactly constant, at its last or a low value, 12 h to 5 days;
+  plateau (D10)      the reading sits at a saturated high value for 12 h to 4 days while the soil dries;
+  rise_no_rain (D04) a rise of 0.02-0.08 over 2-12 h with no rain in the 24 h before;
+  out_of_range (C01-C03) readings below 0 or above 0.6 / saturation for 1 h to 2 days;
+  noisy              noise of 0.01-0.04 m³/m³ for 6 h to 5 days.
+Per sample: the class (0 = ok) and the age of its episode in samples, from which the app decides when a
+fault has shown enough of itself to be named (a stuck value needs hours of constancy, a spike is instant).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FAULTS = ["ok", "spike", "drop", "jump", "stuck", "plateau", "rise_no_rain", "out_of_range", "noisy"]
+# relative frequency of each fault class among injected episodes (ISMN's flag counts put spikes, jumps and
+# plateaus well ahead of drops; the rarer ones are made common enough to learn)
+WEIGHTS = {"spike": 3.0, "drop": 1.5, "jump": 1.5, "stuck": 1.5, "plateau": 1.2, "rise_no_rain": 1.2,
+           "out_of_range": 1.0, "noisy": 1.2}
+
+
+def read_sensors(truth: dict, soil, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Sensor readings of the true state (no faults yet)."""
+    theta, temp, ec, rain, et0 = truth["theta"], truth["temp"], truth["ec"], truth["water"], truth["et0"]
+    n = len(theta)
+    gain = rng.uniform(0.93, 1.07)
+    offset = rng.normal(0.0, 0.01)
+    k_temp = rng.uniform(0.0, 0.0015) * (0.5 + soil.clay * 2)
+    noise = rng.uniform(0.0005, 0.002)
+    res = 0.001 if rng.random() < 0.4 else 0.0001
+    vwc = gain * theta + offset + k_temp * (temp - 20.0) + rng.normal(0, noise, n)
+    vwc = np.round(vwc / res) * res
+    t = np.round((temp + rng.normal(0, 0.05, n)) / 0.01) * 0.01
+    e = ec * rng.uniform(0.9, 1.1) * (1 + rng.normal(0, 0.02, n))
+    e = np.maximum(0.0, np.round(e / 0.001) * 0.001)
+    tip = 0.2
+    cum = np.floor(np.cumsum(rain) / tip) * tip  # a tipping bucket reports whole tips
+    gauge = np.diff(np.concatenate([[0.0], cum]))
+    et = np.round(et0 * rng.uniform(0.92, 1.08), 3)
+    return {"vwc": vwc, "soil_temp_c": t, "ec_ds_m": e, "rain_mm": gauge, "et0_mm": et,
+            "noise": np.full(n, noise), "res": np.full(n, res)}
+
+
+def _rain_free(rain: np.ndarray, i: int, hours: float = 24.0) -> bool:
+    return float(rain[max(0, i - int(hours * 4)) : i + 1].sum()) < 0.1
+
+
+def inject(read: dict, soil, rng: np.random.Generator, episodes_per_30d: float = 3.0,
+           classes: list[str] | None = None, schedule: list[tuple[str, int]] | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Faulty vwc, per-sample class index, per-sample episode age (samples since its onset). `schedule`:
+    explicit (class, start sample) episodes instead of random ones (the demo)."""
+    vwc = read["vwc"].copy()
+    rain = read["rain_mm"]
+    n = len(vwc)
+    label = np.zeros(n, np.int8)
+    age = np.zeros(n, np.int32)
+    names = classes or list(WEIGHTS)
+    w = np.array([WEIGHTS[c] for c in names])
+    if schedule is None:
+        k = rng.poisson(episodes_per_30d * n / (30 * 96))
+        schedule = [(str(rng.choice(names, p=w / w.sum())), int(rng.integers(96, max(97, n - 96)))) for _ in range(k)]
+    res = float(read["res"][0])
+    for cls, s in sorted(schedule, key=lambda e: e[1]):
+        if label[s] != 0:
+            continue
+        c = FAULTS.index(cls)
+        if cls == "spike":
+            span = 1 if rng.random() < 0.8 else 2
+            mag = rng.uniform(0.05, 0.25) * (1 if rng.random() < 0.6 else -1)
+            seg = slice(s, min(n, s + span))
+            vwc[seg] = np.clip(vwc[seg] + mag, -0.05, 0.95)
+        elif cls in ("drop", "jump"):
+            if cls == "jump" and not _rain_free(rain, s, 12):
+                continue
+            mag = rng.uniform(0.04, 0.15)
+            if cls == "drop":
+                mag = -min(mag, max(0.03, vwc[s] - 0.01))
+            dur = int(rng.uniform(6, 120) * 4)
+            seg = slice(s, min(n, s + dur))
+            vwc[seg] += mag
+            seg = slice(s, min(n, s + 24))  # named for the 6 hours after the step; then the level looks normal
+        elif cls == "stuck":
+            dur = int(rng.uniform(12, 120) * 4)
+            seg = slice(s, min(n, s + dur))
+            level = vwc[s - 1] if rng.random() < 0.5 else rng.uniform(0.0, max(0.01, vwc[s] * 0.5))
+            vwc[seg] = np.round(level / res) * res
+        elif cls == "plateau":
+            dur = int(rng.uniform(12, 96) * 4)
+            seg = slice(s, min(n, s + dur))
+            top = soil.sat + rng.uniform(-0.02, 0.02)
+            vwc[seg] = np.round((top + rng.normal(0, 0.0003, seg.stop - s)) / res) * res
+        elif cls == "rise_no_rain":
+            if not _rain_free(rain, s, 24):
+                continue
+            up = int(rng.uniform(2, 12) * 4)
+            total = rng.uniform(0.02, 0.08)
+            hold = int(rng.uniform(6, 48) * 4)
+            ramp = np.concatenate([np.linspace(0, total, up), np.full(hold, total)])
+            seg = slice(s, min(n, s + len(ramp)))
+            vwc[seg] += ramp[: seg.stop - s]
+            seg = slice(s, min(n, s + up + 16))
+        elif cls == "out_of_range":
+            dur = int(rng.uniform(1, 48) * 4)
+            seg = slice(s, min(n, s + dur))
+            low = rng.random() < 0.5
+            vwc[seg] = (rng.uniform(-0.12, -0.01) if low else rng.uniform(0.62, 0.95)) + rng.normal(0, 0.002, seg.stop - s)
+        elif cls == "noisy":
+            dur = int(rng.uniform(6, 120) * 4)
+            seg = slice(s, min(n, s + dur))
+            vwc[seg] += rng.normal(0, rng.uniform(0.01, 0.04), seg.stop - s)
+        else:
+            raise ValueError(cls)
+        label[seg] = c
+        age[seg] = np.arange(seg.stop - seg.start)
+    return vwc, label, age

@@ -1,0 +1,89 @@
+"""synthetic-soil (water balance, sensors, faults, leak-free splits) and the ISMN loader (flags as labels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyml.data import dataset_module
+from tinyml.data.splits import split_recordings
+
+CH = ["vwc", "soil_temp_c", "ec_ds_m", "rain_mm", "et0_mm"]
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return dataset_module("synthetic-soil")
+
+
+def test_water_balance_closes(gen):
+    ph = gen.physics
+    for name in ("sand", "loam", "clay"):
+        st = ph.FieldState(ph.SOILS[name], ph.CROPS["maize"], 0.5, ph.SOILS[name].wp + 0.05)
+        store0 = st.theta * 500.0
+        rng = np.random.default_rng(1)
+        total_in = total_out = 0.0
+        for i in range(96 * 20):
+            w = 12.0 if i % 400 == 0 else 0.0
+            f = st.step(w, 0.05 * rng.random(), 1.0)
+            total_in += w
+            total_out += f["et_mm"] + f["drain_mm"] + f["runoff_mm"]
+        assert st.theta * 500.0 - store0 == pytest.approx(total_in - total_out, abs=1e-6)
+    fc = [ph.SOILS[s].fc for s in ("sand", "loamy_sand", "sandy_loam", "loam", "silt_loam", "clay_loam", "clay")]
+    assert fc == sorted(fc)
+
+
+def test_seasons_split_by_region_and_year(gen):
+    recs = gen.generate(rate=1 / 900, channels=CH, seed=3, seasons_per_region=2, max_days=20)
+    test = [r for r in recs if r.split == "test"]
+    assert {r.subject for r in test} == {"cordoba", "north-england"}
+    for r in recs:  # held-out regions use only the last 30 % of their years, the others only the earlier ones
+        ys = gen.season_years(r.truth["site"])
+        late = ys.index(r.truth["year"]) >= int(len(ys) * 0.7)
+        assert late == (r.split == "test"), (r.truth["site"], r.truth["year"])
+    train, val, held = split_recordings(recs, test_fraction=0.25, val_fraction=0.15, seed=1)
+    assert {r.subject for r in held} == {"cordoba", "north-england"} and not {r.subject for r in train} & {r.subject for r in held}
+    r = recs[0]
+    assert r.signal.shape[1] == 5 and r.rate == pytest.approx(1 / 900) and np.isfinite(r.signal).all()
+    assert len(r.truth["fault"]) == len(r.signal) and r.truth["soil"] in gen.SOILS
+
+
+def test_sensor_follows_the_field_and_faults_are_labelled(gen):
+    truth = gen.field_season("tunis", 1990, "loam", seed=4, controller=gen.threshold_control(0.5))
+    rng = np.random.default_rng(0)
+    read = gen.sensor.read_sensors(truth, truth["soil"], rng)
+    assert np.corrcoef(read["vwc"], truth["theta"])[0, 1] > 0.95
+    assert read["rain_mm"].sum() == pytest.approx(truth["water"].sum(), abs=0.2)  # whole tips
+    assert np.all(np.abs(read["rain_mm"] / 0.2 - np.round(read["rain_mm"] / 0.2)) < 1e-6)
+    day = truth["temp"][:96 * 10].reshape(10, 96)
+    air = truth["air"][:96 * 10].reshape(10, 96)
+    assert (np.ptp(day, axis=1) < np.ptp(air, axis=1)).all()  # damped at depth
+    assert truth["irrigation"].sum() > 0
+    for cls in gen.FAULTS[1:]:
+        vwc, label, age = gen.sensor.inject(read, truth["soil"], np.random.default_rng(1), classes=[cls],
+                                            episodes_per_30d=6)
+        c = gen.FAULTS.index(cls)
+        assert (label == c).any() and set(np.unique(label)) <= {0, c}, cls
+        assert (age[label == c] >= 0).all()
+        if cls not in ("drop", "jump", "rise_no_rain"):  # those keep their offset after the named hours
+            assert (vwc[label == 0] == read["vwc"][label == 0]).all(), cls
+    vwc, label, _ = gen.sensor.inject(read, truth["soil"], rng, classes=["stuck"], episodes_per_30d=6)
+    seg = np.nonzero(label == gen.FAULTS.index("stuck"))[0]
+    assert np.ptp(vwc[seg[:48]]) == 0.0  # stuck means exactly constant
+
+
+def test_ismn_loader_labels_from_flags():
+    ismn = dataset_module("ismn")
+    from pathlib import Path
+
+    recs = ismn.load(Path(__file__).parents[2] / "datasets" / "ismn" / "fixture", rate=1 / 900, channels=CH, min_days=2)
+    by = {r.subject: r for r in recs}
+    a, b = by["ismn:DEMO:Field-A"], by["ismn:DEMO:Field-B"]
+    assert set(a.missing) == {"ec_ds_m", "et0_mm"} and "soil_temp_c" in b.missing
+    faults = ["ok", "spike", "drop", "jump", "stuck", "plateau", "rise_no_rain", "out_of_range", "noisy"]
+    assert (a.truth["fault"][20 * 4 : 21 * 4] == faults.index("spike")).all()
+    assert (a.truth["fault"][61 * 4] == faults.index("out_of_range")) and a.truth["fault"][60 * 4] == -1
+    assert (b.truth["fault"][50 * 4 : 66 * 4] == faults.index("stuck")).all()
+    rain = a.signal[:, CH.index("rain_mm")]
+    assert rain.sum() == pytest.approx(8.5, abs=1e-3)  # hourly rain spread over quarter hours, total kept
+    assert ismn.fault_label("D06,D08", faults) == 1 and ismn.fault_label("D02", faults) == -1

@@ -1,0 +1,64 @@
+"""block_summary: what each feature means, and its C twin bit for bit (NaN blocks, glitches, clipping)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyml.dsp.block_summary import block_summary
+from tinyml.dsp.ctwin import CTwins
+from tinyml.errors import TinymlError
+
+P = dict(size=4, level=0, level_center=0.25, level_scale=4.0, delta_scale=0.1, sums=[[3, 10.0], [4, 0.5]],
+         means=[[1, 20.0, 15.0]], missing=-1.0, clip=3.0)
+
+
+def _window(n_blocks=8, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.zeros((2 + 4 * n_blocks, 5), np.float32)
+    x[:, 0] = 0.25 + np.cumsum(rng.normal(0, 0.002, len(x)))
+    x[:, 1] = 15 + 5 * rng.random(len(x))
+    x[:, 3] = np.where(rng.random(len(x)) < 0.2, rng.exponential(2.0, len(x)), 0.0)
+    x[:, 4] = 0.05 * rng.random(len(x))
+    return x.astype(np.float32)
+
+
+def test_features_say_what_happened():
+    x = _window()
+    x[2:6, 0] = 0.30  # block 0: a steady 0.30
+    x[6:10, 0] = 0.30
+    x[8, 0] = 0.45  # block 1: a glitch of +0.15 in the middle
+    x[10:14, 0] = 0.20  # block 2: a step down from 0.30 to 0.20, then flat
+    x[14:18, 3] = np.nan  # block 3: the rain gauge is missing
+    f = block_summary(x, **P)
+    assert f.shape == (8, 7)
+    assert f[0, 0] == pytest.approx((0.30 - 0.25) * 4) and f[0, 1] == 0.0  # stuck-flat block: range 0
+    assert f[1, 3] == pytest.approx(np.sqrt(0.15 / 0.1), rel=1e-5)  # the glitch, signed
+    assert f[2, 2] == pytest.approx(-np.sqrt(0.10 / 0.1), rel=1e-5)  # the step down over the block
+    assert f[3, 4] == -1.0 and f[3, 5] >= 0  # missing rain; ET0 still there
+    x[20, 0] = 5.0
+    assert block_summary(x, **P)[4].max() == 3.0  # clipped
+
+
+def test_window_length_and_channels_are_checked():
+    with pytest.raises(TinymlError, match="2 \\+ size"):
+        block_summary(np.zeros((33, 5), np.float32), **P)
+    with pytest.raises(TinymlError, match="channel 3"):
+        block_summary(np.zeros((34, 3), np.float32), **{**P, "means": []})
+
+
+@pytest.fixture(scope="module")
+def tw():
+    return CTwins()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_c_twin_bit_exact(tw, seed):
+    x = _window(32, seed)
+    rng = np.random.default_rng(100 + seed)
+    x[rng.integers(0, len(x), 6), 0] += rng.normal(0, 0.1, 6).astype(np.float32)  # glitches and steps
+    if seed % 2:
+        x[rng.integers(0, len(x), 5), 1] = np.nan  # a temperature sensor that drops samples
+    if seed == 4:
+        x[40:60, 0] = x[40, 0]  # stuck
+    np.testing.assert_array_equal(tw.block_summary(x, **P), block_summary(x, **P))
