@@ -154,7 +154,7 @@ int tml_kurtosis_band(const float *x, int n, int skip, const float *sos, int n_s
  * out[n_orders * harmonics]. */
 enum { TML_HARMONIC_ABSOLUTE = 0, TML_HARMONIC_LOCAL = 1, TML_HARMONIC_MEAN = 2 };
 void tml_harmonic_energies(const float *power, int n_bins, float rate, float base_hz, const float *orders,
-                           int n_orders, int harmonics, float tolerance, int reference, float background, float floor,
+                           int n_orders, int harmonics, float tolerance, int reference, float background, float floor_v,
                            float *out);
 
 /* y[i] = x[i] / (sequential float32 sum of x[0..n)) (tinyml.dsp.normalize); y may equal x. A zero sum

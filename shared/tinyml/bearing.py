@@ -12,7 +12,9 @@ outer ring fixed and inner ring turning with the shaft, and r = d/D cos(phi):
 1-2 % (the elements slip); analysis allows for it. Computed in float64 and rounded once to float32, as
 the firmware does (double arithmetic, then a float).
 
-KNOWN holds the bearings of the public data sets, with the orders their sources state.
+KNOWN holds the bearings of the public data sets, with the orders their sources state, except that the
+CWRU tables give twice the ball spin frequency (the rate at which a ball defect strikes the two races,
+4.7135 for the 6205): BSF here is the spin itself, as bearing makers state it (2.3568).
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ def defect_orders(balls: float, ball_d: float, pitch_d: float, contact_deg: floa
 # 6203-2RS JEM SKF fan end); Paderborn KAt data set description (6203, 8 balls of 6.75 mm on 28.55 mm);
 # IMS readme (Rexnord ZA-2115: 16 rollers of 0.331 in on 2.815 in, 15.17 deg).
 KNOWN: dict[str, dict[str, float]] = {
-    "skf-6205": {"bpfo": 3.5848, "bpfi": 5.4152, "bsf": 4.7135, "ftf": 0.39828},
-    "skf-6203": {"bpfo": 3.0530, "bpfi": 4.9469, "bsf": 3.9874, "ftf": 0.3817},
+    "skf-6205": {"bpfo": 3.5848, "bpfi": 5.4152, "bsf": 4.7135 / 2, "ftf": 0.39828},
+    "skf-6203": {"bpfo": 3.0530, "bpfi": 4.9469, "bsf": 3.9874 / 2, "ftf": 0.3817},
     "6203-paderborn": defect_orders(8, 6.75, 28.55, 0.0),
     "rexnord-za-2115": defect_orders(16, 0.331, 2.815, 15.17),
 }

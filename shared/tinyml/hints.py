@@ -23,6 +23,7 @@ MAKE_VARS = {
     "--channel": "CHANNEL",
     "--smoke": "SMOKE",
     "--yes": "YES",
+    "--calibration": "CALIBRATION",
 }
 FLAGS_WITHOUT_VALUE = {"--events-only", "--all-lines", "--smoke", "--yes"}
 # Options of app verbs that make does not pass (the CLI has them for scripts and the few who need them). A new

@@ -39,8 +39,9 @@ class StreamResult:
 class Pipeline:
     """The app's pipeline around one int8 model (TFLM reference), or a float scorer for evaluation."""
 
-    def __init__(self, app: App, model_bytes: bytes | None = None):
+    def __init__(self, app: App, model_bytes: bytes | None = None, calibration: dict | None = None):
         self.app = app
+        self.calibration = calibration
         self.m = app.manifest
         self.fx = FeatureExtractor(self.m)
         if model_bytes is None:
@@ -56,6 +57,8 @@ class Pipeline:
 
     def postprocessor(self):
         o = self.model.output
+        if self.calibration is not None:  # tinyml.calibration: start from a learned state
+            return self.app.pipeline.PostProcessor(self.m, o.scale, o.zero_point, calibration=self.calibration)
         return self.app.pipeline.PostProcessor(self.m, o.scale, o.zero_point)
 
     def int8_scores(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,18 +66,20 @@ class Pipeline:
         xq = quantize_input(features, i.scale, i.zero_point)
         return xq, self.model.invoke_batch(xq)
 
-    def run(self, signal: np.ndarray, scorer=None) -> StreamResult:
-        """Stream a signal at the manifest rate. `scorer(features) -> int8 scores` overrides the model."""
+    def run(self, signal: np.ndarray, scorer=None, deployment: dict | None = None, postprocessor=None) -> StreamResult:
+        """Stream a signal at the manifest rate. `scorer(features) -> int8 scores` overrides the model;
+        deployment: the recording's own values (Recording.deployment) for the features; postprocessor: one
+        to use instead of a fresh one (e.g. started from a calibration)."""
         fx = self.fx
         frames = fx.frames(signal)
-        feats = fx.batch(frames)
+        feats = fx.batch(frames, deployment)
         if scorer is None:
             xq, sq = self.int8_scores(feats)
         else:
             xq, sq = np.zeros((len(feats), 0), np.int8), scorer(feats)
         m = self.m
-        out = run_postprocessor(self.postprocessor(), frames, fx.window, fx.hop, sq, signal, len(m.values),
-                                len(m.beat_labels))
+        pp = postprocessor if postprocessor is not None else self.postprocessor()
+        out = run_postprocessor(pp, frames, fx.window, fx.hop, sq, signal, len(m.values), len(m.beat_labels), feats)
         ends = fx.window_starts(len(signal)) + fx.window
         return StreamResult(ends / fx.rate, sq, xq, out.events, out.values, out.beats, ends)
 
@@ -138,13 +143,21 @@ def read_input(app: App, path, rate: float | None = None, channel: Sequence[str]
     return read_recording(Path(path), spec)
 
 
-def predict_file(app: App, path, rate=None, model=None, events_only=False, channel=None) -> Iterator[dict]:
+def predict_file(app: App, path, rate=None, model=None, events_only=False, channel=None,
+                 calibration=None) -> Iterator[dict]:
+    """calibration: a file of `tinyml calibrate` (the post-processor starts from that learned state)."""
     with notices_held():
-        sig = prepare(app, read_input(app, path, rate, channel))
+        rec = read_input(app, path, rate, channel)
+        sig = prepare(app, rec)
     if model and not Path(model).is_file():
         raise TinymlError(f"{model}: model file not found")
     model_bytes = Path(model).read_bytes() if model else None
-    pipe = Pipeline(app, model_bytes)
-    res = pipe.run(sig)
+    state = None
+    if calibration:
+        from .calibration import load
+
+        state = load(app, calibration)
+    pipe = Pipeline(app, model_bytes, calibration=state)
+    res = pipe.run(sig, deployment=rec.deployment)
     o = pipe.model.output
     yield from result_lines(app, res, o.scale, o.zero_point, events_only)

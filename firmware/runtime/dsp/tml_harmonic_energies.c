@@ -7,10 +7,10 @@
 
 #include "tml_dsp.h"
 
-static float log_floor(float v, float floor) { return tml_logf(v > floor ? v : floor); }
+static float log_floor(float v, float lo) { return tml_logf(v > lo ? v : lo); }
 
 void tml_harmonic_energies(const float *power, int n_bins, float rate, float base_hz, const float *orders,
-                           int n_orders, int harmonics, float tolerance, int reference, float background, float floor,
+                           int n_orders, int harmonics, float tolerance, int reference, float background, float floor_v,
                            float *out)
 {
     float df = rate / (float)(2 * (n_bins - 1));
@@ -34,7 +34,7 @@ void tml_harmonic_energies(const float *power, int n_bins, float rate, float bas
             int blo = (int)floorf((f * (1.0f - background)) / df);
             int bhi = (int)ceilf((f * (1.0f + background)) / df);
             if (base_hz == 0.0f || lo < 1 || hi > n_bins - 1) {
-                out[j] = relative ? 0.0f : tml_logf(floor);
+                out[j] = relative ? 0.0f : tml_logf(floor_v);
                 continue;
             }
             if (blo < 1) blo = 1;
@@ -43,9 +43,9 @@ void tml_harmonic_energies(const float *power, int n_bins, float rate, float bas
             for (int k = lo + 1; k <= hi; k++) {
                 if (power[k] > peak) peak = power[k];
             }
-            float v = log_floor(peak, floor);
+            float v = log_floor(peak, floor_v);
             if (reference == TML_HARMONIC_MEAN) {
-                v = v - log_floor(mean_ref, floor);
+                v = v - log_floor(mean_ref, floor_v);
             } else if (relative) {
                 float acc = 0.0f;
                 int count = 0;
@@ -56,7 +56,7 @@ void tml_harmonic_energies(const float *power, int n_bins, float rate, float bas
                     }
                 }
                 float bg = count ? acc / (float)count : peak;
-                v = v - log_floor(bg, floor);
+                v = v - log_floor(bg, floor_v);
             }
             out[j] = v;
         }
