@@ -292,12 +292,17 @@ def history(mach: Machine, rng, k: int, n: int, rate, channels, subject, dep, ki
 
 
 def scene(*, rate: float, channels, seed: int, machine: int = 900, calibration: int = 32, healthy: int = 16,
-          degrading: int = 24, kind: str = "outer_race", capture_s: float = 0.25) -> tuple[Recording, dict]:
+          degrading: int = 24, kind: str = "outer_race", capture_s: float = 0.25,
+          config: dict | None = None) -> tuple[Recording, dict]:
     """The demo: an unseen machine installed healthy (`calibration` captures), weeks of healthy running, then
     a bearing defect that grows over `degrading` captures. Returns the recording (ground truth: the first
-    capture with the defect) and the machine's [machine] values."""
+    capture with the defect) and the machine's [machine] values. config: the machine's nominal speed and
+    defect orders ({shaft_hz, bpfo, bpfi, bsf, ftf}: an app's default [machine]); the rest is drawn."""
     rng = np.random.default_rng([seed, machine])
     mach = Machine(rng, rate)
+    if config:
+        mach.nominal_hz = float(config["shaft_hz"])
+        mach.orders = {k: float(config[k]) for k in ("bpfo", "bpfi", "bsf", "ftf")}
     n = int(round(capture_s * rate))
     k = calibration + healthy + degrading
     rec = history(mach, rng, k, n, rate, channels, f"sim-m{machine:03d}", {"machine": mach.config()}, kind=kind,
