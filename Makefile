@@ -28,7 +28,7 @@ OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(RATE),--rate "$(RATE)") $(if $(
         $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes) $(if $(CALIBRATION),--calibration "$(CALIBRATION)")
 
 # A verb that needs an app, without app=: one line, before anything runs.
-APP_VERBS := data train eval compile profile size predict flash run calibrate
+APP_VERBS := data train promote eval compile profile size predict flash run calibrate
 APPS_FOUND := $(patsubst apps/%/app.toml,%,$(filter-out apps/_%,$(wildcard apps/*/app.toml)))
 ifeq ($(strip $(app)),)
 ifneq ($(filter $(APP_VERBS),$(MAKECMDGOALS)),)
@@ -39,13 +39,14 @@ $(error no app id given: make new app=<new-id> (kebab-case, e.g. my-gesture))
 endif
 endif
 
-.PHONY: help setup apps data train eval predict calibrate new compile profile flash run size bench test test-all clean
+.PHONY: help setup apps data train promote eval predict calibrate new compile profile flash run size bench test test-all clean
 
 help:
 	@echo "make test                      run the test suite (installs what it needs; see README, System packages)"
 	@echo "make app=fall-detect flash     build the firmware and replay the demo on the emulated board"
 	@echo "make apps                      list apps and boards"
 	@echo "make app=<id> data|train|eval|compile|profile|size|bench   [SMOKE=1 for data/train/eval]"
+	@echo "make app=<id> promote [RUN=<run>]  commit a training run (default: the last) as the app's model"
 	@echo "make app=<id> predict INPUT=rec.csv [RATE=Hz] [MODEL=other.tflite] [EVENTS_ONLY=1] [CHANNEL=[ch=]name]"
 	@echo "make app=<id> run INPUT=rec.csv [board=host|qemu-m4|...] [RATE=Hz] [EVENTS_ONLY=1] [PORT=/dev/ttyACM0]"
 	@echo "make app=<id> calibrate INPUT=healthy.wav   learn the device state (then CALIBRATION=healthy.calibration.json)"
@@ -81,6 +82,9 @@ apps: $(STAMP)
 
 data train eval compile profile size predict calibrate: $(STAMP)
 	@$(TINYML) $@ "$(app)" $(OPTS)
+
+promote: $(STAMP)
+	@$(TINYML) promote "$(app)" $(if $(RUN),"$(RUN)") $(OPTS)
 
 flash run: $(STAMP)
 	@$(TINYML) system-deps firmware

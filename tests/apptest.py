@@ -15,6 +15,81 @@ ROOT = repo_root()
 APPS = discover()
 
 
+def check_committed_models(app) -> None:
+    """Every model of the app ([model] and each [models.<name>]) is committed, is the one its card
+    describes, has the shapes the manifest implies, and fits its size ceilings: `[acceptance.<name>]
+    max_model_bytes` per further model, `[acceptance] max_model_bytes` for all of them together."""
+    import hashlib
+    import json
+
+    from tinyml.features import FeatureExtractor
+    from tinyml.reference import TflmModel
+
+    m = app.manifest
+    card = json.loads((app.model_dir / "card.json").read_text())
+    assert card["feature_hash"] == m.feature_hash(), "features changed since training: retrain"
+    assert not card["smoke"], "the committed model is a smoke run"
+    assert card["acceptance"]["met"], card["acceptance"]["failures"]
+    assert (app.model_dir / "README.md").is_file()
+    data = app.tflite_path.read_bytes()
+    assert card["model_sha256"] == hashlib.sha256(data).hexdigest(), "card.json describes another model"
+    model = TflmModel(data)
+    assert tuple(model.input.shape[1:]) == FeatureExtractor(m).input_shape()
+    assert model.output.shape[-1] == len(m.labels)
+    total = len(data)
+    assert sorted(card.get("models", {})) == sorted(m.models), "the card's models are not the manifest's"
+    for name, spec in m.models.items():
+        entry = card["models"][name]
+        blob = app.model_path(name).read_bytes()
+        assert entry["model_sha256"] == hashlib.sha256(blob).hexdigest(), f"card.json describes another {name} model"
+        further = TflmModel(blob)
+        assert list(further.input.shape) == entry["input"]["shape"]
+        if spec["output"] == "classes":
+            assert further.output.shape[-1] == len(spec["labels"]), name
+        assert len(blob) <= m.acceptance.get(name, {}).get("max_model_bytes", float("inf")), name
+        total += len(blob)
+    assert total <= m.acceptance.get("max_model_bytes", float("inf")), f"{total} bytes of models in all"
+
+
+def check_golden_replay(app) -> None:
+    """Demo recording -> int8 inputs -> TFLM scores -> values, beats, events, and every call of each further
+    model: identical to the committed golden vectors (values bit for bit)."""
+    import numpy as np
+
+    from tinyml.device.parity import values_differ
+    from tinyml.fixtures import demo_path, load_golden
+    from tinyml.predict import Pipeline, prepare
+    from tinyml.recording import read_recording
+
+    g = load_golden(app)
+    assert str(g["feature_hash"]) == app.manifest.feature_hash()
+    pipe = Pipeline(app)
+    res = pipe.run(prepare(app, read_recording(demo_path(app), app.manifest.channels), notice=False))
+    np.testing.assert_array_equal(res.inputs_q, g["inputs_q"])
+    np.testing.assert_array_equal(res.scores_q, g["scores_q"])
+    assert [tuple(e) for e in g["events"].tolist()] == [tuple(e) for e in res.events]
+    assert g["values"].shape == res.values.shape and not values_differ(res.values, g["values"]).any()
+    assert [tuple(b) for b in g["beats"].tolist()] == [tuple(b) for b in res.beats]
+    for name in app.manifest.models:
+        xs, ys = res.model_io[name]
+        assert len(xs), f"the post-processor never ran [models.{name}] on the demo"
+        np.testing.assert_array_equal(xs, g[f"{name}_inputs_q"])
+        np.testing.assert_array_equal(ys, g[f"{name}_outputs_q"])
+
+
+def golden_models(app):
+    """(name, TFLM model, a recorded int8 input) for every model of the app, from the golden vectors."""
+    from tinyml.fixtures import load_golden
+    from tinyml.reference import TflmModel
+
+    g = load_golden(app)
+    out = [("", TflmModel(app.tflite_path.read_bytes()), g["inputs_q"][len(g["inputs_q"]) // 2])]
+    for name in app.manifest.models:
+        xs = g[f"{name}_inputs_q"]
+        out.append((name, TflmModel(app.model_path(name).read_bytes()), xs[len(xs) // 2]))
+    return out
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
     """Run `tinyml` as a user would; returns CompletedProcess with text stdout/stderr."""
     exe = Path(sys.executable).with_name("tinyml")

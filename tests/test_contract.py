@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
 
 from tinyml.features import FeatureExtractor
-from tinyml.fixtures import demo_path, load_golden, truth_path
-from tinyml.predict import Pipeline, prepare
+from tinyml.fixtures import demo_path, truth_path
 from tinyml.recording import read_recording
-from tinyml.reference import TflmModel
 
-from apptest import run_cli
+from apptest import check_committed_models, check_golden_replay, golden_models, run_cli
 
 
 def test_pipeline_hooks(app):
@@ -26,52 +23,32 @@ def test_pipeline_hooks(app):
         assert callable(getattr(p.PostProcessor, "window_values", None)), "PostProcessor lacks window_values()"
     if app.manifest.beat_labels:
         assert callable(getattr(p.PostProcessor, "take_beats", None)), "PostProcessor lacks take_beats()"
+    for name, spec in app.manifest.models.items():  # each further model's examples hook and builder
+        assert callable(getattr(p, spec["examples"], None)), f"pipeline.py lacks {spec['examples']}() ([models.{name}])"
+        assert callable(getattr(p, spec["builder"], None)), f"pipeline.py lacks {spec['builder']}() ([models.{name}])"
     assert callable(getattr(p, "make_demo", None))
 
 
 def test_committed_model_matches_manifest(app):
-    m = app.manifest
-    data = app.tflite_path.read_bytes()
-    card = json.loads((app.model_dir / "card.json").read_text())
-    assert card["feature_hash"] == m.feature_hash(), "features changed since training: retrain"
-    assert card["model_sha256"] == hashlib.sha256(data).hexdigest(), "card.json describes another model"
-    assert not card["smoke"], "the committed model is a smoke run"
-    assert len(data) <= m.acceptance.get("max_model_bytes", float("inf"))
-    assert card["acceptance"]["met"], card["acceptance"]["failures"]
-    assert (app.model_dir / "README.md").is_file()
-    model = TflmModel(data)
-    assert tuple(model.input.shape[1:]) == FeatureExtractor(m).input_shape()
-    assert model.output.shape[-1] == len(m.labels)
+    check_committed_models(app)
 
 
 def test_golden_vectors_replay(app):
-    """Demo recording -> int8 inputs -> TFLM scores -> values, beats, events: identical to the committed
-    golden vectors (values bit for bit)."""
-    from tinyml.device.parity import values_differ
-
-    g = load_golden(app)
-    assert str(g["feature_hash"]) == app.manifest.feature_hash()
-    pipe = Pipeline(app)
-    res = pipe.run(prepare(app, read_recording(demo_path(app), app.manifest.channels), notice=False))
-    np.testing.assert_array_equal(res.inputs_q, g["inputs_q"])
-    np.testing.assert_array_equal(res.scores_q, g["scores_q"])
-    assert [tuple(e) for e in g["events"].tolist()] == [tuple(e) for e in res.events]
-    assert g["values"].shape == res.values.shape and not values_differ(res.values, g["values"]).any()
-    assert [tuple(b) for b in g["beats"].tolist()] == [tuple(b) for b in res.beats]
+    """Demo recording -> int8 inputs -> TFLM scores -> values, beats, events (and each further model's calls):
+    identical to the committed golden vectors (values bit for bit)."""
+    check_golden_replay(app)
 
 
 def test_golden_check_can_fail(app):
-    """One flipped input byte changes the model's scores somewhere: the replay above is not vacuous."""
-    g = load_golden(app)
-    model = TflmModel(app.tflite_path.read_bytes())
-    x = g["inputs_q"][len(g["inputs_q"]) // 2].copy()
-    base = model.invoke(x)
-    changed = False
-    for i in range(0, x.size, max(1, x.size // 64)):
-        y = x.copy().reshape(-1)
-        y[i] = np.int8(127 if y[i] < 0 else -128)
-        changed |= not np.array_equal(model.invoke(y.reshape(x.shape)), base)
-    assert changed
+    """One flipped input byte changes each model's outputs somewhere: the replay above is not vacuous."""
+    for name, model, x in golden_models(app):
+        base = model.invoke(x)
+        changed = False
+        for i in range(0, x.size, max(1, x.size // 64)):
+            y = x.copy().reshape(-1)
+            y[i] = np.int8(127 if y[i] < 0 else -128)
+            changed |= not np.array_equal(model.invoke(y.reshape(x.shape)), base)
+        assert changed, name or "model"
 
 
 def test_predict_demo_finds_the_expected_events(app):
@@ -113,5 +90,8 @@ def test_smoke_training_run(app, tmp_path):
     card = json.loads((tmp_path / "card.json").read_text())
     assert card["smoke"] and card["feature_hash"] == app.manifest.feature_hash()
     assert (tmp_path / "model.int8.tflite").stat().st_size > 0
+    for name, spec in app.manifest.models.items():  # every further model trained, quantized and scored too
+        assert app.model_path(name, tmp_path).stat().st_size > 0
+        assert ("balanced_accuracy" if spec["output"] == "classes" else "mae") in card["models"][name]["metrics"]["int8"]
     for png in ("training.png", "confusion.png", "example.png"):
         assert (tmp_path / png).stat().st_size > 1000

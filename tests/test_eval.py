@@ -35,7 +35,7 @@ def test_class_weights_modes():
     import numpy as np
     import pytest
 
-    from tinyml.train import class_weights
+    from tinyml.fit import class_weights
 
     y = np.array([0] * 90 + [1] * 10)
     b = class_weights(y, 2, "balanced")
@@ -77,7 +77,7 @@ def test_event_intervals_are_exact_and_cover_the_truth():
     import numpy as np
     import pytest
 
-    from tinyml.evaluate import event_intervals, format_intervals
+    from tinyml.metrics import event_intervals, format_intervals
 
     ci = event_intervals({"sensitivity": 0.0, "event_trials": 10, "false_alarms_per_hour": 0.0,
                           "false_alarms": 0, "stream_hours": 2.0})

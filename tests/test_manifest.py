@@ -40,6 +40,20 @@ def test_template_manifest_is_valid(tmp_path):
         (lambda s: s.replace('split = "subject"', 'split = "random"'), r"\[dataset.split\].*allowed: subject"),
         (lambda s: s.replace("patience = ", 'class_weight = "inverse"\npatience = '), r"\[model.class_weight\].*allowed: balanced"),
         (lambda s: s + "\n[[broken", r"not valid TOML"),
+        # [signal] input keys (optional channels, units, plausible ranges, time gaps)
+        (lambda s: s.replace('channels = ["vib"]', 'channels = ["vib"]\noptional_channels = ["vib"]'),
+         r"\[signal.optional_channels\] must be a list of distinct channel names, none of them in channels"),
+        (lambda s: s.replace("plausible_range = [-16.0, 16.0]", "plausible_range = [16.0, -16.0]"),
+         r"\[signal.plausible_range\] must be \[lo, hi\] numbers with lo < hi"),
+        (lambda s: s.replace("plausible_range = [-16.0, 16.0]", "plausible_range = { vob = [0, 1] }"),
+         r"\[signal.plausible_range.vob\] is not a channel; channels: vib"),
+        (lambda s: s.replace('units = "g"', 'units = { x = "g" }'),
+         r"\[signal.units\] a table must give one unit \(a string\) for each channel: vib"),
+        (lambda s: s.replace('units = "g"', 'units = "g"\ncounts_per_unit = 0'),
+         r"\[signal.counts_per_unit\] must be a number > 0 \(raw counts per g\)"),
+        (lambda s: s.replace("max_gap_s = 0.1", "max_gap_s = -1"), r"\[signal.max_gap_s\] must be > 0 seconds"),
+        (lambda s: s.replace('units = "g"', 'units = "g"\ntypical_magnitude = [-1, 2]'),
+         r"\[signal.typical_magnitude\] must be \[lo, hi\] numbers with lo < hi, lo >= 0"),
         (lambda s: s.replace("event_labels =", 'values = ["HR bpm"]\nevent_labels ='), r"\[app.values\] must be .*snake_case"),
         (lambda s: s.replace("event_labels =", 'values = ["hr_bpm", "hr_bpm"]\nevent_labels ='), r"\[app.values\] must be .*distinct"),
         (lambda s: s.replace("event_labels =", 'beat_labels = ["N", "N"]\nevent_labels ='), r"\[app.beat_labels\] must be .*distinct"),
@@ -55,6 +69,13 @@ def test_errors_name_file_key_and_allowed(tmp_path, edit, expect):
     assert "\n" not in str(e.value)
 
 
+def test_optional_channels_enter_the_feature_hash_only_when_declared(tmp_path):
+    plain = load_manifest(_write(tmp_path, GOOD)).feature_hash()
+    assert load_manifest(_write(tmp_path, GOOD)).feature_hash() == plain
+    more = GOOD.replace('channels = ["vib"]', 'channels = ["vib"]\noptional_channels = ["temp"]')
+    assert load_manifest(_write(tmp_path, more)).feature_hash() != plain
+
+
 def test_id_must_match_folder(tmp_path):
     p = _write(tmp_path, GOOD, folder="other-name")
     with pytest.raises(TinymlError, match=r"must equal the folder name 'other-name'"):
@@ -64,6 +85,47 @@ def test_id_must_match_folder(tmp_path):
 def test_missing_manifest(tmp_path):
     with pytest.raises(TinymlError, match="manifest not found"):
         load_manifest(tmp_path / "nope" / "app.toml")
+
+
+FURTHER = """
+[models.recon]
+builder = "build_autoencoder"
+examples = "recon_examples"
+output = "regression"
+params = { hidden = 4 }
+"""
+
+
+def test_further_models_are_read_and_checked(tmp_path):
+    m = load_manifest(_write(tmp_path, GOOD + FURTHER + "\n[acceptance.recon]\nmax_mae = 0.1\n"))
+    spec = m.models["recon"]
+    assert spec["examples"] == "recon_examples" and spec["loss"] == "mse" and spec["epochs"] == 30
+    assert spec["params"] == {"hidden": 4} and m.acceptance["recon"] == {"max_mae": 0.1}
+    assert load_manifest(_write(tmp_path, GOOD)).models == {}
+    m = load_manifest(_write(tmp_path, GOOD + FURTHER), overrides=["models.recon.builder=other"])
+    assert m.models["recon"]["builder"] == "other"
+
+
+@pytest.mark.parametrize(
+    "edit, expect",
+    [
+        (lambda s: s.replace('examples = "recon_examples"\n', ""), r"\[models.recon.examples\] is required"),
+        (lambda s: s.replace('output = "regression"', 'output = "ranking"'), r"\[models.recon.output\].*allowed: classes"),
+        (lambda s: s.replace('output = "regression"', 'output = "classes"'), r"\[models.recon.labels\] a classifier needs"),
+        (lambda s: s.replace('output = "regression"', 'output = "regression"\nlabels = ["a", "b"]'),
+         r"\[models.recon.labels\] only a classifier"),
+        (lambda s: s.replace('output = "regression"', 'output = "regression"\nloss = "crossentropy"'),
+         r"\[models.recon.loss\].*allowed: mse, mae, huber"),
+        (lambda s: s.replace("[models.recon]", "[models.model]"), r"\[models.model\] model name"),
+        (lambda s: s.replace("[models.recon]", "[models.Recon]"), r"\[models.Recon\] model name"),
+        (lambda s: s.replace("params = { hidden", "bogus = 1\nparams = { hidden"), r"\[models.recon.bogus\] unknown key"),
+        (lambda s: s + "\n[acceptance.beat]\nmacro_f1 = 0.9\n", r"\[acceptance.beat\] a table here must be named"),
+        (lambda s: s + "\n[acceptance.recon]\nmax_mae = \"low\"\n", r"\[acceptance.recon.max_mae\] must be a number"),
+    ],
+)
+def test_further_model_errors_name_the_key(tmp_path, edit, expect):
+    with pytest.raises(TinymlError, match=expect):
+        load_manifest(_write(tmp_path, edit(GOOD + FURTHER)))
 
 
 def test_values_and_beat_labels_are_read_in_order(tmp_path):

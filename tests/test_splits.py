@@ -42,9 +42,9 @@ def test_leak_detector_fires():
 
 def test_app_splits_do_not_leak(app_id):
     from tinyml.apps import load_app
-    from tinyml.train import load_splits
+    from tinyml.data import load_splits
 
-    train, val, test = load_splits(load_app(app_id), smoke=True)
+    train, val, test = load_splits(load_app(app_id).manifest, smoke=True)
     assert_disjoint(train, val, test)
 
 

@@ -278,7 +278,7 @@ CURVE_THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98,
 
 def model_card_extras(app, out_dir, card, pipe, test):
     """Extra card section (called by tinyml.report when present): stream plots and the threshold curve."""
-    from tinyml.evaluate import event_metrics
+    from tinyml.metrics import event_metrics
     from tinyml.predict import prepare
 
     m = app.manifest
@@ -360,7 +360,7 @@ def _detections(pp, fx, runs, out_q):
 def _by_voice(m, runs, events):
     """Markdown rows: each held-out voice's commands, misses and false accepts (`events`: the detections
     of each run at the manifest's threshold), most misses first."""
-    from tinyml.evaluate import event_metrics
+    from tinyml.metrics import event_metrics
 
     per = {}
     for (r, _, _), ev in zip(runs, events):

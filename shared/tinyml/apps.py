@@ -40,11 +40,21 @@ class App:
 
     @property
     def tflite_path(self) -> Path:
+        """The primary model ([model])."""
         return self.model_dir / "model.int8.tflite"
+
+    def model_path(self, name: str, folder: Path | None = None) -> Path:
+        """A further model ([models.<name>]) in the committed model folder, or in `folder` (a training run)."""
+        return (folder or self.model_dir) / model_file(name)
 
     @property
     def fixtures_dir(self) -> Path:
         return self.dir / "fixtures"
+
+
+def model_file(name: str) -> str:
+    """File name of a model in a model folder: the primary is model.int8.tflite, a further one <name>.int8.tflite."""
+    return f"{name or 'model'}.int8.tflite"
 
 
 def load_app(app_id: str | None, root: Path | None = None, overrides=()) -> App:

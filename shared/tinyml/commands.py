@@ -1,4 +1,4 @@
-"""Core verbs: apps, system-deps, new, data, train, eval, golden, predict, calibrate."""
+"""Core verbs: apps, system-deps, new, data, train, promote, eval, golden, predict, calibrate."""
 
 from __future__ import annotations
 
@@ -31,14 +31,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smoke", action="store_true", help="the small configuration used by tests")
     p.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("train", help="train, quantize to int8, evaluate and write the model card")
+    p = sub.add_parser("train", help="train every model, quantize to int8, evaluate and write a model card "
+                                      "into a new run folder (the committed model changes only by promote)")
     p.add_argument("app")
     p.add_argument("--smoke", action="store_true", help="tiny data and epochs, for tests")
-    p.add_argument("--out", help="output folder (default: apps/<id>/model)")
+    p.add_argument("--out", help="output folder (default: a new build/<id>/runs/<date-time>/)")
     p.add_argument("--reuse-float", action="store_true",
-                   help="skip fitting: quantize and evaluate the float model the last training saved under "
-                        "build/<id>/ (after a change to [postprocess], [quantize] or [acceptance])")
+                   help="skip fitting: quantize and evaluate the float models the last run saved "
+                        "(after a change to [postprocess], [quantize] or [acceptance])")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("promote", help="make a training run the committed model (models, card, golden vectors, "
+                                        "device cost), after checking it")
+    p.add_argument("app")
+    p.add_argument("run", nargs="?", help="run folder or its name under build/<id>/runs/ (default: the last full run)")
+    p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser("eval", help="re-evaluate the committed model; fail when a floor is missed")
     p.add_argument("app")
@@ -142,13 +149,22 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_promote(args) -> int:
+    from .runs import promote
+
+    if getattr(args, "set", None):  # the committed model goes with the manifest as committed
+        raise TinymlError("promote commits a run for the manifest as committed; drop --set")
+    promote(load_app(args.app), args.run)
+    return 0
+
+
 def cmd_eval(args) -> int:
     from .evaluate import eval_committed
 
     app = app_from_args(args)
     if args.device:
+        from .device.cost import device_cost
         from .report import write_card_text
-        from .train import device_cost
 
         card_path = app.model_dir / "card.json"
         if not card_path.is_file():
@@ -165,9 +181,10 @@ def cmd_eval(args) -> int:
 def cmd_golden(args) -> int:
     from .fixtures import regenerate_golden
 
+    app = app_from_args(args)  # a bad --set gets the manifest loader's message, as on every verb
     if getattr(args, "set", None):  # committed vectors come from the committed manifest only
         raise TinymlError("golden vectors are written from the manifest as committed; drop --set")
-    print(f"wrote {regenerate_golden(load_app(args.app))}", file=sys.stderr)
+    print(f"wrote {regenerate_golden(app)}", file=sys.stderr)
     return 0
 
 

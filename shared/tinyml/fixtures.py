@@ -1,9 +1,10 @@
 """Golden vectors per app (fixtures/): the demo recording, its ground truth, and for every window the
 int8 model input, the int8 scores, the float32 values ([app] values), plus the beats ([app] beat_labels)
-and the events, as produced by the Python pipeline with TFLM.
+and the events, as produced by the Python pipeline with TFLM; for each further model ([models.<name>]),
+every int8 input the post-processor gave it and its int8 output (`<name>_inputs_q`, `<name>_outputs_q`).
 
 The demo recording is regenerated only when missing or when the feature version changes; the golden
-outputs are rewritten whenever a model is trained. Tests and the firmware parity check replay them.
+outputs are rewritten whenever a model is promoted (tinyml.runs). Tests and the firmware parity check replay them.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def write_golden(app: App, pipe) -> Path:
         extra["values"] = np.asarray(res.values, np.float32)
     if app.manifest.beat_labels:
         extra["beats"] = np.asarray(res.beats, np.int64).reshape(-1, 2)
+    for name, (xs, ys) in res.model_io.items():
+        extra[f"{name}_inputs_q"], extra[f"{name}_outputs_q"] = xs, ys
     np.savez_compressed(
         out,
         inputs_q=res.inputs_q,

@@ -10,6 +10,12 @@ name, `[app] deployment = ["machine"]`, and writes each as its own table of scal
 nested `allowed` table may bound a number (`shaft_hz = [1, 500]`, inclusive) or list a string's
 choices (`soil = ["sand", "loam", "clay"]`). They reach the firmware as TML_CFG_<SECTION>_<KEY>.
 
+`[model]` is the primary model: its outputs are the window scores over [app] labels. An app may have
+further models, one `[models.<name>]` table each, with the keys of [model] plus `examples` (the
+pipeline.py function that gives their training examples), `output` ("classes" or "regression"),
+`labels` (a classifier's), and `loss`; see MODEL_EXTRA. `[acceptance.<name>]` holds such a model's own
+floors.
+
 Any value can be overridden for one run with `--set section.key=value` (`load_manifest(...,
 overrides=[...])`): the key must exist (in SCHEMA or in the file), the value is TOML (a bare word is
 a string) and must have the key's type; the result is validated like the file, and an error caused
@@ -112,6 +118,17 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
     "acceptance": {},  # metric floors: name -> number, checked against the evaluation
 }
 FREE_FORM = {"postprocess", "acceptance"}
+# [models.<name>]: the keys of [model] plus these. An autoencoder is a regression on its own input.
+MODEL_EXTRA: dict[str, tuple[tuple[type, ...], bool, Any]] = {
+    "examples": ((str,), True, None),  # pipeline.py: examples(recordings, fx, manifest, rng, augment) -> (X, y[, groups])
+    "output": ((str,), False, "classes"),
+    "labels": ((list,), False, []),
+    "loss": ((str,), False, ""),  # "" = crossentropy for classes, mse for regression
+}
+OUTPUTS = ("classes", "regression")
+LOSSES = {"classes": ("crossentropy",), "regression": ("mse", "mae", "huber")}
+MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a C identifier part: tml_model_<name>_invoke()
+MODELS = "models"  # the section of the further models
 SECTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 ALLOWED = "allowed"  # a deployment section's nested table of bounds and choices
 # Not overridable per run: the id names the folder, and a floor is lowered only in app.toml, with a reason.
@@ -140,6 +157,7 @@ class Manifest:
     # deployment section -> key -> [min, max] (numbers) or choices (strings)
     deployment_allowed: dict[str, dict[str, list]] = field(default_factory=dict)
     overrides: tuple[str, ...] = ()  # the `--set section.key=value` texts applied, in order
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # [models.<name>], in manifest order
 
     @property
     def id(self) -> str:
@@ -253,9 +271,9 @@ def load_manifest(path: Path, expected_id: str | None = None, overrides=()) -> M
 
     src = _Source(path)
     deployment = _deployment_names(raw, src)
-    unknown = sorted(set(raw) - set(SCHEMA) - set(deployment))
+    unknown = sorted(set(raw) - set(SCHEMA) - set(deployment) - {MODELS})
     if unknown:
-        raise _err(src, unknown[0], f"unknown section; allowed: {', '.join([*SCHEMA, *deployment])} "
+        raise _err(src, unknown[0], f"unknown section; allowed: {', '.join([*SCHEMA, MODELS, *deployment])} "
                                     "(a deployment section is named in [app] deployment)")
     overrides = tuple(overrides)
     for text in overrides:
@@ -270,27 +288,68 @@ def load_manifest(path: Path, expected_id: str | None = None, overrides=()) -> M
             continue
         if section not in raw and any(req for _, req, _ in keys.values()):
             raise _err(src, section, "section is required")
-        extra = sorted(set(table) - set(keys))
-        if extra:
-            raise _err(src, f"{section}.{extra[0]}", f"unknown key; allowed: {', '.join(keys)}")
-        vals: dict[str, Any] = {}
-        for key, (types, required, default) in keys.items():
-            if key not in table:
-                if required:
-                    raise _err(src, f"{section}.{key}", "is required")
-                vals[key] = default
-                continue
-            v = table[key]
-            bad = _type_error(types, v)
-            if bad:
-                raise _err(src, f"{section}.{key}", bad)
-            vals[key] = v
-        out[section] = vals
+        out[section] = _check_table(src, section, table, keys)
     tables, allowed = _deployment_tables(raw, deployment, src)
 
-    m = Manifest(path=path, **out, deployment=tables, deployment_allowed=allowed, overrides=overrides)
+    models = _load_models(src, raw.get(MODELS, {}))
+    m = Manifest(path=path, **out, deployment=tables, deployment_allowed=allowed, overrides=overrides, models=models)
     _check_values(m, expected_id, src)
     return m
+
+
+def _check_table(src: _Source, where: str, table: dict, keys: dict) -> dict[str, Any]:
+    """A table against its schema: no unknown key, every required one, each of an allowed type."""
+    extra = sorted(set(table) - set(keys))
+    if extra:
+        raise _err(src, f"{where}.{extra[0]}", f"unknown key; allowed: {', '.join(keys)}")
+    vals: dict[str, Any] = {}
+    for key, (types, required, default) in keys.items():
+        if key not in table:
+            if required:
+                raise _err(src, f"{where}.{key}", "is required")
+            vals[key] = default
+            continue
+        v = table[key]
+        bad = _type_error(types, v)
+        if bad:
+            raise _err(src, f"{where}.{key}", bad)
+        vals[key] = v
+    return vals
+
+
+# ---- further models ----
+
+
+def _load_models(src: _Source, raw: Any) -> dict[str, dict[str, Any]]:
+    """[models.<name>] tables: validated like [model], plus MODEL_EXTRA."""
+    if not isinstance(raw, dict):
+        raise _err(src, MODELS, "must hold one table per further model: [models.<name>]")
+    out = {}
+    for name, table in raw.items():
+        where = f"{MODELS}.{name}"
+        if not MODEL_NAME.match(name) or name == "model":
+            raise _err(src, where, f"model name {name!r} must be lower-case letters, digits and '_' "
+                                   "(a C identifier part), and not 'model' (the primary model's file)")
+        if not isinstance(table, dict):
+            raise _err(src, where, "must be a table")
+        spec = _check_table(src, where, table, {**SCHEMA["model"], **MODEL_EXTRA})
+        if spec["output"] not in OUTPUTS:
+            raise _err(src, f"{where}.output", f"{spec['output']!r} not allowed; allowed: {', '.join(OUTPUTS)}")
+        labels = spec["labels"]
+        if spec["output"] == "classes":
+            if len(labels) < 2 or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
+                raise _err(src, f"{where}.labels", "a classifier needs a list of at least two distinct names")
+        elif labels:
+            raise _err(src, f"{where}.labels", "only a classifier (output = \"classes\") has labels")
+        if spec["loss"] and spec["loss"] not in LOSSES[spec["output"]]:
+            raise _err(src, f"{where}.loss", f"{spec['loss']!r} not allowed for {spec['output']}; "
+                                             f"allowed: {', '.join(LOSSES[spec['output']])}")
+        spec["loss"] = spec["loss"] or LOSSES[spec["output"]][0]
+        for k, allowed in (("lr_schedule", LR_SCHEDULES), ("class_weight", CLASS_WEIGHTS)):
+            if spec[k] not in allowed:
+                raise _err(src, f"{where}.{k}", f"{spec[k]!r} not allowed; allowed: {', '.join(allowed)}")
+        out[name] = spec
+    return out
 
 
 # ---- deployment sections ----
@@ -405,8 +464,8 @@ def _apply_override(raw: dict, text: str, deployment: list[str]) -> str:
     key = ".".join(parts)
     src = _Source(Path(), {key: text})
     section = parts[0]
-    if section not in SCHEMA and section not in deployment:
-        raise _err(src, section, f"unknown section; allowed: {', '.join([*SCHEMA, *deployment])}")
+    if section not in SCHEMA and section not in deployment and section != MODELS:
+        raise _err(src, section, f"unknown section; allowed: {', '.join([*SCHEMA, MODELS, *deployment])}")
     if section in NOT_OVERRIDABLE or ".".join(parts[:2]) in NOT_OVERRIDABLE:
         raise _err(src, key, "cannot be overridden per run; edit app.toml")
     table = raw.setdefault(section, {})
@@ -493,6 +552,14 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
         if not 0 < m.dataset[k] < 0.5:
             raise _err(p, f"dataset.{k}", "must be between 0 and 0.5")
     for k, v in m.acceptance.items():
+        if isinstance(v, dict) and k in m.models:  # [acceptance.<model>]: that model's own floors
+            for kk, vv in v.items():
+                if isinstance(vv, bool) or not isinstance(vv, (int, float)):
+                    raise _err(p, f"acceptance.{k}.{kk}", f"must be a number, got {vv!r}")
+            continue
+        if isinstance(v, dict):
+            raise _err(p, f"acceptance.{k}", f"a table here must be named after one of [models.*] "
+                                            f"({', '.join(m.models) or 'none declared'})")
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _err(p, f"acceptance.{k}", f"must be a number, got {v!r}")
     _check_deployment(m, p)

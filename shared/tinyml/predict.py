@@ -9,13 +9,13 @@ Output is one JSON object per line (a stable interface, see README and tinyml.ou
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .apps import App
-from . import errors
+from .apps import App, model_file
+from . import errors, hints
 from .errors import TinymlError, notices_held
 from .features import FeatureExtractor, quantize_input
 from .output_lines import BEAT, EVENT, WINDOW, LineMaker, in_time_order
@@ -34,32 +34,69 @@ class StreamResult:
     values: np.ndarray | None = None  # [n_windows, n_values] float32, [app] values order
     beats: list[tuple[int, int]] | None = None  # (sample index, [app] beat_labels index)
     ends: np.ndarray | None = None  # [n_windows] sample index one past each window's newest sample
+    # further models ([models.<name>]): every call the post-processor made, name -> (int8 inputs, int8 outputs)
+    model_io: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 class Pipeline:
-    """The app's pipeline around one int8 model (TFLM reference), or a float scorer for evaluation."""
+    """The app's pipeline around its int8 models (TFLM reference): the primary model ([model]) scores every
+    window; the further models ([models.<name>]) go to the app's PostProcessor as invokers, to run on
+    inputs it builds: `PostProcessor(manifest, out_scale, out_zero_point, models={name: invoker})`, where an
+    invoker has `.input` and `.output` (scale, zero_point, shape) and `.invoke(x_int8) -> int8 outputs`,
+    exactly what the firmware's tml_model_<name>_* functions do.
 
-    def __init__(self, app: App, model_bytes: bytes | None = None, calibration: dict | None = None):
+    model_bytes: the primary int8 model (default: the committed one, or the one in `folder`);
+    folder: a model folder (default apps/<id>/model; a training run's folder);
+    models: further models by name, each int8 .tflite bytes or an invoker (float stand-ins for evaluation);
+    scorer: `scorer(features) -> int8 scores` that run() uses instead of the primary model (float evaluation);
+    calibration: a device state learned in the field (tinyml.calibration) the PostProcessor starts from.
+    """
+
+    def __init__(self, app: App, model_bytes: bytes | None = None, *, folder: Path | None = None,
+                 models: dict | None = None, scorer=None, calibration: dict | None = None):
         self.app = app
         self.calibration = calibration
         self.m = app.manifest
         self.fx = FeatureExtractor(self.m)
         if model_bytes is None:
-            if not app.tflite_path.is_file():
-                raise TinymlError(f"{app.tflite_path}: no trained model; run: make app={app.id} train")
-            model_bytes = app.tflite_path.read_bytes()
+            path = Path(folder) / model_file("") if folder else app.tflite_path
+            if not path.is_file():
+                raise TinymlError(f"{path}: no trained model; run: {hints.command('train', app.id)}, "
+                                  f"then {hints.command('promote', app.id)}")
+            model_bytes = path.read_bytes()
         self.model = TflmModel(model_bytes)
         expect = tuple(self.model.input.shape[1:])
         if tuple(self.fx.input_shape()) != expect:
             raise TinymlError(
                 f"model input {expect} does not match the manifest's features {self.fx.input_shape()}; retrain"
             )
+        self.models = self._further_models(dict(models or {}), folder)
+        self.scorer = scorer
 
-    def postprocessor(self):
+    def _further_models(self, given: dict, folder: Path | None) -> dict:
+        unknown = sorted(set(given) - set(self.m.models))
+        if unknown:
+            raise TinymlError(f"{self.m.path}: no [models.{unknown[0]}] for the model given")
+        out = {}
+        for name in self.m.models:
+            inv = given.get(name)
+            if inv is None:
+                path = self.app.model_path(name, folder)
+                if not path.is_file():
+                    raise TinymlError(f"{path}: no trained model for [models.{name}]; run: {hints.command('train', self.app.id)}")
+                inv = path.read_bytes()
+            out[name] = TflmModel(inv) if isinstance(inv, (bytes, bytearray)) else inv
+        return out
+
+    def postprocessor(self, models: dict | None = None):
+        """The app's PostProcessor; apps with further models get them as `models=` (`models` overrides)."""
         o = self.model.output
+        extra = {}
+        if self.models:
+            extra["models"] = models or self.models
         if self.calibration is not None:  # tinyml.calibration: start from a learned state
-            return self.app.pipeline.PostProcessor(self.m, o.scale, o.zero_point, calibration=self.calibration)
-        return self.app.pipeline.PostProcessor(self.m, o.scale, o.zero_point)
+            extra["calibration"] = self.calibration
+        return self.app.pipeline.PostProcessor(self.m, o.scale, o.zero_point, **extra)
 
     def int8_scores(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         i = self.model.input
@@ -67,10 +104,12 @@ class Pipeline:
         return xq, self.model.invoke_batch(xq)
 
     def run(self, signal: np.ndarray, scorer=None, deployment: dict | None = None, postprocessor=None) -> StreamResult:
-        """Stream a signal at the manifest rate. `scorer(features) -> int8 scores` overrides the model;
-        deployment: the recording's own values (Recording.deployment) for the features; postprocessor: one
-        to use instead of a fresh one (e.g. started from a calibration)."""
+        """Stream a signal at the manifest rate. `scorer(features) -> int8 scores` overrides the model
+        (default: the pipeline's own scorer, if any); deployment: the recording's own values
+        (Recording.deployment) for the features; postprocessor: one to use instead of a fresh one (its
+        further models are then not traced)."""
         fx = self.fx
+        scorer = scorer or self.scorer
         frames = fx.frames(signal)
         feats = fx.batch(frames, deployment)
         if scorer is None:
@@ -78,17 +117,45 @@ class Pipeline:
         else:
             xq, sq = np.zeros((len(feats), 0), np.int8), scorer(feats)
         m = self.m
-        pp = postprocessor if postprocessor is not None else self.postprocessor()
+        traced = {name: _Traced(inv) for name, inv in self.models.items()} if postprocessor is None else {}
+        pp = postprocessor if postprocessor is not None else self.postprocessor(traced)
         out = run_postprocessor(pp, frames, fx.window, fx.hop, sq, signal, len(m.values), len(m.beat_labels), feats)
         ends = fx.window_starts(len(signal)) + fx.window
-        return StreamResult(ends / fx.rate, sq, xq, out.events, out.values, out.beats, ends)
+        return StreamResult(ends / fx.rate, sq, xq, out.events, out.values, out.beats, ends,
+                            {name: t.calls() for name, t in traced.items()})
+
+
+class _Traced:
+    """An invoker that remembers every call (the golden vectors of a further model)."""
+
+    def __init__(self, inner):
+        self.inner, self.input, self.output = inner, inner.input, inner.output
+        self._in: list[np.ndarray] = []
+        self._out: list[np.ndarray] = []
+
+    def invoke(self, x_int8):
+        y = self.inner.invoke(x_int8)
+        self._in.append(np.asarray(x_int8, np.int8).reshape(self.input.shape[1:]).copy())
+        self._out.append(np.asarray(y, np.int8).reshape(-1).copy())
+        return y
+
+    def invoke_batch(self, xs):
+        if len(xs) == 0:
+            return self.inner.invoke_batch(xs)
+        return np.stack([self.invoke(x) for x in xs])
+
+    def calls(self) -> tuple[np.ndarray, np.ndarray]:
+        n_out = int(np.prod(self.output.shape))
+        return (np.stack(self._in) if self._in else np.zeros((0, *self.input.shape[1:]), np.int8),
+                np.stack(self._out) if self._out else np.zeros((0, n_out), np.int8))
 
 
 def postprocess(pp, frames: np.ndarray, window: int, hop: int, scores_q: np.ndarray,
-                signal: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+                signal: np.ndarray | None = None, features: np.ndarray | None = None) -> list[tuple[int, int, int]]:
     """The events of the app's post-processor over a stream (tinyml.postprocess.run_postprocessor), its
-    flush at the end of the input (the end of `signal`, whose windows `frames` are) included."""
-    return run_postprocessor(pp, frames, window, hop, scores_q, signal).events
+    flush at the end of the input (the end of `signal`, whose windows `frames` are) included; features:
+    the windows' model inputs, for a post-processor that takes them."""
+    return run_postprocessor(pp, frames, window, hop, scores_q, signal, features=features).events
 
 
 def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarray:

@@ -45,13 +45,16 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     grid_step = span / (len(t) - 1)
     off = np.abs(t - (t[0] + np.arange(len(t)) * grid_step))
     fixed = _fixes(repeated, backwards)
-    if off.max() <= ON_GRID * grid_step:
-        if fixed:
-            notice(path, f"time column: {fixed}")
-        return cols, _round_rate(1.0 / grid_step, off.max(), span, spec)
-
     steps = np.diff(t)
-    step = float(np.median(steps))
+    if off.max() <= ON_GRID * grid_step:
+        rate = _round_rate(1.0 / grid_step, off.max(), span, spec)
+        if _grid_rate(rate, spec, steady=True) == rate:
+            if fixed:
+                notice(path, f"time column: {fixed}")
+            return cols, rate
+        step = 1.0 / rate  # steady, but at a rate the device rate has no simple ratio to: regrid below
+    else:
+        step = float(np.median(steps))
     limit = spec.max_gap_s if spec is not None and spec.max_gap_s else DEFAULT_GAP_STEPS * step
     if steps.max() > limit:
         i = int(np.argmax(steps > limit))
@@ -59,14 +62,14 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         raise TinymlError(
             f"{path}: a gap of {steps[i]:.3g} s in the time column after {at}; gaps over "
             f"{limit:.3g} s ([signal] max_gap_s) are not interpolated: cut the recording there")
-    rate = 1.0 / step
+    rate = _grid_rate(1.0 / step, spec)
     k = int(np.floor(span * rate + 1e-9)) + 1
     grid = t[0] + np.arange(k) / rate
     out = {c: _interp(grid, t, v) for c, v in cols.items()}
     long = steps > 1.5 * step
-    missing = int(np.sum(np.maximum(np.rint(steps[long] / step) - 1, 0)))
+    missing = int(np.sum(np.rint(steps[long] / step) - 1))  # a step of about k median steps lost k - 1
     jitter = float(np.percentile(np.abs(steps[~long] - step), 95)) if np.any(~long) else 0.0
-    notice(path, f"irregular time column (median step {_ms(step)}, {rate:.4g} Hz; jitter {_ms(jitter)} "
+    notice(path, f"irregular time column (median step {_ms(step)}, {1 / step:.4g} Hz; jitter {_ms(jitter)} "
                  f"(95th percentile); {missing} missing sample{'s' if missing != 1 else ''}"
                  + (f", longest gap {_ms(float(steps.max()))}" if missing else "")
                  + (f"; {fixed}" if fixed else "") + f"): interpolated onto a steady {rate:.4g} Hz grid")
@@ -110,6 +113,26 @@ def _interp(grid: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
     nearest = np.where(grid - t[j - 1] <= t[j] - grid, j - 1, j)
     out[~ok[nearest]] = np.nan
     return out
+
+
+def _grid_rate(rate: float, spec, steady: bool = False) -> float:
+    """A grid rate near `rate` that the device rate is a simple ratio of (so the pipeline's resampler
+    takes it): the device rate within 5 %, else the nearest p/q (q <= 100) of it. A steady clock keeps
+    its own rate when the resampler can take it as it is (its filter is better than interpolation)."""
+    from fractions import Fraction
+
+    from .dsp.resample import MAX_DENOMINATOR
+
+    device = getattr(spec, "device_rate", None)
+    if not device:
+        return rate
+    if steady:
+        exact = Fraction(float(device)) / Fraction(float(rate))
+        if abs(float(exact.limit_denominator(MAX_DENOMINATOR)) - float(exact)) <= 1e-6 * float(exact):
+            return rate
+    if abs(rate / device - 1) <= 0.05:
+        return float(device)
+    return float(device * Fraction(rate / device).limit_denominator(100))
 
 
 def _round_rate(rate: float, off: float, span: float, spec) -> float:

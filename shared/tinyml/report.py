@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .apps import App
-from .evaluate import format_intervals
+from .metrics import format_intervals
 
 
 def _plt():
@@ -25,10 +25,11 @@ def plot_history(history: dict, path: Path) -> None:
     for k in ("loss", "val_loss"):
         if k in history:
             ax[0].plot(history[k], label=k)
-    for k in ("accuracy", "val_accuracy"):
+    second = "accuracy" if "accuracy" in history else "mae"  # a classifier's, or a regression's
+    for k in (second, f"val_{second}"):
         if k in history:
             ax[1].plot(history[k], label=k)
-    for a, t in zip(ax, ("loss", "accuracy")):
+    for a, t in zip(ax, ("loss", second)):
         a.set_xlabel("epoch"); a.set_title(t); a.legend(); a.grid(alpha=0.3)
     fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
 
@@ -86,6 +87,8 @@ def _pick_example(test):
 
 def _device_line(card: dict, app_id: str) -> str:
     d = card.get("device")
+    if not d and not card.get("smoke"):
+        return f"Device cost: measured when the run is committed (`make app={app_id} promote`)."
     if not d or "error" in d:
         why = f" ({d['error']})" if d else ""
         return f"Device cost: not measured{why}; run `make app={app_id} flash` or `make app={app_id} size`."
@@ -104,12 +107,19 @@ def _device_line(card: dict, app_id: str) -> str:
     return text + f"; Python vs device: {d['parity']}."
 
 
-def write_model_card(app: App, out_dir: Path, card: dict, history: dict | None, pipe, test) -> None:
-    """The card's plots and text; history None (a re-evaluation, no fitting) keeps the training curves."""
+def write_model_card(app: App, out_dir: Path, card: dict, histories: dict | None, pipe, test) -> None:
+    """The card's plots and text. histories: each model's training curves by name ("" the primary); None
+    (a re-evaluation, no fitting) keeps the plots training made."""
     m = app.manifest
-    if history is not None:
-        plot_history(history, out_dir / "training.png")
+    if histories is not None:
+        for name, history in histories.items():
+            plot_history(history, out_dir / (f"training_{name}.png" if name else "training.png"))
     plot_confusion(card["metrics"]["int8"]["confusion"], m.labels, out_dir / "confusion.png", "int8, held-out windows")
+    for name, entry in card.get("models", {}).items():
+        q = entry["metrics"]["int8"]
+        if "confusion" in q:
+            plot_confusion(q["confusion"], entry["labels"], out_dir / f"confusion_{name}.png",
+                           f"{name}: int8, held-out examples")
     if test:
         plot_example(app, pipe, _pick_example(test), out_dir / "example.png")
     extras = getattr(app.pipeline, "model_card_extras", None)  # optional app hook: more sections and plots
@@ -120,7 +130,53 @@ def write_model_card(app: App, out_dir: Path, card: dict, history: dict | None, 
 
 def _intervals_line(int8_metrics: dict) -> str:
     line = format_intervals(int8_metrics)
-    return f"\n\nint8, {line} (exact; the held-out set is finite)." if line else ""
+    out = f"\n\nint8, {line} (exact; the held-out set is finite)." if line else ""
+    other = _ci_text(int8_metrics)
+    return out + (f"\n\nint8, 95 % intervals of the other metrics: {other}." if other else "")
+
+
+def _ci_text(metrics: dict) -> str:
+    """'mae 1.20 [0.90, 1.60]; auc ...' for every metric with a `<name>_ci` interval beside it."""
+    parts = []
+    for k, v in metrics.items():
+        base = k[:-3] if k.endswith("_ci") else None
+        if base and isinstance(v, list) and len(v) == 2 and isinstance(metrics.get(base), (int, float)):
+            parts.append(f"{base} {metrics[base]:.4g} [{v[0]:.4g}, {v[1]:.4g}]")
+    return "; ".join(parts)
+
+
+def _value(v) -> str:
+    return f"{v:.4f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "n/a"
+
+
+SHOWN = {"classes": ("accuracy", "balanced_accuracy", "macro_f1"), "regression": ("mae", "rmse", "bias")}
+
+
+def _models_text(card: dict) -> str:
+    """A section per further model: file, size, quantization, its own held-out metrics float vs int8."""
+    out = []
+    for name, e in card.get("models", {}).items():
+        f, q = e["metrics"]["float"], e["metrics"]["int8"]
+        rows = "\n".join(f"| {k} | {_value(f.get(k))} | {_value(q.get(k))} |" for k in SHOWN[e["output_kind"]] if k in q)
+        change = (f"int8 drop {q['int8_drop']:.2f} points (balanced accuracy)" if "int8_drop" in q else
+                  f"int8 error increase {q.get('int8_error_increase_pct', 0.0):.2f} % (MAE)")
+        what = f"classifier over {', '.join(e['labels'])}" if e["output_kind"] == "classes" else "regression"
+        ci = _ci_text(q)
+        plot = f"\n\n![{name}: confusion matrix](confusion_{name}.png)" if "confusion" in q else ""
+        out.append(f"""
+### Model `{name}` ({what})
+
+`{e['file']}`: {e['model_bytes']} bytes (sha256 `{e['model_sha256'][:16]}…`), input {e['input']['shape']} int8 (scale {e['input']['scale']:.6g}, zero point {e['input']['zero_point']}), output {e['output']['shape']}; examples from `{e['examples']}()` on the held-out recordings; TFLM arena {e.get('tflm_arena_bytes', 'n/a')} bytes.
+
+| metric | float | int8 |
+| --- | --- | --- |
+{rows}
+
+{change}.{f" int8, 95 % intervals: {ci}." if ci else ""}{plot}
+
+![{name}: training curves](training_{name}.png)
+""")
+    return ("\n## Further models\n" + "".join(out)) if out else ""
 
 
 def write_card_text(app: App, out_dir: Path, card: dict) -> None:
@@ -129,10 +185,16 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
     f, q = card["metrics"]["float"], card["metrics"]["int8"]
     keys = [k for k in ("sensitivity", "specificity", "false_alarms_per_hour", "balanced_accuracy",
                         "macro_f1", "accuracy") if k in q]
-    rows = "\n".join(f"| {k} | {f.get(k, float('nan')):.4f} | {q[k]:.4f} |" for k in keys)
-    acc = "\n".join(
-        f"| {k} | {v:g} | {'ceiling' if k.startswith('max_') else 'floor'} |" for k, v in m.acceptance.items()
-    )
+    keys += [k for k in card.get("app_metrics", []) if isinstance(q.get(k), (int, float))]  # the app's own
+    rows = "\n".join(f"| {k} | {_value(f.get(k, float('nan')))} | {_value(q[k])} |" for k in keys)
+    from .acceptance import acceptance_items
+
+    acc = "\n".join(f"| {k} | {v:g} | {'ceiling' if ceiling else 'floor'} |"
+                     for k, _, v, ceiling in acceptance_items(m.acceptance))
+    drop_over = card["metrics"].get("int8_drop_over") or ["sensitivity", "specificity", "balanced accuracy"]
+    error_up = (f" int8 error increase: {q['int8_error_increase_pct']:.2f} % (largest relative increase of an "
+                f"error: {', '.join(card['metrics'].get('int8_error_increase_over', []))})."
+                if q.get("int8_error_increase_pct") else "")
     ds = card["dataset"]
     synthetic = (
         f"**Trained and tested on synthetic data** from the `{ds['name']}` generator "
@@ -164,8 +226,8 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
 | --- | --- | --- |
 {rows}
 
-int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over sensitivity, specificity, balanced accuracy).{_intervals_line(q)}
-
+int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over {', '.join(drop_over)}).{error_up}{_intervals_line(q)}
+{_models_text(card)}
 ## Acceptance ({status})
 
 | key | limit | kind |
@@ -178,7 +240,7 @@ int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over sensitivity, 
 ![confusion matrix](confusion.png)
 ![example](example.png)
 
-Reproduce: `make app={m.id} train` (seed {card['seed']}{reproduce}); re-check: `make app={m.id} eval`.
+Reproduce: `make app={m.id} train` (seed {card['seed']}{reproduce}; data sha256 `{ds.get('sha256', 'not recorded')[:16]}`), then `make app={m.id} promote`; re-check: `make app={m.id} eval`.
 """
     extra = out_dir / "extras.md"  # written by the app's model_card_extras hook at training time
     if extra.is_file():

@@ -31,7 +31,7 @@ UNIT_WORDS = {
     "ns": "ns", "nsec": "ns", "nanos": "ns", "nanosecond": "ns", "nanoseconds": "ns",
 }
 TIME_BASES = ("timestamp", "time", "t", "datetime", "date_time", "time_stamp", "elapsed", "elapsed_time",
-              "epoch", "unix_time", "unixtime", "clock")
+              "epoch", "unix_time", "unixtime", "clock", "date")
 UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 _UNIX_SECONDS = (1e8, 5e9)  # 1973 to 2128: a first value in this range (after the unit) is a Unix time
 
@@ -56,11 +56,10 @@ def time_column(header: str) -> tuple[bool, str | None]:
 
 
 def find_time_column(header: Sequence[str], skip: Sequence[int] = ()) -> int | None:
-    """Index of the time column (the first one whose name says time), not one of `skip`."""
-    for i, h in enumerate(header):
-        if i not in skip and time_column(h)[0]:
-            return i
-    return None
+    """Index of the time column (the first one whose name says time), not one of `skip`. A column named
+    `date` only when no other says time (beside a `time` column of clock times it gives the day)."""
+    hits = [i for i, h in enumerate(header) if i not in skip and time_column(h)[0]]
+    return next((i for i in hits if _key(header[i]) != "date"), hits[0] if hits else None)
 
 
 def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[str] | None = None

@@ -1,271 +1,253 @@
-"""Train, quantize to full int8, evaluate float and int8 on held-out subjects, write the model folder.
+"""Train an app: its dataset, every model of the manifest ([model] and each [models.<name>]) fitted and
+quantized to full int8, float and int8 evaluated on held-out subjects, all written to a new run folder
+(build/<id>/runs/<run>/, tinyml.runs): the committed model changes only by `tinyml promote`.
 
-Deterministic from the manifest's seed: data generation, splits, augmentation, weight init and op order.
+Reproducible bit for bit on one machine from the manifest's seed (see tinyml.fit): the same data (the
+card records its SHA-256), the same weights, the same .tflite bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sys
 import time
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .apps import App
-from .data import build_dataset, split_recordings
+from . import hints
+from .acceptance import check_acceptance, flat_metrics, int8_changes, int8_drop, int8_error_increase
+from .apps import App, model_file
+from .data import load_splits
 from .errors import TinymlError
-from .evaluate import check_acceptance, event_metrics, int8_drop, window_metrics
-from .features import FeatureExtractor, quantize_input
-from .paths import build_dir
+from .features import FeatureExtractor
+from .fit import fit_model, log, seed_everything
+from .metrics import round_metrics
+from .predict import Pipeline
 from .quant import calibration_set, quantize_model
 from .recording import Recording
+from .runs import FLOAT_DIR, find_float_models, new_run_dir, remember_run
+from .scoring import FloatModel, FloatScorer, evaluate_pipeline
 
 
-def load_splits(app: App, smoke: bool = False):
+@dataclass
+class ModelSpec:
+    name: str  # "" for the primary model ([model])
+    spec: dict  # the validated manifest table
+    output: str  # "classes" or "regression"
+    labels: list[str]
+    examples: str  # the pipeline.py hook that gives (X, y[, groups])
+
+    @property
+    def key(self) -> str:
+        return f"models.{self.name}" if self.name else "model"
+
+
+@dataclass
+class Trained:
+    spec: ModelSpec
+    float_model: object
+    history: dict
+    tflite: bytes
+
+
+def model_specs(app: App) -> list[ModelSpec]:
     m = app.manifest
-    recs = build_dataset(m, smoke=smoke, progress=not smoke)
-    ds = m.dataset
-    return split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"], seed=ds["seed"])
+    out = [ModelSpec("", m.model, "classes", m.labels, "make_examples")]
+    out += [ModelSpec(n, s, s["output"], list(s["labels"]), s["examples"]) for n, s in m.models.items()]
+    return out
 
 
-def _event_window(m):
-    p = m.postprocess
-    return float(p.get("detect_before_s", 1.0)), float(p.get("detect_after_s", 10.0))
-
-
-def evaluate_scorer(app: App, pipe, recs: list[Recording], scorer=None) -> dict:
-    """Event metrics over recordings, with the int8 model (scorer None) or a float scorer.
-    Features of all recordings are scored in one batch, then post-processed recording by recording."""
-    from .predict import postprocess, prepare
-
-    m, fx = app.manifest, pipe.fx
-    lead = fx.window - fx.hop  # a decision can fall in a trial's first hop
-    items = []
-    for r in recs:
-        pad = 0 if r.activity == "stream" else lead
-        sig = prepare(app, r, notice=False, lead_in=pad)
-        frames = fx.frames(sig)
-        items.append((pad, sig, frames, fx.batch(frames)))
-    feats = np.concatenate([f for *_, f in items]) if items else np.zeros((0, *fx.input_shape()), np.float32)
-    scores = scorer(feats) if scorer is not None else pipe.int8_scores(feats)[1]
-    events, k = [], 0
-    for pad, sig, frames, f in items:
-        sq = scores[k : k + len(f)]
-        k += len(f)
-        ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq, sig)
-        events.append([(idx - pad, lab, s) for idx, lab, s in ev])
-    before, after = _event_window(m)
-    return event_metrics(recs, events, m.event_names, m.rate, before, after)
-
-
-def evaluate_int8(app: App, model_bytes: bytes, test: list[Recording]) -> dict:
-    from .predict import Pipeline
-
-    pipe = Pipeline(app, model_bytes)
-    metrics = evaluate_scorer(app, pipe, test)
-    X, y = app.pipeline.make_examples(test, pipe.fx, app.manifest, np.random.default_rng(0), False)
-    _, sq = pipe.int8_scores(X)
-    metrics.update(window_metrics(y, sq.argmax(1), app.manifest.labels))
-    return metrics
-
-
-def float_scorer(model, out_scale: float, out_zp: int):
-    """Float model probabilities on the int8 output grid, so one post-processor serves both."""
-
-    def score(feats: np.ndarray) -> np.ndarray:
-        if len(feats) == 0:
-            return np.zeros((0, model.output_shape[-1]), np.int8)
-        # A direct call per chunk: model.predict() costs tens of ms per call, and evaluation scores
-        # thousands of short recordings one by one.
-        p = np.concatenate([np.asarray(model(feats[i : i + 512], training=False)) for i in range(0, len(feats), 512)])
-        return quantize_input(p, out_scale, out_zp)
-
-    return score
-
-
-def class_weights(y: np.ndarray, n_cls: int, mode: str) -> dict[int, float]:
-    """Loss weight per class ([model] class_weight): balanced n / (k * count), sqrt of that, or none (1)."""
-    counts = np.maximum(np.bincount(y, minlength=n_cls), 1)
-    w = len(y) / (n_cls * counts)
-    w = {"balanced": w, "sqrt": np.sqrt(w), "none": np.ones(n_cls)}[mode]
-    return {c: float(w[c]) for c in range(n_cls)}
-
-
-def _seed_everything(seed: int) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
-def train_app(app: App, smoke: bool = False, out: str | None = None, reuse_float: bool = False) -> dict:
+def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reuse_float: bool = False) -> dict:
+    """Train into `out` (default: a new run folder); returns the card."""
     m = app.manifest
     seed = m.dataset["seed"]
     t0 = time.time()
-    _seed_everything(seed)
-    import keras
-
-    from .predict import Pipeline
-
-    train, val, test = load_splits(app, smoke=smoke)
+    float_from = find_float_models(app, smoke) if reuse_float else None
+    run_dir = Path(out) if out else new_run_dir(app, smoke)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    train, val, test = load_splits(m, smoke=smoke)
     fx = FeatureExtractor(m)
-    rng = np.random.default_rng(seed)
-    hook = app.pipeline.make_examples
-    Xtr, ytr = hook(train, fx, m, rng, True)
-    Xva, yva = hook(val, fx, m, rng, False)
-    n_cls = len(m.labels)
-    _log(f"train {len(Xtr)} windows ({np.bincount(ytr, minlength=n_cls).tolist()}), val {len(Xva)}, "
-         f"subjects {len({r.subject for r in train})}/{len({r.subject for r in val})}/{len({r.subject for r in test})}")
+    log(f"run folder {run_dir}; subjects {len({r.subject for r in train})}/{len({r.subject for r in val})}/"
+        f"{len({r.subject for r in test})} (train/val/test)")
+    trained = [_train_one(app, s, train, val, fx, seed, smoke, run_dir, float_from) for s in model_specs(app)]
+    for t in trained:  # first, so a failed evaluation leaves them to inspect
+        (run_dir / model_file(t.spec.name)).write_bytes(t.tflite)
+    remember_run(app, run_dir, smoke)
 
-    # the float model, for analysis and --reuse-float (not committed); smoke runs keep their own
-    float_path = build_dir(m.id, "model.float.smoke.keras" if smoke else "model.float.keras")
-    history_path = float_path.with_suffix(".history.json")
-    if reuse_float:
-        if not (float_path.is_file() and history_path.is_file()):
-            raise TinymlError(f"{float_path}: no saved float model to reuse; run: make app={m.id} train")
-        history = json.loads(history_path.read_text())
-        # The same input shape is not enough: other features of that shape (a new mel range, say) would
-        # give an int8 model that quietly answers wrong.
-        trained_on = history.pop("feature_hash", None)
-        if trained_on != m.feature_hash():
-            raise TinymlError(f"{float_path}: fitted on other features ({trained_on or 'not recorded'}) than the "
-                              f"manifest's ({m.feature_hash()}); retrain without --reuse-float")
-        model = keras.models.load_model(float_path)
-    else:
-        model, history = _fit(app, Xtr, ytr, Xva, yva, smoke)
-        float_path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(float_path)
-        history_path.write_text(json.dumps({**history, "feature_hash": m.feature_hash()}))
-    calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed)
-    tflite = quantize_model(model, calib, seed)
-    pipe = Pipeline(app, tflite)
+    log("evaluating float and int8 on held-out subjects")
+    primary = trained[0]
+    pipe = Pipeline(app, folder=run_dir)
     o = pipe.model.output
-    out_dir = Path(out) if out else app.model_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "model.int8.tflite").write_bytes(tflite)  # first, so a failed evaluation leaves it to inspect
-
-    _log("evaluating float and int8 on held-out subjects")
-    Xte, yte = hook(test, fx, m, np.random.default_rng(0), False)
-    f_metrics = evaluate_scorer(app, pipe, test, float_scorer(model, o.scale, o.zero_point))
-    f_metrics.update(window_metrics(yte, model.predict(Xte, batch_size=512, verbose=0).argmax(1), m.labels))
-    q_metrics = evaluate_int8(app, tflite, test)
-    drop = int8_drop(f_metrics, q_metrics)
-    q_metrics["int8_drop"] = drop
-    q_metrics["model_bytes"] = len(tflite)
+    float_pipe = Pipeline(app, primary.tflite, models={t.spec.name: FloatModel(t.float_model, pipe.models[t.spec.name])
+                                                       for t in trained[1:]},
+                          scorer=FloatScorer(primary.float_model, o.scale, o.zero_point))
+    f_ev = evaluate_pipeline(app, float_pipe, test)
+    q_ev = evaluate_pipeline(app, pipe, test, progress=not smoke)
+    outputs = {t.spec.name: t.spec.output for t in trained[1:]}
+    for t in trained[1:]:  # a further model's own size and int8 change, for its [acceptance.<name>] table
+        q_ev.models[t.spec.name].update(_own_changes(t, f_ev.models[t.spec.name], q_ev.models[t.spec.name]))
+    changes = int8_changes(m.acceptance, flat_metrics(f_ev.metrics, f_ev.models), flat_metrics(q_ev.metrics, q_ev.models),
+                           outputs, q_ev.app_keys)
+    q_metrics = {**q_ev.metrics, "int8_drop": changes["int8_drop"],
+                 "int8_error_increase_pct": changes["int8_error_increase_pct"],
+                 "model_bytes": sum(len(t.tflite) for t in trained)}
 
     card = {
         "app": m.id,
         "feature_hash": m.feature_hash(),
         "feature_version": m.features["version"],
-        "model_sha256": hashlib.sha256(tflite).hexdigest(),
-        "model_bytes": len(tflite),
+        "model_sha256": hashlib.sha256(primary.tflite).hexdigest(),
+        "model_bytes": len(primary.tflite),
         "seed": seed,
         "smoke": smoke,
-        "dataset": {
-            "name": m.dataset["name"] if m.dataset["path"] else m.dataset["generator"],
-            "synthetic": not m.dataset["path"],
-            "recordings": {"train": len(train), "val": len(val), "test": len(test)},
-            "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
-                         "test": len({r.subject for r in test}),
-                         "train_only": len({r.subject for r in train if r.split == "train"})},
-            "test_hours": round(sum(r.duration for r in test) / 3600, 2),
-        },
-        "input": {"shape": list(pipe.model.input.shape), "scale": pipe.model.input.scale,
-                  "zero_point": pipe.model.input.zero_point},
-        "output": {"shape": list(pipe.model.output.shape), "scale": o.scale, "zero_point": o.zero_point},
-        "metrics": {"float": round_metrics(f_metrics), "int8": round_metrics(q_metrics), "int8_drop": drop},
-        "train_seconds": round(time.time() - t0, 1),
-        "reused_float": reuse_float,  # quantized and evaluated from the saved float model, not fitted
-        "epochs_run": len(history["loss"]),
+        "dataset": _dataset_entry(m, train, val, test),
+        "overrides": list(m.overrides),  # --set texts: such a run is not the manifest's, promote refuses it
+        "input": _quant(pipe.model.input),
+        "output": _quant(o),
+        "metrics": {"float": round_metrics(f_ev.metrics), "int8": round_metrics(q_metrics),
+                    "int8_drop": changes["int8_drop"], "int8_drop_over": changes["int8_drop_over"],
+                    "int8_error_increase_over": changes["int8_error_increase_over"]},
+        "app_metrics": q_ev.app_keys,
+        "train_seconds": 0.0,
+        "reused_float": reuse_float,  # quantized and evaluated from a saved float model, not fitted
+        "epochs_run": len(primary.history["loss"]),
     }
+    if len(trained) > 1:
+        card["models"] = {t.spec.name: _model_entry(t, pipe.models[t.spec.name], f_ev.models[t.spec.name],
+                                                    q_ev.models[t.spec.name]) for t in trained[1:]}
     try:
         from .reference import tflm_arena_bytes
 
-        card["tflm_arena_bytes"] = tflm_arena_bytes(tflite)
+        card["tflm_arena_bytes"] = tflm_arena_bytes(primary.tflite)
     except TinymlError:
         pass
-    failures = check_acceptance(app, q_metrics)
+    failures = check_acceptance(m.acceptance, flat_metrics(q_metrics, q_ev.models))
     card["acceptance"] = {"met": not failures, "failures": failures}
-    if out is None:  # the committed model: its golden vectors and device cost travel with it
-        from .fixtures import write_golden
-
-        write_golden(app, pipe)
-        card["device"] = device_cost(app)
-    (out_dir / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    card["train_seconds"] = round(time.time() - t0, 1)
+    (run_dir / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     from .report import write_model_card
 
-    write_model_card(app, out_dir, card, history, pipe, test)
-    _log(f"wrote {out_dir} in {card['train_seconds']} s; int8 {len(tflite)} B; drop {drop:.2f} pt; "
-         + ("floors met" if not failures else "floors missed: " + "; ".join(failures)))
+    write_model_card(app, run_dir, card, {t.spec.name: t.history for t in trained}, pipe, test)
+    drop = changes["int8_drop"]
+    log(f"wrote {run_dir} in {card['train_seconds']} s; int8 {q_metrics['model_bytes']} B; drop {drop:.2f} pt; "
+        + ("floors met" if not failures else "floors missed: " + "; ".join(failures))
+        + ("" if out else f"; commit it with: {hints.command('promote', m.id)}"))
     if not smoke and drop > m.acceptance.get("max_int8_drop", float("inf")):
         raise TinymlError(f"int8 drop {drop:.2f} points exceeds [acceptance] max_int8_drop "
-                          f"{m.acceptance['max_int8_drop']}; the int8 model was written for inspection")
+                          f"{m.acceptance['max_int8_drop']}; the int8 models were written to {run_dir} for inspection")
     return card
 
 
-def _fit(app: App, Xtr, ytr, Xva, yva, smoke: bool):
-    """Build the manifest's model and fit it; (model, history dict). A loss that turns NaN stops the run
-    with an error (bad inputs or a learning rate too high), never a model that outputs garbage."""
+def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, run_dir: Path,
+               float_from: Path | None) -> Trained:
+    """Examples, the float model (fitted, or reused from an earlier run), full int8."""
     import keras
 
-    m, mc = app.manifest, app.manifest.model
-    n_cls = len(m.labels)
-    builder = getattr(app.pipeline, mc["builder"], None)
+    m = app.manifest
+    hook = getattr(app.pipeline, s.examples, None)
+    if not callable(hook):
+        raise TinymlError(f"{app.dir / 'pipeline.py'}: no function {s.examples!r} "
+                          f"([{s.key}]{'.examples' if s.name else ''})")
+    builder = getattr(app.pipeline, s.spec["builder"], None)
     if builder is None:
-        raise TinymlError(f"{app.dir / 'pipeline.py'}: no function {mc['builder']!r} ([model.builder])")
-    if not np.isfinite(Xtr).all():
-        raise TinymlError(f"{m.id}: {int((~np.isfinite(Xtr)).any(axis=tuple(range(1, Xtr.ndim))).sum())} "
-                          "training windows hold non-finite features; check the data and the feature chain")
-    model = builder(Xtr.shape[1:], n_cls, **mc["params"])
-    epochs = mc["smoke_epochs"] if smoke else mc["epochs"]
-    lr = mc["learning_rate"]
-    if mc["lr_schedule"] == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, epochs * -(-len(Xtr) // mc["batch_size"])))
-    model.compile(optimizer=keras.optimizers.Adam(lr),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    class_weight = class_weights(ytr, n_cls, mc["class_weight"])
-    stop = keras.callbacks.EarlyStopping(patience=mc["patience"], restore_best_weights=True, monitor="val_loss")
-    hist = model.fit(Xtr, ytr, validation_data=(Xva, yva), epochs=epochs, batch_size=mc["batch_size"],
-                     class_weight=class_weight, callbacks=[stop, keras.callbacks.TerminateOnNaN()], verbose=2,
-                     shuffle=True)
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    if not np.isfinite(history["loss"]).all():
-        raise TinymlError(f"{m.id}: training diverged (loss NaN at epoch {len(history['loss'])}); "
-                          "lower [model] learning_rate")
-    return model, history
+        raise TinymlError(f"{app.dir / 'pipeline.py'}: no function {s.spec['builder']!r} ([{s.key}.builder])")
+    # every model from its own seed, so adding a model never changes another's examples or weights
+    model_seed = seed if not s.name else int(zlib.crc32(f"{seed}:{s.name}".encode()))
+    seed_everything(model_seed)
+    rng = np.random.default_rng(model_seed)
+    Xtr, ytr = hook(train, fx, m, rng, True)[:2]
+    Xva, yva = hook(val, fx, m, rng, False)[:2]
+    n_out = len(s.labels) if s.output == "classes" else int(np.prod(np.shape(ytr)[1:], dtype=np.int64))
+    if s.output == "classes":
+        ytr, yva = np.asarray(ytr, np.int64), np.asarray(yva, np.int64)
+        if len(ytr) and (ytr.min() < 0 or ytr.max() >= n_out):
+            raise TinymlError(f"{s.examples}(): labels must be 0..{n_out - 1} ({s.key} labels), got {ytr.min()}..{ytr.max()}")
+        counts = np.bincount(ytr, minlength=n_out).tolist()
+    else:
+        counts = f"targets {list(np.shape(ytr)[1:]) or [1]}"
+    log(f"[{s.key}] train {len(Xtr)} examples ({counts}), val {len(Xva)}")
+    if len(Xtr) == 0:
+        raise TinymlError(f"{s.examples}() gave no training examples")
+    stem = s.name or "model"
+    float_path = run_dir / FLOAT_DIR / f"{stem}.keras"
+    history_path = float_path.with_suffix(".history.json")
+    if float_from is not None:
+        src = float_from / FLOAT_DIR / f"{stem}.keras"
+        history = json.loads(src.with_suffix(".history.json").read_text())
+        # The same input shape is not enough: other features of that shape (a new mel range, say) would
+        # give an int8 model that quietly answers wrong.
+        trained_on = history.pop("feature_hash", None)
+        if trained_on != m.feature_hash():
+            raise TinymlError(f"{src}: fitted on other features ({trained_on or 'not recorded'}) than the "
+                              f"manifest's ({m.feature_hash()}); retrain without --reuse-float")
+        model = keras.models.load_model(src)
+    else:
+        model, history = fit_model(builder, s.spec, Xtr, ytr, Xva, yva, n_outputs=n_out, output=s.output,
+                                   smoke=smoke, where=f"{m.id} [{s.key}]")
+    float_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(float_path)
+    history_path.write_text(json.dumps({**history, "feature_hash": m.feature_hash()}))
+    calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed)
+    return Trained(s, model, history, quantize_model(model, calib, seed))
 
 
-def device_cost(app: App, board: str = "qemu-m4") -> dict:
-    """Flash, RAM and instructions per inference of the app's firmware replaying its demo on the emulated
-    Cortex-M4, with the parity verdict; {"error": ...} when the firmware can't be built here."""
-    if not any((app.dir / "firmware").glob("*.c")):
-        return {"error": "the app has no firmware/app.c yet"}
+def _dataset_entry(m, train, val, test) -> dict:
+    """What the run trained and was tested on: the source, a fingerprint, the split's sizes."""
+    return {
+        "name": m.dataset["name"] if m.dataset["path"] else m.dataset["generator"],
+        "synthetic": not m.dataset["path"],
+        "sha256": data_sha256(train + val + test),
+        "recordings": {"train": len(train), "val": len(val), "test": len(test)},
+        "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
+                     "test": len({r.subject for r in test}),
+                     "train_only": len({r.subject for r in train if r.split == "train"})},
+        "test_hours": round(sum(r.duration for r in test) / 3600, 2),
+    }
+
+
+def _quant(q) -> dict:
+    return {"shape": list(q.shape), "scale": q.scale, "zero_point": q.zero_point}
+
+
+def _own_changes(t: Trained, f_metrics: dict, q_metrics: dict) -> dict:
+    """A further model's bytes and int8 change: balanced accuracy points (classifier), MAE percent (regression)."""
+    if t.spec.output == "classes":
+        return {"model_bytes": len(t.tflite), "int8_drop": int8_drop(f_metrics, q_metrics, ["balanced_accuracy"])}
+    return {"model_bytes": len(t.tflite), "int8_error_increase_pct": int8_error_increase(f_metrics, q_metrics, ["mae"])}
+
+
+def _model_entry(t: Trained, int8, f_metrics: dict, q_metrics: dict) -> dict:
+    """A further model in the card: its file, sizes, quantization and its own held-out metrics."""
+    entry = {
+        "file": model_file(t.spec.name),
+        "model_sha256": hashlib.sha256(t.tflite).hexdigest(),
+        "model_bytes": len(t.tflite),
+        "output_kind": t.spec.output,
+        "labels": t.spec.labels,
+        "examples": t.spec.examples,
+        "input": _quant(int8.input),
+        "output": _quant(int8.output),
+        "epochs_run": len(t.history["loss"]),
+    }
+    entry["metrics"] = {"float": round_metrics(f_metrics), "int8": round_metrics(q_metrics)}
     try:
-        from .device.parity import device_parity
+        from .reference import tflm_arena_bytes
 
-        par = device_parity(app, board)
-    except (TinymlError, OSError) as e:
-        _log(f"device cost not measured: {e}")
-        return {"error": str(e).splitlines()[0]}
-    keep = ("board", "flash", "ram", "arena", "stack_static", "stack_measured", "cost_unit", "per_inference",
-            "per_second_of_data", "estimate_clock_hz", "estimate_ms_per_inference", "estimate_duty_cycle",
-            "stages", "realtime_clock_hz", "realtime_per_second", "realtime_load")
-    out = {k: par.summary[k] for k in keep if k in par.summary}
-    out["parity"] = "identical scores and events" if par.ok else "; ".join(par.mismatches)
-    if not par.ok:
-        _log(f"WARNING: Python and {board} disagree: {out['parity']}")
-    return out
+        entry["tflm_arena_bytes"] = tflm_arena_bytes(t.tflite)
+    except TinymlError:
+        pass
+    return entry
 
 
-def round_metrics(d: dict) -> dict:
-    """Metrics as a card stores them: floats to 5 decimals."""
-    return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in d.items()}
-
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+def data_sha256(recs: list[Recording]) -> str:
+    """A fingerprint of the data a run trained and tested on: every recording's samples, rate, labels and
+    split keys, in order (two runs that agree here saw the same data)."""
+    h = hashlib.sha256()
+    for r in recs:
+        h.update(json.dumps([r.rate, list(r.channels), r.subject, r.label, r.activity,
+                             [[float(t), lab] for t, lab in r.events], r.split]).encode())
+        h.update(np.ascontiguousarray(r.signal, np.float32).tobytes())
+    return h.hexdigest()

@@ -8,9 +8,9 @@ use, e.g. gravity, 1 g, for an accelerometer; it tells m/s² from g, whose range
 For each channel the candidates are tried in this order, and the first whose values are plausible wins:
 1. the unit the file declares (an Edge Impulse sensor's `units`, a CSV header's `ax (mg)`, a WAV's PCM);
 2. the manifest's own unit (no conversion);
-3. the other units of the same quantity that can be told apart by size (g, mg, m/s²; full scale and
-   int16/int24/int32 PCM; V, mV, µV ...), nearest to the manifest's first, and raw `counts` when the
-   manifest declares `counts_per_unit`.
+3. raw `counts`, when the manifest declares `counts_per_unit` (the sensor's LSB);
+4. the other units of the same quantity that can be told apart by size (g, mg, m/s²; full scale and
+   int16/int24/int32 PCM; V, mV, µV ...), nearest to the manifest's first.
 A conversion is announced with one notice; when nothing fits, the recording is refused with one line.
 Without plausible_range and typical_magnitude only a declared unit is converted.
 
@@ -115,41 +115,24 @@ def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], 
 
 
 def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict[str, np.ndarray]:
-    target = lookup(unit)
-    said_u = lookup(said)
-    if said and said_u is not None and target is not None and said_u.quantity != target.quantity:
+    """One group of channels (same manifest unit, same declared unit) in the manifest's unit."""
+    target, said_u = lookup(unit), lookup(said)
+    if said_u is not None and target is not None and said_u.quantity != target.quantity:
         raise TinymlError(f"{path}: {', '.join(chans)} declared in {said}, a {said_u.quantity.replace('_', ' ')}; "
                           f"the app expects {unit} ({target.quantity.replace('_', ' ')})")
-    cands: list[_Candidate] = []
-    if said_u is not None and target is not None and normalize(said) != normalize(unit):
-        cands.append(_Candidate(said, True, lambda x, s=said: convert(x, s, unit)))
-    identity = _Candidate(unit, False, lambda x: x)
-    cands.append(identity)
     checks = _checks(chans, spec)
+    cands = _candidates(chans, unit, said, spec, guess=bool(checks))
+    identity = next(c for c in cands if c.name == unit and not c.declared)
     if not checks:
         chosen = cands[0]
     else:
-        if target is not None:
-            others = [n for n, u in UNITS.items() if u.quantity == target.quantity and u.by_size
-                      and n != normalize(unit) and n != normalize(said)]
-            seen = {round(math.log(_scale(c, unit)), 9) for c in (said, unit) if lookup(c)}
-            for n in sorted(others, key=lambda n: abs(math.log(_scale(n, unit)))):
-                key = round(math.log(_scale(n, unit)), 9)
-                if key not in seen:  # one candidate per distinct factor (ms2 and m/s2 are one)
-                    seen.add(key)
-                    cands.append(_Candidate(n, False, lambda x, n=n: convert(x, n, unit)))
-        cpu = {spec.counts_per_unit.get(c) for c in chans} - {None}
-        if len(cpu) == 1:
-            k = float(cpu.pop())
-            cands.append(_Candidate(f"counts ({k:g} per {unit})", False, lambda x, k=k: x / k))
         chosen = next((c for c in cands if _plausible({ch: c.fn(columns[ch]) for ch in chans}, checks)), None)
         if chosen is None:
-            raise TinymlError(_refusal(columns, chans, unit, said, checks, spec, path, cands))
+            raise TinymlError(_refusal(columns, chans, unit, said, checks, path, cands))
     names = ", ".join(chans)
-    declared_fits_not = cands[0].declared and chosen is not cands[0]
     if chosen.declared:
         notice(path, f"{names}: converted from {chosen.name} to {unit}")
-    elif declared_fits_not:
+    elif cands[0].declared:  # the file's unit did not fit its values
         notice(path, f"{names}: declared in {said}, but the values fit {chosen.name}: "
                      + ("kept as they are" if chosen is identity else f"converted from {chosen.name} to {unit}"))
     elif chosen is not identity:
@@ -158,9 +141,33 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
     return {ch: np.asarray(chosen.fn(columns[ch]), np.float64) for ch in chans}
 
 
-def _scale(name: str, unit: str) -> float:
-    a, b = lookup(name), lookup(unit)
-    return a.factor / b.factor
+def _candidates(chans, unit: str, said: str, spec, guess: bool) -> list[_Candidate]:
+    """In the order they are tried: the declared unit, the manifest's, the sensor's counts, then (when
+    `guess`) the other units of the quantity, nearest in size first, one per distinct conversion."""
+    target = lookup(unit)
+    cands = []
+    if lookup(said) is not None and target is not None and normalize(said) != normalize(unit):
+        cands.append(_Candidate(said, True, lambda x: convert(x, said, unit)))
+    cands.append(_Candidate(unit, False, lambda x: x))
+    if not guess:
+        return cands
+    cpu = {spec.counts_per_unit.get(c) for c in chans} - {None}
+    if len(cpu) == 1:  # the sensor's counts, as the manifest (or --set) declares them: before guesses
+        k = float(cpu.pop())
+        cands.append(_Candidate(f"counts ({k:g} per {unit})", False, lambda x: x / k))
+    if target is None:
+        return cands
+
+    def key(n):
+        return round(math.log(UNITS[n].factor / target.factor), 9), UNITS[n].offset
+
+    seen = {key(normalize(c)) for c in (said, unit) if lookup(c)}
+    for n in sorted((n for n, u in UNITS.items() if u.quantity == target.quantity and u.by_size),
+                    key=lambda n: abs(key(n)[0])):
+        if key(n) not in seen:  # ms2 and m/s2 are one candidate
+            seen.add(key(n))
+            cands.append(_Candidate(n, False, lambda x, n=n: convert(x, n, unit)))
+    return cands
 
 
 @dataclass(frozen=True)
@@ -216,7 +223,7 @@ def _checks_text(checks: _Checks) -> str:
     return "[signal] " + ", ".join(parts)
 
 
-def _refusal(columns, chans, unit, said, checks: _Checks, spec, path, cands) -> str:
+def _refusal(columns, chans, unit, said, checks: _Checks, path, cands) -> str:
     lo = min(_spread(columns[c])[0] for c in chans)
     hi = max(_spread(columns[c])[1] for c in chans)
     seen = f"{', '.join(chans)} span {lo:.4g} to {hi:.4g}"

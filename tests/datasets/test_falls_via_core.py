@@ -48,4 +48,4 @@ def test_no_path_runs_the_generator(tmp_path, monkeypatch):
     assert len(recs) == 3 * 3 and len(again) == len(recs)
     assert all(r.rate == m.rate for r in recs)
     np.testing.assert_array_equal(recs[0].signal, again[0].signal)
-    assert list((tmp_path / "cache" / "datasets").glob("synthetic-falls-*.pkl"))
+    assert list((tmp_path / "cache" / "datasets").glob("synthetic-falls-*/samples.npy"))

@@ -49,13 +49,33 @@ def _model_bytes(args) -> tuple[str, bytes]:
 
 def cmd_compile(args) -> int:
     from .codegen import compile_tflite
+    from .models import compile_models
 
     name, data = _model_bytes(args)
     out = Path(args.out) if args.out else build_dir(name, "gen")
-    cm = compile_tflite(data, out, prefix=args.prefix)
-    print(f"{name}: {len(cm.layers)} ops, {cm.macs:,} MACs, arena {cm.arena_size:,} B, "
-          f"constants {cm.const_bytes:,} B -> {cm.c_path} {cm.h_path}")
+    further = {} if args.tflite else _further_models(args.app)
+    if further:  # the app's models together, in one shared arena, as the firmware build does
+        cms = compile_models({"": data, **further}, out)
+    else:
+        cms = {"": compile_tflite(data, out, prefix=args.prefix)}
+    for model, cm in cms.items():
+        print(f"{name}{'/' + model if model else ''}: {len(cm.layers)} ops, {cm.macs:,} MACs, arena {cm.arena_size:,} B"
+              f"{' (shared)' if further else ''}, constants {cm.const_bytes:,} B -> {cm.c_path} {cm.h_path}")
     return 0
+
+
+def _further_models(app_id: str) -> dict[str, bytes]:
+    """The app's further models ([models.<name>]), committed beside its primary model."""
+    from ..apps import load_app
+
+    app = load_app(app_id)
+    out = {}
+    for model in app.manifest.models:
+        p = app.model_path(model)
+        if not p.is_file():
+            raise TinymlError(f"{p}: no int8 model for [models.{model}] yet; train and promote first")
+        out[model] = p.read_bytes()
+    return out
 
 
 def cmd_profile(args) -> int:

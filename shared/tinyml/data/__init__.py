@@ -6,7 +6,7 @@ A dataset is a folder `datasets/<name>/` with a `dataset.py` that exports either
 The manifest's [dataset] picks `name` (real loader) and `path`; with no path, `generator` stands in.
 """
 
-from .splits import split_recordings, assert_disjoint
+from .splits import split_recordings, assert_disjoint, load_splits
 from .source import build_dataset, dataset_module
 
-__all__ = ["split_recordings", "assert_disjoint", "build_dataset", "dataset_module"]
+__all__ = ["split_recordings", "assert_disjoint", "build_dataset", "dataset_module", "load_splits"]

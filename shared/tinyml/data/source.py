@@ -1,14 +1,13 @@
 """Resolve the manifest's dataset to recordings: the real loader when a path is set, else the generator.
 
 Generated data is cached under build/cache (outside git), keyed by the generator's source code and options,
-so a changed generator never serves stale data.
+so a changed generator never serves stale data; tinyml.data.cache stores it compactly and reads it lazily.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +19,7 @@ from ..errors import TinymlError
 from ..manifest import Manifest
 from ..paths import cache_dir, datasets_dir
 from ..recording import Recording
+from .cache import migrate_pickle, read_cache, write_cache
 
 
 def dataset_module(name: str) -> ModuleType:
@@ -58,22 +58,21 @@ def _cached(mod: ModuleType, name: str, m: Manifest, opts: dict, progress: bool)
     code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(src.glob("*.py")))).hexdigest()
     key_doc = {"code": code, "rate": m.rate, "channels": m.channels, "seed": m.dataset["seed"], "opts": opts}
     key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()[:16]
-    path = cache_dir("datasets", f"{name}-{key}.pkl")
-    if path.is_file():
-        with path.open("rb") as f:
-            return pickle.load(f)
+    folder = cache_dir("datasets", f"{name}-{key}")
+    recs = read_cache(folder)
+    if recs is None and migrate_pickle(folder.with_name(folder.name + ".pkl"), folder):
+        recs = read_cache(folder)
+    if recs is not None:
+        return recs
     if progress:
-        print(f"generating {name} (cached at {path})", file=sys.stderr)
+        print(f"generating {name} (cached at {folder})", file=sys.stderr)
     recs = mod.generate(rate=m.rate, channels=m.channels, seed=m.dataset["seed"], progress=progress, **opts)
     bad = [r.source or r.subject for r in recs if not np.isfinite(r.signal).all()]
     if bad:  # a generator bug must not train or score silently (NaN features, NaN loss)
         raise TinymlError(f"generator {name} produced non-finite samples in {len(bad)} recording(s), e.g. {bad[0]}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as f:
-        pickle.dump(recs, f, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
-    return recs
+    write_cache(folder, recs)
+    del recs  # the generated list held every sample in float32; from here on they are read when used
+    return read_cache(folder)
 
 
 def _to_rate(r: Recording, m: Manifest) -> Recording:

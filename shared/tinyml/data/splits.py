@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..manifest import Manifest
 from ..recording import Recording
+from .source import build_dataset
+
+
+def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
+    """The manifest's dataset split into (train, val, test) by its [dataset] rule and seed."""
+    recs = build_dataset(m, smoke=smoke, progress=not smoke if progress is None else progress)
+    ds = m.dataset
+    return split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"], seed=ds["seed"])
 
 
 def split_recordings(

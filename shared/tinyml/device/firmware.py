@@ -1,6 +1,7 @@
 """Build an app's firmware for a board: app_config.h, features_tables.c/.h (the feature chain's
-windows, twiddles, filterbanks, ... when it has any) and model.c/.h generated into build/<app>/gen,
-then firmware/main.c + the portable runtime + apps/<id>/firmware/*.c + the board's port.
+windows, twiddles, filterbanks, ... when it has any) and the models' C generated into build/<app>/gen
+(model.c/.h, and model_<name>.c/.h for each [models.<name>], sharing one arena), then firmware/main.c
++ the portable runtime + apps/<id>/firmware/*.c + the board's port.
 
 Nothing here names an app: an app's firmware is whatever C sits in its `firmware/` folder.
 """
@@ -27,7 +28,7 @@ class AppImage:
     board: Board
     image: Image
     gen_dir: Path
-    arena_size: int | None  # bytes of the model's tensor arena (None: the app has no model)
+    arena_size: int | None  # bytes of the models' (shared) tensor arena (None: the app has no model)
 
     @property
     def elf(self) -> Path:
@@ -41,7 +42,7 @@ def runtime_c_sources() -> list[Path]:
 def kernel_sources(gen_dir: Path) -> list[Path]:
     """The compute kernels (NN layers, DSP blocks, the generated model): built for speed, the rest for size."""
     rt = firmware_dir() / "runtime"
-    return [*sorted(rt.glob("tml_nn*.c")), *sorted((rt / "dsp").glob("*.c")), gen_dir / "model.c"]
+    return [*sorted(rt.glob("tml_nn*.c")), *sorted((rt / "dsp").glob("*.c")), *sorted(gen_dir.glob("model*.c"))]
 
 
 def runtime_include_dirs() -> list[Path]:
@@ -76,38 +77,54 @@ def generate_feature_tables(app: App, gen_dir: Path) -> bool:
     return True
 
 
+def _model_files(gen_dir: Path) -> list[Path]:
+    return [*gen_dir.glob("model.[ch]"), *gen_dir.glob("model_*.[ch]"), gen_dir / "model.stamp"]
+
+
 def generate(app: App, gen_dir: Path) -> int | None:
-    """app_config.h always; features_tables.c/.h when the feature chain has tables; model.c/.h when the
-    app has a committed int8 model. Returns the arena size."""
+    """app_config.h always; features_tables.c/.h when the feature chain has tables; the models' C when the
+    app has a committed int8 model (and each further model). Returns the arena size."""
     write_app_config(app.manifest, gen_dir)
     generate_feature_tables(app, gen_dir)
     if not app.tflite_path.is_file():
-        for stale in ("model.c", "model.h", "model.stamp"):
-            (gen_dir / stale).unlink(missing_ok=True)
+        for stale in _model_files(gen_dir):
+            stale.unlink(missing_ok=True)
         return None
     try:
         from .. import compile as compiler
-        from ..compile import compile_tflite
+        from ..compile.models import compile_models, stem_of
     except ImportError as e:
         raise TinymlError(f"the model compiler (tinyml.compile) is not available ({e}); cannot build {app.id}'s firmware") from None
-    data = app.tflite_path.read_bytes()
-    h = hashlib.sha256(data)
+    models = {"": app.tflite_path.read_bytes()}
+    for name in app.manifest.models:
+        path = app.model_path(name)
+        if not path.is_file():
+            raise TinymlError(f"{path}: no committed model for [models.{name}]; run: make app={app.id} train, then promote")
+        models[name] = path.read_bytes()
+    h = hashlib.sha256()
+    for name, data in models.items():
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     for src in sorted(Path(compiler.__file__).parent.glob("*.py")):  # a compiler change regenerates
         h.update(src.read_bytes())
     stamp = gen_dir / "model.stamp"
-    if stamp.is_file() and (gen_dir / "model.c").is_file() and (gen_dir / "model.h").is_file():
+    wanted = [gen_dir / f"{stem_of(n)}{ext}" for n in models for ext in (".c", ".h")]
+    if stamp.is_file() and all(p.is_file() for p in wanted):
         key, _, arena = stamp.read_text().partition(" ")
         if key == h.hexdigest():
             return int(arena)
     # Emit into a private folder, then rename into gen/: parallel builds never read a half-written file.
     with tempfile.TemporaryDirectory(dir=gen_dir, prefix=".model-") as tmp:
-        cm = compile_tflite(data, tmp)
-        for name in ("model.c", "model.h"):
-            os.replace(Path(tmp) / name, gen_dir / name)
+        compiled = compile_models(models, tmp)
+        for stale in _model_files(gen_dir):  # a model the manifest no longer has
+            if stale not in wanted:
+                stale.unlink(missing_ok=True)
+        for p in wanted:
+            os.replace(Path(tmp) / p.name, p)
+    arena = compiled[""].arena_size
     tmp_stamp = gen_dir / f"model.stamp.{os.getpid()}"
-    tmp_stamp.write_text(f"{h.hexdigest()} {int(cm.arena_size)}")
+    tmp_stamp.write_text(f"{h.hexdigest()} {int(arena)}")
     tmp_stamp.replace(stamp)
-    return int(cm.arena_size)
+    return int(arena)
 
 
 def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path | None = None) -> AppImage:

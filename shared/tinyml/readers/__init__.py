@@ -130,6 +130,32 @@ class FileSignal:
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
 
+MISSING = frozenset({"", "nan", "na", "n/a", "null", "none"})  # cells that mean "no value" (any case)
+
+
+def parse_numbers(cells: Sequence[str], path: Path, column: str, line_of=lambda k: k + 1,
+                  missing: frozenset[str] = MISSING) -> np.ndarray:
+    """Text cells of one column as float64: a `missing` marker is NaN, anything else that is not a number
+    is refused in one line naming the file line (`line_of(k)` for cell k) and the column."""
+    try:
+        out = np.asarray(cells, dtype=np.float64)
+        if not missing & {"inf", "-inf"} or np.isfinite(out).all():
+            return out
+    except ValueError:
+        pass
+    out = np.empty(len(cells), np.float64)
+    for k, c in enumerate(cells):
+        c = c.strip()
+        if c.lower() in missing:
+            out[k] = np.nan
+            continue
+        try:
+            out[k] = float(c)
+        except ValueError:
+            raise TinymlError(f"{path}: line {line_of(k)}: expected numbers in column {column!r}, got {c!r}") from None
+    return out
+
+
 _UNIT_IN_NAME = re.compile(r"^(.*?)\s*[\(\[]\s*([^\)\]]*?)\s*[\)\]]\s*$")
 
 

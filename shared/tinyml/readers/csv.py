@@ -15,9 +15,8 @@ import numpy as np
 
 from ..errors import TinymlError
 from ..timestamps import find_time_column, to_seconds
-from . import FileSignal, ReadSpec, column_name
+from . import FileSignal, ReadSpec, column_name, parse_numbers
 
-MISSING = {"", "nan", "na", "n/a", "null", "none"}
 DELIMITERS = (",", ";", "\t")
 
 
@@ -71,20 +70,4 @@ def _cells(body: list[list[str]], j: int, name: str, lines: list[int], path: Pat
 
 
 def _numbers(body: list[list[str]], j: int, name: str, lines: list[int], path: Path) -> np.ndarray:
-    """Column j as float64; missing cells as NaN; anything else that is not a number is refused."""
-    cells = _cells(body, j, name, lines, path)
-    try:
-        return np.asarray(cells, dtype=np.float64)
-    except ValueError:
-        pass
-    out = np.empty(len(cells), np.float64)
-    for k, c in enumerate(cells):
-        c = c.strip()
-        if c.lower() in MISSING:
-            out[k] = np.nan
-            continue
-        try:
-            out[k] = float(c)
-        except ValueError:
-            raise TinymlError(f"{path}: line {lines[k + 1]}: expected numbers in column {name!r}, got {c!r}") from None
-    return out
+    return parse_numbers(_cells(body, j, name, lines, path), path, name, lambda k: lines[k + 1])

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import TinymlError
 from ..timestamps import to_seconds
-from . import FileSignal, ReadSpec
+from . import MISSING, FileSignal, ReadSpec, parse_numbers
 from ._logger import choose
 
 _PROCESSING = re.compile(r"_(avg|smp|max|min|tot|std|med)$", re.IGNORECASE)
@@ -58,19 +58,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     tags = [fam_tag[i][1] for i in data_cols]
     names = [fields[i] for i in data_cols]
     found = {ch: data_cols[k] for ch, k in choose(spec, families, tags, names, path, "TOA5 file").items()}
-    cols = {}
-    for ch, j in found.items():
-        out = np.empty(len(body), np.float64)
-        for k, r in enumerate(body):
-            cell = r[j].strip() if j < len(r) else ""
-            if cell.upper() in ("NAN", "", "INF", "-INF"):
-                out[k] = np.nan
-                continue
-            try:
-                out[k] = float(cell)
-            except ValueError:
-                raise TinymlError(f"{path}: line {k + 5}: expected a number in {fields[j]!r}, got {cell!r}") from None
-        cols[ch] = out
+    cols = {ch: parse_numbers([r[j] if j < len(r) else "" for r in body], path, fields[j], lambda k: k + 5,
+                              MISSING | {"inf", "-inf"}) for ch, j in found.items()}
     # a record without a value for a required channel ("NAN": the sensor did not answer) is a missing sample:
     # the core interpolates over short gaps and refuses long ones
     ok = np.all([np.isfinite(cols[c]) for c in spec.channels if c in cols], axis=0)

@@ -1,0 +1,30 @@
+"""The field's metrics, as plain functions of labels, predictions and scores (no app, no model):
+
+- classes: window classification (confusion matrix, accuracy, balanced accuracy, macro-F1);
+- events: event sensitivity, specificity on event-free trials, false alarms per hour on long streams,
+  with exact intervals (Clopper-Pearson, Poisson);
+- regression: MAE, RMSE and bias with bootstrap intervals over recordings or subjects;
+- anomaly: ROC AUC with a DeLong interval.
+"""
+
+from .anomaly import auc_metrics, roc_auc, roc_curve
+from .classes import confusion, window_metrics
+from .events import event_intervals, event_metrics, format_intervals
+from .regression import regression_metrics
+
+
+def round_metrics(d: dict) -> dict:
+    """Metrics as a card stores them: floats (also inside lists) to 5 decimals."""
+
+    def r(v):
+        if isinstance(v, float):
+            return round(v, 5)
+        if isinstance(v, list):
+            return [r(x) for x in v]
+        return v
+
+    return {k: r(v) for k, v in d.items()}
+
+
+__all__ = ["auc_metrics", "confusion", "event_intervals", "event_metrics", "format_intervals",
+           "regression_metrics", "roc_auc", "roc_curve", "round_metrics", "window_metrics"]

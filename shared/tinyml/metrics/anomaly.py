@@ -1,0 +1,74 @@
+"""Anomaly detection: the ROC curve and its area (AUC) with a DeLong interval.
+
+The AUC is the probability that an anomalous example scores higher than a normal one (ties count half),
+the Mann-Whitney statistic. DeLong et al. (1988) give its variance from the examples' placements (each
+positive's fraction of negatives below it, each negative's fraction of positives above it); the interval
+is computed on the logit scale, so it stays inside (0, 1) near a perfect AUC. At a complete separation
+the DeLong variance is 0, and the interval would shrink to a point: it is then [(a/2)^(1/min(m, n)), 1],
+the exact bound for no error in min(m, n) trials (conservative).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _placements(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each positive, the fraction of negatives it outscores (ties half), and for each negative, the
+    fraction of positives that outscore it; by sorting, O((m + n) log(m + n))."""
+    neg_s, pos_s = np.sort(neg), np.sort(pos)
+    below = np.searchsorted(neg_s, pos, "left")
+    ties = np.searchsorted(neg_s, pos, "right") - below
+    v10 = (below + 0.5 * ties) / len(neg)
+    above = len(pos) - np.searchsorted(pos_s, neg, "right")
+    ties_n = np.searchsorted(pos_s, neg, "right") - np.searchsorted(pos_s, neg, "left")
+    v01 = (above + 0.5 * ties_n) / len(pos)
+    return v10, v01
+
+
+def roc_auc(is_anomaly, scores) -> float:
+    y = np.asarray(is_anomaly, bool)
+    s = np.asarray(scores, np.float64)
+    if y.all() or not y.any():
+        return float("nan")
+    v10, _ = _placements(s[y], s[~y])
+    return float(v10.mean())
+
+
+def auc_metrics(is_anomaly, scores, *, level: float = 0.95) -> dict:
+    """{"auc", "auc_ci": [lo, hi], "positives", "negatives"}: the DeLong interval (logit scale)."""
+    from scipy.stats import norm
+
+    y = np.asarray(is_anomaly, bool)
+    s = np.asarray(scores, np.float64)
+    m, n = int(y.sum()), int((~y).sum())
+    if m == 0 or n == 0:
+        nan = float("nan")
+        return {"auc": nan, "auc_ci": [nan, nan], "positives": m, "negatives": n}
+    v10, v01 = _placements(s[y], s[~y])
+    auc = float(v10.mean())
+    var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
+    z = float(norm.ppf(1 - (1 - level) / 2))
+    if 0 < auc < 1 and var > 0:
+        logit = np.log(auc / (1 - auc))
+        half = z * np.sqrt(var) / (auc * (1 - auc))  # delta method
+        lo, hi = 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
+    else:  # complete separation: the variance estimate is 0 (see the module docstring)
+        a = (1 - level) / 2
+        edge = float(a ** (1 / min(m, n)))
+        lo, hi = (edge, 1.0) if auc >= 0.5 else (0.0, 1 - edge)
+    return {"auc": auc, "auc_ci": [float(lo), float(hi)], "positives": m, "negatives": n}
+
+
+def roc_curve(is_anomaly, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(false positive rate, true positive rate, threshold) at every distinct score, highest first."""
+    y = np.asarray(is_anomaly, bool)
+    s = np.asarray(scores, np.float64)
+    order = np.argsort(-s, kind="stable")
+    s, y = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tp = np.cumsum(y)[last]
+    fp = np.cumsum(~y)[last]
+    tpr = np.r_[0.0, tp / max(int(y.sum()), 1)]
+    fpr = np.r_[0.0, fp / max(int((~y).sum()), 1)]
+    return fpr, tpr, np.r_[np.inf, s[last]]

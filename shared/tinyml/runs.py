@@ -1,0 +1,138 @@
+"""Training runs and their promotion to the committed model.
+
+`tinyml train <app>` writes a new folder build/<id>/runs/<YYYYmmdd-HHMMSS>[-smoke]/ (the int8 models,
+card.json, the model card and plots, and the float models under float/ for `--reuse-float`), never the
+committed apps/<id>/model. `tinyml promote <app> [run]` makes a run the committed model after checks:
+its features are the manifest's (feature hash), its files are the ones it trained (SHA-256), it is no
+smoke run, it was trained without --set overrides, and it has exactly the manifest's models; its
+acceptance result is shown. It then replaces apps/<id>/model with the run's files, rewrites the golden
+vectors (fixtures/golden.npz, from the demo) and measures the device cost and parity on qemu-m4 into the
+card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import hints
+from .apps import App, model_file
+from .errors import TinymlError
+from .paths import build_dir
+
+FLOAT_DIR = "float"  # the float Keras models of a run (not committed)
+
+
+def runs_dir(app: App) -> Path:
+    return build_dir(app.id, "runs")
+
+
+def new_run_dir(app: App, smoke: bool) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S") + ("-smoke" if smoke else "")
+    d, k = runs_dir(app) / stamp, 1
+    while d.exists():
+        k += 1
+        d = runs_dir(app) / f"{stamp}-{k}"
+    return d
+
+
+def _latest_file(app: App, smoke: bool) -> Path:
+    return runs_dir(app) / ("LATEST-smoke" if smoke else "LATEST")
+
+
+def remember_run(app: App, run_dir: Path, smoke: bool) -> None:
+    """The last run (of this kind) is the default of `promote` and the source of `--reuse-float`."""
+    f = _latest_file(app, smoke)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(str(Path(run_dir).resolve()) + "\n")
+
+
+def latest_run(app: App, smoke: bool = False) -> Path | None:
+    f = _latest_file(app, smoke)
+    if not f.is_file():
+        return None
+    d = Path(f.read_text().strip())
+    return d if d.is_dir() else None
+
+
+def find_float_models(app: App, smoke: bool) -> Path:
+    """The run whose float models `train --reuse-float` quantizes again: the last one of this kind."""
+    d = latest_run(app, smoke)
+    if d is None or not all((d / FLOAT_DIR / f"{n or 'model'}.keras").is_file() for n in ["", *app.manifest.models]):
+        raise TinymlError(f"{runs_dir(app)}: no saved float model to reuse; run: {hints.command('train', app.id)}"
+                          + (" (--smoke)" if smoke else ""))
+    return d
+
+
+def resolve_run(app: App, run: str | None) -> Path:
+    """A run by folder path, by name under build/<id>/runs/, or (None) the last full run."""
+    if run is None:
+        d = latest_run(app)
+        if d is None:
+            raise TinymlError(f"{runs_dir(app)}: no training run to promote; run: {hints.command('train', app.id)}")
+        if not (d / "card.json").is_file():
+            raise TinymlError(f"{d}: the last run did not finish (no card.json); run: {hints.command('train', app.id)}")
+        return d
+    for d in (Path(run), runs_dir(app) / run):
+        if (d / "card.json").is_file():
+            return d
+    known = sorted(p.name for p in runs_dir(app).glob("*/card.json")) if runs_dir(app).is_dir() else []
+    raise TinymlError(f"{run}: not a training run of {app.id}" + (f"; runs: {', '.join(p for p in known)}" if known else ""))
+
+
+def check_run(app: App, run_dir: Path) -> dict:
+    """The run's card, after the checks that make it safe to commit; TinymlError naming the first problem."""
+    m = app.manifest
+    card = json.loads((run_dir / "card.json").read_text())
+    if card.get("smoke"):
+        raise TinymlError(f"{run_dir}: a smoke run (tiny data and epochs) is never committed")
+    if card.get("overrides"):
+        raise TinymlError(f"{run_dir}: trained with --set {' '.join(card['overrides'])}; put the values in "
+                          f"{m.path.name} and train again, so the committed model is the manifest's")
+    if card.get("feature_hash") != m.feature_hash():
+        raise TinymlError(f"{run_dir}: trained on other features ({card.get('feature_hash')}) than the manifest's "
+                          f"({m.feature_hash()}); train again")
+    names = sorted(card.get("models", {}))
+    if names != sorted(m.models):
+        raise TinymlError(f"{run_dir}: has the models {names or 'none besides [model]'}, the manifest declares "
+                          f"{sorted(m.models) or 'none besides [model]'}; train again")
+    want = {model_file(""): card["model_sha256"], **{model_file(n): e["model_sha256"] for n, e in card.get("models", {}).items()}}
+    for name, sha in want.items():
+        p = run_dir / name
+        if not p.is_file() or hashlib.sha256(p.read_bytes()).hexdigest() != sha:
+            raise TinymlError(f"{p}: missing or changed since training (SHA-256 differs from the card)")
+    return card
+
+
+def promote(app: App, run: str | None = None) -> dict:
+    """Make a run the committed model (see the module docstring); returns the committed card."""
+    from .fixtures import write_golden
+    from .predict import Pipeline
+    from .report import write_card_text
+
+    run_dir = resolve_run(app, run)
+    card = check_run(app, run_dir)
+    acc = card["acceptance"]
+    print(f"{app.id}: promoting {run_dir}; acceptance: "
+          + ("all floors met" if acc["met"] else "NOT met: " + "; ".join(acc["failures"])), file=sys.stderr)
+    dst = app.model_dir
+    dst.mkdir(parents=True, exist_ok=True)
+    for old in dst.iterdir():  # the folder holds one model's card: nothing of the old one may stay
+        if old.is_file():
+            old.unlink()
+    for f in sorted(run_dir.iterdir()):
+        if f.is_file():
+            shutil.copy2(f, dst / f.name)
+    golden = write_golden(app, Pipeline(app))
+    from .device.cost import device_cost
+
+    card["device"] = device_cost(app)
+    (dst / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    write_card_text(app, dst, card)
+    print(f"{app.id}: committed model, card and {golden.relative_to(app.dir)} now from {run_dir.name}; "
+          f"device: {card['device'].get('parity', card['device'].get('error'))}", file=sys.stderr)
+    return card

@@ -1,0 +1,233 @@
+"""Score a pipeline on held-out recordings: the events it raises (each recording streamed through the
+post-processor), its window classification on the app's examples, each further model on its own
+examples, and the app's own metrics (the pipeline.py `evaluate` hook).
+
+The same code scores the int8 models (TFLM) and the float ones: a float Pipeline carries float stand-ins
+(FloatScorer, FloatModel) that take and give values on the int8 models' grids, so one post-processor
+serves both and int8 differs from float by the model arithmetic only.
+
+Memory stays bounded whatever the held-out set's size: recordings are prepared, scored and post-processed
+a batch at a time (only their events are kept), and the examples hooks are called on groups of
+recordings; a progress bar shows the way through long evaluations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .apps import App
+from .errors import TinymlError
+from .features import dequantize, quantize_input
+from .metrics import event_metrics, regression_metrics, window_metrics
+from .predict import Pipeline, postprocess, prepare
+from .recording import Recording
+
+SCORE_BATCH_WINDOWS = 4096  # windows scored at once (a few MB of features)
+EXAMPLES_CHUNK_SAMPLES = 1 << 25  # samples of recordings per call of an examples hook (~128 MB as float32)
+FLOAT_BATCH = 512
+
+
+@dataclass
+class Evaluation:
+    metrics: dict  # the primary model's (events, windows) and the app's own
+    models: dict[str, dict] = field(default_factory=dict)  # each further model's metrics, by name
+    app_keys: list[str] = field(default_factory=list)  # names of the app's own metrics (the evaluate hook's)
+
+
+class FloatScorer:
+    """The float primary model in place of the int8 one: __call__ gives its probabilities on the int8
+    output grid (for the post-processor), predict() the probabilities themselves (window metrics)."""
+
+    def __init__(self, model, out_scale: float, out_zero_point: int):
+        self.model, self.scale, self.zero_point = model, out_scale, out_zero_point
+
+    def predict(self, feats: np.ndarray) -> np.ndarray:
+        if len(feats) == 0:
+            return np.zeros((0, self.model.output_shape[-1]), np.float32)
+        # A direct call per chunk: model.predict() costs tens of ms per call
+        return np.concatenate([np.asarray(self.model(feats[i : i + FLOAT_BATCH], training=False))
+                               for i in range(0, len(feats), FLOAT_BATCH)]).reshape(len(feats), -1)
+
+    def __call__(self, feats: np.ndarray) -> np.ndarray:
+        return quantize_input(self.predict(feats), self.scale, self.zero_point)
+
+
+class FloatModel:
+    """A further model's float version in place of its int8 one: invoke() has the int8 invoker's contract
+    (int8 input dequantized on the int8 model's input grid, output quantized on its output grid), and
+    predict() is the float model on float inputs."""
+
+    def __init__(self, model, int8):
+        self.model, self.input, self.output = model, int8.input, int8.output
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float32)
+        if len(x) == 0:
+            return np.zeros((0, int(np.prod(self.output.shape))), np.float32)
+        return np.concatenate([np.asarray(self.model(x[i : i + FLOAT_BATCH], training=False))
+                               for i in range(0, len(x), FLOAT_BATCH)]).reshape(len(x), -1)
+
+    def invoke(self, x_int8: np.ndarray) -> np.ndarray:
+        x = dequantize(np.asarray(x_int8, np.int8), self.input.scale, self.input.zero_point)
+        y = self.predict(x.reshape(1, *self.input.shape[1:]))[0]
+        return quantize_input(y, self.output.scale, self.output.zero_point)
+
+    def invoke_batch(self, xs: np.ndarray) -> np.ndarray:
+        x = dequantize(np.asarray(xs, np.int8), self.input.scale, self.input.zero_point)
+        return quantize_input(self.predict(x.reshape(len(xs), *self.input.shape[1:])), self.output.scale,
+                              self.output.zero_point)
+
+
+def model_outputs(invoker, x: np.ndarray) -> np.ndarray:
+    """A model's outputs in float for float inputs [n, ...]: a float stand-in's own, an int8 model's through
+    its input quantization and output dequantization (as the device computes them)."""
+    if hasattr(invoker, "predict"):
+        return invoker.predict(x)
+    i, o = invoker.input, invoker.output
+    yq = invoker.invoke_batch(quantize_input(np.asarray(x, np.float32).reshape(len(x), *i.shape[1:]), i.scale,
+                                             i.zero_point))
+    return dequantize(np.asarray(yq, np.int8).reshape(len(x), -1), o.scale, o.zero_point)
+
+
+def event_window(m) -> tuple[float, float]:
+    """How long before and after a true event an alert counts for it ([postprocess] detect_*_s)."""
+    p = m.postprocess
+    return float(p.get("detect_before_s", 1.0)), float(p.get("detect_after_s", 10.0))
+
+
+def _bar(items, progress: bool, desc: str, total: int | None = None):
+    """A progress bar over `items` (or a bar to update by hand when items is None) on a long evaluation."""
+    if not progress:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="rec", total=total, leave=False)
+
+
+def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: bool = False) -> dict:
+    """Event metrics over recordings, each streamed through the pipeline's scorer (int8 model, or its float
+    stand-in) and the app's post-processor; a batch of recordings at a time."""
+    m, fx = app.manifest, pipe.fx
+    lead = fx.window - fx.hop  # a decision can fall in a trial's first hop
+    events: list[list[tuple[int, int, int]]] = []
+    batch: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def flush():
+        feats = np.concatenate([f for *_, f in batch])
+        scores = pipe.scorer(feats) if pipe.scorer is not None else pipe.int8_scores(feats)[1]
+        k = 0
+        for pad, sig, frames, f in batch:
+            sq = scores[k : k + len(f)]
+            k += len(f)
+            ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq, sig, f)
+            events.append([(idx - pad, lab, s) for idx, lab, s in ev])
+        batch.clear()
+
+    n = 0
+    for r in _bar(recs, progress, "events"):
+        pad = 0 if r.activity == "stream" else lead
+        sig = prepare(app, r, notice=False, lead_in=pad)
+        frames = fx.frames(sig)
+        batch.append((pad, sig, frames, fx.batch(frames, r.deployment)))
+        n += len(frames)
+        if n >= SCORE_BATCH_WINDOWS:
+            flush()
+            n = 0
+    if batch:
+        flush()
+    before, after = event_window(m)
+    return event_metrics(recs, events, m.event_names, m.rate, before, after)
+
+
+def example_chunks(recs: list[Recording], budget: int = EXAMPLES_CHUNK_SAMPLES):
+    """Consecutive groups of recordings of at most `budget` samples (one recording may exceed it)."""
+    chunk, n = [], 0
+    for r in recs:
+        k = int(round(r.duration * r.rate)) * len(r.channels)
+        if chunk and n + k > budget:
+            yield chunk
+            chunk, n = [], 0
+        chunk.append(r)
+        n += k
+    if chunk:
+        yield chunk
+
+
+def held_out_examples(app: App, hook, recs: list[Recording], fx, seed: int = 0, progress: bool = False,
+                      desc: str = "examples"):
+    """The examples hook on held-out recordings (augment False), a group at a time: yields (X, y, groups)
+    per group; groups is None unless the hook gives them. One random generator runs through the groups,
+    so a hook that treats each recording on its own gives the same examples as one call on all."""
+    rng = np.random.default_rng(seed)
+    bar = _bar(None, progress, desc, total=len(recs))
+    for chunk in example_chunks(recs):
+        out = hook(chunk, fx, app.manifest, rng, False)
+        if bar is not None:
+            bar.update(len(chunk))
+        X, y = out[0], out[1]
+        groups = out[2] if len(out) > 2 else None
+        if len(X):
+            yield X, y, groups
+    if bar is not None:
+        bar.close()
+
+
+def evaluate_windows(app: App, pipe: Pipeline, recs: list[Recording], progress: bool = False) -> dict:
+    """The primary model's window classification on the app's held-out examples (make_examples)."""
+    ys, preds = [], []
+    for X, y, _ in held_out_examples(app, app.pipeline.make_examples, recs, pipe.fx, progress=progress, desc="windows"):
+        p = pipe.scorer.predict(X) if pipe.scorer is not None else pipe.int8_scores(X)[1]
+        ys.append(np.asarray(y))
+        preds.append(np.asarray(p).argmax(1))
+    y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
+    return window_metrics(y, np.concatenate(preds) if preds else np.zeros(0, np.int64), app.manifest.labels)
+
+
+def evaluate_model(app: App, name: str, invoker, recs: list[Recording], fx) -> dict:
+    """A further model on its own held-out examples ([models.<name>] examples hook): window classification
+    for a classifier, MAE / RMSE / bias with intervals (by the hook's groups, else by example) for a
+    regression."""
+    spec = app.manifest.models[name]
+    hook = _hook(app, spec["examples"], f"models.{name}.examples")
+    ys, outs, groups = [], [], []
+    for X, y, g in held_out_examples(app, hook, recs, fx):
+        outs.append(model_outputs(invoker, X))
+        ys.append(np.asarray(y))
+        groups.append(np.asarray(g) if g is not None else None)
+    if spec["output"] == "classes":
+        y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
+        pred = np.concatenate(outs).argmax(1) if outs else np.zeros(0, np.int64)
+        return window_metrics(y.astype(np.int64), pred, spec["labels"])
+    if not outs:
+        return regression_metrics(np.zeros((0, 1)), np.zeros((0, 1)))
+    y = np.concatenate([v.reshape(len(v), -1) for v in ys])
+    g = None if any(x is None for x in groups) else np.concatenate(groups)
+    return regression_metrics(y, np.concatenate(outs), g)
+
+
+def evaluate_pipeline(app: App, pipe: Pipeline, recs: list[Recording], progress: bool = False) -> Evaluation:
+    """Everything the card reports for one precision (the pipeline's: int8, or float stand-ins)."""
+    metrics = evaluate_events(app, pipe, recs, progress)
+    metrics.update(evaluate_windows(app, pipe, recs, progress))
+    models = {name: evaluate_model(app, name, inv, recs, pipe.fx) for name, inv in pipe.models.items()}
+    app_keys: list[str] = []
+    hook = getattr(app.pipeline, "evaluate", None)
+    if hook is not None:
+        extra = hook(app, pipe, recs, scorer=pipe.scorer)
+        if not isinstance(extra, dict):
+            raise TinymlError(f"{app.dir / 'pipeline.py'}: evaluate() must return a dict of metrics")
+        clash = sorted(set(extra) & set(metrics))
+        if clash:
+            raise TinymlError(f"{app.dir / 'pipeline.py'}: evaluate() returns {clash[0]!r}, a core metric's name")
+        metrics.update(extra)
+        app_keys = list(extra)
+    return Evaluation(metrics, models, app_keys)
+
+
+def _hook(app: App, name: str, key: str):
+    fn = getattr(app.pipeline, name, None)
+    if not callable(fn):
+        raise TinymlError(f"{app.dir / 'pipeline.py'}: no function {name!r} ([{key}])")
+    return fn

@@ -1,0 +1,191 @@
+"""Several models per app, end to end, on the two-models fixture (tests/firmware/fixtures/two-models: a
+burst classifier and an autoencoder, [models.recon]): the contract checks every app gets, both models
+compiled into one shared arena bit-exact with TFLM, the firmware on host and qemu-m4 identical to the
+Python pipeline (scores, events, and every output of the second model), and the training chain: both
+models trained, reproducible bit for bit, promoted, evaluated against per-model floors."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+from fwtest import FIXTURE_APPS, need
+
+from apptest import check_committed_models, check_golden_replay, golden_models, run_cli
+from tinyml.apps import load_app
+
+
+def _app():
+    return load_app("two-models", root=FIXTURE_APPS)
+
+
+def test_contract_checks_cover_both_models():
+    app = _app()
+    assert list(app.manifest.models) == ["recon"]
+    check_committed_models(app)
+    check_golden_replay(app)
+    assert [name for name, _, _ in golden_models(app)] == ["", "recon"]
+
+
+def test_contract_checks_fail_on_a_wrong_second_model(tmp_path):
+    """A further model that is not the card's, or too big for its own ceiling, fails the contract."""
+    d = tmp_path / "two-models"
+    shutil.copytree(FIXTURE_APPS / "two-models", d)
+    app = load_app("two-models", root=tmp_path)
+    (d / "model" / "recon.int8.tflite").write_bytes((d / "model" / "model.int8.tflite").read_bytes())
+    with pytest.raises(AssertionError, match="another recon model"):
+        check_committed_models(app)
+    shutil.copy(FIXTURE_APPS / "two-models" / "model" / "recon.int8.tflite", d / "model")
+    toml = d / "app.toml"
+    toml.write_text(toml.read_text().replace("max_model_bytes = 4096", "max_model_bytes = 1000"))
+    with pytest.raises(AssertionError, match="recon"):
+        check_committed_models(load_app("two-models", root=tmp_path))
+
+
+def test_shared_arena_is_planned_together_and_bit_exact(tmp_path):
+    """compile_models: each model's input and output keep their own bytes, the intermediates share, the
+    arena is smaller than the two apart; built together on the host, both models equal TFLM, and running
+    the second model leaves the first one's input and output untouched."""
+    need("gcc")
+    from tinyml import cbuild
+    from tinyml.compile import compile_tflite, runtime_dir, runtime_sources
+    from tinyml.compile.models import compile_models
+    from tinyml.reference import TflmModel
+
+    app = _app()
+    blobs = {"": app.tflite_path.read_bytes(), "recon": app.model_path("recon").read_bytes()}
+    cms = compile_models(blobs, tmp_path)
+    arena = cms[""].arena_size
+    assert cms["recon"].arena_size == arena
+    alone = {n: compile_tflite(b).arena_size for n, b in blobs.items()}
+    io = {n: cm.input_size + cm.output_size for n, cm in cms.items()}
+    assert max(alone.values()) <= arena < sum(alone.values()) + sum(io.values())
+    spans = {n: [(cm.tensor_offset(t.index), cm.tensor_offset(t.index) + t.size)
+                 for t in (cm.lowered.input, cm.lowered.output)] for n, cm in cms.items()}
+    for a, b in spans[""]:  # the primary's input and output overlap nothing of the second model
+        for t, size in cms["recon"].lowered.arena_tensors.items():
+            off = cms["recon"].tensor_offset(t)
+            assert b <= off or off + size <= a
+    assert "int32_t tml_model_arena[" in cms[""].c_source and "extern int32_t tml_model_arena[]" in cms["recon"].c_source
+    lib = cbuild.load_shared_lib(cbuild.build_shared_lib(
+        "two-models-shared", [tmp_path / "model.c", tmp_path / "model_recon.c", *runtime_sources()],
+        include_dirs=[tmp_path, runtime_dir()]))
+    fns = {}
+    for n, prefix in (("", "tml_model"), ("recon", "tml_model_recon")):
+        f_in, f_out = getattr(lib, f"{prefix}_input"), getattr(lib, f"{prefix}_output")
+        f_in.restype = f_out.restype = ctypes.c_void_p
+        fns[n] = (f_in, f_out, getattr(lib, f"{prefix}_invoke"))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        outs = {}
+        for n in ("", "recon"):
+            cm, ref = cms[n], TflmModel(blobs[n])
+            x = rng.integers(-128, 128, cm.input_size, dtype=np.int8)
+            f_in, f_out, invoke = fns[n]
+            ctypes.memmove(f_in(), x.ctypes.data, x.size)
+            assert invoke() == 0
+            y = np.frombuffer(ctypes.string_at(f_out(), cm.output_size), np.int8)
+            assert np.array_equal(y, ref.invoke(x.reshape(ref.input.shape)))
+            outs[n] = (x, y)
+        x0, y0 = outs[""]  # still there after the autoencoder ran
+        assert np.array_equal(np.frombuffer(ctypes.string_at(fns[""][0](), x0.size), np.int8), x0)
+        assert np.array_equal(np.frombuffer(ctypes.string_at(fns[""][1](), y0.size), np.int8), y0)
+
+
+@pytest.mark.parametrize("board", ["host", "qemu-m4"])
+def test_firmware_runs_both_models_like_python(board):
+    need("gcc") if board == "host" else need("arm-none-eabi-gcc", "qemu-system-arm")
+    from tinyml.device.parity import device_parity
+    from tinyml.fixtures import demo_path
+    from tinyml.predict import Pipeline, prepare, read_input
+
+    app = _app()
+    p = device_parity(app, board)
+    assert p.ok, p.mismatches
+    assert p.python_events and p.summary["stages"]["model_recon"]["mean"] > 0
+    # every window's autoencoder output, logged by app.c, equals the Python pipeline's, bit for bit
+    res = Pipeline(app).run(prepare(app, read_input(app, demo_path(app)), notice=False))
+    _, want = res.model_io["recon"]
+    from tinyml.device.firmware import build_app
+    from tinyml.device.runner import open_transport, stream_signal
+
+    im = build_app(app, board)
+    run = stream_signal(open_transport(im.board, im.elf), prepare(app, read_input(app, demo_path(app)), notice=False),
+                        labels=app.manifest.labels, expect_hash=app.manifest.feature_hash(), timeout_s=120)
+    logged = [re.fullmatch(r"recon (\d+) ([0-9a-f]+)", line) for line in run.logs]
+    got = np.array([np.frombuffer(bytes.fromhex(mm[2]), np.int8) for mm in logged if mm])
+    assert got.shape == want.shape and np.array_equal(got, want)
+    assert [int(mm[1]) for mm in logged if mm] == run.times.tolist()
+
+
+def test_two_models_train_reproducibly_promote_and_eval(tmp_path):
+    """In a scratch repository with a tiny data set: `tinyml train` (no --out) writes a new run folder and
+    leaves the committed models alone; a second run gives the same data, the same bytes for both models and
+    the same metrics; `promote` refuses a run of other features, then commits one (models, card, golden
+    vectors, device line); `eval` checks both models' floors, a further model's table included."""
+    root = tmp_path / "repo"
+    (root / "apps").mkdir(parents=True)
+    app_dir = root / "apps" / "two-models"
+    shutil.copytree(FIXTURE_APPS / "two-models", app_dir)
+    for name in ("datasets", "firmware"):
+        (root / name).symlink_to(FIXTURE_APPS.parents[2] / name)
+    (root / "pyproject.toml").write_text("")
+    toml = app_dir / "app.toml"
+    text = toml.read_text()
+    text = re.sub(r"(?m)^options = .*$", "options = { units = 4, clips_per_unit = 4, stream_minutes = 0.2 }", text)
+    text = re.sub(r"(?m)^epochs = \d+", "epochs = 2", text)
+    toml.write_text(text)
+    env = {"TINYML_ROOT": str(root), "TINYML_CACHE": str(tmp_path / "cache")}
+    committed = {p.name: p.read_bytes() for p in (app_dir / "model").iterdir()}
+
+    for _ in range(2):
+        res = run_cli("train", "two-models", env=env)
+        assert res.returncode == 0, res.stderr[-3000:]
+    runs = sorted(p for p in (root / "build" / "two-models" / "runs").iterdir() if p.is_dir())
+    assert len(runs) == 2 and {p.name: p.read_bytes() for p in (app_dir / "model").iterdir()} == committed
+    cards = [json.loads((r / "card.json").read_text()) for r in runs]
+    for f in ("model.int8.tflite", "recon.int8.tflite"):
+        assert (runs[0] / f).read_bytes() == (runs[1] / f).read_bytes(), f"{f} differs between two runs"
+    assert cards[0]["dataset"]["sha256"] == cards[1]["dataset"]["sha256"]
+    assert cards[0]["metrics"] == cards[1]["metrics"] and cards[0]["models"] == cards[1]["models"]
+    assert "recon" in cards[0]["models"] and "recon_auc" in cards[0]["metrics"]["int8"]
+
+    toml.write_text(text.replace("[features]\nversion = 1", "[features]\nversion = 2"))
+    res = run_cli("promote", "two-models", env=env)
+    assert res.returncode == 2 and "other features" in res.stderr.strip().splitlines()[-1]
+    toml.write_text(text)
+    (runs[1] / "card.json").write_text(json.dumps({**cards[1], "overrides": ["model.epochs=3"]}))
+    res = run_cli("promote", "two-models", env=env)  # the last run: trained with --set, not the manifest's
+    assert res.returncode == 2 and "--set model.epochs=3" in res.stderr.strip().splitlines()[-1]
+    res = run_cli("promote", "two-models", runs[0].name, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "acceptance:" in res.stderr
+    model = app_dir / "model"
+    assert (model / "recon.int8.tflite").read_bytes() == (runs[0] / "recon.int8.tflite").read_bytes()
+    card = json.loads((model / "card.json").read_text())
+    assert "device" in card  # measured at promotion (an error line where no toolchain is installed)
+    if "error" not in card["device"]:
+        assert card["device"]["parity"].startswith("identical") and "recon" in str(card["device"]["stages"])
+    app = load_app("two-models", root=root / "apps")
+    if card["acceptance"]["met"]:
+        check_committed_models(app)
+    check_golden_replay(app)
+
+    toml.write_text(text.replace("[acceptance.recon]\n", "[acceptance.recon]\nmax_mae = 0.0001\n"))
+    res = run_cli("eval", "two-models", env=env)
+    assert res.returncode == 2 and "recon.mae" in res.stderr.strip().splitlines()[-1]
+
+
+def test_compile_verb_emits_every_model_in_one_arena(tmp_path):
+    root = tmp_path / "repo"
+    (root / "apps").mkdir(parents=True)
+    (root / "apps" / "two-models").symlink_to(FIXTURE_APPS / "two-models")
+    (root / "pyproject.toml").write_text("")
+    res = run_cli("compile", "two-models", "--out", str(tmp_path / "gen"), env={"TINYML_ROOT": str(root)})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("(shared)") == 2 and "two-models/recon" in res.stdout
+    assert {p.name for p in (tmp_path / "gen").iterdir()} == {"model.c", "model.h", "model_recon.c", "model_recon.h"}

@@ -1,0 +1,108 @@
+"""Optional channels (a core feature any app may use) and `--channel`: present optional channels are
+read by name or alias; missing ones reach the pipeline as NaN columns named in Recording.missing and
+travel over the device link as float32 NaN; NaN inside an optional channel stays NaN (resampled and
+interpolated as a hole); the non-finite check covers required channels only. (The manifest keys'
+errors are checked in test_manifest.py.)"""
+
+from __future__ import annotations
+
+import re
+import struct
+
+import numpy as np
+import pytest
+
+from tinyml.apps import load_app
+from tinyml.device import link as L
+from tinyml.dsp.resample import resample
+from tinyml.errors import TinymlError
+from tinyml.fixtures import demo_path
+from tinyml.predict import read_input
+from tinyml.readers import ReadSpec
+from tinyml.recording import read_recording
+
+from apptest import run_cli, template_repo
+
+SOIL = ReadSpec(("vwc",), optional=("temp", "ec"), aliases={"temp": ("soil_temp",), "ec": ("bulk_ec",)})
+
+
+def _csv(path, header, rows):
+    path.write_text(header + "\n" + "".join(",".join(str(v) for v in r) + "\n" for r in rows))
+    return path
+
+
+def test_present_optional_channels_are_read_by_alias_and_missing_ones_are_nan(tmp_path, capsys):
+    p = _csv(tmp_path / "r.csv", "time_s,vwc,soil_temp", [(i * 60, 0.30, 12.5) for i in range(10)])
+    r = read_recording(p, SOIL)
+    assert r.channels == ("vwc", "temp", "ec") and r.missing == ("ec",)
+    assert r.signal.dtype == np.float32 and r.signal.shape == (10, 3)
+    assert np.all(r.signal[:, 1] == np.float32(12.5)) and np.all(np.isnan(r.signal[:, 2]))
+    assert "optional channel ec not in the file" in capsys.readouterr().err
+
+
+def test_nan_is_refused_in_a_required_channel_and_kept_in_an_optional_one(tmp_path):
+    p = _csv(tmp_path / "r.csv", "time_s,vwc,temp,ec", [(i * 60, 0.3, "" if i == 3 else 12, "NaN" if i > 6 else 1.1)
+                                                        for i in range(10)])
+    r = read_recording(p, SOIL)
+    assert r.missing == () and np.isnan(r.signal[3, 1]) and np.isnan(r.signal[7:, 2]).all()
+    assert np.isfinite(r.signal[:3]).all()
+    p = _csv(tmp_path / "s.csv", "time_s,vwc,temp", [(i * 60, "" if i == 4 else 0.3, 12) for i in range(10)])
+    with pytest.raises(TinymlError, match="non-finite value .* in channel 'vwc' at sample 4"):
+        read_recording(p, SOIL)
+
+
+def test_holes_in_an_optional_channel_survive_resampling_and_jitter(tmp_path):
+    x = np.stack([np.linspace(0, 1, 400), np.sin(np.arange(400) / 9.0)], axis=1)
+    x[100:140, 1] = np.nan
+    y = resample(x, 200.0, 50.0)
+    hole = np.isnan(y[:, 1])
+    assert np.isfinite(y[:, 0]).all() and hole[26:34].all() and not hole[:24].any() and not hole[36:].any()
+    assert np.abs(y[40:, 1] - np.sin(np.arange(40, 100) * 4 / 9.0)).max() < 0.05
+    t = np.arange(60) * 60.0 + np.random.default_rng(1).uniform(-5, 5, 60)  # a logger every minute, jittered
+    rows = [(round(ti, 1), 0.3, "" if 20 <= i < 25 else 12.0) for i, ti in enumerate(t)]
+    r = read_recording(_csv(tmp_path / "j.csv", "time_s,vwc,temp", rows), SOIL)
+    holes = np.nonzero(np.isnan(r.signal[:, 1]))[0]
+    assert 19 <= holes.min() and holes.max() <= 25 and len(holes) >= 4 and np.isfinite(r.signal[:, 0]).all()
+
+
+def test_missing_values_travel_over_the_device_link_as_float32_nan():
+    block = np.array([[0.3, np.nan, 1.0], [0.31, 12.0, np.nan]], np.float32)
+    frames = L.Decoder().feed(L.samples_frame(7, block))
+    assert len(frames) == 1 and frames[0].type == L.T.SAMPLES
+    seq, = struct.unpack("<I", frames[0].payload[:4])
+    got = np.frombuffer(frames[0].payload[4:], "<f4").reshape(2, 3)
+    assert seq == 7 and np.array_equal(np.isnan(got), np.isnan(block))
+    assert np.array_equal(got[np.isfinite(got)], block[np.isfinite(block)])
+    assert struct.unpack("<I", frames[0].payload[8:12])[0] & 0x7FC00000 == 0x7FC00000  # a quiet NaN
+
+
+def test_an_app_with_an_optional_channel_gets_nan_columns_on_its_way_to_the_device(tmp_path, monkeypatch):
+    from tinyml.device.commands import _signal_for
+
+    root = template_repo(tmp_path, "probe")
+    toml = root / "apps" / "probe" / "app.toml"
+    toml.write_text(re.sub(r'(?m)^id = ".*"', 'id = "probe"', toml.read_text()).replace(
+        'channels = ["vib"]', 'channels = ["vib"]\noptional_channels = ["temp"]'))
+    monkeypatch.setenv("TINYML_ROOT", str(root))
+    app = load_app("probe", root=root / "apps")
+    assert app.manifest.channels == ["vib", "temp"] and app.manifest.signal["channels"] == ["vib"]
+    p = _csv(tmp_path / "r.csv", "timestamp,vib", [(i * 10, 0.01 * (i % 7)) for i in range(300)])
+    sig = _signal_for(app, str(p), None)
+    assert sig.dtype == np.float32 and sig.shape == (300, 2)
+    assert np.isfinite(sig[:, 0]).all() and np.isnan(sig[:, 1]).all()
+    assert read_input(app, p).missing == ("temp",)
+
+
+def test_channel_option_picks_the_files_columns(tmp_path):
+    app = load_app("fall-detect")
+    rec = read_input(app, demo_path(app))
+    p = tmp_path / "lab.csv"
+    p.write_text("timestamp,X1,Y1,Z1,X2\n" + "".join(
+        f"{i * 20},{a:.9g},{b:.9g},{c:.9g},0\n" for i, (a, b, c) in enumerate(rec.signal)))
+    res = run_cli("predict", "fall-detect", str(p), "--events-only")
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "lacks column(s) ax, ay, az" in res.stderr and "--channel ax=NAME" in res.stderr
+    res = run_cli("predict", "fall-detect", str(p), "--events-only",
+                  "--channel", "ax=X1", "--channel", "ay=Y1", "--channel", "az=z1")
+    base = run_cli("predict", "fall-detect", str(demo_path(app)), "--events-only")
+    assert res.returncode == 0 and res.stdout == base.stdout and '"fall"' in res.stdout, res.stderr

@@ -1,0 +1,89 @@
+"""Core metrics beyond classification and events: regression (MAE, RMSE, bias with cluster-bootstrap
+intervals) and anomaly detection (ROC AUC with a DeLong interval): textbook values, and intervals that
+hold the truth about as often as they claim."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyml.metrics import auc_metrics, regression_metrics, roc_auc, roc_curve, round_metrics
+
+
+def test_regression_metrics_values():
+    m = regression_metrics([1.0, 2.0, 3.0, 4.0], [1.5, 1.0, 3.0, 6.0])
+    assert m["mae"] == pytest.approx((0.5 + 1 + 0 + 2) / 4)
+    assert m["rmse"] == pytest.approx(np.sqrt((0.25 + 1 + 0 + 4) / 4))
+    assert m["bias"] == pytest.approx((0.5 - 1 + 0 + 2) / 4)
+    assert m["n"] == 4 and m["groups"] == 4
+    lo, hi = m["mae_ci"]
+    assert lo <= m["mae"] <= hi
+    two = regression_metrics(np.zeros((3, 2)), np.ones((3, 2)))  # multi-output: every value counts
+    assert two["mae"] == 1.0 and two["mae_ci"] == [1.0, 1.0]
+    with pytest.raises(ValueError):
+        regression_metrics(np.zeros(3), np.zeros(4))
+    assert np.isnan(regression_metrics(np.zeros((0, 1)), np.zeros((0, 1)))["mae"])
+
+
+def test_cluster_bootstrap_is_wider_than_pretending_windows_are_independent():
+    """Windows of one subject share its error: resampling subjects gives the honest (wider) interval."""
+    rng = np.random.default_rng(0)
+    subject_bias = rng.normal(0, 1.0, 20)
+    groups = np.repeat(np.arange(20), 50)
+    truth = rng.normal(0, 1, len(groups))
+    pred = truth + subject_bias[groups] + rng.normal(0, 0.1, len(groups))
+    naive = regression_metrics(truth, pred)
+    honest = regression_metrics(truth, pred, groups)
+    width = lambda m: m["mae_ci"][1] - m["mae_ci"][0]  # noqa: E731
+    assert honest["groups"] == 20 and width(honest) > 3 * width(naive)
+
+
+def test_regression_interval_covers_the_true_mae():
+    rng = np.random.default_rng(1)
+    true_mae = np.sqrt(2 / np.pi)  # E|N(0, 1)|
+    held = 0
+    for k in range(200):
+        lo, hi = regression_metrics(np.zeros(300), rng.normal(0, 1, 300), n_boot=500, seed=k)["mae_ci"]
+        held += lo <= true_mae <= hi
+    assert 0.90 <= held / 200 <= 0.99
+
+
+def _auc_pairs(y, s):
+    pos, neg = s[y], s[~y]
+    return np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg])
+
+
+def test_auc_equals_pair_counting_with_ties():
+    rng = np.random.default_rng(2)
+    y = rng.random(120) < 0.3
+    s = np.round(rng.normal(y * 0.8, 1.0), 1)  # rounded: many ties
+    assert roc_auc(y, s) == pytest.approx(_auc_pairs(y, s))
+    assert roc_auc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
+    assert roc_auc([1, 1, 0, 0], [0.1, 0.2, 0.3, 0.4]) == 0.0
+    assert np.isnan(roc_auc([1, 1], [0.1, 0.2]))
+    m = auc_metrics([0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.5])  # complete separation: a bound, not [1, 1]
+    assert m["auc"] == 1.0 and 0 < m["auc_ci"][0] < 1 and m["auc_ci"][1] == 1.0
+    fpr, tpr, _ = roc_curve(y, s)
+    assert fpr[0] == tpr[0] == 0 and fpr[-1] == tpr[-1] == 1
+    assert np.trapezoid(tpr, fpr) == pytest.approx(roc_auc(y, s))
+
+
+def test_delong_interval_covers_the_true_auc():
+    """Binormal scores with separation d: the true AUC is Phi(d / sqrt(2))."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(3)
+    d = 1.2
+    true_auc = norm.cdf(d / np.sqrt(2))
+    held = 0
+    for _ in range(300):
+        y = np.r_[np.ones(60, bool), np.zeros(140, bool)]
+        s = rng.normal(0, 1, 200) + d * y
+        lo, hi = auc_metrics(y, s)["auc_ci"]
+        held += lo <= true_auc <= hi
+    assert 0.91 <= held / 300 <= 0.99
+
+
+def test_round_metrics_rounds_inside_intervals():
+    assert round_metrics({"mae": 0.1234567, "mae_ci": [0.1111111, 0.2222222], "n": 3}) == {
+        "mae": 0.12346, "mae_ci": [0.11111, 0.22222], "n": 3}
