@@ -180,11 +180,12 @@ def make_examples(recordings, fx, manifest, rng, augment):
 
 def _subset(r, idx, fx):
     """A recording made of some of its windows, back to back (hop == window: whole captures)."""
-    from dataclasses import replace
+    from tinyml.recording import Recording
 
     W = fx.window
     sig = np.concatenate([r.signal[i * fx.hop : i * fx.hop + W] for i in idx])
-    return replace(r, signal=sig, events=[])
+    return Recording(signal=sig, rate=r.rate, channels=r.channels, subject=r.subject, label=r.label,
+                     activity=r.activity, source=r.source, deployment=r.deployment)
 
 
 def anomaly_examples(recordings, fx, manifest, rng, augment):
@@ -423,17 +424,25 @@ def event_names(m) -> list[str]:
 # --- the device's non-volatile page: the same state, as firmware/app.c stores it --------------------------
 
 
-def nv_image(manifest, state: dict, n_features: int) -> bytes:
+def _n_features(m) -> int:
+    from tinyml.features import FeatureExtractor
+
+    return int(np.prod(FeatureExtractor(m).input_shape()))
+
+
+def nv_image(manifest, state: dict) -> bytes:
     """The calibration as the device keeps it: magic, version, features, captures, threshold, mean[F],
     spread[F] (little-endian uint32 / float32), then a CRC-32 of all that."""
+    n_features = _n_features(manifest)
     c = Calibration.from_state(Params(manifest), state, n_features)
     body = struct.pack("<IIII", NV_MAGIC, NV_VERSION, n_features, c.n) + struct.pack("<f", c.threshold)
     body += c.mean.astype("<f4").tobytes() + c.spread.astype("<f4").tobytes()
     return body + struct.pack("<I", _crc32(body))
 
 
-def nv_state(manifest, image: bytes | None, n_features: int) -> dict | None:
+def nv_state(manifest, image: bytes | None) -> dict | None:
     """The calibration in a device's non-volatile page, or None (erased, another layout, a bad CRC)."""
+    n_features = _n_features(manifest)
     size = 20 + 8 * n_features + 4
     if not image or len(image) < size:
         return None
@@ -532,7 +541,9 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
             elif r.label in fault_labels:
                 fault_v.append(v)
                 fault_lab += [r.label] * len(v)
-    out: dict = {}
+    nan = float("nan")
+    out: dict = {"anomaly_auc": nan, "false_alarms_per_1000": nan, "rtf_median_lead": nan, "rtf_early_alarms": nan}
+    out.update(_sizes(pipe))
     if healthy_v and fault_v:
         from tinyml.metrics import auc_metrics
 
@@ -560,6 +571,18 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
         out["rtf_histories"] = len(leads)
         _LAST["rtf"] = curves
     return out
+
+
+def _sizes(pipe) -> dict:
+    """Our runtime's arena for both int8 models (planned together, as the firmware holds them)."""
+    models = {"": getattr(pipe.model, "bytes", None)}
+    models.update({n: getattr(getattr(inv, "inner", inv), "bytes", None) for n, inv in (pipe.models or {}).items()})
+    if any(b is None for b in models.values()):
+        return {}  # float stand-ins: sizes are the int8 evaluation's
+    from tinyml.compile.models import compile_models
+
+    compiled = compile_models(models)
+    return {"arena_bytes": int(next(iter(compiled.values())).arena_size)}
 
 
 def _calibrated_from(values, pp, res) -> int:
@@ -664,6 +687,7 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
                       "within +-2 % of each)."]
         except (StopIteration, ValueError):
             pass
+    lines += _real_data_section(app)
     dev = card.get("device", {})
     per = dev.get("per_inference")
     stages = dev.get("stages", {})
@@ -689,11 +713,44 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
               "the orders).",
               "3. Mount the sensor radially on the bearing housing (a stud or a flat magnet), then let it learn: "
               f"the first {m.postprocess['calibration_captures']} captures the classifier calls normal calibrate "
-              "it; until then values.anomaly is the classifier's 1 - P(normal) over 0.5. On the host, "
+              f"it; until then values.anomaly is the classifier's 1 - P(normal) over "
+              f"{1 - m.postprocess['calibration_min_normal']:g}. On the host, "
               f"`tinyml calibrate {m.id} healthy.wav` writes what the device would learn and "
               f"`predict --calibration healthy.calibration.json` starts from it.",
               "4. Recalibrate after maintenance (a new bearing, a realignment): erase the device's calibration page."]
     return "\n".join(lines) + "\n"
+
+
+def _real_data_section(app) -> list[str]:
+    """model/real_data.json (written by real_data.py on a machine that has the data): CWRU and IMS."""
+    path = app.model_dir / "real_data.json"
+    if not path.is_file():
+        return ["", "## Real recordings", "", "Not measured for this model (run `real_data.py`, see its docstring)."]
+    d = json.loads(path.read_text())
+    c = d["committed"]
+    auc = c["anomaly_auc_uncalibrated"]
+    lines = ["", "## Real recordings (CWRU, NASA IMS)", "",
+             f"**The committed models never saw real data** (trained on the generator only). On every CWRU record of "
+             f"`{d['cwru_folder']}` ({d['cwru_records']} records, {c['windows']} windows of 0.25 s; classes "
+             f"{', '.join(c['classes'])}; the public mirrors hold one healthy record): window macro-F1 over those "
+             f"classes **{c['macro_f1_present_classes']:.3f}**, accuracy {c['accuracy']:.3f}; before any calibration "
+             f"(1 - P(normal), the healthy record against the faults) AUC {auc['auc']:.3f} "
+             f"(95 % {auc['auc_ci'][0]:.3f}-{auc['auc_ci'][1]:.3f}). Accuracy by load: "
+             + ", ".join(f"{k.split('-')[-1]} {v:.3f}" for k, v in c["by_load"].items()) + "."]
+    for f in d.get("cwru_trained", []):
+        mf = f["macro_f1_present_classes"]
+        lines.append(f"- The same classifier trained on the generator's {f['train_generator_machines']} training "
+                     f"machines **plus CWRU {', '.join(x.split('-')[-1] for x in f['train_cwru_loads'])}**, tested on "
+                     f"the held-out **{f['held_out'].split('-')[-1]}** ({f['windows']} windows; split by load, no record "
+                     f"on both sides): macro-F1 float {mf['float']:.3f}, int8 {mf['int8']:.3f} "
+                     f"(classes {', '.join(f['classes'])}). This model is not committed.")
+    if "ims" in d:
+        i = d["ims"]
+        lines.append(f"- NASA IMS test 1, first snapshots (healthy, 2000 rpm, Rexnord ZA-2115: a rig never seen): "
+                     f"{100 * i['called_normal']:.1f} % of {i['windows']} windows called normal; after each "
+                     f"accelerometer's device calibrated on its first captures, {i['anomaly_alarms']} anomaly alarms in "
+                     f"{i['captures_after_calibration']} captures.")
+    return lines
 
 
 def _plt():

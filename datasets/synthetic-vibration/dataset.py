@@ -30,7 +30,7 @@ one capture to the next, and baseline and history recordings drift slowly (tempe
 
 generate() returns, per machine (subject "sim-mNNN"; the split is by machine):
 - one "captures" recording per condition (normal, imbalance, misalignment, looseness, outer_race,
-  inner_race, rolling_element): `captures` captures back to back;
+  inner_race, rolling_element): `captures` captures back to back; a fault's carries the event (0, label);
 - one "baseline" recording: `baseline_captures` healthy captures after installation (calibration, then
   false-alarm counting);
 - for `history_fraction` of the machines a "history": `history_captures` captures from installation to
@@ -224,13 +224,15 @@ class Machine:
         return train * np.exp(rng.normal(0, 0.5, len(t)) * (train != 0))  # a spinning ball hits unevenly
 
 
-def _captures(mach: Machine, rng, k: int, n: int, condition: str, sev_range, drift_walk=None) -> np.ndarray:
+def _captures(mach: Machine, rng, k: int, n: int, condition: str, sev_range, drift_walk=None):
+    """k captures back to back, and each one's severity."""
     out = np.empty((k, n), np.float32)
+    sevs = np.zeros(k)
     for i in range(k):
-        sev = rng.uniform(*sev_range) if condition != "normal" else 0.0
+        sevs[i] = rng.uniform(*sev_range) if condition != "normal" else 0.0
         drift = drift_walk[i] if drift_walk is not None else rng.uniform(-1, 1)
-        out[i] = mach.capture(rng, n, condition, sev, load=rng.uniform(0.4, 1.2), drift=drift)
-    return out.reshape(-1)
+        out[i] = mach.capture(rng, n, condition, sevs[i], load=rng.uniform(0.4, 1.2), drift=drift)
+    return out.reshape(-1), sevs
 
 
 def _walk(rng, k: int) -> np.ndarray:
@@ -259,11 +261,14 @@ def generate(*, rate: float, channels, seed: int, progress: bool = False, machin
         dep = {"machine": mach.config()}
         common = dict(rate=float(rate), channels=tuple(channels), subject=subject, deployment=dep)
         for cond in LABELS:
-            x = _captures(mach, rng, captures, n, cond, severity)
-            recs.append(Recording(signal=x[:, None], label=cond, activity="captures",
-                                  source=f"synthetic-vibration:{subject}:{cond}", **common))
+            x, sev = _captures(mach, rng, captures, n, cond, severity)
+            # a fault is there from the first capture: an event to find (normal: none)
+            truth = [] if cond == "normal" else [(0.0, cond)]
+            recs.append(Recording(signal=x[:, None], label=cond, activity="captures", events=truth,
+                                  source=f"synthetic-vibration:{subject}:{cond}", truth={"severity": sev.tolist()},
+                                  **common))
         if baseline_captures:
-            x = _captures(mach, rng, baseline_captures, n, "normal", (0, 0), _walk(rng, baseline_captures))
+            x, _ = _captures(mach, rng, baseline_captures, n, "normal", (0, 0), _walk(rng, baseline_captures))
             recs.append(Recording(signal=x[:, None], label="normal", activity="baseline",
                                   source=f"synthetic-vibration:{subject}:baseline", **common))
         if history_captures and rng.random() < history_fraction:
@@ -279,15 +284,16 @@ def history(mach: Machine, rng, k: int, n: int, rate, channels, subject, dep, ki
     c0 = int((onset if onset is not None else rng.uniform(0.5, 0.75)) * k)
     walk = _walk(rng, k)
     out = np.empty((k, n), np.float32)
+    sev = np.zeros(k)
     growth = np.log(1.0 / 0.02)
     for i in range(k):
         if i < c0:
             out[i] = mach.capture(rng, n, "normal", 0.0, load=rng.uniform(0.4, 1.2), drift=walk[i])
         else:
-            s = 0.02 * np.exp(growth * (i - c0 + 1) / (k - c0))
-            out[i] = mach.capture(rng, n, kind, float(min(s, 1.0)), load=rng.uniform(0.4, 1.2), drift=walk[i])
+            sev[i] = min(0.02 * np.exp(growth * (i - c0 + 1) / (k - c0)), 1.0)
+            out[i] = mach.capture(rng, n, kind, float(sev[i]), load=rng.uniform(0.4, 1.2), drift=walk[i])
     return Recording(signal=out.reshape(-1, 1), rate=float(rate), channels=tuple(channels), subject=subject,
-                     label=kind, activity="history", events=[(c0 * n / rate, kind)],
+                     label=kind, activity="history", events=[(c0 * n / rate, kind)], truth={"severity": sev.tolist()},
                      source=f"synthetic-vibration:{subject}:history", deployment=dep)
 
 

@@ -4,11 +4,17 @@ fault events only while anomalous, refractory)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from tinyml.apps import load_app
 from tinyml.errors import TinymlError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "firmware"))
 
 APP = load_app("predictive-maintenance")
 P = APP.pipeline
@@ -134,3 +140,48 @@ def test_anomaly_rearms_only_after_dropping_and_refractory():
     seq = [hot] * 5 + [cold] + [hot] * 3 + [cold] * 50 + [hot] * 2
     fired = [k for k, f in enumerate(seq) for lab, _ in pp.step(None, None, None, _scores(0.9), features=f)]
     assert fired == [1, 60]  # held 2; not again while anomalous, nor within the refractory time
+
+
+# ---- with the committed models: the calibration file, and the device keeping it across a reset ----
+
+
+def test_calibrate_then_predict_with_it(tmp_path):
+    import json
+
+    from apptest import run_cli
+    from tinyml.fixtures import demo_path
+
+    demo = demo_path(APP)
+    out = tmp_path / "pump.calibration.json"
+    r = run_cli("calibrate", APP.id, str(demo), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["app"] == APP.id and doc["feature_hash"] == M.feature_hash()
+    assert doc["calibration"]["captures"] == M.postprocess["calibration_captures"]
+    plain = [json.loads(x) for x in run_cli("predict", APP.id, str(demo)).stdout.splitlines()]
+    cal = [json.loads(x) for x in run_cli("predict", APP.id, str(demo), "--calibration", str(out)).stdout.splitlines()]
+    w_plain = [x for x in plain if "values" in x]
+    w_cal = [x for x in cal if "values" in x]
+    assert len(w_plain) == len(w_cal)
+    assert w_plain[0]["values"] != w_cal[0]["values"]  # scored against the baseline from the first capture
+    assert w_plain[-1]["values"] == w_cal[-1]["values"]  # ... which is the one the plain run learned too
+    bad = tmp_path / "other.json"
+    bad.write_text(json.dumps({**doc, "feature_hash": "0" * 16}))
+    r = run_cli("predict", APP.id, str(demo), "--calibration", str(bad))
+    assert r.returncode == 2 and "calibrate again" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_device_keeps_its_calibration_across_a_reset():
+    """Run 1 on qemu-m4 learns the baseline and writes its NV page (parity compares it with Python's);
+    run 2 boots with that page, scores from the first capture, and still matches Python started from it."""
+    from fwtest import need
+
+    need("arm-none-eabi-gcc", "qemu-system-arm")
+    from tinyml.device.parity import device_parity
+
+    first = device_parity(APP, "qemu-m4")
+    assert first.ok, first.mismatches
+    assert first.learned is not None and first.learned["captures"] == M.postprocess["calibration_captures"]
+    second = device_parity(APP, "qemu-m4", calibration=first.learned)
+    assert second.ok, second.mismatches
+    assert second.learned == first.learned
