@@ -20,9 +20,11 @@ autoencoder's error over the threshold. The learned state is what `tinyml calibr
 `predict --calibration` starts from, and what the device keeps in its non-volatile page.
 
 Events (all integer or float32 comparisons, identical on the device): "anomaly" when values.anomaly >= 1
-for `anomaly_hold` captures in a row, then not again before it has dropped below 1 and `refractory`
-captures have passed; a fault class when, while anomalous, it is the classifier's top non-normal class
-with P >= `fault_threshold` for `fault_hold` captures in a row, then not again for `refractory` captures.
+for `anomaly_hold` captures in a row, once calibrated (the alarm is against the machine's own baseline),
+then not again before it has dropped below 1 and `refractory` captures have passed; a fault class when,
+while anomalous (before calibration: while the classifier is confident it is no longer normal), it is the
+classifier's top non-normal class with P >= `fault_threshold` for `fault_hold` captures in a row, then not
+again for `refractory` captures.
 """
 
 from __future__ import annotations
@@ -390,7 +392,8 @@ class PostProcessor:
         self.quiet_anomaly = max(0, self.quiet_anomaly - 1)
         if anomalous:
             self.above += 1
-            if self.above >= p.anomaly_hold and self.armed and self.quiet_anomaly == 0:
+            # the anomaly alarm is against this machine's own baseline: none while it is still learning
+            if self.above >= p.anomaly_hold and self.armed and self.quiet_anomaly == 0 and self.cal.done:
                 events.append((self.anomaly_event, 127))
                 self.armed = False
                 self.quiet_anomaly = p.refractory

@@ -12,7 +12,8 @@
  *     captures are learned, anomaly = (1 - P(normal)) / (1 - calibration_min_normal); then the learned
  *     baseline is written to the non-volatile page (tml_port_nv_*) and anomaly = autoencoder error /
  *     threshold. A valid page found at boot (a reset, or a calibration the host loaded) is used at once.
- *  4. events: anomaly after `anomaly_hold` captures >= 1, a fault class after `fault_hold`, refractory.
+ *  4. events: anomaly after `anomaly_hold` captures >= 1 once calibrated, a fault class after `fault_hold`
+ *     (while anomalous), refractory.
  * Float32 in pipeline.py's order (built with -ffp-contract=off); static memory only.
  */
 #include <math.h>
@@ -354,7 +355,7 @@ static void events(uint32_t end, const int8_t *scores)
     if (s_quiet_anomaly > 0) s_quiet_anomaly--;
     if (anomalous) {
         s_above++;
-        if (s_above >= TML_CFG_POSTPROCESS_ANOMALY_HOLD && s_armed && s_quiet_anomaly == 0) {
+        if (s_above >= TML_CFG_POSTPROCESS_ANOMALY_HOLD && s_armed && s_quiet_anomaly == 0 && s_done) {
             tml_report_event(end, ANOMALY_EVENT, 127);
             s_armed = 0;
             s_quiet_anomaly = TML_CFG_POSTPROCESS_REFRACTORY;

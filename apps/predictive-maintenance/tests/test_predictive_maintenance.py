@@ -57,7 +57,7 @@ def test_calibration_statistics():
         c.learn(f)
     c.finish_spread()
     np.testing.assert_allclose(c.mean, F.mean(0), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(c.spread, np.sqrt(F.var(0) + 0.1 ** 2), rtol=1e-4)
+    np.testing.assert_allclose(c.spread, np.sqrt(F.var(0) + float(p.spread_floor) ** 2), rtol=1e-4)
     z = c.z(F[:1] + 1000)
     assert np.all(z == p.z_clip)  # clipped
     c.finish(np.full(p.n_cal, 0.05, np.float32))
@@ -112,11 +112,12 @@ def test_postprocessor_calibrates_then_alarms():
     healthy = rng.normal(0, 0.05, (n + 10, 36)).astype(np.float32)
     values, events = [], []
     for k, f in enumerate(healthy):
-        scores = _scores(0.9) if k != 3 else _scores(0.2, "imbalance", 0.8)  # one capture not learned
+        scores = _scores(0.9) if k != 3 else _scores(0.1, "imbalance", 0.8)  # one capture not learned
         events += pp.step(None, None, None, scores, features=f)
         values.append(pp.value)
     assert pp.calibration() is None or pp.calibration()["captures"] == n
-    assert values[0] == pytest.approx(0.2, abs=0.01)  # uncalibrated: (1 - 0.9) / 0.5
+    den = 1 - M.postprocess["calibration_min_normal"]
+    assert values[0] == pytest.approx((1 - 0.9) / den, abs=0.01)  # uncalibrated: the classifier's
     assert pp.cal.n == n and pp.cal.done  # the capture called faulty was not learned, so it took n + 1
     assert all(v < 1 for v in values[n + 1 :]) and not events
     # a growing fault: anomalous captures, then the anomaly event after 2, then the fault event after 2
@@ -131,6 +132,13 @@ def test_postprocessor_calibrates_then_alarms():
     pp2 = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()}, calibration=pp.calibration())
     assert not sum((pp2.step(None, None, None, _scores(0.1, "looseness", 0.9), features=healthy[0]) for _ in range(4)), [])
     assert pp2.value < 1
+
+
+def test_no_anomaly_alarm_while_learning():
+    pp = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
+    fired = sum((pp.step(None, None, None, _scores(0.05, "looseness", 0.5), features=np.zeros(36, np.float32))
+                 for _ in range(5)), [])
+    assert pp.value > 1 and not pp.cal.done and fired == []  # not learned (a confident fault), no alarm
 
 
 def test_anomaly_rearms_only_after_dropping_and_refractory():
