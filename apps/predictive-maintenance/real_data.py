@@ -155,10 +155,13 @@ def main(argv=None) -> int:
     ap.add_argument("--cwru", required=True, help="a folder of CWRU .mat records")
     ap.add_argument("--ims", help="a folder of IMS snapshots")
     ap.add_argument("--folds", default="cwru-load0", help="held-out loads for the CWRU-trained classifier")
-    ap.add_argument("--out", default=str(HERE / "model" / "real_data.json"))
+    ap.add_argument("--folder", help="a training run's folder instead of the committed model/")
+    ap.add_argument("--out", help="default: real_data.json in the model folder")
     a = ap.parse_args(argv)
     app = _app()
-    pipe = Pipeline(app)
+    folder = Path(a.folder) if a.folder else app.model_dir
+    pipe = Pipeline(app, folder=folder)
+    a.out = a.out or str(folder / "real_data.json")
     cwru = load_module(datasets_dir() / "cwru" / "dataset.py", "tinyml_datasets.cwru")
     recs = cwru.load(Path(a.cwru), rate=app.manifest.rate, channels=app.manifest.channels)
     report = {"cwru_folder": Path(a.cwru).name, "cwru_records": len(recs),

@@ -12,9 +12,12 @@ parameters are drawn once per machine, within ranges from the literature:
 - a transfer path and a sensor: gain error +-15 %, a mounting resonance (magnet mounts), a sensor bandwidth
   of 8-12.5 kHz or the anti-alias filter of a 12 kHz or 20 kHz recorder (then nothing above it, not even
   noise), white noise, and on MEMS sensors a DC offset (gravity on the axis);
-- healthy content: shaft harmonics 1x-5x (0.3-20 mg at 1x, acceleration), rolling noise through the
+- healthy content: shaft harmonics 1x-5x (0.1-20 mg at 1x, acceleration), rolling noise through the
   resonances (20-70 mg broadband on CWRU's healthy rig; the range is wider) modulated at 1x and 2x, a gear
-  mesh with +-1x sidebands on geared machines, 2x line frequency (magnetic), process noise below 200 Hz.
+  mesh with +-1x sidebands on geared machines, 2x line frequency (magnetic), process noise below 200 Hz,
+  and on some machines flow noise in a mid band and sparse random impacts tied to no shaft order (valve
+  clicks, a loose cover): impulsive, but not a bearing (NASA IMS's healthy rig is impulsive and shows little
+  1x, which a generator without these nuisances calls a fault).
 
 Faults (severity s in 0..1 sets their size relative to the machine's own noise):
 - imbalance: 1x grows 3-15 fold; misalignment: 2x (and 3x, 4x) above 1x; mechanical looseness: many
@@ -74,10 +77,15 @@ class Machine:
         # healthy levels, g (ranges cover small test rigs like CWRU's, a 0.4 mg 1x and 20-70 mg broadband, to
         # larger machines; acceleration at 1x grows with speed)
         self.noise = float(np.exp(rng.uniform(np.log(0.02), np.log(0.6))))  # rolling noise through the structure
-        self.a1 = float(np.exp(rng.uniform(np.log(0.0003), np.log(0.02)))) * (self.nominal_hz / 30.0)
+        self.a1 = float(np.exp(rng.uniform(np.log(0.0001), np.log(0.02)))) * (self.nominal_hz / 30.0)
         self.harm = np.concatenate([[1.0, np.exp(rng.uniform(np.log(0.05), np.log(0.8)))],
                                     np.exp(rng.uniform(np.log(0.03), np.log(1.5), 3))])
-        self.am = rng.uniform(0.0, 0.3, 2)  # 1x and 2x modulation of the broadband (runout, a coupling)
+        self.am = rng.uniform(0.0, 0.3, 2) * (rng.random() < 0.7)  # 1x, 2x modulation of the broadband (runout)
+        # healthy nuisances: flow or structure noise in a mid band (pumps, fans), and sparse random impacts
+        # (valve clicks, a loose cover, electrical spikes) that are impulsive but tied to no shaft order
+        self.flow = (rng.uniform(150, 2500), rng.uniform(0.3, 1.5), float(np.exp(rng.uniform(np.log(0.002), np.log(0.05))))) \
+            if rng.random() < 0.5 else None
+        self.ticks = (rng.uniform(0.5, 20.0), float(np.exp(rng.uniform(np.log(1.0), np.log(8.0))))) if rng.random() < 0.3 else None
         self.line2x = float(np.exp(rng.uniform(np.log(0.0002), np.log(0.01))))
         self.process = float(np.exp(rng.uniform(np.log(0.001), np.log(0.01))))
         self.gear_teeth = int(rng.integers(17, 62)) if rng.random() < 0.4 else 0
@@ -153,10 +161,21 @@ class Machine:
                     x += 0.3 * g * np.sin(2 * np.pi * (fm + sb * speed) * t + rng.uniform(0, 6.3))
                 if 2 * fm < 0.45 * fs:
                     x += 0.3 * g * np.sin(2 * np.pi * 2 * fm * t + rng.uniform(0, 6.3))
-        # structural excitation: rolling noise (modulated at 1x and 2x), bearing impulses, rattle
+        if self.flow is not None:
+            fc, width, lvl = self.flow
+            band = sps.sosfilt(sps.butter(2, [fc, min(fc * (1 + width), 0.45 * fs)], "bandpass", fs=fs, output="sos"),
+                               rng.normal(0, 1, m))
+            x += lvl * (1 + 0.1 * drift) * band / (np.std(band) + 1e-12)
+        # structural excitation: rolling noise (modulated at 1x and 2x), bearing impulses, rattle, ticks
         mod = 1 + self.am[0] * np.cos(2 * np.pi * speed * t + rng.uniform(0, 6.3)) \
             + self.am[1] * np.cos(4 * np.pi * speed * t + rng.uniform(0, 6.3))
         exc = rng.normal(0, 1, m) * self.noise * (1 + 0.1 * drift) * mod
+        if self.ticks is not None:
+            rate_hz, amp = self.ticks
+            k = rng.poisson(rate_hz * m / fs)
+            if k:
+                idx = rng.integers(0, m, k)
+                np.add.at(exc, idx, self.noise * amp * np.exp(rng.normal(0, 0.5, k)) * rng.choice([-1, 1], k))
         if condition in BEARING_FAULTS and s > 0:
             exc += self._defect_train(rng, t, speed, condition, s, load)
             exc += rng.normal(0, 1, m) * self.noise * 1.5 * max(0.0, s - 0.6)  # a spalled surface is rough

@@ -100,7 +100,8 @@ def test_shaft_faults_show_at_shaft_harmonics(gen):
     imb = [mach.capture(rng, N, "imbalance", 0.8, load=1.0) for _ in range(4)]
     mis = [mach.capture(rng, N, "misalignment", 0.8, load=1.0) for _ in range(4)]
     assert np.median([amp(x, 1) for x in imb]) > 4 * np.median([amp(x, 1) for x in normal])
-    assert np.median([amp(x, 2) / amp(x, 1) for x in mis]) > 1.0 > np.median([amp(x, 2) / amp(x, 1) for x in normal])
+    assert np.median([amp(x, 2) / amp(x, 1) for x in mis]) > 1.0  # 2x above 1x
+    assert np.median([amp(x, 2) for x in mis]) > 3 * np.median([amp(x, 2) for x in normal])
 
 
 def test_history_fails_at_its_end(recs):
