@@ -10,7 +10,7 @@ TINYML := TINYML_MAKE=1 $(BIN)/tinyml
 # ---- the Python interpreter ----
 # The Python versions the pinned packages have wheels for: keep in step with requires-python in
 # pyproject.toml (tests/test_makefile.py checks). PYTHON=/path/to/python picks one by hand.
-PY_VERSIONS := 3.11
+PY_VERSIONS := 3.11 3.12 3.13
 PY_CANDIDATES := $(if $(filter command line environment,$(origin PYTHON)),$(PYTHON),python3 $(addprefix python,$(PY_VERSIONS)))
 py_version = $(shell "$(1)" --version 2>/dev/null | sed -n 's/^Python \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p')
 # A .venv made by an interpreter outside PY_VERSIONS (or whose interpreter is gone) is rebuilt.

@@ -64,7 +64,8 @@ def test_the_verbs_that_take_an_app():
 
 @pytest.mark.parametrize("verb", VERBS_WITH_APP)
 def test_every_app_verb_applies_set(capsys, verb):
-    """A bad --set fails before the verb does anything, with the manifest loader's message."""
+    """A bad --set fails before the verb does anything, with the manifest loader's message (a verb that writes
+    committed artefacts, golden or promote, refuses a good --set after that, in one line)."""
     line = _one_line(capsys, "", verb, APPS[0], "--set", "nosuch.key=1")
     assert line.startswith("error: --set nosuch.key=1: [nosuch] unknown section; allowed: app, signal"), line
     line = _one_line(capsys, "", verb, APPS[0], "--set", "postprocess.nosuch=1")

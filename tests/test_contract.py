@@ -8,7 +8,7 @@ import numpy as np
 
 from tinyml.features import FeatureExtractor
 from tinyml.fixtures import demo_path, truth_path
-from tinyml.recording import read_recording
+from tinyml.predict import read_input
 
 from apptest import check_committed_models, check_golden_replay, golden_models, run_cli
 
@@ -73,7 +73,7 @@ def test_predict_output_format(app):
     lines = [json.loads(x) for x in res.stdout.splitlines()]
     windows = [x for x in lines if "scores" in x]
     fx = FeatureExtractor(app.manifest)
-    n = len(read_recording(demo_path(app), app.manifest.channels).signal)
+    n = len(read_input(app, demo_path(app)).signal)
     assert len(windows) == fx.n_windows(n)
     assert set(windows[0]["scores"]) == set(app.manifest.labels)
     m = app.manifest

@@ -12,8 +12,7 @@ from tinyml.app_names import core_mentions
 from tinyml.apps import App
 from tinyml.fixtures import demo_path, load_golden
 from tinyml.manifest import load_manifest
-from tinyml.predict import Pipeline, prepare
-from tinyml.recording import read_recording
+from tinyml.predict import Pipeline, prepare, read_input
 
 from apptest import ROOT, run_cli, template_repo
 
@@ -45,7 +44,7 @@ def test_new_app_from_template(tmp_path, new_id):
     truth = json.loads(demo_path(app).with_suffix(".truth.json").read_text())["events"]
     assert len(res.stdout.splitlines()) == len(truth)
     g = load_golden(app)
-    out = Pipeline(app).run(prepare(app, read_recording(demo_path(app), m.channels), notice=False))
+    out = Pipeline(app).run(prepare(app, read_input(app, demo_path(app)), notice=False))
     np.testing.assert_array_equal(out.scores_q, g["scores_q"])
 
     # and its firmware agrees with Python on the emulated board

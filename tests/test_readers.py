@@ -96,3 +96,14 @@ def test_wav_channel_pick_and_stereo_mixdown(tmp_path, capsys):
     assert left.signal[0, 0] == pytest.approx(1000 / 32768)
     mixed = read_recording(p, ("audio",))
     assert mixed.signal[0, 0] == pytest.approx(2000 / 32768) and "mixed down" in capsys.readouterr().err
+
+
+def test_rate_option_overrides_the_files_time_with_a_notice(tmp_path, capsys):
+    p = tmp_path / "r.wav"
+    wavfile.write(p, 8000, np.zeros(800, np.int16))
+    assert read_recording(p, ("audio",), rate=16000).rate == 16000
+    assert "the file's rate 8000 Hz replaced by --rate 16000" in capsys.readouterr().err
+    c = tmp_path / "r.csv"
+    c.write_text("timestamp,ax,ay,az\n" + "".join(f"{i * 20},0,0,1\n" for i in range(10)))
+    assert read_recording(c, CH, rate=100).rate == 100
+    assert "time column 'timestamp' ignored: --rate 100 given" in capsys.readouterr().err

@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
     p.add_argument("--channel", action="append", metavar="[CH=]NAME",
                    help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
-    p.add_argument("--model", help="an int8 .tflite other than the committed one")
+    p.add_argument("--model", help="an int8 .tflite other than the committed one, or a model folder (a training "
+                                    "run: build/<id>/runs/<run>, with every model of the app)")
     p.add_argument("--events-only", action="store_true", help="print events only, no window scores")
     p.add_argument("--calibration", metavar="FILE", help="start from a device state learned by `calibrate`")
     p.set_defaults(func=cmd_predict)
@@ -149,12 +150,19 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _committed_app(args, why: str):
+    """The app of a verb that writes committed artefacts: those go with the manifest as committed, so any
+    --set is refused (a bad one first gets the manifest loader's message, as on every verb)."""
+    app = app_from_args(args)
+    if getattr(args, "set", None):
+        raise TinymlError(f"{why}; drop {hints.option('--set')}")
+    return app
+
+
 def cmd_promote(args) -> int:
     from .runs import promote
 
-    if getattr(args, "set", None):  # the committed model goes with the manifest as committed
-        raise TinymlError("promote commits a run for the manifest as committed; drop --set")
-    promote(load_app(args.app), args.run)
+    promote(_committed_app(args, "promote commits a run for the manifest as committed"), args.run)
     return 0
 
 
@@ -181,9 +189,7 @@ def cmd_eval(args) -> int:
 def cmd_golden(args) -> int:
     from .fixtures import regenerate_golden
 
-    app = app_from_args(args)  # a bad --set gets the manifest loader's message, as on every verb
-    if getattr(args, "set", None):  # committed vectors come from the committed manifest only
-        raise TinymlError("golden vectors are written from the manifest as committed; drop --set")
+    app = _committed_app(args, "golden vectors are written from the manifest as committed")
     print(f"wrote {regenerate_golden(app)}", file=sys.stderr)
     return 0
 

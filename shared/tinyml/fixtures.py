@@ -16,7 +16,7 @@ import numpy as np
 
 from .apps import App
 from .errors import TinymlError
-from .recording import Recording, read_recording
+from .recording import Recording
 
 
 def demo_path(app: App) -> Path:
@@ -44,7 +44,7 @@ def write_csv(path: Path, rec: Recording) -> None:
 
 def write_wav(path: Path, rec: Recording, float32: bool = False) -> None:
     """PCM16 WAV (for signals in full scale, -1..1): the demo of an audio app. Values on the int16 grid
-    (x * 32768 an integer) survive the round trip through read_recording exactly. float32: a float WAV of
+    (x * 32768 an integer) survive the round trip through the WAV reader exactly. float32: a float WAV of
     the values as they are, for a signal in physical units (a vibration in g), read back bit for bit."""
     from scipy.io import wavfile
 
@@ -80,10 +80,9 @@ def ensure_demo(app: App) -> Path:
 
 
 def write_golden(app: App, pipe) -> Path:
-    from .predict import prepare
+    from .predict import prepare, read_input
 
-    rec = read_recording(ensure_demo(app), app.manifest.channels)
-    res = pipe.run(prepare(app, rec, notice=False))
+    res = pipe.run(prepare(app, read_input(app, ensure_demo(app)), notice=False))
     out = golden_path(app)
     out.parent.mkdir(parents=True, exist_ok=True)
     extra = {}

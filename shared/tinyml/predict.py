@@ -216,15 +216,17 @@ def predict_file(app: App, path, rate=None, model=None, events_only=False, chann
     with notices_held():
         rec = read_input(app, path, rate, channel)
         sig = prepare(app, rec)
-    if model and not Path(model).is_file():
-        raise TinymlError(f"{model}: model file not found")
-    model_bytes = Path(model).read_bytes() if model else None
     state = None
     if calibration:
         from .calibration import load
 
         state = load(app, calibration)
-    pipe = Pipeline(app, model_bytes, calibration=state)
+    if model and Path(model).is_dir():  # a model folder: a training run, every model of the app
+        pipe = Pipeline(app, folder=Path(model), calibration=state)
+    else:
+        if model and not Path(model).is_file():
+            raise TinymlError(f"{model}: model file not found")
+        pipe = Pipeline(app, Path(model).read_bytes() if model else None, calibration=state)
     res = pipe.run(sig, deployment=rec.deployment)
     o = pipe.model.output
     yield from result_lines(app, res, o.scale, o.zero_point, events_only)

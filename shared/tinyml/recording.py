@@ -32,6 +32,7 @@ class Recording:
     events: list[tuple[float, str]] = field(default_factory=list)  # ground-truth (t seconds, label)
     source: str = ""  # file path or generator id
     split: str = ""  # "" (the split decides by subject) or "train": augmentation material, never held out
+    cohort: str = ""  # "<source>" or "<source>/<group>" (e.g. "sisfall/elderly"): stratified splits, separate reports
     missing: tuple[str, ...] = ()  # optional channels the file lacks: NaN columns in `signal`
     # Annotations beyond trial-level events, by kind, for datasets that have them: e.g. "beats" (sample
     # indices and classes), "rhythm" (labelled time spans), "noise" (unreadable spans). Free-form per dataset;
@@ -91,8 +92,10 @@ def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: P
     if spec.rate is not None:
         if not (spec.rate > 0 and np.isfinite(spec.rate)):
             raise TinymlError(f"{option('rate', str(spec.rate))}: must be a rate in Hz above 0")
-        if fs.times is not None:
-            notice(path, f"time column ignored: {option('rate', f'{spec.rate:g}')} given")
+        if fs.times is not None or fs.time_note:
+            notice(path, f"{fs.time_note or 'time column'} ignored: {option('rate', f'{spec.rate:g}')} given")
+        elif fs.rate and abs(fs.rate - spec.rate) > 1e-9 * spec.rate:
+            notice(path, f"the file's rate {fs.rate:g} Hz replaced by {option('rate', f'{spec.rate:g}')}")
         return cols, spec.rate
     if fs.times is not None:
         cols, rate = steady(fs.times, cols, spec, path, fs.time_origin)

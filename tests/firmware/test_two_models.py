@@ -189,3 +189,22 @@ def test_compile_verb_emits_every_model_in_one_arena(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.count("(shared)") == 2 and "two-models/recon" in res.stdout
     assert {p.name for p in (tmp_path / "gen").iterdir()} == {"model.c", "model.h", "model_recon.c", "model_recon.h"}
+
+
+def test_predict_takes_a_model_folder(tmp_path):
+    """`predict --model <folder>`: every model of the app from a run folder (a copy of the committed one
+    gives the committed output; a folder that lacks a model is refused in one line)."""
+    root = tmp_path / "repo"
+    (root / "apps").mkdir(parents=True)
+    (root / "apps" / "two-models").symlink_to(FIXTURE_APPS / "two-models")
+    (root / "pyproject.toml").write_text("")
+    env = {"TINYML_ROOT": str(root)}
+    demo = str(FIXTURE_APPS / "two-models" / "fixtures" / "demo.csv")
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURE_APPS / "two-models" / "model", run)
+    a = run_cli("predict", "two-models", demo, "--model", str(run), env=env)
+    assert a.returncode == 0, a.stderr
+    assert a.stdout == run_cli("predict", "two-models", demo, env=env).stdout
+    (run / "recon.int8.tflite").unlink()
+    b = run_cli("predict", "two-models", demo, "--model", str(run), env=env)
+    assert b.returncode == 2 and "recon.int8.tflite" in b.stderr.strip().splitlines()[-1]

@@ -119,8 +119,18 @@ class CachedRecording(Recording):
         return n / self.rate
 
 
-def _meta_fields() -> list[str]:
-    return [f.name for f in dataclasses.fields(Recording) if f.name != "signal"]
+def _meta(r: Recording) -> dict:
+    """A recording's fields but its samples. One unpickled from an old cache may predate a field: it gets
+    the field's default, as a new Recording would."""
+    out = {}
+    for f in dataclasses.fields(Recording):
+        if f.name == "signal":
+            continue
+        if hasattr(r, f.name):
+            out[f.name] = getattr(r, f.name)
+        else:
+            out[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    return out
 
 
 def write_cache(folder: Path, recs: list[Recording]) -> None:
@@ -142,7 +152,7 @@ def write_cache(folder: Path, recs: list[Recording]) -> None:
         x = np.asarray(r.signal, np.float32)
         out[off : off + len(x)] = (x.astype(np.float64) * 2.0**e).astype(np.int16) if int16 else x
         index.append({"offset": off, "length": len(x), "exponent": e if int16 else 0,
-                      "fields": {k: getattr(r, k) for k in _meta_fields()}})
+                      "fields": _meta(r)})
         off += len(x)
     out.flush()
     del out

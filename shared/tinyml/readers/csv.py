@@ -58,6 +58,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         d = next((i for i, h in enumerate(header) if h.strip().lower() == "date" and i != t), None)
         dates = _cells(body, d, header[d], lines, path) if d is not None else None
         fs.times, fs.time_origin, fs.time_note = to_seconds(cells, header[t], spec, path, dates)
+    elif t is not None:
+        fs.time_note = f"time column {header[t]!r}"  # not read: the user's --rate decides
     return fs
 
 
