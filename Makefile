@@ -25,7 +25,8 @@ yes = $(filter 1 y yes true,$(1))
 OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(RATE),--rate "$(RATE)") $(if $(MODEL),--model "$(MODEL)") \
         $(if $(call yes,$(EVENTS_ONLY)),--events-only) $(if $(call yes,$(ALL_LINES)),--all-lines) \
         $(if $(PORT),--port "$(PORT)") $(if $(board),--board "$(board)") $(foreach s,$(SET),--set "$(s)") $(foreach c,$(CHANNEL),--channel "$(c)") \
-        $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes) $(if $(CALIBRATION),--calibration "$(CALIBRATION)")
+        $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes) $(if $(call yes,$(DEVICE)),--device) \
+        $(if $(CALIBRATION),--calibration "$(CALIBRATION)")
 
 # A verb that needs an app, without app=: one line, before anything runs.
 APP_VERBS := data train promote eval compile profile size predict flash run calibrate
@@ -39,7 +40,7 @@ $(error no app id given: make new app=<new-id> (kebab-case, e.g. my-gesture))
 endif
 endif
 
-.PHONY: help setup apps data train promote eval predict calibrate new compile profile flash run size bench test test-all clean
+.PHONY: help setup apps data train promote eval card cards predict calibrate new compile profile flash run size bench test test-all clean
 
 help:
 	@echo "make test                      run the test suite (installs what it needs; see README, System packages)"
@@ -47,6 +48,8 @@ help:
 	@echo "make apps                      list apps and boards"
 	@echo "make app=<id> data|train|eval|compile|profile|size|bench   [SMOKE=1 for data/train/eval]"
 	@echo "make app=<id> promote [RUN=<run>]  commit a training run (default: the last) as the app's model"
+	@echo "make app=<id> card [DEVICE=1]  re-render the model card from card.json (DEVICE=1: re-measure stale device figures)"
+	@echo "make cards [DEVICE=1]          the same for every app's card and the template's"
 	@echo "make app=<id> predict INPUT=rec.csv [RATE=Hz] [MODEL=other.tflite] [EVENTS_ONLY=1] [CHANNEL=[ch=]name]"
 	@echo "make app=<id> run INPUT=rec.csv [board=host|qemu-m4|...] [RATE=Hz] [EVENTS_ONLY=1] [PORT=/dev/ttyACM0]"
 	@echo "make app=<id> calibrate INPUT=healthy.wav   learn the device state (then CALIBRATION=healthy.calibration.json)"
@@ -82,6 +85,9 @@ apps: $(STAMP)
 
 data train eval compile profile size predict calibrate: $(STAMP)
 	@$(TINYML) $@ "$(app)" $(OPTS)
+
+card cards: $(STAMP)
+	@$(TINYML) card $(if $(filter card,$@),$(if $(app),"$(app)")) $(OPTS)
 
 promote: $(STAMP)
 	@$(TINYML) promote "$(app)" $(if $(RUN),"$(RUN)") $(OPTS)

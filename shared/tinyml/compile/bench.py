@@ -200,7 +200,7 @@ def _markdown(results: list[dict]) -> str:
                      + (f" ({'met' if r['m4_dsp_ipm'] <= GOALS['ipm_dscnn'] else 'NOT met'}, goal <= 2.0 on DS-CNN)"
                         if "DS-CNN" in r["name"] else "") + ".")
     notes = ["", "## Notes", "",
-             "* For scale (ANCHORS.md): TFLM's reference kernels run the DS-CNN at about 8.2 cycles per MAC on a "
+             "* For scale (docs/reference-figures.md, with sources): TFLM's reference kernels run the DS-CNN at about 8.2 cycles per MAC on a "
              "Cortex-M4F, the best commercial engines at about 2.0. Our figures are executed instructions "
              "(QEMU does not model cycles); on an M4 most of these instructions take one cycle, loads and "
              "taken branches more.",

@@ -12,6 +12,7 @@ so a changed generator never serves stale data; tinyml.data.cache stores it comp
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import sys
@@ -113,7 +114,9 @@ def build_dataset(m: Manifest, *, smoke: bool = False, progress: bool = True) ->
         if s.real:
             if not hasattr(mod, "load"):
                 raise TinymlError(f"{m.path}: [dataset] source {s.name} has a path but datasets/{s.name} has no load()")
-            recs = mod.load(s.folder(m), rate=m.rate, channels=m.channels, **s.options)
+            # a loader that reads files as predict does (datasets/labelled-files) asks for the manifest
+            extra = {"manifest": m} if "manifest" in inspect.signature(mod.load).parameters else {}
+            recs = mod.load(s.folder(m), rate=m.rate, channels=m.channels, **extra, **s.options)
         else:
             if not hasattr(mod, "generate"):
                 raise TinymlError(f"{m.path}: [dataset] source {s.name} has no path and datasets/{s.name} "

@@ -216,7 +216,32 @@ def _summary_text(d: dict) -> str:
     return s
 
 
-def _session(args, app: App, signal, *, events_only: bool) -> int:
+def demo_verdict(app: App, truth_file: Path, got: list[dict]) -> tuple[list[str], bool]:
+    """The demo's true events against the events the device raised (`got`: its event lines), by the rule
+    of the held-out metrics: an alert of the same label from [postprocess] detect_before_s before to
+    detect_after_s after the event. Lines to print (expected vs got, latency, PASS/FAIL), and whether it passed."""
+    from ..metrics import match_events
+    from ..scoring import event_window
+
+    try:
+        doc = json.loads(truth_file.read_text())
+        truth = [(float(e["t"]), str(e["event"])) for e in doc["events"]]
+    except (ValueError, KeyError, TypeError) as e:
+        raise TinymlError(f"{truth_file}: not a demo truth file ({e.__class__.__name__}: {e})") from None
+    before, after = event_window(app.manifest)
+    pairs, extra = match_events(truth, [(float(x["t"]), x["event"]) for x in got], before, after)
+    lines = [f"demo truth ({truth_file.name}): an alert counts from {before:g} s before to {after:g} s after its event"]
+    for (t, lab), t_got in pairs:
+        lines.append(f"  expected {lab} at {t:.2f} s: " + (f"got {lab} at {t_got:.2f} s (latency {t_got - t:+.2f} s)"
+                                                          if t_got is not None else "MISSED"))
+    lines += [f"  unexpected {lab} at {t:.2f} s (no true event near it)" for t, lab in extra]
+    found = sum(t is not None for _, t in pairs)
+    ok = found == len(pairs) and not extra
+    lines.append(f"{'PASS' if ok else 'FAIL'}: {found} of {len(pairs)} expected events, {len(extra)} unexpected")
+    return lines, ok
+
+
+def _session(args, app: App, signal, *, events_only: bool, events: list | None = None) -> int:
     from .firmware import build_app
     from .link import Done
     from .runner import DeviceLines, open_transport, stream_signal
@@ -244,6 +269,8 @@ def _session(args, app: App, signal, *, events_only: bool) -> int:
             lines.append(DeviceLines(m, run.hello))
         out = lines[0].feed(msg) + (lines[0].end() if isinstance(msg, Done) else [])
         for line in out:
+            if events is not None and "event" in line:
+                events.append(line)
             if not events_only or "event" in line:
                 sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
@@ -292,7 +319,16 @@ def cmd_flash(args) -> int:
         print(f"{im.board.name}: built {im.elf}", file=sys.stderr)
         return 0
     signal, app = _signal_for(app, args.input or str(_demo_path(app)), args.rate, args.channel)
-    return _session(args, app, signal, events_only=not args.all_lines)
+    from ..fixtures import truth_path
+
+    truth = None if args.input else truth_path(app)
+    if truth is None or not truth.is_file():
+        return _session(args, app, signal, events_only=not args.all_lines)
+    got: list[dict] = []
+    rc = _session(args, app, signal, events_only=not args.all_lines, events=got)
+    lines, ok = demo_verdict(app, truth, got)  # the demo has a truth: were the device's events right?
+    print("\n".join(lines), file=sys.stderr)
+    return rc or (0 if ok else 1)
 
 
 def cmd_run(args) -> int:
