@@ -14,6 +14,15 @@ from .errors import TinymlError
 from .paths import apps_dir, firmware_dir, repo_root
 
 
+def _recording_args(p) -> None:
+    """A verb that reads one recording (predict, calibrate): the file, its rate, its channels."""
+    p.add_argument("input", nargs="?", help="the recording (or --input)")
+    p.add_argument("--input", dest="input_option", metavar="INPUT", help="the recording, as for run and flash")
+    p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
+    p.add_argument("--channel", action="append", metavar="[CH=]NAME",
+                   help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("apps", help="list the discovered apps and boards")
     p.set_defaults(func=cmd_apps)
@@ -71,11 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("predict", help="run the whole pipeline on a recording; JSON lines out")
     p.add_argument("app")
-    p.add_argument("input", nargs="?", help="the recording (or --input)")
-    p.add_argument("--input", dest="input_option", metavar="INPUT", help="the recording, as for run and flash")
-    p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
-    p.add_argument("--channel", action="append", metavar="[CH=]NAME",
-                   help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
+    _recording_args(p)
     p.add_argument("--model", help="an int8 .tflite other than the committed one, or a model folder (a training "
                                     "run: build/<id>/runs/<run>, with every model of the app)")
     p.add_argument("--events-only", action="store_true", help="print events only, no window scores")
@@ -84,11 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("calibrate", help="learn the device state (e.g. a machine's healthy baseline) from a recording")
     p.add_argument("app")
-    p.add_argument("input", nargs="?", help="the recording (or --input)")
-    p.add_argument("--input", dest="input_option", metavar="INPUT", help="the recording, as for run and flash")
-    p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
-    p.add_argument("--channel", action="append", metavar="[CH=]NAME",
-                   help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
+    _recording_args(p)
     p.add_argument("--out", help="the calibration file (default: <recording>.calibration.json beside it)")
     p.set_defaults(func=cmd_calibrate)
 
