@@ -6,12 +6,13 @@
  * module docstrings state.
  *
  * Parity with Python (tests/dsp/test_c_twins.py):
- *   bit-exact : tml_block_summary, tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_envelope, tml_stats_*, tml_apply_window,
- *               tml_power_spectrum, tml_mel, tml_logf, tml_log, tml_dct, tml_mfcc (given the same tables; for
- *               power-of-two sizes tinyml.dsp.spectrum does tml_fft's float32 operations in tml_fft's order)
+ *   bit-exact : tml_block_summary, tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_envelope,
+ *               tml_stats_*, tml_apply_window, tml_power_spectrum, tml_fft_band_power(_frames), tml_mel, tml_logf,
+ *               tml_log, tml_dct, tml_mfcc, tml_decimate, tml_detrend, tml_symlog, tml_normalize,
+ *               tml_kurtosis_band, tml_harmonic_energies (given the same tables; for power-of-two sizes
+ *               tinyml.dsp.spectrum does tml_fft's float32 operations in tml_fft's order)
  *   <= 1 ulp  : tml_window, tml_fft_twiddles, tml_dct_matrix (double cos rounded to float; the tables are
  *               normally generated from Python instead and are then identical)
- *   tolerance : tml_fft_band_power (its numpy twin sums the bands in float64)
  *
  * Layout: multi-channel signals are interleaved, sample i of channel c at x[i*stride + c]; functions
  * that take `stride` read one channel (pass x + c and stride = channels).
@@ -100,6 +101,8 @@ enum {
     TML_STAT_KURTOSIS,
     TML_STAT_CREST,
     TML_STAT_ZERO_CROSSINGS,
+    TML_STAT_SKEWNESS,
+    TML_STAT_PEAK,
     TML_STAT_COUNT
 };
 float tml_stats_mean(const float *x, int n, int stride);
@@ -110,6 +113,8 @@ float tml_stats_rms(const float *x, int n, int stride);
 float tml_stats_kurtosis(const float *x, int n, int stride);
 float tml_stats_crest(const float *x, int n, int stride);
 int32_t tml_stats_zero_crossings(const float *x, int n, int stride);
+float tml_stats_skewness(const float *x, int n, int stride);
+float tml_stats_peak(const float *x, int n, int stride);
 /* out[j] = statistic which[j] (TML_STAT_*; zero crossings as float); unknown codes give 0. */
 void tml_stats(const float *x, int n, int stride, const uint8_t *which, int n_which, float *out);
 
@@ -130,6 +135,38 @@ int tml_power_spectrum(const float *x, int stride, int n, const float *w, int n_
  * work: TML_SPECTRUM_WORK(n) floats. Returns -1 on bad sizes or bins. */
 int tml_fft_band_power(const float *x, int stride, int n, const float *w, const float *tw, const int32_t *lo,
                        const int32_t *hi, int n_bands, float scale, float *work, float *out);
+
+/* The mean over frames of `length` samples every `hop` of tml_fft_band_power (Welch); band: n_bands floats
+ * of scratch. Returns -1 on bad sizes. */
+int tml_fft_band_power_frames(const float *x, int stride, int n, int length, int hop, const float *w,
+                              const float *tw, const int32_t *lo, const int32_t *hi, int n_bands, float scale,
+                              float *work, float *band, float *out);
+
+/* ---- detrend, symlog (tinyml.dsp.detrend / symlog) ---- */
+
+/* y[i*stride] = x[i*stride] - tml_stats_mean(x, n, stride); y may equal x. */
+void tml_detrend(const float *x, int n, int stride, float *y);
+/* y[i] = copysignf(tml_logf(1 + |x[i]|), x[i]); y may equal x. */
+void tml_symlog(const float *x, int n, float *y);
+
+/* ---- vibration: kurtosis band, harmonic energies (tinyml.dsp.kurtosis_band / harmonic_energies) ---- */
+
+/* The window x[n] (contiguous) band-passed in the band of highest kurtosis (measured over out[skip..n))
+ * into out[n]: the block's output is out + skip. sos: n_bands cascades of n_sections [b0 b1 b2 1 a1 a2]
+ * rows; state: 2*n_sections floats of scratch. Returns the chosen band, or -1 on bad sizes. */
+int tml_kurtosis_band(const float *x, int n, int skip, const float *sos, int n_sections, int n_bands, float *state,
+                      float *out);
+/* ln peak power at (base_hz * orders[o]) * h, h = 1..harmonics, in a power spectrum of n_bins bins of a
+ * signal at `rate` Hz, minus ln of the reference (none, the neighbourhood's mean, the spectrum's mean);
+ * out[n_orders * harmonics]. */
+enum { TML_HARMONIC_ABSOLUTE = 0, TML_HARMONIC_LOCAL = 1, TML_HARMONIC_MEAN = 2 };
+void tml_harmonic_energies(const float *power, int n_bins, float rate, float base_hz, const float *orders,
+                           int n_orders, int harmonics, float tolerance, int reference, float background, float floor_v,
+                           float *out);
+
+/* y[i] = x[i] / (sequential float32 sum of x[0..n)) (tinyml.dsp.normalize); y may equal x. A zero sum
+ * leaves zeros. */
+void tml_normalize(const float *x, int n, float *y);
 
 /* ---- mel, log, dct, mfcc (tinyml.dsp.mel / log / dct / mfcc) ---- */
 

@@ -61,14 +61,14 @@ def generate_feature_tables(app: App, gen_dir: Path) -> bool:
     Returns False, leaving no stale files, when the chain needs no tables or has a host-only block (an app
     firmware that includes the header then fails to build, naming it)."""
     from ..dsp.ctables import c_header, c_source, chain_tables, has_tables
+    from ..features import FeatureExtractor, deployment_values
 
     m = app.manifest
-    from ..features import FeatureExtractor
-
     window = int(m.features["window"])
     try:
         stream = chain_tables(m.features.get("stream", []), m.rate, window, len(m.channels))
-        tables = chain_tables(m.features["chain"], m.rate, window, FeatureExtractor(m).stream_channels())
+        tables = chain_tables(m.features["chain"], m.rate, window, FeatureExtractor(m).stream_channels(),
+                              deployment_values(m))
     except TinymlError:
         tables, stream = [], []
     if not has_tables(tables) and not has_tables(stream):

@@ -19,6 +19,7 @@ from ..cbuild import build_shared_lib, load_shared_lib
 from ..errors import TinymlError
 from ..paths import firmware_dir
 from .fft_band_power import band_bins, band_scale
+from .harmonic_energies import REFERENCES as HARMONIC_REFERENCES
 from .mel import mel_filterbank, mel_sparse
 from .spectrum import _win, fft_twiddles
 from .dct import dct_matrix
@@ -104,6 +105,13 @@ _SIGS = {
     "tml_sqi": (C.c_float, [_F, _i, C.c_float, _F]),
     "tml_qrs_detect_init": (C.c_int, [C.POINTER(_QrsDetect), C.POINTER(_QrsConfig), _F, _I32, _I32, _F]),
     "tml_qrs_detect_step": (C.c_int, [C.POINTER(_QrsDetect), C.c_float, C.POINTER(C.c_uint32)]),
+    "tml_fft_band_power_frames": (C.c_int, [_F, _i, _i, _i, _i, _F, _F, _I32, _I32, _i, C.c_float, _F, _F, _F]),
+    "tml_detrend": (None, [_F, _i, _i, _F]),
+    "tml_symlog": (None, [_F, _i, _F]),
+    "tml_kurtosis_band": (C.c_int, [_F, _i, _i, _F, _i, _i, _F, _F]),
+    "tml_harmonic_energies": (None, [_F, _i, C.c_float, C.c_float, _F, _i, _i, C.c_float, _i, C.c_float,
+                                     C.c_float, _F]),
+    "tml_normalize": (None, [_F, _i, _F]),
 }
 for _s in STAT_NAMES:
     if _s != "zero_crossings":
@@ -270,6 +278,80 @@ class CTwins:
                 raise TinymlError(f"tml_fft_band_power rejected n={n} (a power of two is needed)")
         return out if x.ndim == 2 else out[0]
 
+    def fft_band_power_frames(self, frame, rate: float, bands, window="hann", length: int = 0,
+                              hop: int = 0) -> np.ndarray:
+        """One channel: the Welch mean of tml_fft_band_power over frames of `length` every `hop`."""
+        x = _f32(frame).reshape(-1)
+        length = length or len(x)
+        hop = hop or length
+        w = _f32(_win(window, length))
+        tw = _f32(fft_twiddles(length))
+        lo, hi = band_bins(length, rate, bands)
+        work = np.empty(2 * length, np.float32)
+        band = np.empty(len(lo), np.float32)
+        out = np.empty(len(lo), np.float32)
+        rc = self.lib.tml_fft_band_power_frames(_p(x, _F), 1, len(x), length, hop, _p(w, _F), _p(tw, _F),
+                                                _p(lo, _I32), _p(hi, _I32), len(lo), float(band_scale(w)),
+                                                _p(work, _F), _p(band, _F), _p(out, _F))
+        if rc != 0:
+            raise TinymlError(f"tml_fft_band_power_frames rejected n={len(x)} length={length} hop={hop}")
+        return out
+
+    # decimate (also a stream-side block), detrend, symlog
+    def decimate(self, x, factor: int) -> np.ndarray:
+        x = _f32(x)
+        out = np.empty((x.shape[0] // factor, x.shape[1]), np.float32)
+        self.lib.tml_decimate(_p(x, _F), x.shape[0], x.shape[1], factor, _p(out, _F))
+        return out
+
+    def detrend(self, x) -> np.ndarray:
+        x = _f32(x)
+        x2 = x if x.ndim == 2 else x[:, None]
+        y = np.empty_like(x2)
+        for c in range(x2.shape[1]):
+            self.lib.tml_detrend(C.cast(x2.ctypes.data + 4 * c, _F), x2.shape[0], x2.shape[1],
+                                 C.cast(y.ctypes.data + 4 * c, _F))
+        return y.reshape(x.shape)
+
+    def symlog(self, x) -> np.ndarray:
+        x = _f32(x)
+        y = np.empty_like(x)
+        self.lib.tml_symlog(_p(x, _F), x.size, _p(y, _F))
+        return y
+
+    # vibration
+    def kurtosis_band(self, x, sos_list, skip: int = 0) -> tuple[np.ndarray, int]:
+        """One channel x [n]: (the chosen band's signal from sample `skip` on, its index)."""
+        x = _f32(x).reshape(-1)
+        sos = _f32(np.stack([np.asarray(s, np.float32) for s in sos_list]))
+        k = sos.shape[1]
+        state = np.empty(2 * k, np.float32)
+        out = np.empty_like(x)
+        best = self.lib.tml_kurtosis_band(_p(x, _F), len(x), skip, _p(sos, _F), k, sos.shape[0], _p(state, _F),
+                                          _p(out, _F))
+        if best < 0:
+            raise TinymlError("tml_kurtosis_band rejected its sizes")
+        return out[skip:], int(best)
+
+    def normalize(self, x) -> np.ndarray:
+        x = _f32(x).reshape(-1)
+        y = np.empty_like(x)
+        self.lib.tml_normalize(_p(x, _F), len(x), _p(y, _F))
+        return y
+
+    def harmonic_energies(self, power, rate: float, base_hz: float, orders, harmonics: int = 1,
+                          tolerance: float = 0.03, reference: str = "absolute", background: float = 0.25,
+                          floor: float = 1e-12) -> np.ndarray:
+        """One spectrum [bins] -> [len(orders) * harmonics]."""
+        p = _f32(power).reshape(-1)
+        o = _f32(orders)
+        out = np.empty(len(o) * harmonics, np.float32)
+        self.lib.tml_harmonic_energies(_p(p, _F), len(p), float(np.float32(rate)), float(np.float32(base_hz)),
+                                       _p(o, _F), len(o), harmonics, float(np.float32(tolerance)),
+                                       HARMONIC_REFERENCES.index(reference),
+                                       float(np.float32(background)), float(np.float32(floor)), _p(out, _F))
+        return out
+
     # mel / log / dct / mfcc
     def mel(self, power, fb) -> np.ndarray:
         p = _f32(power)
@@ -322,12 +404,6 @@ class CTwins:
         ch = np.asarray(channels, np.int32)
         out = np.empty((x.shape[0], len(ch)), np.float32)
         self.lib.tml_select(_p(x, _F), x.shape[0], x.shape[1], _p(ch, _I32), len(ch), _p(out, _F))
-        return out
-
-    def decimate(self, x, factor: int) -> np.ndarray:
-        x = _f32(x)
-        out = np.empty((x.shape[0] // factor, x.shape[1]), np.float32)
-        self.lib.tml_decimate(_p(x, _F), x.shape[0], x.shape[1], factor, _p(out, _F))
         return out
 
     # R-R features, beat features, signal quality
