@@ -84,3 +84,15 @@ def test_missing_or_foreign_entry_reads_as_none(tmp_path):
     cache.write_cache(tmp_path / "gen-2", _recs(np.random.default_rng(2), False))
     (tmp_path / "gen-2" / cache.INDEX).write_bytes(pickle.dumps({"format": -1, "recordings": []}))
     assert cache.read_cache(tmp_path / "gen-2") is None
+
+
+def test_old_pickle_from_before_a_new_field_converts(tmp_path):
+    """A pickle written before Recording gained a field (cohort, truth) unpickles without it: the field's
+    default fills in."""
+    r = Recording(np.zeros((4, 3), np.float32), 50.0, ("x", "y", "z"), subject="S1")
+    del r.__dict__["cohort"], r.__dict__["truth"]
+    pkl = tmp_path / "old.pkl"
+    pkl.write_bytes(pickle.dumps([r]))
+    assert cache.migrate_pickle(pkl, tmp_path / "new")
+    (back,) = cache.read_cache(tmp_path / "new")
+    assert back.subject == "S1" and back.cohort == "" and back.truth == {}

@@ -59,3 +59,36 @@ def test_train_only_material_trains_and_leaves_the_held_out_groups_alone():
     assert [r.source for r in with_extra[1]] == [r.source for r in base[1]]
     assert [r.source for r in with_extra[2]] == [r.source for r in base[2]]
     assert {r.source for r in extra} <= {r.source for r in with_extra[0]}
+
+
+def _plain_draw(recs, seed):
+    """The split before cohorts existed: one shuffle of all subjects."""
+    groups = sorted({r.subject for r in recs})
+    order = [groups[i] for i in np.random.default_rng(seed).permutation(len(groups))]
+    n_test, n_val = max(1, round(0.25 * len(groups))), max(1, round(0.15 * len(groups)))
+    return set(order[:n_test]), set(order[n_test : n_test + n_val])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_without_cohorts_the_draw_is_unchanged(seed):
+    recs = _recs(17, 2, seed)
+    _, val, test = split_recordings(recs, test_fraction=0.25, val_fraction=0.15, seed=seed)
+    assert ({r.subject for r in test}, {r.subject for r in val}) == _plain_draw(recs, seed)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cohorts_are_stratified(seed):
+    """20 adults with events, 12 elderly without, 1 elderly with: each stratum gets its share of test and
+    val subjects; the lone elderly subject with events is tested."""
+    def rec(subject, cohort, events):
+        return Recording(np.zeros((10, 1), np.float32), 50.0, ("x",), subject=subject, cohort=cohort,
+                         events=[(0.1, "fall")] if events else [], label="fall" if events else "adl")
+    recs = ([rec(f"A{i:02d}", "adult", True) for i in range(20)] + [rec(f"E{i:02d}", "elderly", False) for i in range(12)]
+            + [rec("E99", "elderly", True)])
+    train, val, test = split_recordings(recs, test_fraction=0.25, val_fraction=0.15, seed=seed)
+    count = lambda split, c: len({r.subject for r in split if r.cohort == c})  # noqa: E731
+    assert (count(test, "adult"), count(val, "adult"), count(train, "adult")) == (5, 3, 12)
+    assert (count(test, "elderly"), count(val, "elderly"), count(train, "elderly")) == (4, 2, 7)
+    assert "E99" in {r.subject for r in test}
+    with pytest.raises(ValueError, match="two cohorts"):
+        split_recordings(recs + [rec("A00", "elderly", True)], test_fraction=0.25, val_fraction=0.15, seed=seed)

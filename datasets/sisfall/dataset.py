@@ -5,10 +5,13 @@ Layout (Sucerquia, Lopez and Vargas-Bonilla, Sensors 2017):
     <root>/SA01 ... SA23, SE01 ... SE15 / <CODE>_<SUBJ>_<Rnn>.txt      e.g. F05_SA01_R04.txt
 
 Each file holds 200 Hz samples, one per line: 9 comma-separated integers, the line ending with ';'
-and padded with spaces. Columns 1-3 are the ADXL345 (13 bit, +-16 g: g = raw*32/8192), 4-6 the
+and padded with spaces (two files of the distribution, D01_SA01_R01 and D02_SA01_R01, have no ';'
+on any line: a file is read either way, but never with a mix). Columns 1-3 are the ADXL345 (13 bit, +-16 g: g = raw*32/8192), 4-6 the
 ITG3200 gyroscope, 7-9 the MMA8451Q (14 bit, +-8 g: g = raw*16/16384).
 
 Codes D01-D19 are activities of daily living (label "adl"), F01-F15 are falls (label "fall").
+Subjects SA01-SA23 are adults aged 19-30 (cohort "adult"), SE01-SE15 elderly people aged 60-75 (cohort
+"elderly"); of the elderly only SE06 (a judo expert) performed the falls.
 SisFall has no fall-onset or impact annotation: the impact time of a fall trial is ESTIMATED here
 as the time of the peak of |a| over the trial (the impact dominates every SisFall fall trial).
 
@@ -33,6 +36,7 @@ SENSORS = {
     "adxl345": (0, 32.0 / 8192.0),
     "mma8451q": (6, 16.0 / 16384.0),
 }
+COHORTS = {"SA": "adult", "SE": "elderly"}
 SUBJECT_DIR = re.compile(r"^S[AE]\d\d$")
 TRIAL_FILE = re.compile(r"^([DF]\d\d)_(S[AE]\d\d)_R(\d\d)\.txt$")
 
@@ -147,6 +151,7 @@ def load(
                 activity=code,
                 events=events,
                 source=str(file),
+                cohort=COHORTS[subject[:2]],
             )
         )
     return recs
@@ -185,7 +190,8 @@ def read_trial(file: Path) -> np.ndarray:
     if n_data == 0:
         raise TinymlError(f"{file}: empty file (no samples)")
     # Fast path (C parser); on any doubt fall back to the line-by-line parser for an exact message.
-    if all(s.endswith(";") for s in stripped if s) and text.count(";") == n_data:
+    ends = sum(1 for s in stripped if s.endswith(";"))
+    if ends in (0, n_data) and text.count(";") == ends:
         try:
             arr = np.loadtxt(io.StringIO(text.replace(";", "")), delimiter=",", dtype=np.int32, ndmin=2)
             if arr.shape == (n_data, N_COLUMNS):
@@ -197,12 +203,15 @@ def read_trial(file: Path) -> np.ndarray:
 
 def _read_slow(file: Path, stripped: list[str]) -> np.ndarray:
     rows = []
+    first = next(s for s in stripped if s)
+    terminated = first.endswith(";")  # the first sample line sets the file's convention
     for i, s in enumerate(stripped, start=1):
         if not s:
             continue
-        if not s.endswith(";"):
-            raise TinymlError(f"{file}: line {i}: malformed line (must end with ';'): {s[:60]!r}")
-        body = s[:-1]
+        if s.endswith(";") != terminated:
+            need = "must end with ';'" if terminated else "';' where the file's first line has none"
+            raise TinymlError(f"{file}: line {i}: malformed line ({need}): {s[:60]!r}")
+        body = s[:-1] if terminated else s
         if ";" in body:
             raise TinymlError(f"{file}: line {i}: malformed line (more than one ';'): {s[:60]!r}")
         parts = body.split(",")

@@ -100,7 +100,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "calibration_samples": ((int,), False, 500),
     },
     "dataset": {
-        "name": ((str,), True, None),
+        "name": ((str,), False, ""),  # required unless `sources` lists them
         "path": ((str,), False, ""),
         "generator": ((str,), False, ""),
         "split": ((str,), False, "subject"),
@@ -109,6 +109,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "val_fraction": (_NUM, False, 0.15),
         "options": ((dict,), False, {}),
         "smoke_options": ((dict,), False, {}),
+        "sources": ((list,), False, []),  # [[dataset.sources]]: several sources (data/source.py)
     },
     "postprocess": {},  # app-specific, free-form
     "firmware": {
@@ -134,6 +135,8 @@ ALLOWED = "allowed"  # a deployment section's nested table of bounds and choices
 # Not overridable per run: the id names the folder, and a floor is lowered only in app.toml, with a reason.
 NOT_OVERRIDABLE = ("app.id", "app.deployment", "acceptance")
 SPLITS = ("subject", "recording")
+# [[dataset.sources]] keys: a real source has `path`; a generator has none
+SOURCE_KEYS = {"name": (str,), "path": (str,), "weight": _NUM, "options": (dict,), "smoke_options": (dict,)}
 LR_SCHEDULES = ("constant", "cosine")  # cosine: decays learning_rate to 0 over the epochs
 # balanced: every class weighs the same in the loss; sqrt: halfway (weights ~ 1/sqrt(count)); none: the
 # training windows' own frequencies (right when they mirror deployment, e.g. mostly non-keyword audio).
@@ -548,6 +551,7 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
         raise _err(p, "model.class_weight", f"{m.model['class_weight']!r} not allowed; allowed: {', '.join(CLASS_WEIGHTS)}")
     if m.dataset["split"] not in SPLITS:
         raise _err(p, "dataset.split", f"{m.dataset['split']!r} not allowed; allowed: {', '.join(SPLITS)}")
+    _check_sources(m)
     for k in ("test_fraction", "val_fraction"):
         if not 0 < m.dataset[k] < 0.5:
             raise _err(p, f"dataset.{k}", "must be between 0 and 0.5")
@@ -614,3 +618,32 @@ def _check_inputs(m: Manifest, p: Path) -> None:
     bad = [c for c in sig["totals"] if c not in every]
     if bad:
         raise _err(p, "signal.totals", f"{bad[0]!r} is not a channel; channels: {', '.join(every)}")
+
+
+def _check_sources(m: Manifest) -> None:
+    p, ds = m.path, m.dataset
+    if not ds["sources"]:
+        if not ds["name"]:
+            raise _err(p, "dataset.name", "is required (or list the sources in [[dataset.sources]])")
+        return
+    names = []
+    for i, src in enumerate(ds["sources"]):
+        where = f"dataset.sources[{i}]"
+        if not isinstance(src, dict):
+            raise _err(p, where, "must be a table ([[dataset.sources]])")
+        extra = sorted(set(src) - set(SOURCE_KEYS))
+        if extra:
+            raise _err(p, f"{where}.{extra[0]}", f"unknown key; allowed: {', '.join(SOURCE_KEYS)}")
+        for key, types in SOURCE_KEYS.items():
+            v = src.get(key)
+            if v is not None and ((isinstance(v, bool)) or not isinstance(v, types)):
+                names_t = " or ".join(t.__name__ for t in types)
+                raise _err(p, f"{where}.{key}", f"must be {names_t}, got {type(v).__name__} {v!r}")
+        if not src.get("name"):
+            raise _err(p, f"{where}.name", "is required (a folder under datasets/)")
+        if src.get("weight", 1.0) < 0:
+            raise _err(p, f"{where}.weight", f"must be >= 0, got {src['weight']}")
+        names.append(src["name"])
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise _err(p, "dataset.sources", f"source {dup[0]!r} is listed twice")

@@ -32,6 +32,7 @@ class Recording:
     events: list[tuple[float, str]] = field(default_factory=list)  # ground-truth (t seconds, label)
     source: str = ""  # file path or generator id
     split: str = ""  # "" (the split decides by subject) or "train": augmentation material, never held out
+    cohort: str = ""  # "<source>" or "<source>/<group>" (e.g. "sisfall/elderly"): stratified splits, separate reports
     missing: tuple[str, ...] = ()  # optional channels the file lacks: NaN columns in `signal`
     # Annotations beyond trial-level events, by kind, for datasets that have them: e.g. "beats" (sample
     # indices and classes), "rhythm" (labelled time spans), "noise" (unreadable spans). Free-form per dataset;

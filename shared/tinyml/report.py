@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .apps import App
-from .metrics import format_intervals
+from .metrics import event_intervals, format_intervals
 
 
 def _plt():
@@ -135,6 +135,65 @@ def _intervals_line(int8_metrics: dict) -> str:
     return out + (f"\n\nint8, 95 % intervals of the other metrics: {other}." if other else "")
 
 
+def _data_text(m, ds: dict) -> str:
+    """What the model was trained and tested on: the generator alone, or the real sources with the generated
+    ones beside them."""
+    sources = ds.get("sources") or [{"name": ds["name"], "real": not ds["synthetic"]}]
+    if ds["synthetic"]:
+        real = [s["name"] for s in (m.dataset["sources"] or [{"name": m.dataset["name"], "path": ""}]) if "path" in s]
+        hint = (f" The real-data loader is `datasets/{real[0]}/`: point its `path` in `apps/{m.id}/app.toml` at the "
+                f"dataset's folder and run `make app={m.id} train`." if real else "")
+        return (f"**Trained and tested on synthetic data** from the `{ds['name']}` generator "
+                f"(`datasets/{ds['name']}/`), a physically grounded simulation.{hint}")
+    parts = [f"`{s['name']}` ({'real recordings' if s['real'] else 'generated, a physically grounded simulation'}"
+             f", `datasets/{s['name']}/`{', weight ' + format(s['weight'], 'g') if s.get('weight', 1) != 1 else ''})"
+             for s in sources]
+    text = "**Trained on** " + " and ".join(parts) + "."
+    cohorts = ds.get("cohorts")
+    if cohorts:
+        rows = "\n".join(f"| {c} | {len(v['train'])} | {len(v['val'])} | {len(v['test'])} "
+                         f"| {', '.join(v['test']) if len(v['test']) <= 12 else str(len(v['test'])) + ' subjects'} |"
+                         for c, v in cohorts.items())
+        text += ("\n\nSubjects per cohort (stratified split):\n\n| cohort | train | val | test | held-out subjects |\n"
+                 "| --- | --- | --- | --- | --- |\n" + rows)
+    return text
+
+
+def _latency_line(q: dict) -> str:
+    if "latency_median_s" not in q:
+        return ""
+    return (f"\n\nAlert latency (true event to alert, int8): median {q['latency_median_s']:.2f} s, 95th percentile "
+            f"{q['latency_p95_s']:.2f} s, longest {q['latency_max_s']:.2f} s over {q['event_hits']} detected events.")
+
+
+def _cohorts_text(q: dict) -> str:
+    """Where the headline figures come from, and the same figures per cohort (int8, exact 95 % intervals)."""
+    by = q.get("by_cohort")
+    if not by:
+        return ""
+    on = q.get("measured_on", {})
+
+    def cell(mm, key, count, total):
+        ci = event_intervals(mm).get(key)
+        if not mm.get(total) or ci is None:
+            return "–"
+        return f"{mm[key]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] ({mm[count]}/{mm[total]})"
+
+    rows = []
+    for c, mm in by.items():
+        ci = event_intervals(mm).get("false_alarms_per_hour")
+        fa = (f"{mm['false_alarms_per_hour']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}] ({mm['false_alarms']} in "
+              f"{mm['stream_hours']:.1f} h)" if ci else "–")
+        lat = f"{mm['latency_median_s']:.2f}" if "latency_median_s" in mm else "–"
+        rows.append(f"| {c} | {mm.get('subjects', '')} | {cell(mm, 'sensitivity', 'event_hits', 'event_trials')} | "
+                    f"{cell(mm, 'specificity', 'event_free_clean', 'event_free_trials')} | {fa} | {lat} |")
+    return (f"\nThe headline figures above are measured on the held-out **{', '.join(on.get('trials', []))}** trials"
+            + (f" and the **{', '.join(on['streams'])}** streams (false alarms per hour)" if on.get("streams") else "")
+            + ". Every held-out cohort (int8, exact 95 % intervals):\n\n"
+            "| cohort | subjects | sensitivity | specificity | false alarms / h | latency median (s) |\n"
+            "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n")
+
+
 def _ci_text(metrics: dict) -> str:
     """'mae 1.20 [0.90, 1.60]; auc ...' for every metric with a `<name>_ci` interval beside it."""
     parts = []
@@ -196,13 +255,7 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
                 f"error: {', '.join(card['metrics'].get('int8_error_increase_over', []))})."
                 if q.get("int8_error_increase_pct") else "")
     ds = card["dataset"]
-    synthetic = (
-        f"**Trained and tested on synthetic data** from the `{ds['name']}` generator "
-        f"(`datasets/{ds['name']}/`), a physically grounded simulation; the real-data loader is "
-        f"`datasets/{m.dataset['name']}/`. To retrain on the real dataset, set `[dataset] path` in "
-        f"`apps/{m.id}/app.toml` to its folder and run `make app={m.id} train`."
-        if ds["synthetic"] else f"Trained on `{ds['name']}` from `{m.dataset['path']}`."
-    )
+    synthetic = _data_text(m, ds)
     generated = ds["subjects"].get("train_only", 0)  # training-only material (e.g. random synthetic voices)
     train_only = f", of them {generated} generated for training only" if generated else ""
     reproduce = (f"; this card was re-derived from the saved float model by `train --reuse-float` in "
@@ -226,8 +279,8 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
 | --- | --- | --- |
 {rows}
 
-int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over {', '.join(drop_over)}).{error_up}{_intervals_line(q)}
-{_models_text(card)}
+int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over {', '.join(drop_over)}).{error_up}{_intervals_line(q)}{_latency_line(q)}
+{_cohorts_text(q)}{_models_text(card)}
 ## Acceptance ({status})
 
 | key | limit | kind |

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .apps import App
+from .data.source import declared_sources
 from .errors import TinymlError
 from .features import dequantize, quantize_input
-from .metrics import event_metrics, regression_metrics, window_metrics
+from .metrics import event_breakdown, regression_metrics, window_metrics
 from .predict import Pipeline, postprocess, prepare
 from .recording import Recording
 
@@ -108,10 +109,15 @@ def _bar(items, progress: bool, desc: str, total: int | None = None):
 
 def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: bool = False) -> dict:
     """Event metrics over recordings, each streamed through the pipeline's scorer (int8 model, or its float
-    stand-in) and the app's post-processor; a batch of recordings at a time."""
+    stand-in) and the app's post-processor; a batch of recordings at a time. Headline metrics come from the
+    real held-out recordings when generated ones are mixed in (tinyml.metrics.event_breakdown), with each
+    cohort's and each activity's beside them."""
     m, fx = app.manifest, pipe.fx
     lead = fx.window - fx.hop  # a decision can fall in a trial's first hop
+    o = pipe.model.output
+    watched = [m.labels.index(x) for x in m.app["event_labels"]] or list(range(len(m.labels)))
     events: list[list[tuple[int, int, int]]] = []
+    peaks: list[float] = []  # the highest event-label probability each recording reached
     batch: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def flush():
@@ -123,6 +129,8 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
             k += len(f)
             ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq, sig)
             events.append([(idx - pad, lab, s) for idx, lab, s in ev])
+            top = int(np.asarray(sq)[:, watched].max()) if len(sq) else -128
+            peaks.append(float(dequantize(np.int8(top), o.scale, o.zero_point)))
         batch.clear()
 
     n = 0
@@ -138,7 +146,9 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
     if batch:
         flush()
     before, after = event_window(m)
-    return event_metrics(recs, events, m.event_names, m.rate, before, after)
+    real = {s.name for s in declared_sources(m) if s.real}
+    return event_breakdown(recs, events, peaks, m.event_names, m.rate, before, after,
+                           real=lambda r: r.cohort.split("/")[0] in real if m.dataset["sources"] else bool(real))
 
 
 def example_chunks(recs: list[Recording], budget: int = EXAMPLES_CHUNK_SAMPLES):

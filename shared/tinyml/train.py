@@ -21,6 +21,7 @@ from . import hints
 from .acceptance import check_acceptance, flat_metrics, int8_changes, int8_drop, int8_error_increase
 from .apps import App, model_file
 from .data import load_splits
+from .data.source import resolve_sources, weighted
 from .errors import TinymlError
 from .features import FeatureExtractor
 from .fit import fit_model, log, seed_everything
@@ -158,7 +159,7 @@ def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, r
     model_seed = seed if not s.name else int(zlib.crc32(f"{seed}:{s.name}".encode()))
     seed_everything(model_seed)
     rng = np.random.default_rng(model_seed)
-    Xtr, ytr = hook(train, fx, m, rng, True)[:2]
+    Xtr, ytr = hook(weighted(m, train, rng), fx, m, rng, True)[:2]
     Xva, yva = hook(val, fx, m, rng, False)[:2]
     n_out = len(s.labels) if s.output == "classes" else int(np.prod(np.shape(ytr)[1:], dtype=np.int64))
     if s.output == "classes":
@@ -195,10 +196,13 @@ def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, r
 
 
 def _dataset_entry(m, train, val, test) -> dict:
-    """What the run trained and was tested on: the source, a fingerprint, the split's sizes."""
-    return {
-        "name": m.dataset["name"] if m.dataset["path"] else m.dataset["generator"],
-        "synthetic": not m.dataset["path"],
+    """What the run trained and was tested on: the sources, a fingerprint, the split's sizes (per cohort when
+    the recordings carry cohorts: each source, a dataset's own groups)."""
+    used = resolve_sources(m, notice=False)
+    entry = {
+        "name": " + ".join(s.name for s in used),
+        "synthetic": not any(s.real for s in used),
+        "sources": [s.describe() for s in used],
         "sha256": data_sha256(train + val + test),
         "recordings": {"train": len(train), "val": len(val), "test": len(test)},
         "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
@@ -206,6 +210,12 @@ def _dataset_entry(m, train, val, test) -> dict:
                      "train_only": len({r.subject for r in train if r.split == "train"})},
         "test_hours": round(sum(r.duration for r in test) / 3600, 2),
     }
+    cohorts = sorted({r.cohort for r in train + val + test if r.cohort})
+    if cohorts:
+        entry["cohorts"] = {c: {name: sorted({r.subject for r in split if r.cohort == c})
+                                for name, split in (("train", train), ("val", val), ("test", test))}
+                            for c in cohorts}
+    return entry
 
 
 def _quant(q) -> dict:

@@ -117,6 +117,17 @@ def test_errors_name_file_and_line(ds, tmp_path, text, needle):
     assert str(f) in msg and needle in msg and "\n" not in msg
 
 
+def test_lines_without_semicolons(ds, tmp_path):
+    """Two files of the real distribution (D01_SA01_R01, D02_SA01_R01) end no line with ';'."""
+    plain = GOOD.replace(";", "")
+    f = _one(tmp_path, plain.lstrip() * 3)  # the real files' first line is not padded either
+    (r,) = ds.load(tmp_path, rate=200, channels=CH)
+    np.testing.assert_allclose(r.signal, np.tile([17, -256, -30], (3, 1)) * 32 / 8192, atol=1e-6)
+    f.write_text(plain * 2 + GOOD)  # a mix is refused, naming the first odd line
+    with pytest.raises(TinymlError, match=r"line 3: malformed line \(';' where"):
+        ds.load(tmp_path, rate=200, channels=CH)
+
+
 def test_no_trials_found(ds, tmp_path):
     (tmp_path / "SA01").mkdir()
     (tmp_path / "SA01" / "notes.txt").write_text("x")

@@ -2,10 +2,14 @@
  *
  * Every hop: the newest window of [ax, ay, az] (g) plus |a| (tml_magnitude), clipped (tml_clip), is
  * quantized into the model input, the compiled int8 CNN scores it, and the post-processor decides:
- *   candidate  = fall score >= threshold_q and max |a|^2 in the window >= impact_g^2;
- *   confirmed  = over the next inactivity_s of samples every axis stays within inactivity_range_g, and the
- *                mean gravity direction has turned by at least acos(posture_change_cos) from the
- *                candidate window's first pre_s (a fall ends lying; sitting down hard does not);
+ *   candidate  = fall score >= threshold_q and max |a|^2 in the window >= impact_g^2 (the impact: the
+ *                window's first sample of largest |a|);
+ *   check      = blocks of still_s samples, the first beginning settle_s after the impact (samples already in
+ *                the window count at once); a block is still when the variance of |a| is at most
+ *                still_sd_g^2. The first still block decides: confirmed when its mean gravity direction has
+ *                turned by at least acos(posture_change_cos) from the candidate window's first pre_s (a fall
+ *                ends lying; sitting down hard does not). A block that is not still is followed by the next
+ *                one while it can end by still_by_s after the impact;
  *   then no alert for refractory_s.
  * All arithmetic is float32 in the same order as the Python (built with -ffp-contract=off), and the
  * score compare is integer, so Python and the device raise the same alerts from the same samples.
@@ -37,18 +41,19 @@ static float s_mag[WINDOW];
 static float s_feat[WINDOW * FEATS];
 static tml_ring_f32 s_ring;
 static tml_window_schedule s_schedule;
-static uint32_t s_windows; /* windows scored so far */
 
 /* Post-processing constants: the same float32 expressions as PostProcessor.__init__. */
 static int32_t s_threshold_q;
-static float s_impact_sq;
-static int32_t s_inactive_n, s_pre_n, s_refractory_n;
+static float s_impact_sq, s_still_var;
+static int32_t s_settle_n, s_still_n, s_still_by_n, s_pre_n, s_refractory_n;
 
 /* Post-processing state. */
-static int32_t s_remaining;  /* samples left in the inactivity check; 0 = not confirming */
-static float s_lo[CH], s_hi[CH]; /* per-axis range during the check: any turn or shift shows */
+static int64_t s_next;       /* absolute index of the next sample the check takes; -1: no candidate */
+static int64_t s_deadline;   /* a block must end by this absolute index (impact + still_by_s) */
+static int32_t s_n;          /* samples in the current block (of s_still_n) */
+static float s_s1, s_s2;     /* sums of |a| and |a|^2 over the block */
 static float s_pre[CH];      /* gravity before the candidate (sum of pre_n samples) */
-static float s_post[CH];     /* gravity during the check (running sum) */
+static float s_post[CH];     /* gravity during the block (running sum) */
 static int8_t s_score_q;
 static int64_t s_quiet_until; /* sample index before which no alert is raised */
 
@@ -56,16 +61,21 @@ void tml_app_init(void)
 {
     (void)tml_ring_f32_init(&s_ring, s_store, WINDOW, CH);
     tml_window_schedule_reset(&s_schedule);
-    s_windows = 0;
     s_threshold_q = tml_score_threshold_q(TML_CFG_POSTPROCESS_FALL_THRESHOLD, TML_MODEL_OUTPUT_SCALE,
                                           TML_MODEL_OUTPUT_ZERO_POINT);
     s_impact_sq = TML_CFG_POSTPROCESS_IMPACT_G * TML_CFG_POSTPROCESS_IMPACT_G;
-    s_inactive_n = tml_samples_of(TML_CFG_POSTPROCESS_INACTIVITY_S, TML_CFG_SIGNAL_RATE);
+    s_still_var = TML_CFG_POSTPROCESS_STILL_SD_G * TML_CFG_POSTPROCESS_STILL_SD_G;
+    s_settle_n = tml_samples_of(TML_CFG_POSTPROCESS_SETTLE_S, TML_CFG_SIGNAL_RATE);
+    s_still_n = tml_samples_of(TML_CFG_POSTPROCESS_STILL_S, TML_CFG_SIGNAL_RATE);
+    s_still_by_n = tml_samples_of(TML_CFG_POSTPROCESS_STILL_BY_S, TML_CFG_SIGNAL_RATE);
     s_pre_n = tml_samples_of(TML_CFG_POSTPROCESS_PRE_S, TML_CFG_SIGNAL_RATE);
     s_refractory_n = tml_samples_of(TML_CFG_POSTPROCESS_REFRACTORY_S, TML_CFG_SIGNAL_RATE);
-    s_remaining = 0;
+    s_next = -1;
+    s_deadline = 0;
+    s_n = 0;
+    s_s1 = s_s2 = 0.0f;
     for (int c = 0; c < CH; c++) {
-        s_lo[c] = s_hi[c] = s_pre[c] = s_post[c] = 0.0f;
+        s_pre[c] = s_post[c] = 0.0f;
     }
     s_score_q = 0;
     s_quiet_until = -1;
@@ -94,53 +104,81 @@ static void quantize_features(int8_t *in)
     tml_quantize_input(s_feat, WINDOW * FEATS, TML_MODEL_INPUT_SCALE, TML_MODEL_INPUT_ZERO_POINT, in);
 }
 
-/* One post-processing step for the window ending at sample `end` (one past its newest sample). */
-static void postprocess(uint32_t end, const int8_t *scores, int first_window)
+static void new_block(void)
 {
-    if (s_remaining > 0) {
-        /* The samples this window added: its newest HOP (the first window has no check running). */
-        int first = first_window ? 0 : WINDOW - HOP;
-        for (int j = first; j < WINDOW; j++) {
-            for (int c = 0; c < CH; c++) {
-                float v = s_win[j * CH + c];
-                if (v < s_lo[c]) s_lo[c] = v;
-                if (v > s_hi[c]) s_hi[c] = v;
-                s_post[c] = s_post[c] + v;
-            }
-            if (--s_remaining == 0) {
-                int still = 1;
-                for (int c = 0; c < CH; c++) {
-                    still &= s_hi[c] - s_lo[c] <= TML_CFG_POSTPROCESS_INACTIVITY_RANGE_G;
-                }
-                if (still && turned(s_pre, s_post)) {
-                    tml_report_event(end, TML_CFG_LABEL_FALL, s_score_q);
-                    s_quiet_until = (int64_t)end + s_refractory_n;
-                }
-                break;
-            }
+    s_n = 0;
+    s_s1 = s_s2 = 0.0f;
+    for (int c = 0; c < CH; c++) {
+        s_post[c] = 0.0f;
+    }
+}
+
+/* Take the window's samples from index s_next on, block by block (the window ends at sample `end`, one
+ * past its newest); the first still block decides, a moving one is followed by the next while time is left. */
+static void follow(uint32_t end)
+{
+    int64_t j0 = s_next - ((int64_t)end - WINDOW);
+    for (int j = j0 > 0 ? (int)j0 : 0; j < WINDOW; j++) {
+        s_s1 = s_s1 + s_mag[j];
+        s_s2 = s_s2 + s_mag[j] * s_mag[j];
+        for (int c = 0; c < CH; c++) {
+            s_post[c] = s_post[c] + s_win[j * CH + c];
         }
+        s_n++;
+        s_next++;
+        if (s_n < s_still_n) {
+            continue;
+        }
+        float nf = (float)s_n;
+        float mean = s_s1 / nf;
+        if (s_s2 / nf - mean * mean <= s_still_var) { /* still: this block decides */
+            s_next = -1;
+            if (turned(s_pre, s_post)) {
+                tml_report_event(end, TML_CFG_LABEL_FALL, s_score_q);
+                s_quiet_until = (int64_t)end + s_refractory_n;
+            }
+            return;
+        }
+        if (s_next + s_still_n > s_deadline) { /* moving, and no time for another block */
+            s_next = -1;
+            return;
+        }
+        new_block();
+    }
+}
+
+/* One post-processing step for the window ending at sample `end` (one past its newest sample). */
+static void postprocess(uint32_t end, const int8_t *scores)
+{
+    if (s_next >= 0) {
+        follow(end);
     }
     int8_t fall = scores[TML_CFG_LABEL_FALL];
-    if (s_remaining == 0 && (int64_t)end > s_quiet_until && fall >= s_threshold_q) {
+    if (s_next < 0 && (int64_t)end > s_quiet_until && fall >= s_threshold_q) {
         float peak = 0.0f;
+        int at = 0;
         for (int t = 0; t < WINDOW; t++) {
             const float *a = &s_win[t * CH];
             float sq = (a[0] * a[0] + a[1] * a[1]) + a[2] * a[2];
-            if (sq > peak) peak = sq;
+            if (sq > peak) {
+                peak = sq;
+                at = t;
+            }
         }
         if (peak >= s_impact_sq) {
-            s_remaining = s_inactive_n;
+            int64_t impact = (int64_t)end - WINDOW + at;
+            s_next = impact + s_settle_n;
+            s_deadline = impact + s_still_by_n;
+            new_block();
             for (int c = 0; c < CH; c++) {
-                s_lo[c] = INFINITY;
-                s_hi[c] = -INFINITY;
                 float acc = 0.0f;
                 for (int t = 0; t < s_pre_n; t++) {
                     acc = acc + s_win[t * CH + c];
                 }
                 s_pre[c] = acc;
-                s_post[c] = 0.0f;
             }
             s_score_q = fall;
+            follow(end);
         }
     }
 }
@@ -151,7 +189,6 @@ void tml_app_on_sample(const float *sample)
     if (!tml_window_due(&s_schedule, WINDOW, HOP)) {
         return;
     }
-    int first_window = s_windows++ == 0;
     uint32_t end = tml_app_samples();
     (void)tml_ring_f32_window(&s_ring, s_win, WINDOW);
     tml_magnitude(s_win, WINDOW, CH, s_mag);
@@ -160,5 +197,5 @@ void tml_app_on_sample(const float *sample)
     if (scores == NULL) {
         return;
     }
-    postprocess(end, scores, first_window);
+    postprocess(end, scores);
 }

@@ -56,3 +56,33 @@ def noise(X: np.ndarray, rng: np.random.Generator, sigma: tuple[float, float]) -
 def clip(X: np.ndarray, full_scale: float) -> np.ndarray:
     """Saturate like the sensor at ±full_scale."""
     return np.clip(X, -full_scale, full_scale)
+
+
+def lower_rate(X: np.ndarray, rng: np.random.Generator, rate: float, rates: tuple[int, int], fraction: float,
+               aliased_fraction: float = 0.5) -> np.ndarray:
+    """A fraction of the windows as a slower sensor would deliver them to the pipeline: sampled at an integer
+    rate drawn from `rates` (Hz, inclusive), then resampled back to `rate` by the core's resampler, as
+    `predict` does with such a recording. A share `aliased_fraction` of the slow sensors just pick samples
+    at a random phase, as many cheap tags do (a short impact peak is caught at full height or missed between
+    two samples); the others low-pass first (the resampler's anti-alias filter), which lowers and widens it.
+    Windows are padded with their edge values while resampled, so no window gets a false dip at its ends."""
+    from ..dsp.resample import resample
+
+    out = X.copy()
+    n = X.shape[1]
+    pad = int(rate // 2)
+    for i in np.flatnonzero(rng.random(len(X)) < fraction):
+        slow = int(rng.integers(rates[0], rates[1] + 1))
+        if slow >= rate:
+            continue
+        x = np.pad(X[i], ((pad, pad), (0, 0)), mode="edge")
+        if rng.random() < aliased_fraction:  # no filter: linear interpolation at the slow sample times
+            t = rng.uniform(0, 1) + np.arange(int((len(x) - 1) * slow / rate)) * (rate / slow)
+            lo = np.floor(t).astype(int)
+            w = (t - lo)[:, None].astype(np.float32)
+            y = x[lo] * (1 - w) + x[np.minimum(lo + 1, len(x) - 1)] * w
+        else:
+            y = resample(x, rate, slow)
+        back = resample(y, slow, rate)
+        out[i] = back[pad : pad + n] if len(back) >= pad + n else np.pad(back[pad:], ((0, pad + n - len(back)), (0, 0)), mode="edge")
+    return out

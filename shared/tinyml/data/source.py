@@ -1,4 +1,9 @@
-"""Resolve the manifest's dataset to recordings: the real loader when a path is set, else the generator.
+"""Resolve the manifest's dataset to recordings: one or several sources, real folders and generators.
+
+[dataset] either names one source (`name`, `path`, `options`; `generator` stands in while `path` is empty),
+or lists several in `[[dataset.sources]]` (each `name`, `path` for a real one, `weight`, `options`,
+`smoke_options`). A real source whose folder is missing (or whose `$VAR` is unset) is left out with a
+one-line notice; when no source is left, `[dataset] generator` stands in, so training works on a fresh clone.
 
 Generated data is cached under build/cache (outside git), keyed by the generator's source code and options,
 so a changed generator never serves stale data; tinyml.data.cache stores it compactly and reads it lazily.
@@ -8,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -30,27 +37,111 @@ def dataset_module(name: str) -> ModuleType:
     return load_module(path, f"tinyml_datasets.{name.replace('-', '_')}")
 
 
-def build_dataset(m: Manifest, *, smoke: bool = False, progress: bool = True) -> list[Recording]:
+@dataclass
+class Source:
+    """One source of recordings as the manifest declares it."""
+
+    name: str  # datasets/<name>/: load() for a real format, generate() for a generator
+    path: str = ""  # as written (real sources); "" for a generator
+    weight: float = 1.0  # how often its training recordings are used per epoch
+    options: dict = field(default_factory=dict)
+    real: bool = False
+
+    def folder(self, m: Manifest) -> Path | None:
+        """The real source's folder (`~` and `$VAR` expanded, relative to the app), None when missing."""
+        text = os.path.expandvars(os.path.expanduser(self.path))
+        if not text or "$" in text:
+            return None
+        path = Path(text)
+        path = path if path.is_absolute() else m.dir / path
+        return path if path.is_dir() else None
+
+    def describe(self) -> dict:
+        return {"name": self.name, "real": self.real, "weight": self.weight}
+
+
+def declared_sources(m: Manifest, smoke: bool = False) -> list[Source]:
+    """The manifest's sources, options merged with smoke_options for smoke runs."""
     ds = m.dataset
-    options = dict(ds["options"])
-    if smoke:
-        options.update(ds["smoke_options"])
-    if ds["path"]:
-        path = Path(ds["path"]).expanduser()
-        if not path.is_absolute():
-            path = m.dir / path
-        if not path.is_dir():
-            raise TinymlError(f"{m.path}: [dataset.path] {path} is not a folder")
-        mod = dataset_module(ds["name"])
-        recs = mod.load(path, rate=m.rate, channels=m.channels, **options.get("load", {}))
-    else:
-        gen_name = ds.get("generator") or options.get("generator")
-        if not gen_name:
-            raise TinymlError(f"{m.path}: [dataset] has no path and no options.generator")
-        mod = dataset_module(gen_name)
-        gen_opts = {k: v for k, v in options.items() if k not in ("generator", "load")}
-        recs = _cached(mod, gen_name, m, gen_opts, progress)
-    return [_to_rate(r, m) for r in recs]
+    if not ds["sources"]:  # the single-source form
+        options = {**ds["options"], **(ds["smoke_options"] if smoke else {})}
+        if ds["path"]:
+            return [Source(ds["name"], ds["path"], 1.0, dict(options.get("load", {})), real=True)]
+        return [_generator(m, options)]
+    out = []
+    for s in ds["sources"]:
+        options = {**s.get("options", {}), **(s.get("smoke_options", {}) if smoke else {})}
+        out.append(Source(s["name"], s.get("path", ""), float(s.get("weight", 1.0)), options, real="path" in s))
+    return out
+
+
+def _generator(m: Manifest, options: dict) -> Source:
+    gen = m.dataset.get("generator") or options.get("generator")
+    if not gen:
+        raise TinymlError(f"{m.path}: [dataset] has no path and no generator")
+    return Source(gen, "", 1.0, {k: v for k, v in options.items() if k not in ("generator", "load")})
+
+
+def resolve_sources(m: Manifest, smoke: bool = False, notice: bool = True) -> list[Source]:
+    """The sources that will be read: real ones whose folder exists and every generator; a notice for each
+    real source left out; the manifest's generator when none is left."""
+    declared = declared_sources(m, smoke)
+    used = []
+    for s in declared:
+        if s.real and s.folder(m) is None:
+            if notice:
+                others = [o.name for o in declared if o is not s and (not o.real or o.folder(m))]
+                fallback = ", ".join(others) or (m.dataset.get("generator") or "nothing")
+                why = "is not set" if "$" in os.path.expandvars(s.path) or not s.path else "is not a folder"
+                print(f"notice: [dataset] source {s.name}: path {s.path or '(empty)'} {why}; left out, "
+                      f"training on {fallback}", file=sys.stderr)
+            continue
+        used.append(s)
+    if not used:
+        used = [_generator(m, {**m.dataset["options"], **(m.dataset["smoke_options"] if smoke else {})})]
+    return used
+
+
+def build_dataset(m: Manifest, *, smoke: bool = False, progress: bool = True) -> list[Recording]:
+    """Every recording of the sources in use, at the manifest's rate. With several sources, each recording's
+    cohort names its source ("sisfall" or "sisfall/elderly"), for stratified splits and separate reports."""
+    sources = resolve_sources(m, smoke)
+    tag = len(m.dataset["sources"]) > 1
+    out: list[Recording] = []
+    for s in sources:
+        mod = dataset_module(s.name)
+        if s.real:
+            if not hasattr(mod, "load"):
+                raise TinymlError(f"{m.path}: [dataset] source {s.name} has a path but datasets/{s.name} has no load()")
+            recs = mod.load(s.folder(m), rate=m.rate, channels=m.channels, **s.options)
+        else:
+            if not hasattr(mod, "generate"):
+                raise TinymlError(f"{m.path}: [dataset] source {s.name} has no path and datasets/{s.name} "
+                                  "has no generate(); a real source needs `path`")
+            recs = _cached(mod, s.name, m, s.options, progress)
+        if tag:
+            for r in recs:
+                r.cohort = f"{s.name}/{r.cohort}" if r.cohort else s.name
+        out.extend(recs)
+    subjects: dict[str, str] = {}
+    for r in out:  # one person in two sources is one group for the split, but two names for one id is a bug
+        if tag and subjects.setdefault(r.subject, r.cohort.split("/")[0]) != r.cohort.split("/")[0]:
+            raise TinymlError(f"{m.path}: subject {r.subject!r} appears in sources "
+                              f"{subjects[r.subject]} and {r.cohort.split('/')[0]}; subject ids must be distinct")
+    return [_to_rate(r, m) for r in out]
+
+
+def weighted(m: Manifest, train: list[Recording], rng: np.random.Generator) -> list[Recording]:
+    """Training recordings repeated by their source's `weight` (the source is the first part of the
+    cohort): 2 = twice (each copy gets its own augmentation), 0.5 = a random half, 1.5 = all once and a
+    random half again. Held-out recordings are never weighted."""
+    weights = {s.name: s.weight for s in declared_sources(m)}
+    out: list[Recording] = []
+    for r in train:
+        w = weights.get(r.cohort.split("/")[0], 1.0)
+        extra = w > int(w) and rng.random() < w - int(w)  # draws only for a fractional weight: all 1 = no draw
+        out.extend([r] * (int(w) + int(extra)))
+    return out
 
 
 def _cached(mod: ModuleType, name: str, m: Manifest, opts: dict, progress: bool) -> list[Recording]:

@@ -23,7 +23,12 @@ def split_recordings(
     marked split="train" (generated augmentation material, e.g. random synthetic voices) always train and
     take no part in the draw, so adding them leaves the held-out groups as they were. Recordings marked
     split="test" form the test split by themselves (a dataset's official test set, e.g. MIT-BIH DS2): then
-    only the validation groups are drawn, from the rest."""
+    only the validation groups are drawn, from the rest.
+
+    When recordings carry a `cohort` (several sources, or a dataset's own groups such as SisFall's elderly),
+    the draw is made within each stratum (cohort, whether the group has event trials), so every cohort, and
+    the few subjects of a cohort who performed the events, reach the held-out splits; a stratum of one
+    group goes to test. Without cohorts there is one stratum and the split is the plain draw."""
     fixed_test = {_group(r, key) for r in recs if r.split == "test"}
     groups = sorted({_group(r, key) for r in recs if r.split not in ("train", "test")} - fixed_test)
     rng = np.random.default_rng(seed)
@@ -36,11 +41,13 @@ def split_recordings(
     else:
         if len(groups) < 3:
             raise ValueError(f"need at least 3 distinct {key}s to split, found {len(groups)}")
-        order = [groups[i] for i in rng.permutation(len(groups))]
-        n_test = max(1, round(test_fraction * len(groups)))
-        n_val = max(1, round(val_fraction * len(groups)))
-        test_g = set(order[:n_test])
-        val_g = set(order[n_test : n_test + n_val])
+        test_g, val_g = set(), set()
+        for stratum in _strata([r for r in recs if r.split != "train"], key):
+            order = [stratum[i] for i in rng.permutation(len(stratum))]
+            n_test = max(1, round(test_fraction * len(stratum)))
+            n_val = max(1, round(val_fraction * len(stratum)))
+            test_g.update(order[:n_test])
+            val_g.update(order[n_test : n_test + n_val])
     leak = {_group(r, key) for r in recs if r.split == "train"} & test_g
     if leak:
         raise ValueError(f"{key} {sorted(leak)[0]!r} is marked both train and test")
@@ -49,6 +56,24 @@ def split_recordings(
     test = [r for r in recs if _group(r, key) in test_g]
     assert_disjoint(train, val, test, key=key)
     return train, val, test
+
+
+def _strata(recs: list[Recording], key: str) -> list[list[str]]:
+    """Sorted groups per stratum, strata in a fixed order; one stratum when no recording has a cohort."""
+    groups = sorted({_group(r, key) for r in recs})
+    if not any(r.cohort for r in recs):
+        return [groups]
+    cohort: dict[str, str] = {}
+    has_events: dict[str, bool] = {}
+    for r in recs:
+        g = _group(r, key)
+        if cohort.setdefault(g, r.cohort) != r.cohort:
+            raise ValueError(f"{key} {g!r} belongs to two cohorts: {cohort[g]!r} and {r.cohort!r}")
+        has_events[g] = has_events.get(g, False) or bool(r.events)
+    strata: dict[tuple[str, bool], list[str]] = {}
+    for g in groups:
+        strata.setdefault((cohort[g], has_events[g]), []).append(g)
+    return [strata[k] for k in sorted(strata)]
 
 
 def _group(r: Recording, key: str) -> str:

@@ -9,7 +9,7 @@
 
 from .anomaly import auc_metrics, roc_auc, roc_curve
 from .classes import confusion, window_metrics
-from .events import event_intervals, event_metrics, format_intervals
+from .events import clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals
 from .regression import regression_metrics
 
 
@@ -26,5 +26,6 @@ def round_metrics(d: dict) -> dict:
     return {k: r(v) for k, v in d.items()}
 
 
-__all__ = ["auc_metrics", "confusion", "event_intervals", "event_metrics", "format_intervals",
+__all__ = ["auc_metrics", "clopper_pearson", "confusion", "event_breakdown", "event_intervals", "event_metrics",
+           "format_intervals",
            "regression_metrics", "roc_auc", "roc_curve", "round_metrics", "window_metrics"]

@@ -1,5 +1,5 @@
 """Events: sensitivity on event trials, specificity on event-free trials, false alarms per hour on long
-streams, and their exact intervals.
+streams, the alert latency, and their exact intervals; the same per cohort and per activity.
 
 Recordings whose `activity` is "stream" are long continuous streams: they measure false alarms per hour.
 """
@@ -15,10 +15,13 @@ def event_metrics(
     recs: list[Recording], events: list[list[tuple[int, int, int]]], labels: list[str], rate: float,
     before_s: float, after_s: float,
 ) -> dict:
-    """Score predicted events (sample, label, score) against each recording's ground-truth events."""
+    """Score predicted events (sample, label, score) against each recording's ground-truth events. The
+    latency of a detected event is the time from the true event to its first matching alert (an alert is
+    stamped when the device decides)."""
     hits = total = 0
     trials_clean = trials = 0
     stream_alarms, stream_hours = 0, 0.0
+    latencies = []
     for r, ev in zip(recs, events):
         pred = [(idx / rate, labels[lab]) for idx, lab, _ in ev]
         if r.activity == "stream":
@@ -28,8 +31,10 @@ def event_metrics(
         if r.events:
             for t_gt, lab_gt in r.events:
                 total += 1
-                if any(lab == lab_gt and t_gt - before_s <= t <= t_gt + after_s for t, lab in pred):
+                found = [t for t, lab in pred if lab == lab_gt and t_gt - before_s <= t <= t_gt + after_s]
+                if found:
                     hits += 1
+                    latencies.append(min(found) - t_gt)
         else:
             trials += 1
             trials_clean += not pred
@@ -39,7 +44,12 @@ def event_metrics(
         "event_trials": total,
         "event_hits": hits,
         "event_free_trials": trials,
+        "event_free_clean": trials_clean,
     }
+    if latencies:
+        out["latency_median_s"] = float(np.median(latencies))
+        out["latency_p95_s"] = float(np.percentile(latencies, 95))
+        out["latency_max_s"] = float(np.max(latencies))
     if stream_hours > 0:
         out["false_alarms_per_hour"] = stream_alarms / stream_hours
         out["false_alarms"] = stream_alarms
@@ -47,26 +57,97 @@ def event_metrics(
     return out
 
 
+def event_breakdown(
+    recs: list[Recording], events: list[list[tuple[int, int, int]]], peaks: list[float], labels: list[str],
+    rate: float, before_s: float, after_s: float, real=None,
+) -> dict:
+    """The headline event metrics with, beside them, the same per cohort (`by_cohort`) and per activity of the
+    headline trials (`by_activity`: trials, alerts or detections, and the highest event score each reached:
+    which event-free activities come close to alerting, which events are missed).
+
+    real: a predicate on a recording. When some held-out recordings are real (and others generated), each
+    headline metric is measured on the real ones that have its material: sensitivity and specificity on real
+    trials, false alarms per hour on real streams, else on all streams (`measured_on` names the cohorts)."""
+    out_of = lambda sel: [(r, e) for r, e in zip(recs, events) if sel(r)]  # noqa: E731
+    real_recs = [r for r in recs if real is not None and real(r)]
+    head_trials = (lambda r: r.activity != "stream" and real(r)) if real_recs and len(real_recs) < len(recs) else (
+        lambda r: r.activity != "stream")
+    pairs = out_of(head_trials)
+    out = event_metrics([r for r, _ in pairs], [e for _, e in pairs], labels, rate, before_s, after_s)
+    for k in ("false_alarms_per_hour", "false_alarms", "stream_hours"):
+        out.pop(k, None)
+    streams = out_of(lambda r: r.activity == "stream" and (real is not None and real(r)))
+    streams = streams or out_of(lambda r: r.activity == "stream")
+    if streams:
+        s = event_metrics([r for r, _ in streams], [e for _, e in streams], labels, rate, before_s, after_s)
+        out.update({k: s[k] for k in ("false_alarms_per_hour", "false_alarms", "stream_hours")})
+    cohorts = sorted({r.cohort for r in recs if r.cohort})
+    if cohorts:
+        out["measured_on"] = {
+            "trials": sorted({r.cohort for r, _ in pairs}),
+            "streams": sorted({r.cohort for r, _ in streams}),
+        }
+        out["by_cohort"] = {}
+        for c in cohorts:
+            sub = out_of(lambda r, c=c: r.cohort == c)
+            out["by_cohort"][c] = {**event_metrics([r for r, _ in sub], [e for _, e in sub], labels, rate, before_s,
+                                                   after_s), "subjects": len({r.subject for r, _ in sub})}
+    head = [i for i, r in enumerate(recs) if head_trials(r)]
+    out["by_activity"] = _by_activity([recs[i] for i in head], [events[i] for i in head], [peaks[i] for i in head],
+                                      labels, rate, before_s, after_s)
+    return out
+
+
+def _by_activity(recs, events, peaks, labels, rate, before_s, after_s) -> dict:
+    """Per activity code of the trials (streams left out): how many, how many alerted (event-free) or were
+    detected (events), and the highest event score reached (median and largest over the trials)."""
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(recs):
+        if r.activity != "stream":
+            groups.setdefault(r.activity, []).append(i)
+    out = {}
+    for code in sorted(groups):
+        idx = groups[code]
+        m = event_metrics([recs[i] for i in idx], [events[i] for i in idx], labels, rate, before_s, after_s)
+        p = np.asarray([peaks[i] for i in idx], np.float64)
+        row = {"trials": len(idx), "peak_median": float(np.median(p)), "peak_max": float(p.max())}
+        if m["event_trials"]:
+            row.update(events=m["event_trials"], detected=m["event_hits"])
+        if m["event_free_trials"]:
+            row.update(event_free=m["event_free_trials"], alerted=m["event_free_trials"] - m["event_free_clean"])
+        out[code] = row
+    return out
+
+
 def event_intervals(m: dict, level: float = 0.95) -> dict[str, tuple[float, float]]:
-    """Exact `level` confidence intervals of the event metrics, from the counts behind them: sensitivity
-    (Clopper-Pearson over the event trials) and false alarms per hour (Poisson over the alarms in the
-    stream hours). A few hundred commands and an hour or two of streams leave wide intervals: two models
-    a few points or alarms apart may not differ at all."""
-    from scipy.stats import beta, chi2
+    """Exact `level` confidence intervals of the event metrics, from the counts behind them: sensitivity and
+    specificity (Clopper-Pearson over the event and the event-free trials) and false alarms per hour (Poisson
+    over the alarms in the stream hours). A few hundred commands and an hour or two of streams leave wide
+    intervals: two models a few points or alarms apart may not differ at all."""
+    from scipy.stats import chi2
 
     a = (1 - level) / 2
     out = {}
     n = int(m.get("event_trials", 0))
     if n and np.isfinite(m.get("sensitivity", float("nan"))):
-        k = _event_hits(m)
-        out["sensitivity"] = (float(beta.ppf(a, k, n - k + 1)) if k else 0.0,
-                              float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0)
+        out["sensitivity"] = clopper_pearson(_event_hits(m), n, level)
+    n = int(m.get("event_free_trials", 0))
+    if n and np.isfinite(m.get("specificity", float("nan"))):
+        out["specificity"] = clopper_pearson(int(m.get("event_free_clean", round(m["specificity"] * n))), n, level)
     hours = float(m.get("stream_hours", 0.0))
     if hours > 0 and "false_alarms_per_hour" in m:
         k = _false_alarms(m)
         out["false_alarms_per_hour"] = (float(chi2.ppf(a, 2 * k)) / 2 / hours if k else 0.0,
                                         float(chi2.ppf(1 - a, 2 * k + 2)) / 2 / hours)
     return out
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact interval of a proportion k / n."""
+    from scipy.stats import beta
+
+    a = (1 - level) / 2
+    return (float(beta.ppf(a, k, n - k + 1)) if k else 0.0, float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0)
 
 
 def _event_hits(m: dict) -> int:
@@ -86,6 +167,10 @@ def format_intervals(m: dict, level: float = 0.95) -> str:
     if "sensitivity" in ci:
         lo, hi = ci["sensitivity"]
         parts.append(f"sensitivity {m['sensitivity']:.3f} [{lo:.3f}, {hi:.3f}] over {m['event_trials']} events")
+    if "specificity" in ci:
+        lo, hi = ci["specificity"]
+        parts.append(f"specificity {m['specificity']:.3f} [{lo:.3f}, {hi:.3f}] over {m['event_free_trials']} "
+                     "event-free trials")
     if "false_alarms_per_hour" in ci:
         lo, hi = ci["false_alarms_per_hour"]
         parts.append(f"false alarms {m['false_alarms_per_hour']:.2f} / h [{lo:.2f}, {hi:.2f}] "

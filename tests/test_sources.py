@@ -1,0 +1,142 @@
+"""Several data sources per manifest: real folders and generators together, a missing real folder left out
+with a one-line notice (the generator stands in when nothing is left), weights, stratified splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyml.apps import load_module
+from tinyml.data import split_recordings
+from tinyml.data.source import build_dataset, declared_sources, weighted
+from tinyml.errors import TinymlError
+from tinyml.manifest import load_manifest
+from tinyml.paths import datasets_dir
+
+HEAD = '''
+[app]
+id = "x"
+title = "x"
+task = "classify"
+labels = ["adl", "fall"]
+event_labels = ["fall"]
+[signal]
+sensor = "accelerometer"
+rate = 50
+channels = ["ax", "ay", "az"]
+units = "g"
+[features]
+version = 1
+window = 100
+hop = 50
+'''
+TINY = '{ subjects = 3, trials_per_activity = 1, stream_hours = 0.0, activities = ["F01", "D10"], workers = 1 }'
+
+
+def _manifest(tmp_path, dataset: str):
+    (tmp_path / "app.toml").write_text(HEAD + dataset)
+    return load_manifest(tmp_path / "app.toml")
+
+
+def _two_sources(path: str, weight: float = 1.0) -> str:
+    return f'''[dataset]
+generator = "synthetic-falls"
+seed = 3
+options = {TINY}
+[[dataset.sources]]
+name = "sisfall"
+path = "{path}"
+weight = {weight}
+[[dataset.sources]]
+name = "synthetic-falls"
+options = {TINY}
+'''
+
+
+@pytest.fixture()
+def sisfall(tmp_path):
+    fx = load_module(datasets_dir() / "sisfall" / "fixture.py", "tinyml_datasets.sisfall_fixture")
+    fx.write_fixture(tmp_path / "SisFall")
+    return tmp_path / "SisFall"
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path / "cache"))
+
+
+def test_real_folder_and_generator_together(tmp_path, sisfall, capsys):
+    m = _manifest(tmp_path, _two_sources(str(sisfall)))
+    recs = build_dataset(m, progress=False)
+    cohorts = {r.cohort for r in recs}
+    assert cohorts == {"sisfall/adult", "sisfall/elderly", "synthetic-falls"}
+    assert all(r.rate == 50 for r in recs)
+    assert "notice" not in capsys.readouterr().err
+    train, val, test = split_recordings(recs, test_fraction=0.25, val_fraction=0.15, seed=3)
+    # every cohort reaches the held-out split, the single elderly subject included (a stratum of one: test)
+    assert {r.cohort for r in test} == cohorts
+    assert {r.subject for r in test if r.cohort == "sisfall/elderly"} == {"SE01"}
+
+
+def test_missing_real_folder_is_left_out_with_one_notice(tmp_path, capsys):
+    m = _manifest(tmp_path, _two_sources(str(tmp_path / "nowhere")))
+    recs = build_dataset(m, progress=False)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "source sisfall" in err[0] and "is not a folder" in err[0] and "synthetic-falls" in err[0]
+    assert {r.cohort for r in recs} == {"synthetic-falls"} and len(recs) == 3 * 2
+
+
+def test_unset_variable_is_named(tmp_path, sisfall, capsys, monkeypatch):
+    monkeypatch.delenv("TINYML_TEST_SISFALL", raising=False)
+    m = _manifest(tmp_path, _two_sources("$TINYML_TEST_SISFALL"))
+    build_dataset(m, progress=False)
+    assert "$TINYML_TEST_SISFALL is not set" in capsys.readouterr().err
+    monkeypatch.setenv("TINYML_TEST_SISFALL", str(sisfall))
+    assert any(r.cohort.startswith("sisfall") for r in build_dataset(m, progress=False))
+
+
+def test_generator_stands_in_when_no_source_is_left(tmp_path, capsys):
+    m = _manifest(tmp_path, f'''[dataset]
+generator = "synthetic-falls"
+options = {TINY}
+[[dataset.sources]]
+name = "sisfall"
+path = "{tmp_path / 'nowhere'}"
+''')
+    recs = build_dataset(m, progress=False)
+    assert len(recs) == 6 and {r.subject for r in recs} == {"syn-S01", "syn-S02", "syn-S03"}
+    assert "training on synthetic-falls" in capsys.readouterr().err
+
+
+def test_single_form_is_unchanged(tmp_path, sisfall, capsys):
+    m = _manifest(tmp_path, f'[dataset]\nname = "sisfall"\npath = "{sisfall}"\ngenerator = "synthetic-falls"\n')
+    recs = build_dataset(m, progress=False)
+    assert {r.cohort for r in recs} == {"adult", "elderly"}  # the loader's own cohorts, no source prefix
+    m = _manifest(tmp_path, f'[dataset]\nname = "sisfall"\ngenerator = "synthetic-falls"\noptions = {TINY}\n')
+    recs = build_dataset(m, progress=False)
+    assert {r.cohort for r in recs} == {""} and "notice" not in capsys.readouterr().err
+
+
+def test_weights_repeat_training_recordings(tmp_path, sisfall):
+    m = _manifest(tmp_path, _two_sources(str(sisfall), weight=2.5))
+    recs = build_dataset(m, progress=False)
+    real = [r for r in recs if r.cohort.startswith("sisfall")]
+    out = weighted(m, recs, np.random.default_rng(0))
+    n_real = sum(1 for r in out if r.cohort.startswith("sisfall"))
+    assert 2 * len(real) <= n_real <= 3 * len(real) and n_real != 2 * len(real)
+    assert sum(1 for r in out if r.cohort == "synthetic-falls") == len(recs) - len(real)
+    assert [s.weight for s in declared_sources(m)] == [2.5, 1.0]
+
+
+@pytest.mark.parametrize("body, needle", [
+    ('[[dataset.sources]]\nname = "sisfall"\nfolder = "x"\n', "[dataset.sources[0].folder] unknown key"),
+    ('[[dataset.sources]]\nname = "sisfall"\nweight = -1\n', "[dataset.sources[0].weight] must be >= 0"),
+    ('[[dataset.sources]]\nname = "sisfall"\nweight = "a"\n', "[dataset.sources[0].weight] must be int or float"),
+    ('[[dataset.sources]]\npath = "x"\n', "[dataset.sources[0].name] is required"),
+    ('[[dataset.sources]]\nname = "a"\n[[dataset.sources]]\nname = "a"\n', "source 'a' is listed twice"),
+    ('seed = 1\n', "[dataset.name] is required"),
+])
+def test_bad_sources_name_the_key(tmp_path, body, needle):
+    with pytest.raises(TinymlError) as e:
+        _manifest(tmp_path, "[dataset]\n" + body)
+    assert needle in str(e.value) and "\n" not in str(e.value)
