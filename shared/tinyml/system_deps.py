@@ -43,7 +43,13 @@ NEEDS: dict[str, dict[str, str]] = {
               "/usr/share/festival/voices/italian/pc_diphone": "festvox-itapc16k",
               "/usr/share/festival/voices/catalan/upc_ca_ona_hts": "festvox-ca-ona-hts"},
     "mqtt": {"mosquitto": "mosquitto"},
+    # more recorded talkers for the synthetic speech corpus, in Debian's non-free section (enabled first,
+    # after asking): RHVoice's English voices and SVOX Pico
+    "voices": {"RHVoice-test": "rhvoice", "/usr/share/RHVoice/voices/bdl": "rhvoice-english",
+               "pico2wave": "libttspico-utils"},
 }
+# purposes whose packages live in Debian's contrib/non-free sections, which a stock system does not enable
+NON_FREE = {"voices"}
 NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"]}  # the suite builds firmware and makes TTS speech
 EXTRA_PACKAGES = {"firmware": ["libnewlib-arm-none-eabi"], "test": ["libnewlib-arm-none-eabi"]}
 WHY = {
@@ -51,7 +57,9 @@ WHY = {
     "audio": "the speech synthesisers the synthetic speech dataset uses",
     "test": "the test suite (firmware toolchain, emulator and speech synthesisers)",
     "mqtt": "the MQTT broker",
+    "voices": "more speech voices for the synthetic speech dataset (RHVoice, SVOX Pico: Debian non-free)",
 }
+SOURCES = "/etc/apt/sources.list.d/debian.sources"
 
 
 def missing_packages(purpose: str) -> list[str]:
@@ -64,11 +72,38 @@ def missing_packages(purpose: str) -> list[str]:
     return sorted(set(missing))
 
 
-def ensure(purpose: str) -> None:
-    """Install what `purpose` needs and is missing, after saying what and why."""
+def ensure(purpose: str, yes: bool = False) -> None:
+    """Install what `purpose` needs and is missing, after saying what and why; a purpose in NON_FREE first
+    enables Debian's contrib and non-free sections, when the user agrees (a prompt, or yes)."""
     missing = missing_packages(purpose)
     if missing:
+        if purpose in NON_FREE:
+            enable_non_free(missing, WHY[purpose], yes)
         install(missing, WHY.get(purpose, purpose))
+
+
+def enable_non_free(packages: list[str], why: str, yes: bool = False) -> None:
+    """Add contrib and non-free to the Debian sources (deb822 file) when `packages` have no install
+    candidate, after asking at a terminal or with yes; otherwise one line saying how."""
+    res = subprocess.run(["apt-cache", "policy", *packages], capture_output=True, text=True, check=False)
+    if res.returncode == 0 and res.stdout.count("Candidate: (none)") == 0 and res.stdout.count("Candidate:") >= len(packages):
+        return
+    how = f"sed -i 's/^Components: main$/Components: main contrib non-free/' {SOURCES} && apt-get update"
+    if not yes and sys.stdin.isatty() and sys.stderr.isatty():
+        sys.stderr.write(f"{why} needs {' '.join(packages)} from Debian's contrib/non-free sections, which are not "
+                         f"enabled; enable them now ({how})? [y/N] ")
+        sys.stderr.flush()
+        yes = sys.stdin.readline().strip().lower() in ("y", "yes")
+    if not yes:
+        raise TinymlError(f"{' '.join(packages)} are in Debian's contrib/non-free sections ({why}); enable them: "
+                          f"{how}, or give {hints.option('--yes')} to let tinyml do it")
+    if os.geteuid() != 0 or not os.path.isfile(SOURCES):
+        raise TinymlError(f"cannot enable contrib/non-free here (not root, or no {SOURCES}); as root: {how}")
+    text = open(SOURCES).read()
+    with open(SOURCES, "w") as f:
+        f.write("\n".join("Components: main contrib non-free" if ln.strip() == "Components: main" else ln
+                          for ln in text.split("\n")))
+    print(f"enabled Debian contrib and non-free in {SOURCES} for {why}", file=sys.stderr)
 
 
 def ensure_tool(exe: str, package: str, why: str, yes: bool = False) -> None:
