@@ -73,6 +73,8 @@ TRACT_WARP = (0.8, 1.25)  # vocal-tract/pitch warp of the extra copies (a child'
 CONTEXT_P = 0.5
 CONTEXT_GAP_S = (0.1, 0.5)  # pause between the command and the neighbouring speech
 COPY_GAIN_DB = 12.0  # level of the extra stream copies, +-
+FEATURE_CHUNK = 2048  # 1 s windows turned into features at once (128 MB of samples at most)
+CONTEXT_WORDS = 6  # words of a voice kept as neighbouring speech for its commands
 
 
 def make_examples(recordings, fx, manifest, rng, augment):
@@ -95,13 +97,21 @@ def make_examples(recordings, fx, manifest, rng, augment):
     labels = manifest.labels
     W = fx.window
     feats, ys = [], []
-    clips, clip_y = [], []
+    clips, clip_y = [], []  # raw 1 s windows waiting for their features (a chunk at a time: bounded memory)
+
+    def features_of_clips():
+        if clips:
+            feats.append(fx.batch(np.stack(clips).astype(np.float32)[:, :, None]))
+            ys.extend(clip_y)
+            clips.clear(); clip_y.clear()
+
     noise_pool = [r.signal[:W, 0] for r in recordings if r.label == "silence" and len(r.signal) >= W]
     context_pool = _context_pool(recordings) if augment else {}
     for r in recordings:
         x = r.signal[:, 0]
         if r.activity in ("stream", "keywords"):
             if augment and len(x) >= W:
+                features_of_clips()  # keep examples and labels in step
                 for f, g, sparse in ((1.0, 1.0, 1), (_warp_factor(rng), _gain(rng), 2)):
                     y = x if f == 1.0 else np.clip(_warp(x, f) * g, -1, 1).astype(np.float32)
                     F, L = _stream_windows(y, [(t / f, lab) for t, lab in r.events], fx, manifest, rng, sparse)
@@ -117,9 +127,9 @@ def make_examples(recordings, fx, manifest, rng, augment):
                 y = _with_context(y, context_pool.get(r.subject), rng)
             clips.append(_augment(y, rng, noise_pool))
             clip_y.append(labels.index(r.label))
-    if clips:
-        feats.insert(0, fx.batch(np.stack(clips).astype(np.float32)[:, :, None]))
-        ys[:0] = clip_y
+        if len(clips) >= FEATURE_CHUNK:
+            features_of_clips()
+    features_of_clips()
     feats = [f for f in feats if len(f)]
     if not feats:
         return np.zeros((0, *fx.input_shape()), np.float32), np.zeros(0, np.int64)
@@ -190,10 +200,10 @@ def _context_pool(recordings):
     """Per voice, the words of its "unknown" clips cut out of their noise: neighbouring speech for commands."""
     pool = {}
     for r in recordings:
-        if r.activity == "clip" and r.label == "unknown":
+        if r.activity not in ("stream", "keywords") and r.label == "unknown" and len(pool.get(r.subject, ())) < CONTEXT_WORDS:
             x = r.signal[:, 0]
             a, b = _speech_span(x)
-            pool.setdefault(r.subject, []).append(x[a:b])
+            pool.setdefault(r.subject, []).append(x[a:b].copy())
     return pool
 
 
