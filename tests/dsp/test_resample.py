@@ -16,7 +16,7 @@ def test_matches_resample_poly_multichannel():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4410, 2)).astype(np.float32)
     y = resample(x, 44100, 16000)
-    ref = resample_poly(x.astype(np.float64), 160, 441, axis=0).astype(np.float32)
+    ref = resample_poly(x.astype(np.float64), 160, 441, axis=0, padtype="edge").astype(np.float32)
     assert y.dtype == np.float32 and y.shape == (1600, 2)
     np.testing.assert_array_equal(y, ref)
 
@@ -46,3 +46,11 @@ def test_errors():
         resample(np.zeros(10), 10007, 10009)
     with pytest.raises(TinymlError, match="shape"):
         resample(np.zeros((2, 2, 2)), 100, 50)
+
+
+def test_no_dip_at_the_ends():
+    """A constant signal stays constant through resampling, ends included (zero padding dipped them)."""
+    for rate_in, rate_out in ((20, 50), (200, 50), (44100, 16000)):
+        x = np.ones((rate_in, 3), np.float32)
+        y = resample(x, rate_in, rate_out)
+        np.testing.assert_allclose(y, 1.0, atol=1e-3)

@@ -5,6 +5,8 @@ a wetting front and invent overshoots. Channels that hold an amount per sample (
 irrigation in mm per interval) are resampled conserving the amount: each output interval gets what fell
 in it, spread evenly over each input interval (`resample_signal` applies both choices per channel).
 
+The signal is extended by its edge values beyond both ends (no dip toward zero at the ends).
+
 Arithmetic: float64 inside scipy, output cast to float32. This block is host-only (data preparation:
 bring recordings to the manifest's rate); it has no C twin, because a device samples at the rate it is
 configured for.
@@ -60,7 +62,9 @@ def resample(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
     holes = ~np.isfinite(x)
     if holes.any():
         x = _filled(x)
-    y = resample_poly(x, up, down, axis=0)
+    # Beyond the ends the signal is taken to hold its edge value, not zero: zero padding made every
+    # resampled recording dip at its first and last samples (a wearer at 1 g read 0.38 g).
+    y = resample_poly(x, up, down, axis=0, padtype="edge")
     if holes.any():
         nearest = np.minimum(np.rint(np.arange(len(y)) * down / up).astype(np.int64), len(holes) - 1)
         y[holes[nearest]] = np.nan
