@@ -12,6 +12,10 @@ from tqdm import tqdm
 
 from tinyml.recording import Recording
 
+# What the model card says this data is (tinyml.report): no real recording, an illustrative toy signal.
+KIND = ("a simple simulator of decaying 5-20 Hz tone bursts over noise, hum, clicks and drift on one axis, a "
+        "stand-in so that a new app trains before it has real data")
+
 
 def _unit_params(rng):
     return {

@@ -20,6 +20,11 @@
 #define TML_NN_DSP 0
 #endif
 #endif
+/* The DSP paths are ARM assembly and ACLE intrinsics: a core without the DSP extension (Cortex-M0/M3, AVR,
+ * the host) takes the portable C99 kernels, which give the same bits. */
+#if TML_NN_DSP && !(defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP)
+#error "TML_NN_DSP=1 needs a core with the Arm DSP extension (Cortex-M4/M7/M33); build with TML_NN_DSP=0"
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -100,6 +105,50 @@ typedef struct {
 /* FULLY_CONNECTED: out[r][o] = requant(sum_i w[o][i] * (in[r][i] + in_offset) + bias[o]).
  * q->kbias[o] = bias[o] + in_offset * sum_i w[o][i]; q->bias is unused; mult/shift have one entry per output. */
 void tml_fc_s8(const TML_FLASH tml_fc_params *p, const TML_FLASH tml_channel_q *q, const int8_t *in, const TML_FLASH int8_t *w, int8_t *out);
+
+/* ---- packed kernels ----
+ * The compiler (tinyml.compile.packing) lays the weights out in the order the inner loops read them and
+ * gives one tml_rq record per output channel. It selects these kernels for a layer only after proving from
+ * its weights and biases that, for every possible int8 input, |acc| < 2^30 and the sums below stay in int32;
+ * then TFLite's requantization (rounding doubling high multiply, rounding right shift, + zero point) equals
+ *     out = clamp(((SMMULR(2 acc, mult) - (acc < 0) + rnd) >> shift, act_min, act_max)
+ * bit for bit (SMMULR(2a, m) = floor((a m + 2^30) / 2^31); a ties-away right shift by shift >= 1 is a floor
+ * shift of h + 2^(shift-1) - (h < 0), and h < 0 only when acc < 0; the zero point rides in rnd). */
+/* Packed weight arrays start on a word boundary: the DSP loops load them a word at a time. */
+#if defined(__GNUC__)
+#define TML_ALIGNED4 __attribute__((aligned(4)))
+#else
+#define TML_ALIGNED4
+#endif
+
+typedef struct {
+    int32_t kbias; /* accumulator start: bias + in_offset * sum(weights) (doubled for depthwise) */
+    int32_t mult;  /* requantization multiplier, in [2^30, 2^31) */
+    int32_t rnd;   /* 2^(shift-1) + out_offset * 2^shift */
+    int32_t shift; /* right shift, 1..31 */
+} tml_rq;
+
+/* CONV_2D on packed weights: filters in pairs, per pair and per group of 4 window values the 4 bytes of the
+ * even filter then the 4 of the odd one; the window (k_h*k_w*in_c values) is zero-padded to a multiple of 8
+ * (k8) and an odd filter count gets a zero filter. Pixels go in pairs: both windows are copied (DSP: sign-
+ * extended) into `scratch` before any output of the pair is written, so the output may overlap the input as
+ * far as tinyml.compile.overlap allows. scratch: 4*k8 + 32 bytes, plus 2*k8 for im2col unless the filter is 1x1. */
+void tml_conv2d_packed_s8(const TML_FLASH tml_conv_params *p, const TML_FLASH tml_rq *rq, const int8_t *in,
+                          const TML_FLASH int8_t *w, int8_t *scratch, int8_t *out);
+
+/* FULLY_CONNECTED on weights packed as for tml_conv2d_packed_s8 (window = in_features); no scratch. */
+void tml_fc_packed_s8(const TML_FLASH tml_fc_params *p, const TML_FLASH tml_rq *rq, const int8_t *in,
+                      const TML_FLASH int8_t *w, int8_t *out);
+
+/* DEPTHWISE_CONV_2D, depth multiplier 1, on packed weights: int16 holding 2*w, per group of 4 channels,
+ * tap by tap (ky, kx), the channels in the order c0, c2, c1, c3 (the halves SXTB16 splits a word into);
+ * channels padded to a multiple of 4 with zero weights. rq[c].kbias is doubled too. Input rows go through
+ * a ring of (k_h-1)*dil_h+1 rows in `scratch` (int16, same channel order, padding columns and rows at the
+ * input zero point) before any output row that needs them is written: the output may overlap the input
+ * (in place for stride 1, 'same' padding). scratch: rows * ring_w * ceil(in_c/4) * 8 bytes, ring_w =
+ * (out_w-1)*stride_w + (k_w-1)*dil_w + 1. */
+void tml_dwconv2d_packed_s8(const TML_FLASH tml_conv_params *p, const TML_FLASH tml_rq *rq, const int8_t *in,
+                            const TML_FLASH int16_t *w, int8_t *scratch, int8_t *out);
 
 typedef struct {
     int16_t in_h, in_w, c, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_h, pad_w;

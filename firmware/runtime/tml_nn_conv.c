@@ -19,34 +19,6 @@ static inline void tml_tap_range(int origin, int dil, int k, int in, int *lo, in
     *hi = b;
 }
 
-/* Copy the receptive field of output pixel (oy, ox) into `patch` (k_h*k_w*in_c bytes, filter order);
- * taps outside the input get the input zero point, which contributes exactly 0 after the offset. */
-static void tml_im2col(const tml_conv_params *p, const int8_t *in, int oy, int ox, int8_t *patch) {
-    const int in_c = p->in_c, row = p->k_w * in_c;
-    const int8_t pad = (int8_t)(-p->in_offset);
-    const int iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-    for (int ky = 0; ky < p->k_h; ky++) {
-        const int iy = iy0 + ky * p->dil_h;
-        int8_t *dst = patch + ky * row;
-        if (iy < 0 || iy >= p->in_h) {
-            memset(dst, pad, (size_t)row);
-            continue;
-        }
-        const int8_t *src = in + iy * p->in_w * in_c;
-        if (p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
-            memcpy(dst, src + ix0 * in_c, (size_t)row);
-            continue;
-        }
-        for (int kx = 0; kx < p->k_w; kx++) {
-            const int ix = ix0 + kx * p->dil_w;
-            if (ix < 0 || ix >= p->in_w)
-                memset(dst + kx * in_c, pad, (size_t)in_c);
-            else
-                memcpy(dst + kx * in_c, src + ix * in_c, (size_t)in_c);
-        }
-    }
-}
-
 void tml_conv2d_s8(const TML_FLASH tml_conv_params *p_in, const TML_FLASH tml_channel_q *q_in, const int8_t *in,
                    const TML_FLASH int8_t *w, int8_t *scratch, int8_t *out) {
     const tml_conv_params pl = *p_in, *p = &pl;

@@ -7,30 +7,15 @@
 #include <string.h>
 
 #include "tml_nn.h"
-
-#if TML_NN_DSP
-#include <arm_acle.h>
-#endif
+#include "tml_nn_packed.h"
 
 #define TML_DW_BLOCK 32
 
 #if TML_NN_DSP
-static inline int32_t tml_ld32(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4); /* unaligned LDR on Cortex-M4 */
-    return v;
-}
-
 /* Two halfword pairs from 4 int8: even bytes and odd bytes, sign-extended. */
 static inline void tml_expand(int32_t v, int32_t *even, int32_t *odd) {
-    *even = (int32_t)__sxtb16((uint32_t)v);
-#if defined(__GNUC__)
-    int32_t r;
-    __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-    *odd = r;
-#else
-    *odd = (int32_t)__sxtb16(((uint32_t)v >> 8) | ((uint32_t)v << 24));
-#endif
+    *even = tml_sxtb16(v);
+    *odd = tml_sxtb16_odd(v);
 }
 #endif
 

@@ -57,6 +57,19 @@ def model_file(name: str) -> str:
     return f"{name or 'model'}.int8.tflite"
 
 
+def models_sha256(app: App, folder: Path | None = None) -> str:
+    """One short hash of every model of the app (the primary and each [models.<name>]) in `folder` (default:
+    the committed model folder), by file name: what the device figures of a card were measured on."""
+    import hashlib
+
+    folder = folder or app.model_dir
+    h = hashlib.sha256()
+    for name in ["", *app.manifest.models]:
+        p = folder / model_file(name)
+        h.update(model_file(name).encode() + b"\0" + (hashlib.sha256(p.read_bytes()).digest() if p.is_file() else b"-"))
+    return h.hexdigest()[:16]
+
+
 def load_app(app_id: str | None, root: Path | None = None, overrides=()) -> App:
     """The app `app_id` (under `root`, default apps/), with `overrides` applied to its manifest, which is
     loaded and validated here so that a bad --set fails before any work."""
@@ -68,7 +81,10 @@ def load_app(app_id: str | None, root: Path | None = None, overrides=()) -> App:
     d = base / app_id
     if not (d / "app.toml").is_file():
         raise TinymlError(f"unknown app {app_id!r}; available: {', '.join(discover()) or '(none)'}")
-    app = App(app_id, d, tuple(overrides or ()))
+    if app_id.startswith("_"):  # a template (apps/_template): named by its folder, its manifest holds its id
+        app = App(load_manifest(d / "app.toml").id, d, tuple(overrides or ()))
+    else:
+        app = App(app_id, d, tuple(overrides or ()))
     if app.overrides:
         app.manifest  # noqa: B018 - validate the overrides now
     return app

@@ -1,4 +1,4 @@
-"""Core verbs: apps, system-deps, new, data, train, promote, eval, golden, predict."""
+"""Core verbs: apps, system-deps, new, data, train, promote, eval, card, golden, predict."""
 
 from __future__ import annotations
 
@@ -59,6 +59,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(after a change to the card, [postprocess] or the evaluation)")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("card", help="re-render model cards (README.md and plots) from card.json: no data, no "
+                                     "training; no app: every app and the template")
+    p.add_argument("app", nargs="?")
+    p.add_argument("--device", action="store_true",
+                   help="also re-measure the device figures on qemu-m4 where they are stale (other models or firmware)")
+    p.add_argument("--check", action="store_true", help="write nothing; list what is stale (exit 1 if anything is)")
+    p.set_defaults(func=cmd_card)
+
     p = sub.add_parser("golden", help="rewrite the app's golden vectors (fixtures/golden.npz) from the committed model")
     p.add_argument("app")
     p.set_defaults(func=cmd_golden)
@@ -115,6 +123,10 @@ def cmd_new(args) -> int:
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
     toml = dst / "app.toml"
     toml.write_text(re.sub(r"(?m)^id = \".*\"", f"id = \"{new_id}\"", toml.read_text(), count=1))
+    if (dst / "model" / "card.json").is_file():  # the copied card now names the new app (same model, same data)
+        from .report import render_card
+
+        render_card(load_app(new_id), dst / "model")
     print(f"created {dst}; edit {toml}, then: {hints.command('train', new_id)}")
     return 0
 
@@ -163,18 +175,55 @@ def cmd_eval(args) -> int:
     app = app_from_args(args)
     if args.device:
         from .device.cost import device_cost
-        from .report import write_card_text
+        from .report import render_card
 
         card_path = app.model_dir / "card.json"
         if not card_path.is_file():
             raise TinymlError(f"{card_path}: no model card; run: {hints.command('train', app.id)}")
         card = json.loads(card_path.read_text())
         card["device"] = device_cost(app)
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
-        write_card_text(app, app.model_dir, card)
+        render_card(app, app.model_dir, card)
         print(json.dumps(card["device"]))
         return 0 if "error" not in card["device"] and card["device"]["parity"].startswith("identical") else 1
     return eval_committed(app, smoke=args.smoke, rewrite_card=args.card)
+
+
+def card_apps() -> list:
+    """Every app with a committed model card, and the templates (apps/_*/) that have one."""
+    folders = [*discover(), *sorted(p.parent.name for p in apps_dir().glob("_*/app.toml"))]
+    return [a for a in map(load_app, folders) if (a.model_dir / "card.json").is_file()]
+
+
+def cmd_card(args) -> int:
+    from .card_stamp import card_problems, device_problems
+    from .report import render_card
+
+    if args.app:  # an app, or a template by its folder name (apps/_template)
+        targets = [_committed_app(args, "a model card describes the manifest as committed")]
+    else:
+        if getattr(args, "set", None):
+            raise TinymlError(f"a model card describes the manifest as committed; drop {hints.option('--set')}")
+        targets = card_apps()
+    stale = 0
+    for app in targets:
+        card_path = app.model_dir / "card.json"
+        if not card_path.is_file():
+            raise TinymlError(f"{card_path}: no model card; run: {hints.command('train', app.id)}, then "
+                              f"{hints.command('promote', app.id)}")
+        if not args.check:
+            card = json.loads(card_path.read_text())
+            if args.device and device_problems(app, card):
+                from .device.cost import device_cost
+
+                print(f"{app.id}: measuring the device figures on qemu-m4", file=sys.stderr)
+                card["device"] = device_cost(app)
+            render_card(app, app.model_dir, card)
+            print(f"rendered {app.model_dir / 'README.md'}", file=sys.stderr)
+        problems = card_problems(app)
+        for p in problems:
+            print(f"{'stale' if args.check else 'still stale'}: {p}", file=sys.stderr)
+        stale += bool(problems)
+    return 1 if stale else 0
 
 
 def cmd_golden(args) -> int:

@@ -14,6 +14,7 @@ import sys
 from . import hints
 from .acceptance import check_acceptance, flat_metrics
 from .apps import App, model_file
+from .card_stamp import postprocess_sha256
 from .data import load_splits
 from .errors import AcceptanceError, TinymlError
 from .metrics import format_intervals, round_metrics
@@ -71,11 +72,13 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
 
         card["metrics"]["int8"] = round_metrics(metrics)
         card["app_metrics"] = ev.app_keys
+        card["postprocess_sha256"] = postprocess_sha256(app.manifest)
+        card.pop("postprocess_assumed", None)  # measured now, no longer taken on trust
         for name, mm in ev.models.items():
             card["models"][name]["metrics"]["int8"] = round_metrics(mm)
-        card["acceptance"] = {"met": not failures, "failures": failures}
+        card["acceptance"] = {"met": not failures, "failures": failures, "limits": app.manifest.acceptance}
         card_path.write_text(json.dumps(card, indent=2) + "\n")
-        write_model_card(app, app.model_dir, card, None, pipe, test)
+        write_model_card(app, app.model_dir, card, pipe, test)
         print(f"rewrote {app.model_dir / 'README.md'} from this evaluation", file=sys.stderr)
     if failures:
         if smoke:

@@ -117,6 +117,11 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "demo": ((str,), False, ""),
     },
     "acceptance": {},  # metric floors: name -> number, checked against the evaluation
+    # the model card (tinyml.report): the app's own words for a metric the card shows, replacing or
+    # extending the generic definition (tinyml.glossary), e.g. specificity = "1 s clips with no command ..."
+    "card": {
+        "glossary": ((dict,), False, {}),
+    },
 }
 FREE_FORM = {"postprocess", "acceptance"}
 # [models.<name>]: the keys of [model] plus these. An autoencoder is a regression on its own input.
@@ -161,6 +166,7 @@ class Manifest:
     deployment_allowed: dict[str, dict[str, list]] = field(default_factory=dict)
     overrides: tuple[str, ...] = ()  # the `--set section.key=value` texts applied, in order
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # [models.<name>], in manifest order
+    card: dict[str, Any] = field(default_factory=dict)  # [card]: the model card's glossary words
 
     @property
     def id(self) -> str:
@@ -566,6 +572,9 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
                                             f"({', '.join(m.models) or 'none declared'})")
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _err(p, f"acceptance.{k}", f"must be a number, got {v!r}")
+    for k, v in m.card["glossary"].items():
+        if not isinstance(v, str) or not v.strip():
+            raise _err(p, f"card.glossary.{k}", "must be a non-empty text: what the metric means in this app")
     _check_deployment(m, p)
 
 

@@ -1,13 +1,33 @@
-"""The model card: README.md with the held-out metrics, sizes and plots (PNG) beside the model."""
+"""The model card: README.md and plots beside the model, rendered from card.json and the manifest.
+
+Two steps, so that a card can be refreshed without the data:
+- measure: training (or `tinyml eval <id> --card`) evaluates the held-out split into card.json (metrics,
+  the training curves, the data it used) and calls the app's optional `model_card_extras` hook, whose
+  markdown (extras.md) and plots go beside it: write_model_card();
+- render: `tinyml card <id>` (render_card) writes README.md, the training curves, the confusion matrices
+  and the demo example from card.json, app.toml and the committed files alone: no data, no training.
+
+The rendered README says what the model was trained on (real or generated, per source), the held-out
+metrics float vs int8 with exact intervals, per-class results, the alert latency, the device figures
+with the models and firmware they were measured on, the acceptance verdict against the manifest's
+current floors, and what every figure means (tinyml.glossary). Its last line is a stamp of what it was
+rendered from (tinyml.card_stamp), which the card contract test compares.
+"""
 
 from __future__ import annotations
 
+import ast
+import json
 from pathlib import Path
 
 import numpy as np
 
+from .acceptance import acceptance_items, check_acceptance, flat_metrics
 from .apps import App
+from .card_stamp import postprocess_sha256, render_stamp, stamp_line
+from .glossary import MODEL_METRICS, glossary_text
 from .metrics import event_intervals, format_intervals
+from .paths import datasets_dir
 
 
 def _plt():
@@ -17,6 +37,9 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+# ---- plots ----
 
 
 def plot_history(history: dict, path: Path) -> None:
@@ -31,7 +54,7 @@ def plot_history(history: dict, path: Path) -> None:
             ax[1].plot(history[k], label=k)
     for a, t in zip(ax, ("loss", second)):
         a.set_xlabel("epoch"); a.set_title(t); a.legend(); a.grid(alpha=0.3)
-    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+    fig.tight_layout(); fig.savefig(path, dpi=90, metadata={"Software": None}); plt.close(fig)
 
 
 def plot_confusion(cm: list[list[int]], labels: list[str], path: Path, title: str) -> None:
@@ -45,110 +68,181 @@ def plot_confusion(cm: list[list[int]], labels: list[str], path: Path, title: st
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted"); ax.set_ylabel("true"); ax.set_title(title)
-    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+    fig.tight_layout(); fig.savefig(path, dpi=90, metadata={"Software": None}); plt.close(fig)
 
 
-def plot_example(app: App, pipe, rec, path: Path) -> None:
-    """A held-out recording, its window scores and the events the pipeline raised."""
+def _demo(app: App):
+    """The demo recording and its true events: the committed one (as `flash` replays it), or, when its
+    feature version is not the manifest's (a run before promote), the app's make_demo() in memory."""
+    from .fixtures import demo_path, truth_path
+    from .predict import read_input
+
+    m = app.manifest
+    path, truth = demo_path(app), truth_path(app)
+    if path.is_file() and truth.is_file():
+        doc = json.loads(truth.read_text())
+        if doc.get("feature_version") == m.features["version"]:
+            return read_input(app, path), [(e["t"], e["event"]) for e in doc["events"]], path.name
+    rec = app.pipeline.make_demo(m, m.dataset["seed"])
+    return rec, list(rec.events), "make_demo()"
+
+
+def plot_demo(app: App, folder: Path, path: Path) -> None:
+    """The demo through the int8 models in `folder`: the signal, the event labels' probabilities, the true
+    events (dotted) and the alerts the pipeline raised (dashed red)."""
     from .features import dequantize
-    from .predict import prepare
+    from .predict import Pipeline, prepare
 
     plt = _plt()
     m = app.manifest
+    rec, truth, name = _demo(app)
+    pipe = Pipeline(app, folder=folder)
     sig = prepare(app, rec, notice=False)
     res = pipe.run(sig)
     t = np.arange(len(sig)) / m.rate
     fig, ax = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
-    for c, name in enumerate(m.channels):
-        ax[0].plot(t, sig[:, c], lw=0.6, label=name)
-    ax[0].set_ylabel(m.signal["units"]); ax[0].legend(loc="upper right", fontsize=7)
+    for c, ch in enumerate(m.channels):
+        ax[0].plot(t, sig[:, c], lw=0.6, label=ch)
+    ax[0].set_ylabel(str(m.signal["units"])); ax[0].legend(loc="upper right", fontsize=7)
     o = pipe.model.output
     p = dequantize(res.scores_q, o.scale, o.zero_point)
     for j, lab in enumerate(m.labels):
-        if lab in m.app["event_labels"]:
+        if lab in (m.app["event_labels"] or m.labels):
             ax[1].plot(res.times, p[:, j], label=f"P({lab})")
     for idx, lab, _ in res.events:
         for a in ax:
             a.axvline(idx / m.rate, color="r", ls="--", lw=1)
         ax[0].text(idx / m.rate, ax[0].get_ylim()[1], f" {m.event_names[lab]}", color="r", va="top", fontsize=8)
-    for tg, lab in rec.events:
+    for tg, _ in truth:
         ax[0].axvline(tg, color="k", ls=":", lw=1)
     ax[1].set_ylim(-0.05, 1.05); ax[1].set_xlabel("time (s)"); ax[1].legend(loc="upper right", fontsize=7)
-    ax[0].set_title(f"held-out {rec.activity or rec.label} ({rec.subject}): truth dotted, alerts dashed red")
-    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+    ax[0].set_title(f"the demo ({name}) through the int8 pipeline: truth dotted, alerts dashed red")
+    fig.tight_layout(); fig.savefig(path, dpi=90, metadata={"Software": None}); plt.close(fig)
 
 
-def _pick_example(test):
-    """Prefer a recording with ground-truth events, a long one: it shows the most."""
-    with_events = [r for r in test if r.events]
-    pool = with_events or test
-    return max(pool, key=lambda r: r.duration if not with_events else -abs(r.duration - 20))
+# ---- measure, then render ----
 
 
-def _device_line(card: dict, app_id: str) -> str:
-    d = card.get("device")
-    if not d and not card.get("smoke"):
-        return f"Device cost: measured when the run is committed (`make app={app_id} promote`)."
-    if not d or "error" in d:
-        why = f" ({d['error']})" if d else ""
-        return f"Device cost: not measured{why}; run `make app={app_id} flash` or `make app={app_id} size`."
-    text = (f"Device ({d['board']}, emulated Cortex-M4F): flash {d['flash']:,} B, RAM {d['ram']:,} B "
-            f"(arena {d.get('arena', 0):,} B, stack {d.get('stack_measured') or d.get('stack_static')} B); "
-            f"{d['per_inference']:,} {d['cost_unit']} per inference, {d.get('per_second_of_data', 0):,} per second "
-            f"of data")
-    if "estimate_ms_per_inference" in d:
-        text += (f" (estimate: {d['estimate_ms_per_inference']} ms per inference at "
-                 f"{d['estimate_clock_hz'] / 1e6:g} MHz, duty cycle {100 * d['estimate_duty_cycle']:.2f}%)")
-    for name, st in (d.get("stages") or {}).items():  # recurring stages the firmware measures (tml_report_stage_cost)
-        text += f"; {st['mean']:,} {d['cost_unit']} per {name.replace('_', ' ')} (mean)"
-    if "realtime_load" in d:
-        text += (f"; real time at {d['realtime_clock_hz'] / 1e6:g} MHz (1 instruction per cycle assumed): "
-                 f"{100 * d['realtime_load']:.1f}% load, " + ("keeps up" if d["realtime_load"] < 1 else "does NOT keep up"))
-    return text + f"; Python vs device: {d['parity']}."
-
-
-def write_model_card(app: App, out_dir: Path, card: dict, histories: dict | None, pipe, test) -> None:
-    """The card's plots and text. histories: each model's training curves by name ("" the primary); None
-    (a re-evaluation, no fitting) keeps the plots training made."""
-    m = app.manifest
-    if histories is not None:
-        for name, history in histories.items():
-            plot_history(history, out_dir / (f"training_{name}.png" if name else "training.png"))
-    plot_confusion(card["metrics"]["int8"]["confusion"], m.labels, out_dir / "confusion.png", "int8, held-out windows")
-    for name, entry in card.get("models", {}).items():
-        q = entry["metrics"]["int8"]
-        if "confusion" in q:
-            plot_confusion(q["confusion"], entry["labels"], out_dir / f"confusion_{name}.png",
-                           f"{name}: int8, held-out examples")
-    if test:
-        plot_example(app, pipe, _pick_example(test), out_dir / "example.png")
+def write_model_card(app: App, folder: Path, card: dict, pipe, test) -> None:
+    """After a held-out evaluation (train, eval --card): the app's extras hook, then the card itself."""
     extras = getattr(app.pipeline, "model_card_extras", None)  # optional app hook: more sections and plots
     if extras is not None:
-        (out_dir / "extras.md").write_text(extras(app, out_dir, card, pipe, test))
-    write_card_text(app, out_dir, card)
+        (folder / "extras.md").write_text(extras(app, folder, card, pipe, test))
+    render_card(app, folder, card)
 
 
-def _intervals_line(int8_metrics: dict) -> str:
-    line = format_intervals(int8_metrics)
-    out = f"\n\nint8, {line} (exact; the held-out set is finite)." if line else ""
-    other = _ci_text(int8_metrics)
-    return out + (f"\n\nint8, 95 % intervals of the other metrics: {other}." if other else "")
+def render_card(app: App, folder: Path, card: dict | None = None) -> dict:
+    """README.md and the plots from card.json (or `card`), the manifest and the committed demo: no data, no
+    training. Also settles card.json: the app id, the acceptance verdict against the manifest's current
+    floors, what each source is (from its dataset module, for a card that predates the field). Returns it."""
+    m = app.manifest
+    card = json.loads((folder / "card.json").read_text()) if card is None else card
+    card["app"] = m.id
+    _describe_sources(m, card["dataset"])
+    if "postprocess_sha256" not in card:  # measured before cards recorded it: taken as today's, and the card says so
+        card["postprocess_sha256"] = postprocess_sha256(m)
+        card["postprocess_assumed"] = True
+    card["acceptance"] = judge(m, card)
+    (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    for name, history in (card.get("histories") or {}).items():
+        plot_history(history, folder / (f"training_{name}.png" if name else "training.png"))
+    q = card["metrics"]["int8"]
+    if q.get("confusion"):
+        plot_confusion(q["confusion"], m.labels, folder / "confusion.png", "int8, held-out windows")
+    for name, entry in card.get("models", {}).items():
+        if entry["metrics"]["int8"].get("confusion"):
+            plot_confusion(entry["metrics"]["int8"]["confusion"], entry["labels"], folder / f"confusion_{name}.png",
+                           f"{name}: int8, held-out examples")
+    plot_demo(app, folder, folder / "example.png")
+    text = card_text(app, card, folder)
+    (folder / "README.md").write_text(text + "\n" + stamp_line(render_stamp(app, folder, text)))
+    return card
+
+
+def judge(m, card: dict) -> dict:
+    """The acceptance verdict the card shows: the card's recorded int8 metrics (the figures it prints) against
+    the manifest's current floors, so that the verdict always agrees with the table above it. A card from
+    before the floors were recorded keeps its measured failures too; `judged_from_card` says the floors
+    changed since the measurement."""
+    recorded = card.get("acceptance") or {}
+    flat = flat_metrics(card["metrics"]["int8"], {n: e["metrics"]["int8"] for n, e in card.get("models", {}).items()})
+    failures = check_acceptance(m.acceptance, flat)
+    if "limits" not in recorded:
+        failures += [f for f in recorded.get("failures", []) if f not in failures]
+    verdict = {"met": not failures, "failures": failures, "limits": m.acceptance}
+    if recorded.get("judged_from_card") or recorded.get("limits") != m.acceptance:
+        verdict["judged_from_card"] = True
+    return verdict
+
+
+# ---- what the model was trained on ----
+
+
+def _dataset_doc(name: str) -> tuple[str | None, str]:
+    """A dataset module's KIND (if it states one) and its docstring's first sentence, read without importing it."""
+    path = datasets_dir() / name / "dataset.py"
+    if not path.is_file():
+        return None, ""
+    tree = ast.parse(path.read_text())
+    kind = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "KIND" for t in node.targets):
+            try:
+                kind = ast.literal_eval(node.value)
+            except ValueError:
+                kind = None
+    doc = " ".join((ast.get_docstring(tree) or "").split("\n\n")[0].split())
+    return kind, doc
+
+
+def _describe_sources(m, ds: dict) -> None:
+    """Give a card that predates them its sources and what each is (`kind`), from the dataset modules."""
+    if "sources" not in ds:
+        ds["sources"] = [{"name": n, "real": not ds["synthetic"], "weight": 1.0} for n in ds["name"].split(" + ")]
+    for s in ds["sources"]:
+        if not s.get("kind"):
+            kind, doc = _dataset_doc(s["name"])
+            s["kind"] = kind or ("real recordings" if s["real"] else doc.rstrip(".") or "generated by our simulator")
+
+
+def _left_out(m, used: set[str]) -> list[str]:
+    """Real sources the manifest declares that the run did not have (no folder): retraining with them is a hint."""
+    ds = m.dataset
+    if ds["sources"]:
+        return [s["name"] for s in ds["sources"] if "path" in s and s["name"] not in used]
+    if ds["name"] and ds["name"] not in used and ds["name"] != ds["generator"]:
+        return [ds["name"]]
+    return []
 
 
 def _data_text(m, ds: dict) -> str:
-    """What the model was trained and tested on: the generator alone, or the real sources with the generated
-    ones beside them."""
-    sources = ds.get("sources") or [{"name": ds["name"], "real": not ds["synthetic"]}]
-    if ds["synthetic"]:
-        real = [s["name"] for s in (m.dataset["sources"] or [{"name": m.dataset["name"], "path": ""}]) if "path" in s]
-        hint = (f" The real-data loader is `datasets/{real[0]}/`: point its `path` in `apps/{m.id}/app.toml` at the "
-                f"dataset's folder and run `make app={m.id} train`." if real else "")
-        return (f"**Trained and tested on synthetic data** from the `{ds['name']}` generator "
-                f"(`datasets/{ds['name']}/`), a physically grounded simulation.{hint}")
-    parts = [f"`{s['name']}` ({'real recordings' if s['real'] else 'generated, a physically grounded simulation'}"
-             f", `datasets/{s['name']}/`{', weight ' + format(s['weight'], 'g') if s.get('weight', 1) != 1 else ''})"
-             for s in sources]
-    text = "**Trained on** " + " and ".join(parts) + "."
+    """What the model was trained and tested on, source by source: real recordings or generated ones."""
+    sources = ds["sources"]
+
+    def one(s):
+        what = "real recordings" if s["real"] else "generated"
+        kind = "" if s["kind"] == what else f": {s['kind']}"
+        weight = f", weight {s['weight']:g}" if s.get("weight", 1) != 1 else ""
+        return f"`{s['name']}` ({what}{kind}; `datasets/{s['name']}/`{weight})"
+
+    if all(not s["real"] for s in sources):
+        text = "**Trained and tested on generated data only**, no real recordings: " + " and ".join(map(one, sources)) + "."
+    else:
+        text = "**Trained on** " + " and ".join(map(one, sources)) + "."
+    missing = _left_out(m, {s["name"] for s in sources})
+    if missing:
+        text += (f" The real source{'s' if len(missing) > 1 else ''} {', '.join(f'`{n}`' for n in missing)} "
+                 f"(`datasets/{missing[0]}/`) declared in `apps/{m.id}/app.toml` had no folder when this model was "
+                 f"trained: point its `path` at your copy and run `make app={m.id} train`.")
+    licences = [f"- `{s['name']}`: {s['licence']}" for s in sources if s.get("licence")]
+    if licences:
+        text += "\n\n" + "\n".join(licences)
+    for s in sources:  # a table the dataset module made of what the run took from it
+        table = s.get("summary")
+        if table and table.get("rows"):
+            text += (f"\n\n`{s['name']}`{': ' + table['title'] if table.get('title') else ''}\n\n| "
+                     + " | ".join(table["columns"]) + " |\n|" + " --- |" * len(table["columns"]) + "\n"
+                     + "\n".join("| " + " | ".join(str(c) for c in row) + " |" for row in table["rows"]))
     cohorts = ds.get("cohorts")
     if cohorts:
         rows = "\n".join(f"| {c} | {len(v['train'])} | {len(v['val'])} | {len(v['test'])} "
@@ -159,11 +253,80 @@ def _data_text(m, ds: dict) -> str:
     return text
 
 
-def _latency_line(q: dict) -> str:
-    if "latency_median_s" not in q:
+# ---- figures ----
+
+
+def _value(v) -> str:
+    return f"{v:.4f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "n/a"
+
+
+def _ci_text(metrics: dict) -> str:
+    """'mae 1.20 [0.90, 1.60]; auc ...' for every metric with a `<name>_ci` interval beside it."""
+    parts = []
+    for k, v in metrics.items():
+        base = k[:-3] if k.endswith("_ci") else None
+        if base and isinstance(v, list) and len(v) == 2 and isinstance(metrics.get(base), (int, float)):
+            parts.append(f"{base} {metrics[base]:.4g} [{v[0]:.4g}, {v[1]:.4g}]")
+    return "; ".join(parts)
+
+
+def _intervals_line(q: dict) -> str:
+    line = format_intervals(q)
+    out = f"\n\nint8, {line} (exact; the held-out set is finite)." if line else ""
+    other = _ci_text(q)
+    return out + (f"\n\nint8, 95 % intervals of the other metrics: {other}." if other else "")
+
+
+def _latency_line(m, q: dict) -> str:
+    if "latency_median_s" in q:
+        return (f"\n\nAlert latency (true event to alert, int8): median {q['latency_median_s']:.2f} s, 95th "
+                f"percentile {q['latency_p95_s']:.2f} s, longest {q['latency_max_s']:.2f} s over "
+                f"{q['event_hits']} detected events.")
+    if not q.get("event_trials"):
         return ""
-    return (f"\n\nAlert latency (true event to alert, int8): median {q['latency_median_s']:.2f} s, 95th percentile "
-            f"{q['latency_p95_s']:.2f} s, longest {q['latency_max_s']:.2f} s over {q['event_hits']} detected events.")
+    if q.get("event_hits") == 0:
+        return "\n\nAlert latency: no event was detected, so none is measured."
+    return (f"\n\nAlert latency: not recorded by the evaluation this card comes from; re-measure with "
+            f"`tinyml eval {m.id} --card`.")
+
+
+def _assumed_text(m, card: dict) -> str:
+    if not card.get("postprocess_assumed"):
+        return ""
+    return (f"\n\nThese figures were measured before cards recorded the `[postprocess]` they were measured under; "
+            f"this card takes them as measured under `app.toml`'s present one. `tinyml eval {m.id} --card` "
+            f"re-measures them (and drops this note).")
+
+
+def _per_class_text(labels: list[str], metrics: dict, what: str) -> str:
+    """Per class from the int8 confusion matrix: held-out examples, recall, precision, F1 (float recall beside)."""
+    cm = np.asarray(metrics["int8"].get("confusion") or [])
+    if cm.ndim != 2 or cm.shape[0] != len(labels) or not cm.sum():
+        return ""
+    fcm = np.asarray(metrics.get("float", {}).get("confusion") or [])
+    rows = []
+    for i, lab in enumerate(labels):
+        n, called = int(cm[i].sum()), int(cm[:, i].sum())
+        r = cm[i, i] / n if n else None
+        p = cm[i, i] / called if called else None
+        f1 = 2 * r * p / (r + p) if r and p else (0.0 if n and called else None)
+        fr = fcm[i, i] / fcm[i].sum() if fcm.shape == cm.shape and fcm[i].sum() else None
+        cell = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+        rows.append(f"| {lab} | {n} | {cell(r)} | {cell(p)} | {cell(f1)} | {cell(fr)} |")
+    where = metrics["int8"].get("windows_measured_on")
+    return (f"\n\nPer class ({what}{' of ' + ', '.join(where) if where else ''}, int8):\n\n"
+            "| class | held-out examples | recall | precision | F1 | float recall |\n"
+            "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows))
+
+
+def _windows_by_cohort_text(q: dict) -> str:
+    by = q.get("windows_by_cohort")
+    if not by:
+        return ""
+    rows = "\n".join(f"| {c or '(none)'} | {v['windows']} | {v['accuracy']:.4f} | {v['balanced_accuracy']:.4f} |"
+                     for c, v in by.items())
+    return ("\n\nWindow classification per held-out cohort (int8):\n\n| cohort | examples | accuracy | balanced accuracy |\n"
+            "| --- | --- | --- | --- |\n" + rows)
 
 
 def _cohorts_text(q: dict) -> str:
@@ -194,34 +357,21 @@ def _cohorts_text(q: dict) -> str:
             "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n")
 
 
-def _ci_text(metrics: dict) -> str:
-    """'mae 1.20 [0.90, 1.60]; auc ...' for every metric with a `<name>_ci` interval beside it."""
-    parts = []
-    for k, v in metrics.items():
-        base = k[:-3] if k.endswith("_ci") else None
-        if base and isinstance(v, list) and len(v) == 2 and isinstance(metrics.get(base), (int, float)):
-            parts.append(f"{base} {metrics[base]:.4g} [{v[0]:.4g}, {v[1]:.4g}]")
-    return "; ".join(parts)
-
-
-def _value(v) -> str:
-    return f"{v:.4f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "n/a"
-
-
-SHOWN = {"classes": ("accuracy", "balanced_accuracy", "macro_f1"), "regression": ("mae", "rmse", "bias")}
-
-
-def _models_text(card: dict) -> str:
+def _models_text(card: dict, folder: Path) -> str:
     """A section per further model: file, size, quantization, its own held-out metrics float vs int8."""
     out = []
     for name, e in card.get("models", {}).items():
         f, q = e["metrics"]["float"], e["metrics"]["int8"]
-        rows = "\n".join(f"| {k} | {_value(f.get(k))} | {_value(q.get(k))} |" for k in SHOWN[e["output_kind"]] if k in q)
+        rows = "\n".join(f"| {k} | {_value(f.get(k))} | {_value(q.get(k))} |"
+                         for k in MODEL_METRICS[e["output_kind"]] if k in q)
         change = (f"int8 drop {q['int8_drop']:.2f} points (balanced accuracy)" if "int8_drop" in q else
                   f"int8 error increase {q.get('int8_error_increase_pct', 0.0):.2f} % (MAE)")
         what = f"classifier over {', '.join(e['labels'])}" if e["output_kind"] == "classes" else "regression"
         ci = _ci_text(q)
-        plot = f"\n\n![{name}: confusion matrix](confusion_{name}.png)" if "confusion" in q else ""
+        per_class = _per_class_text(e["labels"], e["metrics"], "held-out examples") if e["output_kind"] == "classes" else ""
+        plot = f"\n\n![{name}: confusion matrix](confusion_{name}.png)" if q.get("confusion") else ""
+        curves = (f"\n\n![{name}: training curves](training_{name}.png)"
+                  if (folder / f"training_{name}.png").is_file() else "")
         out.append(f"""
 ### Model `{name}` ({what})
 
@@ -231,23 +381,45 @@ def _models_text(card: dict) -> str:
 | --- | --- | --- |
 {rows}
 
-{change}.{f" int8, 95 % intervals: {ci}." if ci else ""}{plot}
-
-![{name}: training curves](training_{name}.png)
+{change}.{f" int8, 95 % intervals: {ci}." if ci else ""}{per_class}{plot}{curves}
 """)
     return ("\n## Further models\n" + "".join(out)) if out else ""
 
 
-def write_card_text(app: App, out_dir: Path, card: dict) -> None:
-    """README.md of the model card from card.json (the plots are written beside it by write_model_card)."""
+def _device_line(card: dict, app_id: str) -> str:
+    d = card.get("device")
+    if not d and not card.get("smoke"):
+        return f"Device cost: measured when the run is committed (`make app={app_id} promote`)."
+    if not d or "error" in d:
+        why = f" ({d['error']})" if d else ""
+        return f"Device cost: not measured{why}; run `make app={app_id} card DEVICE=1`."
+    text = (f"Device ({d['board']}, emulated): flash {d['flash']:,} B, RAM {d['ram']:,} B "
+            f"(arena {d.get('arena', 0):,} B, stack {d.get('stack_measured') or d.get('stack_static')} B); "
+            f"{d['per_inference']:,} {d['cost_unit']} per inference, {d.get('per_second_of_data', 0):,} per second "
+            f"of data")
+    if "estimate_ms_per_inference" in d:
+        text += (f" (estimate: {d['estimate_ms_per_inference']} ms per inference at "
+                 f"{d['estimate_clock_hz'] / 1e6:g} MHz, duty cycle {100 * d['estimate_duty_cycle']:.2f}%)")
+    for name, st in (d.get("stages") or {}).items():  # recurring stages the firmware measures (tml_report_stage_cost)
+        text += f"; {st['mean']:,} {d['cost_unit']} per {name.replace('_', ' ')} (mean)"
+    if "realtime_load" in d:
+        text += (f"; real time at {d['realtime_clock_hz'] / 1e6:g} MHz (1 instruction per cycle assumed): "
+                 f"{100 * d['realtime_load']:.1f}% load, " + ("keeps up" if d["realtime_load"] < 1 else "does NOT keep up"))
+    text += f"; Python vs device: {d['parity']}"
+    if d.get("firmware_sha256"):
+        text += f" (measured on models `{d.get('model_sha256')}`, firmware sources `{d['firmware_sha256']}`)"
+    return text + "."
+
+
+def card_text(app: App, card: dict, folder: Path) -> str:
+    """The README.md of the model card (without its stamp line): a pure function of card.json, the manifest
+    and which plots the folder holds, plus extras.md."""
     m = app.manifest
     f, q = card["metrics"]["float"], card["metrics"]["int8"]
     keys = [k for k in ("sensitivity", "specificity", "false_alarms_per_hour", "balanced_accuracy",
                         "macro_f1", "accuracy") if k in q]
-    keys += [k for k in card.get("app_metrics", []) if isinstance(q.get(k), (int, float))]  # the app's own
+    keys += [k for k in card.get("app_metrics", []) if isinstance(q.get(k), (int, float)) and not isinstance(q[k], bool)]
     rows = "\n".join(f"| {k} | {_value(f.get(k, float('nan')))} | {_value(q[k])} |" for k in keys)
-    from .acceptance import acceptance_items
-
     acc = "\n".join(f"| {k} | {v:g} | {'ceiling' if ceiling else 'floor'} |"
                      for k, _, v, ceiling in acceptance_items(m.acceptance))
     drop_over = card["metrics"].get("int8_drop_over") or ["sensitivity", "specificity", "balanced accuracy"]
@@ -255,17 +427,23 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
                 f"error: {', '.join(card['metrics'].get('int8_error_increase_over', []))})."
                 if q.get("int8_error_increase_pct") else "")
     ds = card["dataset"]
-    synthetic = _data_text(m, ds)
     generated = ds["subjects"].get("train_only", 0)  # training-only material (e.g. random synthetic voices)
     train_only = f", of them {generated} generated for training only" if generated else ""
     reproduce = (f"; this card was re-derived from the saved float model by `train --reuse-float` in "
                  f"{card['train_seconds']} s" if card.get("reused_float") else f", {card['train_seconds']} s here")
-    status = "all met" if card["acceptance"]["met"] else "NOT met: " + "; ".join(card["acceptance"]["failures"])
+    verdict = card["acceptance"]
+    status = "all met" if verdict["met"] else "NOT met: " + "; ".join(verdict["failures"])
+    judged = ("\n\nJudged from the card's recorded int8 metrics against the floors now in `app.toml` (the evaluation "
+              "did not record the floors it checked, or they changed since)." if verdict.get("judged_from_card") else "")
+    sha = card.get("dataset", {}).get("sha256", "not recorded")[:16]
+    plots = [("training curves", "training.png"), ("confusion matrix", "confusion.png"),
+             ("the demo through the int8 pipeline", "example.png")]
+    shown = "\n".join(f"![{what}]({png})" for what, png in plots if (folder / png).is_file())
     text = f"""# Model card: {m.app['title']}
 
 {m.app.get('description', '')}
 
-{synthetic}
+{_data_text(m, ds)}
 
 - Split by **{m.dataset['split']}**, seed {card['seed']}: {ds['subjects']['train']} / {ds['subjects']['val']} / {ds['subjects']['test']} subjects (train / val / test{train_only}), {ds['recordings']['test']} held-out recordings, {ds['test_hours']} h.
 - Input: {card['input']['shape']} int8 (scale {card['input']['scale']:.6g}, zero point {card['input']['zero_point']}); features v{card['feature_version']}, hash `{card['feature_hash']}`.
@@ -279,23 +457,22 @@ def write_card_text(app: App, out_dir: Path, card: dict) -> None:
 | --- | --- | --- |
 {rows}
 
-int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over {', '.join(drop_over)}).{error_up}{_intervals_line(q)}{_latency_line(q)}
-{_cohorts_text(q)}{_models_text(card)}
+int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over {', '.join(drop_over)}).{error_up}{_assumed_text(m, card)}{_intervals_line(q)}{_latency_line(m, q)}{_per_class_text(m.labels, card['metrics'], 'held-out windows')}{_windows_by_cohort_text(q)}
+{_cohorts_text(q)}{_models_text(card, folder)}
 ## Acceptance ({status})
 
 | key | limit | kind |
 | --- | --- | --- |
-{acc}
+{acc}{judged}
 
+{glossary_text(m, card)}
 ## Plots
 
-![training curves](training.png)
-![confusion matrix](confusion.png)
-![example](example.png)
+{shown}
 
-Reproduce: `make app={m.id} train` (seed {card['seed']}{reproduce}; data sha256 `{ds.get('sha256', 'not recorded')[:16]}`), then `make app={m.id} promote`; re-check: `make app={m.id} eval`.
+Reproduce: `make app={m.id} train` (seed {card['seed']}{reproduce}; data sha256 `{sha}`), then `make app={m.id} promote`; re-check: `make app={m.id} eval`. This card is rendered from `card.json` by `make app={m.id} card` (text and plots, no data needed); `tinyml eval {m.id} --card` re-measures it on the held-out data.
 """
-    extra = out_dir / "extras.md"  # written by the app's model_card_extras hook at training time
+    extra = folder / "extras.md"  # written by the app's model_card_extras hook when the card was measured
     if extra.is_file():
         text += extra.read_text()
-    (out_dir / "README.md").write_text(text)
+    return text.rstrip("\n") + "\n"

@@ -112,7 +112,7 @@ def promote(app: App, run: str | None = None) -> dict:
     """Make a run the committed model (see the module docstring); returns the committed card."""
     from .fixtures import write_golden
     from .predict import Pipeline
-    from .report import write_card_text
+    from .report import render_card
 
     run_dir = resolve_run(app, run)
     card = check_run(app, run_dir)
@@ -131,8 +131,7 @@ def promote(app: App, run: str | None = None) -> dict:
     from .device.cost import device_cost
 
     card["device"] = device_cost(app)
-    (dst / "card.json").write_text(json.dumps(card, indent=2) + "\n")
-    write_card_text(app, dst, card)
+    render_card(app, dst, card)
     print(f"{app.id}: committed model, card and {golden.relative_to(app.dir)} now from {run_dir.name}; "
           f"device: {card['device'].get('parity', card['device'].get('error'))}", file=sys.stderr)
     return card

@@ -12,9 +12,15 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 from . import hints
 from .errors import TinymlError
+
+# Python.h of the interpreter running this (a venv's base Python): Debian's python3.X-dev when missing
+_PY_HEADERS = str(Path(sysconfig.get_paths()["include"]) / "Python.h")
+_PY_DEV = f"python{sys.version_info[0]}.{sys.version_info[1]}-dev"
 
 # purpose -> {executable (or absolute path) that proves it is installed: debian package}
 NEEDS: dict[str, dict[str, str]] = {
@@ -42,7 +48,12 @@ NEEDS: dict[str, dict[str, str]] = {
               "/usr/share/festival/voices/italian/lp_diphone": "festvox-italp16k",
               "/usr/share/festival/voices/italian/pc_diphone": "festvox-itapc16k",
               "/usr/share/festival/voices/catalan/upc_ca_ona_hts": "festvox-ca-ona-hts"},
-    "mqtt": {"mosquitto": "mosquitto"},
+    "mqtt": {"mosquitto": "mosquitto", "mosquitto_passwd": "mosquitto", "openssl": "openssl"},
+    "eim": {"gcc": "gcc"},
+    # the dashboard needs no browser to run; its test opens the page in a headless one
+    "dashboard": {"chromium": "chromium"},
+    # pip builds PyAudio (which Edge Impulse's SDK imports) from source: PortAudio's headers and Python's own
+    "edge-impulse": {"/usr/include/portaudio.h": "portaudio19-dev", "gcc": "gcc", _PY_HEADERS: _PY_DEV},
     # more recorded talkers for the synthetic speech corpus, in Debian's non-free section (enabled first,
     # after asking): RHVoice's English voices and SVOX Pico
     "voices": {"RHVoice-test": "rhvoice", "/usr/share/RHVoice/voices/bdl": "rhvoice-english",
@@ -50,13 +61,18 @@ NEEDS: dict[str, dict[str, str]] = {
 }
 # purposes whose packages live in Debian's contrib/non-free sections, which a stock system does not enable
 NON_FREE = {"voices"}
-NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"]}  # the suite builds firmware and makes TTS speech
+# the suite builds firmware, makes TTS speech, runs a broker, drives .eim models through Edge Impulse's SDK and opens
+# the dashboard in a headless browser
+NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"], **NEEDS["mqtt"], **NEEDS["edge-impulse"], **NEEDS["dashboard"]}
 EXTRA_PACKAGES = {"firmware": ["libnewlib-arm-none-eabi"], "test": ["libnewlib-arm-none-eabi"]}
 WHY = {
     "firmware": "building the firmware and emulating the boards",
     "audio": "the speech synthesisers the synthetic speech dataset uses",
     "test": "the test suite (firmware toolchain, emulator and speech synthesisers)",
-    "mqtt": "the MQTT broker",
+    "mqtt": "the MQTT broker (mosquitto) and the tools its tests make passwords and certificates with",
+    "eim": "building Edge Impulse Linux models (.eim) with the host compiler",
+    "dashboard": "a headless browser that the dashboard's test opens its page in",
+    "edge-impulse": "building PyAudio, which Edge Impulse's Linux SDK imports (pip install -e \".[edge-impulse]\")",
     "voices": "more speech voices for the synthetic speech dataset (RHVoice, SVOX Pico: Debian non-free)",
 }
 SOURCES = "/etc/apt/sources.list.d/debian.sources"

@@ -20,6 +20,7 @@ import numpy as np
 from . import hints
 from .acceptance import check_acceptance, flat_metrics, int8_changes, int8_drop, int8_error_increase
 from .apps import App, model_file
+from .card_stamp import postprocess_sha256
 from .data import load_splits
 from .data.source import resolve_sources, weighted
 from .errors import TinymlError
@@ -112,6 +113,8 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
                     "int8_drop": changes["int8_drop"], "int8_drop_over": changes["int8_drop_over"],
                     "int8_error_increase_over": changes["int8_error_increase_over"]},
         "app_metrics": q_ev.app_keys,
+        "postprocess_sha256": postprocess_sha256(m),  # the alerts, hence the event metrics, depend on it
+        "histories": {t.spec.name: _history(t.history) for t in trained},  # the training curves, re-plotted by `tinyml card`
         "train_seconds": 0.0,
         "reused_float": reuse_float,  # quantized and evaluated from a saved float model, not fitted
         "epochs_run": len(primary.history["loss"]),
@@ -126,12 +129,12 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
     except TinymlError:
         pass
     failures = check_acceptance(m.acceptance, flat_metrics(q_metrics, q_ev.models))
-    card["acceptance"] = {"met": not failures, "failures": failures}
+    card["acceptance"] = {"met": not failures, "failures": failures, "limits": m.acceptance}
     card["train_seconds"] = round(time.time() - t0, 1)
     (run_dir / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     from .report import write_model_card
 
-    write_model_card(app, run_dir, card, {t.spec.name: t.history for t in trained}, pipe, test)
+    write_model_card(app, run_dir, card, pipe, test)
     drop = changes["int8_drop"]
     log(f"wrote {run_dir} in {card['train_seconds']} s; int8 {q_metrics['model_bytes']} B; drop {drop:.2f} pt; "
         + ("floors met" if not failures else "floors missed: " + "; ".join(failures))
@@ -236,6 +239,9 @@ def _source_entry(s, recs: list[Recording]) -> dict:
     if summary is not None and recs:
         entry["summary"] = summary(recs)
     return entry
+def _history(history: dict) -> dict:
+    """Training curves as the card keeps them: each metric per epoch, 6 significant digits."""
+    return {k: [float(f"{float(v):.6g}") for v in vs] for k, vs in history.items() if isinstance(vs, list)}
 
 
 def _quant(q) -> dict:

@@ -144,3 +144,71 @@ def extra_spec(kind: str, seed: int) -> dict:
     else:
         raise ValueError(kind)
     return spec
+
+
+# Shapes that take each packed kernel's paths (tml_nn_gemm.c, tml_nn_dwconv.c): the DSP 2x2 blocks and
+# their odd-filter and lone-pixel ends, windows packed from contiguous input, from whole rows (with
+# borders) and through im2col, windows that are not a multiple of 4 or 8 values, the depthwise ring with
+# the two-pixel 3x3 loop, its single pixels, partial channel groups, strides, dilations and tall filters.
+PACKED = ["pointwise", "conv_rows", "conv_im2col", "conv1d", "dw3x3", "dw_general", "fc", "chain"]
+
+
+def packed_spec(kind: str, seed: int) -> dict:
+    rng = np.random.default_rng(20_000 + 97 * seed + PACKED.index(kind))
+    spec = {"seed": 20_000 + seed, "input_mean": float(rng.normal(0, 0.5)), "input_std": float(rng.uniform(0.3, 3.0)),
+            "weight_scale": float(rng.uniform(0.5, 2.0))}
+    h, w = int(rng.integers(1, 9)), int(rng.integers(1, 10))
+    act = _pick(rng, ACTS)
+    if kind == "pointwise":
+        c = int(rng.integers(1, 21))
+        spec.update(input=[h, w, c], layers=[{"type": "conv2d", "filters": int(rng.integers(1, 21)), "kernel": [1, 1],
+                                               "strides": [int(rng.integers(1, 3))] * 2, "activation": act}])
+    elif kind == "conv_rows":  # k_w * in_c a multiple of 4: packed straight from the rows
+        c = _pick(rng, [1, 2, 4, 8])
+        w = max(w, 4)
+        kw = _pick(rng, [k for k in (1, 2, 4, 8) if k * c % 4 == 0 and k <= w])
+        spec.update(input=[max(h, 2), w, c],
+                    layers=[{"type": "conv2d", "filters": int(rng.integers(1, 17)), "kernel": [int(rng.integers(1, 4)), kw],
+                             "strides": [int(rng.integers(1, 3)), int(rng.integers(1, 3))],
+                             "padding": _pick(rng, ["same", "valid"]), "activation": act}])
+        if spec["layers"][0]["padding"] == "valid" and spec["layers"][0]["kernel"][0] > spec["input"][0]:
+            spec["layers"][0]["padding"] = "same"
+    elif kind == "conv_im2col":
+        h, w = max(h, 3), max(w, 3)
+        layer, _, _ = _conv_layer(rng, h, w)
+        layer["kernel"] = [max(layer["kernel"][0], 2), max(layer["kernel"][1], 2)]
+        if layer["padding"] == "valid":
+            layer["padding"] = "same"
+        spec.update(input=[h, w, _pick(rng, [1, 3, 5, 6])], layers=[layer])
+    elif kind == "conv1d":  # windows contiguous in the input away from the borders
+        t = int(rng.integers(4, 40))
+        spec.update(input=[t, int(rng.integers(1, 13))],
+                    layers=[{"type": "conv1d", "filters": int(rng.integers(1, 25)), "kernel": int(rng.integers(1, 8)),
+                             "strides": int(rng.integers(1, 3)), "padding": _pick(rng, ["same", "valid", "causal"]),
+                             "activation": act}])
+        if spec["layers"][0]["kernel"] > t:
+            spec["layers"][0]["kernel"] = t
+    elif kind == "dw3x3":
+        c = _pick(rng, [1, 2, 3, 4, 5, 7, 8, 12, 16, 20])
+        spec.update(input=[max(h, 3), max(w, 2), c],
+                    layers=[{"type": "dwconv2d", "kernel": [3, 3], "padding": _pick(rng, ["same", "same", "valid"]),
+                             "strides": [1, 1], "activation": act, "bias": bool(rng.random() < 0.85)}])
+        if spec["layers"][0]["padding"] == "valid" and w < 3:
+            spec["layers"][0]["padding"] = "same"
+    elif kind == "dw_general":
+        layer, _, _ = _conv_layer(rng, max(h, 2), max(w, 2), depthwise=True)
+        layer["multiplier"] = 1
+        spec.update(input=[max(h, 2), max(w, 2), int(rng.integers(1, 11))], layers=[layer])
+    elif kind == "fc":
+        spec.update(input=[int(rng.integers(1, 30))],
+                    layers=[{"type": "dense", "units": int(rng.integers(1, 12)), "activation": act,
+                             "bias": bool(rng.random() < 0.85)}])
+    else:  # "chain": conv -> depthwise 3x3 -> pointwise, the DS-CNN block that runs in place
+        c = _pick(rng, [4, 8, 12])
+        spec.update(input=[max(h, 3), max(w, 3), int(rng.integers(1, 4))],
+                    layers=[{"type": "conv2d", "filters": c, "kernel": [3, 3], "padding": "same", "activation": "relu"},
+                            {"type": "dwconv2d", "kernel": [3, 3], "padding": "same", "activation": "relu"},
+                            {"type": "conv2d", "filters": c, "kernel": [1, 1], "activation": "relu"},
+                            {"type": "dwconv2d", "kernel": [3, 3], "padding": "same", "activation": "relu"},
+                            {"type": "conv2d", "filters": int(rng.integers(2, 9)), "kernel": [1, 1]}])
+    return spec

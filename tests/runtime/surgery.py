@@ -38,3 +38,17 @@ def append_requantize(tflite: bytes, scale: float, zero_point: int) -> bytes:
     b = flatbuffers.Builder(len(tflite) + 1024)
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())
+
+
+def set_quantization(tflite: bytes, tensor: int, scale: float, zero_point: int) -> bytes:
+    """The same model with tensor `tensor` quantized with (scale, zero_point): a narrow activation range
+    (zero point above -128 under RELU) or a requantization the fast path cannot take (a tiny scale)."""
+    from tensorflow.lite.python import schema_py_generated as s
+
+    m = s.ModelT.InitFromObj(s.Model.GetRootAsModel(tflite, 0))
+    q = m.subgraphs[0].tensors[tensor].quantization
+    q.scale = [float(scale)]
+    q.zeroPoint = [int(zero_point)]
+    b = flatbuffers.Builder(len(tflite) + 1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specs import KINDS, make_inputs, random_spec
+from specs import KINDS, make_inputs, packed_spec, random_spec
 from tinyml.compile import compile_tflite, parse_tflite, zoo
 from tinyml.compile.cortexm import build_runner, run_runner
 from tinyml.compile.reference import TflmModel
@@ -53,6 +53,21 @@ def test_random_models_bit_exact_with_tflm_on_avr():
     assert len(ran) >= 20, ran  # most of the random models fit 2 KB; the big convolutions do not
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MEAN", "SOFTMAX", "LOGISTIC", "ADD", "MUL",
             "CONCATENATION", "PAD", "MAX_POOL_2D"} <= ops, sorted(ops)
+
+
+@pytest.mark.parametrize("kind,seed", [("chain", 1), ("dw_general", 0), ("conv1d", 0), ("dw3x3", 2)])
+def test_packed_kernels_bit_exact_on_avr(kind, seed):
+    """The packed kernels' portable C (16-bit int, weights and requantization records in flash), each output
+    as far into its input as its in-place contract allows."""
+    spec = packed_spec(kind, seed)
+    data = zoo.tflite_for_spec(spec)
+    assert any("packed" in L.kernel for L in compile_tflite(data).layers)
+    m = parse_tflite(data)
+    xs = make_inputs(spec, m.tensors[m.inputs[0]].shape[1:], 4, spec["seed"])
+    ref = TflmModel(data).invoke_many(xs).reshape(len(xs), -1).view(np.int8)
+    res = run_runner(build_runner(data, xs, dsp=False, opt="-O2", board=BOARD, tag="avr-packed", tight=True),
+                     timeout_s=60)
+    assert (res.outputs == ref).all()
 
 
 def test_weights_stay_in_flash():

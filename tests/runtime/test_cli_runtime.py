@@ -73,6 +73,27 @@ def test_profile_table(tmp_path, capsys):
         assert op in out
     assert re.search(r"arena \(ours\)\s+[\d,]+ B\s+TFLM arena [\d,]+ B", out)
     assert "MACs total" in out and "M4 instructions (est)" in out
+    peak = re.search(r"peak live memory\s+([\d,]+) B\s+\(layer (\d+)", out)
+    assert peak and out.count("<- peak") >= 1
+
+
+@pytest.mark.parametrize("data", [zoo.ds_cnn_tflite(), zoo.tflite_for_spec(random_spec(14))], ids=["ds-cnn", "random-14"])
+def test_live_memory_per_layer(data):
+    """profile's live bytes per layer, against a byte map of the arena marked tensor by tensor."""
+    from tinyml.compile.profile import live_bytes
+
+    cm = compile_tflite(data)
+    sizes = cm.lowered.arena_tensors
+    live = live_bytes(cm)
+    for k, L in enumerate(cm.layers):
+        used = np.zeros(cm.arena_size, bool)
+        for t, n in sizes.items():
+            first, last = cm.plan.lifetimes[t]
+            if first <= k <= last:
+                used[cm.plan.offsets[t]:cm.plan.offsets[t] + n] = True
+        assert live[k] == int(used.sum()), L.op
+        assert live[k] >= sum(sizes[t] for t in L.outputs if t in sizes)
+    assert max(live) <= cm.arena_size
 
 
 @pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
@@ -82,7 +103,18 @@ def test_bench_one_model(tmp_path, capsys):
     src.write_bytes(zoo.tflite_for_spec(random_spec(6)))
     assert main(["bench", "--tflite", str(src), "--no-docs", "--vectors", "3"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"bit-exact vs TFLM \(host, M4 DSP, M4 portable\)\s+yes, yes, yes", out)
+    assert re.search(r"bit-exact vs TFLM \(host; M4 DSP, portable, generic; M7; M3\)\s+yes; yes, yes, yes; yes; yes", out)
     m = re.search(r"M4 instructions / inference, DSP\s+([\d,]+) \(([\d.]+) per MAC\)", out)
     assert m and int(m.group(1).replace(",", "")) > 0
+    # the cycle estimate weighs the same instructions, most 1 cycle, none less
+    c = re.search(r"M4 estimated cycles / inference, DSP\s+([\d,]+)", out)
+    assert c and int(c.group(1).replace(",", "")) >= int(m.group(1).replace(",", "")) - 200
+    # per layer class too: the traced layers are the ones the runner counted
+    ins = dict(re.findall(r"([a-z ]+) ([\d.]+)", re.search(r"instructions per MAC by class \(M4 DSP\): (.*)", out).group(1)))
+    cyc = dict(re.findall(r"([a-z ]+) ([\d.]+)", re.search(r"estimated M4 cycles per MAC by class \(DSP\): (.*)", out).group(1)))
+    assert ins.keys() == cyc.keys() and ins
+    for k in ins:
+        assert float(cyc[k]) >= float(ins[k]) - 0.02, (k, ins[k], cyc[k])
+    for core in ("M7 instructions / inference, DSP", "M3 instructions / inference, portable C99"):
+        assert re.search(re.escape(core) + r"\s+[\d,]+ \([\d.]+ per MAC\)", out), core
     assert re.search(r"kernel code flash \(M4, -Os\)\s+[\d,]+ B", out)

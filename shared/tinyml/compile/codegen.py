@@ -14,15 +14,13 @@ from .lower import Layer, Lowered, lower, scratch_id
 from .planner import Plan, plan_steps
 from .tflite_format import FLOAT32, parse_tflite
 
-RUNTIME_SOURCES = ("tml_nn_conv.c", "tml_nn_act.c", "tml_nn_misc.c")
-
-
 def runtime_dir() -> Path:
     return firmware_dir() / "runtime"
 
 
 def runtime_sources() -> list[Path]:
-    return [runtime_dir() / s for s in RUNTIME_SOURCES]
+    """The int8 kernels (firmware/runtime/tml_nn*.c), as the firmware build takes them."""
+    return sorted(runtime_dir().glob("tml_nn*.c"))
 
 
 @dataclass
@@ -121,7 +119,10 @@ def _flt(x: float) -> str:
 
 
 def _array(values: np.ndarray, per_line: int = 24) -> str:
-    vals = [str(int(v)) for v in np.asarray(values).ravel()]
+    values = np.asarray(values)
+    if values.ndim == 2:  # an array of records (tml_rq): one brace pair per record
+        return "{\n    " + ",\n    ".join("{" + ", ".join(str(int(v)) for v in row) + "}" for row in values) + "\n}"
+    vals = [str(int(v)) for v in values.ravel()]
     if not vals:
         return "{0}"
     lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
@@ -196,7 +197,9 @@ def emit(cm_lowered: Lowered, plan: Plan, prefix: str, arena: str | None = None,
             if k.init is not None:
                 c.append(f"static const {space}{k.ctype} {k.name} = {k.init};")
             else:
-                c.append(f"static const {space}{k.ctype} {k.name}[{max(k.values.size, 1)}] = {_array(k.values)};")
+                n = len(k.values) if k.values.ndim == 2 else max(k.values.size, 1)
+                align = " TML_ALIGNED4" if k.aligned else ""
+                c.append(f"static const {space}{k.ctype} {k.name}[{n}]{align} = {_array(k.values)};")
         c.append("")
 
     def addr(m: re.Match) -> str:
@@ -216,18 +219,30 @@ def emit(cm_lowered: Lowered, plan: Plan, prefix: str, arena: str | None = None,
     return "\n".join(c), "\n".join(h)
 
 
-def compile_model(lw: Lowered) -> Plan:
-    steps = [(L.inputs + ([scratch_id(L)] if L.scratch else []), L.outputs + ([scratch_id(L)] if L.scratch else []),
-              L.share) for L in lw.layers]
-    return plan_steps(lw.arena_tensors, steps, [lw.input.index], [lw.output.index])
+def layer_steps(lw: Lowered, key=lambda t: t) -> list[tuple]:
+    """The planner's steps of a lowered model: (inputs, outputs, share, overlaps), a layer's scratch buffer
+    among both its inputs and outputs (live during that step only); `key` names tensors."""
+    steps = []
+    for L in lw.layers:
+        scratch = [key(scratch_id(L))] if L.scratch else []
+        share = (L.share[0], key(L.share[1])) if L.share else None
+        steps.append(([key(t) for t in L.inputs] + scratch, [key(t) for t in L.outputs] + scratch, share,
+                      {key(t): d for t, d in L.overlaps.items()}))
+    return steps
+
+
+def compile_model(lw: Lowered, tight: bool = False) -> Plan:
+    return plan_steps(lw.arena_tensors, layer_steps(lw), [lw.input.index], [lw.output.index], tight=tight)
 
 
 def compile_tflite(tflite_bytes: bytes, out_dir: str | Path | None = None, prefix: str = "tml_model",
-                   header_name: str | None = None) -> CompiledModel:
-    """Parse, check, lower, plan and emit C. Writes model.c/model.h (or <prefix>.c/.h) into out_dir if given."""
+                   header_name: str | None = None, kernels: str = "auto", tight: bool = False) -> CompiledModel:
+    """Parse, check, lower, plan and emit C. Writes model.c/model.h (or <prefix>.c/.h) into out_dir if given.
+    kernels="generic": no packed kernels; tight=True: outputs overlap their inputs as far as their kernels
+    allow (planner.place), for tests."""
     model = parse_tflite(tflite_bytes)
-    lw = lower(model)
-    plan = compile_model(lw)
+    lw = lower(model, kernels)
+    plan = compile_model(lw, tight)
     c_src, h_src = emit(lw, plan, prefix)
     cm = CompiledModel(lw, plan, prefix, c_src, h_src)
     if out_dir is not None:

@@ -43,6 +43,16 @@ class RunnerBuild:
     dsp: bool
     opt: str
     board: str = "qemu-m4"
+    machine: str | None = None  # QEMU machine when not the board's (another core)
+
+
+# Other Cortex-M cores the bench reports, on QEMU's MPS2 boards with the qemu-m4 board's startup, port and
+# memory map (the same on these MPS2 FPGA images): core -> (CPU flags, QEMU machine).
+CORES = {
+    "cortex-m4": (None, "mps2-an386"),
+    "cortex-m7": ("-mcpu=cortex-m7 -mthumb -mfpu=fpv5-d16 -mfloat-abi=hard", "mps2-an500"),
+    "cortex-m3": ("-mcpu=cortex-m3 -mthumb -mfloat-abi=soft", "mps2-an385"),
+}
 
 
 def write_vectors(path: Path, xs: np.ndarray) -> None:
@@ -59,20 +69,34 @@ def write_vectors(path: Path, xs: np.ndarray) -> None:
 
 
 def build_runner(tflite_bytes: bytes, xs: np.ndarray, *, dsp: bool = True, opt: str = "-O2",
-                 board: str = "qemu-m4", tag: str = "") -> RunnerBuild:
+                 board: str = "qemu-m4", tag: str = "", tight: bool = False, core: str = "cortex-m4",
+                 kernels: str = "auto") -> RunnerBuild:
+    """tight: plan every output as far into its input as its kernel allows (tests); core: another Cortex-M
+    on the qemu-m4 board's code (CORES); kernels="generic": no packed kernels (the bench's trade)."""
+    import dataclasses
+
     from ..device.build import build_image
 
-    key = hashlib.sha256(tflite_bytes + np.asarray(xs, dtype=np.int8).tobytes()).hexdigest()[:16]
+    flags, machine = CORES[core] if board == "qemu-m4" else (None, None)
+    b = load_board(board)
+    if flags:
+        b = dataclasses.replace(b, vars={**b.vars, "BOARD_CPU_FLAGS": flags})
+    if core != "cortex-m4":
+        tag = f"{tag}-{core}"
+    if kernels != "auto":
+        tag = f"{tag}-{kernels}"
+
+    key = hashlib.sha256(tflite_bytes + np.asarray(xs, dtype=np.int8).tobytes() + bytes([tight])).hexdigest()[:16]
     base = build_dir("runner", f"{tag or 'model'}-{key}")
     gen = base / "gen"
-    cm = compile_tflite(tflite_bytes, gen)
+    cm = compile_tflite(tflite_bytes, gen, tight=tight, kernels=kernels)
     write_vectors(gen / "vectors.h", xs)
     out = base / f"{board}-{'dsp' if dsp else 'portable'}{opt}"
     defines = {"TML_NN_DSP": int(dsp)}
-    if load_board(board).ram_size and load_board(board).ram_size < 64 * 1024:
+    if b.ram_size and b.ram_size < 64 * 1024:
         defines["TML_RUNNER_MAX_LAYERS"] = 24  # per-layer costs of small models only: 2 KB of SRAM
-    img = build_image(board, [RUNNER, *runtime_sources()], [gen, runtime_dir()], defines, out, opt=opt, name="runner")
-    return RunnerBuild(cm, img.elf, img.objects, dsp, opt, board)
+    img = build_image(b, [RUNNER, *runtime_sources()], [gen, runtime_dir()], defines, out, opt=opt, name="runner")
+    return RunnerBuild(cm, img.elf, img.objects, dsp, opt, board, machine if core != "cortex-m4" else None)
 
 
 def run_runner(rb: RunnerBuild, timeout_s: float = 120.0) -> RunnerResult:
@@ -84,7 +108,7 @@ def run_runner(rb: RunnerBuild, timeout_s: float = 120.0) -> RunnerResult:
     else:
         from ..device.qemu import run_qemu
 
-        r = run_qemu(rb.elf, timeout_s=timeout_s)
+        r = run_qemu(rb.elf, timeout_s=timeout_s, machine=rb.machine or board.get("QEMU_MACHINE", "mps2-an386"))
     if r.timed_out or r.returncode != 0:
         raise TinymlError(f"model runner failed on {rb.board} (rc {r.returncode}, timed out {r.timed_out}): "
                           f"{r.stderr.strip()[-500:]}")
@@ -124,6 +148,17 @@ def _symbols(path: Path) -> list[tuple[str, int, str]]:
         if len(f) == 4:
             out.append((f[3], int(f[1], 16), f[2]))
     return out
+
+
+def symbol_address(elf: Path, name: str) -> int:
+    for sym, _, _ in _symbols(elf):
+        if sym == name:
+            res = subprocess.run([_tool("nm"), "--defined-only", str(elf)], capture_output=True, text=True)
+            for line in res.stdout.splitlines():
+                f = line.split()
+                if len(f) == 3 and f[2] == name:
+                    return int(f[0], 16)
+    raise TinymlError(f"{elf.name}: no symbol {name}")
 
 
 def flash_breakdown(rb: RunnerBuild) -> dict:

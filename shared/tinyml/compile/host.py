@@ -22,10 +22,11 @@ from .codegen import CompiledModel, compile_tflite, runtime_dir, runtime_sources
 
 
 def build_model_lib(tflite_bytes: bytes, sanitize: bool = False, defines: dict | None = None,
-                    opt: str = "-O2") -> tuple[CompiledModel, Path]:
-    key = hashlib.sha256(tflite_bytes).hexdigest()[:16]
+                    opt: str = "-O2", kernels: str = "auto", tight: bool = False) -> tuple[CompiledModel, Path]:
+    """kernels / tight: as compile_tflite (tests run the generic kernels, and the in-place edge)."""
+    key = hashlib.sha256(tflite_bytes + f"{kernels}{tight}".encode()).hexdigest()[:16]
     gen = build_dir("host", "models", key)
-    cm = compile_tflite(tflite_bytes, gen)
+    cm = compile_tflite(tflite_bytes, gen, kernels=kernels, tight=tight)
     flags = list(cbuild.SANITIZE) if sanitize else []
     lib = cbuild.build_shared_lib(f"model-{key}{'-san' if sanitize else ''}", [cm.c_path, *runtime_sources()],
                                   include_dirs=[gen, runtime_dir()], defines=defines,
@@ -36,8 +37,10 @@ def build_model_lib(tflite_bytes: bytes, sanitize: bool = False, defines: dict |
 class HostModel:
     """Our generated C for one model, loaded into this process. invoke(int8 input) -> int8 output."""
 
-    def __init__(self, tflite_bytes: bytes, defines: dict | None = None, opt: str = "-O2"):
-        self.compiled, self.lib_path = build_model_lib(tflite_bytes, defines=defines, opt=opt)
+    def __init__(self, tflite_bytes: bytes, defines: dict | None = None, opt: str = "-O2", kernels: str = "auto",
+                 tight: bool = False):
+        self.compiled, self.lib_path = build_model_lib(tflite_bytes, defines=defines, opt=opt, kernels=kernels,
+                                                       tight=tight)
         self.lib = cbuild.load_shared_lib(self.lib_path)
         self.lib.tml_model_input.restype = ctypes.c_void_p
         self.lib.tml_model_output.restype = ctypes.c_void_p
@@ -79,9 +82,9 @@ open(sys.argv[5], "wb").write(b"".join(outs))
 """
 
 
-def run_sanitized(tflite_bytes: bytes, xs: np.ndarray) -> np.ndarray:
+def run_sanitized(tflite_bytes: bytes, xs: np.ndarray, kernels: str = "auto", tight: bool = False) -> np.ndarray:
     """Run the model built with ASan+UBSan in a child python (libasan preloaded); return raw output bytes."""
-    cm, lib = build_model_lib(tflite_bytes, sanitize=True)
+    cm, lib = build_model_lib(tflite_bytes, sanitize=True, kernels=kernels, tight=tight)
     asan = cbuild.asan_runtime()
     if not asan:
         raise TinymlError("libasan not found (gcc -print-file-name=libasan.so)")

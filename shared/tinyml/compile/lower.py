@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import TinymlError
-from . import quant
+from . import overlap, packing, quant
 from .tflite_format import ACT_NAMES, FLOAT32, INT8, INT16, INT32, PAD_SAME, PAD_VALID, TYPE_NAMES, Model, Operator, Tensor
 
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN",
@@ -34,12 +34,13 @@ class Const:
     # Kept in program memory (TML_FLASH) unless a kernel reads it through a pointer that may also point at
     # the arena (constant operands of ADD, MUL, CONCATENATION).
     flash: bool = True
+    aligned: bool = False  # starts on a word boundary (packed weights: the DSP loops load words)
 
     @property
     def nbytes(self) -> int:
         if self.values is None:
             return 0
-        return int(self.values.size * {"int8_t": 1, "int32_t": 4, "int16_t": 2}[self.ctype])
+        return int(self.values.size * {"int8_t": 1, "int32_t": 4, "int16_t": 2, "tml_rq": 4}[self.ctype])
 
 
 @dataclass
@@ -50,7 +51,9 @@ class Layer:
     outputs: list[int]   # arena tensors written
     call: str = ""       # C statement; {T<idx>} stands for a tensor's address
     consts: list[Const] = field(default_factory=list)
-    share: tuple[str, int] | None = None  # ("alias"|"inplace", input tensor)
+    share: tuple[str, int] | None = None  # ("alias", input tensor): the output is the input's bytes (RESHAPE)
+    # input tensor -> D: the output may overlap that input up to offset <= input's + D (overlap.py)
+    overlaps: dict[int, int] = field(default_factory=dict)
     macs: int = 0
     in_shapes: list[tuple] = field(default_factory=list)
     out_shape: tuple = ()
@@ -83,11 +86,17 @@ def _shape_str(s) -> str:
     return "[" + ", ".join(str(d) for d in s) + "]"
 
 
+KERNELS = ("auto", "generic")
+
+
 class _Lowerer:
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, kernels: str = "auto"):
+        if kernels not in KERNELS:
+            raise TinymlError(f"kernels={kernels!r}; allowed: {', '.join(KERNELS)}")
         self.m = model
         self.t = model.tensors
         self.layers: list[Layer] = []
+        self.packed = kernels == "auto"  # packed kernels where the fast requantization is proven exact
 
     # ---- checks ----
     def tensor(self, op: Operator, pos: int, kind: str = "input") -> Tensor:
@@ -192,8 +201,8 @@ class _Lowerer:
         arena.setdefault(inp.index, inp.size)
         return Lowered(m, self.layers, inp, out, arena)
 
-    def add_layer(self, op: Operator, inputs, outputs, call, consts, kernel, macs=0, share=None):
-        L = Layer(op.index, op.name, list(inputs), list(outputs), call, consts, share, int(macs),
+    def add_layer(self, op: Operator, inputs, outputs, call, consts, kernel, macs=0, share=None, overlaps=None):
+        L = Layer(op.index, op.name, list(inputs), list(outputs), call, consts, share, dict(overlaps or {}), int(macs),
                   [self.t[i].shape for i in op.inputs if i >= 0 and not self.t[i].is_const],
                   self.t[op.outputs[0]].shape, kernel)
         self.layers.append(L)
@@ -258,19 +267,40 @@ class _Lowerer:
         if np.abs(kbias).max(initial=0) >= (1 << 31):
             raise _err(op, "bias out of int32 range")
         p = f"L{op.index}"
+        params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh,
+                      stride_w=sw, dil_h=dh, dil_w=dw, pad_h=ph, pad_w=pw, depth_mult=oc // ic if depthwise else 1,
+                      act_min=lo, act_max=hi, in_offset=-zx, out_offset=zy)
+        macs = oh * ow * oc * kh * kw * (1 if depthwise else ic)
+        pconst = Const(p + "_p", "tml_conv_params", init=_struct(params))
+        rq = None
+        if self.packed and params["depth_mult"] == 1:
+            abs_wsum = (np.abs(wd).reshape(kh * kw, oc).sum(axis=0) if depthwise else
+                        np.abs(wd).reshape(oc, -1).sum(axis=1))
+            rq = packing.rq_records(kbias, abs_wsum, mults, shifts, zy, doubled=depthwise, pad_to=4 if depthwise else 2)
+        if rq is not None:
+            if depthwise:
+                fn, wp = "tml_dwconv2d_packed_s8", Const(p + "_w", "int16_t", packing.pack_depthwise(wd.reshape(kh, kw, oc)))
+                scratch = packing.depthwise_scratch(kh, kw, dh, dw, sw, ow, oc)
+                allow = overlap.packed_depthwise(params)
+            else:
+                fn, wp = "tml_conv2d_packed_s8", Const(p + "_w", "int8_t", packing.pack_gemm(wd.reshape(oc, -1)))
+                scratch = packing.conv_scratch(kh, kw, ic)
+                allow = overlap.packed_conv(params)
+            wp.aligned = True
+            consts = [wp, Const(p + "_rq", "tml_rq", rq), pconst]
+            L = self.add_layer(op, [x.index], [y.index], f"{fn}(&{p}_p, {p}_rq, {{T{x.index}}}, {p}_w, {{S}}, "
+                               f"{{T{y.index}}});", consts, fn, macs, overlaps={x.index: allow})
+            L.scratch = scratch
+            return
         consts = [Const(p + "_w", "int8_t", wflat.astype(np.int8)),
                   Const(p + "_bias", "int32_t", bias.astype(np.int32)),
                   Const(p + "_kbias", "int32_t", kbias.astype(np.int32)),
                   Const(p + "_mult", "int32_t", np.array(mults, dtype=np.int32)),
-                  Const(p + "_shift", "int8_t", np.array(shifts, dtype=np.int8))]
-        params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh,
-                      stride_w=sw, dil_h=dh, dil_w=dw, pad_h=ph, pad_w=pw, depth_mult=oc // ic if depthwise else 1,
-                      act_min=lo, act_max=hi, in_offset=-zx, out_offset=zy)
-        consts.append(Const(p + "_p", "tml_conv_params", init=_struct(params)))
+                  Const(p + "_shift", "int8_t", np.array(shifts, dtype=np.int8)),
+                  pconst]
         consts.append(Const(p + "_q", "tml_channel_q",
                             init=f"{{{p}_bias, {p}_kbias, {p}_mult, {p}_shift}}"))
         fn = "tml_dwconv2d_s8" if depthwise else "tml_conv2d_s8"
-        macs = oh * ow * oc * kh * kw * (1 if depthwise else ic)
         scratch = 0 if depthwise else conv_scratch_bytes(kh, kw, ic)
         sarg = "" if depthwise else ("{S}, " if scratch else "0, ")
         L = self.add_layer(op, [x.index], [y.index],
@@ -325,13 +355,24 @@ class _Lowerer:
         if np.abs(kbias).max(initial=0) >= (1 << 31):
             raise _err(op, "bias out of int32 range")
         p = f"L{op.index}"
+        params = dict(rows=rows, in_features=n, out_features=m_out, in_offset=-zx, out_offset=zy, act_min=lo,
+                      act_max=hi)
+        pconst = Const(p + "_p", "tml_fc_params", init=_struct(params))
+        rq = None
+        if self.packed:
+            rq = packing.rq_records(kbias, np.abs(wd).sum(axis=1), mults, shifts, zy, pad_to=2)
+        if rq is not None:
+            wp = Const(p + "_w", "int8_t", packing.pack_gemm(wd.astype(np.int8)), aligned=True)
+            self.add_layer(op, [x.index], [y.index],
+                           f"tml_fc_packed_s8(&{p}_p, {p}_rq, {{T{x.index}}}, {p}_w, {{T{y.index}}});",
+                           [wp, Const(p + "_rq", "tml_rq", rq), pconst], "tml_fc_packed_s8", rows * n * m_out,
+                           overlaps={x.index: overlap.fully_connected(rows, n, m_out)})
+            return
         consts = [Const(p + "_w", "int8_t", wd.reshape(-1).astype(np.int8)),
                   Const(p + "_kbias", "int32_t", kbias.astype(np.int32)),
                   Const(p + "_mult", "int32_t", np.array(mults, dtype=np.int32)),
-                  Const(p + "_shift", "int8_t", np.array(shifts, dtype=np.int8))]
-        params = dict(rows=rows, in_features=n, out_features=m_out, in_offset=-zx, out_offset=zy, act_min=lo,
-                      act_max=hi)
-        consts.append(Const(p + "_p", "tml_fc_params", init=_struct(params)))
+                  Const(p + "_shift", "int8_t", np.array(shifts, dtype=np.int8)),
+                  pconst]
         consts.append(Const(p + "_q", "tml_channel_q", init=f"{{0, {p}_kbias, {p}_mult, {p}_shift}}"))
         self.add_layer(op, [x.index], [y.index], f"tml_fc_s8(&{p}_p, &{p}_q, {{T{x.index}}}, {p}_w, {{T{y.index}}});",
                        consts, "tml_fc_s8", rows * n * m_out)
@@ -360,7 +401,7 @@ class _Lowerer:
                       pad_w=pw, act_min=lo, act_max=hi)
         consts = [Const(p + "_p", "tml_pool_params", init=_struct(params))]
         self.add_layer(op, [x.index], [y.index], f"{fn}(&{p}_p, {{T{x.index}}}, {{T{y.index}}});", consts, fn,
-                       oh * ow * c * kh * kw)
+                       oh * ow * c * kh * kw, overlaps={x.index: overlap.pool(params)})
 
     def op_average_pool_2d(self, op):
         self._pool(op, "tml_avgpool_s8")
@@ -489,12 +530,11 @@ class _Lowerer:
             params.update(out_mult=mo, out_shift=so, in1_mult=0, in2_mult=0, in1_shift=0, in2_shift=0, left_shift=0)
         consts.append(Const(p + "_p", "tml_binary_params", init=_struct(params)))
         ins = [t.index for t in (a, b) if not t.is_const]
-        share = None
-        if not params["broadcast"] and not a.is_const:
-            share = ("inplace", a.index)
+        # Same shapes: out[i] is written after in1[i] and in2[i] are read, front to back.
+        ovl = {} if params["broadcast"] else {t: overlap.ELEMENTWISE for t in ins}
         fn = f"tml_{kind}_s8"
         self.add_layer(op, ins, [y.index], f"{fn}(&{p}_p, {pa}, {pb}, {{T{y.index}}});", consts, fn,
-                       params["size"], share)
+                       params["size"], overlaps=ovl)
 
     def op_add(self, op):
         self._binary(op, "add")
@@ -584,7 +624,7 @@ class _Lowerer:
         p = f"L{op.index}"
         consts = [Const(p + "_p", params_type, init=_struct(params))]
         self.add_layer(op, [x.index], [y.index], f"{fn}(&{p}_p, {{T{x.index}}}, {{T{y.index}}});", consts,
-                       fn, 0, share=("inplace", x.index))
+                       fn, 0, overlaps={x.index: overlap.ELEMENTWISE})
 
     def op_relu(self, op):
         """TFLM: requantize input -> output, clamp below at the output zero point."""
@@ -660,5 +700,6 @@ def scratch_id(L: Layer) -> int:
     return -1 - L.index
 
 
-def lower(model: Model) -> Lowered:
-    return _Lowerer(model).run()
+def lower(model: Model, kernels: str = "auto") -> Lowered:
+    """kernels="generic" keeps every layer on the generic kernels (tests compare both paths)."""
+    return _Lowerer(model, kernels).run()

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .codegen import CompiledModel, compile_model, emit, write_if_changed
-from .lower import lower, scratch_id
+from .codegen import CompiledModel, compile_model, emit, layer_steps, write_if_changed
+from .lower import lower
 from .planner import Plan, plan_steps
 from .tflite_format import parse_tflite
 
@@ -39,10 +39,7 @@ def plan_together(lowered: dict) -> dict[str, Plan]:
     steps, inputs, outputs = [], [], []
     for name, lw in lowered.items():
         sizes.update({(name, t): n for t, n in lw.arena_tensors.items()})
-        for L in lw.layers:
-            scratch = [scratch_id(L)] if L.scratch else []
-            share = (L.share[0], (name, L.share[1])) if L.share else None
-            steps.append(([(name, t) for t in L.inputs + scratch], [(name, t) for t in L.outputs + scratch], share))
+        steps += layer_steps(lw, key=lambda t, name=name: (name, t))
         inputs.append((name, lw.input.index))
         outputs.append((name, lw.output.index))
     joint = plan_steps(sizes, steps, inputs, outputs + inputs)

@@ -16,6 +16,7 @@ so a changed generator never serves stale data; tinyml.data.cache stores it comp
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import sys
@@ -136,11 +137,13 @@ def build_dataset(m: Manifest, *, smoke: bool = False, progress: bool = True) ->
             if not hasattr(mod, "load"):
                 raise TinymlError(f"{m.path}: [dataset] source {s.name} has a path but datasets/{s.name} has no load()")
             folders = s.folders(m)
+            # a loader that reads files as predict does (datasets/labelled-files) asks for the manifest
+            extra = {"manifest": m} if "manifest" in inspect.signature(mod.load).parameters else {}
             if getattr(mod, "MANY_FOLDERS", False):
                 recs = mod.load(folders if len(folders) > 1 else folders[0], rate=m.rate, channels=m.channels,
-                                **s.options)
+                                **extra, **s.options)
             else:
-                recs = [r for f in folders for r in mod.load(f, rate=m.rate, channels=m.channels, **s.options)]
+                recs = [r for f in folders for r in mod.load(f, rate=m.rate, channels=m.channels, **extra, **s.options)]
         else:
             if not hasattr(mod, "generate"):
                 raise TinymlError(f"{m.path}: [dataset] source {s.name} has no path and datasets/{s.name} "

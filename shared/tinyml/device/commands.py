@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="replay a recording through the firmware; JSON lines like predict")
     common(p)
     p.add_argument("--events-only", action="store_true", help="print events only, no window scores")
+    p.add_argument("--mqtt", metavar="URL", help="also publish the events to an MQTT broker, nothing lost: "
+                   "mqtt[s]://[user@]host[:port][/?ca=FILE&site=NAME&device=ID] (README, On a gateway)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("size", help="flash and RAM of the firmware on every board")
@@ -197,7 +199,32 @@ def _summary_text(d: dict) -> str:
     return s
 
 
-def _session(args, app: App, signal, *, events_only: bool) -> int:
+def demo_verdict(app: App, truth_file: Path, got: list[dict]) -> tuple[list[str], bool]:
+    """The demo's true events against the events the device raised (`got`: its event lines), by the rule
+    of the held-out metrics: an alert of the same label from [postprocess] detect_before_s before to
+    detect_after_s after the event. Lines to print (expected vs got, latency, PASS/FAIL), and whether it passed."""
+    from ..metrics import match_events
+    from ..scoring import event_window
+
+    try:
+        doc = json.loads(truth_file.read_text())
+        truth = [(float(e["t"]), str(e["event"])) for e in doc["events"]]
+    except (ValueError, KeyError, TypeError) as e:
+        raise TinymlError(f"{truth_file}: not a demo truth file ({e.__class__.__name__}: {e})") from None
+    before, after = event_window(app.manifest)
+    pairs, extra = match_events(truth, [(float(x["t"]), x["event"]) for x in got], before, after)
+    lines = [f"demo truth ({truth_file.name}): an alert counts from {before:g} s before to {after:g} s after its event"]
+    for (t, lab), t_got in pairs:
+        lines.append(f"  expected {lab} at {t:.2f} s: " + (f"got {lab} at {t_got:.2f} s (latency {t_got - t:+.2f} s)"
+                                                          if t_got is not None else "MISSED"))
+    lines += [f"  unexpected {lab} at {t:.2f} s (no true event near it)" for t, lab in extra]
+    found = sum(t is not None for _, t in pairs)
+    ok = found == len(pairs) and not extra
+    lines.append(f"{'PASS' if ok else 'FAIL'}: {found} of {len(pairs)} expected events, {len(extra)} unexpected")
+    return lines, ok
+
+
+def _session(args, app: App, signal, *, events_only: bool, events: list | None = None) -> int:
     from .firmware import build_app
     from .link import Done
     from .runner import DeviceLines, open_transport, stream_signal
@@ -211,12 +238,21 @@ def _session(args, app: App, signal, *, events_only: bool) -> int:
     transport = open_transport(im.board, im.elf, args.port)
     m = app.manifest
     lines: list[DeviceLines] = []
+    mqtt = None
+    if getattr(args, "mqtt", None):
+        from ..gateway.service import RunPublisher
+
+        mqtt = RunPublisher(app, args.mqtt, args.input, args.rate, im.board.name)
 
     def show(msg, run):
+        if mqtt is not None:
+            mqtt.feed_message(msg, run)
         if not lines:
             lines.append(DeviceLines(m, run.hello))
         out = lines[0].feed(msg) + (lines[0].end() if isinstance(msg, Done) else [])
         for line in out:
+            if events is not None and "event" in line:
+                events.append(line)
             if not events_only or "event" in line:
                 sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
@@ -224,6 +260,8 @@ def _session(args, app: App, signal, *, events_only: bool) -> int:
     run = stream_signal(transport, signal, labels=m.labels, expect_app=m.id, expect_hash=m.feature_hash(),
                         timeout_s=args.timeout, on_message=show, quit=im.board.runner != "serial",
                         values=m.values, beat_labels=m.beat_labels)
+    if mqtt is not None:
+        mqtt.close()
     for e in run.errors:
         print(f"device error: {e.describe()}", file=sys.stderr)
     d = summary_dict(im, run, size, len(signal))
@@ -265,7 +303,16 @@ def cmd_flash(args) -> int:
         print(f"{im.board.name}: built {im.elf}", file=sys.stderr)
         return 0
     signal = _signal_for(app, args.input or str(_demo_path(app)), args.rate, args.channel)
-    return _session(args, app, signal, events_only=not args.all_lines)
+    from ..fixtures import truth_path
+
+    truth = None if args.input else truth_path(app)
+    if truth is None or not truth.is_file():
+        return _session(args, app, signal, events_only=not args.all_lines)
+    got: list[dict] = []
+    rc = _session(args, app, signal, events_only=not args.all_lines, events=got)
+    lines, ok = demo_verdict(app, truth, got)  # the demo has a truth: were the device's events right?
+    print("\n".join(lines), file=sys.stderr)
+    return rc or (0 if ok else 1)
 
 
 def cmd_run(args) -> int:

@@ -79,10 +79,10 @@ def _model_files(gen_dir: Path) -> list[Path]:
     return [*gen_dir.glob("model.[ch]"), *gen_dir.glob("model_*.[ch]"), gen_dir / "model.stamp"]
 
 
-def generate(app: App, gen_dir: Path) -> int | None:
-    """app_config.h always; features_tables.c/.h when the feature chain has tables; the models' C when the
-    app has a committed int8 model (and each further model). Returns the arena size."""
-    write_app_config(app.manifest, gen_dir)
+def generate(app: App, gen_dir: Path, config_extra: str = "") -> int | None:
+    """app_config.h always (with `config_extra` C at its end); features_tables.c/.h when the feature chain has
+    tables; the models' C when the app has a committed int8 model (and each further model). Returns the arena size."""
+    write_app_config(app.manifest, gen_dir, config_extra)
     generate_feature_tables(app, gen_dir)
     if not app.tflite_path.is_file():
         for stale in _model_files(gen_dir):
@@ -125,7 +125,10 @@ def generate(app: App, gen_dir: Path) -> int | None:
     return int(arena)
 
 
-def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path | None = None) -> AppImage:
+def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path | None = None,
+              main: Path | None = None, extra_sources=(), extra_includes=(), config_extra: str = "") -> AppImage:
+    """main: another main() than firmware/main.c (the .eim's), with its extra_sources and extra_includes;
+    config_extra: C appended to app_config.h (give such a build its own out_dir)."""
     b = load_board(board) if isinstance(board, str) else board
     fw = app.dir / "firmware"
     app_sources = sorted(fw.glob("*.c")) if fw.is_dir() else []
@@ -138,9 +141,10 @@ def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path |
         key = hashlib.sha256(app_config_h(app.manifest).encode()).hexdigest()[:12]
         base = base / f"set-{key}"
     gen = base / "gen"
-    arena = generate(app, gen)
-    sources = [firmware_dir() / "main.c", *runtime_c_sources(), *app_sources, *sorted(gen.glob("*.c"))]
-    includes = [gen, fw, *runtime_include_dirs()]
+    arena = generate(app, gen, config_extra)
+    sources = [main or firmware_dir() / "main.c", *extra_sources, *runtime_c_sources(), *app_sources,
+               *sorted(gen.glob("*.c"))]
+    includes = [gen, *map(Path, extra_includes), fw, *runtime_include_dirs()]
     out = base / b.name
     image = build_image(b, sources, includes, {}, out, opt=opt, name=app.id, fast_sources=kernel_sources(gen))
     return AppImage(app, b, image, gen, arena)

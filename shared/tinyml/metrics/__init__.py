@@ -9,7 +9,8 @@
 
 from .anomaly import auc_metrics, roc_auc, roc_curve
 from .classes import confusion, window_metrics
-from .events import clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals
+from .events import (clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals,
+                     match_events)
 from .regression import regression_metrics
 
 
@@ -27,5 +28,5 @@ def round_metrics(d: dict) -> dict:
 
 
 __all__ = ["auc_metrics", "clopper_pearson", "confusion", "event_breakdown", "event_intervals", "event_metrics",
-           "format_intervals",
+           "format_intervals", "match_events",
            "regression_metrics", "roc_auc", "roc_curve", "round_metrics", "window_metrics"]

@@ -29,15 +29,14 @@ def event_metrics(
         pred = [(idx / rate, labels[lab]) for idx, lab, _ in ev]
         if r.activity == "stream":
             stream_hours += r.duration / 3600
-            stream_alarms += sum(1 for t, lab in pred if not _near_truth(t, lab, r, before_s, after_s))
+            stream_alarms += sum(1 for t, lab in pred if not _near(t, lab, r.events, before_s, after_s))
             continue
         if r.events:
-            for t_gt, lab_gt in r.events:
+            for (t_gt, _), t in match_events(r.events, pred, before_s, after_s)[0]:
                 total += 1
-                found = [t for t, lab in pred if lab == lab_gt and t_gt - before_s <= t <= t_gt + after_s]
-                if found:
+                if t is not None:
                     hits += 1
-                    latencies.append(min(found) - t_gt)
+                    latencies.append(t - t_gt)
         elif event_labels is None or r.label not in event_labels:
             trials += 1
             trials_clean += not pred
@@ -182,5 +181,18 @@ def format_intervals(m: dict, level: float = 0.95) -> str:
     return f"{100 * level:g} % intervals: " + "; ".join(parts) if parts else ""
 
 
-def _near_truth(t, lab, r, before_s, after_s) -> bool:
-    return any(lab == g and tg - before_s <= t <= tg + after_s for tg, g in r.events)
+def match_events(truth: list[tuple[float, str]], alerts: list[tuple[float, str]], before_s: float,
+                 after_s: float) -> tuple[list[tuple[tuple[float, str], float | None]], list[tuple[float, str]]]:
+    """Each true event (t, label) with the time of the first alert of its label from `before_s` before to
+    `after_s` after it (None: missed), and the alerts that match no true event (false alarms). The rule
+    every event metric and `flash`'s verdict use."""
+    pairs = []
+    for t_gt, lab_gt in truth:
+        found = [t for t, lab in alerts if lab == lab_gt and t_gt - before_s <= t <= t_gt + after_s]
+        pairs.append(((t_gt, lab_gt), min(found) if found else None))
+    extra = [(t, lab) for t, lab in alerts if not _near(t, lab, truth, before_s, after_s)]
+    return pairs, extra
+
+
+def _near(t, lab, truth, before_s, after_s) -> bool:
+    return any(lab == g and tg - before_s <= t <= tg + after_s for tg, g in truth)

@@ -1,0 +1,176 @@
+"""Model cards: every committed card is fresh (rendered from its card.json, app.toml and today's generator;
+measured on the committed models under app.toml's [postprocess]; device figures from today's models and
+firmware), defines every figure it shows, and `tinyml card` re-renders one without data or training."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tinyml.apps import load_app
+from tinyml.card_stamp import card_problems, read_stamp
+from tinyml.glossary import define, undefined
+
+from apptest import APPS, ROOT, run_cli, template_repo
+
+CARD_APPS = [*APPS, *sorted(p.parent.name for p in (ROOT / "apps").glob("_*/app.toml"))]
+
+
+@pytest.mark.parametrize("folder", CARD_APPS)
+def test_committed_card_is_fresh(folder):
+    app = load_app(folder)
+    problems = card_problems(app)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("folder", CARD_APPS)
+def test_card_defines_every_figure_it_shows(folder):
+    app = load_app(folder)
+    card = json.loads((app.model_dir / "card.json").read_text())
+    missing = undefined(app.manifest, card)
+    assert not missing, (f"{app.dir / 'app.toml'}: add what each means to [card] glossary: "
+                         + ", ".join(f'{k} = "..."' for k in missing))
+    text = (app.model_dir / "README.md").read_text()
+    assert "## What the figures mean" in text and "(not defined:" not in text
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A scratch repository holding the template as the app `demo-app`, its card re-rendered for that id."""
+    root = template_repo(tmp_path, "demo-app")
+    toml = root / "apps" / "demo-app" / "app.toml"
+    toml.write_text(toml.read_text().replace('id = "template-app"', 'id = "demo-app"'))
+    env = {"TINYML_ROOT": str(root), "TINYML_CACHE": str(tmp_path / "cache")}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    res = run_cli("card", "demo-app", env=env)
+    assert res.returncode == 0, res.stderr
+    return root / "apps" / "demo-app", env
+
+
+def test_card_renders_without_data_and_the_same_twice(repo, monkeypatch):
+    folder, env = repo
+    app = load_app("demo-app")
+    assert card_problems(app) == []
+    text = (folder / "model" / "README.md").read_text()
+    assert "make app=demo-app card" in text and "template-app" not in text
+    # no dataset, no training: the generators and loaders are out of reach, and the card still renders
+    import tinyml.data.source as source
+    from tinyml.report import render_card
+
+    def no_data(*a, **k):
+        raise AssertionError("rendering a card read the dataset")
+
+    monkeypatch.setattr(source, "build_dataset", no_data)
+    monkeypatch.setattr(source, "dataset_module", no_data)
+    (folder.parent.parent / "datasets").unlink()  # the scratch repo's link to the datasets
+    render_card(app, app.model_dir)
+    assert (folder / "model" / "README.md").read_text() == text
+
+
+def test_each_kind_of_staleness_is_caught_and_named(repo):
+    folder, env = repo
+    model = folder / "model"
+
+    def check():
+        res = run_cli("card", "demo-app", "--check", env=env)
+        return res.returncode, res.stderr
+
+    rc, err = check()
+    assert rc == 0 and err == "", err
+    # the rendered text edited by hand
+    readme = model / "README.md"
+    readme.write_text(readme.read_text().replace("## Held-out metrics", "## Metrics"))
+    rc, err = check()
+    assert rc == 1 and "edited by hand" in err and "[card] glossary" in err
+    readme.write_text(readme.read_text().replace("<!-- card stamp", "<!-- stamp"))
+    rc, err = check()
+    assert rc == 1 and "not rendered by the card generator" in err and "tinyml card demo-app" in err
+    assert run_cli("card", "demo-app", env=env).returncode == 0 and check() == (0, "")
+    # card.json changed after rendering
+    card = json.loads((model / "card.json").read_text())
+    card["metrics"]["int8"]["sensitivity"] = 0.5
+    (model / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    rc, err = check()
+    assert rc == 1 and "rendered from another card.json" in err
+    # re-rendered: the acceptance verdict is judged again from the recorded metrics against app.toml's floors
+    res = run_cli("card", "demo-app", env=env)
+    assert res.returncode == 0, res.stderr
+    assert "## Acceptance (NOT met: sensitivity = 0.5 < 0.8)" in readme.read_text()
+    card["metrics"]["int8"]["sensitivity"] = 1.0
+    (model / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    assert run_cli("card", "demo-app", env=env).returncode == 0 and check() == (0, "")
+    # a comment in app.toml: the text may have changed (title, floors, glossary): re-render, no re-measure
+    toml = folder / "app.toml"
+    toml.write_text(toml.read_text() + "\n# a note\n")
+    rc, err = check()
+    assert rc == 1 and "rendered from another app.toml" in err and "--card" not in err
+    assert run_cli("card", "demo-app", env=env).returncode == 0 and check() == (0, "")
+    # another [postprocess]: the metrics must be measured again
+    toml.write_text(toml.read_text().replace("threshold = 0.6", "threshold = 0.7"))
+    assert run_cli("card", "demo-app", env=env).returncode == 1
+    rc, err = check()
+    assert rc == 1 and "measured under another [postprocess]" in err and "tinyml eval demo-app --card" in err
+    toml.write_text(toml.read_text().replace("threshold = 0.7", "threshold = 0.6"))
+    assert run_cli("card", "demo-app", env=env).returncode == 0
+    # the firmware changed: the device figures must be measured again
+    app_c = folder / "firmware" / "app.c"
+    app_c.write_text(app_c.read_text() + "\n/* a change */\n")
+    rc, err = check()
+    assert rc == 1 and "device figures measured on other firmware" in err and "--device" in err
+    app_c.write_text(app_c.read_text().replace("\n/* a change */\n", ""))
+    assert check() == (0, "")
+    # another model: the card describes another one (retrain and promote)
+    tfl = model / "model.int8.tflite"
+    data = bytearray(tfl.read_bytes())
+    data[-1] ^= 1
+    tfl.write_bytes(bytes(data))
+    rc, err = check()
+    assert rc == 1 and "describes another model.int8.tflite" in err and "device figures measured on other models" in err
+
+
+def test_the_generator_source_is_in_the_stamp(repo, monkeypatch):
+    folder, env = repo
+    import tinyml.card_stamp as stamp
+
+    app = load_app("demo-app")
+    before = read_stamp((folder / "model" / "README.md").read_text())
+    assert before["generator"] == stamp.generator_sha256()
+    monkeypatch.setattr(stamp, "generator_sha256", lambda: "0" * 16)
+    assert any("rendered from another generator" in p for p in card_problems(app))
+
+
+def test_glossary_uses_the_apps_words_and_flags_a_metric_nobody_defined(repo):
+    from tinyml.manifest import load_manifest
+
+    folder, _ = repo
+    toml = folder / "app.toml"
+    m = load_manifest(toml)
+    assert "0.6 s before to 1 s after" in define(m, "sensitivity")  # the app's own detection window
+    for name in ("qrs_sensitivity", "hr_mae_bpm", "v_ppv", "n_af_episodes", "af_false_alarms_per_hour", "anomaly_auc"):
+        assert define(m, name), name
+    card = json.loads((folder / "model" / "card.json").read_text())
+    card["app_metrics"] = ["wobble_index"]
+    card["metrics"]["int8"]["wobble_index"] = 0.3
+    assert undefined(m, card) == ["wobble_index"]
+    toml.write_text(toml.read_text() + '\n[card]\nglossary = { wobble_index = "how much the housing wobbles", '
+                    'specificity = "quiet clips that raise nothing" }\n')
+    m = load_manifest(toml)
+    assert undefined(m, card) == []
+    assert define(m, "specificity").startswith("quiet clips that raise nothing (the share of held-out event-free")
+    toml.write_text(toml.read_text().replace('"how much the housing wobbles"', "3"))
+    with pytest.raises(Exception, match=r"card.glossary.wobble_index"):
+        load_manifest(toml)
+
+
+def test_a_card_from_before_the_postprocess_hash_says_it_assumed_todays(repo):
+    folder, env = repo
+    card_path = folder / "model" / "card.json"
+    card = json.loads(card_path.read_text())
+    del card["postprocess_sha256"]
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    assert run_cli("card", "demo-app", env=env).returncode == 0
+    card = json.loads(card_path.read_text())
+    assert card["postprocess_assumed"] is True and card_problems(load_app("demo-app")) == []
+    assert "before cards recorded the `[postprocess]`" in (folder / "model" / "README.md").read_text()
