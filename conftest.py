@@ -14,7 +14,9 @@ def _no_real_data():
     """Unset every $VAR an app's manifest names (its [[dataset.sources]] paths)."""
     names = set()
     for toml in (Path(__file__).parent / "apps").glob("*/app.toml"):
-        names |= set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", toml.read_text()))
+        for line in toml.read_text().splitlines():  # `path = "..."` values only: comments may name $PATH
+            if re.match(r"\s*path\s*=", line):
+                names |= set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", line.split("#")[0]))
     saved = {n: os.environ.pop(n) for n in names if n in os.environ}
     yield
     os.environ.update(saved)
