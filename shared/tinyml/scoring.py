@@ -127,7 +127,7 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
         for pad, sig, frames, f in batch:
             sq = scores[k : k + len(f)]
             k += len(f)
-            ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq, sig)
+            ev = postprocess(pipe.postprocessor(), frames, fx.window, fx.hop, sq, sig, f)
             events.append([(idx - pad, lab, s) for idx, lab, s in ev])
             top = int(np.asarray(sq)[:, watched].max()) if len(sq) else -128
             peaks.append(float(dequantize(np.int8(top), o.scale, o.zero_point)))
@@ -136,9 +136,9 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
     n = 0
     for r in _bar(recs, progress, "events"):
         pad = 0 if r.activity == "stream" else lead
-        sig = prepare(app, r, notice=False, lead_in=pad)
-        frames = fx.frames(sig)
-        batch.append((pad, sig, frames, fx.batch(frames)))
+        sig = fx.stream(prepare(app, r, notice=False, lead_in=pad))  # the post-processor sees the stream stage
+        frames = fx.windows(sig)
+        batch.append((pad, sig, frames, fx.batch(frames, r.deployment)))
         n += len(frames)
         if n >= SCORE_BATCH_WINDOWS:
             flush()
