@@ -25,10 +25,11 @@ yes = $(filter 1 y yes true,$(1))
 OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(RATE),--rate "$(RATE)") $(if $(MODEL),--model "$(MODEL)") \
         $(if $(call yes,$(EVENTS_ONLY)),--events-only) $(if $(call yes,$(ALL_LINES)),--all-lines) \
         $(if $(PORT),--port "$(PORT)") $(if $(board),--board "$(board)") $(foreach s,$(SET),--set "$(s)") $(foreach c,$(CHANNEL),--channel "$(c)") \
-        $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes) $(if $(call yes,$(DEVICE)),--device) $(if $(MQTT),--mqtt "$(MQTT)")
+        $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes) $(if $(call yes,$(DEVICE)),--device) $(if $(MQTT),--mqtt "$(MQTT)") \
+        $(if $(CALIBRATION),--calibration "$(CALIBRATION)")
 
 # A verb that needs an app, without app=: one line, before anything runs.
-APP_VERBS := data train promote eval compile profile size predict flash run eim
+APP_VERBS := data train promote eval compile profile size predict flash run eim calibrate
 APPS_FOUND := $(patsubst apps/%/app.toml,%,$(filter-out apps/_%,$(wildcard apps/*/app.toml)))
 ifeq ($(strip $(app)),)
 ifneq ($(filter $(APP_VERBS),$(MAKECMDGOALS)),)
@@ -39,7 +40,7 @@ $(error no app id given: make new app=<new-id> (kebab-case, e.g. my-gesture))
 endif
 endif
 
-.PHONY: help setup apps data train promote eval card cards predict new compile profile flash run size bench eim fleet dashboard test test-all clean
+.PHONY: help setup apps data train promote eval card cards predict calibrate new compile profile flash run size bench eim fleet dashboard test test-all clean
 
 help:
 	@echo "make test                      run the test suite (installs what it needs; see README, System packages)"
@@ -51,6 +52,7 @@ help:
 	@echo "make cards [DEVICE=1]          the same for every app's card and the template's"
 	@echo "make app=<id> predict INPUT=rec.csv [RATE=Hz] [MODEL=other.tflite] [EVENTS_ONLY=1] [CHANNEL=[ch=]name]"
 	@echo "make app=<id> run INPUT=rec.csv [board=host|qemu-m4|...] [RATE=Hz] [EVENTS_ONLY=1] [PORT=/dev/ttyACM0]"
+	@echo "make app=<id> calibrate INPUT=healthy.wav   learn the device state (then CALIBRATION=healthy.calibration.json)"
 	@echo "make app=<id> flash [board=...] [INPUT=rec.csv] [ALL_LINES=1] [PORT=/dev/ttyACM0] [YES=1: install flashing tools]"
 	@echo "make app=<id> run INPUT=rec.csv MQTT=mqtts://user@broker:8883/?ca=ca.pem   publish the events to MQTT"
 	@echo "make app=<id> eim              build the app as an Edge Impulse Linux model: build/<id>/host/<id>.eim"
@@ -92,7 +94,7 @@ setup: $(STAMP)
 apps: $(STAMP)
 	@$(TINYML) apps
 
-data train eval compile profile size predict: $(STAMP)
+data train eval compile profile size predict calibrate: $(STAMP)
 	@$(TINYML) $@ "$(app)" $(OPTS)
 
 card cards: $(STAMP)

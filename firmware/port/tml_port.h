@@ -58,6 +58,16 @@ void tml_port_idle(void);
 /* Busy/low-power sleep. Default: spins on tml_port_time_ms(). */
 void tml_port_sleep_ms(uint32_t ms);
 
+/* Non-volatile storage: one small page (a flash page on an MCU) that survives a reset, for state the
+ * device learns in the field (a machine's calibration). Offsets are bytes from the page's start;
+ * reads of a never-written page give 0xFF (erased flash). tml_port_nv_size() is the page size, 0 when
+ * the board has none (the weak default: reads and writes then return -1, and an app keeps its state in
+ * RAM only). qemu-m4: a file `tml-nv.bin` in QEMU's working directory through semihosting; host: the
+ * file named by the environment variable TML_NV_FILE. Both return the number of bytes, or -1. */
+uint32_t tml_port_nv_size(void);
+int tml_port_nv_read(uint32_t offset, void *buf, uint32_t n);
+int tml_port_nv_write(uint32_t offset, const void *buf, uint32_t n);
+
 /* Bytes of stack touched so far (stack painting at reset), 0 when unknown. */
 uint32_t tml_port_stack_used(void);
 

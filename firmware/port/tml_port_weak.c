@@ -34,6 +34,21 @@ __attribute__((weak)) void tml_port_sleep_ms(uint32_t ms)
     }
 }
 __attribute__((weak)) uint32_t tml_port_stack_used(void) { return 0; }
+__attribute__((weak)) uint32_t tml_port_nv_size(void) { return 0; }
+__attribute__((weak)) int tml_port_nv_read(uint32_t offset, void *buf, uint32_t n)
+{
+    (void)offset;
+    (void)buf;
+    (void)n;
+    return -1;
+}
+__attribute__((weak)) int tml_port_nv_write(uint32_t offset, const void *buf, uint32_t n)
+{
+    (void)offset;
+    (void)buf;
+    (void)n;
+    return -1;
+}
 __attribute__((weak)) void tml_port_exit(int code)
 {
     (void)code;

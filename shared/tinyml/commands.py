@@ -1,4 +1,4 @@
-"""Core verbs: apps, system-deps, new, data, train, promote, eval, card, golden, predict."""
+"""Core verbs: apps, system-deps, new, data, train, promote, eval, card, golden, predict, calibrate."""
 
 from __future__ import annotations
 
@@ -14,12 +14,23 @@ from .errors import TinymlError
 from .paths import apps_dir, firmware_dir, repo_root
 
 
+def _recording_args(p) -> None:
+    """A verb that reads one recording (predict, calibrate): the file, its rate, its channels."""
+    p.add_argument("input", nargs="?", help="the recording (or --input)")
+    p.add_argument("--input", dest="input_option", metavar="INPUT", help="the recording, as for run and flash")
+    p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
+    p.add_argument("--channel", action="append", metavar="[CH=]NAME",
+                   help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("apps", help="list the discovered apps and boards")
     p.set_defaults(func=cmd_apps)
 
     p = sub.add_parser("system-deps", help="install the Debian packages a purpose needs")
     p.add_argument("purpose")
+    p.add_argument("--yes", action="store_true", help="enable Debian's contrib/non-free sections without asking "
+                                                      "when the purpose needs them (voices)")
     p.set_defaults(func=cmd_system_deps)
 
     p = sub.add_parser("new", help="copy apps/_template into a new app")
@@ -71,15 +82,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("predict", help="run the whole pipeline on a recording; JSON lines out")
     p.add_argument("app")
-    p.add_argument("input", nargs="?", help="the recording (or --input)")
-    p.add_argument("--input", dest="input_option", metavar="INPUT", help="the recording, as for run and flash")
-    p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
-    p.add_argument("--channel", action="append", metavar="[CH=]NAME",
-                   help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
+    _recording_args(p)
     p.add_argument("--model", help="an int8 .tflite other than the committed one, or a model folder (a training "
                                     "run: build/<id>/runs/<run>, with every model of the app)")
     p.add_argument("--events-only", action="store_true", help="print events only, no window scores")
+    p.add_argument("--calibration", metavar="FILE", help="start from a device state learned by `calibrate`")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("calibrate", help="learn the device state (e.g. a machine's healthy baseline) from a recording")
+    p.add_argument("app")
+    _recording_args(p)
+    p.add_argument("--out", help="the calibration file (default: <recording>.calibration.json beside it)")
+    p.set_defaults(func=cmd_calibrate)
 
 
 def boards() -> list[str]:
@@ -97,7 +111,7 @@ def cmd_apps(args) -> int:
 def cmd_system_deps(args) -> int:
     from .system_deps import ensure
 
-    ensure(args.purpose)
+    ensure(args.purpose, yes=args.yes)
     return 0
 
 
@@ -232,16 +246,35 @@ def cmd_golden(args) -> int:
     return 0
 
 
-def cmd_predict(args) -> int:
-    from .predict import predict_file
-
-    app = app_from_args(args)
+def _input_path(args, app, verb: str) -> str:
     if args.input and args.input_option and args.input != args.input_option:
         raise TinymlError(f"two input recordings given ({args.input} and {args.input_option}); give one")
     path = args.input or args.input_option
     if not path:
-        raise TinymlError(f"no input recording given: {hints.command('predict', app.id, hints.option('--input', '<file>'))}")
+        raise TinymlError(f"no input recording given: {hints.command(verb, app.id, hints.option('--input', '<file>'))}")
+    return path
+
+
+def cmd_predict(args) -> int:
+    from .predict import predict_file
+
+    app = app_from_args(args)
+    path = _input_path(args, app, "predict")
     for line in predict_file(app, path, rate=args.rate, model=args.model, events_only=args.events_only,
-                             channel=args.channel):
+                             channel=args.channel, calibration=args.calibration):
         sys.stdout.write(json.dumps(line) + "\n")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from pathlib import Path
+
+    from .calibration import learn, write
+
+    app = app_from_args(args)
+    path = Path(_input_path(args, app, "calibrate"))
+    out = Path(args.out) if args.out else path.with_name(path.name.split(".")[0] + ".calibration.json")
+    state = learn(app, path, rate=args.rate, channel=args.channel)
+    write(app, state, out)
+    print(f"wrote {out}: {app.id}'s device state learned from {path.name}", file=sys.stderr)
     return 0

@@ -42,13 +42,17 @@ def write_csv(path: Path, rec: Recording) -> None:
             f.write(f"{ti:.3f}," + ",".join(f"{v:.9g}" for v in row) + "\n")
 
 
-def write_wav(path: Path, rec: Recording) -> None:
+def write_wav(path: Path, rec: Recording, float32: bool = False) -> None:
     """PCM16 WAV (for signals in full scale, -1..1): the demo of an audio app. Values on the int16 grid
-    (x * 32768 an integer) survive the round trip through the WAV reader exactly."""
+    (x * 32768 an integer) survive the round trip through the WAV reader exactly. float32: a float WAV of
+    the values as they are, for a signal in physical units (a vibration in g), read back bit for bit."""
     from scipy.io import wavfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    q = np.clip(np.round(np.asarray(rec.signal, np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+    if float32:
+        q = np.ascontiguousarray(rec.signal, np.float32)
+    else:
+        q = np.clip(np.round(np.asarray(rec.signal, np.float64) * 32768.0), -32768, 32767).astype(np.int16)
     wavfile.write(path, int(round(rec.rate)), q[:, 0] if q.shape[1] == 1 else q)
 
 
@@ -63,7 +67,10 @@ def ensure_demo(app: App) -> Path:
     if make_demo is None:
         raise TinymlError(f"{app.dir / 'pipeline.py'}: no make_demo(manifest, seed) to build {path.name}")
     rec = make_demo(m, m.dataset["seed"])
-    (write_wav if path.suffix.lower() == ".wav" else write_csv)(path, rec)
+    if path.suffix.lower() == ".wav":
+        write_wav(path, rec, float32=m.unit_of(m.channels[0]) != "full scale")
+    else:
+        write_csv(path, rec)
     truth.write_text(json.dumps({
         "feature_version": m.features["version"], "rate": rec.rate,
         "events": [{"t": round(t, 3), "event": lab} for t, lab in rec.events],

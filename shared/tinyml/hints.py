@@ -24,6 +24,7 @@ MAKE_VARS = {
     "--smoke": "SMOKE",
     "--yes": "YES",
     "--mqtt": "MQTT",
+    "--calibration": "CALIBRATION",
     "--device": "DEVICE",
 }
 FLAGS_WITHOUT_VALUE = {"--events-only", "--all-lines", "--smoke", "--yes", "--device"}

@@ -26,6 +26,7 @@ last windows can still fire; each label at most once there. Integer arithmetic, 
 
 from __future__ import annotations
 
+import inspect
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -107,12 +108,16 @@ class PostOutput:
 
 
 def run_postprocessor(pp, frames: np.ndarray, window: int, hop: int, scores_q: np.ndarray,
-                      signal: np.ndarray | None = None, n_values: int = 0, n_beat_labels: int = 0) -> PostOutput:
+                      signal: np.ndarray | None = None, n_values: int = 0, n_beat_labels: int = 0,
+                      features: np.ndarray | None = None) -> PostOutput:
     """Run the app's post-processor window by window over `frames` (windows of `signal`), then its flush at
     the end of the input (the end of `signal`; without it, of the last window). An event is stamped with the
     end of the window whose step raised it (the sample index one past its newest sample; the end of the
-    input for the flush): when the device decides."""
+    input for the flush): when the device decides. A step() that takes a `features` keyword gets each
+    window's model input (float32, the chain's output) too: a post-processor that runs further models on
+    it (an anomaly model against a calibration) need not compute the features again."""
     out = PostOutput(values=np.zeros((len(frames), n_values), np.float32))
+    with_features = features is not None and "features" in inspect.signature(pp.step).parameters
     take_values = getattr(pp, "window_values", None)
     take_beats = getattr(pp, "take_beats", None)
     name = type(pp).__name__
@@ -132,7 +137,8 @@ def run_postprocessor(pp, frames: np.ndarray, window: int, hop: int, scores_q: n
         new = frame if k == 0 else frame[window - hop :]
         first = start if k == 0 else start + window - hop
         end = start + window
-        out.events.extend((end, int(lab), int(sq)) for lab, sq in pp.step(frame, new, first, scores_q[k]))
+        extra = {"features": features[k]} if with_features else {}
+        out.events.extend((end, int(lab), int(sq)) for lab, sq in pp.step(frame, new, first, scores_q[k], **extra))
         if n_values:
             v = np.asarray(take_values(), np.float32).reshape(-1)
             if len(v) != n_values:

@@ -48,12 +48,14 @@ class Pipeline:
     model_bytes: the primary int8 model (default: the committed one, or the one in `folder`);
     folder: a model folder (default apps/<id>/model; a training run's folder);
     models: further models by name, each int8 .tflite bytes or an invoker (float stand-ins for evaluation);
-    scorer: `scorer(features) -> int8 scores` that run() uses instead of the primary model (float evaluation).
+    scorer: `scorer(features) -> int8 scores` that run() uses instead of the primary model (float evaluation);
+    calibration: a device state learned in the field (tinyml.calibration) the PostProcessor starts from.
     """
 
     def __init__(self, app: App, model_bytes: bytes | None = None, *, folder: Path | None = None,
-                 models: dict | None = None, scorer=None):
+                 models: dict | None = None, scorer=None, calibration: dict | None = None):
         self.app = app
+        self.calibration = calibration
         self.m = app.manifest
         self.fx = FeatureExtractor(self.m)
         if model_bytes is None:
@@ -89,30 +91,36 @@ class Pipeline:
     def postprocessor(self, models: dict | None = None):
         """The app's PostProcessor; apps with further models get them as `models=` (`models` overrides)."""
         o = self.model.output
+        extra = {}
         if self.models:
-            return self.app.pipeline.PostProcessor(self.m, o.scale, o.zero_point, models=models or self.models)
-        return self.app.pipeline.PostProcessor(self.m, o.scale, o.zero_point)
+            extra["models"] = models or self.models
+        if self.calibration is not None:  # tinyml.calibration: start from a learned state
+            extra["calibration"] = self.calibration
+        return self.app.pipeline.PostProcessor(self.m, o.scale, o.zero_point, **extra)
 
     def int8_scores(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         i = self.model.input
         xq = quantize_input(features, i.scale, i.zero_point)
         return xq, self.model.invoke_batch(xq)
 
-    def run(self, signal: np.ndarray, scorer=None) -> StreamResult:
+    def run(self, signal: np.ndarray, scorer=None, deployment: dict | None = None, postprocessor=None) -> StreamResult:
         """Stream a signal at the manifest rate. `scorer(features) -> int8 scores` overrides the model
-        (default: the pipeline's own scorer, if any)."""
+        (default: the pipeline's own scorer, if any); deployment: the recording's own values
+        (Recording.deployment) for the features; postprocessor: one to use instead of a fresh one (its
+        further models are then not traced)."""
         fx = self.fx
         scorer = scorer or self.scorer
-        frames = fx.frames(signal)
-        feats = fx.batch(frames)
+        streamed = fx.stream(signal)  # the post-processor sees the stream stage's channels, its tail too
+        frames = fx.windows(streamed)
+        feats = fx.batch(frames, deployment)
         if scorer is None:
             xq, sq = self.int8_scores(feats)
         else:
             xq, sq = np.zeros((len(feats), 0), np.int8), scorer(feats)
         m = self.m
-        traced = {name: _Traced(inv) for name, inv in self.models.items()}
-        out = run_postprocessor(self.postprocessor(traced), frames, fx.window, fx.hop, sq, signal, len(m.values),
-                                len(m.beat_labels))
+        traced = {name: _Traced(inv) for name, inv in self.models.items()} if postprocessor is None else {}
+        pp = postprocessor if postprocessor is not None else self.postprocessor(traced)
+        out = run_postprocessor(pp, frames, fx.window, fx.hop, sq, streamed, len(m.values), len(m.beat_labels), feats)
         ends = fx.window_starts(len(signal)) + fx.window
         return StreamResult(ends / fx.rate, sq, xq, out.events, out.values, out.beats, ends,
                             {name: t.calls() for name, t in traced.items()})
@@ -144,10 +152,11 @@ class _Traced:
 
 
 def postprocess(pp, frames: np.ndarray, window: int, hop: int, scores_q: np.ndarray,
-                signal: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+                signal: np.ndarray | None = None, features: np.ndarray | None = None) -> list[tuple[int, int, int]]:
     """The events of the app's post-processor over a stream (tinyml.postprocess.run_postprocessor), its
-    flush at the end of the input (the end of `signal`, whose windows `frames` are) included."""
-    return run_postprocessor(pp, frames, window, hop, scores_q, signal).events
+    flush at the end of the input (the end of `signal`, whose windows `frames` are) included; features:
+    the windows' model inputs, for a post-processor that takes them."""
+    return run_postprocessor(pp, frames, window, hop, scores_q, signal, features=features).events
 
 
 def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarray:
@@ -202,15 +211,23 @@ def read_input(app: App, path, rate: float | None = None, channel: Sequence[str]
     return read_recording(Path(path), spec)
 
 
-def predict_file(app: App, path, rate=None, model=None, events_only=False, channel=None) -> Iterator[dict]:
+def predict_file(app: App, path, rate=None, model=None, events_only=False, channel=None,
+                 calibration=None) -> Iterator[dict]:
+    """calibration: a file of `tinyml calibrate` (the post-processor starts from that learned state)."""
     with notices_held():
-        sig = prepare(app, read_input(app, path, rate, channel))
+        rec = read_input(app, path, rate, channel)
+        sig = prepare(app, rec)
+    state = None
+    if calibration:
+        from .calibration import load
+
+        state = load(app, calibration)
     if model and Path(model).is_dir():  # a model folder: a training run, every model of the app
-        pipe = Pipeline(app, folder=Path(model))
+        pipe = Pipeline(app, folder=Path(model), calibration=state)
     else:
         if model and not Path(model).is_file():
             raise TinymlError(f"{model}: model file not found")
-        pipe = Pipeline(app, Path(model).read_bytes() if model else None)
-    res = pipe.run(sig)
+        pipe = Pipeline(app, Path(model).read_bytes() if model else None, calibration=state)
+    res = pipe.run(sig, deployment=rec.deployment)
     o = pipe.model.output
     yield from result_lines(app, res, o.scale, o.zero_point, events_only)

@@ -38,6 +38,9 @@ class Recording:
     # indices and classes), "rhythm" (labelled time spans), "noise" (unreadable spans). Free-form per dataset;
     # the app's hooks and evaluation read what their datasets provide.
     truth: dict = field(default_factory=dict)
+    # Deployment values this recording was made under, {section: {key: value}} (a machine's shaft speed and
+    # bearing from a dataset or a file): they replace the manifest's for this recording's features.
+    deployment: dict = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
@@ -71,7 +74,8 @@ def read_recording(path: Path, spec: ReadSpec | Sequence[str], rate: float | Non
     if missing:
         notice(path, f"optional channel{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in the file: "
                      "NaN (missing) for the pipeline")
-    return Recording(signal, float(rate), spec.all_channels, source=str(path), missing=missing)
+    return Recording(signal, float(rate), spec.all_channels, source=str(path), missing=missing,
+                     deployment=fs.deployment)
 
 
 def _check_required_finite(fs: FileSignal, spec: ReadSpec, path: Path) -> None:

@@ -89,6 +89,56 @@ void tml_port_sleep_ms(uint32_t ms)
     nanosleep(&t, NULL);
 }
 
+/* Non-volatile page: the file named by TML_NV_FILE (none: no storage), TML_NV_SIZE bytes, 0xFF where
+ * never written; read whole and written whole, as a flash page. */
+#ifndef TML_NV_SIZE
+#define TML_NV_SIZE 2048u
+#endif
+
+static const char *nv_path(void) { return getenv("TML_NV_FILE"); }
+
+uint32_t tml_port_nv_size(void) { return nv_path() ? TML_NV_SIZE : 0u; }
+
+static int nv_load(uint8_t *page)
+{
+    const char *path = nv_path();
+    if (!path) {
+        return -1;
+    }
+    memset(page, 0xFF, TML_NV_SIZE);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        (void)fread(page, 1, TML_NV_SIZE, f);
+        fclose(f);
+    }
+    return 0;
+}
+
+int tml_port_nv_read(uint32_t offset, void *buf, uint32_t n)
+{
+    static uint8_t page[TML_NV_SIZE];
+    if (offset > TML_NV_SIZE || n > TML_NV_SIZE - offset || nv_load(page) != 0) {
+        return -1;
+    }
+    memcpy(buf, page + offset, n);
+    return (int)n;
+}
+
+int tml_port_nv_write(uint32_t offset, const void *buf, uint32_t n)
+{
+    static uint8_t page[TML_NV_SIZE];
+    if (offset > TML_NV_SIZE || n > TML_NV_SIZE - offset || nv_load(page) != 0) {
+        return -1;
+    }
+    memcpy(page + offset, buf, n);
+    FILE *f = fopen(nv_path(), "wb");
+    if (!f) {
+        return -1;
+    }
+    size_t done = fwrite(page, 1, TML_NV_SIZE, f);
+    return fclose(f) == 0 && done == TML_NV_SIZE ? (int)n : -1;
+}
+
 void tml_port_exit(int code)
 {
     fflush(stdout);

@@ -101,6 +101,64 @@ void tml_port_link_write(const uint8_t *buf, size_t len)
 
 uint32_t tml_port_stack_used(void) { return tml_cm_stack_used(); }
 
+/* Non-volatile page: a RAM mirror of `tml-nv.bin` (QEMU's working directory), loaded on first use and
+ * written back whole on every write, as flash keeps a page. Absent file: an erased page (0xFF). */
+#define TML_NV_FILE "tml-nv.bin"
+#ifndef TML_NV_SIZE
+#define TML_NV_SIZE 2048u
+#endif
+static uint8_t s_nv[TML_NV_SIZE];
+static int s_nv_loaded;
+
+static void nv_load(void)
+{
+    if (s_nv_loaded) {
+        return;
+    }
+    for (uint32_t i = 0; i < TML_NV_SIZE; i++) {
+        s_nv[i] = 0xFFu;
+    }
+    int h = tml_sh_open(TML_NV_FILE, TML_SH_MODE_RB);
+    if (h >= 0) {
+        long len = tml_sh_flen(h);
+        (void)tml_sh_read(h, s_nv, len > 0 && (uint32_t)len < TML_NV_SIZE ? (size_t)len : TML_NV_SIZE);
+        (void)tml_sh_close(h);
+    }
+    s_nv_loaded = 1;
+}
+
+uint32_t tml_port_nv_size(void) { return TML_NV_SIZE; }
+
+int tml_port_nv_read(uint32_t offset, void *buf, uint32_t n)
+{
+    if (offset > TML_NV_SIZE || n > TML_NV_SIZE - offset) {
+        return -1;
+    }
+    nv_load();
+    for (uint32_t i = 0; i < n; i++) {
+        ((uint8_t *)buf)[i] = s_nv[offset + i];
+    }
+    return (int)n;
+}
+
+int tml_port_nv_write(uint32_t offset, const void *buf, uint32_t n)
+{
+    if (offset > TML_NV_SIZE || n > TML_NV_SIZE - offset) {
+        return -1;
+    }
+    nv_load();
+    for (uint32_t i = 0; i < n; i++) {
+        s_nv[offset + i] = ((const uint8_t *)buf)[i];
+    }
+    int h = tml_sh_open(TML_NV_FILE, TML_SH_MODE_WB);
+    if (h < 0) {
+        return -1;
+    }
+    int done = tml_sh_write(h, s_nv, TML_NV_SIZE);
+    (void)tml_sh_close(h);
+    return done == (int)TML_NV_SIZE ? (int)n : -1;
+}
+
 void tml_port_exit(int code) { tml_sh_exit(code); }
 
 /* newlib: printf -> UART (QEMU stdout), fprintf(stderr) -> semihosting (QEMU stderr),

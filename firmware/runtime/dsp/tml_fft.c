@@ -1,7 +1,7 @@
 /* tml_fft: float32 radix-2 FFT, power spectrum and band power; twins of tinyml.dsp.spectrum and
  * tinyml.dsp.fft_band_power. This file defines the arithmetic: tinyml.dsp.spectrum does the same float32
- * operations in the same order (vectorized), so tml_power_spectrum is bit-exact with it. Band power
- * agrees within a tolerance (its numpy twin sums the bands in float64). */
+ * operations in the same order (vectorized), so tml_power_spectrum is bit-exact with it, and so is band
+ * power (sequential float32 sums of c_k * P[k], times the scale; frames summed and divided by their count). */
 #include <math.h>
 
 #include "tml_dsp.h"
@@ -80,5 +80,21 @@ int tml_fft_band_power(const float *x, int stride, int n, const float *w, const 
         for (int k = lo[b]; k < hi[b]; k++) acc = acc + ((k == 0 || k == n / 2) ? p[k] : 2.0f * p[k]);
         out[b] = acc * scale;
     }
+    return 0;
+}
+
+int tml_fft_band_power_frames(const float *x, int stride, int n, int length, int hop, const float *w,
+                              const float *tw, const int32_t *lo, const int32_t *hi, int n_bands, float scale,
+                              float *work, float *band, float *out)
+{
+    if (length < 1 || length > n || hop < 1) return -1;
+    int frames = 0;
+    for (int b = 0; b < n_bands; b++) out[b] = 0.0f;
+    for (int s = 0; s + length <= n; s += hop, frames++) {
+        if (tml_fft_band_power(x + (long)s * stride, stride, length, w, tw, lo, hi, n_bands, scale, work, band) != 0)
+            return -1;
+        for (int b = 0; b < n_bands; b++) out[b] = out[b] + band[b];
+    }
+    for (int b = 0; b < n_bands; b++) out[b] = out[b] / (float)frames;
     return 0;
 }

@@ -13,24 +13,27 @@ float tml_stats_mean(const float *x, int n, int stride) {
     return acc / (float)n;
 }
 
-/* m2 = S(d*d)/n, m4 = S((d*d)*(d*d))/n with d = x - mean */
-static void moments(const float *x, int n, int stride, float *m2, float *m4) {
+/* m2 = S(d*d)/n, m3 = S((d*d)*d)/n, m4 = S((d*d)*(d*d))/n with d = x - mean (each sum in its own
+ * float32 accumulator, so asking for one never changes another) */
+static void moments(const float *x, int n, int stride, float *m2, float *m3, float *m4) {
     float m = tml_stats_mean(x, n, stride);
-    float a2 = 0.0f, a4 = 0.0f;
+    float a2 = 0.0f, a3 = 0.0f, a4 = 0.0f;
     for (int i = 0; i < n; i++) {
         float d = X(i) - m;
         float d2 = d * d;
         a2 = a2 + d2;
+        a3 = a3 + d2 * d;
         a4 = a4 + d2 * d2;
     }
     *m2 = a2 / (float)n;
+    *m3 = a3 / (float)n;
     *m4 = a4 / (float)n;
 }
 
 float tml_stats_std(const float *x, int n, int stride) {
-    float m2, m4;
+    float m2, m3, m4;
     if (n < 1) return 0.0f;
-    moments(x, n, stride, &m2, &m4);
+    moments(x, n, stride, &m2, &m3, &m4);
     return sqrtf(m2);
 }
 
@@ -58,23 +61,35 @@ float tml_stats_rms(const float *x, int n, int stride) {
 }
 
 float tml_stats_kurtosis(const float *x, int n, int stride) {
-    float m2, m4;
+    float m2, m3, m4;
     if (n < 1) return 0.0f;
-    moments(x, n, stride, &m2, &m4);
+    moments(x, n, stride, &m2, &m3, &m4);
     if (m2 == 0.0f) return 0.0f;
     return m4 / (m2 * m2) - 3.0f;
+}
+
+float tml_stats_skewness(const float *x, int n, int stride) {
+    float m2, m3, m4;
+    if (n < 1) return 0.0f;
+    moments(x, n, stride, &m2, &m3, &m4);
+    if (m2 == 0.0f) return 0.0f;
+    return m3 / (m2 * sqrtf(m2));
+}
+
+float tml_stats_peak(const float *x, int n, int stride) {
+    float peak = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float a = fabsf(X(i));
+        if (a > peak) peak = a;
+    }
+    return peak;
 }
 
 float tml_stats_crest(const float *x, int n, int stride) {
     if (n < 1) return 0.0f;
     float r = tml_stats_rms(x, n, stride);
     if (r == 0.0f) return 0.0f;
-    float peak = 0.0f;
-    for (int i = 0; i < n; i++) {
-        float a = fabsf(X(i));
-        if (a > peak) peak = a;
-    }
-    return peak / r;
+    return tml_stats_peak(x, n, stride) / r;
 }
 
 int32_t tml_stats_zero_crossings(const float *x, int n, int stride) {
@@ -95,6 +110,8 @@ void tml_stats(const float *x, int n, int stride, const uint8_t *which, int n_wh
         case TML_STAT_KURTOSIS: v = tml_stats_kurtosis(x, n, stride); break;
         case TML_STAT_CREST: v = tml_stats_crest(x, n, stride); break;
         case TML_STAT_ZERO_CROSSINGS: v = (float)tml_stats_zero_crossings(x, n, stride); break;
+        case TML_STAT_SKEWNESS: v = tml_stats_skewness(x, n, stride); break;
+        case TML_STAT_PEAK: v = tml_stats_peak(x, n, stride); break;
         default: v = 0.0f; break;
         }
         out[j] = v;

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
         p.add_argument("--timeout", type=float, default=600.0, help="bound on the whole device session (s)")
         p.add_argument("--summary-json", action="store_true", help="end with one {\"device\": {...}} JSON line")
+        p.add_argument("--calibration", metavar="FILE",
+                       help="a device state learned by `calibrate`, loaded into the board's non-volatile memory")
 
     p = sub.add_parser("flash", help="build the firmware, flash it (or start QEMU/host) and replay the demo")
     common(p)
@@ -102,12 +104,29 @@ def flash_command(board, outputs: dict, port: str | None) -> list[str] | None:
 
 def _signal_for(app: App, path: str, rate: float | None, channel=None):
     """The recording as the device gets it: read like predict reads it (units, time, optional channels
-    as NaN, which travel as float32 NaN), at the device rate."""
+    as NaN, which travel as float32 NaN), at the device rate; and the app as the device must be built for
+    it: deployment values the file states (a CWRU record's motor speed) become build overrides, as predict
+    uses them (never over the user's own --set)."""
     from ..errors import notices_held
     from ..predict import prepare, read_input
 
     with notices_held():
-        return prepare(app, read_input(app, Path(path), rate, channel))
+        rec = read_input(app, Path(path), rate, channel)
+        return prepare(app, rec), with_recording_values(app, rec)
+
+
+def with_recording_values(app: App, rec) -> App:
+    from ..apps import load_app
+    from ..features import overridden_keys
+
+    m = app.manifest
+    mine = overridden_keys(m)
+    extra = [f"{section}.{key}={value!r}" for section, table in (rec.deployment or {}).items()
+             if section in m.deployment for key, value in table.items()
+             if key in m.deployment[section] and (section, key) not in mine and m.deployment[section][key] != value]
+    if not extra:
+        return app
+    return load_app(app.id, app.dir.parent, overrides=[*m.overrides, *extra])
 
 
 def _demo_path(app: App) -> Path:
@@ -140,7 +159,7 @@ def summary_dict(im, run, size, n_samples: int) -> dict:
             hz = int(clock, 0)
             d["estimate_clock_hz"] = hz
             d["estimate_ms_per_inference"] = round(1000.0 * cost["median"] / hz, 4)
-            d["estimate_duty_cycle"] = round(total / hz / seconds, 6) if seconds else None
+            d["estimate_duty_cycle"] = float(f"{total / hz / seconds:.4g}") if seconds else None
         elif cost["unit"] == "ns":
             d["ms_per_inference"] = round(cost["median"] / 1e6, 4)
         _realtime(d, im, run, cost)
@@ -167,7 +186,7 @@ def _realtime(d: dict, im, run, cost: dict) -> None:
         hz = int(clock, 0)
         d["realtime_clock_hz"] = hz
         d["realtime_per_second"] = round(per_second)
-        d["realtime_load"] = round(per_second / hz, 6)
+        d["realtime_load"] = float(f"{per_second / hz:.4g}")  # significant digits: a sleepy node's load is ~1e-7
 
 
 def _summary_text(d: dict) -> str:
@@ -235,7 +254,15 @@ def _session(args, app: App, signal, *, events_only: bool, events: list | None =
     if im.board.runner == "serial":
         if not args.port:
             raise TinymlError(f"board {im.board.name}: give the serial port to stream over: {hints.option('--port', '/dev/ttyACM0')}")
-    transport = open_transport(im.board, im.elf, args.port)
+    nv = None
+    if getattr(args, "calibration", None):
+        from ..calibration import device_image, load
+
+        if im.board.runner == "serial":
+            raise TinymlError(f"{hints.option('--calibration', args.calibration)}: on a real board the device learns "
+                              "its own calibration; loading one works on the emulated and host boards")
+        nv = device_image(app, load(app, args.calibration))
+    transport = open_transport(im.board, im.elf, args.port, nv=nv)
     m = app.manifest
     lines: list[DeviceLines] = []
     mqtt = None
@@ -302,7 +329,7 @@ def cmd_flash(args) -> int:
     elif args.dry_run:
         print(f"{im.board.name}: built {im.elf}", file=sys.stderr)
         return 0
-    signal = _signal_for(app, args.input or str(_demo_path(app)), args.rate, args.channel)
+    signal, app = _signal_for(app, args.input or str(_demo_path(app)), args.rate, args.channel)
     from ..fixtures import truth_path
 
     truth = None if args.input else truth_path(app)
@@ -319,7 +346,7 @@ def cmd_run(args) -> int:
     app = resolve_app(args)
     if not args.input:
         raise TinymlError(f"no input recording given: {hints.command('run', app.id, hints.option('--input', '<file>'))}")
-    signal = _signal_for(app, args.input, args.rate, args.channel)
+    signal, app = _signal_for(app, args.input, args.rate, args.channel)
     return _session(args, app, signal, events_only=args.events_only)
 
 

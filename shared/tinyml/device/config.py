@@ -87,14 +87,21 @@ def _array(v: list) -> str:
     raise TypeError("mixed array")
 
 
+def _names_deployment_value(v) -> bool:
+    """A chain parameter that names a deployment value ("@machine.bpfo"), alone or in a list."""
+    if isinstance(v, str):
+        return v.startswith("@")
+    return isinstance(v, list) and any(isinstance(x, str) and x.startswith("@") for x in v)
+
+
 def _emit(defs: dict[str, str], name: str, v, where: str) -> None:
     def put(k: str, text: str) -> None:
         if k in defs:
             raise TinymlError(f"{where}: two keys map to the C name {k}; rename one")
         defs[k] = text
 
-    if v is None:
-        return
+    if v is None or _names_deployment_value(v):
+        return  # "@machine.shaft_hz": the firmware reads TML_CFG_MACHINE_SHAFT_HZ itself
     if isinstance(v, dict):
         for k, sub in v.items():
             _emit(defs, c_name(name, k), sub, f"{where}.{k}")
@@ -102,6 +109,11 @@ def _emit(defs: dict[str, str], name: str, v, where: str) -> None:
     if isinstance(v, list):
         if v and all(isinstance(x, dict) for x in v):
             put(c_name(name, "LEN"), str(len(v)))
+            for i, sub in enumerate(v):
+                _emit(defs, c_name(name, i), sub, f"{where}[{i}]")
+            return
+        if v and all(isinstance(x, list) and x and all(isinstance(y, dict) for y in x) for x in v):
+            put(c_name(name, "LEN"), str(len(v)))  # lists of steps (concat branches): one level down each
             for i, sub in enumerate(v):
                 _emit(defs, c_name(name, i), sub, f"{where}[{i}]")
             return

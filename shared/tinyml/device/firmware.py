@@ -56,22 +56,28 @@ TABLES = ("features_tables.c", "features_tables.h")
 
 
 def generate_feature_tables(app: App, gen_dir: Path) -> bool:
-    """features_tables.c/.h from the manifest's chain (tinyml.dsp.ctables; names tml_feat_s<step>_<block>_<table>).
+    """features_tables.c/.h from the manifest's chain (tinyml.dsp.ctables; names tml_feat_s<step>_<block>_<table>)
+    and its stream stage (tml_stream_s<step>_<block>_<table>).
     Returns False, leaving no stale files, when the chain needs no tables or has a host-only block (an app
     firmware that includes the header then fails to build, naming it)."""
     from ..dsp.ctables import c_header, c_source, chain_tables, has_tables
+    from ..features import FeatureExtractor, deployment_values
 
     m = app.manifest
+    window = int(m.features["window"])
     try:
-        tables = chain_tables(m.features["chain"], m.rate, int(m.features["window"]), len(m.channels))
+        stream = chain_tables(m.features.get("stream", []), m.rate, window, len(m.channels))
+        tables = chain_tables(m.features["chain"], m.rate, window, FeatureExtractor(m).stream_channels(),
+                              deployment_values(m))
     except TinymlError:
-        tables = []
-    if not has_tables(tables):
+        tables, stream = [], []
+    if not has_tables(tables) and not has_tables(stream):
         for stale in TABLES:
             (gen_dir / stale).unlink(missing_ok=True)
         return False
-    write_generated(gen_dir / TABLES[1], c_header(tables))
-    write_generated(gen_dir / TABLES[0], c_source(tables, static=False, include=TABLES[1]))
+    more = ((stream, "tml_stream"),)  # the stream stage's steps: tml_stream_s<step>_<block>_<table>
+    write_generated(gen_dir / TABLES[1], c_header(tables, more=more))
+    write_generated(gen_dir / TABLES[0], c_source(tables, static=False, include=TABLES[1], more=more))
     return True
 
 

@@ -294,10 +294,12 @@ class ProcessTransport:
 
     stderr (semihosting text, fault dumps) goes to a temporary file, read back on close."""
 
-    def __init__(self, cmd: list[str], cwd=None):
+    def __init__(self, cmd: list[str], cwd=None, env: dict | None = None):
         self._err = tempfile.TemporaryFile()
+        self.nv_after: bytes | None = None  # the device's non-volatile page after the run (NvPage)
         try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, cwd=cwd)
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, cwd=cwd,
+                                         env={**os.environ, **env} if env else None)
         except OSError as e:
             raise TinymlError(f"cannot start {cmd[0]}: {e}") from None
         self._out = self.proc.stdout.fileno()
@@ -357,6 +359,41 @@ class ProcessTransport:
         return self.proc.returncode
 
 
+class NvPage:
+    """The non-volatile page of an emulated or host board (tml_port_nv_*): a file the firmware reads and
+    writes, preloaded with `image` (None: erased) and read back when the run ends."""
+
+    NAME = "tml-nv.bin"  # the qemu-m4 port opens this name in QEMU's working directory
+
+    def __init__(self, folder: str, image: bytes | None):
+        self.path = os.path.join(folder, self.NAME)
+        if image is not None:
+            with open(self.path, "wb") as f:
+                f.write(image)
+
+    def read(self) -> bytes | None:
+        try:
+            with open(self.path, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+
+class HostTransport(ProcessTransport):
+    """The host board's executable, its non-volatile page a file named by TML_NV_FILE."""
+
+    def __init__(self, cmd: list[str], nv: bytes | None = None):
+        self._dir = tempfile.TemporaryDirectory(prefix="tml-host-")
+        self._nv = NvPage(self._dir.name, nv)
+        super().__init__(cmd, env={"TML_NV_FILE": self._nv.path})
+
+    def close(self, timeout: float = 5.0) -> int | None:
+        rc = super().close(timeout)
+        self.nv_after = self._nv.read()
+        self._dir.cleanup()
+        return rc
+
+
 class QemuTransport(ProcessTransport):
     """QEMU with the link input through a FIFO read by semihosting (fast) and output on the UART
     (stdout). The qemu-m4 port opens `tml-link-in.fifo` in QEMU's working directory at init; without
@@ -364,8 +401,9 @@ class QemuTransport(ProcessTransport):
 
     FIFO = "tml-link-in.fifo"
 
-    def __init__(self, cmd: list[str], open_timeout: float = 20.0):
+    def __init__(self, cmd: list[str], open_timeout: float = 20.0, nv: bytes | None = None):
         self._dir = tempfile.TemporaryDirectory(prefix="tml-qemu-")
+        self._nv = NvPage(self._dir.name, nv)
         fifo = os.path.join(self._dir.name, self.FIFO)
         os.mkfifo(fifo)
         super().__init__(cmd, cwd=self._dir.name)
@@ -396,6 +434,7 @@ class QemuTransport(ProcessTransport):
             os.close(self._in)  # end of input: main.c answers DONE and returns
             self._in = -1
         rc = super().close(timeout)
+        self.nv_after = self._nv.read()
         self._dir.cleanup()
         return rc
 

@@ -25,6 +25,7 @@ class Parity:
     python_beats: list[tuple[int, int]] = field(default_factory=list)
     device_beats: list[tuple[int, int]] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    learned: dict | None = None  # the device state both sides learned (apps that calibrate)
     summary: dict = field(default_factory=dict)
 
     @property
@@ -40,7 +41,9 @@ def values_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def device_parity(app: App, board: str = "qemu-m4", recording: Path | None = None, *, timeout_s: float = 600.0,
-                  max_report: int = 5) -> Parity:
+                  max_report: int = 5, calibration: dict | None = None) -> Parity:
+    """calibration: a learned device state (tinyml.calibration) both sides start from; for an app that learns
+    one, the state the device keeps in its non-volatile page after the run must equal Python's too."""
     from ..fixtures import demo_path
     from ..predict import Pipeline, prepare, read_input
     from .commands import summary_dict
@@ -48,12 +51,21 @@ def device_parity(app: App, board: str = "qemu-m4", recording: Path | None = Non
     from .runner import open_transport, stream_signal
     from .size import image_size
 
-    m = app.manifest
+    from ..calibration import device_image, device_state, supports_calibration
+    from .commands import with_recording_values
+
     path = Path(recording) if recording else demo_path(app)
-    sig = prepare(app, read_input(app, path), notice=False)
-    res = Pipeline(app).run(sig)
+    rec = read_input(app, path)
+    sig = prepare(app, rec, notice=False)
+    app = with_recording_values(app, rec)  # the device is built for the machine the file states
+    m = app.manifest
+    pipe = Pipeline(app, calibration=calibration)
+    pp = pipe.postprocessor()
+    res = pipe.run(sig, deployment=rec.deployment, postprocessor=pp)
     im = build_app(app, board)
-    run = stream_signal(open_transport(im.board, im.elf), sig, labels=m.labels, expect_app=m.id,
+    learns = supports_calibration(app)
+    nv = device_image(app, calibration) if learns and calibration is not None else None
+    run = stream_signal(open_transport(im.board, im.elf, nv=nv), sig, labels=m.labels, expect_app=m.id,
                         expect_hash=m.feature_hash(), timeout_s=timeout_s, values=m.values,
                         beat_labels=m.beat_labels)
     py_t = np.asarray(res.ends, np.int64)
@@ -84,8 +96,18 @@ def device_parity(app: App, board: str = "qemu-m4", recording: Path | None = Non
         p.mismatches.append(f"beats differ: {_first_difference(p.python_beats, p.device_beats)}")
     if p.python_events != p.device_events:
         p.mismatches.append(f"events differ: python {p.python_events[:max_report]}, device {p.device_events[:max_report]}")
+    if learns:
+        py_state, dev_state = pp.calibration(), device_state(app, run.nv)
+        if py_state != dev_state:
+            p.mismatches.append(f"learned state differs: python {_brief(py_state)}, device (non-volatile page) "
+                                f"{_brief(dev_state)}")
+        p.learned = py_state
     p.summary = summary_dict(im, run, image_size(im), len(sig))
     return p
+
+
+def _brief(state: dict | None) -> str:
+    return "nothing" if state is None else str({k: (v[:3] + ["..."] if isinstance(v, list) else v) for k, v in state.items()})
 
 
 def _compare_values(p: Parity, m, py: np.ndarray, dev: np.ndarray, missing: list[int], py_t, max_report: int):

@@ -17,21 +17,22 @@ from .. import hints
 from ..errors import TinymlError
 from ..output_lines import BEAT, EVENT, WINDOW, LineMaker, in_time_order
 from .board import Board
-from .link import Beat, Done, Error, Event, Hello, Log, ProcessTransport, QemuTransport, Scores, SerialTransport
-from .link import DeviceLink, Timing, Values
+from .link import Beat, Done, Error, Event, Hello, HostTransport, Log, ProcessTransport, QemuTransport, Scores
+from .link import DeviceLink, SerialTransport, Timing, Values
 from .qemu import qemu_command
 
 
-def open_transport(board: Board, elf: Path, port: str | None = None, fast: bool = True):
+def open_transport(board: Board, elf: Path, port: str | None = None, fast: bool = True, nv: bytes | None = None):
     """A transport to firmware `elf` on `board`: QEMU, the native executable, simavr (AVR boards), or PORT
     (real boards, after flashing). For QEMU, fast=True feeds the link through a FIFO (semihosting) instead of the
-    emulated UART's receive path."""
+    emulated UART's receive path. nv: the emulated or host board's non-volatile page at start (None:
+    erased); the page after the run is the transport's `nv_after`."""
     runner = board.runner
     if runner == "qemu":
         cmd = qemu_command(Path(elf).resolve(), machine=board.get("QEMU_MACHINE", "mps2-an386"), icount=True)
-        return QemuTransport(cmd) if fast else ProcessTransport(cmd)
+        return QemuTransport(cmd, nv=nv) if fast else ProcessTransport(cmd)
     if runner == "host":
-        return ProcessTransport([str(Path(elf).resolve())])
+        return HostTransport([str(Path(elf).resolve())], nv=nv)
     if runner == "simavr":
         from .simavr import simavr_command
 
@@ -57,6 +58,7 @@ class DeviceRun:
     done: Done | None = None
     exit_code: int | None = None
     stderr: str = ""
+    nv: bytes | None = None  # the board's non-volatile page after the run (emulated and host boards)
 
     @property
     def scores_q(self) -> np.ndarray:
@@ -209,4 +211,5 @@ def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_ap
         rc = transport.close()
     run.exit_code = rc
     run.stderr = transport.stderr_text() if hasattr(transport, "stderr_text") else ""
+    run.nv = getattr(transport, "nv_after", None)
     return run

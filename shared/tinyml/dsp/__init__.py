@@ -13,7 +13,21 @@ which needs equal time lengths. `apply_chain` runs a chain; `validate_params` ch
 
 Multi-channel outputs are channel-major: [ch0 f0, ch0 f1, ..., ch1 f0, ...].
 
+`concat` joins several sub-chains: `{block = "concat", branches = [[steps...], [steps...]]}` runs each
+branch on the step's input and concatenates their outputs along features (equal time lengths), so one
+feature vector can gather statistics, band powers and envelope peaks of the same window.
+
+A numeric parameter may name a deployment value instead of a number: `base_hz = "@machine.shaft_hz"`
+(also inside lists: `orders = [1.0, "@machine.bpfo"]`). `resolve_chain(chain, values)` substitutes them
+from {section: {key: value}} (the manifest's deployment sections, a recording's own values, --set), so a
+machine's speed reaches the features without changing the feature definition or its hash.
+
 `frame` (tinyml.dsp.frame) is a utility, not a chain block: the manifest's window/hop do the framing.
+
+Stream blocks (`Block.stream`): causal and length-preserving, with their state carried from sample to sample,
+so applying one to a whole recording is exactly what the device computes sample by sample. Only these may
+appear in a manifest's `[features].stream`, the stage that runs over the whole signal before it is cut into
+windows (a biquad filter that keeps its state, a QRS detector deriving R-R channels, ...).
 """
 
 from __future__ import annotations
@@ -32,10 +46,24 @@ from .block_summary import block_summary as _block_summary
 from .biquad import biquad as _biquad
 from .biquad import design_biquad as _design_biquad
 from .dct import dct as _dct
+from .detrend import detrend as _detrend
+from .decimate import decimate as _decimate
+from .harmonic_energies import harmonic_energies as _harmonic_energies
+from .kurtosis_band import band_filters as _band_filters
+from .harmonic_energies import REFERENCES as HARMONIC_REFERENCES
+from .kurtosis_band import kurtosis_band as _kurtosis_band
+from .normalize import normalize as _normalize
+from .symlog import symlog as _symlog
 from .envelope import envelope as _envelope
 from .fft_band_power import fft_band_power as _fft_band_power
 from .log import log as _log
 from .clip import clip as _clip
+from .decimate import decimate as _decimate
+from .qrs_detect import beat_channels as _beat_channels
+from .qrs_detect import detect_with as _detect_with
+from .qrs_detect import qrs_config as _qrs_config
+from .qrs_detect import qrs_detect as _qrs_detect
+from .select import select as _select
 from .magnitude import magnitude as _magnitude
 from .magnitude import magnitude_int as _magnitude_int
 from .mel import NORMS as MEL_NORMS
@@ -77,6 +105,7 @@ class Block:
     choices: Mapping[str, tuple] = field(default_factory=dict)
     rate_out: Callable[[float, dict], float] | None = None  # when the block changes the sample rate
     doc: str = ""
+    stream: bool = False  # causal and length-preserving: may run in [features].stream (see the module doc)
 
 
 def _type_ok(v, types) -> bool:
@@ -98,6 +127,18 @@ def _type_ok(v, types) -> bool:
 def _type_name(types) -> str:
     types = types if isinstance(types, tuple) else (types,)
     return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+
+
+REF_PREFIX = "@"
+
+
+def is_ref(v) -> bool:
+    """A reference to a deployment value ("@machine.shaft_hz"), or a list holding one."""
+    if isinstance(v, str):
+        return v.startswith(REF_PREFIX)
+    if isinstance(v, (list, tuple)):
+        return any(is_ref(x) for x in v)
+    return False
 
 
 def validate_params(block_name: str, params: Mapping[str, Any]) -> dict:
@@ -122,6 +163,9 @@ def validate_params(block_name: str, params: Mapping[str, Any]) -> dict:
             out[p] = default
             continue
         v = given[p]
+        if is_ref(v):  # checked once resolved (resolve_chain)
+            out[p] = v
+            continue
         if not _type_ok(v, types):
             raise TinymlError(
                 f"DSP block {block_name!r}: parameter {p!r} must be {_type_name(types)}, got {v!r} ({doc})"
@@ -194,6 +238,33 @@ def _apply_clip(x, rate, lo, hi):
     return _clip(_as2d(x, "clip"), lo, hi)
 
 
+def _apply_select(x, rate, channels):
+    return _select(_as2d(x, "select"), channels)
+
+
+def _apply_decimate(x, rate, factor):
+    return _decimate(_as2d(x, "decimate"), int(factor))
+
+
+def qrs_params_config(rate, p):
+    """The detector's QrsConfig for one validated qrs_detect step's parameters."""
+    return _qrs_config(float(rate), tuple(float(b) for b in p["band_hz"]), int(p["order"]), float(p["gain"]),
+                       float(p["mwi_s"]), float(p["refractory_s"]), float(p["twave_s"]), float(p["learn_s"]),
+                       float(p["search_s"]), float(p["ring_s"]), float(p["locate_s"]))
+
+
+def _apply_qrs_detect(x, rate, channel, band_hz, order, gain, mwi_s, refractory_s, twave_s, learn_s, search_s,
+                      ring_s, locate_s):
+    x = _as2d(x, "qrs_detect")
+    if not 0 <= channel < x.shape[1]:
+        raise TinymlError(f"DSP block 'qrs_detect': channel {channel} out of range 0..{x.shape[1] - 1}")
+    cfg = qrs_params_config(rate, dict(band_hz=band_hz, order=order, gain=gain, mwi_s=mwi_s,
+                                       refractory_s=refractory_s, twave_s=twave_s, learn_s=learn_s,
+                                       search_s=search_s, ring_s=ring_s, locate_s=locate_s))
+    r, det = _detect_with(x[:, channel], cfg)
+    return _beat_channels(r, det, x.shape[0], rate)
+
+
 def _apply_magnitude(x, rate):
     return _magnitude(_as2d(x, "magnitude"))[:, None]
 
@@ -210,14 +281,70 @@ def _apply_stats(x, rate, names):
     return _flat_channels(_stats(x, tuple(names)).reshape(x.shape[1], -1))
 
 
-def _apply_fft_band_power(x, rate, bands, window):
+def _apply_fft_band_power(x, rate, bands, window, length, hop):
     x = _as2d(x, "fft_band_power")
-    return _flat_channels(_fft_band_power(x, rate, bands, window).reshape(x.shape[1], -1))
+    return _flat_channels(_fft_band_power(x, rate, bands, window, length, hop).reshape(x.shape[1], -1))
 
 
-def _apply_block_summary(x, rate, size, level, level_center, level_scale, delta_scale, sums, means, missing, clip):
+def _apply_detrend(x, rate):
+    return _detrend(_as2d(x, "detrend"))
+
+
+def _apply_symlog(x, rate):
+    return _symlog(_as2d(x, "symlog"))
+
+
+def _apply_decimate(x, rate, factor):
+    return _decimate(_as2d(x, "decimate"), int(factor))
+
+
+@lru_cache(maxsize=32)
+def _band_sos_cached(bands, rate, order):
+    out = _band_filters([list(b) for b in bands], rate, order)
+    for sos in out:
+        sos.flags.writeable = False
+    return out
+
+
+def _apply_kurtosis_band(x, rate, bands, order, skip):
+    key = tuple(tuple(float(v) for v in b) for b in bands)
+    return _kurtosis_band(_as2d(x, "kurtosis_band"), _band_sos_cached(key, float(rate), int(order)), int(skip))[0]
+
+
+def _apply_harmonic_energies(x, rate, base_hz, orders, harmonics, tolerance, reference, background, floor):
+    x = _as2d(x, "harmonic_energies")
+    return _harmonic_energies(x, rate, float(base_hz), [float(o) for o in orders], int(harmonics), float(tolerance),
+                              reference, float(background), float(floor))
+
+
+def _apply_normalize(x, rate):
+    return _normalize(_as2d(x, "normalize"))
+
+
+_DESCRIBED: dict[int, tuple[Any, list]] = {}  # id(branches) -> (branches, described): a chain runs per window
+
+
+def _apply_concat(x, rate, branches):
+    hit = _DESCRIBED.get(id(branches))
+    if hit is None or hit[0] is not branches:
+        if len(_DESCRIBED) > 256:
+            _DESCRIBED.clear()
+        hit = _DESCRIBED[id(branches)] = (branches, [describe_chain(b) for b in branches])
+    return _concat_described(_as2d(x, "concat"), rate, hit[1])
+
+
+def _concat_described(x, rate, described_branches):
+    outs = [run_described(x, rate, b) for b in described_branches]
+    rows = {o.shape[0] for o in outs}
+    if len(rows) != 1:
+        raise TinymlError(f"DSP block 'concat': branches give {sorted(rows)} rows; they must give the same number")
+    return np.concatenate([o.astype(np.float32) for o in outs], axis=1)
+
+
+def _apply_block_summary(x, rate, size, level, level_center, level_scale, delta_scale, sums, means, missing, clip,
+                         resolution):
     return _block_summary(_as2d(x, "block_summary"), size, level, level_center, level_scale, delta_scale, sums, means,
-                          missing, clip)
+                          missing, clip, resolution)
 
 
 def _frames_params(x, length, hop):
@@ -277,8 +404,9 @@ BLOCKS: dict[str, Block] = {
               {"kind": (str, "lowpass", "filter type"),
                "cutoff_hz": ((float, list), REQUIRED, "cutoff in Hz, or [lo, hi] for band filters"),
                "order": (int, 2, "Butterworth order")},
-              _biquad, _apply_biquad, choices={"kind": BIQUAD_KINDS},
-              doc="Butterworth biquad cascade, float32 TDF-II, zero initial state per window"),
+              _biquad, _apply_biquad, choices={"kind": BIQUAD_KINDS}, stream=True,
+              doc="Butterworth biquad cascade, float32 TDF-II, zero initial state per window (in a stream: "
+                  "from the first sample on)"),
         Block("envelope", 1, "float32",
               {"cutoff_hz": (float, REQUIRED, "lowpass cutoff in Hz"), "order": (int, 2, "Butterworth order")},
               _envelope, _apply_envelope, doc="|x| then a Butterworth lowpass, per channel, zero initial state"),
@@ -288,8 +416,28 @@ BLOCKS: dict[str, Block] = {
               _window, _apply_window, choices={"kind": WINDOW_KINDS}, doc="multiply by a window along time"),
         Block("clip", 1, "float32",
               {"lo": (float, REQUIRED, "lowest value kept"), "hi": (float, REQUIRED, "highest value kept")},
-              _clip, _apply_clip, doc="saturate every value to [lo, hi]"),
-        Block("magnitude", 1, "float32", {}, _magnitude, _apply_magnitude,
+              _clip, _apply_clip, stream=True, doc="saturate every value to [lo, hi]"),
+        Block("select", 1, "float32", {"channels": (list, REQUIRED, "channel indices to keep, in order")},
+              _select, _apply_select, stream=True, doc="keep some channels, in the given order"),
+        Block("decimate", 1, "float32", {"factor": (int, REQUIRED, "keep one (mean) sample in `factor`")},
+              _decimate, _apply_decimate, rate_out=lambda rate, p: float(rate) / int(p["factor"]),
+              doc="mean of each `factor` consecutive samples (a boxcar low-pass, then downsampling)"),
+        Block("qrs_detect", 1, "int",
+              {"channel": (int, 0, "input channel: a band-passed ECG in mV"),
+               "band_hz": (list, [5.0, 15.0], "detection band-pass [lo, hi] in Hz (Pan-Tompkins: 5-15)"),
+               "order": (int, 2, "Butterworth order of the detection band-pass"),
+               "gain": (float, 200.0, "integer counts per mV into the detector"),
+               "mwi_s": (float, 0.15, "moving-window integration length in seconds"),
+               "refractory_s": (float, 0.2, "no second QRS within this time"),
+               "twave_s": (float, 0.36, "a peak this soon after a QRS with half its slope is a T wave"),
+               "learn_s": (float, 2.0, "learning period at the start (no beats reported)"),
+               "search_s": (float, 0.25, "R-peak search span before the integrator's peak"),
+               "ring_s": (float, 1.0, "history kept for the R-peak search (device RAM)"),
+               "locate_s": (float, 0.075, "the R peak is sought this far before the QRS's steepest sample")},
+              _qrs_detect, _apply_qrs_detect, stream=True,
+              doc="streaming Pan-Tompkins QRS detector -> [rr_s (held R-R interval, s), lag (decided beat: "
+                  "samples back to its R peak, else 0)]"),
+        Block("magnitude", 1, "float32", {}, _magnitude, _apply_magnitude, stream=True,
               doc="sqrt of the sum of squares over channels -> 1 feature"),
         Block("magnitude_int", 1, "int", {}, _magnitude_int, _apply_magnitude_int,
               doc="int16 samples -> exact floor integer magnitude (int32) -> 1 feature"),
@@ -302,16 +450,45 @@ BLOCKS: dict[str, Block] = {
                "sums": (list, [], "[channel, scale] pairs: sqrt(block sum / scale)"),
                "means": (list, [], "[channel, center, scale]: (block mean - center) / scale"),
                "missing": (float, -1.0, "a sum or mean over a block with a NaN sample"),
-               "clip": (float, 3.0, "every feature is clipped to [-clip, clip]")},
+               "clip": (float, 3.0, "every feature is clipped to [-clip, clip]"),
+               "resolution": (float, 0.0, "> 0: every feature rounded to this grid (0: not)")},
               _block_summary, _apply_block_summary,
               doc="per block of samples: level, range, step, glitch of one channel, sums and means of others"),
         Block("stats", 1, "float32", {"names": (list, list(STAT_NAMES), "statistics to compute, in order")},
               _stats, _apply_stats, choices={"names": STAT_NAMES},
               doc="per-channel statistics -> [1, ch*len(names)]"),
-        Block("fft_band_power", 2, "float32",
-              {"bands": (list, REQUIRED, "list of [lo, hi] bands in Hz (lo <= f < hi)"), "window": _WIN},
+        Block("fft_band_power", 3, "float32",
+              {"bands": (list, REQUIRED, "list of [lo, hi] bands in Hz (lo <= f < hi)"), "window": _WIN,
+               "length": (int, 0, "frame length for Welch's mean over frames (0: one frame, the whole window)"),
+               "hop": (int, 0, "hop between frames in samples (0: = length)")},
               _fft_band_power, _apply_fft_band_power, choices={"window": WINDOW_KINDS},
-              doc="band powers of one windowed frame per channel -> [1, ch*n_bands]"),
+              doc="band powers of the window (or the mean over its frames) per channel -> [1, ch*n_bands]"),
+        Block("detrend", 1, "float32", {}, _detrend, _apply_detrend, doc="remove each channel's mean"),
+        Block("symlog", 1, "float32", {}, _symlog, _apply_symlog, doc="sign(x) * ln(1 + |x|), elementwise"),
+        Block("decimate", 1, "float32", {"factor": (int, REQUIRED, "keep one (mean) sample in `factor`")},
+              _decimate, _apply_decimate, rate_out=lambda rate, p: float(rate) / int(p["factor"]),
+              doc="mean of every `factor` samples (a boxcar low-pass and downsampling)"),
+        Block("kurtosis_band", 1, "float32",
+              {"bands": (list, REQUIRED, "candidate [lo, hi] bands in Hz"),
+               "order": (int, 2, "Butterworth order of each band-pass"),
+               "skip": (int, 0, "samples dropped at the start (the filters' start-up), output and kurtosis")},
+              _kurtosis_band, _apply_kurtosis_band,
+              doc="the window band-passed in the candidate band of highest kurtosis (spectral-kurtosis choice)"),
+        Block("harmonic_energies", 1, "float32",
+              {"base_hz": (float, REQUIRED, "base frequency in Hz (e.g. the shaft speed)"),
+               "orders": (list, REQUIRED, "multiples of base_hz to look at"),
+               "harmonics": (int, 1, "harmonics of each order (1: the order itself)"),
+               "tolerance": (float, 0.03, "relative half-width of the search around each target (slip)"),
+               "reference": (str, "absolute", "what the peak is measured against: nothing, its neighbourhood, "
+                                              "the spectrum's mean"),
+               "background": (float, 0.25, "relative half-width of the neighbourhood"),
+               "floor": (float, 1e-12, "values below are raised to this before log")},
+              _harmonic_energies, _apply_harmonic_energies, choices={"reference": HARMONIC_REFERENCES},
+              doc="ln peak power at orders of a base frequency in power spectra -> [frames, orders*harmonics]"),
+        Block("normalize", 1, "float32", {}, _normalize, _apply_normalize,
+              doc="each row over its sum (band powers -> the spectrum's shape)"),
+        Block("concat", 1, "float32", {"branches": (list, REQUIRED, "sub-chains, each a list of steps")},
+              _apply_concat, _apply_concat, doc="run each branch on the input and join the outputs along features"),
         Block("spectrum", 2, "float32", {"length": _LEN, "hop": _HOP, "n_fft": _NFFT, "window": _WIN},
               _power_spectrum, _apply_spectrum, choices={"window": WINDOW_KINDS},
               doc="framed power spectrum -> [frames, ch*(n_fft/2+1)]"),
@@ -340,27 +517,96 @@ BLOCKS: dict[str, Block] = {
 }
 
 
-def describe_chain(chain) -> list[dict]:
-    """Validated, canonical form of a chain (defaults filled, block versions added): hash this."""
+def describe_chain(chain, where: str = "features.chain") -> list[dict]:
+    """Validated, canonical form of a chain (defaults filled, block versions added, concat branches
+    described in turn): hash this."""
     out = []
+    if not isinstance(chain, (list, tuple)):
+        raise TinymlError(f"{where}: must be a list of steps")
     for i, step in enumerate(chain):
         if not isinstance(step, Mapping) or not isinstance(step.get("block"), str):
-            raise TinymlError(f"features.chain[{i}]: each step must be a table with a 'block' name")
+            raise TinymlError(f"{where}[{i}]: each step must be a table with a 'block' name")
         append = step.get("append", False)
         if not isinstance(append, bool):
-            raise TinymlError(f"features.chain[{i}] ({step['block']}): append must be true or false")
+            raise TinymlError(f"{where}[{i}] ({step['block']}): append must be true or false")
         params = validate_params(step["block"], step)
+        if step["block"] == "concat":
+            br = params["branches"]
+            if not br or not all(isinstance(b, (list, tuple)) and b for b in br):
+                raise TinymlError(f"{where}[{i}] (concat): branches must be a non-empty list of non-empty step lists")
+            params = {"branches": [describe_chain(b, f"{where}[{i}].branches[{j}]") for j, b in enumerate(br)]}
         out.append({"block": step["block"], "version": BLOCKS[step["block"]].version, "append": append,
                     "params": params})
     return out
 
 
-def apply_chain(x: np.ndarray, rate: float, chain) -> np.ndarray:
-    """Run a manifest feature chain over one window x [time, channels]; returns [time', features]."""
+def chain_refs(chain) -> set[str]:
+    """Every "@section.key" a chain names (inside concat branches too)."""
+    refs: set[str] = set()
+
+    def walk(v):
+        if isinstance(v, str) and v.startswith(REF_PREFIX):
+            refs.add(v[len(REF_PREFIX):])
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif isinstance(v, Mapping):
+            for x in v.values():
+                walk(x)
+
+    walk(chain)
+    return refs
+
+
+def resolve_chain(chain, values: Mapping[str, Mapping[str, Any]], where: str = "features.chain"):
+    """The chain with every "@section.key" replaced by values[section][key] (a number), then validated."""
+
+    def sub(v):
+        if isinstance(v, str) and v.startswith(REF_PREFIX):
+            section, _, key = v[len(REF_PREFIX):].partition(".")
+            table = values.get(section)
+            if table is None or key not in table:
+                have = ", ".join(f"{s}.{k}" for s, t in values.items() for k in t) or "none"
+                raise TinymlError(f"{where}: {v} names no deployment value (have: {have})")
+            x = table[key]
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                raise TinymlError(f"{where}: {v} must be a number, got {x!r}")
+            return float(x)
+        if isinstance(v, list):
+            return [sub(x) for x in v]
+        if isinstance(v, Mapping):
+            return {k: sub(x) for k, x in v.items()}
+        return v
+
+    out = sub(list(chain))
+    describe_chain(out, where)  # the substituted values pass the blocks' schemas
+    return out
+
+
+def apply_chain(x: np.ndarray, rate: float, chain, values: Mapping[str, Mapping[str, Any]] | None = None,
+                described: list[dict] | None = None) -> np.ndarray:
+    """Run a manifest feature chain over one window x [time, channels]; returns [time', features].
+    values: deployment values for "@section.key" parameters; described: describe_chain(the resolved
+    chain), to skip validating it again (a chain run on thousands of windows)."""
     y = _as2d(x, "chain input")
-    for step in describe_chain(chain):
+    if described is None:
+        if chain_refs(chain):
+            if values is None:
+                raise TinymlError(f"features.chain names deployment values ({', '.join(sorted(chain_refs(chain)))}) "
+                                  "but none were given")
+            chain = resolve_chain(chain, values)
+        described = describe_chain(chain)
+    return run_described(y, rate, described)
+
+
+def run_described(y: np.ndarray, rate: float, described: list[dict]) -> np.ndarray:
+    """apply_chain's loop over an already described (validated, resolved) chain."""
+    for step in described:
         blk = BLOCKS[step["block"]]
-        out = np.asarray(blk.apply(y, rate, **step["params"]))
+        if step["block"] == "concat":
+            out = _concat_described(y, rate, step["params"]["branches"])
+        else:
+            out = np.asarray(blk.apply(y, rate, **step["params"]))
         if out.ndim != 2:
             raise TinymlError(f"DSP block {blk.name!r} returned shape {out.shape}, expected 2-D")
         if step["append"]:
@@ -375,4 +621,5 @@ def apply_chain(x: np.ndarray, rate: float, chain) -> np.ndarray:
     return y
 
 
-__all__ = ["BLOCKS", "Block", "REQUIRED", "STAT_NAMES", "apply_chain", "describe_chain", "validate_params"]
+__all__ = ["BLOCKS", "Block", "REQUIRED", "STAT_NAMES", "apply_chain", "chain_refs", "describe_chain", "is_ref",
+           "resolve_chain", "validate_params"]

@@ -7,8 +7,11 @@ firmware uses the very same float32 values as the numpy blocks (never a hand cop
     tables = chain_tables(chain, rate=16000, window=16000, channels=1)   # {step: {name: array or scalar}}
     src = c_source(tables, prefix="tml_feat")                             # const arrays + #defines
 
-Names are <prefix>_s<step>_<block>_<table>, e.g. tml_feat_s0_mfcc_window; see each block's entry in
-BLOCK_TABLES for the tables and the C call they feed.
+Names are <prefix>_s<step>_<block>_<table>, e.g. tml_feat_s0_mfcc_window; steps inside a concat block's
+branches are s<step>_b<branch>_<substep>, e.g. tml_feat_s0_b3_1_kurtosis_band_sos. See each block's entry
+in BLOCK_TABLES for the tables and the C call they feed. A chain that names deployment values
+("@machine.shaft_hz") is resolved first (tinyml.dsp.resolve_chain): blocks that use such values compute
+from them at run time on the device (harmonic_energies), so their tables do not depend on them.
 """
 
 from __future__ import annotations
@@ -90,11 +93,19 @@ def _t_stats(shape, rate, p):
 
 
 def _t_fft_band_power(shape, rate, p):
-    n = shape[0]
+    n = p["length"] or shape[0]
     w = _window(p["window"], n)
     lo, hi = band_bins(n, rate, p["bands"])
     return {"window": w, "twiddles": fft_twiddles(n).reshape(-1), "band_lo": lo, "band_hi": hi,
-            "n_bands": len(lo), "scale": band_scale(w)}  # tml_fft_band_power
+            "n_bands": len(lo), "scale": band_scale(w), "length": n,
+            "hop": p["hop"] or n}  # tml_fft_band_power (tml_fft_band_power_frames with length)
+
+
+def _t_kurtosis_band(shape, rate, p):
+    from .kurtosis_band import band_filters
+
+    sos = np.stack(band_filters(p["bands"], rate, p["order"]))
+    return {"sos": sos, "n_sections": sos.shape[1], "n_bands": sos.shape[0], "skip": p["skip"]}  # tml_kurtosis_band
 
 
 def _frames(shape, p):
@@ -151,51 +162,90 @@ BLOCK_TABLES: dict[str, Callable[[tuple, float, dict], dict[str, Any]]] = {
     "magnitude": lambda s, r, p: {},
     "magnitude_int": lambda s, r, p: {},
     "clip": lambda s, r, p: {},  # tml_clip(x, n, lo, hi, out): the bounds come from app_config.h
+    "select": lambda s, r, p: {"channels": np.asarray(p["channels"], np.int32), "n": len(p["channels"])},
+    "decimate": lambda s, r, p: {},  # tml_decimate(x, n, ch, factor, out): the factor comes from app_config.h
+    "qrs_detect": lambda s, r, p: _qrs_tables(r, p),  # a tml_qrs_detect_config
+    "kurtosis_band": _t_kurtosis_band,
+    "detrend": lambda s, r, p: {},  # tml_detrend
+    "symlog": lambda s, r, p: {},  # tml_symlog
+    "normalize": lambda s, r, p: {},  # tml_normalize
+    "harmonic_energies": lambda s, r, p: {},  # tml_harmonic_energies: every value at run time
+    "concat": lambda s, r, p: {},  # its branches' steps carry the tables
 }
 
 
-def chain_tables(chain, rate: float, window: int, channels: int) -> list[dict[str, Any]]:
-    """Tables of every step of a feature chain, in order ({} for steps that need none).
+def _qrs_tables(rate, p):
+    from . import qrs_params_config
+
+    return qrs_params_config(rate, p).tables()
+
+
+def chain_tables(chain, rate: float, window: int, channels: int, values=None) -> list[dict[str, Any]]:
+    """Tables of every step of a feature chain, in order ({} for steps that need none; a concat step
+    has "branches": the tables of each branch's steps).
 
     Shapes are found by running the chain on a zero window [window, channels]; a host-only block
-    (resample) raises TinymlError.
+    (resample) raises TinymlError. values: deployment values for "@section.key" parameters.
     """
-    from . import BLOCKS, describe_chain
+    from . import chain_refs, describe_chain, resolve_chain
 
-    x = np.zeros((window, channels), np.float32)
+    if chain_refs(chain):
+        if values is None:
+            raise TinymlError("chain_tables: the chain names deployment values; pass them")
+        chain = resolve_chain(chain, values)
+    return _tables(describe_chain(chain), np.zeros((window, channels), np.float32), float(rate), "features.chain")[0]
+
+
+def _tables(described, x, rate, where):
+    from . import BLOCKS, run_described
+
     out = []
-    for i, step in enumerate(describe_chain(chain)):
+    for i, step in enumerate(described):
         name = step["block"]
         if name not in BLOCK_TABLES:
-            raise TinymlError(f"features.chain[{i}]: block {name!r} has no C twin (host only)")
-        out.append({"block": name, "tables": BLOCK_TABLES[name](x.shape, rate, step["params"])})
-        y = BLOCKS[name].apply(x, rate, **step["params"]).astype(np.float32)
-        x = np.concatenate([x, y], axis=1) if step["append"] else y
-    return out
+            raise TinymlError(f"{where}[{i}]: block {name!r} has no C twin (host only)")
+        entry = {"block": name, "tables": BLOCK_TABLES[name](x.shape, rate, step["params"])}
+        if name == "concat":
+            entry["branches"] = [_tables(b, x, rate, f"{where}[{i}].branches[{j}]")[0]
+                                 for j, b in enumerate(step["params"]["branches"])]
+        out.append(entry)
+        y = run_described(x, rate, [step]).astype(np.float32)
+        rate = BLOCKS[name].rate_out(rate, step["params"]) if BLOCKS[name].rate_out else rate
+        x = y
+    return out, x
 
 
 def has_tables(tables: list[dict[str, Any]]) -> bool:
-    return any(step["tables"] for step in tables)
+    return any(step["tables"] or any(has_tables(b) for b in step.get("branches", ())) for step in tables)
 
 
 def c_source(tables: list[dict[str, Any]], prefix: str = "tml_feat", static: bool = True,
-             include: str | None = None) -> str:
+             include: str | None = None, more: tuple = ()) -> str:
     """C source text for chain_tables(...): const arrays for arrays, #defines for scalars.
-    include: a header (c_header's) to include first, so the compiler checks the declarations."""
+    include: a header (c_header's) to include first, so the compiler checks the declarations.
+    more: further (tables, prefix) pairs in the same file (e.g. the stream stage's, prefix tml_stream)."""
     lines = ["/* Generated by tinyml.dsp.ctables from the feature chain; do not edit. */", "#include <stdint.h>", ""]
     if include:
         lines[2:2] = [f'#include "{include}"']
-    for i, step in enumerate(tables):
-        for name, a, scalar in _entries(step, i, prefix):
+    for part, pre in ((tables, prefix), *more):
+        for name, a, scalar in _all_entries(part, pre):
             lines.append(scalar if scalar else c_array(name, a, static=static))
         lines.append("")
     return "\n".join(lines)
 
 
-def _entries(step: dict[str, Any], i: int, prefix: str):
+def _all_entries(tables: list[dict[str, Any]], prefix: str, path: str = "s"):
+    """(C name, array, scalar #define or None) for every table of every step, concat branches included."""
+    for i, step in enumerate(tables):
+        yield from _entries(step, f"{path}{i}", prefix)
+        for j, branch in enumerate(step.get("branches", ())):
+            yield from _all_entries(branch, prefix, f"{path}{i}_b{j}_")
+
+
+def _entries(step: dict[str, Any], where: str, prefix: str):
     """(C name, array, scalar #define or None) for each table of one chain step."""
     for key, v in step["tables"].items():
-        name = f"{prefix}_s{i}_{step['block']}_{key}"
+        name = f"{prefix}_{where}_{step['block']}_{key}"
         a = np.asarray(v)
         scalar = None
         if a.ndim == 0:
@@ -204,20 +254,20 @@ def _entries(step: dict[str, Any], i: int, prefix: str):
         yield name, a, scalar
 
 
-def c_header(tables: list[dict[str, Any]], prefix: str = "tml_feat", guard: str = "TML_FEATURES_TABLES_H") -> str:
+def c_header(tables: list[dict[str, Any]], prefix: str = "tml_feat", guard: str = "TML_FEATURES_TABLES_H",
+             more: tuple = ()) -> str:
     """The header for c_source(..., static=False): extern declarations, a <NAME>_LEN per array, #defines
     for scalars (the same names, upper case)."""
     lines = ["/* Generated by tinyml.dsp.ctables from the feature chain; do not edit. */", f"#ifndef {guard}",
              f"#define {guard}", "", "#include <stdint.h>", ""]
-    for i, step in enumerate(tables):
-        for name, a, scalar in _entries(step, i, prefix):
-            if scalar:
-                lines.append(scalar)
-            else:
-                ctype = _CTYPES.get(a.dtype)
-                if ctype is None:
-                    raise TinymlError(f"c_header: unsupported dtype {a.dtype} for {name}")
-                lines.append(f"#define {name.upper()}_LEN {a.size}")
-                lines.append(f"extern const {ctype} {name}[{a.size}];")
+    for name, a, scalar in (e for part, pre in ((tables, prefix), *more) for e in _all_entries(part, pre)):
+        if scalar:
+            lines.append(scalar)
+        else:
+            ctype = _CTYPES.get(a.dtype)
+            if ctype is None:
+                raise TinymlError(f"c_header: unsupported dtype {a.dtype} for {name}")
+            lines.append(f"#define {name.upper()}_LEN {a.size}")
+            lines.append(f"extern const {ctype} {name}[{a.size}];")
     lines += ["", "#endif", ""]
     return "\n".join(lines)

@@ -9,11 +9,14 @@ with c_k = 1 for DC and (n even) Nyquist, else 2 (one-sided). This equals scipy.
 rectangular window the bands covering [0, rate/2] sum to mean(x**2); a sine of amplitude A in a band
 gives about A**2/2 with a hann window.
 
-Arithmetic: the power spectrum is tinyml.dsp.spectrum's (float32, bit-exact with the C FFT for n a power
-of two), the band sums are float64 here, result float32. The C twin `tml_fft_band_power` runs the same
-float32 radix-2 FFT (n a power of two), sums c_k*P[k] sequentially in float32 and multiplies by the precomputed
-float32 scale 1/(n*S2) (`band_scale`); bins come from `band_bins`. Not bit-exact: tests bound the error
-by 5e-7 times the frame's total power (measured <= 1e-7).
+With `length` (Welch's method), the window is cut into frames of `length` samples every `hop` and the
+band powers are the mean over the frames: a steadier estimate at a coarser resolution.
+
+Arithmetic (float32, C twin `tml_fft_band_power`, bit-exact for n a power of two): the power spectrum is
+tinyml.dsp.spectrum's; each band sums c_k*P[k] sequentially in float32 (c_k*P[k] is P[k] or 2.0f*P[k])
+and multiplies by the float32 scale 1/(n*S2) (`band_scale`); bins come from `band_bins`; frames are
+summed sequentially in float32 and divided by their count (as float). Any other n (host only): numpy's
+float64 rfft rounded to float32, then the same float32 sums.
 """
 
 from __future__ import annotations
@@ -61,17 +64,37 @@ def band_scale(w: np.ndarray) -> np.float32:
     return np.float32(1.0 / (w.shape[0] * np.sum(w * w)))
 
 
-def fft_band_power(frame, rate: float, bands, window="hann") -> np.ndarray:
-    """frame [n] or [n, ch] -> float32 [n_bands] or [ch, n_bands] (band power, see module docstring)."""
+def _band_sums(P: np.ndarray, n: int, rate: float, bands, window) -> np.ndarray:
+    """P float32 [bins, ...] (power spectra of n-point frames) -> float32 [..., n_bands]."""
+    lo, hi = band_bins(n, rate, bands)
+    c = bin_weights(n).reshape((-1,) + (1,) * (P.ndim - 1))
+    cP = P * c  # exact: a factor of 1 or 2
+    scale = band_scale(_win(window, n))
+    sums = [np.add.accumulate(cP[a:b], axis=0)[-1] if b > a else np.zeros(cP.shape[1:], np.float32)
+            for a, b in zip(lo, hi)]
+    return (np.stack(sums, axis=-1).astype(np.float32) * scale).astype(np.float32)
+
+
+def _one_frame(x: np.ndarray, rate: float, bands, window) -> np.ndarray:
+    return _band_sums(power_spectrum(x, window), x.shape[0], rate, bands, window)
+
+
+def fft_band_power(frame, rate: float, bands, window="hann", length: int = 0, hop: int = 0) -> np.ndarray:
+    """frame [n] or [n, ch] -> float32 [n_bands] or [ch, n_bands] (band power, see module docstring);
+    length > 0: the mean over frames of `length` samples every `hop` (0: = length)."""
     x = np.asarray(frame, dtype=np.float32)
     if not rate > 0:
         raise TinymlError(f"fft_band_power: rate must be > 0 Hz, got {rate}")
-    P = power_spectrum(x, window).astype(np.float64)  # [bins] or [bins, ch]
-    n = x.shape[0]
-    w = _win(window, n)
-    lo, hi = band_bins(n, rate, bands)
-    c = bin_weights(n).astype(np.float64)
-    cP = P * (c if P.ndim == 1 else c[:, None])
-    scale = 1.0 / (n * np.sum(w.astype(np.float64) ** 2))
-    out = np.stack([cP[a:b].sum(axis=0) for a, b in zip(lo, hi)], axis=-1) * scale
-    return out.astype(np.float32)
+    if not length:
+        return _one_frame(x, rate, bands, window)
+    hop = hop or length
+    if not 1 <= length <= x.shape[0] or hop < 1:
+        raise TinymlError(f"fft_band_power: length must be 1..{x.shape[0]} and hop >= 1, got {length}, {hop}")
+    starts = range(0, x.shape[0] - length + 1, hop)
+    fr = np.stack([x[s : s + length] for s in starts], axis=1)  # [length, frames, ...]: one FFT pass
+    per = _band_sums(power_spectrum(fr.reshape(length, -1), window).reshape(-1, *fr.shape[1:]), length, rate,
+                     bands, window)  # [frames, ..., n_bands]
+    acc = per[0]
+    for b in per[1:]:
+        acc = (acc + b).astype(np.float32)
+    return (acc / np.float32(len(starts))).astype(np.float32)

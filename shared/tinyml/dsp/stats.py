@@ -10,8 +10,11 @@ n < 2**24). With S(v) = that sequential sum:
     m2        = S(d*d) / n                  std = sqrtf(m2)   (population, ddof=0, like np.std)
     m4        = S((d*d)*(d*d)) / n          kurtosis = m4 / (m2*m2) - 3   (Fisher, biased, like
                                             scipy.stats.kurtosis defaults); 0 when m2 == 0
+    m3        = S((d*d)*d) / n              skewness = m3 / (m2*sqrtf(m2))  (biased, like
+                                            scipy.stats.skew defaults); 0 when m2 == 0
     rms       = sqrtf(S(x*x) / n)
-    crest     = max|x| / rms; 0 when rms == 0
+    peak      = max|x|
+    crest     = peak / rms; 0 when rms == 0
     min, max  exact
     zero_crossings = number of i in 1..n-1 with (x[i-1] < 0) != (x[i] < 0)  (0 counts as positive)
 
@@ -24,7 +27,8 @@ import numpy as np
 
 from ..errors import TinymlError
 
-STAT_NAMES = ("mean", "std", "min", "max", "rms", "kurtosis", "crest", "zero_crossings")
+# Codes are positions here (the C enum TML_STAT_*): new statistics go at the end.
+STAT_NAMES = ("mean", "std", "min", "max", "rms", "kurtosis", "crest", "zero_crossings", "skewness", "peak")
 
 
 def _prep(x) -> np.ndarray:
@@ -79,6 +83,21 @@ def kurtosis(x) -> np.ndarray:
     return np.where(m2 == 0, np.float32(0), k).astype(np.float32)
 
 
+def skewness(x) -> np.ndarray:
+    x = _prep(x)
+    d = x - mean(x)
+    d2 = d * d
+    n = np.float32(x.shape[0])
+    m2, m3 = seqsum(d2) / n, seqsum(d2 * d) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = m3 / (m2 * np.sqrt(m2))
+    return np.where(m2 == 0, np.float32(0), k).astype(np.float32)
+
+
+def peak(x) -> np.ndarray:
+    return np.abs(_prep(x)).max(axis=0)
+
+
 def crest_factor(x) -> np.ndarray:
     x = _prep(x)
     r = rms(x)
@@ -103,6 +122,8 @@ _FUNCS = {
     "kurtosis": kurtosis,
     "crest": crest_factor,
     "zero_crossings": zero_crossings,
+    "skewness": skewness,
+    "peak": peak,
 }
 
 

@@ -121,6 +121,9 @@ class FileSignal:
     time_note: str = ""  # how the times were read ("time column 'time' in seconds"), for messages
     units: dict[str, str] = field(default_factory=dict)  # channel -> unit the file declares
     names: dict[str, str] = field(default_factory=dict)  # channel -> the file's name for it (messages)
+    # deployment values the file states, {section: {key: value}} (a CWRU record's motor speed): they reach
+    # the features through Recording.deployment, unless the user --set the same key
+    deployment: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:

@@ -1,0 +1,195 @@
+"""predictive-maintenance's own logic: [machine] values, the calibration (Welford, spread floor, threshold),
+the device's non-volatile image, and the post-processor's values and events (anomaly hold and re-arm,
+fault events only while anomalous, refractory)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyml.apps import load_app
+from tinyml.errors import TinymlError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "firmware"))
+
+APP = load_app("predictive-maintenance")
+P = APP.pipeline
+M = APP.manifest
+F32 = np.float32
+
+
+def test_machine_values_from_rpm_and_geometry():
+    base = {s: dict(t) for s, t in M.deployment.items()}
+    m = P.resolve_deployment(base)["machine"]
+    assert m["shaft_hz"] == pytest.approx(29.95) and m["bpfo"] == pytest.approx(3.5848)
+    rpm = P.resolve_deployment({"machine": {**base["machine"], "shaft_rpm": 1750.0}})["machine"]
+    assert rpm["shaft_hz"] == pytest.approx(1750 / 60)
+    geo = P.resolve_deployment({"machine": {**base["machine"], "balls": 9, "ball_mm": 7.94, "pitch_mm": 39.04}})["machine"]
+    assert geo["bpfo"] == pytest.approx(3.585, abs=2e-3) and geo["bpfi"] == pytest.approx(5.415, abs=2e-3)
+    assert geo["bsf"] == pytest.approx(4.7135 / 2, abs=2e-3)  # CWRU's table states twice the ball spin
+    with pytest.raises(TinymlError, match="bearing geometry"):
+        P.resolve_deployment({"machine": {**base["machine"], "balls": 9, "ball_mm": 50.0, "pitch_mm": 39.0}})
+    with pytest.raises(TinymlError, match="shaft speed"):
+        P.resolve_deployment({"machine": {**base["machine"], "shaft_hz": 0.0}})
+
+
+def test_set_reaches_the_features():
+    from tinyml.features import FeatureExtractor
+
+    x = np.random.default_rng(0).standard_normal((M.features["window"], 1)).astype(np.float32)
+    a = FeatureExtractor(M).features(x)
+    b = FeatureExtractor(load_app(APP.id, overrides=["machine.shaft_hz=41.0"]).manifest).features(x)
+    assert a.shape == b.shape == (1, 36)
+    assert np.array_equal(a[0, :8], b[0, :8]) and not np.array_equal(a[0, 8:20], b[0, 8:20])  # only orders move
+    assert M.feature_hash() == load_app(APP.id, overrides=["machine.shaft_hz=41.0"]).manifest.feature_hash()
+
+
+def test_calibration_statistics():
+    p = P.Params(M)
+    rng = np.random.default_rng(1)
+    F = (rng.normal(0, 1, (p.n_cal, 36)) * rng.uniform(0.01, 2, 36) + rng.normal(0, 5, 36)).astype(np.float32)
+    c = P.Calibration(p, 36)
+    for f in F:
+        c.learn(f)
+    c.finish_spread()
+    np.testing.assert_allclose(c.mean, F.mean(0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(c.spread, np.sqrt(F.var(0) + float(p.spread_floor) ** 2), rtol=1e-4)
+    z = c.z(F[:1] + 1000)
+    assert np.all(z == p.z_clip)  # clipped
+    c.finish(np.full(p.n_cal, 0.05, np.float32))
+    assert c.threshold == p.min_threshold  # 3 x 0.05 is below the floor
+    c2 = P.Calibration.from_state(p, c.state(), 36)
+    assert c2.done and np.array_equal(c2.mean, c.mean) and c2.threshold == c.threshold
+
+
+def test_nv_image_round_trip_and_damage():
+    p = P.Params(M)
+    state = {"captures": 32, "mean": [float(F32(v)) for v in np.linspace(-3, 3, 36)],
+             "spread": [float(F32(v)) for v in np.linspace(0.1, 2, 36)], "threshold": float(F32(1.25))}
+    img = P.nv_image(M, state)
+    assert len(img) == 20 + 8 * 36 + 4
+    assert P.nv_state(M, img) == state
+    assert P.nv_state(M, img + b"\xff" * 100) == state  # the rest of the page
+    bad = bytearray(img)
+    bad[40] ^= 1
+    assert P.nv_state(M, bytes(bad)) is None  # CRC
+    assert P.nv_state(M, b"\xff" * 2048) is None  # erased page
+    with pytest.raises(TinymlError, match="36 values"):
+        P.nv_image(M, {**state, "mean": state["mean"][:5]})
+    del p
+
+
+class FakeAE:
+    """An int8 'autoencoder' that reconstructs z as 0: the error is mean(z^2) (on the int8 grids)."""
+
+    class Q:
+        def __init__(self, scale, zp, shape):
+            self.scale, self.zero_point, self.shape = scale, zp, shape
+
+    input = Q(0.0625, 0, (1, 1, 36))
+    output = Q(0.0625, 0, (1, 1, 36))
+
+    def invoke_batch(self, xq):
+        return np.zeros((len(xq), 1, 36), np.int8)
+
+
+def _scores(normal_p, fault=None, fault_p=0.0):
+    q = np.full(7, -128, np.int8)
+    q[0] = int(np.floor(normal_p * 256 + 0.5)) - 128
+    if fault is not None:
+        q[M.labels.index(fault)] = int(np.floor(fault_p * 256 + 0.5)) - 128
+    return q
+
+
+def test_postprocessor_calibrates_then_alarms():
+    pp = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
+    rng = np.random.default_rng(2)
+    n = pp.p.n_cal
+    healthy = rng.normal(0, 0.05, (n + 10, 36)).astype(np.float32)
+    values, events = [], []
+    for k, f in enumerate(healthy):
+        scores = _scores(0.9) if k != 3 else _scores(0.1, "imbalance", 0.8)  # one capture not learned
+        events += pp.step(None, None, None, scores, features=f)
+        values.append(pp.value)
+    assert pp.calibration() is None or pp.calibration()["captures"] == n
+    den = 1 - M.postprocess["calibration_min_normal"]
+    assert values[0] == pytest.approx((1 - 0.9) / den, abs=0.01)  # uncalibrated: the classifier's
+    assert pp.cal.n == n and pp.cal.done  # the capture called faulty was not learned, so it took n + 1
+    assert all(v < 1 for v in values[n + 1 :]) and not events
+    # a growing fault: anomalous captures, then the anomaly event after 2, then the fault event after 2
+    ev = []
+    for k in range(6):
+        f = healthy[0] + 3.0 * (k + 1)
+        ev.append(pp.step(None, None, None, _scores(0.1, "outer_race", 0.8), features=f))
+    names = P.event_names(M)
+    fired = [(k, names[lab]) for k, e in enumerate(ev) for lab, _ in e]
+    assert fired == [(1, "anomaly"), (1, "outer_race")]  # both after their hold of 2
+    # a fault score without an anomaly raises nothing
+    pp2 = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()}, calibration=pp.calibration())
+    assert not sum((pp2.step(None, None, None, _scores(0.1, "looseness", 0.9), features=healthy[0]) for _ in range(4)), [])
+    assert pp2.value < 1
+
+
+def test_no_anomaly_alarm_while_learning():
+    pp = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
+    fired = sum((pp.step(None, None, None, _scores(0.05, "looseness", 0.5), features=np.zeros(36, np.float32))
+                 for _ in range(5)), [])
+    assert pp.value > 1 and not pp.cal.done and fired == []  # not learned (a confident fault), no alarm
+
+
+def test_anomaly_rearms_only_after_dropping_and_refractory():
+    pp = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()},
+                         calibration={"captures": 32, "mean": [0.0] * 36, "spread": [1.0] * 36, "threshold": 1.0})
+    hot, cold = np.full(36, 3.0, np.float32), np.zeros(36, np.float32)
+    seq = [hot] * 5 + [cold] + [hot] * 3 + [cold] * 50 + [hot] * 2
+    fired = [k for k, f in enumerate(seq) for lab, _ in pp.step(None, None, None, _scores(0.9), features=f)]
+    assert fired == [1, 60]  # held 2; not again while anomalous, nor within the refractory time
+
+
+# ---- with the committed models: the calibration file, and the device keeping it across a reset ----
+
+
+def test_calibrate_then_predict_with_it(tmp_path):
+    import json
+
+    from apptest import run_cli
+    from tinyml.fixtures import demo_path
+
+    demo = demo_path(APP)
+    out = tmp_path / "pump.calibration.json"
+    r = run_cli("calibrate", APP.id, str(demo), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["app"] == APP.id and doc["feature_hash"] == M.feature_hash()
+    assert doc["calibration"]["captures"] == M.postprocess["calibration_captures"]
+    plain = [json.loads(x) for x in run_cli("predict", APP.id, str(demo)).stdout.splitlines()]
+    cal = [json.loads(x) for x in run_cli("predict", APP.id, str(demo), "--calibration", str(out)).stdout.splitlines()]
+    w_plain = [x for x in plain if "values" in x]
+    w_cal = [x for x in cal if "values" in x]
+    assert len(w_plain) == len(w_cal)
+    assert w_plain[0]["values"] != w_cal[0]["values"]  # scored against the baseline from the first capture
+    assert w_plain[-1]["values"] == w_cal[-1]["values"]  # ... which is the one the plain run learned too
+    bad = tmp_path / "other.json"
+    bad.write_text(json.dumps({**doc, "feature_hash": "0" * 16}))
+    r = run_cli("predict", APP.id, str(demo), "--calibration", str(bad))
+    assert r.returncode == 2 and "calibrate again" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_device_keeps_its_calibration_across_a_reset():
+    """Run 1 on qemu-m4 learns the baseline and writes its NV page (parity compares it with Python's);
+    run 2 boots with that page, scores from the first capture, and still matches Python started from it."""
+    from fwtest import need
+
+    need("arm-none-eabi-gcc", "qemu-system-arm")
+    from tinyml.device.parity import device_parity
+
+    first = device_parity(APP, "qemu-m4")
+    assert first.ok, first.mismatches
+    assert first.learned is not None and first.learned["captures"] == M.postprocess["calibration_captures"]
+    second = device_parity(APP, "qemu-m4", calibration=first.learned)
+    assert second.ok, second.mismatches
+    assert second.learned == first.learned

@@ -1,0 +1,142 @@
+"""Case Western Reserve University bearing data: one MATLAB v5 `.mat` file per record, as distributed.
+
+A record holds up to three accelerometer channels and the motor speed, under names that carry the
+record number: `X130_DE_time` (drive end), `X130_FE_time` (fan end), `X130_BA_time` (base) and
+`X130RPM`. The number in the names sometimes differs from the file's (the 0.028 in files hold X048...),
+so channels are chosen by their suffix. Values are acceleration in g; there is no time axis and no
+rate in the file: 12 kHz or 48 kHz depends on the part of the data set, so the rate is read from the
+file's path (a `12k...` or `48k...` folder or name, as both public layouts have), else from the record
+number for the records whose rate is certain. The normal baseline records (97-100) are 48 kHz: their fan
+end spectrum matches the healthy fan-end channels of the 12 kHz records only at 48 kHz (a common mistake
+reads them as 12 kHz, which puts the shaft line at a quarter of its speed).
+
+`parse(path)` is the format; `claim`/`read` make it a reader for `predict` and `run` (the drive-end
+channel by default, another with `--channel FE`); datasets/cwru labels and splits whole folders.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..bearing import KNOWN
+from ..errors import TinymlError, notice, option
+from . import FileSignal
+
+MAT_MAGIC = b"MATLAB 5.0 MAT-file"
+ENDS = ("DE", "FE", "BA")  # drive end, fan end, base: the channel names a user picks with --channel
+BEARING_AT = {"DE": "skf-6205", "FE": "skf-6203"}  # the bearing under each end's accelerometer (tinyml.bearing)
+_CHANNEL = re.compile(r"^X?(\d+)_(DE|FE|BA)_time$")
+_RPM = re.compile(r"^X?(\d+)RPM$")
+
+# Record numbers whose rate is certain from the data set's own tables (normal baseline at 48 kHz, and the
+# 12 kHz drive-end and fan-end series); any other number needs a 12k/48k path or --rate.
+_RATE_BY_NUMBER: dict[int, float] = {
+    **{n: 48000.0 for n in range(97, 101)},
+    **{n: 12000.0 for a, b in ((105, 108), (118, 121), (130, 133), (144, 147), (156, 160), (169, 172), (185, 188),
+                               (197, 200), (209, 212), (222, 225), (234, 237), (246, 249), (258, 261),
+                               (270, 318), (3001, 3008)) for n in range(a, b + 1)},
+}
+
+
+@dataclass
+class CwruRecord:
+    channels: dict[str, np.ndarray]  # "DE"/"FE"/"BA" -> float64 [n] acceleration in g
+    number: int | None  # the record number in the variable names
+    rpm: float | None  # motor speed stated in the file
+    rate: float | None  # Hz, from the path or the record number; None when unknown
+    keys: list[str] = field(default_factory=list)
+
+
+def rate_from_path(path: Path) -> float | None:
+    """12 kHz or 48 kHz from a `12k_DE`, `48k Drive End...`, `12k_Drive_End_IR007_0_105.mat` component;
+    the normal baseline (a `Normal` folder or a `normal_...` name) is 48 kHz."""
+    for part in reversed(Path(path).parts):
+        low = part.lower()
+        if re.search(r"(^|[^0-9])12\s*k", low):
+            return 12000.0
+        if re.search(r"(^|[^0-9])48\s*k", low):
+            return 48000.0
+    if any(p.lower().startswith("normal") for p in Path(path).parts[-2:]):
+        return 48000.0
+    return None
+
+
+def parse(path: Path) -> CwruRecord:
+    """Read a CWRU record; TinymlError (one line, naming the file) for anything that is not one."""
+    from scipy.io import loadmat
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(MAT_MAGIC))
+    except OSError as e:
+        raise TinymlError(f"{path}: cannot read ({e.strerror})") from None
+    if head != MAT_MAGIC:
+        raise TinymlError(f"{path}: not a MATLAB v5 .mat file (a CWRU record is one)")
+    try:
+        mat = loadmat(path, squeeze_me=False)
+    except (ValueError, OSError, TypeError, IndexError, zlib.error) as e:
+        raise TinymlError(f"{path}: unreadable .mat file, truncated or damaged ({str(e).splitlines()[0][:80]})") from None
+    channels: dict[str, np.ndarray] = {}
+    numbers: set[int] = set()
+    rpm = None
+    keys = [k for k in mat if not k.startswith("__")]
+    for k in keys:
+        m = _CHANNEL.match(k)
+        if m:
+            v = np.asarray(mat[k])
+            if not np.issubdtype(v.dtype, np.number) or v.size == 0 or min(v.shape) != 1 or v.ndim > 2:
+                raise TinymlError(f"{path}: variable {k} is not a column of numbers")
+            channels[m.group(2)] = v.astype(np.float64).reshape(-1)
+            numbers.add(int(m.group(1)))
+        m = _RPM.match(k)
+        if m and np.asarray(mat[k]).size:
+            r = float(np.asarray(mat[k], dtype=np.float64).reshape(-1)[0])
+            rpm = r if np.isfinite(r) and r > 0 else None
+    if not channels:
+        raise TinymlError(f"{path}: no CWRU channel (a variable named like X097_DE_time); it has "
+                          f"{', '.join(keys[:8]) or 'no variables'}")
+    number = min(numbers) if numbers else None
+    rate = rate_from_path(path)
+    if rate is None and number is not None:
+        rate = _RATE_BY_NUMBER.get(number)
+    return CwruRecord(channels, number, rpm, rate, keys)
+
+
+def claim(path: Path, head: bytes) -> int:
+    if head.startswith(MAT_MAGIC) and (b"_DE_time" in head or b"_FE_time" in head):
+        return 90  # variable names sit in the first KiB when uncompressed
+    return 30 if path.suffix.lower() == ".mat" and head.startswith(MAT_MAGIC) else 0
+
+
+def read(path: Path, spec):
+    """The drive-end channel (or the one --channel names: DE, FE, BA) as the app's one channel; the rate from
+    the path or --rate; the motor speed the file states and that end's bearing as [machine] values."""
+    rec = parse(path)
+    if len(spec.all_channels) != 1:
+        raise TinymlError(f"{path}: a CWRU record has one accelerometer per bearing; the app wants "
+                          f"{len(spec.channels)} channels ({', '.join(spec.channels)})")
+    ch = spec.all_channels[0]
+    want = spec.picks.get(ch)
+    if want is None:
+        key = "DE" if "DE" in rec.channels else next(iter(rec.channels))
+        if key != "DE":
+            notice(path, f"no drive-end channel; using {key}")
+    else:
+        key = want.strip().upper().removesuffix("_TIME")[-2:]
+        if key not in rec.channels:
+            raise TinymlError(f"{path}: no channel {want!r} in this record; it has {', '.join(rec.channels)} "
+                              f"({option('channel', 'FE')} picks the fan end)")
+    if rec.rate is None and spec.rate is None:
+        raise TinymlError(f"{path}: a CWRU file does not state its rate and its path does not say 12k or 48k; "
+                          f"give {option('rate', '12000')} (or 48000)")
+    machine = {**KNOWN[BEARING_AT[key]]} if key in BEARING_AT else {}
+    if rec.rpm is not None:
+        machine["shaft_hz"] = rec.rpm / 60.0
+    return FileSignal({ch: rec.channels[key]}, rate=rec.rate, units={ch: "g"}, names={ch: f"{key}_time"},
+                      deployment={"machine": machine} if machine else {})
