@@ -311,7 +311,7 @@ static const char *classify(size_t n, const char *id, size_t id_len)
         tml_json_raw(&s_out, i ? ",{\"event\":" : "{\"event\":");
         tml_json_str(&s_out, lab < (uint32_t)TML_CFG_N_EVENTS ? s_event_names[lab] : "?");
         tml_json_raw(&s_out, ",\"t\":");
-        tml_json_double(&s_out, (double)s_events[i].t / (double)TML_CFG_SIGNAL_RATE, 9);
+        tml_json_double(&s_out, (double)s_events[i].t / TML_EIM_RATE_HZ, 9);
         tml_json_raw(&s_out, ",\"score\":");
         tml_json_float(&s_out, dequantize(s_events[i].score));
         tml_json_raw(&s_out, "}");
