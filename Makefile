@@ -25,11 +25,11 @@ yes = $(filter 1 y yes true,$(1))
 OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(RATE),--rate "$(RATE)") $(if $(MODEL),--model "$(MODEL)") \
         $(if $(call yes,$(EVENTS_ONLY)),--events-only) $(if $(call yes,$(ALL_LINES)),--all-lines) \
         $(if $(PORT),--port "$(PORT)") $(if $(board),--board "$(board)") $(foreach s,$(SET),--set "$(s)") $(foreach c,$(CHANNEL),--channel "$(c)") \
-        $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes) $(if $(call yes,$(DEVICE)),--device) \
+        $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes) $(if $(call yes,$(DEVICE)),--device) $(if $(MQTT),--mqtt "$(MQTT)") \
         $(if $(CALIBRATION),--calibration "$(CALIBRATION)")
 
 # A verb that needs an app, without app=: one line, before anything runs.
-APP_VERBS := data train promote eval compile profile size predict flash run calibrate
+APP_VERBS := data train promote eval compile profile size predict flash run eim calibrate
 APPS_FOUND := $(patsubst apps/%/app.toml,%,$(filter-out apps/_%,$(wildcard apps/*/app.toml)))
 ifeq ($(strip $(app)),)
 ifneq ($(filter $(APP_VERBS),$(MAKECMDGOALS)),)
@@ -40,7 +40,7 @@ $(error no app id given: make new app=<new-id> (kebab-case, e.g. my-gesture))
 endif
 endif
 
-.PHONY: help setup apps data train promote eval card cards predict calibrate new compile profile flash run size bench test test-all clean
+.PHONY: help setup apps data train promote eval card cards predict calibrate new compile profile flash run size bench eim fleet dashboard test test-all clean
 
 help:
 	@echo "make test                      run the test suite (installs what it needs; see README, System packages)"
@@ -54,9 +54,20 @@ help:
 	@echo "make app=<id> run INPUT=rec.csv [board=host|qemu-m4|...] [RATE=Hz] [EVENTS_ONLY=1] [PORT=/dev/ttyACM0]"
 	@echo "make app=<id> calibrate INPUT=healthy.wav   learn the device state (then CALIBRATION=healthy.calibration.json)"
 	@echo "make app=<id> flash [board=...] [INPUT=rec.csv] [ALL_LINES=1] [PORT=/dev/ttyACM0] [YES=1: install flashing tools]"
+	@echo "make app=<id> run INPUT=rec.csv MQTT=mqtts://user@broker:8883/?ca=ca.pem   publish the events to MQTT"
+	@echo "make app=<id> eim              build the app as an Edge Impulse Linux model: build/<id>/host/<id>.eim"
+	@echo "make fleet [DEVICES=200] [GATEWAYS=4] [SECONDS=20]   load test: simulated devices -> gateways -> local broker"
+	@echo "make dashboard [BROKER=mqtt://...] [LISTEN=127.0.0.1:8080]   live page of devices and events (no BROKER: every app's demo)"
 	@echo "any app verb: SET=\"section.key=value ...\" overrides manifest values for one run"
 	@echo "make new app=<new-id>          copy apps/_template into a new app"
 	@echo "Python $(PY_VERSIONS) (PYTHON=/path/to/python to choose one)"
+
+# Edge Impulse's SDK (tests drive the .eim models with it): after the Debian packages PyAudio builds with
+EI_STAMP := $(VENV)/.installed-edge-impulse
+$(EI_STAMP): $(STAMP)
+	@$(TINYML) system-deps edge-impulse
+	$(BIN)/pip install --quiet -e ".[dev,edge-impulse]"
+	@touch $@
 
 $(STAMP): pyproject.toml
 	@if [ "$(VENV_STALE)" = 1 ]; then \
@@ -100,14 +111,25 @@ bench: $(STAMP)
 	@$(TINYML) system-deps firmware
 	@$(TINYML) bench $(if $(app),"$(app)") $(OPTS)
 
+eim: $(STAMP)
+	@$(TINYML) eim "$(app)" $(OPTS)
+
+fleet: $(STAMP)
+	@$(TINYML) system-deps mqtt
+	@$(TINYML) fleet $(if $(DEVICES),--devices "$(DEVICES)") $(if $(GATEWAYS),--gateways "$(GATEWAYS)") $(if $(SECONDS),--seconds "$(SECONDS)")
+
+dashboard: $(STAMP)
+	@$(if $(BROKER),,$(TINYML) system-deps mqtt)
+	@$(TINYML) dashboard $(if $(BROKER),--broker "$(BROKER)",--demo) $(if $(LISTEN),--listen "$(LISTEN)")
+
 new: $(STAMP)
 	@$(TINYML) new "$(app)"
 
-test: $(STAMP)
+test: $(EI_STAMP)
 	@$(TINYML) system-deps test
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
-test-all: $(STAMP)
+test-all: $(EI_STAMP)
 	@$(TINYML) system-deps test
 	$(BIN)/pytest -q -n 2 -m "not hardware"
 

@@ -5,6 +5,7 @@
 
 #include "app_config.h"
 #include "tml_app.h"
+#include "tml_flash.h"
 #include "tml_link.h"
 #include "tml_port.h"
 
@@ -57,14 +58,14 @@ void tml_report_scores(uint32_t t, const int8_t *scores, size_t n)
     tml_link_send(TML_LINK_SCORES, p, (uint16_t)(5 + n));
 }
 
-static void send_error(uint32_t code, uint8_t type, const char *msg);
+static void send_error(uint32_t code, uint8_t type, const TML_ANY char *msg);
 
 void tml_report_values(uint32_t t, const float *values, size_t n)
 {
     uint8_t p[5 + 4 * (TML_CFG_N_VALUES > 0 ? TML_CFG_N_VALUES : 1)];
     size_t i;
     if (n != (size_t)TML_CFG_N_VALUES) {
-        send_error(TML_LINK_ERR_LENGTH, TML_LINK_VALUES, "values count differs from [app] values");
+        send_error(TML_LINK_ERR_LENGTH, TML_LINK_VALUES, TML_TEXT("values count differs from [app] values"));
         return;
     }
     tml_put_u32(p, t);
@@ -101,7 +102,7 @@ void tml_report_timing(uint32_t t, uint64_t cost)
     tml_link_send(TML_LINK_TIMING, p, sizeof p);
 }
 
-static void send_error(uint32_t code, uint8_t type, const char *msg)
+static void send_error(uint32_t code, uint8_t type, const TML_ANY char *msg)
 {
     uint8_t p[TML_TEXT_MAX];
     size_t n = 0;
@@ -129,7 +130,7 @@ void tml_report_log(const char *msg)
     tml_link_send(TML_LINK_LOG, (const uint8_t *)msg, (uint16_t)n);
 }
 
-static size_t put_text(char *p, size_t n, size_t cap, const char *s)
+static size_t put_text(char *p, size_t n, size_t cap, const TML_ANY char *s)
 {
     while (*s && n < cap) {
         p[n++] = *s++;
@@ -155,19 +156,19 @@ void tml_report_stage_cost(const char *stage, uint32_t every, uint32_t count, ui
 {
     char p[TML_TEXT_MAX];
     size_t n = 0, cap = sizeof p - 1;
-    n = put_text(p, n, cap, "cost ");
+    n = put_text(p, n, cap, TML_TEXT("cost "));
     n = put_text(p, n, n + 64 < cap ? n + 64 : cap, stage); /* at most 64 characters of the name */
-    n = put_text(p, n, cap, " every=");
+    n = put_text(p, n, cap, TML_TEXT(" every="));
     n = put_dec(p, n, cap, every);
-    n = put_text(p, n, cap, " n=");
+    n = put_text(p, n, cap, TML_TEXT(" n="));
     n = put_dec(p, n, cap, count);
-    n = put_text(p, n, cap, " total=");
+    n = put_text(p, n, cap, TML_TEXT(" total="));
     n = put_dec(p, n, cap, total);
     p[n] = 0;
     tml_report_log(p);
 }
 
-static size_t put_str(uint8_t *p, const char *s, size_t room)
+static size_t put_str(uint8_t *p, const TML_ANY char *s, size_t room)
 {
     size_t n = 0;
     if (room == 0) {
@@ -198,8 +199,8 @@ static void send_hello(void)
     tml_put_f32(&p[n], (float)TML_CFG_SIGNAL_RATE);
     n += 4;
     p[n++] = (uint8_t)TML_CFG_N_BEAT_LABELS;
-    n += put_str(&p[n], TML_CFG_APP_ID, sizeof p - n);
-    n += put_str(&p[n], TML_CFG_FEATURE_HASH, sizeof p - n);
+    n += put_str(&p[n], TML_TEXT(TML_CFG_APP_ID), sizeof p - n);
+    n += put_str(&p[n], TML_TEXT(TML_CFG_FEATURE_HASH), sizeof p - n);
     n += put_str(&p[n], tml_port_board_name(), sizeof p - n);
     n += put_str(&p[n], tml_port_cost_unit(), sizeof p - n);
     tml_link_send(TML_LINK_HELLO, p, (uint16_t)n);
@@ -234,12 +235,12 @@ static void on_samples(const uint8_t *p, uint16_t len)
 {
     const uint32_t bytes_per_sample = 4u * TML_CFG_N_CHANNELS;
     if (len < 4u + bytes_per_sample || (len - 4u) % bytes_per_sample != 0u) {
-        send_error(TML_LINK_ERR_LENGTH, TML_LINK_SAMPLES, "samples payload is not seq + whole samples");
+        send_error(TML_LINK_ERR_LENGTH, TML_LINK_SAMPLES, TML_TEXT("samples payload is not seq + whole samples"));
         return;
     }
     uint32_t seq = tml_get_u32(p);
     if (seq != s_samples) {
-        send_error(TML_LINK_ERR_SEQ, TML_LINK_SAMPLES, "samples out of sequence; frame dropped");
+        send_error(TML_LINK_ERR_SEQ, TML_LINK_SAMPLES, TML_TEXT("samples out of sequence; frame dropped"));
     } else {
         uint32_t k = (len - 4u) / bytes_per_sample;
         const uint8_t *q = p + 4;
@@ -259,7 +260,7 @@ static void on_samples(const uint8_t *p, uint16_t len)
 static void expect_empty(uint16_t len, uint8_t type)
 {
     if (len != 0) {
-        send_error(TML_LINK_ERR_LENGTH, type, "control frame must be empty");
+        send_error(TML_LINK_ERR_LENGTH, type, TML_TEXT("control frame must be empty"));
     }
 }
 
@@ -291,7 +292,7 @@ static int on_frame(uint8_t type, const uint8_t *p, uint16_t len)
         send_hello();
         return 0;
     default:
-        send_error(TML_LINK_ERR_TYPE, type, "unknown frame type");
+        send_error(TML_LINK_ERR_TYPE, type, TML_TEXT("unknown frame type"));
         return 0;
     }
 }
@@ -313,7 +314,7 @@ int main(void)
         }
         if (tml_port_link_dropped() != dropped) {
             dropped = tml_port_link_dropped();
-            send_error(TML_LINK_ERR_OVERRUN, 0, "link bytes lost (receive overrun)");
+            send_error(TML_LINK_ERR_OVERRUN, 0, TML_TEXT("link bytes lost (receive overrun)"));
         }
         for (int i = 0; i < n; i++) {
             int r = tml_link_rx_feed(&s_rx, buf[i]);
@@ -322,9 +323,11 @@ int main(void)
                     return 0;
                 }
             } else if (r < 0) {
-                static const char *const why[] = {"", "payload crc mismatch", "header crc mismatch", "payload too large"};
                 int code = -r;
-                send_error((uint32_t)code, s_rx.type, code <= 3 ? why[code] : "bad frame");
+                send_error((uint32_t)code, s_rx.type, code == TML_LINK_ERR_CRC      ? TML_TEXT("payload crc mismatch")
+                                                      : code == TML_LINK_ERR_HEADER   ? TML_TEXT("header crc mismatch")
+                                                      : code == TML_LINK_ERR_OVERSIZE ? TML_TEXT("payload too large")
+                                                                                      : TML_TEXT("bad frame"));
             }
         }
         if (n == 0) {

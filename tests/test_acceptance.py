@@ -47,3 +47,13 @@ def test_int8_changes_cover_models_and_app_metrics():
     assert set(ch["int8_error_increase_over"]) == {"fc.mae", "hr_mae_bpm"}  # not the primary's FA/h
     ch = int8_changes({}, f, q, {"beat": "classes"})
     assert ch["int8_drop"] == pytest.approx(2.0)  # beat's balanced accuracy 0.90 -> 0.88
+
+
+def test_int8_drop_of_exactly_the_ceiling_passes():
+    """A drop of exactly one point (0.60 -> 0.59, 4 of 400 commands) is 1.0000000000000009 in binary floating
+    point; it must meet a ceiling of 1.0, and a real excess must still fail."""
+    from tinyml.acceptance import int8_drop
+
+    assert int8_drop({"sensitivity": 0.60}, {"sensitivity": 0.59}, ["sensitivity"]) == 1.0
+    assert check_acceptance({"max_int8_drop": 1.0}, {"int8_drop": int8_drop({"s": 0.60}, {"s": 0.59}, ["s"])}) == []
+    assert check_acceptance({"max_int8_drop": 1.0}, {"int8_drop": int8_drop({"s": 0.6}, {"s": 0.5899}, ["s"])})

@@ -39,3 +39,14 @@ def test_the_guides_commands_are_make_targets():
     text = (ROOT / "docs" / "adding-an-app.md").read_text()
     verbs = set(re.findall(r"^make (?:app=\S+ )?([a-z]+)", text, re.M))
     assert verbs and verbs <= phony, f"not make targets: {sorted(verbs - phony)}"
+
+
+def test_the_readme_counts_the_apps_there_are():
+    """A count of apps in the README goes stale as apps come and go: it must match discovery, or not be there."""
+    from tinyml.apps import discover
+
+    words = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+    text = (ROOT / "README.md").read_text().lower()
+    for n in re.findall(r"\b(\w+) (?:on-device ml )?(?:applications|apps)\b", text):
+        if n in words:
+            assert words.index(n) == len(discover()), f"README.md says {n} apps; there are {len(discover())}"

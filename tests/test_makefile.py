@@ -142,11 +142,12 @@ def test_a_venv_from_the_wrong_python_is_rebuilt(box):
 
 # ---- verbs: each make variable reaches every verb that takes its flag ----
 
-APP_VERBS = ("data", "train", "eval", "card", "compile", "profile", "size", "predict", "flash", "run", "bench",
+APP_VERBS = ("data", "train", "eval", "card", "compile", "profile", "size", "predict", "flash", "run", "bench", "eim",
              "calibrate")
 VALUES = {"INPUT": "rec one.csv", "RATE": "50", "MODEL": "other.tflite", "EVENTS_ONLY": "1", "ALL_LINES": "1",
           "PORT": "/dev/ttyACM7", "board": "host", "SET": "postprocess.threshold=0.7 signal.rate=100",
-          "SMOKE": "1", "YES": "1", "CHANNEL": "x=accX", "DEVICE": "1", "CALIBRATION": "pump.calibration.json"}
+          "SMOKE": "1", "YES": "1", "CHANNEL": "x=accX", "DEVICE": "1", "MQTT": "mqtts://gw@broker:8883/?ca=ca.pem",
+          "CALIBRATION": "pump.calibration.json"}
 
 
 def make_command(verb: str, **variables) -> list[str]:

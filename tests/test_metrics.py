@@ -87,3 +87,19 @@ def test_delong_interval_covers_the_true_auc():
 def test_round_metrics_rounds_inside_intervals():
     assert round_metrics({"mae": 0.1234567, "mae_ci": [0.1111111, 0.2222222], "n": 3}) == {
         "mae": 0.12346, "mae_ci": [0.11111, 0.22222], "n": 3}
+
+
+def test_cluster_bootstrap_resamples_whole_groups():
+    """The interval of a ratio of group sums: zero width when every group is alike, wide when one group
+    differs (resampling groups, not examples), and one interval per column for a vector statistic."""
+    from tinyml.metrics import cluster_bootstrap_ci
+
+    same = {"err": np.full(10, 3.0), "n": np.full(10, 2.0)}
+    lo, hi = cluster_bootstrap_ci(same, lambda s: s["err"] / s["n"])
+    assert lo == hi == 1.5
+    odd = {"err": np.array([3.0] * 9 + [30.0]), "n": np.full(10, 2.0)}
+    lo, hi = cluster_bootstrap_ci(odd, lambda s: s["err"] / s["n"])
+    assert lo < (3 * 9 + 30) / 20 < hi and hi - lo > 1.0
+    tp = np.array([[5.0, 1.0]] * 8)
+    ci = cluster_bootstrap_ci({"tp": tp}, lambda s: s["tp"] / 8)
+    assert ci.shape == (2, 2) and np.allclose(ci, [[5.0, 1.0], [5.0, 1.0]])

@@ -140,3 +140,22 @@ def test_bad_sources_name_the_key(tmp_path, body, needle):
     with pytest.raises(TinymlError) as e:
         _manifest(tmp_path, "[dataset]\n" + body)
     assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_source_may_name_several_folders(tmp_path, capsys):
+    """`path` lists folders separated by os.pathsep (as $PATH): a dataset loads each (or all at once when it
+    says MANY_FOLDERS) and the recordings are joined; a missing one is left out with a notice."""
+    import os
+
+    fx = load_module(datasets_dir() / "sisfall" / "fixture.py", "tinyml_datasets.sisfall_fixture")
+    fx.write_fixture(tmp_path / "a")
+    fx.write_fixture(tmp_path / "b")
+    one = build_dataset(_manifest(tmp_path, _two_sources(str(tmp_path / "a"))), progress=False)
+    path = os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "gone"), str(tmp_path / "b")])
+    m = _manifest(tmp_path, _two_sources(path))
+    assert [p.name for p in declared_sources(m)[0].folders(m)] == ["a", "b"]
+    both = build_dataset(m, progress=False)
+    real = lambda rs: [r for r in rs if r.cohort.startswith("sisfall")]
+    assert len(real(both)) == 2 * len(real(one))
+    err = capsys.readouterr().err
+    assert "folder " + str(tmp_path / "gone") + " is not there" in err

@@ -92,3 +92,26 @@ def test_cohorts_are_stratified(seed):
     assert "E99" in {r.subject for r in test}
     with pytest.raises(ValueError, match="two cohorts"):
         split_recordings(recs + [rec("A00", "elderly", True)], test_fraction=0.25, val_fraction=0.15, seed=seed)
+
+
+def test_fixed_val_and_test_splits():
+    """A dataset's own validation set (split="val", e.g. Speech Commands' speaker-hash rule) is the validation
+    split: only the test groups are drawn from the rest; with both fixed, every unmarked group trains; a group
+    marked both val and test, or train and val, is refused."""
+    recs = _recs(12, 2)
+    mark = lambda rs, split, subjects: [Recording(r.signal, r.rate, r.channels, subject=r.subject, label=r.label,
+                                                  source=r.source, split=split if r.subject in subjects else r.split)
+                                        for r in rs]
+    with_val = mark(recs, "val", {"S00", "S01"})
+    train, val, test = split_recordings(with_val, test_fraction=0.25, val_fraction=0.15, seed=3)
+    assert {r.subject for r in val} == {"S00", "S01"}
+    assert test and not {r.subject for r in test} & {"S00", "S01"}
+    assert len(train) + len(val) + len(test) == len(recs)
+    both = mark(with_val, "test", {"S02"})
+    train, val, test = split_recordings(both, test_fraction=0.25, val_fraction=0.15, seed=3)
+    assert {r.subject for r in test} == {"S02"} and {r.subject for r in val} == {"S00", "S01"}
+    assert len(train) == len(recs) - 6
+    with pytest.raises(ValueError, match="both val and test"):
+        split_recordings(with_val + mark(recs[:2], "test", {"S00"}), test_fraction=0.25, val_fraction=0.15, seed=3)
+    with pytest.raises(ValueError, match="both train and val"):
+        split_recordings(with_val + mark(recs[:2], "train", {"S00"}), test_fraction=0.25, val_fraction=0.15, seed=3)

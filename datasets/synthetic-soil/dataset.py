@@ -58,7 +58,7 @@ def fixed_schedule(every_days: float, amount_mm: float, hour: int = 6):
     """A farmer's calendar: amount_mm every `every_days` at `hour`, at a rate the soil takes in."""
     period = int(round(every_days * 96))
 
-    def control(i, state, history):
+    def control(i, state, *history):
         if i >= LEAD_DAYS * 96 and (i - LEAD_DAYS * 96 - hour * 4) % period == 0:
             return physics.application(amount_mm, state.soil)
         return None
@@ -69,7 +69,7 @@ def fixed_schedule(every_days: float, amount_mm: float, hour: int = 6):
 def threshold_control(mad: float, refill: float = 1.0, hour: int = 6):
     """Irrigate at `hour` when the root-zone depletion passes mad * TAW: back to field capacity (x refill)."""
 
-    def control(i, state, history):
+    def control(i, state, *history):
         if i >= LEAD_DAYS * 96 and (i % 96) == hour * 4 and state.depletion_mm > mad * state.taw:
             return physics.application(state.depletion_mm * refill, state.soil)
         return None
@@ -107,6 +107,74 @@ def field_season(site: str, year: int, soil: str, crop: str | None = None, *, co
             "water": met["rain"] + sim["irrigation"], "rain": met["rain"], "et0": met["et0"], "air": met["air"],
             "temp": temp, "ec": ec, "soil": so, "crop": cr, "root_m": z, "site": site, "region": region,
             "year": year, "start": LEAD_DAYS * 96, "day0": int(days[0])}
+
+
+def closed_loop(site: str, year: int, soil: str, decide, *, crop: str | None = None, seed: int = 0,
+                root_m: float | None = None, depth_m: float = 0.15, ecw_fc: float = 1.5,
+                faults: list[tuple[str, int]] = (), days: int | None = None) -> dict:
+    """One season of a field whose irrigation a node decides from its own readings: decide(i, readings)
+    gets the node's samples before step i ([i, 5], CHANNEL_KEYS order: the sensor's calibration error, noise
+    and resolution, a tipping-bucket gauge that also catches the irrigation) and returns mm to apply now (0:
+    none). `faults`: (class, sample) of a failing sensor the node reads: "spike" (one glitch of +0.15 m³/m³)
+    or "stuck" (the reading freezes from that sample on). `days`: stop after this many days of the season.
+    Returns field_season's truth dict plus "readings" and per-sample "fault" labels."""
+    n_days = days
+    region, start, length, convective, site_crop = SITES[site]
+    cr, so = CROPS[crop or site_crop], SOILS[soil]
+    w = weather.load_weather(site)
+    days_idx = weather.season_days(w, year, start, length, LEAD_DAYS)
+    if days_idx is None:
+        raise TinymlError(f"synthetic-soil: {site} has no complete season starting in {year}")
+    met = weather.disaggregate(w, days_idx, convective, np.random.default_rng(seed))
+    n = len(met["rain"])
+    kc = np.concatenate([np.full(LEAD_DAYS * 96, cr.kc[0]), physics.kc_curve(cr, n - LEAD_DAYS * 96)])
+    if n_days is not None:
+        n = (LEAD_DAYS + n_days) * 96
+        met = {k: v[:n] for k, v in met.items()}
+        kc = kc[:n]
+    z = root_m or cr.root_m
+    rng = np.random.default_rng(seed + 5)
+    label = np.zeros(n, np.int8)
+    spikes = {t for c, t in faults if c == "spike"}
+    stuck_from = min([t for c, t in faults if c == "stuck"], default=n + 1)
+    for t in spikes:
+        label[t] = sensor.FAULTS.index("spike")
+    label[stuck_from:] = sensor.FAULTS.index("stuck")
+    gain, offset = rng.uniform(0.93, 1.07), rng.normal(0.0, 0.01)
+    k_temp = rng.uniform(0.0, 0.0015) * (0.5 + so.clay * 2)
+    noise = rng.normal(0, rng.uniform(0.0005, 0.002), n)
+    res = 0.001 if rng.random() < 0.4 else 0.0001
+    temp = physics.soil_temperature(met["air"], np.full(n, so.fc), so, depth_m)
+    t_read = np.round((temp + rng.normal(0, 0.05, n)) / 0.01) * 0.01
+    et_read = np.round(met["et0"], 3)
+    readings = np.zeros((n, 5))
+    gauge = {"cum": 0.0, "tips": 0.0}
+
+    def controller(i, state, theta, irrigation):
+        if i > 0:
+            j = i - 1
+            v = gain * theta[j] + offset + k_temp * (temp[j] - 20.0) + noise[j]
+            gauge["cum"] += met["rain"][j] + irrigation[j]
+            tips = np.floor(gauge["cum"] / 0.2) * 0.2
+            ec = physics.bulk_ec(np.array([theta[j]]), np.array([temp[j]]), so, ecw_fc)[0]
+            v = np.round(v / res) * res + (0.15 if j in spikes else 0.0)
+            if j >= stuck_from:
+                v = readings[stuck_from - 1, 0]
+            readings[j] = (v, t_read[j], round(ec, 3), tips - gauge["tips"], et_read[j])
+            gauge["tips"] = tips
+        mm = decide(i, readings[:i]) if i > 0 and state is not None else 0.0
+        return physics.application(mm, so) if mm and mm > 0 else None
+
+    th0 = so.wp + (so.fc - so.wp) * 0.8
+    sim = physics.simulate(so, cr, z, met["rain"], met["et0"], kc, th0, controller)
+    # the last sample's reading (the loop records step j before deciding at j + 1)
+    controller(n, None, sim["theta"], sim["irrigation"])
+    age = np.zeros(n, np.int32)
+    for i in range(1, n):
+        age[i] = age[i - 1] + 1 if label[i] == label[i - 1] and label[i] else 0
+    return {"theta": sim["theta"], "irrigation": sim["irrigation"], "ks": sim["ks"], "readings": readings,
+            "rain": met["rain"], "et0": met["et0"], "soil": so, "crop": cr, "root_m": z, "site": site, "year": year,
+            "region": region, "start": LEAD_DAYS * 96, "fault": label, "fault_age": age}
 
 
 def to_recording(truth: dict, read: dict, vwc: np.ndarray, label: np.ndarray, age: np.ndarray, channels,

@@ -134,8 +134,9 @@ class FieldState:
 
 def simulate(soil: Soil, crop: Crop, root_m: float, rain: np.ndarray, et0: np.ndarray, kc: np.ndarray,
              theta0: float, controller=None) -> dict[str, np.ndarray]:
-    """True root-zone water content and fluxes. controller(i, state, history) -> irrigation mm to apply over
-    the next steps (a list of per-step amounts); it is called once per hour."""
+    """True root-zone water content and fluxes. controller(i, state, theta, irrigation) -> mm to apply over
+    the next steps (a list of per-step amounts) or None; it is called before every step and keeps its own
+    cadence (history: the true water content and the irrigation of the steps before i)."""
     n = len(rain)
     st = FieldState(soil, crop, root_m, theta0)
     theta = np.empty(n)
@@ -144,8 +145,8 @@ def simulate(soil: Soil, crop: Crop, root_m: float, rain: np.ndarray, et0: np.nd
     et = np.empty(n)
     pending: list[float] = []
     for i in range(n):
-        if controller is not None and i % 4 == 0:
-            add = controller(i, st, theta[:i])
+        if controller is not None:
+            add = controller(i, st, theta[:i], irr[:i])
             if add:
                 pending = list(add) + pending[len(add):] if len(pending) > len(add) else list(add)
         w = pending.pop(0) if pending else 0.0

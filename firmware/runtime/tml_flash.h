@@ -6,14 +6,21 @@
  * reads them with LPM; everywhere else it is empty and the code is plain C99. A TML_FLASH pointer can only
  * point into flash: data that may live in RAM (activations, constant operands of ADD/MUL/CONCATENATION)
  * keeps plain pointers, and block copies out of flash are loops, not memcpy.
+ * TML_TEXT("...") keeps a fixed message in flash too; a function that takes either a RAM string (from an
+ * app) or such a text takes `const TML_ANY char *`.
  */
 #ifndef TML_FLASH_H
 #define TML_FLASH_H
 
 #if defined(__AVR__) && defined(__FLASH)
 #define TML_FLASH __flash
+/* A text pointer that may point into RAM or flash (avr-gcc's 24-bit __memx), and a literal kept in flash. */
+#define TML_ANY __memx
+#define TML_TEXT(s) (__extension__({ static const __flash char tml_text_[] = (s); (const __memx char *)tml_text_; }))
 #else
 #define TML_FLASH
+#define TML_ANY
+#define TML_TEXT(s) (s)
 #endif
 
 #endif

@@ -37,7 +37,7 @@ static int32_t fp_exp_quarter(int32_t a) {
 
 /* exp(a) for a <= 0 with `int_bits` integer bits (4 or 5); result in Q0.31. */
 static int32_t fp_exp_negative(int32_t a, int int_bits) {
-    static const int32_t barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    static const TML_FLASH int32_t barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
     const int frac = 31 - int_bits;
     const int32_t one_quarter = (int32_t)1 << (frac - 2);
     const int32_t mask = one_quarter - 1;

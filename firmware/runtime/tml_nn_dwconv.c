@@ -86,10 +86,10 @@ static inline int32_t tml_ld32h(const int16_t *p) {
 #define TML_DW_TAP(x, xo, wo)                                         \
     "ldrd %[e], %[o], [%[" x "], #" xo "]\n\t"                        \
     "ldrd %[we], %[wo], [%[pw], #" wo "]\n\t"                         \
-    "smlabb %[a0], %[e], %[we], %[a0]\n\t"                            \
-    "smlatt %[a1], %[e], %[we], %[a1]\n\t"                            \
-    "smlabb %[a2], %[o], %[wo], %[a2]\n\t"                            \
-    "smlatt %[a3], %[o], %[wo], %[a3]\n\t"
+    "smlabb %[ac0], %[e], %[we], %[ac0]\n\t"                            \
+    "smlatt %[ac1], %[e], %[we], %[ac1]\n\t"                            \
+    "smlabb %[ac2], %[o], %[wo], %[ac2]\n\t"                            \
+    "smlatt %[ac3], %[o], %[wo], %[ac3]\n\t"
 
 /* Requantize a doubled accumulator with the record at [rq + 16 c] and store it at out[c]. */
 #define TML_DW_RQ(acc, c)                                             \
@@ -106,26 +106,26 @@ static inline int32_t tml_ld32h(const int16_t *p) {
  * 98 instructions per group of 36 MACs. x0..x2: ring rows at the window's first column, first group. */
 static void tml_dw3x3_single(const int16_t *x0, const int16_t *x1, const int16_t *x2, const int16_t *w,
                              const tml_rq *rq, int8_t *out, int32_t gstep, const tml_rq *rq_end) {
-    int32_t a0, a1, a2, a3, e, o, we, wo;
+    int32_t ac0, ac1, ac2, ac3, e, o, we, wo;
     __asm volatile("1:\n\t"
-                   "ldr %[a0], [%[rq]]\n\t"
-                   "ldr %[a1], [%[rq], #32]\n\t"
-                   "ldr %[a2], [%[rq], #16]\n\t"
-                   "ldr %[a3], [%[rq], #48]\n\t"
+                   "ldr %[ac0], [%[rq]]\n\t"
+                   "ldr %[ac1], [%[rq], #32]\n\t"
+                   "ldr %[ac2], [%[rq], #16]\n\t"
+                   "ldr %[ac3], [%[rq], #48]\n\t"
                    TML_DW_TAP("x0", "8", "8") TML_DW_TAP("x0", "16", "16")
                    TML_DW_TAP("x1", "0", "24") TML_DW_TAP("x1", "8", "32") TML_DW_TAP("x1", "16", "40")
                    TML_DW_TAP("x2", "0", "48") TML_DW_TAP("x2", "8", "56") TML_DW_TAP("x2", "16", "64")
                    "ldrd %[e], %[o], [%[x0]]\n\t"
                    "ldrd %[we], %[wo], [%[pw]], #72\n\t"
-                   "smlabb %[a0], %[e], %[we], %[a0]\n\t"
-                   "smlatt %[a1], %[e], %[we], %[a1]\n\t"
-                   "smlabb %[a2], %[o], %[wo], %[a2]\n\t"
-                   "smlatt %[a3], %[o], %[wo], %[a3]\n\t"
-                   TML_DW_RQ("a2", 1) TML_DW_RQ("a1", 2) TML_DW_RQ("a3", 3)
+                   "smlabb %[ac0], %[e], %[we], %[ac0]\n\t"
+                   "smlatt %[ac1], %[e], %[we], %[ac1]\n\t"
+                   "smlabb %[ac2], %[o], %[wo], %[ac2]\n\t"
+                   "smlatt %[ac3], %[o], %[wo], %[ac3]\n\t"
+                   TML_DW_RQ("ac2", 1) TML_DW_RQ("ac1", 2) TML_DW_RQ("ac3", 3)
                    "ldrd %[e], %[o], [%[rq], #4]\n\t"
                    "ldr %[we], [%[rq], #12]\n\t"
-                   "smmulr %[wo], %[a0], %[e]\n\t"
-                   "sub %[wo], %[wo], %[a0], lsr #31\n\t"
+                   "smmulr %[wo], %[ac0], %[e]\n\t"
+                   "sub %[wo], %[wo], %[ac0], lsr #31\n\t"
                    "add %[wo], %[wo], %[o]\n\t"
                    "asr %[wo], %[wo], %[we]\n\t"
                    "ssat %[wo], #8, %[wo]\n\t"
@@ -138,7 +138,7 @@ static void tml_dw3x3_single(const int16_t *x0, const int16_t *x1, const int16_t
                    "ldr %[e], %[end]\n\t"
                    "cmp %[rq], %[e]\n\t"
                    "bne 1b\n\t"
-                   : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [e] "=&r"(e), [o] "=&r"(o),
+                   : [ac0] "=&r"(ac0), [ac1] "=&r"(ac1), [ac2] "=&r"(ac2), [ac3] "=&r"(ac3), [e] "=&r"(e), [o] "=&r"(o),
                      [we] "=&r"(we), [wo] "=&r"(wo), [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [pw] "+r"(w),
                      [rq] "+r"(rq), [out] "+r"(out)
                    : [gstep] "m"(gstep), [end] "m"(rq_end)
@@ -166,19 +166,19 @@ typedef struct {
 #define TML_DW_PAIR_ROW(w0, w1, w2)                                   \
     "ldrd %[e], %[o], [%[xr]]\n\t"                                     \
     "ldrd %[we], %[wo], [%[pw], #" w0 "]\n\t"                          \
-    TML_DW_PAIR_MAC("a0", "a1", "a2", "a3", "we", "wo")                \
+    TML_DW_PAIR_MAC("ac0", "ac1", "ac2", "ac3", "we", "wo")                \
     "ldrd %[e], %[o], [%[xr], #8]\n\t"                                 \
-    TML_DW_PAIR_MAC("b0", "b1", "b2", "b3", "we", "wo")                \
+    TML_DW_PAIR_MAC("bc0", "bc1", "bc2", "bc3", "we", "wo")                \
     "ldrd %[we], %[wo], [%[pw], #" w1 "]\n\t"                          \
-    TML_DW_PAIR_MAC("a0", "a1", "a2", "a3", "we", "wo")                \
+    TML_DW_PAIR_MAC("ac0", "ac1", "ac2", "ac3", "we", "wo")                \
     "ldrd %[e], %[o], [%[xr], #16]\n\t"                                \
-    TML_DW_PAIR_MAC("b0", "b1", "b2", "b3", "we", "wo")                \
+    TML_DW_PAIR_MAC("bc0", "bc1", "bc2", "bc3", "we", "wo")                \
     "ldrd %[we], %[wo], [%[pw], #" w2 "]\n\t"                          \
-    TML_DW_PAIR_MAC("a0", "a1", "a2", "a3", "we", "wo")                \
+    TML_DW_PAIR_MAC("ac0", "ac1", "ac2", "ac3", "we", "wo")                \
     "ldrd %[e], %[o], [%[xr], #24]\n\t"                                \
-    TML_DW_PAIR_MAC("b0", "b1", "b2", "b3", "we", "wo")
+    TML_DW_PAIR_MAC("bc0", "bc1", "bc2", "bc3", "we", "wo")
 /* One channel of both pixels: record at [xr + 16 c] (m, rnd, shift into e, o, we), outputs at [pw] and
- * [pw + ostep] (ostep in a0, free once channel 0 is done). */
+ * [pw + ostep] (ostep in ac0, free once channel 0 is done). */
 #define TML_DW_PAIR_RQ1(acc, dst)                                     \
     "smmulr %[wo], %[" acc "], %[e]\n\t"                               \
     "sub %[wo], %[wo], %[" acc "], lsr #31\n\t"                        \
@@ -189,23 +189,23 @@ typedef struct {
 #define TML_DW_PAIR_RQ(c, acc0, acc1)                                 \
     "ldrd %[e], %[o], [%[xr], #" #c "*16+4]\n\t"                       \
     "ldr %[we], [%[xr], #" #c "*16+12]\n\t"                            \
-    TML_DW_PAIR_RQ1(acc0, "[%[pw]]") TML_DW_PAIR_RQ1(acc1, "[%[pw], %[a0]]") "adds %[pw], #1\n\t"
+    TML_DW_PAIR_RQ1(acc0, "[%[pw]]") TML_DW_PAIR_RQ1(acc1, "[%[pw], %[ac0]]") "adds %[pw], #1\n\t"
 
 /* Two neighbouring output pixels (stride 1, 3x3, dilation 1) of every full channel group, full int8 range:
  * per group 186 instructions for 72 MACs. */
 static void tml_dw3x3_pair(tml_dw_pair_state *st) {
-    int32_t a0, a1, a2, a3, b0, b1, b2, b3, e, o, we, wo;
+    int32_t ac0, ac1, ac2, ac3, bc0, bc1, bc2, bc3, e, o, we, wo;
     const int16_t *xr, *pw;
     __asm volatile("1:\n\t"
                    "ldr %[xr], %[rq]\n\t"
-                   "ldr %[a0], [%[xr]]\n\t"
-                   "ldr %[a1], [%[xr], #32]\n\t"
-                   "ldr %[a2], [%[xr], #16]\n\t"
-                   "ldr %[a3], [%[xr], #48]\n\t"
-                   "mov %[b0], %[a0]\n\t"
-                   "mov %[b1], %[a1]\n\t"
-                   "mov %[b2], %[a2]\n\t"
-                   "mov %[b3], %[a3]\n\t"
+                   "ldr %[ac0], [%[xr]]\n\t"
+                   "ldr %[ac1], [%[xr], #32]\n\t"
+                   "ldr %[ac2], [%[xr], #16]\n\t"
+                   "ldr %[ac3], [%[xr], #48]\n\t"
+                   "mov %[bc0], %[ac0]\n\t"
+                   "mov %[bc1], %[ac1]\n\t"
+                   "mov %[bc2], %[ac2]\n\t"
+                   "mov %[bc3], %[ac3]\n\t"
                    "ldr %[pw], %[w]\n\t"
                    "ldr %[xr], %[x0]\n\t"
                    TML_DW_PAIR_ROW("0", "8", "16")
@@ -224,18 +224,18 @@ static void tml_dw3x3_pair(tml_dw_pair_state *st) {
                    "ldr %[pw], %[out]\n\t"
                    "ldrd %[e], %[o], [%[xr], #4]\n\t"
                    "ldr %[we], [%[xr], #12]\n\t"
-                   TML_DW_PAIR_RQ1("a0", "[%[pw]]")
-                   "ldr %[a0], %[ostep]\n\t"
-                   TML_DW_PAIR_RQ1("b0", "[%[pw], %[a0]]") "adds %[pw], #1\n\t"
-                   TML_DW_PAIR_RQ(1, "a2", "b2") TML_DW_PAIR_RQ(2, "a1", "b1") TML_DW_PAIR_RQ(3, "a3", "b3")
+                   TML_DW_PAIR_RQ1("ac0", "[%[pw]]")
+                   "ldr %[ac0], %[ostep]\n\t"
+                   TML_DW_PAIR_RQ1("bc0", "[%[pw], %[ac0]]") "adds %[pw], #1\n\t"
+                   TML_DW_PAIR_RQ(1, "ac2", "bc2") TML_DW_PAIR_RQ(2, "ac1", "bc1") TML_DW_PAIR_RQ(3, "ac3", "bc3")
                    "str %[pw], %[out]\n\t"
                    "adds %[xr], #64\n\t"
                    "str %[xr], %[rq]\n\t"
                    "ldr %[e], %[rq_end]\n\t"
                    "cmp %[xr], %[e]\n\t"
                    "bne 1b\n\t"
-                   : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0), [b1] "=&r"(b1),
-                     [b2] "=&r"(b2), [b3] "=&r"(b3), [e] "=&r"(e), [o] "=&r"(o), [we] "=&r"(we), [wo] "=&r"(wo),
+                   : [ac0] "=&r"(ac0), [ac1] "=&r"(ac1), [ac2] "=&r"(ac2), [ac3] "=&r"(ac3), [bc0] "=&r"(bc0), [bc1] "=&r"(bc1),
+                     [bc2] "=&r"(bc2), [bc3] "=&r"(bc3), [e] "=&r"(e), [o] "=&r"(o), [we] "=&r"(we), [wo] "=&r"(wo),
                      [xr] "=&r"(xr), [pw] "=&r"(pw), [x0] "+m"(st->x0), [w] "+m"(st->w), [rq] "+m"(st->rq),
                      [out] "+m"(st->out)
                    : [d1] "m"(st->d1), [d2] "m"(st->d2), [adv] "m"(st->adv), [ostep] "m"(st->ostep),
@@ -245,12 +245,12 @@ static void tml_dw3x3_pair(tml_dw_pair_state *st) {
 #endif
 
 /* One output value per channel of a group (channels 4gr.., accumulators in c0 c2 c1 c3 order). */
-static inline void tml_dw_store4(int8_t *o, int C, const TML_FLASH tml_rq *r, int32_t a0, int32_t a1, int32_t a2,
-                                 int32_t a3, int full, int32_t lo, int32_t hi) {
-    o[0] = tml_rq_clamp(tml_rq_value(a0, r[0].mult, r[0].rnd, r[0].shift), full, lo, hi);
-    if (C > 1) o[1] = tml_rq_clamp(tml_rq_value(a2, r[1].mult, r[1].rnd, r[1].shift), full, lo, hi);
-    if (C > 2) o[2] = tml_rq_clamp(tml_rq_value(a1, r[2].mult, r[2].rnd, r[2].shift), full, lo, hi);
-    if (C > 3) o[3] = tml_rq_clamp(tml_rq_value(a3, r[3].mult, r[3].rnd, r[3].shift), full, lo, hi);
+static inline void tml_dw_store4(int8_t *o, int C, const TML_FLASH tml_rq *r, int32_t ac0, int32_t ac1, int32_t ac2,
+                                 int32_t ac3, int full, int32_t lo, int32_t hi) {
+    o[0] = tml_rq_clamp(tml_rq_value(ac0, r[0].mult, r[0].rnd, r[0].shift), full, lo, hi);
+    if (C > 1) o[1] = tml_rq_clamp(tml_rq_value(ac2, r[1].mult, r[1].rnd, r[1].shift), full, lo, hi);
+    if (C > 2) o[2] = tml_rq_clamp(tml_rq_value(ac1, r[2].mult, r[2].rnd, r[2].shift), full, lo, hi);
+    if (C > 3) o[3] = tml_rq_clamp(tml_rq_value(ac3, r[3].mult, r[3].rnd, r[3].shift), full, lo, hi);
 }
 
 /* One group of channels (nc of them, up to 4) at one output pixel, any filter: `at` is the window's first
@@ -259,26 +259,26 @@ static TML_ALWAYS_INLINE void tml_dw_group(const tml_conv_params *p, const int16
                                            const TML_FLASH int16_t *wt, const TML_FLASH tml_rq *r, int8_t *o, int nc,
                                            int full, int32_t lo, int32_t hi) {
     const int xstep = p->dil_w * 4; /* int16 values between taps of a row */
-    int32_t a0 = r[0].kbias, a1 = r[2].kbias, a2 = r[1].kbias, a3 = r[3].kbias;
+    int32_t ac0 = r[0].kbias, ac1 = r[2].kbias, ac2 = r[1].kbias, ac3 = r[3].kbias;
     for (int ky = 0; ky < p->k_h; ky++) {
         const int16_t *xp = rows[ky] + at;
         for (int kx = 0; kx < p->k_w; kx++, xp += xstep, wt += 4) {
 #if TML_NN_DSP
             const int32_t e = tml_ld32h(xp), od = tml_ld32h(xp + 2);
             const int32_t we = tml_ld32h(wt), wo = tml_ld32h(wt + 2);
-            a0 = __smlabb(e, we, a0);
-            a1 = __smlatt(e, we, a1);
-            a2 = __smlabb(od, wo, a2);
-            a3 = __smlatt(od, wo, a3);
+            ac0 = __smlabb(e, we, ac0);
+            ac1 = __smlatt(e, we, ac1);
+            ac2 = __smlabb(od, wo, ac2);
+            ac3 = __smlatt(od, wo, ac3);
 #else
-            a0 += (int32_t)xp[0] * wt[0];
-            a1 += (int32_t)xp[1] * wt[1];
-            a2 += (int32_t)xp[2] * wt[2];
-            a3 += (int32_t)xp[3] * wt[3];
+            ac0 += (int32_t)xp[0] * wt[0];
+            ac1 += (int32_t)xp[1] * wt[1];
+            ac2 += (int32_t)xp[2] * wt[2];
+            ac3 += (int32_t)xp[3] * wt[3];
 #endif
         }
     }
-    tml_dw_store4(o, nc, r, a0, a1, a2, a3, full, lo, hi);
+    tml_dw_store4(o, nc, r, ac0, ac1, ac2, ac3, full, lo, hi);
 }
 
 #define TML_DW_MAX_KH 16 /* the compiler uses the packed kernel up to this filter height */

@@ -48,10 +48,10 @@ static const int8_t *tml_window(const tml_conv_params *p, const int8_t *in, int3
 }
 
 /* Store the block's outputs: filters o, o+1 (o+1 only if it exists) of one pixel. */
-static inline void tml_store2(int8_t *y, int o, int two, int32_t a0, int32_t a1, const TML_FLASH tml_rq *r, int full,
+static inline void tml_store2(int8_t *y, int o, int two, int32_t ac0, int32_t ac1, const TML_FLASH tml_rq *r, int full,
                               int32_t lo, int32_t hi) {
-    y[o] = tml_rq_clamp(tml_rq_value(a0 + a0, r[0].mult, r[0].rnd, r[0].shift), full, lo, hi);
-    if (two) y[o + 1] = tml_rq_clamp(tml_rq_value(a1 + a1, r[1].mult, r[1].rnd, r[1].shift), full, lo, hi);
+    y[o] = tml_rq_clamp(tml_rq_value(ac0 + ac0, r[0].mult, r[0].rnd, r[0].shift), full, lo, hi);
+    if (two) y[o + 1] = tml_rq_clamp(tml_rq_value(ac1 + ac1, r[1].mult, r[1].rnd, r[1].shift), full, lo, hi);
 }
 
 #if TML_NN_DSP
@@ -322,26 +322,26 @@ void tml_conv2d_packed_s8(const TML_FLASH tml_conv_params *p_in, const TML_FLASH
     "ldrd %[wa], %[wb], [%[pw]], #8\n\t"                     \
     "sxtb16 %[t], %[wa]\n\t"                                 \
     "sxtb16 %[wa], %[wa], ror #8\n\t"                        \
-    "smlad %[a0], %[xe], %[t], %[a0]\n\t"                    \
-    "smlad %[a0], %[xw], %[wa], %[a0]\n\t"                   \
+    "smlad %[ac0], %[xe], %[t], %[ac0]\n\t"                    \
+    "smlad %[ac0], %[xw], %[wa], %[ac0]\n\t"                   \
     "sxtb16 %[t], %[wb]\n\t"                                 \
     "sxtb16 %[wb], %[wb], ror #8\n\t"                        \
-    "smlad %[a1], %[xe], %[t], %[a1]\n\t"                    \
-    "smlad %[a1], %[xw], %[wb], %[a1]\n\t"
+    "smlad %[ac1], %[xe], %[t], %[ac1]\n\t"                    \
+    "smlad %[ac1], %[xw], %[wb], %[ac1]\n\t"
 
-static inline void tml_mac_1x2(const int8_t *x, const int8_t *w, int n8, int32_t *a0, int32_t *a1) {
+static inline void tml_mac_1x2(const int8_t *x, const int8_t *w, int n8, int32_t *ac0, int32_t *ac1) {
     const int8_t *px = x, *const pend = x + 8 * n8;
     const int8_t *pw = w;
-    int32_t xw, xe, wa, wb, t, r0 = *a0, r1 = *a1;
+    int32_t xw, xe, wa, wb, t, r0 = *ac0, r1 = *ac1;
     __asm volatile("1:\n\t" TML_FC_GROUP TML_FC_GROUP
                    "cmp %[px], %[pend]\n\t"
                    "bne 1b\n\t"
-                   : [a0] "+r"(r0), [a1] "+r"(r1), [px] "+r"(px), [pw] "+r"(pw), [xw] "=&r"(xw), [xe] "=&r"(xe),
+                   : [ac0] "+r"(r0), [ac1] "+r"(r1), [px] "+r"(px), [pw] "+r"(pw), [xw] "=&r"(xw), [xe] "=&r"(xe),
                      [wa] "=&r"(wa), [wb] "=&r"(wb), [t] "=&r"(t)
                    : [pend] "r"(pend)
                    : "cc", "memory");
-    *a0 = r0;
-    *a1 = r1;
+    *ac0 = r0;
+    *ac1 = r1;
 }
 #endif
 
@@ -354,18 +354,18 @@ static TML_ALWAYS_INLINE void tml_fc_packed(const tml_fc_params *p, const TML_FL
         int8_t *y = out + r * m;
         const TML_FLASH int8_t *wj = w;
         for (int o = 0; o < m; o += 2, wj += 2 * k8) {
-            int32_t a0 = rq[o].kbias, a1 = rq[o + 1].kbias;
+            int32_t ac0 = rq[o].kbias, ac1 = rq[o + 1].kbias;
             int k = 0;
 #if TML_NN_DSP
-            if (K >= 8) tml_mac_1x2(x, wj, K >> 3, &a0, &a1);
+            if (K >= 8) tml_mac_1x2(x, wj, K >> 3, &ac0, &ac1);
             k = K & ~7;
 #endif
             for (; k < K; k++) { /* the portable loop, and the DSP tail */
                 const TML_FLASH int8_t *wk = wj + ((k >> 2) << 3) + (k & 3);
-                a0 += (int32_t)x[k] * wk[0];
-                a1 += (int32_t)x[k] * wk[4];
+                ac0 += (int32_t)x[k] * wk[0];
+                ac1 += (int32_t)x[k] * wk[4];
             }
-            tml_store2(y, o, o + 1 < m, a0, a1, rq + o, full, lo, hi);
+            tml_store2(y, o, o + 1 < m, ac0, ac1, rq + o, full, lo, hi);
         }
     }
 }

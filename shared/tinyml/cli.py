@@ -15,7 +15,7 @@ import sys
 from . import hints
 from .errors import TinymlError
 
-COMMAND_MODULES = ("tinyml.commands", "tinyml.compile.commands", "tinyml.device.commands")
+COMMAND_MODULES = ("tinyml.commands", "tinyml.compile.commands", "tinyml.device.commands", "tinyml.gateway.commands")
 
 
 class OneLineParser(argparse.ArgumentParser):

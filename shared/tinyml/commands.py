@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("system-deps", help="install the Debian packages a purpose needs")
     p.add_argument("purpose")
+    p.add_argument("--yes", action="store_true", help="enable Debian's contrib/non-free sections without asking "
+                                                      "when the purpose needs them (voices)")
     p.set_defaults(func=cmd_system_deps)
 
     p = sub.add_parser("new", help="copy apps/_template into a new app")
@@ -109,7 +111,7 @@ def cmd_apps(args) -> int:
 def cmd_system_deps(args) -> int:
     from .system_deps import ensure
 
-    ensure(args.purpose)
+    ensure(args.purpose, yes=args.yes)
     return 0
 
 

@@ -1,8 +1,13 @@
 """Features: the manifest's [features] turned into windows and model input.
 
-raw signal [n, ch] -> frames of `window` samples every `hop` -> the block chain -> model input (float32)
--> int8 by the model's input quantization. Everything is float32 and ordered exactly like the C twins,
-so the device builds the same int8 input from the same samples.
+raw signal [n, ch] -> the stream stage -> frames of `window` samples every `hop` -> the block chain -> model
+input (float32) -> int8 by the model's input quantization. Everything is float32 or integer and ordered
+exactly like the C twins, so the device builds the same int8 input from the same samples.
+
+The stream stage (`[features].stream`, optional) runs stream blocks (tinyml.dsp: causal, length-preserving,
+stateful) over the whole signal once, before framing: what the device does sample by sample as the samples
+arrive (filters that keep their state across windows, a QRS detector deriving R-R channels). Its output, not
+the raw signal, is what the frames, the chain and the app's post-processor see.
 
 Chain parameters may name deployment values ("@machine.shaft_hz"): they come from `deployment_values`,
 the manifest's deployment sections (with --set) updated by a recording's own values (a dataset or a file
@@ -57,9 +62,14 @@ class FeatureExtractor:
         self.window = int(m.features["window"])
         self.hop = int(m.features["hop"])
         self.rate = m.rate
-        self.steps = _steps(m, m.features["chain"])
+        self.stream_steps = _steps(m, m.features.get("stream", []), "stream")
+        self.steps = _steps(m, m.features["chain"], "chain")
         self.refs = chain_refs(m.features["chain"])
         self._resolved: dict[str, list] = {}
+        for i, (name, _, _) in enumerate(self.stream_steps):
+            if not BLOCKS[name].stream:
+                raise TinymlError(f"{m.path}: [features.stream[{i}]] block {name!r} is not a stream block; "
+                                  f"allowed: {', '.join(sorted(b for b in BLOCKS if BLOCKS[b].stream))}")
 
     def n_windows(self, n_samples: int) -> int:
         return 0 if n_samples < self.window else 1 + (n_samples - self.window) // self.hop
@@ -68,8 +78,19 @@ class FeatureExtractor:
         """First sample of each window (C twin tml_window_due: a window ends every hop once `window` are in)."""
         return np.arange(self.n_windows(n_samples)) * self.hop
 
+    def stream(self, signal: np.ndarray) -> np.ndarray:
+        """The stream stage over a whole signal [n, ch] (the signal itself when there is none)."""
+        if not self.stream_steps:
+            return signal
+        return _run(self.stream_steps, np.ascontiguousarray(signal, np.float32), self.rate)
+
     def frames(self, signal: np.ndarray) -> np.ndarray:
-        """[n_windows, window, ch] views of the signal (no copy)."""
+        """[n_windows, window, ch'] views of the stream stage's output (of the signal when there is none)."""
+        return self.windows(self.stream(signal))
+
+    def windows(self, streamed: np.ndarray) -> np.ndarray:
+        """[n_windows, window, ch] views of a signal that has been through the stream stage (no copy)."""
+        signal = streamed
         n = self.n_windows(signal.shape[0])
         if n == 0:
             return np.zeros((0, self.window, signal.shape[1]), np.float32)
@@ -83,20 +104,13 @@ class FeatureExtractor:
         key = repr(sorted((s, sorted(t.items())) for s, t in vals.items()))
         if key not in self._resolved:
             m = self.manifest
-            self._resolved[key] = _steps(m, resolve_chain(m.features["chain"], vals, f"{m.path}: [features.chain]"))
+            chain = resolve_chain(m.features["chain"], vals, f"{m.path}: [features.chain]")
+            self._resolved[key] = _steps(m, chain, "chain")
         return self._resolved[key]
 
     def features(self, frame: np.ndarray, deployment: dict | None = None) -> np.ndarray:
-        """One window [window, ch] -> model input (float32), through the chain in order."""
-        x = np.ascontiguousarray(frame, dtype=np.float32)
-        rate = self.rate
-        for name, params, append in self.steps_for(deployment):
-            blk = BLOCKS[name]
-            y = blk.apply(x, rate, **params).astype(np.float32)
-            x = np.concatenate([x, y], axis=1) if append else y
-            if blk.rate_out is not None:
-                rate = blk.rate_out(rate, params)
-        return x
+        """One window [window, ch'] of the stream stage's output -> model input (float32), through the chain."""
+        return _run(self.steps_for(deployment), np.ascontiguousarray(frame, dtype=np.float32), self.rate)
 
     def batch(self, frames: np.ndarray, deployment: dict | None = None) -> np.ndarray:
         if len(frames) == 0:
@@ -104,19 +118,33 @@ class FeatureExtractor:
         return np.stack([self.features(f, deployment) for f in frames])
 
     def input_shape(self) -> tuple[int, ...]:
-        return self.features(np.zeros((self.window, len(self.manifest.channels)), np.float32)).shape
+        return self.features(np.zeros((self.window, self.stream_channels()), np.float32)).shape
+
+    def stream_channels(self) -> int:
+        """Channels of the stream stage's output (the frames' width)."""
+        return self.stream(np.zeros((1, len(self.manifest.channels)), np.float32)).shape[1]
 
 
-def _steps(m: Manifest, chain) -> list[tuple[str, dict, bool]]:
+def _steps(m: Manifest, chain, part: str) -> list[tuple[str, dict, bool]]:
     out = []
     for i, step in enumerate(chain):
         step = dict(step)
         name = step.pop("block")
         append = bool(step.pop("append", False))
         if name not in BLOCKS:
-            raise TinymlError(f"{m.path}: [features.chain[{i}]] unknown block {name!r}; allowed: {', '.join(sorted(BLOCKS))}")
+            raise TinymlError(f"{m.path}: [features.{part}[{i}]] unknown block {name!r}; allowed: {', '.join(sorted(BLOCKS))}")
         out.append((name, validate_params(name, step), append))
     return out
+
+
+def _run(steps, x: np.ndarray, rate: float) -> np.ndarray:
+    for name, params, append in steps:
+        blk = BLOCKS[name]
+        y = blk.apply(x, rate, **params).astype(np.float32)
+        x = np.concatenate([x, y], axis=1) if append else y
+        if blk.rate_out is not None:
+            rate = blk.rate_out(rate, params)
+    return x
 
 
 def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:

@@ -23,6 +23,7 @@ MAKE_VARS = {
     "--channel": "CHANNEL",
     "--smoke": "SMOKE",
     "--yes": "YES",
+    "--mqtt": "MQTT",
     "--calibration": "CALIBRATION",
     "--device": "DEVICE",
 }

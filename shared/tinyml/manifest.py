@@ -83,6 +83,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "window": ((int,), True, None),
         "hop": ((int,), True, None),
         "chain": ((list,), False, []),
+        "stream": ((list,), False, []),
     },
     "model": {
         "builder": ((str,), False, "build_model"),
@@ -232,9 +233,11 @@ class Manifest:
     def feature_hash(self) -> str:
         """Hash of everything that defines the model input; the firmware reports it, the card stores it."""
         keys = ("rate", "channels", "units", "dtype") + (("optional_channels",) if self.signal["optional_channels"] else ())
+        # an empty stream stage is no stage: manifests without one keep the hash they had before the key existed
+        features = {k: v for k, v in self.features.items() if not (k == "stream" and not v)}
         spec = {
             "signal": {k: self.signal[k] for k in keys},
-            "features": self.features,
+            "features": features,
         }
         blob = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
@@ -548,9 +551,10 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
         raise _err(p, "features.window", "must be >= 1 sample")
     if not 1 <= m.features["hop"]:
         raise _err(p, "features.hop", "must be >= 1 sample")
-    for i, step in enumerate(m.features["chain"]):
-        if not isinstance(step, dict) or not isinstance(step.get("block"), str):
-            raise _err(p, f"features.chain[{i}]", "each step must be a table with a 'block' name")
+    for part in ("stream", "chain"):
+        for i, step in enumerate(m.features[part]):
+            if not isinstance(step, dict) or not isinstance(step.get("block"), str):
+                raise _err(p, f"features.{part}[{i}]", "each step must be a table with a 'block' name")
     if m.model["lr_schedule"] not in LR_SCHEDULES:
         raise _err(p, "model.lr_schedule", f"{m.model['lr_schedule']!r} not allowed; allowed: {', '.join(LR_SCHEDULES)}")
     if m.model["class_weight"] not in CLASS_WEIGHTS:

@@ -110,7 +110,8 @@ class Pipeline:
         further models are then not traced)."""
         fx = self.fx
         scorer = scorer or self.scorer
-        frames = fx.frames(signal)
+        streamed = fx.stream(signal)  # the post-processor sees the stream stage's channels, its tail too
+        frames = fx.windows(streamed)
         feats = fx.batch(frames, deployment)
         if scorer is None:
             xq, sq = self.int8_scores(feats)
@@ -119,7 +120,7 @@ class Pipeline:
         m = self.m
         traced = {name: _Traced(inv) for name, inv in self.models.items()} if postprocessor is None else {}
         pp = postprocessor if postprocessor is not None else self.postprocessor(traced)
-        out = run_postprocessor(pp, frames, fx.window, fx.hop, sq, signal, len(m.values), len(m.beat_labels), feats)
+        out = run_postprocessor(pp, frames, fx.window, fx.hop, sq, streamed, len(m.values), len(m.beat_labels), feats)
         ends = fx.window_starts(len(signal)) + fx.window
         return StreamResult(ends / fx.rate, sq, xq, out.events, out.values, out.beats, ends,
                             {name: t.calls() for name, t in traced.items()})

@@ -136,8 +136,8 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
     n = 0
     for r in _bar(recs, progress, "events"):
         pad = 0 if r.activity == "stream" else lead
-        sig = prepare(app, r, notice=False, lead_in=pad)
-        frames = fx.frames(sig)
+        sig = fx.stream(prepare(app, r, notice=False, lead_in=pad))  # the post-processor sees the stream stage
+        frames = fx.windows(sig)
         batch.append((pad, sig, frames, fx.batch(frames, r.deployment)))
         n += len(frames)
         if n >= SCORE_BATCH_WINDOWS:
@@ -146,9 +146,14 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
     if batch:
         flush()
     before, after = event_window(m)
+    return event_breakdown(recs, events, peaks, m.event_names, m.rate, before, after, real=is_real(m),
+                           event_labels=m.app["event_labels"] or None)
+
+
+def is_real(m):
+    """A predicate: is a recording from one of the manifest's real sources (not generated)?"""
     real = {s.name for s in declared_sources(m) if s.real}
-    return event_breakdown(recs, events, peaks, m.event_names, m.rate, before, after,
-                           real=lambda r: r.cohort.split("/")[0] in real if m.dataset["sources"] else bool(real))
+    return lambda r: r.cohort.split("/")[0] in real if m.dataset["sources"] else bool(real)
 
 
 def example_chunks(recs: list[Recording], budget: int = EXAMPLES_CHUNK_SAMPLES):
@@ -185,14 +190,33 @@ def held_out_examples(app: App, hook, recs: list[Recording], fx, seed: int = 0, 
 
 
 def evaluate_windows(app: App, pipe: Pipeline, recs: list[Recording], progress: bool = False) -> dict:
-    """The primary model's window classification on the app's held-out examples (make_examples)."""
-    ys, preds = [], []
-    for X, y, _ in held_out_examples(app, app.pipeline.make_examples, recs, pipe.fx, progress=progress, desc="windows"):
-        p = pipe.scorer.predict(X) if pipe.scorer is not None else pipe.int8_scores(X)[1]
-        ys.append(np.asarray(y))
-        preds.append(np.asarray(p).argmax(1))
-    y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
-    return window_metrics(y, np.concatenate(preds) if preds else np.zeros(0, np.int64), app.manifest.labels)
+    """The primary model's window classification on the app's held-out examples (make_examples). With real
+    and generated held-out recordings mixed, the headline figures come from the real ones (as the event
+    metrics do); each cohort's accuracy goes beside them (`windows_by_cohort`)."""
+    m = app.manifest
+    cohorts = sorted({r.cohort for r in recs})
+    by: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for c in cohorts:
+        ys, preds = [], []
+        sub = [r for r in recs if r.cohort == c]
+        for X, y, _ in held_out_examples(app, app.pipeline.make_examples, sub, pipe.fx, progress=progress,
+                                         desc=f"windows {c}".strip()):
+            p = pipe.scorer.predict(X) if pipe.scorer is not None else pipe.int8_scores(X)[1]
+            ys.append(np.asarray(y))
+            preds.append(np.asarray(p).argmax(1))
+        if ys:
+            by[c] = (np.concatenate(ys), np.concatenate(preds))
+    real = is_real(m)
+    real_cohorts = [c for c in by if any(real(r) for r in recs if r.cohort == c)]
+    head = real_cohorts if real_cohorts and len(real_cohorts) < len(by) else list(by)
+    y = np.concatenate([by[c][0] for c in head]) if head else np.zeros(0, np.int64)
+    pred = np.concatenate([by[c][1] for c in head]) if head else np.zeros(0, np.int64)
+    out = window_metrics(y, pred, m.labels)
+    if len(by) > 1 or any(cohorts):
+        out["windows_measured_on"] = head
+        out["windows_by_cohort"] = {c: {k: v for k, v in window_metrics(*by[c], m.labels).items() if k != "confusion"}
+                                    for c in by}
+    return out
 
 
 def evaluate_model(app: App, name: str, invoker, recs: list[Recording], fx) -> dict:

@@ -12,9 +12,15 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 from . import hints
 from .errors import TinymlError
+
+# Python.h of the interpreter running this (a venv's base Python): Debian's python3.X-dev when missing
+_PY_HEADERS = str(Path(sysconfig.get_paths()["include"]) / "Python.h")
+_PY_DEV = f"python{sys.version_info[0]}.{sys.version_info[1]}-dev"
 
 # purpose -> {executable (or absolute path) that proves it is installed: debian package}
 NEEDS: dict[str, dict[str, str]] = {
@@ -42,16 +48,34 @@ NEEDS: dict[str, dict[str, str]] = {
               "/usr/share/festival/voices/italian/lp_diphone": "festvox-italp16k",
               "/usr/share/festival/voices/italian/pc_diphone": "festvox-itapc16k",
               "/usr/share/festival/voices/catalan/upc_ca_ona_hts": "festvox-ca-ona-hts"},
-    "mqtt": {"mosquitto": "mosquitto"},
+    "mqtt": {"mosquitto": "mosquitto", "mosquitto_passwd": "mosquitto", "openssl": "openssl"},
+    "eim": {"gcc": "gcc"},
+    # the dashboard needs no browser to run; its test opens the page in a headless one
+    "dashboard": {"chromium": "chromium"},
+    # pip builds PyAudio (which Edge Impulse's SDK imports) from source: PortAudio's headers and Python's own
+    "edge-impulse": {"/usr/include/portaudio.h": "portaudio19-dev", "gcc": "gcc", _PY_HEADERS: _PY_DEV},
+    # more recorded talkers for the synthetic speech corpus, in Debian's non-free section (enabled first,
+    # after asking): RHVoice's English voices and SVOX Pico
+    "voices": {"RHVoice-test": "rhvoice", "/usr/share/RHVoice/voices/bdl": "rhvoice-english",
+               "pico2wave": "libttspico-utils"},
 }
-NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"]}  # the suite builds firmware and makes TTS speech
+# purposes whose packages live in Debian's contrib/non-free sections, which a stock system does not enable
+NON_FREE = {"voices"}
+# the suite builds firmware, makes TTS speech, runs a broker, drives .eim models through Edge Impulse's SDK and opens
+# the dashboard in a headless browser
+NEEDS["test"] = {**NEEDS["firmware"], **NEEDS["audio"], **NEEDS["mqtt"], **NEEDS["edge-impulse"], **NEEDS["dashboard"]}
 EXTRA_PACKAGES = {"firmware": ["libnewlib-arm-none-eabi"], "test": ["libnewlib-arm-none-eabi"]}
 WHY = {
     "firmware": "building the firmware and emulating the boards",
     "audio": "the speech synthesisers the synthetic speech dataset uses",
     "test": "the test suite (firmware toolchain, emulator and speech synthesisers)",
-    "mqtt": "the MQTT broker",
+    "mqtt": "the MQTT broker (mosquitto) and the tools its tests make passwords and certificates with",
+    "eim": "building Edge Impulse Linux models (.eim) with the host compiler",
+    "dashboard": "a headless browser that the dashboard's test opens its page in",
+    "edge-impulse": "building PyAudio, which Edge Impulse's Linux SDK imports (pip install -e \".[edge-impulse]\")",
+    "voices": "more speech voices for the synthetic speech dataset (RHVoice, SVOX Pico: Debian non-free)",
 }
+SOURCES = "/etc/apt/sources.list.d/debian.sources"
 
 
 def missing_packages(purpose: str) -> list[str]:
@@ -64,11 +88,38 @@ def missing_packages(purpose: str) -> list[str]:
     return sorted(set(missing))
 
 
-def ensure(purpose: str) -> None:
-    """Install what `purpose` needs and is missing, after saying what and why."""
+def ensure(purpose: str, yes: bool = False) -> None:
+    """Install what `purpose` needs and is missing, after saying what and why; a purpose in NON_FREE first
+    enables Debian's contrib and non-free sections, when the user agrees (a prompt, or yes)."""
     missing = missing_packages(purpose)
     if missing:
+        if purpose in NON_FREE:
+            enable_non_free(missing, WHY[purpose], yes)
         install(missing, WHY.get(purpose, purpose))
+
+
+def enable_non_free(packages: list[str], why: str, yes: bool = False) -> None:
+    """Add contrib and non-free to the Debian sources (deb822 file) when `packages` have no install
+    candidate, after asking at a terminal or with yes; otherwise one line saying how."""
+    res = subprocess.run(["apt-cache", "policy", *packages], capture_output=True, text=True, check=False)
+    if res.returncode == 0 and res.stdout.count("Candidate: (none)") == 0 and res.stdout.count("Candidate:") >= len(packages):
+        return
+    how = f"sed -i 's/^Components: main$/Components: main contrib non-free/' {SOURCES} && apt-get update"
+    if not yes and sys.stdin.isatty() and sys.stderr.isatty():
+        sys.stderr.write(f"{why} needs {' '.join(packages)} from Debian's contrib/non-free sections, which are not "
+                         f"enabled; enable them now ({how})? [y/N] ")
+        sys.stderr.flush()
+        yes = sys.stdin.readline().strip().lower() in ("y", "yes")
+    if not yes:
+        raise TinymlError(f"{' '.join(packages)} are in Debian's contrib/non-free sections ({why}); enable them: "
+                          f"{how}, or give {hints.option('--yes')} to let tinyml do it")
+    if os.geteuid() != 0 or not os.path.isfile(SOURCES):
+        raise TinymlError(f"cannot enable contrib/non-free here (not root, or no {SOURCES}); as root: {how}")
+    text = open(SOURCES).read()
+    with open(SOURCES, "w") as f:
+        f.write("\n".join("Components: main contrib non-free" if ln.strip() == "Components: main" else ln
+                          for ln in text.split("\n")))
+    print(f"enabled Debian contrib and non-free in {SOURCES} for {why}", file=sys.stderr)
 
 
 def ensure_tool(exe: str, package: str, why: str, yes: bool = False) -> None:

@@ -205,7 +205,7 @@ def _dataset_entry(m, train, val, test) -> dict:
     entry = {
         "name": " + ".join(s.name for s in used),
         "synthetic": not any(s.real for s in used),
-        "sources": [s.describe() for s in used],
+        "sources": [_source_entry(s, [r for r in train + val + test if _source_of(r, used) == s.name]) for s in used],
         "sha256": data_sha256(train + val + test),
         "recordings": {"train": len(train), "val": len(val), "test": len(test)},
         "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
@@ -221,6 +221,24 @@ def _dataset_entry(m, train, val, test) -> dict:
     return entry
 
 
+def _source_of(r: Recording, used) -> str:
+    return r.cohort.split("/")[0] if len(used) > 1 else used[0].name
+
+
+def _source_entry(s, recs: list[Recording]) -> dict:
+    """A source as the card shows it: the manifest's entry and what its dataset module says of itself and of
+    the recordings the run took from it (KIND, LICENCE, summary(recordings): a small table)."""
+    from .data import dataset_module
+
+    mod = dataset_module(s.name)
+    entry = s.describe()
+    for key, attr in (("kind", "KIND"), ("licence", "LICENCE")):
+        if getattr(mod, attr, None):
+            entry[key] = getattr(mod, attr)
+    summary = getattr(mod, "summary", None)
+    if summary is not None and recs:
+        entry["summary"] = summary(recs)
+    return entry
 def _history(history: dict) -> dict:
     """Training curves as the card keeps them: each metric per epoch, 6 significant digits."""
     return {k: [float(f"{float(v):.6g}") for v in vs] for k, vs in history.items() if isinstance(vs, list)}

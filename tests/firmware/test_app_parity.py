@@ -40,6 +40,26 @@ def test_device_matches_predict_on_qemu(app_id):
         assert 0 < p.summary["realtime_load"] and p.summary["realtime_clock_hz"] > 0
 
 
+def test_device_matches_predict_on_the_opt_in_boards(app_id):
+    """An app that names an opt-in board in its [firmware] boards (the 8-bit AVR: too small for most apps)
+    is held to the same parity there, under that board's emulator."""
+    from tinyml.device.board import load_board
+
+    app, missing = _ready(app_id)
+    boards = [load_board(b) for b in app.manifest.firmware.get("boards") or []]
+    boards = [b.name for b in boards if b.get("OPT_IN")]
+    if missing or not boards:
+        pytest.skip(f"{app_id} has no {' or '.join(missing) or 'opt-in board'}")
+    for board in boards:
+        need(load_board(board).cc, *(["simavr"] if load_board(board).runner == "simavr" else []))
+    from tinyml.device.parity import device_parity
+
+    for board in boards:
+        p = device_parity(app, board, timeout_s=300)
+        assert p.ok, f"{board}: " + "\n".join(p.mismatches)
+        assert p.windows > 0 and p.summary["per_inference"] > 0, board
+
+
 def test_stage_cost_lines_parse():
     from tinyml.device.runner import parse_stage_cost
 

@@ -109,7 +109,7 @@ def test_fuzzed_link_gets_error_frames_and_device_keeps_running(board):
             bytes(rng.integers(0, 256, 500, dtype=np.uint8)),
         ]
         seen: list = []
-        # A device with no room for frames in flight (window 1: the 8-bit board, 128 bytes of receive
+        # A device with no room for frames in flight (window 1: the 8-bit board, 32 bytes of receive
         # buffer, no flow control on its serial line) loses a flood while it answers; its host sends a
         # frame's worth at a time and lets it drain, as any host of such a device must.
         piece = link.hello.max_payload + L.OVERHEAD if link.hello.window == 1 else None

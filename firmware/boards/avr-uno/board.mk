@@ -1,7 +1,7 @@
 # avr-uno: Arduino Uno class, ATmega328P (8-bit AVR, 32 KB flash, 2 KB SRAM, 16 MHz, no FPU, no divider).
 # Built with Debian's avr-gcc/avr-libc; "flashing" without hardware runs it under simavr with USART0 as
 # the device link (firmware/port/avr/simavr_link.c). Link: USART0 (the Uno's USB serial) at 250000 baud
-# 8N1 (exact at 16 MHz with U2X), receive by interrupt into a 128-byte ring. Cost counter: CPU cycles
+# 8N1 (exact at 16 MHz with U2X), receive by interrupt into a 32-byte ring. Cost counter: CPU cycles
 # (Timer1 at clk/1 + overflow count), exact under simavr and on the chip. Flash: avrdude through the
 # Uno's bootloader (arduino protocol, 115200 baud).
 BOARD_ARCH      = avr
@@ -12,9 +12,9 @@ BOARD_CPU_FLAGS = -mmcu=atmega328p
 # GNU C99 for the __flash address space (model weights stay in program memory: TML_FLASH);
 # avr-gcc 5 has no -fcallgraph-info (the static stack comes from the disassembly, see stack.py).
 BOARD_CFLAGS    = -std=gnu99 -DF_CPU=16000000UL -DTML_BOARD_AVR_UNO=1 -DTML_BOARD_BAUD=250000UL
-# 2 KB of SRAM: link frames of at most 96 payload bytes, one SAMPLES frame in flight, and ring indices
+# 2 KB of SRAM: link frames of at most 72 payload bytes (the hello holds app ids up to 23 characters), one SAMPLES frame in flight, and ring indices
 # of one byte (an 8-bit core reads them in one access, so the receive interrupt never tears them).
-BOARD_CFLAGS   += -DTML_LINK_MAX_PAYLOAD=96u -DTML_LINK_WINDOW=1 -DTML_LINK_READ_CHUNK=16 -DTML_RING_INDEX_T=uint8_t
+BOARD_CFLAGS   += -DTML_LINK_MAX_PAYLOAD=72u -DTML_LINK_WINDOW=1 -DTML_LINK_READ_CHUNK=16 -DTML_RING_INDEX_T=uint8_t
 BOARD_CFLAGS   += -mcall-prologues
 BOARD_NO_CALLGRAPH = 1
 BOARD_SOURCES   = $(BOARD_DIR)/port.c $(FIRMWARE_DIR)/runtime/tml_ring.c

@@ -1,8 +1,8 @@
 /* avr-uno port: ATmega328P at 16 MHz.
  *
  * Link: USART0 (the Uno's USB serial) at TML_BOARD_BAUD 8N1 with U2X; received bytes go from the RX
- *       interrupt into a 128-byte ring (a whole SAMPLES frame of TML_LINK_MAX_PAYLOAD bytes fits), sent
- *       bytes are written polled.
+ *       interrupt into a 32-byte ring (the host keeps one frame in flight and the main loop drains the
+ *       ring into the frame parser as bytes come), sent bytes are written polled.
  * Cost: CPU cycles. Timer1 runs at clk/1 and its overflow interrupt counts the high bits, so a reading
  *       is exact to the cycle (on the chip and under simavr alike).
  * Idle: the CPU sleeps (idle mode) until the next interrupt: a link byte or a Timer1 overflow.
@@ -25,7 +25,7 @@
 #ifndef TML_BOARD_BAUD
 #define TML_BOARD_BAUD 250000UL
 #endif
-#define RX_RING 128u
+#define RX_RING 32u /* one link frame at a time (window 1): the main loop drains it into the parser as bytes come */
 #define STACK_PAINT 0xC5u
 #define SIM_EXIT_FLAG 0x80u
 #define SIM_EOF_FLAG 0x01u

@@ -58,10 +58,33 @@ void tml_block_summary_one(const tml_block_summary_cfg *cfg, const float *x, int
     }
 }
 
+static void on_grid(const tml_block_summary_cfg *cfg, float *f, int nf)
+{
+    const float inv = 1.0f / cfg->resolution;
+    for (int k = 0; k < nf; k++) {
+        f[k] = floorf(f[k] * inv + 0.5f) * cfg->resolution;
+    }
+}
+
+void tml_block_summary_steps(const tml_block_summary_cfg *cfg, const float *x, int ch, int8_t *steps)
+{
+    float f[4 + 16];
+    const int nf = 4 + cfg->n_sums + cfg->n_means;
+    const float inv = 1.0f / cfg->resolution;
+    tml_block_summary_one(cfg, x, ch, f);
+    for (int k = 0; k < nf && k < 20; k++) {
+        float q = floorf(f[k] * inv + 0.5f);
+        steps[k] = (int8_t)(q < -128.0f ? -128 : q > 127.0f ? 127 : (int)q);
+    }
+}
+
 void tml_block_summary(const tml_block_summary_cfg *cfg, const float *x, int n_blocks, int ch, float *out)
 {
     const int nf = 4 + cfg->n_sums + cfg->n_means;
     for (int b = 0; b < n_blocks; b++) {
         tml_block_summary_one(cfg, x + (long)b * cfg->size * ch, ch, out + (long)b * nf);
+        if (cfg->resolution > 0.0f) {
+            on_grid(cfg, out + (long)b * nf, nf);
+        }
     }
 }

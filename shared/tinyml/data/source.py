@@ -4,6 +4,10 @@
 or lists several in `[[dataset.sources]]` (each `name`, `path` for a real one, `weight`, `options`,
 `smoke_options`). A real source whose folder is missing (or whose `$VAR` is unset) is left out with a
 one-line notice; when no source is left, `[dataset] generator` stands in, so training works on a fresh clone.
+A real source's `path` may name several folders, separated by `:` (os.pathsep) as in $PATH, e.g. a dataset's
+parts that a user keeps in different places; the missing ones are left out with a notice. A dataset whose
+`load()` reads them together (to find the same file in two copies, say) says so with `MANY_FOLDERS = True`
+and gets the list; any other dataset loads each folder on its own and the recordings are joined.
 
 Generated data is cached under build/cache (outside git), keyed by the generator's source code and options,
 so a changed generator never serves stale data; tinyml.data.cache stores it compactly and reads it lazily.
@@ -49,16 +53,29 @@ class Source:
     real: bool = False
 
     def folder(self, m: Manifest) -> Path | None:
-        """The real source's folder (`~` and `$VAR` expanded, relative to the app), None when missing."""
-        text = os.path.expandvars(os.path.expanduser(self.path))
-        if not text or "$" in text:
-            return None
-        path = Path(text)
-        path = path if path.is_absolute() else m.dir / path
-        return path if path.is_dir() else None
+        """The real source's (first) folder, None when none of its folders is there."""
+        found = self.folders(m)
+        return found[0] if found else None
+
+    def folders(self, m: Manifest) -> list[Path]:
+        """The real source's folders that exist (`~` and `$VAR` expanded, relative to the app), in order."""
+        return [p for p in (_folder(t, m) for t in self.parts()) if p is not None]
+
+    def parts(self) -> list[str]:
+        """The folders `path` names (several separated by os.pathsep, each `~`/`$VAR` expanded as needed)."""
+        return [t for t in os.path.expandvars(self.path).split(os.pathsep) if t.strip()] if self.path else []
 
     def describe(self) -> dict:
         return {"name": self.name, "real": self.real, "weight": self.weight}
+
+
+def _folder(text: str, m: Manifest) -> Path | None:
+    text = os.path.expanduser(os.path.expandvars(text.strip()))
+    if not text or "$" in text:
+        return None
+    path = Path(text)
+    path = path if path.is_absolute() else m.dir / path
+    return path if path.is_dir() else None
 
 
 def declared_sources(m: Manifest, smoke: bool = False) -> list[Source]:
@@ -89,6 +106,11 @@ def resolve_sources(m: Manifest, smoke: bool = False, notice: bool = True) -> li
     declared = declared_sources(m, smoke)
     used = []
     for s in declared:
+        if s.real and notice and s.folders(m):
+            for part in s.parts():
+                if _folder(part, m) is None:
+                    print(f"notice: [dataset] source {s.name}: folder {part} is not there; read from the others",
+                          file=sys.stderr)
         if s.real and s.folder(m) is None:
             if notice:
                 others = [o.name for o in declared if o is not s and (not o.real or o.folder(m))]
@@ -114,9 +136,14 @@ def build_dataset(m: Manifest, *, smoke: bool = False, progress: bool = True) ->
         if s.real:
             if not hasattr(mod, "load"):
                 raise TinymlError(f"{m.path}: [dataset] source {s.name} has a path but datasets/{s.name} has no load()")
+            folders = s.folders(m)
             # a loader that reads files as predict does (datasets/labelled-files) asks for the manifest
             extra = {"manifest": m} if "manifest" in inspect.signature(mod.load).parameters else {}
-            recs = mod.load(s.folder(m), rate=m.rate, channels=m.channels, **extra, **s.options)
+            if getattr(mod, "MANY_FOLDERS", False):
+                recs = mod.load(folders if len(folders) > 1 else folders[0], rate=m.rate, channels=m.channels,
+                                **extra, **s.options)
+            else:
+                recs = [r for f in folders for r in mod.load(f, rate=m.rate, channels=m.channels, **extra, **s.options)]
         else:
             if not hasattr(mod, "generate"):
                 raise TinymlError(f"{m.path}: [dataset] source {s.name} has no path and datasets/{s.name} "

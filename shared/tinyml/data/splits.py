@@ -23,16 +23,31 @@ def split_recordings(
     marked split="train" (generated augmentation material, e.g. random synthetic voices) always train and
     take no part in the draw, so adding them leaves the held-out groups as they were. Recordings marked
     split="test" form the test split by themselves (a dataset's official test set, e.g. MIT-BIH DS2): then
-    only the validation groups are drawn, from the rest.
+    only the validation groups are drawn, from the rest. Likewise split="val" (a dataset's official
+    validation set, e.g. Speech Commands' speaker-hash rule): then only the test groups are drawn; a dataset
+    that fixes both leaves every unmarked group to training.
 
     When recordings carry a `cohort` (several sources, or a dataset's own groups such as SisFall's elderly),
     the draw is made within each stratum (cohort, whether the group has event trials), so every cohort, and
     the few subjects of a cohort who performed the events, reach the held-out splits; a stratum of one
     group goes to test. Without cohorts there is one stratum and the split is the plain draw."""
     fixed_test = {_group(r, key) for r in recs if r.split == "test"}
-    groups = sorted({_group(r, key) for r in recs if r.split not in ("train", "test")} - fixed_test)
+    fixed_val = {_group(r, key) for r in recs if r.split == "val"}
+    both = fixed_test & fixed_val
+    if both:
+        raise ValueError(f"{key} {sorted(both)[0]!r} is marked both val and test")
+    groups = sorted({_group(r, key) for r in recs if r.split not in ("train", "test", "val")} - fixed_test - fixed_val)
     rng = np.random.default_rng(seed)
-    if fixed_test:
+    if fixed_test and fixed_val:
+        test_g, val_g = fixed_test, fixed_val
+    elif fixed_val:
+        if len(groups) < 2:
+            raise ValueError(f"need at least 2 distinct {key}s outside the fixed validation split, found {len(groups)}")
+        test_g, val_g = set(), set(fixed_val)
+        for stratum in _strata([r for r in recs if _group(r, key) in set(groups)], key):
+            order = [stratum[i] for i in rng.permutation(len(stratum))]
+            test_g.update(order[: max(1, round(test_fraction * len(stratum)))])
+    elif fixed_test:
         if len(groups) < 2:
             raise ValueError(f"need at least 2 distinct {key}s outside the fixed test split, found {len(groups)}")
         order = [groups[i] for i in rng.permutation(len(groups))]
@@ -48,9 +63,10 @@ def split_recordings(
             n_val = max(1, round(val_fraction * len(stratum)))
             test_g.update(order[:n_test])
             val_g.update(order[n_test : n_test + n_val])
-    leak = {_group(r, key) for r in recs if r.split == "train"} & test_g
-    if leak:
-        raise ValueError(f"{key} {sorted(leak)[0]!r} is marked both train and test")
+    for name, held in (("test", test_g), ("val", val_g)):
+        leak = {_group(r, key) for r in recs if r.split == "train"} & held
+        if leak:
+            raise ValueError(f"{key} {sorted(leak)[0]!r} is marked both train and {name}")
     train = [r for r in recs if r.split == "train" or _group(r, key) not in test_g | val_g]
     val = [r for r in recs if _group(r, key) in val_g]
     test = [r for r in recs if _group(r, key) in test_g]

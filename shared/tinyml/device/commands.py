@@ -53,6 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="replay a recording through the firmware; JSON lines like predict")
     common(p)
     p.add_argument("--events-only", action="store_true", help="print events only, no window scores")
+    p.add_argument("--mqtt", metavar="URL", help="also publish the events to an MQTT broker, nothing lost: "
+                   "mqtt[s]://[user@]host[:port][/?ca=FILE&site=NAME&device=ID] (README, On a gateway)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("size", help="flash and RAM of the firmware on every board")
@@ -157,7 +159,7 @@ def summary_dict(im, run, size, n_samples: int) -> dict:
             hz = int(clock, 0)
             d["estimate_clock_hz"] = hz
             d["estimate_ms_per_inference"] = round(1000.0 * cost["median"] / hz, 4)
-            d["estimate_duty_cycle"] = round(total / hz / seconds, 6) if seconds else None
+            d["estimate_duty_cycle"] = float(f"{total / hz / seconds:.4g}") if seconds else None
         elif cost["unit"] == "ns":
             d["ms_per_inference"] = round(cost["median"] / 1e6, 4)
         _realtime(d, im, run, cost)
@@ -184,7 +186,7 @@ def _realtime(d: dict, im, run, cost: dict) -> None:
         hz = int(clock, 0)
         d["realtime_clock_hz"] = hz
         d["realtime_per_second"] = round(per_second)
-        d["realtime_load"] = round(per_second / hz, 6)
+        d["realtime_load"] = float(f"{per_second / hz:.4g}")  # significant digits: a sleepy node's load is ~1e-7
 
 
 def _summary_text(d: dict) -> str:
@@ -263,8 +265,15 @@ def _session(args, app: App, signal, *, events_only: bool, events: list | None =
     transport = open_transport(im.board, im.elf, args.port, nv=nv)
     m = app.manifest
     lines: list[DeviceLines] = []
+    mqtt = None
+    if getattr(args, "mqtt", None):
+        from ..gateway.service import RunPublisher
+
+        mqtt = RunPublisher(app, args.mqtt, args.input, args.rate, im.board.name)
 
     def show(msg, run):
+        if mqtt is not None:
+            mqtt.feed_message(msg, run)
         if not lines:
             lines.append(DeviceLines(m, run.hello))
         out = lines[0].feed(msg) + (lines[0].end() if isinstance(msg, Done) else [])
@@ -278,6 +287,8 @@ def _session(args, app: App, signal, *, events_only: bool, events: list | None =
     run = stream_signal(transport, signal, labels=m.labels, expect_app=m.id, expect_hash=m.feature_hash(),
                         timeout_s=args.timeout, on_message=show, quit=im.board.runner != "serial",
                         values=m.values, beat_labels=m.beat_labels)
+    if mqtt is not None:
+        mqtt.close()
     for e in run.errors:
         print(f"device error: {e.describe()}", file=sys.stderr)
     d = summary_dict(im, run, size, len(signal))

@@ -56,24 +56,28 @@ TABLES = ("features_tables.c", "features_tables.h")
 
 
 def generate_feature_tables(app: App, gen_dir: Path) -> bool:
-    """features_tables.c/.h from the manifest's chain (tinyml.dsp.ctables; names tml_feat_s<step>_<block>_<table>).
+    """features_tables.c/.h from the manifest's chain (tinyml.dsp.ctables; names tml_feat_s<step>_<block>_<table>)
+    and its stream stage (tml_stream_s<step>_<block>_<table>).
     Returns False, leaving no stale files, when the chain needs no tables or has a host-only block (an app
     firmware that includes the header then fails to build, naming it)."""
     from ..dsp.ctables import c_header, c_source, chain_tables, has_tables
-    from ..features import deployment_values
+    from ..features import FeatureExtractor, deployment_values
 
     m = app.manifest
+    window = int(m.features["window"])
     try:
-        tables = chain_tables(m.features["chain"], m.rate, int(m.features["window"]), len(m.channels),
+        stream = chain_tables(m.features.get("stream", []), m.rate, window, len(m.channels))
+        tables = chain_tables(m.features["chain"], m.rate, window, FeatureExtractor(m).stream_channels(),
                               deployment_values(m))
     except TinymlError:
-        tables = []
-    if not has_tables(tables):
+        tables, stream = [], []
+    if not has_tables(tables) and not has_tables(stream):
         for stale in TABLES:
             (gen_dir / stale).unlink(missing_ok=True)
         return False
-    write_generated(gen_dir / TABLES[1], c_header(tables))
-    write_generated(gen_dir / TABLES[0], c_source(tables, static=False, include=TABLES[1]))
+    more = ((stream, "tml_stream"),)  # the stream stage's steps: tml_stream_s<step>_<block>_<table>
+    write_generated(gen_dir / TABLES[1], c_header(tables, more=more))
+    write_generated(gen_dir / TABLES[0], c_source(tables, static=False, include=TABLES[1], more=more))
     return True
 
 
@@ -81,10 +85,10 @@ def _model_files(gen_dir: Path) -> list[Path]:
     return [*gen_dir.glob("model.[ch]"), *gen_dir.glob("model_*.[ch]"), gen_dir / "model.stamp"]
 
 
-def generate(app: App, gen_dir: Path) -> int | None:
-    """app_config.h always; features_tables.c/.h when the feature chain has tables; the models' C when the
-    app has a committed int8 model (and each further model). Returns the arena size."""
-    write_app_config(app.manifest, gen_dir)
+def generate(app: App, gen_dir: Path, config_extra: str = "") -> int | None:
+    """app_config.h always (with `config_extra` C at its end); features_tables.c/.h when the feature chain has
+    tables; the models' C when the app has a committed int8 model (and each further model). Returns the arena size."""
+    write_app_config(app.manifest, gen_dir, config_extra)
     generate_feature_tables(app, gen_dir)
     if not app.tflite_path.is_file():
         for stale in _model_files(gen_dir):
@@ -127,7 +131,10 @@ def generate(app: App, gen_dir: Path) -> int | None:
     return int(arena)
 
 
-def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path | None = None) -> AppImage:
+def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path | None = None,
+              main: Path | None = None, extra_sources=(), extra_includes=(), config_extra: str = "") -> AppImage:
+    """main: another main() than firmware/main.c (the .eim's), with its extra_sources and extra_includes;
+    config_extra: C appended to app_config.h (give such a build its own out_dir)."""
     b = load_board(board) if isinstance(board, str) else board
     fw = app.dir / "firmware"
     app_sources = sorted(fw.glob("*.c")) if fw.is_dir() else []
@@ -140,9 +147,10 @@ def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path |
         key = hashlib.sha256(app_config_h(app.manifest).encode()).hexdigest()[:12]
         base = base / f"set-{key}"
     gen = base / "gen"
-    arena = generate(app, gen)
-    sources = [firmware_dir() / "main.c", *runtime_c_sources(), *app_sources, *sorted(gen.glob("*.c"))]
-    includes = [gen, fw, *runtime_include_dirs()]
+    arena = generate(app, gen, config_extra)
+    sources = [main or firmware_dir() / "main.c", *extra_sources, *runtime_c_sources(), *app_sources,
+               *sorted(gen.glob("*.c"))]
+    includes = [gen, *map(Path, extra_includes), fw, *runtime_include_dirs()]
     out = base / b.name
     image = build_image(b, sources, includes, {}, out, opt=opt, name=app.id, fast_sources=kernel_sources(gen))
     return AppImage(app, b, image, gen, arena)

@@ -489,6 +489,9 @@ class DeviceLink:
         self.idle_s = idle_s
         self.pending: list[Message] = []
         self.hello: Hello | None = None
+        # a frame with a good CRC that does not parse (unknown type, wrong length) ends the session, unless this is
+        # set: then it is counted in dec.faults and skipped (a gateway keeps serving a device that sends garbage)
+        self.skip_malformed = False
 
     # low level
     def send(self, ftype: int, payload: bytes = b"") -> None:
@@ -502,7 +505,12 @@ class DeviceLink:
         if not data:
             return False
         for f in self.dec.feed(data):
-            self.pending.append(parse(f))
+            try:
+                self.pending.append(parse(f))
+            except TinymlError:
+                if not self.skip_malformed:
+                    raise
+                self.dec.faults += 1
         return True
 
     def _noise_note(self) -> str:

@@ -152,13 +152,17 @@ class DeviceLines:
 
 def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_app: str | None = None,
                   expect_hash: str | None = None, timeout_s: float = 120.0, on_message=None,
-                  quit: bool = True, values: list[str] | None = None, beat_labels: list[str] | None = None) -> DeviceRun:
+                  quit: bool = True, values: list[str] | None = None, beat_labels: list[str] | None = None,
+                  on_link=None) -> DeviceRun:
     """Connect, check the hello against the app (`values` and `beat_labels`: the manifest's, checked when
     given), send the whole signal, collect everything until DONE.
 
     A board that was already running (a real board on its serial port) may be mid-frame or mid-stream:
-    the host flushes its parser with zero fill and sends RESET, so every session starts at sample 0."""
+    the host flushes its parser with zero fill and sends RESET, so every session starts at sample 0.
+    `on_link(link)` sees the DeviceLink first (the gateway counts its refused frames)."""
     link = DeviceLink(transport, timeout_s=timeout_s)
+    if on_link is not None:
+        on_link(link)
     try:
         h = link.connect(boot_wait=5.0 if quit else 1.0)
         if expect_app is not None and h.app_id != expect_app:

@@ -23,6 +23,11 @@ from {section: {key: value}} (the manifest's deployment sections, a recording's 
 machine's speed reaches the features without changing the feature definition or its hash.
 
 `frame` (tinyml.dsp.frame) is a utility, not a chain block: the manifest's window/hop do the framing.
+
+Stream blocks (`Block.stream`): causal and length-preserving, with their state carried from sample to sample,
+so applying one to a whole recording is exactly what the device computes sample by sample. Only these may
+appear in a manifest's `[features].stream`, the stage that runs over the whole signal before it is cut into
+windows (a biquad filter that keeps its state, a QRS detector deriving R-R channels, ...).
 """
 
 from __future__ import annotations
@@ -53,6 +58,12 @@ from .envelope import envelope as _envelope
 from .fft_band_power import fft_band_power as _fft_band_power
 from .log import log as _log
 from .clip import clip as _clip
+from .decimate import decimate as _decimate
+from .qrs_detect import beat_channels as _beat_channels
+from .qrs_detect import detect_with as _detect_with
+from .qrs_detect import qrs_config as _qrs_config
+from .qrs_detect import qrs_detect as _qrs_detect
+from .select import select as _select
 from .magnitude import magnitude as _magnitude
 from .magnitude import magnitude_int as _magnitude_int
 from .mel import NORMS as MEL_NORMS
@@ -94,6 +105,7 @@ class Block:
     choices: Mapping[str, tuple] = field(default_factory=dict)
     rate_out: Callable[[float, dict], float] | None = None  # when the block changes the sample rate
     doc: str = ""
+    stream: bool = False  # causal and length-preserving: may run in [features].stream (see the module doc)
 
 
 def _type_ok(v, types) -> bool:
@@ -226,6 +238,33 @@ def _apply_clip(x, rate, lo, hi):
     return _clip(_as2d(x, "clip"), lo, hi)
 
 
+def _apply_select(x, rate, channels):
+    return _select(_as2d(x, "select"), channels)
+
+
+def _apply_decimate(x, rate, factor):
+    return _decimate(_as2d(x, "decimate"), int(factor))
+
+
+def qrs_params_config(rate, p):
+    """The detector's QrsConfig for one validated qrs_detect step's parameters."""
+    return _qrs_config(float(rate), tuple(float(b) for b in p["band_hz"]), int(p["order"]), float(p["gain"]),
+                       float(p["mwi_s"]), float(p["refractory_s"]), float(p["twave_s"]), float(p["learn_s"]),
+                       float(p["search_s"]), float(p["ring_s"]), float(p["locate_s"]))
+
+
+def _apply_qrs_detect(x, rate, channel, band_hz, order, gain, mwi_s, refractory_s, twave_s, learn_s, search_s,
+                      ring_s, locate_s):
+    x = _as2d(x, "qrs_detect")
+    if not 0 <= channel < x.shape[1]:
+        raise TinymlError(f"DSP block 'qrs_detect': channel {channel} out of range 0..{x.shape[1] - 1}")
+    cfg = qrs_params_config(rate, dict(band_hz=band_hz, order=order, gain=gain, mwi_s=mwi_s,
+                                       refractory_s=refractory_s, twave_s=twave_s, learn_s=learn_s,
+                                       search_s=search_s, ring_s=ring_s, locate_s=locate_s))
+    r, det = _detect_with(x[:, channel], cfg)
+    return _beat_channels(r, det, x.shape[0], rate)
+
+
 def _apply_magnitude(x, rate):
     return _magnitude(_as2d(x, "magnitude"))[:, None]
 
@@ -302,9 +341,10 @@ def _concat_described(x, rate, described_branches):
     return np.concatenate([o.astype(np.float32) for o in outs], axis=1)
 
 
-def _apply_block_summary(x, rate, size, level, level_center, level_scale, delta_scale, sums, means, missing, clip):
+def _apply_block_summary(x, rate, size, level, level_center, level_scale, delta_scale, sums, means, missing, clip,
+                         resolution):
     return _block_summary(_as2d(x, "block_summary"), size, level, level_center, level_scale, delta_scale, sums, means,
-                          missing, clip)
+                          missing, clip, resolution)
 
 
 def _frames_params(x, length, hop):
@@ -364,8 +404,9 @@ BLOCKS: dict[str, Block] = {
               {"kind": (str, "lowpass", "filter type"),
                "cutoff_hz": ((float, list), REQUIRED, "cutoff in Hz, or [lo, hi] for band filters"),
                "order": (int, 2, "Butterworth order")},
-              _biquad, _apply_biquad, choices={"kind": BIQUAD_KINDS},
-              doc="Butterworth biquad cascade, float32 TDF-II, zero initial state per window"),
+              _biquad, _apply_biquad, choices={"kind": BIQUAD_KINDS}, stream=True,
+              doc="Butterworth biquad cascade, float32 TDF-II, zero initial state per window (in a stream: "
+                  "from the first sample on)"),
         Block("envelope", 1, "float32",
               {"cutoff_hz": (float, REQUIRED, "lowpass cutoff in Hz"), "order": (int, 2, "Butterworth order")},
               _envelope, _apply_envelope, doc="|x| then a Butterworth lowpass, per channel, zero initial state"),
@@ -375,8 +416,28 @@ BLOCKS: dict[str, Block] = {
               _window, _apply_window, choices={"kind": WINDOW_KINDS}, doc="multiply by a window along time"),
         Block("clip", 1, "float32",
               {"lo": (float, REQUIRED, "lowest value kept"), "hi": (float, REQUIRED, "highest value kept")},
-              _clip, _apply_clip, doc="saturate every value to [lo, hi]"),
-        Block("magnitude", 1, "float32", {}, _magnitude, _apply_magnitude,
+              _clip, _apply_clip, stream=True, doc="saturate every value to [lo, hi]"),
+        Block("select", 1, "float32", {"channels": (list, REQUIRED, "channel indices to keep, in order")},
+              _select, _apply_select, stream=True, doc="keep some channels, in the given order"),
+        Block("decimate", 1, "float32", {"factor": (int, REQUIRED, "keep one (mean) sample in `factor`")},
+              _decimate, _apply_decimate, rate_out=lambda rate, p: float(rate) / int(p["factor"]),
+              doc="mean of each `factor` consecutive samples (a boxcar low-pass, then downsampling)"),
+        Block("qrs_detect", 1, "int",
+              {"channel": (int, 0, "input channel: a band-passed ECG in mV"),
+               "band_hz": (list, [5.0, 15.0], "detection band-pass [lo, hi] in Hz (Pan-Tompkins: 5-15)"),
+               "order": (int, 2, "Butterworth order of the detection band-pass"),
+               "gain": (float, 200.0, "integer counts per mV into the detector"),
+               "mwi_s": (float, 0.15, "moving-window integration length in seconds"),
+               "refractory_s": (float, 0.2, "no second QRS within this time"),
+               "twave_s": (float, 0.36, "a peak this soon after a QRS with half its slope is a T wave"),
+               "learn_s": (float, 2.0, "learning period at the start (no beats reported)"),
+               "search_s": (float, 0.25, "R-peak search span before the integrator's peak"),
+               "ring_s": (float, 1.0, "history kept for the R-peak search (device RAM)"),
+               "locate_s": (float, 0.075, "the R peak is sought this far before the QRS's steepest sample")},
+              _qrs_detect, _apply_qrs_detect, stream=True,
+              doc="streaming Pan-Tompkins QRS detector -> [rr_s (held R-R interval, s), lag (decided beat: "
+                  "samples back to its R peak, else 0)]"),
+        Block("magnitude", 1, "float32", {}, _magnitude, _apply_magnitude, stream=True,
               doc="sqrt of the sum of squares over channels -> 1 feature"),
         Block("magnitude_int", 1, "int", {}, _magnitude_int, _apply_magnitude_int,
               doc="int16 samples -> exact floor integer magnitude (int32) -> 1 feature"),
@@ -389,7 +450,8 @@ BLOCKS: dict[str, Block] = {
                "sums": (list, [], "[channel, scale] pairs: sqrt(block sum / scale)"),
                "means": (list, [], "[channel, center, scale]: (block mean - center) / scale"),
                "missing": (float, -1.0, "a sum or mean over a block with a NaN sample"),
-               "clip": (float, 3.0, "every feature is clipped to [-clip, clip]")},
+               "clip": (float, 3.0, "every feature is clipped to [-clip, clip]"),
+               "resolution": (float, 0.0, "> 0: every feature rounded to this grid (0: not)")},
               _block_summary, _apply_block_summary,
               doc="per block of samples: level, range, step, glitch of one channel, sums and means of others"),
         Block("stats", 1, "float32", {"names": (list, list(STAT_NAMES), "statistics to compute, in order")},

@@ -14,7 +14,9 @@ for the `level` channel, then for each [channel, scale] of `sums`: sqrt(sum(s[1.
 each [channel, center, scale] of `means`: clip((mean - center) / scale). A sum or mean over a block with a
 missing (NaN) sample is `missing` (an optional channel the node does not have). Every feature is clipped to
 [-clip, clip]; signed sqrt(v) = sign(v) * sqrt(|v|), which keeps resolution for the small changes (a stuck
-sensor's range of 0 against a live one's 0.002) in int8.
+sensor's range of 0 against a live one's 0.002) in int8. With `resolution` > 0 every feature is then put on
+that grid: floor(f * (1 / resolution) + 0.5) * resolution (a node stores the small integer and gives each of
+its models the same value, whatever their input quantization).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def _seq_sum(blocks: np.ndarray) -> np.ndarray:
 
 
 def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: float = 0.0, level_scale: float = 1.0,
-                  delta_scale: float = 1.0, sums=(), means=(), missing: float = -1.0, clip: float = 3.0) -> np.ndarray:
+                  delta_scale: float = 1.0, sums=(), means=(), missing: float = -1.0, clip: float = 3.0,
+                  resolution: float = 0.0) -> np.ndarray:
     """x [2 + size*n, ch] -> [n, 4 + len(sums) + len(means)] float32."""
     x = np.asarray(x, F32)
     if x.ndim != 2:
@@ -79,4 +82,8 @@ def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: fl
         mu = (_seq_sum(blk) * inv).astype(F32)
         f = np.clip(((mu - center) / scale).astype(F32), lo, hi)
         out.append(np.where(np.isnan(blk).any(axis=1), F32(missing), f).astype(F32))
-    return np.stack(out, axis=1).astype(F32)
+    y = np.stack(out, axis=1).astype(F32)
+    if resolution > 0:
+        inv = F32(1.0) / F32(resolution)
+        y = (np.floor((y * inv + F32(0.5)).astype(F32)) * F32(resolution)).astype(F32)
+    return y

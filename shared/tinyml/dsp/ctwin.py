@@ -47,13 +47,30 @@ def build(opt: str = "-O2", extra_flags: list[str] = ()) -> Path:
 
 class _BlockSummaryCfg(C.Structure):
     _fields_ = [("size", C.c_int), ("level", C.c_int), ("level_center", C.c_float), ("level_scale", C.c_float),
-                ("delta_scale", C.c_float), ("missing", C.c_float), ("clip", C.c_float),
+                ("delta_scale", C.c_float), ("missing", C.c_float), ("clip", C.c_float), ("resolution", C.c_float),
                 ("n_sums", C.c_int), ("sum_ch", C.POINTER(C.c_int)), ("sum_scale", _F),
                 ("n_means", C.c_int), ("mean_ch", C.POINTER(C.c_int)), ("mean_center", _F), ("mean_scale", _F)]
 
 
 class _BiquadT(C.Structure):
     _fields_ = [("sos", _F), ("state", _F), ("n_sections", C.c_int)]
+
+
+class _QrsConfig(C.Structure):
+    _fields_ = [("sos", _F), ("n_sections", C.c_int32), ("gain", C.c_float)] + [
+        (k, C.c_int32) for k in ("mwi_n", "refractory_n", "twave_n", "learn_n", "search_n", "ring_n", "rr_init_n",
+                            "locate_n")]
+
+
+class _QrsDetect(C.Structure):  # mirrors tml_qrs_detect_t; only allocated and passed back here
+    _fields_ = [("cfg", C.c_void_p), ("band", _BiquadT), ("s_ring", _I32), ("a_ring", _I32), ("y_ring", _F),
+                ("v", C.c_int32 * 4), ("msum", C.c_int32), ("n", C.c_int64),
+                ("ascending", C.c_int32), ("learned", C.c_int32), ("have", C.c_int32), ("lo", C.c_int32),
+                ("pk", C.c_int32), ("pk_i", C.c_int64), ("lmax", C.c_int32), ("lsum", C.c_int64),
+                ("spki", C.c_int32), ("npki", C.c_int32), ("th1", C.c_int32), ("th2", C.c_int32),
+                ("last_p", C.c_int64), ("last_r", C.c_int64), ("last_sb", C.c_int64), ("last_slope", C.c_int32),
+                ("sb_v", C.c_int32), ("sb_s", C.c_int32), ("sb_p", C.c_int64), ("sb_r", C.c_int64),
+                ("rr", C.c_int64 * 8), ("rr_sum", C.c_int64), ("rr_k", C.c_int32), ("rr_i", C.c_int32)]
 
 
 _SIGS = {
@@ -79,7 +96,15 @@ _SIGS = {
     "tml_dct_matrix": (None, [_i, _i, _F]),
     "tml_dct": (None, [_F, _i, _F, _i, _F]),
     "tml_mfcc": (C.c_int, [_F, _i, _i, _F, _i, _F, _I32, _I32, _F, _i, C.c_float, _F, _i, _F, _F]),
+    "tml_select": (None, [_F, _i, _i, _I32, _i, _F]),
     "tml_decimate": (None, [_F, _i, _i, _i, _F]),
+    "tml_rr_features": (None, [_F, _i, _F, _F]),
+    "tml_beat_qrs_width": (C.c_float, [_F, _i, _i, _i]),
+    "tml_beat_template_corr": (C.c_float, [_F, _F, _i]),
+    "tml_beat_template_update": (None, [_F, _F, _i, _i]),
+    "tml_sqi": (C.c_float, [_F, _i, C.c_float, _F]),
+    "tml_qrs_detect_init": (C.c_int, [C.POINTER(_QrsDetect), C.POINTER(_QrsConfig), _F, _I32, _I32, _F]),
+    "tml_qrs_detect_step": (C.c_int, [C.POINTER(_QrsDetect), C.c_float, C.POINTER(C.c_uint32)]),
     "tml_fft_band_power_frames": (C.c_int, [_F, _i, _i, _i, _i, _F, _F, _I32, _I32, _i, C.c_float, _F, _F, _F]),
     "tml_detrend": (None, [_F, _i, _i, _F]),
     "tml_symlog": (None, [_F, _i, _F]),
@@ -121,14 +146,14 @@ class CTwins:
 
     # block_summary
     def block_summary(self, x, size=4, level=0, level_center=0.0, level_scale=1.0, delta_scale=1.0, sums=(), means=(),
-                      missing=-1.0, clip=3.0) -> np.ndarray:
+                      missing=-1.0, clip=3.0, resolution=0.0) -> np.ndarray:
         x = _f32(x)
         n = (x.shape[0] - 2) // size
         ints = lambda v: (C.c_int * max(1, len(v)))(*[int(u) for u in v])  # noqa: E731
         flts = lambda v: (C.c_float * max(1, len(v)))(*[float(u) for u in v])  # noqa: E731
         keep = [ints([s[0] for s in sums]), flts([s[1] for s in sums]), ints([m[0] for m in means]),
                 flts([m[1] for m in means]), flts([m[2] for m in means])]
-        cfg = _BlockSummaryCfg(size, level, level_center, level_scale, delta_scale, missing, clip, len(sums), keep[0],
+        cfg = _BlockSummaryCfg(size, level, level_center, level_scale, delta_scale, missing, clip, resolution, len(sums), keep[0],
                                keep[1], len(means), keep[2], keep[3], keep[4])
         out = np.empty((n, 4 + len(sums) + len(means)), np.float32)
         self.lib.tml_block_summary(C.byref(cfg), _p(x, _F), n, x.shape[1], _p(out, _F))
@@ -272,7 +297,7 @@ class CTwins:
             raise TinymlError(f"tml_fft_band_power_frames rejected n={len(x)} length={length} hop={hop}")
         return out
 
-    # decimate, detrend, symlog
+    # decimate (also a stream-side block), detrend, symlog
     def decimate(self, x, factor: int) -> np.ndarray:
         x = _f32(x)
         out = np.empty((x.shape[0] // factor, x.shape[1]), np.float32)
@@ -372,3 +397,64 @@ class CTwins:
         if rc != 0:
             raise TinymlError(f"tml_mfcc rejected n={n} n_fft={n_fft}")
         return out
+
+    # select / decimate
+    def select(self, x, channels) -> np.ndarray:
+        x = _f32(x)
+        ch = np.asarray(channels, np.int32)
+        out = np.empty((x.shape[0], len(ch)), np.float32)
+        self.lib.tml_select(_p(x, _F), x.shape[0], x.shape[1], _p(ch, _I32), len(ch), _p(out, _F))
+        return out
+
+    # R-R features, beat features, signal quality
+    def rr_features(self, rr) -> np.ndarray:
+        rr = _f32(rr).reshape(-1)
+        work = np.zeros(max(2 * len(rr), 1), np.float32)
+        out = np.empty(5, np.float32)
+        self.lib.tml_rr_features(_p(rr, _F) if len(rr) else None, len(rr), _p(work, _F), _p(out, _F))
+        return out
+
+    def qrs_width(self, x, c: int, half: int) -> np.float32:
+        x = _f32(x)
+        return np.float32(self.lib.tml_beat_qrs_width(_p(x, _F), len(x), int(c), int(half)))
+
+    def template_corr(self, x, t) -> np.float32:
+        x, t = _f32(x), _f32(t)
+        return np.float32(self.lib.tml_beat_template_corr(_p(x, _F), _p(t, _F), len(x)))
+
+    def template_update(self, t, x, k: int = 8) -> np.ndarray:
+        t, x = _f32(t).copy(), _f32(x)
+        self.lib.tml_beat_template_update(_p(t, _F), _p(x, _F), len(x), k)
+        return t
+
+    def sqi(self, x, ref: float = 1.0) -> tuple[np.float32, np.float32]:
+        x = _f32(x)
+        ptp = np.zeros(1, np.float32)
+        v = self.lib.tml_sqi(_p(x, _F), len(x), float(np.float32(ref)), _p(ptp, _F))
+        return np.float32(v), ptp[0]
+
+    # QRS detector: the stream fed one sample at a time, as on the device
+    def qrs_detect(self, y, cfg) -> tuple[np.ndarray, np.ndarray]:
+        """Beats of `y` through tml_qrs_detect (cfg: tinyml.dsp.qrs_detect.QrsConfig): (R indices, decision
+        indices), like tinyml.dsp.qrs_detect.detect_with."""
+        y = _f32(y).reshape(-1)
+        sos = _f32(cfg.sos)
+        c = _QrsConfig(_p(sos, _F), sos.shape[0], float(np.float32(cfg.gain)), cfg.mwi_n, cfg.refractory_n,
+                       cfg.twave_n, cfg.learn_n, cfg.search_n, cfg.ring_n, cfg.rr_init_n, cfg.locate_n)
+        band = np.zeros(2 * sos.shape[0], np.float32)
+        s_ring = np.zeros(cfg.mwi_n, np.int32)
+        a_ring = np.zeros(cfg.ring_n, np.int32)
+        y_ring = np.zeros(cfg.ring_n, np.float32)
+        q = _QrsDetect()
+        if self.lib.tml_qrs_detect_init(C.byref(q), C.byref(c), _p(band, _F), _p(s_ring, _I32), _p(a_ring, _I32),
+                                        _p(y_ring, _F)) != 0:
+            raise TinymlError("tml_qrs_detect_init rejected the configuration")
+        r = C.c_uint32()
+        rs, ds = [], []
+        step = self.lib.tml_qrs_detect_step
+        for n, v in enumerate(y.tolist()):
+            if step(C.byref(q), v, C.byref(r)):
+                rs.append(r.value)
+                ds.append(n)
+        return np.asarray(rs, np.int64), np.asarray(ds, np.int64)
+

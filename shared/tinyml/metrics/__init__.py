@@ -4,10 +4,12 @@
 - events: event sensitivity, specificity on event-free trials, false alarms per hour on long streams,
   with exact intervals (Clopper-Pearson, Poisson);
 - regression: MAE, RMSE and bias with bootstrap intervals over recordings or subjects;
+- bootstrap: the cluster bootstrap those intervals use, for any statistic of per-group sums;
 - anomaly: ROC AUC with a DeLong interval.
 """
 
 from .anomaly import auc_metrics, roc_auc, roc_curve
+from .bootstrap import cluster_bootstrap_ci
 from .classes import confusion, window_metrics
 from .events import (clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals,
                      match_events)
@@ -27,6 +29,6 @@ def round_metrics(d: dict) -> dict:
     return {k: r(v) for k, v in d.items()}
 
 
-__all__ = ["auc_metrics", "clopper_pearson", "confusion", "event_breakdown", "event_intervals", "event_metrics",
-           "format_intervals", "match_events",
+__all__ = ["auc_metrics", "clopper_pearson", "cluster_bootstrap_ci", "confusion", "event_breakdown", "event_intervals",
+           "event_metrics", "format_intervals", "match_events",
            "regression_metrics", "roc_auc", "roc_curve", "round_metrics", "window_metrics"]

@@ -2,6 +2,8 @@
 streams, the alert latency, and their exact intervals; the same per cohort and per activity.
 
 Recordings whose `activity` is "stream" are long continuous streams: they measure false alarms per hour.
+A trial labelled with an event label but without an event time (a 1 s keyword-spotting clip of a command)
+is neither an event trial nor an event-free one: the event metrics leave it to the window metrics (top-1).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from ..recording import Recording
 
 def event_metrics(
     recs: list[Recording], events: list[list[tuple[int, int, int]]], labels: list[str], rate: float,
-    before_s: float, after_s: float,
+    before_s: float, after_s: float, event_labels=None,
 ) -> dict:
     """Score predicted events (sample, label, score) against each recording's ground-truth events. The
     latency of a detected event is the time from the true event to its first matching alert (an alert is
-    stamped when the device decides)."""
+    stamped when the device decides). event_labels: the labels that raise events; a trial with one of them
+    as its label but no event time is not scored here (see the module docstring)."""
     hits = total = 0
     trials_clean = trials = 0
     stream_alarms, stream_hours = 0, 0.0
@@ -34,7 +37,7 @@ def event_metrics(
                 if t is not None:
                     hits += 1
                     latencies.append(t - t_gt)
-        else:
+        elif event_labels is None or r.label not in event_labels:
             trials += 1
             trials_clean += not pred
     out = {
@@ -58,7 +61,7 @@ def event_metrics(
 
 def event_breakdown(
     recs: list[Recording], events: list[list[tuple[int, int, int]]], peaks: list[float], labels: list[str],
-    rate: float, before_s: float, after_s: float, real=None,
+    rate: float, before_s: float, after_s: float, real=None, event_labels=None,
 ) -> dict:
     """The headline event metrics with, beside them, the same per cohort (`by_cohort`) and per activity of the
     headline trials (`by_activity`: trials, alerts or detections, and the highest event score each reached:
@@ -72,13 +75,14 @@ def event_breakdown(
     head_trials = (lambda r: r.activity != "stream" and real(r)) if real_recs and len(real_recs) < len(recs) else (
         lambda r: r.activity != "stream")
     pairs = out_of(head_trials)
-    out = event_metrics([r for r, _ in pairs], [e for _, e in pairs], labels, rate, before_s, after_s)
+    out = event_metrics([r for r, _ in pairs], [e for _, e in pairs], labels, rate, before_s, after_s, event_labels)
     for k in ("false_alarms_per_hour", "false_alarms", "stream_hours"):
         out.pop(k, None)
     streams = out_of(lambda r: r.activity == "stream" and (real is not None and real(r)))
     streams = streams or out_of(lambda r: r.activity == "stream")
     if streams:
-        s = event_metrics([r for r, _ in streams], [e for _, e in streams], labels, rate, before_s, after_s)
+        s = event_metrics([r for r, _ in streams], [e for _, e in streams], labels, rate, before_s, after_s,
+                          event_labels)
         out.update({k: s[k] for k in ("false_alarms_per_hour", "false_alarms", "stream_hours")})
     cohorts = sorted({r.cohort for r in recs if r.cohort})
     if cohorts:
@@ -90,14 +94,14 @@ def event_breakdown(
         for c in cohorts:
             sub = out_of(lambda r, c=c: r.cohort == c)
             out["by_cohort"][c] = {**event_metrics([r for r, _ in sub], [e for _, e in sub], labels, rate, before_s,
-                                                   after_s), "subjects": len({r.subject for r, _ in sub})}
+                                                   after_s, event_labels), "subjects": len({r.subject for r, _ in sub})}
     head = [i for i, r in enumerate(recs) if head_trials(r)]
     out["by_activity"] = _by_activity([recs[i] for i in head], [events[i] for i in head], [peaks[i] for i in head],
-                                      labels, rate, before_s, after_s)
+                                      labels, rate, before_s, after_s, event_labels)
     return out
 
 
-def _by_activity(recs, events, peaks, labels, rate, before_s, after_s) -> dict:
+def _by_activity(recs, events, peaks, labels, rate, before_s, after_s, event_labels=None) -> dict:
     """Per activity code of the trials (streams left out): how many, how many alerted (event-free) or were
     detected (events), and the highest event score reached (median and largest over the trials)."""
     groups: dict[str, list[int]] = {}
@@ -107,7 +111,7 @@ def _by_activity(recs, events, peaks, labels, rate, before_s, after_s) -> dict:
     out = {}
     for code in sorted(groups):
         idx = groups[code]
-        m = event_metrics([recs[i] for i in idx], [events[i] for i in idx], labels, rate, before_s, after_s)
+        m = event_metrics([recs[i] for i in idx], [events[i] for i in idx], labels, rate, before_s, after_s, event_labels)
         p = np.asarray([peaks[i] for i in idx], np.float64)
         row = {"trials": len(idx), "peak_median": float(np.median(p)), "peak_max": float(p.max())}
         if m["event_trials"]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bootstrap import cluster_bootstrap_ci
+
 
 def regression_metrics(y_true, y_pred, groups=None, *, level: float = 0.95, n_boot: int = 2000,
                        seed: int = 0) -> dict:
@@ -30,17 +32,17 @@ def regression_metrics(y_true, y_pred, groups=None, *, level: float = 0.95, n_bo
     abs_g = np.bincount(g, np.abs(err).sum(1), n_g)
     sq_g = np.bincount(g, (err ** 2).sum(1), n_g)
     cnt_g = np.bincount(g, np.full(len(g), err.shape[1], np.float64), n_g)
-    w = np.random.default_rng(seed).multinomial(n_g, np.full(n_g, 1 / n_g), size=n_boot).astype(np.float64)
-    cnt = np.maximum(w @ cnt_g, 1)
-    a = (1 - level) / 2
-    maes = (w @ abs_g) / cnt
-    rmses = np.sqrt((w @ sq_g) / cnt)
+    parts = {"abs": abs_g, "sq": sq_g, "cnt": cnt_g}
+    mae_ci = cluster_bootstrap_ci(parts, lambda s: s["abs"] / np.maximum(s["cnt"], 1), level=level,
+                                  n_boot=n_boot, seed=seed)
+    rmse_ci = cluster_bootstrap_ci(parts, lambda s: np.sqrt(s["sq"] / np.maximum(s["cnt"], 1)), level=level,
+                                   n_boot=n_boot, seed=seed)
     return {
         "mae": float(np.abs(err).mean()),
         "rmse": float(np.sqrt((err ** 2).mean())),
         "bias": float(err.mean()),
         "n": int(len(t)),
         "groups": n_g,
-        "mae_ci": [float(np.quantile(maes, a)), float(np.quantile(maes, 1 - a))],
-        "rmse_ci": [float(np.quantile(rmses, a)), float(np.quantile(rmses, 1 - a))],
+        "mae_ci": [float(v) for v in mae_ci],
+        "rmse_ci": [float(v) for v in rmse_ci],
     }

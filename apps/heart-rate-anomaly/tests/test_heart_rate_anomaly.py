@@ -1,0 +1,180 @@
+"""heart-rate-anomaly: window labels, episodes, the post-processor on simulated scenes, the readers through
+`predict` (WFDB record, PhysioNet .mat, --channel), patient limits with --set, and the evaluation hook."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyml.apps import load_app, load_module
+from tinyml.data import dataset_module
+from tinyml.features import FeatureExtractor
+from tinyml.paths import datasets_dir
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
+from apptest import run_cli  # noqa: E402
+
+APP = load_app("heart-rate-anomaly")
+M = APP.manifest
+P = APP.pipeline
+pytestmark = pytest.mark.xdist_group("heart-rate-anomaly")
+
+
+def test_window_labels_follow_the_truth():
+    lab = M.labels
+    t = {"beats": np.arange(0.5, 30, 0.8), "classes": "N" * 37, "rhythm": [(0, 12, "N"), (12, 30, "AF")],
+         "noise": [(20.0, 24.0)]}
+    assert P.window_label(t, 0, 10, lab) == lab.index("normal")
+    assert P.window_label(t, 10, 20, lab) == lab.index("af")  # 8 s of 10 in AF
+    assert P.window_label(t, 16, 26, lab) == lab.index("noise")  # 4 s unreadable of 10
+    t["classes"] = "N" * 5 + "V" + "N" * 31
+    assert P.window_label(t, 0, 10, lab) == lab.index("ectopy")
+    assert P.window_label(t, 4.3, 14.3, lab) == lab.index("normal")  # the V at 4.5 s is at the window's edge
+    assert P.window_label({"rhythm": [(0, 30, "OTHER")]}, 0, 10, lab) is None
+
+
+def test_episodes_need_their_minimum_and_hold_and_refractory():
+    ep = P.Episode(n_on=3, n_off=2, refractory_n=100)
+    fired = [ep.update(x, e) for e, x in zip(range(10, 200, 10), [1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1])]
+    # starts at the third positive; one negative is held; two end it; the next start waits out 100 samples
+    assert [i for i, f in enumerate(fired) if f] == [2, 17]
+
+
+def _run_pp(rec, scores=lambda t: [100, -128, -128, -128]):
+    fx = FeatureExtractor(M)
+    pp = P.PostProcessor(M, 1 / 256, -128)
+    W, hop = fx.window, fx.hop
+    beats, values, events = [], [], []
+    for k, fr in enumerate(fx.frames(rec.signal)):
+        new = fr if k == 0 else fr[W - hop :]
+        first = 0 if k == 0 else k * hop + W - hop
+        end = first + len(new)
+        events += [(end, e) for e in pp.step(fr, new, first, np.asarray(scores(end / M.rate), np.int8))]
+        beats += pp.take_beats()
+        values.append(pp.window_values())
+    return beats, np.asarray(values), events
+
+
+def test_post_processor_finds_and_classifies_the_beats_of_a_scene():
+    gen = dataset_module("synthetic-ecg")
+    rec = gen.scene(rate=M.rate, channels=M.channels, seed=1, subject=31, parts=[(40, "sinus"), (60, "bigeminy")])
+    beats, values, events = _run_pp(rec)
+    det = np.array([b for b, _ in beats]) / M.rate
+    tb, tc = rec.truth["beats"], rec.truth["classes"]
+    late = tb > 5
+    hit = [np.min(np.abs(det - t)) <= 0.15 for t in tb[late]]
+    assert np.mean(hit) > 0.99
+    labels = {round(b / M.rate, 2): M.beat_labels[c] for b, c in beats}
+    v_truth = [t for t, c in zip(tb, tc) if c == "V" and t > 50]
+    v_found = [any(abs(t - d) <= 0.15 and c == "V" for d, c in labels.items()) for t in v_truth]
+    assert len(v_truth) > 20 and np.mean(v_found) > 0.9
+    hr = values[:, M.values.index("hr_bpm")]
+    true_hr = 60 / np.median(np.diff(tb[(tb > 10) & (tb < 40)]))
+    assert abs(np.nanmedian(hr[5:14]) - true_hr) < 3
+    assert values.shape[1] == len(M.values) and np.all((values[:, -1] >= 0) & (values[:, -1] <= 1))
+    assert [M.event_names[e[1][0]] for e in events] == ["ectopy"]
+    assert 40 <= events[0][0] / M.rate <= 40 + float(M.postprocess["detect_after_s"])
+
+
+def test_noise_and_brady_from_the_measurements_alone():
+    gen = dataset_module("synthetic-ecg")
+    rec = gen.scene(rate=M.rate, channels=M.channels, seed=2, subject=32,
+                    parts=[(30, "sinus"), (30, "lead_off"), (30, "sinus"), (60, "brady")])
+    _, values, events = _run_pp(rec)
+    names = [(round(e / M.rate), M.event_names[x[0]]) for e, x in events]
+    assert [n for _, n in names] == ["noise", "brady"], names
+    after = float(M.postprocess["detect_after_s"])
+    assert 30 <= names[0][0] <= 30 + after and 90 <= names[1][0] <= 90 + after
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    root = tmp_path_factory.mktemp("heart-files")
+    mit = load_module(datasets_dir() / "mitbih-arrhythmia" / "fixture.py", "hra_test_mitdb_fixture")
+    cinc = load_module(datasets_dir() / "physionet-2017" / "fixture.py", "hra_test_cinc_fixture")
+    return root, mit.write_fixture(root / "mitdb", seconds=24.0), cinc.write_fixture(root / "cinc")
+
+
+def _lines(res):
+    assert res.returncode == 0, res.stderr
+    return [json.loads(x) for x in res.stdout.splitlines()]
+
+
+def test_predict_reads_a_wfdb_record_and_a_physionet_mat(records):
+    from tinyml.errors import TinymlError
+    from tinyml.predict import predict_file
+
+    root, mit, _ = records
+    res = run_cli("predict", APP.id, str(root / "mitdb" / "100.hea"))
+    lines = _lines(res)
+    assert "resampled 360 Hz -> 250 Hz" in res.stderr
+    beats = [x["t"] for x in lines if "beat" in x]
+    truth = mit["100"]["beats"]
+    found = [min(abs(b - t) for b in beats) <= 0.15 for t in truth if 3 < t < 23]
+    assert np.mean(found) > 0.95
+    windows = [x for x in lines if "scores" in x]
+    assert len(windows) == 1 + (24 * 250 - 2500) // 500 and set(windows[0]["values"]) == set(M.values)
+    # 114's MLII is its second lead; --channel takes another by name
+    a = list(predict_file(APP, root / "mitdb" / "114.hea"))
+    b = list(predict_file(APP, root / "mitdb" / "114.hea", channel=["V5"]))
+    assert a != b
+    with pytest.raises(TinymlError, match="V9"):
+        list(predict_file(APP, root / "mitdb" / "114.hea", channel=["V9"]))
+    mat = list(predict_file(APP, root / "cinc" / "training2017" / "A00001.mat"))
+    assert len([x for x in mat if "scores" in x]) == 2 and any("beat" in x for x in mat)
+    bad = run_cli("predict", APP.id, str(root / "mitdb" / "114.hea"), "--channel", "V9")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "V9" in bad.stderr
+
+
+def test_patient_limits_change_with_set():
+    from tinyml.fixtures import demo_path
+    from tinyml.predict import predict_file
+
+    def events(*sets):
+        app = load_app(APP.id, overrides=list(sets))
+        return [x["event"] for x in predict_file(app, demo_path(APP), events_only=True)]
+
+    assert "brady" in events()
+    assert "brady" not in events("patient.brady_bpm=35")
+    bad = run_cli("predict", APP.id, str(demo_path(APP)), "--set", "patient.brady_bpm=5")
+    assert bad.returncode == 2 and "brady_bpm" in bad.stderr
+
+
+def test_evaluation_scores_detections_and_can_fail():
+    from tinyml.predict import Pipeline
+
+    gen = dataset_module("synthetic-ecg")
+    recs = gen.generate(rate=M.rate, channels=M.channels, seed=77, subjects=1, records_per_subject=1,
+                        record_minutes=2.0, stream_hours=0.05, stream_minutes=3.0, workers=1)
+    pipe = Pipeline(APP)
+    good = P.evaluate(APP, pipe, recs)
+    assert good["qrs_sensitivity"] > 0.98 and good["hr_mae_bpm"] < 3
+    lo, hi = good["qrs_sensitivity_ci"]
+    assert lo <= good["qrs_sensitivity"] <= hi
+    for r in recs:  # the reference moved by 0.3 s: nothing matches within 150 ms any more
+        r.truth = {**r.truth, "beats": r.truth["beats"] + 0.3}
+    bad = P.evaluate(APP, pipe, recs)
+    assert bad["qrs_sensitivity"] < 0.05 and bad["qrs_ppv"] < 0.05
+
+
+def test_firmware_on_the_host_prints_what_predict_prints(tmp_path):
+    """A recording that ends mid-hop (beats in its tail): the firmware built for the host board gives the very
+    same lines as predict, beats, values and events included (qemu-m4 parity is the contract test's)."""
+    import shutil
+
+    from tinyml.fixtures import write_csv
+
+    if not shutil.which("gcc"):
+        pytest.skip("gcc not installed")
+    gen = dataset_module("synthetic-ecg")
+    rec = gen.scene(rate=M.rate, channels=M.channels, seed=5, subject=35,
+                    parts=[(20, "sinus"), (15, "bigeminy"), (12.3, "af")])
+    path = tmp_path / "scene.csv"
+    write_csv(path, rec)
+    a = _lines(run_cli("predict", APP.id, str(path)))
+    b = _lines(run_cli("run", APP.id, "--board", "host", "--input", str(path)))
+    assert a == b and sum("beat" in x for x in a) > 40

@@ -1,0 +1,219 @@
+/* soil-monitoring on the device: the C twin of apps/soil-monitoring/pipeline.py, step for step.
+ *
+ * Every 15-minute sample [vwc, soil_temp_c, ec_ds_m, rain_mm, et0_mm] (optional ones NaN when the node has
+ * no such sensor) goes into a 6-sample buffer. Every hour (samples 6, 10, 14, ...: the Python window's hour
+ * blocks) the hour is summarized (tml_block_summary_steps: level, range, step, glitch of vwc; rain and ET0
+ * sums; temperature and EC means, as steps of the chain's resolution) into a 24-hour history of signed bytes
+ * (24 x 8: the node keeps no raw window, which is what lets it fit 2 KB of SRAM). Once 24 hours are in, each
+ * hour the history, as values (steps x resolution), is quantized into the model input: the fault classifier
+ * scores it and the post-processor raises each fault class on its rising edge, then keeps that class quiet
+ * for a while; the forecast model (model_forecast.h, same history, its own input quantization) gives the
+ * change of vwc over 24 h if no water comes, and the node raises `irrigate` when the forecast depletion of
+ * the field reaches its allowed depletion while no fault is reported (PostProcessor in pipeline.py).
+ * Float32 in the same order as Python (built with -ffp-contract=off), integer score compares: Python and
+ * the device raise the same events from the same samples, on the 8-bit AVR too.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "app_config.h"
+#include "model.h"
+#include "model_forecast.h"
+#include "tml_app.h"
+#include "tml_app_model.h"
+#include "tml_dsp.h"
+#include "tml_features.h"
+#include "tml_flash.h"
+#include "tml_port.h"
+#include "tml_postprocess.h"
+
+#define CH 5
+#define BLOCK TML_CFG_FEATURES_CHAIN_0_SIZE
+#define HOURS ((TML_CFG_FEATURES_WINDOW - 2) / BLOCK)
+#define NF (4 + TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS + TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS)
+#define N_LABELS TML_CFG_N_LABELS
+
+typedef char five_channels[(TML_CFG_N_CHANNELS == CH) ? 1 : -1];
+typedef char hop_is_a_block[(TML_CFG_FEATURES_HOP == BLOCK) ? 1 : -1];
+typedef char window_is_whole_blocks[(TML_CFG_FEATURES_WINDOW == 2 + HOURS * BLOCK) ? 1 : -1];
+typedef char input_is_the_history[(TML_MODEL_INPUT_SIZE == HOURS * NF) ? 1 : -1];
+typedef char output_matches_labels[(TML_MODEL_OUTPUT_SIZE == N_LABELS) ? 1 : -1];
+typedef char forecast_reads_the_history[(TML_MODEL_FORECAST_INPUT_SIZE == HOURS * NF && TML_MODEL_FORECAST_OUTPUT_SIZE == 1) ? 1 : -1];
+
+/* The chain's parameters, from app_config.h (nothing copied by hand); in flash on an 8-bit AVR. */
+static const TML_FLASH float k_sums[][2] = TML_CFG_FEATURES_CHAIN_0_SUMS;
+static const TML_FLASH float k_means[][3] = TML_CFG_FEATURES_CHAIN_0_MEANS;
+static int s_sum_ch[TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS], s_mean_ch[TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS];
+static float s_sum_scale[TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS];
+static float s_mean_center[TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS], s_mean_scale[TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS];
+static tml_block_summary_cfg s_cfg;
+
+static float s_buf[(2 + BLOCK) * CH]; /* the last 2 + BLOCK samples, oldest first */
+static int8_t s_hist[HOURS * NF];     /* hourly summaries in steps of the resolution, oldest hour first */
+static uint32_t s_hours;              /* hours summarized so far */
+static uint32_t s_block_runs;
+static uint64_t s_block_cost;
+
+/* Post-processing (PostProcessor in pipeline.py). */
+typedef char four_values[(TML_CFG_N_VALUES == 4) ? 1 : -1]; /* vwc_24h, depletion, depletion_24h, irrigation_mm */
+static int32_t s_threshold_q, s_quiet_n, s_spike_quiet_n, s_irr_quiet_n;
+static uint32_t s_irr_quiet_until;
+static float s_root_mm;
+static tml_model_cost s_forecast_cost;
+static uint8_t s_above[N_LABELS];
+static uint32_t s_quiet_until[N_LABELS];
+static float s_fc, s_wp; /* the field's water limits: [field] fc/wp, or (0) its soil's row of the tables */
+
+/* [field] fc / wp / sat as given, else the value of the field's soil in the [postprocess] soil_* table. */
+static float field_limit(float given, const TML_FLASH float *table)
+{
+    return given > 0.0f ? given : table[TML_CFG_FIELD_SOIL_INDEX];
+}
+static const TML_FLASH float k_soil_fc[] = TML_CFG_POSTPROCESS_SOIL_FC;
+static const TML_FLASH float k_soil_wp[] = TML_CFG_POSTPROCESS_SOIL_WP;
+
+void tml_app_init(void)
+{
+    for (int j = 0; j < TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS; j++) {
+        s_sum_ch[j] = (int)k_sums[j][0];
+        s_sum_scale[j] = k_sums[j][1];
+    }
+    for (int j = 0; j < TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS; j++) {
+        s_mean_ch[j] = (int)k_means[j][0];
+        s_mean_center[j] = k_means[j][1];
+        s_mean_scale[j] = k_means[j][2];
+    }
+    s_cfg.size = BLOCK;
+    s_cfg.level = TML_CFG_FEATURES_CHAIN_0_LEVEL;
+    s_cfg.level_center = TML_CFG_FEATURES_CHAIN_0_LEVEL_CENTER;
+    s_cfg.level_scale = TML_CFG_FEATURES_CHAIN_0_LEVEL_SCALE;
+    s_cfg.delta_scale = TML_CFG_FEATURES_CHAIN_0_DELTA_SCALE;
+    s_cfg.missing = TML_CFG_FEATURES_CHAIN_0_MISSING;
+    s_cfg.clip = TML_CFG_FEATURES_CHAIN_0_CLIP;
+    s_cfg.resolution = TML_CFG_FEATURES_CHAIN_0_RESOLUTION;
+    s_cfg.n_sums = TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS;
+    s_cfg.sum_ch = s_sum_ch;
+    s_cfg.sum_scale = s_sum_scale;
+    s_cfg.n_means = TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS;
+    s_cfg.mean_ch = s_mean_ch;
+    s_cfg.mean_center = s_mean_center;
+    s_cfg.mean_scale = s_mean_scale;
+    memset(s_buf, 0, sizeof s_buf);
+    memset(s_hist, 0, sizeof s_hist);
+    s_hours = 0;
+    s_block_runs = 0;
+    s_block_cost = 0;
+    s_threshold_q = tml_score_threshold_q(TML_CFG_POSTPROCESS_FAULT_THRESHOLD, TML_MODEL_OUTPUT_SCALE,
+                                          TML_MODEL_OUTPUT_ZERO_POINT);
+    s_quiet_n = tml_samples_of(TML_CFG_POSTPROCESS_FAULT_QUIET_S, TML_CFG_SIGNAL_RATE);
+    s_spike_quiet_n = tml_samples_of(TML_CFG_POSTPROCESS_SPIKE_QUIET_S, TML_CFG_SIGNAL_RATE);
+    s_irr_quiet_n = tml_samples_of(TML_CFG_POSTPROCESS_IRRIGATE_QUIET_S, TML_CFG_SIGNAL_RATE);
+    s_irr_quiet_until = 0;
+    s_root_mm = 1000.0f * TML_CFG_FIELD_ROOT_DEPTH_M;
+    s_forecast_cost = (tml_model_cost){"model_forecast", BLOCK, 0, 0};
+    for (int c = 0; c < N_LABELS; c++) {
+        s_above[c] = 0;
+        s_quiet_until[c] = 0;
+    }
+    s_fc = field_limit(TML_CFG_FIELD_FC, k_soil_fc);
+    s_wp = field_limit(TML_CFG_FIELD_WP, k_soil_wp);
+    tml_report_output_quant(TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT);
+}
+
+/* The newest hour summarized and appended to the int8 history (the oldest hour drops out). */
+static void summarize_hour(void)
+{
+    uint64_t t0 = tml_port_instructions();
+    memmove(s_hist, s_hist + NF, sizeof s_hist - NF);
+    tml_block_summary_steps(&s_cfg, s_buf, CH, s_hist + sizeof s_hist - NF);
+    s_block_cost += tml_port_instructions() - t0;
+    s_block_runs++;
+    s_hours++;
+}
+
+/* A model's input from the history: each feature's value (steps x resolution, float32) quantized with the
+ * model's own input scale, as Python's quantize_input does it. */
+static void fill_input(int8_t *in, float scale, int32_t zero_point)
+{
+    float row[NF];
+    for (int h = 0; h < HOURS; h++) {
+        for (int k = 0; k < NF; k++) {
+            row[k] = (float)s_hist[h * NF + k] * TML_CFG_FEATURES_CHAIN_0_RESOLUTION;
+        }
+        tml_quantize_input(row, NF, scale, zero_point, in + h * NF);
+    }
+}
+
+/* The forecast: vwc change over 24 h (x FORECAST_SCALE) from the history, dequantized as Python does;
+ * NAN when the model could not run (reported). */
+static float forecast_change(void)
+{
+    fill_input(tml_model_forecast_input(), TML_MODEL_FORECAST_INPUT_SCALE, TML_MODEL_FORECAST_INPUT_ZERO_POINT);
+    if (tml_app_run_model(tml_model_forecast_invoke, &s_forecast_cost) != 0) {
+        return NAN;
+    }
+    return ((float)tml_model_forecast_output()[0] - (float)TML_MODEL_FORECAST_OUTPUT_ZERO_POINT) *
+           TML_MODEL_FORECAST_OUTPUT_SCALE;
+}
+
+static void postprocess(uint32_t end, const int8_t *scores)
+{
+    int fault_on = 0;
+    uint8_t raised[N_LABELS];
+    for (int c = 1; c < N_LABELS; c++) {
+        int on = scores[c] >= s_threshold_q;
+        fault_on |= on;
+        raised[c] = (uint8_t)(on && !s_above[c] && end >= s_quiet_until[c]);
+        if (raised[c]) {
+            s_quiet_until[c] = end + (uint32_t)(c == TML_CFG_LABEL_SPIKE ? s_spike_quiet_n : s_quiet_n);
+        }
+        s_above[c] = (uint8_t)on;
+    }
+    /* the newest hour's mean vwc: a sequential float32 sum of its samples x 0.25, as Python */
+    const float *v = s_buf + 2 * CH;
+    float acc = v[0];
+    for (int i = 1; i < BLOCK; i++) {
+        acc = acc + v[i * CH];
+    }
+    float vwc = acc * 0.25f;
+    float span = s_fc - s_wp;
+    float change = forecast_change();
+    float vwc24 = vwc + change / 10.0f; /* FORECAST_SCALE in pipeline.py */
+    float dep24 = (s_fc - vwc24) / span;
+    float values[4] = {vwc24, (s_fc - vwc) / span, dep24, 0.0f};
+    int irrigate = !fault_on && dep24 >= TML_CFG_FIELD_MAD && end >= s_irr_quiet_until; /* NAN compares false */
+    if (irrigate) {
+        s_irr_quiet_until = end + (uint32_t)s_irr_quiet_n;
+        values[3] = (s_fc - vwc24) * s_root_mm;
+    }
+    tml_report_values(end, values, 4);
+    for (int c = 1; c < N_LABELS; c++) {
+        if (raised[c]) {
+            tml_report_event(end, (uint32_t)c, scores[c]);
+        }
+    }
+    if (irrigate) {
+        tml_report_event(end, TML_CFG_EVENT_IRRIGATE, 127);
+    }
+}
+
+void tml_app_on_sample(const float *sample)
+{
+    uint32_t n = tml_app_samples();
+    memmove(s_buf, s_buf + CH, sizeof s_buf - CH * sizeof(float));
+    memcpy(s_buf + (2 + BLOCK - 1) * CH, sample, CH * sizeof(float));
+    if (n < 2 + BLOCK || (n - 2) % BLOCK != 0) {
+        return; /* hours end at samples 6, 10, 14, ... as the Python window's blocks do */
+    }
+    summarize_hour();
+    if (s_hours < HOURS) {
+        return;
+    }
+    fill_input(tml_model_input(), TML_MODEL_INPUT_SCALE, TML_MODEL_INPUT_ZERO_POINT);
+    const int8_t *scores = tml_app_score_window(n);
+    tml_report_stage_cost("block_summary", BLOCK, s_block_runs, s_block_cost);
+    tml_app_report_model_cost(&s_forecast_cost);
+    if (scores != NULL) {
+        postprocess(n, scores);
+    }
+}

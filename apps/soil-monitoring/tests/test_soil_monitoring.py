@@ -1,0 +1,162 @@
+"""soil-monitoring: what the post-processor decides, what a window's label means, what the rule and dry-down
+baselines do on constructed windows, the [field] section, the 8-bit storage grid, and predict on the
+logger and ISMN formats users have."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyml.apps import load_app
+from tinyml.device.config import app_config_h
+from tinyml.recording import Recording
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
+from apptest import ROOT, run_cli  # noqa: E402
+
+APP = load_app("soil-monitoring")
+M = APP.manifest
+P = APP.pipeline
+W = int(M.features["window"])
+
+
+def _frame(v, rain=0.0):
+    f = np.zeros((W, 5), np.float32)
+    f[:, 0] = v + 0.001 * np.sin(np.arange(W))  # a live sensor: never exactly constant
+    f[:, 1] = 20.0
+    f[:, 2] = 0.3
+    f[:, 3] = rain
+    f[:, 4] = 0.02
+    return f
+
+
+def _scores(cls=None, p=0.95):
+    s = np.full(len(M.labels), -128, np.int8)
+    s[0 if cls is None else M.labels.index(cls)] = np.int8(int(round(p * 256)) - 128)
+    if cls is not None:
+        s[0] = np.int8(int(round((1 - p) * 256)) - 128)
+    return s
+
+
+def test_fault_events_on_the_rising_edge_then_quiet():
+    pp = P.PostProcessor(M, 1 / 256, -128)
+    f = _frame(0.25)
+    got = []
+    for k, cls in enumerate([None, "stuck", "stuck", None, "stuck", None, "spike", None, "spike"]):
+        end = W + 4 * k
+        got += [(end, M.labels[lab]) for lab, _ in pp.step(f, f[-4:], end - 4, _scores(cls))]
+    quiet = int(M.postprocess["fault_quiet_s"] * M.rate)
+    assert got[0] == (W + 4, "stuck") and quiet > 12  # the second stuck onset (3 h later) is within the quiet time
+    assert [g for g in got if g[1] == "stuck"] == [(W + 4, "stuck")]
+    assert [g for g in got if g[1] == "spike"] == [(W + 24, "spike"), (W + 32, "spike")]  # spikes: 1 h apart
+    vals = pp.window_values()
+    fld = P.field_params(M)
+    now = float(np.mean(f[-4:, 0]))
+    assert vals[1] == pytest.approx((fld["fc"] - now) / (fld["fc"] - fld["wp"]), rel=1e-5)
+    assert np.isnan(vals[0]) and vals[3] == 0.0  # no forecast model: no forecast, no irrigation
+
+
+class _Forecast:
+    """An int8 forecast model's contract (the core's invoker) that always answers `change`."""
+
+    class Q:
+        def __init__(self, scale, zero_point, shape):
+            self.scale, self.zero_point, self.shape = scale, zero_point, shape
+
+    def __init__(self, change):
+        self.input = self.Q(0.03, 0, (1, (W - 2) // 4, 8))
+        self.output = self.Q(0.01, 0, (1, 1))
+        self.q = np.int8(int(round(change / 0.01)))
+
+    def invoke(self, x_int8):
+        assert x_int8.dtype == np.int8 and x_int8.shape == self.input.shape[1:]
+        return np.array([self.q], np.int8)
+
+
+def test_irrigation_from_the_forecast_and_never_on_a_faulty_sensor():
+    fld = P.field_params(M)
+    dry = float(fld["fc"] - (fld["fc"] - fld["wp"]) * 0.3)  # depletion 0.3 now ...
+    drop = -(fld["fc"] - fld["wp"]) * 0.2 * P.FORECAST_SCALE  # ... 0.5 tomorrow (mad 0.4)
+    pp = P.PostProcessor(M, 1 / 256, -128, models={"forecast": _Forecast(drop)})
+    irr = len(M.labels) + M.app["extra_events"].index("irrigate")
+    f = _frame(dry)
+    assert [lab for lab, _ in pp.step(f, f[-4:], W - 4, _scores("stuck"))] == [M.labels.index("stuck")]
+    assert pp.window_values()[3] == 0.0  # a fault is reported: the valve stays shut
+    ev = pp.step(f, f[-4:], W, _scores())
+    assert [lab for lab, _ in ev] == [irr]
+    vals = pp.window_values()
+    assert vals[2] == pytest.approx(0.5, abs=0.01) and vals[3] == pytest.approx(
+        (fld["fc"] - vals[0]) * 1000 * fld["root_depth_m"], rel=1e-5)
+    assert pp.step(f, f[-4:], W + 4, _scores()) == []  # once a day
+
+
+def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
+    n = 400
+    fault = np.zeros(n, np.int8)
+    age = np.zeros(n, np.int32)
+    stuck = P.FAULTS.index("stuck")
+    fault[200:300], age[200:300] = stuck, np.arange(100)
+    fault[150] = P.FAULTS.index("spike")
+    r = Recording(np.zeros((n, 5), np.float32), 1 / 900, tuple(M.channels), truth={"fault": fault, "fault_age": age})
+    ends = np.arange(W, n + 1, 4)
+    y = dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
+    assert y[154] == P.FAULTS.index("spike") and y[150] == 0  # judged with the sample after it
+    assert y[218] == -1 and y[226] == stuck  # 6 h of constancy before it is named
+    assert y[302] == -1 and y[318] == -1 and y[322] == 0  # the hours after an episode: not scored
+
+
+def test_rule_baseline_and_drydown_on_constructed_windows():
+    assert P.rule_baseline(_frame(0.25), sat=0.45) == 0
+    f = _frame(0.25)
+    f[-3, 0] = 0.45
+    assert P.rule_baseline(f, sat=0.45) == P.FAULTS.index("spike")
+    f = _frame(0.25)
+    f[-24:, 0] = 0.1234  # exactly constant
+    assert P.rule_baseline(f, sat=0.45) == P.FAULTS.index("stuck")
+    assert P.rule_baseline(_frame(-0.05), sat=0.45) == P.FAULTS.index("out_of_range")
+    t = np.arange(W - 2) / 4.0
+    f = _frame(0.0)
+    f[2:, 0] = 0.12 + 0.1 * np.exp(-t / 48.0)  # a clean dry-down
+    f[:2, 0] = f[2, 0]
+    now = float(np.mean(f[-4:, 0]))
+    pred = P.drydown_forecast(f, wp=0.12)
+    assert pred < now and pred == pytest.approx(0.12 + (now - 0.12) * np.exp(-24 / 48.0), rel=0.02)
+    wet = _frame(0.25, rain=1.0)
+    assert P.drydown_forecast(wet, wp=0.12) == pytest.approx(float(np.mean(wet[-4:, 0])))  # rain: persistence
+
+
+def test_field_soil_sets_the_water_limits_everywhere():
+    clay = load_app("soil-monitoring", overrides=["field.soil=clay"])
+    fld = P.field_params(clay.manifest)
+    assert (fld["fc"], fld["wp"]) == (0.36, 0.22)
+    h = app_config_h(clay.manifest)
+    assert '#define TML_CFG_FIELD_SOIL_INDEX 6' in h and "TML_CFG_POSTPROCESS_SOIL_FC" in h
+    own = load_app("soil-monitoring", overrides=["field.soil=clay", "field.fc=0.4"])
+    assert P.field_params(own.manifest)["fc"] == 0.4
+
+
+def test_the_history_fits_one_signed_byte_per_feature():
+    step = dict(M.features["chain"][0])
+    assert step["clip"] / step["resolution"] < 127.5  # app.c keeps steps of the resolution in int8
+
+
+@pytest.mark.parametrize("name,pick", [("CR300_demo_avg.dat", "vwc=VWC_20cm_Avg"), ("HOBO_demo.csv", "vwc=Water Content 10 CM")])
+def test_predict_reads_logger_exports(name, pick, tmp_path):
+    src = ROOT / "tests" / "fixtures" / "loggers" / name
+    res = run_cli("predict", APP.id, str(src), "--channel", pick)
+    # a day of half-hourly records is one window of 24 h only after resampling to 15 minutes
+    assert res.returncode in (0, 2), res.stderr
+    if res.returncode == 2:
+        assert "shorter than one window" in res.stderr and res.stderr.count("\n") <= 3
+    else:
+        assert '"scores"' in res.stdout and '"values"' in res.stdout
+
+
+def test_predict_reads_an_ismn_file():
+    src = next((ROOT / "datasets" / "ismn" / "fixture").rglob("DEMO_DEMO_Field-A_sm_*.stm"))
+    res = run_cli("predict", APP.id, str(src), "--events-only")
+    assert res.returncode == 0, res.stderr
+    assert "resampled" in res.stderr  # hourly -> 15 minutes

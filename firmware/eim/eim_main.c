@@ -1,0 +1,620 @@
+/* eim_main.c - an app as an Edge Impulse Linux model (.eim): the second main() beside firmware/main.c,
+ * built with the host board (`tinyml eim <app>`) from the same app.c, runtime and generated model.
+ *
+ * Edge Impulse's Linux SDK starts the executable with one argument, a Unix socket path, connects, and
+ * sends JSON requests with an "id" and no terminator; each reply echoes the id, carries "success", and
+ * ends with a NUL byte. Requests:
+ *   {"hello": 1}                    -> project, model_parameters (sensor, frequency, axes, labels, thresholds,
+ *                                      ...), features_shm (a POSIX shared memory of float32 features)
+ *   {"classify": [x0, y0, z0, x1, ...]} the raw window interleaved by axis, in the manifest's units (audio: int16
+ *                                      sample values); NaN for a missing optional channel
+ *   {"classify_shm": {"elements": n}} the same window, read from features_shm
+ *   {"set_threshold": {"id": k, "min_score": p}} a [postprocess] threshold (hello lists them)
+ * classify runs the window through the app exactly as the firmware does (tml_app_init, then every sample
+ * through tml_app_on_sample, then tml_app_flush: the window alone is the input) and answers the scores of
+ * its last window as result.classification, the [app] values as result.values (a value named anomaly* also
+ * as result.anomaly), the events the app raised as result.events, and timing in ms. Bad input gets
+ * "success": false with an "error" and the server keeps serving; `--print-info` prints the hello object.
+ *
+ * Static memory only; one client at a time (the next waits in the listen backlog).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app_config.h"
+#include "eim_config.h"
+#include "tml_app.h"
+#include "tml_json.h"
+#include "tml_port.h"
+
+#define FEATURES (TML_EIM_WINDOW * TML_CFG_N_CHANNELS)
+#define MAX_MESSAGE (64u * 1024u + 48u * FEATURES) /* a classify of FEATURES numbers in any notation fits */
+#define MAX_EVENTS 64
+#define N_THRESHOLDS_ALLOC (TML_EIM_N_THRESHOLDS > 0 ? TML_EIM_N_THRESHOLDS : 1)
+#define N_VALUES_ALLOC (TML_CFG_N_VALUES > 0 ? TML_CFG_N_VALUES : 1)
+
+/* The [postprocess] thresholds; app_config.h of the .eim build reads them from here (set_threshold). */
+float tml_eim_threshold[N_THRESHOLDS_ALLOC] = TML_EIM_THRESHOLD_DEFAULTS;
+static const char *const s_threshold_names[N_THRESHOLDS_ALLOC] = TML_EIM_THRESHOLD_NAMES;
+static const char *const s_labels[] = TML_CFG_LABELS;
+static const char *const s_axes[] = TML_EIM_AXIS_NAMES;
+static const char *const s_event_names[] = TML_EIM_EVENT_NAMES;
+#if TML_CFG_N_VALUES > 0
+static const char *const s_value_names[] = TML_CFG_VALUES;
+#endif
+
+static char s_msg[MAX_MESSAGE];
+static char s_reply[8192 + 64 * (TML_CFG_N_LABELS + TML_CFG_N_VALUES) + 96 * MAX_EVENTS];
+static float s_features[FEATURES];
+static float *s_shm;
+static char s_shm_name[64];
+static volatile sig_atomic_t s_stop;
+
+/* ---- what the app reports while a window runs through it ---- */
+static uint32_t s_samples;
+static float s_out_scale = 1.0f / 256.0f;
+static int32_t s_out_zp = -128;
+static int8_t s_scores[TML_CFG_N_LABELS];
+static uint32_t s_scores_t, s_windows, s_beats, s_n_events;
+static float s_values[N_VALUES_ALLOC];
+static uint32_t s_values_t;
+static int s_have_values;
+static struct {
+    uint32_t t, label;
+    int8_t score;
+} s_events[MAX_EVENTS];
+static uint64_t s_infer_cost;
+static char s_app_error[160];
+
+uint32_t tml_app_samples(void) { return s_samples; }
+__attribute__((weak)) void tml_app_flush(void) {}
+
+void tml_report_output_quant(float scale, int32_t zero_point)
+{
+    s_out_scale = scale;
+    s_out_zp = zero_point;
+}
+
+void tml_report_scores(uint32_t t, const int8_t *scores, size_t n)
+{
+    size_t i;
+    for (i = 0; i < (size_t)TML_CFG_N_LABELS; i++) {
+        s_scores[i] = i < n ? scores[i] : (int8_t)-128;
+    }
+    s_scores_t = t;
+    s_windows++;
+}
+
+void tml_report_values(uint32_t t, const float *values, size_t n)
+{
+    size_t i;
+    for (i = 0; i < (size_t)N_VALUES_ALLOC; i++) {
+        s_values[i] = i < n ? values[i] : NAN;
+    }
+    s_values_t = t;
+    s_have_values = n == (size_t)TML_CFG_N_VALUES;
+}
+
+void tml_report_beat(uint32_t t, uint32_t label)
+{
+    (void)t;
+    (void)label;
+    s_beats++;
+}
+
+void tml_report_event(uint32_t t, uint32_t label, int8_t score)
+{
+    if (s_n_events < MAX_EVENTS) {
+        s_events[s_n_events].t = t;
+        s_events[s_n_events].label = label;
+        s_events[s_n_events].score = score;
+    }
+    s_n_events++;
+}
+
+void tml_report_timing(uint32_t t, uint64_t cost)
+{
+    (void)t;
+    s_infer_cost += cost;
+}
+
+void tml_report_stage_cost(const char *stage, uint32_t every, uint32_t count, uint64_t total)
+{
+    (void)stage;
+    (void)every;
+    (void)count;
+    (void)total;
+}
+
+void tml_report_error(uint32_t code, const char *msg)
+{
+    if (!s_app_error[0]) {
+        snprintf(s_app_error, sizeof s_app_error, "app error %u: %s", (unsigned)code, msg);
+    }
+}
+
+void tml_report_log(const char *msg) { (void)msg; }
+
+/* ---- replies ---- */
+
+static tml_json_out s_out;
+
+static void begin_reply(const char *id, size_t id_len, int success)
+{
+    tml_json_out_init(&s_out, s_reply, sizeof s_reply);
+    tml_json_raw(&s_out, "{\"id\":");
+    if (id_len) {
+        tml_json_rawn(&s_out, id, id_len);
+    } else {
+        tml_json_raw(&s_out, "null");
+    }
+    tml_json_raw(&s_out, success ? ",\"success\":true" : ",\"success\":false");
+}
+
+static void error_reply(const char *id, size_t id_len, const char *why)
+{
+    begin_reply(id, id_len, 0);
+    tml_json_raw(&s_out, ",\"error\":");
+    tml_json_str(&s_out, why);
+    tml_json_raw(&s_out, "}");
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The reply and its NUL terminator. */
+static int send_reply(int fd)
+{
+    if (s_out.full) {
+        error_reply(NULL, 0, "reply too large");
+    }
+    return send_all(fd, s_reply, s_out.len + 1);
+}
+
+static void hello_body(void)
+{
+    tml_json_raw(&s_out, ",\"project\":" TML_EIM_PROJECT_JSON ",\"model_parameters\":{" TML_EIM_PARAMS_JSON);
+    tml_json_raw(&s_out, ",\"thresholds\":[");
+    for (int i = 0; i < TML_EIM_N_THRESHOLDS; i++) {
+        int f = 1;
+        tml_json_raw(&s_out, i ? ",{" : "{");
+        tml_json_key(&s_out, &f, "id");
+        tml_json_int(&s_out, i);
+        tml_json_key(&s_out, &f, "type");
+        tml_json_str(&s_out, "postprocess");
+        tml_json_key(&s_out, &f, "name");
+        tml_json_str(&s_out, s_threshold_names[i]);
+        tml_json_key(&s_out, &f, "min_score");
+        tml_json_float(&s_out, tml_eim_threshold[i]);
+        tml_json_raw(&s_out, "}");
+    }
+    tml_json_raw(&s_out, "]}");
+    if (s_shm) {
+        tml_json_raw(&s_out, ",\"features_shm\":{\"name\":");
+        tml_json_str(&s_out, s_shm_name);
+        tml_json_raw(&s_out, ",\"size\":");
+        tml_json_uint(&s_out, (uint64_t)FEATURES * sizeof(float));
+        tml_json_raw(&s_out, ",\"elements\":");
+        tml_json_uint(&s_out, FEATURES);
+        tml_json_raw(&s_out, ",\"type\":\"float32\"}");
+    }
+}
+
+/* ---- classify ---- */
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static float dequantize(int8_t q) { return ((float)q - (float)s_out_zp) * s_out_scale; }
+
+/* Runs s_features (n numbers) through the app; returns NULL or the reason it could not. */
+static const char *classify(size_t n, const char *id, size_t id_len)
+{
+    static char why[160];
+    static float sample[TML_CFG_N_CHANNELS];
+    if (n != (size_t)FEATURES) {
+        snprintf(why, sizeof why, "wrong feature count: expected %u (%u samples x %u axes), got %lu",
+                 (unsigned)FEATURES, (unsigned)TML_EIM_WINDOW, (unsigned)TML_CFG_N_CHANNELS, (unsigned long)n);
+        return why;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t ch = i % TML_CFG_N_CHANNELS;
+        if (!isfinite(s_features[i]) && (ch < (size_t)TML_EIM_N_REQUIRED || !isnan(s_features[i]))) {
+            snprintf(why, sizeof why, "feature %lu (axis %s) is not a finite number%s", (unsigned long)i,
+                     s_axes[ch], ch < (size_t)TML_EIM_N_REQUIRED ? "" : " (NaN marks a missing optional channel)");
+            return why;
+        }
+    }
+    s_samples = 0;
+    s_windows = s_beats = s_n_events = 0;
+    s_have_values = 0;
+    s_infer_cost = 0;
+    s_app_error[0] = '\0';
+    uint64_t t0 = now_ns();
+    tml_app_init();
+    for (size_t i = 0; i < (size_t)TML_EIM_WINDOW; i++) {
+        for (size_t c = 0; c < (size_t)TML_CFG_N_CHANNELS; c++) {
+            float x = s_features[i * TML_CFG_N_CHANNELS + c] / TML_EIM_INPUT_DIVISOR;
+#ifdef TML_EIM_FULL_SCALE
+            if (x > TML_EIM_FULL_SCALE) x = TML_EIM_FULL_SCALE; /* as `tinyml predict` clips to the sensor range */
+            if (x < -TML_EIM_FULL_SCALE) x = -TML_EIM_FULL_SCALE;
+#endif
+            sample[c] = x;
+        }
+        s_samples++;
+        tml_app_on_sample(sample);
+    }
+    tml_app_flush(); /* the window is the whole input */
+    uint64_t total = now_ns() - t0;
+    if (s_app_error[0]) {
+        return s_app_error;
+    }
+    if (s_windows == 0) {
+        snprintf(why, sizeof why, "the app scored no window in %u samples", (unsigned)TML_EIM_WINDOW);
+        return why;
+    }
+    int first = 1;
+    begin_reply(id, id_len, 1);
+    tml_json_raw(&s_out, ",\"result\":{\"classification\":{");
+    for (int i = 0; i < TML_CFG_N_LABELS; i++) {
+        tml_json_key(&s_out, &first, s_labels[i]);
+        tml_json_float(&s_out, dequantize(s_scores[i]));
+    }
+    tml_json_raw(&s_out, "}");
+#if TML_CFG_N_VALUES > 0
+    if (s_have_values && s_values_t == s_scores_t) {
+#if TML_EIM_ANOMALY_VALUE >= 0
+        tml_json_raw(&s_out, ",\"anomaly\":");
+        tml_json_float(&s_out, s_values[TML_EIM_ANOMALY_VALUE]);
+#endif
+        tml_json_raw(&s_out, ",\"values\":{");
+        first = 1;
+        for (int i = 0; i < TML_CFG_N_VALUES; i++) {
+            tml_json_key(&s_out, &first, s_value_names[i]);
+            tml_json_float(&s_out, s_values[i]);
+        }
+        tml_json_raw(&s_out, "}");
+    }
+#endif
+    tml_json_raw(&s_out, ",\"events\":[");
+    for (uint32_t i = 0; i < s_n_events && i < MAX_EVENTS; i++) {
+        uint32_t lab = s_events[i].label;
+        tml_json_raw(&s_out, i ? ",{\"event\":" : "{\"event\":");
+        tml_json_str(&s_out, lab < (uint32_t)TML_CFG_N_EVENTS ? s_event_names[lab] : "?");
+        tml_json_raw(&s_out, ",\"t\":");
+        tml_json_double(&s_out, (double)s_events[i].t / (double)TML_CFG_SIGNAL_RATE, 9);
+        tml_json_raw(&s_out, ",\"score\":");
+        tml_json_float(&s_out, dequantize(s_events[i].score));
+        tml_json_raw(&s_out, "}");
+    }
+    tml_json_raw(&s_out, "]},\"timing\":{\"dsp\":");
+    uint64_t infer = s_infer_cost < total ? s_infer_cost : total;
+    tml_json_double(&s_out, (double)(total - infer) / 1e6, 6);
+    tml_json_raw(&s_out, ",\"classification\":");
+    tml_json_double(&s_out, (double)infer / 1e6, 6);
+    tml_json_raw(&s_out, ",\"anomaly\":0},\"info\":{\"windows\":");
+    tml_json_uint(&s_out, s_windows);
+    tml_json_raw(&s_out, ",\"window_end\":");
+    tml_json_uint(&s_out, s_scores_t);
+    tml_json_raw(&s_out, ",\"beats\":");
+    tml_json_uint(&s_out, s_beats);
+    tml_json_raw(&s_out, "}}");
+    return NULL;
+}
+
+/* ---- one request ---- */
+
+enum { OP_NONE, OP_HELLO, OP_CLASSIFY, OP_CLASSIFY_SHM, OP_THRESHOLD };
+
+static int read_features(tml_json_cur *c, size_t *n)
+{
+    int first = 1, r;
+    *n = 0;
+    if (tml_json_open(c, '[') < 0) {
+        return -1;
+    }
+    while ((r = tml_json_element(c, &first)) == 1) {
+        double v;
+        int ch = tml_json_peek(c);
+        if (ch == '"' || ch == '{' || ch == '[' || ch == 't' || ch == 'f' || ch == 'n') {
+            c->err = "classify must be an array of numbers";
+            return -1;
+        }
+        if (tml_json_number(c, &v, 1) < 0) {
+            return -1;
+        }
+        if (*n < (size_t)FEATURES) {
+            s_features[*n] = (float)v;
+        }
+        (*n)++;
+    }
+    return r;
+}
+
+static int read_shm_request(tml_json_cur *c, size_t *n)
+{
+    int first = 1, r;
+    char key[32];
+    double v = -1;
+    if (tml_json_open(c, '{') < 0) {
+        return -1;
+    }
+    while ((r = tml_json_member(c, &first, key, sizeof key)) == 1) {
+        if (strcmp(key, "elements") == 0) {
+            if (tml_json_number(c, &v, 0) < 0) {
+                return -1;
+            }
+        } else if (tml_json_skip(c) < 0) {
+            return -1;
+        }
+    }
+    if (r < 0) {
+        return -1;
+    }
+    if (!(v >= 0) || v != floor(v)) {
+        c->err = "classify_shm needs \"elements\": the number of features in shared memory";
+        return -1;
+    }
+    *n = (size_t)v;
+    return 0;
+}
+
+static int read_threshold(tml_json_cur *c, int *which, double *score)
+{
+    int first = 1, r;
+    char key[32];
+    double id = -1;
+    *score = NAN;
+    if (tml_json_open(c, '{') < 0) {
+        return -1;
+    }
+    while ((r = tml_json_member(c, &first, key, sizeof key)) == 1) {
+        if (strcmp(key, "id") == 0) {
+            r = tml_json_number(c, &id, 0);
+        } else if (strcmp(key, "min_score") == 0 || strcmp(key, "min_anomaly_score") == 0) {
+            r = tml_json_number(c, score, 0);
+        } else {
+            r = tml_json_skip(c);
+        }
+        if (r < 0) {
+            return -1;
+        }
+    }
+    if (r < 0) {
+        return -1;
+    }
+    *which = (id >= 0 && id == floor(id) && id < 1e9) ? (int)id : -1;
+    return 0;
+}
+
+static int handle(const char *msg, size_t len, int fd)
+{
+    static char why[200];
+    tml_json_cur c;
+    char key[32];
+    const char *id = NULL;
+    size_t id_len = 0, n = 0;
+    int op = OP_NONE, ops = 0, first = 1, r, which = -1;
+    double score = NAN;
+
+    tml_json_begin(&c, msg, len);
+    if (tml_json_open(&c, '{') == 0) {
+        while ((r = tml_json_member(&c, &first, key, sizeof key)) == 1) {
+            if (strcmp(key, "id") == 0) {
+                r = tml_json_raw_scalar(&c, &id, &id_len);
+            } else if (strcmp(key, "hello") == 0) {
+                op = OP_HELLO, ops++;
+                r = tml_json_skip(&c);
+            } else if (strcmp(key, "classify") == 0) {
+                op = OP_CLASSIFY, ops++;
+                r = read_features(&c, &n);
+            } else if (strcmp(key, "classify_shm") == 0) {
+                op = OP_CLASSIFY_SHM, ops++;
+                r = read_shm_request(&c, &n);
+            } else if (strcmp(key, "set_threshold") == 0) {
+                op = OP_THRESHOLD, ops++;
+                r = read_threshold(&c, &which, &score);
+            } else {
+                r = tml_json_skip(&c); /* "debug" and anything else a newer SDK sends */
+            }
+            if (r < 0) {
+                break;
+            }
+        }
+        (void)tml_json_end(&c);
+    }
+    if (c.err) {
+        error_reply(id, id_len, c.err);
+    } else if (ops != 1) {
+        error_reply(id, id_len, ops ? "one request per message: hello, classify, classify_shm or set_threshold"
+                                    : "unknown request: expected hello, classify, classify_shm or set_threshold");
+    } else if (op == OP_HELLO) {
+        begin_reply(id, id_len, 1);
+        hello_body();
+        tml_json_raw(&s_out, "}");
+    } else if (op == OP_THRESHOLD) {
+        if (which < 0 || which >= TML_EIM_N_THRESHOLDS) {
+            snprintf(why, sizeof why, "set_threshold: no threshold with that \"id\" (hello lists %d)", TML_EIM_N_THRESHOLDS);
+            error_reply(id, id_len, why);
+        } else if (!(score >= 0.0 && score <= 1.0)) {
+            error_reply(id, id_len, "set_threshold: \"min_score\" must be a number in [0, 1]");
+        } else {
+            tml_eim_threshold[which] = (float)score;
+            begin_reply(id, id_len, 1);
+            tml_json_raw(&s_out, "}");
+        }
+    } else {
+        const char *err = NULL;
+        if (op == OP_CLASSIFY_SHM) {
+            if (!s_shm) {
+                err = "no shared memory: send the features with classify";
+            } else if (n != (size_t)FEATURES) {
+                snprintf(why, sizeof why, "wrong feature count: expected %u, got %lu in shared memory", (unsigned)FEATURES,
+                         (unsigned long)n);
+                err = why;
+            } else {
+                memcpy(s_features, s_shm, sizeof s_features);
+            }
+        }
+        if (err == NULL) {
+            err = classify(n, id, id_len);
+        }
+        if (err) {
+            error_reply(id, id_len, err);
+        }
+    }
+    return send_reply(fd);
+}
+
+/* ---- the server ---- */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static void make_shm(void)
+{
+    snprintf(s_shm_name, sizeof s_shm_name, "/tinyml-eim-%ld", (long)getpid());
+    int fd = shm_open(s_shm_name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd < 0) {
+        return; /* classify still works */
+    }
+    if (ftruncate(fd, (off_t)sizeof s_features) == 0) {
+        void *p = mmap(NULL, sizeof s_features, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED) {
+            s_shm = (float *)p;
+        }
+    }
+    close(fd);
+    if (!s_shm) {
+        shm_unlink(s_shm_name);
+    }
+}
+
+static void print_info(void)
+{
+    begin_reply("0", 1, 1);
+    hello_body();
+    tml_json_raw(&s_out, "}\n");
+    fputs(s_reply, stdout);
+}
+
+int main(int argc, char **argv)
+{
+    static char chunk[65536];
+    static tml_json_framer fr;
+    struct sockaddr_un addr;
+    int lfd, cfd = -1, code = 0;
+
+    if (argc == 2 && strcmp(argv[1], "--print-info") == 0) {
+        print_info();
+        return 0;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: %s <socket path> | --print-info  (an Edge Impulse Linux model: %s)\n", argv[0],
+                TML_CFG_APP_ID);
+        return 2;
+    }
+    if (strlen(argv[1]) >= sizeof addr.sun_path) {
+        fprintf(stderr, "error: socket path longer than %u bytes: %s\n", (unsigned)sizeof addr.sun_path - 1, argv[1]);
+        return 2;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll returns and the loop ends */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    tml_port_init();
+
+    lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    strcpy(addr.sun_path, argv[1]);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 8) != 0) {
+        fprintf(stderr, "error: cannot listen on %s: %s\n", argv[1], strerror(errno));
+        return 1;
+    }
+    make_shm();
+    while (!s_stop) {
+        struct pollfd p = {.fd = cfd >= 0 ? cfd : lfd, .events = POLLIN, .revents = 0};
+        int r = poll(&p, 1, -1);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            code = 1;
+            break;
+        }
+        if (cfd < 0) {
+            cfd = accept(lfd, NULL, NULL);
+            tml_json_framer_init(&fr, s_msg, sizeof s_msg);
+            continue;
+        }
+        ssize_t k = recv(cfd, chunk, sizeof chunk, 0);
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        int drop = k <= 0; /* the client left (a half message with it) */
+        for (ssize_t i = 0; i < k && !drop; i++) {
+            int f = tml_json_framer_feed(&fr, chunk[i]);
+            if (f == TML_JSON_MESSAGE) {
+                drop = handle(fr.buf, fr.len, cfd) != 0;
+            } else if (f == TML_JSON_TOO_LARGE) {
+                static char why[96];
+                snprintf(why, sizeof why, "message larger than %u bytes", (unsigned)sizeof s_msg);
+                error_reply(NULL, 0, why);
+                drop = send_reply(cfd) != 0;
+            } else if (f == TML_JSON_GARBAGE) {
+                error_reply(NULL, 0, "malformed JSON: bytes outside a JSON object");
+                drop = send_reply(cfd) != 0;
+            }
+        }
+        if (drop) {
+            close(cfd);
+            cfd = -1;
+        }
+    }
+    if (cfd >= 0) {
+        close(cfd);
+    }
+    close(lfd);
+    unlink(argv[1]);
+    if (s_shm) {
+        munmap(s_shm, sizeof s_features);
+        shm_unlink(s_shm_name);
+    }
+    return code;
+}

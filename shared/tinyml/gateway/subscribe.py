@@ -1,0 +1,162 @@
+"""`tinyml subscribe`: a consumer of the gateway's topics, and how to be one. Delivery is at least once, so a consumer
+keeps each event_id once (in memory, or in a SQLite file with --seen-db to survive its own restarts) and prints the
+events as JSON lines. --session NAME makes the broker keep the subscription while the consumer is away (MQTT v5
+session expiry, client id tinyml-sub-NAME). Several consumers share the load with a shared subscription:
+--topic '$share/<group>/tinyml/#' (MQTT v5; each message goes to one member of the group).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from .options import Broker, parse_broker
+from .publisher import BACKOFF_MAX_S, BACKOFF_MIN_S, LinkDown, failure_text, mqtt_client, say
+
+SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+class Seen:
+    """Event ids already delivered to the consumer: a set, optionally backed by SQLite."""
+
+    def __init__(self, path: str | None = None):
+        self.ids: set[str] = set()
+        self.db = None
+        if path:
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY)")
+            self.ids.update(r[0] for r in self.db.execute("SELECT event_id FROM seen"))
+
+    def first_time(self, event_id: str) -> bool:
+        if event_id in self.ids:
+            return False
+        self.ids.add(event_id)
+        if self.db is not None:
+            self.db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (event_id,))
+        return True
+
+
+class Subscriber:
+    """Subscribes to `topic` at QoS 1 and calls on_event(payload, topic) once per event id (duplicates counted in
+    .duplicates); other messages go to on_other(payload, topic). Reconnects with backoff; run() in a thread or inline."""
+
+    def __init__(self, broker: Broker, topic: str = "tinyml/#", *, session: str | None = None, seen: Seen | None = None,
+                 on_event=None, on_other=None, log=say):
+        self.broker, self.topic, self.log = broker, topic, log
+        self.session = session
+        self.client = mqtt_client(broker, f"tinyml-sub-{session}" if session else "")
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.seen = seen or Seen()
+        self.on_event, self.on_other = on_event, on_other
+        self.duplicates = 0
+        self.received = 0
+        self.subscribed = threading.Event()
+        self.stopping = threading.Event()
+        self.refused = ""
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            self.refused = f"the broker refused the connection: {reason_code}"
+            return
+        self.refused = ""
+        client.subscribe(self.topic, qos=1)
+        self.subscribed.set()
+        self.log(f"subscribe: subscribed to {self.topic} at {self.broker.where}")
+
+    def _on_message(self, client, userdata, msg):
+        self.received += 1
+        try:
+            payload = json.loads(msg.payload)
+        except ValueError:
+            self.log(f"subscribe: {msg.topic}: not JSON, skipped")
+            return
+        if isinstance(payload, dict) and payload.get("kind") == "event" and "event_id" in payload:
+            if self.seen.first_time(payload["event_id"]):
+                if self.on_event:
+                    self.on_event(payload, msg.topic)
+            else:
+                self.duplicates += 1
+        elif self.on_other:
+            self.on_other(payload, msg.topic)
+
+    def _connect_properties(self):
+        if not self.session:
+            return None
+        p = Properties(PacketTypes.CONNECT)
+        p.SessionExpiryInterval = SESSION_EXPIRY_S
+        return p
+
+    def run(self, until=None) -> None:
+        """Until stop() or until() is true."""
+        delay = BACKOFF_MIN_S
+        need_connect = True  # a socket to open (is_connected() is False until the CONNACK)
+        while not self.stopping.is_set() and not (until and until()):
+            try:
+                if need_connect:
+                    self.subscribed.clear()
+                    need_connect = False
+                    self.client.connect(self.broker.host, self.broker.port, keepalive=30,
+                                        clean_start=not self.session, properties=self._connect_properties())
+                rc = self.client.loop(timeout=0.2)
+                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    raise LinkDown(self.refused or f"connection lost ({mqtt.error_string(rc)})")
+                delay = BACKOFF_MIN_S
+                continue
+            except LinkDown as e:
+                text = str(e)
+            except (OSError, ValueError) as e:
+                text = failure_text(e)
+            self.subscribed.clear()
+            need_connect = True
+            self.log(f"subscribe: {self.broker.where}: {text}; retrying in {delay:g} s")
+            self.stopping.wait(delay)
+            delay = min(BACKOFF_MAX_S, delay * 2)
+        try:
+            self.client.disconnect()
+        except (OSError, ValueError):
+            pass
+
+    def start(self) -> threading.Thread:
+        th = threading.Thread(target=self.run, daemon=True, name="subscriber")
+        th.start()
+        return th
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def run_subscribe(args) -> int:
+    broker = parse_broker(args.broker)
+    count = 0
+    out = sys.stdout
+
+    def on_event(payload, topic):
+        nonlocal count
+        count += 1
+        out.write(json.dumps(payload, separators=(",", ":")) + "\n")
+        out.flush()
+
+    def on_other(payload, topic):
+        if args.all:
+            out.write(json.dumps(payload, separators=(",", ":")) + "\n")
+            out.flush()
+
+    sub = Subscriber(broker, args.topic, session=args.session, seen=Seen(args.seen_db), on_event=on_event,
+                     on_other=on_other)
+    end = None if args.timeout is None else time.monotonic() + args.timeout
+    try:
+        sub.run(until=lambda: (args.count is not None and count >= args.count)
+                or (end is not None and time.monotonic() >= end))
+    except KeyboardInterrupt:
+        pass
+    say(f"subscribe: {count} event(s), {sub.duplicates} duplicate(s) dropped")
+    return 0

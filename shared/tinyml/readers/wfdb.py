@@ -1,0 +1,139 @@
+"""WFDB records (PhysioNet: MIT-BIH and most ECG databases): the `.hea` header names the signal files, their
+format (212, 16, 16+24 in a .mat, ...), gains and lead names; the `wfdb` package decodes them (never by hand).
+
+As a reader (tinyml.readers): give `predict`/`run` the `.hea` path. Each app channel is the lead whose name
+matches it or one of its aliases (case-insensitive), or the lead named by --channel (e.g. `--channel V5`);
+the samples come in the header's physical units (mV, uV, ...), declared, so the core converts them.
+
+For dataset loaders: read_lead(path, names, channel=None) -> (samples mV float32 [n], rate Hz, lead name);
+a lead in other units than volts is refused, never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TinymlError
+
+TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3}
+
+
+def can_read(path) -> bool:
+    return Path(path).suffix.lower() == ".hea"
+
+
+def claim(path: Path, head: bytes) -> int:
+    if not can_read(path):
+        return 0
+    first = head.split(b"\n", 1)[0].split()
+    return 60 if len(first) >= 2 and first[0].decode("latin-1", "replace") == Path(path).stem else 20
+
+
+def read(path: Path, spec):
+    """The app's channels from a WFDB record (the leads matched by name, alias or --channel)."""
+    from . import FileSignal
+
+    return read_with(Path(path), spec, FileSignal, header(path))
+
+
+def read_with(path: Path, spec, file_signal, h):
+    """Shared with the .mat reader: `path` names the record in messages, `h` is its header."""
+    import wfdb
+
+    names = [str(n) for n in (h.sig_name or [])]
+    found = spec.match(names, path, kind="WFDB record", what="lead")
+    order = sorted(set(found.values()))
+    try:
+        with quiet():
+            rec = wfdb.rdrecord(str(_record_base(path, h)), channels=order, physical=True)
+    except FileNotFoundError as e:
+        raise TinymlError(f"{path}: a signal file named in the header is missing ({Path(e.filename or '').name})") from None
+    except Exception as e:
+        raise TinymlError(f"{path}: the signal file does not match its header ({_first_line(e)})") from None
+    fs = float(rec.fs)
+    if not (fs > 0 and math.isfinite(fs)):
+        raise TinymlError(f"{path}: the header gives no sampling rate")
+    cols, units, named = {}, {}, {}
+    for ch, k in found.items():
+        j = order.index(k)
+        cols[ch] = np.asarray(rec.p_signal[:, j], np.float64)
+        units[ch] = str((h.units or [""] * (k + 1))[k]).strip()
+        named[ch] = names[k]
+    return file_signal(columns=cols, rate=fs, units=units, names=named)
+
+
+def _record_base(path: Path, h) -> Path:
+    """The record's path without extension, from its header (the .hea may be reached through a .mat)."""
+    return Path(path).with_name(str(h.record_name))
+
+
+def header(path):
+    """The record's header (wfdb.Record without samples); one-line errors for a missing or malformed one."""
+    import wfdb
+
+    p = Path(path)
+    if not p.is_file():
+        raise TinymlError(f"{p}: file not found")
+    try:
+        with quiet():
+            return wfdb.rdheader(str(p.with_suffix("")))
+    except Exception as e:  # wfdb raises ValueError, IndexError, ... on malformed headers
+        raise TinymlError(f"{p}: not a readable WFDB header ({_first_line(e)})") from None
+
+
+def choose_lead(path, sig_names, names, channel=None) -> int:
+    have = [str(s) for s in (sig_names or [])]
+    low = [s.lower() for s in have]
+    wanted = [channel] if channel else list(names)
+    for w in wanted:
+        if w and w.lower() in low:
+            return low.index(w.lower())
+    if channel:
+        raise TinymlError(f"{path}: no lead named {channel!r}; the record has {', '.join(have) or 'no named leads'}")
+    raise TinymlError(f"{path}: no lead named {' / '.join(names)}; the record has {', '.join(have) or 'none'} "
+                      "(choose one with --channel NAME)")
+
+
+def read_lead(path, names, channel=None, sampfrom: int = 0, sampto: int | None = None):
+    """One lead of a WFDB record in mV: (float32 [n], rate, lead name)."""
+    import wfdb
+
+    p = Path(path)
+    h = header(p)
+    k = choose_lead(p, h.sig_name, names, channel)
+    unit = str((h.units or [""] * (k + 1))[k]).strip()
+    if unit.lower() not in TO_MV:
+        raise TinymlError(f"{p}: lead {h.sig_name[k]!r} is in {unit!r}, not a voltage (mV, uV or V)")
+    try:
+        with quiet():
+                rec = wfdb.rdrecord(str(p.with_suffix("")), channels=[k], physical=True, sampfrom=sampfrom,
+                                sampto=sampto)
+    except FileNotFoundError as e:
+        raise TinymlError(f"{p}: a signal file named in the header is missing ({Path(e.filename or '').name})") from None
+    except Exception as e:
+        raise TinymlError(f"{p}: the signal file does not match its header ({_first_line(e)})") from None
+    x = np.asarray(rec.p_signal[:, 0], np.float64) * TO_MV[unit.lower()]
+    rate = float(rec.fs)
+    if not (rate > 0 and math.isfinite(rate)):
+        raise TinymlError(f"{p}: the header gives no sampling rate")
+    if len(x) == 0:
+        raise TinymlError(f"{p}: the record has no samples")
+    return x.astype(np.float32), rate, str(h.sig_name[k])
+
+
+@contextmanager
+def quiet():
+    """wfdb's pandas calls warn about pandas' own deprecations: not the user's business."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _first_line(e: Exception) -> str:
+    s = str(e).strip().splitlines()
+    return s[0] if s else type(e).__name__

@@ -1,0 +1,193 @@
+"""The .eim's socket protocol under abuse: requests are unterminated JSON objects, so the server finds each message's
+end itself. Braces inside strings, several messages in one write, one message over many writes, malformed JSON,
+wrong feature counts, huge messages, bytes outside any object and a client that leaves mid-message each get an
+answer (`success: false` with an `error` where wrong) and the server keeps serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from apptest import APPS
+from eimtest import eim_for
+from tinyml.apps import load_app
+from tinyml.gateway.eim import eim_spec
+
+pytestmark = [pytest.mark.xdist_group("eim")]
+
+
+def _app_with_model():
+    for a in APPS:
+        if load_app(a).tflite_path.is_file():
+            return load_app(a)
+    pytest.skip("no app has a committed model")
+
+
+class Server:
+    def __init__(self, path, tmp_path):
+        self.sock_path = str(tmp_path / "eim.sock")
+        self.proc = subprocess.Popen([str(path), self.sock_path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        end = time.monotonic() + 30
+        while not os.path.exists(self.sock_path):
+            assert self.proc.poll() is None, self.proc.stderr.read().decode()
+            assert time.monotonic() < end, "the .eim never created its socket"
+            time.sleep(0.01)
+
+    def connect(self) -> "Client":
+        return Client(self.sock_path)
+
+    def stop(self):
+        self.proc.terminate()
+        assert self.proc.wait(timeout=30) == 0
+        assert not os.path.exists(self.sock_path)
+
+
+class Client:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(60)
+        self.s.connect(path)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def reply(self) -> dict:
+        while b"\0" not in self.buf:
+            chunk = self.s.recv(65536)
+            assert chunk, "the server closed the connection"
+            self.buf += chunk
+        text, _, self.buf = self.buf.partition(b"\0")
+        text = text.decode()
+        # what the SDK does: count braces (strings included) to find the object
+        assert text.count("{") == text.count("}"), text
+        return json.loads(text)
+
+    def ask(self, msg) -> dict:
+        self.send(json.dumps(msg) if isinstance(msg, dict) else msg)
+        return self.reply()
+
+    def close(self):
+        self.s.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    app = _app_with_model()
+    srv = Server(eim_for(app), tmp_path_factory.mktemp("eim"))
+    srv.app = app
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client(server):
+    c = server.connect()
+    yield c
+    c.close()
+
+
+def zeros(server, n=None):
+    n = eim_spec(server.app).features if n is None else n
+    return [0.0] * n
+
+
+def test_braces_and_quotes_inside_strings_do_not_end_a_message(client):
+    r = client.ask('{"id": 1, "note": "} {{ \\" ]", "hello": 1, "more": {"a": "}"}}')
+    assert r["success"] and r["id"] == 1 and r["model_parameters"]["labels"]
+
+
+def test_several_messages_in_one_write_get_one_reply_each_in_order(client, server):
+    batch = "".join(json.dumps(m) for m in ({"id": 1, "hello": 1}, {"id": 2, "classify": zeros(server)},
+                                            {"id": 3, "hello": 1}))
+    client.send(batch)
+    replies = [client.reply() for _ in range(3)]
+    assert [r["id"] for r in replies] == [1, 2, 3] and all(r["success"] for r in replies)
+    assert "classification" in replies[1]["result"]
+
+
+def test_a_message_split_over_many_writes(client, server):
+    text = json.dumps({"id": 7, "classify": zeros(server)})
+    for i in range(0, len(text), 97):
+        client.send(text[i : i + 97])
+    r = client.reply()
+    assert r["success"] and r["id"] == 7
+    head = '{"id": 8, "hel'
+    client.send(head)
+    client.send('lo": 1}')
+    assert client.reply()["id"] == 8
+
+
+@pytest.mark.parametrize("msg, error", [
+    ('{"id": 5, "classify": [1, 2,, 3]}', "malformed JSON"),
+    ('{"id": 5, "classify": [1, 2, 3],}', "trailing comma"),
+    ('{"id": 5, "hello": tru}', "malformed JSON"),
+    ('{"id": 5 "hello": 1}', "malformed JSON"),
+    ('{"id": 5, "classify": [1, "two", 3]}', "classify must be an array of numbers"),
+    ('{"id": 5, "classify": {"a": 1}}', "expected a JSON array"),
+    ('{"id": 5, "classify": [1, 2, 3]}', "wrong feature count: expected"),
+    ('{"id": 5, "classify_shm": {"elements": 3}}', "wrong feature count: expected"),
+    ('{"id": 5, "classify_shm": {}}', "classify_shm needs"),
+    ('{"id": 5, "goodbye": 1}', "unknown request"),
+    ('{"id": 5, "hello": 1, "classify": []}', "one request per message"),
+    ('{"id": 5, "x": ' + "[" * 100 + "]" * 100 + ', "hello": 1}', "nested too deeply"),
+    ('{"id": 5, "set_threshold": {"id": 9999, "min_score": 0.5}}', "no threshold with that"),
+    ('{"id": 5, "note": "\\q", "hello": 1}', "bad escape"),
+])
+def test_bad_requests_get_an_error_and_the_server_keeps_serving(client, msg, error):
+    r = client.ask(msg)
+    assert r["success"] is False and error in r["error"] and r["id"] == 5, r
+    assert client.ask({"id": 6, "hello": 1})["success"]
+
+
+def test_non_finite_features(client, server):
+    n = eim_spec(server.app).features
+    r = client.ask('{"id": 1, "classify": [NaN' + ", 0" * (n - 1) + "]}")
+    assert not r["success"] and "not a finite number" in r["error"]
+    r = client.ask('{"id": 2, "classify": [1e999' + ", 0" * (n - 1) + "]}")
+    assert not r["success"] and "not a finite number" in r["error"]
+
+
+def test_a_string_id_is_echoed(client):
+    r = client.ask('{"id": "req-{1}", "hello": 1}')
+    assert r["id"] == "req-{1}" and r["success"]
+
+
+def test_bytes_outside_any_object_are_reported_once_per_run(client):
+    client.send("]] not json ")
+    r = client.reply()
+    assert r["success"] is False and "outside a JSON object" in r["error"] and r["id"] is None
+    assert client.ask({"id": 2, "hello": 1})["id"] == 2
+
+
+def test_a_huge_message_is_refused_whole_and_the_next_one_served(client, server):
+    n = eim_spec(server.app).features
+    huge = '{"id": 3, "classify": [' + ", ".join(["1.2345678901234567e-05"] * (n * 3 + 100000)) + "]}"
+    client.send(huge + '{"id": 4, "hello": 1}')
+    r = client.reply()
+    assert r["success"] is False and "message larger than" in r["error"], r
+    assert client.reply()["id"] == 4
+
+
+def test_a_client_that_leaves_mid_message_does_not_poison_the_next(server):
+    c = server.connect()
+    c.send('{"id": 1, "classify": [1, 2, {"deep": "')
+    c.close()
+    c2 = server.connect()
+    try:
+        assert c2.ask({"id": 2, "hello": 1})["success"]
+    finally:
+        c2.close()
+
+
+def test_usage_errors_are_one_line(server, tmp_path):
+    r = subprocess.run([str(eim_for(server.app))], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "usage:" in r.stderr
+    long_path = str(tmp_path / ("x" * 200))
+    r = subprocess.run([str(eim_for(server.app)), long_path], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "socket path longer than" in r.stderr
