@@ -87,7 +87,7 @@ def test_an_app_with_an_optional_channel_gets_nan_columns_on_its_way_to_the_devi
     app = load_app("probe", root=root / "apps")
     assert app.manifest.channels == ["vib", "temp"] and app.manifest.signal["channels"] == ["vib"]
     p = _csv(tmp_path / "r.csv", "timestamp,vib", [(i * 10, 0.01 * (i % 7)) for i in range(300)])
-    sig = _signal_for(app, str(p), None)
+    sig, _ = _signal_for(app, str(p), None)  # (the signal, the app built with the file's deployment values)
     assert sig.dtype == np.float32 and sig.shape == (300, 2)
     assert np.isfinite(sig[:, 0]).all() and np.isnan(sig[:, 1]).all()
     assert read_input(app, p).missing == ("temp",)

@@ -650,6 +650,38 @@ def energy_budget(instructions_per_capture: float, capture_s: float, power: dict
             "battery_years": round(hours / 24 / 365, 1), **{f"assume_{k}": v for k, v in p.items()}}
 
 
+def energy_section(m, dev: dict) -> list[str]:
+    """The card's energy lines from the device figures (qemu-m4's instruction counts), with each part's share."""
+    per = dev.get("per_inference")
+    stages = dev.get("stages", {})
+    if not per:
+        return []
+    total = per + sum(st["mean"] for st in stages.values())
+    capture_s = m.features["window"] / m.rate
+    e = energy_budget(total, capture_s)
+    p = POWER
+    mcu_ma = p["mcu_ua_per_mhz"] * p["mcu_mhz"] / 1000.0
+    sensor_s = capture_s + p["sensor_settle_s"]
+    parts = {"the MCU awake collecting the samples": mcu_ma * sensor_s,
+             "sleep (MCU in Stop 2, sensor powered down)": (p["sleep_ua"] + p["sensor_idle_ua"]) / 1000.0
+             * (p["period_s"] - sensor_s - e["mcu_ms_per_capture"] / 1000.0),
+             "the sensor measuring": p["sensor_ma"] * sensor_s,
+             "the compute (features and both models)": mcu_ma * e["mcu_ms_per_capture"] / 1000.0}
+    whole = sum(parts.values())
+    shares = ", ".join(f"{k} {100 * v / whole:.0f} %" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]))
+    return ["", "## Energy and battery life (estimate)", "",
+            f"Per capture on qemu-m4: {total} instructions (features {stages.get('features', {}).get('mean', '?')}, "
+            f"classifier {per}, autoencoder {stages.get('model_anomaly', {}).get('mean', '?')}), taken as "
+            f"cycles of an STM32L4R5 at {p['mcu_mhz']:g} MHz: {e['mcu_ms_per_capture']} ms awake for "
+            f"compute. With the sensor on for the 0.25 s capture and {1000 * p['sensor_settle_s']:g} ms of "
+            f"settling ({p['sensor_ma']} mA, IIS3DWB datasheet), the MCU at {p['mcu_ua_per_mhz']:g} uA/MHz "
+            f"and {p['sleep_ua']} uA in Stop 2: **{e['charge_per_capture_uc']} uC = "
+            f"{e['energy_per_capture_mj']} mJ per capture** at {p['volts']:g} V; one capture every "
+            f"{p['period_s'] / 60:g} minutes averages {e['average_current_ua']} uA, **about "
+            f"{e['battery_years']} years** on {p['battery_mah']:g} mAh (80 % usable; beyond about 10 years a "
+            f"lithium cell's shelf life, not this budget, ends it). Charge over one {p['period_s'] / 60:g}-minute period: {shares}."]
+
+
 def model_card_extras(app, out_dir, card, pipe, test) -> str:
     """Plots (ROC, an envelope spectrum with the defect orders, a run to failure) and the sections the
     card needs beyond the core's: the app's metrics with intervals, energy, how to set up a machine."""
@@ -691,23 +723,7 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
         except (StopIteration, ValueError):
             pass
     lines += _real_data_section(app)
-    dev = card.get("device", {})
-    per = dev.get("per_inference")
-    stages = dev.get("stages", {})
-    if per:
-        total = per + sum(st["mean"] for st in stages.values())
-        e = energy_budget(total, m.features["window"] / m.rate)
-        lines += ["", "## Energy and battery life (estimate)", "",
-                  f"Per capture on qemu-m4: {total} instructions (features {stages.get('features', {}).get('mean', '?')}, "
-                  f"classifier {per}, autoencoder {stages.get('model_anomaly', {}).get('mean', '?')}), taken as "
-                  f"cycles of an STM32L4R5 at {POWER['mcu_mhz']:g} MHz: {e['mcu_ms_per_capture']} ms awake for "
-                  f"compute. With the sensor on for the 0.25 s capture and {1000 * POWER['sensor_settle_s']:g} ms of "
-                  f"settling ({POWER['sensor_ma']} mA, IIS3DWB datasheet), the MCU at {POWER['mcu_ua_per_mhz']:g} uA/MHz "
-                  f"and {POWER['sleep_ua']} uA in Stop 2: **{e['charge_per_capture_uc']} uC = "
-                  f"{e['energy_per_capture_mj']} mJ per capture** at {POWER['volts']:g} V; one capture every "
-                  f"{POWER['period_s'] / 60:g} minutes averages {e['average_current_ua']} uA, **about "
-                  f"{e['battery_years']} years** on {POWER['battery_mah']:g} mAh (80 % usable). Sensor and sleep "
-                  "currents dominate: the compute is a small share of the budget."]
+    lines += energy_section(m, card.get("device", {}))
     lines += ["", "## Setting up a new machine", "",
               "1. Speed: `--set machine.shaft_hz=29.5` (or `machine.shaft_rpm=1770`), the running speed, not the "
               "synchronous one (an induction motor slips 1-3 % below it; the features allow 2-3 %).",

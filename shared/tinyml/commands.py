@@ -260,8 +260,13 @@ def cmd_predict(args) -> int:
 
     app = app_from_args(args)
     path = _input_path(args, app, "predict")
+    calibration = None
+    if args.calibration:  # loaded here: tinyml.calibration learns through predict (no import cycle)
+        from .calibration import load
+
+        calibration = load(app, args.calibration)
     for line in predict_file(app, path, rate=args.rate, model=args.model, events_only=args.events_only,
-                             channel=args.channel, calibration=args.calibration):
+                             channel=args.channel, calibration=calibration):
         sys.stdout.write(json.dumps(line) + "\n")
     return 0
 

@@ -213,15 +213,12 @@ def read_input(app: App, path, rate: float | None = None, channel: Sequence[str]
 
 def predict_file(app: App, path, rate=None, model=None, events_only=False, channel=None,
                  calibration=None) -> Iterator[dict]:
-    """calibration: a file of `tinyml calibrate` (the post-processor starts from that learned state)."""
+    """calibration: a learned device state (tinyml.calibration.load of a `tinyml calibrate` file): the
+    post-processor starts from it."""
     with notices_held():
         rec = read_input(app, path, rate, channel)
         sig = prepare(app, rec)
-    state = None
-    if calibration:
-        from .calibration import load
-
-        state = load(app, calibration)
+    state = calibration
     if model and Path(model).is_dir():  # a model folder: a training run, every model of the app
         pipe = Pipeline(app, folder=Path(model), calibration=state)
     else:
