@@ -311,7 +311,7 @@ static const char *classify(size_t n, const char *id, size_t id_len)
         tml_json_raw(&s_out, i ? ",{\"event\":" : "{\"event\":");
         tml_json_str(&s_out, lab < (uint32_t)TML_CFG_N_EVENTS ? s_event_names[lab] : "?");
         tml_json_raw(&s_out, ",\"t\":");
-        tml_json_double(&s_out, (double)s_events[i].t / (double)TML_CFG_SIGNAL_RATE, 9);
+        tml_json_double(&s_out, (double)s_events[i].t / TML_EIM_RATE_HZ, 9);
         tml_json_raw(&s_out, ",\"score\":");
         tml_json_float(&s_out, dequantize(s_events[i].score));
         tml_json_raw(&s_out, "}");
@@ -559,12 +559,22 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     tml_port_init();
 
+    /* The SDK connects as soon as the socket file exists: a connect between bind() and listen() is refused. So the
+     * socket is bound under a temporary name, listens, and only then gets its name (rename is atomic). */
     lfd = socket(AF_UNIX, SOCK_STREAM, 0);
     memset(&addr, 0, sizeof addr);
     addr.sun_family = AF_UNIX;
-    strcpy(addr.sun_path, argv[1]);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 8) != 0) {
+    int tmp_name = strlen(argv[1]) + 4 < sizeof addr.sun_path;
+    snprintf(addr.sun_path, sizeof addr.sun_path, tmp_name ? "%s.tmp" : "%s", argv[1]);
+    if (tmp_name) {
+        unlink(addr.sun_path); /* left by a run that died here */
+    }
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 8) != 0 ||
+        (tmp_name && rename(addr.sun_path, argv[1]) != 0)) {
         fprintf(stderr, "error: cannot listen on %s: %s\n", argv[1], strerror(errno));
+        if (tmp_name) {
+            unlink(addr.sun_path);
+        }
         return 1;
     }
     make_shm();

@@ -122,13 +122,19 @@ def test_state_and_stream_carry_every_event_once(site, tmp_path):
     wait_until(lambda: again.messages and again.messages[-1][0] == state["id"], 30, "the replay")
     assert [m for m, _, _ in again.messages] == [m for m in ids if m > first_event] and not again.of("snapshot")
 
+    # a page open since before the dashboard restarted (an id from the future): a fresh snapshot, then live
+    old = Stream(dash, last_id=state["id"] + 1000)
+    wait_until(lambda: old.of("snapshot"), 30, "the snapshot for a client from before a restart")
+    assert old.of("snapshot")[0]["events"] == len(want)
+
     status, ctype, page = get(dash, "/")
     assert status == 200 and ctype.startswith("text/html") and b"EventSource" in page
     assert get(dash, "/nothing")[0] == 404
     dash.stop()  # open streams end (the page then says it is reconnecting)
     stream.thread.join(10)
     again.thread.join(10)
-    assert not stream.thread.is_alive() and not again.thread.is_alive()
+    old.thread.join(10)
+    assert not stream.thread.is_alive() and not again.thread.is_alive() and not old.thread.is_alive()
 
 
 class Dom(HTMLParser):

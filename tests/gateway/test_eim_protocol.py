@@ -191,3 +191,22 @@ def test_usage_errors_are_one_line(server, tmp_path):
     long_path = str(tmp_path / ("x" * 200))
     r = subprocess.run([str(eim_for(server.app)), long_path], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "socket path longer than" in r.stderr
+
+
+def test_the_socket_appears_only_once_it_accepts_connections(server, tmp_path):
+    """The SDK connects the moment the socket file exists (a connect between bind and listen would be refused)."""
+    path = str(eim_for(server.app))
+    for i in range(20):
+        sock_path = str(tmp_path / f"s{i}.sock")
+        proc = subprocess.Popen([path, sock_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            end = time.monotonic() + 30
+            while not os.path.exists(sock_path):  # as eager as a client can be: no sleep
+                assert proc.poll() is None and time.monotonic() < end, "the .eim never created its socket"
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sock_path)
+            s.close()
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        assert not os.path.exists(sock_path) and not os.path.exists(sock_path + ".tmp")

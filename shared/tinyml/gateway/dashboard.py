@@ -149,7 +149,7 @@ def make_handler(state: DashboardState):
                 last = -1
             me = id(self)
             try:
-                if last < 0:
+                if last < 0 or last > state.last_id:  # new, or from before this dashboard started: all of it
                     snap = state.snapshot()
                     self.wfile.write(_sse("snapshot", snap, snap["id"]))
                     last = snap["id"]

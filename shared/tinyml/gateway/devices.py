@@ -121,7 +121,8 @@ class EventFeed:
         self.scale, self.zero_point, self.rate = 1.0 / 256, -128, float(self.m.rate)
 
     def hello(self, h) -> None:
-        self.scale, self.zero_point, self.rate = float(h.out_scale), int(h.out_zero_point), float(h.rate)
+        # times from the manifest's rate, as predict computes them (the link carries a float32 rate)
+        self.scale, self.zero_point = float(h.out_scale), int(h.out_zero_point)
         self.stats.cost_unit = h.cost_unit
 
     def prob(self, q) -> float:

@@ -126,6 +126,9 @@ def eim_config_h(spec: EimSpec) -> str:
         "#ifndef TML_EIM_CONFIG_H",
         "#define TML_EIM_CONFIG_H",
         f"#define TML_EIM_WINDOW {spec.window}",
+        # event times in double from the manifest's rate, as predict computes them (a float32 rate is off by
+        # seconds at one sample per 15 minutes)
+        f"#define TML_EIM_RATE_HZ {float(spec.params['frequency'])!r}",
         f"#define TML_EIM_N_REQUIRED {spec.required}",
         f"#define TML_EIM_AXIS_NAMES {{{', '.join(c_string(a) for a in spec.axes)}}}",
         f"#define TML_EIM_INPUT_DIVISOR {c_float(spec.divisor)}",
