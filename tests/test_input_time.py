@@ -172,7 +172,7 @@ def test_predict_and_the_device_host_side_take_jittered_timestamps(jittered_demo
     res = run_cli("predict", FALL, str(p), "--events-only")
     assert res.returncode == 0 and res.stdout == base.stdout and '"fall"' in res.stdout, res.stderr
     assert res.stderr.count("notice:") == 1 and "irregular time column" in res.stderr
-    np.testing.assert_array_equal(_signal_for(app, str(p), None), prepare(app, read_input(app, p), notice=False))
+    np.testing.assert_array_equal(_signal_for(app, str(p), None)[0], prepare(app, read_input(app, p), notice=False))
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc for the host board")
