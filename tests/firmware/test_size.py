@@ -98,3 +98,16 @@ def test_avr_stack_peak_from_the_disassembly_and_opt_in(tmp_path):
     toml = d / "app.toml"
     toml.write_text(toml.read_text().replace('boards = ["qemu-m4", "host"]', 'boards = ["qemu-m4", "host", "avr-uno"]'))
     assert "avr-uno" in default_boards(load_app("mean-alarm", root=d.parent))
+
+
+def test_only_a_reachable_dynamic_frame_makes_the_stack_bound_a_lower_one():
+    """A function with a dynamic frame that the program never calls (in the objects, gone from the image)
+    leaves the peak exact; one that main reaches does not."""
+    from tinyml.device.stack import CallGraph, analyse
+
+    g = CallGraph(frame={"main": 8, "work": 16, "unused": 32}, calls={"main": {"work"}}, dynamic={"unused"})
+    r = analyse([], entry="main", isr_pattern=None, graph=g, isr_frame=0)
+    assert r.peak == 24 and r.exact and r.dynamic == []
+    g.calls["work"] = {"unused"}
+    r = analyse([], entry="main", isr_pattern=None, graph=g, isr_frame=0)
+    assert r.peak == 56 and not r.exact and r.dynamic == ["unused"]

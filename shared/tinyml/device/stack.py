@@ -113,6 +113,8 @@ def _deepest(g: CallGraph, root: str, unknown: set, recursion: set, flags: dict)
                 unknown.add(f)
             return 0, [f]
         onstack.add(f)
+        if f in g.dynamic:  # only a frame the program can reach makes the bound a lower one
+            flags["dynamic"].add(f)
         best, best_path = 0, []
         for c in sorted(g.calls.get(f, ())):
             d, p = walk(c)
@@ -134,7 +136,7 @@ def analyse(ci_files: list[Path], *, entry: str, isr_pattern: str | None = r".*_
         g.add_ci(p)
     unknown: set[str] = set()
     recursion: set[str] = set()
-    flags = {"indirect": False}
+    flags = {"indirect": False, "dynamic": set()}
     if entry not in g.frame:
         entry = "main"
     peak, path = _deepest(g, entry, unknown, recursion, flags)
@@ -153,4 +155,4 @@ def analyse(ci_files: list[Path], *, entry: str, isr_pattern: str | None = r".*_
     hw = isr_frame if isr_frame is not None else (EXCEPTION_FRAME_FP if fp else EXCEPTION_FRAME)
     isr_total = isr_best + (hw if isr_name else 0)
     return StackReport(peak + isr_total, path, isr_name, isr_total, unknown_l, recursion_l,
-                       flags["indirect"], sorted(g.dynamic))
+                       flags["indirect"], sorted(flags["dynamic"]))
