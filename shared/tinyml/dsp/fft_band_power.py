@@ -27,13 +27,19 @@ from ..errors import TinymlError
 from .spectrum import _win, power_spectrum
 
 
-def _check_bands(bands, rate):
+def band_pairs(bands, block: str) -> list[tuple[float, float]]:
+    """A block's `bands` parameter as (lo, hi) pairs in Hz, or a one-line error naming the block."""
     try:
         out = [(float(lo), float(hi)) for lo, hi in bands]
     except (TypeError, ValueError):
-        raise TinymlError(f"fft_band_power: bands must be a list of [lo, hi] pairs in Hz, got {bands!r}") from None
+        raise TinymlError(f"{block}: bands must be a list of [lo, hi] pairs in Hz, got {bands!r}") from None
     if not out:
-        raise TinymlError("fft_band_power: bands must not be empty")
+        raise TinymlError(f"{block}: bands must not be empty")
+    return out
+
+
+def _check_bands(bands, rate):
+    out = band_pairs(bands, "fft_band_power")
     for lo, hi in out:
         if not 0 <= lo < hi:
             raise TinymlError(f"fft_band_power: band [{lo}, {hi}] needs 0 <= lo < hi")

@@ -18,18 +18,13 @@ import numpy as np
 
 from ..errors import TinymlError
 from .biquad import biquad, design_biquad
+from .fft_band_power import band_pairs
 from .stats import kurtosis
 
 
 def band_filters(bands, rate: float, order: int) -> list[np.ndarray]:
     """The sos of each band (float32 [k, 6])."""
-    try:
-        pairs = [(float(lo), float(hi)) for lo, hi in bands]
-    except (TypeError, ValueError):
-        raise TinymlError(f"kurtosis_band: bands must be a list of [lo, hi] pairs in Hz, got {bands!r}") from None
-    if not pairs:
-        raise TinymlError("kurtosis_band: bands must not be empty")
-    return [design_biquad("bandpass", (lo, hi), rate, order) for lo, hi in pairs]
+    return [design_biquad("bandpass", (lo, hi), rate, order) for lo, hi in band_pairs(bands, "kurtosis_band")]
 
 
 def kurtosis_band(x, sos_list, skip: int = 0) -> tuple[np.ndarray, np.ndarray]:
