@@ -115,7 +115,8 @@ class FeatureExtractor:
     def batch(self, frames: np.ndarray, deployment: dict | None = None) -> np.ndarray:
         if len(frames) == 0:
             return np.zeros((0, *self.input_shape()), np.float32)
-        return np.stack([self.features(f, deployment) for f in frames])
+        steps = self.steps_for(deployment)  # once per recording, not per window
+        return np.stack([_run(steps, np.ascontiguousarray(f, dtype=np.float32), self.rate) for f in frames])
 
     def input_shape(self) -> tuple[int, ...]:
         return self.features(np.zeros((self.window, self.stream_channels()), np.float32)).shape
