@@ -22,6 +22,7 @@ HOP = 4  # samples per hour
 # samples a fault episode must have lasted before a window is labelled with it (earlier: not scored):
 # a stuck value or a plateau needs hours of constancy to be told from a quiet soil, a spike is instant
 EVIDENCE = {"drop": 1, "jump": 1, "stuck": 24, "plateau": 24, "rise_no_rain": 8, "out_of_range": 0, "noisy": 8}
+RISE_SEEN = 0.02  # m³/m³ a rise without rain must have risen by before it is named (ISMN D04's order)
 FORECAST_SCALE = 10.0  # the forecast model's target: (vwc in 24 h - vwc now) * 10
 HORIZON = 96  # samples: 24 h
 
@@ -76,15 +77,16 @@ def _ages(fault: np.ndarray, age: np.ndarray | None) -> np.ndarray:
 def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
     """Class of the newest hour of each window ending before sample `ends` (exclusive); -1 where it is not
     scored because the answer is ambiguous from the window itself:
-    - a fault that has not yet shown enough of itself (EVIDENCE), or a spike in the newest sample (a glitch is
-      judged with the sample after it);
+    - a fault that has not yet shown enough of itself (EVIDENCE; a rise without rain also RISE_SEEN), or a
+      spike in the newest sample (a glitch is judged with the sample after it);
     - a step (drop, jump) or a rise without rain after its named hours while its onset is still in view (the
       window shows the step, the reading looks normal now: either answer is defensible);
     - the hour in which an episode ends and the four after it (the return to a true reading is a step too);
     - a sample ISMN left unflagged (missing value, frozen soil)."""
     fault = np.asarray(rec.truth.get("fault", np.zeros(len(rec.signal), np.int8)))
     age = _ages(fault, rec.truth.get("fault_age"))
-    spike = FAULTS.index("spike")
+    spike, rise = FAULTS.index("spike"), FAULTS.index("rise_no_rain")
+    v = np.asarray(rec.signal[:, 0], np.float64)
     lasting = [FAULTS.index(c) for c in ("drop", "jump", "rise_no_rain")]
     onset = np.nonzero((age == 0) & np.isin(fault, lasting))[0]
     out = np.zeros(len(ends), np.int64)
@@ -93,6 +95,8 @@ def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
         recent = fault[e - 5 : e - 1]
         if cur == -1:
             out[k] = -1
+        elif cur == rise and a >= EVIDENCE["rise_no_rain"]:
+            out[k] = cur if _risen(v, e - 1 - a, e) else -1
         elif cur not in (0, spike):
             out[k] = cur if a >= EVIDENCE[FAULTS[cur]] else -1
         elif (recent == spike).any():
@@ -102,6 +106,13 @@ def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
         elif len(onset) and ((onset >= e - window) & (onset < e)).any():
             out[k] = -1
     return out
+
+
+def _risen(v: np.ndarray, onset: int, e: int) -> bool:
+    """Whether a rise without rain has shown itself: the last hour's mean at least RISE_SEEN above the hour
+    before its onset (a slow rise is, at first, within a capacitance probe's diurnal temperature swing)."""
+    before = v[max(0, onset - HOP) : max(1, onset)]
+    return bool(np.mean(v[e - HOP : e]) - np.mean(before) >= RISE_SEEN)
 
 
 def _augment_frames(frames: np.ndarray, rng) -> np.ndarray:
@@ -348,7 +359,7 @@ def make_demo(manifest, seed):
     events = []
     for i in np.nonzero(s["fault_age"] == 0)[0]:
         c = int(s["fault"][i])
-        if c == 0:
+        if c <= 0:  # ok, or a stretch not scored (-1: a reading back from a fault)
             continue
         name = FAULTS[c]
         at = i + (1 if name == "spike" else EVIDENCE[name])  # the sample whose window first names it

@@ -16,7 +16,11 @@ Faults, the ISMN quality-control taxonomy (Dorigo et al. 2013) plus a noisy sens
   rise_no_rain (D04) a rise of 0.02-0.08 over 2-12 h with no rain in the 24 h before;
   out_of_range (C01-C03) readings below 0 or above 0.6 / saturation for 1 h to 2 days;
   noisy              noise of 0.01-0.04 m³/m³ for 6 h to 5 days.
-Per sample: the class (0 = ok) and the age of its episode in samples, from which the app decides when a
+When an offset ends (drop, jump, rise without rain) the reading steps back to the truth: the 6 h after are
+labelled by that step's shape (a drop or a jump, as ISMN's break flags would name it, or -1, not scored,
+when it is too small or rain could explain it); the 6 h after a stuck, plateau or out-of-range episode are
+-1 (the reading is true again but jumps there).
+Per sample: the class (0 = ok, -1 not scored) and the age of its episode in samples, from which the app decides when a
 fault has shown enough of itself to be named (a stuck value needs hours of constancy, a spike is instant).
 """
 
@@ -74,6 +78,7 @@ def inject(read: dict, soil, rng: np.random.Generator, episodes_per_30d: float =
         k = rng.poisson(episodes_per_30d * n / (30 * 96))
         schedule = [(str(rng.choice(names, p=w / w.sum())), int(rng.integers(96, max(97, n - 96)))) for _ in range(k)]
     res = float(read["res"][0])
+    returns = []  # (sample where the reading comes back to the truth, its label for the 6 h after)
     for cls, s in sorted(schedule, key=lambda e: e[1]):
         if label[s] != 0:
             continue
@@ -100,6 +105,7 @@ def inject(read: dict, soil, rng: np.random.Generator, episodes_per_30d: float =
             dur = int(rng.uniform(6, 120) * 4)
             seg = slice(s, min(n, s + dur))
             vwc[seg] += mag
+            returns.append((seg.stop, _break_class(-mag, rain, seg.stop)))
             seg = slice(s, min(n, s + 24))  # named for the 6 hours after the step; then the level looks normal
         elif cls == "stuck":
             dur = int(rng.uniform(12, 120) * 4)
@@ -120,6 +126,7 @@ def inject(read: dict, soil, rng: np.random.Generator, episodes_per_30d: float =
             ramp = np.concatenate([np.linspace(0, total, up), np.full(hold, total)])
             seg = slice(s, min(n, s + len(ramp)))
             vwc[seg] += ramp[: seg.stop - s]
+            returns.append((seg.stop, _break_class(-total, rain, seg.stop)))
             seg = slice(s, min(n, s + up + 16))
         elif cls == "out_of_range":
             dur = int(rng.uniform(1, 48) * 4)
@@ -132,6 +139,25 @@ def inject(read: dict, soil, rng: np.random.Generator, episodes_per_30d: float =
             vwc[seg] += rng.normal(0, rng.uniform(0.01, 0.04), seg.stop - s)
         else:
             raise ValueError(cls)
+        if cls in ("stuck", "plateau", "out_of_range"):
+            returns.append((seg.stop, -1))
         label[seg] = c
         age[seg] = np.arange(seg.stop - seg.start)
+    for t0, c in returns:  # where no later episode took the samples
+        seg = slice(t0, min(n, t0 + 24))
+        free = label[seg] == 0
+        label[seg] = np.where(free, c, label[seg])
+        age[seg] = np.where(free, np.arange(seg.stop - seg.start), age[seg])
     return vwc, label, age
+
+
+def _break_class(step: float, rain: np.ndarray, i: int) -> int:
+    """The label of the 6 h after an offset ends: the reading steps back to the truth, which is a break in
+    ISMN's sense (D07 negative, D08 positive without rain) when it is as large as one (0.03 m³/m³), and
+    not scored (-1) when it is smaller or rain could explain a rise: the reading is true again, yet it
+    shows a step no quality check could tell from a fault."""
+    if step <= -0.03:
+        return FAULTS.index("drop")
+    if step >= 0.03 and i < len(rain) and _rain_free(rain, i, 12):
+        return FAULTS.index("jump")
+    return -1

@@ -63,13 +63,34 @@ def test_sensor_follows_the_field_and_faults_are_labelled(gen):
         vwc, label, age = gen.sensor.inject(read, truth["soil"], np.random.default_rng(1), classes=[cls],
                                             episodes_per_30d=6)
         c = gen.FAULTS.index(cls)
-        assert (label == c).any() and set(np.unique(label)) <= {0, c}, cls
+        # the 6 h after an episode: the step back to the truth, named by its shape or not scored (-1)
+        back = {"drop": {"jump"}, "jump": {"drop"}, "rise_no_rain": {"drop"}}.get(cls, set())
+        assert (label == c).any() and set(np.unique(label)) <= {0, c, -1} | {gen.FAULTS.index(b) for b in back}, cls
         assert (age[label == c] >= 0).all()
+        if cls in ("stuck", "plateau", "out_of_range"):
+            assert (label == -1).any(), cls
         if cls not in ("drop", "jump", "rise_no_rain"):  # those keep their offset after the named hours
             assert (vwc[label == 0] == read["vwc"][label == 0]).all(), cls
     vwc, label, _ = gen.sensor.inject(read, truth["soil"], rng, classes=["stuck"], episodes_per_30d=6)
     seg = np.nonzero(label == gen.FAULTS.index("stuck"))[0]
     assert np.ptp(vwc[seg[:48]]) == 0.0  # stuck means exactly constant
+
+
+def test_the_step_back_from_an_offset_is_labelled_by_its_shape(gen):
+    n = 96 * 20
+    read = {"vwc": np.full(n, 0.25), "rain_mm": np.zeros(n), "res": np.full(n, 0.001)}
+    soil = gen.SOILS["loam"]
+    drop, jump = gen.FAULTS.index("drop"), gen.FAULTS.index("jump")
+    for cls, back in (("drop", jump), ("jump", drop)):
+        vwc, label, age = gen.sensor.inject(read, soil, np.random.default_rng(3), schedule=[(cls, 400)])
+        c = gen.FAULTS.index(cls)
+        end = 400 + int(np.nonzero(np.abs(vwc[400:] - 0.25) < 1e-9)[0][0])  # where the reading is true again
+        assert (label[400:424] == c).all() and (label[424:end] == 0).all()
+        assert (label[end : end + 24] == back).all() and (age[end : end + 24] == np.arange(24)).all()
+        assert (label[end + 24 :] == 0).all()
+    wet = dict(read, rain_mm=np.where(np.arange(n) % 8 == 0, 0.2, 0.0))  # rain could explain the step up
+    vwc, label, _ = gen.sensor.inject(wet, soil, np.random.default_rng(3), schedule=[("drop", 400)])
+    assert set(np.unique(label)) == {0, drop, -1}
 
 
 def test_ismn_loader_labels_from_flags():

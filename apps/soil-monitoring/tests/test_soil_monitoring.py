@@ -108,6 +108,22 @@ def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
     assert y[302] == -1 and y[318] == -1 and y[322] == 0  # the hours after an episode: not scored
 
 
+def test_a_rise_without_rain_is_named_once_it_has_risen():
+    n = 400
+    fault = np.zeros(n, np.int8)
+    age = np.zeros(n, np.int32)
+    rise = P.FAULTS.index("rise_no_rain")
+    fault[200:260], age[200:260] = rise, np.arange(60)
+    x = np.zeros((n, 5), np.float32)
+    x[:, 0] = 0.2
+    x[200:260, 0] = 0.2 + np.linspace(0.0, 0.04, 60)  # 0.04 over 15 h: 0.02 is reached at sample 230
+    r = Recording(x, 1 / 900, tuple(M.channels), truth={"fault": fault, "fault_age": age})
+    ends = np.arange(W, n + 1, 4)
+    y = dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
+    assert y[210] == -1 and y[226] == -1  # two hours old, but only ~0.01 up: not yet shown
+    assert y[238] == rise and y[258] == rise
+
+
 def test_rule_baseline_and_drydown_on_constructed_windows():
     assert P.rule_baseline(_frame(0.25), sat=0.45) == 0
     f = _frame(0.25)
