@@ -81,13 +81,15 @@ def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
       spike in the newest sample (a glitch is judged with the sample after it);
     - a step (drop, jump) or a rise without rain after its named hours while its onset is still in view (the
       window shows the step, the reading looks normal now: either answer is defensible);
-    - the hour in which an episode ends and the four after it (the return to a true reading is a step too);
+    - the hour in which an episode ends and the four after it (the return to a true reading is a step too;
+      not after a spike, which leaves no step: the hours after it are ok, and a node must not flag them);
     - a sample ISMN left unflagged (missing value, frozen soil)."""
     fault = np.asarray(rec.truth.get("fault", np.zeros(len(rec.signal), np.int8)))
     age = _ages(fault, rec.truth.get("fault_age"))
     spike, rise = FAULTS.index("spike"), FAULTS.index("rise_no_rain")
     v = np.asarray(rec.signal[:, 0], np.float64)
     lasting = [FAULTS.index(c) for c in ("drop", "jump", "rise_no_rain")]
+    ended = list(range(2, len(FAULTS)))  # episodes whose end is a step (a spike's is not)
     onset = np.nonzero((age == 0) & np.isin(fault, lasting))[0]
     out = np.zeros(len(ends), np.int64)
     for k, e in enumerate(ends):
@@ -101,7 +103,7 @@ def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
             out[k] = cur if a >= EVIDENCE[FAULTS[cur]] else -1
         elif (recent == spike).any():
             out[k] = spike
-        elif cur == spike or (fault[max(0, e - 5 * HOP) : e] > 0).any():
+        elif cur == spike or np.isin(fault[max(0, e - 5 * HOP) : e], ended).any():
             out[k] = -1
         elif len(onset) and ((onset >= e - window) & (onset < e)).any():
             out[k] = -1

@@ -104,6 +104,7 @@ def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
     ends = np.arange(W, n + 1, 4)
     y = dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
     assert y[154] == P.FAULTS.index("spike") and y[150] == 0  # judged with the sample after it
+    assert y[158] == 0 and y[170] == 0  # the hours after a spike: ok (it left no step)
     assert y[218] == -1 and y[226] == stuck  # 6 h of constancy before it is named
     assert y[302] == -1 and y[318] == -1 and y[322] == 0  # the hours after an episode: not scored
 
