@@ -93,16 +93,24 @@ def test_irrigation_from_the_forecast_and_never_on_a_faulty_sensor():
     assert pp.step(f, f[-4:], W + 4, _scores()) == []  # once a day
 
 
-def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
-    n = 400
+def _labels_of(episodes, vwc=None, n=400):
+    """window_labels of a made-up recording: `episodes` of (class, first sample, end sample); vwc level 0 or
+    the given trace. Returns {window end: label}."""
     fault = np.zeros(n, np.int8)
     age = np.zeros(n, np.int32)
-    stuck = P.FAULTS.index("stuck")
-    fault[200:300], age[200:300] = stuck, np.arange(100)
-    fault[150] = P.FAULTS.index("spike")
-    r = Recording(np.zeros((n, 5), np.float32), 1 / 900, tuple(M.channels), truth={"fault": fault, "fault_age": age})
+    for cls, a, b in episodes:
+        fault[a:b], age[a:b] = P.FAULTS.index(cls), np.arange(b - a)
+    x = np.zeros((n, 5), np.float32)
+    if vwc is not None:
+        x[:, 0] = vwc
+    r = Recording(x, 1 / 900, tuple(M.channels), truth={"fault": fault, "fault_age": age})
     ends = np.arange(W, n + 1, 4)
-    y = dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
+    return dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
+
+
+def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
+    stuck = P.FAULTS.index("stuck")
+    y = _labels_of([("stuck", 200, 300), ("spike", 150, 151)])
     assert y[154] == P.FAULTS.index("spike") and y[150] == 0  # judged with the sample after it
     assert y[158] == 0 and y[170] == 0  # the hours after a spike: ok (it left no step)
     assert y[218] == -1 and y[226] == stuck  # 6 h of constancy before it is named
@@ -110,17 +118,10 @@ def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
 
 
 def test_a_rise_without_rain_is_named_once_it_has_risen():
-    n = 400
-    fault = np.zeros(n, np.int8)
-    age = np.zeros(n, np.int32)
     rise = P.FAULTS.index("rise_no_rain")
-    fault[200:260], age[200:260] = rise, np.arange(60)
-    x = np.zeros((n, 5), np.float32)
-    x[:, 0] = 0.2
-    x[200:260, 0] = 0.2 + np.linspace(0.0, 0.04, 60)  # 0.04 over 15 h: 0.02 is reached at sample 230
-    r = Recording(x, 1 / 900, tuple(M.channels), truth={"fault": fault, "fault_age": age})
-    ends = np.arange(W, n + 1, 4)
-    y = dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
+    vwc = np.full(400, 0.2)
+    vwc[200:260] += np.linspace(0.0, 0.04, 60)  # 0.04 over 15 h: 0.02 is reached at sample 230
+    y = _labels_of([("rise_no_rain", 200, 260)], vwc)
     assert y[210] == -1 and y[226] == -1  # two hours old, but only ~0.01 up: not yet shown
     assert y[238] == rise and y[258] == rise
 
