@@ -21,6 +21,7 @@ from ..errors import TinymlError
 from ..paths import build_dir
 from ..device.board import load_board
 from .codegen import CompiledModel, compile_tflite, runtime_dir, runtime_sources
+from .lower import kernels_for
 
 RUNNER = Path(__file__).parent / "c" / "model_runner.c"
 DSP_MNEMONICS = ("sxtb16", "smlad", "smlabb", "smlatt", "smuad", "sadd16", "ssat16", "qadd")
@@ -70,9 +71,10 @@ def write_vectors(path: Path, xs: np.ndarray) -> None:
 
 def build_runner(tflite_bytes: bytes, xs: np.ndarray, *, dsp: bool = True, opt: str = "-O2",
                  board: str = "qemu-m4", tag: str = "", tight: bool = False, core: str = "cortex-m4",
-                 kernels: str = "auto") -> RunnerBuild:
+                 kernels: str | None = None) -> RunnerBuild:
     """tight: plan every output as far into its input as its kernel allows (tests); core: another Cortex-M
-    on the qemu-m4 board's code (CORES); kernels="generic": no packed kernels (the bench's trade)."""
+    on the qemu-m4 board's code (CORES); kernels: the board's choice (lower.kernels_for) unless named
+    ("generic": no packed kernels, the bench's trade; "auto": packed where proven exact)."""
     import dataclasses
 
     from ..device.build import build_image
@@ -83,6 +85,8 @@ def build_runner(tflite_bytes: bytes, xs: np.ndarray, *, dsp: bool = True, opt: 
         b = dataclasses.replace(b, vars={**b.vars, "BOARD_CPU_FLAGS": flags})
     if core != "cortex-m4":
         tag = f"{tag}-{core}"
+    if kernels is None:
+        kernels = kernels_for(b.word_bits)
     if kernels != "auto":
         tag = f"{tag}-{kernels}"
 
