@@ -144,8 +144,8 @@ def _tool(name: str) -> str:
     return exe
 
 
-def _symbols(path: Path) -> list[tuple[str, int, str]]:
-    res = subprocess.run([_tool("nm"), "-S", "--defined-only", str(path)], capture_output=True, text=True)
+def _symbols(path: Path, nm: str | None = None) -> list[tuple[str, int, str]]:
+    res = subprocess.run([nm or _tool("nm"), "-S", "--defined-only", str(path)], capture_output=True, text=True)
     out = []
     for line in res.stdout.splitlines():
         f = line.split()
@@ -166,18 +166,23 @@ def symbol_address(elf: Path, name: str) -> int:
 
 
 def flash_breakdown(rb: RunnerBuild) -> dict:
-    """Bytes of kernel code (runtime objects), model code and model constants kept in the linked ELF."""
+    """Bytes of kernel code (runtime objects), model code and model constants kept in the linked ELF (the
+    board's own nm: on an AVR the constants sit in program memory, symbols of kind t)."""
+    cc = load_board(rb.board).cc
+    nm = cc[: -len("gcc")] + "nm" if cc.endswith("-gcc") else None
+    if nm and not shutil.which(nm):
+        raise TinymlError(f"{nm} not found; run: tinyml system-deps firmware")
     elf_syms = {}
-    for name, size, kind in _symbols(rb.elf):
+    for name, size, kind in _symbols(rb.elf, nm):
         elf_syms.setdefault(name, (size, kind))
     kern_names, model_text, model_ro = set(), set(), set()
     for obj in rb.objects:
         stem = obj.name
-        for name, _, kind in _symbols(obj):
+        for name, _, kind in _symbols(obj, nm):
             if stem.startswith("tml_nn_") and kind.lower() == "t":
                 kern_names.add(name)
             if stem.startswith("model_runner"):
-                if kind.lower() == "r" and name.startswith("L"):
+                if kind.lower() in "rt" and name.startswith("L"):
                     model_ro.add(name)
                 if kind.lower() == "t" and name.startswith("tml_model_"):
                     model_text.add(name)
