@@ -119,6 +119,8 @@ def test_bench_one_model(tmp_path, capsys):
                  "M3 instructions, portable C99, generic kernels only"):
         assert re.search(re.escape(core) + r"\s+[\d,]+ \([\d.]+ per MAC\)", out), core
     assert re.search(r"kernel code flash \(M4, -Os\)\s+[\d,]+ B", out)
+    assert re.search(r"M3 flash \(-O2\): kernel code \+ weights/constants\s+[\d,]+ \+ [\d,]+ B \(generic kernels only: "
+                     r"[\d,]+ \+ [\d,]+ B\)", out)
 
 
 @pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm") and shutil.which("avr-gcc")
