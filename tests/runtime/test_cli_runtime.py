@@ -145,3 +145,15 @@ def test_bench_on_an_8bit_board(tmp_path, capsys):
     r = {"m3_portable_instr": 10, "m3_portable_generic_instr": 9,
          "small_boards": {"b": {"board": {"cost": 5, "unit": "cycles"}, "packed": {"cost": 6, "unit": "cycles"}}}}
     assert [ok for _, ok in portable_verdicts(r)] == [False, True]
+
+
+def test_compile_for_a_board_uses_its_kernels(tmp_path, capsys):
+    """--board avr-uno (BOARD_WORD_BITS = 8): the generic kernels; --board qemu-m4 and no board: the packed ones."""
+    src = tmp_path / "m.tflite"
+    src.write_bytes(zoo.tflite_for_spec(packed_spec("chain", 1)))
+    for board, packed in (("avr-uno", False), ("qemu-m4", True), (None, True)):
+        out = tmp_path / f"gen-{board}"
+        assert main(["compile", "--tflite", str(src), "--out", str(out), *(["--board", board] if board else [])]) == 0
+        assert ("_packed_s8(" in (out / "model.c").read_text()) == packed, board
+    assert main(["compile", "--tflite", str(src), "--board", "no-such-board"]) == 2
+    assert "unknown board 'no-such-board'" in capsys.readouterr().err

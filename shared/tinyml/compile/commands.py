@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tflite", help="compile this .tflite instead of the app's model")
     p.add_argument("--out", help="output folder (default: build/<app>/gen)")
     p.add_argument("--prefix", default="tml_model", help="C symbol prefix (default tml_model)")
+    p.add_argument("--board", help="compile with the int8 kernels this board gets (an 8-bit one: the generic kernels; "
+                                   "default: a 32-bit core's)")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("profile", help="per-layer table: op, shapes, MACs, weights, arena offsets; arena vs TFLM")
@@ -53,13 +55,17 @@ def cmd_compile(args) -> int:
     from .codegen import compile_tflite
     from .models import compile_models
 
+    from ..device.board import load_board
+    from .lower import kernels_for
+
+    kernels = kernels_for(load_board(args.board).word_bits) if args.board else "auto"
     name, data = _model_bytes(args)
-    out = Path(args.out) if args.out else build_dir(name, "gen")
+    out = Path(args.out) if args.out else build_dir(name, "gen" if kernels == "auto" else f"gen-{kernels}")
     further = {} if args.tflite else _further_models(args.app)
     if further:  # the app's models together, in one shared arena, as the firmware build does
-        cms = compile_models({"": data, **further}, out)
+        cms = compile_models({"": data, **further}, out, kernels)
     else:
-        cms = {"": compile_tflite(data, out, prefix=args.prefix)}
+        cms = {"": compile_tflite(data, out, prefix=args.prefix, kernels=kernels)}
     for model, cm in cms.items():
         print(f"{name}{'/' + model if model else ''}: {len(cm.layers)} ops, {cm.macs:,} MACs, arena {cm.arena_size:,} B"
               f"{' (shared)' if further else ''}, constants {cm.const_bytes:,} B -> {cm.c_path} {cm.h_path}")
