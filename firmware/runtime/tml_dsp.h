@@ -243,6 +243,9 @@ typedef struct {
     int64_t rr[8];    /* the last QRS peak intervals */
     int64_t rr_sum;
     int32_t rr_k, rr_i;
+    int32_t spks, npks, ths; /* the slope levels (QRS, noise) and the slope threshold */
+    int32_t lamax;
+    int64_t lasum;
 } tml_qrs_detect_t;
 
 /* Binds the configuration and the caller's buffers (band_state: 2*n_sections floats, s_ring: mwi_n,

@@ -70,7 +70,9 @@ class _QrsDetect(C.Structure):  # mirrors tml_qrs_detect_t; only allocated and p
                 ("spki", C.c_int32), ("npki", C.c_int32), ("th1", C.c_int32), ("th2", C.c_int32),
                 ("last_p", C.c_int64), ("last_r", C.c_int64), ("last_sb", C.c_int64), ("last_slope", C.c_int32),
                 ("sb_v", C.c_int32), ("sb_s", C.c_int32), ("sb_p", C.c_int64), ("sb_r", C.c_int64),
-                ("rr", C.c_int64 * 8), ("rr_sum", C.c_int64), ("rr_k", C.c_int32), ("rr_i", C.c_int32)]
+                ("rr", C.c_int64 * 8), ("rr_sum", C.c_int64), ("rr_k", C.c_int32), ("rr_i", C.c_int32),
+                ("spks", C.c_int32), ("npks", C.c_int32), ("ths", C.c_int32), ("lamax", C.c_int32),
+                ("lasum", C.c_int64)]
 
 
 _SIGS = {
