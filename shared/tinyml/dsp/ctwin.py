@@ -104,6 +104,7 @@ _SIGS = {
     "tml_beat_qrs_width": (C.c_float, [_F, _i, _i, _i]),
     "tml_beat_template_corr": (C.c_float, [_F, _F, _i]),
     "tml_beat_template_update": (None, [_F, _F, _i, _i]),
+    "tml_beat_template_align": (C.c_float, [_F, _F, _i, _i, C.POINTER(C.c_int)]),
     "tml_sqi": (C.c_float, [_F, _i, C.c_float, _F]),
     "tml_qrs_detect_init": (C.c_int, [C.POINTER(_QrsDetect), C.POINTER(_QrsConfig), _F, _I32, _I32, _F]),
     "tml_qrs_detect_step": (C.c_int, [C.POINTER(_QrsDetect), C.c_float, C.POINTER(C.c_uint32)]),
@@ -423,6 +424,12 @@ class CTwins:
     def template_corr(self, x, t) -> np.float32:
         x, t = _f32(x), _f32(t)
         return np.float32(self.lib.tml_beat_template_corr(_p(x, _F), _p(t, _F), len(x)))
+
+    def template_align(self, x, t, shift: int) -> tuple[np.float32, int]:
+        x, t = _f32(x), _f32(t)
+        at = C.c_int(-1)
+        c = self.lib.tml_beat_template_align(_p(x, _F), _p(t, _F), len(t), int(shift), C.byref(at))
+        return np.float32(c), int(at.value)
 
     def template_update(self, t, x, k: int = 8) -> np.ndarray:
         t, x = _f32(t).copy(), _f32(x)
