@@ -69,18 +69,12 @@ POSITIVE_STEP_S = 0.1  # one window every 0.1 s while a command sits whole insid
 WORD_MAX_S = 0.55  # a command counts as inside a window when it ends in [start + WORD_MAX_S, end - 0.05]
 TRACT_WARP = (0.8, 1.25)  # vocal-tract/pitch warp of the extra copies (a child's or a deep voice)
 # The share of the commands' augmented copies with other speech just before or after the command. (One
-# copy per clip for most commands: three copies of every command clip raised the commands' prior and tripled
-# false accepts; only the rare commands get more, MAX_COPIES.)
+# copy per clip: three copies per command clip raised the commands' prior and tripled false accepts.)
 CONTEXT_P = 0.5
 CONTEXT_GAP_S = (0.1, 0.5)  # pause between the command and the neighbouring speech
 COPY_GAIN_DB = 12.0  # level of the extra stream copies, +-
 FEATURE_CHUNK = 2048  # 1 s windows turned into features at once (128 MB of samples at most)
 CONTEXT_WORDS = 6  # words of a voice kept as neighbouring speech for its commands
-# A command with few training clips (on/off: almost no real ones) gets more augmented copies per clip,
-# up to the median command's count, at most this many: class balance by fresh variants, not by loss
-# weights, so the non-keyword windows keep their prior (few false accepts).
-MAX_COPIES = 4
-SHIFT_S = 0.1  # time shift of a copy, +-, kept small enough that the word stays whole in the window
 
 
 def make_examples(recordings, fx, manifest, rng, augment):
@@ -89,8 +83,7 @@ def make_examples(recordings, fx, manifest, rng, augment):
     Evaluation (augment False): the 1 s clips only (top-1 on clips); streams are scored as streams.
     Training (augment True), the windows a listening device meets:
     - every clip, and a copy warped in time and frequency (TRACT_WARP: resampling moves pitch and formants
-      together, so a few voices stand for many speakers), shifted in time (SHIFT_S), with a gain and extra
-      noise from a silence clip; a rare command's clips get more copies (`_copies_per_label`);
+      together, so a few voices stand for many speakers) with a gain and extra noise from a silence clip;
       a command's copy has, CONTEXT_P of the time, another word of the voice just before or after it:
       the windows that hold a command in a stream often hold part of a neighbouring word;
     - the training streams, densely: a window every NEGATIVE_STEP_S away from commands ("unknown", or
@@ -114,7 +107,6 @@ def make_examples(recordings, fx, manifest, rng, augment):
 
     noise_pool = [r.signal[:W, 0] for r in recordings if r.label == "silence" and len(r.signal) >= W]
     context_pool = _context_pool(recordings) if augment else {}
-    copies = _copies_per_label(recordings, manifest.app["event_labels"]) if augment else {}
     for r in recordings:
         x = r.signal[:, 0]
         if r.activity in ("stream", "keywords"):
@@ -129,8 +121,8 @@ def make_examples(recordings, fx, manifest, rng, augment):
             continue
         w = x[:W] if len(x) >= W else np.concatenate([x, np.zeros(W - len(x), np.float32)])
         clips.append(w); clip_y.append(labels.index(r.label))
-        for _ in range(copies.get(r.label, 1) if augment else 0):
-            y = _shift(_fit(_warp(w, _warp_factor(rng)), W), rng)
+        if augment:
+            y = _fit(_warp(w, _warp_factor(rng)), W)
             if r.label in manifest.app["event_labels"] and rng.random() < CONTEXT_P:
                 y = _with_context(y, context_pool.get(r.subject), rng)
             clips.append(_augment(y, rng, noise_pool))
@@ -142,32 +134,6 @@ def make_examples(recordings, fx, manifest, rng, augment):
     if not feats:
         return np.zeros((0, *fx.input_shape()), np.float32), np.zeros(0, np.int64)
     return np.concatenate(feats).astype(np.float32), np.asarray(ys, np.int64)
-
-
-def _copies_per_label(recordings, commands):
-    """Augmented copies per clip of each command: round(median command count / its count), 1..MAX_COPIES."""
-    counts = {c: 0 for c in commands}
-    for r in recordings:
-        if r.activity not in ("stream", "keywords") and r.label in counts:
-            counts[r.label] += 1
-    if not any(counts.values()):
-        return {}
-    median = float(np.median([n for n in counts.values() if n]))
-    return {c: int(np.clip(round(median / max(n, 1)), 1, MAX_COPIES)) for c, n in counts.items()}
-
-
-def _shift(w, rng):
-    """The clip moved by up to +-SHIFT_S, never so far that its word (`_speech_span`) leaves the window;
-    the opened edge is filled with the clip's own word-free edge mirrored (its noise floor, not digital
-    silence)."""
-    a, b = _speech_span(w)
-    m = min(int(SHIFT_S * 16000), a, len(w) - b)  # the mirrored edge must hold no part of the word either
-    n = int(rng.integers(-m, m + 1)) if m > 0 else 0
-    if n > 0:
-        return np.concatenate([w[:n][::-1], w[:-n]])
-    if n < 0:
-        return np.concatenate([w[-n:], w[n:][::-1]])
-    return w
 
 
 def _stream_windows(x, ends, fx, manifest, rng, sparse=1):

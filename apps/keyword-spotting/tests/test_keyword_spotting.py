@@ -240,39 +240,3 @@ def test_model_card_counts_misses_and_false_accepts_per_voice():
               []]
     rows = P._by_voice(M, runs, events).splitlines()
     assert rows == ["| a | 2 | 1 | 1 | 1.0 |", "| b | 1 | 0 | 0 | 2.0 |"]
-
-
-def test_time_shift_keeps_the_word_whole_and_inside():
-    """A training copy's time shift: up to +-SHIFT_S, the word never cut by the window's edge nor copied
-    into the mirrored fill, and a word at the very edge is not moved at all."""
-    P = APP.pipeline
-    rng = np.random.default_rng(5)
-    for start, can_move in ((200, True), (3000, True), (9900, False)):
-        w = np.random.default_rng(1).normal(0, 1e-3, 16000).astype(np.float32)
-        w[start : start + 6000] += 0.2
-        moved = set()
-        for _ in range(50):
-            y = P._shift(w, rng)
-            assert y.shape == w.shape and y.dtype == np.float32
-            assert (y > 0.1).sum() == 6000  # the whole word, once
-            moved.add(int(np.argmax(y > 0.1)) - start)
-        assert max(abs(n) for n in moved) <= P.SHIFT_S * 16000
-        assert (len(moved) > 10) == can_move
-
-
-def test_rare_commands_get_more_copies_up_to_the_cap():
-    """Class balance by augmented copies: a command with few clips gets median/count copies (at most
-    MAX_COPIES), the others one; streams and non-commands do not count."""
-    from tinyml.recording import Recording
-
-    P = APP.pipeline
-
-    def clips(label, n, activity=""):
-        return [Recording(np.zeros((16000, 1), np.float32), 16000.0, ("audio",), label=label, activity=activity)
-                for _ in range(n)]
-
-    recs = clips("yes", 100) + clips("no", 100) + clips("up", 90) + clips("on", 40) + clips("off", 2)
-    recs += clips("unknown", 500) + clips("off", 3, "keywords")
-    c = P._copies_per_label(recs, ["yes", "no", "up", "on", "off"])
-    assert c == {"yes": 1, "no": 1, "up": 1, "on": 2, "off": P.MAX_COPIES}
-    assert P._copies_per_label(clips("unknown", 5), ["yes"]) == {}
