@@ -16,8 +16,7 @@ Calibration (PostProcessor, C twin firmware/app.c): a new device learns its mach
 (Welford, float32), and the alarm threshold, `threshold_factor` times the mean of the autoencoder's error
 over those same captures (at least `min_threshold`). Until then `values.anomaly` is the classifier's
 1 - P(normal) over 1 - `calibration_min_normal` (so 1.0 is its alarm level too); from then on it is the
-larger of the autoencoder's error over the threshold (unusual for this machine) and that classifier term (a
-fault the classifier is sure of: it raises weak bearing defects the autoencoder's mean error dilutes). The learned state is what `tinyml calibrate` writes, what
+autoencoder's error over the threshold. The learned state is what `tinyml calibrate` writes, what
 `predict --calibration` starts from, and what the device keeps in its non-volatile page.
 
 Events (all integer or float32 comparisons, identical on the device): "anomaly" when values.anomaly >= 1
@@ -369,16 +368,13 @@ class PostProcessor:
             self._start(len(f))
         cal = self.cal
         self.count += 1
-        known = self._uncalibrated(scores_q)  # the classifier: how sure it is of a fault it knows
         if cal.done:
             if self.ae is None:
                 raise TinymlError("predictive-maintenance: no anomaly model ([models.anomaly]) to score against "
                                   "the calibration")
-            unusual = F32(ae_error(self.ae, cal.z(f[None]))[0] / cal.threshold)
-            # either is evidence: a capture unusual for this machine, or a fault the classifier is sure of
-            self.value = unusual if (unusual >= known or np.isnan(unusual)) else known
+            self.value = F32(ae_error(self.ae, cal.z(f[None]))[0] / cal.threshold)
         else:
-            self.value = known
+            self.value = self._uncalibrated(scores_q)
             if int(scores_q[self.normal]) >= self.p.min_normal_q:
                 cal.learn(f)
                 if cal.n == self.p.n_cal:

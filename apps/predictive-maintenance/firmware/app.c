@@ -10,8 +10,8 @@
  *  2. the fault classifier (model.h) on the features: the window's scores;
  *  3. calibration and the anomaly autoencoder (model_anomaly.h): until `calibration_captures` normal
  *     captures are learned, anomaly = (1 - P(normal)) / (1 - calibration_min_normal); then the learned
- *     baseline is written to the non-volatile page (tml_port_nv_*) and anomaly = the larger of autoencoder
- *     error / threshold and that classifier term. A valid page found at boot (a reset, or a calibration the host loaded) is used at once.
+ *     baseline is written to the non-volatile page (tml_port_nv_*) and anomaly = autoencoder error /
+ *     threshold. A valid page found at boot (a reset, or a calibration the host loaded) is used at once.
  *  4. events: anomaly after `anomaly_hold` captures >= 1 once calibrated, a fault class after `fault_hold`
  *     (while anomalous), refractory.
  * Float32 in pipeline.py's order (built with -ffp-contract=off); static memory only.
@@ -402,13 +402,11 @@ void tml_app_on_sample(const float *sample)
     if (scores == NULL) {
         return;
     }
-    float p_normal = ((float)scores[NORMAL] - s_out_zp) * s_out_scale;
-    float known = (1.0f - p_normal) / s_uncal_den; /* the classifier: a fault it is sure of */
     if (s_done) {
-        float unusual = ae_error(s_feat) / s_threshold;
-        s_value = (unusual >= known || isnan(unusual)) ? unusual : known;
+        s_value = ae_error(s_feat) / s_threshold;
     } else {
-        s_value = known;
+        float p_normal = ((float)scores[NORMAL] - s_out_zp) * s_out_scale;
+        s_value = (1.0f - p_normal) / s_uncal_den;
         if (scores[NORMAL] >= s_min_normal_q) {
             learn(s_feat);
         }

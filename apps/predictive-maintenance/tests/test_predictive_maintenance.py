@@ -131,14 +131,10 @@ def test_postprocessor_calibrates_then_alarms():
     hold_a, hold_f = pp.p.anomaly_hold, pp.p.fault_hold
     assert sorted(fired, key=lambda e: (e[0], e[1] != "anomaly")) == fired
     assert sorted(fired) == sorted([(hold_a - 1, "anomaly"), (hold_f - 1, "outer_race")])
-    # a fault score the classifier is not sure of (P(normal) above calibration_min_normal), on a capture
-    # usual for this machine, raises nothing
+    # a fault score without an anomaly raises nothing
     pp2 = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()}, calibration=pp.calibration())
-    assert not sum((pp2.step(None, None, None, _scores(0.3, "looseness", 0.7), features=healthy[0]) for _ in range(4)), [])
+    assert not sum((pp2.step(None, None, None, _scores(0.1, "looseness", 0.9), features=healthy[0]) for _ in range(4)), [])
     assert pp2.value < 1
-    # ... one it is sure of is anomalous even so (values.anomaly = the larger of the two terms)
-    pp2.step(None, None, None, _scores(0.1, "looseness", 0.9), features=healthy[0])
-    assert pp2.value == pytest.approx((1 - 0.1) / (1 - M.postprocess["calibration_min_normal"]), abs=0.01)
 
 
 def test_no_anomaly_alarm_while_learning():
@@ -179,11 +175,7 @@ def test_calibrate_then_predict_with_it(tmp_path):
     w_plain = [x for x in plain if "values" in x]
     w_cal = [x for x in cal if "values" in x]
     assert len(w_plain) == len(w_cal)
-    # scored against the baseline from the first capture: the larger of the autoencoder's term and the
-    # classifier's, where the plain run has only the classifier's while it learns
-    n = M.postprocess["calibration_captures"]
-    assert all(b["values"]["anomaly"] >= a["values"]["anomaly"] for a, b in zip(w_plain[:n], w_cal[:n]))
-    assert any(a["values"] != b["values"] for a, b in zip(w_plain[:n], w_cal[:n]))
+    assert w_plain[0]["values"] != w_cal[0]["values"]  # scored against the baseline from the first capture
     assert w_plain[-1]["values"] == w_cal[-1]["values"]  # ... which is the one the plain run learned too
     bad = tmp_path / "other.json"
     bad.write_text(json.dumps({**doc, "feature_hash": "0" * 16}))
