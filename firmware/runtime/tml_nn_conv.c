@@ -1,4 +1,5 @@
 /* CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (int8, per-channel), bit-exact with TFLM reference. */
+#include <stddef.h>
 #include <string.h>
 
 #include "tml_nn.h"
@@ -8,6 +9,40 @@ static inline int8_t tml_out8(int32_t acc, const tml_channel_q *q, int c, int32_
                               int32_t hi) {
     acc = tml_requant(acc, q->mult[c], q->shift[c]) + out_offset;
     return (int8_t)tml_clamp(acc, lo, hi);
+}
+
+/* The im2col copy (tml_nn_packed.h). The generic convolution inlines it: on a core without the DSP extension
+ * it has one call, so an 8-bit board, which gets only the generic kernels, pays no call. Offsets within the
+ * input are ptrdiff_t: they fit it (one object), and it is the native int on a 16-bit-int core, where an
+ * int32_t product would be a library call per row. */
+static inline void tml_im2col_at(const tml_conv_params *p, const int8_t *in, int oy, int ox, int8_t *patch) {
+    const int in_c = p->in_c, row = p->k_w * in_c;
+    const int8_t pad = (int8_t)(-p->in_offset);
+    const int iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    for (int ky = 0; ky < p->k_h; ky++) {
+        const int iy = iy0 + ky * p->dil_h;
+        int8_t *dst = patch + ky * row;
+        if (iy < 0 || iy >= p->in_h) {
+            memset(dst, pad, (size_t)row);
+            continue;
+        }
+        const int8_t *src = in + (ptrdiff_t)iy * p->in_w * in_c;
+        if (p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
+            memcpy(dst, src + (ptrdiff_t)ix0 * in_c, (size_t)row);
+            continue;
+        }
+        for (int kx = 0; kx < p->k_w; kx++) {
+            const int ix = ix0 + kx * p->dil_w;
+            if (ix < 0 || ix >= p->in_w)
+                memset(dst + kx * in_c, pad, (size_t)in_c);
+            else
+                memcpy(dst + kx * in_c, src + (ptrdiff_t)ix * in_c, (size_t)in_c);
+        }
+    }
+}
+
+void tml_im2col(const tml_conv_params *p, const int8_t *in, int oy, int ox, int8_t *patch) {
+    tml_im2col_at(p, in, oy, ox, patch);
 }
 
 /* Valid kernel taps [*lo, *hi) along one axis for an output position starting at `origin`. */
@@ -42,10 +77,10 @@ void tml_conv2d_s8(const TML_FLASH tml_conv_params *p_in, const TML_FLASH tml_ch
                 x1 = in + (((pix + 1) / p->out_w) * p->stride_h * p->in_w + ((pix + 1) % p->out_w) * p->stride_w) *
                               in_c;
             } else {
-                tml_im2col(p, in, pix / p->out_w, pix % p->out_w, patch);
+                tml_im2col_at(p, in, pix / p->out_w, pix % p->out_w, patch);
                 x0 = patch;
                 x1 = patch + kernel_size;
-                if (pix + 1 < npix) tml_im2col(p, in, (pix + 1) / p->out_w, (pix + 1) % p->out_w, patch + kernel_size);
+                if (pix + 1 < npix) tml_im2col_at(p, in, (pix + 1) / p->out_w, (pix + 1) % p->out_w, patch + kernel_size);
             }
             if (pix + 1 == npix) { /* odd pixel count: the last one alone */
                 tml_gemm_s8(x0, 0, 1, w, kernel_size, out_c, q, p->out_offset, p->act_min, p->act_max,
@@ -74,7 +109,7 @@ void tml_conv2d_s8(const TML_FLASH tml_conv_params *p_in, const TML_FLASH tml_ch
     for (int pix = 0; pix < npix; pix += 2) {
         const int count = npix - pix < 2 ? npix - pix : 2;
         for (int k = 0; k < count; k++)
-            tml_im2col(p, in, (pix + k) / p->out_w, (pix + k) % p->out_w, patch + k * kernel_size);
+            tml_im2col_at(p, in, (pix + k) / p->out_w, (pix + k) % p->out_w, patch + k * kernel_size);
         tml_gemm_s8(patch, kernel_size, count, w, kernel_size, out_c, q, p->out_offset, p->act_min, p->act_max,
                     out + pix * out_c, out_c);
     }

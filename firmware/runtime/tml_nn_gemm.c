@@ -1,6 +1,6 @@
 /* CONV_2D and FULLY_CONNECTED on packed weights (layout in tml_nn.h, written by tinyml.compile.packing):
  * an int8 GEMM of output pixels x filters, 2 pixels x 2 filters per block, fused with the proven fast
- * requantization. Also the im2col copy shared with the generic convolution (tml_nn_conv.c). */
+ * requantization. */
 #include <string.h>
 
 #include "tml_nn.h"
@@ -8,32 +8,6 @@
 
 /* Scratch bytes between a pixel pair's packed windows and the im2col patch: the DSP loop's state. */
 #define TML_GEMM_STATE 32
-
-void tml_im2col(const tml_conv_params *p, const int8_t *in, int oy, int ox, int8_t *patch) {
-    const int in_c = p->in_c, row = p->k_w * in_c;
-    const int8_t pad = (int8_t)(-p->in_offset);
-    const int iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-    for (int ky = 0; ky < p->k_h; ky++) {
-        const int iy = iy0 + ky * p->dil_h;
-        int8_t *dst = patch + ky * row;
-        if (iy < 0 || iy >= p->in_h) {
-            memset(dst, pad, (size_t)row);
-            continue;
-        }
-        const int8_t *src = in + (int32_t)iy * p->in_w * in_c;
-        if (p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
-            memcpy(dst, src + (int32_t)ix0 * in_c, (size_t)row);
-            continue;
-        }
-        for (int kx = 0; kx < p->k_w; kx++) {
-            const int ix = ix0 + kx * p->dil_w;
-            if (ix < 0 || ix >= p->in_w)
-                memset(dst + kx * in_c, pad, (size_t)in_c);
-            else
-                memcpy(dst + kx * in_c, src + (int32_t)ix * in_c, (size_t)in_c);
-        }
-    }
-}
 
 /* The window of output pixel `pix`: a pointer into the input when its values are contiguous there (1x1
  * filters, and 1-D windows away from the borders), else copied into `patch` (im2col). */

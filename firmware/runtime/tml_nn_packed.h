@@ -37,7 +37,7 @@ static inline int32_t tml_sxtb16_odd(int32_t v) {
 
 /* Copy the receptive field of output pixel (oy, ox) into `patch` (k_h*k_w*in_c bytes, filter order); taps
  * outside the input get the input zero point, which contributes exactly 0 after the offset. */
-void tml_im2col(const tml_conv_params *p, const int8_t *in, int oy, int ox, int8_t *patch);
+void tml_im2col(const tml_conv_params *p, const int8_t *in, int oy, int ox, int8_t *patch); /* tml_nn_conv.c */
 
 /* SMMULR(2 acc, mult) = floor((acc * mult + 2^30) / 2^31): TFLite's rounding doubling high multiply. */
 static inline int32_t tml_rq_high(int32_t acc2, int32_t mult) {

@@ -27,6 +27,23 @@ def test_boards_are_discovered():
         load_board("no-such-board")
 
 
+def test_word_bits_pick_the_model_kernels(tmp_path):
+    """BOARD_WORD_BITS (default 32) decides the int8 kernels the compiler gives a board; a value that is not a
+    core width is refused, naming the file."""
+    from tinyml.compile.lower import kernels_for
+
+    assert {b: kernels_for(load_board(b).word_bits) for b in list_boards()} == {
+        b: ("generic" if b == "avr-uno" else "auto") for b in list_boards()}
+    assert [kernels_for(n) for n in (8, 16, 32, 64)] == ["generic", "generic", "auto", "auto"]
+    d = tmp_path / "odd"
+    d.mkdir()
+    (d / "board.mk").write_text("BOARD_ARCH = host\nBOARD_WORD_BITS = 12\n")
+    from tinyml.device.board import Board
+
+    with pytest.raises(TinymlError, match="BOARD_WORD_BITS = '12'"):
+        Board("odd", d, parse_board_mk(d / "board.mk")).word_bits
+
+
 @pytest.mark.parametrize("name", list_boards())
 def test_every_board_builds_the_app_with_werror(name):
     b = load_board(name)

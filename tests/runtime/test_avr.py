@@ -55,17 +55,32 @@ def test_random_models_bit_exact_with_tflm_on_avr():
             "CONCATENATION", "PAD", "MAX_POOL_2D"} <= ops, sorted(ops)
 
 
+def test_the_8bit_board_gets_the_generic_kernels():
+    """BOARD_WORD_BITS = 8 in avr-uno's board.mk: its runner and its app images are compiled without the packed
+    kernels (their 32-bit arithmetic is library calls on an 8-bit core), the Cortex-M boards' with them."""
+    assert load_board(BOARD).word_bits == 8 and load_board("qemu-m4").word_bits == 32
+    data = zoo.tflite_for_spec(packed_spec("chain", 1))
+    xs = np.zeros((1, compile_tflite(data).input_size), np.int8)
+    avr = build_runner(data, xs, dsp=False, opt="-Os", board=BOARD, tag="avr-select").compiled
+    m4 = build_runner(data, xs, dsp=False, opt="-Os", tag="m4-select").compiled
+    assert not any("packed" in L.kernel for L in avr.layers), [L.kernel for L in avr.layers]
+    assert any("packed" in L.kernel for L in m4.layers)
+    assert "_packed_s8" not in avr.c_source and "_packed_s8" in m4.c_source
+
+
 @pytest.mark.parametrize("kind,seed", [("chain", 1), ("dw_general", 0), ("conv1d", 0), ("dw3x3", 2)])
 def test_packed_kernels_bit_exact_on_avr(kind, seed):
     """The packed kernels' portable C (16-bit int, weights and requantization records in flash), each output
-    as far into its input as its in-place contract allows."""
+    as far into its input as its in-place contract allows: the board itself gets the generic kernels, but the
+    packed C must stay exact on any core without the DSP extension (a 16-bit int included)."""
     spec = packed_spec(kind, seed)
     data = zoo.tflite_for_spec(spec)
     assert any("packed" in L.kernel for L in compile_tflite(data).layers)
     m = parse_tflite(data)
     xs = make_inputs(spec, m.tensors[m.inputs[0]].shape[1:], 4, spec["seed"])
     ref = TflmModel(data).invoke_many(xs).reshape(len(xs), -1).view(np.int8)
-    res = run_runner(build_runner(data, xs, dsp=False, opt="-O2", board=BOARD, tag="avr-packed", tight=True),
+    res = run_runner(build_runner(data, xs, dsp=False, opt="-O2", board=BOARD, tag="avr-packed", tight=True,
+                                     kernels="auto"),
                      timeout_s=60)
     assert (res.outputs == ref).all()
 

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from specs import random_spec
+from specs import packed_spec, random_spec
 from tinyml.cli import main
 from tinyml.compile import compile_tflite, runtime_dir, runtime_sources, zoo
 from tinyml.compile.reference import TflmModel
@@ -103,7 +103,7 @@ def test_bench_one_model(tmp_path, capsys):
     src.write_bytes(zoo.tflite_for_spec(random_spec(6)))
     assert main(["bench", "--tflite", str(src), "--no-docs", "--vectors", "3"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"bit-exact vs TFLM \(host; M4 DSP, portable, generic; M7; M3\)\s+yes; yes, yes, yes; yes; yes", out)
+    assert re.search(r"bit-exact vs TFLM \(host; M4 DSP, portable, generic; M7; M3\)\s+yes; yes, yes, yes; yes; yes, yes\n", out)
     m = re.search(r"M4 instructions / inference, DSP\s+([\d,]+) \(([\d.]+) per MAC\)", out)
     assert m and int(m.group(1).replace(",", "")) > 0
     # the cycle estimate weighs the same instructions, most 1 cycle, none less
@@ -115,6 +115,45 @@ def test_bench_one_model(tmp_path, capsys):
     assert ins.keys() == cyc.keys() and ins
     for k in ins:
         assert float(cyc[k]) >= float(ins[k]) - 0.02, (k, ins[k], cyc[k])
-    for core in ("M7 instructions / inference, DSP", "M3 instructions / inference, portable C99"):
+    for core in ("M7 instructions / inference, DSP", "M3 instructions / inference, portable C99",
+                 "M3 instructions, portable C99, generic kernels only"):
         assert re.search(re.escape(core) + r"\s+[\d,]+ \([\d.]+ per MAC\)", out), core
     assert re.search(r"kernel code flash \(M4, -Os\)\s+[\d,]+ B", out)
+    assert re.search(r"M3 flash \(-O2\): kernel code \+ weights/constants\s+[\d,]+ \+ [\d,]+ B \(generic kernels only: "
+                     r"[\d,]+ \+ [\d,]+ B\)", out)
+
+
+@pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm") and shutil.which("avr-gcc")
+                         and shutil.which("simavr")), reason="needs the Arm and AVR toolchains, qemu-system-arm, simavr")
+def test_bench_on_an_8bit_board(tmp_path, capsys):
+    """--board avr-uno: cycles per inference under simavr with the board's kernels (the generic ones) and with
+    the packed kernels' C, flash of both, exactness, and the portable verdicts computed from those figures."""
+    from tinyml.compile.bench import portable_verdicts
+
+    src = tmp_path / "m.tflite"
+    src.write_bytes(zoo.tflite_for_spec(packed_spec("conv1d", 0)))
+    assert main(["bench", "--tflite", str(src), "--no-docs", "--vectors", "2", "--board", "avr-uno"]) == 0
+    out = capsys.readouterr().out
+    m = re.search(r"avr-uno cycles / inference, the board's kernels\s+([\d,]+) \([\d.]+ per MAC; packed kernels' "
+                  r"portable C: ([\d,]+), [\d.]+ per MAC\)", out)
+    assert m, out
+    own, packed = (int(g.replace(",", "")) for g in m.groups())
+    assert 0 < own < packed  # the 8-bit core's choice is the cheaper one
+    assert re.search(r"avr-uno flash \(-O2\): kernel code \+ weights/constants\s+[\d,]+ \+ [\d,]+ B for conv2d_s8", out)
+    assert re.search(r"avr-uno bit-exact vs TFLM \(board's kernels, packed\)\s+yes, yes", out)
+    assert main(["bench", "--tflite", str(src), "--no-docs", "--board", "qemu-m4"]) == 2  # not an 8/16-bit board
+    r = {"m3_portable_instr": 10, "m3_portable_generic_instr": 9,
+         "small_boards": {"b": {"board": {"cost": 5, "unit": "cycles"}, "packed": {"cost": 6, "unit": "cycles"}}}}
+    assert [ok for _, ok in portable_verdicts(r)] == [False, True]
+
+
+def test_compile_for_a_board_uses_its_kernels(tmp_path, capsys):
+    """--board avr-uno (BOARD_WORD_BITS = 8): the generic kernels; --board qemu-m4 and no board: the packed ones."""
+    src = tmp_path / "m.tflite"
+    src.write_bytes(zoo.tflite_for_spec(packed_spec("chain", 1)))
+    for board, packed in (("avr-uno", False), ("qemu-m4", True), (None, True)):
+        out = tmp_path / f"gen-{board}"
+        assert main(["compile", "--tflite", str(src), "--out", str(out), *(["--board", board] if board else [])]) == 0
+        assert ("_packed_s8(" in (out / "model.c").read_text()) == packed, board
+    assert main(["compile", "--tflite", str(src), "--board", "no-such-board"]) == 2
+    assert "unknown board 'no-such-board'" in capsys.readouterr().err

@@ -5,6 +5,9 @@
 # (Timer1 at clk/1 + overflow count), exact under simavr and on the chip. Flash: avrdude through the
 # Uno's bootloader (arduino protocol, 115200 baud).
 BOARD_ARCH      = avr
+# An 8-bit core: the model compiler selects the generic int8 kernels (the packed ones' 32-bit arithmetic is
+# library calls here; tinyml.compile.lower.kernels_for).
+BOARD_WORD_BITS = 8
 # Too small for most apps: `tinyml size` builds it only for apps whose [firmware] boards name it.
 BOARD_OPT_IN    = 1
 BOARD_CC        = avr-gcc

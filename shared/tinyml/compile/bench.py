@@ -1,7 +1,8 @@
-"""`tinyml bench`: per model, our arena vs TFLM's, flash for weights and kernels on Cortex-M4, instructions
-per inference on the emulated Cortex-M4 / M7 / M3 (QEMU -icount shift=0, SysTick) per layer class, an
-estimate of Cortex-M4 cycles, and host time per inference ours vs the TFLM Python interpreter. Outputs of
-every build are checked against TFLM."""
+"""`tinyml bench`: per model (every model of every app, and the MLPerf Tiny DS-CNN), our arena vs TFLM's,
+flash for weights and kernels on Cortex-M4, instructions per inference on the emulated Cortex-M4 / M7 / M3
+(QEMU -icount shift=0, SysTick) per layer class, an estimate of Cortex-M4 cycles, cycles and flash on the
+8-bit boards an app runs on (simavr), and host time per inference ours vs the TFLM Python interpreter.
+Outputs of every build are checked against TFLM."""
 
 from __future__ import annotations
 
@@ -21,10 +22,14 @@ GOALS = {"arena_ratio": 0.5, "kernel_flash": 8192, "ipm_dscnn": 1.5,
 CLASSES = ("pointwise conv", "conv", "depthwise conv", "fully connected", "other")
 # Builds run per model: (key, core, DSP kernels, kernels) -- the M4 with and without the DSP extension, the
 # M4 with the generic kernels only (what the packed kernels buy, and what their weight layout costs), the
-# M7 (DSP) and the M3 (portable C99: it has no DSP extension).
+# M7 (DSP) and the M3 (portable C99: it has no DSP extension), also with the generic kernels only (what the
+# packed kernels' portable C buys a 32-bit core without the DSP extension).
 BUILDS = (("m4_dsp", "cortex-m4", True, "auto"), ("m4_portable", "cortex-m4", False, "auto"),
           ("m4_dsp_generic", "cortex-m4", True, "generic"), ("m7_dsp", "cortex-m7", True, "auto"),
-          ("m3_portable", "cortex-m3", False, "auto"))
+          ("m3_portable", "cortex-m3", False, "auto"), ("m3_portable_generic", "cortex-m3", False, "generic"))
+# On a board narrower than 32 bits (BOARD_WORD_BITS) the model runs with the board's kernels (the generic ones:
+# lower.kernels_for) and, for the trade, with the packed kernels' portable C.
+SMALL_KERNELS = (("board", None), ("packed", "auto"))
 
 
 def layer_class(L) -> str:
@@ -77,8 +82,48 @@ def _by_class(layers: list[tuple[int, int]], cls_of: dict[int, str]) -> dict[str
     return out
 
 
-def bench_model(name: str, data: bytes, n_vectors: int = 8, seed: int = 0, trace: bool = True) -> dict:
-    from .cortexm import CORES, build_runner, run_runner
+def small_boards(app) -> list[str]:
+    """The boards narrower than 32 bits that the app's [firmware] boards name (the 8-bit avr-uno)."""
+    from ..device.board import load_board
+
+    return [b for b in app.manifest.firmware.get("boards", []) if load_board(b).word_bits < 32]
+
+
+def app_models(app) -> list[tuple[str, bytes]]:
+    """(bench name, .tflite bytes) of each committed model of the app: the primary as <app>, a further
+    [models.<name>] as <app>/<name>."""
+    out = []
+    for model in ["", *app.manifest.models]:
+        p = app.model_path(model)
+        if p.is_file():
+            out.append((f"{app.id}/{model}" if model else app.id, p.read_bytes()))
+    return out
+
+
+def bench_small_board(board: str, data: bytes, xs: np.ndarray, ref: np.ndarray, name: str, macs: int) -> dict:
+    """Cycles (or the board's cost unit) per inference and flash of the model runner on an 8/16-bit board,
+    with the board's kernels and with the packed kernels' portable C; {"error": ...} when it does not fit."""
+    from .cortexm import build_runner, flash_breakdown, run_runner
+
+    out: dict = {}
+    for key, kernels in SMALL_KERNELS:
+        try:
+            rb = build_runner(data, xs, dsp=False, opt="-O2", board=board, tag=f"{name}-bench", kernels=kernels)
+            res = run_runner(rb, timeout_s=300)
+        except TinymlError as e:
+            return {"error": str(e).splitlines()[0][:200]}
+        fl = flash_breakdown(rb)
+        cost = int(np.median(res.instructions))
+        out[key] = {"cost": cost, "per_mac": cost / max(macs, 1), "unit": res.unit,
+                    "exact": bool((res.outputs == ref).all()), "kernel_flash": fl["kernels"],
+                    "weights_flash": fl["model_rodata"], "kernels": rb.compiled.kernels}
+    return out
+
+
+def bench_model(name: str, data: bytes, n_vectors: int = 8, seed: int = 0, trace: bool = True,
+                boards: tuple[str, ...] | list[str] = ()) -> dict:
+    """boards: 8/16-bit boards to run the model on too (small_boards of its app)."""
+    from .cortexm import CORES, build_runner, flash_breakdown, run_runner
     from .cycles import hot_loops, trace_layers
     from .host import HostModel
     from .reference import TflmModel, tflm_arena_bytes
@@ -105,11 +150,15 @@ def bench_model(name: str, data: bytes, n_vectors: int = 8, seed: int = 0, trace
         r[f"{key}_instr"] = int(np.median(res.instructions))
         r[f"{key}_ipm"] = r[f"{key}_instr"] / max(cm.macs, 1)
         r[f"{key}_classes"] = _by_class(res.layers, cls_of)
+        if key.startswith("m3_"):  # the portable trade on a 32-bit core: flash of the same -O2 build
+            fl = flash_breakdown(rb)
+            r[f"{key}_flash"] = (fl["kernels"], fl["model_rodata"])
         if key == "m4_dsp":
             r["unit"] = res.unit
             r["layers"] = [(i, next((L.op for L in cm.layers if L.index == i), "?"), c) for i, c in res.layers]
             r["layer_macs"] = {L.index: L.macs for L in cm.layers}
     r["machines"] = {core: CORES[core][1] for _, core, _, _ in BUILDS}
+    r["small_boards"] = {b: bench_small_board(b, data, xs, ref.view(np.int8), name, cm.macs) for b in boards}
     if trace:  # one inference of the DSP build, instruction by instruction: a Cortex-M4 cycle estimate
         rb = build_runner(data, xs[:1], dsp=True, opt="-O2", tag=f"{name}-trace")
         idx = [i for i, _, _ in r["layers"]]  # the layers the runner's hook reports (RESHAPE has no code)
@@ -136,7 +185,26 @@ def bench_model(name: str, data: bytes, n_vectors: int = 8, seed: int = 0, trace
 
 
 def _all_exact(r: dict) -> bool:
-    return r["host_exact"] and all(r[f"{k}_exact"] for k, *_ in BUILDS)
+    small = [v for b in r.get("small_boards", {}).values() if "error" not in b for v in b.values()]
+    return r["host_exact"] and all(r[f"{k}_exact"] for k, *_ in BUILDS) and all(v["exact"] for v in small)
+
+
+def _small_rows(r: dict) -> list[tuple[str, str]]:
+    rows = []
+    for b, res in r.get("small_boards", {}).items():
+        if "error" in res:
+            rows.append((f"{b}: model runner", f"not measured ({res['error']})"))
+            continue
+        own, pk = res["board"], res["packed"]
+        rows.append((f"{b} {own['unit']} / inference, the board's kernels",
+                     f"{own['cost']:,} ({own['per_mac']:.1f} per MAC; packed kernels' portable C: {pk['cost']:,}, "
+                     f"{pk['per_mac']:.1f} per MAC)"))
+        rows.append((f"{b} flash (-O2): kernel code + weights/constants",
+                     f"{own['kernel_flash']:,} + {own['weights_flash']:,} B for "
+                     f"{', '.join(k.replace('tml_', '') for k in own['kernels'])} (packed: {pk['kernel_flash']:,} + "
+                     f"{pk['weights_flash']:,} B)"))
+        rows.append((f"{b} bit-exact vs TFLM (board's kernels, packed)", f"{_yn(own['exact'])}, {_yn(pk['exact'])}"))
+    return rows
 
 
 def _cpm(r: dict) -> str:
@@ -160,9 +228,15 @@ def render_bench(r: dict, markdown: bool = False) -> str:
         ("M4 instructions / inference, portable C99", f"{r['m4_portable_instr']:,} ({r['m4_portable_ipm']:.2f} per MAC)"),
         ("M7 instructions / inference, DSP", f"{r['m7_dsp_instr']:,} ({r['m7_dsp_ipm']:.2f} per MAC)"),
         ("M3 instructions / inference, portable C99", f"{r['m3_portable_instr']:,} ({r['m3_portable_ipm']:.2f} per MAC)"),
+        ("M3 instructions, portable C99, generic kernels only", f"{r['m3_portable_generic_instr']:,} "
+                                                               f"({r['m3_portable_generic_ipm']:.2f} per MAC)"),
+        ("M3 flash (-O2): kernel code + weights/constants", "{:,} + {:,} B (generic kernels only: {:,} + {:,} B)".format(
+            *r["m3_portable_flash"], *r["m3_portable_generic_flash"])),
         ("bit-exact vs TFLM (host; M4 DSP, portable, generic; M7; M3)",
          f"{_yn(r['host_exact'])}; {_yn(r['m4_dsp_exact'])}, {_yn(r['m4_portable_exact'])}, "
-         f"{_yn(r['m4_dsp_generic_exact'])}; {_yn(r['m7_dsp_exact'])}; {_yn(r['m3_portable_exact'])}"),
+         f"{_yn(r['m4_dsp_generic_exact'])}; {_yn(r['m7_dsp_exact'])}; {_yn(r['m3_portable_exact'])}, "
+         f"{_yn(r['m3_portable_generic_exact'])}"),
+        *_small_rows(r),
         ("host time / inference: ours vs TFLM python", f"{r['host_us']:.1f} us vs {r['tflm_us']:.1f} us "
                                                        f"({r['tflm_us'] / r['host_us']:.1f}x faster)"),
     ]
@@ -170,8 +244,9 @@ def render_bench(r: dict, markdown: bool = False) -> str:
         out = [f"### {r['name']}", "", "| metric | value |", "| --- | --- |"]
         out += [f"| {k} | {v} |" for k, v in rows]
         out += ["", "Instructions per MAC by layer class (cycles: the M4 DSP build's estimate):", "",
-                "| layer class | MACs | M4 DSP | M4 est. cycles | M4 DSP, generic kernels | M4 portable | M7 DSP | M3 portable |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+                "| layer class | MACs | M4 DSP | M4 est. cycles | M4 DSP, generic kernels | M4 portable | M7 DSP | M3 portable | "
+                "M3 portable, generic kernels |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for c in CLASSES:
             m = r["class_macs"][c]
             if not m and not r["m4_dsp_classes"][c]:
@@ -182,7 +257,7 @@ def render_bench(r: dict, markdown: bool = False) -> str:
             cyc = per(r["m4_cycles_classes"][c]) if "m4_cycles_classes" in r else "-"
             out.append(f"| {c} | {m:,} | {per(r['m4_dsp_classes'][c])} | {cyc} | {per(r['m4_dsp_generic_classes'][c])} | "
                        f"{per(r['m4_portable_classes'][c])} | {per(r['m7_dsp_classes'][c])} | "
-                       f"{per(r['m3_portable_classes'][c])} |")
+                       f"{per(r['m3_portable_classes'][c])} | {per(r['m3_portable_generic_classes'][c])} |")
         if "m4_instr_kinds" in r:
             tot = sum(r["m4_instr_kinds"].values()) or 1
             out += ["", "Executed instructions by kind (M4 DSP build, one inference): " + ", ".join(
@@ -220,16 +295,15 @@ def bench_all(n_vectors: int = 8, write_docs: bool = True) -> str:
     from ..apps import discover, load_app
     from .zoo import ds_cnn_tflite
 
-    models = []
+    models = []  # (name, .tflite, 8/16-bit boards it runs on)
     for app_id in discover():
         app = load_app(app_id)
-        if app.tflite_path.is_file():
-            models.append((app_id, app.tflite_path.read_bytes()))
-    models.append(("MLPerf Tiny KWS DS-CNN (random weights)", ds_cnn_tflite()))
+        models += [(name, data, small_boards(app)) for name, data in app_models(app)]
+    models.append(("MLPerf Tiny KWS DS-CNN (random weights)", ds_cnn_tflite(), []))
     results = []
-    for name, data in models:
+    for name, data, boards in models:
         try:
-            results.append(bench_model(name, data, n_vectors=n_vectors))
+            results.append(bench_model(name, data, n_vectors=n_vectors, boards=boards))
         except TinymlError as e:
             results.append({"name": name, "error": str(e)})
     text = "\n\n".join(render_bench(r) if "error" not in r else f"== {r['name']} ==\nerror: {r['error']}"
@@ -238,6 +312,34 @@ def bench_all(n_vectors: int = 8, write_docs: bool = True) -> str:
         (repo_root() / "docs").mkdir(exist_ok=True)
         (repo_root() / "docs" / "benchmarks.md").write_text(_markdown(results))
     return text
+
+
+def _small_summary(r: dict) -> str:
+    parts = []
+    for b, res in r.get("small_boards", {}).items():
+        if "error" in res:
+            parts.append(f"{b}: not measured")
+        else:
+            own, pk = res["board"], res["packed"]
+            parts.append(f"{b}: {own['per_mac']:.1f} ({pk['per_mac']:.1f}), "
+                         f"{own['kernel_flash'] + own['weights_flash']:,} B")
+    return "; ".join(parts) or "-"
+
+
+def portable_verdicts(r: dict) -> list[tuple[str, bool]]:
+    """The portable build must not regress (issue: the generic kernels are what every non-DSP core ran before
+    the packed ones): on the M3 the kernels it gets (packed) take no more instructions than the generic ones,
+    and on each 8/16-bit board the kernels it gets take no more cycles than the packed kernels' C would."""
+    m3 = f"M3 portable {r['m3_portable_instr']:,} <= generic {r['m3_portable_generic_instr']:,} instructions"
+    if "m3_portable_flash" in r:  # the price in flash, said beside the verdict (the issue's trade rule)
+        (kc, kw), (gc, gw) = r["m3_portable_flash"], r["m3_portable_generic_flash"]
+        m3 += f", for {kc - gc:+,} B kernel code and {kw - gw:+,} B weights/constants"
+    out = [(m3, r["m3_portable_instr"] <= r["m3_portable_generic_instr"])]
+    for b, res in r.get("small_boards", {}).items():
+        if "error" not in res:
+            own, pk = res["board"], res["packed"]
+            out.append((f"{b} {own['cost']:,} <= packed C {pk['cost']:,} {own['unit']}", own["cost"] <= pk["cost"]))
+    return out
 
 
 def _goal_lines(r: dict) -> list[str]:
@@ -252,6 +354,7 @@ def _goal_lines(r: dict) -> list[str]:
         for c, g in GOALS["class_ipm_dscnn"].items():
             v = r["m4_dsp_classes"][c] / max(r["class_macs"][c], 1)
             out[0] += f"; {c} {v:.2f} ({verdict(v <= g)}, goal <= {g})"
+    out[0] += "; portable build not regressed: " + ", ".join(f"{what} ({verdict(ok)})" for what, ok in portable_verdicts(r))
     out[0] += "."
     return out
 
@@ -279,7 +382,13 @@ def _markdown(results: list[dict]) -> str:
         "kernels' assembly and ACLE paths (`TML_NN_DSP=1`), the portable build the plain C99 kernels (what "
         "every non-DSP board runs: the M3, the AVR); \"generic kernels\" is the DSP build without the packed "
         "kernels (`kernels=\"generic\"`), the kernels a layer falls back to when the compiler cannot prove the "
-        "fast requantization exact.",
+        "fast requantization exact. The M3 figure is also given with the generic kernels only (what the packed "
+        "kernels' portable C buys a 32-bit core without the DSP extension).",
+        "* **8-bit boards** (an app's [firmware] boards with `BOARD_WORD_BITS` < 32: avr-uno): the model runner "
+        "under simavr, cycles per inference (exact: Timer1 at the CPU clock), median over the test inputs, with "
+        "the kernels the board gets (the generic ones: `tinyml.compile.lower.kernels_for`) and, for the trade, "
+        "the packed kernels' portable C; flash = the runtime's functions the model uses + the model's constants "
+        "in program memory, from the same `-O2` build (the app firmware builds its kernels at `-O2`).",
         "* **Estimated cycles** (`tinyml.compile.cycles`): one inference of the M4 DSP build traced "
         "instruction by instruction under QEMU, each instruction weighted by the Cortex-M4 timings of Arm's "
         "TRM (DDI 0439): zero-wait-state memory and no cache, taken branch 3, single load/store 2 (1 when "
@@ -292,17 +401,18 @@ def _markdown(results: list[dict]) -> str:
         "",
         "## Summary",
         "",
-        "| model | MACs | arena ours / TFLM | kernel flash | weights flash | M4 instr/MAC DSP (est. cycles) / generic / portable | M7 / M3 instr/MAC | host us ours / TFLM | bit-exact |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| model | MACs | arena ours / TFLM | kernel flash | weights flash | M4 instr/MAC DSP (est. cycles) / generic / portable | M7 / M3 (generic) instr/MAC | 8-bit boards: cycles/MAC (packed C), flash | host us ours / TFLM | bit-exact |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in ok:
         head.append(f"| {r['name']} | {r['macs']:,} | {r['arena']:,} / {r['tflm_arena']:,} B ({r['arena_ratio']:.2f}x) | "
                     f"{r['kernel_flash']:,} B | {r['weights_flash']:,} B | {r['m4_dsp_ipm']:.2f} ({_cpm(r)}) / "
                     f"{r['m4_dsp_generic_ipm']:.2f} / {r['m4_portable_ipm']:.2f} | {r['m7_dsp_ipm']:.2f} / "
-                    f"{r['m3_portable_ipm']:.2f} | {r['host_us']:.0f} / {r['tflm_us']:.0f} | {_yn(_all_exact(r))} |")
+                    f"{r['m3_portable_ipm']:.2f} ({r['m3_portable_generic_ipm']:.2f}) | {_small_summary(r)} | "
+                    f"{r['host_us']:.0f} / {r['tflm_us']:.0f} | {_yn(_all_exact(r))} |")
     for r in results:
         if "error" in r:
-            head.append(f"| {r['name']} | error: {r['error']} | | | | | | | |")
+            head.append(f"| {r['name']} | error: {r['error']} | | | | | | | | |")
     goals = ["", "## Goals", ""]
     for r in ok:
         goals += _goal_lines(r)

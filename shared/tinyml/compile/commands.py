@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tflite", help="compile this .tflite instead of the app's model")
     p.add_argument("--out", help="output folder (default: build/<app>/gen)")
     p.add_argument("--prefix", default="tml_model", help="C symbol prefix (default tml_model)")
+    p.add_argument("--board", help="compile with the int8 kernels this board gets (an 8-bit one: the generic kernels; "
+                                   "default: a 32-bit core's)")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("profile", help="per-layer table: op, shapes, MACs, weights, arena offsets; arena vs TFLM")
@@ -29,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tflite", help="benchmark this .tflite")
     p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     p.add_argument("--vectors", type=int, default=8, help="inputs run on the emulated Cortex-M4 (default 8)")
+    p.add_argument("--board", action="append", default=[],
+                   help="also run on this 8/16-bit board (repeatable; an app: the ones its [firmware] boards name)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -51,13 +55,17 @@ def cmd_compile(args) -> int:
     from .codegen import compile_tflite
     from .models import compile_models
 
+    from ..device.board import load_board
+    from .lower import kernels_for
+
+    kernels = kernels_for(load_board(args.board).word_bits) if args.board else "auto"
     name, data = _model_bytes(args)
-    out = Path(args.out) if args.out else build_dir(name, "gen")
+    out = Path(args.out) if args.out else build_dir(name, "gen" if kernels == "auto" else f"gen-{kernels}")
     further = {} if args.tflite else _further_models(args.app)
     if further:  # the app's models together, in one shared arena, as the firmware build does
-        cms = compile_models({"": data, **further}, out)
+        cms = compile_models({"": data, **further}, out, kernels)
     else:
-        cms = {"": compile_tflite(data, out, prefix=args.prefix)}
+        cms = {"": compile_tflite(data, out, prefix=args.prefix, kernels=kernels)}
     for model, cm in cms.items():
         print(f"{name}{'/' + model if model else ''}: {len(cm.layers)} ops, {cm.macs:,} MACs, arena {cm.arena_size:,} B"
               f"{' (shared)' if further else ''}, constants {cm.const_bytes:,} B -> {cm.c_path} {cm.h_path}")
@@ -98,11 +106,25 @@ def cmd_profile(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench_all, bench_model, render_bench
+    from ..device.board import load_board
+    from .bench import app_models, bench_all, bench_model, render_bench, small_boards
 
-    if args.app or args.tflite:
+    for b in args.board:
+        if load_board(b).word_bits >= 32:
+            raise TinymlError(f"--board {b}: a {load_board(b).word_bits}-bit board; the bench runs 32-bit cores on QEMU "
+                              f"already, --board names 8/16-bit ones (BOARD_WORD_BITS < 32)")
+    if args.tflite:
         name, data = _model_bytes(args)
-        print(render_bench(bench_model(name, data, n_vectors=args.vectors)))
+        print(render_bench(bench_model(name, data, n_vectors=args.vectors, boards=args.board)))
+        return 0
+    if args.app:
+        from ..apps import app_from_args
+
+        _model_bytes(args)  # the primary model exists, or the error says how to make it
+        app = app_from_args(args)
+        boards = list(dict.fromkeys([*small_boards(app), *args.board]))
+        print("\n\n".join(render_bench(bench_model(name, data, n_vectors=args.vectors, boards=boards))
+                           for name, data in app_models(app)))
         return 0
     text = bench_all(n_vectors=args.vectors, write_docs=not args.no_docs)
     print(text)

@@ -21,6 +21,7 @@ from ..errors import TinymlError
 from ..paths import build_dir
 from ..device.board import load_board
 from .codegen import CompiledModel, compile_tflite, runtime_dir, runtime_sources
+from .lower import kernels_for
 
 RUNNER = Path(__file__).parent / "c" / "model_runner.c"
 DSP_MNEMONICS = ("sxtb16", "smlad", "smlabb", "smlatt", "smuad", "sadd16", "ssat16", "qadd")
@@ -70,9 +71,10 @@ def write_vectors(path: Path, xs: np.ndarray) -> None:
 
 def build_runner(tflite_bytes: bytes, xs: np.ndarray, *, dsp: bool = True, opt: str = "-O2",
                  board: str = "qemu-m4", tag: str = "", tight: bool = False, core: str = "cortex-m4",
-                 kernels: str = "auto") -> RunnerBuild:
+                 kernels: str | None = None) -> RunnerBuild:
     """tight: plan every output as far into its input as its kernel allows (tests); core: another Cortex-M
-    on the qemu-m4 board's code (CORES); kernels="generic": no packed kernels (the bench's trade)."""
+    on the qemu-m4 board's code (CORES); kernels: the board's choice (lower.kernels_for) unless named
+    ("generic": no packed kernels, the bench's trade; "auto": packed where proven exact)."""
     import dataclasses
 
     from ..device.build import build_image
@@ -83,6 +85,8 @@ def build_runner(tflite_bytes: bytes, xs: np.ndarray, *, dsp: bool = True, opt: 
         b = dataclasses.replace(b, vars={**b.vars, "BOARD_CPU_FLAGS": flags})
     if core != "cortex-m4":
         tag = f"{tag}-{core}"
+    if kernels is None:
+        kernels = kernels_for(b.word_bits)
     if kernels != "auto":
         tag = f"{tag}-{kernels}"
 
@@ -140,8 +144,8 @@ def _tool(name: str) -> str:
     return exe
 
 
-def _symbols(path: Path) -> list[tuple[str, int, str]]:
-    res = subprocess.run([_tool("nm"), "-S", "--defined-only", str(path)], capture_output=True, text=True)
+def _symbols(path: Path, nm: str | None = None) -> list[tuple[str, int, str]]:
+    res = subprocess.run([nm or _tool("nm"), "-S", "--defined-only", str(path)], capture_output=True, text=True)
     out = []
     for line in res.stdout.splitlines():
         f = line.split()
@@ -162,18 +166,23 @@ def symbol_address(elf: Path, name: str) -> int:
 
 
 def flash_breakdown(rb: RunnerBuild) -> dict:
-    """Bytes of kernel code (runtime objects), model code and model constants kept in the linked ELF."""
+    """Bytes of kernel code (runtime objects), model code and model constants kept in the linked ELF (the
+    board's own nm: on an AVR the constants sit in program memory, symbols of kind t)."""
+    cc = load_board(rb.board).cc
+    nm = cc[: -len("gcc")] + "nm" if cc.endswith("-gcc") else None
+    if nm and not shutil.which(nm):
+        raise TinymlError(f"{nm} not found; run: tinyml system-deps firmware")
     elf_syms = {}
-    for name, size, kind in _symbols(rb.elf):
+    for name, size, kind in _symbols(rb.elf, nm):
         elf_syms.setdefault(name, (size, kind))
     kern_names, model_text, model_ro = set(), set(), set()
     for obj in rb.objects:
         stem = obj.name
-        for name, _, kind in _symbols(obj):
+        for name, _, kind in _symbols(obj, nm):
             if stem.startswith("tml_nn_") and kind.lower() == "t":
                 kern_names.add(name)
             if stem.startswith("model_runner"):
-                if kind.lower() == "r" and name.startswith("L"):
+                if kind.lower() in "rt" and name.startswith("L"):
                     model_ro.add(name)
                 if kind.lower() == "t" and name.startswith("tml_model_"):
                     model_text.add(name)

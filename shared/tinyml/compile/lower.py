@@ -87,6 +87,17 @@ def _shape_str(s) -> str:
 
 
 KERNELS = ("auto", "generic")
+# The packed kernels' portable C (any core without the Arm DSP extension) keeps four int32 accumulators per
+# 2x2 block and requantizes through a 32x32 -> 64-bit multiply: native on a 32-bit core (a Cortex-M3 runs the
+# DS-CNN in 2/3 of the generic kernels' instructions), library calls on an 8-bit one (twice the generic
+# kernels' cycles on the ATmega328P). Below this core width a board gets the generic kernels.
+PACKED_MIN_WORD_BITS = 32
+
+
+def kernels_for(word_bits: int) -> str:
+    """The kernels the compiler selects for a core of `word_bits` (the board's BOARD_WORD_BITS)."""
+    return "auto" if word_bits >= PACKED_MIN_WORD_BITS else "generic"
+
 
 
 class _Lowerer:

@@ -51,10 +51,12 @@ def plan_together(lowered: dict) -> dict[str, Plan]:
     return views
 
 
-def compile_models(models: dict[str, bytes], out_dir: str | Path | None = None) -> dict[str, CompiledModel]:
+def compile_models(models: dict[str, bytes], out_dir: str | Path | None = None,
+                   kernels: str = "auto") -> dict[str, CompiledModel]:
     """Compile every model ("" the primary) into out_dir, sharing one arena when there are several. One
-    model alone compiles exactly as compile_tflite does (a static arena of its own)."""
-    lowered = {name: lower(parse_tflite(data)) for name, data in models.items()}
+    model alone compiles exactly as compile_tflite does (a static arena of its own). kernels: as for
+    compile_tflite (a board's choice: lower.kernels_for)."""
+    lowered = {name: lower(parse_tflite(data), kernels) for name, data in models.items()}
     if len(lowered) == 1:
         plans = {name: compile_model(lw) for name, lw in lowered.items()}
     else:

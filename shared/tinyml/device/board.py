@@ -99,6 +99,15 @@ class Board:
         return Path(s) if s else None
 
     @property
+    def word_bits(self) -> int:
+        """The core's native integer width (BOARD_WORD_BITS: 8 for an AVR; 32, the default, for a Cortex-M and
+        any wider host): the model compiler picks its int8 kernels from it (tinyml.compile.lower.kernels_for)."""
+        v = self.get("WORD_BITS", "32")
+        if not v.isdigit() or int(v) not in (8, 16, 32, 64):
+            raise TinymlError(f"{self.dir / 'board.mk'}: BOARD_WORD_BITS = {v!r}; allowed: 8, 16, 32, 64")
+        return int(v)
+
+    @property
     def ram_size(self) -> int | None:
         return int(self.get("RAM_SIZE"), 0) if self.get("RAM_SIZE") else None
 

@@ -80,7 +80,9 @@ def firmware_sha256(app: App, board: str = "qemu-m4") -> str:
         generate_feature_tables(app, Path(tmp))
         models = {n: app.model_path(n).read_bytes() for n in ["", *app.manifest.models] if app.model_path(n).is_file()}
         if models:  # the compiler's output, not its source: a change that emits the same C changes nothing
-            compile_models(models, tmp)
+            from ..compile.lower import kernels_for
+
+            compile_models(models, tmp, kernels_for(b.word_bits))
         for p in sorted(Path(tmp).iterdir()):
             h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]

@@ -85,9 +85,10 @@ def _model_files(gen_dir: Path) -> list[Path]:
     return [*gen_dir.glob("model.[ch]"), *gen_dir.glob("model_*.[ch]"), gen_dir / "model.stamp"]
 
 
-def generate(app: App, gen_dir: Path, config_extra: str = "") -> int | None:
+def generate(app: App, gen_dir: Path, config_extra: str = "", kernels: str = "auto") -> int | None:
     """app_config.h always (with `config_extra` C at its end); features_tables.c/.h when the feature chain has
-    tables; the models' C when the app has a committed int8 model (and each further model). Returns the arena size."""
+    tables; the models' C when the app has a committed int8 model (and each further model), with the int8
+    kernels `kernels` (the board's: tinyml.compile.lower.kernels_for). Returns the arena size."""
     write_app_config(app.manifest, gen_dir, config_extra)
     generate_feature_tables(app, gen_dir)
     if not app.tflite_path.is_file():
@@ -105,7 +106,7 @@ def generate(app: App, gen_dir: Path, config_extra: str = "") -> int | None:
         if not path.is_file():
             raise TinymlError(f"{path}: no committed model for [models.{name}]; run: make app={app.id} train, then promote")
         models[name] = path.read_bytes()
-    h = hashlib.sha256()
+    h = hashlib.sha256(kernels.encode() + b"\0")
     for name, data in models.items():
         h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     for src in sorted(Path(compiler.__file__).parent.glob("*.py")):  # a compiler change regenerates
@@ -118,7 +119,7 @@ def generate(app: App, gen_dir: Path, config_extra: str = "") -> int | None:
             return int(arena)
     # Emit into a private folder, then rename into gen/: parallel builds never read a half-written file.
     with tempfile.TemporaryDirectory(dir=gen_dir, prefix=".model-") as tmp:
-        compiled = compile_models(models, tmp)
+        compiled = compile_models(models, tmp, kernels)
         for stale in _model_files(gen_dir):  # a model the manifest no longer has
             if stale not in wanted:
                 stale.unlink(missing_ok=True)
@@ -146,8 +147,11 @@ def build_app(app: App, board: str | Board, *, opt: str = "-Os", out_dir: Path |
         # with different values never share (or overwrite) an image, and the same values reuse theirs
         key = hashlib.sha256(app_config_h(app.manifest).encode()).hexdigest()[:12]
         base = base / f"set-{key}"
-    gen = base / "gen"
-    arena = generate(app, gen, config_extra)
+    from ..compile.lower import kernels_for
+
+    kernels = kernels_for(b.word_bits)  # the generated model C differs by kernel set, so each set has its folder
+    gen = base / ("gen" if kernels == "auto" else f"gen-{kernels}")
+    arena = generate(app, gen, config_extra, kernels)
     sources = [main or firmware_dir() / "main.c", *extra_sources, *runtime_c_sources(), *app_sources,
                *sorted(gen.glob("*.c"))]
     includes = [gen, *map(Path, extra_includes), fw, *runtime_include_dirs()]
