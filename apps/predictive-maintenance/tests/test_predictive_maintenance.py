@@ -197,3 +197,36 @@ def test_device_keeps_its_calibration_across_a_reset():
     second = device_parity(APP, "qemu-m4", calibration=first.learned)
     assert second.ok, second.mismatches
     assert second.learned == first.learned
+
+
+def test_real_data_marks_each_cwru_load_by_its_role_in_training(tmp_path):
+    """real_data.py (run by hand on the real CWRU copy) reads which loads the committed model trained on from
+    its card's split, scores every load under its role, the never-trained loads together, and the card says so."""
+    import json
+
+    from tinyml.apps import load_module
+    from tinyml.paths import datasets_dir
+    from tinyml.predict import Pipeline
+
+    rd = load_module(APP.dir / "real_data.py", "pdm_real_data")
+    fixture = load_module(datasets_dir() / "cwru" / "fixture.py", "tinyml_datasets.cwru_fixture")
+    cwru = load_module(datasets_dir() / "cwru" / "dataset.py", "tinyml_datasets.cwru")
+    fixture.write_fixture(tmp_path / "cwru")
+    recs = cwru.load(tmp_path / "cwru", rate=M.rate, channels=M.channels)
+    loads = sorted({r.subject for r in recs})
+    assert len(loads) >= 2
+    assert rd.cwru_roles(tmp_path) == {}  # no card: the model never saw CWRU
+    split = {"train": loads[:-1], "val": [], "test": loads[-1:]}
+    (tmp_path / "card.json").write_text(json.dumps({"dataset": {"cohorts": {"cwru": split, "synthetic-vibration": {}}}}))
+    roles = rd.cwru_roles(tmp_path)
+    assert roles == {**{k: "train" for k in loads[:-1]}, loads[-1]: "test"}
+    c = rd.committed_on_cwru(APP, Pipeline(APP), recs, roles)
+    assert {k: v["role"] for k, v in c["by_load"].items()} == roles
+    assert c["unseen"]["loads"] == loads[-1:]
+    assert c["unseen"]["windows"] == c["by_load"][loads[-1]]["windows"] < c["windows"]
+    lo, hi = c["unseen"]["macro_f1_int8_ci"]
+    assert 0 <= lo <= hi <= 1
+    text = "\n".join(P._committed_on_cwru_lines({"cwru_folder": "Data", "cwru_records": len(recs)}, c))
+    assert f"trained on the generator and CWRU {', '.join(loads[:-1])}" in text and f"held out for test: {loads[-1]}" in text
+    c0 = rd.committed_on_cwru(APP, Pipeline(APP), recs, {})
+    assert "never saw real data" in "\n".join(P._committed_on_cwru_lines({"cwru_folder": "Data", "cwru_records": 1}, c0))
