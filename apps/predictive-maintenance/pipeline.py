@@ -789,10 +789,12 @@ def _committed_on_cwru_lines(d: dict, c: dict) -> list[str]:
     macro-F1 with its role, and the loads it never trained on together (the honest figure)."""
     seen = c.get("trained_on_cwru", {})
     if seen.get("train"):
-        held = ", ".join(seen.get("test", [])) or "none"
-        val = ", ".join(seen.get("val", [])) or "none"
-        head = (f"**The committed classifier trained on the generator and CWRU {', '.join(seen['train'])}** (early stopping "
-                f"on {val}; held out for test: {held}; split by load, an operating condition never seen in training).")
+        def loads(role):
+            return ", ".join(k.split("-")[-1] for k in seen.get(role, [])) or "none"
+
+        head = (f"**The committed classifier trained on the generator and CWRU {loads('train')}** (early stopping on "
+                f"{loads('val')}; held out for test: {loads('test')}; split by motor load, an operating condition never "
+                "seen in training).")
     else:
         head = "**The committed models never saw real data** (trained on the generator only)."
     lines = [head + f" On the CWRU records of `{d['cwru_folder']}` ({d['cwru_records']} records, {c['windows']} windows "
@@ -809,8 +811,8 @@ def _committed_on_cwru_lines(d: dict, c: dict) -> list[str]:
     lines.append(f"| all | | {c['records']} | {c['windows']} | {_ci(c)} | {c['accuracy']:.3f} |")
     auc = c.get("anomaly_auc_uncalibrated")
     if auc:
-        where = " (the healthy record's load was a training load)" if c["by_load"].get("cwru-load0", {}).get("role") == "train" else ""
-        lines += ["", f"- Before any calibration (1 - P(normal), the healthy record against the faults, every load){where}: "
+        where = "; the healthy record's load was a training load" if c["by_load"].get("cwru-load0", {}).get("role") == "train" else ""
+        lines += ["", f"- Before any calibration (1 - P(normal), the healthy record against the faults, every load{where}): "
                   f"AUC {auc['auc']:.3f} (95 % {auc['auc_ci'][0]:.3f}-{auc['auc_ci'][1]:.3f})."]
     return lines
 
