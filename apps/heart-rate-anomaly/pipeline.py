@@ -19,7 +19,7 @@ from collections import deque
 
 import numpy as np
 
-from tinyml.dsp.beat_features import qrs_width, template_match, template_update
+from tinyml.dsp.beat_features import qrs_width, template_align, template_update
 from tinyml.dsp.qrs_detect import beats_from_lag
 from tinyml.dsp.rr_features import rr_features
 from tinyml.dsp.sqi import sqi
@@ -190,15 +190,19 @@ class PostProcessor:
     Beat rules (tinyml.dsp.beat_features; thresholds in [postprocess]):
       Q  the beat's segment quality < q_sqi, or its span is gone;
       V  premature (R-R < v_prematurity x the mean of the last 8 R-R intervals), and either its shape,
-         re-aligned by up to align_s, correlates less than v_corr with the normal template, or it is wide
-         (QRS width >= v_width_s), tall (peak to peak >= v_amplitude x the template's) and followed by a pause
-         (the next R-R >= v_pause x that mean: the compensatory pause; a T wave taken for a beat has none;
-         not asked when no next beat came within wait_s). Not during an AF episode, where every interval is
-         irregular and shape alone does not tell (measured on the generator: it would mislabel more normal
-         beats than it finds ventricular ones);
+         re-aligned by up to align_s, correlates less than v_corr with the normal template while its QRS is
+         at least v_shape_width_s wide (a narrow beat unlike the template is an aberrant S or a noisy N beat),
+         or it is wide (QRS width >= v_width_s), tall (peak to peak >= v_amplitude x the template's) and
+         followed by a pause (the next R-R >= v_pause x that mean: the compensatory pause; a T wave taken for
+         a beat has none; not asked when no next beat came within wait_s). During an AF episode every
+         interval is irregular, so prematurity tells nothing: there a beat is V by shape alone, with stricter
+         limits (correlation < v_af_corr and width >= v_af_width_s: fibrillatory waves blur normal beats too);
       S  premature (R-R < s_prematurity x that mean; not during AF) otherwise;
       N  otherwise. The template is the narrowest of the first BOOT good beats (until then, width and timing
-         alone decide), N beats update it (by 1/8), and STALE on-time beats in a row unlike it replace it.
+         alone decide), N beats update it (by 1/8) at the shift where they line up with it (when the R mark
+         sits on R in one beat and on S in the next, averaging unaligned beats smears it: a lower peak, and
+         every later normal beat less like it), its largest deflection is kept at the R mark, and STALE
+         on-time beats in a row unlike it replace it.
     Per window (its end = `end`):
       values  R-R features of the beats in the window (all intervals: hr_bpm, irregularity; normal-to-normal
               intervals: sdnn_ms, rmssd_ms, pnn50) and the mean segment quality (sqi);
@@ -234,6 +238,9 @@ class PostProcessor:
         self.v_corr = f32(p["v_corr"])
         self.v_prem = f32(p["v_prematurity"])
         self.v_amp = f32(p["v_amplitude"])
+        self.v_shape_width = f32(p["v_shape_width_s"]) * f32(rate)
+        self.v_af_corr = f32(p["v_af_corr"])
+        self.v_af_width = f32(p["v_af_width_s"]) * f32(rate)
         self.s_prem = f32(p["s_prematurity"])
         self.q_sqi = f32(p["q_sqi"])
         self.noise_sqi = f32(p["noise_sqi"])
@@ -326,7 +333,7 @@ class PostProcessor:
                 if self.boot_n >= BOOT:
                     self._set_template(self.boot)
             else:
-                corr = template_match(long, self.tpl, self.shift_n)
+                corr, at = template_align(long, self.tpl, self.shift_n)
                 amp = F32(F32(seg.max() - seg.min()) / self.tpl_ptp)
                 if corr < self.v_corr and not early_v:
                     self.miss += 1  # an on-time beat unlike the template: after STALE in a row, it is the template
@@ -335,13 +342,17 @@ class PostProcessor:
                 if self.miss >= STALE:
                     self._set_template(seg)
                     self.miss = 0
-                elif early_v and (corr < self.v_corr or (width >= self.v_width and amp >= self.v_amp and (
+                elif early_v and ((corr < self.v_corr and width >= self.v_shape_width) or (
+                        width >= self.v_width and amp >= self.v_amp and (
                         nxt is None or F32(nxt - r) / F32(self.rate) >= F32(self.v_pause * ref)))):
+                    c = 2
+                elif self.in_af and known and corr < self.v_af_corr and width >= self.v_af_width:
                     c = 2
                 elif early_s:
                     c = 1
                 else:
-                    self.tpl = template_update(self.tpl, seg)
+                    self.tpl = template_update(self.tpl, long[at : at + len(self.tpl)])
+                    self._recenter()
                     self._tpl_ptp()
             if prev is not None and prev[1] != 3:
                 self.rr_hist.append(rr)
@@ -356,6 +367,16 @@ class PostProcessor:
         self.tpl = seg.copy()
         self.tpl_n = 1
         self._tpl_ptp()
+
+    def _recenter(self):
+        """Move the template's largest deflection back toward the R mark (pre_n), one sample per update: averaging
+        re-aligned beats would otherwise let it wander (e.g. onto the S wave), and the +-align_s search would then
+        reach shifts of twice that, where an ectopic beat matches a displaced part of the template."""
+        k = int(np.argmax(np.abs(self.tpl)))
+        if k < self.pre_n:
+            self.tpl = np.concatenate([self.tpl[:1], self.tpl[:-1]])
+        elif k > self.pre_n:
+            self.tpl = np.concatenate([self.tpl[1:], self.tpl[-1:]])
 
     def _tpl_ptp(self):
         self.tpl_ptp = F32(self.tpl.max() - self.tpl.min())

@@ -203,6 +203,8 @@ float tml_beat_qrs_width(const float *x, int n, int c, int half);
 float tml_beat_template_corr(const float *x, const float *t, int n);
 /* Best tml_beat_template_corr of t[n] against x[s .. s+n), s = 0 .. 2*shift (x holds n + 2*shift). */
 float tml_beat_template_match(const float *x, const float *t, int n, int shift);
+/* tml_beat_template_match's value, and in *at the first s that gives it (where the beat lines up). */
+float tml_beat_template_align(const float *x, const float *t, int n, int shift, int *at);
 /* t += (x - t) / k */
 void tml_beat_template_update(float *t, const float *x, int n, int k);
 
@@ -243,6 +245,9 @@ typedef struct {
     int64_t rr[8];    /* the last QRS peak intervals */
     int64_t rr_sum;
     int32_t rr_k, rr_i;
+    int32_t spks, npks, ths; /* the slope levels (QRS, noise) and the slope threshold */
+    int32_t lamax;
+    int64_t lasum;
 } tml_qrs_detect_t;
 
 /* Binds the configuration and the caller's buffers (band_state: 2*n_sections floats, s_ring: mwi_n,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyml.dsp.beat_features import qrs_width, template_corr, template_update
+from tinyml.dsp.beat_features import qrs_width, template_align, template_corr, template_match, template_update
 from tinyml.dsp.rr_features import FEATURES, rr_features
 from tinyml.dsp.sqi import sqi
 
@@ -72,6 +72,18 @@ def test_beat_features_twins_and_meaning(tw):
     assert template_corr(_beat(0.08)[0], 2 * _beat(0.08)[0] + 0.3) == pytest.approx(1.0, abs=1e-5)
     assert template_corr(_beat(0.15)[0], _beat(0.08)[0]) < 0.95
     assert template_corr(np.zeros(10), np.ones(10)) == 0
+
+
+def test_template_align_twin_finds_the_shift(tw):
+    rng = np.random.default_rng(4)
+    t = _beat(0.08)[0][10:-10]
+    for lag in range(0, 7):  # the beat lies `lag` samples into a span 6 samples longer than the template
+        x = np.concatenate([np.zeros(lag, np.float32), t, np.zeros(6 - lag, np.float32)])
+        x = (x + rng.normal(0, 0.01, len(x))).astype(np.float32)
+        c, at = template_align(x, t, 3)
+        assert at == lag and c > 0.99
+        assert tw.template_align(x, t, 3) == (c, at)
+        assert template_match(x, t, 3) == c
 
 
 def test_sqi_twin_and_meaning(tw):

@@ -74,6 +74,7 @@ static uint32_t s_dec_next;
 /* --- post-processing constants (the float32 expressions of PostProcessor.__init__) ------------------- */
 static int32_t s_seg_n, s_pre_n, s_post_n, s_half_n, s_shift_n, s_keep_n, s_tpl_len, s_minute_n;
 static float s_v_width, s_v_corr, s_v_prem, s_v_amp, s_v_pause, s_s_prem, s_q_sqi, s_noise_sqi;
+static float s_v_shape_width, s_v_af_corr, s_v_af_width;
 static int32_t s_wait_n;
 static int32_t s_af_q, s_af_release_q, s_noise_q;
 
@@ -177,6 +178,9 @@ void tml_app_init(void)
     s_v_prem = TML_CFG_POSTPROCESS_V_PREMATURITY;
     s_v_amp = TML_CFG_POSTPROCESS_V_AMPLITUDE;
     s_v_pause = TML_CFG_POSTPROCESS_V_PAUSE;
+    s_v_shape_width = TML_CFG_POSTPROCESS_V_SHAPE_WIDTH_S * RATE;
+    s_v_af_corr = TML_CFG_POSTPROCESS_V_AF_CORR;
+    s_v_af_width = TML_CFG_POSTPROCESS_V_AF_WIDTH_S * RATE;
     s_wait_n = tml_samples_of(TML_CFG_POSTPROCESS_WAIT_S, RATE);
     s_s_prem = TML_CFG_POSTPROCESS_S_PREMATURITY;
     s_q_sqi = TML_CFG_POSTPROCESS_Q_SQI;
@@ -270,6 +274,24 @@ static float seq_min(const float *x, int32_t n)
     return v;
 }
 
+/* PostProcessor._recenter: the template's largest deflection back toward the R mark, one sample per update */
+static void recenter_template(void)
+{
+    int32_t k = 0;
+    float best = fabsf(s_tpl[0]);
+    for (int32_t j = 1; j < s_tpl_len; j++) {
+        if (fabsf(s_tpl[j]) > best) {
+            best = fabsf(s_tpl[j]);
+            k = j;
+        }
+    }
+    if (k < s_pre_n) {
+        for (int32_t j = s_tpl_len - 1; j > 0; j--) s_tpl[j] = s_tpl[j - 1];
+    } else if (k > s_pre_n) {
+        for (int32_t j = 0; j < s_tpl_len - 1; j++) s_tpl[j] = s_tpl[j + 1];
+    }
+}
+
 static void set_template(const float *seg)
 {
     for (int32_t j = 0; j < s_tpl_len; j++) s_tpl[j] = seg[j];
@@ -330,21 +352,25 @@ static void classify(int64_t r, int64_t i, int have_next, int64_t next_r)
             }
             if (s_boot_n >= BOOT) set_template(s_boot);
         } else {
-            float corr = tml_beat_template_match(s_seg_long, s_tpl, s_tpl_len, s_shift_n);
+            int at;
+            float corr = tml_beat_template_align(s_seg_long, s_tpl, s_tpl_len, s_shift_n, &at);
             float amp = (seq_max(seg, s_tpl_len) - seq_min(seg, s_tpl_len)) / s_tpl_ptp;
             if (corr < s_v_corr && !early_v) s_miss++;
             if (corr >= s_v_corr || early_v) s_miss = 0;
             if (s_miss >= STALE) {
                 set_template(seg);
                 s_miss = 0;
-            } else if (early_v && (corr < s_v_corr ||
+            } else if (early_v && ((corr < s_v_corr && width >= s_v_shape_width) ||
                                    (width >= s_v_width && amp >= s_v_amp &&
                                     (!have_next || (float)(next_r - r) / RATE >= s_v_pause * ref)))) {
+                c = CLS_V;
+            } else if (s_in_af && known && corr < s_v_af_corr && width >= s_v_af_width) {
                 c = CLS_V;
             } else if (early_s) {
                 c = CLS_S;
             } else {
-                tml_beat_template_update(s_tpl, seg, s_tpl_len, 8);
+                tml_beat_template_update(s_tpl, s_seg_long + at, s_tpl_len, 8);
+                recenter_template();
                 s_tpl_ptp = seq_max(s_tpl, s_tpl_len) - seq_min(s_tpl, s_tpl_len);
                 if (s_tpl_ptp <= 0.0f) s_tpl_ptp = 1.0f;
             }

@@ -68,14 +68,24 @@ float tml_beat_template_corr(const float *x, const float *t, int n)
     return den == 0.0f ? 0.0f : sab / den;
 }
 
-float tml_beat_template_match(const float *x, const float *t, int n, int shift)
+float tml_beat_template_align(const float *x, const float *t, int n, int shift, int *at)
 {
     float best = -2.0f;
+    *at = 0;
     for (int s = 0; s <= 2 * shift; s++) {
         float c = tml_beat_template_corr(x + s, t, n);
-        if (c > best) best = c;
+        if (c > best) {
+            best = c;
+            *at = s;
+        }
     }
     return best;
+}
+
+float tml_beat_template_match(const float *x, const float *t, int n, int shift)
+{
+    int at;
+    return tml_beat_template_align(x, t, n, shift, &at);
 }
 
 void tml_beat_template_update(float *t, const float *x, int n, int k)

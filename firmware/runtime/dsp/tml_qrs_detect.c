@@ -40,6 +40,9 @@ void tml_qrs_detect_reset(tml_qrs_detect_t *q)
     q->lmax = 0;
     q->lsum = 0;
     q->spki = q->npki = q->th1 = q->th2 = 0;
+    q->spks = q->npks = q->ths = 0;
+    q->lamax = 0;
+    q->lasum = 0;
     q->last_p = 0;
     q->last_r = -1;
     q->last_sb = 0;
@@ -54,6 +57,7 @@ static void thresholds(tml_qrs_detect_t *q)
 {
     q->th1 = q->npki + ((q->spki - q->npki) >> 2);
     q->th2 = q->th1 >> 1;
+    q->ths = q->npks + ((q->spks - q->npks) >> 1);
 }
 
 static void push_rr(tml_qrs_detect_t *q, int64_t iv)
@@ -98,6 +102,8 @@ int tml_qrs_detect_step(tml_qrs_detect_t *q, float y, uint32_t *r_index)
     if (!q->learned) {
         if (mv > q->lmax) q->lmax = mv;
         q->lsum += mv;
+        if (a > q->lamax) q->lamax = a;
+        q->lasum += a;
     }
     /* stage 3: candidate peaks */
     int confirmed = 0;
@@ -159,8 +165,9 @@ int tml_qrs_detect_step(tml_qrs_detect_t *q, float y, uint32_t *r_index)
             /* refractory: ignored */
         } else if (q->have && p - q->last_p < c->twave_n && 2 * (int64_t)slope < q->last_slope) {
             q->npki = (int32_t)(((int64_t)pv + 7 * (int64_t)q->npki) >> 3); /* a T wave */
-        } else if (pv > q->th1) {
+        } else if (pv > q->th1 && slope > q->ths) {
             q->spki = (int32_t)(((int64_t)pv + 7 * (int64_t)q->spki) >> 3);
+            q->spks = (int32_t)(((int64_t)slope + 7 * (int64_t)q->spks) >> 3);
             if (q->have) push_rr(q, p - q->last_p);
             q->have = 1;
             q->last_p = p;
@@ -171,7 +178,8 @@ int tml_qrs_detect_step(tml_qrs_detect_t *q, float y, uint32_t *r_index)
             beat = 1;
         } else {
             q->npki = (int32_t)(((int64_t)pv + 7 * (int64_t)q->npki) >> 3);
-            if (pv > q->th2 && pv > q->sb_v) {
+            q->npks = (int32_t)(((int64_t)slope + 7 * (int64_t)q->npks) >> 3);
+            if (pv > q->th2 && 2 * (int64_t)slope > q->ths && pv > q->sb_v) {
                 q->sb_v = pv;
                 q->sb_p = p;
                 q->sb_r = r;
@@ -188,6 +196,7 @@ int tml_qrs_detect_step(tml_qrs_detect_t *q, float y, uint32_t *r_index)
         if (n - ref > (166 * avg) / 100) {
             if (q->sb_v > 0) {
                 q->spki = (int32_t)(((int64_t)q->sb_v + 3 * (int64_t)q->spki) >> 2);
+                q->spks = (int32_t)(((int64_t)q->sb_s + 3 * (int64_t)q->spks) >> 2);
                 if (q->have) push_rr(q, q->sb_p - q->last_p);
                 q->have = 1;
                 q->last_p = q->sb_p;
@@ -199,6 +208,8 @@ int tml_qrs_detect_step(tml_qrs_detect_t *q, float y, uint32_t *r_index)
             } else {
                 q->spki = q->spki - (q->spki >> 2);
                 if (q->spki < q->npki) q->spki = q->npki;
+                q->spks = q->spks - (q->spks >> 2);
+                if (q->spks < q->npks) q->spks = q->npks;
             }
             thresholds(q);
             q->last_sb = n;
@@ -206,6 +217,8 @@ int tml_qrs_detect_step(tml_qrs_detect_t *q, float y, uint32_t *r_index)
     } else if (n == c->learn_n - 1) {
         q->spki = q->lmax >> 1;
         q->npki = (int32_t)((q->lsum / c->learn_n) >> 1);
+        q->spks = q->lamax >> 1;
+        q->npks = (int32_t)((q->lasum / c->learn_n) >> 1);
         thresholds(q);
         q->learned = 1;
         q->last_sb = n;

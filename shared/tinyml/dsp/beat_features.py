@@ -12,6 +12,9 @@ template_corr(x, t) -> Pearson correlation of two equal-length segments (float32
 template_match(x, t, shift) -> the best template_corr of t against x[s : s + len(t)], s = 0 .. 2*shift
   (x is len(t) + 2*shift long): the shape match with the beat re-aligned by up to `shift` samples, since the
   R-peak mark may sit on R in one beat and on S in the next when both are about as deep.
+template_align(x, t, shift) -> (template_match's value, the first s that gives it): where the beat lines up
+  with the template, so that the running template averages aligned beats (averaging beats whose R mark sits a
+  few samples apart would smear the template, lowering its peak and every later beat's correlation).
 template_update(t, x, k) -> t + (x - t) / k, the running template (k = 8: about the last 8 normal beats).
 
 Float32, sequential sums from 0 in index order, sqrtf: Python and C give identical values.
@@ -65,15 +68,19 @@ def template_corr(x, t) -> np.float32:
     return _F(0) if den == 0 else _F(sab / den)
 
 
-def template_match(x, t, shift: int) -> np.float32:
+def template_align(x, t, shift: int) -> tuple[np.float32, int]:
     x = np.asarray(x, np.float32)
     n = len(t)
-    best = _F(-2)
+    best, at = _F(-2), 0
     for s in range(2 * shift + 1):
         c = template_corr(x[s : s + n], t)
         if c > best:
-            best = c
-    return best
+            best, at = c, s
+    return best, at
+
+
+def template_match(x, t, shift: int) -> np.float32:
+    return template_align(x, t, shift)[0]
 
 
 def template_update(t, x, k: int = 8) -> np.ndarray:

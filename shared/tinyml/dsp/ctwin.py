@@ -70,7 +70,9 @@ class _QrsDetect(C.Structure):  # mirrors tml_qrs_detect_t; only allocated and p
                 ("spki", C.c_int32), ("npki", C.c_int32), ("th1", C.c_int32), ("th2", C.c_int32),
                 ("last_p", C.c_int64), ("last_r", C.c_int64), ("last_sb", C.c_int64), ("last_slope", C.c_int32),
                 ("sb_v", C.c_int32), ("sb_s", C.c_int32), ("sb_p", C.c_int64), ("sb_r", C.c_int64),
-                ("rr", C.c_int64 * 8), ("rr_sum", C.c_int64), ("rr_k", C.c_int32), ("rr_i", C.c_int32)]
+                ("rr", C.c_int64 * 8), ("rr_sum", C.c_int64), ("rr_k", C.c_int32), ("rr_i", C.c_int32),
+                ("spks", C.c_int32), ("npks", C.c_int32), ("ths", C.c_int32), ("lamax", C.c_int32),
+                ("lasum", C.c_int64)]
 
 
 _SIGS = {
@@ -102,6 +104,7 @@ _SIGS = {
     "tml_beat_qrs_width": (C.c_float, [_F, _i, _i, _i]),
     "tml_beat_template_corr": (C.c_float, [_F, _F, _i]),
     "tml_beat_template_update": (None, [_F, _F, _i, _i]),
+    "tml_beat_template_align": (C.c_float, [_F, _F, _i, _i, C.POINTER(C.c_int)]),
     "tml_sqi": (C.c_float, [_F, _i, C.c_float, _F]),
     "tml_qrs_detect_init": (C.c_int, [C.POINTER(_QrsDetect), C.POINTER(_QrsConfig), _F, _I32, _I32, _F]),
     "tml_qrs_detect_step": (C.c_int, [C.POINTER(_QrsDetect), C.c_float, C.POINTER(C.c_uint32)]),
@@ -421,6 +424,12 @@ class CTwins:
     def template_corr(self, x, t) -> np.float32:
         x, t = _f32(x), _f32(t)
         return np.float32(self.lib.tml_beat_template_corr(_p(x, _F), _p(t, _F), len(x)))
+
+    def template_align(self, x, t, shift: int) -> tuple[np.float32, int]:
+        x, t = _f32(x), _f32(t)
+        at = C.c_int(-1)
+        c = self.lib.tml_beat_template_align(_p(x, _F), _p(t, _F), len(t), int(shift), C.byref(at))
+        return np.float32(c), int(at.value)
 
     def template_update(self, t, x, k: int = 8) -> np.ndarray:
         t, x = _f32(t).copy(), _f32(x)
