@@ -103,3 +103,20 @@ def test_cluster_bootstrap_resamples_whole_groups():
     tp = np.array([[5.0, 1.0]] * 8)
     ci = cluster_bootstrap_ci({"tp": tp}, lambda s: s["tp"] / 8)
     assert ci.shape == (2, 2) and np.allclose(ci, [[5.0, 1.0], [5.0, 1.0]])
+
+
+def test_macro_f1_interval_brackets_the_estimate_and_widens_with_correlated_windows():
+    from tinyml.metrics import macro_f1_ci, window_metrics
+
+    rng = np.random.default_rng(3)
+    # 40 recordings of 3 classes, 20 windows each; a recording is either mostly right or mostly wrong
+    y = np.repeat(np.arange(40) % 3, 20)
+    groups = np.repeat(np.arange(40), 20)
+    good = np.repeat(rng.random(40) < 0.8, 20)
+    pred = np.where(good, y, (y + 1) % 3)
+    f1 = window_metrics(y, pred, ["a", "b", "c"])["macro_f1"]
+    lo, hi = macro_f1_ci(y, pred, groups, 3)
+    assert lo < f1 < hi
+    lo_w, hi_w = macro_f1_ci(y, pred, np.arange(len(y)), 3)  # windows taken as independent: too narrow
+    assert hi - lo > 2 * (hi_w - lo_w)
+    assert np.allclose(macro_f1_ci(y, y, groups, 3), 1.0)  # all right: no spread

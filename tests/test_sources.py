@@ -117,6 +117,29 @@ def test_single_form_is_unchanged(tmp_path, sisfall, capsys):
     assert {r.cohort for r in recs} == {""} and "notice" not in capsys.readouterr().err
 
 
+def test_with_generator_keeps_the_generator_beside_a_set_path(tmp_path, sisfall, capsys):
+    from tinyml.scoring import is_real
+
+    body = f'[dataset]\nname = "sisfall"\ngenerator = "synthetic-falls"\nwith_generator = true\noptions = {TINY}\n'
+    m = _manifest(tmp_path, body + f'path = "{sisfall}"\n')
+    recs = build_dataset(m, progress=False)
+    # both sources, each recording tagged with its source, so the split draws held-out groups from each
+    assert {r.cohort for r in recs} == {"sisfall/adult", "sisfall/elderly", "synthetic-falls"}
+    train, val, test = split_recordings(recs, test_fraction=0.25, val_fraction=0.15, seed=3)
+    assert {r.cohort.split("/")[0] for r in test} == {"sisfall", "synthetic-falls"}
+    real = is_real(m)
+    assert {r.cohort for r in recs if real(r)} == {"sisfall/adult", "sisfall/elderly"}
+    # the real folder missing: the generator alone, with one notice
+    m = _manifest(tmp_path, body + f'path = "{tmp_path / "nowhere"}"\n')
+    capsys.readouterr()
+    recs = build_dataset(m, progress=False)
+    assert {r.cohort for r in recs} == {"synthetic-falls"} and len(recs) == 6
+    assert "source sisfall" in capsys.readouterr().err
+    # path empty: the generator stands in as before (untagged)
+    m = _manifest(tmp_path, body)
+    assert {r.cohort for r in build_dataset(m, progress=False)} == {""}
+
+
 def test_weights_repeat_training_recordings(tmp_path, sisfall):
     m = _manifest(tmp_path, _two_sources(str(sisfall), weight=2.5))
     recs = build_dataset(m, progress=False)

@@ -115,3 +115,20 @@ def test_fixed_val_and_test_splits():
         split_recordings(with_val + mark(recs[:2], "test", {"S00"}), test_fraction=0.25, val_fraction=0.15, seed=3)
     with pytest.raises(ValueError, match="both train and val"):
         split_recordings(with_val + mark(recs[:2], "train", {"S00"}), test_fraction=0.25, val_fraction=0.15, seed=3)
+
+
+def test_held_out_as_trained_keeps_the_recorded_test_subjects(capsys):
+    from tinyml.data.splits import held_out_as_trained
+    from tinyml.errors import TinymlError
+
+    recs = _recs(12, 2)
+    # the split the model trained with, drawn when a real source was there too (its own stratum moved the draw)
+    recorded = {"gen": {"train": [f"S{s:02d}" for s in range(6)], "val": ["S06", "S07"], "test": ["S08", "S09", "S10"]},
+                "real": {"train": ["R0"], "val": [], "test": ["R1"]}}
+    train, val, test = split_recordings(recs, test_fraction=0.25, val_fraction=0.15, seed=4)
+    out = held_out_as_trained(train, val, test, recorded)
+    assert sorted({r.subject for r in out}) == ["S08", "S09", "S10"] and len(out) == 6
+    assert "R1" in capsys.readouterr().err  # the real source's held-out subject is not in the data now
+    assert held_out_as_trained(train, val, test, None) is test
+    with pytest.raises(TinymlError, match="none of the held-out subjects"):
+        held_out_as_trained(train, val, test, {"real": {"test": ["R1"]}})

@@ -3,14 +3,18 @@
     .venv/bin/python apps/predictive-maintenance/real_data.py --cwru <CWRU Data folder> [--ims <IMS folder>]
 
 writes model/real_data.json, which the model card reads. Leak-free by construction:
-1. `committed`: the committed int8 classifier, trained on the generator only, on every CWRU record (the
-   drive- or fan-end accelerometer of the defective bearing, the record's speed and that bearing's orders),
-   per 0.25 s window: confusion, macro-F1 over the classes CWRU has, and the uncalibrated anomaly AUC
-   (1 - P(normal), normal record vs fault records).
-2. `cwru_trained`: the same classifier design trained on the generator's training machines plus the CWRU
-   loads it is not tested on, tested on the held-out load (split by operating condition: a record's
-   windows are never on both sides). Load 0 holds the only healthy record the public mirrors have, so its
-   fold tests the healthy class on a rig the model has never seen healthy.
+1. `committed`: the committed int8 classifier on every CWRU record (the drive- or fan-end accelerometer of
+   the defective bearing, the record's speed and that bearing's orders), per 0.25 s window and per load,
+   each load marked with its role in the model's training (train / val / test from its card's split when it
+   was trained with `[dataset] path` set; unseen when it saw the generator only): macro-F1 over the classes
+   CWRU has with a bootstrap interval over records, `unseen`: the loads it never trained on together, and
+   the uncalibrated anomaly AUC (1 - P(normal), normal record vs fault records).
+2. `cwru_trained` (leave one load out): for each motor load (0-3 HP, 1797-1730 rpm), the same classifier
+   design trained on the generator's training machines plus the other CWRU loads, tested on the held-out
+   load (split by operating condition: a record's windows are never on both sides), macro-F1 with a
+   bootstrap interval over records; `cwru_by_load_pooled`: every fold's held-out windows together. Load 0
+   holds the only healthy record the public mirrors have, so its fold tests the healthy class on a rig
+   the model has never seen healthy (and gives the uncalibrated anomaly AUC).
 3. `ims`: the first snapshots of IMS test 1 (healthy bearings, 2000 rpm, a rig never seen): the share of
    windows the classifier calls normal, and anomaly alarms after each accelerometer's device calibrated on
    its first captures.
@@ -43,27 +47,56 @@ def _windows(app, pipe, r):
     return F, pipe.int8_scores(F)[1]
 
 
-def committed_on_cwru(app, pipe, recs) -> dict:
-    from tinyml.metrics import auc_metrics, window_metrics
+def cwru_roles(folder: Path) -> dict[str, str]:
+    """What the committed model did with each CWRU load: "train", "val" or "test" from its card's split (a
+    model trained with [dataset] path set), none when it never saw CWRU (trained on the generator alone)."""
+    card = folder / "card.json"
+    split = json.loads(card.read_text()).get("dataset", {}).get("cohorts", {}) if card.is_file() else {}
+    roles = {}
+    for cohort, parts in split.items():
+        if cohort.split("/")[0] == "cwru":
+            roles.update({load: role for role, loads in parts.items() for load in loads})
+    return roles
+
+
+def _scored(y, p, g, labels) -> dict:
+    """Macro-F1 over the classes present (int8), its bootstrap interval over records, accuracy."""
+    from tinyml.metrics import macro_f1_ci, window_metrics
+
+    present = sorted(set(y.tolist()))
+    w = window_metrics(y, p, labels)
+    return {"windows": int(len(y)), "records": int(len(set(g.tolist()))), "classes": [labels[k] for k in present],
+            "macro_f1_present_classes": _macro_f1(w["confusion"], present),
+            "macro_f1_int8_ci": [float(v) for v in macro_f1_ci(y, p, g, len(labels))],
+            "accuracy": w["accuracy"], "confusion": w["confusion"]}
+
+
+def committed_on_cwru(app, pipe, recs, roles: dict[str, str]) -> dict:
+    """The committed classifier on every CWRU record, per load with the load's role in its training (train /
+    val / test, or unseen), and on the loads it never trained on together (`unseen`: the honest figure)."""
+    from tinyml.metrics import auc_metrics
 
     m = app.manifest
-    ys, ps, pn, by_load = [], [], [], {}
-    for r in recs:
+    ys, ps, pn, gs = [], [], [], []
+    for i, r in enumerate(recs):
         F, sq = _windows(app, pipe, r)
-        y = np.full(len(sq), m.labels.index(r.label))
-        ys.append(y)
+        ys.append(np.full(len(sq), m.labels.index(r.label)))
         ps.append(sq.argmax(1))
         pn.append((sq[:, 0].astype(np.float32) + 128) / 256)
-        by_load.setdefault(r.subject, []).append((y, sq.argmax(1)))
-    y, p, pnorm = np.concatenate(ys), np.concatenate(ps), np.concatenate(pn)
-    present = sorted(set(y.tolist()))
-    wm = window_metrics(y, p, m.labels)
-    out = {"windows": int(len(y)), "confusion": wm["confusion"],
-           "macro_f1_present_classes": _macro_f1(wm["confusion"], present),
-           "accuracy": wm["accuracy"], "classes": [m.labels[k] for k in present]}
-    out["anomaly_auc_uncalibrated"] = auc_metrics(y != 0, 1 - pnorm)
-    out["by_load"] = {load: float(np.mean(np.concatenate([a for a, _ in v]) == np.concatenate([b for _, b in v])))
-                      for load, v in sorted(by_load.items())}
+        gs.append(np.full(len(sq), i))
+    load = np.concatenate([np.full(len(y), r.subject, dtype=object) for y, r in zip(ys, recs)])
+    y, p, pnorm, g = np.concatenate(ys), np.concatenate(ps), np.concatenate(pn), np.concatenate(gs)
+    out = _scored(y, p, g, m.labels)
+    out["trained_on_cwru"] = {role: sorted(k for k, v in roles.items() if v == role) for role in ("train", "val", "test")}
+    if 0 < (y == 0).sum() < len(y):
+        out["anomaly_auc_uncalibrated"] = auc_metrics(y != 0, 1 - pnorm)
+    out["by_load"] = {}
+    for k in sorted(set(load.tolist())):
+        sel = load == k
+        out["by_load"][k] = {"role": roles.get(k, "unseen"), **_scored(y[sel], p[sel], g[sel], m.labels)}
+    unseen = np.array([roles.get(k, "unseen") != "train" for k in load])
+    if unseen.any():
+        out["unseen"] = {"loads": sorted(set(load[unseen].tolist())), **_scored(y[unseen], p[unseen], g[unseen], m.labels)}
     return out
 
 
@@ -76,32 +109,17 @@ def _macro_f1(cm, present) -> float:
     return float(np.mean(f1))
 
 
-def cwru_trained(app, recs, held_out: str, seed: int) -> dict:
-    """Generator training machines + the other CWRU loads -> the held-out load (float and int8)."""
+def _fit_classifier(app, Xtr, ytr, Xva, yva, seed: int):
+    """The committed classifier's design and recipe ([model]) on these examples: (float model, int8 model)."""
     import keras
 
-    from tinyml.data import build_dataset, split_recordings
-    from tinyml.features import FeatureExtractor
-    from tinyml.metrics import window_metrics
     from tinyml.quant import calibration_set, quantize_model
     from tinyml.reference import TflmModel
 
     m = app.manifest
-    P = app.pipeline
-    fx = FeatureExtractor(m)
-    sim = build_dataset(m, progress=False)
-    ds = m.dataset
-    sim_train, sim_val, _ = split_recordings(sim, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"],
-                                             seed=ds["seed"])
-    train = sim_train + [r for r in recs if r.subject != held_out]
-    test = [r for r in recs if r.subject == held_out]
-    rng = np.random.default_rng(seed)
-    Xtr, ytr = P.make_examples(train, fx, m, rng, True)
-    Xva, yva = P.make_examples(sim_val, fx, m, rng, False)
-    Xte, yte = P.make_examples(test, fx, m, rng, False)
-    keras.utils.set_random_seed(seed)
     mc = m.model
-    model = P.build_classifier(Xtr.shape[1:], len(m.labels), **mc["params"])
+    keras.utils.set_random_seed(seed)
+    model = app.pipeline.build_classifier(Xtr.shape[1:], len(m.labels), **mc["params"])
     steps = mc["epochs"] * -(-len(Xtr) // mc["batch_size"])
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(mc["learning_rate"], steps)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -110,19 +128,82 @@ def cwru_trained(app, recs, held_out: str, seed: int) -> dict:
     model.fit(Xtr, ytr, validation_data=(Xva, yva), epochs=mc["epochs"], batch_size=mc["batch_size"], verbose=0,
               class_weight=weights, callbacks=[keras.callbacks.EarlyStopping(patience=mc["patience"],
                                                                              restore_best_weights=True)])
-    q = TflmModel(quantize_model(model, calibration_set(Xtr, m.quantize["calibration_samples"], seed), seed))
-    from tinyml.features import quantize_input
+    return model, TflmModel(quantize_model(model, calibration_set(Xtr, m.quantize["calibration_samples"], seed), seed))
 
-    pf = model.predict(Xte, verbose=0).argmax(1)
-    pq = q.invoke_batch(quantize_input(Xte, q.input.scale, q.input.zero_point)).argmax(1)
-    present = sorted(set(yte.tolist()))
-    wf, wq = window_metrics(yte, pf, m.labels), window_metrics(yte, pq, m.labels)
-    return {"held_out": held_out, "train_cwru_loads": sorted({r.subject for r in recs} - {held_out}),
-            "train_generator_machines": len({r.subject for r in sim_train}), "windows": int(len(yte)),
-            "classes": [m.labels[k] for k in present],
-            "macro_f1_present_classes": {"float": _macro_f1(wf["confusion"], present),
-                                         "int8": _macro_f1(wq["confusion"], present)},
-            "confusion_int8": wq["confusion"]}
+
+def _record_examples(app, fx, recs, rng, augment):
+    """make_examples per record: (X, y, the record index of each window)."""
+    P, m = app.pipeline, app.manifest
+    X, Y, G = [], [], []
+    for i, r in enumerate(recs):
+        x, y = P.make_examples([r], fx, m, rng, augment)
+        X.append(x), Y.append(y), G.append(np.full(len(y), i))
+    return np.concatenate(X), np.concatenate(Y), np.concatenate(G)
+
+
+def cwru_by_load(app, recs, folds, seed: int) -> list[dict]:
+    """Leave one load out: for each held-out CWRU load (an operating condition: motor load and speed), the
+    classifier's design trained on the generator's training machines plus the other CWRU loads, tested on
+    the held-out load's records (float and int8; no record on both sides, nothing tuned on it). Macro-F1
+    over the classes the held-out load has, with a bootstrap interval over its records; where it has a
+    healthy record, the uncalibrated anomaly AUC (1 - P(normal)) with a DeLong interval."""
+    from tinyml.data import build_dataset, split_recordings
+    from tinyml.features import FeatureExtractor, quantize_input
+    from tinyml.metrics import auc_metrics, macro_f1_ci, window_metrics
+
+    m = app.manifest
+    P = app.pipeline
+    fx = FeatureExtractor(m)
+    ds = m.dataset
+    sim_train, sim_val, _ = split_recordings(build_dataset(m, progress=False), test_fraction=ds["test_fraction"],
+                                             val_fraction=ds["val_fraction"], seed=ds["seed"])
+    rng = np.random.default_rng(seed)
+    Xs, ys = P.make_examples(sim_train, fx, m, rng, True)  # the generator's share, computed once for every fold
+    Xva, yva = P.make_examples(sim_val, fx, m, rng, False)
+    out = []
+    for held_out in folds:
+        train = [r for r in recs if r.subject != held_out]
+        test = [r for r in recs if r.subject == held_out]
+        if not test or not train:
+            continue
+        Xc, yc, _ = _record_examples(app, fx, train, rng, True)
+        Xte, yte, gte = _record_examples(app, fx, test, rng, False)
+        model, q = _fit_classifier(app, np.concatenate([Xs, Xc]), np.concatenate([ys, yc]), Xva, yva, seed)
+        pf = model.predict(Xte, verbose=0).argmax(1)
+        sq = q.invoke_batch(quantize_input(Xte, q.input.scale, q.input.zero_point))
+        pq = sq.argmax(1)
+        present = sorted(set(yte.tolist()))
+        wf, wq = window_metrics(yte, pf, m.labels), window_metrics(yte, pq, m.labels)
+        fold = {"held_out": held_out, "train_cwru_loads": sorted({r.subject for r in train}),
+                "train_generator_machines": len({r.subject for r in sim_train}), "records": len(test),
+                "windows": int(len(yte)), "classes": [m.labels[k] for k in present],
+                "macro_f1_present_classes": {"float": _macro_f1(wf["confusion"], present),
+                                             "int8": _macro_f1(wq["confusion"], present)},
+                "macro_f1_int8_ci": [float(v) for v in macro_f1_ci(yte, pq, gte, len(m.labels))],
+                "accuracy_int8": wq["accuracy"], "confusion_int8": wq["confusion"],
+                "_pooled": (yte, pq, gte + 1000 * len(out))}
+        if 0 in present and len(present) > 1:
+            o = q.output
+            p_normal = (sq[:, 0].astype(np.float32) - np.float32(o.zero_point)) * np.float32(o.scale)
+            a = auc_metrics(yte != 0, 1 - p_normal)
+            fold["anomaly_auc_uncalibrated"] = {"auc": a["auc"], "auc_ci": [float(v) for v in a["auc_ci"]]}
+        print(f"cwru fold {held_out}: macro-F1 int8 {fold['macro_f1_present_classes']['int8']:.3f}", file=sys.stderr)
+        out.append(fold)
+    return out
+
+
+def pooled(folds, labels) -> dict:
+    """Every fold's held-out windows together (each window predicted by the model that never saw its load)."""
+    from tinyml.metrics import macro_f1_ci, window_metrics
+
+    y = np.concatenate([f["_pooled"][0] for f in folds])
+    p = np.concatenate([f["_pooled"][1] for f in folds])
+    g = np.concatenate([f["_pooled"][2] for f in folds])
+    present = sorted(set(y.tolist()))
+    w = window_metrics(y, p, labels)
+    return {"windows": int(len(y)), "macro_f1_int8": _macro_f1(w["confusion"], present),
+            "macro_f1_int8_ci": [float(v) for v in macro_f1_ci(y, p, g, len(labels))],
+            "accuracy_int8": w["accuracy"], "confusion_int8": w["confusion"]}
 
 
 def ims_healthy(app, pipe, folder) -> dict:
@@ -154,7 +235,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cwru", required=True, help="a folder of CWRU .mat records")
     ap.add_argument("--ims", help="a folder of IMS snapshots")
-    ap.add_argument("--folds", default="cwru-load0", help="held-out loads for the CWRU-trained classifier")
+    ap.add_argument("--folds", default="cwru-load0,cwru-load1,cwru-load2,cwru-load3",
+                    help="held-out loads of the leave-one-load-out classifiers (empty: none)")
+    ap.add_argument("--folds-from", help="an earlier real_data.json whose leave-one-load-out folds to keep (they "
+                    "train their own classifiers on the same data and code, whatever model is committed)")
     ap.add_argument("--folder", help="a training run's folder instead of the committed model/")
     ap.add_argument("--out", help="default: real_data.json in the model folder")
     a = ap.parse_args(argv)
@@ -165,10 +249,16 @@ def main(argv=None) -> int:
     cwru = load_module(datasets_dir() / "cwru" / "dataset.py", "tinyml_datasets.cwru")
     recs = cwru.load(Path(a.cwru), rate=app.manifest.rate, channels=app.manifest.channels)
     report = {"cwru_folder": Path(a.cwru).name, "cwru_records": len(recs),
-              "committed": committed_on_cwru(app, pipe, recs)}
+              "committed": committed_on_cwru(app, pipe, recs, cwru_roles(folder))}
     print(json.dumps(report["committed"], indent=1), file=sys.stderr)
-    report["cwru_trained"] = [cwru_trained(app, recs, fold, app.manifest.dataset["seed"])
-                              for fold in a.folds.split(",") if fold]
+    if a.folds_from:  # the leave-one-load-out models do not depend on the committed one: reuse a measured run
+        earlier = json.loads(Path(a.folds_from).read_text())
+        report.update({k: earlier[k] for k in ("cwru_by_load_pooled", "cwru_trained") if k in earlier})
+    else:
+        folds = cwru_by_load(app, recs, [f for f in a.folds.split(",") if f], app.manifest.dataset["seed"])
+        if folds:
+            report["cwru_by_load_pooled"] = pooled(folds, app.manifest.labels)
+        report["cwru_trained"] = [{k: v for k, v in f.items() if not k.startswith("_")} for f in folds]
     if a.ims:
         report["ims"] = ims_healthy(app, pipe, a.ims)
     Path(a.out).write_text(json.dumps(report, indent=1) + "\n")

@@ -16,6 +16,7 @@ from .acceptance import check_acceptance, flat_metrics
 from .apps import App, model_file
 from .card_stamp import postprocess_sha256
 from .data import load_splits
+from .data.splits import held_out_as_trained
 from .errors import AcceptanceError, TinymlError
 from .metrics import format_intervals, round_metrics
 from .predict import Pipeline
@@ -45,7 +46,9 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
     card = json.loads(card_path.read_text()) if card_path.is_file() else None
     if rewrite_card:
         _check_card_describes(app, card, models)
-    _, _, test = load_splits(app.manifest, smoke=smoke)
+    train, val, test = load_splits(app.manifest, smoke=smoke)
+    if not smoke and card is not None and not card.get("smoke"):  # never a subject the model trained on
+        test = held_out_as_trained(train, val, test, card.get("dataset", {}).get("cohorts"))
     pipe = Pipeline(app, models[""], models={n: b for n, b in models.items() if n})
     ev = evaluate_pipeline(app, pipe, test, progress=not smoke)
     metrics = ev.metrics

@@ -104,6 +104,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "name": ((str,), False, ""),  # required unless `sources` lists them
         "path": ((str,), False, ""),
         "generator": ((str,), False, ""),
+        # true: the generator trains alongside a real `path` (both sources, split each by its own groups),
+        # not only in its stead while `path` is empty
+        "with_generator": ((bool,), False, False),
         "split": ((str,), False, "subject"),
         "seed": ((int,), False, 0),
         "test_fraction": (_NUM, False, 0.25),

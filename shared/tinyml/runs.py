@@ -4,7 +4,9 @@
 card.json, the model card and plots, and the float models under float/ for `--reuse-float`), never the
 committed apps/<id>/model. `tinyml promote <app> [run]` makes a run the committed model after checks:
 its features are the manifest's (feature hash), its files are the ones it trained (SHA-256), it is no
-smoke run, it was trained without --set overrides, and it has exactly the manifest's models; its
+smoke run, it was trained without --set overrides (but `dataset.path`: where the user keeps a dataset is
+local, never written into app.toml; the committed card keeps no such path), and it has exactly the
+manifest's models; its
 acceptance result is shown. It then replaces apps/<id>/model with the run's files, rewrites the golden
 vectors (fixtures/golden.npz, from the demo) and measures the device cost and parity on qemu-m4 into the
 card.
@@ -84,14 +86,25 @@ def resolve_run(app: App, run: str | None) -> Path:
     raise TinymlError(f"{run}: not a training run of {app.id}" + (f"; runs: {', '.join(p for p in known)}" if known else ""))
 
 
+# --set keys that say where data live, not what the model is: a run trained with them is the manifest's model
+DATA_LOCATION_KEYS = ("dataset.path",)
+
+
+def design_overrides(overrides) -> list[str]:
+    """The --set texts that change the model's design (all but the data locations)."""
+    from .manifest import parse_set
+
+    return [o for o in overrides or () if ".".join(parse_set(o)[0]) not in DATA_LOCATION_KEYS]
+
+
 def check_run(app: App, run_dir: Path) -> dict:
     """The run's card, after the checks that make it safe to commit; TinymlError naming the first problem."""
     m = app.manifest
     card = json.loads((run_dir / "card.json").read_text())
     if card.get("smoke"):
         raise TinymlError(f"{run_dir}: a smoke run (tiny data and epochs) is never committed")
-    if card.get("overrides"):
-        raise TinymlError(f"{run_dir}: trained with --set {' '.join(card['overrides'])}; put the values in "
+    if design_overrides(card.get("overrides")):
+        raise TinymlError(f"{run_dir}: trained with --set {' '.join(design_overrides(card['overrides']))}; put the values in "
                           f"{m.path.name} and train again, so the committed model is the manifest's")
     if card.get("feature_hash") != m.feature_hash():
         raise TinymlError(f"{run_dir}: trained on other features ({card.get('feature_hash')}) than the manifest's "
@@ -127,6 +140,8 @@ def promote(app: App, run: str | None = None) -> dict:
     for f in sorted(run_dir.iterdir()):
         if f.is_file():
             shutil.copy2(f, dst / f.name)
+    card["overrides"] = design_overrides(card.get("overrides"))  # none: a local data path is never committed
+    (dst / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     golden = write_golden(app, Pipeline(app))
     from .device.cost import device_cost
 

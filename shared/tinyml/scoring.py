@@ -152,8 +152,11 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
 
 def is_real(m):
     """A predicate: is a recording from one of the manifest's real sources (not generated)?"""
-    real = {s.name for s in declared_sources(m) if s.real}
-    return lambda r: r.cohort.split("/")[0] in real if m.dataset["sources"] else bool(real)
+    declared = declared_sources(m)
+    real = {s.name for s in declared if s.real}
+    if len(declared) > 1:  # recordings are tagged with their source (data.source.build_dataset)
+        return lambda r: r.cohort.split("/")[0] in real
+    return lambda r: bool(real)
 
 
 def example_chunks(recs: list[Recording], budget: int = EXAMPLES_CHUNK_SAMPLES):

@@ -120,14 +120,17 @@ def test_postprocessor_calibrates_then_alarms():
     assert values[0] == pytest.approx((1 - 0.9) / den, abs=0.01)  # uncalibrated: the classifier's
     assert pp.cal.n == n and pp.cal.done  # the capture called faulty was not learned, so it took n + 1
     assert all(v < 1 for v in values[n + 1 :]) and not events
-    # a growing fault: anomalous captures, then the anomaly event after 2, then the fault event after 2
+    # a growing fault: anomalous captures, the anomaly event after anomaly_hold of them, the fault event after
+    # fault_hold (the fault needs anomalous captures, not the anomaly event)
     ev = []
     for k in range(6):
         f = healthy[0] + 3.0 * (k + 1)
         ev.append(pp.step(None, None, None, _scores(0.1, "outer_race", 0.8), features=f))
     names = P.event_names(M)
     fired = [(k, names[lab]) for k, e in enumerate(ev) for lab, _ in e]
-    assert fired == [(1, "anomaly"), (1, "outer_race")]  # both after their hold of 2
+    hold_a, hold_f = pp.p.anomaly_hold, pp.p.fault_hold
+    assert sorted(fired, key=lambda e: (e[0], e[1] != "anomaly")) == fired
+    assert sorted(fired) == sorted([(hold_a - 1, "anomaly"), (hold_f - 1, "outer_race")])
     # a fault score without an anomaly raises nothing
     pp2 = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()}, calibration=pp.calibration())
     assert not sum((pp2.step(None, None, None, _scores(0.1, "looseness", 0.9), features=healthy[0]) for _ in range(4)), [])
@@ -145,9 +148,10 @@ def test_anomaly_rearms_only_after_dropping_and_refractory():
     pp = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()},
                          calibration={"captures": 32, "mean": [0.0] * 36, "spread": [1.0] * 36, "threshold": 1.0})
     hot, cold = np.full(36, 3.0, np.float32), np.zeros(36, np.float32)
-    seq = [hot] * 5 + [cold] + [hot] * 3 + [cold] * 50 + [hot] * 2
+    hold = pp.p.anomaly_hold
+    seq = [hot] * 5 + [cold] + [hot] * 3 + [cold] * 50 + [hot] * hold
     fired = [k for k, f in enumerate(seq) for lab, _ in pp.step(None, None, None, _scores(0.9), features=f)]
-    assert fired == [1, 60]  # held 2; not again while anomalous, nor within the refractory time
+    assert fired == [hold - 1, 58 + hold]  # held; not again while anomalous, nor within the refractory time
 
 
 # ---- with the committed models: the calibration file, and the device keeping it across a reset ----
@@ -193,3 +197,37 @@ def test_device_keeps_its_calibration_across_a_reset():
     second = device_parity(APP, "qemu-m4", calibration=first.learned)
     assert second.ok, second.mismatches
     assert second.learned == first.learned
+
+
+def test_real_data_marks_each_cwru_load_by_its_role_in_training(tmp_path):
+    """real_data.py (run by hand on the real CWRU copy) reads which loads the committed model trained on from
+    its card's split, scores every load under its role, the never-trained loads together, and the card says so."""
+    import json
+
+    from tinyml.apps import load_module
+    from tinyml.paths import datasets_dir
+    from tinyml.predict import Pipeline
+
+    rd = load_module(APP.dir / "real_data.py", "pdm_real_data")
+    fixture = load_module(datasets_dir() / "cwru" / "fixture.py", "tinyml_datasets.cwru_fixture")
+    cwru = load_module(datasets_dir() / "cwru" / "dataset.py", "tinyml_datasets.cwru")
+    fixture.write_fixture(tmp_path / "cwru")
+    recs = cwru.load(tmp_path / "cwru", rate=M.rate, channels=M.channels)
+    loads = sorted({r.subject for r in recs})
+    assert len(loads) >= 2
+    assert rd.cwru_roles(tmp_path) == {}  # no card: the model never saw CWRU
+    split = {"train": loads[:-1], "val": [], "test": loads[-1:]}
+    (tmp_path / "card.json").write_text(json.dumps({"dataset": {"cohorts": {"cwru": split, "synthetic-vibration": {}}}}))
+    roles = rd.cwru_roles(tmp_path)
+    assert roles == {**{k: "train" for k in loads[:-1]}, loads[-1]: "test"}
+    c = rd.committed_on_cwru(APP, Pipeline(APP), recs, roles)
+    assert {k: v["role"] for k, v in c["by_load"].items()} == roles
+    assert c["unseen"]["loads"] == loads[-1:]
+    assert c["unseen"]["windows"] == c["by_load"][loads[-1]]["windows"] < c["windows"]
+    lo, hi = c["unseen"]["macro_f1_int8_ci"]
+    assert 0 <= lo <= hi <= 1
+    text = "\n".join(P._committed_on_cwru_lines({"cwru_folder": "Data", "cwru_records": len(recs)}, c))
+    short = [k.split("-")[-1] for k in loads]
+    assert f"trained on the generator and CWRU {', '.join(short[:-1])}" in text and f"held out for test: {short[-1]}" in text
+    c0 = rd.committed_on_cwru(APP, Pipeline(APP), recs, {})
+    assert "never saw real data" in "\n".join(P._committed_on_cwru_lines({"cwru_folder": "Data", "cwru_records": 1}, c0))

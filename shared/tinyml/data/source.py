@@ -2,7 +2,10 @@
 
 [dataset] either names one source (`name`, `path`, `options`; `generator` stands in while `path` is empty),
 or lists several in `[[dataset.sources]]` (each `name`, `path` for a real one, `weight`, `options`,
-`smoke_options`). A real source whose folder is missing (or whose `$VAR` is unset) is left out with a
+`smoke_options`). In the single-source form, `with_generator = true` keeps the generator alongside a set
+`path` (two sources: the real folder and the generator, each recording's cohort naming its source, so the
+split draws held-out groups from each, e.g. unseen machines of the generator and an unseen load of a real
+rig). A real source whose folder is missing (or whose `$VAR` is unset) is left out with a
 one-line notice; when no source is left, `[dataset] generator` stands in, so training works on a fresh clone.
 A real source's `path` may name several folders, separated by `:` (os.pathsep) as in $PATH, e.g. a dataset's
 parts that a user keeps in different places; the missing ones are left out with a notice. A dataset whose
@@ -84,7 +87,8 @@ def declared_sources(m: Manifest, smoke: bool = False) -> list[Source]:
     if not ds["sources"]:  # the single-source form
         options = {**ds["options"], **(ds["smoke_options"] if smoke else {})}
         if ds["path"]:
-            return [Source(ds["name"], ds["path"], 1.0, dict(options.get("load", {})), real=True)]
+            real = Source(ds["name"], ds["path"], 1.0, dict(options.get("load", {})), real=True)
+            return [_generator(m, options), real] if ds["with_generator"] else [real]
         return [_generator(m, options)]
     out = []
     for s in ds["sources"]:
@@ -129,7 +133,7 @@ def build_dataset(m: Manifest, *, smoke: bool = False, progress: bool = True) ->
     """Every recording of the sources in use, at the manifest's rate. With several sources, each recording's
     cohort names its source ("sisfall" or "sisfall/elderly"), for stratified splits and separate reports."""
     sources = resolve_sources(m, smoke)
-    tag = len(m.dataset["sources"]) > 1
+    tag = len(declared_sources(m, smoke)) > 1
     out: list[Recording] = []
     for s in sources:
         mod = dataset_module(s.name)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
+from ..errors import TinymlError
 from ..manifest import Manifest
 from ..recording import Recording
 from .source import build_dataset
@@ -14,6 +17,26 @@ def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
     recs = build_dataset(m, smoke=smoke, progress=not smoke if progress is None else progress)
     ds = m.dataset
     return split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"], seed=ds["seed"])
+
+
+def held_out_as_trained(train, val, test, recorded: dict | None):
+    """The held-out recordings of the split a model was trained with, as its card records it (`recorded`: the
+    card's dataset `cohorts`, {cohort: {"train"|"val"|"test": [subjects]}}), so re-evaluating never scores a
+    subject the model trained on, even when the data differ from training's (a real source's folder not set
+    now, which changes the draw): the recordings of the recorded test subjects; a notice names the recorded
+    test subjects that are not in the data now. Nothing recorded: `test` as drawn."""
+    if not recorded:
+        return test
+    held = {s for parts in recorded.values() for s in parts.get("test", [])}
+    out = [r for r in train + val + test if r.subject in held]
+    missing = sorted(held - {r.subject for r in out})
+    if missing:
+        print(f"notice: {len(missing)} held-out subject(s) of the model's training split are not in the data now "
+              f"(e.g. {missing[0]}; a real source's path not set?): evaluated without them", file=sys.stderr)
+    if not out:
+        raise TinymlError("none of the held-out subjects the model's card records is in the data; "
+                          "set [dataset] as when it was trained")
+    return out
 
 
 def split_recordings(

@@ -10,7 +10,7 @@
 
 from .anomaly import auc_metrics, roc_auc, roc_curve
 from .bootstrap import cluster_bootstrap_ci
-from .classes import confusion, window_metrics
+from .classes import confusion, macro_f1_ci, window_metrics
 from .events import (clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals,
                      match_events)
 from .regression import regression_metrics
@@ -30,5 +30,5 @@ def round_metrics(d: dict) -> dict:
 
 
 __all__ = ["auc_metrics", "clopper_pearson", "cluster_bootstrap_ci", "confusion", "event_breakdown", "event_intervals",
-           "event_metrics", "format_intervals", "match_events",
+           "event_metrics", "format_intervals", "macro_f1_ci", "match_events",
            "regression_metrics", "roc_auc", "roc_curve", "round_metrics", "window_metrics"]

@@ -24,3 +24,24 @@ def window_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) ->
         "confusion": cm.tolist(),
         "windows": int(cm.sum()),
     }
+
+
+def macro_f1_ci(y_true: np.ndarray, y_pred: np.ndarray, groups, n: int, *, level: float = 0.95,
+                n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+    """Cluster-bootstrap interval [lo, hi] of the macro-F1 over the classes present in y_true, resampling
+    whole groups (the recordings the windows come from: their windows are not independent)."""
+    from .bootstrap import cluster_bootstrap_ci
+
+    y_true, y_pred = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
+    _, g = np.unique(np.asarray(groups), return_inverse=True)
+    tp, fp, fn = (np.zeros((g.max() + 1, n)) for _ in range(3))
+    np.add.at(tp, (g, y_true), y_true == y_pred)
+    np.add.at(fp, (g, y_pred), y_true != y_pred)
+    np.add.at(fn, (g, y_true), y_true != y_pred)
+
+    def stat(s):  # over the classes present in each resample, as window_metrics does
+        f1 = 2 * s["tp"] / np.maximum(2 * s["tp"] + s["fp"] + s["fn"], 1e-12)
+        present = s["tp"] + s["fn"] > 0
+        return (f1 * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+
+    return cluster_bootstrap_ci({"tp": tp, "fp": fp, "fn": fn}, stat, level=level, n_boot=n_boot, seed=seed)

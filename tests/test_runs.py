@@ -1,0 +1,27 @@
+"""Promotion checks: a run trained with --set is not the manifest's model, except for where the data live."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tinyml.apps import discover, load_app
+from tinyml.errors import TinymlError
+from tinyml.runs import check_run, design_overrides
+
+
+def test_data_locations_are_not_design_overrides():
+    assert design_overrides(["dataset.path=/data/x", "model.epochs=3"]) == ["model.epochs=3"]
+    assert design_overrides(["dataset.path=/data/x"]) == [] and design_overrides(None) == []
+
+
+@pytest.mark.parametrize("overrides, needle", [
+    (["model.epochs=3", "dataset.path=/data/x"], "trained with --set model.epochs=3;"),
+    (["dataset.path=/data/x"], "other features"),  # past the --set check: the next check speaks
+])
+def test_check_run_refuses_only_design_overrides(tmp_path, overrides, needle):
+    app = load_app(discover()[0])
+    (tmp_path / "card.json").write_text(json.dumps({"overrides": overrides, "feature_hash": "not-this-one"}))
+    with pytest.raises(TinymlError, match=needle):
+        check_run(app, tmp_path)
