@@ -103,8 +103,9 @@ def check_run(app: App, run_dir: Path) -> dict:
     card = json.loads((run_dir / "card.json").read_text())
     if card.get("smoke"):
         raise TinymlError(f"{run_dir}: a smoke run (tiny data and epochs) is never committed")
-    if design_overrides(card.get("overrides")):
-        raise TinymlError(f"{run_dir}: trained with --set {' '.join(design_overrides(card['overrides']))}; put the values in "
+    design = design_overrides(card.get("overrides"))
+    if design:
+        raise TinymlError(f"{run_dir}: trained with --set {' '.join(design)}; put the values in "
                           f"{m.path.name} and train again, so the committed model is the manifest's")
     if card.get("feature_hash") != m.feature_hash():
         raise TinymlError(f"{run_dir}: trained on other features ({card.get('feature_hash')}) than the manifest's "

@@ -110,8 +110,9 @@ def cmd_bench(args) -> int:
     from .bench import app_models, bench_all, bench_model, render_bench, small_boards
 
     for b in args.board:
-        if load_board(b).word_bits >= 32:
-            raise TinymlError(f"--board {b}: a {load_board(b).word_bits}-bit board; the bench runs 32-bit cores on QEMU "
+        bits = load_board(b).word_bits
+        if bits >= 32:
+            raise TinymlError(f"--board {b}: a {bits}-bit board; the bench runs 32-bit cores on QEMU "
                               f"already, --board names 8/16-bit ones (BOARD_WORD_BITS < 32)")
     if args.tflite:
         name, data = _model_bytes(args)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bootstrap import cluster_bootstrap_ci
+
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
     cm = np.zeros((n, n), np.int64)
@@ -30,8 +32,6 @@ def macro_f1_ci(y_true: np.ndarray, y_pred: np.ndarray, groups, n: int, *, level
                 n_boot: int = 2000, seed: int = 0) -> np.ndarray:
     """Cluster-bootstrap interval [lo, hi] of the macro-F1 over the classes present in y_true, resampling
     whole groups (the recordings the windows come from: their windows are not independent)."""
-    from .bootstrap import cluster_bootstrap_ci
-
     y_true, y_pred = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
     _, g = np.unique(np.asarray(groups), return_inverse=True)
     tp, fp, fn = (np.zeros((g.max() + 1, n)) for _ in range(3))
