@@ -374,6 +374,43 @@ def _band_noise(rng, n, rate, lo, hi, order=2):
     return y / (y.std() + 1e-12)
 
 
+# Electrode drift: the half-cell potential of a gel electrode on skin wanders by tenths of a mV over tens of
+# seconds (sweat, pressure, temperature). Its power lies below ~0.1 Hz and falls at least as f^-4 above it (the
+# skin-electrode interface is a low-pass of second order: the double layer and the gel/skin RC), so it does not
+# reach the 5-15 Hz QRS band (0.15 % of its RMS: under 0.5 uV at most, below one LSB); a first-order
+# tail (f^-2) put a third of its RMS into 0.5-40 Hz and 9 % into 5-15 Hz, i.e. up to 26 uV of QRS-band noise.
+DRIFT_HZ = 0.08
+DRIFT_ORDER = 2
+# Posture: lying, sitting and standing move the heart against the electrodes; single-lead QRS amplitude changes by
+# tens of percent between postures (the generator's range: +-35 % about the baseline).
+# Each posture's gain is drawn about the wearer's own baseline (not about the last posture's), so the gain is
+# bounded and returns to the baseline's spread however many changes come: it does not random-walk.
+POSTURE_GAIN = (0.65, 1.35)
+
+
+def electrode_drift(rng, n, rate, mv):
+    """A slow electrode drift of RMS `mv` (mV), band-limited below DRIFT_HZ at DRIFT_ORDER."""
+    return mv * _band_noise(rng, n, rate, 0, DRIFT_HZ, DRIFT_ORDER)
+
+
+def posture_gain(rng, events, n, rate):
+    """The multiplier of the wearer's baseline gain over time: 1 until the first posture change, then a ramp over
+    each change to that posture's own level, drawn in POSTURE_GAIN about the baseline."""
+    t = np.arange(n) / rate
+    g = np.ones(n)
+    for ev in events:
+        if ev.kind != "posture":
+            continue
+        target = rng.uniform(*POSTURE_GAIN)
+        i0 = max(0, int(ev.start * rate))
+        if i0 >= n:
+            continue
+        i1 = min(n, i0 + max(1, int(ev.seconds * rate)))
+        g[i0:i1] = g[i0] + (target - g[i0]) * np.clip((t[i0:i1] - ev.start) / max(ev.seconds, 0.1), 0, 1)
+        g[i1:] = target
+    return g
+
+
 def render_noise(rng, subj: Subject, events: list[NoiseEvent], n, rate, heart):
     """The ECG as the electrodes and the front end deliver it: heart * gain(t) + noise, saturated and
     quantised. Returns (signal mV float32, unreadable spans, disturbed spans [(start s, end s)]).
@@ -382,14 +419,14 @@ def render_noise(rng, subj: Subject, events: list[NoiseEvent], n, rate, heart):
     the QRS amplitude, and EMG whose peaks (about 3 x its RMS) reach half of it. Disturbed: any noise
     episode, readable or not."""
     t = np.arange(n) / rate
-    gain = np.full(n, subj.gain)
+    posture = posture_gain(rng, events, n, rate)
+    gain = subj.gain * posture
     extra = np.zeros(n)
     unreadable, disturbed = [], []
     lead_off = np.zeros(n, bool)
-    qrs = subj.qrs_mv
     # baseline: breathing (z0 of the model) and a slow electrode drift
     extra += rng.uniform(0.03, 0.15) * np.sin(2 * np.pi * subj.resp_hz * t + rng.uniform(0, 6.3))
-    extra += rng.uniform(0.05, 0.3) * _band_noise(rng, n, rate, 0, 0.08, 1)
+    extra += electrode_drift(rng, n, rate, rng.uniform(0.05, 0.3))
     # mains and sensor noise
     extra += subj.mains_mv * np.sin(2 * np.pi * subj.mains_hz * t + rng.uniform(0, 6.3))
     extra += subj.sensor_mv * rng.standard_normal(n)
@@ -400,6 +437,7 @@ def render_noise(rng, subj: Subject, events: list[NoiseEvent], n, rate, heart):
         if i1 - i0 < 2:
             continue
         m = i1 - i0
+        qrs = subj.qrs_mv * float(posture[i0:i1].min())  # readability against the QRS of that moment's posture
         disturbed.append((ev.start, ev.start + ev.seconds))
         env = np.clip(np.minimum(np.arange(m), np.arange(m)[::-1]) / (0.3 * rate), 0, 1)
         if ev.kind == "emg":
@@ -433,10 +471,6 @@ def render_noise(rng, subj: Subject, events: list[NoiseEvent], n, rate, heart):
         elif ev.kind == "lead_off":
             lead_off[i0:i1] = True
             unreadable.append((ev.start, ev.start + ev.seconds))
-        elif ev.kind == "posture":
-            g = rng.uniform(0.65, 1.35)
-            step = np.clip((t - ev.start) / max(ev.seconds, 0.1), 0, 1)
-            gain = gain * (1 + (g - 1) * step)
     x = heart * gain + extra
     if lead_off.any():  # an open electrode: the input floats to a rail or picks up interference
         k = np.flatnonzero(lead_off)

@@ -120,3 +120,44 @@ def test_noise_has_mains_and_unreadable_spans(gen):
     rng = np.random.default_rng(0)
     subj = gen.make_subject(rng, 0)
     assert subj.mains_hz in (50.0, 60.0) and 0.4 <= subj.qrs_mv / subj.gain <= 3.0
+
+
+def test_posture_gain_is_bounded_about_the_baseline_over_a_day(gen):
+    """Posture changes set the gain about the wearer's baseline; they must not compound into a random walk (the
+    old generator multiplied them: over an hour one wearer's QRS halved, another's tripled)."""
+    rate, hours = 10.0, 24
+    rng = np.random.default_rng(3)
+    events = [e for e in gen.noise_plan(rng, hours * 3600.0, active=0.3) if e.kind == "posture"]
+    events += [gen.NoiseEvent("posture", s, 2.0) for s in np.arange(60.0, hours * 3600.0, 300.0)]
+    events.sort(key=lambda e: e.start)
+    assert len(events) > 300
+    g = gen.posture_gain(rng, events, int(hours * 3600 * rate), rate)
+    lo, hi = gen.POSTURE_GAIN
+    assert g.min() >= lo - 1e-9 and g.max() <= hi + 1e-9
+    assert abs(np.median(g[len(g) // 2:]) - 1.0) < 0.15  # it stays about the baseline late in the day too
+
+
+def test_posture_gain_reaches_the_signal(gen):
+    """What the electrodes deliver is heart x the wearer's gain x the posture's multiplier: the same noise draw with
+    a 1 mV and a 0 mV heart differ by exactly that gain, within its bounds after 40 posture changes."""
+    rate, n = 250.0, int(250 * 1200)
+    subj = gen.make_subject(np.random.default_rng(0), 0)
+    events = [gen.NoiseEvent("posture", s, 1.0) for s in range(30, 1200, 30)]
+    one, _, _ = gen.render_noise(np.random.default_rng(1), subj, events, n, rate, np.ones(n))
+    zero, _, _ = gen.render_noise(np.random.default_rng(1), subj, events, n, rate, np.zeros(n))
+    ok = (np.abs(one) < 4.9) & (np.abs(zero) < 4.9)  # not at the ADC's rails
+    g = (one.astype(np.float64) - zero)[ok] / subj.gain
+    lo, hi = gen.POSTURE_GAIN
+    assert g.min() > lo - 0.02 and g.max() < hi + 0.02 and g.max() - g.min() > 0.2
+
+
+def test_electrode_drift_stays_out_of_the_qrs_band(gen):
+    """The slow drift lives below ~0.1 Hz: in 5-15 Hz (the QRS detector's band) it must stay below 0.5 % of its
+    RMS, and below 10 % in the 0.5-40 Hz band the model sees (a first-order drift put 9 % and 33 % there)."""
+    from scipy import signal as sps
+
+    x = gen.electrode_drift(np.random.default_rng(0), int(250 * 1800), 250.0, 1.0)
+    assert abs(x.std() - 1.0) < 1e-6
+    for band, limit in (((5.0, 15.0), 0.005), ((0.5, 40.0), 0.10)):
+        y = sps.sosfilt(sps.butter(2, band, "bandpass", fs=250.0, output="sos"), x)[2500:]
+        assert y.std() < limit, (band, y.std())
