@@ -122,6 +122,21 @@ def test_eval_card_rewrites_the_card_from_the_committed_model(tmp_path):
     text = (model / "README.md").read_text()
     assert text.startswith("# Model card") and "intervals" in text
     assert (model / "training.png").read_bytes() == training_png
+    assert "evaluated_on" not in after and "data changed since training" not in text  # the data it trained with
+    # data redrawn since training (e.g. a fixed generator): the card says which held-out data its int8 figures are on
+    trained = dict(after, dataset=dict(after["dataset"], sha256="f" * 64))
+    (model / "card.json").write_text(json.dumps(trained))
+    res = run_cli("eval", "demo-app", "--card", env=env)
+    assert res.returncode == 0, res.stderr
+    after = json.loads((model / "card.json").read_text())
+    e = after["evaluated_on"]
+    assert len(e["sha256"]) == 64 and e["recordings"] == before["dataset"]["recordings"]["test"]
+    assert "The data changed since training" in (model / "README.md").read_text()
+    (model / "card.json").write_text(json.dumps(dict(after, dataset=dict(after["dataset"], sha256=e["sha256"]))))
+    res = run_cli("eval", "demo-app", "--card", env=env)  # the data it was trained with again: no such note
+    after = json.loads((model / "card.json").read_text())
+    assert res.returncode == 0 and "evaluated_on" not in after
+    assert "The data changed since training" not in (model / "README.md").read_text()
     res = run_cli("eval", "demo-app", "--card", "--smoke", env=env)  # never a smoke evaluation in the card
     assert res.returncode == 2 and "drop --smoke" in res.stderr.strip().splitlines()[-1]
     after["model_sha256"] = "0" * 64

@@ -47,6 +47,7 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
     if rewrite_card:
         _check_card_describes(app, card, models)
     train, val, test = load_splits(app.manifest, smoke=smoke)
+    drawn = train + val + test  # the data as training would see them now: what the card's sha256 fingerprints
     if not smoke and card is not None and not card.get("smoke"):  # never a subject the model trained on
         test = held_out_as_trained(train, val, test, card.get("dataset", {}).get("cohorts"))
     pipe = Pipeline(app, models[""], models={n: b for n, b in models.items() if n})
@@ -75,6 +76,7 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
 
         card["metrics"]["int8"] = round_metrics(metrics)
         card["app_metrics"] = ev.app_keys
+        _record_evaluated_data(card, drawn, test)
         card["postprocess_sha256"] = postprocess_sha256(app.manifest)
         card.pop("postprocess_assumed", None)  # measured now, no longer taken on trust
         for name, mm in ev.models.items():
@@ -94,6 +96,21 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
 
 def _train_then_promote(app: App) -> str:
     return f"{hints.command('train', app.id)}, then {hints.command('promote', app.id)}"
+
+
+def _record_evaluated_data(card: dict, drawn, test) -> None:
+    """When the data differ from those the model was trained and tested on (e.g. a fixed generator redrew every
+    split), the card says so: its int8 figures are on these held-out recordings, its float figures, int8 drop and
+    training curves are training's, on the older data."""
+    from .train import data_sha256
+
+    trained = card.get("dataset", {}).get("sha256")
+    sha = data_sha256(drawn) if trained else None
+    if sha is None or sha == trained:  # not recorded (an older card): nothing to compare; or the same data
+        card.pop("evaluated_on", None)
+        return
+    card["evaluated_on"] = {"sha256": sha, "recordings": len(test), "subjects": len({r.subject for r in test}),
+                            "hours": round(sum(r.duration for r in test) / 3600, 2)}
 
 
 def _check_card_describes(app: App, card: dict | None, models: dict[str, bytes]) -> None:

@@ -215,6 +215,18 @@ def _left_out(m, used: set[str]) -> list[str]:
     return []
 
 
+def _evaluated_on_text(card: dict) -> str:
+    """The held-out data `tinyml eval --card` measured, when they are not those the model was trained with."""
+    e = card.get("evaluated_on")
+    if not e:
+        return ""
+    return (f"\n- **The data changed since training** (data sha256 `{e['sha256'][:16]}` now, `"
+            f"{card['dataset'].get('sha256', 'not recorded')[:16]}` when trained): the int8 figures were re-measured by "
+            f"`tinyml eval --card` on the {e['subjects']} held-out subjects' {e['recordings']} recordings as they are "
+            f"now ({e['hours']} h, never trained on); the float figures, the int8 drop and the training curves are "
+            f"training's, on the older data.")
+
+
 def _data_text(m, ds: dict) -> str:
     """What the model was trained and tested on, source by source: real recordings or generated ones."""
     sources = ds["sources"]
@@ -445,7 +457,7 @@ def card_text(app: App, card: dict, folder: Path) -> str:
 
 {_data_text(m, ds)}
 
-- Split by **{m.dataset['split']}**, seed {card['seed']}: {ds['subjects']['train']} / {ds['subjects']['val']} / {ds['subjects']['test']} subjects (train / val / test{train_only}), {ds['recordings']['test']} held-out recordings, {ds['test_hours']} h.
+- Split by **{m.dataset['split']}**, seed {card['seed']}: {ds['subjects']['train']} / {ds['subjects']['val']} / {ds['subjects']['test']} subjects (train / val / test{train_only}), {ds['recordings']['test']} held-out recordings, {ds['test_hours']} h.{_evaluated_on_text(card)}
 - Input: {card['input']['shape']} int8 (scale {card['input']['scale']:.6g}, zero point {card['input']['zero_point']}); features v{card['feature_version']}, hash `{card['feature_hash']}`.
 - int8 model: {card['model_bytes']} bytes (`model.int8.tflite`, sha256 `{card['model_sha256'][:16]}…`); TFLM arena {card.get('tflm_arena_bytes', 'n/a')} bytes (64-bit host figure).
 - {_device_line(card, m.id)}
