@@ -13,10 +13,13 @@ spectrum's shape, shaft harmonics). Two int8 models read it:
 
 Calibration (PostProcessor, C twin firmware/app.c): a new device learns its machine from its first
 `calibration_captures` captures that the classifier calls normal: per feature the mean and spread
-(Welford, float32), and the alarm threshold, `threshold_factor` times the mean of the autoencoder's error
-over those same captures (at least `min_threshold`). Until then `values.anomaly` is the classifier's
-1 - P(normal) over 1 - `calibration_min_normal` (so 1.0 is its alarm level too); from then on it is the
-autoencoder's error over the threshold. The learned state is what `tinyml calibrate` writes, what
+(Welford, float32), and the alarm threshold, `threshold_factor` times the mean anomaly score over those
+same captures (at least `min_threshold`). The anomaly score of a capture: the autoencoder's error on its
+z-scores (the features `rise_only_features` count upward only: a defect adds energy at its orders, a dip
+below the baseline is no fault) plus `classifier_weight` x (1 - P(normal)) (the classifier's belief that
+this is a fault, learned across machines, joins the distance from this machine's baseline). Until then
+`values.anomaly` is the classifier's 1 - P(normal) over 1 - `calibration_min_normal` (so 1.0 is its alarm
+level too); from then on it is the anomaly score over the threshold. The learned state is what `tinyml calibrate` writes, what
 `predict --calibration` starts from, and what the device keeps in its non-volatile page.
 
 Events (all integer or float32 comparisons, identical on the device): "anomaly" when values.anomaly >= 1
@@ -43,7 +46,7 @@ F32 = np.float32
 ANOMALY_EVENT = "anomaly"
 # learned state kept by the device (firmware/app.c: struct calibration, little-endian)
 NV_MAGIC = 0x314D4450  # "PDM1"
-NV_VERSION = 1
+NV_VERSION = 2  # 2: the threshold is on the anomaly score with the classifier's term (a version-1 page is re-learned)
 
 
 # --- [machine]: derived values (the C twin computes them in tml_app_init) -------------------------------
@@ -235,6 +238,8 @@ class Params:
         self.spread_floor = F32(p["spread_floor"])
         self.z_clip = F32(p["z_clip"])
         self.threshold_factor = F32(p["threshold_factor"])
+        self.rise_only = tuple(int(v) for v in p.get("rise_only_features", [0, 0]))  # [first, end)
+        self.classifier_weight = F32(p.get("classifier_weight", 0.0))
         self.min_threshold = F32(p["min_threshold"])
         self.fault_q = score_threshold_q(p["fault_threshold"], out_scale, out_zero_point)
         self.anomaly_hold = int(p["anomaly_hold"])
@@ -254,16 +259,19 @@ class Calibration:
         self.m2 = np.zeros(n_features, F32)
         self.spread = np.ones(n_features, F32)
         self.kept: list[np.ndarray] = []
+        self.kept_p_normal: list[np.float32] = []
         self.threshold = F32(0)
         self.done = False
 
-    def learn(self, f: np.ndarray) -> None:
+    def learn(self, f: np.ndarray, p_normal=F32(1)) -> None:
+        """One healthy capture: its features and the classifier's P(normal) (for its anomaly score)."""
         f = np.asarray(f, F32).reshape(-1)
         self.n += 1
         d = f - self.mean
         self.mean = (self.mean + d / F32(self.n)).astype(F32)
         self.m2 = (self.m2 + d * (f - self.mean)).astype(F32)
         self.kept.append(f)
+        self.kept_p_normal.append(F32(p_normal))
 
     def finish_spread(self) -> None:
         """spread = sqrt(m2 / n + floor^2): the floor keeps a feature that barely moved during calibration
@@ -272,18 +280,22 @@ class Calibration:
         self.spread = np.sqrt(var + self.p.spread_floor * self.p.spread_floor).astype(F32)
 
     def z(self, F: np.ndarray) -> np.ndarray:
+        """z-scores against the baseline, clipped; the rise-only features below 0 count as 0."""
         z = (np.asarray(F, F32) - self.mean) / self.spread
-        return np.clip(z, -self.p.z_clip, self.p.z_clip).astype(F32)
+        z = np.clip(z, -self.p.z_clip, self.p.z_clip).astype(F32)
+        lo, hi = self.p.rise_only
+        z[..., lo:hi] = np.maximum(z[..., lo:hi], F32(0))
+        return z
 
     def finish(self, errors: np.ndarray) -> None:
-        """The threshold from the autoencoder's errors on the learned captures."""
+        """The threshold from the anomaly scores of the learned captures."""
         acc = F32(0)
         for e in np.asarray(errors, F32):
             acc = F32(acc + e)
         mean_err = F32(acc / F32(len(errors)))
         t = F32(self.p.threshold_factor * mean_err)
         self.threshold = t if t > self.p.min_threshold else self.p.min_threshold
-        self.kept = []
+        self.kept, self.kept_p_normal = [], []
         self.done = True
 
     # the learned state: a file (tinyml calibrate) and the device's non-volatile page
@@ -306,6 +318,12 @@ class Calibration:
             raise TinymlError("calibration: mean must be finite, spread and threshold above 0")
         c.mean, c.spread, c.done = mean, spread, True
         return c
+
+
+def anomaly_score(p: Params, error: np.ndarray, p_normal: np.ndarray) -> np.ndarray:
+    """error + classifier_weight x (1 - P(normal)), float32 step by step as the device."""
+    fault = (F32(1) - np.asarray(p_normal, F32)).astype(F32)
+    return (np.asarray(error, F32) + (p.classifier_weight * fault).astype(F32)).astype(F32)
 
 
 def ae_error(ae, z: np.ndarray) -> np.ndarray:
@@ -356,9 +374,11 @@ class PostProcessor:
         else:
             self.cal = Calibration(self.p, n_features)
 
+    def _p_normal(self, scores_q) -> np.float32:
+        return F32((F32(int(scores_q[self.normal])) - self.p.out_zp) * self.p.out_scale)
+
     def _uncalibrated(self, scores_q) -> np.float32:
-        p_normal = (F32(int(scores_q[self.normal])) - self.p.out_zp) * self.p.out_scale
-        return F32((F32(1) - p_normal) / self.p.uncal_den)
+        return F32((F32(1) - self._p_normal(scores_q)) / self.p.uncal_den)
 
     def step(self, frame, new, first_new, scores_q, features=None):
         if features is None:
@@ -372,15 +392,17 @@ class PostProcessor:
             if self.ae is None:
                 raise TinymlError("predictive-maintenance: no anomaly model ([models.anomaly]) to score against "
                                   "the calibration")
-            self.value = F32(ae_error(self.ae, cal.z(f[None]))[0] / cal.threshold)
+            score = anomaly_score(self.p, ae_error(self.ae, cal.z(f[None])), [self._p_normal(scores_q)])[0]
+            self.value = F32(score / cal.threshold)
         else:
             self.value = self._uncalibrated(scores_q)
             if int(scores_q[self.normal]) >= self.p.min_normal_q:
-                cal.learn(f)
+                cal.learn(f, self._p_normal(scores_q))
                 if cal.n == self.p.n_cal:
                     cal.finish_spread()
                     if self.ae is not None:
-                        cal.finish(ae_error(self.ae, cal.z(np.stack(cal.kept))))
+                        errors = ae_error(self.ae, cal.z(np.stack(cal.kept)))
+                        cal.finish(anomaly_score(self.p, errors, cal.kept_p_normal))
         return self._events(scores_q)
 
     def _events(self, scores_q):

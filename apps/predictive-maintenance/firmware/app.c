@@ -10,8 +10,9 @@
  *  2. the fault classifier (model.h) on the features: the window's scores;
  *  3. calibration and the anomaly autoencoder (model_anomaly.h): until `calibration_captures` normal
  *     captures are learned, anomaly = (1 - P(normal)) / (1 - calibration_min_normal); then the learned
- *     baseline is written to the non-volatile page (tml_port_nv_*) and anomaly = autoencoder error /
- *     threshold. A valid page found at boot (a reset, or a calibration the host loaded) is used at once.
+ *     baseline is written to the non-volatile page (tml_port_nv_*) and anomaly = anomaly_score() /
+ *     threshold (the autoencoder's error on the z-scores, rise-only features floored at 0, plus
+ *     classifier_weight x (1 - P(normal))). A valid page found at boot (a reset, or a calibration the host loaded) is used at once.
  *  4. events: anomaly after `anomaly_hold` captures >= 1 once calibrated, a fault class after `fault_hold`
  *     (while anomalous), refractory.
  * Float32 in pipeline.py's order (built with -ffp-contract=off); static memory only.
@@ -79,6 +80,7 @@ static float s_uncal_den, s_floor_sq, s_out_scale, s_out_zp;
 static int32_t s_n;            /* captures learned */
 static float s_mean[F], s_m2[F], s_spread[F];
 static float s_kept[TML_CFG_POSTPROCESS_CALIBRATION_CAPTURES][F];
+static float s_kept_p_normal[TML_CFG_POSTPROCESS_CALIBRATION_CAPTURES];
 static float s_threshold;
 static int s_done;
 
@@ -115,7 +117,7 @@ static void resolve_machine(void)
 /* ---- the non-volatile page: nv_image() / nv_state() in pipeline.py ---- */
 
 #define NV_MAGIC 0x314D4450u
-#define NV_VERSION 1u
+#define NV_VERSION 2u /* 2: the threshold is on anomaly_score() (a version-1 page is re-learned) */
 #define NV_BODY (20 + 8 * F)
 
 static uint32_t crc32(const uint8_t *p, uint32_t n)
@@ -299,10 +301,14 @@ static void features(void)
 static float ae_error(const float *feat)
 {
     static float z[F];
+    static const int32_t rise_only[] = TML_CFG_POSTPROCESS_RISE_ONLY_FEATURES; /* [first, end) */
     const float clip = TML_CFG_POSTPROCESS_Z_CLIP;
     for (int k = 0; k < F; k++) {
         float v = (feat[k] - s_mean[k]) / s_spread[k];
         z[k] = v < -clip ? -clip : (v > clip ? clip : v);
+        if (k >= rise_only[0] && k < rise_only[1] && z[k] < 0.0f) {
+            z[k] = 0.0f; /* a defect adds energy at its orders: a dip is no fault */
+        }
     }
     tml_quantize_input(z, F, TML_MODEL_ANOMALY_INPUT_SCALE, TML_MODEL_ANOMALY_INPUT_ZERO_POINT, tml_model_anomaly_input());
     if (tml_app_run_model(tml_model_anomaly_invoke, &s_anomaly_cost) != 0) {
@@ -318,9 +324,16 @@ static float ae_error(const float *feat)
     return acc / (float)F;
 }
 
-static void learn(const float *feat)
+/* anomaly_score() in pipeline.py: the autoencoder's error plus the classifier's fault belief */
+static float anomaly_score(const float *feat, float p_normal)
+{
+    return ae_error(feat) + TML_CFG_POSTPROCESS_CLASSIFIER_WEIGHT * (1.0f - p_normal);
+}
+
+static void learn(const float *feat, float p_normal)
 {
     s_n++;
+    s_kept_p_normal[s_n - 1] = p_normal;
     for (int k = 0; k < F; k++) {
         float d = feat[k] - s_mean[k];
         s_mean[k] = s_mean[k] + d / (float)s_n;
@@ -336,7 +349,7 @@ static void learn(const float *feat)
     }
     float acc = 0.0f;
     for (int i = 0; i < s_n; i++) {
-        acc = acc + ae_error(s_kept[i]);
+        acc = acc + anomaly_score(s_kept[i], s_kept_p_normal[i]);
     }
     float t = TML_CFG_POSTPROCESS_THRESHOLD_FACTOR * (acc / (float)s_n);
     s_threshold = t > TML_CFG_POSTPROCESS_MIN_THRESHOLD ? t : TML_CFG_POSTPROCESS_MIN_THRESHOLD;
@@ -402,13 +415,13 @@ void tml_app_on_sample(const float *sample)
     if (scores == NULL) {
         return;
     }
+    float p_normal = ((float)scores[NORMAL] - s_out_zp) * s_out_scale;
     if (s_done) {
-        s_value = ae_error(s_feat) / s_threshold;
+        s_value = anomaly_score(s_feat, p_normal) / s_threshold;
     } else {
-        float p_normal = ((float)scores[NORMAL] - s_out_zp) * s_out_scale;
         s_value = (1.0f - p_normal) / s_uncal_den;
         if (scores[NORMAL] >= s_min_normal_q) {
-            learn(s_feat);
+            learn(s_feat, p_normal);
         }
     }
     tml_report_values(end, &s_value, 1);

@@ -66,6 +66,27 @@ def test_calibration_statistics():
     assert c2.done and np.array_equal(c2.mean, c.mean) and c2.threshold == c.threshold
 
 
+def test_anomaly_score_rise_only_features_and_classifier_term():
+    p = P.Params(M)
+    lo, hi = p.rise_only
+    assert 0 <= lo < hi <= 36
+    c = P.Calibration(p, 36)
+    rng = np.random.default_rng(2)
+    for f in rng.normal(0, 1, (p.n_cal, 36)).astype(np.float32):
+        c.learn(f, F32(0.9))
+    c.finish_spread()
+    below = c.z(c.mean[None] - 3 * c.spread)[0]  # every feature 3 spreads under its baseline
+    assert np.all(below[lo:hi] == 0)  # a dip at a defect order is no fault
+    assert np.all(below[:lo] < -2.9) and np.all(below[hi:] < -2.9)
+    above = c.z(c.mean[None] + 3 * c.spread)[0]
+    assert np.all(above > 2.9)
+    w = float(p.classifier_weight)
+    assert w > 0
+    s = P.anomaly_score(p, np.array([0.5, 0.5], F32), np.array([1.0, 0.25], F32))
+    assert s.dtype == F32 and s[0] == F32(0.5) and s[1] == F32(0.5) + F32(w * 0.75)
+    assert len(c.kept_p_normal) == p.n_cal and c.kept_p_normal[0] == F32(0.9)
+
+
 def test_nv_image_round_trip_and_damage():
     p = P.Params(M)
     state = {"captures": 32, "mean": [float(F32(v)) for v in np.linspace(-3, 3, 36)],
@@ -131,10 +152,16 @@ def test_postprocessor_calibrates_then_alarms():
     hold_a, hold_f = pp.p.anomaly_hold, pp.p.fault_hold
     assert sorted(fired, key=lambda e: (e[0], e[1] != "anomaly")) == fired
     assert sorted(fired) == sorted([(hold_a - 1, "anomaly"), (hold_f - 1, "outer_race")])
-    # a fault score without an anomaly raises nothing
+    # a fault score without an anomaly raises nothing: a capture at the machine's baseline, the classifier
+    # fairly sure of a fault (its term alone stays under the threshold learned with it)
     pp2 = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()}, calibration=pp.calibration())
-    assert not sum((pp2.step(None, None, None, _scores(0.1, "looseness", 0.9), features=healthy[0]) for _ in range(4)), [])
-    assert pp2.value < 1
+    at_baseline = pp.cal.mean.copy()
+    assert not sum((pp2.step(None, None, None, _scores(0.35, "looseness", 0.65), features=at_baseline)
+                    for _ in range(4)), [])
+    fairly_sure = pp2.value
+    assert fairly_sure < 1
+    pp2.step(None, None, None, _scores(0.9), features=at_baseline)
+    assert pp2.value < fairly_sure  # the classifier's fault belief is part of the score
 
 
 def test_no_anomaly_alarm_while_learning():
