@@ -6,9 +6,11 @@ The streams are the `speech-commands` source's validation streams as the manifes
 (`options.streams.val`: hours of non-keyword speech from the validation-split speakers' clips, and commands
 spoken among it, in household noise). The int8 model (the committed one, or a run's) scores them once; the
 app's own post-processor (ThresholdEvents, the device's integer arithmetic, end-of-input flush included) then
-runs over the saved scores for every smooth x threshold. The choice is the point nearest both stream targets
-of `[acceptance]`: least max(FA/h / ceiling, false rejects / (1 - sensitivity floor)), fewer false accepts
-first on a tie. Writes model/operating_point.json (the table, the hours, the choice); the README cites it.
+runs over the saved scores for every smooth x threshold x suppress_s. The choice is the point nearest both
+stream targets of `[acceptance]`: least max(FA/h / ceiling, false rejects / (1 - sensitivity floor)), fewer
+false accepts first on a tie. Writes model/operating_point.json (the table, the hours, the choice); the README
+cites it. The int8 drop at a new point needs the float model's streams too: `train --reuse-float` with the
+point in app.toml measures it, and a point is adopted only within `max_int8_drop`.
 The 0.25 h of validation streams the first real-speech model was tuned on proved far too short (4 FA/h
 there, 49/h on the test streams): false accepts are rare events, and only hours of streams count them.
 """
@@ -151,6 +153,8 @@ def main(argv=None) -> int:
     try:
         app = _app()
         model = Path(args.run) / "model.int8.tflite" if args.run else HERE / "model" / "model.int8.tflite"
+        if not model.is_file():
+            raise TinymlError(f"{model}: no int8 model")
         sha = hashlib.sha256(model.read_bytes()).hexdigest()
         t0 = time.time()
         saved = _read_scores(args.scores, sha) if args.scores else None
@@ -163,8 +167,9 @@ def main(argv=None) -> int:
         return 2
     best = choose(rows, app.manifest.acceptance, float(app.manifest.postprocess["suppress_s"]))
     for r in rows:
-        print(f"smooth {r['smooth']} threshold {r['threshold']:g} suppress {r['suppress_s']:g} s: {r['false_alarms_per_hour']:.2f} FA/h "
-              f"({r['false_alarms']} in {r['stream_hours']:.2f} h), false rejects {100 * r['false_rejects']:.1f} % "
+        print(f"smooth {r['smooth']} threshold {r['threshold']:g} suppress {r['suppress_s']:g} s: "
+              f"{r['false_alarms_per_hour']:.2f} FA/h ({r['false_alarms']} in {r['stream_hours']:.2f} h), "
+              f"false rejects {100 * r['false_rejects']:.1f} % "
               f"of {r['commands']}")
     print(f"chosen: smooth {best['smooth']}, threshold {best['threshold']:g}, suppress_s {best['suppress_s']:g} "
           f"({time.time() - t0:.0f} s)")
