@@ -240,3 +240,31 @@ def test_model_card_counts_misses_and_false_accepts_per_voice():
               []]
     rows = P._by_voice(M, runs, events).splitlines()
     assert rows == ["| a | 2 | 1 | 1 | 1.0 |", "| b | 1 | 0 | 0 | 2.0 |"]
+
+
+def test_operating_point_sweeps_the_real_post_processor_and_picks_the_nearest_point():
+    """operating_point.py (run by hand on the validation split's real streams) scores each smooth x
+    threshold with the app's own post-processor: one window over the threshold is a false accept at
+    smooth 1 but not at smooth 3, a command held for 5 windows is heard at both; the choice is the point
+    nearest both stream targets."""
+    from tinyml.apps import load_module
+    from tinyml.recording import Recording
+
+    op = load_module(APP.dir / "operating_point.py", "kws_operating_point")
+    n = int(60 * M.rate)
+    talk = Recording(np.zeros((n, 1), np.float32), float(M.rate), ("audio",), label="unknown", activity="stream")
+    kw = Recording(np.zeros((n, 1), np.float32), float(M.rate), ("audio",), label="unknown", activity="keywords",
+                   events=[(20.0, "yes")])
+    nw = FeatureExtractor(M).n_windows(n)
+    q = lambda p: int(round(p * 256)) - 128  # the committed model's output quantisation (1/256, -128)
+    s_talk = np.full((nw, len(M.labels)), q(0.0), np.int8)
+    s_talk[:, M.labels.index("unknown")] = q(0.99)
+    s_talk[150, M.labels.index("no")] = q(0.99)  # one window: a false accept without smoothing
+    s_kw = np.full((nw, len(M.labels)), q(0.0), np.int8)
+    s_kw[95:100, M.labels.index("yes")] = q(0.95)  # windows ending 20.0-20.8 s: the word just heard
+    rows = op.sweep(APP, [talk, kw], [s_talk, s_kw], 1 / 256, -128, smooths=(1, 3), thresholds=(0.9, 0.97))
+    got = {(r["smooth"], r["threshold"]): (r["false_alarms"], r["false_rejects"]) for r in rows}
+    assert got == {(1, 0.9): (1, 0.0), (1, 0.97): (1, 1.0), (3, 0.9): (0, 0.0), (3, 0.97): (0, 1.0)}
+    assert rows[0]["false_alarms_per_hour"] == pytest.approx(60.0) and rows[0]["commands"] == 1
+    best = op.choose(rows, {"max_false_alarms_per_hour": 1.0, "sensitivity": 0.9})
+    assert (best["smooth"], best["threshold"]) == (3, 0.9)
