@@ -132,6 +132,7 @@ def test_eval_card_rewrites_the_card_from_the_committed_model(tmp_path):
     e = after["evaluated_on"]
     assert len(e["sha256"]) == 64 and e["recordings"] == before["dataset"]["recordings"]["test"]
     assert "The data changed since training" in (model / "README.md").read_text()
+    assert "| metric | float (on training's data) | int8 |" in (model / "README.md").read_text()
     (model / "card.json").write_text(json.dumps(dict(after, dataset=dict(after["dataset"], sha256=e["sha256"]))))
     res = run_cli("eval", "demo-app", "--card", env=env)  # the data it was trained with again: no such note
     after = json.loads((model / "card.json").read_text())

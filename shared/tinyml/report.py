@@ -465,7 +465,7 @@ def card_text(app: App, card: dict, folder: Path) -> str:
 
 ## Held-out metrics (float vs int8)
 
-| metric | float | int8 |
+| metric | {"float (on training's data)" if card.get("evaluated_on") else "float"} | int8 |
 | --- | --- | --- |
 {rows}
 
