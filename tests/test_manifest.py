@@ -39,6 +39,7 @@ def test_template_manifest_is_valid(tmp_path):
         (lambda s: s + "\n[extra]\n", r"\[extra\] unknown section"),
         (lambda s: s.replace('split = "subject"', 'split = "random"'), r"\[dataset.split\].*allowed: subject"),
         (lambda s: s.replace("patience = ", 'class_weight = "inverse"\npatience = '), r"\[model.class_weight\].*allowed: balanced"),
+        (lambda s: s.replace("patience = ", "logit_adjust_tau = -1\npatience = "), r"\[model.logit_adjust_tau\] must be >= 0"),
         (lambda s: s + "\n[[broken", r"not valid TOML"),
         # [signal] input keys (optional channels, units, plausible ranges, time gaps)
         (lambda s: s.replace('channels = ["vib"]', 'channels = ["vib"]\noptional_channels = ["vib"]'),
@@ -119,6 +120,8 @@ def test_further_models_are_read_and_checked(tmp_path):
         (lambda s: s.replace("[models.recon]", "[models.model]"), r"\[models.model\] model name"),
         (lambda s: s.replace("[models.recon]", "[models.Recon]"), r"\[models.Recon\] model name"),
         (lambda s: s.replace("params = { hidden", "bogus = 1\nparams = { hidden"), r"\[models.recon.bogus\] unknown key"),
+        (lambda s: s.replace("params = { hidden", "logit_adjust_tau = 1.0\nparams = { hidden"),
+         r"\[models.recon.logit_adjust_tau\] must be >= 0, and 0 unless output = \"classes\""),
         (lambda s: s + "\n[acceptance.beat]\nmacro_f1 = 0.9\n", r"\[acceptance.beat\] a table here must be named"),
         (lambda s: s + "\n[acceptance.recon]\nmax_mae = \"low\"\n", r"\[acceptance.recon.max_mae\] must be a number"),
     ],

@@ -92,6 +92,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "learning_rate": (_NUM, False, 1e-3),
         "lr_schedule": ((str,), False, "constant"),
         "class_weight": ((str,), False, "balanced"),
+        # a classifier's logits minus tau * log(training prior), folded into its last Dense bias before
+        # quantization (tinyml.logit_adjust); 0 keeps the learnt prior
+        "logit_adjust_tau": (_NUM, False, 0.0),
         "patience": ((int,), False, 8),
         "params": ((dict,), False, {}),
         "smoke_epochs": ((int,), False, 1),
@@ -360,6 +363,8 @@ def _load_models(src: _Source, raw: Any) -> dict[str, dict[str, Any]]:
             raise _err(src, f"{where}.loss", f"{spec['loss']!r} not allowed for {spec['output']}; "
                                              f"allowed: {', '.join(LOSSES[spec['output']])}")
         spec["loss"] = spec["loss"] or LOSSES[spec["output"]][0]
+        if spec["logit_adjust_tau"] < 0 or (spec["logit_adjust_tau"] and spec["output"] != "classes"):
+            raise _err(src, f"{where}.logit_adjust_tau", "must be >= 0, and 0 unless output = \"classes\"")
         for k, allowed in (("lr_schedule", LR_SCHEDULES), ("class_weight", CLASS_WEIGHTS)):
             if spec[k] not in allowed:
                 raise _err(src, f"{where}.{k}", f"{spec[k]!r} not allowed; allowed: {', '.join(allowed)}")
@@ -562,6 +567,8 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
         raise _err(p, "model.lr_schedule", f"{m.model['lr_schedule']!r} not allowed; allowed: {', '.join(LR_SCHEDULES)}")
     if m.model["class_weight"] not in CLASS_WEIGHTS:
         raise _err(p, "model.class_weight", f"{m.model['class_weight']!r} not allowed; allowed: {', '.join(CLASS_WEIGHTS)}")
+    if m.model["logit_adjust_tau"] < 0:
+        raise _err(p, "model.logit_adjust_tau", "must be >= 0 (0: off)")
     if m.dataset["split"] not in SPLITS:
         raise _err(p, "dataset.split", f"{m.dataset['split']!r} not allowed; allowed: {', '.join(SPLITS)}")
     _check_sources(m)

@@ -423,6 +423,14 @@ def _device_line(card: dict, app_id: str) -> str:
     return text + "."
 
 
+def _logit_adjust_text(card: dict) -> str:
+    """The prior folded into a classifier's logits (`[model] logit_adjust_tau`), when a model uses it."""
+    parts = [f"{key}: tau {a['tau']:g} over the training examples' label counts {a['train_counts']}"
+             for key, a in card.get("logit_adjust", {}).items()]
+    return ("\n- Logit adjustment (Menon et al. 2021; the last Dense bias minus tau x log(training prior), so the "
+            "classes count as equally likely): " + "; ".join(parts) + ".") if parts else ""
+
+
 def card_text(app: App, card: dict, folder: Path) -> str:
     """The README.md of the model card (without its stamp line): a pure function of card.json, the manifest
     and which plots the folder holds, plus extras.md."""
@@ -459,7 +467,7 @@ def card_text(app: App, card: dict, folder: Path) -> str:
 
 - Split by **{m.dataset['split']}**, seed {card['seed']}: {ds['subjects']['train']} / {ds['subjects']['val']} / {ds['subjects']['test']} subjects (train / val / test{train_only}), {ds['recordings']['test']} held-out recordings, {ds['test_hours']} h.{_evaluated_on_text(card)}
 - Input: {card['input']['shape']} int8 (scale {card['input']['scale']:.6g}, zero point {card['input']['zero_point']}); features v{card['feature_version']}, hash `{card['feature_hash']}`.
-- int8 model: {card['model_bytes']} bytes (`model.int8.tflite`, sha256 `{card['model_sha256'][:16]}…`); TFLM arena {card.get('tflm_arena_bytes', 'n/a')} bytes (64-bit host figure).
+- int8 model: {card['model_bytes']} bytes (`model.int8.tflite`, sha256 `{card['model_sha256'][:16]}…`); TFLM arena {card.get('tflm_arena_bytes', 'n/a')} bytes (64-bit host figure).{_logit_adjust_text(card)}
 - {_device_line(card, m.id)}
 {'- **Smoke run**: tiny data and epochs; these numbers mean nothing.' if card['smoke'] else ''}
 

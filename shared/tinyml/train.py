@@ -26,6 +26,7 @@ from .data.source import resolve_sources, weighted
 from .errors import TinymlError
 from .features import FeatureExtractor
 from .fit import fit_model, log, seed_everything
+from .logit_adjust import adjust_logits
 from .metrics import round_metrics
 from .predict import Pipeline
 from .quant import calibration_set, quantize_model
@@ -53,6 +54,7 @@ class Trained:
     float_model: object
     history: dict
     tflite: bytes
+    logit_adjust: dict | None = None  # {"tau", "train_counts"} when [model] logit_adjust_tau > 0
 
 
 def model_specs(app: App) -> list[ModelSpec]:
@@ -119,6 +121,9 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
         "reused_float": reuse_float,  # quantized and evaluated from a saved float model, not fitted
         "epochs_run": len(primary.history["loss"]),
     }
+    adjusted = {t.spec.key: t.logit_adjust for t in trained if t.logit_adjust}
+    if adjusted:  # the prior folded into the logits (tinyml.logit_adjust); absent when no model uses it
+        card["logit_adjust"] = adjusted
     if len(trained) > 1:
         card["models"] = {t.spec.name: _model_entry(t, pipe.models[t.spec.name], f_ev.models[t.spec.name],
                                                     q_ev.models[t.spec.name]) for t in trained[1:]}
@@ -192,10 +197,16 @@ def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, r
         model, history = fit_model(builder, s.spec, Xtr, ytr, Xva, yva, n_outputs=n_out, output=s.output,
                                    smoke=smoke, where=f"{m.id} [{s.key}]")
     float_path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(float_path)
+    model.save(float_path)  # as fitted: --reuse-float may adjust it again with another tau
     history_path.write_text(json.dumps({**history, "feature_hash": m.feature_hash()}))
+    adjust = None
+    tau = float(s.spec.get("logit_adjust_tau", 0.0))
+    if tau > 0 and s.output == "classes":
+        model = adjust_logits(model, counts, tau)
+        adjust = {"tau": tau, "train_counts": counts}
+        log(f"[{s.key}] logit adjustment: tau {tau} x log(training prior) off the logits (last Dense bias)")
     calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed)
-    return Trained(s, model, history, quantize_model(model, calib, seed))
+    return Trained(s, model, history, quantize_model(model, calib, seed), adjust)
 
 
 def _dataset_entry(m, train, val, test) -> dict:
