@@ -25,3 +25,12 @@ def test_check_run_refuses_only_design_overrides(tmp_path, overrides, needle):
     (tmp_path / "card.json").write_text(json.dumps({"overrides": overrides, "feature_hash": "not-this-one"}))
     with pytest.raises(TinymlError, match=needle):
         check_run(app, tmp_path)
+
+
+def test_check_run_refuses_a_logit_adjustment_the_manifest_does_not_declare(tmp_path):
+    app = load_app(discover()[0])
+    assert not app.manifest.model["logit_adjust_tau"]
+    (tmp_path / "card.json").write_text(json.dumps({"overrides": [], "feature_hash": app.manifest.feature_hash(),
+                                                    "logit_adjust": {"model": {"tau": 1.0, "train_counts": [3, 1]}}}))
+    with pytest.raises(TinymlError, match=r"\[model\] logit adjustment tau 1, the manifest's logit_adjust_tau is 0"):
+        check_run(app, tmp_path)

@@ -3,7 +3,7 @@
 `tinyml train <app>` writes a new folder build/<id>/runs/<YYYYmmdd-HHMMSS>[-smoke]/ (the int8 models,
 card.json, the model card and plots, and the float models under float/ for `--reuse-float`), never the
 committed apps/<id>/model. `tinyml promote <app> [run]` makes a run the committed model after checks:
-its features are the manifest's (feature hash), its files are the ones it trained (SHA-256), it is no
+its features are the manifest's (feature hash), so is its logit adjustment (tau), its files are the ones it trained (SHA-256), it is no
 smoke run, it was trained without --set overrides (but `dataset.path`: where the user keeps a dataset is
 local, never written into app.toml; the committed card keeps no such path), and it has exactly the
 manifest's models; its
@@ -107,6 +107,12 @@ def check_run(app: App, run_dir: Path) -> dict:
     if design:
         raise TinymlError(f"{run_dir}: trained with --set {' '.join(design)}; put the values in "
                           f"{m.path.name} and train again, so the committed model is the manifest's")
+    adjusted = card.get("logit_adjust", {})
+    for key, spec in [("model", m.model), *((f"models.{n}", t) for n, t in m.models.items())]:
+        ran, want = float(adjusted.get(key, {}).get("tau", 0.0)), float(spec.get("logit_adjust_tau", 0.0))
+        if ran != want:
+            raise TinymlError(f"{run_dir}: [{key}] logit adjustment tau {ran:g}, the manifest's logit_adjust_tau is "
+                              f"{want:g}; train again (--reuse-float quantizes the saved float model again)")
     if card.get("feature_hash") != m.feature_hash():
         raise TinymlError(f"{run_dir}: trained on other features ({card.get('feature_hash')}) than the manifest's "
                           f"({m.feature_hash()}); train again")
