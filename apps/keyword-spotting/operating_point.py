@@ -62,8 +62,6 @@ def sweep(app, streams, scores, out_scale, out_zero_point, smooths=SMOOTHS, thre
     """FA/h and false rejects of the app's post-processor over `streams` (Recordings; only their length,
     activity and events are read) given each one's int8 scores, for every smooth x threshold x suppress_s
     (holds; default the manifest's)."""
-    import dataclasses
-
     from tinyml.features import FeatureExtractor
     from tinyml.metrics import event_metrics
     from tinyml.postprocess import ThresholdEvents
@@ -76,8 +74,7 @@ def sweep(app, streams, scores, out_scale, out_zero_point, smooths=SMOOTHS, thre
     holds = holds or (float(m.postprocess["suppress_s"]),)
     grid = [(s, t, h) for s in smooths for t in thresholds for h in holds]
     for smooth, th, hold in grid:
-        mm = dataclasses.replace(m, postprocess={**m.postprocess, "smooth": smooth, "threshold": th,
-                                                 "suppress_s": hold})
+        mm = app.pipeline.with_postprocess(m, smooth=smooth, threshold=th, suppress_s=hold)
         events = []
         for r, sq in zip(streams, scores):
             n = len(r.signal)
@@ -123,7 +120,7 @@ def _write_scores(path, sha, streams, scores, scale, zero_point):
                                          "zero_point": int(zero_point)}))
 
 
-def _read_scores(path, sha):
+def _read_scores(path, sha, rate):
     """Saved scores of this very model (None when the file is missing or holds another model's)."""
     from tinyml.recording import Recording
 
@@ -134,7 +131,6 @@ def _read_scores(path, sha):
         if d["model_sha256"] != sha:
             return None
         scores = np.split(z["scores"], np.cumsum(z["lengths"])[:-1])
-    rate = float(_app().manifest.rate)
     streams = [Recording(np.broadcast_to(np.zeros((1, 1), np.float32), (s["n"], 1)), rate, ("audio",),
                          label="unknown", activity=s["activity"], events=[(t, lab) for t, lab in s["events"]],
                          split="val")
@@ -157,7 +153,7 @@ def main(argv=None) -> int:
             raise TinymlError(f"{model}: no int8 model")
         sha = hashlib.sha256(model.read_bytes()).hexdigest()
         t0 = time.time()
-        saved = _read_scores(args.scores, sha) if args.scores else None
+        saved = _read_scores(args.scores, sha, float(app.manifest.rate)) if args.scores else None
         streams, scores, scale, zero_point = saved or _score(app, args.run)
         if args.scores and not saved:
             _write_scores(args.scores, sha, streams, scores, scale, zero_point)

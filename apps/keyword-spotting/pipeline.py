@@ -324,7 +324,7 @@ def model_card_extras(app, out_dir, card, pipe, test):
     rows = []
     curve_runs = [x for x in runs if any(x[0] is r for r in curve_on)]
     for th in CURVE_THRESHOLDS:
-        evs = _detections(_with_threshold(m, th), fx, curve_runs, o)
+        evs = _detections(with_postprocess(m, threshold=th), fx, curve_runs, o)
         em = event_metrics([r for r, _, _ in curve_runs], evs, m.labels, m.rate, before, after)
         rows.append((th, em.get("false_alarms_per_hour", float("nan")), 1 - em["sensitivity"]))
     _plot_curve(rows, float(m.postprocess["threshold"]), out_dir / "fa_frr.png")
@@ -419,10 +419,11 @@ def _status(card, m):
             f"false accepts / h, {100 * (1 - q.get('sensitivity', float('nan'))):.1f} % false rejects.")
 
 
-def _with_threshold(m, th):
+def with_postprocess(m, **settings):
+    """The manifest with some `[postprocess]` settings changed (a threshold curve, an operating-point sweep)."""
     import dataclasses
 
-    return dataclasses.replace(m, postprocess={**m.postprocess, "threshold": th})
+    return dataclasses.replace(m, postprocess={**m.postprocess, **settings})
 
 
 def _plt():

@@ -15,7 +15,7 @@ from . import hints
 from .acceptance import check_acceptance, flat_metrics
 from .apps import App, model_file
 from .card_stamp import postprocess_sha256
-from .data import load_splits
+from .data import data_sha256, load_splits
 from .data.splits import held_out_as_trained
 from .errors import AcceptanceError, TinymlError
 from .metrics import format_intervals, round_metrics
@@ -102,8 +102,6 @@ def _record_evaluated_data(card: dict, drawn, test) -> None:
     """When the data differ from those the model was trained and tested on (e.g. a fixed generator redrew every
     split), the card says so: its int8 figures are on these held-out recordings, its float figures, int8 drop and
     training curves are training's, on the older data."""
-    from .train import data_sha256
-
     trained = card.get("dataset", {}).get("sha256")
     sha = data_sha256(drawn) if trained else None
     if sha is None or sha == trained:  # not recorded (an older card): nothing to compare; or the same data

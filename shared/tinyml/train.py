@@ -21,7 +21,7 @@ from . import hints
 from .acceptance import check_acceptance, flat_metrics, int8_changes, int8_drop, int8_error_increase
 from .apps import App, model_file
 from .card_stamp import postprocess_sha256
-from .data import load_splits
+from .data import data_sha256, load_splits
 from .data.source import resolve_sources, weighted
 from .errors import TinymlError
 from .features import FeatureExtractor
@@ -287,14 +287,3 @@ def _model_entry(t: Trained, int8, f_metrics: dict, q_metrics: dict) -> dict:
     except TinymlError:
         pass
     return entry
-
-
-def data_sha256(recs: list[Recording]) -> str:
-    """A fingerprint of the data a run trained and tested on: every recording's samples, rate, labels and
-    split keys, in order (two runs that agree here saw the same data)."""
-    h = hashlib.sha256()
-    for r in recs:
-        h.update(json.dumps([r.rate, list(r.channels), r.subject, r.label, r.activity,
-                             [[float(t), lab] for t, lab in r.events], r.split]).encode())
-        h.update(np.ascontiguousarray(r.signal, np.float32).tobytes())
-    return h.hexdigest()

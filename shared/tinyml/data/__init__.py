@@ -7,6 +7,7 @@ The manifest's [dataset] picks `name` (real loader) and `path`; with no path, `g
 """
 
 from .splits import split_recordings, assert_disjoint, load_splits
+from .fingerprint import data_sha256
 from .source import build_dataset, dataset_module
 
-__all__ = ["split_recordings", "assert_disjoint", "build_dataset", "dataset_module", "load_splits"]
+__all__ = ["data_sha256", "split_recordings", "assert_disjoint", "build_dataset", "dataset_module", "load_splits"]
