@@ -196,7 +196,10 @@ class PostProcessor:
          followed by a pause (the next R-R >= v_pause x that mean: the compensatory pause; a T wave taken for
          a beat has none; not asked when no next beat came within wait_s). During an AF episode every
          interval is irregular, so prematurity tells nothing: there a beat is V by shape alone, with stricter
-         limits (correlation < v_af_corr and width >= v_af_width_s: fibrillatory waves blur normal beats too);
+         limits (correlation < v_af_corr and width >= v_af_width_s: fibrillatory waves blur normal beats too),
+         or when it is much taller than the template, somewhat unlike it and wide (peak to peak >=
+         v_af_tall_amplitude x the template's, correlation < v_af_tall_corr, width >= v_af_tall_width_s: f waves
+         change a normal beat's shape, not its height by that much);
       S  premature (R-R < s_prematurity x that mean; not during AF) otherwise;
       N  otherwise. The template is the narrowest of the first BOOT good beats (until then, width and timing
          alone decide), N beats update it (by 1/8) at the shift where they line up with it (when the R mark
@@ -241,6 +244,9 @@ class PostProcessor:
         self.v_shape_width = f32(p["v_shape_width_s"]) * f32(rate)
         self.v_af_corr = f32(p["v_af_corr"])
         self.v_af_width = f32(p["v_af_width_s"]) * f32(rate)
+        self.v_af_tall_corr = f32(p["v_af_tall_corr"])
+        self.v_af_tall_amp = f32(p["v_af_tall_amplitude"])
+        self.v_af_tall_width = f32(p["v_af_tall_width_s"]) * f32(rate)
         self.s_prem = f32(p["s_prematurity"])
         self.q_sqi = f32(p["q_sqi"])
         self.noise_sqi = f32(p["noise_sqi"])
@@ -346,7 +352,8 @@ class PostProcessor:
                         width >= self.v_width and amp >= self.v_amp and (
                         nxt is None or F32(nxt - r) / F32(self.rate) >= F32(self.v_pause * ref)))):
                     c = 2
-                elif self.in_af and known and corr < self.v_af_corr and width >= self.v_af_width:
+                elif self.in_af and known and ((corr < self.v_af_corr and width >= self.v_af_width) or (
+                        corr < self.v_af_tall_corr and amp >= self.v_af_tall_amp and width >= self.v_af_tall_width)):
                     c = 2
                 elif early_s:
                     c = 1

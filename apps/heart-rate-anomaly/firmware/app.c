@@ -74,7 +74,7 @@ static uint32_t s_dec_next;
 /* --- post-processing constants (the float32 expressions of PostProcessor.__init__) ------------------- */
 static int32_t s_seg_n, s_pre_n, s_post_n, s_half_n, s_shift_n, s_keep_n, s_tpl_len, s_minute_n;
 static float s_v_width, s_v_corr, s_v_prem, s_v_amp, s_v_pause, s_s_prem, s_q_sqi, s_noise_sqi;
-static float s_v_shape_width, s_v_af_corr, s_v_af_width;
+static float s_v_shape_width, s_v_af_corr, s_v_af_width, s_v_af_tall_corr, s_v_af_tall_amp, s_v_af_tall_width;
 static int32_t s_wait_n;
 static int32_t s_af_q, s_af_release_q, s_noise_q;
 
@@ -181,6 +181,9 @@ void tml_app_init(void)
     s_v_shape_width = TML_CFG_POSTPROCESS_V_SHAPE_WIDTH_S * RATE;
     s_v_af_corr = TML_CFG_POSTPROCESS_V_AF_CORR;
     s_v_af_width = TML_CFG_POSTPROCESS_V_AF_WIDTH_S * RATE;
+    s_v_af_tall_corr = TML_CFG_POSTPROCESS_V_AF_TALL_CORR;
+    s_v_af_tall_amp = TML_CFG_POSTPROCESS_V_AF_TALL_AMPLITUDE;
+    s_v_af_tall_width = TML_CFG_POSTPROCESS_V_AF_TALL_WIDTH_S * RATE;
     s_wait_n = tml_samples_of(TML_CFG_POSTPROCESS_WAIT_S, RATE);
     s_s_prem = TML_CFG_POSTPROCESS_S_PREMATURITY;
     s_q_sqi = TML_CFG_POSTPROCESS_Q_SQI;
@@ -364,7 +367,9 @@ static void classify(int64_t r, int64_t i, int have_next, int64_t next_r)
                                    (width >= s_v_width && amp >= s_v_amp &&
                                     (!have_next || (float)(next_r - r) / RATE >= s_v_pause * ref)))) {
                 c = CLS_V;
-            } else if (s_in_af && known && corr < s_v_af_corr && width >= s_v_af_width) {
+            } else if (s_in_af && known && ((corr < s_v_af_corr && width >= s_v_af_width) ||
+                                            (corr < s_v_af_tall_corr && amp >= s_v_af_tall_amp &&
+                                             width >= s_v_af_tall_width))) {
                 c = CLS_V;
             } else if (early_s) {
                 c = CLS_S;
