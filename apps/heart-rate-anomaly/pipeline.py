@@ -3,8 +3,10 @@ post-processor (beats, measurements, episodes), the demo scene and the app's eva
 
 Signal path (app.toml holds every constant):
   stream stage, per sample: band-pass 0.5-40 Hz, 50 and 60 Hz notches (tml_biquad), the streaming QRS detector
-    (tml_qrs_detect) -> channels [ecg mV, rr_s held, lag beat marker]
-  every 2 s, the last 10 s: [ecg, rr_s] decimated to 62.5 Hz and clipped -> int8 CNN -> P(normal, af, ectopy, noise)
+    (tml_qrs_detect), and the muscle (EMG, 40-120 Hz) envelope of the notched raw lead (tml_band_envelope)
+    -> channels [ecg mV, rr_s held, lag beat marker, emg]
+  every 2 s, the last 10 s: [ecg, rr_s, emg] decimated to 62.5 Hz and clipped -> int8 CNN -> P(normal, af, ectopy,
+    noise)
   post-processing (PostProcessor here, C twin apps/heart-rate-anomaly/firmware/app.c, step for step):
     beats -> N/S/V/Q by rules, one-second signal quality, the window's measurements (values), and episodes
     (af, ectopy, brady, tachy, noise) with minimum durations, hold times and refractory times.
@@ -33,15 +35,15 @@ BOOT = 8  # good beats seen before the first template is chosen
 N_REF = 16  # seconds whose peak to peak give the wearer's usual amplitude
 BEATS = ("N", "S", "V", "Q")  # AAMI classes the beat lines use (F and Q of the databases count as Q)
 VALUES = ("hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50", "irregularity", "sqi")
-ECG, RR, LAG = 0, 1, 2  # stream stage channels
+ECG, RR, LAG, EMG = 0, 1, 2, 3  # stream stage channels
 
 
 # --- model -------------------------------------------------------------------------------------------
 
 
 def build_model(input_shape, n_classes, *, filters=(12, 16, 24, 32, 32), kernel=5, dense=24, dropout=0.2, **_):
-    """A 1D CNN over 10 s of [ECG, R-R interval] at 62.5 Hz: strided convolutions (morphology, P and f waves,
-    and the R-R steps that irregularity is made of), then average and max pooling over the whole window (a
+    """A 1D CNN over 10 s of [ECG, R-R interval, EMG level] at 62.5 Hz: strided convolutions (morphology, P and
+    f waves, the R-R steps that irregularity is made of, and muscle noise against the QRS it hides), then average and max pooling over the whole window (a
     single premature beat must not be averaged away) and a small dense head. Ops: CONV_2D, AVERAGE_POOL_2D,
     MAX_POOL_2D, CONCATENATION, FULLY_CONNECTED, SOFTMAX (plus reshapes)."""
     import keras
@@ -391,7 +393,7 @@ class PostProcessor:
             self.tpl_ptp = F32(1)
 
     def step(self, frame, new, first_new, scores_q):
-        """frame [W, 3] stream channels, new its last k rows (first index first_new), scores int8.
+        """frame [W, 4] stream channels, new its last k rows (first index first_new), scores int8.
         Returns [(event index, int8 score)] for the events this window raises."""
         end = first_new + len(new)
         self._advance(frame, end - len(frame), first_new, new, end)
