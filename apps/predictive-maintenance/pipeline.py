@@ -123,7 +123,11 @@ def _level_index(fx) -> list[int]:
 def recording_features(r, fx, rng=None, augment=False) -> np.ndarray:
     """Features of every whole window of a recording, float32 [n, *input_shape]. Augmented copies (training)
     see the machine through a slightly wrong configuration (speed 2 %, orders 1 %: a nameplate speed, a
-    catalogue bearing) and another gain (+-20 dB) and noise floor."""
+    catalogue bearing) and another gain (+-20 dB) and noise floor. The recording must be at the device rate
+    (a 12 kHz record read as 25.6 kHz would put every line at 2.13 times its frequency, silently)."""
+    if r.rate is not None and abs(float(r.rate) - fx.rate) > 1e-6:
+        raise TinymlError(f"{r.source or r.subject}: recording at {float(r.rate):g} Hz, the features need the device "
+                          f"rate {fx.rate:g} Hz (resample it first, as build_dataset and predict do)")
     frames = fx.frames(np.asarray(r.signal, np.float32))
     dep = r.deployment
     if augment and rng is not None:

@@ -248,6 +248,8 @@ def main(argv=None) -> int:
     a.out = a.out or str(folder / "real_data.json")
     cwru = load_module(datasets_dir() / "cwru" / "dataset.py", "tinyml_datasets.cwru")
     recs = cwru.load(Path(a.cwru), rate=app.manifest.rate, channels=app.manifest.channels)
+    for r in recs:  # the records keep their 12/48 kHz: to the device rate, as build_dataset does for training
+        r.signal, r.rate = app.manifest.resample(r.signal, r.rate), app.manifest.rate
     report = {"cwru_folder": Path(a.cwru).name, "cwru_records": len(recs),
               "committed": committed_on_cwru(app, pipe, recs, cwru_roles(folder))}
     print(json.dumps(report["committed"], indent=1), file=sys.stderr)

@@ -48,6 +48,23 @@ def test_set_reaches_the_features():
     assert M.feature_hash() == load_app(APP.id, overrides=["machine.shaft_hz=41.0"]).manifest.feature_hash()
 
 
+def test_examples_refuse_a_recording_not_at_the_device_rate():
+    """A CWRU record keeps its 12 kHz until resampled: features of it read as 25.6 kHz would put every line at
+    2.13 times its frequency (an earlier leave-one-load-out harness did exactly that), so it stops instead."""
+    from tinyml.features import FeatureExtractor
+    from tinyml.recording import Recording
+
+    fx = FeatureExtractor(M)
+    x = np.random.default_rng(0).standard_normal((2 * M.features["window"], 1)).astype(np.float32)
+    dep = {s: dict(t) for s, t in M.deployment.items()}
+    ok = Recording(signal=x, rate=M.rate, channels=tuple(M.channels), subject="m", label="normal", deployment=dep)
+    X, y = P.make_examples([ok], fx, M, np.random.default_rng(0), False)
+    assert X.shape[0] == 2 and list(y) == [0, 0]
+    slow = Recording(signal=x, rate=12000.0, channels=tuple(M.channels), subject="m", label="normal", deployment=dep)
+    with pytest.raises(TinymlError, match="12000 Hz.*25600 Hz"):
+        P.make_examples([slow], fx, M, np.random.default_rng(0), False)
+
+
 def test_calibration_statistics():
     p = P.Params(M)
     rng = np.random.default_rng(1)
