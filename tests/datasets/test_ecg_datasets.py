@@ -156,9 +156,12 @@ def test_readers_refuse_bad_files_with_one_line(mitdb, tmp_path):
     (tmp_path / "100.dat").write_bytes((root / "100.dat").read_bytes()[:300])
     with pytest.raises(TinymlError, match="does not match its header"):
         wfdb_reader.read_lead(tmp_path / "100.hea", ["MLII"])
-    (tmp_path / "A1.mat").write_bytes(b"\0" * 40)
+    (tmp_path / "A1.mat").write_bytes(b"\0" * 16 + b"\x04\0\0\0" + b"val\0" + b"\0" * 16)  # a v4 'val' record
     with pytest.raises(TinymlError, match="no header A1.hea beside it"):
         mat_reader.read_lead(tmp_path / "A1.mat", ["ecg"])
+    (tmp_path / "junk.mat").write_bytes(b"\0" * 40)  # neither MATLAB 5 (CWRU) nor v4: no header is asked for
+    with pytest.raises(TinymlError, match="not a readable .mat file"):
+        mat_reader.read_lead(tmp_path / "junk.mat", ["ecg"])
     (tmp_path / "t.hea").write_text("t 1 300 10\nt.dat 16 1000/degC 16 0 0 0 0 ECG\n")
     with pytest.raises(TinymlError, match="is in 'degC', not a voltage"):
         wfdb_reader.read_lead(tmp_path / "t.hea", ["ecg"])

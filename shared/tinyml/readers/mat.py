@@ -19,11 +19,14 @@ def can_read(path) -> bool:
     return Path(path).suffix.lower() == ".mat"
 
 
+def _is_v4_val(head: bytes) -> bool:
+    return len(head) >= 24 and head[16:20] == b"\x04\x00\x00\x00" and head[20:24] == b"val\x00"
+
+
 def claim(path: Path, head: bytes) -> int:
     if not can_read(path):
         return 0
-    v4 = len(head) >= 24 and head[16:20] == b"\x04\x00\x00\x00" and head[20:24] == b"val\x00"
-    return 60 if v4 else 15
+    return 60 if _is_v4_val(head) else 15
 
 
 def read(path: Path, spec):
@@ -37,6 +40,10 @@ def _header_of(p: Path) -> Path:
     if not p.is_file():
         raise TinymlError(f"{p}: file not found")
     hea = p.with_suffix(".hea")
+    if not hea.is_file() and not _is_v4_val(p.read_bytes()[:24]):
+        # neither reader's format: say so rather than ask for a header the file was never meant to have
+        raise TinymlError(f"{p}: not a readable .mat file (neither a MATLAB 5 file such as CWRU's nor a PhysioNet "
+                          "record's MATLAB v4 'val' matrix)")
     if not hea.is_file():
         raise TinymlError(f"{p}: no header {hea.name} beside it (PhysioNet .mat records need their .hea for the "
                           "rate and the gain)")
