@@ -38,9 +38,10 @@ typedef struct {
     int n_means;
     const int *mean_ch;
     const float *mean_center, *mean_scale;
+    int last; /* 1: the block's newest sample (scaled as the level) follows the glitch */
 } tml_block_summary_cfg;
 /* One block: x = 2 + size samples interleaved with `ch` channels (two of history, then the block's own);
- * writes 4 + n_sums + n_means features. */
+ * writes 4 + last + n_sums + n_means features. */
 void tml_block_summary_one(const tml_block_summary_cfg *cfg, const float *x, int ch, float *out);
 /* The same, as grid steps (cfg->resolution > 0; |features| <= clip, so a step count fits int8 when
  * clip / resolution <= 127): the feature is steps * resolution. */
