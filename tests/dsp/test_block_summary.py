@@ -83,3 +83,20 @@ def test_last_is_the_newest_reading_a_mean_hides(tw):
     np.testing.assert_array_equal(tw.block_summary(x, **P, last=True), with_last)
     g = {**P, "resolution": 3.0 / 127, "last": True}
     np.testing.assert_array_equal(tw.block_summary(x, **g), block_summary(x, **g))
+
+
+def test_unchanged_counts_repeated_readings_at_the_probe_resolution(tw):
+    """`unchanged`: the share of the block's readings equal to the one before (after `last`); a frozen probe
+    reads 1, a live fine one less (C twin bit for bit)."""
+    x = _window(8, 5)
+    x[2 + 4 * 6 - 1 :, 0] = x[2 + 4 * 6 - 1, 0]  # frozen from the last sample of block 5 on
+    x[2 + 4 * 2 + 1, 0] = x[2 + 4 * 2, 0]  # one repeat in block 2
+    both = block_summary(x, **{**P, "last": True, "unchanged": True})
+    plain = block_summary(x, **P)
+    assert both.shape == (8, plain.shape[1] + 2)
+    np.testing.assert_array_equal(both[:, 6:], plain[:, 4:])
+    assert both[2, 5] == np.float32(0.25) and both[3, 5] == 0 and both[5, 5] == 0
+    assert both[6, 5] == 1 and both[7, 5] == 1
+    np.testing.assert_array_equal(tw.block_summary(x, **P, last=True, unchanged=True), both)
+    g = {**P, "resolution": 3.0 / 127, "unchanged": True}
+    np.testing.assert_array_equal(tw.block_summary(x, **g), block_summary(x, **g))
