@@ -257,7 +257,10 @@ class PostProcessor:
     """Fault events and the irrigation decision, once per hour.
 
     Faults: a class whose int8 score reaches `fault_threshold` raises its event on the rising edge, then
-    that class stays quiet for `fault_quiet_s` (a stuck sensor is reported once, not every hour).
+    that class stays quiet for `fault_quiet_s` (a stuck sensor is reported once, not every hour); stuck is
+    not raised again while its latch holds (the reading has not moved since stuck was last reported), and a
+    drop is not raised within `fault_quiet_s` after a spike event (the spike's own return to its baseline,
+    which the windows read as a step down: part of the spike's episode).
     Forecast (when the forecast model is given): vwc_24h = vwc_now + dequantized output / 10, where vwc_now is
     the newest hour's mean of vwc in float32 (sequential sum x 0.25). depletion = (fc - vwc) / (fc - wp).
     Irrigate when the forecast depletion reaches the field's allowed depletion `mad`, no fault is being
@@ -288,6 +291,7 @@ class PostProcessor:
         self.values = [np.nan, np.nan, np.nan, 0.0]
         self.fault_on = False
         self.stuck_hold = False
+        self.drop_muted_until = 0
 
     def _vwc_now(self, new):
         acc = np.float32(new[0, 0])
@@ -300,19 +304,25 @@ class PostProcessor:
         events = []
         q = np.asarray(scores_q, np.int64)
         fault_on = False
-        for c in range(1, len(self.labels)):
-            on = q[c] >= self.threshold_q
-            fault_on |= bool(on)
-            if on and not self.above[c] and end >= self.quiet_until[c]:
-                events.append((c, int(q[c])))
-                quiet = self.spike_quiet_n if self.labels[c] == "spike" else self.fault_quiet_n
-                self.quiet_until[c] = end + quiet
-            self.above[c] = on
-        # stuck: its score may fade while the value stays frozen; the valve stays shut until the reading moves
+        stuck, spike, drop = (self.labels.index(c) for c in ("stuck", "spike", "drop"))
+        # stuck latch: set when stuck is reported, released when the reading moves. While it holds, the fault
+        # episode is the same one: its score may fade and return while the value stays frozen, and stuck is not
+        # raised again (one event per episode); the valve stays shut until the reading moves
         v = np.asarray(frame[-HOP - 1 :, 0], np.float32)
         if (v[1:] != v[:-1]).any():
             self.stuck_hold = False
-        if q[self.labels.index("stuck")] >= self.threshold_q:
+        for c in range(1, len(self.labels)):
+            on = q[c] >= self.threshold_q
+            fault_on |= bool(on)
+            if (on and not self.above[c] and end >= self.quiet_until[c] and not (c == stuck and self.stuck_hold)
+                    and not (c == drop and end <= self.drop_muted_until)):
+                events.append((c, int(q[c])))
+                quiet = self.spike_quiet_n if c == spike else self.fault_quiet_n
+                self.quiet_until[c] = end + quiet
+                if c == spike:  # a spike's return to the baseline reads as a step down: the same episode
+                    self.drop_muted_until = end + self.fault_quiet_n
+            self.above[c] = on
+        if q[stuck] >= self.threshold_q:
             self.stuck_hold = True
         fault_on |= self.stuck_hold
         self.fault_on = fault_on
@@ -371,7 +381,8 @@ def make_demo(manifest, seed):
     """36 days of a clay-loam field at Tunis (real weather; a held-out site and year) whose irrigation the
     node itself decides (the committed models in the loop), with a sensor that spikes from day 22 and sticks
     on day 29 (the node then holds irrigation). Truth events: each fault once it has shown enough of itself
-    (EVIDENCE), and the irrigation decisions the node took in the loop (predict must take the same)."""
+    (EVIDENCE), with its physical onset (truth "event_onsets": an alert counts from there, see match_events),
+    and the irrigation decisions the node took in the loop (predict must take the same)."""
     from tinyml.apps import load_app
     from tinyml.data import dataset_module
     from tinyml.recording import Recording
@@ -387,7 +398,7 @@ def make_demo(manifest, seed):
     x = s["readings"][:, [gen.CHANNEL_KEYS.index(c) for c in manifest.channels]].astype(np.float32)
     rec = Recording(x, 1 / 900.0, tuple(manifest.channels), subject="tunis", source="synthetic-soil demo",
                     truth={"fault": s["fault"], "fault_age": s["fault_age"]})
-    events = []
+    events, onsets = [], []
     for i in np.nonzero(s["fault_age"] == 0)[0]:
         c = int(s["fault"][i])
         if c <= 0:  # ok, or a stretch not scored (-1: a reading back from a fault)
@@ -396,6 +407,10 @@ def make_demo(manifest, seed):
         at = i + (1 if name == "spike" else EVIDENCE[name])  # the sample whose window first names it
         end = fx_end(at, manifest)
         events.append((end / rec.rate, name))
+        # the fault is physically there from sample i (a frozen probe is frozen before it has shown the 6 h its
+        # label asks for; those windows are not scored): an alert from the first window holding i detects it
+        onsets.append((end / rec.rate, name, fx_end(i, manifest) / rec.rate))
+    rec.truth["event_onsets"] = onsets
     irrigate = len(manifest.labels) + list(manifest.app.get("extra_events", [])).index("irrigate") \
         if "irrigate" in manifest.app.get("extra_events", []) else None
     events += [(i / rec.rate, "irrigate") for i, lab, _ in decisions if lab == irrigate]

@@ -69,6 +69,7 @@ static float s_root_mm;
 static tml_model_cost s_forecast_cost;
 static uint8_t s_above[N_LABELS];
 static uint8_t s_stuck_hold; /* a stuck reading holds irrigation until the reading moves again */
+static uint32_t s_drop_muted_until; /* a drop up to fault_quiet_s after a spike event is that spike's return */
 static uint32_t s_quiet_until[N_LABELS];
 static float s_fc, s_wp; /* the field's water limits: [field] fc/wp, or (0) its soil's row of the tables */
 
@@ -126,6 +127,7 @@ void tml_app_init(void)
         s_quiet_until[c] = 0;
     }
     s_stuck_hold = 0;
+    s_drop_muted_until = 0;
     s_fc = field_limit(TML_CFG_FIELD_FC, k_soil_fc);
     s_wp = field_limit(TML_CFG_FIELD_WP, k_soil_wp);
     tml_report_output_quant(TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT);
@@ -171,20 +173,27 @@ static void postprocess(uint32_t end, const int8_t *scores)
 {
     int fault_on = 0;
     uint8_t raised[N_LABELS];
-    for (int c = 1; c < N_LABELS; c++) {
-        int on = scores[c] >= s_threshold_q;
-        fault_on |= on;
-        raised[c] = (uint8_t)(on && !s_above[c] && end >= s_quiet_until[c]);
-        if (raised[c]) {
-            s_quiet_until[c] = end + (uint32_t)(c == TML_CFG_LABEL_SPIKE ? s_spike_quiet_n : s_quiet_n);
-        }
-        s_above[c] = (uint8_t)on;
-    }
-    /* stuck: its score may fade while the value stays frozen; the valve stays shut until the reading moves */
+    /* stuck latch: set when stuck is reported, released when the reading moves. While it holds, the fault
+     * episode is the same one: stuck is not raised again (one event per episode) and the valve stays shut */
     for (int i = 2; i < 2 + BLOCK; i++) {
         if (s_buf[i * CH] != s_buf[(i - 1) * CH]) {
             s_stuck_hold = 0;
+    s_drop_muted_until = 0;
         }
+    }
+    for (int c = 1; c < N_LABELS; c++) {
+        int on = scores[c] >= s_threshold_q;
+        fault_on |= on;
+        raised[c] = (uint8_t)(on && !s_above[c] && end >= s_quiet_until[c] &&
+                              !(c == TML_CFG_LABEL_STUCK && s_stuck_hold) &&
+                              !(c == TML_CFG_LABEL_DROP && end <= s_drop_muted_until));
+        if (raised[c]) {
+            s_quiet_until[c] = end + (uint32_t)(c == TML_CFG_LABEL_SPIKE ? s_spike_quiet_n : s_quiet_n);
+            if (c == TML_CFG_LABEL_SPIKE) { /* a spike's return to the baseline reads as a step down: its episode */
+                s_drop_muted_until = end + (uint32_t)s_quiet_n;
+            }
+        }
+        s_above[c] = (uint8_t)on;
     }
     if (scores[TML_CFG_LABEL_STUCK] >= s_threshold_q) {
         s_stuck_hold = 1;

@@ -110,6 +110,49 @@ def test_a_stuck_reading_holds_irrigation_until_it_moves():
     assert [lab for lab, _ in pp.step(live, live[-4:], W + 12, _scores())] == [irr]
 
 
+def test_stuck_is_raised_once_per_episode_while_the_reading_stays_frozen():
+    """One event per fault episode: while the stuck latch holds (the reading has not moved since stuck was
+    reported), stuck is not raised again however its score comes and goes, past the quiet time too; once the
+    reading has moved, a new freeze is a new episode."""
+    pp = P.PostProcessor(M, 1 / 256, -128)
+    frozen = _frame(0.25)
+    frozen[:, 0] = np.float32(0.25)
+    quiet = int(M.postprocess["fault_quiet_s"] * M.rate)
+    stuck = M.labels.index("stuck")
+    got = []
+    for k in range(3 * quiet // 4):  # score on, off, on ... for three quiet times, frozen throughout
+        end = W + 4 * k
+        got += [(end, lab) for lab, _ in pp.step(frozen, frozen[-4:], end - 4, _scores("stuck" if k % 3 == 0 else None))]
+    assert got == [(W, stuck)]
+    live = _frame(0.25)
+    end = W + 4 * (3 * quiet // 4)
+    assert pp.step(live, live[-4:], end - 4, _scores()) == []  # the reading moves: the latch is released
+    assert [lab for lab, _ in pp.step(frozen, frozen[-4:], end, _scores("stuck"))] == [stuck]  # a new episode
+
+
+def test_a_drop_just_after_a_spike_is_the_spikes_return():
+    """A spike's return to its baseline reads as a step down: a drop up to fault_quiet_s after a spike event
+    is part of the spike's episode and raises nothing; later, or with no spike before it, a drop is raised."""
+    quiet = int(M.postprocess["fault_quiet_s"] * M.rate)
+    spike, drop = M.labels.index("spike"), M.labels.index("drop")
+    f = _frame(0.25)
+
+    def run(drop_at):
+        pp = P.PostProcessor(M, 1 / 256, -128)
+        got = []
+        for k in range(drop_at // 4 + 2):
+            end = W + 4 * k
+            cls = "spike" if k == 0 else "drop" if 4 * k == drop_at else None
+            got += [(end - W, lab) for lab, _ in pp.step(f, f[-4:], end - 4, _scores(cls))]
+        return got
+
+    for h in (1, 2, 4, 6):
+        assert run(4 * h) == [(0, spike)], h
+    assert run(quiet + 4) == [(0, spike), (quiet + 4, drop)]
+    pp = P.PostProcessor(M, 1 / 256, -128)
+    assert [lab for lab, _ in pp.step(f, f[-4:], W - 4, _scores("drop"))] == [drop]
+
+
 def _labels_of(episodes, vwc=None, n=400, rain=None):
     """window_labels of a made-up recording: `episodes` of (class, first sample, end sample); vwc level 0 or
     the given trace, rain 0 or the given one. Returns {window end: label}."""
