@@ -178,7 +178,6 @@ static void postprocess(uint32_t end, const int8_t *scores)
     for (int i = 2; i < 2 + BLOCK; i++) {
         if (s_buf[i * CH] != s_buf[(i - 1) * CH]) {
             s_stuck_hold = 0;
-    s_drop_muted_until = 0;
         }
     }
     for (int c = 1; c < N_LABELS; c++) {
