@@ -3,8 +3,10 @@ post-processor (beats, measurements, episodes), the demo scene and the app's eva
 
 Signal path (app.toml holds every constant):
   stream stage, per sample: band-pass 0.5-40 Hz, 50 and 60 Hz notches (tml_biquad), the streaming QRS detector
-    (tml_qrs_detect) -> channels [ecg mV, rr_s held, lag beat marker]
-  every 2 s, the last 10 s: [ecg, rr_s] decimated to 62.5 Hz and clipped -> int8 CNN -> P(normal, af, ectopy, noise)
+    (tml_qrs_detect), and the muscle (EMG, 40-120 Hz) envelope of the notched raw lead (tml_band_envelope)
+    -> channels [ecg mV, rr_s held, lag beat marker, emg]
+  every 2 s, the last 10 s: [ecg, rr_s, emg] decimated to 62.5 Hz and clipped -> int8 CNN -> P(normal, af, ectopy,
+    noise)
   post-processing (PostProcessor here, C twin apps/heart-rate-anomaly/firmware/app.c, step for step):
     beats -> N/S/V/Q by rules, one-second signal quality, the window's measurements (values), and episodes
     (af, ectopy, brady, tachy, noise) with minimum durations, hold times and refractory times.
@@ -33,15 +35,15 @@ BOOT = 8  # good beats seen before the first template is chosen
 N_REF = 16  # seconds whose peak to peak give the wearer's usual amplitude
 BEATS = ("N", "S", "V", "Q")  # AAMI classes the beat lines use (F and Q of the databases count as Q)
 VALUES = ("hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50", "irregularity", "sqi")
-ECG, RR, LAG = 0, 1, 2  # stream stage channels
+ECG, RR, LAG, EMG = 0, 1, 2, 3  # stream stage channels
 
 
 # --- model -------------------------------------------------------------------------------------------
 
 
 def build_model(input_shape, n_classes, *, filters=(12, 16, 24, 32, 32), kernel=5, dense=24, dropout=0.2, **_):
-    """A 1D CNN over 10 s of [ECG, R-R interval] at 62.5 Hz: strided convolutions (morphology, P and f waves,
-    and the R-R steps that irregularity is made of), then average and max pooling over the whole window (a
+    """A 1D CNN over 10 s of [ECG, R-R interval, EMG level] at 62.5 Hz: strided convolutions (morphology, P and
+    f waves, the R-R steps that irregularity is made of, and muscle noise against the QRS it hides), then average and max pooling over the whole window (a
     single premature beat must not be averaged away) and a small dense head. Ops: CONV_2D, AVERAGE_POOL_2D,
     MAX_POOL_2D, CONCATENATION, FULLY_CONNECTED, SOFTMAX (plus reshapes)."""
     import keras
@@ -196,7 +198,10 @@ class PostProcessor:
          followed by a pause (the next R-R >= v_pause x that mean: the compensatory pause; a T wave taken for
          a beat has none; not asked when no next beat came within wait_s). During an AF episode every
          interval is irregular, so prematurity tells nothing: there a beat is V by shape alone, with stricter
-         limits (correlation < v_af_corr and width >= v_af_width_s: fibrillatory waves blur normal beats too);
+         limits (correlation < v_af_corr and width >= v_af_width_s: fibrillatory waves blur normal beats too),
+         or when it is much taller than the template, somewhat unlike it and wide (peak to peak >=
+         v_af_tall_amplitude x the template's, correlation < v_af_tall_corr, width >= v_af_tall_width_s: f waves
+         change a normal beat's shape, not its height by that much);
       S  premature (R-R < s_prematurity x that mean; not during AF) otherwise;
       N  otherwise. The template is the narrowest of the first BOOT good beats (until then, width and timing
          alone decide), N beats update it (by 1/8) at the shift where they line up with it (when the R mark
@@ -241,6 +246,9 @@ class PostProcessor:
         self.v_shape_width = f32(p["v_shape_width_s"]) * f32(rate)
         self.v_af_corr = f32(p["v_af_corr"])
         self.v_af_width = f32(p["v_af_width_s"]) * f32(rate)
+        self.v_af_tall_corr = f32(p["v_af_tall_corr"])
+        self.v_af_tall_amp = f32(p["v_af_tall_amplitude"])
+        self.v_af_tall_width = f32(p["v_af_tall_width_s"]) * f32(rate)
         self.s_prem = f32(p["s_prematurity"])
         self.q_sqi = f32(p["q_sqi"])
         self.noise_sqi = f32(p["noise_sqi"])
@@ -346,7 +354,8 @@ class PostProcessor:
                         width >= self.v_width and amp >= self.v_amp and (
                         nxt is None or F32(nxt - r) / F32(self.rate) >= F32(self.v_pause * ref)))):
                     c = 2
-                elif self.in_af and known and corr < self.v_af_corr and width >= self.v_af_width:
+                elif self.in_af and known and ((corr < self.v_af_corr and width >= self.v_af_width) or (
+                        corr < self.v_af_tall_corr and amp >= self.v_af_tall_amp and width >= self.v_af_tall_width)):
                     c = 2
                 elif early_s:
                     c = 1
@@ -384,7 +393,7 @@ class PostProcessor:
             self.tpl_ptp = F32(1)
 
     def step(self, frame, new, first_new, scores_q):
-        """frame [W, 3] stream channels, new its last k rows (first index first_new), scores int8.
+        """frame [W, 4] stream channels, new its last k rows (first index first_new), scores int8.
         Returns [(event index, int8 score)] for the events this window raises."""
         end = first_new + len(new)
         self._advance(frame, end - len(frame), first_new, new, end)

@@ -7,6 +7,7 @@ No real recordings: every utterance is synthesized, then put through a simulated
     ->  level  ->  room (synthetic RIR: direct path, early reflections, exponential tail, RT60 0.1-0.5 s)
     ->  + noise at an SNR (white, pink, brown, mains hum, fan, appliance tones, babble)
     ->  cheap MEMS microphone (high-pass 60-200 Hz, low-pass 3.4-7.6 kHz, self-noise)  ->  16-bit ADC
+    (option `device`: then the capture path, device_path: response, noise suppression, AGC, codec, floor)
 
 Subjects are voices: an espeak-ng variant (`espeak+m3`, `espeak+f2`, `espeak+croak`, ...) speaking with
 any of its English accents, or another engine's talker (`flite-rms`, `rhvoice-clb`, `piper-joe`, ...). Splits
@@ -200,6 +201,7 @@ def generate(
     personas: dict | None = None,
     talkers: list | None = None,
     kokoro_voices: int = 0,
+    device: bool = False,
     workers: int = 2,
 ) -> list[Recording]:
     """Generate the corpus. `voices`: how many voices (flite's four first when `flite`, then espeak-ng
@@ -214,6 +216,8 @@ def generate(
     of other languages speak English with their accent (accent_spelling).
     `talkers`: ["<engine>-<voice>", ...] more talkers rendered as themselves (flite, festival, rhvoice, pico,
     piper). `kokoro_voices`: Kokoro voices, each a random mix of its five style vectors (training material).
+    `device`: every recording also through a phone's or browser's capture path (device_path: response,
+    noise suppression, gain control, narrow-band leg, converter noise), as real Speech Commands clips were made.
     A voice of EVALUATION_ONLY, or one whose VOICE_TERMS forbid training, is split "test" (evaluation only).
     Output at 16 kHz (the core resamples)."""
     if len(channels) != 1:
@@ -230,7 +234,7 @@ def generate(
     cfg = dict(renders_per_command=renders_per_command, clips_per_render=clips_per_render,
                unknown_clips=unknown_clips, silence_clips=silence_clips, stream_minutes=stream_minutes,
                keyword_stream_minutes=keyword_stream_minutes, snr_db=tuple(snr_db),
-               stream_snr_db=tuple(stream_snr_db), channels=tuple(channels))
+               stream_snr_db=tuple(stream_snr_db), channels=tuple(channels), device=bool(device))
     specs += [(RANDOM_KIND, f"{k:03d}") for k in range(int(random_voices))]
     have_flite = shutil.which("flite") is not None
     specs += [_talker(key, have_flite) for key in (talkers or [])]
@@ -716,19 +720,91 @@ def noise(kind: str, n: int, rng, babble_pool=None) -> np.ndarray:
 
 
 class Mic:
-    """A cheap MEMS microphone and codec: high-pass, band-limit, self-noise, 16-bit quantization."""
+    """A cheap MEMS microphone and codec: high-pass, band-limit, self-noise, 16-bit quantization.
+    `device`: then the capture path of the phone or laptop too (device_path), drawn per recording."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, device: bool = False):
         hp = rng.uniform(60, 200)
         lp = rng.uniform(3400, 7600)
         self.sos = np.vstack([sps.butter(2, hp / (RATE / 2), "high", output="sos"),
                               sps.butter(4, lp / (RATE / 2), "low", output="sos")])
         self.self_noise = 10 ** (rng.uniform(-78, -66) / 20)
         self.rng = rng
+        self.device = device
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         y = sps.sosfilt(self.sos, x) + self.rng.normal(0, self.self_noise, len(x))
+        if self.device:
+            y = device_path(y, self.rng)
         return (np.round(np.clip(y, -1, 1 - 1 / 32768) * 32768) / 32768).astype(np.float32)
+
+
+# The capture path between a phone's or laptop's microphone and the file, as Speech Commands' volunteers
+# recorded it (a web page in their browser: WebRTC's noise suppression and automatic gain control are on
+# by default). Levels are those of real training-split Speech Commands clips (800 drawn; 5/25/50/75/95th
+# percentiles): peak -24/-15/-9/-3/0 dBFS, noise floor (10th percentile of 20 ms frames) -92/-75/-62/-51/
+# -34 dBFS, loudest 20 ms over the floor 19/31/43/57/75 dB; the generator's clips without this path
+# (SNR 10-35 dB): peak -25/-21/-16/-9/-5, floor -69/-61/-54/-47/-37, 17/23/29/35/41 dB: quieter, and never
+# clean; with it (and SNR 8-55 dB, as keyword-spotting's manifest asks): peak -19/-13/-9/-5/0, floor
+# -82/-70/-61/-52/-37, 18/34/43/51/64 dB.
+# Without it, "clean and loud" marks the real clips and "noisy, quiet, TTS" the voices that say on/off.
+DEVICE_EQ_DB = 3.0             # the device's response (housing, port, loudspeaker-like resonances): dB spread
+DEVICE_EQ_HZ = (100, 200, 400, 800, 1600, 3200, 6400)  # ... at these frequencies, smooth in log f between
+DEVICE_TILT_DB = 3.0           # dB per octave either way, around 1 kHz
+NS_P = 0.6                     # share of recordings through a noise suppressor
+NS_FLOOR_DB = (-45.0, -15.0)   # its attenuation floor
+AGC_PEAK_DBFS = (-9.0, 6.0)    # gain control: the peak's target (mean, spread), within AGC_RANGE_DBFS
+AGC_RANGE_DBFS = (-26.0, 1.0)  # above 0 dBFS the loudest samples clip, as in ~5 % of real clips
+AGC_MAX_GAIN_DB = 30.0         # an AGC raises noise-only input this much at most
+CODEC_P = 0.2                  # share through a narrow-band leg (8 kHz sampling, 8-bit mu-law: a phone call's path)
+FLOOR_DBFS = (-96.0, -60.0)    # the converter's noise after the gain
+
+
+def device_response(n: int, rng) -> np.ndarray:
+    """A random smooth magnitude response (rfft bins of an n-sample signal): bumps at DEVICE_EQ_HZ and a tilt."""
+    f = np.fft.rfftfreq(n, 1 / RATE)
+    anchors = np.log2(np.asarray(DEVICE_EQ_HZ, float))
+    db = rng.normal(0, DEVICE_EQ_DB, len(anchors)) + rng.uniform(-DEVICE_TILT_DB, DEVICE_TILT_DB) * (anchors - np.log2(1000))
+    return 10 ** (np.interp(np.log2(np.maximum(f, 20.0)), anchors, db) / 20)
+
+
+def noise_suppress(x: np.ndarray, rng) -> np.ndarray:
+    """A spectral-subtraction noise suppressor like a phone's: the noise spectrum is the 10th percentile of
+    each bin's power over time, bias-corrected (a noise bin's power is exponentially distributed: its 10th
+    percentile is 0.105 of its mean); each bin's gain max(1 - a N / P, floor), smoothed over frames."""
+    if len(x) < 1024:
+        return x
+    _, _, X = sps.stft(x, RATE, nperseg=512, noverlap=384)
+    P = np.abs(X) ** 2
+    N = np.percentile(P, 10, axis=1, keepdims=True) / 0.105
+    floor = 10 ** (rng.uniform(*NS_FLOOR_DB) / 20)
+    G = np.maximum(1 - rng.uniform(1.0, 3.0) * N / (P + 1e-20), floor)
+    G = sps.lfilter([0.5], [1, -0.5], G, axis=1)  # gains change over ~30 ms, not per frame (musical noise)
+    _, y = sps.istft(X * np.maximum(G, floor), RATE, nperseg=512, noverlap=384)
+    return y[: len(x)] if len(y) >= len(x) else np.pad(y, (0, len(x) - len(y)))
+
+
+def mu_law_8k(x: np.ndarray) -> np.ndarray:
+    """A narrow-band leg: 8 kHz sampling and 8-bit mu-law (G.711), back to 16 kHz."""
+    y = sps.resample_poly(x, 1, 2)
+    mu = 255.0
+    c = np.round(np.sign(y) * np.log1p(mu * np.minimum(np.abs(y), 1)) / np.log1p(mu) * 127) / 127
+    y = np.sign(c) * np.expm1(np.abs(c) * np.log1p(mu)) / mu
+    return sps.resample_poly(y, 2, 1)[: len(x)]
+
+
+def device_path(x: np.ndarray, rng) -> np.ndarray:
+    """Frequency response, noise suppression (NS_P), gain control to a peak target, a narrow-band leg
+    (CODEC_P), the converter's noise floor: a recording as a phone's or browser's capture path leaves it."""
+    x = np.fft.irfft(np.fft.rfft(x) * device_response(len(x), rng), len(x))
+    if rng.random() < NS_P:
+        x = noise_suppress(x, rng)
+    peak = float(np.max(np.abs(x))) + 1e-9
+    target = float(np.clip(rng.normal(*AGC_PEAK_DBFS), *AGC_RANGE_DBFS))
+    x = x * min(10 ** (target / 20) / peak, 10 ** (AGC_MAX_GAIN_DB / 20))
+    if rng.random() < CODEC_P:
+        x = mu_law_8k(np.clip(x, -1, 1))
+    return x + rng.normal(0, 10 ** (rng.uniform(*FLOOR_DBFS) / 20), len(x))
 
 
 def _rms(x):
@@ -753,7 +829,7 @@ def active_rms(x):
 
 def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unknown_clips, silence_clips,
                stream_minutes, keyword_stream_minutes, snr_db, stream_snr_db, channels,
-               espeak_path=None) -> list[Recording]:
+               espeak_path=None, device=False) -> list[Recording]:
     rng = np.random.default_rng(vseed)
     v = Voice(kind, name, rng, espeak_path)
     ch = tuple(channels)
@@ -769,7 +845,7 @@ def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unkn
 
     def clip(token, snr, kind=None):
         h = room_ir(rng) if rng.random() < 0.5 else None  # a room (or close talk) and a microphone per clip
-        mic = Mic(rng)
+        mic = Mic(rng, device)
         x = np.zeros(RATE, np.float32)
         if token is not None:
             w = perturb(token, rng) * 10 ** (rng.uniform(-26, -4) / 20) / (np.abs(token).max() + 1e-9)
@@ -812,18 +888,18 @@ def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unkn
         sent = [trim(v.say(s)) for s in rng.choice(SENTENCES, size=3, replace=False)]
         phrases = unk_tokens + extra
         if stream_minutes > 0:
-            x, _ = stream(int(stream_minutes * 60 * RATE), rng, phrases, sent, babble_pool, {}, 0.0, stream_snr_db)
+            x, _ = stream(int(stream_minutes * 60 * RATE), rng, phrases, sent, babble_pool, {}, 0.0, stream_snr_db, device)
             recs.append(Recording(x[:, None], float(RATE), ch, subject=v.subject, label="unknown",
                                   activity="stream", source=f"{src}:stream", split=split))
         if keyword_stream_minutes > 0:
             x, events = stream(int(keyword_stream_minutes * 60 * RATE), rng, phrases, sent, babble_pool,
-                               cmd_tokens, 4.5, stream_snr_db)
+                               cmd_tokens, 4.5, stream_snr_db, device)
             recs.append(Recording(x[:, None], float(RATE), ch, subject=v.subject, label="unknown",
                                   activity="keywords", events=events, source=f"{src}:keywords", split=split))
     return recs
 
 
-def stream(n, rng, words, sentences, babble_pool, commands, every_s, snr_db):
+def stream(n, rng, words, sentences, babble_pool, commands, every_s, snr_db, device=False):
     """A continuous recording: phrases of non-keyword speech with pauses, in changing background noise.
 
     With `commands`, a command is spoken on its own (pauses of >= 0.4 s around it) every ~every_s seconds;
@@ -867,7 +943,7 @@ def stream(n, rng, words, sentences, babble_pool, commands, every_s, snr_db):
     h = room_ir(rng) if rng.random() < 0.5 else None
     if h is not None:
         speech = reverb(speech, h)
-    mic = Mic(rng)
+    mic = Mic(rng, device)
     # background: segments of 10-60 s, each its own noise kind and SNR (relative to the speech level)
     bg = np.zeros(n, np.float32)
     s = 0

@@ -7,6 +7,7 @@
  *
  * Parity with Python (tests/dsp/test_c_twins.py):
  *   bit-exact : tml_block_summary, tml_magnitude, tml_magnitude_int, tml_isqrt64, tml_biquad, tml_envelope,
+ *               tml_band_envelope,
  *               tml_stats_*, tml_apply_window, tml_power_spectrum, tml_fft_band_power(_frames), tml_mel, tml_logf,
  *               tml_log, tml_dct, tml_mfcc, tml_decimate, tml_detrend, tml_symlog, tml_normalize,
  *               tml_kurtosis_band, tml_harmonic_energies (given the same tables; for power-of-two sizes
@@ -83,6 +84,15 @@ void tml_biquad_reset(tml_biquad_t *f);
 void tml_biquad(tml_biquad_t *f, const float *x, float *y, int n, int stride);
 /* Envelope (tinyml.dsp.envelope): y[i*stride] = the cascade (a lowpass) applied to fabsf(x[i*stride]). */
 void tml_envelope(tml_biquad_t *f, const float *x, float *y, int n, int stride);
+/* Band envelope (tinyml.dsp.band_envelope): y[i*stride] = gain * lowpass(fabsf(bandpass(x[i*stride]))), the two
+ * cascades' states carried from call to call (a stream). */
+typedef struct {
+    tml_biquad_t band, lp;
+    float gain;
+} tml_band_envelope_t;
+void tml_band_envelope_init(tml_band_envelope_t *e, const float *band_sos, int n_band, float *band_state,
+                            const float *lp_sos, int n_lp, float *lp_state, float gain);
+void tml_band_envelope(tml_band_envelope_t *e, const float *x, float *y, int n, int stride);
 
 /* ---- windows (tinyml.dsp.window) ---- */
 

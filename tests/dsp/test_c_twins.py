@@ -265,6 +265,20 @@ def test_envelope_bit_exact(tw):
     np.testing.assert_array_equal(s_c, s_py)
 
 
+def test_band_envelope_bit_exact(tw):
+    from tinyml.dsp.band_envelope import band_envelope
+
+    rng = np.random.default_rng(11)
+    rate = 250.0
+    t = np.arange(3000) / rate
+    # an ECG-like wave with bursts of broadband muscle noise and a DC offset
+    x = (1.5 + np.sin(2 * np.pi * 1.2 * t) ** 31 + rng.normal(0, 0.2, t.size) * (np.sin(2 * np.pi * 0.3 * t) > 0))
+    band = design_biquad("bandpass", [40.0, 120.0], rate, 2)
+    lp = design_biquad("lowpass", 2.0, rate, 2)
+    y_py, _ = band_envelope(x.astype(np.float32), band, lp, 4.0)
+    np.testing.assert_array_equal(tw.band_envelope(x, band, lp, 4.0), y_py)
+
+
 def test_clip_bit_exact(tw):
     from tinyml.dsp.clip import clip
 

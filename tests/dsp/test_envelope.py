@@ -22,3 +22,27 @@ def test_envelope_is_lowpassed_rectified_signal():
     y1, s1 = envelope(x[:1234], sos)
     y2, _ = envelope(x[1234:], sos, s1)
     np.testing.assert_array_equal(np.concatenate([y1, y2]), y)
+
+
+def test_band_envelope_measures_the_band_only():
+    """A 0.5 mV 10 Hz wave (an ECG-band signal) leaves the 40-120 Hz envelope near zero; noise in that band
+    raises it in proportion (mean |x| of Gaussian noise: sqrt(2/pi) x its RMS), and it streams in chunks."""
+    from tinyml.dsp.band_envelope import band_envelope
+
+    rate = 250.0
+    rng = np.random.default_rng(3)
+    n = 5000
+    t = np.arange(n) / rate
+    slow = (0.5 * np.sin(2 * np.pi * 10.0 * t)).astype(np.float32)
+    band = design_biquad("bandpass", [40.0, 120.0], rate, 2)
+    lp = design_biquad("lowpass", 2.0, rate, 2)
+    y0, _ = band_envelope(slow, band, lp, 1.0)
+    assert np.abs(y0[1000:]).max() < 0.02
+    noise = biquad(rng.standard_normal(n).astype(np.float32), design_biquad("bandpass", [45.0, 110.0], rate, 4))[0]
+    noise = (0.2 * noise / noise[500:].std()).astype(np.float32)
+    y, st = band_envelope(slow + noise, band, lp, 4.0)
+    level = float(np.mean(y[1000:]))
+    assert 0.7 * 4 * 0.2 * np.sqrt(2 / np.pi) < level < 1.1 * 4 * 0.2 * np.sqrt(2 / np.pi)
+    y1, s1 = band_envelope((slow + noise)[:777], band, lp, 4.0)
+    y2, _ = band_envelope((slow + noise)[777:], band, lp, 4.0, s1)
+    np.testing.assert_array_equal(np.concatenate([y1, y2]), y)

@@ -9,7 +9,8 @@ from tinyml.dsp.stats import STAT_NAMES, stats
 from tinyml.errors import TinymlError
 
 # minimal parameters for blocks with required ones, and a suitable input per block
-_REQ = {"resample": {"rate_out": 50.0}, "biquad": {"cutoff_hz": 10.0}, "envelope": {"cutoff_hz": 5.0}, "fft_band_power": {"bands": [[0, 5], [5, 50]]},
+_REQ = {"resample": {"rate_out": 50.0}, "biquad": {"cutoff_hz": 10.0}, "envelope": {"cutoff_hz": 5.0},
+        "band_envelope": {"band_hz": [5.0, 15.0], "cutoff_hz": 2.0}, "fft_band_power": {"bands": [[0, 5], [5, 50]]},
         "clip": {"lo": -1.0, "hi": 1.0}, "select": {"channels": [2, 0]}, "decimate": {"factor": 4},
         "kurtosis_band": {"bands": [[5, 15], [15, 40]]}, "harmonic_energies": {"base_hz": 5.0, "orders": [1.0, 2.0]},
         "concat": {"branches": [[{"block": "stats"}], [{"block": "detrend"}, {"block": "stats", "names": ["rms"]}]]}}

@@ -2,8 +2,9 @@
  *
  * Per sample (float32 on the FPU, integer decisions):
  *   stream stage   three biquad cascades (0.5-40 Hz band-pass, 50 and 60 Hz band-stops; tml_biquad) and the
- *                  streaming QRS detector (tml_qrs_detect), with the constants of features_tables.h;
- *   model input    every 4 samples the mean of [ecg, rr_s] (tml_decimate) into a ring of the last 10 s;
+ *                  streaming QRS detector (tml_qrs_detect), with the constants of features_tables.h; the raw
+ *                  lead through the same band-stops into the muscle (EMG) band's envelope (tml_band_envelope);
+ *   model input    every 4 samples the mean of [ecg, rr_s, emg] (tml_decimate) into a ring of the last 10 s;
  *   beats          a beat found is classified once its span has arrived and the next beat is found (or
  *                  wait_s passed) (PostProcessor._classify: template match, QRS width, prematurity, the
  *                  pause after it; tinyml.dsp.beat_features' twins) and reported at once;
@@ -30,7 +31,7 @@
 #define HOP TML_CFG_FEATURES_HOP
 #define DEC TML_CFG_FEATURES_CHAIN_1_FACTOR
 #define WD (WINDOW / DEC)    /* model frames per window */
-#define FEAT TML_FEAT_S0_SELECT_N /* [ecg, rr_s] */
+#define FEAT TML_FEAT_S0_SELECT_N /* [ecg, rr_s, emg] */
 #define RATE TML_CFG_SIGNAL_RATE
 #define HIST 1024            /* ECG history ring (>= history_s of samples, checked at init) */
 #define N_SEG_Q 16           /* seconds whose quality is kept */
@@ -55,6 +56,12 @@ static float s_band_state[2 * TML_STREAM_S0_BIQUAD_N_SECTIONS];
 static float s_n50_state[2 * TML_STREAM_S1_BIQUAD_N_SECTIONS];
 static float s_n60_state[2 * TML_STREAM_S2_BIQUAD_N_SECTIONS];
 static tml_biquad_t s_band, s_n50, s_n60;
+static float s_raw50_state[2 * TML_STREAM_S1_BIQUAD_N_SECTIONS]; /* the raw lead's band-stops (stream channel 0) */
+static float s_raw60_state[2 * TML_STREAM_S2_BIQUAD_N_SECTIONS];
+static tml_biquad_t s_raw50, s_raw60;
+static float s_emg_band_state[2 * TML_STREAM_S4_BAND_ENVELOPE_BAND_N_SECTIONS];
+static float s_emg_lp_state[2 * TML_STREAM_S4_BAND_ENVELOPE_LP_N_SECTIONS];
+static tml_band_envelope_t s_emg;
 static const tml_qrs_detect_config s_qrs_cfg = {
     tml_stream_s3_qrs_detect_sos, TML_STREAM_S3_QRS_DETECT_N_SECTIONS, TML_STREAM_S3_QRS_DETECT_GAIN,
     TML_STREAM_S3_QRS_DETECT_MWI_N, TML_STREAM_S3_QRS_DETECT_REFRACTORY_N, TML_STREAM_S3_QRS_DETECT_TWAVE_N,
@@ -68,13 +75,13 @@ static tml_qrs_detect_t s_qrs;
 static int64_t s_prev_r;     /* the last beat's R index (-1: none) */
 static float s_rr_hold;      /* rr_s channel */
 static float s_group[DEC * FEAT];
-static float s_dec[WD * FEAT]; /* ring of decimated [ecg, rr_s] */
+static float s_dec[WD * FEAT]; /* ring of decimated [ecg, rr_s, emg] */
 static uint32_t s_dec_next;
 
 /* --- post-processing constants (the float32 expressions of PostProcessor.__init__) ------------------- */
 static int32_t s_seg_n, s_pre_n, s_post_n, s_half_n, s_shift_n, s_keep_n, s_tpl_len, s_minute_n;
 static float s_v_width, s_v_corr, s_v_prem, s_v_amp, s_v_pause, s_s_prem, s_q_sqi, s_noise_sqi;
-static float s_v_shape_width, s_v_af_corr, s_v_af_width;
+static float s_v_shape_width, s_v_af_corr, s_v_af_width, s_v_af_tall_corr, s_v_af_tall_amp, s_v_af_tall_width;
 static int32_t s_wait_n;
 static int32_t s_af_q, s_af_release_q, s_noise_q;
 
@@ -154,6 +161,11 @@ void tml_app_init(void)
     tml_biquad_init(&s_band, tml_stream_s0_biquad_sos, TML_STREAM_S0_BIQUAD_N_SECTIONS, s_band_state);
     tml_biquad_init(&s_n50, tml_stream_s1_biquad_sos, TML_STREAM_S1_BIQUAD_N_SECTIONS, s_n50_state);
     tml_biquad_init(&s_n60, tml_stream_s2_biquad_sos, TML_STREAM_S2_BIQUAD_N_SECTIONS, s_n60_state);
+    tml_biquad_init(&s_raw50, tml_stream_s1_biquad_sos, TML_STREAM_S1_BIQUAD_N_SECTIONS, s_raw50_state);
+    tml_biquad_init(&s_raw60, tml_stream_s2_biquad_sos, TML_STREAM_S2_BIQUAD_N_SECTIONS, s_raw60_state);
+    tml_band_envelope_init(&s_emg, tml_stream_s4_band_envelope_band_sos, TML_STREAM_S4_BAND_ENVELOPE_BAND_N_SECTIONS,
+                           s_emg_band_state, tml_stream_s4_band_envelope_lp_sos,
+                           TML_STREAM_S4_BAND_ENVELOPE_LP_N_SECTIONS, s_emg_lp_state, TML_STREAM_S4_BAND_ENVELOPE_GAIN);
     if (tml_qrs_detect_init(&s_qrs, &s_qrs_cfg, s_qrs_band, s_qrs_s, s_qrs_a, s_qrs_y) != 0) {
         tml_report_error(18, "qrs_detect rejected its configuration");
     }
@@ -181,6 +193,9 @@ void tml_app_init(void)
     s_v_shape_width = TML_CFG_POSTPROCESS_V_SHAPE_WIDTH_S * RATE;
     s_v_af_corr = TML_CFG_POSTPROCESS_V_AF_CORR;
     s_v_af_width = TML_CFG_POSTPROCESS_V_AF_WIDTH_S * RATE;
+    s_v_af_tall_corr = TML_CFG_POSTPROCESS_V_AF_TALL_CORR;
+    s_v_af_tall_amp = TML_CFG_POSTPROCESS_V_AF_TALL_AMPLITUDE;
+    s_v_af_tall_width = TML_CFG_POSTPROCESS_V_AF_TALL_WIDTH_S * RATE;
     s_wait_n = tml_samples_of(TML_CFG_POSTPROCESS_WAIT_S, RATE);
     s_s_prem = TML_CFG_POSTPROCESS_S_PREMATURITY;
     s_q_sqi = TML_CFG_POSTPROCESS_Q_SQI;
@@ -364,7 +379,9 @@ static void classify(int64_t r, int64_t i, int have_next, int64_t next_r)
                                    (width >= s_v_width && amp >= s_v_amp &&
                                     (!have_next || (float)(next_r - r) / RATE >= s_v_pause * ref)))) {
                 c = CLS_V;
-            } else if (s_in_af && known && corr < s_v_af_corr && width >= s_v_af_width) {
+            } else if (s_in_af && known && ((corr < s_v_af_corr && width >= s_v_af_width) ||
+                                            (corr < s_v_af_tall_corr && amp >= s_v_af_tall_amp &&
+                                             width >= s_v_af_tall_width))) {
                 c = CLS_V;
             } else if (early_s) {
                 c = CLS_S;
@@ -458,10 +475,10 @@ static void window(uint32_t end, const int8_t *scores)
     }
 }
 
-/* the model input: the ring of decimated [ecg, rr_s], oldest first, clipped and quantized */
+/* the model input: the ring of decimated [ecg, rr_s, emg], oldest first, clipped and quantized */
 static void model_input(int8_t *in)
 {
-    float chunk[2 * 64];
+    float chunk[FEAT * 64];
     for (uint32_t j = 0; j < WD; j += 64) {
         uint32_t m = WD - j < 64 ? WD - j : 64;
         for (uint32_t t = 0; t < m; t++) {
@@ -477,11 +494,15 @@ void tml_app_on_sample(const float *sample)
 {
     uint64_t t0 = tml_port_instructions();
     const int64_t n = s_n;
-    /* stream stage: filters and the QRS detector */
+    /* stream stage: filters and the QRS detector; the raw lead's band-stops and its EMG envelope */
     float y = sample[0];
     tml_biquad(&s_band, &y, &y, 1, 1);
     tml_biquad(&s_n50, &y, &y, 1, 1);
     tml_biquad(&s_n60, &y, &y, 1, 1);
+    float raw = sample[0], emg;
+    tml_biquad(&s_raw50, &raw, &raw, 1, 1);
+    tml_biquad(&s_raw60, &raw, &raw, 1, 1);
+    tml_band_envelope(&s_emg, &raw, &emg, 1, 1);
     uint32_t r_u = 0;
     int beat = tml_qrs_detect_step(&s_qrs, y, &r_u);
     int64_t r = (int64_t)r_u;
@@ -490,10 +511,11 @@ void tml_app_on_sample(const float *sample)
         s_prev_r = r;
     }
     s_hist[(uint32_t)(n % HIST)] = y;
-    /* model input: mean of each DEC samples of [ecg, rr_s] */
+    /* model input: mean of each DEC samples of [ecg, rr_s, emg] */
     int32_t g = (int32_t)(n % DEC);
     s_group[g * FEAT + 0] = y;
     s_group[g * FEAT + 1] = s_rr_hold;
+    s_group[g * FEAT + 2] = emg;
     if (g == DEC - 1) {
         tml_decimate(s_group, DEC, FEAT, DEC, &s_dec[s_dec_next * FEAT]);
         s_dec_next = (s_dec_next + 1) % WD;

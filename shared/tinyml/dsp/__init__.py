@@ -55,6 +55,7 @@ from .kurtosis_band import kurtosis_band as _kurtosis_band
 from .normalize import normalize as _normalize
 from .symlog import symlog as _symlog
 from .envelope import envelope as _envelope
+from .band_envelope import band_envelope as _band_envelope
 from .fft_band_power import fft_band_power as _fft_band_power
 from .log import log as _log
 from .clip import clip as _clip
@@ -227,6 +228,15 @@ def _apply_biquad(x, rate, kind, cutoff_hz, order):
 def _apply_envelope(x, rate, cutoff_hz, order):
     sos = _sos_cached("lowpass", float(cutoff_hz), float(rate), int(order))
     return _envelope(_as2d(x, "envelope").astype(np.float32), sos)[0]
+
+
+def _apply_band_envelope(x, rate, channel, band_hz, order, cutoff_hz, gain):
+    x = _as2d(x, "band_envelope")
+    if not 0 <= channel < x.shape[1]:
+        raise TinymlError(f"DSP block 'band_envelope': channel {channel} out of range 0..{x.shape[1] - 1}")
+    band = _sos_cached("bandpass", tuple(float(b) for b in band_hz), float(rate), int(order))
+    lp = _sos_cached("lowpass", float(cutoff_hz), float(rate), int(order))
+    return _band_envelope(x[:, channel].astype(np.float32), band, lp, float(gain))[0][:, None]
 
 
 def _apply_window(x, rate, kind, symmetric):
@@ -410,6 +420,15 @@ BLOCKS: dict[str, Block] = {
         Block("envelope", 1, "float32",
               {"cutoff_hz": (float, REQUIRED, "lowpass cutoff in Hz"), "order": (int, 2, "Butterworth order")},
               _envelope, _apply_envelope, doc="|x| then a Butterworth lowpass, per channel, zero initial state"),
+        Block("band_envelope", 1, "float32",
+              {"channel": (int, 0, "input channel"),
+               "band_hz": (list, REQUIRED, "the band [lo, hi] in Hz whose envelope is measured"),
+               "order": (int, 2, "Butterworth order of the band-pass and of the low-pass"),
+               "cutoff_hz": (float, REQUIRED, "low-pass cutoff of the rectified band in Hz"),
+               "gain": (float, 1.0, "the envelope is multiplied by this (into the model input's range)")},
+              _band_envelope, _apply_band_envelope, stream=True,
+              doc="gain * lowpass(|bandpass(one channel)|) -> 1 feature, zero initial state (in a stream: from "
+                  "the first sample on)"),
         Block("window", 1, "float32",
               {"kind": (str, "hann", "window shape"),
                "symmetric": (bool, False, "symmetric (filter design) instead of periodic (spectra)")},

@@ -83,6 +83,15 @@ def _t_envelope(shape, rate, p):
     return {"sos": sos, "n_sections": sos.shape[0]}  # tml_biquad_init + tml_envelope
 
 
+def _t_band_envelope(shape, rate, p):
+    from .biquad import design_biquad
+
+    band = design_biquad("bandpass", p["band_hz"], rate, p["order"])
+    lp = design_biquad("lowpass", p["cutoff_hz"], rate, p["order"])
+    return {"band_sos": band, "band_n_sections": band.shape[0], "lp_sos": lp, "lp_n_sections": lp.shape[0],
+            "gain": float(p["gain"])}  # tml_band_envelope_init
+
+
 def _t_window(shape, rate, p):
     return {"window": _window(p["kind"], shape[0], p["symmetric"])}  # tml_apply_window
 
@@ -151,6 +160,7 @@ def _t_mfcc(shape, rate, p):
 BLOCK_TABLES: dict[str, Callable[[tuple, float, dict], dict[str, Any]]] = {
     "biquad": _t_biquad,
     "envelope": _t_envelope,
+    "band_envelope": _t_band_envelope,
     "window": _t_window,
     "stats": _t_stats,
     "fft_band_power": _t_fft_band_power,

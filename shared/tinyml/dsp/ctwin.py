@@ -57,6 +57,10 @@ class _BiquadT(C.Structure):
     _fields_ = [("sos", _F), ("state", _F), ("n_sections", C.c_int)]
 
 
+class _BandEnvelopeT(C.Structure):
+    _fields_ = [("band", _BiquadT), ("lp", _BiquadT), ("gain", C.c_float)]
+
+
 class _QrsConfig(C.Structure):
     _fields_ = [("sos", _F), ("n_sections", C.c_int32), ("gain", C.c_float)] + [
         (k, C.c_int32) for k in ("mwi_n", "refractory_n", "twave_n", "learn_n", "search_n", "ring_n", "rr_init_n",
@@ -116,6 +120,8 @@ _SIGS = {
     "tml_harmonic_energies": (None, [_F, _i, C.c_float, C.c_float, _F, _i, _i, C.c_float, _i, C.c_float,
                                      C.c_float, _F]),
     "tml_normalize": (None, [_F, _i, _F]),
+    "tml_band_envelope_init": (None, [C.POINTER(_BandEnvelopeT), _F, _i, _F, _F, _i, _F, C.c_float]),
+    "tml_band_envelope": (None, [C.POINTER(_BandEnvelopeT), _F, _F, _i, _i]),
 }
 for _s in STAT_NAMES:
     if _s != "zero_crossings":
@@ -204,6 +210,21 @@ class CTwins:
 
     def envelope(self, x, sos, state=None):
         return self.biquad(x, sos, state, _fn="tml_envelope")
+
+    def band_envelope(self, x, band_sos, lp_sos, gain: float = 1.0):
+        """x [n] through tml_band_envelope one sample per call, as a stream: the envelope [n]."""
+        x = _f32(x).reshape(-1)
+        band_sos, lp_sos = _f32(band_sos), _f32(lp_sos)
+        sb = np.zeros(2 * band_sos.shape[0], np.float32)
+        sl = np.zeros(2 * lp_sos.shape[0], np.float32)
+        e = _BandEnvelopeT()
+        self.lib.tml_band_envelope_init(C.byref(e), _p(band_sos, _F), band_sos.shape[0], _p(sb, _F), _p(lp_sos, _F),
+                                        lp_sos.shape[0], _p(sl, _F), C.c_float(gain))
+        y = np.empty_like(x)
+        for i in range(len(x)):
+            self.lib.tml_band_envelope(C.byref(e), C.cast(x.ctypes.data + 4 * i, _F), C.cast(y.ctypes.data + 4 * i, _F),
+                                       1, 1)
+        return y
 
     # window
     def window(self, kind: str, n: int, symmetric: bool = False) -> np.ndarray:
