@@ -120,3 +120,22 @@ def test_macro_f1_interval_brackets_the_estimate_and_widens_with_correlated_wind
     lo_w, hi_w = macro_f1_ci(y, pred, np.arange(len(y)), 3)  # windows taken as independent: too narrow
     assert hi - lo > 2 * (hi_w - lo_w)
     assert np.allclose(macro_f1_ci(y, y, groups, 3), 1.0)  # all right: no spread
+
+
+def test_match_events_counts_from_a_faults_onset_but_not_before_it():
+    """A fault present from its onset but labelled hours later (a frozen probe named stuck after 6 h of
+    evidence): an alert between the onset and the label detects it; one before the onset is a false alarm."""
+    from tinyml.metrics import match_events
+
+    h = 3600.0
+    truth = [(10 * h, "stuck", 4 * h)]  # frozen at 4 h, labelled at 10 h
+    for t_alert in (4 * h, 6 * h, 9 * h, 14 * h):
+        pairs, extra = match_events(truth, [(t_alert, "stuck")], h, 4 * h)
+        assert pairs[0][1] == t_alert and not extra
+    for t_alert in (3 * h, 4 * h - 1, 14 * h + 1):  # before the freeze, or past the window after the label
+        pairs, extra = match_events(truth, [(t_alert, "stuck")], h, 4 * h)
+        assert pairs[0][1] is None and extra == [(t_alert, "stuck")]
+    pairs, extra = match_events([(10 * h, "stuck")], [(6 * h, "stuck")], h, 4 * h)  # no onset: before_s only
+    assert pairs[0][1] is None and extra
+    pairs, _ = match_events([(10 * h, "stuck", 9.5 * h)], [(9 * h, "stuck")], h, 4 * h)  # a later onset widens nothing
+    assert pairs[0][1] == 9 * h

@@ -23,6 +23,11 @@ HOP = 4  # samples per hour
 # a stuck value or a plateau needs hours of constancy to be told from a quiet soil, a spike is instant
 EVIDENCE = {"drop": 1, "jump": 1, "stuck": 24, "plateau": 24, "rise_no_rain": 8, "out_of_range": 0, "noisy": 8}
 RISE_SEEN = 0.02  # m³/m³ a rise without rain must have risen by before it is named (ISMN D04's order)
+# what a window must show to name a frozen reading stuck (as ISMN's QC: constant while a working probe would have
+# changed): water arriving while it is frozen, or the same probe moving before it froze (a fine-resolution probe
+# shows drying and diurnal motion; a coarse one at rest reads constant for days and is not stuck)
+STUCK_WATER_MM = 5.0  # rain or sprinkler water (the gauge's) over the frozen stretch in view
+STUCK_MOVING = 0.4  # share of the readings before the freeze (at least 2 h of them in view) that changed
 FORECAST_SCALE = 10.0  # the forecast model's target: (vwc in 24 h - vwc now) * 10
 HORIZON = 96  # samples: 24 h
 
@@ -83,11 +88,15 @@ def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
       window shows the step, the reading looks normal now: either answer is defensible);
     - the hour in which an episode ends and the four after it (the return to a true reading is a step too;
       not after a spike, which leaves no step: the hours after it are ok, and a node must not flag them);
+    - a stuck reading the window gives no reason to doubt (STUCK_WATER_MM, STUCK_MOVING): constant, but no water
+      came and the window does not show the probe moving before (a coarse probe in a dry spell reads so);
     - a sample ISMN left unflagged (missing value, frozen soil)."""
     fault = np.asarray(rec.truth.get("fault", np.zeros(len(rec.signal), np.int8)))
     age = _ages(fault, rec.truth.get("fault_age"))
-    spike, rise = FAULTS.index("spike"), FAULTS.index("rise_no_rain")
+    spike, rise, stuck = FAULTS.index("spike"), FAULTS.index("rise_no_rain"), FAULTS.index("stuck")
     v = np.asarray(rec.signal[:, 0], np.float64)
+    rain = np.asarray(rec.signal[:, list(rec.channels).index("rain_mm")], np.float64) \
+        if "rain_mm" in rec.channels else np.full(len(v), np.nan)
     lasting = [FAULTS.index(c) for c in ("drop", "jump", "rise_no_rain")]
     ended = list(range(2, len(FAULTS)))  # episodes whose end is a step (a spike's is not)
     onset = np.nonzero((age == 0) & np.isin(fault, lasting))[0]
@@ -99,6 +108,8 @@ def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
             out[k] = -1
         elif cur == rise and a >= EVIDENCE["rise_no_rain"]:
             out[k] = cur if _risen(v, e - 1 - a, e) else -1
+        elif cur == stuck and a >= EVIDENCE["stuck"]:
+            out[k] = cur if _stuck_shown(v, rain, e - 1 - a, e, window) else -1
         elif cur not in (0, spike):
             out[k] = cur if a >= EVIDENCE[FAULTS[cur]] else -1
         elif (recent == spike).any():
@@ -115,6 +126,15 @@ def _risen(v: np.ndarray, onset: int, e: int) -> bool:
     before its onset (a slow rise is, at first, within a capacitance probe's diurnal temperature swing)."""
     before = v[max(0, onset - HOP) : max(1, onset)]
     return bool(np.mean(v[e - HOP : e]) - np.mean(before) >= RISE_SEEN)
+
+
+def _stuck_shown(v: np.ndarray, rain: np.ndarray, onset: int, e: int, window: int) -> bool:
+    """Whether the window ending before `e` shows a reading frozen since `onset` to be a fault: water arrived
+    over the frozen stretch in view, or the readings before the freeze (2 h or more in view) kept changing."""
+    if np.nansum(rain[max(onset, e - window) : e]) >= STUCK_WATER_MM:
+        return True
+    before = v[max(0, e - window) : onset]
+    return len(before) > 2 * HOP and float(np.mean(np.diff(before) != 0)) >= STUCK_MOVING
 
 
 def _augment_frames(frames: np.ndarray, rng) -> np.ndarray:
@@ -237,11 +257,15 @@ class PostProcessor:
     """Fault events and the irrigation decision, once per hour.
 
     Faults: a class whose int8 score reaches `fault_threshold` raises its event on the rising edge, then
-    that class stays quiet for `fault_quiet_s` (a stuck sensor is reported once, not every hour).
+    that class stays quiet for `fault_quiet_s` (a stuck sensor is reported once, not every hour); stuck is
+    not raised again while its latch holds (the reading has not moved since stuck was last reported), and a
+    drop is not raised within `fault_quiet_s` after a spike event (the spike's own return to its baseline,
+    which the windows read as a step down: part of the spike's episode).
     Forecast (when the forecast model is given): vwc_24h = vwc_now + dequantized output / 10, where vwc_now is
     the newest hour's mean of vwc in float32 (sequential sum x 0.25). depletion = (fc - vwc) / (fc - wp).
     Irrigate when the forecast depletion reaches the field's allowed depletion `mad`, no fault is being
-    reported (a failing sensor must not open the valve), and `irrigate_quiet_s` has passed since the last one.
+    reported (a failing sensor must not open the valve; once `stuck` is, until the reading moves again), and
+    `irrigate_quiet_s` has passed since the last one.
     Integer score compares and float32 arithmetic in a fixed order, as firmware/app.c does it.
     """
 
@@ -266,6 +290,8 @@ class PostProcessor:
         self.irr_quiet_until = -1
         self.values = [np.nan, np.nan, np.nan, 0.0]
         self.fault_on = False
+        self.stuck_hold = False
+        self.drop_muted_until = 0
 
     def _vwc_now(self, new):
         acc = np.float32(new[0, 0])
@@ -278,14 +304,27 @@ class PostProcessor:
         events = []
         q = np.asarray(scores_q, np.int64)
         fault_on = False
+        stuck, spike, drop = (self.labels.index(c) for c in ("stuck", "spike", "drop"))
+        # stuck latch: set when stuck is reported, released when the reading moves. While it holds, the fault
+        # episode is the same one: its score may fade and return while the value stays frozen, and stuck is not
+        # raised again (one event per episode); the valve stays shut until the reading moves
+        v = np.asarray(frame[-HOP - 1 :, 0], np.float32)
+        if (v[1:] != v[:-1]).any():
+            self.stuck_hold = False
         for c in range(1, len(self.labels)):
             on = q[c] >= self.threshold_q
             fault_on |= bool(on)
-            if on and not self.above[c] and end >= self.quiet_until[c]:
+            if (on and not self.above[c] and end >= self.quiet_until[c] and not (c == stuck and self.stuck_hold)
+                    and not (c == drop and end <= self.drop_muted_until)):
                 events.append((c, int(q[c])))
-                quiet = self.spike_quiet_n if self.labels[c] == "spike" else self.fault_quiet_n
+                quiet = self.spike_quiet_n if c == spike else self.fault_quiet_n
                 self.quiet_until[c] = end + quiet
+                if c == spike:  # a spike's return to the baseline reads as a step down: the same episode
+                    self.drop_muted_until = end + self.fault_quiet_n
             self.above[c] = on
+        if q[stuck] >= self.threshold_q:
+            self.stuck_hold = True
+        fault_on |= self.stuck_hold
         self.fault_on = fault_on
         vwc = self._vwc_now(new[-HOP:])
         f32 = np.float32
@@ -342,7 +381,8 @@ def make_demo(manifest, seed):
     """36 days of a clay-loam field at Tunis (real weather; a held-out site and year) whose irrigation the
     node itself decides (the committed models in the loop), with a sensor that spikes from day 22 and sticks
     on day 29 (the node then holds irrigation). Truth events: each fault once it has shown enough of itself
-    (EVIDENCE), and the irrigation decisions the node took in the loop (predict must take the same)."""
+    (EVIDENCE), with its physical onset (truth "event_onsets": an alert counts from there, see match_events),
+    and the irrigation decisions the node took in the loop (predict must take the same)."""
     from tinyml.apps import load_app
     from tinyml.data import dataset_module
     from tinyml.recording import Recording
@@ -358,7 +398,7 @@ def make_demo(manifest, seed):
     x = s["readings"][:, [gen.CHANNEL_KEYS.index(c) for c in manifest.channels]].astype(np.float32)
     rec = Recording(x, 1 / 900.0, tuple(manifest.channels), subject="tunis", source="synthetic-soil demo",
                     truth={"fault": s["fault"], "fault_age": s["fault_age"]})
-    events = []
+    events, onsets = [], []
     for i in np.nonzero(s["fault_age"] == 0)[0]:
         c = int(s["fault"][i])
         if c <= 0:  # ok, or a stretch not scored (-1: a reading back from a fault)
@@ -367,6 +407,10 @@ def make_demo(manifest, seed):
         at = i + (1 if name == "spike" else EVIDENCE[name])  # the sample whose window first names it
         end = fx_end(at, manifest)
         events.append((end / rec.rate, name))
+        # the fault is physically there from sample i (a frozen probe is frozen before it has shown the 6 h its
+        # label asks for; those windows are not scored): an alert from the first window holding i detects it
+        onsets.append((end / rec.rate, name, fx_end(i, manifest) / rec.rate))
+    rec.truth["event_onsets"] = onsets
     irrigate = len(manifest.labels) + list(manifest.app.get("extra_events", [])).index("irrigate") \
         if "irrigate" in manifest.app.get("extra_events", []) else None
     events += [(i / rec.rate, "irrigate") for i, lab, _ in decisions if lab == irrigate]

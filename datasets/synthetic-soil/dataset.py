@@ -233,7 +233,7 @@ def generate(*, rate: float, channels, seed: int = 0, progress: bool = False, se
             if max_days:
                 cut = truth["start"] + max_days * 96
                 truth = {k2: (v[:cut] if isinstance(v, np.ndarray) else v) for k2, v in truth.items()}
-            read = sensor.read_sensors(truth, truth["soil"], rng)
+            read = sensor.station_logging(sensor.read_sensors(truth, truth["soil"], rng), rng)
             if rng.random() < faulty_fraction:
                 vwc, label, age = sensor.inject(read, truth["soil"], rng, episodes_per_30d)
             else:

@@ -11,7 +11,8 @@ Faults, the ISMN quality-control taxonomy (Dorigo et al. 2013) plus a noisy sens
   spike (D06)        one or two samples 0.05-0.25 m³/m³ off, then back; 1-6 of them over up to two days;
   drop (D07)         a step down of 0.04-0.15 that persists (lost contact, a break);
   jump (D08)         a step up of 0.04-0.15 without rain that persists;
-  stuck (D09)        the reading freezes, exactly constant, at its last or a low value, 12 h to 5 days;
+  stuck (D09)        the reading freezes, exactly constant, at its last or a low value, 12 h to 5 days (not
+                     scored until a working sensor would have read otherwise);
   plateau (D10)      the reading sits at a saturated high value for 12 h to 4 days while the soil dries;
   rise_no_rain (D04) a rise of 0.02-0.08 over 2-12 h with no rain in the 24 h before;
   out_of_range (C01-C03) readings below 0 or above 0.6 / saturation for 1 h to 2 days;
@@ -55,6 +56,24 @@ def read_sensors(truth: dict, soil, rng: np.random.Generator) -> dict[str, np.nd
     et = np.round(et0 * rng.uniform(0.92, 1.08), 3)
     return {"vwc": vwc, "soil_temp_c": t, "ec_ds_m": e, "rain_mm": gauge, "et0_mm": et,
             "noise": np.full(n, noise), "res": np.full(n, res)}
+
+
+def station_logging(read: dict, rng: np.random.Generator, coarse: float = 0.2, hourly: float = 0.35) -> dict:
+    """How a network station records the probe, beside the node's own 15-minute samples (ISMN's TAHMO and
+    AMMA-CATCH series): a share of probes report only 0.01 m³/m³ (GS1-class; TAHMO's GS1 series step by
+    0.01, its TEROS 12 by 0.001), and a share of loggers keep one value an hour, which `predict` resamples
+    linearly to 15 minutes. A dry spell then reads exactly constant for hours or days, and a healthy node
+    must not call that stuck. Applied to the sensor's own readings, before any fault."""
+    out = dict(read)
+    n = len(read["vwc"])
+    if rng.random() < coarse:
+        out["vwc"] = np.round(read["vwc"] / 0.01) * 0.01
+        out["res"] = np.full(n, 0.01)
+    if rng.random() < hourly and n > 8:
+        hours = np.arange(0, n, 4)
+        for k in ("vwc", "soil_temp_c", "ec_ds_m"):
+            out[k] = np.interp(np.arange(n), hours, out[k][hours])
+    return out
 
 
 def _rain_free(rain: np.ndarray, i: int, hours: float = 24.0) -> bool:
@@ -112,6 +131,10 @@ def inject(read: dict, soil, rng: np.random.Generator, episodes_per_30d: float =
             seg = slice(s, min(n, s + dur))
             level = vwc[s - 1] if rng.random() < 0.5 else rng.uniform(0.0, max(0.01, vwc[s] * 0.5))
             vwc[seg] = np.round(level / res) * res
+            # a stuck sensor shows itself only once a working one would have read otherwise: a coarse or
+            # hourly probe in a dry spell reads the same constant; until then the samples are not scored
+            moved = np.nonzero(np.abs(read["vwc"][seg] - vwc[s]) >= 0.5 * res)[0]
+            hidden = int(moved[0]) if len(moved) else seg.stop - s
         elif cls == "plateau":
             dur = int(rng.uniform(12, 96) * 4)
             seg = slice(s, min(n, s + dur))
@@ -143,6 +166,8 @@ def inject(read: dict, soil, rng: np.random.Generator, episodes_per_30d: float =
             returns.append((seg.stop, -1))
         label[seg] = c
         age[seg] = np.arange(seg.stop - seg.start)
+        if cls == "stuck" and hidden:
+            label[s : s + hidden] = -1
     for t0, c in returns:  # where no later episode took the samples
         seg = slice(t0, min(n, t0 + 24))
         free = label[seg] == 0

@@ -39,14 +39,16 @@ typedef struct {
     int n_means;
     const int *mean_ch;
     const float *mean_center, *mean_scale;
+    int last; /* 1: the block's newest sample (scaled as the level) follows the glitch */
+    int unchanged; /* 1: then the share of the block's samples equal to the one before */
 } tml_block_summary_cfg;
 /* One block: x = 2 + size samples interleaved with `ch` channels (two of history, then the block's own);
- * writes 4 + n_sums + n_means features. */
+ * writes 4 + last + unchanged + n_sums + n_means features. */
 void tml_block_summary_one(const tml_block_summary_cfg *cfg, const float *x, int ch, float *out);
 /* The same, as grid steps (cfg->resolution > 0; |features| <= clip, so a step count fits int8 when
  * clip / resolution <= 127): the feature is steps * resolution. */
 void tml_block_summary_steps(const tml_block_summary_cfg *cfg, const float *x, int ch, int8_t *steps);
-/* A window of 2 + size * n_blocks samples -> out[n_blocks][4 + n_sums + n_means]. */
+/* A window of 2 + size * n_blocks samples -> out[n_blocks][4 + last + unchanged + n_sums + n_means]. */
 void tml_block_summary(const tml_block_summary_cfg *cfg, const float *x, int n_blocks, int ch, float *out);
 
 /* ---- clip (tinyml.dsp.clip): out[i] = min(max(x[i], lo), hi); in place is fine ---- */

@@ -56,6 +56,26 @@ def write_wav(path: Path, rec: Recording, float32: bool = False) -> None:
     wavfile.write(path, int(round(rec.rate)), q[:, 0] if q.shape[1] == 1 else q)
 
 
+def truth_doc_events(rec) -> list[dict]:
+    """The demo truth file's events: {"t", "event"}, and "onset" where the app's make_demo gives the
+    fault's physical onset (rec.truth["event_onsets"]: (t, label, onset) for events named after it)."""
+    onsets = {(round(t, 3), lab): on for t, lab, on in rec.truth.get("event_onsets", ())}
+    out = []
+    for t, lab in rec.events:
+        e = {"t": round(t, 3), "event": lab}
+        on = onsets.get((round(t, 3), lab))
+        if on is not None:
+            e["onset"] = round(on, 3)
+        out.append(e)
+    return out
+
+
+def truth_events(doc: dict) -> list[tuple]:
+    """A demo truth file's events as match_events takes them: (t, label), or (t, label, onset)."""
+    return [(float(e["t"]), str(e["event"])) + ((float(e["onset"]),) if "onset" in e else ())
+            for e in doc["events"]]
+
+
 def ensure_demo(app: App) -> Path:
     m = app.manifest
     path, truth = demo_path(app), truth_path(app)
@@ -73,7 +93,7 @@ def ensure_demo(app: App) -> Path:
         write_csv(path, rec)
     truth.write_text(json.dumps({
         "feature_version": m.features["version"], "rate": rec.rate,
-        "events": [{"t": round(t, 3), "event": lab} for t, lab in rec.events],
+        "events": truth_doc_events(rec),
         "description": rec.activity,
     }, indent=1) + "\n")
     return path

@@ -93,6 +93,40 @@ def test_the_step_back_from_an_offset_is_labelled_by_its_shape(gen):
     assert set(np.unique(label)) == {0, drop, -1}
 
 
+def test_a_stuck_sensor_is_named_only_once_a_working_one_would_have_moved(gen):
+    """A probe that reads a dry spell as one constant (coarse resolution, hourly logger) is not stuck: the
+    samples of a stuck episode are not scored until the true reading leaves the frozen value."""
+    n = 96 * 10
+    flat = np.where(np.arange(n) < 440, 0.20, 0.21)  # a 0.01 probe: constant until sample 440
+    read = {"vwc": flat, "rain_mm": np.zeros(n), "res": np.full(n, 0.01)}
+    stuck = gen.FAULTS.index("stuck")
+    hidden = 0
+    for seed in range(8):
+        vwc, label, age = gen.sensor.inject(read, gen.SOILS["loam"], np.random.default_rng(seed),
+                                            schedule=[("stuck", 400)])
+        if vwc[400] != 0.20:  # frozen at a low value: it differs from the truth at once
+            assert label[400] == stuck
+            continue
+        # an episode lasts 12 h (48 samples) at least
+        assert (label[400:440] == -1).all() and (label[440:448] == stuck).all()
+        assert (age[440:448] == np.arange(40, 48)).all()  # the episode's age still counts from its onset
+        hidden += 1
+    assert hidden  # some seed froze the last reading
+
+
+def test_station_logging_coarse_and_hourly(gen):
+    n = 96 * 4
+    read = {"vwc": 0.2 + 0.01 * np.sin(np.arange(n) / 30.0), "soil_temp_c": np.linspace(10, 20, n),
+            "ec_ds_m": np.full(n, 0.5), "rain_mm": np.zeros(n), "res": np.full(n, 0.0001)}
+    out = gen.sensor.station_logging(read, np.random.default_rng(0), coarse=1.0, hourly=1.0)
+    assert np.allclose(out["vwc"][::4] / 0.01, np.round(out["vwc"][::4] / 0.01)) and out["res"][0] == 0.01
+    mid = out["vwc"][1:-4:4]  # between two hourly values: linear, as predict's resampler makes it
+    assert np.allclose(mid, 0.75 * out["vwc"][0:-4:4] + 0.25 * out["vwc"][4::4])
+    assert out["rain_mm"] is read["rain_mm"]  # totals untouched
+    same = gen.sensor.station_logging(read, np.random.default_rng(0), coarse=0.0, hourly=0.0)
+    assert same["vwc"] is read["vwc"]
+
+
 def test_ismn_loader_labels_from_flags():
     ismn = dataset_module("ismn")
     from pathlib import Path

@@ -67,3 +67,36 @@ def test_c_twin_bit_exact(tw, seed):
     np.testing.assert_array_equal(tw.block_summary(x, **g), on_grid)
     steps = on_grid / np.float32(3.0 / 127)
     assert np.all(np.abs(steps - np.round(steps)) < 1e-3) and np.abs(steps).max() <= 127
+
+
+def test_last_is_the_newest_reading_a_mean_hides(tw):
+    """`last`: the block's newest sample, scaled as the level, right after the glitch (C twin bit for bit)."""
+    x = _window(8, 3)
+    x[33, 0] = -0.05  # the last block's newest reading falls below 0: its mean barely moves
+    with_last = block_summary(x, **{**P, "last": True})
+    plain = block_summary(x, **P)
+    assert with_last.shape == (8, plain.shape[1] + 1)
+    np.testing.assert_array_equal(with_last[:, :4], plain[:, :4])
+    np.testing.assert_array_equal(with_last[:, 5:], plain[:, 4:])
+    assert with_last[7, 4] == np.float32((np.float32(-0.05) - np.float32(0.25)) * np.float32(4.0))
+    assert with_last[7, 0] > -0.5  # the mean of the hour is still a plausible level
+    np.testing.assert_array_equal(tw.block_summary(x, **P, last=True), with_last)
+    g = {**P, "resolution": 3.0 / 127, "last": True}
+    np.testing.assert_array_equal(tw.block_summary(x, **g), block_summary(x, **g))
+
+
+def test_unchanged_counts_repeated_readings_at_the_probe_resolution(tw):
+    """`unchanged`: the share of the block's readings equal to the one before (after `last`); a frozen probe
+    reads 1, a live fine one less (C twin bit for bit)."""
+    x = _window(8, 5)
+    x[2 + 4 * 6 - 1 :, 0] = x[2 + 4 * 6 - 1, 0]  # frozen from the last sample of block 5 on
+    x[2 + 4 * 2 + 1, 0] = x[2 + 4 * 2, 0]  # one repeat in block 2
+    both = block_summary(x, **{**P, "last": True, "unchanged": True})
+    plain = block_summary(x, **P)
+    assert both.shape == (8, plain.shape[1] + 2)
+    np.testing.assert_array_equal(both[:, 6:], plain[:, 4:])
+    assert both[2, 5] == np.float32(0.25) and both[3, 5] == 0 and both[5, 5] == 0
+    assert both[6, 5] == 1 and both[7, 5] == 1
+    np.testing.assert_array_equal(tw.block_summary(x, **P, last=True, unchanged=True), both)
+    g = {**P, "resolution": 3.0 / 127, "unchanged": True}
+    np.testing.assert_array_equal(tw.block_summary(x, **g), block_summary(x, **g))

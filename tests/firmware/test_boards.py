@@ -133,3 +133,54 @@ def test_real_board_fault_handler_and_vectors_link(tmp_path):
         elf = build_elf(name, [SRC / "fault.c"], out_dir=build_dir("test-fw", f"fault-{name}"), name="fault")
         syms = Elf(elf).symbols()
         assert "HardFault_Handler" in syms and "tml_cm_fault" in syms
+
+
+_SP_PROGRAM = r"""
+#include <avr/io.h>
+#include <stdint.h>
+volatile uint16_t sp_in_f, sp_in_main;
+__attribute__((noinline)) static void f(volatile uint8_t *p)
+{
+    volatile uint8_t buf[48];
+    buf[0] = p[0];
+    sp_in_f = SP;
+    p[1] = buf[0];
+}
+int main(void)
+{
+    volatile uint8_t pad[240];
+    pad[0] = 1;
+    sp_in_main = SP;
+    f(pad);
+    if ((sp_in_main >> 8) != 0x08 || (sp_in_f >> 8) != 0x07 || (sp_in_main & 0xFF) > 0x40) {
+        return 255;
+    }
+    return (uint8_t)sp_in_f;
+}
+"""
+
+
+def test_simavr_stack_check_ignores_the_half_written_stack_pointer(tmp_path):
+    """avr-gcc moves SP in two halves (out SPH; out SREG; out SPL): a frame that takes SP from 0x08xx to
+    0x07yy passes through 0x07xx for two instructions. The simulator's stack check must not call that an
+    overflow, and must still stop a stack that really goes below the floor (exit code 70)."""
+    import subprocess
+
+    from tinyml.device.simavr import EXIT_STACK, simulator
+
+    need("avr-gcc", "gcc")
+    src, elf = tmp_path / "sp.c", tmp_path / "sp.elf"
+    src.write_text(_SP_PROGRAM)
+    subprocess.run(["avr-gcc", "-mmcu=atmega328p", "-Os", "-o", str(elf), str(src)], check=True)
+    sim = str(simulator(load_board("avr-uno")))
+
+    def run(floor: int) -> subprocess.CompletedProcess:
+        return subprocess.run([sim, "-m", "atmega328p", "-f", "16000000", "-s", hex(floor), str(elf)],
+                              capture_output=True, text=True, timeout=60)
+
+    low = run(0).returncode  # SP's low byte inside f (its high byte is 0x07, the caller's 0x08)
+    assert 0 < low < 255, "the program did not put SP where this test needs it"
+    sp = 0x0700 | low
+    assert run(sp - 2).returncode == low  # the transient 0x07xx (xx: the caller's low byte) is below sp - 2
+    r = run(sp + 2)
+    assert r.returncode == EXIT_STACK and "stack overflow" in r.stderr

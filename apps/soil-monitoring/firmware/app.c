@@ -30,7 +30,14 @@
 #define CH 5
 #define BLOCK TML_CFG_FEATURES_CHAIN_0_SIZE
 #define HOURS ((TML_CFG_FEATURES_WINDOW - 2) / BLOCK)
-#define NF (4 + TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS + TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS)
+#ifndef TML_CFG_FEATURES_CHAIN_0_LAST
+#define TML_CFG_FEATURES_CHAIN_0_LAST 0 /* the chain's `last` left at its default */
+#endif
+#ifndef TML_CFG_FEATURES_CHAIN_0_UNCHANGED
+#define TML_CFG_FEATURES_CHAIN_0_UNCHANGED 0 /* the chain's `unchanged` left at its default */
+#endif
+#define NF (4 + TML_CFG_FEATURES_CHAIN_0_LAST + TML_CFG_FEATURES_CHAIN_0_UNCHANGED + TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS + \
+            TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS)
 #define N_LABELS TML_CFG_N_LABELS
 
 typedef char five_channels[(TML_CFG_N_CHANNELS == CH) ? 1 : -1];
@@ -61,6 +68,8 @@ static uint32_t s_irr_quiet_until;
 static float s_root_mm;
 static tml_model_cost s_forecast_cost;
 static uint8_t s_above[N_LABELS];
+static uint8_t s_stuck_hold; /* a stuck reading holds irrigation until the reading moves again */
+static uint32_t s_drop_muted_until; /* a drop up to fault_quiet_s after a spike event is that spike's return */
 static uint32_t s_quiet_until[N_LABELS];
 static float s_fc, s_wp; /* the field's water limits: [field] fc/wp, or (0) its soil's row of the tables */
 
@@ -98,6 +107,8 @@ void tml_app_init(void)
     s_cfg.mean_ch = s_mean_ch;
     s_cfg.mean_center = s_mean_center;
     s_cfg.mean_scale = s_mean_scale;
+    s_cfg.last = TML_CFG_FEATURES_CHAIN_0_LAST;
+    s_cfg.unchanged = TML_CFG_FEATURES_CHAIN_0_UNCHANGED;
     memset(s_buf, 0, sizeof s_buf);
     memset(s_hist, 0, sizeof s_hist);
     s_hours = 0;
@@ -115,6 +126,8 @@ void tml_app_init(void)
         s_above[c] = 0;
         s_quiet_until[c] = 0;
     }
+    s_stuck_hold = 0;
+    s_drop_muted_until = 0;
     s_fc = field_limit(TML_CFG_FIELD_FC, k_soil_fc);
     s_wp = field_limit(TML_CFG_FIELD_WP, k_soil_wp);
     tml_report_output_quant(TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT);
@@ -160,15 +173,31 @@ static void postprocess(uint32_t end, const int8_t *scores)
 {
     int fault_on = 0;
     uint8_t raised[N_LABELS];
+    /* stuck latch: set when stuck is reported, released when the reading moves. While it holds, the fault
+     * episode is the same one: stuck is not raised again (one event per episode) and the valve stays shut */
+    for (int i = 2; i < 2 + BLOCK; i++) {
+        if (s_buf[i * CH] != s_buf[(i - 1) * CH]) {
+            s_stuck_hold = 0;
+        }
+    }
     for (int c = 1; c < N_LABELS; c++) {
         int on = scores[c] >= s_threshold_q;
         fault_on |= on;
-        raised[c] = (uint8_t)(on && !s_above[c] && end >= s_quiet_until[c]);
+        raised[c] = (uint8_t)(on && !s_above[c] && end >= s_quiet_until[c] &&
+                              !(c == TML_CFG_LABEL_STUCK && s_stuck_hold) &&
+                              !(c == TML_CFG_LABEL_DROP && end <= s_drop_muted_until));
         if (raised[c]) {
             s_quiet_until[c] = end + (uint32_t)(c == TML_CFG_LABEL_SPIKE ? s_spike_quiet_n : s_quiet_n);
+            if (c == TML_CFG_LABEL_SPIKE) { /* a spike's return to the baseline reads as a step down: its episode */
+                s_drop_muted_until = end + (uint32_t)s_quiet_n;
+            }
         }
         s_above[c] = (uint8_t)on;
     }
+    if (scores[TML_CFG_LABEL_STUCK] >= s_threshold_q) {
+        s_stuck_hold = 1;
+    }
+    fault_on |= s_stuck_hold;
     /* the newest hour's mean vwc: a sequential float32 sum of its samples x 0.25, as Python */
     const float *v = s_buf + 2 * CH;
     float acc = v[0];

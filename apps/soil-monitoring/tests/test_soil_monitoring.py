@@ -12,6 +12,7 @@ import pytest
 
 from tinyml.apps import load_app
 from tinyml.device.config import app_config_h
+from tinyml.features import FeatureExtractor
 from tinyml.recording import Recording
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
@@ -67,7 +68,7 @@ class _Forecast:
             self.scale, self.zero_point, self.shape = scale, zero_point, shape
 
     def __init__(self, change):
-        self.input = self.Q(0.03, 0, (1, (W - 2) // 4, 8))
+        self.input = self.Q(0.03, 0, (1, *FeatureExtractor(M).input_shape()))
         self.output = self.Q(0.01, 0, (1, 1))
         self.q = np.int8(int(round(change / 0.01)))
 
@@ -93,9 +94,68 @@ def test_irrigation_from_the_forecast_and_never_on_a_faulty_sensor():
     assert pp.step(f, f[-4:], W + 4, _scores()) == []  # once a day
 
 
-def _labels_of(episodes, vwc=None, n=400):
+def test_a_stuck_reading_holds_irrigation_until_it_moves():
+    """Once `stuck` is reported the valve stays shut while the reading stays frozen, even when the score fades."""
+    fld = P.field_params(M)
+    dry = float(fld["fc"] - (fld["fc"] - fld["wp"]) * 0.3)
+    drop = -(fld["fc"] - fld["wp"]) * 0.2 * P.FORECAST_SCALE
+    pp = P.PostProcessor(M, 1 / 256, -128, models={"forecast": _Forecast(drop)})
+    irr = len(M.labels) + M.app["extra_events"].index("irrigate")
+    frozen = _frame(dry)
+    frozen[:, 0] = np.float32(dry)
+    assert [lab for lab, _ in pp.step(frozen, frozen[-4:], W - 4, _scores("stuck"))] == [M.labels.index("stuck")]
+    for k in range(3):  # the score fades, the reading does not move: no irrigation
+        assert pp.step(frozen, frozen[-4:], W + 4 * k, _scores()) == []
+    live = _frame(dry)
+    assert [lab for lab, _ in pp.step(live, live[-4:], W + 12, _scores())] == [irr]
+
+
+def test_stuck_is_raised_once_per_episode_while_the_reading_stays_frozen():
+    """One event per fault episode: while the stuck latch holds (the reading has not moved since stuck was
+    reported), stuck is not raised again however its score comes and goes, past the quiet time too; once the
+    reading has moved, a new freeze is a new episode."""
+    pp = P.PostProcessor(M, 1 / 256, -128)
+    frozen = _frame(0.25)
+    frozen[:, 0] = np.float32(0.25)
+    quiet = int(M.postprocess["fault_quiet_s"] * M.rate)
+    stuck = M.labels.index("stuck")
+    got = []
+    for k in range(3 * quiet // 4):  # score on, off, on ... for three quiet times, frozen throughout
+        end = W + 4 * k
+        got += [(end, lab) for lab, _ in pp.step(frozen, frozen[-4:], end - 4, _scores("stuck" if k % 3 == 0 else None))]
+    assert got == [(W, stuck)]
+    live = _frame(0.25)
+    end = W + 4 * (3 * quiet // 4)
+    assert pp.step(live, live[-4:], end - 4, _scores()) == []  # the reading moves: the latch is released
+    assert [lab for lab, _ in pp.step(frozen, frozen[-4:], end, _scores("stuck"))] == [stuck]  # a new episode
+
+
+def test_a_drop_just_after_a_spike_is_the_spikes_return():
+    """A spike's return to its baseline reads as a step down: a drop up to fault_quiet_s after a spike event
+    is part of the spike's episode and raises nothing; later, or with no spike before it, a drop is raised."""
+    quiet = int(M.postprocess["fault_quiet_s"] * M.rate)
+    spike, drop = M.labels.index("spike"), M.labels.index("drop")
+    f = _frame(0.25)
+
+    def run(drop_at):
+        pp = P.PostProcessor(M, 1 / 256, -128)
+        got = []
+        for k in range(drop_at // 4 + 2):
+            end = W + 4 * k
+            cls = "spike" if k == 0 else "drop" if 4 * k == drop_at else None
+            got += [(end - W, lab) for lab, _ in pp.step(f, f[-4:], end - 4, _scores(cls))]
+        return got
+
+    for h in (1, 2, 4, 6):
+        assert run(4 * h) == [(0, spike)], h
+    assert run(quiet + 4) == [(0, spike), (quiet + 4, drop)]
+    pp = P.PostProcessor(M, 1 / 256, -128)
+    assert [lab for lab, _ in pp.step(f, f[-4:], W - 4, _scores("drop"))] == [drop]
+
+
+def _labels_of(episodes, vwc=None, n=400, rain=None):
     """window_labels of a made-up recording: `episodes` of (class, first sample, end sample); vwc level 0 or
-    the given trace. Returns {window end: label}."""
+    the given trace, rain 0 or the given one. Returns {window end: label}."""
     fault = np.zeros(n, np.int8)
     age = np.zeros(n, np.int32)
     for cls, a, b in episodes:
@@ -103,6 +163,8 @@ def _labels_of(episodes, vwc=None, n=400):
     x = np.zeros((n, 5), np.float32)
     if vwc is not None:
         x[:, 0] = vwc
+    if rain is not None:
+        x[:, M.channels.index("rain_mm") if "rain_mm" in M.channels else 3] = rain
     r = Recording(x, 1 / 900, tuple(M.channels), truth={"fault": fault, "fault_age": age})
     ends = np.arange(W, n + 1, 4)
     return dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
@@ -110,11 +172,32 @@ def _labels_of(episodes, vwc=None, n=400):
 
 def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
     stuck = P.FAULTS.index("stuck")
-    y = _labels_of([("stuck", 200, 300), ("spike", 150, 151)])
+    live = 0.2 + 0.001 * (np.arange(400) % 2)  # a fine probe that moves until it freezes at sample 200
+    live[200:300] = live[199]
+    y = _labels_of([("stuck", 200, 300), ("spike", 150, 151)], live)
     assert y[154] == P.FAULTS.index("spike") and y[150] == 0  # judged with the sample after it
     assert y[158] == 0 and y[170] == 0  # the hours after a spike: ok (it left no step)
     assert y[218] == -1 and y[226] == stuck  # 6 h of constancy before it is named
     assert y[302] == -1 and y[318] == -1 and y[322] == 0  # the hours after an episode: not scored
+
+
+def test_stuck_is_named_on_the_evidence_the_window_shows():
+    """A constant reading is stuck when the window shows a working probe would have changed: water came while it
+    was frozen, or the probe was moving before it froze; a coarse probe at rest through a dry spell is not."""
+    stuck = P.FAULTS.index("stuck")
+    coarse = np.full(400, 0.21)  # constant before and after the onset: nothing tells it from a dry spell
+    y = _labels_of([("stuck", 200, 380)], coarse)
+    assert y[226] == -1 and y[302] == -1
+    rain = np.zeros(400)
+    rain[240:244] = 2.0  # 8 mm an hour at sample 240, and the reading does not answer
+    y = _labels_of([("stuck", 200, 380)], coarse, rain=rain)
+    assert y[238] == -1 and y[246] == stuck and y[318] == stuck
+    assert y[330] == -1  # the rain has left the window (82 samples): no evidence in view any more
+    live = 0.2 + 0.001 * (np.arange(400) % 2)
+    live[200:380] = live[199]
+    y = _labels_of([("stuck", 200, 380)], live)
+    assert y[226] == stuck and y[270] == stuck  # the motion before the freeze is still in view
+    assert y[290] == -1  # 20 h frozen: the window holds only the constant
 
 
 def test_a_rise_without_rain_is_named_once_it_has_risen():

@@ -36,6 +36,16 @@ void tml_block_summary_one(const tml_block_summary_cfg *cfg, const float *x, int
     }
     out[3] = clipf(ssqrt(best, d), c);
     int k = 4;
+    if (cfg->last) {
+        out[k++] = clipf((s[(size - 1) * ch + cfg->level] - cfg->level_center) * cfg->level_scale, c);
+    }
+    if (cfg->unchanged) { /* window samples 2..size+1 against the one before (NaN never equals) */
+        int same = 0;
+        for (int i = 1; i <= size; i++) {
+            if (v[(i + 1) * ch] == v[i * ch]) same++;
+        }
+        out[k++] = clipf((float)same * inv, c);
+    }
     for (int j = 0; j < cfg->n_sums; j++, k++) {
         int q = cfg->sum_ch[j], miss = 0;
         float t = 0.0f;
@@ -68,11 +78,11 @@ static void on_grid(const tml_block_summary_cfg *cfg, float *f, int nf)
 
 void tml_block_summary_steps(const tml_block_summary_cfg *cfg, const float *x, int ch, int8_t *steps)
 {
-    float f[4 + 16];
-    const int nf = 4 + cfg->n_sums + cfg->n_means;
+    float f[6 + 16];
+    const int nf = 4 + (cfg->last ? 1 : 0) + (cfg->unchanged ? 1 : 0) + cfg->n_sums + cfg->n_means;
     const float inv = 1.0f / cfg->resolution;
     tml_block_summary_one(cfg, x, ch, f);
-    for (int k = 0; k < nf && k < 20; k++) {
+    for (int k = 0; k < nf && k < 22; k++) {
         float q = floorf(f[k] * inv + 0.5f);
         steps[k] = (int8_t)(q < -128.0f ? -128 : q > 127.0f ? 127 : (int)q);
     }
@@ -80,7 +90,7 @@ void tml_block_summary_steps(const tml_block_summary_cfg *cfg, const float *x, i
 
 void tml_block_summary(const tml_block_summary_cfg *cfg, const float *x, int n_blocks, int ch, float *out)
 {
-    const int nf = 4 + cfg->n_sums + cfg->n_means;
+    const int nf = 4 + (cfg->last ? 1 : 0) + (cfg->unchanged ? 1 : 0) + cfg->n_sums + cfg->n_means;
     for (int b = 0; b < n_blocks; b++) {
         tml_block_summary_one(cfg, x + (long)b * cfg->size * ch, ch, out + (long)b * nf);
         if (cfg->resolution > 0.0f) {

@@ -222,17 +222,19 @@ def demo_verdict(app: App, truth_file: Path, got: list[dict]) -> tuple[list[str]
     """The demo's true events against the events the device raised (`got`: its event lines), by the rule
     of the held-out metrics: an alert of the same label from [postprocess] detect_before_s before to
     detect_after_s after the event. Lines to print (expected vs got, latency, PASS/FAIL), and whether it passed."""
+    from ..fixtures import truth_events
     from ..metrics import match_events
     from ..scoring import event_window
 
     try:
         doc = json.loads(truth_file.read_text())
-        truth = [(float(e["t"]), str(e["event"])) for e in doc["events"]]
+        truth = truth_events(doc)
     except (ValueError, KeyError, TypeError) as e:
         raise TinymlError(f"{truth_file}: not a demo truth file ({e.__class__.__name__}: {e})") from None
     before, after = event_window(app.manifest)
     pairs, extra = match_events(truth, [(float(x["t"]), x["event"]) for x in got], before, after)
-    lines = [f"demo truth ({truth_file.name}): an alert counts from {before:g} s before to {after:g} s after its event"]
+    lines = [f"demo truth ({truth_file.name}): an alert counts from {before:g} s before to {after:g} s after its event"
+             + (" (from the fault's onset where that is earlier)" if any(len(x) > 2 for x in truth) else "")]
     for (t, lab), t_got in pairs:
         lines.append(f"  expected {lab} at {t:.2f} s: " + (f"got {lab} at {t_got:.2f} s (latency {t_got - t:+.2f} s)"
                                                           if t_got is not None else "MISSED"))

@@ -352,9 +352,9 @@ def _concat_described(x, rate, described_branches):
 
 
 def _apply_block_summary(x, rate, size, level, level_center, level_scale, delta_scale, sums, means, missing, clip,
-                         resolution):
+                         resolution, last, unchanged):
     return _block_summary(_as2d(x, "block_summary"), size, level, level_center, level_scale, delta_scale, sums, means,
-                          missing, clip, resolution)
+                          missing, clip, resolution, last, unchanged)
 
 
 def _frames_params(x, length, hop):
@@ -470,7 +470,9 @@ BLOCKS: dict[str, Block] = {
                "means": (list, [], "[channel, center, scale]: (block mean - center) / scale"),
                "missing": (float, -1.0, "a sum or mean over a block with a NaN sample"),
                "clip": (float, 3.0, "every feature is clipped to [-clip, clip]"),
-               "resolution": (float, 0.0, "> 0: every feature rounded to this grid (0: not)")},
+               "resolution": (float, 0.0, "> 0: every feature rounded to this grid (0: not)"),
+               "last": (bool, False, "also the block's newest sample, scaled as the level (after the glitch)"),
+               "unchanged": (bool, False, "also the share of the block's readings equal to the one before (after last)")},
               _block_summary, _apply_block_summary,
               doc="per block of samples: level, range, step, glitch of one channel, sums and means of others"),
         Block("stats", 1, "float32", {"names": (list, list(STAT_NAMES), "statistics to compute, in order")},

@@ -10,6 +10,11 @@ samples s[-1], s[0] (the two before it) and its own s[1..size]:
   step    signed sqrt((s[size] - s[0]) / delta_scale)            the change over the block
   spike   signed sqrt(e / delta_scale), e = the s[i] - (s[i-1] + s[i+1]) / 2 of largest |e|, i = 0..size-1
           (each sample is judged once, with both neighbours: a glitch at a block's end shows in the next)
+  last    clip((s[size] - level_center) * level_scale)            only with `last`: the newest reading itself,
+          which a mean hides (one sample out of the physical range, the reading a glitch returned to)
+  unchanged  (the count of i = 1..size with s[i] == s[i-1]) / size   only with `unchanged`: how many of the
+          block's readings repeat the one before exactly, i.e. at the probe's own resolution (a live fine probe
+          repeats some, a frozen one all; a coarse probe at rest all, so the model weighs it with the context)
 for the `level` channel, then for each [channel, scale] of `sums`: sqrt(sum(s[1..size]) / scale), and for
 each [channel, center, scale] of `means`: clip((mean - center) / scale). A sum or mean over a block with a
 missing (NaN) sample is `missing` (an optional channel the node does not have). Every feature is clipped to
@@ -43,8 +48,8 @@ def _seq_sum(blocks: np.ndarray) -> np.ndarray:
 
 def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: float = 0.0, level_scale: float = 1.0,
                   delta_scale: float = 1.0, sums=(), means=(), missing: float = -1.0, clip: float = 3.0,
-                  resolution: float = 0.0) -> np.ndarray:
-    """x [2 + size*n, ch] -> [n, 4 + len(sums) + len(means)] float32."""
+                  resolution: float = 0.0, last: bool = False, unchanged: bool = False) -> np.ndarray:
+    """x [2 + size*n, ch] -> [n, 4 + last + unchanged + len(sums) + len(means)] float32."""
     x = np.asarray(x, F32)
     if x.ndim != 2:
         raise TinymlError(f"block_summary: expects [time, channels], got shape {x.shape}")
@@ -72,6 +77,11 @@ def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: fl
     e = (v[cand] - ((v[cand - 1] + v[cand + 1]).astype(F32) * F32(0.5))).astype(F32)
     pick = np.argmax(np.abs(e), axis=1)  # the first of equal magnitudes, as the C loop's strict '>'
     out.append(np.clip(_ssqrt(e[np.arange(n), pick], d), lo, hi))
+    if last:
+        out.append(np.clip(((own[:, -1] - F32(level_center)) * F32(level_scale)).astype(F32), lo, hi))
+    if unchanged:  # s[i] == s[i-1] for i = 1..size (NaN never equals: a missing reading is not a repeat)
+        same = (v[cand + 1] == v[cand]).sum(axis=1).astype(F32)
+        out.append(np.clip((same * inv).astype(F32), lo, hi))
     for ch, scale in ((int(s[0]), F32(s[1])) for s in sums):
         blk = x[:, ch][idx]
         total = _seq_sum(blk)

@@ -49,7 +49,8 @@ class _BlockSummaryCfg(C.Structure):
     _fields_ = [("size", C.c_int), ("level", C.c_int), ("level_center", C.c_float), ("level_scale", C.c_float),
                 ("delta_scale", C.c_float), ("missing", C.c_float), ("clip", C.c_float), ("resolution", C.c_float),
                 ("n_sums", C.c_int), ("sum_ch", C.POINTER(C.c_int)), ("sum_scale", _F),
-                ("n_means", C.c_int), ("mean_ch", C.POINTER(C.c_int)), ("mean_center", _F), ("mean_scale", _F)]
+                ("n_means", C.c_int), ("mean_ch", C.POINTER(C.c_int)), ("mean_center", _F), ("mean_scale", _F),
+                ("last", C.c_int), ("unchanged", C.c_int)]
 
 
 class _BiquadT(C.Structure):
@@ -155,7 +156,7 @@ class CTwins:
 
     # block_summary
     def block_summary(self, x, size=4, level=0, level_center=0.0, level_scale=1.0, delta_scale=1.0, sums=(), means=(),
-                      missing=-1.0, clip=3.0, resolution=0.0) -> np.ndarray:
+                      missing=-1.0, clip=3.0, resolution=0.0, last=False, unchanged=False) -> np.ndarray:
         x = _f32(x)
         n = (x.shape[0] - 2) // size
         ints = lambda v: (C.c_int * max(1, len(v)))(*[int(u) for u in v])  # noqa: E731
@@ -163,8 +164,8 @@ class CTwins:
         keep = [ints([s[0] for s in sums]), flts([s[1] for s in sums]), ints([m[0] for m in means]),
                 flts([m[1] for m in means]), flts([m[2] for m in means])]
         cfg = _BlockSummaryCfg(size, level, level_center, level_scale, delta_scale, missing, clip, resolution, len(sums), keep[0],
-                               keep[1], len(means), keep[2], keep[3], keep[4])
-        out = np.empty((n, 4 + len(sums) + len(means)), np.float32)
+                               keep[1], len(means), keep[2], keep[3], keep[4], int(bool(last)), int(bool(unchanged)))
+        out = np.empty((n, 4 + int(bool(last)) + int(bool(unchanged)) + len(sums) + len(means)), np.float32)
         self.lib.tml_block_summary(C.byref(cfg), _p(x, _F), n, x.shape[1], _p(out, _F))
         return out
 

@@ -181,18 +181,30 @@ def format_intervals(m: dict, level: float = 0.95) -> str:
     return f"{100 * level:g} % intervals: " + "; ".join(parts) if parts else ""
 
 
-def match_events(truth: list[tuple[float, str]], alerts: list[tuple[float, str]], before_s: float,
+def match_events(truth: list[tuple], alerts: list[tuple[float, str]], before_s: float,
                  after_s: float) -> tuple[list[tuple[tuple[float, str], float | None]], list[tuple[float, str]]]:
     """Each true event (t, label) with the time of the first alert of its label from `before_s` before to
     `after_s` after it (None: missed), and the alerts that match no true event (false alarms). The rule
-    every event metric and `flash`'s verdict use."""
+    every event metric and `flash`'s verdict use. A true event may be (t, label, onset): a fault that is
+    physically present from `onset` but named at `t`, once it has shown the evidence its label asks for (a
+    probe frozen at `onset` is labelled stuck only hours later); an alert counts from the earlier of
+    `onset` and t - before_s then: between the fault's onset and its label it detects a fault that is
+    there, before the onset it cannot."""
     pairs = []
-    for t_gt, lab_gt in truth:
-        found = [t for t, lab in alerts if lab == lab_gt and t_gt - before_s <= t <= t_gt + after_s]
+    for item in truth:
+        t_gt, lab_gt = item[0], item[1]
+        lo = _opens(item, before_s)
+        found = [t for t, lab in alerts if lab == lab_gt and lo <= t <= t_gt + after_s]
         pairs.append(((t_gt, lab_gt), min(found) if found else None))
     extra = [(t, lab) for t, lab in alerts if not _near(t, lab, truth, before_s, after_s)]
     return pairs, extra
 
 
+def _opens(item: tuple, before_s: float) -> float:
+    """When a true event's detection window opens: before_s before it, or at its fault's onset if earlier."""
+    lo = item[0] - before_s
+    return min(lo, item[2]) if len(item) > 2 and item[2] is not None else lo
+
+
 def _near(t, lab, truth, before_s, after_s) -> bool:
-    return any(lab == g and tg - before_s <= t <= tg + after_s for tg, g in truth)
+    return any(lab == g[1] and _opens(g, before_s) <= t <= g[0] + after_s for g in truth)
