@@ -3,11 +3,13 @@ and training examples, the post-processor (fault events, irrigation decision), t
 the fitted dry-down baseline, the closed-loop irrigation season and the demo.
 
 Every hour (hop = 4 samples of 15 minutes) the features are the last 20 hours as block summaries (the
-`block_summary` chain block: level, range, step and glitch of vwc, rain and ET0 sums, soil temperature and
-EC means per hour; missing optional channels as -1). The fault classifier names the newest hour's state
-(ok or one of the ISMN quality-control classes, plus a noisy sensor); the forecast model, on the same int8
-input, gives the change of the hourly vwc mean 24 hours ahead. The post-processor is integer on the scores
-and float32 in a fixed order on the forecast, exactly as firmware/app.c, so Python and the device agree.
+`block_summary` chain block: level, range, step, glitch, newest reading and share of repeated readings of
+vwc, rain and ET0 sums, soil temperature and EC means per hour; missing optional channels as -1). The fault
+classifier names the newest hour's state (ok or one of the ISMN quality-control classes, plus a noisy
+sensor); the forecast model, on the same int8 input, gives the change of the hourly vwc mean 24 hours ahead.
+The post-processor (stuck once per episode with a latch that holds irrigation until the reading moves; a
+drop just after a spike taken as the spike's return) is integer on the scores and float32 in a fixed order
+on the forecast, exactly as firmware/app.c, so Python and the device agree.
 """
 
 from __future__ import annotations
@@ -398,18 +400,7 @@ def make_demo(manifest, seed):
     x = s["readings"][:, [gen.CHANNEL_KEYS.index(c) for c in manifest.channels]].astype(np.float32)
     rec = Recording(x, 1 / 900.0, tuple(manifest.channels), subject="tunis", source="synthetic-soil demo",
                     truth={"fault": s["fault"], "fault_age": s["fault_age"]})
-    events, onsets = [], []
-    for i in np.nonzero(s["fault_age"] == 0)[0]:
-        c = int(s["fault"][i])
-        if c <= 0:  # ok, or a stretch not scored (-1: a reading back from a fault)
-            continue
-        name = FAULTS[c]
-        at = i + (1 if name == "spike" else EVIDENCE[name])  # the sample whose window first names it
-        end = fx_end(at, manifest)
-        events.append((end / rec.rate, name))
-        # the fault is physically there from sample i (a frozen probe is frozen before it has shown the 6 h its
-        # label asks for; those windows are not scored): an alert from the first window holding i detects it
-        onsets.append((end / rec.rate, name, fx_end(i, manifest) / rec.rate))
+    events, onsets = fault_episode_events(s["fault"], s["fault_age"], manifest, rec.rate)
     rec.truth["event_onsets"] = onsets
     irrigate = len(manifest.labels) + list(manifest.app.get("extra_events", [])).index("irrigate") \
         if "irrigate" in manifest.app.get("extra_events", []) else None
@@ -418,6 +409,30 @@ def make_demo(manifest, seed):
     rec.activity = ("36 days of a simulated clay-loam field at Tunis (real weather, held-out site and year), "
                     "irrigated by the node's own decisions, with a sensor that spikes from day 22 and sticks on day 29")
     return rec
+
+
+def fault_episode_events(fault: np.ndarray, age: np.ndarray, manifest, rate: float) -> tuple[list, list]:
+    """One truth event per fault episode (a run of samples whose `age` counts on from 0): [(t s, name)] where
+    the first window that names it ends, and [(t s, name, onset s)] with where the first window holding it ends."""
+    events, onsets = [], []
+    for i in np.nonzero(age == 0)[0]:
+        j = i + 1  # the episode: its age counts on from 0
+        while j < len(age) and age[j] == j - i:
+            j += 1
+        labelled = np.nonzero(fault[i:j] > 0)[0]
+        if not len(labelled):  # ok, or a stretch never scored (-1: a reading back from a fault)
+            continue
+        # a stuck probe's first samples may be unscored (-1) until a working probe would have moved: the
+        # episode's class is its first scored label, and its window names it no sooner than that sample
+        first = i + int(labelled[0])
+        name = FAULTS[int(fault[first])]
+        at = i + 1 if name == "spike" else max(i + EVIDENCE[name], first)  # the sample whose window first names it
+        end = fx_end(at, manifest)
+        events.append((end / rate, name))
+        # the fault is physically there from sample i (a frozen probe is frozen before it has shown the 6 h its
+        # label asks for; those windows are not scored): an alert from the first window holding i detects it
+        onsets.append((end / rate, name, fx_end(i, manifest) / rate))
+    return events, onsets
 
 
 def fx_end(sample: int, manifest) -> int:

@@ -29,6 +29,7 @@ extern "C" {
 
 /* ---- block_summary (tinyml.dsp.block_summary): per block of `size` samples, level/range/step/glitch of
  * one channel, then sums and means of others; a block sees the two samples before it ---- */
+#define TML_BLOCK_SUMMARY_MAX_FEATURES 22 /* tml_block_summary_steps' buffer; Python refuses more (same name) */
 typedef struct {
     int size, level;
     float level_center, level_scale, delta_scale, missing, clip;

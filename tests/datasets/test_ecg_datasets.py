@@ -162,6 +162,9 @@ def test_readers_refuse_bad_files_with_one_line(mitdb, tmp_path):
     (tmp_path / "junk.mat").write_bytes(b"\0" * 40)  # neither MATLAB 5 (CWRU) nor v4: no header is asked for
     with pytest.raises(TinymlError, match="not a readable .mat file"):
         mat_reader.read_lead(tmp_path / "junk.mat", ["ecg"])
+    (tmp_path / "cwru.mat").write_bytes(b"MATLAB 5.0 MAT-file, Platform: GLNXA64" + b"\0" * 100)
+    with pytest.raises(TinymlError, match="a MATLAB 5 file \\(such as CWRU's\\), not a PhysioNet record"):
+        mat_reader.read_lead(tmp_path / "cwru.mat", ["ecg"])
     (tmp_path / "t.hea").write_text("t 1 300 10\nt.dat 16 1000/degC 16 0 0 0 0 ECG\n")
     with pytest.raises(TinymlError, match="is in 'degC', not a voltage"):
         wfdb_reader.read_lead(tmp_path / "t.hea", ["ecg"])

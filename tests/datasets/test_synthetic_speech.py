@@ -84,7 +84,6 @@ def test_noise_room_and_microphone(ds):
     assert np.allclose(x * 32768, np.round(x * 32768))  # 16-bit codec
 
 
-
 def test_device_path_levels_like_real_clips(ds):
     """The capture path (device=True): gain control lands peaks on the real clips' levels whatever the input
     level, the noise suppressor lowers a noisy clip's floor against its speech, the output is 16-bit."""

@@ -47,6 +47,21 @@ def test_window_length_and_channels_are_checked():
         block_summary(np.zeros((34, 3), np.float32), **{**P, "means": []})
 
 
+def test_more_features_than_the_device_keeps_are_refused():
+    import re
+    from pathlib import Path
+
+    from tinyml.dsp.block_summary import MAX_FEATURES
+
+    header = (Path(__file__).resolve().parents[2] / "firmware" / "runtime" / "tml_dsp.h").read_text()
+    assert int(re.search(r"#define TML_BLOCK_SUMMARY_MAX_FEATURES (\d+)", header).group(1)) == MAX_FEATURES
+    x = _window()
+    fits = {**P, "sums": [[3, 1.0]] * (MAX_FEATURES - 5), "means": []}  # 4 + 1 + sums = MAX_FEATURES with last
+    assert block_summary(x, **fits, last=True).shape[1] == MAX_FEATURES
+    with pytest.raises(TinymlError, match=f"23 features per block; the device keeps at most {MAX_FEATURES}"):
+        block_summary(x, **fits, last=True, unchanged=True)
+
+
 @pytest.fixture(scope="module")
 def tw():
     return CTwins()

@@ -46,3 +46,21 @@ def test_band_envelope_measures_the_band_only():
     y1, s1 = band_envelope((slow + noise)[:777], band, lp, 4.0)
     y2, _ = band_envelope((slow + noise)[777:], band, lp, 4.0, s1)
     np.testing.assert_array_equal(np.concatenate([y1, y2]), y)
+
+
+def test_malformed_frequency_parameters_are_refused_naming_the_block():
+    import pytest
+
+    from tinyml.dsp import apply_chain
+    from tinyml.errors import TinymlError
+
+    x = np.zeros((500, 1), np.float32)
+    ok = {"block": "band_envelope", "band_hz": [40.0, 120.0], "cutoff_hz": 2.0}
+    assert apply_chain(x, 250.0, [ok]).shape == (500, 1)
+    for bad in ([["a"], 2], [40], 40.0, "x"):
+        with pytest.raises(TinymlError, match="'band_envelope': (parameter ')?band_hz'? must be"):
+            apply_chain(x, 250.0, [{**ok, "band_hz": bad}])
+    with pytest.raises(TinymlError, match="'band_envelope': (parameter ')?cutoff_hz'? must be"):
+        apply_chain(x, 250.0, [{**ok, "cutoff_hz": [1, 2]}])
+    with pytest.raises(TinymlError, match="'biquad': cutoff_hz"):
+        apply_chain(x, 250.0, [{"block": "biquad", "kind": "bandpass", "cutoff_hz": [["a"], 2]}])

@@ -2,14 +2,16 @@
  *
  * Every 15-minute sample [vwc, soil_temp_c, ec_ds_m, rain_mm, et0_mm] (optional ones NaN when the node has
  * no such sensor) goes into a 6-sample buffer. Every hour (samples 6, 10, 14, ...: the Python window's hour
- * blocks) the hour is summarized (tml_block_summary_steps: level, range, step, glitch of vwc; rain and ET0
- * sums; temperature and EC means, as steps of the chain's resolution) into a 24-hour history of signed bytes
- * (24 x 8: the node keeps no raw window, which is what lets it fit 2 KB of SRAM). Once 24 hours are in, each
- * hour the history, as values (steps x resolution), is quantized into the model input: the fault classifier
- * scores it and the post-processor raises each fault class on its rising edge, then keeps that class quiet
- * for a while; the forecast model (model_forecast.h, same history, its own input quantization) gives the
- * change of vwc over 24 h if no water comes, and the node raises `irrigate` when the forecast depletion of
- * the field reaches its allowed depletion while no fault is reported (PostProcessor in pipeline.py).
+ * blocks) the hour is summarized (tml_block_summary_steps: level, range, step, glitch, newest reading and
+ * share of repeated readings of vwc; rain and ET0 sums; temperature and EC means, as steps of the chain's
+ * resolution) into a HOURS-hour history of signed bytes (HOURS x NF: the node keeps no raw window, which is
+ * what lets it fit 2 KB of SRAM). Once HOURS hours are in, each hour the history, as values (steps x
+ * resolution), is quantized into the model input: the fault classifier scores it and the post-processor raises
+ * each fault class on its rising edge, then keeps that class quiet for a while (stuck: once per episode, a
+ * latch held until the reading moves; drop: muted for a while after a spike, whose return reads as a step
+ * down); the forecast model (model_forecast.h, same history, its own input quantization) gives the change of
+ * vwc over 24 h if no water comes, and the node raises `irrigate` when the forecast depletion of the field
+ * reaches its allowed depletion while no fault is reported or latched (PostProcessor in pipeline.py).
  * Float32 in the same order as Python (built with -ffp-contract=off), integer score compares: Python and
  * the device raise the same events from the same samples, on the 8-bit AVR too.
  */

@@ -164,7 +164,7 @@ def _labels_of(episodes, vwc=None, n=400, rain=None):
     if vwc is not None:
         x[:, 0] = vwc
     if rain is not None:
-        x[:, M.channels.index("rain_mm") if "rain_mm" in M.channels else 3] = rain
+        x[:, M.channels.index("rain_mm")] = rain
     r = Recording(x, 1 / 900, tuple(M.channels), truth={"fault": fault, "fault_age": age})
     ends = np.arange(W, n + 1, 4)
     return dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
@@ -207,6 +207,21 @@ def test_a_rise_without_rain_is_named_once_it_has_risen():
     y = _labels_of([("rise_no_rain", 200, 260)], vwc)
     assert y[210] == -1 and y[226] == -1  # two hours old, but only ~0.01 up: not yet shown
     assert y[238] == rise and y[258] == rise
+
+
+def test_a_stuck_episode_whose_first_samples_are_unscored_still_gives_its_truth_event():
+    # synthetic-soil marks a frozen probe's first samples -1 (not scored) until a working probe would have moved
+    n, i, hidden = 400, 100, 40
+    fault, age = np.zeros(n, np.int32), np.zeros(n, np.int32)
+    age[i:300] = np.arange(200)
+    fault[i:300] = P.FAULTS.index("stuck")
+    fault[i : i + hidden] = -1
+    events, onsets = P.fault_episode_events(fault, age, M, 1 / 900)
+    assert [name for _, name in events] == ["stuck"]
+    assert events[0][0] == P.fx_end(i + max(P.EVIDENCE["stuck"], hidden), M) * 900
+    assert onsets[0][2] == P.fx_end(i, M) * 900
+    fault[i:300] = -1  # a stretch never scored names nothing
+    assert P.fault_episode_events(fault, age, M, 1 / 900) == ([], [])
 
 
 def test_rule_baseline_and_drydown_on_constructed_windows():

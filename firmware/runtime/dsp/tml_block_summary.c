@@ -78,11 +78,11 @@ static void on_grid(const tml_block_summary_cfg *cfg, float *f, int nf)
 
 void tml_block_summary_steps(const tml_block_summary_cfg *cfg, const float *x, int ch, int8_t *steps)
 {
-    float f[6 + 16];
+    float f[TML_BLOCK_SUMMARY_MAX_FEATURES];
     const int nf = 4 + (cfg->last ? 1 : 0) + (cfg->unchanged ? 1 : 0) + cfg->n_sums + cfg->n_means;
     const float inv = 1.0f / cfg->resolution;
     tml_block_summary_one(cfg, x, ch, f);
-    for (int k = 0; k < nf && k < 22; k++) {
+    for (int k = 0; k < nf && k < TML_BLOCK_SUMMARY_MAX_FEATURES; k++) {
         float q = floorf(f[k] * inv + 0.5f);
         steps[k] = (int8_t)(q < -128.0f ? -128 : q > 127.0f ? 127 : (int)q);
     }

@@ -219,14 +219,27 @@ def _mel_cached(rate, n_fft, n_mels, fmin, fmax, htk, norm):
     return fb
 
 
+def _hz(block: str, param: str, v, band: bool | None = None):
+    """A frequency parameter as a cache key: a number, or (lo, hi) for a band; `band` True/False demands
+    one form. Malformed values are refused naming the block and the parameter the user wrote."""
+    form = "[lo, hi] in Hz" if band else "a number in Hz" if band is False else "Hz (a number, or [lo, hi])"
+    try:
+        out = tuple(float(c) for c in v) if isinstance(v, (list, tuple)) else float(v)
+    except (TypeError, ValueError):
+        out = None
+    if out is None or (band is not None and isinstance(out, tuple) != band) or (isinstance(out, tuple) and len(out) != 2):
+        raise TinymlError(f"DSP block {block!r}: {param} must be {form}, got {v!r}")
+    return out
+
+
 def _apply_biquad(x, rate, kind, cutoff_hz, order):
-    cut = tuple(float(c) for c in cutoff_hz) if isinstance(cutoff_hz, (list, tuple)) else float(cutoff_hz)
+    cut = _hz("biquad", "cutoff_hz", cutoff_hz)
     sos = _sos_cached(kind, cut, float(rate), int(order))
     return _biquad(_as2d(x, "biquad").astype(np.float32), sos)[0]
 
 
 def _apply_envelope(x, rate, cutoff_hz, order):
-    sos = _sos_cached("lowpass", float(cutoff_hz), float(rate), int(order))
+    sos = _sos_cached("lowpass", _hz("envelope", "cutoff_hz", cutoff_hz, band=False), float(rate), int(order))
     return _envelope(_as2d(x, "envelope").astype(np.float32), sos)[0]
 
 
@@ -234,8 +247,8 @@ def _apply_band_envelope(x, rate, channel, band_hz, order, cutoff_hz, gain):
     x = _as2d(x, "band_envelope")
     if not 0 <= channel < x.shape[1]:
         raise TinymlError(f"DSP block 'band_envelope': channel {channel} out of range 0..{x.shape[1] - 1}")
-    band = _sos_cached("bandpass", tuple(float(b) for b in band_hz), float(rate), int(order))
-    lp = _sos_cached("lowpass", float(cutoff_hz), float(rate), int(order))
+    band = _sos_cached("bandpass", _hz("band_envelope", "band_hz", band_hz, band=True), float(rate), int(order))
+    lp = _sos_cached("lowpass", _hz("band_envelope", "cutoff_hz", cutoff_hz, band=False), float(rate), int(order))
     return _band_envelope(x[:, channel].astype(np.float32), band, lp, float(gain))[0][:, None]
 
 
@@ -474,7 +487,8 @@ BLOCKS: dict[str, Block] = {
                "last": (bool, False, "also the block's newest sample, scaled as the level (after the glitch)"),
                "unchanged": (bool, False, "also the share of the block's readings equal to the one before (after last)")},
               _block_summary, _apply_block_summary,
-              doc="per block of samples: level, range, step, glitch of one channel, sums and means of others"),
+              doc="per block of samples: level, range, step, glitch (optionally newest reading, share unchanged) of one "
+                  "channel, sums and means of others"),
         Block("stats", 1, "float32", {"names": (list, list(STAT_NAMES), "statistics to compute, in order")},
               _stats, _apply_stats, choices={"names": STAT_NAMES},
               doc="per-channel statistics -> [1, ch*len(names)]"),

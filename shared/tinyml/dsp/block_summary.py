@@ -46,6 +46,8 @@ def _seq_sum(blocks: np.ndarray) -> np.ndarray:
     return acc
 
 
+MAX_FEATURES = 22  # the C twin's TML_BLOCK_SUMMARY_MAX_FEATURES (tml_dsp.h)
+
 def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: float = 0.0, level_scale: float = 1.0,
                   delta_scale: float = 1.0, sums=(), means=(), missing: float = -1.0, clip: float = 3.0,
                   resolution: float = 0.0, last: bool = False, unchanged: bool = False) -> np.ndarray:
@@ -53,6 +55,10 @@ def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: fl
     x = np.asarray(x, F32)
     if x.ndim != 2:
         raise TinymlError(f"block_summary: expects [time, channels], got shape {x.shape}")
+    n_features = 4 + int(bool(last)) + int(bool(unchanged)) + len(sums) + len(means)
+    if n_features > MAX_FEATURES:
+        raise TinymlError(f"block_summary: {n_features} features per block; the device keeps at most {MAX_FEATURES} "
+                          "(fewer sums or means)")
     if size < 2:
         raise TinymlError(f"block_summary: size must be >= 2 samples, got {size}")
     n, rem = divmod(x.shape[0] - 2, size)

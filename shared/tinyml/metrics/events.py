@@ -185,7 +185,8 @@ def match_events(truth: list[tuple], alerts: list[tuple[float, str]], before_s: 
                  after_s: float) -> tuple[list[tuple[tuple[float, str], float | None]], list[tuple[float, str]]]:
     """Each true event (t, label) with the time of the first alert of its label from `before_s` before to
     `after_s` after it (None: missed), and the alerts that match no true event (false alarms). The rule
-    every event metric and `flash`'s verdict use. A true event may be (t, label, onset): a fault that is
+    every event metric and `flash`'s verdict use. A true event may be (t, label, onset) (today only demo
+    truth files carry onsets, so only the demo contract and `flash` see them): a fault that is
     physically present from `onset` but named at `t`, once it has shown the evidence its label asks for (a
     probe frozen at `onset` is labelled stuck only hours later); an alert counts from the earlier of
     `onset` and t - before_s then: between the fault's onset and its label it detects a fault that is

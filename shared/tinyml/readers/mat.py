@@ -40,8 +40,13 @@ def _header_of(p: Path) -> Path:
     if not p.is_file():
         raise TinymlError(f"{p}: file not found")
     hea = p.with_suffix(".hea")
-    if not hea.is_file() and not _is_v4_val(p.read_bytes()[:24]):
-        # neither reader's format: say so rather than ask for a header the file was never meant to have
+    with open(p, "rb") as f:
+        head = f.read(24)
+    if not hea.is_file() and not _is_v4_val(head):
+        # not a PhysioNet record: say what it is rather than ask for a header it was never meant to have
+        if head.startswith(b"MATLAB 5.0"):
+            raise TinymlError(f"{p}: a MATLAB 5 file (such as CWRU's), not a PhysioNet record's MATLAB v4 'val' "
+                              "matrix")
         raise TinymlError(f"{p}: not a readable .mat file (neither a MATLAB 5 file such as CWRU's nor a PhysioNet "
                           "record's MATLAB v4 'val' matrix)")
     if not hea.is_file():
