@@ -10,7 +10,8 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "dsp-blocks.md"
 
 
 def test_the_committed_page_is_the_registrys_catalogue():
-    assert PAGE.read_text() == catalogue(), "docs/dsp-blocks.md is stale: python -m tinyml.dsp.catalogue > docs/dsp-blocks.md"
+    assert PAGE.read_text() == catalogue(), \
+        "docs/dsp-blocks.md is stale: python -m tinyml.dsp.catalogue > docs/dsp-blocks.md"
 
 
 def test_every_block_and_parameter_is_on_the_page():

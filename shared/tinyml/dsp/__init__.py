@@ -227,7 +227,8 @@ def _hz(block: str, param: str, v, band: bool | None = None):
         out = tuple(float(c) for c in v) if isinstance(v, (list, tuple)) else float(v)
     except (TypeError, ValueError):
         out = None
-    if out is None or (band is not None and isinstance(out, tuple) != band) or (isinstance(out, tuple) and len(out) != 2):
+    wrong_form = band is not None and isinstance(out, tuple) != band
+    if out is None or wrong_form or (isinstance(out, tuple) and len(out) != 2):
         raise TinymlError(f"DSP block {block!r}: {param} must be {form}, got {v!r}")
     return out
 
@@ -487,8 +488,8 @@ BLOCKS: dict[str, Block] = {
                "last": (bool, False, "also the block's newest sample, scaled as the level (after the glitch)"),
                "unchanged": (bool, False, "also the share of the block's readings equal to the one before (after last)")},
               _block_summary, _apply_block_summary,
-              doc="per block of samples: level, range, step, glitch (optionally newest reading, share unchanged) of one "
-                  "channel, sums and means of others"),
+              doc="per block of samples: level, range, step, glitch (optionally newest reading, share unchanged) "
+                  "of one channel, sums and means of others"),
         Block("stats", 1, "float32", {"names": (list, list(STAT_NAMES), "statistics to compute, in order")},
               _stats, _apply_stats, choices={"names": STAT_NAMES},
               doc="per-channel statistics -> [1, ch*len(names)]"),
