@@ -45,8 +45,8 @@ def build_model(input_shape, n_classes, *, filters=(12, 16, 24, 32, 32), kernel=
     """A 1D CNN over 10 s of [ECG, R-R interval, EMG level] at 62.5 Hz: strided convolutions (morphology, P and
     f waves, the R-R steps that irregularity is made of, and muscle noise against the QRS it hides), then
     average and max pooling over the whole window (a single premature beat must not be averaged away) and a
-    small dense head. Ops: CONV_2D, AVERAGE_POOL_2D,
-    MAX_POOL_2D, CONCATENATION, FULLY_CONNECTED, SOFTMAX (plus reshapes)."""
+    small dense head. Ops: CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, CONCATENATION, FULLY_CONNECTED, SOFTMAX (plus
+    reshapes)."""
     import keras
     from keras import layers
 

@@ -274,6 +274,7 @@ class PostProcessor:
     def __init__(self, manifest, out_scale, out_zero_point, models=None):
         p, f32 = manifest.postprocess, np.float32
         self.labels = list(manifest.labels)
+        self.stuck, self.spike, self.drop = (self.labels.index(c) for c in ("stuck", "spike", "drop"))
         self.extra = list(manifest.app.get("extra_events", []))
         self.threshold_q = score_threshold_q(p["fault_threshold"], out_scale, out_zero_point)
         self.fault_quiet_n = samples_of(p["fault_quiet_s"], manifest.rate)
@@ -306,7 +307,7 @@ class PostProcessor:
         events = []
         q = np.asarray(scores_q, np.int64)
         fault_on = False
-        stuck, spike, drop = (self.labels.index(c) for c in ("stuck", "spike", "drop"))
+        stuck, spike, drop = self.stuck, self.spike, self.drop
         # stuck latch: set when stuck is reported, released when the reading moves. While it holds, the fault
         # episode is the same one: its score may fade and return while the value stays frozen, and stuck is not
         # raised again (one event per episode); the valve stays shut until the reading moves

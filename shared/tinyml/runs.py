@@ -3,11 +3,10 @@
 `tinyml train <app>` writes a new folder build/<id>/runs/<YYYYmmdd-HHMMSS>[-smoke]/ (the int8 models,
 card.json, the model card and plots, and the float models under float/ for `--reuse-float`), never the
 committed apps/<id>/model. `tinyml promote <app> [run]` makes a run the committed model after checks:
-its features are the manifest's (feature hash), so is its logit adjustment (tau), its files are the ones it trained (SHA-256), it is no
-smoke run, it was trained without --set overrides (but `dataset.path`: where the user keeps a dataset is
-local, never written into app.toml; the committed card keeps no such path), and it has exactly the
-manifest's models; its
-acceptance result is shown. It then replaces apps/<id>/model with the run's files, rewrites the golden
+its features are the manifest's (feature hash), so is its logit adjustment (tau), its files are the ones
+it trained (SHA-256), it is no smoke run, it was trained without --set overrides (but `dataset.path`: where
+the user keeps a dataset is local, never written into app.toml; the committed card keeps no such path),
+and it has exactly the manifest's models; its acceptance result is shown. It then replaces apps/<id>/model with the run's files, rewrites the golden
 vectors (fixtures/golden.npz, from the demo) and measures the device cost and parity on qemu-m4 into the
 card.
 """

@@ -68,6 +68,12 @@ void tml_block_summary_one(const tml_block_summary_cfg *cfg, const float *x, int
     }
 }
 
+/* features per block: level, range, step, glitch, then last, unchanged, sums and means as configured */
+static int n_features(const tml_block_summary_cfg *cfg)
+{
+    return 4 + (cfg->last ? 1 : 0) + (cfg->unchanged ? 1 : 0) + cfg->n_sums + cfg->n_means;
+}
+
 static void on_grid(const tml_block_summary_cfg *cfg, float *f, int nf)
 {
     const float inv = 1.0f / cfg->resolution;
@@ -79,7 +85,7 @@ static void on_grid(const tml_block_summary_cfg *cfg, float *f, int nf)
 void tml_block_summary_steps(const tml_block_summary_cfg *cfg, const float *x, int ch, int8_t *steps)
 {
     float f[TML_BLOCK_SUMMARY_MAX_FEATURES];
-    const int nf = 4 + (cfg->last ? 1 : 0) + (cfg->unchanged ? 1 : 0) + cfg->n_sums + cfg->n_means;
+    const int nf = n_features(cfg);
     const float inv = 1.0f / cfg->resolution;
     tml_block_summary_one(cfg, x, ch, f);
     for (int k = 0; k < nf && k < TML_BLOCK_SUMMARY_MAX_FEATURES; k++) {
@@ -90,7 +96,7 @@ void tml_block_summary_steps(const tml_block_summary_cfg *cfg, const float *x, i
 
 void tml_block_summary(const tml_block_summary_cfg *cfg, const float *x, int n_blocks, int ch, float *out)
 {
-    const int nf = 4 + (cfg->last ? 1 : 0) + (cfg->unchanged ? 1 : 0) + cfg->n_sums + cfg->n_means;
+    const int nf = n_features(cfg);
     for (int b = 0; b < n_blocks; b++) {
         tml_block_summary_one(cfg, x + (long)b * cfg->size * ch, ch, out + (long)b * nf);
         if (cfg->resolution > 0.0f) {

@@ -48,6 +48,12 @@ def _seq_sum(blocks: np.ndarray) -> np.ndarray:
 
 MAX_FEATURES = 22  # the C twin's TML_BLOCK_SUMMARY_MAX_FEATURES (tml_dsp.h)
 
+
+def n_features(sums=(), means=(), last: bool = False, unchanged: bool = False) -> int:
+    """Features per block: level, range, step, glitch, then last, unchanged, sums and means as asked."""
+    return 4 + int(bool(last)) + int(bool(unchanged)) + len(sums) + len(means)
+
+
 def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: float = 0.0, level_scale: float = 1.0,
                   delta_scale: float = 1.0, sums=(), means=(), missing: float = -1.0, clip: float = 3.0,
                   resolution: float = 0.0, last: bool = False, unchanged: bool = False) -> np.ndarray:
@@ -55,9 +61,9 @@ def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: fl
     x = np.asarray(x, F32)
     if x.ndim != 2:
         raise TinymlError(f"block_summary: expects [time, channels], got shape {x.shape}")
-    n_features = 4 + int(bool(last)) + int(bool(unchanged)) + len(sums) + len(means)
-    if n_features > MAX_FEATURES:
-        raise TinymlError(f"block_summary: {n_features} features per block; the device keeps at most {MAX_FEATURES} "
+    nf = n_features(sums, means, last, unchanged)
+    if nf > MAX_FEATURES:
+        raise TinymlError(f"block_summary: {nf} features per block; the device keeps at most {MAX_FEATURES} "
                           "(fewer sums or means)")
     if size < 2:
         raise TinymlError(f"block_summary: size must be >= 2 samples, got {size}")

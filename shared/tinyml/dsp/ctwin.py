@@ -18,6 +18,7 @@ import numpy as np
 from ..cbuild import build_shared_lib, load_shared_lib
 from ..errors import TinymlError
 from ..paths import firmware_dir
+from .block_summary import n_features
 from .fft_band_power import band_bins, band_scale
 from .harmonic_energies import REFERENCES as HARMONIC_REFERENCES
 from .mel import mel_filterbank, mel_sparse
@@ -165,7 +166,7 @@ class CTwins:
                 flts([m[1] for m in means]), flts([m[2] for m in means])]
         cfg = _BlockSummaryCfg(size, level, level_center, level_scale, delta_scale, missing, clip, resolution, len(sums), keep[0],
                                keep[1], len(means), keep[2], keep[3], keep[4], int(bool(last)), int(bool(unchanged)))
-        out = np.empty((n, 4 + int(bool(last)) + int(bool(unchanged)) + len(sums) + len(means)), np.float32)
+        out = np.empty((n, n_features(sums, means, last, unchanged)), np.float32)
         self.lib.tml_block_summary(C.byref(cfg), _p(x, _F), n, x.shape[1], _p(out, _F))
         return out
 
