@@ -17,7 +17,7 @@ def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
     """The manifest's dataset split into (train, val, test) by its [dataset] rule and seed."""
     recs = build_dataset(m, smoke=smoke, progress=not smoke if progress is None else progress)
     ds = m.dataset
-    names = {s.name for s in declared_sources(m, smoke)}
+    names = {s.name for s in declared_sources(m, smoke)} | ({ds["name"]} if ds["name"] else set())
     unknown = sorted(set(ds["no_val_sources"]) - names)
     if unknown:
         raise TinymlError(f"{m.path}: [dataset] no_val_sources names {unknown[0]!r}, which is no source of this "
