@@ -311,3 +311,23 @@ def test_validation_only_talkers_never_train(tmp_path):
     tts_val = {r.label for r in val if r.subject in held and r.activity == "clip"}
     assert tts_val == set(M.labels)  # every command, unknown words and silence
     assert "flite-kal16" in spk[2] and "flite-kal16" not in spk[0] | spk[1]  # reserved: evaluation only
+
+
+def test_validation_clips_composite_takes_each_class_from_where_it_has_clips():
+    """validation_clips.measures: a class with enough real clips is judged on them, on/off/silence on the TTS
+    talkers'; a bootstrap draw resamples whole talkers within a class."""
+    sys.path.insert(0, str(APP.dir))
+    import validation_clips as vc
+
+    rng = np.random.default_rng(0)
+    ok_real = np.array([True] * 60 + [False] * 40 + [False, False])  # class 2: 0.6 on 100 clips; class 8: 2 clips
+    ok_tts = np.array([True, False, True, True] + [False] * 4)  # class 2: 0.5, class 8: 1.0 (2 clips each)...
+    sel_real = {2: np.arange(100), 8: np.array([100, 101])}
+    sel_tts = {2: np.array([0, 1]), 8: np.array([2, 3]), 0: np.array([4, 5, 6, 7])}
+    v = vc.measures(12, {2}, ok_real, ok_tts, sel_real, sel_tts)
+    assert v["composite"] == pytest.approx((0.6 + 1.0 + 0.0) / 3)  # class 2 real, class 8 and 0 from TTS
+    assert v["tts"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
+    cells = {2: (np.array([0, 0, 1, 1]), np.array([10, 11, 12, 13]))}
+    for _ in range(20):
+        drawn = vc._draw(cells, rng)[2]
+        assert len(drawn) == 4 and set(map(tuple, drawn.reshape(2, 2))) <= {(10, 11), (12, 13)}
