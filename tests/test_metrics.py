@@ -200,3 +200,23 @@ def test_format_window_intervals_names_what_was_resampled():
     assert f"macro-F1 {m['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]" in line
     assert "over the 12 held-out recordings their 480 windows" in line
     assert format_window_intervals(window_metrics(y, pred, ["a", "b", "c"])) == ""  # no groups, no interval
+
+
+def test_weakest_f1_interval_is_the_minimum_per_resample_over_the_classes_present():
+    """The weakest class F1's interval: the minimum over classes in each resample (never above the weakest
+    class's own interval), a class absent from a resample left out (not an F1 of 0), one seed."""
+    from tinyml.metrics import weakest_f1_ci, window_intervals
+
+    y, pred, groups = _correlated_windows(30)
+    f1_ci = window_intervals(y, pred, groups, 3)["f1_ci"]
+    lo, hi = weakest_f1_ci(y, pred, groups, 3)
+    assert lo <= min(c[0] for c in f1_ci) + 1e-12 and hi <= min(c[1] for c in f1_ci) + 1e-12
+    one = weakest_f1_ci(y, pred, groups, 3, classes=[1])
+    assert np.allclose(one, f1_ci[1])  # one class: its own interval
+    # a rare class in one recording only: most resamples lack it; they do not count as F1 0
+    rare_y, rare_pred = y.copy(), pred.copy()
+    rare_y[(groups == 0) & (y == 0)], rare_pred[(groups == 0) & (y == 0)] = 3, 3
+    rare_y[(groups != 0) & (y == 3)] = 0
+    lo4, _ = weakest_f1_ci(rare_y, rare_pred, groups, 4, classes=[3])
+    assert lo4 == 1.0
+    assert np.array_equal(weakest_f1_ci(y, pred, groups, 3), weakest_f1_ci(y, pred, groups, 3))

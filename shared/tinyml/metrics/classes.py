@@ -112,6 +112,23 @@ def macro_f1_ci(y_true: np.ndarray, y_pred: np.ndarray, groups, n: int, *, level
     return cluster_bootstrap_ci(parts, _macro_f1, level=level, n_boot=n_boot, seed=seed)
 
 
+def weakest_f1_ci(y_true: np.ndarray, y_pred: np.ndarray, groups, n: int, classes=None, *, level: float = 0.95,
+                  n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+    """Cluster-bootstrap interval [lo, hi] of the weakest F1 among `classes` (default: all n), each resample
+    taking the minimum over the classes present in it (as f1_ci, a class absent from a resample has no F1
+    there). The weakest class can differ between resamples, so this interval is not the weakest class's own
+    f1_ci: its upper end can sit below it."""
+    parts, _ = _group_counts(y_true, y_pred, groups, n)
+    idx = list(range(n)) if classes is None else [int(c) for c in classes]
+
+    def weakest(s):
+        return np.nanmin(_class_f1(s)[..., idx], axis=-1)
+
+    with warnings.catch_warnings():  # a resample holding none of the classes: NaN, left out
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return cluster_bootstrap_ci(parts, weakest, level=level, n_boot=n_boot, seed=seed)
+
+
 def format_window_intervals(m: dict) -> str:
     """One line for people: the window metrics with their intervals and what was resampled ("" when none)."""
     parts = [f"{_SHOWN.get(k, k)} {m[k]:.3f} [{m[k + '_ci'][0]:.3f}, {m[k + '_ci'][1]:.3f}]"
