@@ -10,6 +10,7 @@ import ctypes
 import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -178,6 +179,20 @@ def test_two_models_train_reproducibly_promote_and_eval(tmp_path):
     toml.write_text(text.replace("[acceptance.recon]\n", "[acceptance.recon]\nmax_mae = 0.0001\n"))
     res = run_cli("eval", "two-models", env=env)
     assert res.returncode == 2 and "recon.mae" in res.stderr.strip().splitlines()[-1]
+    toml.write_text(text)
+
+    # --reuse-float on a run that lacks a further model (one added to the manifest since): the primary float
+    # model is reused, the missing one fitted (from its own seed: the same bytes as a full run's)
+    last = Path((root / "build" / "two-models" / "runs" / "LATEST").read_text().strip())
+    (last / "float" / "recon.keras").unlink()
+    res = run_cli("train", "two-models", "--reuse-float", "--out", str(tmp_path / "c"), env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    for f in ("model.int8.tflite", "recon.int8.tflite"):
+        assert (tmp_path / "c" / f).read_bytes() == (last / f).read_bytes(), f
+    assert (tmp_path / "c" / "float" / "recon.keras").is_file()
+    (tmp_path / "c" / "float" / "model.keras").unlink()  # no primary float model: refused in one line
+    res = run_cli("train", "two-models", "--reuse-float", "--out", str(tmp_path / "d"), env=env)
+    assert res.returncode == 2 and "no saved float model" in res.stderr.strip().splitlines()[-1]
 
 
 def test_compile_verb_emits_every_model_in_one_arena(tmp_path):
