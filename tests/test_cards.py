@@ -174,3 +174,25 @@ def test_a_card_from_before_the_postprocess_hash_says_it_assumed_todays(repo):
     card = json.loads(card_path.read_text())
     assert card["postprocess_assumed"] is True and card_problems(load_app("demo-app")) == []
     assert "before cards recorded the `[postprocess]`" in (folder / "model" / "README.md").read_text()
+
+
+def test_window_intervals_are_rendered_where_the_window_figures_are():
+    """The per-class F1, the per-cohort figures and the headline line carry their cluster-bootstrap
+    intervals; a card measured before them renders as it did."""
+    from tinyml.report import _intervals_line, _per_class_text, _windows_by_cohort_text
+
+    q = {"accuracy": 0.9, "balanced_accuracy": 0.85, "macro_f1": 0.8, "windows": 100, "window_groups": 12,
+         "window_groups_by": "recordings", "accuracy_ci": [0.85, 0.94], "balanced_accuracy_ci": [0.78, 0.9],
+         "macro_f1_ci": [0.7, 0.88], "confusion": [[60, 10], [0, 30]], "f1_ci": [[0.8, 0.95], [0.7, 0.9]],
+         "interval_level": 0.95}
+    line = _intervals_line(q)
+    assert "macro-F1 0.800 [0.700, 0.880]; accuracy 0.900 [0.850, 0.940]" in line
+    assert "over the 12 held-out recordings their 100 windows" in line and "other metrics" not in line
+    table = _per_class_text(["a", "b"], {"int8": q}, "held-out windows")
+    assert "| a | 70 | 0.857 | 1.000 | 0.923 [0.800, 0.950] |" in table
+    by = {"c1": {k: v for k, v in q.items() if k != "confusion"}}
+    assert "| c1 | 100 | 12 | 0.9000 [0.8500, 0.9400] | 0.8500 [0.7800, 0.9000] | 0.8000 [0.7000, 0.8800] |" in (
+        _windows_by_cohort_text({"windows_by_cohort": by}))
+    old = {"windows_by_cohort": {"c1": {"windows": 100, "accuracy": 0.9, "balanced_accuracy": 0.85}}}
+    assert "| c1 | 100 | 0.9000 | 0.8500 |" in _windows_by_cohort_text(old)
+    assert "[" not in _per_class_text(["a", "b"], {"int8": {"confusion": q["confusion"]}}, "held-out windows")

@@ -117,10 +117,18 @@ def test_eval_card_rewrites_the_card_from_the_committed_model(tmp_path):
     assert res.returncode == 0, res.stderr
     after = json.loads((model / "card.json").read_text())
     assert after["metrics"]["float"] == before["metrics"]["float"]
-    for k in ("sensitivity", "accuracy", "confusion", "false_alarms_per_hour"):
-        assert after["metrics"]["int8"].get(k) == before["metrics"]["int8"].get(k), k
+    q = after["metrics"]["int8"]
+    for k in ("sensitivity", "accuracy", "balanced_accuracy", "macro_f1", "confusion", "false_alarms_per_hour"):
+        assert q.get(k) == before["metrics"]["int8"].get(k), k
+    for k in ("macro_f1", "accuracy", "balanced_accuracy"):  # window metrics: intervals over the recordings
+        lo, hi = q[k + "_ci"]
+        assert lo <= q[k] <= hi and hi - lo > 0, (k, lo, q[k], hi)
+    assert 2 <= q["window_groups"] <= before["dataset"]["recordings"]["test"] and q["window_groups_by"] == "recordings"
     text = (model / "README.md").read_text()
     assert text.startswith("# Model card") and "intervals" in text
+    lo, hi = q["macro_f1_ci"]
+    assert f"macro-F1 {q['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]" in text  # shown where the window figures are
+    assert f"cluster bootstrap over the {q['window_groups']} held-out recordings" in text
     assert (model / "training.png").read_bytes() == training_png
     assert "evaluated_on" not in after and "data changed since training" not in text  # the data it trained with
     # data redrawn since training (e.g. a fixed generator): the card says which held-out data its int8 figures are on

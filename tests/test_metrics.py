@@ -139,3 +139,84 @@ def test_match_events_counts_from_a_faults_onset_but_not_before_it():
     assert pairs[0][1] is None and extra
     pairs, _ = match_events([(10 * h, "stuck", 9.5 * h)], [(9 * h, "stuck")], h, 4 * h)  # a later onset widens nothing
     assert pairs[0][1] == 9 * h
+
+
+def _correlated_windows(n_groups: int, per_group: int = 40, seed: int = 0):
+    """Windows whose errors come in recordings: each recording has its own error rate (0-50 %)."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(n_groups), per_group)
+    y = rng.integers(0, 3, len(groups))
+    wrong = rng.random(len(groups)) < rng.uniform(0, 0.5, n_groups)[groups]
+    pred = np.where(wrong, (y + 1 + rng.integers(0, 2, len(y))) % 3, y)
+    return y, pred, groups
+
+
+def test_window_intervals_bracket_the_figures_and_leave_them_unchanged():
+    from tinyml.metrics import window_metrics
+
+    y, pred, groups = _correlated_windows(30)
+    plain = window_metrics(y, pred, ["a", "b", "c"])
+    m = window_metrics(y, pred, ["a", "b", "c"], groups)
+    assert {k: m[k] for k in plain} == plain  # the figures are the same with or without groups
+    for k in ("macro_f1", "accuracy", "balanced_accuracy"):
+        lo, hi = m[k + "_ci"]
+        assert lo < m[k] < hi, (k, lo, m[k], hi)
+    cm = np.asarray(m["confusion"])
+    for j, (lo, hi) in enumerate(m["f1_ci"]):
+        f1 = 2 * cm[j, j] / (cm[j].sum() + cm[:, j].sum())
+        assert lo < f1 < hi
+    assert m["window_groups"] == 30
+    assert window_metrics(y, pred, ["a", "b", "c"], groups) == m  # one seed: deterministic
+    assert m["f1_ci"] == window_metrics(y, pred, ["a", "b", "c", "d"], groups)["f1_ci"][:3]
+    assert window_metrics(y, pred, ["a", "b", "c", "d"], groups)["f1_ci"][3] is None  # no such window: no F1
+
+
+def test_window_intervals_resample_recordings_not_windows():
+    """Windows of one recording share its error rate: taking them as independent gives a far narrower
+    interval; fewer recordings (same windows each) give a wider one; one recording gives none."""
+    from tinyml.metrics import window_intervals
+
+    y, pred, groups = _correlated_windows(40)
+    width = lambda ci: ci[1] - ci[0]  # noqa: E731
+    by_rec = window_intervals(y, pred, groups, 3)
+    by_window = window_intervals(y, pred, np.arange(len(y)), 3)
+    for k in ("macro_f1_ci", "accuracy_ci", "balanced_accuracy_ci"):
+        assert width(by_window[k]) < 0.7 * width(by_rec[k]), k
+    few = groups < 8
+    fewer = window_intervals(y[few], pred[few], groups[few], 3)
+    assert width(fewer["accuracy_ci"]) > 1.5 * width(by_rec["accuracy_ci"])
+    one = window_intervals(y[groups == 0], pred[groups == 0], groups[groups == 0], 3)
+    assert np.isnan(one["macro_f1_ci"]).all() and one["f1_ci"] == [None] * 3
+
+
+def test_format_window_intervals_names_what_was_resampled():
+    from tinyml.metrics import format_window_intervals, window_metrics
+
+    y, pred, groups = _correlated_windows(12)
+    m = window_metrics(y, pred, ["a", "b", "c"], groups)
+    m["window_groups_by"] = "recordings"
+    line = format_window_intervals(m)
+    lo, hi = m["macro_f1_ci"]
+    assert f"macro-F1 {m['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]" in line
+    assert "over the 12 held-out recordings their 480 windows" in line
+    assert format_window_intervals(window_metrics(y, pred, ["a", "b", "c"])) == ""  # no groups, no interval
+
+
+def test_weakest_f1_interval_is_the_minimum_per_resample_over_the_classes_present():
+    """The weakest class F1's interval: the minimum over classes in each resample (never above the weakest
+    class's own interval), a class absent from a resample left out (not an F1 of 0), one seed."""
+    from tinyml.metrics import weakest_f1_ci, window_intervals
+
+    y, pred, groups = _correlated_windows(30)
+    f1_ci = window_intervals(y, pred, groups, 3)["f1_ci"]
+    lo, hi = weakest_f1_ci(y, pred, groups, 3)
+    assert lo <= min(c[0] for c in f1_ci) + 1e-12 and hi <= min(c[1] for c in f1_ci) + 1e-12
+    one = weakest_f1_ci(y, pred, groups, 3, classes=[1])
+    assert np.allclose(one, f1_ci[1])  # one class: its own interval
+    # a rare class in one recording only: most resamples lack it; they do not count as F1 0
+    rare_y, rare_pred = y.copy(), pred.copy()
+    rare_y[(groups == 0) & (y == 0)], rare_pred[(groups == 0) & (y == 0)] = 3, 3
+    rare_y[(groups != 0) & (y == 3)] = 0
+    lo4, _ = weakest_f1_ci(rare_y, rare_pred, groups, 4, classes=[3])
+    assert lo4 == 1.0
+    assert np.array_equal(weakest_f1_ci(y, pred, groups, 3), weakest_f1_ci(y, pred, groups, 3))

@@ -182,3 +182,22 @@ def test_a_source_may_name_several_folders(tmp_path, capsys):
     assert len(real(both)) == 2 * len(real(one))
     err = capsys.readouterr().err
     assert "folder " + str(tmp_path / "gone") + " is not there" in err
+
+
+def test_no_val_sources_is_checked_against_the_sources(tmp_path, sisfall):
+    from tinyml.data import load_splits
+
+    real = lambda rs: {r.subject for r in rs if r.cohort.startswith("sisfall")}
+    plain = load_splits(_manifest(tmp_path, _two_sources(str(sisfall))), progress=False)
+    m = _manifest(tmp_path, _two_sources(str(sisfall)).replace("seed = 3\n", 'seed = 3\nno_val_sources = ["sisfall"]\n'))
+    train, val, test = load_splits(m, progress=False)
+    assert real(plain[1]) and val and not real(val)  # the plain draw's validation subject trains instead
+    assert real(test) == real(plain[2]) and real(train) == real(plain[0]) | real(plain[1])
+    m = _manifest(tmp_path, _two_sources(str(sisfall)).replace("seed = 3\n", 'seed = 3\nno_val_sources = ["sisfal"]\n'))
+    with pytest.raises(TinymlError, match="no_val_sources names 'sisfal', which is no source"):
+        load_splits(m, progress=False)
+    one = f'[dataset]\nname = "sisfall"\npath = "{sisfall}"\nno_val_sources = ["sisfall"]\n'
+    with pytest.raises(TinymlError, match="the only source in use"):
+        load_splits(_manifest(tmp_path, one), progress=False)
+    with pytest.raises(TinymlError, match="no_val_sources"):
+        _manifest(tmp_path, '[dataset]\nname = "sisfall"\nno_val_sources = [3]\n')

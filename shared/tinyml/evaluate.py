@@ -18,7 +18,7 @@ from .card_stamp import postprocess_sha256
 from .data import data_sha256, load_splits
 from .data.splits import held_out_as_trained
 from .errors import AcceptanceError, TinymlError
-from .metrics import format_intervals, round_metrics
+from .metrics import format_intervals, format_window_intervals, round_metrics
 from .predict import Pipeline
 from .scoring import evaluate_pipeline
 
@@ -62,8 +62,9 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
     for name, mm in ev.models.items():
         print(json.dumps({"model": name, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in mm.items()
                                             if k != "confusion"}}))
-    if line := format_intervals(metrics):
-        print(line, file=sys.stderr)
+    for line in (format_intervals(metrics), format_window_intervals(metrics)):
+        if line:
+            print(line, file=sys.stderr)
     for name, mm in ev.models.items():  # a further model's own figures, as the card keeps them
         mm["model_bytes"] = len(models[name])
         for k in ("int8_drop", "int8_error_increase_pct"):

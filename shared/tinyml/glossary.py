@@ -41,7 +41,10 @@ EXACT = {
     "int8_error_increase_pct": "the largest relative increase of an error (MAE) from float to int8, in percent",
     "model_bytes": "the size of the int8 `.tflite` flatbuffer(s) as committed",
     "intervals": "95 % intervals: exact Clopper-Pearson for a share (sensitivity, specificity), exact Poisson for "
-                 "a rate (false alarms per hour); an app metric's `<name>_ci` comes from the app's evaluation "
+                 "a rate (false alarms per hour); a cluster bootstrap (2,000 resamples of whole held-out recordings, or "
+                 "of the groups the examples hook names; percentile interval) for the window metrics (accuracy, "
+                 "balanced accuracy, macro-F1, per-class F1), since the windows of one recording are not "
+                 "independent; an app metric's `<name>_ci` comes from the app's evaluation "
                  "(e.g. a bootstrap or DeLong interval). A finite held-out set leaves them wide: two models whose "
                  "intervals overlap may not differ at all",
     "device": "measured by replaying the demo through the firmware on the emulated Cortex-M4F (qemu-m4): flash = "

@@ -114,6 +114,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "seed": ((int,), False, 0),
         "test_fraction": (_NUM, False, 0.25),
         "val_fraction": (_NUM, False, 0.15),
+        # sources (by name) that give no validation group: their groups train or are held out for test, and
+        # validation comes from the other sources (data/splits.py split_recordings)
+        "no_val_sources": ((list,), False, []),
         "options": ((dict,), False, {}),
         "smoke_options": ((dict,), False, {}),
         "sources": ((list,), False, []),  # [[dataset.sources]]: several sources (data/source.py)
@@ -572,6 +575,8 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
     if m.dataset["split"] not in SPLITS:
         raise _err(p, "dataset.split", f"{m.dataset['split']!r} not allowed; allowed: {', '.join(SPLITS)}")
     _check_sources(m)
+    if not all(isinstance(v, str) and v for v in m.dataset["no_val_sources"]):
+        raise _err(p, "dataset.no_val_sources", "must be a list of source names, e.g. [\"cwru\"]")
     for k in ("test_fraction", "val_fraction"):
         if not 0 < m.dataset[k] < 0.5:
             raise _err(p, f"dataset.{k}", "must be between 0 and 0.5")

@@ -26,7 +26,7 @@ from .acceptance import acceptance_items, check_acceptance, flat_metrics
 from .apps import App
 from .card_stamp import postprocess_sha256, render_stamp, stamp_line
 from .glossary import MODEL_METRICS, glossary_text
-from .metrics import event_intervals, format_intervals
+from .metrics import WINDOW_INTERVALS, event_intervals, format_intervals, format_window_intervals
 from .paths import datasets_dir
 
 
@@ -277,6 +277,8 @@ def _ci_text(metrics: dict) -> str:
     parts = []
     for k, v in metrics.items():
         base = k[:-3] if k.endswith("_ci") else None
+        if base in WINDOW_INTERVALS:  # on a line of their own (_window_intervals_line)
+            continue
         if base and isinstance(v, list) and len(v) == 2 and isinstance(metrics.get(base), (int, float)):
             parts.append(f"{base} {metrics[base]:.4g} [{v[0]:.4g}, {v[1]:.4g}]")
     return "; ".join(parts)
@@ -285,8 +287,21 @@ def _ci_text(metrics: dict) -> str:
 def _intervals_line(q: dict) -> str:
     line = format_intervals(q)
     out = f"\n\nint8, {line} (exact; the held-out set is finite)." if line else ""
+    out += _window_intervals_line(q)
     other = _ci_text(q)
     return out + (f"\n\nint8, 95 % intervals of the other metrics: {other}." if other else "")
+
+
+def _window_intervals_line(q: dict) -> str:
+    line = format_window_intervals(q)
+    return f"\n\nint8, {line}." if line else ""
+
+
+def _interval_cell(v, ci, fmt: str = ".3f") -> str:
+    """'0.912 [0.850, 0.950]', or the figure alone when no interval was measured."""
+    if not isinstance(ci, list) or len(ci) != 2 or not all(isinstance(x, (int, float)) and np.isfinite(x) for x in ci):
+        return format(v, fmt)
+    return f"{v:{fmt}} [{ci[0]:{fmt}}, {ci[1]:{fmt}}]"
 
 
 def _latency_line(m, q: dict) -> str:
@@ -316,6 +331,7 @@ def _per_class_text(labels: list[str], metrics: dict, what: str) -> str:
     if cm.ndim != 2 or cm.shape[0] != len(labels) or not cm.sum():
         return ""
     fcm = np.asarray(metrics.get("float", {}).get("confusion") or [])
+    f1_ci = metrics["int8"].get("f1_ci") or [None] * len(labels)
     rows = []
     for i, lab in enumerate(labels):
         n, called = int(cm[i].sum()), int(cm[:, i].sum())
@@ -324,9 +340,11 @@ def _per_class_text(labels: list[str], metrics: dict, what: str) -> str:
         f1 = 2 * r * p / (r + p) if r and p else (0.0 if n and called else None)
         fr = fcm[i, i] / fcm[i].sum() if fcm.shape == cm.shape and fcm[i].sum() else None
         cell = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
-        rows.append(f"| {lab} | {n} | {cell(r)} | {cell(p)} | {cell(f1)} | {cell(fr)} |")
+        f1_cell = cell(f1) if f1 is None else _interval_cell(f1, f1_ci[i] if i < len(f1_ci) else None)
+        rows.append(f"| {lab} | {n} | {cell(r)} | {cell(p)} | {f1_cell} | {cell(fr)} |")
     where = metrics["int8"].get("windows_measured_on")
-    return (f"\n\nPer class ({what}{' of ' + ', '.join(where) if where else ''}, int8):\n\n"
+    ci_note = "; F1 with its 95 % interval, as above" if any(f1_ci) else ""
+    return (f"\n\nPer class ({what}{' of ' + ', '.join(where) if where else ''}, int8{ci_note}):\n\n"
             "| class | held-out examples | recall | precision | F1 | float recall |\n"
             "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows))
 
@@ -335,10 +353,22 @@ def _windows_by_cohort_text(q: dict) -> str:
     by = q.get("windows_by_cohort")
     if not by:
         return ""
-    rows = "\n".join(f"| {c or '(none)'} | {v['windows']} | {v['accuracy']:.4f} | {v['balanced_accuracy']:.4f} |"
+    if not any("accuracy_ci" in v for v in by.values()):  # measured before the intervals
+        rows = "\n".join(f"| {c or '(none)'} | {v['windows']} | {v['accuracy']:.4f} | {v['balanced_accuracy']:.4f} |"
+                         for c, v in by.items())
+        return ("\n\nWindow classification per held-out cohort (int8):\n\n"
+                "| cohort | examples | accuracy | balanced accuracy |\n| --- | --- | --- | --- |\n" + rows)
+
+    def cells(v):
+        return " | ".join(_interval_cell(v[k], v.get(k + "_ci"), ".4f") for k in ("accuracy", "balanced_accuracy",
+                                                                                "macro_f1"))
+
+    rows = "\n".join(f"| {c or '(none)'} | {v['windows']} | {v.get('window_groups', '–')} | {cells(v)} |"
                      for c, v in by.items())
-    return ("\n\nWindow classification per held-out cohort (int8):\n\n| cohort | examples | accuracy | balanced accuracy |\n"
-            "| --- | --- | --- | --- |\n" + rows)
+    unit = next(iter(by.values())).get("window_groups_by", "recordings")
+    return (f"\n\nWindow classification per held-out cohort (int8, 95 % cluster-bootstrap intervals over the {unit}):"
+            f"\n\n| cohort | examples | {unit} | accuracy | balanced accuracy | macro-F1 |\n"
+            "| --- | --- | --- | --- | --- | --- |\n" + rows)
 
 
 def _cohorts_text(q: dict) -> str:
@@ -380,6 +410,7 @@ def _models_text(card: dict, folder: Path) -> str:
                   f"int8 error increase {q.get('int8_error_increase_pct', 0.0):.2f} % (MAE)")
         what = f"classifier over {', '.join(e['labels'])}" if e["output_kind"] == "classes" else "regression"
         ci = _ci_text(q)
+        ci = "; ".join(x for x in (format_window_intervals(q), f"95 % intervals: {ci}" if ci else "") if x)
         per_class = _per_class_text(e["labels"], e["metrics"], "held-out examples") if e["output_kind"] == "classes" else ""
         plot = f"\n\n![{name}: confusion matrix](confusion_{name}.png)" if q.get("confusion") else ""
         curves = (f"\n\n![{name}: training curves](training_{name}.png)"
@@ -393,7 +424,7 @@ def _models_text(card: dict, folder: Path) -> str:
 | --- | --- | --- |
 {rows}
 
-{change}.{f" int8, 95 % intervals: {ci}." if ci else ""}{per_class}{plot}{curves}
+{change}.{f" int8, {ci}." if ci else ""}{per_class}{plot}{curves}
 """)
     return ("\n## Further models\n" + "".join(out)) if out else ""
 

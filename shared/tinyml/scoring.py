@@ -173,19 +173,43 @@ def example_chunks(recs: list[Recording], budget: int = EXAMPLES_CHUNK_SAMPLES):
         yield chunk
 
 
+def hook_gives_groups(app: App, hook, recs: list[Recording], fx, seed: int = 0) -> bool:
+    """Does the examples hook name each example's group (a third output)? Asked of the first recording alone,
+    with a generator of its own (the evaluation's draws are left as they are)."""
+    if not recs:
+        return False
+    return len(hook(recs[:1], fx, app.manifest, np.random.default_rng(seed), False)) > 2
+
+
 def held_out_examples(app: App, hook, recs: list[Recording], fx, seed: int = 0, progress: bool = False,
-                      desc: str = "examples"):
+                      desc: str = "examples", by_recording: bool | None = None):
     """The examples hook on held-out recordings (augment False), a group at a time: yields (X, y, groups)
-    per group; groups is None unless the hook gives them. One random generator runs through the groups,
-    so a hook that treats each recording on its own gives the same examples as one call on all."""
+    per group of recordings. groups: one integer id per example, distinct over the whole call: the hook's
+    own groups (its third output; ids of different calls kept apart), or, for a hook that names none
+    (by_recording, asked of the hook when None), the held-out recording each example comes from (its index
+    in `recs`): the hook is then called on one recording at a time. One random generator runs through the
+    recordings, so a hook that treats each recording on its own gives the same examples either way."""
+    if by_recording is None:
+        by_recording = not hook_gives_groups(app, hook, recs, fx, seed)
     rng = np.random.default_rng(seed)
     bar = _bar(None, progress, desc, total=len(recs))
+    first, next_id = 0, 0  # the chunk's first recording's index; the next free id of a hook's groups
     for chunk in example_chunks(recs):
-        out = hook(chunk, fx, app.manifest, rng, False)
+        if by_recording:
+            outs = [(hook([r], fx, app.manifest, rng, False), first + i) for i, r in enumerate(chunk)]
+            outs = [(o, i) for o, i in outs if len(o[0])]
+            X = np.concatenate([o[0] for o, _ in outs]) if outs else np.zeros(0)
+            y = np.concatenate([np.asarray(o[1]) for o, _ in outs]) if outs else np.zeros(0)
+            groups = (np.concatenate([np.full(len(o[0]), i, np.int64) for o, i in outs]) if outs
+                      else np.zeros(0, np.int64))
+        else:
+            X, y, g = hook(chunk, fx, app.manifest, rng, False)[:3]
+            _, groups = np.unique(np.asarray(g), return_inverse=True)
+            groups = groups.reshape(-1).astype(np.int64) + next_id
+            next_id = int(groups.max()) + 1 if len(groups) else next_id
+        first += len(chunk)
         if bar is not None:
             bar.update(len(chunk))
-        X, y = out[0], out[1]
-        groups = out[2] if len(out) > 2 else None
         if len(X):
             yield X, y, groups
     if bar is not None:
@@ -193,54 +217,71 @@ def held_out_examples(app: App, hook, recs: list[Recording], fx, seed: int = 0, 
 
 
 def evaluate_windows(app: App, pipe: Pipeline, recs: list[Recording], progress: bool = False) -> dict:
-    """The primary model's window classification on the app's held-out examples (make_examples). With real
-    and generated held-out recordings mixed, the headline figures come from the real ones (as the event
-    metrics do); each cohort's accuracy goes beside them (`windows_by_cohort`)."""
+    """The primary model's window classification on the app's held-out examples (make_examples), with
+    cluster-bootstrap intervals over the recordings the windows come from (or the hook's own groups). With
+    real and generated held-out recordings mixed, the headline figures come from the real ones (as the event
+    metrics do); each cohort's figures go beside them (`windows_by_cohort`)."""
     m = app.manifest
+    hook = app.pipeline.make_examples
+    by_recording = not hook_gives_groups(app, hook, recs, pipe.fx)
     cohorts = sorted({r.cohort for r in recs})
-    by: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    by: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    offset = 0  # group ids of different cohorts kept apart
     for c in cohorts:
-        ys, preds = [], []
+        ys, preds, gs = [], [], []
         sub = [r for r in recs if r.cohort == c]
-        for X, y, _ in held_out_examples(app, app.pipeline.make_examples, sub, pipe.fx, progress=progress,
-                                         desc=f"windows {c}".strip()):
+        for X, y, g in held_out_examples(app, hook, sub, pipe.fx, progress=progress, desc=f"windows {c}".strip(),
+                                         by_recording=by_recording):
             p = pipe.scorer.predict(X) if pipe.scorer is not None else pipe.int8_scores(X)[1]
             ys.append(np.asarray(y))
             preds.append(np.asarray(p).argmax(1))
+            gs.append(g + offset)
         if ys:
-            by[c] = (np.concatenate(ys), np.concatenate(preds))
+            by[c] = (np.concatenate(ys), np.concatenate(preds), np.concatenate(gs))
+            offset = int(by[c][2].max()) + 1
     real = is_real(m)
     real_cohorts = [c for c in by if any(real(r) for r in recs if r.cohort == c)]
     head = real_cohorts if real_cohorts and len(real_cohorts) < len(by) else list(by)
-    y = np.concatenate([by[c][0] for c in head]) if head else np.zeros(0, np.int64)
-    pred = np.concatenate([by[c][1] for c in head]) if head else np.zeros(0, np.int64)
-    out = window_metrics(y, pred, m.labels)
+
+    def joined(i, dtype):
+        return np.concatenate([by[c][i] for c in head]) if head else np.zeros(0, dtype)
+
+    out = _with_groups_by(window_metrics(joined(0, np.int64), joined(1, np.int64), m.labels, joined(2, np.int64)),
+                          by_recording)
     if len(by) > 1 or any(cohorts):
         out["windows_measured_on"] = head
-        out["windows_by_cohort"] = {c: {k: v for k, v in window_metrics(*by[c], m.labels).items() if k != "confusion"}
+        out["windows_by_cohort"] = {c: {k: v for k, v in _with_groups_by(window_metrics(*by[c][:2], m.labels, by[c][2]),
+                                                                         by_recording).items() if k != "confusion"}
                                     for c in by}
     return out
 
 
+def _with_groups_by(metrics: dict, by_recording: bool) -> dict:
+    """Window metrics that say what their intervals resample (the card names it)."""
+    metrics["window_groups_by"] = "recordings" if by_recording else "groups of the examples hook"
+    return metrics
+
+
 def evaluate_model(app: App, name: str, invoker, recs: list[Recording], fx) -> dict:
     """A further model on its own held-out examples ([models.<name>] examples hook): window classification
-    for a classifier, MAE / RMSE / bias with intervals (by the hook's groups, else by example) for a
-    regression."""
+    for a classifier, MAE / RMSE / bias for a regression, with cluster-bootstrap intervals over the hook's
+    groups, else over the recordings the examples come from."""
     spec = app.manifest.models[name]
     hook = _hook(app, spec["examples"], f"models.{name}.examples")
+    by_recording = not hook_gives_groups(app, hook, recs, fx)
     ys, outs, groups = [], [], []
-    for X, y, g in held_out_examples(app, hook, recs, fx):
+    for X, y, g in held_out_examples(app, hook, recs, fx, by_recording=by_recording):
         outs.append(model_outputs(invoker, X))
         ys.append(np.asarray(y))
-        groups.append(np.asarray(g) if g is not None else None)
+        groups.append(g)
+    g = np.concatenate(groups) if groups else np.zeros(0, np.int64)
     if spec["output"] == "classes":
         y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
         pred = np.concatenate(outs).argmax(1) if outs else np.zeros(0, np.int64)
-        return window_metrics(y.astype(np.int64), pred, spec["labels"])
+        return _with_groups_by(window_metrics(y.astype(np.int64), pred, spec["labels"], g), by_recording)
     if not outs:
         return regression_metrics(np.zeros((0, 1)), np.zeros((0, 1)))
     y = np.concatenate([v.reshape(len(v), -1) for v in ys])
-    g = None if any(x is None for x in groups) else np.concatenate(groups)
     return regression_metrics(y, np.concatenate(outs), g)
 
 

@@ -301,3 +301,32 @@ def test_neural_talkers(ds, monkeypatch):
     k = ds.Voice("kokoro", "003", np.random.default_rng(2))
     assert k.mix.shape == (len(ds.KOKORO_STYLES),) and abs(k.mix.sum() - 1) < 1e-6
     assert _speaks(k.say("go"))
+
+
+def test_validation_voices_are_new_talkers_for_validation_only(ds):
+    """val_random_voices: random vocal tracts of split "val" that say every command, unknown words and
+    silence (clips only), rendered as VALIDATION_CLIPS says whatever the training options, without changing
+    one sample of the training voices' renders."""
+    base = {**SMALL, "voices": 1, "random_voices": 1, "stream_minutes": 0.0, "keyword_stream_minutes": 0.0}
+    plain = ds.generate(rate=16000, channels=CH, seed=3, **base)
+    recs = ds.generate(rate=16000, channels=CH, seed=3, **base, val_random_voices=2)
+    held = [r for r in recs if r.subject.startswith("espeak-random+v")]
+    assert {r.subject: r.split for r in held} == {"espeak-random+v000": "val", "espeak-random+v001": "val"}
+    assert not any(r.split == "val" for r in recs if not r.subject.startswith("espeak-random+v"))
+    assert {r.activity for r in held} == {"clip"}
+    per_voice = {w: 2 * 2 for w in ds.COMMANDS} | {"unknown": 24, "silence": 8}  # VALIDATION_CLIPS
+    for s in ("espeak-random+v000", "espeak-random+v001"):
+        got = {}
+        for r in held:
+            if r.subject == s:
+                got[r.label] = got.get(r.label, 0) + 1
+        assert got == per_voice
+    # other training options (renders, SNR, no capture path) leave the validation voices' clips as they were
+    other = ds.generate(rate=16000, channels=CH, seed=3, **{**base, "renders_per_command": 2, "snr_db": (20, 30)},
+                        val_random_voices=1)
+    v0 = [r.signal for r in held if r.subject == "espeak-random+v000"]
+    assert all(np.array_equal(a, b) for a, b in zip(v0, [r.signal for r in other if r.subject == "espeak-random+v000"]))
+    # and the training voices' recordings are sample for sample those generated without them
+    rest = [r for r in recs if not r.subject.startswith("espeak-random+v")]
+    assert len(rest) == len(plain) and all(a.subject == b.subject and np.array_equal(a.signal, b.signal)
+                                           for a, b in zip(rest, plain))

@@ -268,3 +268,66 @@ def test_operating_point_sweeps_the_real_post_processor_and_picks_the_nearest_po
     assert rows[0]["false_alarms_per_hour"] == pytest.approx(60.0) and rows[0]["commands"] == 1
     best = op.choose(rows, {"max_false_alarms_per_hour": 1.0, "sensitivity": 0.9})
     assert (best["smooth"], best["threshold"]) == (3, 0.9)
+
+
+def test_validation_only_talkers_never_train(tmp_path):
+    """The manifest's validation-only TTS talkers (synthetic-speech val_random_voices) give the validation
+    split every command (on and off above all: real Speech Commands has almost none) and unknown words, and
+    the speaker split keeps them out of training and test, proved on the clip lists of a split made as the
+    data step makes it (the real folders' speaker-hash split, the official test set, reserved TTS talkers)."""
+    import shutil
+
+    from tinyml.apps import load_module
+    from tinyml.data import split_recordings
+    from tinyml.data.source import declared_sources
+    from tinyml.paths import datasets_dir
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    synth = next(s for s in declared_sources(M) if s.name == "synthetic-speech")
+    assert synth.options.get("val_random_voices", 0) >= 50  # enough talkers to measure on/off recall
+    ss = load_module(datasets_dir() / "synthetic-speech" / "dataset.py", "kws_ss")
+    assert all(k not in ss.EVALUATION_ONLY for k in (f"{ss.RANDOM_KIND}-v{k:03d}" for k in range(200)))
+    sc = load_module(datasets_dir() / "speech-commands" / "dataset.py", "kws_sc")
+    fx = load_module(datasets_dir() / "speech-commands" / "fixture.py", "kws_sc_fixture")
+    fx.write_fixture(tmp_path / "sc", seed=0)
+    fx.write_test_set(tmp_path / "test", seed=0)
+    real = sc.load([tmp_path / "sc", tmp_path / "test"], rate=16000, channels=["audio"])
+    tts = ss.generate(rate=16000, channels=["audio"], seed=M.dataset["seed"], voices=2, flite=False, random_voices=1,
+                      renders_per_command=1, clips_per_render=1, unknown_clips=2, silence_clips=1, stream_minutes=0.0,
+                      keyword_stream_minutes=0.0, talkers=["flite-kal16"], val_random_voices=2, workers=1)
+    for r in real:
+        r.cohort = "speech-commands"
+    for r in tts:
+        r.cohort = "synthetic-speech"
+    ds = M.dataset
+    train, val, test = split_recordings(real + tts, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"],
+                                        seed=ds["seed"])
+    held = {r.subject for r in tts if r.split == "val"}
+    assert held == {"espeak-random+v000", "espeak-random+v001"}
+    spk = [{r.subject for r in s} for s in (train, val, test)]
+    assert held <= spk[1] and not held & (spk[0] | spk[2]) and not spk[0] & spk[1]
+    assert not {r.source for r in train} & {r.source for r in val if r.subject in held}
+    tts_val = {r.label for r in val if r.subject in held and r.activity == "clip"}
+    assert tts_val == set(M.labels)  # every command, unknown words and silence
+    assert "flite-kal16" in spk[2] and "flite-kal16" not in spk[0] | spk[1]  # reserved: evaluation only
+
+
+def test_validation_clips_composite_takes_each_class_from_where_it_has_clips():
+    """validation_clips.measures: a class with enough real clips is judged on them, on/off/silence on the TTS
+    talkers'; a bootstrap draw resamples whole talkers within a class."""
+    sys.path.insert(0, str(APP.dir))
+    import validation_clips as vc
+
+    rng = np.random.default_rng(0)
+    ok_real = np.array([True] * 60 + [False] * 40 + [False, False])  # class 2: 0.6 on 100 clips; class 8: 2 clips
+    ok_tts = np.array([True, False, True, True] + [False] * 4)  # class 2: 0.5, class 8: 1.0 (2 clips each)...
+    sel_real = {2: np.arange(100), 8: np.array([100, 101])}
+    sel_tts = {2: np.array([0, 1]), 8: np.array([2, 3]), 0: np.array([4, 5, 6, 7])}
+    v = vc.measures(12, {2}, ok_real, ok_tts, sel_real, sel_tts)
+    assert v["composite"] == pytest.approx((0.6 + 1.0 + 0.0) / 3)  # class 2 real, class 8 and 0 from TTS
+    assert v["tts"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
+    cells = {2: (np.array([0, 0, 1, 1]), np.array([10, 11, 12, 13]))}
+    for _ in range(20):
+        drawn = vc._draw(cells, rng)[2]
+        assert len(drawn) == 4 and set(map(tuple, drawn.reshape(2, 2))) <= {(10, 11), (12, 13)}

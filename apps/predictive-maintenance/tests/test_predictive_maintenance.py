@@ -275,3 +275,23 @@ def test_real_data_marks_each_cwru_load_by_its_role_in_training(tmp_path):
     assert f"trained on the generator and CWRU {', '.join(short[:-1])}" in text and f"held out for test: {short[-1]}" in text
     c0 = rd.committed_on_cwru(APP, Pipeline(APP), recs, {})
     assert "never saw real data" in "\n".join(P._committed_on_cwru_lines({"cwru_folder": "Data", "cwru_records": 1}, c0))
+
+
+def test_cwru_load3_files_are_in_no_training_or_validation_list(tmp_path):
+    """The manifest's split with a CWRU folder (the fixture, in the real layouts, beside the smoke generator):
+    every file of the held-out load 3 is in the test list only, every other load's files train
+    (`no_val_sources = ["cwru"]`), and validation is the generator's machines alone."""
+    from tinyml.apps import load_module
+    from tinyml.data import load_splits
+    from tinyml.paths import datasets_dir
+
+    fixture = load_module(datasets_dir() / "cwru" / "fixture.py", "tinyml_datasets.cwru_fixture")
+    fixture.write_fixture(tmp_path / "cwru")
+    app = load_app("predictive-maintenance", overrides=(f"dataset.path={tmp_path / 'cwru'}",))
+    train, val, test = load_splits(app.manifest, smoke=True, progress=False)
+    files = lambda rs, load: {r.source for r in rs if r.cohort == "cwru" and r.subject == f"cwru-load{load}"}
+    load3 = files(train + val + test, 3)
+    assert load3 and all("3HP" in f for f in load3)  # the fixture's load-3 record (data/3HP/...)
+    assert files(test, 3) == load3 and not files(train + val, 3)
+    assert {r.subject for r in train if r.cohort == "cwru"} == {"cwru-load0", "cwru-load1", "cwru-load2"}
+    assert val and all(r.cohort == "synthetic-vibration" for r in val)

@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 
 import numpy as np
 
 from ..errors import TinymlError
 from ..manifest import Manifest
 from ..recording import Recording
-from .source import build_dataset
+from .source import build_dataset, declared_sources, resolve_sources
 
 
 def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
     """The manifest's dataset split into (train, val, test) by its [dataset] rule and seed."""
     recs = build_dataset(m, smoke=smoke, progress=not smoke if progress is None else progress)
     ds = m.dataset
-    return split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"], seed=ds["seed"])
+    names = {s.name for s in declared_sources(m, smoke)} | ({ds["name"]} if ds["name"] else set())
+    unknown = sorted(set(ds["no_val_sources"]) - names)
+    if unknown:
+        raise TinymlError(f"{m.path}: [dataset] no_val_sources names {unknown[0]!r}, which is no source of this "
+                          f"dataset; sources: {', '.join(sorted(names))}")
+    used = [s.name for s in resolve_sources(m, smoke, notice=False)]
+    if len(used) == 1 and used[0] in ds["no_val_sources"]:
+        raise TinymlError(f"{m.path}: [dataset] no_val_sources names {used[0]!r}, the only source in use: "
+                          "nothing would be left for validation")
+    try:
+        return split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"],
+                                seed=ds["seed"], no_val_sources=ds["no_val_sources"])
+    except ValueError as e:
+        raise TinymlError(f"{m.path}: [dataset] split: {e}") from None
 
 
 def held_out_as_trained(train, val, test, recorded: dict | None):
@@ -40,7 +54,8 @@ def held_out_as_trained(train, val, test, recorded: dict | None):
 
 
 def split_recordings(
-    recs: list[Recording], *, test_fraction: float, val_fraction: float, seed: int, key: str = "subject"
+    recs: list[Recording], *, test_fraction: float, val_fraction: float, seed: int, key: str = "subject",
+    no_val_sources: Collection[str] = (),
 ) -> tuple[list[Recording], list[Recording], list[Recording]]:
     """Shuffle the distinct groups with `seed`, then cut by group count, never by recording. Recordings
     marked split="train" (generated augmentation material, e.g. random synthetic voices) always train and
@@ -53,13 +68,23 @@ def split_recordings(
     When recordings carry a `cohort` (several sources, or a dataset's own groups such as SisFall's elderly),
     the draw is made within each stratum (cohort, whether the group has event trials), so every cohort, and
     the few subjects of a cohort who performed the events, reach the held-out splits; a stratum of one
-    group goes to test. Without cohorts there is one stratum and the split is the plain draw."""
+    group goes to test. Without cohorts there is one stratum and the split is the plain draw.
+
+    `no_val_sources` names sources (a cohort's first part, as build_dataset tags several sources) that give
+    no validation group: their groups are drawn for test as before (the same draw, so the same test groups)
+    and every other group of theirs trains. For a real rig with few operating conditions beside a generator:
+    each condition trains, and validation (model choice, early stopping, thresholds) is the generator's."""
     fixed_test = {_group(r, key) for r in recs if r.split == "test"}
     fixed_val = {_group(r, key) for r in recs if r.split == "val"}
     both = fixed_test & fixed_val
     if both:
         raise ValueError(f"{key} {sorted(both)[0]!r} is marked both val and test")
     groups = sorted({_group(r, key) for r in recs if r.split not in ("train", "test", "val")} - fixed_test - fixed_val)
+    no_val = set(no_val_sources)
+    no_val_groups = {_group(r, key) for r in recs if r.cohort.split("/")[0] in no_val}
+    if no_val_groups & fixed_val:
+        raise ValueError(f"{key} {sorted(no_val_groups & fixed_val)[0]!r} is marked val but its source is in "
+                         "no_val_sources")
     rng = np.random.default_rng(seed)
     if fixed_test and fixed_val:
         test_g, val_g = fixed_test, fixed_val
@@ -76,6 +101,7 @@ def split_recordings(
         order = [groups[i] for i in rng.permutation(len(groups))]
         test_g = fixed_test
         val_g = set(order[: max(1, round(val_fraction * (len(groups) + len(fixed_test))))][: len(groups) - 1])
+        val_g -= no_val_groups
     else:
         if len(groups) < 3:
             raise ValueError(f"need at least 3 distinct {key}s to split, found {len(groups)}")
@@ -83,9 +109,11 @@ def split_recordings(
         for stratum in _strata([r for r in recs if r.split != "train"], key):
             order = [stratum[i] for i in rng.permutation(len(stratum))]
             n_test = max(1, round(test_fraction * len(stratum)))
-            n_val = max(1, round(val_fraction * len(stratum)))
+            n_val = 0 if set(stratum) <= no_val_groups else max(1, round(val_fraction * len(stratum)))
             test_g.update(order[:n_test])
             val_g.update(order[n_test : n_test + n_val])
+    if no_val and not val_g:
+        raise ValueError(f"no_val_sources {sorted(no_val)} leaves no validation {key}")
     for name, held in (("test", test_g), ("val", val_g)):
         leak = {_group(r, key) for r in recs if r.split == "train"} & held
         if leak:

@@ -1,6 +1,7 @@
 """The field's metrics, as plain functions of labels, predictions and scores (no app, no model):
 
-- classes: window classification (confusion matrix, accuracy, balanced accuracy, macro-F1);
+- classes: window classification (confusion matrix, accuracy, balanced accuracy, macro-F1) with
+  cluster-bootstrap intervals over the recordings the windows come from;
 - events: event sensitivity, specificity on event-free trials, false alarms per hour on long streams,
   with exact intervals (Clopper-Pearson, Poisson);
 - regression: MAE, RMSE and bias with bootstrap intervals over recordings or subjects;
@@ -10,7 +11,8 @@
 
 from .anomaly import auc_metrics, roc_auc, roc_curve
 from .bootstrap import cluster_bootstrap_ci
-from .classes import confusion, macro_f1_ci, window_metrics
+from .classes import (WINDOW_INTERVALS, confusion, format_window_intervals, macro_f1_ci, weakest_f1_ci,
+                      window_intervals, window_metrics)
 from .events import (clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals,
                      match_events)
 from .regression import regression_metrics
@@ -29,6 +31,7 @@ def round_metrics(d: dict) -> dict:
     return {k: r(v) for k, v in d.items()}
 
 
-__all__ = ["auc_metrics", "clopper_pearson", "cluster_bootstrap_ci", "confusion", "event_breakdown", "event_intervals",
-           "event_metrics", "format_intervals", "macro_f1_ci", "match_events",
-           "regression_metrics", "roc_auc", "roc_curve", "round_metrics", "window_metrics"]
+__all__ = ["WINDOW_INTERVALS", "auc_metrics", "clopper_pearson", "cluster_bootstrap_ci", "confusion",
+           "event_breakdown", "event_intervals", "event_metrics", "format_intervals", "format_window_intervals",
+           "macro_f1_ci", "match_events", "regression_metrics", "roc_auc", "roc_curve", "round_metrics",
+           "weakest_f1_ci", "window_intervals", "window_metrics"]

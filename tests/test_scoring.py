@@ -1,0 +1,58 @@
+"""tinyml.scoring's examples plumbing: which group each held-out example belongs to (for the intervals)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from tinyml import scoring
+from tinyml.recording import Recording
+
+
+def _recs(n: int = 5) -> list[Recording]:
+    rng = np.random.default_rng(3)
+    return [Recording(rng.normal(size=(50 + 10 * i, 1)).astype(np.float32), 10.0, ("x",), subject=f"s{i % 2}")
+            for i in range(n)]
+
+
+def _hook(recordings, fx, manifest, rng, augment):
+    """Like an app's: each recording on its own, random draws in recording order, a varying count each."""
+    X, y = [], []
+    for r in recordings:
+        for s in range(0, len(r.signal) - 10, 7):
+            X.append(r.signal[s : s + 10, 0] + rng.normal())
+            y.append(int(rng.integers(3)))
+    return np.asarray(X, np.float32).reshape(-1, 10), np.asarray(y, np.int64)
+
+
+def _collect(gen):
+    out = list(gen)
+    return (np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out]),
+            np.concatenate([o[2] for o in out]))
+
+
+def test_examples_of_a_hook_without_groups_are_grouped_by_recording_and_unchanged():
+    app, recs = SimpleNamespace(manifest=None), _recs()
+    X1, y1 = _hook(recs, None, None, np.random.default_rng(0), False)  # one call on all: the examples as before
+    X, y, g = _collect(scoring.held_out_examples(app, _hook, recs, None))
+    assert np.array_equal(X, X1) and np.array_equal(y, y1)
+    counts = [len(_hook([r], None, None, np.random.default_rng(0), False)[1]) for r in recs]
+    assert np.array_equal(g, np.repeat(np.arange(len(recs)), counts))  # the recording each example came from
+
+
+def test_a_hooks_own_groups_are_kept_and_told_apart_across_calls(monkeypatch):
+    app, recs = SimpleNamespace(manifest=None), _recs()
+
+    def hook(recordings, fx, manifest, rng, augment):  # groups: its subjects, numbered within the call
+        X, y = _hook(recordings, fx, manifest, rng, augment)
+        per = [len(_hook([r], fx, manifest, np.random.default_rng(0), augment)[1]) for r in recordings]
+        local = {s: i for i, s in enumerate(dict.fromkeys(r.subject for r in recordings))}
+        return X, y, np.repeat([local[r.subject] for r in recordings], per)
+
+    assert scoring.hook_gives_groups(app, hook, recs, None) and not scoring.hook_gives_groups(app, _hook, recs, None)
+    _, _, g = _collect(scoring.held_out_examples(app, hook, recs, None))
+    assert len(np.unique(g)) == 2  # one call: the hook's two subjects
+    monkeypatch.setattr(scoring, "example_chunks", lambda rs: ([r] for r in rs))  # a call per recording
+    _, _, g = _collect(scoring.held_out_examples(app, hook, recs, None))
+    assert len(np.unique(g)) == len(recs)  # ids of different calls never merge
