@@ -99,9 +99,12 @@ def golden_models(app):
     # windows, and one flipped input byte rightly changes nothing there
     least = int(np.argmin(np.asarray(g["scores_q"], np.int32).max(axis=1))) if len(g["scores_q"]) else 0
     out = [("", TflmModel(app.tflite_path.read_bytes()), g["inputs_q"][least])]
-    for name in app.manifest.models:
+    for name, spec in app.manifest.models.items():
         xs = g[f"{name}_inputs_q"]
-        out.append((name, TflmModel(app.model_path(name).read_bytes()), xs[len(xs) // 2]))
+        k = len(xs) // 2
+        if spec["output"] == "classes" and len(xs) and f"{name}_outputs_q" in g:  # a classifier: least confident
+            k = int(np.argmin(np.asarray(g[f"{name}_outputs_q"], np.int32).reshape(len(xs), -1).max(axis=1)))
+        out.append((name, TflmModel(app.model_path(name).read_bytes()), xs[k]))
     return out
 
 

@@ -1,5 +1,5 @@
-"""heart-rate-anomaly: what must be code. The rhythm model builder, the training-window hook, the
-post-processor (beats, measurements, episodes), the demo scene and the app's evaluation.
+"""heart-rate-anomaly: what must be code. The rhythm model builder, the training-window hook, the beat model's
+builder and examples, the post-processor (beats, measurements, episodes), the demo scene and the app's evaluation.
 
 Signal path (app.toml holds every constant):
   stream stage, per sample: band-pass 0.5-40 Hz, 50 and 60 Hz notches (tml_biquad), the streaming QRS detector
@@ -8,8 +8,9 @@ Signal path (app.toml holds every constant):
   every 2 s, the last 10 s: [ecg, rr_s, emg] decimated to 62.5 Hz and clipped -> int8 CNN -> P(normal, af, ectopy,
     noise)
   post-processing (PostProcessor here, C twin apps/heart-rate-anomaly/firmware/app.c, step for step):
-    beats -> N/S/V/Q by rules, one-second signal quality, the window's measurements (values), and episodes
-    (af, ectopy, brady, tachy, noise) with minimum durations, hold times and refractory times.
+    beats -> N/S/V/Q by rules and the int8 beat model (V), one-second signal quality, the window's measurements
+    (values), and episodes (af, ectopy, brady, tachy, noise) with minimum durations, hold times and refractory
+    times.
 Arithmetic is float32 in the firmware's order, or integer, so the device prints the same beats, values and
 events (-ffp-contract=off).
 """
@@ -27,7 +28,7 @@ from tinyml.dsp.rr_features import rr_features
 from tinyml.dsp.sqi import sqi
 from tinyml.dsp.stats import seqsum
 from tinyml.errors import TinymlError
-from tinyml.postprocess import samples_of, score_threshold_q
+from tinyml.postprocess import run_postprocessor, samples_of, score_threshold_q
 
 F32 = np.float32
 STALE = 6  # on-time beats in a row unlike the template make a new template (it began on an odd beat)
@@ -36,6 +37,7 @@ N_REF = 16  # seconds whose peak to peak give the wearer's usual amplitude
 BEATS = ("N", "S", "V", "Q")  # AAMI classes the beat lines use (F and Q of the databases count as Q)
 VALUES = ("hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50", "irregularity", "sqi")
 ECG, RR, LAG, EMG = 0, 1, 2, 3  # stream stage channels
+BEAT_CLIP = 3.0  # the beat model's ECG and template channels, in template peak-to-peaks
 
 
 # --- model -------------------------------------------------------------------------------------------
@@ -62,6 +64,92 @@ def build_model(input_shape, n_classes, *, filters=(12, 16, 24, 32, 32), kernel=
     x = layers.Dense(dense, activation="relu")(x)
     out = layers.Dense(n_classes, activation="softmax")(x)
     return keras.Model(inp, out)
+
+
+def build_beat_model(input_shape, n_classes, *, filters=(8, 16), kernel=5, dense=12, dropout=0.1, **_):
+    """The beat model ([models.beat]): a 1D CNN over one beat, [beat, the wearer's normal template, R-R before,
+    R-R after, AF state] at 125 Hz (PostProcessor._beat_input), strided convolutions, max pooling over the beat,
+    a small dense head: P(other), P(V). Ops of the rhythm model's set (CONV_2D, MAX_POOL_2D, FULLY_CONNECTED,
+    SOFTMAX, reshapes); small, since every int8 model of the app shares the 32 KB budget."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input(shape=input_shape, batch_size=1)
+    x = inp
+    for f in filters:
+        x = layers.Conv1D(f, kernel, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(layers.MaxPooling1D(x.shape[1])(x))
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(dense, activation="relu")(x)
+    out = layers.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inp, out)
+
+
+BEAT_KEEP_OTHER = 0.2  # beat examples: this share of the non-V beats (there are ~30 per V beat)
+
+
+def beat_examples(recordings, fx, manifest, rng, augment):
+    """The beat model's inputs and labels: every beat the detector finds (its own R peaks) that the rules would
+    hand to the model (a template set, its span kept), as PostProcessor._beat_input builds it, labelled V when it
+    matches a reference V beat within 150 ms (EC57), else other; a random BEAT_KEEP_OTHER of the others.
+    The AF state the beats see comes from the truth's rhythm (no rhythm model needed: a window whose truth is
+    AF scores P(af) = 1), so the examples do not depend on a trained model. Training (augment True) adds a
+    second copy of each beat with the wearer's amplitude changed (0.8-1.25x against the template), baseline
+    offset and tilt, white noise and a one-sample shift (the inter-patient spread the model must bear)."""
+    labels = manifest.labels
+    W, hop, rate = fx.window, fx.hop, fx.rate
+    X, y = [], []
+    for r in recordings:
+        truth = r.truth
+        if not len(truth.get("beats", [])) or "beats_source" in truth or len(r.signal) < W:
+            continue
+        streamed = fx.stream(r.signal.astype(np.float32))
+        frames = fx.windows(streamed)
+        sq = np.full((len(frames), len(labels)), -128, np.int8)
+        for k in range(len(frames)):
+            lab = window_label(truth, k * hop / rate, (k * hop + W) / rate, labels)
+            sq[k, labels.index("normal") if lab is None else lab] = 127
+        pp = PostProcessor(manifest, 1.0 / 256.0, -128)
+        pp.collect = []
+        run_postprocessor(pp, frames, W, hop, sq, streamed)
+        if not pp.collect:
+            continue
+        det_t = np.asarray([b for b, _ in pp.collect], np.float64) / rate
+        ref_t = np.asarray(truth["beats"], np.float64)
+        ref_c = np.asarray(list(truth["classes"]))
+        mt = _match(ref_t, det_t, MATCH_S)
+        is_v = np.zeros(len(det_t), np.int64)
+        is_v[mt[(mt >= 0) & (ref_c == "V")]] = 1
+        keep = (is_v == 1) | (rng.random(len(det_t)) < BEAT_KEEP_OTHER)
+        X += [x for (_, x), k in zip(pp.collect, keep) if k]
+        y += is_v[keep].tolist()
+    if not X:
+        return np.zeros((0, *_beat_shape(manifest)), np.float32), np.zeros(0, np.int64)
+    X, y = np.stack(X).astype(np.float32), np.asarray(y, np.int64)
+    if augment:
+        X, y = np.concatenate([X, _augment_beats(X, rng)]), np.concatenate([y, y])
+    return X, y
+
+
+def _beat_shape(manifest):
+    p, rate = manifest.postprocess, manifest.rate
+    n = samples_of(p["beat_model_pre_s"], rate) + samples_of(p["beat_model_post_s"], rate)
+    return n // int(p["beat_model_decimate"]), 5
+
+
+def _augment_beats(X, rng):
+    X = X.copy()
+    n, T, _ = X.shape
+    X[:, :, 0] *= rng.uniform(0.8, 1.25, (n, 1)).astype(np.float32)
+    tilt = np.linspace(-1, 1, T, dtype=np.float32)[None]
+    X[:, :, 0] += rng.normal(0, 0.05, (n, 1)).astype(np.float32) + rng.normal(0, 0.08, (n, 1)).astype(np.float32) * tilt
+    X[:, :, 0] += rng.normal(0, 1, (n, T)).astype(np.float32) * rng.uniform(0, 0.05, (n, 1)).astype(np.float32)
+    shift = rng.integers(-1, 2, n)
+    for d in (-1, 1):
+        X[shift == d, :, 0] = np.roll(X[shift == d, :, 0], d, axis=1)
+    X[:, :, 2:4] *= rng.uniform(0.97, 1.03, (n, 1, 1)).astype(np.float32)
+    X[:, :, 0] = np.clip(X[:, :, 0], -BEAT_CLIP, BEAT_CLIP)
+    return X
 
 
 # --- window labels and training windows ----------------------------------------------------------------
@@ -204,7 +292,12 @@ class PostProcessor:
          v_af_tall_amplitude x the template's, correlation < v_af_tall_corr, width >= v_af_tall_width_s: f waves
          change a normal beat's shape, not its height by that much);
       S  premature (R-R < s_prematurity x that mean; not during AF) otherwise;
-      N  otherwise. The template is the narrowest of the first BOOT good beats (until then, width and timing
+      N  otherwise.
+    The beat model ([models.beat], when given) sees every beat with a template whose beat_model span
+    (R - beat_model_pre_s .. R + beat_model_post_s) is still kept and the rules do not call V: a beat it calls V
+    (P(V) >= beat_model_threshold) is V, and so is a beat of a poor second (Q) it calls V at
+    beat_model_q_threshold (a tall PVC makes its own second look "too large"). A beat is classified once that
+    span has arrived too. The template is the narrowest of the first BOOT good beats (until then, width and timing
          alone decide), N beats update it (by 1/8) at the shift where they line up with it (when the R mark
          sits on R in one beat and on S in the next, averaging unaligned beats smears it: a lower peak, and
          every later normal beat less like it), its largest deflection is kept at the R mark, and STALE
@@ -269,6 +362,17 @@ class PostProcessor:
         rate_ref = samples_of(p["rate_refractory_s"], rate)
         self.ep_brady = Episode(rate_on, 1, rate_ref)
         self.ep_tachy = Episode(rate_on, 1, rate_ref)
+        # the beat model ([models.beat]): None (the rules alone: training, or a manifest without it)
+        self.bm_pre = samples_of(p["beat_model_pre_s"], rate)
+        self.bm_post = samples_of(p["beat_model_post_s"], rate)
+        self.bm_dec = int(p["beat_model_decimate"])
+        self.beat_model = (models or {}).get("beat")
+        self.bm_q = self.bm_q_q = 127
+        if self.beat_model is not None:
+            o = self.beat_model.output
+            self.bm_q = score_threshold_q(p["beat_model_threshold"], o.scale, o.zero_point)
+            self.bm_q_q = score_threshold_q(p["beat_model_q_threshold"], o.scale, o.zero_point)
+        self.collect = None  # a list: every beat model input is appended as (R index, input) (beat_examples)
         self.reset()
 
     def reset(self):
@@ -316,12 +420,17 @@ class PostProcessor:
         q = self.seg_sqi.get(k if k <= self.last_seg else self.last_seg, F32(0))
         prev = self.beats[-1] if self.beats else None
         rr = F32(r - prev[0]) / F32(self.rate) if prev is not None else F32(0)
+        ref = F32(seqsum(list(self.rr_hist)) / F32(len(self.rr_hist))) if self.rr_hist else F32(0)
+        # the beat model sees beats with a template whose span is kept, those of a poor second too (a tall PVC
+        # makes its own second look "too large")
+        modelled = self.tpl_n > 0 and r - self.bm_pre >= i - self.keep_n + 1
         if lo < i - self.keep_n + 1 or q < self.q_sqi:
             c = 3
+            if modelled and self._beat_v(frame, f0, r, rr, ref, nxt, self.bm_q_q):
+                c = 2
         else:
             long = frame[lo - f0 : lo - f0 + len(self.tpl) + 2 * self.shift_n, ECG]
             seg = long[self.shift_n : self.shift_n + len(self.tpl)]
-            ref = F32(seqsum(list(self.rr_hist)) / F32(len(self.rr_hist))) if self.rr_hist else F32(0)
             known = prev is not None and prev[1] != 3 and ref > 0
             early_v = known and not self.in_af and rr < F32(self.v_prem * ref)
             early_s = known and not self.in_af and rr < F32(self.s_prem * ref)
@@ -348,8 +457,8 @@ class PostProcessor:
                     self.miss += 1  # an on-time beat unlike the template: after STALE in a row, it is the template
                 if corr >= self.v_corr or early_v:
                     self.miss = 0
-                if self.miss >= STALE:
-                    self._set_template(seg)
+                stale = self.miss >= STALE
+                if stale:
                     self.miss = 0
                 elif early_v and ((corr < self.v_corr and width >= self.v_shape_width) or (
                         width >= self.v_width and amp >= self.v_amp and (
@@ -360,7 +469,13 @@ class PostProcessor:
                     c = 2
                 elif early_s:
                     c = 1
-                else:
+                # the model finds V the rules missed (on the template before this beat); examples: every beat
+                if modelled and (c != 2 or self.collect is not None) and self._beat_v(
+                        frame, f0, r, rr, ref, nxt, self.bm_q):
+                    c = 2
+                if stale:
+                    self._set_template(seg)
+                elif c == 0:
                     self.tpl = template_update(self.tpl, long[at : at + len(self.tpl)])
                     self._recenter()
                     self._tpl_ptp()
@@ -372,6 +487,47 @@ class PostProcessor:
             self.couplet = True
         self.beats.append((r, c))
         self.new_beats.append((r, c))
+
+    def _beat_input(self, frame, f0, r, rr, ref, nxt):
+        """The beat model's input [n, 5] (float32, the C's operations): the ECG R - beat_model_pre_s ..
+        R + beat_model_post_s and the normal template (at the R mark, zero around it), each over the template's
+        peak to peak, averaged over beat_model_decimate samples and clipped to +-BEAT_CLIP; R-R before and after
+        over the mean R-R (0..3; 1 and 2 when unknown: no mean yet / no next beat within wait_s); in AF (0/1)."""
+        n, d = self.bm_pre + self.bm_post, self.bm_dec
+        a = r - self.bm_pre - f0
+        w = frame[a : a + n, ECG].astype(F32)
+        t = np.zeros(n, F32)
+        t0 = self.bm_pre - self.pre_n
+        t[t0 : t0 + len(self.tpl)] = self.tpl
+        x = np.zeros((n // d, 5), F32)
+        for ch, v in ((0, w), (1, t)):
+            acc = v[0 : n - n % d : d].copy()
+            for j in range(1, d):
+                acc = (acc + v[j : n - n % d : d]).astype(F32)
+            x[:, ch] = np.clip((acc / F32(d)).astype(F32) / self.tpl_ptp, F32(-BEAT_CLIP), F32(BEAT_CLIP))
+        if ref > F32(0):
+            x[:, 2] = min(max(F32(rr / ref), F32(0)), F32(3))
+            x[:, 3] = F32(2) if nxt is None else min(max(F32(F32(F32(nxt - r) / F32(self.rate)) / ref), F32(0)), F32(3))
+        else:
+            x[:, 2] = x[:, 3] = F32(1)
+        x[:, 4] = F32(1) if self.in_af else F32(0)
+        return x
+
+    def _beat_v(self, frame, f0, r, rr, ref, nxt, threshold_q):
+        """The beat model's verdict (True: V) at an int8 threshold; None without a model. Collects the input
+        when asked (beat_examples)."""
+        if self.collect is None and self.beat_model is None:
+            return None
+        x = self._beat_input(frame, f0, r, rr, ref, nxt)
+        if self.collect is not None:
+            self.collect.append((r, x))
+        if self.beat_model is None:
+            return None
+        from tinyml.features import quantize_input
+
+        i = self.beat_model.input
+        out = np.asarray(self.beat_model.invoke(quantize_input(x[None], i.scale, i.zero_point)), np.int8).reshape(-1)
+        return int(out[1]) >= threshold_q
 
     def _set_template(self, seg):
         self.tpl = seg.copy()
@@ -442,7 +598,7 @@ class PostProcessor:
         if not self.pending:
             return 1 << 62
         r = self.pending[0][1]
-        ready = r + self.post_n + self.shift_n
+        ready = r + max(self.post_n + self.shift_n, self.bm_post - 1)  # the rules' span and the beat model's
         nxt = self.pending[1][0] if len(self.pending) > 1 else r + self.wait_n
         return max(ready, nxt)
 
@@ -687,13 +843,15 @@ def evaluate(app, pipe, recordings, scorer=None) -> dict:
 
 
 def _arena_bytes(pipe) -> float:
-    """Our runtime's tensor arena for the model (the compiler's plan), in bytes."""
-    import tempfile
+    """Our runtime's tensor arena for the int8 models, planned together as the firmware holds them (the
+    compiler's plan), in bytes; a float stand-in of the beat model (float evaluation) has no bytes: its int8
+    model is the int8 evaluation's."""
+    from tinyml.compile.models import compile_models
 
-    from tinyml.compile import compile_tflite
-
-    with tempfile.TemporaryDirectory() as d:
-        return float(compile_tflite(pipe.model.bytes, d).arena_size)
+    models = {"": pipe.model.bytes}
+    models.update({n: getattr(getattr(inv, "inner", inv), "bytes", None) for n, inv in (pipe.models or {}).items()})
+    compiled = compile_models({n: b for n, b in models.items() if b is not None})
+    return float(next(iter(compiled.values())).arena_size)
 
 
 # --- model card: beat classes, an ECG strip, a Poincare plot, the metrics with intervals -------------------

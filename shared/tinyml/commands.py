@@ -48,8 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smoke", action="store_true", help="tiny data and epochs, for tests")
     p.add_argument("--out", help="output folder (default: a new build/<id>/runs/<date-time>/)")
     p.add_argument("--reuse-float", action="store_true",
-                   help="skip fitting: quantize and evaluate the float models the last run saved "
-                        "(after a change to [postprocess], [quantize] or [acceptance])")
+                   help="skip fitting: quantize and evaluate the float models the last run saved (after a change to "
+                        "[postprocess], [quantize] or [acceptance]; a further model it lacks is fitted)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("promote", help="make a training run the committed model (models, card, golden vectors, "

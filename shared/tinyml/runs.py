@@ -61,9 +61,10 @@ def latest_run(app: App, smoke: bool = False) -> Path | None:
 
 
 def find_float_models(app: App, smoke: bool) -> Path:
-    """The run whose float models `train --reuse-float` quantizes again: the last one of this kind."""
+    """The run whose float models `train --reuse-float` quantizes again: the last one of this kind (it must hold
+    the primary model; a further model it lacks, one added to the manifest since, is fitted)."""
     d = latest_run(app, smoke)
-    if d is None or not all((d / FLOAT_DIR / f"{n or 'model'}.keras").is_file() for n in ["", *app.manifest.models]):
+    if d is None or not (d / FLOAT_DIR / "model.keras").is_file():  # a further model it lacks is fitted
         raise TinymlError(f"{runs_dir(app)}: no saved float model to reuse; run: {hints.command('train', app.id)}"
                           + (" (--smoke)" if smoke else ""))
     return d

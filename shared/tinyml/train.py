@@ -183,8 +183,8 @@ def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, r
     stem = s.name or "model"
     float_path = run_dir / FLOAT_DIR / f"{stem}.keras"
     history_path = float_path.with_suffix(".history.json")
-    if float_from is not None:
-        src = float_from / FLOAT_DIR / f"{stem}.keras"
+    src = float_from / FLOAT_DIR / f"{stem}.keras" if float_from is not None else None
+    if src is not None and src.is_file():  # --reuse-float; a model the run lacks (new in the manifest) is fitted
         history = json.loads(src.with_suffix(".history.json").read_text())
         # The same input shape is not enough: other features of that shape (a new mel range, say) would
         # give an int8 model that quietly answers wrong.

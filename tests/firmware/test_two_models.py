@@ -10,6 +10,7 @@ import ctypes
 import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -178,6 +179,24 @@ def test_two_models_train_reproducibly_promote_and_eval(tmp_path):
     toml.write_text(text.replace("[acceptance.recon]\n", "[acceptance.recon]\nmax_mae = 0.0001\n"))
     res = run_cli("eval", "two-models", env=env)
     assert res.returncode == 2 and "recon.mae" in res.stderr.strip().splitlines()[-1]
+    toml.write_text(text)
+
+    # --reuse-float on a run that lacks a further model (one added to the manifest since): the primary float
+    # model is reused, the missing one fitted (from its own seed: the same bytes as a full run's)
+    last = Path((root / "build" / "two-models" / "runs" / "LATEST").read_text().strip())
+    (last / "float" / "recon.keras").unlink()
+    res = run_cli("train", "two-models", "--reuse-float", "--out", str(tmp_path / "c"), env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / "c" / "recon.int8.tflite").read_bytes() == (last / "recon.int8.tflite").read_bytes()
+    from tinyml.reference import TflmModel  # the reused primary: re-serialised (tensor names), the same arithmetic
+
+    a, b = (TflmModel((d / "model.int8.tflite").read_bytes()) for d in (tmp_path / "c", last))
+    x = np.random.default_rng(0).integers(-128, 128, (8, *a.input.shape[1:])).astype(np.int8)
+    assert np.array_equal(a.invoke_batch(x), b.invoke_batch(x))
+    assert (tmp_path / "c" / "float" / "recon.keras").is_file()
+    (tmp_path / "c" / "float" / "model.keras").unlink()  # no primary float model: refused in one line
+    res = run_cli("train", "two-models", "--reuse-float", "--out", str(tmp_path / "d"), env=env)
+    assert res.returncode == 2 and "no saved float model" in res.stderr.strip().splitlines()[-1]
 
 
 def test_compile_verb_emits_every_model_in_one_arena(tmp_path):

@@ -5,9 +5,10 @@
  *                  streaming QRS detector (tml_qrs_detect), with the constants of features_tables.h; the raw
  *                  lead through the same band-stops into the muscle (EMG) band's envelope (tml_band_envelope);
  *   model input    every 4 samples the mean of [ecg, rr_s, emg] (tml_decimate) into a ring of the last 10 s;
- *   beats          a beat found is classified once its span has arrived and the next beat is found (or
- *                  wait_s passed) (PostProcessor._classify: template match, QRS width, prematurity, the
- *                  pause after it; tinyml.dsp.beat_features' twins) and reported at once;
+ *   beats          a beat found is classified once its span (and the beat model's) has arrived and the next
+ *                  beat is found (or wait_s passed) (PostProcessor._classify: template match, QRS width,
+ *                  prematurity, the pause after it; tinyml.dsp.beat_features' twins; once a template is set,
+ *                  the int8 beat model, model_beat.h, also finds V beats) and reported at once;
  *   quality        each second's signal-quality index (tml_sqi) against the wearer's usual amplitude.
  * Every hop (2 s), when a 10 s window is due: the ring, clipped and quantized, goes through the int8 CNN;
  * the window's values (tml_rr_features, mean quality) and its episodes (noise, af, ectopy, brady, tachy) are
@@ -20,6 +21,7 @@
 #include "app_config.h"
 #include "features_tables.h"
 #include "model.h"
+#include "model_beat.h"
 #include "tml_app.h"
 #include "tml_app_model.h"
 #include "tml_dsp.h"
@@ -50,6 +52,9 @@ typedef char input_matches_features[(TML_MODEL_INPUT_SIZE == WD * FEAT) ? 1 : -1
 typedef char output_matches_labels[(TML_MODEL_OUTPUT_SIZE == TML_CFG_N_LABELS) ? 1 : -1];
 typedef char hop_whole_groups[(HOP % DEC == 0 && WINDOW % DEC == 0) ? 1 : -1];
 typedef char six_values[(TML_CFG_N_VALUES == 6) ? 1 : -1];
+#define BM_CH 5              /* the beat model's channels: beat, template, R-R before, R-R after, AF */
+#define BM_MAX 1024          /* the beat model's span in samples at most (checked at init) */
+typedef char beat_model_fits[(TML_MODEL_BEAT_INPUT_SIZE <= BM_MAX / 2 * BM_CH) ? 1 : -1];
 
 /* --- stream stage --------------------------------------------------------------------------------- */
 static float s_band_state[2 * TML_STREAM_S0_BIQUAD_N_SECTIONS];
@@ -84,6 +89,9 @@ static float s_v_width, s_v_corr, s_v_prem, s_v_amp, s_v_pause, s_s_prem, s_q_sq
 static float s_v_shape_width, s_v_af_corr, s_v_af_width, s_v_af_tall_corr, s_v_af_tall_amp, s_v_af_tall_width;
 static int32_t s_wait_n;
 static int32_t s_af_q, s_af_release_q, s_noise_q;
+static int32_t s_bm_pre, s_bm_post, s_bm_dec, s_bm_q, s_bm_q_q; /* the beat model ([models.beat]) */
+static float s_bm_x[TML_MODEL_BEAT_INPUT_SIZE];
+static tml_model_cost s_beat_cost;
 
 typedef struct {
     int32_t n_on, n_off, refractory_n, on, off, active;
@@ -205,6 +213,19 @@ void tml_app_init(void)
                                            TML_MODEL_OUTPUT_ZERO_POINT);
     s_noise_q = tml_score_threshold_q(TML_CFG_POSTPROCESS_NOISE_THRESHOLD, TML_MODEL_OUTPUT_SCALE,
                                       TML_MODEL_OUTPUT_ZERO_POINT);
+    s_bm_pre = tml_samples_of(TML_CFG_POSTPROCESS_BEAT_MODEL_PRE_S, RATE);
+    s_bm_post = tml_samples_of(TML_CFG_POSTPROCESS_BEAT_MODEL_POST_S, RATE);
+    s_bm_dec = TML_CFG_POSTPROCESS_BEAT_MODEL_DECIMATE;
+    if (s_bm_dec < 1 || s_bm_pre + s_bm_post > BM_MAX ||
+        (s_bm_pre + s_bm_post) / s_bm_dec * BM_CH != TML_MODEL_BEAT_INPUT_SIZE || s_bm_pre < s_pre_n ||
+        s_bm_pre + s_bm_post > s_keep_n) {
+        tml_report_error(21, "the beat model's span does not match its input or the ECG history");
+    }
+    s_bm_q = tml_score_threshold_q(TML_CFG_POSTPROCESS_BEAT_MODEL_THRESHOLD, TML_MODEL_BEAT_OUTPUT_SCALE,
+                                   TML_MODEL_BEAT_OUTPUT_ZERO_POINT);
+    s_bm_q_q = tml_score_threshold_q(TML_CFG_POSTPROCESS_BEAT_MODEL_Q_THRESHOLD, TML_MODEL_BEAT_OUTPUT_SCALE,
+                                     TML_MODEL_BEAT_OUTPUT_ZERO_POINT);
+    s_beat_cost = (tml_model_cost){"model_beat", (uint32_t)RATE, 0, 0};
     episode_init(&s_ep_noise, windows_of(TML_CFG_POSTPROCESS_NOISE_MIN_S), 1,
                  tml_samples_of(TML_CFG_POSTPROCESS_NOISE_REFRACTORY_S, RATE));
     episode_init(&s_ep_af, windows_of(TML_CFG_POSTPROCESS_AF_MIN_S), windows_of(TML_CFG_POSTPROCESS_AF_HOLD_S),
@@ -321,8 +342,50 @@ static int64_t pending_due(void)
 {
     int64_t r = s_pend_r[s_pend_head];
     int64_t ready = r + s_post_n + s_shift_n;
+    if (r + s_bm_post - 1 > ready) ready = r + s_bm_post - 1; /* the beat model's span too */
     int64_t next = s_pend_count > 1 ? s_pend_found[(s_pend_head + 1) % N_PENDING] : r + s_wait_n;
     return ready > next ? ready : next;
+}
+
+static float clip3(float v) { return v < -3.0f ? -3.0f : (v > 3.0f ? 3.0f : v); } /* pipeline.BEAT_CLIP */
+
+/* PostProcessor._beat_input and _beat_v: the beat model's verdict on the beat at r (1: V) at an int8 threshold;
+ * -1 once a failed invoke is reported */
+static int beat_model_v(int64_t r, float rr, float ref, int have_next, int64_t next_r, int32_t threshold_q)
+{
+    int32_t n = s_bm_pre + s_bm_post, m = n / s_bm_dec, t0 = s_bm_pre - s_pre_n;
+    for (int32_t k = 0; k < m; k++) {
+        float acc_w = hist(r - s_bm_pre + (int64_t)k * s_bm_dec), acc_t = 0.0f;
+        int32_t j0 = k * s_bm_dec - t0;
+        acc_t = (j0 >= 0 && j0 < s_tpl_len) ? s_tpl[j0] : 0.0f;
+        for (int32_t j = 1; j < s_bm_dec; j++) {
+            acc_w = acc_w + hist(r - s_bm_pre + (int64_t)k * s_bm_dec + j);
+            int32_t jj = j0 + j;
+            acc_t = acc_t + ((jj >= 0 && jj < s_tpl_len) ? s_tpl[jj] : 0.0f);
+        }
+        s_bm_x[k * BM_CH + 0] = clip3(acc_w / (float)s_bm_dec / s_tpl_ptp);
+        s_bm_x[k * BM_CH + 1] = clip3(acc_t / (float)s_bm_dec / s_tpl_ptp);
+    }
+    float before = 1.0f, after = 1.0f;
+    if (ref > 0.0f) {
+        before = rr / ref;
+        before = before < 0.0f ? 0.0f : (before > 3.0f ? 3.0f : before);
+        if (have_next) {
+            after = ((float)(next_r - r) / RATE) / ref;
+            after = after < 0.0f ? 0.0f : (after > 3.0f ? 3.0f : after);
+        } else {
+            after = 2.0f;
+        }
+    }
+    for (int32_t k = 0; k < m; k++) {
+        s_bm_x[k * BM_CH + 2] = before;
+        s_bm_x[k * BM_CH + 3] = after;
+        s_bm_x[k * BM_CH + 4] = s_in_af ? 1.0f : 0.0f;
+    }
+    tml_quantize_input(s_bm_x, m * BM_CH, TML_MODEL_BEAT_INPUT_SCALE, TML_MODEL_BEAT_INPUT_ZERO_POINT,
+                       tml_model_beat_input());
+    if (tml_app_run_model(tml_model_beat_invoke, &s_beat_cost) != 0) return -1;
+    return tml_model_beat_output()[1] >= threshold_q;
 }
 
 /* PostProcessor._classify: the beat with R at r, at sample i; the next beat's R when have_next */
@@ -336,19 +399,22 @@ static void classify(int64_t r, int64_t i, int have_next, int64_t next_r)
     int64_t prev_r = have_prev ? s_beat_r[last] : 0;
     int prev_c = have_prev ? s_beat_c[last] : -1;
     float rr = have_prev ? (float)(r - prev_r) / RATE : 0.0f;
+    float ref = 0.0f;
+    if (s_rr_count > 0) {
+        float acc = 0.0f;
+        for (int32_t j = 0; j < s_rr_count; j++) acc = acc + s_rr_hist[(s_rr_head - s_rr_count + j + 8) % 8];
+        ref = acc / (float)s_rr_count;
+    }
+    /* the beat model sees beats with a template whose span is kept, those of a poor second too */
+    int modelled = s_tpl_n > 0 && r - s_bm_pre >= i - s_keep_n + 1;
     int c;
     if (lo < i - s_keep_n + 1 || q < s_q_sqi) {
         c = CLS_Q;
+        if (modelled && beat_model_v(r, rr, ref, have_next, next_r, s_bm_q_q) == 1) c = CLS_V;
     } else {
         int32_t len_long = s_tpl_len + 2 * s_shift_n;
         for (int32_t j = 0; j < len_long; j++) s_seg_long[j] = hist(lo + j);
         const float *seg = s_seg_long + s_shift_n;
-        float ref = 0.0f;
-        if (s_rr_count > 0) {
-            float acc = 0.0f;
-            for (int32_t j = 0; j < s_rr_count; j++) acc = acc + s_rr_hist[(s_rr_head - s_rr_count + j + 8) % 8];
-            ref = acc / (float)s_rr_count;
-        }
         int known = have_prev && prev_c != CLS_Q && ref > 0.0f;
         int early_v = known && !s_in_af && rr < s_v_prem * ref;
         int early_s = known && !s_in_af && rr < s_s_prem * ref;
@@ -372,8 +438,8 @@ static void classify(int64_t r, int64_t i, int have_next, int64_t next_r)
             float amp = (seq_max(seg, s_tpl_len) - seq_min(seg, s_tpl_len)) / s_tpl_ptp;
             if (corr < s_v_corr && !early_v) s_miss++;
             if (corr >= s_v_corr || early_v) s_miss = 0;
-            if (s_miss >= STALE) {
-                set_template(seg);
+            int stale = s_miss >= STALE;
+            if (stale) {
                 s_miss = 0;
             } else if (early_v && ((corr < s_v_corr && width >= s_v_shape_width) ||
                                    (width >= s_v_width && amp >= s_v_amp &&
@@ -385,7 +451,13 @@ static void classify(int64_t r, int64_t i, int have_next, int64_t next_r)
                 c = CLS_V;
             } else if (early_s) {
                 c = CLS_S;
-            } else {
+            }
+            if (modelled && c != CLS_V && beat_model_v(r, rr, ref, have_next, next_r, s_bm_q) == 1) {
+                c = CLS_V; /* the model finds V the rules missed (on the template before this beat) */
+            }
+            if (stale) {
+                set_template(seg);
+            } else if (c == CLS_N) {
                 tml_beat_template_update(s_tpl, s_seg_long + at, s_tpl_len, 8);
                 recenter_template();
                 s_tpl_ptp = seq_max(s_tpl, s_tpl_len) - seq_min(s_tpl, s_tpl_len);
@@ -492,7 +564,7 @@ static void model_input(int8_t *in)
 
 void tml_app_on_sample(const float *sample)
 {
-    uint64_t t0 = tml_port_instructions();
+    uint64_t t0 = tml_port_instructions(), beat_model0 = s_beat_cost.total;
     const int64_t n = s_n;
     /* stream stage: filters and the QRS detector; the raw lead's band-stops and its EMG envelope */
     float y = sample[0];
@@ -539,7 +611,7 @@ void tml_app_on_sample(const float *sample)
         classify(rr_front, n, s_pend_count > 0, s_pend_count > 0 ? s_pend_r[s_pend_head] : 0);
     }
     s_n = n + 1;
-    s_sample_cost += tml_port_instructions() - t0;
+    s_sample_cost += tml_port_instructions() - t0 - (s_beat_cost.total - beat_model0); /* the beat model: its own */
     s_sample_count++;
 
     if (!tml_window_due(&s_sched, WINDOW, HOP)) return;
@@ -548,5 +620,6 @@ void tml_app_on_sample(const float *sample)
     const int8_t *scores = tml_app_score_window(end);
     if (scores == NULL) return;
     tml_report_stage_cost("sample", 1, s_sample_count, s_sample_cost);
+    tml_app_report_model_cost(&s_beat_cost);
     window(end, scores);
 }

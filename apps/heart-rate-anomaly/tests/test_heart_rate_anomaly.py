@@ -44,9 +44,9 @@ def test_episodes_need_their_minimum_and_hold_and_refractory():
     assert [i for i, f in enumerate(fired) if f] == [2, 17]
 
 
-def _run_pp(rec, scores=lambda t: [100, -128, -128, -128]):
+def _run_pp(rec, scores=lambda t: [100, -128, -128, -128], models=None):
     fx = FeatureExtractor(M)
-    pp = P.PostProcessor(M, 1 / 256, -128)
+    pp = P.PostProcessor(M, 1 / 256, -128, models=models)
     W, hop = fx.window, fx.hop
     beats, values, events = [], [], []
     for k, fr in enumerate(fx.frames(rec.signal)):
@@ -78,6 +78,29 @@ def test_post_processor_finds_and_classifies_the_beats_of_a_scene():
     assert values.shape[1] == len(M.values) and np.all((values[:, -1] >= 0) & (values[:, -1] <= 1))
     assert [M.event_names[e[1][0]] for e in events] == ["ectopy"]
     assert 40 <= events[0][0] / M.rate <= 40 + float(M.postprocess["detect_after_s"])
+
+
+def test_beat_model_examples_and_verdicts():
+    """beat_examples labels the detector's beats V by the reference (EC57 matching) in the manifest's input shape;
+    the committed beat model, given to the PostProcessor, calls the V beats of an unseen bigeminy scene V and the
+    normal ones not, and a PostProcessor without it keeps the rules (other beats' classes unchanged there)."""
+    from tinyml.reference import TflmModel
+
+    gen = dataset_module("synthetic-ecg")
+    rec = gen.scene(rate=M.rate, channels=M.channels, seed=3, subject=33, parts=[(30, "sinus"), (60, "bigeminy")])
+    X, y = P.beat_examples([rec], FeatureExtractor(M), M, np.random.default_rng(0), False)
+    assert X.shape[1:] == P._beat_shape(M) and y.sum() > 20 and set(np.unique(y)) == {0, 1}
+    assert np.all(np.abs(X[:, :, :2]) <= P.BEAT_CLIP) and np.all((X[:, :, 2:4] >= 0) & (X[:, :, 2:4] <= 3))
+    model = {"beat": TflmModel(APP.model_path("beat").read_bytes())}
+    beats, _, _ = _run_pp(rec, models=model)
+    det = np.array([b for b, _ in beats]) / M.rate
+    tb, tc = rec.truth["beats"], np.asarray(list(rec.truth["classes"]))
+    said = np.array([M.beat_labels[c] for _, c in beats])
+    mt = P._match(tb, det, P.MATCH_S)
+    late = (tb > 10) & (mt >= 0)
+    v = late & (tc == "V")
+    assert v.sum() > 20 and np.mean(said[mt[v]] == "V") > 0.95
+    assert np.mean(said[mt[late & (tc == "N")]] != "V") > 0.98
 
 
 def test_noise_and_brady_from_the_measurements_alone():
