@@ -121,3 +121,13 @@ def test_split_by_machine_never_leaks(recs):
     windows = [{(r.subject, i) for r in s for i in range(len(r.signal) // N)} for s in (train, val, test)]
     machines = [{s for s, _ in w} for w in windows]
     assert not (machines[0] & machines[2]) and not (machines[1] & machines[2]) and machines[2]
+
+
+def test_healthy_machines_often_have_non_periodic_impacts(gen):
+    """Real healthy rigs are impulsive with no bearing order to explain it (NASA IMS test 1): most generated
+    machines carry sparse random impacts, some of them dense (tens a second) and well above the rolling noise."""
+    machines = [gen.Machine(np.random.default_rng(seed), RATE) for seed in range(300)]
+    ticks = [m.ticks for m in machines if m.ticks is not None]
+    assert 0.5 <= len(ticks) / len(machines) <= 0.7
+    assert max(rate for rate, _ in ticks) > 40 and max(amp for _, amp in ticks) > 10
+    assert min(rate for rate, _ in ticks) >= 0.5 and min(amp for _, amp in ticks) >= 1.0
