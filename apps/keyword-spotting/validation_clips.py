@@ -1,7 +1,7 @@
 """Score int8 models on the validation split's 1 s clips: the real validation speakers' and the validation-only
 TTS talkers' (never the test split's), as the README's adoption criterion reads them.
 
-    SPEECH_COMMANDS=<folders> .venv/bin/python apps/keyword-spotting/validation_clips.py [--run <run folder>] ...
+    SPEECH_COMMANDS=<folders> .venv/bin/python apps/keyword-spotting/validation_clips.py committed <run folder> ...
 
 Each model is given as `committed` or a training run's folder; the first one is the baseline. The clips are
 the manifest's validation split: the speech-commands source's validation speakers (the speaker-hash rule fixes
