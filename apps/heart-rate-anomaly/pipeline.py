@@ -28,6 +28,7 @@ from tinyml.dsp.rr_features import rr_features
 from tinyml.dsp.sqi import sqi
 from tinyml.dsp.stats import seqsum
 from tinyml.errors import TinymlError
+from tinyml.features import quantize_input
 from tinyml.postprocess import run_postprocessor, samples_of, score_threshold_q
 
 F32 = np.float32
@@ -523,8 +524,6 @@ class PostProcessor:
             self.collect.append((r, x))
         if self.beat_model is None:
             return None
-        from tinyml.features import quantize_input
-
         i = self.beat_model.input
         out = np.asarray(self.beat_model.invoke(quantize_input(x[None], i.scale, i.zero_point)), np.int8).reshape(-1)
         return int(out[1]) >= threshold_q
@@ -846,12 +845,9 @@ def _arena_bytes(pipe) -> float:
     """Our runtime's tensor arena for the int8 models, planned together as the firmware holds them (the
     compiler's plan), in bytes; a float stand-in of the beat model (float evaluation) has no bytes: its int8
     model is the int8 evaluation's."""
-    from tinyml.compile.models import compile_models
+    from tinyml.compile.models import shared_arena_bytes
 
-    models = {"": pipe.model.bytes}
-    models.update({n: getattr(getattr(inv, "inner", inv), "bytes", None) for n, inv in (pipe.models or {}).items()})
-    compiled = compile_models({n: b for n, b in models.items() if b is not None})
-    return float(next(iter(compiled.values())).arena_size)
+    return float(shared_arena_bytes({n: b for n, b in pipe.int8_model_bytes().items() if b is not None}))
 
 
 # --- model card: beat classes, an ECG strip, a Poincare plot, the metrics with intervals -------------------

@@ -604,14 +604,12 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
 
 def _sizes(pipe) -> dict:
     """Our runtime's arena for both int8 models (planned together, as the firmware holds them)."""
-    models = {"": getattr(pipe.model, "bytes", None)}
-    models.update({n: getattr(getattr(inv, "inner", inv), "bytes", None) for n, inv in (pipe.models or {}).items()})
+    models = pipe.int8_model_bytes()
     if any(b is None for b in models.values()):
         return {}  # float stand-ins: sizes are the int8 evaluation's
-    from tinyml.compile.models import compile_models
+    from tinyml.compile.models import shared_arena_bytes
 
-    compiled = compile_models(models)
-    return {"arena_bytes": int(next(iter(compiled.values())).arena_size)}
+    return {"arena_bytes": int(shared_arena_bytes(models))}
 
 
 def _calibrated_from(values, pp, res) -> int:

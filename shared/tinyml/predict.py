@@ -88,6 +88,14 @@ class Pipeline:
             out[name] = TflmModel(inv) if isinstance(inv, (bytes, bytearray)) else inv
         return out
 
+    def int8_model_bytes(self) -> dict[str, bytes | None]:
+        """Each model's int8 .tflite by name ("" the primary), None for a float stand-in (float evaluation):
+        the models the firmware holds, for device figures such as their shared arena."""
+        out: dict[str, bytes | None] = {"": self.model.bytes}
+        for name, inv in self.models.items():
+            out[name] = getattr(getattr(inv, "inner", inv), "bytes", None)  # _Traced wraps an invoker
+        return out
+
     def postprocessor(self, models: dict | None = None):
         """The app's PostProcessor; apps with further models get them as `models=` (`models` overrides)."""
         o = self.model.output

@@ -355,9 +355,9 @@ static int beat_model_v(int64_t r, float rr, float ref, int have_next, int64_t n
 {
     int32_t n = s_bm_pre + s_bm_post, m = n / s_bm_dec, t0 = s_bm_pre - s_pre_n;
     for (int32_t k = 0; k < m; k++) {
-        float acc_w = hist(r - s_bm_pre + (int64_t)k * s_bm_dec), acc_t = 0.0f;
+        float acc_w = hist(r - s_bm_pre + (int64_t)k * s_bm_dec);
         int32_t j0 = k * s_bm_dec - t0;
-        acc_t = (j0 >= 0 && j0 < s_tpl_len) ? s_tpl[j0] : 0.0f;
+        float acc_t = (j0 >= 0 && j0 < s_tpl_len) ? s_tpl[j0] : 0.0f;
         for (int32_t j = 1; j < s_bm_dec; j++) {
             acc_w = acc_w + hist(r - s_bm_pre + (int64_t)k * s_bm_dec + j);
             int32_t jj = j0 + j;

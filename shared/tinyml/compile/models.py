@@ -51,6 +51,12 @@ def plan_together(lowered: dict) -> dict[str, Plan]:
     return views
 
 
+def shared_arena_bytes(models: dict[str, bytes]) -> int:
+    """Bytes of the one tensor arena these models share on the device (planned together, as compile_models
+    emits them; one model alone: its own arena)."""
+    return next(iter(compile_models(models).values())).arena_size
+
+
 def compile_models(models: dict[str, bytes], out_dir: str | Path | None = None,
                    kernels: str = "auto") -> dict[str, CompiledModel]:
     """Compile every model ("" the primary) into out_dir, sharing one arena when there are several. One
