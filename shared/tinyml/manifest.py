@@ -12,8 +12,14 @@ choices (`soil = ["sand", "loam", "clay"]`). They reach the firmware as TML_CFG_
 
 `[model]` is the primary model: its outputs are the window scores over [app] labels. An app may have
 further models, one `[models.<name>]` table each, with the keys of [model] plus `examples` (the
-pipeline.py function that gives their training examples), `output` ("classes" or "regression"),
-`labels` (a classifier's), and `loss`; see MODEL_EXTRA. `[acceptance.<name>]` holds such a model's own
+pipeline.py function that gives their training examples), `output` ("classes", "multilabel" or
+"regression"), `labels` (a classifier's), and `loss`; see MODEL_EXTRA.
+
+`output` (also a key of [model]): "classes" is one softmax over the labels (a window is one class);
+"multilabel" is one independent yes/no per label (a window may be several: a drop that also reads out of
+range), trained with binary cross-entropy on the model's LOGITS, which are also its int8 scores: a softmax's
+fixed 1/256 output grid ties every small probability at -128, logits keep their resolution at the tails.
+A multilabel builder ends in a linear Dense; a probability threshold p is the logit log(p / (1 - p)). `[acceptance.<name>]` holds such a model's own
 floors.
 
 Any value can be overridden for one run with `--set section.key=value` (`load_manifest(...,
@@ -96,6 +102,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         # quantization (tinyml.logit_adjust); 0 keeps the learnt prior
         "logit_adjust_tau": (_NUM, False, 0.0),
         "patience": ((int,), False, 8),
+        "output": ((str,), False, "classes"),  # or "multilabel" (see the module docstring)
         "params": ((dict,), False, {}),
         "smoke_epochs": ((int,), False, 1),
     },
@@ -141,8 +148,9 @@ MODEL_EXTRA: dict[str, tuple[tuple[type, ...], bool, Any]] = {
     "labels": ((list,), False, []),
     "loss": ((str,), False, ""),  # "" = crossentropy for classes, mse for regression
 }
-OUTPUTS = ("classes", "regression")
-LOSSES = {"classes": ("crossentropy",), "regression": ("mse", "mae", "huber")}
+OUTPUTS = ("classes", "multilabel", "regression")
+LABELLED = ("classes", "multilabel")  # the outputs that score labels (a classifier's)
+LOSSES = {"classes": ("crossentropy",), "multilabel": ("binary_crossentropy",), "regression": ("mse", "mae", "huber")}
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a C identifier part: tml_model_<name>_invoke()
 MODELS = "models"  # the section of the further models
 SECTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -357,11 +365,11 @@ def _load_models(src: _Source, raw: Any) -> dict[str, dict[str, Any]]:
         if spec["output"] not in OUTPUTS:
             raise _err(src, f"{where}.output", f"{spec['output']!r} not allowed; allowed: {', '.join(OUTPUTS)}")
         labels = spec["labels"]
-        if spec["output"] == "classes":
+        if spec["output"] in LABELLED:
             if len(labels) < 2 or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
                 raise _err(src, f"{where}.labels", "a classifier needs a list of at least two distinct names")
         elif labels:
-            raise _err(src, f"{where}.labels", "only a classifier (output = \"classes\") has labels")
+            raise _err(src, f"{where}.labels", "only a classifier (output = \"classes\" or \"multilabel\") has labels")
         if spec["loss"] and spec["loss"] not in LOSSES[spec["output"]]:
             raise _err(src, f"{where}.loss", f"{spec['loss']!r} not allowed for {spec['output']}; "
                                              f"allowed: {', '.join(LOSSES[spec['output']])}")
@@ -570,8 +578,11 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
         raise _err(p, "model.lr_schedule", f"{m.model['lr_schedule']!r} not allowed; allowed: {', '.join(LR_SCHEDULES)}")
     if m.model["class_weight"] not in CLASS_WEIGHTS:
         raise _err(p, "model.class_weight", f"{m.model['class_weight']!r} not allowed; allowed: {', '.join(CLASS_WEIGHTS)}")
-    if m.model["logit_adjust_tau"] < 0:
-        raise _err(p, "model.logit_adjust_tau", "must be >= 0 (0: off)")
+    if m.model["output"] not in LABELLED:
+        raise _err(p, "model.output", f"{m.model['output']!r} not allowed; allowed: {', '.join(LABELLED)} "
+                                      "(the primary model scores [app] labels)")
+    if m.model["logit_adjust_tau"] < 0 or (m.model["logit_adjust_tau"] and m.model["output"] != "classes"):
+        raise _err(p, "model.logit_adjust_tau", "must be >= 0 (0: off), and 0 unless output = \"classes\"")
     if m.dataset["split"] not in SPLITS:
         raise _err(p, "dataset.split", f"{m.dataset['split']!r} not allowed; allowed: {', '.join(SPLITS)}")
     _check_sources(m)
