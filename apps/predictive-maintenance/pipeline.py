@@ -765,7 +765,8 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
               "the orders).",
               "3. Mount the sensor radially on the bearing housing (a stud or a flat magnet), then let it learn: "
               f"the first {m.postprocess['calibration_captures']} captures the classifier calls normal calibrate "
-              f"it; until then values.anomaly is the classifier's 1 - P(normal) over "
+              f"it (after {m.postprocess['calibration_patience']} captures without a baseline, every further "
+              f"capture: install it on a healthy machine); until then values.anomaly is the classifier's 1 - P(normal) over "
               f"{1 - m.postprocess['calibration_min_normal']:g}. On the host, "
               f"`tinyml calibrate {m.id} healthy.wav` writes what the device would learn and "
               f"`predict --calibration healthy.calibration.json` starts from it.",
