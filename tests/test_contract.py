@@ -95,6 +95,6 @@ def test_smoke_training_run(app, tmp_path):
     assert (tmp_path / "model.int8.tflite").stat().st_size > 0
     for name, spec in app.manifest.models.items():  # every further model trained, quantized and scored too
         assert app.model_path(name, tmp_path).stat().st_size > 0
-        assert ("balanced_accuracy" if spec["output"] != "regression" else "mae") in card["models"][name]["metrics"]["int8"]
+        assert ("balanced_accuracy" if spec["output"] == "classes" else "mae") in card["models"][name]["metrics"]["int8"]
     for png in ("training.png", "confusion.png", "example.png"):
         assert (tmp_path / png).stat().st_size > 1000

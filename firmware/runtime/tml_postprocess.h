@@ -33,8 +33,7 @@ typedef struct {
     int64_t quiet_until;               /* ... until this sample */
 } tml_threshold_events;
 
-/* The first int8 score whose dequantized value is >= p (a probability, or a multilabel model's logit
- * threshold): ceilf(p / scale) + zero_point (float32). */
+/* The first int8 score whose probability is >= p: ceilf(p / scale) + zero_point (float32). */
 int32_t tml_score_threshold_q(float p, float out_scale, int32_t out_zero_point);
 
 /* Seconds to samples in float32: floor(seconds * rate + 0.5). */

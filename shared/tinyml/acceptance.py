@@ -77,10 +77,9 @@ def int8_error_increase(float_m: dict, int8_m: dict, keys) -> float:
 def int8_changes(acceptance: dict, float_flat: dict, int8_flat: dict, outputs: dict[str, str],
                  app_keys=()) -> dict:
     """{"int8_drop": points, "int8_error_increase_pct": percent} over the metrics the module docstring
-    lists, and the metrics each was taken over ("int8_drop_over", "int8_error_increase_over"). `outputs`: each further model's kind (manifest.OUTPUTS); `app_keys`: the names of the
+    lists, and the metrics each was taken over ("int8_drop_over", "int8_error_increase_over"). `outputs`: each further model's kind ("classes" or "regression"); `app_keys`: the names of the
     app's own metrics (the evaluate hook's)."""
-    rates = list(PRIMARY_RATES) + [f"{n}.balanced_accuracy" for n, kind in outputs.items()
-                                   if kind in ("classes", "multilabel")]
+    rates = list(PRIMARY_RATES) + [f"{n}.balanced_accuracy" for n, kind in outputs.items() if kind == "classes"]
     errors = [f"{n}.mae" for n, kind in outputs.items() if kind == "regression"]
     for _, name, _, ceiling in acceptance_items(acceptance):
         if "." in name or name in rates or name in errors or name in ("model_bytes", "int8_drop",

@@ -78,8 +78,7 @@ KINDS: list[tuple[re.Pattern, str]] = [
 
 CORE = ("sensitivity", "specificity", "false_alarms_per_hour", "accuracy", "balanced_accuracy", "macro_f1")
 # what the card shows of a further model ([models.<name>]), by its output kind
-MODEL_METRICS = {"classes": ("accuracy", "balanced_accuracy", "macro_f1"),
-                 "multilabel": ("accuracy", "balanced_accuracy", "macro_f1"), "regression": ("mae", "rmse", "bias")}
+MODEL_METRICS = {"classes": ("accuracy", "balanced_accuracy", "macro_f1"), "regression": ("mae", "rmse", "bias")}
 
 
 def _counts(q: dict, before: float, after: float) -> dict:

@@ -12,15 +12,15 @@ choices (`soil = ["sand", "loam", "clay"]`). They reach the firmware as TML_CFG_
 
 `[model]` is the primary model: its outputs are the window scores over [app] labels. An app may have
 further models, one `[models.<name>]` table each, with the keys of [model] plus `examples` (the
-pipeline.py function that gives their training examples), `output` ("classes", "multilabel" or
-"regression"), `labels` (a classifier's), and `loss`; see MODEL_EXTRA.
-
-`output` (also a key of [model]): "classes" is one softmax over the labels (a window is one class);
-"multilabel" is one independent yes/no per label (a window may be several: a drop that also reads out of
-range), trained with binary cross-entropy on the model's LOGITS, which are also its int8 scores: a softmax's
-fixed 1/256 output grid ties every small probability at -128, logits keep their resolution at the tails.
-A multilabel builder ends in a linear Dense; a probability threshold p is the logit log(p / (1 - p)). `[acceptance.<name>]` holds such a model's own
+pipeline.py function that gives their training examples), `output` ("classes" or "regression"),
+`labels` (a classifier's), and `loss`; see MODEL_EXTRA. `[acceptance.<name>]` holds such a model's own
 floors.
+
+`[model] output`: "classes" is one softmax over the labels (a window is one class); "multilabel" is one
+independent sigmoid per label (two may be high at once), trained with binary cross-entropy on the model's
+LOGITS, which are also its int8 scores: a softmax's fixed 1/256 output grid ties every small probability at
+-128, logits keep their resolution at the tails. A multilabel builder ends in a linear Dense; a probability
+threshold p is the logit log(p / (1 - p)).
 
 Any value can be overridden for one run with `--set section.key=value` (`load_manifest(...,
 overrides=[...])`): the key must exist (in SCHEMA or in the file), the value is TOML (a bare word is
@@ -102,7 +102,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         # quantization (tinyml.logit_adjust); 0 keeps the learnt prior
         "logit_adjust_tau": (_NUM, False, 0.0),
         "patience": ((int,), False, 8),
-        "output": ((str,), False, "classes"),  # or "multilabel" (see the module docstring)
+        "output": ((str,), False, "classes"),  # or "multilabel" (the primary model only; module docstring)
         "params": ((dict,), False, {}),
         "smoke_epochs": ((int,), False, 1),
     },
@@ -148,9 +148,9 @@ MODEL_EXTRA: dict[str, tuple[tuple[type, ...], bool, Any]] = {
     "labels": ((list,), False, []),
     "loss": ((str,), False, ""),  # "" = crossentropy for classes, mse for regression
 }
-OUTPUTS = ("classes", "multilabel", "regression")
-LABELLED = ("classes", "multilabel")  # the outputs that score labels (a classifier's)
-LOSSES = {"classes": ("crossentropy",), "multilabel": ("binary_crossentropy",), "regression": ("mse", "mae", "huber")}
+OUTPUTS = ("classes", "regression")  # a further model's
+LABELLED = ("classes", "multilabel")  # the primary model's: both score [app] labels
+LOSSES = {"classes": ("crossentropy",), "regression": ("mse", "mae", "huber")}
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a C identifier part: tml_model_<name>_invoke()
 MODELS = "models"  # the section of the further models
 SECTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -365,11 +365,11 @@ def _load_models(src: _Source, raw: Any) -> dict[str, dict[str, Any]]:
         if spec["output"] not in OUTPUTS:
             raise _err(src, f"{where}.output", f"{spec['output']!r} not allowed; allowed: {', '.join(OUTPUTS)}")
         labels = spec["labels"]
-        if spec["output"] in LABELLED:
+        if spec["output"] == "classes":
             if len(labels) < 2 or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
                 raise _err(src, f"{where}.labels", "a classifier needs a list of at least two distinct names")
         elif labels:
-            raise _err(src, f"{where}.labels", "only a classifier (output = \"classes\" or \"multilabel\") has labels")
+            raise _err(src, f"{where}.labels", "only a classifier (output = \"classes\") has labels")
         if spec["loss"] and spec["loss"] not in LOSSES[spec["output"]]:
             raise _err(src, f"{where}.loss", f"{spec['loss']!r} not allowed for {spec['output']}; "
                                              f"allowed: {', '.join(LOSSES[spec['output']])}")

@@ -408,10 +408,10 @@ def _models_text(card: dict, folder: Path) -> str:
                          for k in MODEL_METRICS[e["output_kind"]] if k in q)
         change = (f"int8 drop {q['int8_drop']:.2f} points (balanced accuracy)" if "int8_drop" in q else
                   f"int8 error increase {q.get('int8_error_increase_pct', 0.0):.2f} % (MAE)")
-        what = f"classifier over {', '.join(e['labels'])}" if e["output_kind"] != "regression" else "regression"
+        what = f"classifier over {', '.join(e['labels'])}" if e["output_kind"] == "classes" else "regression"
         ci = _ci_text(q)
         ci = "; ".join(x for x in (format_window_intervals(q), f"95 % intervals: {ci}" if ci else "") if x)
-        per_class = _per_class_text(e["labels"], e["metrics"], "held-out examples") if e["output_kind"] != "regression" else ""
+        per_class = _per_class_text(e["labels"], e["metrics"], "held-out examples") if e["output_kind"] == "classes" else ""
         plot = f"\n\n![{name}: confusion matrix](confusion_{name}.png)" if q.get("confusion") else ""
         curves = (f"\n\n![{name}: training curves](training_{name}.png)"
                   if (folder / f"training_{name}.png").is_file() else "")

@@ -20,7 +20,6 @@ import numpy as np
 from .apps import App
 from .data.source import declared_sources
 from .errors import TinymlError
-from .manifest import LABELLED
 from .features import dequantize, quantize_input
 from .metrics import event_breakdown, regression_metrics, window_metrics
 from .predict import Pipeline, postprocess, prepare
@@ -276,7 +275,7 @@ def evaluate_model(app: App, name: str, invoker, recs: list[Recording], fx) -> d
         ys.append(np.asarray(y))
         groups.append(g)
     g = np.concatenate(groups) if groups else np.zeros(0, np.int64)
-    if spec["output"] in LABELLED:  # the top label (a multilabel model's highest logit)
+    if spec["output"] == "classes":
         y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
         pred = np.concatenate(outs).argmax(1) if outs else np.zeros(0, np.int64)
         return _with_groups_by(window_metrics(y.astype(np.int64), pred, spec["labels"], g), by_recording)

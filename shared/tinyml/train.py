@@ -40,7 +40,7 @@ from .scoring import FloatModel, FloatScorer, evaluate_pipeline
 class ModelSpec:
     name: str  # "" for the primary model ([model])
     spec: dict  # the validated manifest table
-    output: str  # "classes", "multilabel" or "regression" (manifest.OUTPUTS)
+    output: str  # "classes" or "regression", the primary model "classes" or "multilabel" (manifest)
     labels: list[str]
     examples: str  # the pipeline.py hook that gives (X, y[, groups])
 
@@ -262,7 +262,7 @@ def _quant(q) -> dict:
 
 def _own_changes(t: Trained, f_metrics: dict, q_metrics: dict) -> dict:
     """A further model's bytes and int8 change: balanced accuracy points (classifier), MAE percent (regression)."""
-    if t.spec.output in LABELLED:
+    if t.spec.output == "classes":
         return {"model_bytes": len(t.tflite), "int8_drop": int8_drop(f_metrics, q_metrics, ["balanced_accuracy"])}
     return {"model_bytes": len(t.tflite), "int8_error_increase_pct": int8_error_increase(f_metrics, q_metrics, ["mae"])}
 
