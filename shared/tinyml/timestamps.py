@@ -59,7 +59,40 @@ def find_time_column(header: Sequence[str], skip: Sequence[int] = ()) -> int | N
     """Index of the time column (the first one whose name says time), not one of `skip`. A column named
     `date` only when no other says time (beside a `time` column of clock times it gives the day)."""
     hits = [i for i, h in enumerate(header) if i not in skip and time_column(h)[0]]
-    return next((i for i in hits if _key(header[i]) != "date"), hits[0] if hits else None)
+    if hits:
+        return next((i for i in hits if _key(header[i]) != "date"), hits[0])
+    return _time_like(header, skip)
+
+
+def _words(name: str) -> list[str]:
+    """`accelerometerTimestamp_sinceReboot` -> accelerometer, timestamp, since, reboot."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
+
+
+def _time_like(header: Sequence[str], skip: Sequence[int]) -> int | None:
+    """When no column is named as a time column: one whose name has `timestamp`, or ends in `time`, among
+    other words, as phone apps write them (`accelerometerTimestamp_sinceReboot(s)`, `loggingTime(txt)`,
+    `Phone time`). Preferred: the one of the same sensor as the channels (same first word), then one whose
+    unit is a time unit."""
+    first = {(_words(column_name(header[j])[0]) or [""])[0] for j in skip}
+    best, best_key = None, None
+    for i, h in enumerate(header):
+        name, bracket = column_name(h)
+        words = _words(name)
+        if i in skip or not words or not ("timestamp" in words or words[-1] == "time"):
+            continue
+        key = (words[0] in first and len(words) > 1, _key(bracket) in UNIT_WORDS)
+        if best_key is None or key > best_key:
+            best, best_key = i, key
+    return best
+
+
+def stated_unit(header: str) -> str | None:
+    """The time unit a time column's name states (`time_ms`, `Time (s)`, `accelerometerTimestamp(s)`)."""
+    found, stated = time_column(header)
+    if found:
+        return stated
+    return UNIT_WORDS.get(_key(column_name(header)[1]))
 
 
 def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[str] | None = None
@@ -67,7 +100,7 @@ def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[st
     """Seconds from the first row (float64, in file order), the wall-clock time of the first row when
     the column holds absolute times, and how the column was read (for messages). `dates`: a separate
     date column for clock times."""
-    _, stated = time_column(header)
+    stated = stated_unit(header)
     name = header.strip()
     try:
         values = np.asarray(cells, dtype=np.float64)

@@ -1,7 +1,8 @@
 """CSV and other delimited text (`,` `;` or tab): a header row that names the columns, one row per sample.
 
 Columns are found by channel name, alias or --channel pick (a unit may follow in brackets: `ax (mg)`);
-other columns are ignored, and so are lines starting with `#`. Time is a column whose name says so
+other columns are ignored, and so are lines starting with `#`. A file separated by `;` or tabs may
+write decimal commas (`9,81`, as European spreadsheets and phone apps do): they are read as points. Time is a column whose name says so
 (tinyml.timestamps: `timestamp` in ms as Edge Impulse writes it, `time_s`, `t_us`, ISO date-times...).
 An empty cell or NaN is a missing value (refused in a required channel, kept as NaN in an optional one).
 """
@@ -9,13 +10,14 @@ An empty cell or NaN is a missing value (refused in a required channel, kept as 
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import TinymlError
-from ..timestamps import find_time_column, to_seconds
-from . import FileSignal, ReadSpec, column_name, parse_numbers
+from ..errors import TinymlError, notice
+from ..timestamps import find_time_column, time_column, to_seconds
+from . import FileSignal, ReadSpec, decode_text, declared_unit, head_text, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
 
@@ -24,9 +26,8 @@ def claim(path: Path, head: bytes) -> int:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv"):
         return 30
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    text = head_text(head)
+    if text is None:
         return 0
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
     if not any(d in first for d in DELIMITERS):
@@ -35,10 +36,7 @@ def claim(path: Path, head: bytes) -> int:
 
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise TinymlError(f"{path}: not a UTF-8 text CSV") from None
+    text = decode_text(path.read_bytes(), path, "text CSV")
     numbered = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.startswith("#")]
     if not numbered:
         raise TinymlError(f"{path}: empty CSV")
@@ -46,13 +44,17 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     delim = max(DELIMITERS, key=head_line.count)
     rows = list(csv.reader((ln for _, ln in numbered), delimiter=delim))
     lines = [n for n, _ in numbered]
-    header = [h.strip() for h in rows[0]]
+    header = [_unquoted(h.strip()) for h in rows[0]]
     body = rows[1:]
     found = spec.match(header, path)
-    cols = {ch: _numbers(body, i, header[i], lines, path) for ch, i in found.items()}
-    fs = FileSignal(cols, units={ch: column_name(header[i])[1] for ch, i in found.items()},
-                    names={ch: header[i] for ch, i in found.items()})
     t = find_time_column(header, skip=list(found.values()))
+    if delim != ",":
+        _decimal_commas(body, [*found.values(), *([t] if t is not None else [])], path)
+    cols = {ch: _numbers(body, i, header[i], lines, path) for ch, i in found.items()}
+    fs = FileSignal(cols, units={ch: declared_unit(header[i], spec.names_for(ch)) for ch, i in found.items()},
+                    names={ch: header[i] for ch, i in found.items()})
+    if t is not None and not time_column(header[t])[0]:
+        notice(path, f"time read from column {header[t]!r} (no column is named time or timestamp)")
     if t is not None and spec.rate is None and body:
         cells = _cells(body, t, header[t], lines, path)
         d = next((i for i, h in enumerate(header) if h.strip().lower() == "date" and i != t), None)
@@ -61,6 +63,26 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     elif t is not None:
         fs.time_note = f"time column {header[t]!r}"  # not read: the user's --rate decides
     return fs
+
+
+def _unquoted(cell: str) -> str:
+    """A heading in single quotes (`'MLII'`, as some MIT-BIH CSV exports write them) without them."""
+    return cell[1:-1].strip() if len(cell) >= 2 and cell[0] == cell[-1] == "'" else cell
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*$")
+
+
+def _decimal_commas(body: list[list[str]], columns: list[int], path: Path) -> None:
+    """Numbers written with a decimal comma (`-0,034`, `9,81E-1`) in `columns`, as points, in place."""
+    uses = [j for j in columns if any(j < len(r) and _DECIMAL_COMMA.match(r[j]) for r in body)]
+    if not uses:
+        return
+    for r in body:
+        for j in uses:
+            if j < len(r):
+                r[j] = r[j].replace(",", ".")
+    notice(path, "decimal commas read as decimal points")
 
 
 def _cells(body: list[list[str]], j: int, name: str, lines: list[int], path: Path) -> list[str]:

@@ -1,0 +1,172 @@
+"""Files as users really have them (a new user's audit of `predict`): phone-app accelerometer exports,
+European spreadsheets, Windows encodings, ADC dumps, WAVs and ECG records as tools write them. Each
+fixture is written here, small, in the layout the tool writes (synthetic values, never real data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyml.apps import load_app
+from tinyml.errors import TinymlError
+from tinyml.readers import ReadSpec
+from tinyml.recording import read_recording
+
+G = 9.80665
+
+
+def _spec(app_id: str, **kw) -> ReadSpec:
+    return ReadSpec.from_manifest(load_app(app_id).manifest, **kw)
+
+
+def _accel(n: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(n) / rate
+    a = np.stack([0.1 * np.sin(2 * np.pi * 1.3 * t), -1 + 0.05 * np.sin(2 * np.pi * 0.7 * t),
+                  0.2 * np.cos(2 * np.pi * 0.5 * t)], 1)
+    return t, a
+
+
+def _ecg(rate: float, seconds: float) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    beats = np.arange(0.3, seconds, 60 / 72)
+    return 1.2 * np.exp(-((t[:, None] - beats[None]) ** 2) / (2 * 0.012 ** 2)).sum(1)
+
+
+def test_semicolon_csv_with_decimal_commas_is_read_with_a_notice(tmp_path, capsys):
+    # phyphox "Excel" export and German spreadsheets: `;` between cells, `,` before decimals
+    t, a = _accel(400, 100)
+    p = tmp_path / "Raw Data.csv"
+    p.write_text('"Time (s)";"Acceleration x (m/s^2)";"Acceleration y (m/s^2)";"Acceleration z (m/s^2)"\n'
+                 + "".join(f"{tt:.9E};{x * G:.9E};{y * G:.9E};{z * G:.9E}\n".replace(".", ",")
+                           for tt, (x, y, z) in zip(t, a)))
+    rec = read_recording(p, _spec("fall-detect"))
+    err = capsys.readouterr().err
+    assert "decimal commas read as decimal points" in err and "converted from m/s^2 to g" in err
+    assert rec.rate == 100 and np.allclose(rec.signal[:, 1].mean(), -1.0, atol=0.01)
+
+
+def test_comma_separated_csv_keeps_commas_as_separators(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("time_ms,ax,ay,az\n" + "".join(f"{i * 20},0,{-1 + 0.01 * (i % 3)},0\n" for i in range(300)))
+    rec = read_recording(p, _spec("fall-detect"))
+    assert rec.signal.shape == (300, 3) and rec.rate == 50
+
+
+def test_windows_1252_and_utf16_text_are_read_and_binary_is_refused(tmp_path, capsys):
+    t, a = _accel(300, 50)
+    body = "".join(f"{tt * 1000:.0f}\t{x * G:.4f}\t{y * G:.4f}\t{z * G:.4f}\n" for tt, (x, y, z) in zip(t, a))
+    head = "timestamp\tax (m/s²)\tay (m/s²)\taz (m/s²)\n"
+    (tmp_path / "cp1252.txt").write_bytes((head + body).encode("cp1252"))
+    (tmp_path / "unicode.txt").write_bytes((head + body).encode("utf-16"))  # Excel "Unicode text": BOM + UTF-16LE
+    for name in ("cp1252.txt", "unicode.txt"):
+        rec = read_recording(tmp_path / name, _spec("fall-detect"))
+        assert np.allclose(rec.signal[:, 1].mean(), -1.0, atol=0.01), name
+    assert "read as Windows-1252" in capsys.readouterr().err
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"timestamp,ax\x00\x01\xff\xfe" * 50)
+    with pytest.raises(TinymlError, match=r"junk.csv: not a text CSV: binary content$"):
+        read_recording(junk, _spec("fall-detect"))
+
+
+def test_ios_sensorlog_export_finds_its_axes_and_its_sensor_time(tmp_path, capsys):
+    # SensorLog: many sensors, each with its own time; the location time comes first and ticks at 1 Hz
+    t, a = _accel(500, 100)
+    p = tmp_path / "sensorlog.csv"
+    p.write_text("loggingTime(txt),locationTimestamp_since1970(s),accelerometerTimestamp_sinceReboot(s),"
+                 "accelerometerAccelerationX(G),accelerometerAccelerationY(G),accelerometerAccelerationZ(G)\n"
+                 + "".join(f"2026-12-05 14:28:{8 + tt:06.3f} +0100,{1733405288 + int(tt)},{5012.25 + tt:.6f},"
+                           f"{x:.6f},{y:.6f},{z:.6f}\n" for tt, (x, y, z) in zip(t, a)))
+    rec = read_recording(p, _spec("fall-detect"))
+    err = capsys.readouterr().err
+    assert "time read from column 'accelerometerTimestamp_sinceReboot(s)'" in err
+    assert rec.rate == 100 and rec.signal.shape == (500, 3)
+
+
+def test_a_unit_suffix_in_a_heading_is_matched_and_declared(tmp_path, capsys):
+    ecg = _ecg(250, 10)
+    p = tmp_path / "ecg.csv"
+    p.write_text("time_s,ECG_uV\n" + "".join(f"{i / 250:.4f},{v * 1000:.1f}\n" for i, v in enumerate(ecg)))
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert "ecg: converted from uV to mV" in capsys.readouterr().err
+    assert np.allclose(rec.signal[:, 0], ecg, atol=1e-3)
+
+
+@pytest.mark.parametrize("header, offset, scale", [
+    ("timestamp,ecg", 512, 200),  # Arduino analogRead of an AD8232 board
+    ("timestamp,ecg", 2048, 400),  # a 12-bit converter
+    ("'sample #','MLII'", 1024, 200),  # MIT-BIH as a CSV dump: 11-bit codes, headings in single quotes
+])
+def test_unsigned_adc_codes_of_an_ecg_are_refused_not_guessed(tmp_path, header, offset, scale):
+    ecg = _ecg(250, 10)
+    p = tmp_path / "adc.csv"
+    p.write_text(header + "\n" + "".join(f"{i * 4},{int(offset + v * scale)}\n" for i, v in enumerate(ecg)))
+    with pytest.raises(TinymlError, match=r"raw codes of an unsigned \d+-bit ADC, not mV") as e:
+        read_recording(p, _spec("heart-rate-anomaly", rate=250.0 if "sample" in header else None))
+    assert "\n" not in str(e.value)
+
+
+def test_unsigned_adc_codes_of_an_accelerometer_are_refused(tmp_path):
+    t, a = _accel(300, 50)  # ADXL335 on a 10-bit ADC: 512 at 0 g, ~100 codes per g
+    p = tmp_path / "adxl335.csv"
+    p.write_text("timestamp,ax,ay,az\n" + "".join(f"{tt * 1000:.0f},{int(512 + 100 * x)},{int(512 + 100 * y)},"
+                                                   f"{int(512 + 100 * z)}\n" for tt, (x, y, z) in zip(t, a)))
+    with pytest.raises(TinymlError, match="unsigned 10-bit ADC, not g"):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_whole_percent_soil_moisture_is_not_taken_for_adc_codes(tmp_path, capsys):
+    p = tmp_path / "soil.csv"
+    p.write_text("datetime,soil_moisture\n" + "".join(f"2021-05-{1 + h // 24:02d} {h % 24:02d}:00,{25 + h % 3}\n"
+                                                      for h in range(72)))
+    rec = read_recording(p, _spec("soil-monitoring"))
+    assert "values look like %" in capsys.readouterr().err and 0.24 < np.median(rec.signal[:, 0]) < 0.28
+
+
+def _wav_bytes(rate: int, x: np.ndarray, extra: bytes = b"") -> bytes:
+    import struct
+
+    raw = np.clip(x * 32767, -32768, 32767).astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + extra + b"data" + struct.pack("<I", len(raw)) + raw
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def test_a_wav_with_a_list_chunk_is_read_and_a_truncated_one_is_refused(tmp_path):
+    x = 0.3 * np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)
+    info = b"INFO" + b"ISFT" + (14).to_bytes(4, "little") + b"Lavf58.76.100\x00"
+    whole = _wav_bytes(16000, x, b"LIST" + len(info).to_bytes(4, "little") + info)  # as ffmpeg writes it
+    (tmp_path / "list.wav").write_bytes(whole)
+    rec = read_recording(tmp_path / "list.wav", _spec("keyword-spotting"))
+    assert rec.signal.shape == (16000, 1) and np.allclose(rec.signal[:, 0], x, atol=1e-4)
+    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) // 2])  # an interrupted copy
+    with pytest.raises(TinymlError, match=r"cut.wav: WAV file is truncated \(.*expected \d+ bytes"):
+        read_recording(tmp_path / "cut.wav", _spec("keyword-spotting"))
+
+
+def _mitdb_like(folder, name="rec"):
+    from tinyml.readers.wfdb import quiet
+
+    with quiet():
+        import wfdb
+    ecg = _ecg(360, 20)
+    with quiet():
+        wfdb.wrsamp(name, fs=360, units=["mV", "mV"], sig_name=["MLII", "V5"], p_signal=np.stack([ecg, 0.5 * ecg], 1),
+                    fmt=["212", "212"], adc_gain=[200, 200], baseline=[1024, 1024], write_dir=str(folder))
+    return ecg
+
+
+def test_a_wfdb_record_is_read_from_its_dat_and_a_truncated_dat_is_refused(tmp_path):
+    ecg = _mitdb_like(tmp_path)
+    rec = read_recording(tmp_path / "rec.dat", _spec("heart-rate-anomaly"))  # the signal file, not the .hea
+    assert rec.rate == 360 and np.allclose(rec.signal[:, 0], ecg, atol=0.01)
+    dat = tmp_path / "rec.dat"
+    dat.write_bytes(dat.read_bytes()[:5000])
+    for given in ("rec.hea", "rec.dat"):
+        with pytest.raises(TinymlError, match=r"rec.dat is truncated: 5000 bytes, the header's 7200 samples need 21600$"):
+            read_recording(tmp_path / given, _spec("heart-rate-anomaly"))
+
+
+def test_a_wfdb_header_without_signal_lines_says_so(tmp_path):
+    (tmp_path / "bad.hea").write_text("bad 2 garbage\n")
+    with pytest.raises(TinymlError, match="bad.hea: the WFDB header describes no signals"):
+        read_recording(tmp_path / "bad.hea", _spec("heart-rate-anomaly"))
