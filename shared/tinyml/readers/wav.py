@@ -32,11 +32,17 @@ def _load(path: Path) -> tuple[np.ndarray, int]:
     from scipy.io import wavfile
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
             rate, data = wavfile.read(path)
     except (ValueError, EOFError, OSError, struct.error) as e:  # struct.error: a truncated header
         raise TinymlError(f"{path}: not a readable WAV file ({e})") from None
+    # a data chunk longer than the file: an interrupted copy or recording, never scored as if whole (a
+    # streaming writer's "unknown size", 0xFFFFFFFF, is read to the end by scipy without this warning)
+    short = next((str(w.message) for w in said if "EOF prematurely" in str(w.message)), None)
+    if short:
+        raise TinymlError(f"{path}: WAV file is truncated (its header announces more samples than it holds: "
+                          f"{short.split(';', 1)[-1].strip().rstrip('.')})")
     if data.size == 0:
         raise TinymlError(f"{path}: WAV file has no samples")
     return data, int(rate)
