@@ -170,3 +170,67 @@ def test_a_wfdb_header_without_signal_lines_says_so(tmp_path):
     (tmp_path / "bad.hea").write_text("bad 2 garbage\n")
     with pytest.raises(TinymlError, match="bad.hea: the WFDB header describes no signals"):
         read_recording(tmp_path / "bad.hea", _spec("heart-rate-anomaly"))
+
+
+def _rows(t, a, fmt="{:.0f}", scale=1000.0, sep=","):
+    return "".join(sep.join([fmt.format(tt * scale), f"{x:.4f}", f"{y:.4f}", f"{z:.4f}"]) + "\n"
+                   for tt, (x, y, z) in zip(t, a))
+
+
+@pytest.mark.parametrize("times", ["restart", "back 1 s"])
+def test_time_that_steps_back_beyond_max_gap_is_refused_not_interleaved(tmp_path, times):
+    t, a = _accel(1000, 50)
+    a[:, 0] += 0.001 * np.arange(1000)  # the second stretch is another signal (rows sent again are not refused)
+    t = np.concatenate([t[:500], t[:500]]) if times == "restart" else np.where(np.arange(1000) < 500, t, t - 1.0)
+    p = tmp_path / "joined.csv"
+    p.write_text("timestamp,ax,ay,az\n" + _rows(t, a))
+    with pytest.raises(TinymlError, match=r"joined.csv: time goes back (9.98|0.98) s after sample 499 .*cut the "
+                                          r"recording there$"):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_a_preamble_a_units_row_and_a_trailing_separator_are_read(tmp_path, capsys):
+    t, a = _accel(300, 50)
+    (tmp_path / "pre.csv").write_text("Device: MetaMotion\nSample rate: 50Hz\n\ntimestamp,ax,ay,az\n" + _rows(t, a))
+    (tmp_path / "units.csv").write_text("time,ax,ay,az\ns,m/s^2,m/s^2,m/s^2\n" + _rows(t, a * G, "{:.3f}", 1.0))
+    (tmp_path / "trail.csv").write_text("timestamp,ax,ay,az\n" + _rows(t, a).replace("\n", ",\n"))
+    for name in ("pre.csv", "units.csv", "trail.csv"):
+        rec = read_recording(tmp_path / name, _spec("fall-detect"))
+        assert rec.rate == 50 and np.allclose(rec.signal, a, atol=1e-3), name
+    err = capsys.readouterr().err
+    assert "2 lines before the heading skipped" in err and "units.csv: ax, ay, az: converted from m/s^2 to g" in err
+
+
+def test_metawear_export_names_its_axes_x_axis(tmp_path):
+    t, a = _accel(300, 50)
+    p = tmp_path / "MetaWear_Accelerometer.csv"
+    p.write_text("epoc (ms),timestamp (+0100),elapsed (s),x-axis (g),y-axis (g),z-axis (g)\n" + "".join(
+        f"{1733400000000 + int(tt * 1000)},2026-12-05T14:00:{tt:06.3f},{tt:.3f},{x:.4f},{y:.4f},{z:.4f}\n"
+        for tt, (x, y, z) in zip(t, a)))
+    rec = read_recording(p, _spec("fall-detect"))
+    assert rec.rate == 50 and np.allclose(rec.signal, a, atol=1e-3)
+
+
+@pytest.mark.parametrize("header, stamp", [
+    ("Datum;Zeit;VWC", "{:%d.%m.%Y;%H:%M}"),  # German logger export: day and clock in two columns
+    ("Zeitstempel;VWC", "{:%d.%m.%Y %H:%M}"),
+    ("Date;VWC", "{:%m/%d/%Y %I:%M %p}"),  # US: month first (a day above 12 tells), 12-hour clock
+    ("Date;VWC", "{:%d/%m/%Y %H:%M}"),  # UK: day first
+])
+def test_european_and_us_dates_give_the_hourly_rate(tmp_path, header, stamp):
+    from datetime import datetime, timedelta
+
+    t0 = datetime(2021, 5, 1)
+    p = tmp_path / "soil.csv"
+    vwc = [f"{0.25 + 0.01 * np.sin(h / 5):.4f}".replace(".", ",") for h in range(400)]  # decimal commas
+    p.write_text(header + "\n" + "".join(f"{stamp.format(t0 + timedelta(hours=h))};{vwc[h]}\n" for h in range(400)))
+    rec = read_recording(p, _spec("soil-monitoring"))
+    assert rec.rate == pytest.approx(1 / 3600) and len(rec.signal) == 400
+    assert np.allclose(rec.signal[:, 0], 0.25 + 0.01 * np.sin(np.arange(400) / 5), atol=1e-4)
+
+
+def test_slash_dates_no_day_above_12_tells_are_refused(tmp_path):
+    p = tmp_path / "soil.csv"
+    p.write_text("Date,VWC\n" + "".join(f"05/{d:02d}/2021 {h:02d}:00,0.25\n" for d in range(1, 4) for h in range(24)))
+    with pytest.raises(TinymlError, match=r"dates like '05/01/2021 00:00' may be day/month or month/day"):
+        read_recording(p, _spec("soil-monitoring"))

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice
-from ..timestamps import find_time_column, time_column, to_seconds
-from . import FileSignal, ReadSpec, decode_text, declared_unit, head_text, parse_numbers
+from ..timestamps import DATE_NAMES, find_time_column, time_column, to_seconds
+from . import FileSignal, ReadSpec, column_name, decode_text, declared_unit, head_text, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
 
@@ -40,12 +40,18 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     numbered = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.startswith("#")]
     if not numbered:
         raise TinymlError(f"{path}: empty CSV")
-    head_line = numbered[0][1]
-    delim = max(DELIMITERS, key=head_line.count)
+    delim, start = _layout([ln for _, ln in numbered[:SAMPLE_LINES]])
+    if start:
+        notice(path, f"{start} line{'s' if start > 1 else ''} before the heading skipped "
+                     f"({numbered[0][1].strip()[:40]!r}...)")
+    numbered = numbered[start:]
     rows = list(csv.reader((ln for _, ln in numbered), delimiter=delim))
     lines = [n for n, _ in numbered]
     header = [_unquoted(h.strip()) for h in rows[0]]
     body = rows[1:]
+    if body and _is_units_row(body[0], header):  # a row of units under the heading (loggers, lab software)
+        header = [f"{h} ({u.strip()})" if u.strip() and not column_name(h)[1] else h for h, u in zip(header, body[0])]
+        body, lines = body[1:], lines[:1] + lines[2:]
     found = spec.match(header, path)
     t = find_time_column(header, skip=list(found.values()))
     if delim != ",":
@@ -57,12 +63,56 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         notice(path, f"time read from column {header[t]!r} (no column is named time or timestamp)")
     if t is not None and spec.rate is None and body:
         cells = _cells(body, t, header[t], lines, path)
-        d = next((i for i, h in enumerate(header) if h.strip().lower() == "date" and i != t), None)
+        d = next((i for i, h in enumerate(header) if h.strip().lower() in DATE_NAMES and i != t), None)
         dates = _cells(body, d, header[d], lines, path) if d is not None else None
         fs.times, fs.time_origin, fs.time_note = to_seconds(cells, header[t], spec, path, dates)
     elif t is not None:
         fs.time_note = f"time column {header[t]!r}"  # not read: the user's --rate decides
     return fs
+
+
+SAMPLE_LINES = 50  # lines that decide the separator and where the heading is
+
+
+def _layout(sample: list[str]) -> tuple[str, int]:
+    """(separator, index of the heading line): the separator that splits most lines into one same number
+    of cells (more than one), and the first line with that many cells that is not numbers (lines above it
+    are a preamble: `Device: ...`, `Sample rate: 50Hz`). A one-column file: ",", 0."""
+    best = (0, 0, ",", 1)  # (lines with the modal count, -preference, separator, modal count)
+    for pref, d in enumerate(DELIMITERS):
+        counts = [len(r) for r in csv.reader(sample, delimiter=d)]
+        multi = [c for c in counts if c > 1]
+        if not multi:
+            continue
+        mode = max(set(multi), key=lambda c: (multi.count(c), c))
+        best = max(best, (counts.count(mode), -pref, d, mode))
+    _, _, delim, mode = best
+    if mode == 1:
+        return delim, 0
+    rows = list(csv.reader(sample, delimiter=delim))
+    start = next(i for i, r in enumerate(rows) if len(r) == mode)
+    numbers = [c for c in rows[start] if c.strip() and _is_number(c.strip())]
+    if start and len(numbers) * 2 > len([c for c in rows[start] if c.strip()]):
+        start -= 1  # that is data: the heading is the line above, with another number of cells (a trailing `,`)
+    return delim, start
+
+
+def _is_units_row(row: list[str], header: list[str]) -> bool:
+    """Every cell under a named column a unit (`s`, `g`, `m/s^2`, `mV`) or empty, and at least one unit."""
+    from ..timestamps import UNIT_WORDS
+    from ..units import lookup
+
+    cells = [c.strip() for c, h in zip(row, header) if h]
+    return (any(cells) and all(not c or lookup(c) is not None or c.lower() in UNIT_WORDS for c in cells)
+            and not any(_is_number(c) for c in cells))
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.replace(",", "."))
+        return True
+    except ValueError:
+        return False
 
 
 def _unquoted(cell: str) -> str:
