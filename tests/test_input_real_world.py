@@ -234,3 +234,13 @@ def test_slash_dates_no_day_above_12_tells_are_refused(tmp_path):
     p.write_text("Date,VWC\n" + "".join(f"05/{d:02d}/2021 {h:02d}:00,0.25\n" for d in range(1, 4) for h in range(24)))
     with pytest.raises(TinymlError, match=r"dates like '05/01/2021 00:00' may be day/month or month/day"):
         read_recording(p, _spec("soil-monitoring"))
+
+
+def test_predict_help_lists_every_reader():
+    from tinyml.cli import build_parser
+    from tinyml.readers import modules
+
+    text = build_parser().verbs["predict"].format_help()
+    for mod in modules():
+        assert f"  {mod.__name__.rsplit('.', 1)[1]}: " in text
+    assert "accepted_rates" in text and "exit code 2" in text
