@@ -244,3 +244,20 @@ def test_predict_help_lists_every_reader():
     for mod in modules():
         assert f"  {mod.__name__.rsplit('.', 1)[1]}: " in text
     assert "accepted_rates" in text and "exit code 2" in text
+
+
+def test_a_matlab_file_gives_its_named_variable_at_its_fs(tmp_path, capsys):
+    from scipy.io import savemat
+
+    ecg = _ecg(300, 10)
+    savemat(tmp_path / "ecg.mat", {"ecg": ecg, "fs": 300.0, "patient": "x"})  # as MATLAB/Octave users save it
+    rec = read_recording(tmp_path / "ecg.mat", _spec("heart-rate-anomaly"))
+    assert rec.rate == 300 and np.allclose(rec.signal[:, 0], ecg, atol=1e-5)
+    savemat(tmp_path / "sig.mat", {"sig": ecg})  # one unnamed signal, no rate: --rate
+    with pytest.raises(TinymlError, match=r"sig.mat: no rate in the file \(a variable fs, .*give --rate HZ$"):
+        read_recording(tmp_path / "sig.mat", _spec("heart-rate-anomaly"))
+    rec = read_recording(tmp_path / "sig.mat", _spec("heart-rate-anomaly", rate=300.0))
+    assert rec.rate == 300 and "'sig', read as ecg" in capsys.readouterr().err
+    savemat(tmp_path / "two.mat", {"a": ecg, "b": ecg, "fs": 300})
+    with pytest.raises(TinymlError, match="two.mat: MATLAB file lacks variable"):
+        read_recording(tmp_path / "two.mat", _spec("heart-rate-anomaly"))

@@ -118,7 +118,7 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
     """One group of channels (same manifest unit, same declared unit) in the manifest's unit."""
     target, said_u = lookup(unit), lookup(said)
     if said_u is not None and target is not None and said_u.quantity != target.quantity:
-        raise TinymlError(f"{path}: {', '.join(chans)} declared in {said}, a {said_u.quantity.replace('_', ' ')}; "
+        raise TinymlError(f"{path}: {', '.join(chans)} declared in {said} ({said_u.quantity.replace('_', ' ')}); "
                           f"the app expects {unit} ({target.quantity.replace('_', ' ')})")
     checks = _checks(chans, spec)
     cands = _candidates(chans, unit, said, spec, guess=bool(checks))
