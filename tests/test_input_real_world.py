@@ -261,3 +261,21 @@ def test_a_matlab_file_gives_its_named_variable_at_its_fs(tmp_path, capsys):
     savemat(tmp_path / "two.mat", {"a": ecg, "b": ecg, "fs": 300})
     with pytest.raises(TinymlError, match="two.mat: MATLAB file lacks variable"):
         read_recording(tmp_path / "two.mat", _spec("heart-rate-anomaly"))
+
+
+@pytest.mark.parametrize("tag, codes, want", [
+    (7, [0xFF, 0x80, 0x00, 0x7F, 0xEF], [0, 32124, -32124, 0, 132]),  # mu-law (ITU-T G.711 table values)
+    (6, [0xD5, 0x55, 0xAA, 0x2A, 0xC5], [8, -8, 32256, -32256, 264]),  # A-law
+])
+def test_a_g711_telephone_wav_is_decoded(tmp_path, tag, codes, want):
+    import struct
+
+    data = bytes(codes * 1600)  # 1 s at 8 kHz
+    fmt = struct.pack("<HHIIHH", tag, 1, 8000, 8000, 1, 8) + b"\x00\x00"  # 18-byte fmt, as sox writes it
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"fact" + struct.pack("<II", 4, len(data)) \
+        + b"data" + struct.pack("<I", len(data)) + data
+    p = tmp_path / "call.wav"
+    p.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    rec = read_recording(p, _spec("keyword-spotting"))
+    assert rec.rate == 8000 and len(rec.signal) == 8000
+    np.testing.assert_array_equal(rec.signal[:5, 0] * 32768, want)
