@@ -279,3 +279,29 @@ def test_a_g711_telephone_wav_is_decoded(tmp_path, tag, codes, want):
     rec = read_recording(p, _spec("keyword-spotting"))
     assert rec.rate == 8000 and len(rec.signal) == 8000
     np.testing.assert_array_equal(rec.signal[:5, 0] * 32768, want)
+
+
+def test_a_loggers_gap_is_told_in_hours_and_a_missing_value_says_how_to_leave_it_out(tmp_path):
+    from datetime import datetime, timedelta
+
+    t0 = datetime(2021, 5, 1)
+    hours = [h for h in range(200) if not 50 <= h < 61]  # 12 h without a sample
+    p = tmp_path / "soil.csv"
+    p.write_text("time,vwc\n" + "".join(f"{t0 + timedelta(hours=h):%Y-%m-%dT%H:%M},0.25\n" for h in hours))
+    with pytest.raises(TinymlError, match=r"a gap of 12 h in the time column after .*gaps over 6 h \(\[signal\] max_gap_s\)"):
+        read_recording(p, _spec("soil-monitoring"))
+    p.write_text("time,vwc\n" + "".join(f"{t0 + timedelta(hours=h):%Y-%m-%dT%H:%M},{'' if h == 40 else 0.25}\n"
+                                        for h in range(200)))
+    with pytest.raises(TinymlError, match=r"in channel 'vwc' at sample 40; leave the row out, and the gap is interpolated$"):
+        read_recording(p, _spec("soil-monitoring"))
+
+
+def test_an_edge_impulse_file_without_values_says_so(tmp_path):
+    import json
+
+    p = tmp_path / "empty.json"
+    p.write_text(json.dumps({"protected": {"ver": "v1", "alg": "none"}, "signature": "0", "payload": {
+        "device_type": "x", "interval_ms": 20, "sensors": [{"name": n, "units": "g"} for n in ("accX", "accY", "accZ")],
+        "values": []}}))
+    with pytest.raises(TinymlError, match=r"empty.json: payload.values is empty: no samples$"):
+        read_recording(p, _spec("fall-detect"))

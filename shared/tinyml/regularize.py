@@ -64,8 +64,8 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         i = int(np.argmax(steps > limit))
         at = f"t = {t[i]:.3f} s" + (f" ({_clock(origin, t[i])})" if origin else "")
         raise TinymlError(
-            f"{path}: a gap of {steps[i]:.3g} s in the time column after {at}; gaps over "
-            f"{limit:.3g} s ([signal] max_gap_s) are not interpolated: cut the recording there")
+            f"{path}: a gap of {_ms(steps[i])} in the time column after {at}; gaps over "
+            f"{_ms(limit)} ([signal] max_gap_s) are not interpolated: cut the recording there")
     rate = _grid_rate(1.0 / step, spec)
     k = int(np.floor(span * rate + 1e-9)) + 1
     grid = t[0] + np.arange(k) / rate
@@ -96,8 +96,8 @@ def _refuse_a_reset(t: np.ndarray, columns: dict[str, np.ndarray], spec, path, o
     i = int(np.argmin(d))
     if -d[i] > limit:
         at = f"t = {t[i]:.3f} s" + (f" ({_clock(origin, t[i])})" if origin else "")
-        raise TinymlError(f"{path}: time goes back {-d[i]:.3g} s after sample {keep[i]} ({at}): a clock reset, or "
-                          f"recordings joined? Out-of-order rows are sorted only within {limit:.3g} s "
+        raise TinymlError(f"{path}: time goes back {_ms(-d[i])} after sample {keep[i]} ({at}): a clock reset, or "
+                          f"recordings joined? Out-of-order rows are sorted only within {_ms(limit)} "
                           "([signal] max_gap_s): cut the recording there")
 
 
@@ -111,7 +111,12 @@ def _fixes(repeated: int, backwards: int) -> str:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+    """A duration as a person reads it: 20 ms, 3.5 s, 15 min, 11 h (a logger's steps and gaps are hours)."""
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    return f"{seconds / 60:.3g} min" if seconds < 7200 else f"{seconds / 3600:.3g} h"
 
 
 def _clock(origin: datetime, t: float) -> str:
