@@ -305,3 +305,17 @@ def test_an_edge_impulse_file_without_values_says_so(tmp_path):
         "values": []}}))
     with pytest.raises(TinymlError, match=r"empty.json: payload.values is empty: no samples$"):
         read_recording(p, _spec("fall-detect"))
+
+
+def test_an_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_path):
+    ecg = _ecg(512, 30)
+    p = tmp_path / "ecg_2026-12-05.csv"
+    p.write_text('Name,Jane Doe\nDate of Birth,1970-01-01\nRecorded Date,2026-12-05 14:28:08 +0100\n'
+                 'Classification,Sinus Rhythm\nSymptoms,\nSoftware Version,1.90\nDevice,"Watch6,1"\n'
+                 'Sample Rate,512 hertz\n,\nLead,Lead I\nUnit,µV\n,\n,\n'
+                 + "".join(f"{v * 1000:.3f}\n" for v in ecg) + "\n")
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert rec.rate == 512 and np.allclose(rec.signal[:, 0], ecg, atol=1e-5)  # µV converted to mV
+    p.write_text(p.read_text().replace("Sample Rate,512 hertz\n", ""))
+    with pytest.raises(TinymlError, match="without a 'Sample Rate' line"):
+        read_recording(p, _spec("heart-rate-anomaly"))
