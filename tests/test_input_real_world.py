@@ -319,3 +319,12 @@ def test_an_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_path):
     p.write_text(p.read_text().replace("Sample Rate,512 hertz\n", ""))
     with pytest.raises(TinymlError, match="without a 'Sample Rate' line"):
         read_recording(p, _spec("heart-rate-anomaly"))
+
+
+@pytest.mark.parametrize("name, says", [("memo.m4a", "convert it to WAV first"), ("log.xlsx", "save the sheet as CSV"),
+                                        ("holter.edf", "EDF/BDF biosignals are not read")])
+def test_a_format_no_reader_takes_says_what_to_do(tmp_path, name, says):
+    p = tmp_path / name
+    p.write_bytes(b"PK\x03\x04\x14\x00\x00\x00" + bytes(200))  # binary: no reader claims it
+    with pytest.raises(TinymlError, match=f"{name}: no reader for this file: .*{says}"):
+        read_recording(p, _spec("keyword-spotting"))

@@ -271,5 +271,16 @@ def reader_for(path: Path) -> ModuleType:
             best, best_claim = mod, c
     if best is None:
         names = ", ".join(m.__name__.rsplit(".", 1)[1] for m in modules())
-        raise TinymlError(f"{path}: no reader for this file (formats read: {names})")
+        hint = next((h for suffixes, h in NOT_READ.items() if path.suffix.lower() in suffixes), "")
+        raise TinymlError(f"{path}: no reader for this file{hint} (formats read: {names})")
     return best
+
+
+# Formats users have that no reader takes, and what to do (the refusal says it).
+NOT_READ = {
+    (".mp3", ".m4a", ".aac", ".ogg", ".opus", ".flac", ".aif", ".aiff", ".webm", ".caf", ".amr"):
+        ": compressed or non-WAV audio; convert it to WAV first (ffmpeg -i FILE out.wav)",
+    (".xlsx", ".xls", ".ods", ".numbers"): ": a spreadsheet; save the sheet as CSV",
+    (".edf", ".bdf", ".gdf"): ": EDF/BDF biosignals are not read; export the lead as CSV or as a WFDB record",
+    (".parquet", ".h5", ".hdf5", ".npy", ".npz", ".pkl", ".feather"): ": a binary array file; write it as CSV",
+}
