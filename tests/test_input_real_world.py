@@ -322,9 +322,59 @@ def test_an_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_path):
 
 
 @pytest.mark.parametrize("name, says", [("memo.m4a", "convert it to WAV first"), ("log.xlsx", "save the sheet as CSV"),
-                                        ("holter.edf", "EDF/BDF biosignals are not read")])
+                                        ("scope.npy", "write it as CSV")])
 def test_a_format_no_reader_takes_says_what_to_do(tmp_path, name, says):
     p = tmp_path / name
     p.write_bytes(b"PK\x03\x04\x14\x00\x00\x00" + bytes(200))  # binary: no reader claims it
     with pytest.raises(TinymlError, match=f"{name}: no reader for this file: .*{says}"):
         read_recording(p, _spec("keyword-spotting"))
+
+
+def _edf_bytes(signals: dict[str, np.ndarray], rate: int, unit: str = "uV", bdf: bool = False,
+               reserved: str = "EDF+C") -> bytes:
+    """An EDF (or BDF) file as the specification lays it out: 1 s records, digital range the full int16/int24."""
+    width = 3 if bdf else 2
+    dmax = (1 << (8 * width - 1)) - 1
+    n = len(next(iter(signals.values()))) // rate
+    labels = [*signals, "EDF Annotations"]  # an EDF+ file's annotation signal, not a channel
+    spr = [rate] * len(signals) + [30]
+
+    def f(values, size):
+        return "".join(str(v)[:size].ljust(size) for v in values)
+
+    head = ("0".ljust(8) + "X X X X".ljust(80) + "Startdate 05-DEC-2026 X X X".ljust(80) + "05.12.26" + "14.28.08"
+            + str(256 * (len(labels) + 1)).ljust(8) + reserved.ljust(44) + str(n).ljust(8) + "1".ljust(8)
+            + str(len(labels)).ljust(4))
+    head += f(labels, 16) + f([""] * len(labels), 80) + f([unit] * len(signals) + [""], 8)
+    head += f(["-5000"] * len(signals) + ["-1"], 8) + f(["5000"] * len(signals) + ["1"], 8)
+    head += f([-dmax - 1] * len(labels), 8) + f([dmax] * len(labels), 8) + f([""] * len(labels), 80)
+    head += f(spr, 8) + f([""] * len(labels), 32)
+    raw = (b"\xffBIOSEMI" + head[8:].encode("latin-1")) if bdf else head.encode("latin-1")
+    gain = 10000 / (2 * dmax + 1)
+    for r in range(n):
+        for x in signals.values():
+            d = np.round((x[r * rate:(r + 1) * rate] + 5000) / gain) - dmax - 1
+            raw += b"".join(int(v).to_bytes(width, "little", signed=True) for v in d)
+        raw += bytes(30 * width)
+    return raw
+
+
+@pytest.mark.parametrize("bdf", [False, True])
+def test_an_edf_or_bdf_recording_gives_its_ecg_signal(tmp_path, bdf):
+    ecg = _ecg(256, 12)
+    p = tmp_path / ("holter.bdf" if bdf else "holter.edf")
+    p.write_bytes(_edf_bytes({"Resp": 0.1 * ecg * 1000, "ECG": ecg * 1000}, 256, bdf=bdf))
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert rec.rate == 256 and len(rec.signal) == len(ecg)
+    assert np.abs(rec.signal[:, 0] - ecg).max() < (2e-3 if not bdf else 1e-5)  # uV converted, one LSB
+    raw = p.read_bytes()
+    p.write_bytes(raw[: len(raw) - 1000])
+    with pytest.raises(TinymlError, match=r"the EDF file is truncated: 11 of the header's 12 data records$"):
+        read_recording(p, _spec("heart-rate-anomaly"))
+
+
+def test_a_discontinuous_edf_is_refused(tmp_path):
+    p = tmp_path / "d.edf"
+    p.write_bytes(_edf_bytes({"ECG": _ecg(256, 4) * 1000}, 256, reserved="EDF+D"))
+    with pytest.raises(TinymlError, match=r"a discontinuous EDF\+ file"):
+        read_recording(p, _spec("heart-rate-anomaly"))

@@ -281,6 +281,6 @@ NOT_READ = {
     (".mp3", ".m4a", ".aac", ".ogg", ".opus", ".flac", ".aif", ".aiff", ".webm", ".caf", ".amr"):
         ": compressed or non-WAV audio; convert it to WAV first (ffmpeg -i FILE out.wav)",
     (".xlsx", ".xls", ".ods", ".numbers"): ": a spreadsheet; save the sheet as CSV",
-    (".edf", ".bdf", ".gdf"): ": EDF/BDF biosignals are not read; export the lead as CSV or as a WFDB record",
+    (".gdf",): ": GDF biosignals are not read; export the lead as EDF, CSV or a WFDB record",
     (".parquet", ".h5", ".hdf5", ".npy", ".npz", ".pkl", ".feather"): ": a binary array file; write it as CSV",
 }
