@@ -166,6 +166,15 @@ def head_text(head: bytes) -> str | None:
     return None if b"\x00" in head else head.decode("latin-1")
 
 
+def is_number(cell: str) -> bool:
+    """A text cell holds one number (a decimal comma allowed: `-0,034`)."""
+    try:
+        float(cell.replace(",", "."))
+        return True
+    except ValueError:
+        return False
+
+
 MISSING = frozenset({"", "nan", "na", "n/a", "null", "none"})  # cells that mean "no value" (any case)
 
 

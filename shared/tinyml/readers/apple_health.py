@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError
-from . import FileSignal, ReadSpec, decode_text, head_text, parse_numbers
+from . import FileSignal, ReadSpec, decode_text, head_text, is_number, parse_numbers
 
 _RATE = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(hertz|hz)?\s*$", re.IGNORECASE)
 
@@ -42,9 +42,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     first = None
     for i, r in enumerate(rows):
         cells = [c.strip() for c in r]
-        if len(cells) >= 2 and cells[0] and not _is_number(cells[0]):
+        if len(cells) >= 2 and cells[0] and not is_number(cells[0]):
             meta[cells[0].lower()] = cells[1]
-        elif cells and _is_number(cells[0]):
+        elif cells and is_number(cells[0]):
             first = i
             break
     if len(spec.channels) != 1:
@@ -62,11 +62,3 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     values = parse_numbers([c.replace(",", ".") for c in cells], path, meta.get("lead", ch), lambda k: first + k + 1)
     return FileSignal({ch: values}, rate=float(m.group(1).replace(",", ".")), units={ch: meta.get("unit", "")},
                       names={ch: meta.get("lead", ch)})
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell.replace(",", "."))
-        return True
-    except ValueError:
-        return False

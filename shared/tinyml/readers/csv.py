@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import TinymlError, notice
 from ..timestamps import DATE_NAMES, find_time_column, time_column, to_seconds
-from . import FileSignal, ReadSpec, column_name, decode_text, declared_unit, head_text, parse_numbers
+from . import FileSignal, ReadSpec, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
 
@@ -91,7 +91,7 @@ def _layout(sample: list[str]) -> tuple[str, int]:
         return delim, 0
     rows = list(csv.reader(sample, delimiter=delim))
     start = next(i for i, r in enumerate(rows) if len(r) == mode)
-    numbers = [c for c in rows[start] if c.strip() and _is_number(c.strip())]
+    numbers = [c for c in rows[start] if c.strip() and is_number(c.strip())]
     if start and len(numbers) * 2 > len([c for c in rows[start] if c.strip()]):
         start -= 1  # that is data: the heading is the line above, with another number of cells (a trailing `,`)
     return delim, start
@@ -104,15 +104,7 @@ def _is_units_row(row: list[str], header: list[str]) -> bool:
 
     cells = [c.strip() for c, h in zip(row, header) if h]
     return (any(cells) and all(not c or lookup(c) is not None or c.lower() in UNIT_WORDS for c in cells)
-            and not any(_is_number(c) for c in cells))
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell.replace(",", "."))
-        return True
-    except ValueError:
-        return False
+            and not any(is_number(c) for c in cells))
 
 
 def _unquoted(cell: str) -> str:
