@@ -378,3 +378,12 @@ def test_a_discontinuous_edf_is_refused(tmp_path):
     p.write_bytes(_edf_bytes({"ECG": _ecg(256, 4) * 1000}, 256, reserved="EDF+D"))
     with pytest.raises(TinymlError, match=r"a discontinuous EDF\+ file"):
         read_recording(p, _spec("heart-rate-anomaly"))
+
+
+def test_a_short_ims_snapshot_is_read_with_a_notice(tmp_path, capsys):
+    x = np.random.default_rng(0).normal(0, 0.1, (5000, 4))
+    p = tmp_path / "2004.02.12.10.32.39"
+    p.write_text("".join("\t".join(f"{v:.3f}" for v in row) + "\n" for row in x))
+    rec = read_recording(p, _spec("predictive-maintenance"))
+    assert rec.rate == 20000 and len(rec.signal) == 5000
+    assert "5,000 rows; an IMS snapshot has 20,480 (a cut file?)" in capsys.readouterr().err
