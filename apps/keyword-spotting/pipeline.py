@@ -73,11 +73,6 @@ TRACT_WARP = (0.8, 1.25)  # vocal-tract/pitch warp of the extra copies (a child'
 CONTEXT_P = 0.5
 CONTEXT_GAP_S = (0.1, 0.5)  # pause between the command and the neighbouring speech
 COPY_GAIN_DB = 12.0  # level of the extra stream copies, +-
-# SpecAugment's frequency masks (Park et al. 2019) on the training windows' log-mel envelope: a word must be
-# heard without some of its spectral detail, where text-to-speech and people differ (README)
-FREQ_MASK_P = 0.5  # share of the training windows masked
-FREQ_MASKS = (1, 2)  # masks per masked window
-FREQ_MASK_BANDS = (1, 8)  # mel bands per mask (of the frontend's 40)
 FEATURE_CHUNK = 2048  # 1 s windows turned into features at once (128 MB of samples at most)
 CONTEXT_WORDS = 6  # words of a voice kept as neighbouring speech for its commands
 TEST_SET_SILENCE = "noise:test-set"  # speech-commands' subject of the official test set's silence clips
@@ -141,38 +136,7 @@ def make_examples(recordings, fx, manifest, rng, augment):
     feats = [f for f in feats if len(f)]
     if not feats:
         return np.zeros((0, *fx.input_shape()), np.float32), np.zeros(0, np.int64), np.zeros(0, str)
-    X = np.concatenate(feats).astype(np.float32)
-    if augment:  # drawn after every other draw: the windows are otherwise the same, sample for sample
-        frequency_masks(X, rng, int(manifest.features["chain"][0]["n_mels"]))
-    return X, np.asarray(ys, np.int64), np.asarray(gs, str)
-
-
-def frequency_masks(X, rng, n_mels: int, chunk: int = 4096):
-    """SpecAugment frequency masks on MFCC windows X [n, frames, n_mfcc], in place: FREQ_MASK_P of them get
-    FREQ_MASKS runs of FREQ_MASK_BANDS mel bands set to the window's mean level (mask_bands)."""
-    pick = np.flatnonzero(rng.random(len(X)) < FREQ_MASK_P)
-    masks = np.zeros((len(pick), n_mels), bool)
-    for row in masks:
-        for _ in range(int(rng.integers(FREQ_MASKS[0], FREQ_MASKS[1] + 1))):
-            w = int(rng.integers(FREQ_MASK_BANDS[0], FREQ_MASK_BANDS[1] + 1))
-            f0 = int(rng.integers(0, n_mels - w + 1))
-            row[f0 : f0 + w] = True
-    for a in range(0, len(pick), chunk):
-        X[pick[a : a + chunk]] = mask_bands(X[pick[a : a + chunk]], masks[a : a + chunk])
-    return X
-
-
-def mask_bands(C, masks):
-    """MFCC windows C [n, frames, n_mfcc] with the mel bands masks [n, n_mels] marks set to each window's mean
-    level. The MFCCs are the orthonormal DCT (first n_mfcc rows D) of the log-mel bands, so the envelope they
-    hold is C @ D (the log-mel bands smoothed to n_mfcc coefficients) and its own DCT gives C back: the
-    result is C + (level - envelope) on the masked bands, through D."""
-    from tinyml.dsp.dct import dct_matrix
-
-    D = dct_matrix(masks.shape[1], C.shape[-1])  # (n_mfcc, n_mels), orthonormal rows
-    env = C @ D
-    level = env.mean(axis=(1, 2), keepdims=True)
-    return (np.where(masks[:, None, :], level, env) @ D.T).astype(np.float32)
+    return np.concatenate(feats).astype(np.float32), np.asarray(ys, np.int64), np.asarray(gs, str)
 
 
 def clip_group(r) -> str:

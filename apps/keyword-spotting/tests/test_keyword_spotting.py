@@ -362,28 +362,3 @@ def test_held_out_clips_are_grouped_by_speaker_for_the_intervals(tmp_path, monke
     ids = np.concatenate([o[2] for o in scoring.held_out_examples(app, APP.pipeline.make_examples, recs, fx)])
     n_groups = len(set(speaker[i] for i in np.flatnonzero(~silent))) + int(silent.sum())
     assert len(np.unique(ids)) == n_groups < len(recs)
-
-
-def test_frequency_masks_flatten_mel_bands_and_leave_the_rest():
-    """mask_bands sets the masked mel bands of the MFCCs' envelope to the window's mean level (a full mask
-    leaves a flat spectrum: c0 only), and nothing else; frequency_masks masks about FREQ_MASK_P of the
-    windows and leaves the others untouched."""
-    from tinyml.dsp.dct import dct_matrix
-
-    p = APP.pipeline
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(400, 49, 10)).astype(np.float32)
-    D = dct_matrix(40, 10)
-    none, full, band = np.zeros((1, 40), bool), np.ones((1, 40), bool), np.zeros((1, 40), bool)
-    band[0, 5:12] = True
-    assert np.allclose(p.mask_bands(X[:1], none), X[:1], atol=1e-5)
-    level = (X[0] @ D).mean()
-    flat = p.mask_bands(X[:1], full)[0]
-    assert np.allclose(flat[:, 0], level * np.sqrt(40), atol=1e-4) and np.allclose(flat[:, 1:], 0, atol=1e-4)
-    e = X[0] @ D
-    want = X[0] + (level - e[:, 5:12]) @ D[:, 5:12].T
-    assert np.allclose(p.mask_bands(X[:1], band)[0], want, atol=1e-4)
-    Y = p.frequency_masks(X.copy(), np.random.default_rng(2), 40)
-    changed = np.abs(Y - X).max(axis=(1, 2)) > 1e-5
-    assert 0.4 < changed.mean() < 0.6
-    assert np.array_equal(Y[~changed], X[~changed])
