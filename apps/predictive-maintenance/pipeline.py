@@ -12,7 +12,9 @@ spectrum's shape, shaft harmonics). Two int8 models read it:
   z-scores against the machine's own baseline: how unusual this capture is for THIS machine.
 
 Calibration (PostProcessor, C twin firmware/app.c): a new device learns its machine from its first
-`calibration_captures` captures that the classifier calls normal: per feature the mean and spread
+`calibration_captures` captures that the classifier calls normal (once `calibration_patience` captures have
+passed without completing it, from every further capture: the installer's word that the machine was healthy
+when installed; a device that never calibrates never raises the alarm): per feature the mean and spread
 (Welford, float32), and the alarm threshold, `threshold_factor` times the mean anomaly score over those
 same captures (at least `min_threshold`). The anomaly score of a capture: the autoencoder's error on its
 z-scores (the features `rise_only_features` count upward only: a defect adds energy at its orders, a dip
@@ -23,7 +25,7 @@ level too); from then on it is the anomaly score over the threshold. The learned
 `predict --calibration` starts from, and what the device keeps in its non-volatile page.
 
 Events (all integer or float32 comparisons, identical on the device): "anomaly" when values.anomaly >= 1
-for `anomaly_hold` captures in a row, once calibrated (the alarm is against the machine's own baseline),
+for `anomaly_hold` captures in a row scored against the calibration (the alarm is against the machine's own baseline),
 then not again before it has dropped below 1 and `refractory` captures have passed; a fault class when,
 while anomalous (before calibration: while the classifier is confident it is no longer normal), it is the
 classifier's top non-normal class with P >= `fault_threshold` for `fault_hold` captures in a row, then not
@@ -238,6 +240,7 @@ class Params:
         p = m.postprocess
         self.n_cal = int(p["calibration_captures"])
         self.min_normal_q = score_threshold_q(p["calibration_min_normal"], out_scale, out_zero_point)
+        self.patience = int(p["calibration_patience"])
         self.uncal_den = F32(1) - F32(p["calibration_min_normal"])
         self.spread_floor = F32(p["spread_floor"])
         self.z_clip = F32(p["z_clip"])
@@ -381,6 +384,11 @@ class PostProcessor:
     def _p_normal(self, scores_q) -> np.float32:
         return F32((F32(int(scores_q[self.normal])) - self.p.out_zp) * self.p.out_scale)
 
+    def _learns(self, scores_q, count: int) -> bool:
+        """Capture number `count` (from 1) joins the baseline: the classifier does not call it a confident
+        fault, or the patience has run out (the installer's word)."""
+        return int(scores_q[self.normal]) >= self.p.min_normal_q or count > self.p.patience
+
     def _uncalibrated(self, scores_q) -> np.float32:
         return F32((F32(1) - self._p_normal(scores_q)) / self.p.uncal_den)
 
@@ -392,7 +400,8 @@ class PostProcessor:
             self._start(len(f))
         cal = self.cal
         self.count += 1
-        if cal.done:
+        scored = cal.done  # this capture's value is against the machine's baseline (not the classifier's alone)
+        if scored:
             if self.ae is None:
                 raise TinymlError("predictive-maintenance: no anomaly model ([models.anomaly]) to score against "
                                   "the calibration")
@@ -400,16 +409,16 @@ class PostProcessor:
             self.value = F32(score / cal.threshold)
         else:
             self.value = self._uncalibrated(scores_q)
-            if int(scores_q[self.normal]) >= self.p.min_normal_q:
+            if self._learns(scores_q, self.count):
                 cal.learn(f, self._p_normal(scores_q))
                 if cal.n == self.p.n_cal:
                     cal.finish_spread()
                     if self.ae is not None:
                         errors = ae_error(self.ae, cal.z(np.stack(cal.kept)))
                         cal.finish(anomaly_score(self.p, errors, cal.kept_p_normal))
-        return self._events(scores_q)
+        return self._events(scores_q, scored)
 
-    def _events(self, scores_q):
+    def _events(self, scores_q, scored: bool = True):
         events = []
         p = self.p
         anomalous = bool(self.value >= F32(1))
@@ -417,9 +426,10 @@ class PostProcessor:
             self.quiet[k] = max(0, self.quiet[k] - 1)
         self.quiet_anomaly = max(0, self.quiet_anomaly - 1)
         if anomalous:
-            self.above += 1
-            # the anomaly alarm is against this machine's own baseline: none while it is still learning
-            if self.above >= p.anomaly_hold and self.armed and self.quiet_anomaly == 0 and self.cal.done:
+            # the anomaly alarm is against this machine's own baseline: only captures scored against it count
+            # (none while it is still learning, nor the capture that completes it)
+            self.above = self.above + 1 if scored else 0
+            if self.above >= p.anomaly_hold and self.armed and self.quiet_anomaly == 0:
                 events.append((self.anomaly_event, 127))
                 self.armed = False
                 self.quiet_anomaly = p.refractory
@@ -616,9 +626,8 @@ def _calibrated_from(values, pp, res) -> int:
     """The first window scored against the learned calibration (the one after the capture that completed it)."""
     n = pp.p.n_cal
     learned = 0
-    normal_q = pp.p.min_normal_q
-    for k, s in enumerate(res.scores_q[:, pp.normal]):
-        learned += int(s) >= normal_q
+    for k, s in enumerate(res.scores_q):
+        learned += pp._learns(s, k + 1)
         if learned == n:
             return k + 1
     return len(values)
@@ -756,7 +765,8 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
               "the orders).",
               "3. Mount the sensor radially on the bearing housing (a stud or a flat magnet), then let it learn: "
               f"the first {m.postprocess['calibration_captures']} captures the classifier calls normal calibrate "
-              f"it; until then values.anomaly is the classifier's 1 - P(normal) over "
+              f"it (after {m.postprocess['calibration_patience']} captures without a baseline, every further "
+              f"capture: install it on a healthy machine); until then values.anomaly is the classifier's 1 - P(normal) over "
               f"{1 - m.postprocess['calibration_min_normal']:g}. On the host, "
               f"`tinyml calibrate {m.id} healthy.wav` writes what the device would learn and "
               f"`predict --calibration healthy.calibration.json` starts from it.",

@@ -213,17 +213,18 @@ def ims_healthy(app, pipe, folder) -> dict:
     m = app.manifest
     ims = load_module(datasets_dir() / "ims" / "dataset.py", "tinyml_datasets.ims")
     recs = ims.load(Path(folder), rate=m.rate, channels=m.channels)
-    normal, windows, alarms, after = 0, 0, 0, 0
+    normal, windows, alarms, after, calibrated = 0, 0, 0, 0, 0
     for r in recs:
         F, sq = _windows(app, pipe, r)
         normal += int((sq.argmax(1) == 0).sum())
         windows += len(sq)
         res, pp = app.pipeline._stream(app, pipe, r)
         if pp.calibration() is not None:
+            calibrated += 1
             k0 = app.pipeline._calibrated_from(res.values[:, 0], pp, res)
             after += len(res.values) - k0
             alarms += sum(1 for idx, lab, _ in res.events if lab == pp.anomaly_event and idx > res.ends[k0 - 1])
-    return {"histories": len(recs), "windows": windows, "called_normal": normal / max(windows, 1),
+    return {"histories": len(recs), "calibrated": calibrated, "windows": windows, "called_normal": normal / max(windows, 1),
             "captures_after_calibration": after, "anomaly_alarms": alarms}
 
 

@@ -9,10 +9,11 @@
  *     [machine] (app_config.h), derived here as resolve_deployment() derives them (rpm, geometry).
  *  2. the fault classifier (model.h) on the features: the window's scores;
  *  3. calibration and the anomaly autoencoder (model_anomaly.h): until `calibration_captures` normal
- *     captures are learned, anomaly = (1 - P(normal)) / (1 - calibration_min_normal); then the learned
- *     baseline is written to the non-volatile page (tml_port_nv_*) and anomaly = anomaly_score() /
- *     threshold (the autoencoder's error on the z-scores, rise-only features floored at 0, plus
- *     classifier_weight x (1 - P(normal))). A valid page found at boot (a reset, or a calibration the host loaded) is used at once.
+ *     captures are learned (after `calibration_patience` captures, any capture: the installer's word),
+ *     anomaly = (1 - P(normal)) / (1 - calibration_min_normal); then the learned baseline is written to
+ *     the non-volatile page (tml_port_nv_*) and anomaly = anomaly_score() / threshold (the autoencoder's
+ *     error on the z-scores, rise-only features floored at 0, plus classifier_weight x (1 - P(normal))).
+ *     A valid page found at boot (a reset, or a calibration the host loaded) is used at once.
  *  4. events: anomaly after `anomaly_hold` captures >= 1 once calibrated, a fault class after `fault_hold`
  *     (while anomalous), refractory.
  * Float32 in pipeline.py's order (built with -ffp-contract=off); static memory only.
@@ -77,6 +78,7 @@ static int32_t s_min_normal_q, s_fault_q;
 static float s_uncal_den, s_floor_sq, s_out_scale, s_out_zp;
 
 /* calibration (Calibration) */
+static int32_t s_count;        /* captures seen since installation (until calibrated) */
 static int32_t s_n;            /* captures learned */
 static float s_mean[F], s_m2[F], s_spread[F];
 static float s_kept[TML_CFG_POSTPROCESS_CALIBRATION_CAPTURES][F];
@@ -211,6 +213,7 @@ void tml_app_init(void)
     s_uncal_den = 1.0f - TML_CFG_POSTPROCESS_CALIBRATION_MIN_NORMAL;
     s_floor_sq = TML_CFG_POSTPROCESS_SPREAD_FLOOR * TML_CFG_POSTPROCESS_SPREAD_FLOOR;
     s_n = 0;
+    s_count = 0;
     for (int k = 0; k < F; k++) {
         s_mean[k] = s_m2[k] = 0.0f;
         s_spread[k] = 1.0f;
@@ -359,7 +362,8 @@ static void learn(const float *feat, float p_normal)
 
 /* ---- events ---- */
 
-static void events(uint32_t end, const int8_t *scores)
+/* scored: this capture's value is against the learned baseline (_events() in pipeline.py) */
+static void events(uint32_t end, const int8_t *scores, int scored)
 {
     int anomalous = s_value >= 1.0f;
     for (int k = 0; k < TML_CFG_N_LABELS; k++) {
@@ -367,8 +371,9 @@ static void events(uint32_t end, const int8_t *scores)
     }
     if (s_quiet_anomaly > 0) s_quiet_anomaly--;
     if (anomalous) {
-        s_above++;
-        if (s_above >= TML_CFG_POSTPROCESS_ANOMALY_HOLD && s_armed && s_quiet_anomaly == 0 && s_done) {
+        /* only captures scored against the baseline count (not those learning it, nor the one completing it) */
+        s_above = scored ? s_above + 1 : 0;
+        if (s_above >= TML_CFG_POSTPROCESS_ANOMALY_HOLD && s_armed && s_quiet_anomaly == 0) {
             tml_report_event(end, ANOMALY_EVENT, 127);
             s_armed = 0;
             s_quiet_anomaly = TML_CFG_POSTPROCESS_REFRACTORY;
@@ -416,16 +421,19 @@ void tml_app_on_sample(const float *sample)
         return;
     }
     float p_normal = ((float)scores[NORMAL] - s_out_zp) * s_out_scale;
-    if (s_done) {
+    const int scored = s_done;
+    if (scored) {
         s_value = anomaly_score(s_feat, p_normal) / s_threshold;
     } else {
         s_value = (1.0f - p_normal) / s_uncal_den;
-        if (scores[NORMAL] >= s_min_normal_q) {
+        s_count++;
+        /* _learns(): not a confident fault, or the patience has run out (the installer's word) */
+        if (scores[NORMAL] >= s_min_normal_q || s_count > TML_CFG_POSTPROCESS_CALIBRATION_PATIENCE) {
             learn(s_feat, p_normal);
         }
     }
     tml_report_values(end, &s_value, 1);
-    events(end, scores);
+    events(end, scores, scored);
     tml_app_report_model_cost(&s_feature_cost);
     tml_app_report_model_cost(&s_anomaly_cost);
 }

@@ -188,6 +188,27 @@ def test_no_anomaly_alarm_while_learning():
     assert pp.value > 1 and not pp.cal.done and fired == []  # not learned (a confident fault), no alarm
 
 
+def test_calibration_falls_back_to_the_installers_word_after_its_patience():
+    """A classifier that calls a healthy machine a confident fault (a rig unlike its training) delays the
+    baseline only until calibration_patience captures have passed; then every capture is learned."""
+    pp = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
+    patience, n = pp.p.patience, pp.p.n_cal
+    rng = np.random.default_rng(5)
+    feats = rng.normal(0, 1, (patience + n + 3, 36)).astype(np.float32)
+    feats[patience:] += 10.0  # only what comes after the patience may reach the baseline
+    anomaly = P.event_names(M).index(P.ANOMALY_EVENT)
+    for k, f in enumerate(feats[: patience + n]):
+        events = pp.step(None, None, None, _scores(0.05, "looseness", 0.9), features=f)
+        assert pp.cal.done == (k + 1 == patience + n)
+        assert all(lab != anomaly for lab, _ in events)  # no anomaly alarm while learning
+    assert pp.cal.n == n
+    np.testing.assert_allclose(pp.cal.mean, feats[patience : patience + n].mean(0), rtol=1e-4, atol=1e-4)
+
+    class Res:  # what evaluate() gets back: the window the baseline was complete after
+        scores_q = np.stack([_scores(0.05, "looseness", 0.9)] * len(feats))
+    assert P._calibrated_from(np.zeros(len(feats)), pp, Res) == patience + n
+
+
 def test_anomaly_rearms_only_after_dropping_and_refractory():
     pp = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()},
                          calibration={"captures": 32, "mean": [0.0] * 36, "spread": [1.0] * 36, "threshold": 1.0})
@@ -241,6 +262,22 @@ def test_device_keeps_its_calibration_across_a_reset():
     second = device_parity(APP, "qemu-m4", calibration=first.learned)
     assert second.ok, second.mismatches
     assert second.learned == first.learned
+
+
+def test_device_falls_back_to_the_installers_word_as_python_does():
+    """A gate that rejects most captures (P(normal) >= 0.99) and a patience of 5: the device learns the few
+    it passes, then every capture from the 6th, and keeps the same baseline, values and events as Python."""
+    from fwtest import need
+
+    need("arm-none-eabi-gcc", "qemu-system-arm")
+    from tinyml.device.parity import device_parity
+
+    app = load_app(APP.id, overrides=("postprocess.calibration_min_normal=0.99", "postprocess.calibration_patience=5"))
+    run = device_parity(app, "qemu-m4")
+    assert run.ok, run.mismatches
+    assert run.learned is not None and run.learned["captures"] == M.postprocess["calibration_captures"]
+    plain = device_parity(APP, "qemu-m4")
+    assert plain.learned["mean"] != run.learned["mean"]  # another set of captures was learned
 
 
 def test_real_data_marks_each_cwru_load_by_its_role_in_training(tmp_path):
