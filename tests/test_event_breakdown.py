@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyml.metrics import event_breakdown, event_intervals, event_metrics, format_intervals
+from tinyml.metrics import clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals
 from tinyml.recording import Recording
 
 RATE = 10.0
@@ -62,3 +62,73 @@ def test_specificity_interval_is_clopper_pearson():
     m = {"specificity": 1.0, "event_free_trials": 10, "event_free_clean": 10}
     assert event_intervals(m)["specificity"] == (pytest.approx(0.025 ** 0.1), 1.0)
     assert "specificity 1.000 [0.692, 1.000] over 10 event-free trials" in format_intervals(m)
+
+
+def _commands(said_by: list[str], missed: set[str]):
+    """One keyword stream: a command every 10 s, said by `said_by` in turn; the speakers in `missed` are never
+    heard, the others always (an alert at the word's end)."""
+    rec = Recording(np.zeros((int((10 * len(said_by) + 10) * RATE), 1), np.float32), RATE, ("x",), subject="s",
+                    activity="keywords", events=[(10.0 * (i + 1), "fall") for i in range(len(said_by))],
+                    truth={"event_groups": said_by})
+    return rec, [a for i, who in enumerate(said_by) if who not in missed for a in _alert(10.0 * (i + 1))]
+
+
+def test_sensitivity_interval_draws_whole_speakers_not_commands():
+    """20 speakers say 10 commands each; 4 of them are never heard (all 40 misses). An interval counting the
+    200 commands as independent (Clopper-Pearson, or a bootstrap of commands) is far too narrow: which
+    speakers happen to be in the test set moves the sensitivity by whole speakers."""
+    speakers = [f"spk{i:02d}" for i in range(20)]
+    rec, ev = _commands([s for s in speakers for _ in range(10)], set(speakers[:4]))
+    m = event_metrics([rec], [ev], LABELS, RATE, 1.0, 2.0)
+    assert m["sensitivity"] == 0.8 and m["event_trials"] == 200  # the point value does not depend on the groups
+    by_speaker = event_intervals(m)["sensitivity"]
+    per_command = clopper_pearson(160, 200)
+    assert m["cluster_intervals"]["sensitivity_groups"] == 20
+    assert by_speaker[0] < 0.7 < per_command[0] and by_speaker[1] > 0.9 > per_command[1]
+    assert (by_speaker[1] - by_speaker[0]) > 2 * (per_command[1] - per_command[0])
+    # the same misses spread over the speakers (each misses 2 of 10): speakers alike, an interval as narrow
+    # as the commands' own, so the width above comes from the clustering, not from the method
+    rec, _ = _commands([s for s in speakers for _ in range(10)], set())
+    spread = [a for i in range(200) if i % 10 >= 2 for a in _alert(10.0 * (i + 1))]
+    lo, hi = event_intervals(event_metrics([rec], [spread], LABELS, RATE, 1.0, 2.0))["sensitivity"]
+    assert hi - lo < 1.2 * (per_command[1] - per_command[0])
+    assert "cluster bootstrap over 20 groups" in format_intervals(m)
+
+
+def test_false_alarm_interval_draws_the_speakers_with_their_stream_time():
+    """A stream of 10 speakers' words, 6 minutes each; one speaker's words raise all 12 false alarms: the
+    rate rests on one speaker, so its interval reaches 0 (resamples without that speaker) where the Poisson
+    interval over 12 independent alarms does not. An alarm belongs to the span of the stream it falls in."""
+    spans = [(360.0 * i, f"spk{i}") for i in range(10)]
+    rec = Recording(np.zeros((3600 * int(RATE), 1), np.float32), RATE, ("x",), subject="s", activity="stream",
+                    truth={"stream_groups": spans})
+    alarms = [a for k in range(12) for a in _alert(360.0 * 3 + 20.0 * (k + 1))]  # all inside spk3's span
+    m = event_metrics([rec], [alarms], LABELS, RATE, 1.0, 2.0)
+    assert m["false_alarms_per_hour"] == pytest.approx(12.0) and m["false_alarms"] == 12
+    exact = event_intervals({k: v for k, v in m.items() if k != "cluster_intervals"})["false_alarms_per_hour"]
+    lo, hi = event_intervals(m)["false_alarms_per_hour"]
+    assert m["cluster_intervals"]["false_alarms_per_hour_groups"] == 10
+    assert lo == 0.0 < exact[0] and hi > exact[1]
+    # the same alarms spread over the speakers (where each speaker's span lies): close to the Poisson interval
+    even = [a for k in range(12) for a in _alert(360.0 * (k % 10) + 30.0 + k)]
+    lo, hi = event_intervals(event_metrics([rec], [even], LABELS, RATE, 1.0, 2.0))["false_alarms_per_hour"]
+    assert lo > 0.5 * exact[0] and hi < 1.2 * exact[1]
+    # no false alarm at all: resamples cannot move a zero count; the exact interval stays
+    none = event_metrics([rec], [[]], LABELS, RATE, 1.0, 2.0)
+    assert "cluster_intervals" not in none and event_intervals(none)["false_alarms_per_hour"][1] > 0
+
+
+def test_event_breakdown_keeps_the_streams_grouped_interval():
+    spans = [(360.0 * i, f"spk{i}") for i in range(10)]
+    stream = Recording(np.zeros((3600 * int(RATE), 1), np.float32), RATE, ("x",), subject="s", activity="stream",
+                       truth={"stream_groups": spans})
+    speakers = [f"c{i}" for i in range(8)]
+    rec, ev = _commands([s for s in speakers for _ in range(5)], {"c0"})
+    out = event_breakdown([rec, stream], [ev, _alert(100.0) + _alert(2000.0)], [0.9, 0.9], LABELS, RATE, 1.0, 2.0)
+    ci = out["cluster_intervals"]
+    assert ci["sensitivity_groups"] == 8 and ci["false_alarms_per_hour_groups"] == 10
+    assert event_intervals(out)["sensitivity"] == tuple(ci["sensitivity"])
+    # a recording without the groups: no grouped interval for the metric it feeds (mixing would mislead)
+    bare = Recording(rec.signal, RATE, ("x",), activity="keywords", events=rec.events)
+    m = event_metrics([rec, bare], [ev, ev], LABELS, RATE, 1.0, 2.0)
+    assert "cluster_intervals" not in m

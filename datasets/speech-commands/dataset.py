@@ -272,6 +272,7 @@ def make_streams(clips: list[Recording], spec: dict, noises: dict[str, np.ndarra
         rng = np.random.default_rng(int(hashlib.sha256(f"{seed}/streams/{split}".encode()).hexdigest()[:8], 16))
         here = [r for r in clips if r.split == split]
         words = [_word(r.signal[:, 0], acoustics) for r in here if r.label == UNKNOWN]
+        speakers = [r.subject for r in here if r.label == UNKNOWN]  # who said each word (the intervals' groups)
         if not words:
             raise TinymlError(f"speech-commands: no {split}-split clips of other words to make its streams from")
         pool = _noise_pool(noises, [r for r in here if r.label == SILENCE and split == "test"])
@@ -279,9 +280,11 @@ def make_streams(clips: list[Recording], spec: dict, noises: dict[str, np.ndarra
         k = 0
         while minutes > 1e-9:
             n = int(min(minutes, 10.0) * 60 * RATE)
-            x, _ = assemble(n, rng, _Cycle(words, rng), None, pool, acoustics)
+            heard: list[tuple[float, str]] = []
+            x, _ = assemble(n, rng, _Cycle(words, rng, speakers), None, pool, acoustics, heard)
             out.append(Recording(x[:, None], float(RATE), ch, subject=f"streams:{split}", label=UNKNOWN,
-                                 activity="stream", source=f"speech-commands:{split}:stream{k}", split=split))
+                                 activity="stream", source=f"speech-commands:{split}:stream{k}", split=split,
+                                 truth={"stream_groups": heard}))
             minutes -= n / 60 / RATE
             k += 1
         commands = _balanced([r for r in here if r.label in COMMANDS], int(want.get("commands", 0)), rng)
@@ -289,8 +292,9 @@ def make_streams(clips: list[Recording], spec: dict, noises: dict[str, np.ndarra
         for j in range(0, len(commands), per_stream):
             part = [(r.label, _word(r.signal[:, 0], acoustics)) for r in commands[j : j + per_stream]]
             x, events = assemble(int(len(part) * 12 * RATE), rng, _Cycle(words, rng), part, pool, acoustics)
+            said_by = [r.subject for r in commands[j : j + per_stream]][: len(events)]  # events keep the clips' order
             out.append(Recording(x[:, None], float(RATE), ch, subject=f"streams:{split}", label=UNKNOWN,
-                                 activity="keywords", events=events,
+                                 activity="keywords", events=events, truth={"event_groups": said_by},
                                  source=f"speech-commands:{split}:keywords{j // per_stream}", split=split))
     return out
 
@@ -315,15 +319,18 @@ def _balanced(cmds: list[Recording], n: int, rng) -> list[Recording]:
 
 
 class _Cycle:
-    """Words drawn in a shuffled order, all of them before any repeats."""
+    """Words drawn in a shuffled order, all of them before any repeats; `names` (optional): who said each,
+    `last_name` the one drawn last."""
 
-    def __init__(self, items, rng):
-        self.items, self.rng, self.order = items, rng, []
+    def __init__(self, items, rng, names=None):
+        self.items, self.rng, self.order, self.names, self.last_name = items, rng, [], names, None
 
     def next(self):
         if not self.order:
             self.order = list(self.rng.permutation(len(self.items)))
-        return self.items[self.order.pop()]
+        i = self.order.pop()
+        self.last_name = self.names[i] if self.names is not None else None
+        return self.items[i]
 
 
 def _noise_pool(noises: dict[str, np.ndarray], silence_clips: list[Recording]) -> list[np.ndarray]:
@@ -337,11 +344,14 @@ def _noise_pool(noises: dict[str, np.ndarray], silence_clips: list[Recording]) -
 
 
 def assemble(n: int, rng, words: _Cycle, commands: list[tuple[str, np.ndarray]] | None, recorded: list[np.ndarray],
-             acoustics) -> tuple[np.ndarray, list[tuple[float, str]]]:
+             acoustics, heard: list | None = None) -> tuple[np.ndarray, list[tuple[float, str]]]:
     """n samples of phrases (1-4 words, short gaps) and pauses at one speech level, commands (if any) spoken
     on their own every ~4.6 s, then a room now and then and background segments of 10-60 s, each a recorded
     noise or a household kind at 10-30 dB SNR. Returns the signal and the events (end of the word, label);
-    with commands, the signal ends 2 s after the last one (n leaves room for all of them)."""
+    with commands, the signal ends 2 s after the last one (n leaves room for all of them). heard (a list,
+    when the words name their speakers): filled with (end of a word in s, its speaker) for every word spoken
+    (babble noise aside): a false accept belongs to the last word that ended before it (the device decides
+    after the word it heard). Recording it draws nothing: the signal is the same with or without it."""
     speech = np.zeros(n, np.float32)
     events: list[tuple[float, str]] = []
     level = 10 ** (rng.uniform(-26, -12) / 20)  # active RMS of the speech
@@ -360,10 +370,12 @@ def assemble(n: int, rng, words: _Cycle, commands: list[tuple[str, np.ndarray]] 
             pos += len(tok) + int(rng.uniform(0.4, 1.0) * RATE)
             next_cmd = pos + int(rng.uniform(1.6, 3.4) * RATE) if cmds else n
             continue
-        parts = []
+        parts, ends = [], []
         for _ in range(int(rng.integers(1, 5))):
             w = words.next()
             babble.append(w)
+            o = sum(len(p) for p in parts)  # where the word starts in the phrase
+            ends.append((o, o + len(w), words.last_name))
             parts.append(w * np.float32(level * rng.uniform(0.6, 1.5) / (acoustics.active_rms(w) + 1e-9)))
             parts.append(np.zeros(int(rng.uniform(0.05, 0.3) * RATE), np.float32))
         tok = np.concatenate(parts)
@@ -371,6 +383,8 @@ def assemble(n: int, rng, words: _Cycle, commands: list[tuple[str, np.ndarray]] 
         if k < len(tok):
             tok = tok[:k] * np.minimum(1, np.linspace(k / 800, 0, k)).astype(np.float32)
         speech[pos : pos + k] += tok
+        if heard is not None:
+            heard.extend((round((pos + min(e, k)) / RATE, 3), who) for o, e, who in ends if o < k and who is not None)
         gap = rng.uniform(0.2, 2.5) if rng.random() < 0.85 else rng.uniform(3, 10)
         pos += k + int(gap * RATE)
     if rng.random() < 0.3:

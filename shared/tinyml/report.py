@@ -286,7 +286,8 @@ def _ci_text(metrics: dict) -> str:
 
 def _intervals_line(q: dict) -> str:
     line = format_intervals(q)
-    out = f"\n\nint8, {line} (exact; the held-out set is finite)." if line else ""
+    exact = "exact where no cluster bootstrap is named" if q.get("cluster_intervals") else "exact"
+    out = f"\n\nint8, {line} ({exact}; the held-out set is finite)." if line else ""
     out += _window_intervals_line(q)
     other = _ci_text(q)
     return out + (f"\n\nint8, 95 % intervals of the other metrics: {other}." if other else "")
@@ -382,21 +383,29 @@ def _cohorts_text(q: dict) -> str:
         ci = event_intervals(mm).get(key)
         if not mm.get(total) or ci is None:
             return "–"
-        return f"{mm[key]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] ({mm[count]}/{mm[total]})"
+        return f"{mm[key]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] ({mm[count]}/{mm[total]}{_drawn_cell(mm, key)})"
 
     rows = []
+    how = ("95 % intervals: exact, or a cluster bootstrap over the groups the cell names"
+           if any(mm.get("cluster_intervals") for mm in by.values()) else "exact 95 % intervals")
     for c, mm in by.items():
         ci = event_intervals(mm).get("false_alarms_per_hour")
         fa = (f"{mm['false_alarms_per_hour']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}] ({mm['false_alarms']} in "
-              f"{mm['stream_hours']:.1f} h)" if ci else "–")
+              f"{mm['stream_hours']:.1f} h{_drawn_cell(mm, 'false_alarms_per_hour')})" if ci else "–")
         lat = f"{mm['latency_median_s']:.2f}" if "latency_median_s" in mm else "–"
         rows.append(f"| {c} | {mm.get('subjects', '')} | {cell(mm, 'sensitivity', 'event_hits', 'event_trials')} | "
                     f"{cell(mm, 'specificity', 'event_free_clean', 'event_free_trials')} | {fa} | {lat} |")
     return (f"\nThe headline figures above are measured on the held-out **{', '.join(on.get('trials', []))}** trials"
             + (f" and the **{', '.join(on['streams'])}** streams (false alarms per hour)" if on.get("streams") else "")
-            + ". Every held-out cohort (int8, exact 95 % intervals):\n\n"
+            + f". Every held-out cohort (int8, {how}):\n\n"
             "| cohort | subjects | sensitivity | specificity | false alarms / h | latency median (s) |\n"
             "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n")
+
+
+def _drawn_cell(m: dict, key: str) -> str:
+    """'; bootstrap over N groups' where the cohort's interval of `key` draws whole groups, else ''."""
+    n = m.get("cluster_intervals", {}).get(f"{key}_groups")
+    return f"; bootstrap over {n} groups" if n else ""
 
 
 def _models_text(card: dict, folder: Path) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tinyml.apps import load_module
-from tinyml.data import split_recordings
+from tinyml.data import dataset_module, split_recordings
 from tinyml.errors import TinymlError
 from tinyml.paths import datasets_dir
 
@@ -201,3 +201,33 @@ def test_streams_from_one_split(ds, tree, test_set):
                 assert np.sqrt(np.mean(r.signal[i - 2000 : i] ** 2)) > np.sqrt(np.mean(r.signal[i + 400 : i + 2400] ** 2))
     again = ds.load([tree[0], test_set[0]], rate=16000, channels=CH, silence_fraction=0, streams=spec)
     assert all(np.array_equal(a.signal, b.signal) for a, b in zip(recs, again))  # deterministic
+
+
+def test_streams_name_who_said_each_command_and_word(ds, tree, test_set):
+    """The streams keep their provenance for the intervals (tinyml.metrics.events): each command's speaker
+    (`event_groups`, in the events' order) and the speaker of every non-keyword word from its end on
+    (`stream_groups`), all speakers of the stream's own split; recording it changes no sample."""
+    spec = {"test": {"minutes": 0.3, "commands": 12}}
+    recs = ds.load([tree[0], test_set[0]], rate=16000, channels=CH, silence_fraction=0, streams=spec)
+    def test_speakers(names):  # the dataset's own hash rule on the speaker part
+        return all(ds.which_set(f"yes/{g}_nohash_0.wav") == "testing" for g in names)
+
+    kw = [r for r in recs if r.activity == "keywords"]
+    st = [r for r in recs if r.activity == "stream"]
+    assert kw and st
+    for r in kw:
+        assert len(r.truth["event_groups"]) == len(r.events) and test_speakers(r.truth["event_groups"])
+    assert len({g for r in kw for g in r.truth["event_groups"]}) > 1
+    for r in st:
+        times = [t for t, _ in r.truth["stream_groups"]]
+        assert times == sorted(times) and 0 < times[0] and times[-1] <= r.duration
+        assert test_speakers({g for _, g in r.truth["stream_groups"]})
+    # the same draws with and without recording who spoke: the same signal
+    words = [r.signal[:, 0] for r in recs if r.split == "test" and r.label == "unknown" and r.activity not in
+             ("stream", "keywords")]
+    acoustics = dataset_module("synthetic-speech")
+    heard = []
+    a, _ = ds.assemble(16000 * 20, np.random.default_rng(1), ds._Cycle(words, np.random.default_rng(2), ["s"] * len(words)),
+                       None, [], acoustics, heard)
+    b, _ = ds.assemble(16000 * 20, np.random.default_rng(1), ds._Cycle(words, np.random.default_rng(2)), None, [], acoustics)
+    assert np.array_equal(a, b) and heard and {g for _, g in heard} == {"s"}

@@ -2,6 +2,11 @@
 streams, the alert latency, and their exact intervals; the same per cohort and per activity.
 
 Recordings whose `activity` is "stream" are long continuous streams: they measure false alarms per hour.
+Where the dataset names who produced what (`Recording.truth`: "event_groups", one group name per true event,
+e.g. the speaker who said the command; "stream_groups", [(from_s, group)] over a stream, e.g. the speaker of
+the words heard from then on), a metric's interval is a cluster bootstrap over those groups
+(`cluster_intervals`): one speaker's commands, or the words of one speaker that raise false alarms, are not
+independent, so intervals counting events as independent were too narrow.
 A trial labelled with an event label but without an event time (a 1 s keyword-spotting clip of a command)
 is neither an event trial nor an event-free one: the event metrics leave it to the window metrics (top-1).
 """
@@ -11,6 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..recording import Recording
+from .bootstrap import cluster_bootstrap_ci
+
+CLUSTER_RESAMPLES = 2000  # resamples of whole groups (seeded: the same recordings give the same intervals)
 
 
 def event_metrics(
@@ -25,15 +33,29 @@ def event_metrics(
     trials_clean = trials = 0
     stream_alarms, stream_hours = 0, 0.0
     latencies = []
+    by_event_group: dict[str, list[float]] = {}  # group -> [hits, events]; None once a recording lacks groups
+    by_stream_group: dict[str, list[float]] = {}  # group -> [false alarms, hours]
+    grouped_events = grouped_streams = True
     for r, ev in zip(recs, events):
         pred = [(idx / rate, labels[lab]) for idx, lab, _ in ev]
         if r.activity == "stream":
             stream_hours += r.duration / 3600
-            stream_alarms += sum(1 for t, lab in pred if not _near(t, lab, r.events, before_s, after_s))
+            alarms = [t for t, lab in pred if not _near(t, lab, r.events, before_s, after_s)]
+            stream_alarms += len(alarms)
+            spans = r.truth.get("stream_groups")
+            grouped_streams = grouped_streams and bool(spans)
+            if grouped_streams:
+                _add_stream_groups(by_stream_group, spans, alarms, r.duration)
             continue
         if r.events:
-            for (t_gt, _), t in match_events(r.events, pred, before_s, after_s)[0]:
+            names = r.truth.get("event_groups")
+            grouped_events = grouped_events and names is not None and len(names) == len(r.events)
+            for j, ((t_gt, _), t) in enumerate(match_events(r.events, pred, before_s, after_s)[0]):
                 total += 1
+                if grouped_events:
+                    g = by_event_group.setdefault(str(names[j]), [0.0, 0.0])
+                    g[0] += t is not None
+                    g[1] += 1
                 if t is not None:
                     hits += 1
                     latencies.append(t - t_gt)
@@ -56,7 +78,43 @@ def event_metrics(
         out["false_alarms_per_hour"] = stream_alarms / stream_hours
         out["false_alarms"] = stream_alarms
         out["stream_hours"] = stream_hours
+    cluster = {}
+    if grouped_events and total:
+        cluster.update(_cluster_interval("sensitivity", by_event_group, hits == total))
+    if grouped_streams and stream_hours > 0:
+        cluster.update(_cluster_interval("false_alarms_per_hour", by_stream_group, False))
+    if cluster:
+        out["cluster_intervals"] = cluster
     return out
+
+
+def _add_stream_groups(acc: dict, spans, alarms: list[float], duration: float) -> None:
+    """A stream's exposure (hours) and false alarms per group: span k holds the stream from its start to the
+    next span's (the first from 0, the last to the end); an alarm belongs to the span holding its time."""
+    spans = sorted((float(t), str(g)) for t, g in spans)
+    starts = np.asarray([t for t, _ in spans])
+    ends = np.append(starts[1:], duration)
+    starts[0] = 0.0
+    for (_, g), a, b in zip(spans, starts, ends):
+        acc.setdefault(g, [0.0, 0.0])[1] += max(b - a, 0.0) / 3600
+    for t in alarms:
+        k = max(int(np.searchsorted(starts, t, side="right")) - 1, 0)
+        acc[spans[k][1]][0] += 1
+
+
+def _cluster_interval(key: str, groups: dict, all_hit: bool, level: float = 0.95) -> dict:
+    """{key: [lo, hi], key_groups: n}: the percentile interval of sum(first) / sum(second) over
+    CLUSTER_RESAMPLES resamples of whole groups (metrics.cluster_bootstrap_ci, seed 0). Empty below two groups,
+    and when no event was found/raised or every event was: resamples of a boundary count all give it, a
+    zero-width interval; the exact interval (event_intervals) stays then."""
+    names = sorted(groups)
+    num = np.asarray([groups[g][0] for g in names], np.float64)
+    den = np.asarray([groups[g][1] for g in names], np.float64)
+    if len(names) < 2 or num.sum() == 0 or all_hit or den.sum() <= 0:
+        return {}
+    lo, hi = cluster_bootstrap_ci({"num": num, "den": den}, lambda s: s["num"] / np.where(s["den"] > 0, s["den"], np.nan),
+                                  level=level, n_boot=CLUSTER_RESAMPLES, seed=0)
+    return {key: [round(float(lo), 5), round(float(hi), 5)], f"{key}_groups": len(names)}
 
 
 def event_breakdown(
@@ -78,12 +136,19 @@ def event_breakdown(
     out = event_metrics([r for r, _ in pairs], [e for _, e in pairs], labels, rate, before_s, after_s, event_labels)
     for k in ("false_alarms_per_hour", "false_alarms", "stream_hours"):
         out.pop(k, None)
+    for k in ("false_alarms_per_hour", "false_alarms_per_hour_groups"):
+        out.get("cluster_intervals", {}).pop(k, None)
     streams = out_of(lambda r: r.activity == "stream" and (real is not None and real(r)))
     streams = streams or out_of(lambda r: r.activity == "stream")
     if streams:
         s = event_metrics([r for r, _ in streams], [e for _, e in streams], labels, rate, before_s, after_s,
                           event_labels)
         out.update({k: s[k] for k in ("false_alarms_per_hour", "false_alarms", "stream_hours")})
+        fa = {k: v for k, v in s.get("cluster_intervals", {}).items() if k.startswith("false_alarms_per_hour")}
+        if fa:
+            out["cluster_intervals"] = {**out.get("cluster_intervals", {}), **fa}
+    if not out.get("cluster_intervals", True):
+        out.pop("cluster_intervals")
     cohorts = sorted({r.cohort for r in recs if r.cohort})
     if cohorts:
         out["measured_on"] = {
@@ -123,10 +188,12 @@ def _by_activity(recs, events, peaks, labels, rate, before_s, after_s, event_lab
 
 
 def event_intervals(m: dict, level: float = 0.95) -> dict[str, tuple[float, float]]:
-    """Exact `level` confidence intervals of the event metrics, from the counts behind them: sensitivity and
+    """`level` confidence intervals of the event metrics: exact ones from the counts behind them, sensitivity and
     specificity (Clopper-Pearson over the event and the event-free trials) and false alarms per hour (Poisson
-    over the alarms in the stream hours). A few hundred commands and an hour or two of streams leave wide
-    intervals: two models a few points or alarms apart may not differ at all."""
+    over the alarms in the stream hours), unless the recordings named the groups the events and the stream
+    time come from: then the metric's cluster-bootstrap interval (`cluster_intervals`, 95 %) replaces the exact
+    one, which counts the events as independent. A few hundred commands and an hour or two of streams leave
+    wide intervals: two models a few points or alarms apart may not differ at all."""
     from scipy.stats import chi2
 
     a = (1 - level) / 2
@@ -142,7 +209,17 @@ def event_intervals(m: dict, level: float = 0.95) -> dict[str, tuple[float, floa
         k = _false_alarms(m)
         out["false_alarms_per_hour"] = (float(chi2.ppf(a, 2 * k)) / 2 / hours if k else 0.0,
                                         float(chi2.ppf(1 - a, 2 * k + 2)) / 2 / hours)
+    if abs(level - 0.95) < 1e-9:
+        for key, ci in m.get("cluster_intervals", {}).items():
+            if key in out:
+                out[key] = (float(ci[0]), float(ci[1]))
     return out
+
+
+def _drawn(m: dict, key: str, level: float) -> str:
+    """' (cluster bootstrap over N groups)' when the interval of `key` draws groups, else ''."""
+    n = m.get("cluster_intervals", {}).get(f"{key}_groups")
+    return f" (cluster bootstrap over {n} groups)" if n and abs(level - 0.95) < 1e-9 else ""
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -169,7 +246,8 @@ def format_intervals(m: dict, level: float = 0.95) -> str:
     parts = []
     if "sensitivity" in ci:
         lo, hi = ci["sensitivity"]
-        parts.append(f"sensitivity {m['sensitivity']:.3f} [{lo:.3f}, {hi:.3f}] over {m['event_trials']} events")
+        parts.append(f"sensitivity {m['sensitivity']:.3f} [{lo:.3f}, {hi:.3f}] over {m['event_trials']} events"
+                     + _drawn(m, "sensitivity", level))
     if "specificity" in ci:
         lo, hi = ci["specificity"]
         parts.append(f"specificity {m['specificity']:.3f} [{lo:.3f}, {hi:.3f}] over {m['event_free_trials']} "
@@ -177,7 +255,7 @@ def format_intervals(m: dict, level: float = 0.95) -> str:
     if "false_alarms_per_hour" in ci:
         lo, hi = ci["false_alarms_per_hour"]
         parts.append(f"false alarms {m['false_alarms_per_hour']:.2f} / h [{lo:.2f}, {hi:.2f}] "
-                     f"({_false_alarms(m)} in {m['stream_hours']:.2f} h)")
+                     f"({_false_alarms(m)} in {m['stream_hours']:.2f} h)" + _drawn(m, "false_alarms_per_hour", level))
     return f"{100 * level:g} % intervals: " + "; ".join(parts) if parts else ""
 
 
