@@ -24,6 +24,7 @@ from ..apps import App, load_app
 from ..errors import TinymlError
 from .options import topic_level
 from .payloads import dumps, event_payload, event_topic
+from .store import StoreError
 
 SPEC_KEYS = ("app", "board", "input", "port", "cmd", "id", "rate", "loop", "speed")
 
@@ -52,16 +53,19 @@ def parse_device(text: str, index: int = 0) -> DeviceSpec:
         kv[k] = v
     if not kv.get("app"):
         raise TinymlError(f"{where}: app=<id> is required")
-    try:
-        spec = DeviceSpec(kv["app"], kv.get("board", "host"), kv.get("input"), kv.get("port"), kv.get("cmd"),
-                          kv.get("id") or f"{socket.gethostname().split('.')[0]}-{kv['app']}-{index}",
-                          float(kv["rate"]) if kv.get("rate") else None, int(kv.get("loop", 1)),
-                          float(kv.get("speed", 1.0)))
-    except ValueError as e:
-        raise TinymlError(f"{where}: {e}") from None
+
+    def number(key: str, kind, default):
+        try:
+            return kind(kv[key]) if kv.get(key) else default
+        except ValueError:
+            raise TinymlError(f"{where}: {key}={kv[key]!r} is not a {'whole ' if kind is int else ''}number") from None
+
+    spec = DeviceSpec(kv["app"], kv.get("board", "host"), kv.get("input"), kv.get("port"), kv.get("cmd"),
+                      kv.get("id") or f"{socket.gethostname().split('.')[0]}-{kv['app']}-{index}",
+                      number("rate", float, None), number("loop", int, 1), number("speed", float, 1.0))
     topic_level("device id", spec.id)
-    if spec.loop < 1 or spec.speed <= 0:
-        raise TinymlError(f"{where}: loop must be >= 1 and speed > 0")
+    if spec.loop < 1 or not spec.speed > 0 or (spec.rate is not None and not spec.rate > 0):
+        raise TinymlError(f"{where}: loop must be >= 1, speed and rate > 0")
     if spec.input and not Path(spec.input).is_file():
         raise TinymlError(f"{where}: input {spec.input}: file not found")
     return spec
@@ -157,7 +161,10 @@ class EventFeed:
                           sample=sample, rate=self.rate, event=name, score=score, scores=self.scores,
                           values=self.values if self.m.values else None, model=self.model, board=self.board,
                           created=created)
-        row = self.store.put(self.device, p["event_id"], self.topic, dumps(p))
+        try:
+            row = self.store.put(self.device, p["event_id"], self.topic, dumps(p))
+        except StoreError as e:  # never a silent loss: the device stops here, saying which event was not kept
+            raise StoreError(f"{e}; event {name!r} at t={p['t']:g} s (seq {self.seq}) was not stored") from None
         if row is not None and self.sink is not None:
             self.sink(row, self.topic, dumps(p))
 
@@ -168,13 +175,26 @@ class DeviceWorker:
     def __init__(self, spec: DeviceSpec, *, site: str, store, sink, log, stop: threading.Event):
         self.spec, self.site, self.store, self.sink, self.log, self.stop = spec, site, store, sink, log, stop
         self.app = load_app(spec.app)
+        self.board = self._board()  # a wrong board or a missing port: said now, before any connection
         self.input = Path(spec.input) if spec.input else self._demo()
         self.signal = self._signal()  # here, in the gateway's thread: reading notices are not thread-safe
         self.feed: EventFeed | None = None
+        self.past_events = 0  # raised in the sessions (loops) before the current one
         self.link = None
         self.error: str | None = None
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"device-{spec.id}", daemon=True)
+
+    def _board(self):
+        if self.spec.board == "sim" or self.spec.cmd:
+            return None
+        from ..device.board import load_board
+
+        board = load_board(self.spec.board)
+        if board.runner == "serial" and not self.spec.port:
+            raise TinymlError(f"device {self.spec.id}: board {board.name} streams over a serial port: add "
+                              "port=/dev/ttyACM0 (or the board's port) to its --device")
+        return board
 
     def _demo(self) -> Path:
         from ..fixtures import demo_path
@@ -183,6 +203,11 @@ class DeviceWorker:
         if not p.is_file():
             raise TinymlError(f"device {self.spec.id}: no input= and {self.app.id} has no demo recording at {p}")
         return p
+
+    @property
+    def events(self) -> int:
+        """Events raised in every session (loop) so far."""
+        return self.past_events + (self.feed.stats.events if self.feed else 0)
 
     @property
     def link_faults(self) -> int:
@@ -199,6 +224,8 @@ class DeviceWorker:
             for loop in range(self.spec.loop):
                 if self.stop.is_set():
                     break
+                if self.feed is not None:
+                    self.past_events += self.feed.stats.events
                 self.feed = EventFeed(self.app, site=self.site, device=self.spec.id, board=self.spec.board,
                                       session=session_id(self.input, self.spec.rate, loop), store=self.store,
                                       sink=self.sink)
@@ -226,12 +253,10 @@ class DeviceWorker:
         if self.spec.cmd:
             transport = ProcessTransport(self.spec.cmd.split())
         else:
-            from ..device.board import load_board
             from ..device.firmware import build_app
 
-            board = load_board(self.spec.board)
-            im = build_app(self.app, board)
-            transport = open_transport(board, im.elf, self.spec.port)
+            im = build_app(self.app, self.board)
+            transport = open_transport(self.board, im.elf, self.spec.port)
 
         def on_link(link):
             link.skip_malformed = True  # counted as link faults (telemetry), the session goes on

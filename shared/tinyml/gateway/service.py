@@ -91,7 +91,7 @@ class Gateway:
             for pub in self.publishers.values():
                 pub.stop("offline", reason)
             self.store.close()
-        events = sum(w.feed.stats.events for w in self.workers if w.feed)
+        events = sum(w.events for w in self.workers)
         self.log(f"gateway: {len(self.workers)} device(s), {events} event(s) raised; "
                  + ("all acknowledged by the broker" if not left else f"{left} still queued in {self.store.path}"))
         return 1 if left or any(w.error for w in self.workers) else 0
@@ -121,8 +121,12 @@ def run_gateway(args) -> int:
     return gw.run(timeout=args.timeout, drain=args.drain)
 
 
+RUN_DRAIN_S = 30.0  # `tinyml run --mqtt`: how long the run waits for the broker to take its queue at the end
+
+
 class RunPublisher:
-    """`tinyml run <app> --mqtt URL`: the events of one device session published as the gateway does."""
+    """`tinyml run <app> --mqtt URL`: the events of one device session published as the gateway does; close()
+    returns how many are still queued (the run then exits 1, as the gateway does)."""
 
     def __init__(self, app, url: str, input_path: str, rate, board: str):
         from .options import parse_broker as parse
@@ -144,8 +148,8 @@ class RunPublisher:
             self.hello_seen = True
         self.feed.feed(msg)
 
-    def close(self, drain: float = 30.0) -> int:
-        end = time.monotonic() + drain
+    def close(self, drain: float | None = None) -> int:
+        end = time.monotonic() + (RUN_DRAIN_S if drain is None else drain)
         while self.store.count_pending() and time.monotonic() < end:
             time.sleep(0.05)
         left = self.store.count_pending()

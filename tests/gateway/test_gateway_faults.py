@@ -1,0 +1,184 @@
+"""What goes wrong on a gateway in the field, beyond the broker tests of test_mqtt.py: a queue that cannot be written
+(a full disk), a wrong --device, a consumer fed messages it cannot read, two clients with one MQTT client id, and the
+exit codes of `tinyml run --mqtt` and `tinyml subscribe`. Each ends in one line naming the problem, the exit code the
+README gives, and no event lost without saying so."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from types import SimpleNamespace
+
+import pytest
+
+from apptest import APPS
+from mqtttest import USERS, broker, predicted_events, wait_until
+from tinyml.apps import load_app
+from tinyml.cli import main
+from tinyml.gateway.broker import free_port
+from tinyml.gateway.options import parse_broker
+from tinyml.gateway.store import EventStore, StoreError
+
+pytestmark = [pytest.mark.xdist_group("mqtt")]
+
+
+def app_with_events():
+    """An app with a committed model whose demo raises at least one event, and predict's events on it."""
+    for a in APPS:
+        app = load_app(a)
+        if app.tflite_path.is_file():
+            want = predicted_events(app)
+            if want:
+                return app, want
+    pytest.skip("no app with a model and demo events")
+
+
+def full(store: EventStore) -> None:
+    """No room for one more page: what a full disk looks like to SQLite (SQLITE_FULL)."""
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_a_full_queue_says_which_event_was_not_stored_and_keeps_the_others(tmp_path):
+    from tinyml.gateway.devices import EventFeed
+
+    app = load_app(APPS[0])
+    store = EventStore(tmp_path / "q.sqlite")
+    feed = EventFeed(app, site="lab", device="d1", session="s-0", board="host", store=store)
+    feed.raise_event(100, app.manifest.event_names[0], 0.9)
+    full(store)
+    with pytest.raises(StoreError) as e:
+        for i in range(200):  # the first page fills after a few events
+            feed.raise_event(200 + i, app.manifest.event_names[0], 0.9)
+    text = str(e.value)
+    assert str(tmp_path / "q.sqlite") in text and "full" in text and "was not stored" in text and "\n" not in text
+    assert not store.db.in_transaction
+    store.close()
+    db = sqlite3.connect(tmp_path / "q.sqlite")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT COUNT(*) FROM events WHERE acked IS NULL").fetchone()[0] == feed.seq - 1
+
+
+def test_acknowledgements_the_queue_cannot_write_are_kept_and_written_later(tmp_path):
+    """The broker acknowledged an event while the disk was full: one line, and the mark is written once it can be."""
+    from tinyml.gateway.publisher import DevicePublisher
+
+    class FlakyStore(EventStore):
+        failures = 2
+
+        def ack(self, rows):
+            if self.failures:
+                self.failures -= 1
+                raise StoreError(f"{self.path}: cannot mark acknowledged events in the event queue: disk is full")
+            super().ack(rows)
+
+    store = FlakyStore(tmp_path / "q.sqlite")
+    row = store.put("d1", "e" * 32, "tinyml/lab/d1/a/event", b"{}")
+    said = []
+    pub = DevicePublisher(parse_broker("mqtt://127.0.0.1:1"), store, site="lab", device="d1", apps=["a"],
+                          gateway="gw", log=said.append)
+    for _ in range(3):  # the broker's PUBACK for it, then two more loops of the connection
+        pub.in_flight[7] = row
+        pub.acked.append((7, None))
+        pub._settle()
+        pub.acked.clear()
+    assert store.count_pending() == 0
+    assert len(said) == 1 and "disk is full" in said[0], said
+    store.close()
+
+
+@pytest.mark.parametrize("device, expect", [
+    ("board=no-such-board", "unknown board 'no-such-board'"),
+    ("board=nucleo-l4r5zi", "streams over a serial port: add port="),
+    ("loop=x", "loop='x' is not a whole number"),
+    ("rate=-5", "rate > 0"),
+])
+def test_a_wrong_device_is_said_before_connecting(capsys, tmp_path, device, expect):
+    app = APPS[0]
+    rc = main(["gateway", "--broker", f"mqtt://127.0.0.1:{free_port()}", "--queue", str(tmp_path / "q.sqlite"),
+               "--device", f"app={app},{device}", "--drain", "0"])
+    err = capsys.readouterr().err
+    assert rc == 2 and expect in err and len(err.splitlines()) == 1 and "retrying" not in err, err
+
+
+def test_the_gateway_counts_and_keeps_the_events_of_every_loop(capsys, tmp_path):
+    """No broker: every loop's events stay queued, the last line counts them all, and the exit code is 1."""
+    app, want = app_with_events()
+    rc = main(["gateway", "--broker", f"mqtt://127.0.0.1:{free_port()}", "--queue", str(tmp_path / "q.sqlite"),
+               "--device", f"app={app.id},board=sim,speed=100000,loop=3,id=d1", "--drain", "0.2"])
+    last = capsys.readouterr().err.splitlines()[-1]
+    n = 3 * len(want)
+    assert rc == 1 and f"{n} event(s) raised; {n} still queued" in last, last
+
+
+def test_run_with_mqtt_exits_1_while_events_are_still_queued(capsys, monkeypatch, tmp_path):
+    import tinyml.gateway.service as service
+    from tinyml.fixtures import demo_path
+
+    app, want = app_with_events()
+    monkeypatch.setattr(service, "RUN_DRAIN_S", 0.2)
+    url = f"mqtt://127.0.0.1:{free_port()}/?queue={tmp_path / 'q.sqlite'}&device=d1"
+    rc = main(["run", app.id, "--board", "host", "--input", str(demo_path(app)), "--events-only", "--mqtt", url])
+    err = capsys.readouterr().err
+    assert rc == 1 and f"{len(want)} still queued" in err and "Traceback" not in err, err
+
+
+def message(payload) -> SimpleNamespace:
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return SimpleNamespace(topic="tinyml/lab/d1/a/event", payload=raw)
+
+
+def test_a_consumer_skips_what_it_cannot_read_says_it_once_and_goes_on():
+    from tinyml.gateway.subscribe import Subscriber
+
+    good = {"schema": 1, "kind": "event", "event_id": "a" * 32, "site": "lab", "device": "d1", "app": "a",
+            "event": "fall"}
+    bad = [b"not json", b"[" * 100000, [1, 2], {**good, "schema": 2}, {**good, "event_id": [1]},
+           {**good, "event_id": {"a": 1}}, {**good, "event": None}, {**good, "kind": "gossip"}, {"kind": "status"}]
+    got, said = [], []
+    sub = Subscriber(parse_broker("mqtt://127.0.0.1:1"), on_event=lambda p, t: got.append(p), log=said.append)
+    for p in bad + bad + [good, good]:
+        sub._on_message(None, None, message(p))
+    assert got == [good] and sub.duplicates == 1 and sub.skipped == 2 * len(bad)
+    assert len(said) == len(set(said)) and len(said) <= len(bad), said
+    assert any("schema version 2" in s for s in said) and all("skipped" in s for s in said)
+
+
+def test_subscribe_exits_1_when_the_count_is_not_reached(capsys):
+    rc = main(["subscribe", "--broker", f"mqtt://127.0.0.1:{free_port()}", "--count", "1", "--timeout", "0.5"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "0 of 1 event(s)" in err.splitlines()[-1], err
+
+
+def test_two_consumers_with_one_session_are_told_why_they_are_cut_off(tmp_path):
+    """Two clients with one MQTT client id take the connection from each other: the line says so (not just "lost"),
+    whether the broker gives the reason (MQTT v5 "Session taken over") or, as mosquitto does, just closes the socket."""
+    from tinyml.gateway.subscribe import Subscriber
+
+    b = broker(tmp_path, tls=False)
+    subs, said = [], []
+    try:
+        url = parse_broker(b.url("plain", "consumer", USERS["consumer"]))
+        for _ in range(2):
+            s = Subscriber(url, session="twin", log=said.append)
+            subs.append((s, s.start()))
+            wait_until(s.subscribed.is_set, 30, "a subscription")
+        wait_until(lambda: any("tinyml-sub-twin" in x for x in said), 60, "the line naming the client id")
+        line = next(x for x in said if "tinyml-sub-twin" in x)
+        assert "another client" in line and "--session" in line and "retrying" in line, line
+    finally:
+        for s, th in subs:
+            s.stop()
+            th.join(10)
+        b.stop()
+
+
+def test_a_broker_that_gives_the_reason_is_quoted_with_the_client_id():
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    from tinyml.gateway.publisher import dropped_text
+
+    text = dropped_text(ReasonCode(PacketTypes.DISCONNECT, identifier=0x8E), "tinyml-lab-d1")
+    assert "Session taken over" in text and "'tinyml-lab-d1'" in text
+    assert dropped_text(ReasonCode(PacketTypes.DISCONNECT, identifier=0x80), "x") == ""  # a plain loss: no reason
