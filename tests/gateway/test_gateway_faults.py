@@ -182,3 +182,30 @@ def test_a_broker_that_gives_the_reason_is_quoted_with_the_client_id():
     text = dropped_text(ReasonCode(PacketTypes.DISCONNECT, identifier=0x8E), "tinyml-lab-d1")
     assert "Session taken over" in text and "'tinyml-lab-d1'" in text
     assert dropped_text(ReasonCode(PacketTypes.DISCONNECT, identifier=0x80), "x") == ""  # a plain loss: no reason
+
+
+HANG = """
+import os, sys, time
+open(sys.argv[1], "w").write(str(os.getpid()))
+time.sleep(600)  # a device that never answers, and ignores its input closing
+"""
+
+
+def test_a_gateway_stopped_while_a_device_hangs_leaves_no_process_behind(capsys, tmp_path):
+    import os
+    import sys
+
+    hang, pid_file = tmp_path / "hang.py", tmp_path / "pid"
+    hang.write_text(HANG)
+    rc = main(["gateway", "--broker", f"mqtt://127.0.0.1:{free_port()}", "--queue", str(tmp_path / "q.sqlite"),
+               "--device", f"app={APPS[0]},id=d1,cmd={sys.executable} {hang} {pid_file}", "--timeout", "2",
+               "--drain", "0"])
+    err = capsys.readouterr().err
+    assert rc == 0 and "Traceback" not in err and "0 still queued" not in err, err  # stopped as asked: no failure
+    pid = int(pid_file.read_text())
+    try:
+        wait_until(lambda: not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower(),
+                   10, "the device's process to end")
+    finally:
+        if os.path.exists(f"/proc/{pid}"):
+            os.kill(pid, 9)

@@ -181,6 +181,7 @@ class DeviceWorker:
         self.feed: EventFeed | None = None
         self.past_events = 0  # raised in the sessions (loops) before the current one
         self.link = None
+        self.transport = None  # the current session's (its process, its serial port)
         self.error: str | None = None
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"device-{spec.id}", daemon=True)
@@ -218,6 +219,16 @@ class DeviceWorker:
         self.thread.start()
         return self
 
+    def abort(self, timeout: float = 5.0) -> None:
+        """The gateway is stopping while this device's session runs (a device that hangs, SIGTERM): end the device's
+        process (the firmware, QEMU, a cmd= bridge) so that none outlives the gateway, and wait for the thread."""
+        if not self.thread.is_alive():
+            return
+        proc = getattr(self.transport, "proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        self.thread.join(timeout)
+
     def _run(self) -> None:
         try:
             signal = self.signal
@@ -234,6 +245,8 @@ class DeviceWorker:
                 else:
                     self._session(signal)
         except TinymlError as e:
+            if self.stop.is_set() and not isinstance(e, StoreError):
+                return  # the gateway is stopping (SIGTERM, --timeout) and ended the session: no failure
             self.error = str(e)
             self.log(f"gateway: {self.spec.id}: {e}")
         except Exception as e:  # noqa: BLE001 - a bug: one line, and the other devices go on
@@ -257,6 +270,7 @@ class DeviceWorker:
 
             im = build_app(self.app, self.board)
             transport = open_transport(self.board, im.elf, self.spec.port)
+        self.transport = transport
 
         def on_link(link):
             link.skip_malformed = True  # counted as link faults (telemetry), the session goes on

@@ -83,6 +83,8 @@ class Gateway:
                 if time.monotonic() >= next_telemetry:
                     self.telemetry()
                     next_telemetry = time.monotonic() + self.telemetry_s
+            for w in self.workers:  # stopped early: sessions still running end now (their events so far are stored)
+                w.abort()
             self.telemetry()
             left = self.drain(drain)
         finally:
@@ -116,9 +118,12 @@ def run_gateway(args) -> int:
     def on_signal(signum, frame):
         gw.stop.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return gw.run(timeout=args.timeout, drain=args.drain)
+    before = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return gw.run(timeout=args.timeout, drain=args.drain)
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
 
 
 RUN_DRAIN_S = 30.0  # `tinyml run --mqtt`: how long the run waits for the broker to take its queue at the end
