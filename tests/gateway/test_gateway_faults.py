@@ -209,3 +209,52 @@ def test_a_gateway_stopped_while_a_device_hangs_leaves_no_process_behind(capsys,
     finally:
         if os.path.exists(f"/proc/{pid}"):
             os.kill(pid, 9)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    from tinyml.gateway.broker import make_certificates
+
+    return make_certificates(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.mark.parametrize("case, expect", [
+    ("ca-garbage", "not a CA certificate in PEM form"),
+    ("key-mismatch", "the key is not the certificate's"),
+    ("key-encrypted", "the key is encrypted"),
+])
+def test_a_tls_file_that_is_not_what_it_should_be_is_one_line(capsys, tmp_path, certs, case, expect):
+    import subprocess
+
+    ca, cert, key = certs["ca"], certs["client-consumer"], certs["client-consumer_key"]
+    if case == "ca-garbage":
+        ca = tmp_path / "ca.crt"
+        ca.write_text("not a certificate\n")
+    elif case == "key-mismatch":
+        key = certs["server_key"]
+    else:
+        enc = tmp_path / "enc.key"
+        subprocess.run(["openssl", "pkey", "-in", str(key), "-aes256", "-passout", "pass:secret", "-out", str(enc)],
+                       check=True, capture_output=True)
+        key = enc
+    url = f"mqtts://localhost:{free_port()}/?ca={ca}&cert={cert}&key={key}"
+    for argv in (["subscribe", "--broker", url, "--timeout", "0.2"],
+                 ["gateway", "--broker", url, "--queue", str(tmp_path / "q.sqlite"), "--device", f"app={APPS[0]},board=sim",
+                  "--drain", "0"]):
+        rc = main(argv)
+        err = capsys.readouterr().err
+        assert rc == 2 and expect in err and len(err.splitlines()) == 1, err
+
+
+def test_a_seen_db_that_cannot_be_opened_or_written_is_one_line(tmp_path):
+    from tinyml.errors import TinymlError
+    from tinyml.gateway.subscribe import Seen
+
+    with pytest.raises(TinymlError, match="--seen-db .*: cannot open it"):
+        Seen(str(tmp_path / "no-such-folder" / "seen.sqlite"))
+    seen = Seen(str(tmp_path / "seen.sqlite"))
+    assert seen.first_time("a" * 32)
+    seen.db.execute("PRAGMA query_only = ON")  # as a full disk or a read-only file would refuse the write
+    with pytest.raises(TinymlError, match="--seen-db .*: cannot write it"):
+        seen.first_time("b" * 32)
+    assert "b" * 32 not in seen.ids  # not remembered as seen: it is handed on when it comes again

@@ -23,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
+from ..errors import TinymlError
 from .options import Broker
 from .payloads import dumps, status_payload, status_topic
 from .store import EventStore, StoreError
@@ -48,16 +49,44 @@ def mqtt_client(broker: Broker, client_id: str) -> mqtt.Client:
     if broker.username:
         c.username_pw_set(broker.username, broker.password)
     if broker.tls:
-        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=broker.ca)
-        if broker.cert:
-            ctx.load_cert_chain(broker.cert, broker.key)
-        c.tls_set_context(ctx)
+        c.tls_set_context(tls_context(broker))
     c.max_inflight_messages_set(IN_FLIGHT)
     # Every socket write happens in the thread that runs c.loop(): publish() from another thread (a device's, the
     # gateway's) then only queues the packet and wakes that loop. Without this callback paho writes from the caller's
     # thread too, racing the loop on the socket (a TLS stream broken mid-record: "connection lost").
     c.on_socket_register_write = lambda client, userdata, sock: None
     return c
+
+
+def tls_context(broker: Broker) -> ssl.SSLContext:
+    """The TLS context of ca= (or the system's CAs) and cert=/key=; a file that is not what it should be is one line
+    naming it (an encrypted key is refused, never a password prompt on a gateway's console)."""
+    try:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=broker.ca)
+    except (ssl.SSLError, OSError) as e:
+        raise TinymlError(f"ca={broker.ca}: not a CA certificate in PEM form ({_ssl_reason(e)})") from None
+    if broker.cert:
+        try:
+            ctx.load_cert_chain(broker.cert, broker.key, password=lambda: b"")
+        except (ssl.SSLError, OSError) as e:
+            why = {"KEY_VALUES_MISMATCH": "the key is not the certificate's",
+                   "BAD_DECRYPT": "the key is encrypted; give it unencrypted (e.g. openssl pkey -in KEY -out KEY2)"}
+            reason = "BAD_DECRYPT" if _encrypted(broker.key) else _ssl_reason(e)
+            raise TinymlError(f"cert={broker.cert} key={broker.key}: cannot use this client certificate: "
+                              f"{why.get(reason, reason)}") from None
+    return ctx
+
+
+def _encrypted(key_file: str) -> bool:
+    try:
+        with open(key_file, "rb") as f:
+            return b"ENCRYPTED" in f.read(4096)
+    except OSError:
+        return False
+
+
+def _ssl_reason(e: Exception) -> str:
+    return getattr(e, "reason", None) or getattr(e, "strerror", None) or str(e)
 
 
 def acknowledged(info) -> bool:

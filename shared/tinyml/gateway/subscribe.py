@@ -18,6 +18,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from ..errors import TinymlError
 from .options import Broker, parse_broker
 from .payloads import SCHEMA_VERSION
 from .publisher import (BACKOFF_MAX_S, BACKOFF_MIN_S, DropWatch, LinkDown, dropped_text, failure_text,
@@ -32,17 +33,24 @@ class Seen:
     def __init__(self, path: str | None = None):
         self.ids: set[str] = set()
         self.db = None
+        self.path = path
         if path:
-            self.db = sqlite3.connect(path, isolation_level=None)
-            self.db.execute("CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY)")
-            self.ids.update(r[0] for r in self.db.execute("SELECT event_id FROM seen"))
+            try:
+                self.db = sqlite3.connect(path, isolation_level=None)
+                self.db.execute("CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY)")
+                self.ids.update(r[0] for r in self.db.execute("SELECT event_id FROM seen"))
+            except sqlite3.Error as e:
+                raise TinymlError(f"--seen-db {path}: cannot open it: {e}") from None
 
     def first_time(self, event_id: str) -> bool:
         if event_id in self.ids:
             return False
-        self.ids.add(event_id)
         if self.db is not None:
-            self.db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (event_id,))
+            try:  # remembered before it is handed on: a consumer that cannot remember stops (the broker keeps the event)
+                self.db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (event_id,))
+            except sqlite3.Error as e:
+                raise TinymlError(f"--seen-db {self.path}: cannot write it: {e}") from None
+        self.ids.add(event_id)
         return True
 
 
