@@ -258,3 +258,32 @@ def test_a_seen_db_that_cannot_be_opened_or_written_is_one_line(tmp_path):
     with pytest.raises(TinymlError, match="--seen-db .*: cannot write it"):
         seen.first_time("b" * 32)
     assert "b" * 32 not in seen.ids  # not remembered as seen: it is handed on when it comes again
+
+
+@pytest.mark.parametrize("verb", ["subscribe", "dashboard"])
+def test_sigterm_ends_a_consumer_as_its_own_end_does(tmp_path, verb):
+    """A service manager stops with SIGTERM: the verb says its summary line and exits 0 (Python's default would die on
+    the spot, and `dashboard --demo` would leave its mosquitto running)."""
+    import os
+    import signal
+    import subprocess
+
+    from mqtttest import TINYML
+
+    cmd = [TINYML, verb, "--broker", f"mqtt://127.0.0.1:{free_port()}"]
+    if verb == "dashboard":
+        cmd += ["--listen", f"127.0.0.1:{free_port()}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = "retrying" if verb == "subscribe" else "Ctrl-C stops"  # a retry line, or the page's address
+        seen = ""
+        while ready not in seen:
+            line = proc.stderr.readline()
+            assert line, f"the verb ended before the signal: {seen}"
+            seen += line
+        os.kill(proc.pid, signal.SIGTERM)
+        err = seen + proc.communicate(timeout=30)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and f"{verb}: 0 event(s)" in err.splitlines()[-1], err

@@ -9,7 +9,6 @@ it the same way; SIGKILL loses nothing either (the queue is on disk).
 
 from __future__ import annotations
 
-import signal
 import socket
 import threading
 import time
@@ -21,6 +20,7 @@ from .devices import DeviceWorker, EventFeed, parse_device, session_id
 from .options import Broker, parse_broker, topic_level
 from .payloads import dumps, telemetry_payload, telemetry_topic
 from .publisher import DevicePublisher, say
+from .stopping import stop_on_signals
 from .store import EventStore
 
 
@@ -85,6 +85,9 @@ class Gateway:
                     next_telemetry = time.monotonic() + self.telemetry_s
             for w in self.workers:  # stopped early: sessions still running end now (their events so far are stored)
                 w.abort()
+            end_abort = time.monotonic() + 5.0
+            for w in self.workers:
+                w.thread.join(max(0.0, end_abort - time.monotonic()))
             self.telemetry()
             left = self.drain(drain)
         finally:
@@ -115,15 +118,8 @@ def run_gateway(args) -> int:
     queue = Path(args.queue) if args.queue else default_queue(site, "gateway")
     gw = Gateway(broker, specs, site=site, queue=queue, telemetry_s=args.telemetry)
 
-    def on_signal(signum, frame):
-        gw.stop.set()
-
-    before = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with stop_on_signals(gw.stop.set):
         return gw.run(timeout=args.timeout, drain=args.drain)
-    finally:
-        for s, handler in before.items():
-            signal.signal(s, handler)
 
 
 RUN_DRAIN_S = 30.0  # `tinyml run --mqtt`: how long the run waits for the broker to take its queue at the end

@@ -83,7 +83,8 @@ class EventStore:
         with self.lock:
             try:
                 rows = self.db.execute("SELECT row, event_id, topic, payload FROM events WHERE device = ? AND "
-                                       "acked IS NULL AND row > ? ORDER BY row LIMIT ?", (device, after, limit)).fetchall()
+                                       "acked IS NULL AND row > ? ORDER BY row LIMIT ?",
+                                       (device, after, limit)).fetchall()
             except sqlite3.Error as e:
                 raise self._failed("read", e) from None
         return [Queued(r, e, t, bytes(p)) for r, e, t, p in rows]

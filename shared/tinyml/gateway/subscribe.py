@@ -23,6 +23,7 @@ from .options import Broker, parse_broker
 from .payloads import SCHEMA_VERSION
 from .publisher import (BACKOFF_MAX_S, BACKOFF_MIN_S, DropWatch, LinkDown, dropped_text, failure_text,
                         mqtt_client, say)
+from .stopping import stop_on_signals
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
 
@@ -201,14 +202,12 @@ def run_subscribe(args) -> int:
     sub = Subscriber(broker, args.topic, session=args.session, seen=Seen(args.seen_db), on_event=on_event,
                      on_other=on_other)
     end = None if args.timeout is None else time.monotonic() + args.timeout
-    try:
+    with stop_on_signals(sub.stop):
         sub.run(until=lambda: (args.count is not None and count >= args.count)
                 or (end is not None and time.monotonic() >= end))
-    except KeyboardInterrupt:
-        pass
     skipped = f", {sub.skipped} unreadable message(s) skipped" if sub.skipped else ""
     if args.count is not None and count < args.count:  # asked for N events and got fewer: that failed
-        say(f"subscribe: {count} of {args.count} event(s) before the timeout, {sub.duplicates} duplicate(s) "
+        say(f"subscribe: {count} of {args.count} event(s) before it stopped, {sub.duplicates} duplicate(s) "
             f"dropped{skipped}")
         return 1
     say(f"subscribe: {count} event(s), {sub.duplicates} duplicate(s) dropped{skipped}")
