@@ -287,3 +287,51 @@ def test_sigterm_ends_a_consumer_as_its_own_end_does(tmp_path, verb):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and f"{verb}: 0 event(s)" in err.splitlines()[-1], err
+
+
+class CorruptOneEvent:
+    """A transport that flips a bit in the device's first EVENT frame, as a noisy serial line would."""
+
+    def __init__(self, inner):
+        from tinyml.device.link import Decoder
+
+        self.inner, self.dec, self.flipped = inner, Decoder(), False
+
+    def write(self, data: bytes) -> None:
+        self.inner.write(data)
+
+    def read(self, timeout: float) -> bytes:
+        from tinyml.device.link import T, encode
+
+        out = bytearray()
+        for f in self.dec.feed(self.inner.read(timeout)):
+            raw = bytearray(encode(f.type, f.payload))
+            if f.type == T.EVENT and not self.flipped:
+                raw[-1] ^= 0x01
+                self.flipped = True
+            out += raw
+        return bytes(out)
+
+    def close(self, timeout: float = 5.0):
+        return self.inner.close(timeout)
+
+    def stderr_text(self) -> str:
+        return self.inner.stderr_text()
+
+    @property
+    def nv_after(self):
+        return self.inner.nv_after
+
+
+def test_run_says_when_a_corrupt_frame_from_the_device_was_dropped(capsys, monkeypatch):
+    """No silent gap: an event frame lost to a bad CRC makes `tinyml run` say so and exit 1 (it exited 0 without it)."""
+    import tinyml.device.runner as runner
+    from tinyml.fixtures import demo_path
+
+    app, want = app_with_events()
+    real = runner.open_transport
+    monkeypatch.setattr(runner, "open_transport", lambda *a, **k: CorruptOneEvent(real(*a, **k)))
+    rc = main(["run", app.id, "--board", "host", "--input", str(demo_path(app)), "--events-only"])
+    out, err = capsys.readouterr()
+    assert out.count('"event"') == len(want) - 1  # the corrupted one is gone ...
+    assert rc == 1 and "1 frame(s) from the device arrived corrupt" in err, err  # ... and that is said

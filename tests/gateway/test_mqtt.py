@@ -233,6 +233,7 @@ def test_garbage_on_the_device_link_loses_no_event(tmp_path):
                    c.statuses("noisy")[-1:] and c.statuses("noisy")[-1]["state"] == "offline", 60, "the events")
         assert_events_match(c.events, want, app)
         assert max(t["link_faults"] for t in c.telemetry("noisy")) > 0
+        assert "link fault(s)" in r.stderr.splitlines()[-1]  # the operator reads it in the last line too
     finally:
         b.stop()
 

@@ -302,6 +302,10 @@ def _session(args, app: App, signal, *, events_only: bool, events: list | None =
         raise TinymlError("the device never confirmed the end of the stream (no DONE frame)")
     if run.done.samples != len(signal):
         raise TinymlError(f"the device processed {run.done.samples} of {len(signal)} samples")
+    if run.refused_frames:  # a frame the link mangled is gone (no resend): the lines above may miss some
+        print(f"device link: {run.refused_frames} frame(s) from the device arrived corrupt (bad CRC or header) and "
+              "were dropped: the output above may miss windows or events", file=sys.stderr)
+        return 1
     return 1 if run.errors or queued else 0  # queued: events the broker has not acknowledged (README, On a gateway)
 
 

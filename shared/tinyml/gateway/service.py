@@ -97,8 +97,11 @@ class Gateway:
                 pub.stop("offline", reason)
             self.store.close()
         events = sum(w.events for w in self.workers)
+        faults = sum(w.link_faults for w in self.workers)
         self.log(f"gateway: {len(self.workers)} device(s), {events} event(s) raised; "
-                 + ("all acknowledged by the broker" if not left else f"{left} still queued in {self.store.path}"))
+                 + ("all acknowledged by the broker" if not left else f"{left} still queued in {self.store.path}")
+                 + (f"; {faults} link fault(s) (refused frames, device error frames: an event in a refused frame "
+                    "is lost)" if faults else ""))
         return 1 if left or any(w.error for w in self.workers) else 0
 
     def drain(self, seconds: float) -> int:
