@@ -92,6 +92,7 @@ def test_acknowledgements_the_queue_cannot_write_are_kept_and_written_later(tmp_
     ("board=nucleo-l4r5zi", "streams over a serial port: add port="),
     ("loop=x", "loop='x' is not a whole number"),
     ("rate=-5", "rate > 0"),
+    ("cmd=/no/such/bridge --fast", "cmd= program '/no/such/bridge' not found"),
 ])
 def test_a_wrong_device_is_said_before_connecting(capsys, tmp_path, device, expect):
     app = APPS[0]
@@ -335,3 +336,18 @@ def test_run_says_when_a_corrupt_frame_from_the_device_was_dropped(capsys, monke
     out, err = capsys.readouterr()
     assert out.count('"event"') == len(want) - 1  # the corrupted one is gone ...
     assert rc == 1 and "1 frame(s) from the device arrived corrupt" in err, err  # ... and that is said
+
+
+@pytest.mark.parametrize("topic", ["", "tinyml/#/event", "tinyml/lab+", "$share/g", "$share//tinyml/#", "a/b#"])
+def test_a_topic_filter_the_broker_would_refuse_is_one_line(capsys, topic):
+    """It was sent, refused, and retried every 0.5 s for ever."""
+    rc = main(["subscribe", "--broker", f"mqtt://127.0.0.1:{free_port()}", "--topic", topic, "--timeout", "0.5"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.splitlines()) == 1 and "--topic" in err and "retrying" not in err, err
+
+
+@pytest.mark.parametrize("topic", ["tinyml/#", "#", "tinyml/+/+/fall-detect/event", "$share/dash/tinyml/lab/#"])
+def test_topic_filters_a_consumer_uses_are_taken(topic):
+    from tinyml.gateway.options import topic_filter
+
+    assert topic_filter(topic) == topic

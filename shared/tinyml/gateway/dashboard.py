@@ -269,10 +269,11 @@ def cmd_dashboard(args) -> int:
 
 def _dashboard(args, stop: threading.Event) -> int:
     from ..paths import build_dir
-    from .options import parse_broker
+    from .options import parse_broker, topic_filter
     from .publisher import say
 
     host, port = parse_listen(args.listen)
+    topic_filter(args.topic)
     if not args.demo and not args.broker:
         raise TinymlError("give --broker URL (the broker the gateways publish to), or --demo")
     local = gw = gw_thread = None

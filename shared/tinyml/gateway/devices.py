@@ -187,7 +187,14 @@ class DeviceWorker:
         self.thread = threading.Thread(target=self._run, name=f"device-{spec.id}", daemon=True)
 
     def _board(self):
-        if self.spec.board == "sim" or self.spec.cmd:
+        if self.spec.cmd:
+            import shutil
+
+            program = self.spec.cmd.split()[0]
+            if not shutil.which(program):
+                raise TinymlError(f"device {self.spec.id}: cmd= program {program!r} not found (or not executable)")
+            return None
+        if self.spec.board == "sim":
             return None
         from ..device.board import load_board
 

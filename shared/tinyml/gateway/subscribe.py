@@ -19,7 +19,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ..errors import TinymlError
-from .options import Broker, parse_broker
+from .options import Broker, parse_broker, topic_filter
 from .payloads import SCHEMA_VERSION
 from .publisher import (BACKOFF_MAX_S, BACKOFF_MIN_S, DropWatch, LinkDown, dropped_text, failure_text,
                         mqtt_client, say)
@@ -185,6 +185,7 @@ class Subscriber:
 
 def run_subscribe(args) -> int:
     broker = parse_broker(args.broker)
+    topic_filter(args.topic)
     count = 0
     out = sys.stdout
 
