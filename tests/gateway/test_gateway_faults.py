@@ -351,3 +351,31 @@ def test_topic_filters_a_consumer_uses_are_taken(topic):
     from tinyml.gateway.options import topic_filter
 
     assert topic_filter(topic) == topic
+
+
+def test_a_second_sigterm_stops_waiting_for_the_broker(tmp_path):
+    """The first SIGTERM / Ctrl-C waits up to --drain for the broker; a second ends the wait (it could not before), the
+    events stay queued and the exit code says so."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from mqtttest import TINYML
+
+    app, want = app_with_events()
+    proc = subprocess.Popen([TINYML, "gateway", "--broker", f"mqtt://127.0.0.1:{free_port()}", "--queue",
+                             str(tmp_path / "q.sqlite"), "--device", f"app={app.id},board=sim,speed=100000,loop=1000",
+                             "--drain", "120"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(3):  # running, the broker unreachable, events queued (the simulated device is fast)
+            assert "retrying" in proc.stderr.readline()
+        os.kill(proc.pid, signal.SIGTERM)
+        time.sleep(1.0)
+        assert proc.poll() is None  # draining: waits for the broker
+        os.kill(proc.pid, signal.SIGTERM)
+        err = proc.communicate(timeout=20)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1 and "not waiting for the broker" in err and "still queued" in err.splitlines()[-1], err

@@ -51,6 +51,7 @@ class Gateway:
             raise TinymlError(f"two devices share the id {dup[0]!r}; give each its own id=")
         self.store = EventStore(queue)
         self.stop = threading.Event()
+        self.hurry = threading.Event()  # a second SIGTERM / Ctrl-C: stop waiting for the broker (the queue keeps all)
         self.name = f"{socket.gethostname().split('.')[0]}"
         self.publishers: dict[str, DevicePublisher] = {}
         self.workers: list[DeviceWorker] = []
@@ -104,14 +105,21 @@ class Gateway:
                     "is lost)" if faults else ""))
         return 1 if left or any(w.error for w in self.workers) else 0
 
+    def interrupt(self) -> None:
+        """SIGTERM / Ctrl-C: the first stops the devices and waits --drain for the broker; a second stops waiting."""
+        if self.stop.is_set():
+            if not self.hurry.is_set():
+                self.log(f"gateway: not waiting for the broker; what it has not acknowledged stays in {self.store.path}")
+            self.hurry.set()
+        self.stop.set()
+
     def drain(self, seconds: float) -> int:
         """Wait until the broker has acknowledged every queued event (or `seconds`); the number left."""
         end = time.monotonic() + seconds
         while True:
             left = self.store.count_pending()
-            if not left or time.monotonic() >= end:
+            if not left or time.monotonic() >= end or self.hurry.wait(0.05):
                 return left
-            time.sleep(0.05)
 
 
 def run_gateway(args) -> int:
@@ -121,7 +129,7 @@ def run_gateway(args) -> int:
     queue = Path(args.queue) if args.queue else default_queue(site, "gateway")
     gw = Gateway(broker, specs, site=site, queue=queue, telemetry_s=args.telemetry)
 
-    with stop_on_signals(gw.stop.set):
+    with stop_on_signals(gw.interrupt):
         return gw.run(timeout=args.timeout, drain=args.drain)
 
 
