@@ -45,6 +45,44 @@ def test_class_weights_modes():
     assert class_weights(y, 2, "none") == {0: 1.0, 1: 1.0}
 
 
+def _tiny(activation):
+    def build(shape, n, **_):
+        import keras
+
+        inp = keras.Input(shape=shape, batch_size=1)
+        return keras.Model(inp, keras.layers.Dense(n, activation=activation)(keras.layers.Flatten()(inp)))
+    return build
+
+
+def test_multilabel_fit_learns_logits_and_refuses_a_squashed_output():
+    """[model] output = "multilabel": one-hot targets from class indices, weights per window as class_weight
+    gives them, binary cross-entropy on the LOGITS (a linear last layer; a softmax or sigmoid one is refused)."""
+    import numpy as np
+    import pytest
+
+    from tinyml.errors import TinymlError
+    from tinyml.fit import class_weights, fit_model, multilabel_targets, multilabel_weights, seed_everything
+
+    y = np.array([0, 2, 1, 2])
+    assert multilabel_targets(y, 3).tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 1]]
+    w = class_weights(y, 3, "balanced")
+    assert multilabel_weights(y, 3, "balanced").tolist() == pytest.approx([w[0], w[2], w[1], w[2]])
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4, 1)).astype(np.float32)
+    y = np.argmax(X[:, :3, 0], axis=1)  # the largest of the first three inputs names the class
+    spec = {"params": {}, "epochs": 40, "smoke_epochs": 1, "learning_rate": 0.05, "lr_schedule": "constant",
+            "batch_size": 32, "patience": 40, "class_weight": "none"}
+    seed_everything(0)
+    model, history = fit_model(_tiny(None), spec, X, y, X[:50], y[:50], n_outputs=3, output="multilabel",
+                               smoke=False, where="t")
+    logits = np.asarray(model(X[:50]))
+    assert (logits.argmax(1) == y[:50]).mean() > 0.9 and logits.min() < -2  # raw logits, not squashed to [0, 1]
+    assert history["loss"][-1] < history["loss"][0]
+    for act in ("softmax", "sigmoid"):
+        with pytest.raises(TinymlError, match=f"needs a builder that ends in a linear layer .* not {act}"):
+            fit_model(_tiny(act), spec, X, y, X[:50], y[:50], n_outputs=3, output="multilabel", smoke=True, where="t")
+
+
 def test_train_reuse_float_requantizes_without_fitting(tmp_path):
     """`train --reuse-float` skips fitting: with no saved float model it is a one-line error; after a
     training it re-derives the int8 model and the card from the saved float model, metrics unchanged."""

@@ -140,3 +140,19 @@ def test_values_and_beat_labels_are_read_in_order(tmp_path):
     assert m.event_names == [*m.labels, "brady"]
     m = load_manifest(_write(tmp_path, GOOD))
     assert m.values == [] and m.beat_labels == []
+
+
+def test_model_output_multilabel_is_read_and_checked(tmp_path):
+    """[model] output: "classes" by default, "multilabel" (a sigmoid per label, logits as scores) allowed;
+    the primary model scores labels, so "regression" is refused, and logit adjustment is a softmax's only.
+    A further model is "classes" or "regression"."""
+    assert load_manifest(_write(tmp_path, GOOD)).model["output"] == "classes"
+    multi = GOOD.replace("[model]\n", '[model]\noutput = "multilabel"\n', 1)
+    assert load_manifest(_write(tmp_path, multi)).model["output"] == "multilabel"
+    with pytest.raises(TinymlError, match=r"\[model.output\] 'regression' not allowed; allowed: classes, multilabel"):
+        load_manifest(_write(tmp_path, GOOD.replace("[model]\n", '[model]\noutput = "regression"\n', 1)))
+    with pytest.raises(TinymlError, match=r"\[model.logit_adjust_tau\] .*0 unless output = \"classes\""):
+        load_manifest(_write(tmp_path, multi.replace("[model]\n", "[model]\nlogit_adjust_tau = 1.0\n", 1)))
+    further = GOOD + FURTHER.replace('output = "regression"', 'output = "multilabel"\nlabels = ["a", "b"]')
+    with pytest.raises(TinymlError, match=r"\[models.recon.output\] 'multilabel' not allowed; allowed: classes, regression"):
+        load_manifest(_write(tmp_path, further))  # the primary model's only, for now

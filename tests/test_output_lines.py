@@ -90,3 +90,15 @@ def test_hello_carries_the_value_and_beat_label_counts():
     assert (h.values, h.beat_labels, h.outputs, h.app_id, h.cost_unit) == (3, 4, 12, "app", "instructions")
     old = L.parse(L.Frame(L.T.HELLO, bytes([1]) + p[1:]))  # an older firmware: refused by its version
     assert old.version == 1
+
+
+def test_a_multilabel_models_logits_print_as_probabilities():
+    """[model] output = "multilabel": the int8 scores are logits; lines show sigmoid(logit), a probability."""
+    m = _manifest()
+    m.model = {"output": "multilabel"}
+    mk = LineMaker(m, 0.05, 10)
+    w = mk.window(100, np.array([10, 10 + 40], np.int8))  # logits 0 and 2
+    assert w["scores"] == {"a": 0.5, "b": round(float(1 / (1 + np.exp(-2.0))), 4)}
+    assert mk.event(100, 0, -128)["score"] == round(float(1 / (1 + np.exp(6.9))), 4)  # logit -6.9: not 0, not tied
+    m.model = {"output": "classes"}
+    assert LineMaker(m, 0.05, 10).window(100, np.array([10, 30], np.int8))["scores"] == {"a": 0.0, "b": 1.0}

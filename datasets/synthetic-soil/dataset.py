@@ -196,54 +196,82 @@ def to_recording(truth: dict, read: dict, vwc: np.ndarray, label: np.ndarray, ag
 def generate(*, rate: float, channels, seed: int = 0, progress: bool = False, seasons_per_region: int = 10,
              soils: list[str] | None = None, test_regions=("cordoba", "north-england"),
              test_year_fraction: float = 0.3, faulty_fraction: float = 0.7, episodes_per_30d: float = 3.0,
-             max_days: int | None = None, **_ignored) -> list[Recording]:
-    """Seasons of simulated fields, `seasons_per_region` per weather region (see the module docstring)."""
+             max_days: int | None = None, val_seasons_per_region: int = 0, **_ignored) -> list[Recording]:
+    """Seasons of simulated fields, `seasons_per_region` per weather region (see the module docstring).
+    `val_seasons_per_region` > 0 adds that many validation seasons per region that is not held out, from the
+    years its training seasons never use (its last `test_year_fraction`, as the held-out regions' test
+    seasons): subject "<region>:later", split="val", so validation sees unseen years of every training
+    region (and every region that is not held out trains). Drawn after the others with their own seed: the
+    training and test seasons stay as they were."""
     if abs(rate - 1 / 900.0) > 1e-9:
         raise TinymlError(f"synthetic-soil generates 15-minute samples (rate {1 / 900:.6g} Hz), not {rate:g} Hz")
     soil_names = list(soils or SOILS)
+    opts = dict(channels=channels, soil_names=soil_names, faulty_fraction=faulty_fraction,
+                episodes_per_30d=episodes_per_30d, max_days=max_days, progress=progress)
     root = np.random.default_rng(seed)
     recs: list[Recording] = []
     for r_i, (region, sites) in enumerate(sorted(regions().items())):
         held_out = region in test_regions
         pool = []
         for site in sites:
-            ys = season_years(site)
-            cut = int(math.floor(len(ys) * (1 - test_year_fraction)))
-            pool += [(site, y) for y in (ys[cut:] if held_out else ys[:cut])]
+            early, late = _years(site, test_year_fraction)
+            pool += [(site, y) for y in (late if held_out else early)]
         if not pool:
             continue
         picks = root.choice(len(pool), size=min(seasons_per_region, len(pool)), replace=False)
         for k, p in enumerate(sorted(picks)):
-            site, year = pool[p]
-            s = int(root.integers(2**31))
-            rng = np.random.default_rng(s)
-            soil = soil_names[(k + r_i) % len(soil_names)] if len(soil_names) > 1 else soil_names[0]
-            crop_name = SITES[site][4]
-            cr = CROPS[crop_name]
-            mgmt = MANAGEMENT[int(rng.choice(3, p=[0.3, 0.3, 0.4]))]
-            if mgmt == "fixed":
-                ctl = fixed_schedule(rng.uniform(3, 7), rng.uniform(15, 35))
-            elif mgmt == "threshold":
-                ctl = threshold_control(rng.uniform(0.3, 0.8), refill=rng.uniform(0.7, 1.1))
-            else:
-                ctl = None
-            truth = field_season(site, year, soil, crop_name, controller=ctl, seed=s,
-                                 root_m=cr.root_m * rng.uniform(0.8, 1.2), depth_m=rng.uniform(0.1, 0.3),
-                                 ecw_fc=float(np.exp(rng.uniform(np.log(0.3), np.log(5.0)))))
-            if max_days:
-                cut = truth["start"] + max_days * 96
-                truth = {k2: (v[:cut] if isinstance(v, np.ndarray) else v) for k2, v in truth.items()}
-            read = sensor.station_logging(sensor.read_sensors(truth, truth["soil"], rng), rng)
-            if rng.random() < faulty_fraction:
-                vwc, label, age = sensor.inject(read, truth["soil"], rng, episodes_per_30d)
-            else:
-                vwc, label, age = read["vwc"], np.zeros(len(read["vwc"]), np.int8), np.zeros(len(read["vwc"]), np.int32)
-            recs.append(to_recording(truth, read, vwc, label, age, channels, region,
-                                     f"synthetic-soil:{site}:{year}:{soil}:{mgmt}", "test" if held_out else "",
-                                     management=mgmt))
-            if progress:
-                print(f"  {region} {site} {year} {soil} {mgmt}: {len(vwc) / 96:.0f} days", flush=True)
+            recs.append(_season(region, *pool[p], k + r_i, root, "test" if held_out else "", **opts))
+    if val_seasons_per_region > 0:
+        vroot = np.random.default_rng([seed, 1])
+        for r_i, (region, sites) in enumerate(sorted(regions().items())):
+            if region in test_regions:
+                continue
+            pool = [(site, y) for site in sites for y in _years(site, test_year_fraction)[1]]
+            if not pool:
+                continue
+            picks = vroot.choice(len(pool), size=min(val_seasons_per_region, len(pool)), replace=False)
+            for k, p in enumerate(sorted(picks)):
+                recs.append(_season(region, *pool[p], k + r_i, vroot, "val", subject=f"{region}:later", **opts))
     return recs
+
+
+def _years(site: str, test_year_fraction: float) -> tuple[list[int], list[int]]:
+    """(earlier years, last `test_year_fraction` of the years) of a site's seasons."""
+    ys = season_years(site)
+    cut = int(math.floor(len(ys) * (1 - test_year_fraction)))
+    return ys[:cut], ys[cut:]
+
+
+def _season(region: str, site: str, year: int, k: int, root, split: str, *, channels, soil_names, faulty_fraction,
+            episodes_per_30d, max_days, progress, subject: str | None = None) -> Recording:
+    """One season of one field: soil (the k-th of the list), crop of the site, management, sensor and faults."""
+    s = int(root.integers(2**31))
+    rng = np.random.default_rng(s)
+    soil = soil_names[k % len(soil_names)] if len(soil_names) > 1 else soil_names[0]
+    crop_name = SITES[site][4]
+    cr = CROPS[crop_name]
+    mgmt = MANAGEMENT[int(rng.choice(3, p=[0.3, 0.3, 0.4]))]
+    if mgmt == "fixed":
+        ctl = fixed_schedule(rng.uniform(3, 7), rng.uniform(15, 35))
+    elif mgmt == "threshold":
+        ctl = threshold_control(rng.uniform(0.3, 0.8), refill=rng.uniform(0.7, 1.1))
+    else:
+        ctl = None
+    truth = field_season(site, year, soil, crop_name, controller=ctl, seed=s,
+                         root_m=cr.root_m * rng.uniform(0.8, 1.2), depth_m=rng.uniform(0.1, 0.3),
+                         ecw_fc=float(np.exp(rng.uniform(np.log(0.3), np.log(5.0)))))
+    if max_days:
+        cut = truth["start"] + max_days * 96
+        truth = {k2: (v[:cut] if isinstance(v, np.ndarray) else v) for k2, v in truth.items()}
+    read = sensor.station_logging(sensor.read_sensors(truth, truth["soil"], rng), rng)
+    if rng.random() < faulty_fraction:
+        vwc, label, age = sensor.inject(read, truth["soil"], rng, episodes_per_30d)
+    else:
+        vwc, label, age = read["vwc"], np.zeros(len(read["vwc"]), np.int8), np.zeros(len(read["vwc"]), np.int32)
+    if progress:
+        print(f"  {region} {site} {year} {soil} {mgmt}: {len(vwc) / 96:.0f} days", flush=True)
+    return to_recording(truth, read, vwc, label, age, channels, subject or region,
+                        f"synthetic-soil:{site}:{year}:{soil}:{mgmt}", split, management=mgmt)
 
 
 def demo_season(channels, *, site: str = "tunis", year: int | None = None, soil: str = "loam", seed: int = 7,

@@ -53,10 +53,33 @@ def class_weights(y: np.ndarray, n_cls: int, mode: str) -> dict[int, float]:
 LOSSES = {"crossentropy": "sparse_categorical_crossentropy", "mse": "mse", "mae": "mae", "huber": "huber"}
 
 
+def multilabel_targets(y: np.ndarray, n_cls: int) -> np.ndarray:
+    """A multilabel model's targets from class indices [n]: one-hot rows (label c yes, every other no)."""
+    return np.eye(n_cls, dtype=np.float32)[np.asarray(y, np.int64)]
+
+
+def multilabel_weights(y: np.ndarray, n_cls: int, mode: str) -> np.ndarray:
+    """Per-example loss weights of a multilabel model: [model] class_weight of each window's label, as
+    Keras' class_weight gives a classifier (it cannot map 0/1 rows itself)."""
+    w = class_weights(np.asarray(y, np.int64), n_cls, mode)
+    return np.array([w[int(c)] for c in np.asarray(y, np.int64)], np.float32)
+
+
+def _check_logits(model, where: str) -> None:
+    """A multilabel model's output must be logits (its int8 scores): a last layer with a squashing
+    activation would fold the tails back onto a fixed grid."""
+    act = getattr(model.layers[-1], "activation", None)
+    name = getattr(act, "__name__", "linear") if act is not None else "linear"
+    if name != "linear":
+        raise TinymlError(f"{where}: output = \"multilabel\" needs a builder that ends in a linear layer (the "
+                          f"logits), not {name}")
+
+
 def fit_model(builder, spec: dict, Xtr, ytr, Xva, yva, *, n_outputs: int, output: str, smoke: bool,
               where: str):
     """(float model, history dict). `spec`: a validated [model] / [models.<name>] table; `output`:
-    "classes" (integer labels, cross-entropy, class weights) or "regression" (float targets, spec's loss).
+    "classes" (integer labels, cross-entropy, class weights), "multilabel" (integer labels as one-hot
+    rows, binary cross-entropy on the logits, class weights per window) or "regression" (float targets, spec's loss).
     A loss that turns NaN stops the run with an error (bad inputs or a learning rate too high)."""
     import keras
 
@@ -70,16 +93,23 @@ def fit_model(builder, spec: dict, Xtr, ytr, Xva, yva, *, n_outputs: int, output
     lr = spec["learning_rate"]
     if spec["lr_schedule"] == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, epochs * -(-len(Xtr) // spec["batch_size"])))
+    sample_weight = None
     if output == "classes":
         loss, metrics = LOSSES["crossentropy"], ["accuracy"]
         weights = class_weights(np.asarray(ytr), n_outputs, spec["class_weight"])
+    elif output == "multilabel":
+        _check_logits(model, where)
+        loss = keras.losses.BinaryCrossentropy(from_logits=True)
+        metrics, weights = [keras.metrics.BinaryAccuracy(threshold=0.0)], None
+        sample_weight = multilabel_weights(ytr, n_outputs, spec["class_weight"])
+        ytr, yva = multilabel_targets(ytr, n_outputs), multilabel_targets(yva, n_outputs)
     else:
         loss, metrics, weights = LOSSES[spec.get("loss") or "mse"], ["mae"], None
         ytr, yva = (np.asarray(v, np.float32).reshape(len(v), -1) for v in (ytr, yva))
     model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics)
     stop = keras.callbacks.EarlyStopping(patience=spec["patience"], restore_best_weights=True, monitor="val_loss")
     hist = model.fit(Xtr, ytr, validation_data=(Xva, yva) if len(Xva) else None, epochs=epochs,
-                     batch_size=spec["batch_size"], class_weight=weights,
+                     batch_size=spec["batch_size"], class_weight=weights, sample_weight=sample_weight,
                      callbacks=[stop, keras.callbacks.TerminateOnNaN()], verbose=2, shuffle=True)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     if not np.isfinite(history["loss"]).all():

@@ -16,6 +16,12 @@ pipeline.py function that gives their training examples), `output` ("classes" or
 `labels` (a classifier's), and `loss`; see MODEL_EXTRA. `[acceptance.<name>]` holds such a model's own
 floors.
 
+`[model] output`: "classes" is one softmax over the labels (a window is one class); "multilabel" is one
+independent sigmoid per label (two may be high at once), trained with binary cross-entropy on the model's
+LOGITS, which are also its int8 scores: a softmax's fixed 1/256 output grid ties every small probability at
+-128, logits keep their resolution at the tails. A multilabel builder ends in a linear Dense; a probability
+threshold p is the logit log(p / (1 - p)).
+
 Any value can be overridden for one run with `--set section.key=value` (`load_manifest(...,
 overrides=[...])`): the key must exist (in SCHEMA or in the file), the value is TOML (a bare word is
 a string) and must have the key's type; the result is validated like the file, and an error caused
@@ -96,6 +102,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         # quantization (tinyml.logit_adjust); 0 keeps the learnt prior
         "logit_adjust_tau": (_NUM, False, 0.0),
         "patience": ((int,), False, 8),
+        "output": ((str,), False, "classes"),  # or "multilabel" (the primary model only; module docstring)
         "params": ((dict,), False, {}),
         "smoke_epochs": ((int,), False, 1),
     },
@@ -141,7 +148,8 @@ MODEL_EXTRA: dict[str, tuple[tuple[type, ...], bool, Any]] = {
     "labels": ((list,), False, []),
     "loss": ((str,), False, ""),  # "" = crossentropy for classes, mse for regression
 }
-OUTPUTS = ("classes", "regression")
+OUTPUTS = ("classes", "regression")  # a further model's
+LABELLED = ("classes", "multilabel")  # the primary model's: both score [app] labels
 LOSSES = {"classes": ("crossentropy",), "regression": ("mse", "mae", "huber")}
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a C identifier part: tml_model_<name>_invoke()
 MODELS = "models"  # the section of the further models
@@ -570,8 +578,11 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
         raise _err(p, "model.lr_schedule", f"{m.model['lr_schedule']!r} not allowed; allowed: {', '.join(LR_SCHEDULES)}")
     if m.model["class_weight"] not in CLASS_WEIGHTS:
         raise _err(p, "model.class_weight", f"{m.model['class_weight']!r} not allowed; allowed: {', '.join(CLASS_WEIGHTS)}")
-    if m.model["logit_adjust_tau"] < 0:
-        raise _err(p, "model.logit_adjust_tau", "must be >= 0 (0: off)")
+    if m.model["output"] not in LABELLED:
+        raise _err(p, "model.output", f"{m.model['output']!r} not allowed; allowed: {', '.join(LABELLED)} "
+                                      "(the primary model scores [app] labels)")
+    if m.model["logit_adjust_tau"] < 0 or (m.model["logit_adjust_tau"] and m.model["output"] != "classes"):
+        raise _err(p, "model.logit_adjust_tau", "must be >= 0 (0: off), and 0 unless output = \"classes\"")
     if m.dataset["split"] not in SPLITS:
         raise _err(p, "dataset.split", f"{m.dataset['split']!r} not allowed; allowed: {', '.join(SPLITS)}")
     _check_sources(m)

@@ -8,6 +8,8 @@ Python pipeline's output and the device's can be diffed (README, "predict: input
 Times are sample indices / rate, rounded to the millisecond. Lines are in time order; at equal times a
 beat comes first, then the window, then the events that window raised. A value is the shortest decimal
 that reads back as the same float32 (the device's values travel as float32); NaN (no measurement) is null.
+A score p is a probability: a softmax output as it is, a multilabel model's logit (its int8 score, [model]
+output = "multilabel") through the sigmoid, in float32 on both sides.
 """
 
 from __future__ import annotations
@@ -31,12 +33,16 @@ class LineMaker:
         self.rate = float(rate if rate is not None else manifest.rate)
         self.scale = np.float32(out_scale)
         self.zero_point = np.float32(out_zero_point)
+        self.logits = (getattr(manifest, "model", None) or {}).get("output") == "multilabel"
 
     def seconds(self, idx: int) -> float:
         return round(int(idx) / self.rate, 3)
 
     def prob(self, q) -> np.ndarray:
-        return (np.asarray(q).astype(np.float32) - self.zero_point) * self.scale
+        x = (np.asarray(q).astype(np.float32) - self.zero_point) * self.scale
+        if self.logits:
+            return np.float32(1) / (np.float32(1) + np.exp(-x, dtype=np.float32))
+        return x
 
     def window(self, idx: int, scores_q, values=None) -> dict:
         line = {"t": self.seconds(idx),

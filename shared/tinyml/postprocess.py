@@ -36,7 +36,8 @@ from .errors import TinymlError
 
 
 def score_threshold_q(p: float, out_scale: float, out_zero_point: int) -> int:
-    """The first int8 score whose probability is >= p, computed in float32 as the firmware does."""
+    """The first int8 score whose dequantized value is >= p (a probability, or a multilabel model's logit
+    threshold), computed in float32 as the firmware does."""
     f32 = np.float32
     return int(np.ceil(f32(p) / f32(out_scale))) + int(out_zero_point)
 

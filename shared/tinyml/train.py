@@ -27,6 +27,7 @@ from .errors import TinymlError
 from .features import FeatureExtractor
 from .fit import fit_model, log, seed_everything
 from .logit_adjust import adjust_logits
+from .manifest import LABELLED
 from .metrics import round_metrics
 from .predict import Pipeline
 from .quant import calibration_set, quantize_model
@@ -39,7 +40,7 @@ from .scoring import FloatModel, FloatScorer, evaluate_pipeline
 class ModelSpec:
     name: str  # "" for the primary model ([model])
     spec: dict  # the validated manifest table
-    output: str  # "classes" or "regression"
+    output: str  # "classes" or "regression", the primary model "classes" or "multilabel" (manifest)
     labels: list[str]
     examples: str  # the pipeline.py hook that gives (X, y[, groups])
 
@@ -59,7 +60,7 @@ class Trained:
 
 def model_specs(app: App) -> list[ModelSpec]:
     m = app.manifest
-    out = [ModelSpec("", m.model, "classes", m.labels, "make_examples")]
+    out = [ModelSpec("", m.model, m.model["output"], m.labels, "make_examples")]
     out += [ModelSpec(n, s, s["output"], list(s["labels"]), s["examples"]) for n, s in m.models.items()]
     return out
 
@@ -169,8 +170,8 @@ def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, r
     rng = np.random.default_rng(model_seed)
     Xtr, ytr = hook(weighted(m, train, rng), fx, m, rng, True)[:2]
     Xva, yva = hook(val, fx, m, rng, False)[:2]
-    n_out = len(s.labels) if s.output == "classes" else int(np.prod(np.shape(ytr)[1:], dtype=np.int64))
-    if s.output == "classes":
+    n_out = len(s.labels) if s.output in LABELLED else int(np.prod(np.shape(ytr)[1:], dtype=np.int64))
+    if s.output in LABELLED:
         ytr, yva = np.asarray(ytr, np.int64), np.asarray(yva, np.int64)
         if len(ytr) and (ytr.min() < 0 or ytr.max() >= n_out):
             raise TinymlError(f"{s.examples}(): labels must be 0..{n_out - 1} ({s.key} labels), got {ytr.min()}..{ytr.max()}")

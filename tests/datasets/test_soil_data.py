@@ -48,6 +48,25 @@ def test_seasons_split_by_region_and_year(gen):
     assert len(r.truth["fault"]) == len(r.signal) and r.truth["soil"] in gen.SOILS
 
 
+def test_validation_seasons_come_from_the_never_trained_later_years(gen):
+    """val_seasons_per_region: seasons of every region not held out, from its last 30 % of years (which no
+    training season uses), split="val" under their own subject; the training and test seasons are unchanged,
+    so the split keeps the test regions and trains every other region."""
+    base = gen.generate(rate=1 / 900, channels=CH, seed=3, seasons_per_region=1, max_days=10)
+    recs = gen.generate(rate=1 / 900, channels=CH, seed=3, seasons_per_region=1, max_days=10, val_seasons_per_region=2)
+    assert [r.source for r in recs[: len(base)]] == [r.source for r in base]
+    assert all(np.array_equal(a.signal, b.signal, equal_nan=True) for a, b in zip(base, recs))
+    extra = recs[len(base):]
+    assert extra and all(r.split == "val" and r.subject.endswith(":later") for r in extra)
+    assert {r.subject.split(":")[0] for r in extra} == {r.subject for r in base if r.split != "test"}
+    for r in extra:
+        ys = gen.season_years(r.truth["site"])
+        assert ys.index(r.truth["year"]) >= int(len(ys) * 0.7), (r.truth["site"], r.truth["year"])
+    train, val, test = split_recordings(recs, test_fraction=0.25, val_fraction=0.2, seed=1)
+    assert val == extra and {r.subject for r in test} == {"cordoba", "north-england"}
+    assert {r.subject for r in train} == {r.subject for r in base if r.split != "test"}
+
+
 def test_sensor_follows_the_field_and_faults_are_labelled(gen):
     truth = gen.field_season("tunis", 1990, "loam", seed=4, controller=gen.threshold_control(0.5))
     rng = np.random.default_rng(0)
