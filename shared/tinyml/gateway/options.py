@@ -66,7 +66,7 @@ def topic_filter(text: str, what: str = "--topic") -> str:
            or "#" in levels[:-1])
     if bad:
         raise TinymlError(f"{what} {text!r}: not an MQTT topic filter ('+' stands for one whole level, '#' for the "
-                          "whole rest and only at the end, e.g. tinyml/lab/# or tinyml/+/+/fall-detect/event)")
+                          "whole rest and only at the end, e.g. tinyml/lab/# or tinyml/+/+/+/event)")
     return text
 
 
