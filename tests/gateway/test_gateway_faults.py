@@ -379,3 +379,31 @@ def test_a_second_sigterm_stops_waiting_for_the_broker(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 1 and "not waiting for the broker" in err and "still queued" in err.splitlines()[-1], err
+
+
+def test_a_multilabel_models_scores_are_published_as_predict_prints_them(tmp_path):
+    """[model] output = "multilabel": the int8 scores are logits; the event payload's score and scores are the
+    probabilities predict prints (sigmoid), not the raw logits (outside [0, 1], against the schema)."""
+    import numpy as np
+
+    from tinyml.device.link import Event, Scores
+    from tinyml.gateway.devices import EventFeed
+    from tinyml.output_lines import LineMaker
+
+    import dataclasses
+
+    real = load_app(APPS[0])
+    m = dataclasses.replace(real.manifest, model={**(real.manifest.model or {}), "output": "multilabel"})
+    app = SimpleNamespace(id=real.id, manifest=m, tflite_path=real.tflite_path)
+    store = EventStore(tmp_path / "q.sqlite")
+    feed = EventFeed(app, site="lab", device="d1", session="s-0", board="host", store=store)
+    feed.quantization(0.05, 10)
+    n = len(app.manifest.labels)
+    q = np.array([10 + 40] + [-128] * (n - 1), np.int8)  # logit 2, then logits -6.9
+    feed.feed(Scores(100, q))
+    feed.feed(Event(100, 0, int(q[0])))
+    p = json.loads(store.pending("d1")[0].payload)
+    want = LineMaker(m, 0.05, 10)
+    assert p["scores"] == want.window(100, q)["scores"] and p["score"] == want.event(100, 0, int(q[0]))["score"]
+    assert 0 < p["score"] < 1 and all(0 < v < 1 for v in p["scores"].values())
+    store.close()

@@ -110,7 +110,7 @@ class EventFeed:
     Hello, Scores, Values, Event, Timing, Error, Done). `sink(row, topic, payload)` gets each newly stored event."""
 
     def __init__(self, app: App, *, site: str, device: str, session: str, board: str, store, sink=None):
-        from ..output_lines import value_json
+        from ..output_lines import LineMaker, value_json
 
         self.app, self.m = app, app.manifest
         self.site, self.device, self.session, self.board = site, device, session, board
@@ -122,15 +122,22 @@ class EventFeed:
         self.seq = 0
         self.scores: dict | None = None
         self.values: dict | None = None
-        self.scale, self.zero_point, self.rate = 1.0 / 256, -128, float(self.m.rate)
+        self.rate = float(self.m.rate)
+        self.lines = LineMaker(self.m, 1.0 / 256, -128)  # until the hello gives the scores' quantization
 
     def hello(self, h) -> None:
         # times from the manifest's rate, as predict computes them (the link carries a float32 rate)
-        self.scale, self.zero_point = float(h.out_scale), int(h.out_zero_point)
+        self.quantization(h.out_scale, h.out_zero_point)
         self.stats.cost_unit = h.cost_unit
 
+    def quantization(self, scale: float, zero_point: int) -> None:
+        from ..output_lines import LineMaker
+
+        self.lines = LineMaker(self.m, scale, zero_point)
+
     def prob(self, q) -> float:
-        return round(float((np.float32(q) - np.float32(self.zero_point)) * np.float32(self.scale)), 4)
+        """An int8 score as predict prints it (a multilabel model's logit through the sigmoid: output_lines)."""
+        return round(float(self.lines.prob(np.int8(q))), 4)
 
     def feed(self, msg) -> None:
         from ..device.link import Done, Error, Event, Hello, Scores, Timing, Values
@@ -138,7 +145,7 @@ class EventFeed:
         if isinstance(msg, Hello):
             self.hello(msg)
         elif isinstance(msg, Scores):
-            self.scores = {lab: self.prob(q) for lab, q in zip(self.m.labels, msg.scores)}
+            self.scores = self.lines.window(msg.t, msg.scores)["scores"]
             self.stats.windows += 1
         elif isinstance(msg, Values):
             self.values = {n: self.value_json(v) for n, v in zip(self.m.values, msg.values)}
@@ -302,7 +309,7 @@ class DeviceWorker:
         pipe, res = _predicted(self.app, self.input, self.spec.rate)
         o = pipe.model.output
         mk = LineMaker(self.app.manifest, o.scale, o.zero_point)
-        self.feed.scale, self.feed.zero_point = float(o.scale), int(o.zero_point)
+        self.feed.quantization(o.scale, o.zero_point)
         ends = list(res.ends)
         t0 = time.monotonic()
         w = 0
