@@ -336,7 +336,7 @@ def _edf_bytes(signals: dict[str, np.ndarray], rate: int, unit: str = "uV", bdf:
     width = 3 if bdf else 2
     dmax = (1 << (8 * width - 1)) - 1
     n = len(next(iter(signals.values()))) // rate
-    labels = [*signals, "EDF Annotations"]  # an EDF+ file's annotation signal, not a channel
+    labels = [*signals, "BDF Annotations" if bdf else "EDF Annotations"]  # the annotation signal, not a channel
     spr = [rate] * len(signals) + [30]
 
     def f(values, size):
@@ -373,11 +373,20 @@ def test_an_edf_or_bdf_recording_gives_its_ecg_signal(tmp_path, bdf):
         read_recording(p, _spec("heart-rate-anomaly"))
 
 
-def test_a_discontinuous_edf_is_refused(tmp_path):
-    p = tmp_path / "d.edf"
-    p.write_bytes(_edf_bytes({"ECG": _ecg(256, 4) * 1000}, 256, reserved="EDF+D"))
-    with pytest.raises(TinymlError, match=r"a discontinuous EDF\+ file"):
+@pytest.mark.parametrize("bdf", [False, True])
+def test_a_discontinuous_edf_or_bdf_is_refused(tmp_path, bdf):
+    p = tmp_path / ("d.bdf" if bdf else "d.edf")
+    p.write_bytes(_edf_bytes({"ECG": _ecg(256, 4) * 1000}, 256, bdf=bdf, reserved="BDF+D" if bdf else "EDF+D"))
+    with pytest.raises(TinymlError, match=r"a discontinuous (EDF|BDF)\+ file"):
         read_recording(p, _spec("heart-rate-anomaly"))
+
+
+def test_a_bdf_annotation_signal_is_not_offered_as_a_lead(tmp_path):
+    p = tmp_path / "eeg.bdf"
+    p.write_bytes(_edf_bytes({"Fz": _ecg(256, 4) * 1000}, 256, bdf=True, reserved="BDF+C"))
+    with pytest.raises(TinymlError, match=r"eeg.bdf: .*Fz") as e:
+        read_recording(p, _spec("heart-rate-anomaly"))
+    assert "Annotations" not in str(e.value)
 
 
 def test_a_short_ims_snapshot_is_read_with_a_notice(tmp_path, capsys):
