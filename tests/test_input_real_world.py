@@ -267,11 +267,15 @@ def test_a_matlab_file_gives_its_named_variable_at_its_fs(tmp_path, capsys):
     (7, [0xFF, 0x80, 0x00, 0x7F, 0xEF], [0, 32124, -32124, 0, 132]),  # mu-law (ITU-T G.711 table values)
     (6, [0xD5, 0x55, 0xAA, 0x2A, 0xC5], [8, -8, 32256, -32256, 264]),  # A-law
 ])
-def test_a_g711_telephone_wav_is_decoded(tmp_path, tag, codes, want):
+@pytest.mark.parametrize("extensible", [False, True])
+def test_a_g711_telephone_wav_is_decoded(tmp_path, tag, codes, want, extensible):
     import struct
 
     data = bytes(codes * 1600)  # 1 s at 8 kHz
     fmt = struct.pack("<HHIIHH", tag, 1, 8000, 8000, 1, 8) + b"\x00\x00"  # 18-byte fmt, as sox writes it
+    if extensible:  # WAVE_FORMAT_EXTENSIBLE: the G.711 tag in the sub-format GUID {000000tt-0000-0010-8000-00AA00389B71}
+        fmt = (struct.pack("<HHIIHHHHI", 0xFFFE, 1, 8000, 8000, 1, 8, 22, 8, 4) + struct.pack("<I", tag)
+               + b"\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71")
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"fact" + struct.pack("<II", 4, len(data)) \
         + b"data" + struct.pack("<I", len(data)) + data
     p = tmp_path / "call.wav"
