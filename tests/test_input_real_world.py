@@ -325,6 +325,18 @@ def test_an_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_path):
         read_recording(p, _spec("heart-rate-anomaly"))
 
 
+def test_an_apple_watch_ecg_export_with_decimal_commas_keeps_the_fractions(tmp_path):
+    ecg = _ecg(512, 30)
+    p = tmp_path / "ecg_de.csv"  # a decimal-comma locale: `-12,345` unquoted splits into two CSV cells
+    p.write_text('Name,Jane Doe\nRecorded Date,2026-12-05 14:28:08 +0100\nSample Rate,512 Hertz\n,\n'
+                 'Lead,Lead I\nUnit,µV\n,\n' + "".join(f"{v * 1000:.3f}\n".replace(".", ",") for v in ecg))
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert np.allclose(rec.signal[:, 0], ecg, atol=1e-5)
+    p.write_text(p.read_text() + "1,5,7\n")
+    with pytest.raises(TinymlError, match=r"ecg_de.csv: line 15368: '1,5,7' is not one sample"):
+        read_recording(p, _spec("heart-rate-anomaly"))
+
+
 @pytest.mark.parametrize("name, says", [("memo.m4a", "convert it to WAV first"), ("log.xlsx", "save the sheet as CSV"),
                                         ("scope.npy", "write it as CSV")])
 def test_a_format_no_reader_takes_says_what_to_do(tmp_path, name, says):
