@@ -267,11 +267,15 @@ def test_a_matlab_file_gives_its_named_variable_at_its_fs(tmp_path, capsys):
     (7, [0xFF, 0x80, 0x00, 0x7F, 0xEF], [0, 32124, -32124, 0, 132]),  # mu-law (ITU-T G.711 table values)
     (6, [0xD5, 0x55, 0xAA, 0x2A, 0xC5], [8, -8, 32256, -32256, 264]),  # A-law
 ])
-def test_a_g711_telephone_wav_is_decoded(tmp_path, tag, codes, want):
+@pytest.mark.parametrize("extensible", [False, True])
+def test_a_g711_telephone_wav_is_decoded(tmp_path, tag, codes, want, extensible):
     import struct
 
     data = bytes(codes * 1600)  # 1 s at 8 kHz
     fmt = struct.pack("<HHIIHH", tag, 1, 8000, 8000, 1, 8) + b"\x00\x00"  # 18-byte fmt, as sox writes it
+    if extensible:  # WAVE_FORMAT_EXTENSIBLE: the G.711 tag in the sub-format GUID {000000tt-0000-0010-8000-00AA00389B71}
+        fmt = (struct.pack("<HHIIHHHHI", 0xFFFE, 1, 8000, 8000, 1, 8, 22, 8, 4) + struct.pack("<I", tag)
+               + b"\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71")
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"fact" + struct.pack("<II", 4, len(data)) \
         + b"data" + struct.pack("<I", len(data)) + data
     p = tmp_path / "call.wav"
@@ -321,6 +325,18 @@ def test_an_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_path):
         read_recording(p, _spec("heart-rate-anomaly"))
 
 
+def test_an_apple_watch_ecg_export_with_decimal_commas_keeps_the_fractions(tmp_path):
+    ecg = _ecg(512, 30)
+    p = tmp_path / "ecg_de.csv"  # a decimal-comma locale: `-12,345` unquoted splits into two CSV cells
+    p.write_text('Name,Jane Doe\nRecorded Date,2026-12-05 14:28:08 +0100\nSample Rate,512 Hertz\n,\n'
+                 'Lead,Lead I\nUnit,µV\n,\n' + "".join(f"{v * 1000:.3f}\n".replace(".", ",") for v in ecg))
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert np.allclose(rec.signal[:, 0], ecg, atol=1e-5)
+    p.write_text(p.read_text() + "1,5,7\n")
+    with pytest.raises(TinymlError, match=r"ecg_de.csv: line 15368: '1,5,7' is not one sample"):
+        read_recording(p, _spec("heart-rate-anomaly"))
+
+
 @pytest.mark.parametrize("name, says", [("memo.m4a", "convert it to WAV first"), ("log.xlsx", "save the sheet as CSV"),
                                         ("scope.npy", "write it as CSV")])
 def test_a_format_no_reader_takes_says_what_to_do(tmp_path, name, says):
@@ -336,7 +352,7 @@ def _edf_bytes(signals: dict[str, np.ndarray], rate: int, unit: str = "uV", bdf:
     width = 3 if bdf else 2
     dmax = (1 << (8 * width - 1)) - 1
     n = len(next(iter(signals.values()))) // rate
-    labels = [*signals, "EDF Annotations"]  # an EDF+ file's annotation signal, not a channel
+    labels = [*signals, "BDF Annotations" if bdf else "EDF Annotations"]  # the annotation signal, not a channel
     spr = [rate] * len(signals) + [30]
 
     def f(values, size):
@@ -373,11 +389,20 @@ def test_an_edf_or_bdf_recording_gives_its_ecg_signal(tmp_path, bdf):
         read_recording(p, _spec("heart-rate-anomaly"))
 
 
-def test_a_discontinuous_edf_is_refused(tmp_path):
-    p = tmp_path / "d.edf"
-    p.write_bytes(_edf_bytes({"ECG": _ecg(256, 4) * 1000}, 256, reserved="EDF+D"))
-    with pytest.raises(TinymlError, match=r"a discontinuous EDF\+ file"):
+@pytest.mark.parametrize("bdf", [False, True])
+def test_a_discontinuous_edf_or_bdf_is_refused(tmp_path, bdf):
+    p = tmp_path / ("d.bdf" if bdf else "d.edf")
+    p.write_bytes(_edf_bytes({"ECG": _ecg(256, 4) * 1000}, 256, bdf=bdf, reserved="BDF+D" if bdf else "EDF+D"))
+    with pytest.raises(TinymlError, match=r"a discontinuous (EDF|BDF)\+ file"):
         read_recording(p, _spec("heart-rate-anomaly"))
+
+
+def test_a_bdf_annotation_signal_is_not_offered_as_a_lead(tmp_path):
+    p = tmp_path / "eeg.bdf"
+    p.write_bytes(_edf_bytes({"Fz": _ecg(256, 4) * 1000}, 256, bdf=True, reserved="BDF+C"))
+    with pytest.raises(TinymlError, match=r"eeg.bdf: .*Fz") as e:
+        read_recording(p, _spec("heart-rate-anomaly"))
+    assert "Annotations" not in str(e.value)
 
 
 def test_a_short_ims_snapshot_is_read_with_a_notice(tmp_path, capsys):

@@ -55,10 +55,23 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         raise TinymlError(f"{path}: Apple Health export without a 'Sample Rate' line in hertz")
     if first is None:
         raise TinymlError(f"{path}: Apple Health export with no samples after its header lines")
-    cells = [r[0].strip() if r else "" for r in rows[first:]]
+    cells = [_sample(r, path, first + k + 1) for k, r in enumerate(rows[first:])]
     while cells and not cells[-1]:
         cells.pop()  # the blank line at the end
     ch = spec.channels[0]
-    values = parse_numbers([c.replace(",", ".") for c in cells], path, meta.get("lead", ch), lambda k: first + k + 1)
+    values = parse_numbers(cells, path, meta.get("lead", ch), lambda k: first + k + 1)
     return FileSignal({ch: values}, rate=float(m.group(1).replace(",", ".")), units={ch: meta.get("unit", "")},
                       names={ch: meta.get("lead", ch)})
+
+
+def _sample(row: list[str], path: Path, line: int) -> str:
+    """One sample line's number. A decimal-comma locale writes `-12,345` unquoted, which CSV splits in two:
+    joined again (the file has one lead, so two cells can only be that); more cells are refused."""
+    cells = [c.strip() for c in row]
+    while cells and not cells[-1]:
+        cells.pop()
+    if len(cells) == 2 and re.fullmatch(r"[+-]?\d+", cells[0]) and cells[1].isdigit():
+        return f"{cells[0]}.{cells[1]}"
+    if len(cells) > 1:
+        raise TinymlError(f"{path}: line {line}: {','.join(row)!r} is not one sample (an ECG export has one per line)")
+    return cells[0].replace(",", ".") if cells else ""

@@ -7,7 +7,7 @@ BDF (BioSemi, 24-bit): a text header, then data records of int16 (BDF: int24) sa
                samples per record, reserved
 Each app channel is the signal whose label matches it or an alias (`ECG`, `II`, ...), or the one --channel
 names; its rate is samples per record / record duration, its unit the header's (uV, mV ...), declared.
-Discontinuous EDF+D files and a file shorter than its header says are refused in one line.
+Discontinuous EDF+D/BDF+D files and a file shorter than its header says are refused in one line.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import TinymlError
 from . import FileSignal, ReadSpec
 
+ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")  # EDF+ / BDF+ time-stamped annotation lists, not signals
 _FIELDS = (("label", 16), ("transducer", 80), ("unit", 8), ("pmin", 8), ("pmax", 8), ("dmin", 8), ("dmax", 8),
            ("prefilter", 80), ("samples", 8), ("reserved", 32))
 
@@ -44,8 +45,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         dmin, dmax = (np.array([float(v) for v in fields[k]]) for k in ("dmin", "dmax"))
     except (ValueError, IndexError):
         raise TinymlError(f"{path}: not a readable EDF/BDF header") from None
-    if raw[192:197] == b"EDF+D":
-        raise TinymlError(f"{path}: a discontinuous EDF+ file (EDF+D): its records are not one steady signal")
+    if raw[192:197] in (b"EDF+D", b"BDF+D"):
+        kind = raw[192:197].decode()
+        raise TinymlError(f"{path}: a discontinuous {kind[:4]} file ({kind}): its records are not one steady signal")
     if duration <= 0 or not any(spr):
         raise TinymlError(f"{path}: the EDF header gives no record duration or no samples per record")
     record = sum(spr) * width
@@ -55,7 +57,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     elif held < n_records:
         raise TinymlError(f"{path}: the EDF file is truncated: {held} of the header's {n_records} data records")
     labels = fields["label"]
-    usable = [i for i, lab in enumerate(labels) if lab != "EDF Annotations"]
+    usable = [i for i, lab in enumerate(labels) if lab not in ANNOTATION_LABELS]
     found = spec.match([labels[i] for i in usable], path, kind="EDF file", what="signal")
     data = np.frombuffer(raw[head_bytes:head_bytes + n_records * record], np.uint8).reshape(n_records, record)
     starts = np.concatenate([[0], np.cumsum(spr)]) * width

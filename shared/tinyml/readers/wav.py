@@ -1,4 +1,4 @@
-"""WAV (RIFF/WAVE): PCM 8/16/24/32-bit, float, or G.711 mu-law/A-law, any number of channels, at the rate in
+"""WAV (RIFF/WAVE): PCM 8/16/24/32-bit, float, or G.711 mu-law/A-law (also as EXTENSIBLE), any number of channels, at the rate in
 its header.
 
 Integer PCM is declared in full scale (int16 / 32768, ...); float WAV declares nothing, so the unit
@@ -54,6 +54,8 @@ def _load(path: Path) -> tuple[np.ndarray, int]:
 
 
 G711 = {6: "A-law", 7: "mu-law"}  # WAVE format tags
+EXTENSIBLE = 0xFFFE
+KSDATAFORMAT_TAIL = b"\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"  # GUID {000000tt-0000-0010-8000-00AA00389B71}
 
 
 def _g711_table(law: str) -> np.ndarray:
@@ -78,6 +80,8 @@ def _g711(path: Path) -> tuple[np.ndarray, int]:
         body = raw[at + 8:at + 8 + size]
         if cid == b"fmt " and len(body) >= 16:
             fmt = struct.unpack("<HHIIHH", body[:16])
+            if fmt[0] == EXTENSIBLE and len(body) >= 40 and body[28:40] == KSDATAFORMAT_TAIL:
+                fmt = (struct.unpack("<H", body[24:26])[0], *fmt[1:])  # the real tag is in the sub-format GUID
         elif cid == b"data":
             if len(body) < size:
                 raise TinymlError(f"{path}: WAV file is truncated (its data chunk announces {size} bytes, "
