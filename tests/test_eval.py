@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from apptest import run_cli, template_repo
 
 
@@ -81,6 +83,29 @@ def test_multilabel_fit_learns_logits_and_refuses_a_squashed_output():
     for act in ("softmax", "sigmoid"):
         with pytest.raises(TinymlError, match=f"needs a builder that ends in a linear layer .* not {act}"):
             fit_model(_tiny(act), spec, X, y, X[:50], y[:50], n_outputs=3, output="multilabel", smoke=True, where="t")
+
+
+@pytest.mark.parametrize("layer", ["Softmax", "ReLU"])
+def test_multilabel_fit_refuses_a_squashing_layer_after_the_logits(layer):
+    """A builder ending Dense(n) then a Softmax (or ReLU) layer, which has no `activation` of its own, does
+    not end in logits either: refused like Dense(n, activation="softmax")."""
+    import numpy as np
+
+    from tinyml.errors import TinymlError
+    from tinyml.fit import fit_model
+
+    def build(shape, n, **_):
+        import keras
+
+        inp = keras.Input(shape=shape, batch_size=1)
+        x = keras.layers.Dense(n)(keras.layers.Flatten()(inp))
+        return keras.Model(inp, getattr(keras.layers, layer)()(x))
+
+    X, y = np.zeros((8, 4, 1), np.float32), np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    spec = {"params": {}, "epochs": 1, "smoke_epochs": 1, "learning_rate": 0.01, "lr_schedule": "constant",
+            "batch_size": 4, "patience": 1, "class_weight": "none"}
+    with pytest.raises(TinymlError, match=f"needs a builder that ends in a linear layer .* not {layer.lower()}"):
+        fit_model(build, spec, X, y, X, y, n_outputs=3, output="multilabel", smoke=True, where="t")
 
 
 def test_train_reuse_float_requantizes_without_fitting(tmp_path):

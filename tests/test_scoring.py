@@ -56,3 +56,21 @@ def test_a_hooks_own_groups_are_kept_and_told_apart_across_calls(monkeypatch):
     monkeypatch.setattr(scoring, "example_chunks", lambda rs: ([r] for r in rs))  # a call per recording
     _, _, g = _collect(scoring.held_out_examples(app, hook, recs, None))
     assert len(np.unique(g)) == len(recs)  # ids of different calls never merge
+
+
+def test_a_hooks_named_groups_stay_one_group_across_calls(monkeypatch):
+    """Names (a speaker) mean the same group in every call: a speaker's clips in several calls are one
+    cluster of the bootstrap, not one per call (intervals too narrow)."""
+    app, recs = SimpleNamespace(manifest=None), _recs()
+
+    def hook(recordings, fx, manifest, rng, augment):
+        X, y = _hook(recordings, fx, manifest, rng, augment)
+        per = [len(_hook([r], fx, manifest, np.random.default_rng(0), augment)[1]) for r in recordings]
+        return X, y, np.repeat([r.subject for r in recordings], per)
+
+    monkeypatch.setattr(scoring, "example_chunks", lambda rs: ([r] for r in rs))  # a call per recording
+    _, _, g = _collect(scoring.held_out_examples(app, hook, recs, None))
+    per = [len(_hook([r], None, None, np.random.default_rng(0), False)[1]) for r in recs]
+    subjects = np.repeat([r.subject for r in recs], per)
+    assert len(np.unique(g)) == 2  # the two subjects, whatever the calls
+    assert all(len(np.unique(g[subjects == s])) == 1 for s in ("s0", "s1"))

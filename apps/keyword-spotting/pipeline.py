@@ -75,10 +75,11 @@ CONTEXT_GAP_S = (0.1, 0.5)  # pause between the command and the neighbouring spe
 COPY_GAIN_DB = 12.0  # level of the extra stream copies, +-
 FEATURE_CHUNK = 2048  # 1 s windows turned into features at once (128 MB of samples at most)
 CONTEXT_WORDS = 6  # words of a voice kept as neighbouring speech for its commands
+TEST_SET_SILENCE = "noise:test-set"  # speech-commands' subject of the official test set's silence clips
 
 
 def make_examples(recordings, fx, manifest, rng, augment):
-    """1 s windows and their 12-class labels.
+    """1 s windows, their 12-class labels and groups (each window's speaker: `clip_group`).
 
     Evaluation (augment False): the 1 s clips only (top-1 on clips); streams are scored as streams.
     Training (augment True), the windows a listening device meets:
@@ -93,17 +94,19 @@ def make_examples(recordings, fx, manifest, rng, augment):
     Non-keyword speech then dominates the training windows as it dominates the day of a microphone, which
     is why the manifest trains with class_weight = "none": the posteriors keep that prior, and false
     accepts stay rare at the post-processing threshold.
+    The groups are names, so the evaluation's cluster bootstrap draws whole speakers (one speaker's clips
+    are not independent: intervals by clip are too narrow).
     """
     labels = manifest.labels
     W = fx.window
-    feats, ys = [], []
-    clips, clip_y = [], []  # raw 1 s windows waiting for their features (a chunk at a time: bounded memory)
+    feats, ys, gs = [], [], []
+    clips, clip_y, clip_g = [], [], []  # raw 1 s windows waiting for their features (a chunk at a time)
 
     def features_of_clips():
         if clips:
             feats.append(fx.batch(np.stack(clips).astype(np.float32)[:, :, None]))
-            ys.extend(clip_y)
-            clips.clear(); clip_y.clear()
+            ys.extend(clip_y); gs.extend(clip_g)
+            clips.clear(); clip_y.clear(); clip_g.clear()
 
     noise_pool = [r.signal[:W, 0] for r in recordings if r.label == "silence" and len(r.signal) >= W]
     context_pool = _context_pool(recordings) if augment else {}
@@ -115,25 +118,33 @@ def make_examples(recordings, fx, manifest, rng, augment):
                 for f, g, sparse in ((1.0, 1.0, 1), (_warp_factor(rng), _gain(rng), 2)):
                     y = x if f == 1.0 else np.clip(_warp(x, f) * g, -1, 1).astype(np.float32)
                     F, L = _stream_windows(y, [(t / f, lab) for t, lab in r.events], fx, manifest, rng, sparse)
-                    feats.append(F); ys.extend(L)
+                    feats.append(F); ys.extend(L); gs.extend([clip_group(r)] * len(L))
             continue
         if r.label not in labels:
             continue
         w = x[:W] if len(x) >= W else np.concatenate([x, np.zeros(W - len(x), np.float32)])
-        clips.append(w); clip_y.append(labels.index(r.label))
+        clips.append(w); clip_y.append(labels.index(r.label)); clip_g.append(clip_group(r))
         if augment:
             y = _fit(_warp(w, _warp_factor(rng)), W)
             if r.label in manifest.app["event_labels"] and rng.random() < CONTEXT_P:
                 y = _with_context(y, context_pool.get(r.subject), rng)
             clips.append(_augment(y, rng, noise_pool))
-            clip_y.append(labels.index(r.label))
+            clip_y.append(labels.index(r.label)); clip_g.append(clip_group(r))
         if len(clips) >= FEATURE_CHUNK:
             features_of_clips()
     features_of_clips()
     feats = [f for f in feats if len(f)]
     if not feats:
-        return np.zeros((0, *fx.input_shape()), np.float32), np.zeros(0, np.int64)
-    return np.concatenate(feats).astype(np.float32), np.asarray(ys, np.int64)
+        return np.zeros((0, *fx.input_shape()), np.float32), np.zeros(0, np.int64), np.zeros(0, str)
+    return np.concatenate(feats).astype(np.float32), np.asarray(ys, np.int64), np.asarray(gs, str)
+
+
+def clip_group(r) -> str:
+    """The group a recording's windows belong to for the intervals: its speaker (Speech Commands: the
+    `<speaker>_nohash_<n>` hash; a text-to-speech talker), or the noise recording a silence clip was cut
+    from. The official test set's silence clips (subject "noise:test-set") name no recording they were cut
+    from, so each is its own group."""
+    return r.source if r.subject == TEST_SET_SILENCE else r.subject
 
 
 def _stream_windows(x, ends, fx, manifest, rng, sparse=1):

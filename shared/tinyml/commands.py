@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import sys
+from pathlib import Path
 
 from . import hints
 from .apps import app_from_args, discover, load_app
@@ -16,11 +17,43 @@ from .paths import apps_dir, firmware_dir, repo_root
 
 def _recording_args(p) -> None:
     """A verb that reads one recording (predict, calibrate): the file, its rate, its channels."""
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = _formats_text()
     p.add_argument("input", nargs="?", help="the recording (or --input)")
     p.add_argument("--input", dest="input_option", metavar="INPUT", help="the recording, as for run and flash")
     p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
     p.add_argument("--channel", action="append", metavar="[CH=]NAME",
                    help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
+
+
+def _formats_text() -> str:
+    """What --help says a recording may be: each reader's first sentence (its docstring, read as text, so
+    help costs no imports), found like the readers themselves (a new reader module is listed here)."""
+    import textwrap
+
+    lines = ["recordings read (the format is told by content, else by suffix):"]
+    for f in sorted((Path(__file__).parent / "readers").glob("[!_]*.py")):
+        m = re.match(r'\s*"""(.*?)(?:\n\s*\n|""")', f.read_text(encoding="utf-8"), re.S)
+        first = " ".join((m.group(1) if m else "").split())
+        first = _headline(first.split(". ")[0].rstrip("."))
+        lines += textwrap.wrap(f"{f.stem}: {first}", 100, initial_indent="  ", subsequent_indent="      ")
+    lines += ["", "Units are taken from the file (a heading such as `ax (m/s^2)` or `ecg_uV`, a WAV's PCM, a WFDB",
+              "header) or told by the values' size, and other rates within the app's [signal] accepted_rates are",
+              "resampled, each with a notice on stderr. Bad input ends with one `error:` line and exit code 2.",
+              "What each app accepts: its README's predict section (apps/<id>/README.md)."]
+    return "\n".join(lines)
+
+
+def _headline(sentence: str, width: int = 100) -> str:
+    """A long sentence up to its first colon outside brackets ("WAV (RIFF/WAVE)": the rest is detail)."""
+    if len(sentence) <= width:
+        return sentence
+    depth = 0
+    for i, c in enumerate(sentence):
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if c == ":" and depth == 0:
+            return sentence[:i]
+    return sentence
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -68,8 +68,15 @@ def multilabel_weights(y: np.ndarray, n_cls: int, mode: str) -> np.ndarray:
 def _check_logits(model, where: str) -> None:
     """A multilabel model's output must be logits (its int8 scores): a last layer with a squashing
     activation would fold the tails back onto a fixed grid."""
-    act = getattr(model.layers[-1], "activation", None)
+    import keras
+
+    last = model.layers[-1]
+    act = getattr(last, "activation", None)
     name = getattr(act, "__name__", "linear") if act is not None else "linear"
+    # activation layers have no `activation` attribute: Dense(n) then Softmax() squashes all the same
+    if isinstance(last, (keras.layers.Softmax, keras.layers.ReLU, keras.layers.ELU, keras.layers.LeakyReLU,
+                         keras.layers.PReLU)):
+        name = type(last).__name__.lower()
     if name != "linear":
         raise TinymlError(f"{where}: output = \"multilabel\" needs a builder that ends in a linear layer (the "
                           f"logits), not {name}")

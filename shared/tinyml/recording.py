@@ -83,8 +83,10 @@ def _check_required_finite(fs: FileSignal, spec: ReadSpec, path: Path) -> None:
     for ch in spec.channels:
         bad = ~np.isfinite(fs.columns[ch])
         if bad.any():
+            # with a time column, a row left out is a gap, interpolated up to max_gap_s: say so
+            hint = "; leave the row out, and the gap is interpolated" if fs.times is not None else ""
             raise TinymlError(f"{path}: non-finite value (NaN/inf, or empty) in channel {ch!r} at sample "
-                              f"{int(np.argmax(bad))}")
+                              f"{int(np.argmax(bad))}{hint}")
 
 
 def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: Path) -> tuple[dict, float]:

@@ -1,7 +1,9 @@
 """Per-sample times onto a steady rate: real sensors (BLE tags, phones, loggers) jitter, repeat a
 timestamp, deliver rows out of order and drop samples.
 
-- Rows are sorted by time; rows sharing a time are averaged into one.
+- Rows are sorted by time; rows sharing a time are averaged into one. Time that steps back further than
+  the longest gap interpolated over (a clock reset, two recordings joined) is refused, naming the sample:
+  sorting would interleave two stretches of signal.
 - Rows that sit on a steady grid (each within 10 % of a step of its place) keep their values; the rate
   comes from the whole span, so timestamps rounded to the millisecond still give 16000 Hz, not 15873.
 - Otherwise the values are interpolated linearly onto a grid at the median step, with one notice that
@@ -32,6 +34,8 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     if len(t) < 2:
         raise TinymlError(f"{path}: need at least two samples to know the rate from the time column")
     backwards = int(np.sum(np.diff(t) < 0))
+    if backwards:
+        _refuse_a_reset(t, columns, spec, path, origin)
     order = np.argsort(t, kind="stable")
     t = t[order]
     cols = {c: np.asarray(v, np.float64)[order] for c, v in columns.items()}
@@ -60,8 +64,8 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         i = int(np.argmax(steps > limit))
         at = f"t = {t[i]:.3f} s" + (f" ({_clock(origin, t[i])})" if origin else "")
         raise TinymlError(
-            f"{path}: a gap of {steps[i]:.3g} s in the time column after {at}; gaps over "
-            f"{limit:.3g} s ([signal] max_gap_s) are not interpolated: cut the recording there")
+            f"{path}: a gap of {_ms(steps[i])} in the time column after {at}; gaps over "
+            f"{_ms(limit)} ([signal] max_gap_s) are not interpolated: cut the recording there")
     rate = _grid_rate(1.0 / step, spec)
     k = int(np.floor(span * rate + 1e-9)) + 1
     grid = t[0] + np.arange(k) / rate
@@ -76,6 +80,27 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     return out, rate
 
 
+def _refuse_a_reset(t: np.ndarray, columns: dict[str, np.ndarray], spec, path, origin: datetime | None) -> None:
+    """Time stepping back further than max_gap_s, to new values: refused. Rows sent again late (the same time
+    and values as an earlier row: a logger's retransmission) are not a step back."""
+    rows = np.column_stack([t, *(np.asarray(v, np.float64) for v in columns.values())])
+    _, first = np.unique(rows, axis=0, return_index=True)
+    keep = np.sort(first)
+    t = t[keep]
+    d = np.diff(t)
+    if not np.any(d < 0):
+        return
+    forward = d[d > 0]
+    step = float(np.median(forward)) if len(forward) else 0.0
+    limit = spec.max_gap_s if spec is not None and spec.max_gap_s else DEFAULT_GAP_STEPS * step
+    i = int(np.argmin(d))
+    if -d[i] > limit:
+        at = f"t = {t[i]:.3f} s" + (f" ({_clock(origin, t[i])})" if origin else "")
+        raise TinymlError(f"{path}: time goes back {_ms(-d[i])} after sample {keep[i]} ({at}): a clock reset, or "
+                          f"recordings joined? Out-of-order rows are sorted only within {_ms(limit)} "
+                          "([signal] max_gap_s): cut the recording there")
+
+
 def _fixes(repeated: int, backwards: int) -> str:
     parts = []
     if backwards:
@@ -86,7 +111,12 @@ def _fixes(repeated: int, backwards: int) -> str:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+    """A duration as a person reads it: 20 ms, 3.5 s, 15 min, 11 h (a logger's steps and gaps are hours)."""
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    return f"{seconds / 60:.3g} min" if seconds < 7200 else f"{seconds / 3600:.3g} h"
 
 
 def _clock(origin: datetime, t: float) -> str:

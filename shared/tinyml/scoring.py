@@ -185,7 +185,9 @@ def held_out_examples(app: App, hook, recs: list[Recording], fx, seed: int = 0, 
                       desc: str = "examples", by_recording: bool | None = None):
     """The examples hook on held-out recordings (augment False), a group at a time: yields (X, y, groups)
     per group of recordings. groups: one integer id per example, distinct over the whole call: the hook's
-    own groups (its third output; ids of different calls kept apart), or, for a hook that names none
+    own groups (its third output: integer ids are the call's own, kept apart from other calls'; names
+    (strings, e.g. a speaker) mean the same group in every call, so a speaker whose clips fall in several
+    calls stays one group), or, for a hook that names none
     (by_recording, asked of the hook when None), the held-out recording each example comes from (its index
     in `recs`): the hook is then called on one recording at a time. One random generator runs through the
     recordings, so a hook that treats each recording on its own gives the same examples either way."""
@@ -194,6 +196,7 @@ def held_out_examples(app: App, hook, recs: list[Recording], fx, seed: int = 0, 
     rng = np.random.default_rng(seed)
     bar = _bar(None, progress, desc, total=len(recs))
     first, next_id = 0, 0  # the chunk's first recording's index; the next free id of a hook's groups
+    named: dict = {}  # a hook's group names -> their ids, over every call
     for chunk in example_chunks(recs):
         if by_recording:
             outs = [(hook([r], fx, app.manifest, rng, False), first + i) for i, r in enumerate(chunk)]
@@ -204,9 +207,16 @@ def held_out_examples(app: App, hook, recs: list[Recording], fx, seed: int = 0, 
                       else np.zeros(0, np.int64))
         else:
             X, y, g = hook(chunk, fx, app.manifest, rng, False)[:3]
-            _, groups = np.unique(np.asarray(g), return_inverse=True)
-            groups = groups.reshape(-1).astype(np.int64) + next_id
-            next_id = int(groups.max()) + 1 if len(groups) else next_id
+            g = np.asarray(g)
+            if g.dtype.kind in "USO":  # names: one id per name over the whole call
+                for k in dict.fromkeys(map(str, g.reshape(-1))):
+                    if k not in named:
+                        named[k], next_id = next_id, next_id + 1
+                groups = np.asarray([named[str(k)] for k in g.reshape(-1)], np.int64)
+            else:
+                _, groups = np.unique(g, return_inverse=True)
+                groups = groups.reshape(-1).astype(np.int64) + next_id
+                next_id = int(groups.max()) + 1 if len(groups) else next_id
         first += len(chunk)
         if bar is not None:
             bar.update(len(chunk))

@@ -31,7 +31,9 @@ UNIT_WORDS = {
     "ns": "ns", "nsec": "ns", "nanos": "ns", "nanosecond": "ns", "nanoseconds": "ns",
 }
 TIME_BASES = ("timestamp", "time", "t", "datetime", "date_time", "time_stamp", "elapsed", "elapsed_time",
-              "epoch", "unix_time", "unixtime", "clock", "date")
+              "epoch", "unix_time", "unixtime", "clock", "date",
+              "epoc", "zeit", "zeitstempel", "datum")  # MetaWear's "epoc (ms)"; German exports
+DATE_NAMES = ("date", "datum")  # a column of days: the time column only when no other says time
 UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 _UNIX_SECONDS = (1e8, 5e9)  # 1973 to 2128: a first value in this range (after the unit) is a Unix time
 
@@ -59,7 +61,40 @@ def find_time_column(header: Sequence[str], skip: Sequence[int] = ()) -> int | N
     """Index of the time column (the first one whose name says time), not one of `skip`. A column named
     `date` only when no other says time (beside a `time` column of clock times it gives the day)."""
     hits = [i for i, h in enumerate(header) if i not in skip and time_column(h)[0]]
-    return next((i for i in hits if _key(header[i]) != "date"), hits[0] if hits else None)
+    if hits:
+        return next((i for i in hits if _key(header[i]) not in DATE_NAMES), hits[0])
+    return _time_like(header, skip)
+
+
+def _words(name: str) -> list[str]:
+    """`accelerometerTimestamp_sinceReboot` -> accelerometer, timestamp, since, reboot."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
+
+
+def _time_like(header: Sequence[str], skip: Sequence[int]) -> int | None:
+    """When no column is named as a time column: one whose name has `timestamp`, or ends in `time`, among
+    other words, as phone apps write them (`accelerometerTimestamp_sinceReboot(s)`, `loggingTime(txt)`,
+    `Phone time`). Preferred: the one of the same sensor as the channels (same first word), then one whose
+    unit is a time unit."""
+    first = {(_words(column_name(header[j])[0]) or [""])[0] for j in skip}
+    best, best_key = None, None
+    for i, h in enumerate(header):
+        name, bracket = column_name(h)
+        words = _words(name)
+        if i in skip or not words or not ("timestamp" in words or words[-1] == "time"):
+            continue
+        key = (words[0] in first and len(words) > 1, _key(bracket) in UNIT_WORDS)
+        if best_key is None or key > best_key:
+            best, best_key = i, key
+    return best
+
+
+def stated_unit(header: str) -> str | None:
+    """The time unit a time column's name states (`time_ms`, `Time (s)`, `accelerometerTimestamp(s)`)."""
+    found, stated = time_column(header)
+    if found:
+        return stated
+    return UNIT_WORDS.get(_key(column_name(header)[1]))
 
 
 def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[str] | None = None
@@ -67,7 +102,7 @@ def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[st
     """Seconds from the first row (float64, in file order), the wall-clock time of the first row when
     the column holds absolute times, and how the column was read (for messages). `dates`: a separate
     date column for clock times."""
-    _, stated = time_column(header)
+    stated = stated_unit(header)
     name = header.strip()
     try:
         values = np.asarray(cells, dtype=np.float64)
@@ -128,6 +163,7 @@ def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | Non
                ) -> tuple[np.ndarray, datetime | None, str]:
     """ISO-8601 date-times (or clock times, with a date column when there is one) -> seconds."""
     clock = bool(cells) and _CLOCK.match(cells[0].strip()) is not None
+    day_first = _day_first(dates if clock and dates is not None else cells, name, path)
     out = np.empty(len(cells), np.float64)
     first = None
     day = 0.0
@@ -145,7 +181,7 @@ def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | Non
                     day += 86400.0
                 out[i] = t + day
                 continue
-            dt = _parse_datetime(text)
+            dt = _parse_datetime(text, day_first)
         except ValueError:
             raise TinymlError(f"{path}: time column {name!r}, row {i + 1}: {c!r} is neither a number nor an "
                               "ISO-8601 date-time (2026-12-05T14:28:08.120)") from None
@@ -158,8 +194,47 @@ def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | Non
     return out, first, f"time column {name!r} as date-times"
 
 
-def _parse_datetime(text: str) -> datetime:
+_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](.*))?$")  # 05.12.2026 14:28 (German, Swiss ...)
+_SLASHED = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:[ T](.*))?$")  # 12/05/2026: which is the day?
+
+
+def _day_first(cells: Sequence[str], name: str, path) -> bool | None:
+    """For dates written d/m/y or m/d/y: True (day first) or False, decided by a field above 12 somewhere
+    in the column; None when the column has no such dates. Ambiguous throughout: refused."""
+    found = [m for m in (_SLASHED.match(c.strip()) for c in cells) if m]
+    if not found:
+        return None
+    if max(int(m.group(1)) for m in found) > 12:
+        return True
+    if max(int(m.group(2)) for m in found) > 12:
+        return False
+    raise TinymlError(f"{path}: time column {name!r}: dates like {found[0].group(0)!r} may be day/month or "
+                      "month/day and no day above 12 tells which: write them as ISO-8601 (2026-12-05 14:28)")
+
+
+def _iso(m: re.Match, day_first: bool) -> str:
+    a, b, y, rest = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
+    d, mo = (a, b) if day_first else (b, a)
+    year = int(y) + (2000 if len(y) == 2 else 0)
+    return f"{year:04d}-{mo:02d}-{d:02d}" + (f" {_clock_24h(rest.strip())}" if rest else "")
+
+
+def _clock_24h(t: str) -> str:
+    """`09:30:01 AM` -> `09:30:01`, `12:05 PM` -> `12:05` (a 12-hour clock, as US exports write it)."""
+    m = re.match(r"^(\d{1,2})(:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([AaPp][Mm])$", t)
+    if not m:
+        return t if re.match(r"^\d{2}:", t) else "0" + t if re.match(r"^\d:", t) else t
+    h = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "pm" else 0)
+    return f"{h:02d}{m.group(2)}"
+
+
+def _parse_datetime(text: str, day_first: bool | None = None) -> datetime:
     t = text.strip()
+    m = _DOTTED.match(t) or (_SLASHED.match(t) if day_first is not None else None)
+    if m:
+        t = _iso(m, True if m.re is _DOTTED else day_first)
+        if re.match(r".* \d{1,2}:\d{2}$", t):
+            t += ":00"
     if re.match(r"^\d{4}/\d{1,2}/\d{1,2}", t):  # 2026/12/05 14:28 (loggers): ISO with slashes
         d, _, rest = t.partition(" ")
         y, mo, da = d.split("/")

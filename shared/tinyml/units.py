@@ -118,7 +118,7 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
     """One group of channels (same manifest unit, same declared unit) in the manifest's unit."""
     target, said_u = lookup(unit), lookup(said)
     if said_u is not None and target is not None and said_u.quantity != target.quantity:
-        raise TinymlError(f"{path}: {', '.join(chans)} declared in {said}, a {said_u.quantity.replace('_', ' ')}; "
+        raise TinymlError(f"{path}: {', '.join(chans)} declared in {said} ({said_u.quantity.replace('_', ' ')}); "
                           f"the app expects {unit} ({target.quantity.replace('_', ' ')})")
     checks = _checks(chans, spec)
     cands = _candidates(chans, unit, said, spec, guess=bool(checks))
@@ -127,6 +127,8 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
         chosen = cands[0]
     else:
         chosen = next((c for c in cands if _plausible({ch: c.fn(columns[ch]) for ch in chans}, checks)), None)
+        if chosen is not identity and not (chosen is not None and chosen.declared):
+            _refuse_adc_codes(columns, chans, unit, chosen.name if chosen else unit, checks, path)
         if chosen is None:
             raise TinymlError(_refusal(columns, chans, unit, said, checks, path, cands))
     names = ", ".join(chans)
@@ -139,6 +141,30 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
         notice(path, f"{names}: values look like {chosen.name}, not {unit} ({_checks_text(checks)}): "
                      f"converted to {unit}")
     return {ch: np.asarray(chosen.fn(columns[ch]), np.float64) for ch in chans}
+
+
+def _refuse_adc_codes(columns, chans, unit: str, guess: str, checks: "_Checks", path) -> None:
+    """Refuse what looks like an unsigned ADC's raw codes for a signal centred on zero: whole numbers,
+    never negative, around an n-bit converter's mid-code (512, 2048 ... 32768; Arduino analogRead,
+    AD8232 and ADXL335 boards). Scaled by size they would pass as uV or mg with a bogus offset and the
+    wrong gain; only the user knows the gain. Undeclared values not plausible as they are, only."""
+    if not checks.ranges or any(lo != -hi for lo, hi in checks.ranges.values()):
+        return  # a quantity that is not centred on zero (soil moisture in %: whole numbers are fine)
+    mids = []
+    for ch in chans:
+        x = np.asarray(columns[ch], np.float64)
+        x = x[np.isfinite(x)]
+        if not len(x) or x.min() < 0 or np.any(x != np.round(x)):
+            return
+        med = float(np.median(x))
+        bits = next((b for b in range(10, 17) if 0.75 * 2 ** (b - 1) <= med <= 1.25 * 2 ** (b - 1)), None)
+        if bits is None:
+            return
+        mids.append((bits, med))
+    bits = max(b for b, _ in mids)
+    raise TinymlError(f"{path}: {', '.join(chans)}: whole numbers, never negative, around {mids[0][1]:.0f}: raw "
+                      f"codes of an unsigned {bits}-bit ADC, not {unit}; subtract the mid-code and divide by the "
+                      f"codes per {unit} of your front end (or, if they are {guess}, say so in the heading: `{chans[0]} ({guess})`)")
 
 
 def _candidates(chans, unit: str, said: str, spec, guess: bool) -> list[_Candidate]:

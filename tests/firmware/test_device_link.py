@@ -220,3 +220,48 @@ def test_hard_fault_inside_the_app_ends_the_session_with_its_registers(tmp_path)
         stream_signal(open_transport(im.board, im.elf), sig, labels=app.manifest.labels, timeout_s=30)
     msg = str(e.value)
     assert "exit code 70" in msg and "HARDFAULT" in msg and "pc=0x" in msg
+
+
+class _Scripted:
+    """A transport that plays back given device bytes (nothing real behind it)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def read(self, timeout: float) -> bytes:
+        out, self.data = self.data[:64], self.data[64:]
+        return out
+
+    def stderr_text(self) -> str:
+        return ""
+
+
+def _hello(outputs: int, values: int) -> bytes:
+    import struct
+
+    strings = b"".join(bytes([len(x)]) + x for x in (b"probe", b"0" * 16, b"host", b"ns"))
+    return L.encode(L.T.HELLO, struct.pack("<BBBBHbBffB", L.VERSION, 1, outputs, 4, 512, -128, values, 1 / 256, 50.0,
+                                           0) + strings)
+
+
+@pytest.mark.parametrize("skip", [False, True], ids=["run", "gateway"])
+def test_a_scores_or_values_frame_with_the_wrong_count_is_refused(skip):
+    """Well-formed frames (good CRC) that disagree with the hello's counts: `tinyml run` stops with one line naming
+    it; a gateway (skip_malformed) counts a fault and keeps the good frames."""
+    import struct
+
+    bad_scores = L.encode(L.T.SCORES, struct.pack("<IB", 10, 1) + b"\x05")
+    bad_values = L.encode(L.T.VALUES, struct.pack("<IB", 10, 1) + struct.pack("<f", 1.0))
+    good = L.encode(L.T.SCORES, struct.pack("<IB", 20, 2) + b"\x05\x06")
+    link = L.DeviceLink(_Scripted(_hello(2, 0) + bad_scores + bad_values + good), timeout_s=5, idle_s=1)
+    link.skip_malformed = skip
+    link.connect(boot_wait=1)
+    if not skip:
+        with pytest.raises(TinymlError, match="device sent 1 scores in a frame; its hello said 2 outputs"):
+            link.recv()
+        return
+    m = link.recv()
+    assert isinstance(m, L.Scores) and m.t == 20 and link.dec.faults == 2

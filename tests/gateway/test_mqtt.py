@@ -233,6 +233,7 @@ def test_garbage_on_the_device_link_loses_no_event(tmp_path):
                    c.statuses("noisy")[-1:] and c.statuses("noisy")[-1]["state"] == "offline", 60, "the events")
         assert_events_match(c.events, want, app)
         assert max(t["link_faults"] for t in c.telemetry("noisy")) > 0
+        assert "link fault(s)" in r.stderr.splitlines()[-1]  # the operator reads it in the last line too
     finally:
         b.stop()
 
@@ -321,7 +322,8 @@ def test_a_consumer_keeps_each_event_id_once_across_its_restarts(tmp_path):
 
     got = []
     seen_db = str(tmp_path / "seen.sqlite")
-    msg = SimpleNamespace(topic="tinyml/s/d/a/event", payload=json.dumps({"kind": "event", "event_id": "e1"}).encode())
+    event = {"schema": 1, "kind": "event", "event_id": "e1" * 16, "site": "s", "device": "d", "app": "a", "event": "x"}
+    msg = SimpleNamespace(topic="tinyml/s/d/a/event", payload=json.dumps(event).encode())
     for _ in range(2):  # the consumer restarts with the same seen-db
         sub = Subscriber(parse_broker("mqtt://127.0.0.1:1"), on_event=lambda p, t: got.append(p), seen=Seen(seen_db))
         sub._on_message(None, None, msg)

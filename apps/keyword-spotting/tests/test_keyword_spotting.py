@@ -331,3 +331,34 @@ def test_validation_clips_composite_takes_each_class_from_where_it_has_clips():
     for _ in range(20):
         drawn = vc._draw(cells, rng)[2]
         assert len(drawn) == 4 and set(map(tuple, drawn.reshape(2, 2))) <= {(10, 11), (12, 13)}
+
+
+def test_held_out_clips_are_grouped_by_speaker_for_the_intervals(tmp_path, monkeypatch):
+    """The card's top-1 interval draws whole speakers: the official test set's clips (`<speaker>_nohash_<n>`,
+    `_unknown_/<word>_<speaker>_nohash_<n>`) are grouped by the speaker hash in their names, even when the
+    core calls the hook on several chunks; its silence clips (no speaker, no source recording) each alone.
+    Fails if the groups are per clip (the intervals would be too narrow)."""
+    from types import SimpleNamespace
+
+    from tinyml import scoring
+    from tinyml.apps import load_module
+    from tinyml.paths import datasets_dir
+
+    sc = load_module(datasets_dir() / "speech-commands" / "dataset.py", "kws_sc_groups")
+    fxm = load_module(datasets_dir() / "speech-commands" / "fixture.py", "kws_sc_groups_fixture")
+    written = fxm.write_test_set(tmp_path / "test", seed=0)
+    recs = [r for r in sc.load([tmp_path / "test"], rate=16000, channels=["audio"]) if r.label in M.labels]
+    assert len(recs) == len(written)
+    fx = FeatureExtractor(M)
+    X, y, g = APP.pipeline.make_examples(recs, fx, M, np.random.default_rng(0), False)
+    assert len(g) == len(y) == len(recs)
+    speaker = [Path(r.source).name.split("_nohash_")[0].split("_")[-1] for r in recs]
+    silent = np.array([r.label == "silence" for r in recs])
+    assert [str(v) for v, s in zip(g, silent) if not s] == [k for k, s in zip(speaker, silent) if not s]
+    assert len(set(g[silent])) == int(silent.sum()) > 1  # each silence clip its own group
+    # through the core, a chunk at a time: a speaker's clips stay one group across the hook's calls
+    monkeypatch.setattr(scoring, "example_chunks", lambda rs: ([r] for r in rs))
+    app = SimpleNamespace(manifest=M)
+    ids = np.concatenate([o[2] for o in scoring.held_out_examples(app, APP.pipeline.make_examples, recs, fx)])
+    n_groups = len(set(speaker[i] for i in np.flatnonzero(~silent))) + int(silent.sum())
+    assert len(np.unique(ids)) == n_groups < len(recs)

@@ -506,12 +506,25 @@ class DeviceLink:
             return False
         for f in self.dec.feed(data):
             try:
-                self.pending.append(parse(f))
+                msg = parse(f)
+                self._check_counts(msg)
+                self.pending.append(msg)
             except TinymlError:
                 if not self.skip_malformed:
                     raise
                 self.dec.faults += 1
         return True
+
+    def _check_counts(self, msg: Message) -> None:
+        """A SCORES or VALUES frame must carry as many numbers as the hello said: a frame that does not (a firmware
+        bug, a frame mangled past its CRC) would otherwise pair scores with the wrong labels."""
+        h = self.hello
+        if h is None:
+            return
+        if isinstance(msg, Scores) and len(msg.scores) != h.outputs:
+            raise TinymlError(f"device sent {len(msg.scores)} scores in a frame; its hello said {h.outputs} outputs")
+        if isinstance(msg, Values) and len(msg.values) != h.values:
+            raise TinymlError(f"device sent {len(msg.values)} values in a frame; its hello said {h.values}")
 
     def _noise_note(self) -> str:
         parts = []

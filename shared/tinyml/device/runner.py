@@ -59,6 +59,7 @@ class DeviceRun:
     exit_code: int | None = None
     stderr: str = ""
     nv: bytes | None = None  # the board's non-volatile page after the run (emulated and host boards)
+    refused_frames: int = 0  # frames from the device the host refused (bad CRC or header): their messages are lost
 
     @property
     def scores_q(self) -> np.ndarray:
@@ -177,6 +178,7 @@ def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_ap
             if names is not None and n != len(names):
                 raise TinymlError(f"device reports {n} {what}, the manifest has {len(names)}; rebuild and flash it")
         run = DeviceRun(h, float(h.rate), list(labels))
+        faults_before = link.dec.faults  # a board joined mid-stream starts with half a frame: not this session's
         link.resync()
         link.reset()
         for m in link.stream(signal):
@@ -209,6 +211,7 @@ def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_ap
                 pass
     finally:
         rc = transport.close()
+    run.refused_frames = link.dec.faults - faults_before
     run.exit_code = rc
     run.stderr = transport.stderr_text() if hasattr(transport, "stderr_text") else ""
     run.nv = getattr(transport, "nv_after", None)

@@ -9,4 +9,5 @@ service    `tinyml gateway`: devices -> store -> broker
 subscribe  `tinyml subscribe`: a consumer that dedupes by event id
 fleet      `make fleet`: many simulated devices through gateways to a local broker, measured
 dashboard  `tinyml dashboard`: a live web page of the devices and their events (a consumer with a web server)
+stopping   SIGTERM / Ctrl-C end those verbs cleanly (queues closed, child processes and a local broker stopped)
 """

@@ -260,11 +260,20 @@ def demo_devices() -> list:
 
 
 def cmd_dashboard(args) -> int:
+    from .stopping import stop_on_signals
+
+    stop = threading.Event()
+    with stop_on_signals(stop.set):  # SIGTERM too: the demo's mosquitto and gateway are stopped, none left behind
+        return _dashboard(args, stop)
+
+
+def _dashboard(args, stop: threading.Event) -> int:
     from ..paths import build_dir
-    from .options import parse_broker
+    from .options import parse_broker, topic_filter
     from .publisher import say
 
     host, port = parse_listen(args.listen)
+    topic_filter(args.topic)
     if not args.demo and not args.broker:
         raise TinymlError("give --broker URL (the broker the gateways publish to), or --demo")
     local = gw = gw_thread = None
@@ -285,10 +294,7 @@ def cmd_dashboard(args) -> int:
             gw_thread.start()
         say(f"dashboard: {dash.url} (events from {broker.where}, {args.topic}); Ctrl-C stops")
         end = None if args.timeout is None else time.monotonic() + args.timeout
-        try:
-            while end is None or time.monotonic() < end:
-                time.sleep(0.2)
-        except KeyboardInterrupt:
+        while not stop.wait(0.2) and (end is None or time.monotonic() < end):
             pass
         dash.stop()
         say(f"dashboard: {dash.state.events} event(s) shown, {dash.sub.duplicates} duplicate(s) dropped")

@@ -24,6 +24,7 @@ from ..apps import App, load_app
 from ..errors import TinymlError
 from .options import topic_level
 from .payloads import dumps, event_payload, event_topic
+from .store import StoreError
 
 SPEC_KEYS = ("app", "board", "input", "port", "cmd", "id", "rate", "loop", "speed")
 
@@ -52,16 +53,19 @@ def parse_device(text: str, index: int = 0) -> DeviceSpec:
         kv[k] = v
     if not kv.get("app"):
         raise TinymlError(f"{where}: app=<id> is required")
-    try:
-        spec = DeviceSpec(kv["app"], kv.get("board", "host"), kv.get("input"), kv.get("port"), kv.get("cmd"),
-                          kv.get("id") or f"{socket.gethostname().split('.')[0]}-{kv['app']}-{index}",
-                          float(kv["rate"]) if kv.get("rate") else None, int(kv.get("loop", 1)),
-                          float(kv.get("speed", 1.0)))
-    except ValueError as e:
-        raise TinymlError(f"{where}: {e}") from None
+
+    def number(key: str, kind, default):
+        try:
+            return kind(kv[key]) if kv.get(key) else default
+        except ValueError:
+            raise TinymlError(f"{where}: {key}={kv[key]!r} is not a {'whole ' if kind is int else ''}number") from None
+
+    spec = DeviceSpec(kv["app"], kv.get("board", "host"), kv.get("input"), kv.get("port"), kv.get("cmd"),
+                      kv.get("id") or f"{socket.gethostname().split('.')[0]}-{kv['app']}-{index}",
+                      number("rate", float, None), number("loop", int, 1), number("speed", float, 1.0))
     topic_level("device id", spec.id)
-    if spec.loop < 1 or spec.speed <= 0:
-        raise TinymlError(f"{where}: loop must be >= 1 and speed > 0")
+    if spec.loop < 1 or not spec.speed > 0 or (spec.rate is not None and not spec.rate > 0):
+        raise TinymlError(f"{where}: loop must be >= 1, speed and rate > 0")
     if spec.input and not Path(spec.input).is_file():
         raise TinymlError(f"{where}: input {spec.input}: file not found")
     return spec
@@ -106,7 +110,7 @@ class EventFeed:
     Hello, Scores, Values, Event, Timing, Error, Done). `sink(row, topic, payload)` gets each newly stored event."""
 
     def __init__(self, app: App, *, site: str, device: str, session: str, board: str, store, sink=None):
-        from ..output_lines import value_json
+        from ..output_lines import LineMaker, value_json
 
         self.app, self.m = app, app.manifest
         self.site, self.device, self.session, self.board = site, device, session, board
@@ -118,15 +122,22 @@ class EventFeed:
         self.seq = 0
         self.scores: dict | None = None
         self.values: dict | None = None
-        self.scale, self.zero_point, self.rate = 1.0 / 256, -128, float(self.m.rate)
+        self.rate = float(self.m.rate)
+        self.lines = LineMaker(self.m, 1.0 / 256, -128)  # until the hello gives the scores' quantization
 
     def hello(self, h) -> None:
         # times from the manifest's rate, as predict computes them (the link carries a float32 rate)
-        self.scale, self.zero_point = float(h.out_scale), int(h.out_zero_point)
+        self.quantization(h.out_scale, h.out_zero_point)
         self.stats.cost_unit = h.cost_unit
 
+    def quantization(self, scale: float, zero_point: int) -> None:
+        from ..output_lines import LineMaker
+
+        self.lines = LineMaker(self.m, scale, zero_point)
+
     def prob(self, q) -> float:
-        return round(float((np.float32(q) - np.float32(self.zero_point)) * np.float32(self.scale)), 4)
+        """An int8 score as predict prints it (a multilabel model's logit through the sigmoid: output_lines)."""
+        return round(float(self.lines.prob(np.int8(q))), 4)
 
     def feed(self, msg) -> None:
         from ..device.link import Done, Error, Event, Hello, Scores, Timing, Values
@@ -134,7 +145,7 @@ class EventFeed:
         if isinstance(msg, Hello):
             self.hello(msg)
         elif isinstance(msg, Scores):
-            self.scores = {lab: self.prob(q) for lab, q in zip(self.m.labels, msg.scores)}
+            self.scores = self.lines.window(msg.t, msg.scores)["scores"]
             self.stats.windows += 1
         elif isinstance(msg, Values):
             self.values = {n: self.value_json(v) for n, v in zip(self.m.values, msg.values)}
@@ -157,7 +168,10 @@ class EventFeed:
                           sample=sample, rate=self.rate, event=name, score=score, scores=self.scores,
                           values=self.values if self.m.values else None, model=self.model, board=self.board,
                           created=created)
-        row = self.store.put(self.device, p["event_id"], self.topic, dumps(p))
+        try:
+            row = self.store.put(self.device, p["event_id"], self.topic, dumps(p))
+        except StoreError as e:  # never a silent loss: the device stops here, saying which event was not kept
+            raise StoreError(f"{e}; event {name!r} at t={p['t']:g} s (seq {self.seq}) was not stored") from None
         if row is not None and self.sink is not None:
             self.sink(row, self.topic, dumps(p))
 
@@ -168,13 +182,34 @@ class DeviceWorker:
     def __init__(self, spec: DeviceSpec, *, site: str, store, sink, log, stop: threading.Event):
         self.spec, self.site, self.store, self.sink, self.log, self.stop = spec, site, store, sink, log, stop
         self.app = load_app(spec.app)
+        self.board = self._board()  # a wrong board or a missing port: said now, before any connection
         self.input = Path(spec.input) if spec.input else self._demo()
         self.signal = self._signal()  # here, in the gateway's thread: reading notices are not thread-safe
         self.feed: EventFeed | None = None
+        self.past_events = 0  # raised in the sessions (loops) before the current one
         self.link = None
+        self.transport = None  # the current session's (its process, its serial port)
         self.error: str | None = None
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"device-{spec.id}", daemon=True)
+
+    def _board(self):
+        if self.spec.cmd:
+            import shutil
+
+            program = self.spec.cmd.split()[0]
+            if not shutil.which(program):
+                raise TinymlError(f"device {self.spec.id}: cmd= program {program!r} not found (or not executable)")
+            return None
+        if self.spec.board == "sim":
+            return None
+        from ..device.board import load_board
+
+        board = load_board(self.spec.board)
+        if board.runner == "serial" and not self.spec.port:
+            raise TinymlError(f"device {self.spec.id}: board {board.name} streams over a serial port: add "
+                              "port=/dev/ttyACM0 (or the board's port) to its --device")
+        return board
 
     def _demo(self) -> Path:
         from ..fixtures import demo_path
@@ -185,6 +220,11 @@ class DeviceWorker:
         return p
 
     @property
+    def events(self) -> int:
+        """Events raised in every session (loop) so far."""
+        return self.past_events + (self.feed.stats.events if self.feed else 0)
+
+    @property
     def link_faults(self) -> int:
         n = self.feed.stats.device_errors if self.feed else 0
         return n + (self.link.dec.faults if self.link is not None else 0)
@@ -193,12 +233,23 @@ class DeviceWorker:
         self.thread.start()
         return self
 
+    def abort(self) -> None:
+        """The gateway is stopping while this device's session runs (a device that hangs, SIGTERM): end the device's
+        process (the firmware, QEMU, a cmd= bridge) so that none outlives the gateway; the thread then ends."""
+        if not self.thread.is_alive():
+            return
+        proc = getattr(self.transport, "proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
     def _run(self) -> None:
         try:
             signal = self.signal
             for loop in range(self.spec.loop):
                 if self.stop.is_set():
                     break
+                if self.feed is not None:
+                    self.past_events += self.feed.stats.events
                 self.feed = EventFeed(self.app, site=self.site, device=self.spec.id, board=self.spec.board,
                                       session=session_id(self.input, self.spec.rate, loop), store=self.store,
                                       sink=self.sink)
@@ -207,6 +258,8 @@ class DeviceWorker:
                 else:
                     self._session(signal)
         except TinymlError as e:
+            if self.stop.is_set() and not isinstance(e, StoreError):
+                return  # the gateway is stopping (SIGTERM, --timeout) and ended the session: no failure
             self.error = str(e)
             self.log(f"gateway: {self.spec.id}: {e}")
         except Exception as e:  # noqa: BLE001 - a bug: one line, and the other devices go on
@@ -226,12 +279,11 @@ class DeviceWorker:
         if self.spec.cmd:
             transport = ProcessTransport(self.spec.cmd.split())
         else:
-            from ..device.board import load_board
             from ..device.firmware import build_app
 
-            board = load_board(self.spec.board)
-            im = build_app(self.app, board)
-            transport = open_transport(board, im.elf, self.spec.port)
+            im = build_app(self.app, self.board)
+            transport = open_transport(self.board, im.elf, self.spec.port)
+        self.transport = transport
 
         def on_link(link):
             link.skip_malformed = True  # counted as link faults (telemetry), the session goes on
@@ -257,7 +309,7 @@ class DeviceWorker:
         pipe, res = _predicted(self.app, self.input, self.spec.rate)
         o = pipe.model.output
         mk = LineMaker(self.app.manifest, o.scale, o.zero_point)
-        self.feed.scale, self.feed.zero_point = float(o.scale), int(o.zero_point)
+        self.feed.quantization(o.scale, o.zero_point)
         ends = list(res.ends)
         t0 = time.monotonic()
         w = 0

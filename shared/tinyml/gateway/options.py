@@ -50,6 +50,26 @@ def topic_level(what: str, value: str) -> str:
     return value
 
 
+def topic_filter(text: str, what: str = "--topic") -> str:
+    """An MQTT subscription filter as the broker would take it, checked here so that a typo is one line (exit 2) and
+    not a connection refused again and again: levels split by '/', '+' a whole level, '#' the whole last level,
+    `$share/<group>/<filter>` for a shared subscription."""
+    body = text or ""
+    if body.startswith("$share/"):
+        parts = body.split("/", 2)  # $share, the group, the filter
+        group, body = parts[1], parts[2] if len(parts) == 3 else ""
+        if not group or any(c in group for c in "+#"):
+            raise TinymlError(f"{what} {text!r}: a shared subscription is $share/<group>/<filter>, the group without "
+                              "'+' or '#'")
+    levels = body.split("/")
+    bad = (not body or "\0" in body or any(("+" in lv and lv != "+") or ("#" in lv and lv != "#") for lv in levels)
+           or "#" in levels[:-1])
+    if bad:
+        raise TinymlError(f"{what} {text!r}: not an MQTT topic filter ('+' stands for one whole level, '#' for the "
+                          "whole rest and only at the end, e.g. tinyml/lab/# or tinyml/+/+/+/event)")
+    return text
+
+
 def parse_broker(url: str, what: str = "--broker") -> Broker:
     """The URL as a Broker; one line naming the problem otherwise."""
     try:

@@ -23,9 +23,10 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
+from ..errors import TinymlError
 from .options import Broker
 from .payloads import dumps, status_payload, status_topic
-from .store import EventStore
+from .store import EventStore, StoreError
 
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
@@ -48,16 +49,44 @@ def mqtt_client(broker: Broker, client_id: str) -> mqtt.Client:
     if broker.username:
         c.username_pw_set(broker.username, broker.password)
     if broker.tls:
-        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=broker.ca)
-        if broker.cert:
-            ctx.load_cert_chain(broker.cert, broker.key)
-        c.tls_set_context(ctx)
+        c.tls_set_context(tls_context(broker))
     c.max_inflight_messages_set(IN_FLIGHT)
     # Every socket write happens in the thread that runs c.loop(): publish() from another thread (a device's, the
     # gateway's) then only queues the packet and wakes that loop. Without this callback paho writes from the caller's
     # thread too, racing the loop on the socket (a TLS stream broken mid-record: "connection lost").
     c.on_socket_register_write = lambda client, userdata, sock: None
     return c
+
+
+def tls_context(broker: Broker) -> ssl.SSLContext:
+    """The TLS context of ca= (or the system's CAs) and cert=/key=; a file that is not what it should be is one line
+    naming it (an encrypted key is refused, never a password prompt on a gateway's console)."""
+    try:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=broker.ca)
+    except (ssl.SSLError, OSError) as e:
+        raise TinymlError(f"ca={broker.ca}: not a CA certificate in PEM form ({_ssl_reason(e)})") from None
+    if broker.cert:
+        try:
+            ctx.load_cert_chain(broker.cert, broker.key, password=lambda: b"")
+        except (ssl.SSLError, OSError) as e:
+            why = {"KEY_VALUES_MISMATCH": "the key is not the certificate's",
+                   "BAD_DECRYPT": "the key is encrypted; give it unencrypted (e.g. openssl pkey -in KEY -out KEY2)"}
+            reason = "BAD_DECRYPT" if _encrypted(broker.key) else _ssl_reason(e)
+            raise TinymlError(f"cert={broker.cert} key={broker.key}: cannot use this client certificate: "
+                              f"{why.get(reason, reason)}") from None
+    return ctx
+
+
+def _encrypted(key_file: str) -> bool:
+    try:
+        with open(key_file, "rb") as f:
+            return b"ENCRYPTED" in f.read(4096)
+    except OSError:
+        return False
+
+
+def _ssl_reason(e: Exception) -> str:
+    return getattr(e, "reason", None) or getattr(e, "strerror", None) or str(e)
 
 
 def acknowledged(info) -> bool:
@@ -80,6 +109,46 @@ def failure_text(e: BaseException) -> str:
     return str(e) or e.__class__.__name__
 
 
+SESSION_TAKEN_OVER = 0x8E  # MQTT v5 DISCONNECT reason: another connection with this client id
+
+
+def dropped_text(reason_code, client_id: str) -> str:
+    """Why the broker closed a connection it had accepted ("" when it did not say: a plain connection loss)."""
+    if reason_code is None or not reason_code.is_failure or reason_code.value == 0x80:  # 0x80: unspecified
+        return ""
+    text = f"the broker closed the connection: {reason_code}"
+    if reason_code.value == SESSION_TAKEN_OVER:
+        text += (f" (another client connected with the same client id {client_id!r}: two gateways with one device "
+                 "id, or two consumers with one --session?)")
+    return text
+
+
+class DropWatch:
+    """Connections the broker closes soon after accepting them, again and again: most often two clients with one client
+    id, each connect taking the session from the other (mosquitto just closes the older socket, without a reason
+    code). Counted here so that the retry line can say so."""
+
+    SHORT_S = 10.0
+    TIMES = 3
+
+    def __init__(self, client_id: str):
+        self.client_id, self.since, self.short = client_id, None, 0
+
+    def connected(self) -> None:
+        self.since = time.monotonic()
+
+    def lost(self) -> str:
+        """A hint for the line of this loss ("" when none)."""
+        if self.since is None:
+            return ""
+        self.short = self.short + 1 if time.monotonic() - self.since < self.SHORT_S else 0
+        self.since = None
+        if self.short < self.TIMES or not self.client_id:
+            return ""
+        return (f" (the broker keeps closing the connection soon after accepting it: another client with the client "
+                f"id {self.client_id!r}? two gateways with one device id, or two consumers with one --session)")
+
+
 class DevicePublisher:
     """Publishes one device's queued events, its status and telemetry; a thread runs the connection."""
 
@@ -87,7 +156,9 @@ class DevicePublisher:
                  client_id: str | None = None, log=say):
         self.broker, self.store, self.site, self.device = broker, store, site, device
         self.apps, self.gateway, self.log = list(apps), gateway, log
-        self.client = mqtt_client(broker, client_id or f"tinyml-{site}-{device}")
+        self.client_id = client_id or f"tinyml-{site}-{device}"
+        self.client = mqtt_client(broker, self.client_id)
+        self.drops = DropWatch(self.client_id)
         will = dumps(status_payload(site, device, "offline", apps=self.apps, gateway=gateway, reason="lost"))
         self.client.will_set(status_topic(site, device), will, qos=1, retain=True)
         self.client.on_connect = self._on_connect
@@ -99,12 +170,15 @@ class DevicePublisher:
         self.last_row = 0  # the newest store row handed to paho (rows go to paho in order)
         self.caught_up = False  # every stored row up to last_row is with paho (at start: unknown)
         self.refused = ""
+        self.dropped = ""  # why the broker closed the connection, when it said
         self.refused_events = 0
         self.final_status = None  # the publish of the status stop() sends (None: none sent)
         self.connected = threading.Event()
         self.stopping = threading.Event()
         self.sent = 0
         self.acks = 0
+        self.unsaved: list[int] = []  # rows the broker acknowledged that the store could not mark yet (a full disk)
+        self.store_error = ""
         self.last_error = ""
         self.thread = threading.Thread(target=self._run, name=f"mqtt-{device}", daemon=True)
 
@@ -115,13 +189,15 @@ class DevicePublisher:
             return
         if self.last_error:
             self.log(f"gateway: {self.device}: connected to {self.broker.where}")
-        self.last_error = self.refused = ""
+        self.last_error = self.refused = self.dropped = ""
+        self.drops.connected()
         self.connected.set()
         online = dumps(status_payload(self.site, self.device, "online", apps=self.apps, gateway=self.gateway))
         client.publish(status_topic(self.site, self.device), online, qos=1, retain=True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         self.connected.clear()
+        self.dropped = dropped_text(reason_code, self.client_id)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         self.acked.append((mid, reason_code))
@@ -177,6 +253,11 @@ class DevicePublisher:
         self.log(f"gateway: {self.device}: {self.broker.where}: {text}")
         self.last_error = text
 
+    def _store_problem(self, e: StoreError) -> None:
+        if str(e) != self.store_error:  # once per distinct problem, not once per loop
+            self.store_error = str(e)
+            self.log(f"gateway: {self.device}: {e}; retrying")
+
     def _settle(self) -> None:
         """Acknowledged mids -> store rows acknowledged; then top the in-flight window up from the store."""
         rows, refused = [], []
@@ -193,8 +274,17 @@ class DevicePublisher:
             self.refused_events += 1
             if self.refused_events == 1 or self.refused_events % 100 == 0:
                 self._problem(f"the broker refused {self.refused_events} event(s) ({reason}); they stay queued")
-        rows = [r for r, _ in rows]
-        self.store.ack(rows)
+        rows = self.unsaved + [r for r, _ in rows]
+        try:
+            self.store.ack(rows)
+        except StoreError as e:
+            # delivered, not yet marked: kept and marked once the queue can be written (if the gateway stops first,
+            # the next run sends them again, and consumers drop the duplicates by event id)
+            self.unsaved = rows
+            self._store_problem(e)
+            return
+        self.unsaved = []
+        self.store_error = ""
         self.acks += len(rows)
         with self.lock:
             room = IN_FLIGHT - len(self.in_flight)
@@ -214,8 +304,12 @@ class DevicePublisher:
                     need_connect = False
                 rc = self.client.loop(timeout=0.2)
                 if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    raise LinkDown(self.refused or f"connection lost ({mqtt.error_string(rc)})")
-                self._settle()
+                    raise LinkDown(self.refused or self.dropped
+                                   or f"connection lost ({mqtt.error_string(rc)}){self.drops.lost()}")
+                try:
+                    self._settle()
+                except StoreError as e:  # the backlog could not be read: said once, tried again next loop
+                    self._store_problem(e)
                 if self.connected.is_set():
                     delay = BACKOFF_MIN_S
                 continue

@@ -9,7 +9,6 @@ it the same way; SIGKILL loses nothing either (the queue is on disk).
 
 from __future__ import annotations
 
-import signal
 import socket
 import threading
 import time
@@ -21,6 +20,7 @@ from .devices import DeviceWorker, EventFeed, parse_device, session_id
 from .options import Broker, parse_broker, topic_level
 from .payloads import dumps, telemetry_payload, telemetry_topic
 from .publisher import DevicePublisher, say
+from .stopping import stop_on_signals
 from .store import EventStore
 
 
@@ -51,6 +51,7 @@ class Gateway:
             raise TinymlError(f"two devices share the id {dup[0]!r}; give each its own id=")
         self.store = EventStore(queue)
         self.stop = threading.Event()
+        self.hurry = threading.Event()  # a second SIGTERM / Ctrl-C: stop waiting for the broker (the queue keeps all)
         self.name = f"{socket.gethostname().split('.')[0]}"
         self.publishers: dict[str, DevicePublisher] = {}
         self.workers: list[DeviceWorker] = []
@@ -83,6 +84,11 @@ class Gateway:
                 if time.monotonic() >= next_telemetry:
                     self.telemetry()
                     next_telemetry = time.monotonic() + self.telemetry_s
+            for w in self.workers:  # stopped early: sessions still running end now (their events so far are stored)
+                w.abort()
+            end_abort = time.monotonic() + 5.0
+            for w in self.workers:
+                w.thread.join(max(0.0, end_abort - time.monotonic()))
             self.telemetry()
             left = self.drain(drain)
         finally:
@@ -91,19 +97,29 @@ class Gateway:
             for pub in self.publishers.values():
                 pub.stop("offline", reason)
             self.store.close()
-        events = sum(w.feed.stats.events for w in self.workers if w.feed)
+        events = sum(w.events for w in self.workers)
+        faults = sum(w.link_faults for w in self.workers)
         self.log(f"gateway: {len(self.workers)} device(s), {events} event(s) raised; "
-                 + ("all acknowledged by the broker" if not left else f"{left} still queued in {self.store.path}"))
+                 + ("all acknowledged by the broker" if not left else f"{left} still queued in {self.store.path}")
+                 + (f"; {faults} link fault(s) (refused frames, device error frames: an event in a refused frame "
+                    "is lost)" if faults else ""))
         return 1 if left or any(w.error for w in self.workers) else 0
+
+    def interrupt(self) -> None:
+        """SIGTERM / Ctrl-C: the first stops the devices and waits --drain for the broker; a second stops waiting."""
+        if self.stop.is_set():
+            if not self.hurry.is_set():
+                self.log(f"gateway: not waiting for the broker; what it has not acknowledged stays in {self.store.path}")
+            self.hurry.set()
+        self.stop.set()
 
     def drain(self, seconds: float) -> int:
         """Wait until the broker has acknowledged every queued event (or `seconds`); the number left."""
         end = time.monotonic() + seconds
         while True:
             left = self.store.count_pending()
-            if not left or time.monotonic() >= end:
+            if not left or time.monotonic() >= end or self.hurry.wait(0.05):
                 return left
-            time.sleep(0.05)
 
 
 def run_gateway(args) -> int:
@@ -113,16 +129,16 @@ def run_gateway(args) -> int:
     queue = Path(args.queue) if args.queue else default_queue(site, "gateway")
     gw = Gateway(broker, specs, site=site, queue=queue, telemetry_s=args.telemetry)
 
-    def on_signal(signum, frame):
-        gw.stop.set()
+    with stop_on_signals(gw.interrupt):
+        return gw.run(timeout=args.timeout, drain=args.drain)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return gw.run(timeout=args.timeout, drain=args.drain)
+
+RUN_DRAIN_S = 30.0  # `tinyml run --mqtt`: how long the run waits for the broker to take its queue at the end
 
 
 class RunPublisher:
-    """`tinyml run <app> --mqtt URL`: the events of one device session published as the gateway does."""
+    """`tinyml run <app> --mqtt URL`: the events of one device session published as the gateway does; close()
+    returns how many are still queued (the run then exits 1, as the gateway does)."""
 
     def __init__(self, app, url: str, input_path: str, rate, board: str):
         from .options import parse_broker as parse
@@ -144,8 +160,8 @@ class RunPublisher:
             self.hello_seen = True
         self.feed.feed(msg)
 
-    def close(self, drain: float = 30.0) -> int:
-        end = time.monotonic() + drain
+    def close(self, drain: float | None = None) -> int:
+        end = time.monotonic() + (RUN_DRAIN_S if drain is None else drain)
         while self.store.count_pending() and time.monotonic() < end:
             time.sleep(0.05)
         left = self.store.count_pending()

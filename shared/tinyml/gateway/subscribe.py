@@ -18,8 +18,12 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from .options import Broker, parse_broker
-from .publisher import BACKOFF_MAX_S, BACKOFF_MIN_S, LinkDown, failure_text, mqtt_client, say
+from ..errors import TinymlError
+from .options import Broker, parse_broker, topic_filter
+from .payloads import SCHEMA_VERSION
+from .publisher import (BACKOFF_MAX_S, BACKOFF_MIN_S, DropWatch, LinkDown, dropped_text, failure_text,
+                        mqtt_client, say)
+from .stopping import stop_on_signals
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
 
@@ -30,18 +34,40 @@ class Seen:
     def __init__(self, path: str | None = None):
         self.ids: set[str] = set()
         self.db = None
+        self.path = path
         if path:
-            self.db = sqlite3.connect(path, isolation_level=None)
-            self.db.execute("CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY)")
-            self.ids.update(r[0] for r in self.db.execute("SELECT event_id FROM seen"))
+            try:
+                self.db = sqlite3.connect(path, isolation_level=None)
+                self.db.execute("CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY)")
+                self.ids.update(r[0] for r in self.db.execute("SELECT event_id FROM seen"))
+            except sqlite3.Error as e:
+                raise TinymlError(f"--seen-db {path}: cannot open it: {e}") from None
 
     def first_time(self, event_id: str) -> bool:
         if event_id in self.ids:
             return False
-        self.ids.add(event_id)
         if self.db is not None:
-            self.db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (event_id,))
+            try:  # remembered before it is handed on: a consumer that cannot remember stops (the broker keeps the event)
+                self.db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (event_id,))
+            except sqlite3.Error as e:
+                raise TinymlError(f"--seen-db {self.path}: cannot write it: {e}") from None
+        self.ids.add(event_id)
         return True
+
+
+def unreadable(payload) -> str:
+    """Why a message is not one this consumer reads (schema version 1: payloads.schema.json), "" when it is. Only
+    what consumers rely on is checked: a version, a kind, and for an event its id and the names it is keyed by."""
+    if not isinstance(payload, dict):
+        return "not a JSON object"
+    if payload.get("schema") != SCHEMA_VERSION:
+        return f"schema version {payload.get('schema')!r}, this consumer reads version {SCHEMA_VERSION} (update tinyml)"
+    kind = payload.get("kind")
+    if kind not in ("event", "status", "telemetry"):
+        return f"unknown kind {kind!r}"
+    keys = ("event_id", "site", "device", "app", "event") if kind == "event" else ("site", "device")
+    bad = [k for k in keys if not (isinstance(payload.get(k), str) and payload.get(k))]
+    return f"a {kind} without a valid {bad[0]}" if bad else ""
 
 
 class Subscriber:
@@ -54,11 +80,17 @@ class Subscriber:
         self.session = session
         self.client = mqtt_client(broker, f"tinyml-sub-{session}" if session else "")
         self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.seen = seen or Seen()
         self.on_event, self.on_other = on_event, on_other
         self.duplicates = 0
         self.received = 0
+        self.skipped = 0  # messages this consumer cannot read (not JSON, another schema version, malformed)
+        self.said: set[str] = set()  # each kind of problem is said once
+        self.client_id = f"tinyml-sub-{session}" if session else ""
+        self.dropped = ""
+        self.drops = DropWatch(self.client_id)
         self.subscribed = threading.Event()
         self.stopping = threading.Event()
         self.refused = ""
@@ -67,19 +99,35 @@ class Subscriber:
         if reason_code.is_failure:
             self.refused = f"the broker refused the connection: {reason_code}"
             return
-        self.refused = ""
+        self.refused = self.dropped = ""
+        self.drops.connected()
         client.subscribe(self.topic, qos=1)
         self.subscribed.set()
         self.log(f"subscribe: subscribed to {self.topic} at {self.broker.where}")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self.dropped = dropped_text(reason_code, self.client_id)
+
+    def _skip(self, topic: str, why: str) -> None:
+        """A message this consumer cannot read: counted, and each kind of problem said once (a flood of bad
+        messages does not flood stderr, and never ends the consumer)."""
+        self.skipped += 1
+        if why not in self.said:
+            self.said.add(why)
+            self.log(f"subscribe: {topic}: {why}; skipped (further such messages are counted, not shown)")
 
     def _on_message(self, client, userdata, msg):
         self.received += 1
         try:
             payload = json.loads(msg.payload)
-        except ValueError:
-            self.log(f"subscribe: {msg.topic}: not JSON, skipped")
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+            self._skip(msg.topic, "not JSON")
             return
-        if isinstance(payload, dict) and payload.get("kind") == "event" and "event_id" in payload:
+        why = unreadable(payload)
+        if why:
+            self._skip(msg.topic, why)
+            return
+        if payload["kind"] == "event":
             if self.seen.first_time(payload["event_id"]):
                 if self.on_event:
                     self.on_event(payload, msg.topic)
@@ -108,7 +156,8 @@ class Subscriber:
                                         clean_start=not self.session, properties=self._connect_properties())
                 rc = self.client.loop(timeout=0.2)
                 if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    raise LinkDown(self.refused or f"connection lost ({mqtt.error_string(rc)})")
+                    raise LinkDown(self.refused or self.dropped
+                                   or f"connection lost ({mqtt.error_string(rc)}){self.drops.lost()}")
                 delay = BACKOFF_MIN_S
                 continue
             except LinkDown as e:
@@ -136,6 +185,7 @@ class Subscriber:
 
 def run_subscribe(args) -> int:
     broker = parse_broker(args.broker)
+    topic_filter(args.topic)
     count = 0
     out = sys.stdout
 
@@ -153,10 +203,13 @@ def run_subscribe(args) -> int:
     sub = Subscriber(broker, args.topic, session=args.session, seen=Seen(args.seen_db), on_event=on_event,
                      on_other=on_other)
     end = None if args.timeout is None else time.monotonic() + args.timeout
-    try:
+    with stop_on_signals(sub.stop):
         sub.run(until=lambda: (args.count is not None and count >= args.count)
                 or (end is not None and time.monotonic() >= end))
-    except KeyboardInterrupt:
-        pass
-    say(f"subscribe: {count} event(s), {sub.duplicates} duplicate(s) dropped")
+    skipped = f", {sub.skipped} unreadable message(s) skipped" if sub.skipped else ""
+    if args.count is not None and count < args.count:  # asked for N events and got fewer: that failed
+        say(f"subscribe: {count} of {args.count} event(s) before it stopped, {sub.duplicates} duplicate(s) "
+            f"dropped{skipped}")
+        return 1
+    say(f"subscribe: {count} event(s), {sub.duplicates} duplicate(s) dropped{skipped}")
     return 0

@@ -31,7 +31,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ..errors import TinymlError, option
+from ..errors import TinymlError, notice, option
 
 HEAD_BYTES = 4096
 
@@ -90,12 +90,13 @@ class ReadSpec:
         """channel -> index into `names` for every required channel and every optional one present.
         Names compare case-insensitively, without a unit in brackets ("ax (mg)" is "ax")."""
         keys = [column_name(n)[0].lower() for n in names]
+        bare = [unit_suffix(k)[0] for k in keys]  # "ecg_mv" -> "ecg": tried after the names as written
         found: dict[str, int] = {}
         for ch in self.all_channels:
-            for cand in self.names_for(ch):
-                c = column_name(cand)[0].lower()
-                if c in keys:
-                    found[ch] = keys.index(c)
+            for within in (keys, bare):
+                c = next((c for c in (column_name(n)[0].lower() for n in self.names_for(ch)) if c in within), None)
+                if c is not None:
+                    found[ch] = within.index(c)
                     break
         # a required channel must be there; so must an optional one the user picked a column for
         missing = [c for c in self.all_channels if c not in found and (c in self.channels or c in self.picks)]
@@ -128,6 +129,50 @@ class FileSignal:
     @property
     def n(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
+
+
+def decode_text(raw: bytes, path: Path, kind: str = "text file") -> str:
+    """A text file's bytes as str: UTF-8 (with or without a BOM), UTF-16 with its BOM (Excel's "Unicode
+    text"), else Windows-1252, the encoding Excel and Windows loggers write `°` and `²` in (with a notice).
+    Bytes with NULs and no UTF-16 BOM are not text: refused in one line."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise TinymlError(f"{path}: not a readable {kind} (UTF-16 with broken characters)") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in raw:
+        raise TinymlError(f"{path}: not a {kind}: binary content")
+    # cp1252 leaves 5 bytes undefined: those are read as Latin-1, so any byte decodes
+    text = raw.decode("cp1252", errors="replace")
+    if "\ufffd" in text:
+        text = raw.decode("latin-1")
+    notice(path, "not UTF-8: read as Windows-1252 (Latin-1) text")
+    return text
+
+
+def head_text(head: bytes) -> str | None:
+    """A file's first bytes as text, decoded as decode_text would (for claims); None when binary."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return head[: len(head) // 2 * 2].decode("utf-16", errors="ignore")
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        if e.start >= len(head) - 3:  # a character cut by the end of the head
+            return head[: e.start].decode("utf-8-sig")
+    return None if b"\x00" in head else head.decode("latin-1")
+
+
+def is_number(cell: str) -> bool:
+    """A text cell holds one number (a decimal comma allowed: `-0,034`)."""
+    try:
+        float(cell.replace(",", "."))
+        return True
+    except ValueError:
+        return False
 
 
 MISSING = frozenset({"", "nan", "na", "n/a", "null", "none"})  # cells that mean "no value" (any case)
@@ -164,6 +209,24 @@ def column_name(header: str) -> tuple[str, str]:
     h = header.strip()
     m = _UNIT_IN_NAME.match(h)
     return (m.group(1), m.group(2)) if m and m.group(1) else (h, "")
+
+
+def unit_suffix(name: str) -> tuple[str, str]:
+    """("ecg", "mV") for "ecg_mV", when what follows the last "_" is a unit tinyml.units knows;
+    (name, "") otherwise."""
+    from ..units import lookup
+
+    base, sep, unit = name.strip().rpartition("_")
+    return (base, unit) if sep and base and lookup(unit) is not None else (name.strip(), "")
+
+
+def declared_unit(header: str, names: Sequence[str]) -> str:
+    """The unit a column's heading declares: in brackets (`ax (mg)`), or as a suffix (`ecg_mV`) when the
+    heading is not one of the channel's `names` as written (`soil_temp_c` is a name, not a unit)."""
+    name, unit = column_name(header)
+    if unit or name.lower() in {column_name(n)[0].lower() for n in names}:
+        return unit
+    return unit_suffix(name)[1]
 
 
 def parse_picks(values: Sequence[str] | None, channels: Sequence[str]) -> dict[str, str]:
@@ -217,5 +280,16 @@ def reader_for(path: Path) -> ModuleType:
             best, best_claim = mod, c
     if best is None:
         names = ", ".join(m.__name__.rsplit(".", 1)[1] for m in modules())
-        raise TinymlError(f"{path}: no reader for this file (formats read: {names})")
+        hint = next((h for suffixes, h in NOT_READ.items() if path.suffix.lower() in suffixes), "")
+        raise TinymlError(f"{path}: no reader for this file{hint} (formats read: {names})")
     return best
+
+
+# Formats users have that no reader takes, and what to do (the refusal says it).
+NOT_READ = {
+    (".mp3", ".m4a", ".aac", ".ogg", ".opus", ".flac", ".aif", ".aiff", ".webm", ".caf", ".amr"):
+        ": compressed or non-WAV audio; convert it to WAV first (ffmpeg -i FILE out.wav)",
+    (".xlsx", ".xls", ".ods", ".numbers"): ": a spreadsheet; save the sheet as CSV",
+    (".gdf",): ": GDF biosignals are not read; export the lead as EDF, CSV or a WFDB record",
+    (".parquet", ".h5", ".hdf5", ".npy", ".npz", ".pkl", ".feather"): ": a binary array file; write it as CSV",
+}

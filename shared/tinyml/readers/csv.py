@@ -1,7 +1,8 @@
 """CSV and other delimited text (`,` `;` or tab): a header row that names the columns, one row per sample.
 
 Columns are found by channel name, alias or --channel pick (a unit may follow in brackets: `ax (mg)`);
-other columns are ignored, and so are lines starting with `#`. Time is a column whose name says so
+other columns are ignored, and so are lines starting with `#`. A file separated by `;` or tabs may
+write decimal commas (`9,81`, as European spreadsheets and phone apps do): they are read as points. Time is a column whose name says so
 (tinyml.timestamps: `timestamp` in ms as Edge Impulse writes it, `time_s`, `t_us`, ISO date-times...).
 An empty cell or NaN is a missing value (refused in a required channel, kept as NaN in an optional one).
 """
@@ -9,13 +10,14 @@ An empty cell or NaN is a missing value (refused in a required channel, kept as 
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import TinymlError
-from ..timestamps import find_time_column, to_seconds
-from . import FileSignal, ReadSpec, column_name, parse_numbers
+from ..errors import TinymlError, notice
+from ..timestamps import DATE_NAMES, find_time_column, time_column, to_seconds
+from . import FileSignal, ReadSpec, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
 
@@ -24,9 +26,8 @@ def claim(path: Path, head: bytes) -> int:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv"):
         return 30
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    text = head_text(head)
+    if text is None:
         return 0
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
     if not any(d in first for d in DELIMITERS):
@@ -35,32 +36,95 @@ def claim(path: Path, head: bytes) -> int:
 
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise TinymlError(f"{path}: not a UTF-8 text CSV") from None
+    text = decode_text(path.read_bytes(), path, "text CSV")
     numbered = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.startswith("#")]
     if not numbered:
         raise TinymlError(f"{path}: empty CSV")
-    head_line = numbered[0][1]
-    delim = max(DELIMITERS, key=head_line.count)
+    delim, start = _layout([ln for _, ln in numbered[:SAMPLE_LINES]])
+    if start:
+        notice(path, f"{start} line{'s' if start > 1 else ''} before the heading skipped "
+                     f"({numbered[0][1].strip()[:40]!r}...)")
+    numbered = numbered[start:]
     rows = list(csv.reader((ln for _, ln in numbered), delimiter=delim))
     lines = [n for n, _ in numbered]
-    header = [h.strip() for h in rows[0]]
+    header = [_unquoted(h.strip()) for h in rows[0]]
     body = rows[1:]
+    if body and _is_units_row(body[0], header):  # a row of units under the heading (loggers, lab software)
+        header = [f"{h} ({u.strip()})" if u.strip() and not column_name(h)[1] else h for h, u in zip(header, body[0])]
+        body, lines = body[1:], lines[:1] + lines[2:]
     found = spec.match(header, path)
-    cols = {ch: _numbers(body, i, header[i], lines, path) for ch, i in found.items()}
-    fs = FileSignal(cols, units={ch: column_name(header[i])[1] for ch, i in found.items()},
-                    names={ch: header[i] for ch, i in found.items()})
     t = find_time_column(header, skip=list(found.values()))
+    if delim != ",":
+        _decimal_commas(body, [*found.values(), *([t] if t is not None else [])], path)
+    cols = {ch: _numbers(body, i, header[i], lines, path) for ch, i in found.items()}
+    fs = FileSignal(cols, units={ch: declared_unit(header[i], spec.names_for(ch)) for ch, i in found.items()},
+                    names={ch: header[i] for ch, i in found.items()})
+    if t is not None and not time_column(header[t])[0]:
+        notice(path, f"time read from column {header[t]!r} (no column is named time or timestamp)")
     if t is not None and spec.rate is None and body:
         cells = _cells(body, t, header[t], lines, path)
-        d = next((i for i, h in enumerate(header) if h.strip().lower() == "date" and i != t), None)
+        d = next((i for i, h in enumerate(header) if h.strip().lower() in DATE_NAMES and i != t), None)
         dates = _cells(body, d, header[d], lines, path) if d is not None else None
         fs.times, fs.time_origin, fs.time_note = to_seconds(cells, header[t], spec, path, dates)
     elif t is not None:
         fs.time_note = f"time column {header[t]!r}"  # not read: the user's --rate decides
     return fs
+
+
+SAMPLE_LINES = 50  # lines that decide the separator and where the heading is
+
+
+def _layout(sample: list[str]) -> tuple[str, int]:
+    """(separator, index of the heading line): the separator that splits most lines into one same number
+    of cells (more than one), and the first line with that many cells that is not numbers (lines above it
+    are a preamble: `Device: ...`, `Sample rate: 50Hz`). A one-column file: ",", 0."""
+    best = (0, 0, ",", 1)  # (lines with the modal count, -preference, separator, modal count)
+    for pref, d in enumerate(DELIMITERS):
+        counts = [len(r) for r in csv.reader(sample, delimiter=d)]
+        multi = [c for c in counts if c > 1]
+        if not multi:
+            continue
+        mode = max(set(multi), key=lambda c: (multi.count(c), c))
+        best = max(best, (counts.count(mode), -pref, d, mode))
+    _, _, delim, mode = best
+    if mode == 1:
+        return delim, 0
+    rows = list(csv.reader(sample, delimiter=delim))
+    start = next(i for i, r in enumerate(rows) if len(r) == mode)
+    numbers = [c for c in rows[start] if c.strip() and is_number(c.strip())]
+    if start and len(numbers) * 2 > len([c for c in rows[start] if c.strip()]):
+        start -= 1  # that is data: the heading is the line above, with another number of cells (a trailing `,`)
+    return delim, start
+
+
+def _is_units_row(row: list[str], header: list[str]) -> bool:
+    """Every cell under a named column a unit (`s`, `g`, `m/s^2`, `mV`) or empty, and at least one unit."""
+    from ..timestamps import UNIT_WORDS
+    from ..units import lookup
+
+    cells = [c.strip() for c, h in zip(row, header) if h]
+    return (any(cells) and all(not c or lookup(c) is not None or c.lower() in UNIT_WORDS for c in cells)
+            and not any(is_number(c) for c in cells))
+
+
+def _unquoted(cell: str) -> str:
+    """A heading in single quotes (`'MLII'`, as some MIT-BIH CSV exports write them) without them."""
+    return cell[1:-1].strip() if len(cell) >= 2 and cell[0] == cell[-1] == "'" else cell
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*$")
+
+
+def _decimal_commas(body: list[list[str]], columns: list[int], path: Path) -> None:
+    """Numbers written with a decimal comma (`-0,034`, `9,81E-1`) in `columns`, as points, in place."""
+    uses = [j for j in columns if any(j < len(r) and _DECIMAL_COMMA.match(r[j]) for r in body)]
+    if not uses:
+        return
+    for r in body:
+        for j in uses:
+            if j < len(r):
+                r[j] = r[j].replace(",", ".")
+    notice(path, "decimal commas read as decimal points")
 
 
 def _cells(body: list[list[str]], j: int, name: str, lines: list[int], path: Path) -> list[str]:

@@ -45,6 +45,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         arr = np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError):
         raise TinymlError(f"{path}: payload.values must be a list of equal-length number rows") from None
+    if arr.size == 0:
+        raise TinymlError(f"{path}: payload.values is empty: no samples")
     if arr.ndim == 1 and len(names) == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[1] != len(names):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError
-from . import FileSignal, ReadSpec
+from . import FileSignal, ReadSpec, decode_text
 from ._logger import choose
 
 _HEADING = re.compile(r"^\s*(?P<qty>[^,(]+?)\s*,\s*(?P<unit>[^(]*?)\s*(?:\((?P<info>[^)]*)\))?\s*$")
@@ -50,10 +50,7 @@ def _parse_time(text: str) -> datetime:
 
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
-    try:
-        text = path.read_text(encoding="utf-8-sig", errors="strict")
-    except UnicodeDecodeError:
-        text = path.read_text(encoding="latin-1")  # HOBOware on Windows writes the degree sign in cp1252
+    text = decode_text(path.read_bytes(), path, "HOBO export")  # HOBOware on Windows writes `°` in cp1252
     lines = text.splitlines()
     start = 1 if lines and lines[0].strip('"\ufeff ').startswith("Plot Title") else 0
     rows = list(csv.reader(lines[start:]))

@@ -93,6 +93,8 @@ def read(path: Path, spec):
         raise TinymlError(f"{path}: the app wants {len(spec.channels)} channels; an IMS snapshot is read one "
                           f"accelerometer at a time ({option('channel', 'ch1')} ... ch{data.shape[1]})")
     ch = spec.all_channels[0]
+    if len(data) < ROWS:  # read, but said: a cut copy looks like a snapshot and scores fewer windows
+        notice(path, f"{len(data):,} rows; an IMS snapshot has {ROWS:,} (a cut file?)")
     names = [f"ch{i + 1}" for i in range(data.shape[1])]
     want = spec.picks.get(ch)
     if want is None:

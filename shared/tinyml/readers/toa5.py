@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import TinymlError
 from ..timestamps import to_seconds
-from . import MISSING, FileSignal, ReadSpec, parse_numbers
+from . import MISSING, FileSignal, ReadSpec, decode_text, parse_numbers
 from ._logger import choose
 
 _PROCESSING = re.compile(r"_(avg|smp|max|min|tot|std|med)$", re.IGNORECASE)
@@ -38,10 +38,7 @@ def family_and_tag(field: str) -> tuple[str, str]:
 
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
-    try:
-        text = path.read_text(encoding="utf-8-sig", errors="strict")
-    except UnicodeDecodeError:
-        raise TinymlError(f"{path}: a TOA5 file must be text (ASCII/UTF-8)") from None
+    text = decode_text(path.read_bytes(), path, "TOA5 file")
     rows = list(csv.reader(text.splitlines()))
     if len(rows) < 5 or not rows[0] or rows[0][0] != "TOA5":
         raise TinymlError(f"{path}: a TOA5 file has 4 header lines (TOA5 environment, field names, units, "

@@ -1,4 +1,5 @@
-"""WAV (RIFF/WAVE): PCM 8/16/24/32-bit or float, any number of channels, at the rate in its header.
+"""WAV (RIFF/WAVE): PCM 8/16/24/32-bit, float, or G.711 mu-law/A-law (also as EXTENSIBLE), any number of channels, at the rate in
+its header.
 
 Integer PCM is declared in full scale (int16 / 32768, ...); float WAV declares nothing, so the unit
 check sees its values as they are (a float WAV holding int16-sized numbers is caught there).
@@ -32,14 +33,69 @@ def _load(path: Path) -> tuple[np.ndarray, int]:
     from scipy.io import wavfile
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
             rate, data = wavfile.read(path)
-    except (ValueError, EOFError, OSError, struct.error) as e:  # struct.error: a truncated header
+    except ValueError as e:
+        if "MULAW" in str(e) or "ALAW" in str(e):  # G.711 telephony audio: scipy reads PCM and float only
+            return _g711(path)
         raise TinymlError(f"{path}: not a readable WAV file ({e})") from None
+    except (EOFError, OSError, struct.error) as e:  # struct.error: a truncated header
+        raise TinymlError(f"{path}: not a readable WAV file ({e})") from None
+    # a data chunk longer than the file: an interrupted copy or recording, never scored as if whole (a
+    # streaming writer's "unknown size", 0xFFFFFFFF, is read to the end by scipy without this warning)
+    short = next((str(w.message) for w in said if "EOF prematurely" in str(w.message)), None)
+    if short:
+        raise TinymlError(f"{path}: WAV file is truncated (its header announces more samples than it holds: "
+                          f"{short.split(';', 1)[-1].strip().rstrip('.')})")
     if data.size == 0:
         raise TinymlError(f"{path}: WAV file has no samples")
     return data, int(rate)
+
+
+G711 = {6: "A-law", 7: "mu-law"}  # WAVE format tags
+EXTENSIBLE = 0xFFFE
+KSDATAFORMAT_TAIL = b"\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"  # GUID {000000tt-0000-0010-8000-00AA00389B71}
+
+
+def _g711_table(law: str) -> np.ndarray:
+    """The 256 G.711 codes as int16 samples (ITU-T G.711: a sign, a 3-bit segment, a 4-bit step)."""
+    code = np.arange(256)
+    if law == "mu-law":
+        u = ~code & 0xFF
+        mag = (((u & 0x0F) << 3) + 0x84) << ((u >> 4) & 7)
+        return np.where(u & 0x80, 0x84 - mag, mag - 0x84).astype(np.int16)
+    a = code ^ 0x55
+    seg, step = (a >> 4) & 7, a & 0x0F
+    mag = np.where(seg == 0, (step << 4) + 8, ((step << 4) + 0x108) << np.maximum(seg - 1, 0))
+    return np.where(a & 0x80, mag, -mag).astype(np.int16)
+
+
+def _g711(path: Path) -> tuple[np.ndarray, int]:
+    """A mu-law or A-law WAV (8-bit G.711, as telephone systems record) as int16 samples and its rate."""
+    raw = path.read_bytes()
+    fmt, data, at = None, None, 12
+    while at + 8 <= len(raw) and data is None:
+        cid, size = raw[at:at + 4], struct.unpack("<I", raw[at + 4:at + 8])[0]
+        body = raw[at + 8:at + 8 + size]
+        if cid == b"fmt " and len(body) >= 16:
+            fmt = struct.unpack("<HHIIHH", body[:16])
+            if fmt[0] == EXTENSIBLE and len(body) >= 40 and body[28:40] == KSDATAFORMAT_TAIL:
+                fmt = (struct.unpack("<H", body[24:26])[0], *fmt[1:])  # the real tag is in the sub-format GUID
+        elif cid == b"data":
+            if len(body) < size:
+                raise TinymlError(f"{path}: WAV file is truncated (its data chunk announces {size} bytes, "
+                                  f"the file holds {len(body)})")
+            data = body
+        at += 8 + size + (size & 1)
+    if fmt is None or data is None or fmt[0] not in G711 or fmt[5] != 8:
+        raise TinymlError(f"{path}: not a readable WAV file (a G.711 file needs 8-bit 'fmt ' and 'data' chunks)")
+    x = _g711_table(G711[fmt[0]])[np.frombuffer(data, np.uint8)]
+    channels = max(int(fmt[1]), 1)
+    x = x[: len(x) // channels * channels].reshape(-1, channels)
+    if not x.size:
+        raise TinymlError(f"{path}: WAV file has no samples")
+    return (x[:, 0] if channels == 1 else x), int(fmt[2])
 
 
 def _full_scale(data: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """WFDB records (PhysioNet: MIT-BIH and most ECG databases): the `.hea` header names the signal files, their
 format (212, 16, 16+24 in a .mat, ...), gains and lead names; the `wfdb` package decodes them (never by hand).
 
-As a reader (tinyml.readers): give `predict`/`run` the `.hea` path. Each app channel is the lead whose name
+As a reader (tinyml.readers): give `predict`/`run` the `.hea` path (or the `.dat` beside it). Each app channel is the lead whose name
 matches it or one of its aliases (case-insensitive), or the lead named by --channel (e.g. `--channel V5`);
 the samples come in the header's physical units (mV, uV, ...), declared, so the core converts them.
 
@@ -29,7 +29,8 @@ def can_read(path) -> bool:
 
 def claim(path: Path, head: bytes) -> int:
     if not can_read(path):
-        return 0
+        # a record's signal file given instead of its header: read through the header beside it
+        return 40 if Path(path).suffix.lower() == ".dat" and Path(path).with_suffix(".hea").is_file() else 0
     first = head.split(b"\n", 1)[0].split()
     return 60 if len(first) >= 2 and first[0].decode("latin-1", "replace") == Path(path).stem else 20
 
@@ -46,8 +47,11 @@ def read_with(path: Path, spec, file_signal, h):
     import wfdb
 
     names = [str(n) for n in (h.sig_name or [])]
+    if not names:
+        raise TinymlError(f"{path}: the WFDB header describes no signals (a record line, then one line per signal)")
     found = spec.match(names, path, kind="WFDB record", what="lead")
     order = sorted(set(found.values()))
+    _check_lengths(path, h)
     try:
         with quiet():
             rec = wfdb.rdrecord(str(_record_base(path, h)), channels=order, physical=True)
@@ -65,6 +69,31 @@ def read_with(path: Path, spec, file_signal, h):
         units[ch] = str((h.units or [""] * (k + 1))[k]).strip()
         named[ch] = names[k]
     return file_signal(columns=cols, rate=fs, units=units, names=named)
+
+
+# bytes per sample of the WFDB storage formats (signals(5)); compressed ones (508 ...) are not checked
+FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3, "311": 4 / 3}
+
+
+def _check_lengths(path: Path, h) -> None:
+    """A signal file shorter than its header's length (an interrupted download or copy) is refused in one line
+    naming both sizes, rather than wfdb's array error."""
+    n = int(h.sig_len or 0)
+    if not n or not h.file_name:
+        return
+    need: dict[str, float] = {}
+    for k, name in enumerate(h.file_name):
+        fmt = str(h.fmt[k]) if h.fmt else ""
+        if fmt not in FORMAT_BYTES:
+            return
+        spf = int((h.samps_per_frame or [1] * (k + 1))[k] or 1)
+        offset = int((h.byte_offset or [0] * (k + 1))[k] or 0)
+        need[name] = need.get(name, offset) + FORMAT_BYTES[fmt] * spf * n
+    for name, size in need.items():
+        f = _record_base(path, h).with_name(str(name))
+        if f.is_file() and f.stat().st_size < math.floor(size):
+            raise TinymlError(f"{path}: {f.name} is truncated: {f.stat().st_size} bytes, the header's "
+                              f"{n} samples need {math.floor(size)}")
 
 
 def _record_base(path: Path, h) -> Path:
