@@ -1,5 +1,6 @@
 """Manifest loading: every app's manifest is valid; errors name the file, the key and what is allowed."""
 
+import numpy as np
 import pytest
 
 from tinyml.apps import load_app
@@ -40,6 +41,8 @@ def test_template_manifest_is_valid(tmp_path):
         (lambda s: s.replace('split = "subject"', 'split = "random"'), r"\[dataset.split\].*allowed: subject"),
         (lambda s: s.replace("patience = ", 'class_weight = "inverse"\npatience = '), r"\[model.class_weight\].*allowed: balanced"),
         (lambda s: s.replace("patience = ", "logit_adjust_tau = -1\npatience = "), r"\[model.logit_adjust_tau\] must be >= 0"),
+        (lambda s: s.replace("calibration_samples = ", 'calibration = "stratified"\ncalibration_samples = '),
+         r"\[quantize.calibration\] 'stratified' not allowed; allowed: random, per_class"),
         (lambda s: s + "\n[[broken", r"not valid TOML"),
         # [signal] input keys (optional channels, units, plausible ranges, time gaps)
         (lambda s: s.replace('channels = ["vib"]', 'channels = ["vib"]\noptional_channels = ["vib"]'),
@@ -156,3 +159,18 @@ def test_model_output_multilabel_is_read_and_checked(tmp_path):
     further = GOOD + FURTHER.replace('output = "regression"', 'output = "multilabel"\nlabels = ["a", "b"]')
     with pytest.raises(TinymlError, match=r"\[models.recon.output\] 'multilabel' not allowed; allowed: classes, regression"):
         load_manifest(_write(tmp_path, further))  # the primary model's only, for now
+
+
+def test_calibration_per_class_draws_equal_shares_of_each_label(tmp_path):
+    """[quantize] calibration = "per_class": n // classes examples of each label (all of a rarer one), so a
+    class of a few windows is in the set that fixes the int8 ranges; random (the default) may miss it."""
+    from tinyml.quant import calibration_set
+
+    y = np.r_[np.zeros(990, int), np.ones(10, int)]
+    x = np.arange(len(y))
+    assert load_manifest(_write(tmp_path, GOOD)).quantize["calibration"] == "random"
+    per = calibration_set(x, 40, 0, y)
+    assert len(per) == 30 and (y[per] == 1).sum() == 10 and (y[per] == 0).sum() == 20  # 20 of each; label 1 has 10
+    assert len(np.unique(per)) == len(per) and np.all(np.diff(per) > 0)
+    rnd = calibration_set(x, 40, 0)
+    assert len(rnd) == 40 and (y[rnd] == 1).sum() < 10

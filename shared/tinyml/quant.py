@@ -25,7 +25,16 @@ def quantize_model(model, calibration: np.ndarray, seed: int = 0) -> bytes:
     return conv.convert()
 
 
-def calibration_set(x: np.ndarray, n: int, seed: int) -> np.ndarray:
+def calibration_set(x: np.ndarray, n: int, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
+    """n examples of x that set the int8 ranges: at random, or with `labels` ([quantize] calibration =
+    "per_class") n // classes of each label present (all of a label that has fewer)."""
     rng = np.random.default_rng(seed)
-    idx = rng.choice(len(x), size=min(n, len(x)), replace=False)
+    if labels is None:
+        idx = rng.choice(len(x), size=min(n, len(x)), replace=False)
+    else:
+        labels = np.asarray(labels)
+        classes = np.unique(labels)
+        share = max(1, n // len(classes))
+        idx = np.concatenate([rng.choice(ic, size=min(share, len(ic)), replace=False)
+                              for ic in (np.flatnonzero(labels == c) for c in classes)])
     return x[np.sort(idx)]

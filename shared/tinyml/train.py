@@ -206,7 +206,8 @@ def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, r
         model = adjust_logits(model, counts, tau)
         adjust = {"tau": tau, "train_counts": counts}
         log(f"[{s.key}] logit adjustment: tau {tau} x log(training prior) off the logits (last Dense bias)")
-    calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed)
+    per_class = m.quantize["calibration"] == "per_class" and s.output in LABELLED
+    calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed, ytr if per_class else None)
     return Trained(s, model, history, quantize_model(model, calib, seed), adjust)
 
 
