@@ -150,7 +150,7 @@ MODEL_EXTRA: dict[str, tuple[tuple[type, ...], bool, Any]] = {
     "loss": ((str,), False, ""),  # "" = crossentropy for classes, mse for regression
 }
 OUTPUTS = ("classes", "regression")  # a further model's
-LABELLED = ("classes", "multilabel")  # the primary model's: both score [app] labels
+LABEL_OUTPUTS = ("classes", "multilabel")  # the primary model's: both score [app] labels
 LOSSES = {"classes": ("crossentropy",), "regression": ("mse", "mae", "huber")}
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a C identifier part: tml_model_<name>_invoke()
 MODELS = "models"  # the section of the further models
@@ -583,8 +583,8 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
         raise _err(p, "model.lr_schedule", f"{m.model['lr_schedule']!r} not allowed; allowed: {', '.join(LR_SCHEDULES)}")
     if m.model["class_weight"] not in CLASS_WEIGHTS:
         raise _err(p, "model.class_weight", f"{m.model['class_weight']!r} not allowed; allowed: {', '.join(CLASS_WEIGHTS)}")
-    if m.model["output"] not in LABELLED:
-        raise _err(p, "model.output", f"{m.model['output']!r} not allowed; allowed: {', '.join(LABELLED)} "
+    if m.model["output"] not in LABEL_OUTPUTS:
+        raise _err(p, "model.output", f"{m.model['output']!r} not allowed; allowed: {', '.join(LABEL_OUTPUTS)} "
                                       "(the primary model scores [app] labels)")
     if m.model["logit_adjust_tau"] < 0 or (m.model["logit_adjust_tau"] and m.model["output"] != "classes"):
         raise _err(p, "model.logit_adjust_tau", "must be >= 0 (0: off), and 0 unless output = \"classes\"")

@@ -64,8 +64,8 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         i = int(np.argmax(steps > limit))
         at = f"t = {t[i]:.3f} s" + (f" ({_clock(origin, t[i])})" if origin else "")
         raise TinymlError(
-            f"{path}: a gap of {_ms(steps[i])} in the time column after {at}; gaps over "
-            f"{_ms(limit)} ([signal] max_gap_s) are not interpolated: cut the recording there")
+            f"{path}: a gap of {_duration(steps[i])} in the time column after {at}; gaps over "
+            f"{_duration(limit)} ([signal] max_gap_s) are not interpolated: cut the recording there")
     rate = _grid_rate(1.0 / step, spec)
     k = int(np.floor(span * rate + 1e-9)) + 1
     grid = t[0] + np.arange(k) / rate
@@ -73,9 +73,9 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     long = steps > 1.5 * step
     missing = int(np.sum(np.rint(steps[long] / step) - 1))  # a step of about k median steps lost k - 1
     jitter = float(np.percentile(np.abs(steps[~long] - step), 95)) if np.any(~long) else 0.0
-    notice(path, f"irregular time column (median step {_ms(step)}, {1 / step:.4g} Hz; jitter {_ms(jitter)} "
+    notice(path, f"irregular time column (median step {_duration(step)}, {1 / step:.4g} Hz; jitter {_duration(jitter)} "
                  f"(95th percentile); {missing} missing sample{'s' if missing != 1 else ''}"
-                 + (f", longest gap {_ms(float(steps.max()))}" if missing else "")
+                 + (f", longest gap {_duration(float(steps.max()))}" if missing else "")
                  + (f"; {fixed}" if fixed else "") + f"): interpolated onto a steady {rate:.4g} Hz grid")
     return out, rate
 
@@ -96,8 +96,8 @@ def _refuse_a_reset(t: np.ndarray, columns: dict[str, np.ndarray], spec, path, o
     i = int(np.argmin(d))
     if -d[i] > limit:
         at = f"t = {t[i]:.3f} s" + (f" ({_clock(origin, t[i])})" if origin else "")
-        raise TinymlError(f"{path}: time goes back {_ms(-d[i])} after sample {keep[i]} ({at}): a clock reset, or "
-                          f"recordings joined? Out-of-order rows are sorted only within {_ms(limit)} "
+        raise TinymlError(f"{path}: time goes back {_duration(-d[i])} after sample {keep[i]} ({at}): a clock reset, or "
+                          f"recordings joined? Out-of-order rows are sorted only within {_duration(limit)} "
                           "([signal] max_gap_s): cut the recording there")
 
 
@@ -110,7 +110,7 @@ def _fixes(repeated: int, backwards: int) -> str:
     return ", ".join(parts)
 
 
-def _ms(seconds: float) -> str:
+def _duration(seconds: float) -> str:
     """A duration as a person reads it: 20 ms, 3.5 s, 15 min, 11 h (a logger's steps and gaps are hours)."""
     if seconds < 1:
         return f"{seconds * 1e3:.3g} ms"

@@ -27,7 +27,7 @@ from .errors import TinymlError
 from .features import FeatureExtractor
 from .fit import fit_model, log, seed_everything
 from .logit_adjust import adjust_logits
-from .manifest import LABELLED
+from .manifest import LABEL_OUTPUTS
 from .metrics import round_metrics
 from .predict import Pipeline
 from .quant import calibration_set, quantize_model
@@ -170,8 +170,8 @@ def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, r
     rng = np.random.default_rng(model_seed)
     Xtr, ytr = hook(weighted(m, train, rng), fx, m, rng, True)[:2]
     Xva, yva = hook(val, fx, m, rng, False)[:2]
-    n_out = len(s.labels) if s.output in LABELLED else int(np.prod(np.shape(ytr)[1:], dtype=np.int64))
-    if s.output in LABELLED:
+    n_out = len(s.labels) if s.output in LABEL_OUTPUTS else int(np.prod(np.shape(ytr)[1:], dtype=np.int64))
+    if s.output in LABEL_OUTPUTS:
         ytr, yva = np.asarray(ytr, np.int64), np.asarray(yva, np.int64)
         if len(ytr) and (ytr.min() < 0 or ytr.max() >= n_out):
             raise TinymlError(f"{s.examples}(): labels must be 0..{n_out - 1} ({s.key} labels), got {ytr.min()}..{ytr.max()}")
@@ -206,7 +206,7 @@ def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, r
         model = adjust_logits(model, counts, tau)
         adjust = {"tau": tau, "train_counts": counts}
         log(f"[{s.key}] logit adjustment: tau {tau} x log(training prior) off the logits (last Dense bias)")
-    per_class = m.quantize["calibration"] == "per_class" and s.output in LABELLED
+    per_class = m.quantize["calibration"] == "per_class" and s.output in LABEL_OUTPUTS
     calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed, ytr if per_class else None)
     return Trained(s, model, history, quantize_model(model, calib, seed), adjust)
 
