@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyml.errors import TinymlError
 from tinyml.features import FeatureExtractor, dequantize, quantize_input
 from tinyml.postprocess import samples_of, score_threshold_q
 
@@ -255,6 +256,17 @@ def field_params(manifest) -> dict:
     return fld
 
 
+def _muted_while_stuck(p: dict, labels: list) -> list:
+    """[postprocess] muted_while_stuck: one true/false per label, in label order (a flag array, not names: the
+    8-bit board keeps no strings in its 2 KB of RAM); ok and stuck themselves are never muted."""
+    flags = p.get("muted_while_stuck")
+    if (not isinstance(flags, list) or len(flags) != len(labels) or not all(isinstance(f, bool) for f in flags)
+            or flags[0] or flags[labels.index("stuck")]):
+        raise TinymlError(f"[postprocess] muted_while_stuck must be {len(labels)} true/false flags in the order of "
+                          f"[labels] ({', '.join(labels)}), false for ok and stuck")
+    return [bool(f) for f in flags]
+
+
 class PostProcessor:
     """Fault events and the irrigation decision, once per hour.
 
@@ -262,7 +274,9 @@ class PostProcessor:
     that class stays quiet for `fault_quiet_s` (a stuck sensor is reported once, not every hour); stuck is
     not raised again while its latch holds (the reading has not moved since stuck was last reported), and a
     drop is not raised within `fault_quiet_s` after a spike event (the spike's own return to its baseline,
-    which the windows read as a step down: part of the spike's episode).
+    which the windows read as a step down: part of the spike's episode). While the stuck latch holds, the classes
+    `muted_while_stuck` names (one flag per label: those that need the reading to change, which a frozen reading
+    cannot do) raise no event: their scores on a frozen probe are the stuck episode's, not a fault of their own.
     Forecast (when the forecast model is given): vwc_24h = vwc_now + dequantized output / 10, where vwc_now is
     the newest hour's mean of vwc in float32 (sequential sum x 0.25). depletion = (fc - vwc) / (fc - wp).
     Irrigate when the forecast depletion reaches the field's allowed depletion `mad`, no fault is being
@@ -276,6 +290,7 @@ class PostProcessor:
         self.labels = list(manifest.labels)
         self.stuck, self.spike, self.drop = (self.labels.index(c) for c in ("stuck", "spike", "drop"))
         self.extra = list(manifest.app.get("extra_events", []))
+        self.muted_while_stuck = _muted_while_stuck(p, self.labels)
         self.threshold_q = score_threshold_q(p["fault_threshold"], out_scale, out_zero_point)
         self.fault_quiet_n = samples_of(p["fault_quiet_s"], manifest.rate)
         self.spike_quiet_n = samples_of(p["spike_quiet_s"], manifest.rate)
@@ -318,7 +333,8 @@ class PostProcessor:
             on = q[c] >= self.threshold_q
             fault_on |= bool(on)
             if (on and not self.above[c] and end >= self.quiet_until[c] and not (c == stuck and self.stuck_hold)
-                    and not (c == drop and end <= self.drop_muted_until)):
+                    and not (c == drop and end <= self.drop_muted_until)
+                    and not (self.muted_while_stuck[c] and self.stuck_hold)):
                 events.append((c, int(q[c])))
                 quiet = self.spike_quiet_n if c == spike else self.fault_quiet_n
                 self.quiet_until[c] = end + quiet

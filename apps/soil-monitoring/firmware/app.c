@@ -8,8 +8,8 @@
  * what lets it fit 2 KB of SRAM). Once HOURS hours are in, each hour the history, as values (steps x
  * resolution), is quantized into the model input: the fault classifier scores it and the post-processor raises
  * each fault class on its rising edge, then keeps that class quiet for a while (stuck: once per episode, a
- * latch held until the reading moves; drop: muted for a while after a spike, whose return reads as a step
- * down); the forecast model (model_forecast.h, same history, its own input quantization) gives the change of
+ * latch held until the reading moves, and while it holds the classes [postprocess] muted_while_stuck flags
+ * raise nothing; drop: muted for a while after a spike, whose return reads as a step down); the forecast model (model_forecast.h, same history, its own input quantization) gives the change of
  * vwc over 24 h if no water comes, and the node raises `irrigate` when the forecast depletion of the field
  * reaches its allowed depletion while no fault is reported or latched (PostProcessor in pipeline.py).
  * Float32 in the same order as Python (built with -ffp-contract=off), integer score compares: Python and
@@ -44,6 +44,7 @@
 
 typedef char five_channels[(TML_CFG_N_CHANNELS == CH) ? 1 : -1];
 typedef char hop_is_a_block[(TML_CFG_FEATURES_HOP == BLOCK) ? 1 : -1];
+typedef char a_mute_flag_per_label[(TML_CFG_POSTPROCESS_MUTED_WHILE_STUCK_LEN == N_LABELS) ? 1 : -1];
 typedef char window_is_whole_blocks[(TML_CFG_FEATURES_WINDOW == 2 + HOURS * BLOCK) ? 1 : -1];
 typedef char input_is_the_history[(TML_MODEL_INPUT_SIZE == HOURS * NF) ? 1 : -1];
 typedef char output_matches_labels[(TML_MODEL_OUTPUT_SIZE == N_LABELS) ? 1 : -1];
@@ -72,6 +73,8 @@ static tml_model_cost s_forecast_cost;
 static uint8_t s_above[N_LABELS];
 static uint8_t s_stuck_hold; /* a stuck reading holds irrigation until the reading moves again */
 static uint32_t s_drop_muted_until; /* a drop up to fault_quiet_s after a spike event is that spike's return */
+/* while the stuck latch holds, no event from the classes that need the reading to change (flags by label) */
+static const uint8_t k_muted_while_stuck[N_LABELS] = TML_CFG_POSTPROCESS_MUTED_WHILE_STUCK;
 static uint32_t s_quiet_until[N_LABELS];
 static float s_fc, s_wp; /* the field's water limits: [field] fc/wp, or (0) its soil's row of the tables */
 
@@ -187,7 +190,8 @@ static void postprocess(uint32_t end, const int8_t *scores)
         fault_on |= on;
         raised[c] = (uint8_t)(on && !s_above[c] && end >= s_quiet_until[c] &&
                               !(c == TML_CFG_LABEL_STUCK && s_stuck_hold) &&
-                              !(c == TML_CFG_LABEL_DROP && end <= s_drop_muted_until));
+                              !(c == TML_CFG_LABEL_DROP && end <= s_drop_muted_until) &&
+                              !(k_muted_while_stuck[c] && s_stuck_hold));
         if (raised[c]) {
             s_quiet_until[c] = end + (uint32_t)(c == TML_CFG_LABEL_SPIKE ? s_spike_quiet_n : s_quiet_n);
             if (c == TML_CFG_LABEL_SPIKE) { /* a spike's return to the baseline reads as a step down: its episode */
