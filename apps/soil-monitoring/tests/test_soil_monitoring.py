@@ -153,6 +153,28 @@ def test_a_drop_just_after_a_spike_is_the_spikes_return():
     assert [lab for lab, _ in pp.step(f, f[-4:], W - 4, _scores("drop"))] == [drop]
 
 
+def test_a_frozen_reading_raises_no_fault_that_needs_it_to_change():
+    """While the stuck latch holds, the classes [postprocess] muted_while_stuck flags (a frozen reading cannot
+    spike, drop, jump, rise or be noisy) raise nothing, however long past the quiet time; plateau and out of
+    range (a frozen reading can be either) still are; once the reading moves, a drop is raised again."""
+    muted = [c for c, on in zip(M.labels, M.postprocess["muted_while_stuck"]) if on]
+    assert set(muted) == {"spike", "drop", "jump", "rise_no_rain", "noisy"}
+    quiet = int(M.postprocess["fault_quiet_s"] * M.rate)
+    frozen = _frame(0.25)
+    frozen[:, 0] = np.float32(0.25)
+    pp = P.PostProcessor(M, 1 / 256, -128)
+    assert [M.labels[lab] for lab, _ in pp.step(frozen, frozen[-4:], W - 4, _scores("stuck"))] == ["stuck"]
+    got = []
+    for k, cls in enumerate(muted + ["plateau", "out_of_range"] + muted, start=1):  # 2 h apart, then 14 h on
+        end = W + 8 * k + (quiet if k > len(muted) + 2 else 0)
+        got += [M.labels[lab] for lab, _ in pp.step(frozen, frozen[-4:], end - 4, _scores(cls))]
+        got += [M.labels[lab] for lab, _ in pp.step(frozen, frozen[-4:], end, _scores())]
+    assert got == ["plateau", "out_of_range"]
+    live = _frame(0.25)
+    end = W + 8 * (2 * len(muted) + 4) + quiet
+    assert [M.labels[lab] for lab, _ in pp.step(live, live[-4:], end - 4, _scores("drop"))] == ["drop"]
+
+
 def _labels_of(episodes, vwc=None, n=400, rain=None):
     """window_labels of a made-up recording: `episodes` of (class, first sample, end sample); vwc level 0 or
     the given trace, rain 0 or the given one. Returns {window end: label}."""
