@@ -49,13 +49,15 @@ def _trunk(inp, filters, dense, dropout):
 
 
 def build_model(input_shape, n_classes, *, filters=(12, 16), dense=24, dropout=0.1, **_):
-    """Sensor-fault classifier: two strided 1D convolutions over 20 hourly summaries, a dense layer,
-    softmax over ok + 8 fault classes. Small on purpose: it runs on a 2 KB, 8-bit microcontroller."""
+    """Sensor-fault model: two strided 1D convolutions over 20 hourly summaries, a dense layer, one logit per
+    class (ok + 8 faults; [model] output = "multilabel": a sigmoid each, so one class's score does not
+    depend on another's, and int8 keeps the logits' resolution where a softmax's 1/256 grid tied every
+    small probability at -128). Small on purpose: it runs on a 2 KB, 8-bit microcontroller."""
     import keras
     from keras import layers
 
     inp = keras.Input(shape=input_shape, batch_size=1)
-    out = layers.Dense(n_classes, activation="softmax")(_trunk(inp, filters, dense, dropout))
+    out = layers.Dense(n_classes)(_trunk(inp, filters, dense, dropout))
     return keras.Model(inp, out)
 
 
@@ -270,7 +272,7 @@ def _muted_while_stuck(p: dict, labels: list) -> list:
 class PostProcessor:
     """Fault events and the irrigation decision, once per hour.
 
-    Faults: a class whose int8 score reaches `fault_threshold` raises its event on the rising edge, then
+    Faults: a class whose int8 score (its logit) reaches `fault_logit` raises its event on the rising edge, then
     that class stays quiet for `fault_quiet_s` (a stuck sensor is reported once, not every hour); stuck is
     not raised again while its latch holds (the reading has not moved since stuck was last reported), and a
     drop is not raised within `fault_quiet_s` after a spike event (the spike's own return to its baseline,
@@ -291,7 +293,7 @@ class PostProcessor:
         self.stuck, self.spike, self.drop = (self.labels.index(c) for c in ("stuck", "spike", "drop"))
         self.extra = list(manifest.app.get("extra_events", []))
         self.muted_while_stuck = _muted_while_stuck(p, self.labels)
-        self.threshold_q = score_threshold_q(p["fault_threshold"], out_scale, out_zero_point)
+        self.threshold_q = score_threshold_q(p["fault_logit"], out_scale, out_zero_point)
         self.fault_quiet_n = samples_of(p["fault_quiet_s"], manifest.rate)
         self.spike_quiet_n = samples_of(p["spike_quiet_s"], manifest.rate)
         self.irr_quiet_n = samples_of(p["irrigate_quiet_s"], manifest.rate)
@@ -673,7 +675,7 @@ def device_controller(app, pipe, forecast, fld: dict, use_forecast: bool = True)
     depletion reaches mad, no fault is flagged, and a day has passed since the last irrigation."""
     fx = pipe.fx
     o = pipe.model.output
-    thr = score_threshold_q(app.manifest.postprocess["fault_threshold"], o.scale, o.zero_point)
+    thr = score_threshold_q(app.manifest.postprocess["fault_logit"], o.scale, o.zero_point)
     f32 = np.float32
     fc, wp, mad = f32(fld["fc"]), f32(fld["wp"]), f32(fld["mad"])
     state = {"next": 0}

@@ -119,7 +119,7 @@ void tml_app_init(void)
     s_hours = 0;
     s_block_runs = 0;
     s_block_cost = 0;
-    s_threshold_q = tml_score_threshold_q(TML_CFG_POSTPROCESS_FAULT_THRESHOLD, TML_MODEL_OUTPUT_SCALE,
+    s_threshold_q = tml_score_threshold_q(TML_CFG_POSTPROCESS_FAULT_LOGIT, TML_MODEL_OUTPUT_SCALE,
                                           TML_MODEL_OUTPUT_ZERO_POINT);
     s_quiet_n = tml_samples_of(TML_CFG_POSTPROCESS_FAULT_QUIET_S, TML_CFG_SIGNAL_RATE);
     s_spike_quiet_n = tml_samples_of(TML_CFG_POSTPROCESS_SPIKE_QUIET_S, TML_CFG_SIGNAL_RATE);
