@@ -234,7 +234,17 @@ static uint64_t now_ns(void)
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-static float dequantize(int8_t q) { return ((float)q - (float)s_out_zp) * s_out_scale; }
+/* A score as predict prints it: the dequantized int8 output; a multilabel model's is a logit, so sigmoid(logit)
+ * (float32, as tinyml.output_lines does it). */
+static float score_of(int8_t q)
+{
+    float x = ((float)q - (float)s_out_zp) * s_out_scale;
+#if TML_EIM_MULTILABEL
+    return 1.0f / (1.0f + expf(-x));
+#else
+    return x;
+#endif
+}
 
 /* Runs s_features (n numbers) through the app; returns NULL or the reason it could not. */
 static const char *classify(size_t n, const char *id, size_t id_len)
@@ -287,7 +297,7 @@ static const char *classify(size_t n, const char *id, size_t id_len)
     tml_json_raw(&s_out, ",\"result\":{\"classification\":{");
     for (int i = 0; i < TML_CFG_N_LABELS; i++) {
         tml_json_key(&s_out, &first, s_labels[i]);
-        tml_json_float(&s_out, dequantize(s_scores[i]));
+        tml_json_float(&s_out, score_of(s_scores[i]));
     }
     tml_json_raw(&s_out, "}");
 #if TML_CFG_N_VALUES > 0
@@ -313,7 +323,7 @@ static const char *classify(size_t n, const char *id, size_t id_len)
         tml_json_raw(&s_out, ",\"t\":");
         tml_json_double(&s_out, (double)s_events[i].t / TML_EIM_RATE_HZ, 9);
         tml_json_raw(&s_out, ",\"score\":");
-        tml_json_float(&s_out, dequantize(s_events[i].score));
+        tml_json_float(&s_out, score_of(s_events[i].score));
         tml_json_raw(&s_out, "}");
     }
     tml_json_raw(&s_out, "]},\"timing\":{\"dsp\":");

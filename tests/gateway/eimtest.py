@@ -134,4 +134,7 @@ def exact_scores(app, window: np.ndarray) -> np.ndarray:
     pipe = Pipeline(app)
     res = pipe.run(window)
     o = pipe.model.output
-    return (res.scores_q[-1].astype(np.float32) - np.float32(o.zero_point)) * np.float32(o.scale)
+    x = (res.scores_q[-1].astype(np.float32) - np.float32(o.zero_point)) * np.float32(o.scale)
+    if eim_spec(app).multilabel:  # logits: the .eim reports sigmoid(logit), as predict prints it
+        return np.float32(1) / (np.float32(1) + np.exp(-x, dtype=np.float32))
+    return x

@@ -60,7 +60,11 @@ def test_sdk_scores_equal_predict_for_the_same_windows(app, shm, tmp_path):
             res = runner.classify(features)
             assert_same_result(app, res["result"], predicted(app, samples, tmp_path))
             got = np.array([res["result"]["classification"][lab] for lab in app.manifest.labels], np.float32)
-            np.testing.assert_array_equal(got, exact_scores(app, samples))
+            want = exact_scores(app, samples)
+            if eim_spec(app).multilabel:  # sigmoid: numpy's float32 exp and the C library's expf differ by an ulp
+                np.testing.assert_array_max_ulp(got, want, maxulp=1)
+            else:
+                np.testing.assert_array_equal(got, want)
             assert res["timing"]["classification"] >= 0 and res["info"]["windows"] >= 1
     finally:
         runner.stop()

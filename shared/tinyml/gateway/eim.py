@@ -39,6 +39,7 @@ class EimSpec:
     anomaly_value: int  # index into [app] values reported as result.anomaly, or -1
     project: dict
     params: dict
+    multilabel: bool = False  # [model] output = "multilabel": scores are logits, reported as sigmoid(logit) like predict
 
     @property
     def features(self) -> int:
@@ -93,7 +94,9 @@ def eim_spec(app: App) -> EimSpec:
     }
     project = {"id": 0, "owner": "tinyml-reference", "name": m.id, "title": m.app.get("title", m.id),
                "deploy_version": int(m.features.get("version", 1)), "feature_hash": m.feature_hash()}
-    return EimSpec(window, axes, len(m.signal["channels"]), PCM16 if audio else 1.0, thresholds, anomaly, project, params)
+    multilabel = (getattr(m, "model", None) or {}).get("output") == "multilabel"
+    return EimSpec(window, axes, len(m.signal["channels"]), PCM16 if audio else 1.0, thresholds, anomaly, project, params,
+                   multilabel)
 
 
 def brace_safe(text: str) -> str:
@@ -133,6 +136,7 @@ def eim_config_h(spec: EimSpec) -> str:
         f"#define TML_EIM_AXIS_NAMES {{{', '.join(c_string(a) for a in spec.axes)}}}",
         f"#define TML_EIM_INPUT_DIVISOR {c_float(spec.divisor)}",
         f"#define TML_EIM_ANOMALY_VALUE ({spec.anomaly_value})",
+        f"#define TML_EIM_MULTILABEL {1 if spec.multilabel else 0}",
         f"#define TML_EIM_N_THRESHOLDS {len(spec.thresholds)}",
         f"#define TML_EIM_THRESHOLD_NAMES {{{', '.join(c_string(n) for n in names)}}}",
         f"#define TML_EIM_THRESHOLD_DEFAULTS {{{', '.join(c_float(v) for v in defaults)}}}",
