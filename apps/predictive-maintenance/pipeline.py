@@ -418,7 +418,7 @@ class PostProcessor:
                         cal.finish(anomaly_score(self.p, errors, cal.kept_p_normal))
         return self._events(scores_q, scored)
 
-    def _events(self, scores_q, scored: bool = True):
+    def _events(self, scores_q, scored: bool):
         events = []
         p = self.p
         anomalous = bool(self.value >= F32(1))

@@ -17,13 +17,23 @@ from .paths import apps_dir, firmware_dir, repo_root
 
 def _recording_args(p) -> None:
     """A verb that reads one recording (predict, calibrate): the file, its rate, its channels."""
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.epilog = _formats_text()
+    p.formatter_class = _FormatsHelp
+    p.epilog = _FORMATS
     p.add_argument("input", nargs="?", help="the recording (or --input)")
     p.add_argument("--input", dest="input_option", metavar="INPUT", help="the recording, as for run and flash")
     p.add_argument("--rate", type=float, help="sample rate in Hz when the file has no time (overrides its time)")
     p.add_argument("--channel", action="append", metavar="[CH=]NAME",
                    help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
+
+
+_FORMATS = "(the recording formats)"  # the epilog's place: filled only when help is printed (_FormatsHelp)
+
+
+class _FormatsHelp(argparse.RawDescriptionHelpFormatter):
+    """Reads the readers' docstrings for the epilog only when --help prints it, not on every command's start-up."""
+
+    def add_text(self, text):
+        super().add_text(_formats_text() if text is _FORMATS else text)
 
 
 def _formats_text() -> str:

@@ -24,6 +24,11 @@ def value_json(v) -> float | None:
     return float(str(f)) if np.isfinite(f) else None
 
 
+def scores_are_logits(manifest) -> bool:
+    """A multilabel model ([model] output = "multilabel"): its int8 scores are logits, printed as sigmoid(logit)."""
+    return (getattr(manifest, "model", None) or {}).get("output") == "multilabel"
+
+
 class LineMaker:
     def __init__(self, manifest, out_scale: float, out_zero_point: int, rate: float | None = None):
         self.labels = manifest.labels
@@ -33,7 +38,7 @@ class LineMaker:
         self.rate = float(rate if rate is not None else manifest.rate)
         self.scale = np.float32(out_scale)
         self.zero_point = np.float32(out_zero_point)
-        self.logits = (getattr(manifest, "model", None) or {}).get("output") == "multilabel"
+        self.logits = scores_are_logits(manifest)
 
     def seconds(self, idx: int) -> float:
         return round(int(idx) / self.rate, 3)

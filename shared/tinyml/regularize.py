@@ -59,12 +59,11 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         step = 1.0 / rate  # steady, but at a rate the device rate has no simple ratio to: regrid below
     else:
         step = float(np.median(steps))
-    limit = spec.max_gap_s if spec is not None and spec.max_gap_s else DEFAULT_GAP_STEPS * step
+    limit = _gap_limit(spec, step)
     if steps.max() > limit:
         i = int(np.argmax(steps > limit))
-        at = f"t = {t[i]:.3f} s" + (f" ({_clock(origin, t[i])})" if origin else "")
         raise TinymlError(
-            f"{path}: a gap of {_duration(steps[i])} in the time column after {at}; gaps over "
+            f"{path}: a gap of {_duration(steps[i])} in the time column after {_at(t[i], origin)}; gaps over "
             f"{_duration(limit)} ([signal] max_gap_s) are not interpolated: cut the recording there")
     rate = _grid_rate(1.0 / step, spec)
     k = int(np.floor(span * rate + 1e-9)) + 1
@@ -92,13 +91,23 @@ def _refuse_a_reset(t: np.ndarray, columns: dict[str, np.ndarray], spec, path, o
         return
     forward = d[d > 0]
     step = float(np.median(forward)) if len(forward) else 0.0
-    limit = spec.max_gap_s if spec is not None and spec.max_gap_s else DEFAULT_GAP_STEPS * step
+    limit = _gap_limit(spec, step)
     i = int(np.argmin(d))
     if -d[i] > limit:
-        at = f"t = {t[i]:.3f} s" + (f" ({_clock(origin, t[i])})" if origin else "")
-        raise TinymlError(f"{path}: time goes back {_duration(-d[i])} after sample {keep[i]} ({at}): a clock reset, or "
+        raise TinymlError(f"{path}: time goes back {_duration(-d[i])} after sample {keep[i]} ({_at(t[i], origin)}): "
+                          "a clock reset, or "
                           f"recordings joined? Out-of-order rows are sorted only within {_duration(limit)} "
                           "([signal] max_gap_s): cut the recording there")
+
+
+def _gap_limit(spec, step: float) -> float:
+    """The longest gap interpolated over (and step back sorted): [signal] max_gap_s, else DEFAULT_GAP_STEPS steps."""
+    return spec.max_gap_s if spec is not None and spec.max_gap_s else DEFAULT_GAP_STEPS * step
+
+
+def _at(t: float, origin: datetime | None) -> str:
+    """Where in the recording, for a message: `t = 12.340 s` and the wall clock when the file has one."""
+    return f"t = {t:.3f} s" + (f" ({_clock(origin, t)})" if origin else "")
 
 
 def _fixes(repeated: int, backwards: int) -> str:

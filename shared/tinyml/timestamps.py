@@ -223,7 +223,7 @@ def _clock_24h(t: str) -> str:
     """`09:30:01 AM` -> `09:30:01`, `12:05 PM` -> `12:05` (a 12-hour clock, as US exports write it)."""
     m = re.match(r"^(\d{1,2})(:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([AaPp][Mm])$", t)
     if not m:
-        return t if re.match(r"^\d{2}:", t) else "0" + t if re.match(r"^\d:", t) else t
+        return "0" + t if re.match(r"^\d:", t) else t
     h = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "pm" else 0)
     return f"{h:02d}{m.group(2)}"
 

@@ -127,7 +127,7 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
         chosen = cands[0]
     else:
         chosen = next((c for c in cands if _plausible({ch: c.fn(columns[ch]) for ch in chans}, checks)), None)
-        if chosen is not identity and not (chosen is not None and chosen.declared):
+        if chosen is None or (chosen is not identity and not chosen.declared):
             _refuse_adc_codes(columns, chans, unit, chosen.name if chosen else unit, checks, path)
         if chosen is None:
             raise TinymlError(_refusal(columns, chans, unit, said, checks, path, cands))

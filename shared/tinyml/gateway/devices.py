@@ -110,7 +110,7 @@ class EventFeed:
     Hello, Scores, Values, Event, Timing, Error, Done). `sink(row, topic, payload)` gets each newly stored event."""
 
     def __init__(self, app: App, *, site: str, device: str, session: str, board: str, store, sink=None):
-        from ..output_lines import LineMaker, value_json
+        from ..output_lines import value_json
 
         self.app, self.m = app, app.manifest
         self.site, self.device, self.session, self.board = site, device, session, board
@@ -123,7 +123,7 @@ class EventFeed:
         self.scores: dict | None = None
         self.values: dict | None = None
         self.rate = float(self.m.rate)
-        self.lines = LineMaker(self.m, 1.0 / 256, -128)  # until the hello gives the scores' quantization
+        self.quantization(1.0 / 256, -128)  # until the hello gives the scores' quantization
 
     def hello(self, h) -> None:
         # times from the manifest's rate, as predict computes them (the link carries a float32 rate)
@@ -134,10 +134,6 @@ class EventFeed:
         from ..output_lines import LineMaker
 
         self.lines = LineMaker(self.m, scale, zero_point)
-
-    def prob(self, q) -> float:
-        """An int8 score as predict prints it (a multilabel model's logit through the sigmoid: output_lines)."""
-        return round(float(self.lines.prob(np.int8(q))), 4)
 
     def feed(self, msg) -> None:
         from ..device.link import Done, Error, Event, Hello, Scores, Timing, Values
@@ -150,9 +146,8 @@ class EventFeed:
         elif isinstance(msg, Values):
             self.values = {n: self.value_json(v) for n, v in zip(self.m.values, msg.values)}
         elif isinstance(msg, Event):
-            names = self.m.event_names
-            name = names[msg.label] if 0 <= msg.label < len(names) else f"#{msg.label}"
-            self.raise_event(msg.t, name, self.prob(msg.score))
+            e = self.lines.event(msg.t, msg.label, msg.score)  # name and score as predict prints them
+            self.raise_event(msg.t, e["event"], e["score"])
         elif isinstance(msg, Timing):
             self.stats.costs.append(msg.cost)
             del self.stats.costs[:-1000]
@@ -304,12 +299,10 @@ class DeviceWorker:
 
     def _simulate(self, signal) -> None:
         """The events `tinyml predict` finds in the input, raised when the device would have (speed x real time)."""
-        from ..output_lines import LineMaker
-
         pipe, res = _predicted(self.app, self.input, self.spec.rate)
         o = pipe.model.output
-        mk = LineMaker(self.app.manifest, o.scale, o.zero_point)
         self.feed.quantization(o.scale, o.zero_point)
+        mk = self.feed.lines
         ends = list(res.ends)
         t0 = time.monotonic()
         w = 0
@@ -321,7 +314,8 @@ class DeviceWorker:
             due = t0 + sample / self.feed.rate / self.spec.speed
             if self.stop.wait(max(0.0, due - time.monotonic())):
                 return
-            self.feed.raise_event(sample, self.app.manifest.event_names[label], self.feed.prob(score))
+            e = mk.event(sample, label, score)
+            self.feed.raise_event(sample, e["event"], e["score"])
         self.feed.stats.samples = len(signal)
         self.feed.stats.windows = len(ends)
 

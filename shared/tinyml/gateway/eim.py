@@ -94,7 +94,9 @@ def eim_spec(app: App) -> EimSpec:
     }
     project = {"id": 0, "owner": "tinyml-reference", "name": m.id, "title": m.app.get("title", m.id),
                "deploy_version": int(m.features.get("version", 1)), "feature_hash": m.feature_hash()}
-    multilabel = (getattr(m, "model", None) or {}).get("output") == "multilabel"
+    from ..output_lines import scores_are_logits
+
+    multilabel = scores_are_logits(m)
     return EimSpec(window, axes, len(m.signal["channels"]), PCM16 if audio else 1.0, thresholds, anomaly, project, params,
                    multilabel)
 

@@ -93,8 +93,9 @@ class ReadSpec:
         bare = [unit_suffix(k)[0] for k in keys]  # "ecg_mv" -> "ecg": tried after the names as written
         found: dict[str, int] = {}
         for ch in self.all_channels:
+            wanted = [column_name(n)[0].lower() for n in self.names_for(ch)]
             for within in (keys, bare):
-                c = next((c for c in (column_name(n)[0].lower() for n in self.names_for(ch)) if c in within), None)
+                c = next((c for c in wanted if c in within), None)
                 if c is not None:
                     found[ch] = within.index(c)
                     break
