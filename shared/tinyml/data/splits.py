@@ -15,7 +15,6 @@ from .source import build_dataset, declared_sources, resolve_sources
 
 def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
     """The manifest's dataset split into (train, val, test) by its [dataset] rule and seed."""
-    recs = build_dataset(m, smoke=smoke, progress=not smoke if progress is None else progress)
     ds = m.dataset
     names = {s.name for s in declared_sources(m, smoke)} | ({ds["name"]} if ds["name"] else set())
     unknown = sorted(set(ds["no_val_sources"]) - names)
@@ -26,6 +25,8 @@ def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
     if len(used) == 1 and used[0] in ds["no_val_sources"]:
         raise TinymlError(f"{m.path}: [dataset] no_val_sources names {used[0]!r}, the only source in use: "
                           "nothing would be left for validation")
+    # the manifest's checks above come first: building the dataset can take minutes
+    recs = build_dataset(m, smoke=smoke, progress=not smoke if progress is None else progress)
     try:
         return split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"],
                                 seed=ds["seed"], no_val_sources=ds["no_val_sources"])
