@@ -261,12 +261,15 @@ def field_params(manifest) -> dict:
 class PhysicalLimits:
     """[postprocess]'s physical preconditions of two classes, as their labels define them: `stuck` needs the
     reading exactly the same for `constant_n` samples (stuck_constant_s), `out_of_range` a newest reading below
-    vwc_min, above vwc_max or above saturation + sat_margin. float32 compares, as app.c."""
+    vwc_min, above vwc_max or above saturation + sat_margin. The node's compares are float32, as app.c; the
+    rule baseline keeps its own float64 ones (`range`: vwc_min, vwc_max, sat_margin as the manifest gives them),
+    which differ at a coarse probe's reading of exactly saturation + sat_margin."""
 
     def __init__(self, manifest):
         p, f32 = manifest.postprocess, np.float32
         self.constant_n = samples_of(p["stuck_constant_s"], manifest.rate)
-        self.vwc_min, self.vwc_max, self.sat_margin = f32(p["vwc_min"]), f32(p["vwc_max"]), f32(p["sat_margin"])
+        self.range = (float(p["vwc_min"]), float(p["vwc_max"]), float(p["sat_margin"]))
+        self.vwc_min, self.vwc_max, self.sat_margin = (f32(v) for v in self.range)
 
     def constant(self, v) -> bool:
         """Whether the last constant_n readings are all the newest one (a missing reading never is)."""
@@ -505,7 +508,8 @@ def rule_baseline(frame, sat: float, limits: PhysicalLimits, rain_ok: bool = Tru
     rain = np.asarray(frame[:, 3], np.float64)
     has_rain = rain_ok and np.isfinite(rain).all()
     x = v[-1]
-    if limits.out_of_range(x, sat):
+    lo, hi, margin = limits.range
+    if x < lo or x > hi or x > sat + margin:
         return FAULTS.index("out_of_range")
     if limits.constant(frame[:, 0]):
         return FAULTS.index("plateau") if x >= sat - 0.05 else FAULTS.index("stuck")
@@ -1020,8 +1024,11 @@ years only, while training used the other regions' earlier years. Real ISMN reco
 
 ## Sensor faults (held-out regions and years, int8)
 
-Per class: F1 of the model's top class, and false flags at the **rule baseline's recall** (the model's
-threshold for that class lowered until it finds as many of the class as the ISMN-style rules do):
+Per class: F1 of the node's top class, and false flags at the **rule baseline's recall** (the node's
+threshold for that class lowered until it finds as many of the class as the ISMN-style rules do). The node is
+the model with two physical preconditions of the post-processor: `stuck` only after 6 h of one exact reading,
+`out_of_range` only for a reading outside the physical range (the labels' own definitions; the rules flag every
+such window, the model picks the faults among them):
 
 | class | windows | F1 model [95 % interval] | F1 rules | false flags, model | false flags, rules |
 | --- | --- | --- | --- | --- | --- |

@@ -80,7 +80,7 @@ static const uint8_t k_muted_while_stuck[N_LABELS] = TML_CFG_POSTPROCESS_MUTED_W
 static uint32_t s_quiet_until[N_LABELS];
 static float s_fc, s_wp; /* the field's water limits: [field] fc/wp, or (0) its soil's row of the tables */
 static float s_sat;      /* the field's saturation: above it (+ sat_margin) a reading is out of range */
-static int32_t s_constant_n; /* samples of one exact reading a stuck flag needs (stuck_constant_s) */
+static uint16_t s_constant_n; /* samples of one exact reading a stuck flag needs (stuck_constant_s) */
 static uint16_t s_same_n;    /* samples in a row equal to the one before, up to the newest (PhysicalLimits) */
 
 /* [field] fc / wp / sat as given, else the value of the field's soil in the [postprocess] soil_* table. */
@@ -142,7 +142,7 @@ void tml_app_init(void)
     s_fc = field_limit(TML_CFG_FIELD_FC, k_soil_fc);
     s_wp = field_limit(TML_CFG_FIELD_WP, k_soil_wp);
     s_sat = field_limit(TML_CFG_FIELD_SAT, k_soil_sat);
-    s_constant_n = tml_samples_of(TML_CFG_POSTPROCESS_STUCK_CONSTANT_S, TML_CFG_SIGNAL_RATE);
+    s_constant_n = (uint16_t)tml_samples_of(TML_CFG_POSTPROCESS_STUCK_CONSTANT_S, TML_CFG_SIGNAL_RATE);
     s_same_n = 0;
     tml_report_output_quant(TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT);
 }
@@ -183,21 +183,6 @@ static float forecast_change(void)
            TML_MODEL_FORECAST_OUTPUT_SCALE;
 }
 
-/* Whether the readings allow class c (PhysicalLimits in pipeline.py): stuck only once the last s_constant_n
- * readings are one exact value, out_of_range only while the newest reading is out of the physical range. */
-static int physically_possible(int c)
-{
-    float x = s_buf[(2 + BLOCK - 1) * CH];
-    if (c == TML_CFG_LABEL_STUCK) {
-        return (int32_t)s_same_n + 1 >= s_constant_n;
-    }
-    if (c == TML_CFG_LABEL_OUT_OF_RANGE) {
-        return x < TML_CFG_POSTPROCESS_VWC_MIN || x > TML_CFG_POSTPROCESS_VWC_MAX ||
-               x > s_sat + TML_CFG_POSTPROCESS_SAT_MARGIN;
-    }
-    return 1;
-}
-
 static void postprocess(uint32_t end, const int8_t *scores)
 {
     int fault_on = 0;
@@ -209,9 +194,16 @@ static void postprocess(uint32_t end, const int8_t *scores)
             s_stuck_hold = 0;
         }
     }
+    /* the physical preconditions (PhysicalLimits in pipeline.py): stuck only once the last s_constant_n readings
+     * are one exact value, out_of_range only while the newest reading is out of the physical range */
+    float x = s_buf[(2 + BLOCK - 1) * CH];
+    int stuck_possible = (int32_t)s_same_n + 1 >= s_constant_n;
+    int out_possible = x < TML_CFG_POSTPROCESS_VWC_MIN || x > TML_CFG_POSTPROCESS_VWC_MAX ||
+                       x > s_sat + TML_CFG_POSTPROCESS_SAT_MARGIN;
     for (int c = 1; c < N_LABELS; c++) {
         fault_on |= scores[c] >= s_threshold_q; /* any fault score holds the valve */
-        int on = scores[c] >= s_threshold_q && physically_possible(c);
+        int on = scores[c] >= s_threshold_q && (c != TML_CFG_LABEL_STUCK || stuck_possible) &&
+                 (c != TML_CFG_LABEL_OUT_OF_RANGE || out_possible);
         raised[c] = (uint8_t)(on && !s_above[c] && end >= s_quiet_until[c] &&
                               !(c == TML_CFG_LABEL_STUCK && s_stuck_hold) &&
                               !(c == TML_CFG_LABEL_DROP && end <= s_drop_muted_until) &&
@@ -224,7 +216,7 @@ static void postprocess(uint32_t end, const int8_t *scores)
         }
         s_above[c] = (uint8_t)on;
     }
-    if (scores[TML_CFG_LABEL_STUCK] >= s_threshold_q && physically_possible(TML_CFG_LABEL_STUCK)) {
+    if (scores[TML_CFG_LABEL_STUCK] >= s_threshold_q && stuck_possible) {
         s_stuck_hold = 1;
     }
     fault_on |= s_stuck_hold;
