@@ -44,7 +44,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         raise TinymlError(f"{path}: unreadable .mat file, truncated or damaged ({str(e).splitlines()[0][:80]})") from None
     names = [k for k in mat if not k.startswith("__")]
     if any(cwru_mat._CHANNEL.match(k) for k in names):
-        return cwru_mat.read(path, spec)
+        return cwru_mat.read(path, spec, mat)  # loaded once: a compressed file's whole decompression
     vectors = {k: np.asarray(mat[k]) for k in names if _is_vector(mat[k])}
     rate = _rate(mat, names, path)
     wanted = set(spec.all_channels)
