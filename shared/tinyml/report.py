@@ -26,7 +26,7 @@ from .acceptance import acceptance_items, check_acceptance, flat_metrics
 from .apps import App
 from .card_stamp import postprocess_sha256, render_stamp, stamp_line
 from .glossary import MODEL_METRICS, glossary_text
-from .metrics import WINDOW_INTERVALS, event_intervals, format_intervals, format_window_intervals
+from .metrics import WINDOW_INTERVALS, bootstrap_groups, event_intervals, format_intervals, format_window_intervals
 from .paths import datasets_dir
 
 
@@ -404,7 +404,7 @@ def _cohorts_text(q: dict) -> str:
 
 def _drawn_cell(m: dict, key: str) -> str:
     """'; bootstrap over N groups' where the cohort's interval of `key` draws whole groups, else ''."""
-    n = m.get("cluster_intervals", {}).get(f"{key}_groups")
+    n = bootstrap_groups(m, key)
     return f"; bootstrap over {n} groups" if n else ""
 
 
