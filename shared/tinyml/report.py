@@ -42,18 +42,33 @@ def _plt():
 # ---- plots ----
 
 
-def plot_history(history: dict, path: Path) -> None:
+# What the fit (tinyml.fit) minimises and logs for each kind of output, as the training plot titles them.
+LOSS_TITLES = {"classes": "cross-entropy", "multilabel": "binary cross-entropy per label (logits)"}
+METRIC_TITLES = {"accuracy": "accuracy", "binary_accuracy": "per-label accuracy (logit > 0 vs the label)",
+                 "mae": "mean absolute error"}
+
+
+def history_panels(history: dict, output: str = "", loss: str = "") -> list[tuple[str, list[str]]]:
+    """The training plot's panels, (title, history keys): the loss, then the metric the fit logged
+    (accuracy, a multilabel model's binary_accuracy, a regression's mae), each with its validation twin.
+    `output` ([model] output) and `loss` (a regression's [models.<name>] loss) name the loss."""
+    logged = [k for k in METRIC_TITLES if k in history] or [k for k in history
+                                                             if k != "loss" and not k.startswith("val_")]
+    lname = LOSS_TITLES.get(output) or loss
+    panels = [(f"loss: {lname}" if lname else "loss", ["loss", "val_loss"])]
+    if logged:
+        panels.append((METRIC_TITLES.get(logged[0], logged[0]), [logged[0], f"val_{logged[0]}"]))
+    return [(t, [k for k in keys if k in history]) for t, keys in panels]
+
+
+def plot_history(history: dict, path: Path, output: str = "", loss: str = "") -> None:
     plt = _plt()
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
-    for k in ("loss", "val_loss"):
-        if k in history:
-            ax[0].plot(history[k], label=k)
-    second = "accuracy" if "accuracy" in history else "mae"  # a classifier's, or a regression's
-    for k in (second, f"val_{second}"):
-        if k in history:
-            ax[1].plot(history[k], label=k)
-    for a, t in zip(ax, ("loss", second)):
-        a.set_xlabel("epoch"); a.set_title(t); a.legend(); a.grid(alpha=0.3)
+    panels = history_panels(history, output, loss)
+    fig, ax = plt.subplots(1, len(panels), figsize=(9, 3.2), squeeze=False)
+    for a, (title, keys) in zip(ax[0], panels):
+        for k in keys:
+            a.plot(history[k], label=k)
+        a.set_xlabel("epoch"); a.set_title(title, fontsize=10); a.legend(); a.grid(alpha=0.3)
     fig.tight_layout(); fig.savefig(path, dpi=90, metadata={"Software": None}); plt.close(fig)
 
 
@@ -145,7 +160,9 @@ def render_card(app: App, folder: Path, card: dict | None = None) -> dict:
     card["acceptance"] = judge(m, card)
     (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     for name, history in (card.get("histories") or {}).items():
-        plot_history(history, folder / (f"training_{name}.png" if name else "training.png"))
+        spec = m.models.get(name, {}) if name else m.model
+        plot_history(history, folder / (f"training_{name}.png" if name else "training.png"),
+                     spec.get("output", ""), spec.get("loss", ""))
     q = card["metrics"]["int8"]
     if q.get("confusion"):
         plot_confusion(q["confusion"], m.labels, folder / "confusion.png", "int8, held-out windows")
