@@ -105,7 +105,7 @@ def _demo(app: App):
 def plot_demo(app: App, folder: Path, path: Path) -> None:
     """The demo through the int8 models in `folder`: the signal, the event labels' probabilities, the true
     events (dotted) and the alerts the pipeline raised (dashed red)."""
-    from .features import dequantize
+    from .output_lines import LineMaker
     from .predict import Pipeline, prepare
 
     plt = _plt()
@@ -118,9 +118,10 @@ def plot_demo(app: App, folder: Path, path: Path) -> None:
     fig, ax = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
     for c, ch in enumerate(m.channels):
         ax[0].plot(t, sig[:, c], lw=0.6, label=ch)
-    ax[0].set_ylabel(str(m.signal["units"])); ax[0].legend(loc="upper right", fontsize=7)
+    ax[0].set_ylabel(", ".join(dict.fromkeys(m.unit_of(c) for c in m.channels)))  # units may be a table per channel
+    ax[0].legend(loc="upper right", fontsize=7)
     o = pipe.model.output
-    p = dequantize(res.scores_q, o.scale, o.zero_point)
+    p = LineMaker(m, o.scale, o.zero_point).prob(res.scores_q)  # as predict prints them (sigmoid of logits)
     for j, lab in enumerate(m.labels):
         if lab in (m.app["event_labels"] or m.labels):
             ax[1].plot(res.times, p[:, j], label=f"P({lab})")
