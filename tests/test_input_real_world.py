@@ -412,3 +412,30 @@ def test_a_short_ims_snapshot_is_read_with_a_notice(tmp_path, capsys):
     rec = read_recording(p, _spec("predictive-maintenance"))
     assert rec.rate == 20000 and len(rec.signal) == 5000
     assert "5,000 rows; an IMS snapshot has 20,480 (a cut file?)" in capsys.readouterr().err
+
+
+def test_signed_int16_counts_of_an_ecg_read_as_uv_say_how_to_give_the_gain_and_real_uv_pass(tmp_path, capsys):
+    """Signed ADC counts (int16 at 200 per mV, MIT-BIH's gain) fit microvolts by size: read so, they are 5x too
+    small, and no amplitude check tells them from a real microvolt file (codes at 1000 per mV are microvolts;
+    a low-voltage lead of 0.3 mV is real). So they are read as uV, and the notice says how to give the gain;
+    --set signal.counts_per_unit=200 reads them right. Real microvolt files are never refused."""
+    from dataclasses import replace
+
+    ecg = _ecg(250, 10) - 0.3  # Q/S below the baseline: signed values
+    p = tmp_path / "counts.csv"
+    p.write_text("time_s,ecg\n" + "".join(f"{i / 250:.4f},{round(v * 200)}\n" for i, v in enumerate(ecg)))
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    err = capsys.readouterr().err
+    assert "values look like uv, not mV" in err and "raw counts, not uv, give --set signal.counts_per_unit=N" in err
+    assert np.allclose(rec.signal[:, 0], ecg / 5, atol=0.01)
+    rec = read_recording(p, replace(_spec("heart-rate-anomaly"), counts_per_unit={"ecg": 200.0}))
+    assert "counts (200 per mV)" in capsys.readouterr().err
+    assert np.allclose(rec.signal[:, 0], ecg, atol=0.01)
+    for name, scale, fmt in (("low.csv", 0.3, "{:.0f}"), ("uv.csv", 1.0, "{:.2f}")):  # whole uV of a low lead; decimals
+        q = tmp_path / name
+        q.write_text("time_s,ecg\n" + "".join(f"{i / 250:.4f},{fmt.format(v * scale * 1000)}\n"
+                                              for i, v in enumerate(ecg)))
+        rec = read_recording(q, _spec("heart-rate-anomaly"))
+        assert np.allclose(rec.signal[:, 0], ecg * scale, atol=0.001)
+        err = capsys.readouterr().err
+        assert "values look like uv, not mV" in err and ("counts_per_unit" in err) == (name == "low.csv")
