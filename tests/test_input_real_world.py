@@ -439,3 +439,38 @@ def test_signed_int16_counts_of_an_ecg_read_as_uv_say_how_to_give_the_gain_and_r
         assert np.allclose(rec.signal[:, 0], ecg * scale, atol=0.001)
         err = capsys.readouterr().err
         assert "values look like uv, not mV" in err and ("counts_per_unit" in err) == (name == "low.csv")
+
+
+def _vibration_g(rate: float = 25600, n: int = 6400) -> np.ndarray:
+    """A healthy machine's radial vibration in g on an AC-coupled (IEPE) sensor: no gravity, so its size (0.07 g
+    RMS, 0.7 in m/s²; CWRU's fault records span 0.08-2.1 g) cannot tell m/s² from g: only the file can."""
+    t = np.arange(n) / rate
+    return 0.1 * np.sin(2 * np.pi * 29.5 * t) + 0.02 * np.random.default_rng(0).standard_normal(n)
+
+
+def test_a_picked_heading_declares_the_unit_its_suffix_names(tmp_path, capsys):
+    """`--channel vib_ms2` picks a column whose heading says m/s²: converted (it was read as g, 9.8x too
+    big, silently); a heading's suffix of another quantity is part of its name (θv's `theta_v`, matched by the
+    alias `theta` or picked, is a soil moisture, not volts: it was refused)."""
+    a = _vibration_g()
+    p = tmp_path / "vib.csv"
+    p.write_text("time_s,vib_ms2\n" + "".join(f"{i / 25600:.7f},{v * G:.6f}\n" for i, v in enumerate(a)))
+    rec = read_recording(p, _spec("predictive-maintenance", picks={"accel": "vib_ms2"}))
+    assert "accel: converted from ms2 to g" in capsys.readouterr().err
+    np.testing.assert_allclose(rec.signal[:, 0], a, atol=1e-5)
+    q = tmp_path / "soil.csv"
+    q.write_text("time_s,theta_v\n" + "".join(f"{i * 900},{0.25 + 0.001 * (i % 7):.4f}\n" for i in range(200)))
+    for picks in ({"vwc": "theta_v"}, {}):
+        rec = read_recording(q, _spec("soil-monitoring", picks=picks))
+        assert np.allclose(rec.signal[:, 0], 0.25 + 0.001 * (np.arange(200) % 7), atol=1e-6)
+
+
+def test_a_matlab_variable_declares_the_unit_its_name_ends_in(tmp_path, capsys):
+    """`accel_ms2` in a .mat file is m/s², as the same heading in a CSV is (it was read as g, silently)."""
+    from scipy.io import savemat
+
+    a = _vibration_g()
+    savemat(tmp_path / "vib.mat", {"accel_ms2": a * G, "fs": 25600.0})
+    rec = read_recording(tmp_path / "vib.mat", _spec("predictive-maintenance"))
+    assert "accel: converted from ms2 to g" in capsys.readouterr().err
+    np.testing.assert_allclose(rec.signal[:, 0], a, atol=1e-5)
