@@ -474,3 +474,14 @@ def test_a_matlab_variable_declares_the_unit_its_name_ends_in(tmp_path, capsys):
     rec = read_recording(tmp_path / "vib.mat", _spec("predictive-maintenance"))
     assert "accel: converted from ms2 to g" in capsys.readouterr().err
     np.testing.assert_allclose(rec.signal[:, 0], a, atol=1e-5)
+
+
+@pytest.mark.parametrize("heading", ["accel_m_s2", "vibration_m_s_2", "drive_end_m_s2"])
+def test_a_unit_with_a_slash_written_as_parts_of_a_name_is_declared(tmp_path, capsys, heading):
+    """m/s² cannot be written in an identifier: `accel_m_s2` matches accel and declares it."""
+    a = _vibration_g()
+    p = tmp_path / "vib.csv"
+    p.write_text(f"time_s,{heading}\n" + "".join(f"{i / 25600:.7f},{v * G:.6f}\n" for i, v in enumerate(a)))
+    rec = read_recording(p, _spec("predictive-maintenance"))
+    assert "converted from m_s" in capsys.readouterr().err
+    np.testing.assert_allclose(rec.signal[:, 0], a, atol=1e-5)

@@ -213,12 +213,17 @@ def column_name(header: str) -> tuple[str, str]:
 
 
 def unit_suffix(name: str) -> tuple[str, str]:
-    """("ecg", "mV") for "ecg_mV", when what follows the last "_" is a unit tinyml.units knows;
-    (name, "") otherwise."""
+    """("ecg", "mV") for "ecg_mV", when what follows the last "_" is a unit tinyml.units knows, or the last two
+    or three parts, as a unit with a "/" is written in a name ("accel_m_s2" -> "m_s2", m/s²); (name, "")
+    otherwise."""
     from ..units import lookup
 
-    base, sep, unit = name.strip().rpartition("_")
-    return (base, unit) if sep and base and lookup(unit) is not None else (name.strip(), "")
+    parts = name.strip().split("_")
+    for k in (1, 2, 3):
+        base, unit = "_".join(parts[:-k]), "_".join(parts[-k:])
+        if base and lookup(unit) is not None:
+            return base, unit
+    return name.strip(), ""
 
 
 def declared_unit(header: str, spec: ReadSpec, channel: str) -> str:
