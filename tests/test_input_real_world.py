@@ -485,3 +485,16 @@ def test_a_unit_with_a_slash_written_as_parts_of_a_name_is_declared(tmp_path, ca
     rec = read_recording(p, _spec("predictive-maintenance"))
     assert "converted from m_s" in capsys.readouterr().err
     np.testing.assert_allclose(rec.signal[:, 0], a, atol=1e-5)
+
+
+def test_unsigned_adc_codes_with_a_declared_gain_are_refused_without_a_heading_that_cannot_be(tmp_path):
+    """Codes around 512 with [signal] counts_per_unit: the gain does not remove the mid-code, so they are still
+    refused; the refusal does not offer a heading `ecg (counts (200 per mV))`, which no reader takes."""
+    from dataclasses import replace
+
+    ecg = _ecg(250, 10)
+    p = tmp_path / "adc.csv"
+    p.write_text("timestamp,ecg\n" + "".join(f"{i * 4},{int(512 + v * 200)}\n" for i, v in enumerate(ecg)))
+    with pytest.raises(TinymlError, match=r"raw codes of an unsigned 10-bit ADC, not mV; subtract the mid-code") as e:
+        read_recording(p, replace(_spec("heart-rate-anomaly"), counts_per_unit={"ecg": 200.0}))
+    assert "say so in the heading" not in str(e.value) and str(e.value).endswith("of your front end")

@@ -179,9 +179,11 @@ def _refuse_adc_codes(columns, chans, unit: str, guess: str, checks: "_Checks", 
             return
         mids.append((bits, med))
     bits = max(b for b, _ in mids)
+    # a unit can be said in a heading; the manifest's counts (their gain, not their mid-code) cannot
+    heading = f" (or, if they are {guess}, say so in the heading: `{chans[0]} ({guess})`)" if lookup(guess) else ""
     raise TinymlError(f"{path}: {', '.join(chans)}: whole numbers, never negative, around {mids[0][1]:.0f}: raw "
                       f"codes of an unsigned {bits}-bit ADC, not {unit}; subtract the mid-code and divide by the "
-                      f"codes per {unit} of your front end (or, if they are {guess}, say so in the heading: `{chans[0]} ({guess})`)")
+                      f"codes per {unit} of your front end{heading}")
 
 
 def _candidates(chans, unit: str, said: str, spec, guess: bool) -> list[_Candidate]:
