@@ -196,3 +196,20 @@ def test_window_intervals_are_rendered_where_the_window_figures_are():
     old = {"windows_by_cohort": {"c1": {"windows": 100, "accuracy": 0.9, "balanced_accuracy": 0.85}}}
     assert "| c1 | 100 | 0.9000 | 0.8500 |" in _windows_by_cohort_text(old)
     assert "[" not in _per_class_text(["a", "b"], {"int8": {"confusion": q["confusion"]}}, "held-out windows")
+
+
+def test_the_training_plot_shows_the_metric_the_fit_logged_under_its_name():
+    """A multilabel model logs binary_accuracy and minimises binary cross-entropy: its plot shows those (it
+    showed an empty "mae" panel); a classifier's and a regression's plots name their loss and metric."""
+    from tinyml.report import history_panels
+
+    ml = {"loss": [0.5, 0.4], "val_loss": [0.6, 0.5], "binary_accuracy": [0.8, 0.9], "val_binary_accuracy": [0.7, 0.8]}
+    (loss, keys), (metric, mkeys) = history_panels(ml, "multilabel")
+    assert loss == "loss: binary cross-entropy per label (logits)" and keys == ["loss", "val_loss"]
+    assert mkeys == ["binary_accuracy", "val_binary_accuracy"] and "per-label accuracy" in metric
+    cls = {"loss": [1.0], "val_loss": [1.1], "accuracy": [0.5], "val_accuracy": [0.4]}
+    assert history_panels(cls, "classes") == [("loss: cross-entropy", ["loss", "val_loss"]),
+                                              ("accuracy", ["accuracy", "val_accuracy"])]
+    reg = {"loss": [1.0], "mae": [0.5]}  # no validation split
+    assert history_panels(reg, "regression", "huber") == [("loss: huber", ["loss"]), ("mean absolute error", ["mae"])]
+    assert history_panels({"loss": [1.0]}) == [("loss", ["loss"])]

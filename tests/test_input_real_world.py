@@ -412,3 +412,89 @@ def test_a_short_ims_snapshot_is_read_with_a_notice(tmp_path, capsys):
     rec = read_recording(p, _spec("predictive-maintenance"))
     assert rec.rate == 20000 and len(rec.signal) == 5000
     assert "5,000 rows; an IMS snapshot has 20,480 (a cut file?)" in capsys.readouterr().err
+
+
+def test_signed_int16_counts_of_an_ecg_read_as_uv_say_how_to_give_the_gain_and_real_uv_pass(tmp_path, capsys):
+    """Signed ADC counts (int16 at 200 per mV, MIT-BIH's gain) fit microvolts by size: read so, they are 5x too
+    small, and no amplitude check tells them from a real microvolt file (codes at 1000 per mV are microvolts;
+    a low-voltage lead of 0.3 mV is real). So they are read as uV, and the notice says how to give the gain;
+    --set signal.counts_per_unit=200 reads them right. Real microvolt files are never refused."""
+    from dataclasses import replace
+
+    ecg = _ecg(250, 10) - 0.3  # Q/S below the baseline: signed values
+    p = tmp_path / "counts.csv"
+    p.write_text("time_s,ecg\n" + "".join(f"{i / 250:.4f},{round(v * 200)}\n" for i, v in enumerate(ecg)))
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    err = capsys.readouterr().err
+    assert "values look like uv, not mV" in err and "raw counts, not uv, give --set signal.counts_per_unit=N" in err
+    assert np.allclose(rec.signal[:, 0], ecg / 5, atol=0.01)
+    rec = read_recording(p, replace(_spec("heart-rate-anomaly"), counts_per_unit={"ecg": 200.0}))
+    assert "counts (200 per mV)" in capsys.readouterr().err
+    assert np.allclose(rec.signal[:, 0], ecg, atol=0.01)
+    for name, scale, fmt in (("low.csv", 0.3, "{:.0f}"), ("uv.csv", 1.0, "{:.2f}")):  # whole uV of a low lead; decimals
+        q = tmp_path / name
+        q.write_text("time_s,ecg\n" + "".join(f"{i / 250:.4f},{fmt.format(v * scale * 1000)}\n"
+                                              for i, v in enumerate(ecg)))
+        rec = read_recording(q, _spec("heart-rate-anomaly"))
+        assert np.allclose(rec.signal[:, 0], ecg * scale, atol=0.001)
+        err = capsys.readouterr().err
+        assert "values look like uv, not mV" in err and ("counts_per_unit" in err) == (name == "low.csv")
+
+
+def _vibration_g(rate: float = 25600, n: int = 6400) -> np.ndarray:
+    """A healthy machine's radial vibration in g on an AC-coupled (IEPE) sensor: no gravity, so its size (0.07 g
+    RMS, 0.7 in m/s²; CWRU's fault records span 0.08-2.1 g) cannot tell m/s² from g: only the file can."""
+    t = np.arange(n) / rate
+    return 0.1 * np.sin(2 * np.pi * 29.5 * t) + 0.02 * np.random.default_rng(0).standard_normal(n)
+
+
+def test_a_picked_heading_declares_the_unit_its_suffix_names(tmp_path, capsys):
+    """`--channel vib_ms2` picks a column whose heading says m/s²: converted (it was read as g, 9.8x too
+    big, silently); a heading's suffix of another quantity is part of its name (θv's `theta_v`, matched by the
+    alias `theta` or picked, is a soil moisture, not volts: it was refused)."""
+    a = _vibration_g()
+    p = tmp_path / "vib.csv"
+    p.write_text("time_s,vib_ms2\n" + "".join(f"{i / 25600:.7f},{v * G:.6f}\n" for i, v in enumerate(a)))
+    rec = read_recording(p, _spec("predictive-maintenance", picks={"accel": "vib_ms2"}))
+    assert "accel: converted from ms2 to g" in capsys.readouterr().err
+    np.testing.assert_allclose(rec.signal[:, 0], a, atol=1e-5)
+    q = tmp_path / "soil.csv"
+    q.write_text("time_s,theta_v\n" + "".join(f"{i * 900},{0.25 + 0.001 * (i % 7):.4f}\n" for i in range(200)))
+    for picks in ({"vwc": "theta_v"}, {}):
+        rec = read_recording(q, _spec("soil-monitoring", picks=picks))
+        assert np.allclose(rec.signal[:, 0], 0.25 + 0.001 * (np.arange(200) % 7), atol=1e-6)
+
+
+def test_a_matlab_variable_declares_the_unit_its_name_ends_in(tmp_path, capsys):
+    """`accel_ms2` in a .mat file is m/s², as the same heading in a CSV is (it was read as g, silently)."""
+    from scipy.io import savemat
+
+    a = _vibration_g()
+    savemat(tmp_path / "vib.mat", {"accel_ms2": a * G, "fs": 25600.0})
+    rec = read_recording(tmp_path / "vib.mat", _spec("predictive-maintenance"))
+    assert "accel: converted from ms2 to g" in capsys.readouterr().err
+    np.testing.assert_allclose(rec.signal[:, 0], a, atol=1e-5)
+
+
+@pytest.mark.parametrize("heading", ["accel_m_s2", "vibration_m_s_2", "drive_end_m_s2"])
+def test_a_unit_with_a_slash_written_as_parts_of_a_name_is_declared(tmp_path, capsys, heading):
+    """m/s² cannot be written in an identifier: `accel_m_s2` matches accel and declares it."""
+    a = _vibration_g()
+    p = tmp_path / "vib.csv"
+    p.write_text(f"time_s,{heading}\n" + "".join(f"{i / 25600:.7f},{v * G:.6f}\n" for i, v in enumerate(a)))
+    rec = read_recording(p, _spec("predictive-maintenance"))
+    assert "converted from m_s" in capsys.readouterr().err
+    np.testing.assert_allclose(rec.signal[:, 0], a, atol=1e-5)
+
+
+def test_unsigned_adc_codes_with_a_declared_gain_are_refused_without_a_heading_that_cannot_be(tmp_path):
+    """Codes around 512 with [signal] counts_per_unit: the gain does not remove the mid-code, so they are still
+    refused; the refusal does not offer a heading `ecg (counts (200 per mV))`, which no reader takes."""
+    from dataclasses import replace
+
+    ecg = _ecg(250, 10)
+    p = tmp_path / "adc.csv"
+    p.write_text("timestamp,ecg\n" + "".join(f"{i * 4},{int(512 + v * 200)}\n" for i, v in enumerate(ecg)))
+    with pytest.raises(TinymlError, match=r"raw codes of an unsigned 10-bit ADC, not mV; subtract the mid-code") as e:
+        read_recording(p, replace(_spec("heart-rate-anomaly"), counts_per_unit={"ecg": 200.0}))
+    assert "say so in the heading" not in str(e.value) and str(e.value).endswith("of your front end")

@@ -26,7 +26,7 @@ from .acceptance import acceptance_items, check_acceptance, flat_metrics
 from .apps import App
 from .card_stamp import postprocess_sha256, render_stamp, stamp_line
 from .glossary import MODEL_METRICS, glossary_text
-from .metrics import WINDOW_INTERVALS, event_intervals, format_intervals, format_window_intervals
+from .metrics import WINDOW_INTERVALS, bootstrap_groups, event_intervals, format_intervals, format_window_intervals
 from .paths import datasets_dir
 
 
@@ -42,18 +42,33 @@ def _plt():
 # ---- plots ----
 
 
-def plot_history(history: dict, path: Path) -> None:
+# What the fit (tinyml.fit) minimises and logs for each kind of output, as the training plot titles them.
+LOSS_TITLES = {"classes": "cross-entropy", "multilabel": "binary cross-entropy per label (logits)"}
+METRIC_TITLES = {"accuracy": "accuracy", "binary_accuracy": "per-label accuracy (logit > 0 vs the label)",
+                 "mae": "mean absolute error"}
+
+
+def history_panels(history: dict, output: str = "", loss: str = "") -> list[tuple[str, list[str]]]:
+    """The training plot's panels, (title, history keys): the loss, then the metric the fit logged
+    (accuracy, a multilabel model's binary_accuracy, a regression's mae), each with its validation twin.
+    `output` ([model] output) and `loss` (a regression's [models.<name>] loss) name the loss."""
+    logged = [k for k in METRIC_TITLES if k in history] or [k for k in history
+                                                             if k != "loss" and not k.startswith("val_")]
+    lname = LOSS_TITLES.get(output) or loss
+    panels = [(f"loss: {lname}" if lname else "loss", ["loss", "val_loss"])]
+    if logged:
+        panels.append((METRIC_TITLES.get(logged[0], logged[0]), [logged[0], f"val_{logged[0]}"]))
+    return [(t, [k for k in keys if k in history]) for t, keys in panels]
+
+
+def plot_history(history: dict, path: Path, output: str = "", loss: str = "") -> None:
     plt = _plt()
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
-    for k in ("loss", "val_loss"):
-        if k in history:
-            ax[0].plot(history[k], label=k)
-    second = "accuracy" if "accuracy" in history else "mae"  # a classifier's, or a regression's
-    for k in (second, f"val_{second}"):
-        if k in history:
-            ax[1].plot(history[k], label=k)
-    for a, t in zip(ax, ("loss", second)):
-        a.set_xlabel("epoch"); a.set_title(t); a.legend(); a.grid(alpha=0.3)
+    panels = history_panels(history, output, loss)
+    fig, ax = plt.subplots(1, len(panels), figsize=(9, 3.2), squeeze=False)
+    for a, (title, keys) in zip(ax[0], panels):
+        for k in keys:
+            a.plot(history[k], label=k)
+        a.set_xlabel("epoch"); a.set_title(title, fontsize=10); a.legend(); a.grid(alpha=0.3)
     fig.tight_layout(); fig.savefig(path, dpi=90, metadata={"Software": None}); plt.close(fig)
 
 
@@ -90,7 +105,7 @@ def _demo(app: App):
 def plot_demo(app: App, folder: Path, path: Path) -> None:
     """The demo through the int8 models in `folder`: the signal, the event labels' probabilities, the true
     events (dotted) and the alerts the pipeline raised (dashed red)."""
-    from .features import dequantize
+    from .output_lines import LineMaker
     from .predict import Pipeline, prepare
 
     plt = _plt()
@@ -103,9 +118,10 @@ def plot_demo(app: App, folder: Path, path: Path) -> None:
     fig, ax = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
     for c, ch in enumerate(m.channels):
         ax[0].plot(t, sig[:, c], lw=0.6, label=ch)
-    ax[0].set_ylabel(str(m.signal["units"])); ax[0].legend(loc="upper right", fontsize=7)
+    ax[0].set_ylabel(", ".join(dict.fromkeys(m.unit_of(c) for c in m.channels)))  # units may be a table per channel
+    ax[0].legend(loc="upper right", fontsize=7)
     o = pipe.model.output
-    p = dequantize(res.scores_q, o.scale, o.zero_point)
+    p = LineMaker(m, o.scale, o.zero_point).prob(res.scores_q)  # as predict prints them (sigmoid of logits)
     for j, lab in enumerate(m.labels):
         if lab in (m.app["event_labels"] or m.labels):
             ax[1].plot(res.times, p[:, j], label=f"P({lab})")
@@ -145,7 +161,9 @@ def render_card(app: App, folder: Path, card: dict | None = None) -> dict:
     card["acceptance"] = judge(m, card)
     (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     for name, history in (card.get("histories") or {}).items():
-        plot_history(history, folder / (f"training_{name}.png" if name else "training.png"))
+        spec = m.models.get(name, {}) if name else m.model
+        plot_history(history, folder / (f"training_{name}.png" if name else "training.png"),
+                     spec.get("output", ""), spec.get("loss", ""))
     q = card["metrics"]["int8"]
     if q.get("confusion"):
         plot_confusion(q["confusion"], m.labels, folder / "confusion.png", "int8, held-out windows")
@@ -404,7 +422,7 @@ def _cohorts_text(q: dict) -> str:
 
 def _drawn_cell(m: dict, key: str) -> str:
     """'; bootstrap over N groups' where the cohort's interval of `key` draws whole groups, else ''."""
-    n = m.get("cluster_intervals", {}).get(f"{key}_groups")
+    n = bootstrap_groups(m, key)
     return f"; bootstrap over {n} groups" if n else ""
 
 

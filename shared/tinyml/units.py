@@ -139,8 +139,25 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
                      + ("kept as they are" if chosen is identity else f"converted from {chosen.name} to {unit}"))
     elif chosen is not identity:
         notice(path, f"{names}: values look like {chosen.name}, not {unit} ({_checks_text(checks)}): "
-                     f"converted to {unit}")
+                     f"converted to {unit}" + _counts_hint(columns, chans, chosen.name, unit))
     return {ch: np.asarray(chosen.fn(columns[ch]), np.float64) for ch in chans}
+
+
+def _counts_hint(columns, chans, guess: str, unit: str) -> str:
+    """What to do if whole numbers taken for a smaller unit by their size are a converter's signed raw counts:
+    an ECG front end's int16 codes at 200 per mV read as uV are 5x too small, and no size or amplitude check
+    tells them from a real microvolt file (codes at 1000 per mV are microvolts; a low-voltage lead of 0.3 mV
+    is real). Audio's int16/int24/int32 are counts already; counts the manifest declares were tried before."""
+    g, t = lookup(guess), lookup(unit)
+    if g is None or t is None or g.quantity == "audio" or g.factor >= t.factor:
+        return ""
+    for ch in chans:
+        x = np.asarray(columns[ch], np.float64)
+        x = x[np.isfinite(x)]
+        if not len(x) or np.any(x != np.round(x)):
+            return ""
+    return (f"; whole numbers: if they are a converter's raw counts, not {guess}, give "
+            f"{option('set', 'signal.counts_per_unit=N')} (N counts per {unit})")
 
 
 def _refuse_adc_codes(columns, chans, unit: str, guess: str, checks: "_Checks", path) -> None:
@@ -162,9 +179,11 @@ def _refuse_adc_codes(columns, chans, unit: str, guess: str, checks: "_Checks", 
             return
         mids.append((bits, med))
     bits = max(b for b, _ in mids)
+    # a unit can be said in a heading; the manifest's counts (their gain, not their mid-code) cannot
+    heading = f" (or, if they are {guess}, say so in the heading: `{chans[0]} ({guess})`)" if lookup(guess) else ""
     raise TinymlError(f"{path}: {', '.join(chans)}: whole numbers, never negative, around {mids[0][1]:.0f}: raw "
                       f"codes of an unsigned {bits}-bit ADC, not {unit}; subtract the mid-code and divide by the "
-                      f"codes per {unit} of your front end (or, if they are {guess}, say so in the heading: `{chans[0]} ({guess})`)")
+                      f"codes per {unit} of your front end{heading}")
 
 
 def _candidates(chans, unit: str, said: str, spec, guess: bool) -> list[_Candidate]:

@@ -187,3 +187,27 @@ def test_readers_for_predict(cwru_tree, ims_tree):
     np.testing.assert_allclose(r.signal[:, 0], iw["1st_test/2003.10.22.12.09.13"][:, 0], atol=1e-6)
     r5 = read_recording(snap, ReadSpec(channels=("accel",), picks={"accel": "ch5"}))
     np.testing.assert_allclose(r5.signal[:, 0], iw["1st_test/2003.10.22.12.09.13"][:, 4], atol=1e-6)
+
+
+def test_a_compressed_cwru_record_is_loaded_once(cwru_tree, tmp_path, monkeypatch):
+    """A compressed file hides its variable names from the claim, so the generic .mat reader loads it and hands
+    it to cwru_mat: with the variables it loaded (a whole decompression each time), not by loading it again."""
+    import scipy.io
+    from scipy.io import loadmat, savemat
+
+    from tinyml.readers import ReadSpec, matlab, reader_for
+    from tinyml.recording import read_recording
+
+    root, written = cwru_tree
+    src = root / "Data/12k_DE/IR007_1.mat"
+    f = tmp_path / "12k_DE" / "IR007_1.mat"
+    f.parent.mkdir()
+    savemat(f, {k: v for k, v in loadmat(src).items() if not k.startswith("__")}, do_compression=True)
+    assert reader_for(f) is matlab  # the names are compressed: cwru_mat cannot claim it from the head
+    calls = []
+    monkeypatch.setattr(scipy.io, "loadmat", lambda *a, **k: calls.append(a) or loadmat(*a, **k))
+    r = read_recording(f, ReadSpec(channels=("accel",), aliases={"accel": ("DE",)}, units={"accel": "g"}))
+    assert len(calls) == 1
+    np.testing.assert_array_equal(r.signal[:, 0], written["Data/12k_DE/IR007_1.mat"]["DE"].astype(np.float32))
+    assert r.rate == 12000 and r.deployment["machine"]["shaft_hz"] == pytest.approx(
+        read_recording(src, ReadSpec(channels=("accel",), units={"accel": "g"})).deployment["machine"]["shaft_hz"])

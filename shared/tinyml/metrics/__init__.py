@@ -13,7 +13,7 @@ from .anomaly import auc_metrics, roc_auc, roc_curve
 from .bootstrap import cluster_bootstrap_ci
 from .classes import (WINDOW_INTERVALS, confusion, format_window_intervals, macro_f1_ci, weakest_f1_ci,
                       window_intervals, window_metrics)
-from .events import (clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals,
+from .events import (bootstrap_groups, clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals,
                      match_events)
 from .regression import regression_metrics
 
@@ -31,7 +31,7 @@ def round_metrics(d: dict) -> dict:
     return {k: r(v) for k, v in d.items()}
 
 
-__all__ = ["WINDOW_INTERVALS", "auc_metrics", "clopper_pearson", "cluster_bootstrap_ci", "confusion",
+__all__ = ["WINDOW_INTERVALS", "auc_metrics", "bootstrap_groups", "clopper_pearson", "cluster_bootstrap_ci", "confusion",
            "event_breakdown", "event_intervals", "event_metrics", "format_intervals", "format_window_intervals",
            "macro_f1_ci", "match_events", "regression_metrics", "roc_auc", "roc_curve", "round_metrics",
            "weakest_f1_ci", "window_intervals", "window_metrics"]

@@ -216,10 +216,17 @@ def event_intervals(m: dict, level: float = 0.95) -> dict[str, tuple[float, floa
     return out
 
 
+def bootstrap_groups(m: dict, key: str, level: float = 0.95) -> int | None:
+    """How many groups the `level` interval of event metric `key` draws whole (a cluster bootstrap: see
+    event_intervals), or None when the interval is the exact one."""
+    n = m.get("cluster_intervals", {}).get(f"{key}_groups")
+    return int(n) if n and abs(level - 0.95) < 1e-9 else None
+
+
 def _drawn(m: dict, key: str, level: float) -> str:
     """' (cluster bootstrap over N groups)' when the interval of `key` draws groups, else ''."""
-    n = m.get("cluster_intervals", {}).get(f"{key}_groups")
-    return f" (cluster bootstrap over {n} groups)" if n and abs(level - 0.95) < 1e-9 else ""
+    n = bootstrap_groups(m, key, level)
+    return f" (cluster bootstrap over {n} groups)" if n else ""
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:

@@ -213,21 +213,32 @@ def column_name(header: str) -> tuple[str, str]:
 
 
 def unit_suffix(name: str) -> tuple[str, str]:
-    """("ecg", "mV") for "ecg_mV", when what follows the last "_" is a unit tinyml.units knows;
-    (name, "") otherwise."""
+    """("ecg", "mV") for "ecg_mV", when what follows the last "_" is a unit tinyml.units knows, or the last two
+    or three parts, as a unit with a "/" is written in a name ("accel_m_s2" -> "m_s2", m/s²); (name, "")
+    otherwise."""
     from ..units import lookup
 
-    base, sep, unit = name.strip().rpartition("_")
-    return (base, unit) if sep and base and lookup(unit) is not None else (name.strip(), "")
+    parts = name.strip().split("_")
+    for k in (1, 2, 3):
+        base, unit = "_".join(parts[:-k]), "_".join(parts[-k:])
+        if base and lookup(unit) is not None:
+            return base, unit
+    return name.strip(), ""
 
 
-def declared_unit(header: str, names: Sequence[str]) -> str:
-    """The unit a column's heading declares: in brackets (`ax (mg)`), or as a suffix (`ecg_mV`) when the
-    heading is not one of the channel's `names` as written (`soil_temp_c` is a name, not a unit)."""
+def declared_unit(header: str, spec: ReadSpec, channel: str) -> str:
+    """The unit a column's heading (a variable's name) declares for `channel`: in brackets (`ax (mg)`), or as
+    a suffix (`ecg_mV`, `accel_ms2`, a --channel pick's `vib_ms2`) unless the heading is one of the manifest's
+    names for the channel as written (`soil_temp_c` is a name, not a unit) or the suffix is a unit of another
+    quantity than the channel's (`theta_v` for a soil moisture is a name, not volts)."""
+    from ..units import lookup
+
     name, unit = column_name(header)
-    if unit or name.lower() in {column_name(n)[0].lower() for n in names}:
+    if unit or name.lower() in {column_name(n)[0].lower() for n in (channel, *spec.aliases.get(channel, ()))}:
         return unit
-    return unit_suffix(name)[1]
+    suffix = unit_suffix(name)[1]
+    want = lookup(spec.units.get(channel, ""))
+    return suffix if not suffix or want is None or lookup(suffix).quantity == want.quantity else ""
 
 
 def parse_picks(values: Sequence[str] | None, channels: Sequence[str]) -> dict[str, str]:

@@ -66,22 +66,25 @@ def rate_from_path(path: Path) -> float | None:
     return None
 
 
-def parse(path: Path) -> CwruRecord:
-    """Read a CWRU record; TinymlError (one line, naming the file) for anything that is not one."""
+def parse(path: Path, mat: dict | None = None) -> CwruRecord:
+    """Read a CWRU record; TinymlError (one line, naming the file) for anything that is not one. `mat`: the
+    file's variables when the caller has loaded them already (scipy.io.loadmat, squeezed or not): a
+    compressed file costs a whole decompression per load."""
     from scipy.io import loadmat
 
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            head = f.read(len(MAT_MAGIC))
-    except OSError as e:
-        raise TinymlError(f"{path}: cannot read ({e.strerror})") from None
-    if head != MAT_MAGIC:
-        raise TinymlError(f"{path}: not a MATLAB v5 .mat file (a CWRU record is one)")
-    try:
-        mat = loadmat(path, squeeze_me=False)
-    except (ValueError, OSError, TypeError, IndexError, zlib.error) as e:
-        raise TinymlError(f"{path}: unreadable .mat file, truncated or damaged ({str(e).splitlines()[0][:80]})") from None
+    if mat is None:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(len(MAT_MAGIC))
+        except OSError as e:
+            raise TinymlError(f"{path}: cannot read ({e.strerror})") from None
+        if head != MAT_MAGIC:
+            raise TinymlError(f"{path}: not a MATLAB v5 .mat file (a CWRU record is one)")
+        try:
+            mat = loadmat(path, squeeze_me=False)
+        except (ValueError, OSError, TypeError, IndexError, zlib.error) as e:
+            raise TinymlError(f"{path}: unreadable .mat file, truncated or damaged ({str(e).splitlines()[0][:80]})") from None
     channels: dict[str, np.ndarray] = {}
     numbers: set[int] = set()
     rpm = None
@@ -90,7 +93,8 @@ def parse(path: Path) -> CwruRecord:
         m = _CHANNEL.match(k)
         if m:
             v = np.asarray(mat[k])
-            if not np.issubdtype(v.dtype, np.number) or v.size == 0 or min(v.shape) != 1 or v.ndim > 2:
+            column = v.ndim <= 1 or (v.ndim == 2 and min(v.shape) == 1)  # (n, 1) as saved, (n,) squeezed
+            if not np.issubdtype(v.dtype, np.number) or v.size == 0 or not column:
                 raise TinymlError(f"{path}: variable {k} is not a column of numbers")
             channels[m.group(2)] = v.astype(np.float64).reshape(-1)
             numbers.add(int(m.group(1)))
@@ -114,10 +118,11 @@ def claim(path: Path, head: bytes) -> int:
     return 30 if path.suffix.lower() == ".mat" and head.startswith(MAT_MAGIC) else 0
 
 
-def read(path: Path, spec):
+def read(path: Path, spec, mat: dict | None = None):
     """The drive-end channel (or the one --channel names: DE, FE, BA) as the app's one channel; the rate from
-    the path or --rate; the motor speed the file states and that end's bearing as [machine] values."""
-    rec = parse(path)
+    the path or --rate; the motor speed the file states and that end's bearing as [machine] values. `mat`:
+    the variables, when the generic .mat reader has loaded them to find out that the file is CWRU's."""
+    rec = parse(path, mat)
     if len(spec.all_channels) != 1:
         raise TinymlError(f"{path}: a CWRU record has one accelerometer per bearing; the app wants "
                           f"{len(spec.channels)} channels ({', '.join(spec.channels)})")

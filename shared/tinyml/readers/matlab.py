@@ -1,7 +1,8 @@
 """MATLAB `.mat` files saved by MATLAB, Octave or scipy (v5/v7): one variable per channel, named like the
 channel (or an alias, or --channel NAME), and the rate as a scalar variable (`fs`, `Fs`, `rate`,
 `sample_rate`, `sampling_rate`, `srate`) or --rate. A file with a single numeric vector gives it to an
-app with one channel, with a notice. Values carry no unit: the core tells it by their size.
+app with one channel, with a notice. A variable's name may end in its unit (`accel_ms2`, `ecg_uV`), as a
+CSV heading may; otherwise the core tells the unit by the values' size.
 
 CWRU records (cwru_mat) and PhysioNet records (mat, with their .hea) have their own readers; a compressed
 CWRU file, whose variable names cannot be seen in its first bytes, is handed to cwru_mat from here.
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from . import FileSignal, ReadSpec
+from . import FileSignal, ReadSpec, declared_unit
 
 V5_MAGIC = b"MATLAB 5.0 MAT-file"
 V73_MAGIC = b"MATLAB 7.3 MAT-file"
@@ -44,7 +45,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         raise TinymlError(f"{path}: unreadable .mat file, truncated or damaged ({str(e).splitlines()[0][:80]})") from None
     names = [k for k in mat if not k.startswith("__")]
     if any(cwru_mat._CHANNEL.match(k) for k in names):
-        return cwru_mat.read(path, spec)
+        return cwru_mat.read(path, spec, mat)  # loaded once: a compressed file's whole decompression
     vectors = {k: np.asarray(mat[k]) for k in names if _is_vector(mat[k])}
     rate = _rate(mat, names, path)
     wanted = set(spec.all_channels)
@@ -64,7 +65,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     lengths = {len(v) for v in cols.values()}
     if len(lengths) > 1:
         raise TinymlError(f"{path}: the variables for {', '.join(cols)} differ in length ({sorted(lengths)})")
-    return FileSignal(cols, rate=rate, names={ch: keys[i] for ch, i in found.items()})
+    return FileSignal(cols, rate=rate, names={ch: keys[i] for ch, i in found.items()},
+                      units={ch: declared_unit(keys[i], spec, ch) for ch, i in found.items()})  # `accel_ms2`
 
 
 def _is_vector(v) -> bool:
