@@ -51,3 +51,22 @@ def test_check_run_refuses_a_logit_adjustment_among_other_labels(tmp_path):
     with pytest.raises((TinymlError, KeyError)) as e:  # a later check's: this card lacks the rest of a run's
         check_run(app, tmp_path)
     assert "logit adjustment" not in str(e.value)
+
+
+def test_a_reused_float_card_names_where_its_float_model_was_fitted(tmp_path):
+    """`train --reuse-float` quantizes another run's float model, maybe on other data: the card says which run
+    and which data (the text names both; without the record it says no more than 'the saved float model')."""
+    import json
+
+    from tinyml.report import _float_source_text
+    from tinyml.train import _float_source
+
+    src = tmp_path / "20260101-000000"
+    src.mkdir()
+    (src / "card.json").write_text(json.dumps({"dataset": {"sha256": "ab" * 32}}))
+    record = _float_source(src)
+    assert record == {"run": "20260101-000000", "data_sha256": "ab" * 32}
+    text = _float_source_text({"reused_float": True, "float_from": record})
+    assert "run `20260101-000000`" in text and "abababababababab" in text
+    assert _float_source_text({"reused_float": True}) == "the saved float model"
+    assert _float_source(tmp_path / "gone")["data_sha256"] is None

@@ -8,10 +8,10 @@ firmware. The prior is the run's training examples' label counts (what the model
 saved float model stays unadjusted, so `train --reuse-float` can adjust it again with another tau.
 
 `[model] logit_adjust_labels` (default: every label) equalises the prior among some classes only: b_c = -tau *
-(log n_c - mean of log n over those classes) for them, 0 for the others. The odds of the group against the
-other classes stay as learnt (a keyword spotter's commands made equally likely among themselves, while "some
-command" against other speech keeps the deployment's prior); over every label it is the full adjustment
-(the same posterior: a constant shift of all logits).
+(log n_c - mean of log n over those classes) for them, 0 for the others. The offsets sum to zero over the
+group, so its mean logit against the other classes stays as learnt (not its total probability: an input
+leaning to a rare member gains up to e^(max b_c) against the others); over every label it is the full
+adjustment (the same posterior: a constant shift of all logits).
 """
 
 from __future__ import annotations

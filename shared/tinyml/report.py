@@ -481,6 +481,15 @@ def _device_line(card: dict, app_id: str) -> str:
     return text + "."
 
 
+def _float_source_text(card: dict) -> str:
+    """The saved float model a `--reuse-float` card was quantized from: its run and the data it was fitted on."""
+    src = card.get("float_from")
+    if not src:
+        return "the saved float model"
+    sha = f" (fitted on data sha256 `{src['data_sha256'][:16]}`)" if src.get("data_sha256") else ""
+    return f"run `{src['run']}`'s saved float model{sha}"
+
+
 def _logit_adjust_text(card: dict) -> str:
     """The prior folded into a classifier's logits (`[model] logit_adjust_tau`), when a model uses it."""
     parts = [f"{key}: tau {a['tau']:g} over the training examples' label counts {a['train_counts']}"
@@ -508,7 +517,7 @@ def card_text(app: App, card: dict, folder: Path) -> str:
     ds = card["dataset"]
     generated = ds["subjects"].get("train_only", 0)  # training-only material (e.g. random synthetic voices)
     train_only = f", of them {generated} generated for training only" if generated else ""
-    reproduce = (f"; this card was re-derived from the saved float model by `train --reuse-float` in "
+    reproduce = (f"; this card was re-derived from {_float_source_text(card)} by `train --reuse-float` in "
                  f"{card['train_seconds']} s" if card.get("reused_float") else f", {card['train_seconds']} s here")
     verdict = card["acceptance"]
     status = "all met" if verdict["met"] else "NOT met: " + "; ".join(verdict["failures"])

@@ -65,6 +65,16 @@ def model_specs(app: App) -> list[ModelSpec]:
     return out
 
 
+def _float_source(run_dir: Path) -> dict:
+    """Where a reused float model was fitted: its run and that run's data (the quantization and evaluation
+    data of this card may differ, e.g. a generator's unseeded renders)."""
+    import json
+
+    card = run_dir / "card.json"
+    sha = json.loads(card.read_text())["dataset"].get("sha256") if card.is_file() else None
+    return {"run": run_dir.name, "data_sha256": sha}
+
+
 def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reuse_float: bool = False) -> dict:
     """Train into `out` (default: a new run folder); returns the card."""
     m = app.manifest
@@ -120,6 +130,7 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
         "histories": {t.spec.name: _history(t.history) for t in trained},  # the training curves, re-plotted by `tinyml card`
         "train_seconds": 0.0,
         "reused_float": reuse_float,  # quantized and evaluated from a saved float model, not fitted
+        **({"float_from": _float_source(float_from)} if float_from else {}),
         "epochs_run": len(primary.history["loss"]),
     }
     adjusted = {t.spec.key: t.logit_adjust for t in trained if t.logit_adjust}
