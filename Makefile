@@ -28,6 +28,21 @@ OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(RATE),--rate "$(RATE)") $(if $(
         $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes) $(if $(call yes,$(DEVICE)),--device) $(if $(MQTT),--mqtt "$(MQTT)") \
         $(if $(CALIBRATION),--calibration "$(CALIBRATION)")
 
+# A variable on the command line that no recipe reads is a typo (BOARD=avr-uno would flash the default board):
+# one line, before anything runs. The environment is not checked.
+MAKE_VARIABLES := app board INPUT RATE MODEL EVENTS_ONLY ALL_LINES CHANNEL PORT SET SMOKE YES DEVICE MQTT \
+                  CALIBRATION RUN DEVICES GATEWAYS SECONDS BROKER LISTEN PYTHON
+upper = $(subst a,A,$(subst b,B,$(subst c,C,$(subst d,D,$(subst e,E,$(subst f,F,$(subst g,G,$(subst h,H,$(subst i,I,\
+        $(subst j,J,$(subst k,K,$(subst l,L,$(subst m,M,$(subst n,N,$(subst o,O,$(subst p,P,$(subst q,Q,$(subst r,R,\
+        $(subst s,S,$(subst t,T,$(subst u,U,$(subst v,V,$(subst w,W,$(subst x,X,$(subst y,Y,$(subst z,Z,$(1)))))))))))))))))))))))))))
+comma := ,
+space := $() $()
+UNKNOWN_VARIABLE := $(firstword $(filter-out $(MAKE_VARIABLES),$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))))
+ifneq ($(UNKNOWN_VARIABLE),)
+MEANT := $(firstword $(foreach v,$(MAKE_VARIABLES),$(if $(filter $(call upper,$(v)),$(call upper,$(UNKNOWN_VARIABLE))),$(v))))
+$(error unknown make variable $(UNKNOWN_VARIABLE)=$(if $(MEANT),; did you mean $(MEANT)=?, (make takes: $(subst $(space),$(comma)$(space),$(strip $(MAKE_VARIABLES)))))))
+endif
+
 # A verb that needs an app, without app=: one line, before anything runs.
 APP_VERBS := data train promote eval compile profile size predict flash run eim calibrate
 APPS_FOUND := $(patsubst apps/%/app.toml,%,$(filter-out apps/_%,$(wildcard apps/*/app.toml)))

@@ -259,3 +259,32 @@ def test_the_cli_says_no_app_too_when_given_an_empty_one():
     assert r.returncode == 2 and r.stderr.startswith("error: no app given (app=<id>); one of: "), r.stderr
     r = _run_tinyml(["new", ""])
     assert r.returncode == 2 and r.stderr.strip() == "error: no app id given: make app=<new-id> new", r.stderr
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["app=soil-monitoring", "flash", "BOARD=avr-uno"], "unknown make variable BOARD=; did you mean board=?"),
+    (["predict", "app=fall-detect", "input=rec.csv"], "unknown make variable input=; did you mean INPUT=?"),
+    (["flash", "APP=fall-detect"], "unknown make variable APP=; did you mean app=?"),
+    (["app=fall-detect", "predict", "INPT=rec.csv"], "unknown make variable INPT= (make takes: app, board, INPUT, "),
+])
+def test_a_misspelt_make_variable_is_one_line_before_anything_runs(args, expect):
+    """make ignores a variable no recipe reads: BOARD=avr-uno would flash the default board, silently."""
+    if not shutil.which("make"):
+        pytest.skip("needs make")
+    r = subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.stdout, r.stderr)
+    assert expect in r.stderr, r.stderr
+
+
+def test_every_variable_the_makefile_reads_from_the_user_is_accepted():
+    text = MAKEFILE.read_text().replace("\\\n", " ")
+    mo = re.search(r"^MAKE_VARIABLES\s*:=\s*(.+)$", text, re.M)
+    assert mo, "Makefile lacks MAKE_VARIABLES"
+    accepted = set(mo.group(1).split())
+    assert set(hints.MAKE_VARS.values()) <= accepted
+    assert {"app", "RUN", "DEVICES", "GATEWAYS", "SECONDS", "BROKER", "LISTEN", "PYTHON"} <= accepted
+    # the environment is not the command line: an exported BOARD is no typo of the user's
+    env = {**os.environ, "BOARD": "x", "FOO": "1"}
+    r = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed", "apps"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
