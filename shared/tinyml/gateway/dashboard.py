@@ -10,7 +10,8 @@ standard library, and a page with no JavaScript library (dashboard.html beside t
                increasing ids; a client that reconnects (Last-Event-ID) gets what it missed, or a new snapshot
 
 `--demo` runs everything on this machine: a local mosquitto and a gateway whose simulated devices (board=sim: the
-events `tinyml predict` finds in each app's demo, raised in real time, looping) stand for one device per app.
+events `tinyml predict` finds in each app's demo, raised in real time, looping) stand for one device per app. A
+demo longer than DEMO_PLAY_S (soil-monitoring's season: weeks) is played faster, to last DEMO_PLAY_S.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ PAGE = Path(__file__).with_name("dashboard.html")
 RECENT = 100  # newest events kept for the page
 REPLAY = 2000  # messages kept for clients that reconnect
 KEEPALIVE_S = 15.0
+DEMO_PLAY_S = 600.0  # the longest a demo device takes for one pass of its recording
 
 
 def _dev_key(p: dict) -> str:
@@ -247,13 +249,15 @@ def demo_devices() -> list:
     """One simulated device per app with a committed model and a demo that raises events (looping for hours)."""
     from ..apps import discover, load_app
     from ..fixtures import demo_path
-    from .devices import DeviceSpec
+    from .devices import DeviceSpec, device_signal
 
     specs = []
     for a in discover():
         app = load_app(a)
         if app.tflite_path.is_file() and demo_path(app).is_file():
-            specs.append(DeviceSpec(app=a, board="sim", id=f"{a}-demo", loop=10000))
+            seconds = len(device_signal(app, demo_path(app), None)) / app.manifest.rate
+            speed = seconds / DEMO_PLAY_S if seconds > DEMO_PLAY_S else 1.0
+            specs.append(DeviceSpec(app=a, board="sim", id=f"{a}-demo", loop=10000, speed=speed))
     if not specs:
         raise TinymlError("--demo: no app has a committed model and a demo recording")
     return specs
