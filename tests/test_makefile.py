@@ -288,3 +288,31 @@ def test_every_variable_the_makefile_reads_from_the_user_is_accepted():
     r = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed", "apps"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("argv, expect", [
+    (["fleet", "--devices", "abc"], "error: tinyml fleet: argument DEVICES=: invalid int value: 'abc' (see make help)"),
+    (["dashboard", "--broker", "http://x"], "error: BROKER='http://x': expected mqtt://host[:port]"),
+    (["dashboard", "--demo", "--listen", "nope"], "error: LISTEN='nope': expected HOST:PORT"),
+])
+def test_the_service_verbs_errors_name_their_make_variables(argv, expect):
+    r = _run_tinyml(argv)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and r.stderr.startswith(expect), r.stderr
+    assert "--" not in r.stderr.split("(see")[0], r.stderr
+
+
+@pytest.mark.parametrize("value, passed", [("1", True), ("on", True), ("Yes", True), ("TRUE", True), ("0", False),
+                                           ("off", False), ("no", False), ("", False)])
+def test_a_yes_no_variable_takes_the_usual_words(value, passed):
+    argv = make_command("predict", app="some-app", INPUT="r.csv", EVENTS_ONLY=value)
+    assert build_parser().parse_args(argv).events_only is passed, (value, argv)
+
+
+def test_a_yes_no_variable_with_another_value_is_one_line():
+    """EVENTS_ONLY=maybe (or a typo) printed every window line, silently."""
+    if not shutil.which("make"):
+        pytest.skip("needs make")
+    r = subprocess.run(["make", "--no-print-directory", "app=fall-detect", "predict", "INPUT=r.csv", "EVENTS_ONLY=maybe"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.stdout, r.stderr)
+    assert "EVENTS_ONLY=maybe: give EVENTS_ONLY=1 (yes) or 0 (no)" in r.stderr, r.stderr
