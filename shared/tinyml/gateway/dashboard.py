@@ -23,6 +23,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from .. import hints
 from ..errors import TinymlError
 
 PAGE = Path(__file__).with_name("dashboard.html")
@@ -241,7 +242,7 @@ def parse_listen(text: str) -> tuple[str, int]:
         if not sep or not host or not 0 <= n < 65536:
             raise ValueError
     except ValueError:
-        raise TinymlError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8080") from None
+        raise TinymlError(f"{hints.option('--listen', repr(text))}: expected HOST:PORT, e.g. 127.0.0.1:8080") from None
     return host, n
 
 
