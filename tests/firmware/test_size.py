@@ -111,3 +111,21 @@ def test_only_a_reachable_dynamic_frame_makes_the_stack_bound_a_lower_one():
     g.calls["work"] = {"unused"}
     r = analyse([], entry="main", isr_pattern=None, graph=g, isr_frame=0)
     assert r.peak == 56 and not r.exact and r.dynamic == ["unused"]
+
+
+@pytest.mark.parametrize("board, size, need_cc", [("qemu-m4", "6000000L", "arm-none-eabi-gcc"),
+                                                  ("avr-uno", "4000", "avr-gcc")])
+def test_an_image_too_big_for_its_board_is_one_line(tmp_path, board, size, need_cc):
+    """`make app=fall-detect run board=avr-uno` dumped the whole link command and the linker's lines; the user's
+    mistake is a board too small, said in one line with what the board has."""
+    need(need_cc)
+    src = tmp_path / "big.c"
+    src.write_text('#include "tml_port.h"\n'
+                   f"static volatile char big[{size}];\n"
+                   "int main(void) { tml_port_init(); big[0] = 1; return big[0]; }\n")
+    with pytest.raises(TinymlError) as e:
+        build_image(board, [src], out_dir=tmp_path / "b", opt="-O1", name="big")
+    msg = str(e.value)
+    assert "\n" not in msg, msg
+    ram = load_board(board).ram_size
+    assert msg.startswith(f"big does not fit {board}: section .bss does not fit its RAM ({ram:,} B)"), msg
