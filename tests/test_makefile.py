@@ -235,6 +235,15 @@ def test_make_usage_errors_are_one_line_in_make_words(verb, variables, expect):
     assert "--" not in r.stderr.split("(see")[0], r.stderr
 
 
+def _make_refuses(*args: str) -> str:
+    """make stops before anything runs: exit 2, nothing on stdout, one line on stderr (returned)."""
+    if not shutil.which("make"):
+        pytest.skip("needs make")
+    r = subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.stdout, r.stderr)
+    return r.stderr
+
+
 @pytest.mark.parametrize("args, expect", [
     (["flash"], "no app given: make app=<id> flash, with <id> one of: "),
     (["predict", "INPUT=rec.csv"], "no app given: make app=<id> predict, with <id> one of: "),
@@ -245,13 +254,10 @@ def test_a_verb_without_app_is_one_line_before_anything_runs(args, expect):
     """Not the input file taken as the app, not an argparse usage block: make stops at once."""
     from apptest import APPS
 
-    if not shutil.which("make"):
-        pytest.skip("needs make")
-    r = subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.stdout, r.stderr)
-    assert expect in r.stderr, r.stderr
+    err = _make_refuses(*args)
+    assert expect in err, err
     if "<id>" in expect:
-        assert all(a in r.stderr for a in APPS)
+        assert all(a in err for a in APPS)
 
 
 def test_the_cli_says_no_app_too_when_given_an_empty_one():
@@ -269,11 +275,8 @@ def test_the_cli_says_no_app_too_when_given_an_empty_one():
 ])
 def test_a_misspelt_make_variable_is_one_line_before_anything_runs(args, expect):
     """make ignores a variable no recipe reads: BOARD=avr-uno would flash the default board, silently."""
-    if not shutil.which("make"):
-        pytest.skip("needs make")
-    r = subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.stdout, r.stderr)
-    assert expect in r.stderr, r.stderr
+    err = _make_refuses(*args)
+    assert expect in err, err
 
 
 def test_every_variable_the_makefile_reads_from_the_user_is_accepted():
@@ -310,9 +313,5 @@ def test_a_yes_no_variable_takes_the_usual_words(value, passed):
 
 def test_a_yes_no_variable_with_another_value_is_one_line():
     """EVENTS_ONLY=maybe (or a typo) printed every window line, silently."""
-    if not shutil.which("make"):
-        pytest.skip("needs make")
-    r = subprocess.run(["make", "--no-print-directory", "app=fall-detect", "predict", "INPUT=r.csv", "EVENTS_ONLY=maybe"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.stdout, r.stderr)
-    assert "EVENTS_ONLY=maybe: give EVENTS_ONLY=1 (yes) or 0 (no)" in r.stderr, r.stderr
+    err = _make_refuses("app=fall-detect", "predict", "INPUT=r.csv", "EVENTS_ONLY=maybe")
+    assert "EVENTS_ONLY=maybe: give EVENTS_ONLY=1 (yes) or 0 (no)" in err, err
