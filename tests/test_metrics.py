@@ -84,6 +84,41 @@ def test_delong_interval_covers_the_true_auc():
     assert 0.91 <= held / 300 <= 0.99
 
 
+def test_grouped_auc_pair_counts_reweight_like_repeated_groups():
+    """A resample that draws group g w_g times has the AUC of the data with group g repeated w_g times;
+    the pair-count matrix gives it without re-sorting (and all ones gives the plain AUC)."""
+    from tinyml.metrics.anomaly import _pair_counts
+
+    rng = np.random.default_rng(5)
+    g = rng.integers(0, 6, 150)
+    y = rng.random(150) < 0.4
+    s = np.round(rng.normal(y * 0.7 + g * 0.1, 1.0), 1)
+    pairs = _pair_counts(y, s, g, 6)
+    pos, neg = np.bincount(g[y], minlength=6), np.bincount(g[~y], minlength=6)
+    ones = np.ones(6)
+    assert ones @ pairs @ ones / (pos.sum() * neg.sum()) == pytest.approx(roc_auc(y, s))
+    w = np.array([2, 0, 1, 3, 0, 1])
+    keep = np.concatenate([np.flatnonzero(g == k).repeat(1) for k in range(6) for _ in range(w[k])])
+    assert w @ pairs @ w / ((w @ pos) * (w @ neg)) == pytest.approx(roc_auc(y[keep], s[keep]))
+
+
+def test_grouped_auc_interval_widens_when_groups_are_alike_inside():
+    """Captures of one machine share its level: resampling captures (DeLong) is too narrow, resampling
+    machines is not; the method is named; a group id per example is required."""
+    rng = np.random.default_rng(6)
+    machines = np.repeat(np.arange(12), 40)
+    y = np.tile(np.r_[np.zeros(30, bool), np.ones(10, bool)], 12)
+    s = rng.normal(0, 1, 12)[machines] + rng.normal(0, 0.3, len(y)) + 1.0 * y
+    plain, grouped = auc_metrics(y, s), auc_metrics(y, s, groups=machines)
+    assert plain["auc"] == grouped["auc"]
+    assert plain["auc_ci_method"] == "DeLong" and grouped["auc_ci_method"] == "cluster bootstrap over 12 groups"
+    width = lambda m: m["auc_ci"][1] - m["auc_ci"][0]
+    assert grouped["auc_ci"][0] <= grouped["auc"] <= grouped["auc_ci"][1]
+    assert width(grouped) > 1.5 * width(plain)
+    with pytest.raises(ValueError, match="group ids"):
+        auc_metrics(y, s, groups=machines[:-1])
+
+
 def test_round_metrics_rounds_inside_intervals():
     assert round_metrics({"mae": 0.1234567, "mae_ci": [0.1111111, 0.2222222], "n": 3}) == {
         "mae": 0.12346, "mae_ci": [0.11111, 0.22222], "n": 3}

@@ -539,6 +539,7 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
     for r in recs:
         by_subject.setdefault(r.subject, []).append(r)
     healthy_v, fault_v, fault_lab = [], [], []
+    healthy_machine, fault_machine = [], []  # the machine of every capture: the AUC interval resamples machines
     alarms = healthy_after = 0
     leads, early, detected, curves = [], 0, 0, []
     uncal_y, uncal_v = [], []
@@ -553,6 +554,7 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
             learned = _calibrated_from(res.values[:, 0], pp, res)
             after = res.values[learned:, 0]
             healthy_v.append(after)
+            healthy_machine += [subject] * len(after)
             healthy_after += len(after)
             alarms += sum(1 for idx, lab, _ in res.events if lab == pp.anomaly_event and idx > res.ends[learned - 1])
         for r in rs:
@@ -577,8 +579,10 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
             v = res.values[:, 0]
             if r.label == normal:
                 healthy_v.append(v)
+                healthy_machine += [subject] * len(v)
             elif r.label in fault_labels:
                 fault_v.append(v)
+                fault_machine += [subject] * len(v)
                 fault_lab += [r.label] * len(v)
     nan = float("nan")
     out: dict = {"anomaly_auc": nan, "false_alarms_per_1000": nan, "rtf_median_lead": nan, "rtf_early_alarms": nan}
@@ -587,8 +591,10 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
         from tinyml.metrics import auc_metrics
 
         h, f = np.concatenate(healthy_v), np.concatenate(fault_v)
-        a = auc_metrics(np.r_[np.zeros(len(h)), np.ones(len(f))], np.r_[h, f])
+        a = auc_metrics(np.r_[np.zeros(len(h)), np.ones(len(f))], np.r_[h, f],
+                        groups=np.asarray(healthy_machine + fault_machine, dtype=str))
         out["anomaly_auc"], out["anomaly_auc_ci"] = a["auc"], a["auc_ci"]
+        out["anomaly_machines"] = len(set(healthy_machine + fault_machine))
         out["anomaly_healthy_captures"] = int(len(h))
         out["anomaly_fault_captures"] = int(len(f))
         out["anomaly_detected_share"] = float(np.mean(f >= 1))
@@ -726,8 +732,9 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
         ci = q.get("anomaly_auc_ci") or [float("nan")] * 2
         lines += [f"![ROC](roc.png)", "",
                   f"- Anomaly AUC, healthy vs any fault, per capture, every held-out machine scored against the "
-                  f"calibration its device learned: **{q['anomaly_auc']:.4f}** (95 % DeLong interval "
-                  f"{ci[0]:.4f}-{ci[1]:.4f}; {q['anomaly_healthy_captures']} healthy, {q['anomaly_fault_captures']} "
+                  f"calibration its device learned: **{q['anomaly_auc']:.4f}** (95 % interval "
+                  f"{ci[0]:.4f}-{ci[1]:.4f}, {_auc_interval_method(q)}; {q['anomaly_healthy_captures']} healthy, "
+                  f"{q['anomaly_fault_captures']} "
                   f"fault captures); share of fault captures above the threshold: {q['anomaly_detected_share']:.3f}."]
     if "false_alarms" in q:  # measured (NaN-only keys are left out of the text)
         from scipy.stats import chi2
@@ -860,6 +867,14 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _auc_interval_method(q: dict) -> str:
+    """How the card's AUC interval was drawn (an older card.json has no machine count: DeLong then)."""
+    k = q.get("anomaly_machines")
+    if not k:
+        return "DeLong"
+    return f"cluster bootstrap over the {int(k)} held-out machines: one machine's captures are not independent"
 
 
 def _plot_roc(h, f, labels, path):
