@@ -235,6 +235,21 @@ def test_the_demo_plays_a_long_demo_in_ten_minutes_and_a_short_one_in_real_time(
         pytest.skip("no app's demo is longer than DEMO_PLAY_S")
 
 
+def test_each_demo_starts_from_an_empty_queue(tmp_path, monkeypatch):
+    """The demo's event ids are the same every run (same demo, same loop), and the queue keeps each id once: a
+    second `make dashboard` found its events already delivered and showed nothing until it passed the loops of
+    the runs before (soil's first event never)."""
+    from tinyml.gateway.dashboard import demo_state
+
+    monkeypatch.setenv("TINYML_ROOT", str(tmp_path))
+    old = demo_state()
+    (old / "queue.sqlite").write_bytes(b"a queue of an earlier run")
+    (old / "broker").mkdir()
+    (old / "broker" / "mosquitto.db").write_bytes(b"and the broker's")
+    new = demo_state()
+    assert new == old and list(new.iterdir()) == []
+
+
 def test_usage_errors_are_one_line():
     r = subprocess.run([TINYML, "dashboard"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--broker URL" in r.stderr, r.stderr

@@ -264,6 +264,19 @@ def demo_devices() -> list:
     return specs
 
 
+def demo_state() -> Path:
+    """The demo's broker and queue folder, emptied: its event ids repeat from run to run (the same demo, the same
+    loops), and a queue that keeps each id once would take a new run's events for ones already delivered."""
+    import shutil
+
+    from ..paths import build_dir
+
+    d = build_dir("dashboard-demo")
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    return d
+
+
 def cmd_dashboard(args) -> int:
     from .stopping import stop_on_signals
 
@@ -273,7 +286,6 @@ def cmd_dashboard(args) -> int:
 
 
 def _dashboard(args, stop: threading.Event) -> int:
-    from ..paths import build_dir
     from .options import parse_broker, topic_filter
     from .publisher import say
 
@@ -287,9 +299,10 @@ def _dashboard(args, stop: threading.Event) -> int:
             from .broker import LocalBroker
             from .service import Gateway
 
-            local = LocalBroker(build_dir("dashboard-demo", "broker"), acl=False, tls=False).start()
+            state = demo_state()
+            local = LocalBroker(state / "broker", acl=False, tls=False).start()
             broker = parse_broker(local.url("plain"))
-            gw = Gateway(broker, demo_devices(), site="demo", queue=build_dir("dashboard-demo", "queue.sqlite"),
+            gw = Gateway(broker, demo_devices(), site="demo", queue=state / "queue.sqlite",
                          telemetry_s=5.0, log=say)
         else:
             broker = parse_broker(args.broker)
