@@ -3,6 +3,10 @@ and RAM fit on the smallest board."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from fwtest import copy_fixture, fixture_app, need
 
@@ -10,7 +14,7 @@ from tinyml.apps import load_app
 from tinyml.device.board import load_board
 from tinyml.device.build import build_image
 from tinyml.device.firmware import build_app
-from tinyml.device.size import allocation_symbols, image_size, size_all, smallest_ram_board
+from tinyml.device.size import allocation_symbols, does_not_fit, image_size, size_all, smallest_ram_board
 from tinyml.device.elf import Elf
 from tinyml.device.stack import analyse
 from tinyml.errors import TinymlError
@@ -125,7 +129,16 @@ def test_an_image_too_big_for_its_board_is_one_line(tmp_path, board, size, need_
                    "int main(void) { tml_port_init(); big[0] = 1; return big[0]; }\n")
     with pytest.raises(TinymlError) as e:
         build_image(board, [src], out_dir=tmp_path / "b", opt="-O1", name="big")
-    msg = str(e.value)
-    assert "\n" not in msg, msg
+    msg = does_not_fit(str(e.value), board, "big")
     ram = load_board(board).ram_size
-    assert msg.startswith(f"big does not fit {board}: section .bss does not fit its RAM ({ram:,} B)"), msg
+    assert msg == f"big does not fit {board}: section .bss overflows its RAM ({ram:,} B); choose a larger board", msg
+    assert does_not_fit("undefined reference to `tml_app_init'", board, "big") is None  # other link errors stay
+
+
+def test_run_on_a_board_the_app_does_not_fit_is_one_line():
+    need("avr-gcc")
+    app = load_app("fall-detect")  # 12 KB of RAM: not an 8-bit board's 2 KB
+    r = subprocess.run([str(Path(sys.executable).with_name("tinyml")), "run", "fall-detect", "--board", "avr-uno",
+                        "--input", str(app.dir / "fixtures" / "demo.csv")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("error: fall-detect does not fit avr-uno: section .bss overflows its RAM (2,048 B)")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -55,25 +54,6 @@ def _run(cmd: list[str], what: str) -> None:
     if res.returncode != 0:
         msg = (res.stderr or res.stdout).strip()
         raise TinymlError(f"{what} failed:\n{' '.join(cmd)}\n{msg}")
-
-
-_NO_ROOM = re.compile(r"section `([^']+)' (?:will not fit in|is not within) region `([^']+)'")
-
-
-def _does_not_fit(link_error: str, b: Board, name: str) -> str | None:
-    """The linker's "section .bss will not fit in region RAM" (avr: "is not within region data") as one line:
-    a board too small for the image is the user's choice of board, not a build to debug."""
-    mm = _NO_ROOM.search(link_error)
-    if not mm:
-        return None
-    section, region = mm.groups()
-    if region.lower() in ("ram", "data"):
-        room = f"RAM ({b.ram_size:,} B)" if b.ram_size else "RAM"
-    elif region.lower() in ("flash", "rom", "text"):
-        room = f"flash ({b.flash_size:,} B)" if b.flash_size else "flash"
-    else:
-        room = f"region {region}"
-    return f"{name} does not fit {b.name}: section {section} does not fit its {room}; choose a larger board"
 
 
 def compile_flags(board: Board, include_dirs, defines, opt: str) -> list[str]:
@@ -161,10 +141,7 @@ def build_image(
         ldflags.append(f"-T{b.ldscript}")
     ldflags.append(f"-Wl,-Map={out / (name + tag + '.map')}")
     libs = b.words("LIBS") or ["-lm"]
-    try:
-        _run([b.cc, *ldflags, *map(str, objects), *libs, "-o", str(tmp_elf)], f"linking {elf.name} for {b.name}")
-    except TinymlError as e:
-        raise TinymlError(_does_not_fit(str(e), b, name) or str(e)) from None
+    _run([b.cc, *ldflags, *map(str, objects), *libs, "-o", str(tmp_elf)], f"linking {elf.name} for {b.name}")
     done: dict[str, tuple[Path, Path]] = {"elf": (tmp_elf, elf)}
     objcopy = _tool(b, "objcopy")
     for kind in b.outputs:

@@ -246,12 +246,11 @@ def demo_verdict(app: App, truth_file: Path, got: list[dict]) -> tuple[list[str]
 
 
 def _session(args, app: App, signal, *, events_only: bool, events: list | None = None) -> int:
-    from .firmware import build_app
     from .link import Done
     from .runner import DeviceLines, open_transport, stream_signal
-    from .size import image_size
+    from .size import build_to_fit, image_size
 
-    im = build_app(app, args.board)
+    im = build_to_fit(app, args.board)
     size = image_size(im)
     if im.board.runner == "serial":
         if not args.port:
@@ -310,10 +309,10 @@ def _session(args, app: App, signal, *, events_only: bool, events: list | None =
 
 
 def cmd_flash(args) -> int:
-    from .firmware import build_app
+    from .size import build_to_fit
 
     app = resolve_app(args)
-    im = build_app(app, args.board)
+    im = build_to_fit(app, args.board)
     if im.board.runner == "serial":
         cmd = flash_command(im.board, im.image.outputs, args.port)
         if cmd is None:

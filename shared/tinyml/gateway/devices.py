@@ -274,9 +274,9 @@ class DeviceWorker:
         if self.spec.cmd:
             transport = ProcessTransport(self.spec.cmd.split())
         else:
-            from ..device.firmware import build_app
+            from ..device.size import build_to_fit
 
-            im = build_app(self.app, self.board)
+            im = build_to_fit(self.app, self.board)
             transport = open_transport(self.board, im.elf, self.spec.port)
         self.transport = transport
 
