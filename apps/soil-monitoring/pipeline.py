@@ -258,6 +258,38 @@ def field_params(manifest) -> dict:
     return fld
 
 
+class PhysicalLimits:
+    """[postprocess]'s physical preconditions of two classes, as their labels define them: `stuck` needs the
+    reading exactly the same for `constant_n` samples (stuck_constant_s), `out_of_range` a newest reading below
+    vwc_min, above vwc_max or above saturation + sat_margin. The node's compares are float32, as app.c; the
+    rule baseline keeps its own float64 ones (`range`: vwc_min, vwc_max, sat_margin as the manifest gives them),
+    which differ at a coarse probe's reading of exactly saturation + sat_margin."""
+
+    def __init__(self, manifest):
+        p, f32 = manifest.postprocess, np.float32
+        self.constant_n = samples_of(p["stuck_constant_s"], manifest.rate)
+        self.range = (float(p["vwc_min"]), float(p["vwc_max"]), float(p["sat_margin"]))
+        self.vwc_min, self.vwc_max, self.sat_margin = (f32(v) for v in self.range)
+
+    def constant(self, v) -> bool:
+        """Whether the last constant_n readings are all the newest one (a missing reading never is)."""
+        tail = np.asarray(v[-self.constant_n :], np.float32)
+        return len(tail) == self.constant_n and bool((tail == tail[-1]).all())
+
+    def out_of_range(self, x, sat) -> bool:
+        f32 = np.float32
+        x = f32(x)
+        return bool(x < self.vwc_min or x > self.vwc_max or x > f32(f32(sat) + self.sat_margin))
+
+    def possible(self, frame, sat, labels) -> np.ndarray:
+        """Per label, whether the window's readings allow it: False for stuck unless constant, for out_of_range
+        unless the newest reading is out of range; True for every other label."""
+        ok = np.ones(len(labels), bool)
+        ok[labels.index("stuck")] = self.constant(frame[:, 0])
+        ok[labels.index("out_of_range")] = self.out_of_range(frame[-1, 0], sat)
+        return ok
+
+
 def _muted_while_stuck(p: dict, labels: list) -> list:
     """[postprocess] muted_while_stuck: one true/false per label, in label order (a flag array, not names: the
     8-bit board keeps no strings in its 2 KB of RAM); ok and stuck themselves are never muted."""
@@ -279,6 +311,9 @@ class PostProcessor:
     which the windows read as a step down: part of the spike's episode). While the stuck latch holds, the classes
     `muted_while_stuck` names (one flag per label: those that need the reading to change, which a frozen reading
     cannot do) raise no event: their scores on a frozen probe are the stuck episode's, not a fault of their own.
+    stuck and out_of_range raise an event (and stuck its latch) only when the window's readings meet the class's
+    physical precondition (PhysicalLimits: constant for 6 h; out of the physical range); a score on without it
+    still holds irrigation, as any fault score does.
     Forecast (when the forecast model is given): vwc_24h = vwc_now + dequantized output / 10, where vwc_now is
     the newest hour's mean of vwc in float32 (sequential sum x 0.25). depletion = (fc - vwc) / (fc - wp).
     Irrigate when the forecast depletion reaches the field's allowed depletion `mad`, no fault is being
@@ -299,6 +334,7 @@ class PostProcessor:
         self.irr_quiet_n = samples_of(p["irrigate_quiet_s"], manifest.rate)
         fld = field_params(manifest)
         self.fc, self.wp, self.mad = f32(fld["fc"]), f32(fld["wp"]), f32(fld["mad"])
+        self.limits, self.sat = PhysicalLimits(manifest), f32(fld["sat"])
         self.root_mm = f32(f32(1000.0) * f32(fld["root_depth_m"]))
         self.forecast = (models or {}).get("forecast")
         self.fx = FeatureExtractor(manifest)
@@ -331,9 +367,10 @@ class PostProcessor:
         v = np.asarray(frame[-HOP - 1 :, 0], np.float32)
         if (v[1:] != v[:-1]).any():
             self.stuck_hold = False
+        possible = self.limits.possible(frame, self.sat, self.labels)
         for c in range(1, len(self.labels)):
-            on = q[c] >= self.threshold_q
-            fault_on |= bool(on)
+            fault_on |= bool(q[c] >= self.threshold_q)  # any fault score holds the valve
+            on = q[c] >= self.threshold_q and possible[c]
             if (on and not self.above[c] and end >= self.quiet_until[c] and not (c == stuck and self.stuck_hold)
                     and not (c == drop and end <= self.drop_muted_until)
                     and not (self.muted_while_stuck[c] and self.stuck_hold)):
@@ -343,7 +380,7 @@ class PostProcessor:
                 if c == spike:  # a spike's return to the baseline reads as a step down: the same episode
                     self.drop_muted_until = end + self.fault_quiet_n
             self.above[c] = on
-        if q[stuck] >= self.threshold_q:
+        if q[stuck] >= self.threshold_q and possible[stuck]:
             self.stuck_hold = True
         fault_on |= self.stuck_hold
         self.fault_on = fault_on
@@ -463,17 +500,18 @@ def fx_end(sample: int, manifest) -> int:
 # --- baselines ------------------------------------------------------------------------------------------------
 
 
-def rule_baseline(frame, sat: float, rain_ok: bool = True) -> int:
+def rule_baseline(frame, sat: float, limits: PhysicalLimits, rain_ok: bool = True) -> int:
     """ISMN-style automated checks (after Dorigo et al. 2013) on one window, for its newest hour: the class
-    they name (0 = ok). The same evidence times as the labels: 6 h of exact constancy for stuck/plateau."""
+    they name (0 = ok). The physical range and the 6 h of exact constancy (stuck/plateau) are the labels' and
+    the node's (`limits`)."""
     v = np.asarray(frame[:, 0], np.float64)
     rain = np.asarray(frame[:, 3], np.float64)
     has_rain = rain_ok and np.isfinite(rain).all()
     x = v[-1]
-    if x < 0.0 or x > 0.6 or x > sat + 0.02:
+    lo, hi, margin = limits.range
+    if x < lo or x > hi or x > sat + margin:
         return FAULTS.index("out_of_range")
-    last6h = v[-24:]
-    if np.ptp(last6h) == 0.0:
+    if limits.constant(frame[:, 0]):
         return FAULTS.index("plateau") if x >= sat - 0.05 else FAULTS.index("stuck")
     d2 = v[-7:-1] - 0.5 * (v[-8:-2] + v[-6:])  # glitches of the newest hour's candidates (as the features)
     rel = np.abs(d2[-4:]) / np.maximum(np.abs(v[-6:-2]), 0.02)
@@ -517,8 +555,9 @@ def _f1(tp, fp, fn):
 
 
 def fault_metrics(y: np.ndarray, prob: np.ndarray, rule: np.ndarray, groups: np.ndarray | None = None) -> dict:
-    """Per-class F1 of the model's argmax, and per class the false flags of the model at the rule baseline's
-    recall (its threshold lowered until it finds as many of the class as the rules) against the rules' own.
+    """Per-class F1 of the top class of `prob` (the node's scores: _fault_windows), and per class the false flags
+    of the node at the rule baseline's recall (its threshold lowered until it finds as many of the class as the
+    rules) against the rules' own.
     With `groups` (each window's recording): 95 % intervals of each F1 and of the weakest, recordings
     resampled (a cluster bootstrap)."""
     out = {}
@@ -574,10 +613,13 @@ def _fault_scores(pipe, feats, scorer=None):
 
 
 def _fault_windows(recs, fx, pipe, scorer, stride: int = 1):
-    """Every scored window of the recordings (every `stride`-th, and every faulty one): labels, model
-    probabilities, the rule baseline's class, and the index of its recording (for intervals)."""
+    """Every scored window of the recordings (every `stride`-th, and every faulty one): labels, the node's
+    fault scores (the model's, -inf for a class whose physical precondition the window does not meet: the
+    PostProcessor raises nothing there), the rule baseline's class, and the index of its recording (for
+    intervals). The recording's own saturation sets the range for both."""
     ys, probs, rules, groups = [], [], [], []
     o = pipe.model.output
+    limits = PhysicalLimits(pipe.app.manifest)
     for r in recs:
         ends, frames = _recording_windows(r, fx)
         if ends is None:
@@ -588,10 +630,11 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1):
             continue
         feats = fx.batch(frames[keep])
         sq = _fault_scores(pipe, feats, scorer)
-        probs.append(_dequant(sq, o.scale, o.zero_point))
         sat = float(r.truth.get("sat", 0.6))
+        possible = np.array([limits.possible(f, sat, FAULTS) for f in frames[keep]])
+        probs.append(np.where(possible, _dequant(sq, o.scale, o.zero_point), np.float32(-np.inf)))
         rain_ok = "rain_mm" not in r.missing
-        rules.append(np.array([rule_baseline(f, sat, rain_ok) for f in frames[keep]]))
+        rules.append(np.array([rule_baseline(f, sat, limits, rain_ok) for f in frames[keep]]))
         ys.append(y[keep])
         groups.append(np.full(int(keep.sum()), len(groups)))
     return np.concatenate(ys), np.concatenate(probs), np.concatenate(rules), np.concatenate(groups)
@@ -981,8 +1024,11 @@ years only, while training used the other regions' earlier years. Real ISMN reco
 
 ## Sensor faults (held-out regions and years, int8)
 
-Per class: F1 of the model's top class, and false flags at the **rule baseline's recall** (the model's
-threshold for that class lowered until it finds as many of the class as the ISMN-style rules do):
+Per class: F1 of the node's top class, and false flags at the **rule baseline's recall** (the node's
+threshold for that class lowered until it finds as many of the class as the ISMN-style rules do). The node is
+the model with two physical preconditions of the post-processor: `stuck` only after 6 h of one exact reading,
+`out_of_range` only for a reading outside the physical range (the labels' own definitions; the rules flag every
+such window, the model picks the faults among them):
 
 | class | windows | F1 model [95 % interval] | F1 rules | false flags, model | false flags, rules |
 | --- | --- | --- | --- | --- | --- |

@@ -9,7 +9,9 @@
  * resolution), is quantized into the model input: the fault classifier scores it and the post-processor raises
  * each fault class on its rising edge, then keeps that class quiet for a while (stuck: once per episode, a
  * latch held until the reading moves, and while it holds the classes [postprocess] muted_while_stuck flags
- * raise nothing; drop: muted for a while after a spike, whose return reads as a step down); the forecast model (model_forecast.h, same history, its own input quantization) gives the change of
+ * raise nothing; drop: muted for a while after a spike, whose return reads as a step down; stuck and out_of_range
+ * only when the readings meet their physical precondition: constant for stuck_constant_s, out of the physical
+ * range); the forecast model (model_forecast.h, same history, its own input quantization) gives the change of
  * vwc over 24 h if no water comes, and the node raises `irrigate` when the forecast depletion of the field
  * reaches its allowed depletion while no fault is reported or latched (PostProcessor in pipeline.py).
  * Float32 in the same order as Python (built with -ffp-contract=off), integer score compares: Python and
@@ -77,6 +79,9 @@ static uint32_t s_drop_muted_until; /* a drop up to fault_quiet_s after a spike 
 static const uint8_t k_muted_while_stuck[N_LABELS] = TML_CFG_POSTPROCESS_MUTED_WHILE_STUCK;
 static uint32_t s_quiet_until[N_LABELS];
 static float s_fc, s_wp; /* the field's water limits: [field] fc/wp, or (0) its soil's row of the tables */
+static float s_sat;      /* the field's saturation: above it (+ sat_margin) a reading is out of range */
+static uint16_t s_constant_n; /* samples of one exact reading a stuck flag needs (stuck_constant_s) */
+static uint16_t s_same_n;    /* samples in a row equal to the one before, up to the newest (PhysicalLimits) */
 
 /* [field] fc / wp / sat as given, else the value of the field's soil in the [postprocess] soil_* table. */
 static float field_limit(float given, const TML_FLASH float *table)
@@ -85,6 +90,7 @@ static float field_limit(float given, const TML_FLASH float *table)
 }
 static const TML_FLASH float k_soil_fc[] = TML_CFG_POSTPROCESS_SOIL_FC;
 static const TML_FLASH float k_soil_wp[] = TML_CFG_POSTPROCESS_SOIL_WP;
+static const TML_FLASH float k_soil_sat[] = TML_CFG_POSTPROCESS_SOIL_SAT;
 
 void tml_app_init(void)
 {
@@ -135,6 +141,9 @@ void tml_app_init(void)
     s_drop_muted_until = 0;
     s_fc = field_limit(TML_CFG_FIELD_FC, k_soil_fc);
     s_wp = field_limit(TML_CFG_FIELD_WP, k_soil_wp);
+    s_sat = field_limit(TML_CFG_FIELD_SAT, k_soil_sat);
+    s_constant_n = (uint16_t)tml_samples_of(TML_CFG_POSTPROCESS_STUCK_CONSTANT_S, TML_CFG_SIGNAL_RATE);
+    s_same_n = 0;
     tml_report_output_quant(TML_MODEL_OUTPUT_SCALE, TML_MODEL_OUTPUT_ZERO_POINT);
 }
 
@@ -185,9 +194,16 @@ static void postprocess(uint32_t end, const int8_t *scores)
             s_stuck_hold = 0;
         }
     }
+    /* the physical preconditions (PhysicalLimits in pipeline.py): stuck only once the last s_constant_n readings
+     * are one exact value, out_of_range only while the newest reading is out of the physical range */
+    float x = s_buf[(2 + BLOCK - 1) * CH];
+    int stuck_possible = (int32_t)s_same_n + 1 >= s_constant_n;
+    int out_possible = x < TML_CFG_POSTPROCESS_VWC_MIN || x > TML_CFG_POSTPROCESS_VWC_MAX ||
+                       x > s_sat + TML_CFG_POSTPROCESS_SAT_MARGIN;
     for (int c = 1; c < N_LABELS; c++) {
-        int on = scores[c] >= s_threshold_q;
-        fault_on |= on;
+        fault_on |= scores[c] >= s_threshold_q; /* any fault score holds the valve */
+        int on = scores[c] >= s_threshold_q && (c != TML_CFG_LABEL_STUCK || stuck_possible) &&
+                 (c != TML_CFG_LABEL_OUT_OF_RANGE || out_possible);
         raised[c] = (uint8_t)(on && !s_above[c] && end >= s_quiet_until[c] &&
                               !(c == TML_CFG_LABEL_STUCK && s_stuck_hold) &&
                               !(c == TML_CFG_LABEL_DROP && end <= s_drop_muted_until) &&
@@ -200,7 +216,7 @@ static void postprocess(uint32_t end, const int8_t *scores)
         }
         s_above[c] = (uint8_t)on;
     }
-    if (scores[TML_CFG_LABEL_STUCK] >= s_threshold_q) {
+    if (scores[TML_CFG_LABEL_STUCK] >= s_threshold_q && stuck_possible) {
         s_stuck_hold = 1;
     }
     fault_on |= s_stuck_hold;
@@ -237,6 +253,11 @@ void tml_app_on_sample(const float *sample)
     uint32_t n = tml_app_samples();
     memmove(s_buf, s_buf + CH, sizeof s_buf - CH * sizeof(float));
     memcpy(s_buf + (2 + BLOCK - 1) * CH, sample, CH * sizeof(float));
+    if (n >= 2 && s_buf[(2 + BLOCK - 1) * CH] == s_buf[(2 + BLOCK - 2) * CH]) { /* NaN never equals */
+        s_same_n = (uint16_t)(s_same_n < 0xFFFFu ? s_same_n + 1u : s_same_n);
+    } else {
+        s_same_n = 0;
+    }
     if (n < 2 + BLOCK || (n - 2) % BLOCK != 0) {
         return; /* hours end at samples 6, 10, 14, ... as the Python window's blocks do */
     }

@@ -46,12 +46,12 @@ def test_fault_events_on_the_rising_edge_then_quiet():
     pp = P.PostProcessor(M, 1 / 256, -128)
     f = _frame(0.25)
     got = []
-    for k, cls in enumerate([None, "stuck", "stuck", None, "stuck", None, "spike", None, "spike"]):
+    for k, cls in enumerate([None, "noisy", "noisy", None, "noisy", None, "spike", None, "spike"]):
         end = W + 4 * k
         got += [(end, M.labels[lab]) for lab, _ in pp.step(f, f[-4:], end - 4, _scores(cls))]
     quiet = int(M.postprocess["fault_quiet_s"] * M.rate)
-    assert got[0] == (W + 4, "stuck") and quiet > 12  # the second stuck onset (3 h later) is within the quiet time
-    assert [g for g in got if g[1] == "stuck"] == [(W + 4, "stuck")]
+    assert got[0] == (W + 4, "noisy") and quiet > 12  # the second noisy onset (3 h later) is within the quiet time
+    assert [g for g in got if g[1] == "noisy"] == [(W + 4, "noisy")]
     assert [g for g in got if g[1] == "spike"] == [(W + 24, "spike"), (W + 32, "spike")]  # spikes: 1 h apart
     vals = pp.window_values()
     fld = P.field_params(M)
@@ -84,7 +84,7 @@ def test_irrigation_from_the_forecast_and_never_on_a_faulty_sensor():
     pp = P.PostProcessor(M, 1 / 256, -128, models={"forecast": _Forecast(drop)})
     irr = len(M.labels) + M.app["extra_events"].index("irrigate")
     f = _frame(dry)
-    assert [lab for lab, _ in pp.step(f, f[-4:], W - 4, _scores("stuck"))] == [M.labels.index("stuck")]
+    assert [lab for lab, _ in pp.step(f, f[-4:], W - 4, _scores("noisy"))] == [M.labels.index("noisy")]
     assert pp.window_values()[3] == 0.0  # a fault is reported: the valve stays shut
     ev = pp.step(f, f[-4:], W, _scores())
     assert [lab for lab, _ in ev] == [irr]
@@ -161,7 +161,7 @@ def test_a_frozen_reading_raises_no_fault_that_needs_it_to_change():
     assert set(muted) == {"spike", "drop", "jump", "rise_no_rain", "noisy"}
     quiet = int(M.postprocess["fault_quiet_s"] * M.rate)
     frozen = _frame(0.25)
-    frozen[:, 0] = np.float32(0.25)
+    frozen[:, 0] = np.float32(0.7)  # frozen above the physical range: out_of_range may be raised
     pp = P.PostProcessor(M, 1 / 256, -128)
     assert [M.labels[lab] for lab, _ in pp.step(frozen, frozen[-4:], W - 4, _scores("stuck"))] == ["stuck"]
     got = []
@@ -173,6 +173,38 @@ def test_a_frozen_reading_raises_no_fault_that_needs_it_to_change():
     live = _frame(0.25)
     end = W + 8 * (2 * len(muted) + 4) + quiet
     assert [M.labels[lab] for lab, _ in pp.step(live, live[-4:], end - 4, _scores("drop"))] == ["drop"]
+
+
+def test_stuck_and_out_of_range_need_their_physical_precondition():
+    """stuck is raised (and latched) only once the reading has stayed exactly the same for stuck_constant_s (the
+    6 h its label needs), out_of_range only while the newest reading is outside the physical range, whatever
+    the model's score; every other class as its score says. The evaluation's node scores follow the same check."""
+    n = int(M.postprocess["stuck_constant_s"] * M.rate)
+    sat = P.field_params(M)["sat"]
+    stuck, oor = M.labels.index("stuck"), M.labels.index("out_of_range")
+    short = _frame(0.25)
+    short[-(n - 1):, 0] = short[-n, 0] + np.float32(0.003)  # constant for one sample less than 6 h
+    pp = P.PostProcessor(M, 1 / 256, -128)
+    assert pp.step(short, short[-4:], W - 4, _scores("stuck")) == [] and not pp.stuck_hold
+    assert pp.fault_on  # the score still holds the valve
+    frozen = short.copy()
+    frozen[-n:, 0] = frozen[-1, 0]
+    assert [lab for lab, _ in pp.step(frozen, frozen[-4:], W, _scores("stuck"))] == [stuck] and pp.stuck_hold
+    live = _frame(0.25)
+    pp = P.PostProcessor(M, 1 / 256, -128)
+    assert pp.step(live, live[-4:], W - 4, _scores("out_of_range")) == []
+    for x in (-0.01, 0.61, sat + 0.03):
+        high = _frame(0.25)
+        high[-1, 0] = x
+        pp = P.PostProcessor(M, 1 / 256, -128)
+        assert [lab for lab, _ in pp.step(high, high[-4:], W - 4, _scores("out_of_range"))] == [oor], x
+    lim = P.PhysicalLimits(M)
+    ok = lim.possible(live, sat, list(M.labels))
+    assert not ok[stuck] and not ok[oor] and ok[[c for c in range(len(M.labels)) if c not in (stuck, oor)]].all()
+    assert lim.possible(frozen, sat, list(M.labels))[stuck] and lim.possible(high, sat, list(M.labels))[oor]
+    nan = frozen.copy()
+    nan[-1, 0] = np.nan  # a missing reading is neither constant nor out of range
+    assert not lim.possible(nan, sat, list(M.labels))[[stuck, oor]].any()
 
 
 def _labels_of(episodes, vwc=None, n=400, rain=None):
@@ -247,14 +279,15 @@ def test_a_stuck_episode_whose_first_samples_are_unscored_still_gives_its_truth_
 
 
 def test_rule_baseline_and_drydown_on_constructed_windows():
-    assert P.rule_baseline(_frame(0.25), sat=0.45) == 0
+    lim = P.PhysicalLimits(M)
+    assert P.rule_baseline(_frame(0.25), sat=0.45, limits=lim) == 0
     f = _frame(0.25)
     f[-3, 0] = 0.45
-    assert P.rule_baseline(f, sat=0.45) == P.FAULTS.index("spike")
+    assert P.rule_baseline(f, sat=0.45, limits=lim) == P.FAULTS.index("spike")
     f = _frame(0.25)
     f[-24:, 0] = 0.1234  # exactly constant
-    assert P.rule_baseline(f, sat=0.45) == P.FAULTS.index("stuck")
-    assert P.rule_baseline(_frame(-0.05), sat=0.45) == P.FAULTS.index("out_of_range")
+    assert P.rule_baseline(f, sat=0.45, limits=lim) == P.FAULTS.index("stuck")
+    assert P.rule_baseline(_frame(-0.05), sat=0.45, limits=lim) == P.FAULTS.index("out_of_range")
     t = np.arange(W - 2) / 4.0
     f = _frame(0.0)
     f[2:, 0] = 0.12 + 0.1 * np.exp(-t / 48.0)  # a clean dry-down
