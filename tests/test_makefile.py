@@ -297,6 +297,8 @@ def test_every_variable_the_makefile_reads_from_the_user_is_accepted():
     (["fleet", "--devices", "abc"], "error: tinyml fleet: argument DEVICES=: invalid int value: 'abc' (see make help)"),
     (["dashboard", "--broker", "http://x"], "error: BROKER='http://x': expected mqtt://host[:port]"),
     (["dashboard", "--demo", "--listen", "nope"], "error: LISTEN='nope': expected HOST:PORT"),
+    (["fleet", "--seconds", "0"], "error: SECONDS=0: must be above 0"),
+    (["fleet", "--gateways", "0"], "error: GATEWAYS=0: must be 1 or more"),
 ])
 def test_the_service_verbs_errors_name_their_make_variables(argv, expect):
     r = _run_tinyml(argv)
