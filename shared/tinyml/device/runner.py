@@ -27,7 +27,7 @@ def open_transport(board: Board, elf: Path, port: str | None = None, fast: bool 
     (real boards, after flashing). For QEMU, fast=True feeds the link through a FIFO (semihosting) instead of the
     emulated UART's receive path. nv: the emulated or host board's non-volatile page at start (None:
     erased); the page after the run is the transport's `nv_after`."""
-    runner = board.runner
+    runner = "serial" if board.on_port(port) else board.runner
     if runner == "qemu":
         cmd = qemu_command(Path(elf).resolve(), machine=board.get("QEMU_MACHINE", "mps2-an386"), icount=True)
         return QemuTransport(cmd, nv=nv) if fast else ProcessTransport(cmd)
