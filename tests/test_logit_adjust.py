@@ -68,3 +68,34 @@ def test_the_int8_model_keeps_its_size():
     m = _model()
     calib = np.random.default_rng(2).normal(size=(32, 3)).astype("float32")
     assert len(quantize_model(adjust_logits(m, COUNTS, 1.0), calib)) == len(quantize_model(m, calib))
+
+
+def test_among_some_labels_equalises_their_prior_and_leaves_the_others_logits():
+    among = [1, 2, 3]
+    off = logit_offsets(COUNTS, 1.0, among)
+    assert off[0] == 0.0
+    assert np.allclose(off[among], -(np.log(COUNTS[1:]) - np.log(COUNTS[1:]).mean()))
+    m = _model()
+    a = adjust_logits(m, COUNTS, 1.0, among)
+    x = np.random.default_rng(3).normal(size=(16, 3)).astype("float32")
+    p, q = m.predict(x, verbose=0), a.predict(x, verbose=0)
+    # among the group, the posterior divided by its prior (renormalised within the group) ...
+    want = p[:, among] / np.array(COUNTS, float)[among]
+    assert np.allclose(q[:, among] / q[:, among].sum(1, keepdims=True), want / want.sum(1, keepdims=True), atol=1e-5)
+    # ... while the group's odds against the class left out are those of a geometric mean of its priors
+    g = np.exp(np.log(np.array(COUNTS, float)[among]).mean())
+    assert np.allclose(q[:, 0] / q[:, among].sum(1), p[:, 0] / (p[:, among] / np.array(COUNTS, float)[among] * g).sum(1),
+                       rtol=1e-4)
+
+
+def test_among_every_label_is_the_full_adjustment():
+    m = _model()
+    x = np.random.default_rng(4).normal(size=(8, 3)).astype("float32")
+    full, every = adjust_logits(m, COUNTS, 0.7), adjust_logits(m, COUNTS, 0.7, range(4))
+    assert np.allclose(full.predict(x, verbose=0), every.predict(x, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("among", [[1], [0, 4], [-1, 2]])
+def test_among_needs_two_of_the_models_classes(among):
+    with pytest.raises(TinymlError, match="logit_adjust_labels"):
+        logit_offsets(COUNTS, 1.0, among)

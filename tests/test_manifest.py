@@ -174,3 +174,16 @@ def test_calibration_per_class_draws_equal_shares_of_each_label(tmp_path):
     assert len(np.unique(per)) == len(per) and np.all(np.diff(per) > 0)
     rnd = calibration_set(x, 40, 0)
     assert len(rnd) == 40 and (y[rnd] == 1).sum() < 10
+
+
+def test_logit_adjust_labels_are_two_or_more_of_the_models_labels_with_a_tau(tmp_path):
+    with_tau = GOOD.replace("[model]\n", "[model]\nlogit_adjust_tau = 1.0\n", 1)
+    m = load_manifest(_write(tmp_path, with_tau.replace("[model]\n", '[model]\nlogit_adjust_labels = ["idle", "burst"]\n', 1)))
+    assert m.model["logit_adjust_labels"] == ["idle", "burst"]
+    assert load_manifest(_write(tmp_path, GOOD)).model["logit_adjust_labels"] == []  # every label
+    for among, expect in ((r'["idle"]', "two or more distinct labels"), (r'["idle", "nope"]', "not labels: nope"),
+                          (r'["idle", "idle"]', "two or more distinct labels")):
+        with pytest.raises(TinymlError, match=r"\[model.logit_adjust_labels\] .*" + expect):
+            load_manifest(_write(tmp_path, with_tau.replace("[model]\n", f"[model]\nlogit_adjust_labels = {among}\n", 1)))
+    with pytest.raises(TinymlError, match=r"\[model.logit_adjust_labels\] needs logit_adjust_tau > 0"):
+        load_manifest(_write(tmp_path, GOOD.replace("[model]\n", '[model]\nlogit_adjust_labels = ["idle", "burst"]\n', 1)))

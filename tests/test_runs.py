@@ -34,3 +34,20 @@ def test_check_run_refuses_a_logit_adjustment_the_manifest_does_not_declare(tmp_
                                                     "logit_adjust": {"model": {"tau": 1.0, "train_counts": [3, 1]}}}))
     with pytest.raises(TinymlError, match=r"\[model\] logit adjustment tau 1, the manifest's logit_adjust_tau is 0"):
         check_run(app, tmp_path)
+
+
+def test_check_run_refuses_a_logit_adjustment_among_other_labels(tmp_path):
+    app = load_app(discover()[0])
+    among = list(app.manifest.labels[:2])
+    app.manifest.model.update(logit_adjust_tau=1.0, logit_adjust_labels=among)  # this test's copy of the manifest
+    card = {"overrides": [], "feature_hash": app.manifest.feature_hash(),
+            "logit_adjust": {"model": {"tau": 1.0, "train_counts": [3, 1]}}}  # adjusted over every label
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    with pytest.raises(TinymlError, match=r"\[model\] logit adjustment among every label, the manifest's "
+                                          r"logit_adjust_labels is \["):
+        check_run(app, tmp_path)
+    card["logit_adjust"]["model"]["labels"] = among
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    with pytest.raises((TinymlError, KeyError)) as e:  # a later check's: this card lacks the rest of a run's
+        check_run(app, tmp_path)
+    assert "logit adjustment" not in str(e.value)

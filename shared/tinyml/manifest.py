@@ -101,6 +101,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         # a classifier's logits minus tau * log(training prior), folded into its last Dense bias before
         # quantization (tinyml.logit_adjust); 0 keeps the learnt prior
         "logit_adjust_tau": (_NUM, False, 0.0),
+        # the labels among which logit_adjust_tau makes the prior equal, the others' logits unchanged
+        # (tinyml.logit_adjust); [] = every label
+        "logit_adjust_labels": ((list,), False, []),
         "patience": ((int,), False, 8),
         "output": ((str,), False, "classes"),  # or "multilabel" (the primary model only; module docstring)
         "params": ((dict,), False, {}),
@@ -351,6 +354,20 @@ def _check_table(src: _Source, where: str, table: dict, keys: dict) -> dict[str,
     return vals
 
 
+def _check_adjust_labels(src, where: str, spec: dict, labels) -> None:
+    """[..] logit_adjust_labels: distinct labels of the model (two at least), and only with a tau to apply."""
+    among = spec["logit_adjust_labels"]
+    if not among:
+        return
+    if not spec["logit_adjust_tau"]:
+        raise _err(src, f"{where}.logit_adjust_labels", "needs logit_adjust_tau > 0 (it says among which labels "
+                                                      "the prior is made equal)")
+    unknown = [x for x in among if x not in labels]
+    if unknown or len(set(among)) != len(among) or len(among) < 2:
+        raise _err(src, f"{where}.logit_adjust_labels", "must be two or more distinct labels of the model"
+                   + (f"; not labels: {', '.join(map(str, unknown))}" if unknown else ""))
+
+
 # ---- further models ----
 
 
@@ -381,6 +398,7 @@ def _load_models(src: _Source, raw: Any) -> dict[str, dict[str, Any]]:
         spec["loss"] = spec["loss"] or LOSSES[spec["output"]][0]
         if spec["logit_adjust_tau"] < 0 or (spec["logit_adjust_tau"] and spec["output"] != "classes"):
             raise _err(src, f"{where}.logit_adjust_tau", "must be >= 0, and 0 unless output = \"classes\"")
+        _check_adjust_labels(src, where, spec, labels)
         for k, allowed in (("lr_schedule", LR_SCHEDULES), ("class_weight", CLASS_WEIGHTS)):
             if spec[k] not in allowed:
                 raise _err(src, f"{where}.{k}", f"{spec[k]!r} not allowed; allowed: {', '.join(allowed)}")
@@ -588,6 +606,7 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
                                       "(the primary model scores [app] labels)")
     if m.model["logit_adjust_tau"] < 0 or (m.model["logit_adjust_tau"] and m.model["output"] != "classes"):
         raise _err(p, "model.logit_adjust_tau", "must be >= 0 (0: off), and 0 unless output = \"classes\"")
+    _check_adjust_labels(p, "model", m.model, m.labels)
     if m.quantize["calibration"] not in CALIBRATIONS:
         raise _err(p, "quantize.calibration", f"{m.quantize['calibration']!r} not allowed; allowed: {', '.join(CALIBRATIONS)}")
     if m.dataset["split"] not in SPLITS:

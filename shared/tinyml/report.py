@@ -484,6 +484,7 @@ def _device_line(card: dict, app_id: str) -> str:
 def _logit_adjust_text(card: dict) -> str:
     """The prior folded into a classifier's logits (`[model] logit_adjust_tau`), when a model uses it."""
     parts = [f"{key}: tau {a['tau']:g} over the training examples' label counts {a['train_counts']}"
+             + (f", among {', '.join(a['labels'])} only (the other classes' logits unchanged)" if a.get("labels") else "")
              for key, a in card.get("logit_adjust", {}).items()]
     return ("\n- Logit adjustment (Menon et al. 2021; the last Dense bias minus tau x log(training prior), so the "
             "classes count as equally likely): " + "; ".join(parts) + ".") if parts else ""

@@ -113,6 +113,11 @@ def check_run(app: App, run_dir: Path) -> dict:
         if ran != want:
             raise TinymlError(f"{run_dir}: [{key}] logit adjustment tau {ran:g}, the manifest's logit_adjust_tau is "
                               f"{want:g}; train again (--reuse-float quantizes the saved float model again)")
+        ran_among, want_among = adjusted.get(key, {}).get("labels", []), list(spec.get("logit_adjust_labels") or [])
+        if want and ran_among != want_among:
+            raise TinymlError(f"{run_dir}: [{key}] logit adjustment among {ran_among or 'every label'}, the "
+                              f"manifest's logit_adjust_labels is {want_among or 'every label'}; train again "
+                              "(--reuse-float quantizes the saved float model again)")
     if card.get("feature_hash") != m.feature_hash():
         raise TinymlError(f"{run_dir}: trained on other features ({card.get('feature_hash')}) than the manifest's "
                           f"({m.feature_hash()}); train again")

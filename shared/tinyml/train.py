@@ -203,9 +203,11 @@ def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, r
     adjust = None
     tau = float(s.spec.get("logit_adjust_tau", 0.0))
     if tau > 0 and s.output == "classes":
-        model = adjust_logits(model, counts, tau)
-        adjust = {"tau": tau, "train_counts": counts}
-        log(f"[{s.key}] logit adjustment: tau {tau} x log(training prior) off the logits (last Dense bias)")
+        among = list(s.spec.get("logit_adjust_labels") or [])
+        model = adjust_logits(model, counts, tau, [s.labels.index(x) for x in among] if among else None)
+        adjust = {"tau": tau, "train_counts": counts, **({"labels": among} if among else {})}
+        log(f"[{s.key}] logit adjustment: tau {tau} x log(training prior) off the logits (last Dense bias)"
+            + (f", among {', '.join(among)}" if among else ""))
     per_class = m.quantize["calibration"] == "per_class" and s.output in LABEL_OUTPUTS
     calib = calibration_set(Xtr, m.quantize["calibration_samples"], seed, ytr if per_class else None)
     return Trained(s, model, history, quantize_model(model, calib, seed), adjust)
