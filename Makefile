@@ -20,8 +20,32 @@ ifeq ($(VENV_STALE),1)
 .PHONY: $(STAMP)
 endif
 
-# ---- options: each make variable becomes its CLI flag (tinyml.hints.MAKE_VARS); a verb refuses one it does not take ----
-yes = $(filter 1 y yes true,$(1))
+# ---- make variables: checked, then each becomes its CLI flag ----
+# A variable on the command line that no recipe reads is a typo (BOARD=avr-uno would flash the default board):
+# one line, before anything runs. The environment is not checked.
+MAKE_VARIABLES := app board INPUT RATE MODEL EVENTS_ONLY ALL_LINES CHANNEL PORT SET SMOKE YES DEVICE MQTT \
+                  CALIBRATION RUN DEVICES GATEWAYS SECONDS BROKER LISTEN PYTHON
+upper = $(subst a,A,$(subst b,B,$(subst c,C,$(subst d,D,$(subst e,E,$(subst f,F,$(subst g,G,$(subst h,H,$(subst i,I,\
+        $(subst j,J,$(subst k,K,$(subst l,L,$(subst m,M,$(subst n,N,$(subst o,O,$(subst p,P,$(subst q,Q,$(subst r,R,\
+        $(subst s,S,$(subst t,T,$(subst u,U,$(subst v,V,$(subst w,W,$(subst x,X,$(subst y,Y,$(subst z,Z,$(1)))))))))))))))))))))))))))
+comma := ,
+space := $() $()
+UNKNOWN_VARIABLE := $(firstword $(filter-out $(MAKE_VARIABLES),$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))))
+ifneq ($(UNKNOWN_VARIABLE),)
+MEANT := $(firstword $(foreach v,$(MAKE_VARIABLES),$(if $(filter $(call upper,$(v)),$(call upper,$(UNKNOWN_VARIABLE))),$(v))))
+$(error unknown make variable $(UNKNOWN_VARIABLE)=$(if $(MEANT),; did you mean $(MEANT)=?, (make takes: $(subst $(space),$(comma)$(space),$(strip $(MAKE_VARIABLES)))))))
+endif
+
+# The yes/no variables: 1/y/yes/true/on or 0/n/no/false/off (any case); another word on the command line is
+# refused, not read as no.
+FLAG_VARIABLES := EVENTS_ONLY ALL_LINES SMOKE YES DEVICE
+yes = $(filter 1 Y YES TRUE ON,$(call upper,$(1)))
+BAD_FLAG := $(firstword $(foreach v,$(FLAG_VARIABLES),$(if $(filter command line,$(origin $(v))),$(if $(filter-out 0 N NO FALSE OFF 1 Y YES TRUE ON,$(call upper,$($(v)))),$(v)))))
+ifneq ($(BAD_FLAG),)
+$(error $(BAD_FLAG)=$($(BAD_FLAG)): give $(BAD_FLAG)=1 (yes) or 0 (no))
+endif
+
+# Each make variable becomes its CLI flag (tinyml.hints.MAKE_VARS); a verb refuses one it does not take.
 OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(RATE),--rate "$(RATE)") $(if $(MODEL),--model "$(MODEL)") \
         $(if $(call yes,$(EVENTS_ONLY)),--events-only) $(if $(call yes,$(ALL_LINES)),--all-lines) \
         $(if $(PORT),--port "$(PORT)") $(if $(board),--board "$(board)") $(foreach s,$(SET),--set "$(s)") $(foreach c,$(CHANNEL),--channel "$(c)") \

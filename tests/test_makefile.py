@@ -235,6 +235,15 @@ def test_make_usage_errors_are_one_line_in_make_words(verb, variables, expect):
     assert "--" not in r.stderr.split("(see")[0], r.stderr
 
 
+def _make_refuses(*args: str) -> str:
+    """make stops before anything runs: exit 2, nothing on stdout, one line on stderr (returned)."""
+    if not shutil.which("make"):
+        pytest.skip("needs make")
+    r = subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.stdout, r.stderr)
+    return r.stderr
+
+
 @pytest.mark.parametrize("args, expect", [
     (["flash"], "no app given: make app=<id> flash, with <id> one of: "),
     (["predict", "INPUT=rec.csv"], "no app given: make app=<id> predict, with <id> one of: "),
@@ -245,13 +254,10 @@ def test_a_verb_without_app_is_one_line_before_anything_runs(args, expect):
     """Not the input file taken as the app, not an argparse usage block: make stops at once."""
     from apptest import APPS
 
-    if not shutil.which("make"):
-        pytest.skip("needs make")
-    r = subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.stdout, r.stderr)
-    assert expect in r.stderr, r.stderr
+    err = _make_refuses(*args)
+    assert expect in err, err
     if "<id>" in expect:
-        assert all(a in r.stderr for a in APPS)
+        assert all(a in err for a in APPS)
 
 
 def test_the_cli_says_no_app_too_when_given_an_empty_one():
@@ -259,3 +265,55 @@ def test_the_cli_says_no_app_too_when_given_an_empty_one():
     assert r.returncode == 2 and r.stderr.startswith("error: no app given (app=<id>); one of: "), r.stderr
     r = _run_tinyml(["new", ""])
     assert r.returncode == 2 and r.stderr.strip() == "error: no app id given: make app=<new-id> new", r.stderr
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["app=soil-monitoring", "flash", "BOARD=avr-uno"], "unknown make variable BOARD=; did you mean board=?"),
+    (["predict", "app=fall-detect", "input=rec.csv"], "unknown make variable input=; did you mean INPUT=?"),
+    (["flash", "APP=fall-detect"], "unknown make variable APP=; did you mean app=?"),
+    (["app=fall-detect", "predict", "INPT=rec.csv"], "unknown make variable INPT= (make takes: app, board, INPUT, "),
+])
+def test_a_misspelt_make_variable_is_one_line_before_anything_runs(args, expect):
+    """make ignores a variable no recipe reads: BOARD=avr-uno would flash the default board, silently."""
+    err = _make_refuses(*args)
+    assert expect in err, err
+
+
+def test_every_variable_the_makefile_reads_from_the_user_is_accepted():
+    text = MAKEFILE.read_text().replace("\\\n", " ")
+    mo = re.search(r"^MAKE_VARIABLES\s*:=\s*(.+)$", text, re.M)
+    assert mo, "Makefile lacks MAKE_VARIABLES"
+    accepted = set(mo.group(1).split())
+    assert set(hints.MAKE_VARS.values()) <= accepted
+    assert {"app", "RUN", "DEVICES", "GATEWAYS", "SECONDS", "BROKER", "LISTEN", "PYTHON"} <= accepted
+    # the environment is not the command line: an exported BOARD is no typo of the user's
+    env = {**os.environ, "BOARD": "x", "FOO": "1"}
+    r = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed", "apps"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("argv, expect", [
+    (["fleet", "--devices", "abc"], "error: tinyml fleet: argument DEVICES=: invalid int value: 'abc' (see make help)"),
+    (["dashboard", "--broker", "http://x"], "error: BROKER='http://x': expected mqtt://host[:port]"),
+    (["dashboard", "--demo", "--listen", "nope"], "error: LISTEN='nope': expected HOST:PORT"),
+    (["fleet", "--seconds", "0"], "error: SECONDS=0: must be above 0"),
+    (["fleet", "--gateways", "0"], "error: GATEWAYS=0: must be 1 or more"),
+])
+def test_the_service_verbs_errors_name_their_make_variables(argv, expect):
+    r = _run_tinyml(argv)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and r.stderr.startswith(expect), r.stderr
+    assert "--" not in r.stderr.split("(see")[0], r.stderr
+
+
+@pytest.mark.parametrize("value, passed", [("1", True), ("on", True), ("Yes", True), ("TRUE", True), ("0", False),
+                                           ("off", False), ("no", False), ("", False)])
+def test_a_yes_no_variable_takes_the_usual_words(value, passed):
+    argv = make_command("predict", app="some-app", INPUT="r.csv", EVENTS_ONLY=value)
+    assert build_parser().parse_args(argv).events_only is passed, (value, argv)
+
+
+def test_a_yes_no_variable_with_another_value_is_one_line():
+    """EVENTS_ONLY=maybe (or a typo) printed every window line, silently."""
+    err = _make_refuses("app=fall-detect", "predict", "INPUT=r.csv", "EVENTS_ONLY=maybe")
+    assert "EVENTS_ONLY=maybe: give EVENTS_ONLY=1 (yes) or 0 (no)" in err, err

@@ -61,6 +61,19 @@ def test_device_lines_merge_values_with_their_window(values_first):
     assert out == [mk.window(250, [-128, 127], [61.5, 0.25]), mk.event(250, 1, 127)]
 
 
+def test_device_lines_time_a_slow_rate_as_predict_does():
+    """The hello carries the rate as float32: 1/900 Hz (a soil logger's 15 min) is not the manifest's 1/900, and
+    sample 66 read 73799.998 s on the device for predict's 73800.0 (`run` and `predict` did not diff equal)."""
+    m = SimpleNamespace(**{**vars(_manifest()), "rate": 1 / 900})
+    hello = L.Hello(L.VERSION, 1, 2, 4, 512, -128, 1 / 256, float(np.float32(1 / 900)), 0, 0, "x", "h", "host", "ns")
+    dl = DeviceLines(m, hello)
+    out = dl.feed(L.Scores(82, np.array([0, 0], np.int8))) + dl.feed(L.Event(82, 0, 5))
+    assert [x["t"] for x in out] == [73800.0, 73800.0]
+    # a device whose rate is not the manifest's keeps its own clock
+    other = L.Hello(L.VERSION, 1, 2, 4, 512, -128, 1 / 256, 50.0, 0, 0, "x", "h", "host", "ns")
+    assert DeviceLines(_manifest(), other).feed(L.Event(100, 0, 5))[0]["t"] == 2.0
+
+
 def test_device_lines_of_a_beat_app_come_out_in_time_order_at_the_end():
     m = _manifest(beats=["N", "V"])
     dl = DeviceLines(m, _hello(0, 2))

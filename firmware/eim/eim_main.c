@@ -585,7 +585,7 @@ int main(int argc, char **argv)
         if (tmp_name) {
             unlink(addr.sun_path);
         }
-        return 1;
+        return 2; /* the path the user gave: bad input, as a usage error */
     }
     make_shm();
     while (!s_stop) {

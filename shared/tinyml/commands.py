@@ -71,7 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_apps)
 
     p = sub.add_parser("system-deps", help="install the Debian packages a purpose needs")
-    p.add_argument("purpose")
+    from .system_deps import NEEDS
+
+    p.add_argument("purpose", help=f"one of {', '.join(NEEDS)} (README, System packages)")
     p.add_argument("--yes", action="store_true", help="enable Debian's contrib/non-free sections without asking "
                                                       "when the purpose needs them (voices)")
     p.set_defaults(func=cmd_system_deps)

@@ -27,6 +27,9 @@ MAKE_VARS = {
     "--calibration": "CALIBRATION",
     "--device": "DEVICE",
 }
+# The service verbs' make variables (make fleet / make dashboard; no app): named in their errors as the app verbs' are.
+SERVICE_MAKE_VARS = {"--devices": "DEVICES", "--gateways": "GATEWAYS", "--seconds": "SECONDS", "--broker": "BROKER",
+                     "--listen": "LISTEN"}
 FLAGS_WITHOUT_VALUE = {"--events-only", "--all-lines", "--smoke", "--yes", "--device"}
 # Options of app verbs that make does not pass (the CLI has them for scripts and the few who need them). A new
 # option goes here or into MAKE_VARS and the Makefile's OPTS; tests/test_makefile.py holds every verb to that.
@@ -40,8 +43,8 @@ def via_make() -> bool:
 
 def option(flag: str, value: str | None = None) -> str:
     """option("--rate", "HZ") -> '--rate HZ' (CLI) or 'RATE=HZ' (make)."""
-    if via_make() and flag in MAKE_VARS:
-        var = MAKE_VARS[flag]
+    var = MAKE_VARS.get(flag) or SERVICE_MAKE_VARS.get(flag)
+    if via_make() and var:
         return f"{var}=1" if flag in FLAGS_WITHOUT_VALUE else f"{var}={value or ''}"
     return flag if value is None else f"{flag} {value}"
 
@@ -68,5 +71,5 @@ def for_user(message: str) -> str:
     if message.startswith(_UNRECOGNIZED):
         flags = [w for w in message[len(_UNRECOGNIZED):].split() if w.startswith("--")]
         if flags:
-            return "does not use " + ", ".join(option(f) if f in MAKE_VARS else f for f in flags)
-    return _FLAG.sub(lambda mo: option(mo.group(1)) if mo.group(1) in MAKE_VARS else mo.group(1), message)
+            return "does not use " + ", ".join(option(f) for f in flags)
+    return _FLAG.sub(lambda mo: option(mo.group(1)), message)

@@ -92,3 +92,16 @@ def test_flash_real_board_never_installs_its_flasher_silently():
     assert r.stderr.splitlines()[-1] == ("error: openocd not found (flashing nucleo-l4r5zi needs it); install it: "
                                          "apt-get install -y openocd, or give --yes to let tinyml install it")
     assert not shutil.which("openocd")
+
+
+def test_a_port_goes_to_the_real_board_and_an_emulated_board_without_one_refuses_it():
+    """`flash board=avr-uno PORT=...` (a real Uno, README) ran the simulator and said PASS, the port ignored; an
+    emulated board given a port (board= forgotten) replayed on QEMU instead of the device on that port."""
+    need("avr-gcc")
+    r = tinyml("flash", "soil-monitoring", "--board", "avr-uno", "--port", "/dev/ttyUSB7", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "flash: avrdude -p atmega328p -c arduino -P /dev/ttyUSB7" in r.stderr, r.stderr
+    for verb in (["flash", APP], ["run", APP, "--input", str(fixture_app().dir / "demo.csv")]):
+        r = tinyml(*verb, "--port", "/dev/ttyACM0", env={"TINYML_MAKE": "1"})
+        assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+        assert r.stderr.startswith("error: PORT=/dev/ttyACM0: board qemu-m4 has no serial port"), r.stderr

@@ -3,6 +3,10 @@ and RAM fit on the smallest board."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from fwtest import copy_fixture, fixture_app, need
 
@@ -10,7 +14,7 @@ from tinyml.apps import load_app
 from tinyml.device.board import load_board
 from tinyml.device.build import build_image
 from tinyml.device.firmware import build_app
-from tinyml.device.size import allocation_symbols, image_size, size_all, smallest_ram_board
+from tinyml.device.size import allocation_symbols, does_not_fit, image_size, size_all, smallest_ram_board
 from tinyml.device.elf import Elf
 from tinyml.device.stack import analyse
 from tinyml.errors import TinymlError
@@ -111,3 +115,30 @@ def test_only_a_reachable_dynamic_frame_makes_the_stack_bound_a_lower_one():
     g.calls["work"] = {"unused"}
     r = analyse([], entry="main", isr_pattern=None, graph=g, isr_frame=0)
     assert r.peak == 56 and not r.exact and r.dynamic == ["unused"]
+
+
+@pytest.mark.parametrize("board, size, need_cc", [("qemu-m4", "6000000L", "arm-none-eabi-gcc"),
+                                                  ("avr-uno", "4000", "avr-gcc")])
+def test_an_image_too_big_for_its_board_is_one_line(tmp_path, board, size, need_cc):
+    """`make app=fall-detect run board=avr-uno` dumped the whole link command and the linker's lines; the user's
+    mistake is a board too small, said in one line with what the board has."""
+    need(need_cc)
+    src = tmp_path / "big.c"
+    src.write_text('#include "tml_port.h"\n'
+                   f"static volatile char big[{size}];\n"
+                   "int main(void) { tml_port_init(); big[0] = 1; return big[0]; }\n")
+    with pytest.raises(TinymlError) as e:
+        build_image(board, [src], out_dir=tmp_path / "b", opt="-O1", name="big")
+    msg = does_not_fit(str(e.value), board, "big")
+    ram = load_board(board).ram_size
+    assert msg == f"big does not fit {board}: section .bss overflows its RAM ({ram:,} B); choose a larger board", msg
+    assert does_not_fit("undefined reference to `tml_app_init'", board, "big") is None  # other link errors stay
+
+
+def test_run_on_a_board_the_app_does_not_fit_is_one_line():
+    need("avr-gcc")
+    app = load_app("fall-detect")  # 12 KB of RAM: not an 8-bit board's 2 KB
+    r = subprocess.run([str(Path(sys.executable).with_name("tinyml")), "run", "fall-detect", "--board", "avr-uno",
+                        "--input", str(app.dir / "fixtures" / "demo.csv")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("error: fall-detect does not fit avr-uno: section .bss overflows its RAM (2,048 B)")

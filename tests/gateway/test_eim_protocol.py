@@ -191,6 +191,10 @@ def test_usage_errors_are_one_line(server, tmp_path):
     long_path = str(tmp_path / ("x" * 200))
     r = subprocess.run([str(eim_for(server.app)), long_path], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "socket path longer than" in r.stderr
+    # a folder that is not there: the user's path, so exit 2 like any bad input (it said 1)
+    r = subprocess.run([str(eim_for(server.app)), str(tmp_path / "no-such-dir" / "s.sock")], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "cannot listen on" in r.stderr, r.stderr
 
 
 def test_the_socket_appears_only_once_it_accepts_connections(server, tmp_path):

@@ -90,6 +90,7 @@ def test_acknowledgements_the_queue_cannot_write_are_kept_and_written_later(tmp_
 @pytest.mark.parametrize("device, expect", [
     ("board=no-such-board", "unknown board 'no-such-board'"),
     ("board=nucleo-l4r5zi", "streams over a serial port: add port="),
+    ("board=qemu-m4,port=/dev/ttyACM0", "board qemu-m4 has no serial port (it runs here): port= is for a real board"),
     ("loop=x", "loop='x' is not a whole number"),
     ("rate=-5", "rate > 0"),
     ("cmd=/no/such/bridge --fast", "cmd= program '/no/such/bridge' not found"),
@@ -407,3 +408,18 @@ def test_a_multilabel_models_scores_are_published_as_predict_prints_them(tmp_pat
     assert p["scores"] == want.window(100, q)["scores"] and p["score"] == want.event(100, 0, int(q[0]))["score"]
     assert 0 < p["score"] < 1 and all(0 < v < 1 for v in p["scores"].values())
     store.close()
+
+
+def test_a_terminal_ctrl_c_does_not_reach_the_local_broker(tmp_path):
+    """Ctrl-C signals the terminal's whole process group: `dashboard --demo`'s mosquitto died with it, before the
+    gateway had drained, which then printed a retry line per device against a broker that was gone. The broker
+    is in a session of its own and stopped by its owner, after the gateway."""
+    import os
+
+    from tinyml.gateway.broker import LocalBroker
+
+    b = LocalBroker(tmp_path / "broker", acl=False, tls=False).start()
+    try:
+        assert os.getpgid(b.proc.pid) != os.getpgid(0)
+    finally:
+        b.stop()

@@ -157,3 +157,12 @@ def test_compile_for_a_board_uses_its_kernels(tmp_path, capsys):
         assert ("_packed_s8(" in (out / "model.c").read_text()) == packed, board
     assert main(["compile", "--tflite", str(src), "--board", "no-such-board"]) == 2
     assert "unknown board 'no-such-board'" in capsys.readouterr().err
+
+
+def test_bench_says_slower_when_our_host_time_is_longer():
+    """It printed "6.0 us vs 4.0 us (0.7x faster)" for a model where TFLM's interpreter was quicker."""
+    from tinyml.compile.bench import host_speed
+
+    assert host_speed(6.0, 4.0) == "1.5x slower"
+    assert host_speed(459.6, 737.0) == "1.6x faster"
+    assert host_speed(4.0, 4.0) == "1.0x faster"

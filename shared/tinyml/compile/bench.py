@@ -207,6 +207,11 @@ def _small_rows(r: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def host_speed(ours_us: float, tflm_us: float) -> str:
+    """'1.6x faster' or '1.5x slower': the ratio above 1, in the direction it goes."""
+    return f"{tflm_us / ours_us:.1f}x faster" if ours_us <= tflm_us else f"{ours_us / tflm_us:.1f}x slower"
+
+
 def _cpm(r: dict) -> str:
     return f"{r['m4_cycles'] / max(r['macs'], 1):.2f}" if "m4_cycles" in r else "-"
 
@@ -238,7 +243,7 @@ def render_bench(r: dict, markdown: bool = False) -> str:
          f"{_yn(r['m3_portable_generic_exact'])}"),
         *_small_rows(r),
         ("host time / inference: ours vs TFLM python", f"{r['host_us']:.1f} us vs {r['tflm_us']:.1f} us "
-                                                       f"({r['tflm_us'] / r['host_us']:.1f}x faster)"),
+                                                       f"({host_speed(r['host_us'], r['tflm_us'])})"),
     ]
     if markdown:
         out = [f"### {r['name']}", "", "| metric | value |", "| --- | --- |"]

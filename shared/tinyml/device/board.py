@@ -81,6 +81,11 @@ class Board:
         """How `tinyml run` talks to it: qemu, simavr, host (a native process) or serial (PORT=)."""
         return self.get("RUNNER", "serial")
 
+    def on_port(self, port: str | None) -> bool:
+        """Whether a run talks to a real board over `port`: a serial-only board, or one that is simulated here
+        but also flashes to real hardware (BOARD_FLASH_CMD: the avr-uno) when a port is given."""
+        return self.runner == "serial" or bool(port and self.get("FLASH_CMD"))
+
     @property
     def outputs(self) -> list[str]:
         return self.words("OUTPUTS") or ["elf"]

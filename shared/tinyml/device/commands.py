@@ -245,22 +245,34 @@ def demo_verdict(app: App, truth_file: Path, got: list[dict]) -> tuple[list[str]
     return lines, ok
 
 
+def _port_check(board: str, port: str | None) -> None:
+    """A port for a board that has none (qemu-m4, host): board= forgotten, and the run would replay here, not on the
+    device on that port."""
+    from .board import list_boards, load_board
+
+    b = load_board(board)
+    if port and not b.on_port(port):
+        real = [n for n in list_boards() if load_board(n).on_port(port)]
+        raise TinymlError(f"{hints.option('--port', port)}: board {b.name} has no serial port (it runs here); name the "
+                          f"real board: {hints.option('--board', '|'.join(real))}")
+
+
 def _session(args, app: App, signal, *, events_only: bool, events: list | None = None) -> int:
-    from .firmware import build_app
     from .link import Done
     from .runner import DeviceLines, open_transport, stream_signal
-    from .size import image_size
+    from .size import build_to_fit, image_size
 
-    im = build_app(app, args.board)
+    _port_check(args.board, args.port)
+    im = build_to_fit(app, args.board)
     size = image_size(im)
-    if im.board.runner == "serial":
+    if im.board.on_port(args.port):
         if not args.port:
             raise TinymlError(f"board {im.board.name}: give the serial port to stream over: {hints.option('--port', '/dev/ttyACM0')}")
     nv = None
     if getattr(args, "calibration", None):
         from ..calibration import device_image, load
 
-        if im.board.runner == "serial":
+        if im.board.on_port(args.port):
             raise TinymlError(f"{hints.option('--calibration', args.calibration)}: on a real board the device learns "
                               "its own calibration; loading one works on the emulated and host boards")
         nv = device_image(app, load(app, args.calibration))
@@ -310,11 +322,12 @@ def _session(args, app: App, signal, *, events_only: bool, events: list | None =
 
 
 def cmd_flash(args) -> int:
-    from .firmware import build_app
+    from .size import build_to_fit
 
     app = resolve_app(args)
-    im = build_app(app, args.board)
-    if im.board.runner == "serial":
+    _port_check(args.board, args.port)
+    im = build_to_fit(app, args.board)
+    if im.board.on_port(args.port):
         cmd = flash_command(im.board, im.image.outputs, args.port)
         if cmd is None:
             raise TinymlError(f"{im.board.dir / 'board.mk'}: no BOARD_FLASH_CMD")

@@ -27,7 +27,7 @@ def open_transport(board: Board, elf: Path, port: str | None = None, fast: bool 
     (real boards, after flashing). For QEMU, fast=True feeds the link through a FIFO (semihosting) instead of the
     emulated UART's receive path. nv: the emulated or host board's non-volatile page at start (None:
     erased); the page after the run is the transport's `nv_after`."""
-    runner = board.runner
+    runner = "serial" if board.on_port(port) else board.runner
     if runner == "qemu":
         cmd = qemu_command(Path(elf).resolve(), machine=board.get("QEMU_MACHINE", "mps2-an386"), icount=True)
         return QemuTransport(cmd, nv=nv) if fast else ProcessTransport(cmd)
@@ -113,7 +113,10 @@ class DeviceLines:
     held and come out in time order at the DONE (`end()`)."""
 
     def __init__(self, manifest, hello: Hello):
-        self.maker = LineMaker(manifest, hello.out_scale, hello.out_zero_point, hello.rate)
+        # The hello's rate is a float32: the manifest's own when it is that rate (1/900 Hz is not float32-exact,
+        # and times must read as predict's), else the device's.
+        rate = manifest.rate if np.float32(manifest.rate) == np.float32(hello.rate) else hello.rate
+        self.maker = LineMaker(manifest, hello.out_scale, hello.out_zero_point, rate)
         self.n_values = len(manifest.values)
         self.hold = bool(manifest.beat_labels)
         self.open: dict[int, list] = {}  # t -> [scores, values]

@@ -9,9 +9,11 @@ No dynamic allocation: an image that links malloc/free is refused.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..apps import App
+from ..errors import TinymlError
 from .board import Board, list_boards, load_board
 from .elf import Elf
 from .firmware import AppImage, build_app
@@ -102,6 +104,34 @@ def image_size(im: AppImage) -> SizeReport:
     return r
 
 
+_NO_ROOM = re.compile(r"section `([^']+)' (?:will not fit in|is not within) region `([^']+)'")
+
+
+def does_not_fit(link_error: str, board: Board | str, name: str) -> str | None:
+    """The linker's "section .bss will not fit in region RAM" (avr: "is not within region data") as one line: a
+    board too small for the image is the user's choice of board, not a build to debug. None for other errors."""
+    mm = _NO_ROOM.search(link_error)
+    if not mm:
+        return None
+    b = load_board(board) if isinstance(board, str) else board
+    section, region = mm.groups()
+    if region.lower() in ("ram", "data"):
+        room = f"RAM ({b.ram_size:,} B)" if b.ram_size else "RAM"
+    elif region.lower() in ("flash", "rom", "text"):
+        room = f"flash ({b.flash_size:,} B)" if b.flash_size else "flash"
+    else:
+        room = f"region {region}"
+    return f"{name} does not fit {b.name}: section {section} overflows its {room}; choose a larger board"
+
+
+def build_to_fit(app: App, board: Board | str) -> AppImage:
+    """build_app, with an image too big for the board said in one line."""
+    try:
+        return build_app(app, board)
+    except TinymlError as e:
+        raise TinymlError(does_not_fit(str(e), board, app.id) or str(e)) from None
+
+
 def smallest_ram_board() -> Board | None:
     cands = [load_board(n) for n in list_boards()]
     cands = [b for b in cands if b.arch == "cortex-m" and b.ram_size]
@@ -118,7 +148,7 @@ def default_boards(app: App) -> list[str]:
 def size_all(app: App, boards: list[str] | None = None) -> tuple[list[SizeReport], list[str]]:
     """Build for every board (default: default_boards) and report; plus app-wide problems."""
     names = boards or default_boards(app)
-    reports = [image_size(build_app(app, n)) for n in names]
+    reports = [image_size(build_to_fit(app, n)) for n in names]
     problems = []
     small = smallest_ram_board()
     cortex = [r for r in reports if load_board(r.board).arch == "cortex-m"]

@@ -125,8 +125,10 @@ class LocalBroker:
         return f"{scheme}://{cred}{host}:{self.ports[listener]}" + (f"/?{q}" if q else "")
 
     def start(self, timeout: float = 30.0) -> "LocalBroker":
+        # Its own session: a terminal's Ctrl-C goes to our process group, and mosquitto dying with us would leave the
+        # gateway's last events and its drain retrying a broker that is gone; its owner stops it, after them.
         self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, cwd=self.workdir)
+                                     stderr=subprocess.PIPE, cwd=self.workdir, start_new_session=True)
         end = time.monotonic() + timeout
         while True:  # ready when every listener accepts a connection
             if self.proc.poll() is not None:

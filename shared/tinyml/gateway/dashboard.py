@@ -10,7 +10,8 @@ standard library, and a page with no JavaScript library (dashboard.html beside t
                increasing ids; a client that reconnects (Last-Event-ID) gets what it missed, or a new snapshot
 
 `--demo` runs everything on this machine: a local mosquitto and a gateway whose simulated devices (board=sim: the
-events `tinyml predict` finds in each app's demo, raised in real time, looping) stand for one device per app.
+events `tinyml predict` finds in each app's demo, raised in real time, looping) stand for one device per app. A
+demo longer than DEMO_PLAY_S (soil-monitoring's season: weeks) is played faster, to last DEMO_PLAY_S.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from .. import hints
 from ..errors import TinymlError
 
 PAGE = Path(__file__).with_name("dashboard.html")
 RECENT = 100  # newest events kept for the page
 REPLAY = 2000  # messages kept for clients that reconnect
 KEEPALIVE_S = 15.0
+DEMO_PLAY_S = 600.0  # the longest a demo device takes for one pass of its recording
 
 
 def _dev_key(p: dict) -> str:
@@ -239,7 +242,7 @@ def parse_listen(text: str) -> tuple[str, int]:
         if not sep or not host or not 0 <= n < 65536:
             raise ValueError
     except ValueError:
-        raise TinymlError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8080") from None
+        raise TinymlError(f"{hints.option('--listen', repr(text))}: expected HOST:PORT, e.g. 127.0.0.1:8080") from None
     return host, n
 
 
@@ -247,16 +250,31 @@ def demo_devices() -> list:
     """One simulated device per app with a committed model and a demo that raises events (looping for hours)."""
     from ..apps import discover, load_app
     from ..fixtures import demo_path
-    from .devices import DeviceSpec
+    from .devices import DeviceSpec, device_signal
 
     specs = []
     for a in discover():
         app = load_app(a)
         if app.tflite_path.is_file() and demo_path(app).is_file():
-            specs.append(DeviceSpec(app=a, board="sim", id=f"{a}-demo", loop=10000))
+            seconds = len(device_signal(app, demo_path(app), None)) / app.manifest.rate
+            speed = seconds / DEMO_PLAY_S if seconds > DEMO_PLAY_S else 1.0
+            specs.append(DeviceSpec(app=a, board="sim", id=f"{a}-demo", loop=10000, speed=speed))
     if not specs:
         raise TinymlError("--demo: no app has a committed model and a demo recording")
     return specs
+
+
+def demo_state() -> Path:
+    """The demo's broker and queue folder, emptied: its event ids repeat from run to run (the same demo, the same
+    loops), and a queue that keeps each id once would take a new run's events for ones already delivered."""
+    import shutil
+
+    from ..paths import build_dir
+
+    d = build_dir("dashboard-demo")
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    return d
 
 
 def cmd_dashboard(args) -> int:
@@ -268,7 +286,6 @@ def cmd_dashboard(args) -> int:
 
 
 def _dashboard(args, stop: threading.Event) -> int:
-    from ..paths import build_dir
     from .options import parse_broker, topic_filter
     from .publisher import say
 
@@ -282,9 +299,10 @@ def _dashboard(args, stop: threading.Event) -> int:
             from .broker import LocalBroker
             from .service import Gateway
 
-            local = LocalBroker(build_dir("dashboard-demo", "broker"), acl=False, tls=False).start()
+            state = demo_state()
+            local = LocalBroker(state / "broker", acl=False, tls=False).start()
             broker = parse_broker(local.url("plain"))
-            gw = Gateway(broker, demo_devices(), site="demo", queue=build_dir("dashboard-demo", "queue.sqlite"),
+            gw = Gateway(broker, demo_devices(), site="demo", queue=state / "queue.sqlite",
                          telemetry_s=5.0, log=say)
         else:
             broker = parse_broker(args.broker)

@@ -204,6 +204,9 @@ class DeviceWorker:
         if board.runner == "serial" and not self.spec.port:
             raise TinymlError(f"device {self.spec.id}: board {board.name} streams over a serial port: add "
                               "port=/dev/ttyACM0 (or the board's port) to its --device")
+        if self.spec.port and not board.on_port(self.spec.port):  # board= forgotten: it would run here, not there
+            raise TinymlError(f"device {self.spec.id}: board {board.name} has no serial port (it runs here): port= is "
+                              "for a real board (board=nucleo-l4r5zi, ...)")
         return board
 
     def _demo(self) -> Path:
@@ -274,9 +277,9 @@ class DeviceWorker:
         if self.spec.cmd:
             transport = ProcessTransport(self.spec.cmd.split())
         else:
-            from ..device.firmware import build_app
+            from ..device.size import build_to_fit
 
-            im = build_app(self.app, self.board)
+            im = build_to_fit(self.app, self.board)
             transport = open_transport(self.board, im.elf, self.spec.port)
         self.transport = transport
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import hints
 from ..apps import discover, load_app
 from ..errors import TinymlError
 from ..paths import build_dir
@@ -86,8 +87,11 @@ def cmd_fleet(args) -> int:
     from .options import parse_broker
     from .subscribe import Subscriber
 
-    if args.devices < 1 or args.gateways < 1 or args.consumers < 1 or args.seconds <= 0:
-        raise TinymlError("--devices, --gateways and --consumers must be >= 1 and --seconds > 0")
+    for flag, value, least in (("--devices", args.devices, 1), ("--gateways", args.gateways, 1),
+                               ("--consumers", args.consumers, 1), ("--seconds", args.seconds, 0),
+                               ("--events-per-second", args.events_per_second, 0)):
+        if not value >= least or (least == 0 and value == 0):  # NaN fails too
+            raise TinymlError(f"{hints.option(flag, f'{value:g}')}: must be {'above 0' if least == 0 else '1 or more'}")
     if args.fleet_app:
         from ..fixtures import demo_path
         from ..predict import predict_file

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .. import hints
 from ..errors import TinymlError
 
 KEYS = ("ca", "cert", "key", "site", "device", "queue", "client")
@@ -71,30 +72,31 @@ def topic_filter(text: str, what: str = "--topic") -> str:
 
 
 def parse_broker(url: str, what: str = "--broker") -> Broker:
-    """The URL as a Broker; one line naming the problem otherwise."""
+    """The URL as a Broker; one line naming the problem otherwise (`what`: the option, as make or the CLI names it)."""
+    where = hints.option(what, repr(url))
     try:
         u = urlsplit(url or "")
         port = u.port
     except ValueError as e:
-        raise TinymlError(f"{what} {url!r}: {e}") from None
+        raise TinymlError(f"{where}: {e}") from None
     if u.scheme not in ("mqtt", "mqtts") or not u.hostname:
-        raise TinymlError(f"{what} {url!r}: expected mqtt://host[:port] or mqtts://host[:port] (TLS)")
+        raise TinymlError(f"{where}: expected mqtt://host[:port] or mqtts://host[:port] (TLS)")
     if u.path not in ("", "/"):
-        raise TinymlError(f"{what} {url!r}: no path expected after the port (options go after '?': ?ca=FILE&site=NAME)")
+        raise TinymlError(f"{where}: no path expected after the port (options go after '?': ?ca=FILE&site=NAME)")
     q = parse_qs(u.query, keep_blank_values=True, strict_parsing=False)
     unknown = sorted(set(q) - set(KEYS))
     if unknown:
-        raise TinymlError(f"{what} {url!r}: unknown option {unknown[0]!r}; allowed: {', '.join(KEYS)}")
+        raise TinymlError(f"{where}: unknown option {unknown[0]!r}; allowed: {', '.join(KEYS)}")
     params = {k: v[-1] for k, v in q.items()}
     tls = u.scheme == "mqtts"
     for k in ("ca", "cert", "key"):
         if k in params:
             if not tls:
-                raise TinymlError(f"{what} {url!r}: {k}= needs TLS: use mqtts://")
+                raise TinymlError(f"{where}: {k}= needs TLS: use mqtts://")
             if not Path(params[k]).is_file():
-                raise TinymlError(f"{what}: {k}={params[k]}: file not found")
+                raise TinymlError(f"{where}: {k}={params[k]}: file not found")
     if ("cert" in params) != ("key" in params):
-        raise TinymlError(f"{what} {url!r}: a client certificate needs both cert= and key=")
+        raise TinymlError(f"{where}: a client certificate needs both cert= and key=")
     for k in ("site", "device"):
         if k in params:
             topic_level(k, params[k])
