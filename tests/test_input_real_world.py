@@ -450,8 +450,9 @@ def _vibration_g(rate: float = 25600, n: int = 6400) -> np.ndarray:
 
 def test_a_picked_heading_declares_the_unit_its_suffix_names(tmp_path, capsys):
     """`--channel vib_ms2` picks a column whose heading says m/s²: converted (it was read as g, 9.8x too
-    big, silently); a heading's suffix of another quantity is part of its name (θv's `theta_v`, matched by the
-    alias `theta` or picked, is a soil moisture, not volts: it was refused)."""
+    big, silently); θv's `theta_v` is one of soil-monitoring's names for vwc (an alias), not a moisture in volts;
+    a suffix of another quantity than the channel's is refused in one line (`accel_v`: a sensor's volts, read as
+    g 10x too small when names of other quantities were taken for part of the name)."""
     a = _vibration_g()
     p = tmp_path / "vib.csv"
     p.write_text("time_s,vib_ms2\n" + "".join(f"{i / 25600:.7f},{v * G:.6f}\n" for i, v in enumerate(a)))
@@ -463,6 +464,11 @@ def test_a_picked_heading_declares_the_unit_its_suffix_names(tmp_path, capsys):
     for picks in ({"vwc": "theta_v"}, {}):
         rec = read_recording(q, _spec("soil-monitoring", picks=picks))
         assert np.allclose(rec.signal[:, 0], 0.25 + 0.001 * (np.arange(200) % 7), atol=1e-6)
+    for heading, picks in (("accel_v", {}), ("accel_mv", {}), ("vib_v", {"accel": "vib_v"})):
+        v = tmp_path / f"{heading}.csv"
+        v.write_text(f"time_s,{heading}\n" + "".join(f"{i / 25600:.7f},{x * 0.1:.6f}\n" for i, x in enumerate(a)))
+        with pytest.raises(TinymlError, match=r"volt"):
+            read_recording(v, _spec("predictive-maintenance", picks=picks))
 
 
 def test_a_matlab_variable_declares_the_unit_its_name_ends_in(tmp_path, capsys):

@@ -214,7 +214,7 @@ def column_name(header: str) -> tuple[str, str]:
 
 def unit_suffix(name: str) -> tuple[str, str]:
     """("ecg", "mV") for "ecg_mV", when what follows the last "_" is a unit tinyml.units knows, or the last two
-    or three parts, as a unit with a "/" is written in a name ("accel_m_s2" -> "m_s2", m/s²); (name, "")
+    or three parts that spell one (m/s² is known as `m_s2` and `m_s_2`: "accel_m_s2" -> "m_s2"); (name, "")
     otherwise."""
     from ..units import lookup
 
@@ -229,16 +229,13 @@ def unit_suffix(name: str) -> tuple[str, str]:
 def declared_unit(header: str, spec: ReadSpec, channel: str) -> str:
     """The unit a column's heading (a variable's name) declares for `channel`: in brackets (`ax (mg)`), or as
     a suffix (`ecg_mV`, `accel_ms2`, a --channel pick's `vib_ms2`) unless the heading is one of the manifest's
-    names for the channel as written (`soil_temp_c` is a name, not a unit) or the suffix is a unit of another
-    quantity than the channel's (`theta_v` for a soil moisture is a name, not volts)."""
-    from ..units import lookup
-
+    names for the channel as written (`soil_temp_c` is a name, not a unit; a manifest lists a name like `theta_v`
+    among its aliases). A suffix of another quantity than the channel's is kept, so the reader refuses it
+    (`accel_v`, a sensor's volts, is not g)."""
     name, unit = column_name(header)
     if unit or name.lower() in {column_name(n)[0].lower() for n in (channel, *spec.aliases.get(channel, ()))}:
         return unit
-    suffix = unit_suffix(name)[1]
-    want = lookup(spec.units.get(channel, ""))
-    return suffix if not suffix or want is None or lookup(suffix).quantity == want.quantity else ""
+    return unit_suffix(name)[1]
 
 
 def parse_picks(values: Sequence[str] | None, channels: Sequence[str]) -> dict[str, str]:
