@@ -261,15 +261,13 @@ def field_params(manifest) -> dict:
 class PhysicalLimits:
     """[postprocess]'s physical preconditions of two classes, as their labels define them: `stuck` needs the
     reading exactly the same for `constant_n` samples (stuck_constant_s), `out_of_range` a newest reading below
-    vwc_min, above vwc_max or above saturation + sat_margin. The node's compares are float32, as app.c; the
-    rule baseline keeps its own float64 ones (`range`: vwc_min, vwc_max, sat_margin as the manifest gives them),
-    which differ at a coarse probe's reading of exactly saturation + sat_margin."""
+    vwc_min, above vwc_max or above saturation + sat_margin. float32 compares, as app.c; the rule baseline uses
+    the same ones (a float64 check would call a coarse probe's 0.43 at saturation 0.41 out of range, the node not)."""
 
     def __init__(self, manifest):
         p, f32 = manifest.postprocess, np.float32
         self.constant_n = samples_of(p["stuck_constant_s"], manifest.rate)
-        self.range = (float(p["vwc_min"]), float(p["vwc_max"]), float(p["sat_margin"]))
-        self.vwc_min, self.vwc_max, self.sat_margin = (f32(v) for v in self.range)
+        self.vwc_min, self.vwc_max, self.sat_margin = f32(p["vwc_min"]), f32(p["vwc_max"]), f32(p["sat_margin"])
 
     def constant(self, v) -> bool:
         """Whether the last constant_n readings are all the newest one (a missing reading never is)."""
@@ -508,8 +506,7 @@ def rule_baseline(frame, sat: float, limits: PhysicalLimits, rain_ok: bool = Tru
     rain = np.asarray(frame[:, 3], np.float64)
     has_rain = rain_ok and np.isfinite(rain).all()
     x = v[-1]
-    lo, hi, margin = limits.range
-    if x < lo or x > hi or x > sat + margin:
+    if limits.out_of_range(frame[-1, 0], sat):
         return FAULTS.index("out_of_range")
     if limits.constant(frame[:, 0]):
         return FAULTS.index("plateau") if x >= sat - 0.05 else FAULTS.index("stuck")

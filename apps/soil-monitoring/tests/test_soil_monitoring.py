@@ -288,6 +288,14 @@ def test_rule_baseline_and_drydown_on_constructed_windows():
     f[-24:, 0] = 0.1234  # exactly constant
     assert P.rule_baseline(f, sat=0.45, limits=lim) == P.FAULTS.index("stuck")
     assert P.rule_baseline(_frame(-0.05), sat=0.45, limits=lim) == P.FAULTS.index("out_of_range")
+    # a coarse probe's 0.43 at saturation 0.41 is the limit itself: in range for the rules as for the node (the
+    # same float32 check; a float64 one called it out of range for the rules only)
+    edge = _frame(0.42)
+    edge[-1, 0] = 0.43
+    oor = P.FAULTS.index("out_of_range")
+    assert P.rule_baseline(edge, sat=0.41, limits=lim) != oor and not lim.possible(edge, 0.41, P.FAULTS)[oor]
+    edge[-1, 0] = 0.44
+    assert P.rule_baseline(edge, sat=0.41, limits=lim) == oor and lim.possible(edge, 0.41, P.FAULTS)[oor]
     t = np.arange(W - 2) / 4.0
     f = _frame(0.0)
     f[2:, 0] = 0.12 + 0.1 * np.exp(-t / 48.0)  # a clean dry-down
