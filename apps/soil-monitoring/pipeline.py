@@ -554,12 +554,14 @@ def _f1(tp, fp, fn):
 def fault_metrics(y: np.ndarray, prob: np.ndarray, rule: np.ndarray, groups: np.ndarray | None = None) -> dict:
     """Per-class F1 of the top class of `prob` (the node's scores: _fault_windows), and per class the false flags
     of the node at the rule baseline's recall (its threshold lowered until it finds as many of the class as the
-    rules) against the rules' own.
+    rules) against the rules' own: NaN, and the class in `recall_not_reachable`, where no threshold finds as many
+    (the node scores -inf where the class's physical precondition fails).
     With `groups` (each window's recording): 95 % intervals of each F1 and of the weakest, recordings
     resampled (a cluster bootstrap)."""
     out = {}
     pred = prob.argmax(axis=1)
     fewer = []
+    unreachable = []  # classes whose rule recall the node cannot reach (their false flags: NaN)
     shown = []  # the classes present, for the intervals
     for c, name in enumerate(FAULTS):
         if c == 0:
@@ -575,11 +577,16 @@ def fault_metrics(y: np.ndarray, prob: np.ndarray, rule: np.ndarray, groups: np.
         need = r_tp  # the rules' recall, in windows
         s = np.sort(prob[pos, c])[::-1]
         thr = s[need - 1] if need > 0 else np.inf
-        m_fp = int(((prob[:, c] >= thr) & ~pos).sum()) if need > 0 else 0
+        if thr == -np.inf:  # the node scores fewer of the class than the rules find (-inf: precondition not met)
+            unreachable.append(name)  # no threshold reaches their recall: no count to compare, not fewer
+            m_fp = float("nan")
+        else:
+            m_fp = int(((prob[:, c] >= thr) & ~pos).sum()) if need > 0 else 0
         out[f"false_flags_{name}"] = m_fp
         out[f"rule_false_flags_{name}"] = r_fp
-        fewer.append(m_fp <= r_fp)
+        fewer.append(m_fp <= r_fp)  # False for NaN
     out["fault_classes_fewer_false_flags"] = int(sum(fewer))
+    out["recall_not_reachable"] = unreachable
     f1s = [v for k, v in out.items() if k.startswith("f1_")]
     out["min_class_f1"] = float(min(f1s)) if f1s else 0.0
     if groups is not None and shown:
@@ -927,6 +934,17 @@ The node uses {_ci(q, 'water_saving_vs_fixed', '.0%')} less water than the fixed
     return out
 
 
+def _false_flags_cell(n) -> str:
+    return "n/a: recall not reachable" if n != n else f"{n}"  # NaN: fault_metrics found no threshold
+
+
+def _unreachable_text(fm: dict) -> str:
+    names = fm.get("recall_not_reachable") or []
+    return (f" (recall not reachable: {', '.join(names)}; the node scores fewer windows of "
+            f"{'that class' if len(names) == 1 else 'those classes'} than the rules find, and counts as not fewer)"
+            if names else "")
+
+
 def model_card_extras(app, out_dir, card, pipe, test):
     """The card's app sections (called by tinyml.report)."""
     import json
@@ -940,7 +958,7 @@ def model_card_extras(app, out_dir, card, pipe, test):
         if f"f1_{name}" in fm:
             lo, hi = fm[f"f1_{name}_ci"]
             rows.append(f"| {name} | {int((y == c).sum())} | {fm[f'f1_{name}']:.3f} [{lo:.3f}, {hi:.3f}] | {fm[f'rule_f1_{name}']:.3f} | "
-                        f"{fm[f'false_flags_{name}']} | {fm[f'rule_false_flags_{name}']} |")
+                        f"{_false_flags_cell(fm[f'false_flags_{name}'])} | {fm[f'rule_false_flags_{name}']} |")
     soils = sorted({r.truth.get("soil") for r in test if r.truth.get("soil")})
     by_soil = []
     for soil in soils:
@@ -1032,7 +1050,7 @@ such window, the model picks the faults among them):
 {chr(10).join(rows)}
 
 Fewer (or as few) false flags than the rules at their recall in {fm['fault_classes_fewer_false_flags']} of
-{len(rows)} classes; the weakest class F1 is {fm['min_class_f1']:.3f} [{fm['min_class_f1_ci'][0]:.3f}, {fm['min_class_f1_ci'][1]:.3f}]
+{len(rows)} classes{_unreachable_text(fm)}; the weakest class F1 is {fm['min_class_f1']:.3f} [{fm['min_class_f1_ci'][0]:.3f}, {fm['min_class_f1_ci'][1]:.3f}]
 (issue 21 asks >= 0.90 for every class). Intervals: 95 %, held-out seasons resampled (cluster bootstrap); each
 class's is the per-class table's above; the weakest's is of the minimum over the classes in each resample (the
 weakest class can change between resamples), so its upper end can sit below that class's own.

@@ -339,3 +339,22 @@ def test_predict_reads_an_ismn_file():
     res = run_cli("predict", APP.id, str(src), "--events-only")
     assert res.returncode == 0, res.stderr
     assert "resampled" in res.stderr  # hourly -> 15 minutes
+
+
+def test_a_rule_recall_the_node_cannot_reach_is_reported_not_counted_as_every_negative():
+    """Where the node scores a class -inf (precondition not met) on more of its windows than the rules miss, no
+    threshold reaches the rules' recall: NaN false flags and the class named, not a -inf threshold that flags
+    every negative window."""
+    stuck = P.FAULTS.index("stuck")
+    y = np.array([stuck, stuck, stuck, 0, 0, 0])
+    prob = np.full((6, len(P.FAULTS)), -5.0, np.float32)
+    prob[:, 0] = 1.0
+    prob[:3, stuck] = [2.0, -np.inf, -np.inf]  # the node can name one of the three
+    rule = np.array([stuck, stuck, 0, 0, 0, 0])  # the rules find two, with no false flag
+    fm = P.fault_metrics(y, prob, rule)
+    assert np.isnan(fm["false_flags_stuck"]) and fm["recall_not_reachable"] == ["stuck"]
+    assert fm["fault_classes_fewer_false_flags"] == 0
+    assert "n/a: recall not reachable" == P._false_flags_cell(fm["false_flags_stuck"])
+    rule[1] = 0  # the rules find one: the node reaches it with no false flag
+    fm = P.fault_metrics(y, prob, rule)
+    assert fm["false_flags_stuck"] == 0 and fm["recall_not_reachable"] == [] and fm["fault_classes_fewer_false_flags"] == 1
