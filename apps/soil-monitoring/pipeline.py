@@ -267,6 +267,10 @@ class PhysicalLimits:
     def __init__(self, manifest):
         p, f32 = manifest.postprocess, np.float32
         self.constant_n = samples_of(p["stuck_constant_s"], manifest.rate)
+        w = int(manifest.features["window"])  # the window holds the readings compared (app.c counts without bound)
+        if not 1 <= self.constant_n <= w:
+            raise TinymlError(f"[postprocess] stuck_constant_s = {p['stuck_constant_s']} s is {self.constant_n} samples; it must "
+                              f"be 1 to {w} (the window): from {0.5 / manifest.rate:.0f} s to under {(w + 0.5) / manifest.rate:.0f} s")
         self.vwc_min, self.vwc_max, self.sat_margin = f32(p["vwc_min"]), f32(p["vwc_max"]), f32(p["sat_margin"])
 
     def constant(self, v) -> bool:

@@ -12,6 +12,7 @@ import pytest
 
 from tinyml.apps import load_app
 from tinyml.device.config import app_config_h
+from tinyml.errors import TinymlError
 from tinyml.features import FeatureExtractor
 from tinyml.recording import Recording
 
@@ -358,3 +359,17 @@ def test_a_rule_recall_the_node_cannot_reach_is_reported_not_counted_as_every_ne
     rule[1] = 0  # the rules find one: the node reaches it with no false flag
     fm = P.fault_metrics(y, prob, rule)
     assert fm["false_flags_stuck"] == 0 and fm["recall_not_reachable"] == [] and fm["fault_classes_fewer_false_flags"] == 1
+
+
+@pytest.mark.parametrize("seconds", ["0.0", "74250.0"])
+def test_a_stuck_constancy_the_window_cannot_hold_is_refused(seconds):
+    """0 samples (Python compared the whole window, app.c none) or more than the window's 82 (Python never,
+    app.c after enough equal readings) would part the twins: refused at load, naming the key and the range."""
+    app = load_app(APP.id, overrides=[f"postprocess.stuck_constant_s={seconds}"])
+    with pytest.raises(TinymlError, match=r"stuck_constant_s = .* it must be 1 to 82 \(the window\): from 450 s"):
+        app.pipeline.PhysicalLimits(app.manifest)
+    assert load_app(APP.id, overrides=["postprocess.stuck_constant_s=74249.0"]).pipeline.PhysicalLimits(M).constant_n == 24
+    src = next((ROOT / "datasets" / "ismn" / "fixture").rglob("DEMO_DEMO_Field-A_sm_*.stm"))
+    res = run_cli("predict", APP.id, str(src), "--set", f"postprocess.stuck_constant_s={seconds}")
+    errors = [ln for ln in res.stderr.splitlines() if not ln.startswith("notice:")]  # the reader's notices first
+    assert res.returncode == 2 and len(errors) == 1 and "stuck_constant_s" in errors[0], res.stderr
