@@ -56,7 +56,7 @@ NV_VERSION = 2  # 2: the threshold is on the anomaly score with the classifier's
 
 def resolve_deployment(values: dict) -> dict:
     """[machine] as the features use it: a speed in rpm (when not 0) replaces shaft_hz; a bearing geometry
-    (balls > 0) replaces the defect orders; `bdf` (the ball defect frequency, 2 x BSF) is derived. Inputs are float32 first, as in app_config.h, then computed in
+    (balls > 0) replaces the defect orders. Inputs are float32 first, as in app_config.h, then computed in
     float64 like the firmware's double arithmetic."""
     m = dict(values.get("machine", {}))
     if not m:
@@ -78,9 +78,6 @@ def resolve_deployment(values: dict) -> dict:
     if bad:
         raise TinymlError(f"[machine] needs the bearing's defect orders ({', '.join(bad)} missing) or its geometry "
                           "(balls, ball_mm, pitch_mm, contact_deg)")
-    # the ball defect frequency: a defect on a rolling element strikes the races twice per spin (2 x BSF), so
-    # the envelope reads it there and at its harmonics (BSF's odd multiples hold nothing of it)
-    m["bdf"] = 2.0 * float(m["bsf"])
     return {**values, "machine": m}
 
 
@@ -937,8 +934,8 @@ def _plot_envelope(app, pipe, test, path):
     plt = _plt()
     fig, ax = plt.subplots(figsize=(9, 3.2))
     ax.semilogy(f, P, lw=0.7)
-    colors = {"1x": "k", "bpfo": "r", "bpfi": "g", "bdf": "m"}
-    for name, o in (("1x", 1.0), ("bpfo", mach["bpfo"]), ("bpfi", mach["bpfi"]), ("bdf", mach["bdf"])):
+    colors = {"1x": "k", "bpfo": "r", "bpfi": "g", "bsf": "m"}
+    for name, o in (("1x", 1.0), ("bpfo", mach["bpfo"]), ("bpfi", mach["bpfi"]), ("bsf", mach["bsf"])):
         for h in (1, 2, 3):
             ax.axvline(h * o * mach["shaft_hz"], color=colors[name], lw=0.6, ls="--", label=name if h == 1 else None)
     ax.set_xlim(0, 12 * mach["shaft_hz"]); ax.set_xlabel("Hz"); ax.set_ylabel("envelope power")

@@ -71,7 +71,7 @@ static uint32_t s_fill;
 
 /* the machine (resolve_deployment's twin) */
 static float s_shaft_hz;
-static float s_env_orders[4]; /* 1x, BPFO, BPFI, BDF (the ball defect frequency, 2 x BSF) */
+static float s_env_orders[4]; /* 1x, BPFO, BPFI, BSF */
 
 /* post-processing constants (Params) */
 static int32_t s_min_normal_q, s_fault_q;
@@ -113,7 +113,7 @@ static void resolve_machine(void)
     s_env_orders[0] = 1.0f;
     s_env_orders[1] = bpfo;
     s_env_orders[2] = bpfi;
-    s_env_orders[3] = 2.0f * bsf; /* a ball defect strikes the races twice per spin (resolve_deployment's bdf) */
+    s_env_orders[3] = bsf;
 }
 
 /* ---- the non-volatile page: nv_image() / nv_state() in pipeline.py ---- */

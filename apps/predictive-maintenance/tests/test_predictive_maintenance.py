@@ -31,7 +31,6 @@ def test_machine_values_from_rpm_and_geometry():
     geo = P.resolve_deployment({"machine": {**base["machine"], "balls": 9, "ball_mm": 7.94, "pitch_mm": 39.04}})["machine"]
     assert geo["bpfo"] == pytest.approx(3.585, abs=2e-3) and geo["bpfi"] == pytest.approx(5.415, abs=2e-3)
     assert geo["bsf"] == pytest.approx(4.7135 / 2, abs=2e-3)  # CWRU's table states twice the ball spin
-    assert geo["bdf"] == 2 * geo["bsf"] and m["bdf"] == 2 * m["bsf"]  # the ball defect frequency, derived
     with pytest.raises(TinymlError, match="bearing geometry"):
         P.resolve_deployment({"machine": {**base["machine"], "balls": 9, "ball_mm": 50.0, "pitch_mm": 39.0}})
     with pytest.raises(TinymlError, match="shaft speed"):
@@ -47,25 +46,6 @@ def test_set_reaches_the_features():
     assert a.shape == b.shape == (1, 36)
     assert np.array_equal(a[0, :8], b[0, :8]) and not np.array_equal(a[0, 8:20], b[0, 8:20])  # only orders move
     assert M.feature_hash() == load_app(APP.id, overrides=["machine.shaft_hz=41.0"]).manifest.feature_hash()
-
-
-def test_ball_defect_is_read_at_twice_the_ball_spin():
-    """A defect on a rolling element strikes the races twice per spin: impulses at 2 x BSF ringing a resonance
-    light the fourth envelope group's first harmonic (features 17-19: bdf x 1, 2, 3), above the outer and inner
-    race groups' (BSF x 1 would sit between the lines and read nothing)."""
-    from scipy import signal as sps
-
-    from tinyml.features import FeatureExtractor
-
-    mach = P.resolve_deployment({s: dict(t) for s, t in M.deployment.items()})["machine"]
-    rate, n = M.rate, M.features["window"]
-    rng = np.random.default_rng(1)
-    exc = rng.normal(0, 0.02, n)
-    exc[(np.arange(0, n / rate, 1 / (2 * mach["bsf"] * mach["shaft_hz"])) * rate).astype(int)] += 1.0
-    b, a = sps.iirpeak(3500.0, 30, fs=rate)
-    x = sps.lfilter(b, a, exc).astype(np.float32)[:, None]
-    f = FeatureExtractor(M).features(x)[0]
-    assert f[17] > 3 and f[17] > max(f[11], f[14]) + 2  # bdf x 1 against BPFO x 1, BPFI x 1
 
 
 def test_examples_refuse_a_recording_not_at_the_device_rate():
