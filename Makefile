@@ -21,16 +21,18 @@ ifeq ($(VENV_STALE),1)
 endif
 
 # ---- make variables: checked, then each becomes its CLI flag ----
-# A variable on the command line that no recipe reads is a typo (BOARD=avr-uno would flash the default board):
-# one line, before anything runs. The environment is not checked.
+# A variable on the command line that nothing reads is a typo (Board=avr-uno would flash the default board):
+# one line, before anything runs. Make exports command-line variables to the recipes, so those the CLI reads
+# from its environment pass too: BOARD (as board=), TINYML_* (TINYML_DEBUG=1 ...) and CC (the host compiler).
+# The environment is not checked, nor a sub-make (MAKELEVEL > 0: its parent's MAKEFLAGS count as its command line).
 MAKE_VARIABLES := app board INPUT RATE MODEL EVENTS_ONLY ALL_LINES CHANNEL PORT SET SMOKE YES DEVICE MQTT \
-                  CALIBRATION RUN DEVICES GATEWAYS SECONDS BROKER LISTEN PYTHON
+                  CALIBRATION RUN DEVICES GATEWAYS SECONDS BROKER LISTEN PYTHON BOARD CC
 upper = $(subst a,A,$(subst b,B,$(subst c,C,$(subst d,D,$(subst e,E,$(subst f,F,$(subst g,G,$(subst h,H,$(subst i,I,\
         $(subst j,J,$(subst k,K,$(subst l,L,$(subst m,M,$(subst n,N,$(subst o,O,$(subst p,P,$(subst q,Q,$(subst r,R,\
         $(subst s,S,$(subst t,T,$(subst u,U,$(subst v,V,$(subst w,W,$(subst x,X,$(subst y,Y,$(subst z,Z,$(1)))))))))))))))))))))))))))
 comma := ,
 space := $() $()
-UNKNOWN_VARIABLE := $(firstword $(filter-out $(MAKE_VARIABLES),$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))))
+UNKNOWN_VARIABLE := $(if $(filter 0,$(MAKELEVEL)),$(firstword $(filter-out $(MAKE_VARIABLES) TINYML_%,$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v))))))
 ifneq ($(UNKNOWN_VARIABLE),)
 MEANT := $(firstword $(foreach v,$(MAKE_VARIABLES),$(if $(filter $(call upper,$(v)),$(call upper,$(UNKNOWN_VARIABLE))),$(v))))
 $(error unknown make variable $(UNKNOWN_VARIABLE)=$(if $(MEANT),; did you mean $(MEANT)=?, (make takes: $(subst $(space),$(comma)$(space),$(strip $(MAKE_VARIABLES)))))))

@@ -268,15 +268,32 @@ def test_the_cli_says_no_app_too_when_given_an_empty_one():
 
 
 @pytest.mark.parametrize("args, expect", [
-    (["app=soil-monitoring", "flash", "BOARD=avr-uno"], "unknown make variable BOARD=; did you mean board=?"),
+    (["app=soil-monitoring", "flash", "Board=avr-uno"], "unknown make variable Board=; did you mean board=?"),
     (["predict", "app=fall-detect", "input=rec.csv"], "unknown make variable input=; did you mean INPUT=?"),
     (["flash", "APP=fall-detect"], "unknown make variable APP=; did you mean app=?"),
     (["app=fall-detect", "predict", "INPT=rec.csv"], "unknown make variable INPT= (make takes: app, board, INPUT, "),
 ])
 def test_a_misspelt_make_variable_is_one_line_before_anything_runs(args, expect):
-    """make ignores a variable no recipe reads: BOARD=avr-uno would flash the default board, silently."""
+    """make ignores a variable nothing reads: Board=avr-uno would flash the default board, silently."""
     err = _make_refuses(*args)
     assert expect in err, err
+
+
+@pytest.mark.parametrize("extra", ["BOARD=avr-uno", "TINYML_DEBUG=1", "CC=gcc"])
+def test_variables_the_cli_reads_from_its_environment_pass(extra):
+    """Make exports command-line variables to its recipes: BOARD (the CLI's --board default), TINYML_* (the
+    CLI's own switches, e.g. TINYML_DEBUG=1, which its internal-error line names) and CC are read there."""
+    r = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed", "apps", extra], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_sub_make_is_not_checked():
+    """A parent make's variables reach a sub-make as its command line (MAKEFLAGS): not the user's typo."""
+    env = {**os.environ, "MAKEFLAGS": "DESTDIR=/x", "MAKELEVEL": "1"}
+    r = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed", "apps"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
 
 
 def test_every_variable_the_makefile_reads_from_the_user_is_accepted():

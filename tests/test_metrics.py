@@ -119,6 +119,22 @@ def test_grouped_auc_interval_widens_when_groups_are_alike_inside():
         auc_metrics(y, s, groups=machines[:-1])
 
 
+def test_grouped_auc_interval_at_the_edges():
+    """A complete separation gives the exact bound over groups (not the point [1, 1] every resample gives);
+    positives in one group only leave nothing to resample: DeLong, named so."""
+    y = np.tile(np.r_[np.zeros(8, bool), np.ones(4, bool)], 10)
+    s = y + np.linspace(0, 0.5, len(y))
+    machines = np.repeat(np.arange(10), 12)
+    lo, hi = auc_metrics(y, s, groups=machines)["auc_ci"]
+    assert hi == 1.0 and lo == pytest.approx(0.025 ** (1 / 10)) and lo < 1
+    one = np.where(y, 0, 1 + np.arange(len(y)) % 5)  # every positive in group 0
+    rng = np.random.default_rng(7)
+    noisy = rng.normal(0, 1, len(y)) + y
+    m = auc_metrics(y, noisy, groups=one)
+    assert m["auc_ci_method"].startswith("DeLong (positives in 1, negatives in 5 groups")
+    assert m["auc_ci"] == auc_metrics(y, noisy)["auc_ci"]
+
+
 def test_round_metrics_rounds_inside_intervals():
     assert round_metrics({"mae": 0.1234567, "mae_ci": [0.1111111, 0.2222222], "n": 3}) == {
         "mae": 0.12346, "mae_ci": [0.11111, 0.22222], "n": 3}

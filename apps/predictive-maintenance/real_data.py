@@ -89,7 +89,7 @@ def committed_on_cwru(app, pipe, recs, roles: dict[str, str]) -> dict:
     out = _scored(y, p, g, m.labels)
     out["trained_on_cwru"] = {role: sorted(k for k, v in roles.items() if v == role) for role in ("train", "val", "test")}
     if 0 < (y == 0).sum() < len(y):
-        out["anomaly_auc_uncalibrated"] = auc_metrics(y != 0, 1 - pnorm)
+        out["anomaly_auc_uncalibrated"] = auc_metrics(y != 0, 1 - pnorm, groups=g)  # records, not windows
     out["by_load"] = {}
     for k in sorted(set(load.tolist())):
         sel = load == k

@@ -250,6 +250,28 @@ def test_each_demo_starts_from_an_empty_queue(tmp_path, monkeypatch):
     assert new == old and list(new.iterdir()) == []
 
 
+def test_two_demos_at_once_keep_their_own_state(tmp_path, monkeypatch):
+    """A second `make dashboard` emptied the folder the first one's broker and queue were using; each process
+    has its own now, and only the folders of processes that are gone are cleared."""
+    import subprocess as sp
+
+    from tinyml.gateway.dashboard import demo_state
+
+    monkeypatch.setenv("TINYML_ROOT", str(tmp_path))
+    other = sp.Popen(["sleep", "30"])
+    try:
+        theirs = demo_state(pid=other.pid)
+        (theirs / "queue.sqlite").write_bytes(b"in use")
+        gone = demo_state(pid=2 ** 22 + 7)  # above Linux's default pid_max: no such process
+        (gone / "queue.sqlite").write_bytes(b"left behind")
+        mine = demo_state()
+        assert mine != theirs and (theirs / "queue.sqlite").read_bytes() == b"in use"
+        assert not gone.exists()
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_usage_errors_are_one_line():
     r = subprocess.run([TINYML, "dashboard"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--broker URL" in r.stderr, r.stderr

@@ -423,3 +423,38 @@ def test_a_terminal_ctrl_c_does_not_reach_the_local_broker(tmp_path):
         assert os.getpgid(b.proc.pid) != os.getpgid(0)
     finally:
         b.stop()
+
+
+def test_a_local_broker_ends_when_its_owner_is_killed(tmp_path):
+    """In its own session, the broker no longer dies with its owner's group: an owner killed outright
+    (SIGKILL, a cancelled job) left mosquitto running for good. The parent-death signal ends it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time; from pathlib import Path; from tinyml.gateway.broker import LocalBroker; "
+            "b = LocalBroker(Path(sys.argv[1]), acl=False, tls=False).start(); print(b.proc.pid, flush=True); "
+            "time.sleep(60)")
+    owner = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "broker")], stdout=subprocess.PIPE, text=True)
+    pid = int(owner.stdout.readline())
+    try:
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait(10)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            if open(f"/proc/{pid}/stat").read().split()[2] == "Z":  # exited, waiting for init to reap it
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"mosquitto {pid} outlived its killed owner")
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

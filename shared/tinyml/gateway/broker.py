@@ -67,6 +67,18 @@ def make_certificates(d: Path, client_names=("consumer",)) -> dict[str, Path]:
     return out
 
 
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started it dies (Linux prctl PR_SET_PDEATHSIG;
+    elsewhere nothing, and the owner's stop() is the only way). The signal follows the starting *thread*: every
+    LocalBroker is started from a thread that outlives it (the CLI's main thread, a test's)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 @dataclass
 class LocalBroker:
     """mosquitto in `workdir` with users {name: password} and the example ACL (acl=False: everyone may do anything)."""
@@ -126,9 +138,12 @@ class LocalBroker:
 
     def start(self, timeout: float = 30.0) -> "LocalBroker":
         # Its own session: a terminal's Ctrl-C goes to our process group, and mosquitto dying with us would leave the
-        # gateway's last events and its drain retrying a broker that is gone; its owner stops it, after them.
+        # gateway's last events and its drain retrying a broker that is gone; its owner stops it, after them. But
+        # an owner killed outright (SIGKILL, a closed terminal's whole group) must not leave it running: Linux's
+        # parent-death signal ends it then.
         self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, cwd=self.workdir, start_new_session=True)
+                                     stderr=subprocess.PIPE, cwd=self.workdir, start_new_session=True,
+                                     preexec_fn=_end_with_parent)
         end = time.monotonic() + timeout
         while True:  # ready when every listener accepts a connection
             if self.proc.poll() is not None:

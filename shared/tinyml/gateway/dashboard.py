@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -264,17 +265,35 @@ def demo_devices() -> list:
     return specs
 
 
-def demo_state() -> Path:
-    """The demo's broker and queue folder, emptied: its event ids repeat from run to run (the same demo, the same
-    loops), and a queue that keeps each id once would take a new run's events for ones already delivered."""
+def demo_state(pid: int | None = None) -> Path:
+    """This process's demo broker and queue folder, emptied: its event ids repeat from run to run (the same demo,
+    the same loops), and a queue that keeps each id once would take a new run's events for ones already
+    delivered. One folder per process, so a second demo running at once keeps its own; those of processes
+    that are gone are removed."""
     import shutil
 
     from ..paths import build_dir
 
-    d = build_dir("dashboard-demo")
+    root = build_dir("dashboard-demo")
+    pid = os.getpid() if pid is None else pid
+    for old in root.glob("run-*"):
+        owner = old.name[4:]
+        if owner.isdigit() and int(owner) != pid and not _running(int(owner)):
+            shutil.rmtree(old, ignore_errors=True)
+    d = root / f"run-{pid}"
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
     return d
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: running
+        return True
+    return True
 
 
 def cmd_dashboard(args) -> int:

@@ -10,8 +10,9 @@ from contextlib import contextmanager
 
 @contextmanager
 def stop_on_signals(stop):
-    """Call `stop()` on SIGTERM or SIGINT while inside; the handlers before are put back after."""
-    before = {s: signal.signal(s, lambda signum, frame: stop()) for s in (signal.SIGTERM, signal.SIGINT)}
+    """Call `stop()` on SIGTERM, SIGINT or SIGHUP (a closed terminal) while inside; the handlers before are put
+    back after."""
+    before = {s: signal.signal(s, lambda signum, frame: stop()) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
         yield
     finally:

@@ -11,7 +11,11 @@ DeLong treats the examples as independent. When they come in groups (the capture
 windows of one recording), pass `groups`: the interval is then a cluster bootstrap over whole groups. The
 AUC is a ratio of pair counts, so with C[g, h] the (tie-halved) count of positive-over-negative pairs
 between group g's positives and group h's negatives, a resample drawing the groups w times has
-AUC = w C w / ((w . positives) (w . negatives)): one matrix per resample, no re-sorting.
+AUC = w C w / ((w . positives) (w . negatives)): one matrix per resample, no re-sorting. A resample that
+draws no group with a positive (or a negative) has no AUC and is left out (the interval is conditional on
+both being drawn). With fewer than two groups holding positives or negatives there is nothing to resample:
+DeLong's interval is given, and named so. At a complete separation every resample has the same AUC, so the
+interval is the exact bound above with the number of groups in place of the examples (conservative).
 """
 
 from __future__ import annotations
@@ -55,14 +59,23 @@ def _pair_counts(y: np.ndarray, s: np.ndarray, group_index: np.ndarray, n_groups
     return counts
 
 
+def _separation_bound(auc: float, m: int, n: int, level: float) -> list[float]:
+    """The exact bound for no error in min(m, n) trials, at a complete separation (see the module docstring)."""
+    edge = float(((1 - level) / 2) ** (1 / min(m, n)))
+    return [edge, 1.0] if auc >= 0.5 else [0.0, 1 - edge]
+
+
 def _cluster_auc_ci(y, s, groups, level: float) -> list[float]:
     from .bootstrap import cluster_bootstrap_ci
 
     names, index = np.unique(np.asarray(groups), return_inverse=True)
     k = len(names)
-    pairs = _pair_counts(y, s, index, k)
     pos = np.bincount(index[y], minlength=k).astype(np.float64)
     neg = np.bincount(index[~y], minlength=k).astype(np.float64)
+    auc = roc_auc(y, s)
+    if auc in (0.0, 1.0):
+        return _separation_bound(auc, int((pos > 0).sum()), int((neg > 0).sum()), level)
+    pairs = _pair_counts(y, s, index, k)
 
     def auc(sums):
         w = sums["draws"]  # (n_boot, k): the identity's resampled sums are the draw counts themselves
@@ -89,9 +102,14 @@ def auc_metrics(is_anomaly, scores, *, level: float = 0.95, groups=None) -> dict
     if groups is not None:
         if len(groups) != len(y):
             raise ValueError(f"auc_metrics: {len(groups)} group ids for {len(y)} examples")
-        k = len(np.unique(np.asarray(groups)))
-        return {"auc": auc, "auc_ci": _cluster_auc_ci(y, s, groups, level),
-                "auc_ci_method": f"cluster bootstrap over {k} groups", "positives": m, "negatives": n}
+        g = np.asarray(groups)
+        k, k_pos, k_neg = len(np.unique(g)), len(np.unique(g[y])), len(np.unique(g[~y]))
+        if min(k_pos, k_neg) >= 2:
+            return {"auc": auc, "auc_ci": _cluster_auc_ci(y, s, groups, level),
+                    "auc_ci_method": f"cluster bootstrap over {k} groups", "positives": m, "negatives": n}
+        method = f"DeLong (positives in {k_pos}, negatives in {k_neg} groups: too few to resample)"
+    else:
+        method = "DeLong"
     var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
     z = float(norm.ppf(1 - (1 - level) / 2))
     if 0 < auc < 1 and var > 0:
@@ -99,10 +117,8 @@ def auc_metrics(is_anomaly, scores, *, level: float = 0.95, groups=None) -> dict
         half = z * np.sqrt(var) / (auc * (1 - auc))  # delta method
         lo, hi = 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
     else:  # complete separation: the variance estimate is 0 (see the module docstring)
-        a = (1 - level) / 2
-        edge = float(a ** (1 / min(m, n)))
-        lo, hi = (edge, 1.0) if auc >= 0.5 else (0.0, 1 - edge)
-    return {"auc": auc, "auc_ci": [float(lo), float(hi)], "auc_ci_method": "DeLong", "positives": m, "negatives": n}
+        lo, hi = _separation_bound(auc, m, n, level)
+    return {"auc": auc, "auc_ci": [float(lo), float(hi)], "auc_ci_method": method, "positives": m, "negatives": n}
 
 
 def roc_curve(is_anomaly, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
