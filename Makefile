@@ -24,7 +24,9 @@ endif
 # A variable on the command line that nothing reads is a typo (Board=avr-uno would flash the default board):
 # one line, before anything runs. Make exports command-line variables to the recipes, so those the CLI reads
 # from its environment pass too: BOARD (as board=), TINYML_* (TINYML_DEBUG=1 ...) and CC (the host compiler).
-# The environment is not checked, nor a sub-make (MAKELEVEL > 0: its parent's MAKEFLAGS count as its command line).
+# The environment is not checked. (A sub-make gets its parent's command-line variables through MAKEFLAGS as its
+# own: a parent's variable unknown here is refused too. Not skipped by MAKELEVEL: `make test` is a parent, and
+# the tests' own make calls must be checked under it.)
 MAKE_VARIABLES := app board INPUT RATE MODEL EVENTS_ONLY ALL_LINES CHANNEL PORT SET SMOKE YES DEVICE MQTT \
                   CALIBRATION RUN DEVICES GATEWAYS SECONDS BROKER LISTEN PYTHON BOARD CC
 upper = $(subst a,A,$(subst b,B,$(subst c,C,$(subst d,D,$(subst e,E,$(subst f,F,$(subst g,G,$(subst h,H,$(subst i,I,\
@@ -32,7 +34,7 @@ upper = $(subst a,A,$(subst b,B,$(subst c,C,$(subst d,D,$(subst e,E,$(subst f,F,
         $(subst s,S,$(subst t,T,$(subst u,U,$(subst v,V,$(subst w,W,$(subst x,X,$(subst y,Y,$(subst z,Z,$(1)))))))))))))))))))))))))))
 comma := ,
 space := $() $()
-UNKNOWN_VARIABLE := $(if $(filter 0,$(MAKELEVEL)),$(firstword $(filter-out $(MAKE_VARIABLES) TINYML_%,$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v))))))
+UNKNOWN_VARIABLE := $(firstword $(filter-out $(MAKE_VARIABLES) TINYML_%,$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))))
 ifneq ($(UNKNOWN_VARIABLE),)
 MEANT := $(firstword $(foreach v,$(MAKE_VARIABLES),$(if $(filter $(call upper,$(v)),$(call upper,$(UNKNOWN_VARIABLE))),$(v))))
 $(error unknown make variable $(UNKNOWN_VARIABLE)=$(if $(MEANT),; did you mean $(MEANT)=?, (make takes: $(subst $(space),$(comma)$(space),$(strip $(MAKE_VARIABLES)))))))

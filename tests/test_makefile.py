@@ -288,14 +288,6 @@ def test_variables_the_cli_reads_from_its_environment_pass(extra):
     assert r.returncode == 0, r.stderr
 
 
-def test_a_sub_make_is_not_checked():
-    """A parent make's variables reach a sub-make as its command line (MAKEFLAGS): not the user's typo."""
-    env = {**os.environ, "MAKEFLAGS": "DESTDIR=/x", "MAKELEVEL": "1"}
-    r = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed", "apps"], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-
-
 def test_every_variable_the_makefile_reads_from_the_user_is_accepted():
     text = MAKEFILE.read_text().replace("\\\n", " ")
     mo = re.search(r"^MAKE_VARIABLES\s*:=\s*(.+)$", text, re.M)
