@@ -43,8 +43,10 @@ endif
 # The yes/no variables: 1/y/yes/true/on or 0/n/no/false/off (any case); another word on the command line is
 # refused, not read as no.
 FLAG_VARIABLES := EVENTS_ONLY ALL_LINES SMOKE YES DEVICE
-yes = $(filter 1 Y YES TRUE ON,$(call upper,$(1)))
-BAD_FLAG := $(firstword $(foreach v,$(FLAG_VARIABLES),$(if $(filter command line,$(origin $(v))),$(if $(filter-out 0 N NO FALSE OFF 1 Y YES TRUE ON,$(call upper,$($(v)))),$(v)))))
+YES_WORDS := 1 Y YES TRUE ON
+NO_WORDS := 0 N NO FALSE OFF
+yes = $(filter $(YES_WORDS),$(call upper,$(1)))
+BAD_FLAG := $(firstword $(foreach v,$(FLAG_VARIABLES),$(if $(filter command line,$(origin $(v))),$(if $(filter-out $(NO_WORDS) $(YES_WORDS),$(call upper,$($(v)))),$(v)))))
 ifneq ($(BAD_FLAG),)
 $(error $(BAD_FLAG)=$($(BAD_FLAG)): give $(BAD_FLAG)=1 (yes) or 0 (no))
 endif

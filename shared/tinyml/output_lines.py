@@ -49,9 +49,12 @@ class LineMaker:
             return np.float32(1) / (np.float32(1) + np.exp(-x, dtype=np.float32))
         return x
 
+    def scores(self, scores_q) -> dict:
+        """{label: probability} as a window line prints it."""
+        return {lab: round(float(p), 4) for lab, p in zip(self.labels, self.prob(scores_q))}
+
     def window(self, idx: int, scores_q, values=None) -> dict:
-        line = {"t": self.seconds(idx),
-                "scores": {lab: round(float(p), 4) for lab, p in zip(self.labels, self.prob(scores_q))}}
+        line = {"t": self.seconds(idx), "scores": self.scores(scores_q)}
         if self.value_names:
             v = np.full(len(self.value_names), np.nan, np.float32) if values is None else values
             line["values"] = {name: value_json(x) for name, x in zip(self.value_names, v)}

@@ -233,14 +233,10 @@ def _parse_datetime(text: str, day_first: bool | None = None) -> datetime:
     m = _DOTTED.match(t) or (_SLASHED.match(t) if day_first is not None else None)
     if m:
         t = _iso(m, True if m.re is _DOTTED else day_first)
-        if re.match(r".* \d{1,2}:\d{2}$", t):
-            t += ":00"
     if re.match(r"^\d{4}/\d{1,2}/\d{1,2}", t):  # 2026/12/05 14:28 (loggers): ISO with slashes
         d, _, rest = t.partition(" ")
         y, mo, da = d.split("/")
         t = f"{int(y):04d}-{int(mo):02d}-{int(da):02d}" + (f" {rest}" if rest else "")
-        if re.match(r".* \d{1,2}:\d{2}$", t):
-            t += ":00"
     dt = datetime.fromisoformat(t)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)  # naive times: only differences matter

@@ -68,8 +68,6 @@ def model_specs(app: App) -> list[ModelSpec]:
 def _float_source(run_dir: Path) -> dict:
     """Where a reused float model was fitted: its run and that run's data (the quantization and evaluation
     data of this card may differ, e.g. a generator's unseeded renders)."""
-    import json
-
     card = run_dir / "card.json"
     sha = json.loads(card.read_text())["dataset"].get("sha256") if card.is_file() else None
     return {"run": run_dir.name, "data_sha256": sha}

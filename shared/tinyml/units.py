@@ -143,6 +143,18 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
     return {ch: np.asarray(chosen.fn(columns[ch]), np.float64) for ch in chans}
 
 
+def _whole_numbers(columns, chans) -> list[np.ndarray] | None:
+    """Each channel's finite values, or None unless every channel has some and all are whole numbers."""
+    out = []
+    for ch in chans:
+        x = np.asarray(columns[ch], np.float64)
+        x = x[np.isfinite(x)]
+        if not len(x) or np.any(x != np.round(x)):
+            return None
+        out.append(x)
+    return out
+
+
 def _counts_hint(columns, chans, guess: str, unit: str) -> str:
     """What to do if whole numbers taken for a smaller unit by their size are a converter's signed raw counts:
     an ECG front end's int16 codes at 200 per mV read as uV are 5x too small, and no size or amplitude check
@@ -151,11 +163,8 @@ def _counts_hint(columns, chans, guess: str, unit: str) -> str:
     g, t = lookup(guess), lookup(unit)
     if g is None or t is None or g.quantity == "audio" or g.factor >= t.factor:
         return ""
-    for ch in chans:
-        x = np.asarray(columns[ch], np.float64)
-        x = x[np.isfinite(x)]
-        if not len(x) or np.any(x != np.round(x)):
-            return ""
+    if _whole_numbers(columns, chans) is None:
+        return ""
     return (f"; whole numbers: if they are a converter's raw counts, not {guess}, give "
             f"{option('set', 'signal.counts_per_unit=N')} (N counts per {unit})")
 
@@ -167,11 +176,12 @@ def _refuse_adc_codes(columns, chans, unit: str, guess: str, checks: "_Checks", 
     wrong gain; only the user knows the gain. Undeclared values not plausible as they are, only."""
     if not checks.ranges or any(lo != -hi for lo, hi in checks.ranges.values()):
         return  # a quantity that is not centred on zero (soil moisture in %: whole numbers are fine)
+    whole = _whole_numbers(columns, chans)
+    if whole is None:
+        return
     mids = []
-    for ch in chans:
-        x = np.asarray(columns[ch], np.float64)
-        x = x[np.isfinite(x)]
-        if not len(x) or x.min() < 0 or np.any(x != np.round(x)):
+    for x in whole:
+        if x.min() < 0:
             return
         med = float(np.median(x))
         bits = next((b for b in range(10, 17) if 0.75 * 2 ** (b - 1) <= med <= 1.25 * 2 ** (b - 1)), None)

@@ -288,11 +288,11 @@ def demo_state(pid: int | None = None) -> Path:
 
 def _running(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # PermissionError: another user's process, running
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's: running
-        return True
+    except PermissionError:
+        pass
     return True
 
 

@@ -141,7 +141,7 @@ class EventFeed:
         if isinstance(msg, Hello):
             self.hello(msg)
         elif isinstance(msg, Scores):
-            self.scores = self.lines.window(msg.t, msg.scores)["scores"]
+            self.scores = self.lines.scores(msg.scores)
             self.stats.windows += 1
         elif isinstance(msg, Values):
             self.values = {n: self.value_json(v) for n, v in zip(self.m.values, msg.values)}
@@ -311,7 +311,7 @@ class DeviceWorker:
         w = 0
         for sample, label, score in res.events:
             while w < len(ends) and ends[w] <= sample:  # the window that raised it
-                self.feed.scores = mk.window(int(ends[w]), res.scores_q[w])["scores"]
+                self.feed.scores = mk.scores(res.scores_q[w])
                 w += 1
             self.feed.stats.windows, self.feed.stats.samples = w, int(sample)
             due = t0 + sample / self.feed.rate / self.spec.speed

@@ -65,24 +65,22 @@ def _separation_bound(auc: float, m: int, n: int, level: float) -> list[float]:
     return [edge, 1.0] if auc >= 0.5 else [0.0, 1 - edge]
 
 
-def _cluster_auc_ci(y, s, groups, level: float) -> list[float]:
+def _cluster_auc_ci(y, s, index: np.ndarray, pos: np.ndarray, neg: np.ndarray, auc: float,
+                    level: float) -> list[float]:
+    """The cluster-bootstrap interval; `index`: each example's group, `pos`/`neg`: each group's counts."""
     from .bootstrap import cluster_bootstrap_ci
 
-    names, index = np.unique(np.asarray(groups), return_inverse=True)
-    k = len(names)
-    pos = np.bincount(index[y], minlength=k).astype(np.float64)
-    neg = np.bincount(index[~y], minlength=k).astype(np.float64)
-    auc = roc_auc(y, s)
     if auc in (0.0, 1.0):
         return _separation_bound(auc, int((pos > 0).sum()), int((neg > 0).sum()), level)
+    k = len(pos)
     pairs = _pair_counts(y, s, index, k)
 
-    def auc(sums):
+    def resampled_auc(sums):
         w = sums["draws"]  # (n_boot, k): the identity's resampled sums are the draw counts themselves
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.einsum("bg,gh,bh->b", w, pairs, w) / ((w @ pos) * (w @ neg))
 
-    lo, hi = cluster_bootstrap_ci({"draws": np.eye(k)}, auc, level=level)
+    lo, hi = cluster_bootstrap_ci({"draws": np.eye(k)}, resampled_auc, level=level)
     return [float(lo), float(hi)]
 
 
@@ -102,11 +100,13 @@ def auc_metrics(is_anomaly, scores, *, level: float = 0.95, groups=None) -> dict
     if groups is not None:
         if len(groups) != len(y):
             raise ValueError(f"auc_metrics: {len(groups)} group ids for {len(y)} examples")
-        g = np.asarray(groups)
-        k, k_pos, k_neg = len(np.unique(g)), len(np.unique(g[y])), len(np.unique(g[~y]))
+        names, index = np.unique(np.asarray(groups), return_inverse=True)
+        pos = np.bincount(index[y], minlength=len(names)).astype(np.float64)
+        neg = np.bincount(index[~y], minlength=len(names)).astype(np.float64)
+        k_pos, k_neg = int((pos > 0).sum()), int((neg > 0).sum())
         if min(k_pos, k_neg) >= 2:
-            return {"auc": auc, "auc_ci": _cluster_auc_ci(y, s, groups, level),
-                    "auc_ci_method": f"cluster bootstrap over {k} groups", "positives": m, "negatives": n}
+            return {"auc": auc, "auc_ci": _cluster_auc_ci(y, s, index, pos, neg, auc, level),
+                    "auc_ci_method": f"cluster bootstrap over {len(names)} groups", "positives": m, "negatives": n}
         method = f"DeLong (positives in {k_pos}, negatives in {k_neg} groups: too few to resample)"
     else:
         method = "DeLong"

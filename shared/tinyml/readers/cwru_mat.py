@@ -66,12 +66,20 @@ def rate_from_path(path: Path) -> float | None:
     return None
 
 
+def load_mat(path: Path, squeeze_me: bool) -> dict:
+    """scipy's loadmat, with a damaged or truncated file as one line naming it."""
+    from scipy.io import loadmat
+
+    try:
+        return loadmat(path, squeeze_me=squeeze_me)
+    except (ValueError, OSError, TypeError, IndexError, zlib.error) as e:
+        raise TinymlError(f"{path}: unreadable .mat file, truncated or damaged ({str(e).splitlines()[0][:80]})") from None
+
+
 def parse(path: Path, mat: dict | None = None) -> CwruRecord:
     """Read a CWRU record; TinymlError (one line, naming the file) for anything that is not one. `mat`: the
     file's variables when the caller has loaded them already (scipy.io.loadmat, squeezed or not): a
     compressed file costs a whole decompression per load."""
-    from scipy.io import loadmat
-
     path = Path(path)
     if mat is None:
         try:
@@ -81,10 +89,7 @@ def parse(path: Path, mat: dict | None = None) -> CwruRecord:
             raise TinymlError(f"{path}: cannot read ({e.strerror})") from None
         if head != MAT_MAGIC:
             raise TinymlError(f"{path}: not a MATLAB v5 .mat file (a CWRU record is one)")
-        try:
-            mat = loadmat(path, squeeze_me=False)
-        except (ValueError, OSError, TypeError, IndexError, zlib.error) as e:
-            raise TinymlError(f"{path}: unreadable .mat file, truncated or damaged ({str(e).splitlines()[0][:80]})") from None
+        mat = load_mat(path, squeeze_me=False)
     channels: dict[str, np.ndarray] = {}
     numbers: set[int] = set()
     rpm = None

@@ -39,16 +39,12 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         if f.read(len(V73_MAGIC)) == V73_MAGIC:
             raise TinymlError(f"{path}: a MATLAB v7.3 (HDF5) file, not read; save it with "
                               "save(..., '-v7') in MATLAB or Octave")
-    try:
-        mat = loadmat(path, squeeze_me=True)
-    except (ValueError, OSError, TypeError, IndexError, zlib.error) as e:
-        raise TinymlError(f"{path}: unreadable .mat file, truncated or damaged ({str(e).splitlines()[0][:80]})") from None
+    mat = cwru_mat.load_mat(path, squeeze_me=True)
     names = [k for k in mat if not k.startswith("__")]
     if any(cwru_mat._CHANNEL.match(k) for k in names):
         return cwru_mat.read(path, spec, mat)  # loaded once: a compressed file's whole decompression
     vectors = {k: np.asarray(mat[k]) for k in names if _is_vector(mat[k])}
     rate = _rate(mat, names, path)
-    wanted = set(spec.all_channels)
     try:
         found = spec.match(list(vectors), path, kind="MATLAB file", what="variable")
     except TinymlError:
@@ -61,7 +57,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         raise TinymlError(f"{path}: no rate in the file (a variable {', '.join(RATE_NAMES[:4])} ...): "
                           f"give {option('rate', 'HZ')}")
     keys = list(vectors)
-    cols = {ch: vectors[keys[i]].astype(np.float64).reshape(-1) for ch, i in found.items() if ch in wanted}
+    cols = {ch: vectors[keys[i]].astype(np.float64).reshape(-1) for ch, i in found.items()}
     lengths = {len(v) for v in cols.values()}
     if len(lengths) > 1:
         raise TinymlError(f"{path}: the variables for {', '.join(cols)} differ in length ({sorted(lengths)})")
