@@ -594,6 +594,7 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
         a = auc_metrics(np.r_[np.zeros(len(h)), np.ones(len(f))], np.r_[h, f],
                         groups=np.asarray(healthy_machine + fault_machine, dtype=str))
         out["anomaly_auc"], out["anomaly_auc_ci"] = a["auc"], a["auc_ci"]
+        out["anomaly_auc_ci_method"] = a["auc_ci_method"]  # the card names the interval the metric drew
         out["anomaly_machines"] = len(set(healthy_machine + fault_machine))
         out["anomaly_healthy_captures"] = int(len(h))
         out["anomaly_fault_captures"] = int(len(f))
@@ -870,11 +871,14 @@ def _plt():
 
 
 def _auc_interval_method(q: dict) -> str:
-    """How the card's AUC interval was drawn (an older card.json has no machine count: DeLong then)."""
-    k = q.get("anomaly_machines")
-    if not k:
-        return "DeLong"
-    return f"cluster bootstrap over the {int(k)} held-out machines: one machine's captures are not independent"
+    """How the card's AUC interval was drawn: the method auc_metrics reports (DeLong when too few machines hold
+    healthy or fault captures to resample them). A card.json from before the method was stored has only the
+    machine count; its interval was the cluster bootstrap when it has one, DeLong when not."""
+    method = q.get("anomaly_auc_ci_method") or ("cluster bootstrap" if q.get("anomaly_machines") else "DeLong")
+    if not method.startswith("cluster bootstrap"):
+        return method
+    return (f"cluster bootstrap over the {int(q['anomaly_machines'])} held-out machines: one machine's captures are "
+            "not independent")
 
 
 def _plot_roc(h, f, labels, path):

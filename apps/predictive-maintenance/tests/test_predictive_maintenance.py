@@ -332,3 +332,22 @@ def test_cwru_load3_files_are_in_no_training_or_validation_list(tmp_path):
     assert files(test, 3) == load3 and not files(train + val, 3)
     assert {r.subject for r in train if r.cohort == "cwru"} == {"cwru-load0", "cwru-load1", "cwru-load2"}
     assert val and all(r.cohort == "synthetic-vibration" for r in val)
+
+
+def test_the_card_names_the_auc_interval_the_metric_drew():
+    """The card's words for the AUC interval come from the method auc_metrics reports, not from the machine count:
+    with every fault capture on one machine there is nothing to resample, and the interval is DeLong's."""
+    from tinyml.metrics import auc_metrics
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(40), np.ones(20)]
+    s = rng.standard_normal(len(y)) + y
+    healthy = np.repeat(["m1", "m2", "m3", "m4"], 10)
+    for faulty, cluster in ((["m1"] * 20, False), (["m1"] * 10 + ["m2"] * 10, True)):
+        a = auc_metrics(y, s, groups=np.r_[healthy, faulty])
+        text = P._auc_interval_method({"anomaly_auc_ci_method": a["auc_ci_method"], "anomaly_machines": 4})
+        assert text.startswith("cluster bootstrap over the 4 held-out machines") == cluster, text
+        assert text.startswith("DeLong (positives in 1") != cluster, text
+    # a card.json from before the method was stored: its interval was the cluster bootstrap when it counted machines
+    assert P._auc_interval_method({"anomaly_machines": 38}).startswith("cluster bootstrap over the 38 held-out")
+    assert P._auc_interval_method({}) == "DeLong"
