@@ -14,6 +14,8 @@ on the forecast, exactly as firmware/app.c, so Python and the device agree.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from tinyml.errors import TinymlError
@@ -258,6 +260,13 @@ def field_params(manifest) -> dict:
     return fld
 
 
+class Preconditions(NamedTuple):
+    """One window's physical checks (PhysicalLimits.check), made once and read by the node and the rule baseline."""
+
+    constant: bool  # the newest constant_n readings all the same
+    out_of_range: bool  # the newest reading out of the physical range
+
+
 class PhysicalLimits:
     """[postprocess]'s physical preconditions of two classes, as their labels define them: `stuck` needs the
     reading exactly the same for `constant_n` samples (stuck_constant_s), `out_of_range` a newest reading below
@@ -283,12 +292,16 @@ class PhysicalLimits:
         x = f32(x)
         return bool(x < self.vwc_min or x > self.vwc_max or x > f32(f32(sat) + self.sat_margin))
 
-    def possible(self, frame, sat, labels) -> np.ndarray:
+    def check(self, frame, sat) -> Preconditions:
+        return Preconditions(self.constant(frame[:, 0]), self.out_of_range(frame[-1, 0], sat))
+
+    def possible(self, frame, sat, labels, checks: Preconditions | None = None) -> np.ndarray:
         """Per label, whether the window's readings allow it: False for stuck unless constant, for out_of_range
-        unless the newest reading is out of range; True for every other label."""
+        unless the newest reading is out of range; True for every other label. `checks`: the window's, if made."""
+        checks = self.check(frame, sat) if checks is None else checks
         ok = np.ones(len(labels), bool)
-        ok[labels.index("stuck")] = self.constant(frame[:, 0])
-        ok[labels.index("out_of_range")] = self.out_of_range(frame[-1, 0], sat)
+        ok[labels.index("stuck")] = checks.constant
+        ok[labels.index("out_of_range")] = checks.out_of_range
         return ok
 
 
@@ -502,17 +515,19 @@ def fx_end(sample: int, manifest) -> int:
 # --- baselines ------------------------------------------------------------------------------------------------
 
 
-def rule_baseline(frame, sat: float, limits: PhysicalLimits, rain_ok: bool = True) -> int:
+def rule_baseline(frame, sat: float, limits: PhysicalLimits, rain_ok: bool = True,
+                  checks: Preconditions | None = None) -> int:
     """ISMN-style automated checks (after Dorigo et al. 2013) on one window, for its newest hour: the class
     they name (0 = ok). The physical range and the 6 h of exact constancy (stuck/plateau) are the labels' and
-    the node's (`limits`)."""
+    the node's (`limits`; `checks`: the window's, if made)."""
     v = np.asarray(frame[:, 0], np.float64)
     rain = np.asarray(frame[:, 3], np.float64)
     has_rain = rain_ok and np.isfinite(rain).all()
     x = v[-1]
-    if limits.out_of_range(frame[-1, 0], sat):
+    checks = limits.check(frame, sat) if checks is None else checks
+    if checks.out_of_range:
         return FAULTS.index("out_of_range")
-    if limits.constant(frame[:, 0]):
+    if checks.constant:
         return FAULTS.index("plateau") if x >= sat - 0.05 else FAULTS.index("stuck")
     d2 = v[-7:-1] - 0.5 * (v[-8:-2] + v[-6:])  # glitches of the newest hour's candidates (as the features)
     rel = np.abs(d2[-4:]) / np.maximum(np.abs(v[-6:-2]), 0.02)
@@ -639,10 +654,11 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1):
         feats = fx.batch(frames[keep])
         sq = _fault_scores(pipe, feats, scorer)
         sat = float(r.truth.get("sat", 0.6))
-        possible = np.array([limits.possible(f, sat, FAULTS) for f in frames[keep]])
+        checks = [limits.check(f, sat) for f in frames[keep]]  # once per window, for the node and the rules
+        possible = np.array([limits.possible(f, sat, FAULTS, c) for f, c in zip(frames[keep], checks)])
         probs.append(np.where(possible, _dequant(sq, o.scale, o.zero_point), np.float32(-np.inf)))
         rain_ok = "rain_mm" not in r.missing
-        rules.append(np.array([rule_baseline(f, sat, limits, rain_ok) for f in frames[keep]]))
+        rules.append(np.array([rule_baseline(f, sat, limits, rain_ok, c) for f, c in zip(frames[keep], checks)]))
         ys.append(y[keep])
         groups.append(np.full(int(keep.sum()), len(groups)))
     return np.concatenate(ys), np.concatenate(probs), np.concatenate(rules), np.concatenate(groups)

@@ -373,3 +373,33 @@ def test_a_stuck_constancy_the_window_cannot_hold_is_refused(seconds):
     res = run_cli("predict", APP.id, str(src), "--set", f"postprocess.stuck_constant_s={seconds}")
     errors = [ln for ln in res.stderr.splitlines() if not ln.startswith("notice:")]  # the reader's notices first
     assert res.returncode == 2 and len(errors) == 1 and "stuck_constant_s" in errors[0], res.stderr
+
+
+def test_evaluation_checks_each_windows_physics_once_for_the_node_and_the_rules(monkeypatch):
+    """_fault_windows made the physical checks twice per window (once for the node's preconditions, again inside
+    the rule baseline): once now, and the node's scores and the rules' classes are the per-window ones."""
+    from types import SimpleNamespace
+
+    hop = int(M.features["hop"])
+    n = W + 40 * hop
+    x = np.tile(_frame(0.25), (n // W + 1, 1))[:n]
+    x[W + 5 * hop : W + 15 * hop, 0] = 0.1234  # frozen: constant windows
+    x[W + 25 * hop :, 0] = 0.7  # out of range
+    rec = Recording(x, M.rate, tuple(M.channels), subject="field", truth={"sat": 0.45})
+    out = SimpleNamespace(scale=1 / 256, zero_point=-128)
+    pipe = SimpleNamespace(model=SimpleNamespace(output=out), app=APP)
+    scorer = lambda feats: np.zeros((len(feats), len(P.FAULTS)), np.int8)  # noqa: E731
+    calls = {"constant": 0, "out_of_range": 0}
+    for name in calls:
+        def counted(self, *a, _name=name, _f=getattr(P.PhysicalLimits, name)):
+            calls[_name] += 1
+            return _f(self, *a)
+        monkeypatch.setattr(P.PhysicalLimits, name, counted)
+    y, prob, rule, _ = P._fault_windows([rec], FeatureExtractor(M), pipe, scorer)
+    assert calls == {"constant": len(y), "out_of_range": len(y)}
+    lim = P.PhysicalLimits(M)
+    ends, frames = P._recording_windows(rec, FeatureExtractor(M))
+    possible = np.array([lim.possible(f, 0.45, P.FAULTS) for f in frames])
+    assert np.array_equal(np.isfinite(prob), possible)
+    assert list(rule) == [P.rule_baseline(f, 0.45, lim) for f in frames]
+    assert {P.FAULTS[c] for c in rule} >= {"stuck", "out_of_range"}
