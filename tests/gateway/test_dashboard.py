@@ -221,18 +221,43 @@ def test_the_demo_has_one_simulated_device_per_app_with_a_model_and_a_demo():
 def test_the_demo_plays_a_long_demo_in_ten_minutes_and_a_short_one_in_real_time():
     """A demo of weeks (a soil season at 15 min a sample: its first event after 29 h) showed nothing on the page
     in real time; longer than DEMO_PLAY_S it is played faster, to last DEMO_PLAY_S; a shorter one keeps real time."""
-    from tinyml.apps import load_app
-    from tinyml.fixtures import demo_path
     from tinyml.gateway.dashboard import DEMO_PLAY_S
-    from tinyml.gateway.devices import device_signal
 
-    specs = demo_devices()
-    for s in specs:
-        app = load_app(s.app)
-        seconds = len(device_signal(app, demo_path(app), None)) / app.manifest.rate
-        assert s.speed == (1.0 if seconds <= DEMO_PLAY_S else seconds / DEMO_PLAY_S), (s.app, seconds, s.speed)
-    if not any(s.speed > 1 for s in specs):
+    workers = [_demo_worker(s) for s in demo_devices()]
+    for w in workers:
+        seconds = len(w.signal) / w.app.manifest.rate
+        assert w.speed == (1.0 if seconds <= DEMO_PLAY_S else seconds / DEMO_PLAY_S), (w.app.id, seconds, w.speed)
+    if not any(w.speed > 1 for w in workers):
         pytest.skip("no app's demo is longer than DEMO_PLAY_S")
+
+
+def _demo_worker(spec):
+    from tinyml.gateway.devices import DeviceWorker
+
+    return DeviceWorker(spec, site="demo", store=None, sink=None, log=lambda m: None, stop=threading.Event())
+
+
+def test_the_demo_reads_each_demo_once(monkeypatch):
+    """The demo read an app's demo three times: for its length (the speed), for the device's signal, and again for
+    the events `tinyml predict` finds in it (in the device's thread, where reading notices are not safe): once now."""
+    import tinyml.predict
+    from tinyml.gateway import devices
+
+    reads = collections.Counter()
+    read_input = tinyml.predict.read_input
+
+    def counted(app, path, *a, **k):
+        reads[str(path)] += 1
+        return read_input(app, path, *a, **k)
+
+    monkeypatch.setattr(tinyml.predict, "read_input", counted)
+    monkeypatch.setattr(devices, "_PREDICTED", {})  # the events found afresh, not those of an earlier test
+    spec = demo_devices()[0]
+    w = _demo_worker(spec)
+    w.feed = devices.EventFeed(w.app, site="demo", device=spec.id, session="s", board="sim", store=None)
+    w.stop.set()  # the first event's wait ends the pass: what it read is all it reads
+    w._simulate(w.signal)
+    assert len(reads) == 1 and list(reads.values()) == [1], reads
 
 
 def test_each_demo_starts_from_an_empty_queue(tmp_path, monkeypatch):

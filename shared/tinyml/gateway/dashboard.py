@@ -248,18 +248,17 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def demo_devices() -> list:
-    """One simulated device per app with a committed model and a demo that raises events (looping for hours)."""
+    """One simulated device per app with a committed model and a demo that raises events (looping for hours); the
+    device reads the demo once, and plays a longer one than DEMO_PLAY_S faster, to last DEMO_PLAY_S."""
     from ..apps import discover, load_app
     from ..fixtures import demo_path
-    from .devices import DeviceSpec, device_signal
+    from .devices import DeviceSpec
 
     specs = []
     for a in discover():
         app = load_app(a)
         if app.tflite_path.is_file() and demo_path(app).is_file():
-            seconds = len(device_signal(app, demo_path(app), None)) / app.manifest.rate
-            speed = seconds / DEMO_PLAY_S if seconds > DEMO_PLAY_S else 1.0
-            specs.append(DeviceSpec(app=a, board="sim", id=f"{a}-demo", loop=10000, speed=speed))
+            specs.append(DeviceSpec(app=a, board="sim", id=f"{a}-demo", loop=10000, play_s=DEMO_PLAY_S))
     if not specs:
         raise TinymlError("--demo: no app has a committed model and a demo recording")
     return specs

@@ -40,6 +40,7 @@ class DeviceSpec:
     rate: float | None = None
     loop: int = 1
     speed: float = 1.0
+    play_s: float | None = None  # board=sim: one pass of a longer input is played faster, to last this long
 
 
 def parse_device(text: str, index: int = 0) -> DeviceSpec:
@@ -180,6 +181,7 @@ class DeviceWorker:
         self.board = self._board()  # a wrong board or a missing port: said now, before any connection
         self.input = Path(spec.input) if spec.input else self._demo()
         self.signal = self._signal()  # here, in the gateway's thread: reading notices are not thread-safe
+        self.speed = self._speed()
         self.feed: EventFeed | None = None
         self.past_events = 0  # raised in the sessions (loops) before the current one
         self.link = None
@@ -269,6 +271,11 @@ class DeviceWorker:
     def _signal(self):
         return device_signal(self.app, self.input, self.spec.rate)
 
+    def _speed(self) -> float:
+        """speed=, or with play_s the speed at which one pass of a longer input lasts play_s (real time if shorter)."""
+        seconds = len(self.signal) / self.app.manifest.rate
+        return seconds / self.spec.play_s if self.spec.play_s and seconds > self.spec.play_s else self.spec.speed
+
     def _session(self, signal) -> None:
         from ..device.link import ProcessTransport
         from ..device.runner import open_transport, stream_signal
@@ -302,7 +309,7 @@ class DeviceWorker:
 
     def _simulate(self, signal) -> None:
         """The events `tinyml predict` finds in the input, raised when the device would have (speed x real time)."""
-        pipe, res = _predicted(self.app, self.input, self.spec.rate)
+        pipe, res = _predicted(self.app, self.input, self.spec.rate, signal)
         o = pipe.model.output
         self.feed.quantization(o.scale, o.zero_point)
         mk = self.feed.lines
@@ -314,7 +321,7 @@ class DeviceWorker:
                 self.feed.scores = mk.scores(res.scores_q[w])
                 w += 1
             self.feed.stats.windows, self.feed.stats.samples = w, int(sample)
-            due = t0 + sample / self.feed.rate / self.spec.speed
+            due = t0 + sample / self.feed.rate / self.speed
             if self.stop.wait(max(0.0, due - time.monotonic())):
                 return
             e = mk.event(sample, label, score)
@@ -327,14 +334,15 @@ _PREDICTED: dict = {}
 _PREDICTED_LOCK = threading.Lock()
 
 
-def _predicted(app: App, path: Path, rate):
-    """The Python pipeline's result on a recording, once per (app, file) in a process (simulated devices share it)."""
+def _predicted(app: App, path: Path, rate, signal):
+    """The Python pipeline's result on a recording (`signal`: the file as the device gets it), once per (app, file)
+    in a process (simulated devices share it)."""
     key = (app.id, str(path), rate)
     with _PREDICTED_LOCK:
         if key not in _PREDICTED:
             from ..predict import Pipeline
 
             pipe = Pipeline(app)
-            _PREDICTED[key] = (pipe, pipe.run(device_signal(app, path, rate)))
+            _PREDICTED[key] = (pipe, pipe.run(signal))
         return _PREDICTED[key]
 
