@@ -109,3 +109,20 @@ def test_readme_lists_every_package_each_verb_installs():
             packages.add(pkg)
     missing = sorted(p for p in packages if f"`{p}`" not in section)
     assert not missing, f"README.md, System packages, does not list {missing}"
+
+
+def test_the_cli_imports_this_module_only_for_the_verbs_that_install(capsys):
+    """Every command built the parser, and the parser imported tinyml.system_deps for one help line (about 5 ms of
+    each start): it is imported when a verb installs, and system-deps --help still lists every purpose."""
+    import subprocess
+    import sys
+
+    from tinyml.cli import main
+
+    code = "import sys, tinyml.cli as c; c.build_parser(); print('tinyml.system_deps' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stdout + r.stderr
+    with pytest.raises(SystemExit):
+        main(["system-deps", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"one of {', '.join(system_deps.NEEDS)} (README" in text, text

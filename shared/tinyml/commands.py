@@ -66,14 +66,23 @@ def _headline(sentence: str, width: int = 100) -> str:
     return sentence
 
 
+class _Purposes:
+    """The purposes system-deps knows, listed when its help is printed: importing tinyml.system_deps for every
+    command's parser cost about 5 ms of each start."""
+
+    def __str__(self) -> str:
+        from .system_deps import NEEDS
+
+        return ", ".join(NEEDS)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("apps", help="list the discovered apps and boards")
     p.set_defaults(func=cmd_apps)
 
     p = sub.add_parser("system-deps", help="install the Debian packages a purpose needs")
-    from .system_deps import NEEDS
-
-    p.add_argument("purpose", help=f"one of {', '.join(NEEDS)} (README, System packages)")
+    purpose = p.add_argument("purpose", help="one of %(purposes)s (README, System packages)")
+    purpose.purposes = _Purposes()  # argparse fills %(purposes)s from the argument's attributes, at --help only
     p.add_argument("--yes", action="store_true", help="enable Debian's contrib/non-free sections without asking "
                                                       "when the purpose needs them (voices)")
     p.set_defaults(func=cmd_system_deps)
