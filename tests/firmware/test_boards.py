@@ -113,6 +113,30 @@ def test_flash_commands():
     assert flash_command(load_board("qemu-m4"), {"elf": "x"}, None) is None
 
 
+def test_one_port_check_for_run_flash_and_the_gateway(monkeypatch):
+    """A port for a board that runs here, and a serial board without its port, are refused by one check, spelled
+    as each caller's user writes options; a run (it streams) needs the port, flashing does not. `tinyml run` said
+    the missing port only after building the firmware (its cross compiler first)."""
+    from tinyml.device.board import check_port
+
+    qemu, nucleo, uno = load_board("qemu-m4"), load_board("nucleo-l4r5zi"), load_board("avr-uno")
+    with pytest.raises(TinymlError, match=r"^--port /dev/ttyACM0: board qemu-m4 has no serial port \(it runs here\); "
+                                          r"name the real board: --board .*nucleo-l4r5zi"):
+        check_port(qemu, "/dev/ttyACM0", streams=False)
+    with pytest.raises(TinymlError, match=r"^device d1: port=/dev/ttyACM0: board qemu-m4 .*: board=.*nucleo"):
+        check_port(qemu, "/dev/ttyACM0", streams=True, spell=lambda k, v: f"{k}={v}", where="device d1: ")
+    with pytest.raises(TinymlError, match=r"^board nucleo-l4r5zi streams over a serial port: add --port /dev/ttyACM0"):
+        check_port(nucleo, None, streams=True)
+    check_port(nucleo, None, streams=False)  # flash: the recipe finds the board
+    check_port(nucleo, "/dev/ttyACM0", streams=True)
+    check_port(uno, "/dev/ttyUSB0", streams=True)  # simulated here, flashed to a real Uno on its port
+    check_port(uno, None, streams=True)  # simulated here
+    check_port(qemu, None, streams=True)
+    monkeypatch.setenv("TINYML_MAKE", "1")
+    with pytest.raises(TinymlError, match=r"^board nucleo-l4r5zi streams over a serial port: add PORT=/dev/ttyACM0"):
+        check_port(nucleo, None, streams=True)
+
+
 def test_board_mk_parser(tmp_path):
     mk = tmp_path / "board.mk"
     mk.write_text("# c\nA = 1\nB = $(A) 2  # tail\nB += 3\nC := $(BOARD_DIR)/x\n")

@@ -105,3 +105,11 @@ def test_a_port_goes_to_the_real_board_and_an_emulated_board_without_one_refuses
         r = tinyml(*verb, "--port", "/dev/ttyACM0", env={"TINYML_MAKE": "1"})
         assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
         assert r.stderr.startswith("error: PORT=/dev/ttyACM0: board qemu-m4 has no serial port"), r.stderr
+
+
+def test_a_serial_board_without_its_port_is_refused_before_any_build():
+    """`run` on a board that streams over a serial port, with no port: said first (it was said after building the
+    firmware, so a machine without the cross compiler got the compiler's error instead)."""
+    r = tinyml("run", APP, "--board", "nucleo-l4r5zi", "--input", str(fixture_app().dir / "demo.csv"))
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("error: board nucleo-l4r5zi streams over a serial port: add --port /dev/ttyACM0"), r.stderr

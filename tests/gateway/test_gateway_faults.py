@@ -90,7 +90,7 @@ def test_acknowledgements_the_queue_cannot_write_are_kept_and_written_later(tmp_
 @pytest.mark.parametrize("device, expect", [
     ("board=no-such-board", "unknown board 'no-such-board'"),
     ("board=nucleo-l4r5zi", "streams over a serial port: add port="),
-    ("board=qemu-m4,port=/dev/ttyACM0", "board qemu-m4 has no serial port (it runs here): port= is for a real board"),
+    ("board=qemu-m4,port=/dev/ttyACM0", "port=/dev/ttyACM0: board qemu-m4 has no serial port (it runs here); name the real board: board="),
     ("loop=x", "loop='x' is not a whole number"),
     ("rate=-5", "rate > 0"),
     ("cmd=/no/such/bridge --fast", "cmd= program '/no/such/bridge' not found"),

@@ -121,6 +121,23 @@ class Board:
         return int(self.get("FLASH_SIZE"), 0) if self.get("FLASH_SIZE") else None
 
 
+def check_port(board: Board, port: str | None, *, streams: bool, spell=None, where: str = "") -> None:
+    """The board against the serial port given (`tinyml run`, `flash`, a gateway's device): a port for a board that
+    has none (qemu-m4, host: board= forgotten, and the run would replay here, not on the device on that port), and,
+    where the run streams, a serial-only board without its port. `spell(key, value)`: how the caller's user writes
+    an option (default `--port X`, or `PORT=X` under make); `where`: what the line is about."""
+    from .. import hints
+
+    spell = spell or (lambda key, value: hints.option(f"--{key}", value))
+    if port and not board.on_port(port):
+        real = [n for n in list_boards() if load_board(n).on_port(port)]
+        raise TinymlError(f"{where}{spell('port', port)}: board {board.name} has no serial port (it runs here); name "
+                          f"the real board: {spell('board', '|'.join(real))}")
+    if streams and not port and board.on_port(port):
+        raise TinymlError(f"{where}board {board.name} streams over a serial port: add {spell('port', '/dev/ttyACM0')} "
+                          "(or the board's port)")
+
+
 def load_board(name: str) -> Board:
     d = boards_dir() / name
     mk = d / "board.mk"

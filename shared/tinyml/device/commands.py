@@ -245,29 +245,15 @@ def demo_verdict(app: App, truth_file: Path, got: list[dict]) -> tuple[list[str]
     return lines, ok
 
 
-def _port_check(board: str, port: str | None) -> None:
-    """A port for a board that has none (qemu-m4, host): board= forgotten, and the run would replay here, not on the
-    device on that port."""
-    from .board import list_boards, load_board
-
-    b = load_board(board)
-    if port and not b.on_port(port):
-        real = [n for n in list_boards() if load_board(n).on_port(port)]
-        raise TinymlError(f"{hints.option('--port', port)}: board {b.name} has no serial port (it runs here); name the "
-                          f"real board: {hints.option('--board', '|'.join(real))}")
-
-
 def _session(args, app: App, signal, *, events_only: bool, events: list | None = None) -> int:
+    from .board import check_port, load_board
     from .link import Done
     from .runner import DeviceLines, open_transport, stream_signal
     from .size import build_to_fit, image_size
 
-    _port_check(args.board, args.port)
+    check_port(load_board(args.board), args.port, streams=True)
     im = build_to_fit(app, args.board)
     size = image_size(im)
-    if im.board.on_port(args.port):
-        if not args.port:
-            raise TinymlError(f"board {im.board.name}: give the serial port to stream over: {hints.option('--port', '/dev/ttyACM0')}")
     nv = None
     if getattr(args, "calibration", None):
         from ..calibration import device_image, load
@@ -322,10 +308,11 @@ def _session(args, app: App, signal, *, events_only: bool, events: list | None =
 
 
 def cmd_flash(args) -> int:
+    from .board import check_port, load_board
     from .size import build_to_fit
 
     app = resolve_app(args)
-    _port_check(args.board, args.port)
+    check_port(load_board(args.board), args.port, streams=False)  # flashing needs no port (the recipe finds the board)
     im = build_to_fit(app, args.board)
     if im.board.on_port(args.port):
         cmd = flash_command(im.board, im.image.outputs, args.port)

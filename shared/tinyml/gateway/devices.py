@@ -200,15 +200,11 @@ class DeviceWorker:
             return None
         if self.spec.board == "sim":
             return None
-        from ..device.board import load_board
+        from ..device.board import check_port, load_board
 
         board = load_board(self.spec.board)
-        if board.runner == "serial" and not self.spec.port:
-            raise TinymlError(f"device {self.spec.id}: board {board.name} streams over a serial port: add "
-                              "port=/dev/ttyACM0 (or the board's port) to its --device")
-        if self.spec.port and not board.on_port(self.spec.port):  # board= forgotten: it would run here, not there
-            raise TinymlError(f"device {self.spec.id}: board {board.name} has no serial port (it runs here): port= is "
-                              "for a real board (board=nucleo-l4r5zi, ...)")
+        check_port(board, self.spec.port, streams=True, spell=lambda key, value: f"{key}={value}",
+                   where=f"device {self.spec.id}: ")
         return board
 
     def _demo(self) -> Path:
