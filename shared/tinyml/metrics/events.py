@@ -133,11 +133,8 @@ def event_breakdown(
     head_trials = (lambda r: r.activity != "stream" and real(r)) if real_recs and len(real_recs) < len(recs) else (
         lambda r: r.activity != "stream")
     pairs = out_of(head_trials)
+    # the head trials hold no stream: their metrics have no false-alarm keys, which the streams' give below
     out = event_metrics([r for r, _ in pairs], [e for _, e in pairs], labels, rate, before_s, after_s, event_labels)
-    for k in ("false_alarms_per_hour", "false_alarms", "stream_hours"):
-        out.pop(k, None)
-    for k in ("false_alarms_per_hour", "false_alarms_per_hour_groups"):
-        out.get("cluster_intervals", {}).pop(k, None)
     streams = out_of(lambda r: r.activity == "stream" and (real is not None and real(r)))
     streams = streams or out_of(lambda r: r.activity == "stream")
     if streams:
@@ -147,8 +144,6 @@ def event_breakdown(
         fa = {k: v for k, v in s.get("cluster_intervals", {}).items() if k.startswith("false_alarms_per_hour")}
         if fa:
             out["cluster_intervals"] = {**out.get("cluster_intervals", {}), **fa}
-    if not out.get("cluster_intervals", True):
-        out.pop("cluster_intervals")
     cohorts = sorted({r.cohort for r in recs if r.cohort})
     if cohorts:
         out["measured_on"] = {
