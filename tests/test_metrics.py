@@ -156,6 +156,29 @@ def test_cluster_bootstrap_resamples_whole_groups():
     assert ci.shape == (2, 2) and np.allclose(ci, [[5.0, 1.0], [5.0, 1.0]])
 
 
+def test_stratified_bootstrap_draws_each_stratum_from_itself():
+    """With strata, every resample draws as many groups from each stratum as it has, and none from another (each
+    class keeps its talkers); without, the draws are those every interval already used (its figures unchanged)."""
+    from tinyml.metrics import cluster_bootstrap_ci
+    from tinyml.metrics.bootstrap import bootstrap_weights
+
+    strata = np.array(["a"] * 3 + ["b"] * 5 + ["c"] * 1)
+    w = bootstrap_weights(len(strata), 500, seed=3, strata=strata)
+    for s in "abc":
+        assert (w[:, strata == s].sum(axis=1) == (strata == s).sum()).all()
+    assert (w[:, strata == "c"] == 1).all() and w[:, strata == "b"].std() > 0
+    plain = np.random.default_rng(3).multinomial(9, np.full(9, 1 / 9), size=500)
+    assert np.array_equal(bootstrap_weights(9, 500, seed=3), plain)
+    # the groups drawn from stratum a, per its size: always 1 when drawn within strata, not when drawn from all
+    parts = {"a": (strata == "a").astype(float)}
+    lo, hi = cluster_bootstrap_ci(parts, lambda s: s["a"] / 3, strata=strata)
+    assert lo == hi == 1.0
+    lo, hi = cluster_bootstrap_ci(parts, lambda s: s["a"] / 3)
+    assert lo < 1.0 < hi
+    with pytest.raises(ValueError, match="2 strata labels for 9 groups"):
+        bootstrap_weights(9, 10, strata=["a", "b"])
+
+
 def test_macro_f1_interval_brackets_the_estimate_and_widens_with_correlated_windows():
     from tinyml.metrics import macro_f1_ci, window_metrics
 

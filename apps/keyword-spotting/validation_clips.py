@@ -12,7 +12,8 @@ Per model: each class's recall on the real clips and on the TTS talkers'; (1) th
 with each class taken from the real clips where there are at least MIN_REAL of them, else from the TTS talkers
 (on, off and silence); (2) the balanced top-1 on the TTS talkers alone; the share of the TTS talkers' other
 words heard as on/off. Then each model minus the baseline, with 95 % intervals of a paired bootstrap that
-draws talkers (not clips) within each class. Nothing is chosen here: the README says what is adopted.
+draws talkers (not clips) within each class (the core's stratified cluster bootstrap: one draw for every model).
+Nothing is chosen here: the README says what is adopted.
 """
 
 from __future__ import annotations
@@ -75,16 +76,6 @@ def _cells(recs, labels):
     return y, {c: (t[y == c], np.flatnonzero(y == c)) for c in np.unique(y)}
 
 
-def _draw(cells, rng):
-    """Clip indices of one bootstrap draw: talkers drawn with replacement within each class."""
-    out = {}
-    for c, (t, idx) in cells.items():
-        ids = np.unique(t)
-        pick = rng.choice(ids, len(ids))
-        out[c] = np.concatenate([idx[t == k] for k in pick])
-    return out
-
-
 def _recalls(ok, sel):
     return {c: float(np.mean(ok[i])) for c, i in sel.items()}
 
@@ -96,6 +87,41 @@ def measures(n_classes, from_real, ok_real, ok_tts, sel_real, sel_tts) -> dict:
     composite = [rr[c] if c in from_real else rt[c] for c in range(n_classes) if c in from_real or c in rt]
     return {"composite": float(np.mean(composite)), "tts": float(np.mean(list(rt.values()))),
             "real": rr, "tts_recall": rt}
+
+
+def intervals(n_classes, from_real, ok: dict, cells_real, cells_tts) -> dict:
+    """{model: {"composite", "tts", and but for the baseline (the first model) "composite_minus", "tts_minus": its
+    difference from the baseline}: [lo, hi]}, 95 %: the measures above over RESAMPLES draws of whole talkers within
+    each class of each source (metrics.cluster_bootstrap_ci, strata = source and class; seed 0), the same draws for
+    every model. `ok[model]`: (per real clip, per TTS clip) whether its top-1 is right."""
+    from tinyml.metrics import cluster_bootstrap_ci
+
+    models = list(ok)
+    cells = [(src, c, idx[t == k]) for src, by_class in enumerate((cells_real, cells_tts))
+             for c, (t, idx) in by_class.items() for k in np.unique(t)]  # one group per talker of a class
+    hits = np.zeros((len(cells), 2, len(models), n_classes))
+    clips = np.zeros((len(cells), 2, n_classes))
+    for g, (src, c, idx) in enumerate(cells):
+        clips[g, src, c] = len(idx)
+        hits[g, src, :, c] = [ok[m][src][idx].sum() for m in models]
+    tts_classes = sorted(cells_tts)
+    judged = sorted(set(from_real) | set(tts_classes))  # the composite's classes, each from one source
+    source = [0 if c in from_real else 1 for c in judged]
+
+    def stat(sums):
+        n = sums["clips"].reshape(-1, 2, 1, n_classes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recall = sums["hits"].reshape(-1, 2, len(models), n_classes) / n
+        composite = recall[:, source, :, judged].mean(axis=0)  # (draws, models)
+        tts = recall[:, 1][:, :, tts_classes].mean(axis=2)
+        return np.concatenate([composite, tts, composite - composite[:, :1], tts - tts[:, :1]], axis=1)
+
+    strata = [src * n_classes + c for src, c, _ in cells]
+    lo, hi = cluster_bootstrap_ci({"hits": hits.reshape(len(cells), -1), "clips": clips.reshape(len(cells), -1)},
+                                  stat, n_boot=RESAMPLES, seed=0, strata=strata)
+    keys, k = ("composite", "tts", "composite_minus", "tts_minus"), len(models)  # stat's columns: key-major
+    return {m: {key: [float(lo[i * k + j]), float(hi[i * k + j])] for i, key in enumerate(keys)
+                if j or not key.endswith("_minus")} for j, m in enumerate(models)}
 
 
 def main(argv=None) -> int:
@@ -134,23 +160,15 @@ def main(argv=None) -> int:
               f"  real top-1 {np.mean(ok[m][0]):.4f}")
         print("  recall real: " + ", ".join(f"{labels[c]} {v:.3f}" for c, v in point[m]["real"].items()))
         print("  recall TTS:  " + ", ".join(f"{labels[c]} {v:.3f}" for c, v in point[m]["tts_recall"].items()))
-    rng = np.random.default_rng(0)
-    boot = {m: {"composite": [], "tts": []} for m in args.models}
-    for _ in range(RESAMPLES):
-        sr, st = _draw(cells_real, rng), _draw(cells_tts, rng)
-        for m in args.models:
-            v = measures(len(labels), from_real, *ok[m], sr, st)
-            boot[m]["composite"].append(v["composite"])
-            boot[m]["tts"].append(v["tts"])
+    ci = intervals(len(labels), from_real, ok, cells_real, cells_tts)
     base = args.models[0]
     for m in args.models:
         for k in ("composite", "tts"):
-            b = np.array(boot[m][k])
-            line = f"{m} {k}: {point[m][k]:.4f} [{np.percentile(b, 2.5):.4f}, {np.percentile(b, 97.5):.4f}]"
+            lo, hi = ci[m][k]
+            line = f"{m} {k}: {point[m][k]:.4f} [{lo:.4f}, {hi:.4f}]"
             if m != base:
-                d = b - np.array(boot[base][k])
-                line += (f"; minus {base}: {point[m][k] - point[base][k]:+.4f} "
-                         f"[{np.percentile(d, 2.5):+.4f}, {np.percentile(d, 97.5):+.4f}]")
+                lo, hi = ci[m][f"{k}_minus"]
+                line += f"; minus {base}: {point[m][k] - point[base][k]:+.4f} [{lo:+.4f}, {hi:+.4f}]"
             print(line)
     return 0
 

@@ -327,10 +327,65 @@ def test_validation_clips_composite_takes_each_class_from_where_it_has_clips():
     v = vc.measures(12, {2}, ok_real, ok_tts, sel_real, sel_tts)
     assert v["composite"] == pytest.approx((0.6 + 1.0 + 0.0) / 3)  # class 2 real, class 8 and 0 from TTS
     assert v["tts"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
-    cells = {2: (np.array([0, 0, 1, 1]), np.array([10, 11, 12, 13]))}
-    for _ in range(20):
-        drawn = vc._draw(cells, rng)[2]
-        assert len(drawn) == 4 and set(map(tuple, drawn.reshape(2, 2))) <= {(10, 11), (12, 13)}
+
+
+def _talker_clips(rng, classes, talkers, clips, skill):
+    """Made-up clips: (class per clip, talker per clip, top-1 right per clip for two models); each talker has
+    their own accuracy (talkers differ: the reason to draw them whole), the second model a little better."""
+    y, t, ok_a, ok_b = [], [], [], []
+    for c in classes:
+        for k in range(talkers):
+            n = int(rng.integers(1, clips + 1))
+            p = float(np.clip(skill + 0.25 * rng.standard_normal(), 0, 1))
+            a = rng.random(n) < p
+            y += [c] * n
+            t += [f"{c}-{k}"] * n
+            ok_a.append(a)
+            ok_b.append(a | (rng.random(n) < 0.1))
+    return np.array(y), np.array(t), np.concatenate(ok_a), np.concatenate(ok_b)
+
+
+def test_validation_clips_intervals_draw_talkers_within_each_class_for_every_model_alike():
+    """validation_clips.intervals (the core's stratified cluster bootstrap) gives the intervals of the script's own
+    sampler it replaced (talkers drawn with replacement within each class, the same draw for every model) to within
+    the bootstrap's noise; a model against itself differs by exactly 0 in every draw (paired)."""
+    sys.path.insert(0, str(APP.dir))
+    import validation_clips as vc
+
+    rng = np.random.default_rng(1)
+    yr, tr, ra, rb = _talker_clips(rng, range(2, 10), 40, 3, 0.8)  # the words with real clips
+    yt, tt, ta, tb = _talker_clips(rng, range(12), 15, 4, 0.7)  # every class from TTS talkers
+    cells = lambda y, t: {c: (t[y == c], np.flatnonzero(y == c)) for c in np.unique(y)}  # noqa: E731 - as _cells
+    cr, ct = cells(yr, tr), cells(yt, tt)
+    from_real = set(range(2, 10))
+    ok = {"base": (ra, ta), "new": (rb, tb)}
+    ci = vc.intervals(12, from_real, ok, cr, ct)
+    assert set(ci["base"]) == {"composite", "tts"} and set(ci["new"]) == {"composite", "tts", "composite_minus", "tts_minus"}
+
+    def draw(cells_):  # the sampler validation_clips had
+        out = {}
+        for c, (t, idx) in cells_.items():
+            ids = np.unique(t)
+            out[c] = np.concatenate([idx[t == k] for k in rng.choice(ids, len(ids))])
+        return out
+
+    boot = {k: [] for k in ("base composite", "new composite", "base tts", "new tts")}
+    for _ in range(vc.RESAMPLES):
+        sr, st = draw(cr), draw(ct)
+        for m in ok:
+            v = vc.measures(12, from_real, *ok[m], sr, st)
+            boot[f"{m} composite"].append(v["composite"])
+            boot[f"{m} tts"].append(v["tts"])
+    b = {k: np.array(v) for k, v in boot.items()}
+    want = {("base", "composite"): b["base composite"], ("new", "tts"): b["new tts"],
+            ("new", "composite_minus"): b["new composite"] - b["base composite"]}
+    for (m, key), vals in want.items():
+        lo, hi = ci[m][key]
+        assert lo < hi
+        assert np.percentile(vals, [2.5, 97.5]) == pytest.approx([lo, hi], abs=0.006), (m, key)
+    same = vc.intervals(12, from_real, {"base": ok["base"], "again": ok["base"]}, cr, ct)
+    assert same["again"]["composite_minus"] == same["again"]["tts_minus"] == [0.0, 0.0]
+    assert same["again"]["composite"] == ci["base"]["composite"]  # seeded: the same draws
 
 
 def test_held_out_clips_are_grouped_by_speaker_for_the_intervals(tmp_path, monkeypatch):
