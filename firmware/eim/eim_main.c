@@ -16,6 +16,11 @@
  * as result.anomaly), the events the app raised as result.events, and timing in ms. Bad input gets
  * "success": false with an "error" and the server keeps serving; `--print-info` prints the hello object.
  *
+ * Exit status, as the tinyml CLI's: 0 when stopped (SIGINT, SIGTERM, SIGHUP); 2 for what the user can fix (usage,
+ * a socket path that cannot be made: its folder missing or not writable, too long, a file or folder already there,
+ * which is never replaced; a socket left there by an earlier run is), with one line naming the path and the
+ * problem; 1 for a failure of the system itself.
+ *
  * Static memory only; one client at a time (the next waits in the listen backlog).
  */
 #include <errno.h>
@@ -532,6 +537,42 @@ static void make_shm(void)
     }
 }
 
+/* The folder a socket path names ("." for a bare name): the errors about making the socket are about it. */
+static void folder_of(const char *path, char *out, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        snprintf(out, n, ".");
+    } else if (slash == path) {
+        snprintf(out, n, "/");
+    } else {
+        snprintf(out, n, "%.*s", (int)(slash - path), path);
+    }
+}
+
+/* One line on why the socket cannot be made at `path` (errno `err` of bind, listen or rename); exit status 2:
+ * the path is the user's to fix. */
+static int path_error(const char *path, int err)
+{
+    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    folder_of(path, dir, sizeof dir);
+    if (err == ENOENT) {
+        fprintf(stderr, "error: socket %s: folder %s does not exist\n", path, dir);
+    } else if (err == ENOTDIR) {
+        fprintf(stderr, "error: socket %s: %s is not a folder\n", path, dir);
+    } else if (err == EACCES || err == EPERM) {
+        fprintf(stderr, "error: socket %s: no permission to create a file in %s\n", path, dir);
+    } else if (err == EROFS) {
+        fprintf(stderr, "error: socket %s: folder %s is on a read-only file system\n", path, dir);
+    } else if (err == EADDRINUSE) { /* the temporary name: a file that is not a socket is there */
+        fprintf(stderr, "error: socket %s: %s.tmp (its name while it starts) is a file that is not a socket\n", path,
+                path);
+    } else {
+        fprintf(stderr, "error: cannot listen on %s: %s\n", path, strerror(err));
+    }
+    return 2;
+}
+
 static void print_info(void)
 {
     begin_reply("0", 1, 1);
@@ -557,7 +598,14 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strlen(argv[1]) >= sizeof addr.sun_path) {
-        fprintf(stderr, "error: socket path longer than %u bytes: %s\n", (unsigned)sizeof addr.sun_path - 1, argv[1]);
+        fprintf(stderr, "error: socket %s: path longer than %u bytes, a Unix socket's limit\n", argv[1],
+                (unsigned)sizeof addr.sun_path - 1);
+        return 2;
+    }
+    struct stat st;
+    if (lstat(argv[1], &st) == 0 && !S_ISSOCK(st.st_mode)) { /* the rename below would replace it, the exit delete it */
+        fprintf(stderr, "error: socket %s: %s is there; give a path that does not exist\n", argv[1],
+                S_ISDIR(st.st_mode) ? "a folder" : "a file that is not a socket");
         return 2;
     }
     struct sigaction sa;
@@ -572,20 +620,25 @@ int main(int argc, char **argv)
     /* The SDK connects as soon as the socket file exists: a connect between bind() and listen() is refused. So the
      * socket is bound under a temporary name, listens, and only then gets its name (rename is atomic). */
     lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (lfd < 0) {
+        fprintf(stderr, "error: cannot create a Unix socket: %s\n", strerror(errno));
+        return 1;
+    }
     memset(&addr, 0, sizeof addr);
     addr.sun_family = AF_UNIX;
     int tmp_name = strlen(argv[1]) + 4 < sizeof addr.sun_path;
     snprintf(addr.sun_path, sizeof addr.sun_path, tmp_name ? "%s.tmp" : "%s", argv[1]);
-    if (tmp_name) {
-        unlink(addr.sun_path); /* left by a run that died here */
+    if (tmp_name && lstat(addr.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        unlink(addr.sun_path); /* left by a run that died here (any other file stays: bind then refuses) */
     }
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 8) != 0 ||
-        (tmp_name && rename(addr.sun_path, argv[1]) != 0)) {
-        fprintf(stderr, "error: cannot listen on %s: %s\n", argv[1], strerror(errno));
-        if (tmp_name) {
-            unlink(addr.sun_path);
+    int bound = bind(lfd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    if (!bound || listen(lfd, 8) != 0 || (tmp_name && rename(addr.sun_path, argv[1]) != 0)) {
+        int err = errno;
+        if (bound && tmp_name) {
+            unlink(addr.sun_path); /* ours, made by bind */
         }
-        return 2; /* the path the user gave: bad input, as a usage error */
+        close(lfd);
+        return path_error(argv[1], err);
     }
     make_shm();
     while (!s_stop) {
@@ -595,6 +648,7 @@ int main(int argc, char **argv)
             if (errno == EINTR) {
                 continue;
             }
+            fprintf(stderr, "error: waiting on socket %s failed: %s\n", argv[1], strerror(errno));
             code = 1;
             break;
         }

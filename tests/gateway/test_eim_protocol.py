@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -188,13 +191,52 @@ def test_a_client_that_leaves_mid_message_does_not_poison_the_next(server):
 def test_usage_errors_are_one_line(server, tmp_path):
     r = subprocess.run([str(eim_for(server.app))], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "usage:" in r.stderr
-    long_path = str(tmp_path / ("x" * 200))
-    r = subprocess.run([str(eim_for(server.app)), long_path], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 2 and "socket path longer than" in r.stderr
-    # a folder that is not there: the user's path, so exit 2 like any bad input (it said 1)
-    r = subprocess.run([str(eim_for(server.app)), str(tmp_path / "no-such-dir" / "s.sock")], capture_output=True,
-                       text=True, timeout=30)
-    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "cannot listen on" in r.stderr, r.stderr
+
+
+def _refused(server, path, *, user=()):
+    r = subprocess.run([*user, str(eim_for(server.app)), str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, (r.returncode, r.stderr)
+    assert r.stderr.startswith(f"error: socket {path}: "), r.stderr
+    return r.stderr.strip()
+
+
+def test_a_socket_path_that_cannot_be_made_is_said_in_one_line_naming_it(server, tmp_path):
+    """Each way the socket path fails gets one line naming the path and the problem, exit 2 as the CLI's errors for
+    what the user can fix (it said the system's words, "cannot listen on ...: No such file or directory"); a file
+    or folder already at the path is refused, never replaced (the .eim renamed its socket over a file, then deleted
+    it when it stopped)."""
+    long_path = tmp_path / ("x" * 200)
+    assert _refused(server, long_path).endswith("path longer than 107 bytes, a Unix socket's limit")
+    missing = tmp_path / "no-such-dir"
+    assert _refused(server, missing / "s.sock").endswith(f"folder {missing} does not exist")
+    data = tmp_path / "data.csv"
+    data.write_text("t,x\n")
+    assert _refused(server, data).endswith("a file that is not a socket is there; give a path that does not exist")
+    assert data.read_text() == "t,x\n"
+    assert _refused(server, tmp_path).endswith("a folder is there; give a path that does not exist")
+    assert _refused(server, data / "s.sock").endswith(f"{data} is not a folder")
+    (tmp_path / "busy.sock.tmp").write_text("mine")  # its name while it starts: not deleted either
+    assert _refused(server, tmp_path / "busy.sock").endswith("busy.sock.tmp (its name while it starts) is a file that "
+                                                            "is not a socket")
+    assert (tmp_path / "busy.sock.tmp").read_text() == "mine"
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+        assert _refused(server, locked / "s.sock").endswith(f"no permission to create a file in {locked}")
+        return
+    # root writes anywhere: the .eim runs as nobody, in a folder of root's that others may read but not write
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: no way to be refused permission")
+    closed = [p for p in eim_for(server.app).parents if p.stat().st_mode & 0o005 != 0o005]
+    if closed:
+        pytest.skip(f"{closed[0]} is closed to other users: nobody cannot run the .eim")
+    locked = Path(tempfile.mkdtemp(prefix="tinyml-eim-"))
+    try:
+        os.chmod(locked, 0o755)
+        nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+        assert _refused(server, locked / "s.sock", user=nobody).endswith(f"no permission to create a file in {locked}")
+    finally:
+        shutil.rmtree(locked)
 
 
 def test_the_socket_appears_only_once_it_accepts_connections(server, tmp_path):
