@@ -132,6 +132,12 @@ def test_held_out_as_trained_keeps_the_recorded_test_subjects(capsys):
     assert held_out_as_trained(train, val, test, None) is test
     with pytest.raises(TinymlError, match="none of the held-out subjects"):
         held_out_as_trained(train, val, test, {"real": {"test": ["R1"]}})
+    # rewriting a card (eval --card): a held-out cohort missing now is refused, naming it and the way out
+    with pytest.raises(TinymlError, match=r"cohort real: e.g. R1\).*--set dataset.path=DIR") as e:
+        held_out_as_trained(train, val, test, recorded, complete=True)
+    assert "\n" not in str(e.value)
+    whole = {"gen": recorded["gen"]}
+    assert held_out_as_trained(train, val, test, whole, complete=True) == out  # nothing missing: the same
 
 
 def test_no_val_sources_trains_every_group_not_held_out_for_test():

@@ -49,7 +49,7 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
     train, val, test = load_splits(app.manifest, smoke=smoke)
     drawn = train + val + test  # the data as training would see them now: what the card's sha256 fingerprints
     if not smoke and card is not None and not card.get("smoke"):  # never a subject the model trained on
-        test = held_out_as_trained(train, val, test, card.get("dataset", {}).get("cohorts"))
+        test = held_out_as_trained(train, val, test, card.get("dataset", {}).get("cohorts"), complete=rewrite_card)
     pipe = Pipeline(app, models[""], models={n: b for n, b in models.items() if n})
     ev = evaluate_pipeline(app, pipe, test, progress=not smoke)
     metrics = ev.metrics

@@ -34,17 +34,25 @@ def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
         raise TinymlError(f"{m.path}: [dataset] split: {e}") from None
 
 
-def held_out_as_trained(train, val, test, recorded: dict | None):
+def held_out_as_trained(train, val, test, recorded: dict | None, complete: bool = False):
     """The held-out recordings of the split a model was trained with, as its card records it (`recorded`: the
     card's dataset `cohorts`, {cohort: {"train"|"val"|"test": [subjects]}}), so re-evaluating never scores a
     subject the model trained on, even when the data differ from training's (a real source's folder not set
     now, which changes the draw): the recordings of the recorded test subjects; a notice names the recorded
-    test subjects that are not in the data now. Nothing recorded: `test` as drawn."""
+    test subjects that are not in the data now. Nothing recorded: `test` as drawn. complete: refuse instead
+    of the notice (a card rewritten from part of its held-out data would silently replace the figures of the
+    part left out, e.g. a real source's, with the others')."""
     if not recorded:
         return test
     held = {s for parts in recorded.values() for s in parts.get("test", [])}
     out = [r for r in train + val + test if r.subject in held]
     missing = sorted(held - {r.subject for r in out})
+    if missing and complete:
+        cohorts = sorted(c for c, parts in recorded.items() if set(parts.get("test", [])) & set(missing))
+        raise TinymlError(f"{len(missing)} held-out subject(s) the card records are not in the data now (cohort "
+                          f"{', '.join(cohorts)}: e.g. {missing[0]}): a card rewritten without them would lose their "
+                          "figures; set [dataset] as when the model was trained (a real source's folder: "
+                          "--set dataset.path=DIR)")
     if missing:
         print(f"notice: {len(missing)} held-out subject(s) of the model's training split are not in the data now "
               f"(e.g. {missing[0]}; a real source's path not set?): evaluated without them", file=sys.stderr)
