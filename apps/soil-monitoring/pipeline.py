@@ -260,8 +260,8 @@ def field_params(manifest) -> dict:
     return fld
 
 
-class Preconditions(NamedTuple):
-    """One window's physical checks (PhysicalLimits.check), made once and read by the node and the rule baseline."""
+class PhysicalChecks(NamedTuple):
+    """One window's physical checks (PhysicalLimits.checks), made once and read by the node and the rule baseline."""
 
     constant: bool  # the newest constant_n readings all the same
     out_of_range: bool  # the newest reading out of the physical range
@@ -292,13 +292,13 @@ class PhysicalLimits:
         x = f32(x)
         return bool(x < self.vwc_min or x > self.vwc_max or x > f32(f32(sat) + self.sat_margin))
 
-    def check(self, frame, sat) -> Preconditions:
-        return Preconditions(self.constant(frame[:, 0]), self.out_of_range(frame[-1, 0], sat))
+    def checks(self, frame, sat) -> PhysicalChecks:
+        return PhysicalChecks(self.constant(frame[:, 0]), self.out_of_range(frame[-1, 0], sat))
 
-    def possible(self, frame, sat, labels, checks: Preconditions | None = None) -> np.ndarray:
+    def possible(self, frame, sat, labels, checks: PhysicalChecks | None = None) -> np.ndarray:
         """Per label, whether the window's readings allow it: False for stuck unless constant, for out_of_range
         unless the newest reading is out of range; True for every other label. `checks`: the window's, if made."""
-        checks = self.check(frame, sat) if checks is None else checks
+        checks = self.checks(frame, sat) if checks is None else checks
         ok = np.ones(len(labels), bool)
         ok[labels.index("stuck")] = checks.constant
         ok[labels.index("out_of_range")] = checks.out_of_range
@@ -516,7 +516,7 @@ def fx_end(sample: int, manifest) -> int:
 
 
 def rule_baseline(frame, sat: float, limits: PhysicalLimits, rain_ok: bool = True,
-                  checks: Preconditions | None = None) -> int:
+                  checks: PhysicalChecks | None = None) -> int:
     """ISMN-style automated checks (after Dorigo et al. 2013) on one window, for its newest hour: the class
     they name (0 = ok). The physical range and the 6 h of exact constancy (stuck/plateau) are the labels' and
     the node's (`limits`; `checks`: the window's, if made)."""
@@ -524,7 +524,7 @@ def rule_baseline(frame, sat: float, limits: PhysicalLimits, rain_ok: bool = Tru
     rain = np.asarray(frame[:, 3], np.float64)
     has_rain = rain_ok and np.isfinite(rain).all()
     x = v[-1]
-    checks = limits.check(frame, sat) if checks is None else checks
+    checks = limits.checks(frame, sat) if checks is None else checks
     if checks.out_of_range:
         return FAULTS.index("out_of_range")
     if checks.constant:
@@ -654,7 +654,7 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1):
         feats = fx.batch(frames[keep])
         sq = _fault_scores(pipe, feats, scorer)
         sat = float(r.truth.get("sat", 0.6))
-        checks = [limits.check(f, sat) for f in frames[keep]]  # once per window, for the node and the rules
+        checks = [limits.checks(f, sat) for f in frames[keep]]  # once per window, for the node and the rules
         possible = np.array([limits.possible(f, sat, FAULTS, c) for f, c in zip(frames[keep], checks)])
         probs.append(np.where(possible, _dequant(sq, o.scale, o.zero_point), np.float32(-np.inf)))
         rain_ok = "rain_mm" not in r.missing
