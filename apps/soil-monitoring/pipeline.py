@@ -135,10 +135,13 @@ def _risen(v: np.ndarray, onset: int, e: int) -> bool:
 
 def _stuck_shown(v: np.ndarray, rain: np.ndarray, onset: int, e: int, window: int) -> bool:
     """Whether the window ending before `e` shows a reading frozen since `onset` to be a fault: water arrived
-    over the frozen stretch in view, or the readings before the freeze (2 h or more in view) kept changing."""
-    if np.nansum(rain[max(onset, e - window) : e]) >= STUCK_WATER_MM:
+    over the frozen stretch in view, or the readings before the freeze (2 h or more in view) kept changing.
+    In view: the window's summarized hours, not its first two samples (only the first hour's history: the
+    hour summaries hold no rain or change of theirs, so neither the model nor the node can see them)."""
+    view = window - 2
+    if np.nansum(rain[max(onset, e - view) : e]) >= STUCK_WATER_MM:
         return True
-    before = v[max(0, e - window) : onset]
+    before = v[max(0, e - view) : onset]
     return len(before) > 2 * HOP and float(np.mean(np.diff(before) != 0)) >= STUCK_MOVING
 
 

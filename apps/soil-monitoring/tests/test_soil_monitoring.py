@@ -248,6 +248,11 @@ def test_stuck_is_named_on_the_evidence_the_window_shows():
     y = _labels_of([("stuck", 200, 380)], coarse, rain=rain)
     assert y[238] == -1 and y[246] == stuck and y[318] == stuck
     assert y[330] == -1  # the rain has left the window (82 samples): no evidence in view any more
+    rain = np.zeros(400)
+    rain[240:242] = 3.0  # 6 mm in two samples
+    y = _labels_of([("stuck", 200, 380)], coarse, rain=rain)
+    assert y[318] == stuck  # in the window's summarized hours
+    assert y[322] == -1  # only in its first two samples (the first hour's history): no hour summary shows it
     live = 0.2 + 0.001 * (np.arange(400) % 2)
     live[200:380] = live[199]
     y = _labels_of([("stuck", 200, 380)], live)
