@@ -275,6 +275,7 @@ class PhysicalLimits:
             raise TinymlError(f"[postprocess] stuck_constant_s = {p['stuck_constant_s']} s is {self.constant_n} samples; it must "
                               f"be 1 to {w} (the window): from {0.5 / manifest.rate:.0f} s to under {(w + 0.5) / manifest.rate:.0f} s")
         self.vwc_min, self.vwc_max, self.sat_margin = f32(p["vwc_min"]), f32(p["vwc_max"]), f32(p["sat_margin"])
+        self.evidence = StuckEvidence(manifest)
 
     def constant(self, v) -> bool:
         """Whether the last constant_n readings are all the newest one (a missing reading never is)."""
@@ -286,13 +287,62 @@ class PhysicalLimits:
         x = f32(x)
         return bool(x < self.vwc_min or x > self.vwc_max or x > f32(f32(sat) + self.sat_margin))
 
-    def possible(self, frame, sat, labels) -> np.ndarray:
-        """Per label, whether the window's readings allow it: False for stuck unless constant, for out_of_range
-        unless the newest reading is out of range; True for every other label."""
+    def possible(self, frame, sat, labels, summary) -> np.ndarray:
+        """Per label, whether the window's readings allow it: False for stuck unless constant and the window's
+        hour summaries (`summary`, its features) show why a working probe would have read otherwise
+        (StuckEvidence), for out_of_range unless the newest reading is out of range; True for every other label."""
         ok = np.ones(len(labels), bool)
-        ok[labels.index("stuck")] = self.constant(frame[:, 0])
+        ok[labels.index("stuck")] = self.constant(frame[:, 0]) and self.evidence.shown(summary)
         ok[labels.index("out_of_range")] = self.out_of_range(frame[-1, 0], sat)
         return ok
+
+
+class StuckEvidence:
+    """The stuck label's own necessary condition (window_labels: STUCK_WATER_MM, STUCK_MOVING), read from the
+    hour summaries both models already see, as app.c reads them from its int8 history: a frozen reading is a
+    fault only when water came while it was frozen or it kept changing before it froze. A window frozen
+    throughout with no water in view is never labelled stuck: nothing in it tells a frozen probe from a coarse
+    one at rest. [postprocess] stuck_water_mm and stuck_moving are the label's two thresholds.
+    Per hour, `unchanged` gives the readings that changed (size - its count) and the rain sum its water. Both
+    checks are looser than the label's, so that every window the label names passes: the water is an upper
+    bound (each hour's sum at the top of its grid step, over the trailing frozen hours and the hour before,
+    which holds the freeze's start), the changes are counted over every hour before the frozen ones with one
+    change to spare. Integers and float32 in app.c's order."""
+
+    def __init__(self, manifest):
+        p, f32 = manifest.postprocess, np.float32
+        blk = manifest.features["chain"][0]
+        channels = manifest.channels
+        rain = channels.index("rain_mm") if "rain_mm" in channels else -1
+        sums = [int(s[0]) for s in blk.get("sums", [])]
+        if blk.get("block") != "block_summary" or not blk.get("unchanged") or rain not in sums:
+            raise TinymlError("[features] chain: the stuck evidence reads a block_summary with unchanged = true and "
+                              "a rain_mm sum (sums = [[<rain_mm channel>, <mm scale>], ...])")
+        self.size = int(blk["size"])
+        self.res = f32(blk["resolution"])
+        self.unchanged = 4 + int(bool(blk.get("last")))
+        self.rain = self.unchanged + 1 + sums.index(rain)
+        # the water of a rain step q at the top of its grid step: ((q + 0.5) res)^2 x scale = (2q + 1)^2 x this
+        self.quarter = f32(f32(f32(f32(0.25) * self.res) * self.res) * f32(blk["sums"][sums.index(rain)][1]))
+        self.water_mm, self.moving = f32(p["stuck_water_mm"]), f32(p["stuck_moving"])
+
+    def steps(self, summary) -> np.ndarray:
+        """The summary's values (steps x resolution) back as the integer steps the node keeps."""
+        return np.rint(np.asarray(summary, np.float32) / self.res).astype(np.int64)
+
+    def shown(self, summary) -> bool:
+        q = self.steps(summary)
+        f32, hours, size = np.float32, len(q), self.size
+        changed = [size - int(np.floor(f32(f32(f32(int(u)) * self.res) * f32(size)) + f32(0.5))) for u in q[:, self.unchanged]]
+        frozen = 0  # the newest hours whose readings all repeat the one before
+        while frozen < hours and changed[hours - 1 - frozen] == 0:
+            frozen += 1
+        water = sum((2 * int(r) + 1) ** 2 for r in q[max(0, hours - frozen - 1) :, self.rain] if r >= 0)
+        if f32(f32(water) * self.quarter) >= self.water_mm:
+            return True
+        before = hours - 1 - frozen  # whole hours before the one holding the freeze's start
+        moved = sum(changed[: hours - frozen])
+        return before >= 1 and bool(f32(moved + 1) >= f32(self.moving * f32(1 + size * before)))
 
 
 def _muted_while_stuck(p: dict, labels: list) -> list:
@@ -372,7 +422,8 @@ class PostProcessor:
         v = np.asarray(frame[-HOP - 1 :, 0], np.float32)
         if (v[1:] != v[:-1]).any():
             self.stuck_hold = False
-        possible = self.limits.possible(frame, self.sat, self.labels)
+        summary = self.fx.features(frame)  # the hour summaries both models read (and the stuck evidence)
+        possible = self.limits.possible(frame, self.sat, self.labels, summary)
         for c in range(1, len(self.labels)):
             fault_on |= bool(q[c] >= self.threshold_q)  # any fault score holds the valve
             on = q[c] >= self.threshold_q and possible[c]
@@ -396,7 +447,7 @@ class PostProcessor:
         vwc24 = depletion24 = f32(np.nan)
         mm = f32(0.0)
         if self.forecast is not None:
-            dq = forecast_change(self.forecast, self.fx.features(frame))
+            dq = forecast_change(self.forecast, summary)
             vwc24 = f32(vwc + f32(dq / f32(FORECAST_SCALE)))
             depletion24 = f32((self.fc - vwc24) / span)
             if (not fault_on and depletion24 >= self.mad and end >= self.irr_quiet_until and "irrigate" in self.extra):
@@ -642,7 +693,7 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1):
         feats = fx.batch(frames[keep])
         sq = _fault_scores(pipe, feats, scorer)
         sat = float(r.truth.get("sat", 0.6))
-        possible = np.array([limits.possible(f, sat, FAULTS) for f in frames[keep]])
+        possible = np.array([limits.possible(f, sat, FAULTS, x) for f, x in zip(frames[keep], feats)])
         probs.append(np.where(possible, _dequant(sq, o.scale, o.zero_point), np.float32(-np.inf)))
         rain_ok = "rain_mm" not in r.missing
         rules.append(np.array([rule_baseline(f, sat, limits, rain_ok) for f in frames[keep]]))
