@@ -263,7 +263,8 @@ def field_params(manifest) -> dict:
 
 class PhysicalLimits:
     """[postprocess]'s physical preconditions of two classes, as their labels define them: `stuck` needs the
-    reading exactly the same for `constant_n` samples (stuck_constant_s), `out_of_range` a newest reading below
+    reading exactly the same for `constant_n` samples (stuck_constant_s) and the label's evidence in the window's
+    hour summaries (StuckEvidence), `out_of_range` a newest reading below
     vwc_min, above vwc_max or above saturation + sat_margin. float32 compares, as app.c; the rule baseline uses
     the same ones (a float64 check would call a coarse probe's 0.43 at saturation 0.41 out of range, the node not)."""
 
@@ -367,8 +368,8 @@ class PostProcessor:
     `muted_while_stuck` names (one flag per label: those that need the reading to change, which a frozen reading
     cannot do) raise no event: their scores on a frozen probe are the stuck episode's, not a fault of their own.
     stuck and out_of_range raise an event (and stuck its latch) only when the window's readings meet the class's
-    physical precondition (PhysicalLimits: constant for 6 h; out of the physical range); a score on without it
-    still holds irrigation, as any fault score does.
+    physical precondition (PhysicalLimits: constant for 6 h with the stuck label's evidence in view, StuckEvidence;
+    out of the physical range); a score on without it still holds irrigation, as any fault score does.
     Forecast (when the forecast model is given): vwc_24h = vwc_now + dequantized output / 10, where vwc_now is
     the newest hour's mean of vwc in float32 (sequential sum x 0.25). depletion = (fc - vwc) / (fc - wp).
     Irrigate when the forecast depletion reaches the field's allowed depletion `mad`, no fault is being
@@ -1099,9 +1100,11 @@ years only, while training used the other regions' earlier years. Real ISMN reco
 
 Per class: F1 of the node's top class, and false flags at the **rule baseline's recall** (the node's
 threshold for that class lowered until it finds as many of the class as the ISMN-style rules do). The node is
-the model with two physical preconditions of the post-processor: `stuck` only after 6 h of one exact reading,
-`out_of_range` only for a reading outside the physical range (the labels' own definitions; the rules flag every
-such window, the model picks the faults among them):
+the model with two physical preconditions of the post-processor: `stuck` only after 6 h of one exact reading
+whose window shows why a working probe would have read otherwise (5 mm of gauge water while frozen, or the
+reading changing before it froze), `out_of_range` only for a reading outside the physical range (the labels'
+own definitions; the rules flag every constant or out-of-range window, the model picks the faults among those
+the preconditions leave):
 
 | class | windows | F1 model [95 % interval] | F1 rules | false flags, model | false flags, rules |
 | --- | --- | --- | --- | --- | --- |
