@@ -325,6 +325,11 @@ class StuckEvidence:
         self.rain = self.unchanged + 1 + sums.index(rain)
         # the water of a rain step q at the top of its grid step: ((q + 0.5) res)^2 x scale = (2q + 1)^2 x this
         self.quarter = f32(f32(f32(f32(0.25) * self.res) * self.res) * f32(blk["sums"][sums.index(rain)][1]))
+        for key, top in (("stuck_water_mm", float("inf")), ("stuck_moving", 1.0)):
+            v = p.get(key)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= top:
+                raise TinymlError(f"[postprocess] {key} must be a number above 0{' and at most 1' if top == 1 else ''} "
+                                  f"(the stuck label's evidence), got {v!r}")
         self.water_mm, self.moving = f32(p["stuck_water_mm"]), f32(p["stuck_moving"])
 
     def steps(self, summary) -> np.ndarray:

@@ -253,6 +253,18 @@ def test_the_stuck_evidence_thresholds_are_the_labels():
     assert M.postprocess["stuck_water_mm"] == P.STUCK_WATER_MM and M.postprocess["stuck_moving"] == P.STUCK_MOVING
 
 
+@pytest.mark.parametrize("key,value", [("stuck_water_mm", "0.0"), ("stuck_water_mm", "-5.0"), ("stuck_moving", "1.5")])
+def test_a_bad_stuck_evidence_threshold_is_refused(key, value):
+    """Refused at load in one line naming the key (a 0 would make every frozen window stuck-possible)."""
+    app = load_app(APP.id, overrides=[f"postprocess.{key}={value}"])
+    with pytest.raises(TinymlError, match=f"{key} must be a number above 0"):
+        app.pipeline.PhysicalLimits(app.manifest)
+    src = next((ROOT / "datasets" / "ismn" / "fixture").rglob("DEMO_DEMO_Field-A_sm_*.stm"))
+    res = run_cli("predict", APP.id, str(src), "--set", f"postprocess.{key}={value}")
+    errors = [ln for ln in res.stderr.splitlines() if not ln.startswith("notice:")]
+    assert res.returncode == 2 and len(errors) == 1 and key in errors[0], res.stderr
+
+
 def test_every_window_labelled_stuck_meets_the_nodes_evidence():
     """The node's stuck evidence is looser than the label's: no window the labels call stuck is ruled out (else
     the node could never reach the rules' stuck recall). On simulated seasons with many stuck episodes."""
