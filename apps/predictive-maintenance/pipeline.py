@@ -563,8 +563,8 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
             if r.activity == "history":
                 res, pp = _stream(app, pipe, r, scorer)
                 t_end = len(r.signal) / r.rate
-                alarms = [idx / m.rate for idx, lab, _ in res.events if lab == pp.anomaly_event]
-                o = rtf_outcome(alarms, t_end, defect_onset_s(r))
+                alarm_times = [idx / m.rate for idx, lab, _ in res.events if lab == pp.anomaly_event]
+                o = rtf_outcome(alarm_times, t_end, defect_onset_s(r))
                 leads.append(o["lead"])
                 early += o["early"]
                 before_onset += o["before_onset"]
