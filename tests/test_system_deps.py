@@ -126,3 +126,28 @@ def test_the_cli_imports_this_module_only_for_the_verbs_that_install(capsys):
         main(["system-deps", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert f"one of {', '.join(system_deps.NEEDS)} (README" in text, text
+
+
+def test_the_parser_passes_python_3_14s_help_check_without_importing_this_module():
+    """Python 3.14's argparse expands each argument's help inside add_argument and refuses a %(name)s it cannot
+    fill there: system-deps' help filled %(purposes)s from an attribute set after add_argument, which would fail
+    every command. The parser is built here under that check (as 3.14 makes it, on any Python), and this module
+    is still not imported."""
+    import subprocess
+    import sys
+
+    code = """if True:
+        import argparse, sys
+        add = argparse._ActionsContainer.add_argument
+        def checked(self, *a, **k):  # Python 3.14's _check_help
+            action = add(self, *a, **k)
+            if action.help and hasattr(self, "_get_formatter"):
+                self._get_formatter()._expand_help(action)
+            return action
+        argparse._ActionsContainer.add_argument = checked
+        import tinyml.cli as c
+        c.build_parser()
+        print('tinyml.system_deps' in sys.modules)
+    """
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stdout + r.stderr

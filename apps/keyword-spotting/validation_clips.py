@@ -89,14 +89,16 @@ def measures(n_classes, from_real, ok_real, ok_tts, sel_real, sel_tts) -> dict:
             "real": rr, "tts_recall": rt}
 
 
-def intervals(n_classes, from_real, ok: dict, cells_real, cells_tts) -> dict:
-    """{model: {"composite", "tts", and but for the baseline (the first model) "composite_minus", "tts_minus": its
+def intervals(n_classes, from_real, ok: dict, cells_real, cells_tts, *, baseline: str) -> dict:
+    """{model: {"composite", "tts", and but for `baseline` (one of ok's models) "composite_minus", "tts_minus": its
     difference from the baseline}: [lo, hi]}, 95 %: the measures above over RESAMPLES draws of whole talkers within
     each class of each source (metrics.cluster_bootstrap_ci, strata = source and class; seed 0), the same draws for
     every model. `ok[model]`: (per real clip, per TTS clip) whether its top-1 is right."""
     from tinyml.metrics import cluster_bootstrap_ci
 
-    models = list(ok)
+    if baseline not in ok:
+        raise ValueError(f"intervals: baseline {baseline!r} is not one of the models {list(ok)}")
+    models = [baseline, *(m for m in ok if m != baseline)]  # stat's differences are from the first column
     cells = [(src, c, idx[t == k]) for src, by_class in enumerate((cells_real, cells_tts))
              for c, (t, idx) in by_class.items() for k in np.unique(t)]  # one group per talker of a class
     hits = np.zeros((len(cells), 2, len(models), n_classes))
@@ -160,8 +162,8 @@ def main(argv=None) -> int:
               f"  real top-1 {np.mean(ok[m][0]):.4f}")
         print("  recall real: " + ", ".join(f"{labels[c]} {v:.3f}" for c, v in point[m]["real"].items()))
         print("  recall TTS:  " + ", ".join(f"{labels[c]} {v:.3f}" for c, v in point[m]["tts_recall"].items()))
-    ci = intervals(len(labels), from_real, ok, cells_real, cells_tts)
     base = args.models[0]
+    ci = intervals(len(labels), from_real, ok, cells_real, cells_tts, baseline=base)
     for m in args.models:
         for k in ("composite", "tts"):
             lo, hi = ci[m][k]

@@ -903,7 +903,7 @@ def _auc_interval_method(q: dict) -> str:
     machine count; its interval was the cluster bootstrap when it has one, DeLong when not."""
     method = q.get("anomaly_auc_ci_method") or ("cluster bootstrap" if q.get("anomaly_machines") else "DeLong")
     if not method.startswith("cluster bootstrap"):
-        return method
+        return method.replace(" groups", " machines")  # auc_metrics' groups are this card's machines
     return (f"cluster bootstrap over the {int(q['anomaly_machines'])} held-out machines: one machine's captures are "
             "not independent")
 

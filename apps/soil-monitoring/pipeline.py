@@ -137,10 +137,13 @@ def _risen(v: np.ndarray, onset: int, e: int) -> bool:
 
 def _stuck_shown(v: np.ndarray, rain: np.ndarray, onset: int, e: int, window: int) -> bool:
     """Whether the window ending before `e` shows a reading frozen since `onset` to be a fault: water arrived
-    over the frozen stretch in view, or the readings before the freeze (2 h or more in view) kept changing."""
-    if np.nansum(rain[max(onset, e - window) : e]) >= STUCK_WATER_MM:
+    over the frozen stretch in view, or the readings before the freeze (2 h or more in view) kept changing.
+    In view: the window's summarized hours, not its first two samples (only the first hour's history: the
+    hour summaries hold no rain or change of theirs, so neither the model nor the node can see them)."""
+    view = window - 2
+    if np.nansum(rain[max(onset, e - view) : e]) >= STUCK_WATER_MM:
         return True
-    before = v[max(0, e - window) : onset]
+    before = v[max(0, e - view) : onset]
     return len(before) > 2 * HOP and float(np.mean(np.diff(before) != 0)) >= STUCK_MOVING
 
 
@@ -260,8 +263,8 @@ def field_params(manifest) -> dict:
     return fld
 
 
-class Preconditions(NamedTuple):
-    """One window's physical checks (PhysicalLimits.check), made once and read by the node and the rule baseline."""
+class PhysicalChecks(NamedTuple):
+    """One window's physical checks (PhysicalLimits.checks), made once and read by the node and the rule baseline."""
 
     constant: bool  # the newest constant_n readings all the same
     out_of_range: bool  # the newest reading out of the physical range
@@ -269,7 +272,8 @@ class Preconditions(NamedTuple):
 
 class PhysicalLimits:
     """[postprocess]'s physical preconditions of two classes, as their labels define them: `stuck` needs the
-    reading exactly the same for `constant_n` samples (stuck_constant_s), `out_of_range` a newest reading below
+    reading exactly the same for `constant_n` samples (stuck_constant_s) and the label's evidence in the window's
+    hour summaries (StuckEvidence), `out_of_range` a newest reading below
     vwc_min, above vwc_max or above saturation + sat_margin. float32 compares, as app.c; the rule baseline uses
     the same ones (a float64 check would call a coarse probe's 0.43 at saturation 0.41 out of range, the node not)."""
 
@@ -281,6 +285,7 @@ class PhysicalLimits:
             raise TinymlError(f"[postprocess] stuck_constant_s = {p['stuck_constant_s']} s is {self.constant_n} samples; it must "
                               f"be 1 to {w} (the window): from {0.5 / manifest.rate:.0f} s to under {(w + 0.5) / manifest.rate:.0f} s")
         self.vwc_min, self.vwc_max, self.sat_margin = f32(p["vwc_min"]), f32(p["vwc_max"]), f32(p["sat_margin"])
+        self.evidence = StuckEvidence(manifest)
 
     def constant(self, v) -> bool:
         """Whether the last constant_n readings are all the newest one (a missing reading never is)."""
@@ -292,17 +297,72 @@ class PhysicalLimits:
         x = f32(x)
         return bool(x < self.vwc_min or x > self.vwc_max or x > f32(f32(sat) + self.sat_margin))
 
-    def check(self, frame, sat) -> Preconditions:
-        return Preconditions(self.constant(frame[:, 0]), self.out_of_range(frame[-1, 0], sat))
+    def checks(self, frame, sat) -> PhysicalChecks:
+        return PhysicalChecks(self.constant(frame[:, 0]), self.out_of_range(frame[-1, 0], sat))
 
-    def possible(self, frame, sat, labels, checks: Preconditions | None = None) -> np.ndarray:
-        """Per label, whether the window's readings allow it: False for stuck unless constant, for out_of_range
-        unless the newest reading is out of range; True for every other label. `checks`: the window's, if made."""
-        checks = self.check(frame, sat) if checks is None else checks
+    def possible(self, frame, sat, labels, summary, checks: PhysicalChecks | None = None) -> np.ndarray:
+        """Per label, whether the window's readings allow it: False for stuck unless constant and the window's
+        hour summaries (`summary`, its features) show why a working probe would have read otherwise
+        (StuckEvidence), for out_of_range unless the newest reading is out of range; True for every other label.
+        `checks`: the window's, if made."""
+        checks = self.checks(frame, sat) if checks is None else checks
         ok = np.ones(len(labels), bool)
-        ok[labels.index("stuck")] = checks.constant
+        ok[labels.index("stuck")] = checks.constant and self.evidence.shown(summary)
         ok[labels.index("out_of_range")] = checks.out_of_range
         return ok
+
+
+class StuckEvidence:
+    """The stuck label's own necessary condition (window_labels: STUCK_WATER_MM, STUCK_MOVING), read from the
+    hour summaries both models already see, as app.c reads them from its int8 history: a frozen reading is a
+    fault only when water came while it was frozen or it kept changing before it froze. A window frozen
+    throughout with no water in view is never labelled stuck: nothing in it tells a frozen probe from a coarse
+    one at rest. [postprocess] stuck_water_mm and stuck_moving are the label's two thresholds.
+    Per hour, `unchanged` gives the readings that changed (size - its count) and the rain sum its water. Both
+    checks are looser than the label's, so that every window the label names passes: the water is an upper
+    bound (each hour's sum at the top of its grid step, over the trailing frozen hours and the hour before,
+    which holds the freeze's start), the changes are counted over every hour before the frozen ones with one
+    change to spare. Integers and float32 in app.c's order."""
+
+    def __init__(self, manifest):
+        p, f32 = manifest.postprocess, np.float32
+        blk = manifest.features["chain"][0]
+        channels = manifest.channels
+        rain = channels.index("rain_mm") if "rain_mm" in channels else -1
+        sums = [int(s[0]) for s in blk.get("sums", [])]
+        if blk.get("block") != "block_summary" or not blk.get("unchanged") or rain not in sums:
+            raise TinymlError("[features] chain: the stuck evidence reads a block_summary with unchanged = true and "
+                              "a rain_mm sum (sums = [[<rain_mm channel>, <mm scale>], ...])")
+        self.size = int(blk["size"])
+        self.res = f32(blk["resolution"])
+        self.unchanged = 4 + int(bool(blk.get("last")))
+        self.rain = self.unchanged + 1 + sums.index(rain)
+        # the water of a rain step q at the top of its grid step: ((q + 0.5) res)^2 x scale = (2q + 1)^2 x this
+        self.quarter = f32(f32(f32(f32(0.25) * self.res) * self.res) * f32(blk["sums"][sums.index(rain)][1]))
+        for key, top in (("stuck_water_mm", float("inf")), ("stuck_moving", 1.0)):
+            v = p.get(key)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= top:
+                raise TinymlError(f"[postprocess] {key} must be a number above 0{' and at most 1' if top == 1 else ''} "
+                                  f"(the stuck label's evidence), got {v!r}")
+        self.water_mm, self.moving = f32(p["stuck_water_mm"]), f32(p["stuck_moving"])
+
+    def steps(self, summary) -> np.ndarray:
+        """The summary's values (steps x resolution) back as the integer steps the node keeps."""
+        return np.rint(np.asarray(summary, np.float32) / self.res).astype(np.int64)
+
+    def shown(self, summary) -> bool:
+        q = self.steps(summary)
+        f32, hours, size = np.float32, len(q), self.size
+        changed = [size - int(np.floor(f32(f32(f32(int(u)) * self.res) * f32(size)) + f32(0.5))) for u in q[:, self.unchanged]]
+        frozen = 0  # the newest hours whose readings all repeat the one before
+        while frozen < hours and changed[hours - 1 - frozen] == 0:
+            frozen += 1
+        water = sum((2 * int(r) + 1) ** 2 for r in q[max(0, hours - frozen - 1) :, self.rain] if r >= 0)
+        if f32(f32(water) * self.quarter) >= self.water_mm:
+            return True
+        before = hours - 1 - frozen  # whole hours before the one holding the freeze's start
+        moved = sum(changed[: hours - frozen])
+        return before >= 1 and bool(f32(moved + 1) >= f32(self.moving * f32(1 + size * before)))
 
 
 def _muted_while_stuck(p: dict, labels: list) -> list:
@@ -327,8 +387,8 @@ class PostProcessor:
     `muted_while_stuck` names (one flag per label: those that need the reading to change, which a frozen reading
     cannot do) raise no event: their scores on a frozen probe are the stuck episode's, not a fault of their own.
     stuck and out_of_range raise an event (and stuck its latch) only when the window's readings meet the class's
-    physical precondition (PhysicalLimits: constant for 6 h; out of the physical range); a score on without it
-    still holds irrigation, as any fault score does.
+    physical precondition (PhysicalLimits: constant for 6 h with the stuck label's evidence in view, StuckEvidence;
+    out of the physical range); a score on without it still holds irrigation, as any fault score does.
     Forecast (when the forecast model is given): vwc_24h = vwc_now + dequantized output / 10, where vwc_now is
     the newest hour's mean of vwc in float32 (sequential sum x 0.25). depletion = (fc - vwc) / (fc - wp).
     Irrigate when the forecast depletion reaches the field's allowed depletion `mad`, no fault is being
@@ -382,7 +442,8 @@ class PostProcessor:
         v = np.asarray(frame[-HOP - 1 :, 0], np.float32)
         if (v[1:] != v[:-1]).any():
             self.stuck_hold = False
-        possible = self.limits.possible(frame, self.sat, self.labels)
+        summary = self.fx.features(frame)  # the hour summaries both models read (and the stuck evidence)
+        possible = self.limits.possible(frame, self.sat, self.labels, summary)
         for c in range(1, len(self.labels)):
             fault_on |= bool(q[c] >= self.threshold_q)  # any fault score holds the valve
             on = q[c] >= self.threshold_q and possible[c]
@@ -406,7 +467,7 @@ class PostProcessor:
         vwc24 = depletion24 = f32(np.nan)
         mm = f32(0.0)
         if self.forecast is not None:
-            dq = forecast_change(self.forecast, self.fx.features(frame))
+            dq = forecast_change(self.forecast, summary)
             vwc24 = f32(vwc + f32(dq / f32(FORECAST_SCALE)))
             depletion24 = f32((self.fc - vwc24) / span)
             if (not fault_on and depletion24 >= self.mad and end >= self.irr_quiet_until and "irrigate" in self.extra):
@@ -516,7 +577,7 @@ def fx_end(sample: int, manifest) -> int:
 
 
 def rule_baseline(frame, sat: float, limits: PhysicalLimits, rain_ok: bool = True,
-                  checks: Preconditions | None = None) -> int:
+                  checks: PhysicalChecks | None = None) -> int:
     """ISMN-style automated checks (after Dorigo et al. 2013) on one window, for its newest hour: the class
     they name (0 = ok). The physical range and the 6 h of exact constancy (stuck/plateau) are the labels' and
     the node's (`limits`; `checks`: the window's, if made)."""
@@ -524,7 +585,7 @@ def rule_baseline(frame, sat: float, limits: PhysicalLimits, rain_ok: bool = Tru
     rain = np.asarray(frame[:, 3], np.float64)
     has_rain = rain_ok and np.isfinite(rain).all()
     x = v[-1]
-    checks = limits.check(frame, sat) if checks is None else checks
+    checks = limits.checks(frame, sat) if checks is None else checks
     if checks.out_of_range:
         return FAULTS.index("out_of_range")
     if checks.constant:
@@ -654,8 +715,8 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1):
         feats = fx.batch(frames[keep])
         sq = _fault_scores(pipe, feats, scorer)
         sat = float(r.truth.get("sat", 0.6))
-        checks = [limits.check(f, sat) for f in frames[keep]]  # once per window, for the node and the rules
-        possible = np.array([limits.possible(f, sat, FAULTS, c) for f, c in zip(frames[keep], checks)])
+        checks = [limits.checks(f, sat) for f in frames[keep]]  # once per window, for the node and the rules
+        possible = np.array([limits.possible(f, sat, FAULTS, x, c) for f, x, c in zip(frames[keep], feats, checks)])
         probs.append(np.where(possible, _dequant(sq, o.scale, o.zero_point), np.float32(-np.inf)))
         rain_ok = "rain_mm" not in r.missing
         rules.append(np.array([rule_baseline(f, sat, limits, rain_ok, c) for f, c in zip(frames[keep], checks)]))
@@ -1061,9 +1122,11 @@ years only, while training used the other regions' earlier years. Real ISMN reco
 
 Per class: F1 of the node's top class, and false flags at the **rule baseline's recall** (the node's
 threshold for that class lowered until it finds as many of the class as the ISMN-style rules do). The node is
-the model with two physical preconditions of the post-processor: `stuck` only after 6 h of one exact reading,
-`out_of_range` only for a reading outside the physical range (the labels' own definitions; the rules flag every
-such window, the model picks the faults among them):
+the model with two physical preconditions of the post-processor: `stuck` only after 6 h of one exact reading
+whose window shows why a working probe would have read otherwise (5 mm of gauge water while frozen, or the
+reading changing before it froze), `out_of_range` only for a reading outside the physical range (the labels'
+own definitions; the rules flag every constant or out-of-range window, the model picks the faults among those
+the preconditions leave):
 
 | class | windows | F1 model [95 % interval] | F1 rules | false flags, model | false flags, rules |
 | --- | --- | --- | --- | --- | --- |

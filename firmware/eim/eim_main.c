@@ -18,8 +18,9 @@
  *
  * Exit status, as the tinyml CLI's: 0 when stopped (SIGINT, SIGTERM, SIGHUP); 2 for what the user can fix (usage,
  * a socket path that cannot be made: its folder missing or not writable, too long, a file or folder already there,
- * which is never replaced; a socket left there by an earlier run is), with one line naming the path and the
- * problem; 1 for a failure of the system itself.
+ * which is never replaced, a server already listening there; a socket left there by an earlier run, that no server
+ * answers on, is replaced), with one line naming the path and the problem; 1 for a failure of the system itself.
+ * At exit the socket is removed only when it is still the one this run made.
  *
  * Static memory only; one client at a time (the next waits in the listen backlog).
  */
@@ -550,11 +551,35 @@ static void folder_of(const char *path, char *out, size_t n)
     }
 }
 
-/* One line on why the socket cannot be made at `path` (errno `err` of bind, listen or rename); exit status 2:
- * the path is the user's to fix. */
-static int path_error(const char *path, int err)
+/* What lstat found: the words of the error lines. */
+static const char *what_is(const struct stat *st)
+{
+    if (S_ISDIR(st->st_mode)) {
+        return "a folder";
+    }
+    if (S_ISSOCK(st->st_mode)) {
+        return "a socket";
+    }
+    return S_ISLNK(st->st_mode) ? "a symbolic link" : "a file that is not a socket";
+}
+
+/* One line: `name` (the socket `path` itself, or its name while it starts) is taken by `st`; exit status 2. */
+static int taken(const char *path, const char *name, const struct stat *st)
+{
+    if (strcmp(name, path) == 0) {
+        fprintf(stderr, "error: socket %s: %s is there; give a path that does not exist\n", path, what_is(st));
+    } else {
+        fprintf(stderr, "error: socket %s: %s (its name while it starts) is %s\n", path, name, what_is(st));
+    }
+    return 2;
+}
+
+/* One line on why the socket cannot be made at `name` (`path`, or its name while it starts; errno `err` of bind,
+ * link, rename or unlink); exit status 2: the path is the user's to fix. */
+static int path_error(const char *path, const char *name, int err)
 {
     char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    struct stat st;
     folder_of(path, dir, sizeof dir);
     if (err == ENOENT) {
         fprintf(stderr, "error: socket %s: folder %s does not exist\n", path, dir);
@@ -564,13 +589,66 @@ static int path_error(const char *path, int err)
         fprintf(stderr, "error: socket %s: no permission to create a file in %s\n", path, dir);
     } else if (err == EROFS) {
         fprintf(stderr, "error: socket %s: folder %s is on a read-only file system\n", path, dir);
-    } else if (err == EADDRINUSE) { /* the temporary name: a file that is not a socket is there */
-        fprintf(stderr, "error: socket %s: %s.tmp (its name while it starts) is a file that is not a socket\n", path,
-                path);
+    } else if ((err == EADDRINUSE || err == EEXIST) && lstat(name, &st) == 0) { /* made there since make_room */
+        return taken(path, name, &st);
     } else {
-        fprintf(stderr, "error: cannot listen on %s: %s\n", path, strerror(err));
+        fprintf(stderr, "error: socket %s: cannot create %s: %s\n", path, name, strerror(err));
     }
     return 2;
+}
+
+/* Whether a server answers on the socket at `name`: 1 yes, 0 no (ECONNREFUSED: a socket left by a run that died;
+ * ENOENT: gone), -1 when that cannot be told (errno says why). */
+static int answers(const char *name)
+{
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", name);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) {
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK); /* a server with a full backlog answers EAGAIN: no wait */
+    }
+    int r = 1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        r = errno == ECONNREFUSED || errno == ENOENT ? 0 : errno == EAGAIN || errno == EINPROGRESS ? 1 : -1;
+    }
+    int err = errno;
+    close(fd);
+    errno = err;
+    return r;
+}
+
+/* Makes `name` (`path`, or its name while it starts) free: nothing there, or a socket no server answers on, which
+ * is removed. Anything else stays, with one line and exit status 2 (returned; 0 when free): a file or folder is
+ * never replaced, nor a socket a server is listening on. */
+static int make_room(const char *path, const char *name)
+{
+    struct stat st;
+    if (lstat(name, &st) != 0) {
+        return 0; /* nothing there, or its folder is the problem: bind says which */
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        return taken(path, name, &st);
+    }
+    int live = answers(name);
+    if (live > 0) {
+        fprintf(stderr, "error: socket %s: a server is already listening on %s\n", path, name);
+        return 2;
+    }
+    if (live < 0) {
+        fprintf(stderr, "error: socket %s: cannot tell whether a server is listening on %s: %s\n", path, name,
+                strerror(errno));
+        return 2;
+    }
+    if (unlink(name) != 0 && errno != ENOENT) { /* left by a run that died */
+        return path_error(path, name, errno);
+    }
+    return 0;
 }
 
 static void print_info(void)
@@ -586,7 +664,7 @@ int main(int argc, char **argv)
     static char chunk[65536];
     static tml_json_framer fr;
     struct sockaddr_un addr;
-    int lfd, cfd = -1, code = 0;
+    int lfd, cfd = -1;
 
     if (argc == 2 && strcmp(argv[1], "--print-info") == 0) {
         print_info();
@@ -602,11 +680,9 @@ int main(int argc, char **argv)
                 (unsigned)sizeof addr.sun_path - 1);
         return 2;
     }
-    struct stat st;
-    if (lstat(argv[1], &st) == 0 && !S_ISSOCK(st.st_mode)) { /* the rename below would replace it, the exit delete it */
-        fprintf(stderr, "error: socket %s: %s is there; give a path that does not exist\n", argv[1],
-                S_ISDIR(st.st_mode) ? "a folder" : "a file that is not a socket");
-        return 2;
+    int code = make_room(argv[1], argv[1]);
+    if (code != 0) {
+        return code;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -618,7 +694,8 @@ int main(int argc, char **argv)
     tml_port_init();
 
     /* The SDK connects as soon as the socket file exists: a connect between bind() and listen() is refused. So the
-     * socket is bound under a temporary name, listens, and only then gets its name (rename is atomic). */
+     * socket is bound under a temporary name, listens, and only then gets its name (a path too long for the .tmp
+     * name is bound at once). */
     lfd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (lfd < 0) {
         fprintf(stderr, "error: cannot create a Unix socket: %s\n", strerror(errno));
@@ -628,17 +705,39 @@ int main(int argc, char **argv)
     addr.sun_family = AF_UNIX;
     int tmp_name = strlen(argv[1]) + 4 < sizeof addr.sun_path;
     snprintf(addr.sun_path, sizeof addr.sun_path, tmp_name ? "%s.tmp" : "%s", argv[1]);
-    if (tmp_name && lstat(addr.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-        unlink(addr.sun_path); /* left by a run that died here (any other file stays: bind then refuses) */
-    }
-    int bound = bind(lfd, (struct sockaddr *)&addr, sizeof addr) == 0;
-    if (!bound || listen(lfd, 8) != 0 || (tmp_name && rename(addr.sun_path, argv[1]) != 0)) {
-        int err = errno;
-        if (bound && tmp_name) {
-            unlink(addr.sun_path); /* ours, made by bind */
-        }
+    const char *name = addr.sun_path;
+    if (tmp_name && (code = make_room(argv[1], name)) != 0) {
         close(lfd);
-        return path_error(argv[1], err);
+        return code;
+    }
+    struct stat mine; /* the socket file this run made (made: 1): the only one it removes */
+    int made = 0;
+    if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        code = path_error(argv[1], name, errno);
+    } else if (!(made = lstat(name, &mine) == 0) || listen(lfd, 8) != 0) {
+        fprintf(stderr, "error: socket %s: cannot listen: %s\n", argv[1], strerror(errno));
+        code = 1;
+    } else if (tmp_name && link(name, argv[1]) != 0) {
+        /* link fails with EEXIST when anything was made at the path since make_room (rename would replace it); a
+         * file system without hard links says EPERM (or EXDEV, ENOTSUP): there rename, which replaces */
+        int err = errno;
+        if (err == EPERM || err == EXDEV || err == ENOTSUP) {
+            struct stat st;
+            err = lstat(argv[1], &st) == 0 ? EEXIST : rename(name, argv[1]) == 0 ? 0 : errno;
+        }
+        if (err != 0) {
+            code = path_error(argv[1], argv[1], err);
+        }
+    }
+    if (made && (tmp_name || code != 0)) {
+        struct stat now;
+        if (lstat(name, &now) == 0 && now.st_dev == mine.st_dev && now.st_ino == mine.st_ino) {
+            unlink(name); /* ours: the temporary name (after link, the socket keeps its path), or a failed start's */
+        }
+    }
+    if (code != 0) {
+        close(lfd);
+        return code;
     }
     make_shm();
     while (!s_stop) {
@@ -685,7 +784,10 @@ int main(int argc, char **argv)
         close(cfd);
     }
     close(lfd);
-    unlink(argv[1]);
+    struct stat now;
+    if (made && lstat(argv[1], &now) == 0 && now.st_dev == mine.st_dev && now.st_ino == mine.st_ino) {
+        unlink(argv[1]); /* still the socket this run made: another one there (a later run's) stays */
+    }
     if (s_shm) {
         munmap(s_shm, sizeof s_features);
         shm_unlink(s_shm_name);

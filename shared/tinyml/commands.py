@@ -17,7 +17,7 @@ from .paths import apps_dir, firmware_dir, repo_root
 
 def _recording_args(p) -> None:
     """A verb that reads one recording (predict, calibrate): the file, its rate, its channels."""
-    p.formatter_class = _FormatsHelp
+    p.formatter_class = _LaterHelp
     p.epilog = _FORMATS
     p.add_argument("input", nargs="?", help="the recording (or --input)")
     p.add_argument("--input", dest="input_option", metavar="INPUT", help="the recording, as for run and flash")
@@ -26,14 +26,34 @@ def _recording_args(p) -> None:
                    help="the file's column/sensor/lead for a channel (repeatable; CH= when the app has several)")
 
 
-_FORMATS = "(the recording formats)"  # the epilog's place: filled only when help is printed (_FormatsHelp)
+class _Later(str):
+    """Help text made only when --help prints it (_LaterHelp), not on every command's start-up, where making it would
+    read files or import modules: a plain placeholder that carries the function making the text. Python 3.14's
+    argparse expands an argument's help inside add_argument (a %(name)s filled in afterwards fails there); the
+    placeholder has nothing to expand, and that check does not call _LaterHelp's methods that make the text."""
+
+    def __new__(cls, placeholder: str, make):
+        text = super().__new__(cls, placeholder)
+        text.make = make
+        return text
 
 
-class _FormatsHelp(argparse.RawDescriptionHelpFormatter):
-    """Reads the readers' docstrings for the epilog only when --help prints it, not on every command's start-up."""
+class _LaterHelp(argparse.RawDescriptionHelpFormatter):
+    """Prints a _Later description, epilog or argument help as the text it makes."""
 
     def add_text(self, text):
-        super().add_text(_formats_text() if text is _FORMATS else text)
+        super().add_text(text.make() if isinstance(text, _Later) else text)
+
+    def _format_action(self, action):
+        if isinstance(action.help, _Later):
+            import copy
+
+            action = copy.copy(action)
+            action.help = action.help.make().replace("%", "%%")  # the text as written: argparse %-expands help
+        return super()._format_action(action)
+
+
+_FORMATS = _Later("(the recording formats)", lambda: _formats_text())  # the readers' docstrings
 
 
 def _formats_text() -> str:
@@ -66,23 +86,20 @@ def _headline(sentence: str, width: int = 100) -> str:
     return sentence
 
 
-class _Purposes:
-    """The purposes system-deps knows, listed when its help is printed: importing tinyml.system_deps for every
-    command's parser cost about 5 ms of each start."""
+def _purposes_text() -> str:
+    """system-deps' purpose help: importing tinyml.system_deps for every command's parser cost about 5 ms of each
+    start."""
+    from .system_deps import NEEDS
 
-    def __str__(self) -> str:
-        from .system_deps import NEEDS
-
-        return ", ".join(NEEDS)
+    return f"one of {', '.join(NEEDS)} (README, System packages)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("apps", help="list the discovered apps and boards")
     p.set_defaults(func=cmd_apps)
 
-    p = sub.add_parser("system-deps", help="install the Debian packages a purpose needs")
-    purpose = p.add_argument("purpose", help="one of %(purposes)s (README, System packages)")
-    purpose.purposes = _Purposes()  # argparse fills %(purposes)s from the argument's attributes, at --help only
+    p = sub.add_parser("system-deps", help="install the Debian packages a purpose needs", formatter_class=_LaterHelp)
+    p.add_argument("purpose", help=_Later("one of the purposes (README, System packages)", _purposes_text))
     p.add_argument("--yes", action="store_true", help="enable Debian's contrib/non-free sections without asking "
                                                       "when the purpose needs them (voices)")
     p.set_defaults(func=cmd_system_deps)

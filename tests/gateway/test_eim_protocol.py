@@ -32,11 +32,11 @@ def _app_with_model():
 
 
 class Server:
-    def __init__(self, path, tmp_path):
-        self.sock_path = str(tmp_path / "eim.sock")
+    def __init__(self, path, tmp_path, sock_path=None):
+        self.sock_path = str(sock_path or tmp_path / "eim.sock")
         self.proc = subprocess.Popen([str(path), self.sock_path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         end = time.monotonic() + 30
-        while not os.path.exists(self.sock_path):
+        while not _answers(self.sock_path):  # a socket left there by a run that died is there but refuses
             assert self.proc.poll() is None, self.proc.stderr.read().decode()
             assert time.monotonic() < end, "the .eim never created its socket"
             time.sleep(0.01)
@@ -48,6 +48,17 @@ class Server:
         self.proc.terminate()
         assert self.proc.wait(timeout=30) == 0
         assert not os.path.exists(self.sock_path)
+
+
+def _answers(path) -> bool:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 class Client:
@@ -256,3 +267,74 @@ def test_the_socket_appears_only_once_it_accepts_connections(server, tmp_path):
             proc.terminate()
             proc.wait(30)
         assert not os.path.exists(sock_path) and not os.path.exists(sock_path + ".tmp")
+
+
+def _stale_socket(path) -> None:
+    """A socket file no server answers on: what a run that died leaves."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    s.close()
+
+
+def _path_of(folder: Path, length: int) -> Path:
+    """A path in `folder` of exactly `length` bytes."""
+    pad = length - len(str(folder)) - 1
+    if pad < 1:
+        pytest.skip(f"{folder} is too long for a socket path of {length} bytes")
+    return folder / ("s" * pad)
+
+
+def _serves(server, sock_path):
+    srv = Server(eim_for(server.app), None, sock_path)
+    try:
+        c = srv.connect()
+        assert c.ask({"id": 1, "hello": 1})["success"]
+        c.close()
+    finally:
+        srv.stop()  # and the socket is gone
+    assert not os.path.exists(f"{sock_path}.tmp")
+
+
+@pytest.mark.parametrize("length", [90, 104, 107])
+def test_a_socket_left_by_a_run_that_died_is_replaced(server, tmp_path, length):
+    """A socket no server answers on (left at the path, or at its .tmp name, by a run that was killed) is
+    replaced; a path of 104-107 bytes has no room for the .tmp name and is bound at once (a leftover socket
+    there was refused: "<path>.tmp ... is a file that is not a socket", a file never used)."""
+    sock = _path_of(tmp_path, length)
+    _stale_socket(sock)
+    _serves(server, sock)
+    if length + 4 < 108:
+        _stale_socket(f"{sock}.tmp")
+        _serves(server, sock)
+
+
+@pytest.mark.parametrize("length", [90, 105])
+def test_a_socket_a_server_listens_on_is_refused_and_keeps_serving(server, tmp_path, length):
+    """Another running .eim's socket is not taken over (it was renamed over, and deleted at exit): one line,
+    exit 2, naming the path; the first server keeps answering on it."""
+    sock = _path_of(tmp_path, length)
+    first = Server(eim_for(server.app), None, sock)
+    try:
+        assert _refused(server, sock).endswith(f"a server is already listening on {sock}")
+        c = first.connect()
+        assert c.ask({"id": 1, "hello": 1})["success"]
+        c.close()
+    finally:
+        first.stop()
+
+
+def test_a_folder_at_the_tmp_name_is_named_a_folder(server, tmp_path):
+    (tmp_path / "s.sock.tmp").mkdir()
+    assert _refused(server, tmp_path / "s.sock").endswith("s.sock.tmp (its name while it starts) is a folder")
+    assert (tmp_path / "s.sock.tmp").is_dir() and not (tmp_path / "s.sock").exists()
+
+
+def test_at_exit_only_the_socket_it_made_is_removed(server, tmp_path):
+    """A file put at the path while the .eim runs (its socket moved away) stays when it stops."""
+    sock = tmp_path / "s.sock"
+    srv = Server(eim_for(server.app), None, sock)
+    os.rename(sock, tmp_path / "moved.sock")
+    sock.write_text("mine")
+    srv.proc.terminate()
+    assert srv.proc.wait(timeout=30) == 0
+    assert sock.read_text() == "mine"

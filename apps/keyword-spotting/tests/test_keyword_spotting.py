@@ -359,7 +359,7 @@ def test_validation_clips_intervals_draw_talkers_within_each_class_for_every_mod
     cr, ct = cells(yr, tr), cells(yt, tt)
     from_real = set(range(2, 10))
     ok = {"base": (ra, ta), "new": (rb, tb)}
-    ci = vc.intervals(12, from_real, ok, cr, ct)
+    ci = vc.intervals(12, from_real, ok, cr, ct, baseline="base")
     assert set(ci["base"]) == {"composite", "tts"} and set(ci["new"]) == {"composite", "tts", "composite_minus", "tts_minus"}
 
     def draw(cells_):  # the sampler validation_clips had
@@ -383,9 +383,11 @@ def test_validation_clips_intervals_draw_talkers_within_each_class_for_every_mod
         lo, hi = ci[m][key]
         assert lo < hi
         assert np.percentile(vals, [2.5, 97.5]) == pytest.approx([lo, hi], abs=0.006), (m, key)
-    same = vc.intervals(12, from_real, {"base": ok["base"], "again": ok["base"]}, cr, ct)
+    same = vc.intervals(12, from_real, {"base": ok["base"], "again": ok["base"]}, cr, ct, baseline="base")
     assert same["again"]["composite_minus"] == same["again"]["tts_minus"] == [0.0, 0.0]
     assert same["again"]["composite"] == ci["base"]["composite"]  # seeded: the same draws
+    # the baseline is the one named, not the first in ok's order (it was whichever model ok listed first)
+    assert vc.intervals(12, from_real, {"new": ok["new"], "base": ok["base"]}, cr, ct, baseline="base") == ci
 
 
 def test_held_out_clips_are_grouped_by_speaker_for_the_intervals(tmp_path, monkeypatch):

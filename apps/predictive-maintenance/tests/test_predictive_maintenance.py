@@ -348,6 +348,7 @@ def test_the_card_names_the_auc_interval_the_metric_drew():
         text = P._auc_interval_method({"anomaly_auc_ci_method": a["auc_ci_method"], "anomaly_machines": 4})
         assert text.startswith("cluster bootstrap over the 4 held-out machines") == cluster, text
         assert text.startswith("DeLong (positives in 1") != cluster, text
+        assert "groups" not in text, text  # the card says machines throughout
     # a card.json from before the method was stored: its interval was the cluster bootstrap when it counted machines
     assert P._auc_interval_method({"anomaly_machines": 38}).startswith("cluster bootstrap over the 38 held-out")
     assert P._auc_interval_method({}) == "DeLong"

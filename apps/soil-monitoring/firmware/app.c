@@ -10,8 +10,8 @@
  * each fault class on its rising edge, then keeps that class quiet for a while (stuck: once per episode, a
  * latch held until the reading moves, and while it holds the classes [postprocess] muted_while_stuck flags
  * raise nothing; drop: muted for a while after a spike, whose return reads as a step down; stuck and out_of_range
- * only when the readings meet their physical precondition: constant for stuck_constant_s, out of the physical
- * range); the forecast model (model_forecast.h, same history, its own input quantization) gives the change of
+ * only when the readings meet their physical precondition: constant for stuck_constant_s with the stuck label's
+ * evidence in view (water while frozen, or changing before it froze), out of the physical range); the forecast model (model_forecast.h, same history, its own input quantization) gives the change of
  * vwc over 24 h if no water comes, and the node raises `irrigate` when the forecast depletion of the field
  * reaches its allowed depletion while no fault is reported or latched (PostProcessor in pipeline.py).
  * Float32 in the same order as Python (built with -ffp-contract=off), integer score compares: Python and
@@ -43,12 +43,15 @@
 #define NF (4 + TML_CFG_FEATURES_CHAIN_0_LAST + TML_CFG_FEATURES_CHAIN_0_UNCHANGED + TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS + \
             TML_CFG_FEATURES_CHAIN_0_MEANS_ROWS)
 #define N_LABELS TML_CFG_N_LABELS
+#define RAIN_CH 3 /* rain_mm in the sample [vwc, soil_temp_c, ec_ds_m, rain_mm, et0_mm] */
+#define UNCHANGED_F (4 + TML_CFG_FEATURES_CHAIN_0_LAST) /* the share of repeated readings in an hour's summary */
 
 typedef char five_channels[(TML_CFG_N_CHANNELS == CH) ? 1 : -1];
 typedef char hop_is_a_block[(TML_CFG_FEATURES_HOP == BLOCK) ? 1 : -1];
 typedef char a_mute_flag_per_label[(TML_CFG_POSTPROCESS_MUTED_WHILE_STUCK_LEN == N_LABELS) ? 1 : -1];
 typedef char window_is_whole_blocks[(TML_CFG_FEATURES_WINDOW == 2 + HOURS * BLOCK) ? 1 : -1];
 typedef char input_is_the_history[(TML_MODEL_INPUT_SIZE == HOURS * NF) ? 1 : -1];
+typedef char stuck_evidence_reads_unchanged[TML_CFG_FEATURES_CHAIN_0_UNCHANGED ? 1 : -1];
 typedef char output_matches_labels[(TML_MODEL_OUTPUT_SIZE == N_LABELS) ? 1 : -1];
 typedef char forecast_reads_the_history[(TML_MODEL_FORECAST_INPUT_SIZE == HOURS * NF && TML_MODEL_FORECAST_OUTPUT_SIZE == 1) ? 1 : -1];
 
@@ -183,6 +186,45 @@ static float forecast_change(void)
            TML_MODEL_FORECAST_OUTPUT_SCALE;
 }
 
+/* Readings of hour h of the history that changed from the one before (size minus its `unchanged` count). */
+static int hour_changed(int h)
+{
+    return BLOCK - (int)floorf((float)s_hist[h * NF + UNCHANGED_F] * TML_CFG_FEATURES_CHAIN_0_RESOLUTION * (float)BLOCK + 0.5f);
+}
+
+/* The stuck label's own evidence, from the history (StuckEvidence in pipeline.py): gauge water while the reading
+ * was frozen (each hour's rain at the top of its grid step, over the trailing frozen hours and the hour before),
+ * or the readings before the freeze kept changing (one change to spare). Integers and float32 in Python's order. */
+static int stuck_shown(void)
+{
+    int frozen = 0;
+    while (frozen < HOURS && hour_changed(HOURS - 1 - frozen) == 0) {
+        frozen++;
+    }
+    int j = 0;
+    while (s_sum_ch[j] != RAIN_CH) { /* the chain sums rain (checked by Python at load) */
+        j++;
+    }
+    int rain_f = UNCHANGED_F + 1 + j;
+    int32_t water = 0;
+    for (int h = frozen < HOURS ? HOURS - frozen - 1 : 0; h < HOURS; h++) {
+        int32_t r = s_hist[h * NF + rain_f];
+        if (r >= 0) {
+            water += (2 * r + 1) * (2 * r + 1);
+        }
+    }
+    float quarter = 0.25f * TML_CFG_FEATURES_CHAIN_0_RESOLUTION * TML_CFG_FEATURES_CHAIN_0_RESOLUTION * s_sum_scale[j];
+    if ((float)water * quarter >= TML_CFG_POSTPROCESS_STUCK_WATER_MM) {
+        return 1;
+    }
+    int before = HOURS - 1 - frozen; /* whole hours before the one holding the freeze's start */
+    int32_t moved = 0;
+    for (int h = 0; h < HOURS - frozen; h++) {
+        moved += hour_changed(h);
+    }
+    return before >= 1 && (float)(moved + 1) >= TML_CFG_POSTPROCESS_STUCK_MOVING * (float)(1 + BLOCK * before);
+}
+
 static void postprocess(uint32_t end, const int8_t *scores)
 {
     int fault_on = 0;
@@ -195,9 +237,9 @@ static void postprocess(uint32_t end, const int8_t *scores)
         }
     }
     /* the physical preconditions (PhysicalLimits in pipeline.py): stuck only once the last s_constant_n readings
-     * are one exact value, out_of_range only while the newest reading is out of the physical range */
+     * are one exact value and the history shows the stuck label's evidence, out_of_range only while the newest reading is out of the physical range */
     float x = s_buf[(2 + BLOCK - 1) * CH];
-    int stuck_possible = (int32_t)s_same_n + 1 >= s_constant_n;
+    int stuck_possible = (int32_t)s_same_n + 1 >= s_constant_n && stuck_shown();
     int out_possible = x < TML_CFG_POSTPROCESS_VWC_MIN || x > TML_CFG_POSTPROCESS_VWC_MAX ||
                        x > s_sat + TML_CFG_POSTPROCESS_SAT_MARGIN;
     for (int c = 1; c < N_LABELS; c++) {

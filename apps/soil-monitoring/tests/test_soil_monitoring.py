@@ -35,6 +35,20 @@ def _frame(v, rain=0.0):
     return f
 
 
+def _frozen(v, rain=0.1):
+    """A reading frozen throughout the window while 8 mm of water arrive: the stuck label's evidence."""
+    f = _frame(v, rain)
+    f[:, 0] = np.float32(v)
+    return f
+
+
+FX = FeatureExtractor(M)
+
+
+def _possible(lim, frame, sat):
+    return lim.possible(frame, sat, list(M.labels), FX.features(frame))
+
+
 def _scores(cls=None, p=0.95):
     s = np.full(len(M.labels), -128, np.int8)
     s[0 if cls is None else M.labels.index(cls)] = np.int8(int(round(p * 256)) - 128)
@@ -102,8 +116,7 @@ def test_a_stuck_reading_holds_irrigation_until_it_moves():
     drop = -(fld["fc"] - fld["wp"]) * 0.2 * P.FORECAST_SCALE
     pp = P.PostProcessor(M, 1 / 256, -128, models={"forecast": _Forecast(drop)})
     irr = len(M.labels) + M.app["extra_events"].index("irrigate")
-    frozen = _frame(dry)
-    frozen[:, 0] = np.float32(dry)
+    frozen = _frozen(dry)
     assert [lab for lab, _ in pp.step(frozen, frozen[-4:], W - 4, _scores("stuck"))] == [M.labels.index("stuck")]
     for k in range(3):  # the score fades, the reading does not move: no irrigation
         assert pp.step(frozen, frozen[-4:], W + 4 * k, _scores()) == []
@@ -116,8 +129,7 @@ def test_stuck_is_raised_once_per_episode_while_the_reading_stays_frozen():
     reported), stuck is not raised again however its score comes and goes, past the quiet time too; once the
     reading has moved, a new freeze is a new episode."""
     pp = P.PostProcessor(M, 1 / 256, -128)
-    frozen = _frame(0.25)
-    frozen[:, 0] = np.float32(0.25)
+    frozen = _frozen(0.25)
     quiet = int(M.postprocess["fault_quiet_s"] * M.rate)
     stuck = M.labels.index("stuck")
     got = []
@@ -161,8 +173,7 @@ def test_a_frozen_reading_raises_no_fault_that_needs_it_to_change():
     muted = [c for c, on in zip(M.labels, M.postprocess["muted_while_stuck"]) if on]
     assert set(muted) == {"spike", "drop", "jump", "rise_no_rain", "noisy"}
     quiet = int(M.postprocess["fault_quiet_s"] * M.rate)
-    frozen = _frame(0.25)
-    frozen[:, 0] = np.float32(0.7)  # frozen above the physical range: out_of_range may be raised
+    frozen = _frozen(0.7)  # frozen above the physical range: out_of_range may be raised
     pp = P.PostProcessor(M, 1 / 256, -128)
     assert [M.labels[lab] for lab, _ in pp.step(frozen, frozen[-4:], W - 4, _scores("stuck"))] == ["stuck"]
     got = []
@@ -200,12 +211,76 @@ def test_stuck_and_out_of_range_need_their_physical_precondition():
         pp = P.PostProcessor(M, 1 / 256, -128)
         assert [lab for lab, _ in pp.step(high, high[-4:], W - 4, _scores("out_of_range"))] == [oor], x
     lim = P.PhysicalLimits(M)
-    ok = lim.possible(live, sat, list(M.labels))
+    ok = _possible(lim, live, sat)
     assert not ok[stuck] and not ok[oor] and ok[[c for c in range(len(M.labels)) if c not in (stuck, oor)]].all()
-    assert lim.possible(frozen, sat, list(M.labels))[stuck] and lim.possible(high, sat, list(M.labels))[oor]
+    assert _possible(lim, frozen, sat)[stuck] and _possible(lim, high, sat)[oor]
     nan = frozen.copy()
     nan[-1, 0] = np.nan  # a missing reading is neither constant nor out of range
-    assert not lim.possible(nan, sat, list(M.labels))[[stuck, oor]].any()
+    assert not _possible(lim, nan, sat)[[stuck, oor]].any()
+
+
+def test_stuck_needs_the_evidence_its_label_needs():
+    """A reading constant for 6 h is stuck-possible only when the window's hour summaries show why a working probe
+    would have read otherwise (the stuck label's evidence): water while frozen, or changing before it froze. A
+    window frozen throughout in a dry spell (a coarse probe at rest reads so) raises nothing and sets no latch;
+    its score still holds the valve."""
+    lim, sat = P.PhysicalLimits(M), P.field_params(M)["sat"]
+    stuck = M.labels.index("stuck")
+    dry = _frozen(0.25, rain=0.0)
+    assert not _possible(lim, dry, sat)[stuck]
+    pp = P.PostProcessor(M, 1 / 256, -128)
+    assert pp.step(dry, dry[-4:], W - 4, _scores("stuck")) == [] and not pp.stuck_hold and pp.fault_on
+    wet = _frozen(0.25, rain=0.0)
+    wet[-8:-4, M.channels.index("rain_mm")] = 1.3  # 5.2 mm while frozen
+    assert _possible(lim, wet, sat)[stuck]
+    wet[-8:-4, M.channels.index("rain_mm")] = 1.0  # 4 mm: not enough
+    assert not _possible(lim, wet, sat)[stuck]
+    n = int(M.postprocess["stuck_constant_s"] * M.rate)
+    moved = _frame(0.25)  # a fine probe moving on every sample, then frozen for 6 h
+    moved[-n:, 0] = moved[-n - 1, 0]
+    assert _possible(lim, moved, sat)[stuck]
+    once = _frozen(0.25, rain=0.0)  # one step 15 h ago, then constant: a coarse probe resting
+    once[:20, 0] = 0.26
+    assert not _possible(lim, once, sat)[stuck]
+    gone = _frozen(0.25, rain=0.0)  # without a rain gauge (missing): only the motion before can show it
+    gone[:, M.channels.index("rain_mm")] = np.nan
+    assert not _possible(lim, gone, sat)[stuck]
+
+
+def test_the_stuck_evidence_thresholds_are_the_labels():
+    """[postprocess] stuck_water_mm and stuck_moving are window_labels' own thresholds: the node's check and the
+    labels must not drift apart."""
+    assert M.postprocess["stuck_water_mm"] == P.STUCK_WATER_MM and M.postprocess["stuck_moving"] == P.STUCK_MOVING
+
+
+@pytest.mark.parametrize("key,value", [("stuck_water_mm", "0.0"), ("stuck_water_mm", "-5.0"), ("stuck_moving", "1.5")])
+def test_a_bad_stuck_evidence_threshold_is_refused(key, value):
+    """Refused at load in one line naming the key (a 0 would make every frozen window stuck-possible)."""
+    app = load_app(APP.id, overrides=[f"postprocess.{key}={value}"])
+    with pytest.raises(TinymlError, match=f"{key} must be a number above 0"):
+        app.pipeline.PhysicalLimits(app.manifest)
+    src = next((ROOT / "datasets" / "ismn" / "fixture").rglob("DEMO_DEMO_Field-A_sm_*.stm"))
+    res = run_cli("predict", APP.id, str(src), "--set", f"postprocess.{key}={value}")
+    errors = [ln for ln in res.stderr.splitlines() if not ln.startswith("notice:")]
+    assert res.returncode == 2 and len(errors) == 1 and key in errors[0], res.stderr
+
+
+def test_every_window_labelled_stuck_meets_the_nodes_evidence():
+    """The node's stuck evidence is looser than the label's: no window the labels call stuck is ruled out (else
+    the node could never reach the rules' stuck recall). On simulated seasons with many stuck episodes."""
+    from tinyml.data.source import dataset_module
+
+    gen = dataset_module("synthetic-soil")
+    recs = gen.generate(rate=M.rate, channels=M.channels, seed=7, seasons_per_region=1, max_days=40,
+                        episodes_per_30d=8.0)
+    lim, stuck, shown = P.PhysicalLimits(M), P.FAULTS.index("stuck"), 0
+    for r in recs:
+        ends, frames = P._recording_windows(r, FX)
+        y = P.window_labels(r, ends, W)
+        for f in frames[y == stuck]:
+            assert lim.constant(f[:, 0]) and lim.evidence.shown(FX.features(f))
+            shown += 1
+    assert shown > 50
 
 
 def _labels_of(episodes, vwc=None, n=400, rain=None):
@@ -248,6 +323,11 @@ def test_stuck_is_named_on_the_evidence_the_window_shows():
     y = _labels_of([("stuck", 200, 380)], coarse, rain=rain)
     assert y[238] == -1 and y[246] == stuck and y[318] == stuck
     assert y[330] == -1  # the rain has left the window (82 samples): no evidence in view any more
+    rain = np.zeros(400)
+    rain[240:242] = 3.0  # 6 mm in two samples
+    y = _labels_of([("stuck", 200, 380)], coarse, rain=rain)
+    assert y[318] == stuck  # in the window's summarized hours
+    assert y[322] == -1  # only in its first two samples (the first hour's history): no hour summary shows it
     live = 0.2 + 0.001 * (np.arange(400) % 2)
     live[200:380] = live[199]
     y = _labels_of([("stuck", 200, 380)], live)
@@ -294,9 +374,9 @@ def test_rule_baseline_and_drydown_on_constructed_windows():
     edge = _frame(0.42)
     edge[-1, 0] = 0.43
     oor = P.FAULTS.index("out_of_range")
-    assert P.rule_baseline(edge, sat=0.41, limits=lim) != oor and not lim.possible(edge, 0.41, P.FAULTS)[oor]
+    assert P.rule_baseline(edge, sat=0.41, limits=lim) != oor and not lim.possible(edge, 0.41, P.FAULTS, FX.features(edge))[oor]
     edge[-1, 0] = 0.44
-    assert P.rule_baseline(edge, sat=0.41, limits=lim) == oor and lim.possible(edge, 0.41, P.FAULTS)[oor]
+    assert P.rule_baseline(edge, sat=0.41, limits=lim) == oor and lim.possible(edge, 0.41, P.FAULTS, FX.features(edge))[oor]
     t = np.arange(W - 2) / 4.0
     f = _frame(0.0)
     f[2:, 0] = 0.12 + 0.1 * np.exp(-t / 48.0)  # a clean dry-down
@@ -399,7 +479,7 @@ def test_evaluation_checks_each_windows_physics_once_for_the_node_and_the_rules(
     assert calls == {"constant": len(y), "out_of_range": len(y)}
     lim = P.PhysicalLimits(M)
     ends, frames = P._recording_windows(rec, FeatureExtractor(M))
-    possible = np.array([lim.possible(f, 0.45, P.FAULTS) for f in frames])
+    possible = np.array([lim.possible(f, 0.45, P.FAULTS, FeatureExtractor(M).features(f)) for f in frames])
     assert np.array_equal(np.isfinite(prob), possible)
     assert list(rule) == [P.rule_baseline(f, 0.45, lim) for f in frames]
     assert {P.FAULTS[c] for c in rule} >= {"stuck", "out_of_range"}

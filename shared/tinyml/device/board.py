@@ -133,7 +133,7 @@ def check_port(board: Board, port: str | None, *, streams: bool, spell=None, whe
         real = [n for n in list_boards() if load_board(n).on_port(port)]
         raise TinymlError(f"{where}{spell('port', port)}: board {board.name} has no serial port (it runs here); name "
                           f"the real board: {spell('board', '|'.join(real))}")
-    if streams and not port and board.on_port(port):
+    if streams and not port and board.runner == "serial":
         raise TinymlError(f"{where}board {board.name} streams over a serial port: add {spell('port', '/dev/ttyACM0')} "
                           "(or the board's port)")
 
