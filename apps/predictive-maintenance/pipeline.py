@@ -564,12 +564,12 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
                 res, pp = _stream(app, pipe, r, scorer)
                 t_end = len(r.signal) / r.rate
                 alarm_times = [idx / m.rate for idx, lab, _ in res.events if lab == pp.anomaly_event]
-                o = rtf_outcome(alarm_times, t_end, defect_onset_s(r))
-                leads.append(o["lead"])
-                early += o["early"]
-                before_onset += o["before_onset"]
-                detected += o["first"] is not None
-                first = o["first"]
+                outcome = rtf_outcome(alarm_times, t_end, defect_onset_s(r))
+                leads.append(outcome["lead"])
+                early += outcome["early"]
+                before_onset += outcome["before_onset"]
+                first = outcome["first"]
+                detected += first is not None
                 curves.append((r.subject, res.ends / m.rate, res.values[:, 0], first, r.events, t_end))
                 continue
             if r.activity == "baseline":
