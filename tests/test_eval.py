@@ -194,6 +194,9 @@ def test_eval_card_rewrites_the_card_from_the_committed_model(tmp_path):
     assert f"cluster bootstrap over the {q['window_groups']} held-out recordings" in text
     assert (model / "training.png").read_bytes() == training_png
     assert "evaluated_on" not in after and "data changed since training" not in text  # the data it trained with
+    assert "float" in before["metrics"] and not before.get("int8_remeasured")  # as training wrote it
+    assert after["int8_remeasured"] and "| metric | float (at training) | int8 |" in text  # measured apart: said so
+    assert "int8 re-measured after training" in text
     # data redrawn since training (e.g. a fixed generator): the card says which held-out data its int8 figures are on
     trained = dict(after, dataset=dict(after["dataset"], sha256="f" * 64))
     (model / "card.json").write_text(json.dumps(trained))

@@ -80,6 +80,7 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
         _record_evaluated_data(card, drawn, test)
         card["postprocess_sha256"] = postprocess_sha256(app.manifest)
         card.pop("postprocess_assumed", None)  # measured now, no longer taken on trust
+        card["int8_remeasured"] = True  # the float column stays training's: the card says the two were measured apart
         for name, mm in ev.models.items():
             card["models"][name]["metrics"]["int8"] = round_metrics(mm)
         card["acceptance"] = {"met": not failures, "failures": failures, "limits": app.manifest.acceptance}

@@ -233,11 +233,23 @@ def _left_out(m, used: set[str]) -> list[str]:
     return []
 
 
+def _float_column_title(card: dict) -> str:
+    if card.get("evaluated_on"):
+        return "float (on training's data)"
+    return "float (at training)" if card.get("int8_remeasured") else "float"
+
+
 def _evaluated_on_text(card: dict) -> str:
-    """The held-out data `tinyml eval --card` measured, when they are not those the model was trained with."""
+    """The held-out data `tinyml eval --card` measured, when they are not those the model was trained with; or,
+    on the same data, that its int8 figures were measured after training's float ones."""
     e = card.get("evaluated_on")
     if not e:
-        return ""
+        if not card.get("int8_remeasured"):
+            return ""
+        return ("\n- **int8 re-measured after training** by `tinyml eval --card` (the post-processing and evaluation "
+                "as they are now, on the same held-out data); the float figures, the int8 drop and the training "
+                "curves are training's (the float models are not committed): where the post-processing changed "
+                "since, the two columns differ by more than quantization.")
     return (f"\n- **The data changed since training** (data sha256 `{e['sha256'][:16]}` now, `"
             f"{card['dataset'].get('sha256', 'not recorded')[:16]}` when trained): the int8 figures were re-measured by "
             f"`tinyml eval --card` on the {e['subjects']} held-out subjects' {e['recordings']} recordings as they are "
@@ -541,7 +553,7 @@ def card_text(app: App, card: dict, folder: Path) -> str:
 
 ## Held-out metrics (float vs int8)
 
-| metric | {"float (on training's data)" if card.get("evaluated_on") else "float"} | int8 |
+| metric | {_float_column_title(card)} | int8 |
 | --- | --- | --- |
 {rows}
 
