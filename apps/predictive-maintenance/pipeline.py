@@ -531,8 +531,10 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
       held-out recording (real data sets without baselines included);
     - false_alarms_per_1000: anomaly events per 1,000 healthy captures after calibration, on the baselines;
     - run-to-failure on histories (a blank device installed on a healthy machine): rtf_median_lead, the
-      median over histories of the share of the history left when the first anomaly alarm came (0 when it
-      never came), rtf_early_alarms, the histories alarmed in their healthy first half, rtf_detected."""
+      median over histories of the share of the history left when the first anomaly alarm at or after the
+      defect's onset came (0 when none came; an alarm before a known onset is a false alarm, not a lead:
+      rtf_alarms_before_onset counts them), rtf_early_alarms, the histories alarmed in their healthy first half,
+      rtf_detected."""
     m = app.manifest
     normal, fault_labels = "normal", [x for x in m.labels if x != "normal"]
     by_subject: dict[str, list] = {}
@@ -541,7 +543,7 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
     healthy_v, fault_v, fault_lab = [], [], []
     healthy_machine, fault_machine = [], []  # the machine of every capture: the AUC interval resamples machines
     alarms = healthy_after = 0
-    leads, early, detected, curves = [], 0, 0, []
+    leads, early, before_onset, detected, curves = [], 0, 0, 0, []
     uncal_y, uncal_v = [], []
     o = pipe.model.output
     for subject, rs in sorted(by_subject.items()):
@@ -561,10 +563,12 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
             if r.activity == "history":
                 res, pp = _stream(app, pipe, r, scorer)
                 t_end = len(r.signal) / r.rate
-                first = next((idx / m.rate for idx, lab, _ in res.events if lab == pp.anomaly_event), None)
-                lead = 0.0 if first is None else max(0.0, (t_end - first) / t_end)
-                leads.append(lead)
-                early += first is not None and first < t_end / 2
+                alarm_times = [idx / m.rate for idx, lab, _ in res.events if lab == pp.anomaly_event]
+                outcome = rtf_outcome(alarm_times, t_end, defect_onset_s(r))
+                leads.append(outcome["lead"])
+                early += outcome["early"]
+                before_onset += outcome["before_onset"]
+                first = outcome["first"]
                 detected += first is not None
                 curves.append((r.subject, res.ends / m.rate, res.values[:, 0], first, r.events, t_end))
                 continue
@@ -613,10 +617,31 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
     if leads:
         out["rtf_median_lead"] = float(np.median(leads))
         out["rtf_early_alarms"] = int(early)
+        out["rtf_alarms_before_onset"] = int(before_onset)
         out["rtf_detected"] = int(detected)
         out["rtf_histories"] = len(leads)
         _LAST["rtf"] = curves
     return out
+
+
+def defect_onset_s(r) -> float | None:
+    """When a run-to-failure history's defect starts (s): the first capture whose true severity is above 0, where
+    the recording knows it (the generator's histories); None for a real history, whose event is the failure."""
+    sev = np.asarray(r.truth.get("severity", []), np.float64)
+    if not len(sev) or not (sev > 0).any():
+        return None
+    return float(np.argmax(sev > 0)) * (len(r.signal) / len(sev)) / r.rate
+
+
+def rtf_outcome(alarms: list[float], t_end: float, onset: float | None) -> dict:
+    """One run-to-failure history's outcome from its anomaly alarms' times (s, in order): the first alarm at or
+    after the defect's onset (an alarm before it found no defect: a false alarm, counted in before_onset, never
+    a lead), the lead (share of the history still to come at that alarm; 0 when none came), and early (any alarm
+    in the history's first half). onset None (a real history: only the failure is known): every alarm counts."""
+    before = sum(1 for t in alarms if onset is not None and t < onset)
+    first = next((t for t in alarms if onset is None or t >= onset), None)
+    return {"first": first, "lead": 0.0 if first is None else max(0.0, (t_end - first) / t_end),
+            "early": bool(alarms) and alarms[0] < t_end / 2, "before_onset": before}
 
 
 def _sizes(pipe) -> dict:
@@ -753,7 +778,9 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
                   f"- Run to failure ({q['rtf_histories']} held-out histories, a blank device installed on a healthy "
                   f"machine, a bearing defect from 50-75 % of the history growing to failure): median alarm "
                   f"**{100 * q['rtf_median_lead']:.0f} % of the history before failure**; {q['rtf_detected']} "
-                  f"alarmed; {q['rtf_early_alarms']} alarmed in their healthy first half."]
+                  f"alarmed; {q['rtf_early_alarms']} alarmed in their healthy first half; "
+                  f"{q.get('rtf_alarms_before_onset', 0)} alarms before a defect's onset (false alarms: a lead counts "
+                  f"from the first alarm at or after the onset)."]
     if test:
         try:
             _plot_envelope(app, pipe, test, out_dir / "envelope.png")

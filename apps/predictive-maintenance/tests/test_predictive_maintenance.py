@@ -352,3 +352,26 @@ def test_the_card_names_the_auc_interval_the_metric_drew():
     # a card.json from before the method was stored: its interval was the cluster bootstrap when it counted machines
     assert P._auc_interval_method({"anomaly_machines": 38}).startswith("cluster bootstrap over the 38 held-out")
     assert P._auc_interval_method({}) == "DeLong"
+
+
+def test_a_run_to_failure_lead_counts_from_the_defect_not_a_false_alarm_before_it():
+    """An alarm before the defect's onset (after the first half) is a false alarm, not a 44 % lead; the lead
+    counts from the first alarm at or after the onset. A real history (onset unknown) counts every alarm."""
+    o = P.rtf_outcome([111.0, 190.0], 200.0, onset=147.0)
+    assert o["before_onset"] == 1 and o["first"] == 190.0 and o["lead"] == pytest.approx(0.05) and not o["early"]
+    o = P.rtf_outcome([57.0, 190.0], 200.0, onset=147.0)
+    assert o["early"] and o["before_onset"] == 1 and o["first"] == 190.0
+    o = P.rtf_outcome([111.0], 200.0, onset=147.0)
+    assert o["first"] is None and o["lead"] == 0.0
+    o = P.rtf_outcome([111.0], 200.0, onset=None)
+    assert o["first"] == 111.0 and o["lead"] == pytest.approx(0.445) and o["before_onset"] == 0
+
+
+def test_defect_onset_from_the_histories_true_severity():
+    from tinyml.recording import Recording
+
+    sig = np.zeros((400, 1), np.float32)
+    r = Recording(signal=sig, rate=100, channels=("accel",), truth={"severity": [0, 0, 0, 0.02]})
+    assert P.defect_onset_s(r) == pytest.approx(3.0)  # 100 samples a capture at 100 Hz: the 4th capture
+    r = Recording(signal=sig, rate=100, channels=("accel",))
+    assert P.defect_onset_s(r) is None
