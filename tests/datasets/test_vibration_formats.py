@@ -3,6 +3,8 @@ splits they allow (a record never on both sides)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -156,7 +158,8 @@ def test_paderborn_loader(tmp_path):
 
 
 def test_readers_for_predict(cwru_tree, ims_tree):
-    """predict/run read a CWRU record (drive end by default, --channel FE) and an IMS snapshot (ch1 by default)."""
+    """predict/run read a CWRU record (drive end by default; a fan-end fault record's own fan end, as the data set's
+    loader does; --channel picks) and an IMS snapshot (ch1 by default)."""
     from tinyml.readers import ReadSpec, reader_for
     from tinyml.recording import read_recording
 
@@ -164,14 +167,21 @@ def test_readers_for_predict(cwru_tree, ims_tree):
     f = root / "Data/12k_FE/OR014@3_1.mat"
     assert reader_for(f) is cwru_mat
     spec = ReadSpec(channels=("accel",), aliases={"accel": ("DE",)}, units={"accel": "g"})
-    r = read_recording(f, spec)
-    assert r.rate == 12000 and r.channels == ("accel",)
-    np.testing.assert_array_equal(r.signal[:, 0], written["Data/12k_FE/OR014@3_1.mat"]["DE"].astype(np.float32))
-    assert r.deployment["machine"]["shaft_hz"] == pytest.approx(1772 / 60)
-    assert r.deployment["machine"]["bpfo"] == pytest.approx(3.5848)  # the drive end's 6205
-    fe = read_recording(f, ReadSpec(channels=("accel",), picks={"accel": "FE"}, units={"accel": "g"}))
+    fe = read_recording(f, spec)  # a fan-end fault record (12k_FE): its own bearing's sensor, with a notice
+    assert fe.rate == 12000 and fe.channels == ("accel",)
     np.testing.assert_array_equal(fe.signal[:, 0], written["Data/12k_FE/OR014@3_1.mat"]["FE"].astype(np.float32))
+    assert fe.deployment["machine"]["shaft_hz"] == pytest.approx(1772 / 60)
     assert fe.deployment["machine"]["bpfo"] == pytest.approx(3.0530)  # the fan end's 6203
+    r = read_recording(f, ReadSpec(channels=("accel",), picks={"accel": "DE"}, units={"accel": "g"}))
+    np.testing.assert_array_equal(r.signal[:, 0], written["Data/12k_FE/OR014@3_1.mat"]["DE"].astype(np.float32))
+    assert r.deployment["machine"]["bpfo"] == pytest.approx(3.5848)  # the drive end's 6205
+    de_fault = next(k for k in written if k.startswith("Data/12k_DE/"))
+    d = read_recording(root / de_fault, spec)  # a drive-end record: the drive end
+    np.testing.assert_array_equal(d.signal[:, 0], written[de_fault]["DE"].astype(np.float32))
+    assert cwru_mat.fan_end_from_path(Path("12k Fan End Bearing Fault Data/OR007@6_0.mat"))
+    assert cwru_mat.fan_end_from_path(Path("data/12k_Fan_End_B007_0_282.mat"))
+    assert not cwru_mat.fan_end_from_path(Path("Data/12k_DE/FEB007_0.mat"))
+    assert not cwru_mat.fan_end_from_path(Path("data/0HP/12k_Drive_End_B007_0_118.mat"))
     with pytest.raises(TinymlError, match="no channel 'XX'"):
         read_recording(f, ReadSpec(channels=("accel",), picks={"accel": "XX"}))
     loose = root.parent / "loose.mat"

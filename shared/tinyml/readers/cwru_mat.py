@@ -11,7 +11,8 @@ end spectrum matches the healthy fan-end channels of the 12 kHz records only at 
 reads them as 12 kHz, which puts the shaft line at a quarter of its speed).
 
 `parse(path)` is the format; `claim`/`read` make it a reader for `predict` and `run` (the drive-end
-channel by default, another with `--channel FE`); datasets/cwru labels and splits whole folders.
+channel by default, the fan end's for a record whose path marks a fan-end fault, another with `--channel FE`);
+datasets/cwru labels and splits whole folders.
 """
 
 from __future__ import annotations
@@ -64,6 +65,16 @@ def rate_from_path(path: Path) -> float | None:
     if any(p.lower().startswith("normal") for p in Path(path).parts[-2:]):
         return 48000.0
     return None
+
+
+def fan_end_from_path(path: Path) -> bool:
+    """Whether the path marks a fan-end fault record (a `12k_FE` folder, `12k Fan End Bearing Fault Data`, a
+    `12k_Fan_End_B007_0_282.mat` name): the faulty bearing is the fan end's, so its own sensor is the one to read."""
+    for part in Path(path).parts[-3:]:
+        low = part.lower()
+        if re.search(r"(^|[^a-z])fe([^a-z]|$)", low) or re.search(r"fan[\s_-]*end", low):
+            return True
+    return False
 
 
 def load_mat(path: Path, squeeze_me: bool) -> dict:
@@ -135,7 +146,11 @@ def read(path: Path, spec, mat: dict | None = None):
     want = spec.picks.get(ch)
     if want is None:
         key = "DE" if "DE" in rec.channels else next(iter(rec.channels))
-        if key != "DE":
+        if fan_end_from_path(path) and "FE" in rec.channels:  # a fan-end fault: the drive end sees it second-hand
+            key = "FE"
+            notice(path, f"a fan-end fault record (its path says so): reading the fan-end channel and its bearing "
+                         f"({option('channel', 'DE')} reads the drive end)")
+        elif key != "DE":
             notice(path, f"no drive-end channel; using {key}")
     else:
         key = want.strip().upper().removesuffix("_TIME")[-2:]
