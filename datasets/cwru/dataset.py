@@ -27,7 +27,6 @@ Imported by file path (not as a package): only absolute imports.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -35,59 +34,11 @@ import numpy as np
 
 from tinyml.bearing import KNOWN
 from tinyml.errors import TinymlError
-from tinyml.readers.cwru_mat import BEARING_AT, parse
+from tinyml.readers.cwru_mat import BEARING_AT, describe, parse
 from tinyml.recording import Recording
 
 LABELS = {"B": "rolling_element", "IR": "inner_race", "OR": "outer_race", "N": "normal"}
 NOMINAL_RPM = {0: 1797.0, 1: 1772.0, 2: 1750.0, 3: 1730.0}
-
-_FAULT = re.compile(r"(?:^|_)(B|IR|OR)(\d{3})(?:@(\d+))?_(\d)(?:_\d+)?$", re.IGNORECASE)
-_NORMAL = re.compile(r"(?:^|_)normal_?(\d)(?:_\d+)?$", re.IGNORECASE)
-_NUMBER = re.compile(r"^(\d+)$")
-
-
-def _series(start: int, end_: str, fault: str, size: int, pos: int | None, loads=(0, 1, 2, 3), numbers=None):
-    nums = numbers or range(start, start + len(loads))
-    return {n: (end_, fault, size, pos, load) for n, load in zip(nums, loads)}
-
-
-# The 12 kHz records by their Data Center number (checked against the variable names of both public
-# mirrors); other numbers need a descriptive file name.
-BY_NUMBER: dict[int, tuple[str, str, int, int | None, int]] = {
-    **_series(97, "DE", "N", 0, None),
-    **_series(105, "DE", "IR", 7, None), **_series(118, "DE", "B", 7, None), **_series(130, "DE", "OR", 7, 6),
-    **_series(144, "DE", "OR", 7, 3), **_series(0, "DE", "OR", 7, 12, numbers=(156, 158, 159, 160)),
-    **_series(169, "DE", "IR", 14, None), **_series(185, "DE", "B", 14, None), **_series(197, "DE", "OR", 14, 6),
-    **_series(209, "DE", "IR", 21, None), **_series(222, "DE", "B", 21, None), **_series(234, "DE", "OR", 21, 6),
-    **_series(246, "DE", "OR", 21, 3), **_series(258, "DE", "OR", 21, 12),
-    **_series(270, "FE", "IR", 21, None), **_series(274, "FE", "IR", 14, None), **_series(278, "FE", "IR", 7, None),
-    **_series(282, "FE", "B", 7, None), **_series(286, "FE", "B", 14, None), **_series(290, "FE", "B", 21, None),
-    **_series(294, "FE", "OR", 7, 6), **_series(298, "FE", "OR", 7, 3),
-    **_series(0, "FE", "OR", 7, 12, numbers=(302, 305, 306, 307)), **_series(309, "FE", "OR", 14, 3),
-    **_series(313, "FE", "OR", 14, 6, loads=(0,)), **_series(315, "FE", "OR", 21, 6, loads=(0,)),
-    **_series(316, "FE", "OR", 21, 3, loads=(1, 2, 3)),
-}
-
-
-def describe(path: Path) -> tuple[str, str, int, int | None, int] | None:
-    """(end, fault code N/B/IR/OR, size in mils, clock position or None, load HP) from the file's name and
-    folders; None when neither the name nor the number tells."""
-    path = Path(path)
-    stem = path.stem
-    low_parts = " ".join(p.lower() for p in path.parts[-3:])
-    end_ = "FE" if re.search(r"(^|[^a-z])(fe|fan[ _-]?end)([^a-z]|$)", low_parts) else "DE"
-    m = _NORMAL.search(stem)
-    if m:
-        return ("DE", "N", 0, None, int(m.group(1)))
-    m = _FAULT.search(stem)
-    if m:
-        pos = int(m.group(3)) if m.group(3) else None
-        return (end_, m.group(1).upper(), int(m.group(2)), pos, int(m.group(4)))
-    m = _NUMBER.match(stem)
-    if m and int(m.group(1)) in BY_NUMBER:
-        return BY_NUMBER[int(m.group(1))]
-    return None
-
 
 def load(path: Path, *, rate: float, channels, channel: str = "own", split_by: str = "load",
          on_error: str = "skip", progress: bool = False) -> list[Recording]:

@@ -182,6 +182,10 @@ def test_readers_for_predict(cwru_tree, ims_tree):
     assert cwru_mat.fan_end_from_path(Path("data/12k_Fan_End_B007_0_282.mat"))
     assert not cwru_mat.fan_end_from_path(Path("Data/12k_DE/FEB007_0.mat"))
     assert not cwru_mat.fan_end_from_path(Path("data/0HP/12k_Drive_End_B007_0_118.mat"))
+    assert not cwru_mat.fan_end_from_path(Path("/home/fe/cwru/IR007_0.mat"))  # a user's folder, not the data's
+    assert cwru_mat.fan_end_from_path(Path("12k Fan End Bearing Fault Data/Inner Race/0.007/IR007_0.mat"))
+    assert cwru_mat.describe(Path("x/278.mat"))[:2] == ("FE", "IR")  # the Data Center's number says fan end
+    assert cwru_mat.describe(Path("12k_FE/Normal_0.mat"))[:2] == ("DE", "N")  # a healthy record has no faulty end
     with pytest.raises(TinymlError, match="no channel 'XX'"):
         read_recording(f, ReadSpec(channels=("accel",), picks={"accel": "XX"}))
     loose = root.parent / "loose.mat"

@@ -68,13 +68,59 @@ def rate_from_path(path: Path) -> float | None:
 
 
 def fan_end_from_path(path: Path) -> bool:
-    """Whether the path marks a fan-end fault record (a `12k_FE` folder, `12k Fan End Bearing Fault Data`, a
-    `12k_Fan_End_B007_0_282.mat` name): the faulty bearing is the fan end's, so its own sensor is the one to read."""
-    for part in Path(path).parts[-3:]:
-        low = part.lower()
-        if re.search(r"(^|[^a-z])fe([^a-z]|$)", low) or re.search(r"fan[\s_-]*end", low):
-            return True
-    return False
+    """Whether the path marks the fan-end bearing's fault data (a `12k_FE` folder, `12k Fan End Bearing Fault
+    Data`, a `12k_Fan_End_B007_0_282.mat` name, in the last four parts): `FE` alone (a user's folder) is not."""
+    low = " ".join(p.lower() for p in Path(path).parts[-4:])
+    return bool(re.search(r"(^|[^a-z0-9])(12|48)\s*k[\s_-]*fe([^a-z]|$)", low) or re.search(r"fan[\s_-]*end", low))
+
+
+# The record's identity from its file name or Data Center number (the data set's loader labels by it; predict
+# reads the defective bearing's own channel by it).
+_FAULT = re.compile(r"(?:^|_)(B|IR|OR)(\d{3})(?:@(\d+))?_(\d)(?:_\d+)?$", re.IGNORECASE)
+_NORMAL = re.compile(r"(?:^|_)normal_?(\d)(?:_\d+)?$", re.IGNORECASE)
+_NUMBER = re.compile(r"^(\d+)$")
+
+
+def _series(start: int, end_: str, fault: str, size: int, pos: int | None, loads=(0, 1, 2, 3), numbers=None):
+    nums = numbers or range(start, start + len(loads))
+    return {n: (end_, fault, size, pos, load) for n, load in zip(nums, loads)}
+
+
+# The 12 kHz records by their Data Center number (checked against the variable names of both public
+# mirrors); other numbers need a descriptive file name.
+BY_NUMBER: dict[int, tuple[str, str, int, int | None, int]] = {
+    **_series(97, "DE", "N", 0, None),
+    **_series(105, "DE", "IR", 7, None), **_series(118, "DE", "B", 7, None), **_series(130, "DE", "OR", 7, 6),
+    **_series(144, "DE", "OR", 7, 3), **_series(0, "DE", "OR", 7, 12, numbers=(156, 158, 159, 160)),
+    **_series(169, "DE", "IR", 14, None), **_series(185, "DE", "B", 14, None), **_series(197, "DE", "OR", 14, 6),
+    **_series(209, "DE", "IR", 21, None), **_series(222, "DE", "B", 21, None), **_series(234, "DE", "OR", 21, 6),
+    **_series(246, "DE", "OR", 21, 3), **_series(258, "DE", "OR", 21, 12),
+    **_series(270, "FE", "IR", 21, None), **_series(274, "FE", "IR", 14, None), **_series(278, "FE", "IR", 7, None),
+    **_series(282, "FE", "B", 7, None), **_series(286, "FE", "B", 14, None), **_series(290, "FE", "B", 21, None),
+    **_series(294, "FE", "OR", 7, 6), **_series(298, "FE", "OR", 7, 3),
+    **_series(0, "FE", "OR", 7, 12, numbers=(302, 305, 306, 307)), **_series(309, "FE", "OR", 14, 3),
+    **_series(313, "FE", "OR", 14, 6, loads=(0,)), **_series(315, "FE", "OR", 21, 6, loads=(0,)),
+    **_series(316, "FE", "OR", 21, 3, loads=(1, 2, 3)),
+}
+
+
+def describe(path: Path) -> tuple[str, str, int, int | None, int] | None:
+    """(end, fault code N/B/IR/OR, size in mils, clock position or None, load HP) from the file's name and
+    folders; None when neither the name nor the number tells."""
+    path = Path(path)
+    stem = path.stem
+    end_ = "FE" if fan_end_from_path(path) else "DE"
+    m = _NORMAL.search(stem)
+    if m:
+        return ("DE", "N", 0, None, int(m.group(1)))
+    m = _FAULT.search(stem)
+    if m:
+        pos = int(m.group(3)) if m.group(3) else None
+        return (end_, m.group(1).upper(), int(m.group(2)), pos, int(m.group(4)))
+    m = _NUMBER.match(stem)
+    if m and int(m.group(1)) in BY_NUMBER:
+        return BY_NUMBER[int(m.group(1))]
+    return None
 
 
 def load_mat(path: Path, squeeze_me: bool) -> dict:
@@ -146,9 +192,10 @@ def read(path: Path, spec, mat: dict | None = None):
     want = spec.picks.get(ch)
     if want is None:
         key = "DE" if "DE" in rec.channels else next(iter(rec.channels))
-        if fan_end_from_path(path) and "FE" in rec.channels:  # a fan-end fault: the drive end sees it second-hand
+        what = describe(path)
+        if what and what[0] == "FE" and what[1] != "N" and "FE" in rec.channels:  # the drive end sees it second-hand
             key = "FE"
-            notice(path, f"a fan-end fault record (its path says so): reading the fan-end channel and its bearing "
+            notice(path, f"a fan-end fault record (its path or number says so): reading the fan-end channel and its bearing "
                          f"({option('channel', 'DE')} reads the drive end)")
         elif key != "DE":
             notice(path, f"no drive-end channel; using {key}")
