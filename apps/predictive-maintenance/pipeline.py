@@ -550,9 +550,10 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
         state = None
         for r in (r for r in rs if r.activity == "baseline"):
             res, pp = _stream(app, pipe, r, scorer)
-            state = pp.calibration()
-            if state is None:
+            cal = pp.calibration()
+            if cal is None:  # this baseline never calibrated: an earlier one's calibration stays
                 continue
+            state = cal
             learned = _calibrated_from(res.values[:, 0], pp, res)
             after = res.values[learned:, 0]
             healthy_v.append(after)

@@ -202,20 +202,22 @@ static int stuck_shown(void)
         frozen++;
     }
     int j = 0;
-    while (s_sum_ch[j] != RAIN_CH) { /* the chain sums rain (checked by Python at load) */
-        j++;
+    while (j < TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS && s_sum_ch[j] != RAIN_CH) { /* Python refuses a chain */
+        j++;                                                                  /* without the rain sum */
     }
-    int rain_f = UNCHANGED_F + 1 + j;
-    int32_t water = 0;
-    for (int h = frozen < HOURS ? HOURS - frozen - 1 : 0; h < HOURS; h++) {
-        int32_t r = s_hist[h * NF + rain_f];
-        if (r >= 0) {
-            water += (2 * r + 1) * (2 * r + 1);
+    if (j < TML_CFG_FEATURES_CHAIN_0_SUMS_ROWS) { /* bounded all the same: no water evidence without it */
+        int rain_f = UNCHANGED_F + 1 + j;
+        int32_t water = 0;
+        for (int h = frozen < HOURS ? HOURS - frozen - 1 : 0; h < HOURS; h++) {
+            int32_t r = s_hist[h * NF + rain_f];
+            if (r >= 0) {
+                water += (2 * r + 1) * (2 * r + 1);
+            }
         }
-    }
-    float quarter = 0.25f * TML_CFG_FEATURES_CHAIN_0_RESOLUTION * TML_CFG_FEATURES_CHAIN_0_RESOLUTION * s_sum_scale[j];
-    if ((float)water * quarter >= TML_CFG_POSTPROCESS_STUCK_WATER_MM) {
-        return 1;
+        float quarter = 0.25f * TML_CFG_FEATURES_CHAIN_0_RESOLUTION * TML_CFG_FEATURES_CHAIN_0_RESOLUTION * s_sum_scale[j];
+        if ((float)water * quarter >= TML_CFG_POSTPROCESS_STUCK_WATER_MM) {
+            return 1;
+        }
     }
     int before = HOURS - 1 - frozen; /* whole hours before the one holding the freeze's start */
     int32_t moved = 0;
