@@ -48,6 +48,9 @@ class ReadSpec:
     plausible_range: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # channel -> (lo, hi)
     typical_magnitude: tuple[float, float] | None = None  # median |required channels| in normal use
     counts_per_unit: Mapping[str, float] = field(default_factory=dict)  # channel -> raw counts per unit
+    # required channels whose one value over a whole file is legitimate ([signal] may_be_flat); None (a spec
+    # not made from a manifest) checks no channel for flatness
+    may_be_flat: tuple[str, ...] | None = None
     rate: float | None = None  # --rate: the user's rate, over the file's time
     device_rate: float | None = None  # [signal] rate: guides the unit of an unnamed time column
     accepted_rates: tuple[float, float] | None = None  # [signal] accepted_rates
@@ -74,6 +77,7 @@ class ReadSpec:
             plausible_range={c: tuple(v) for c, v in _per_channel(s.get("plausible_range"), every).items()},
             typical_magnitude=tuple(s["typical_magnitude"]) if s.get("typical_magnitude") else None,
             counts_per_unit=_per_channel(s.get("counts_per_unit"), every),
+            may_be_flat=tuple(s.get("may_be_flat") or ()),
             rate=rate,
             device_rate=float(s["rate"]),
             accepted_rates=(float(acc[0]), float(acc[1])) if len(acc) >= 2 else None,
