@@ -105,3 +105,19 @@ def test_a_missing_value_marker_is_named_as_such(tmp_path):
         read_recording(p, _spec("soil-monitoring"))
     assert "vwc = -9999 at sample 40 (a logger's missing-value marker?" in str(e.value)
 
+
+def test_a_column_name_matches_with_spaces_underscores_and_hyphens_alike(tmp_path):
+    spec = ReadSpec(("vwc",), picks={"vwc": "Water_Content_10_CM"})  # what make's CHANNEL= can carry
+    assert spec.match(["Date Time", "Water Content 30 CM", "Water Content 10 CM"], tmp_path / "f.csv") == {"vwc": 2}
+    # an alias too: heart's `lead_ii` finds a column headed "Lead II"
+    assert _spec("heart-rate-anomaly").match(["timestamp", "Lead II"], tmp_path / "f.csv") == {"ecg": 1}
+
+
+def test_a_loose_name_that_fits_several_columns_is_refused_naming_them(tmp_path):
+    spec = ReadSpec(("ecg",), picks={"ecg": "lead ii"})
+    with pytest.raises(TinymlError) as e:
+        spec.match(["Lead_II", "LEAD-II"], tmp_path / "f.csv")
+    msg = str(e.value)
+    assert "\n" not in msg and "'Lead_II', 'LEAD-II' all match 'ecg'" in msg
+    # an exact name still picks one of them
+    assert ReadSpec(("ecg",), picks={"ecg": "LEAD-II"}).match(["Lead_II", "LEAD-II"], tmp_path / "f.csv") == {"ecg": 1}

@@ -92,9 +92,12 @@ class ReadSpec:
 
     def match(self, names: Sequence[str], path: Path, kind: str = "CSV", what: str = "column") -> dict[str, int]:
         """channel -> index into `names` for every required channel and every optional one present.
-        Names compare case-insensitively, without a unit in brackets ("ax (mg)" is "ax")."""
+        Names compare case-insensitively, without a unit in brackets ("ax (mg)" is "ax"); then with spaces,
+        underscores and hyphens alike ("Water_Content_10_CM" is "Water Content 10 CM", what make's CHANNEL=
+        can carry), when that names one column only (several: refused in one line naming them)."""
         keys = [column_name(n)[0].lower() for n in names]
         bare = [unit_suffix(k)[0] for k in keys]  # "ecg_mv" -> "ecg": tried after the names as written
+        folded = [_fold(k) for k in keys]
         found: dict[str, int] = {}
         for ch in self.all_channels:
             wanted = [column_name(n)[0].lower() for n in self.names_for(ch)]
@@ -103,6 +106,16 @@ class ReadSpec:
                 if c is not None:
                     found[ch] = within.index(c)
                     break
+            else:
+                for w in wanted:
+                    hits = [i for i, k in enumerate(folded) if k == _fold(w)]
+                    if len(hits) > 1:
+                        raise TinymlError(f"{path}: {kind} {what}s {', '.join(repr(names[i]) for i in hits)} all "
+                                          f"match {ch!r} (spaces, underscores and hyphens alike); pick one by its "
+                                          f"exact name: {option('channel', ch + '=NAME')}")
+                    if hits:
+                        found[ch] = hits[0]
+                        break
         # a required channel must be there; so must an optional one the user picked a column for
         missing = [c for c in self.all_channels if c not in found and (c in self.channels or c in self.picks)]
         if missing:
@@ -114,6 +127,11 @@ class ReadSpec:
                 f"name {'them' if len(missing) > 1 else 'it'} so, or pick one: {option('channel', missing[0] + '=NAME')}"
             )
         return found
+
+
+def _fold(name: str) -> str:
+    """A column name with runs of spaces, underscores and hyphens as one space ("lead_ii" is "lead ii")."""
+    return re.sub(r"[\s_\-]+", " ", name.strip().lower()).strip()
 
 
 @dataclass
