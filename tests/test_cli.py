@@ -106,5 +106,5 @@ def test_accelerometer_in_ms2_is_converted_with_notice(tmp_path):
     rec.signal = rec.signal * np.float32(9.80665)
     write_csv(tmp_path / "ms2.csv", rec)
     res = run_cli("predict", APP, str(tmp_path / "ms2.csv"), "--events-only")
-    assert res.returncode == 0 and "look like m/s2" in res.stderr, res.stderr
+    assert res.returncode == 0 and "look like m/s²" in res.stderr, res.stderr
     assert [json.loads(x)["event"] for x in res.stdout.splitlines()] == [json.loads(x)["event"] for x in base.stdout.splitlines()]

@@ -29,7 +29,10 @@ def _accel(n: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
 def _ecg(rate: float, seconds: float) -> np.ndarray:
     t = np.arange(int(rate * seconds)) / rate
     beats = np.arange(0.3, seconds, 60 / 72)
-    return 1.2 * np.exp(-((t[:, None] - beats[None]) ** 2) / (2 * 0.012 ** 2)).sum(1)
+    # R waves, T waves and a little baseline wander: a real lead's median |x| is tens of uV, never 0
+    r = 1.2 * np.exp(-((t[:, None] - beats[None]) ** 2) / (2 * 0.012 ** 2)).sum(1)
+    tw = 0.25 * np.exp(-((t[:, None] - beats[None] - 0.25) ** 2) / (2 * 0.04 ** 2)).sum(1)
+    return r + tw + 0.03 * np.sin(2 * np.pi * 0.3 * t)
 
 
 def test_semicolon_csv_with_decimal_commas_is_read_with_a_notice(tmp_path, capsys):
@@ -47,7 +50,7 @@ def test_semicolon_csv_with_decimal_commas_is_read_with_a_notice(tmp_path, capsy
 
 def test_comma_separated_csv_keeps_commas_as_separators(tmp_path):
     p = tmp_path / "a.csv"
-    p.write_text("time_ms,ax,ay,az\n" + "".join(f"{i * 20},0,{-1 + 0.01 * (i % 3)},0\n" for i in range(300)))
+    p.write_text("time_ms,ax,ay,az\n" + "".join(f"{i * 20},{0.01 * (i % 2)},{-1 + 0.01 * (i % 3)},{0.02 * (i % 4)}\n" for i in range(300)))
     rec = read_recording(p, _spec("fall-detect"))
     assert rec.signal.shape == (300, 3) and rec.rate == 50
 
@@ -426,7 +429,7 @@ def test_signed_int16_counts_of_an_ecg_read_as_uv_say_how_to_give_the_gain_and_r
     p.write_text("time_s,ecg\n" + "".join(f"{i / 250:.4f},{round(v * 200)}\n" for i, v in enumerate(ecg)))
     rec = read_recording(p, _spec("heart-rate-anomaly"))
     err = capsys.readouterr().err
-    assert "values look like uv, not mV" in err and "raw counts, not uv, give --set signal.counts_per_unit=N" in err
+    assert "values look like uV, not mV" in err and "raw counts, not uV, give --set signal.counts_per_unit=N" in err
     assert np.allclose(rec.signal[:, 0], ecg / 5, atol=0.01)
     rec = read_recording(p, replace(_spec("heart-rate-anomaly"), counts_per_unit={"ecg": 200.0}))
     assert "counts (200 per mV)" in capsys.readouterr().err
@@ -438,7 +441,7 @@ def test_signed_int16_counts_of_an_ecg_read_as_uv_say_how_to_give_the_gain_and_r
         rec = read_recording(q, _spec("heart-rate-anomaly"))
         assert np.allclose(rec.signal[:, 0], ecg * scale, atol=0.001)
         err = capsys.readouterr().err
-        assert "values look like uv, not mV" in err and ("counts_per_unit" in err) == (name == "low.csv")
+        assert "values look like uV, not mV" in err and ("counts_per_unit" in err) == (name == "low.csv")
 
 
 def _vibration_g(rate: float = 25600, n: int = 6400) -> np.ndarray:

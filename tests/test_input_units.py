@@ -134,7 +134,7 @@ def test_m_s2_and_g_are_told_apart_by_the_typical_magnitude(tmp_path, capsys):
     write_csv(p, Recording(np.tile(np.float32([0.1, 0.2, 9.7]), (50, 1)), 50.0, CH))
     r = read_recording(p, ACCEL)
     assert r.signal[0, 2] == pytest.approx(9.7 / 9.80665)
-    assert "values look like m/s2, not g" in capsys.readouterr().err
+    assert "values look like m/s², not g" in capsys.readouterr().err
     write_csv(p, Recording(np.tile(np.float32([0.1, 0.2, 0.97]), (50, 1)), 50.0, CH))
     assert read_recording(p, ACCEL).signal[0, 2] == pytest.approx(0.97)
     assert capsys.readouterr().err == ""

@@ -78,6 +78,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "plausible_range": ((list, dict), False, None),
         "typical_magnitude": ((list,), False, None),
         "counts_per_unit": (_NUM + (dict,), False, None),
+        "may_be_flat": ((list,), False, None),  # required channels that may hold one value over a whole file
         "max_gap_s": (_NUM, False, None),
         # resampling to `rate`: "fir" (default) or "linear" (slow states: soil moisture, temperatures), and the
         # channels that hold amounts per sample (rain in mm per interval), which keep their sum
@@ -674,6 +675,9 @@ def _check_inputs(m: Manifest, p: Path) -> None:
             raise _err(p, key, f"is not a channel; channels: {', '.join(every)}")
         if isinstance(v, bool) or not isinstance(v, _NUM) or not v > 0:
             raise _err(p, key, f"must be a number > 0 (raw counts per {m.unit_of(c or ch[0]) or 'unit'}), got {v!r}")
+    flat = sig["may_be_flat"] or []
+    if not all(isinstance(c, str) for c in flat) or not set(flat) <= set(ch):
+        raise _err(p, "signal.may_be_flat", f"must list required channels ({', '.join(ch)}), got {flat!r}")
     if sig["max_gap_s"] is not None and not sig["max_gap_s"] > 0:
         raise _err(p, "signal.max_gap_s", f"must be > 0 seconds, got {sig['max_gap_s']!r}")
     from .dsp.resample import METHODS

@@ -11,8 +11,14 @@ For each channel the candidates are tried in this order, and the first whose val
 3. raw `counts`, when the manifest declares `counts_per_unit` (the sensor's LSB);
 4. the other units of the same quantity that can be told apart by size (g, mg, m/s²; full scale and
    int16/int24/int32 PCM; V, mV, µV ...), nearest to the manifest's first.
-A conversion is announced with one notice; when nothing fits, the recording is refused with one line.
+A conversion is announced with one notice; when nothing fits, the recording is refused with one line
+that quotes the file's extreme values and the sample of the farthest out. A median magnitude a unit step
+below typical_magnitude (an ECG in V read as mV is 1000x small) is converted only when exactly one unit of
+the quantity fits; otherwise the refusal names the likely unit and the heading that declares it (`ecg (V)`).
 Without plausible_range and typical_magnitude only a declared unit is converted.
+
+Before any of this, a required channel that holds one value over the whole file (a disconnected sensor, a
+muted input) is refused in one line, unless the manifest lists it in `[signal] may_be_flat`: then a notice.
 
 Units are spelled as users write them ("m/s^2", "m/s²", "ms2"); `normalize` maps them onto one key.
 Add a unit here (a row of UNITS) and every app and reader knows it.
@@ -105,6 +111,7 @@ class _Candidate:
 
 def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], spec, path) -> dict[str, np.ndarray]:
     """`columns` (channel -> values as the file holds them) in the manifest's units, or a TinymlError."""
+    check_flat(columns, spec, path)
     out = dict(columns)
     groups: dict[tuple[str, str], list[str]] = {}
     for ch in columns:
@@ -112,6 +119,26 @@ def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], 
     for (unit, said), chans in groups.items():
         out.update(_settle(columns, chans, unit, said, spec, path))
     return out
+
+
+def check_flat(columns: dict[str, np.ndarray], spec, path) -> None:
+    """A required channel whose every value is the same (zero variance over the whole file) is what a
+    disconnected or dead sensor gives: refused in one line, unless `[signal] may_be_flat` lists the channel
+    (a soil probe can read one value for days): then a notice, and the file is read. A spec not made from a
+    manifest (may_be_flat None) is not checked."""
+    allowed = getattr(spec, "may_be_flat", None)
+    if allowed is None:
+        return
+    for ch in spec.channels:
+        x = np.asarray(columns.get(ch, ()), np.float64)
+        x = x[np.isfinite(x)]
+        if len(x) < 2 or x.min() != x.max():
+            continue
+        what = f"channel {ch!r} is flat (every value {x[0]:g}, {len(x)} samples)"
+        if ch in allowed:
+            notice(path, f"{what}: a stuck or disconnected sensor? read as it is")
+            continue
+        raise TinymlError(f"{path}: {what}: a disconnected sensor? nothing to score")
 
 
 def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict[str, np.ndarray]:
@@ -126,7 +153,13 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
     if not checks:
         chosen = cands[0]
     else:
-        chosen = next((c for c in cands if _plausible({ch: c.fn(columns[ch]) for ch in chans}, checks)), None)
+        fits = [c for c in cands if _plausible({ch: c.fn(columns[ch]) for ch in chans}, checks)]
+        chosen = fits[0] if fits else None
+        if len(fits) > 1 and chosen is not identity and not chosen.declared and _below(columns, checks):
+            raise TinymlError(f"{path}: {', '.join(chans)}: median magnitude {_magnitude(columns, checks.required):.3g}"
+                              f" is below {_checks_text(checks)} in {unit}, and the values fit "
+                              f"{' and '.join(_shown(c.name) for c in fits[:2])}: say which in the heading, e.g. "
+                              f"`{chans[0]} ({_shown(fits[0].name)})`")
         if chosen is None or (chosen is not identity and not chosen.declared):
             _refuse_adc_codes(columns, chans, unit, chosen.name if chosen else unit, checks, path)
         if chosen is None:
@@ -138,7 +171,7 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
         notice(path, f"{names}: declared in {said}, but the values fit {chosen.name}: "
                      + ("kept as they are" if chosen is identity else f"converted from {chosen.name} to {unit}"))
     elif chosen is not identity:
-        notice(path, f"{names}: values look like {chosen.name}, not {unit} ({_checks_text(checks)}): "
+        notice(path, f"{names}: values look like {_shown(chosen.name)}, not {unit} ({_checks_text(checks)}): "
                      f"converted to {unit}" + _counts_hint(columns, chans, chosen.name, unit))
     return {ch: np.asarray(chosen.fn(columns[ch]), np.float64) for ch in chans}
 
@@ -165,7 +198,7 @@ def _counts_hint(columns, chans, guess: str, unit: str) -> str:
         return ""
     if _whole_numbers(columns, chans) is None:
         return ""
-    return (f"; whole numbers: if they are a converter's raw counts, not {guess}, give "
+    return (f"; whole numbers: if they are a converter's raw counts, not {_shown(guess)}, give "
             f"{option('set', 'signal.counts_per_unit=N')} (N counts per {unit})")
 
 
@@ -190,7 +223,7 @@ def _refuse_adc_codes(columns, chans, unit: str, guess: str, checks: "_Checks", 
         mids.append((bits, med))
     bits = max(b for b, _ in mids)
     # a unit can be said in a heading; the manifest's counts (their gain, not their mid-code) cannot
-    heading = f" (or, if they are {guess}, say so in the heading: `{chans[0]} ({guess})`)" if lookup(guess) else ""
+    heading = f" (or, if they are {_shown(guess)}, say so in the heading: `{chans[0]} ({_shown(guess)})`)" if lookup(guess) else ""
     raise TinymlError(f"{path}: {', '.join(chans)}: whole numbers, never negative, around {mids[0][1]:.0f}: raw "
                       f"codes of an unsigned {bits}-bit ADC, not {unit}; subtract the mid-code and divide by the "
                       f"codes per {unit} of your front end{heading}")
@@ -278,15 +311,72 @@ def _checks_text(checks: _Checks) -> str:
     return "[signal] " + ", ".join(parts)
 
 
+SHOWN = {"v": "V", "mv": "mV", "uv": "uV", "ms2": "m/s²", "m/s2": "m/s²", "ds/m": "dS/m", "us/cm": "uS/cm"}
+
+
+def _shown(name: str) -> str:
+    """A unit as people write it ("V", not the lookup key "v")."""
+    return SHOWN.get(name, name)
+
+
+def _below(columns, checks: _Checks) -> bool:
+    """The values' median magnitude is under typical_magnitude (too small for the manifest's unit)."""
+    return checks.magnitude is not None and _magnitude(columns, checks.required) < checks.magnitude[0]
+
+
+def _extremes(columns, chans, checks: _Checks) -> str:
+    """The values the file holds: its lowest and highest, and the sample of the one farthest out of its channel's
+    plausible_range (of the largest |value| without one), so the user can find it."""
+    lo = hi = None
+    worst = (-1.0, "", 0, 0.0)
+    for c in chans:
+        x = np.asarray(columns[c], np.float64)
+        ok = np.isfinite(x)
+        if not ok.any():
+            continue
+        xs = np.where(ok, x, np.nan)
+        lo = min(lo, float(np.nanmin(xs))) if lo is not None else float(np.nanmin(xs))
+        hi = max(hi, float(np.nanmax(xs))) if hi is not None else float(np.nanmax(xs))
+        a, b = checks.ranges.get(c, (0.0, 0.0))
+        out = np.where(ok, np.maximum(a - x, x - b), -np.inf)
+        k = int(np.argmax(out))
+        if out[k] > worst[0]:
+            worst = (float(out[k]), c, k, float(x[k]))
+    if lo is None:
+        return f"{', '.join(chans)} hold no finite value"
+    text = f"{', '.join(chans)} range {lo:.4g} to {hi:.4g}" if lo != hi else f"{', '.join(chans)} all {lo:.4g}"
+    if worst[1] and lo != hi:
+        text += f", farthest out {worst[1]} = {worst[3]:.4g} at sample {worst[2]}"
+        if abs(worst[3]) in (999, 9999, 99999, 999999):  # loggers' "no value" markers
+            text += " (a logger's missing-value marker? leave the cell empty instead)"
+    return text
+
+
+def _likely_unit(columns, chans, unit: str, checks: _Checks) -> str:
+    """When the values are too small for the manifest's unit: the unit of its quantity they would fit in (a
+    power of ten bigger: V for mV), and how to declare it; "" when none does or the values are not too small."""
+    target = lookup(unit)
+    if target is None or not _below(columns, checks):
+        return ""
+    med = _magnitude(columns, checks.required)
+    lo, hi = checks.magnitude
+    ratio = lo / med if med > 0 else math.inf
+    bigger = [n for n, u in UNITS.items() if u.quantity == target.quantity and u.offset == 0 and u.factor > target.factor]
+    fit = sorted({_shown(n) for n in bigger if lo <= med * UNITS[n].factor / target.factor <= hi})
+    size = f"{ratio:.3g}x" if math.isfinite(ratio) else "far"
+    if not fit:
+        return f"; its median magnitude {med:.3g} is {size} below typical, and no unit of {target.quantity.replace('_', ' ')} fits"
+    return (f"; its median magnitude {med:.3g} is {size} below typical: if the file is in {' or '.join(fit)}, "
+            f"say so in the heading, e.g. `{chans[0]} ({fit[0]})`")
+
+
 def _refusal(columns, chans, unit, said, checks: _Checks, path, cands) -> str:
-    lo = min(_spread(columns[c])[0] for c in chans)
-    hi = max(_spread(columns[c])[1] for c in chans)
-    seen = f"{', '.join(chans)} span {lo:.4g} to {hi:.4g}"
+    seen = _extremes(columns, chans, checks)
     if checks.magnitude:
         seen += f" (median magnitude {_magnitude(columns, checks.required):.4g})"
-    tried = ", ".join(c.name for c in cands)
+    tried = ", ".join(_shown(c.name) for c in cands)
     hint = "" if any(c.name.startswith("counts") for c in cands) else \
         f"; for raw sensor counts give {option('set', 'signal.counts_per_unit=N')}"
     decl = f" (declared {said})" if said else ""
     return (f"{path}: {seen}{decl}: not plausible in {unit} ({_checks_text(checks)}) nor in any unit tried "
-            f"({tried}); convert the file to {unit}{hint}")
+            f"({tried}); convert the file to {unit}{_likely_unit(columns, chans, unit, checks)}{hint}")

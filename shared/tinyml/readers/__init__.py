@@ -48,6 +48,9 @@ class ReadSpec:
     plausible_range: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # channel -> (lo, hi)
     typical_magnitude: tuple[float, float] | None = None  # median |required channels| in normal use
     counts_per_unit: Mapping[str, float] = field(default_factory=dict)  # channel -> raw counts per unit
+    # required channels whose one value over a whole file is legitimate ([signal] may_be_flat); None (a spec
+    # not made from a manifest) checks no channel for flatness
+    may_be_flat: tuple[str, ...] | None = None
     rate: float | None = None  # --rate: the user's rate, over the file's time
     device_rate: float | None = None  # [signal] rate: guides the unit of an unnamed time column
     accepted_rates: tuple[float, float] | None = None  # [signal] accepted_rates
@@ -74,6 +77,7 @@ class ReadSpec:
             plausible_range={c: tuple(v) for c, v in _per_channel(s.get("plausible_range"), every).items()},
             typical_magnitude=tuple(s["typical_magnitude"]) if s.get("typical_magnitude") else None,
             counts_per_unit=_per_channel(s.get("counts_per_unit"), every),
+            may_be_flat=tuple(s.get("may_be_flat") or ()),
             rate=rate,
             device_rate=float(s["rate"]),
             accepted_rates=(float(acc[0]), float(acc[1])) if len(acc) >= 2 else None,
@@ -88,9 +92,12 @@ class ReadSpec:
 
     def match(self, names: Sequence[str], path: Path, kind: str = "CSV", what: str = "column") -> dict[str, int]:
         """channel -> index into `names` for every required channel and every optional one present.
-        Names compare case-insensitively, without a unit in brackets ("ax (mg)" is "ax")."""
+        Names compare case-insensitively, without a unit in brackets ("ax (mg)" is "ax"); then with spaces,
+        underscores and hyphens alike ("Water_Content_10_CM" is "Water Content 10 CM", what make's CHANNEL=
+        can carry), when that names one column only (several: refused in one line naming them)."""
         keys = [column_name(n)[0].lower() for n in names]
         bare = [unit_suffix(k)[0] for k in keys]  # "ecg_mv" -> "ecg": tried after the names as written
+        folded = [_fold(k) for k in keys]
         found: dict[str, int] = {}
         for ch in self.all_channels:
             wanted = [column_name(n)[0].lower() for n in self.names_for(ch)]
@@ -99,6 +106,16 @@ class ReadSpec:
                 if c is not None:
                     found[ch] = within.index(c)
                     break
+            else:
+                for w in wanted:
+                    hits = [i for i, k in enumerate(folded) if k == _fold(w)]
+                    if len(hits) > 1:
+                        raise TinymlError(f"{path}: {kind} {what}s {', '.join(repr(names[i]) for i in hits)} all "
+                                          f"match {ch!r} (spaces, underscores and hyphens alike); pick one by its "
+                                          f"exact name: {option('channel', ch + '=NAME')}")
+                    if hits:
+                        found[ch] = hits[0]
+                        break
         # a required channel must be there; so must an optional one the user picked a column for
         missing = [c for c in self.all_channels if c not in found and (c in self.channels or c in self.picks)]
         if missing:
@@ -110,6 +127,11 @@ class ReadSpec:
                 f"name {'them' if len(missing) > 1 else 'it'} so, or pick one: {option('channel', missing[0] + '=NAME')}"
             )
         return found
+
+
+def _fold(name: str) -> str:
+    """A column name with runs of spaces, underscores and hyphens as one space ("lead_ii" is "lead ii")."""
+    return re.sub(r"[\s_\-]+", " ", name.strip().lower()).strip()
 
 
 @dataclass

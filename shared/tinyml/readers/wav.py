@@ -2,10 +2,11 @@
 its header.
 
 Integer PCM is declared in full scale (int16 / 32768, ...); float WAV declares nothing, so the unit
-check sees its values as they are (a float WAV holding int16-sized numbers is caught there).
+check sees its values as they are (a float WAV holding int16-sized numbers is caught there); for an audio
+app, float samples a little beyond full scale (peak 1-16) are clipped to +-1 with a notice.
 The file's channels are numbered 1, 2... (also "left", "right"): `--channel 2` takes the second one.
 Without a pick, the file's channels are the app's in order; a multichannel file for an app with one
-channel is mixed down, with a notice.
+channel is mixed down, with a notice; fewer channels than the app needs are refused, picks or not.
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     x = _full_scale(data)
     x = x[:, None] if x.ndim == 1 else x
     k = x.shape[1]
+    if k < len(spec.channels):  # no pick can make up the missing axes
+        raise TinymlError(_channel_count(path, k, spec))
     if spec.picks:
         picks = {ch: SIDES.get(v.strip().lower(), v) for ch, v in spec.picks.items()}
         found = dataclasses.replace(spec, picks=picks).match([str(i + 1) for i in range(k)], path, "WAV", "channel")
@@ -129,8 +132,46 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     elif k in (len(spec.channels), len(spec.all_channels)):
         cols = dict(zip(spec.all_channels, x.T))
     else:
-        raise TinymlError(f"{path}: WAV has {k} channels, app expects {len(spec.channels)} "
-                          f"({', '.join(spec.channels)}); pick one: {option('channel', spec.channels[0] + '=1')}")
+        raise TinymlError(_channel_count(path, k, spec))
     pcm = data.dtype.kind in "iu"
+    if not pcm:
+        _clip_float_audio(cols, spec, path)
     return FileSignal({ch: np.asarray(v, np.float64) for ch, v in cols.items()}, rate=float(rate),
                       units={ch: "full scale" for ch in cols} if pcm else {})
+
+
+def _channel_count(path: Path, k: int, spec: ReadSpec) -> str:
+    """Why a file of `k` channels does not fit the app's, and what to do: too few cannot be picked from."""
+    n, need = len(spec.channels), ", ".join(spec.channels)
+    has = f"{k} channel{'s' if k != 1 else ''}"
+    if k < n:
+        return (f"{path}: the app needs {n} channels ({need}) and this WAV has {has}: it cannot run on fewer; "
+                f"record all {n} axes, or give a CSV with columns {need}")
+    picks = " ".join(option("channel", f"{c}={i + 1}") for i, c in enumerate(spec.channels))
+    return f"{path}: the app needs {n} channels ({need}) and this WAV has {has}; say which is which: {picks}"
+
+
+FLOAT_OVER_MAX = 16.0  # +24 dBFS: a float WAV holding int16-sized values (peaks in the thousands) is the unit check's
+
+
+def _clip_float_audio(cols: dict, spec: ReadSpec, path: Path) -> None:
+    """A float WAV's samples are full scale, nominally -1..1. Beyond it (a mix or a gain stage run hot), the
+    samples are clipped to +-1, as a conversion to PCM does (sox, ffmpeg) and as the device's microphone and
+    converter saturate, with one notice giving the peak and how many were clipped. Only for an app whose channel
+    is audio in full scale; whole numbers (int16 sample values stored as float) are left to the unit check."""
+    from ..units import lookup
+
+    for ch, x in cols.items():
+        u = lookup(spec.units.get(ch, ""))
+        if u is None or u.quantity != "audio":
+            continue
+        v = np.asarray(x, np.float64)
+        v = v[np.isfinite(v)]
+        peak = float(np.abs(v).max()) if len(v) else 0.0
+        if not 1.0 < peak <= FLOAT_OVER_MAX or np.all(v == np.round(v)):
+            continue
+        over = np.abs(x) > 1.0
+        cols[ch] = np.clip(x, -1.0, 1.0)
+        notice(path, f"{ch}: float samples peak at {peak:.3g}, beyond full scale (+-1): {int(over.sum())} of {len(x)} "
+                     f"({100 * over.mean():.2g}%) clipped to +-1, as a conversion to 16-bit PCM (sox, ffmpeg) or the "
+                     f"device's converter would; scale the file down if that level is real")
