@@ -184,3 +184,10 @@ def test_run_on_the_host_board_scores_the_segments_like_predict(tmp_path):
     dev = run_cli("run", "fall-detect", "--board", "host", "--input", str(whole))
     assert dev.returncode == 0, dev.stderr
     assert dev.stdout == py.stdout and '"fall"' in dev.stdout
+
+
+def test_run_refuses_to_publish_a_cut_recording_as_one_mqtt_session(tmp_path):
+    whole, _, _ = _cut("fall-detect", tmp_path, **CASES["fall-detect"])
+    res = run_cli("run", "fall-detect", "--board", "host", "--input", str(whole), "--mqtt", "mqtt://localhost:1883")
+    assert res.returncode == 2 and res.stdout == "" and res.stderr.count("\n") == 1, res.stderr
+    assert "2 segments to score, cut at gaps longer than [signal] max_gap_s" in res.stderr  # B skipped

@@ -367,10 +367,13 @@ def cmd_run(args) -> int:
         from ..gateway.options import parse_broker
 
         parse_broker(args.mqtt, "--mqtt")
-    parts, app = _parts_for(app, args.input, args.rate, args.channel)
-    if len(parts) > 1 and args.mqtt:
-        raise TinymlError(f"{args.input}: cut into {len(parts)} segments at gaps longer than [signal] max_gap_s; "
-                          f"{hints.option('--mqtt', args.mqtt)} publishes one session: run each segment's file")
+    from ..errors import notices_held
+
+    with notices_held():  # refused: the one error line, no notices
+        parts, app = _parts_for(app, args.input, args.rate, args.channel)
+        if len(parts) > 1 and args.mqtt:
+            raise TinymlError(f"{args.input}: {len(parts)} segments to score, cut at gaps longer than [signal] max_gap_s; "
+                              f"{hints.option('--mqtt', args.mqtt)} publishes one session: run each segment's file")
     rc = 0
     for start_s, signal in parts:  # each part a fresh device session, its lines in the file's time base
         rc = _session(args, app, signal, events_only=args.events_only, offset_s=start_s) or rc
