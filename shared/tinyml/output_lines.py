@@ -49,7 +49,8 @@ class LineMaker:
     def prob(self, q) -> np.ndarray:
         x = (np.asarray(q).astype(np.float32) - self.zero_point) * self.scale
         if self.logits:
-            return np.float32(1) / (np.float32(1) + np.exp(-x, dtype=np.float32))
+            with np.errstate(over="ignore"):  # a logit below -88: exp overflows to inf, p is 0 as it should be
+                return np.float32(1) / (np.float32(1) + np.exp(-x, dtype=np.float32))
         return x
 
     def scores(self, scores_q) -> dict:
