@@ -191,3 +191,9 @@ def test_run_refuses_to_publish_a_cut_recording_as_one_mqtt_session(tmp_path):
     res = run_cli("run", "fall-detect", "--board", "host", "--input", str(whole), "--mqtt", "mqtt://localhost:1883")
     assert res.returncode == 2 and res.stdout == "" and res.stderr.count("\n") == 1, res.stderr
     assert "2 segments to score, cut at gaps longer than [signal] max_gap_s" in res.stderr  # B skipped
+
+
+def test_a_gap_of_months_reads_in_days():
+    from tinyml.regularize import _duration
+
+    assert (_duration(3680 * 3600), _duration(47 * 3600), _duration(900)) == ("153 days", "47 h", "15 min")

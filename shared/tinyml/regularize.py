@@ -150,12 +150,15 @@ def _fixes(repeated: int, backwards: int) -> str:
 
 
 def _duration(seconds: float) -> str:
-    """A duration as a person reads it: 20 ms, 3.5 s, 15 min, 11 h (a logger's steps and gaps are hours)."""
+    """A duration as a person reads it: 20 ms, 3.5 s, 15 min, 11 h, 153 days (a logger's steps and gaps
+    are hours; a station may be off for months)."""
     if seconds < 1:
         return f"{seconds * 1e3:.3g} ms"
     if seconds < 120:
         return f"{seconds:.3g} s"
-    return f"{seconds / 60:.3g} min" if seconds < 7200 else f"{seconds / 3600:.3g} h"
+    if seconds < 7200:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds / 3600:.3g} h" if seconds < 172800 else f"{seconds / 86400:.3g} days"  # a logger's months off
 
 
 def _clock(origin: datetime, t: float) -> str:
