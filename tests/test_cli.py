@@ -47,9 +47,13 @@ def test_csv_without_needed_columns(tmp_path):
 def test_nan_values(tmp_path):
     app, rec = _demo()
     rec.signal = rec.signal.copy()
-    rec.signal[5, 0] = np.nan
+    rec.signal[5, 0] = np.nan  # with a time column: a missing sample, left out and interpolated (one notice)
     write_csv(tmp_path / "nan.csv", rec)
-    _one_line_error(run_cli("predict", APP, str(tmp_path / "nan.csv")), "non-finite value")
+    res = run_cli("predict", APP, str(tmp_path / "nan.csv"))
+    assert res.returncode == 0 and '"scores"' in res.stdout and "1 sample with no value" in res.stderr, res.stderr
+    rec.signal[5, 0] = np.inf  # an overflow, not a missing value
+    write_csv(tmp_path / "inf.csv", rec)
+    _one_line_error(run_cli("predict", APP, str(tmp_path / "inf.csv")), "infinite value")
 
 
 def test_shorter_than_one_window(tmp_path):

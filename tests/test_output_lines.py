@@ -5,6 +5,7 @@ lines from the device's frames (VALUES before or after SCORES; beat apps held an
 from __future__ import annotations
 
 import struct
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -113,5 +114,9 @@ def test_a_multilabel_models_logits_print_as_probabilities():
     w = mk.window(100, np.array([10, 10 + 40], np.int8))  # logits 0 and 2
     assert w["scores"] == {"a": 0.5, "b": round(float(1 / (1 + np.exp(-2.0))), 4)}
     assert mk.event(100, 0, -128)["score"] == round(float(1 / (1 + np.exp(6.9))), 4)  # logit -6.9: not 0, not tied
+    with warnings.catch_warnings():  # a logit below -88 (exp overflows): p = 0, and no RuntimeWarning on stderr
+        warnings.simplefilter("error")
+        assert LineMaker(m, 1.0, 0).window(0, np.array([-100, 0], np.int8))["scores"] == {"a": 0.0, "b": 0.5}
+    assert LineMaker(m, 0.05, 10, offset_s=3600.0).seconds(100) == 3601.0  # a segment's start in its file
     m.model = {"output": "classes"}
     assert LineMaker(m, 0.05, 10).window(100, np.array([10, 30], np.int8))["scores"] == {"a": 0.0, "b": 1.0}

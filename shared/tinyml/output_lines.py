@@ -5,8 +5,9 @@ Python pipeline's output and the device's can be diffed (README, "predict: input
   beat:   {"t": time of the beat (s), "beat": beat label}                          apps with [app] beat_labels
   event:  {"t": when it was decided (s), "event": name, "score": p}   name: a label or an [app] extra_events
 
-Times are sample indices / rate, rounded to the millisecond. Lines are in time order; at equal times a
-beat comes first, then the window, then the events that window raised. A value is the shortest decimal
+Times are sample indices / rate, rounded to the millisecond, from the start of the file (a recording cut
+at gaps longer than [signal] max_gap_s is scored in parts: a part's lines add its start, offset_s). Lines
+are in time order; at equal times a beat comes first, then the window, then the events that window raised. A value is the shortest decimal
 that reads back as the same float32 (the device's values travel as float32); NaN (no measurement) is null.
 A score p is a probability: a softmax output as it is, a multilabel model's logit (its int8 score, [model]
 output = "multilabel") through the sigmoid, in float32 on both sides.
@@ -30,7 +31,8 @@ def scores_are_logits(manifest) -> bool:
 
 
 class LineMaker:
-    def __init__(self, manifest, out_scale: float, out_zero_point: int, rate: float | None = None):
+    def __init__(self, manifest, out_scale: float, out_zero_point: int, rate: float | None = None,
+                 offset_s: float = 0.0):
         self.labels = manifest.labels
         self.event_names = manifest.event_names
         self.value_names = manifest.values
@@ -39,14 +41,16 @@ class LineMaker:
         self.scale = np.float32(out_scale)
         self.zero_point = np.float32(out_zero_point)
         self.logits = scores_are_logits(manifest)
+        self.offset_s = float(offset_s)  # where sample 0 lies in the file (a part cut at a long gap)
 
     def seconds(self, idx: int) -> float:
-        return round(int(idx) / self.rate, 3)
+        return round(self.offset_s + int(idx) / self.rate, 3)
 
     def prob(self, q) -> np.ndarray:
         x = (np.asarray(q).astype(np.float32) - self.zero_point) * self.scale
         if self.logits:
-            return np.float32(1) / (np.float32(1) + np.exp(-x, dtype=np.float32))
+            with np.errstate(over="ignore"):  # a logit below -88: exp overflows to inf, p is 0 as it should be
+                return np.float32(1) / (np.float32(1) + np.exp(-x, dtype=np.float32))
         return x
 
     def scores(self, scores_q) -> dict:

@@ -21,7 +21,7 @@ from .features import FeatureExtractor, quantize_input
 from .output_lines import BEAT, EVENT, WINDOW, LineMaker, in_time_order
 from .postprocess import run_postprocessor
 from .readers import ReadSpec, parse_picks
-from .recording import Recording, read_recording
+from .recording import Recording, read_recording, read_recording_parts
 from .reference import TflmModel
 
 
@@ -197,10 +197,12 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
     return np.ascontiguousarray(sig, np.float32)
 
 
-def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, events_only=False) -> Iterator[dict]:
+def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, events_only=False,
+                 offset_s: float = 0.0) -> Iterator[dict]:
     """The output lines in time order: beats, window lines (scores, values) and events (after the window
-    that raised them, as the device sends them). events_only: the event lines alone."""
-    mk = LineMaker(app.manifest, out_scale, out_zp)
+    that raised them, as the device sends them). events_only: the event lines alone. offset_s: where the
+    signal starts in its file (a part of a recording cut at a long gap)."""
+    mk = LineMaker(app.manifest, out_scale, out_zp, offset_s=offset_s)
     items = [(idx, EVENT, mk.event(idx, lab, sq)) for idx, lab, sq in res.events]
     if not events_only:
         ends = res.ends if res.ends is not None else np.rint(np.asarray(res.times) * mk.rate).astype(np.int64)
@@ -219,13 +221,50 @@ def read_input(app: App, path, rate: float | None = None, channel: Sequence[str]
     return read_recording(Path(path), spec)
 
 
+def read_input_parts(app: App, path, rate: float | None = None,
+                     channel: Sequence[str] | None = None) -> list[tuple[Recording, np.ndarray]]:
+    """A user's recording as predict and run score it: read like read_input, but a row with no value in a
+    required channel is a missing sample, and a gap longer than [signal] max_gap_s cuts the recording into
+    parts, each scored on its own from a fresh start (a device powered off over the gap; its lines keep
+    the file's time base through Recording.start_s). Returns (part, its signal from prepare) in time
+    order; a part shorter than one window is skipped, said with the cut in one notice."""
+    m = app.manifest
+    spec = ReadSpec.from_manifest(m, rate=rate, picks=parse_picks(channel, m.channels))
+    parts, gaps = read_recording_parts(Path(path), spec)
+    if len(parts) == 1:
+        return [(parts[0], prepare(app, parts[0]))]
+    window = int(m.features["window"])
+    out, short = [], 0
+    for rec in parts:
+        if len(rec.signal) * m.rate / rec.rate < window:
+            short += 1
+            continue
+        try:
+            out.append((rec, prepare(app, rec, notice=not out)))
+        except TinymlError:
+            if len(rec.signal) * m.rate / rec.rate >= window + 1:
+                raise
+            short += 1  # one sample short after resampling
+    from .regularize import _duration
+
+    cut = (f"cut at {len(gaps)} gap{'s' if len(gaps) != 1 else ''} longer than {_duration(m.max_gap_s)} "
+           f"([signal] max_gap_s; the longest {_duration(max(gaps))})")
+    if not out:
+        raise TinymlError(f"{path}: {cut}, every one of its {len(parts)} segments is shorter than one window "
+                          f"({_duration(window / m.rate)})")
+    errors.notice(path, f"{cut}: {len(parts)} segments, each scored on its own from a fresh start (post-processing "
+                        "and window history reset, as a device powered off over the gap), times from the start of "
+                        "the file" + (f"; {short} shorter than one window ({_duration(window / m.rate)}) skipped"
+                                      if short else ""))
+    return out
+
+
 def predict_file(app: App, path, rate=None, model=None, events_only=False, channel=None,
                  calibration=None) -> Iterator[dict]:
     """calibration: a learned device state (tinyml.calibration.load of a `tinyml calibrate` file): the
-    post-processor starts from it."""
+    post-processor starts from it (every part of a recording cut at a long gap starts from it)."""
     with notices_held():
-        rec = read_input(app, path, rate, channel)
-        sig = prepare(app, rec)
+        parts = read_input_parts(app, path, rate, channel)
     state = calibration
     if model and Path(model).is_dir():  # a model folder: a training run, every model of the app
         pipe = Pipeline(app, folder=Path(model), calibration=state)
@@ -233,6 +272,7 @@ def predict_file(app: App, path, rate=None, model=None, events_only=False, chann
         if model and not Path(model).is_file():
             raise TinymlError(f"{model}: model file not found")
         pipe = Pipeline(app, Path(model).read_bytes() if model else None, calibration=state)
-    res = pipe.run(sig, deployment=rec.deployment)
     o = pipe.model.output
-    yield from result_lines(app, res, o.scale, o.zero_point, events_only)
+    for rec, sig in parts:
+        res = pipe.run(sig, deployment=rec.deployment)
+        yield from result_lines(app, res, o.scale, o.zero_point, events_only, offset_s=rec.start_s)

@@ -10,14 +10,14 @@ that names the problem.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .errors import TinymlError, notice, option
 from .readers import FileSignal, ReadSpec, reader_for
-from .regularize import steady
+from .regularize import _at, steady_parts
 from .units import to_manifest_units
 
 
@@ -41,6 +41,9 @@ class Recording:
     # Deployment values this recording was made under, {section: {key: value}} (a machine's shaft speed and
     # bearing from a dataset or a file): they replace the manifest's for this recording's features.
     deployment: dict = field(default_factory=dict)
+    # where the signal begins in its file, seconds from the file's first sample: a part of a recording cut
+    # at a long gap (read_recording_parts) keeps the file's time base in its output lines
+    start_s: float = 0.0
 
     @property
     def duration(self) -> float:
@@ -51,8 +54,23 @@ def read_recording(path: Path, spec: ReadSpec | Sequence[str], rate: float | Non
     """A user's file (any format a reader claims) as a Recording with the spec's channels: required ones
     first, then optional ones (NaN columns when absent, named in `missing`), in the spec's units, at a
     steady rate. `spec` may be a bare list of channel names (no aliases, units or range checks);
-    `rate` is --rate for that bare form (a ReadSpec carries its own)."""
-    path = Path(path)
+    `rate` is --rate for that bare form (a ReadSpec carries its own). A gap in the time column longer
+    than max_gap_s, and NaN in a required channel, are refused (read_recording_parts takes both)."""
+    parts, _ = _read(Path(path), spec, rate, split=False)
+    return parts[0]
+
+
+def read_recording_parts(path: Path, spec: ReadSpec | Sequence[str],
+                         rate: float | None = None) -> tuple[list[Recording], list[float]]:
+    """A user's file as read_recording reads it, for scoring (predict, run): with a time column, a row with
+    no value (empty, NaN) in a required channel is a missing sample (left out, the gap interpolated like
+    any other, with one notice), and the recording is cut at each gap longer than max_gap_s into parts,
+    each a Recording whose `start_s` places it in the file's time base. Returns (the parts in time order,
+    the gaps cut at, in seconds)."""
+    return _read(Path(path), spec, rate, split=True)
+
+
+def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[float]]:
     if not isinstance(spec, ReadSpec):
         spec = ReadSpec(channels=tuple(spec), rate=rate)
     if not path.exists():
@@ -62,20 +80,52 @@ def read_recording(path: Path, spec: ReadSpec | Sequence[str], rate: float | Non
     fs = reader_for(path).read(path, spec)
     if fs.n == 0:
         raise TinymlError(f"{path}: recording has no samples")
+    base = 0.0
+    if split and fs.times is not None and spec.rate is None:
+        base = float(np.min(fs.times)) if np.isfinite(fs.times).all() else 0.0
+        fs = _drop_missing_rows(fs, spec, path)
     _check_required_finite(fs, spec, path)
     cols = to_manifest_units(fs.columns, fs.units, spec, path)
-    cols, rate = _steady(fs, cols, spec, path)
-    n = len(next(iter(cols.values())))
-    signal = np.full((n, len(spec.all_channels)), np.nan, np.float32)
-    for j, ch in enumerate(spec.all_channels):
-        if ch in cols:
-            signal[:, j] = cols[ch]
+    cols, rate, ranges, gaps = _steady(fs, cols, spec, path, split)
+    first = float(np.min(fs.times)) - base if split and fs.times is not None and spec.rate is None else 0.0
     missing = tuple(c for c in spec.optional if c not in cols)
     if missing:
         notice(path, f"optional channel{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in the file: "
                      "NaN (missing) for the pipeline")
-    return Recording(signal, float(rate), spec.all_channels, source=str(path), missing=missing,
-                     deployment=fs.deployment)
+    n = len(next(iter(cols.values())))
+    whole = np.full((n, len(spec.all_channels)), np.nan, np.float32)
+    for j, ch in enumerate(spec.all_channels):
+        if ch in cols:
+            whole[:, j] = cols[ch]
+    parts = [Recording(whole[a:b], float(rate), spec.all_channels, source=str(path),
+                       missing=missing, deployment=fs.deployment, start_s=first + a / float(rate))
+             for a, b in ranges]
+    return parts, gaps
+
+
+def _drop_missing_rows(fs: FileSignal, spec: ReadSpec, path: Path) -> FileSignal:
+    """Rows with no value (empty, NaN) in a required channel left out, with one notice: missing samples,
+    interpolated like rows the logger never wrote. +-inf is refused: an overflow, not a missing value."""
+    gone = np.zeros(fs.n, bool)
+    for ch in spec.channels:
+        v = np.asarray(fs.columns[ch], np.float64)
+        if np.isinf(v).any():
+            raise TinymlError(f"{path}: infinite value in channel {ch!r} at sample {int(np.argmax(np.isinf(v)))} "
+                              "(an overflow, not a missing value): fix the value, or leave the row out")
+        gone |= np.isnan(v)
+    if not gone.any():
+        return fs
+    chans = [ch for ch in spec.channels if np.isnan(fs.columns[ch]).any()]
+    if gone.all():
+        raise TinymlError(f"{path}: no row has a value in every required channel ({', '.join(map(repr, chans))} "
+                          "empty or NaN)")
+    i, k = int(np.argmax(gone)), int(gone.sum())
+    notice(path, f"{k} sample{'s' if k != 1 else ''} with no value (empty or NaN) in {', '.join(map(repr, chans))}, "
+                 f"the first at {_at(float(fs.times[i]), fs.time_origin)}: left out as missing samples "
+                 "(gaps up to [signal] max_gap_s interpolated)")
+    keep = ~gone
+    return replace(fs, columns={c: np.asarray(v)[keep] for c, v in fs.columns.items()},
+                   times=np.asarray(fs.times)[keep])
 
 
 def _check_required_finite(fs: FileSignal, spec: ReadSpec, path: Path) -> None:
@@ -89,8 +139,11 @@ def _check_required_finite(fs: FileSignal, spec: ReadSpec, path: Path) -> None:
                               f"{int(np.argmax(bad))}{hint}")
 
 
-def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: Path) -> tuple[dict, float]:
-    """The columns at one steady rate: the user's --rate, else the file's times or stated rate."""
+def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: Path,
+            split: bool = False) -> tuple[dict, float, list[tuple[int, int]], list[float]]:
+    """The columns at one steady rate: the user's --rate, else the file's times or stated rate; the
+    (start, stop) sample ranges of its parts between gaps over max_gap_s (split; else refused) and those gaps."""
+    whole = [(0, len(next(iter(cols.values()))))]
     if spec.rate is not None:
         if not (spec.rate > 0 and np.isfinite(spec.rate)):
             raise TinymlError(f"{option('rate', str(spec.rate))}: must be a rate in Hz above 0")
@@ -98,15 +151,15 @@ def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: P
             notice(path, f"{fs.time_note or 'time column'} ignored: {option('rate', f'{spec.rate:g}')} given")
         elif fs.rate and abs(fs.rate - spec.rate) > 1e-9 * spec.rate:
             notice(path, f"the file's rate {fs.rate:g} Hz replaced by {option('rate', f'{spec.rate:g}')}")
-        return cols, spec.rate
+        return cols, spec.rate, whole, []
     if fs.times is not None:
-        cols, rate = steady(fs.times, cols, spec, path, fs.time_origin)
+        g = steady_parts(fs.times, cols, spec, path, fs.time_origin, split=split)
         lo, hi = spec.accepted_rates or (0.0, np.inf)
-        if not lo <= rate <= hi:  # say how the time was read: its unit may be the problem
-            raise TinymlError(f"{path}: sample rate {rate:.4g} Hz ({fs.time_note}) not supported; "
+        if not lo <= g.rate <= hi:  # say how the time was read: its unit may be the problem
+            raise TinymlError(f"{path}: sample rate {g.rate:.4g} Hz ({fs.time_note}) not supported; "
                               f"accepted {lo:g}-{hi:g} Hz")
-        return cols, rate
+        return g.cols, g.rate, g.parts, g.gaps
     if fs.rate:
-        return cols, fs.rate
+        return cols, fs.rate, whole, []
     raise TinymlError(f"{path}: no time column (timestamp in ms, time_s ...) and no rate given: "
                       f"add one, or give {option('rate', 'HZ')}")

@@ -9,14 +9,15 @@ timestamp, deliver rows out of order and drop samples.
 - Otherwise the values are interpolated linearly onto a grid at the median step, with one notice that
   gives the jitter, the missing samples, the repeated and the reordered rows. The pipeline then
   resamples that grid to the device rate like any other rate.
-- A gap longer than `max_gap_s` ([signal] max_gap_s) is refused, naming its time: interpolating over
-  it would invent a signal (a flat stretch where a fall detector looks for stillness). Cut the file
-  there and run the parts separately.
+- A gap longer than `max_gap_s` ([signal] max_gap_s) is never interpolated over: it would invent a
+  signal (a flat stretch where a fall detector looks for stillness). `steady` refuses it, naming its
+  time; `steady_parts` (predict, run) cuts the recording there into parts scored on their own.
 - NaN in an optional channel stays NaN: a grid point takes NaN when its nearest row has none.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -27,9 +28,30 @@ ON_GRID = 0.1  # fraction of a step a row may sit off its place on a steady grid
 DEFAULT_GAP_STEPS = 10  # without a max_gap_s: the longest gap, in median steps
 
 
+@dataclass
+class Grid:
+    """Columns on a steady grid at `rate` from the first row's time; `parts`: the (start, stop) grid index
+    ranges between gaps longer than max_gap_s (one part without such a gap): the grid points inside a long
+    gap are in no part, their values meaningless. `gaps`: those gaps' lengths in seconds."""
+
+    cols: dict[str, np.ndarray]
+    rate: float
+    parts: list[tuple[int, int]]
+    gaps: list[float] = field(default_factory=list)
+
+
 def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
            origin: datetime | None = None) -> tuple[dict[str, np.ndarray], float]:
-    """(columns on a steady grid, its rate in Hz) for rows at `times` (seconds, any order)."""
+    """(columns on a steady grid, its rate in Hz) for rows at `times` (seconds, any order). A gap longer
+    than max_gap_s is refused, naming its time (steady_parts cuts the recording there instead)."""
+    g = steady_parts(times, columns, spec, path, origin, split=False)
+    return g.cols, g.rate
+
+
+def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
+                 origin: datetime | None = None, split: bool = True) -> Grid:
+    """The rows at `times` on one steady grid, cut at each gap longer than max_gap_s (split=False: such a
+    gap is refused, naming its time)."""
     t = np.asarray(times, np.float64)
     if len(t) < 2:
         raise TinymlError(f"{path}: need at least two samples to know the rate from the time column")
@@ -55,13 +77,14 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         if _grid_rate(rate, spec, steady=True) == rate:
             if fixed:
                 notice(path, f"time column: {fixed}")
-            return cols, rate
+            return Grid(cols, rate, [(0, len(t))])
         step = 1.0 / rate  # steady, but at a rate the device rate has no simple ratio to: regrid below
     else:
         step = float(np.median(steps))
     limit = _gap_limit(spec, step)
-    if steps.max() > limit:
-        i = int(np.argmax(steps > limit))
+    cut = steps > limit
+    if cut.any() and not split:
+        i = int(np.argmax(cut))
         raise TinymlError(
             f"{path}: a gap of {_duration(steps[i])} in the time column after {_at(t[i], origin)}; gaps over "
             f"{_duration(limit)} ([signal] max_gap_s) are not interpolated: cut the recording there")
@@ -69,14 +92,21 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     k = int(np.floor(span * rate + 1e-9)) + 1
     grid = t[0] + np.arange(k) / rate
     out = {c: _interp(grid, t, v) for c, v in cols.items()}
-    long = steps > 1.5 * step
-    missing = int(np.sum(np.rint(steps[long] / step) - 1))  # a step of about k median steps lost k - 1
-    jitter = float(np.percentile(np.abs(steps[~long] - step), 95)) if np.any(~long) else 0.0
+    # each part: the grid points from its first row's time to its last row's (none inside a long gap)
+    firsts = np.concatenate([[0], np.flatnonzero(cut) + 1])
+    lasts = np.concatenate([np.flatnonzero(cut), [len(t) - 1]])
+    lo = np.searchsorted(grid, t[firsts] - 1e-6 / rate, side="left")
+    hi = np.searchsorted(grid, t[lasts] + 1e-6 / rate, side="right")
+    parts = [(int(a), int(b)) for a, b in zip(lo, hi)]
+    kept = steps[~cut]
+    long = kept > 1.5 * step
+    missing = int(np.sum(np.rint(kept[long] / step) - 1))  # a step of about k median steps lost k - 1
+    jitter = float(np.percentile(np.abs(kept[~long] - step), 95)) if np.any(~long) else 0.0
     notice(path, f"irregular time column (median step {_duration(step)}, {1 / step:.4g} Hz; jitter {_duration(jitter)} "
                  f"(95th percentile); {missing} missing sample{'s' if missing != 1 else ''}"
-                 + (f", longest gap {_duration(float(steps.max()))}" if missing else "")
+                 + (f", longest gap {_duration(float(kept.max()))}" if missing else "")
                  + (f"; {fixed}" if fixed else "") + f"): interpolated onto a steady {rate:.4g} Hz grid")
-    return out, rate
+    return Grid(out, rate, parts, [float(x) for x in steps[cut]])
 
 
 def _refuse_a_reset(t: np.ndarray, columns: dict[str, np.ndarray], spec, path, origin: datetime | None) -> None:
@@ -120,12 +150,15 @@ def _fixes(repeated: int, backwards: int) -> str:
 
 
 def _duration(seconds: float) -> str:
-    """A duration as a person reads it: 20 ms, 3.5 s, 15 min, 11 h (a logger's steps and gaps are hours)."""
+    """A duration as a person reads it: 20 ms, 3.5 s, 15 min, 11 h, 153 days (a logger's steps and gaps
+    are hours; a station may be off for months)."""
     if seconds < 1:
         return f"{seconds * 1e3:.3g} ms"
     if seconds < 120:
         return f"{seconds:.3g} s"
-    return f"{seconds / 60:.3g} min" if seconds < 7200 else f"{seconds / 3600:.3g} h"
+    if seconds < 7200:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds / 3600:.3g} h" if seconds < 172800 else f"{seconds / 86400:.3g} days"  # a logger's months off
 
 
 def _clock(origin: datetime, t: float) -> str:

@@ -115,6 +115,18 @@ def _signal_for(app: App, path: str, rate: float | None, channel=None):
         return prepare(app, rec), with_recording_values(app, rec)
 
 
+def _parts_for(app: App, path: str, rate: float | None, channel=None):
+    """As _signal_for, for `run`: a recording cut at gaps longer than [signal] max_gap_s (and with rows
+    that have no value, a time column given) as predict reads it: [(start in the file, seconds; signal)]
+    in time order, each part a session of its own (the device powered off over the gap)."""
+    from ..errors import notices_held
+    from ..predict import read_input_parts
+
+    with notices_held():
+        parts = read_input_parts(app, Path(path), rate, channel)
+        return [(rec.start_s, sig) for rec, sig in parts], with_recording_values(app, parts[0][0])
+
+
 def with_recording_values(app: App, rec) -> App:
     from ..apps import load_app
     from ..features import overridden_keys
@@ -245,7 +257,7 @@ def demo_verdict(app: App, truth_file: Path, got: list[dict]) -> tuple[list[str]
     return lines, ok
 
 
-def _session(args, app: App, signal, *, events_only: bool, events: list | None = None) -> int:
+def _session(args, app: App, signal, *, events_only: bool, events: list | None = None, offset_s: float = 0.0) -> int:
     from .board import check_port, load_board
     from .link import Done
     from .runner import DeviceLines, open_transport, stream_signal
@@ -275,7 +287,7 @@ def _session(args, app: App, signal, *, events_only: bool, events: list | None =
         if mqtt is not None:
             mqtt.feed_message(msg, run)
         if not lines:
-            lines.append(DeviceLines(m, run.hello))
+            lines.append(DeviceLines(m, run.hello, offset_s))
         out = lines[0].feed(msg) + (lines[0].end() if isinstance(msg, Done) else [])
         for line in out:
             if events is not None and "event" in line:
@@ -355,8 +367,17 @@ def cmd_run(args) -> int:
         from ..gateway.options import parse_broker
 
         parse_broker(args.mqtt, "--mqtt")
-    signal, app = _signal_for(app, args.input, args.rate, args.channel)
-    return _session(args, app, signal, events_only=args.events_only)
+    from ..errors import notices_held
+
+    with notices_held():  # refused: the one error line, no notices
+        parts, app = _parts_for(app, args.input, args.rate, args.channel)
+        if len(parts) > 1 and args.mqtt:
+            raise TinymlError(f"{args.input}: {len(parts)} segments to score, cut at gaps longer than [signal] max_gap_s; "
+                              f"{hints.option('--mqtt', args.mqtt)} publishes one session: run each segment's file")
+    rc = 0
+    for start_s, signal in parts:  # each part a fresh device session, its lines in the file's time base
+        rc = _session(args, app, signal, events_only=args.events_only, offset_s=start_s) or rc
+    return rc
 
 
 def cmd_size(args) -> int:

@@ -112,11 +112,11 @@ class DeviceLines:
     they come; an app with [app] beat_labels reports beats later than their time, so its lines are
     held and come out in time order at the DONE (`end()`)."""
 
-    def __init__(self, manifest, hello: Hello):
+    def __init__(self, manifest, hello: Hello, offset_s: float = 0.0):
         # The hello's rate is a float32: the manifest's own when it is that rate (1/900 Hz is not float32-exact,
         # and times must read as predict's), else the device's.
         rate = manifest.rate if np.float32(manifest.rate) == np.float32(hello.rate) else hello.rate
-        self.maker = LineMaker(manifest, hello.out_scale, hello.out_zero_point, rate)
+        self.maker = LineMaker(manifest, hello.out_scale, hello.out_zero_point, rate, offset_s)  # offset_s: a part's start
         self.n_values = len(manifest.values)
         self.hold = bool(manifest.beat_labels)
         self.open: dict[int, list] = {}  # t -> [scores, values]

@@ -158,7 +158,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if channel not in found:
         raise TinymlError(f"{path}: an ISMN {stm.variable} file has no {', '.join(spec.channels)}")
     # Missing samples (-9999, flag M) are rows the logger did not deliver: the core interpolates short gaps
-    # and refuses long ones ([signal] max_gap_s), naming them.
+    # and cuts the recording at long ones ([signal] max_gap_s) into parts scored on their own (predict, run).
     keep = np.isfinite(stm.values)
     if not keep.any():
         raise TinymlError(f"{path}: every sample is missing (-9999 / flag M)")
