@@ -197,3 +197,40 @@ def test_a_gap_of_months_reads_in_days():
     from tinyml.regularize import _duration
 
     assert (_duration(3680 * 3600), _duration(47 * 3600), _duration(900)) == ("153 days", "47 h", "15 min")
+
+
+# ---- the time-column notice beside a cut ----
+
+
+def _epoch_ms(app_id, tmp_path, name, late_ms=None, drop=()):
+    """The app's demo with epoch-ms timestamps (as a phone or a gateway logs them), rows `drop` left out,
+    and (late_ms) one more row that long after the last: a clock error."""
+    header, rows = _rows(demo_path(load_app(app_id)))
+    t0 = 1_764_000_000_000
+    out = [f"{t0 + round(float(r.split(',')[0]))},{r.split(',', 1)[1]}" for i, r in enumerate(rows) if i not in drop]
+    if late_ms:
+        out.append(f"{int(out[-1].split(',')[0]) + late_ms},{rows[-1].split(',', 1)[1]}")
+    return _write(tmp_path / name, header, out)
+
+
+def test_a_cut_alone_prints_no_irregular_time_notice(tmp_path):
+    # epoch-ms times read as float seconds differ from the 20 ms step by float rounding (~1e-7 ms): no jitter
+    p = _epoch_ms("fall-detect", tmp_path, "cut.csv", drop=range(1000, 1100))
+    res = run_cli("predict", "fall-detect", str(p), "--events-only")
+    assert res.returncode == 0 and '"fall"' in res.stdout, res.stderr
+    assert "irregular time column" not in res.stderr and "jitter" not in res.stderr, res.stderr
+    assert res.stderr.count("notice:") == 1 and "cut at 1 gap longer than 500 ms" in res.stderr, res.stderr
+
+
+def test_real_jitter_and_a_missing_sample_beside_a_cut_are_still_said(tmp_path, capsys):
+    app = load_app("fall-detect")
+    header, rows = _rows(demo_path(app))
+    rows = [r for i, r in enumerate(rows) if not 1000 <= i < 1100 and i != 500]  # a cut, and one sample lost
+    list(predict_file(app, _write(tmp_path / "lost.csv", header, rows)))
+    err = capsys.readouterr().err
+    assert "irregular time column" in err and "1 missing sample" in err and "cut at 1 gap" in err, err
+    assert "jitter" not in err  # the demo's times are steady
+    rows = [f"{float(r.split(',')[0]) + (2.0 if i % 3 == 0 else 0.0):.3f},{r.split(',', 1)[1]}" for i, r in enumerate(rows)]
+    list(predict_file(app, _write(tmp_path / "jittered.csv", header, rows)))
+    err = capsys.readouterr().err
+    assert "jitter 2 ms (95th percentile); 1 missing sample" in err and "cut at 1 gap" in err, err

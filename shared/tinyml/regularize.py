@@ -102,11 +102,25 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     long = kept > 1.5 * step
     missing = int(np.sum(np.rint(kept[long] / step) - 1))  # a step of about k median steps lost k - 1
     jitter = float(np.percentile(np.abs(kept[~long] - step), 95)) if np.any(~long) else 0.0
-    notice(path, f"irregular time column (median step {_duration(step)}, {1 / step:.4g} Hz; jitter {_duration(jitter)} "
-                 f"(95th percentile); {missing} missing sample{'s' if missing != 1 else ''}"
-                 + (f", longest gap {_duration(float(kept.max()))}" if missing else "")
-                 + (f"; {fixed}" if fixed else "") + f"): interpolated onto a steady {rate:.4g} Hz grid")
+    if jitter <= _jitter_tolerance(t, step):
+        jitter = 0.0  # the float rounding of the time column (epoch seconds), not the clock's
+    regrid = abs(rate * step - 1) > 1e-6
+    if jitter or missing or regrid:
+        notice(path, f"irregular time column (median step {_duration(step)}, {1 / step:.4g} Hz; "
+                     + (f"jitter {_duration(jitter)} (95th percentile); " if jitter else "")
+                     + f"{missing} missing sample{'s' if missing != 1 else ''}"
+                     + (f", longest gap {_duration(float(kept.max()))}" if missing else "")
+                     + (f"; {fixed}" if fixed else "") + f"): interpolated onto a steady {rate:.4g} Hz grid")
+    elif fixed:  # only the long gaps cut (said where the recording is scored) and rows put in order
+        notice(path, f"time column: {fixed}")
     return Grid(out, rate, parts, [float(x) for x in steps[cut]])
+
+
+def _jitter_tolerance(t: np.ndarray, step: float) -> float:
+    """Jitter no larger than this is the float rounding of the time column (epoch seconds as float64 are
+    ~0.2 us apart), not a clock's: 1 us (at most 1 % of a step), at least 1e-6 of a step and 4 ulps of the
+    times."""
+    return max(min(1e-6, 0.01 * step), 1e-6 * step, 4.0 * float(np.spacing(np.max(np.abs(t)))))
 
 
 def _refuse_a_reset(t: np.ndarray, columns: dict[str, np.ndarray], spec, path, origin: datetime | None) -> None:
