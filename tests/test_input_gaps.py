@@ -199,7 +199,7 @@ def test_a_gap_of_months_reads_in_days():
     assert (_duration(3680 * 3600), _duration(47 * 3600), _duration(900)) == ("153 days", "47 h", "15 min")
 
 
-# ---- the time-column notice beside a cut ----
+# ---- a gap far longer than the recording: one row a year late ----
 
 
 def _epoch_ms(app_id, tmp_path, name, late_ms=None, drop=()):
@@ -211,6 +211,44 @@ def _epoch_ms(app_id, tmp_path, name, late_ms=None, drop=()):
     if late_ms:
         out.append(f"{int(out[-1].split(',')[0]) + late_ms},{rows[-1].split(',', 1)[1]}")
     return _write(tmp_path / name, header, out)
+
+
+def test_one_row_a_year_late_is_cut_off_in_bounded_memory_and_named_a_likely_clock_error(tmp_path, capsys):
+    import time
+    import tracemalloc
+
+    app = load_app("fall-detect")
+    late = _epoch_ms("fall-detect", tmp_path, "late.csv", late_ms=365 * 86_400_000)
+    ref = list(predict_file(app, _epoch_ms("fall-detect", tmp_path, "clean.csv")))
+    capsys.readouterr()
+    tracemalloc.start()
+    t = time.perf_counter()
+    try:
+        got = list(predict_file(app, late))  # it built a 50 Hz grid across the year: 11.7 GiB
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - t < 30 and peak < 200e6, peak
+    err = capsys.readouterr().err
+    assert got == ref  # the late row: a segment of one sample, shorter than a window, skipped
+    assert err.count("notice:") == 1, err
+    assert ("cut at 1 gap longer than 500 ms ([signal] max_gap_s; the longest 365 days, over 100 times the 79.2 s "
+            "the samples cover: a clock error in the time column?): 2 segments") in err, err
+    assert "1 shorter than one window (4 s) skipped" in err
+
+
+def test_each_part_is_gridded_on_its_own_at_16_khz():
+    from types import SimpleNamespace
+
+    from tinyml.regularize import steady_parts
+
+    spec = SimpleNamespace(max_gap_s=0.5, device_rate=16000.0)
+    t = np.concatenate([np.arange(16000) / 16000.0, [86_400.0 * 365], 86_400.0 * 365 + np.arange(1, 8000) / 16000.0])
+    t = 1.7e9 + t  # epoch seconds: their float rounding is ~0.2 us, not jitter
+    t[5000:5010] += 1e-5  # a few rows jittered, so the rows are interpolated onto the grid
+    g = steady_parts(t, {"x": np.sin(np.arange(len(t)) * 0.01)}, spec, "kws.csv")
+    assert g.rate == 16000.0 and g.parts == [(0, 16000), (16000, 24000)] and len(g.cols["x"]) == 24000
+    assert g.starts == [0.0, 86_400.0 * 365] and g.gaps == [pytest.approx(86_400.0 * 365 - 15999 / 16000)]
 
 
 def test_a_cut_alone_prints_no_irregular_time_notice(tmp_path):

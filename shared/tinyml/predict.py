@@ -221,6 +221,9 @@ def read_input(app: App, path, rate: float | None = None, channel: Sequence[str]
     return read_recording(Path(path), spec)
 
 
+CLOCK_ERROR_RATIO = 100  # a gap this many times longer than the samples around it is named as a likely clock error
+
+
 def read_input_parts(app: App, path, rate: float | None = None,
                      channel: Sequence[str] | None = None) -> list[tuple[Recording, np.ndarray]]:
     """A user's recording as predict and run score it: read like read_input, but a row with no value in a
@@ -247,8 +250,12 @@ def read_input_parts(app: App, path, rate: float | None = None,
             short += 1  # one sample short after resampling
     from .regularize import _duration
 
+    covered = sum(rec.duration for rec in parts)
+    # a gap far longer than all the signal (one row a year after the rest): likelier a clock error than a pause
+    clock = (f", over {CLOCK_ERROR_RATIO} times the {_duration(covered)} the samples cover: a clock error in the "
+             "time column?" if max(gaps) > CLOCK_ERROR_RATIO * covered else "")
     cut = (f"cut at {len(gaps)} gap{'s' if len(gaps) != 1 else ''} longer than {_duration(m.max_gap_s)} "
-           f"([signal] max_gap_s; the longest {_duration(max(gaps))})")
+           f"([signal] max_gap_s; the longest {_duration(max(gaps))}{clock})")
     if not out:
         raise TinymlError(f"{path}: {cut}, every one of its {len(parts)} segments is shorter than one window "
                           f"({_duration(window / m.rate)})")

@@ -86,7 +86,7 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
         fs = _drop_missing_rows(fs, spec, path)
     _check_required_finite(fs, spec, path)
     cols = to_manifest_units(fs.columns, fs.units, spec, path)
-    cols, rate, ranges, gaps = _steady(fs, cols, spec, path, split)
+    cols, rate, ranges, starts, gaps = _steady(fs, cols, spec, path, split)
     first = float(np.min(fs.times)) - base if split and fs.times is not None and spec.rate is None else 0.0
     missing = tuple(c for c in spec.optional if c not in cols)
     if missing:
@@ -98,8 +98,8 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
         if ch in cols:
             whole[:, j] = cols[ch]
     parts = [Recording(whole[a:b], float(rate), spec.all_channels, source=str(path),
-                       missing=missing, deployment=fs.deployment, start_s=first + a / float(rate))
-             for a, b in ranges]
+                       missing=missing, deployment=fs.deployment, start_s=first + s0)
+             for (a, b), s0 in zip(ranges, starts)]
     return parts, gaps
 
 
@@ -140,9 +140,10 @@ def _check_required_finite(fs: FileSignal, spec: ReadSpec, path: Path) -> None:
 
 
 def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: Path,
-            split: bool = False) -> tuple[dict, float, list[tuple[int, int]], list[float]]:
+            split: bool = False) -> tuple[dict, float, list[tuple[int, int]], list[float], list[float]]:
     """The columns at one steady rate: the user's --rate, else the file's times or stated rate; the
-    (start, stop) sample ranges of its parts between gaps over max_gap_s (split; else refused) and those gaps."""
+    (start, stop) sample ranges of its parts between gaps over max_gap_s (split; else refused), each part's
+    start in seconds from the first row, and those gaps."""
     whole = [(0, len(next(iter(cols.values()))))]
     if spec.rate is not None:
         if not (spec.rate > 0 and np.isfinite(spec.rate)):
@@ -151,15 +152,15 @@ def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: P
             notice(path, f"{fs.time_note or 'time column'} ignored: {option('rate', f'{spec.rate:g}')} given")
         elif fs.rate and abs(fs.rate - spec.rate) > 1e-9 * spec.rate:
             notice(path, f"the file's rate {fs.rate:g} Hz replaced by {option('rate', f'{spec.rate:g}')}")
-        return cols, spec.rate, whole, []
+        return cols, spec.rate, whole, [0.0], []
     if fs.times is not None:
         g = steady_parts(fs.times, cols, spec, path, fs.time_origin, split=split)
         lo, hi = spec.accepted_rates or (0.0, np.inf)
         if not lo <= g.rate <= hi:  # say how the time was read: its unit may be the problem
             raise TinymlError(f"{path}: sample rate {g.rate:.4g} Hz ({fs.time_note}) not supported; "
                               f"accepted {lo:g}-{hi:g} Hz")
-        return g.cols, g.rate, g.parts, g.gaps
+        return g.cols, g.rate, g.parts, g.starts, g.gaps
     if fs.rate:
-        return cols, fs.rate, whole, []
+        return cols, fs.rate, whole, [0.0], []
     raise TinymlError(f"{path}: no time column (timestamp in ms, time_s ...) and no rate given: "
                       f"add one, or give {option('rate', 'HZ')}")

@@ -11,7 +11,8 @@ timestamp, deliver rows out of order and drop samples.
   resamples that grid to the device rate like any other rate.
 - A gap longer than `max_gap_s` ([signal] max_gap_s) is never interpolated over: it would invent a
   signal (a flat stretch where a fall detector looks for stillness). `steady` refuses it, naming its
-  time; `steady_parts` (predict, run) cuts the recording there into parts scored on their own.
+  time; `steady_parts` (predict, run) cuts the recording there into parts scored on their own, each on
+  its own grid from its first row (nothing is built inside the gap: one row a year late costs nothing).
 - NaN in an optional channel stays NaN: a grid point takes NaN when its nearest row has none.
 """
 
@@ -30,14 +31,16 @@ DEFAULT_GAP_STEPS = 10  # without a max_gap_s: the longest gap, in median steps
 
 @dataclass
 class Grid:
-    """Columns on a steady grid at `rate` from the first row's time; `parts`: the (start, stop) grid index
-    ranges between gaps longer than max_gap_s (one part without such a gap): the grid points inside a long
-    gap are in no part, their values meaningless. `gaps`: those gaps' lengths in seconds."""
+    """Columns at a steady `rate`, one part after another; `parts`: each part's (start, stop) index range in
+    them, the recording cut at each gap longer than max_gap_s (one part without such a gap); `starts`: each
+    part's first sample time in seconds from the first row's (each part on its own grid from its first
+    row: nothing is built inside a long gap). `gaps`: those gaps' lengths in seconds."""
 
     cols: dict[str, np.ndarray]
     rate: float
     parts: list[tuple[int, int]]
     gaps: list[float] = field(default_factory=list)
+    starts: list[float] = field(default_factory=lambda: [0.0])
 
 
 def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
@@ -89,15 +92,22 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
             f"{path}: a gap of {_duration(steps[i])} in the time column after {_at(t[i], origin)}; gaps over "
             f"{_duration(limit)} ([signal] max_gap_s) are not interpolated: cut the recording there")
     rate = _grid_rate(1.0 / step, spec)
-    k = int(np.floor(span * rate + 1e-9)) + 1
-    grid = t[0] + np.arange(k) / rate
-    out = {c: _interp(grid, t, v) for c, v in cols.items()}
-    # each part: the grid points from its first row's time to its last row's (none inside a long gap)
+    # each part on its own grid from its first row (none inside a long gap): memory in the samples present,
+    # not in the span (one row a year late at 16 kHz would be a grid of half a trillion points)
     firsts = np.concatenate([[0], np.flatnonzero(cut) + 1])
     lasts = np.concatenate([np.flatnonzero(cut), [len(t) - 1]])
-    lo = np.searchsorted(grid, t[firsts] - 1e-6 / rate, side="left")
-    hi = np.searchsorted(grid, t[lasts] + 1e-6 / rate, side="right")
-    parts = [(int(a), int(b)) for a, b in zip(lo, hi)]
+    tol = max(1e-9, 4.0 * float(np.spacing(np.max(np.abs(t)))) * rate)  # in samples: the times' float rounding
+    pieces: dict[str, list[np.ndarray]] = {c: [] for c in cols}
+    parts, starts, at = [], [], 0
+    for a, b in zip(firsts, lasts):
+        k = int(np.floor((t[b] - t[a]) * rate + tol)) + 1
+        grid = t[a] + np.arange(k) / rate
+        for c, v in cols.items():
+            pieces[c].append(_interp(grid, t[a:b + 1], v[a:b + 1]))
+        parts.append((at, at + k))
+        starts.append(float(t[a] - t[0]))
+        at += k
+    out = {c: np.concatenate(v) for c, v in pieces.items()}
     kept = steps[~cut]
     long = kept > 1.5 * step
     missing = int(np.sum(np.rint(kept[long] / step) - 1))  # a step of about k median steps lost k - 1
@@ -113,7 +123,7 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
                      + (f"; {fixed}" if fixed else "") + f"): interpolated onto a steady {rate:.4g} Hz grid")
     elif fixed:  # only the long gaps cut (said where the recording is scored) and rows put in order
         notice(path, f"time column: {fixed}")
-    return Grid(out, rate, parts, [float(x) for x in steps[cut]])
+    return Grid(out, rate, parts, [float(x) for x in steps[cut]], starts)
 
 
 def _jitter_tolerance(t: np.ndarray, step: float) -> float:
