@@ -113,6 +113,28 @@ def test_a_column_name_matches_with_spaces_underscores_and_hyphens_alike(tmp_pat
     assert _spec("heart-rate-anomaly").match(["timestamp", "Lead II"], tmp_path / "f.csv") == {"ecg": 1}
 
 
+def test_a_12_lead_file_is_read_from_the_models_lead_naming_the_column(tmp_path, capsys):
+    spec = _spec("heart-rate-anomaly")
+    assert spec.match(["time", "Lead I", "Lead II", "Lead III", "aVR"], tmp_path / "f.csv") == {"ecg": 2}
+    err = capsys.readouterr().err
+    assert "ecg: read from column 'Lead II' (also matching: 'Lead I', 'Lead III')" in err
+    assert spec.match(["time", "I", "II", "III"], tmp_path / "f.csv") == {"ecg": 2}
+    assert "read from column 'II'" in capsys.readouterr().err
+    # one column that fits: no notice
+    assert spec.match(["time", "MLII"], tmp_path / "f.csv") == {"ecg": 1}
+    assert capsys.readouterr().err == ""
+    # a lead-I-only file is read, but as the other lead it is
+    assert spec.match(["time", "Lead I"], tmp_path / "f.csv") == {"ecg": 1}
+    assert "ecg: read from column 'Lead I', a stand-in: the app expects MLII" in capsys.readouterr().err
+    # --channel still picks any column, without a notice
+    assert _spec_picks("heart-rate-anomaly", ecg="Lead I").match(["Lead I", "Lead II"], tmp_path / "f.csv") == {"ecg": 0}
+    assert capsys.readouterr().err == ""
+
+
+def _spec_picks(app_id: str, **picks) -> ReadSpec:
+    return ReadSpec.from_manifest(load_app(app_id).manifest, picks=picks)
+
+
 def test_a_loose_name_that_fits_several_columns_is_refused_naming_them(tmp_path):
     spec = ReadSpec(("ecg",), picks={"ecg": "lead ii"})
     with pytest.raises(TinymlError) as e:
