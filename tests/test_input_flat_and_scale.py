@@ -62,7 +62,7 @@ def test_a_flat_required_channel_is_refused_in_one_line(tmp_path, app, head, row
         read_recording(p, _spec(app))
     msg = str(e.value)
     ch = head.split(",")[1]
-    assert "\n" not in msg and f"channel {ch!r} is flat (every value" in msg and "disconnected sensor?" in msg
+    assert "\n" not in msg and f"channel {ch!r} is flat (every value" in msg and "disconnected" in msg and "? nothing to score" in msg
 
 
 def test_a_manifest_may_allow_a_flat_channel_with_a_notice(tmp_path, capsys):
@@ -133,6 +133,29 @@ def test_a_12_lead_file_is_read_from_the_models_lead_naming_the_column(tmp_path,
 
 def _spec_picks(app_id: str, **picks) -> ReadSpec:
     return ReadSpec.from_manifest(load_app(app_id).manifest, picks=picks)
+
+
+def test_a_still_accelerometer_is_scored_with_a_notice_for_its_constant_axes(tmp_path, capsys):
+    rate, n = 50, 600
+    az = np.where(np.arange(n) % 3 == 0, 255 / 256, 1.0)  # a coarse ADC's last bit toggling
+    rows = [f"{i / rate:.2f},0.0,0.0,{z:.8f}" for i, z in enumerate(az)]
+    p = tmp_path / "still.csv"
+    p.write_text("time_s,ax,ay,az\n" + "\n".join(rows) + "\n")
+    rec = read_recording(p, _spec("fall-detect"))
+    np.testing.assert_allclose(rec.signal[:, 0], 0.0)
+    err = capsys.readouterr().err
+    assert "channel 'ax' is flat (every value 0, 600 samples), the other channels vary: the accelerometer at rest?" \
+        in err and "channel 'ay' is flat" in err and "scored as it is" in err
+
+
+def test_digital_silence_is_named_as_such_for_audio(tmp_path, capsys):
+    from scipy.io import wavfile
+
+    wavfile.write(tmp_path / "quiet.wav", 16000, np.zeros(16000, np.int16))
+    read_recording(tmp_path / "quiet.wav", _spec("keyword-spotting"))
+    err = capsys.readouterr().err
+    assert "channel 'audio' is digital silence (every sample 0, 16000 samples)" in err
+    assert "sensor" not in err
 
 
 def test_a_loose_name_that_fits_several_columns_is_refused_naming_them(tmp_path):

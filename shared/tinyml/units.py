@@ -19,6 +19,7 @@ Without plausible_range and typical_magnitude only a declared unit is converted.
 
 Before any of this, a required channel that holds one value over the whole file (a disconnected sensor, a
 muted input) is refused in one line, unless the manifest lists it in `[signal] may_be_flat`: then a notice.
+Of several required channels (one sensor's axes) only all of them flat is refused: some is a device at rest.
 
 Units are spelled as users write them ("m/s^2", "m/s²", "ms2"); `normalize` maps them onto one key.
 Add a unit here (a row of UNITS) and every app and reader knows it.
@@ -123,22 +124,63 @@ def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], 
 
 def check_flat(columns: dict[str, np.ndarray], spec, path) -> None:
     """A required channel whose every value is the same (zero variance over the whole file) is what a
-    disconnected or dead sensor gives: refused in one line, unless `[signal] may_be_flat` lists the channel
-    (a soil probe can read one value for days): then a notice, and the file is read. A spec not made from a
-    manifest (may_be_flat None) is not checked."""
+    disconnected or dead sensor gives. An app of one required channel refuses it in one line, unless
+    `[signal] may_be_flat` lists the channel (a soil probe can read one value for days): then a notice, and the
+    file is read. Several required channels are one sensor's axes: one or some of them constant is a device at
+    rest (an accelerometer lying still reads 0 on two axes): a notice, and the file is scored; every one of them
+    flat is a frozen or disconnected sensor: refused, unless may_be_flat lists them all. The wording follows the
+    channel's quantity (audio: digital silence). A spec not made from a manifest (may_be_flat None) is not
+    checked."""
     allowed = getattr(spec, "may_be_flat", None)
     if allowed is None:
         return
+    flat: dict[str, tuple[float, int]] = {}
     for ch in spec.channels:
         x = np.asarray(columns.get(ch, ()), np.float64)
         x = x[np.isfinite(x)]
-        if len(x) < 2 or x.min() != x.max():
-            continue
-        what = f"channel {ch!r} is flat (every value {x[0]:g}, {len(x)} samples)"
-        if ch in allowed:
-            notice(path, f"{what}: a stuck or disconnected sensor? read as it is")
-            continue
-        raise TinymlError(f"{path}: {what}: a disconnected sensor? nothing to score")
+        if len(x) >= 2 and x.min() == x.max():
+            flat[ch] = (float(x[0]), len(x))
+    if not flat:
+        return
+    sensor = _sensor_name(spec)
+    if len(spec.channels) > 1 and len(flat) < len(spec.channels):
+        for ch, (v, n) in flat.items():
+            notice(path, f"{_flat_text(ch, v, n, spec)}, the other channels vary: the {sensor} at rest? scored as it is")
+        return
+    if all(ch in allowed for ch in flat):
+        for ch, (v, n) in flat.items():
+            notice(path, f"{_flat_text(ch, v, n, spec)}: {_flat_cause(ch, v, spec)} read as it is")
+        return
+    ch, (v, n) = next(iter(flat.items()))
+    if len(flat) > 1:
+        rest = ", ".join(f"{c!r} {fv:g}" for c, (fv, _) in list(flat.items())[1:])
+        raise TinymlError(f"{path}: every channel is flat: {_flat_text(ch, v, n, spec)}, {rest}: a frozen or "
+                          f"disconnected {sensor}? nothing to score")
+    raise TinymlError(f"{path}: {_flat_text(ch, v, n, spec)}: {_flat_cause(ch, v, spec)} nothing to score")
+
+
+def _quantity(ch: str, spec) -> str:
+    u = lookup(getattr(spec, "units", {}).get(ch, "") or "")
+    return u.quantity if u else ""
+
+
+def _sensor_name(spec) -> str:
+    """The manifest's [signal] sensor as a message names it ("accelerometer", "ecg" -> "ECG front end")."""
+    s = (getattr(spec, "sensor", "") or "").strip()
+    return {"ecg": "ECG front end", "soil": "soil probe", "": "sensor"}.get(s.lower(), s)
+
+
+def _flat_text(ch: str, v: float, n: int, spec) -> str:
+    if _quantity(ch, spec) == "audio" and v == 0:
+        return f"channel {ch!r} is digital silence (every sample 0, {n} samples)"
+    return f"channel {ch!r} is flat (every value {v:g}, {n} samples)"
+
+
+def _flat_cause(ch: str, v: float, spec) -> str:
+    """What one value over a whole file may mean, for the channel's quantity."""
+    if _quantity(ch, spec) == "audio":
+        return "a muted input or a silent recording?" if v == 0 else "a constant level, no sound: a disconnected input?"
+    return f"a stuck or disconnected {_sensor_name(spec)}?"
 
 
 def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict[str, np.ndarray]:
