@@ -148,6 +148,15 @@ def test_a_still_accelerometer_is_scored_with_a_notice_for_its_constant_axes(tmp
         in err and "channel 'ay' is flat" in err and "scored as it is" in err
 
 
+def test_an_ecg_mostly_exactly_zero_is_read_with_a_notice(tmp_path, capsys):
+    t, mv = _ecg_mv(seconds=30)
+    mv[: int(0.6 * len(mv))] = 0.0  # leads off for the first 18 s: median |x| is 0
+    rec = read_recording(_csv(tmp_path / "off.csv", "time_s,ecg", t, mv), _spec("heart-rate-anomaly"))
+    np.testing.assert_allclose(rec.signal[:, 0], mv, atol=1e-6)  # read in mV, as it is
+    err = capsys.readouterr().err
+    assert "ecg: exactly 0 for 60% of the samples (leads off?)" in err and "values look like" not in err
+
+
 def test_digital_silence_is_named_as_such_for_audio(tmp_path, capsys):
     from scipy.io import wavfile
 

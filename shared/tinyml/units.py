@@ -190,6 +190,7 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
         raise TinymlError(f"{path}: {', '.join(chans)} declared in {said} ({said_u.quantity.replace('_', ' ')}); "
                           f"the app expects {unit} ({target.quantity.replace('_', ' ')})")
     checks = _checks(chans, spec)
+    _zeros_notice(columns, checks, spec, path)
     cands = _candidates(chans, unit, said, spec, guess=bool(checks))
     identity = next(c for c in cands if c.name == unit and not c.declared)
     if not checks:
@@ -325,9 +326,25 @@ def _spread(x: np.ndarray) -> tuple[float, float]:
 
 
 def _magnitude(cols: dict[str, np.ndarray], chans: Sequence[str]) -> float:
+    """The median magnitude of the samples that are not exactly 0: an ECG written as 0 while the leads were off
+    (most of a file, even) says nothing of its unit; the rest does."""
     m = np.sqrt(sum(np.asarray(cols[c], np.float64) ** 2 for c in chans))
-    m = m[np.isfinite(m)]
+    m = m[np.isfinite(m) & (m != 0)]
     return float(np.median(m)) if len(m) else 0.0
+
+
+def _zeros_notice(columns, checks: "_Checks", spec, path) -> None:
+    """Say so when most of a file is exactly 0 (its unit was judged on the rest)."""
+    if checks.magnitude is None:
+        return
+    m = np.sqrt(sum(np.asarray(columns[c], np.float64) ** 2 for c in checks.required))
+    m = m[np.isfinite(m)]
+    zero = float(np.mean(m == 0)) if len(m) else 0.0
+    if 0.5 <= zero < 1:  # all of it: check_flat has said so
+        why = ("digital silence" if _quantity(checks.required[0], spec) == "audio" else
+               "leads off?" if (getattr(spec, "sensor", "") or "").lower() == "ecg" else "sensor off?")
+        notice(path, f"{', '.join(checks.required)}: exactly 0 for {100 * zero:.0f}% of the samples ({why}): "
+                     f"its unit judged on the rest; those stretches are read as 0")
 
 
 def _plausible(cols: dict[str, np.ndarray], checks: _Checks) -> bool:
