@@ -62,7 +62,7 @@ def test_a_flat_required_channel_is_refused_in_one_line(tmp_path, app, head, row
         read_recording(p, _spec(app))
     msg = str(e.value)
     ch = head.split(",")[1]
-    assert "\n" not in msg and f"channel {ch!r} is flat (every value" in msg and "disconnected sensor?" in msg
+    assert "\n" not in msg and f"channel {ch!r} is flat (every value" in msg and "disconnected" in msg and "? nothing to score" in msg
 
 
 def test_a_manifest_may_allow_a_flat_channel_with_a_notice(tmp_path, capsys):
@@ -111,6 +111,60 @@ def test_a_column_name_matches_with_spaces_underscores_and_hyphens_alike(tmp_pat
     assert spec.match(["Date Time", "Water Content 30 CM", "Water Content 10 CM"], tmp_path / "f.csv") == {"vwc": 2}
     # an alias too: heart's `lead_ii` finds a column headed "Lead II"
     assert _spec("heart-rate-anomaly").match(["timestamp", "Lead II"], tmp_path / "f.csv") == {"ecg": 1}
+
+
+def test_a_12_lead_file_is_read_from_the_models_lead_naming_the_column(tmp_path, capsys):
+    spec = _spec("heart-rate-anomaly")
+    assert spec.match(["time", "Lead I", "Lead II", "Lead III", "aVR"], tmp_path / "f.csv") == {"ecg": 2}
+    err = capsys.readouterr().err
+    assert "ecg: read from column 'Lead II' (also matching: 'Lead I', 'Lead III')" in err
+    assert spec.match(["time", "I", "II", "III"], tmp_path / "f.csv") == {"ecg": 2}
+    assert "read from column 'II'" in capsys.readouterr().err
+    # one column that fits: no notice
+    assert spec.match(["time", "MLII"], tmp_path / "f.csv") == {"ecg": 1}
+    assert capsys.readouterr().err == ""
+    # a lead-I-only file is read, but as the other lead it is
+    assert spec.match(["time", "Lead I"], tmp_path / "f.csv") == {"ecg": 1}
+    assert "ecg: read from column 'Lead I', a stand-in: the app expects MLII" in capsys.readouterr().err
+    # --channel still picks any column, without a notice
+    assert _spec_picks("heart-rate-anomaly", ecg="Lead I").match(["Lead I", "Lead II"], tmp_path / "f.csv") == {"ecg": 0}
+    assert capsys.readouterr().err == ""
+
+
+def _spec_picks(app_id: str, **picks) -> ReadSpec:
+    return ReadSpec.from_manifest(load_app(app_id).manifest, picks=picks)
+
+
+def test_a_still_accelerometer_is_scored_with_a_notice_for_its_constant_axes(tmp_path, capsys):
+    rate, n = 50, 600
+    az = np.where(np.arange(n) % 3 == 0, 255 / 256, 1.0)  # a coarse ADC's last bit toggling
+    rows = [f"{i / rate:.2f},0.0,0.0,{z:.8f}" for i, z in enumerate(az)]
+    p = tmp_path / "still.csv"
+    p.write_text("time_s,ax,ay,az\n" + "\n".join(rows) + "\n")
+    rec = read_recording(p, _spec("fall-detect"))
+    np.testing.assert_allclose(rec.signal[:, 0], 0.0)
+    err = capsys.readouterr().err
+    assert "channel 'ax' is flat (every value 0, 600 samples), the other channels vary: the accelerometer at rest?" \
+        in err and "channel 'ay' is flat" in err and "scored as it is" in err
+
+
+def test_an_ecg_mostly_exactly_zero_is_read_with_a_notice(tmp_path, capsys):
+    t, mv = _ecg_mv(seconds=30)
+    mv[: int(0.6 * len(mv))] = 0.0  # leads off for the first 18 s: median |x| is 0
+    rec = read_recording(_csv(tmp_path / "off.csv", "time_s,ecg", t, mv), _spec("heart-rate-anomaly"))
+    np.testing.assert_allclose(rec.signal[:, 0], mv, atol=1e-6)  # read in mV, as it is
+    err = capsys.readouterr().err
+    assert "ecg: exactly 0 for 60% of the samples (leads off?)" in err and "values look like" not in err
+
+
+def test_digital_silence_is_named_as_such_for_audio(tmp_path, capsys):
+    from scipy.io import wavfile
+
+    wavfile.write(tmp_path / "quiet.wav", 16000, np.zeros(16000, np.int16))
+    read_recording(tmp_path / "quiet.wav", _spec("keyword-spotting"))
+    err = capsys.readouterr().err
+    assert "channel 'audio' is digital silence (every sample 0, 16000 samples)" in err
+    assert "sensor" not in err
 
 
 def test_a_loose_name_that_fits_several_columns_is_refused_naming_them(tmp_path):

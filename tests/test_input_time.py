@@ -182,3 +182,14 @@ def test_run_on_the_host_board_takes_jittered_timestamps(jittered_demo):
     dev = run_cli("run", FALL, "--board", "host", "--input", str(p), "--events-only")
     assert dev.returncode == 0, dev.stderr
     assert dev.stdout == py.stdout and '"fall"' in dev.stdout
+
+
+def test_an_empty_time_cell_is_named_by_its_line_in_the_file(tmp_path):
+    times = [f"{i * 0.02:.3f}" for i in range(N)]
+    times[40] = ""
+    p = _write(tmp_path / "hole.csv", "time_s", times)
+    with pytest.raises(TinymlError) as e:
+        read_recording(p, SPEC)
+    msg = str(e.value)
+    # the heading is line 1: the 41st row of data is line 42
+    assert "\n" not in msg and "line 42: the time cell (column 'time_s') is empty" in msg and "'0.000'" not in msg

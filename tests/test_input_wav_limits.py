@@ -56,7 +56,15 @@ def test_a_mono_wav_for_a_three_axis_app_says_it_needs_three_channels(tmp_path, 
         read_recording(tmp_path / "mono.wav", _spec("fall-detect", picks=picks))
     msg = str(e.value)
     assert "\n" not in msg and "the app needs 3 channels (ax, ay, az) and this WAV has 1 channel:" in msg
-    assert "--channel ax=1" not in msg
+    assert "--channel ax=1" not in msg and "record all 3 axes" in msg
+
+
+def test_too_few_wav_channels_are_called_channels_unless_the_sensor_has_axes(tmp_path):
+    from tinyml.readers.wav import _channel_count
+
+    msg = _channel_count(tmp_path / "m.wav", 1, ReadSpec(("left", "right"), sensor="microphone"))
+    assert "record all 2 channels," in msg and "axes" not in msg
+    assert "record all 3 axes," in _channel_count(tmp_path / "m.wav", 1, ReadSpec(("x", "y", "z"), sensor="IMU"))
 
 
 def test_a_wav_with_more_channels_says_how_to_pick_each(tmp_path):

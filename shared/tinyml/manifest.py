@@ -72,6 +72,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         "full_scale": (_NUM, False, None),
         "accepted_rates": ((list,), False, []),
         "aliases": ((dict,), False, {}),
+        # names of a related signal read in place of a channel when the file has none of its own names, with a
+        # notice (heart's lead I for the lead II the model learned): after aliases, in order of preference
+        "stand_ins": ((dict,), False, {}),
         "pad_short": ((bool,), False, False),
         # inputs (read by tinyml.readers / recording.read_recording; see _check_inputs)
         "optional_channels": ((list,), False, []),
@@ -643,9 +646,10 @@ def _check_inputs(m: Manifest, p: Path) -> None:
     if not all(isinstance(c, str) and c for c in opt) or len(set(opt)) != len(opt) or set(opt) & set(ch):
         raise _err(p, "signal.optional_channels", "must be a list of distinct channel names, none of them in channels")
     every = [*ch, *opt]
-    for name, alts in sig["aliases"].items():
-        if name not in every or not isinstance(alts, list) or not all(isinstance(a, str) for a in alts):
-            raise _err(p, f"signal.aliases.{name}", f"must map one of the channels {every} to a list of other names")
+    for key in ("aliases", "stand_ins"):
+        for name, alts in sig[key].items():
+            if name not in every or not isinstance(alts, list) or not all(isinstance(a, str) for a in alts):
+                raise _err(p, f"signal.{key}.{name}", f"must map one of the channels {every} to a list of other names")
     units = sig["units"]
     if isinstance(units, dict) and (sorted(units) != sorted(every) or not all(isinstance(u, str) for u in units.values())):
         raise _err(p, "signal.units", f"a table must give one unit (a string) for each channel: {', '.join(every)}")

@@ -97,20 +97,22 @@ def stated_unit(header: str) -> str | None:
     return UNIT_WORDS.get(_key(column_name(header)[1]))
 
 
-def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[str] | None = None
-               ) -> tuple[np.ndarray, datetime | None, str]:
+def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[str] | None = None,
+               where=lambda k: f"row {k + 1}") -> tuple[np.ndarray, datetime | None, str]:
     """Seconds from the first row (float64, in file order), the wall-clock time of the first row when
     the column holds absolute times, and how the column was read (for messages). `dates`: a separate
-    date column for clock times."""
+    date column for clock times. `where(k)`: how a message names cell k ("line 12" of a CSV)."""
     stated = stated_unit(header)
     name = header.strip()
     try:
         values = np.asarray(cells, dtype=np.float64)
     except ValueError:
-        return _datetimes(cells, name, path, dates)
+        _refuse_bad_cell(cells, name, path, where)
+        return _datetimes(cells, name, path, dates, where)
     if not np.all(np.isfinite(values)):
         row = int(np.argmin(np.isfinite(values)))
-        raise TinymlError(f"{path}: time column {name!r} has no number at row {row + 1}")
+        raise TinymlError(f"{path}: {where(row)}: time column {name!r} has no number ({cells[row]!r}); every row "
+                          f"needs a time")
     unit = stated or _infer_unit(values, name, spec, path)
     secs = values * SECONDS_PER[unit]
     origin = None
@@ -159,7 +161,25 @@ def plausible_rates(spec) -> tuple[float, float]:
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
-def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | None
+def _refuse_bad_cell(cells: Sequence[str], name: str, path, where) -> None:
+    """Text time cells that are not all numbers: an empty one is named as empty, wherever it is; in a column of
+    numbers (its first cell one) the first cell that is not a number is named. Date-times pass."""
+    for k, c in enumerate(cells):
+        if not str(c).strip():
+            raise TinymlError(f"{path}: {where(k)}: the time cell (column {name!r}) is empty; every row needs a time")
+    try:
+        float(str(cells[0]))
+    except (ValueError, IndexError):
+        return
+    for k, c in enumerate(cells):
+        try:
+            float(str(c))
+        except ValueError:
+            raise TinymlError(f"{path}: {where(k)}: time column {name!r}: {c!r} is not a number (the column holds "
+                              f"numbers above it)") from None
+
+
+def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | None, where=lambda k: f"row {k + 1}"
                ) -> tuple[np.ndarray, datetime | None, str]:
     """ISO-8601 date-times (or clock times, with a date column when there is one) -> seconds."""
     clock = bool(cells) and _CLOCK.match(cells[0].strip()) is not None
@@ -183,7 +203,7 @@ def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | Non
                 continue
             dt = _parse_datetime(text, day_first)
         except ValueError:
-            raise TinymlError(f"{path}: time column {name!r}, row {i + 1}: {c!r} is neither a number nor an "
+            raise TinymlError(f"{path}: {where(i)}: time column {name!r}: {c!r} is neither a number nor an "
                               "ISO-8601 date-time (2026-12-05T14:28:08.120)") from None
         if first is None:
             first = dt

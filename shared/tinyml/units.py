@@ -19,6 +19,7 @@ Without plausible_range and typical_magnitude only a declared unit is converted.
 
 Before any of this, a required channel that holds one value over the whole file (a disconnected sensor, a
 muted input) is refused in one line, unless the manifest lists it in `[signal] may_be_flat`: then a notice.
+Of several required channels (one sensor's axes) only all of them flat is refused: some is a device at rest.
 
 Units are spelled as users write them ("m/s^2", "m/s²", "ms2"); `normalize` maps them onto one key.
 Add a unit here (a row of UNITS) and every app and reader knows it.
@@ -123,22 +124,63 @@ def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], 
 
 def check_flat(columns: dict[str, np.ndarray], spec, path) -> None:
     """A required channel whose every value is the same (zero variance over the whole file) is what a
-    disconnected or dead sensor gives: refused in one line, unless `[signal] may_be_flat` lists the channel
-    (a soil probe can read one value for days): then a notice, and the file is read. A spec not made from a
-    manifest (may_be_flat None) is not checked."""
+    disconnected or dead sensor gives. An app of one required channel refuses it in one line, unless
+    `[signal] may_be_flat` lists the channel (a soil probe can read one value for days): then a notice, and the
+    file is read. Several required channels are one sensor's axes: one or some of them constant is a device at
+    rest (an accelerometer lying still reads 0 on two axes): a notice, and the file is scored; every one of them
+    flat is a frozen or disconnected sensor: refused, unless may_be_flat lists them all. The wording follows the
+    channel's quantity (audio: digital silence). A spec not made from a manifest (may_be_flat None) is not
+    checked."""
     allowed = getattr(spec, "may_be_flat", None)
     if allowed is None:
         return
+    flat: dict[str, tuple[float, int]] = {}
     for ch in spec.channels:
         x = np.asarray(columns.get(ch, ()), np.float64)
         x = x[np.isfinite(x)]
-        if len(x) < 2 or x.min() != x.max():
-            continue
-        what = f"channel {ch!r} is flat (every value {x[0]:g}, {len(x)} samples)"
-        if ch in allowed:
-            notice(path, f"{what}: a stuck or disconnected sensor? read as it is")
-            continue
-        raise TinymlError(f"{path}: {what}: a disconnected sensor? nothing to score")
+        if len(x) >= 2 and x.min() == x.max():
+            flat[ch] = (float(x[0]), len(x))
+    if not flat:
+        return
+    sensor = _sensor_name(spec)
+    if len(spec.channels) > 1 and len(flat) < len(spec.channels):
+        for ch, (v, n) in flat.items():
+            notice(path, f"{_flat_text(ch, v, n, spec)}, the other channels vary: the {sensor} at rest? scored as it is")
+        return
+    if all(ch in allowed for ch in flat):
+        for ch, (v, n) in flat.items():
+            notice(path, f"{_flat_text(ch, v, n, spec)}: {_flat_cause(ch, v, spec)} read as it is")
+        return
+    ch, (v, n) = next(iter(flat.items()))
+    if len(flat) > 1:
+        rest = ", ".join(f"{c!r} {fv:g}" for c, (fv, _) in list(flat.items())[1:])
+        raise TinymlError(f"{path}: every channel is flat: {_flat_text(ch, v, n, spec)}, {rest}: a frozen or "
+                          f"disconnected {sensor}? nothing to score")
+    raise TinymlError(f"{path}: {_flat_text(ch, v, n, spec)}: {_flat_cause(ch, v, spec)} nothing to score")
+
+
+def _quantity(ch: str, spec) -> str:
+    u = lookup(getattr(spec, "units", {}).get(ch, "") or "")
+    return u.quantity if u else ""
+
+
+def _sensor_name(spec) -> str:
+    """The manifest's [signal] sensor as a message names it ("accelerometer", "ecg" -> "ECG front end")."""
+    s = (getattr(spec, "sensor", "") or "").strip()
+    return {"ecg": "ECG front end", "soil": "soil probe", "": "sensor"}.get(s.lower(), s)
+
+
+def _flat_text(ch: str, v: float, n: int, spec) -> str:
+    if _quantity(ch, spec) == "audio" and v == 0:
+        return f"channel {ch!r} is digital silence (every sample 0, {n} samples)"
+    return f"channel {ch!r} is flat (every value {v:g}, {n} samples)"
+
+
+def _flat_cause(ch: str, v: float, spec) -> str:
+    """What one value over a whole file may mean, for the channel's quantity."""
+    if _quantity(ch, spec) == "audio":
+        return "a muted input or a silent recording?" if v == 0 else "a constant level, no sound: a disconnected input?"
+    return f"a stuck or disconnected {_sensor_name(spec)}?"
 
 
 def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict[str, np.ndarray]:
@@ -148,6 +190,7 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
         raise TinymlError(f"{path}: {', '.join(chans)} declared in {said} ({said_u.quantity.replace('_', ' ')}); "
                           f"the app expects {unit} ({target.quantity.replace('_', ' ')})")
     checks = _checks(chans, spec)
+    _zeros_notice(columns, checks, spec, path)
     cands = _candidates(chans, unit, said, spec, guess=bool(checks))
     identity = next(c for c in cands if c.name == unit and not c.declared)
     if not checks:
@@ -283,9 +326,25 @@ def _spread(x: np.ndarray) -> tuple[float, float]:
 
 
 def _magnitude(cols: dict[str, np.ndarray], chans: Sequence[str]) -> float:
+    """The median magnitude of the samples that are not exactly 0: an ECG written as 0 while the leads were off
+    (most of a file, even) says nothing of its unit; the rest does."""
     m = np.sqrt(sum(np.asarray(cols[c], np.float64) ** 2 for c in chans))
-    m = m[np.isfinite(m)]
+    m = m[np.isfinite(m) & (m != 0)]
     return float(np.median(m)) if len(m) else 0.0
+
+
+def _zeros_notice(columns, checks: "_Checks", spec, path) -> None:
+    """Say so when most of a file is exactly 0 (its unit was judged on the rest)."""
+    if checks.magnitude is None:
+        return
+    m = np.sqrt(sum(np.asarray(columns[c], np.float64) ** 2 for c in checks.required))
+    m = m[np.isfinite(m)]
+    zero = float(np.mean(m == 0)) if len(m) else 0.0
+    if 0.5 <= zero < 1:  # all of it: check_flat has said so
+        why = ("digital silence" if _quantity(checks.required[0], spec) == "audio" else
+               "leads off?" if (getattr(spec, "sensor", "") or "").lower() == "ecg" else "sensor off?")
+        notice(path, f"{', '.join(checks.required)}: exactly 0 for {100 * zero:.0f}% of the samples ({why}): "
+                     f"its unit judged on the rest; those stretches are read as 0")
 
 
 def _plausible(cols: dict[str, np.ndarray], checks: _Checks) -> bool:

@@ -44,6 +44,9 @@ class ReadSpec:
     optional: tuple[str, ...] = ()  # optional channels, after the required ones; absent ones become NaN
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # channel -> other names
     picks: Mapping[str, str] = field(default_factory=dict)  # --channel: channel -> the file's name for it
+    # channel -> names of a related signal read in its place, with a notice, when none of its names is there
+    stand_ins: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sensor: str = ""  # [signal] sensor ("accelerometer", "microphone", "ecg"): how messages speak of channels
     units: Mapping[str, str] = field(default_factory=dict)  # channel -> the manifest's unit ("" unknown)
     plausible_range: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # channel -> (lo, hi)
     typical_magnitude: tuple[float, float] | None = None  # median |required channels| in normal use
@@ -72,6 +75,8 @@ class ReadSpec:
             channels=required,
             optional=optional,
             aliases={c: tuple(v) for c, v in (s.get("aliases") or {}).items()},
+            stand_ins={c: tuple(v) for c, v in (s.get("stand_ins") or {}).items()},
+            sensor=str(s.get("sensor") or ""),
             picks=dict(picks or {}),
             units={c: m.unit_of(c) for c in every},
             plausible_range={c: tuple(v) for c, v in _per_channel(s.get("plausible_range"), every).items()},
@@ -96,26 +101,33 @@ class ReadSpec:
         underscores and hyphens alike ("Water_Content_10_CM" is "Water Content 10 CM", what make's CHANNEL=
         can carry), when that names one column only (several: refused in one line naming them)."""
         keys = [column_name(n)[0].lower() for n in names]
-        bare = [unit_suffix(k)[0] for k in keys]  # "ecg_mv" -> "ecg": tried after the names as written
+        bare = [unit_suffix(k)[0] for k in keys]  # "ecg_mv" -> "ecg": tried after the name as written
         folded = [_fold(k) for k in keys]
         found: dict[str, int] = {}
         for ch in self.all_channels:
-            wanted = [column_name(n)[0].lower() for n in self.names_for(ch)]
-            for within in (keys, bare):
-                c = next((c for c in wanted if c in within), None)
-                if c is not None:
-                    found[ch] = within.index(c)
-                    break
-            else:
-                for w in wanted:
-                    hits = [i for i, k in enumerate(folded) if k == _fold(w)]
-                    if len(hits) > 1:
-                        raise TinymlError(f"{path}: {kind} {what}s {', '.join(repr(names[i]) for i in hits)} all "
-                                          f"match {ch!r} (spaces, underscores and hyphens alike); pick one by its "
-                                          f"exact name: {option('channel', ch + '=NAME')}")
-                    if hits:
-                        found[ch] = hits[0]
-                        break
+            own = [column_name(n)[0].lower() for n in self.names_for(ch)]
+            stand = [] if ch in self.picks else [column_name(n)[0].lower() for n in self.stand_ins.get(ch, ())]
+            hits_of = {w: self._hits(w, keys, bare, folded) for w in (*own, *stand)}
+            # the names in order of preference (the channel's, its aliases, then stand-ins): the first one
+            # the file has wins, so a 12-lead file's `Lead II` is read for heart's ecg, not its `Lead I`
+            w = next((w for w in (*own, *stand) if hits_of[w]), None)
+            if w is None:
+                continue
+            hits = hits_of[w]
+            if len(hits) > 1:
+                raise TinymlError(f"{path}: {kind} {what}s {', '.join(repr(names[i]) for i in hits)} all "
+                                  f"match {ch!r} (spaces, underscores and hyphens alike); pick one by its "
+                                  f"exact name: {option('channel', ch + '=NAME')}")
+            found[ch] = hits[0]
+            others = sorted({i for h in hits_of.values() for i in h} - {hits[0]})
+            if w in stand and w not in own:
+                notice(path, f"{ch}: read from {what} {names[hits[0]]!r}, a stand-in: the app expects "
+                             f"{' or '.join(self.names_for(ch)[1:4] or [ch])}; results may differ from what it "
+                             f"was validated on")
+            elif others:
+                notice(path, f"{ch}: read from {what} {names[hits[0]]!r} (also matching: "
+                             f"{', '.join(repr(names[i]) for i in others)}); pick another with "
+                             f"{option('channel', ch + '=NAME')}")
         # a required channel must be there; so must an optional one the user picked a column for
         missing = [c for c in self.all_channels if c not in found and (c in self.channels or c in self.picks)]
         if missing:
@@ -127,6 +139,16 @@ class ReadSpec:
                 f"name {'them' if len(missing) > 1 else 'it'} so, or pick one: {option('channel', missing[0] + '=NAME')}"
             )
         return found
+
+
+    @staticmethod
+    def _hits(w: str, keys: list[str], bare: list[str], folded: list[str]) -> list[int]:
+        """The columns a name finds: the one written so, else the one so named before a unit suffix, else
+        every one equal with spaces, underscores and hyphens alike."""
+        for within in (keys, bare):
+            if w in within:
+                return [within.index(w)]
+        return [i for i, k in enumerate(folded) if k == _fold(w)]
 
 
 def _fold(name: str) -> str:

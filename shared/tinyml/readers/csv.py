@@ -65,7 +65,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         cells = _cells(body, t, header[t], lines, path)
         d = next((i for i, h in enumerate(header) if h.strip().lower() in DATE_NAMES and i != t), None)
         dates = _cells(body, d, header[d], lines, path) if d is not None else None
-        fs.times, fs.time_origin, fs.time_note = to_seconds(cells, header[t], spec, path, dates)
+        fs.times, fs.time_origin, fs.time_note = to_seconds(cells, header[t], spec, path, dates,
+                                                                 lambda k: f"line {lines[k + 1]}")
     elif t is not None:
         fs.time_note = f"time column {header[t]!r}"  # not read: the user's --rate decides
     return fs

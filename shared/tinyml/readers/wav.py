@@ -140,13 +140,19 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
                       units={ch: "full scale" for ch in cols} if pcm else {})
 
 
+def _what(spec: ReadSpec) -> str:
+    """What the app's channels are, from its manifest's sensor: an accelerometer's or IMU's are axes."""
+    sensor = (spec.sensor or "").lower()
+    return "axes" if any(w in sensor for w in ("accel", "imu", "gyro", "magnetometer")) else "channels"
+
+
 def _channel_count(path: Path, k: int, spec: ReadSpec) -> str:
     """Why a file of `k` channels does not fit the app's, and what to do: too few cannot be picked from."""
     n, need = len(spec.channels), ", ".join(spec.channels)
     has = f"{k} channel{'s' if k != 1 else ''}"
     if k < n:
         return (f"{path}: the app needs {n} channels ({need}) and this WAV has {has}: it cannot run on fewer; "
-                f"record all {n} axes, or give a CSV with columns {need}")
+                f"record all {n} {_what(spec)}, or give a CSV with columns {need}")
     picks = " ".join(option("channel", f"{c}={i + 1}") for i, c in enumerate(spec.channels))
     return f"{path}: the app needs {n} channels ({need}) and this WAV has {has}; say which is which: {picks}"
 
