@@ -131,6 +131,20 @@ def test_a_12_lead_file_is_read_from_the_models_lead_naming_the_column(tmp_path,
     assert capsys.readouterr().err == ""
 
 
+def test_an_exact_alias_beats_a_loose_earlier_one_and_one_column_is_one_match(tmp_path, capsys):
+    """A name the file has as written wins over an earlier name it has only spelled otherwise (`MLII` over
+    `ECG_mV`); a logger's two names for one column (full and short) are one column: no 'also matching'."""
+    spec = _spec("heart-rate-anomaly")
+    assert spec.match(["time", "ECG_mV", "MLII"], tmp_path / "f.csv") == {"ecg": 2}
+    capsys.readouterr()
+    soil = _spec("soil-monitoring")
+    names = ["TIMESTAMP", "VWC_Avg", "Rain_mm_Tot", "VWC", "Rain_mm"]  # the logger's short names, last
+    found = soil.match(names, tmp_path / "f.dat", kind="TOA5", columns=[0, 1, 2, 1, 2])
+    assert found["rain_mm"] in (2, 4) and "also matching" not in capsys.readouterr().err
+    found = soil.match(names, tmp_path / "f.dat", kind="TOA5")  # taken as two columns: named, as before
+    assert "also matching" in capsys.readouterr().err
+
+
 def _spec_picks(app_id: str, **picks) -> ReadSpec:
     return ReadSpec.from_manifest(load_app(app_id).manifest, picks=picks)
 

@@ -221,7 +221,8 @@ def read_input(app: App, path, rate: float | None = None, channel: Sequence[str]
     return read_recording(Path(path), spec)
 
 
-CLOCK_ERROR_RATIO = 100  # a gap this many times longer than the samples around it is named as a likely clock error
+CLOCK_ERROR_RATIO = 100  # a gap this many times longer than the samples around it, and over a day, is named as a
+CLOCK_ERROR_MIN_S = 86400.0  # likely clock error (bursts an hour apart are a duty-cycled logger, not a clock error)
 
 
 def read_input_parts(app: App, path, rate: float | None = None,
@@ -253,7 +254,7 @@ def read_input_parts(app: App, path, rate: float | None = None,
     covered = sum(rec.duration for rec in parts)
     # a gap far longer than all the signal (one row a year after the rest): likelier a clock error than a pause
     clock = (f", over {CLOCK_ERROR_RATIO} times the {_duration(covered)} the samples cover: a clock error in the "
-             "time column?" if max(gaps) > CLOCK_ERROR_RATIO * covered else "")
+             "time column?" if max(gaps) > max(CLOCK_ERROR_RATIO * covered, CLOCK_ERROR_MIN_S) else "")
     cut = (f"cut at {len(gaps)} gap{'s' if len(gaps) != 1 else ''} longer than {_duration(m.max_gap_s)} "
            f"([signal] max_gap_s; the longest {_duration(max(gaps))}{clock})")
     if not out:

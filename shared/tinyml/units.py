@@ -190,7 +190,8 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
         raise TinymlError(f"{path}: {', '.join(chans)} declared in {said} ({said_u.quantity.replace('_', ' ')}); "
                           f"the app expects {unit} ({target.quantity.replace('_', ' ')})")
     checks = _checks(chans, spec)
-    _zeros_notice(columns, checks, spec, path)
+    if not said and not set(chans) & set(spec.may_be_flat or ()):  # a declared unit is not judged; a clip's
+        _zeros_notice(columns, checks, spec, path)                   # zero padding is no news
     cands = _candidates(chans, unit, said, spec, guess=bool(checks))
     identity = next(c for c in cands if c.name == unit and not c.declared)
     if not checks:

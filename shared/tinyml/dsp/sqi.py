@@ -32,10 +32,9 @@ def sqi(x, ref: float = 1.0) -> tuple[np.float32, np.float32]:
     ptp = _F(x.max() - x.min())
     if ptp < _F(0.05) or len(x) < 3:
         return _F(0), ptp
-    r = _F(ptp / _F(ref))
+    with np.errstate(divide="ignore", invalid="ignore"):  # ref 0 (a wearer's flat start): inf/NaN as tml_sqi
+        r = _F(ptp / _F(ref))                              # gets them, without numpy's warnings on stderr
+        h = _F(_F(seqsum(np.abs((x[2:] - _F(2) * x[1:-1]) + x[:-2])) / _F(len(x) - 2)) / _F(ref))
     a = _clip01(_F(3) - r)
-    d = np.abs((x[2:] - _F(2) * x[1:-1]) + x[:-2])
-    acc = seqsum(d)
-    h = _F(_F(acc / _F(len(d))) / _F(ref))
     e = _clip01(_F(_F(0.08) - h) / _F(0.05))
     return _F(a * e), ptp

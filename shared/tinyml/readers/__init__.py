@@ -95,11 +95,14 @@ class ReadSpec:
             return [self.picks[channel]]
         return [channel, *self.aliases.get(channel, ())]
 
-    def match(self, names: Sequence[str], path: Path, kind: str = "CSV", what: str = "column") -> dict[str, int]:
+    def match(self, names: Sequence[str], path: Path, kind: str = "CSV", what: str = "column",
+              columns: Sequence[int] | None = None) -> dict[str, int]:
         """channel -> index into `names` for every required channel and every optional one present.
         Names compare case-insensitively, without a unit in brackets ("ax (mg)" is "ax"); then with spaces,
         underscores and hyphens alike ("Water_Content_10_CM" is "Water Content 10 CM", what make's CHANNEL=
-        can carry), when that names one column only (several: refused in one line naming them)."""
+        can carry), when that names one column only (several: refused in one line naming them). `columns`:
+        the column each name stands for, where several names offer one column (a logger's short names)."""
+        column_of = list(columns) if columns is not None else list(range(len(names)))
         keys = [column_name(n)[0].lower() for n in names]
         bare = [unit_suffix(k)[0] for k in keys]  # "ecg_mv" -> "ecg": tried after the name as written
         folded = [_fold(k) for k in keys]
@@ -108,18 +111,25 @@ class ReadSpec:
             own = [column_name(n)[0].lower() for n in self.names_for(ch)]
             stand = [] if ch in self.picks else [column_name(n)[0].lower() for n in self.stand_ins.get(ch, ())]
             hits_of = {w: self._hits(w, keys, bare, folded) for w in (*own, *stand)}
-            # the names in order of preference (the channel's, its aliases, then stand-ins): the first one
-            # the file has wins, so a 12-lead file's `Lead II` is read for heart's ecg, not its `Lead I`
-            w = next((w for w in (*own, *stand) if hits_of[w]), None)
+            # the names in order of preference (the channel's, its aliases, then stand-ins): the first one the
+            # file has as written wins, else the first it has spelled otherwise; so a 12-lead file's `Lead II`
+            # is read for heart's ecg, not its `Lead I`, and an exact `MLII` beats a loose `ECG_mV`
+            w = next((w for w in (*own, *stand) if w in keys),
+                     next((w for w in (*own, *stand) if hits_of[w]), None))
             if w is None:
                 continue
-            hits = hits_of[w]
+            hits = []  # one name for each column the name finds (a logger offers two names for one column)
+            for i in hits_of[w]:
+                if all(column_of[j] != column_of[i] for j in hits):
+                    hits.append(i)
             if len(hits) > 1:
                 raise TinymlError(f"{path}: {kind} {what}s {', '.join(repr(names[i]) for i in hits)} all "
                                   f"match {ch!r} (spaces, underscores and hyphens alike); pick one by its "
                                   f"exact name: {option('channel', ch + '=NAME')}")
             found[ch] = hits[0]
-            others = sorted({i for h in hits_of.values() for i in h} - {hits[0]})
+            read = column_of[hits[0]]
+            others = sorted({column_of[i] for h in hits_of.values() for i in h} - {read})
+            others = [next(i for i, c in enumerate(column_of) if c == col) for col in others]  # a name of each
             if w in stand and w not in own:
                 notice(path, f"{ch}: read from {what} {names[hits[0]]!r}, a stand-in: the app expects "
                              f"{' or '.join(self.names_for(ch)[1:4] or [ch])}; results may differ from what it "

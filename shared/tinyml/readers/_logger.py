@@ -33,7 +33,7 @@ def choose(spec: ReadSpec, families: list[str], tags: list[str], full: list[str]
     """channel -> column index: by name/alias/pick, then unmatched optional channels from the required
     channels' sensor (same tag)."""
     names, index = offered_names(families, full)
-    found = {ch: index[i] for ch, i in spec.match(names, path, kind=kind).items()}
+    found = {ch: index[i] for ch, i in spec.match(names, path, kind=kind, columns=index).items()}
     anchor = next((found[c] for c in spec.channels if c in found), None)
     if anchor is None or not tags[anchor]:
         return found
