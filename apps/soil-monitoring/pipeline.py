@@ -430,7 +430,9 @@ class PostProcessor:
             acc = np.float32(acc + new[j, 0])
         return np.float32(acc * np.float32(0.25))
 
-    def step(self, frame, new, first_new, scores_q):
+    def step(self, frame, new, first_new, scores_q, features=None):
+        """`features`: the window's hour summaries when the caller has them (run_postprocessor hands the model
+        input over), else made here."""
         end = first_new + len(new)
         events = []
         q = np.asarray(scores_q, np.int64)
@@ -442,7 +444,8 @@ class PostProcessor:
         v = np.asarray(frame[-HOP - 1 :, 0], np.float32)
         if (v[1:] != v[:-1]).any():
             self.stuck_hold = False
-        summary = self.fx.features(frame)  # the hour summaries both models read (and the stuck evidence)
+        # the hour summaries both models read (and the stuck evidence)
+        summary = self.fx.features(frame) if features is None else np.asarray(features, np.float32)
         possible = self.limits.possible(frame, self.sat, self.labels, summary)
         for c in range(1, len(self.labels)):
             fault_on |= bool(q[c] >= self.threshold_q)  # any fault score holds the valve
@@ -499,9 +502,10 @@ def node_in_the_loop(app, events: list | None = None):
         if i < fx.window or (i - fx.window) % fx.hop:
             return 0.0
         frame = readings[i - fx.window : i].astype(np.float32)
-        sq = _fault_scores(pipe, fx.batch(frame[None]))
+        feats = fx.batch(frame[None])
+        sq = _fault_scores(pipe, feats)
         new = frame if i == fx.window else frame[-fx.hop :]
-        raised = pp.step(frame, new, i - len(new), sq[0])
+        raised = pp.step(frame, new, i - len(new), sq[0], features=feats[0])
         if events is not None:
             events.extend((i, lab, score) for lab, score in raised)
         vals = pp.window_values()

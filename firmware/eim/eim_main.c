@@ -576,6 +576,13 @@ static int taken(const char *path, const char *name, const struct stat *st)
 
 /* One line on why the socket cannot be made at `name` (`path`, or its name while it starts; errno `err` of bind,
  * link, rename or unlink); exit status 2: the path is the user's to fix. */
+/* Whether the file at p is still the socket this run made (`mine`, taken after bind): only that one is removed. */
+static int still_mine(const char *p, const struct stat *mine)
+{
+    struct stat now;
+    return lstat(p, &now) == 0 && now.st_dev == mine->st_dev && now.st_ino == mine->st_ino;
+}
+
 static int path_error(const char *path, const char *name, int err)
 {
     char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
@@ -730,8 +737,7 @@ int main(int argc, char **argv)
         }
     }
     if (made && (tmp_name || code != 0)) {
-        struct stat now;
-        if (lstat(name, &now) == 0 && now.st_dev == mine.st_dev && now.st_ino == mine.st_ino) {
+        if (still_mine(name, &mine)) {
             unlink(name); /* ours: the temporary name (after link, the socket keeps its path), or a failed start's */
         }
     }
@@ -784,8 +790,7 @@ int main(int argc, char **argv)
         close(cfd);
     }
     close(lfd);
-    struct stat now;
-    if (made && lstat(argv[1], &now) == 0 && now.st_dev == mine.st_dev && now.st_ino == mine.st_ino) {
+    if (made && still_mine(argv[1], &mine)) {
         unlink(argv[1]); /* still the socket this run made: another one there (a later run's) stays */
     }
     if (s_shm) {

@@ -53,9 +53,6 @@ class _LaterHelp(argparse.RawDescriptionHelpFormatter):
         return super()._format_action(action)
 
 
-_FORMATS = _Later("(the recording formats)", lambda: _formats_text())  # the readers' docstrings
-
-
 def _formats_text() -> str:
     """What --help says a recording may be: each reader's first sentence (its docstring, read as text, so
     help costs no imports), found like the readers themselves (a new reader module is listed here)."""
@@ -72,6 +69,9 @@ def _formats_text() -> str:
               "resampled, each with a notice on stderr. Bad input ends with one `error:` line and exit code 2.",
               "What each app accepts: its README's predict section (apps/<id>/README.md)."]
     return "\n".join(lines)
+
+
+_FORMATS = _Later("(the recording formats)", _formats_text)  # the readers' docstrings
 
 
 def _headline(sentence: str, width: int = 100) -> str:

@@ -216,9 +216,12 @@ def result_lines(app: App, res: StreamResult, out_scale: float, out_zp: int, eve
 def read_input(app: App, path, rate: float | None = None, channel: Sequence[str] | None = None) -> Recording:
     """A user's recording as the app takes it: its channels (by name, alias or `--channel` pick), its
     units (converted or refused by the manifest's plausible ranges), at a steady rate."""
+    return read_recording(Path(path), _input_spec(app, rate, channel))
+
+
+def _input_spec(app: App, rate: float | None, channel: Sequence[str] | None) -> ReadSpec:
     m = app.manifest
-    spec = ReadSpec.from_manifest(m, rate=rate, picks=parse_picks(channel, m.channels))
-    return read_recording(Path(path), spec)
+    return ReadSpec.from_manifest(m, rate=rate, picks=parse_picks(channel, m.channels))
 
 
 CLOCK_ERROR_RATIO = 100  # a gap this many times longer than the samples around it, and over a day, is named as a
@@ -233,20 +236,20 @@ def read_input_parts(app: App, path, rate: float | None = None,
     the file's time base through Recording.start_s). Returns (part, its signal from prepare) in time
     order; a part shorter than one window is skipped, said with the cut in one notice."""
     m = app.manifest
-    spec = ReadSpec.from_manifest(m, rate=rate, picks=parse_picks(channel, m.channels))
-    parts, gaps = read_recording_parts(Path(path), spec)
+    parts, gaps = read_recording_parts(Path(path), _input_spec(app, rate, channel))
     if len(parts) == 1:
         return [(parts[0], prepare(app, parts[0]))]
     window = int(m.features["window"])
     out, short = [], 0
     for rec in parts:
-        if len(rec.signal) * m.rate / rec.rate < window:
+        at_device_rate = len(rec.signal) * m.rate / rec.rate  # samples once resampled
+        if at_device_rate < window:
             short += 1
             continue
         try:
             out.append((rec, prepare(app, rec, notice=not out)))
         except TinymlError:
-            if len(rec.signal) * m.rate / rec.rate >= window + 1:
+            if at_device_rate >= window + 1:
                 raise
             short += 1  # one sample short after resampling
     from .regularize import _duration

@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import TinymlError, notice, option
 from .readers import FileSignal, ReadSpec, reader_for
-from .regularize import _at, steady_parts
+from .regularize import Grid, _at, steady_parts
 from .units import to_manifest_units
 
 
@@ -80,14 +80,14 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
     fs = reader_for(path).read(path, spec)
     if fs.n == 0:
         raise TinymlError(f"{path}: recording has no samples")
-    base = 0.0
+    first = 0.0  # the first kept row's time from the file's first row (a row left out moves it)
     if split and fs.times is not None and spec.rate is None:
         base = float(np.min(fs.times)) if np.isfinite(fs.times).all() else 0.0
         fs = _drop_missing_rows(fs, spec, path)
+        first = float(np.min(fs.times)) - base
     _check_required_finite(fs, spec, path)
-    cols = to_manifest_units(fs.columns, fs.units, spec, path)
-    cols, rate, ranges, starts, gaps = _steady(fs, cols, spec, path, split)
-    first = float(np.min(fs.times)) - base if split and fs.times is not None and spec.rate is None else 0.0
+    g = _steady(fs, to_manifest_units(fs.columns, fs.units, spec, path), spec, path, split)
+    cols = g.cols
     missing = tuple(c for c in spec.optional if c not in cols)
     if missing:
         notice(path, f"optional channel{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in the file: "
@@ -97,10 +97,10 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
     for j, ch in enumerate(spec.all_channels):
         if ch in cols:
             whole[:, j] = cols[ch]
-    parts = [Recording(whole[a:b], float(rate), spec.all_channels, source=str(path),
+    parts = [Recording(whole[a:b], float(g.rate), spec.all_channels, source=str(path),
                        missing=missing, deployment=fs.deployment, start_s=first + s0)
-             for (a, b), s0 in zip(ranges, starts)]
-    return parts, gaps
+             for (a, b), s0 in zip(g.parts, g.starts)]
+    return parts, g.gaps
 
 
 def _drop_missing_rows(fs: FileSignal, spec: ReadSpec, path: Path) -> FileSignal:
@@ -139,11 +139,9 @@ def _check_required_finite(fs: FileSignal, spec: ReadSpec, path: Path) -> None:
                               f"{int(np.argmax(bad))}{hint}")
 
 
-def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: Path,
-            split: bool = False) -> tuple[dict, float, list[tuple[int, int]], list[float], list[float]]:
-    """The columns at one steady rate: the user's --rate, else the file's times or stated rate; the
-    (start, stop) sample ranges of its parts between gaps over max_gap_s (split; else refused), each part's
-    start in seconds from the first row, and those gaps."""
+def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: Path, split: bool = False) -> Grid:
+    """The columns at one steady rate: the user's --rate, else the file's times or stated rate; cut into parts
+    at gaps over max_gap_s where the file has times (split; else refused)."""
     whole = [(0, len(next(iter(cols.values()))))]
     if spec.rate is not None:
         if not (spec.rate > 0 and np.isfinite(spec.rate)):
@@ -152,15 +150,15 @@ def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: P
             notice(path, f"{fs.time_note or 'time column'} ignored: {option('rate', f'{spec.rate:g}')} given")
         elif fs.rate and abs(fs.rate - spec.rate) > 1e-9 * spec.rate:
             notice(path, f"the file's rate {fs.rate:g} Hz replaced by {option('rate', f'{spec.rate:g}')}")
-        return cols, spec.rate, whole, [0.0], []
+        return Grid(cols, spec.rate, whole)
     if fs.times is not None:
         g = steady_parts(fs.times, cols, spec, path, fs.time_origin, split=split)
         lo, hi = spec.accepted_rates or (0.0, np.inf)
         if not lo <= g.rate <= hi:  # say how the time was read: its unit may be the problem
             raise TinymlError(f"{path}: sample rate {g.rate:.4g} Hz ({fs.time_note}) not supported; "
                               f"accepted {lo:g}-{hi:g} Hz")
-        return g.cols, g.rate, g.parts, g.starts, g.gaps
+        return g
     if fs.rate:
-        return cols, fs.rate, whole, [0.0], []
+        return Grid(cols, fs.rate, whole)
     raise TinymlError(f"{path}: no time column (timestamp in ms, time_s ...) and no rate given: "
                       f"add one, or give {option('rate', 'HZ')}")

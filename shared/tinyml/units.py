@@ -326,11 +326,17 @@ def _spread(x: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _norms(cols: dict[str, np.ndarray], chans: Sequence[str]) -> np.ndarray:
+    """Each sample's magnitude over the channels (the finite ones)."""
+    m = np.sqrt(sum(np.asarray(cols[c], np.float64) ** 2 for c in chans))
+    return m[np.isfinite(m)]
+
+
 def _magnitude(cols: dict[str, np.ndarray], chans: Sequence[str]) -> float:
     """The median magnitude of the samples that are not exactly 0: an ECG written as 0 while the leads were off
     (most of a file, even) says nothing of its unit; the rest does."""
-    m = np.sqrt(sum(np.asarray(cols[c], np.float64) ** 2 for c in chans))
-    m = m[np.isfinite(m) & (m != 0)]
+    m = _norms(cols, chans)
+    m = m[m != 0]
     return float(np.median(m)) if len(m) else 0.0
 
 
@@ -338,8 +344,7 @@ def _zeros_notice(columns, checks: "_Checks", spec, path) -> None:
     """Say so when most of a file is exactly 0 (its unit was judged on the rest)."""
     if checks.magnitude is None:
         return
-    m = np.sqrt(sum(np.asarray(columns[c], np.float64) ** 2 for c in checks.required))
-    m = m[np.isfinite(m)]
+    m = _norms(columns, checks.required)
     zero = float(np.mean(m == 0)) if len(m) else 0.0
     if 0.5 <= zero < 1:  # all of it: check_flat has said so
         why = ("digital silence" if _quantity(checks.required[0], spec) == "audio" else

@@ -126,9 +126,9 @@ def check_port(board: Board, port: str | None, *, streams: bool, spell=None, whe
     has none (qemu-m4, host: board= forgotten, and the run would replay here, not on the device on that port), and,
     where the run streams, a serial-only board without its port. `spell(key, value)`: how the caller's user writes
     an option (default `--port X`, or `PORT=X` under make); `where`: what the line is about."""
-    from .. import hints
+    from ..errors import option
 
-    spell = spell or (lambda key, value: hints.option(f"--{key}", value))
+    spell = spell or option
     if port and not board.on_port(port):
         real = [n for n in list_boards() if load_board(n).on_port(port)]
         raise TinymlError(f"{where}{spell('port', port)}: board {board.name} has no serial port (it runs here); name "

@@ -119,12 +119,10 @@ def _parts_for(app: App, path: str, rate: float | None, channel=None):
     """As _signal_for, for `run`: a recording cut at gaps longer than [signal] max_gap_s (and with rows
     that have no value, a time column given) as predict reads it: [(start in the file, seconds; signal)]
     in time order, each part a session of its own (the device powered off over the gap)."""
-    from ..errors import notices_held
     from ..predict import read_input_parts
 
-    with notices_held():
-        parts = read_input_parts(app, Path(path), rate, channel)
-        return [(rec.start_s, sig) for rec, sig in parts], with_recording_values(app, parts[0][0])
+    parts = read_input_parts(app, Path(path), rate, channel)  # cmd_run holds the notices
+    return [(rec.start_s, sig) for rec, sig in parts], with_recording_values(app, parts[0][0])
 
 
 def with_recording_values(app: App, rec) -> App:
@@ -257,14 +255,22 @@ def demo_verdict(app: App, truth_file: Path, got: list[dict]) -> tuple[list[str]
     return lines, ok
 
 
-def _session(args, app: App, signal, *, events_only: bool, events: list | None = None, offset_s: float = 0.0) -> int:
+def _built(args, app: App, *, streams: bool):
+    """The firmware image for args.board, its port checked first (a session streams over it; flashing needs none)."""
     from .board import check_port, load_board
+    from .size import build_to_fit
+
+    board = load_board(args.board)
+    check_port(board, args.port, streams=streams)
+    return build_to_fit(app, board)
+
+
+def _session(args, app: App, im, signal, *, events_only: bool, events: list | None = None,
+             offset_s: float = 0.0) -> int:
     from .link import Done
     from .runner import DeviceLines, open_transport, stream_signal
-    from .size import build_to_fit, image_size
+    from .size import image_size
 
-    check_port(load_board(args.board), args.port, streams=True)
-    im = build_to_fit(app, args.board)
     size = image_size(im)
     nv = None
     if getattr(args, "calibration", None):
@@ -320,12 +326,10 @@ def _session(args, app: App, signal, *, events_only: bool, events: list | None =
 
 
 def cmd_flash(args) -> int:
-    from .board import check_port, load_board
     from .size import build_to_fit
 
     app = resolve_app(args)
-    check_port(load_board(args.board), args.port, streams=False)  # flashing needs no port (the recipe finds the board)
-    im = build_to_fit(app, args.board)
+    im = _built(args, app, streams=False)  # flashing needs no port (the recipe finds the board)
     if im.board.on_port(args.port):
         cmd = flash_command(im.board, im.image.outputs, args.port)
         if cmd is None:
@@ -346,14 +350,16 @@ def cmd_flash(args) -> int:
     elif args.dry_run:
         print(f"{im.board.name}: built {im.elf}", file=sys.stderr)
         return 0
-    signal, app = _signal_for(app, args.input or str(_demo_path(app)), args.rate, args.channel)
+    signal, recorded = _signal_for(app, args.input or str(_demo_path(app)), args.rate, args.channel)
+    if recorded is not app:  # the recording states deployment values (a CWRU record's speed): built with them
+        app, im = recorded, build_to_fit(recorded, im.board)
     from ..fixtures import truth_path
 
     truth = None if args.input else truth_path(app)
     if truth is None or not truth.is_file():
-        return _session(args, app, signal, events_only=not args.all_lines)
+        return _session(args, app, im, signal, events_only=not args.all_lines)
     got: list[dict] = []
-    rc = _session(args, app, signal, events_only=not args.all_lines, events=got)
+    rc = _session(args, app, im, signal, events_only=not args.all_lines, events=got)
     lines, ok = demo_verdict(app, truth, got)  # the demo has a truth: were the device's events right?
     print("\n".join(lines), file=sys.stderr)
     return rc or (0 if ok else 1)
@@ -374,9 +380,10 @@ def cmd_run(args) -> int:
         if len(parts) > 1 and args.mqtt:
             raise TinymlError(f"{args.input}: {len(parts)} segments to score, cut at gaps longer than [signal] max_gap_s; "
                               f"{hints.option('--mqtt', args.mqtt)} publishes one session: run each segment's file")
+    im = _built(args, app, streams=True)
     rc = 0
     for start_s, signal in parts:  # each part a fresh device session, its lines in the file's time base
-        rc = _session(args, app, signal, events_only=args.events_only, offset_s=start_s) or rc
+        rc = _session(args, app, im, signal, events_only=args.events_only, offset_s=start_s) or rc
     return rc
 
 

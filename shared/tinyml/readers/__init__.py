@@ -158,7 +158,8 @@ class ReadSpec:
         for within in (keys, bare):
             if w in within:
                 return [within.index(w)]
-        return [i for i, k in enumerate(folded) if k == _fold(w)]
+        fw = _fold(w)
+        return [i for i, k in enumerate(folded) if k == fw]
 
 
 def _fold(name: str) -> str:

@@ -165,16 +165,15 @@ def _clip_float_audio(cols: dict, spec: ReadSpec, path: Path) -> None:
     samples are clipped to +-1, as a conversion to PCM does (sox, ffmpeg) and as the device's microphone and
     converter saturate, with one notice giving the peak and how many were clipped. Only for an app whose channel
     is audio in full scale; whole numbers (int16 sample values stored as float) are left to the unit check."""
-    from ..units import lookup
+    from ..units import _quantity, _whole_numbers
 
     for ch, x in cols.items():
-        u = lookup(spec.units.get(ch, ""))
-        if u is None or u.quantity != "audio":
+        if _quantity(ch, spec) != "audio":
             continue
         v = np.asarray(x, np.float64)
         v = v[np.isfinite(v)]
         peak = float(np.abs(v).max()) if len(v) else 0.0
-        if not 1.0 < peak <= FLOAT_OVER_MAX or np.all(v == np.round(v)):
+        if not 1.0 < peak <= FLOAT_OVER_MAX or _whole_numbers({ch: x}, [ch]) is not None:
             continue
         over = np.abs(x) > 1.0
         cols[ch] = np.clip(x, -1.0, 1.0)
