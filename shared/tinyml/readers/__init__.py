@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ from types import ModuleType
 import numpy as np
 
 from ..errors import TinymlError, notice, option
+from ..hints import via_make
 
 HEAD_BYTES = 4096
 
@@ -99,9 +101,9 @@ class ReadSpec:
               columns: Sequence[int] | None = None) -> dict[str, int]:
         """channel -> index into `names` for every required channel and every optional one present.
         Names compare case-insensitively, without a unit in brackets ("ax (mg)" is "ax"); then with spaces,
-        underscores and hyphens alike ("Water_Content_10_CM" is "Water Content 10 CM", what make's CHANNEL=
-        can carry), when that names one column only (several: refused in one line naming them). `columns`:
-        the column each name stands for, where several names offer one column (a logger's short names)."""
+        underscores and hyphens alike ("Water_Content_10_CM" is "Water Content 10 CM"), when that names one column
+        only (several: refused in one line naming them). `columns`: the column each name stands for, where several
+        names offer one column (a logger's short names)."""
         column_of = list(columns) if columns is not None else list(range(len(names)))
         keys = [column_name(n)[0].lower() for n in names]
         bare = [unit_suffix(k)[0] for k in keys]  # "ecg_mv" -> "ecg": tried after the name as written
@@ -308,8 +310,21 @@ def parse_picks(values: Sequence[str] | None, channels: Sequence[str]) -> dict[s
             raise TinymlError(f"{option('channel', v)}: {ch!r} is not one of the app's channels {', '.join(channels)}")
         if not name:
             raise TinymlError(f"{option('channel', v)}: give the file's column or lead name after '='")
+        _refuse_joined_mappings(v, name, channels)
         picks[ch] = name
     return picks
+
+
+def _refuse_joined_mappings(given: str, name: str, channels: Sequence[str]) -> None:
+    """`ax=X1 ay=Y1` as one value (make's CHANNEL= splits at ';' only, as a column name may have spaces): the name
+    would be "X1 ay=Y1", a column no file has. One line saying how to give each mapping."""
+    starts = "|".join(re.escape(ch) for ch in channels)
+    if not re.search(rf"\s(?:{starts})\s*=", name):
+        return
+    mappings = re.split(rf"\s+(?=(?:{starts})\s*=)", given.strip())
+    each = (option("channel", shlex.quote(";".join(mappings))) if via_make()
+            else " ".join(option("channel", shlex.quote(m)) for m in mappings))
+    raise TinymlError(f"{option('channel', given)}: several mappings in one; give them as {each}")
 
 
 def _per_channel(value, channels: Sequence[str]) -> dict:
