@@ -9,6 +9,7 @@ import pytest
 
 from tinyml.apps import load_app
 from tinyml.errors import TinymlError
+from tinyml.predict import prepare
 from tinyml.readers import ReadSpec
 from tinyml.recording import read_recording
 
@@ -354,6 +355,7 @@ def test_a_german_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_pat
     p.write_text(GERMAN_ECG_HEAD + "".join(f"{v * 1000:.3f}\n".replace(".", ",") for v in ecg) + "\n")
     rec = read_recording(p, _spec("heart-rate-anomaly"))
     assert rec.rate == pytest.approx(511.422) and np.allclose(rec.signal[:, 0], ecg, atol=1e-5)
+    assert len(prepare(load_app("heart-rate-anomaly"), rec, notice=False)) == 30 * 250  # a measured rate resampled
     p.write_text(p.read_text().replace(f"Messrate,511,422{NBSP}Hertz\n", ""))
     with pytest.raises(TinymlError, match="without a 'Sample Rate' line"):
         read_recording(p, _spec("heart-rate-anomaly"))
