@@ -126,6 +126,11 @@ def test_a_12_lead_file_is_read_from_the_models_lead_naming_the_column(tmp_path,
     # a lead-I-only file is read, but as the other lead it is
     assert spec.match(["time", "Lead I"], tmp_path / "f.csv") == {"ecg": 1}
     assert "ecg: read from column 'Lead I', a stand-in: the app expects MLII" in capsys.readouterr().err
+    # the other stand-ins the file has are named, as other matches are
+    assert spec.match(["time", "I", "III", "V5"], tmp_path / "f.csv") == {"ecg": 1}
+    assert ("ecg: read from column 'I', a stand-in: the app expects MLII or II or lead_ii; results may differ "
+            "from what it was validated on (also matching: 'III', 'V5'); pick another with --channel ecg=NAME"
+            ) in capsys.readouterr().err
     # --channel still picks any column, without a notice
     assert _spec_picks("heart-rate-anomaly", ecg="Lead I").match(["Lead I", "Lead II"], tmp_path / "f.csv") == {"ecg": 0}
     assert capsys.readouterr().err == ""

@@ -132,14 +132,14 @@ class ReadSpec:
             read = column_of[hits[0]]
             others = sorted({column_of[i] for h in hits_of.values() for i in h} - {read})
             others = [next(i for i, c in enumerate(column_of) if c == col) for col in others]  # a name of each
+            also = (f" (also matching: {', '.join(repr(names[i]) for i in others)}); pick another with "
+                    f"{option('channel', ch + '=NAME')}") if others else ""
             if w in stand and w not in own:
                 notice(path, f"{ch}: read from {what} {names[hits[0]]!r}, a stand-in: the app expects "
                              f"{' or '.join(self.names_for(ch)[1:4] or [ch])}; results may differ from what it "
-                             f"was validated on")
+                             f"was validated on{also}")
             elif others:
-                notice(path, f"{ch}: read from {what} {names[hits[0]]!r} (also matching: "
-                             f"{', '.join(repr(names[i]) for i in others)}); pick another with "
-                             f"{option('channel', ch + '=NAME')}")
+                notice(path, f"{ch}: read from {what} {names[hits[0]]!r}{also}")
         # a required channel must be there; so must an optional one the user picked a column for
         missing = [c for c in self.all_channels if c not in found and (c in self.channels or c in self.picks)]
         if missing:
