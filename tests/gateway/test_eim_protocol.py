@@ -5,6 +5,7 @@ answer (`success: false` with an `error` where wrong) and the server keeps servi
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -282,20 +283,37 @@ int listen(int fd, int backlog)
 """
 
 
+FAILING_LISTEN = """
+#include <errno.h>
+int listen(int fd, int backlog)
+{
+    (void)fd, (void)backlog;
+    errno = ENOBUFS;
+    return -1;
+}
+"""
+
+
+def _with_listen(tmp_path, source: str) -> dict:
+    """The environment that runs the .eim with listen() replaced by `source` (LD_PRELOAD)."""
+    if not shutil.which("gcc"):
+        pytest.skip("needs gcc")
+    shim = tmp_path / "listen.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(shim), "-x", "c", "-", "-ldl"], input=source,
+                   text=True, check=True, timeout=60)
+    return {**os.environ, "LD_PRELOAD": str(shim)}
+
+
 @pytest.mark.parametrize("length", [90, 104, 107])
 def test_the_socket_appears_only_once_it_listens_at_any_length(server, tmp_path, length):
     """The window between bind() and listen() widened to 0.3 s (LD_PRELOAD): a client connecting the moment the
     path exists is served. A path of 104-107 bytes had no room for the .tmp name and was bound at once: refused."""
-    if not shutil.which("gcc"):
-        pytest.skip("needs gcc")
-    shim = tmp_path / "slow_listen.so"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(shim), "-x", "c", "-", "-ldl"], input=SLOW_LISTEN,
-                   text=True, check=True, timeout=60)
+    env = _with_listen(tmp_path, SLOW_LISTEN)
     folder = tmp_path / "s"
     folder.mkdir()
     sock_path = str(_path_of(folder, length))
     proc = subprocess.Popen([str(eim_for(server.app)), sock_path], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env={**os.environ, "LD_PRELOAD": str(shim)})
+                            stderr=subprocess.PIPE, env=env)
     try:
         end = time.monotonic() + 30
         while not os.path.exists(sock_path):  # as eager as a client can be: no sleep
@@ -307,6 +325,17 @@ def test_the_socket_appears_only_once_it_listens_at_any_length(server, tmp_path,
         proc.terminate()
         assert proc.wait(30) == 0
     assert sorted(os.listdir(folder)) == []  # its socket and the temporary name are gone
+
+
+@pytest.mark.parametrize("length", [90, 105])
+def test_a_listen_failure_is_one_line_and_leaves_no_file(server, tmp_path, length):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    sock_path = _path_of(folder, length)
+    r = subprocess.run([str(eim_for(server.app)), str(sock_path)], capture_output=True, text=True, timeout=60,
+                       env=_with_listen(tmp_path, FAILING_LISTEN))
+    assert r.returncode == 1 and r.stderr == f"error: socket {sock_path}: cannot listen: {os.strerror(errno.ENOBUFS)}\n", r.stderr
+    assert os.listdir(folder) == []
 
 
 def _stale_socket(path) -> None:
