@@ -145,7 +145,7 @@ class ReadSpec:
         if missing:
             has = ", ".join(n for n in names[:16] if n) + (", ..." if len(names) > 16 else "")
             picked = [f"{c}={self.picks[c]}" for c in missing if c in self.picks]
-            why = f" ({option('channel', ' '.join(picked))} names no {what})" if picked else ""
+            why = f" ({channel_options(picked)} {'names' if len(picked) == 1 else 'name'} no {what})" if picked else ""
             raise TinymlError(
                 f"{path}: {kind} lacks {what}(s) {', '.join(missing)}{why}; it has {has or 'none'}; "
                 f"name {'them' if len(missing) > 1 else 'it'} so, or pick one: {option('channel', missing[0] + '=NAME')}"
@@ -322,9 +322,15 @@ def _refuse_joined_mappings(given: str, name: str, channels: Sequence[str]) -> N
     if not re.search(rf"\s(?:{starts})\s*=", name):
         return
     mappings = re.split(rf"\s+(?=(?:{starts})\s*=)", given.strip())
-    each = (option("channel", shlex.quote(";".join(mappings))) if via_make()
-            else " ".join(option("channel", shlex.quote(m)) for m in mappings))
-    raise TinymlError(f"{option('channel', given)}: several mappings in one; give them as {each}")
+    raise TinymlError(f"{option('channel', given)}: several mappings in one; give them as {channel_options(mappings)}")
+
+
+def channel_options(mappings: Sequence[str]) -> str:
+    """Channel mappings as the user gives them: `--channel ax=X1 --channel 'ay=Y 1'`, or under make one
+    `CHANNEL='ax=X1;ay=Y 1'` (make splits CHANNEL at ';' only)."""
+    if via_make():
+        return option("channel", shlex.quote(";".join(mappings)))
+    return " ".join(option("channel", shlex.quote(m)) for m in mappings)
 
 
 def _per_channel(value, channels: Sequence[str]) -> dict:
