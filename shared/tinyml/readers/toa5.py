@@ -48,7 +48,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if "TIMESTAMP" not in fields:
         raise TinymlError(f"{path}: TOA5 header has no TIMESTAMP field")
     ts = fields.index("TIMESTAMP")
-    numbered = [(n, r) for n, r in enumerate(rows[4:], start=5) if r]  # (file line, record): blank lines skipped
+    numbered = [(n, r) for n, r in enumerate(rows[4:], start=5) if r]  # (file line, its cells): blank lines skipped
     line_of = [n for n, _ in numbered]
     body = [r for _, r in numbered]
     fam_tag = [family_and_tag(f) for f in fields]
