@@ -51,10 +51,16 @@ ifneq ($(BAD_FLAG),)
 $(error $(BAD_FLAG)=$($(BAD_FLAG)): give $(BAD_FLAG)=1 (yes) or 0 (no))
 endif
 
+# CHANNEL holds mappings separated by ';', each passed whole as one --channel, spaces kept: a column name may
+# have spaces (CHANNEL="vwc=Water Content 10 CM;soil_temp_c=Temperature 10 CM"). The spaces are held under a
+# mark while make splits the words, and given back in each mapping.
+SPACE_MARK := <tinyml-space>
+channel_flags = $(foreach m,$(subst ;, ,$(subst $(space),$(SPACE_MARK),$(1))),$(if $(subst $(SPACE_MARK),,$(m)),--channel "$(subst $(SPACE_MARK),$(space),$(m))"))
+
 # Each make variable becomes its CLI flag (tinyml.hints.MAKE_VARS); a verb refuses one it does not take.
 OPTS := $(if $(INPUT),--input "$(INPUT)") $(if $(RATE),--rate "$(RATE)") $(if $(MODEL),--model "$(MODEL)") \
         $(if $(call yes,$(EVENTS_ONLY)),--events-only) $(if $(call yes,$(ALL_LINES)),--all-lines) \
-        $(if $(PORT),--port "$(PORT)") $(if $(board),--board "$(board)") $(foreach s,$(SET),--set "$(s)") $(foreach c,$(CHANNEL),--channel "$(c)") \
+        $(if $(PORT),--port "$(PORT)") $(if $(board),--board "$(board)") $(foreach s,$(SET),--set "$(s)") $(call channel_flags,$(CHANNEL)) \
         $(if $(call yes,$(SMOKE)),--smoke) $(if $(call yes,$(YES)),--yes) $(if $(call yes,$(DEVICE)),--device) $(if $(MQTT),--mqtt "$(MQTT)") \
         $(if $(CALIBRATION),--calibration "$(CALIBRATION)")
 
@@ -80,7 +86,7 @@ help:
 	@echo "make app=<id> promote [RUN=<run>]  commit a training run (default: the last) as the app's model"
 	@echo "make app=<id> card [DEVICE=1]  re-render the model card from card.json (DEVICE=1: re-measure stale device figures)"
 	@echo "make cards [DEVICE=1]          the same for every app's card and the template's"
-	@echo "make app=<id> predict INPUT=rec.csv [RATE=Hz] [MODEL=other.tflite] [EVENTS_ONLY=1] [CHANNEL=[ch=]name]"
+	@echo "make app=<id> predict INPUT=rec.csv [RATE=Hz] [MODEL=other.tflite] [EVENTS_ONLY=1] [CHANNEL='[ch=]name;...']"
 	@echo "make app=<id> run INPUT=rec.csv [board=host|qemu-m4|...] [RATE=Hz] [EVENTS_ONLY=1] [PORT=/dev/ttyACM0]"
 	@echo "make app=<id> calibrate INPUT=healthy.wav   learn the device state (then CALIBRATION=healthy.calibration.json)"
 	@echo "make app=<id> flash [board=...] [INPUT=rec.csv] [ALL_LINES=1] [PORT=/dev/ttyACM0] [YES=1: install flashing tools]"

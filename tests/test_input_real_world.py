@@ -9,6 +9,7 @@ import pytest
 
 from tinyml.apps import load_app
 from tinyml.errors import TinymlError
+from tinyml.predict import prepare
 from tinyml.readers import ReadSpec
 from tinyml.recording import read_recording
 
@@ -338,6 +339,35 @@ def test_an_apple_watch_ecg_export_with_decimal_commas_keeps_the_fractions(tmp_p
     p.write_text(p.read_text() + "1,5,7\n")
     with pytest.raises(TinymlError, match=r"ecg_de.csv: line 15368: '1,5,7' is not one sample"):
         read_recording(p, _spec("heart-rate-anomaly"))
+
+
+NBSP = "\u00a0"
+GERMAN_ECG_HEAD = ("Name\nGeburtstag,01.01.1970\nAufzeichnungsdatum,2026-12-05 14:28:08 +0100\n"
+                   "Klassifizierung,Sinusrhythmus\nSymptome,\nSoftwareversion,2.0\nGerät,\"Watch7,2\"\n"
+                   f"Messrate,511,422{NBSP}Hertz\n,\nAbleitung,Ableitung I\nEinheit,µV\n,\n,\n")
+
+
+def test_a_german_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_path):
+    """A German iPhone writes the key words in German (`Messrate`, `Ableitung`, `Einheit`), the rate with a
+    decimal comma and a no-break space before `Hertz`, the samples with decimal commas: no reader took it."""
+    ecg = _ecg(511.422, 30)
+    p = tmp_path / "ekg_2026-12-05.csv"
+    p.write_text(GERMAN_ECG_HEAD + "".join(f"{v * 1000:.3f}\n".replace(".", ",") for v in ecg) + "\n")
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert rec.rate == pytest.approx(511.422) and np.allclose(rec.signal[:, 0], ecg, atol=1e-5)
+    assert len(prepare(load_app("heart-rate-anomaly"), rec, notice=False)) == 30 * 250  # a measured rate resampled
+    p.write_text(p.read_text().replace(f"Messrate,511,422{NBSP}Hertz\n", ""))
+    with pytest.raises(TinymlError, match="without a 'Sample Rate' line"):
+        read_recording(p, _spec("heart-rate-anomaly"))
+
+
+def test_an_apple_watch_ecg_exports_rate_keeps_its_decimal_comma(tmp_path):
+    """`Sample Rate,511,422 hertz` (a comma region): CSV splits the value; the rate read 511 Hz."""
+    ecg = _ecg(511.422, 30)
+    p = tmp_path / "ecg.csv"
+    p.write_text("Name,Jane Doe\nRecorded Date,2026-12-05 14:28:08 +0100\nSample Rate,511,422 hertz\n,\n"
+                 "Lead,Lead I\nUnit,µV\n,\n" + "".join(f"{v * 1000:.3f}\n".replace(".", ",") for v in ecg))
+    assert read_recording(p, _spec("heart-rate-anomaly")).rate == pytest.approx(511.422)
 
 
 @pytest.mark.parametrize("name, says", [("memo.m4a", "convert it to WAV first"), ("log.xlsx", "save the sheet as CSV"),

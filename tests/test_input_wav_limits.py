@@ -67,8 +67,11 @@ def test_too_few_wav_channels_are_called_channels_unless_the_sensor_has_axes(tmp
     assert "record all 3 axes," in _channel_count(tmp_path / "m.wav", 1, ReadSpec(("x", "y", "z"), sensor="IMU"))
 
 
-def test_a_wav_with_more_channels_says_how_to_pick_each(tmp_path):
+def test_a_wav_with_more_channels_says_how_to_pick_each(tmp_path, monkeypatch):
     wavfile.write(tmp_path / "four.wav", 50, (np.random.default_rng(0).normal(0, 300, (500, 4))).astype(np.int16))
     with pytest.raises(TinymlError) as e:
         read_recording(tmp_path / "four.wav", _spec("fall-detect"))
     assert "this WAV has 4 channels; say which is which: --channel ax=1 --channel ay=2 --channel az=3" in str(e.value)
+    monkeypatch.setenv("TINYML_MAKE", "1")  # make keeps the last of several CHANNEL= (ay and az went unpicked)
+    with pytest.raises(TinymlError, match=r"say which is which: CHANNEL='ax=1;ay=2;az=3'$"):
+        read_recording(tmp_path / "four.wav", _spec("fall-detect"))

@@ -146,7 +146,7 @@ APP_VERBS = ("data", "train", "eval", "card", "compile", "profile", "size", "pre
              "calibrate")
 VALUES = {"INPUT": "rec one.csv", "RATE": "50", "MODEL": "other.tflite", "EVENTS_ONLY": "1", "ALL_LINES": "1",
           "PORT": "/dev/ttyACM7", "board": "host", "SET": "postprocess.threshold=0.7 signal.rate=100",
-          "SMOKE": "1", "YES": "1", "CHANNEL": "x=accX", "DEVICE": "1", "MQTT": "mqtts://gw@broker:8883/?ca=ca.pem",
+          "SMOKE": "1", "YES": "1", "CHANNEL": "x=acc X;y=accY", "DEVICE": "1", "MQTT": "mqtts://gw@broker:8883/?ca=ca.pem",
           "CALIBRATION": "pump.calibration.json"}
 
 
@@ -190,8 +190,10 @@ def test_make_passes_what_each_verb_takes(verb):
         got = getattr(args, flags[flag])
         if flag in hints.FLAGS_WITHOUT_VALUE:
             assert got is True, (flag, argv)
-        elif flag in ("--set", "--channel"):  # repeatable: one per word
+        elif flag == "--set":  # repeatable: one per word
             assert got == VALUES[var].split()
+        elif flag == "--channel":  # repeatable: one per mapping, mappings separated by ';'
+            assert got == VALUES[var].split(";")
         elif flag == "--board" and isinstance(got, list):  # size: one board or all
             assert got == [VALUES[var]]
         else:
@@ -209,6 +211,34 @@ def test_predict_takes_events_only_and_model_from_make():
     argv = make_command("predict", app="some-app", INPUT="r.csv", EVENTS_ONLY="1", MODEL="m.tflite")
     args = build_parser().parse_args(argv)
     assert args.events_only and args.model == "m.tflite" and args.input_option == "r.csv"
+
+
+@pytest.mark.parametrize("value, mappings", [
+    ("vwc=Water Content 10 CM", ["vwc=Water Content 10 CM"]),
+    ("vwc=Water Content 10 CM; soil_temp_c=Temp 10 CM;", ["vwc=Water Content 10 CM", " soil_temp_c=Temp 10 CM"]),
+    ("V5", ["V5"]),
+    ("", None),
+])
+def test_channel_mappings_are_split_at_semicolons_and_keep_their_spaces(value, mappings):
+    """CHANNEL="vwc=Water Content 10 CM" became --channel vwc=Water --channel Content ... (split at spaces)."""
+    if not shutil.which("make"):
+        pytest.skip("needs make")
+    argv = make_command("predict", app="some-app", INPUT="r.csv", CHANNEL=value)
+    assert build_parser().parse_args(argv).channel == mappings, argv
+
+
+def test_a_column_name_with_spaces_is_read_through_make():
+    from tinyml.readers import ReadSpec, parse_picks
+    from tinyml.recording import read_recording
+
+    if not shutil.which("make"):
+        pytest.skip("needs make")
+    hobo = ROOT / "tests" / "fixtures" / "loggers" / "HOBO_demo.csv"
+    argv = make_command("predict", app="some-app", INPUT=str(hobo), CHANNEL="vwc=Water Content 10 CM")
+    channels = ("vwc", "soil_temp_c")
+    picks = parse_picks(build_parser().parse_args(argv).channel, channels)
+    rec = read_recording(hobo, ReadSpec(channels=channels[:1], optional=channels[1:], picks=picks))
+    assert rec.signal[0, 0] == pytest.approx(0.0137)  # the 10 CM column, not 30 CM (0.2257) or 1 M (0.2698)
 
 
 def _run_tinyml(argv, env=None):

@@ -87,6 +87,29 @@ def test_channel_pick_errors_are_one_line(given, expect):
     assert parse_picks(["V5"], ("ecg",)) == {"ecg": "V5"}
 
 
+def test_picks_that_name_no_column_are_named_as_given(tmp_path, monkeypatch):
+    """Two of them under make were named `CHANNEL=ax=zz ay=yy`, a value make now reads as one mapping."""
+    p = tmp_path / "r.csv"
+    p.write_text("timestamp,a1,a2,a3\n" + "".join(f"{i * 20},1,2,3\n" for i in range(10)))
+    monkeypatch.setenv("TINYML_MAKE", "1")
+    with pytest.raises(TinymlError, match=r"lacks column\(s\) ax, ay \(CHANNEL='ax=zz;ay=y y' name no column\)"):
+        read_recording(p, ReadSpec(CH, picks={"ax": "zz", "ay": "y y", "az": "a3"}))
+
+
+@pytest.mark.parametrize("make, expect", [
+    ("0", "--channel ax=a1 ay=a 2: several mappings in one; give them as --channel ax=a1 --channel 'ay=a 2'"),
+    ("1", "CHANNEL=ax=a1 ay=a 2: several mappings in one; give them as CHANNEL='ax=a1;ay=a 2'"),
+])
+def test_two_mappings_in_one_channel_value_are_one_line(monkeypatch, make, expect):
+    """make's CHANNEL= splits at ';' only (a column name may have spaces): "ax=a1 ay=a 2" would look for a
+    column 'a1 ay=a 2'."""
+    monkeypatch.setenv("TINYML_MAKE", make)
+    with pytest.raises(TinymlError) as e:
+        parse_picks(["ax=a1 ay=a 2"], CH)
+    assert str(e.value) == expect
+    assert parse_picks(["ax=a = b"], CH) == {"ax": "a = b"}  # an '=' in a column name is no mapping
+
+
 def test_wav_channel_pick_and_stereo_mixdown(tmp_path, capsys):
     p = tmp_path / "s.wav"
     wavfile.write(p, 16000, (np.ones((1600, 2)) * [1000, 3000]).astype(np.int16))

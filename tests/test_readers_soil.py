@@ -83,6 +83,23 @@ def test_toa5_several_depths_need_a_pick_and_bring_their_siblings():
     assert set(rec.missing) == {"rain_mm", "et0_mm"}
 
 
+def test_toa5_messages_name_the_file_line_and_the_record(tmp_path):
+    """They counted rows from the first record kept ('row 10' for line 15, record 10, behind a NAN record and
+    a blank line), so the line could not be found in the file."""
+    lines = (LOGGERS / "CR800_demo_table3.dat").read_text().splitlines()
+    lines[7] = lines[7].replace(",3,0.191,", ',3,"NAN",')  # a record without moisture: dropped
+    lines[14] = lines[14].replace('"2019-07-19 10:00:00"', '""')
+    p = tmp_path / "t.dat"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TinymlError, match=r"t.dat: line 15 \(RECORD 10\): the time cell \(column 'TIMESTAMP'\) is empty"):
+        read_recording(p, SPEC)
+    lines[14] = '"2019-07-19 10:00:00",10,0.184,abc,15.98'
+    lines[8] = ""  # a blank line before it
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TinymlError, match=r"t.dat: line 15: expected numbers in column 'EC_2', got 'abc'"):
+        read_recording(p, SPEC)
+
+
 def test_toa5_single_sensor_by_family_name():
     rec = read_recording(LOGGERS / "CR800_demo_table3.dat", SPEC)
     v, t, ec = (SPEC.all_channels.index(c) for c in ("vwc", "soil_temp_c", "ec_ds_m"))

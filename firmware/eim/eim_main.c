@@ -551,6 +551,13 @@ static void folder_of(const char *path, char *out, size_t n)
     }
 }
 
+/* The file name a socket path ends with. */
+static const char *base_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 /* What lstat found: the words of the error lines. */
 static const char *what_is(const struct stat *st)
 {
@@ -566,7 +573,7 @@ static const char *what_is(const struct stat *st)
 /* One line: `name` (the socket `path` itself, or its name while it starts) is taken by `st`; exit status 2. */
 static int taken(const char *path, const char *name, const struct stat *st)
 {
-    if (strcmp(name, path) == 0) {
+    if (strcmp(name, path) == 0 || strcmp(name, base_of(path)) == 0) {
         fprintf(stderr, "error: socket %s: %s is there; give a path that does not exist\n", path, what_is(st));
     } else {
         fprintf(stderr, "error: socket %s: %s (its name while it starts) is %s\n", path, name, what_is(st));
@@ -701,8 +708,21 @@ int main(int argc, char **argv)
     tml_port_init();
 
     /* The SDK connects as soon as the socket file exists: a connect between bind() and listen() is refused. So the
-     * socket is bound under a temporary name, listens, and only then gets its name (a path too long for the .tmp
-     * name is bound at once). */
+     * socket is bound under a temporary name, listens, and only then gets its name. A path with no room for ".tmp"
+     * in a socket address (104-107 bytes on Linux) is made from its folder, by names relative to it, and the
+     * process comes back (the port may open a file by a relative name); it was bound at once. */
+    const char *target = argv[1]; /* the socket's name from where it is made */
+    int home = -1;                /* the working folder, while the socket is made from its own */
+    if (strlen(argv[1]) + 4 >= sizeof addr.sun_path && (home = open(".", O_RDONLY)) >= 0) {
+        char folder[sizeof addr.sun_path];
+        folder_of(argv[1], folder, sizeof folder);
+        if (chdir(folder) != 0) {
+            code = path_error(argv[1], argv[1], errno);
+            close(home);
+            return code;
+        }
+        target = base_of(argv[1]);
+    }
     lfd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (lfd < 0) {
         fprintf(stderr, "error: cannot create a Unix socket: %s\n", strerror(errno));
@@ -710,8 +730,8 @@ int main(int argc, char **argv)
     }
     memset(&addr, 0, sizeof addr);
     addr.sun_family = AF_UNIX;
-    int tmp_name = strlen(argv[1]) + 4 < sizeof addr.sun_path;
-    snprintf(addr.sun_path, sizeof addr.sun_path, tmp_name ? "%s.tmp" : "%s", argv[1]);
+    int tmp_name = strlen(target) + 4 < sizeof addr.sun_path;
+    snprintf(addr.sun_path, sizeof addr.sun_path, tmp_name ? "%s.tmp" : "%s", target);
     const char *name = addr.sun_path;
     if (tmp_name && (code = make_room(argv[1], name)) != 0) {
         close(lfd);
@@ -724,22 +744,30 @@ int main(int argc, char **argv)
     } else if (!(made = lstat(name, &mine) == 0) || listen(lfd, 8) != 0) {
         fprintf(stderr, "error: socket %s: cannot listen: %s\n", argv[1], strerror(errno));
         code = 1;
-    } else if (tmp_name && link(name, argv[1]) != 0) {
+    } else if (tmp_name && link(name, target) != 0) {
         /* link fails with EEXIST when anything was made at the path since make_room (rename would replace it); a
          * file system without hard links says EPERM (or EXDEV, ENOTSUP): there rename, which replaces */
         int err = errno;
         if (err == EPERM || err == EXDEV || err == ENOTSUP) {
             struct stat st;
-            err = lstat(argv[1], &st) == 0 ? EEXIST : rename(name, argv[1]) == 0 ? 0 : errno;
+            err = lstat(target, &st) == 0 ? EEXIST : rename(name, target) == 0 ? 0 : errno;
         }
         if (err != 0) {
-            code = path_error(argv[1], argv[1], err);
+            code = path_error(argv[1], target, err);
         }
     }
     if (made && (tmp_name || code != 0)) {
         if (still_mine(name, &mine)) {
             unlink(name); /* ours: the temporary name (after link, the socket keeps its path), or a failed start's */
         }
+    }
+    if (home >= 0) {
+        if (code == 0 && fchdir(home) != 0) {
+            fprintf(stderr, "error: socket %s: cannot return to the working folder: %s\n", argv[1], strerror(errno));
+            unlink(target); /* the socket just made: the process is still in its folder */
+            code = 1;
+        }
+        close(home);
     }
     if (code != 0) {
         close(lfd);

@@ -143,15 +143,13 @@ def check_flat(columns: dict[str, np.ndarray], spec, path) -> None:
     if not flat:
         return
     sensor = _sensor_name(spec)
-    if len(spec.channels) > 1 and len(flat) < len(spec.channels):
-        for ch, (v, n) in flat.items():
-            notice(path, f"{_flat_text(ch, v, n, spec)}, the other channels vary: the {sensor} at rest? scored as it is")
-        return
-    if all(ch in allowed for ch in flat):
-        for ch, (v, n) in flat.items():
-            notice(path, f"{_flat_text(ch, v, n, spec)}: {_flat_cause(ch, v, spec)} read as it is")
-        return
     ch, (v, n) = next(iter(flat.items()))
+    if len(spec.channels) > 1 and len(flat) < len(spec.channels):
+        notice(path, f"{_flat_notice_text(flat, spec)}, the other channels vary: the {sensor} at rest? scored as it is")
+        return
+    if all(c in allowed for c in flat):
+        notice(path, f"{_flat_notice_text(flat, spec)}: {_flat_cause(ch, v, spec)} read as it is")
+        return
     if len(flat) > 1:
         rest = ", ".join(f"{c!r} {fv:g}" for c, (fv, _) in list(flat.items())[1:])
         raise TinymlError(f"{path}: every channel is flat: {_flat_text(ch, v, n, spec)}, {rest}: a frozen or "
@@ -174,6 +172,17 @@ def _flat_text(ch: str, v: float, n: int, spec) -> str:
     if _quantity(ch, spec) == "audio" and v == 0:
         return f"channel {ch!r} is digital silence (every sample 0, {n} samples)"
     return f"channel {ch!r} is flat (every value {v:g}, {n} samples)"
+
+
+def _flat_notice_text(flat: dict[str, tuple[float, int]], spec) -> str:
+    """The flat channels in one notice: "channel 'ax' is flat (...)", or for several "channels 'ax' (every
+    value 0) and 'ay' (every value 0) are flat (600 samples)"."""
+    if len(flat) == 1:
+        ch, (v, n) = next(iter(flat.items()))
+        return _flat_text(ch, v, n, spec)
+    named = [f"{c!r} (every value {v:g})" for c, (v, _) in flat.items()]
+    samples = max(n for _, n in flat.values())
+    return f"channels {', '.join(named[:-1])} and {named[-1]} are flat ({samples} samples)"
 
 
 def _flat_cause(ch: str, v: float, spec) -> str:

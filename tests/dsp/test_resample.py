@@ -12,6 +12,18 @@ def test_ratio_is_exact_for_integer_rates():
     assert rational_ratio(np.float32(200), 50) == (1, 4)
 
 
+def test_a_measured_rate_is_resampled_within_a_millionth():
+    """An Apple Watch states 511.422 Hz: no fraction with a denominator <= 1000 came within 1e-6 (refused)."""
+    up, down = rational_ratio(511.422, 250)
+    assert abs(up / down - 250 / 511.422) <= 1e-6 * 250 / 511.422 and down > 1000
+    assert rational_ratio(44100, 16000) == (160, 441)  # what fits in 1000 keeps its short filter
+    t_in = np.arange(int(511.422 * 4)) / 511.422
+    y = resample(np.sin(2 * np.pi * 7.0 * t_in), 511.422, 250)
+    t_out = np.arange(len(y)) / 250.0
+    mid = slice(50, len(y) - 50)
+    np.testing.assert_allclose(y[mid], np.sin(2 * np.pi * 7.0 * t_out[mid]), atol=2e-3)
+
+
 def test_matches_resample_poly_multichannel():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4410, 2)).astype(np.float32)
@@ -43,7 +55,7 @@ def test_errors():
     with pytest.raises(TinymlError, match="rates must be > 0"):
         resample(np.zeros(10), 0, 100)
     with pytest.raises(TinymlError, match="no fraction"):
-        resample(np.zeros(10), 10007, 10009)
+        resample(np.zeros(10), 100000, 50001)  # 0.50001: 1/2, then 50001/100000
     with pytest.raises(TinymlError, match="shape"):
         resample(np.zeros((2, 2, 2)), 100, 50)
 

@@ -5,6 +5,13 @@ frames and the device keeps answering."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pty
+import subprocess
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 from fwtest import demo_signal, fixture_app, need
@@ -170,34 +177,67 @@ def test_feature_hash_mismatch_is_refused():
                       expect_hash="0000000000000000", timeout_s=30)
 
 
-def test_serial_transport_over_a_pty():
-    """pyserial end to end: the host-board firmware sits behind a pseudo-terminal, as a real board sits
-    behind /dev/ttyACM0, already booted (its hello long gone) when the host connects."""
-    need("gcc")
-    import os
-    import pty
-    import subprocess
-    import time
-
-    app, im = _image("host")
+@contextlib.contextmanager
+def _host_board_behind_a_pty(im):
+    """The host-board firmware behind a pseudo-terminal, as a real board sits behind /dev/ttyACM0, already
+    booted (its hello long gone) when the host connects: (its process, the port's path)."""
     master, slave = pty.openpty()
     port = os.ttyname(slave)
     proc = subprocess.Popen([str(im.elf)], stdin=master, stdout=master, stderr=subprocess.PIPE)
     try:
         time.sleep(0.3)  # the boot hello goes out before anyone listens, as on a real board
-        tx = L.SerialTransport(port, 115200)
-        os.close(slave)
-        tx.ser.reset_input_buffer()
-        sig = demo_signal(app)[:250]
-        run = stream_signal(tx, sig, labels=app.manifest.labels, expect_hash=app.manifest.feature_hash(),
-                            timeout_s=60, quit=False)
-        times, scores, events = mean_alarm(sig, app.manifest)
-        assert run.times.tolist() == times and run.scores_q.tolist() == scores
-        assert run.done.samples == 250 and run.errors == []
+        yield proc, port
     finally:
         proc.kill()
         proc.wait()
+        os.close(slave)
         os.close(master)
+
+
+def _serial(port: str, board: str):
+    from tinyml.device.board import load_board
+
+    tx = open_transport(load_board(board), Path("unused.elf"), port)
+    assert isinstance(tx, L.SerialTransport)
+    tx.ser.reset_input_buffer()
+    return tx
+
+
+def test_serial_transport_over_a_pty():
+    """pyserial end to end, through the port."""
+    need("gcc")
+    app, im = _image("host")
+    with _host_board_behind_a_pty(im) as (proc, port):
+        sig = demo_signal(app)[:250]
+        run = stream_signal(_serial(port, "nano33ble"), sig, labels=app.manifest.labels,
+                            expect_hash=app.manifest.feature_hash(), timeout_s=60)
+        times, scores, events = mean_alarm(sig, app.manifest)
+        assert run.times.tolist() == times and run.scores_q.tolist() == scores
+        assert run.done.samples == 250 and run.errors == []
+
+
+def test_a_session_over_a_port_ends_with_end_and_leaves_the_board_running(monkeypatch, capsys):
+    """`run board=avr-uno PORT=...` (a board emulated here, real on a port) ended its session with QUIT, as
+    for simavr, after waiting 5 s for a boot hello: the real board's firmware exits on QUIT and resets by
+    watchdog. Here the host-board firmware stands behind the port for the Uno."""
+    import argparse
+    import dataclasses
+
+    from tinyml.device import size
+    from tinyml.device.board import load_board
+    from tinyml.device.commands import _session
+
+    need("gcc")
+    app, im = _image("host")
+    host_size = size.image_size(im)
+    monkeypatch.setattr(size, "image_size", lambda _: host_size)  # the Uno's figures would read the host's ELF
+    uno = dataclasses.replace(im, board=load_board("avr-uno"))
+    with _host_board_behind_a_pty(im) as (proc, port):
+        args = argparse.Namespace(port=port, timeout=60, summary_json=False, calibration=None, mqtt=None)
+        assert _session(args, app, uno, demo_signal(app)[:100], events_only=True) == 0
+        with pytest.raises(subprocess.TimeoutExpired):  # the host firmware exits on QUIT
+            proc.wait(timeout=1)
+    assert "avr-uno" in capsys.readouterr().err
 
 
 def test_hard_fault_inside_the_app_ends_the_session_with_its_registers(tmp_path):

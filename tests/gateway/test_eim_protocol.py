@@ -5,6 +5,7 @@ answer (`success: false` with an `error` where wrong) and the server keeps servi
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -269,6 +270,74 @@ def test_the_socket_appears_only_once_it_accepts_connections(server, tmp_path):
         assert not os.path.exists(sock_path) and not os.path.exists(sock_path + ".tmp")
 
 
+SLOW_LISTEN = """
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <unistd.h>
+int listen(int fd, int backlog)
+{
+    int (*real)(int, int) = (int (*)(int, int))dlsym(RTLD_NEXT, "listen");
+    usleep(300000); /* the window between bind and listen, made wide */
+    return real(fd, backlog);
+}
+"""
+
+
+FAILING_LISTEN = """
+#include <errno.h>
+int listen(int fd, int backlog)
+{
+    (void)fd, (void)backlog;
+    errno = ENOBUFS;
+    return -1;
+}
+"""
+
+
+def _with_listen(tmp_path, source: str) -> dict:
+    """The environment that runs the .eim with listen() replaced by `source` (LD_PRELOAD)."""
+    if not shutil.which("gcc"):
+        pytest.skip("needs gcc")
+    shim = tmp_path / "listen.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(shim), "-x", "c", "-", "-ldl"], input=source,
+                   text=True, check=True, timeout=60)
+    return {**os.environ, "LD_PRELOAD": str(shim)}
+
+
+@pytest.mark.parametrize("length", [90, 104, 107])
+def test_the_socket_appears_only_once_it_listens_at_any_length(server, tmp_path, length):
+    """The window between bind() and listen() widened to 0.3 s (LD_PRELOAD): a client connecting the moment the
+    path exists is served. A path of 104-107 bytes had no room for the .tmp name and was bound at once: refused."""
+    env = _with_listen(tmp_path, SLOW_LISTEN)
+    folder = tmp_path / "s"
+    folder.mkdir()
+    sock_path = str(_path_of(folder, length))
+    proc = subprocess.Popen([str(eim_for(server.app)), sock_path], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env)
+    try:
+        end = time.monotonic() + 30
+        while not os.path.exists(sock_path):  # as eager as a client can be: no sleep
+            assert proc.poll() is None and time.monotonic() < end, proc.stderr.read().decode()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sock_path)
+        s.close()
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0
+    assert sorted(os.listdir(folder)) == []  # its socket and the temporary name are gone
+
+
+@pytest.mark.parametrize("length", [90, 105])
+def test_a_listen_failure_is_one_line_and_leaves_no_file(server, tmp_path, length):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    sock_path = _path_of(folder, length)
+    r = subprocess.run([str(eim_for(server.app)), str(sock_path)], capture_output=True, text=True, timeout=60,
+                       env=_with_listen(tmp_path, FAILING_LISTEN))
+    assert r.returncode == 1 and r.stderr == f"error: socket {sock_path}: cannot listen: {os.strerror(errno.ENOBUFS)}\n", r.stderr
+    assert os.listdir(folder) == []
+
+
 def _stale_socket(path) -> None:
     """A socket file no server answers on: what a run that died leaves."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -298,8 +367,8 @@ def _serves(server, sock_path):
 @pytest.mark.parametrize("length", [90, 104, 107])
 def test_a_socket_left_by_a_run_that_died_is_replaced(server, tmp_path, length):
     """A socket no server answers on (left at the path, or at its .tmp name, by a run that was killed) is
-    replaced; a path of 104-107 bytes has no room for the .tmp name and is bound at once (a leftover socket
-    there was refused: "<path>.tmp ... is a file that is not a socket", a file never used)."""
+    replaced (a leftover socket was refused: "<path>.tmp ... is a file that is not a socket"). A path of 104-107
+    bytes is made from its folder (its .tmp name is too long for a socket address here)."""
     sock = _path_of(tmp_path, length)
     _stale_socket(sock)
     _serves(server, sock)

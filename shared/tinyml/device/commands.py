@@ -303,7 +303,7 @@ def _session(args, app: App, im, signal, *, events_only: bool, events: list | No
         sys.stdout.flush()
 
     run = stream_signal(transport, signal, labels=m.labels, expect_app=m.id, expect_hash=m.feature_hash(),
-                        timeout_s=args.timeout, on_message=show, quit=im.board.runner != "serial",
+                        timeout_s=args.timeout, on_message=show,
                         values=m.values, beat_labels=m.beat_labels)
     queued = mqtt.close() if mqtt is not None else 0
     for e in run.errors:

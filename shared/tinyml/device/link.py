@@ -442,6 +442,8 @@ class QemuTransport(ProcessTransport):
 class SerialTransport:
     """A real board's UART through pyserial (PORT=...)."""
 
+    keeps_running = True  # a session ends with END: QUIT would restart the board (its firmware exits, then resets)
+
     def __init__(self, port: str, baud: int = 115200):
         try:
             import serial  # pyserial

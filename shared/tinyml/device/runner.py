@@ -156,14 +156,17 @@ class DeviceLines:
 
 def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_app: str | None = None,
                   expect_hash: str | None = None, timeout_s: float = 120.0, on_message=None,
-                  quit: bool = True, values: list[str] | None = None, beat_labels: list[str] | None = None,
+                  quit: bool | None = None, values: list[str] | None = None, beat_labels: list[str] | None = None,
                   on_link=None) -> DeviceRun:
     """Connect, check the hello against the app (`values` and `beat_labels`: the manifest's, checked when
-    given), send the whole signal, collect everything until DONE.
+    given), send the whole signal, collect everything until DONE. quit: end with QUIT, so an emulated or host
+    board exits (None: unless the transport is a real board's, which QUIT would restart).
 
     A board that was already running (a real board on its serial port) may be mid-frame or mid-stream:
     the host flushes its parser with zero fill and sends RESET, so every session starts at sample 0.
     `on_link(link)` sees the DeviceLink first (the gateway counts its refused frames)."""
+    if quit is None:
+        quit = not getattr(transport, "keeps_running", False)
     link = DeviceLink(transport, timeout_s=timeout_s)
     if on_link is not None:
         on_link(link)
@@ -207,7 +210,7 @@ def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_ap
             if on_message is not None:
                 on_message(m, run)
         if quit:
-            link.send(0x04)  # QUIT: QEMU and host exit; a real board answers DONE and keeps running
+            link.send(0x04)  # QUIT: the emulated or host board exits (a real board would restart)
             try:
                 link.wait_for(Done, timeout=10)
             except TinymlError:

@@ -16,8 +16,9 @@ when the input sample nearest to it in time is, and the values around a hole are
 were filled by linear interpolation.
 
 The ratio rate_out/rate_in is approximated by a fraction up/down with a denominator <= 1000
-(exact for integer rates such as 44100 -> 16000 = 160/441); the approximation is relative error < 1e-6
-or a TinymlError is raised.
+(exact for integer rates such as 44100 -> 16000 = 160/441), else, for a measured rate (an Apple Watch's
+511.422 Hz), <= 10000 (a longer filter); the approximation is relative error < 1e-6 or a TinymlError is
+raised.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from scipy.signal import resample_poly
 from ..errors import TinymlError
 
 MAX_DENOMINATOR = 1000
+MEASURED_MAX_DENOMINATOR = 10000  # 511.422 -> 250 Hz: 3699/7567, ~20 ms for 30 s of signal
 
 
 def rational_ratio(rate_in: float, rate_out: float) -> tuple[int, int]:
@@ -37,12 +39,12 @@ def rational_ratio(rate_in: float, rate_out: float) -> tuple[int, int]:
     if not (rate_in > 0 and rate_out > 0):
         raise TinymlError(f"resample: rates must be > 0, got rate_in={rate_in}, rate_out={rate_out}")
     ratio = Fraction(float(rate_out)) / Fraction(float(rate_in))
-    frac = ratio.limit_denominator(MAX_DENOMINATOR)
-    if abs(float(frac) - float(ratio)) > 1e-6 * float(ratio):
-        raise TinymlError(
-            f"resample: ratio {rate_out}/{rate_in} has no fraction with denominator <= {MAX_DENOMINATOR}"
-        )
-    return frac.numerator, frac.denominator
+    for limit in (MAX_DENOMINATOR, MEASURED_MAX_DENOMINATOR):
+        frac = ratio.limit_denominator(limit)
+        if abs(float(frac) - float(ratio)) <= 1e-6 * float(ratio):
+            return frac.numerator, frac.denominator
+    raise TinymlError(
+        f"resample: ratio {rate_out}/{rate_in} has no fraction with denominator <= {MEASURED_MAX_DENOMINATOR}")
 
 
 def resample(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:

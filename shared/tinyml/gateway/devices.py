@@ -299,7 +299,7 @@ class DeviceWorker:
 
         run = stream_signal(transport, signal, labels=m.labels, expect_app=m.id, expect_hash=m.feature_hash(),
                             timeout_s=max(600.0, 10 * len(signal) / m.rate), on_message=on_message,
-                            quit=not self.spec.port, values=m.values, beat_labels=m.beat_labels, on_link=on_link)
+                            values=m.values, beat_labels=m.beat_labels, on_link=on_link)
         if run.exit_code not in (None, 0):
             raise TinymlError(f"the device's firmware exited with code {run.exit_code}")
 

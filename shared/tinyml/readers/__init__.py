@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ from types import ModuleType
 import numpy as np
 
 from ..errors import TinymlError, notice, option
+from ..hints import via_make
 
 HEAD_BYTES = 4096
 
@@ -99,9 +101,9 @@ class ReadSpec:
               columns: Sequence[int] | None = None) -> dict[str, int]:
         """channel -> index into `names` for every required channel and every optional one present.
         Names compare case-insensitively, without a unit in brackets ("ax (mg)" is "ax"); then with spaces,
-        underscores and hyphens alike ("Water_Content_10_CM" is "Water Content 10 CM", what make's CHANNEL=
-        can carry), when that names one column only (several: refused in one line naming them). `columns`:
-        the column each name stands for, where several names offer one column (a logger's short names)."""
+        underscores and hyphens alike ("Water_Content_10_CM" is "Water Content 10 CM"), when that names one column
+        only (several: refused in one line naming them). `columns`: the column each name stands for, where several
+        names offer one column (a logger's short names)."""
         column_of = list(columns) if columns is not None else list(range(len(names)))
         keys = [column_name(n)[0].lower() for n in names]
         bare = [unit_suffix(k)[0] for k in keys]  # "ecg_mv" -> "ecg": tried after the name as written
@@ -130,20 +132,20 @@ class ReadSpec:
             read = column_of[hits[0]]
             others = sorted({column_of[i] for h in hits_of.values() for i in h} - {read})
             others = [next(i for i, c in enumerate(column_of) if c == col) for col in others]  # a name of each
+            also = (f" (also matching: {', '.join(repr(names[i]) for i in others)}); pick another with "
+                    f"{option('channel', ch + '=NAME')}") if others else ""
             if w in stand and w not in own:
                 notice(path, f"{ch}: read from {what} {names[hits[0]]!r}, a stand-in: the app expects "
                              f"{' or '.join(self.names_for(ch)[1:4] or [ch])}; results may differ from what it "
-                             f"was validated on")
+                             f"was validated on{also}")
             elif others:
-                notice(path, f"{ch}: read from {what} {names[hits[0]]!r} (also matching: "
-                             f"{', '.join(repr(names[i]) for i in others)}); pick another with "
-                             f"{option('channel', ch + '=NAME')}")
+                notice(path, f"{ch}: read from {what} {names[hits[0]]!r}{also}")
         # a required channel must be there; so must an optional one the user picked a column for
         missing = [c for c in self.all_channels if c not in found and (c in self.channels or c in self.picks)]
         if missing:
             has = ", ".join(n for n in names[:16] if n) + (", ..." if len(names) > 16 else "")
             picked = [f"{c}={self.picks[c]}" for c in missing if c in self.picks]
-            why = f" ({option('channel', ' '.join(picked))} names no {what})" if picked else ""
+            why = f" ({channel_options(picked)} {'names' if len(picked) == 1 else 'name'} no {what})" if picked else ""
             raise TinymlError(
                 f"{path}: {kind} lacks {what}(s) {', '.join(missing)}{why}; it has {has or 'none'}; "
                 f"name {'them' if len(missing) > 1 else 'it'} so, or pick one: {option('channel', missing[0] + '=NAME')}"
@@ -308,8 +310,27 @@ def parse_picks(values: Sequence[str] | None, channels: Sequence[str]) -> dict[s
             raise TinymlError(f"{option('channel', v)}: {ch!r} is not one of the app's channels {', '.join(channels)}")
         if not name:
             raise TinymlError(f"{option('channel', v)}: give the file's column or lead name after '='")
+        _refuse_joined_mappings(v, name, channels)
         picks[ch] = name
     return picks
+
+
+def _refuse_joined_mappings(given: str, name: str, channels: Sequence[str]) -> None:
+    """`ax=X1 ay=Y1` as one value (make's CHANNEL= splits at ';' only, as a column name may have spaces): the name
+    would be "X1 ay=Y1", a column no file has. One line saying how to give each mapping."""
+    starts = "|".join(re.escape(ch) for ch in channels)
+    if not re.search(rf"\s(?:{starts})\s*=", name):
+        return
+    mappings = re.split(rf"\s+(?=(?:{starts})\s*=)", given.strip())
+    raise TinymlError(f"{option('channel', given)}: several mappings in one; give them as {channel_options(mappings)}")
+
+
+def channel_options(mappings: Sequence[str]) -> str:
+    """Channel mappings as the user gives them: `--channel ax=X1 --channel 'ay=Y 1'`, or under make one
+    `CHANNEL='ax=X1;ay=Y 1'` (make splits CHANNEL at ';' only)."""
+    if via_make():
+        return option("channel", shlex.quote(";".join(mappings)))
+    return " ".join(option("channel", shlex.quote(m)) for m in mappings)
 
 
 def _per_channel(value, channels: Sequence[str]) -> dict:

@@ -14,6 +14,9 @@ lines, then one sample per line.
     -13.01
     ...
 The rate and the unit are read from the file; the samples are the app's one channel (the file has one lead).
+The key words are in the phone's language: a German export writes `Aufzeichnungsdatum`, `Klassifizierung`,
+`Messrate,511,422 Hertz` (a decimal comma, unquoted, and a no-break space), `Ableitung`, `Einheit`, and the
+samples with decimal commas. Other languages are not listed (_KEYS): their words were not seen in an export.
 """
 
 from __future__ import annotations
@@ -27,12 +30,18 @@ import numpy as np
 from ..errors import TinymlError
 from . import FileSignal, ReadSpec, decode_text, head_text, is_number, parse_numbers
 
+# The German export's key words (as observed in real exports; Geburtsdatum and Probenrate as well, the words one
+# would expect) -> the English ones the reader looks up.
+_KEYS = {"geburtstag": "date of birth", "geburtsdatum": "date of birth", "aufzeichnungsdatum": "recorded date",
+         "klassifizierung": "classification", "symptome": "symptoms", "softwareversion": "software version",
+         "gerät": "device", "messrate": "sample rate", "probenrate": "sample rate", "ableitung": "lead",
+         "einheit": "unit"}
 _RATE = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(hertz|hz)?\s*$", re.IGNORECASE)
 
 
 def claim(path: Path, head: bytes) -> int:
     text = head_text(head) or ""
-    keys = {ln.split(",", 1)[0].strip().strip('"').lower() for ln in text.splitlines()[:20]}
+    keys = {_key(ln.split(",", 1)[0]) for ln in text.splitlines()[:20]}
     return 80 if {"lead", "unit"} <= keys and keys & {"sample rate", "recorded date", "classification"} else 0
 
 
@@ -43,7 +52,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     for i, r in enumerate(rows):
         cells = [c.strip() for c in r]
         if len(cells) >= 2 and cells[0] and not is_number(cells[0]):
-            meta[cells[0].lower()] = cells[1]
+            meta[_key(cells[0])] = ",".join(cells[1:]).strip(",")  # an unquoted decimal comma split the value
         elif cells and is_number(cells[0]):
             first = i
             break
@@ -62,6 +71,12 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     values = parse_numbers(cells, path, meta.get("lead", ch), lambda k: first + k + 1)
     return FileSignal({ch: values}, rate=float(m.group(1).replace(",", ".")), units={ch: meta.get("unit", "")},
                       names={ch: meta.get("lead", ch)})
+
+
+def _key(word: str) -> str:
+    """A header line's key word, in English."""
+    word = word.strip().strip('"').lower()
+    return _KEYS.get(word, word)
 
 
 def _sample(row: list[str], path: Path, line: int) -> str:

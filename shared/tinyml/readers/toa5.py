@@ -48,14 +48,16 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if "TIMESTAMP" not in fields:
         raise TinymlError(f"{path}: TOA5 header has no TIMESTAMP field")
     ts = fields.index("TIMESTAMP")
-    body = [r for r in rows[4:] if r]
+    numbered = [(n, r) for n, r in enumerate(rows[4:], start=5) if r]  # (file line, its cells): blank lines skipped
+    line_of = [n for n, _ in numbered]
+    body = [r for _, r in numbered]
     fam_tag = [family_and_tag(f) for f in fields]
     data_cols = [i for i, f in enumerate(fields) if f not in ("TIMESTAMP", "RECORD")]
     families = [fam_tag[i][0] for i in data_cols]
     tags = [fam_tag[i][1] for i in data_cols]
     names = [fields[i] for i in data_cols]
     found = {ch: data_cols[k] for ch, k in choose(spec, families, tags, names, path, "TOA5 file").items()}
-    cols = {ch: parse_numbers([r[j] if j < len(r) else "" for r in body], path, fields[j], lambda k: k + 5,
+    cols = {ch: parse_numbers([r[j] if j < len(r) else "" for r in body], path, fields[j], lambda k: line_of[k],
                               MISSING | {"inf", "-inf"}) for ch, j in found.items()}
     # a record without a value for a required channel ("NAN": the sensor did not answer) is a missing sample:
     # the core interpolates over short gaps and refuses long ones
@@ -63,10 +65,25 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if not ok.any():
         raise TinymlError(f"{path}: no record has a value for {', '.join(spec.channels)}")
     cols = {ch: v[ok] for ch, v in cols.items()}
-    body = [r for r, keep in zip(body, ok) if keep]
+    numbered = [nr for nr, keep in zip(numbered, ok) if keep]
+    body = [r for _, r in numbered]
     fs = FileSignal(cols, units={ch: ("" if units[j].lower() == "unitless" else units[j]) for ch, j in found.items()},
                     names={ch: fields[j] for ch, j in found.items()})
     if spec.rate is None and body:
         cells = [r[ts] if ts < len(r) else "" for r in body]
-        fs.times, fs.time_origin, fs.time_note = to_seconds(cells, "TIMESTAMP", spec, path)
+        fs.times, fs.time_origin, fs.time_note = to_seconds(cells, "TIMESTAMP", spec, path,
+                                                            where=_record_named(numbered, fields))
     return fs
+
+
+def _record_named(numbered: list[tuple[int, list[str]]], fields: list[str]):
+    """How a time message names record k (of those kept): its file line and, where the table has one, its
+    RECORD number (a message counting rows from the first record kept named neither)."""
+    at = fields.index("RECORD") if "RECORD" in fields else None
+
+    def where(k: int) -> str:
+        line, cells = numbered[k]
+        number = cells[at].strip() if at is not None and at < len(cells) else ""
+        return f"line {line}" + (f" (RECORD {number})" if number else "")
+
+    return where

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TinymlError, notice, option
-from . import FileSignal, ReadSpec
+from ..errors import TinymlError, notice
+from . import FileSignal, ReadSpec, channel_options
 
 SIDES = {"left": "1", "right": "2"}
 
@@ -153,7 +153,7 @@ def _channel_count(path: Path, k: int, spec: ReadSpec) -> str:
     if k < n:
         return (f"{path}: the app needs {n} channels ({need}) and this WAV has {has}: it cannot run on fewer; "
                 f"record all {n} {_what(spec)}, or give a CSV with columns {need}")
-    picks = " ".join(option("channel", f"{c}={i + 1}") for i, c in enumerate(spec.channels))
+    picks = channel_options([f"{c}={i + 1}" for i, c in enumerate(spec.channels)])
     return f"{path}: the app needs {n} channels ({need}) and this WAV has {has}; say which is which: {picks}"
 
 
