@@ -305,3 +305,19 @@ def test_a_scores_or_values_frame_with_the_wrong_count_is_refused(skip):
         return
     m = link.recv()
     assert isinstance(m, L.Scores) and m.t == 20 and link.dec.faults == 2
+
+
+@pytest.mark.parametrize("keeps_running, sent", [(True, "END"), (False, "QUIT")])
+def test_finish_ends_a_session_as_its_transport_allows(keeps_running, sent):
+    """finish() with no word says END to a real board on its port (QUIT would restart it), QUIT to an emulator."""
+    class Transport:
+        pass
+
+    tx = Transport()
+    tx.keeps_running = keeps_running
+    link = L.DeviceLink(tx)
+    said = []
+    link.send = said.append
+    link.wait_for = lambda kind: kind
+    link.finish()
+    assert said == [getattr(L.T, sent)]

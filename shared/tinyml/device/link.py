@@ -623,6 +623,14 @@ class DeviceLink:
         """Zero bytes can never start a frame: after noise, they flush any half-parsed header."""
         self.tx.write(b"\x00" * OVERHEAD)
 
-    def finish(self, quit: bool = True) -> Done:
+    @property
+    def ends_with_quit(self) -> bool:
+        """Whether a session here ends with QUIT (an emulated or host board exits) rather than END (a real
+        board on its serial port, which QUIT would restart)."""
+        return not getattr(self.tx, "keeps_running", False)
+
+    def finish(self, quit: bool | None = None) -> Done:
+        """End the session (quit: as ends_with_quit when None) and wait for DONE."""
+        quit = self.ends_with_quit if quit is None else quit
         self.send(T.QUIT if quit else T.END)
         return self.wait_for(Done)

@@ -165,9 +165,8 @@ def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_ap
     A board that was already running (a real board on its serial port) may be mid-frame or mid-stream:
     the host flushes its parser with zero fill and sends RESET, so every session starts at sample 0.
     `on_link(link)` sees the DeviceLink first (the gateway counts its refused frames)."""
-    if quit is None:
-        quit = not getattr(transport, "keeps_running", False)
     link = DeviceLink(transport, timeout_s=timeout_s)
+    quit = link.ends_with_quit if quit is None else quit
     if on_link is not None:
         on_link(link)
     try:
