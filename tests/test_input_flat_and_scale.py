@@ -62,7 +62,8 @@ def test_a_flat_required_channel_is_refused_in_one_line(tmp_path, app, head, row
         read_recording(p, _spec(app))
     msg = str(e.value)
     ch = head.split(",")[1]
-    assert "\n" not in msg and f"channel {ch!r} is flat (every value" in msg and "disconnected" in msg and "? nothing to score" in msg
+    one = f"channel {ch!r} is flat (every value" if len(head.split(",")) == 2 else f"channels {ch!r} (every value 0.1), "
+    assert "\n" not in msg and one in msg and "disconnected" in msg and "? nothing to score" in msg
 
 
 def test_a_manifest_may_allow_a_flat_channel_with_a_notice(tmp_path, capsys):
@@ -195,3 +196,11 @@ def test_a_loose_name_that_fits_several_columns_is_refused_naming_them(tmp_path)
     assert "\n" not in msg and "'Lead_II', 'LEAD-II' all match 'ecg'" in msg
     # an exact name still picks one of them
     assert ReadSpec(("ecg",), picks={"ecg": "LEAD-II"}).match(["Lead_II", "LEAD-II"], tmp_path / "f.csv") == {"ecg": 1}
+
+
+def test_flat_channels_with_different_sample_counts_say_each_count():
+    """NaNs dropped per channel: one count for all would misstate one of them."""
+    from tinyml.units import _flat_notice_text
+
+    text = _flat_notice_text({"ax": (0.0, 600), "ay": (0.0, 598)}, None)
+    assert text == "channels 'ax' (every value 0, 600 samples) and 'ay' (every value 0, 598 samples) are flat"

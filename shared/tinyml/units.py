@@ -151,8 +151,7 @@ def check_flat(columns: dict[str, np.ndarray], spec, path) -> None:
         notice(path, f"{_flat_notice_text(flat, spec)}: {_flat_cause(ch, v, spec)} read as it is")
         return
     if len(flat) > 1:
-        rest = ", ".join(f"{c!r} {fv:g}" for c, (fv, _) in list(flat.items())[1:])
-        raise TinymlError(f"{path}: every channel is flat: {_flat_text(ch, v, n, spec)}, {rest}: a frozen or "
+        raise TinymlError(f"{path}: every channel is flat: {_flat_notice_text(flat, spec)}: a frozen or "
                           f"disconnected {sensor}? nothing to score")
     raise TinymlError(f"{path}: {_flat_text(ch, v, n, spec)}: {_flat_cause(ch, v, spec)} nothing to score")
 
@@ -180,9 +179,10 @@ def _flat_notice_text(flat: dict[str, tuple[float, int]], spec) -> str:
     if len(flat) == 1:
         ch, (v, n) = next(iter(flat.items()))
         return _flat_text(ch, v, n, spec)
-    named = [f"{c!r} (every value {v:g})" for c, (v, _) in flat.items()]
-    samples = max(n for _, n in flat.values())
-    return f"channels {', '.join(named[:-1])} and {named[-1]} are flat ({samples} samples)"
+    counts = {n for _, n in flat.values()}
+    each = len(counts) > 1  # NaNs dropped: the channels' sample counts differ, each is said
+    named = [f"{c!r} (every value {v:g}{f', {n} samples' if each else ''})" for c, (v, n) in flat.items()]
+    return f"channels {', '.join(named[:-1])} and {named[-1]} are flat" + ("" if each else f" ({counts.pop()} samples)")
 
 
 def _flat_cause(ch: str, v: float, spec) -> str:
