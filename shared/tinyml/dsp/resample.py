@@ -16,8 +16,9 @@ when the input sample nearest to it in time is, and the values around a hole are
 were filled by linear interpolation.
 
 The ratio rate_out/rate_in is approximated by a fraction up/down with a denominator <= 1000
-(exact for integer rates such as 44100 -> 16000 = 160/441); the approximation is relative error < 1e-6
-or a TinymlError is raised.
+(exact for integer rates such as 44100 -> 16000 = 160/441); the approximation is relative error < 1e-6.
+Two whole-number rates without such a fraction are taken at their exact ratio (MFPT's 48828 Hz -> 25600 Hz
+is 6400/12207: a longer filter, still a few MACs per output sample); anything else is a TinymlError.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from scipy.signal import resample_poly
 from ..errors import TinymlError
 
 MAX_DENOMINATOR = 1000
+MAX_EXACT_DENOMINATOR = 200_000  # whole-number rates up to 200 kHz (and to 1/4 Hz near 50 kHz) have their exact ratio
 
 
 def rational_ratio(rate_in: float, rate_out: float) -> tuple[int, int]:
@@ -38,6 +40,8 @@ def rational_ratio(rate_in: float, rate_out: float) -> tuple[int, int]:
         raise TinymlError(f"resample: rates must be > 0, got rate_in={rate_in}, rate_out={rate_out}")
     ratio = Fraction(float(rate_out)) / Fraction(float(rate_in))
     frac = ratio.limit_denominator(MAX_DENOMINATOR)
+    if abs(float(frac) - float(ratio)) > 1e-6 * float(ratio) and ratio.denominator <= MAX_EXACT_DENOMINATOR:
+        frac = ratio  # e.g. 48828 Hz -> 25600 Hz: two whole numbers of Hz, exactly 6400/12207
     if abs(float(frac) - float(ratio)) > 1e-6 * float(ratio):
         raise TinymlError(
             f"resample: ratio {rate_out}/{rate_in} has no fraction with denominator <= {MAX_DENOMINATOR}"

@@ -1,0 +1,93 @@
+"""More files as users have them, from a second new user's audit of `predict` with others' recordings
+(MFPT bearing records, MATLAB structs, ...). Each fixture is written here, small, in the layout the
+source writes (synthetic values, never real data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.io import savemat
+
+from tinyml.apps import load_app
+from tinyml.dsp.resample import rational_ratio, resample
+from tinyml.errors import TinymlError
+from tinyml.readers import ReadSpec
+from tinyml.recording import read_recording
+
+
+def _spec(app_id: str, **kw) -> ReadSpec:
+    return ReadSpec.from_manifest(load_app(app_id).manifest, **kw)
+
+
+def _vibration(n: int, rate: float) -> np.ndarray:
+    t = np.arange(n) / rate
+    return 0.4 * np.sin(2 * np.pi * 25 * t) + 0.2 * np.sin(2 * np.pi * 3170 * t)  # in g
+
+
+def _mfpt(path, gs: np.ndarray, sr: int, defects: bool = True) -> None:
+    """An MFPT record as distributed: struct `bearing` (shaft rate in Hz, load as text, gs, sr), compressed,
+    with the test bearing's defect frequencies in Hz beside it."""
+    bearing = {"rate": np.uint8(25), "load": "250", "gs": gs[:, None], "sr": np.uint16(sr)}
+    hz = {"FTF": 14.8375, "BPFO": 81.125, "BPFI": 118.875, "BSF": 63.91} if defects else {}
+    savemat(path, {"bearing": bearing, **hz}, do_compression=True)
+
+
+def test_an_mfpt_record_gives_its_acceleration_at_its_rate_on_its_machine(tmp_path):
+    gs = _vibration(4883, 48828)
+    _mfpt(tmp_path / "InnerRaceFault_vload_6.mat", gs, 48828)
+    rec = read_recording(tmp_path / "InnerRaceFault_vload_6.mat", _spec("predictive-maintenance"))
+    assert rec.rate == 48828 and np.allclose(rec.signal[:, 0], gs, atol=1e-6)  # g as stored; not the shaft's 25 Hz
+    machine = rec.deployment["machine"]
+    assert machine["shaft_hz"] == 25  # not the default machine's 29.95 Hz: its defect lines fall elsewhere
+    assert machine["bpfo"] == pytest.approx(3.245, abs=1e-4) and machine["bpfi"] == pytest.approx(4.755, abs=1e-4)
+    assert machine["bsf"] == pytest.approx(2.5564, abs=1e-4)
+    assert machine["ftf"] == pytest.approx(0.4056, abs=1e-4)  # against the fixed outer ring (8 rollers)
+    _mfpt(tmp_path / "baseline_1.mat", gs, 48828, defects=False)
+    rec = read_recording(tmp_path / "baseline_1.mat", _spec("predictive-maintenance"))
+    assert rec.deployment["machine"] == {"shaft_hz": 25.0}
+    with pytest.raises(TinymlError, match=r"baseline_1.mat: an MFPT record has one signal, bearing.gs; leave out "
+                                          r"--channel FE$"):
+        read_recording(tmp_path / "baseline_1.mat", _spec("predictive-maintenance", picks={"accel": "FE"}))
+
+
+def test_whole_number_rates_without_a_small_fraction_resample_at_their_exact_ratio():
+    assert rational_ratio(48828, 25600) == (6400, 12207)  # MFPT's outer and inner race records
+    assert rational_ratio(97656, 25600) == (3200, 12207)  # MFPT's baseline
+    assert rational_ratio(44100, 16000) == (160, 441)  # a small fraction as before
+    x = np.sin(2 * np.pi * 100 * np.arange(48828) / 48828)
+    y = resample(x, 48828, 25600)
+    assert len(y) == 25600 and np.allclose(y[500:-500], np.sin(2 * np.pi * 100 * np.arange(25600) / 25600)[500:-500],
+                                           atol=2e-3)
+    with pytest.raises(TinymlError, match="has no fraction"):
+        rational_ratio(48827.9, 25600)  # a measured rate: no exact ratio of moderate size to fall back on
+
+
+def test_a_struct_field_is_a_variable_and_a_named_sample_rate_beats_a_bare_rate(tmp_path):
+    vib = _vibration(3000, 20000)
+    savemat(tmp_path / "rig.mat", {"rig": {"vibration": vib, "rate": 30.0, "fs": 20000.0}})  # rate: the shaft's
+    rec = read_recording(tmp_path / "rig.mat", _spec("predictive-maintenance"))
+    assert rec.rate == 20000 and np.allclose(rec.signal[:, 0], vib)
+    savemat(tmp_path / "pick.mat", {"run": {"a1": vib, "a2": 2 * vib, "Fs": 20000}})
+    rec = read_recording(tmp_path / "pick.mat", _spec("predictive-maintenance", picks={"accel": "a2"}))
+    assert np.allclose(rec.signal[:, 0], 2 * vib)  # a field by its own name ...
+    rec = read_recording(tmp_path / "pick.mat", _spec("predictive-maintenance", picks={"accel": "run.a1"}))
+    assert np.allclose(rec.signal[:, 0], vib)  # ... or by its path
+
+
+def test_a_struct_array_of_named_signals_gives_each_by_its_name(tmp_path):
+    vib = _vibration(6400, 64000)
+    signals = np.array([("force", "Mech", np.ones(16)), ("vibration_1", "HostService", vib)],
+                       dtype=[("Name", "O"), ("Raster", "O"), ("Data", "O")])
+    savemat(tmp_path / "N15_M07_F10_K001_1.mat", {"N15_M07_F10_K001_1": {"Info": "test", "Y": signals}})
+    with pytest.raises(TinymlError, match=r"no rate in the file .*give --rate HZ$"):
+        read_recording(tmp_path / "N15_M07_F10_K001_1.mat", _spec("predictive-maintenance"))
+    rec = read_recording(tmp_path / "N15_M07_F10_K001_1.mat", _spec("predictive-maintenance", rate=64000.0))
+    assert rec.rate == 64000 and np.allclose(rec.signal[:, 0], vib)  # `vibration_1`, the app's alias
+
+
+def test_a_matlab_file_without_a_vector_names_what_it_has(tmp_path):
+    savemat(tmp_path / "meta.mat", {"setup": {"load": 250.0, "name": "rig 2"}, "n": 3.0})
+    with pytest.raises(TinymlError, match=r"meta.mat: MATLAB file without a numeric vector to read \(it has setup "
+                                          r"\(struct: load, name\), n \(scalar float64\)\); save the signal as a "
+                                          r"vector variable$"):
+        read_recording(tmp_path / "meta.mat", _spec("predictive-maintenance"))
