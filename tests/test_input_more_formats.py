@@ -91,3 +91,52 @@ def test_a_matlab_file_without_a_vector_names_what_it_has(tmp_path):
                                           r"\(struct: load, name\), n \(scalar float64\)\); save the signal as a "
                                           r"vector variable$"):
         read_recording(tmp_path / "meta.mat", _spec("predictive-maintenance"))
+
+
+def _zentra(path, ports: list[str], sensors: list[str], headings: list[str], rows: list[list[str]]) -> None:
+    """A ZENTRA Cloud CSV export: logger serial and ports, record count and sensors, units and measurements."""
+    lines = [",".join(["z6-04628", *ports]), ",".join([f"# Records: {len(rows)}", *sensors]),
+             ",".join(["Timestamps", *headings]), *(",".join(r) for r in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _quarter_hours(n: int) -> list[str]:
+    from datetime import datetime, timedelta
+
+    t0 = datetime(2020, 4, 1, 10, 0)  # crosses noon: 12-hour clock with AM/PM
+    return [(t0 + timedelta(minutes=15 * k)).strftime("%m/%d/%Y %I:%M:%S %p") for k in range(n)]
+
+
+def test_a_zentra_export_is_read_in_the_units_its_headings_lead_with(tmp_path, capsys):
+    vwc = 0.30 - 0.001 * np.arange(12)
+    rows = [[t, f"{100 * v:.1f}", f"{77.0 + k:.1f}", ""] for k, (t, v) in enumerate(zip(_quarter_hours(12), vwc))]
+    rows[5][1] = "#N/A"  # the probe did not answer: a missing sample
+    _zentra(tmp_path / "z6-04628.csv", ["Port1"] * 3, ["TEROS 12 Moisture/Temp/EC"] * 3,
+            [" % Water Content", " degree_F Soil Temperature", " mS/cm Saturation Extract EC"], rows)
+    rec = read_recording(tmp_path / "z6-04628.csv", _spec("soil-monitoring"))
+    assert rec.rate == pytest.approx(1 / 900)
+    ok = np.arange(12) != 5
+    assert np.allclose(rec.signal[ok, 0], vwc[ok], atol=1e-6)  # percent -> m3/m3
+    assert np.allclose(rec.signal[:2, 1], [25.0, (78.0 - 32) * 5 / 9], atol=1e-4)  # degree_F -> degC
+    assert np.isnan(rec.signal[:, 2]).all()  # saturation extract EC is not bulk EC: not read as ec_ds_m
+    err = capsys.readouterr().err
+    assert "vwc: converted from % to m3/m3" in err and "soil_temp_c: converted from degree_F to degC" in err
+
+
+def test_a_zentra_export_with_several_probes_asks_for_one_and_its_temperature_follows(tmp_path):
+    rows = [[t, "0.31", "21.0", "0.12", "18.0"] for t in _quarter_hours(12)]
+    _zentra(tmp_path / "two.csv", ["Port1", "Port1", "Port2", "Port2"], ["TEROS 11 Moisture/Temp"] * 4,
+            [" m³/m³ Water Content", " °C Soil Temperature"] * 2, rows)
+    with pytest.raises(TinymlError, match=r"two.csv: ZENTRA export lacks column\(s\) vwc; it has Water Content Port1, "
+                                          r"Soil Temperature Port1, Water Content Port2, Soil Temperature Port2; .*"
+                                          r"--channel vwc=NAME$"):
+        read_recording(tmp_path / "two.csv", _spec("soil-monitoring"))
+    rec = read_recording(tmp_path / "two.csv", _spec("soil-monitoring", picks={"vwc": "Water Content Port2"}))
+    assert np.allclose(rec.signal[:, :2], [0.12, 18.0])  # port 2's moisture and its own temperature
+
+
+def test_meter_unit_spellings_are_known():
+    from tinyml.units import lookup
+
+    assert lookup("m³/m³") == lookup("m3/m3") and lookup("degree_C") == lookup("°C")
+    assert lookup("degree_F") == lookup("°F") and lookup("degrees C") == lookup("degC")

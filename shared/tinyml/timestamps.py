@@ -98,17 +98,19 @@ def stated_unit(header: str) -> str | None:
 
 
 def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[str] | None = None,
-               where=lambda k: f"row {k + 1}") -> tuple[np.ndarray, datetime | None, str]:
+               where=lambda k: f"row {k + 1}", day_first: bool | None = None) -> tuple[np.ndarray, datetime | None, str]:
     """Seconds from the first row (float64, in file order), the wall-clock time of the first row when
     the column holds absolute times, and how the column was read (for messages). `dates`: a separate
-    date column for clock times. `where(k)`: how a message names cell k ("line 12" of a CSV)."""
+    date column for clock times. `where(k)`: how a message names cell k ("line 12" of a CSV). `day_first`:
+    the order of d/m/y dates when the format fixes it (a logger that writes month/day: False); None tells
+    it from a field above 12."""
     stated = stated_unit(header)
     name = header.strip()
     try:
         values = np.asarray(cells, dtype=np.float64)
     except ValueError:
         _refuse_bad_cell(cells, name, path, where)
-        return _datetimes(cells, name, path, dates, where)
+        return _datetimes(cells, name, path, dates, where, day_first)
     if not np.all(np.isfinite(values)):
         row = int(np.argmin(np.isfinite(values)))
         raise TinymlError(f"{path}: {where(row)}: time column {name!r} has no number ({cells[row]!r}); every row "
@@ -179,11 +181,12 @@ def _refuse_bad_cell(cells: Sequence[str], name: str, path, where) -> None:
                               f"numbers above it)") from None
 
 
-def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | None, where=lambda k: f"row {k + 1}"
-               ) -> tuple[np.ndarray, datetime | None, str]:
+def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | None, where=lambda k: f"row {k + 1}",
+               day_first: bool | None = None) -> tuple[np.ndarray, datetime | None, str]:
     """ISO-8601 date-times (or clock times, with a date column when there is one) -> seconds."""
     clock = bool(cells) and _CLOCK.match(cells[0].strip()) is not None
-    day_first = _day_first(dates if clock and dates is not None else cells, name, path)
+    if day_first is None:
+        day_first = _day_first(dates if clock and dates is not None else cells, name, path)
     out = np.empty(len(cells), np.float64)
     first = None
     day = 0.0

@@ -86,6 +86,7 @@ UNITS: dict[str, Unit] = {
 
 def normalize(unit: str) -> str:
     u = unit.strip().lower().replace("µ", "u").replace("μ", "u").replace("°", "deg").replace("²", "2")
+    u = u.replace("³", "3").replace("degrees", "deg").replace("degree", "deg")  # METER's `m³/m³`, `degree_C`
     return u.replace("^", "").replace("**", "").replace(" ", "").replace("_", "")
 
 
