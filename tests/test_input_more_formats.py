@@ -140,3 +140,32 @@ def test_meter_unit_spellings_are_known():
 
     assert lookup("m³/m³") == lookup("m3/m3") and lookup("degree_C") == lookup("°C")
     assert lookup("degree_F") == lookup("°F") and lookup("degrees C") == lookup("degC")
+
+
+@pytest.mark.parametrize("name, head, kind", [
+    ("clip.wav", b"fLaC\x00\x00\x00\x22", "FLAC"),  # a FLAC saved under a .wav name
+    ("clip.wav", b"ID3\x04\x00\x00\x00\x00\x00\x00", "MP3"),
+    ("clip.bin", b"\xff\xfb\x90\x64\x00\x00\x00\x00", "MP3"),  # MPEG-1 layer III frame, no tag, no suffix
+    ("clip.wav", b"OggS\x00\x02\x00\x00", "Ogg"),
+    ("memo", b"FORM\x00\x00\x10\x00AIFFCOMM", "AIFF"),
+    ("memo.m4a", b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00", "MP4/M4A"),
+    ("clip.au", b".snd\x00\x00\x00\x18", r"Sun/NeXT \(.au\)"),
+])
+def test_compressed_audio_is_named_by_its_content_and_refused_saying_what_to_do(tmp_path, name, head, kind):
+    p = tmp_path / name
+    p.write_bytes(head + bytes(300))
+    with pytest.raises(TinymlError, match=rf"{name}: {kind}.* audio, not WAV; convert it to WAV first \(ffmpeg -i FILE "
+                                          r"out.wav\)$"):
+        read_recording(p, _spec("keyword-spotting"))
+
+
+def test_headerless_samples_say_how_to_make_a_wav_and_utf16_text_is_not_taken_for_mpeg(tmp_path):
+    p = tmp_path / "yes.raw"
+    p.write_bytes(np.zeros(1600, "<i2").tobytes())
+    with pytest.raises(TinymlError, match=r"yes.raw: no reader for this file: headerless audio samples; make a WAV of "
+                                          r"them stating their rate and encoding \(sox -r 16000"):
+        read_recording(p, _spec("keyword-spotting"))
+    t = np.arange(1600) / 16000
+    text = "time,audio\n" + "".join(f"{s:.6f},{0.1 * np.sin(2 * np.pi * 440 * s):.4f}\n" for s in t)
+    (tmp_path / "a.csv").write_bytes(text.encode("utf-16"))  # FF FE ...: a BOM, not an MPEG frame
+    assert read_recording(tmp_path / "a.csv", _spec("keyword-spotting")).rate == 16000
