@@ -169,3 +169,29 @@ def test_headerless_samples_say_how_to_make_a_wav_and_utf16_text_is_not_taken_fo
     text = "time,audio\n" + "".join(f"{s:.6f},{0.1 * np.sin(2 * np.pi * 440 * s):.4f}\n" for s in t)
     (tmp_path / "a.csv").write_bytes(text.encode("utf-16"))  # FF FE ...: a BOM, not an MPEG frame
     assert read_recording(tmp_path / "a.csv", _spec("keyword-spotting")).rate == 16000
+
+
+def test_a_csv_without_a_heading_row_is_read_by_column_number_or_refused_saying_so(tmp_path, capsys):
+    vib = _vibration(2560, 25600)
+    # PRONOSTIA (FEMTO, IEEE PHM 2012) acc_*.csv: hour, minute, second, microsecond, horizontal, vertical; no heading
+    lines = [f"9,39,39,{65095 + 39 * k},{v:.3f},{-v:.3f}" for k, v in enumerate(vib)]
+    (tmp_path / "acc_00001.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(TinymlError, match=r"acc_00001.csv: CSV without a heading row \(its first line, '9,39,39,65095,"
+                                          r"0.000,-0.000', is numbers\): pick each channel's column by its number "
+                                          r"\(--channel accel=6\) or add a heading"):
+        read_recording(tmp_path / "acc_00001.csv", _spec("predictive-maintenance"))
+    rec = read_recording(tmp_path / "acc_00001.csv", _spec("predictive-maintenance", picks={"accel": "5"}, rate=25600.0))
+    assert len(rec.signal) == 2560 and np.allclose(rec.signal[:, 0], vib, atol=5e-4)  # every line is a sample
+    (tmp_path / "vib.txt").write_text("".join(f"{v:.4f}\n" for v in vib))  # one bare column of samples
+    rec = read_recording(tmp_path / "vib.txt", _spec("predictive-maintenance", rate=25600.0))
+    assert len(rec.signal) == 2560 and "no heading row: the file's one column read as accel" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("heading, scale", [("Horizontal_vibration_signals,Vertical_vibration_signals", 1.0),
+                                            ("Time (s),Acceleration (m/s²)", 9.80665)])
+def test_vibration_headings_users_have_name_the_accel_channel(tmp_path, heading, scale):
+    vib = _vibration(2560, 25600)
+    (tmp_path / "v.csv").write_text(heading + "\n" + "".join(f"{k / 25600:.7f},{scale * v:.5f}\n" if "Time" in heading
+                                                             else f"{v:.4f},{-v:.4f}\n" for k, v in enumerate(vib)))
+    rec = read_recording(tmp_path / "v.csv", _spec("predictive-maintenance", rate=None if "Time" in heading else 25600.0))
+    assert np.allclose(rec.signal[:, 0], vib, atol=5e-4)  # XJTU-SY's horizontal axis; m/s² as g
