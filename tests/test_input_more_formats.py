@@ -195,3 +195,21 @@ def test_vibration_headings_users_have_name_the_accel_channel(tmp_path, heading,
                                                              else f"{v:.4f},{-v:.4f}\n" for k, v in enumerate(vib)))
     rec = read_recording(tmp_path / "v.csv", _spec("predictive-maintenance", rate=None if "Time" in heading else 25600.0))
     assert np.allclose(rec.signal[:, 0], vib, atol=5e-4)  # XJTU-SY's horizontal axis; m/s² as g
+
+
+def test_a_rate_outside_the_accepted_ones_is_refused_in_the_users_words_saying_what_to_do(tmp_path):
+    from scipy.io import wavfile
+
+    from tinyml.predict import prepare
+
+    wavfile.write(tmp_path / "field_96k.wav", 96000, np.zeros(9600, np.int16) + 3)  # a field recorder's 96 kHz
+    rec = read_recording(tmp_path / "field_96k.wav", _spec("keyword-spotting"))
+    with pytest.raises(TinymlError, match=r"field_96k.wav: sample rate 96000 Hz not supported; accepted 8000-48000 Hz: "
+                                          r"resample it to 16000 Hz first$"):
+        prepare(load_app("keyword-spotting"), rec)
+    stamps = [f"2020-04-01 00:{k:02d}:00" for k in range(60)]  # a logger every minute
+    (tmp_path / "minutes.csv").write_text("time,vwc\n" + "".join(f"{t},0.25\n" for t in stamps))
+    with pytest.raises(TinymlError, match=r"minutes.csv: one sample every 60 s \(time column 'time' as date-times\) not "
+                                          r"supported; accepted every 5 min to 60 min: average it to one sample every "
+                                          r"15 min first$"):
+        read_recording(tmp_path / "minutes.csv", _spec("soil-monitoring"))

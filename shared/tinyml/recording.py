@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import TinymlError, notice, option
 from .readers import FileSignal, ReadSpec, reader_for
-from .regularize import Grid, _at, steady_parts
+from .regularize import Grid, _at, _duration, steady_parts
 from .units import to_manifest_units
 
 
@@ -155,10 +155,30 @@ def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: P
         g = steady_parts(fs.times, cols, spec, path, fs.time_origin, split=split)
         lo, hi = spec.accepted_rates or (0.0, np.inf)
         if not lo <= g.rate <= hi:  # say how the time was read: its unit may be the problem
-            raise TinymlError(f"{path}: sample rate {g.rate:.4g} Hz ({fs.time_note}) not supported; "
-                              f"accepted {lo:g}-{hi:g} Hz")
+            raise rate_refused(path, g.rate, (lo, hi), spec.device_rate, fs.time_note)
         return g
     if fs.rate:
         return Grid(cols, fs.rate, whole)
     raise TinymlError(f"{path}: no time column (timestamp in ms, time_s ...) and no rate given: "
                       f"add one, or give {option('rate', 'HZ')}")
+
+
+def rate_refused(source, rate: float, accepted: tuple[float, float], device_rate: float | None,
+                 how: str = "") -> TinymlError:
+    """The one-line refusal of a rate outside the app's accepted_rates, in the words a user thinks in (Hz, or
+    one sample every 15 min for a logger), saying what to do. `how`: how the file's time was read."""
+    lo, hi = accepted
+    said = f" ({how})" if how else ""
+    if rate > hi and device_rate:
+        todo = (f"resample it to {device_rate:.6g} Hz first" if device_rate >= 1 else
+                f"average it to {_rate_words(device_rate)} first")
+    else:
+        todo = f"give {option('rate', 'HZ')} if the file's rate is wrong"
+    span = (f"{lo:g}-{hi:g} Hz" if lo >= 1 else
+            f"every {_duration(1 / hi)} to {_duration(1 / lo)}" if lo > 0 else f"up to {_rate_words(hi)}")
+    return TinymlError(f"{source}: {_rate_words(rate)}{said} not supported; accepted {span}: {todo}")
+
+
+def _rate_words(hz: float) -> str:
+    """`sample rate 16000 Hz`, or `one sample every 15 min` below 1 Hz (a logger's interval)."""
+    return f"sample rate {hz:.6g} Hz" if hz >= 1 else f"one sample every {_duration(1 / hz)}"
