@@ -127,7 +127,7 @@ def test_a_zentra_export_with_several_probes_asks_for_one_and_its_temperature_fo
     rows = [[t, "0.31", "21.0", "0.12", "18.0"] for t in _quarter_hours(12)]
     _zentra(tmp_path / "two.csv", ["Port1", "Port1", "Port2", "Port2"], ["TEROS 11 Moisture/Temp"] * 4,
             [" m³/m³ Water Content", " °C Soil Temperature"] * 2, rows)
-    with pytest.raises(TinymlError, match=r"two.csv: ZENTRA export lacks column\(s\) vwc; it has Water Content Port1, "
+    with pytest.raises(TinymlError, match=r"two.csv: METER export lacks column\(s\) vwc; it has Water Content Port1, "
                                           r"Soil Temperature Port1, Water Content Port2, Soil Temperature Port2; .*"
                                           r"--channel vwc=NAME$"):
         read_recording(tmp_path / "two.csv", _spec("soil-monitoring"))
@@ -213,3 +213,16 @@ def test_a_rate_outside_the_accepted_ones_is_refused_in_the_users_words_saying_w
                                           r"supported; accepted every 5 min to 60 min: average it to one sample every "
                                           r"15 min first$"):
         read_recording(tmp_path / "minutes.csv", _spec("soil-monitoring"))
+
+
+def test_an_ech2o_utility_export_is_read_with_its_probes_ec_and_the_loggers_rain(tmp_path):
+    head = ("Em5b04567 02Apr20-1200,Port 1,Port 1,Port 1,Port 2\r\n"
+            ",5TE Moisture/Temp/EC,5TE Moisture/Temp/EC,5TE Moisture/Temp/EC,ECRN-100 Precipitation\r\n"
+            "Measurement Time,m³/m³ VWC,°C Temp,mS/cm EC Bulk,mm Precip\r\n")
+    body = "".join(f"4/1/2020 {h if h else 12}:{m:02d} AM,0.2{k % 10},21.5,0.0{k % 7},{0.2 * (k == 3):.1f}\r\n"
+                   for k, (h, m) in enumerate((h, m) for h in range(0, 3) for m in (0, 15, 30, 45)))
+    (tmp_path / "Em5b04567.csv").write_bytes((head + body).encode("cp1252"))  # as Excel on Windows saves it
+    rec = read_recording(tmp_path / "Em5b04567.csv", _spec("soil-monitoring"))
+    assert rec.rate == pytest.approx(1 / 900) and len(rec.signal) == 12
+    assert np.allclose(rec.signal[:3, :4], [[0.20, 21.5, 0.00, 0.0], [0.21, 21.5, 0.01, 0.0], [0.22, 21.5, 0.02, 0.0]])
+    assert rec.signal[3, 3] == pytest.approx(0.2)  # rain from the gauge on another port

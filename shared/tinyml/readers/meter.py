@@ -1,12 +1,13 @@
-"""METER ZENTRA exports (ZENTRA Cloud and ZENTRA Utility CSV: ZL6/EM60 loggers with TEROS, 5TM, ECH2O probes).
+"""METER (Decagon) logger exports: ZENTRA Cloud / ZENTRA Utility CSV (ZL6, EM60) and ECH2O Utility CSV (Em50).
 
 Three header rows, then one row per record:
     z6-04628,Port1,Port1,Port2,Port2                                      logger serial, each column's port
     # Records: 1056,TEROS 12 Moisture/Temp/EC,TEROS 12 Moisture/Temp/EC,...  record count, each port's sensor
     Timestamps, m3/m3 Water Content, degree_C Soil Temperature,...        unit and measurement
     04/01/2020 12:00:00 AM,0.074,25.0,...
-The unit leads the measurement (` m3/m3 Water Content`, ` % Water Content`, ` degree_F Soil Temperature`, an
-Excel export's `m³/m³` and `°C`): it is declared to the core, so percent and Fahrenheit are converted. The
+ECH2O Utility writes the same with its own words: `Port 1` ..., `5TM Moisture/Temp`, `Measurement Time,m³/m³
+VWC,°C Temp,mS/cm EC Bulk`. The unit leads the measurement (` m3/m3 Water Content`, ` % Water Content`,
+` degree_F Soil Temperature`, `m³/m³ VWC`): it is declared to the core, so percent and Fahrenheit are converted. The
 measurement is a column's family and its port the tag: one probe's moisture is `Water Content`; with several
 probes pick one (`--channel vwc="Water Content Port2"`), its temperature and EC follow (readers/_logger.py).
 Date-times are the logger's local time, month/day/year with a 12- or 24-hour clock.
@@ -28,8 +29,7 @@ from ._logger import choose
 
 HEADER_ROWS = 3
 _PORT = re.compile(r"^\s*port\s*\d+\s*$", re.IGNORECASE)
-_RECORDS = re.compile(r"^\s*#?\s*records\b", re.IGNORECASE)
-_TIME = re.compile(r"^\s*timestamps?\s*$", re.IGNORECASE)
+_TIME = re.compile(r"^\s*(timestamps?|measurement time)\s*$", re.IGNORECASE)
 _NOT_A_VALUE = MISSING | {"#n/a", "***", "inf", "-inf"}  # empty or `#N/A`: the probe did not answer
 
 
@@ -37,8 +37,8 @@ def claim(path: Path, head: bytes) -> int:
     rows = list(csv.reader(head.decode("utf-8-sig", errors="replace").splitlines()[:HEADER_ROWS]))
     if len(rows) < HEADER_ROWS or any(len(r) < 2 for r in rows):
         return 0
-    ports, records, heading = rows
-    if any(_PORT.match(c) for c in ports[1:]) and _RECORDS.match(records[0]) and _TIME.match(heading[0]):
+    ports, _sensors, heading = rows
+    if any(_PORT.match(c) for c in ports[1:]) and _TIME.match(heading[0]):
         return 100
     return 0
 
@@ -53,16 +53,16 @@ def measurement(cell: str) -> tuple[str, str]:
 
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
-    text = decode_text(path.read_bytes(), path, "ZENTRA export")  # an Excel "CSV" writes `³` and `°` in cp1252
+    text = decode_text(path.read_bytes(), path, "METER export")  # an Excel "CSV" writes `³` and `°` in cp1252
     rows = list(csv.reader(text.splitlines()))
     if len(rows) <= HEADER_ROWS:
-        raise TinymlError(f"{path}: a ZENTRA export has 3 header rows (ports, sensors, measurements) and then data")
+        raise TinymlError(f"{path}: a METER export has 3 header rows (ports, sensors, measurements) and then data")
     ports, heading = rows[0], rows[2]
     data_cols = [i for i in range(1, len(heading)) if heading[i].strip()]
     units, families = zip(*(measurement(heading[i]) for i in data_cols)) if data_cols else ((), ())
     tags = [(ports[i] if i < len(ports) else "").strip() for i in data_cols]
     names = [f"{fam} {tag}".strip() for fam, tag in zip(families, tags)]
-    found = {ch: k for ch, k in choose(spec, list(families), tags, names, path, "ZENTRA export").items()}
+    found = {ch: k for ch, k in choose(spec, list(families), tags, names, path, "METER export").items()}
     body = [r for r in rows[HEADER_ROWS:] if any(c.strip() for c in r)]
     line_of = lambda k: k + HEADER_ROWS + 1  # noqa: E731 (the file line of body row k, for messages)
     cols = {ch: parse_numbers([r[data_cols[k]] if data_cols[k] < len(r) else "" for r in body], path, names[k],
