@@ -226,3 +226,34 @@ def test_an_ech2o_utility_export_is_read_with_its_probes_ec_and_the_loggers_rain
     assert rec.rate == pytest.approx(1 / 900) and len(rec.signal) == 12
     assert np.allclose(rec.signal[:3, :4], [[0.20, 21.5, 0.00, 0.0], [0.21, 21.5, 0.01, 0.0], [0.22, 21.5, 0.02, 0.0]])
     assert rec.signal[3, 3] == pytest.approx(0.2)  # rain from the gauge on another port
+
+
+def _ameriflux(path, swc: list[float], ts: list[float]) -> None:
+    """An AmeriFlux BASE CSV: comment lines, TIMESTAMP_START/END as YYYYMMDDHHMM, half-hourly, -9999 missing."""
+    from datetime import datetime, timedelta
+
+    t0 = datetime(2020, 4, 1)
+    rows = [f"{t0 + timedelta(minutes=30 * k):%Y%m%d%H%M},{t0 + timedelta(minutes=30 * k + 30):%Y%m%d%H%M},0,"
+            f"{w:.1f},{t:.1f}" for k, (w, t) in enumerate(zip(swc, ts))]
+    path.write_text("# Site: US-Xxx\n# Version: 1-5\nTIMESTAMP_START,TIMESTAMP_END,P,SWC_1_1_1,TS\n" + "\n".join(rows) + "\n")
+
+
+def test_compact_date_times_are_date_times_not_milliseconds(tmp_path):
+    _ameriflux(tmp_path / "AMF_US-Xxx_BASE_HH_1-5.csv", [25.0 + 0.1 * (k % 9) for k in range(96)], [20.0] * 96)
+    rec = read_recording(tmp_path / "AMF_US-Xxx_BASE_HH_1-5.csv", _spec("soil-monitoring", picks={"vwc": "SWC_1_1_1"}))
+    assert rec.rate == pytest.approx(1 / 1800)  # was 10 Hz: 202004010000 -> 202004010030 read as 30 ms
+    assert rec.signal[0, 0] == pytest.approx(0.25) and rec.signal[0, 1] == 20.0
+
+
+def test_a_few_missing_value_markers_in_a_long_file_are_missing_samples_not_faults(tmp_path, capsys):
+    from tinyml.recording import read_recording_parts
+
+    swc = [25.0 + 0.1 * (k % 9) for k in range(2000)]
+    ts = [20.0] * 2000
+    swc[700], ts[3] = -9999, -9999  # 1 in 2000: inside the 0.1-99.9 % the unit checks look at
+    _ameriflux(tmp_path / "f.csv", swc, ts)
+    parts, _ = read_recording_parts(tmp_path / "f.csv", _spec("soil-monitoring", picks={"vwc": "SWC_1_1_1"}))
+    sig = np.concatenate([p.signal for p in parts])
+    assert np.nanmin(sig[:, 0]) >= 0.25 - 1e-6  # no -99.99 m3/m3 'out of range' sample
+    assert np.isnan(sig[:, 1]).sum() >= 1 and np.nanmin(sig[:, 1]) == 20.0  # the optional temperature's hole
+    assert "missing-value markers read as missing: 1 in 'vwc' (-9999), 1 in 'soil_temp_c' (-9999)" in capsys.readouterr().err

@@ -81,7 +81,9 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
     if fs.n == 0:
         raise TinymlError(f"{path}: recording has no samples")
     first = 0.0  # the first kept row's time from the file's first row (a row left out moves it)
-    if split and fs.times is not None and spec.rate is None:
+    rows_may_go = split and fs.times is not None and spec.rate is None  # a required channel's hole is a gap
+    fs = _markers_as_missing(fs, (spec.channels if rows_may_go else ()) + spec.optional, path)
+    if rows_may_go:
         base = float(np.min(fs.times)) if np.isfinite(fs.times).all() else 0.0
         fs = _drop_missing_rows(fs, spec, path)
         first = float(np.min(fs.times)) - base
@@ -101,6 +103,27 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
                        missing=missing, deployment=fs.deployment, start_s=first + s0)
              for (a, b), s0 in zip(g.parts, g.starts)]
     return parts, g.gaps
+
+
+def _markers_as_missing(fs: FileSignal, chans: Sequence[str], path: Path) -> FileSignal:
+    """A logger's missing-value marker (-9999, -999 ...: units.MISSING_MARKERS) in one of `chans` as NaN, with
+    one notice, where the channel's other values are all more than 10x smaller (a soil moisture in % with a
+    -9999 now and then; an int16 audio sample of 9999 is a value). A few markers in a long file pass the unit
+    checks (they look at the 0.1-99.9 % of the values): read as values they became faults and spikes."""
+    from .units import MISSING_MARKERS
+
+    columns, said = dict(fs.columns), []
+    for ch in chans:
+        v = np.asarray(columns.get(ch, ()), np.float64)
+        mark = np.isin(np.abs(v), MISSING_MARKERS)
+        rest = np.abs(v[~mark & np.isfinite(v)])
+        if mark.any() and rest.size and 10 * np.percentile(rest, 99.9) < np.abs(v[mark]).min():
+            columns[ch] = np.where(mark, np.nan, v)
+            said.append(f"{int(mark.sum())} in {ch!r} ({v[mark][0]:g})")
+    if not said:
+        return fs
+    notice(path, f"missing-value markers read as missing: {', '.join(said)}")
+    return replace(fs, columns=columns)
 
 
 def _drop_missing_rows(fs: FileSignal, spec: ReadSpec, path: Path) -> FileSignal:

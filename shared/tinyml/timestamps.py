@@ -115,6 +115,9 @@ def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[st
         row = int(np.argmin(np.isfinite(values)))
         raise TinymlError(f"{path}: {where(row)}: time column {name!r} has no number ({cells[row]!r}); every row "
                           f"needs a time")
+    compact = None if stated else _compact_datetimes(cells)
+    if compact is not None:
+        return compact - compact[0], _compact(cells[0]), f"time column {name!r} as date-times (YYYYMMDDHHMM)"
     unit = stated or _infer_unit(values, name, spec, path)
     secs = values * SECONDS_PER[unit]
     origin = None
@@ -123,6 +126,37 @@ def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[st
     how = f"time column {name!r} in {UNIT_NAMES[unit]}" + ("" if stated else " (from its step; a name like "
                                                             f"{_key(name).split('_')[0]}_s or _ms says which)")
     return secs - secs[0], origin, how
+
+
+_COMPACT = {12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}  # AmeriFlux/FLUXNET TIMESTAMP_START, met services
+
+
+def _compact(cell: str) -> datetime | None:
+    """A date-time written as digits only (202004010030, 20200401003000), or None: a year 1900-2100 and
+    a valid month, day, hour and minute in every place (a count of ms since 1970 has 13 digits; one of
+    12 digits would be 1973-2001 and fails the fields within a few samples)."""
+    text = cell.strip()
+    fmt = _COMPACT.get(len(text))
+    if fmt is None or not text.isdigit() or not 1900 <= int(text[:4]) <= 2100:
+        return None
+    try:
+        return datetime.strptime(text, fmt)
+    except ValueError:
+        return None
+
+
+def _compact_datetimes(cells: Sequence[str]) -> np.ndarray | None:
+    """Seconds (from 1970, naive) for a column of compact date-times, None unless every cell is one."""
+    if not cells or _compact(cells[0]) is None:
+        return None
+    out = np.empty(len(cells), np.float64)
+    epoch = datetime(1970, 1, 1)
+    for i, c in enumerate(cells):
+        dt = _compact(c)
+        if dt is None:
+            return None
+        out[i] = (dt - epoch) / timedelta(seconds=1)
+    return out
 
 
 def _infer_unit(values: np.ndarray, name: str, spec, path) -> str:

@@ -36,6 +36,7 @@ import numpy as np
 from .errors import TinymlError, notice, option
 
 G = 9.80665  # m/s^2 per g
+MISSING_MARKERS = (999.0, 9999.0, 99999.0, 999999.0)  # loggers' "no value" (AmeriFlux, ISMN: -9999), either sign
 
 
 @dataclass(frozen=True)
@@ -413,7 +414,7 @@ def _extremes(columns, chans, checks: _Checks) -> str:
     text = f"{', '.join(chans)} range {lo:.4g} to {hi:.4g}" if lo != hi else f"{', '.join(chans)} all {lo:.4g}"
     if worst[1] and lo != hi:
         text += f", farthest out {worst[1]} = {worst[3]:.4g} at sample {worst[2]}"
-        if abs(worst[3]) in (999, 9999, 99999, 999999):  # loggers' "no value" markers
+        if abs(worst[3]) in MISSING_MARKERS:
             text += " (a logger's missing-value marker? leave the cell empty instead)"
     return text
 
