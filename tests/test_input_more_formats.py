@@ -257,3 +257,22 @@ def test_a_few_missing_value_markers_in_a_long_file_are_missing_samples_not_faul
     assert np.nanmin(sig[:, 0]) >= 0.25 - 1e-6  # no -99.99 m3/m3 'out of range' sample
     assert np.isnan(sig[:, 1]).sum() >= 1 and np.nanmin(sig[:, 1]) == 20.0  # the optional temperature's hole
     assert "missing-value markers read as missing: 1 in 'vwc' (-9999), 1 in 'soil_temp_c' (-9999)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("heading", ["Volumetric Water Content (m³/m³)", "Soil Moisture (%VWC)", "VWC (% Vol)"])
+def test_soil_moisture_headings_and_percent_spellings(tmp_path, capsys, heading):
+    scale = 1.0 if "m³" in heading else 100.0
+    rows = "".join(f"2020-04-01 {k // 4:02d}:{15 * (k % 4):02d},{scale * (0.25 + 0.001 * (k % 5)):.4f}\n"
+                   for k in range(40))
+    (tmp_path / "s.csv").write_text(f"time,{heading}\n{rows}")
+    rec = read_recording(tmp_path / "s.csv", _spec("soil-monitoring"))
+    assert rec.signal[0, 0] == pytest.approx(0.25)
+    assert "look like" not in capsys.readouterr().err  # the heading's unit, not a guess from the values' size
+
+
+def test_ameriflux_names_give_the_top_sensor_of_the_first_profile(tmp_path):
+    _ameriflux(tmp_path / "AMF.csv", [25.0 + 0.1 * (k % 9) for k in range(96)], [20.0] * 96)
+    p = tmp_path / "AMF.csv"
+    p.write_text(p.read_text().replace(",TS\n", ",TS_1_1_1\n"))
+    rec = read_recording(p, _spec("soil-monitoring"))
+    assert rec.signal[0, 0] == pytest.approx(0.25) and rec.signal[0, 1] == 20.0

@@ -72,7 +72,7 @@ UNITS: dict[str, Unit] = {
     **_u("temperature", 1.0, -273.15, True, "k", "kelvin"),
     **_u("temperature", 5 / 9, -32.0, False, "degf", "f", "fahrenheit"),
     **_u("fraction", 1.0, 0.0, True, "fraction", "m3/m3", "cm3/cm3", "v/v"),
-    **_u("fraction", 0.01, 0.0, True, "%", "percent"),
+    **_u("fraction", 0.01, 0.0, True, "%", "percent", "%vwc", "%vol", "vol%"),  # `Soil Moisture (%VWC)`, `% Vol`
     # electrical conductivity (soil bulk EC): dS/m = mS/cm
     **_u("conductivity", 1.0, 0.0, True, "ds/m", "ms/cm", "mmho/cm"),
     **_u("conductivity", 1e-3, 0.0, True, "us/cm", "umho/cm"),
