@@ -276,3 +276,12 @@ def test_ameriflux_names_give_the_top_sensor_of_the_first_profile(tmp_path):
     p.write_text(p.read_text().replace(",TS\n", ",TS_1_1_1\n"))
     rec = read_recording(p, _spec("soil-monitoring"))
     assert rec.signal[0, 0] == pytest.approx(0.25) and rec.signal[0, 1] == 20.0
+
+
+@pytest.mark.parametrize("table", ["TOB1", "TOB3"])
+def test_a_campbell_binary_table_says_to_convert_it_to_toa5(tmp_path, table):
+    p = tmp_path / "CR1000_Hourly.dat"
+    p.write_bytes(f'"{table}","CR1000","CR1000","1234","CR1000.Std.32","CPU:soil.CR1","12345","Hourly"\r\n'
+                  .encode() + b'"SECONDS","NANOSECONDS","RECORD","VWC_Avg"\r\n' + bytes(range(256)))
+    with pytest.raises(TinymlError, match=rf"CR1000_Hourly.dat: Campbell {table} binary data; convert it to TOA5 first"):
+        read_recording(p, _spec("soil-monitoring"))

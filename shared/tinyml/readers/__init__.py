@@ -337,9 +337,9 @@ def reader_for(path: Path) -> ModuleType:
     """The reader module with the highest claim on `path`."""
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
-    container = _audio_container(head)
-    if container:  # whatever its name says (a FLAC saved as .wav): no reader decodes it
-        raise TinymlError(f"{path}: {container} audio, not WAV; {CONVERT_AUDIO}")
+    unread = _unread_format(head)
+    if unread:  # whatever its name says (a FLAC saved as .wav, a TOB3 .dat): no reader decodes it
+        raise TinymlError(f"{path}: {unread}")
     best, best_claim = None, 0
     for mod in modules():
         c = int(mod.claim(path, head) or 0)
@@ -371,6 +371,18 @@ NOT_READ = {
 _AUDIO_MAGIC = ((b"fLaC", "FLAC"), (b"OggS", "Ogg (Vorbis/Opus)"), (b"ID3", "MP3"), (b".snd", "Sun/NeXT (.au)"),
                 (b"#!AMR", "AMR"), (b"\x1aE\xdf\xa3", "WebM/Matroska"), (b"caff", "Core Audio (.caf)"),
                 (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "Windows Media (.wma)"))
+
+
+def _unread_format(head: bytes) -> str:
+    """What a file no reader decodes is, and what to do, told by its first bytes; "" for any other file."""
+    container = _audio_container(head)
+    if container:
+        return f"{container} audio, not WAV; {CONVERT_AUDIO}"
+    campbell = re.match(rb'"(TOB[123])"', head)
+    if campbell:  # a Campbell logger's binary table: TOA5, its text form, is read
+        return (f"Campbell {campbell.group(1).decode()} binary data; convert it to TOA5 first (LoggerNet's "
+                "CardConvert, or the logger's TOA5 output)")
+    return ""
 
 
 def _audio_container(head: bytes) -> str:
