@@ -76,13 +76,38 @@ def test_a_struct_field_is_a_variable_and_a_named_sample_rate_beats_a_bare_rate(
 
 def test_a_struct_array_of_named_signals_gives_each_by_its_name(tmp_path):
     vib = _vibration(6400, 64000)
-    signals = np.array([("force", "Mech", np.ones(16)), ("vibration_1", "HostService", vib)],
-                       dtype=[("Name", "O"), ("Raster", "O"), ("Data", "O")])
-    savemat(tmp_path / "N15_M07_F10_K001_1.mat", {"N15_M07_F10_K001_1": {"Info": "test", "Y": signals}})
+    signals = np.array([("force", "N", np.ones(16)), ("vibration", "g", vib)],
+                       dtype=[("Name", "O"), ("Unit", "O"), ("Data", "O")])
+    savemat(tmp_path / "run7.mat", {"run7": {"Info": "test", "Y": signals}})  # a measurement system's channel list
     with pytest.raises(TinymlError, match=r"no rate in the file .*give --rate HZ$"):
-        read_recording(tmp_path / "N15_M07_F10_K001_1.mat", _spec("predictive-maintenance"))
-    rec = read_recording(tmp_path / "N15_M07_F10_K001_1.mat", _spec("predictive-maintenance", rate=64000.0))
-    assert rec.rate == 64000 and np.allclose(rec.signal[:, 0], vib)  # `vibration_1`, the app's alias
+        read_recording(tmp_path / "run7.mat", _spec("predictive-maintenance"))
+    rec = read_recording(tmp_path / "run7.mat", _spec("predictive-maintenance", rate=64000.0))
+    assert rec.rate == 64000 and np.allclose(rec.signal[:, 0], vib)  # `vibration`, the app's alias
+
+
+def _paderborn(path, vib: np.ndarray) -> None:
+    """A Paderborn measurement as distributed: one struct named like the file, its field Y the channels."""
+    ys = np.zeros((1, 3), dtype=[("Name", "O"), ("Type", "O"), ("Unit", "O"), ("Raster", "O"), ("Data", "O")])
+    ys[0, 0] = ("force", "", "N", "Mech_4kHz", np.ones((1, 40)))
+    ys[0, 1] = ("phase_current_1", "", "A", "HostService", np.ones((1, 640)))
+    ys[0, 2] = ("vibration_1", "", "g", "Mech_64kHz", vib[None, :])
+    savemat(path, {path.stem: {"Info": np.array(["measurement"], dtype=object), "X": np.zeros((1, 0)), "Y": ys,
+                               "Description": np.array([path.stem], dtype=object)}})
+
+
+def test_a_paderborn_measurement_gives_its_vibration_at_its_raster_on_its_machine(tmp_path, capsys):
+    vib = _vibration(6400, 64000)
+    _paderborn(tmp_path / "N09_M07_F10_KA01_1.mat", vib)
+    rec = read_recording(tmp_path / "N09_M07_F10_KA01_1.mat", _spec("predictive-maintenance"))
+    assert rec.rate == 64000 and np.allclose(rec.signal[:, 0], vib)
+    machine = rec.deployment["machine"]
+    assert machine["shaft_hz"] == pytest.approx(15.0)  # N09: 900 rpm, not the default machine's 29.95 Hz
+    assert machine["bpfo"] == pytest.approx(3.0543, abs=1e-3)  # the 6203: 8 balls of 6.75 mm on 28.55 mm
+    (tmp_path / "N09_M07_F10_KA01_1.mat").rename(tmp_path / "healthy.mat")
+    rec = read_recording(tmp_path / "healthy.mat", _spec("predictive-maintenance"))
+    assert "shaft_hz" not in rec.deployment["machine"]
+    assert "does not give the speed (N15_M07_F10_...: 1500 rpm): give it, e.g. --set machine.shaft_rpm=1500" in \
+        capsys.readouterr().err
 
 
 def test_a_matlab_file_without_a_vector_names_what_it_has(tmp_path):

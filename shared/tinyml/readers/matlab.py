@@ -6,8 +6,8 @@ alone (MFPT's `bearing.gs` at `bearing.sr`), and a struct array of named signals
 numeric vector) gives each signal by its name. A variable's name may end in its unit (`accel_ms2`, `ecg_uV`), as a
 CSV heading may; otherwise the core tells the unit by the values' size.
 
-CWRU and MFPT records (cwru_mat, mfpt_mat) and PhysioNet records (mat, with their .hea) have their own readers;
-a compressed CWRU or MFPT file, whose variable names cannot be seen in its first bytes, is handed over from here.
+CWRU, MFPT and Paderborn records (cwru_mat, mfpt_mat, paderborn_mat) and PhysioNet records (mat, with their .hea) have their own readers;
+a compressed one, whose variable names cannot be seen in its first bytes, is handed over from here.
 MATLAB v7.3 files are HDF5: refused in one line (save with `-v7`).
 """
 
@@ -38,7 +38,7 @@ def claim(path: Path, head: bytes) -> int:
 def read(path: Path, spec: ReadSpec) -> FileSignal:
     from scipy.io import loadmat
 
-    from . import cwru_mat, mfpt_mat
+    from . import cwru_mat, mfpt_mat, paderborn_mat
 
     with open(path, "rb") as f:
         if f.read(len(V73_MAGIC)) == V73_MAGIC:
@@ -50,6 +50,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         return cwru_mat.read(path, spec, mat)  # loaded once: a compressed file's whole decompression
     if mfpt_mat.is_mfpt(mat):
         return mfpt_mat.read(path, spec, mat)
+    if paderborn_mat.channels(mat) is not None:
+        return paderborn_mat.read(path, spec, mat)
     variables = dict(_flatten({k: mat[k] for k in names}))
     vectors = {k: np.asarray(v) for k, v in variables.items() if _is_vector(v)}
     if not vectors:
