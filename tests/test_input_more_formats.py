@@ -310,3 +310,31 @@ def test_a_campbell_binary_table_says_to_convert_it_to_toa5(tmp_path, table):
                   .encode() + b'"SECONDS","NANOSECONDS","RECORD","VWC_Avg"\r\n' + bytes(range(256)))
     with pytest.raises(TinymlError, match=rf"CR1000_Hourly.dat: Campbell {table} binary data; convert it to TOA5 first"):
         read_recording(p, _spec("soil-monitoring"))
+
+
+def _lvm(path, columns: dict[str, np.ndarray], delta: float, unit: str, segments: int = 1) -> None:
+    """A LabVIEW measurement file: the file header, then per segment its header and a tab-separated table."""
+    n = len(next(iter(columns.values())))
+    chans = "\t".join(columns)
+    text = ("LabVIEW Measurement\t\nWriter_Version\t2\nReader_Version\t2\nSeparator\tTab\nDecimal_Separator\t.\n"
+            "Multi_Headings\tNo\nX_Columns\tOne\nTime_Pref\tRelative\nOperator\tlab\nDate\t2019/03/15\n"
+            "Time\t10:21:33.5\n***End_of_Header***\t\n\t\n")
+    for _ in range(segments):
+        per = "\t".join([f"{delta:E}"] * len(columns))
+        text += (f"Channels\t{len(columns)}\t\nSamples\t" + "\t".join([str(n)] * len(columns)) + "\t\n"
+                 f"X_Dimension\t" + "\t".join(["Time"] * len(columns)) + f"\t\nX0\t0.0E+0\t\nDelta_X\t{per}\t\n"
+                 "Y_Unit_Label\t" + "\t".join([unit] * len(columns)) + "\t\n***End_of_Header***\t\t\n"
+                 f"X_Value\t{chans}\tComment\n"
+                 + "".join(f"{k * delta:.7f}\t" + "\t".join(f"{c[k]:.6f}" for c in columns.values()) + "\n"
+                           for k in range(n)))
+    path.write_text(text)
+
+
+def test_a_labview_measurement_file_gives_its_channel_at_its_delta_x_in_its_unit(tmp_path, capsys):
+    vib = _vibration(2000, 20000)
+    _lvm(tmp_path / "run.lvm", {"Tacho": np.ones(2000), "Vibration": vib * 9.80665}, 5e-5, "m/s^2", segments=2)
+    rec = read_recording(tmp_path / "run.lvm", _spec("predictive-maintenance"))
+    assert rec.rate == pytest.approx(20000) and len(rec.signal) == 2000
+    assert np.allclose(rec.signal[:, 0], vib, atol=1e-5)  # m/s² as g
+    err = capsys.readouterr().err
+    assert "2 segments: the first is read" in err and "converted from m/s^2 to g" in err
