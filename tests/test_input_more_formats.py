@@ -338,3 +338,12 @@ def test_a_labview_measurement_file_gives_its_channel_at_its_delta_x_in_its_unit
     assert np.allclose(rec.signal[:, 0], vib, atol=1e-5)  # m/s² as g
     err = capsys.readouterr().err
     assert "2 segments: the first is read" in err and "converted from m/s^2 to g" in err
+
+
+def test_a_rate_below_the_accepted_ones_says_what_the_app_needs(tmp_path):
+    stamps = [f"2020-04-{d:02d} 00:00:00" for d in range(1, 29)]  # daily means
+    (tmp_path / "daily.csv").write_text("time,vwc\n" + "".join(f"{t},0.25\n" for t in stamps))
+    with pytest.raises(TinymlError, match=r"daily.csv: one sample every 24 h \(time column 'time' as date-times\) not "
+                                          r"supported; accepted every 5 min to 60 min: the app needs a sample at least "
+                                          r"every 60 min \(--rate HZ if the file's rate is misread\)$"):
+        read_recording(tmp_path / "daily.csv", _spec("soil-monitoring"))

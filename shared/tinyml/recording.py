@@ -195,6 +195,9 @@ def rate_refused(source, rate: float, accepted: tuple[float, float], device_rate
     if rate > hi and device_rate:
         todo = (f"resample it to {device_rate:.6g} Hz first" if device_rate >= 1 else
                 f"average it to {_rate_words(device_rate)} first")
+    elif rate < lo:
+        need = f"{lo:.6g} Hz or more" if lo >= 1 else f"a sample at least every {_duration(1 / lo)}"
+        todo = f"the app needs {need} ({option('rate', 'HZ')} if the file's rate is misread)"
     else:
         todo = f"give {option('rate', 'HZ')} if the file's rate is wrong"
     span = (f"{lo:g}-{hi:g} Hz" if lo >= 1 else
