@@ -347,3 +347,12 @@ def test_a_rate_below_the_accepted_ones_says_what_the_app_needs(tmp_path):
                                           r"supported; accepted every 5 min to 60 min: the app needs a sample at least "
                                           r"every 60 min \(--rate HZ if the file's rate is misread\)$"):
         read_recording(tmp_path / "daily.csv", _spec("soil-monitoring"))
+
+
+@pytest.mark.parametrize("name", ["2004.02.12.10.32.39.txt", "2004.02.12.10.32.39.csv"])
+def test_an_ims_snapshot_saved_with_a_suffix_is_read_as_one_on_its_machine(tmp_path, name):
+    vib = _vibration(2048, 20000)
+    (tmp_path / name).write_text("".join(f"{v:.3f}\t{-v:.3f}\t0.010\t-0.020\n" for v in vib))  # test 2's 4 columns
+    rec = read_recording(tmp_path / name, _spec("predictive-maintenance"))
+    assert rec.rate == 20000 and np.allclose(rec.signal[:, 0], vib, atol=5e-4)  # no --rate: IMS is 20 kHz
+    assert rec.deployment["machine"]["shaft_hz"] == pytest.approx(2000 / 60)  # the rig's 2000 rpm

@@ -6,8 +6,9 @@ alone (MFPT's `bearing.gs` at `bearing.sr`), and a struct array of named signals
 numeric vector) gives each signal by its name. A variable's name may end in its unit (`accel_ms2`, `ecg_uV`), as a
 CSV heading may; otherwise the core tells the unit by the values' size.
 
-CWRU, MFPT and Paderborn records (cwru_mat, mfpt_mat, paderborn_mat) and PhysioNet records (mat, with their .hea) have their own readers;
-a compressed one, whose variable names cannot be seen in its first bytes, is handed over from here.
+CWRU, MFPT and Paderborn records (cwru_mat, mfpt_mat, paderborn_mat) and PhysioNet records (mat, with their
+.hea) have their own readers; a compressed one, whose variable names cannot be seen in its first bytes, is
+handed over from here.
 MATLAB v7.3 files are HDF5: refused in one line (save with `-v7`).
 """
 

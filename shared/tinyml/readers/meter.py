@@ -74,7 +74,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         raise TinymlError(f"{path}: no record has a value for {', '.join(spec.channels)}")
     cols = {ch: v[ok] for ch, v in cols.items()}
     body = [r for r, keep in zip(body, ok) if keep]
-    fs = FileSignal(cols, units={ch: units[k] for ch, k in found.items()}, names={ch: names[k] for ch, k in found.items()})
+    fs = FileSignal(cols, units={ch: units[k] for ch, k in found.items()},
+                    names={ch: names[k] for ch, k in found.items()})
     if spec.rate is None and body:
         fs.times, fs.time_origin, fs.time_note = to_seconds([r[0] for r in body], heading[0], spec, path,
                                                             where=lambda k: f"line {line_of(k)}", day_first=False)
