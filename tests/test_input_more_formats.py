@@ -356,3 +356,20 @@ def test_an_ims_snapshot_saved_with_a_suffix_is_read_as_one_on_its_machine(tmp_p
     rec = read_recording(tmp_path / name, _spec("predictive-maintenance"))
     assert rec.rate == 20000 and np.allclose(rec.signal[:, 0], vib, atol=5e-4)  # no --rate: IMS is 20 kHz
     assert rec.deployment["machine"]["shaft_hz"] == pytest.approx(2000 / 60)  # the rig's 2000 rpm
+
+
+def test_an_xjtu_sy_capture_is_read_at_its_rate_on_its_condition_s_machine(tmp_path, capsys):
+    vib = _vibration(3200, 25600)
+    folder = tmp_path / "37.5Hz11kN" / "Bearing2_1"
+    folder.mkdir(parents=True)
+    (folder / "5.csv").write_text("Horizontal_vibration_signals,Vertical_vibration_signals\n"
+                                  + "".join(f"{v:.3f},{-2 * v:.3f}\n" for v in vib))
+    rec = read_recording(folder / "5.csv", _spec("predictive-maintenance"))  # no --rate: the data set's 25.6 kHz
+    assert rec.rate == 25600 and np.allclose(rec.signal[:, 0], vib, atol=5e-4)  # the horizontal axis
+    machine = rec.deployment["machine"]
+    assert machine["shaft_hz"] == 37.5 and machine["bpfo"] == pytest.approx(107.91 / 35, abs=1e-3)  # UER204
+    rec = read_recording(folder / "5.csv", _spec("predictive-maintenance", picks={"accel": "Vertical_vibration_signals"}))
+    assert np.allclose(rec.signal[:, 0], -2 * vib, atol=5e-4)
+    (folder / "5.csv").rename(tmp_path / "capture.csv")
+    rec = read_recording(tmp_path / "capture.csv", _spec("predictive-maintenance"))
+    assert "shaft_hz" not in rec.deployment["machine"] and "--set machine.shaft_hz=35" in capsys.readouterr().err
