@@ -373,3 +373,13 @@ def test_an_xjtu_sy_capture_is_read_at_its_rate_on_its_condition_s_machine(tmp_p
     (folder / "5.csv").rename(tmp_path / "capture.csv")
     rec = read_recording(tmp_path / "capture.csv", _spec("predictive-maintenance"))
     assert "shaft_hz" not in rec.deployment["machine"] and "--set machine.shaft_hz=35" in capsys.readouterr().err
+
+
+def test_a_cs616_toa5_table_gives_its_vw_column(tmp_path):
+    rows = "".join(f'"2021-05-01 {h:02d}:{m:02d}:00",{4 * h + m // 15},{0.21 + 0.001 * (m // 15):.3f},21.6\n'
+                   for h in range(3) for m in (0, 15, 30, 45))
+    (tmp_path / "CR1000_Table1.dat").write_text(
+        '"TOA5","site","CR1000","1234","CR1000.Std.32","CPU:cs616.CR1","1234","Table1"\n'
+        '"TIMESTAMP","RECORD","VW_Avg","PA_uS_Avg"\n"TS","RN","",""\n"","","Avg","Avg"\n' + rows)
+    rec = read_recording(tmp_path / "CR1000_Table1.dat", _spec("soil-monitoring"))
+    assert rec.signal[0, 0] == pytest.approx(0.21) and rec.rate == pytest.approx(1 / 900)
