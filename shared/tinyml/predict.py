@@ -21,7 +21,7 @@ from .features import FeatureExtractor, quantize_input
 from .output_lines import BEAT, EVENT, WINDOW, LineMaker, in_time_order
 from .postprocess import run_postprocessor
 from .readers import ReadSpec, parse_picks
-from .recording import Recording, read_recording, read_recording_parts
+from .recording import Recording, rate_refused, read_recording, read_recording_parts
 from .reference import TflmModel
 
 
@@ -173,7 +173,7 @@ def prepare(app: App, rec: Recording, notice=True, lead_in: int = 0) -> np.ndarr
     m = app.manifest
     lo, hi = (m.signal["accepted_rates"] or [m.rate, m.rate])[:2]
     if not lo <= rec.rate <= hi:
-        raise TinymlError(f"{rec.source}: sample rate {rec.rate:g} Hz not supported; accepted {lo:g}-{hi:g} Hz")
+        raise rate_refused(rec.source, rec.rate, (lo, hi), m.rate)
     sig = rec.signal
     if abs(rec.rate - m.rate) > 1e-6 * m.rate:
         if notice:

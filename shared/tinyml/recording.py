@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import TinymlError, notice, option
 from .readers import FileSignal, ReadSpec, reader_for
-from .regularize import Grid, _at, steady_parts
+from .regularize import Grid, _at, _duration, steady_parts
 from .units import to_manifest_units
 
 
@@ -81,7 +81,9 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
     if fs.n == 0:
         raise TinymlError(f"{path}: recording has no samples")
     first = 0.0  # the first kept row's time from the file's first row (a row left out moves it)
-    if split and fs.times is not None and spec.rate is None:
+    rows_may_go = split and fs.times is not None and spec.rate is None  # a required channel's hole is a gap
+    fs = _markers_as_missing(fs, (spec.channels if rows_may_go else ()) + spec.optional, path)
+    if rows_may_go:
         base = float(np.min(fs.times)) if np.isfinite(fs.times).all() else 0.0
         fs = _drop_missing_rows(fs, spec, path)
         first = float(np.min(fs.times)) - base
@@ -101,6 +103,27 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
                        missing=missing, deployment=fs.deployment, start_s=first + s0)
              for (a, b), s0 in zip(g.parts, g.starts)]
     return parts, g.gaps
+
+
+def _markers_as_missing(fs: FileSignal, chans: Sequence[str], path: Path) -> FileSignal:
+    """A logger's missing-value marker (-9999, -999 ...: units.MISSING_MARKERS) in one of `chans` as NaN, with
+    one notice, where the channel's other values are all more than 10x smaller (a soil moisture in % with a
+    -9999 now and then; an int16 audio sample of 9999 is a value). A few markers in a long file pass the unit
+    checks (they look at the 0.1-99.9 % of the values): read as values they became faults and spikes."""
+    from .units import MISSING_MARKERS
+
+    columns, said = dict(fs.columns), []
+    for ch in chans:
+        v = np.asarray(columns.get(ch, ()), np.float64)
+        mark = np.isin(np.abs(v), MISSING_MARKERS)
+        rest = np.abs(v[~mark & np.isfinite(v)])
+        if mark.any() and rest.size and 10 * np.percentile(rest, 99.9) < np.abs(v[mark]).min():
+            columns[ch] = np.where(mark, np.nan, v)
+            said.append(f"{int(mark.sum())} in {ch!r} ({v[mark][0]:g})")
+    if not said:
+        return fs
+    notice(path, f"missing-value markers read as missing: {', '.join(said)}")
+    return replace(fs, columns=columns)
 
 
 def _drop_missing_rows(fs: FileSignal, spec: ReadSpec, path: Path) -> FileSignal:
@@ -155,10 +178,33 @@ def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: P
         g = steady_parts(fs.times, cols, spec, path, fs.time_origin, split=split)
         lo, hi = spec.accepted_rates or (0.0, np.inf)
         if not lo <= g.rate <= hi:  # say how the time was read: its unit may be the problem
-            raise TinymlError(f"{path}: sample rate {g.rate:.4g} Hz ({fs.time_note}) not supported; "
-                              f"accepted {lo:g}-{hi:g} Hz")
+            raise rate_refused(path, g.rate, (lo, hi), spec.device_rate, fs.time_note)
         return g
     if fs.rate:
         return Grid(cols, fs.rate, whole)
     raise TinymlError(f"{path}: no time column (timestamp in ms, time_s ...) and no rate given: "
                       f"add one, or give {option('rate', 'HZ')}")
+
+
+def rate_refused(source, rate: float, accepted: tuple[float, float], device_rate: float | None,
+                 how: str = "") -> TinymlError:
+    """The one-line refusal of a rate outside the app's accepted_rates, in the words a user thinks in (Hz, or
+    one sample every 15 min for a logger), saying what to do. `how`: how the file's time was read."""
+    lo, hi = accepted
+    said = f" ({how})" if how else ""
+    if rate > hi and device_rate:
+        todo = (f"resample it to {device_rate:.6g} Hz first" if device_rate >= 1 else
+                f"average it to {_rate_words(device_rate)} first")
+    elif rate < lo:
+        need = f"{lo:.6g} Hz or more" if lo >= 1 else f"a sample at least every {_duration(1 / lo)}"
+        todo = f"the app needs {need} ({option('rate', 'HZ')} if the file's rate is misread)"
+    else:
+        todo = f"give {option('rate', 'HZ')} if the file's rate is wrong"
+    span = (f"{lo:g}-{hi:g} Hz" if lo >= 1 else
+            f"every {_duration(1 / hi)} to {_duration(1 / lo)}" if lo > 0 else f"up to {_rate_words(hi)}")
+    return TinymlError(f"{source}: {_rate_words(rate)}{said} not supported; accepted {span}: {todo}")
+
+
+def _rate_words(hz: float) -> str:
+    """`sample rate 16000 Hz`, or `one sample every 15 min` below 1 Hz (a logger's interval)."""
+    return f"sample rate {hz:.6g} Hz" if hz >= 1 else f"one sample every {_duration(1 / hz)}"

@@ -217,15 +217,17 @@ def _grid_rate(rate: float, spec, steady: bool = False) -> float:
     its own rate when the resampler can take it as it is (its filter is better than interpolation)."""
     from fractions import Fraction
 
-    from .dsp.resample import MAX_DENOMINATOR
+    from .dsp.resample import rational_ratio
 
     device = getattr(spec, "device_rate", None)
     if not device:
         return rate
     if steady:
-        exact = Fraction(float(device)) / Fraction(float(rate))
-        if abs(float(exact.limit_denominator(MAX_DENOMINATOR)) - float(exact)) <= 1e-6 * float(exact):
+        try:
+            rational_ratio(rate, device)
             return rate
+        except TinymlError:
+            pass
     if abs(rate / device - 1) <= 0.05:
         return float(device)
     return float(device * Fraction(rate / device).limit_denominator(100))

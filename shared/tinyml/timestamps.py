@@ -98,21 +98,26 @@ def stated_unit(header: str) -> str | None:
 
 
 def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[str] | None = None,
-               where=lambda k: f"row {k + 1}") -> tuple[np.ndarray, datetime | None, str]:
+               where=lambda k: f"row {k + 1}", day_first: bool | None = None) -> tuple[np.ndarray, datetime | None, str]:
     """Seconds from the first row (float64, in file order), the wall-clock time of the first row when
     the column holds absolute times, and how the column was read (for messages). `dates`: a separate
-    date column for clock times. `where(k)`: how a message names cell k ("line 12" of a CSV)."""
+    date column for clock times. `where(k)`: how a message names cell k ("line 12" of a CSV). `day_first`:
+    the order of d/m/y dates when the format fixes it (a logger that writes month/day: False); None tells
+    it from a field above 12."""
     stated = stated_unit(header)
     name = header.strip()
     try:
         values = np.asarray(cells, dtype=np.float64)
     except ValueError:
         _refuse_bad_cell(cells, name, path, where)
-        return _datetimes(cells, name, path, dates, where)
+        return _datetimes(cells, name, path, dates, where, day_first)
     if not np.all(np.isfinite(values)):
         row = int(np.argmin(np.isfinite(values)))
         raise TinymlError(f"{path}: {where(row)}: time column {name!r} has no number ({cells[row]!r}); every row "
                           f"needs a time")
+    compact = None if stated else _compact_datetimes(cells)
+    if compact is not None:
+        return compact - compact[0], _compact(cells[0]), f"time column {name!r} as date-times (YYYYMMDDHHMM)"
     unit = stated or _infer_unit(values, name, spec, path)
     secs = values * SECONDS_PER[unit]
     origin = None
@@ -121,6 +126,37 @@ def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[st
     how = f"time column {name!r} in {UNIT_NAMES[unit]}" + ("" if stated else " (from its step; a name like "
                                                             f"{_key(name).split('_')[0]}_s or _ms says which)")
     return secs - secs[0], origin, how
+
+
+_COMPACT = {12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}  # AmeriFlux/FLUXNET TIMESTAMP_START, met services
+
+
+def _compact(cell: str) -> datetime | None:
+    """A date-time written as digits only (202004010030, 20200401003000), or None: a year 1900-2100 and
+    a valid month, day, hour and minute in every place (a count of ms since 1970 has 13 digits; one of
+    12 digits would be 1973-2001 and fails the fields within a few samples)."""
+    text = cell.strip()
+    fmt = _COMPACT.get(len(text))
+    if fmt is None or not text.isdigit() or not 1900 <= int(text[:4]) <= 2100:
+        return None
+    try:
+        return datetime.strptime(text, fmt)
+    except ValueError:
+        return None
+
+
+def _compact_datetimes(cells: Sequence[str]) -> np.ndarray | None:
+    """Seconds (from 1970, naive) for a column of compact date-times, None unless every cell is one."""
+    if not cells or _compact(cells[0]) is None:
+        return None
+    out = np.empty(len(cells), np.float64)
+    epoch = datetime(1970, 1, 1)
+    for i, c in enumerate(cells):
+        dt = _compact(c)
+        if dt is None:
+            return None
+        out[i] = (dt - epoch) / timedelta(seconds=1)
+    return out
 
 
 def _infer_unit(values: np.ndarray, name: str, spec, path) -> str:
@@ -179,11 +215,12 @@ def _refuse_bad_cell(cells: Sequence[str], name: str, path, where) -> None:
                               f"numbers above it)") from None
 
 
-def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | None, where=lambda k: f"row {k + 1}"
-               ) -> tuple[np.ndarray, datetime | None, str]:
+def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | None, where=lambda k: f"row {k + 1}",
+               day_first: bool | None = None) -> tuple[np.ndarray, datetime | None, str]:
     """ISO-8601 date-times (or clock times, with a date column when there is one) -> seconds."""
     clock = bool(cells) and _CLOCK.match(cells[0].strip()) is not None
-    day_first = _day_first(dates if clock and dates is not None else cells, name, path)
+    if day_first is None:
+        day_first = _day_first(dates if clock and dates is not None else cells, name, path)
     out = np.empty(len(cells), np.float64)
     first = None
     day = 0.0

@@ -36,6 +36,7 @@ import numpy as np
 from .errors import TinymlError, notice, option
 
 G = 9.80665  # m/s^2 per g
+MISSING_MARKERS = (999.0, 9999.0, 99999.0, 999999.0)  # loggers' "no value" (AmeriFlux, ISMN: -9999), either sign
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ UNITS: dict[str, Unit] = {
     **_u("temperature", 1.0, -273.15, True, "k", "kelvin"),
     **_u("temperature", 5 / 9, -32.0, False, "degf", "f", "fahrenheit"),
     **_u("fraction", 1.0, 0.0, True, "fraction", "m3/m3", "cm3/cm3", "v/v"),
-    **_u("fraction", 0.01, 0.0, True, "%", "percent"),
+    **_u("fraction", 0.01, 0.0, True, "%", "percent", "%vwc", "%vol", "vol%"),  # `Soil Moisture (%VWC)`, `% Vol`
     # electrical conductivity (soil bulk EC): dS/m = mS/cm
     **_u("conductivity", 1.0, 0.0, True, "ds/m", "ms/cm", "mmho/cm"),
     **_u("conductivity", 1e-3, 0.0, True, "us/cm", "umho/cm"),
@@ -86,6 +87,7 @@ UNITS: dict[str, Unit] = {
 
 def normalize(unit: str) -> str:
     u = unit.strip().lower().replace("µ", "u").replace("μ", "u").replace("°", "deg").replace("²", "2")
+    u = u.replace("³", "3").replace("degrees", "deg").replace("degree", "deg")  # METER's `m³/m³`, `degree_C`
     return u.replace("^", "").replace("**", "").replace(" ", "").replace("_", "")
 
 
@@ -421,7 +423,7 @@ def _extremes(columns, chans, checks: _Checks) -> str:
     text = f"{', '.join(chans)} range {lo:.4g} to {hi:.4g}" if lo != hi else f"{', '.join(chans)} all {lo:.4g}"
     if worst[1] and lo != hi:
         text += f", farthest out {worst[1]} = {worst[3]:.4g} at sample {worst[2]}"
-        if abs(worst[3]) in (999, 9999, 99999, 999999):  # loggers' "no value" markers
+        if abs(worst[3]) in MISSING_MARKERS:
             text += " (a logger's missing-value marker? leave the cell empty instead)"
     return text
 

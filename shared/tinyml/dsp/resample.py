@@ -16,9 +16,9 @@ when the input sample nearest to it in time is, and the values around a hole are
 were filled by linear interpolation.
 
 The ratio rate_out/rate_in is approximated by a fraction up/down with a denominator <= 1000
-(exact for integer rates such as 44100 -> 16000 = 160/441), else, for a measured rate (an Apple Watch's
-511.422 Hz), <= 10000 (a longer filter); the approximation is relative error < 1e-6 or a TinymlError is
-raised.
+(exact for integer rates such as 44100 -> 16000 = 160/441), else <= 20000 (a longer filter): exact for
+whole-number rates such as MFPT's 48828 Hz -> 25600 Hz = 6400/12207, close for a measured rate (an Apple
+Watch's 511.422 Hz); the approximation is relative error < 1e-6 or a TinymlError is raised.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from scipy.signal import resample_poly
 from ..errors import TinymlError
 
 MAX_DENOMINATOR = 1000
-MEASURED_MAX_DENOMINATOR = 10000  # 511.422 -> 250 Hz: 3699/7567, ~20 ms for 30 s of signal
+MEASURED_MAX_DENOMINATOR = 20000  # 48828 -> 25600 Hz: 6400/12207 exactly; 511.422 -> 250 Hz within 1e-8
 
 
 def rational_ratio(rate_in: float, rate_out: float) -> tuple[int, int]:

@@ -358,6 +358,9 @@ def reader_for(path: Path) -> ModuleType:
     """The reader module with the highest claim on `path`."""
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
+    unread = _unread_format(head)
+    if unread:  # whatever its name says (a FLAC saved as .wav, a TOB3 .dat): no reader decodes it
+        raise TinymlError(f"{path}: {unread}")
     best, best_claim = None, 0
     for mod in modules():
         c = int(mod.claim(path, head) or 0)
@@ -370,11 +373,59 @@ def reader_for(path: Path) -> ModuleType:
     return best
 
 
+CONVERT_AUDIO = "convert it to WAV first (ffmpeg -i FILE out.wav)"
+
 # Formats users have that no reader takes, and what to do (the refusal says it).
 NOT_READ = {
-    (".mp3", ".m4a", ".aac", ".ogg", ".opus", ".flac", ".aif", ".aiff", ".webm", ".caf", ".amr"):
-        ": compressed or non-WAV audio; convert it to WAV first (ffmpeg -i FILE out.wav)",
+    (".mp3", ".m4a", ".aac", ".ogg", ".opus", ".flac", ".aif", ".aiff", ".webm", ".caf", ".amr", ".au", ".snd",
+     ".wma", ".3gp"): f": compressed or non-WAV audio; {CONVERT_AUDIO}",
+    (".raw", ".pcm"): ": headerless audio samples; make a WAV of them stating their rate and encoding "
+                      "(sox -r 16000 -e signed -b 16 -c 1 FILE out.wav)",
     (".xlsx", ".xls", ".ods", ".numbers"): ": a spreadsheet; save the sheet as CSV",
     (".gdf",): ": GDF biosignals are not read; export the lead as EDF, CSV or a WFDB record",
     (".parquet", ".h5", ".hdf5", ".npy", ".npz", ".pkl", ".feather"): ": a binary array file; write it as CSV",
 }
+
+
+# The first bytes of audio containers no reader decodes (a WAV is RIFF/RF64 .. WAVE): told by content, so a
+# FLAC or an MP3 saved under a .wav name is named for what it is, not reported as a broken WAV.
+_AUDIO_MAGIC = ((b"fLaC", "FLAC"), (b"OggS", "Ogg (Vorbis/Opus)"), (b"ID3", "MP3"), (b".snd", "Sun/NeXT (.au)"),
+                (b"#!AMR", "AMR"), (b"\x1aE\xdf\xa3", "WebM/Matroska"), (b"caff", "Core Audio (.caf)"),
+                (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "Windows Media (.wma)"))
+
+
+def _unread_format(head: bytes) -> str:
+    """What a file no reader decodes is, and what to do, told by its first bytes; "" for any other file."""
+    container = _audio_container(head)
+    if container:
+        return f"{container} audio, not WAV; {CONVERT_AUDIO}"
+    campbell = re.match(rb'"(TOB[123])"', head)
+    if campbell:  # a Campbell logger's binary table: TOA5, its text form, is read
+        return (f"Campbell {campbell.group(1).decode()} binary data; convert it to TOA5 first (LoggerNet's "
+                "CardConvert, or the logger's TOA5 output)")
+    return ""
+
+
+def _audio_container(head: bytes) -> str:
+    """The name of the audio container `head` starts, or "" (MPEG audio without an ID3 tag is told by its
+    frame header; AIFF and MP4/M4A by their chunk types)."""
+    for magic, name in _AUDIO_MAGIC:
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "AIFF"
+    if head[4:8] == b"ftyp" and head[8:11] in (b"M4A", b"mp4", b"iso", b"3gp", b"M4B", b"qt "):
+        return "MP4/M4A"
+    if _mpeg_frame(head):
+        return "MP3"
+    return ""
+
+
+def _mpeg_frame(head: bytes) -> bool:
+    """Whether `head` starts an MPEG audio layer III or II frame: an 11-bit sync, a version that is not the
+    reserved one, a valid bitrate and sample-rate index (a UTF-16 BOM, FF FE, would be layer I: not taken)."""
+    if len(head) < 4 or head[0] != 0xFF:
+        return False
+    b1, b2 = head[1], head[2]
+    return (b1 & 0xE0 == 0xE0 and b1 & 0x18 != 0x08 and b1 & 0x06 in (0x02, 0x04)
+            and b2 & 0xF0 != 0xF0 and b2 & 0x0C != 0x0C)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TinymlError, notice
+from ..errors import TinymlError, notice, option
 from ..timestamps import DATE_NAMES, find_time_column, time_column, to_seconds
 from . import FileSignal, ReadSpec, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
@@ -30,8 +30,8 @@ def claim(path: Path, head: bytes) -> int:
     if text is None:
         return 0
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
-    if not any(d in first for d in DELIMITERS):
-        return 0
+    if not any(d in first for d in DELIMITERS) and not is_number(first.strip()):
+        return 0  # neither a table nor a column of bare numbers (one sample a line)
     return 20 if suffix == ".txt" else 5  # any other text table: the reader of last resort
 
 
@@ -47,8 +47,11 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     numbered = numbered[start:]
     rows = list(csv.reader((ln for _, ln in numbered), delimiter=delim))
     lines = [n for n, _ in numbered]
-    header = [_unquoted(h.strip()) for h in rows[0]]
-    body = rows[1:]
+    if all(is_number(c.strip()) for c in rows[0] if c.strip()) and any(c.strip() for c in rows[0]):
+        header, body = _numbered_columns(rows[0], spec, path), rows  # no heading: every line is data
+        lines = lines[:1] + lines  # body row k is on lines[k + 1], as below a heading
+    else:
+        header, body = [_unquoted(h.strip()) for h in rows[0]], rows[1:]
     if body and _is_units_row(body[0], header):  # a row of units under the heading (loggers, lab software)
         header = [f"{h} ({u.strip()})" if u.strip() and not column_name(h)[1] else h for h, u in zip(header, body[0])]
         body, lines = body[1:], lines[:1] + lines[2:]
@@ -73,6 +76,21 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
 
 
 SAMPLE_LINES = 50  # lines that decide the separator and where the heading is
+
+
+def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]:
+    """Names for the columns of a file without a heading row (a logger's or a data set's bare numbers): their
+    numbers from 1, which --channel picks (`accel=5`); the app's channel for the one column of a one-column
+    file, with a notice. Anything else is refused: which column is which cannot be told."""
+    if spec.picks:
+        return [str(i + 1) for i in range(len(first))]
+    if len(first) == 1 and len(spec.all_channels) == 1:
+        notice(path, f"no heading row: the file's one column read as {spec.channels[0]}")
+        return [spec.channels[0]]
+    line = ",".join(c.strip() for c in first)
+    raise TinymlError(f"{path}: CSV without a heading row (its first line, {line[:48]!r}, is numbers): pick each "
+                      f"channel's column by its number ({option('channel', spec.channels[0] + '=' + str(len(first)))}"
+                      f") or add a heading that names the columns ({', '.join(spec.channels)}; time_s for the time)")
 
 
 def _layout(sample: list[str]) -> tuple[str, int]:

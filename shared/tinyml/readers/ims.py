@@ -1,9 +1,9 @@
 """NASA IMS bearing data (Lee, Qiu, Yu, Lin: University of Cincinnati, via the NASA prognostics data
-repository): a run-to-failure test is a folder of 1 s snapshots, one text file each, named by the time
-it was taken, `YYYY.MM.DD.hh.mm.ss` (no suffix). A snapshot is 20,480 rows at 20 kHz, tab-separated, one
-column per accelerometer: 8 in the first test (x and y of bearings 1-4), 4 in the second and third (one
-per bearing). Values are acceleration in g. Four Rexnord ZA-2115 double-row bearings on one shaft at
-2000 rpm under a 6000 lb radial load.
+repository): a run-to-failure test is a folder of 1 s snapshots, one text file each, named by the time it
+was taken, `YYYY.MM.DD.hh.mm.ss` (no suffix; a copy with `.txt` or `.csv` is read too). A snapshot is 20,480
+rows at 20 kHz, tab-separated, one column per accelerometer: 8 in the first test (x and y of bearings 1-4),
+4 in the second and third (one per bearing). Values are acceleration in g. Four Rexnord ZA-2115 double-row
+bearings on one shaft at 2000 rpm under a 6000 lb radial load.
 
 `parse(path)` is the format; `claim`/`read` make it a reader for `predict` and `run` (the first column
 by default; `--channel ch5` picks another, ch1..ch8 in file order); datasets/ims reads whole tests.
@@ -78,12 +78,15 @@ def _numbers(line: str, width: int) -> bool:
 
 
 def claim(path: Path, head: bytes) -> int:
-    if not NAME.match(Path(path).name):
-        return 0
+    path = Path(path)
     first = head.split(b"\n", 1)[0]
-    if first.count(b"\t") in (3, 7):
+    tabbed = first.count(b"\t") in (3, 7)
+    if NAME.match(path.name):
+        return 90 if tabbed else 20
+    # a copy saved with a suffix (2004.02.12.10.32.39.txt, as some mirrors ship the data): by its content too
+    if path.suffix.lower() in (".txt", ".csv", ".tsv") and NAME.match(path.stem) and tabbed:
         return 90
-    return 20
+    return 0
 
 
 def read(path: Path, spec):

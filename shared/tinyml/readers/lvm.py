@@ -1,0 +1,88 @@
+"""LabVIEW measurement files (`.lvm`, what NI DAQ software and LabVIEW's Write To Measurement File write).
+
+    LabVIEW Measurement
+    Writer_Version  2  ... Separator  Tab ... Decimal_Separator  . ... X_Columns  One ...
+    ***End_of_Header***                                           the file's header
+    Channels  1 ... Samples  25600 ... Delta_X  3.906250E-5 ... Y_Unit_Label  g ...
+    ***End_of_Header***                                           the first segment's header
+    X_Value  Acceleration  Comment                                 its heading: x column(s), channels, comment
+    0.000000  0.012345
+Each header line is a key and one value per channel. The rate is 1 / Delta_X (seconds between samples) of
+the channel read; a `Y_Unit_Label` is the channel's unit. X_Columns `One` (one time column first), `Multi`
+(one before each channel) or `No` (none). A file of several segments: the first is read, with a notice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TinymlError, notice
+from . import FileSignal, ReadSpec, decode_text, is_number, parse_numbers
+
+MAGIC = "LabVIEW Measurement"
+END = "***End_of_Header***"
+SEPARATORS = {"tab": "\t", "comma": ",", "semicolon": ";", "space": " "}
+
+
+def claim(path: Path, head: bytes) -> int:
+    return 100 if head.decode("utf-8-sig", errors="replace").lstrip().startswith(MAGIC) else 0
+
+
+def _header(lines: list[str], sep: str) -> dict[str, list[str]]:
+    """key -> its values (one per channel) from a header block's lines."""
+    out = {}
+    for ln in lines:
+        cells = ln.split(sep)
+        if cells and cells[0].strip():
+            out[cells[0].strip()] = [c.strip() for c in cells[1:]]
+    return out
+
+
+def read(path: Path, spec: ReadSpec) -> FileSignal:
+    lines = decode_text(path.read_bytes(), path, "LabVIEW measurement file").splitlines()
+    ends = [i for i, ln in enumerate(lines) if ln.strip().startswith(END)]
+    if len(ends) < 2:
+        raise TinymlError(f"{path}: a LabVIEW measurement file has a file header and a segment header, each ending "
+                          f"in {END}; this one has {len(ends)}")
+    sep = SEPARATORS.get(_header(lines[1:ends[0]], "\t").get("Separator", ["Tab"])[0].lower(), "\t")
+    top = _header(lines[1:ends[0]], sep)
+    segment = _header(lines[ends[0] + 1:ends[1]], sep)
+    x_columns = (top.get("X_Columns") or ["One"])[0].lower()
+    if len(ends) > 2:
+        notice(path, f"{len(ends) - 1} segments: the first is read")
+    heading = [c.strip() for c in lines[ends[1] + 1].split(sep)]
+    body = []
+    for ln in lines[ends[1] + 2:]:  # up to the next segment's header (`Channels ...`)
+        cells = ln.split(sep)
+        if ln.strip() and not is_number(cells[0].strip().replace(",", ".")):
+            break
+        if ln.strip():
+            body.append(cells)
+    if (top.get("Decimal_Separator") or ["."])[0] == ",":
+        body = [[c.replace(",", ".") for c in r] for r in body]
+    # the channels' columns: after the one x column, or each after its own x column, or all of them
+    step = 2 if x_columns == "multi" else 1
+    first = 0 if x_columns == "no" else 1
+    cols = list(range(first, len(heading), step))
+    names = [heading[j] for j in cols if heading[j] and heading[j].lower() != "comment"]
+    found = spec.match(names, path, kind="LabVIEW file", what="channel")
+    line_of = lambda k: ends[1] + k + 3  # noqa: E731 (the file line of data row k, for messages)
+    out = {ch: parse_numbers([r[cols[i]] if cols[i] < len(r) else "" for r in body], path, names[i], line_of)
+           for ch, i in found.items()}
+    deltas = [_number(v) for v in segment.get("Delta_X", [])]
+    units = segment.get("Y_Unit_Label", [])
+    rates = {ch: 1.0 / deltas[i] for ch, i in found.items() if i < len(deltas) and deltas[i]}
+    if len(set(rates.values())) > 1:
+        raise TinymlError(f"{path}: the channels read have different rates ({sorted(set(rates.values()))} Hz)")
+    return FileSignal(out, rate=next(iter(rates.values()), None), names={ch: names[i] for ch, i in found.items()},
+                      units={ch: units[i] if i < len(units) else "" for ch, i in found.items()})
+
+
+def _number(text: str) -> float | None:
+    try:
+        x = float(text.replace(",", "."))
+    except ValueError:
+        return None
+    return x if x > 0 and np.isfinite(x) else None

@@ -1,0 +1,58 @@
+"""XJTU-SY bearing run-to-failure data (Xi'an Jiaotong University and Changxing Sumyoung; Wang et al. 2018).
+
+Each minute's 1.28 s capture is a CSV (`35Hz12kN/Bearing1_1/123.csv`) of 32,768 rows at 25.6 kHz, acceleration
+in g, under one heading:
+    Horizontal_vibration_signals,Vertical_vibration_signals
+The horizontal axis is read (`--channel accel=Vertical_vibration_signals` takes the other). The rate is not in
+the file: it is the data set's. The condition folder names the shaft speed (35Hz12kN: 35 Hz, 2100 rpm; 37.5Hz11kN;
+40Hz10kN), and the bearings are LDK UER204 (8 balls of 7.92 mm on a 34.55 mm pitch circle): both become the
+run's [machine] values, as a fault type judged at another machine's defect frequencies is a wrong answer.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..bearing import KNOWN
+from ..errors import TinymlError, notice, option
+from . import FileSignal, ReadSpec, decode_text, parse_numbers
+
+HEADING = ("Horizontal_vibration_signals", "Vertical_vibration_signals")
+RATE = 25600.0
+_CONDITION = re.compile(r"^(\d+(?:\.\d+)?)\s*Hz\s*\d+(?:\.\d+)?\s*kN$", re.IGNORECASE)  # 35Hz12kN
+
+
+def claim(path: Path, head: bytes) -> int:
+    first = head.decode("utf-8-sig", errors="replace").lstrip().split("\n", 1)[0]
+    return 100 if [c.strip() for c in first.split(",")] == list(HEADING) else 0
+
+
+def read(path: Path, spec: ReadSpec) -> FileSignal:
+    if len(spec.all_channels) != 1:
+        raise TinymlError(f"{path}: an XJTU-SY capture is read one axis at a time; the app wants "
+                          f"{len(spec.channels)} channels ({', '.join(spec.channels)})")
+    ch = spec.all_channels[0]
+    want = spec.picks.get(ch, HEADING[0]).strip().lower()
+    col = next((i for i, h in enumerate(HEADING) if want in (h.lower(), h.split("_")[0].lower())), None)
+    if col is None:
+        raise TinymlError(f"{path}: no column {spec.picks[ch]!r}; an XJTU-SY capture has {', '.join(HEADING)}")
+    rows = [ln.split(",") for ln in decode_text(path.read_bytes(), path, "XJTU-SY capture").splitlines()[1:]
+            if ln.strip()]
+    values = parse_numbers([r[col] if col < len(r) else "" for r in rows], path, HEADING[col], lambda k: k + 2)
+    return FileSignal({ch: values}, rate=RATE, units={ch: "g"}, names={ch: HEADING[col]},
+                      deployment={"machine": _machine(path)})
+
+
+def _machine(path: Path) -> dict[str, float]:
+    """The UER204's defect orders, and the shaft speed the condition folder names."""
+    machine = dict(KNOWN["ldk-uer204"])
+    hz = next((float(m.group(1)) for p in reversed(Path(path).parts) if (m := _CONDITION.match(p))), None)
+    if hz is not None:
+        machine["shaft_hz"] = hz
+    else:
+        notice(path, "no condition folder (35Hz12kN, 37.5Hz11kN, 40Hz10kN) gives the shaft speed: give it, e.g. "
+                     f"{option('set', 'machine.shaft_hz=35')}")
+    return machine
