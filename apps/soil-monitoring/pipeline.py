@@ -25,8 +25,9 @@ from tinyml.postprocess import samples_of, score_threshold_q
 FAULTS = ["ok", "spike", "drop", "jump", "stuck", "plateau", "rise_no_rain", "out_of_range", "noisy"]
 HOP = 4  # samples per hour
 # samples a fault episode must have lasted before a window is labelled with it (earlier: not scored):
-# a stuck value or a plateau needs hours of constancy to be told from a quiet soil, a spike is instant
-EVIDENCE = {"drop": 1, "jump": 1, "stuck": 24, "plateau": 24, "rise_no_rain": 8, "out_of_range": 0, "noisy": 8}
+# a stuck value or a plateau needs hours of constancy to be told from a quiet soil, a spike is instant; a drop
+# or jump is told from a spike (one or two samples) once it is 3 samples old (younger, both look alike)
+EVIDENCE = {"drop": 3, "jump": 3, "stuck": 24, "plateau": 24, "rise_no_rain": 8, "out_of_range": 0, "noisy": 8}
 RISE_SEEN = 0.02  # m³/m³ a rise without rain must have risen by before it is named (ISMN D04's order)
 # what a window must show to name a frozen reading stuck (as ISMN's QC: constant while a working probe would have
 # changed): water arriving while it is frozen, or the same probe moving before it froze (a fine-resolution probe
@@ -90,7 +91,8 @@ def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
     """Class of the newest hour of each window ending before sample `ends` (exclusive); -1 where it is not
     scored because the answer is ambiguous from the window itself:
     - a fault that has not yet shown enough of itself (EVIDENCE; a rise without rain also RISE_SEEN), or a
-      spike in the newest sample (a glitch is judged with the sample after it);
+      spike in the newest sample (a glitch is judged with the sample after it: its return not yet in view, a
+      2-sample spike looks like a young step);
     - a step (drop, jump) or a rise without rain after its named hours while its onset is still in view (the
       window shows the step, the reading looks normal now: either answer is defensible);
     - the hour in which an episode ends and the four after it (the return to a true reading is a step too;
@@ -117,11 +119,13 @@ def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
             out[k] = cur if _risen(v, e - 1 - a, e) else -1
         elif cur == stuck and a >= EVIDENCE["stuck"]:
             out[k] = cur if _stuck_shown(v, rain, e - 1 - a, e, window) else -1
-        elif cur not in (0, spike):
+        elif cur == spike:
+            out[k] = -1
+        elif cur != 0:
             out[k] = cur if a >= EVIDENCE[FAULTS[cur]] else -1
         elif (recent == spike).any():
             out[k] = spike
-        elif cur == spike or np.isin(fault[max(0, e - 5 * HOP) : e], ended).any():
+        elif np.isin(fault[max(0, e - 5 * HOP) : e], ended).any():
             out[k] = -1
         elif len(onset) and ((onset >= e - window) & (onset < e)).any():
             out[k] = -1

@@ -311,6 +311,23 @@ def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
     assert y[302] == -1 and y[318] == -1 and y[322] == 0  # the hours after an episode: not scored
 
 
+def test_a_spike_whose_return_is_not_in_view_and_a_young_step_are_not_scored():
+    """A 2-sample spike whose second sample is the newest and a step 2 samples old look alike in the window (two
+    raised readings, the return not yet in view): neither is scored. Once the spike's return is in view it is a
+    spike; once the step has lasted past 3 samples it is the step."""
+    spike, jump, drop = (P.FAULTS.index(c) for c in ("spike", "jump", "drop"))
+    y = _labels_of([("spike", 160, 162)])  # window ending at 162: samples 160 and 161 raised, 162 not yet seen
+    assert y[162] == -1 and y[166] == spike
+    y = _labels_of([("spike", 161, 162)])  # a 1-sample spike in the newest sample: as before
+    assert y[162] == -1 and y[166] == spike
+    y = _labels_of([("jump", 160, 240)])  # windows end at 162 (age 1), 166 (age 5)
+    assert y[162] == -1 and y[166] == jump
+    y = _labels_of([("drop", 159, 240)])  # age 2 at 162, age 6 at 166
+    assert y[162] == -1 and y[166] == drop
+    y = _labels_of([("jump", 158, 240)])  # age 3: the step has outlasted any spike
+    assert y[162] == jump
+
+
 def test_stuck_is_named_on_the_evidence_the_window_shows():
     """A constant reading is stuck when the window shows a working probe would have changed: water came while it
     was frozen, or the probe was moving before it froze; a coarse probe at rest through a dry spell is not."""
