@@ -283,7 +283,7 @@ def test_every_window_labelled_stuck_meets_the_nodes_evidence():
     assert shown > 50
 
 
-def _labels_of(episodes, vwc=None, n=400, rain=None):
+def _labels_of(episodes, vwc=None, n=400, rain=None, young_scored=False):
     """window_labels of a made-up recording: `episodes` of (class, first sample, end sample); vwc level 0 or
     the given trace, rain 0 or the given one. Returns {window end: label}."""
     fault = np.zeros(n, np.int8)
@@ -297,7 +297,7 @@ def _labels_of(episodes, vwc=None, n=400, rain=None):
         x[:, M.channels.index("rain_mm")] = rain
     r = Recording(x, 1 / 900, tuple(M.channels), truth={"fault": fault, "fault_age": age})
     ends = np.arange(W, n + 1, 4)
-    return dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
+    return dict(zip(ends.tolist(), P.window_labels(r, ends, W, young_scored).tolist()))
 
 
 def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
@@ -312,20 +312,24 @@ def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
 
 
 def test_a_spike_whose_return_is_not_in_view_and_a_young_step_are_not_scored():
-    """A 2-sample spike whose second sample is the newest and a step 2 samples old look alike in the window (two
+    """A 2-sample spike whose second sample is the newest and a step of 2 samples look alike in the window (two
     raised readings, the return not yet in view): neither is scored. Once the spike's return is in view it is a
-    spike; once the step has lasted past 3 samples it is the step."""
+    spike; once 3 readings show the step it is the step."""
     spike, jump, drop = (P.FAULTS.index(c) for c in ("spike", "jump", "drop"))
     y = _labels_of([("spike", 160, 162)])  # window ending at 162: samples 160 and 161 raised, 162 not yet seen
     assert y[162] == -1 and y[166] == spike
     y = _labels_of([("spike", 161, 162)])  # a 1-sample spike in the newest sample: as before
     assert y[162] == -1 and y[166] == spike
-    y = _labels_of([("jump", 160, 240)])  # windows end at 162 (age 1), 166 (age 5)
+    y = _labels_of([("jump", 160, 240)])  # windows end at 162 (age 1: 2 raised readings), 166 (age 5)
     assert y[162] == -1 and y[166] == jump
-    y = _labels_of([("drop", 159, 240)])  # age 2 at 162, age 6 at 166
+    y = _labels_of([("drop", 160, 240)])
     assert y[162] == -1 and y[166] == drop
-    y = _labels_of([("jump", 158, 240)])  # age 3: the step has outlasted any spike
+    y = _labels_of([("jump", 159, 240)])  # age 2: 3 raised readings, longer than any spike
     assert y[162] == jump
+    # the labels before the change (the card reports its figures on them too): both scored
+    assert _labels_of([("spike", 160, 162)], young_scored=True)[162] == spike
+    assert _labels_of([("jump", 160, 240)], young_scored=True)[162] == jump
+    assert _labels_of([("spike", 161, 162)], young_scored=True)[162] == -1  # 1 sample: judged with the next, as before
 
 
 def test_stuck_is_named_on_the_evidence_the_window_shows():
