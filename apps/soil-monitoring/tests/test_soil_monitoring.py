@@ -332,6 +332,16 @@ def test_a_spike_whose_return_is_not_in_view_and_a_young_step_are_not_scored():
     assert _labels_of([("spike", 161, 162)], young_scored=True)[162] == -1  # 1 sample: judged with the next, as before
 
 
+def test_the_card_states_the_figures_on_the_labels_before_the_change():
+    """The same model on the labels before issue 21's change beside the labels now: what the labels moved."""
+    now = {"f1_spike": 0.8, "f1_drop": 0.95, "f1_jump": 0.9, "f1_stuck": 0.85, "min_class_f1": 0.8,
+           "fault_classes_fewer_false_flags": 8}
+    before = {**now, "f1_spike": 0.7, "f1_jump": 0.87, "min_class_f1": 0.7, "fault_classes_fewer_false_flags": 7}
+    text = P._labels_before_text(now, before)
+    assert "spike 0.700 -> 0.800, drop 0.950 -> 0.950, jump 0.870 -> 0.900" in text
+    assert "weakest class F1 0.700 (spike) -> 0.800" in text and "7 -> 8 classes" in text
+
+
 def test_stuck_is_named_on_the_evidence_the_window_shows():
     """A constant reading is stuck when the window shows a working probe would have changed: water came while it
     was frozen, or the probe was moving before it froze; a coarse probe at rest through a dry spell is not."""
