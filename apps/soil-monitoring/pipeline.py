@@ -936,16 +936,25 @@ def ismn_report(app, pipe, folder) -> dict:
     y, prob, rule, _ = _fault_windows(recs, pipe.fx, pipe, None, stride=6)  # good windows: every 6th hour
     pred = prob.argmax(1)
     out = {"stations": len({r.subject for r in recs}), "station_years": round(sum(len(r.signal) for r in recs) / 96 / 365, 1),
-           "windows": int(len(y)), "good_window_stride": 6, "classes": {}}
+           "windows": int(len(y)), "good_window_stride": 6, "classes": _ismn_classes(y, pred, rule)}
+    out["model_flags_on_ismn_good"] = float((pred[y == 0] != 0).mean())
+    out["rule_flags_on_ismn_good"] = float((rule[y == 0] != 0).mean())
+    # the labels before issue 21's change (window_labels' young_scored): the card states what the change removed
+    y, prob, rule, _ = _fault_windows(recs, pipe.fx, pipe, None, stride=6, young_scored=True)
+    out["classes_before"] = _ismn_classes(y, prob.argmax(1), rule)
+    return out
+
+
+def _ismn_classes(y, pred, rule) -> dict:
+    """Per fault class ISMN flags: its windows, the model's recall and precision, the rules' recall."""
+    out = {}
     for c, name in enumerate(FAULTS):
         pos = y == c
         if c == 0 or not pos.any():
             continue
-        out["classes"][name] = {"ismn_windows": int(pos.sum()), "model_recall": float((pred[pos] == c).mean()),
-                                "model_precision": float(pos[pred == c].mean()) if (pred == c).any() else 0.0,
-                                "rule_recall": float((rule[pos] == c).mean())}
-    out["model_flags_on_ismn_good"] = float((pred[y == 0] != 0).mean())
-    out["rule_flags_on_ismn_good"] = float((rule[y == 0] != 0).mean())
+        out[name] = {"ismn_windows": int(pos.sum()), "model_recall": float((pred[pos] == c).mean()),
+                     "model_precision": float(pos[pred == c].mean()) if (pred == c).any() else 0.0,
+                     "rule_recall": float((rule[pos] == c).mean())}
     return out
 
 
@@ -1046,6 +1055,22 @@ def _labels_before_text(fm: dict, before: dict) -> str:
             f"Those differences are the labels', not the model's.")
 
 
+def _ismn_before_text(ismn: dict) -> str:
+    """ISMN classes whose windows issue 21's label change moved, with their figures on the labels before (an
+    ismn.json measured before the change has no "classes_before": nothing to say)."""
+    before, now = ismn.get("classes_before") or {}, ismn["classes"]
+    moved = [f"{k} {v['ismn_windows']} -> {now.get(k, {}).get('ismn_windows', 0)} windows (model recall "
+             f"{v['model_recall']:.2f}, rules {v['rule_recall']:.2f}, on the labels before)"
+             for k, v in before.items() if v["ismn_windows"] != now.get(k, {}).get("ismn_windows", 0)]
+    if not moved:
+        return ""
+    steps_gone = [k for k in ("drop", "jump") if k in before and k not in now]
+    why = (f" ISMN flags a step on one logged hour (4 resampled samples), which the hourly windows meet at its "
+           f"second sample, now not scored: its {' and '.join(steps_gone)} flags are no longer compared." if steps_gone else "")
+    return ("\nThe labels changed on 2026-12-06 (issue 21: a spike whose return is not in view, a step younger "
+            "than 3 samples, not scored): " + "; ".join(moved) + "." + why + "\n")
+
+
 def _unreachable_text(fm: dict) -> str:
     names = fm.get("recall_not_reachable") or []
     return (f" (recall not reachable: {', '.join(names)}; the node scores fewer windows of "
@@ -1097,7 +1122,7 @@ construction). It flags {100 * ismn['model_flags_on_ismn_good']:.2f} % of the wi
 | ISMN class | windows | model recall | model precision | rule recall |
 | --- | --- | --- | --- | --- |
 {cls}
-""")
+{_ismn_before_text(ismn)}""")
         if ismn["model_flags_on_ismn_good"] > ismn["rule_flags_on_ismn_good"]:  # worse than the rules on real data
             real += """
 **This model does not transfer to these real records** (it flags more of ISMN's good windows than the rules

@@ -342,6 +342,18 @@ def test_the_card_states_the_figures_on_the_labels_before_the_change():
     assert "weakest class F1 0.700 (spike) -> 0.800" in text and "7 -> 8 classes" in text
 
 
+def test_the_card_states_the_ismn_figures_the_label_change_removed():
+    """Real ISMN: classes whose windows the label change moved, with the figures on the labels before; nothing
+    for an ismn.json measured before the change (no "classes_before")."""
+    cls = lambda n, r: {"ismn_windows": n, "model_recall": r, "model_precision": 0.1, "rule_recall": 0.0}
+    ismn = {"classes": {"spike": cls(133, 0.0), "plateau": cls(18040, 0.69)},
+            "classes_before": {"spike": cls(315, 0.0), "jump": cls(608, 0.37), "plateau": cls(18040, 0.69)}}
+    text = P._ismn_before_text(ismn)
+    assert "spike 315 -> 133 windows" in text and "jump 608 -> 0 windows (model recall 0.37" in text
+    assert "plateau" not in text and "its jump flags are no longer compared" in text
+    assert P._ismn_before_text({"classes": ismn["classes"]}) == ""
+
+
 def test_stuck_is_named_on_the_evidence_the_window_shows():
     """A constant reading is stuck when the window shows a working probe would have changed: water came while it
     was frozen, or the probe was moving before it froze; a coarse probe at rest through a dry spell is not."""
