@@ -25,8 +25,10 @@ from tinyml.postprocess import samples_of, score_threshold_q
 FAULTS = ["ok", "spike", "drop", "jump", "stuck", "plateau", "rise_no_rain", "out_of_range", "noisy"]
 HOP = 4  # samples per hour
 # samples a fault episode must have lasted before a window is labelled with it (earlier: not scored):
-# a stuck value or a plateau needs hours of constancy to be told from a quiet soil, a spike is instant
-EVIDENCE = {"drop": 1, "jump": 1, "stuck": 24, "plateau": 24, "rise_no_rain": 8, "out_of_range": 0, "noisy": 8}
+# a stuck value or a plateau needs hours of constancy to be told from a quiet soil, a spike is instant; a drop
+# or jump is told from a spike (one or two samples) once 3 readings show it (2 raised readings, the newest
+# among them, are a 2-sample spike whose return is not yet in view as well)
+EVIDENCE = {"drop": 2, "jump": 2, "stuck": 24, "plateau": 24, "rise_no_rain": 8, "out_of_range": 0, "noisy": 8}
 RISE_SEEN = 0.02  # m³/m³ a rise without rain must have risen by before it is named (ISMN D04's order)
 # what a window must show to name a frozen reading stuck (as ISMN's QC: constant while a working probe would have
 # changed): water arriving while it is frozen, or the same probe moving before it froze (a fine-resolution probe
@@ -86,25 +88,30 @@ def _ages(fault: np.ndarray, age: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
+def window_labels(rec, ends: np.ndarray, window: int, young_scored: bool = False) -> np.ndarray:
     """Class of the newest hour of each window ending before sample `ends` (exclusive); -1 where it is not
     scored because the answer is ambiguous from the window itself:
     - a fault that has not yet shown enough of itself (EVIDENCE; a rise without rain also RISE_SEEN), or a
-      spike in the newest sample (a glitch is judged with the sample after it);
+      spike in the newest sample (a glitch is judged with the sample after it: its return not yet in view, a
+      2-sample spike looks like a young step);
     - a step (drop, jump) or a rise without rain after its named hours while its onset is still in view (the
       window shows the step, the reading looks normal now: either answer is defensible);
     - the hour in which an episode ends and the four after it (the return to a true reading is a step too;
       not after a spike, which leaves no step: the hours after it are ok, and a node must not flag them);
     - a stuck reading the window gives no reason to doubt (STUCK_WATER_MM, STUCK_MOVING): constant, but no water
       came and the window does not show the probe moving before (a coarse probe in a dry spell reads so);
-    - a sample ISMN left unflagged (missing value, frozen soil)."""
+    - a sample ISMN left unflagged (missing value, frozen soil).
+    `young_scored`: the labels before issue 21's change, which scored a spike whose return is not in view (as
+    spike) and a step from its second sample; the card reports its figures on them too, so that the change is
+    not read as a model gain."""
     fault = np.asarray(rec.truth.get("fault", np.zeros(len(rec.signal), np.int8)))
     age = _ages(fault, rec.truth.get("fault_age"))
     spike, rise, stuck = FAULTS.index("spike"), FAULTS.index("rise_no_rain"), FAULTS.index("stuck")
     v = np.asarray(rec.signal[:, 0], np.float64)
     rain = np.asarray(rec.signal[:, list(rec.channels).index("rain_mm")], np.float64) \
         if "rain_mm" in rec.channels else np.full(len(v), np.nan)
-    lasting = [FAULTS.index(c) for c in ("drop", "jump", "rise_no_rain")]
+    steps = [FAULTS.index(c) for c in ("drop", "jump")]
+    lasting = steps + [rise]
     ended = list(range(2, len(FAULTS)))  # episodes whose end is a step (a spike's is not)
     onset = np.nonzero((age == 0) & np.isin(fault, lasting))[0]
     out = np.zeros(len(ends), np.int64)
@@ -117,11 +124,13 @@ def window_labels(rec, ends: np.ndarray, window: int) -> np.ndarray:
             out[k] = cur if _risen(v, e - 1 - a, e) else -1
         elif cur == stuck and a >= EVIDENCE["stuck"]:
             out[k] = cur if _stuck_shown(v, rain, e - 1 - a, e, window) else -1
-        elif cur not in (0, spike):
-            out[k] = cur if a >= EVIDENCE[FAULTS[cur]] else -1
+        elif cur == spike:
+            out[k] = spike if young_scored and (recent == spike).any() else -1
+        elif cur != 0:
+            out[k] = cur if a >= (1 if young_scored and cur in steps else EVIDENCE[FAULTS[cur]]) else -1
         elif (recent == spike).any():
             out[k] = spike
-        elif cur == spike or np.isin(fault[max(0, e - 5 * HOP) : e], ended).any():
+        elif np.isin(fault[max(0, e - 5 * HOP) : e], ended).any():
             out[k] = -1
         elif len(onset) and ((onset >= e - window) & (onset < e)).any():
             out[k] = -1
@@ -700,11 +709,11 @@ def _fault_scores(pipe, feats, scorer=None):
     return scorer(feats) if scorer is not None else pipe.int8_scores(feats)[1]
 
 
-def _fault_windows(recs, fx, pipe, scorer, stride: int = 1):
+def _fault_windows(recs, fx, pipe, scorer, stride: int = 1, young_scored: bool = False):
     """Every scored window of the recordings (every `stride`-th, and every faulty one): labels, the node's
     fault scores (the model's, -inf for a class whose physical precondition the window does not meet: the
     PostProcessor raises nothing there), the rule baseline's class, and the index of its recording (for
-    intervals). The recording's own saturation sets the range for both."""
+    intervals). The recording's own saturation sets the range for both. `young_scored`: window_labels'."""
     ys, probs, rules, groups = [], [], [], []
     o = pipe.model.output
     limits = PhysicalLimits(pipe.app.manifest)
@@ -712,7 +721,7 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1):
         ends, frames = _recording_windows(r, fx)
         if ends is None:
             continue
-        y = window_labels(r, ends, fx.window)
+        y = window_labels(r, ends, fx.window, young_scored)
         keep = (y > 0) | ((y == 0) & (np.arange(len(y)) % stride == 0))
         if not keep.any():
             continue
@@ -927,16 +936,25 @@ def ismn_report(app, pipe, folder) -> dict:
     y, prob, rule, _ = _fault_windows(recs, pipe.fx, pipe, None, stride=6)  # good windows: every 6th hour
     pred = prob.argmax(1)
     out = {"stations": len({r.subject for r in recs}), "station_years": round(sum(len(r.signal) for r in recs) / 96 / 365, 1),
-           "windows": int(len(y)), "good_window_stride": 6, "classes": {}}
+           "windows": int(len(y)), "good_window_stride": 6, "classes": _ismn_classes(y, pred, rule)}
+    out["model_flags_on_ismn_good"] = float((pred[y == 0] != 0).mean())
+    out["rule_flags_on_ismn_good"] = float((rule[y == 0] != 0).mean())
+    # the labels before issue 21's change (window_labels' young_scored): the card states what the change removed
+    y, prob, rule, _ = _fault_windows(recs, pipe.fx, pipe, None, stride=6, young_scored=True)
+    out["classes_before"] = _ismn_classes(y, prob.argmax(1), rule)
+    return out
+
+
+def _ismn_classes(y, pred, rule) -> dict:
+    """Per fault class ISMN flags: its windows, the model's recall and precision, the rules' recall."""
+    out = {}
     for c, name in enumerate(FAULTS):
         pos = y == c
         if c == 0 or not pos.any():
             continue
-        out["classes"][name] = {"ismn_windows": int(pos.sum()), "model_recall": float((pred[pos] == c).mean()),
-                                "model_precision": float(pos[pred == c].mean()) if (pred == c).any() else 0.0,
-                                "rule_recall": float((rule[pos] == c).mean())}
-    out["model_flags_on_ismn_good"] = float((pred[y == 0] != 0).mean())
-    out["rule_flags_on_ismn_good"] = float((rule[y == 0] != 0).mean())
+        out[name] = {"ismn_windows": int(pos.sum()), "model_recall": float((pred[pos] == c).mean()),
+                     "model_precision": float(pos[pred == c].mean()) if (pred == c).any() else 0.0,
+                     "rule_recall": float((rule[pos] == c).mean())}
     return out
 
 
@@ -1023,6 +1041,36 @@ def _false_flags_cell(n) -> str:
     return "n/a: recall not reachable" if n != n else f"{n}"  # NaN: fault_metrics found no threshold
 
 
+def _labels_before_text(fm: dict, before: dict) -> str:
+    """The same model's figures on the labels before issue 21's change (window_labels' young_scored): what the
+    labels moved, so that it is not read as a model gain."""
+    moved = ", ".join(f"{c} {before[f'f1_{c}']:.3f} -> {fm[f'f1_{c}']:.3f}" for c in ("spike", "drop", "jump")
+                      if f"f1_{c}" in fm and f"f1_{c}" in before)
+    weakest = min((k for k in before if k.startswith("f1_")), key=before.get)[3:]
+    return (f"**The labels changed on 2026-12-06** (issue 21): a window whose newest hour holds a spike whose return "
+            f"is not in view, or a drop or jump step younger than 3 samples, is no longer scored (the window cannot "
+            f"tell them apart). The same model on the labels before -> the labels now: {moved}; weakest class F1 "
+            f"{before['min_class_f1']:.3f} ({weakest}) -> {fm['min_class_f1']:.3f}; fewer false flags than the rules "
+            f"{before['fault_classes_fewer_false_flags']} -> {fm['fault_classes_fewer_false_flags']} classes. "
+            f"Those differences are the labels', not the model's.")
+
+
+def _ismn_before_text(ismn: dict) -> str:
+    """ISMN classes whose windows issue 21's label change moved, with their figures on the labels before (an
+    ismn.json measured before the change has no "classes_before": nothing to say)."""
+    before, now = ismn.get("classes_before") or {}, ismn["classes"]
+    moved = [f"{k} {v['ismn_windows']} -> {now.get(k, {}).get('ismn_windows', 0)} windows (model recall "
+             f"{v['model_recall']:.2f}, rules {v['rule_recall']:.2f}, on the labels before)"
+             for k, v in before.items() if v["ismn_windows"] != now.get(k, {}).get("ismn_windows", 0)]
+    if not moved:
+        return ""
+    steps_gone = [k for k in ("drop", "jump") if k in before and k not in now]
+    why = (f" ISMN flags a step on one logged hour (4 resampled samples), which the hourly windows meet at its "
+           f"second sample, now not scored: its {' and '.join(steps_gone)} flags are no longer compared." if steps_gone else "")
+    return ("\nThe labels changed on 2026-12-06 (issue 21: a spike whose return is not in view, a step younger "
+            "than 3 samples, not scored): " + "; ".join(moved) + "." + why + "\n")
+
+
 def _unreachable_text(fm: dict) -> str:
     names = fm.get("recall_not_reachable") or []
     return (f" (recall not reachable: {', '.join(names)}; the node scores fewer windows of "
@@ -1038,6 +1086,7 @@ def model_card_extras(app, out_dir, card, pipe, test):
     m = app.manifest
     y, prob, rule, groups = _fault_windows(test, pipe.fx, pipe, None)
     fm = fault_metrics(y, prob, rule, groups)
+    before = fault_metrics(*_fault_windows(test, pipe.fx, pipe, None, young_scored=True)[:3])
     rows = []
     for c, name in enumerate(FAULTS[1:], 1):
         if f"f1_{name}" in fm:
@@ -1073,7 +1122,7 @@ construction). It flags {100 * ismn['model_flags_on_ismn_good']:.2f} % of the wi
 | ISMN class | windows | model recall | model precision | rule recall |
 | --- | --- | --- | --- | --- |
 {cls}
-""")
+{_ismn_before_text(ismn)}""")
         if ismn["model_flags_on_ismn_good"] > ismn["rule_flags_on_ismn_good"]:  # worse than the rules on real data
             real += """
 **This model does not transfer to these real records** (it flags more of ISMN's good windows than the rules
@@ -1141,6 +1190,8 @@ Fewer (or as few) false flags than the rules at their recall in {fm['fault_class
 (issue 21 asks >= 0.90 for every class). Intervals: 95 %, held-out seasons resampled (cluster bootstrap); each
 class's is the per-class table's above; the weakest's is of the minimum over the classes in each resample (the
 weakest class can change between resamples), so its upper end can sit below that class's own.
+
+{_labels_before_text(fm, before)}
 
 Robustness by soil type (held-out windows of each soil):
 

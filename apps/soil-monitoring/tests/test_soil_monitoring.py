@@ -283,7 +283,7 @@ def test_every_window_labelled_stuck_meets_the_nodes_evidence():
     assert shown > 50
 
 
-def _labels_of(episodes, vwc=None, n=400, rain=None):
+def _labels_of(episodes, vwc=None, n=400, rain=None, young_scored=False):
     """window_labels of a made-up recording: `episodes` of (class, first sample, end sample); vwc level 0 or
     the given trace, rain 0 or the given one. Returns {window end: label}."""
     fault = np.zeros(n, np.int8)
@@ -297,7 +297,7 @@ def _labels_of(episodes, vwc=None, n=400, rain=None):
         x[:, M.channels.index("rain_mm")] = rain
     r = Recording(x, 1 / 900, tuple(M.channels), truth={"fault": fault, "fault_age": age})
     ends = np.arange(W, n + 1, 4)
-    return dict(zip(ends.tolist(), P.window_labels(r, ends, W).tolist()))
+    return dict(zip(ends.tolist(), P.window_labels(r, ends, W, young_scored).tolist()))
 
 
 def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
@@ -309,6 +309,49 @@ def test_window_labels_wait_for_evidence_and_skip_ambiguous_hours():
     assert y[158] == 0 and y[170] == 0  # the hours after a spike: ok (it left no step)
     assert y[218] == -1 and y[226] == stuck  # 6 h of constancy before it is named
     assert y[302] == -1 and y[318] == -1 and y[322] == 0  # the hours after an episode: not scored
+
+
+def test_a_spike_whose_return_is_not_in_view_and_a_young_step_are_not_scored():
+    """A 2-sample spike whose second sample is the newest and a step of 2 samples look alike in the window (two
+    raised readings, the return not yet in view): neither is scored. Once the spike's return is in view it is a
+    spike; once 3 readings show the step it is the step."""
+    spike, jump, drop = (P.FAULTS.index(c) for c in ("spike", "jump", "drop"))
+    y = _labels_of([("spike", 160, 162)])  # window ending at 162: samples 160 and 161 raised, 162 not yet seen
+    assert y[162] == -1 and y[166] == spike
+    y = _labels_of([("spike", 161, 162)])  # a 1-sample spike in the newest sample: as before
+    assert y[162] == -1 and y[166] == spike
+    y = _labels_of([("jump", 160, 240)])  # windows end at 162 (age 1: 2 raised readings), 166 (age 5)
+    assert y[162] == -1 and y[166] == jump
+    y = _labels_of([("drop", 160, 240)])
+    assert y[162] == -1 and y[166] == drop
+    y = _labels_of([("jump", 159, 240)])  # age 2: 3 raised readings, longer than any spike
+    assert y[162] == jump
+    # the labels before the change (the card reports its figures on them too): both scored
+    assert _labels_of([("spike", 160, 162)], young_scored=True)[162] == spike
+    assert _labels_of([("jump", 160, 240)], young_scored=True)[162] == jump
+    assert _labels_of([("spike", 161, 162)], young_scored=True)[162] == -1  # 1 sample: judged with the next, as before
+
+
+def test_the_card_states_the_figures_on_the_labels_before_the_change():
+    """The same model on the labels before issue 21's change beside the labels now: what the labels moved."""
+    now = {"f1_spike": 0.8, "f1_drop": 0.95, "f1_jump": 0.9, "f1_stuck": 0.85, "min_class_f1": 0.8,
+           "fault_classes_fewer_false_flags": 8}
+    before = {**now, "f1_spike": 0.7, "f1_jump": 0.87, "min_class_f1": 0.7, "fault_classes_fewer_false_flags": 7}
+    text = P._labels_before_text(now, before)
+    assert "spike 0.700 -> 0.800, drop 0.950 -> 0.950, jump 0.870 -> 0.900" in text
+    assert "weakest class F1 0.700 (spike) -> 0.800" in text and "7 -> 8 classes" in text
+
+
+def test_the_card_states_the_ismn_figures_the_label_change_removed():
+    """Real ISMN: classes whose windows the label change moved, with the figures on the labels before; nothing
+    for an ismn.json measured before the change (no "classes_before")."""
+    cls = lambda n, r: {"ismn_windows": n, "model_recall": r, "model_precision": 0.1, "rule_recall": 0.0}
+    ismn = {"classes": {"spike": cls(133, 0.0), "plateau": cls(18040, 0.69)},
+            "classes_before": {"spike": cls(315, 0.0), "jump": cls(608, 0.37), "plateau": cls(18040, 0.69)}}
+    text = P._ismn_before_text(ismn)
+    assert "spike 315 -> 133 windows" in text and "jump 608 -> 0 windows (model recall 0.37" in text
+    assert "plateau" not in text and "its jump flags are no longer compared" in text
+    assert P._ismn_before_text({"classes": ismn["classes"]}) == ""
 
 
 def test_stuck_is_named_on_the_evidence_the_window_shows():
