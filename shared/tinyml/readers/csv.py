@@ -50,7 +50,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     header = [_unquoted(h.strip()) for h in rows[0]]
     body = rows[1:]
     if body and _is_units_row(body[0], header):  # a row of units under the heading (loggers, lab software)
-        header = [f"{h} ({u.strip()})" if u.strip() and not column_name(h)[1] else h for h, u in zip(header, body[0])]
+        units = [_unquoted(u.strip()) for u in body[0]]
+        header = [f"{h} ({u})" if u and not column_name(h)[1] else h for h, u in zip(header, units)]
         body, lines = body[1:], lines[:1] + lines[2:]
     found = spec.match(header, path)
     t = find_time_column(header, skip=list(found.values()))
@@ -62,7 +63,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if t is not None and not time_column(header[t])[0]:
         notice(path, f"time read from column {header[t]!r} (no column is named time or timestamp)")
     if t is not None and spec.rate is None and body:
-        cells = _cells(body, t, header[t], lines, path)
+        cells = [_unquoted(c.strip()) for c in _cells(body, t, header[t], lines, path)]  # PhysioNet: '0:00.003'
         d = next((i for i, h in enumerate(header) if h.strip().lower() in DATE_NAMES and i != t), None)
         dates = _cells(body, d, header[d], lines, path) if d is not None else None
         fs.times, fs.time_origin, fs.time_note = to_seconds(cells, header[t], spec, path, dates,
@@ -100,11 +101,12 @@ def _layout(sample: list[str]) -> tuple[str, int]:
 
 def _is_units_row(row: list[str], header: list[str]) -> bool:
     """Every cell under a named column a unit (`s`, `g`, `m/s^2`, `mV`) or empty, and at least one unit."""
-    from ..timestamps import UNIT_WORDS
+    from ..timestamps import CLOCK_LAYOUT, UNIT_WORDS
     from ..units import lookup
 
-    cells = [c.strip() for c, h in zip(row, header) if h]
-    return (any(cells) and all(not c or lookup(c) is not None or c.lower() in UNIT_WORDS for c in cells)
+    cells = [_unquoted(c.strip()) for c, h in zip(row, header) if h]  # PhysioNet quotes them: 'mV'
+    return (any(cells) and all(not c or lookup(c) is not None or c.lower() in UNIT_WORDS or CLOCK_LAYOUT.match(c)
+                               for c in cells)
             and not any(is_number(c) for c in cells))
 
 
