@@ -53,9 +53,10 @@ def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
 
 
 def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
-                 origin: datetime | None = None, split: bool = True) -> Grid:
+                 origin: datetime | None = None, split: bool = True, missing_said: bool = False) -> Grid:
     """The rows at `times` on one steady grid, cut at each gap longer than max_gap_s (split=False: such a
-    gap is refused, naming its time)."""
+    gap is refused, naming its time). missing_said: the rows left out were named already (times made from a
+    file's rate): no notice for them alone."""
     t = np.asarray(times, np.float64)
     if len(t) < 2:
         raise TinymlError(f"{path}: need at least two samples to know the rate from the time column")
@@ -116,7 +117,7 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     if jitter <= _jitter_tolerance(t, step):
         jitter = 0.0  # the float rounding of the time column (epoch seconds), not the clock's
     regrid = abs(rate * step - 1) > 1e-6
-    if jitter or missing or regrid:
+    if jitter or regrid or (missing and not missing_said):
         notice(path, f"irregular time column (median step {_duration(step)}, {1 / step:.4g} Hz; "
                      + (f"jitter {_duration(jitter)} (95th percentile); " if jitter else "")
                      + f"{missing} missing sample{'s' if missing != 1 else ''}"
