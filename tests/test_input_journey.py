@@ -79,3 +79,66 @@ def test_a_wfdb_records_missing_samples_are_interpolated_and_a_long_dropout_cuts
     p = _wfdb_with_dropouts(tmp_path, ecg, [(2500, 3750)])
     parts, gaps = read_recording_parts(p, _spec("heart-rate-anomaly"))
     assert [part.start_s for part in parts] == [0.0, 15.0] and gaps == [pytest.approx(5.004)]
+
+
+def _sisfall_rows(g: np.ndarray) -> str:
+    """SisFall's trial layout: no heading, 9 columns (ADXL345, ITG3200, MMA8451Q counts), each right-aligned in
+    4 characters, ',' between them, ';' and CRLF ending every line."""
+    raw = np.concatenate([np.round(g * 256), np.zeros((len(g), 3)), np.round(g * 1024)], 1).astype(int)
+    return "".join(",".join(f"{v:4d}" for v in row) + ";\r\n" for row in raw)
+
+
+def _standing(n: int) -> np.ndarray:
+    t = np.arange(n) / 200
+    return np.stack([0.05 * np.sin(2 * np.pi * t), -1 + 0.02 * np.cos(2 * np.pi * 0.5 * t), 0.1 + 0 * t], 1)
+
+
+def test_a_headerless_table_is_refused_saying_how_to_name_its_columns_by_position(tmp_path):
+    p = tmp_path / "D01_SA01_R01.txt"
+    p.write_bytes(_sisfall_rows(_standing(1000)).encode())
+    with pytest.raises(TinymlError, match=r"D01_SA01_R01.txt: no heading row \(line 1 holds numbers\): name the "
+                                          r"columns in a first line \(ax, ay, az\), or give each channel's column "
+                                          r"by its position \(1-9\) and its rate: --channel ax=1 --channel ay=2 "
+                                          r"--channel az=3 --rate HZ$"):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_a_headerless_table_is_read_by_column_position_even_its_last_column(tmp_path, capsys):
+    g = _standing(1000)
+    p = tmp_path / "D01_SA01_R01.txt"
+    p.write_bytes(_sisfall_rows(g).encode())
+    picks = {"ax": "1", "ay": "2", "az": "3"}
+    rec = read_recording(p, _spec("fall-detect", rate=200.0, picks=picks))
+    assert rec.rate == 200 and np.allclose(rec.signal, np.round(g * 256) / 256)
+    assert "counts (256 per g)" in capsys.readouterr().err
+    # the MMA8451Q's columns, the last one ending in `;` on every line (1024 counts per g: taken for mg, said)
+    rec = read_recording(p, _spec("fall-detect", rate=200.0, picks={"ax": "7", "ay": "8", "az": "9"}))
+    assert np.allclose(rec.signal, np.round(g * 1024) / 1000, atol=1e-4)
+
+
+def test_a_one_column_log_is_the_one_channel_of_an_app(tmp_path, capsys):
+    # an Arduino's serial monitor saved to a file: one number a line, no heading
+    ecg = _ecg(360, 12)
+    p = tmp_path / "serial.txt"
+    p.write_text("".join(f"{v:.3f}\n" for v in ecg))
+    rec = read_recording(p, _spec("heart-rate-anomaly", rate=360.0))
+    assert np.allclose(rec.signal[:, 0], ecg, atol=0.001)
+    assert "no heading: its one column read as ecg" in capsys.readouterr().err
+
+
+def test_a_heading_in_a_comment_is_the_heading_and_one_columns_unit_is_the_others(tmp_path, capsys):
+    # MobiFall v2: comment lines, the heading among them, `@DATA`, then rows; only z says its unit (m/s^2)
+    rate = 87.0
+    t = np.arange(int(rate * 6)) / rate
+    a = np.stack([0.3 * np.sin(2 * np.pi * t), -9.6 + 0.2 * np.cos(2 * np.pi * t), -1.2 + 0 * t], 1)
+    rows = "".join(f"{int(2022656686000 + s * 1e9)}, {x:.6f}, {y:.6f}, {z:.6f}\n" for s, (x, y, z) in zip(t, a))
+    p = tmp_path / "FOL_acc_1_1.txt"
+    p.write_text("#Acceleration force along the x y z axes (including gravity).\n#timestamp(ns),x,y,z(m/s^2)\n"
+                 "#Datetime: 05/07/2013 11:22:43\n##########\n#Activity: 11 - FOL - Forward-lying - 10s\n\n\n"
+                 "@DATA\n" + rows)
+    rec = read_recording(p, _spec("fall-detect"))
+    assert rec.rate == pytest.approx(rate, rel=1e-3)
+    assert np.allclose(rec.signal, a / 9.80665, atol=1e-3)  # every axis in g, not x and y left in m/s^2
+    err = capsys.readouterr().err
+    assert "ax, ay: no unit in the file, read in m/s^2 like az" in err
+    assert "1 line before the data skipped ('@DATA'...)" in err

@@ -113,12 +113,33 @@ class _Candidate:
 def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], spec, path) -> dict[str, np.ndarray]:
     """`columns` (channel -> values as the file holds them) in the manifest's units, or a TinymlError."""
     check_flat(columns, spec, path)
+    declared = _shared_units(columns, declared, spec, path)
     out = dict(columns)
     groups: dict[tuple[str, str], list[str]] = {}
     for ch in columns:
         groups.setdefault((spec.units.get(ch, ""), declared.get(ch, "") or ""), []).append(ch)
     for (unit, said), chans in groups.items():
         out.update(_settle(columns, chans, unit, said, spec, path))
+    return out
+
+
+def _shared_units(columns, declared: dict[str, str], spec, path) -> dict[str, str]:
+    """A unit the file declares for some channels of one manifest unit and for none of the others (MobiFall's
+    heading `timestamp(ns),x,y,z(m/s^2)`) is theirs too, with a notice: judged alone by its range, an x and a y
+    in m/s^2 pass as g."""
+    out = dict(declared)
+    by_unit: dict[str, list[str]] = {}
+    for ch in columns:
+        by_unit.setdefault(spec.units.get(ch, ""), []).append(ch)
+    for chans in by_unit.values():
+        said = {declared.get(ch) or "" for ch in chans} - {""}
+        bare = [ch for ch in chans if not declared.get(ch)]
+        if len(said) != 1 or not bare or lookup(next(iter(said))) is None:
+            continue
+        unit = said.pop()
+        out.update({ch: unit for ch in bare})
+        notice(path, f"{', '.join(bare)}: no unit in the file, read in {unit} like "
+                     f"{', '.join(ch for ch in chans if ch not in bare)}")
     return out
 
 

@@ -5,6 +5,9 @@ other columns are ignored, and so are lines starting with `#`. A file separated 
 write decimal commas (`9,81`, as European spreadsheets and phone apps do): they are read as points. Time is a column whose name says so
 (tinyml.timestamps: `timestamp` in ms as Edge Impulse writes it, `time_s`, `t_us`, ISO date-times...).
 An empty cell or NaN is a missing value (refused in a required channel, kept as NaN in an optional one).
+A table without a heading row takes its heading from the last comment line above its data with as many
+cells (`#timestamp(ns),x,y,z(m/s^2)`), else its columns are named by position (`--channel ax=1`); a one-column
+log is an app's one channel.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TinymlError, notice
+from ..errors import TinymlError, notice, option
 from ..timestamps import DATE_NAMES, find_time_column, time_column, to_seconds
 from . import FileSignal, ReadSpec, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
@@ -29,8 +32,10 @@ def claim(path: Path, head: bytes) -> int:
     text = head_text(head)
     if text is None:
         return 0
-    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
-    if not any(d in first for d in DELIMITERS):
+    # the first line of a table: cells (a heading, or numbers), or one number (a one-column log), past a marker
+    # line or two (MobiFall's `@DATA`)
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")][:3]
+    if not any(any(d in ln for d in DELIMITERS) or is_number(ln.strip()) for ln in lines):
         return 0
     return 20 if suffix == ".txt" else 5  # any other text table: the reader of last resort
 
@@ -41,14 +46,19 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if not numbered:
         raise TinymlError(f"{path}: empty CSV")
     delim, start = _layout([ln for _, ln in numbered[:SAMPLE_LINES]])
-    if start:
-        notice(path, f"{start} line{'s' if start > 1 else ''} before the heading skipped "
-                     f"({numbered[0][1].strip()[:40]!r}...)")
-    numbered = numbered[start:]
+    skipped = numbered[0][1].strip()
+    comments = [ln for n, ln in enumerate(text.splitlines(), 1) if ln.startswith("#") and n < numbered[start][0]]
+    numbered = _without_line_ends(numbered[start:], delim)
     rows = list(csv.reader((ln for _, ln in numbered), delimiter=delim))
     lines = [n for n, _ in numbered]
     header = [_unquoted(h.strip()) for h in rows[0]]
     body = rows[1:]
+    headerless = _all_numbers(header)  # the table starts with its data
+    if start:
+        notice(path, f"{start} line{'s' if start > 1 else ''} before the {'data' if headerless else 'heading'} "
+                     f"skipped ({skipped[:40]!r}...)")
+    if headerless:
+        header, body, lines = _headerless(rows, lines, comments, delim, spec, path)
     if body and _is_units_row(body[0], header):  # a row of units under the heading (loggers, lab software)
         units = [_unquoted(u.strip()) for u in body[0]]
         header = [f"{h} ({u})" if u and not column_name(h)[1] else h for h, u in zip(header, units)]
@@ -94,9 +104,46 @@ def _layout(sample: list[str]) -> tuple[str, int]:
     rows = list(csv.reader(sample, delimiter=delim))
     start = next(i for i, r in enumerate(rows) if len(r) == mode)
     numbers = [c for c in rows[start] if c.strip() and is_number(c.strip())]
-    if start and len(numbers) * 2 > len([c for c in rows[start] if c.strip()]):
-        start -= 1  # that is data: the heading is the line above, with another number of cells (a trailing `,`)
+    if start and len(numbers) * 2 > len([c for c in rows[start] if c.strip()]) and len(rows[start - 1]) > 1:
+        start -= 1  # that is data: the heading is the line above, with another number of cells (a trailing `,`);
+        # a line of one cell is a marker (MobiFall's `@DATA`), not the heading of a table of several
     return delim, start
+
+
+def _without_line_ends(numbered: list[tuple[int, str]], delim: str) -> list[tuple[int, str]]:
+    """Lines without the `;` that ends every data line of some tables (SisFall's trials, WISDM) where `;` does not
+    separate cells: else the last column reads `-134;`, not a number."""
+    if delim == ";" or not all(ln.rstrip().endswith(";") for _, ln in numbered[1:] or numbered):
+        return numbered
+    return [(n, ln.rstrip()[:-1] if ln.rstrip().endswith(";") else ln) for n, ln in numbered]
+
+
+def _all_numbers(cells: list[str]) -> bool:
+    filled = [c.strip() for c in cells if c.strip()]
+    return bool(filled) and all(is_number(c) for c in filled)
+
+
+def _headerless(rows: list[list[str]], lines: list[int], comments: list[str], delim: str, spec: ReadSpec,
+                path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """(heading, rows, line numbers) of a table whose first row is data: its heading from the last comment line
+    above it with as many cells (MobiFall's `#timestamp(ns),x,y,z(m/s^2)`), else its columns' positions (1, 2,
+    ...) for --channel to name (SisFall's trials, an Arduino's serial log); one column for an app's one
+    channel is that channel."""
+    width = len(rows[0])
+    for line in reversed(comments):
+        cells = [c.strip() for c in next(csv.reader([line.lstrip("#")], delimiter=delim))]
+        if len(cells) == width and not any(is_number(c) for c in cells if c):
+            return cells, rows, [0, *lines]
+    positions = [str(k + 1) for k in range(width)]
+    if width == 1 and len(spec.channels) == 1 and not spec.picks:
+        notice(path, f"no heading: its one column read as {spec.channels[0]}")
+        return [spec.channels[0]], rows, [0, *lines]
+    if not spec.picks:
+        example = " ".join(option("channel", f"{ch}={k + 1}") for k, ch in enumerate(spec.channels[:width]))
+        raise TinymlError(f"{path}: no heading row (line {lines[0]} holds numbers): name the columns in a first "
+                          f"line ({', '.join(spec.channels)}), or give each channel's column by its position "
+                          f"(1-{width}) and its rate: {example} {option('rate', 'HZ')}")
+    return positions, rows, [0, *lines]
 
 
 def _is_units_row(row: list[str], header: list[str]) -> bool:
