@@ -142,3 +142,56 @@ def test_a_heading_in_a_comment_is_the_heading_and_one_columns_unit_is_the_other
     err = capsys.readouterr().err
     assert "ax, ay: no unit in the file, read in m/s^2 like az" in err
     assert "1 line before the data skipped ('@DATA'...)" in err
+
+
+def _leads(folder, names: list[str], rate: int = 250) -> tuple[object, np.ndarray]:
+    """A WFDB record (format 16, mV) whose leads carry `names`, the first being the ECG under test."""
+    from tinyml.readers.wfdb import quiet
+
+    with quiet():
+        import wfdb
+    ecg = _ecg(rate, 12)
+    sig = np.stack([ecg * (k + 1) for k in range(len(names))], 1)
+    with quiet():
+        wfdb.wrsamp("rec", fs=rate, units=["mV"] * len(names), sig_name=names, p_signal=sig, fmt=["16"] * len(names),
+                    adc_gain=[1000.0] * len(names), baseline=[0] * len(names), write_dir=str(folder))
+    return folder / "rec.hea", ecg
+
+
+@pytest.mark.parametrize("names", [
+    ["ECG lead II", "ECG lead I", "ART"],  # MGH/MF waveform database
+    ["ECG II", "ECG I", "EEG Fpz-Cz"],     # EDF+'s "<type> <lead>" labels
+    ["EKG", "Pleth"],                       # sleep recorders' spelling
+    ["ECG_1", "ECG_2", "ECG_3"],            # numbered leads: ECG_1 is ECG1
+])
+def test_the_lead_names_hospital_databases_give_are_the_ecg(tmp_path, capsys, names):
+    p, ecg = _leads(tmp_path, names)
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert np.allclose(rec.signal[:, 0], ecg, atol=0.002)  # the first lead, the model's own: no stand-in notice
+    assert "stand-in" not in capsys.readouterr().err
+
+
+def test_a_record_with_only_lead_i_under_a_database_name_reads_it_as_a_stand_in(tmp_path, capsys):
+    p, ecg = _leads(tmp_path, ["ECG lead I", "ART"])
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert np.allclose(rec.signal[:, 0], ecg, atol=0.002)
+    assert "ecg: read from lead 'ECG lead I', a stand-in" in capsys.readouterr().err
+
+
+def test_an_edf_of_annotations_alone_is_refused_saying_it_holds_no_signal(tmp_path):
+    # EDF+ annotation files (PhysioNet's *-Hypnogram.edf, wfdb's test_edfann.edf): one "EDF Annotations" signal,
+    # record duration 0
+    def field(values, size):
+        return "".join(str(v).ljust(size) for v in values)
+
+    tal = b"+0\x14\x14\x00+1.5\x150.5\x14beat N\x14\x00"
+    head = ("0".ljust(8) + "X X X X".ljust(80) + "Startdate X X X X".ljust(80) + "01.01.01" + "23.59.30" + "512".ljust(8)
+            + "EDF+C".ljust(44) + "1".ljust(8) + "0".ljust(8) + "1".ljust(4))
+    head += (field(["EDF Annotations"], 16) + field([""], 80) + field([""], 8) + field(["-1"], 8) + field(["1"], 8)
+             + field(["-32768"], 8) + field(["32767"], 8) + field([""], 80) + field([len(tal) // 2], 8) + field([""], 32))
+    p = tmp_path / "SC4001EC-Hypnogram.edf"
+    p.write_bytes(head.encode("latin-1") + tal)
+    with pytest.raises(TinymlError, match=r"SC4001EC-Hypnogram.edf: no signals, only EDF Annotations \(events and their "
+                                          r"times; a PhysioNet record's annotations file\): give the file that holds "
+                                          r"the recording$"):
+        read_recording(p, _spec("heart-rate-anomaly"))
