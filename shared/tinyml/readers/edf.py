@@ -48,6 +48,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if raw[192:197] in (b"EDF+D", b"BDF+D"):
         kind = raw[192:197].decode()
         raise TinymlError(f"{path}: a discontinuous {kind[:4]} file ({kind}): its records are not one steady signal")
+    if fields["label"] and all(lab in ANNOTATION_LABELS for lab in fields["label"]):
+        raise TinymlError(f"{path}: no signals, only {fields['label'][0]} (events and their times; a PhysioNet "
+                          "record's annotations file): give the file that holds the recording")
     if duration <= 0 or not any(spr):
         raise TinymlError(f"{path}: the EDF header gives no record duration or no samples per record")
     record = sum(spr) * width
