@@ -195,3 +195,20 @@ def test_an_edf_of_annotations_alone_is_refused_saying_it_holds_no_signal(tmp_pa
                                           r"times; a PhysioNet record's annotations file\): give the file that holds "
                                           r"the recording$"):
         read_recording(p, _spec("heart-rate-anomaly"))
+
+
+def test_acceleration_without_gravity_is_refused_saying_so(tmp_path):
+    # Sensor Logger's Accelerometer.csv (iOS user acceleration) and phyphox's "Linear Acceleration": gravity taken
+    # out, so no unit fits; converting cannot help, the recording with gravity can
+    rng = np.random.default_rng(3)
+    t = np.arange(1000) / 100
+    lin = np.stack([0.3 * np.sin(2 * np.pi * 1.8 * t), 0.2 * np.cos(2 * np.pi * 1.8 * t), 0 * t], 1)
+    lin += rng.normal(0, 0.05, lin.shape)
+    p = tmp_path / "Accelerometer.csv"
+    p.write_text("time,seconds_elapsed,z,y,x\n" + "".join(
+        f"{int(1.7e18 + s * 1e9)},{s:.6f},{z:.6f},{y:.6f},{x:.6f}\n" for s, (x, y, z) in zip(t, lin)))
+    with pytest.raises(TinymlError, match=r"Accelerometer.csv: .*not plausible in g .*; the axes average to [0-9.e-]+ "
+                                          r"while they move by 0\.[0-9]+: gravity removed \(a phone's linear or user "
+                                          r"acceleration\)\? give the acceleration with gravity \(total acceleration, "
+                                          r"'with g'\)$"):
+        read_recording(p, _spec("fall-detect"))

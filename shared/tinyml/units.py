@@ -464,5 +464,23 @@ def _refusal(columns, chans, unit, said, checks: _Checks, path, cands) -> str:
     hint = "" if any(c.name.startswith("counts") for c in cands) else \
         f"; for raw sensor counts give {option('set', 'signal.counts_per_unit=N')}"
     decl = f" (declared {said})" if said else ""
-    return (f"{path}: {seen}{decl}: not plausible in {unit} ({_checks_text(checks)}) nor in any unit tried "
-            f"({tried}); convert the file to {unit}{_likely_unit(columns, chans, unit, checks)}{hint}")
+    start = f"{path}: {seen}{decl}: not plausible in {unit} ({_checks_text(checks)}) nor in any unit tried ({tried})"
+    gravity = _gravity_removed(columns, unit, checks)
+    if gravity:
+        return f"{start}; {gravity}"
+    return f"{start}; convert the file to {unit}{_likely_unit(columns, chans, unit, checks)}{hint}"
+
+
+def _gravity_removed(columns, unit: str, checks: _Checks) -> str:
+    """Axes of an accelerometer that average to about 0 while they move, too small for the app's typical
+    magnitude (which holds gravity): a phone's linear or user acceleration, gravity taken out; no unit fits
+    it, and no conversion brings gravity back. "" otherwise."""
+    target = lookup(unit)
+    if target is None or target.quantity != "acceleration" or len(checks.required) < 2 or not _below(columns, checks):
+        return ""
+    mean = math.sqrt(sum(float(np.nanmean(np.asarray(columns[c], np.float64))) ** 2 for c in checks.required))
+    med = _magnitude(columns, checks.required)
+    if not (med > 0 and mean < 0.2 * med):
+        return ""
+    return (f"the axes average to {mean:.2g} while they move by {med:.3g}: gravity removed (a phone's linear or "
+            "user acceleration)? give the acceleration with gravity (total acceleration, 'with g')")
