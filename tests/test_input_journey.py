@@ -212,3 +212,22 @@ def test_acceleration_without_gravity_is_refused_saying_so(tmp_path):
                                           r"acceleration\)\? give the acceleration with gravity \(total acceleration, "
                                           r"'with g'\)$"):
         read_recording(p, _spec("fall-detect"))
+
+
+def test_a_heading_of_sensor_groups_over_axes_names_each_column_by_both(tmp_path):
+    # UP-Fall: a group name over its columns (merged cells: the rest blank), the axes and units in a second row
+    t = np.arange(200) / 18.4
+    belt = np.stack([0.1 * np.sin(t), -0.98 + 0 * t, 0.2 + 0 * t], 1)
+    head1 = "TimeStamps,AnkleAccelerometer,,,BeltAccelerometer,,,BeltLuminosity,Subject,Activity,Trial,Tag\n"
+    head2 = ("Time,x-axis (g),y-axis (g),z-axis (g),x-axis (g),y-axis (g),z-axis (g),illuminance (lx),Subject,Activity,"
+             "Trial,Tag\n")
+    rows = "".join(f"2018-07-04T12:04:{17 + s:09.6f},0.5,0.5,0.5,{x:.4f},{y:.4f},{z:.4f},12.0,1,1,1,1\n"
+                   for s, (x, y, z) in zip(t, belt))
+    p = tmp_path / "Subject1Activity1Trial1.csv"
+    p.write_text(head1 + head2 + rows)
+    picks = {"ax": "BeltAccelerometer x-axis", "ay": "BeltAccelerometer y-axis", "az": "BeltAccelerometer z-axis"}
+    rec = read_recording(p, _spec("fall-detect", picks=picks))
+    assert rec.rate == pytest.approx(18.4, rel=1e-3) and np.allclose(rec.signal, belt, atol=1e-4)
+    with pytest.raises(TinymlError, match=r"lacks column\(s\) ax, ay, az; it has TimeStamps Time, AnkleAccelerometer "
+                                          r"x-axis \(g\), .*, BeltAccelerometer x-axis \(g\), "):
+        read_recording(p, _spec("fall-detect"))

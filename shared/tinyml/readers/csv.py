@@ -59,6 +59,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
                      f"skipped ({skipped[:40]!r}...)")
     if headerless:
         header, body, lines = _headerless(rows, lines, comments, delim, spec, path)
+    if body and _is_group_heading(header, body[0]):  # groups over columns (UP-Fall: BeltAccelerometer / x-axis (g))
+        header = _joined_heading(header, body[0])
+        body, lines = body[1:], lines[:1] + lines[2:]
     if body and _is_units_row(body[0], header):  # a row of units under the heading (loggers, lab software)
         units = [_unquoted(u.strip()) for u in body[0]]
         header = [f"{h} ({u})" if u and not column_name(h)[1] else h for h, u in zip(header, units)]
@@ -144,6 +147,26 @@ def _headerless(rows: list[list[str]], lines: list[int], comments: list[str], de
                           f"line ({', '.join(spec.channels)}), or give each channel's column by its position "
                           f"(1-{width}) and its rate: {example} {option('rate', 'HZ')}")
     return positions, rows, [0, *lines]
+
+
+def _is_group_heading(header: list[str], below: list[str]) -> bool:
+    """A heading of groups, each over the columns up to the next (blank cells: a spreadsheet's merged cells),
+    above a heading of the columns: the row below holds words, none a number, in every column a group covers."""
+    named = [j for j, h in enumerate(header) if h.strip()]
+    if not named or len(named) == len(header) or not any(c.strip() for c in below):
+        return False
+    covered = range(named[0], len(header))
+    return (all(j < len(below) and below[j].strip() for j in covered)
+            and not any(is_number(c.strip()) for c in below if c.strip()))
+
+
+def _joined_heading(header: list[str], below: list[str]) -> list[str]:
+    """Each column's name: its group, then its own (`BeltAccelerometer x-axis (g)`)."""
+    out, group = [], ""
+    for j, sub in enumerate(below):
+        group = header[j].strip() if j < len(header) and header[j].strip() else group
+        out.append(f"{group} {_unquoted(sub.strip())}".strip())
+    return out
 
 
 def _is_units_row(row: list[str], header: list[str]) -> bool:
