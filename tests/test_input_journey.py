@@ -96,10 +96,11 @@ def _standing(n: int) -> np.ndarray:
 def test_a_headerless_table_is_refused_saying_how_to_name_its_columns_by_position(tmp_path):
     p = tmp_path / "D01_SA01_R01.txt"
     p.write_bytes(_sisfall_rows(_standing(1000)).encode())
-    with pytest.raises(TinymlError, match=r"D01_SA01_R01.txt: no heading row \(line 1 holds numbers\): name the "
-                                          r"columns in a first line \(ax, ay, az\), or give each channel's column "
-                                          r"by its position \(1-9\) and its rate: --channel ax=1 --channel ay=2 "
-                                          r"--channel az=3 --rate HZ$"):
+    with pytest.raises(TinymlError, match=r"D01_SA01_R01.txt: CSV without a heading row \(its first line, '0,-251,"
+                                          r"26,0,0,0,0,-1004,102', is numbers\): pick each channel's column by its "
+                                          r"number \(--channel ax=1 --channel ay=2 --channel az=3\) or add a heading "
+                                          r"that names the columns \(ax, ay, az; time_s for the time\); without a "
+                                          r"time column give the rate \(--rate HZ\)$"):
         read_recording(p, _spec("fall-detect"))
 
 
@@ -123,7 +124,7 @@ def test_a_one_column_log_is_the_one_channel_of_an_app(tmp_path, capsys):
     p.write_text("".join(f"{v:.3f}\n" for v in ecg))
     rec = read_recording(p, _spec("heart-rate-anomaly", rate=360.0))
     assert np.allclose(rec.signal[:, 0], ecg, atol=0.001)
-    assert "no heading: its one column read as ecg" in capsys.readouterr().err
+    assert "no heading row: the file's one column read as ecg" in capsys.readouterr().err
 
 
 def test_a_heading_in_a_comment_is_the_heading_and_one_columns_unit_is_the_others(tmp_path, capsys):

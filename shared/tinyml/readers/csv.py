@@ -129,24 +129,31 @@ def _all_numbers(cells: list[str]) -> bool:
 def _headerless(rows: list[list[str]], lines: list[int], comments: list[str], delim: str, spec: ReadSpec,
                 path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """(heading, rows, line numbers) of a table whose first row is data: its heading from the last comment line
-    above it with as many cells (MobiFall's `#timestamp(ns),x,y,z(m/s^2)`), else its columns' positions (1, 2,
-    ...) for --channel to name (SisFall's trials, an Arduino's serial log); one column for an app's one
-    channel is that channel."""
+    above it with as many cells (MobiFall's `#timestamp(ns),x,y,z(m/s^2)`), else _numbered_columns."""
     width = len(rows[0])
     for line in reversed(comments):
         cells = [c.strip() for c in next(csv.reader([line.lstrip("#")], delimiter=delim))]
         if len(cells) == width and not any(is_number(c) for c in cells if c):
             return cells, rows, [0, *lines]
-    positions = [str(k + 1) for k in range(width)]
-    if width == 1 and len(spec.channels) == 1 and not spec.picks:
-        notice(path, f"no heading: its one column read as {spec.channels[0]}")
-        return [spec.channels[0]], rows, [0, *lines]
-    if not spec.picks:
-        example = " ".join(option("channel", f"{ch}={k + 1}") for k, ch in enumerate(spec.channels[:width]))
-        raise TinymlError(f"{path}: no heading row (line {lines[0]} holds numbers): name the columns in a first "
-                          f"line ({', '.join(spec.channels)}), or give each channel's column by its position "
-                          f"(1-{width}) and its rate: {example} {option('rate', 'HZ')}")
-    return positions, rows, [0, *lines]
+    return _numbered_columns(rows[0], spec, path), rows, [0, *lines]
+
+
+def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]:
+    """Names for the columns of a file without a heading row (a logger's or a data set's bare numbers, SisFall's
+    trials): their numbers from 1, which --channel picks (`ax=1`); the app's channel for the one column of a
+    one-column file, with a notice. Anything else is refused: which column is which cannot be told."""
+    if spec.picks:
+        return [str(i + 1) for i in range(len(first))]
+    if len(first) == 1 and len(spec.all_channels) == 1:
+        notice(path, f"no heading row: the file's one column read as {spec.channels[0]}")
+        return [spec.channels[0]]
+    line = ",".join(c.strip() for c in first)
+    picks = ([f"{spec.channels[0]}={len(first)}"] if len(spec.channels) == 1
+             else [f"{ch}={k + 1}" for k, ch in enumerate(spec.channels[:len(first)])])
+    raise TinymlError(f"{path}: CSV without a heading row (its first line, {line[:48]!r}, is numbers): pick each "
+                      f"channel's column by its number ({' '.join(option('channel', p) for p in picks)}) or add a "
+                      f"heading that names the columns ({', '.join(spec.channels)}; time_s for the time); without a "
+                      f"time column give the rate ({option('rate', 'HZ')})")
 
 
 def _is_group_heading(header: list[str], below: list[str]) -> bool:
