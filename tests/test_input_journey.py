@@ -172,11 +172,13 @@ def test_the_lead_names_hospital_databases_give_are_the_ecg(tmp_path, capsys, na
     assert "stand-in" not in capsys.readouterr().err
 
 
-def test_a_record_with_only_lead_i_under_a_database_name_reads_it_as_a_stand_in(tmp_path, capsys):
-    p, ecg = _leads(tmp_path, ["ECG lead I", "ART"])
+@pytest.mark.parametrize("names", [["ECG lead I", "ART"], ["MLIII", "V4"], ["V4", "RESP"]])
+def test_a_record_with_only_another_lead_under_a_database_name_reads_it_as_a_stand_in(tmp_path, capsys, names):
+    # MGH/MF's "ECG lead I"; the European ST-T database's modified lead III and its V4
+    p, ecg = _leads(tmp_path, names)
     rec = read_recording(p, _spec("heart-rate-anomaly"))
     assert np.allclose(rec.signal[:, 0], ecg, atol=0.002)
-    assert "ecg: read from lead 'ECG lead I', a stand-in" in capsys.readouterr().err
+    assert f"ecg: read from lead {names[0]!r}, a stand-in" in capsys.readouterr().err
 
 
 def test_an_edf_of_annotations_alone_is_refused_saying_it_holds_no_signal(tmp_path):
