@@ -234,3 +234,27 @@ def test_a_heading_of_sensor_groups_over_axes_names_each_column_by_both(tmp_path
     with pytest.raises(TinymlError, match=r"lacks column\(s\) ax, ay, az; it has TimeStamps Time, AnkleAccelerometer "
                                           r"x-axis \(g\), .*, BeltAccelerometer x-axis \(g\), "):
         read_recording(p, _spec("fall-detect"))
+
+
+def test_a_multi_segment_record_is_read_across_its_segments_and_cut_at_a_gap(tmp_path, capsys):
+    # MIMIC's waveform records: a master header naming segments, a layout header listing the signals, a gap '~'
+    from tinyml.readers.wfdb import quiet
+
+    with quiet():
+        import wfdb
+    ecg = _ecg(250, 12)
+    with quiet():
+        wfdb.wrsamp("multi_0001", fs=250, units=["mV", "mV"], sig_name=["II", "V"], p_signal=np.stack([ecg, ecg / 2], 1),
+                    fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(tmp_path))
+        wfdb.wrsamp("multi_0002", fs=250, units=["mV"], sig_name=["II"], p_signal=ecg[:, None], fmt=["16"],
+                    adc_gain=[200.0], baseline=[0], write_dir=str(tmp_path))
+    (tmp_path / "multi_layout.hea").write_text("multi_layout 2 250 0\n~ 0 200/mV 16 0 0 0 0 II\n~ 0 200/mV 16 0 0 0 0 V\n")
+    (tmp_path / "multi.hea").write_text("multi/4 2 250 7250\nmulti_layout 0\nmulti_0001 3000\n~ 1250\nmulti_0002 3000\n")
+    parts, gaps = read_recording_parts(tmp_path / "multi.hea", _spec("heart-rate-anomaly"))
+    assert [p.start_s for p in parts] == [0.0, 17.0] and gaps == [pytest.approx(5.004)]
+    for part in parts:
+        assert np.allclose(part.signal[:, 0], ecg, atol=0.01)
+    assert "1250 samples with no value (empty or NaN) in 'ecg', the first at t = 12.000 s" in capsys.readouterr().err
+    (tmp_path / "gaps.hea").write_text("gaps/2 2 250 1250\nmulti_layout 0\n~ 1250\n")
+    with pytest.raises(TinymlError, match=r"gaps.hea: no row has a value in every required channel"):
+        read_recording_parts(tmp_path / "gaps.hea", _spec("heart-rate-anomaly"))

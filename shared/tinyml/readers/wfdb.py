@@ -3,7 +3,9 @@ format (212, 16, 16+24 in a .mat, ...), gains and lead names; the `wfdb` package
 
 As a reader (tinyml.readers): give `predict`/`run` the `.hea` path (or the `.dat` beside it). Each app channel is the lead whose name
 matches it or one of its aliases (case-insensitive), or the lead named by --channel (e.g. `--channel V5`);
-the samples come in the header's physical units (mV, uV, ...), declared, so the core converts them.
+the samples come in the header's physical units (mV, uV, ...), declared, so the core converts them. A
+multi-segment record (MIMIC's: a master header, a layout, segments and gaps) is read across its segments,
+NaN where a segment lacks the lead or is a gap: missing samples, cut at like any others.
 
 For dataset loaders: read_lead(path, names, channel=None) -> (samples mV float32 [n], rate Hz, lead name);
 a lead in other units than volts is refused, never guessed.
@@ -46,7 +48,8 @@ def read_with(path: Path, spec, file_signal, h):
     """Shared with the .mat reader: `path` names the record in messages, `h` is its header."""
     import wfdb
 
-    names = [str(n) for n in (h.sig_name or [])]
+    signals = _layout(path, h)
+    names = [str(n) for n in (signals.sig_name or [])]
     if not names:
         raise TinymlError(f"{path}: the WFDB header describes no signals (a record line, then one line per signal)")
     found = spec.match(names, path, kind="WFDB record", what="lead")
@@ -54,7 +57,11 @@ def read_with(path: Path, spec, file_signal, h):
     _check_lengths(path, h)
     try:
         with quiet():
-            rec = wfdb.rdrecord(str(_record_base(path, h)), channels=order, physical=True)
+            if signals is h:
+                rec = wfdb.rdrecord(str(_record_base(path, h)), channels=order, physical=True)
+            else:  # segments joined, NaN where one lacks the lead or is a gap ('~'): missing samples for the core
+                rec = wfdb.rdrecord(str(_record_base(path, h)), channel_names=[names[k] for k in order],
+                                    physical=True, m2s=True)
     except FileNotFoundError as e:
         raise TinymlError(f"{path}: a signal file named in the header is missing ({Path(e.filename or '').name})") from None
     except Exception as e:
@@ -62,11 +69,14 @@ def read_with(path: Path, spec, file_signal, h):
     fs = float(rec.fs)
     if not (fs > 0 and math.isfinite(fs)):
         raise TinymlError(f"{path}: the header gives no sampling rate")
+    if rec.p_signal is None:  # every segment a gap
+        raise TinymlError(f"{path}: the record's segments hold no samples of lead(s) "
+                          f"{', '.join(names[k] for k in order)}")
     cols, units, named = {}, {}, {}
     for ch, k in found.items():
         j = order.index(k)
         cols[ch] = np.asarray(rec.p_signal[:, j], np.float64)
-        units[ch] = str((h.units or [""] * (k + 1))[k]).strip()
+        units[ch] = str((signals.units or [""] * (k + 1))[k] or "").strip()
         named[ch] = names[k]
     return file_signal(columns=cols, rate=fs, units=units, names=named)
 
@@ -75,11 +85,30 @@ def read_with(path: Path, spec, file_signal, h):
 FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3, "311": 4 / 3}
 
 
+def _layout(path: Path, h):
+    """The header that lists a record's signals: its own, or for a multi-segment record (MIMIC's) its layout
+    segment's (a variable layout), else its first segment's (a fixed one)."""
+    import wfdb
+
+    if not hasattr(h, "seg_name"):
+        return h
+    first = next((n for n in (h.seg_name or []) if n != "~"), None)
+    if first is None:
+        raise TinymlError(f"{path}: a multi-segment record whose segments are all gaps ('~'): no signal to read")
+    try:
+        with quiet():
+            return wfdb.rdheader(str(_record_base(path, h).with_name(first)))
+    except FileNotFoundError:
+        raise TinymlError(f"{path}: a segment header named in the record is missing ({first}.hea)") from None
+    except Exception as e:
+        raise TinymlError(f"{path}: segment {first} has no readable WFDB header ({_first_line(e)})") from None
+
+
 def _check_lengths(path: Path, h) -> None:
     """A signal file shorter than its header's length (an interrupted download or copy) is refused in one line
     naming both sizes, rather than wfdb's array error."""
     n = int(h.sig_len or 0)
-    if not n or not h.file_name:
+    if not n or not getattr(h, "file_name", None):  # a multi-segment record's segments are checked by wfdb
         return
     need: dict[str, float] = {}
     for k, name in enumerate(h.file_name):
