@@ -258,3 +258,16 @@ def test_a_multi_segment_record_is_read_across_its_segments_and_cut_at_a_gap(tmp
     (tmp_path / "gaps.hea").write_text("gaps/2 2 250 1250\nmulti_layout 0\n~ 1250\n")
     with pytest.raises(TinymlError, match=r"gaps.hea: no row has a value in every required channel"):
         read_recording_parts(tmp_path / "gaps.hea", _spec("heart-rate-anomaly"))
+
+
+def test_a_lead_stored_several_samples_a_frame_is_read_at_its_own_rate(tmp_path):
+    # MIMIC and the drivers' stress database: ECG `16x4` (500 Hz) beside a 125 Hz pressure, a 125 frames/s record;
+    # each frame holds 4 ECG samples, then 1 pressure sample
+    ecg = _ecg(500, 12)
+    abp = 80 + 20 * np.sin(2 * np.pi * 1.2 * np.arange(len(ecg) // 4) / 125)
+    frames = np.concatenate([np.round(ecg * 200).reshape(-1, 4), np.round(abp * 100)[:, None]], 1)
+    (tmp_path / "frames.dat").write_bytes(frames.astype("<i2").tobytes())
+    (tmp_path / "frames.hea").write_text(f"frames 2 125 {len(abp)}\nframes.dat 16x4 200/mV 16 0 0 0 0 II\n"
+                                         "frames.dat 16 100/mmHg 16 0 0 0 0 ABP\n")
+    got = read_recording(tmp_path / "frames.hea", _spec("heart-rate-anomaly"))
+    assert got.rate == 500 and np.allclose(got.signal[:, 0], ecg, atol=0.01)  # not averaged to 125 Hz

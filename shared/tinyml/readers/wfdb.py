@@ -46,8 +46,6 @@ def read(path: Path, spec):
 
 def read_with(path: Path, spec, file_signal, h):
     """Shared with the .mat reader: `path` names the record in messages, `h` is its header."""
-    import wfdb
-
     signals = _layout(path, h)
     names = [str(n) for n in (signals.sig_name or [])]
     if not names:
@@ -55,13 +53,31 @@ def read_with(path: Path, spec, file_signal, h):
     found = spec.match(names, path, kind="WFDB record", what="lead")
     order = sorted(set(found.values()))
     _check_lengths(path, h)
+    samples, fs = _samples(path, h, signals, [names[k] for k in order], order)
+    cols, units, named = {}, {}, {}
+    for ch, k in found.items():
+        j = order.index(k)
+        cols[ch] = samples[j]
+        units[ch] = str((signals.units or [""] * (k + 1))[k] or "").strip()
+        named[ch] = names[k]
+    return file_signal(columns=cols, rate=fs, units=units, names=named)
+
+
+def _samples(path: Path, h, signals, leads: list[str], order: list[int]) -> tuple[list[np.ndarray], float]:
+    """The chosen leads' samples (float64, physical units) and their rate. A lead stored several samples a frame
+    (`212x4`: a 500 Hz ECG in a 125 frames/s record) is read at its own rate, not averaged to the frame rate;
+    leads of different samples a frame are averaged to it (one rate for every channel)."""
+    with quiet():  # wfdb's first import warns about pandas' own deprecations
+        import wfdb
+    base = str(_record_base(path, h))
+    per_frame = {int((getattr(signals, "samps_per_frame", None) or [1] * (k + 1))[k] or 1) for k in order}
+    own_rate = signals is h and len(per_frame) == 1 and per_frame != {1}
     try:
         with quiet():
-            if signals is h:
-                rec = wfdb.rdrecord(str(_record_base(path, h)), channels=order, physical=True)
-            else:  # segments joined, NaN where one lacks the lead or is a gap ('~'): missing samples for the core
-                rec = wfdb.rdrecord(str(_record_base(path, h)), channel_names=[names[k] for k in order],
-                                    physical=True, m2s=True)
+            if signals is not h:  # segments joined, NaN where one lacks the lead or is a gap ('~'): missing samples
+                rec = wfdb.rdrecord(base, channel_names=leads, physical=True, m2s=True)
+            else:
+                rec = wfdb.rdrecord(base, channels=order, physical=True, smooth_frames=not own_rate)
     except FileNotFoundError as e:
         raise TinymlError(f"{path}: a signal file named in the header is missing ({Path(e.filename or '').name})") from None
     except Exception as e:
@@ -69,16 +85,11 @@ def read_with(path: Path, spec, file_signal, h):
     fs = float(rec.fs)
     if not (fs > 0 and math.isfinite(fs)):
         raise TinymlError(f"{path}: the header gives no sampling rate")
+    if own_rate:
+        return [np.asarray(x, np.float64) for x in rec.e_p_signal], fs * per_frame.pop()
     if rec.p_signal is None:  # every segment a gap
-        raise TinymlError(f"{path}: the record's segments hold no samples of lead(s) "
-                          f"{', '.join(names[k] for k in order)}")
-    cols, units, named = {}, {}, {}
-    for ch, k in found.items():
-        j = order.index(k)
-        cols[ch] = np.asarray(rec.p_signal[:, j], np.float64)
-        units[ch] = str((signals.units or [""] * (k + 1))[k] or "").strip()
-        named[ch] = names[k]
-    return file_signal(columns=cols, rate=fs, units=units, names=named)
+        raise TinymlError(f"{path}: the record's segments hold no samples of lead(s) {', '.join(leads)}")
+    return [np.asarray(rec.p_signal[:, j], np.float64) for j in range(len(leads))], fs
 
 
 # bytes per sample of the WFDB storage formats (signals(5)); compressed ones (508 ...) are not checked
@@ -88,8 +99,8 @@ FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "
 def _layout(path: Path, h):
     """The header that lists a record's signals: its own, or for a multi-segment record (MIMIC's) its layout
     segment's (a variable layout), else its first segment's (a fixed one)."""
-    import wfdb
-
+    with quiet():
+        import wfdb
     if not hasattr(h, "seg_name"):
         return h
     first = next((n for n in (h.seg_name or []) if n != "~"), None)
@@ -132,8 +143,8 @@ def _record_base(path: Path, h) -> Path:
 
 def header(path):
     """The record's header (wfdb.Record without samples); one-line errors for a missing or malformed one."""
-    import wfdb
-
+    with quiet():  # wfdb's first import warns about pandas' own deprecations
+        import wfdb
     p = Path(path)
     if not p.is_file():
         raise TinymlError(f"{p}: file not found")
