@@ -271,3 +271,16 @@ def test_a_lead_stored_several_samples_a_frame_is_read_at_its_own_rate(tmp_path)
                                          "frames.dat 16 100/mmHg 16 0 0 0 0 ABP\n")
     got = read_recording(tmp_path / "frames.hea", _spec("heart-rate-anomaly"))
     assert got.rate == 500 and np.allclose(got.signal[:, 0], ecg, atol=0.01)  # not averaged to 125 Hz
+
+
+def test_another_sensors_counts_are_refused_saying_how_to_give_its_count(tmp_path):
+    # an MPU-6050 at +-2 g logged by an Arduino sketch: int16 counts, 16384 per g (the app declares 256, an ADXL345)
+    t = np.arange(600) / 100
+    g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
+    p = tmp_path / "mpu6050.csv"
+    p.write_text("millis,ax,ay,az\n" + "".join(f"{int(s * 1000)},{x},{y},{z}\n"
+                                               for s, (x, y, z) in zip(t, np.round(g * 16384).astype(int))))
+    with pytest.raises(TinymlError, match=r"mpu6050.csv: .*not plausible in g .*; whole numbers: another sensor's raw "
+                                          r"counts\? give --set signal.counts_per_unit=N \(N counts per g; these "
+                                          r"suggest about 16,[0-9]{3}\)$"):
+        read_recording(p, _spec("fall-detect"))

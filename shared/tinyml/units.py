@@ -267,6 +267,20 @@ def _counts_hint(columns, chans, guess: str, unit: str) -> str:
             f"{option('set', 'signal.counts_per_unit=N')} (N counts per {unit})")
 
 
+def _other_counts_hint(columns, chans, unit: str, checks: "_Checks") -> str:
+    """Whole numbers that the manifest's counts did not fit: another sensor's counts (an MPU-6050 at +-2 g gives
+    16384 per g, not the declared ADXL345's 256): how to give its count, and the count their size suggests (the
+    median magnitude over the middle of the typical one)."""
+    if _whole_numbers(columns, chans) is None:
+        return ""
+    text = f"; whole numbers: another sensor's raw counts? give {option('set', 'signal.counts_per_unit=N')} (N counts per {unit}"
+    med = _magnitude(columns, checks.required) if checks.magnitude else 0.0
+    if med > 0:
+        typical = math.sqrt(checks.magnitude[0] * checks.magnitude[1])
+        text += f"; these suggest about {med / typical:,.0f}"
+    return text + ")"
+
+
 def _refuse_adc_codes(columns, chans, unit: str, guess: str, checks: "_Checks", path) -> None:
     """Refuse what looks like an unsigned ADC's raw codes for a signal centred on zero: whole numbers,
     never negative, around an n-bit converter's mid-code (512, 2048 ... 32768; Arduino analogRead,
@@ -461,8 +475,8 @@ def _refusal(columns, chans, unit, said, checks: _Checks, path, cands) -> str:
     if checks.magnitude:
         seen += f" (median magnitude {_magnitude(columns, checks.required):.4g})"
     tried = ", ".join(_shown(c.name) for c in cands)
-    hint = "" if any(c.name.startswith("counts") for c in cands) else \
-        f"; for raw sensor counts give {option('set', 'signal.counts_per_unit=N')}"
+    hint = _other_counts_hint(columns, chans, unit, checks) if any(c.name.startswith("counts") for c in cands) \
+        else f"; for raw sensor counts give {option('set', 'signal.counts_per_unit=N')}"
     decl = f" (declared {said})" if said else ""
     start = f"{path}: {seen}{decl}: not plausible in {unit} ({_checks_text(checks)}) nor in any unit tried ({tried})"
     gravity = _gravity_removed(columns, unit, checks)
