@@ -284,3 +284,19 @@ def test_another_sensors_counts_are_refused_saying_how_to_give_its_count(tmp_pat
                                           r"counts\? give --set signal.counts_per_unit=N \(N counts per g; these "
                                           r"suggest about 16,[0-9]{3}\)$"):
         read_recording(p, _spec("fall-detect"))
+
+
+def test_an_empatica_e4_acc_file_is_read_at_its_rate_in_g(tmp_path):
+    # E4 connect's ACC.csv: the start (Unix s) and the rate repeated in each column, then x, y, z in 1/64 g
+    t = np.arange(320) / 32
+    g = np.stack([0.1 * np.sin(2 * np.pi * 0.5 * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.2 + 0 * t], 1)
+    counts = np.round(g * 64).astype(int)
+    p = tmp_path / "ACC.csv"
+    p.write_text("1495437325.000000, 1495437325.000000, 1495437325.000000\n32.000000, 32.000000, 32.000000\n"
+                 + "".join(f"{x},{y},{z}\n" for x, y, z in counts))
+    rec = read_recording(p, _spec("fall-detect"))
+    assert rec.rate == 32 and len(rec.signal) == 320  # the two first rows are not samples
+    assert np.allclose(rec.signal, counts / 64)
+    (tmp_path / "EDA.csv").write_text("1495437325.000000\n4.000000\n" + "0.1\n" * 100)
+    with pytest.raises(TinymlError, match=r"EDA.csv: E4 file lacks column\(s\) ax, ay, az; it has EDA"):
+        read_recording(tmp_path / "EDA.csv", _spec("fall-detect"))
