@@ -300,3 +300,23 @@ def test_an_empatica_e4_acc_file_is_read_at_its_rate_in_g(tmp_path):
     (tmp_path / "EDA.csv").write_text("1495437325.000000\n4.000000\n" + "0.1\n" * 100)
     with pytest.raises(TinymlError, match=r"EDA.csv: E4 file lacks column\(s\) ax, ay, az; it has EDA"):
         read_recording(tmp_path / "EDA.csv", _spec("fall-detect"))
+
+
+def test_one_wild_value_in_a_file_that_fits_its_unit_is_refused_not_clipped_into_an_impact(tmp_path):
+    # a logger's 99999 "no value" in one cell of a minute of g: the unit check reads percentiles and passes it;
+    # clipped to the 16 g full scale it made a fall alert out of someone lying down slowly
+    t = np.arange(3000) / 50
+    turn = np.clip((t - 30) / 3, 0, 1) * np.pi / 2
+    a = np.stack([0.01 * np.sin(t), -np.cos(turn), np.sin(turn)], 1)
+    rows = [f"{s:.2f},{x:.4f},{y:.4f},{z:.4f}" for s, (x, y, z) in zip(t, a)]
+    rows[1550] = f"{t[1550]:.2f},99999,{a[1550, 1]:.4f},{a[1550, 2]:.4f}"
+    p = tmp_path / "bed.csv"
+    p.write_text("time_s,ax,ay,az\n" + "\n".join(rows) + "\n")
+    with pytest.raises(TinymlError, match=r"bed.csv: ax = 99999 at sample 1550 \(a logger's missing-value marker\?\), "
+                                          r"1 value like it: far beyond the plausible -16 to 16 g that the rest of the "
+                                          r"file fits; leave such cells empty \(missing samples\) or remove their rows$"):
+        read_recording(p, _spec("fall-detect"))
+    rows[1550] = f"{t[1550]:.2f},,{a[1550, 1]:.4f},{a[1550, 2]:.4f}"  # as the refusal says: a missing sample
+    p.write_text("time_s,ax,ay,az\n" + "\n".join(rows) + "\n")
+    parts, _ = read_recording_parts(p, _spec("fall-detect"))
+    assert len(parts) == 1 and np.abs(parts[0].signal).max() < 1.1

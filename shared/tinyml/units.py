@@ -120,7 +120,32 @@ def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], 
         groups.setdefault((spec.units.get(ch, ""), declared.get(ch, "") or ""), []).append(ch)
     for (unit, said), chans in groups.items():
         out.update(_settle(columns, chans, unit, said, spec, path))
+    _refuse_wild_values(columns, out, spec, path)
     return out
+
+
+WILD = 10.0  # a value this many times the plausible range's largest magnitude is no reading of the sensor
+MISSING_MARKERS = (999, 9999, 99999, 999999)  # loggers' "no value"
+
+
+def _refuse_wild_values(columns, out, spec, path) -> None:
+    """A value far beyond its channel's plausible range in a file whose bulk fits it (units are told from
+    percentiles, so a few rows pass): a logger's missing-value marker or a corrupt row, never the sensor. Read
+    on, it would be clipped to full scale and taken for a real extreme (a 16 g impact from one 99999 cell)."""
+    for ch, (lo, hi) in spec.plausible_range.items():
+        if ch not in out:
+            continue
+        x = np.asarray(out[ch], np.float64)
+        wild = np.abs(np.nan_to_num(x)) > WILD * max(abs(lo), abs(hi))
+        if not wild.any():
+            continue
+        k = int(np.argmax(wild))
+        raw = float(np.asarray(columns[ch], np.float64)[k])
+        marker = " (a logger's missing-value marker?)" if abs(raw) in MISSING_MARKERS else ""
+        raise TinymlError(f"{path}: {ch} = {raw:g} at sample {k}{marker}, {int(wild.sum())} value"
+                          f"{'s' if wild.sum() > 1 else ''} like it: far beyond the plausible {lo:g} to {hi:g} "
+                          f"{spec.units.get(ch, '')} that the rest of the file fits; leave such cells empty "
+                          "(missing samples) or remove their rows".replace("  ", " "))
 
 
 def _shared_units(columns, declared: dict[str, str], spec, path) -> dict[str, str]:
@@ -447,7 +472,7 @@ def _extremes(columns, chans, checks: _Checks) -> str:
     text = f"{', '.join(chans)} range {lo:.4g} to {hi:.4g}" if lo != hi else f"{', '.join(chans)} all {lo:.4g}"
     if worst[1] and lo != hi:
         text += f", farthest out {worst[1]} = {worst[3]:.4g} at sample {worst[2]}"
-        if abs(worst[3]) in (999, 9999, 99999, 999999):  # loggers' "no value" markers
+        if abs(worst[3]) in MISSING_MARKERS:
             text += " (a logger's missing-value marker? leave the cell empty instead)"
     return text
 
