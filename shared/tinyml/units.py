@@ -155,7 +155,8 @@ def _shared_units(columns, declared: dict[str, str], spec, path) -> dict[str, st
     out = dict(declared)
     by_unit: dict[str, list[str]] = {}
     for ch in columns:
-        by_unit.setdefault(spec.units.get(ch, ""), []).append(ch)
+        if ch in spec.channels:  # a sensor's axes; optional channels of one unit may be other quantities (rain, ET0)
+            by_unit.setdefault(spec.units.get(ch, ""), []).append(ch)
     for chans in by_unit.values():
         said = {declared.get(ch) or "" for ch in chans} - {""}
         bare = [ch for ch in chans if not declared.get(ch)]
