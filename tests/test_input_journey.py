@@ -320,3 +320,35 @@ def test_one_wild_value_in_a_file_that_fits_its_unit_is_refused_not_clipped_into
     p.write_text("time_s,ax,ay,az\n" + "\n".join(rows) + "\n")
     parts, _ = read_recording_parts(p, _spec("fall-detect"))
     assert len(parts) == 1 and np.abs(parts[0].signal).max() < 1.1
+
+
+def _edf(signals: dict[str, np.ndarray], rate: int) -> bytes:
+    """An EDF+ file as the specification lays it out: 1 s records, int16 over -5000..5000 uV."""
+    labels = list(signals)
+    n = len(next(iter(signals.values()))) // rate
+
+    def field(values, size):
+        return "".join(str(v)[:size].ljust(size) for v in values)
+
+    head = ("0".ljust(8) + "X X X X".ljust(80) + "Startdate 05-DEC-2026 X X X".ljust(80) + "05.12.26" + "22.00.00"
+            + str(256 * (len(labels) + 1)).ljust(8) + "EDF+C".ljust(44) + str(n).ljust(8) + "1".ljust(8)
+            + str(len(labels)).ljust(4))
+    head += field(labels, 16) + field([""] * len(labels), 80) + field(["uV"] * len(labels), 8)
+    head += field(["-5000"] * len(labels), 8) + field(["5000"] * len(labels), 8)
+    head += field(["-32768"] * len(labels), 8) + field(["32767"] * len(labels), 8) + field([""] * len(labels), 80)
+    head += field([rate] * len(labels), 8) + field([""] * len(labels), 32)
+    raw = head.encode("latin-1")
+    for r in range(n):
+        for x in signals.values():
+            raw += (np.round((x[r * rate:(r + 1) * rate] + 5000) / (10000 / 65535)) - 32768).astype("<i2").tobytes()
+    return raw
+
+
+@pytest.mark.parametrize("label", ["ECG1-ECG2", "EKG1-EKG2"])
+def test_a_sleep_recorders_ecg_derivation_is_the_ecg(tmp_path, label):
+    # polysomnography EDFs (the CAP sleep database, many sleep labs) label the ECG by its two electrodes
+    ecg = _ecg(256, 12) * 1000  # uV
+    p = tmp_path / "n1.edf"
+    p.write_bytes(_edf({"Fp2-F4": ecg / 20, label: ecg, "EMG1-EMG2": ecg / 50}, 256))
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert rec.rate == 256 and np.allclose(rec.signal[:, 0], ecg / 1000, atol=0.001)
