@@ -64,10 +64,9 @@ def read_recording_parts(path: Path, spec: ReadSpec | Sequence[str],
                          rate: float | None = None) -> tuple[list[Recording], list[float]]:
     """A user's file as read_recording reads it, for scoring (predict, run): with a time column, or a rate the
     file states (a WFDB record's invalid samples), a row with no value (empty, NaN) in a required channel is a
-    missing sample (left out, the gap interpolated like
-    any other, with one notice), and the recording is cut at each gap longer than max_gap_s into parts,
-    each a Recording whose `start_s` places it in the file's time base. Returns (the parts in time order,
-    the gaps cut at, in seconds)."""
+    missing sample (left out, the gap interpolated like any other, with one notice), and the recording is cut
+    at each gap longer than max_gap_s into parts, each a Recording whose `start_s` places it in the file's time
+    base. Returns (the parts in time order, the gaps cut at, in seconds)."""
     return _read(Path(path), spec, rate, split=True)
 
 

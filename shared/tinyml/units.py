@@ -142,10 +142,11 @@ def _refuse_wild_values(columns, out, spec, path) -> None:
         k = int(np.argmax(wild))
         raw = float(np.asarray(columns[ch], np.float64)[k])
         marker = " (a logger's missing-value marker?)" if abs(raw) in MISSING_MARKERS else ""
-        raise TinymlError(f"{path}: {ch} = {raw:g} at sample {k}{marker}, {int(wild.sum())} value"
-                          f"{'s' if wild.sum() > 1 else ''} like it: far beyond the plausible {lo:g} to {hi:g} "
-                          f"{spec.units.get(ch, '')} that the rest of the file fits; leave such cells empty "
-                          "(missing samples) or remove their rows".replace("  ", " "))
+        unit = f" {spec.units[ch]}" if spec.units.get(ch) else ""
+        n = int(wild.sum())
+        raise TinymlError(f"{path}: {ch} = {raw:g} at sample {k}{marker}, {n} value{'s' if n > 1 else ''} like it: "
+                          f"far beyond the plausible {lo:g} to {hi:g}{unit} that the rest of the file fits; leave "
+                          "such cells empty (missing samples) or remove their rows")
 
 
 def _shared_units(columns, declared: dict[str, str], spec, path) -> dict[str, str]:
@@ -299,7 +300,8 @@ def _other_counts_hint(columns, chans, unit: str, checks: "_Checks") -> str:
     median magnitude over the middle of the typical one)."""
     if _whole_numbers(columns, chans) is None:
         return ""
-    text = f"; whole numbers: another sensor's raw counts? give {option('set', 'signal.counts_per_unit=N')} (N counts per {unit}"
+    text = (f"; whole numbers: another sensor's raw counts? give {option('set', 'signal.counts_per_unit=N')} "
+            f"(N counts per {unit}")
     med = _magnitude(columns, checks.required) if checks.magnitude else 0.0
     if med > 0:
         typical = math.sqrt(checks.magnitude[0] * checks.magnitude[1])

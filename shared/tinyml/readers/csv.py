@@ -59,7 +59,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
                      f"skipped ({skipped[:40]!r}...)")
     if headerless:
         header, body, lines = _headerless(rows, lines, comments, delim, spec, path)
-    if body and _is_group_heading(header, body[0]):  # groups over columns (UP-Fall: BeltAccelerometer / x-axis (g))
+    if body and _is_group_heading(header, body[0]) and not _is_units_row(body[0], header):
+        # groups over columns (UP-Fall: BeltAccelerometer / x-axis (g))
         header = _joined_heading(header, body[0])
         body, lines = body[1:], lines[:1] + lines[2:]
     if body and _is_units_row(body[0], header):  # a row of units under the heading (loggers, lab software)

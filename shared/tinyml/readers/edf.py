@@ -6,7 +6,8 @@ BDF (BioSemi, 24-bit): a text header, then data records of int16 (BDF: int24) sa
     256 bytes per signal: label, transducer, physical unit, physical min/max, digital min/max, prefilter,
                samples per record, reserved
 Each app channel is the signal whose label matches it or an alias (`ECG`, `II`, ...), a bipolar derivation by
-the electrode it is measured from (`ECG1-ECG2` is `ECG1`), or the one --channel names; its rate is samples per record / record duration, its unit the header's (uV, mV ...), declared.
+the electrode it is measured from (`ECG1-ECG2` is `ECG1`), or the one --channel names; its rate is samples
+per record / record duration, its unit the header's (uV, mV ...), declared.
 Discontinuous EDF+D/BDF+D files and a file shorter than its header says are refused in one line.
 """
 
@@ -62,7 +63,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     labels = fields["label"]
     usable = [i for i, lab in enumerate(labels) if lab not in ANNOTATION_LABELS]
     offered, column = _derivation_names([labels[i] for i in usable])
-    found = {ch: column[k] for ch, k in spec.match(offered, path, kind="EDF file", what="signal", columns=column).items()}
+    matched = spec.match(offered, path, kind="EDF file", what="signal", columns=column)
+    found = {ch: column[k] for ch, k in matched.items()}
     data = np.frombuffer(raw[head_bytes:head_bytes + n_records * record], np.uint8).reshape(n_records, record)
     starts = np.concatenate([[0], np.cumsum(spr)]) * width
     cols, units, names, rates = {}, {}, {}, set()
