@@ -36,6 +36,7 @@ import numpy as np
 from .errors import TinymlError, notice, option
 
 G = 9.80665  # m/s^2 per g
+MISSING_MARKERS = (999.0, 9999.0, 99999.0, 999999.0)  # loggers' "no value" (AmeriFlux, ISMN: -9999), either sign
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,6 @@ def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], 
 
 
 WILD = 10.0  # a value this many times the plausible range's largest magnitude is no reading of the sensor
-MISSING_MARKERS = (999, 9999, 99999, 999999)  # loggers' "no value"
 
 
 def _refuse_wild_values(columns, out, spec, path) -> None:
