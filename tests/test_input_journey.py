@@ -352,3 +352,17 @@ def test_a_sleep_recorders_ecg_derivation_is_the_ecg(tmp_path, label):
     p.write_bytes(_edf({"Fp2-F4": ecg / 20, label: ecg, "EMG1-EMG2": ecg / 50}, 256))
     rec = read_recording(p, _spec("heart-rate-anomaly"))
     assert rec.rate == 256 and np.allclose(rec.signal[:, 0], ecg / 1000, atol=0.001)
+
+
+def test_a_headerless_table_with_a_date_time_column_takes_it_for_the_time(tmp_path):
+    # Axivity AX3 (OMGUI "Export raw CSV"): date-time, x, y, z in g, no heading; a waist-worn research sensor
+    t = np.arange(1000) / 100
+    g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
+    p = tmp_path / "ax3.csv"
+    p.write_text("".join(f"2014-05-07 09:00:{s:06.3f},{x:.4f},{y:.4f},{z:.4f}\n" for s, (x, y, z) in zip(t, g)))
+    with pytest.raises(TinymlError, match=r"ax3.csv: CSV without a heading row .*: pick each channel's column by its "
+                                          r"number \(--channel ax=2 --channel ay=3 --channel az=4\) or add a heading "
+                                          r"that names the columns \(ax, ay, az; time_s for the time\)$"):
+        read_recording(p, _spec("fall-detect"))
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
+    assert rec.rate == 100 and np.allclose(rec.signal, g, atol=1e-4)  # its rate from its date-times

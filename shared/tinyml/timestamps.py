@@ -259,6 +259,18 @@ def _clock_24h(t: str) -> str:
     return f"{h:02d}{m.group(2)}"
 
 
+def is_datetime(text: str) -> bool:
+    """A cell that reads as a date-time (ISO-8601, `05.12.2026 14:28`, `2026/12/05 14:28`): a headerless table's
+    time column."""
+    if not re.match(r"^\s*\d{1,4}[-./]\d{1,2}[-./]\d{1,4}", text):
+        return False
+    try:
+        _parse_datetime(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _parse_datetime(text: str, day_first: bool | None = None) -> datetime:
     t = text.strip()
     m = _DOTTED.match(t) or (_SLASHED.match(t) if day_first is not None else None)

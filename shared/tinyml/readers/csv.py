@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from ..timestamps import DATE_NAMES, find_time_column, time_column, to_seconds
+from ..timestamps import DATE_NAMES, find_time_column, is_datetime, time_column, to_seconds
 from . import FileSignal, ReadSpec, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
@@ -53,7 +53,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     lines = [n for n, _ in numbered]
     header = [_unquoted(h.strip()) for h in rows[0]]
     body = rows[1:]
-    headerless = _all_numbers(header)  # the table starts with its data
+    headerless = _is_data_row(header)  # the table starts with its data
     if start:
         notice(path, f"{start} line{'s' if start > 1 else ''} before the {'data' if headerless else 'heading'} "
                      f"skipped ({skipped[:40]!r}...)")
@@ -122,9 +122,10 @@ def _without_line_ends(numbered: list[tuple[int, str]], delim: str) -> list[tupl
     return [(n, ln.rstrip()[:-1] if ln.rstrip().endswith(";") else ln) for n, ln in numbered]
 
 
-def _all_numbers(cells: list[str]) -> bool:
+def _is_data_row(cells: list[str]) -> bool:
+    """Numbers, and perhaps a date-time (an Axivity AX3 export's `2014-05-07 09:00:00.000,-0.0625,...`)."""
     filled = [c.strip() for c in cells if c.strip()]
-    return bool(filled) and all(is_number(c) for c in filled)
+    return any(is_number(c) for c in filled) and all(is_number(c) or is_datetime(c) for c in filled)
 
 
 def _headerless(rows: list[list[str]], lines: list[int], comments: list[str], delim: str, spec: ReadSpec,
@@ -143,18 +144,21 @@ def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]
     """Names for the columns of a file without a heading row (a logger's or a data set's bare numbers, SisFall's
     trials): their numbers from 1, which --channel picks (`ax=1`); the app's channel for the one column of a
     one-column file, with a notice. Anything else is refused: which column is which cannot be told."""
+    # a column of date-times is the time (named so); the others go by number
+    names = ["time" if is_datetime(c.strip()) else str(i + 1) for i, c in enumerate(first)]
     if spec.picks:
-        return [str(i + 1) for i in range(len(first))]
+        return names
     if len(first) == 1 and len(spec.all_channels) == 1:
         notice(path, f"no heading row: the file's one column read as {spec.channels[0]}")
         return [spec.channels[0]]
     line = ",".join(c.strip() for c in first)
-    picks = ([f"{spec.channels[0]}={len(first)}"] if len(spec.channels) == 1
-             else [f"{ch}={k + 1}" for k, ch in enumerate(spec.channels[:len(first)])])
+    numbered = [n for n in names if n != "time"]
+    picks = ([f"{spec.channels[0]}={numbered[-1]}"] if len(spec.channels) == 1
+             else [f"{ch}={n}" for ch, n in zip(spec.channels, numbered)])
+    rate = "" if "time" in names else f"; without a time column give the rate ({option('rate', 'HZ')})"
     raise TinymlError(f"{path}: CSV without a heading row (its first line, {line[:48]!r}, is numbers): pick each "
                       f"channel's column by its number ({' '.join(option('channel', p) for p in picks)}) or add a "
-                      f"heading that names the columns ({', '.join(spec.channels)}; time_s for the time); without a "
-                      f"time column give the rate ({option('rate', 'HZ')})")
+                      f"heading that names the columns ({', '.join(spec.channels)}; time_s for the time){rate}")
 
 
 def _is_group_heading(header: list[str], below: list[str]) -> bool:
