@@ -172,9 +172,9 @@ def test_the_lead_names_hospital_databases_give_are_the_ecg(tmp_path, capsys, na
     assert "stand-in" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("names", [["ECG lead I", "ART"], ["MLIII", "V4"], ["V4", "RESP"]])
+@pytest.mark.parametrize("names", [["ECG lead I", "ART"], ["MLIII", "V4"], ["V4", "RESP"], ["MCL1", "ABP", "RESP"]])
 def test_a_record_with_only_another_lead_under_a_database_name_reads_it_as_a_stand_in(tmp_path, capsys, names):
-    # MGH/MF's "ECG lead I"; the European ST-T database's modified lead III and its V4
+    # MGH/MF's "ECG lead I"; the European ST-T database's modified lead III and its V4; MIMIC's MCL1
     p, ecg = _leads(tmp_path, names)
     rec = read_recording(p, _spec("heart-rate-anomaly"))
     assert np.allclose(rec.signal[:, 0], ecg, atol=0.002)
