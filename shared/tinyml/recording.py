@@ -62,11 +62,11 @@ def read_recording(path: Path, spec: ReadSpec | Sequence[str], rate: float | Non
 
 def read_recording_parts(path: Path, spec: ReadSpec | Sequence[str],
                          rate: float | None = None) -> tuple[list[Recording], list[float]]:
-    """A user's file as read_recording reads it, for scoring (predict, run): with a time column, a row with
-    no value (empty, NaN) in a required channel is a missing sample (left out, the gap interpolated like
-    any other, with one notice), and the recording is cut at each gap longer than max_gap_s into parts,
-    each a Recording whose `start_s` places it in the file's time base. Returns (the parts in time order,
-    the gaps cut at, in seconds)."""
+    """A user's file as read_recording reads it, for scoring (predict, run): with a time column, or a rate the
+    file states (a WFDB record's invalid samples), a row with no value (empty, NaN) in a required channel is a
+    missing sample (left out, the gap interpolated like any other, with one notice), and the recording is cut
+    at each gap longer than max_gap_s into parts, each a Recording whose `start_s` places it in the file's time
+    base. Returns (the parts in time order, the gaps cut at, in seconds)."""
     return _read(Path(path), spec, rate, split=True)
 
 
@@ -81,6 +81,8 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
     if fs.n == 0:
         raise TinymlError(f"{path}: recording has no samples")
     first = 0.0  # the first kept row's time from the file's first row (a row left out moves it)
+    if split and spec.rate is None:
+        fs = _timed_by_its_rate(fs, spec)
     rows_may_go = split and fs.times is not None and spec.rate is None  # a required channel's hole is a gap
     fs = _markers_as_missing(fs, (spec.channels if rows_may_go else ()) + spec.optional, path)
     if rows_may_go:
@@ -124,6 +126,15 @@ def _markers_as_missing(fs: FileSignal, chans: Sequence[str], path: Path) -> Fil
         return fs
     notice(path, f"missing-value markers read as missing: {', '.join(said)}")
     return replace(fs, columns=columns)
+
+
+def _timed_by_its_rate(fs: FileSignal, spec: ReadSpec) -> FileSignal:
+    """A file that states its rate (a WFDB header, a MATLAB fs) and marks missing samples (WFDB's invalid
+    sample value, NaN) in a required channel: each row's time from the rate, so its missing samples are
+    left out and interpolated, or cut at, like a time column's."""
+    if fs.times is not None or not fs.rate or not any(np.isnan(fs.columns[ch]).any() for ch in spec.channels):
+        return fs
+    return replace(fs, times=np.arange(fs.n) / float(fs.rate), time_note=fs.time_note or f"its rate {fs.rate:g} Hz")
 
 
 def _drop_missing_rows(fs: FileSignal, spec: ReadSpec, path: Path) -> FileSignal:
@@ -175,7 +186,8 @@ def _steady(fs: FileSignal, cols: dict[str, np.ndarray], spec: ReadSpec, path: P
             notice(path, f"the file's rate {fs.rate:g} Hz replaced by {option('rate', f'{spec.rate:g}')}")
         return Grid(cols, spec.rate, whole)
     if fs.times is not None:
-        g = steady_parts(fs.times, cols, spec, path, fs.time_origin, split=split)
+        g = steady_parts(fs.times, cols, spec, path, fs.time_origin, split=split,
+                         missing_said=bool(fs.rate))  # times from the file's rate: _timed_by_its_rate
         lo, hi = spec.accepted_rates or (0.0, np.inf)
         if not lo <= g.rate <= hi:  # say how the time was read: its unit may be the problem
             raise rate_refused(path, g.rate, (lo, hi), spec.device_rate, fs.time_note)

@@ -194,7 +194,9 @@ def plausible_rates(spec) -> tuple[float, float]:
     return 1e-6, 1e7
 
 
-_CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}(\.\d+|:\d{2}(\.\d+)?)?$")  # 14:28, 14:28:08.120, or 0:03.125 (m:ss.fff)
+# a clock time's layout written as a unit (PhysioNet's units row: 'hh:mm:ss.mmm')
+CLOCK_LAYOUT = re.compile(r"^(hh?:)?mm?:ss(\.m+)?$", re.IGNORECASE)
 
 
 def _refuse_bad_cell(cells: Sequence[str], name: str, path, where) -> None:
@@ -232,8 +234,7 @@ def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | Non
             clock_row = clock
         try:
             if clock_row:
-                h, m, *s = text.split(":")
-                t = int(h) * 3600 + int(m) * 60 + (float(s[0]) if s else 0.0)
+                t = _clock_seconds(text)
                 if i and t + day < out[i - 1] - 43200:  # the clock passed midnight
                     day += 86400.0
                 out[i] = t + day
@@ -253,6 +254,16 @@ def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | Non
 
 _DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](.*))?$")  # 05.12.2026 14:28 (German, Swiss ...)
 _SLASHED = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:[ T](.*))?$")  # 12/05/2026: which is the day?
+
+
+def _clock_seconds(text: str) -> float:
+    """`14:28` (h:mm), `14:28:08.120` (h:mm:ss) or `0:03.125` (m:ss.fff: an elapsed time, as PhysioNet writes
+    it; a fraction tells seconds, never minutes) in seconds."""
+    fields = text.split(":")
+    if len(fields) == 2 and "." in fields[1]:
+        return int(fields[0]) * 60 + float(fields[1])
+    h, m, *s = fields
+    return int(h) * 3600 + int(m) * 60 + (float(s[0]) if s else 0.0)
 
 
 def _day_first(cells: Sequence[str], name: str, path) -> bool | None:
@@ -283,6 +294,18 @@ def _clock_24h(t: str) -> str:
         return "0" + t if re.match(r"^\d:", t) else t
     h = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "pm" else 0)
     return f"{h:02d}{m.group(2)}"
+
+
+def is_datetime(text: str) -> bool:
+    """A cell that reads as a date-time (ISO-8601, `05.12.2026 14:28`, `2026/12/05 14:28`): a headerless table's
+    time column."""
+    if not re.match(r"^\s*\d{1,4}[-./]\d{1,2}[-./]\d{1,4}", text):
+        return False
+    try:
+        _parse_datetime(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _parse_datetime(text: str, day_first: bool | None = None) -> datetime:

@@ -115,12 +115,59 @@ class _Candidate:
 def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], spec, path) -> dict[str, np.ndarray]:
     """`columns` (channel -> values as the file holds them) in the manifest's units, or a TinymlError."""
     check_flat(columns, spec, path)
+    declared = _shared_units(columns, declared, spec, path)
     out = dict(columns)
     groups: dict[tuple[str, str], list[str]] = {}
     for ch in columns:
         groups.setdefault((spec.units.get(ch, ""), declared.get(ch, "") or ""), []).append(ch)
     for (unit, said), chans in groups.items():
         out.update(_settle(columns, chans, unit, said, spec, path))
+    _refuse_wild_values(columns, out, spec, path)
+    return out
+
+
+WILD = 10.0  # a value this many times the plausible range's largest magnitude is no reading of the sensor
+
+
+def _refuse_wild_values(columns, out, spec, path) -> None:
+    """A value far beyond its channel's plausible range in a file whose bulk fits it (units are told from
+    percentiles, so a few rows pass): a logger's missing-value marker or a corrupt row, never the sensor. Read
+    on, it would be clipped to full scale and taken for a real extreme (a 16 g impact from one 99999 cell)."""
+    for ch, (lo, hi) in spec.plausible_range.items():
+        if ch not in out:
+            continue
+        x = np.asarray(out[ch], np.float64)
+        wild = np.abs(np.nan_to_num(x)) > WILD * max(abs(lo), abs(hi))
+        if not wild.any():
+            continue
+        k = int(np.argmax(wild))
+        raw = float(np.asarray(columns[ch], np.float64)[k])
+        marker = " (a logger's missing-value marker?)" if abs(raw) in MISSING_MARKERS else ""
+        unit = f" {spec.units[ch]}" if spec.units.get(ch) else ""
+        n = int(wild.sum())
+        raise TinymlError(f"{path}: {ch} = {raw:g} at sample {k}{marker}, {n} value{'s' if n > 1 else ''} like it: "
+                          f"far beyond the plausible {lo:g} to {hi:g}{unit} that the rest of the file fits; leave "
+                          "such cells empty (missing samples) or remove their rows")
+
+
+def _shared_units(columns, declared: dict[str, str], spec, path) -> dict[str, str]:
+    """A unit the file declares for some channels of one manifest unit and for none of the others (MobiFall's
+    heading `timestamp(ns),x,y,z(m/s^2)`) is theirs too, with a notice: judged alone by its range, an x and a y
+    in m/s^2 pass as g."""
+    out = dict(declared)
+    by_unit: dict[str, list[str]] = {}
+    for ch in columns:
+        if ch in spec.channels:  # a sensor's axes; optional channels of one unit may be other quantities (rain, ET0)
+            by_unit.setdefault(spec.units.get(ch, ""), []).append(ch)
+    for chans in by_unit.values():
+        said = {declared.get(ch) or "" for ch in chans} - {""}
+        bare = [ch for ch in chans if not declared.get(ch)]
+        if len(said) != 1 or not bare or lookup(next(iter(said))) is None:
+            continue
+        unit = said.pop()
+        out.update({ch: unit for ch in bare})
+        notice(path, f"{', '.join(bare)}: no unit in the file, read in {unit} like "
+                     f"{', '.join(ch for ch in chans if ch not in bare)}")
     return out
 
 
@@ -255,6 +302,21 @@ def _counts_hint(columns, chans, guess: str, unit: str) -> str:
         return ""
     return (f"; whole numbers: if they are a converter's raw counts, not {_shown(guess)}, give "
             f"{option('set', 'signal.counts_per_unit=N')} (N counts per {unit})")
+
+
+def _other_counts_hint(columns, chans, unit: str, checks: "_Checks") -> str:
+    """Whole numbers that the manifest's counts did not fit: another sensor's counts (an MPU-6050 at +-2 g gives
+    16384 per g, not the declared ADXL345's 256): how to give its count, and the count their size suggests (the
+    median magnitude over the middle of the typical one)."""
+    if _whole_numbers(columns, chans) is None:
+        return ""
+    text = (f"; whole numbers: another sensor's raw counts? give {option('set', 'signal.counts_per_unit=N')} "
+            f"(N counts per {unit}")
+    med = _magnitude(columns, checks.required) if checks.magnitude else 0.0
+    if med > 0:
+        typical = math.sqrt(checks.magnitude[0] * checks.magnitude[1])
+        text += f"; these suggest about {med / typical:,.0f}"
+    return text + ")"
 
 
 def _refuse_adc_codes(columns, chans, unit: str, guess: str, checks: "_Checks", path) -> None:
@@ -451,8 +513,26 @@ def _refusal(columns, chans, unit, said, checks: _Checks, path, cands) -> str:
     if checks.magnitude:
         seen += f" (median magnitude {_magnitude(columns, checks.required):.4g})"
     tried = ", ".join(_shown(c.name) for c in cands)
-    hint = "" if any(c.name.startswith("counts") for c in cands) else \
-        f"; for raw sensor counts give {option('set', 'signal.counts_per_unit=N')}"
+    hint = _other_counts_hint(columns, chans, unit, checks) if any(c.name.startswith("counts") for c in cands) \
+        else f"; for raw sensor counts give {option('set', 'signal.counts_per_unit=N')}"
     decl = f" (declared {said})" if said else ""
-    return (f"{path}: {seen}{decl}: not plausible in {unit} ({_checks_text(checks)}) nor in any unit tried "
-            f"({tried}); convert the file to {unit}{_likely_unit(columns, chans, unit, checks)}{hint}")
+    start = f"{path}: {seen}{decl}: not plausible in {unit} ({_checks_text(checks)}) nor in any unit tried ({tried})"
+    gravity = _gravity_removed(columns, unit, checks)
+    if gravity:
+        return f"{start}; {gravity}"
+    return f"{start}; convert the file to {unit}{_likely_unit(columns, chans, unit, checks)}{hint}"
+
+
+def _gravity_removed(columns, unit: str, checks: _Checks) -> str:
+    """Axes of an accelerometer that average to about 0 while they move, too small for the app's typical
+    magnitude (which holds gravity): a phone's linear or user acceleration, gravity taken out; no unit fits
+    it, and no conversion brings gravity back. "" otherwise."""
+    target = lookup(unit)
+    if target is None or target.quantity != "acceleration" or len(checks.required) < 2 or not _below(columns, checks):
+        return ""
+    mean = math.sqrt(sum(float(np.nanmean(np.asarray(columns[c], np.float64))) ** 2 for c in checks.required))
+    med = _magnitude(columns, checks.required)
+    if not (med > 0 and mean < 0.2 * med):
+        return ""
+    return (f"the axes average to {mean:.2g} while they move by {med:.3g}: gravity removed (a phone's linear or "
+            "user acceleration)? give the acceleration with gravity (total acceleration, 'with g')")

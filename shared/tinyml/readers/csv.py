@@ -5,6 +5,9 @@ other columns are ignored, and so are lines starting with `#`. A file separated 
 write decimal commas (`9,81`, as European spreadsheets and phone apps do): they are read as points. Time is a column whose name says so
 (tinyml.timestamps: `timestamp` in ms as Edge Impulse writes it, `time_s`, `t_us`, ISO date-times...).
 An empty cell or NaN is a missing value (refused in a required channel, kept as NaN in an optional one).
+A table without a heading row takes its heading from the last comment line above its data with as many
+cells (`#timestamp(ns),x,y,z(m/s^2)`), else its columns are named by position (`--channel ax=1`); a one-column
+log is an app's one channel.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from ..timestamps import DATE_NAMES, find_time_column, time_column, to_seconds
-from . import FileSignal, ReadSpec, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
+from ..timestamps import DATE_NAMES, find_time_column, is_datetime, time_column, to_seconds
+from . import FileSignal, ReadSpec, channel_options, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
 
@@ -29,9 +32,11 @@ def claim(path: Path, head: bytes) -> int:
     text = head_text(head)
     if text is None:
         return 0
-    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
-    if not any(d in first for d in DELIMITERS) and not is_number(first.strip()):
-        return 0  # neither a table nor a column of bare numbers (one sample a line)
+    # the first line of a table: cells (a heading, or numbers), or one number (a one-column log), past a marker
+    # line or two (MobiFall's `@DATA`)
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")][:3]
+    if not any(any(d in ln for d in DELIMITERS) or is_number(ln.strip()) for ln in lines):
+        return 0
     return 20 if suffix == ".txt" else 5  # any other text table: the reader of last resort
 
 
@@ -41,19 +46,26 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if not numbered:
         raise TinymlError(f"{path}: empty CSV")
     delim, start = _layout([ln for _, ln in numbered[:SAMPLE_LINES]])
-    if start:
-        notice(path, f"{start} line{'s' if start > 1 else ''} before the heading skipped "
-                     f"({numbered[0][1].strip()[:40]!r}...)")
-    numbered = numbered[start:]
+    skipped = numbered[0][1].strip()
+    comments = [ln for n, ln in enumerate(text.splitlines(), 1) if ln.startswith("#") and n < numbered[start][0]]
+    numbered = _without_line_ends(numbered[start:], delim)
     rows = list(csv.reader((ln for _, ln in numbered), delimiter=delim))
     lines = [n for n, _ in numbered]
-    if all(is_number(c.strip()) for c in rows[0] if c.strip()) and any(c.strip() for c in rows[0]):
-        header, body = _numbered_columns(rows[0], spec, path), rows  # no heading: every line is data
-        lines = lines[:1] + lines  # body row k is on lines[k + 1], as below a heading
-    else:
-        header, body = [_unquoted(h.strip()) for h in rows[0]], rows[1:]
+    header = [_unquoted(h.strip()) for h in rows[0]]
+    body = rows[1:]
+    headerless = _is_data_row(header)  # the table starts with its data
+    if start:
+        notice(path, f"{start} line{'s' if start > 1 else ''} before the {'data' if headerless else 'heading'} "
+                     f"skipped ({skipped[:40]!r}...)")
+    if headerless:
+        header, body, lines = _headerless(rows, lines, comments, delim, spec, path)
+    if body and _is_group_heading(header, body[0]) and not _is_units_row(body[0], header):
+        # groups over columns (UP-Fall: BeltAccelerometer / x-axis (g))
+        header = _joined_heading(header, body[0])
+        body, lines = body[1:], lines[:1] + lines[2:]
     if body and _is_units_row(body[0], header):  # a row of units under the heading (loggers, lab software)
-        header = [f"{h} ({u.strip()})" if u.strip() and not column_name(h)[1] else h for h, u in zip(header, body[0])]
+        units = [_unquoted(u.strip()) for u in body[0]]
+        header = [f"{h} ({u})" if u and not column_name(h)[1] else h for h, u in zip(header, units)]
         body, lines = body[1:], lines[:1] + lines[2:]
     found = spec.match(header, path)
     t = find_time_column(header, skip=list(found.values()))
@@ -65,7 +77,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if t is not None and not time_column(header[t])[0]:
         notice(path, f"time read from column {header[t]!r} (no column is named time or timestamp)")
     if t is not None and spec.rate is None and body:
-        cells = _cells(body, t, header[t], lines, path)
+        cells = [_unquoted(c.strip()) for c in _cells(body, t, header[t], lines, path)]  # PhysioNet: '0:00.003'
         d = next((i for i, h in enumerate(header) if h.strip().lower() in DATE_NAMES and i != t), None)
         dates = _cells(body, d, header[d], lines, path) if d is not None else None
         fs.times, fs.time_origin, fs.time_note = to_seconds(cells, header[t], spec, path, dates,
@@ -76,21 +88,6 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
 
 
 SAMPLE_LINES = 50  # lines that decide the separator and where the heading is
-
-
-def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]:
-    """Names for the columns of a file without a heading row (a logger's or a data set's bare numbers): their
-    numbers from 1, which --channel picks (`accel=5`); the app's channel for the one column of a one-column
-    file, with a notice. Anything else is refused: which column is which cannot be told."""
-    if spec.picks:
-        return [str(i + 1) for i in range(len(first))]
-    if len(first) == 1 and len(spec.all_channels) == 1:
-        notice(path, f"no heading row: the file's one column read as {spec.channels[0]}")
-        return [spec.channels[0]]
-    line = ",".join(c.strip() for c in first)
-    raise TinymlError(f"{path}: CSV without a heading row (its first line, {line[:48]!r}, is numbers): pick each "
-                      f"channel's column by its number ({option('channel', spec.channels[0] + '=' + str(len(first)))}"
-                      f") or add a heading that names the columns ({', '.join(spec.channels)}; time_s for the time)")
 
 
 def _layout(sample: list[str]) -> tuple[str, int]:
@@ -111,18 +108,87 @@ def _layout(sample: list[str]) -> tuple[str, int]:
     rows = list(csv.reader(sample, delimiter=delim))
     start = next(i for i, r in enumerate(rows) if len(r) == mode)
     numbers = [c for c in rows[start] if c.strip() and is_number(c.strip())]
-    if start and len(numbers) * 2 > len([c for c in rows[start] if c.strip()]):
-        start -= 1  # that is data: the heading is the line above, with another number of cells (a trailing `,`)
+    if start and len(numbers) * 2 > len([c for c in rows[start] if c.strip()]) and len(rows[start - 1]) > 1:
+        start -= 1  # that is data: the heading is the line above, with another number of cells (a trailing `,`);
+        # a line of one cell is a marker (MobiFall's `@DATA`), not the heading of a table of several
     return delim, start
+
+
+def _without_line_ends(numbered: list[tuple[int, str]], delim: str) -> list[tuple[int, str]]:
+    """Lines without the `;` that ends every data line of some tables (SisFall's trials, WISDM) where `;` does not
+    separate cells: else the last column reads `-134;`, not a number."""
+    if delim == ";" or not all(ln.rstrip().endswith(";") for _, ln in numbered[1:] or numbered):
+        return numbered
+    return [(n, ln.rstrip()[:-1] if ln.rstrip().endswith(";") else ln) for n, ln in numbered]
+
+
+def _is_data_row(cells: list[str]) -> bool:
+    """Numbers, and perhaps a date-time (an Axivity AX3 export's `2014-05-07 09:00:00.000,-0.0625,...`)."""
+    filled = [c.strip() for c in cells if c.strip()]
+    return any(is_number(c) for c in filled) and all(is_number(c) or is_datetime(c) for c in filled)
+
+
+def _headerless(rows: list[list[str]], lines: list[int], comments: list[str], delim: str, spec: ReadSpec,
+                path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """(heading, rows, line numbers) of a table whose first row is data: its heading from the last comment line
+    above it with as many cells (MobiFall's `#timestamp(ns),x,y,z(m/s^2)`), else _numbered_columns."""
+    width = len(rows[0])
+    for line in reversed(comments):
+        cells = [c.strip() for c in next(csv.reader([line.lstrip("#")], delimiter=delim))]
+        if len(cells) == width and not any(is_number(c) for c in cells if c):
+            return cells, rows, [0, *lines]
+    return _numbered_columns(rows[0], spec, path), rows, [0, *lines]
+
+
+def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]:
+    """Names for the columns of a file without a heading row (a logger's or a data set's bare numbers, SisFall's
+    trials): their numbers from 1, which --channel picks (`ax=1`); the app's channel for the one column of a
+    one-column file, with a notice. Anything else is refused: which column is which cannot be told."""
+    # a column of date-times is the time (named so); the others go by number
+    names = ["time" if is_datetime(c.strip()) else str(i + 1) for i, c in enumerate(first)]
+    if spec.picks:
+        return names
+    if len(first) == 1 and len(spec.all_channels) == 1:
+        notice(path, f"no heading row: the file's one column read as {spec.channels[0]}")
+        return [spec.channels[0]]
+    line = ",".join(c.strip() for c in first)
+    numbered = [n for n in names if n != "time"]
+    picks = ([f"{spec.channels[0]}={numbered[-1]}"] if len(spec.channels) == 1
+             else [f"{ch}={n}" for ch, n in zip(spec.channels, numbered)])
+    rate = "" if "time" in names else f"; without a time column give the rate ({option('rate', 'HZ')})"
+    raise TinymlError(f"{path}: CSV without a heading row (its first line, {line[:48]!r}, is numbers): pick each "
+                      f"channel's column by its number ({channel_options(picks)}) or add a "
+                      f"heading that names the columns ({', '.join(spec.channels)}; time_s for the time){rate}")
+
+
+def _is_group_heading(header: list[str], below: list[str]) -> bool:
+    """A heading of groups, each over the columns up to the next (blank cells: a spreadsheet's merged cells),
+    above a heading of the columns: the row below holds words, none a number, in every column a group covers."""
+    named = [j for j, h in enumerate(header) if h.strip()]
+    if not named or len(named) == len(header) or not any(c.strip() for c in below):
+        return False
+    covered = range(named[0], len(header))
+    return (all(j < len(below) and below[j].strip() for j in covered)
+            and not any(is_number(c.strip()) for c in below if c.strip()))
+
+
+def _joined_heading(header: list[str], below: list[str]) -> list[str]:
+    """Each column's name: its group, then its own (`BeltAccelerometer x-axis (g)`)."""
+    out, group = [], ""
+    for j, sub in enumerate(below):
+        group = header[j].strip() if j < len(header) and header[j].strip() else group
+        out.append(f"{group} {_unquoted(sub.strip())}".strip())
+    return out
 
 
 def _is_units_row(row: list[str], header: list[str]) -> bool:
     """Every cell under a named column a unit (`s`, `g`, `m/s^2`, `mV`) or empty, and at least one unit."""
-    from ..timestamps import UNIT_WORDS
+    from ..timestamps import CLOCK_LAYOUT, UNIT_WORDS
     from ..units import lookup
 
-    cells = [c.strip() for c, h in zip(row, header) if h]
-    return (any(cells) and all(not c or lookup(c) is not None or c.lower() in UNIT_WORDS for c in cells)
+    cells = [_unquoted(c.strip()) for c, h in zip(row, header) if h]  # PhysioNet quotes them: 'mV'
+    return (any(cells) and all(not c or lookup(c) is not None or c.lower() in UNIT_WORDS or CLOCK_LAYOUT.match(c)
+                               for c in cells)
             and not any(is_number(c) for c in cells))
 
 

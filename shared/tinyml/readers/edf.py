@@ -5,8 +5,9 @@ BDF (BioSemi, 24-bit): a text header, then data records of int16 (BDF: int24) sa
                number of records, record duration (s), number of signals
     256 bytes per signal: label, transducer, physical unit, physical min/max, digital min/max, prefilter,
                samples per record, reserved
-Each app channel is the signal whose label matches it or an alias (`ECG`, `II`, ...), or the one --channel
-names; its rate is samples per record / record duration, its unit the header's (uV, mV ...), declared.
+Each app channel is the signal whose label matches it or an alias (`ECG`, `II`, ...), a bipolar derivation by
+the electrode it is measured from (`ECG1-ECG2` is `ECG1`), or the one --channel names; its rate is samples
+per record / record duration, its unit the header's (uV, mV ...), declared.
 Discontinuous EDF+D/BDF+D files and a file shorter than its header says are refused in one line.
 """
 
@@ -48,6 +49,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if raw[192:197] in (b"EDF+D", b"BDF+D"):
         kind = raw[192:197].decode()
         raise TinymlError(f"{path}: a discontinuous {kind[:4]} file ({kind}): its records are not one steady signal")
+    if fields["label"] and all(lab in ANNOTATION_LABELS for lab in fields["label"]):
+        raise TinymlError(f"{path}: no signals, only {fields['label'][0]} (events and their times; a PhysioNet "
+                          "record's annotations file): give the file that holds the recording")
     if duration <= 0 or not any(spr):
         raise TinymlError(f"{path}: the EDF header gives no record duration or no samples per record")
     record = sum(spr) * width
@@ -58,7 +62,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         raise TinymlError(f"{path}: the EDF file is truncated: {held} of the header's {n_records} data records")
     labels = fields["label"]
     usable = [i for i, lab in enumerate(labels) if lab not in ANNOTATION_LABELS]
-    found = spec.match([labels[i] for i in usable], path, kind="EDF file", what="signal")
+    offered, column = _derivation_names([labels[i] for i in usable])
+    matched = spec.match(offered, path, kind="EDF file", what="signal", columns=column)
+    found = {ch: column[k] for ch, k in matched.items()}
     data = np.frombuffer(raw[head_bytes:head_bytes + n_records * record], np.uint8).reshape(n_records, record)
     starts = np.concatenate([[0], np.cumsum(spr)]) * width
     cols, units, names, rates = {}, {}, {}, set()
@@ -76,6 +82,20 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         raise TinymlError(f"{path}: the chosen signals have different rates ({', '.join(f'{r:g}' for r in sorted(rates))} "
                           "Hz); pick signals of one rate with --channel")
     return FileSignal(cols, rate=rates.pop(), units=units, names=names)
+
+
+def _derivation_names(labels: list[str]) -> tuple[list[str], list[int]]:
+    """(names for ReadSpec.match, the signal each stands for): every label, then for a bipolar derivation
+    (`ECG1-ECG2`, `EKG1-EKG2`: sleep recorders' ECG) the electrode it is measured from, when no other label
+    has that name."""
+    names, column = list(labels), list(range(len(labels)))
+    have = {lab.strip().lower() for lab in labels}
+    for i, lab in enumerate(labels):
+        head, sep, tail = lab.partition("-")
+        if sep and head.strip() and tail.strip() and head.strip().lower() not in have:
+            names.append(head.strip())
+            column.append(i)
+    return names, column
 
 
 def _signal_fields(raw: bytes, n: int) -> dict[str, list[str]]:

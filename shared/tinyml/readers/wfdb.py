@@ -3,7 +3,9 @@ format (212, 16, 16+24 in a .mat, ...), gains and lead names; the `wfdb` package
 
 As a reader (tinyml.readers): give `predict`/`run` the `.hea` path (or the `.dat` beside it). Each app channel is the lead whose name
 matches it or one of its aliases (case-insensitive), or the lead named by --channel (e.g. `--channel V5`);
-the samples come in the header's physical units (mV, uV, ...), declared, so the core converts them.
+the samples come in the header's physical units (mV, uV, ...), declared, so the core converts them. A
+multi-segment record (MIMIC's: a master header, a layout, segments and gaps) is read across its segments,
+NaN where a segment lacks the lead or is a gap: missing samples, cut at like any others.
 
 For dataset loaders: read_lead(path, names, channel=None) -> (samples mV float32 [n], rate Hz, lead name);
 a lead in other units than volts is refused, never guessed.
@@ -44,17 +46,38 @@ def read(path: Path, spec):
 
 def read_with(path: Path, spec, file_signal, h):
     """Shared with the .mat reader: `path` names the record in messages, `h` is its header."""
-    import wfdb
-
-    names = [str(n) for n in (h.sig_name or [])]
+    signals = _layout(path, h)
+    names = [str(n) for n in (signals.sig_name or [])]
     if not names:
         raise TinymlError(f"{path}: the WFDB header describes no signals (a record line, then one line per signal)")
     found = spec.match(names, path, kind="WFDB record", what="lead")
     order = sorted(set(found.values()))
     _check_lengths(path, h)
+    samples, fs = _samples(path, h, signals, [names[k] for k in order], order)
+    cols, units, named = {}, {}, {}
+    for ch, k in found.items():
+        j = order.index(k)
+        cols[ch] = samples[j]
+        units[ch] = str((signals.units or [""] * (k + 1))[k] or "").strip()
+        named[ch] = names[k]
+    return file_signal(columns=cols, rate=fs, units=units, names=named)
+
+
+def _samples(path: Path, h, signals, leads: list[str], order: list[int]) -> tuple[list[np.ndarray], float]:
+    """The chosen leads' samples (float64, physical units) and their rate. A lead stored several samples a frame
+    (`212x4`: a 500 Hz ECG in a 125 frames/s record) is read at its own rate, not averaged to the frame rate;
+    leads of different samples a frame are averaged to it (one rate for every channel)."""
+    with quiet():  # wfdb's first import warns about pandas' own deprecations
+        import wfdb
+    base = str(_record_base(path, h))
+    per_frame = {int((getattr(signals, "samps_per_frame", None) or [1] * (k + 1))[k] or 1) for k in order}
+    own_rate = signals is h and len(per_frame) == 1 and per_frame != {1}
     try:
         with quiet():
-            rec = wfdb.rdrecord(str(_record_base(path, h)), channels=order, physical=True)
+            if signals is not h:  # segments joined, NaN where one lacks the lead or is a gap ('~'): missing samples
+                rec = wfdb.rdrecord(base, channel_names=leads, physical=True, m2s=True)
+            else:
+                rec = wfdb.rdrecord(base, channels=order, physical=True, smooth_frames=not own_rate)
     except FileNotFoundError as e:
         raise TinymlError(f"{path}: a signal file named in the header is missing ({Path(e.filename or '').name})") from None
     except Exception as e:
@@ -62,24 +85,41 @@ def read_with(path: Path, spec, file_signal, h):
     fs = float(rec.fs)
     if not (fs > 0 and math.isfinite(fs)):
         raise TinymlError(f"{path}: the header gives no sampling rate")
-    cols, units, named = {}, {}, {}
-    for ch, k in found.items():
-        j = order.index(k)
-        cols[ch] = np.asarray(rec.p_signal[:, j], np.float64)
-        units[ch] = str((h.units or [""] * (k + 1))[k]).strip()
-        named[ch] = names[k]
-    return file_signal(columns=cols, rate=fs, units=units, names=named)
+    if own_rate:
+        return [np.asarray(x, np.float64) for x in rec.e_p_signal], fs * per_frame.pop()
+    if rec.p_signal is None:  # every segment a gap
+        raise TinymlError(f"{path}: the record's segments hold no samples of lead(s) {', '.join(leads)}")
+    return [np.asarray(rec.p_signal[:, j], np.float64) for j in range(len(leads))], fs
 
 
 # bytes per sample of the WFDB storage formats (signals(5)); compressed ones (508 ...) are not checked
 FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3, "311": 4 / 3}
 
 
+def _layout(path: Path, h):
+    """The header that lists a record's signals: its own, or for a multi-segment record (MIMIC's) its layout
+    segment's (a variable layout), else its first segment's (a fixed one)."""
+    with quiet():
+        import wfdb
+    if not hasattr(h, "seg_name"):
+        return h
+    first = next((n for n in (h.seg_name or []) if n != "~"), None)
+    if first is None:
+        raise TinymlError(f"{path}: a multi-segment record whose segments are all gaps ('~'): no signal to read")
+    try:
+        with quiet():
+            return wfdb.rdheader(str(_record_base(path, h).with_name(first)))
+    except FileNotFoundError:
+        raise TinymlError(f"{path}: a segment header named in the record is missing ({first}.hea)") from None
+    except Exception as e:
+        raise TinymlError(f"{path}: segment {first} has no readable WFDB header ({_first_line(e)})") from None
+
+
 def _check_lengths(path: Path, h) -> None:
     """A signal file shorter than its header's length (an interrupted download or copy) is refused in one line
     naming both sizes, rather than wfdb's array error."""
     n = int(h.sig_len or 0)
-    if not n or not h.file_name:
+    if not n or not getattr(h, "file_name", None):  # a multi-segment record's segments are checked by wfdb
         return
     need: dict[str, float] = {}
     for k, name in enumerate(h.file_name):
@@ -103,8 +143,8 @@ def _record_base(path: Path, h) -> Path:
 
 def header(path):
     """The record's header (wfdb.Record without samples); one-line errors for a missing or malformed one."""
-    import wfdb
-
+    with quiet():  # wfdb's first import warns about pandas' own deprecations
+        import wfdb
     p = Path(path)
     if not p.is_file():
         raise TinymlError(f"{p}: file not found")

@@ -1,0 +1,368 @@
+"""Recordings as other people's tools write them (a demanding user's journey through `predict`): PhysioNet's
+CSV exports, WFDB records with missing samples, headerless tables (SisFall, an Arduino's serial log), a
+header in a comment (MobiFall) and the lead names hospital databases give. Each fixture is written here,
+small, in the layout the tool writes (synthetic values, never real data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyml.apps import load_app
+from tinyml.errors import TinymlError
+from tinyml.readers import ReadSpec
+from tinyml.recording import read_recording, read_recording_parts
+
+
+def _spec(app_id: str, **kw) -> ReadSpec:
+    return ReadSpec.from_manifest(load_app(app_id).manifest, **kw)
+
+
+def _ecg(rate: float, seconds: float) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    beats = np.arange(0.3, seconds, 60 / 72)
+    r = 1.2 * np.exp(-((t[:, None] - beats[None]) ** 2) / (2 * 0.012 ** 2)).sum(1)
+    tw = 0.25 * np.exp(-((t[:, None] - beats[None] - 0.25) ** 2) / (2 * 0.04 ** 2)).sum(1)
+    return r + tw + 0.03 * np.sin(2 * np.pi * 0.3 * t)
+
+
+def _elapsed(t: float) -> str:
+    """PhysioNet's elapsed time: m:ss.mmm (h:mm:ss.mmm past an hour)."""
+    m, s = divmod(round(t * 1000) / 1000, 60)
+    return f"{int(m)}:{s:06.3f}"
+
+
+@pytest.mark.parametrize("layout", ["rdsamp", "atm"])
+def test_physionet_csv_exports_are_read_at_their_rate_in_their_units(tmp_path, capsys, layout):
+    # `rdsamp -c -H -v -ps` and PhysioBank ATM's samples.csv: headings and units in single quotes, time to the
+    # millisecond (in seconds, or as 'm:ss.mmm'), MIT-BIH's 360 Hz
+    ecg = _ecg(360, 4)
+    units = "'seconds'" if layout == "rdsamp" else "'hh:mm:ss.mmm'"
+    cell = (lambda t: f"{t:.3f}") if layout == "rdsamp" else (lambda t: f"'{_elapsed(t)}'")
+    rows = "".join(f"{cell(i / 360)},{v:.3f},{v / 2:.3f}\n" for i, v in enumerate(ecg))
+    p = tmp_path / "samples.csv"
+    p.write_text(f"'Elapsed time','MLII','V5'\n{units},'mV','mV'\n" + rows)
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert rec.rate == 360
+    assert np.allclose(rec.signal[:, 0], ecg, atol=0.001)
+    assert "irregular" not in capsys.readouterr().err
+
+
+def _wfdb_with_dropouts(folder, ecg: np.ndarray, dropouts: list[tuple[int, int]], rate: int = 250):
+    """An ICU-style record (II and V at 250 Hz, format 16) whose lead II has WFDB's invalid-sample value over
+    each [start, stop) of `dropouts`, as a monitor writes a lead that dropped out."""
+    from tinyml.readers.wfdb import quiet
+
+    with quiet():
+        import wfdb
+    gain = 2000.0
+    d = np.round(np.stack([ecg, 0.5 * ecg], 1) * gain).astype(np.int64)
+    for a, b in dropouts:
+        d[a:b, 0] = -32768  # format 16's "no sample"
+    with quiet():
+        wfdb.wrsamp("icu", fs=rate, units=["mV", "mV"], sig_name=["II", "V"], d_signal=d, fmt=["16", "16"],
+                    adc_gain=[gain, gain], baseline=[0, 0], write_dir=str(folder))
+    return folder / "icu.hea"
+
+
+def test_a_wfdb_records_missing_samples_are_interpolated_and_a_long_dropout_cuts_it(tmp_path, capsys):
+    ecg = _ecg(250, 30)
+    p = _wfdb_with_dropouts(tmp_path, ecg, [(1000, 1001), (2000, 2002)])
+    parts, gaps = read_recording_parts(p, _spec("heart-rate-anomaly"))
+    assert len(parts) == 1 and gaps == [] and parts[0].rate == 250
+    assert np.isfinite(parts[0].signal[:, 0]).all() and len(parts[0].signal) == len(ecg)
+    assert np.allclose(parts[0].signal[:, 0], ecg, atol=0.02)
+    err = capsys.readouterr().err
+    assert "3 samples with no value (empty or NaN) in 'ecg', the first at t = 4.000 s" in err
+    assert err.count("\n") == 1, err  # the one notice, not a second one about an irregular time column
+    # a lead off for 5 s: scored as two parts in the record's time base, never bridged with an invented signal
+    p = _wfdb_with_dropouts(tmp_path, ecg, [(2500, 3750)])
+    parts, gaps = read_recording_parts(p, _spec("heart-rate-anomaly"))
+    assert [part.start_s for part in parts] == [0.0, 15.0] and gaps == [pytest.approx(5.004)]
+
+
+def _sisfall_rows(g: np.ndarray) -> str:
+    """SisFall's trial layout: no heading, 9 columns (ADXL345, ITG3200, MMA8451Q counts), each right-aligned in
+    4 characters, ',' between them, ';' and CRLF ending every line."""
+    raw = np.concatenate([np.round(g * 256), np.zeros((len(g), 3)), np.round(g * 1024)], 1).astype(int)
+    return "".join(",".join(f"{v:4d}" for v in row) + ";\r\n" for row in raw)
+
+
+def _standing(n: int) -> np.ndarray:
+    t = np.arange(n) / 200
+    return np.stack([0.05 * np.sin(2 * np.pi * t), -1 + 0.02 * np.cos(2 * np.pi * 0.5 * t), 0.1 + 0 * t], 1)
+
+
+def test_a_headerless_table_is_refused_saying_how_to_name_its_columns_by_position(tmp_path):
+    p = tmp_path / "D01_SA01_R01.txt"
+    p.write_bytes(_sisfall_rows(_standing(1000)).encode())
+    with pytest.raises(TinymlError, match=r"D01_SA01_R01.txt: CSV without a heading row \(its first line, '0,-251,"
+                                          r"26,0,0,0,0,-1004,102', is numbers\): pick each channel's column by its "
+                                          r"number \(--channel ax=1 --channel ay=2 --channel az=3\) or add a heading "
+                                          r"that names the columns \(ax, ay, az; time_s for the time\); without a "
+                                          r"time column give the rate \(--rate HZ\)$"):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_a_headerless_table_is_read_by_column_position_even_its_last_column(tmp_path, capsys):
+    g = _standing(1000)
+    p = tmp_path / "D01_SA01_R01.txt"
+    p.write_bytes(_sisfall_rows(g).encode())
+    picks = {"ax": "1", "ay": "2", "az": "3"}
+    rec = read_recording(p, _spec("fall-detect", rate=200.0, picks=picks))
+    assert rec.rate == 200 and np.allclose(rec.signal, np.round(g * 256) / 256)
+    assert "counts (256 per g)" in capsys.readouterr().err
+    # the MMA8451Q's columns, the last one ending in `;` on every line (1024 counts per g: taken for mg, said)
+    rec = read_recording(p, _spec("fall-detect", rate=200.0, picks={"ax": "7", "ay": "8", "az": "9"}))
+    assert np.allclose(rec.signal, np.round(g * 1024) / 1000, atol=1e-4)
+
+
+def test_a_one_column_log_is_the_one_channel_of_an_app(tmp_path, capsys):
+    # an Arduino's serial monitor saved to a file: one number a line, no heading
+    ecg = _ecg(360, 12)
+    p = tmp_path / "serial.txt"
+    p.write_text("".join(f"{v:.3f}\n" for v in ecg))
+    rec = read_recording(p, _spec("heart-rate-anomaly", rate=360.0))
+    assert np.allclose(rec.signal[:, 0], ecg, atol=0.001)
+    assert "no heading row: the file's one column read as ecg" in capsys.readouterr().err
+
+
+def test_a_heading_in_a_comment_is_the_heading_and_one_columns_unit_is_the_others(tmp_path, capsys):
+    # MobiFall v2: comment lines, the heading among them, `@DATA`, then rows; only z says its unit (m/s^2)
+    rate = 87.0
+    t = np.arange(int(rate * 6)) / rate
+    a = np.stack([0.3 * np.sin(2 * np.pi * t), -9.6 + 0.2 * np.cos(2 * np.pi * t), -1.2 + 0 * t], 1)
+    rows = "".join(f"{int(2022656686000 + s * 1e9)}, {x:.6f}, {y:.6f}, {z:.6f}\n" for s, (x, y, z) in zip(t, a))
+    p = tmp_path / "FOL_acc_1_1.txt"
+    p.write_text("#Acceleration force along the x y z axes (including gravity).\n#timestamp(ns),x,y,z(m/s^2)\n"
+                 "#Datetime: 05/07/2013 11:22:43\n##########\n#Activity: 11 - FOL - Forward-lying - 10s\n\n\n"
+                 "@DATA\n" + rows)
+    rec = read_recording(p, _spec("fall-detect"))
+    assert rec.rate == pytest.approx(rate, rel=1e-3)
+    assert np.allclose(rec.signal, a / 9.80665, atol=1e-3)  # every axis in g, not x and y left in m/s^2
+    err = capsys.readouterr().err
+    assert "ax, ay: no unit in the file, read in m/s^2 like az" in err
+    assert "1 line before the data skipped ('@DATA'...)" in err
+
+
+def _leads(folder, names: list[str], rate: int = 250) -> tuple[object, np.ndarray]:
+    """A WFDB record (format 16, mV) whose leads carry `names`, the first being the ECG under test."""
+    from tinyml.readers.wfdb import quiet
+
+    with quiet():
+        import wfdb
+    ecg = _ecg(rate, 12)
+    sig = np.stack([ecg * (k + 1) for k in range(len(names))], 1)
+    with quiet():
+        wfdb.wrsamp("rec", fs=rate, units=["mV"] * len(names), sig_name=names, p_signal=sig, fmt=["16"] * len(names),
+                    adc_gain=[1000.0] * len(names), baseline=[0] * len(names), write_dir=str(folder))
+    return folder / "rec.hea", ecg
+
+
+@pytest.mark.parametrize("names", [
+    ["ECG lead II", "ECG lead I", "ART"],  # MGH/MF waveform database
+    ["ECG II", "ECG I", "EEG Fpz-Cz"],     # EDF+'s "<type> <lead>" labels
+    ["EKG", "Pleth"],                       # sleep recorders' spelling
+    ["ECG_1", "ECG_2", "ECG_3"],            # numbered leads: ECG_1 is ECG1
+])
+def test_the_lead_names_hospital_databases_give_are_the_ecg(tmp_path, capsys, names):
+    p, ecg = _leads(tmp_path, names)
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert np.allclose(rec.signal[:, 0], ecg, atol=0.002)  # the first lead, the model's own: no stand-in notice
+    assert "stand-in" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("names", [["ECG lead I", "ART"], ["MLIII", "V4"], ["V4", "RESP"], ["MCL1", "ABP", "RESP"]])
+def test_a_record_with_only_another_lead_under_a_database_name_reads_it_as_a_stand_in(tmp_path, capsys, names):
+    # MGH/MF's "ECG lead I"; the European ST-T database's modified lead III and its V4; MIMIC's MCL1
+    p, ecg = _leads(tmp_path, names)
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert np.allclose(rec.signal[:, 0], ecg, atol=0.002)
+    assert f"ecg: read from lead {names[0]!r}, a stand-in" in capsys.readouterr().err
+
+
+def test_an_edf_of_annotations_alone_is_refused_saying_it_holds_no_signal(tmp_path):
+    # EDF+ annotation files (PhysioNet's *-Hypnogram.edf, wfdb's test_edfann.edf): one "EDF Annotations" signal,
+    # record duration 0
+    def field(values, size):
+        return "".join(str(v).ljust(size) for v in values)
+
+    tal = b"+0\x14\x14\x00+1.5\x150.5\x14beat N\x14\x00"
+    head = ("0".ljust(8) + "X X X X".ljust(80) + "Startdate X X X X".ljust(80) + "01.01.01" + "23.59.30" + "512".ljust(8)
+            + "EDF+C".ljust(44) + "1".ljust(8) + "0".ljust(8) + "1".ljust(4))
+    head += (field(["EDF Annotations"], 16) + field([""], 80) + field([""], 8) + field(["-1"], 8) + field(["1"], 8)
+             + field(["-32768"], 8) + field(["32767"], 8) + field([""], 80) + field([len(tal) // 2], 8) + field([""], 32))
+    p = tmp_path / "SC4001EC-Hypnogram.edf"
+    p.write_bytes(head.encode("latin-1") + tal)
+    with pytest.raises(TinymlError, match=r"SC4001EC-Hypnogram.edf: no signals, only EDF Annotations \(events and their "
+                                          r"times; a PhysioNet record's annotations file\): give the file that holds "
+                                          r"the recording$"):
+        read_recording(p, _spec("heart-rate-anomaly"))
+
+
+def test_acceleration_without_gravity_is_refused_saying_so(tmp_path):
+    # Sensor Logger's Accelerometer.csv (iOS user acceleration) and phyphox's "Linear Acceleration": gravity taken
+    # out, so no unit fits; converting cannot help, the recording with gravity can
+    rng = np.random.default_rng(3)
+    t = np.arange(1000) / 100
+    lin = np.stack([0.3 * np.sin(2 * np.pi * 1.8 * t), 0.2 * np.cos(2 * np.pi * 1.8 * t), 0 * t], 1)
+    lin += rng.normal(0, 0.05, lin.shape)
+    p = tmp_path / "Accelerometer.csv"
+    p.write_text("time,seconds_elapsed,z,y,x\n" + "".join(
+        f"{int(1.7e18 + s * 1e9)},{s:.6f},{z:.6f},{y:.6f},{x:.6f}\n" for s, (x, y, z) in zip(t, lin)))
+    with pytest.raises(TinymlError, match=r"Accelerometer.csv: .*not plausible in g .*; the axes average to [0-9.e-]+ "
+                                          r"while they move by 0\.[0-9]+: gravity removed \(a phone's linear or user "
+                                          r"acceleration\)\? give the acceleration with gravity \(total acceleration, "
+                                          r"'with g'\)$"):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_a_heading_of_sensor_groups_over_axes_names_each_column_by_both(tmp_path):
+    # UP-Fall: a group name over its columns (merged cells: the rest blank), the axes and units in a second row
+    t = np.arange(200) / 18.4
+    belt = np.stack([0.1 * np.sin(t), -0.98 + 0 * t, 0.2 + 0 * t], 1)
+    head1 = "TimeStamps,AnkleAccelerometer,,,BeltAccelerometer,,,BeltLuminosity,Subject,Activity,Trial,Tag\n"
+    head2 = ("Time,x-axis (g),y-axis (g),z-axis (g),x-axis (g),y-axis (g),z-axis (g),illuminance (lx),Subject,Activity,"
+             "Trial,Tag\n")
+    rows = "".join(f"2018-07-04T12:04:{17 + s:09.6f},0.5,0.5,0.5,{x:.4f},{y:.4f},{z:.4f},12.0,1,1,1,1\n"
+                   for s, (x, y, z) in zip(t, belt))
+    p = tmp_path / "Subject1Activity1Trial1.csv"
+    p.write_text(head1 + head2 + rows)
+    picks = {"ax": "BeltAccelerometer x-axis", "ay": "BeltAccelerometer y-axis", "az": "BeltAccelerometer z-axis"}
+    rec = read_recording(p, _spec("fall-detect", picks=picks))
+    assert rec.rate == pytest.approx(18.4, rel=1e-3) and np.allclose(rec.signal, belt, atol=1e-4)
+    with pytest.raises(TinymlError, match=r"lacks column\(s\) ax, ay, az; it has TimeStamps Time, AnkleAccelerometer "
+                                          r"x-axis \(g\), .*, BeltAccelerometer x-axis \(g\), "):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_a_multi_segment_record_is_read_across_its_segments_and_cut_at_a_gap(tmp_path, capsys):
+    # MIMIC's waveform records: a master header naming segments, a layout header listing the signals, a gap '~'
+    from tinyml.readers.wfdb import quiet
+
+    with quiet():
+        import wfdb
+    ecg = _ecg(250, 12)
+    with quiet():
+        wfdb.wrsamp("multi_0001", fs=250, units=["mV", "mV"], sig_name=["II", "V"], p_signal=np.stack([ecg, ecg / 2], 1),
+                    fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(tmp_path))
+        wfdb.wrsamp("multi_0002", fs=250, units=["mV"], sig_name=["II"], p_signal=ecg[:, None], fmt=["16"],
+                    adc_gain=[200.0], baseline=[0], write_dir=str(tmp_path))
+    (tmp_path / "multi_layout.hea").write_text("multi_layout 2 250 0\n~ 0 200/mV 16 0 0 0 0 II\n~ 0 200/mV 16 0 0 0 0 V\n")
+    (tmp_path / "multi.hea").write_text("multi/4 2 250 7250\nmulti_layout 0\nmulti_0001 3000\n~ 1250\nmulti_0002 3000\n")
+    parts, gaps = read_recording_parts(tmp_path / "multi.hea", _spec("heart-rate-anomaly"))
+    assert [p.start_s for p in parts] == [0.0, 17.0] and gaps == [pytest.approx(5.004)]
+    for part in parts:
+        assert np.allclose(part.signal[:, 0], ecg, atol=0.01)
+    assert "1250 samples with no value (empty or NaN) in 'ecg', the first at t = 12.000 s" in capsys.readouterr().err
+    (tmp_path / "gaps.hea").write_text("gaps/2 2 250 1250\nmulti_layout 0\n~ 1250\n")
+    with pytest.raises(TinymlError, match=r"gaps.hea: no row has a value in every required channel"):
+        read_recording_parts(tmp_path / "gaps.hea", _spec("heart-rate-anomaly"))
+
+
+def test_a_lead_stored_several_samples_a_frame_is_read_at_its_own_rate(tmp_path):
+    # MIMIC and the drivers' stress database: ECG `16x4` (500 Hz) beside a 125 Hz pressure, a 125 frames/s record;
+    # each frame holds 4 ECG samples, then 1 pressure sample
+    ecg = _ecg(500, 12)
+    abp = 80 + 20 * np.sin(2 * np.pi * 1.2 * np.arange(len(ecg) // 4) / 125)
+    frames = np.concatenate([np.round(ecg * 200).reshape(-1, 4), np.round(abp * 100)[:, None]], 1)
+    (tmp_path / "frames.dat").write_bytes(frames.astype("<i2").tobytes())
+    (tmp_path / "frames.hea").write_text(f"frames 2 125 {len(abp)}\nframes.dat 16x4 200/mV 16 0 0 0 0 II\n"
+                                         "frames.dat 16 100/mmHg 16 0 0 0 0 ABP\n")
+    got = read_recording(tmp_path / "frames.hea", _spec("heart-rate-anomaly"))
+    assert got.rate == 500 and np.allclose(got.signal[:, 0], ecg, atol=0.01)  # not averaged to 125 Hz
+
+
+def test_another_sensors_counts_are_refused_saying_how_to_give_its_count(tmp_path):
+    # an MPU-6050 at +-2 g logged by an Arduino sketch: int16 counts, 16384 per g (the app declares 256, an ADXL345)
+    t = np.arange(600) / 100
+    g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
+    p = tmp_path / "mpu6050.csv"
+    p.write_text("millis,ax,ay,az\n" + "".join(f"{int(s * 1000)},{x},{y},{z}\n"
+                                               for s, (x, y, z) in zip(t, np.round(g * 16384).astype(int))))
+    with pytest.raises(TinymlError, match=r"mpu6050.csv: .*not plausible in g .*; whole numbers: another sensor's raw "
+                                          r"counts\? give --set signal.counts_per_unit=N \(N counts per g; these "
+                                          r"suggest about 16,[0-9]{3}\)$"):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_an_empatica_e4_acc_file_is_read_at_its_rate_in_g(tmp_path):
+    # E4 connect's ACC.csv: the start (Unix s) and the rate repeated in each column, then x, y, z in 1/64 g
+    t = np.arange(320) / 32
+    g = np.stack([0.1 * np.sin(2 * np.pi * 0.5 * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.2 + 0 * t], 1)
+    counts = np.round(g * 64).astype(int)
+    p = tmp_path / "ACC.csv"
+    p.write_text("1495437325.000000, 1495437325.000000, 1495437325.000000\n32.000000, 32.000000, 32.000000\n"
+                 + "".join(f"{x},{y},{z}\n" for x, y, z in counts))
+    rec = read_recording(p, _spec("fall-detect"))
+    assert rec.rate == 32 and len(rec.signal) == 320  # the two first rows are not samples
+    assert np.allclose(rec.signal, counts / 64)
+    (tmp_path / "EDA.csv").write_text("1495437325.000000\n4.000000\n" + "0.1\n" * 100)
+    with pytest.raises(TinymlError, match=r"EDA.csv: E4 file lacks column\(s\) ax, ay, az; it has EDA"):
+        read_recording(tmp_path / "EDA.csv", _spec("fall-detect"))
+
+
+def test_one_wild_value_in_a_file_that_fits_its_unit_is_refused_not_clipped_into_an_impact(tmp_path):
+    # a logger's 99999 "no value" in one cell of a minute of g: the unit check reads percentiles and passes it;
+    # clipped to the 16 g full scale it made a fall alert out of someone lying down slowly
+    t = np.arange(3000) / 50
+    turn = np.clip((t - 30) / 3, 0, 1) * np.pi / 2
+    a = np.stack([0.01 * np.sin(t), -np.cos(turn), np.sin(turn)], 1)
+    rows = [f"{s:.2f},{x:.4f},{y:.4f},{z:.4f}" for s, (x, y, z) in zip(t, a)]
+    rows[1550] = f"{t[1550]:.2f},99999,{a[1550, 1]:.4f},{a[1550, 2]:.4f}"
+    p = tmp_path / "bed.csv"
+    p.write_text("time_s,ax,ay,az\n" + "\n".join(rows) + "\n")
+    with pytest.raises(TinymlError, match=r"bed.csv: ax = 99999 at sample 1550 \(a logger's missing-value marker\?\), "
+                                          r"1 value like it: far beyond the plausible -16 to 16 g that the rest of the "
+                                          r"file fits; leave such cells empty \(missing samples\) or remove their rows$"):
+        read_recording(p, _spec("fall-detect"))
+    rows[1550] = f"{t[1550]:.2f},,{a[1550, 1]:.4f},{a[1550, 2]:.4f}"  # as the refusal says: a missing sample
+    p.write_text("time_s,ax,ay,az\n" + "\n".join(rows) + "\n")
+    parts, _ = read_recording_parts(p, _spec("fall-detect"))
+    assert len(parts) == 1 and np.abs(parts[0].signal).max() < 1.1
+
+
+def _edf(signals: dict[str, np.ndarray], rate: int) -> bytes:
+    """An EDF+ file as the specification lays it out: 1 s records, int16 over -5000..5000 uV."""
+    labels = list(signals)
+    n = len(next(iter(signals.values()))) // rate
+
+    def field(values, size):
+        return "".join(str(v)[:size].ljust(size) for v in values)
+
+    head = ("0".ljust(8) + "X X X X".ljust(80) + "Startdate 05-DEC-2026 X X X".ljust(80) + "05.12.26" + "22.00.00"
+            + str(256 * (len(labels) + 1)).ljust(8) + "EDF+C".ljust(44) + str(n).ljust(8) + "1".ljust(8)
+            + str(len(labels)).ljust(4))
+    head += field(labels, 16) + field([""] * len(labels), 80) + field(["uV"] * len(labels), 8)
+    head += field(["-5000"] * len(labels), 8) + field(["5000"] * len(labels), 8)
+    head += field(["-32768"] * len(labels), 8) + field(["32767"] * len(labels), 8) + field([""] * len(labels), 80)
+    head += field([rate] * len(labels), 8) + field([""] * len(labels), 32)
+    raw = head.encode("latin-1")
+    for r in range(n):
+        for x in signals.values():
+            raw += (np.round((x[r * rate:(r + 1) * rate] + 5000) / (10000 / 65535)) - 32768).astype("<i2").tobytes()
+    return raw
+
+
+@pytest.mark.parametrize("label", ["ECG1-ECG2", "EKG1-EKG2"])
+def test_a_sleep_recorders_ecg_derivation_is_the_ecg(tmp_path, label):
+    # polysomnography EDFs (the CAP sleep database, many sleep labs) label the ECG by its two electrodes
+    ecg = _ecg(256, 12) * 1000  # uV
+    p = tmp_path / "n1.edf"
+    p.write_bytes(_edf({"Fp2-F4": ecg / 20, label: ecg, "EMG1-EMG2": ecg / 50}, 256))
+    rec = read_recording(p, _spec("heart-rate-anomaly"))
+    assert rec.rate == 256 and np.allclose(rec.signal[:, 0], ecg / 1000, atol=0.001)
+
+
+def test_a_headerless_table_with_a_date_time_column_takes_it_for_the_time(tmp_path):
+    # Axivity AX3 (OMGUI "Export raw CSV"): date-time, x, y, z in g, no heading; a waist-worn research sensor
+    t = np.arange(1000) / 100
+    g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
+    p = tmp_path / "ax3.csv"
+    p.write_text("".join(f"2014-05-07 09:00:{s:06.3f},{x:.4f},{y:.4f},{z:.4f}\n" for s, (x, y, z) in zip(t, g)))
+    with pytest.raises(TinymlError, match=r"ax3.csv: CSV without a heading row .*: pick each channel's column by its "
+                                          r"number \(--channel ax=2 --channel ay=3 --channel az=4\) or add a heading "
+                                          r"that names the columns \(ax, ay, az; time_s for the time\)$"):
+        read_recording(p, _spec("fall-detect"))
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
+    assert rec.rate == 100 and np.allclose(rec.signal, g, atol=1e-4)  # its rate from its date-times
