@@ -381,3 +381,24 @@ def test_a_cs616_toa5_table_gives_its_vw_column(tmp_path):
         '"TIMESTAMP","RECORD","VW_Avg","PA_uS_Avg"\n"TS","RN","",""\n"","","Avg","Avg"\n' + rows)
     rec = read_recording(tmp_path / "CR1000_Table1.dat", _spec("soil-monitoring"))
     assert rec.signal[0, 0] == pytest.approx(0.21) and rec.rate == pytest.approx(1 / 900)
+
+
+# --- review of the journey-b readers: each test fails without its fix ---
+
+
+def test_a_wfdb_signal_file_starting_like_an_mpeg_frame_is_read_not_refused_as_mp3(tmp_path):
+    adc = np.rint(1000 * 0.5 * np.sin(2 * np.pi * 1.2 * np.arange(3600) / 360)).astype("<i2")
+    adc[0], adc[1] = -1281, 0x90  # bytes FF FA 90 00: an MPEG-1 layer III frame sync
+    (tmp_path / "r100.dat").write_bytes(adc.tobytes())
+    (tmp_path / "r100.hea").write_text("r100 1 360 3600\nr100.dat 16 1000/mV 16 0 -1281 0 0 MLII\n")
+    rec = read_recording(tmp_path / "r100.dat", _spec("heart-rate-anomaly"))
+    assert rec.rate == 360 and rec.signal[0, 0] == pytest.approx(-1.281)
+
+
+@pytest.mark.parametrize("heading", ["ID3_temp,accel", "caffeine,hr"])
+def test_a_csv_heading_starting_like_an_audio_signature_is_read_as_csv(tmp_path, heading):
+    from tinyml.readers import reader_for
+
+    p = tmp_path / "a.csv"
+    p.write_text(heading + "\n" + "".join(f"{k},{k % 7}\n" for k in range(50)))
+    assert reader_for(p).__name__ == "tinyml.readers.csv"
