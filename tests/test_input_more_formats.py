@@ -136,7 +136,9 @@ def test_a_zentra_export_is_read_in_the_units_its_headings_lead_with(tmp_path, c
     rows[5][1] = "#N/A"  # the probe did not answer: a missing sample
     _zentra(tmp_path / "z6-04628.csv", ["Port1"] * 3, ["TEROS 12 Moisture/Temp/EC"] * 3,
             [" % Water Content", " degree_F Soil Temperature", " mS/cm Saturation Extract EC"], rows)
-    rec = read_recording(tmp_path / "z6-04628.csv", _spec("soil-monitoring"))
+    from tinyml.recording import read_recording_parts
+
+    (rec,), _ = read_recording_parts(tmp_path / "z6-04628.csv", _spec("soil-monitoring"))  # as predict reads it
     assert rec.rate == pytest.approx(1 / 900)
     ok = np.arange(12) != 5
     assert np.allclose(rec.signal[ok, 0], vwc[ok], atol=1e-6)  # percent -> m3/m3
@@ -402,3 +404,50 @@ def test_a_csv_heading_starting_like_an_audio_signature_is_read_as_csv(tmp_path,
     p = tmp_path / "a.csv"
     p.write_text(heading + "\n" + "".join(f"{k},{k % 7}\n" for k in range(50)))
     assert reader_for(p).__name__ == "tinyml.readers.csv"
+
+
+def _one_probe_zentra(path, vwc: list[str], stamps: list[str] | None = None, encoding: str = "utf-8") -> None:
+    stamps = stamps or _quarter_hours(len(vwc))
+    lines = ["z6-04628,Port1,Port1", f"# Records: {len(vwc)},TEROS 11 Moisture/Temp,TEROS 11 Moisture/Temp",
+             "Timestamps, m3/m3 Water Content, degree_C Soil Temperature",
+             *(f"{t},{v},21.0" for t, v in zip(stamps, vwc))]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+
+
+def test_meter_records_without_a_value_stay_missing_samples_not_dropped_under_a_given_rate(tmp_path):
+    from tinyml.recording import read_recording_parts
+
+    vwc = ["0.25"] * 100
+    vwc[10:50] = [""] * 40  # 10 h without a value: with --rate no time column shows the hole
+    _one_probe_zentra(tmp_path / "z.csv", vwc)
+    with pytest.raises(TinymlError, match=r"z.csv: non-finite value \(NaN/inf, or empty\) in channel 'vwc' at sample "
+                                          r"10$"):
+        read_recording(tmp_path / "z.csv", _spec("soil-monitoring", rate=1 / 900))
+    parts, gaps = read_recording_parts(tmp_path / "z.csv", _spec("soil-monitoring"))  # by its times: a gap
+    assert [len(p.signal) for p in parts] == [10, 50] and parts[1].start_s == pytest.approx(50 * 900)
+
+
+def test_an_overflow_in_a_meter_export_is_refused_as_in_any_file(tmp_path):
+    from tinyml.recording import read_recording_parts
+
+    vwc = ["0.25"] * 20
+    vwc[4] = "inf"
+    _one_probe_zentra(tmp_path / "z.csv", vwc)
+    with pytest.raises(TinymlError, match=r"z.csv: infinite value in channel 'vwc' at sample 4 \(an overflow"):
+        read_recording_parts(tmp_path / "z.csv", _spec("soil-monitoring"))
+
+
+def test_a_meter_export_with_day_month_dates_is_read_day_first(tmp_path):
+    from datetime import datetime, timedelta
+
+    t0 = datetime(2020, 4, 12, 22, 0)  # crosses into the 13th: 13/04/2020 says day first
+    stamps = [(t0 + timedelta(minutes=15 * k)).strftime("%d/%m/%Y %H:%M:%S") for k in range(16)]
+    _one_probe_zentra(tmp_path / "z.csv", ["0.25"] * 16, stamps)
+    rec = read_recording(tmp_path / "z.csv", _spec("soil-monitoring"))
+    assert rec.rate == pytest.approx(1 / 900) and len(rec.signal) == 16
+
+
+def test_a_meter_export_saved_as_utf16_is_claimed_by_its_reader(tmp_path):
+    _one_probe_zentra(tmp_path / "z.csv", ["0.25"] * 16, encoding="utf-16")
+    rec = read_recording(tmp_path / "z.csv", _spec("soil-monitoring"))
+    assert rec.rate == pytest.approx(1 / 900) and np.allclose(rec.signal[:, :2], [0.25, 21.0])
