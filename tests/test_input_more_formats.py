@@ -451,3 +451,16 @@ def test_a_meter_export_saved_as_utf16_is_claimed_by_its_reader(tmp_path):
     _one_probe_zentra(tmp_path / "z.csv", ["0.25"] * 16, encoding="utf-16")
     rec = read_recording(tmp_path / "z.csv", _spec("soil-monitoring"))
     assert rec.rate == pytest.approx(1 / 900) and np.allclose(rec.signal[:, :2], [0.25, 21.0])
+
+
+def test_labview_and_xjtu_sy_files_saved_as_utf16_are_claimed_by_their_readers(tmp_path):
+    vib = _vibration(2000, 20000)
+    _lvm(tmp_path / "run.lvm", {"Vibration": vib}, 5e-5, "g")
+    (tmp_path / "run.lvm").write_bytes((tmp_path / "run.lvm").read_text().encode("utf-16"))
+    assert read_recording(tmp_path / "run.lvm", _spec("predictive-maintenance")).rate == pytest.approx(20000)
+    folder = tmp_path / "35Hz12kN" / "Bearing1_1"
+    folder.mkdir(parents=True)
+    (folder / "1.csv").write_bytes(("Horizontal_vibration_signals,Vertical_vibration_signals\n"
+                                    + "".join(f"{v:.3f},{-v:.3f}\n" for v in vib)).encode("utf-16"))
+    rec = read_recording(folder / "1.csv", _spec("predictive-maintenance"))
+    assert rec.rate == 25600 and rec.deployment["machine"]["shaft_hz"] == 35

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice
-from . import FileSignal, ReadSpec, decode_text, is_number, parse_numbers
+from . import FileSignal, ReadSpec, decode_text, head_text, is_number, parse_numbers
 
 MAGIC = "LabVIEW Measurement"
 END = "***End_of_Header***"
@@ -27,7 +27,7 @@ SEPARATORS = {"tab": "\t", "comma": ",", "semicolon": ";", "space": " "}
 
 
 def claim(path: Path, head: bytes) -> int:
-    return 100 if head.decode("utf-8-sig", errors="replace").lstrip().startswith(MAGIC) else 0
+    return 100 if (head_text(head) or "").lstrip().startswith(MAGIC) else 0
 
 
 def _header(lines: list[str], sep: str) -> dict[str, list[str]]:

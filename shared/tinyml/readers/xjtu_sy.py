@@ -18,7 +18,7 @@ import numpy as np
 
 from ..bearing import KNOWN
 from ..errors import TinymlError, notice, option
-from . import FileSignal, ReadSpec, decode_text, parse_numbers
+from . import FileSignal, ReadSpec, decode_text, head_text, parse_numbers
 
 HEADING = ("Horizontal_vibration_signals", "Vertical_vibration_signals")
 RATE = 25600.0
@@ -26,7 +26,7 @@ _CONDITION = re.compile(r"^(\d+(?:\.\d+)?)\s*Hz\s*\d+(?:\.\d+)?\s*kN$", re.IGNOR
 
 
 def claim(path: Path, head: bytes) -> int:
-    first = head.decode("utf-8-sig", errors="replace").lstrip().split("\n", 1)[0]
+    first = (head_text(head) or "").lstrip().split("\n", 1)[0]
     return 100 if [c.strip() for c in first.split(",")] == list(HEADING) else 0
 
 
