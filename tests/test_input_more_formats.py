@@ -464,3 +464,12 @@ def test_labview_and_xjtu_sy_files_saved_as_utf16_are_claimed_by_their_readers(t
                                     + "".join(f"{v:.3f},{-v:.3f}\n" for v in vib)).encode("utf-16"))
     rec = read_recording(folder / "1.csv", _spec("predictive-maintenance"))
     assert rec.rate == 25600 and rec.deployment["machine"]["shaft_hz"] == 35
+
+
+def test_a_rate_named_series_in_a_matlab_struct_is_not_taken_for_the_sample_rate(tmp_path):
+    ecg = 0.8 * np.sin(2 * np.pi * 1.2 * np.arange(2500) / 250)
+    savemat(tmp_path / "rec.mat", {"rec": {"ecg": ecg, "rate": np.full(10, 72.0)}})  # rate: beats per minute
+    rec = read_recording(tmp_path / "rec.mat", _spec("heart-rate-anomaly", rate=250))
+    assert rec.rate == 250 and np.allclose(rec.signal[:, 0], ecg, atol=1e-6)
+    with pytest.raises(TinymlError, match=r"rec.mat: no rate in the file .*: give --rate HZ$"):
+        read_recording(tmp_path / "rec.mat", _spec("heart-rate-anomaly"))

@@ -58,7 +58,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if not vectors:
         raise TinymlError(f"{path}: MATLAB file without a numeric vector to read (it has {_described(mat, names)}); "
                           f"save the signal as a vector variable")
-    rate = _rate(variables, path)
+    rate = _rate(variables, path) if spec.rate is None else None  # --rate: the file's rate-named fields unread
     keys = list(vectors)
     offered, columns = _names_offered(keys)
     try:
@@ -87,7 +87,8 @@ def _is_vector(v) -> bool:
 
 
 def _rate(variables: dict, path: Path) -> float | None:
-    """The rate from the variable whose name (a struct's field: its last part) comes first in RATE_NAMES."""
+    """The rate from the variable whose name (a struct's field: its last part) comes first in RATE_NAMES. One
+    holding several values is another quantity (a heart-rate series `rec.rate`): passed over."""
     named = {}
     for k, v in variables.items():
         leaf = _leaf(k).lower()
@@ -98,6 +99,8 @@ def _rate(variables: dict, path: Path) -> float | None:
             continue
         k, v = named[leaf]
         a = np.asarray(v)
+        if a.size > 1:
+            continue
         if a.dtype.kind in "iuf" and a.size == 1:
             r = float(a.reshape(-1)[0])
             if r > 0 and np.isfinite(r):
