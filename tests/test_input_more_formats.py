@@ -473,3 +473,16 @@ def test_a_rate_named_series_in_a_matlab_struct_is_not_taken_for_the_sample_rate
     assert rec.rate == 250 and np.allclose(rec.signal[:, 0], ecg, atol=1e-6)
     with pytest.raises(TinymlError, match=r"rec.mat: no rate in the file .*: give --rate HZ$"):
         read_recording(tmp_path / "rec.mat", _spec("heart-rate-anomaly"))
+
+
+def test_a_heading_of_numbers_names_the_columns_it_does_not_become_a_sample(tmp_path, capsys):
+    vib = _vibration(2560, 25600)
+    spec = _spec("predictive-maintenance", rate=25600, picks={"accel": "1"})
+    # pandas' df.to_csv(): an index column under an empty heading cell, the columns named 0, 1
+    (tmp_path / "df.csv").write_text(",0,1\n" + "".join(f"{k},{-v:.5f},{v:.5f}\n" for k, v in enumerate(vib)))
+    rec = read_recording(tmp_path / "df.csv", spec)
+    assert np.allclose(rec.signal[:, 0], vib, atol=1e-5)  # the column named 1, not the index (the first column)
+    (tmp_path / "two.csv").write_text("1,2\n" + "".join(f"{-v:.5f},{v:.5f}\n" for v in vib))
+    rec = read_recording(tmp_path / "two.csv", _spec("predictive-maintenance", rate=25600, picks={"accel": "2"}))
+    assert len(rec.signal) == len(vib) and np.allclose(rec.signal[:, 0], vib, atol=1e-5)  # no sample of 2 g
+    assert "first line '1,2' read as the heading: the columns are named by numbers" in capsys.readouterr().err

@@ -47,7 +47,11 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     numbered = numbered[start:]
     rows = list(csv.reader((ln for _, ln in numbered), delimiter=delim))
     lines = [n for n, _ in numbered]
-    if all(is_number(c.strip()) for c in rows[0] if c.strip()) and any(c.strip() for c in rows[0]):
+    heading_of_numbers = _is_heading_of_numbers(rows)
+    if heading_of_numbers:
+        notice(path, f"first line {','.join(rows[0])[:40]!r} read as the heading: the columns are named by numbers")
+    if (all(is_number(c.strip()) for c in rows[0] if c.strip()) and any(c.strip() for c in rows[0])
+            and not heading_of_numbers):
         header, body = _numbered_columns(rows[0], spec, path), rows  # no heading: every line is data
         lines = lines[:1] + lines  # body row k is on lines[k + 1], as below a heading
     else:
@@ -91,6 +95,23 @@ def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]
     raise TinymlError(f"{path}: CSV without a heading row (its first line, {line[:48]!r}, is numbers): pick each "
                       f"channel's column by its number ({option('channel', spec.channels[0] + '=' + str(len(first)))}"
                       f") or add a heading that names the columns ({', '.join(spec.channels)}; time_s for the time)")
+
+
+_WHOLE = re.compile(r"^[+-]?\d+$")
+
+
+def _is_heading_of_numbers(rows: list[list[str]]) -> bool:
+    """A first row of numbers that names columns: an empty first cell over a filled one (pandas' to_csv writes
+    `,0,1` over its index), or distinct whole numbers (`1,2`; a first sample `0,0,1` is data) over rows that are
+    not all whole numbers."""
+    if len(rows) < 2 or not rows[0]:
+        return False
+    first = [c.strip() for c in rows[0]]
+    if not first[0] and any(first[1:]) and rows[1] and rows[1][0].strip():
+        return True
+    below = [c.strip() for r in rows[1:SAMPLE_LINES] for c in r if c.strip()]
+    return (all(_WHOLE.match(c) for c in first) and len(set(first)) == len(first)
+            and any(not _WHOLE.match(c) for c in below))
 
 
 def _layout(sample: list[str]) -> tuple[str, int]:
