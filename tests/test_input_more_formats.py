@@ -486,3 +486,10 @@ def test_a_heading_of_numbers_names_the_columns_it_does_not_become_a_sample(tmp_
     rec = read_recording(tmp_path / "two.csv", _spec("predictive-maintenance", rate=25600, picks={"accel": "2"}))
     assert len(rec.signal) == len(vib) and np.allclose(rec.signal[:, 0], vib, atol=1e-5)  # no sample of 2 g
     assert "first line '1,2' read as the heading: the columns are named by numbers" in capsys.readouterr().err
+
+
+def test_a_one_signal_file_for_an_app_of_several_channels_names_them_all(tmp_path):
+    _mfpt(tmp_path / "baseline_1.mat", _vibration(4883, 48828), 48828)
+    with pytest.raises(TinymlError, match=r"baseline_1.mat: an MFPT record has one accelerometer; the app wants 5 "
+                                          r"channels \(vwc; optional: soil_temp_c, ec_ds_m, rain_mm, et0_mm\)$"):
+        read_recording(tmp_path / "baseline_1.mat", _spec("soil-monitoring"))

@@ -189,6 +189,16 @@ class FileSignal:
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
 
+def the_one_channel(spec: ReadSpec, path: Path, holds: str) -> str:
+    """The app's one channel, for a file that holds one signal at a time (`holds`: "an MFPT record has one
+    accelerometer"); an app with more channels, optional ones too, is refused in one line naming them."""
+    if len(spec.all_channels) == 1:
+        return spec.all_channels[0]
+    optional = f"; optional: {', '.join(spec.optional)}" if spec.optional else ""
+    raise TinymlError(f"{path}: {holds}; the app wants {len(spec.all_channels)} channels "
+                      f"({', '.join(spec.channels)}{optional})")
+
+
 def decode_text(raw: bytes, path: Path, kind: str = "text file") -> str:
     """A text file's bytes as str: UTF-8 (with or without a BOM), UTF-16 with its BOM (Excel's "Unicode
     text"), else Windows-1252, the encoding Excel and Windows loggers write `°` and `²` in (with a notice).

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, option
-from . import FileSignal
+from . import FileSignal, the_one_channel
 
 SIGNAL, RATE, SHAFT = "gs", "sr", "rate"  # the `bearing` struct's fields
 
@@ -37,10 +37,7 @@ def is_mfpt(mat: dict) -> bool:
 
 def read(path: Path, spec, mat: dict) -> FileSignal:
     """The acceleration as the app's one channel, at the file's rate, with the machine it was measured on."""
-    if len(spec.all_channels) != 1:
-        raise TinymlError(f"{path}: an MFPT record has one accelerometer; the app wants {len(spec.channels)} "
-                          f"channels ({', '.join(spec.channels)})")
-    ch = spec.all_channels[0]
+    ch = the_one_channel(spec, path, "an MFPT record has one accelerometer")
     want = spec.picks.get(ch)
     if want is not None and want.strip().lower() not in (SIGNAL, f"bearing.{SIGNAL}"):
         raise TinymlError(f"{path}: an MFPT record has one signal, bearing.{SIGNAL}; leave out "

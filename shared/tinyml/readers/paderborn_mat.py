@@ -20,7 +20,7 @@ import numpy as np
 
 from ..bearing import KNOWN
 from ..errors import TinymlError, notice, option
-from . import FileSignal
+from . import FileSignal, the_one_channel
 
 VIBRATION = "vibration_1"
 DEFAULT_RATE = 64000.0
@@ -50,10 +50,7 @@ def channels(mat: dict) -> dict[str, np.void] | None:
 
 def read(path: Path, spec, mat: dict) -> FileSignal:
     chans = channels(mat)
-    if len(spec.all_channels) != 1:
-        raise TinymlError(f"{path}: a Paderborn measurement has one vibration channel; the app wants "
-                          f"{len(spec.channels)} channels ({', '.join(spec.channels)})")
-    ch = spec.all_channels[0]
+    ch = the_one_channel(spec, path, "a Paderborn measurement has one vibration channel")
     name = spec.picks.get(ch, VIBRATION).strip()
     if name not in chans:
         raise TinymlError(f"{path}: no channel {name!r} in this measurement; it has {', '.join(chans)} "

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..bearing import KNOWN
 from ..errors import TinymlError, notice, option
-from . import FileSignal, ReadSpec, decode_text, head_text, parse_numbers
+from . import FileSignal, ReadSpec, decode_text, head_text, parse_numbers, the_one_channel
 
 HEADING = ("Horizontal_vibration_signals", "Vertical_vibration_signals")
 RATE = 25600.0
@@ -31,10 +31,7 @@ def claim(path: Path, head: bytes) -> int:
 
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
-    if len(spec.all_channels) != 1:
-        raise TinymlError(f"{path}: an XJTU-SY capture is read one axis at a time; the app wants "
-                          f"{len(spec.channels)} channels ({', '.join(spec.channels)})")
-    ch = spec.all_channels[0]
+    ch = the_one_channel(spec, path, "an XJTU-SY capture is read one axis at a time")
     want = spec.picks.get(ch, HEADING[0]).strip().lower()
     col = next((i for i, h in enumerate(HEADING) if want in (h.lower(), h.split("_")[0].lower())), None)
     if col is None:
