@@ -493,3 +493,16 @@ def test_a_one_signal_file_for_an_app_of_several_channels_names_them_all(tmp_pat
     with pytest.raises(TinymlError, match=r"baseline_1.mat: an MFPT record has one accelerometer; the app wants 5 "
                                           r"channels \(vwc; optional: soil_temp_c, ec_ds_m, rain_mm, et0_mm\)$"):
         read_recording(tmp_path / "baseline_1.mat", _spec("soil-monitoring"))
+
+
+def test_a_data_sets_machine_comes_from_one_helper_the_speed_from_the_name_or_a_notice(tmp_path, capsys):
+    import re
+
+    from tinyml.bearing import KNOWN
+    from tinyml.readers import machine_by_name
+
+    speed = re.compile(r"^(\d+)Hz$")
+    machine = machine_by_name(tmp_path / "40Hz" / "run" / "1.csv", "ldk-uer204", speed, lambda m: m.group(1), "x")
+    assert machine == {**KNOWN["ldk-uer204"], "shaft_hz": 40.0}
+    assert "shaft_hz" not in machine_by_name(tmp_path / "1.csv", "ldk-uer204", speed, int, "say the speed")
+    assert "say the speed" in capsys.readouterr().err

@@ -199,6 +199,21 @@ def the_one_channel(spec: ReadSpec, path: Path, holds: str) -> str:
                       f"({', '.join(spec.channels)}{optional})")
 
 
+def machine_by_name(path: Path, bearing: str, speed: re.Pattern, shaft_hz, no_speed: str) -> dict[str, float]:
+    """A data set's [machine] values: the known bearing's defect orders (tinyml.bearing.KNOWN[bearing]) and the
+    shaft speed `shaft_hz(match)` from the first of the file's name and its folders, innermost first, that
+    `speed` finds in; without one, a notice (`no_speed`: what names it, and how to give it)."""
+    from ..bearing import KNOWN
+
+    machine = dict(KNOWN[bearing])
+    m = next((m for part in reversed(Path(path).parts) if (m := speed.search(part))), None)
+    if m:
+        machine["shaft_hz"] = float(shaft_hz(m))
+    else:
+        notice(path, no_speed)
+    return machine
+
+
 def decode_text(raw: bytes, path: Path, kind: str = "text file") -> str:
     """A text file's bytes as str: UTF-8 (with or without a BOM), UTF-16 with its BOM (Excel's "Unicode
     text"), else Windows-1252, the encoding Excel and Windows loggers write `°` and `²` in (with a notice).

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bearing import KNOWN
 from ..errors import TinymlError, notice, option
-from . import FileSignal, the_one_channel
+from . import FileSignal, machine_by_name, the_one_channel
 
 VIBRATION = "vibration_1"
 DEFAULT_RATE = 64000.0
@@ -77,11 +76,6 @@ def _unit(y) -> str:
 
 def _machine(path: Path) -> dict[str, float]:
     """The 6203's defect orders, and the shaft speed the file's name states."""
-    machine = dict(KNOWN["6203-paderborn"])
-    m = _SPEED.search(Path(path).stem)
-    if m:
-        machine["shaft_hz"] = int(m.group(1)) * 100 / 60.0
-    else:
-        notice(path, "the file's name does not give the speed (N15_M07_F10_...: 1500 rpm): give it, e.g. "
-                     f"{option('set', 'machine.shaft_rpm=1500')}")
-    return machine
+    return machine_by_name(path, "6203-paderborn", _SPEED, lambda m: int(m.group(1)) * 100 / 60.0,
+                           "the file's name does not give the speed (N15_M07_F10_...: 1500 rpm): give it, e.g. "
+                           f"{option('set', 'machine.shaft_rpm=1500')}")
