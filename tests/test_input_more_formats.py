@@ -506,3 +506,12 @@ def test_a_data_sets_machine_comes_from_one_helper_the_speed_from_the_name_or_a_
     assert machine == {**KNOWN["ldk-uer204"], "shaft_hz": 40.0}
     assert "shaft_hz" not in machine_by_name(tmp_path / "1.csv", "ldk-uer204", speed, int, "say the speed")
     assert "say the speed" in capsys.readouterr().err
+
+
+def test_matlab_fields_whose_names_differ_only_in_case_are_not_offered_by_their_bare_name(tmp_path):
+    vib = _vibration(3000, 20000)
+    savemat(tmp_path / "two.mat", {"a": {"GS": vib}, "b": {"gs": 2 * vib}, "fs": 20000.0})
+    with pytest.raises(TinymlError, match=r"two.mat: MATLAB file lacks variable\(s\) accel .*it has a.GS, b.gs"):
+        read_recording(tmp_path / "two.mat", _spec("predictive-maintenance", picks={"accel": "gs"}))  # not a.GS silently
+    rec = read_recording(tmp_path / "two.mat", _spec("predictive-maintenance", picks={"accel": "b.gs"}))
+    assert np.allclose(rec.signal[:, 0], 2 * vib)
