@@ -27,7 +27,7 @@ def _vibration(n: int, rate: float) -> np.ndarray:
 def _mfpt(path, gs: np.ndarray, sr: int, defects: bool = True) -> None:
     """An MFPT record as distributed: struct `bearing` (shaft rate in Hz, load as text, gs, sr), compressed,
     with the test bearing's defect frequencies in Hz beside it."""
-    bearing = {"rate": np.uint8(25), "load": "250", "gs": gs[:, None], "sr": np.uint16(sr)}
+    bearing = {"rate": np.uint8(25), "load": "250", "gs": gs[:, None], "sr": np.uint32(sr)}  # 97,656 Hz does not fit 16 bits
     hz = {"FTF": 14.8375, "BPFO": 81.125, "BPFI": 118.875, "BSF": 63.91} if defects else {}
     savemat(path, {"bearing": bearing, **hz}, do_compression=True)
 
@@ -253,14 +253,15 @@ def test_an_ech2o_utility_export_is_read_with_its_probes_ec_and_the_loggers_rain
     assert rec.signal[3, 3] == pytest.approx(0.2)  # rain from the gauge on another port
 
 
-def _ameriflux(path, swc: list[float], ts: list[float]) -> None:
+def _ameriflux(path, swc: list[float], ts: list[float], ts_name: str = "TS") -> None:
     """An AmeriFlux BASE CSV: comment lines, TIMESTAMP_START/END as YYYYMMDDHHMM, half-hourly, -9999 missing."""
     from datetime import datetime, timedelta
 
     t0 = datetime(2020, 4, 1)
     rows = [f"{t0 + timedelta(minutes=30 * k):%Y%m%d%H%M},{t0 + timedelta(minutes=30 * k + 30):%Y%m%d%H%M},0,"
             f"{w:.1f},{t:.1f}" for k, (w, t) in enumerate(zip(swc, ts))]
-    path.write_text("# Site: US-Xxx\n# Version: 1-5\nTIMESTAMP_START,TIMESTAMP_END,P,SWC_1_1_1,TS\n" + "\n".join(rows) + "\n")
+    path.write_text(f"# Site: US-Xxx\n# Version: 1-5\nTIMESTAMP_START,TIMESTAMP_END,P,SWC_1_1_1,{ts_name}\n"
+                    + "\n".join(rows) + "\n")
 
 
 def test_compact_date_times_are_date_times_not_milliseconds(tmp_path):
@@ -296,9 +297,9 @@ def test_soil_moisture_headings_and_percent_spellings(tmp_path, capsys, heading)
 
 
 def test_ameriflux_names_give_the_top_sensor_of_the_first_profile(tmp_path):
-    _ameriflux(tmp_path / "AMF.csv", [25.0 + 0.1 * (k % 9) for k in range(96)], [20.0] * 96)
     p = tmp_path / "AMF.csv"
-    p.write_text(p.read_text().replace(",TS\n", ",TS_1_1_1\n"))
+    _ameriflux(p, [25.0 + 0.1 * (k % 9) for k in range(96)], [20.0] * 96, ts_name="TS_1_1_1")
+    assert p.read_text().splitlines()[2].endswith(",SWC_1_1_1,TS_1_1_1")  # no bare TS for the alias 'ts' to find
     rec = read_recording(p, _spec("soil-monitoring"))
     assert rec.signal[0, 0] == pytest.approx(0.25) and rec.signal[0, 1] == 20.0
 
@@ -515,3 +516,8 @@ def test_matlab_fields_whose_names_differ_only_in_case_are_not_offered_by_their_
         read_recording(tmp_path / "two.mat", _spec("predictive-maintenance", picks={"accel": "gs"}))  # not a.GS silently
     rec = read_recording(tmp_path / "two.mat", _spec("predictive-maintenance", picks={"accel": "b.gs"}))
     assert np.allclose(rec.signal[:, 0], 2 * vib)
+
+
+def test_an_mfpt_baseline_record_is_read_at_its_97656_hz(tmp_path):
+    _mfpt(tmp_path / "baseline_1.mat", _vibration(9766, 97656), 97656, defects=False)
+    assert read_recording(tmp_path / "baseline_1.mat", _spec("predictive-maintenance")).rate == 97656

@@ -71,7 +71,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     line_of = lambda k: ends[1] + k + 3  # noqa: E731 (the file line of data row k, for messages)
     out = {ch: parse_numbers([r[cols[i]] if cols[i] < len(r) else "" for r in body], path, names[i], line_of)
            for ch, i in found.items()}
-    deltas = [_number(v) for v in segment.get("Delta_X", [])]
+    deltas = [_positive_number(v) for v in segment.get("Delta_X", [])]
     units = segment.get("Y_Unit_Label", [])
     rates = {ch: 1.0 / deltas[i] for ch, i in found.items() if i < len(deltas) and deltas[i]}
     if len(set(rates.values())) > 1:
@@ -80,7 +80,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
                       units={ch: units[i] if i < len(units) else "" for ch, i in found.items()})
 
 
-def _number(text: str) -> float | None:
+def _positive_number(text: str) -> float | None:
+    """A header value as a number above 0 (a decimal comma allowed); None for anything else."""
     try:
         x = float(text.replace(",", "."))
     except ValueError:

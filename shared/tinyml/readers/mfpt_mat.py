@@ -44,7 +44,7 @@ def read(path: Path, spec, mat: dict) -> FileSignal:
                           f"{option('channel', want)}")
     b = mat["bearing"].reshape(-1)[0]
     signal = np.asarray(b[SIGNAL], dtype=np.float64).reshape(-1)
-    rate = _number(b[RATE])
+    rate = _scalar(b[RATE])
     if rate is None or rate <= 0:
         raise TinymlError(f"{path}: MFPT record without a sample rate in bearing.{RATE}; give {option('rate', 'HZ')}")
     machine = _machine(mat, b)
@@ -54,11 +54,11 @@ def read(path: Path, spec, mat: dict) -> FileSignal:
 
 def _machine(mat: dict, b) -> dict[str, float]:
     """The shaft speed in Hz and, when the file states BPFO and BPFI, the defect orders."""
-    shaft = _number(b[SHAFT]) if SHAFT in b.dtype.names else None
+    shaft = _scalar(b[SHAFT]) if SHAFT in b.dtype.names else None
     if not shaft or shaft <= 0:
         return {}
     machine = {"shaft_hz": shaft}
-    hz = {k: _number(mat.get(k.upper())) for k in ("bpfo", "bpfi", "bsf")}
+    hz = {k: _scalar(mat.get(k.upper())) for k in ("bpfo", "bpfi", "bsf")}
     if hz["bpfo"] and hz["bpfi"]:
         orders = {k: v / shaft for k, v in hz.items() if v}
         orders["ftf"] = orders["bpfo"] / (orders["bpfo"] + orders["bpfi"])
@@ -66,7 +66,7 @@ def _machine(mat: dict, b) -> dict[str, float]:
     return machine
 
 
-def _number(v) -> float | None:
+def _scalar(v) -> float | None:
     """A scalar field's value (a MATLAB number, or a number saved as text such as the load '250')."""
     if v is None:
         return None
