@@ -423,8 +423,9 @@ NOT_READ = {
 # FLAC or an MP3 saved under a .wav name is named for what it is, not reported as a broken WAV. ID3 and caff
 # with their version bytes: a CSV heading may start `ID3_temp` or `caffeine`.
 _AUDIO_MAGIC = ((b"fLaC", "FLAC"), (b"OggS", "Ogg (Vorbis/Opus)"), (b"ID3\x02", "MP3"), (b"ID3\x03", "MP3"),
-                (b"ID3\x04", "MP3"), (b".snd", "Sun/NeXT (.au)"), (b"#!AMR", "AMR"), (b"\x1aE\xdf\xa3", "WebM/Matroska"),
-                (b"caff\x00\x01", "Core Audio (.caf)"), (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "Windows Media (.wma)"))
+                (b"ID3\x04", "MP3"), (b".snd", "Sun/NeXT (.au)"), (b"#!AMR", "AMR"),
+                (b"\x1aE\xdf\xa3", "WebM/Matroska"), (b"caff\x00\x01", "Core Audio (.caf)"),
+                (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "Windows Media (.wma)"))
 
 
 def _named_as_audio(path: Path) -> bool:
