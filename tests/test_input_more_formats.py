@@ -27,7 +27,7 @@ def _vibration(n: int, rate: float) -> np.ndarray:
 def _mfpt(path, gs: np.ndarray, sr: int, defects: bool = True) -> None:
     """An MFPT record as distributed: struct `bearing` (shaft rate in Hz, load as text, gs, sr), compressed,
     with the test bearing's defect frequencies in Hz beside it."""
-    bearing = {"rate": np.uint8(25), "load": "250", "gs": gs[:, None], "sr": np.uint16(sr)}
+    bearing = {"rate": np.uint8(25), "load": "250", "gs": gs[:, None], "sr": np.uint32(sr)}  # 97,656 Hz does not fit 16 bits
     hz = {"FTF": 14.8375, "BPFO": 81.125, "BPFI": 118.875, "BSF": 63.91} if defects else {}
     savemat(path, {"bearing": bearing, **hz}, do_compression=True)
 
@@ -136,7 +136,9 @@ def test_a_zentra_export_is_read_in_the_units_its_headings_lead_with(tmp_path, c
     rows[5][1] = "#N/A"  # the probe did not answer: a missing sample
     _zentra(tmp_path / "z6-04628.csv", ["Port1"] * 3, ["TEROS 12 Moisture/Temp/EC"] * 3,
             [" % Water Content", " degree_F Soil Temperature", " mS/cm Saturation Extract EC"], rows)
-    rec = read_recording(tmp_path / "z6-04628.csv", _spec("soil-monitoring"))
+    from tinyml.recording import read_recording_parts
+
+    (rec,), _ = read_recording_parts(tmp_path / "z6-04628.csv", _spec("soil-monitoring"))  # as predict reads it
     assert rec.rate == pytest.approx(1 / 900)
     ok = np.arange(12) != 5
     assert np.allclose(rec.signal[ok, 0], vwc[ok], atol=1e-6)  # percent -> m3/m3
@@ -251,14 +253,15 @@ def test_an_ech2o_utility_export_is_read_with_its_probes_ec_and_the_loggers_rain
     assert rec.signal[3, 3] == pytest.approx(0.2)  # rain from the gauge on another port
 
 
-def _ameriflux(path, swc: list[float], ts: list[float]) -> None:
+def _ameriflux(path, swc: list[float], ts: list[float], ts_name: str = "TS") -> None:
     """An AmeriFlux BASE CSV: comment lines, TIMESTAMP_START/END as YYYYMMDDHHMM, half-hourly, -9999 missing."""
     from datetime import datetime, timedelta
 
     t0 = datetime(2020, 4, 1)
     rows = [f"{t0 + timedelta(minutes=30 * k):%Y%m%d%H%M},{t0 + timedelta(minutes=30 * k + 30):%Y%m%d%H%M},0,"
             f"{w:.1f},{t:.1f}" for k, (w, t) in enumerate(zip(swc, ts))]
-    path.write_text("# Site: US-Xxx\n# Version: 1-5\nTIMESTAMP_START,TIMESTAMP_END,P,SWC_1_1_1,TS\n" + "\n".join(rows) + "\n")
+    path.write_text(f"# Site: US-Xxx\n# Version: 1-5\nTIMESTAMP_START,TIMESTAMP_END,P,SWC_1_1_1,{ts_name}\n"
+                    + "\n".join(rows) + "\n")
 
 
 def test_compact_date_times_are_date_times_not_milliseconds(tmp_path):
@@ -294,9 +297,9 @@ def test_soil_moisture_headings_and_percent_spellings(tmp_path, capsys, heading)
 
 
 def test_ameriflux_names_give_the_top_sensor_of_the_first_profile(tmp_path):
-    _ameriflux(tmp_path / "AMF.csv", [25.0 + 0.1 * (k % 9) for k in range(96)], [20.0] * 96)
     p = tmp_path / "AMF.csv"
-    p.write_text(p.read_text().replace(",TS\n", ",TS_1_1_1\n"))
+    _ameriflux(p, [25.0 + 0.1 * (k % 9) for k in range(96)], [20.0] * 96, ts_name="TS_1_1_1")
+    assert p.read_text().splitlines()[2].endswith(",SWC_1_1_1,TS_1_1_1")  # no bare TS for the alias 'ts' to find
     rec = read_recording(p, _spec("soil-monitoring"))
     assert rec.signal[0, 0] == pytest.approx(0.25) and rec.signal[0, 1] == 20.0
 
@@ -381,3 +384,140 @@ def test_a_cs616_toa5_table_gives_its_vw_column(tmp_path):
         '"TIMESTAMP","RECORD","VW_Avg","PA_uS_Avg"\n"TS","RN","",""\n"","","Avg","Avg"\n' + rows)
     rec = read_recording(tmp_path / "CR1000_Table1.dat", _spec("soil-monitoring"))
     assert rec.signal[0, 0] == pytest.approx(0.21) and rec.rate == pytest.approx(1 / 900)
+
+
+# --- review of the journey-b readers: each test fails without its fix ---
+
+
+def test_a_wfdb_signal_file_starting_like_an_mpeg_frame_is_read_not_refused_as_mp3(tmp_path):
+    adc = np.rint(1000 * 0.5 * np.sin(2 * np.pi * 1.2 * np.arange(3600) / 360)).astype("<i2")
+    adc[0], adc[1] = -1281, 0x90  # bytes FF FA 90 00: an MPEG-1 layer III frame sync
+    (tmp_path / "r100.dat").write_bytes(adc.tobytes())
+    (tmp_path / "r100.hea").write_text("r100 1 360 3600\nr100.dat 16 1000/mV 16 0 -1281 0 0 MLII\n")
+    rec = read_recording(tmp_path / "r100.dat", _spec("heart-rate-anomaly"))
+    assert rec.rate == 360 and rec.signal[0, 0] == pytest.approx(-1.281)
+
+
+@pytest.mark.parametrize("heading", ["ID3_temp,accel", "caffeine,hr"])
+def test_a_csv_heading_starting_like_an_audio_signature_is_read_as_csv(tmp_path, heading):
+    from tinyml.readers import reader_for
+
+    p = tmp_path / "a.csv"
+    p.write_text(heading + "\n" + "".join(f"{k},{k % 7}\n" for k in range(50)))
+    assert reader_for(p).__name__ == "tinyml.readers.csv"
+
+
+def _one_probe_zentra(path, vwc: list[str], stamps: list[str] | None = None, encoding: str = "utf-8") -> None:
+    stamps = stamps or _quarter_hours(len(vwc))
+    lines = ["z6-04628,Port1,Port1", f"# Records: {len(vwc)},TEROS 11 Moisture/Temp,TEROS 11 Moisture/Temp",
+             "Timestamps, m3/m3 Water Content, degree_C Soil Temperature",
+             *(f"{t},{v},21.0" for t, v in zip(stamps, vwc))]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+
+
+def test_meter_records_without_a_value_stay_missing_samples_not_dropped_under_a_given_rate(tmp_path):
+    from tinyml.recording import read_recording_parts
+
+    vwc = ["0.25"] * 100
+    vwc[10:50] = [""] * 40  # 10 h without a value: with --rate no time column shows the hole
+    _one_probe_zentra(tmp_path / "z.csv", vwc)
+    with pytest.raises(TinymlError, match=r"z.csv: non-finite value \(NaN/inf, or empty\) in channel 'vwc' at sample "
+                                          r"10$"):
+        read_recording(tmp_path / "z.csv", _spec("soil-monitoring", rate=1 / 900))
+    parts, gaps = read_recording_parts(tmp_path / "z.csv", _spec("soil-monitoring"))  # by its times: a gap
+    assert [len(p.signal) for p in parts] == [10, 50] and parts[1].start_s == pytest.approx(50 * 900)
+
+
+def test_an_overflow_in_a_meter_export_is_refused_as_in_any_file(tmp_path):
+    from tinyml.recording import read_recording_parts
+
+    vwc = ["0.25"] * 20
+    vwc[4] = "inf"
+    _one_probe_zentra(tmp_path / "z.csv", vwc)
+    with pytest.raises(TinymlError, match=r"z.csv: infinite value in channel 'vwc' at sample 4 \(an overflow"):
+        read_recording_parts(tmp_path / "z.csv", _spec("soil-monitoring"))
+
+
+def test_a_meter_export_with_day_month_dates_is_read_day_first(tmp_path):
+    from datetime import datetime, timedelta
+
+    t0 = datetime(2020, 4, 12, 22, 0)  # crosses into the 13th: 13/04/2020 says day first
+    stamps = [(t0 + timedelta(minutes=15 * k)).strftime("%d/%m/%Y %H:%M:%S") for k in range(16)]
+    _one_probe_zentra(tmp_path / "z.csv", ["0.25"] * 16, stamps)
+    rec = read_recording(tmp_path / "z.csv", _spec("soil-monitoring"))
+    assert rec.rate == pytest.approx(1 / 900) and len(rec.signal) == 16
+
+
+def test_a_meter_export_saved_as_utf16_is_claimed_by_its_reader(tmp_path):
+    _one_probe_zentra(tmp_path / "z.csv", ["0.25"] * 16, encoding="utf-16")
+    rec = read_recording(tmp_path / "z.csv", _spec("soil-monitoring"))
+    assert rec.rate == pytest.approx(1 / 900) and np.allclose(rec.signal[:, :2], [0.25, 21.0])
+
+
+def test_labview_and_xjtu_sy_files_saved_as_utf16_are_claimed_by_their_readers(tmp_path):
+    vib = _vibration(2000, 20000)
+    _lvm(tmp_path / "run.lvm", {"Vibration": vib}, 5e-5, "g")
+    (tmp_path / "run.lvm").write_bytes((tmp_path / "run.lvm").read_text().encode("utf-16"))
+    assert read_recording(tmp_path / "run.lvm", _spec("predictive-maintenance")).rate == pytest.approx(20000)
+    folder = tmp_path / "35Hz12kN" / "Bearing1_1"
+    folder.mkdir(parents=True)
+    (folder / "1.csv").write_bytes(("Horizontal_vibration_signals,Vertical_vibration_signals\n"
+                                    + "".join(f"{v:.3f},{-v:.3f}\n" for v in vib)).encode("utf-16"))
+    rec = read_recording(folder / "1.csv", _spec("predictive-maintenance"))
+    assert rec.rate == 25600 and rec.deployment["machine"]["shaft_hz"] == 35
+
+
+def test_a_rate_named_series_in_a_matlab_struct_is_not_taken_for_the_sample_rate(tmp_path):
+    ecg = 0.8 * np.sin(2 * np.pi * 1.2 * np.arange(2500) / 250)
+    savemat(tmp_path / "rec.mat", {"rec": {"ecg": ecg, "rate": np.full(10, 72.0)}})  # rate: beats per minute
+    rec = read_recording(tmp_path / "rec.mat", _spec("heart-rate-anomaly", rate=250))
+    assert rec.rate == 250 and np.allclose(rec.signal[:, 0], ecg, atol=1e-6)
+    with pytest.raises(TinymlError, match=r"rec.mat: no rate in the file .*: give --rate HZ$"):
+        read_recording(tmp_path / "rec.mat", _spec("heart-rate-anomaly"))
+
+
+def test_a_heading_of_numbers_names_the_columns_it_does_not_become_a_sample(tmp_path, capsys):
+    vib = _vibration(2560, 25600)
+    spec = _spec("predictive-maintenance", rate=25600, picks={"accel": "1"})
+    # pandas' df.to_csv(): an index column under an empty heading cell, the columns named 0, 1
+    (tmp_path / "df.csv").write_text(",0,1\n" + "".join(f"{k},{-v:.5f},{v:.5f}\n" for k, v in enumerate(vib)))
+    rec = read_recording(tmp_path / "df.csv", spec)
+    assert np.allclose(rec.signal[:, 0], vib, atol=1e-5)  # the column named 1, not the index (the first column)
+    (tmp_path / "two.csv").write_text("1,2\n" + "".join(f"{-v:.5f},{v:.5f}\n" for v in vib))
+    rec = read_recording(tmp_path / "two.csv", _spec("predictive-maintenance", rate=25600, picks={"accel": "2"}))
+    assert len(rec.signal) == len(vib) and np.allclose(rec.signal[:, 0], vib, atol=1e-5)  # no sample of 2 g
+    assert "first line '1,2' read as the heading: the columns are named by numbers" in capsys.readouterr().err
+
+
+def test_a_one_signal_file_for_an_app_of_several_channels_names_them_all(tmp_path):
+    _mfpt(tmp_path / "baseline_1.mat", _vibration(4883, 48828), 48828)
+    with pytest.raises(TinymlError, match=r"baseline_1.mat: an MFPT record has one accelerometer; the app wants 5 "
+                                          r"channels \(vwc; optional: soil_temp_c, ec_ds_m, rain_mm, et0_mm\)$"):
+        read_recording(tmp_path / "baseline_1.mat", _spec("soil-monitoring"))
+
+
+def test_a_data_sets_machine_comes_from_one_helper_the_speed_from_the_name_or_a_notice(tmp_path, capsys):
+    import re
+
+    from tinyml.bearing import KNOWN
+    from tinyml.readers import machine_by_name
+
+    speed = re.compile(r"^(\d+)Hz$")
+    machine = machine_by_name(tmp_path / "40Hz" / "run" / "1.csv", "ldk-uer204", speed, lambda m: m.group(1), "x")
+    assert machine == {**KNOWN["ldk-uer204"], "shaft_hz": 40.0}
+    assert "shaft_hz" not in machine_by_name(tmp_path / "1.csv", "ldk-uer204", speed, int, "say the speed")
+    assert "say the speed" in capsys.readouterr().err
+
+
+def test_matlab_fields_whose_names_differ_only_in_case_are_not_offered_by_their_bare_name(tmp_path):
+    vib = _vibration(3000, 20000)
+    savemat(tmp_path / "two.mat", {"a": {"GS": vib}, "b": {"gs": 2 * vib}, "fs": 20000.0})
+    with pytest.raises(TinymlError, match=r"two.mat: MATLAB file lacks variable\(s\) accel .*it has a.GS, b.gs"):
+        read_recording(tmp_path / "two.mat", _spec("predictive-maintenance", picks={"accel": "gs"}))  # not a.GS silently
+    rec = read_recording(tmp_path / "two.mat", _spec("predictive-maintenance", picks={"accel": "b.gs"}))
+    assert np.allclose(rec.signal[:, 0], 2 * vib)
+
+
+def test_an_mfpt_baseline_record_is_read_at_its_97656_hz(tmp_path):
+    _mfpt(tmp_path / "baseline_1.mat", _vibration(9766, 97656), 97656, defects=False)
+    assert read_recording(tmp_path / "baseline_1.mat", _spec("predictive-maintenance")).rate == 97656

@@ -252,20 +252,20 @@ def read_input_parts(app: App, path, rate: float | None = None,
             if at_device_rate >= window + 1:
                 raise
             short += 1  # one sample short after resampling
-    from .regularize import _duration
+    from .regularize import duration_words
 
     covered = sum(rec.duration for rec in parts)
     # a gap far longer than all the signal (one row a year after the rest): likelier a clock error than a pause
-    clock = (f", over {CLOCK_ERROR_RATIO} times the {_duration(covered)} the samples cover: a clock error in the "
+    clock = (f", over {CLOCK_ERROR_RATIO} times the {duration_words(covered)} the samples cover: a clock error in the "
              "time column?" if max(gaps) > max(CLOCK_ERROR_RATIO * covered, CLOCK_ERROR_MIN_S) else "")
-    cut = (f"cut at {len(gaps)} gap{'s' if len(gaps) != 1 else ''} longer than {_duration(m.max_gap_s)} "
-           f"([signal] max_gap_s; the longest {_duration(max(gaps))}{clock})")
+    cut = (f"cut at {len(gaps)} gap{'s' if len(gaps) != 1 else ''} longer than {duration_words(m.max_gap_s)} "
+           f"([signal] max_gap_s; the longest {duration_words(max(gaps))}{clock})")
     if not out:
         raise TinymlError(f"{path}: {cut}, every one of its {len(parts)} segments is shorter than one window "
-                          f"({_duration(window / m.rate)})")
+                          f"({duration_words(window / m.rate)})")
     errors.notice(path, f"{cut}: {len(parts)} segments, each scored on its own from a fresh start (post-processing "
                         "and window history reset, as a device powered off over the gap), times from the start of "
-                        "the file" + (f"; {short} shorter than one window ({_duration(window / m.rate)}) skipped"
+                        "the file" + (f"; {short} shorter than one window ({duration_words(window / m.rate)}) skipped"
                                       if short else ""))
     return out
 

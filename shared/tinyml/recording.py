@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import TinymlError, notice, option
 from .readers import FileSignal, ReadSpec, reader_for
-from .regularize import Grid, _at, _duration, steady_parts
+from .regularize import Grid, _at, duration_words, steady_parts
 from .units import to_manifest_units
 
 
@@ -208,15 +208,15 @@ def rate_refused(source, rate: float, accepted: tuple[float, float], device_rate
         todo = (f"resample it to {device_rate:.6g} Hz first" if device_rate >= 1 else
                 f"average it to {_rate_words(device_rate)} first")
     elif rate < lo:
-        need = f"{lo:.6g} Hz or more" if lo >= 1 else f"a sample at least every {_duration(1 / lo)}"
+        need = f"{lo:.6g} Hz or more" if lo >= 1 else f"a sample at least every {duration_words(1 / lo)}"
         todo = f"the app needs {need} ({option('rate', 'HZ')} if the file's rate is misread)"
     else:
         todo = f"give {option('rate', 'HZ')} if the file's rate is wrong"
     span = (f"{lo:g}-{hi:g} Hz" if lo >= 1 else
-            f"every {_duration(1 / hi)} to {_duration(1 / lo)}" if lo > 0 else f"up to {_rate_words(hi)}")
+            f"every {duration_words(1 / hi)} to {duration_words(1 / lo)}" if lo > 0 else f"up to {_rate_words(hi)}")
     return TinymlError(f"{source}: {_rate_words(rate)}{said} not supported; accepted {span}: {todo}")
 
 
 def _rate_words(hz: float) -> str:
     """`sample rate 16000 Hz`, or `one sample every 15 min` below 1 Hz (a logger's interval)."""
-    return f"sample rate {hz:.6g} Hz" if hz >= 1 else f"one sample every {_duration(1 / hz)}"
+    return f"sample rate {hz:.6g} Hz" if hz >= 1 else f"one sample every {duration_words(1 / hz)}"

@@ -91,8 +91,8 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     if cut.any() and not split:
         i = int(np.argmax(cut))
         raise TinymlError(
-            f"{path}: a gap of {_duration(steps[i])} in the time column after {_at(t[i], origin)}; gaps over "
-            f"{_duration(limit)} ([signal] max_gap_s) are not interpolated: cut the recording there")
+            f"{path}: a gap of {duration_words(steps[i])} in the time column after {_at(t[i], origin)}; gaps over "
+            f"{duration_words(limit)} ([signal] max_gap_s) are not interpolated: cut the recording there")
     rate = _grid_rate(1.0 / step, spec)
     # each part on its own grid from its first row (none inside a long gap): memory in the samples present,
     # not in the span (one row a year late at 16 kHz would be a grid of half a trillion points)
@@ -118,10 +118,10 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         jitter = 0.0  # the float rounding of the time column (epoch seconds), not the clock's
     regrid = abs(rate * step - 1) > 1e-6
     if jitter or regrid or (missing and not missing_said):
-        notice(path, f"irregular time column (median step {_duration(step)}, {1 / step:.4g} Hz; "
-                     + (f"jitter {_duration(jitter)} (95th percentile); " if jitter else "")
+        notice(path, f"irregular time column (median step {duration_words(step)}, {1 / step:.4g} Hz; "
+                     + (f"jitter {duration_words(jitter)} (95th percentile); " if jitter else "")
                      + f"{missing} missing sample{'s' if missing != 1 else ''}"
-                     + (f", longest gap {_duration(float(kept.max()))}" if missing else "")
+                     + (f", longest gap {duration_words(float(kept.max()))}" if missing else "")
                      + (f"; {fixed}" if fixed else "") + f"): interpolated onto a steady {rate:.4g} Hz grid")
     elif fixed:  # only the long gaps cut (said where the recording is scored) and rows put in order
         notice(path, f"time column: {fixed}")
@@ -161,9 +161,9 @@ def _refuse_a_reset(t: np.ndarray, columns: dict[str, np.ndarray], spec, path, o
     limit = _gap_limit(spec, step)
     i = int(np.argmin(d))
     if -d[i] > limit:
-        raise TinymlError(f"{path}: time goes back {_duration(-d[i])} after sample {keep[i]} ({_at(t[i], origin)}): "
-                          "a clock reset, or "
-                          f"recordings joined? Out-of-order rows are sorted only within {_duration(limit)} "
+        raise TinymlError(f"{path}: time goes back {duration_words(-d[i])} after sample {keep[i]} "
+                          f"({_at(t[i], origin)}): a clock reset, or "
+                          f"recordings joined? Out-of-order rows are sorted only within {duration_words(limit)} "
                           "([signal] max_gap_s): cut the recording there")
 
 
@@ -186,7 +186,7 @@ def _fixes(repeated: int, backwards: int) -> str:
     return ", ".join(parts)
 
 
-def _duration(seconds: float) -> str:
+def duration_words(seconds: float) -> str:
     """A duration as a person reads it: 20 ms, 3.5 s, 15 min, 11 h, 153 days (a logger's steps and gaps
     are hours; a station may be off for months)."""
     if seconds < 1:

@@ -266,16 +266,23 @@ def _clock_seconds(text: str) -> float:
     return int(h) * 3600 + int(m) * 60 + (float(s[0]) if s else 0.0)
 
 
-def _day_first(cells: Sequence[str], name: str, path) -> bool | None:
+def day_first_of(cells: Sequence[str]) -> bool | None:
     """For dates written d/m/y or m/d/y: True (day first) or False, decided by a field above 12 somewhere
-    in the column; None when the column has no such dates. Ambiguous throughout: refused."""
+    in the column; None when no date tells (the column has no such dates, or all are ambiguous)."""
     found = [m for m in (_SLASHED.match(c.strip()) for c in cells) if m]
-    if not found:
-        return None
-    if max(int(m.group(1)) for m in found) > 12:
+    if found and max(int(m.group(1)) for m in found) > 12:
         return True
-    if max(int(m.group(2)) for m in found) > 12:
+    if found and max(int(m.group(2)) for m in found) > 12:
         return False
+    return None
+
+
+def _day_first(cells: Sequence[str], name: str, path) -> bool | None:
+    """day_first_of, refusing a column of d/m/y or m/d/y dates that are ambiguous throughout."""
+    found = [m for m in (_SLASHED.match(c.strip()) for c in cells) if m]
+    told = day_first_of(cells)
+    if told is not None or not found:
+        return told
     raise TinymlError(f"{path}: time column {name!r}: dates like {found[0].group(0)!r} may be day/month or "
                       "month/day and no day above 12 tells which: write them as ISO-8601 (2026-12-05 14:28)")
 

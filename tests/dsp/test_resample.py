@@ -17,6 +17,12 @@ def test_a_measured_rate_is_resampled_within_a_millionth():
     up, down = rational_ratio(511.422, 250)
     assert abs(up / down - 250 / 511.422) <= 1e-6 * 250 / 511.422 and down > 1000
     assert rational_ratio(44100, 16000) == (160, 441)  # what fits in 1000 keeps its short filter
+
+
+def test_a_measured_rate_gets_the_smallest_denominator_within_a_millionth_not_the_closest():
+    up, down = rational_ratio(511.422, 250)
+    assert down <= 10000 and abs(up / down - 250 / 511.422) <= 1e-6 * 250 / 511.422  # not 9346/19119
+    assert rational_ratio(48828, 25600) == (6400, 12207)  # whole-number rates: exact, as before
     t_in = np.arange(int(511.422 * 4)) / 511.422
     y = resample(np.sin(2 * np.pi * 7.0 * t_in), 511.422, 250)
     t_out = np.arange(len(y)) / 250.0

@@ -16,9 +16,11 @@ when the input sample nearest to it in time is, and the values around a hole are
 were filled by linear interpolation.
 
 The ratio rate_out/rate_in is approximated by a fraction up/down with a denominator <= 1000
-(exact for integer rates such as 44100 -> 16000 = 160/441), else <= 20000 (a longer filter): exact for
-whole-number rates such as MFPT's 48828 Hz -> 25600 Hz = 6400/12207, close for a measured rate (an Apple
-Watch's 511.422 Hz); the approximation is relative error < 1e-6 or a TinymlError is raised.
+(exact for integer rates such as 44100 -> 16000 = 160/441), else the exact fraction when its denominator is
+<= 20000 (whole-number rates such as MFPT's 48828 Hz -> 25600 Hz = 6400/12207), else the first within 1e-6
+with a denominator <= 10000, then <= 20000 (a measured rate, an Apple Watch's 511.422 Hz: 3699/7567; the
+shortest filter that is close enough, as limit_denominator returns the closest, not the smallest); the
+approximation is relative error < 1e-6 or a TinymlError is raised.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from scipy.signal import resample_poly
 from ..errors import TinymlError
 
 MAX_DENOMINATOR = 1000
-MEASURED_MAX_DENOMINATOR = 20000  # 48828 -> 25600 Hz: 6400/12207 exactly; 511.422 -> 250 Hz within 1e-8
+MEASURED_MAX_DENOMINATORS = (10000, 20000)  # tried in turn: 511.422 -> 250 Hz within 2e-8 at 7567
+MEASURED_MAX_DENOMINATOR = MEASURED_MAX_DENOMINATORS[-1]  # 48828 -> 25600 Hz: 6400/12207 exactly
 
 
 def rational_ratio(rate_in: float, rate_out: float) -> tuple[int, int]:
@@ -39,8 +42,9 @@ def rational_ratio(rate_in: float, rate_out: float) -> tuple[int, int]:
     if not (rate_in > 0 and rate_out > 0):
         raise TinymlError(f"resample: rates must be > 0, got rate_in={rate_in}, rate_out={rate_out}")
     ratio = Fraction(float(rate_out)) / Fraction(float(rate_in))
-    for limit in (MAX_DENOMINATOR, MEASURED_MAX_DENOMINATOR):
-        frac = ratio.limit_denominator(limit)
+    exact = [ratio] if ratio.denominator <= MEASURED_MAX_DENOMINATOR else []
+    for frac in (ratio.limit_denominator(MAX_DENOMINATOR), *exact,
+                 *(ratio.limit_denominator(limit) for limit in MEASURED_MAX_DENOMINATORS)):
         if abs(float(frac) - float(ratio)) <= 1e-6 * float(ratio):
             return frac.numerator, frac.denominator
     raise TinymlError(

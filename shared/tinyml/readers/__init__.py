@@ -189,6 +189,31 @@ class FileSignal:
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
 
+def the_one_channel(spec: ReadSpec, path: Path, holds: str) -> str:
+    """The app's one channel, for a file that holds one signal at a time (`holds`: "an MFPT record has one
+    accelerometer"); an app with more channels, optional ones too, is refused in one line naming them."""
+    if len(spec.all_channels) == 1:
+        return spec.all_channels[0]
+    optional = f"; optional: {', '.join(spec.optional)}" if spec.optional else ""
+    raise TinymlError(f"{path}: {holds}; the app wants {len(spec.all_channels)} channels "
+                      f"({', '.join(spec.channels)}{optional})")
+
+
+def machine_by_name(path: Path, bearing: str, speed: re.Pattern, shaft_hz, no_speed: str) -> dict[str, float]:
+    """A data set's [machine] values: the known bearing's defect orders (tinyml.bearing.KNOWN[bearing]) and the
+    shaft speed `shaft_hz(match)` from the first of the file's name and its folders, innermost first, that
+    `speed` finds in; without one, a notice (`no_speed`: what names it, and how to give it)."""
+    from ..bearing import KNOWN
+
+    machine = dict(KNOWN[bearing])
+    m = next((m for part in reversed(Path(path).parts) if (m := speed.search(part))), None)
+    if m:
+        machine["shaft_hz"] = float(shaft_hz(m))
+    else:
+        notice(path, no_speed)
+    return machine
+
+
 def decode_text(raw: bytes, path: Path, kind: str = "text file") -> str:
     """A text file's bytes as str: UTF-8 (with or without a BOM), UTF-16 with its BOM (Excel's "Unicode
     text"), else Windows-1252, the encoding Excel and Windows loggers write `°` and `²` in (with a notice).
@@ -358,8 +383,11 @@ def reader_for(path: Path) -> ModuleType:
     """The reader module with the highest claim on `path`."""
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
-    unread = _unread_format(head)
-    if unread:  # whatever its name says (a FLAC saved as .wav, a TOB3 .dat): no reader decodes it
+    # whatever its name says (a FLAC saved as .wav, a TOB3 .dat): no reader decodes it. A bare MPEG frame sync
+    # is 11 set bits, which a sensor's binary samples start with too (a WFDB .dat whose first sample is -1281):
+    # looked for first only where the name says audio or nothing, else only when no reader takes the file
+    unread = _unread_format(head, mpeg=_named_as_audio(path))
+    if unread:
         raise TinymlError(f"{path}: {unread}")
     best, best_claim = None, 0
     for mod in modules():
@@ -367,6 +395,9 @@ def reader_for(path: Path) -> ModuleType:
         if c > best_claim:
             best, best_claim = mod, c
     if best is None:
+        unread = _unread_format(head, mpeg=True)
+        if unread:
+            raise TinymlError(f"{path}: {unread}")
         names = ", ".join(m.__name__.rsplit(".", 1)[1] for m in modules())
         hint = next((h for suffixes, h in NOT_READ.items() if path.suffix.lower() in suffixes), "")
         raise TinymlError(f"{path}: no reader for this file{hint} (formats read: {names})")
@@ -374,11 +405,12 @@ def reader_for(path: Path) -> ModuleType:
 
 
 CONVERT_AUDIO = "convert it to WAV first (ffmpeg -i FILE out.wav)"
+COMPRESSED_AUDIO = (".mp3", ".m4a", ".aac", ".ogg", ".opus", ".flac", ".aif", ".aiff", ".webm", ".caf", ".amr", ".au",
+                    ".snd", ".wma", ".3gp")
 
 # Formats users have that no reader takes, and what to do (the refusal says it).
 NOT_READ = {
-    (".mp3", ".m4a", ".aac", ".ogg", ".opus", ".flac", ".aif", ".aiff", ".webm", ".caf", ".amr", ".au", ".snd",
-     ".wma", ".3gp"): f": compressed or non-WAV audio; {CONVERT_AUDIO}",
+    COMPRESSED_AUDIO: f": compressed or non-WAV audio; {CONVERT_AUDIO}",
     (".raw", ".pcm"): ": headerless audio samples; make a WAV of them stating their rate and encoding "
                       "(sox -r 16000 -e signed -b 16 -c 1 FILE out.wav)",
     (".xlsx", ".xls", ".ods", ".numbers"): ": a spreadsheet; save the sheet as CSV",
@@ -388,15 +420,23 @@ NOT_READ = {
 
 
 # The first bytes of audio containers no reader decodes (a WAV is RIFF/RF64 .. WAVE): told by content, so a
-# FLAC or an MP3 saved under a .wav name is named for what it is, not reported as a broken WAV.
-_AUDIO_MAGIC = ((b"fLaC", "FLAC"), (b"OggS", "Ogg (Vorbis/Opus)"), (b"ID3", "MP3"), (b".snd", "Sun/NeXT (.au)"),
-                (b"#!AMR", "AMR"), (b"\x1aE\xdf\xa3", "WebM/Matroska"), (b"caff", "Core Audio (.caf)"),
+# FLAC or an MP3 saved under a .wav name is named for what it is, not reported as a broken WAV. ID3 and caff
+# with their version bytes: a CSV heading may start `ID3_temp` or `caffeine`.
+_AUDIO_MAGIC = ((b"fLaC", "FLAC"), (b"OggS", "Ogg (Vorbis/Opus)"), (b"ID3\x02", "MP3"), (b"ID3\x03", "MP3"),
+                (b"ID3\x04", "MP3"), (b".snd", "Sun/NeXT (.au)"), (b"#!AMR", "AMR"),
+                (b"\x1aE\xdf\xa3", "WebM/Matroska"), (b"caff\x00\x01", "Core Audio (.caf)"),
                 (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "Windows Media (.wma)"))
 
 
-def _unread_format(head: bytes) -> str:
-    """What a file no reader decodes is, and what to do, told by its first bytes; "" for any other file."""
-    container = _audio_container(head)
+def _named_as_audio(path: Path) -> bool:
+    """Whether a file's name says audio (a WAV or a compressed format's suffix) or nothing (no suffix)."""
+    return path.suffix.lower() in ("", ".wav", *COMPRESSED_AUDIO)
+
+
+def _unread_format(head: bytes, mpeg: bool = True) -> str:
+    """What a file no reader decodes is, and what to do, told by its first bytes; "" for any other file.
+    `mpeg`: whether a bare MPEG frame header (no ID3 tag) counts."""
+    container = _audio_container(head, mpeg)
     if container:
         return f"{container} audio, not WAV; {CONVERT_AUDIO}"
     campbell = re.match(rb'"(TOB[123])"', head)
@@ -406,7 +446,7 @@ def _unread_format(head: bytes) -> str:
     return ""
 
 
-def _audio_container(head: bytes) -> str:
+def _audio_container(head: bytes, mpeg: bool = True) -> str:
     """The name of the audio container `head` starts, or "" (MPEG audio without an ID3 tag is told by its
     frame header; AIFF and MP4/M4A by their chunk types)."""
     for magic, name in _AUDIO_MAGIC:
@@ -416,7 +456,7 @@ def _audio_container(head: bytes) -> str:
         return "AIFF"
     if head[4:8] == b"ftyp" and head[8:11] in (b"M4A", b"mp4", b"iso", b"3gp", b"M4B", b"qt "):
         return "MP4/M4A"
-    if _mpeg_frame(head):
+    if mpeg and _mpeg_frame(head):
         return "MP3"
     return ""
 

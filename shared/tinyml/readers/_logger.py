@@ -1,4 +1,5 @@
-"""Shared by the data-logger readers (hobo, toa5): finding channels among a logger's many columns.
+"""Shared by the data-logger readers (hobo, toa5, meter): finding channels among a logger's many columns; the
+matlab reader offers a struct's fields by their own names the same way.
 
 A logger file holds several sensors, often one quantity at several depths ("VWC_5cm_Avg", "VWC_10cm_Avg",
 or HOBO's "Water Content ... LBL: 30 CM"). Each column has a *family* (the quantity: "VWC", "Water

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError
-from . import FileSignal, ReadSpec, decode_text, head_text, is_number, parse_numbers
+from . import FileSignal, ReadSpec, decode_text, head_text, is_number, parse_numbers, the_one_channel
 
 # The German export's key words (as observed in real exports; Geburtsdatum and Probenrate as well, the words one
 # would expect) -> the English ones the reader looks up.
@@ -56,9 +56,6 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         elif cells and is_number(cells[0]):
             first = i
             break
-    if len(spec.channels) != 1:
-        raise TinymlError(f"{path}: an Apple Health ECG export holds one lead; the app wants {len(spec.channels)} "
-                          f"channels ({', '.join(spec.channels)})")
     m = _RATE.match(meta.get("sample rate", ""))
     if not m:
         raise TinymlError(f"{path}: Apple Health export without a 'Sample Rate' line in hertz")
@@ -67,7 +64,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     cells = [_sample(r, path, first + k + 1) for k, r in enumerate(rows[first:])]
     while cells and not cells[-1]:
         cells.pop()  # the blank line at the end
-    ch = spec.channels[0]
+    ch = the_one_channel(spec, path, "an Apple Health ECG export holds one lead")
     values = parse_numbers(cells, path, meta.get("lead", ch), lambda k: first + k + 1)
     return FileSignal({ch: values}, rate=float(m.group(1).replace(",", ".")), units={ch: meta.get("unit", "")},
                       names={ch: meta.get("lead", ch)})

@@ -53,7 +53,10 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     lines = [n for n, _ in numbered]
     header = [_unquoted(h.strip()) for h in rows[0]]
     body = rows[1:]
-    headerless = _is_data_row(header)  # the table starts with its data
+    heading_of_numbers = _is_heading_of_numbers(rows)
+    if heading_of_numbers:
+        notice(path, f"first line {','.join(rows[0])[:40]!r} read as the heading: the columns are named by numbers")
+    headerless = _is_data_row(header) and not heading_of_numbers  # the table starts with its data
     if start:
         notice(path, f"{start} line{'s' if start > 1 else ''} before the {'data' if headerless else 'heading'} "
                      f"skipped ({skipped[:40]!r}...)")
@@ -88,6 +91,23 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
 
 
 SAMPLE_LINES = 50  # lines that decide the separator and where the heading is
+
+
+_WHOLE = re.compile(r"^[+-]?\d+$")
+
+
+def _is_heading_of_numbers(rows: list[list[str]]) -> bool:
+    """A first row of numbers that names columns: an empty first cell over a filled one (pandas' to_csv writes
+    `,0,1` over its index), or distinct whole numbers (`1,2`; a first sample `0,0,1` is data) over rows that are
+    not all whole numbers."""
+    if len(rows) < 2 or not rows[0]:
+        return False
+    first = [c.strip() for c in rows[0]]
+    if not first[0] and any(first[1:]) and rows[1] and rows[1][0].strip():
+        return True
+    below = [c.strip() for r in rows[1:SAMPLE_LINES] for c in r if c.strip()]
+    return (all(_WHOLE.match(c) for c in first) and len(set(first)) == len(first)
+            and any(not _WHOLE.match(c) for c in below))
 
 
 def _layout(sample: list[str]) -> tuple[str, int]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..bearing import KNOWN
 from ..errors import TinymlError, notice, option
-from . import FileSignal
+from . import FileSignal, the_one_channel
 
 MAT_MAGIC = b"MATLAB 5.0 MAT-file"
 ENDS = ("DE", "FE", "BA")  # drive end, fan end, base: the channel names a user picks with --channel
@@ -185,10 +185,7 @@ def read(path: Path, spec, mat: dict | None = None):
     the path or --rate; the motor speed the file states and that end's bearing as [machine] values. `mat`:
     the variables, when the generic .mat reader has loaded them to find out that the file is CWRU's."""
     rec = parse(path, mat)
-    if len(spec.all_channels) != 1:
-        raise TinymlError(f"{path}: a CWRU record has one accelerometer per bearing; the app wants "
-                          f"{len(spec.channels)} channels ({', '.join(spec.channels)})")
-    ch = spec.all_channels[0]
+    ch = the_one_channel(spec, path, "a CWRU record has one accelerometer per bearing")
     want = spec.picks.get(ch)
     if want is None:
         key = "DE" if "DE" in rec.channels else next(iter(rec.channels))

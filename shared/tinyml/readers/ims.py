@@ -19,7 +19,7 @@ import numpy as np
 
 from ..bearing import KNOWN
 from ..errors import TinymlError, notice, option
-from . import FileSignal
+from . import FileSignal, the_one_channel
 
 RATE = 20000.0
 ROWS = 20480
@@ -92,10 +92,8 @@ def claim(path: Path, head: bytes) -> int:
 def read(path: Path, spec):
     """One column as the app's one channel: ch1 unless --channel names another (ch1..ch8), at 20 kHz."""
     data = parse(path)
-    if len(spec.all_channels) != 1:
-        raise TinymlError(f"{path}: the app wants {len(spec.channels)} channels; an IMS snapshot is read one "
-                          f"accelerometer at a time ({option('channel', 'ch1')} ... ch{data.shape[1]})")
-    ch = spec.all_channels[0]
+    ch = the_one_channel(spec, path, f"an IMS snapshot is read one accelerometer at a time "
+                                     f"({option('channel', 'ch1')} ... ch{data.shape[1]})")
     if len(data) < ROWS:  # read, but said: a cut copy looks like a snapshot and scores fewer windows
         notice(path, f"{len(data):,} rows; an IMS snapshot has {ROWS:,} (a cut file?)")
     names = [f"ch{i + 1}" for i in range(data.shape[1])]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice
-from . import FileSignal, ReadSpec, decode_text, is_number, parse_numbers
+from . import FileSignal, ReadSpec, decode_text, head_text, is_number, parse_numbers
 
 MAGIC = "LabVIEW Measurement"
 END = "***End_of_Header***"
@@ -27,7 +27,7 @@ SEPARATORS = {"tab": "\t", "comma": ",", "semicolon": ";", "space": " "}
 
 
 def claim(path: Path, head: bytes) -> int:
-    return 100 if head.decode("utf-8-sig", errors="replace").lstrip().startswith(MAGIC) else 0
+    return 100 if (head_text(head) or "").lstrip().startswith(MAGIC) else 0
 
 
 def _header(lines: list[str], sep: str) -> dict[str, list[str]]:
@@ -71,7 +71,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     line_of = lambda k: ends[1] + k + 3  # noqa: E731 (the file line of data row k, for messages)
     out = {ch: parse_numbers([r[cols[i]] if cols[i] < len(r) else "" for r in body], path, names[i], line_of)
            for ch, i in found.items()}
-    deltas = [_number(v) for v in segment.get("Delta_X", [])]
+    deltas = [_positive_number(v) for v in segment.get("Delta_X", [])]
     units = segment.get("Y_Unit_Label", [])
     rates = {ch: 1.0 / deltas[i] for ch, i in found.items() if i < len(deltas) and deltas[i]}
     if len(set(rates.values())) > 1:
@@ -80,7 +80,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
                       units={ch: units[i] if i < len(units) else "" for ch, i in found.items()})
 
 
-def _number(text: str) -> float | None:
+def _positive_number(text: str) -> float | None:
+    """A header value as a number above 0 (a decimal comma allowed); None for anything else."""
     try:
         x = float(text.replace(",", "."))
     except ValueError:

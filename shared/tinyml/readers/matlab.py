@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import TinymlError, notice, option
 from . import FileSignal, ReadSpec, declared_unit
+from ._logger import offered_names
 
 V5_MAGIC = b"MATLAB 5.0 MAT-file"
 V73_MAGIC = b"MATLAB 7.3 MAT-file"
@@ -58,9 +59,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if not vectors:
         raise TinymlError(f"{path}: MATLAB file without a numeric vector to read (it has {_described(mat, names)}); "
                           f"save the signal as a vector variable")
-    rate = _rate(variables, path)
+    rate = _rate(variables, path) if spec.rate is None else None  # --rate: the file's rate-named fields unread
     keys = list(vectors)
-    offered, columns = _names_offered(keys)
+    offered, columns = offered_names([_leaf(k) for k in keys], keys)  # `bearing.gs` is also `gs`, if alone
     try:
         found = spec.match(offered, path, kind="MATLAB file", what="variable", columns=columns)
         found = {ch: columns[i] for ch, i in found.items()}
@@ -87,7 +88,8 @@ def _is_vector(v) -> bool:
 
 
 def _rate(variables: dict, path: Path) -> float | None:
-    """The rate from the variable whose name (a struct's field: its last part) comes first in RATE_NAMES."""
+    """The rate from the variable whose name (a struct's field: its last part) comes first in RATE_NAMES. One
+    holding several values is another quantity (a heart-rate series `rec.rate`): passed over."""
     named = {}
     for k, v in variables.items():
         leaf = _leaf(k).lower()
@@ -98,6 +100,8 @@ def _rate(variables: dict, path: Path) -> float | None:
             continue
         k, v = named[leaf]
         a = np.asarray(v)
+        if a.size > 1:
+            continue
         if a.dtype.kind in "iuf" and a.size == 1:
             r = float(a.reshape(-1)[0])
             if r > 0 and np.isfinite(r):
@@ -137,18 +141,6 @@ def _named_signals(name: str, array: np.ndarray) -> dict:
 def _leaf(name: str) -> str:
     """A struct field's own name (`bearing.accel_ms2` -> `accel_ms2`), which may end in its unit."""
     return name.rsplit(".", 1)[-1]
-
-
-def _names_offered(keys: list[str]) -> tuple[list[str], list[int]]:
-    """Every vector's full name, and its last part where no other vector ends so (`bearing.gs` is `gs`),
-    with the vector each name stands for."""
-    offered, columns = list(keys), list(range(len(keys)))
-    leaves = [_leaf(k) for k in keys]
-    for i, (k, leaf) in enumerate(zip(keys, leaves)):
-        if leaf != k and leaves.count(leaf) == 1 and leaf not in keys:
-            offered.append(leaf)
-            columns.append(i)
-    return offered, columns
 
 
 def _described(mat: dict, names: list[str]) -> str:

@@ -10,7 +10,9 @@ VWC,°C Temp,mS/cm EC Bulk`. The unit leads the measurement (` m3/m3 Water Conte
 ` degree_F Soil Temperature`, `m³/m³ VWC`): it is declared to the core, so percent and Fahrenheit are converted. The
 measurement is a column's family and its port the tag: one probe's moisture is `Water Content`; with several
 probes pick one (`--channel vwc="Water Content Port2"`), its temperature and EC follow (readers/_logger.py).
-Date-times are the logger's local time, month/day/year with a 12- or 24-hour clock.
+Date-times are the logger's local time with a 12- or 24-hour clock, as the computer that exported them writes
+dates: day/month/year when a day above 12 says so, else month/day/year (the US default). A record without a
+value is a missing sample (NaN), left to the core like any other file's.
 """
 
 from __future__ import annotations
@@ -19,22 +21,21 @@ import csv
 import re
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import TinymlError
-from ..timestamps import to_seconds
+from ..timestamps import day_first_of, to_seconds
 from ..units import lookup
-from . import MISSING, FileSignal, ReadSpec, decode_text, parse_numbers
+from . import MISSING, FileSignal, ReadSpec, decode_text, head_text, parse_numbers
 from ._logger import choose
 
 HEADER_ROWS = 3
 _PORT = re.compile(r"^\s*port\s*\d+\s*$", re.IGNORECASE)
 _TIME = re.compile(r"^\s*(timestamps?|measurement time)\s*$", re.IGNORECASE)
-_NOT_A_VALUE = MISSING | {"#n/a", "***", "inf", "-inf"}  # empty or `#N/A`: the probe did not answer
+# empty or `#N/A`: the probe did not answer (+-inf is an overflow, refused by the core as in any file)
+_NOT_A_VALUE = MISSING | {"#n/a", "***"}
 
 
 def claim(path: Path, head: bytes) -> int:
-    rows = list(csv.reader(head.decode("utf-8-sig", errors="replace").splitlines()[:HEADER_ROWS]))
+    rows = list(csv.reader((head_text(head) or "").splitlines()[:HEADER_ROWS]))
     if len(rows) < HEADER_ROWS or any(len(r) < 2 for r in rows):
         return 0
     ports, _sensors, heading = rows
@@ -47,7 +48,7 @@ def measurement(cell: str) -> tuple[str, str]:
     """(unit, measurement) of a heading: ("m3/m3", "Water Content") for " m3/m3 Water Content"; ("", cell)
     when the first word is not a unit (` Sensor Output`)."""
     words = cell.strip().split(None, 1)
-    if len(words) == 2 and lookup(words[0]) is not None or len(words) == 2 and words[0] == "%":
+    if len(words) == 2 and (words[0] == "%" or lookup(words[0]) is not None):
         return words[0], words[1].strip()
     return "", cell.strip()
 
@@ -62,21 +63,16 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     units, families = zip(*(measurement(heading[i]) for i in data_cols)) if data_cols else ((), ())
     tags = [(ports[i] if i < len(ports) else "").strip() for i in data_cols]
     names = [f"{fam} {tag}".strip() for fam, tag in zip(families, tags)]
-    found = {ch: k for ch, k in choose(spec, list(families), tags, names, path, "METER export").items()}
+    found = choose(spec, list(families), tags, names, path, "METER export")
     body = [r for r in rows[HEADER_ROWS:] if any(c.strip() for c in r)]
     line_of = lambda k: k + HEADER_ROWS + 1  # noqa: E731 (the file line of body row k, for messages)
     cols = {ch: parse_numbers([r[data_cols[k]] if data_cols[k] < len(r) else "" for r in body], path, names[k],
                               line_of, _NOT_A_VALUE) for ch, k in found.items()}
-    # a record without a value for a required channel is a missing sample: the core interpolates over short
-    # gaps and cuts the recording at long ones
-    ok = np.all([np.isfinite(cols[c]) for c in spec.channels if c in cols], axis=0)
-    if not ok.any():
-        raise TinymlError(f"{path}: no record has a value for {', '.join(spec.channels)}")
-    cols = {ch: v[ok] for ch, v in cols.items()}
-    body = [r for r, keep in zip(body, ok) if keep]
     fs = FileSignal(cols, units={ch: units[k] for ch, k in found.items()},
                     names={ch: names[k] for ch, k in found.items()})
     if spec.rate is None and body:
-        fs.times, fs.time_origin, fs.time_note = to_seconds([r[0] for r in body], heading[0], spec, path,
-                                                            where=lambda k: f"line {line_of(k)}", day_first=False)
+        stamps = [r[0] for r in body]
+        day_first = bool(day_first_of(stamps))  # month/day (the US default) unless a day above 12 says otherwise
+        fs.times, fs.time_origin, fs.time_note = to_seconds(stamps, heading[0], spec, path,
+                                                            where=lambda k: f"line {line_of(k)}", day_first=day_first)
     return fs

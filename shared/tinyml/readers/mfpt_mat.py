@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, option
-from . import FileSignal
+from . import FileSignal, the_one_channel
 
 SIGNAL, RATE, SHAFT = "gs", "sr", "rate"  # the `bearing` struct's fields
 
@@ -37,17 +37,14 @@ def is_mfpt(mat: dict) -> bool:
 
 def read(path: Path, spec, mat: dict) -> FileSignal:
     """The acceleration as the app's one channel, at the file's rate, with the machine it was measured on."""
-    if len(spec.all_channels) != 1:
-        raise TinymlError(f"{path}: an MFPT record has one accelerometer; the app wants {len(spec.channels)} "
-                          f"channels ({', '.join(spec.channels)})")
-    ch = spec.all_channels[0]
+    ch = the_one_channel(spec, path, "an MFPT record has one accelerometer")
     want = spec.picks.get(ch)
     if want is not None and want.strip().lower() not in (SIGNAL, f"bearing.{SIGNAL}"):
         raise TinymlError(f"{path}: an MFPT record has one signal, bearing.{SIGNAL}; leave out "
                           f"{option('channel', want)}")
     b = mat["bearing"].reshape(-1)[0]
     signal = np.asarray(b[SIGNAL], dtype=np.float64).reshape(-1)
-    rate = _number(b[RATE])
+    rate = _scalar(b[RATE])
     if rate is None or rate <= 0:
         raise TinymlError(f"{path}: MFPT record without a sample rate in bearing.{RATE}; give {option('rate', 'HZ')}")
     machine = _machine(mat, b)
@@ -57,11 +54,11 @@ def read(path: Path, spec, mat: dict) -> FileSignal:
 
 def _machine(mat: dict, b) -> dict[str, float]:
     """The shaft speed in Hz and, when the file states BPFO and BPFI, the defect orders."""
-    shaft = _number(b[SHAFT]) if SHAFT in b.dtype.names else None
+    shaft = _scalar(b[SHAFT]) if SHAFT in b.dtype.names else None
     if not shaft or shaft <= 0:
         return {}
     machine = {"shaft_hz": shaft}
-    hz = {k: _number(mat.get(k.upper())) for k in ("bpfo", "bpfi", "bsf")}
+    hz = {k: _scalar(mat.get(k.upper())) for k in ("bpfo", "bpfi", "bsf")}
     if hz["bpfo"] and hz["bpfi"]:
         orders = {k: v / shaft for k, v in hz.items() if v}
         orders["ftf"] = orders["bpfo"] / (orders["bpfo"] + orders["bpfi"])
@@ -69,7 +66,7 @@ def _machine(mat: dict, b) -> dict[str, float]:
     return machine
 
 
-def _number(v) -> float | None:
+def _scalar(v) -> float | None:
     """A scalar field's value (a MATLAB number, or a number saved as text such as the load '250')."""
     if v is None:
         return None

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bearing import KNOWN
 from ..errors import TinymlError, notice, option
-from . import FileSignal
+from . import FileSignal, machine_by_name, the_one_channel
 
 VIBRATION = "vibration_1"
 DEFAULT_RATE = 64000.0
@@ -50,10 +49,7 @@ def channels(mat: dict) -> dict[str, np.void] | None:
 
 def read(path: Path, spec, mat: dict) -> FileSignal:
     chans = channels(mat)
-    if len(spec.all_channels) != 1:
-        raise TinymlError(f"{path}: a Paderborn measurement has one vibration channel; the app wants "
-                          f"{len(spec.channels)} channels ({', '.join(spec.channels)})")
-    ch = spec.all_channels[0]
+    ch = the_one_channel(spec, path, "a Paderborn measurement has one vibration channel")
     name = spec.picks.get(ch, VIBRATION).strip()
     if name not in chans:
         raise TinymlError(f"{path}: no channel {name!r} in this measurement; it has {', '.join(chans)} "
@@ -80,11 +76,6 @@ def _unit(y) -> str:
 
 def _machine(path: Path) -> dict[str, float]:
     """The 6203's defect orders, and the shaft speed the file's name states."""
-    machine = dict(KNOWN["6203-paderborn"])
-    m = _SPEED.search(Path(path).stem)
-    if m:
-        machine["shaft_hz"] = int(m.group(1)) * 100 / 60.0
-    else:
-        notice(path, "the file's name does not give the speed (N15_M07_F10_...: 1500 rpm): give it, e.g. "
-                     f"{option('set', 'machine.shaft_rpm=1500')}")
-    return machine
+    return machine_by_name(path, "6203-paderborn", _SPEED, lambda m: int(m.group(1)) * 100 / 60.0,
+                           "the file's name does not give the speed (N15_M07_F10_...: 1500 rpm): give it, e.g. "
+                           f"{option('set', 'machine.shaft_rpm=1500')}")

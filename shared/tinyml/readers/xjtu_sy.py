@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bearing import KNOWN
-from ..errors import TinymlError, notice, option
-from . import FileSignal, ReadSpec, decode_text, parse_numbers
+from ..errors import TinymlError, option
+from . import FileSignal, ReadSpec, decode_text, head_text, machine_by_name, parse_numbers, the_one_channel
 
 HEADING = ("Horizontal_vibration_signals", "Vertical_vibration_signals")
 RATE = 25600.0
@@ -26,15 +25,12 @@ _CONDITION = re.compile(r"^(\d+(?:\.\d+)?)\s*Hz\s*\d+(?:\.\d+)?\s*kN$", re.IGNOR
 
 
 def claim(path: Path, head: bytes) -> int:
-    first = head.decode("utf-8-sig", errors="replace").lstrip().split("\n", 1)[0]
+    first = (head_text(head) or "").lstrip().split("\n", 1)[0]
     return 100 if [c.strip() for c in first.split(",")] == list(HEADING) else 0
 
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
-    if len(spec.all_channels) != 1:
-        raise TinymlError(f"{path}: an XJTU-SY capture is read one axis at a time; the app wants "
-                          f"{len(spec.channels)} channels ({', '.join(spec.channels)})")
-    ch = spec.all_channels[0]
+    ch = the_one_channel(spec, path, "an XJTU-SY capture is read one axis at a time")
     want = spec.picks.get(ch, HEADING[0]).strip().lower()
     col = next((i for i, h in enumerate(HEADING) if want in (h.lower(), h.split("_")[0].lower())), None)
     if col is None:
@@ -48,11 +44,6 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
 
 def _machine(path: Path) -> dict[str, float]:
     """The UER204's defect orders, and the shaft speed the condition folder names."""
-    machine = dict(KNOWN["ldk-uer204"])
-    hz = next((float(m.group(1)) for p in reversed(Path(path).parts) if (m := _CONDITION.match(p))), None)
-    if hz is not None:
-        machine["shaft_hz"] = hz
-    else:
-        notice(path, "no condition folder (35Hz12kN, 37.5Hz11kN, 40Hz10kN) gives the shaft speed: give it, e.g. "
-                     f"{option('set', 'machine.shaft_hz=35')}")
-    return machine
+    return machine_by_name(path, "ldk-uer204", _CONDITION, lambda m: float(m.group(1)),
+                           "no condition folder (35Hz12kN, 37.5Hz11kN, 40Hz10kN) gives the shaft speed: give it, "
+                           f"e.g. {option('set', 'machine.shaft_hz=35')}")
