@@ -20,10 +20,15 @@
  * a socket path that cannot be made: its folder missing or not writable, too long, a file or folder already there,
  * which is never replaced, a server already listening there; a socket left there by an earlier run, that no server
  * answers on, is replaced), with one line naming the path and the problem; 1 for a failure of the system itself.
- * At exit the socket is removed only when it is still the one this run made.
+ * At exit the socket is removed only when it is still the one this run made. When the process that started it
+ * connects as its client (the SDK's runner) and later dies, even by SIGKILL, the server ends as on SIGTERM (a
+ * launcher that starts it and exits is not its client: the server keeps running).
  *
  * Static memory only; one client at a time (the next waits in the listen backlog).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* struct ucred (SO_PEERCRED) and syscall(): Linux, where the .eim runs */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -35,6 +40,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -519,6 +525,25 @@ static void on_signal(int sig)
     s_stop = 1;
 }
 
+/* A descriptor that becomes readable when the client that connected on fd dies, when that client is the process
+ * that started this one (the SDK's runner: a SIGKILL gives it no chance to stop us); -1 otherwise, or where the
+ * kernel cannot tell (pidfd_open: Linux 5.3). Its parent, not any client: a client merely leaving is no reason. */
+static int watch_starter(int fd, pid_t starter)
+{
+#if defined(SO_PEERCRED) && defined(SYS_pidfd_open)
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != starter || starter <= 1) {
+        return -1;
+    }
+    return (int)syscall(SYS_pidfd_open, starter, 0);
+#else
+    (void)fd;
+    (void)starter;
+    return -1;
+#endif
+}
+
 static void make_shm(void)
 {
     snprintf(s_shm_name, sizeof s_shm_name, "/tinyml-eim-%ld", (long)getpid());
@@ -774,9 +799,12 @@ int main(int argc, char **argv)
         return code;
     }
     make_shm();
+    pid_t starter = getppid();
+    int starter_fd = -1; /* readable once the starter, our client, has died */
     while (!s_stop) {
-        struct pollfd p = {.fd = cfd >= 0 ? cfd : lfd, .events = POLLIN, .revents = 0};
-        int r = poll(&p, 1, -1);
+        struct pollfd p[2] = {{.fd = cfd >= 0 ? cfd : lfd, .events = POLLIN, .revents = 0},
+                              {.fd = starter_fd, .events = POLLIN, .revents = 0}};
+        int r = poll(p, 2, -1);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -785,9 +813,17 @@ int main(int argc, char **argv)
             code = 1;
             break;
         }
+        if (starter_fd >= 0 && p[1].revents) {
+            /* the SDK's program died without stopping us: no one is left to serve */
+            fprintf(stderr, "note: the program that started this model (pid %ld) ended: stopping\n", (long)starter);
+            break;
+        }
         if (cfd < 0) {
             cfd = accept(lfd, NULL, NULL);
             tml_json_framer_init(&fr, s_msg, sizeof s_msg);
+            if (cfd >= 0 && starter_fd < 0) {
+                starter_fd = watch_starter(cfd, starter);
+            }
             continue;
         }
         ssize_t k = recv(cfd, chunk, sizeof chunk, 0);
@@ -816,6 +852,9 @@ int main(int argc, char **argv)
     }
     if (cfd >= 0) {
         close(cfd);
+    }
+    if (starter_fd >= 0) {
+        close(starter_fd);
     }
     close(lfd);
     if (made && still_mine(argv[1], &mine)) {
