@@ -321,3 +321,19 @@ def test_finish_ends_a_session_as_its_transport_allows(keeps_running, sent):
     link.wait_for = lambda kind: kind
     link.finish()
     assert said == [getattr(L.T, sent)]
+
+
+@pytest.mark.parametrize("noise, shown", [
+    (b"boot ok\r\nwaiting for host\r\n" * 3, "waiting for host | boot ok | waiting for host"),
+    (bytes(range(128, 256)) * 4, "512 bytes, not text (the last: f8 f9 fa fb fc fd fe ff)"),
+], ids=["text", "binary"])
+def test_a_device_that_sends_no_frame_is_said_in_one_line_with_its_bytes_shown(noise, shown):
+    """A device that talks but sends no frame (wrong baud rate, a console instead of the link, a line of noise): one
+    line saying no frame came, its last bytes shown as text on that line (line breaks as ' | ') or, when they are not
+    text, counted with the last few in hex: raw binary or a log's line breaks would tear the message apart."""
+    link = L.DeviceLink(_Scripted(noise), timeout_s=5, idle_s=0.2)
+    with pytest.raises(TinymlError) as e:
+        link.recv()
+    msg = str(e.value)
+    assert msg.startswith("device sent no frame for 0.2 s; bytes outside frames: ") and shown in msg, msg
+    assert "\n" not in msg and "\r" not in msg and msg.isprintable(), msg
