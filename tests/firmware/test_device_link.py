@@ -337,3 +337,16 @@ def test_a_device_that_sends_no_frame_is_said_in_one_line_with_its_bytes_shown(n
     msg = str(e.value)
     assert msg.startswith("device sent no frame for 0.2 s; bytes outside frames: ") and shown in msg, msg
     assert "\n" not in msg and "\r" not in msg and msg.isprintable(), msg
+
+
+def test_a_device_program_killed_by_a_signal_is_said_so():
+    """A device program killed by a signal (the OOM killer, a watchdog's SIGKILL) is named by its signal, not as
+    Python's negative exit code ('exit code -9')."""
+    tx = L.ProcessTransport(["sh", "-c", "kill -KILL $$"])
+    try:
+        with pytest.raises(L.LinkClosed) as e:
+            while True:
+                tx.read(5)
+    finally:
+        tx.close()
+    assert str(e.value) == "sh closed the link (killed by SIGKILL)", str(e.value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import struct
 import subprocess
 import tempfile
@@ -306,6 +307,16 @@ class LinkClosed(TinymlError):
     pass
 
 
+def exit_text(rc: int) -> str:
+    """A child's end as a user reads it: subprocess's negative code is the signal that killed it."""
+    if rc >= 0:
+        return f"exit code {rc}"
+    try:
+        return f"killed by {signal.Signals(-rc).name}"
+    except ValueError:
+        return f"killed by signal {-rc}"
+
+
 class ProcessTransport:
     """A child process whose stdin/stdout carry the link (QEMU -serial stdio, or the host board).
 
@@ -344,7 +355,7 @@ class ProcessTransport:
 
     def _exit_note(self) -> str:
         rc = self.proc.poll()
-        note = "" if rc is None else f" (exit code {rc})"
+        note = "" if rc is None else f" ({exit_text(rc)})"
         err = self.stderr_text().strip()
         if err:
             note += "; its stderr:\n" + err[-2000:]
