@@ -14,7 +14,8 @@
  * through tml_app_on_sample, then tml_app_flush: the window alone is the input) and answers the scores of
  * its last window as result.classification, the [app] values as result.values (a value named anomaly* also
  * as result.anomaly), the events the app raised as result.events, and timing in ms. Bad input gets
- * "success": false with an "error" and the server keeps serving; `--print-info` prints the hello object.
+ * "success": false with an "error" and the server keeps serving (a window in another unit too: a value far outside
+ * [signal] plausible_range, a median magnitude above typical_magnitude); `--print-info` prints the hello object.
  *
  * Exit status, as the tinyml CLI's: 0 when stopped (SIGINT, SIGTERM, SIGHUP); 2 for what the user can fix (usage,
  * a socket path that cannot be made: its folder missing or not writable, too long, a file or folder already there,
@@ -258,10 +259,61 @@ static float score_of(int8_t q)
 #endif
 }
 
+static int by_value(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* A window in another unit than the manifest's (mg or m/s^2 for g, % for a fraction) would be scored silently as
+ * nonsense; `tinyml predict` judges a recording's unit by the same manifest figures. Returns NULL or the reason:
+ * a value far outside its axis's plausible_range, or a median magnitude of the required axes above
+ * typical_magnitude (only its top: a quiet window, an idle machine or silence, is no wrong unit). */
+static const char *wrong_unit(char *why, size_t size)
+{
+    static const float lo[] = TML_EIM_LIMIT_LO, hi[] = TML_EIM_LIMIT_HI;
+    static const char *const units[] = TML_EIM_AXIS_UNITS;
+    static float magnitude[TML_EIM_WINDOW];
+    static const char fix[] = "send the window in the model's units (hello: model_parameters.units)";
+    size_t n = 0;
+    for (size_t i = 0; i < (size_t)TML_EIM_WINDOW; i++) {
+        float sum = 0.0f;
+        for (size_t c = 0; c < (size_t)TML_CFG_N_CHANNELS; c++) {
+            float x = s_features[i * TML_CFG_N_CHANNELS + c] / TML_EIM_INPUT_DIVISOR;
+            if (x < lo[c] || x > hi[c]) {
+                snprintf(why, size, "feature %lu (axis %s) = %g: far outside what is plausible in %s (%g to %g); %s",
+                         (unsigned long)(i * TML_CFG_N_CHANNELS + c), s_axes[c], (double)x, units[c], (double)lo[c],
+                         (double)hi[c], fix);
+                return why;
+            }
+            sum += c < (size_t)TML_EIM_N_REQUIRED ? x * x : 0.0f;
+        }
+        if (sum > 0.0f) { /* exactly 0: a sensor off says nothing of the unit (as predict) */
+            magnitude[n++] = sqrtf(sum);
+        }
+    }
+    if (TML_EIM_MAGNITUDE_MAX <= 0.0f || n == 0) {
+        return NULL;
+    }
+    qsort(magnitude, n, sizeof magnitude[0], by_value);
+    float median = n % 2 ? magnitude[n / 2] : 0.5f * (magnitude[n / 2 - 1] + magnitude[n / 2]);
+    if (median > TML_EIM_MAGNITUDE_MAX) {
+        char axes[128] = "";
+        for (size_t c = 0; c < (size_t)TML_EIM_N_REQUIRED; c++) {
+            size_t k = strlen(axes);
+            snprintf(axes + k, sizeof axes - k, "%s%s", c ? ", " : "", s_axes[c]);
+        }
+        snprintf(why, size, "the window's median magnitude over %s is %g: above the typical %g in %s (another unit?); %s",
+                 axes, (double)median, (double)TML_EIM_MAGNITUDE_MAX, units[0], fix);
+        return why;
+    }
+    return NULL;
+}
+
 /* Runs s_features (n numbers) through the app; returns NULL or the reason it could not. */
 static const char *classify(size_t n, const char *id, size_t id_len)
 {
-    static char why[160];
+    static char why[400];
     static float sample[TML_CFG_N_CHANNELS];
     if (n != (size_t)FEATURES) {
         snprintf(why, sizeof why, "wrong feature count: expected %u (%u samples x %u axes), got %lu",
@@ -275,6 +327,9 @@ static const char *classify(size_t n, const char *id, size_t id_len)
                      s_axes[ch], ch < (size_t)TML_EIM_N_REQUIRED ? "" : " (NaN marks a missing optional channel)");
             return why;
         }
+    }
+    if (wrong_unit(why, sizeof why)) {
+        return why;
     }
     s_samples = 0;
     s_windows = s_beats = s_n_events = 0;

@@ -481,3 +481,29 @@ def test_a_server_started_by_a_program_that_is_not_its_client_outlives_it(tmp_pa
         os.kill(pid, 15)
         assert _gone(pid, 10)
     assert not sock.exists()
+
+
+def test_a_window_in_another_unit_is_refused_naming_the_unit(app_id, tmp_path):
+    """A window in another unit than the manifest's (mg for g, % for m3/m3, uV for mV: here the demo x 1000) is
+    refused in one line naming the expected unit, by the figures `tinyml predict` judges units by
+    (plausible_range, typical_magnitude), instead of being scored as nonsense; the demo's own window is scored."""
+    from eimtest import as_features, demo_signal
+
+    app = load_app(app_id)
+    if not app.tflite_path.is_file():
+        pytest.skip(f"{app_id} has no committed model yet")
+    spec = eim_spec(app)
+    if spec.divisor != 1.0:
+        pytest.skip("int16 audio samples cannot carry another unit")
+    window = demo_signal(app)[-spec.window:]
+    srv = Server(eim_for(app), tmp_path)
+    try:
+        c = srv.connect()
+        assert c.ask({"id": 1, "classify": as_features(app, window)[0]})["success"]
+        r = c.ask({"id": 2, "classify": as_features(app, window * 1000)[0]})
+        assert not r["success"] and ("far outside what is plausible in" in r["error"]
+                                     or "median magnitude" in r["error"]), r
+        assert f"in {app.manifest.unit_of(spec.axes[0])}" in r["error"] and "\n" not in r["error"]
+        c.close()
+    finally:
+        srv.stop()
