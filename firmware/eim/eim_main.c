@@ -14,8 +14,8 @@
  * through tml_app_on_sample, then tml_app_flush: the window alone is the input) and answers the scores of
  * its last window as result.classification, the [app] values as result.values (a value named anomaly* also
  * as result.anomaly), the events the app raised as result.events, and timing in ms. Bad input gets
- * "success": false with an "error" and the server keeps serving (a window in another unit too: a value far outside
- * [signal] plausible_range, a median magnitude above typical_magnitude); `--print-info` prints the hello object.
+ * "success": false with an "error" and the server keeps serving (a window in another unit too: an axis's median far
+ * outside [signal] plausible_range, a median magnitude above typical_magnitude); `--print-info` prints the hello object.
  *
  * Exit status, as the tinyml CLI's: 0 when stopped (SIGINT, SIGTERM, SIGHUP); 2 for what the user can fix (usage,
  * a socket path that cannot be made: its folder missing or not writable, too long, a file or folder already there,
@@ -265,47 +265,80 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The median of x[0..n) (sorts x), as numpy's: the mean of the middle two when n is even. */
+static float median_of(float *x, size_t n)
+{
+    qsort(x, n, sizeof x[0], by_value);
+    return n % 2 ? x[n / 2] : 0.5f * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static float s_scratch[TML_EIM_WINDOW];
+
+/* The window's median of one axis (its finite values: an optional axis may be NaN), in the manifest's units; NaN
+ * when it has none. */
+static float axis_median(size_t c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < (size_t)TML_EIM_WINDOW; i++) {
+        float x = s_features[i * TML_CFG_N_CHANNELS + c] / TML_EIM_INPUT_DIVISOR;
+        if (isfinite(x)) {
+            s_scratch[n++] = x;
+        }
+    }
+    return n ? median_of(s_scratch, n) : NAN;
+}
+
+/* The window's median magnitude of the required axes, over the samples not exactly 0 (a sensor off says nothing of
+ * the unit, as in predict); 0 when all are. */
+static float median_magnitude(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < (size_t)TML_EIM_WINDOW; i++) {
+        float sum = 0.0f;
+        for (size_t c = 0; c < (size_t)TML_EIM_N_REQUIRED; c++) {
+            float x = s_features[i * TML_CFG_N_CHANNELS + c] / TML_EIM_INPUT_DIVISOR;
+            sum += x * x;
+        }
+        if (sum > 0.0f) {
+            s_scratch[n++] = sqrtf(sum);
+        }
+    }
+    return n ? median_of(s_scratch, n) : 0.0f;
+}
+
 /* A window in another unit than the manifest's (mg or m/s^2 for g, % for a fraction) would be scored silently as
- * nonsense; `tinyml predict` judges a recording's unit by the same manifest figures. Returns NULL or the reason:
- * a value far outside its axis's plausible_range, or a median magnitude of the required axes above
- * typical_magnitude (only its top: a quiet window, an idle machine or silence, is no wrong unit). */
+ * nonsense; `tinyml predict` judges a recording's unit by the same manifest figures, on its bulk. Returns NULL or
+ * the reason: an axis whose median is far outside its plausible_range (the median: a sensor fault's few readings out
+ * of range are what some apps detect), or a median magnitude of the required axes above typical_magnitude (only its
+ * top: a quiet window, an idle machine or silence, is no wrong unit). */
 static const char *wrong_unit(char *why, size_t size)
 {
     static const float lo[] = TML_EIM_LIMIT_LO, hi[] = TML_EIM_LIMIT_HI;
     static const char *const units[] = TML_EIM_AXIS_UNITS;
-    static float magnitude[TML_EIM_WINDOW];
     static const char fix[] = "send the window in the model's units (hello: model_parameters.units)";
-    size_t n = 0;
-    for (size_t i = 0; i < (size_t)TML_EIM_WINDOW; i++) {
-        float sum = 0.0f;
-        for (size_t c = 0; c < (size_t)TML_CFG_N_CHANNELS; c++) {
-            float x = s_features[i * TML_CFG_N_CHANNELS + c] / TML_EIM_INPUT_DIVISOR;
-            if (x < lo[c] || x > hi[c]) {
-                snprintf(why, size, "feature %lu (axis %s) = %g: far outside what is plausible in %s (%g to %g); %s",
-                         (unsigned long)(i * TML_CFG_N_CHANNELS + c), s_axes[c], (double)x, units[c], (double)lo[c],
-                         (double)hi[c], fix);
-                return why;
+    for (size_t c = 0; c < (size_t)TML_CFG_N_CHANNELS; c++) {
+        if (isinf(lo[c]) && isinf(hi[c])) {
+            continue;
+        }
+        float m = axis_median(c);
+        if (m < lo[c] || m > hi[c]) {
+            snprintf(why, size, "axis %s: the window's median %g is far outside what is plausible in %s (%g to %g); %s",
+                     s_axes[c], (double)m, units[c], (double)lo[c], (double)hi[c], fix);
+            return why;
+        }
+    }
+    if (TML_EIM_MAGNITUDE_MAX > 0.0f) {
+        float m = median_magnitude();
+        if (m > TML_EIM_MAGNITUDE_MAX) {
+            char axes[128] = "";
+            for (size_t c = 0; c < (size_t)TML_EIM_N_REQUIRED; c++) {
+                size_t k = strlen(axes);
+                snprintf(axes + k, sizeof axes - k, "%s%s", c ? ", " : "", s_axes[c]);
             }
-            sum += c < (size_t)TML_EIM_N_REQUIRED ? x * x : 0.0f;
+            snprintf(why, size, "the window's median magnitude over %s is %g: above the typical %g in %s (another "
+                     "unit?); %s", axes, (double)m, (double)TML_EIM_MAGNITUDE_MAX, units[0], fix);
+            return why;
         }
-        if (sum > 0.0f) { /* exactly 0: a sensor off says nothing of the unit (as predict) */
-            magnitude[n++] = sqrtf(sum);
-        }
-    }
-    if (TML_EIM_MAGNITUDE_MAX <= 0.0f || n == 0) {
-        return NULL;
-    }
-    qsort(magnitude, n, sizeof magnitude[0], by_value);
-    float median = n % 2 ? magnitude[n / 2] : 0.5f * (magnitude[n / 2 - 1] + magnitude[n / 2]);
-    if (median > TML_EIM_MAGNITUDE_MAX) {
-        char axes[128] = "";
-        for (size_t c = 0; c < (size_t)TML_EIM_N_REQUIRED; c++) {
-            size_t k = strlen(axes);
-            snprintf(axes + k, sizeof axes - k, "%s%s", c ? ", " : "", s_axes[c]);
-        }
-        snprintf(why, size, "the window's median magnitude over %s is %g: above the typical %g in %s (another unit?); %s",
-                 axes, (double)median, (double)TML_EIM_MAGNITUDE_MAX, units[0], fix);
-        return why;
     }
     return NULL;
 }

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from apptest import APPS
@@ -486,7 +487,8 @@ def test_a_server_started_by_a_program_that_is_not_its_client_outlives_it(tmp_pa
 def test_a_window_in_another_unit_is_refused_naming_the_unit(app_id, tmp_path):
     """A window in another unit than the manifest's (mg for g, % for m3/m3, uV for mV: here the demo x 1000) is
     refused in one line naming the expected unit, by the figures `tinyml predict` judges units by
-    (plausible_range, typical_magnitude), instead of being scored as nonsense; the demo's own window is scored."""
+    (plausible_range, typical_magnitude) on the window's bulk, instead of being scored as nonsense; the demo's own
+    window is scored, and so is one with a single reading far out of range (a sensor fault, not a unit)."""
     from eimtest import as_features, demo_signal
 
     app = load_app(app_id)
@@ -501,9 +503,14 @@ def test_a_window_in_another_unit_is_refused_naming_the_unit(app_id, tmp_path):
         c = srv.connect()
         assert c.ask({"id": 1, "classify": as_features(app, window)[0]})["success"]
         r = c.ask({"id": 2, "classify": as_features(app, window * 1000)[0]})
-        assert not r["success"] and ("far outside what is plausible in" in r["error"]
+        assert not r["success"] and ("is far outside what is plausible in" in r["error"]
                                      or "median magnitude" in r["error"]), r
         assert f"in {app.manifest.unit_of(spec.axes[0])}" in r["error"] and "\n" not in r["error"]
+        # a fault's reading far out of range (what a sensor-fault class is for) is no wrong unit: it is scored
+        fault = window.copy()
+        fault[len(fault) // 2, 0] = 3 * max(abs(x) for x in spec.limits[0] if np.isfinite(x)) if np.isfinite(
+            spec.limits[0][1]) else 1000 * np.nanmax(np.abs(window[:, 0]))
+        assert c.ask({"id": 3, "classify": as_features(app, fault)[0]})["success"]
         c.close()
     finally:
         srv.stop()
