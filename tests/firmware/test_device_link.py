@@ -350,3 +350,24 @@ def test_a_device_program_killed_by_a_signal_is_said_so():
     finally:
         tx.close()
     assert str(e.value) == "sh closed the link (killed by SIGKILL)", str(e.value)
+
+
+def test_a_board_that_goes_away_mid_session_is_said_naming_its_port():
+    """A board unplugged mid-session (here: the far end of a pseudo-terminal closed) ends the session with one line
+    naming the port, as a closed link, not as an internal error."""
+    master, slave = pty.openpty()
+    port = os.ttyname(slave)
+    tx = L.SerialTransport(port)
+    try:
+        os.write(master, b"boot")
+        assert tx.read(1) == b"boot"
+        os.close(master)
+        with pytest.raises(L.LinkClosed, match=f"^serial port {port}: the board went away \\(unplugged\\?\\): "):
+            for _ in range(100):
+                tx.read(0.05)
+        with pytest.raises(L.LinkClosed, match=f"^serial port {port}: the board went away"):
+            for _ in range(100):
+                tx.write(b"\x00" * 64)
+    finally:
+        tx.close()
+        os.close(slave)

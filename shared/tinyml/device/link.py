@@ -485,17 +485,28 @@ class SerialTransport:
         self.returncode = None
 
     def write(self, data: bytes) -> None:
-        self.ser.write(data)
+        try:
+            self.ser.write(data)
+        except OSError as e:  # pyserial's SerialException is one
+            raise self._gone(e) from None
 
     def read(self, timeout: float) -> bytes:
         end = time.monotonic() + timeout
-        while True:
-            n = self.ser.in_waiting
-            if n:
-                return self.ser.read(n)
-            if time.monotonic() >= end:
-                return b""
-            time.sleep(0.002)
+        try:
+            while True:
+                n = self.ser.in_waiting
+                if n:
+                    return self.ser.read(n)
+                if time.monotonic() >= end:
+                    return b""
+                time.sleep(0.002)
+        except OSError as e:
+            raise self._gone(e) from None
+
+    def _gone(self, e: OSError) -> LinkClosed:
+        """The port failing mid-session: the board unplugged, reset into its bootloader, or its USB bridge gone."""
+        why = e.strerror or str(e) or e.__class__.__name__
+        return LinkClosed(f"serial port {self.describe}: the board went away (unplugged?): {why}")
 
     def stderr_text(self) -> str:
         return ""
