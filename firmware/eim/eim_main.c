@@ -14,16 +14,22 @@
  * through tml_app_on_sample, then tml_app_flush: the window alone is the input) and answers the scores of
  * its last window as result.classification, the [app] values as result.values (a value named anomaly* also
  * as result.anomaly), the events the app raised as result.events, and timing in ms. Bad input gets
- * "success": false with an "error" and the server keeps serving; `--print-info` prints the hello object.
+ * "success": false with an "error" and the server keeps serving (a window in another unit too: an axis's median far
+ * outside [signal] plausible_range, a median magnitude above typical_magnitude); `--print-info` prints the hello object.
  *
  * Exit status, as the tinyml CLI's: 0 when stopped (SIGINT, SIGTERM, SIGHUP); 2 for what the user can fix (usage,
  * a socket path that cannot be made: its folder missing or not writable, too long, a file or folder already there,
  * which is never replaced, a server already listening there; a socket left there by an earlier run, that no server
  * answers on, is replaced), with one line naming the path and the problem; 1 for a failure of the system itself.
- * At exit the socket is removed only when it is still the one this run made.
+ * At exit the socket is removed only when it is still the one this run made. When the process that started it
+ * connects as its client (the SDK's runner) and later dies, even by SIGKILL, the server ends as on SIGTERM (a
+ * launcher that starts it and exits is not its client: the server keeps running).
  *
  * Static memory only; one client at a time (the next waits in the listen backlog).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* struct ucred (SO_PEERCRED) and syscall(): Linux, where the .eim runs */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -35,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -252,10 +259,94 @@ static float score_of(int8_t q)
 #endif
 }
 
+static int by_value(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of x[0..n) (sorts x), as numpy's: the mean of the middle two when n is even. */
+static float median_of(float *x, size_t n)
+{
+    qsort(x, n, sizeof x[0], by_value);
+    return n % 2 ? x[n / 2] : 0.5f * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static float s_scratch[TML_EIM_WINDOW];
+
+/* The window's median of one axis (its finite values: an optional axis may be NaN), in the manifest's units; NaN
+ * when it has none. */
+static float axis_median(size_t c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < (size_t)TML_EIM_WINDOW; i++) {
+        float x = s_features[i * TML_CFG_N_CHANNELS + c] / TML_EIM_INPUT_DIVISOR;
+        if (isfinite(x)) {
+            s_scratch[n++] = x;
+        }
+    }
+    return n ? median_of(s_scratch, n) : NAN;
+}
+
+/* The window's median magnitude of the required axes, over the samples not exactly 0 (a sensor off says nothing of
+ * the unit, as in predict); 0 when all are. */
+static float median_magnitude(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < (size_t)TML_EIM_WINDOW; i++) {
+        float sum = 0.0f;
+        for (size_t c = 0; c < (size_t)TML_EIM_N_REQUIRED; c++) {
+            float x = s_features[i * TML_CFG_N_CHANNELS + c] / TML_EIM_INPUT_DIVISOR;
+            sum += x * x;
+        }
+        if (sum > 0.0f) {
+            s_scratch[n++] = sqrtf(sum);
+        }
+    }
+    return n ? median_of(s_scratch, n) : 0.0f;
+}
+
+/* A window in another unit than the manifest's (mg or m/s^2 for g, % for a fraction) would be scored silently as
+ * nonsense; `tinyml predict` judges a recording's unit by the same manifest figures, on its bulk. Returns NULL or
+ * the reason: an axis whose median is far outside its plausible_range (the median: a sensor fault's few readings out
+ * of range are what some apps detect), or a median magnitude of the required axes above typical_magnitude (only its
+ * top: a quiet window, an idle machine or silence, is no wrong unit). */
+static const char *wrong_unit(char *why, size_t size)
+{
+    static const float lo[] = TML_EIM_LIMIT_LO, hi[] = TML_EIM_LIMIT_HI;
+    static const char *const units[] = TML_EIM_AXIS_UNITS;
+    static const char fix[] = "send the window in the model's units (hello: model_parameters.units)";
+    for (size_t c = 0; c < (size_t)TML_CFG_N_CHANNELS; c++) {
+        if (isinf(lo[c]) && isinf(hi[c])) {
+            continue;
+        }
+        float m = axis_median(c);
+        if (m < lo[c] || m > hi[c]) {
+            snprintf(why, size, "axis %s: the window's median %g is far outside what is plausible in %s (%g to %g); %s",
+                     s_axes[c], (double)m, units[c], (double)lo[c], (double)hi[c], fix);
+            return why;
+        }
+    }
+    if (TML_EIM_MAGNITUDE_MAX > 0.0f) {
+        float m = median_magnitude();
+        if (m > TML_EIM_MAGNITUDE_MAX) {
+            char axes[128] = "";
+            for (size_t c = 0; c < (size_t)TML_EIM_N_REQUIRED; c++) {
+                size_t k = strlen(axes);
+                snprintf(axes + k, sizeof axes - k, "%s%s", c ? ", " : "", s_axes[c]);
+            }
+            snprintf(why, size, "the window's median magnitude over %s is %g: above the typical %g in %s (another "
+                     "unit?); %s", axes, (double)m, (double)TML_EIM_MAGNITUDE_MAX, units[0], fix);
+            return why;
+        }
+    }
+    return NULL;
+}
+
 /* Runs s_features (n numbers) through the app; returns NULL or the reason it could not. */
 static const char *classify(size_t n, const char *id, size_t id_len)
 {
-    static char why[160];
+    static char why[400];
     static float sample[TML_CFG_N_CHANNELS];
     if (n != (size_t)FEATURES) {
         snprintf(why, sizeof why, "wrong feature count: expected %u (%u samples x %u axes), got %lu",
@@ -269,6 +360,9 @@ static const char *classify(size_t n, const char *id, size_t id_len)
                      s_axes[ch], ch < (size_t)TML_EIM_N_REQUIRED ? "" : " (NaN marks a missing optional channel)");
             return why;
         }
+    }
+    if (wrong_unit(why, sizeof why)) {
+        return why;
     }
     s_samples = 0;
     s_windows = s_beats = s_n_events = 0;
@@ -517,6 +611,25 @@ static void on_signal(int sig)
 {
     (void)sig;
     s_stop = 1;
+}
+
+/* A descriptor that becomes readable when the client that connected on fd dies, when that client is the process
+ * that started this one (the SDK's runner: a SIGKILL gives it no chance to stop us); -1 otherwise, or where the
+ * kernel cannot tell (pidfd_open: Linux 5.3). Its parent, not any client: a client merely leaving is no reason. */
+static int watch_starter(int fd, pid_t starter)
+{
+#if defined(SO_PEERCRED) && defined(SYS_pidfd_open)
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != starter || starter <= 1) {
+        return -1;
+    }
+    return (int)syscall(SYS_pidfd_open, starter, 0);
+#else
+    (void)fd;
+    (void)starter;
+    return -1;
+#endif
 }
 
 static void make_shm(void)
@@ -774,9 +887,12 @@ int main(int argc, char **argv)
         return code;
     }
     make_shm();
+    pid_t starter = getppid();
+    int starter_fd = -1; /* readable once the starter, our client, has died */
     while (!s_stop) {
-        struct pollfd p = {.fd = cfd >= 0 ? cfd : lfd, .events = POLLIN, .revents = 0};
-        int r = poll(&p, 1, -1);
+        struct pollfd p[2] = {{.fd = cfd >= 0 ? cfd : lfd, .events = POLLIN, .revents = 0},
+                              {.fd = starter_fd, .events = POLLIN, .revents = 0}};
+        int r = poll(p, 2, -1);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -785,9 +901,17 @@ int main(int argc, char **argv)
             code = 1;
             break;
         }
+        if (starter_fd >= 0 && p[1].revents) {
+            /* the SDK's program died without stopping us: no one is left to serve */
+            fprintf(stderr, "note: the program that started this model (pid %ld) ended: stopping\n", (long)starter);
+            break;
+        }
         if (cfd < 0) {
             cfd = accept(lfd, NULL, NULL);
             tml_json_framer_init(&fr, s_msg, sizeof s_msg);
+            if (cfd >= 0 && starter_fd < 0) {
+                starter_fd = watch_starter(cfd, starter);
+            }
             continue;
         }
         ssize_t k = recv(cfd, chunk, sizeof chunk, 0);
@@ -816,6 +940,9 @@ int main(int argc, char **argv)
     }
     if (cfd >= 0) {
         close(cfd);
+    }
+    if (starter_fd >= 0) {
+        close(starter_fd);
     }
     close(lfd);
     if (made && still_mine(argv[1], &mine)) {

@@ -426,11 +426,18 @@ def _zeros_notice(columns, checks: "_Checks", spec, path) -> None:
                      f"its unit judged on the rest; those stretches are read as 0")
 
 
+def far_outside_limits(plausible_range) -> tuple[float, float]:
+    """The values beyond which a channel is far outside its plausible_range: by more than half its width."""
+    lo, hi = plausible_range
+    margin = 0.5 * (hi - lo)
+    return lo - margin, hi + margin
+
+
 def _plausible(cols: dict[str, np.ndarray], checks: _Checks) -> bool:
-    for c, (lo, hi) in checks.ranges.items():
-        margin = 0.5 * (hi - lo)
+    for c, rng in checks.ranges.items():
+        lo, hi = far_outside_limits(rng)
         a, b = _spread(cols[c])
-        if a < lo - margin or b > hi + margin:
+        if a < lo or b > hi:
             return False
     if checks.magnitude is not None:
         lo, hi = checks.magnitude

@@ -321,3 +321,53 @@ def test_finish_ends_a_session_as_its_transport_allows(keeps_running, sent):
     link.wait_for = lambda kind: kind
     link.finish()
     assert said == [getattr(L.T, sent)]
+
+
+@pytest.mark.parametrize("noise, shown", [
+    (b"boot ok\r\nwaiting for host\r\n" * 3, "waiting for host | boot ok | waiting for host"),
+    (bytes(range(128, 256)) * 4, "512 bytes, not text (the last: f8 f9 fa fb fc fd fe ff)"),
+], ids=["text", "binary"])
+def test_a_device_that_sends_no_frame_is_said_in_one_line_with_its_bytes_shown(noise, shown):
+    """A device that talks but sends no frame (wrong baud rate, a console instead of the link, a line of noise): one
+    line saying no frame came, its last bytes shown as text on that line (line breaks as ' | ') or, when they are not
+    text, counted with the last few in hex: raw binary or a log's line breaks would tear the message apart."""
+    link = L.DeviceLink(_Scripted(noise), timeout_s=5, idle_s=0.2)
+    with pytest.raises(TinymlError) as e:
+        link.recv()
+    msg = str(e.value)
+    assert msg.startswith("device sent no frame for 0.2 s; bytes outside frames: ") and shown in msg, msg
+    assert "\n" not in msg and "\r" not in msg and msg.isprintable(), msg
+
+
+def test_a_device_program_killed_by_a_signal_is_said_so():
+    """A device program killed by a signal (the OOM killer, a watchdog's SIGKILL) is named by its signal, not as
+    Python's negative exit code ('exit code -9')."""
+    tx = L.ProcessTransport(["sh", "-c", "kill -KILL $$"])
+    try:
+        with pytest.raises(L.LinkClosed) as e:
+            while True:
+                tx.read(5)
+    finally:
+        tx.close()
+    assert str(e.value) == "sh closed the link (killed by SIGKILL)", str(e.value)
+
+
+def test_a_board_that_goes_away_mid_session_is_said_naming_its_port():
+    """A board unplugged mid-session (here: the far end of a pseudo-terminal closed) ends the session with one line
+    naming the port, as a closed link, not as an internal error."""
+    master, slave = pty.openpty()
+    port = os.ttyname(slave)
+    tx = L.SerialTransport(port)
+    try:
+        os.write(master, b"boot")
+        assert tx.read(1) == b"boot"
+        os.close(master)
+        with pytest.raises(L.LinkClosed, match=f"^serial port {port}: the board went away \\(unplugged\\?\\): "):
+            for _ in range(100):
+                tx.read(0.05)
+        with pytest.raises(L.LinkClosed, match=f"^serial port {port}: the board went away"):
+            for _ in range(100):
+                tx.write(b"\x00" * 64)
+    finally:
+        tx.close()
+        os.close(slave)

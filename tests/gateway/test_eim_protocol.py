@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from apptest import APPS
@@ -407,3 +408,109 @@ def test_at_exit_only_the_socket_it_made_is_removed(server, tmp_path):
     srv.proc.terminate()
     assert srv.proc.wait(timeout=30) == 0
     assert sock.read_text() == "mine"
+
+
+_SDK_USER = """
+import sys, time
+from edge_impulse_linux.runner import ImpulseRunner
+runner = ImpulseRunner(sys.argv[1])
+info = runner.init()
+print(runner._runner.pid, runner._tempdir + "/runner.sock", info["features_shm"]["name"], flush=True)
+time.sleep(120)
+"""
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:  # the .eim is the killed program's child: reaped by init once it exits
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_runner_killed_with_sigkill_takes_its_eim_along():
+    """The SDK's program killed (SIGKILL, the OOM killer) cannot stop its .eim: the .eim sees the process that
+    started it and was its client die, and ends as on SIGTERM (socket and shared memory removed), instead of
+    serving nobody forever."""
+    import signal
+    import sys
+
+    app = _app_with_model()
+    sdk = subprocess.Popen([sys.executable, "-c", _SDK_USER, str(eim_for(app))], stdout=subprocess.PIPE, text=True)
+    pid = 0
+    try:
+        pid_text, sock, shm = sdk.stdout.readline().split()
+        pid = int(pid_text)
+        sdk.send_signal(signal.SIGKILL)
+        sdk.wait(timeout=30)
+        assert _gone(pid, 10), "the .eim still runs after the program that started it was killed"
+        assert not os.path.exists(sock) and not os.path.exists("/dev/shm/" + shm.lstrip("/"))
+    finally:
+        sdk.kill()
+        if pid and not _gone(pid, 0.1):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_server_started_by_a_program_that_is_not_its_client_outlives_it(tmp_path):
+    """A launcher that starts the .eim and exits (a service script) is not its client: the .eim keeps serving."""
+    app = _app_with_model()
+    sock = tmp_path / "eim.sock"
+    launcher = ("import subprocess, sys; print(subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, "
+                "stderr=subprocess.DEVNULL).pid)")
+    import sys
+
+    pid = int(subprocess.run([sys.executable, "-c", launcher, str(eim_for(app)), str(sock)], capture_output=True,
+                             text=True, check=True, timeout=30).stdout)
+    try:
+        end = time.monotonic() + 30
+        while not _answers(str(sock)):
+            assert time.monotonic() < end, "the .eim never created its socket"
+            time.sleep(0.01)
+        c = Client(str(sock))
+        assert c.ask({"id": 1, "hello": 1})["success"]
+        c.close()
+        time.sleep(0.5)
+        c = Client(str(sock))
+        assert c.ask({"id": 2, "hello": 1})["success"]
+        c.close()
+    finally:
+        os.kill(pid, 15)
+        assert _gone(pid, 10)
+    assert not sock.exists()
+
+
+def test_a_window_in_another_unit_is_refused_naming_the_unit(app_id, tmp_path):
+    """A window in another unit than the manifest's (mg for g, % for m3/m3, uV for mV: here the demo x 1000) is
+    refused in one line naming the expected unit, by the figures `tinyml predict` judges units by
+    (plausible_range, typical_magnitude) on the window's bulk, instead of being scored as nonsense; the demo's own
+    window is scored, and so is one with a single reading far out of range (a sensor fault, not a unit)."""
+    from eimtest import as_features, demo_signal
+
+    app = load_app(app_id)
+    if not app.tflite_path.is_file():
+        pytest.skip(f"{app_id} has no committed model yet")
+    spec = eim_spec(app)
+    if spec.divisor != 1.0:
+        pytest.skip("int16 audio samples cannot carry another unit")
+    window = demo_signal(app)[-spec.window:]
+    srv = Server(eim_for(app), tmp_path)
+    try:
+        c = srv.connect()
+        assert c.ask({"id": 1, "classify": as_features(app, window)[0]})["success"]
+        r = c.ask({"id": 2, "classify": as_features(app, window * 1000)[0]})
+        assert not r["success"] and ("is far outside what is plausible in" in r["error"]
+                                     or "median magnitude" in r["error"]), r
+        assert f"in {app.manifest.unit_of(spec.axes[0])}" in r["error"] and "\n" not in r["error"]
+        # a fault's reading far out of range (what a sensor-fault class is for) is no wrong unit: it is scored
+        fault = window.copy()
+        fault[len(fault) // 2, 0] = 3 * max(abs(x) for x in spec.limits[0] if np.isfinite(x)) if np.isfinite(
+            spec.limits[0][1]) else 1000 * np.nanmax(np.abs(window[:, 0]))
+        assert c.ask({"id": 3, "classify": as_features(app, fault)[0]})["success"]
+        c.close()
+    finally:
+        srv.stop()

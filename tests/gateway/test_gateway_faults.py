@@ -458,3 +458,14 @@ def test_a_local_broker_ends_when_its_owner_is_killed(tmp_path):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_the_device_option_help_names_every_key_it_takes(capsys):
+    """`tinyml gateway --help` is where a user learns --device: every key parse_device takes is there, and board=sim."""
+    from tinyml.gateway.devices import SPEC_KEYS
+
+    with pytest.raises(SystemExit):
+        main(["gateway", "--help"])
+    flat = "".join(capsys.readouterr().out.split())  # argparse wraps the help at any character
+    missing = [k for k in SPEC_KEYS if f"{k}=" not in flat]
+    assert not missing and "|sim" in flat, (missing, flat)

@@ -329,3 +329,37 @@ def test_a_consumer_keeps_each_event_id_once_across_its_restarts(tmp_path):
         sub._on_message(None, None, msg)
         sub._on_message(None, None, msg)
     assert len(got) == 1 and sub.duplicates == 2
+
+
+def test_a_simulated_device_publishes_the_values_its_firmware_would(tmp_path):
+    """board=sim (the dashboard's demo, load tests) raises predict's events: each carries the [app] values of the
+    window that raised it, as the firmware's events do (an irrigation amount, a forecast), not none."""
+    from tinyml.fixtures import demo_path
+    from tinyml.predict import prepare, read_input
+
+    apps = [a for a in APPS if load_app(a).manifest.values and load_app(a).tflite_path.is_file()]
+    if not apps:
+        pytest.skip("no app with [app] values and a model")
+    app = load_app(apps[0])
+    want = predicted_events(app)
+    if not want:
+        pytest.skip(f"{app.id}'s demo raises no event")
+    seconds = len(prepare(app, read_input(app, demo_path(app)), notice=False)) / app.manifest.rate
+    b = broker(tmp_path)
+    try:
+        c = Collector(b)
+        url = b.url("tls", "gw-lab", USERS["gw-lab"], site="lab")
+        devices = [f"app={app.id},board=host,id=fw", f"app={app.id},board=sim,id=sim,speed={max(1.0, seconds / 2):g}"]
+        r = run_gateway(gateway_cmd(url, devices, tmp_path / "q.sqlite"))
+        assert r.returncode == 0, r.stderr
+        wait_until(lambda: len(c.events) >= 2 * len(want), 60, "both devices' events")
+        assert not c.invalid, c.invalid[:3]
+
+        def published(device):
+            return [(p["event"], p["t"], p["values"]) for p in sorted(c.events, key=lambda p: p["seq"])
+                    if p["device"] == device]
+
+        assert published("sim") == published("fw") and len(published("fw")) == len(want)
+        c.stop()
+    finally:
+        b.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import struct
 import subprocess
 import tempfile
@@ -105,6 +106,7 @@ class Decoder:
         self.max_payload = max_payload
         self.buf = bytearray()
         self.noise = bytearray()
+        self.noise_total = 0  # every byte outside frames so far (noise keeps only the latest)
         self.faults = 0
 
     def feed(self, data: bytes) -> list[Frame]:
@@ -115,10 +117,10 @@ class Decoder:
             i = b.find(SYNC)
             if i < 0:
                 keep = 1 if b[-1:] == SYNC[:1] else 0
-                self.noise += b[: len(b) - keep]
+                self._noise(b[: len(b) - keep])
                 del b[: len(b) - keep]
                 break
-            self.noise += b[:i]
+            self._noise(b[:i])
             del b[:i]
             if len(b) < HEADER:
                 break
@@ -141,6 +143,22 @@ class Decoder:
         if len(self.noise) > 8192:  # keep the latest out-of-frame text only (for error messages)
             del self.noise[:-4096]
         return out
+
+    def _noise(self, data) -> None:
+        self.noise += data
+        self.noise_total += len(data)
+
+
+def shown_bytes(data: bytes, total: int, limit: int = 400) -> str:
+    """Bytes a device sent outside frames, on one line: as text with its line breaks as ' | ' (the last `limit`
+    characters), or, when they are not text (binary, a wrong baud rate), their count and the last few in hex."""
+    text = bytes(data).decode("utf-8", "replace")
+    odd = sum(1 for c in text if c == "\ufffd" or not (c.isprintable() or c in "\r\n\t"))
+    if odd > 0.1 * len(text):
+        return f"{total} bytes, not text (the last: {bytes(data[-8:]).hex(' ')})"
+    one = " | ".join(part.strip() for part in text.splitlines() if part.strip())
+    one = "".join(c if c.isprintable() else " " for c in one)  # a stray tab or control byte
+    return one if len(one) <= limit else "..." + one[-limit:]
 
 
 # ---- messages (device -> host) ----
@@ -289,6 +307,16 @@ class LinkClosed(TinymlError):
     pass
 
 
+def exit_text(rc: int) -> str:
+    """A child's end as a user reads it: subprocess's negative code is the signal that killed it."""
+    if rc >= 0:
+        return f"exit code {rc}"
+    try:
+        return f"killed by {signal.Signals(-rc).name}"
+    except ValueError:
+        return f"killed by signal {-rc}"
+
+
 class ProcessTransport:
     """A child process whose stdin/stdout carry the link (QEMU -serial stdio, or the host board).
 
@@ -327,7 +355,7 @@ class ProcessTransport:
 
     def _exit_note(self) -> str:
         rc = self.proc.poll()
-        note = "" if rc is None else f" (exit code {rc})"
+        note = "" if rc is None else f" ({exit_text(rc)})"
         err = self.stderr_text().strip()
         if err:
             note += "; its stderr:\n" + err[-2000:]
@@ -457,17 +485,28 @@ class SerialTransport:
         self.returncode = None
 
     def write(self, data: bytes) -> None:
-        self.ser.write(data)
+        try:
+            self.ser.write(data)
+        except OSError as e:  # pyserial's SerialException is one
+            raise self._gone(e) from None
 
     def read(self, timeout: float) -> bytes:
         end = time.monotonic() + timeout
-        while True:
-            n = self.ser.in_waiting
-            if n:
-                return self.ser.read(n)
-            if time.monotonic() >= end:
-                return b""
-            time.sleep(0.002)
+        try:
+            while True:
+                n = self.ser.in_waiting
+                if n:
+                    return self.ser.read(n)
+                if time.monotonic() >= end:
+                    return b""
+                time.sleep(0.002)
+        except OSError as e:
+            raise self._gone(e) from None
+
+    def _gone(self, e: OSError) -> LinkClosed:
+        """The port failing mid-session: the board unplugged, reset into its bootloader, or its USB bridge gone."""
+        why = e.strerror or str(e) or e.__class__.__name__
+        return LinkClosed(f"serial port {self.describe}: the board went away (unplugged?): {why}")
 
     def stderr_text(self) -> str:
         return ""
@@ -531,7 +570,7 @@ class DeviceLink:
     def _noise_note(self) -> str:
         parts = []
         if self.dec.noise:
-            parts.append("bytes outside frames: " + bytes(self.dec.noise[-400:]).decode("utf-8", "replace"))
+            parts.append("bytes outside frames: " + shown_bytes(self.dec.noise, self.dec.noise_total))
         err = self.tx.stderr_text().strip() if hasattr(self.tx, "stderr_text") else ""
         if err:
             parts.append("device stderr: " + err[-1500:])
@@ -544,7 +583,8 @@ class DeviceLink:
         while not self.pending:
             left = end - time.monotonic()
             if left <= 0:
-                raise TinymlError(f"device sent nothing for {timeout:g} s{self._noise_note()}")
+                said = "no frame" if self.dec.noise else "nothing"  # it talks, but not the link (a console, noise)
+                raise TinymlError(f"device sent {said} for {timeout:g} s{self._noise_note()}")
             self._pump(left)
         return self.pending.pop(0)
 

@@ -21,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("gateway", help="run device links and publish their events to an MQTT broker, nothing lost")
     p.add_argument("--device", action="append", required=True, metavar="KEY=VALUE,...",
-                   help="a device: app=<id>,board=host|qemu-m4|<real board>[,input=rec.csv][,port=/dev/ttyACM0]"
-                        "[,id=<device id>][,rate=Hz][,loop=N] (repeatable)")
+                   help="a device: app=<id>,board=host|qemu-m4|<real board>|sim[,input=rec.csv][,port=/dev/ttyACM0]"
+                        "[,id=<device id>][,rate=Hz][,loop=N][,speed=X (board=sim: X times real time)]"
+                        "[,cmd=program speaking the device link] (repeatable)")
     add_broker_options(p)
     p.add_argument("--telemetry", type=float, default=60.0, help="seconds between telemetry messages (default 60)")
     p.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")

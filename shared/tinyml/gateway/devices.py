@@ -310,11 +310,15 @@ class DeviceWorker:
         self.feed.quantization(o.scale, o.zero_point)
         mk = self.feed.lines
         ends = list(res.ends)
+        values = res.values if res.values is not None and res.values.shape[1:] == (len(self.app.manifest.values),) \
+            else None  # as predict prints them: apps with [app] values
         t0 = time.monotonic()
         w = 0
         for sample, label, score in res.events:
             while w < len(ends) and ends[w] <= sample:  # the window that raised it
                 self.feed.scores = mk.scores(res.scores_q[w])
+                if values is not None:
+                    self.feed.values = {n: self.feed.value_json(v) for n, v in zip(self.app.manifest.values, values[w])}
                 w += 1
             self.feed.stats.windows, self.feed.stats.samples = w, int(sample)
             due = t0 + sample / self.feed.rate / self.speed

@@ -40,6 +40,10 @@ class EimSpec:
     project: dict
     params: dict
     multilabel: bool = False  # [model] output = "multilabel": scores are logits, reported as sigmoid(logit) like predict
+    # per axis, in the manifest's units: values outside (lo, hi) are far outside its plausible_range (a wrong unit)
+    limits: tuple[tuple[float, float], ...] = ()
+    units: tuple[str, ...] = ()  # per axis, the manifest's unit
+    magnitude_max: float = 0.0  # typical_magnitude's top: a window whose median |required axes| is above, refused
 
     @property
     def features(self) -> int:
@@ -98,7 +102,21 @@ def eim_spec(app: App) -> EimSpec:
 
     multilabel = scores_are_logits(m)
     return EimSpec(window, axes, len(m.signal["channels"]), PCM16 if audio else 1.0, thresholds, anomaly, project, params,
-                   multilabel)
+                   multilabel, *unit_checks(m, axes))
+
+
+def unit_checks(m, axes: list[str]) -> tuple[tuple, tuple, float]:
+    """(limits per axis, units per axis, magnitude_max): what `tinyml predict` judges a recording's unit by, for one
+    window. Only the tops of typical_magnitude: a quiet window (an idle machine, silence) is no wrong unit."""
+    from ..readers import ReadSpec
+    from ..units import far_outside_limits
+
+    spec = ReadSpec.from_manifest(m)
+    inf = float("inf")
+    limits = tuple(far_outside_limits(spec.plausible_range[a]) if a in spec.plausible_range else (-inf, inf)
+                   for a in axes)
+    top = float(spec.typical_magnitude[1]) if spec.typical_magnitude else 0.0
+    return limits, tuple(m.unit_of(a) for a in axes), top
 
 
 def brace_safe(text: str) -> str:
@@ -143,10 +161,18 @@ def eim_config_h(spec: EimSpec) -> str:
         f"#define TML_EIM_THRESHOLD_NAMES {{{', '.join(c_string(n) for n in names)}}}",
         f"#define TML_EIM_THRESHOLD_DEFAULTS {{{', '.join(c_float(v) for v in defaults)}}}",
         f"#define TML_EIM_EVENT_NAMES {{{', '.join(c_string(n) for n in spec.params['events'])}}}",
+        f"#define TML_EIM_AXIS_UNITS {{{', '.join(c_string(u) for u in spec.units)}}}",
+        f"#define TML_EIM_LIMIT_LO {{{', '.join(_c_limit(lo) for lo, _ in spec.limits)}}}",
+        f"#define TML_EIM_LIMIT_HI {{{', '.join(_c_limit(hi) for _, hi in spec.limits)}}}",
+        f"#define TML_EIM_MAGNITUDE_MAX {c_float(spec.magnitude_max)}",
         f"#define TML_EIM_PROJECT_JSON {c_string(brace_safe(json.dumps(spec.project, separators=(',', ':'))))}",
         f"#define TML_EIM_PARAMS_JSON {c_string(params[1:-1])}",
     ]
     return "\n".join(lines + ["#endif", ""])
+
+
+def _c_limit(x: float) -> str:
+    return "INFINITY" if x == float("inf") else "(-INFINITY)" if x == float("-inf") else c_float(x)
 
 
 def threshold_overrides(spec: EimSpec) -> str:
