@@ -145,6 +145,30 @@ def test_a_heading_in_a_comment_is_the_heading_and_one_columns_unit_is_the_other
     assert "1 line before the data skipped ('@DATA'...)" in err
 
 
+def test_a_remark_in_a_comment_is_not_the_heading_of_a_headerless_table(tmp_path):
+    # a phone logger's note above bare numbers: as many cells as the rows, none a number, but not column names
+    t = np.arange(1000) / 100
+    g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
+    p = tmp_path / "phone.csv"
+    p.write_text("# recorded by phone, model A, sensor B, 50 Hz\n"
+                 + "".join(f"{s:.2f},{x:.4f},{y:.4f},{z:.4f}\n" for s, (x, y, z) in zip(t, g)))
+    rec = read_recording(p, _spec("fall-detect", rate=100.0, picks={"ax": "2", "ay": "3", "az": "4"}))
+    assert np.allclose(rec.signal, g, atol=1e-4)
+    with pytest.raises(TinymlError, match=r"phone.csv: CSV without a heading row "):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_columns_named_in_a_comment_may_still_be_picked_by_number(tmp_path):
+    t = np.arange(1000) / 100
+    g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
+    p = tmp_path / "log.csv"
+    p.write_text("#t,accX,accY,accZ\n" + "".join(f"{s:.2f},{x:.4f},{y:.4f},{z:.4f}\n" for s, (x, y, z) in zip(t, g)))
+    rec = read_recording(p, _spec("fall-detect", rate=100.0, picks={"ax": "2", "ay": "3", "az": "4"}))
+    assert np.allclose(rec.signal, g, atol=1e-4)
+    rec = read_recording(p, _spec("fall-detect", rate=100.0, picks={"ax": "accX", "ay": "accY", "az": "accZ"}))
+    assert np.allclose(rec.signal, g, atol=1e-4)
+
+
 def _leads(folder, names: list[str], rate: int = 250) -> tuple[object, np.ndarray]:
     """A WFDB record (format 16, mV) whose leads carry `names`, the first being the ECG under test."""
     from tinyml.readers.wfdb import quiet

@@ -151,13 +151,32 @@ def _is_data_row(cells: list[str]) -> bool:
 def _headerless(rows: list[list[str]], lines: list[int], comments: list[str], delim: str, spec: ReadSpec,
                 path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """(heading, rows, line numbers) of a table whose first row is data: its heading from the last comment line
-    above it with as many cells (MobiFall's `#timestamp(ns),x,y,z(m/s^2)`), else _numbered_columns."""
+    above it with as many cells that names columns (MobiFall's `#timestamp(ns),x,y,z(m/s^2)`), else
+    _numbered_columns (also when every --channel pick is a column number: those name no comment's column)."""
     width = len(rows[0])
-    for line in reversed(comments):
+    by_number = bool(spec.picks) and all(p.strip().isdigit() for p in spec.picks.values())
+    for line in reversed(comments if not by_number else []):
         cells = [c.strip() for c in next(csv.reader([line.lstrip("#")], delimiter=delim))]
-        if len(cells) == width and not any(is_number(c) for c in cells if c):
+        if len(cells) == width and _names_columns(cells, spec):
             return cells, rows, [0, *lines]
     return _numbered_columns(rows[0], spec, path), rows, [0, *lines]
+
+
+_NAME_LIKE = re.compile(r"^[A-Za-z_][\w.\-]{0,31}$")  # `x`, `accX`, `timestamp`, `acc.x`, `z-axis`
+
+
+def _names_columns(cells: list[str], spec: ReadSpec) -> bool:
+    """Comment cells that name columns: each a short identifier (a unit may follow in brackets), one of the app's
+    channel names or aliases, or a time name; not a remark split at its commas (`# recorded by phone, model A,
+    50 Hz`)."""
+    known = {n.lower() for ch in spec.all_channels for n in spec.names_for(ch)}
+
+    def is_name(cell: str) -> bool:
+        name = column_name(cell)[0]
+        return bool(_NAME_LIKE.match(name)) or name.lower() in known or time_column(cell)[0]
+
+    filled = [c for c in cells if c]
+    return bool(filled) and all(is_name(c) and not is_number(c) for c in filled)
 
 
 def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]:
