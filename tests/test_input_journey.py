@@ -260,6 +260,19 @@ def test_a_heading_of_sensor_groups_over_axes_names_each_column_by_both(tmp_path
         read_recording(p, _spec("fall-detect"))
 
 
+def test_a_heading_with_a_blank_index_column_over_a_units_row_is_not_a_group_heading(tmp_path):
+    # pandas' to_csv: a blank cell over its index column, then the names; a units row below with one word the
+    # unit table does not know ('class'): not a heading of groups, so no column is named 'ax g'; the row is
+    # refused as the data it is not, naming the column by its own name
+    t = np.arange(500) / 50
+    g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
+    p = tmp_path / "export.csv"
+    p.write_text(",time_s,ax,ay,az,label\n,s,g,g,g,class\n"
+                 + "".join(f"{i},{s:.2f},{x:.4f},{y:.4f},{z:.4f},walk\n" for i, (s, (x, y, z)) in enumerate(zip(t, g))))
+    with pytest.raises(TinymlError, match=r"export.csv: line 2: expected numbers in column 'ax', got 'g'$"):
+        read_recording(p, _spec("fall-detect"))
+
+
 def test_a_multi_segment_record_is_read_across_its_segments_and_cut_at_a_gap(tmp_path, capsys):
     # MIMIC's waveform records: a master header naming segments, a layout header listing the signals, a gap '~'
     from tinyml.readers.wfdb import quiet

@@ -202,9 +202,10 @@ def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]
 
 def _is_group_heading(header: list[str], below: list[str]) -> bool:
     """A heading of groups, each over the columns up to the next (blank cells: a spreadsheet's merged cells),
-    above a heading of the columns: the row below holds words, none a number, in every column a group covers."""
+    above a heading of the columns: the row below holds words, none a number, in every column a group covers.
+    A group spans: a blank cell after a named one (blanks only before the first name are pandas' index column)."""
     named = [j for j, h in enumerate(header) if h.strip()]
-    if not named or len(named) == len(header) or not any(c.strip() for c in below):
+    if not named or not any(not h.strip() for h in header[named[0]:]) or not any(c.strip() for c in below):
         return False
     covered = range(named[0], len(header))
     return (all(j < len(below) and below[j].strip() for j in covered)
