@@ -359,6 +359,25 @@ def test_one_wild_value_in_a_file_that_fits_its_unit_is_refused_not_clipped_into
     assert len(parts) == 1 and np.abs(parts[0].signal).max() < 1.1
 
 
+@pytest.mark.parametrize("bad", ["inf", "6553.5"])
+def test_a_wild_value_in_an_optional_channel_is_a_missing_sample_not_a_refusal(tmp_path, capsys, bad):
+    # a rain gauge's overflow (inf, or 0xFFFF tenths of a mm) in one cell of a soil logger's day: the optional
+    # channel loses that reading, the soil moisture is still scored
+    hours = np.arange(2000) / 2  # six weeks every 30 min: one wild cell passes the units' percentiles
+    vwc = 0.25 + 0.02 * np.sin(2 * np.pi * hours / 24)
+    rain = np.where(hours % 6 == 0, 1.5, 0.0)
+    times = np.datetime64("2024-06-01T00:00") + (hours * 60).astype(int).astype("timedelta64[m]")
+    rows = [f"{t},{v:.4f},{r:.1f}" for t, v, r in zip(times, vwc, rain)]
+    rows[20] = rows[20].rsplit(",", 1)[0] + "," + bad
+    p = tmp_path / "soil.csv"
+    p.write_text("time,vwc,rain_mm\n" + "\n".join(rows) + "\n")
+    rec = read_recording(p, _spec("soil-monitoring"))
+    assert np.allclose(rec.signal[:, 0], vwc, atol=1e-4)
+    rain_mm = rec.signal[:, rec.channels.index("rain_mm")]
+    assert np.isnan(rain_mm[20]) and np.allclose(np.delete(rain_mm, 20), np.delete(rain, 20))
+    assert f"rain_mm = {float(bad):g} at sample 20" in capsys.readouterr().err
+
+
 def _edf(signals: dict[str, np.ndarray], rate: int) -> bytes:
     """An EDF+ file as the specification lays it out: 1 s records, int16 over -5000..5000 uV."""
     labels = list(signals)
