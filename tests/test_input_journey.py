@@ -5,6 +5,9 @@ small, in the layout the tool writes (synthetic values, never real data)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -63,6 +66,14 @@ def _wfdb_with_dropouts(folder, ecg: np.ndarray, dropouts: list[tuple[int, int]]
         wfdb.wrsamp("icu", fs=rate, units=["mV", "mV"], sig_name=["II", "V"], d_signal=d, fmt=["16", "16"],
                     adc_gain=[gain, gain], baseline=[0, 0], write_dir=str(folder))
     return folder / "icu.hea"
+
+
+def test_reading_one_lead_keeps_wfdbs_import_warnings_quiet(tmp_path):
+    # read_lead (the data sets' ECG reader) as the first to import wfdb: pandas' deprecations are not the user's
+    hea = _wfdb_with_dropouts(tmp_path, _ecg(250, 4), [])
+    code = f"from tinyml.readers.wfdb import read_lead; print(read_lead({str(hea)!r}, ['II'])[1])"
+    r = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "250.0" and "Warning" not in r.stderr, r.stderr
 
 
 def test_a_wfdb_records_missing_samples_are_interpolated_and_a_long_dropout_cuts_it(tmp_path, capsys):
@@ -205,17 +216,20 @@ def test_a_record_with_only_another_lead_under_a_database_name_reads_it_as_a_sta
     assert f"ecg: read from lead {names[0]!r}, a stand-in" in capsys.readouterr().err
 
 
+def _edf_field(values, size: int) -> str:
+    """An EDF header field: each value in `size` ASCII characters, left-aligned, space-padded."""
+    return "".join(str(v)[:size].ljust(size) for v in values)
+
+
 def test_an_edf_of_annotations_alone_is_refused_saying_it_holds_no_signal(tmp_path):
     # EDF+ annotation files (PhysioNet's *-Hypnogram.edf, wfdb's test_edfann.edf): one "EDF Annotations" signal,
     # record duration 0
-    def field(values, size):
-        return "".join(str(v).ljust(size) for v in values)
-
     tal = b"+0\x14\x14\x00+1.5\x150.5\x14beat N\x14\x00"
     head = ("0".ljust(8) + "X X X X".ljust(80) + "Startdate X X X X".ljust(80) + "01.01.01" + "23.59.30" + "512".ljust(8)
             + "EDF+C".ljust(44) + "1".ljust(8) + "0".ljust(8) + "1".ljust(4))
-    head += (field(["EDF Annotations"], 16) + field([""], 80) + field([""], 8) + field(["-1"], 8) + field(["1"], 8)
-             + field(["-32768"], 8) + field(["32767"], 8) + field([""], 80) + field([len(tal) // 2], 8) + field([""], 32))
+    head += "".join(_edf_field([v], size) for v, size in [
+        ("EDF Annotations", 16), ("", 80), ("", 8), ("-1", 8), ("1", 8), ("-32768", 8), ("32767", 8), ("", 80),
+        (len(tal) // 2, 8), ("", 32)])
     p = tmp_path / "SC4001EC-Hypnogram.edf"
     p.write_bytes(head.encode("latin-1") + tal)
     with pytest.raises(TinymlError, match=r"SC4001EC-Hypnogram.edf: no signals, only EDF Annotations \(events and their "
@@ -382,17 +396,14 @@ def _edf(signals: dict[str, np.ndarray], rate: int) -> bytes:
     """An EDF+ file as the specification lays it out: 1 s records, int16 over -5000..5000 uV."""
     labels = list(signals)
     n = len(next(iter(signals.values()))) // rate
-
-    def field(values, size):
-        return "".join(str(v)[:size].ljust(size) for v in values)
-
     head = ("0".ljust(8) + "X X X X".ljust(80) + "Startdate 05-DEC-2026 X X X".ljust(80) + "05.12.26" + "22.00.00"
             + str(256 * (len(labels) + 1)).ljust(8) + "EDF+C".ljust(44) + str(n).ljust(8) + "1".ljust(8)
             + str(len(labels)).ljust(4))
-    head += field(labels, 16) + field([""] * len(labels), 80) + field(["uV"] * len(labels), 8)
-    head += field(["-5000"] * len(labels), 8) + field(["5000"] * len(labels), 8)
-    head += field(["-32768"] * len(labels), 8) + field(["32767"] * len(labels), 8) + field([""] * len(labels), 80)
-    head += field([rate] * len(labels), 8) + field([""] * len(labels), 32)
+    each = len(labels)
+    head += _edf_field(labels, 16) + _edf_field([""] * each, 80) + _edf_field(["uV"] * each, 8)
+    head += _edf_field(["-5000"] * each, 8) + _edf_field(["5000"] * each, 8)
+    head += _edf_field(["-32768"] * each, 8) + _edf_field(["32767"] * each, 8) + _edf_field([""] * each, 80)
+    head += _edf_field([rate] * each, 8) + _edf_field([""] * each, 32)
     raw = head.encode("latin-1")
     for r in range(n):
         for x in signals.values():

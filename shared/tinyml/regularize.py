@@ -118,10 +118,11 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     missing = int(np.sum(np.rint(kept[long] / step) - 1))  # a step of about k median steps lost k - 1
     jitter = float(np.percentile(np.abs(kept[~long] - step), 95)) if np.any(~long) else 0.0
     if jitter <= max(_jitter_tolerance(t, step), slack):
-        jitter = 0.0  # the float rounding of the time column (epoch seconds), not the clock's
+        jitter = 0.0  # the times' float rounding (epoch seconds) or their resolution (slack), not the clock's
     regrid = abs(rate * step - 1) > 1e-6
     if jitter or regrid or (missing and not missing_said):
-        notice(path, f"irregular time column ({'' if slack else 'median '}step {duration_words(step)}, {1 / step:.4g} Hz; "
+        said_step = f"{'' if slack else 'median '}step {duration_words(step)}"  # slack: fitted, not the median
+        notice(path, f"irregular time column ({said_step}, {1 / step:.4g} Hz; "
                      + (f"jitter {duration_words(jitter)} (95th percentile); " if jitter else "")
                      + f"{missing} missing sample{'s' if missing != 1 else ''}"
                      + (f", longest gap {duration_words(float(kept.max()))}" if missing else "")
