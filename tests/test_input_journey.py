@@ -178,6 +178,10 @@ def test_columns_named_in_a_comment_may_still_be_picked_by_number(tmp_path):
     assert np.allclose(rec.signal, g, atol=1e-4)
     rec = read_recording(p, _spec("fall-detect", rate=100.0, picks={"ax": "accX", "ay": "accY", "az": "accZ"}))
     assert np.allclose(rec.signal, g, atol=1e-4)
+    # names of several words, each with its unit: a heading too (a remark's cells have none)
+    p.write_text("# Time (s),Acc X (g),Acc Y (g),Acc Z (g)\n" + p.read_text().split("\n", 1)[1])
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "Acc X", "ay": "Acc Y", "az": "Acc Z"}))
+    assert rec.rate == 100 and np.allclose(rec.signal, g, atol=1e-4)
 
 
 def _leads(folder, names: list[str], rate: int = 250) -> tuple[object, np.ndarray]:

@@ -166,17 +166,16 @@ _NAME_LIKE = re.compile(r"^[A-Za-z_][\w.\-]{0,31}$")  # `x`, `accX`, `timestamp`
 
 
 def _names_columns(cells: list[str], spec: ReadSpec) -> bool:
-    """Comment cells that name columns: each a short identifier (a unit may follow in brackets), one of the app's
-    channel names or aliases, or a time name; not a remark split at its commas (`# recorded by phone, model A,
-    50 Hz`)."""
-    known = {n.lower() for ch in spec.all_channels for n in spec.names_for(ch)}
-
-    def is_name(cell: str) -> bool:
-        name = column_name(cell)[0]
-        return bool(_NAME_LIKE.match(name)) or name.lower() in known or time_column(cell)[0]
-
+    """Comment cells that name columns, not a remark split at its commas (`# recorded by phone, model A, 50 Hz`):
+    none a number, and one of them the app's channel name or alias or a time name, or each a short identifier
+    (`x`, `accX`) or a name with its unit in brackets (`Acc X (g)`)."""
     filled = [c for c in cells if c]
-    return bool(filled) and all(is_name(c) and not is_number(c) for c in filled)
+    if not filled or any(is_number(c) for c in filled):
+        return False
+    known = {n.lower() for ch in spec.all_channels for n in spec.names_for(ch)}
+    if any(column_name(c)[0].lower() in known or time_column(c)[0] for c in filled):
+        return True
+    return all(_NAME_LIKE.match(column_name(c)[0]) or column_name(c)[1] for c in filled)
 
 
 def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]:
