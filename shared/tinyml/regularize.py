@@ -152,11 +152,12 @@ def _fitted_step(t: np.ndarray, cut: np.ndarray) -> tuple[float, float]:
 def _resolution(t: np.ndarray, step: float) -> float:
     """The resolution the times are written at, when it rounds (or truncates) them off a grid of `step`: the
     coarsest power of ten (1 s ... 1 us) under a step that every time is a whole multiple of, when a step is not
-    a whole number of it (else the times are exact); 0 when there is none."""
+    a whole number of it (else the times are exact: 500 Hz in ms); 0 when there is none."""
     for exponent in range(0, -7, -1):
         unit = 10.0 ** exponent
         if unit < step and np.all(np.abs(t / unit - np.rint(t / unit)) <= 1e-3):
-            return unit if abs(step / unit - round(step / unit)) > 1e-3 else 0.0
+            # a step of a whole number of units leaves the times exact, unless its fraction adds up over the rows
+            return unit if len(t) * abs(step / unit - round(step / unit)) > 0.1 else 0.0
     return 0.0
 
 
