@@ -176,9 +176,10 @@ def _step_between_gaps(t: np.ndarray, steps: np.ndarray, unit: float, spec) -> t
     longer than rounding makes one; under two units (800 Hz in ms) one lost sample cannot be told from rounding,
     and the stretch around it is not steady: the median step, as for any irregular clock."""
     median = float(np.median(steps))
-    if not unit:
+    near = steps[np.abs(steps - median) <= 1.001 * unit]  # the steps rounding alone makes of one
+    if not unit or not len(near):
         return median, 0.0
-    rough = float(np.mean(steps[np.abs(steps - median) <= 1.001 * unit]))  # the steps rounding alone makes
+    rough = float(np.mean(near))
     cut = np.flatnonzero(steps > _longest_kept_step(rough, 1.001 * unit))
     if len(t) - 1 - len(cut) < 2:  # hardly a step between the gaps
         return median, 0.0
