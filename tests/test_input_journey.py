@@ -5,6 +5,9 @@ small, in the layout the tool writes (synthetic values, never real data)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -63,6 +66,14 @@ def _wfdb_with_dropouts(folder, ecg: np.ndarray, dropouts: list[tuple[int, int]]
         wfdb.wrsamp("icu", fs=rate, units=["mV", "mV"], sig_name=["II", "V"], d_signal=d, fmt=["16", "16"],
                     adc_gain=[gain, gain], baseline=[0, 0], write_dir=str(folder))
     return folder / "icu.hea"
+
+
+def test_reading_one_lead_keeps_wfdbs_import_warnings_quiet(tmp_path):
+    # read_lead (the data sets' ECG reader) as the first to import wfdb: pandas' deprecations are not the user's
+    hea = _wfdb_with_dropouts(tmp_path, _ecg(250, 4), [])
+    code = f"from tinyml.readers.wfdb import read_lead; print(read_lead({str(hea)!r}, ['II'])[1])"
+    r = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "250.0" and "Warning" not in r.stderr, r.stderr
 
 
 def test_a_wfdb_records_missing_samples_are_interpolated_and_a_long_dropout_cuts_it(tmp_path, capsys):
@@ -145,6 +156,34 @@ def test_a_heading_in_a_comment_is_the_heading_and_one_columns_unit_is_the_other
     assert "1 line before the data skipped ('@DATA'...)" in err
 
 
+def test_a_remark_in_a_comment_is_not_the_heading_of_a_headerless_table(tmp_path):
+    # a phone logger's note above bare numbers: as many cells as the rows, none a number, but not column names
+    t = np.arange(1000) / 100
+    g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
+    p = tmp_path / "phone.csv"
+    p.write_text("# recorded by phone, model A, sensor B, 50 Hz\n"
+                 + "".join(f"{s:.2f},{x:.4f},{y:.4f},{z:.4f}\n" for s, (x, y, z) in zip(t, g)))
+    rec = read_recording(p, _spec("fall-detect", rate=100.0, picks={"ax": "2", "ay": "3", "az": "4"}))
+    assert np.allclose(rec.signal, g, atol=1e-4)
+    with pytest.raises(TinymlError, match=r"phone.csv: CSV without a heading row "):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_columns_named_in_a_comment_may_still_be_picked_by_number(tmp_path):
+    t = np.arange(1000) / 100
+    g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
+    p = tmp_path / "log.csv"
+    p.write_text("#t,accX,accY,accZ\n" + "".join(f"{s:.2f},{x:.4f},{y:.4f},{z:.4f}\n" for s, (x, y, z) in zip(t, g)))
+    rec = read_recording(p, _spec("fall-detect", rate=100.0, picks={"ax": "2", "ay": "3", "az": "4"}))
+    assert np.allclose(rec.signal, g, atol=1e-4)
+    rec = read_recording(p, _spec("fall-detect", rate=100.0, picks={"ax": "accX", "ay": "accY", "az": "accZ"}))
+    assert np.allclose(rec.signal, g, atol=1e-4)
+    # names of several words, each with its unit: a heading too (a remark's cells have none)
+    p.write_text("# Time (s),Acc X (g),Acc Y (g),Acc Z (g)\n" + p.read_text().split("\n", 1)[1])
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "Acc X", "ay": "Acc Y", "az": "Acc Z"}))
+    assert rec.rate == 100 and np.allclose(rec.signal, g, atol=1e-4)
+
+
 def _leads(folder, names: list[str], rate: int = 250) -> tuple[object, np.ndarray]:
     """A WFDB record (format 16, mV) whose leads carry `names`, the first being the ECG under test."""
     from tinyml.readers.wfdb import quiet
@@ -181,17 +220,20 @@ def test_a_record_with_only_another_lead_under_a_database_name_reads_it_as_a_sta
     assert f"ecg: read from lead {names[0]!r}, a stand-in" in capsys.readouterr().err
 
 
+def _edf_field(values, size: int) -> str:
+    """An EDF header field: each value in `size` ASCII characters, left-aligned, space-padded."""
+    return "".join(str(v)[:size].ljust(size) for v in values)
+
+
 def test_an_edf_of_annotations_alone_is_refused_saying_it_holds_no_signal(tmp_path):
     # EDF+ annotation files (PhysioNet's *-Hypnogram.edf, wfdb's test_edfann.edf): one "EDF Annotations" signal,
     # record duration 0
-    def field(values, size):
-        return "".join(str(v).ljust(size) for v in values)
-
     tal = b"+0\x14\x14\x00+1.5\x150.5\x14beat N\x14\x00"
     head = ("0".ljust(8) + "X X X X".ljust(80) + "Startdate X X X X".ljust(80) + "01.01.01" + "23.59.30" + "512".ljust(8)
             + "EDF+C".ljust(44) + "1".ljust(8) + "0".ljust(8) + "1".ljust(4))
-    head += (field(["EDF Annotations"], 16) + field([""], 80) + field([""], 8) + field(["-1"], 8) + field(["1"], 8)
-             + field(["-32768"], 8) + field(["32767"], 8) + field([""], 80) + field([len(tal) // 2], 8) + field([""], 32))
+    head += "".join(_edf_field([v], size) for v, size in [
+        ("EDF Annotations", 16), ("", 80), ("", 8), ("-1", 8), ("1", 8), ("-32768", 8), ("32767", 8), ("", 80),
+        (len(tal) // 2, 8), ("", 32)])
     p = tmp_path / "SC4001EC-Hypnogram.edf"
     p.write_bytes(head.encode("latin-1") + tal)
     with pytest.raises(TinymlError, match=r"SC4001EC-Hypnogram.edf: no signals, only EDF Annotations \(events and their "
@@ -233,6 +275,19 @@ def test_a_heading_of_sensor_groups_over_axes_names_each_column_by_both(tmp_path
     assert rec.rate == pytest.approx(18.4, rel=1e-3) and np.allclose(rec.signal, belt, atol=1e-4)
     with pytest.raises(TinymlError, match=r"lacks column\(s\) ax, ay, az; it has TimeStamps Time, AnkleAccelerometer "
                                           r"x-axis \(g\), .*, BeltAccelerometer x-axis \(g\), "):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_a_heading_with_a_blank_index_column_over_a_units_row_is_not_a_group_heading(tmp_path):
+    # pandas' to_csv: a blank cell over its index column, then the names; a units row below with one word the
+    # unit table does not know ('class'): not a heading of groups, so no column is named 'ax g'; the row is
+    # refused as the data it is not, naming the column by its own name
+    t = np.arange(500) / 50
+    g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
+    p = tmp_path / "export.csv"
+    p.write_text(",time_s,ax,ay,az,label\n,s,g,g,g,class\n"
+                 + "".join(f"{i},{s:.2f},{x:.4f},{y:.4f},{z:.4f},walk\n" for i, (s, (x, y, z)) in enumerate(zip(t, g))))
+    with pytest.raises(TinymlError, match=r"export.csv: line 2: expected numbers in column 'ax', got 'g'$"):
         read_recording(p, _spec("fall-detect"))
 
 
@@ -322,21 +377,37 @@ def test_one_wild_value_in_a_file_that_fits_its_unit_is_refused_not_clipped_into
     assert len(parts) == 1 and np.abs(parts[0].signal).max() < 1.1
 
 
+@pytest.mark.parametrize("bad", ["inf", "6553.5"])
+def test_a_wild_value_in_an_optional_channel_is_a_missing_sample_not_a_refusal(tmp_path, capsys, bad):
+    # a rain gauge's overflow (inf, or 0xFFFF tenths of a mm) in one cell of a soil logger's day: the optional
+    # channel loses that reading, the soil moisture is still scored
+    hours = np.arange(2000) / 2  # six weeks every 30 min: one wild cell passes the units' percentiles
+    vwc = 0.25 + 0.02 * np.sin(2 * np.pi * hours / 24)
+    rain = np.where(hours % 6 == 0, 1.5, 0.0)
+    times = np.datetime64("2024-06-01T00:00") + (hours * 60).astype(int).astype("timedelta64[m]")
+    rows = [f"{t},{v:.4f},{r:.1f}" for t, v, r in zip(times, vwc, rain)]
+    rows[20] = rows[20].rsplit(",", 1)[0] + "," + bad
+    p = tmp_path / "soil.csv"
+    p.write_text("time,vwc,rain_mm\n" + "\n".join(rows) + "\n")
+    rec = read_recording(p, _spec("soil-monitoring"))
+    assert np.allclose(rec.signal[:, 0], vwc, atol=1e-4)
+    rain_mm = rec.signal[:, rec.channels.index("rain_mm")]
+    assert np.isnan(rain_mm[20]) and np.allclose(np.delete(rain_mm, 20), np.delete(rain, 20))
+    assert f"rain_mm = {float(bad):g} at sample 20" in capsys.readouterr().err
+
+
 def _edf(signals: dict[str, np.ndarray], rate: int) -> bytes:
     """An EDF+ file as the specification lays it out: 1 s records, int16 over -5000..5000 uV."""
     labels = list(signals)
     n = len(next(iter(signals.values()))) // rate
-
-    def field(values, size):
-        return "".join(str(v)[:size].ljust(size) for v in values)
-
     head = ("0".ljust(8) + "X X X X".ljust(80) + "Startdate 05-DEC-2026 X X X".ljust(80) + "05.12.26" + "22.00.00"
             + str(256 * (len(labels) + 1)).ljust(8) + "EDF+C".ljust(44) + str(n).ljust(8) + "1".ljust(8)
             + str(len(labels)).ljust(4))
-    head += field(labels, 16) + field([""] * len(labels), 80) + field(["uV"] * len(labels), 8)
-    head += field(["-5000"] * len(labels), 8) + field(["5000"] * len(labels), 8)
-    head += field(["-32768"] * len(labels), 8) + field(["32767"] * len(labels), 8) + field([""] * len(labels), 80)
-    head += field([rate] * len(labels), 8) + field([""] * len(labels), 32)
+    each = len(labels)
+    head += _edf_field(labels, 16) + _edf_field([""] * each, 80) + _edf_field(["uV"] * each, 8)
+    head += _edf_field(["-5000"] * each, 8) + _edf_field(["5000"] * each, 8)
+    head += _edf_field(["-32768"] * each, 8) + _edf_field(["32767"] * each, 8) + _edf_field([""] * each, 80)
+    head += _edf_field([rate] * each, 8) + _edf_field([""] * each, 32)
     raw = head.encode("latin-1")
     for r in range(n):
         for x in signals.values():

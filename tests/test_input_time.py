@@ -89,6 +89,42 @@ def _smooth(t):
     return np.stack([np.sin(2 * np.pi * 0.5 * t), np.cos(2 * np.pi * 0.3 * t), 1 + 0.1 * t], axis=1)
 
 
+ANY_RATE = ReadSpec(CH, accepted_rates=(1.0, 2000.0))
+
+
+def _written_at(t: np.ndarray, decimals: int, how: str) -> list[str]:
+    """Times in seconds as a logger writes them to `decimals` places: rounded, or cut off (truncated)."""
+    scaled = t * 10.0 ** decimals
+    whole = np.round(scaled) if how == "rounded" else np.floor(scaled + 1e-6)
+    return [f"{x / 10.0 ** decimals:.{decimals}f}" for x in whole]
+
+
+@pytest.mark.parametrize("how", ["rounded", "truncated"])
+@pytest.mark.parametrize("rate,decimals", [(360, 3), (400, 3), (512, 3), (800, 3), (900, 3), (40, 2), (80, 2),
+                                           (85, 2)])
+def test_times_written_to_a_coarse_resolution_give_the_clocks_rate(tmp_path, capsys, rate, decimals, how):
+    # a step that is no whole number of the resolution (2.5 ms in ms: steps of 2 and 3 ms; 1.25 ms: 1 and 2 ms)
+    # was read as the median step's rate (500 Hz, 1000 Hz with 500 missing samples) or refused as jitter
+    t = np.arange(2000) / rate
+    rec = read_recording(_write(tmp_path / "r.csv", "time_s", _written_at(t, decimals, how), _smooth(t)), ANY_RATE)
+    assert rec.rate == rate
+    assert "irregular" not in capsys.readouterr().err
+    assert np.allclose(rec.signal, _smooth(t), atol=1e-6)  # the rows kept as they are
+
+
+@pytest.mark.parametrize("how", ["rounded", "truncated"])
+@pytest.mark.parametrize("rate,lost,said", [(360, [1000], "1 missing sample,"),
+                                            (800, range(1000, 1005), "5 missing samples")])
+def test_lost_samples_between_times_written_to_the_millisecond_are_still_said(tmp_path, capsys, rate, lost, said,
+                                                                              how):
+    t = np.delete(np.arange(3000) / rate, list(lost))
+    rec = read_recording(_write(tmp_path / "r.csv", "time_s", _written_at(t, 3, how), _smooth(t)), ANY_RATE)
+    assert rec.rate == rate and len(rec.signal) in (2999, 3000)  # a last time cut off ends the grid a step early
+    err = capsys.readouterr().err
+    assert f"irregular time column (step {1000 / rate:.3g} ms, {rate} Hz; {said}" in err, err  # not the median
+    assert "jitter" not in err
+
+
 def test_a_jittered_ble_tag_at_20_hz_is_resampled_with_one_notice(tmp_path, capsys):
     rng = np.random.default_rng(7)
     steps = 0.049 + rng.uniform(-0.012, 0.012, 400)  # a waist BLE tag: median step 49 ms

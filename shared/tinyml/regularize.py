@@ -4,12 +4,14 @@ timestamp, deliver rows out of order and drop samples.
 - Rows are sorted by time; rows sharing a time are averaged into one. Time that steps back further than
   the longest gap interpolated over (a clock reset, two recordings joined) is refused, naming the sample:
   sorting would interleave two stretches of signal.
-- Rows that sit on a steady grid (each within 10 % of a step of its place, plus the rounding of times written
-  to a fixed resolution) keep their values; the rate comes from the whole span, so timestamps rounded to the
-  millisecond still give 16000 Hz, not 15873, and 360 Hz, not the 333 Hz of their median step.
-- Otherwise the values are interpolated linearly onto a grid at the median step, with one notice that
-  gives the jitter, the missing samples, the repeated and the reordered rows. The pipeline then
-  resamples that grid to the device rate like any other rate.
+- Rows that sit on a steady grid (each within 10 % of a step of its place, plus what writing times to a fixed
+  resolution, rounded or truncated, does) keep their values; the rate comes from a least-squares fit of time
+  against sample number over every row, so times written to the millisecond give 360 Hz, not the 333 Hz of their
+  median step, and 800 Hz, not 1000.
+- Otherwise the values are interpolated linearly onto a grid at the median step (or, for times written to a
+  resolution near the step, the fitted step of the stretches between gaps), with one notice that gives the
+  jitter, the missing samples, the repeated and the reordered rows. The pipeline then resamples that grid to the
+  device rate like any other rate.
 - A gap longer than `max_gap_s` ([signal] max_gap_s) is never interpolated over: it would invent a
   signal (a flat stretch where a fall detector looks for stillness). `steady` refuses it, naming its
   time; `steady_parts` (predict, run) cuts the recording there into parts scored on their own, each on
@@ -73,19 +75,20 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     if len(t) < 2:
         raise TinymlError(f"{path}: every sample has the same time; the time column does not give a rate")
     span = t[-1] - t[0]
-    grid_step = span / (len(t) - 1)
-    off = np.abs(t - (t[0] + np.arange(len(t)) * grid_step))
     fixed = _fixes(repeated, backwards)
     steps = np.diff(t)
-    if off.max() <= ON_GRID * grid_step + _rounding(t - t[0], grid_step):
-        rate = _round_rate(1.0 / grid_step, off.max(), span, spec)
+    grid_step, off = _fitted_step(t, np.array([], np.int64))
+    unit = _resolution(t - t[0], grid_step)
+    slack = 0.0  # how far a step may differ from the grid's by the times' resolution alone
+    if off <= _allowed_off(grid_step, unit):
+        rate = _round_rate(1.0 / grid_step, off, span, spec)
         if _grid_rate(rate, spec, steady=True) == rate:
             if fixed:
                 notice(path, f"time column: {fixed}")
             return Grid(cols, rate, [(0, len(t))])
         step = 1.0 / rate  # steady, but at a rate the device rate has no simple ratio to: regrid below
     else:
-        step = float(np.median(steps))
+        step, slack = _step_between_gaps(t, steps, unit, spec)
     limit = _gap_limit(spec, step)
     cut = steps > limit
     if cut.any() and not split:
@@ -111,14 +114,15 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         at += k
     out = {c: np.concatenate(v) for c, v in pieces.items()}
     kept = steps[~cut]
-    long = kept > 1.5 * step
+    long = kept > _longest_kept_step(step, slack)
     missing = int(np.sum(np.rint(kept[long] / step) - 1))  # a step of about k median steps lost k - 1
     jitter = float(np.percentile(np.abs(kept[~long] - step), 95)) if np.any(~long) else 0.0
-    if jitter <= _jitter_tolerance(t, step):
-        jitter = 0.0  # the float rounding of the time column (epoch seconds), not the clock's
+    if jitter <= max(_jitter_tolerance(t, step), slack):
+        jitter = 0.0  # the times' float rounding (epoch seconds) or their resolution (slack), not the clock's
     regrid = abs(rate * step - 1) > 1e-6
     if jitter or regrid or (missing and not missing_said):
-        notice(path, f"irregular time column (median step {duration_words(step)}, {1 / step:.4g} Hz; "
+        said_step = f"{'' if slack else 'median '}step {duration_words(step)}"  # slack: fitted, not the median
+        notice(path, f"irregular time column ({said_step}, {1 / step:.4g} Hz; "
                      + (f"jitter {duration_words(jitter)} (95th percentile); " if jitter else "")
                      + f"{missing} missing sample{'s' if missing != 1 else ''}"
                      + (f", longest gap {duration_words(float(kept.max()))}" if missing else "")
@@ -128,15 +132,67 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     return Grid(out, rate, parts, [float(x) for x in steps[cut]], starts)
 
 
-def _rounding(t: np.ndarray, step: float) -> float:
-    """How far rounding may have moved a time written to a fixed resolution: half of the coarsest power of ten
-    (1 s ... 1 us) every time is a whole multiple of, when that is under a step (360 Hz written to the
-    millisecond sits up to 0.5 ms, 18 % of a step, off its place); 0 when there is none."""
+def _fitted_step(t: np.ndarray, cut: np.ndarray) -> tuple[float, float]:
+    """(step, how far the farthest row sits off its place) of a clock whose rows are consecutive samples in each
+    stretch between the steps at `cut` (indices into np.diff(t)): the least-squares step over all stretches, each
+    on its own offset. Every row counts, not only the end points or the median of rounded steps (360 Hz written to
+    the millisecond steps 3, 3, 2 ms: a median of 3 ms)."""
+    starts = np.zeros(len(t), np.int64)
+    starts[cut + 1] = 1
+    stretch = np.cumsum(starts)
+    sizes = np.bincount(stretch).astype(np.float64)
+    k = np.arange(len(t), dtype=np.float64)
+    x = t - t[0]
+    k -= (np.bincount(stretch, k) / sizes)[stretch]  # each stretch on its own offset
+    x -= (np.bincount(stretch, x) / sizes)[stretch]
+    step = float(k @ x) / float(k @ k)
+    return step, float(np.abs(x - step * k).max())
+
+
+def _resolution(t: np.ndarray, step: float) -> float:
+    """The resolution the times are written at, when it rounds (or truncates) them off a grid of `step`: the
+    coarsest power of ten (1 s ... 1 us) under a step that every time is a whole multiple of, when a step is not
+    a whole number of it (else the times are exact: 500 Hz in ms); 0 when there is none."""
     for exponent in range(0, -7, -1):
         unit = 10.0 ** exponent
         if unit < step and np.all(np.abs(t / unit - np.rint(t / unit)) <= 1e-3):
-            return unit / 2
+            # a step of a whole number of units leaves the times exact, unless its fraction adds up over the rows
+            return unit if len(t) * abs(step / unit - round(step / unit)) > 0.1 else 0.0
     return 0.0
+
+
+def _allowed_off(step: float, unit: float) -> float:
+    """How far a row of a steady clock may sit off its fitted place: 10 % of a step, plus what writing its time to
+    a resolution does (rounded or truncated, a time is up to a unit off; the fitted line takes the mean, leaving
+    half a unit, 0.65 for a fit of ten rows: 0.75), but under half a step (further, which sample it is cannot be
+    told). 400 Hz in milliseconds steps 2, 3, 3, 2 ms around 2.5 ms; one lost sample sits 0.9 units or more off."""
+    return min(ON_GRID * step + 0.75 * unit, 0.5 * step)
+
+
+def _step_between_gaps(t: np.ndarray, steps: np.ndarray, unit: float, spec) -> tuple[float, float]:
+    """(step, slack) of a clock with gaps or jitter: the median step, unless the times are written at a resolution
+    near the step (800 Hz in milliseconds steps 1 or 2 ms: a median of 1 ms) and the stretches between the gaps
+    are steady: then their fitted step, with the resolution as the slack a step may differ by. A gap is a step
+    longer than rounding makes one; under two units (800 Hz in ms) one lost sample cannot be told from rounding,
+    and the stretch around it is not steady: the median step, as for any irregular clock."""
+    median = float(np.median(steps))
+    near = steps[np.abs(steps - median) <= 1.001 * unit]  # the steps rounding alone makes of one
+    if not unit or not len(near):
+        return median, 0.0
+    rough = float(np.mean(near))
+    cut = np.flatnonzero(steps > _longest_kept_step(rough, 1.001 * unit))
+    if len(t) - 1 - len(cut) < 2:  # hardly a step between the gaps
+        return median, 0.0
+    step, off = _fitted_step(t, cut)
+    if not off <= _allowed_off(step, unit):
+        return median, 0.0
+    return 1.0 / _round_rate(1.0 / step, off, float(np.sum(np.delete(steps, cut))), spec), unit
+
+
+def _longest_kept_step(step: float, slack: float) -> float:
+    """The longest step between rows with no sample lost: half a step more (a jittered clock), or one unit of the
+    times' resolution more when that is larger (800 Hz in ms: 1.25 ms steps written 1 or 2 ms)."""
+    return max(1.5 * step, step + slack)
 
 
 def _jitter_tolerance(t: np.ndarray, step: float) -> float:
@@ -247,10 +303,10 @@ def _grid_rate(rate: float, spec, steady: bool = False) -> float:
 
 
 def _round_rate(rate: float, off: float, span: float, spec) -> float:
-    """The rate of a steady grid, set to the device rate or a whole number of Hz when it lies within
-    what the timestamps' rounding allows."""
+    """The rate of a steady grid, set to the device rate or the roundest number of Hz (100s, 10s, whole) when it
+    lies within what the timestamps' rounding allows (40 rows at 800 Hz in ms fit 798 Hz: they allow 16 Hz)."""
     tol = rate * max(2.0 * off / span, 1e-9)
-    for r in (getattr(spec, "device_rate", None), float(round(rate))):
+    for r in (getattr(spec, "device_rate", None), *(float(round(rate, -k)) for k in (2, 1, 0))):
         if r and abs(rate - r) <= tol:
             return float(r)
     return rate

@@ -122,22 +122,25 @@ def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], 
         groups.setdefault((spec.units.get(ch, ""), declared.get(ch, "") or ""), []).append(ch)
     for (unit, said), chans in groups.items():
         out.update(_settle(columns, chans, unit, said, spec, path))
-    _refuse_wild_values(columns, out, spec, path)
+    _refuse_or_drop_wild_values(columns, out, spec, path)
     return out
 
 
 WILD = 10.0  # a value this many times the plausible range's largest magnitude is no reading of the sensor
 
 
-def _refuse_wild_values(columns, out, spec, path) -> None:
+def _refuse_or_drop_wild_values(columns, out, spec, path) -> None:
     """A value far beyond its channel's plausible range in a file whose bulk fits it (units are told from
     percentiles, so a few rows pass): a logger's missing-value marker or a corrupt row, never the sensor. Read
-    on, it would be clipped to full scale and taken for a real extreme (a 16 g impact from one 99999 cell)."""
+    on, it would be clipped to full scale and taken for a real extreme (a 16 g impact from one 99999 cell).
+    Refused in a required channel; in an optional one (a rain gauge's overflow, inf) the value becomes missing
+    (NaN), with a notice, so that one cell does not cost the recording. NaN is missing already."""
     for ch, (lo, hi) in spec.plausible_range.items():
         if ch not in out:
             continue
         x = np.asarray(out[ch], np.float64)
-        wild = np.abs(np.nan_to_num(x)) > WILD * max(abs(lo), abs(hi))
+        with np.errstate(invalid="ignore"):
+            wild = np.abs(x) > WILD * max(abs(lo), abs(hi))  # NaN compares False
         if not wild.any():
             continue
         k = int(np.argmax(wild))
@@ -145,9 +148,14 @@ def _refuse_wild_values(columns, out, spec, path) -> None:
         marker = " (a logger's missing-value marker?)" if abs(raw) in MISSING_MARKERS else ""
         unit = f" {spec.units[ch]}" if spec.units.get(ch) else ""
         n = int(wild.sum())
-        raise TinymlError(f"{path}: {ch} = {raw:g} at sample {k}{marker}, {n} value{'s' if n > 1 else ''} like it: "
-                          f"far beyond the plausible {lo:g} to {hi:g}{unit} that the rest of the file fits; leave "
-                          "such cells empty (missing samples) or remove their rows")
+        said = (f"{ch} = {raw:g} at sample {k}{marker}, {n} value{'s' if n > 1 else ''} like it: far beyond the "
+                f"plausible {lo:g} to {hi:g}{unit}")
+        if ch not in spec.channels:
+            notice(path, f"{said}: read as missing (an optional channel)")
+            out[ch] = np.where(wild, np.nan, x)
+            continue
+        raise TinymlError(f"{path}: {said} that the rest of the file fits; leave such cells empty (missing samples) "
+                          "or remove their rows")
 
 
 def _shared_units(columns, declared: dict[str, str], spec, path) -> dict[str, str]:

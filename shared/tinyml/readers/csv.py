@@ -151,13 +151,31 @@ def _is_data_row(cells: list[str]) -> bool:
 def _headerless(rows: list[list[str]], lines: list[int], comments: list[str], delim: str, spec: ReadSpec,
                 path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """(heading, rows, line numbers) of a table whose first row is data: its heading from the last comment line
-    above it with as many cells (MobiFall's `#timestamp(ns),x,y,z(m/s^2)`), else _numbered_columns."""
+    above it with as many cells that names columns (MobiFall's `#timestamp(ns),x,y,z(m/s^2)`), else
+    _numbered_columns (also when every --channel pick is a column number: those name no comment's column)."""
     width = len(rows[0])
-    for line in reversed(comments):
+    by_number = bool(spec.picks) and all(p.strip().isdigit() for p in spec.picks.values())
+    for line in reversed(comments if not by_number else []):
         cells = [c.strip() for c in next(csv.reader([line.lstrip("#")], delimiter=delim))]
-        if len(cells) == width and not any(is_number(c) for c in cells if c):
+        if len(cells) == width and _names_columns(cells, spec):
             return cells, rows, [0, *lines]
     return _numbered_columns(rows[0], spec, path), rows, [0, *lines]
+
+
+_NAME_LIKE = re.compile(r"^[A-Za-z_][\w.\-]{0,31}$")  # `x`, `accX`, `timestamp`, `acc.x`, `z-axis`
+
+
+def _names_columns(cells: list[str], spec: ReadSpec) -> bool:
+    """Comment cells that name columns, not a remark split at its commas (`# recorded by phone, model A, 50 Hz`):
+    none a number, and one of them the app's channel name or alias or a time name, or each a short identifier
+    (`x`, `accX`) or a name with its unit in brackets (`Acc X (g)`)."""
+    filled = [c for c in cells if c]
+    if not filled or any(is_number(c) for c in filled):
+        return False
+    known = {n.lower() for ch in spec.all_channels for n in spec.names_for(ch)}
+    if any(column_name(c)[0].lower() in known or time_column(c)[0] for c in filled):
+        return True
+    return all(_NAME_LIKE.match(column_name(c)[0]) or column_name(c)[1] for c in filled)
 
 
 def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]:
@@ -183,9 +201,10 @@ def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]
 
 def _is_group_heading(header: list[str], below: list[str]) -> bool:
     """A heading of groups, each over the columns up to the next (blank cells: a spreadsheet's merged cells),
-    above a heading of the columns: the row below holds words, none a number, in every column a group covers."""
+    above a heading of the columns: the row below holds words, none a number, in every column a group covers.
+    A group spans: a blank cell after a named one (blanks only before the first name are pandas' index column)."""
     named = [j for j, h in enumerate(header) if h.strip()]
-    if not named or len(named) == len(header) or not any(c.strip() for c in below):
+    if not named or not any(not h.strip() for h in header[named[0]:]) or not any(c.strip() for c in below):
         return False
     covered = range(named[0], len(header))
     return (all(j < len(below) and below[j].strip() for j in covered)

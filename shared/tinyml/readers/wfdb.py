@@ -67,8 +67,7 @@ def _samples(path: Path, h, signals, leads: list[str], order: list[int]) -> tupl
     """The chosen leads' samples (float64, physical units) and their rate. A lead stored several samples a frame
     (`212x4`: a 500 Hz ECG in a 125 frames/s record) is read at its own rate, not averaged to the frame rate;
     leads of different samples a frame are averaged to it (one rate for every channel)."""
-    with quiet():  # wfdb's first import warns about pandas' own deprecations
-        import wfdb
+    wfdb = _wfdb()
     base = str(_record_base(path, h))
     per_frame = {int((getattr(signals, "samps_per_frame", None) or [1] * (k + 1))[k] or 1) for k in order}
     own_rate = signals is h and len(per_frame) == 1 and per_frame != {1}
@@ -99,8 +98,7 @@ FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "
 def _layout(path: Path, h):
     """The header that lists a record's signals: its own, or for a multi-segment record (MIMIC's) its layout
     segment's (a variable layout), else its first segment's (a fixed one)."""
-    with quiet():
-        import wfdb
+    wfdb = _wfdb()
     if not hasattr(h, "seg_name"):
         return h
     first = next((n for n in (h.seg_name or []) if n != "~"), None)
@@ -143,8 +141,7 @@ def _record_base(path: Path, h) -> Path:
 
 def header(path):
     """The record's header (wfdb.Record without samples); one-line errors for a missing or malformed one."""
-    with quiet():  # wfdb's first import warns about pandas' own deprecations
-        import wfdb
+    wfdb = _wfdb()
     p = Path(path)
     if not p.is_file():
         raise TinymlError(f"{p}: file not found")
@@ -170,8 +167,7 @@ def choose_lead(path, sig_names, names, channel=None) -> int:
 
 def read_lead(path, names, channel=None, sampfrom: int = 0, sampto: int | None = None):
     """One lead of a WFDB record in mV: (float32 [n], rate, lead name)."""
-    import wfdb
-
+    wfdb = _wfdb()
     p = Path(path)
     h = header(p)
     k = choose_lead(p, h.sig_name, names, channel)
@@ -180,7 +176,7 @@ def read_lead(path, names, channel=None, sampfrom: int = 0, sampto: int | None =
         raise TinymlError(f"{p}: lead {h.sig_name[k]!r} is in {unit!r}, not a voltage (mV, uV or V)")
     try:
         with quiet():
-                rec = wfdb.rdrecord(str(p.with_suffix("")), channels=[k], physical=True, sampfrom=sampfrom,
+            rec = wfdb.rdrecord(str(p.with_suffix("")), channels=[k], physical=True, sampfrom=sampfrom,
                                 sampto=sampto)
     except FileNotFoundError as e:
         raise TinymlError(f"{p}: a signal file named in the header is missing ({Path(e.filename or '').name})") from None
@@ -193,6 +189,13 @@ def read_lead(path, names, channel=None, sampfrom: int = 0, sampto: int | None =
     if len(x) == 0:
         raise TinymlError(f"{p}: the record has no samples")
     return x.astype(np.float32), rate, str(h.sig_name[k])
+
+
+def _wfdb():
+    """The wfdb package, imported quietly: its first import warns about pandas' own deprecations."""
+    with quiet():
+        import wfdb
+    return wfdb
 
 
 @contextmanager
