@@ -124,3 +124,13 @@ def template_repo(tmp_path: Path, folder: str) -> Path:
         (root / name).symlink_to(ROOT / name)
     (root / "pyproject.toml").write_text("")
     return root
+
+
+def synthetic_ecg(rate: float, seconds: float) -> np.ndarray:
+    """A lead in mV at 72 bpm for the input tests: R waves, T waves and a little baseline wander (a real lead's
+    median |x| is tens of uV, never 0)."""
+    t = np.arange(int(rate * seconds)) / rate
+    beats = np.arange(0.3, seconds, 60 / 72)
+    r = 1.2 * np.exp(-((t[:, None] - beats[None]) ** 2) / (2 * 0.012 ** 2)).sum(1)
+    tw = 0.25 * np.exp(-((t[:, None] - beats[None] - 0.25) ** 2) / (2 * 0.04 ** 2)).sum(1)
+    return r + tw + 0.03 * np.sin(2 * np.pi * 0.3 * t)

@@ -11,6 +11,8 @@ import sys
 import numpy as np
 import pytest
 
+from apptest import synthetic_ecg
+
 from tinyml.apps import load_app
 from tinyml.errors import TinymlError
 from tinyml.readers import ReadSpec
@@ -19,14 +21,6 @@ from tinyml.recording import read_recording, read_recording_parts
 
 def _spec(app_id: str, **kw) -> ReadSpec:
     return ReadSpec.from_manifest(load_app(app_id).manifest, **kw)
-
-
-def _ecg(rate: float, seconds: float) -> np.ndarray:
-    t = np.arange(int(rate * seconds)) / rate
-    beats = np.arange(0.3, seconds, 60 / 72)
-    r = 1.2 * np.exp(-((t[:, None] - beats[None]) ** 2) / (2 * 0.012 ** 2)).sum(1)
-    tw = 0.25 * np.exp(-((t[:, None] - beats[None] - 0.25) ** 2) / (2 * 0.04 ** 2)).sum(1)
-    return r + tw + 0.03 * np.sin(2 * np.pi * 0.3 * t)
 
 
 def _elapsed(t: float) -> str:
@@ -39,7 +33,7 @@ def _elapsed(t: float) -> str:
 def test_physionet_csv_exports_are_read_at_their_rate_in_their_units(tmp_path, capsys, layout):
     # `rdsamp -c -H -v -ps` and PhysioBank ATM's samples.csv: headings and units in single quotes, time to the
     # millisecond (in seconds, or as 'm:ss.mmm'), MIT-BIH's 360 Hz
-    ecg = _ecg(360, 4)
+    ecg = synthetic_ecg(360, 4)
     units = "'seconds'" if layout == "rdsamp" else "'hh:mm:ss.mmm'"
     cell = (lambda t: f"{t:.3f}") if layout == "rdsamp" else (lambda t: f"'{_elapsed(t)}'")
     rows = "".join(f"{cell(i / 360)},{v:.3f},{v / 2:.3f}\n" for i, v in enumerate(ecg))
@@ -70,14 +64,14 @@ def _wfdb_with_dropouts(folder, ecg: np.ndarray, dropouts: list[tuple[int, int]]
 
 def test_reading_one_lead_keeps_wfdbs_import_warnings_quiet(tmp_path):
     # read_lead (the data sets' ECG reader) as the first to import wfdb: pandas' deprecations are not the user's
-    hea = _wfdb_with_dropouts(tmp_path, _ecg(250, 4), [])
+    hea = _wfdb_with_dropouts(tmp_path, synthetic_ecg(250, 4), [])
     code = f"from tinyml.readers.wfdb import read_lead; print(read_lead({str(hea)!r}, ['II'])[1])"
     r = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "250.0" and "Warning" not in r.stderr, r.stderr
 
 
 def test_a_wfdb_records_missing_samples_are_interpolated_and_a_long_dropout_cuts_it(tmp_path, capsys):
-    ecg = _ecg(250, 30)
+    ecg = synthetic_ecg(250, 30)
     p = _wfdb_with_dropouts(tmp_path, ecg, [(1000, 1001), (2000, 2002)])
     parts, gaps = read_recording_parts(p, _spec("heart-rate-anomaly"))
     assert len(parts) == 1 and gaps == [] and parts[0].rate == 250
@@ -130,7 +124,7 @@ def test_a_headerless_table_is_read_by_column_position_even_its_last_column(tmp_
 
 def test_a_one_column_log_is_the_one_channel_of_an_app(tmp_path, capsys):
     # an Arduino's serial monitor saved to a file: one number a line, no heading
-    ecg = _ecg(360, 12)
+    ecg = synthetic_ecg(360, 12)
     p = tmp_path / "serial.txt"
     p.write_text("".join(f"{v:.3f}\n" for v in ecg))
     rec = read_recording(p, _spec("heart-rate-anomaly", rate=360.0))
@@ -190,7 +184,7 @@ def _leads(folder, names: list[str], rate: int = 250) -> tuple[object, np.ndarra
 
     with quiet():
         import wfdb
-    ecg = _ecg(rate, 12)
+    ecg = synthetic_ecg(rate, 12)
     sig = np.stack([ecg * (k + 1) for k in range(len(names))], 1)
     with quiet():
         wfdb.wrsamp("rec", fs=rate, units=["mV"] * len(names), sig_name=names, p_signal=sig, fmt=["16"] * len(names),
@@ -204,7 +198,7 @@ def _leads(folder, names: list[str], rate: int = 250) -> tuple[object, np.ndarra
     ["EKG", "Pleth"],                       # sleep recorders' spelling
     ["ECG_1", "ECG_2", "ECG_3"],            # numbered leads: ECG_1 is ECG1
 ])
-def test_the_lead_names_hospital_databases_give_are_the_ecg(tmp_path, capsys, names):
+def test_the_lead_names_hospital_databases_give_are_thesynthetic_ecg(tmp_path, capsys, names):
     p, ecg = _leads(tmp_path, names)
     rec = read_recording(p, _spec("heart-rate-anomaly"))
     assert np.allclose(rec.signal[:, 0], ecg, atol=0.002)  # the first lead, the model's own: no stand-in notice
@@ -297,7 +291,7 @@ def test_a_multi_segment_record_is_read_across_its_segments_and_cut_at_a_gap(tmp
 
     with quiet():
         import wfdb
-    ecg = _ecg(250, 12)
+    ecg = synthetic_ecg(250, 12)
     with quiet():
         wfdb.wrsamp("multi_0001", fs=250, units=["mV", "mV"], sig_name=["II", "V"], p_signal=np.stack([ecg, ecg / 2], 1),
                     fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(tmp_path))
@@ -318,7 +312,7 @@ def test_a_multi_segment_record_is_read_across_its_segments_and_cut_at_a_gap(tmp
 def test_a_lead_stored_several_samples_a_frame_is_read_at_its_own_rate(tmp_path):
     # MIMIC and the drivers' stress database: ECG `16x4` (500 Hz) beside a 125 Hz pressure, a 125 frames/s record;
     # each frame holds 4 ECG samples, then 1 pressure sample
-    ecg = _ecg(500, 12)
+    ecg = synthetic_ecg(500, 12)
     abp = 80 + 20 * np.sin(2 * np.pi * 1.2 * np.arange(len(ecg) // 4) / 125)
     frames = np.concatenate([np.round(ecg * 200).reshape(-1, 4), np.round(abp * 100)[:, None]], 1)
     (tmp_path / "frames.dat").write_bytes(frames.astype("<i2").tobytes())
@@ -416,9 +410,9 @@ def _edf(signals: dict[str, np.ndarray], rate: int) -> bytes:
 
 
 @pytest.mark.parametrize("label", ["ECG1-ECG2", "EKG1-EKG2"])
-def test_a_sleep_recorders_ecg_derivation_is_the_ecg(tmp_path, label):
+def test_a_sleep_recorders_ecg_derivation_is_thesynthetic_ecg(tmp_path, label):
     # polysomnography EDFs (the CAP sleep database, many sleep labs) label the ECG by its two electrodes
-    ecg = _ecg(256, 12) * 1000  # uV
+    ecg = synthetic_ecg(256, 12) * 1000  # uV
     p = tmp_path / "n1.edf"
     p.write_bytes(_edf({"Fp2-F4": ecg / 20, label: ecg, "EMG1-EMG2": ecg / 50}, 256))
     rec = read_recording(p, _spec("heart-rate-anomaly"))

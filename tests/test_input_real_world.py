@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from apptest import synthetic_ecg
+
 from tinyml.apps import load_app
 from tinyml.errors import TinymlError
 from tinyml.predict import prepare
@@ -25,15 +27,6 @@ def _accel(n: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
     a = np.stack([0.1 * np.sin(2 * np.pi * 1.3 * t), -1 + 0.05 * np.sin(2 * np.pi * 0.7 * t),
                   0.2 * np.cos(2 * np.pi * 0.5 * t)], 1)
     return t, a
-
-
-def _ecg(rate: float, seconds: float) -> np.ndarray:
-    t = np.arange(int(rate * seconds)) / rate
-    beats = np.arange(0.3, seconds, 60 / 72)
-    # R waves, T waves and a little baseline wander: a real lead's median |x| is tens of uV, never 0
-    r = 1.2 * np.exp(-((t[:, None] - beats[None]) ** 2) / (2 * 0.012 ** 2)).sum(1)
-    tw = 0.25 * np.exp(-((t[:, None] - beats[None] - 0.25) ** 2) / (2 * 0.04 ** 2)).sum(1)
-    return r + tw + 0.03 * np.sin(2 * np.pi * 0.3 * t)
 
 
 def test_semicolon_csv_with_decimal_commas_is_read_with_a_notice(tmp_path, capsys):
@@ -87,7 +80,7 @@ def test_ios_sensorlog_export_finds_its_axes_and_its_sensor_time(tmp_path, capsy
 
 
 def test_a_unit_suffix_in_a_heading_is_matched_and_declared(tmp_path, capsys):
-    ecg = _ecg(250, 10)
+    ecg = synthetic_ecg(250, 10)
     p = tmp_path / "ecg.csv"
     p.write_text("time_s,ECG_uV\n" + "".join(f"{i / 250:.4f},{v * 1000:.1f}\n" for i, v in enumerate(ecg)))
     rec = read_recording(p, _spec("heart-rate-anomaly"))
@@ -101,7 +94,7 @@ def test_a_unit_suffix_in_a_heading_is_matched_and_declared(tmp_path, capsys):
     ("'sample #','MLII'", 1024, 200),  # MIT-BIH as a CSV dump: 11-bit codes, headings in single quotes
 ])
 def test_unsigned_adc_codes_of_an_ecg_are_refused_not_guessed(tmp_path, header, offset, scale):
-    ecg = _ecg(250, 10)
+    ecg = synthetic_ecg(250, 10)
     p = tmp_path / "adc.csv"
     p.write_text(header + "\n" + "".join(f"{i * 4},{int(offset + v * scale)}\n" for i, v in enumerate(ecg)))
     with pytest.raises(TinymlError, match=r"raw codes of an unsigned \d+-bit ADC, not mV") as e:
@@ -152,7 +145,7 @@ def _mitdb_like(folder, name="rec"):
 
     with quiet():
         import wfdb
-    ecg = _ecg(360, 20)
+    ecg = synthetic_ecg(360, 20)
     with quiet():
         wfdb.wrsamp(name, fs=360, units=["mV", "mV"], sig_name=["MLII", "V5"], p_signal=np.stack([ecg, 0.5 * ecg], 1),
                     fmt=["212", "212"], adc_gain=[200, 200], baseline=[1024, 1024], write_dir=str(folder))
@@ -253,7 +246,7 @@ def test_predict_help_lists_every_reader():
 def test_a_matlab_file_gives_its_named_variable_at_its_fs(tmp_path, capsys):
     from scipy.io import savemat
 
-    ecg = _ecg(300, 10)
+    ecg = synthetic_ecg(300, 10)
     savemat(tmp_path / "ecg.mat", {"ecg": ecg, "fs": 300.0, "patient": "x"})  # as MATLAB/Octave users save it
     rec = read_recording(tmp_path / "ecg.mat", _spec("heart-rate-anomaly"))
     assert rec.rate == 300 and np.allclose(rec.signal[:, 0], ecg, atol=1e-5)
@@ -316,7 +309,7 @@ def test_an_edge_impulse_file_without_values_says_so(tmp_path):
 
 
 def test_an_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_path):
-    ecg = _ecg(512, 30)
+    ecg = synthetic_ecg(512, 30)
     p = tmp_path / "ecg_2026-12-05.csv"
     p.write_text('Name,Jane Doe\nDate of Birth,1970-01-01\nRecorded Date,2026-12-05 14:28:08 +0100\n'
                  'Classification,Sinus Rhythm\nSymptoms,\nSoftware Version,1.90\nDevice,"Watch6,1"\n'
@@ -330,7 +323,7 @@ def test_an_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_path):
 
 
 def test_an_apple_watch_ecg_export_with_decimal_commas_keeps_the_fractions(tmp_path):
-    ecg = _ecg(512, 30)
+    ecg = synthetic_ecg(512, 30)
     p = tmp_path / "ecg_de.csv"  # a decimal-comma locale: `-12,345` unquoted splits into two CSV cells
     p.write_text('Name,Jane Doe\nRecorded Date,2026-12-05 14:28:08 +0100\nSample Rate,512 Hertz\n,\n'
                  'Lead,Lead I\nUnit,µV\n,\n' + "".join(f"{v * 1000:.3f}\n".replace(".", ",") for v in ecg))
@@ -350,7 +343,7 @@ GERMAN_ECG_HEAD = ("Name\nGeburtstag,01.01.1970\nAufzeichnungsdatum,2026-12-05 1
 def test_a_german_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_path):
     """A German iPhone writes the key words in German (`Messrate`, `Ableitung`, `Einheit`), the rate with a
     decimal comma and a no-break space before `Hertz`, the samples with decimal commas: no reader took it."""
-    ecg = _ecg(511.422, 30)
+    ecg = synthetic_ecg(511.422, 30)
     p = tmp_path / "ekg_2026-12-05.csv"
     p.write_text(GERMAN_ECG_HEAD + "".join(f"{v * 1000:.3f}\n".replace(".", ",") for v in ecg) + "\n")
     rec = read_recording(p, _spec("heart-rate-anomaly"))
@@ -363,7 +356,7 @@ def test_a_german_apple_watch_ecg_export_is_read_at_its_rate_in_its_unit(tmp_pat
 
 def test_an_apple_watch_ecg_exports_rate_keeps_its_decimal_comma(tmp_path):
     """`Sample Rate,511,422 hertz` (a comma region): CSV splits the value; the rate read 511 Hz."""
-    ecg = _ecg(511.422, 30)
+    ecg = synthetic_ecg(511.422, 30)
     p = tmp_path / "ecg.csv"
     p.write_text("Name,Jane Doe\nRecorded Date,2026-12-05 14:28:08 +0100\nSample Rate,511,422 hertz\n,\n"
                  "Lead,Lead I\nUnit,µV\n,\n" + "".join(f"{v * 1000:.3f}\n".replace(".", ",") for v in ecg))
@@ -410,7 +403,7 @@ def _edf_bytes(signals: dict[str, np.ndarray], rate: int, unit: str = "uV", bdf:
 
 @pytest.mark.parametrize("bdf", [False, True])
 def test_an_edf_or_bdf_recording_gives_its_ecg_signal(tmp_path, bdf):
-    ecg = _ecg(256, 12)
+    ecg = synthetic_ecg(256, 12)
     p = tmp_path / ("holter.bdf" if bdf else "holter.edf")
     p.write_bytes(_edf_bytes({"Resp": 0.1 * ecg * 1000, "ECG": ecg * 1000}, 256, bdf=bdf))
     rec = read_recording(p, _spec("heart-rate-anomaly"))
@@ -425,14 +418,14 @@ def test_an_edf_or_bdf_recording_gives_its_ecg_signal(tmp_path, bdf):
 @pytest.mark.parametrize("bdf", [False, True])
 def test_a_discontinuous_edf_or_bdf_is_refused(tmp_path, bdf):
     p = tmp_path / ("d.bdf" if bdf else "d.edf")
-    p.write_bytes(_edf_bytes({"ECG": _ecg(256, 4) * 1000}, 256, bdf=bdf, reserved="BDF+D" if bdf else "EDF+D"))
+    p.write_bytes(_edf_bytes({"ECG": synthetic_ecg(256, 4) * 1000}, 256, bdf=bdf, reserved="BDF+D" if bdf else "EDF+D"))
     with pytest.raises(TinymlError, match=r"a discontinuous (EDF|BDF)\+ file"):
         read_recording(p, _spec("heart-rate-anomaly"))
 
 
 def test_a_bdf_annotation_signal_is_not_offered_as_a_lead(tmp_path):
     p = tmp_path / "eeg.bdf"
-    p.write_bytes(_edf_bytes({"Fz": _ecg(256, 4) * 1000}, 256, bdf=True, reserved="BDF+C"))
+    p.write_bytes(_edf_bytes({"Fz": synthetic_ecg(256, 4) * 1000}, 256, bdf=True, reserved="BDF+C"))
     with pytest.raises(TinymlError, match=r"eeg.bdf: .*Fz") as e:
         read_recording(p, _spec("heart-rate-anomaly"))
     assert "Annotations" not in str(e.value)
@@ -454,7 +447,7 @@ def test_signed_int16_counts_of_an_ecg_read_as_uv_say_how_to_give_the_gain_and_r
     --set signal.counts_per_unit=200 reads them right. Real microvolt files are never refused."""
     from dataclasses import replace
 
-    ecg = _ecg(250, 10) - 0.3  # Q/S below the baseline: signed values
+    ecg = synthetic_ecg(250, 10) - 0.3  # Q/S below the baseline: signed values
     p = tmp_path / "counts.csv"
     p.write_text("time_s,ecg\n" + "".join(f"{i / 250:.4f},{round(v * 200)}\n" for i, v in enumerate(ecg)))
     rec = read_recording(p, _spec("heart-rate-anomaly"))
@@ -531,7 +524,7 @@ def test_unsigned_adc_codes_with_a_declared_gain_are_refused_without_a_heading_t
     refused; the refusal does not offer a heading `ecg (counts (200 per mV))`, which no reader takes."""
     from dataclasses import replace
 
-    ecg = _ecg(250, 10)
+    ecg = synthetic_ecg(250, 10)
     p = tmp_path / "adc.csv"
     p.write_text("timestamp,ecg\n" + "".join(f"{i * 4},{int(512 + v * 200)}\n" for i, v in enumerate(ecg)))
     with pytest.raises(TinymlError, match=r"raw codes of an unsigned 10-bit ADC, not mV; subtract the mid-code") as e:
