@@ -484,6 +484,50 @@ def test_a_server_started_by_a_program_that_is_not_its_client_outlives_it(tmp_pa
     assert not sock.exists()
 
 
+def test_a_launcher_that_says_hello_and_exits_leaves_it_serving(tmp_path):
+    """A launcher that starts the .eim, connects once (a probe: hello), closes and exits is no dying client: the
+    .eim keeps serving a later client. Only a starter that dies while still connected stops it."""
+    app = _app_with_model()
+    sock = tmp_path / "eim.sock"
+    launcher = _PROBE_LAUNCHER
+    import sys
+
+    pid = int(subprocess.run([sys.executable, "-c", launcher, str(eim_for(app)), str(sock)], capture_output=True,
+                             text=True, check=True, timeout=60).stdout)
+    try:
+        time.sleep(0.5)  # the .eim has seen the probe's connection end and its launcher exit
+        c = Client(str(sock))
+        assert c.ask({"id": 2, "hello": 1})["success"]
+        c.close()
+    finally:
+        if not _gone(pid, 0.1):
+            os.kill(pid, 15)
+        assert _gone(pid, 10)
+
+
+_PROBE_LAUNCHER = """
+import json, socket, subprocess, sys, time
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+end = time.monotonic() + 30
+while True:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(sys.argv[2])
+        break
+    except OSError:
+        s.close()
+        assert time.monotonic() < end and p.poll() is None
+        time.sleep(0.01)
+s.sendall(json.dumps({"id": 1, "hello": 1}).encode())
+buf = b""
+while b"\\0" not in buf:
+    buf += s.recv(65536)
+assert json.loads(buf.split(b"\\0")[0])["success"]
+s.close()
+print(p.pid)
+"""
+
+
 def test_a_window_in_another_unit_is_refused_naming_the_unit(app_id, tmp_path):
     """A window in another unit than the manifest's (mg for g, % for m3/m3, uV for mV: here the demo x 1000) is
     refused in one line naming the expected unit, by the figures `tinyml predict` judges units by
