@@ -309,11 +309,14 @@ static float median_magnitude(void)
 /* A window in another unit than the manifest's (mg or m/s^2 for g, % for a fraction) would be scored silently as
  * nonsense; `tinyml predict` judges a recording's unit by the same manifest figures, on its bulk. Returns NULL or
  * the reason: an axis whose median is far outside its plausible_range (the median: a sensor fault's few readings out
- * of range are what some apps detect), or a median magnitude of the required axes above typical_magnitude (only its
- * top: a quiet window, an idle machine or silence, is no wrong unit). */
+ * of range are what some apps detect), or a median magnitude of the required axes far above typical_magnitude's top
+ * (past halfway to the smallest unit mistake, 9.8x: a fault reading somewhat above it is scored; only the top: a
+ * quiet window, an idle machine, is no wrong unit). The limits come from tinyml.gateway.eim (unit_checks); none
+ * for int16 audio. */
 static const char *wrong_unit(char *why, size_t size)
 {
     static const float lo[] = TML_EIM_LIMIT_LO, hi[] = TML_EIM_LIMIT_HI;
+    static const float range_lo[] = TML_EIM_RANGE_LO, range_hi[] = TML_EIM_RANGE_HI;
     static const char *const units[] = TML_EIM_AXIS_UNITS;
     static const char fix[] = "send the window in the model's units (hello: model_parameters.units)";
     for (size_t c = 0; c < (size_t)TML_CFG_N_CHANNELS; c++) {
@@ -322,8 +325,8 @@ static const char *wrong_unit(char *why, size_t size)
         }
         float m = axis_median(c);
         if (m < lo[c] || m > hi[c]) {
-            snprintf(why, size, "axis %s: the window's median %g is far outside what is plausible in %s (%g to %g); %s",
-                     s_axes[c], (double)m, units[c], (double)lo[c], (double)hi[c], fix);
+            snprintf(why, size, "axis %s: the window's median %g is far outside its plausible range in %s (%g to %g); "
+                     "%s", s_axes[c], (double)m, units[c], (double)range_lo[c], (double)range_hi[c], fix);
             return why;
         }
     }
@@ -335,8 +338,8 @@ static const char *wrong_unit(char *why, size_t size)
                 size_t k = strlen(axes);
                 snprintf(axes + k, sizeof axes - k, "%s%s", c ? ", " : "", s_axes[c]);
             }
-            snprintf(why, size, "the window's median magnitude over %s is %g: above the typical %g in %s (another "
-                     "unit?); %s", axes, (double)m, (double)TML_EIM_MAGNITUDE_MAX, units[0], fix);
+            snprintf(why, size, "the window's median magnitude over %s is %g: far above the typical at most %g in %s "
+                     "(another unit?); %s", axes, (double)m, (double)TML_EIM_TYPICAL_TOP, units[0], fix);
             return why;
         }
     }

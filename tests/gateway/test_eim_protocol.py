@@ -547,7 +547,7 @@ def test_a_window_in_another_unit_is_refused_naming_the_unit(app_id, tmp_path):
         c = srv.connect()
         assert c.ask({"id": 1, "classify": as_features(app, window)[0]})["success"]
         r = c.ask({"id": 2, "classify": as_features(app, window * 1000)[0]})
-        assert not r["success"] and ("is far outside what is plausible in" in r["error"]
+        assert not r["success"] and ("is far outside its plausible range in" in r["error"]
                                      or "median magnitude" in r["error"]), r
         assert f"in {app.manifest.unit_of(spec.axes[0])}" in r["error"] and "\n" not in r["error"]
         # a fault's reading far out of range (what a sensor-fault class is for) is no wrong unit: it is scored
@@ -555,6 +555,31 @@ def test_a_window_in_another_unit_is_refused_naming_the_unit(app_id, tmp_path):
         fault[len(fault) // 2, 0] = 3 * max(abs(x) for x in spec.limits[0] if np.isfinite(x)) if np.isfinite(
             spec.limits[0][1]) else 1000 * np.nanmax(np.abs(window[:, 0]))
         assert c.ask({"id": 3, "classify": as_features(app, fault)[0]})["success"]
+        c.close()
+    finally:
+        srv.stop()
+
+
+def test_a_soil_window_somewhat_above_its_range_is_a_fault_scored_and_one_in_percent_refused(tmp_path):
+    """A vwc stuck somewhat above 1 m3/m3 is a sensor fault the app reports (out_of_range), not another unit: it
+    is scored; the same window in % (25) is refused naming the plausible range, not the widened limits."""
+    from eimtest import as_features, demo_signal
+
+    app = load_app("soil-monitoring")
+    spec = eim_spec(app)
+    window = demo_signal(app)[-spec.window:].copy()
+    srv = Server(eim_for(app), tmp_path)
+    try:
+        c = srv.connect()
+        for i, vwc in enumerate((1.2, 1.5)):
+            window[:, 0] = vwc
+            r = c.ask({"id": i, "classify": as_features(app, window)[0]})
+            assert r["success"], r
+            scores = r["result"]["classification"]
+            assert max(scores, key=scores.get) == "out_of_range", scores
+        window[:, 0] = 25.0
+        r = c.ask({"id": 9, "classify": as_features(app, window)[0]})
+        assert not r["success"] and "axis vwc" in r["error"] and "(-0.3 to 1)" in r["error"], r
         c.close()
     finally:
         srv.stop()
