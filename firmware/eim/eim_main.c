@@ -15,15 +15,17 @@
  * its last window as result.classification, the [app] values as result.values (a value named anomaly* also
  * as result.anomaly), the events the app raised as result.events, and timing in ms. Bad input gets
  * "success": false with an "error" and the server keeps serving (a window in another unit too: an axis's median far
- * outside [signal] plausible_range, a median magnitude above typical_magnitude); `--print-info` prints the hello object.
+ * outside [signal] plausible_range, a median magnitude far above typical_magnitude's top; none for int16 audio);
+ * `--print-info` prints the hello object.
  *
  * Exit status, as the tinyml CLI's: 0 when stopped (SIGINT, SIGTERM, SIGHUP); 2 for what the user can fix (usage,
  * a socket path that cannot be made: its folder missing or not writable, too long, a file or folder already there,
  * which is never replaced, a server already listening there; a socket left there by an earlier run, that no server
  * answers on, is replaced), with one line naming the path and the problem; 1 for a failure of the system itself.
  * At exit the socket is removed only when it is still the one this run made. When the process that started it
- * connects as its client (the SDK's runner) and later dies, even by SIGKILL, the server ends as on SIGTERM (a
- * launcher that starts it and exits is not its client: the server keeps running).
+ * dies while connected as its client (the SDK's runner), even by SIGKILL, the server ends as on SIGTERM; a launcher
+ * that starts it and exits, even after a hello of its own, leaves it running, and the starter's death never cuts
+ * off another client. Linux 5.3 and later only (pidfd_open); elsewhere (macOS) it runs until stopped.
  *
  * Static memory only; one client at a time (the next waits in the listen backlog).
  */
