@@ -531,6 +531,31 @@ def test_a_launcher_that_says_hello_and_exits_leaves_it_serving(tmp_path):
         assert _gone(pid, 10)
 
 
+def test_its_starters_death_does_not_cut_off_a_client_being_served(tmp_path):
+    """The starter probes (hello, close), another client is served, then the starter exits: that client is still
+    served (the starter was not connected when it died)."""
+    import sys
+
+    app = _app_with_model()
+    sock = tmp_path / "eim.sock"
+    launcher = subprocess.Popen([sys.executable, "-c", _PROBE_LAUNCHER + "input()\n", str(eim_for(app)), str(sock)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    pid = int(launcher.stdout.readline())
+    try:
+        time.sleep(0.3)  # the .eim has seen the probe's end
+        c = Client(str(sock))
+        assert c.ask({"id": 1, "hello": 1})["success"]
+        launcher.communicate("\n", timeout=30)
+        time.sleep(0.5)
+        assert c.ask({"id": 2, "hello": 1})["success"]
+        c.close()
+    finally:
+        launcher.kill()
+        if not _gone(pid, 0.1):
+            os.kill(pid, 15)
+        assert _gone(pid, 10)
+
+
 _PROBE_LAUNCHER = """
 import json, socket, subprocess, sys, time
 p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -550,7 +575,7 @@ while b"\\0" not in buf:
     buf += s.recv(65536)
 assert json.loads(buf.split(b"\\0")[0])["success"]
 s.close()
-print(p.pid)
+print(p.pid, flush=True)
 """
 
 
