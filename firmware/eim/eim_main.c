@@ -15,15 +15,17 @@
  * its last window as result.classification, the [app] values as result.values (a value named anomaly* also
  * as result.anomaly), the events the app raised as result.events, and timing in ms. Bad input gets
  * "success": false with an "error" and the server keeps serving (a window in another unit too: an axis's median far
- * outside [signal] plausible_range, a median magnitude above typical_magnitude); `--print-info` prints the hello object.
+ * outside [signal] plausible_range, a median magnitude far above typical_magnitude's top; none for int16 audio);
+ * `--print-info` prints the hello object.
  *
  * Exit status, as the tinyml CLI's: 0 when stopped (SIGINT, SIGTERM, SIGHUP); 2 for what the user can fix (usage,
  * a socket path that cannot be made: its folder missing or not writable, too long, a file or folder already there,
  * which is never replaced, a server already listening there; a socket left there by an earlier run, that no server
  * answers on, is replaced), with one line naming the path and the problem; 1 for a failure of the system itself.
  * At exit the socket is removed only when it is still the one this run made. When the process that started it
- * connects as its client (the SDK's runner) and later dies, even by SIGKILL, the server ends as on SIGTERM (a
- * launcher that starts it and exits is not its client: the server keeps running).
+ * dies while connected as its client (the SDK's runner), even by SIGKILL, the server ends as on SIGTERM; a launcher
+ * that starts it and exits, even after a hello of its own, leaves it running, and the starter's death never cuts
+ * off another client. Linux 5.3 and later only (pidfd_open); elsewhere (macOS) it runs until stopped.
  *
  * Static memory only; one client at a time (the next waits in the listen backlog).
  */
@@ -309,11 +311,14 @@ static float median_magnitude(void)
 /* A window in another unit than the manifest's (mg or m/s^2 for g, % for a fraction) would be scored silently as
  * nonsense; `tinyml predict` judges a recording's unit by the same manifest figures, on its bulk. Returns NULL or
  * the reason: an axis whose median is far outside its plausible_range (the median: a sensor fault's few readings out
- * of range are what some apps detect), or a median magnitude of the required axes above typical_magnitude (only its
- * top: a quiet window, an idle machine or silence, is no wrong unit). */
+ * of range are what some apps detect), or a median magnitude of the required axes far above typical_magnitude's top
+ * (past halfway to the smallest unit mistake, 9.8x: a fault reading somewhat above it is scored; only the top: a
+ * quiet window, an idle machine, is no wrong unit). The limits come from tinyml.gateway.eim (unit_checks); none
+ * for int16 audio. */
 static const char *wrong_unit(char *why, size_t size)
 {
     static const float lo[] = TML_EIM_LIMIT_LO, hi[] = TML_EIM_LIMIT_HI;
+    static const float range_lo[] = TML_EIM_RANGE_LO, range_hi[] = TML_EIM_RANGE_HI;
     static const char *const units[] = TML_EIM_AXIS_UNITS;
     static const char fix[] = "send the window in the model's units (hello: model_parameters.units)";
     for (size_t c = 0; c < (size_t)TML_CFG_N_CHANNELS; c++) {
@@ -322,8 +327,8 @@ static const char *wrong_unit(char *why, size_t size)
         }
         float m = axis_median(c);
         if (m < lo[c] || m > hi[c]) {
-            snprintf(why, size, "axis %s: the window's median %g is far outside what is plausible in %s (%g to %g); %s",
-                     s_axes[c], (double)m, units[c], (double)lo[c], (double)hi[c], fix);
+            snprintf(why, size, "axis %s: the window's median %g is far outside its plausible range in %s (%g to %g); "
+                     "%s", s_axes[c], (double)m, units[c], (double)range_lo[c], (double)range_hi[c], fix);
             return why;
         }
     }
@@ -335,8 +340,8 @@ static const char *wrong_unit(char *why, size_t size)
                 size_t k = strlen(axes);
                 snprintf(axes + k, sizeof axes - k, "%s%s", c ? ", " : "", s_axes[c]);
             }
-            snprintf(why, size, "the window's median magnitude over %s is %g: above the typical %g in %s (another "
-                     "unit?); %s", axes, (double)m, (double)TML_EIM_MAGNITUDE_MAX, units[0], fix);
+            snprintf(why, size, "the window's median magnitude over %s is %g: far above the typical at most %g in %s "
+                     "(another unit?); %s", axes, (double)m, (double)TML_EIM_TYPICAL_TOP, units[0], fix);
             return why;
         }
     }
@@ -613,23 +618,65 @@ static void on_signal(int sig)
     s_stop = 1;
 }
 
-/* A descriptor that becomes readable when the client that connected on fd dies, when that client is the process
- * that started this one (the SDK's runner: a SIGKILL gives it no chance to stop us); -1 otherwise, or where the
- * kernel cannot tell (pidfd_open: Linux 5.3). Its parent, not any client: a client merely leaving is no reason. */
-static int watch_starter(int fd, pid_t starter)
+/* A descriptor that becomes readable when the process that started this one (the SDK's runner: a SIGKILL gives it
+ * no chance to stop us) dies, when that process is the client that connected on fd; -1 otherwise. Its parent, not
+ * any client: a client merely leaving is no reason. The parent is read now, not at start (its pid may since be
+ * another process's), and again after pidfd_open: a parent that died in between is no longer ours to watch. Linux
+ * 5.3 and later only (pidfd_open); elsewhere (macOS, older kernels) -1: the .eim then runs until stopped. */
+static int watch_starter(int fd, pid_t *starter)
 {
 #if defined(SO_PEERCRED) && defined(SYS_pidfd_open)
     struct ucred cred;
     socklen_t len = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != starter || starter <= 1) {
+    pid_t parent = getppid();
+    if (parent <= 1 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != parent) {
         return -1;
     }
-    return (int)syscall(SYS_pidfd_open, starter, 0);
+    int pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
+    if (pidfd >= 0 && getppid() != parent) {
+        close(pidfd);
+        return -1;
+    }
+    *starter = parent;
+    return pidfd;
 #else
     (void)fd;
     (void)starter;
     return -1;
 #endif
+}
+
+/* Whether process pid is on its way out (the kernel's PF_EXITING, its /proc stat's 9th field): set as it starts to
+ * exit, before its files (our socket) are closed. */
+static int is_exiting(pid_t pid)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return 1; /* reaped already */
+    }
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *rest = strrchr(text, ')'); /* the command name may hold spaces and parentheses */
+    char state = 0;
+    unsigned long flags = 0;
+    if (!rest || sscanf(rest + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2) {
+        return 0;
+    }
+    return state == 'Z' || state == 'X' || (flags & 0x4UL) != 0; /* PF_EXITING */
+}
+
+/* At the end of the starter's own connection: whether it ended because the starter is dying (killed: a SIGKILL
+ * closes its files on its way out, so it is already exiting when we see the end), not because the starter hung up
+ * and lives on (a launcher's probe: hello, close, exit; or a runner that reconnects). The pidfd, read after /proc,
+ * tells whether that pid was still the starter's. */
+static int starter_died(int pidfd, pid_t starter)
+{
+    int exiting = is_exiting(starter);
+    struct pollfd p = {.fd = pidfd, .events = POLLIN, .revents = 0};
+    return poll(&p, 1, 0) > 0 || exiting;
 }
 
 static void make_shm(void)
@@ -887,12 +934,11 @@ int main(int argc, char **argv)
         return code;
     }
     make_shm();
-    pid_t starter = getppid();
-    int starter_fd = -1; /* readable once the starter, our client, has died */
+    pid_t starter = 0;
+    int starter_fd = -1; /* while the client is the process that started us: readable once it has died */
     while (!s_stop) {
-        struct pollfd p[2] = {{.fd = cfd >= 0 ? cfd : lfd, .events = POLLIN, .revents = 0},
-                              {.fd = starter_fd, .events = POLLIN, .revents = 0}};
-        int r = poll(p, 2, -1);
+        struct pollfd p = {.fd = cfd >= 0 ? cfd : lfd, .events = POLLIN, .revents = 0};
+        int r = poll(&p, 1, -1);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -901,16 +947,11 @@ int main(int argc, char **argv)
             code = 1;
             break;
         }
-        if (starter_fd >= 0 && p[1].revents) {
-            /* the SDK's program died without stopping us: no one is left to serve */
-            fprintf(stderr, "note: the program that started this model (pid %ld) ended: stopping\n", (long)starter);
-            break;
-        }
         if (cfd < 0) {
             cfd = accept(lfd, NULL, NULL);
             tml_json_framer_init(&fr, s_msg, sizeof s_msg);
-            if (cfd >= 0 && starter_fd < 0) {
-                starter_fd = watch_starter(cfd, starter);
+            if (cfd >= 0) {
+                starter_fd = watch_starter(cfd, &starter);
             }
             continue;
         }
@@ -936,6 +977,16 @@ int main(int argc, char **argv)
         if (drop) {
             close(cfd);
             cfd = -1;
+            if (starter_fd >= 0) {
+                int died = starter_died(starter_fd, starter);
+                close(starter_fd);
+                starter_fd = -1;
+                if (died) { /* the SDK's program died without stopping us: no one is left to serve */
+                    fprintf(stderr, "note: the program that started this model (pid %ld) ended: stopping\n",
+                            (long)starter);
+                    break;
+                }
+            }
         }
     }
     if (cfd >= 0) {

@@ -441,6 +441,17 @@ def far_outside_limits(plausible_range) -> tuple[float, float]:
     return lo - margin, hi + margin
 
 
+# A sensor fault may read somewhat above typical_magnitude's top (a soil probe up to its far-outside 1.65 m3/m3 on a
+# top of 1); the smallest unit mistake reads 9.8x (m/s² for g): gravity, 1 g, is 9.8 m/s², above twice the widest top
+# in g (4 g, vibration), so twice the top refuses it and scores the fault.
+MAGNITUDE_MARGIN = 2.0
+
+
+def far_above_magnitude(typical_magnitude) -> float:
+    """The median magnitude above which one window is in another unit, not a fault: typical's top x MAGNITUDE_MARGIN."""
+    return MAGNITUDE_MARGIN * float(typical_magnitude[1])
+
+
 def _plausible(cols: dict[str, np.ndarray], checks: _Checks) -> bool:
     for c, rng in checks.ranges.items():
         lo, hi = far_outside_limits(rng)

@@ -339,6 +339,32 @@ def test_a_device_that_sends_no_frame_is_said_in_one_line_with_its_bytes_shown(n
     assert "\n" not in msg and "\r" not in msg and msg.isprintable(), msg
 
 
+def test_a_device_silent_after_its_banner_and_frames_is_said_to_send_nothing():
+    """A device that printed a boot banner, sent its hello, then went silent sent nothing during the wait: not
+    'no frame' (which says it talks, but not the link)."""
+    link = L.DeviceLink(_Scripted(b"boot ok\r\n" + _hello(2, 0)), timeout_s=5, idle_s=0.2)
+    link.connect(boot_wait=1)
+    with pytest.raises(TinymlError) as e:
+        link.recv()
+    assert str(e.value).startswith("device sent nothing for 0.2 s"), str(e.value)
+
+
+@pytest.mark.parametrize("script, said", [
+    ("echo first >&2; echo 'second line' >&2; exit 3", "sh closed the link (exit code 3); its stderr: first | second line"),
+    ("echo first >&2; echo 'second line' >&2; sleep 10", "device sent nothing for 0.3 s; device stderr: first | second line"),
+], ids=["exited", "silent"])
+def test_a_device_programs_stderr_is_shown_on_the_errors_one_line(script, said):
+    """A host or QEMU device's stderr (semihosting text, a fault dump: several lines) is shown on the error's one
+    line, its line breaks as ' | '."""
+    tx = L.ProcessTransport(["sh", "-c", script])
+    try:
+        with pytest.raises(TinymlError) as e:
+            L.DeviceLink(tx, timeout_s=20, idle_s=0.3).recv()
+    finally:
+        tx.close(timeout=0.5)
+    assert str(e.value) == said, str(e.value)
+
+
 def test_a_device_program_killed_by_a_signal_is_said_so():
     """A device program killed by a signal (the OOM killer, a watchdog's SIGKILL) is named by its signal, not as
     Python's negative exit code ('exit code -9')."""

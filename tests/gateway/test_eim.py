@@ -159,3 +159,20 @@ def test_stop_leaves_no_socket_or_shared_memory(app):
     runner.stop()
     assert proc.wait(timeout=30) == 0
     assert not os.path.exists(shm)
+
+
+def test_unit_checks_leave_room_for_a_fault_but_not_for_the_smallest_unit_mistake():
+    """The .eim's magnitude limit lies above typical_magnitude's top (a fault reading somewhat above it is scored:
+    soil's vwc up to where its axis is far outside its range) and below the smallest unit mistake: gravity in m/s²
+    (9.8) for an app in g; int16 audio has no unit checks
+    (its samples cannot carry another unit)."""
+    from tinyml.apps import load_app
+
+    for app_id in APPS:
+        a = load_app(app_id)
+        if a.manifest.unit_of(a.manifest.channels[0]) == "g":  # gravity (1 g) in m/s² stays refused
+            assert eim_spec(a).typical_top < eim_spec(a).magnitude_max < 9.8, app_id
+    soil = eim_spec(load_app("soil-monitoring"))
+    assert soil.magnitude_max > soil.limits[0][1] and soil.ranges[0] == (-0.3, 1.0)
+    audio = eim_spec(load_app("keyword-spotting"))
+    assert audio.magnitude_max == 0.0 and all(np.isinf(lo) and np.isinf(hi) for lo, hi in audio.limits)

@@ -415,9 +415,30 @@ import sys, time
 from edge_impulse_linux.runner import ImpulseRunner
 runner = ImpulseRunner(sys.argv[1])
 info = runner.init()
-print(runner._runner.pid, runner._tempdir + "/runner.sock", info["features_shm"]["name"], flush=True)
+print(info["features_shm"]["name"], flush=True)
 time.sleep(120)
 """
+
+
+def _pidfd_open_works() -> bool:
+    """The .eim watches its starter with pidfd_open (Linux 5.3 and later); elsewhere it cannot."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
+def _child_running(pid: int, program: Path) -> tuple[int, list[str]]:
+    """(pid, argv) of the child of pid that runs program (here: the .eim the SDK started)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        children = [int(c) for c in f.read().split()]
+    for child in children:
+        with open(f"/proc/{child}/cmdline", "rb") as f:
+            argv = [a.decode() for a in f.read().split(b"\0")[:-1]]
+        if argv and os.path.basename(argv[0]) == program.name:
+            return child, argv
+    raise AssertionError(f"no child of {pid} runs {program}")
 
 
 def _gone(pid: int, timeout: float) -> bool:
@@ -440,12 +461,17 @@ def test_a_runner_killed_with_sigkill_takes_its_eim_along():
     import signal
     import sys
 
+    pytest.importorskip("edge_impulse_linux")
+    if not _pidfd_open_works():
+        pytest.skip("pidfd_open is unavailable (Linux 5.3 and later): the .eim cannot watch its starter here")
     app = _app_with_model()
-    sdk = subprocess.Popen([sys.executable, "-c", _SDK_USER, str(eim_for(app))], stdout=subprocess.PIPE, text=True)
+    eim = eim_for(app)
+    sdk = subprocess.Popen([sys.executable, "-c", _SDK_USER, str(eim)], stdout=subprocess.PIPE, text=True)
     pid = 0
     try:
-        pid_text, sock, shm = sdk.stdout.readline().split()
-        pid = int(pid_text)
+        shm = sdk.stdout.readline().strip()
+        pid, argv = _child_running(sdk.pid, eim)
+        sock = argv[1]
         sdk.send_signal(signal.SIGKILL)
         sdk.wait(timeout=30)
         assert _gone(pid, 10), "the .eim still runs after the program that started it was killed"
@@ -484,6 +510,75 @@ def test_a_server_started_by_a_program_that_is_not_its_client_outlives_it(tmp_pa
     assert not sock.exists()
 
 
+def test_a_launcher_that_says_hello_and_exits_leaves_it_serving(tmp_path):
+    """A launcher that starts the .eim, connects once (a probe: hello), closes and exits is no dying client: the
+    .eim keeps serving a later client. Only a starter that dies while still connected stops it."""
+    app = _app_with_model()
+    sock = tmp_path / "eim.sock"
+    launcher = _PROBE_LAUNCHER
+    import sys
+
+    pid = int(subprocess.run([sys.executable, "-c", launcher, str(eim_for(app)), str(sock)], capture_output=True,
+                             text=True, check=True, timeout=60).stdout)
+    try:
+        time.sleep(0.5)  # the .eim has seen the probe's connection end and its launcher exit
+        c = Client(str(sock))
+        assert c.ask({"id": 2, "hello": 1})["success"]
+        c.close()
+    finally:
+        if not _gone(pid, 0.1):
+            os.kill(pid, 15)
+        assert _gone(pid, 10)
+
+
+def test_its_starters_death_does_not_cut_off_a_client_being_served(tmp_path):
+    """The starter probes (hello, close), another client is served, then the starter exits: that client is still
+    served (the starter was not connected when it died)."""
+    import sys
+
+    app = _app_with_model()
+    sock = tmp_path / "eim.sock"
+    launcher = subprocess.Popen([sys.executable, "-c", _PROBE_LAUNCHER + "input()\n", str(eim_for(app)), str(sock)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    pid = int(launcher.stdout.readline())
+    try:
+        time.sleep(0.3)  # the .eim has seen the probe's end
+        c = Client(str(sock))
+        assert c.ask({"id": 1, "hello": 1})["success"]
+        launcher.communicate("\n", timeout=30)
+        time.sleep(0.5)
+        assert c.ask({"id": 2, "hello": 1})["success"]
+        c.close()
+    finally:
+        launcher.kill()
+        if not _gone(pid, 0.1):
+            os.kill(pid, 15)
+        assert _gone(pid, 10)
+
+
+_PROBE_LAUNCHER = """
+import json, socket, subprocess, sys, time
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+end = time.monotonic() + 30
+while True:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(sys.argv[2])
+        break
+    except OSError:
+        s.close()
+        assert time.monotonic() < end and p.poll() is None
+        time.sleep(0.01)
+s.sendall(json.dumps({"id": 1, "hello": 1}).encode())
+buf = b""
+while b"\\0" not in buf:
+    buf += s.recv(65536)
+assert json.loads(buf.split(b"\\0")[0])["success"]
+s.close()
+print(p.pid, flush=True)
+"""
+
+
 def test_a_window_in_another_unit_is_refused_naming_the_unit(app_id, tmp_path):
     """A window in another unit than the manifest's (mg for g, % for m3/m3, uV for mV: here the demo x 1000) is
     refused in one line naming the expected unit, by the figures `tinyml predict` judges units by
@@ -503,7 +598,7 @@ def test_a_window_in_another_unit_is_refused_naming_the_unit(app_id, tmp_path):
         c = srv.connect()
         assert c.ask({"id": 1, "classify": as_features(app, window)[0]})["success"]
         r = c.ask({"id": 2, "classify": as_features(app, window * 1000)[0]})
-        assert not r["success"] and ("is far outside what is plausible in" in r["error"]
+        assert not r["success"] and ("is far outside its plausible range in" in r["error"]
                                      or "median magnitude" in r["error"]), r
         assert f"in {app.manifest.unit_of(spec.axes[0])}" in r["error"] and "\n" not in r["error"]
         # a fault's reading far out of range (what a sensor-fault class is for) is no wrong unit: it is scored
@@ -511,6 +606,31 @@ def test_a_window_in_another_unit_is_refused_naming_the_unit(app_id, tmp_path):
         fault[len(fault) // 2, 0] = 3 * max(abs(x) for x in spec.limits[0] if np.isfinite(x)) if np.isfinite(
             spec.limits[0][1]) else 1000 * np.nanmax(np.abs(window[:, 0]))
         assert c.ask({"id": 3, "classify": as_features(app, fault)[0]})["success"]
+        c.close()
+    finally:
+        srv.stop()
+
+
+def test_a_soil_window_somewhat_above_its_range_is_a_fault_scored_and_one_in_percent_refused(tmp_path):
+    """A vwc stuck somewhat above 1 m3/m3 is a sensor fault the app reports (out_of_range), not another unit: it
+    is scored; the same window in % (25) is refused naming the plausible range, not the widened limits."""
+    from eimtest import as_features, demo_signal
+
+    app = load_app("soil-monitoring")
+    spec = eim_spec(app)
+    window = demo_signal(app)[-spec.window:].copy()
+    srv = Server(eim_for(app), tmp_path)
+    try:
+        c = srv.connect()
+        for i, vwc in enumerate((1.2, 1.5)):
+            window[:, 0] = vwc
+            r = c.ask({"id": i, "classify": as_features(app, window)[0]})
+            assert r["success"], r
+            scores = r["result"]["classification"]
+            assert max(scores, key=scores.get) == "out_of_range", scores
+        window[:, 0] = 25.0
+        r = c.ask({"id": 9, "classify": as_features(app, window)[0]})
+        assert not r["success"] and "axis vwc" in r["error"] and "(-0.3 to 1)" in r["error"], r
         c.close()
     finally:
         srv.stop()

@@ -156,6 +156,11 @@ def shown_bytes(data: bytes, total: int, limit: int = 400) -> str:
     odd = sum(1 for c in text if c == "\ufffd" or not (c.isprintable() or c in "\r\n\t"))
     if odd > 0.1 * len(text):
         return f"{total} bytes, not text (the last: {bytes(data[-8:]).hex(' ')})"
+    return one_line(text, limit)
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """Text (a device's console, its stderr) on one line: line breaks as ' | ', the last `limit` characters."""
     one = " | ".join(part.strip() for part in text.splitlines() if part.strip())
     one = "".join(c if c.isprintable() else " " for c in one)  # a stray tab or control byte
     return one if len(one) <= limit else "..." + one[-limit:]
@@ -358,7 +363,7 @@ class ProcessTransport:
         note = "" if rc is None else f" ({exit_text(rc)})"
         err = self.stderr_text().strip()
         if err:
-            note += "; its stderr:\n" + err[-2000:]
+            note += "; its stderr: " + one_line(err, 2000)
         return note
 
     def stderr_text(self) -> str:
@@ -573,17 +578,19 @@ class DeviceLink:
             parts.append("bytes outside frames: " + shown_bytes(self.dec.noise, self.dec.noise_total))
         err = self.tx.stderr_text().strip() if hasattr(self.tx, "stderr_text") else ""
         if err:
-            parts.append("device stderr: " + err[-1500:])
+            parts.append("device stderr: " + one_line(err, 1500))
         return ("; " + "; ".join(parts)) if parts else ""
 
     def recv(self, timeout: float | None = None) -> Message:
         """Next message; raises TinymlError after `timeout` (default idle_s) of silence."""
         timeout = self.idle_s if timeout is None else timeout
         end = time.monotonic() + timeout
+        noise_before = self.dec.noise_total
         while not self.pending:
             left = end - time.monotonic()
             if left <= 0:
-                said = "no frame" if self.dec.noise else "nothing"  # it talks, but not the link (a console, noise)
+                # it talked meanwhile, but not the link (a console, noise); an earlier boot banner is no such talk
+                said = "no frame" if self.dec.noise_total > noise_before else "nothing"
                 raise TinymlError(f"device sent {said} for {timeout:g} s{self._noise_note()}")
             self._pump(left)
         return self.pending.pop(0)

@@ -40,10 +40,13 @@ class EimSpec:
     project: dict
     params: dict
     multilabel: bool = False  # [model] output = "multilabel": scores are logits, reported as sigmoid(logit) like predict
-    # per axis, in the manifest's units: values outside (lo, hi) are far outside its plausible_range (a wrong unit)
+    # per axis, in the manifest's units: its plausible_range, and the (lo, hi) outside which a window's median is far
+    # outside it (a wrong unit); (-inf, inf) for an axis without one, and for int16 audio (no other unit possible)
+    ranges: tuple[tuple[float, float], ...] = ()
     limits: tuple[tuple[float, float], ...] = ()
     units: tuple[str, ...] = ()  # per axis, the manifest's unit
-    magnitude_max: float = 0.0  # typical_magnitude's top: a window whose median |required axes| is above, refused
+    typical_top: float = 0.0  # typical_magnitude's top (0: none)
+    magnitude_max: float = 0.0  # a window whose median |required axes| is above is in another unit (0: no check)
 
     @property
     def features(self) -> int:
@@ -102,21 +105,25 @@ def eim_spec(app: App) -> EimSpec:
 
     multilabel = scores_are_logits(m)
     return EimSpec(window, axes, len(m.signal["channels"]), PCM16 if audio else 1.0, thresholds, anomaly, project, params,
-                   multilabel, *unit_checks(m, axes))
+                   multilabel, *unit_checks(m, axes, audio))
 
 
-def unit_checks(m, axes: list[str]) -> tuple[tuple, tuple, float]:
-    """(limits per axis, units per axis, magnitude_max): what `tinyml predict` judges a recording's unit by, for one
-    window. Only the tops of typical_magnitude: a quiet window (an idle machine, silence) is no wrong unit."""
+def unit_checks(m, axes: list[str], audio: bool) -> tuple[tuple, tuple, tuple, float, float]:
+    """(ranges, limits, units per axis, typical_top, magnitude_max): what `tinyml predict` judges a recording's unit
+    by, for one window, with room for a sensor fault (what some apps detect): an axis median far outside its
+    plausible_range, a median magnitude far above typical_magnitude's top (a quiet window, an idle machine or
+    silence, is no wrong unit). None for int16 audio: its samples cannot carry another unit."""
     from ..readers import ReadSpec
-    from ..units import far_outside_limits
+    from ..units import far_above_magnitude, far_outside_limits
 
     spec = ReadSpec.from_manifest(m)
-    inf = float("inf")
-    limits = tuple(far_outside_limits(spec.plausible_range[a]) if a in spec.plausible_range else (-inf, inf)
+    unchecked = (-float("inf"), float("inf"))
+    ranges = tuple(tuple(spec.plausible_range[a]) if a in spec.plausible_range and not audio else unchecked
                    for a in axes)
-    top = float(spec.typical_magnitude[1]) if spec.typical_magnitude else 0.0
-    return limits, tuple(m.unit_of(a) for a in axes), top
+    limits = tuple(far_outside_limits(r) if r != unchecked else unchecked for r in ranges)
+    typical = spec.typical_magnitude if not audio else None
+    top = float(typical[1]) if typical else 0.0
+    return ranges, limits, tuple(m.unit_of(a) for a in axes), top, far_above_magnitude(typical) if typical else 0.0
 
 
 def brace_safe(text: str) -> str:
@@ -162,8 +169,11 @@ def eim_config_h(spec: EimSpec) -> str:
         f"#define TML_EIM_THRESHOLD_DEFAULTS {{{', '.join(c_float(v) for v in defaults)}}}",
         f"#define TML_EIM_EVENT_NAMES {{{', '.join(c_string(n) for n in spec.params['events'])}}}",
         f"#define TML_EIM_AXIS_UNITS {{{', '.join(c_string(u) for u in spec.units)}}}",
+        f"#define TML_EIM_RANGE_LO {{{', '.join(_c_limit(lo) for lo, _ in spec.ranges)}}}",
+        f"#define TML_EIM_RANGE_HI {{{', '.join(_c_limit(hi) for _, hi in spec.ranges)}}}",
         f"#define TML_EIM_LIMIT_LO {{{', '.join(_c_limit(lo) for lo, _ in spec.limits)}}}",
         f"#define TML_EIM_LIMIT_HI {{{', '.join(_c_limit(hi) for _, hi in spec.limits)}}}",
+        f"#define TML_EIM_TYPICAL_TOP {c_float(spec.typical_top)}",
         f"#define TML_EIM_MAGNITUDE_MAX {c_float(spec.magnitude_max)}",
         f"#define TML_EIM_PROJECT_JSON {c_string(brace_safe(json.dumps(spec.project, separators=(',', ':'))))}",
         f"#define TML_EIM_PARAMS_JSON {c_string(params[1:-1])}",
