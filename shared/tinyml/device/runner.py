@@ -18,7 +18,7 @@ from ..errors import TinymlError
 from ..output_lines import BEAT, EVENT, WINDOW, LineMaker, in_time_order
 from .board import Board
 from .link import Beat, Done, Error, Event, Hello, HostTransport, Log, ProcessTransport, QemuTransport, Scores
-from .link import DeviceLink, SerialTransport, Timing, Values
+from .link import DeviceLink, SerialTransport, T, Timing, Values
 from .qemu import qemu_command
 
 
@@ -156,17 +156,17 @@ class DeviceLines:
 
 def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_app: str | None = None,
                   expect_hash: str | None = None, timeout_s: float = 120.0, on_message=None,
-                  quit: bool | None = None, values: list[str] | None = None, beat_labels: list[str] | None = None,
+                  values: list[str] | None = None, beat_labels: list[str] | None = None,
                   on_link=None) -> DeviceRun:
     """Connect, check the hello against the app (`values` and `beat_labels`: the manifest's, checked when
-    given), send the whole signal, collect everything until DONE. quit: end with QUIT, so an emulated or host
-    board exits (None: unless the transport is a real board's, which QUIT would restart).
+    given), send the whole signal, collect everything until DONE, then end with QUIT where the transport allows
+    (DeviceLink.ends_with_quit: an emulated or host board exits; a real board's would restart, so it gets END).
 
     A board that was already running (a real board on its serial port) may be mid-frame or mid-stream:
     the host flushes its parser with zero fill and sends RESET, so every session starts at sample 0.
     `on_link(link)` sees the DeviceLink first (the gateway counts its refused frames)."""
     link = DeviceLink(transport, timeout_s=timeout_s)
-    quit = link.ends_with_quit if quit is None else quit
+    quit = link.ends_with_quit
     if on_link is not None:
         on_link(link)
     try:
@@ -209,7 +209,7 @@ def stream_signal(transport, signal: np.ndarray, *, labels: list[str], expect_ap
             if on_message is not None:
                 on_message(m, run)
         if quit:
-            link.send(0x04)  # QUIT: the emulated or host board exits (a real board would restart)
+            link.send(T.QUIT)  # the emulated or host board exits
             try:
                 link.wait_for(Done, timeout=10)
             except TinymlError:
