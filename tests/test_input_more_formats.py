@@ -227,9 +227,9 @@ def test_a_rate_outside_the_accepted_ones_is_refused_in_the_users_words_saying_w
 
     from tinyml.predict import prepare
 
-    wavfile.write(tmp_path / "field_96k.wav", 96000, np.zeros(9600, np.int16) + 3)  # a field recorder's 96 kHz
-    rec = read_recording(tmp_path / "field_96k.wav", _spec("keyword-spotting"))
-    with pytest.raises(TinymlError, match=r"field_96k.wav: sample rate 96000 Hz not supported; accepted 8000-48000 Hz: "
+    wavfile.write(tmp_path / "bat_384k.wav", 384000, np.zeros(38400, np.int16) + 3)  # an ultrasonic recorder
+    rec = read_recording(tmp_path / "bat_384k.wav", _spec("keyword-spotting"))
+    with pytest.raises(TinymlError, match=r"bat_384k.wav: sample rate 384000 Hz not supported; accepted 8000-192000 Hz: "
                                           r"resample it to 16000 Hz first$"):
         prepare(load_app("keyword-spotting"), rec)
     stamps = [f"2020-04-01 00:{k:02d}:00" for k in range(60)]  # a logger every minute
@@ -521,3 +521,25 @@ def test_matlab_fields_whose_names_differ_only_in_case_are_not_offered_by_their_
 def test_an_mfpt_baseline_record_is_read_at_its_97656_hz(tmp_path):
     _mfpt(tmp_path / "baseline_1.mat", _vibration(9766, 97656), 97656, defects=False)
     assert read_recording(tmp_path / "baseline_1.mat", _spec("predictive-maintenance")).rate == 97656
+
+
+@pytest.mark.parametrize("app, rate, seconds", [("keyword-spotting", 96000, 1.0), ("keyword-spotting", 192000, 1.0),
+                                                 ("heart-rate-anomaly", 1024, 12.0), ("heart-rate-anomaly", 2048, 12.0)])
+def test_a_field_recorders_or_research_front_ends_high_rate_is_resampled_not_refused(tmp_path, capsys, app, rate, seconds):
+    """A field recorder's 96/192 kHz WAV, a research ECG front end's 1024/2048 Hz: decimating them is plain FIR work."""
+    from scipy.io import wavfile
+
+    from tinyml.predict import prepare
+
+    t = np.arange(int(rate * seconds)) / rate
+    if app == "keyword-spotting":
+        wavfile.write(tmp_path / "r.wav", rate, (3000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16))
+        path = tmp_path / "r.wav"
+    else:
+        ecg = 1.2 * np.exp(-((t[:, None] - np.arange(0.3, seconds, 0.8)[None]) ** 2) / (2 * 0.012 ** 2)).sum(1)
+        path = tmp_path / "r.csv"
+        path.write_text("time_s,ecg\n" + "".join(f"{a:.6f},{v:.4f}\n" for a, v in zip(t, ecg + 0.03 * np.sin(t))))
+    m = load_app(app).manifest
+    signal = prepare(load_app(app), read_recording(path, _spec(app)))  # at the manifest's rate
+    assert len(signal) == pytest.approx(seconds * m.rate, abs=2)
+    assert f"resampled {rate} Hz" in capsys.readouterr().err
