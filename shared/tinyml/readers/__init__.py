@@ -249,6 +249,12 @@ def head_text(head: bytes) -> str | None:
     return None if b"\x00" in head else head.decode("latin-1")
 
 
+def numbered_lines(text: str, start: int = 1) -> list[tuple[int, str]]:
+    """(file line, text) of each non-blank line of `text`, whose first line is file line `start`: readers drop
+    blank lines and still name the right line in their messages."""
+    return [(n, ln) for n, ln in enumerate(text.splitlines(), start) if ln.strip()]
+
+
 def is_number(cell: str) -> bool:
     """A text cell holds one number (a decimal comma allowed: `-0,034`)."""
     try:

@@ -45,7 +45,9 @@ def read(path: Path, spec, mat: dict) -> FileSignal:
     b = mat["bearing"].reshape(-1)[0]
     signal = np.asarray(b[SIGNAL], dtype=np.float64).reshape(-1)
     rate = _scalar(b[RATE])
-    if rate is None or rate <= 0:
+    if rate is not None and rate <= 0:
+        rate = None
+    if rate is None and spec.rate is None:  # a given --rate stands in (the recording prefers it anyway)
         raise TinymlError(f"{path}: MFPT record without a sample rate in bearing.{RATE}; give {option('rate', 'HZ')}")
     machine = _machine(mat, b)
     return FileSignal({ch: signal}, rate=rate, units={ch: "g"}, names={ch: f"bearing.{SIGNAL}"},

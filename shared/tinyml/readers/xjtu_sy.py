@@ -14,10 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import TinymlError, option
-from . import FileSignal, ReadSpec, decode_text, head_text, machine_by_name, parse_numbers, the_one_channel
+from . import FileSignal, ReadSpec, decode_text, head_text, machine_by_name, numbered_lines, parse_numbers, the_one_channel
 
 HEADING = ("Horizontal_vibration_signals", "Vertical_vibration_signals")
 RATE = 25600.0
@@ -35,9 +33,10 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     col = next((i for i, h in enumerate(HEADING) if want in (h.lower(), h.split("_")[0].lower())), None)
     if col is None:
         raise TinymlError(f"{path}: no column {spec.picks[ch]!r}; an XJTU-SY capture has {', '.join(HEADING)}")
-    rows = [ln.split(",") for ln in decode_text(path.read_bytes(), path, "XJTU-SY capture").splitlines()[1:]
-            if ln.strip()]
-    values = parse_numbers([r[col] if col < len(r) else "" for r in rows], path, HEADING[col], lambda k: k + 2)
+    lines = numbered_lines(decode_text(path.read_bytes(), path, "XJTU-SY capture"))[1:]  # under the heading
+    rows = [ln.split(",") for _, ln in lines]
+    values = parse_numbers([r[col] if col < len(r) else "" for r in rows], path, HEADING[col],
+                           lambda k: lines[k][0])
     return FileSignal({ch: values}, rate=RATE, units={ch: "g"}, names={ch: HEADING[col]},
                       deployment={"machine": _machine(path)})
 
