@@ -500,12 +500,12 @@ def test_a_data_sets_machine_comes_from_one_helper_the_speed_from_the_name_or_a_
     import re
 
     from tinyml.bearing import KNOWN
-    from tinyml.readers import machine_by_name
+    from tinyml.readers import machine_from_path
 
     speed = re.compile(r"^(\d+)Hz$")
-    machine = machine_by_name(tmp_path / "40Hz" / "run" / "1.csv", "ldk-uer204", speed, lambda m: m.group(1), "x")
+    machine = machine_from_path(tmp_path / "40Hz" / "run" / "1.csv", "ldk-uer204", speed, lambda m: m.group(1), "x")
     assert machine == {**KNOWN["ldk-uer204"], "shaft_hz": 40.0}
-    assert "shaft_hz" not in machine_by_name(tmp_path / "1.csv", "ldk-uer204", speed, int, "say the speed")
+    assert "shaft_hz" not in machine_from_path(tmp_path / "1.csv", "ldk-uer204", speed, int, "say the speed")
     assert "say the speed" in capsys.readouterr().err
 
 

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from ..errors import TinymlError, option
-from . import FileSignal, ReadSpec, decode_text, head_text, machine_by_name, numbered_lines, parse_numbers, the_one_channel
+from . import FileSignal, ReadSpec, decode_text, head_text, machine_from_path, numbered_lines, parse_numbers, the_one_channel
 
 HEADING = ("Horizontal_vibration_signals", "Vertical_vibration_signals")
 RATE = 25600.0
@@ -43,6 +43,6 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
 
 def _machine(path: Path) -> dict[str, float]:
     """The UER204's defect orders, and the shaft speed the condition folder names."""
-    return machine_by_name(path, "ldk-uer204", _CONDITION, lambda m: float(m.group(1)),
-                           "no condition folder (35Hz12kN, 37.5Hz11kN, 40Hz10kN) gives the shaft speed: give it, "
-                           f"e.g. {option('set', 'machine.shaft_hz=35')}")
+    return machine_from_path(path, "ldk-uer204", _CONDITION, lambda m: float(m.group(1)),
+                             "no condition folder (35Hz12kN, 37.5Hz11kN, 40Hz10kN) gives the shaft speed: give it, "
+                             f"e.g. {option('set', 'machine.shaft_hz=35')}")
