@@ -581,3 +581,16 @@ def test_an_mfpt_record_without_its_rate_is_read_at_the_given_rate(tmp_path):
         read_recording(tmp_path / "baseline_1.mat", _spec("predictive-maintenance"))
     rec = read_recording(tmp_path / "baseline_1.mat", _spec("predictive-maintenance", rate=48828))
     assert rec.rate == 48828 and rec.deployment["machine"] == {"shaft_hz": 25.0}
+
+
+def test_missing_value_markers_in_a_file_that_states_its_rate_are_missing_samples(tmp_path, capsys):
+    from tinyml.recording import read_recording_parts
+
+    ecg = 0.8 * np.sin(2 * np.pi * 1.2 * np.arange(5000) / 250)
+    marked = ecg.copy()
+    marked[[1000, 1001, 3000]] = -9999.0  # a logger's missing-value marker
+    savemat(tmp_path / "rec.mat", {"ecg": marked, "fs": 250.0})
+    parts, _gaps = read_recording_parts(tmp_path / "rec.mat", _spec("heart-rate-anomaly"))
+    assert [p.rate for p in parts] == [250] and len(parts[0].signal) == 5000  # 3 samples interpolated
+    assert np.abs(parts[0].signal[:, 0]).max() < 1.0
+    assert "missing-value markers read as missing: 3 in 'ecg' (-9999)" in capsys.readouterr().err
