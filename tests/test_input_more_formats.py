@@ -531,7 +531,8 @@ def test_an_xjtu_sy_capture_starting_with_a_blank_line_is_read_and_a_bad_cell_na
     folder = tmp_path / "35Hz12kN" / "Bearing1_1"
     folder.mkdir(parents=True)
     rows = [f"{v:.3f},{-v:.3f}" for v in vib]
-    (folder / "1.csv").write_text("\nHorizontal_vibration_signals,Vertical_vibration_signals\n" + "\n".join(rows) + "\n")
+    heading = "Horizontal_vibration_signals,Vertical_vibration_signals"
+    (folder / "1.csv").write_text(f"\n{heading}\n" + "\n".join(rows) + "\n")
     rec = read_recording(folder / "1.csv", _spec("predictive-maintenance"))
     assert len(rec.signal) == 3200 and np.allclose(rec.signal[:, 0], vib, atol=5e-4)
     rows[5] = "x,0.1"  # file line 9: the blank first line, the heading, 5 rows, a blank line, then this one

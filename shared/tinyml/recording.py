@@ -114,8 +114,9 @@ def _markers_as_missing(fs: FileSignal, chans: Sequence[str], path: Path) -> Fil
     """A logger's missing-value marker (-9999, -999 ...: units.MISSING_MARKERS) in one of `chans` as NaN, with
     one notice, where the smallest marker is over 10x the channel's other values' 99.9th percentile of
     magnitude (a soil moisture in % with a -9999 now and then; an int16 audio sample of 9999 is a value): a
-    percentile, not the largest, so that one wild value beside the markers does not hide them. A few markers in a long file pass the unit
-    checks (they look at the 0.1-99.9 % of the values): read as values they became faults and spikes."""
+    percentile, not the largest, so that one wild value beside the markers does not hide them. A few markers
+    in a long file pass the unit checks (they look at the 0.1-99.9 % of the values): read as values they
+    became faults and spikes."""
     columns, said = dict(fs.columns), []
     for ch in chans:
         v = np.asarray(columns.get(ch, ()), np.float64)

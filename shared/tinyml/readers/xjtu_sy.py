@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 
 from ..errors import TinymlError, option
-from . import FileSignal, ReadSpec, decode_text, head_text, machine_from_path, numbered_lines, parse_numbers, the_one_channel
+from . import (FileSignal, ReadSpec, decode_text, head_text, machine_from_path, numbered_lines, parse_numbers,
+               the_one_channel)
 
 HEADING = ("Horizontal_vibration_signals", "Vertical_vibration_signals")
 RATE = 25600.0
