@@ -200,7 +200,7 @@ def test_a_loose_name_that_fits_several_columns_is_refused_naming_them(tmp_path)
 
 def test_flat_channels_with_different_sample_counts_say_each_count():
     """NaNs dropped per channel: one count for all would misstate one of them."""
-    from tinyml.units import _flat_notice_text
+    from tinyml.units import _flat_channels_text
 
-    text = _flat_notice_text({"ax": (0.0, 600), "ay": (0.0, 598)}, None)
+    text = _flat_channels_text({"ax": (0.0, 600), "ay": (0.0, 598)}, None)
     assert text == "channels 'ax' (every value 0, 600 samples) and 'ay' (every value 0, 598 samples) are flat"

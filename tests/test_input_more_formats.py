@@ -500,12 +500,12 @@ def test_a_data_sets_machine_comes_from_one_helper_the_speed_from_the_name_or_a_
     import re
 
     from tinyml.bearing import KNOWN
-    from tinyml.readers import machine_by_name
+    from tinyml.readers import machine_from_path
 
     speed = re.compile(r"^(\d+)Hz$")
-    machine = machine_by_name(tmp_path / "40Hz" / "run" / "1.csv", "ldk-uer204", speed, lambda m: m.group(1), "x")
+    machine = machine_from_path(tmp_path / "40Hz" / "run" / "1.csv", "ldk-uer204", speed, lambda m: m.group(1), "x")
     assert machine == {**KNOWN["ldk-uer204"], "shaft_hz": 40.0}
-    assert "shaft_hz" not in machine_by_name(tmp_path / "1.csv", "ldk-uer204", speed, int, "say the speed")
+    assert "shaft_hz" not in machine_from_path(tmp_path / "1.csv", "ldk-uer204", speed, int, "say the speed")
     assert "say the speed" in capsys.readouterr().err
 
 
@@ -543,3 +543,77 @@ def test_a_field_recorders_or_research_front_ends_high_rate_is_resampled_not_ref
     signal = prepare(load_app(app), read_recording(path, _spec(app)))  # at the manifest's rate
     assert len(signal) == pytest.approx(seconds * m.rate, abs=2)
     assert f"resampled {rate} Hz" in capsys.readouterr().err
+
+
+# --- review of the session's readers (tidy2): each test fails without its fix ---
+
+
+def test_an_xjtu_sy_capture_starting_with_a_blank_line_is_read_and_a_bad_cell_names_its_file_line(tmp_path):
+    vib = _vibration(3200, 25600)
+    folder = tmp_path / "35Hz12kN" / "Bearing1_1"
+    folder.mkdir(parents=True)
+    rows = [f"{v:.3f},{-v:.3f}" for v in vib]
+    heading = "Horizontal_vibration_signals,Vertical_vibration_signals"
+    (folder / "1.csv").write_text(f"\n{heading}\n" + "\n".join(rows) + "\n")
+    rec = read_recording(folder / "1.csv", _spec("predictive-maintenance"))
+    assert len(rec.signal) == 3200 and np.allclose(rec.signal[:, 0], vib, atol=5e-4)
+    rows[5] = "x,0.1"  # file line 9: the blank first line, the heading, 5 rows, a blank line, then this one
+    (folder / "1.csv").write_text("\nHorizontal_vibration_signals,Vertical_vibration_signals\n"
+                                  + "\n".join(rows[:5]) + "\n\n" + "\n".join(rows[5:]) + "\n")
+    with pytest.raises(TinymlError, match=r"1.csv: line 9: expected numbers in column 'Horizontal_vibration_signals'"):
+        read_recording(folder / "1.csv", _spec("predictive-maintenance"))
+
+
+def test_a_bad_meter_value_after_a_blank_line_names_its_file_line(tmp_path):
+    vwc = ["0.25"] * 20
+    vwc[8] = "oops"
+    _one_probe_zentra(tmp_path / "z.csv", vwc)
+    lines = (tmp_path / "z.csv").read_text().splitlines()
+    (tmp_path / "z.csv").write_text("\n".join(lines[:6] + [""] + lines[6:]) + "\n")  # a blank line after 3 records
+    with pytest.raises(TinymlError, match=r"z.csv: line 13: expected numbers in column 'Water Content Port1'"):
+        read_recording(tmp_path / "z.csv", _spec("soil-monitoring"))
+
+
+def test_a_bad_labview_value_after_a_blank_line_names_its_file_line(tmp_path):
+    vib = _vibration(2000, 20000)
+    _lvm(tmp_path / "run.lvm", {"Vibration": vib}, 5e-5, "g")
+    lines = (tmp_path / "run.lvm").read_text().splitlines()
+    first = lines.index("X_Value\tVibration\tComment") + 1  # index of the first data line: file line first + 1
+    lines[first + 10] = "5.0E-4\tbad"
+    (tmp_path / "run.lvm").write_text("\n".join(lines[:first + 3] + [""] + lines[first + 3:]) + "\n")
+    with pytest.raises(TinymlError, match=rf"run.lvm: line {first + 12}: expected numbers in column 'Vibration'"):
+        read_recording(tmp_path / "run.lvm", _spec("predictive-maintenance"))
+
+
+@pytest.mark.parametrize("heading", ["", "Comment"])
+def test_a_blank_or_comment_heading_between_labview_channels_does_not_shift_them(tmp_path, heading):
+    vib = _vibration(2000, 20000)
+    _lvm(tmp_path / "run.lvm", {"Tacho": np.ones(2000), "Other": -vib, "Vibration": vib}, 5e-5, "g")
+    text = (tmp_path / "run.lvm").read_text().replace("X_Value\tTacho\tOther\tVibration",
+                                                    f"X_Value\tTacho\t{heading}\tVibration")
+    (tmp_path / "run.lvm").write_text(text)
+    rec = read_recording(tmp_path / "run.lvm", _spec("predictive-maintenance", picks={"accel": "Vibration"}))
+    assert np.allclose(rec.signal[:, 0], vib, atol=1e-5)  # the Vibration column, not the one under the blank
+
+
+def test_an_mfpt_record_without_its_rate_is_read_at_the_given_rate(tmp_path):
+    gs = _vibration(4883, 48828)
+    savemat(tmp_path / "baseline_1.mat", {"bearing": {"rate": np.uint8(25), "gs": gs[:, None], "sr": "?"}})
+    with pytest.raises(TinymlError, match=r"baseline_1.mat: MFPT record without a sample rate in bearing.sr; give "
+                                          r"--rate HZ$"):
+        read_recording(tmp_path / "baseline_1.mat", _spec("predictive-maintenance"))
+    rec = read_recording(tmp_path / "baseline_1.mat", _spec("predictive-maintenance", rate=48828))
+    assert rec.rate == 48828 and rec.deployment["machine"] == {"shaft_hz": 25.0}
+
+
+def test_missing_value_markers_in_a_file_that_states_its_rate_are_missing_samples(tmp_path, capsys):
+    from tinyml.recording import read_recording_parts
+
+    ecg = 0.8 * np.sin(2 * np.pi * 1.2 * np.arange(5000) / 250)
+    marked = ecg.copy()
+    marked[[1000, 1001, 3000]] = -9999.0  # a logger's missing-value marker
+    savemat(tmp_path / "rec.mat", {"ecg": marked, "fs": 250.0})
+    parts, _gaps = read_recording_parts(tmp_path / "rec.mat", _spec("heart-rate-anomaly"))
+    assert [p.rate for p in parts] == [250] and len(parts[0].signal) == 5000  # 3 samples interpolated
+    assert np.abs(parts[0].signal[:, 0]).max() < 1.0
+    assert "missing-value markers read as missing: 3 in 'ecg' (-9999)" in capsys.readouterr().err

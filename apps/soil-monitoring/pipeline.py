@@ -102,7 +102,8 @@ def window_labels(rec, ends: np.ndarray, window: int, young_scored: bool = False
       came and the window does not show the probe moving before (a coarse probe in a dry spell reads so);
     - a sample ISMN left unflagged (missing value, frozen soil).
     `young_scored`: the labels before issue 21's change, which scored a spike whose return is not in view (as
-    spike) and a step from its second sample; the card reports its figures on them too, so that the change is
+    spike) when a spike sample came in the four before it (a one-sample spike stayed -1, judged with the sample
+    after it) and a step from its second sample; the card reports its figures on them too, so that the change is
     not read as a model gain."""
     fault = np.asarray(rec.truth.get("fault", np.zeros(len(rec.signal), np.int8)))
     age = _ages(fault, rec.truth.get("fault_age"))
@@ -1041,16 +1042,21 @@ def _false_flags_cell(n) -> str:
     return "n/a: recall not reachable" if n != n else f"{n}"  # NaN: fault_metrics found no threshold
 
 
+LABELS_CHANGED = "2026-12-06"  # the day issue 21's label change (window_labels' young_scored) was made
+_YOUNG_STEP = f"younger than {EVIDENCE['drop'] + 1} samples"  # window_labels: a step is scored from EVIDENCE["drop"]
+
+
 def _labels_before_text(fm: dict, before: dict) -> str:
     """The same model's figures on the labels before issue 21's change (window_labels' young_scored): what the
     labels moved, so that it is not read as a model gain."""
     moved = ", ".join(f"{c} {before[f'f1_{c}']:.3f} -> {fm[f'f1_{c}']:.3f}" for c in ("spike", "drop", "jump")
                       if f"f1_{c}" in fm and f"f1_{c}" in before)
-    weakest = min((k for k in before if k.startswith("f1_")), key=before.get)[3:]
-    return (f"**The labels changed on 2026-12-06** (issue 21): a window whose newest hour holds a spike whose return "
-            f"is not in view, or a drop or jump step younger than 3 samples, is no longer scored (the window cannot "
+    weakest = min((k[3:] for k in before if k.startswith("f1_")), key=lambda c: before[f"f1_{c}"], default=None)
+    return (f"**The labels changed on {LABELS_CHANGED}** (issue 21): a window whose newest hour holds a spike whose "
+            f"return is not in view, or a drop or jump step {_YOUNG_STEP}, is no longer scored (the window cannot "
             f"tell them apart). The same model on the labels before -> the labels now: {moved}; weakest class F1 "
-            f"{before['min_class_f1']:.3f} ({weakest}) -> {fm['min_class_f1']:.3f}; fewer false flags than the rules "
+            f"{before['min_class_f1']:.3f}{f' ({weakest})' if weakest else ''} -> {fm['min_class_f1']:.3f}; fewer "
+            f"false flags than the rules "
             f"{before['fault_classes_fewer_false_flags']} -> {fm['fault_classes_fewer_false_flags']} classes. "
             f"Those differences are the labels', not the model's.")
 
@@ -1059,16 +1065,17 @@ def _ismn_before_text(ismn: dict) -> str:
     """ISMN classes whose windows issue 21's label change moved, with their figures on the labels before (an
     ismn.json measured before the change has no "classes_before": nothing to say)."""
     before, now = ismn.get("classes_before") or {}, ismn["classes"]
-    moved = [f"{k} {v['ismn_windows']} -> {now.get(k, {}).get('ismn_windows', 0)} windows (model recall "
+    windows_now = {k: now.get(k, {}).get("ismn_windows", 0) for k in before}
+    moved = [f"{k} {v['ismn_windows']} -> {windows_now[k]} windows (model recall "
              f"{v['model_recall']:.2f}, rules {v['rule_recall']:.2f}, on the labels before)"
-             for k, v in before.items() if v["ismn_windows"] != now.get(k, {}).get("ismn_windows", 0)]
+             for k, v in before.items() if v["ismn_windows"] != windows_now[k]]
     if not moved:
         return ""
     steps_gone = [k for k in ("drop", "jump") if k in before and k not in now]
     why = (f" ISMN flags a step on one logged hour (4 resampled samples), which the hourly windows meet at its "
            f"second sample, now not scored: its {' and '.join(steps_gone)} flags are no longer compared." if steps_gone else "")
-    return ("\nThe labels changed on 2026-12-06 (issue 21: a spike whose return is not in view, a step younger "
-            "than 3 samples, not scored): " + "; ".join(moved) + "." + why + "\n")
+    return (f"\nThe labels changed on {LABELS_CHANGED} (issue 21: a spike whose return is not in view, a step "
+            f"{_YOUNG_STEP}, not scored): " + "; ".join(moved) + "." + why + "\n")
 
 
 def _unreachable_text(fm: dict) -> str:

@@ -23,6 +23,7 @@ from .postprocess import run_postprocessor
 from .readers import ReadSpec, parse_picks
 from .recording import Recording, rate_refused, read_recording, read_recording_parts
 from .reference import TflmModel
+from .regularize import duration_words
 
 
 @dataclass
@@ -252,8 +253,6 @@ def read_input_parts(app: App, path, rate: float | None = None,
             if at_device_rate >= window + 1:
                 raise
             short += 1  # one sample short after resampling
-    from .regularize import duration_words
-
     covered = sum(rec.duration for rec in parts)
     # a gap far longer than all the signal (one row a year after the rest): likelier a clock error than a pause
     clock = (f", over {CLOCK_ERROR_RATIO} times the {duration_words(covered)} the samples cover: a clock error in the "

@@ -18,7 +18,7 @@ import numpy as np
 from .errors import TinymlError, notice, option
 from .readers import FileSignal, ReadSpec, reader_for
 from .regularize import Grid, _at, duration_words, steady_parts
-from .units import to_manifest_units
+from .units import MISSING_MARKERS, to_manifest_units
 
 
 @dataclass
@@ -81,11 +81,14 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
     if fs.n == 0:
         raise TinymlError(f"{path}: recording has no samples")
     first = 0.0  # the first kept row's time from the file's first row (a row left out moves it)
-    if split and spec.rate is None:
+    own_clock = split and spec.rate is None  # the file's times or stated rate place its rows: a hole is a gap
+    # a required channel's marker is a missing sample where the file places its rows: found before deciding
+    # that a file with only a rate needs each row's time (a -9999 is not NaN yet)
+    rows_placed = own_clock and (fs.times is not None or bool(fs.rate))
+    fs = _markers_as_missing(fs, (spec.channels if rows_placed else ()) + spec.optional, path)
+    if own_clock:
         fs = _timed_by_its_rate(fs, spec)
-    rows_may_go = split and fs.times is not None and spec.rate is None  # a required channel's hole is a gap
-    fs = _markers_as_missing(fs, (spec.channels if rows_may_go else ()) + spec.optional, path)
-    if rows_may_go:
+    if own_clock and fs.times is not None:
         base = float(np.min(fs.times)) if np.isfinite(fs.times).all() else 0.0
         fs = _drop_missing_rows(fs, spec, path)
         first = float(np.min(fs.times)) - base
@@ -109,11 +112,11 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
 
 def _markers_as_missing(fs: FileSignal, chans: Sequence[str], path: Path) -> FileSignal:
     """A logger's missing-value marker (-9999, -999 ...: units.MISSING_MARKERS) in one of `chans` as NaN, with
-    one notice, where the channel's other values are all more than 10x smaller (a soil moisture in % with a
-    -9999 now and then; an int16 audio sample of 9999 is a value). A few markers in a long file pass the unit
-    checks (they look at the 0.1-99.9 % of the values): read as values they became faults and spikes."""
-    from .units import MISSING_MARKERS
-
+    one notice, where the smallest marker is over 10x the channel's other values' 99.9th percentile of
+    magnitude (a soil moisture in % with a -9999 now and then; an int16 audio sample of 9999 is a value): a
+    percentile, not the largest, so that one wild value beside the markers does not hide them. A few markers
+    in a long file pass the unit checks (they look at the 0.1-99.9 % of the values): read as values they
+    became faults and spikes."""
     columns, said = dict(fs.columns), []
     for ch in chans:
         v = np.asarray(columns.get(ch, ()), np.float64)
@@ -130,8 +133,8 @@ def _markers_as_missing(fs: FileSignal, chans: Sequence[str], path: Path) -> Fil
 
 def _timed_by_its_rate(fs: FileSignal, spec: ReadSpec) -> FileSignal:
     """A file that states its rate (a WFDB header, a MATLAB fs) and marks missing samples (WFDB's invalid
-    sample value, NaN) in a required channel: each row's time from the rate, so its missing samples are
-    left out and interpolated, or cut at, like a time column's."""
+    sample value, NaN, a logger's -9999 read as missing) in a required channel: each row's time from the rate,
+    so its missing samples are left out and interpolated, or cut at, like a time column's."""
     if fs.times is not None or not fs.rate or not any(np.isnan(fs.columns[ch]).any() for ch in spec.channels):
         return fs
     return replace(fs, times=np.arange(fs.n) / float(fs.rate), time_note=fs.time_note or f"its rate {fs.rate:g} Hz")

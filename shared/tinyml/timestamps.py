@@ -117,7 +117,8 @@ def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[st
                           f"needs a time")
     compact = None if stated else _compact_datetimes(cells)
     if compact is not None:
-        return compact - compact[0], _compact(cells[0]), f"time column {name!r} as date-times (YYYYMMDDHHMM)"
+        secs, origin = compact
+        return secs - secs[0], origin, f"time column {name!r} as date-times (YYYYMMDDHHMM)"
     unit = stated or _infer_unit(values, name, spec, path)
     secs = values * SECONDS_PER[unit]
     origin = None
@@ -145,18 +146,20 @@ def _compact(cell: str) -> datetime | None:
         return None
 
 
-def _compact_datetimes(cells: Sequence[str]) -> np.ndarray | None:
-    """Seconds (from 1970, naive) for a column of compact date-times, None unless every cell is one."""
-    if not cells or _compact(cells[0]) is None:
+def _compact_datetimes(cells: Sequence[str]) -> tuple[np.ndarray, datetime] | None:
+    """(seconds from 1970, naive; the first date-time) for a column of compact date-times, None unless every
+    cell is one."""
+    first = _compact(cells[0]) if len(cells) else None
+    if first is None:
         return None
     out = np.empty(len(cells), np.float64)
     epoch = datetime(1970, 1, 1)
     for i, c in enumerate(cells):
-        dt = _compact(c)
+        dt = first if i == 0 else _compact(c)
         if dt is None:
             return None
         out[i] = (dt - epoch) / timedelta(seconds=1)
-    return out
+    return out, first
 
 
 def _infer_unit(values: np.ndarray, name: str, spec, path) -> str:
@@ -270,20 +273,22 @@ def day_first_of(cells: Sequence[str]) -> bool | None:
     """For dates written d/m/y or m/d/y: True (day first) or False, decided by a field above 12 somewhere
     in the column; None when no date tells (the column has no such dates, or all are ambiguous)."""
     found = [m for m in (_SLASHED.match(c.strip()) for c in cells) if m]
-    if found and max(int(m.group(1)) for m in found) > 12:
+    if not found:
+        return None
+    if max(int(m.group(1)) for m in found) > 12:
         return True
-    if found and max(int(m.group(2)) for m in found) > 12:
+    if max(int(m.group(2)) for m in found) > 12:
         return False
     return None
 
 
 def _day_first(cells: Sequence[str], name: str, path) -> bool | None:
     """day_first_of, refusing a column of d/m/y or m/d/y dates that are ambiguous throughout."""
-    found = [m for m in (_SLASHED.match(c.strip()) for c in cells) if m]
     told = day_first_of(cells)
-    if told is not None or not found:
+    first = None if told is not None else next((m for m in (_SLASHED.match(c.strip()) for c in cells) if m), None)
+    if first is None:
         return told
-    raise TinymlError(f"{path}: time column {name!r}: dates like {found[0].group(0)!r} may be day/month or "
+    raise TinymlError(f"{path}: time column {name!r}: dates like {first.group(0)!r} may be day/month or "
                       "month/day and no day above 12 tells which: write them as ISO-8601 (2026-12-05 14:28)")
 
 
@@ -306,6 +311,7 @@ def _clock_24h(t: str) -> str:
 def is_datetime(text: str) -> bool:
     """A cell that reads as a date-time (ISO-8601, `05.12.2026 14:28`, `2026/12/05 14:28`): a headerless table's
     time column."""
+    # a date's separators first: fromisoformat takes '20260101' (Python 3.11), so plain numbers would be dates
     if not re.match(r"^\s*\d{1,4}[-./]\d{1,2}[-./]\d{1,4}", text):
         return False
     try:

@@ -168,11 +168,13 @@ def _shared_units(columns, declared: dict[str, str], spec, path) -> dict[str, st
         if ch in spec.channels:  # a sensor's axes; optional channels of one unit may be other quantities (rain, ET0)
             by_unit.setdefault(spec.units.get(ch, ""), []).append(ch)
     for chans in by_unit.values():
-        said = {declared.get(ch) or "" for ch in chans} - {""}
+        said = {declared[ch] for ch in chans if declared.get(ch)}
         bare = [ch for ch in chans if not declared.get(ch)]
-        if len(said) != 1 or not bare or lookup(next(iter(said))) is None:
+        if len(said) != 1 or not bare:
             continue
-        unit = said.pop()
+        (unit,) = said
+        if lookup(unit) is None:
+            continue
         out.update({ch: unit for ch in bare})
         notice(path, f"{', '.join(bare)}: no unit in the file, read in {unit} like "
                      f"{', '.join(ch for ch in chans if ch not in bare)}")
@@ -200,17 +202,17 @@ def check_flat(columns: dict[str, np.ndarray], spec, path) -> None:
     if not flat:
         return
     sensor = _sensor_name(spec)
-    ch, (v, n) = next(iter(flat.items()))
+    ch, (v, _n) = next(iter(flat.items()))
+    text = _flat_channels_text(flat, spec)
     if len(spec.channels) > 1 and len(flat) < len(spec.channels):
-        notice(path, f"{_flat_notice_text(flat, spec)}, the other channels vary: the {sensor} at rest? scored as it is")
+        notice(path, f"{text}, the other channels vary: the {sensor} at rest? scored as it is")
         return
     if all(c in allowed for c in flat):
-        notice(path, f"{_flat_notice_text(flat, spec)}: {_flat_cause(ch, v, spec)} read as it is")
+        notice(path, f"{text}: {_flat_cause(ch, v, spec)} read as it is")
         return
     if len(flat) > 1:
-        raise TinymlError(f"{path}: every channel is flat: {_flat_notice_text(flat, spec)}: a frozen or "
-                          f"disconnected {sensor}? nothing to score")
-    raise TinymlError(f"{path}: {_flat_text(ch, v, n, spec)}: {_flat_cause(ch, v, spec)} nothing to score")
+        raise TinymlError(f"{path}: every channel is flat: {text}: a frozen or disconnected {sensor}? nothing to score")
+    raise TinymlError(f"{path}: {text}: {_flat_cause(ch, v, spec)} nothing to score")
 
 
 def _quantity(ch: str, spec) -> str:
@@ -230,8 +232,8 @@ def _flat_text(ch: str, v: float, n: int, spec) -> str:
     return f"channel {ch!r} is flat (every value {v:g}, {n} samples)"
 
 
-def _flat_notice_text(flat: dict[str, tuple[float, int]], spec) -> str:
-    """The flat channels in one notice: "channel 'ax' is flat (...)", or for several "channels 'ax' (every
+def _flat_channels_text(flat: dict[str, tuple[float, int]], spec) -> str:
+    """The flat channels in one notice or error: "channel 'ax' is flat (...)", or for several "channels 'ax' (every
     value 0) and 'ay' (every value 0) are flat (600 samples)"."""
     if len(flat) == 1:
         ch, (v, n) = next(iter(flat.items()))

@@ -342,6 +342,13 @@ def test_the_card_states_the_figures_on_the_labels_before_the_change():
     assert "weakest class F1 0.700 (spike) -> 0.800" in text and "7 -> 8 classes" in text
 
 
+def test_the_labels_before_text_stands_labels_that_gave_no_class_f1():
+    """Labels before the change with no fault class scored (fault_metrics: no f1_ keys, min_class_f1 0.0)."""
+    now = {"f1_spike": 0.8, "min_class_f1": 0.8, "fault_classes_fewer_false_flags": 8}
+    before = {"min_class_f1": 0.0, "fault_classes_fewer_false_flags": 0}
+    assert "weakest class F1 0.000 -> 0.800" in P._labels_before_text(now, before)
+
+
 def test_the_card_states_the_ismn_figures_the_label_change_removed():
     """Real ISMN: classes whose windows the label change moved, with the figures on the labels before; nothing
     for an ismn.json measured before the change (no "classes_before")."""

@@ -24,7 +24,7 @@ import importlib
 import pkgutil
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -199,19 +199,26 @@ def the_one_channel(spec: ReadSpec, path: Path, holds: str) -> str:
                       f"({', '.join(spec.channels)}{optional})")
 
 
-def machine_by_name(path: Path, bearing: str, speed: re.Pattern, shaft_hz, no_speed: str) -> dict[str, float]:
+def machine_from_path(path: Path, bearing: str, speed: re.Pattern, shaft_hz: Callable[[re.Match], float],
+                      no_speed: str) -> dict[str, float]:
     """A data set's [machine] values: the known bearing's defect orders (tinyml.bearing.KNOWN[bearing]) and the
     shaft speed `shaft_hz(match)` from the first of the file's name and its folders, innermost first, that
     `speed` finds in; without one, a notice (`no_speed`: what names it, and how to give it)."""
     from ..bearing import KNOWN
 
     machine = dict(KNOWN[bearing])
-    m = next((m for part in reversed(Path(path).parts) if (m := speed.search(part))), None)
+    m = next((m for part in reversed(path.parts) if (m := speed.search(part))), None)
     if m:
         machine["shaft_hz"] = float(shaft_hz(m))
     else:
         notice(path, no_speed)
     return machine
+
+
+def matlab_first(v):
+    """The first element of a value scipy loaded from a .mat file: a 1x1 struct's record, a cell's text, a
+    scalar's number (matlab and the data sets' readers it hands files to)."""
+    return np.asarray(v).reshape(-1)[0]
 
 
 def decode_text(raw: bytes, path: Path, kind: str = "text file") -> str:
@@ -247,6 +254,12 @@ def head_text(head: bytes) -> str | None:
         if e.start >= len(head) - 3:  # a character cut by the end of the head
             return head[: e.start].decode("utf-8-sig")
     return None if b"\x00" in head else head.decode("latin-1")
+
+
+def numbered_lines(text: str, start: int = 1) -> list[tuple[int, str]]:
+    """(file line, text) of each non-blank line of `text`, whose first line is file line `start`: readers drop
+    blank lines and still name the right line in their messages."""
+    return [(n, ln) for n, ln in enumerate(text.splitlines(), start) if ln.strip()]
 
 
 def is_number(cell: str) -> bool:
@@ -395,9 +408,8 @@ def reader_for(path: Path) -> ModuleType:
         if c > best_claim:
             best, best_claim = mod, c
     if best is None:
-        unread = _unread_format(head, mpeg=True)
-        if unread:
-            raise TinymlError(f"{path}: {unread}")
+        if _mpeg_frame(head):  # the one format the check above left out for this file's name
+            raise TinymlError(f"{path}: MP3 audio, not WAV; {CONVERT_AUDIO}")
         names = ", ".join(m.__name__.rsplit(".", 1)[1] for m in modules())
         hint = next((h for suffixes, h in NOT_READ.items() if path.suffix.lower() in suffixes), "")
         raise TinymlError(f"{path}: no reader for this file{hint} (formats read: {names})")
@@ -433,7 +445,7 @@ def _named_as_audio(path: Path) -> bool:
     return path.suffix.lower() in ("", ".wav", *COMPRESSED_AUDIO)
 
 
-def _unread_format(head: bytes, mpeg: bool = True) -> str:
+def _unread_format(head: bytes, mpeg: bool) -> str:
     """What a file no reader decodes is, and what to do, told by its first bytes; "" for any other file.
     `mpeg`: whether a bare MPEG frame header (no ID3 tag) counts."""
     container = _audio_container(head, mpeg)
@@ -446,7 +458,7 @@ def _unread_format(head: bytes, mpeg: bool = True) -> str:
     return ""
 
 
-def _audio_container(head: bytes, mpeg: bool = True) -> str:
+def _audio_container(head: bytes, mpeg: bool) -> str:
     """The name of the audio container `head` starts, or "" (MPEG audio without an ID3 tag is told by its
     frame header; AIFF and MP4/M4A by their chunk types)."""
     for magic, name in _AUDIO_MAGIC:

@@ -19,7 +19,9 @@ from . import ReadSpec, column_name
 
 
 def offered_names(families: list[str], full: list[str]) -> tuple[list[str], list[int]]:
-    """(names for ReadSpec.match, the column index each name stands for)."""
+    """(names for ReadSpec.match, the column index each name stands for): every full name, then each family
+    that one column alone has (several probes' shared family is no name: their tags tell them apart). Unlike
+    edf._derivation_names, which offers an electrode shared by two derivations for each (the first is read)."""
     names, index = list(full), list(range(len(full)))
     counts = Counter(f.lower() for f in families)
     for i, fam in enumerate(families):

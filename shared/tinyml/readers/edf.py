@@ -87,7 +87,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
 def _derivation_names(labels: list[str]) -> tuple[list[str], list[int]]:
     """(names for ReadSpec.match, the signal each stands for): every label, then for a bipolar derivation
     (`ECG1-ECG2`, `EKG1-EKG2`: sleep recorders' ECG) the electrode it is measured from, when no other label
-    has that name."""
+    has that name. Two derivations from one electrode both offer it (ReadSpec.match reads the first, as a
+    recorder lists its main lead first), where _logger.offered_names offers a logger's family only when one
+    column has it: probes of one family are alike, and only their tag says which is meant."""
     names, column = list(labels), list(range(len(labels)))
     have = {lab.strip().lower() for lab in labels}
     for i, lab in enumerate(labels):

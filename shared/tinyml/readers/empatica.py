@@ -15,10 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import TinymlError
-from . import FileSignal, ReadSpec, decode_text, head_text, is_number, parse_numbers
+from . import FileSignal, ReadSpec, decode_text, head_text, is_number, numbered_lines, parse_numbers
 
 ACC_COUNTS_PER_G = 64.0  # the E4's accelerometer: +-2 g in 8 bits
 AXES = ("x", "y", "z")
@@ -34,8 +32,7 @@ def claim(path: Path, head: bytes) -> int:
 
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
-    lines = [(n, ln) for n, ln in enumerate(decode_text(path.read_bytes(), path, "E4 CSV").splitlines(), 1)
-             if ln.strip()]
+    lines = numbered_lines(decode_text(path.read_bytes(), path, "E4 CSV"))
     start_rate = _preamble([ln for _, ln in lines[:2]])
     if start_rate is None:
         raise TinymlError(f"{path}: not an E4 file: its first two rows are not the start time and the rate")
@@ -44,9 +41,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     width = len(lines[0][1].split(","))
     names = list(AXES) if width == 3 else [path.stem] if width == 1 else [str(k + 1) for k in range(width)]
     found = spec.match(names, path, kind="E4 file", what="column")
+    where = [n for n, _ in lines[2:]]
     cols, units = {}, {}
     for ch, k in found.items():
-        where = [n for n, _ in lines[2:]]
         values = parse_numbers([r[k] if k < len(r) else "" for r in rows], path, names[k], lambda i: where[i])
         cols[ch], units[ch] = (values / ACC_COUNTS_PER_G, "g") if width == 3 else (values, "")
     return FileSignal(cols, rate=rate, time_origin=datetime.fromtimestamp(start, tz=timezone.utc), units=units,
@@ -58,7 +55,7 @@ def _preamble(first_two: list[str]) -> tuple[float, float] | None:
     values = []
     for ln in first_two:
         cells = [c.strip() for c in ln.split(",")]
-        if not cells or not all(is_number(c) and "," not in c for c in cells) or len({float(c) for c in cells}) != 1:
+        if not cells or not all(is_number(c) for c in cells) or len({float(c) for c in cells}) != 1:
             return None
         values.append(float(cells[0]))
     start, rate = values

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice
-from . import FileSignal, ReadSpec, decode_text, head_text, is_number, parse_numbers
+from . import FileSignal, ReadSpec, decode_text, head_text, is_number, numbered_lines, parse_numbers
 
 MAGIC = "LabVIEW Measurement"
 END = "***End_of_Header***"
@@ -46,38 +46,43 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if len(ends) < 2:
         raise TinymlError(f"{path}: a LabVIEW measurement file has a file header and a segment header, each ending "
                           f"in {END}; this one has {len(ends)}")
-    sep = SEPARATORS.get(_header(lines[1:ends[0]], "\t").get("Separator", ["Tab"])[0].lower(), "\t")
-    top = _header(lines[1:ends[0]], sep)
+    top = _header(lines[1:ends[0]], "\t")  # read with a tab to find the separator, again with another one
+    sep = SEPARATORS.get(top.get("Separator", ["Tab"])[0].lower(), "\t")
+    if sep != "\t":
+        top = _header(lines[1:ends[0]], sep)
     segment = _header(lines[ends[0] + 1:ends[1]], sep)
     x_columns = (top.get("X_Columns") or ["One"])[0].lower()
     if len(ends) > 2:
         notice(path, f"{len(ends) - 1} segments: the first is read")
     heading = [c.strip() for c in lines[ends[1] + 1].split(sep)]
-    body = []
-    for ln in lines[ends[1] + 2:]:  # up to the next segment's header (`Channels ...`)
+    numbered = []  # (file line, cells) of the data rows, up to the next segment's header (`Channels ...`)
+    for n, ln in numbered_lines("\n".join(lines[ends[1] + 2:]), start=ends[1] + 3):
         cells = ln.split(sep)
-        if ln.strip() and not is_number(cells[0].strip().replace(",", ".")):
+        if not is_number(cells[0].strip().replace(",", ".")):
             break
-        if ln.strip():
-            body.append(cells)
+        numbered.append((n, cells))
+    body = [r for _, r in numbered]
     if (top.get("Decimal_Separator") or ["."])[0] == ",":
         body = [[c.replace(",", ".") for c in r] for r in body]
-    # the channels' columns: after the one x column, or each after its own x column, or all of them
+    # the channels' columns: after the one x column, or each after its own x column, or all of them; a blank or
+    # Comment heading names no channel but keeps its place (Delta_X and Y_Unit_Label count every channel column)
     step = 2 if x_columns == "multi" else 1
     first = 0 if x_columns == "no" else 1
-    cols = list(range(first, len(heading), step))
-    names = [heading[j] for j in cols if heading[j] and heading[j].lower() != "comment"]
-    found = spec.match(names, path, kind="LabVIEW file", what="channel")
-    line_of = lambda k: ends[1] + k + 3  # noqa: E731 (the file line of data row k, for messages)
-    out = {ch: parse_numbers([r[cols[i]] if cols[i] < len(r) else "" for r in body], path, names[i], line_of)
-           for ch, i in found.items()}
+    channels = [(i, j) for i, j in enumerate(range(first, len(heading), step))
+                if heading[j] and heading[j].lower() != "comment"]  # (place among channel columns, file column)
+    matched = spec.match([heading[j] for _, j in channels], path, kind="LabVIEW file", what="channel")
+    found = {ch: channels[k] for ch, k in matched.items()}
+    line_of = lambda k: numbered[k][0]  # noqa: E731 (the file line of data row k, for messages)
+    out = {ch: parse_numbers([r[j] if j < len(r) else "" for r in body], path, heading[j], line_of)
+           for ch, (_, j) in found.items()}
     deltas = [_positive_number(v) for v in segment.get("Delta_X", [])]
     units = segment.get("Y_Unit_Label", [])
-    rates = {ch: 1.0 / deltas[i] for ch, i in found.items() if i < len(deltas) and deltas[i]}
+    rates = {ch: 1.0 / deltas[i] for ch, (i, _) in found.items() if i < len(deltas) and deltas[i]}
     if len(set(rates.values())) > 1:
         raise TinymlError(f"{path}: the channels read have different rates ({sorted(set(rates.values()))} Hz)")
-    return FileSignal(out, rate=next(iter(rates.values()), None), names={ch: names[i] for ch, i in found.items()},
-                      units={ch: units[i] if i < len(units) else "" for ch, i in found.items()})
+    return FileSignal(out, rate=next(iter(rates.values()), None),
+                      names={ch: heading[j] for ch, (_, j) in found.items()},
+                      units={ch: units[i] if i < len(units) else "" for ch, (i, _) in found.items()})
 
 
 def _positive_number(text: str) -> float | None:

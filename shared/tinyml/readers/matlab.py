@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from . import FileSignal, ReadSpec, declared_unit
+from . import FileSignal, ReadSpec, declared_unit, matlab_first
 from ._logger import offered_names
 
 V5_MAGIC = b"MATLAB 5.0 MAT-file"
@@ -52,8 +52,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         return cwru_mat.read(path, spec, mat)  # loaded once: a compressed file's whole decompression
     if mfpt_mat.is_mfpt(mat):
         return mfpt_mat.read(path, spec, mat)
-    if paderborn_mat.channels(mat) is not None:
-        return paderborn_mat.read(path, spec, mat)
+    chans = paderborn_mat.channels(mat)
+    if chans is not None:
+        return paderborn_mat.read(path, spec, chans)
     variables = dict(_flatten({k: mat[k] for k in names}))
     vectors = {k: np.asarray(v) for k, v in variables.items() if _is_vector(v)}
     if not vectors:
@@ -103,7 +104,7 @@ def _rate(variables: dict, path: Path) -> float | None:
         if a.size > 1:
             continue
         if a.dtype.kind in "iuf" and a.size == 1:
-            r = float(a.reshape(-1)[0])
+            r = float(matlab_first(a))
             if r > 0 and np.isfinite(r):
                 return r
         raise TinymlError(f"{path}: variable {k!r} should be the rate in Hz (one number above 0); give "
@@ -119,7 +120,7 @@ def _flatten(variables: dict, depth: int = 0):
         if a is None or not a.dtype.names or depth >= _DEPTH:
             yield name, value
         elif a.size == 1:
-            one = a.reshape(-1)[0]
+            one = matlab_first(a)
             yield from _flatten({f"{name}.{f}": one[f] for f in a.dtype.names}, depth + 1)
         else:
             yield from _flatten(_named_signals(name, a), depth + 1)

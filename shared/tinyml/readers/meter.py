@@ -24,7 +24,7 @@ from pathlib import Path
 from ..errors import TinymlError
 from ..timestamps import day_first_of, to_seconds
 from ..units import lookup
-from . import MISSING, FileSignal, ReadSpec, decode_text, head_text, parse_numbers
+from . import MISSING, FileSignal, ReadSpec, decode_text, head_text, numbered_lines, parse_numbers
 from ._logger import choose
 
 HEADER_ROWS = 3
@@ -55,7 +55,8 @@ def measurement(cell: str) -> tuple[str, str]:
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
     text = decode_text(path.read_bytes(), path, "METER export")  # an Excel "CSV" writes `³` and `°` in cp1252
-    rows = list(csv.reader(text.splitlines()))
+    numbered = numbered_lines(text)
+    rows = list(csv.reader(ln for _, ln in numbered))  # one row per line: a logger quotes no line breaks
     if len(rows) <= HEADER_ROWS:
         raise TinymlError(f"{path}: a METER export has 3 header rows (ports, sensors, measurements) and then data")
     ports, heading = rows[0], rows[2]
@@ -64,8 +65,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     tags = [(ports[i] if i < len(ports) else "").strip() for i in data_cols]
     names = [f"{fam} {tag}".strip() for fam, tag in zip(families, tags)]
     found = choose(spec, list(families), tags, names, path, "METER export")
-    body = [r for r in rows[HEADER_ROWS:] if any(c.strip() for c in r)]
-    line_of = lambda k: k + HEADER_ROWS + 1  # noqa: E731 (the file line of body row k, for messages)
+    records = [(n, r) for (n, _), r in zip(numbered[HEADER_ROWS:], rows[HEADER_ROWS:]) if any(c.strip() for c in r)]
+    body = [r for _, r in records]
+    line_of = lambda k: records[k][0]  # noqa: E731 (the file line of body row k, for messages)
     cols = {ch: parse_numbers([r[data_cols[k]] if data_cols[k] < len(r) else "" for r in body], path, names[k],
                               line_of, _NOT_A_VALUE) for ch, k in found.items()}
     fs = FileSignal(cols, units={ch: units[k] for ch, k in found.items()},

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, option
-from . import FileSignal, the_one_channel
+from . import FileSignal, matlab_first, the_one_channel
 
 SIGNAL, RATE, SHAFT = "gs", "sr", "rate"  # the `bearing` struct's fields
 
@@ -42,10 +42,12 @@ def read(path: Path, spec, mat: dict) -> FileSignal:
     if want is not None and want.strip().lower() not in (SIGNAL, f"bearing.{SIGNAL}"):
         raise TinymlError(f"{path}: an MFPT record has one signal, bearing.{SIGNAL}; leave out "
                           f"{option('channel', want)}")
-    b = mat["bearing"].reshape(-1)[0]
+    b = matlab_first(mat["bearing"])
     signal = np.asarray(b[SIGNAL], dtype=np.float64).reshape(-1)
     rate = _scalar(b[RATE])
-    if rate is None or rate <= 0:
+    if rate is not None and rate <= 0:
+        rate = None
+    if rate is None and spec.rate is None:  # a given --rate stands in (the recording prefers it anyway)
         raise TinymlError(f"{path}: MFPT record without a sample rate in bearing.{RATE}; give {option('rate', 'HZ')}")
     machine = _machine(mat, b)
     return FileSignal({ch: signal}, rate=rate, units={ch: "g"}, names={ch: f"bearing.{SIGNAL}"},
@@ -62,6 +64,7 @@ def _machine(mat: dict, b) -> dict[str, float]:
     if hz["bpfo"] and hz["bpfi"]:
         orders = {k: v / shaft for k, v in hz.items() if v}
         orders["ftf"] = orders["bpfo"] / (orders["bpfo"] + orders["bpfi"])
+        # rounded once to float32, as tinyml.bearing's orders and the firmware's (the host scores what the node does)
         machine.update({k: float(np.float32(v)) for k, v in orders.items()})
     return machine
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from . import FileSignal, machine_by_name, the_one_channel
+from . import FileSignal, machine_from_path, matlab_first, the_one_channel
 
 VIBRATION = "vibration_1"
 DEFAULT_RATE = 64000.0
@@ -38,17 +38,17 @@ def channels(mat: dict) -> dict[str, np.void] | None:
         a = var if isinstance(var, np.ndarray) else None
         if key.startswith("__") or a is None or not a.dtype.names or "Y" not in a.dtype.names or a.size != 1:
             continue
-        ys = np.asarray(a.reshape(-1)[0]["Y"])
+        ys = np.asarray(matlab_first(a)["Y"])
         if not ys.dtype.names or not {"Name", "Data"} <= set(ys.dtype.names):
             continue
-        found = {str(np.asarray(y["Name"]).reshape(-1)[0]): y for y in ys.reshape(-1)}
+        found = {str(matlab_first(y["Name"])): y for y in ys.reshape(-1)}
         if VIBRATION in found:
             return found
     return None
 
 
-def read(path: Path, spec, mat: dict) -> FileSignal:
-    chans = channels(mat)
+def read(path: Path, spec, chans: dict[str, np.void]) -> FileSignal:
+    """The channel picked (`vibration_1` unless --channel names another) of a measurement's `channels`."""
     ch = the_one_channel(spec, path, "a Paderborn measurement has one vibration channel")
     name = spec.picks.get(ch, VIBRATION).strip()
     if name not in chans:
@@ -61,7 +61,7 @@ def read(path: Path, spec, mat: dict) -> FileSignal:
 
 
 def _rate(y, path: Path) -> float:
-    raster = str(np.asarray(y["Raster"]).reshape(-1)[0]) if "Raster" in y.dtype.names else ""
+    raster = str(matlab_first(y["Raster"])) if "Raster" in y.dtype.names else ""
     m = _KHZ.search(raster)
     if m:
         return float(m.group(1)) * 1000.0
@@ -71,11 +71,11 @@ def _rate(y, path: Path) -> float:
 
 
 def _unit(y) -> str:
-    return str(np.asarray(y["Unit"]).reshape(-1)[0]) if "Unit" in y.dtype.names and np.asarray(y["Unit"]).size else ""
+    return str(matlab_first(y["Unit"])) if "Unit" in y.dtype.names and np.asarray(y["Unit"]).size else ""
 
 
 def _machine(path: Path) -> dict[str, float]:
     """The 6203's defect orders, and the shaft speed the file's name states."""
-    return machine_by_name(path, "6203-paderborn", _SPEED, lambda m: int(m.group(1)) * 100 / 60.0,
-                           "the file's name does not give the speed (N15_M07_F10_...: 1500 rpm): give it, e.g. "
-                           f"{option('set', 'machine.shaft_rpm=1500')}")
+    return machine_from_path(path, "6203-paderborn", _SPEED, lambda m: int(m.group(1)) * 100 / 60.0,
+                             "the file's name does not give the speed (N15_M07_F10_...: 1500 rpm): give it, e.g. "
+                             f"{option('set', 'machine.shaft_rpm=1500')}")

@@ -14,10 +14,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import TinymlError, option
-from . import FileSignal, ReadSpec, decode_text, head_text, machine_by_name, parse_numbers, the_one_channel
+from . import (FileSignal, ReadSpec, decode_text, head_text, machine_from_path, numbered_lines, parse_numbers,
+               the_one_channel)
 
 HEADING = ("Horizontal_vibration_signals", "Vertical_vibration_signals")
 RATE = 25600.0
@@ -35,15 +34,16 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     col = next((i for i, h in enumerate(HEADING) if want in (h.lower(), h.split("_")[0].lower())), None)
     if col is None:
         raise TinymlError(f"{path}: no column {spec.picks[ch]!r}; an XJTU-SY capture has {', '.join(HEADING)}")
-    rows = [ln.split(",") for ln in decode_text(path.read_bytes(), path, "XJTU-SY capture").splitlines()[1:]
-            if ln.strip()]
-    values = parse_numbers([r[col] if col < len(r) else "" for r in rows], path, HEADING[col], lambda k: k + 2)
+    lines = numbered_lines(decode_text(path.read_bytes(), path, "XJTU-SY capture"))[1:]  # under the heading
+    rows = [ln.split(",") for _, ln in lines]
+    values = parse_numbers([r[col] if col < len(r) else "" for r in rows], path, HEADING[col],
+                           lambda k: lines[k][0])
     return FileSignal({ch: values}, rate=RATE, units={ch: "g"}, names={ch: HEADING[col]},
                       deployment={"machine": _machine(path)})
 
 
 def _machine(path: Path) -> dict[str, float]:
     """The UER204's defect orders, and the shaft speed the condition folder names."""
-    return machine_by_name(path, "ldk-uer204", _CONDITION, lambda m: float(m.group(1)),
-                           "no condition folder (35Hz12kN, 37.5Hz11kN, 40Hz10kN) gives the shaft speed: give it, "
-                           f"e.g. {option('set', 'machine.shaft_hz=35')}")
+    return machine_from_path(path, "ldk-uer204", _CONDITION, lambda m: float(m.group(1)),
+                             "no condition folder (35Hz12kN, 37.5Hz11kN, 40Hz10kN) gives the shaft speed: give it, "
+                             f"e.g. {option('set', 'machine.shaft_hz=35')}")
