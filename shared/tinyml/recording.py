@@ -18,7 +18,7 @@ import numpy as np
 from .errors import TinymlError, notice, option
 from .readers import FileSignal, ReadSpec, reader_for
 from .regularize import Grid, _at, duration_words, steady_parts
-from .units import MISSING_MARKERS, to_manifest_units
+from .units import MISSING_MARKERS, check_clipped, to_manifest_units
 
 
 @dataclass
@@ -93,7 +93,9 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
         fs = _drop_missing_rows(fs, spec, path)
         first = float(np.min(fs.times)) - base
     _check_required_finite(fs, spec, path)
-    g = _steady(fs, to_manifest_units(fs.columns, fs.units, spec, path), spec, path, split)
+    in_units = to_manifest_units(fs.columns, fs.units, spec, path)
+    check_clipped(fs.columns, in_units, spec, path, said=fs.clipped)
+    g = _steady(fs, in_units, spec, path, split)
     cols = g.cols
     missing = tuple(c for c in spec.optional if c not in cols)
     if missing:
