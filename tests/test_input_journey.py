@@ -431,3 +431,30 @@ def test_a_headerless_table_with_a_date_time_column_takes_it_for_the_time(tmp_pa
         read_recording(p, _spec("fall-detect"))
     rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
     assert rec.rate == 100 and np.allclose(rec.signal, g, atol=1e-4)  # its rate from its date-times
+
+
+def _framed_segment(tmp_path, name: str, ecg: np.ndarray) -> int:
+    """A segment of a 125 frames/s record: 4 ECG samples (500 Hz, `16x4`) and 1 ABP sample a frame."""
+    abp = 80 + 20 * np.sin(2 * np.pi * 1.2 * np.arange(len(ecg) // 4) / 125)
+    frames = np.concatenate([np.round(ecg * 200).reshape(-1, 4), np.round(abp * 100)[:, None]], 1)
+    (tmp_path / f"{name}.dat").write_bytes(frames.astype("<i2").tobytes())
+    (tmp_path / f"{name}.hea").write_text(f"{name} 2 125 {len(abp)}\n{name}.dat 16x4 200/mV 16 0 0 0 0 II\n"
+                                          f"{name}.dat 16 100/mmHg 16 0 0 0 0 ABP\n")
+    return len(abp)
+
+
+@pytest.mark.parametrize("layout", ["fixed", "variable"])
+def test_a_multi_segment_record_reads_a_lead_of_several_samples_a_frame_at_its_own_rate(tmp_path, layout):
+    # MIMIC's 041s: segments of 125 frames/s, ECG 212x4 (500 Hz); joined, wfdb averaged it to 125 Hz
+    ecg = synthetic_ecg(500, 12)
+    n1 = _framed_segment(tmp_path, "ms_0001", ecg[:3000])
+    n2 = _framed_segment(tmp_path, "ms_0002", ecg[3000:])
+    if layout == "variable":  # a layout header lists the signals, a gap '~' between the segments
+        (tmp_path / "ms_layout.hea").write_text("ms_layout 2 125 0\n~ 16x4 200/mV 16 0 0 0 0 II\n"
+                                                "~ 16 100/mmHg 16 0 0 0 0 ABP\n")
+        (tmp_path / "ms.hea").write_text(f"ms/4 2 125 {n1 + 250 + n2}\nms_layout 0\nms_0001 {n1}\n~ 250\nms_0002 {n2}\n")
+    else:
+        (tmp_path / "ms.hea").write_text(f"ms/2 2 125 {n1 + n2}\nms_0001 {n1}\nms_0002 {n2}\n")
+    parts, _ = read_recording_parts(tmp_path / "ms.hea", _spec("heart-rate-anomaly"))
+    assert parts[0].rate == 500  # not averaged to 125 Hz
+    assert np.allclose(np.concatenate([p.signal[:, 0] for p in parts]), ecg, atol=0.01)
