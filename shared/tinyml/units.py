@@ -114,8 +114,10 @@ class _Candidate:
     fn: object  # values -> values in the manifest's unit
 
 
-def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], spec, path) -> dict[str, np.ndarray]:
-    """`columns` (channel -> values as the file holds them) in the manifest's units, or a TinymlError."""
+def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], spec, path,
+                      where=lambda k: f"sample {k}") -> dict[str, np.ndarray]:
+    """`columns` (channel -> values as the file holds them) in the manifest's units, or a TinymlError. `where`:
+    a row's place in the file for messages (its line), given its index in `columns`."""
     check_flat(columns, spec, path)
     declared = _shared_units(columns, declared, spec, path)
     out = dict(columns)
@@ -123,8 +125,8 @@ def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], 
     for ch in columns:
         groups.setdefault((spec.units.get(ch, ""), declared.get(ch, "") or ""), []).append(ch)
     for (unit, said), chans in groups.items():
-        out.update(_settle(columns, chans, unit, said, spec, path))
-    _refuse_or_drop_wild_values(columns, out, spec, path)
+        out.update(_settle(columns, chans, unit, said, spec, path, where))
+    _refuse_or_drop_wild_values(columns, out, spec, path, where)
     return out
 
 
@@ -211,7 +213,7 @@ def _longest_run(flags: np.ndarray) -> int:
 WILD = 10.0  # a value this many times the plausible range's largest magnitude is no reading of the sensor
 
 
-def _refuse_or_drop_wild_values(columns, out, spec, path) -> None:
+def _refuse_or_drop_wild_values(columns, out, spec, path, where) -> None:
     """A value far beyond its channel's plausible range in a file whose bulk fits it (units are told from
     percentiles, so a few rows pass): a logger's missing-value marker or a corrupt row, never the sensor. Read
     on, it would be clipped to full scale and taken for a real extreme (a 16 g impact from one 99999 cell).
@@ -230,7 +232,7 @@ def _refuse_or_drop_wild_values(columns, out, spec, path) -> None:
         marker = " (a logger's missing-value marker?)" if abs(raw) in MISSING_MARKERS else ""
         unit = f" {spec.units[ch]}" if spec.units.get(ch) else ""
         n = int(wild.sum())
-        said = (f"{ch} = {raw:g} at sample {k}{marker}, {n} value{'s' if n > 1 else ''} like it: far beyond the "
+        said = (f"{ch} = {raw:g} at {where(k)}{marker}, {n} value{'s' if n > 1 else ''} like it: far beyond the "
                 f"plausible {lo:g} to {hi:g}{unit}")
         if ch not in spec.channels:
             notice(path, f"{said}: read as missing (an optional channel)")
@@ -333,7 +335,7 @@ def _flat_cause(ch: str, v: float, spec) -> str:
     return f"a stuck or disconnected {_sensor_name(spec)}?"
 
 
-def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict[str, np.ndarray]:
+def _settle(columns, chans: list[str], unit: str, said: str, spec, path, where) -> dict[str, np.ndarray]:
     """One group of channels (same manifest unit, same declared unit) in the manifest's unit."""
     target, said_u = lookup(unit), lookup(said)
     if said_u is not None and target is not None and said_u.quantity != target.quantity:
@@ -357,7 +359,7 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
         if chosen is None or (chosen is not identity and not chosen.declared):
             _refuse_adc_codes(columns, chans, unit, chosen.name if chosen else unit, checks, path)
         if chosen is None:
-            raise TinymlError(_refusal(columns, chans, unit, said, checks, path, cands))
+            raise TinymlError(_refusal(columns, chans, unit, said, checks, path, cands, where))
     names = ", ".join(chans)
     if chosen.declared:
         notice(path, f"{names}: converted from {chosen.name} to {unit}")
@@ -572,9 +574,9 @@ def _below(columns, checks: _Checks) -> bool:
     return checks.magnitude is not None and _magnitude(columns, checks.required) < checks.magnitude[0]
 
 
-def _extremes(columns, chans, checks: _Checks) -> str:
+def _extremes(columns, chans, checks: _Checks, where) -> str:
     """The values the file holds: its lowest and highest, and the sample of the one farthest out of its channel's
-    plausible_range (of the largest |value| without one), so the user can find it."""
+    plausible_range (of the largest |value| without one), and where (`where`: its line), so the user can find it."""
     lo = hi = None
     worst = (-1.0, "", 0, 0.0)
     for c in chans:
@@ -594,7 +596,7 @@ def _extremes(columns, chans, checks: _Checks) -> str:
         return f"{', '.join(chans)} hold no finite value"
     text = f"{', '.join(chans)} range {lo:.4g} to {hi:.4g}" if lo != hi else f"{', '.join(chans)} all {lo:.4g}"
     if worst[1] and lo != hi:
-        text += f", farthest out {worst[1]} = {worst[3]:.4g} at sample {worst[2]}"
+        text += f", farthest out {worst[1]} = {worst[3]:.4g} at {where(worst[2])}"
         if abs(worst[3]) in MISSING_MARKERS:
             text += " (a logger's missing-value marker? leave the cell empty instead)"
     return text
@@ -618,8 +620,8 @@ def _likely_unit(columns, chans, unit: str, checks: _Checks) -> str:
             f"say so in the heading, e.g. `{chans[0]} ({fit[0]})`")
 
 
-def _refusal(columns, chans, unit, said, checks: _Checks, path, cands) -> str:
-    seen = _extremes(columns, chans, checks)
+def _refusal(columns, chans, unit, said, checks: _Checks, path, cands, where) -> str:
+    seen = _extremes(columns, chans, checks, where)
     if checks.magnitude:
         seen += f" (median magnitude {_magnitude(columns, checks.required):.4g})"
     tried = ", ".join(_shown(c.name) for c in cands)

@@ -78,7 +78,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         _decimal_commas(body, [*found.values(), *([t] if t is not None else [])], path)
     cols = {ch: _numbers(body, i, header[i], lines, path) for ch, i in found.items()}
     fs = FileSignal(cols, units={ch: declared_unit(header[i], spec, ch) for ch, i in found.items()},
-                    names={ch: header[i] for ch, i in found.items()})
+                    names={ch: header[i] for ch, i in found.items()}, lines=np.asarray(lines[1:len(body) + 1]))
     if t is not None and not time_column(header[t])[0]:
         notice(path, f"time read from column {header[t]!r} (no column is named time or timestamp)")
     if t is not None and spec.rate is None and body:
