@@ -176,7 +176,8 @@ def _at_rail(x: np.ndarray) -> np.ndarray | None:
     if v.size < 2 * CLIP_RUN:
         return None
     at = np.zeros(v.size, bool)
-    for side in (v - np.median(v), np.median(v) - v):  # above the median, then below it
+    median = np.median(v)
+    for side in (v - median, median - v):  # above the median, then below it
         if _cut_at_top(side):
             at |= side == side.max()
     if not at.any():
@@ -204,10 +205,12 @@ def _cut_at_top(d: np.ndarray) -> bool:
 
 
 def _longest_run(flags: np.ndarray) -> int:
-    if not flags.any():
+    """The most consecutive True in `flags` (found from the few True indices: a long file's rail is rare)."""
+    at = np.flatnonzero(flags)
+    if not at.size:
         return 0
-    edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
-    return int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
+    ends = np.concatenate(([-1], np.flatnonzero(np.diff(at) != 1), [at.size - 1]))
+    return int(np.diff(ends).max())
 
 
 WILD = 10.0  # a value this many times the plausible range's largest magnitude is no reading of the sensor
