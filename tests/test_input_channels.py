@@ -106,3 +106,29 @@ def test_channel_option_picks_the_files_columns(tmp_path):
                   "--channel", "ax=X1", "--channel", "ay=Y1", "--channel", "az=z1")
     base = run_cli("predict", "fall-detect", str(demo_path(app)), "--events-only")
     assert res.returncode == 0 and res.stdout == base.stdout and '"fall"' in res.stdout, res.stderr
+
+
+def test_a_table_of_one_heartbeat_per_row_is_refused_in_one_line(tmp_path):
+    """Kaggle's MIT-BIH heartbeat CSV: no heading, each row 187 samples of a beat at 125 Hz and its label."""
+    rng = np.random.default_rng(3)
+    rows = [list(np.round(rng.uniform(0, 1, 187), 6)) + [float(k % 5)] for k in range(40)]
+    p = tmp_path / "mitbih_train.csv"
+    p.write_text("".join(",".join(f"{v:.6e}" for v in r) + "\n" for r in rows))
+    with pytest.raises(TinymlError) as e:
+        read_recording(p, ReadSpec.from_manifest(load_app("heart-rate-anomaly").manifest))
+    msg = str(e.value)
+    assert "\n" not in msg and "188 columns" in msg and "one example per row" in msg
+    assert "one row per sample" in msg and "--rate" in msg
+    # pandas' to_csv writes its index and a heading of numbers over the same rows: the same refusal
+    q = tmp_path / "pandas.csv"
+    q.write_text("," + ",".join(map(str, range(188))) + "\n"
+                 + "".join(f"{k}," + ",".join(f"{v:.6e}" for v in r) + "\n" for k, r in enumerate(rows)))
+    with pytest.raises(TinymlError, match="one example per row"):
+        read_recording(q, ReadSpec.from_manifest(load_app("heart-rate-anomaly").manifest))
+
+
+def test_a_headerless_table_of_a_few_channels_still_gets_the_column_hint(tmp_path):
+    p = tmp_path / "log.csv"
+    p.write_text("".join(f"{i * 0.02:.2f},0.1,0.2,{1 + 0.01 * (i % 7):.2f}\n" for i in range(200)))
+    with pytest.raises(TinymlError, match="pick each channel's column by its number"):
+        read_recording(p, ReadSpec.from_manifest(load_app("fall-detect").manifest))

@@ -94,7 +94,7 @@ def test_a_refusal_quotes_the_extreme_value_and_its_sample(tmp_path):
     with pytest.raises(TinymlError) as e:
         read_recording(p, _spec("fall-detect"))
     msg = str(e.value)
-    assert "range 0 to 1e+09, farthest out ax = 1e+09 at sample 300" in msg, msg
+    assert "range 0 to 1e+09, farthest out ax = 1e+09 at line 302" in msg, msg
 
 
 def test_a_missing_value_marker_is_named_as_such(tmp_path):
@@ -104,7 +104,7 @@ def test_a_missing_value_marker_is_named_as_such(tmp_path):
     p.write_text("time,vwc\n" + "\n".join(rows) + "\n")
     with pytest.raises(TinymlError) as e:
         read_recording(p, _spec("soil-monitoring"))
-    assert "vwc = -9999 at sample 40 (a logger's missing-value marker?" in str(e.value)
+    assert "vwc = -9999 at line 42 (a logger's missing-value marker?" in str(e.value)
 
 
 def test_a_column_name_matches_with_spaces_underscores_and_hyphens_alike(tmp_path):

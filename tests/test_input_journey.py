@@ -361,7 +361,7 @@ def test_one_wild_value_in_a_file_that_fits_its_unit_is_refused_not_clipped_into
     rows[1550] = f"{t[1550]:.2f},99999,{a[1550, 1]:.4f},{a[1550, 2]:.4f}"
     p = tmp_path / "bed.csv"
     p.write_text("time_s,ax,ay,az\n" + "\n".join(rows) + "\n")
-    with pytest.raises(TinymlError, match=r"bed.csv: ax = 99999 at sample 1550 \(a logger's missing-value marker\?\), "
+    with pytest.raises(TinymlError, match=r"bed.csv: ax = 99999 at line 1552 \(a logger's missing-value marker\?\), "
                                           r"1 value like it: far beyond the plausible -16 to 16 g that the rest of the "
                                           r"file fits; leave such cells empty \(missing samples\) or remove their rows$"):
         read_recording(p, _spec("fall-detect"))
@@ -387,7 +387,7 @@ def test_a_wild_value_in_an_optional_channel_is_a_missing_sample_not_a_refusal(t
     assert np.allclose(rec.signal[:, 0], vwc, atol=1e-4)
     rain_mm = rec.signal[:, rec.channels.index("rain_mm")]
     assert np.isnan(rain_mm[20]) and np.allclose(np.delete(rain_mm, 20), np.delete(rain, 20))
-    assert f"rain_mm = {float(bad):g} at sample 20" in capsys.readouterr().err
+    assert f"rain_mm = {float(bad):g} at line 22" in capsys.readouterr().err
 
 
 def _edf(signals: dict[str, np.ndarray], rate: int) -> bytes:
@@ -431,3 +431,60 @@ def test_a_headerless_table_with_a_date_time_column_takes_it_for_the_time(tmp_pa
         read_recording(p, _spec("fall-detect"))
     rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
     assert rec.rate == 100 and np.allclose(rec.signal, g, atol=1e-4)  # its rate from its date-times
+
+
+def _framed_segment(tmp_path, name: str, ecg: np.ndarray) -> int:
+    """A segment of a 125 frames/s record: 4 ECG samples (500 Hz, `16x4`) and 1 ABP sample a frame."""
+    abp = 80 + 20 * np.sin(2 * np.pi * 1.2 * np.arange(len(ecg) // 4) / 125)
+    frames = np.concatenate([np.round(ecg * 200).reshape(-1, 4), np.round(abp * 100)[:, None]], 1)
+    (tmp_path / f"{name}.dat").write_bytes(frames.astype("<i2").tobytes())
+    (tmp_path / f"{name}.hea").write_text(f"{name} 2 125 {len(abp)}\n{name}.dat 16x4 200/mV 16 0 0 0 0 II\n"
+                                          f"{name}.dat 16 100/mmHg 16 0 0 0 0 ABP\n")
+    return len(abp)
+
+
+@pytest.mark.parametrize("layout", ["fixed", "variable"])
+def test_a_multi_segment_record_reads_a_lead_of_several_samples_a_frame_at_its_own_rate(tmp_path, layout):
+    # MIMIC's 041s: segments of 125 frames/s, ECG 212x4 (500 Hz); joined, wfdb averaged it to 125 Hz
+    ecg = synthetic_ecg(500, 12)
+    n1 = _framed_segment(tmp_path, "ms_0001", ecg[:3000])
+    n2 = _framed_segment(tmp_path, "ms_0002", ecg[3000:])
+    if layout == "variable":  # a layout header lists the signals, a gap '~' between the segments
+        (tmp_path / "ms_layout.hea").write_text("ms_layout 2 125 0\n~ 16x4 200/mV 16 0 0 0 0 II\n"
+                                                "~ 16 100/mmHg 16 0 0 0 0 ABP\n")
+        (tmp_path / "ms.hea").write_text(f"ms/4 2 125 {n1 + 250 + n2}\nms_layout 0\nms_0001 {n1}\n~ 250\nms_0002 {n2}\n")
+    else:
+        (tmp_path / "ms.hea").write_text(f"ms/2 2 125 {n1 + n2}\nms_0001 {n1}\nms_0002 {n2}\n")
+    parts, _ = read_recording_parts(tmp_path / "ms.hea", _spec("heart-rate-anomaly"))
+    assert parts[0].rate == 500  # not averaged to 125 Hz
+    assert np.allclose(np.concatenate([p.signal[:, 0] for p in parts]), ecg, atol=0.01)
+
+
+def test_a_wild_value_after_rows_left_out_is_named_by_its_own_line(tmp_path):
+    # rows with an empty cell are left out before the unit checks: counted after them, the wild value's sample
+    # number pointed 5 rows above it; its line in the file is what a user finds in an editor
+    t = np.arange(3000) / 50
+    rows = [f"{s:.2f},{0.01 * np.sin(s):.4f},-1.0000,0.0500" for s in t]
+    for k in range(100, 105):
+        rows[k] = f"{t[k]:.2f},,-1.0000,0.0500"
+    rows[2000] = f"{t[2000]:.2f},12345,-1.0000,0.0500"
+    p = tmp_path / "log.csv"
+    p.write_text("# logger export\ntime_s,ax,ay,az\n" + "\n".join(rows) + "\n")
+    with pytest.raises(TinymlError, match=r"log.csv: ax = 12345 at line 2003, 1 value like it"):
+        read_recording_parts(p, _spec("fall-detect"))
+
+
+def test_a_wild_value_in_a_file_without_lines_is_named_by_its_time_after_rows_left_out(tmp_path):
+    # a WFDB record (a rate, no lines): its invalid samples are left out, so a sample number would be shifted
+    from tinyml.readers.wfdb import quiet
+
+    with quiet():
+        import wfdb
+    ecg = synthetic_ecg(250, 12)
+    ecg[1000:1010] = np.nan  # written as WFDB's invalid sample value
+    ecg[2000] = 500.0  # a corrupt sample far beyond any ECG
+    with quiet():
+        wfdb.wrsamp("wild", fs=250, units=["mV"], sig_name=["II"], p_signal=ecg[:, None], fmt=["16"],
+                    adc_gain=[50.0], baseline=[0], write_dir=str(tmp_path))
+    with pytest.raises(TinymlError, match=r"wild.hea: ecg = 500 at t = 8.000 s"):
+        read_recording_parts(tmp_path / "wild.hea", _spec("heart-rate-anomaly"))

@@ -18,7 +18,7 @@ import numpy as np
 from .errors import TinymlError, notice, option
 from .readers import FileSignal, ReadSpec, reader_for
 from .regularize import Grid, _at, duration_words, steady_parts
-from .units import MISSING_MARKERS, to_manifest_units
+from .units import MISSING_MARKERS, check_clipped, to_manifest_units
 
 
 @dataclass
@@ -93,7 +93,9 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
         fs = _drop_missing_rows(fs, spec, path)
         first = float(np.min(fs.times)) - base
     _check_required_finite(fs, spec, path)
-    g = _steady(fs, to_manifest_units(fs.columns, fs.units, spec, path), spec, path, split)
+    in_units = to_manifest_units(fs.columns, fs.units, spec, path, where=lambda k: _row_place(fs, k))
+    check_clipped(fs.columns, in_units, spec, path, said=fs.clipped)
+    g = _steady(fs, in_units, spec, path, split)
     cols = g.cols
     missing = tuple(c for c in spec.optional if c not in cols)
     if missing:
@@ -162,7 +164,17 @@ def _drop_missing_rows(fs: FileSignal, spec: ReadSpec, path: Path) -> FileSignal
                  "(gaps up to [signal] max_gap_s interpolated)")
     keep = ~gone
     return replace(fs, columns={c: np.asarray(v)[keep] for c, v in fs.columns.items()},
-                   times=np.asarray(fs.times)[keep])
+                   times=np.asarray(fs.times)[keep], lines=None if fs.lines is None else fs.lines[keep])
+
+
+def _row_place(fs: FileSignal, k: int) -> str:
+    """Where row k of the signal read is in the file, for a message: its line (a text table), else its time
+    (rows left out keep their times), else `sample k` (no row was left out)."""
+    if fs.lines is not None:
+        return f"line {int(fs.lines[k])}"
+    if fs.times is not None:
+        return _at(float(fs.times[k]), fs.time_origin)
+    return f"sample {k}"
 
 
 def _check_required_finite(fs: FileSignal, spec: ReadSpec, path: Path) -> None:

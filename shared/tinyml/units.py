@@ -20,6 +20,8 @@ Without plausible_range and typical_magnitude only a declared unit is converted.
 Before any of this, a required channel that holds one value over the whole file (a disconnected sensor, a
 muted input) is refused in one line, unless the manifest lists it in `[signal] may_be_flat`: then a notice.
 Of several required channels (one sensor's axes) only all of them flat is refused: some is a device at rest.
+A required channel cut at its sensor's rail (check_clipped, run by recording._read for every reader: a phone's
+accelerometer at +-2 g, a WAV at full scale) is scored with one notice naming it: what the app looks for may be cut.
 
 Units are spelled as users write them ("m/s^2", "m/s²", "ms2"); `normalize` maps them onto one key.
 Add a unit here (a row of UNITS) and every app and reader knows it.
@@ -112,8 +114,10 @@ class _Candidate:
     fn: object  # values -> values in the manifest's unit
 
 
-def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], spec, path) -> dict[str, np.ndarray]:
-    """`columns` (channel -> values as the file holds them) in the manifest's units, or a TinymlError."""
+def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], spec, path,
+                      where=lambda k: f"sample {k}") -> dict[str, np.ndarray]:
+    """`columns` (channel -> values as the file holds them) in the manifest's units, or a TinymlError. `where`:
+    a row's place in the file for messages (its line), given its index in `columns`."""
     check_flat(columns, spec, path)
     declared = _shared_units(columns, declared, spec, path)
     out = dict(columns)
@@ -121,15 +125,98 @@ def to_manifest_units(columns: dict[str, np.ndarray], declared: dict[str, str], 
     for ch in columns:
         groups.setdefault((spec.units.get(ch, ""), declared.get(ch, "") or ""), []).append(ch)
     for (unit, said), chans in groups.items():
-        out.update(_settle(columns, chans, unit, said, spec, path))
-    _refuse_or_drop_wild_values(columns, out, spec, path)
+        out.update(_settle(columns, chans, unit, said, spec, path, where))
+    _refuse_or_drop_wild_values(columns, out, spec, path, where)
     return out
+
+
+CLIP_SHARE = 0.001  # this share of a channel's samples at its largest magnitude is a pile-up at the rail
+CLIP_RUN = 3  # or this many consecutive samples there: a peak the sensor could not follow
+CLIP_LEVELS = 10  # the rail lies at least this many distinct values beyond the median: not rest noise
+CLIP_INNER = 3  # distinct values just inside the rail, whose samples a peak of its own passes through
+
+
+def check_clipped(columns, out, spec, path, said: Sequence[str] = ()) -> None:
+    """Required channels cut at a rail (a phone's accelerometer at +-2 g, a WAV at full scale): ONE notice naming
+    them, the rail in the manifest's unit and the share of samples at it; scored as it is, but what the app
+    looks for may be cut (an impact's peak). `columns` as the file holds them (a rail is an exact value there),
+    `out` in the manifest's units; `said`: channels a reader clipped and said so already."""
+    cut = []
+    for ch in (c for c in spec.channels if c not in said):
+        raw = np.asarray(columns.get(ch, ()), np.float64)
+        at = _at_rail(raw)
+        if at is not None:
+            unit = f" {spec.units[ch]}" if getattr(spec, "units", {}).get(ch) else ""
+            cut.append(f"{ch!r} at {_rails_text(np.asarray(out[ch], np.float64)[at])}{unit} "
+                        f"({100 * at.sum() / len(raw):.2g}% of its samples)")
+    if cut:
+        notice(path, f"the recording is clipped: {', '.join(cut)}: the {_sensor_name(spec)}'s range was exceeded "
+                     f"and {_cut_peaks(spec)} beyond it are cut: scored as it is, results may differ")
+
+
+def _cut_peaks(spec) -> str:
+    """What a clipped channel loses, in the words of its quantity."""
+    quantity = _quantity(spec.channels[0], spec)
+    return {"acceleration": "peaks (an impact's)", "audio": "peaks (a loud sound's)"}.get(quantity, "peaks")
+
+
+def _rails_text(at_rails: np.ndarray) -> str:
+    """The rails a channel sits at, in its unit: "+-2" (both, equal within a code), "-2", "32767"."""
+    hi, lo = at_rails.max(), at_rails.min()
+    if hi > 0 > lo and abs(hi + lo) <= 1e-3 * max(hi, -lo):
+        return f"+-{max(hi, -lo):.4g}"
+    return f"{hi:.4g}" if hi == lo else f"{lo:.4g} and {hi:.4g}"
+
+
+def _at_rail(x: np.ndarray) -> np.ndarray | None:
+    """Where a signal sits at a rail it was cut at (its max, its min, or both), else None. A two's-complement
+    converter's rails differ by one code (-32768 and 32767), so each side is judged on its own."""
+    finite = np.isfinite(x)
+    v = x[finite]
+    if v.size < 2 * CLIP_RUN:
+        return None
+    at = np.zeros(v.size, bool)
+    median = np.median(v)
+    for side in (v - median, median - v):  # above the median, then below it
+        if _cut_at_top(side):
+            at |= side == side.max()
+    if not at.any():
+        return None
+    where = np.zeros(len(x), bool)
+    where[finite] = at
+    return where
+
+
+def _cut_at_top(d: np.ndarray) -> bool:
+    """Whether `d` (a signal less its median, one side) was cut at its largest value: the samples there pile up
+    (a run of CLIP_RUN, or CLIP_SHARE of them), the top lies CLIP_LEVELS distinct values beyond the median
+    (quantized noise at rest and a flat channel reach their own top in a step or two), and more samples sit at
+    the top than at the CLIP_INNER values just inside it (a peak of its own, a 12-bit ECG's R wave, passes
+    through those on its way up and down; a cut one jumps to the rail and stays)."""
+    top = d.max()
+    at = d == top
+    count = int(at.sum())
+    if top <= 0 or count < CLIP_RUN or not (count >= CLIP_SHARE * d.size or _longest_run(at) >= CLIP_RUN):
+        return False
+    levels = np.unique(d[d > 0])  # ascending
+    if len(levels) <= CLIP_LEVELS:
+        return False
+    return count > int(np.isin(d, levels[-1 - CLIP_INNER:-1]).sum())
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    """The most consecutive True in `flags` (found from the few True indices: a long file's rail is rare)."""
+    at = np.flatnonzero(flags)
+    if not at.size:
+        return 0
+    ends = np.concatenate(([-1], np.flatnonzero(np.diff(at) != 1), [at.size - 1]))
+    return int(np.diff(ends).max())
 
 
 WILD = 10.0  # a value this many times the plausible range's largest magnitude is no reading of the sensor
 
 
-def _refuse_or_drop_wild_values(columns, out, spec, path) -> None:
+def _refuse_or_drop_wild_values(columns, out, spec, path, where) -> None:
     """A value far beyond its channel's plausible range in a file whose bulk fits it (units are told from
     percentiles, so a few rows pass): a logger's missing-value marker or a corrupt row, never the sensor. Read
     on, it would be clipped to full scale and taken for a real extreme (a 16 g impact from one 99999 cell).
@@ -148,7 +235,7 @@ def _refuse_or_drop_wild_values(columns, out, spec, path) -> None:
         marker = " (a logger's missing-value marker?)" if abs(raw) in MISSING_MARKERS else ""
         unit = f" {spec.units[ch]}" if spec.units.get(ch) else ""
         n = int(wild.sum())
-        said = (f"{ch} = {raw:g} at sample {k}{marker}, {n} value{'s' if n > 1 else ''} like it: far beyond the "
+        said = (f"{ch} = {raw:g} at {where(k)}{marker}, {n} value{'s' if n > 1 else ''} like it: far beyond the "
                 f"plausible {lo:g} to {hi:g}{unit}")
         if ch not in spec.channels:
             notice(path, f"{said}: read as missing (an optional channel)")
@@ -251,7 +338,7 @@ def _flat_cause(ch: str, v: float, spec) -> str:
     return f"a stuck or disconnected {_sensor_name(spec)}?"
 
 
-def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict[str, np.ndarray]:
+def _settle(columns, chans: list[str], unit: str, said: str, spec, path, where) -> dict[str, np.ndarray]:
     """One group of channels (same manifest unit, same declared unit) in the manifest's unit."""
     target, said_u = lookup(unit), lookup(said)
     if said_u is not None and target is not None and said_u.quantity != target.quantity:
@@ -275,7 +362,7 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path) -> dict
         if chosen is None or (chosen is not identity and not chosen.declared):
             _refuse_adc_codes(columns, chans, unit, chosen.name if chosen else unit, checks, path)
         if chosen is None:
-            raise TinymlError(_refusal(columns, chans, unit, said, checks, path, cands))
+            raise TinymlError(_refusal(columns, chans, unit, said, checks, path, cands, where))
     names = ", ".join(chans)
     if chosen.declared:
         notice(path, f"{names}: converted from {chosen.name} to {unit}")
@@ -490,9 +577,9 @@ def _below(columns, checks: _Checks) -> bool:
     return checks.magnitude is not None and _magnitude(columns, checks.required) < checks.magnitude[0]
 
 
-def _extremes(columns, chans, checks: _Checks) -> str:
+def _extremes(columns, chans, checks: _Checks, where) -> str:
     """The values the file holds: its lowest and highest, and the sample of the one farthest out of its channel's
-    plausible_range (of the largest |value| without one), so the user can find it."""
+    plausible_range (of the largest |value| without one), and where (`where`: its line), so the user can find it."""
     lo = hi = None
     worst = (-1.0, "", 0, 0.0)
     for c in chans:
@@ -512,7 +599,7 @@ def _extremes(columns, chans, checks: _Checks) -> str:
         return f"{', '.join(chans)} hold no finite value"
     text = f"{', '.join(chans)} range {lo:.4g} to {hi:.4g}" if lo != hi else f"{', '.join(chans)} all {lo:.4g}"
     if worst[1] and lo != hi:
-        text += f", farthest out {worst[1]} = {worst[3]:.4g} at sample {worst[2]}"
+        text += f", farthest out {worst[1]} = {worst[3]:.4g} at {where(worst[2])}"
         if abs(worst[3]) in MISSING_MARKERS:
             text += " (a logger's missing-value marker? leave the cell empty instead)"
     return text
@@ -536,8 +623,8 @@ def _likely_unit(columns, chans, unit: str, checks: _Checks) -> str:
             f"say so in the heading, e.g. `{chans[0]} ({fit[0]})`")
 
 
-def _refusal(columns, chans, unit, said, checks: _Checks, path, cands) -> str:
-    seen = _extremes(columns, chans, checks)
+def _refusal(columns, chans, unit, said, checks: _Checks, path, cands, where) -> str:
+    seen = _extremes(columns, chans, checks, where)
     if checks.magnitude:
         seen += f" (median magnitude {_magnitude(columns, checks.required):.4g})"
     tried = ", ".join(_shown(c.name) for c in cands)

@@ -183,6 +183,10 @@ class FileSignal:
     # deployment values the file states, {section: {key: value}} (a CWRU record's motor speed): they reach
     # the features through Recording.deployment, unless the user --set the same key
     deployment: dict = field(default_factory=dict)
+    # channels the reader clipped itself and said so (a float WAV beyond +-1): the clipping check says no more
+    clipped: tuple[str, ...] = ()
+    # each row's line in the file (a text table), so that a message names the line a user can find
+    lines: np.ndarray | None = None
 
     @property
     def n(self) -> int:

@@ -60,6 +60,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if start:
         notice(path, f"{start} line{'s' if start > 1 else ''} before the {'data' if headerless else 'heading'} "
                      f"skipped ({skipped[:40]!r}...)")
+    if (headerless or heading_of_numbers) and not spec.picks:
+        _refuse_one_example_per_row(len(rows[0]), spec, path)
     if headerless:
         header, body, lines = _headerless(rows, lines, comments, delim, spec, path)
     if body and _is_group_heading(header, body[0]) and not _is_units_row(body[0], header):
@@ -76,7 +78,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         _decimal_commas(body, [*found.values(), *([t] if t is not None else [])], path)
     cols = {ch: _numbers(body, i, header[i], lines, path) for ch, i in found.items()}
     fs = FileSignal(cols, units={ch: declared_unit(header[i], spec, ch) for ch, i in found.items()},
-                    names={ch: header[i] for ch, i in found.items()})
+                    names={ch: header[i] for ch, i in found.items()}, lines=np.asarray(lines[1:len(body) + 1]))
     if t is not None and not time_column(header[t])[0]:
         notice(path, f"time read from column {header[t]!r} (no column is named time or timestamp)")
     if t is not None and spec.rate is None and body:
@@ -108,6 +110,23 @@ def _is_heading_of_numbers(rows: list[list[str]]) -> bool:
     below = [c.strip() for r in rows[1:SAMPLE_LINES] for c in r if c.strip()]
     return (all(_WHOLE.match(c) for c in first) and len(set(first)) == len(first)
             and any(not _WHOLE.match(c) for c in below))
+
+
+WIDE = 16  # more columns than this, and than WIDE_PER_CHANNEL per channel, and none named: examples, not channels
+WIDE_PER_CHANNEL = 8
+
+
+def _refuse_one_example_per_row(width: int, spec: ReadSpec, path: Path) -> None:
+    """A table of many more columns than the app has channels and no names for them is a data set's one
+    example per row (Kaggle's MIT-BIH heartbeats: 187 samples and a label a row): read by column position,
+    each column would be one instant of every example. Refused, saying what predict reads instead."""
+    if width <= WIDE or width <= WIDE_PER_CHANNEL * len(spec.all_channels) + 1:
+        return
+    rate = option("rate", "HZ")
+    raise TinymlError(f"{path}: {width} columns with no names: this looks like one example per row (a data set's "
+                      "windows or beats, its samples across the row); predict reads a recording over time, one "
+                      f"column per channel ({', '.join(spec.channels)}) and one row per sample: to score an "
+                      f"example, write its row as a column (one value per line) and give its rate ({rate})")
 
 
 def _layout(sample: list[str]) -> tuple[str, int]:

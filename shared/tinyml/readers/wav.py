@@ -134,10 +134,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     else:
         raise TinymlError(_channel_count(path, k, spec))
     pcm = data.dtype.kind in "iu"
-    if not pcm:
-        _clip_float_audio(cols, spec, path)
+    clipped = () if pcm else _clip_float_audio(cols, spec, path)
     return FileSignal({ch: np.asarray(v, np.float64) for ch, v in cols.items()}, rate=float(rate),
-                      units={ch: "full scale" for ch in cols} if pcm else {})
+                      units={ch: "full scale" for ch in cols} if pcm else {}, clipped=clipped)
 
 
 def _what(spec: ReadSpec) -> str:
@@ -160,13 +159,15 @@ def _channel_count(path: Path, k: int, spec: ReadSpec) -> str:
 FLOAT_OVER_MAX = 16.0  # +24 dBFS: a float WAV holding int16-sized values (peaks in the thousands) is the unit check's
 
 
-def _clip_float_audio(cols: dict, spec: ReadSpec, path: Path) -> None:
+def _clip_float_audio(cols: dict, spec: ReadSpec, path: Path) -> tuple[str, ...]:
     """A float WAV's samples are full scale, nominally -1..1. Beyond it (a mix or a gain stage run hot), the
     samples are clipped to +-1, as a conversion to PCM does (sox, ffmpeg) and as the device's microphone and
     converter saturate, with one notice giving the peak and how many were clipped. Only for an app whose channel
-    is audio in full scale; whole numbers (int16 sample values stored as float) are left to the unit check."""
+    is audio in full scale; whole numbers (int16 sample values stored as float) are left to the unit check.
+    Returns the channels clipped."""
     from ..units import _quantity, _whole_numbers
 
+    clipped = []
     for ch, x in cols.items():
         if _quantity(ch, spec) != "audio":
             continue
@@ -177,6 +178,8 @@ def _clip_float_audio(cols: dict, spec: ReadSpec, path: Path) -> None:
             continue
         over = np.abs(x) > 1.0
         cols[ch] = np.clip(x, -1.0, 1.0)
+        clipped.append(ch)
         notice(path, f"{ch}: float samples peak at {peak:.3g}, beyond full scale (+-1): {int(over.sum())} of {len(x)} "
                      f"({100 * over.mean():.2g}%) clipped to +-1, as a conversion to 16-bit PCM (sox, ffmpeg) or the "
                      f"device's converter would; scale the file down if that level is real")
+    return tuple(clipped)

@@ -65,16 +65,17 @@ def read_with(path: Path, spec, file_signal, h):
 
 def _samples(path: Path, h, signals, leads: list[str], order: list[int]) -> tuple[list[np.ndarray], float]:
     """The chosen leads' samples (float64, physical units) and their rate. A lead stored several samples a frame
-    (`212x4`: a 500 Hz ECG in a 125 frames/s record) is read at its own rate, not averaged to the frame rate;
-    leads of different samples a frame are averaged to it (one rate for every channel)."""
+    (`212x4`: a 500 Hz ECG in a 125 frames/s record) is read at its own rate, not averaged to the frame rate, in
+    a multi-segment record too (MIMIC's 041s); leads of different samples a frame are averaged to it (one rate
+    for every channel)."""
     wfdb = _wfdb()
     base = str(_record_base(path, h))
     per_frame = {int((getattr(signals, "samps_per_frame", None) or [1] * (k + 1))[k] or 1) for k in order}
-    own_rate = signals is h and len(per_frame) == 1 and per_frame != {1}
+    own_rate = len(per_frame) == 1 and per_frame != {1}
     try:
         with quiet():
             if signals is not h:  # segments joined, NaN where one lacks the lead or is a gap ('~'): missing samples
-                rec = wfdb.rdrecord(base, channel_names=leads, physical=True, m2s=True)
+                rec = wfdb.rdrecord(base, channel_names=leads, physical=True, m2s=True, smooth_frames=not own_rate)
             else:
                 rec = wfdb.rdrecord(base, channels=order, physical=True, smooth_frames=not own_rate)
     except FileNotFoundError as e:
