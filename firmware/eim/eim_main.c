@@ -23,11 +23,10 @@
  * which is never replaced, a server already listening there; a socket left there by an earlier run, that no server
  * answers on, is replaced), with one line naming the path and the problem; 1 for a failure of the system itself.
  * At exit the socket is removed only when it is still the one this run made. When the process that started it
- * is killed by a signal (a SIGKILL) while connected as its client (the SDK's runner), the server ends as on SIGTERM;
- * a launcher that starts it and exits normally after a hello of its own leaves it running (unless reaped before
- * the server looks: a reaped starter is taken as killed), and the
- * starter's death never cuts off another client. Best-effort: Linux 5.3 and later (pidfd_open) with /proc;
- * elsewhere (macOS) it runs until stopped.
+ * dies while connected as its client (the SDK's runner, killed by SIGKILL or crashed), the server ends as on
+ * SIGTERM; a launcher that starts it, says hello, closes and exits leaves it running (unless it exits at the very
+ * moment it closes), and the starter's death never cuts off another client. Best-effort: Linux 5.3 and later
+ * (pidfd_open) with /proc; elsewhere (macOS) it runs until stopped.
  *
  * Static memory only; one client at a time (the next waits in the listen backlog).
  */
@@ -648,41 +647,28 @@ static int watch_starter(int fd, pid_t *starter)
 #endif
 }
 
-/* Whether process pid is dying of a signal (a SIGKILL): on its way out (the kernel's PF_EXITING, its /proc stat's
- * 9th field, set before its files, our socket, are closed) or a zombie, with a signal in its exit code (the 52nd
- * field, set before its files are closed too). A launcher that exits normally (hello, close, exit) is not, however
- * soon it exits: exit_code holds its status, not a signal. Reaped already (its parent waited at once): taken as
- * killed, so the SDK's program killed and reaped at once still takes its .eim along. No /proc at all: 0. */
-static int killed_by_signal(pid_t pid)
+/* Whether process pid is dying or dead: on its way out (the kernel's PF_EXITING, its /proc stat's 9th field, set
+ * before its files, our socket, are closed), a zombie, or reaped already (its entry gone while /proc is there). A
+ * killed or crashed starter's connection ends as it dies; a launcher that closed its own connection (a probe) is
+ * still running then, unless it exits at that very moment. No /proc at all: 0 (cannot tell: serve on). */
+static int is_dying(pid_t pid)
 {
     char path[64], text[1024];
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
     FILE *f = fopen(path, "r");
     if (!f) {
-        return access("/proc/self/stat", R_OK) == 0; /* gone: reaped (a /proc without it: cannot tell, 0) */
+        return access("/proc/self/stat", R_OK) == 0;
     }
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = '\0';
-    char *rest = strrchr(text, ')'); /* the command name may hold spaces and parentheses */
-    if (!rest) {
-        return 0;
-    }
+    const char *rest = strrchr(text, ')'); /* the command name may hold spaces and parentheses */
     char state = 0;
     unsigned long flags = 0;
-    long exit_code = -1;
-    int field = 3; /* the first after the name */
-    for (char *tok = strtok(rest + 1, " \n"); tok; tok = strtok(NULL, " \n"), field++) {
-        if (field == 3) {
-            state = tok[0];
-        } else if (field == 9) {
-            flags = strtoul(tok, NULL, 10);
-        } else if (field == 52) {
-            exit_code = strtol(tok, NULL, 10);
-        }
+    if (!rest || sscanf(rest + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2) {
+        return 0;
     }
-    int dying = state == 'Z' || state == 'X' || (flags & 0x4UL) != 0; /* PF_EXITING */
-    return dying && exit_code > 0 && (exit_code & 0x7f) != 0; /* wait status: a signal in its low 7 bits */
+    return state == 'Z' || state == 'X' || (flags & 0x4UL) != 0; /* PF_EXITING */
 }
 
 static void make_shm(void)
@@ -941,7 +927,7 @@ int main(int argc, char **argv)
     }
     make_shm();
     pid_t starter = 0;
-    int starter_fd = -1; /* while the client is the process that started us: readable once it has died */
+    int starter_fd = -1; /* while the client is the process that started us (the watch's pidfd) */
     while (!s_stop) {
         struct pollfd p = {.fd = cfd >= 0 ? cfd : lfd, .events = POLLIN, .revents = 0};
         int r = poll(&p, 1, -1);
@@ -984,9 +970,9 @@ int main(int argc, char **argv)
             close(cfd);
             cfd = -1;
             if (starter_fd >= 0) {
-                /* the starter's own connection ended: killed (the SDK's program died without stopping us), or
-                 * hung up and lives on or exits normally (a launcher's probe: hello, close, exit) */
-                int died = killed_by_signal(starter);
+                /* the starter's own connection ended: it died (the SDK's program killed or crashed without
+                 * stopping us), or it hung up and lives on (a launcher's probe: hello, close, then exit) */
+                int died = is_dying(starter);
                 close(starter_fd);
                 starter_fd = -1;
                 if (died) { /* the SDK's program died without stopping us: no one is left to serve */

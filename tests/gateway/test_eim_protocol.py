@@ -511,10 +511,9 @@ def test_a_server_started_by_a_program_that_is_not_its_client_outlives_it(tmp_pa
 
 
 def test_a_launcher_that_says_hello_and_exits_leaves_it_serving(tmp_path):
-    """A launcher that starts the .eim, connects once (a probe: hello), closes and exits normally is no killed
-    client: the .eim keeps serving a later client. Only a starter killed while still connected stops it. (One that
-    exits within microseconds of its close and is reaped before the .eim looks may still take it along: a reaped
-    starter is taken as killed, so the SDK's program killed and reaped at once does.)"""
+    """A launcher that starts the .eim, connects once (a probe: hello), closes and exits is no dying
+    client: the .eim keeps serving a later client. Only a starter that dies while still connected stops it. (One
+    that exits at the very moment it closes may still take it along: the .eim cannot tell it from a killed one.)"""
     app = _app_with_model()
     sock = tmp_path / "eim.sock"
     launcher = _PROBE_LAUNCHER
