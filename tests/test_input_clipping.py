@@ -87,3 +87,14 @@ def test_a_stuck_soil_probe_is_flat_not_clipped(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "flat" in err and "clipped" not in err
 
+
+
+def test_a_channel_at_its_rail_for_most_of_the_file_is_still_clipped():
+    """Its plain median sits at the rail: the sides are judged from the median of the values off both extremes."""
+    from tinyml.units import _at_rail
+
+    rng = np.random.default_rng(1)
+    x = np.round(rng.normal(0, 300, 20000)).clip(-2048, 2047)
+    x[:12000] = 2047  # a 12-bit converter pinned at its top for 60 % of the file
+    at = _at_rail(x)
+    assert at is not None and at[:12000].all()

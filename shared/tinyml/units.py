@@ -176,8 +176,11 @@ def _at_rail(x: np.ndarray) -> np.ndarray | None:
     if v.size < 2 * CLIP_RUN:
         return None
     at = np.zeros(v.size, bool)
-    median = np.median(v)
-    for side in (v - median, median - v):  # above the median, then below it
+    # sides from the median of the values off both extremes: a channel at its rail for most of the file has its
+    # plain median there
+    inner = v[(v != v.max()) & (v != v.min())]
+    middle = float(np.median(inner)) if inner.size else float(np.median(v))
+    for side in (v - middle, middle - v):  # above the middle, then below it
         if _cut_at_top(side):
             at |= side == side.max()
     if not at.any():
@@ -188,8 +191,8 @@ def _at_rail(x: np.ndarray) -> np.ndarray | None:
 
 
 def _cut_at_top(d: np.ndarray) -> bool:
-    """Whether `d` (a signal less its median, one side) was cut at its largest value: the samples there pile up
-    (a run of CLIP_RUN, or CLIP_SHARE of them), the top lies CLIP_LEVELS distinct values beyond the median
+    """Whether `d` (a signal less its middle, one side) was cut at its largest value: the samples there pile up
+    (a run of CLIP_RUN, or CLIP_SHARE of them), the top lies CLIP_LEVELS distinct values beyond the middle
     (quantized noise at rest and a flat channel reach their own top in a step or two), and more samples sit at
     the top than at the CLIP_INNER values just inside it (a peak of its own, a 12-bit ECG's R wave, passes
     through those on its way up and down; a cut one jumps to the rail and stays)."""
@@ -198,10 +201,18 @@ def _cut_at_top(d: np.ndarray) -> bool:
     count = int(at.sum())
     if top <= 0 or count < CLIP_RUN or not (count >= CLIP_SHARE * d.size or _longest_run(at) >= CLIP_RUN):
         return False
-    levels = np.unique(d[d > 0])  # ascending
+    levels = _top_levels(d[d > 0], count)  # ascending
     if len(levels) <= CLIP_LEVELS:
         return False
     return count > int(np.isin(d, levels[-1 - CLIP_INNER:-1]).sum())
+
+
+def _top_levels(d: np.ndarray, count: int) -> np.ndarray:
+    """The distinct values of `d` (ascending), at least the CLIP_LEVELS + 1 largest: found among the largest
+    samples first (a partition, not a sort of a long recording), all of them only where those are too few."""
+    k = min(d.size, count + 64 * (CLIP_LEVELS + 1))
+    top = np.unique(np.partition(d, d.size - k)[d.size - k:])
+    return top if len(top) > CLIP_LEVELS or k == d.size else np.unique(d)
 
 
 def _longest_run(flags: np.ndarray) -> int:
