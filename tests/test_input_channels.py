@@ -132,3 +132,21 @@ def test_a_headerless_table_of_a_few_channels_still_gets_the_column_hint(tmp_pat
     p.write_text("".join(f"{i * 0.02:.2f},0.1,0.2,{1 + 0.01 * (i % 7):.2f}\n" for i in range(200)))
     with pytest.raises(TinymlError, match="pick each channel's column by its number"):
         read_recording(p, ReadSpec.from_manifest(load_app("fall-detect").manifest))
+
+
+def test_a_wide_table_named_in_a_comment_line_is_read_not_refused_as_one_example_per_row(tmp_path):
+    """The column names in a '#' comment above the data (MobiFall's layout) are names: 20 named columns are a
+    recording of many channels, not a data set's examples."""
+    import numpy as np
+
+    from tinyml.apps import load_app
+    from tinyml.readers import ReadSpec
+    from tinyml.recording import read_recording
+
+    t = np.arange(2000) / 250
+    ecg = 1.2 * np.exp(-((t[:, None] - np.arange(0.3, 8, 0.8)[None]) ** 2) / (2 * 0.012 ** 2)).sum(1) + 0.03 * np.sin(t)
+    heading = "#time," + ",".join(["ecg"] + [f"ch{i}" for i in range(3, 21)])
+    rows = "".join(f"{a:.4f},{v:.4f}," + ",".join("0.1" for _ in range(18)) + "\n" for a, v in zip(t, ecg))
+    (tmp_path / "wide.csv").write_text(heading + "\n" + rows)
+    rec = read_recording(tmp_path / "wide.csv", ReadSpec.from_manifest(load_app("heart-rate-anomaly").manifest))
+    assert rec.signal.shape[1] == 1 and len(rec.signal) >= 1900

@@ -60,7 +60,7 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if start:
         notice(path, f"{start} line{'s' if start > 1 else ''} before the {'data' if headerless else 'heading'} "
                      f"skipped ({skipped[:40]!r}...)")
-    if (headerless or heading_of_numbers) and not spec.picks:
+    if heading_of_numbers and not spec.picks:
         _refuse_one_example_per_row(len(rows[0]), spec, path)
     if headerless:
         header, body, lines = _headerless(rows, lines, comments, delim, spec, path)
@@ -126,7 +126,9 @@ def _refuse_one_example_per_row(width: int, spec: ReadSpec, path: Path) -> None:
     raise TinymlError(f"{path}: {width} columns with no names: this looks like one example per row (a data set's "
                       "windows or beats, its samples across the row); predict reads a recording over time, one "
                       f"column per channel ({', '.join(spec.channels)}) and one row per sample: to score an "
-                      f"example, write its row as a column (one value per line) and give its rate ({rate})")
+                      f"example, write its row as a column (one value per line) and give its rate ({rate}); "
+                      f"a recording of many channels: pick the app's by number "
+                      f"({channel_options([f'{ch}=N' for ch in spec.channels])})")
 
 
 def _layout(sample: list[str]) -> tuple[str, int]:
@@ -208,6 +210,7 @@ def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]
     if len(first) == 1 and len(spec.all_channels) == 1:
         notice(path, f"no heading row: the file's one column read as {spec.channels[0]}")
         return [spec.channels[0]]
+    _refuse_one_example_per_row(len(first), spec, path)  # no names here nor in a comment above
     line = ",".join(c.strip() for c in first)
     numbered = [n for n in names if n != "time"]
     picks = ([f"{spec.channels[0]}={numbered[-1]}"] if len(spec.channels) == 1
