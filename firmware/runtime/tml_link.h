@@ -14,7 +14,7 @@
  *   SAMPLES   u32 seq (index of the first sample) + float32[k * channels], k >= 1, interleaved
  *   RESET     empty: app re-initialised, sample count back to 0
  *   END       empty: device answers DONE once everything before it has been processed
- *   QUIT      empty: DONE, then exit where the board can (QEMU, host); a real board keeps running
+ *   QUIT      empty: DONE, then exit (QEMU, host); a real board exits and resets: hosts end its sessions with END
  *   HELLO_REQ empty: device answers HELLO
  * Device -> host
  *   HELLO   u8 version, u8 channels, u8 outputs, u8 window (SAMPLES frames the host may have in
