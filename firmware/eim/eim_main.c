@@ -733,8 +733,6 @@ static int taken(const char *path, const char *name, const struct stat *st)
     return 2;
 }
 
-/* One line on why the socket cannot be made at `name` (`path`, or its name while it starts; errno `err` of bind,
- * link, rename or unlink); exit status 2: the path is the user's to fix. */
 /* Whether the file at p is still the socket this run made (`mine`, taken after bind): only that one is removed. */
 static int still_mine(const char *p, const struct stat *mine)
 {
@@ -742,6 +740,8 @@ static int still_mine(const char *p, const struct stat *mine)
     return lstat(p, &now) == 0 && now.st_dev == mine->st_dev && now.st_ino == mine->st_ino;
 }
 
+/* One line on why the socket cannot be made at `name` (`path`, or its name while it starts; errno `err` of bind,
+ * link, rename or unlink); exit status 2: the path is the user's to fix. */
 static int path_error(const char *path, const char *name, int err)
 {
     char dir[sizeof ((struct sockaddr_un *)0)->sun_path];

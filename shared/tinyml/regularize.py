@@ -13,8 +13,8 @@ timestamp, deliver rows out of order and drop samples.
   jitter, the missing samples, the repeated and the reordered rows. The pipeline then resamples that grid to the
   device rate like any other rate.
 - A gap longer than `max_gap_s` ([signal] max_gap_s) is never interpolated over: it would invent a
-  signal (a flat stretch where a fall detector looks for stillness). `steady` refuses it, naming its
-  time; `steady_parts` (predict, run) cuts the recording there into parts scored on their own, each on
+  signal (a flat stretch where a fall detector looks for stillness). `steady_parts(split=False)` refuses
+  it, naming its time; `steady_parts` (predict, run) cuts the recording there into parts scored on their own, each on
   its own grid from its first row (nothing is built inside the gap: one row a year late costs nothing).
 - NaN in an optional channel stays NaN: a grid point takes NaN when its nearest row has none.
 """
@@ -44,14 +44,6 @@ class Grid:
     parts: list[tuple[int, int]]
     gaps: list[float] = field(default_factory=list)
     starts: list[float] = field(default_factory=lambda: [0.0])
-
-
-def steady(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
-           origin: datetime | None = None) -> tuple[dict[str, np.ndarray], float]:
-    """(columns on a steady grid, its rate in Hz) for rows at `times` (seconds, any order). A gap longer
-    than max_gap_s is refused, naming its time (steady_parts cuts the recording there instead)."""
-    g = steady_parts(times, columns, spec, path, origin, split=False)
-    return g.cols, g.rate
 
 
 def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
@@ -112,7 +104,7 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         parts.append((at, at + k))
         starts.append(float(t[a] - t[0]))
         at += k
-    out = {c: np.concatenate(v) for c, v in pieces.items()}
+    out = {c: v[0] if len(v) == 1 else np.concatenate(v) for c, v in pieces.items()}  # one part: no copy
     kept = steps[~cut]
     long = kept > _longest_kept_step(step, slack)
     missing = int(np.sum(np.rint(kept[long] / step) - 1))  # a step of about k median steps lost k - 1

@@ -269,10 +269,16 @@ def _clock_seconds(text: str) -> float:
     return int(h) * 3600 + int(m) * 60 + (float(s[0]) if s else 0.0)
 
 
-def day_first_of(cells: Sequence[str]) -> bool | None:
+def _slashed(cells: Sequence[str]) -> list[re.Match]:
+    """The cells written d/m/y or m/d/y (12/05/2026), matched."""
+    return [m for m in (_SLASHED.match(c.strip()) for c in cells) if m]
+
+
+def day_first_of(cells: Sequence[str], found: list[re.Match] | None = None) -> bool | None:
     """For dates written d/m/y or m/d/y: True (day first) or False, decided by a field above 12 somewhere
-    in the column; None when no date tells (the column has no such dates, or all are ambiguous)."""
-    found = [m for m in (_SLASHED.match(c.strip()) for c in cells) if m]
+    in the column; None when no date tells (the column has no such dates, or all are ambiguous). `found`: the
+    column's _slashed matches, where the caller has them."""
+    found = _slashed(cells) if found is None else found
     if not found:
         return None
     if max(int(m.group(1)) for m in found) > 12:
@@ -284,11 +290,11 @@ def day_first_of(cells: Sequence[str]) -> bool | None:
 
 def _day_first(cells: Sequence[str], name: str, path) -> bool | None:
     """day_first_of, refusing a column of d/m/y or m/d/y dates that are ambiguous throughout."""
-    told = day_first_of(cells)
-    first = None if told is not None else next((m for m in (_SLASHED.match(c.strip()) for c in cells) if m), None)
-    if first is None:
+    found = _slashed(cells)
+    told = day_first_of(cells, found)
+    if told is not None or not found:
         return told
-    raise TinymlError(f"{path}: time column {name!r}: dates like {first.group(0)!r} may be day/month or "
+    raise TinymlError(f"{path}: time column {name!r}: dates like {found[0].group(0)!r} may be day/month or "
                       "month/day and no day above 12 tells which: write them as ISO-8601 (2026-12-05 14:28)")
 
 

@@ -363,13 +363,15 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path, where) 
     if not checks:
         chosen = cands[0]
     else:
-        fits = [c for c in cands if _plausible({ch: c.fn(columns[ch]) for ch in chans}, checks)]
-        chosen = fits[0] if fits else None
-        if len(fits) > 1 and chosen is not identity and not chosen.declared and _below(columns, checks):
-            raise TinymlError(f"{path}: {', '.join(chans)}: median magnitude {_magnitude(columns, checks.required):.3g}"
-                              f" is below {_checks_text(checks)} in {unit}, and the values fit "
-                              f"{' and '.join(_shown(c.name) for c in fits[:2])}: say which in the heading, e.g. "
-                              f"`{chans[0]} ({_shown(fits[0].name)})`")
+        fits = (c for c in cands if _plausible({ch: c.fn(columns[ch]) for ch in chans}, checks))  # in order: the
+        chosen = next(fits, None)  # first that fits; a second is looked for only where it would be ambiguous
+        if chosen is not None and chosen is not identity and not chosen.declared and _below(columns, checks):
+            second = next(fits, None)
+            if second is not None:
+                raise TinymlError(f"{path}: {', '.join(chans)}: median magnitude "
+                                  f"{_magnitude(columns, checks.required):.3g} is below {_checks_text(checks)} in "
+                                  f"{unit}, and the values fit {_shown(chosen.name)} and {_shown(second.name)}: say "
+                                  f"which in the heading, e.g. `{chans[0]} ({_shown(chosen.name)})`")
         if chosen is None or (chosen is not identity and not chosen.declared):
             _refuse_adc_codes(columns, chans, unit, chosen.name if chosen else unit, checks, path)
         if chosen is None:

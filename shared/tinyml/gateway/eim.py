@@ -9,6 +9,7 @@ eim_config.h, never written by hand; the [postprocess] thresholds become variabl
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -40,17 +41,29 @@ class EimSpec:
     project: dict
     params: dict
     multilabel: bool = False  # [model] output = "multilabel": scores are logits, reported as sigmoid(logit) like predict
-    # per axis, in the manifest's units: its plausible_range, and the (lo, hi) outside which a window's median is far
-    # outside it (a wrong unit); (-inf, inf) for an axis without one, and for int16 audio (no other unit possible)
+    # per axis, in the manifest's units: its plausible_range; (-inf, inf) for an axis without one, and for int16
+    # audio (no other unit possible)
     ranges: tuple[tuple[float, float], ...] = ()
-    limits: tuple[tuple[float, float], ...] = ()
     units: tuple[str, ...] = ()  # per axis, the manifest's unit
     typical_top: float = 0.0  # typical_magnitude's top (0: none)
-    magnitude_max: float = 0.0  # a window whose median |required axes| is above is in another unit (0: no check)
 
     @property
     def features(self) -> int:
         return self.window * len(self.axes)
+
+    @property
+    def limits(self) -> tuple[tuple[float, float], ...]:
+        """Per axis, the (lo, hi) outside which a window's median is far outside its range (a wrong unit)."""
+        from ..units import far_outside_limits
+
+        return tuple(far_outside_limits(r) if all(map(math.isfinite, r)) else r for r in self.ranges)
+
+    @property
+    def magnitude_max(self) -> float:
+        """A window whose median |required axes| is above this is in another unit (0: no check)."""
+        from ..units import far_above_magnitude
+
+        return far_above_magnitude((0.0, self.typical_top)) if self.typical_top else 0.0
 
 
 def sensor_code(sensor: str) -> int:
@@ -108,22 +121,19 @@ def eim_spec(app: App) -> EimSpec:
                    multilabel, *unit_checks(m, axes, audio))
 
 
-def unit_checks(m, axes: list[str], audio: bool) -> tuple[tuple, tuple, tuple, float, float]:
-    """(ranges, limits, units per axis, typical_top, magnitude_max): what `tinyml predict` judges a recording's unit
-    by, for one window, with room for a sensor fault (what some apps detect): an axis median far outside its
+def unit_checks(m, axes: list[str], audio: bool) -> tuple[tuple, tuple, float]:
+    """(ranges, units per axis, typical_top): what `tinyml predict` judges a recording's unit by, for one window, with
+    room for a sensor fault (what some apps detect; EimSpec.limits, magnitude_max): an axis median far outside its
     plausible_range, a median magnitude far above typical_magnitude's top (a quiet window, an idle machine or
     silence, is no wrong unit). None for int16 audio: its samples cannot carry another unit."""
     from ..readers import ReadSpec
-    from ..units import far_above_magnitude, far_outside_limits
 
     spec = ReadSpec.from_manifest(m)
     unchecked = (-float("inf"), float("inf"))
     ranges = tuple(tuple(spec.plausible_range[a]) if a in spec.plausible_range and not audio else unchecked
                    for a in axes)
-    limits = tuple(far_outside_limits(r) if r != unchecked else unchecked for r in ranges)
     typical = spec.typical_magnitude if not audio else None
-    top = float(typical[1]) if typical else 0.0
-    return ranges, limits, tuple(m.unit_of(a) for a in axes), top, far_above_magnitude(typical) if typical else 0.0
+    return ranges, tuple(m.unit_of(a) for a in axes), float(typical[1]) if typical else 0.0
 
 
 def brace_safe(text: str) -> str:

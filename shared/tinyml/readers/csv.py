@@ -42,12 +42,13 @@ def claim(path: Path, head: bytes) -> int:
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
     text = decode_text(path.read_bytes(), path, "text CSV")
-    numbered = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.startswith("#")]
+    all_lines = text.splitlines()
+    numbered = [(i + 1, ln) for i, ln in enumerate(all_lines) if ln.strip() and not ln.startswith("#")]
     if not numbered:
         raise TinymlError(f"{path}: empty CSV")
     delim, start = _layout([ln for _, ln in numbered[:SAMPLE_LINES]])
     skipped = numbered[0][1].strip()
-    comments = [ln for n, ln in enumerate(text.splitlines(), 1) if ln.startswith("#") and n < numbered[start][0]]
+    comments = [ln for ln in all_lines[:numbered[start][0] - 1] if ln.startswith("#")]  # above the heading
     numbered = _without_line_ends(numbered[start:], delim)
     rows = list(csv.reader((ln for _, ln in numbered), delimiter=delim))
     lines = [n for n, _ in numbered]
