@@ -150,6 +150,52 @@ def test_a_heading_in_a_comment_is_the_heading_and_one_columns_unit_is_the_other
     assert "1 line before the data skipped ('@DATA'...)" in err
 
 
+def _jumping(rate: float, seconds: float) -> np.ndarray:
+    """Continuous jumping with a phone in a trouser pocket, in m/s^2: in the air (|a| 0.1-0.45 g) for 55 % of
+    each 0.6 s hop, then a landing and push-off up to the phone's +-2 g (19.6 m/s^2) on an axis: the median |a|
+    is under 0.5 g (0.45), while the mean over the hops is gravity (the axes do not average to 0)."""
+    t = np.arange(int(rate * seconds)) / rate
+    phase = (t % 0.6) / 0.6
+    air = 0.1 + 0.35 * np.sin(np.pi * phase / 0.55)
+    ground = 0.6 + 2.2 * np.sin(np.pi * (phase - 0.55) / 0.45) ** 2
+    push = 9.80665 * np.where(phase < 0.55, air, ground)
+    a = np.stack([0.4 * np.sin(2 * np.pi * t / 0.6), push, 0.3 + 0.2 * np.cos(2 * np.pi * t / 0.6)], 1)
+    return np.clip(a, -19.6, 19.6)
+
+
+@pytest.mark.parametrize("heading", ["#timestamp(ns),x,y,z(m/s^2)", "#timestamp(ns),x,y,z"])
+def test_continuous_jumping_is_read_in_its_unit_though_its_median_is_under_gravity(tmp_path, capsys, heading):
+    # MobiFall v2 JUM trials (30 s of continuous jumping): the median |a| 0.46 g, under typical_magnitude's 0.5
+    # (gravity), nothing else fitting: they were refused with "convert the file to g", which could not help
+    rate = 90.0
+    a = _jumping(rate, 12.0)
+    if not heading.endswith("(m/s^2)"):
+        a = a / 9.80665  # the same file written in the app's unit, g, undeclared
+    med = float(np.median(np.linalg.norm(a, axis=1))) / (9.80665 if heading.endswith("(m/s^2)") else 1.0)
+    assert 0.3 < med < 0.5
+    rows = "".join(f"{int(1322101821000 + i * 1e9 / rate)}, {x:.6f}, {y:.6f}, {z:.6f}\n" for i, (x, y, z) in enumerate(a))
+    p = tmp_path / "JUM_acc_4_1.txt"
+    p.write_text(f"#Acceleration force along the x y z axes (including gravity).\n{heading}\n"
+                 "#Activity: 4 - JUM - Jumping - 30s\n\n@DATA\n" + rows)
+    rec = read_recording(p, _spec("fall-detect"))
+    want = a / 9.80665 if heading.endswith("(m/s^2)") else a
+    assert np.allclose(rec.signal, want, atol=1e-3)
+    err = capsys.readouterr().err
+    assert f"median magnitude {med:.2g} g is below [signal] typical_magnitude 0.5 to 2, within 2x of it" in err
+    assert "convert" not in err or "converted from m/s^2 to g; median magnitude" in err  # one notice, not two
+
+
+def test_gravity_removed_under_typical_magnitude_is_still_refused(tmp_path):
+    # the near-typical allowance keeps the refusal of a phone's linear acceleration (axes averaging to ~0)
+    rate = 90.0
+    t = np.arange(int(rate * 12)) / rate
+    a = np.stack([0.35 * np.sin(2 * np.pi * 1.7 * t), 0.3 * np.cos(2 * np.pi * 1.7 * t), 0.1 * np.sin(2 * np.pi * t)], 1)
+    p = tmp_path / "linear.csv"
+    p.write_text("t,x (g),y (g),z (g)\n" + "".join(f"{s:.4f},{x:.4f},{y:.4f},{z:.4f}\n" for s, (x, y, z) in zip(t, a)))
+    with pytest.raises(TinymlError, match="gravity removed"):
+        read_recording(p, _spec("fall-detect"))
+
+
 def test_a_remark_in_a_comment_is_not_the_heading_of_a_headerless_table(tmp_path):
     # a phone logger's note above bare numbers: as many cells as the rows, none a number, but not column names
     t = np.arange(1000) / 100
