@@ -109,6 +109,32 @@ def test_a_headerless_table_is_refused_saying_how_to_name_its_columns_by_positio
         read_recording(p, _spec("fall-detect"))
 
 
+def _metamotion_rows(g: np.ndarray, rate: float) -> str:
+    """SmartFallMM's MetaMotion exports (meta_hip, meta_wrist): no heading; epoch (ms), ISO date-time, seconds
+    elapsed, then x, y, z in g."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2022, 8, 5, 10, 5, 50, 596000, tzinfo=timezone.utc)
+    out = []
+    for i, (x, y, z) in enumerate(g):
+        t = t0 + timedelta(seconds=i / rate)
+        out.append(f"{1659711950596 + round(1000 * i / rate)},{t.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]},"
+                   f"{i / rate:.2f},{x:.3f},{y:.3f},{z:.3f}\n")
+    return "".join(out)
+
+
+def test_a_headerless_tables_example_picks_leave_its_clocks_out(tmp_path):
+    # the refusal's example picks named the epoch (column 1) and the seconds elapsed (3) as ax and ay
+    p = tmp_path / "S29A10T01.csv"
+    g = _standing(500)
+    p.write_text(_metamotion_rows(g, 25.0))
+    with pytest.raises(TinymlError, match=r"pick each channel's column by its number \(--channel ax=4 --channel ay=5 "
+                                          r"--channel az=6\)"):
+        read_recording(p, _spec("fall-detect"))
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "4", "ay": "5", "az": "6"}))  # as the hint says
+    assert rec.rate == pytest.approx(25.0) and np.allclose(rec.signal, g, atol=1e-3)
+
+
 def test_a_headerless_table_is_read_by_column_position_even_its_last_column(tmp_path, capsys):
     g = _standing(1000)
     p = tmp_path / "D01_SA01_R01.txt"
