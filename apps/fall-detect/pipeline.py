@@ -334,51 +334,74 @@ def real_data_section(app, folder) -> str:
     path = Path(folder) / REAL_JSON
     lines = ["", REAL_HEADING, ""]
     if not path.is_file():
-        return "\n".join(lines + ["Not measured for this model: run `python apps/fall-detect/real_data.py --mobifall "
-                                  "<folder>` on the MobiFall v2.0 recordings you hold (see its docstring).", ""])
+        return "\n".join(lines + ["Not measured for this model: run `python apps/fall-detect/real_data.py` on the "
+                                  "MobiFall v2.0 or SmartFallMM recordings you hold (see its docstring).", ""])
     import hashlib
     import json
 
     real = json.loads(path.read_text())
-    d, c, u = real["dataset"], real["card_definitions"], real["predict"]
     model = app.model_dir / "model.int8.tflite"
     if model.is_file() and real.get("model_sha256") != hashlib.sha256(model.read_bytes()).hexdigest():
         lines += ["**Measured on another model than the committed one**: re-run `real_data.py`.", ""]
-    p = real["postprocess"]
     lines += [t for t in [_held_out_text(folder)] if t]
-    lines += [f"**{d['name']}** ({d['citation']}; terms: {d['terms']}): {d['device']}, "
-              f"{d['rates_hz'][0]:g}-{d['rates_hz'][1]:g} Hz; {d['subjects']} people ({d['subjects_with_adl']} of "
-              f"them also daily activities), {d['scored']} of {d['trials']} trials scored, {d['adl_hours']:.2f} h of "
-              "daily activity. Never trained or tuned on: another device, rate, body position and other people than "
-              "training's; the committed int8 model and `[postprocess]` as they are; each file read as "
-              "`tinyml predict` reads it.", "",
-              "| how scored | sensitivity (falls detected) | specificity (daily-activity trials without an alert) | "
-              "false alarms / h of daily activity |", "| --- | --- | --- | --- |",
-              f"| the card's definitions (an alert from {p['detect_before_s']:g} s before to {p['detect_after_s']:g} s "
-              f"after the peak of \\|a\\|; trials after a lead-in) | {_ci(c['sensitivity'])} | {_ci(c['specificity'])} | – |",
-              f"| as `predict` streams each file (any fall alert in the trial) | {_ci(u['sensitivity'])} | "
-              f"{_ci(u['specificity'])} | {_ci(u['false_alarms_per_hour'], '.2f')} |", "",
-              "95 % intervals: exact (Clopper-Pearson; Poisson for the rate) and a cluster bootstrap over subjects "
-              "(2,000 resamples of whole people: one person's trials are not independent).", "",
-              "By sensor position (the app is a waist wearable: trunk and pocket positions are its headline, wrist "
-              "and others apart), as `predict`:", "",
-              "| position | sensitivity | specificity | false alarms / h |", "| --- | --- | --- | --- |"]
-    for pos, f in real["by_position"].items():
-        lines.append(f"| {pos} | {_ci(f['sensitivity'])} | {_ci(f['specificity'])} | "
-                     f"{_ci(f['false_alarms_per_hour'], '.2f')} |")
-    turned = real["turned_to_training_mounting"]
-    lines += ["", "Per activity (the card's definitions; P(fall) is the model's highest in the trial, median / "
-              "largest; the last column: as `predict`, the trial turned to the training mounting, see below):", "",
-              "| code | activity | trials | outcome (95 % exact) | P(fall) median / max | turned to the training mounting |",
-              "| --- | --- | --- | --- | --- | --- |"]
-    by_code = turned.get("by_code", {})
-    for code, name in d["activities"].items():
-        a = c["by_activity"].get(code)
+    for name, d in real["datasets"].items():
+        lines.append(f"- **{name}** ({d['citation']}; terms: {d['terms']}): {d['devices']}.")
+    p = real["postprocess"]
+    lines += ["", "Never trained or tuned on: other devices, rates, body positions and people than training's; the "
+              "committed int8 model and `[postprocess]` as they are; each file read as `tinyml predict` reads it. "
+              "Sensitivity: fall trials with a fall alert; specificity: daily-activity trials without one; false "
+              "alarms per hour of daily activity. As `predict` streams each file (any alert in the trial), and with "
+              f"the card's definitions (an alert from {p['detect_before_s']:g} s before to {p['detect_after_s']:g} s "
+              "after the peak of \\|a\\|, each trial after a lead-in). 95 % intervals: exact (Clopper-Pearson; "
+              "Poisson for the rate), then a cluster bootstrap over subjects (2,000 resamples of whole people: one "
+              "person's trials are not independent).", ""]
+    head = [x for x in real["sets"] if x["headline"]]
+    apart = [x for x in real["sets"] if not x["headline"]]
+    for title, sets in (("Waist, trunk and pocket (where this app is worn: the headline)", head),
+                        ("Elsewhere (wrist: not where this app is worn, listed apart)", apart)):
+        if not sets:
+            continue
+        lines += [f"**{title}**", "", "| data set | position | people (with falls) | sensitivity, as `predict` | "
+                  "specificity, as `predict` | false alarms / h | sensitivity, the card's definitions |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for x in sets:
+            u, c = x["predict"], x.get("card_definitions") or {}
+            lines.append(f"| {x['dataset']} | {x['position']} | {x['subjects']} ({x['subjects_with_falls']}) | "
+                         f"{_ci(u['sensitivity'])} | {_ci(u['specificity'])} | {_ci(u['false_alarms_per_hour'], '.2f')} "
+                         f"| {_ci(c['sensitivity']) if c else '–'} |")
+        lines.append("")
+    for x in head:
+        lines += _per_activity_lines(x, real["datasets"][x["dataset"]]["activities"])
+        lines += ["", _missed_text(x, real), ""]
+    unscored = [x for x in real["sets"] if x["unscored"]]
+    if unscored:
+        lines.append("Files `predict` refuses are counted, not scored (most are the data sets' own: trials shorter "
+                     "than one window, clocks that jump back where trials were joined, corrupt cells):")
+        lines.append("")
+        for x in unscored:
+            why = sorted(x["unscored"].values(), key=lambda e: -e["files"])
+            lines.append(f"- {x['dataset']}, {x['position']}: {x['trials'] - x['scored']} of {x['trials']} files "
+                         f"({sum(e['falls'] for e in why)} falls), e.g. " + "; ".join(
+                             f"{e['files']} like `{e['example']}`" for e in why[:2]) + ".")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _per_activity_lines(x: dict, names: dict) -> list[str]:
+    """One data set and position's trials per activity code (the card's definitions; the trials turned to the
+    training mounting beside them)."""
+    from tinyml.metrics import clopper_pearson
+
+    c = x.get("card_definitions") or {}
+    by_code = x["turned_to_training_mounting"].get("by_code", {})
+    lines = [f"Per activity, {x['dataset']}, {x['position']} (the card's definitions; P(fall) is the model's highest "
+             "in the trial, median / largest; last column: as `predict`, the trial turned to the training mounting):",
+             "", "| code | activity | trials | outcome (95 % exact) | P(fall) median / max | turned to the training mounting |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for code, name in names.items():
+        a = (c.get("by_activity") or {}).get(code)
         if a is None:
             continue
         if "events" in a:
-            from tinyml.metrics import clopper_pearson
-
             lo, hi = clopper_pearson(a["detected"], a["events"])
             outcome = f"{a['detected']} / {a['events']} detected ({lo:.2f}-{hi:.2f})"
             t = by_code.get(code)
@@ -387,13 +410,7 @@ def real_data_section(app, folder) -> str:
             outcome, turn = f"{a['alerted']} / {a['event_free']} alerted", ""
         lines.append(f"| {code} | {name} | {a['trials']} | {outcome} | {a['peak_median']:.2f} / {a['peak_max']:.2f} "
                      f"| {turn} |")
-    lines += ["", _missed_text(real)]
-    if real["unscored"]:
-        why: dict = {}
-        for r in real["unscored"]:
-            why.setdefault(r["code"], []).append(r["reason"])
-        lines += ["", "Not scored: " + "; ".join(f"{code}: {len(rs)} ({rs[0]})" for code, rs in why.items()) + "."]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _held_out_text(folder) -> str:
@@ -406,24 +423,28 @@ def _held_out_text(folder) -> str:
     if "sensitivity" not in q:
         return ""
     return (f"Against the held-out subjects of the training data above (int8: sensitivity {q['sensitivity']:.3f}, "
-            f"specificity {q['specificity']:.3f}), another dataset:")
+            f"specificity {q['specificity']:.3f}), other data sets:")
 
 
-def _missed_text(real: dict) -> str:
-    """Why falls were missed: the model or the check, and what turning the trials to the training mounting did."""
-    mf, p, turned, u = real["missed_falls"], real["postprocess"], real["turned_to_training_mounting"], real["predict"]
-    text = (f"**Why falls are missed.** Of the {mf['model'] + mf['check']} falls `predict` missed, the model never "
-            f"reached `fall_threshold` = {p['fall_threshold']:g} in {mf['model']}; the impact, stillness and posture "
-            f"check held back {mf['check']}.")
-    g, tg = real["start_gravity_g"], real["training_gravity_g"]
-    text += (f" The trials start with gravity reading ({', '.join(f'{v:.2f}' for v in g)}) g on (x, y, z); the "
-             f"training mounting reads ({', '.join(f'{v:g}' for v in tg)}). Turned so that the gravity of their "
-             "first 0.5 s reads as the training mounting's (a diagnosis, not part of the pipeline), as `predict`: "
-             f"sensitivity {_ci(turned['sensitivity'])}, specificity {_ci(turned['specificity'])}.")
-    if turned["sensitivity"]["exact"][0] > u["sensitivity"]["exact"][1]:
+def _missed_text(x: dict, real: dict) -> str:
+    """Why one set's falls were missed: the model or the check, and what turning the trials to the training
+    mounting did."""
+    mf, p, turned, u = x["missed_falls"], real["postprocess"], x["turned_to_training_mounting"], x["predict"]
+    text = (f"**Why falls are missed ({x['dataset']}, {x['position']}).** Of the {mf['model'] + mf['check']} falls "
+            f"`predict` missed, the model never reached `fall_threshold` = {p['fall_threshold']:g} in {mf['model']}; "
+            f"the impact, stillness and posture check held back {mf['check']}.")
+    g, tg = x["start_gravity_g"], real["training_gravity_g"]
+    if g:
+        text += (f" The trials start with gravity reading ({', '.join(f'{v:.2f}' for v in g)}) g on (x, y, z) "
+                 f"(median); the training mounting reads ({', '.join(f'{v:g}' for v in tg)}). Turned so that the "
+                 "gravity of their first 0.5 s reads as the training mounting's (a diagnosis, not part of the "
+                 f"pipeline), as `predict`: sensitivity {_ci(turned['sensitivity'])}, specificity "
+                 f"{_ci(turned['specificity'])}.")
+    if "exact" in turned["sensitivity"] and "exact" in u["sensitivity"] and (
+            turned["sensitivity"]["exact"][0] > u["sensitivity"]["exact"][1]):
         text += (" **The model is not orientation-free**: the same falls, mounted as in training, are detected "
                  "significantly more often (its training windows turn fully at random only part of the time).")
-    return text + " Nothing was changed on these recordings: they are a test set."
+    return text
 
 
 SLOW_SENSORS = ((20.0, True), (20.0, False), (25.0, True))  # (Hz, anti-alias filter before sampling)

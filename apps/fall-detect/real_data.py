@@ -1,28 +1,37 @@
-"""The committed pipeline on real falls recorded by others (never trained on, never committed): MobiFall v2.0.
+"""The committed pipeline on real falls recorded by others (never trained on, never committed): MobiFall v2.0
+and SmartFallMM, each sensor position apart.
 
-    .venv/bin/python apps/fall-detect/real_data.py --mobifall <MobiFall_Dataset_v2.0 folder> [--out apps/fall-detect/model]
+    .venv/bin/python apps/fall-detect/real_data.py [--mobifall <MobiFall_Dataset_v2.0 folder>]
+        [--smartfallmm <SmartFallMM-Dataset folder>] [--out apps/fall-detect/model]
 
-MobiFall (Vavoulas et al. 2014): a Samsung Galaxy S3 in a trouser pocket, its accelerometer
-at about 87-100 Hz (irregular timestamps, m/s^2, a +-2 g range); 24 people, 4 kinds of fall (3 trials each)
-and, for 9 of them, 9 daily activities. Layout: `sub<N>/{FALLS,ADL}/<CODE>/<CODE>_acc_<N>_<trial>.txt` (only the
-file name is read: `<CODE>_acc_<subject>_<trial>.txt` anywhere under the folder).
+- MobiFall v2.0 (Vavoulas et al. 2014): a Samsung Galaxy S3 in a trouser pocket, its accelerometer at about
+  87-100 Hz (irregular timestamps, m/s^2, a +-2 g range); 24 people, 4 kinds of fall (3 trials each) and, for 9
+  of them, 9 daily activities. Files: `<CODE>_acc_<subject>_<trial>.txt` anywhere under the folder
+  (`sub<N>/{FALLS,ADL}/<CODE>/`).
+- SmartFallMM (Texas State University): the same activities recorded at once by a MetaMotion sensor on the
+  left hip (the waist, as this app is worn) and one on the right wrist (25-50 Hz, g), a phone in the right
+  front pocket and a smartwatch on the left wrist (m/s^2); young people performed 5 kinds of fall and 9
+  daily activities, older people the daily activities only. Files: `{young,old}/accelerometer/<sensor>/
+  S<subject>A<activity>T<trial>.csv` (no heading: the columns are picked by number, as the refusal of a
+  headerless file tells a user; a file with a heading is read by its names).
 
 Every file is read as `tinyml predict` reads it (tinyml.predict.read_input_parts: its heading, units, time
 column and rate) and scored twice:
 1. as the card's held-out trials are (tinyml.scoring.evaluate_events): a fall trial's event is its peak of
-   |a| (MobiFall, like SisFall, has no impact time), detected by a `fall` alert from detect_before_s before
-   to detect_after_s after it; a daily-activity trial is clean when no alert comes; each trial starts after
-   a lead-in (the device was worn before the trial began);
+   |a| (neither data set has an impact time), detected by a `fall` alert from detect_before_s before to
+   detect_after_s after it; a daily-activity trial is clean when no alert comes; each trial starts after a
+   lead-in (the device was worn before the trial began);
 2. as `predict` streams the file (no lead-in): per trial, a fall is detected when any `fall` event comes,
    and every alert on a daily activity is a false alarm, per hour of daily activity.
 Intervals: exact (Clopper-Pearson, Poisson) and a cluster bootstrap over subjects (their trials are not
-independent). Results by sensor position (MobiFall has one: the trouser pocket, the headline for a waist
-device), by kind of fall and by daily activity. A diagnosis beside them: which stage missed each fall (the
-model's P(fall) under fall_threshold, or the impact, stillness and posture check), and the same trials
-turned so that their starting gravity reads as the training mounting's (tells orientation from the rest;
-never part of the pipeline). Writes real_data.json into --out and, when --out holds the
-model's extras.md, the card's real-data section in it (then `tinyml card fall-detect`). Evaluation only:
-nothing here is trained or tuned on these recordings.
+independent). Figures per data set and sensor position (waist, trunk and pocket positions are the headline
+for a waist device; wrist ones apart), by kind of fall and by daily activity. A diagnosis beside them: which
+stage missed each fall (the model's P(fall) under fall_threshold, or the impact, stillness and posture
+check), and the same trials turned so that their starting gravity reads as the training mounting's (tells
+orientation from the rest; never part of the pipeline). A file `predict` refuses (too short for one window,
+a clock reset, a corrupt cell) is counted with its reason, not scored. Writes real_data.json into --out and,
+when --out holds the model's extras.md, the card's real-data section in it (then `tinyml card
+fall-detect`). Evaluation only: nothing here is trained or tuned on these recordings.
 """
 
 from __future__ import annotations
@@ -41,7 +50,6 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 MOBIFALL_FILE = re.compile(r"^([A-Z]{3})_acc_(\d+)_(\d+)\.txt$")
-MOBIFALL_POSITION = "trouser pocket"  # every MobiFall trial: the phone in a trouser pocket, any orientation
 MOBIFALL_FALLS = {
     "FOL": "forward-lying: fall forward from standing, hands used to dampen the fall",
     "FKL": "front-knees-lying: fall forward from standing, first impact on the knees",
@@ -59,29 +67,63 @@ MOBIFALL_ADLS = {
     "CSI": "stepping into a car (6 s)",
     "CSO": "stepping out of a car (6 s)",
 }
-MOBIFALL_CITATION = (
-    "G. Vavoulas, M. Pediaditis, C. Chatzaki, E. G. Spanakis, M. Tsiknakis, \"The MobiFall Dataset: Fall "
-    "Detection and Classification with a Smartphone\", *International Journal of Monitoring and Surveillance "
-    "Technologies Research* 2(1):44-56, 2014, doi:10.4018/ijmstr.2014010103")
-MOBIFALL_TERMS = (
-    "free for research from the BMI Lab (Hellenic Mediterranean University, formerly TEI of Crete), cite the "
-    "paper; no licence grants redistribution, so no trial is in this repository (read here from a public "
-    "GitHub re-upload, yehowlong/MobiAct_Dataset_v2.0-MobiFall_Dataset_v2.0, which states no licence)")
+SMARTFALLMM_FILE = re.compile(r"^S(\d+)A(\d+)T(\d+)\.csv$")
+SMARTFALLMM_ACTIVITIES = {
+    "A01": "drinking water", "A02": "picking up an object", "A03": "putting on and taking off a jacket",
+    "A04": "stepping up", "A05": "sweeping the floor", "A06": "washing hands", "A07": "waving a hand",
+    "A08": "walking (the TUG test for older people)", "A09": "sitting down and standing up",
+    "A10": "fall backward", "A11": "fall forward", "A12": "fall to the left", "A13": "fall to the right",
+    "A14": "fall while turning",
+}
+SMARTFALLMM_FALLS = {"A10", "A11", "A12", "A13", "A14"}
+# sensor folder -> (position, the columns of a file without a heading: MetaMotion epoch, date-time, elapsed, x, y,
+# z; phone and watch date-time, x, y, z)
+SMARTFALLMM_SENSORS = {
+    "meta_hip": ("hip (MetaMotion sensor)", ("ax=4", "ay=5", "az=6")),
+    "phone": ("front trouser pocket (phone)", ("ax=2", "ay=3", "az=4")),
+    "meta_wrist": ("wrist (MetaMotion sensor)", ("ax=4", "ay=5", "az=6")),
+    "watch": ("wrist (smartwatch)", ("ax=2", "ay=3", "az=4")),
+}
+MOBIFALL_POSITION = "trouser pocket (phone)"
+# the app is a waist wearable: waist, trunk and pocket positions are its headline, the others are listed apart
+HEADLINE_POSITIONS = {"hip (MetaMotion sensor)", "front trouser pocket (phone)", MOBIFALL_POSITION}
+DATASETS = {
+    "MobiFall v2.0": {
+        "citation": "G. Vavoulas, M. Pediaditis, C. Chatzaki, E. G. Spanakis, M. Tsiknakis, \"The MobiFall Dataset: "
+                    "Fall Detection and Classification with a Smartphone\", *International Journal of Monitoring "
+                    "and Surveillance Technologies Research* 2(1):44-56, 2014, doi:10.4018/ijmstr.2014010103",
+        "terms": "free for research from the BMI Lab (Hellenic Mediterranean University, formerly TEI of Crete), "
+                 "cite the paper; no licence grants redistribution, so no trial is in this repository (read here "
+                 "from a public GitHub re-upload, yehowlong/MobiAct_Dataset_v2.0-MobiFall_Dataset_v2.0, which "
+                 "states no licence)",
+        "devices": "a Samsung Galaxy S3 in a trouser pocket (+-2 g, m/s^2, 87-100 Hz, irregular timestamps)",
+        "activities": {**MOBIFALL_FALLS, **MOBIFALL_ADLS},
+    },
+    "SmartFallMM": {
+        "citation": "SmartFallMM: A Multimodal Dataset Collected with Commodity Devices, Texas State University "
+                    "(A. Ngu's group), github.com/txst-cs-smartfall/SmartFallMM-Dataset (its paper is announced)",
+        "terms": "published on GitHub with no licence stated (all rights reserved by default): read for "
+                 "evaluation, nothing redistributed here; cite the repository",
+        "devices": "MetaMotion sensors on the left hip and the right wrist (g, 25-50 Hz), a phone in the right "
+                   "front trouser pocket and a smartwatch on the left wrist (m/s^2)",
+        "activities": SMARTFALLMM_ACTIVITIES,
+    },
+}
 
 
 @dataclass(frozen=True)
 class Trial:
     path: Path
-    subject: str  # "mobifall-<N>"
-    code: str  # MobiFall activity code, e.g. "FOL"
+    dataset: str  # a key of DATASETS
+    subject: str  # "<data set>-<person>"
+    code: str  # the data set's activity code, e.g. "FOL", "A10"
     label: str  # "fall" or "adl"
     position: str
+    picks: tuple[str, ...] = ()  # --channel picks for a file without a heading (by column number)
 
 
 def mobifall_trials(root: Path) -> list[Trial]:
     """Every MobiFall accelerometer trial under root, by its file name; other sensors' files are left out."""
-    from tinyml.errors import TinymlError
-
     out = []
     for p in sorted(Path(root).rglob("*_acc_*.txt")):
         mo = MOBIFALL_FILE.match(p.name)
@@ -89,38 +131,72 @@ def mobifall_trials(root: Path) -> list[Trial]:
             continue
         code, subject = mo.group(1), mo.group(2)
         if code in MOBIFALL_FALLS or code in MOBIFALL_ADLS:
-            out.append(Trial(p, f"mobifall-{int(subject)}", code, "fall" if code in MOBIFALL_FALLS else "adl",
-                             MOBIFALL_POSITION))
-    if not out:
-        raise TinymlError(f"{root}: no MobiFall accelerometer trial (<CODE>_acc_<subject>_<trial>.txt, CODE one of "
-                          f"{', '.join([*MOBIFALL_FALLS, *MOBIFALL_ADLS])}) under it")
-    return out
+            out.append(Trial(p, "MobiFall v2.0", f"mobifall-{int(subject)}", code,
+                             "fall" if code in MOBIFALL_FALLS else "adl", MOBIFALL_POSITION))
+    return _found(out, root, "MobiFall accelerometer trial (<CODE>_acc_<subject>_<trial>.txt, CODE one of "
+                             f"{', '.join([*MOBIFALL_FALLS, *MOBIFALL_ADLS])})")
+
+
+def smartfallmm_trials(root: Path) -> list[Trial]:
+    """Every SmartFallMM accelerometer trial under root (`<group>/accelerometer/<sensor>/S..A..T...csv`)."""
+    out = []
+    for p in sorted(Path(root).rglob("S*A*T*.csv")):
+        mo = SMARTFALLMM_FILE.match(p.name)
+        sensor, group = p.parent.name, p.parent.parent.parent.name
+        if mo is None or sensor not in SMARTFALLMM_SENSORS or p.parent.parent.name != "accelerometer":
+            continue
+        code = f"A{int(mo.group(2)):02d}"
+        if code in SMARTFALLMM_ACTIVITIES:
+            position, picks = SMARTFALLMM_SENSORS[sensor]
+            out.append(Trial(p, "SmartFallMM", f"smartfallmm-{group}-S{int(mo.group(1)):02d}", code,
+                             "fall" if code in SMARTFALLMM_FALLS else "adl", position, picks))
+    return _found(out, root, "SmartFallMM accelerometer trial (<young|old>/accelerometer/<sensor>/S<n>A<n>T<n>.csv, "
+                             f"sensor one of {', '.join(SMARTFALLMM_SENSORS)})")
+
+
+def _found(trials: list[Trial], root: Path, what: str) -> list[Trial]:
+    from tinyml.errors import TinymlError
+
+    if not trials:
+        raise TinymlError(f"{root}: no {what} under it")
+    return trials
 
 
 def read_trial(app, trial: Trial):
-    """(Recording at the file's own steady rate, its signal as predict scores it, the notices said), or a
-    one-line reason it is not scored: the file refused, or cut into parts at a gap (one trial, one score)."""
-    from tinyml.errors import TinymlError, notices_held
-    from tinyml.predict import read_input_parts
+    """(Recording at the file's own steady rate, its signal as predict scores it), or a one-line reason it is not
+    scored: the file refused, or cut into parts at a gap (one trial, one score). A file without a heading is
+    read again with the trial's picks, as its refusal tells a user to."""
+    from tinyml.errors import TinymlError
 
-    said = io.StringIO()
     try:
-        with contextlib.redirect_stderr(said), notices_held():
-            parts = read_input_parts(app, trial.path)
+        try:
+            parts = _quietly(app, trial.path, ())
+        except TinymlError as e:
+            if not trial.picks or "without a heading row" not in str(e):
+                raise
+            parts = _quietly(app, trial.path, trial.picks)
     except TinymlError as e:
         return str(e).replace(f"{trial.path}: ", "", 1)
-    notices = [line.removeprefix("notice: ") for line in said.getvalue().splitlines() if line.strip()]
     if len(parts) != 1:
-        return f"cut into {len(parts)} parts at gaps ({notices[-1] if notices else ''})"
+        return f"cut into {len(parts)} parts at gaps"
     rec, sig = parts[0]
     events = []
-    if trial.label == "fall":  # no impact time in MobiFall: the peak of |a|, as for SisFall
+    if trial.label == "fall":  # no impact time in either data set: the peak of |a|, as for SisFall
         mag = np.sqrt(np.sum(np.asarray(rec.signal, np.float64) ** 2, axis=1))
         events = [(float(np.argmax(mag)) / rec.rate, "fall")]
     # the cohort is the subject: evaluate_events then gives each person's counts (the subject-cluster intervals)
     rec = replace(rec, subject=trial.subject, label=trial.label, activity=trial.code, events=events,
                   cohort=trial.subject)
-    return rec, sig, notices
+    return rec, sig
+
+
+def _quietly(app, path: Path, picks: tuple[str, ...]):
+    """read_input_parts without its notices on stderr (thousands of files)."""
+    from tinyml.errors import notices_held
+    from tinyml.predict import read_input_parts
+
+    with contextlib.redirect_stderr(io.StringIO()), notices_held():
+        return read_input_parts(app, path, channel=list(picks) or None)
 
 
 def streamed(app, pipe, trial: Trial, rec, sig) -> dict:
@@ -227,40 +303,57 @@ def card_path_figures(app, pipe, recs) -> dict:
 
 
 def evaluate(app, pipe, trials: list[Trial]) -> dict:
-    """Everything real_data.json holds for these trials (see the module docstring)."""
+    """Everything real_data.json holds for these trials (see the module docstring): per data set and sensor
+    position, headline positions first."""
+    sets = {}
+    for t in trials:
+        sets.setdefault((t.dataset, t.position), []).append(t)
+    order = sorted(sets, key=lambda k: (k[1] not in HEADLINE_POSITIONS, list(DATASETS).index(k[0]), k[1]))
+    return {"model_sha256": _sha(app), "postprocess": dict(app.manifest.postprocess),
+            "training_gravity_g": TRAINING_GRAVITY.tolist(),
+            "datasets": {name: DATASETS[name] for name in dict.fromkeys(d for d, _ in order)},
+            "sets": [evaluate_set(app, pipe, sets[k]) for k in order]}
+
+
+def evaluate_set(app, pipe, trials: list[Trial]) -> dict:
+    """One data set's trials at one sensor position."""
     rows, turned_rows, recs, unscored, starts = [], [], [], [], []
     for t in trials:
         got = read_trial(app, t)
         if isinstance(got, str):
             unscored.append({"file": t.path.name, "code": t.code, "label": t.label, "reason": got})
             continue
-        rec, sig, _ = got
+        rec, sig = got
         rows.append(streamed(app, pipe, t, rec, sig))
         turned_rows.append(streamed(app, pipe, t, rec, turned_to_training_mounting(sig, app.manifest.rate)))
         starts.append(starting_gravity(sig, app.manifest.rate))
         recs.append(rec)
-    card = card_path_figures(app, pipe, recs)
+    first = trials[0]
     return {
-        "dataset": {"name": "MobiFall v2.0", "citation": MOBIFALL_CITATION, "terms": MOBIFALL_TERMS,
-                    "device": f"a smartphone's accelerometer (+-2 g, m/s^2) in a {MOBIFALL_POSITION}",
-                    "activities": {**MOBIFALL_FALLS, **MOBIFALL_ADLS},
-                    "subjects": len({r["subject"] for r in rows}),
-                    "subjects_with_adl": len({r["subject"] for r in rows if r["label"] == "adl"}),
-                    "trials": len(trials), "scored": len(rows),
-                    "rates_hz": [min(r["rate_hz"] for r in rows), max(r["rate_hz"] for r in rows)] if rows else [],
-                    "adl_hours": round(sum(r["seconds"] for r in rows if r["label"] == "adl") / 3600, 4)},
-        "model_sha256": _sha(app),
-        "postprocess": dict(app.manifest.postprocess),
-        "card_definitions": card,
+        "dataset": first.dataset, "position": first.position, "headline": first.position in HEADLINE_POSITIONS,
+        "subjects": len({r["subject"] for r in rows}),
+        "subjects_with_falls": len({r["subject"] for r in rows if r["label"] == "fall"}),
+        "trials": len(trials), "scored": len(rows),
+        "rates_hz": [min(r["rate_hz"] for r in rows), max(r["rate_hz"] for r in rows)] if rows else [],
+        "adl_hours": round(sum(r["seconds"] for r in rows if r["label"] == "adl") / 3600, 4),
+        "card_definitions": card_path_figures(app, pipe, recs) if recs else {},
         "predict": user_path_figures(rows),
-        "by_position": {pos: user_path_figures(rs) for pos, rs in _by(rows, "position").items()},
         "missed_falls": missed_by_stage(rows, float(app.manifest.postprocess["fall_threshold"])),
         "start_gravity_g": [round(float(v), 3) for v in np.median(starts, axis=0)] if starts else [],
-        "training_gravity_g": TRAINING_GRAVITY.tolist(),
-        "turned_to_training_mounting": {**user_path_figures(turned_rows),
-                                        "by_code": _detected_by_code(turned_rows)},
-        "unscored": unscored,
+        "turned_to_training_mounting": {**user_path_figures(turned_rows), "by_code": _detected_by_code(turned_rows)},
+        "unscored": _unscored_summary(unscored),
     }
+
+
+def _unscored_summary(unscored: list[dict]) -> dict:
+    """Files not scored, per reason (numbers left out, so that alike reasons count together), with one example."""
+    out: dict = {}
+    for u in unscored:
+        key = re.sub(r"[-+]?\d[\d.:e+-]*", "#", u["reason"].split(" (")[0])[:90]
+        e = out.setdefault(key, {"files": 0, "falls": 0, "example": f"{u['file']}: {u['reason']}"[:160]})
+        e["files"] += 1
+        e["falls"] += u["label"] == "fall"
+    return out
 
 
 # How the training mounting reads gravity, standing: SisFall's belt device with y down (datasets/synthetic-falls:
@@ -325,7 +418,8 @@ def refresh_extras(app, folder: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mobifall", required=True, help="the MobiFall v2.0 folder (sub1 ... sub31)")
+    ap.add_argument("--mobifall", help="the MobiFall v2.0 folder (sub1 ... sub31)")
+    ap.add_argument("--smartfallmm", help="the SmartFallMM-Dataset folder (young, old)")
     ap.add_argument("--out", default=str(HERE / "model"))
     ap.add_argument("--model", help="the int8 model to run (default: the committed one)")
     args = ap.parse_args(argv)
@@ -333,10 +427,14 @@ def main(argv=None) -> int:
     from tinyml.errors import TinymlError
     from tinyml.predict import Pipeline
 
+    if not (args.mobifall or args.smartfallmm):
+        ap.error("give --mobifall and/or --smartfallmm")
     app = load_app(HERE.name)
     try:
         pipe = Pipeline(app, Path(args.model).read_bytes() if args.model else None)
-        real = evaluate(app, pipe, mobifall_trials(Path(args.mobifall)))
+        trials = (mobifall_trials(Path(args.mobifall)) if args.mobifall else []) + (
+            smartfallmm_trials(Path(args.smartfallmm)) if args.smartfallmm else [])
+        real = evaluate(app, pipe, trials)
     except TinymlError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
-"""real_data.py: the committed pipeline on another real dataset (MobiFall v2.0's layout), scored as the card
-scores its held-out trials and as `predict` streams a file, rendered into the card. The fixture is written
-here in MobiFall's layout from simulated trials (synthetic values, never real data)."""
+"""real_data.py: the committed pipeline on other real datasets (MobiFall v2.0's and SmartFallMM's layouts), scored
+as the card scores its held-out trials and as `predict` streams a file, per sensor position, rendered into the
+card. The fixtures are written here in those layouts from simulated trials (synthetic values, never real data)."""
 
 from __future__ import annotations
 
@@ -49,20 +49,70 @@ def mobifall(tmp_path_factory):
     return root
 
 
-def test_trials_are_found_by_file_name_and_other_sensors_left_out(mobifall, tmp_path):
+def _metamotion_file(path, signal_g: np.ndarray, rate: float) -> None:
+    """A SmartFallMM MetaMotion trial: no heading; epoch (ms), ISO date-time, seconds elapsed, x, y, z in g."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2022, 8, 5, 10, 5, 50, 596000, tzinfo=timezone.utc)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(
+        f"{1659711950596 + round(1000 * i / rate)},{(t0 + timedelta(seconds=i / rate)).isoformat()[:23]},"
+        f"{i / rate:.2f},{x:.3f},{y:.3f},{z:.3f}\n" for i, (x, y, z) in enumerate(signal_g)))
+
+
+@pytest.fixture(scope="module")
+def smartfallmm(tmp_path_factory):
+    """One simulated young person at the hip (a fall, a daily activity) and a wrist file too short to score."""
+    root = tmp_path_factory.mktemp("SmartFallMM-Dataset")
+    rate = 25.0
+    recs = dataset_module("synthetic-falls").generate(rate=rate, channels=M.channels, seed=4, subjects=1,
+                                                      trials_per_activity=1, stream_hours=0,
+                                                      activities=["F02", "D07"], workers=1)
+    hip = root / "young" / "accelerometer" / "meta_hip"
+    for r in recs:
+        _metamotion_file(hip / f"S29A{'10' if r.label == 'fall' else '09'}T01.csv", r.signal, rate)
+    _metamotion_file(root / "young" / "accelerometer" / "meta_wrist" / "S29A10T01.csv", recs[0].signal[:50], rate)
+    headed = root / "old" / "accelerometer" / "meta_hip" / "S02A01T01.csv"  # MetaMotion's own heading: read by name
+    _metamotion_file(headed, recs[1].signal, rate)
+    headed.write_text("epoch (ms),time (-11:00),elapsed (s),x-axis (g),y-axis (g),z-axis (g)\n" + headed.read_text())
+    (root / "young" / "skeleton").mkdir(parents=True)
+    (root / "young" / "skeleton" / "S29A10T01.csv").write_text("0,0,0\n")  # not an accelerometer: left out
+    return root
+
+
+def test_trials_are_found_by_file_name_and_other_sensors_left_out(mobifall, smartfallmm, tmp_path):
     trials = RD.mobifall_trials(mobifall)
     assert sorted((t.subject, t.code, t.label) for t in trials) == [
         ("mobifall-1", "FOL", "fall"), ("mobifall-1", "SCH", "adl"), ("mobifall-2", "FOL", "fall"),
         ("mobifall-2", "SCH", "adl")]
-    assert {t.position for t in trials} == {"trouser pocket"}
+    assert {t.position for t in trials} == {"trouser pocket (phone)"}
+    trials = RD.smartfallmm_trials(smartfallmm)
+    assert sorted((t.subject, t.code, t.label, t.position) for t in trials) == [
+        ("smartfallmm-old-S02", "A01", "adl", "hip (MetaMotion sensor)"),
+        ("smartfallmm-young-S29", "A09", "adl", "hip (MetaMotion sensor)"),
+        ("smartfallmm-young-S29", "A10", "fall", "hip (MetaMotion sensor)"),
+        ("smartfallmm-young-S29", "A10", "fall", "wrist (MetaMotion sensor)")]
     with pytest.raises(TinymlError, match=r"no MobiFall accelerometer trial \(<CODE>_acc_<subject>_<trial>\.txt"):
         RD.mobifall_trials(tmp_path)
+    with pytest.raises(TinymlError, match=r"no SmartFallMM accelerometer trial"):
+        RD.smartfallmm_trials(tmp_path)
+
+
+def test_each_position_is_scored_apart_the_headline_first(mobifall, smartfallmm):
+    real = RD.evaluate(APP, Pipeline(APP), RD.smartfallmm_trials(smartfallmm) + RD.mobifall_trials(mobifall))
+    got = [(x["dataset"], x["position"], x["headline"], x["scored"], x["trials"]) for x in real["sets"]]
+    assert got == [("MobiFall v2.0", "trouser pocket (phone)", True, 4, 4),
+                   ("SmartFallMM", "hip (MetaMotion sensor)", True, 3, 3),  # headerless ones by column number
+                   ("SmartFallMM", "wrist (MetaMotion sensor)", False, 0, 1)]
+    (why,) = real["sets"][2]["unscored"].values()
+    assert why["files"] == 1 and why["falls"] == 1 and "shorter than one window" in why["example"]
+    assert list(real["datasets"]) == ["MobiFall v2.0", "SmartFallMM"]
 
 
 def test_figures_count_what_predict_raises_on_each_file(mobifall):
     pipe = Pipeline(APP)
     trials = RD.mobifall_trials(mobifall)
-    real = RD.evaluate(APP, pipe, trials)
+    (real,) = RD.evaluate(APP, pipe, trials)["sets"]
     # predict itself, file by file: a fall trial detected when any fall event comes, a daily activity clean
     # when none does
     alerted = {t.path.name: any(e.get("event") == "fall" for e in predict_file(APP, t.path, events_only=True))
@@ -72,11 +122,11 @@ def test_figures_count_what_predict_raises_on_each_file(mobifall):
     u = real["predict"]
     assert (u["sensitivity"]["k"], u["sensitivity"]["n"]) == (sum(alerted[t.path.name] for t in falls), len(falls))
     assert (u["specificity"]["k"], u["specificity"]["n"]) == (sum(not alerted[t.path.name] for t in adls), len(adls))
-    assert u["false_alarms_per_hour"]["hours"] == pytest.approx(real["dataset"]["adl_hours"], abs=1e-4)
+    assert u["false_alarms_per_hour"]["hours"] == pytest.approx(real["adl_hours"], abs=1e-4)
     c = real["card_definitions"]
     assert (c["sensitivity"]["n"], c["specificity"]["n"]) == (len(falls), len(adls))
     assert set(c["by_activity"]) == {"FOL", "SCH"}
-    assert real["dataset"]["subjects"] == 2 and real["dataset"]["scored"] == 4 and not real["unscored"]
+    assert real["subjects"] == 2 and real["scored"] == 4 and not real["unscored"]
     lo, hi = u["sensitivity"]["exact"]
     assert lo <= u["sensitivity"]["value"] <= hi
     missed = real["missed_falls"]
@@ -105,6 +155,6 @@ def test_the_card_section_is_rendered_from_the_json_and_replaces_an_earlier_one(
     RD.refresh_extras(APP, tmp_path)
     assert (tmp_path / "extras.md").read_text() == once  # the section replaced, not added again
     assert once.startswith("\n## Data\n\nSisFall.\n") and once.count(P.REAL_HEADING) == 1
-    s = real["predict"]["sensitivity"]
-    assert f"| as `predict` streams each file (any fall alert in the trial) | {s['value']:.3f} ({s['k']}/{s['n']}" in once
+    s = real["sets"][0]["predict"]["sensitivity"]
+    assert f"| MobiFall v2.0 | trouser pocket (phone) | 2 (2) | {s['value']:.3f} ({s['k']}/{s['n']}" in once
     assert "| FOL | forward-lying" in once and "| SCH | sitting on a chair" in once
