@@ -211,6 +211,22 @@ def test_continuous_jumping_is_read_in_its_unit_though_its_median_is_under_gravi
     assert "convert" not in err or "converted from m/s^2 to g; median magnitude" in err  # one notice, not two
 
 
+def test_a_waving_watch_in_m_s2_is_read_though_its_median_is_over_typical(tmp_path, capsys):
+    # SmartFallMM's smartwatch, a hand waving (A07): m/s^2 without a unit, peaks past 4 g (so not g), a median
+    # |a| of 2.4 g, over typical_magnitude's 2: m/s^2 is the one unit that comes near; it was refused
+    rate = 50.0
+    t = np.arange(int(rate * 10)) / rate
+    a = 9.80665 * np.stack([2.8 * np.sin(2 * np.pi * 2.5 * t), 0.4 + 0.8 * np.cos(2 * np.pi * 2.5 * t) ** 2,
+                            0.3 + 0.1 * np.sin(2 * np.pi * 0.3 * t)], 1)
+    a[::25, 0] = 4.3 * 9.80665  # the flicks
+    p = tmp_path / "S11A07T02.csv"
+    p.write_text("".join(f"2023-04-11 15:10:{10 + s:06.3f},{x:.5f},{y:.5f},{z:.5f}\n" for s, (x, y, z) in zip(t, a)))
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
+    assert np.allclose(rec.signal, a / 9.80665, atol=1e-4)
+    err = capsys.readouterr().err
+    assert "values look like m/s², not g" in err and "is above [signal] typical_magnitude 0.5 to 2, within 2x" in err
+
+
 def test_gravity_removed_under_typical_magnitude_is_still_refused(tmp_path):
     # the near-typical allowance keeps the refusal of a phone's linear acceleration (axes averaging to ~0)
     rate = 90.0
