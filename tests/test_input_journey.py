@@ -135,6 +135,20 @@ def test_a_headerless_tables_example_picks_leave_its_clocks_out(tmp_path):
     assert rec.rate == pytest.approx(25.0) and np.allclose(rec.signal, g, atol=1e-3)
 
 
+def test_a_headerless_table_with_a_time_of_day_column_is_data_not_a_heading(tmp_path):
+    # a SmartFallMM phone file (time of day, x, y, z in m/s^2): its first row was taken for a heading, and the
+    # picks the refusal gave then named "no column" ("it has 00:22:45.700000, 9.75252, ...")
+    rate = 50.0
+    g = _standing(600)
+    p = tmp_path / "S13A03T04.csv"
+    p.write_text("".join(f"00:22:{45 + i / rate:09.6f},{x * 9.80665:.5f},{y * 9.80665:.5f},{z * 9.80665:.5f}\n"
+                         for i, (x, y, z) in enumerate(g)))
+    with pytest.raises(TinymlError, match=r"CSV without a heading row .*--channel ax=2 --channel ay=3 --channel az=4"):
+        read_recording(p, _spec("fall-detect"))
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
+    assert rec.rate == pytest.approx(rate) and np.allclose(rec.signal, g, atol=1e-4)
+
+
 def test_a_headerless_table_is_read_by_column_position_even_its_last_column(tmp_path, capsys):
     g = _standing(1000)
     p = tmp_path / "D01_SA01_R01.txt"

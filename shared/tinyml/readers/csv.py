@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from ..timestamps import DATE_NAMES, find_time_column, is_datetime, time_column, to_seconds
+from ..timestamps import DATE_NAMES, find_time_column, is_clock_time, is_datetime, time_column, to_seconds
 from . import FileSignal, ReadSpec, channel_options, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
@@ -165,9 +165,14 @@ def _without_line_ends(numbered: list[tuple[int, str]], delim: str) -> list[tupl
 
 
 def _is_data_row(cells: list[str]) -> bool:
-    """Numbers, and perhaps a date-time (an Axivity AX3 export's `2014-05-07 09:00:00.000,-0.0625,...`)."""
+    """Numbers, and perhaps a date-time (an Axivity AX3 export's `2014-05-07 09:00:00.000,-0.0625,...`) or a time of
+    day (a phone logger's `00:22:45.700000,9.75,...`)."""
     filled = [c.strip() for c in cells if c.strip()]
-    return any(is_number(c) for c in filled) and all(is_number(c) or is_datetime(c) for c in filled)
+    return any(is_number(c) for c in filled) and all(is_number(c) or _is_time_cell(c) for c in filled)
+
+
+def _is_time_cell(cell: str) -> bool:
+    return is_datetime(cell) or is_clock_time(cell)
 
 
 def _headerless(rows: list[list[str]], lines: list[int], comments: list[str], delim: str, spec: ReadSpec,
@@ -207,7 +212,7 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
     refusal's example picks leave out the columns that count up, clocks and sample numbers)."""
     first = rows[0]
     # a column of date-times is the time (named so); the others go by number
-    names = ["time" if is_datetime(c.strip()) else str(i + 1) for i, c in enumerate(first)]
+    names = ["time" if _is_time_cell(c.strip()) else str(i + 1) for i, c in enumerate(first)]
     if spec.picks:
         return names
     if len(first) == 1 and len(spec.all_channels) == 1:
