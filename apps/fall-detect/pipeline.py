@@ -440,6 +440,11 @@ def _missed_text(x: dict, real: dict) -> str:
                  "gravity of their first 0.5 s reads as the training mounting's (a diagnosis, not part of the "
                  f"pipeline), as `predict`: sensitivity {_ci(turned['sensitivity'])}, specificity "
                  f"{_ci(turned['specificity'])}.")
+    if x.get("by_peak_g"):
+        bins = lambda b: ", ".join(f"{r['detected']}/{r['trials']} at {r['from_g']:g}" +  # noqa: E731
+                                   (f"-{r['to_g']:g} g" if r["to_g"] else " g or more") for r in b if r["trials"])
+        text += (f" Falls detected by their largest \\|a\\| at {real['device_rate_hz']:g} Hz, as they "
+                 f"are: {bins(x['by_peak_g'])}; turned: {bins(turned.get('by_peak_g', []))}.")
     if "exact" in turned["sensitivity"] and "exact" in u["sensitivity"] and (
             turned["sensitivity"]["exact"][0] > u["sensitivity"]["exact"][1]):
         text += (" **The model is not orientation-free**: the same falls, mounted as in training, are detected "

@@ -200,7 +200,8 @@ def _quietly(app, path: Path, picks: tuple[str, ...]):
 
 
 def streamed(app, pipe, trial: Trial, rec, sig) -> dict:
-    """One trial as `predict` streams it: its fall alerts (s) and the highest P(fall) it reached."""
+    """One trial as `predict` streams it: its fall alerts (s), the highest P(fall) it reached, its largest |a| (g)
+    at the device rate."""
     from tinyml.features import dequantize
 
     m = app.manifest
@@ -211,7 +212,8 @@ def streamed(app, pipe, trial: Trial, rec, sig) -> dict:
     alerts = [round(idx / m.rate, 2) for idx, lab, _ in res.events if lab == fall]
     return {"subject": trial.subject, "code": trial.code, "label": trial.label, "position": trial.position,
             "rate_hz": round(rec.rate, 2), "seconds": round(rec.duration, 2), "alerts_s": alerts,
-            "p_fall_max": round(float(dequantize(np.int8(top), o.scale, o.zero_point)), 4)}
+            "p_fall_max": round(float(dequantize(np.int8(top), o.scale, o.zero_point)), 4),
+            "peak_g": float(np.sqrt((np.asarray(sig, np.float64) ** 2).sum(axis=1)).max())}
 
 
 # --- figures ---------------------------------------------------------------------------------------------
@@ -310,6 +312,7 @@ def evaluate(app, pipe, trials: list[Trial]) -> dict:
         sets.setdefault((t.dataset, t.position), []).append(t)
     order = sorted(sets, key=lambda k: (k[1] not in HEADLINE_POSITIONS, list(DATASETS).index(k[0]), k[1]))
     return {"model_sha256": _sha(app), "postprocess": dict(app.manifest.postprocess),
+            "device_rate_hz": app.manifest.rate,
             "training_gravity_g": TRAINING_GRAVITY.tolist(),
             "datasets": {name: DATASETS[name] for name in dict.fromkeys(d for d, _ in order)},
             "sets": [evaluate_set(app, pipe, sets[k]) for k in order]}
@@ -340,7 +343,9 @@ def evaluate_set(app, pipe, trials: list[Trial]) -> dict:
         "predict": user_path_figures(rows),
         "missed_falls": missed_by_stage(rows, float(app.manifest.postprocess["fall_threshold"])),
         "start_gravity_g": [round(float(v), 3) for v in np.median(starts, axis=0)] if starts else [],
-        "turned_to_training_mounting": {**user_path_figures(turned_rows), "by_code": _detected_by_code(turned_rows)},
+        "turned_to_training_mounting": {**user_path_figures(turned_rows), "by_code": _detected_by_code(turned_rows),
+                                        "by_peak_g": detected_by_peak(turned_rows)},
+        "by_peak_g": detected_by_peak(rows),
         "unscored": _unscored_summary(unscored),
     }
 
@@ -389,6 +394,20 @@ def missed_by_stage(rows: list[dict], threshold: float) -> dict:
     return {"model": sum(stage(r) == "model" for r in missed), "check": sum(stage(r) == "check" for r in missed),
             "by_code": {c: {"model": sum(stage(r) == "model" for r in rs), "check": sum(stage(r) == "check" for r in rs)}
                         for c, rs in _by(missed, "code").items()}}
+
+
+PEAK_BINS_G = (1.4, 2.0, 2.5)  # impact_g, then what hard falls reach at a waist at 50 Hz
+
+
+def detected_by_peak(rows: list[dict]) -> list[dict]:
+    """Falls detected by the trial's largest |a| at the device rate: under impact_g nothing can alert; soft
+    falls (onto a mat, a bent knee first) barely pass it."""
+    edges = (0.0, *PEAK_BINS_G, float("inf"))
+    falls = [r for r in rows if r["label"] == "fall"]
+    return [{"from_g": lo, "to_g": hi if np.isfinite(hi) else None, "trials": len(sel),
+             "detected": sum(bool(r["alerts_s"]) for r in sel)}
+            for lo, hi in zip(edges[:-1], edges[1:])
+            for sel in [[r for r in falls if lo <= r["peak_g"] < hi]]]
 
 
 def _detected_by_code(rows: list[dict]) -> dict:
