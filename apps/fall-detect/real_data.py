@@ -331,7 +331,7 @@ def evaluate_set(app, pipe, trials: list[Trial]) -> dict:
         turned_rows.append(streamed(app, pipe, t, rec, turned_to_training_mounting(sig, app.manifest.rate)))
         starts.append(starting_gravity(sig, app.manifest.rate))
         recs.append(rec)
-    first = trials[0]
+    first, impact_g = trials[0], float(app.manifest.postprocess["impact_g"])
     return {
         "dataset": first.dataset, "position": first.position, "headline": first.position in HEADLINE_POSITIONS,
         "subjects": len({r["subject"] for r in rows}),
@@ -344,8 +344,8 @@ def evaluate_set(app, pipe, trials: list[Trial]) -> dict:
         "missed_falls": missed_by_stage(rows, float(app.manifest.postprocess["fall_threshold"])),
         "start_gravity_g": [round(float(v), 3) for v in np.median(starts, axis=0)] if starts else [],
         "turned_to_training_mounting": {**user_path_figures(turned_rows), "by_code": _detected_by_code(turned_rows),
-                                        "by_peak_g": detected_by_peak(turned_rows)},
-        "by_peak_g": detected_by_peak(rows),
+                                        "by_peak_g": detected_by_peak(turned_rows, impact_g)},
+        "by_peak_g": detected_by_peak(rows, impact_g),
         "unscored": _unscored_summary(unscored),
     }
 
@@ -396,13 +396,13 @@ def missed_by_stage(rows: list[dict], threshold: float) -> dict:
                         for c, rs in _by(missed, "code").items()}}
 
 
-PEAK_BINS_G = (1.4, 2.0, 2.5)  # impact_g, then what hard falls reach at a waist at 50 Hz
+PEAK_BINS_G = (2.0, 2.5)  # above impact_g: what soft and hard falls reach at a waist at 50 Hz
 
 
-def detected_by_peak(rows: list[dict]) -> list[dict]:
+def detected_by_peak(rows: list[dict], impact_g: float) -> list[dict]:
     """Falls detected by the trial's largest |a| at the device rate: under impact_g nothing can alert; soft
     falls (onto a mat, a bent knee first) barely pass it."""
-    edges = (0.0, *PEAK_BINS_G, float("inf"))
+    edges = (0.0, impact_g, *PEAK_BINS_G, float("inf"))
     falls = [r for r in rows if r["label"] == "fall"]
     return [{"from_g": lo, "to_g": hi if np.isfinite(hi) else None, "trials": len(sel),
              "detected": sum(bool(r["alerts_s"]) for r in sel)}

@@ -131,6 +131,9 @@ def test_figures_count_what_predict_raises_on_each_file(mobifall):
     assert lo <= u["sensitivity"]["value"] <= hi
     missed = real["missed_falls"]
     assert missed["model"] + missed["check"] == len(falls) - u["sensitivity"]["k"]
+    bins = real["by_peak_g"]  # every fall in one bin of its largest |a|, the first ending at impact_g
+    assert sum(b["trials"] for b in bins) == len(falls) and sum(b["detected"] for b in bins) == u["sensitivity"]["k"]
+    assert bins[0]["to_g"] == M.postprocess["impact_g"] and bins[0]["detected"] == 0
 
 
 def test_a_trial_turned_to_the_training_mounting_reads_its_gravity():
