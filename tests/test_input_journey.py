@@ -109,6 +109,46 @@ def test_a_headerless_table_is_refused_saying_how_to_name_its_columns_by_positio
         read_recording(p, _spec("fall-detect"))
 
 
+def _metamotion_rows(g: np.ndarray, rate: float) -> str:
+    """SmartFallMM's MetaMotion exports (meta_hip, meta_wrist): no heading; epoch (ms), ISO date-time, seconds
+    elapsed, then x, y, z in g."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2022, 8, 5, 10, 5, 50, 596000, tzinfo=timezone.utc)
+    out = []
+    for i, (x, y, z) in enumerate(g):
+        t = t0 + timedelta(seconds=i / rate)
+        out.append(f"{1659711950596 + round(1000 * i / rate)},{t.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]},"
+                   f"{i / rate:.2f},{x:.3f},{y:.3f},{z:.3f}\n")
+    return "".join(out)
+
+
+def test_a_headerless_tables_example_picks_leave_its_clocks_out(tmp_path):
+    # the refusal's example picks named the epoch (column 1) and the seconds elapsed (3) as ax and ay
+    p = tmp_path / "S29A10T01.csv"
+    g = _standing(500)
+    p.write_text(_metamotion_rows(g, 25.0))
+    with pytest.raises(TinymlError, match=r"pick each channel's column by its number \(--channel ax=4 --channel ay=5 "
+                                          r"--channel az=6\)"):
+        read_recording(p, _spec("fall-detect"))
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "4", "ay": "5", "az": "6"}))  # as the hint says
+    assert rec.rate == pytest.approx(25.0) and np.allclose(rec.signal, g, atol=1e-3)
+
+
+def test_a_headerless_table_with_a_time_of_day_column_is_data_not_a_heading(tmp_path):
+    # a SmartFallMM phone file (time of day, x, y, z in m/s^2): its first row was taken for a heading, and the
+    # picks the refusal gave then named "no column" ("it has 00:22:45.700000, 9.75252, ...")
+    rate = 50.0
+    g = _standing(600)
+    p = tmp_path / "S13A03T04.csv"
+    p.write_text("".join(f"00:22:{45 + i / rate:09.6f},{x * 9.80665:.5f},{y * 9.80665:.5f},{z * 9.80665:.5f}\n"
+                         for i, (x, y, z) in enumerate(g)))
+    with pytest.raises(TinymlError, match=r"CSV without a heading row .*--channel ax=2 --channel ay=3 --channel az=4"):
+        read_recording(p, _spec("fall-detect"))
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
+    assert rec.rate == pytest.approx(rate) and np.allclose(rec.signal, g, atol=1e-4)
+
+
 def test_a_headerless_table_is_read_by_column_position_even_its_last_column(tmp_path, capsys):
     g = _standing(1000)
     p = tmp_path / "D01_SA01_R01.txt"
@@ -148,6 +188,68 @@ def test_a_heading_in_a_comment_is_the_heading_and_one_columns_unit_is_the_other
     err = capsys.readouterr().err
     assert "ax, ay: no unit in the file, read in m/s^2 like az" in err
     assert "1 line before the data skipped ('@DATA'...)" in err
+
+
+def _jumping(rate: float, seconds: float) -> np.ndarray:
+    """Continuous jumping with a phone in a trouser pocket, in m/s^2: in the air (|a| 0.1-0.45 g) for 55 % of
+    each 0.6 s hop, then a landing and push-off up to the phone's +-2 g (19.6 m/s^2) on an axis: the median |a|
+    is under 0.5 g (0.45), while the mean over the hops is gravity (the axes do not average to 0)."""
+    t = np.arange(int(rate * seconds)) / rate
+    phase = (t % 0.6) / 0.6
+    air = 0.1 + 0.35 * np.sin(np.pi * phase / 0.55)
+    ground = 0.6 + 2.2 * np.sin(np.pi * (phase - 0.55) / 0.45) ** 2
+    push = 9.80665 * np.where(phase < 0.55, air, ground)
+    a = np.stack([0.4 * np.sin(2 * np.pi * t / 0.6), push, 0.3 + 0.2 * np.cos(2 * np.pi * t / 0.6)], 1)
+    return np.clip(a, -19.6, 19.6)
+
+
+@pytest.mark.parametrize("heading", ["#timestamp(ns),x,y,z(m/s^2)", "#timestamp(ns),x,y,z"])
+def test_continuous_jumping_is_read_in_its_unit_though_its_median_is_under_gravity(tmp_path, capsys, heading):
+    # MobiFall v2 JUM trials (30 s of continuous jumping): the median |a| 0.46 g, under typical_magnitude's 0.5
+    # (gravity), nothing else fitting: they were refused with "convert the file to g", which could not help
+    rate = 90.0
+    a = _jumping(rate, 12.0)
+    if not heading.endswith("(m/s^2)"):
+        a = a / 9.80665  # the same file written in the app's unit, g, undeclared
+    med = float(np.median(np.linalg.norm(a, axis=1))) / (9.80665 if heading.endswith("(m/s^2)") else 1.0)
+    assert 0.3 < med < 0.5
+    rows = "".join(f"{int(1322101821000 + i * 1e9 / rate)}, {x:.6f}, {y:.6f}, {z:.6f}\n" for i, (x, y, z) in enumerate(a))
+    p = tmp_path / "JUM_acc_4_1.txt"
+    p.write_text(f"#Acceleration force along the x y z axes (including gravity).\n{heading}\n"
+                 "#Activity: 4 - JUM - Jumping - 30s\n\n@DATA\n" + rows)
+    rec = read_recording(p, _spec("fall-detect"))
+    want = a / 9.80665 if heading.endswith("(m/s^2)") else a
+    assert np.allclose(rec.signal, want, atol=1e-3)
+    err = capsys.readouterr().err
+    assert f"median magnitude {med:.2g} g is below [signal] typical_magnitude 0.5 to 2, within 2x of it" in err
+    assert "convert" not in err or "converted from m/s^2 to g; median magnitude" in err  # one notice, not two
+
+
+def test_a_waving_watch_in_m_s2_is_read_though_its_median_is_over_typical(tmp_path, capsys):
+    # SmartFallMM's smartwatch, a hand waving (A07): m/s^2 without a unit, peaks past 4 g (so not g), a median
+    # |a| of 2.4 g, over typical_magnitude's 2: m/s^2 is the one unit that comes near; it was refused
+    rate = 50.0
+    t = np.arange(int(rate * 10)) / rate
+    a = 9.80665 * np.stack([2.8 * np.sin(2 * np.pi * 2.5 * t), 0.4 + 0.8 * np.cos(2 * np.pi * 2.5 * t) ** 2,
+                            0.3 + 0.1 * np.sin(2 * np.pi * 0.3 * t)], 1)
+    a[::25, 0] = 4.3 * 9.80665  # the flicks
+    p = tmp_path / "S11A07T02.csv"
+    p.write_text("".join(f"2023-04-11 15:10:{10 + s:06.3f},{x:.5f},{y:.5f},{z:.5f}\n" for s, (x, y, z) in zip(t, a)))
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
+    assert np.allclose(rec.signal, a / 9.80665, atol=1e-4)
+    err = capsys.readouterr().err
+    assert "values look like m/s², not g" in err and "is above [signal] typical_magnitude 0.5 to 2, within 2x" in err
+
+
+def test_gravity_removed_under_typical_magnitude_is_still_refused(tmp_path):
+    # the near-typical allowance keeps the refusal of a phone's linear acceleration (axes averaging to ~0)
+    rate = 90.0
+    t = np.arange(int(rate * 12)) / rate
+    a = np.stack([0.35 * np.sin(2 * np.pi * 1.7 * t), 0.3 * np.cos(2 * np.pi * 1.7 * t), 0.1 * np.sin(2 * np.pi * t)], 1)
+    p = tmp_path / "linear.csv"
+    p.write_text("t,x (g),y (g),z (g)\n" + "".join(f"{s:.4f},{x:.4f},{y:.4f},{z:.4f}\n" for s, (x, y, z) in zip(t, a)))
+    with pytest.raises(TinymlError, match="gravity removed"):
+        read_recording(p, _spec("fall-detect"))
 
 
 def test_a_remark_in_a_comment_is_not_the_heading_of_a_headerless_table(tmp_path):

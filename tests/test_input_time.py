@@ -141,6 +141,41 @@ def test_a_jittered_ble_tag_at_20_hz_is_resampled_with_one_notice(tmp_path, caps
     assert np.abs(r.signal - _smooth(grid)).max() < 0.03  # linear interpolation (0.027 over the 147 ms hole)
 
 
+@pytest.mark.parametrize("batch", [(1, 4), (2, 3)])
+def test_rows_stamped_in_bursts_are_evenly_spaced_samples(tmp_path, capsys, batch):
+    # a smartwatch app (SmartFallMM's) writes the time each batch of samples was delivered: 1-5 samples a few
+    # ms apart, then 40 ms or more; read at the median step, 333 Hz with thousands of "missing samples" (or,
+    # averaging repeated times, 28 Hz with samples merged), the samples were squeezed and smeared
+    rng = np.random.default_rng(3)
+    rate, n = 45.0, 540  # 12 s
+    sizes = rng.integers(batch[0], batch[1] + 1, n)
+    t, k, arrival = [], 0, 0.0
+    for size in sizes:
+        if k >= n:
+            break
+        size = min(int(size), n - k)
+        arrival = max(arrival + 0.001, (k + size) / rate + rng.uniform(0.0, 0.004))
+        t += list(np.round(arrival + np.cumsum(rng.integers(0, 3, size)) * 0.001, 3))  # 0-2 ms apart
+        k += size
+    truth = _smooth(np.arange(n) / rate)
+    p = _write(tmp_path / "watch.csv", "timestamp", [f"{x * 1000:.0f}" for x in t], truth)
+    r = read_recording(p, SPEC)
+    err = capsys.readouterr().err
+    assert "time column in bursts" in err and "missing" not in err and "averaged" not in err, err
+    assert r.rate == pytest.approx(rate, rel=0.02)
+    assert np.abs(r.signal - truth[: len(r.signal)]).max() < 0.05  # each row a sample, in its place
+
+
+def test_a_lossy_link_is_not_bursts(tmp_path, capsys):
+    # a 50 Hz link that lost a third of its samples: its shortest steps are its own, 20 ms: missing, not bursts
+    rng = np.random.default_rng(5)
+    t = np.sort(rng.choice(np.arange(1000) * 0.02, 670, replace=False))
+    p = _write(tmp_path / "lossy.csv", "timestamp", [f"{x * 1000:.0f}" for x in t], _smooth(t))
+    r = read_recording(p, SPEC)
+    err = capsys.readouterr().err
+    assert r.rate == pytest.approx(50.0) and "bursts" not in err and "missing samples" in err, err
+
+
 def test_repeated_and_out_of_order_rows_are_sorted_and_averaged(tmp_path, capsys):
     t = np.arange(N) * 0.02
     rows = list(zip(t, _smooth(t)))

@@ -60,11 +60,17 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     order = np.argsort(t, kind="stable")
     t = t[order]
     cols = {c: np.asarray(v, np.float64)[order] for c, v in columns.items()}
-    t, inverse = np.unique(t, return_inverse=True)
-    repeated = len(order) - len(t)
-    if repeated:
-        cols = {c: _mean_per_time(v, inverse, len(t)) for c, v in cols.items()}
-    if len(t) < 2:
+    burst = _burst_step(np.diff(t), spec)
+    if burst:  # rows stamped as each batch of samples arrived: every row a sample, evenly spaced between long gaps
+        median = float(np.median(np.diff(t)))
+        t = _evenly_spaced(t, np.diff(t) > _gap_limit(spec, burst))
+        repeated = 0
+    else:
+        t, inverse = np.unique(t, return_inverse=True)
+        repeated = len(order) - len(t)
+        if repeated:
+            cols = {c: _mean_per_time(v, inverse, len(t)) for c, v in cols.items()}
+    if len(t) < 2 or t[-1] == t[0]:
         raise TinymlError(f"{path}: every sample has the same time; the time column does not give a rate")
     span = t[-1] - t[0]
     fixed = _fixes(repeated, backwards)
@@ -72,7 +78,9 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     grid_step, off = _fitted_step(t, np.array([], np.int64))
     unit = _resolution(t - t[0], grid_step)
     slack = 0.0  # how far a step may differ from the grid's by the times' resolution alone
-    if off <= _allowed_off(grid_step, unit):
+    if burst:
+        step = burst
+    elif off <= _allowed_off(grid_step, unit):
         rate = _round_rate(1.0 / grid_step, off, span, spec)
         if _grid_rate(rate, spec, steady=True) == rate:
             if fixed:
@@ -112,7 +120,11 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     if jitter <= max(_jitter_tolerance(t, step), slack):
         jitter = 0.0  # the times' float rounding (epoch seconds) or their resolution (slack), not the clock's
     regrid = abs(rate * step - 1) > 1e-6
-    if jitter or regrid or (missing and not missing_said):
+    if burst:
+        notice(path, f"time column in bursts (median step {duration_words(median)}, but {1 / step:.4g} rows a second: "
+                     "rows stamped as each batch of samples arrived, as phones and watches deliver them): taken as "
+                     f"evenly spaced samples at {rate:.4g} Hz" + (f"; {fixed}" if fixed else ""))
+    elif jitter or regrid or (missing and not missing_said):
         said_step = f"{'' if slack else 'median '}step {duration_words(step)}"  # slack: fitted, not the median
         notice(path, f"irregular time column ({said_step}, {1 / step:.4g} Hz; "
                      + (f"jitter {duration_words(jitter)} (95th percentile); " if jitter else "")
@@ -179,6 +191,34 @@ def _step_between_gaps(t: np.ndarray, steps: np.ndarray, unit: float, spec) -> t
     if not off <= _allowed_off(step, unit):
         return median, 0.0
     return 1.0 / _round_rate(1.0 / step, off, float(np.sum(np.delete(steps, cut))), spec), unit
+
+
+BURST_STEP = 0.25  # a step under this fraction of the mean step is within a burst ...
+BURST_SHARE = 0.3  # ... and rows come in bursts when at least this share of the steps are
+
+
+def _burst_step(steps: np.ndarray, spec) -> float:
+    """The mean step of rows that arrive in bursts, 0 when they do not. A phone or a watch that stamps each batch of
+    samples with the time it was delivered, not sampled, writes steps of 0-4 ms within a batch and tens between
+    batches (a SmartFallMM watch: a median step of 2 ms or of 40 ms, a mean of 28 ms). The mean is over the steps
+    up to the longest gap interpolated over. A steady or jittery clock has no step under a quarter of its mean, nor
+    has a lossy link unless it lost three samples in four in long runs."""
+    kept = steps[steps <= _gap_limit(spec, float(np.mean(steps)) if len(steps) else 0.0)]
+    if len(kept) < 8:
+        return 0.0
+    mean = float(np.mean(kept))
+    return mean if mean > 0 and np.mean(kept < BURST_STEP * mean) >= BURST_SHARE else 0.0
+
+
+def _evenly_spaced(t: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """The rows' times spread evenly over each stretch between the steps at `cut` (bool, per step), from its first
+    row's time to its last's."""
+    out = t.copy()
+    edges = np.concatenate([[0], np.flatnonzero(cut) + 1, [len(t)]])
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b - a > 1:
+            out[a:b] = np.linspace(t[a], t[b - 1], b - a)
+    return out
 
 
 def _longest_kept_step(step: float, slack: float) -> float:

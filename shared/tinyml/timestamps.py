@@ -314,6 +314,12 @@ def _clock_24h(t: str) -> str:
     return f"{h:02d}{m.group(2)}"
 
 
+def is_clock_time(text: str) -> bool:
+    """A cell that reads as a time of day without a date (`00:22:45.700000`, `14:28:08.120`): a headerless
+    table's time column too."""
+    return _CLOCK.match(text.strip()) is not None and ":" in text
+
+
 def is_datetime(text: str) -> bool:
     """A cell that reads as a date-time (ISO-8601, `05.12.2026 14:28`, `2026/12/05 14:28`): a headerless table's
     time column."""

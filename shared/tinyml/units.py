@@ -11,9 +11,11 @@ For each channel the candidates are tried in this order, and the first whose val
 3. raw `counts`, when the manifest declares `counts_per_unit` (the sensor's LSB);
 4. the other units of the same quantity that can be told apart by size (g, mg, m/s²; full scale and
    int16/int24/int32 PCM; V, mV, µV ...), nearest to the manifest's first.
-A conversion is announced with one notice; when nothing fits, the recording is refused with one line
-that quotes the file's extreme values and the sample of the farthest out. A median magnitude a unit step
-below typical_magnitude (an ECG in V read as mV is 1000x small) is converted only when exactly one unit of
+A conversion is announced with one notice. When nothing fits, the declared unit (else the one unit tried that
+comes near) is still taken, with a notice, if its median magnitude is within MAGNITUDE_MARGIN of
+typical_magnitude (30 s of continuous jumping spends half its time in the air: its median |a| is under gravity;
+a unit step is 9.8x or more); otherwise the recording is refused with one line that quotes the file's extreme values and the sample
+of the farthest out. A median magnitude a unit step below typical_magnitude (an ECG in V read as mV is 1000x small) is converted only when exactly one unit of
 the quantity fits; otherwise the refusal names the likely unit and the heading that declares it (`ecg (V)`).
 Without plausible_range and typical_magnitude only a declared unit is converted.
 
@@ -360,6 +362,7 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path, where) 
         _zeros_notice(columns, checks, spec, path)                   # zero padding is no news
     cands = _candidates(chans, unit, said, spec, guess=bool(checks))
     identity = next(c for c in cands if c.name == unit and not c.declared)
+    off_typical = ""  # said when the unit taken leaves the median magnitude a little outside typical_magnitude
     if not checks:
         chosen = cands[0]
     else:
@@ -372,19 +375,25 @@ def _settle(columns, chans: list[str], unit: str, said: str, spec, path, where) 
                                   f"{_magnitude(columns, checks.required):.3g} is below {_checks_text(checks)} in "
                                   f"{unit}, and the values fit {_shown(chosen.name)} and {_shown(second.name)}: say "
                                   f"which in the heading, e.g. `{chans[0]} ({_shown(chosen.name)})`")
+        near = _near_typical(columns, chans, unit, cands, checks) if chosen is None else None
+        if near is not None:  # nothing fits outright: the file's own unit (else the one unit), a little off typical
+            chosen, off_typical = near[0], _off_typical_text(near[1], unit, checks)
         if chosen is None or (chosen is not identity and not chosen.declared):
             _refuse_adc_codes(columns, chans, unit, chosen.name if chosen else unit, checks, path)
         if chosen is None:
             raise TinymlError(_refusal(columns, chans, unit, said, checks, path, cands, where))
     names = ", ".join(chans)
     if chosen.declared:
-        notice(path, f"{names}: converted from {chosen.name} to {unit}")
+        notice(path, f"{names}: converted from {chosen.name} to {unit}" + (f"; {off_typical}" if off_typical else ""))
     elif cands[0].declared:  # the file's unit did not fit its values
         notice(path, f"{names}: declared in {said}, but the values fit {chosen.name}: "
                      + ("kept as they are" if chosen is identity else f"converted from {chosen.name} to {unit}"))
     elif chosen is not identity:
         notice(path, f"{names}: values look like {_shown(chosen.name)}, not {unit} ({_checks_text(checks)}): "
-                     f"converted to {unit}" + _counts_hint(columns, chans, chosen.name, unit))
+                     f"converted to {unit}" + _counts_hint(columns, chans, chosen.name, unit)
+                     + (f"; {off_typical}" if off_typical else ""))
+    elif off_typical:
+        notice(path, f"{names}: {off_typical}: read in {_shown(unit)} as it is")
     return {ch: np.asarray(chosen.fn(columns[ch]), np.float64) for ch in chans}
 
 
@@ -552,6 +561,30 @@ MAGNITUDE_MARGIN = 2.0
 def far_above_magnitude(typical_magnitude) -> float:
     """The median magnitude above which one window is in another unit, not a fault: typical's top x MAGNITUDE_MARGIN."""
     return MAGNITUDE_MARGIN * float(typical_magnitude[1])
+
+
+def _near_typical(columns, chans, unit: str, cands, checks: _Checks):
+    """(candidate, converted columns) when none fits typical_magnitude: the declared unit, else the one unit tried,
+    if its values are plausible and its median magnitude within MAGNITUDE_MARGIN of typical_magnitude (a unit
+    step is 9.8x or more away): e.g. 30 s of continuous jumping, half of it in the air, has a median |a| under
+    gravity; a hand waving a watch, over it. A phone's linear acceleration (gravity removed) stays refused. None
+    otherwise, and when two units come near (which, the values cannot tell)."""
+    if checks.magnitude is None:
+        return None
+    lo, hi = checks.magnitude
+    loose = _Checks(checks.ranges, (lo / MAGNITUDE_MARGIN, hi * MAGNITUDE_MARGIN), checks.required)
+    near = []
+    for c in cands[:1] if cands[0].declared else cands:
+        cols = {ch: c.fn(columns[ch]) for ch in chans}
+        if _plausible(cols, loose) and not _gravity_removed(cols, unit, checks):
+            near.append((c, cols))
+    return near[0] if len(near) == 1 else None
+
+
+def _off_typical_text(cols, unit: str, checks: _Checks) -> str:
+    med, (lo, hi) = _magnitude(cols, checks.required), checks.magnitude
+    return (f"median magnitude {med:.2g} {_shown(unit)} is {'below' if med < lo else 'above'} [signal] "
+            f"typical_magnitude {lo:g} to {hi:g}, within {MAGNITUDE_MARGIN:g}x of it, and no other unit fits")
 
 
 def _plausible(cols: dict[str, np.ndarray], checks: _Checks) -> bool:

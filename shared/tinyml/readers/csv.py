@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from ..timestamps import DATE_NAMES, find_time_column, is_datetime, time_column, to_seconds
+from ..timestamps import DATE_NAMES, find_time_column, is_clock_time, is_datetime, time_column, to_seconds
 from . import FileSignal, ReadSpec, channel_options, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
@@ -165,9 +165,14 @@ def _without_line_ends(numbered: list[tuple[int, str]], delim: str) -> list[tupl
 
 
 def _is_data_row(cells: list[str]) -> bool:
-    """Numbers, and perhaps a date-time (an Axivity AX3 export's `2014-05-07 09:00:00.000,-0.0625,...`)."""
+    """Numbers, and perhaps a date-time (an Axivity AX3 export's `2014-05-07 09:00:00.000,-0.0625,...`) or a time of
+    day (a phone logger's `00:22:45.700000,9.75,...`)."""
     filled = [c.strip() for c in cells if c.strip()]
-    return any(is_number(c) for c in filled) and all(is_number(c) or is_datetime(c) for c in filled)
+    return any(is_number(c) for c in filled) and all(is_number(c) or _is_time_cell(c) for c in filled)
+
+
+def _is_time_cell(cell: str) -> bool:
+    return is_datetime(cell) or is_clock_time(cell)
 
 
 def _headerless(rows: list[list[str]], lines: list[int], comments: list[str], delim: str, spec: ReadSpec,
@@ -181,7 +186,7 @@ def _headerless(rows: list[list[str]], lines: list[int], comments: list[str], de
         cells = [c.strip() for c in next(csv.reader([line.lstrip("#")], delimiter=delim))]
         if len(cells) == width and _names_columns(cells, spec):
             return cells, rows, [0, *lines]
-    return _numbered_columns(rows[0], spec, path), rows, [0, *lines]
+    return _numbered_columns(rows, spec, path), rows, [0, *lines]
 
 
 _NAME_LIKE = re.compile(r"^[A-Za-z_][\w.\-]{0,31}$")  # `x`, `accX`, `timestamp`, `acc.x`, `z-axis`
@@ -200,12 +205,14 @@ def _names_columns(cells: list[str], spec: ReadSpec) -> bool:
     return all(_NAME_LIKE.match(column_name(c)[0]) or column_name(c)[1] for c in filled)
 
 
-def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]:
+def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list[str]:
     """Names for the columns of a file without a heading row (a logger's or a data set's bare numbers, SisFall's
     trials): their numbers from 1, which --channel picks (`ax=1`); the app's channel for the one column of a
-    one-column file, with a notice. Anything else is refused: which column is which cannot be told."""
+    one-column file, with a notice. Anything else is refused: which column is which cannot be told (the
+    refusal's example picks leave out the columns that count up, clocks and sample numbers)."""
+    first = rows[0]
     # a column of date-times is the time (named so); the others go by number
-    names = ["time" if is_datetime(c.strip()) else str(i + 1) for i, c in enumerate(first)]
+    names = ["time" if _is_time_cell(c.strip()) else str(i + 1) for i, c in enumerate(first)]
     if spec.picks:
         return names
     if len(first) == 1 and len(spec.all_channels) == 1:
@@ -214,12 +221,30 @@ def _numbered_columns(first: list[str], spec: ReadSpec, path: Path) -> list[str]
     _refuse_one_example_per_row(len(first), spec, path)  # no names here nor in a comment above
     line = ",".join(c.strip() for c in first)
     numbered = [n for n in names if n != "time"]
+    clocks = _counting_up(rows)
+    if len(numbered) - len(clocks) >= len(spec.channels):  # a clock or a counter is no channel to pick
+        numbered = [n for n in numbered if int(n) - 1 not in clocks]
     picks = ([f"{spec.channels[0]}={numbered[-1]}"] if len(spec.channels) == 1
              else [f"{ch}={n}" for ch, n in zip(spec.channels, numbered)])
     rate = "" if "time" in names else f"; without a time column give the rate ({option('rate', 'HZ')})"
     raise TinymlError(f"{path}: CSV without a heading row (its first line, {line[:48]!r}, is numbers): pick each "
                       f"channel's column by its number ({channel_options(picks)}) or add a "
                       f"heading that names the columns ({', '.join(spec.channels)}; time_s for the time){rate}")
+
+
+def _counting_up(rows: list[list[str]]) -> set[int]:
+    """The columns (from 0) whose numbers never go down from one row to the next and end higher than they began:
+    an epoch in ms, the seconds elapsed, a sample number (a SmartFallMM MetaMotion export: epoch, date-time,
+    elapsed, x, y, z). A sensor's axis does not count up through a whole file."""
+    out = set()
+    for j in range(len(rows[0])):
+        try:
+            x = np.asarray([float(r[j]) for r in rows if j < len(r) and r[j].strip()], np.float64)
+        except ValueError:
+            continue
+        if len(x) >= 3 and np.all(np.diff(x) >= 0) and x[-1] > x[0]:
+            out.add(j)
+    return out
 
 
 def _is_group_heading(header: list[str], below: list[str]) -> bool:
