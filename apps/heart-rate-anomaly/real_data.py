@@ -48,11 +48,12 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 LEARNING_S = 300.0  # EC57: the first 5 minutes are the detector's learning period, not scored
 AF_RHYTHMS = ("AF", "AFL")  # the reference rhythms that count as AF (the app's window labels count both)
-SOURCES = """Sources: MIT-BIH Arrhythmia Database (Moody and Mark 2001; PhysioNet `mitdb` 1.0.0, Open Data Commons
-Attribution License v1.0; the 48 records checked byte for byte against PhysioNet's SHA256SUMS) and the
-PhysioNet/Computing in Cardiology Challenge 2017 training set (Clifford et al. 2017; PhysioNet `challenge-2017`
-1.0.0, Open Data Commons Attribution License v1.0; labels REFERENCE-v3.csv); Goldberger et al., "PhysioBank,
-PhysioToolkit, and PhysioNet", Circulation 101(23):e215-e220, 2000. Neither is in this repository."""
+MITDB = ("the MIT-BIH Arrhythmia Database (Moody and Mark 2001; PhysioNet `mitdb` 1.0.0, Open Data Commons "
+         "Attribution License v1.0)")
+CINC = ("the PhysioNet/Computing in Cardiology Challenge 2017 training set (Clifford et al. 2017; PhysioNet "
+        "`challenge-2017` 1.0.0, Open Data Commons Attribution License v1.0)")
+PHYSIONET = ('Goldberger et al., "PhysioBank, PhysioToolkit, and PhysioNet", Circulation 101(23):e215-e220, 2000. '
+             "Not in this repository.")
 
 
 def main(argv=None) -> int:
@@ -117,7 +118,7 @@ def _run_record(app, pipe, hea: Path, reference: bool) -> dict:
     m = app.manifest
     sig, lead = _read_as_predict(app, hea)
     res, af_active = _run_watching_af(pipe, sig)
-    run = {"record": hea.stem, "sig": sig, "res": res, "af_active": af_active, "seconds": len(sig) / m.rate,
+    run = {"record": hea.stem, "path": str(hea), "sig": sig, "res": res, "af_active": af_active, "seconds": len(sig) / m.rate,
            "lead": lead, "truth": _reference(hea) if reference else None}
     run["det_t"] = np.array([i for i, _ in res.beats], np.float64) / m.rate
     run["det_c"] = np.array([m.beat_labels[b] for _, b in res.beats])
@@ -353,7 +354,10 @@ def _markdown(app, pipe, runs, cinc) -> str:
     for r in ref_runs:
         r["qrs"] = _qrs(app, r)
         r["af"] = _af(app, r, said_af)
-    out = ["## Real records (PhysioNet; not in this repository)", "", SOURCES, ""]
+    checked = _checked_against_release(runs)
+    used = [MITDB + (f", {checked}" if checked else "")] * bool(ref_runs) + [CINC] * bool(cinc)
+    out = ["## Real records (PhysioNet; not in this repository)", "",
+           f"Sources: {' and '.join(used) or 'WFDB records without reference labels'}; {PHYSIONET}", ""]
     if ref_runs:
         out += _qrs_section(app, ref_runs) + _beat_section(app, ref_runs) + _af_section(app, ref_runs)
         out += _event_section(app, ref_runs)
@@ -363,6 +367,21 @@ def _markdown(app, pipe, runs, cinc) -> str:
     if other:
         out += _measured_section(app, other)
     return "\n".join(out)
+
+
+def _checked_against_release(runs) -> str:
+    """How many records' files match the SHA256SUMS.txt beside them (PhysioNet's release lists every file)."""
+    import hashlib
+
+    ok = 0
+    for r in runs:
+        sums = Path(r["path"]).parent / "SHA256SUMS.txt"
+        if not sums.is_file():
+            return ""
+        listed = dict(reversed(line.split(maxsplit=1)) for line in sums.read_text().splitlines() if line.strip())
+        files = [Path(r["path"]).with_suffix(ext) for ext in (".hea", ".dat", ".atr")]
+        ok += all(f.name in listed and hashlib.sha256(f.read_bytes()).hexdigest() == listed[f.name] for f in files)
+    return f"{ok} of the {len(runs)} records byte for byte as the release's SHA256SUMS.txt lists them"
 
 
 def _qrs_section(app, runs) -> list[str]:
