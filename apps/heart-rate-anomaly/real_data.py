@@ -379,8 +379,8 @@ def _summary(app, runs, cinc) -> list[str]:
     aami = [r for r in runs if _set_of(r["record"]) not in ("paced", "")]
     if aami:
         tp, ref, det = (sum(r["qrs"][k] for r in aami) for k in ("tp", "ref", "det"))
-        said.append(f"QRS detection on the {len(aami)} AAMI records: sensitivity {tp / ref:.4f}, positive "
-                    f"predictivity {tp / det:.4f}")
+        said.append(f"QRS detection on the {len(aami)} AAMI records: sensitivity {_pct(tp, ref)}, positive "
+                    f"predictivity {_pct(tp, det)}")
     ds2 = [r for r in runs if _set_of(r["record"]) == "DS2"]
     if ds2:
         _, c = _beat_confusion(app, ds2)
@@ -553,14 +553,22 @@ def _event_section(app, runs) -> list[str]:
                 f += ok is False
                 f_s += in_sinus and ok is False
         if kind == "noise":
-            out.append(f"| {kind} | {n} | not checkable | {n / hours:.2f} (all) | {n_s} | not checkable | {n_s / sinus_h:.2f} (all) |")
+            out.append(f"| {kind} | {n} | not checkable | {_hourly(n, hours)} (all) | {n_s} | not checkable | "
+                       f"{_hourly(n_s, sinus_h)} (all) |")
             continue
-        lo, hi = P._poisson_rate(f, hours)
-        lo_s, hi_s = P._poisson_rate(f_s, sinus_h)
-        out.append(f"| {kind} | {n} | {f} | {f / hours:.2f} ({lo:.2f}-{hi:.2f}) | {n_s} | {f_s} | "
-                   f"{f_s / sinus_h:.2f} ({lo_s:.2f}-{hi_s:.2f}) |")
+        out.append(f"| {kind} | {n} | {f} | {_hourly(f, hours, P)} | {n_s} | {f_s} | {_hourly(f_s, sinus_h, P)} |")
     out += ["", f"Over {hours:.1f} h of records, {sinus_h:.1f} h of them in sinus rhythm.", ""]
     return out
+
+
+def _hourly(k, hours, P=None) -> str:
+    """k per hour, with its exact Poisson 95 % interval when P (the app's pipeline) is given."""
+    if hours <= 0:
+        return "n/a"
+    if P is None:
+        return f"{k / hours:.2f}"
+    lo, hi = P._poisson_rate(k, hours)
+    return f"{k / hours:.2f} ({lo:.2f}-{hi:.2f})"
 
 
 def _cinc_section(app, cinc) -> list[str]:
@@ -608,7 +616,8 @@ def _strip(run, m, path, seconds=12.0, start=310.0):
     import matplotlib.pyplot as plt
 
     sig, res = run["sig"], run["res"]
-    a, b = int(start * m.rate), int((start + seconds) * m.rate)
+    start = max(0.0, min(start, len(sig) / m.rate - seconds))  # after the learning period, or a short record's end
+    a, b = int(start * m.rate), min(len(sig), int((start + seconds) * m.rate))
     t = np.arange(a, b) / m.rate
     fig, ax = plt.subplots(figsize=(11, 3))
     ax.plot(t, sig[a:b, 0], lw=0.8)
