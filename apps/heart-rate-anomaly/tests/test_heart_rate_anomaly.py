@@ -153,6 +153,16 @@ def test_predict_reads_a_wfdb_record_and_a_physionet_mat(records):
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "V9" in bad.stderr
 
 
+def test_a_record_with_only_chest_leads_is_read_from_the_one_that_points_like_lead_ii(records, capsys):
+    """MIT-BIH 102 and 104 carry V5 and V2, no MLII: V5's QRS points up as lead II's does, V2's mostly down (on
+    the real 102 the pipeline found 55 % of the beats on V2, 99.95 % on V5)."""
+    from tinyml.predict import read_input
+
+    root, _, _ = records
+    read_input(APP, root / "mitdb" / "102.hea")
+    assert "ecg: read from lead 'V5', a stand-in" in capsys.readouterr().err
+
+
 def test_patient_limits_change_with_set():
     from tinyml.fixtures import demo_path
     from tinyml.predict import predict_file
@@ -201,3 +211,33 @@ def test_firmware_on_the_host_prints_what_predict_prints(tmp_path):
     a = _lines(run_cli("predict", APP.id, str(path)))
     b = _lines(run_cli("run", APP.id, "--board", "host", "--input", str(path)))
     assert a == b and sum("beat" in x for x in a) > 40
+
+
+def _real_data():
+    return load_module(APP.dir / "real_data.py", "hra_test_real_data")
+
+
+def test_real_data_reports_wfdb_records_and_cinc_recordings(records, tmp_path):
+    root, _, _ = records
+    out = tmp_path / "out"
+    out.mkdir()
+    assert _real_data().main([str(root / "mitdb"), "--cinc2017", str(root / "cinc"), "--out", str(out)]) == 0
+    text = (out / "real_data.md").read_text()
+    for section in ("QRS detection (MIT-BIH", "Beat classes, DS2", "Atrial fibrillation", "Events against the reference",
+                    "AF in short recordings"):
+        assert section in text
+    assert "| 102 | paced | V5 |" in text and "| 114 | DS1 | MLII |" in text  # the lead predict reads
+    assert (out / "real_data.png").is_file() and not (out / "extras.md").exists()  # no card here to rewrite
+
+
+def test_real_data_judges_events_by_the_reference():
+    rd = _real_data()
+    beats = np.arange(0.0, 200.0, 1.2)  # 50 bpm
+    classes = "".join("V" if 100 <= t < 150 and k % 4 == 0 else "N" for k, t in enumerate(beats))
+    truth = {"beats": beats, "classes": classes, "rhythm": [(0.0, 60.0, "N"), (60.0, 90.0, "AFIB"), (90.0, 200.0, "N")]}
+    truth["rhythm"] = [(a, b, {"AFIB": "AF"}.get(lab, lab)) for a, b, lab in truth["rhythm"]]
+    assert rd._event_is_true(APP, truth, 75.0, "af") and rd._event_is_true(APP, truth, 120.0, "af")  # within detect_after_s
+    assert not rd._event_is_true(APP, truth, 20.0, "af")
+    assert rd._event_is_true(APP, truth, 150.0, "ectopy") and not rd._event_is_true(APP, truth, 60.0, "ectopy")
+    assert rd._event_is_true(APP, truth, 50.0, "brady") and not rd._event_is_true(APP, truth, 50.0, "tachy")
+    assert rd._event_is_true(APP, truth, 50.0, "noise") is None  # mitdb marks no unreadable spans
