@@ -252,6 +252,24 @@ def test_gravity_removed_under_typical_magnitude_is_still_refused(tmp_path):
         read_recording(p, _spec("fall-detect"))
 
 
+def test_a_file_low_throughout_is_still_refused_not_taken_as_near_typical(tmp_path):
+    # the allowance is for a median pulled under gravity by time in the air (jumping: its mean is still
+    # gravity); a still wearer at 0.3 g is in another scale, and so are 10-bit counts read with an ADXL345's
+    # 256 per g: both stay refused, the counts with the hint that says how to give their count
+    t = np.arange(600) / 100
+    g = np.stack([0.02 * np.sin(2 * np.pi * t), -1 + 0.01 * np.cos(2 * np.pi * t), 0.05 + 0 * t], 1)
+    scaled = tmp_path / "still.csv"
+    scaled.write_text("t,x (g),y (g),z (g)\n" + "".join(f"{s:.2f},{x:.4f},{y:.4f},{z:.4f}\n"
+                                                          for s, (x, y, z) in zip(t, 0.3 * g)))
+    with pytest.raises(TinymlError, match="still.csv: .*not plausible in g"):
+        read_recording(scaled, _spec("fall-detect"))
+    counts = tmp_path / "adxl_10bit.csv"
+    counts.write_text("millis,ax,ay,az\n" + "".join(f"{int(s * 1000)},{x},{y},{z}\n"
+                                                    for s, (x, y, z) in zip(t, np.round(g * 67).astype(int))))
+    with pytest.raises(TinymlError, match=r"counts_per_unit=N .*suggest about 6[0-9]"):
+        read_recording(counts, _spec("fall-detect"))
+
+
 def test_a_remark_in_a_comment_is_not_the_heading_of_a_headerless_table(tmp_path):
     # a phone logger's note above bare numbers: as many cells as the rows, none a number, but not column names
     t = np.arange(1000) / 100

@@ -176,6 +176,18 @@ def test_a_lossy_link_is_not_bursts(tmp_path, capsys):
     assert r.rate == pytest.approx(50.0) and "bursts" not in err and "missing samples" in err, err
 
 
+def test_every_row_written_twice_is_one_sample_not_a_burst(tmp_path, capsys):
+    # a logger that writes each row twice (the same time and values): half the steps are 0, which a burst check
+    # alone reads as batches of two samples, at twice the rate
+    t = np.repeat(np.arange(N) * 0.02, 2)
+    p = _write(tmp_path / "twice.csv", "time_s", [f"{x:.3f}" for x in t], _smooth(t))
+    r = read_recording(p, SPEC)
+    err = capsys.readouterr().err
+    assert r.rate == 50.0 and len(r.signal) == N and "bursts" not in err, err
+    np.testing.assert_allclose(r.signal, _smooth(np.arange(N) * 0.02), atol=1e-6)
+    assert f"{N} repeated times, averaged" in err
+
+
 def test_repeated_and_out_of_order_rows_are_sorted_and_averaged(tmp_path, capsys):
     t = np.arange(N) * 0.02
     rows = list(zip(t, _smooth(t)))

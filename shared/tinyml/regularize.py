@@ -60,6 +60,7 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     order = np.argsort(t, kind="stable")
     t = t[order]
     cols = {c: np.asarray(v, np.float64)[order] for c, v in columns.items()}
+    t, cols, written_twice = _without_rows_written_twice(t, cols)
     burst = _burst_step(np.diff(t), spec)
     if burst:  # rows stamped as each batch of samples arrived: every row a sample, evenly spaced between long gaps
         median = float(np.median(np.diff(t)))
@@ -67,9 +68,10 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         repeated = 0
     else:
         t, inverse = np.unique(t, return_inverse=True)
-        repeated = len(order) - len(t)
+        repeated = len(inverse) - len(t)
         if repeated:
             cols = {c: _mean_per_time(v, inverse, len(t)) for c, v in cols.items()}
+    repeated += written_twice
     if len(t) < 2 or t[-1] == t[0]:
         raise TinymlError(f"{path}: every sample has the same time; the time column does not give a rate")
     span = t[-1] - t[0]
@@ -122,7 +124,8 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     regrid = abs(rate * step - 1) > 1e-6
     if burst:
         notice(path, f"time column in bursts (median step {duration_words(median)}, but {1 / step:.4g} rows a second: "
-                     "rows stamped as each batch of samples arrived, as phones and watches deliver them): taken as "
+                     "many steps far shorter than the mean, as when each batch of samples is stamped on delivery or the "
+                     "times are coarser than a step): taken as "
                      f"evenly spaced samples at {rate:.4g} Hz" + (f"; {fixed}" if fixed else ""))
     elif jitter or regrid or (missing and not missing_said):
         said_step = f"{'' if slack else 'median '}step {duration_words(step)}"  # slack: fitted, not the median
@@ -191,6 +194,19 @@ def _step_between_gaps(t: np.ndarray, steps: np.ndarray, unit: float, spec) -> t
     if not off <= _allowed_off(step, unit):
         return median, 0.0
     return 1.0 / _round_rate(1.0 / step, off, float(np.sum(np.delete(steps, cut))), spec), unit
+
+
+def _without_rows_written_twice(t: np.ndarray, cols: dict[str, np.ndarray]):
+    """(times, columns, how many rows were dropped): a row whose time and every value are those of the row before
+    (sorted) is the same sample written again, not a sample of its own; kept, a file of every row written twice
+    would read as bursts of two samples at twice its rate."""
+    same = np.diff(t) == 0
+    for v in cols.values():
+        same &= (v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1]))
+    if not same.any():
+        return t, cols, 0
+    keep = np.concatenate([[True], ~same])
+    return t[keep], {c: v[keep] for c, v in cols.items()}, int(same.sum())
 
 
 BURST_STEP = 0.25  # a step under this fraction of the mean step is within a burst ...

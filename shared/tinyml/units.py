@@ -576,9 +576,21 @@ def _near_typical(columns, chans, unit: str, cands, checks: _Checks):
     near = []
     for c in cands[:1] if cands[0].declared else cands:
         cols = {ch: c.fn(columns[ch]) for ch in chans}
-        if _plausible(cols, loose) and not _gravity_removed(cols, unit, checks):
+        if _plausible(cols, loose) and not _gravity_removed(cols, unit, checks) and _low_only_in_median(cols, checks):
             near.append((c, cols))
     return near[0] if len(near) == 1 else None
+
+
+def _low_only_in_median(cols, checks: _Checks) -> bool:
+    """False when the median magnitude is under typical_magnitude and so is the mean: jumping spends half its time
+    in the air (a low median) but lands hard (its mean is still gravity); a file that is low throughout is in
+    another scale (a still wearer read at 0.3 g, raw counts divided by the wrong counts_per_unit)."""
+    lo = checks.magnitude[0]
+    if _magnitude(cols, checks.required) >= lo:
+        return True
+    m = _norms(cols, checks.required)
+    m = m[m != 0]
+    return bool(len(m)) and float(np.mean(m)) >= lo
 
 
 def _off_typical_text(cols, unit: str, checks: _Checks) -> str:
