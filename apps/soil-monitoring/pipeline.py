@@ -207,22 +207,51 @@ def forecast_targets(r, ends: np.ndarray, window: int) -> np.ndarray:
     FORECAST_SCALE, on hours after which no water arrived for 24 h (the gauge, which also catches sprinkler
     irrigation, stayed dry): the forecast is "tomorrow's soil moisture if no water comes", what an irrigation
     decision needs and what a node without a weather forecast can know. NaN elsewhere: the future is out of
-    the recording, water came, the node has no rain gauge, or a fault touches the window or its next 24 h."""
+    the recording, water came, the node has no rain gauge, or a fault touches the window or its next 24 h.
+    A real record (truth "real": ISMN) is scored by the same rule with its own flags (a sample not flagged G
+    is a fault or unscored: either excludes), its gauge where the file has one, and, gauge or not, the probe
+    itself as the witness of water: no wetting in the 24 h (`wetted`)."""
     v = r.signal[:, 0].astype(np.float64)
     rain = r.signal[:, 3].astype(np.float64)
+    real = bool(r.truth.get("real"))
+    if real and not np.isfinite(rain).any():  # no gauge in the file: the probe alone says whether water came
+        rain = np.zeros(len(v))
     fault = np.asarray(r.truth.get("fault", np.zeros(len(v), np.int8)))
     bad = np.concatenate([[0], np.cumsum(fault != 0)])
     wet = np.concatenate([[0.0], np.cumsum(np.where(np.isfinite(rain), rain, np.inf))])
+    risen = wetted(v, ends, wetting_rise(r.truth.get("resolution", 0.0))) if real else np.zeros(len(ends), bool)
     out = np.full(len(ends), np.nan)
     for k, e in enumerate(ends):
         if e + HORIZON > len(v) or bad[e + HORIZON] - bad[max(0, e - window)] > 0:
             continue
-        if not wet[e + HORIZON] - wet[e] < 0.1:  # water came (or the gauge is missing: inf)
+        if not wet[e + HORIZON] - wet[e] < 0.1 or risen[k]:  # water came (or the gauge is missing: inf)
             continue
         now = np.float32(np.mean(v[e - HOP : e]))
         later = np.float32(np.mean(v[e + HORIZON - HOP : e + HORIZON]))
         out[k] = (later - now) * FORECAST_SCALE
     return out
+
+
+WETTING_NOISE = 0.005  # m³/m³: a rise of the hourly mean a probe's noise and diurnal swing may make without water
+
+
+def wetting_rise(resolution: float) -> float:
+    """The rise of the hourly vwc mean that says water came (real records): more than the probe's noise
+    (WETTING_NOISE) and more than one step of its resolution (x 1.5: a reading flickering one step up and back
+    is no water; a coarse 0.01 probe then needs two steps)."""
+    return max(WETTING_NOISE, 1.5 * float(resolution))
+
+
+def wetted(v: np.ndarray, ends: np.ndarray, rise: float) -> np.ndarray:
+    """Per window end e: whether the hourly vwc mean, from the window's newest hour through the 24 h after it,
+    rose more than `rise` above its lowest value so far (wetting seen by the probe; False where the 24 h run
+    past the recording)."""
+    hourly = np.concatenate([[np.nan] * HOP, np.convolve(v, np.ones(HOP) / HOP, "valid")])  # [i]: mean of v[i-HOP:i]
+    at = np.asarray(ends)[:, None] + HOP * np.arange(HORIZON // HOP + 1)[None, :]
+    inside = at[:, -1] <= len(v)
+    h = hourly[np.minimum(at, len(v))]
+    climb = h - np.minimum.accumulate(h, axis=1)
+    return inside & (np.nanmax(climb, axis=1) > rise)
 
 
 def forecast_examples(recordings, fx, manifest, rng, augment):

@@ -43,6 +43,17 @@ def fault_label(flag: str, faults: list[str]) -> int:
     return faults.index(best) if best in faults else -1
 
 
+def resolution(values: np.ndarray) -> float:
+    """A probe's resolution: its most common step between consecutive distinct readings (m³/m³; 0 if it never
+    changed). A coarse probe (TAHMO's GS1) steps 0.01, a fine one 0.001 or less."""
+    steps = np.round(np.abs(np.diff(values[np.isfinite(values)])), 5)
+    steps = steps[steps > 0]
+    if not len(steps):
+        return 0.0
+    levels, counts = np.unique(steps, return_counts=True)
+    return float(levels[np.argmax(counts)])
+
+
 def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, min_days: float = 10.0,
          max_depth_m: float = 0.3, **_ignored) -> list[Recording]:
     from tinyml.dsp.resample import resample_linear, resample_totals
@@ -107,7 +118,7 @@ def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, mi
                 source=f"{f}#{part}", missing=missing,
                 truth={"fault": lab_grid[pos].astype(np.int8), "fault_age": np.zeros(len(y), np.int32),
                        "network": stm.network, "station": stm.station, "depth_m": stm.depth[0], "sensor": stm.sensor,
-                       "t0": float(tt[0]), "real": True}))
+                       "resolution": resolution(stm.values), "t0": float(tt[0]), "real": True}))
     if not recs:
         raise TinymlError(f"{root}: no soil-moisture stretch of at least {min_days:g} days within {max_depth_m} m depth")
     return recs

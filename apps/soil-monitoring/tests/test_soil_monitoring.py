@@ -533,3 +533,64 @@ def test_evaluation_checks_each_windows_physics_once_for_the_node_and_the_rules(
     assert np.array_equal(np.isfinite(prob), possible)
     assert list(rule) == [P.rule_baseline(f, 0.45, lim) for f in frames]
     assert {P.FAULTS[c] for c in rule} >= {"stuck", "out_of_range"}
+
+
+def _real(v, fault=None, rain=None, resolution=0.001):
+    """A hand-made real record (ISMN-like: no gauge unless `rain` is given, flags as `fault`)."""
+    n = len(v)
+    sig = np.full((n, 5), np.nan, np.float32)
+    sig[:, 0] = v
+    if rain is not None:
+        sig[:, 3] = rain
+    f = np.zeros(n, np.int8) if fault is None else fault
+    return Recording(sig, 1 / 900, tuple(M.channels), missing=() if rain is not None else ("rain_mm",),
+                     truth={"fault": f, "real": True, "resolution": resolution})
+
+
+def test_real_forecast_targets_score_dry_hours_with_good_flags_only():
+    """Real records have no gauge: a window is scored only if the probe shows no wetting in its next 24 h
+    (a rise above the noise and the probe's resolution) and every sample of the window and the 24 h after
+    carries ISMN's G flag."""
+    n = 1200
+    v = (0.10 + 0.15 * np.exp(-np.arange(n) / 800.0)).astype(np.float32)  # a dry-down, no water
+    ends = np.arange(W, n + 1, 4)
+    inside = ends + P.HORIZON <= n
+    dry = P.forecast_targets(_real(v), ends, W)
+    assert np.isfinite(dry[inside]).all() and np.isnan(dry[~inside]).all()
+    later = float(np.mean(v[ends[0] + P.HORIZON - 4 : ends[0] + P.HORIZON])) - float(np.mean(v[ends[0] - 4 : ends[0]]))
+    assert dry[0] == pytest.approx(later * P.FORECAST_SCALE, abs=1e-5)
+    # a wetting at sample 600 (+0.03, then drying again): every window whose next 24 h hold it is not scored
+    wet = v.copy()
+    wet[600:] += np.float32(0.03)
+    t = P.forecast_targets(_real(wet), ends, W)
+    sees = (ends < 600) & (ends + P.HORIZON > 600)
+    assert sees.any() and np.isnan(t[sees]).all()
+    assert np.isfinite(t[inside & ~sees & (ends < 600)]).all()
+    # a rise within the noise (0.004 m³/m³) or one step of a coarse probe (0.01) is no water
+    assert np.isfinite(P.forecast_targets(_real(v + np.float32(0.004) * (np.arange(n) >= 600)), ends, W)[sees]).all()
+    flick = v.copy()
+    flick[600:608] += np.float32(0.01)  # two hours: one hourly mean holds it whole
+    whole = (ends < 600) & (ends + P.HORIZON >= 608)
+    assert np.isfinite(P.forecast_targets(_real(flick, resolution=0.01), ends, W)[whole]).all()
+    assert np.isnan(P.forecast_targets(_real(flick, resolution=0.001), ends, W)[whole]).all()
+    # a sample ISMN did not flag G (a fault, or -1: unscored) excludes every window and horizon holding it
+    for flag in (P.FAULTS.index("spike"), -1):
+        fault = np.zeros(n, np.int8)
+        fault[700] = flag
+        t = P.forecast_targets(_real(v, fault), ends, W)
+        holds = (ends - W <= 700) & (ends + P.HORIZON > 700)
+        assert np.isnan(t[holds]).all() and np.isfinite(t[inside & ~holds]).all()
+    # a file with a gauge: rain in the horizon excludes too, as in the simulation
+    rain = np.zeros(n, np.float32)
+    rain[900] = 2.0
+    t = P.forecast_targets(_real(v, rain=rain), ends, W)
+    assert np.isnan(t[(ends <= 900) & (ends + P.HORIZON > 900)]).all()
+
+
+def test_ismn_probe_resolution_is_its_most_common_step():
+    from tinyml.data import dataset_module
+
+    res = dataset_module("ismn").resolution
+    assert res(np.array([0.25, 0.25, 0.24, 0.24, 0.23, 0.25, np.nan, 0.25])) == pytest.approx(0.01)
+    assert res(np.array([0.2501, 0.2502, 0.2503, 0.2513, 0.2514])) == pytest.approx(0.0001)
+    assert res(np.full(5, 0.3)) == 0.0
