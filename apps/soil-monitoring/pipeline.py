@@ -770,26 +770,50 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1, young_scored: bool =
 
 def forecast_metrics(recs, fx, invoke) -> dict:
     """MAE of vwc 24 h ahead (m³/m³) on fault-free hours of held-out seasons: the model, persistence ("tomorrow
-    equals today") and the fitted exponential dry-down; `invoke(features) -> vwc change x 10`."""
-    err_m, err_p, err_d = [], [], []  # one array per recording
-    for r in recs:
-        ends, frames = _recording_windows(r, fx)
-        if ends is None:
-            continue
-        y = forecast_targets(r, ends, fx.window)
-        sel = np.isfinite(y)
-        if not sel.any():
-            continue
-        f = frames[sel]
-        pred = invoke(fx.batch(f))
-        wp = float(r.truth.get("wp", 0.1))
-        now = np.array([np.float32(np.mean(w[-HOP:, 0])) for w in f])
-        dd = np.array([drydown_forecast(w, wp) for w in f])
-        err_m.append(np.abs(pred - y[sel]) / FORECAST_SCALE)
-        err_p.append(np.abs(y[sel]) / FORECAST_SCALE)
-        err_d.append(np.abs((dd - now) * FORECAST_SCALE - y[sel]) / FORECAST_SCALE)
-    if not err_m:
+    equals today") and the fitted exponential dry-down; `invoke(features) -> vwc change x 10`. Intervals:
+    recordings resampled."""
+    errs = [e for r in recs if (e := forecast_errors(r, fx, invoke)) is not None]
+    return forecast_summary(errs)
+
+
+def forecast_errors(r, fx, invoke) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """One recording's scored windows (forecast_targets): the absolute errors (m³/m³) of the model, persistence
+    and the dry-down fit; None where no window is scored."""
+    ends, frames = _recording_windows(r, fx)
+    if ends is None:
+        return None
+    y = forecast_targets(r, ends, fx.window)
+    sel = np.isfinite(y)
+    if not sel.any():
+        return None
+    f = frames[sel]
+    pred = invoke(fx.batch(f))
+    wp = drydown_floor(r)
+    now = np.array([np.float32(np.mean(w[-HOP:, 0])) for w in f])
+    dd = np.array([drydown_forecast(w, wp) for w in f])
+    return (np.abs(pred - y[sel]) / FORECAST_SCALE, np.abs(y[sel]) / FORECAST_SCALE,
+            np.abs((dd - now) * FORECAST_SCALE - y[sel]) / FORECAST_SCALE)
+
+
+def drydown_floor(r) -> float:
+    """The dry-down's asymptote: the simulated field's wilting point; a real record's (no soil data) the 1st
+    percentile of its ISMN-good readings, the driest its probe reads (0.1 where neither is known)."""
+    if "wp" in r.truth:
+        return float(r.truth["wp"])
+    if r.truth.get("real"):
+        good = r.signal[np.asarray(r.truth["fault"]) == 0, 0]
+        good = good[np.isfinite(good)]
+        if len(good):
+            return float(np.percentile(good, 1.0))
+    return 0.1
+
+
+def forecast_summary(errs: list) -> dict:
+    """The forecast figures from per-cluster errors (forecast_errors' triples, one per recording or station):
+    MAEs, gains and their 95 % intervals, clusters resampled; {} without any."""
+    if not errs:
         return {}
+    err_m, err_p, err_d = ([e[i] for e in errs] for i in range(3))
     m, pe, d = (float(np.mean(np.concatenate(e))) for e in (err_m, err_p, err_d))
     out = {"forecast_mae": m, "persistence_mae": pe, "drydown_mae": d,
            "forecast_gain_vs_persistence": 1.0 - m / pe if pe > 0 else 0.0,
@@ -972,7 +996,43 @@ def ismn_report(app, pipe, folder) -> dict:
     # the labels before issue 21's change (window_labels' young_scored): the card states what the change removed
     y, prob, rule, _ = _fault_windows(recs, pipe.fx, pipe, None, stride=6, young_scored=True)
     out["classes_before"] = _ismn_classes(y, prob.argmax(1), rule)
+    if "forecast" in (getattr(pipe, "models", None) or {}):
+        out["forecast"] = real_forecast_metrics(recs, pipe)
     return out
+
+
+def real_forecast_metrics(recs, pipe) -> dict:
+    """The pipeline's 24 h forecast (its int8 forecast model, as predict runs it) on real records, scored as the
+    simulation's (forecast_targets' rule for real records: ISMN-good samples only, no wetting in the 24 h):
+    MAEs and gains with 95 % intervals, stations resampled (a station's probes and stretches are one cluster),
+    overall and per network."""
+    from tinyml.scoring import model_outputs
+
+    forecast = pipe.models["forecast"]
+    by_station: dict = {}
+    for r in recs:
+        e = forecast_errors(r, pipe.fx, lambda X: model_outputs(forecast, X).reshape(-1))
+        if e is not None:
+            by_station.setdefault(r.subject, []).append(e)
+    errs = {s: tuple(np.concatenate([e[i] for e in parts]) for i in range(3)) for s, parts in by_station.items()}
+
+    def summary(stations):
+        out = forecast_summary([errs[s] for s in stations])
+        return out | {"stations": len(stations)} | _baseline_intervals([errs[s] for s in stations]) if out else out
+
+    out = summary(sorted(errs))
+    networks = sorted({s.split(":")[1] for s in errs})
+    out["networks"] = {n: summary([s for s in sorted(errs) if s.split(":")[1] == n]) for n in networks}
+    return out
+
+
+def _baseline_intervals(errs: list) -> dict:
+    """95 % intervals of the persistence and dry-down MAEs, clusters resampled."""
+    from tinyml.metrics import cluster_bootstrap_ci
+
+    parts = {"p": [e[1].sum() for e in errs], "d": [e[2].sum() for e in errs], "n": [len(e[1]) for e in errs]}
+    return {f"{k}_ci": [float(v) for v in cluster_bootstrap_ci(parts, lambda s, c=c: s[c] / np.maximum(s["n"], 1))]
+            for k, c in (("persistence_mae", "p"), ("drydown_mae", "d"))}
 
 
 def _ismn_classes(y, pred, rule) -> dict:

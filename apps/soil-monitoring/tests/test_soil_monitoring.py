@@ -594,3 +594,26 @@ def test_ismn_probe_resolution_is_its_most_common_step():
     assert res(np.array([0.25, 0.25, 0.24, 0.24, 0.23, 0.25, np.nan, 0.25])) == pytest.approx(0.01)
     assert res(np.array([0.2501, 0.2502, 0.2503, 0.2513, 0.2514])) == pytest.approx(0.0001)
     assert res(np.full(5, 0.3)) == 0.0
+
+
+def test_the_real_forecast_figures_score_what_predict_outputs():
+    """real_forecast_metrics (ismn_report's forecast) scores the committed int8 forecaster as predict runs it:
+    its MAE is that of the pipeline's values.vwc_24h against the hourly mean 24 h later, on the scored windows."""
+    from tinyml.predict import Pipeline
+
+    pipe = Pipeline(APP)
+    n = 700
+    t = np.arange(n)
+    v = (0.12 + 0.15 * np.exp(-t / 900.0) + 0.002 * np.sin(2 * np.pi * t / 96)).astype(np.float32)
+    v = np.round(v, 3)  # a 0.001 probe
+    rec = _real(v)
+    rec.subject = "ismn:NET:one"
+    res = pipe.run(rec.signal)
+    y = P.forecast_targets(rec, res.ends, W)
+    sel = np.isfinite(y)
+    later = np.array([np.mean(v[e + P.HORIZON - 4 : e + P.HORIZON]) for e in res.ends[sel]])
+    expect = float(np.mean(np.abs(res.values[sel, 0] - later)))
+    got = P.real_forecast_metrics([rec], pipe)
+    assert sel.sum() > 50 and got["forecast_hours"] == sel.sum()
+    assert got["forecast_mae"] == pytest.approx(expect, abs=1e-6)
+    assert got["stations"] == 1 and list(got["networks"]) == ["NET"]
