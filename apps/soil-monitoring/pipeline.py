@@ -1127,6 +1127,42 @@ The node uses {_ci(q, 'water_saving_vs_fixed', '.0%')} less water than the fixed
     return out
 
 
+def _ismn_forecast_text(f: dict, floors: dict) -> str:
+    """The card's real-data forecast section, from ismn.json's "forecast" (real_forecast_metrics); the
+    manifest's floors (`[acceptance]`) say whether the real figures meet what the simulation's must."""
+    if not f:
+        return ""
+    rows = [("all", f)] + sorted(f.get("networks", {}).items())
+    table = "\n".join(
+        f"| {name} | {q['stations']} | {q['forecast_hours']:,} | {_ci(q, 'forecast_mae', '.4f')} | "
+        f"{_ci(q, 'persistence_mae', '.4f')} | {_ci(q, 'drydown_mae', '.4f')} | {_ci(q, 'forecast_gain_vs_persistence')} | "
+        f"{_ci(q, 'forecast_gain_vs_drydown')} |" for name, q in rows)
+    p_floor, d_floor = floors.get("forecast_gain_vs_persistence", 0.0), floors.get("forecast_gain_vs_drydown", 0.0)
+    meets = f["forecast_gain_vs_persistence"] >= p_floor and f["forecast_gain_vs_drydown"] > d_floor
+    verdict = ("It meets the simulation's floors on these stations too." if meets else
+               f"**On these real stations it does not meet the floors the simulation's held-out seasons meet** (a gain "
+               f"of at least {p_floor:.0%} over persistence and any over the dry-down): trained on simulation only, it "
+               f"gains {f['forecast_gain_vs_persistence']:.0%} over persistence and {f['forecast_gain_vs_drydown']:+.0%} "
+               f"over the dry-down fit here.")
+    return f"""
+### The 24 h forecast on the same stations
+
+The committed int8 forecaster, run as `predict` runs it (`real_forecast_metrics`), on the hours scored as the
+simulation's are: the truth is vwc 24 h later if no water comes, so every sample of the window and of the 24 h
+after must carry ISMN's good flag (G), the file's rain gauge (where it has one) must stay dry, and the probe
+must show no wetting: its hourly mean never rising more than max({WETTING_NOISE} m³/m³, 1.5 x the probe's
+resolution) above its lowest value since the window's newest hour. The dry-down's asymptote on a real record
+is its 1st percentile of good readings (no soil data). MAE in m³/m³ and gains, 95 % intervals with stations
+resampled:
+
+| network | stations | hours | model | persistence | dry-down | gain vs persistence | gain vs dry-down |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+{table}
+
+{verdict}
+"""
+
+
 def _false_flags_cell(n) -> str:
     return "n/a: recall not reachable" if n != n else f"{n}"  # NaN: fault_metrics found no threshold
 
@@ -1219,6 +1255,7 @@ construction). It flags {100 * ismn['model_flags_on_ismn_good']:.2f} % of the wi
 | --- | --- | --- | --- | --- |
 {cls}
 {_ismn_before_text(ismn)}""")
+        real_forecast = _ismn_forecast_text(ismn.get("forecast") or {}, m.acceptance)
         if ismn["model_flags_on_ismn_good"] > ismn["rule_flags_on_ismn_good"]:  # worse than the rules on real data
             real += """
 **This model does not transfer to these real records** (it flags more of ISMN's good windows than the rules
@@ -1229,6 +1266,7 @@ coarse-resolution sensors, and train on the ISMN stations themselves (split by s
 """
     else:
         real = "No real ISMN evaluation recorded (ismn.json beside the model): see `ismn_report` in pipeline.py."
+        real_forecast = ""
     boards = {"qemu-m4": card.get("device", {})}
     parity = {"qemu-m4": boards["qemu-m4"].get("parity", "not measured")}
     if "parity" in boards["qemu-m4"]:  # the committed model: measure the 8-bit board too
@@ -1297,7 +1335,7 @@ Robustness by soil type (held-out windows of each soil):
 {_forecast_and_irrigation_text(card["metrics"]["int8"])}
 ## Real data (ISMN)
 
-{real}
+{real}{real_forecast}
 
 ## Demo season
 

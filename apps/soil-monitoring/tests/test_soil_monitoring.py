@@ -617,3 +617,16 @@ def test_the_real_forecast_figures_score_what_predict_outputs():
     assert sel.sum() > 50 and got["forecast_hours"] == sel.sum()
     assert got["forecast_mae"] == pytest.approx(expect, abs=1e-6)
     assert got["stations"] == 1 and list(got["networks"]) == ["NET"]
+
+
+def test_the_card_shows_the_real_forecast_figures_per_network_and_says_when_they_miss_the_floors():
+    q = lambda mae, gp, gd: {"forecast_mae": mae, "persistence_mae": 0.005, "drydown_mae": 0.004, "stations": 3,
+                             "forecast_hours": 12345, "forecast_gain_vs_persistence": gp, "forecast_gain_vs_drydown": gd,
+                             "forecast_mae_ci": [0.001, 0.002]}
+    f = q(0.0044, 0.07, -0.23) | {"networks": {"NETA": q(0.003, 0.26, -0.10), "NETB": q(0.0045, 0.06, -0.25)}}
+    text = P._ismn_forecast_text(f, M.acceptance)
+    assert "| all | 3 | 12,345 | 0.0044 [0.0010, 0.0020] |" in text and "| NETA |" in text and "| NETB |" in text
+    assert "does not meet the floors" in text and "7% over persistence" in text
+    good = q(0.002, 0.6, 0.3)
+    assert "does not meet" not in P._ismn_forecast_text(good, M.acceptance)
+    assert P._ismn_forecast_text({}, M.acceptance) == ""
