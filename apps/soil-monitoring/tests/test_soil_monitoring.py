@@ -630,3 +630,19 @@ def test_the_card_shows_the_real_forecast_figures_per_network_and_says_when_they
     good = q(0.002, 0.6, 0.3)
     assert "does not meet" not in P._ismn_forecast_text(good, M.acceptance)
     assert P._ismn_forecast_text({}, M.acceptance) == ""
+
+
+def test_ismn_stations_split_by_station_stratified_by_network_and_deterministic():
+    from tinyml.data import dataset_module
+
+    split = dataset_module("ismn").station_split
+    subjects = [f"ismn:BIG:s{i}" for i in range(20)] + [f"ismn:SMALL:s{i}" for i in range(5)] + ["ismn:TINY:a"]
+    got = split(subjects * 2, (0.6, 0.2, 0.2), seed=7)
+    assert got == split(list(reversed(subjects)), (0.6, 0.2, 0.2), seed=7) and set(got) == set(subjects)
+    count = lambda net, part: sum(1 for s, p in got.items() if s.split(":")[1] == net and p == part)
+    assert (count("BIG", "train"), count("BIG", "val"), count("BIG", "test")) == (12, 4, 4)
+    assert (count("SMALL", "val"), count("SMALL", "test")) == (1, 1) and got["ismn:TINY:a"] == "train"
+    assert split(subjects, (0.6, 0.2, 0.2), seed=8) != got
+    # another network added: the others' draw stays
+    more = split(subjects + ["ismn:NEW:x", "ismn:NEW:y", "ismn:NEW:z"], (0.6, 0.2, 0.2), seed=7)
+    assert {s: p for s, p in more.items() if not s.startswith("ismn:NEW")} == got
