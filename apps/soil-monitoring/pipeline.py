@@ -744,15 +744,22 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1, young_scored: bool =
     fault scores (the model's, -inf for a class whose physical precondition the window does not meet: the
     PostProcessor raises nothing there), the rule baseline's class, and the index of its recording (for
     intervals). The recording's own saturation sets the range for both. `young_scored`: window_labels'."""
-    ys, probs, rules, groups = [], [], [], []
+    return _fault_window_sets(recs, fx, pipe, scorer, stride, (young_scored,))[young_scored][:4]
+
+
+def _fault_window_sets(recs, fx, pipe, scorer, stride: int = 1, label_sets=(False, True)) -> dict:
+    """_fault_windows for several labellings at once ({young_scored: (y, prob, rule, groups, recording)},
+    recording: each window's index in `recs`): every window that any of them scores is scored once."""
+    out = {ls: ([], [], [], [], []) for ls in label_sets}
     o = pipe.model.output
     limits = PhysicalLimits(pipe.app.manifest)
-    for r in recs:
+    for i, r in enumerate(recs):
         ends, frames = _recording_windows(r, fx)
         if ends is None:
             continue
-        y = window_labels(r, ends, fx.window, young_scored)
-        keep = (y > 0) | ((y == 0) & (np.arange(len(y)) % stride == 0))
+        ys = {ls: window_labels(r, ends, fx.window, ls) for ls in label_sets}
+        keeps = {ls: (y > 0) | ((y == 0) & (np.arange(len(y)) % stride == 0)) for ls, y in ys.items()}
+        keep = np.logical_or.reduce(list(keeps.values()))
         if not keep.any():
             continue
         feats = fx.batch(frames[keep])
@@ -760,12 +767,19 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1, young_scored: bool =
         sat = float(r.truth.get("sat", 0.6))
         checks = [limits.checks(f, sat) for f in frames[keep]]  # once per window, for the node and the rules
         possible = np.array([limits.possible(f, sat, FAULTS, x, c) for f, x, c in zip(frames[keep], feats, checks)])
-        probs.append(np.where(possible, _dequant(sq, o.scale, o.zero_point), np.float32(-np.inf)))
+        prob = np.where(possible, _dequant(sq, o.scale, o.zero_point), np.float32(-np.inf))
         rain_ok = "rain_mm" not in r.missing
-        rules.append(np.array([rule_baseline(f, sat, limits, rain_ok, c) for f, c in zip(frames[keep], checks)]))
-        ys.append(y[keep])
-        groups.append(np.full(int(keep.sum()), len(groups)))
-    return np.concatenate(ys), np.concatenate(probs), np.concatenate(rules), np.concatenate(groups)
+        rule = np.array([rule_baseline(f, sat, limits, rain_ok, c) for f, c in zip(frames[keep], checks)])
+        for ls, (y_out, p_out, r_out, g_out, i_out) in out.items():
+            mine = keeps[ls][keep]
+            if not mine.any():
+                continue
+            g_out.append(np.full(int(mine.sum()), len(g_out)))
+            y_out.append(ys[ls][keeps[ls]])
+            p_out.append(prob[mine])
+            r_out.append(rule[mine])
+            i_out.append(np.full(int(mine.sum()), i))
+    return {ls: tuple(np.concatenate(parts) for parts in sets) for ls, sets in out.items()}
 
 
 def forecast_metrics(recs, fx, invoke) -> dict:
@@ -987,14 +1001,15 @@ def ismn_report(app, pipe, folder) -> dict:
     ismn = dataset_module("ismn")
     m = app.manifest
     recs = ismn.load(folder, rate=m.rate, channels=m.channels, faults=FAULTS)
-    y, prob, rule, _ = _fault_windows(recs, pipe.fx, pipe, None, stride=6)  # good windows: every 6th hour
+    sets = _fault_window_sets(recs, pipe.fx, pipe, None, stride=6)  # good windows: every 6th hour
+    y, prob, rule = sets[False][:3]
     pred = prob.argmax(1)
     out = {"stations": len({r.subject for r in recs}), "station_years": round(sum(len(r.signal) for r in recs) / 96 / 365, 1),
            "windows": int(len(y)), "good_window_stride": 6, "classes": _ismn_classes(y, pred, rule)}
     out["model_flags_on_ismn_good"] = float((pred[y == 0] != 0).mean())
     out["rule_flags_on_ismn_good"] = float((rule[y == 0] != 0).mean())
     # the labels before issue 21's change (window_labels' young_scored): the card states what the change removed
-    y, prob, rule, _ = _fault_windows(recs, pipe.fx, pipe, None, stride=6, young_scored=True)
+    y, prob, rule = sets[True][:3]
     out["classes_before"] = _ismn_classes(y, prob.argmax(1), rule)
     if "forecast" in (getattr(pipe, "models", None) or {}):
         out["forecast"] = real_forecast_metrics(recs, pipe)
@@ -1216,9 +1231,10 @@ def model_card_extras(app, out_dir, card, pipe, test):
     from pathlib import Path
 
     m = app.manifest
-    y, prob, rule, groups = _fault_windows(test, pipe.fx, pipe, None)
+    sets = _fault_window_sets(test, pipe.fx, pipe, None)
+    y, prob, rule, groups, rec = sets[False]
     fm = fault_metrics(y, prob, rule, groups)
-    before = fault_metrics(*_fault_windows(test, pipe.fx, pipe, None, young_scored=True)[:3])
+    before = fault_metrics(*sets[True][:3])
     rows = []
     for c, name in enumerate(FAULTS[1:], 1):
         if f"f1_{name}" in fm:
@@ -1228,8 +1244,8 @@ def model_card_extras(app, out_dir, card, pipe, test):
     soils = sorted({r.truth.get("soil") for r in test if r.truth.get("soil")})
     by_soil = []
     for soil in soils:
-        rs = [r for r in test if r.truth.get("soil") == soil]
-        ys, ps, _, _ = _fault_windows(rs, pipe.fx, pipe, None)
+        rs = [i for i, r in enumerate(test) if r.truth.get("soil") == soil]
+        ys, ps = y[np.isin(rec, rs)], prob[np.isin(rec, rs)]
         f1 = fault_metrics(ys, ps, np.zeros_like(ys))
         f1s = [v for k, v in f1.items() if k.startswith("f1_")]
         by_soil.append(f"| {soil} | {len(rs)} | {int(len(ys))} | {np.mean(f1s):.3f} | {f1['min_class_f1']:.3f} |")

@@ -646,3 +646,38 @@ def test_ismn_stations_split_by_station_stratified_by_network_and_deterministic(
     # another network added: the others' draw stays
     more = split(subjects + ["ismn:NEW:x", "ismn:NEW:y", "ismn:NEW:z"], (0.6, 0.2, 0.2), seed=7)
     assert {s: p for s, p in more.items() if not s.startswith("ismn:NEW")} == got
+
+
+def test_both_labellings_are_scored_in_one_pass_with_the_figures_of_two():
+    """The card and the ISMN report give the figures on the labels now and before issue 21's change: each
+    window is scored once for both (they scored every window twice), and each labelling's windows, scores
+    and rules are those of its own pass."""
+    from types import SimpleNamespace
+
+    hop = int(M.features["hop"])
+    n = W + 60 * hop
+    x = np.tile(_frame(0.25), (n // W + 1, 1))[:n]
+    fault = np.zeros(n, np.int8)
+    fault[W + 10 * hop + 1] = P.FAULTS.index("spike")  # young spikes and steps: labelled differently before
+    x[W + 10 * hop + 1, 0] = 0.45
+    fault[W + 30 * hop + 2 :] = P.FAULTS.index("drop")
+    x[W + 30 * hop + 2 :, 0] = 0.15
+    rec = Recording(x, M.rate, tuple(M.channels), subject="field", truth={"sat": 0.45, "fault": fault})
+    out = SimpleNamespace(scale=1 / 256, zero_point=-128)
+    pipe = SimpleNamespace(model=SimpleNamespace(output=out), app=APP)
+    scored = []
+
+    def scorer(feats):
+        scored.append(len(feats))  # scores that depend on the window (its last hour's summaries)
+        return np.clip(np.round(40 * feats[:, -1, : len(P.FAULTS)]), -128, 127).astype(np.int8)
+
+    sets = P._fault_window_sets([rec, rec], FeatureExtractor(M), pipe, scorer, stride=3)
+    one_pass = sum(scored)
+    scored.clear()
+    for young in (False, True):
+        alone = P._fault_windows([rec, rec], FeatureExtractor(M), pipe, scorer, stride=3, young_scored=young)
+        for a, b in zip(alone, sets[young][:4]):
+            np.testing.assert_array_equal(a, b)
+        assert list(sets[young][4]) == list(alone[3])  # each window's recording
+    assert not np.array_equal(sets[False][0], sets[True][0])
+    assert one_pass < sum(scored) and one_pass >= max(len(sets[False][0]), len(sets[True][0]))
