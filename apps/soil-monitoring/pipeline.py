@@ -207,22 +207,51 @@ def forecast_targets(r, ends: np.ndarray, window: int) -> np.ndarray:
     FORECAST_SCALE, on hours after which no water arrived for 24 h (the gauge, which also catches sprinkler
     irrigation, stayed dry): the forecast is "tomorrow's soil moisture if no water comes", what an irrigation
     decision needs and what a node without a weather forecast can know. NaN elsewhere: the future is out of
-    the recording, water came, the node has no rain gauge, or a fault touches the window or its next 24 h."""
+    the recording, water came, the node has no rain gauge, or a fault touches the window or its next 24 h.
+    A real record (truth "real": ISMN) is scored by the same rule with its own flags (a sample not flagged G
+    is a fault or unscored: either excludes), its gauge where the file has one, and, gauge or not, the probe
+    itself as the witness of water: no wetting in the 24 h (`wetted`)."""
     v = r.signal[:, 0].astype(np.float64)
     rain = r.signal[:, 3].astype(np.float64)
+    real = bool(r.truth.get("real"))
+    if real and not np.isfinite(rain).any():  # no gauge in the file: the probe alone says whether water came
+        rain = np.zeros(len(v))
     fault = np.asarray(r.truth.get("fault", np.zeros(len(v), np.int8)))
     bad = np.concatenate([[0], np.cumsum(fault != 0)])
     wet = np.concatenate([[0.0], np.cumsum(np.where(np.isfinite(rain), rain, np.inf))])
+    risen = wetted(v, ends, wetting_rise(r.truth.get("resolution", 0.0))) if real else np.zeros(len(ends), bool)
     out = np.full(len(ends), np.nan)
     for k, e in enumerate(ends):
         if e + HORIZON > len(v) or bad[e + HORIZON] - bad[max(0, e - window)] > 0:
             continue
-        if not wet[e + HORIZON] - wet[e] < 0.1:  # water came (or the gauge is missing: inf)
+        if not wet[e + HORIZON] - wet[e] < 0.1 or risen[k]:  # water came (or the gauge is missing: inf)
             continue
         now = np.float32(np.mean(v[e - HOP : e]))
         later = np.float32(np.mean(v[e + HORIZON - HOP : e + HORIZON]))
         out[k] = (later - now) * FORECAST_SCALE
     return out
+
+
+WETTING_NOISE = 0.005  # m³/m³: a rise of the hourly mean a probe's noise and diurnal swing may make without water
+
+
+def wetting_rise(resolution: float) -> float:
+    """The rise of the hourly vwc mean that says water came (real records): more than the probe's noise
+    (WETTING_NOISE) and more than one step of its resolution (x 1.5: a reading flickering one step up and back
+    is no water; a coarse 0.01 probe then needs two steps)."""
+    return max(WETTING_NOISE, 1.5 * float(resolution))
+
+
+def wetted(v: np.ndarray, ends: np.ndarray, rise: float) -> np.ndarray:
+    """Per window end e: whether the hourly vwc mean, from the window's newest hour through the 24 h after it,
+    rose more than `rise` above its lowest value so far (wetting seen by the probe; False where the 24 h run
+    past the recording)."""
+    hourly = np.concatenate([[np.nan] * HOP, np.convolve(v, np.ones(HOP) / HOP, "valid")])  # [i]: mean of v[i-HOP:i]
+    at = np.asarray(ends)[:, None] + HOP * np.arange(HORIZON // HOP + 1)[None, :]
+    inside = at[:, -1] <= len(v)
+    h = hourly[np.minimum(at, len(v))]
+    climb = h - np.minimum.accumulate(h, axis=1)
+    return inside & (np.nanmax(climb, axis=1) > rise)
 
 
 def forecast_examples(recordings, fx, manifest, rng, augment):
@@ -715,15 +744,22 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1, young_scored: bool =
     fault scores (the model's, -inf for a class whose physical precondition the window does not meet: the
     PostProcessor raises nothing there), the rule baseline's class, and the index of its recording (for
     intervals). The recording's own saturation sets the range for both. `young_scored`: window_labels'."""
-    ys, probs, rules, groups = [], [], [], []
+    return _fault_window_sets(recs, fx, pipe, scorer, stride, (young_scored,))[young_scored][:4]
+
+
+def _fault_window_sets(recs, fx, pipe, scorer, stride: int = 1, label_sets=(False, True)) -> dict:
+    """_fault_windows for several labellings at once ({young_scored: (y, prob, rule, groups, recording)},
+    recording: each window's index in `recs`): every window that any of them scores is scored once."""
+    out = {ls: ([], [], [], [], []) for ls in label_sets}
     o = pipe.model.output
     limits = PhysicalLimits(pipe.app.manifest)
-    for r in recs:
+    for i, r in enumerate(recs):
         ends, frames = _recording_windows(r, fx)
         if ends is None:
             continue
-        y = window_labels(r, ends, fx.window, young_scored)
-        keep = (y > 0) | ((y == 0) & (np.arange(len(y)) % stride == 0))
+        ys = {ls: window_labels(r, ends, fx.window, ls) for ls in label_sets}
+        keeps = {ls: (y > 0) | ((y == 0) & (np.arange(len(y)) % stride == 0)) for ls, y in ys.items()}
+        keep = np.logical_or.reduce(list(keeps.values()))
         if not keep.any():
             continue
         feats = fx.batch(frames[keep])
@@ -731,36 +767,67 @@ def _fault_windows(recs, fx, pipe, scorer, stride: int = 1, young_scored: bool =
         sat = float(r.truth.get("sat", 0.6))
         checks = [limits.checks(f, sat) for f in frames[keep]]  # once per window, for the node and the rules
         possible = np.array([limits.possible(f, sat, FAULTS, x, c) for f, x, c in zip(frames[keep], feats, checks)])
-        probs.append(np.where(possible, _dequant(sq, o.scale, o.zero_point), np.float32(-np.inf)))
+        prob = np.where(possible, _dequant(sq, o.scale, o.zero_point), np.float32(-np.inf))
         rain_ok = "rain_mm" not in r.missing
-        rules.append(np.array([rule_baseline(f, sat, limits, rain_ok, c) for f, c in zip(frames[keep], checks)]))
-        ys.append(y[keep])
-        groups.append(np.full(int(keep.sum()), len(groups)))
-    return np.concatenate(ys), np.concatenate(probs), np.concatenate(rules), np.concatenate(groups)
+        rule = np.array([rule_baseline(f, sat, limits, rain_ok, c) for f, c in zip(frames[keep], checks)])
+        for ls, (y_out, p_out, r_out, g_out, i_out) in out.items():
+            mine = keeps[ls][keep]
+            if not mine.any():
+                continue
+            g_out.append(np.full(int(mine.sum()), len(g_out)))
+            y_out.append(ys[ls][keeps[ls]])
+            p_out.append(prob[mine])
+            r_out.append(rule[mine])
+            i_out.append(np.full(int(mine.sum()), i))
+    return {ls: tuple(np.concatenate(parts) for parts in sets) for ls, sets in out.items()}
 
 
 def forecast_metrics(recs, fx, invoke) -> dict:
     """MAE of vwc 24 h ahead (m³/m³) on fault-free hours of held-out seasons: the model, persistence ("tomorrow
-    equals today") and the fitted exponential dry-down; `invoke(features) -> vwc change x 10`."""
-    err_m, err_p, err_d = [], [], []  # one array per recording
-    for r in recs:
-        ends, frames = _recording_windows(r, fx)
-        if ends is None:
-            continue
-        y = forecast_targets(r, ends, fx.window)
-        sel = np.isfinite(y)
-        if not sel.any():
-            continue
-        f = frames[sel]
-        pred = invoke(fx.batch(f))
-        wp = float(r.truth.get("wp", 0.1))
-        now = np.array([np.float32(np.mean(w[-HOP:, 0])) for w in f])
-        dd = np.array([drydown_forecast(w, wp) for w in f])
-        err_m.append(np.abs(pred - y[sel]) / FORECAST_SCALE)
-        err_p.append(np.abs(y[sel]) / FORECAST_SCALE)
-        err_d.append(np.abs((dd - now) * FORECAST_SCALE - y[sel]) / FORECAST_SCALE)
-    if not err_m:
+    equals today") and the fitted exponential dry-down; `invoke(features) -> vwc change x 10`. Intervals:
+    recordings resampled."""
+    errs = [e for r in recs if (e := forecast_errors(r, fx, invoke)) is not None]
+    return forecast_summary(errs)
+
+
+def forecast_errors(r, fx, invoke) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """One recording's scored windows (forecast_targets): the absolute errors (m³/m³) of the model, persistence
+    and the dry-down fit; None where no window is scored."""
+    ends, frames = _recording_windows(r, fx)
+    if ends is None:
+        return None
+    y = forecast_targets(r, ends, fx.window)
+    sel = np.isfinite(y)
+    if not sel.any():
+        return None
+    f = frames[sel]
+    pred = invoke(fx.batch(f))
+    wp = drydown_floor(r)
+    now = np.array([np.float32(np.mean(w[-HOP:, 0])) for w in f])
+    dd = np.array([drydown_forecast(w, wp) for w in f])
+    return (np.abs(pred - y[sel]) / FORECAST_SCALE, np.abs(y[sel]) / FORECAST_SCALE,
+            np.abs((dd - now) * FORECAST_SCALE - y[sel]) / FORECAST_SCALE)
+
+
+def drydown_floor(r) -> float:
+    """The dry-down's asymptote: the simulated field's wilting point; a real record's (no soil data) the 1st
+    percentile of its ISMN-good readings, the driest its probe reads (0.1 where neither is known)."""
+    if "wp" in r.truth:
+        return float(r.truth["wp"])
+    if r.truth.get("real"):
+        good = r.signal[np.asarray(r.truth["fault"]) == 0, 0]
+        good = good[np.isfinite(good)]
+        if len(good):
+            return float(np.percentile(good, 1.0))
+    return 0.1
+
+
+def forecast_summary(errs: list) -> dict:
+    """The forecast figures from per-cluster errors (forecast_errors' triples, one per recording or station):
+    MAEs, gains and their 95 % intervals, clusters resampled; {} without any."""
+    if not errs:
         return {}
+    err_m, err_p, err_d = ([e[i] for e in errs] for i in range(3))
     m, pe, d = (float(np.mean(np.concatenate(e))) for e in (err_m, err_p, err_d))
     out = {"forecast_mae": m, "persistence_mae": pe, "drydown_mae": d,
            "forecast_gain_vs_persistence": 1.0 - m / pe if pe > 0 else 0.0,
@@ -934,16 +1001,53 @@ def ismn_report(app, pipe, folder) -> dict:
     ismn = dataset_module("ismn")
     m = app.manifest
     recs = ismn.load(folder, rate=m.rate, channels=m.channels, faults=FAULTS)
-    y, prob, rule, _ = _fault_windows(recs, pipe.fx, pipe, None, stride=6)  # good windows: every 6th hour
+    sets = _fault_window_sets(recs, pipe.fx, pipe, None, stride=6)  # good windows: every 6th hour
+    y, prob, rule = sets[False][:3]
     pred = prob.argmax(1)
     out = {"stations": len({r.subject for r in recs}), "station_years": round(sum(len(r.signal) for r in recs) / 96 / 365, 1),
            "windows": int(len(y)), "good_window_stride": 6, "classes": _ismn_classes(y, pred, rule)}
     out["model_flags_on_ismn_good"] = float((pred[y == 0] != 0).mean())
     out["rule_flags_on_ismn_good"] = float((rule[y == 0] != 0).mean())
     # the labels before issue 21's change (window_labels' young_scored): the card states what the change removed
-    y, prob, rule, _ = _fault_windows(recs, pipe.fx, pipe, None, stride=6, young_scored=True)
+    y, prob, rule = sets[True][:3]
     out["classes_before"] = _ismn_classes(y, prob.argmax(1), rule)
+    if "forecast" in (getattr(pipe, "models", None) or {}):
+        out["forecast"] = real_forecast_metrics(recs, pipe)
     return out
+
+
+def real_forecast_metrics(recs, pipe) -> dict:
+    """The pipeline's 24 h forecast (its int8 forecast model, as predict runs it) on real records, scored as the
+    simulation's (forecast_targets' rule for real records: ISMN-good samples only, no wetting in the 24 h):
+    MAEs and gains with 95 % intervals, stations resampled (a station's probes and stretches are one cluster),
+    overall and per network."""
+    from tinyml.scoring import model_outputs
+
+    forecast = pipe.models["forecast"]
+    by_station: dict = {}
+    for r in recs:
+        e = forecast_errors(r, pipe.fx, lambda X: model_outputs(forecast, X).reshape(-1))
+        if e is not None:
+            by_station.setdefault(r.subject, []).append(e)
+    errs = {s: tuple(np.concatenate([e[i] for e in parts]) for i in range(3)) for s, parts in by_station.items()}
+
+    def summary(stations):
+        out = forecast_summary([errs[s] for s in stations])
+        return out | {"stations": len(stations)} | _baseline_intervals([errs[s] for s in stations]) if out else out
+
+    out = summary(sorted(errs))
+    networks = sorted({s.split(":")[1] for s in errs})
+    out["networks"] = {n: summary([s for s in sorted(errs) if s.split(":")[1] == n]) for n in networks}
+    return out
+
+
+def _baseline_intervals(errs: list) -> dict:
+    """95 % intervals of the persistence and dry-down MAEs, clusters resampled."""
+    from tinyml.metrics import cluster_bootstrap_ci
+
+    parts = {"p": [e[1].sum() for e in errs], "d": [e[2].sum() for e in errs], "n": [len(e[1]) for e in errs]}
+    return {f"{k}_ci": [float(v) for v in cluster_bootstrap_ci(parts, lambda s, c=c: s[c] / np.maximum(s["n"], 1))]
+            for k, c in (("persistence_mae", "p"), ("drydown_mae", "d"))}
 
 
 def _ismn_classes(y, pred, rule) -> dict:
@@ -1038,6 +1142,42 @@ The node uses {_ci(q, 'water_saving_vs_fixed', '.0%')} less water than the fixed
     return out
 
 
+def _ismn_forecast_text(f: dict, floors: dict) -> str:
+    """The card's real-data forecast section, from ismn.json's "forecast" (real_forecast_metrics); the
+    manifest's floors (`[acceptance]`) say whether the real figures meet what the simulation's must."""
+    if not f:
+        return ""
+    rows = [("all", f)] + sorted(f.get("networks", {}).items())
+    table = "\n".join(
+        f"| {name} | {q['stations']} | {q['forecast_hours']:,} | {_ci(q, 'forecast_mae', '.4f')} | "
+        f"{_ci(q, 'persistence_mae', '.4f')} | {_ci(q, 'drydown_mae', '.4f')} | {_ci(q, 'forecast_gain_vs_persistence')} | "
+        f"{_ci(q, 'forecast_gain_vs_drydown')} |" for name, q in rows)
+    p_floor, d_floor = floors.get("forecast_gain_vs_persistence", 0.0), floors.get("forecast_gain_vs_drydown", 0.0)
+    meets = f["forecast_gain_vs_persistence"] >= p_floor and f["forecast_gain_vs_drydown"] > d_floor
+    verdict = ("It meets the simulation's floors on these stations too." if meets else
+               f"**On these real stations it does not meet the floors the simulation's held-out seasons meet** (a gain "
+               f"of at least {p_floor:.0%} over persistence and any over the dry-down): trained on simulation only, it "
+               f"gains {f['forecast_gain_vs_persistence']:.0%} over persistence and {f['forecast_gain_vs_drydown']:+.0%} "
+               f"over the dry-down fit here.")
+    return f"""
+### The 24 h forecast on the same stations
+
+The committed int8 forecaster, run as `predict` runs it (`real_forecast_metrics`), on the hours scored as the
+simulation's are: the truth is vwc 24 h later if no water comes, so every sample of the window and of the 24 h
+after must carry ISMN's good flag (G), the file's rain gauge (where it has one) must stay dry, and the probe
+must show no wetting: its hourly mean never rising more than max({WETTING_NOISE} m³/m³, 1.5 x the probe's
+resolution) above its lowest value since the window's newest hour. The dry-down's asymptote on a real record
+is its 1st percentile of good readings (no soil data). MAE in m³/m³ and gains, 95 % intervals with stations
+resampled:
+
+| network | stations | hours | model | persistence | dry-down | gain vs persistence | gain vs dry-down |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+{table}
+
+{verdict}
+"""
+
+
 def _false_flags_cell(n) -> str:
     return "n/a: recall not reachable" if n != n else f"{n}"  # NaN: fault_metrics found no threshold
 
@@ -1091,9 +1231,10 @@ def model_card_extras(app, out_dir, card, pipe, test):
     from pathlib import Path
 
     m = app.manifest
-    y, prob, rule, groups = _fault_windows(test, pipe.fx, pipe, None)
+    sets = _fault_window_sets(test, pipe.fx, pipe, None)
+    y, prob, rule, groups, rec = sets[False]
     fm = fault_metrics(y, prob, rule, groups)
-    before = fault_metrics(*_fault_windows(test, pipe.fx, pipe, None, young_scored=True)[:3])
+    before = fault_metrics(*sets[True][:3])
     rows = []
     for c, name in enumerate(FAULTS[1:], 1):
         if f"f1_{name}" in fm:
@@ -1103,8 +1244,8 @@ def model_card_extras(app, out_dir, card, pipe, test):
     soils = sorted({r.truth.get("soil") for r in test if r.truth.get("soil")})
     by_soil = []
     for soil in soils:
-        rs = [r for r in test if r.truth.get("soil") == soil]
-        ys, ps, _, _ = _fault_windows(rs, pipe.fx, pipe, None)
+        rs = [i for i, r in enumerate(test) if r.truth.get("soil") == soil]
+        ys, ps = y[np.isin(rec, rs)], prob[np.isin(rec, rs)]
         f1 = fault_metrics(ys, ps, np.zeros_like(ys))
         f1s = [v for k, v in f1.items() if k.startswith("f1_")]
         by_soil.append(f"| {soil} | {len(rs)} | {int(len(ys))} | {np.mean(f1s):.3f} | {f1['min_class_f1']:.3f} |")
@@ -1130,6 +1271,7 @@ construction). It flags {100 * ismn['model_flags_on_ismn_good']:.2f} % of the wi
 | --- | --- | --- | --- | --- |
 {cls}
 {_ismn_before_text(ismn)}""")
+        real_forecast = _ismn_forecast_text(ismn.get("forecast") or {}, m.acceptance)
         if ismn["model_flags_on_ismn_good"] > ismn["rule_flags_on_ismn_good"]:  # worse than the rules on real data
             real += """
 **This model does not transfer to these real records** (it flags more of ISMN's good windows than the rules
@@ -1140,6 +1282,7 @@ coarse-resolution sensors, and train on the ISMN stations themselves (split by s
 """
     else:
         real = "No real ISMN evaluation recorded (ismn.json beside the model): see `ismn_report` in pipeline.py."
+        real_forecast = ""
     boards = {"qemu-m4": card.get("device", {})}
     parity = {"qemu-m4": boards["qemu-m4"].get("parity", "not measured")}
     if "parity" in boards["qemu-m4"]:  # the committed model: measure the 8-bit board too
@@ -1208,7 +1351,7 @@ Robustness by soil type (held-out windows of each soil):
 {_forecast_and_irrigation_text(card["metrics"]["int8"])}
 ## Real data (ISMN)
 
-{real}
+{real}{real_forecast}
 
 ## Demo season
 

@@ -43,8 +43,41 @@ def fault_label(flag: str, faults: list[str]) -> int:
     return faults.index(best) if best in faults else -1
 
 
+def resolution(values: np.ndarray) -> float:
+    """A probe's resolution: its most common step between consecutive distinct readings (m³/m³; 0 if it never
+    changed). A coarse probe (TAHMO's GS1) steps 0.01, a fine one 0.001 or less."""
+    steps = np.round(np.abs(np.diff(values[np.isfinite(values)])), 5)
+    steps = steps[steps > 0]
+    if not len(steps):
+        return 0.0
+    levels, counts = np.unique(steps, return_counts=True)
+    return float(levels[np.argmax(counts)])
+
+
+def station_split(subjects, fractions=(0.6, 0.2, 0.2), seed: int = 2024) -> dict[str, str]:
+    """Each station ("ismn:<network>:<station>") to "train", "val" or "test": by station (its probes and
+    stretches stay together), stratified by network (each network's stations drawn on their own, with a seed
+    of their own, so adding a network leaves the others' draw as it was), deterministic. A network of three or
+    more stations gives val and test at least one each."""
+    import zlib
+
+    _, f_val, f_test = fractions
+    by_net: dict[str, list[str]] = {}
+    for s in sorted(set(subjects)):
+        by_net.setdefault(s.split(":")[1], []).append(s)
+    out = {}
+    for net, stations in sorted(by_net.items()):
+        order = [stations[i] for i in np.random.default_rng([seed, zlib.crc32(net.encode())]).permutation(len(stations))]
+        small = len(stations) < 3
+        n_test = 0 if small else max(1, round(f_test * len(stations)))
+        n_val = 0 if small else max(1, round(f_val * len(stations)))
+        for i, s in enumerate(order):
+            out[s] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    return out
+
+
 def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, min_days: float = 10.0,
-         max_depth_m: float = 0.3, **_ignored) -> list[Recording]:
+         max_depth_m: float = 0.3, split_fractions=None, split_seed: int = 2024, **_ignored) -> list[Recording]:
     from tinyml.dsp.resample import resample_linear, resample_totals
 
     faults = list(faults or ["ok", "spike", "drop", "jump", "stuck", "plateau", "rise_no_rain", "out_of_range", "noisy"])
@@ -107,7 +140,11 @@ def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, mi
                 source=f"{f}#{part}", missing=missing,
                 truth={"fault": lab_grid[pos].astype(np.int8), "fault_age": np.zeros(len(y), np.int32),
                        "network": stm.network, "station": stm.station, "depth_m": stm.depth[0], "sensor": stm.sensor,
-                       "t0": float(tt[0]), "real": True}))
+                       "resolution": resolution(stm.values), "t0": float(tt[0]), "real": True}))
     if not recs:
         raise TinymlError(f"{root}: no soil-moisture stretch of at least {min_days:g} days within {max_depth_m} m depth")
+    if split_fractions:  # the stations' own split (station_split), fixed on the recordings beside a generator's
+        where = station_split([r.subject for r in recs], split_fractions, split_seed)
+        for r in recs:
+            r.split = where[r.subject]
     return recs

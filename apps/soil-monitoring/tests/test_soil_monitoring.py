@@ -533,3 +533,151 @@ def test_evaluation_checks_each_windows_physics_once_for_the_node_and_the_rules(
     assert np.array_equal(np.isfinite(prob), possible)
     assert list(rule) == [P.rule_baseline(f, 0.45, lim) for f in frames]
     assert {P.FAULTS[c] for c in rule} >= {"stuck", "out_of_range"}
+
+
+def _real(v, fault=None, rain=None, resolution=0.001):
+    """A hand-made real record (ISMN-like: no gauge unless `rain` is given, flags as `fault`)."""
+    n = len(v)
+    sig = np.full((n, 5), np.nan, np.float32)
+    sig[:, 0] = v
+    if rain is not None:
+        sig[:, 3] = rain
+    f = np.zeros(n, np.int8) if fault is None else fault
+    return Recording(sig, 1 / 900, tuple(M.channels), missing=() if rain is not None else ("rain_mm",),
+                     truth={"fault": f, "real": True, "resolution": resolution})
+
+
+def test_real_forecast_targets_score_dry_hours_with_good_flags_only():
+    """Real records have no gauge: a window is scored only if the probe shows no wetting in its next 24 h
+    (a rise above the noise and the probe's resolution) and every sample of the window and the 24 h after
+    carries ISMN's G flag."""
+    n = 1200
+    v = (0.10 + 0.15 * np.exp(-np.arange(n) / 800.0)).astype(np.float32)  # a dry-down, no water
+    ends = np.arange(W, n + 1, 4)
+    inside = ends + P.HORIZON <= n
+    dry = P.forecast_targets(_real(v), ends, W)
+    assert np.isfinite(dry[inside]).all() and np.isnan(dry[~inside]).all()
+    later = float(np.mean(v[ends[0] + P.HORIZON - 4 : ends[0] + P.HORIZON])) - float(np.mean(v[ends[0] - 4 : ends[0]]))
+    assert dry[0] == pytest.approx(later * P.FORECAST_SCALE, abs=1e-5)
+    # a wetting at sample 600 (+0.03, then drying again): every window whose next 24 h hold it is not scored
+    wet = v.copy()
+    wet[600:] += np.float32(0.03)
+    t = P.forecast_targets(_real(wet), ends, W)
+    sees = (ends < 600) & (ends + P.HORIZON > 600)
+    assert sees.any() and np.isnan(t[sees]).all()
+    assert np.isfinite(t[inside & ~sees & (ends < 600)]).all()
+    # a rise within the noise (0.004 m³/m³) or one step of a coarse probe (0.01) is no water
+    assert np.isfinite(P.forecast_targets(_real(v + np.float32(0.004) * (np.arange(n) >= 600)), ends, W)[sees]).all()
+    flick = v.copy()
+    flick[600:608] += np.float32(0.01)  # two hours: one hourly mean holds it whole
+    whole = (ends < 600) & (ends + P.HORIZON >= 608)
+    assert np.isfinite(P.forecast_targets(_real(flick, resolution=0.01), ends, W)[whole]).all()
+    assert np.isnan(P.forecast_targets(_real(flick, resolution=0.001), ends, W)[whole]).all()
+    # a sample ISMN did not flag G (a fault, or -1: unscored) excludes every window and horizon holding it
+    for flag in (P.FAULTS.index("spike"), -1):
+        fault = np.zeros(n, np.int8)
+        fault[700] = flag
+        t = P.forecast_targets(_real(v, fault), ends, W)
+        holds = (ends - W <= 700) & (ends + P.HORIZON > 700)
+        assert np.isnan(t[holds]).all() and np.isfinite(t[inside & ~holds]).all()
+    # a file with a gauge: rain in the horizon excludes too, as in the simulation
+    rain = np.zeros(n, np.float32)
+    rain[900] = 2.0
+    t = P.forecast_targets(_real(v, rain=rain), ends, W)
+    assert np.isnan(t[(ends <= 900) & (ends + P.HORIZON > 900)]).all()
+
+
+def test_ismn_probe_resolution_is_its_most_common_step():
+    from tinyml.data import dataset_module
+
+    res = dataset_module("ismn").resolution
+    assert res(np.array([0.25, 0.25, 0.24, 0.24, 0.23, 0.25, np.nan, 0.25])) == pytest.approx(0.01)
+    assert res(np.array([0.2501, 0.2502, 0.2503, 0.2513, 0.2514])) == pytest.approx(0.0001)
+    assert res(np.full(5, 0.3)) == 0.0
+
+
+def test_the_real_forecast_figures_score_what_predict_outputs():
+    """real_forecast_metrics (ismn_report's forecast) scores the committed int8 forecaster as predict runs it:
+    its MAE is that of the pipeline's values.vwc_24h against the hourly mean 24 h later, on the scored windows."""
+    from tinyml.predict import Pipeline
+
+    pipe = Pipeline(APP)
+    n = 700
+    t = np.arange(n)
+    v = (0.12 + 0.15 * np.exp(-t / 900.0) + 0.002 * np.sin(2 * np.pi * t / 96)).astype(np.float32)
+    v = np.round(v, 3)  # a 0.001 probe
+    rec = _real(v)
+    rec.subject = "ismn:NET:one"
+    res = pipe.run(rec.signal)
+    y = P.forecast_targets(rec, res.ends, W)
+    sel = np.isfinite(y)
+    later = np.array([np.mean(v[e + P.HORIZON - 4 : e + P.HORIZON]) for e in res.ends[sel]])
+    expect = float(np.mean(np.abs(res.values[sel, 0] - later)))
+    got = P.real_forecast_metrics([rec], pipe)
+    assert sel.sum() > 50 and got["forecast_hours"] == sel.sum()
+    assert got["forecast_mae"] == pytest.approx(expect, abs=1e-6)
+    assert got["stations"] == 1 and list(got["networks"]) == ["NET"]
+
+
+def test_the_card_shows_the_real_forecast_figures_per_network_and_says_when_they_miss_the_floors():
+    q = lambda mae, gp, gd: {"forecast_mae": mae, "persistence_mae": 0.005, "drydown_mae": 0.004, "stations": 3,
+                             "forecast_hours": 12345, "forecast_gain_vs_persistence": gp, "forecast_gain_vs_drydown": gd,
+                             "forecast_mae_ci": [0.001, 0.002]}
+    f = q(0.0044, 0.07, -0.23) | {"networks": {"NETA": q(0.003, 0.26, -0.10), "NETB": q(0.0045, 0.06, -0.25)}}
+    text = P._ismn_forecast_text(f, M.acceptance)
+    assert "| all | 3 | 12,345 | 0.0044 [0.0010, 0.0020] |" in text and "| NETA |" in text and "| NETB |" in text
+    assert "does not meet the floors" in text and "7% over persistence" in text
+    good = q(0.002, 0.6, 0.3)
+    assert "does not meet" not in P._ismn_forecast_text(good, M.acceptance)
+    assert P._ismn_forecast_text({}, M.acceptance) == ""
+
+
+def test_ismn_stations_split_by_station_stratified_by_network_and_deterministic():
+    from tinyml.data import dataset_module
+
+    split = dataset_module("ismn").station_split
+    subjects = [f"ismn:BIG:s{i}" for i in range(20)] + [f"ismn:SMALL:s{i}" for i in range(5)] + ["ismn:TINY:a"]
+    got = split(subjects * 2, (0.6, 0.2, 0.2), seed=7)
+    assert got == split(list(reversed(subjects)), (0.6, 0.2, 0.2), seed=7) and set(got) == set(subjects)
+    count = lambda net, part: sum(1 for s, p in got.items() if s.split(":")[1] == net and p == part)
+    assert (count("BIG", "train"), count("BIG", "val"), count("BIG", "test")) == (12, 4, 4)
+    assert (count("SMALL", "val"), count("SMALL", "test")) == (1, 1) and got["ismn:TINY:a"] == "train"
+    assert split(subjects, (0.6, 0.2, 0.2), seed=8) != got
+    # another network added: the others' draw stays
+    more = split(subjects + ["ismn:NEW:x", "ismn:NEW:y", "ismn:NEW:z"], (0.6, 0.2, 0.2), seed=7)
+    assert {s: p for s, p in more.items() if not s.startswith("ismn:NEW")} == got
+
+
+def test_both_labellings_are_scored_in_one_pass_with_the_figures_of_two():
+    """The card and the ISMN report give the figures on the labels now and before issue 21's change: each
+    window is scored once for both (they scored every window twice), and each labelling's windows, scores
+    and rules are those of its own pass."""
+    from types import SimpleNamespace
+
+    hop = int(M.features["hop"])
+    n = W + 60 * hop
+    x = np.tile(_frame(0.25), (n // W + 1, 1))[:n]
+    fault = np.zeros(n, np.int8)
+    fault[W + 10 * hop + 1] = P.FAULTS.index("spike")  # young spikes and steps: labelled differently before
+    x[W + 10 * hop + 1, 0] = 0.45
+    fault[W + 30 * hop + 2 :] = P.FAULTS.index("drop")
+    x[W + 30 * hop + 2 :, 0] = 0.15
+    rec = Recording(x, M.rate, tuple(M.channels), subject="field", truth={"sat": 0.45, "fault": fault})
+    out = SimpleNamespace(scale=1 / 256, zero_point=-128)
+    pipe = SimpleNamespace(model=SimpleNamespace(output=out), app=APP)
+    scored = []
+
+    def scorer(feats):
+        scored.append(len(feats))  # scores that depend on the window (its last hour's summaries)
+        return np.clip(np.round(40 * feats[:, -1, : len(P.FAULTS)]), -128, 127).astype(np.int8)
+
+    sets = P._fault_window_sets([rec, rec], FeatureExtractor(M), pipe, scorer, stride=3)
+    one_pass = sum(scored)
+    scored.clear()
+    for young in (False, True):
+        alone = P._fault_windows([rec, rec], FeatureExtractor(M), pipe, scorer, stride=3, young_scored=young)
+        for a, b in zip(alone, sets[young][:4]):
+            np.testing.assert_array_equal(a, b)
+        assert list(sets[young][4]) == list(alone[3])  # each window's recording
+    assert not np.array_equal(sets[False][0], sets[True][0])
+    assert one_pass < sum(scored) and one_pass >= max(len(sets[False][0]), len(sets[True][0]))
