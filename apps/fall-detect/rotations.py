@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +35,12 @@ def fixed_rotations(n: int = N_ROTATIONS, seed: int = ROTATION_SEED) -> list[np.
 
 
 def turned(rec, rotation: np.ndarray):
-    """The recording as a device mounted `rotation` away would have recorded it (every sample turned)."""
-    signal = np.ascontiguousarray(rec.signal @ np.asarray(rotation, np.float32).T, np.float32)
-    return replace(rec, signal=signal)
+    """The recording as a device mounted `rotation` away would have recorded it (every sample turned): a plain
+    Recording with the same fields (a dataset cache's recording reads its samples from disk, so it is not copied)."""
+    from tinyml.recording import Recording
+
+    kept = {f.name: getattr(rec, f.name) for f in fields(Recording) if f.name != "signal"}
+    return Recording(signal=np.ascontiguousarray(rec.signal @ np.asarray(rotation, np.float32).T, np.float32), **kept)
 
 
 def fall_trials(recs) -> list:

@@ -47,6 +47,18 @@ def test_turned_rotates_every_sample_and_keeps_the_rest():
     assert out.signal is not rec.signal
 
 
+def test_turned_takes_a_dataset_cache_recording(tmp_path):
+    """Training's and the validation's recordings come from the dataset cache, their samples read from disk."""
+    from tinyml.data.cache import read_cache, write_cache
+
+    write_cache(tmp_path / "c", _falls())
+    rec = read_cache(tmp_path / "c")[0]
+    R = ROT.fixed_rotations()[1]
+    out = ROT.turned(rec, R)
+    np.testing.assert_allclose(out.signal, rec.signal @ R.T, atol=1e-5)
+    assert out.cohort == rec.cohort and out.events == rec.events
+
+
 def test_fall_trials_leave_out_daily_activities():
     recs = _falls()
     assert [r.activity for r in ROT.fall_trials(recs)] == ["F01", "F04"]
