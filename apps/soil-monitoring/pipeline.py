@@ -1166,9 +1166,11 @@ The committed int8 forecaster, run as `predict` runs it (`real_forecast_metrics`
 simulation's are: the truth is vwc 24 h later if no water comes, so every sample of the window and of the 24 h
 after must carry ISMN's good flag (G), the file's rain gauge (where it has one) must stay dry, and the probe
 must show no wetting: its hourly mean never rising more than max({WETTING_NOISE} m³/m³, 1.5 x the probe's
-resolution) above its lowest value since the window's newest hour. The dry-down's asymptote on a real record
-is its 1st percentile of good readings (no soil data). MAE in m³/m³ and gains, 95 % intervals with stations
-resampled:
+resolution) above its lowest value since the window's newest hour (so a probe of 0.01 steps may rise one step
+and stay: light wetting it cannot tell from noise is scored). The dry-down's asymptote on a real record is the
+1st percentile of its stretch's good readings (no soil data): hindsight over the whole stretch, the hours
+predicted included, which a node cannot have; it favours the dry-down. MAE in m³/m³ and gains, 95 % intervals
+with stations resampled:
 
 | network | stations | hours | model | persistence | dry-down | gain vs persistence | gain vs dry-down |
 | --- | --- | --- | --- | --- | --- | --- | --- |

@@ -76,6 +76,18 @@ def station_split(subjects, fractions=(0.6, 0.2, 0.2), seed: int = 2024) -> dict
     return out
 
 
+
+def _between_readings(labels: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Each resampled sample's label from the readings it lies between (x: its place on the readings' grid): a
+    sample on a reading takes its label; one between two takes the worse (a fault over unscored over good), as
+    its value is interpolated from both (the three 15-minute samples before a flagged hourly reading lean
+    toward it)."""
+    last = len(labels) - 1
+    a = labels[np.minimum(np.floor(x).astype(np.int64), last)]
+    b = labels[np.minimum(np.ceil(x).astype(np.int64), last)]
+    return np.where(a == b, a, np.where(a > 0, a, np.where(b > 0, b, -1)))
+
+
 def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, min_days: float = 10.0,
          max_depth_m: float = 0.3, split_fractions=None, split_seed: int = 2024, **_ignored) -> list[Recording]:
     from tinyml.dsp.resample import resample_linear, resample_totals
@@ -133,12 +145,12 @@ def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, mi
             if "rain_mm" in channels:
                 c = list(channels).index("rain_mm")
                 y[:, c] = resample_totals(x[:, c], rate_in, rate)
-            pos = np.minimum(np.floor(np.arange(len(y)) * rate_in / rate).astype(np.int64), len(lab_grid) - 1)
+            labels_out = _between_readings(lab_grid, np.arange(len(y)) * rate_in / rate)
             missing = tuple(ch for ch in channels if ch != "vwc" and not np.isfinite(y[:, list(channels).index(ch)]).any())
             recs.append(Recording(
                 y.astype(np.float32), rate, tuple(channels), subject=f"ismn:{stm.network}:{stm.station}",
                 source=f"{f}#{part}", missing=missing,
-                truth={"fault": lab_grid[pos].astype(np.int8), "fault_age": np.zeros(len(y), np.int32),
+                truth={"fault": labels_out.astype(np.int8), "fault_age": np.zeros(len(y), np.int32),
                        "network": stm.network, "station": stm.station, "depth_m": stm.depth[0], "sensor": stm.sensor,
                        "resolution": resolution(stm.values), "t0": float(tt[0]), "real": True}))
     if not recs:

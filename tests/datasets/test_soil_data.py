@@ -156,6 +156,9 @@ def test_ismn_loader_labels_from_flags():
     assert set(a.missing) == {"ec_ds_m", "et0_mm"} and "soil_temp_c" in b.missing
     faults = ["ok", "spike", "drop", "jump", "stuck", "plateau", "rise_no_rain", "out_of_range", "noisy"]
     assert (a.truth["fault"][20 * 4 : 21 * 4] == faults.index("spike")).all()
+    # the three quarter hours before the flagged hourly reading are interpolated toward it: not good samples
+    assert a.truth["fault"][19 * 4] == 0 and (a.truth["fault"][19 * 4 + 1 : 20 * 4] == faults.index("spike")).all()
+    assert (a.truth["fault"][60 * 4 + 1 : 61 * 4] == faults.index("out_of_range")).all()  # unscored to a fault
     assert (a.truth["fault"][61 * 4] == faults.index("out_of_range")) and a.truth["fault"][60 * 4] == -1
     assert (b.truth["fault"][50 * 4 : 66 * 4] == faults.index("stuck")).all()
     rain = a.signal[:, CH.index("rain_mm")]
