@@ -1,0 +1,208 @@
+"""The 24 h forecaster's multi-seed study (README, Tried and left out): is adding real ISMN stations to its
+training worth the core work it needs, once a refit's own seed-to-seed spread is known?
+
+Two arms, each fitted with new model seeds (crc32 of "<dataset seed>:forecast:s1", ...; never the committed
+model's "<dataset seed>:forecast"), everything else as app.toml's [models.forecast], int8 as the core quantizes:
+  G    the generator's training windows only, early stopping on the generator's validation (the committed recipe)
+  G+I  the generator's plus every ISMN-train station's windows, unweighted, early stopping on both validations
+The ISMN stations are split 60/20/20 by station (datasets/ismn `station_split`, the dataset seed). Each int8
+model is scored on the ISMN validation stations (per station, for the paired station bootstrap) and on the
+generator's validation (forecast_metrics); the ISMN test stations are never scored. Nothing is adopted or
+written into the app: results go to a JSON file under build/.
+
+Run (hours of CPU; on a shared machine keep it to one core):
+    nice -n 10 env TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 \\
+        .venv/bin/python apps/soil-monitoring/forecast_study.py --ismn <your ISMN download folder>
+Options: --seeds N (default 3), --out FILE (default build/soil-study/forecast_study.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.errors import TinymlError
+
+ARMS = ("G", "G+I")
+GUARD = 1.05  # criterion (b): mean G+I generator-validation MAE at most 5 % above mean G
+
+
+def study_seed(dataset_seed: int, k: int) -> int:
+    """The k-th study seed of the forecast model (k >= 1): the core's crc32 scheme with a suffix, so no study
+    fit repeats the committed model's seed."""
+    return int(zlib.crc32(f"{dataset_seed}:forecast:s{k}".encode()))
+
+
+def seed_averaged_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per station, arm a's error sum averaged over its seeds minus arm b's: a, b of shape (seeds, stations),
+    the stations in the same order in both (paired by station, not by seed)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise TinymlError(f"seed_averaged_difference: arrays (seeds, stations) with the same stations expected, "
+                          f"got shapes {a.shape} and {b.shape}")
+    return a.mean(axis=0) - b.mean(axis=0)
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, hours: np.ndarray) -> dict:
+    """G+I minus G on the ISMN validation stations: the hours-weighted MAE difference of the seed-averaged
+    station errors and its 95 % station-bootstrap interval."""
+    from tinyml.metrics import cluster_bootstrap_ci
+
+    d = seed_averaged_difference(a, b)
+    hours = np.asarray(hours, np.float64)
+    ci = cluster_bootstrap_ci({"d": d, "n": hours}, lambda s: s["d"] / np.maximum(s["n"], 1))
+    return {"diff": float(d.sum() / hours.sum()), "diff_ci": [float(x) for x in ci]}
+
+
+def verdict(res: dict) -> dict:
+    """The written criterion on the seeds measured (fewer than `wanted` seeds per arm: not decided)."""
+    g, gi = res["arms"]["G"], res["arms"]["G+I"]
+    n = min(len(g), len(gi))
+    if n == 0:
+        return {"decided": False, "seeds_per_arm": 0}
+    g, gi = g[:n], gi[:n]
+    a = np.array([s["ismn_val_station_sums"] for s in gi])
+    b = np.array([s["ismn_val_station_sums"] for s in g])
+    hours = np.array(g[0]["ismn_val_station_hours"])
+    paired = paired_difference(a, b, hours)
+    mean = lambda runs, k: float(np.mean([s[k] for s in runs]))
+    gen_g, gen_gi = mean(g, "generator_val_mae"), mean(gi, "generator_val_mae")
+    out = {"seeds_per_arm": n, "ismn_val_mae_mean": {"G": mean(g, "ismn_val_mae"), "G+I": mean(gi, "ismn_val_mae")},
+           "ismn_val_paired": paired, "generator_val_mae_mean": {"G": gen_g, "G+I": gen_gi},
+           "generator_val_rise_pct": 100 * (gen_gi / gen_g - 1),
+           "G_generator_val_spread": [min(s["generator_val_mae"] for s in g), max(s["generator_val_mae"] for s in g)]}
+    out["a"] = out["ismn_val_mae_mean"]["G+I"] < out["ismn_val_mae_mean"]["G"] and paired["diff_ci"][1] < 0
+    out["b"] = gen_gi <= GUARD * gen_g
+    out["c"] = all(s["generator_val_floors_met"] for s in gi)
+    out["decided"] = n >= res["seeds_wanted"]
+    out["worth_adopting"] = (out["a"] and out["b"] and out["c"]) if out["decided"] else None
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ismn", required=True, help="folder of an ISMN download (the *_sm_*.stm files under it)")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--out", default="build/soil-study/forecast_study.json")
+    args = ap.parse_args(argv)
+    try:
+        run(Path(args.ismn), args.seeds, Path(args.out))
+    except TinymlError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run(ismn_path: Path, n_seeds: int, out: Path) -> None:
+    from tinyml.apps import load_app
+    from tinyml.data import dataset_module, load_splits
+    from tinyml.features import FeatureExtractor
+
+    if not ismn_path.is_dir():
+        raise TinymlError(f"{ismn_path}: not a folder (--ismn wants the folder of an ISMN download)")
+    t0 = time.time()
+    app = load_app("soil-monitoring")
+    m, P = app.manifest, app.pipeline
+    seed = int(m.dataset["seed"])
+    fx = FeatureExtractor(m)
+    train, val, _ = load_splits(m)
+    ismn = dataset_module("ismn").load(ismn_path, rate=m.rate, channels=m.channels, faults=P.FAULTS,
+                                       split_fractions=(0.6, 0.2, 0.2), split_seed=seed)
+    i_tr = [r for r in ismn if r.split == "train"]
+    i_va = [r for r in ismn if r.split == "val"]
+    val_stations = sorted({r.subject for r in i_va})
+    log(t0, f"loaded: {len(train)} generator train, {len(val)} val; ISMN {len(i_tr)} train / {len(i_va)} val "
+            f"recordings, {len(val_stations)} val stations")
+    # the early-stopping sets do not depend on the seed (no augmentation): built once per arm
+    stop_sets = {"G": P.forecast_examples(val, fx, m, None, False)[:2]}
+    Xi, yi = P.forecast_examples(i_va, fx, m, None, False)[:2]
+    stop_sets["G+I"] = (np.concatenate([stop_sets["G"][0], Xi]), np.concatenate([stop_sets["G"][1], yi]))
+    del Xi, yi
+    res = {"seeds_wanted": n_seeds, "ismn_val_stations": val_stations, "arms": {a: [] for a in ARMS}}
+    committed = score(P, fx, app.model_path("forecast").read_bytes(), val, i_va, val_stations, floors_of(m))
+    res["committed"] = committed  # reference only: the criterion compares the study's own fits
+    log(t0, f"committed: generator val MAE {committed['generator_val_mae']:.6f}, ISMN val MAE "
+            f"{committed['ismn_val_mae']:.6f}")
+    floors = floors_of(m)
+    for k in range(1, n_seeds + 1):  # seed by seed, both arms: a cut-short run still pairs its arms
+        for arm in ARMS:
+            tfl, epochs, n_train = fit_arm(app, fx, train, i_tr if arm == "G+I" else [], stop_sets[arm],
+                                           study_seed(seed, k))
+            entry = score(P, fx, tfl, val, i_va, val_stations, floors) | {
+                "seed": k, "model_seed": study_seed(seed, k), "epochs": epochs, "train_examples": n_train,
+                "bytes": len(tfl)}
+            res["arms"][arm].append(entry)
+            res["verdict"] = verdict(res)
+            write(out, res)
+            log(t0, f"{arm} s{k}: generator val MAE {entry['generator_val_mae']:.6f}, ISMN val MAE "
+                    f"{entry['ismn_val_mae']:.6f}, {epochs} epochs")
+    log(t0, json.dumps(res["verdict"]))
+
+
+def fit_arm(app, fx, train, ismn_train, stop_set, model_seed: int):
+    """One fit of [models.forecast] as the core's _train_one fits it, the ISMN-train recordings added to the
+    training recordings; the int8 model's bytes, the epochs run and the training examples."""
+    from tinyml.data.source import weighted
+    from tinyml.fit import fit_model, seed_everything
+    from tinyml.quant import calibration_set, quantize_model
+    from tinyml.train import model_specs
+
+    m, P = app.manifest, app.pipeline
+    spec = next(s for s in model_specs(app) if s.name == "forecast")
+    seed_everything(model_seed)
+    rng = np.random.default_rng(model_seed)
+    Xtr, ytr = P.forecast_examples(weighted(m, train, rng) + list(ismn_train), fx, m, rng, True)[:2]
+    model, history = fit_model(getattr(P, spec.spec["builder"]), spec.spec, Xtr, ytr, *stop_set, n_outputs=1,
+                               output="regression", smoke=False, where="forecast_study [models.forecast]")
+    calib = calibration_set(Xtr, m.quantize["calibration_samples"], int(m.dataset["seed"]), None)
+    return quantize_model(model, calib, int(m.dataset["seed"])), len(history["loss"]), int(len(Xtr))
+
+
+def score(P, fx, tfl: bytes, val, i_va, stations, floors) -> dict:
+    """One int8 model on the generator's validation and, per station, on the ISMN validation stations."""
+    from tinyml.reference import TflmModel
+
+    invoke = invoker(TflmModel(tfl))
+    gen = P.forecast_metrics(val, fx, invoke)
+    sums, hours = np.zeros(len(stations)), np.zeros(len(stations), np.int64)
+    at = {s: i for i, s in enumerate(stations)}
+    for r in i_va:
+        if (e := P.forecast_errors(r, fx, invoke)) is not None:
+            sums[at[r.subject]] += float(e[0].sum())
+            hours[at[r.subject]] += len(e[0])
+    return {"generator_val_mae": float(gen["forecast_mae"]),
+            "generator_val": {k: float(gen[k]) for k in ("forecast_mae", "forecast_gain_vs_persistence",
+                                                         "forecast_gain_vs_drydown")},
+            "generator_val_floors_met": bool(gen["forecast_gain_vs_persistence"] >= floors["forecast_gain_vs_persistence"]
+                                             and gen["forecast_gain_vs_drydown"] > floors["forecast_gain_vs_drydown"]),
+            "ismn_val_mae": float(sums.sum() / max(hours.sum(), 1)),
+            "ismn_val_station_sums": sums.tolist(), "ismn_val_station_hours": hours.tolist()}
+
+
+def invoker(model):
+    from tinyml.scoring import model_outputs
+
+    return lambda X: model_outputs(model, X).reshape(-1)
+
+
+def floors_of(m) -> dict:
+    return {k: m.acceptance[k] for k in ("forecast_gain_vs_persistence", "forecast_gain_vs_drydown")}
+
+
+def write(out: Path, res: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
+
+
+def log(t0: float, text: str) -> None:
+    print(f"[{time.time() - t0:6.0f} s] {text}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
