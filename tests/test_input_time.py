@@ -141,8 +141,8 @@ def test_a_jittered_ble_tag_at_20_hz_is_resampled_with_one_notice(tmp_path, caps
     assert np.abs(r.signal - _smooth(grid)).max() < 0.03  # linear interpolation (0.027 over the 147 ms hole)
 
 
-@pytest.mark.parametrize("batch", [(1, 4), (2, 3)])
-def test_rows_stamped_in_bursts_are_evenly_spaced_samples(tmp_path, capsys, batch):
+@pytest.mark.parametrize("batch, still", [((1, 4), False), ((2, 3), False), ((1, 4), True)])
+def test_rows_stamped_in_bursts_are_evenly_spaced_samples(tmp_path, capsys, batch, still):
     # a smartwatch app (SmartFallMM's) writes the time each batch of samples was delivered: 1-5 samples a few
     # ms apart, then 40 ms or more; read at the median step, 333 Hz with thousands of "missing samples" (or,
     # averaging repeated times, 28 Hz with samples merged), the samples were squeezed and smeared
@@ -158,6 +158,8 @@ def test_rows_stamped_in_bursts_are_evenly_spaced_samples(tmp_path, capsys, batc
         t += list(np.round(arrival + np.cumsum(rng.integers(0, 3, size)) * 0.001, 3))  # 0-2 ms apart
         k += size
     truth = _smooth(np.arange(n) / rate)
+    if still:  # a watch lying still: equal rows within a batch are each a sample, not one written twice
+        truth = np.tile([0.0, 0.0, 1.0], (n, 1))
     p = _write(tmp_path / "watch.csv", "timestamp", [f"{x * 1000:.0f}" for x in t], truth)
     r = read_recording(p, SPEC)
     err = capsys.readouterr().err

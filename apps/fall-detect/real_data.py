@@ -5,7 +5,7 @@ and SmartFallMM, each sensor position apart.
         [--smartfallmm <SmartFallMM-Dataset folder>] [--out apps/fall-detect/model]
 
 - MobiFall v2.0 (Vavoulas et al. 2014): a Samsung Galaxy S3 in a trouser pocket, its accelerometer at about
-  87-100 Hz (irregular timestamps, m/s^2, a +-2 g range); 24 people, 4 kinds of fall (3 trials each) and, for 9
+  about 81-99 Hz (irregular timestamps, m/s^2, a +-2 g range); 24 people, 4 kinds of fall (3 trials each) and, for 9
   of them, 9 daily activities. Files: `<CODE>_acc_<subject>_<trial>.txt` anywhere under the folder
   (`sub<N>/{FALLS,ADL}/<CODE>/`).
 - SmartFallMM (Texas State University): the same activities recorded at once by a MetaMotion sensor on the
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
 import json
 import re
@@ -96,7 +97,7 @@ DATASETS = {
                  "cite the paper; no licence grants redistribution, so no trial is in this repository (read here "
                  "from a public GitHub re-upload, yehowlong/MobiAct_Dataset_v2.0-MobiFall_Dataset_v2.0, which "
                  "states no licence)",
-        "devices": "a Samsung Galaxy S3 in a trouser pocket (+-2 g, m/s^2, 87-100 Hz, irregular timestamps)",
+        "devices": "a Samsung Galaxy S3 in a trouser pocket (+-2 g, m/s^2, about 81-99 Hz, irregular timestamps)",
         "activities": {**MOBIFALL_FALLS, **MOBIFALL_ADLS},
     },
     "SmartFallMM": {
@@ -311,7 +312,7 @@ def evaluate(app, pipe, trials: list[Trial]) -> dict:
     for t in trials:
         sets.setdefault((t.dataset, t.position), []).append(t)
     order = sorted(sets, key=lambda k: (k[1] not in HEADLINE_POSITIONS, list(DATASETS).index(k[0]), k[1]))
-    return {"model_sha256": _sha(app), "postprocess": dict(app.manifest.postprocess),
+    return {"model_sha256": hashlib.sha256(pipe.model.bytes).hexdigest(), "postprocess": dict(app.manifest.postprocess),
             "device_rate_hz": app.manifest.rate,
             "training_gravity_g": TRAINING_GRAVITY.tolist(),
             "datasets": {name: DATASETS[name] for name in dict.fromkeys(d for d, _ in order)},
@@ -415,12 +416,6 @@ def _detected_by_code(rows: list[dict]) -> dict:
             for c, rs in _by([r for r in rows if r["label"] == "fall"], "code").items()}
 
 
-def _sha(app) -> str:
-    import hashlib
-
-    return hashlib.sha256((app.model_dir / "model.int8.tflite").read_bytes()).hexdigest()
-
-
 # --- the card's section (rendered by pipeline.real_data_section) -----------------------------------------
 
 
@@ -450,6 +445,8 @@ def main(argv=None) -> int:
         ap.error("give --mobifall and/or --smartfallmm")
     app = load_app(HERE.name)
     try:
+        if args.model and not Path(args.model).is_file():
+            raise TinymlError(f"{args.model}: no such model file")
         pipe = Pipeline(app, Path(args.model).read_bytes() if args.model else None)
         trials = (mobifall_trials(Path(args.mobifall)) if args.mobifall else []) + (
             smartfallmm_trials(Path(args.smartfallmm)) if args.smartfallmm else [])

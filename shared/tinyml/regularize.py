@@ -60,8 +60,9 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     order = np.argsort(t, kind="stable")
     t = t[order]
     cols = {c: np.asarray(v, np.float64)[order] for c, v in columns.items()}
-    t, cols, written_twice = _without_rows_written_twice(t, cols)
-    burst = _burst_step(np.diff(t), spec)
+    # a row written twice is no burst of two samples (averaged below as a repeated time); a burst's rows, even
+    # equal ones (a still sensor), are each a sample
+    burst = _burst_step(np.diff(t), spec) if _burst_step(np.diff(_once(t, cols)), spec) else 0.0
     if burst:  # rows stamped as each batch of samples arrived: every row a sample, evenly spaced between long gaps
         median = float(np.median(np.diff(t)))
         t = _evenly_spaced(t, np.diff(t) > _gap_limit(spec, burst))
@@ -71,7 +72,6 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         repeated = len(inverse) - len(t)
         if repeated:
             cols = {c: _mean_per_time(v, inverse, len(t)) for c, v in cols.items()}
-    repeated += written_twice
     if len(t) < 2 or t[-1] == t[0]:
         raise TinymlError(f"{path}: every sample has the same time; the time column does not give a rate")
     span = t[-1] - t[0]
@@ -196,17 +196,13 @@ def _step_between_gaps(t: np.ndarray, steps: np.ndarray, unit: float, spec) -> t
     return 1.0 / _round_rate(1.0 / step, off, float(np.sum(np.delete(steps, cut))), spec), unit
 
 
-def _without_rows_written_twice(t: np.ndarray, cols: dict[str, np.ndarray]):
-    """(times, columns, how many rows were dropped): a row whose time and every value are those of the row before
-    (sorted) is the same sample written again, not a sample of its own; kept, a file of every row written twice
-    would read as bursts of two samples at twice its rate."""
+def _once(t: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
+    """The (sorted) times without the rows whose time and every value are those of the row before: the same
+    sample written again, not a sample of its own (a file of every row written twice is not in bursts)."""
     same = np.diff(t) == 0
     for v in cols.values():
         same &= (v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1]))
-    if not same.any():
-        return t, cols, 0
-    keep = np.concatenate([[True], ~same])
-    return t[keep], {c: v[keep] for c, v in cols.items()}, int(same.sum())
+    return t[np.concatenate([[True], ~same])]
 
 
 BURST_STEP = 0.25  # a step under this fraction of the mean step is within a burst ...

@@ -585,9 +585,9 @@ def _low_only_in_median(cols, checks: _Checks) -> bool:
     """False when the median magnitude is under typical_magnitude and so is the mean: jumping spends half its time
     in the air (a low median) but lands hard (its mean is still gravity); a file that is low throughout is in
     another scale (a still wearer read at 0.3 g, raw counts divided by the wrong counts_per_unit)."""
-    lo = checks.magnitude[0]
-    if _magnitude(cols, checks.required) >= lo:
+    if not _below(cols, checks):
         return True
+    lo = checks.magnitude[0]
     m = _norms(cols, checks.required)
     m = m[m != 0]
     return bool(len(m)) and float(np.mean(m)) >= lo

@@ -241,3 +241,7 @@ def test_real_data_judges_events_by_the_reference():
     assert rd._event_is_true(APP, truth, 150.0, "ectopy") and not rd._event_is_true(APP, truth, 60.0, "ectopy")
     assert rd._event_is_true(APP, truth, 50.0, "brady") and not rd._event_is_true(APP, truth, 50.0, "tachy")
     assert rd._event_is_true(APP, truth, 50.0, "noise") is None  # mitdb marks no unreadable spans
+    paused = dict(truth, beats=np.array([1.0, 2.0, 180.0]), classes="NNN")  # a long pause: no reference rate
+    assert rd._event_is_true(APP, paused, 170.0, "brady") is None  # not checkable, not counted false
+    runs = [{"record": r} for r in ("100", "101", "102", "04015")]  # DS2, DS1, paced, another database's
+    assert [r["record"] for r in rd._aami(runs)] == ["100", "101"]
