@@ -17,6 +17,7 @@ from tinyml.apps import load_app
 from tinyml.errors import TinymlError
 from tinyml.readers import ReadSpec
 from tinyml.recording import read_recording, read_recording_parts
+from tinyml.units import G
 
 
 def _spec(app_id: str, **kw) -> ReadSpec:
@@ -141,7 +142,7 @@ def test_a_headerless_table_with_a_time_of_day_column_is_data_not_a_heading(tmp_
     rate = 50.0
     g = _standing(600)
     p = tmp_path / "S13A03T04.csv"
-    p.write_text("".join(f"00:22:{45 + i / rate:09.6f},{x * 9.80665:.5f},{y * 9.80665:.5f},{z * 9.80665:.5f}\n"
+    p.write_text("".join(f"00:22:{45 + i / rate:09.6f},{x * G:.5f},{y * G:.5f},{z * G:.5f}\n"
                          for i, (x, y, z) in enumerate(g)))
     with pytest.raises(TinymlError, match=r"CSV without a heading row .*--channel ax=2 --channel ay=3 --channel az=4"):
         read_recording(p, _spec("fall-detect"))
@@ -184,7 +185,7 @@ def test_a_heading_in_a_comment_is_the_heading_and_one_columns_unit_is_the_other
                  "@DATA\n" + rows)
     rec = read_recording(p, _spec("fall-detect"))
     assert rec.rate == pytest.approx(rate, rel=1e-3)
-    assert np.allclose(rec.signal, a / 9.80665, atol=1e-3)  # every axis in g, not x and y left in m/s^2
+    assert np.allclose(rec.signal, a / G, atol=1e-3)  # every axis in g, not x and y left in m/s^2
     err = capsys.readouterr().err
     assert "ax, ay: no unit in the file, read in m/s^2 like az" in err
     assert "1 line before the data skipped ('@DATA'...)" in err
@@ -198,7 +199,7 @@ def _jumping(rate: float, seconds: float) -> np.ndarray:
     phase = (t % 0.6) / 0.6
     air = 0.1 + 0.35 * np.sin(np.pi * phase / 0.55)
     ground = 0.6 + 2.2 * np.sin(np.pi * (phase - 0.55) / 0.45) ** 2
-    push = 9.80665 * np.where(phase < 0.55, air, ground)
+    push = G * np.where(phase < 0.55, air, ground)
     a = np.stack([0.4 * np.sin(2 * np.pi * t / 0.6), push, 0.3 + 0.2 * np.cos(2 * np.pi * t / 0.6)], 1)
     return np.clip(a, -19.6, 19.6)
 
@@ -210,15 +211,15 @@ def test_continuous_jumping_is_read_in_its_unit_though_its_median_is_under_gravi
     rate = 90.0
     a = _jumping(rate, 12.0)
     if not heading.endswith("(m/s^2)"):
-        a = a / 9.80665  # the same file written in the app's unit, g, undeclared
-    med = float(np.median(np.linalg.norm(a, axis=1))) / (9.80665 if heading.endswith("(m/s^2)") else 1.0)
+        a = a / G  # the same file written in the app's unit, g, undeclared
+    med = float(np.median(np.linalg.norm(a, axis=1))) / (G if heading.endswith("(m/s^2)") else 1.0)
     assert 0.3 < med < 0.5
     rows = "".join(f"{int(1322101821000 + i * 1e9 / rate)}, {x:.6f}, {y:.6f}, {z:.6f}\n" for i, (x, y, z) in enumerate(a))
     p = tmp_path / "JUM_acc_4_1.txt"
     p.write_text(f"#Acceleration force along the x y z axes (including gravity).\n{heading}\n"
                  "#Activity: 4 - JUM - Jumping - 30s\n\n@DATA\n" + rows)
     rec = read_recording(p, _spec("fall-detect"))
-    want = a / 9.80665 if heading.endswith("(m/s^2)") else a
+    want = a / G if heading.endswith("(m/s^2)") else a
     assert np.allclose(rec.signal, want, atol=1e-3)
     err = capsys.readouterr().err
     assert f"median magnitude {med:.2g} g is below [signal] typical_magnitude 0.5 to 2, within 2x of it" in err
@@ -230,13 +231,13 @@ def test_a_waving_watch_in_m_s2_is_read_though_its_median_is_over_typical(tmp_pa
     # |a| of 2.4 g, over typical_magnitude's 2: m/s^2 is the one unit that comes near; it was refused
     rate = 50.0
     t = np.arange(int(rate * 10)) / rate
-    a = 9.80665 * np.stack([2.8 * np.sin(2 * np.pi * 2.5 * t), 0.4 + 0.8 * np.cos(2 * np.pi * 2.5 * t) ** 2,
+    a = G * np.stack([2.8 * np.sin(2 * np.pi * 2.5 * t), 0.4 + 0.8 * np.cos(2 * np.pi * 2.5 * t) ** 2,
                             0.3 + 0.1 * np.sin(2 * np.pi * 0.3 * t)], 1)
-    a[::25, 0] = 4.3 * 9.80665  # the flicks
+    a[::25, 0] = 4.3 * G  # the flicks
     p = tmp_path / "S11A07T02.csv"
     p.write_text("".join(f"2023-04-11 15:10:{10 + s:06.3f},{x:.5f},{y:.5f},{z:.5f}\n" for s, (x, y, z) in zip(t, a)))
     rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
-    assert np.allclose(rec.signal, a / 9.80665, atol=1e-4)
+    assert np.allclose(rec.signal, a / G, atol=1e-4)
     err = capsys.readouterr().err
     assert "values look like m/s², not g" in err and "is above [signal] typical_magnitude 0.5 to 2, within 2x" in err
 

@@ -214,7 +214,7 @@ def forecast_targets(r, ends: np.ndarray, window: int) -> np.ndarray:
     v = r.signal[:, 0].astype(np.float64)
     rain = r.signal[:, 3].astype(np.float64)
     real = bool(r.truth.get("real"))
-    if real and not np.isfinite(rain).any():  # no gauge in the file: the probe alone says whether water came
+    if real and "rain_mm" in r.missing:  # no gauge in the file: the probe alone says whether water came
         rain = np.zeros(len(v))
     fault = np.asarray(r.truth.get("fault", np.zeros(len(v), np.int8)))
     bad = np.concatenate([[0], np.cumsum(fault != 0)])
@@ -224,7 +224,7 @@ def forecast_targets(r, ends: np.ndarray, window: int) -> np.ndarray:
     for k, e in enumerate(ends):
         if e + HORIZON > len(v) or bad[e + HORIZON] - bad[max(0, e - window)] > 0:
             continue
-        if not wet[e + HORIZON] - wet[e] < 0.1 or risen[k]:  # water came (or the gauge is missing: inf)
+        if not wet[e + HORIZON] - wet[e] < 0.1 or risen[k]:  # water came (the gauge, or a real record's probe rose), or no gauge (simulation: inf)
             continue
         now = np.float32(np.mean(v[e - HOP : e]))
         later = np.float32(np.mean(v[e + HORIZON - HOP : e + HORIZON]))
@@ -1033,7 +1033,9 @@ def real_forecast_metrics(recs, pipe) -> dict:
 
     def summary(stations):
         out = forecast_summary([errs[s] for s in stations])
-        return out | {"stations": len(stations)} | _baseline_intervals([errs[s] for s in stations]) if out else out
+        if not out:
+            return out
+        return out | {"stations": len(stations)} | _baseline_intervals([errs[s] for s in stations])
 
     out = summary(sorted(errs))
     networks = sorted({s.split(":")[1] for s in errs})

@@ -106,6 +106,7 @@ def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, mi
         if step <= 0:
             continue
         labels = np.array([fault_label(fl, faults) for fl in stm.flags], np.int16)
+        res = resolution(stm.values)  # the probe's, from the whole file
         cols = {"vwc": stm.values}
         sib = siblings(stm)
         for var, ch in (("ts", "soil_temp_c"), ("p", "rain_mm")):
@@ -152,7 +153,7 @@ def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, mi
                 source=f"{f}#{part}", missing=missing,
                 truth={"fault": labels_out.astype(np.int8), "fault_age": np.zeros(len(y), np.int32),
                        "network": stm.network, "station": stm.station, "depth_m": stm.depth[0], "sensor": stm.sensor,
-                       "resolution": resolution(stm.values), "t0": float(tt[0]), "real": True}))
+                       "resolution": res, "t0": float(tt[0]), "real": True}))
     if not recs:
         raise TinymlError(f"{root}: no soil-moisture stretch of at least {min_days:g} days within {max_depth_m} m depth")
     if split_fractions:  # the stations' own split (station_split), fixed on the recordings beside a generator's

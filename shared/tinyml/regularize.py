@@ -62,10 +62,11 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     cols = {c: np.asarray(v, np.float64)[order] for c, v in columns.items()}
     # a row written twice is no burst of two samples (averaged below as a repeated time); a burst's rows, even
     # equal ones (a still sensor), are each a sample
-    burst = _burst_step(np.diff(t), spec) if _burst_step(np.diff(_once(t, cols)), spec) else 0.0
+    steps = np.diff(t)
+    burst = _burst_step(steps, spec) if _burst_step(np.diff(_once(t, cols)), spec) else 0.0
     if burst:  # rows stamped as each batch of samples arrived: every row a sample, evenly spaced between long gaps
-        median = float(np.median(np.diff(t)))
-        t = _evenly_spaced(t, np.diff(t) > _gap_limit(spec, burst))
+        median_step = float(np.median(steps))
+        t = _evenly_spaced(t, steps > _gap_limit(spec, burst))
         repeated = 0
     else:
         t, inverse = np.unique(t, return_inverse=True)
@@ -77,20 +78,21 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
     span = t[-1] - t[0]
     fixed = _fixes(repeated, backwards)
     steps = np.diff(t)
-    grid_step, off = _fitted_step(t, np.array([], np.int64))
-    unit = _resolution(t - t[0], grid_step)
     slack = 0.0  # how far a step may differ from the grid's by the times' resolution alone
     if burst:
         step = burst
-    elif off <= _allowed_off(grid_step, unit):
-        rate = _round_rate(1.0 / grid_step, off, span, spec)
-        if _grid_rate(rate, spec, steady=True) == rate:
-            if fixed:
-                notice(path, f"time column: {fixed}")
-            return Grid(cols, rate, [(0, len(t))])
-        step = 1.0 / rate  # steady, but at a rate the device rate has no simple ratio to: regrid below
     else:
-        step, slack = _step_between_gaps(t, steps, unit, spec)
+        grid_step, off = _fitted_step(t, np.array([], np.int64))
+        unit = _resolution(t - t[0], grid_step)
+        if off <= _allowed_off(grid_step, unit):
+            rate = _round_rate(1.0 / grid_step, off, span, spec)
+            if _grid_rate(rate, spec, steady=True) == rate:
+                if fixed:
+                    notice(path, f"time column: {fixed}")
+                return Grid(cols, rate, [(0, len(t))])
+            step = 1.0 / rate  # steady, but at a rate the device rate has no simple ratio to: regrid below
+        else:
+            step, slack = _step_between_gaps(t, steps, unit, spec)
     limit = _gap_limit(spec, step)
     cut = steps > limit
     if cut.any() and not split:
@@ -123,7 +125,7 @@ def steady_parts(times: np.ndarray, columns: dict[str, np.ndarray], spec, path,
         jitter = 0.0  # the times' float rounding (epoch seconds) or their resolution (slack), not the clock's
     regrid = abs(rate * step - 1) > 1e-6
     if burst:
-        notice(path, f"time column in bursts (median step {duration_words(median)}, but {1 / step:.4g} rows a second: "
+        notice(path, f"time column in bursts (median step {duration_words(median_step)}, but {1 / step:.4g} rows a second: "
                      "many steps far shorter than the mean, as when each batch of samples is stamped on delivery or the "
                      "times are coarser than a step): taken as "
                      f"evenly spaced samples at {rate:.4g} Hz" + (f"; {fixed}" if fixed else ""))

@@ -223,7 +223,7 @@ def _refuse_bad_cell(cells: Sequence[str], name: str, path, where) -> None:
 def _datetimes(cells: Sequence[str], name: str, path, dates: Sequence[str] | None, where=lambda k: f"row {k + 1}",
                day_first: bool | None = None) -> tuple[np.ndarray, datetime | None, str]:
     """ISO-8601 date-times (or clock times, with a date column when there is one) -> seconds."""
-    clock = bool(cells) and _CLOCK.match(cells[0].strip()) is not None
+    clock = bool(cells) and is_clock_time(cells[0])
     if day_first is None:
         day_first = _day_first(dates if clock and dates is not None else cells, name, path)
     out = np.empty(len(cells), np.float64)
@@ -317,7 +317,7 @@ def _clock_24h(t: str) -> str:
 def is_clock_time(text: str) -> bool:
     """A cell that reads as a time of day without a date (`00:22:45.700000`, `14:28:08.120`): a headerless
     table's time column too."""
-    return _CLOCK.match(text.strip()) is not None and ":" in text
+    return _CLOCK.match(text.strip()) is not None
 
 
 def is_datetime(text: str) -> bool:

@@ -12,11 +12,13 @@ For each channel the candidates are tried in this order, and the first whose val
 4. the other units of the same quantity that can be told apart by size (g, mg, m/s²; full scale and
    int16/int24/int32 PCM; V, mV, µV ...), nearest to the manifest's first.
 A conversion is announced with one notice. When nothing fits, the declared unit (else the one unit tried that
-comes near) is still taken, with a notice, if its median magnitude is within MAGNITUDE_MARGIN of
-typical_magnitude (30 s of continuous jumping spends half its time in the air: its median |a| is under gravity;
-a unit step is 9.8x or more); otherwise the recording is refused with one line that quotes the file's extreme values and the sample
-of the farthest out. A median magnitude a unit step below typical_magnitude (an ECG in V read as mV is 1000x small) is converted only when exactly one unit of
-the quantity fits; otherwise the refusal names the likely unit and the heading that declares it (`ecg (V)`).
+comes near) is still taken, with a notice, if its values are plausible, gravity is not removed and its median
+magnitude is within MAGNITUDE_MARGIN of typical_magnitude, its mean reaching typical where the median is under
+it (30 s of continuous jumping spends half its time in the air: its median |a| is under gravity, its mean is
+not; a unit step is 9.8x or more); otherwise the recording is refused with one line that quotes the file's
+extreme values and the sample of the farthest out. A median magnitude a unit step below typical_magnitude (an
+ECG in V read as mV is 1000x small) is converted only when exactly one unit of the quantity fits; otherwise the
+refusal names the likely unit and the heading that declares it (`ecg (V)`).
 Without plausible_range and typical_magnitude only a declared unit is converted.
 
 Before any of this, a required channel that holds one value over the whole file (a disconnected sensor, a

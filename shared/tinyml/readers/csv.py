@@ -211,7 +211,7 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
     one-column file, with a notice. Anything else is refused: which column is which cannot be told (the
     refusal's example picks leave out the columns that count up, clocks and sample numbers)."""
     first = rows[0]
-    # a column of date-times is the time (named so); the others go by number
+    # a column of date-times or times of day is the time (named so); the others go by number
     names = ["time" if _is_time_cell(c.strip()) else str(i + 1) for i, c in enumerate(first)]
     if spec.picks:
         return names
@@ -221,9 +221,9 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
     _refuse_one_example_per_row(len(first), spec, path)  # no names here nor in a comment above
     line = ",".join(c.strip() for c in first)
     numbered = [n for n in names if n != "time"]
-    clocks = _counting_up(rows)
-    if len(numbered) - len(clocks) >= len(spec.channels):  # a clock or a counter is no channel to pick
-        numbered = [n for n in numbered if int(n) - 1 not in clocks]
+    counting = _counting_up(rows)
+    if len(numbered) - len(counting) >= len(spec.channels):  # a clock or a counter is no channel to pick
+        numbered = [n for n in numbered if int(n) - 1 not in counting]
     picks = ([f"{spec.channels[0]}={numbered[-1]}"] if len(spec.channels) == 1
              else [f"{ch}={n}" for ch, n in zip(spec.channels, numbered)])
     rate = "" if "time" in names else f"; without a time column give the rate ({option('rate', 'HZ')})"
