@@ -74,12 +74,12 @@ def early_stopping_set(early_stop: str, generator_set: tuple, ismn_set: tuple) -
     return tuple(np.concatenate([g, i]) for g, i in zip(generator_set, ismn_set))
 
 
-def reused_g_arm(path: Path, n_seeds: int, dataset_seed: int, stations: list) -> tuple:
-    """(G arm entries, committed reference) from an earlier run's JSON, refused unless it holds seeds 1..n_seeds
-    with this study's model seeds, scored on the same ISMN validation stations."""
+def reused_g_arm(path: Path, n_seeds: int, dataset_seed: int, stations: list, hours: list) -> list:
+    """The G arm's entries from an earlier run's JSON, refused unless it holds seeds 1..n_seeds with this study's
+    model seeds, scored on the same ISMN validation stations and hours (the windows a flag change moves)."""
     try:
         old = json.loads(path.read_text())
-        g, committed, old_stations = old["arms"]["G"], old["committed"], old["ismn_val_stations"]
+        g, old_stations = old["arms"]["G"], old["ismn_val_stations"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise TinymlError(f"--reuse-g {path}: not a forecast_study result ({type(e).__name__}: {e})") from None
     if old_stations != stations:
@@ -88,7 +88,11 @@ def reused_g_arm(path: Path, n_seeds: int, dataset_seed: int, stations: list) ->
     for k in range(1, n_seeds + 1):
         if k not in by_seed or by_seed[k].get("model_seed") != study_seed(dataset_seed, k):
             raise TinymlError(f"--reuse-g {path}: no G fit of seed {k} (model seed {study_seed(dataset_seed, k)})")
-    return [by_seed[k] for k in range(1, n_seeds + 1)], committed
+        if list(by_seed[k].get("ismn_val_station_hours", [])) != list(hours):
+            raise TinymlError(f"--reuse-g {path}: G seed {k} was scored on other ISMN validation windows "
+                              f"({sum(by_seed[k].get('ismn_val_station_hours', []))} hours, this run {sum(hours)}); "
+                              "refit G instead")
+    return [by_seed[k] for k in range(1, n_seeds + 1)]
 
 
 def verdict(res: dict) -> dict:
@@ -162,12 +166,11 @@ def run(ismn_path: Path, n_seeds: int, out: Path, early_stop: str = "both", reus
     stop_sets[cand] = early_stopping_set(early_stop, stop_sets["G"], P.forecast_examples(i_va, fx, m, None, False)[:2])
     res = {"seeds_wanted": n_seeds, "candidate": cand, "early_stop": early_stop, "ismn_val_stations": val_stations,
            "arms": {"G": [], cand: []}}
-    if reuse_g is not None:
-        res["arms"]["G"], committed = reused_g_arm(reuse_g, n_seeds, seed, val_stations)
-        res["g_reused_from"] = str(reuse_g)
-    else:
-        committed = score(P, fx, app.model_path("forecast").read_bytes(), val, i_va, val_stations, floors_of(m))
+    committed = score(P, fx, app.model_path("forecast").read_bytes(), val, i_va, val_stations, floors_of(m))
     res["committed"] = committed  # reference only: the criterion compares the study's own fits
+    if reuse_g is not None:  # its windows checked against today's (the committed model's scored hours)
+        res["arms"]["G"] = reused_g_arm(reuse_g, n_seeds, seed, val_stations, committed["ismn_val_station_hours"])
+        res["g_reused_from"] = str(reuse_g)
     log(t0, f"committed: generator val MAE {committed['generator_val_mae']:.6f}, ISMN val MAE "
             f"{committed['ismn_val_mae']:.6f}")
     floors = floors_of(m)
