@@ -5,6 +5,8 @@ Two arms, each fitted with new model seeds (crc32 of "<dataset seed>:forecast:s1
 model's "<dataset seed>:forecast"), everything else as app.toml's [models.forecast], int8 as the core quantizes:
   G    the generator's training windows only, early stopping on the generator's validation (the committed recipe)
   G+I  the generator's plus every ISMN-train station's windows, unweighted, early stopping on both validations
+  G+I-es  (--early-stop generator) G+I's training windows, early stopping on the generator's validation only, as G
+       (then the ISMN validation stations only judge)
 The ISMN stations are split 60/20/20 by station (datasets/ismn `station_split`, the dataset seed). Each int8
 model is scored on the ISMN validation stations (per station, for the paired station bootstrap) and on the
 generator's validation (forecast_metrics); the ISMN test stations are never scored. Nothing is adopted or
@@ -13,7 +15,9 @@ written into the app: results go to a JSON file under build/.
 Run (hours of CPU; on a shared machine keep it to one core):
     nice -n 10 env TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 \\
         .venv/bin/python apps/soil-monitoring/forecast_study.py --ismn <your ISMN download folder>
-Options: --seeds N (default 3), --out FILE (default build/soil-study/forecast_study.json).
+Options: --seeds N (default 3), --out FILE (default build/soil-study/forecast_study.json, or
+forecast_study_es.json with --early-stop generator), --early-stop both|generator (the candidate arm's
+early-stopping set), --reuse-g FILE (the G arm from an earlier run's JSON, same seeds and stations: not refitted).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import numpy as np
 
 from tinyml.errors import TinymlError
 
-ARMS = ("G", "G+I")
+CANDIDATES = {"both": "G+I", "generator": "G+I-es"}  # --early-stop -> the candidate arm's name
 GUARD = 1.05  # criterion (b): mean G+I generator-validation MAE at most 5 % above mean G
 
 
@@ -60,9 +64,40 @@ def paired_difference(a: np.ndarray, b: np.ndarray, hours: np.ndarray) -> dict:
     return {"diff": float(d.sum() / hours.sum()), "diff_ci": [float(x) for x in ci]}
 
 
+def early_stopping_set(early_stop: str, generator_set: tuple, ismn_set: tuple) -> tuple:
+    """The candidate arm's early-stopping windows (X, y): the generator's validation and the ISMN validation's
+    ("both", the study's G+I), or the generator's only ("generator", G's own recipe)."""
+    if early_stop not in CANDIDATES:
+        raise TinymlError(f"--early-stop {early_stop!r}: expected one of {', '.join(CANDIDATES)}")
+    if early_stop == "generator":
+        return generator_set
+    return tuple(np.concatenate([g, i]) for g, i in zip(generator_set, ismn_set))
+
+
+def reused_g_arm(path: Path, n_seeds: int, dataset_seed: int, stations: list, hours: list) -> list:
+    """The G arm's entries from an earlier run's JSON, refused unless it holds seeds 1..n_seeds with this study's
+    model seeds, scored on the same ISMN validation stations and hours (the windows a flag change moves)."""
+    try:
+        old = json.loads(path.read_text())
+        g, old_stations = old["arms"]["G"], old["ismn_val_stations"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise TinymlError(f"--reuse-g {path}: not a forecast_study result ({type(e).__name__}: {e})") from None
+    if old_stations != stations:
+        raise TinymlError(f"--reuse-g {path}: scored on other ISMN validation stations than this run's")
+    by_seed = {s.get("seed"): s for s in g}
+    for k in range(1, n_seeds + 1):
+        if k not in by_seed or by_seed[k].get("model_seed") != study_seed(dataset_seed, k):
+            raise TinymlError(f"--reuse-g {path}: no G fit of seed {k} (model seed {study_seed(dataset_seed, k)})")
+        if list(by_seed[k].get("ismn_val_station_hours", [])) != list(hours):
+            raise TinymlError(f"--reuse-g {path}: G seed {k} was scored on other ISMN validation windows "
+                              f"({sum(by_seed[k].get('ismn_val_station_hours', []))} hours, this run {sum(hours)}); "
+                              "refit G instead")
+    return [by_seed[k] for k in range(1, n_seeds + 1)]
+
+
 def verdict(res: dict) -> dict:
     """The written criterion on the seeds measured (fewer than `wanted` seeds per arm: not decided)."""
-    g, gi = res["arms"]["G"], res["arms"]["G+I"]
+    g, gi = res["arms"]["G"], res["arms"][res.get("candidate", "G+I")]
     n = min(len(g), len(gi))
     if n == 0:
         return {"decided": False, "seeds_per_arm": 0}
@@ -73,11 +108,12 @@ def verdict(res: dict) -> dict:
     paired = paired_difference(a, b, hours)
     mean = lambda runs, k: float(np.mean([s[k] for s in runs]))
     gen_g, gen_gi = mean(g, "generator_val_mae"), mean(gi, "generator_val_mae")
-    out = {"seeds_per_arm": n, "ismn_val_mae_mean": {"G": mean(g, "ismn_val_mae"), "G+I": mean(gi, "ismn_val_mae")},
-           "ismn_val_paired": paired, "generator_val_mae_mean": {"G": gen_g, "G+I": gen_gi},
+    cand = res.get("candidate", "G+I")
+    out = {"seeds_per_arm": n, "ismn_val_mae_mean": {"G": mean(g, "ismn_val_mae"), cand: mean(gi, "ismn_val_mae")},
+           "ismn_val_paired": paired, "generator_val_mae_mean": {"G": gen_g, cand: gen_gi},
            "generator_val_rise_pct": 100 * (gen_gi / gen_g - 1),
            "G_generator_val_spread": [min(s["generator_val_mae"] for s in g), max(s["generator_val_mae"] for s in g)]}
-    out["a"] = out["ismn_val_mae_mean"]["G+I"] < out["ismn_val_mae_mean"]["G"] and paired["diff_ci"][1] < 0
+    out["a"] = out["ismn_val_mae_mean"][cand] < out["ismn_val_mae_mean"]["G"] and paired["diff_ci"][1] < 0
     out["b"] = gen_gi <= GUARD * gen_g
     out["c"] = all(s["generator_val_floors_met"] for s in gi)
     out["decided"] = n >= res["seeds_wanted"]
@@ -89,17 +125,22 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ismn", required=True, help="folder of an ISMN download (the *_sm_*.stm files under it)")
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--out", default="build/soil-study/forecast_study.json")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--early-stop", default="both", choices=list(CANDIDATES),
+                    help="the candidate arm's early-stopping set: both validations (G+I) or the generator's (G+I-es)")
+    ap.add_argument("--reuse-g", default=None, help="an earlier run's JSON whose G arm is taken, not refitted")
     args = ap.parse_args(argv)
+    out = args.out or ("build/soil-study/forecast_study.json" if args.early_stop == "both"
+                       else "build/soil-study/forecast_study_es.json")
     try:
-        run(Path(args.ismn), args.seeds, Path(args.out))
+        run(Path(args.ismn), args.seeds, Path(out), args.early_stop, Path(args.reuse_g) if args.reuse_g else None)
     except TinymlError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
 
 
-def run(ismn_path: Path, n_seeds: int, out: Path) -> None:
+def run(ismn_path: Path, n_seeds: int, out: Path, early_stop: str = "both", reuse_g: Path | None = None) -> None:
     from tinyml.apps import load_app
     from tinyml.data import dataset_module, load_splits
     from tinyml.features import FeatureExtractor
@@ -119,20 +160,24 @@ def run(ismn_path: Path, n_seeds: int, out: Path) -> None:
     val_stations = sorted({r.subject for r in i_va})
     log(t0, f"loaded: {len(train)} generator train, {len(val)} val; ISMN {len(i_tr)} train / {len(i_va)} val "
             f"recordings, {len(val_stations)} val stations")
+    cand = CANDIDATES[early_stop]
     # the early-stopping sets do not depend on the seed (no augmentation): built once per arm
     stop_sets = {"G": P.forecast_examples(val, fx, m, None, False)[:2]}
-    Xi, yi = P.forecast_examples(i_va, fx, m, None, False)[:2]
-    stop_sets["G+I"] = (np.concatenate([stop_sets["G"][0], Xi]), np.concatenate([stop_sets["G"][1], yi]))
-    del Xi, yi
-    res = {"seeds_wanted": n_seeds, "ismn_val_stations": val_stations, "arms": {a: [] for a in ARMS}}
+    stop_sets[cand] = early_stopping_set(early_stop, stop_sets["G"], P.forecast_examples(i_va, fx, m, None, False)[:2])
+    res = {"seeds_wanted": n_seeds, "candidate": cand, "early_stop": early_stop, "ismn_val_stations": val_stations,
+           "arms": {"G": [], cand: []}}
     committed = score(P, fx, app.model_path("forecast").read_bytes(), val, i_va, val_stations, floors_of(m))
     res["committed"] = committed  # reference only: the criterion compares the study's own fits
+    if reuse_g is not None:  # its windows checked against today's (the committed model's scored hours)
+        res["arms"]["G"] = reused_g_arm(reuse_g, n_seeds, seed, val_stations, committed["ismn_val_station_hours"])
+        res["g_reused_from"] = str(reuse_g)
     log(t0, f"committed: generator val MAE {committed['generator_val_mae']:.6f}, ISMN val MAE "
             f"{committed['ismn_val_mae']:.6f}")
     floors = floors_of(m)
+    arms = [cand] if reuse_g is not None else ["G", cand]
     for k in range(1, n_seeds + 1):  # seed by seed, both arms: a cut-short run still pairs its arms
-        for arm in ARMS:
-            tfl, epochs, n_train = fit_arm(app, fx, train, i_tr if arm == "G+I" else [], stop_sets[arm],
+        for arm in arms:
+            tfl, epochs, n_train = fit_arm(app, fx, train, i_tr if arm == cand else [], stop_sets[arm],
                                            study_seed(seed, k))
             entry = score(P, fx, tfl, val, i_va, val_stations, floors) | {
                 "seed": k, "model_seed": study_seed(seed, k), "epochs": epochs, "train_examples": n_train,

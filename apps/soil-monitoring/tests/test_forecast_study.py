@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +41,51 @@ def test_study_seeds_are_new():
     seeds = [S.study_seed(2024, k) for k in (1, 2, 3)]
     import zlib
     assert len(set(seeds)) == 3 and int(zlib.crc32(b"2024:forecast")) not in seeds
+
+
+def _windows(value: float, n: int):
+    return np.full((n, 4, 2), value, np.float32), np.full(n, value, np.float32)
+
+
+def test_generator_early_stopping_holds_no_ismn_window():
+    gen, ismn = _windows(0.0, 5), _windows(1.0, 3)
+    X, y = S.early_stopping_set("generator", gen, ismn)
+    assert len(X) == len(y) == 5 and not (X == 1.0).any() and not (y == 1.0).any()
+
+
+def test_both_early_stopping_holds_both_validations():
+    X, y = S.early_stopping_set("both", _windows(0.0, 5), _windows(1.0, 3))
+    assert len(X) == len(y) == 8 and int((y == 1.0).sum()) == 3
+
+
+def test_unknown_early_stopping_is_refused():
+    with pytest.raises(TinymlError, match="--early-stop 'ismn'"):
+        S.early_stopping_set("ismn", _windows(0.0, 1), _windows(1.0, 1))
+
+
+def _study_json(tmp_path, seeds, stations=("ismn:A:x",), hours=(100,)):
+    g = [{"seed": k, "model_seed": S.study_seed(2024, k), "generator_val_mae": 0.003,
+          "ismn_val_station_hours": list(hours)} for k in seeds]
+    path = tmp_path / "study.json"
+    path.write_text(json.dumps({"arms": {"G": g, "G+I": []}, "ismn_val_stations": list(stations)}))
+    return path
+
+
+def test_reused_g_arm_takes_the_same_seeds(tmp_path):
+    g = S.reused_g_arm(_study_json(tmp_path, [2, 1, 3]), 3, 2024, ["ismn:A:x"], [100])
+    assert [s["seed"] for s in g] == [1, 2, 3]
+
+
+def test_reused_g_arm_refuses_missing_seeds_or_other_stations(tmp_path):
+    with pytest.raises(TinymlError, match="no G fit of seed 3"):
+        S.reused_g_arm(_study_json(tmp_path, [1, 2]), 3, 2024, ["ismn:A:x"], [100])
+    with pytest.raises(TinymlError, match="other ISMN validation stations"):
+        S.reused_g_arm(_study_json(tmp_path, [1, 2, 3]), 3, 2024, ["ismn:B:y"], [100])
+    with pytest.raises(TinymlError, match="no G fit of seed 1"):
+        S.reused_g_arm(_study_json(tmp_path, [1, 2, 3]), 3, 2025, ["ismn:A:x"], [100])
+
+
+def test_reused_g_arm_refuses_other_ismn_windows(tmp_path):
+    # the same stations scored before a flag change: fewer hours at one station
+    with pytest.raises(TinymlError, match="other ISMN validation windows \\(100 hours, this run 99\\)"):
+        S.reused_g_arm(_study_json(tmp_path, [1, 2, 3]), 3, 2024, ["ismn:A:x"], [99])
