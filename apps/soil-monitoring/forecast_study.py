@@ -74,6 +74,11 @@ def early_stopping_set(early_stop: str, generator_set: tuple, ismn_set: tuple) -
     return tuple(np.concatenate([g, i]) for g, i in zip(generator_set, ismn_set))
 
 
+REUSED_KEYS = {"seed", "model_seed", "ismn_val_station_sums", "ismn_val_station_hours", "ismn_val_mae",
+               "generator_val_mae", "generator_val_floors_met"}
+MIN_SEEDS = 3  # the written criterion's seeds per arm: fewer is "not decided"
+
+
 def reused_g_arm(path: Path, n_seeds: int, dataset_seed: int, stations: list, hours: list) -> list:
     """The G arm's entries from an earlier run's JSON, refused unless it holds seeds 1..n_seeds with this study's
     model seeds, scored on the same ISMN validation stations and hours (the windows a flag change moves)."""
@@ -84,6 +89,8 @@ def reused_g_arm(path: Path, n_seeds: int, dataset_seed: int, stations: list, ho
         raise TinymlError(f"--reuse-g {path}: not a forecast_study result ({type(e).__name__}: {e})") from None
     if old_stations != stations:
         raise TinymlError(f"--reuse-g {path}: scored on other ISMN validation stations than this run's")
+    if not isinstance(g, list) or not all(isinstance(s, dict) and REUSED_KEYS <= s.keys() for s in g):
+        raise TinymlError(f"--reuse-g {path}: its G entries lack {', '.join(sorted(REUSED_KEYS))}")
     by_seed = {s.get("seed"): s for s in g}
     for k in range(1, n_seeds + 1):
         if k not in by_seed or by_seed[k].get("model_seed") != study_seed(dataset_seed, k):
@@ -102,6 +109,8 @@ def verdict(res: dict) -> dict:
     if n == 0:
         return {"decided": False, "seeds_per_arm": 0}
     g, gi = g[:n], gi[:n]
+    if any(list(s["ismn_val_station_hours"]) != list(g[0]["ismn_val_station_hours"]) for s in g + gi):
+        raise TinymlError("forecast_study: the arms were scored on other ISMN validation windows: not paired")
     a = np.array([s["ismn_val_station_sums"] for s in gi])
     b = np.array([s["ismn_val_station_sums"] for s in g])
     hours = np.array(g[0]["ismn_val_station_hours"])
@@ -116,7 +125,7 @@ def verdict(res: dict) -> dict:
     out["a"] = out["ismn_val_mae_mean"][cand] < out["ismn_val_mae_mean"]["G"] and paired["diff_ci"][1] < 0
     out["b"] = gen_gi <= GUARD * gen_g
     out["c"] = all(s["generator_val_floors_met"] for s in gi)
-    out["decided"] = n >= res["seeds_wanted"]
+    out["decided"] = n >= max(MIN_SEEDS, res["seeds_wanted"])
     out["worth_adopting"] = (out["a"] and out["b"] and out["c"]) if out["decided"] else None
     return out
 
@@ -124,12 +133,14 @@ def verdict(res: dict) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ismn", required=True, help="folder of an ISMN download (the *_sm_*.stm files under it)")
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=MIN_SEEDS)
     ap.add_argument("--out", default=None)
     ap.add_argument("--early-stop", default="both", choices=list(CANDIDATES),
                     help="the candidate arm's early-stopping set: both validations (G+I) or the generator's (G+I-es)")
     ap.add_argument("--reuse-g", default=None, help="an earlier run's JSON whose G arm is taken, not refitted")
     args = ap.parse_args(argv)
+    if args.seeds < 1:
+        ap.error("--seeds: at least 1 (the criterion decides on 3)")
     out = args.out or ("build/soil-study/forecast_study.json" if args.early_stop == "both"
                        else "build/soil-study/forecast_study_es.json")
     try:

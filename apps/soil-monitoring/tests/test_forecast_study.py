@@ -63,9 +63,14 @@ def test_unknown_early_stopping_is_refused():
         S.early_stopping_set("ismn", _windows(0.0, 1), _windows(1.0, 1))
 
 
+def _entry(k, hours=(100,), sums=(0.4,), gen=0.003):
+    return {"seed": k, "model_seed": S.study_seed(2024, k), "generator_val_mae": gen, "generator_val_floors_met": True,
+            "ismn_val_station_hours": list(hours), "ismn_val_station_sums": list(sums),
+            "ismn_val_mae": sum(sums) / sum(hours)}
+
+
 def _study_json(tmp_path, seeds, stations=("ismn:A:x",), hours=(100,)):
-    g = [{"seed": k, "model_seed": S.study_seed(2024, k), "generator_val_mae": 0.003,
-          "ismn_val_station_hours": list(hours)} for k in seeds]
+    g = [_entry(k, hours) for k in seeds]
     path = tmp_path / "study.json"
     path.write_text(json.dumps({"arms": {"G": g, "G+I": []}, "ismn_val_stations": list(stations)}))
     return path
@@ -89,3 +94,18 @@ def test_reused_g_arm_refuses_other_ismn_windows(tmp_path):
     # the same stations scored before a flag change: fewer hours at one station
     with pytest.raises(TinymlError, match="other ISMN validation windows \\(100 hours, this run 99\\)"):
         S.reused_g_arm(_study_json(tmp_path, [1, 2, 3]), 3, 2024, ["ismn:A:x"], [99])
+
+
+def test_reused_g_arm_refuses_entries_without_its_figures(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"arms": {"G": [1, 2]}, "ismn_val_stations": ["ismn:A:x"]}))
+    with pytest.raises(TinymlError, match="its G entries lack"):
+        S.reused_g_arm(path, 3, 2024, ["ismn:A:x"], [100])
+
+
+def test_verdict_needs_three_seeds_and_paired_windows():
+    res = {"seeds_wanted": 1, "candidate": "G+I", "arms": {"G": [_entry(1)], "G+I": [_entry(1, sums=(0.2,))]}}
+    assert S.verdict(res)["decided"] is False  # one seed decides nothing, whatever --seeds asked
+    res["arms"]["G+I"] = [_entry(1, hours=(99,), sums=(0.2,))]
+    with pytest.raises(TinymlError, match="not paired"):
+        S.verdict(res)
