@@ -294,3 +294,12 @@ def test_weakest_f1_interval_is_the_minimum_per_resample_over_the_classes_presen
     lo4, _ = weakest_f1_ci(rare_y, rare_pred, groups, 4, classes=[3])
     assert lo4 == 1.0
     assert np.array_equal(weakest_f1_ci(y, pred, groups, 3), weakest_f1_ci(y, pred, groups, 3))
+
+
+def test_poisson_rate_ci_is_the_exact_interval_of_a_rate():
+    from tinyml.metrics import poisson_rate_ci
+
+    assert poisson_rate_ci(0, 2.0) == (0.0, pytest.approx(-np.log(0.025) / 2.0))  # no event: 3.69 / exposure
+    lo, hi = poisson_rate_ci(3, 2.51)  # MobiFall's daily activity: 3 false alarms in 2.51 h
+    assert (round(lo, 2), round(hi, 2)) == (0.25, 3.49)
+    assert poisson_rate_ci(10, 1.0, level=0.5)[1] < poisson_rate_ci(10, 1.0)[1]

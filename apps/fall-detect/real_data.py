@@ -236,12 +236,11 @@ def share(k: int, n: int, groups: dict[str, tuple[int, int]]) -> dict:
 
 def rate_per_hour(k: int, hours: float, groups: dict[str, tuple[float, float]]) -> dict:
     """k events in `hours`: per hour, its exact Poisson 95 % interval, a cluster bootstrap one over groups."""
-    from scipy.stats import chi2
+    from tinyml.metrics import poisson_rate_ci
 
     out = {"k": int(k), "hours": round(hours, 4), "value": k / hours if hours else float("nan")}
     if hours:
-        out["exact"] = [round(float(chi2.ppf(0.025, 2 * k)) / 2 / hours if k else 0.0, 4),
-                        round(float(chi2.ppf(0.975, 2 * k + 2)) / 2 / hours, 4)]
+        out["exact"] = [round(x, 4) for x in poisson_rate_ci(k, hours)]
         boot = _cluster_ci(groups)
         if boot:
             out["cluster"] = boot

@@ -712,10 +712,9 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> list[float]:
 
 
 def _poisson_rate(k: int, hours: float, level: float = 0.95) -> list[float]:
-    from scipy.stats import chi2
+    from tinyml.metrics import poisson_rate_ci
 
-    a = (1 - level) / 2
-    return [float(chi2.ppf(a, 2 * k)) / 2 / hours if k else 0.0, float(chi2.ppf(1 - a, 2 * k + 2)) / 2 / hours]
+    return list(poisson_rate_ci(k, hours, level))
 
 
 def af_window(score_q: int, irregularity, af_q: int, af_irr) -> bool:

@@ -764,10 +764,10 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
                   f"{q['anomaly_fault_captures']} "
                   f"fault captures); share of fault captures above the threshold: {q['anomaly_detected_share']:.3f}."]
     if "false_alarms" in q:  # measured (NaN-only keys are left out of the text)
-        from scipy.stats import chi2
+        from tinyml.metrics import poisson_rate_ci
 
         k, n = q["false_alarms"], q["healthy_captures_after_calibration"]
-        hi = chi2.ppf(0.975, 2 * k + 2) / 2 / n * 1000
+        hi = poisson_rate_ci(k, n)[1] * 1000
         lines.append(f"- False anomaly alarms after calibration: **{q['false_alarms_per_1000']:.2f} per 1,000 healthy "
                      f"captures** ({k} in {n}; 95 % upper bound {hi:.2f}).")
     if "anomaly_auc_uncalibrated" in q:

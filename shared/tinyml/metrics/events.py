@@ -189,9 +189,6 @@ def event_intervals(m: dict, level: float = 0.95) -> dict[str, tuple[float, floa
     time come from: then the metric's cluster-bootstrap interval (`cluster_intervals`, 95 %) replaces the exact
     one, which counts the events as independent. A few hundred commands and an hour or two of streams leave
     wide intervals: two models a few points or alarms apart may not differ at all."""
-    from scipy.stats import chi2
-
-    a = (1 - level) / 2
     out = {}
     n = int(m.get("event_trials", 0))
     if n and np.isfinite(m.get("sensitivity", float("nan"))):
@@ -201,9 +198,7 @@ def event_intervals(m: dict, level: float = 0.95) -> dict[str, tuple[float, floa
         out["specificity"] = clopper_pearson(int(m.get("event_free_clean", round(m["specificity"] * n))), n, level)
     hours = float(m.get("stream_hours", 0.0))
     if hours > 0 and "false_alarms_per_hour" in m:
-        k = _false_alarms(m)
-        out["false_alarms_per_hour"] = (float(chi2.ppf(a, 2 * k)) / 2 / hours if k else 0.0,
-                                        float(chi2.ppf(1 - a, 2 * k + 2)) / 2 / hours)
+        out["false_alarms_per_hour"] = poisson_rate_ci(_false_alarms(m), hours, level)
     if abs(level - 0.95) < 1e-9:
         for key, ci in m.get("cluster_intervals", {}).items():
             if key in out:
@@ -222,6 +217,15 @@ def _drawn(m: dict, key: str, level: float) -> str:
     """' (cluster bootstrap over N groups)' when the interval of `key` draws groups, else ''."""
     n = bootstrap_groups(m, key, level)
     return f" (cluster bootstrap over {n} groups)" if n else ""
+
+
+def poisson_rate_ci(k: int, exposure: float, level: float = 0.95) -> tuple[float, float]:
+    """Exact interval of a rate: k events in `exposure` (hours, captures ...), per unit of it."""
+    from scipy.stats import chi2
+
+    a = (1 - level) / 2
+    lo = float(chi2.ppf(a, 2 * k)) / 2 / exposure if k else 0.0
+    return lo, float(chi2.ppf(1 - a, 2 * k + 2)) / 2 / exposure
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
