@@ -328,8 +328,8 @@ def evaluate_set(app, pipe, trials: list[Trial]) -> dict:
             continue
         rec, sig = got
         rows.append(streamed(app, pipe, t, rec, sig))
-        turned_rows.append(streamed(app, pipe, t, rec, turned_to_training_mounting(sig, app.manifest.rate)))
         starts.append(starting_gravity(sig, app.manifest.rate))
+        turned_rows.append(streamed(app, pipe, t, rec, turned_to_training_mounting(sig, app.manifest.rate, starts[-1])))
         recs.append(rec)
     first, impact_g = trials[0], float(app.manifest.postprocess["impact_g"])
     return {
@@ -372,10 +372,10 @@ def starting_gravity(sig: np.ndarray, rate: float) -> np.ndarray:
     return np.median(np.asarray(sig[: max(1, int(GRAVITY_FROM_S * rate))], np.float64), axis=0)
 
 
-def turned_to_training_mounting(sig: np.ndarray, rate: float) -> np.ndarray:
-    """The signal rotated (the smallest rotation) so that the gravity of its first GRAVITY_FROM_S reads as the
-    training mounting's: a diagnosis of orientation, never part of the pipeline."""
-    g = starting_gravity(sig, rate)
+def turned_to_training_mounting(sig: np.ndarray, rate: float, g: np.ndarray | None = None) -> np.ndarray:
+    """The signal rotated (the smallest rotation) so that the gravity of its first GRAVITY_FROM_S (`g`, when
+    known) reads as the training mounting's: a diagnosis of orientation, never part of the pipeline."""
+    g = starting_gravity(sig, rate) if g is None else g
     g = g / np.linalg.norm(g)
     axis, cos = np.cross(g, TRAINING_GRAVITY), float(g @ TRAINING_GRAVITY)
     if np.linalg.norm(axis) < 1e-9:  # already along it, or opposite: a half turn about x

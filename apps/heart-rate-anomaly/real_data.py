@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import re
 import sys
 from pathlib import Path
@@ -329,6 +330,7 @@ def _event_is_true(app, truth, t, kind) -> bool | None:
 
 # --- the card's section ---------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=None)  # every table and figure asks it of every record
 def _set_of(record: str) -> str:
     from tinyml.data import dataset_module
 
@@ -543,14 +545,15 @@ def _event_section(app, runs) -> list[str]:
            "In sinus rhythm: events inside `(N` spans, per hour of them.", "",
            "| event | events | false | false per hour (95 % CI) | in sinus rhythm: events | false | false per hour (95 % CI) |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
-    sinus_h = sum(_overlap(_spans(r["truth"], ("N",)), [(0.0, r["seconds"])]) for r in runs) / 3600
+    sinus_of = {id(r): _spans(r["truth"], ("N",)) for r in runs}
+    sinus_h = sum(_overlap(sinus_of[id(r)], [(0.0, r["seconds"])]) for r in runs) / 3600
     P = app.pipeline
     for kind in kinds:
         if kind == "normal":
             continue  # a window class, never an event
         n = f = n_s = f_s = 0
         for r in runs:
-            sinus = _spans(r["truth"], ("N",))
+            sinus = sinus_of[id(r)]
             for t, k in r["events"]:
                 if k != kind:
                     continue

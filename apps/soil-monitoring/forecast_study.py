@@ -224,7 +224,7 @@ def score(P, fx, tfl: bytes, val, i_va, stations, floors) -> dict:
     """One int8 model on the generator's validation and, per station, on the ISMN validation stations."""
     from tinyml.reference import TflmModel
 
-    invoke = invoker(TflmModel(tfl))
+    invoke = P.forecast_invoker(TflmModel(tfl))
     gen = P.forecast_metrics(val, fx, invoke)
     sums, hours = np.zeros(len(stations)), np.zeros(len(stations), np.int64)
     at = {s: i for i, s in enumerate(stations)}
@@ -239,12 +239,6 @@ def score(P, fx, tfl: bytes, val, i_va, stations, floors) -> dict:
                                              and gen["forecast_gain_vs_drydown"] > floors["forecast_gain_vs_drydown"]),
             "ismn_val_mae": float(sums.sum() / max(hours.sum(), 1)),
             "ismn_val_station_sums": sums.tolist(), "ismn_val_station_hours": hours.tolist()}
-
-
-def invoker(model):
-    from tinyml.scoring import model_outputs
-
-    return lambda X: model_outputs(model, X).reshape(-1)
 
 
 def floors_of(m) -> dict:

@@ -822,9 +822,10 @@ def drydown_floor(r) -> float:
     return 0.1
 
 
-def forecast_summary(errs: list) -> dict:
+def forecast_summary(errs: list, baselines: bool = False) -> dict:
     """The forecast figures from per-cluster errors (forecast_errors' triples, one per recording or station):
-    MAEs, gains and their 95 % intervals, clusters resampled; {} without any."""
+    MAEs, gains and their 95 % intervals, clusters resampled (baselines: the baselines' MAEs' too); {} without
+    any."""
     if not errs:
         return {}
     err_m, err_p, err_d = ([e[i] for e in errs] for i in range(3))
@@ -832,11 +833,19 @@ def forecast_summary(errs: list) -> dict:
     out = {"forecast_mae": m, "persistence_mae": pe, "drydown_mae": d,
            "forecast_gain_vs_persistence": 1.0 - m / pe if pe > 0 else 0.0,
            "forecast_gain_vs_drydown": 1.0 - m / d if d > 0 else 0.0, "forecast_hours": int(sum(map(len, err_m)))}
-    return out | _forecast_intervals(err_m, err_p, err_d)
+    return out | _forecast_intervals(err_m, err_p, err_d, baselines)
 
 
-def _forecast_intervals(err_m, err_p, err_d) -> dict:
-    """95 % intervals of the forecast MAE and of its gains over the baselines, recordings resampled."""
+def forecast_invoker(model):
+    """The forecast model as the metrics call it: windows' features -> one scaled change each."""
+    from tinyml.scoring import model_outputs
+
+    return lambda X: model_outputs(model, X).reshape(-1)
+
+
+def _forecast_intervals(err_m, err_p, err_d, baselines: bool = False) -> dict:
+    """95 % intervals of the forecast MAE and of its gains over the baselines (baselines: and of the baselines'
+    MAEs), recordings resampled."""
     from tinyml.metrics import cluster_bootstrap_ci
 
     parts = {"m": [e.sum() for e in err_m], "p": [e.sum() for e in err_p], "d": [e.sum() for e in err_d],
@@ -844,6 +853,9 @@ def _forecast_intervals(err_m, err_p, err_d) -> dict:
     stats = {"forecast_mae": lambda s: s["m"] / np.maximum(s["n"], 1),
              "forecast_gain_vs_persistence": lambda s: 1.0 - s["m"] / np.where(s["p"] > 0, s["p"], np.nan),
              "forecast_gain_vs_drydown": lambda s: 1.0 - s["m"] / np.where(s["d"] > 0, s["d"], np.nan)}
+    if baselines:
+        stats |= {"persistence_mae": lambda s: s["p"] / np.maximum(s["n"], 1),
+                  "drydown_mae": lambda s: s["d"] / np.maximum(s["n"], 1)}
     return {f"{k}_ci": [float(v) for v in cluster_bootstrap_ci(parts, f)] for k, f in stats.items()}
 
 
@@ -856,9 +868,7 @@ def evaluate(app, pipe, recordings, scorer=None) -> dict:
     out = fault_metrics(y, prob, rule, groups)
     forecast = (getattr(pipe, "models", None) or {}).get("forecast")
     if forecast is not None:
-        from tinyml.scoring import model_outputs
-
-        out.update(forecast_metrics(recordings, fx, lambda X: model_outputs(forecast, X).reshape(-1)))
+        out.update(forecast_metrics(recordings, fx, forecast_invoker(forecast)))
         if not hasattr(forecast, "predict"):  # the closed loop runs the device's int8 models only (hour by hour:
             out.update(irrigation_metrics(app, pipe, recordings, forecast))  # a float model call costs ~10 ms)
     return out
@@ -1021,35 +1031,22 @@ def real_forecast_metrics(recs, pipe) -> dict:
     simulation's (forecast_targets' rule for real records: ISMN-good samples only, no wetting in the 24 h):
     MAEs and gains with 95 % intervals, stations resampled (a station's probes and stretches are one cluster),
     overall and per network."""
-    from tinyml.scoring import model_outputs
-
-    forecast = pipe.models["forecast"]
+    invoke = forecast_invoker(pipe.models["forecast"])
     by_station: dict = {}
     for r in recs:
-        e = forecast_errors(r, pipe.fx, lambda X: model_outputs(forecast, X).reshape(-1))
+        e = forecast_errors(r, pipe.fx, invoke)
         if e is not None:
             by_station.setdefault(r.subject, []).append(e)
     errs = {s: tuple(np.concatenate([e[i] for e in parts]) for i in range(3)) for s, parts in by_station.items()}
 
     def summary(stations):
-        out = forecast_summary([errs[s] for s in stations])
-        if not out:
-            return out
-        return out | {"stations": len(stations)} | _baseline_intervals([errs[s] for s in stations])
+        out = forecast_summary([errs[s] for s in stations], baselines=True)
+        return out | {"stations": len(stations)} if out else out
 
     out = summary(sorted(errs))
     networks = sorted({s.split(":")[1] for s in errs})
     out["networks"] = {n: summary([s for s in sorted(errs) if s.split(":")[1] == n]) for n in networks}
     return out
-
-
-def _baseline_intervals(errs: list) -> dict:
-    """95 % intervals of the persistence and dry-down MAEs, clusters resampled."""
-    from tinyml.metrics import cluster_bootstrap_ci
-
-    parts = {"p": [e[1].sum() for e in errs], "d": [e[2].sum() for e in errs], "n": [len(e[1]) for e in errs]}
-    return {f"{k}_ci": [float(v) for v in cluster_bootstrap_ci(parts, lambda s, c=c: s[c] / np.maximum(s["n"], 1))]
-            for k, c in (("persistence_mae", "p"), ("drydown_mae", "d"))}
 
 
 def _ismn_classes(y, pred, rule) -> dict:
@@ -1249,7 +1246,8 @@ def model_card_extras(app, out_dir, card, pipe, test):
     by_soil = []
     for soil in soils:
         rs = [i for i, r in enumerate(test) if r.truth.get("soil") == soil]
-        ys, ps = y[np.isin(rec, rs)], prob[np.isin(rec, rs)]
+        here = np.isin(rec, rs)
+        ys, ps = y[here], prob[here]
         f1 = fault_metrics(ys, ps, np.zeros_like(ys))
         f1s = [v for k, v in f1.items() if k.startswith("f1_")]
         by_soil.append(f"| {soil} | {len(rs)} | {int(len(ys))} | {np.mean(f1s):.3f} | {f1['min_class_f1']:.3f} |")

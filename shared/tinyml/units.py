@@ -185,8 +185,9 @@ def _at_rail(x: np.ndarray) -> np.ndarray | None:
     inner = v[(v != v.max()) & (v != v.min())]
     middle = float(np.median(inner)) if inner.size else float(np.median(v))
     for side in (v - middle, middle - v):  # above the middle, then below it
-        if _cut_at_top(side):
-            at |= side == side.max()
+        top = _cut_at_top(side)
+        if top is not None:
+            at |= top
     if not at.any():
         return None
     where = np.zeros(len(x), bool)
@@ -194,21 +195,21 @@ def _at_rail(x: np.ndarray) -> np.ndarray | None:
     return where
 
 
-def _cut_at_top(d: np.ndarray) -> bool:
-    """Whether `d` (a signal less its middle, one side) was cut at its largest value: the samples there pile up
-    (a run of CLIP_RUN, or CLIP_SHARE of them), the top lies CLIP_LEVELS distinct values beyond the middle
-    (quantized noise at rest and a flat channel reach their own top in a step or two), and more samples sit at
-    the top than at the CLIP_INNER values just inside it (a peak of its own, a 12-bit ECG's R wave, passes
-    through those on its way up and down; a cut one jumps to the rail and stays)."""
+def _cut_at_top(d: np.ndarray) -> np.ndarray | None:
+    """Where `d` (a signal less its middle, one side) sits at its largest value when it was cut there, else None:
+    the samples there pile up (a run of CLIP_RUN, or CLIP_SHARE of them), the top lies CLIP_LEVELS distinct
+    values beyond the middle (quantized noise at rest and a flat channel reach their own top in a step or two),
+    and more samples sit at the top than at the CLIP_INNER values just inside it (a peak of its own, a 12-bit
+    ECG's R wave, passes through those on its way up and down; a cut one jumps to the rail and stays)."""
     top = d.max()
     at = d == top
     count = int(at.sum())
     if top <= 0 or count < CLIP_RUN or not (count >= CLIP_SHARE * d.size or _longest_run(at) >= CLIP_RUN):
-        return False
+        return None
     levels = _top_levels(d[d > 0], count)  # ascending
     if len(levels) <= CLIP_LEVELS:
-        return False
-    return count > int(np.isin(d, levels[-1 - CLIP_INNER:-1]).sum())
+        return None
+    return at if count > int(np.isin(d, levels[-1 - CLIP_INNER:-1]).sum()) else None
 
 
 def _top_levels(d: np.ndarray, count: int) -> np.ndarray:
@@ -574,7 +575,7 @@ def _near_typical(columns, chans, unit: str, cands, checks: _Checks):
     if checks.magnitude is None:
         return None
     lo, hi = checks.magnitude
-    loose = _Checks(checks.ranges, (lo / MAGNITUDE_MARGIN, hi * MAGNITUDE_MARGIN), checks.required)
+    loose = _Checks(checks.ranges, (lo / MAGNITUDE_MARGIN, far_above_magnitude(checks.magnitude)), checks.required)
     near = []
     for c in cands[:1] if cands[0].declared else cands:
         cols = {ch: c.fn(columns[ch]) for ch in chans}

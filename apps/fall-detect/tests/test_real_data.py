@@ -13,12 +13,20 @@ from tinyml.apps import load_app, load_module
 from tinyml.data import dataset_module
 from tinyml.errors import TinymlError
 from tinyml.predict import Pipeline, predict_file
+from tinyml.units import G
 
 APP = load_app("fall-detect")
 M = APP.manifest
 RD = load_module(APP.dir / "real_data.py", "fall_detect_real_data")
-G = 9.80665
+
 AS_MOBIFALL = {"F01": "FOL", "F04": "FKL", "D07": "SCH", "D01": "WAL"}  # simulated code -> a MobiFall code
+
+
+def _simulated(rate: float, seed: int, subjects: int, activities: list[str]) -> list:
+    """One trial of each activity per simulated person, at the data set's rate, in g."""
+    return dataset_module("synthetic-falls").generate(rate=rate, channels=M.channels, seed=seed, subjects=subjects,
+                                                      trials_per_activity=1, stream_hours=0, activities=activities,
+                                                      workers=1)
 
 
 def _mobifall_file(path, signal_g: np.ndarray, rate: float, code: str, subject: int) -> None:
@@ -36,9 +44,7 @@ def mobifall(tmp_path_factory):
     """Two simulated people, a fall and a daily activity each (and a gyroscope file, which is not read)."""
     root = tmp_path_factory.mktemp("MobiFall_Dataset_v2.0")
     rate = 87.0
-    recs = dataset_module("synthetic-falls").generate(rate=rate, channels=M.channels, seed=3, subjects=2,
-                                                      trials_per_activity=1, stream_hours=0,
-                                                      activities=["F01", "D07"], workers=1)
+    recs = _simulated(rate, seed=3, subjects=2, activities=["F01", "D07"])
     for n, r in enumerate(recs):
         subject = 1 + n // 2
         code = AS_MOBIFALL[r.activity]
@@ -65,9 +71,7 @@ def smartfallmm(tmp_path_factory):
     """One simulated young person at the hip (a fall, a daily activity) and a wrist file too short to score."""
     root = tmp_path_factory.mktemp("SmartFallMM-Dataset")
     rate = 25.0
-    recs = dataset_module("synthetic-falls").generate(rate=rate, channels=M.channels, seed=4, subjects=1,
-                                                      trials_per_activity=1, stream_hours=0,
-                                                      activities=["F02", "D07"], workers=1)
+    recs = _simulated(rate, seed=4, subjects=1, activities=["F02", "D07"])
     hip = root / "young" / "accelerometer" / "meta_hip"
     for r in recs:
         _metamotion_file(hip / f"S29A{'10' if r.label == 'fall' else '09'}T01.csv", r.signal, rate)

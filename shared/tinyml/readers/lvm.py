@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice
-from . import FileSignal, ReadSpec, decode_text, head_text, is_number, numbered_lines, parse_numbers
+from . import FileSignal, ReadSpec, decode_text, head_text, is_number, parse_numbers
 
 MAGIC = "LabVIEW Measurement"
 END = "***End_of_Header***"
@@ -56,7 +56,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         notice(path, f"{len(ends) - 1} segments: the first is read")
     heading = [c.strip() for c in lines[ends[1] + 1].split(sep)]
     numbered = []  # (file line, cells) of the data rows, up to the next segment's header (`Channels ...`)
-    for n, ln in numbered_lines("\n".join(lines[ends[1] + 2:]), start=ends[1] + 3):
+    for n, ln in enumerate(lines[ends[1] + 2:], ends[1] + 3):  # blank lines skipped, file lines kept
+        if not ln.strip():
+            continue
         cells = ln.split(sep)
         if not is_number(cells[0].strip().replace(",", ".")):
             break
