@@ -5,7 +5,7 @@ and SmartFallMM, each sensor position apart.
         [--smartfallmm <SmartFallMM-Dataset folder>] [--out apps/fall-detect/model]
 
 - MobiFall v2.0 (Vavoulas et al. 2014): a Samsung Galaxy S3 in a trouser pocket, its accelerometer at about
-  about 81-99 Hz (irregular timestamps, m/s^2, a +-2 g range); 24 people, 4 kinds of fall (3 trials each) and, for 9
+  81-99 Hz (irregular timestamps, m/s^2, a +-2 g range); 24 people, 4 kinds of fall (3 trials each) and, for 9
   of them, 9 daily activities. Files: `<CODE>_acc_<subject>_<trial>.txt` anywhere under the folder
   (`sub<N>/{FALLS,ADL}/<CODE>/`).
 - SmartFallMM (Texas State University): the same activities recorded at once by a MetaMotion sensor on the
