@@ -576,6 +576,7 @@ while b"\\0" not in buf:
     buf += s.recv(65536)
 assert json.loads(buf.split(b"\\0")[0])["success"]
 s.close()
+time.sleep(0.3)  # closed first, exits after: one exiting at the very moment it closes is the known race (docstring)
 print(p.pid, flush=True)
 """
 
