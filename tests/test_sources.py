@@ -201,3 +201,13 @@ def test_no_val_sources_is_checked_against_the_sources(tmp_path, sisfall):
         load_splits(_manifest(tmp_path, one), progress=False)
     with pytest.raises(TinymlError, match="no_val_sources"):
         _manifest(tmp_path, '[dataset]\nname = "sisfall"\nno_val_sources = [3]\n')
+
+
+def test_draw_last_sources_is_checked_against_the_sources(tmp_path, sisfall):
+    from tinyml.data import load_splits
+
+    m = _manifest(tmp_path, _two_sources(str(sisfall)).replace("seed = 3\n", 'seed = 3\ndraw_last_sources = ["sisfal"]\n'))
+    with pytest.raises(TinymlError, match="draw_last_sources names 'sisfal', which is no source"):
+        load_splits(m, progress=False)
+    with pytest.raises(TinymlError, match="draw_last_sources"):
+        _manifest(tmp_path, '[dataset]\nname = "sisfall"\ndraw_last_sources = [3]\n')
