@@ -347,8 +347,8 @@ def real_data_section(app, folder) -> str:
     for name, d in real["datasets"].items():
         lines.append(f"- **{name}** ({d['citation']}; terms: {d['terms']}): {d['devices']}.")
     p = real["postprocess"]
-    lines += ["", "Never trained or tuned on: other devices, rates, body positions and people than training's; the "
-              "committed int8 model and `[postprocess]` as they are; each file read as `tinyml predict` reads it. "
+    lines += ["", _scope_text(real.get("scope", {})) + " The committed int8 model and `[postprocess]` as they are; "
+              "each file read as `tinyml predict` reads it. "
               "Sensitivity: fall trials with a fall alert; specificity: daily-activity trials without one; false "
               "alarms per hour of daily activity. As `predict` streams each file (any alert in the trial), and with "
               f"the card's definitions (an alert from {p['detect_before_s']:g} s before to {p['detect_after_s']:g} s "
@@ -384,6 +384,20 @@ def real_data_section(app, folder) -> str:
                          f"({sum(e['falls'] for e in why)} falls), e.g. " + "; ".join(
                              f"{e['files']} like `{e['example']}`" for e in why[:2]) + ".")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _scope_text(scope: dict) -> str:
+    """Whose recordings the figures come from: a data set the model trained on gives only its held-out people."""
+    trained = {n: d for n, d in scope.items() if d.get("scored") == "test subjects"}
+    never = [n for n in scope if n not in trained] if scope else []
+    if not trained:
+        return ("Never trained or tuned on: other devices, rates, body positions and people than training's." +
+                (f" ({', '.join(never)})" if never else ""))
+    held = "; ".join(f"{n}: its {d['test_subjects']} test subjects (the model trained on {d['trained_subjects']} "
+                     "others)" for n, d in trained.items())
+    return ("**Held-out people only**: this model trained on other people of these data sets (split by subject, "
+            f"each cohort apart, as the card's cohorts list), so only its test subjects are scored ({held})" +
+            (f"; {', '.join(never)} never trained on" if never else "") + ". Never tuned on.")
 
 
 def _per_activity_lines(x: dict, names: dict) -> list[str]:
