@@ -74,6 +74,8 @@ def make_examples(recordings, fx, manifest, rng, augment):
                     starts.append(s)
         for s in starts:
             frames.append(sig[s : s + W]); labels.append(0)
+    if not frames:  # a short trial whose impact leaves no window in place (real trials of 5-10 s), scored alone
+        return fx.batch(np.zeros((0, W, len(manifest.channels)), np.float32)), np.zeros(0, np.int64)
     X = np.stack(frames).astype(np.float32)
     if augment:
         X = _augment(X, rng, rate)
