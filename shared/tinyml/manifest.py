@@ -135,6 +135,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         # sources (by name) whose groups are drawn after all others', so adding them leaves the others' split as
         # it was (a model trained before they were added is compared on groups it never trained on)
         "draw_last_sources": ((list,), False, []),
+        # real sources (by name) reported per cohort but kept out of the headline metrics that [acceptance] checks
+        # (scoring.is_real): a harder data set added later (another body position) leaves what the floors measure
+        "reported_apart_sources": ((list,), False, []),
         "options": ((dict,), False, {}),
         "smoke_options": ((dict,), False, {}),
         "sources": ((list,), False, []),  # [[dataset.sources]]: several sources (data/source.py)
@@ -619,7 +622,7 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
     if m.dataset["split"] not in SPLITS:
         raise _err(p, "dataset.split", f"{m.dataset['split']!r} not allowed; allowed: {', '.join(SPLITS)}")
     _check_sources(m)
-    for key in ("no_val_sources", "draw_last_sources"):
+    for key in ("no_val_sources", "draw_last_sources", "reported_apart_sources"):
         if not all(isinstance(v, str) and v for v in m.dataset[key]):
             raise _err(p, f"dataset.{key}", "must be a list of source names, e.g. [\"cwru\"]")
     for k in ("test_fraction", "val_fraction"):

@@ -17,7 +17,7 @@ def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
     """The manifest's dataset split into (train, val, test) by its [dataset] rule and seed."""
     ds = m.dataset
     names = {s.name for s in declared_sources(m, smoke)} | ({ds["name"]} if ds["name"] else set())
-    for key in ("no_val_sources", "draw_last_sources"):
+    for key in ("no_val_sources", "draw_last_sources", "reported_apart_sources"):
         unknown = sorted(set(ds[key]) - names)
         if unknown:
             raise TinymlError(f"{m.path}: [dataset] {key} names {unknown[0]!r}, which is no source of this "
