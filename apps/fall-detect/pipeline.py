@@ -276,6 +276,15 @@ def model_card_extras(app, out_dir, card, pipe, test):
   carry no impact time: the loader takes the peak of |a|. Terms: free for research from its authors, cite the
   paper; its distribution grants no right to redistribute, so no trial is in this repository and the demo is
   synthetic. Read from your copy (`export SISFALL=...`); without it training falls back to the generator.
+- **MobiFall v2.0** (`datasets/mobifall/`; Vavoulas et al., 2014): 24 people with a phone in a trouser pocket
+  (±2 g, about 81-99 Hz), 4 kinds of fall, 9 daily activities; and **SmartFallMM** (`datasets/smartfallmm/`;
+  Texas State University): a sensor on the hip and a phone in the front trouser pocket, young people's 5 kinds
+  of fall, young and older people's daily activities. Other people and other body positions than SisFall's
+  belt; each file read as `predict` reads it; split by subject within each cohort, drawn after SisFall's and
+  the generator's (their subjects as before). Their held-out people are reported per cohort and in the
+  real-data section below, not in the headline, which stays on SisFall (`reported_apart_sources`). Terms: free
+  for research (MobiFall, cite the paper) and no licence stated (SmartFallMM): nothing of either is in this
+  repository. Read from your copies (`export MOBIFALL=... SMARTFALLMM=...`); a folder not set is left out.
 - **synthetic-falls** (`datasets/synthetic-falls/`): simulated people performing the same codes plus four
   extra hard negatives (riding in a vehicle, vigorous jumping, jumping down, flopping onto a bed) and
   continuous daily-life streams: the held-out false alarms per hour come from these 20 h, which SisFall's

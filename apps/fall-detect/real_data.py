@@ -76,7 +76,7 @@ DATASETS = {
         "citation": "SmartFallMM: A Multimodal Dataset Collected with Commodity Devices, Texas State University "
                     "(A. Ngu's group), github.com/txst-cs-smartfall/SmartFallMM-Dataset (its paper is announced)",
         "terms": "published on GitHub with no licence stated (all rights reserved by default): read for "
-                 "evaluation, nothing redistributed here; cite the repository",
+                 "training and evaluation, nothing redistributed here; cite the repository",
         "devices": "MetaMotion sensors on the left hip and the right wrist (g, 25-50 Hz), a phone in the right "
                    "front trouser pocket and a smartwatch on the left wrist (m/s^2)",
         "activities": SMARTFALLMM.ACTIVITIES,

@@ -31,7 +31,7 @@ from tinyml.errors import TinymlError, notices_held
 from tinyml.readers import ReadSpec
 from tinyml.recording import Recording, read_recording_parts
 
-KIND = "real recordings: MobiFall v2.0, a phone in a trouser pocket (24 people)"
+KIND = "MobiFall v2.0, a phone in a trouser pocket (24 people)"
 TRIAL_FILE = re.compile(r"^([A-Z]{3})_acc_(\d+)_(\d+)\.txt$")
 FALLS = {
     "FOL": "forward-lying: fall forward from standing, hands used to dampen the fall",

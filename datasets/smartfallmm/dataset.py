@@ -30,7 +30,7 @@ from tinyml.recording import Recording
 
 _FILES = dataset_module("mobifall")  # read_whole, as_trial, progress_of, left_out_notice
 
-KIND = "real recordings: SmartFallMM, a MetaMotion sensor on the hip and a phone in a trouser pocket"
+KIND = "SmartFallMM, a MetaMotion sensor on the hip and a phone in a trouser pocket"
 TRIAL_FILE = re.compile(r"^S(\d+)A(\d+)T(\d+)\.csv$")
 GROUPS = ("young", "old")
 ACTIVITIES = {
