@@ -81,11 +81,10 @@ def load(path, *, rate: float, channels, manifest=None, progress: bool = False) 
     if manifest is None:
         raise TinymlError("mobifall: needs the app's manifest to read files as predict does (the core passes it)")
     spec = ReadSpec.from_manifest(manifest)
-    window_s = int(manifest.features["window"]) / manifest.rate
     files = find_trials(Path(path))
     recs, left_out = [], []
     for file, subject, code in progress_of(files, progress):
-        rec = read_whole(file, spec, window_s)
+        rec = read_whole(file, spec, manifest)
         if isinstance(rec, str):
             left_out.append(f"{file.name}: {rec}")
             continue
@@ -97,23 +96,37 @@ def load(path, *, rate: float, channels, manifest=None, progress: bool = False) 
 # --- reading a trial file whole (datasets/smartfallmm uses these too) ------------------------------------------
 
 
-def read_whole(file: Path, spec: ReadSpec, window_s: float) -> Recording | str:
+def read_whole(file: Path, spec: ReadSpec, manifest) -> Recording | str:
     """The file as one recording, or why it is left out: refused by the reader, cut at a gap longer than
-    max_gap_s into parts of a window or more (predict would score them apart), or shorter than one window (a
-    part shorter than one window beside a longer one is dropped, as predict drops it). The reader's notices (units
-    converted, rows stamped in bursts) are not printed: thousands of files, each as the data set is."""
+    max_gap_s into parts of a window or more (predict would score them apart), or shorter than one window at
+    the device rate (a part shorter than one window beside a longer one is dropped, as predict drops it). The
+    reader's notices (units converted, rows stamped in bursts) are not printed: thousands of files, each as
+    the data set is."""
     try:
         with contextlib.redirect_stderr(io.StringIO()), notices_held():
             parts, _ = read_recording_parts(file, spec)
     except TinymlError as e:
         return str(e).replace(f"{file}: ", "", 1)
-    whole = [p for p in parts if p.duration >= window_s]  # predict skips a part shorter than one window too
+    window = int(manifest.features["window"])
+    if len(parts) == 1:  # predict's prepare: the samples once resampled to the device rate
+        whole = parts if _device_samples(parts[0], manifest) >= window else []
+    else:  # predict's read_input_parts: each part's length at the device rate
+        whole = [p for p in parts if len(p.signal) * manifest.rate / p.rate >= window]
     if len(whole) > 1:
         return f"cut into {len(whole)} parts at gaps"
     if not whole:
+        window_s = window / manifest.rate
         return f"{parts[0].duration:.2f} s, shorter than one window ({window_s:g} s)" if len(parts) == 1 else (
             f"cut into {len(parts)} parts at gaps, each shorter than one window ({window_s:g} s)")
     return whole[0]
+
+
+def _device_samples(rec: Recording, manifest) -> float:
+    """The recording's length at the device rate; exact (the resampler's own count) near one window."""
+    n = len(rec.signal) * manifest.rate / rec.rate
+    if n >= int(manifest.features["window"]) + 1 or abs(rec.rate - manifest.rate) < 1e-6 * manifest.rate:
+        return n
+    return len(manifest.resample(rec.signal, rec.rate))
 
 
 def as_trial(rec: Recording, subject: str, code: str, label: str, cohort: str) -> Recording:

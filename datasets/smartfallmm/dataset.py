@@ -94,13 +94,12 @@ def load(path, *, rate: float, channels, manifest=None, sensors=WORN_AT_THE_WAIS
     if manifest is None:
         raise TinymlError("smartfallmm: needs the app's manifest to read files as predict does (the core passes it)")
     named = ReadSpec.from_manifest(manifest)
-    window_s = int(manifest.features["window"]) / manifest.rate
     files = find_trials(Path(path), tuple(sensors))
     recs, left_out = [], []
     for file, subject, code, sensor, group in _FILES.progress_of(files, progress):
         spec = named if has_heading(file) else ReadSpec.from_manifest(
             manifest, picks=parse_picks(SENSORS[sensor][1], manifest.channels))
-        rec = _FILES.read_whole(file, spec, window_s)
+        rec = _FILES.read_whole(file, spec, manifest)
         if isinstance(rec, str):
             left_out.append(f"{sensor}/{file.name}: {rec}")
             continue

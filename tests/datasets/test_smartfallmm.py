@@ -66,3 +66,24 @@ def test_the_wrist_sensors_only_on_request_and_an_unknown_sensor_is_one_line(tre
 def test_a_folder_without_trials_is_one_line(tmp_path, manifest):
     with pytest.raises(TinymlError, match="no SmartFallMM accelerometer trials found"):
         _load(tmp_path, manifest)
+
+
+def test_a_file_a_whole_window_once_resampled_is_read_as_predict_reads_it(tree, manifest):
+    """A phone file of 3.99 s at its own rate (199.5 samples at 50 Hz) resamples to one whole window: predict
+    scores it, so the loader keeps it (the window is counted at the device rate, as predict counts it)."""
+    from datetime import datetime, timedelta
+
+    from tinyml.predict import predict_file
+
+    root, _ = tree
+    f = root / "old" / "accelerometer" / "phone" / "S02A09T02.csv"
+    start = datetime(2023, 4, 29, 12, 18, 5)
+    rate = 40.1
+    f.write_text("".join(f"{(start + timedelta(seconds=i / rate)).strftime('%Y-%m-%d %H:%M:%S.%f')},"
+                         f"{9.7 + 0.1 * np.sin(i / 5):.4f},1.5,0.3\n" for i in range(160)))  # 160 samples: 3.99 s
+    assert predict_file(APP_FALL, f, channel=["ax=2", "ay=3", "az=4"])  # predict scores it
+    recs = _load(root, manifest)
+    assert str(f) in {r.source for r in recs}
+
+
+APP_FALL = load_app("fall-detect")
