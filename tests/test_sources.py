@@ -201,3 +201,33 @@ def test_no_val_sources_is_checked_against_the_sources(tmp_path, sisfall):
         load_splits(_manifest(tmp_path, one), progress=False)
     with pytest.raises(TinymlError, match="no_val_sources"):
         _manifest(tmp_path, '[dataset]\nname = "sisfall"\nno_val_sources = [3]\n')
+
+
+def test_draw_last_sources_is_checked_against_the_sources(tmp_path, sisfall):
+    from tinyml.data import load_splits
+
+    m = _manifest(tmp_path, _two_sources(str(sisfall)).replace("seed = 3\n", 'seed = 3\ndraw_last_sources = ["sisfal"]\n'))
+    with pytest.raises(TinymlError, match="draw_last_sources names 'sisfal', which is no source"):
+        load_splits(m, progress=False)
+    with pytest.raises(TinymlError, match="draw_last_sources"):
+        _manifest(tmp_path, '[dataset]\nname = "sisfall"\ndraw_last_sources = [3]\n')
+
+
+def test_reported_apart_sources_stay_out_of_the_headline(tmp_path, sisfall):
+    """A real source in reported_apart_sources is split and reported per cohort like any other, but the headline
+    metrics ([acceptance]'s) come from the other real sources: adding a harder data set (another body position)
+    does not change what the floors measure."""
+    from tinyml.scoring import is_real
+
+    three = _two_sources(str(sisfall)) + f'[[dataset.sources]]\nname = "mobifall"\npath = "{sisfall}"\n'
+    m = _manifest(tmp_path, three)
+    rec = lambda c: type("R", (), {"cohort": c})()  # noqa: E731
+    assert is_real(m)(rec("mobifall")) and is_real(m)(rec("sisfall/adult"))
+    m = _manifest(tmp_path, three.replace("seed = 3\n", 'seed = 3\nreported_apart_sources = ["mobifall"]\n'))
+    assert not is_real(m)(rec("mobifall")) and is_real(m)(rec("sisfall/adult"))
+    assert not is_real(m)(rec("synthetic-falls"))
+    bad = _manifest(tmp_path, three.replace("seed = 3\n", 'seed = 3\nreported_apart_sources = ["mobifal"]\n'))
+    from tinyml.data import load_splits
+
+    with pytest.raises(TinymlError, match="reported_apart_sources names 'mobifal', which is no source"):
+        load_splits(bad, progress=False)

@@ -166,3 +166,28 @@ def test_no_val_sources_trains_every_group_not_held_out_for_test():
                        cohort=r.cohort, split="val" if r.subject == "L0" else "") for r in recs]
     with pytest.raises(ValueError, match="marked val"):
         split_recordings(fixed, test_fraction=0.25, val_fraction=0.15, seed=1, no_val_sources=["rig"])
+
+
+def test_draw_last_sources_leave_the_other_sources_split_as_it_was():
+    """A source whose name sorts first ("a-new") shifts every later stratum's draw; named in draw_last_sources
+    its strata are drawn after the others, so the sources already there keep their train/val/test groups,
+    and the new source is split by its own groups (no group of it in two splits)."""
+    def tagged(n, cohort, prefix, events=False):
+        return [Recording(np.zeros((10, 1), np.float32), 50.0, ("x",), subject=f"{prefix}{s}", label="a",
+                          source=f"{prefix}{s}/r", cohort=cohort, events=[(0.1, "a")] if events else [])
+                for s in range(n)]
+
+    before = tagged(23, "real/adult", "A", events=True) + tagged(15, "real/old", "E") + tagged(32, "gen", "G")
+    added = tagged(24, "a-new", "N", events=True) + tagged(9, "a-new/old", "O")
+    names = lambda rs: sorted(r.subject for r in rs if not r.cohort.startswith("a-new"))  # noqa: E731
+    shifted = 0
+    for seed in range(10):
+        base = split_recordings(before, test_fraction=0.25, val_fraction=0.15, seed=seed)
+        plain = split_recordings(before + added, test_fraction=0.25, val_fraction=0.15, seed=seed)
+        last = split_recordings(before + added, test_fraction=0.25, val_fraction=0.15, seed=seed,
+                                draw_last_sources=["a-new"])
+        shifted += [names(p) for p in plain] != [names(b) for b in base]
+        assert [names(p) for p in last] == [names(b) for b in base]
+        new = [{r.subject for r in part if r.cohort.startswith("a-new")} for part in last]
+        assert all(new) and not (new[0] & new[1]) and not (new[0] & new[2]) and not (new[1] & new[2])
+    assert shifted  # without it, adding the source would have moved the others' subjects

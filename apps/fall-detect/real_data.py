@@ -1,8 +1,9 @@
-"""The committed pipeline on real falls recorded by others (never trained on, never committed): MobiFall v2.0
-and SmartFallMM, each sensor position apart.
+"""The committed pipeline on real falls recorded by others (never committed): MobiFall v2.0 and SmartFallMM, each
+sensor position apart; of a data set the model trained on (a `[[dataset.sources]]` of its card), only the
+subjects its card records as held out (test), so no figure comes from a person it trained on.
 
     .venv/bin/python apps/fall-detect/real_data.py [--mobifall <MobiFall_Dataset_v2.0 folder>]
-        [--smartfallmm <SmartFallMM-Dataset folder>] [--out apps/fall-detect/model]
+        [--smartfallmm <SmartFallMM-Dataset folder>] [--out apps/fall-detect/model] [--model M] [--card C]
 
 - MobiFall v2.0 (Vavoulas et al. 2014): a Samsung Galaxy S3 in a trouser pocket, its accelerometer at about
   81-99 Hz (irregular timestamps, m/s^2, a +-2 g range); 24 people, 4 kinds of fall (3 trials each) and, for 9
@@ -31,7 +32,9 @@ check), and the same trials turned so that their starting gravity reads as the t
 orientation from the rest; never part of the pipeline). A file `predict` refuses (too short for one window,
 a clock reset, a corrupt cell) is counted with its reason, not scored. Writes real_data.json into --out and,
 when --out holds the model's extras.md, the card's real-data section in it (then `tinyml card
-fall-detect`). Evaluation only: nothing here is trained or tuned on these recordings.
+fall-detect`). Evaluation only: nothing here is trained or tuned on. `--card` names the card whose split
+decides the held-out subjects (default: the one beside --model, else the committed model's): scoring the
+committed model with a candidate's card gives both on the same test subjects.
 """
 
 from __future__ import annotations
@@ -48,44 +51,13 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyml.data import dataset_module
+
 HERE = Path(__file__).resolve().parent
 
-MOBIFALL_FILE = re.compile(r"^([A-Z]{3})_acc_(\d+)_(\d+)\.txt$")
-MOBIFALL_FALLS = {
-    "FOL": "forward-lying: fall forward from standing, hands used to dampen the fall",
-    "FKL": "front-knees-lying: fall forward from standing, first impact on the knees",
-    "BSC": "back-sitting-chair: fall backward while trying to sit on a chair",
-    "SDL": "sideward-lying: fall sidewards from standing, bending the legs",
-}
-MOBIFALL_ADLS = {
-    "STD": "standing with subtle movements (5 min)",
-    "WAL": "normal walking (5 min)",
-    "JOG": "jogging (30 s)",
-    "JUM": "continuous jumping (30 s)",
-    "STU": "stairs up, 10 stairs (10 s)",
-    "STN": "stairs down, 10 stairs (10 s)",
-    "SCH": "sitting on a chair (6 s)",
-    "CSI": "stepping into a car (6 s)",
-    "CSO": "stepping out of a car (6 s)",
-}
-SMARTFALLMM_FILE = re.compile(r"^S(\d+)A(\d+)T(\d+)\.csv$")
-SMARTFALLMM_ACTIVITIES = {
-    "A01": "drinking water", "A02": "picking up an object", "A03": "putting on and taking off a jacket",
-    "A04": "stepping up", "A05": "sweeping the floor", "A06": "washing hands", "A07": "waving a hand",
-    "A08": "walking (the TUG test for older people)", "A09": "sitting down and standing up",
-    "A10": "fall backward", "A11": "fall forward", "A12": "fall to the left", "A13": "fall to the right",
-    "A14": "fall while turning",
-}
-SMARTFALLMM_FALLS = {"A10", "A11", "A12", "A13", "A14"}
-# sensor folder -> (position, the columns of a file without a heading: MetaMotion epoch, date-time, elapsed, x, y,
-# z; phone and watch date-time, x, y, z)
-SMARTFALLMM_SENSORS = {
-    "meta_hip": ("hip (MetaMotion sensor)", ("ax=4", "ay=5", "az=6")),
-    "phone": ("front trouser pocket (phone)", ("ax=2", "ay=3", "az=4")),
-    "meta_wrist": ("wrist (MetaMotion sensor)", ("ax=4", "ay=5", "az=6")),
-    "watch": ("wrist (smartwatch)", ("ax=2", "ay=3", "az=4")),
-}
-MOBIFALL_POSITION = "trouser pocket (phone)"
+MOBIFALL = dataset_module("mobifall")  # the loaders: their file listings, activity codes and sensors
+SMARTFALLMM = dataset_module("smartfallmm")
+MOBIFALL_POSITION = MOBIFALL.POSITION
 # the app is a waist wearable: waist, trunk and pocket positions are its headline, the others are listed apart
 HEADLINE_POSITIONS = {"hip (MetaMotion sensor)", "front trouser pocket (phone)", MOBIFALL_POSITION}
 DATASETS = {
@@ -98,16 +70,16 @@ DATASETS = {
                  "from a public GitHub re-upload, yehowlong/MobiAct_Dataset_v2.0-MobiFall_Dataset_v2.0, which "
                  "states no licence)",
         "devices": "a Samsung Galaxy S3 in a trouser pocket (+-2 g, m/s^2, about 81-99 Hz, irregular timestamps)",
-        "activities": {**MOBIFALL_FALLS, **MOBIFALL_ADLS},
+        "activities": MOBIFALL.ACTIVITIES,
     },
     "SmartFallMM": {
         "citation": "SmartFallMM: A Multimodal Dataset Collected with Commodity Devices, Texas State University "
                     "(A. Ngu's group), github.com/txst-cs-smartfall/SmartFallMM-Dataset (its paper is announced)",
         "terms": "published on GitHub with no licence stated (all rights reserved by default): read for "
-                 "evaluation, nothing redistributed here; cite the repository",
+                 "training and evaluation, nothing redistributed here; cite the repository",
         "devices": "MetaMotion sensors on the left hip and the right wrist (g, 25-50 Hz), a phone in the right "
                    "front trouser pocket and a smartwatch on the left wrist (m/s^2)",
-        "activities": SMARTFALLMM_ACTIVITIES,
+        "activities": SMARTFALLMM.ACTIVITIES,
     },
 }
 
@@ -124,43 +96,46 @@ class Trial:
 
 
 def mobifall_trials(root: Path) -> list[Trial]:
-    """Every MobiFall accelerometer trial under root, by its file name; other sensors' files are left out."""
-    out = []
-    for p in sorted(Path(root).rglob("*_acc_*.txt")):
-        mo = MOBIFALL_FILE.match(p.name)
-        if mo is None:
-            continue
-        code, subject = mo.group(1), mo.group(2)
-        if code in MOBIFALL_FALLS or code in MOBIFALL_ADLS:
-            out.append(Trial(p, "MobiFall v2.0", f"mobifall-{int(subject)}", code,
-                             "fall" if code in MOBIFALL_FALLS else "adl", MOBIFALL_POSITION))
-    return _found(out, root, "MobiFall accelerometer trial (<CODE>_acc_<subject>_<trial>.txt, CODE one of "
-                             f"{', '.join([*MOBIFALL_FALLS, *MOBIFALL_ADLS])})")
+    """Every MobiFall accelerometer trial under root (datasets/mobifall's listing); other sensors' files are left
+    out."""
+    return [Trial(p, "MobiFall v2.0", subject, code, "fall" if code in MOBIFALL.FALLS else "adl", MOBIFALL_POSITION)
+            for p, subject, code in MOBIFALL.find_trials(root)]
 
 
 def smartfallmm_trials(root: Path) -> list[Trial]:
-    """Every SmartFallMM accelerometer trial under root (`<group>/accelerometer/<sensor>/S..A..T...csv`)."""
+    """Every SmartFallMM accelerometer trial under root, every sensor (datasets/smartfallmm's listing)."""
     out = []
-    for p in sorted(Path(root).rglob("S*A*T*.csv")):
-        mo = SMARTFALLMM_FILE.match(p.name)
-        sensor, group = p.parent.name, p.parent.parent.parent.name
-        if mo is None or sensor not in SMARTFALLMM_SENSORS or p.parent.parent.name != "accelerometer":
+    for p, subject, code, sensor, _ in SMARTFALLMM.find_trials(root):
+        position, picks = SMARTFALLMM.SENSORS[sensor]
+        out.append(Trial(p, "SmartFallMM", subject, code, "fall" if code in SMARTFALLMM.FALLS else "adl",
+                         position, picks))
+    return out
+
+
+# data set -> its source in [[dataset.sources]] (a model trained on it holds out only its test subjects)
+SOURCES = {"MobiFall v2.0": "mobifall", "SmartFallMM": "smartfallmm"}
+
+
+def held_out_only(trials: list[Trial], card: dict) -> tuple[list[Trial], dict]:
+    """The trials a model never trained on: of a data set that is one of the model's training sources (its card's
+    cohorts), only the subjects the card records as test; of any other, every subject. Also, per data set, which
+    (`"test subjects"` with their number, or `"every subject"`)."""
+    cohorts = card.get("dataset", {}).get("cohorts", {})
+    kept, scope = [], {}
+    for name, source in SOURCES.items():
+        mine = [t for t in trials if t.dataset == name]
+        if not mine:
             continue
-        code = f"A{int(mo.group(2)):02d}"
-        if code in SMARTFALLMM_ACTIVITIES:
-            position, picks = SMARTFALLMM_SENSORS[sensor]
-            out.append(Trial(p, "SmartFallMM", f"smartfallmm-{group}-S{int(mo.group(1)):02d}", code,
-                             "fall" if code in SMARTFALLMM_FALLS else "adl", position, picks))
-    return _found(out, root, "SmartFallMM accelerometer trial (<young|old>/accelerometer/<sensor>/S<n>A<n>T<n>.csv, "
-                             f"sensor one of {', '.join(SMARTFALLMM_SENSORS)})")
-
-
-def _found(trials: list[Trial], root: Path, what: str) -> list[Trial]:
-    from tinyml.errors import TinymlError
-
-    if not trials:
-        raise TinymlError(f"{root}: no {what} under it")
-    return trials
+        recorded = {c: parts for c, parts in cohorts.items() if c.split("/")[0] == source}
+        if not recorded:
+            kept += mine
+            scope[name] = {"scored": "every subject"}
+            continue
+        test = {s for parts in recorded.values() for s in parts.get("test", [])}
+        kept += [t for t in mine if t.subject in test]
+        scope[name] = {"scored": "test subjects", "test_subjects": len(test),
+                       "trained_subjects": len({s for parts in recorded.values() for s in parts.get("train", [])})}
+    return kept, scope
 
 
 def read_trial(app, trial: Trial):
@@ -429,12 +404,27 @@ def refresh_extras(app, folder: Path) -> None:
     extras.write_text(text + P.real_data_section(app, folder))
 
 
+def _card(card: str | None, model: str | None, app) -> dict:
+    """The card that records the scored model's split: --card, else the one beside --model, else the app's."""
+    from tinyml.errors import TinymlError
+
+    path = Path(card) if card else (Path(model).parent if model else app.model_dir) / "card.json"
+    if not path.is_file():
+        if card:
+            raise TinymlError(f"{card}: no such card file")
+        return {}  # no card: nothing says the model trained on these data sets
+    return json.loads(path.read_text())
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mobifall", help="the MobiFall v2.0 folder (sub1 ... sub31)")
     ap.add_argument("--smartfallmm", help="the SmartFallMM-Dataset folder (young, old)")
     ap.add_argument("--out", default=str(HERE / "model"))
     ap.add_argument("--model", help="the int8 model to run (default: the committed one)")
+    ap.add_argument("--card", help="the card.json whose split says which subjects a model trained on (default: the "
+                                   "--model's folder's, else the committed one's): of a data set among its training "
+                                   "sources only the test subjects are scored")
     args = ap.parse_args(argv)
     from tinyml.apps import load_app
     from tinyml.errors import TinymlError
@@ -449,7 +439,10 @@ def main(argv=None) -> int:
         pipe = Pipeline(app, Path(args.model).read_bytes() if args.model else None)
         trials = (mobifall_trials(Path(args.mobifall)) if args.mobifall else []) + (
             smartfallmm_trials(Path(args.smartfallmm)) if args.smartfallmm else [])
-        real = evaluate(app, pipe, trials)
+        trials, scope = held_out_only(trials, _card(args.card, args.model, app))
+        if not trials:
+            raise TinymlError("no held-out subject's trial to score (the card records every subject as trained on)")
+        real = {**evaluate(app, pipe, trials), "scope": scope}
     except TinymlError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -132,6 +132,12 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         # sources (by name) that give no validation group: their groups train or are held out for test, and
         # validation comes from the other sources (data/splits.py split_recordings)
         "no_val_sources": ((list,), False, []),
+        # sources (by name) whose groups are drawn after all others', so adding them leaves the others' split as
+        # it was (a model trained before they were added is compared on groups it never trained on)
+        "draw_last_sources": ((list,), False, []),
+        # real sources (by name) reported per cohort but kept out of the headline metrics that [acceptance] checks
+        # (scoring.is_real): a harder data set added later (another body position) leaves what the floors measure
+        "reported_apart_sources": ((list,), False, []),
         "options": ((dict,), False, {}),
         "smoke_options": ((dict,), False, {}),
         "sources": ((list,), False, []),  # [[dataset.sources]]: several sources (data/source.py)
@@ -616,8 +622,9 @@ def _check_values(m: Manifest, expected_id: str | None, src: _Source | None = No
     if m.dataset["split"] not in SPLITS:
         raise _err(p, "dataset.split", f"{m.dataset['split']!r} not allowed; allowed: {', '.join(SPLITS)}")
     _check_sources(m)
-    if not all(isinstance(v, str) and v for v in m.dataset["no_val_sources"]):
-        raise _err(p, "dataset.no_val_sources", "must be a list of source names, e.g. [\"cwru\"]")
+    for key in ("no_val_sources", "draw_last_sources", "reported_apart_sources"):
+        if not all(isinstance(v, str) and v for v in m.dataset[key]):
+            raise _err(p, f"dataset.{key}", "must be a list of source names, e.g. [\"cwru\"]")
     for k in ("test_fraction", "val_fraction"):
         if not 0 < m.dataset[k] < 0.5:
             raise _err(p, f"dataset.{k}", "must be between 0 and 0.5")

@@ -151,9 +151,10 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
 
 
 def is_real(m):
-    """A predicate: is a recording from one of the manifest's real sources (not generated)?"""
+    """A predicate: is a recording from one of the manifest's real sources (not generated) whose held-out figures
+    make the headline? A source in [dataset] reported_apart_sources is reported per cohort only."""
     declared = declared_sources(m)
-    real = {s.name for s in declared if s.real}
+    real = {s.name for s in declared if s.real} - set(m.dataset["reported_apart_sources"])
     if len(declared) > 1:  # recordings are tagged with their source (data.source.build_dataset)
         return lambda r: r.cohort.split("/")[0] in real
     return lambda r: bool(real)

@@ -169,3 +169,16 @@ def test_predict_catches_a_fall_from_a_jittery_20hz_tag(tmp_path, capsys):
     impact = rec.events[0][0]
     assert len(events) == 1 and impact <= events[0]["t"] <= impact + 4.0, events
     assert "notice" in capsys.readouterr().err
+
+
+def test_a_short_trial_whose_impact_leaves_no_whole_window_gives_no_examples_not_a_crash():
+    """Held-out evaluation asks for one trial's windows at a time: a real 5 s fall trial (MobiFall, SmartFallMM)
+    whose impact comes 0.6 s in has no window with the impact in place and no whole window before it."""
+    from tinyml.features import FeatureExtractor
+
+    x = np.tile(np.float32([0.0, -1.0, 0.0]), (int(5 * RATE), 1))
+    x[30] = [0.0, -4.0, 0.0]
+    rec = Recording(x, RATE, tuple(M.channels), subject="s", label="fall", activity="A10", events=[(0.6, "fall")])
+    fx = FeatureExtractor(M)
+    X, y = APP.pipeline.make_examples([rec], fx, M, np.random.default_rng(0), False)
+    assert X.shape == (0, *fx.input_shape()) and y.shape == (0,)

@@ -96,9 +96,9 @@ def test_trials_are_found_by_file_name_and_other_sensors_left_out(mobifall, smar
         ("smartfallmm-young-S29", "A09", "adl", "hip (MetaMotion sensor)"),
         ("smartfallmm-young-S29", "A10", "fall", "hip (MetaMotion sensor)"),
         ("smartfallmm-young-S29", "A10", "fall", "wrist (MetaMotion sensor)")]
-    with pytest.raises(TinymlError, match=r"no MobiFall accelerometer trial \(<CODE>_acc_<subject>_<trial>\.txt"):
+    with pytest.raises(TinymlError, match=r"no MobiFall accelerometer trials found \(expected sub<N>/\{FALLS,ADL\}/<CODE>/"):
         RD.mobifall_trials(tmp_path)
-    with pytest.raises(TinymlError, match=r"no SmartFallMM accelerometer trial"):
+    with pytest.raises(TinymlError, match=r"no SmartFallMM accelerometer trials found"):
         RD.smartfallmm_trials(tmp_path)
 
 
@@ -165,3 +165,33 @@ def test_the_card_section_is_rendered_from_the_json_and_replaces_an_earlier_one(
     s = real["sets"][0]["predict"]["sensitivity"]
     assert f"| MobiFall v2.0 | trouser pocket (phone) | 2 (2) | {s['value']:.3f} ({s['k']}/{s['n']}" in once
     assert "| FOL | forward-lying" in once and "| SCH | sitting on a chair" in once
+
+
+def test_of_a_data_set_the_model_trained_on_only_its_test_subjects_are_scored(mobifall, smartfallmm, tmp_path):
+    """A card whose cohorts list MobiFall (the model trained on some of its people) keeps only MobiFall's test
+    subjects; SmartFallMM, not among its sources, keeps every subject; the JSON and the card section say so."""
+    trials = RD.mobifall_trials(mobifall) + RD.smartfallmm_trials(smartfallmm)
+    card = {"dataset": {"cohorts": {"mobifall": {"train": ["mobifall-1"], "val": [], "test": ["mobifall-2"]},
+                                    "sisfall/adult": {"train": ["SA01"], "test": ["SA02"]}}}}
+    kept, scope = RD.held_out_only(trials, card)
+    assert {t.subject for t in kept if t.dataset == "MobiFall v2.0"} == {"mobifall-2"}
+    assert [t for t in kept if t.dataset == "SmartFallMM"] == [t for t in trials if t.dataset == "SmartFallMM"]
+    assert scope == {"MobiFall v2.0": {"scored": "test subjects", "test_subjects": 1, "trained_subjects": 1},
+                     "SmartFallMM": {"scored": "every subject"}}
+    assert RD.held_out_only(trials, {})[0] == trials  # the committed card, trained on neither: every subject
+    real = {**RD.evaluate(APP, Pipeline(APP), [t for t in kept if t.dataset == "MobiFall v2.0"]), "scope": scope}
+    (tmp_path / APP.pipeline.REAL_JSON).write_text(json.dumps(real))
+    text = APP.pipeline.real_data_section(APP, tmp_path)
+    assert "**Held-out people only**" in text and "MobiFall v2.0: its 1 test subjects (the model trained on 1" in text
+    assert "SmartFallMM never trained on" in text and "| MobiFall v2.0 | trouser pocket (phone) | 1 (1) |" in text
+
+
+def test_main_scores_only_the_test_subjects_the_given_card_records(mobifall, tmp_path):
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"dataset": {"cohorts": {"mobifall": {"train": ["mobifall-2"], "test": ["mobifall-1"]}}}}))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert RD.main(["--mobifall", str(mobifall), "--out", str(out), "--card", str(card)]) == 0
+    real = json.loads((out / APP.pipeline.REAL_JSON).read_text())
+    assert real["scope"]["MobiFall v2.0"]["scored"] == "test subjects" and real["sets"][0]["subjects"] == 1
+    assert RD.main(["--mobifall", str(mobifall), "--out", str(out), "--card", str(tmp_path / "none.json")]) == 2

@@ -17,10 +17,11 @@ def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
     """The manifest's dataset split into (train, val, test) by its [dataset] rule and seed."""
     ds = m.dataset
     names = {s.name for s in declared_sources(m, smoke)} | ({ds["name"]} if ds["name"] else set())
-    unknown = sorted(set(ds["no_val_sources"]) - names)
-    if unknown:
-        raise TinymlError(f"{m.path}: [dataset] no_val_sources names {unknown[0]!r}, which is no source of this "
-                          f"dataset; sources: {', '.join(sorted(names))}")
+    for key in ("no_val_sources", "draw_last_sources", "reported_apart_sources"):
+        unknown = sorted(set(ds[key]) - names)
+        if unknown:
+            raise TinymlError(f"{m.path}: [dataset] {key} names {unknown[0]!r}, which is no source of this "
+                              f"dataset; sources: {', '.join(sorted(names))}")
     used = [s.name for s in resolve_sources(m, smoke, notice=False)]
     if len(used) == 1 and used[0] in ds["no_val_sources"]:
         raise TinymlError(f"{m.path}: [dataset] no_val_sources names {used[0]!r}, the only source in use: "
@@ -29,7 +30,8 @@ def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
     recs = build_dataset(m, smoke=smoke, progress=not smoke if progress is None else progress)
     try:
         return split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"],
-                                seed=ds["seed"], no_val_sources=ds["no_val_sources"])
+                                seed=ds["seed"], no_val_sources=ds["no_val_sources"],
+                                draw_last_sources=ds["draw_last_sources"])
     except ValueError as e:
         raise TinymlError(f"{m.path}: [dataset] split: {e}") from None
 
@@ -64,7 +66,7 @@ def held_out_as_trained(train, val, test, recorded: dict | None, complete: bool 
 
 def split_recordings(
     recs: list[Recording], *, test_fraction: float, val_fraction: float, seed: int, key: str = "subject",
-    no_val_sources: Collection[str] = (),
+    no_val_sources: Collection[str] = (), draw_last_sources: Collection[str] = (),
 ) -> tuple[list[Recording], list[Recording], list[Recording]]:
     """Shuffle the distinct groups with `seed`, then cut by group count, never by recording. Recordings
     marked split="train" (generated augmentation material, e.g. random synthetic voices) always train and
@@ -82,7 +84,11 @@ def split_recordings(
     `no_val_sources` names sources (a cohort's first part, as build_dataset tags several sources) that give
     no validation group: their groups are drawn for test as before (the same draw, so the same test groups)
     and every other group of theirs trains. For a real rig with few operating conditions beside a generator:
-    each condition trains, and validation (model choice, early stopping, thresholds) is the generator's."""
+    each condition trains, and validation (model choice, early stopping, thresholds) is the generator's.
+
+    `draw_last_sources` names sources whose strata are drawn after every other stratum (same generator, same
+    rule), so adding such a source to a dataset leaves the other sources' train/val/test groups exactly as they
+    were: a model trained before it was added is then compared on held-out groups it never trained on."""
     fixed_test = {_group(r, key) for r in recs if r.split == "test"}
     fixed_val = {_group(r, key) for r in recs if r.split == "val"}
     both = fixed_test & fixed_val
@@ -101,7 +107,7 @@ def split_recordings(
         if len(groups) < 2:
             raise ValueError(f"need at least 2 distinct {key}s outside the fixed validation split, found {len(groups)}")
         test_g, val_g = set(), set(fixed_val)
-        for stratum in _strata([r for r in recs if _group(r, key) in set(groups)], key):
+        for stratum in _strata([r for r in recs if _group(r, key) in set(groups)], key, draw_last_sources):
             order = [stratum[i] for i in rng.permutation(len(stratum))]
             test_g.update(order[: max(1, round(test_fraction * len(stratum)))])
     elif fixed_test:
@@ -115,7 +121,7 @@ def split_recordings(
         if len(groups) < 3:
             raise ValueError(f"need at least 3 distinct {key}s to split, found {len(groups)}")
         test_g, val_g = set(), set()
-        for stratum in _strata([r for r in recs if r.split != "train"], key):
+        for stratum in _strata([r for r in recs if r.split != "train"], key, draw_last_sources):
             order = [stratum[i] for i in rng.permutation(len(stratum))]
             n_test = max(1, round(test_fraction * len(stratum)))
             n_val = 0 if set(stratum) <= no_val_groups else max(1, round(val_fraction * len(stratum)))
@@ -134,8 +140,9 @@ def split_recordings(
     return train, val, test
 
 
-def _strata(recs: list[Recording], key: str) -> list[list[str]]:
-    """Sorted groups per stratum, strata in a fixed order; one stratum when no recording has a cohort."""
+def _strata(recs: list[Recording], key: str, last: Collection[str] = ()) -> list[list[str]]:
+    """Sorted groups per stratum, strata in a fixed order (those of the sources in `last` after the others);
+    one stratum when no recording has a cohort."""
     groups = sorted({_group(r, key) for r in recs})
     if not any(r.cohort for r in recs):
         return [groups]
@@ -149,7 +156,8 @@ def _strata(recs: list[Recording], key: str) -> list[list[str]]:
     strata: dict[tuple[str, bool], list[str]] = {}
     for g in groups:
         strata.setdefault((cohort[g], has_events[g]), []).append(g)
-    return [strata[k] for k in sorted(strata)]
+    last = set(last)
+    return [strata[k] for k in sorted(strata, key=lambda k: (k[0].split("/")[0] in last, k))]
 
 
 def _group(r: Recording, key: str) -> str:
