@@ -213,3 +213,12 @@ def test_the_training_plot_shows_the_metric_the_fit_logged_under_its_name():
     reg = {"loss": [1.0], "mae": [0.5]}  # no validation split
     assert history_panels(reg, "regression", "huber") == [("loss: huber", ["loss"]), ("mean absolute error", ["mae"])]
     assert history_panels({"loss": [1.0]}) == [("loss", ["loss"])]
+
+
+def test_a_source_kind_that_begins_with_real_recordings_is_not_said_twice():
+    from tinyml.report import _data_text
+    m = load_app("fall-detect").manifest
+    source = {"name": "speech-commands", "real": True, "kind": "real recordings: clips of volunteers' voices"}
+    text = _data_text(m, {"sources": [source]})
+    assert "(real recordings: clips of volunteers' voices;" in text
+    assert "real recordings: real recordings" not in text

@@ -263,7 +263,8 @@ def _data_text(m, ds: dict) -> str:
 
     def one(s):
         what = "real recordings" if s["real"] else "generated"
-        kind = "" if s["kind"] == what else f": {s['kind']}"
+        kind = s["kind"].removeprefix(what).lstrip(": ")  # a dataset's KIND may begin with it (cards recorded it so)
+        kind = f": {kind}" if kind else ""
         weight = f", weight {s['weight']:g}" if s.get("weight", 1) != 1 else ""
         return f"`{s['name']}` ({what}{kind}; `datasets/{s['name']}/`{weight})"
 
