@@ -222,3 +222,14 @@ def test_a_source_kind_that_begins_with_real_recordings_is_not_said_twice():
     text = _data_text(m, {"sources": [source]})
     assert "(real recordings: clips of volunteers' voices;" in text
     assert "real recordings: real recordings" not in text
+
+
+def test_a_headline_measured_on_other_cohorts_than_at_training_is_said():
+    from tinyml.report import _evaluated_on_text
+    card = {"int8_remeasured": True, "metrics": {
+        "float": {"measured_on": {"trials": ["mobifall", "sisfall/adult"], "streams": ["synthetic-falls"]}},
+        "int8": {"measured_on": {"trials": ["sisfall/adult"], "streams": ["synthetic-falls"]}}}}
+    text = _evaluated_on_text(card)
+    assert "cohorts changed since training" in text and "`mobifall`" in text
+    card["metrics"]["float"] = card["metrics"]["int8"]
+    assert "cohorts changed" not in _evaluated_on_text(card)

@@ -239,6 +239,20 @@ def _float_column_title(card: dict) -> str:
     return "float (at training)" if card.get("int8_remeasured") else "float"
 
 
+def _headline_moved_text(card: dict) -> str:
+    """Where the headline's cohorts changed since training (e.g. a source now reported apart), the float and int8
+    columns measure different people: said, with the cohorts of each."""
+    was, now = (card["metrics"][k].get("measured_on") for k in ("float", "int8"))
+    if not was or not now or was == now:
+        return ""
+
+    def cohorts(on):
+        return ", ".join(f"`{c}`" for part in ("trials", "streams") for c in on.get(part, []))
+    return (f" **The headline's cohorts changed since training:** the float column (and the int8 drop) pooled "
+            f"{cohorts(was)}; the int8 column is measured on {cohorts(now)} (every cohort's figures are in the "
+            f"table per cohort below), so the two columns do not compare.")
+
+
 def _evaluated_on_text(card: dict) -> str:
     """The held-out data `tinyml eval --card` measured, when they are not those the model was trained with; or,
     on the same data, that its int8 figures were measured after training's float ones."""
@@ -249,7 +263,7 @@ def _evaluated_on_text(card: dict) -> str:
         return ("\n- **int8 re-measured after training** by `tinyml eval --card` (the post-processing and evaluation "
                 "as they are now, on the same held-out data); the float figures, the int8 drop and the training "
                 "curves are training's (the float models are not committed): where the post-processing changed "
-                "since, the two columns differ by more than quantization.")
+                "since, the two columns differ by more than quantization." + _headline_moved_text(card))
     return (f"\n- **The data changed since training** (data sha256 `{e['sha256'][:16]}` now, `"
             f"{card['dataset'].get('sha256', 'not recorded')[:16]}` when trained): the int8 figures were re-measured by "
             f"`tinyml eval --card` on the {e['subjects']} held-out subjects' {e['recordings']} recordings as they are "
