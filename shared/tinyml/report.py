@@ -26,6 +26,7 @@ from .acceptance import acceptance_items, check_acceptance, flat_metrics
 from .apps import App
 from .card_stamp import postprocess_sha256, render_stamp, stamp_line
 from .glossary import MODEL_METRICS, glossary_text
+from .manifest import PRIMARY_MODEL
 from .metrics import WINDOW_INTERVALS, bootstrap_groups, event_intervals, format_intervals, format_window_intervals
 from .paths import datasets_dir
 
@@ -257,6 +258,15 @@ def _evaluated_on_text(card: dict) -> str:
             f"training's, on the older data.")
 
 
+def _models_text(source: dict) -> str:
+    """A source limited to some models (`models`): which it trains, and that the core's held-out figures leave
+    it out (data/source.py)."""
+    if "models" not in source:
+        return ""
+    names = ", ".join(f"`[model]`" if n == PRIMARY_MODEL else f"`[models.{n}]`" for n in source["models"])
+    return f"; trains {names} only, and none of its recordings is in the held-out figures below"
+
+
 def _data_text(m, ds: dict) -> str:
     """What the model was trained and tested on, source by source: real recordings or generated ones."""
     sources = ds["sources"]
@@ -265,7 +275,7 @@ def _data_text(m, ds: dict) -> str:
         what = "real recordings" if s["real"] else "generated"
         kind = "" if s["kind"] == what else f": {s['kind']}"
         weight = f", weight {s['weight']:g}" if s.get("weight", 1) != 1 else ""
-        return f"`{s['name']}` ({what}{kind}; `datasets/{s['name']}/`{weight})"
+        return f"`{s['name']}` ({what}{kind}; `datasets/{s['name']}/`{weight}{_models_text(s)})"
 
     if all(not s["real"] for s in sources):
         text = "**Trained and tested on generated data only**, no real recordings: " + " and ".join(map(one, sources)) + "."
