@@ -310,3 +310,14 @@ def test_eval_scores_no_held_out_recording_of_a_limited_source(tmp_path, sisfall
             eval_mod.eval_committed(app)
         assert scored[-1] == generated
     assert "not in the data now" not in capsys.readouterr().err
+
+
+def test_the_card_says_which_models_a_limited_source_trains(tmp_path):
+    from tinyml.report import _data_text
+
+    m = _manifest(tmp_path, _limited("x"))
+    ds = {"sources": [{"name": "sisfall", "real": True, "weight": 1.0, "models": ["aux"], "kind": "real recordings"},
+                      {"name": "synthetic-falls", "real": False, "weight": 1.0, "kind": "generated"}]}
+    text = _data_text(m, ds)
+    assert "`sisfall` (real recordings; `datasets/sisfall/`; trains `[models.aux]` only, and none of its " in text
+    assert "`synthetic-falls` (generated; `datasets/synthetic-falls/`)" in text
