@@ -174,6 +174,23 @@ def promote(app: App, run: str | None = None, models: list[str] | None = None) -
     return card
 
 
+def _int8_changes_again(app: App, card: dict) -> None:
+    """The card's int8 drop and error increase over what still pairs a float and an int8 figure of the same
+    model: the primary model's own metrics, each further model's (the app's own float figures are n/a)."""
+    from .acceptance import flat_metrics, int8_changes
+
+    ms = card.get("models", {})
+    changes = int8_changes(app.manifest.acceptance,
+                           flat_metrics(card["metrics"]["float"], {n: e["metrics"]["float"] for n, e in ms.items()}),
+                           flat_metrics(card["metrics"]["int8"], {n: e["metrics"]["int8"] for n, e in ms.items()}),
+                           {n: e["output_kind"] for n, e in ms.items()}, card.get("app_metrics", []))
+    for key in ("int8_drop", "int8_error_increase_pct"):
+        card["metrics"]["int8"][key] = changes[key]
+    card["metrics"]["int8_drop"] = changes["int8_drop"]
+    for key in ("int8_drop_over", "int8_error_increase_over"):
+        card["metrics"][key] = changes[key]
+
+
 def promote_models(app: App, run_dir: Path, run_card: dict, models: list[str]) -> dict:
     """Copy only the named further models of a checked run into the committed model folder; the committed
     card with their entries, training curves and the run's data entry (the newest fit's data) taken from the
@@ -196,6 +213,7 @@ def promote_models(app: App, run_dir: Path, run_card: dict, models: list[str]) -
         card.setdefault("histories", {})[name] = run_card["histories"][name]
     card["dataset"] = run_card["dataset"]
     card["metrics"]["float"] |= {k: None for k in card.get("app_metrics", [])}
+    _int8_changes_again(app, card)
     card["metrics"]["int8"]["model_bytes"] = sum(
         (dst / model_file(n)).stat().st_size for n in ["", *app.manifest.models])
     card["promoted_alone"] = {"models": list(dict.fromkeys(models)), "run": run_dir.name,

@@ -264,5 +264,9 @@ def test_promote_models_takes_one_further_model_alone(tmp_path):
     assert card["models"]["recon"] == run["models"]["recon"] and card["histories"]["recon"] == run["histories"]["recon"]
     assert card["histories"].get("") == before.get("histories", {}).get("") and card["dataset"] == run["dataset"]
     assert all(card["metrics"]["float"][k] is None for k in card["app_metrics"])
+    # the int8 error increase is the promoted model's own now, not the earlier card's
+    assert card["metrics"]["int8_error_increase_over"] == ["recon.mae"]
+    assert card["metrics"]["int8"]["int8_error_increase_pct"] == pytest.approx(  # from the card's rounded MAEs
+        run["models"]["recon"]["metrics"]["int8"]["int8_error_increase_pct"], abs=0.01)
     assert card["promoted_alone"] == {"models": ["recon"], "run": "run", "data_sha256": run["dataset"]["sha256"]}
     assert "`recon.int8.tflite` promoted alone" in (model / "README.md").read_text()
