@@ -69,3 +69,23 @@ def test_without_ismn_the_generator_trains_alone_with_a_notice(monkeypatch, caps
     assert [s.name for s in resolve_sources(APP.manifest)] == ["synthetic-soil"]
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["notice: [dataset] source ismn: path $ISMN is not set; left out, training on synthetic-soil"]
+
+
+def test_ismn_report_scores_the_forecaster_on_the_test_stations_only(tmp_path):
+    """The forecaster trains on the ISMN-train stations: its real figures come from the test stations alone
+    (station_split as the manifest's source), while the fault model, which never sees ISMN, is scored on all."""
+    from tinyml.predict import Pipeline
+
+    _write_stations(tmp_path / "ismn")
+    out = APP.pipeline.ismn_report(APP, Pipeline(APP), tmp_path / "ismn")
+    assert out["stations"] == len(STATIONS)
+    assert out["forecast"]["stations"] == 1 and out["forecast"]["trained_on_ismn"]
+    text = APP.pipeline._ismn_forecast_text(out["forecast"], APP.manifest.acceptance)
+    assert "on the ISMN test stations" in text and "**1 ISMN test stations only**" in text
+
+
+def test_the_card_says_which_model_learnt_from_ismn():
+    said = APP.pipeline._ismn_trained_text
+    sources = lambda *s: {"dataset": {"sources": [{"name": "synthetic-soil"}, *s]}}
+    assert "fault classifier never sees ISMN" in said(sources({"name": "ismn", "models": ["forecast"]}))
+    assert "were not trained on them" in said(sources())
