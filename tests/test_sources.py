@@ -321,3 +321,19 @@ def test_the_card_says_which_models_a_limited_source_trains(tmp_path):
     text = _data_text(m, ds)
     assert "`sisfall` (real recordings; `datasets/sisfall/`; trains `[models.aux]` only, and none of its " in text
     assert "`synthetic-falls` (generated; `datasets/synthetic-falls/`)" in text
+
+
+def test_the_card_counts_held_out_recordings_the_figures_are_on(tmp_path, sisfall):
+    """The card's held-out recordings and hours are those its figures are on (not a limited source's), and
+    a real source's own fixed training split is not "generated for training only"."""
+    from tinyml.train import _dataset_entry
+
+    m = _manifest(tmp_path, _limited(str(sisfall)))
+    recs = build_dataset(m, progress=False)
+    for r in recs:
+        r.split = "train" if r.cohort.startswith("sisfall") else r.split
+    generated = [r for r in recs if not r.cohort.startswith("sisfall")]
+    entry = _dataset_entry(m, recs, [], recs)
+    assert entry["recordings"]["test"] == len(generated)
+    assert entry["test_hours"] == round(sum(r.duration for r in generated) / 3600, 2)
+    assert entry["subjects"]["train_only"] == 0 and entry["subjects"]["test"] == len({r.subject for r in recs})

@@ -230,16 +230,19 @@ def _dataset_entry(m, train, val, test) -> dict:
     """What the run trained and was tested on: the sources, a fingerprint, the split's sizes (per cohort when
     the recordings carry cohorts: each source, a dataset's own groups)."""
     used = resolve_sources(m, notice=False)
+    real = {s.name for s in used if s.real}
+    scored = shared_recordings(m, test)  # the held-out recordings the card's figures are on
     entry = {
         "name": " + ".join(s.name for s in used),
         "synthetic": not any(s.real for s in used),
         "sources": [_source_entry(s, [r for r in train + val + test if _source_of(r, used) == s.name]) for s in used],
         "sha256": data_sha256(train + val + test),
-        "recordings": {"train": len(train), "val": len(val), "test": len(test)},
+        "recordings": {"train": len(train), "val": len(val), "test": len(scored)},
         "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
                      "test": len({r.subject for r in test}),
-                     "train_only": len({r.subject for r in train if r.split == "train"})},
-        "test_hours": round(sum(r.duration for r in test) / 3600, 2),
+                     # generated material that only trains (a real dataset's own fixed training split is not)
+                     "train_only": len({r.subject for r in train if r.split == "train" and _source_of(r, used) not in real})},
+        "test_hours": round(sum(r.duration for r in scored) / 3600, 2),
     }
     cohorts = sorted({r.cohort for r in train + val + test if r.cohort})
     if cohorts:
