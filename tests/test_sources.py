@@ -231,3 +231,139 @@ def test_reported_apart_sources_stay_out_of_the_headline(tmp_path, sisfall):
 
     with pytest.raises(TinymlError, match="reported_apart_sources names 'mobifal', which is no source"):
         load_splits(bad, progress=False)
+
+
+AUX = '\n[models.aux]\nexamples = "aux_examples"\noutput = "regression"\n'
+
+
+def _limited(path: str, models: str = '["aux"]') -> str:
+    """Two sources, the real one limited to `models` (a TOML list), and a further model [models.aux]."""
+    return _two_sources(path).replace('weight = 1.0\n', f'weight = 1.0\nmodels = {models}\n') + AUX
+
+
+def test_a_source_limited_to_models_trains_only_those(tmp_path, sisfall):
+    from tinyml.data.source import shared_recordings, training_recordings
+
+    m = _manifest(tmp_path, _limited(str(sisfall)))
+    recs = build_dataset(m, progress=False)
+    real = lambda rs: [r for r in rs if r.cohort.startswith("sisfall")]
+    assert real(recs)
+    assert not real(training_recordings(m, recs, "")) and not real(training_recordings(m, recs, "model"))
+    assert training_recordings(m, recs, "aux") == recs
+    # its validation and held-out recordings stop no model and the core scores none: the app reports them apart
+    assert shared_recordings(m, recs) == [r for r in recs if not r.cohort.startswith("sisfall")]
+    assert [s.describe().get("models") for s in declared_sources(m)] == [["aux"], None]
+    # without the key every source trains every model (as before)
+    plain = _manifest(tmp_path, _two_sources(str(sisfall)) + AUX)
+    assert training_recordings(plain, recs, "") == recs and shared_recordings(plain, recs) == recs
+
+
+def test_train_gives_each_model_only_its_sources(tmp_path, sisfall, monkeypatch):
+    """train_app: the primary model's training examples come from the unlimited sources only, the named
+    model's from both; no model stops on the limited source's validation recordings."""
+    from types import SimpleNamespace
+
+    from tinyml import train as train_mod
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def fake_train_one(app, s, train, val, *args, **kwargs):
+        seen[s.name] = (train, val)
+        if len(seen) == 2:
+            raise Stop
+
+    m = _manifest(tmp_path, _limited(str(sisfall)))
+    recs = build_dataset(m, progress=False)
+    monkeypatch.setattr(train_mod, "load_splits", lambda *a, **k: (recs, recs, recs))  # every split holds both
+    monkeypatch.setattr(train_mod, "_train_one", fake_train_one)
+    with pytest.raises(Stop):
+        train_mod.train_app(SimpleNamespace(manifest=m), out=tmp_path / "run")
+    real = lambda rs: [r for r in rs if r.cohort.startswith("sisfall")]
+    assert not real(seen[""][0]) and real(seen["aux"][0]) == real(recs)
+    assert not real(seen[""][1]) and not real(seen["aux"][1]) and seen["aux"][1]
+
+
+@pytest.mark.parametrize("models, needle", [
+    ('["forecast"]', "[dataset.sources[0].models] 'forecast' is no model of this app; models: model, aux"),
+    ('[]', "[dataset.sources[0].models] must name at least one model"),
+    ('["aux", "aux"]', "[dataset.sources[0].models] names 'aux' twice"),
+    ('"aux"', "[dataset.sources[0].models] must be list"),
+    ('[1]', "[dataset.sources[0].models] 1 is no model of this app"),
+])
+def test_bad_source_models_are_refused_in_one_line(tmp_path, models, needle):
+    with pytest.raises(TinymlError) as e:
+        _manifest(tmp_path, _limited("x", models))
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_model_no_source_trains_is_refused(tmp_path):
+    body = _limited("x", '["model"]').replace('options = {TINY}\n'.replace("{TINY}", TINY) + AUX,
+                                             f'options = {TINY}\nmodels = ["model"]\n' + AUX)
+    with pytest.raises(TinymlError) as e:
+        _manifest(tmp_path, body)
+    assert "[dataset.sources] no source trains [models.aux]" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_eval_scores_no_held_out_recording_of_a_limited_source(tmp_path, sisfall, monkeypatch, capsys):
+    """tinyml eval: the committed models are evaluated on the unlimited sources' held-out recordings, with the
+    limited source's folder there or not (its test subjects in the card are then not asked for)."""
+    import json
+    from types import SimpleNamespace
+
+    from tinyml import evaluate as eval_mod
+
+    class Stop(Exception):
+        pass
+
+    scored = []
+
+    def fake_evaluate(app, pipe, recs, progress=False):
+        scored.append(recs)
+        raise Stop
+
+    m = _manifest(tmp_path, _limited(str(sisfall)))
+    recs = build_dataset(m, progress=False)
+    cohorts = {c: {"train": [], "val": [], "test": sorted({r.subject for r in recs if r.cohort == c})}
+               for c in {r.cohort for r in recs}}
+    (tmp_path / "card.json").write_text(json.dumps({"smoke": False, "dataset": {"cohorts": cohorts}}))
+    monkeypatch.setattr(eval_mod, "committed_models", lambda app: {"": b"", "aux": b""})
+    monkeypatch.setattr(eval_mod, "Pipeline", lambda *a, **k: None)
+    monkeypatch.setattr(eval_mod, "evaluate_pipeline", fake_evaluate)
+    app = SimpleNamespace(manifest=m, model_dir=tmp_path, id="x")
+    generated = [r for r in recs if not r.cohort.startswith("sisfall")]
+    for data in (recs, generated):  # the limited source's folder there, then not
+        monkeypatch.setattr(eval_mod, "load_splits", lambda *a, **k: ([], [], list(data)))
+        with pytest.raises(Stop):
+            eval_mod.eval_committed(app)
+        assert scored[-1] == generated
+    assert "not in the data now" not in capsys.readouterr().err
+
+
+def test_the_card_says_which_models_a_limited_source_trains(tmp_path):
+    from tinyml.report import _data_text
+
+    m = _manifest(tmp_path, _limited("x"))
+    ds = {"sources": [{"name": "sisfall", "real": True, "weight": 1.0, "models": ["aux"], "kind": "real recordings"},
+                      {"name": "synthetic-falls", "real": False, "weight": 1.0, "kind": "generated"}]}
+    text = _data_text(m, ds)
+    assert "`sisfall` (real recordings; `datasets/sisfall/`; trains `[models.aux]` only, and none of its " in text
+    assert "`synthetic-falls` (generated; `datasets/synthetic-falls/`)" in text
+
+
+def test_the_card_counts_held_out_recordings_the_figures_are_on(tmp_path, sisfall):
+    """The card's held-out recordings and hours are those its figures are on (not a limited source's), and
+    a real source's own fixed training split is not "generated for training only"."""
+    from tinyml.train import _dataset_entry
+
+    m = _manifest(tmp_path, _limited(str(sisfall)))
+    recs = build_dataset(m, progress=False)
+    for r in recs:
+        r.split = "train" if r.cohort.startswith("sisfall") else r.split
+    generated = [r for r in recs if not r.cohort.startswith("sisfall")]
+    entry = _dataset_entry(m, recs, [], recs)
+    assert entry["recordings"]["test"] == len(generated)
+    assert entry["test_hours"] == round(sum(r.duration for r in generated) / 3600, 2)
+    assert entry["subjects"]["train_only"] == 0 and entry["subjects"]["test"] == len({r.subject for r in recs})

@@ -18,6 +18,10 @@ Run (hours of CPU; on a shared machine keep it to one core):
 Options: --seeds N (default 3), --out FILE (default build/soil-study/forecast_study.json, or
 forecast_study_es.json with --early-stop generator), --early-stop both|generator (the candidate arm's
 early-stopping set), --reuse-g FILE (the G arm from an earlier run's JSON, same seeds and stations: not refitted).
+
+--candidate FILE: no fit; a trained int8 forecaster (a `tinyml train` run's forecast.int8.tflite) against the
+committed one, by the adoption rule of 2026-12-06 (README): criteria (1) and (2) (`adoption`); (3), the 8-bit
+target's limits and parity, is the card's and the device checks'. Default out: build/soil-source/candidate.json.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from tinyml.errors import TinymlError
 
 CANDIDATES = {"both": "G+I", "generator": "G+I-es"}  # --early-stop -> the candidate arm's name
 GUARD = 1.05  # criterion (b): mean G+I generator-validation MAE at most 5 % above mean G
+ADOPT_GUARD = 1.10  # the adoption rule's (2): the candidate's generator-validation MAE at most 10 % above the committed
 
 
 def study_seed(dataset_seed: int, k: int) -> int:
@@ -130,6 +135,22 @@ def verdict(res: dict) -> dict:
     return out
 
 
+def adoption(committed: dict, candidate: dict) -> dict:
+    """The adoption rule's criteria (1) and (2) on two score() results of one model each (the committed
+    forecaster's and the candidate's, the same windows): (1) ISMN validation MAE below the committed one's with
+    the paired station-bootstrap 95 % interval of the difference wholly below 0; (2) the manifest's floors met on
+    the generator's validation and its MAE at most ADOPT_GUARD x the committed one's."""
+    if list(committed["ismn_val_station_hours"]) != list(candidate["ismn_val_station_hours"]):
+        raise TinymlError("forecast_study --candidate: the two models were scored on other ISMN validation windows")
+    paired = paired_difference(np.array([candidate["ismn_val_station_sums"]]),
+                               np.array([committed["ismn_val_station_sums"]]), np.array(committed["ismn_val_station_hours"]))
+    rise = candidate["generator_val_mae"] / committed["generator_val_mae"]
+    out = {"ismn_val_paired": paired, "generator_val_rise_pct": 100 * (rise - 1),
+           "1": candidate["ismn_val_mae"] < committed["ismn_val_mae"] and paired["diff_ci"][1] < 0,
+           "2": candidate["generator_val_floors_met"] and rise <= ADOPT_GUARD}
+    return out | {"adopt_1_2": out["1"] and out["2"]}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ismn", required=True, help="folder of an ISMN download (the *_sm_*.stm files under it)")
@@ -138,12 +159,17 @@ def main(argv=None) -> int:
     ap.add_argument("--early-stop", default="both", choices=list(CANDIDATES),
                     help="the candidate arm's early-stopping set: both validations (G+I) or the generator's (G+I-es)")
     ap.add_argument("--reuse-g", default=None, help="an earlier run's JSON whose G arm is taken, not refitted")
+    ap.add_argument("--candidate", default=None, help="a trained forecast.int8.tflite scored against the committed "
+                                                       "one by the adoption rule (no fit)")
     args = ap.parse_args(argv)
     if args.seeds < 1:
         ap.error("--seeds: at least 1 (the criterion decides on 3)")
     out = args.out or ("build/soil-study/forecast_study.json" if args.early_stop == "both"
                        else "build/soil-study/forecast_study_es.json")
     try:
+        if args.candidate:
+            compare(Path(args.ismn), Path(args.candidate), Path(args.out or "build/soil-source/candidate.json"))
+            return 0
         run(Path(args.ismn), args.seeds, Path(out), args.early_stop, Path(args.reuse_g) if args.reuse_g else None)
     except TinymlError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -151,21 +177,52 @@ def main(argv=None) -> int:
     return 0
 
 
-def run(ismn_path: Path, n_seeds: int, out: Path, early_stop: str = "both", reuse_g: Path | None = None) -> None:
+def generated(recs: list) -> list:
+    """The generator's recordings (with $ISMN set, the manifest's split holds the ISMN stations' too)."""
+    return [r for r in recs if not r.truth.get("real")]
+
+
+def study_data(ismn_path: Path):
+    """The app, its features, the generator's train and validation recordings and the ISMN stations' (split
+    60/20/20 by station with the dataset seed, as the manifest's ismn source)."""
     from tinyml.apps import load_app
     from tinyml.data import dataset_module, load_splits
     from tinyml.features import FeatureExtractor
 
     if not ismn_path.is_dir():
         raise TinymlError(f"{ismn_path}: not a folder (--ismn wants the folder of an ISMN download)")
-    t0 = time.time()
     app = load_app("soil-monitoring")
     m, P = app.manifest, app.pipeline
-    seed = int(m.dataset["seed"])
-    fx = FeatureExtractor(m)
     train, val, _ = load_splits(m)
     ismn = dataset_module("ismn").load(ismn_path, rate=m.rate, channels=m.channels, faults=P.FAULTS,
-                                       split_fractions=(0.6, 0.2, 0.2), split_seed=seed)
+                                       split_fractions=(0.6, 0.2, 0.2), split_seed=int(m.dataset["seed"]))
+    return app, FeatureExtractor(m), generated(train), generated(val), ismn
+
+
+def compare(ismn_path: Path, candidate: Path, out: Path) -> None:
+    """The adoption rule's (1) and (2): a trained forecaster against the committed one, validation only."""
+    if not candidate.is_file():
+        raise TinymlError(f"--candidate {candidate}: no such file (a run's forecast.int8.tflite)")
+    t0 = time.time()
+    app, fx, _, val, ismn = study_data(ismn_path)
+    i_va = [r for r in ismn if r.split == "val"]
+    stations = sorted({r.subject for r in i_va})
+    floors = floors_of(app.manifest)
+    res = {"candidate_file": str(candidate), "ismn_val_stations": stations,
+           "committed": score(app.pipeline, fx, app.model_path("forecast").read_bytes(), val, i_va, stations, floors),
+           "candidate": score(app.pipeline, fx, candidate.read_bytes(), val, i_va, stations, floors)}
+    res["adoption"] = adoption(res["committed"], res["candidate"])
+    write(out, res)
+    log(t0, json.dumps({k: res[k]["generator_val"] | {"ismn_val_mae": res[k]["ismn_val_mae"]}
+                        for k in ("committed", "candidate")}))
+    log(t0, json.dumps(res["adoption"]))
+
+
+def run(ismn_path: Path, n_seeds: int, out: Path, early_stop: str = "both", reuse_g: Path | None = None) -> None:
+    t0 = time.time()
+    app, fx, train, val, ismn = study_data(ismn_path)
+    m, P = app.manifest, app.pipeline
+    seed = int(m.dataset["seed"])
     i_tr = [r for r in ismn if r.split == "train"]
     i_va = [r for r in ismn if r.split == "val"]
     val_stations = sorted({r.subject for r in i_va})

@@ -127,6 +127,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "device cost), after checking it")
     p.add_argument("app")
     p.add_argument("run", nargs="?", help="run folder or its name under build/<id>/runs/ (default: the last full run)")
+    p.add_argument("--models", nargs="+", metavar="NAME",
+                   help="promote only these further models ([models.<name>]); the others stay the committed ones")
     p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser("eval", help="re-evaluate the committed model; fail when a floor is missed")
@@ -248,7 +250,7 @@ def _committed_app(args, why: str):
 def cmd_promote(args) -> int:
     from .runs import promote
 
-    promote(_committed_app(args, "promote commits a run for the manifest as committed"), args.run)
+    promote(_committed_app(args, "promote commits a run for the manifest as committed"), args.run, args.models)
     return 0
 
 

@@ -16,6 +16,7 @@ from .acceptance import check_acceptance, flat_metrics
 from .apps import App, model_file
 from .card_stamp import postprocess_sha256
 from .data import data_sha256, load_splits
+from .data.source import limited_sources, shared_recordings
 from .data.splits import held_out_as_trained
 from .errors import AcceptanceError, TinymlError
 from .metrics import format_intervals, format_window_intervals, round_metrics
@@ -48,8 +49,13 @@ def eval_committed(app: App, smoke: bool = False, rewrite_card: bool = False) ->
         _check_card_describes(app, card, models)
     train, val, test = load_splits(app.manifest, smoke=smoke)
     drawn = train + val + test  # the data as training would see them now: what the card's sha256 fingerprints
+    # a source limited to some models (`models`): its held-out recordings are the app's to report, not the core's
+    train, val, test = (shared_recordings(app.manifest, s) for s in (train, val, test))
     if not smoke and card is not None and not card.get("smoke"):  # never a subject the model trained on
-        test = held_out_as_trained(train, val, test, card.get("dataset", {}).get("cohorts"), complete=rewrite_card)
+        limited = limited_sources(app.manifest)
+        recorded = {c: parts for c, parts in (card.get("dataset", {}).get("cohorts") or {}).items()
+                    if c.split("/")[0] not in limited}
+        test = held_out_as_trained(train, val, test, recorded, complete=rewrite_card)
     pipe = Pipeline(app, models[""], models={n: b for n, b in models.items() if n})
     ev = evaluate_pipeline(app, pipe, test, progress=not smoke)
     metrics = ev.metrics

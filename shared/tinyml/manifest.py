@@ -166,14 +166,16 @@ OUTPUTS = ("classes", "regression")  # a further model's
 LABEL_OUTPUTS = ("classes", "multilabel")  # the primary model's: both score [app] labels
 LOSSES = {"classes": ("crossentropy",), "regression": ("mse", "mae", "huber")}
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a C identifier part: tml_model_<name>_invoke()
+PRIMARY_MODEL = "model"  # the primary model's name where models are named ([[dataset.sources]] models; its file)
 MODELS = "models"  # the section of the further models
 SECTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 ALLOWED = "allowed"  # a deployment section's nested table of bounds and choices
 # Not overridable per run: the id names the folder, and a floor is lowered only in app.toml, with a reason.
 NOT_OVERRIDABLE = ("app.id", "app.deployment", "acceptance")
 SPLITS = ("subject", "recording")
-# [[dataset.sources]] keys: a real source has `path`; a generator has none
-SOURCE_KEYS = {"name": (str,), "path": (str,), "weight": _NUM, "options": (dict,), "smoke_options": (dict,)}
+# [[dataset.sources]] keys: a real source has `path`; a generator has none; `models` limits the models it trains
+SOURCE_KEYS = {"name": (str,), "path": (str,), "weight": _NUM, "options": (dict,), "smoke_options": (dict,),
+               "models": (list,)}
 LR_SCHEDULES = ("constant", "cosine")  # cosine: decays learning_rate to 0 over the epochs
 # balanced: every class weighs the same in the loss; sqrt: halfway (weights ~ 1/sqrt(count)); none: the
 # training windows' own frequencies (right when they mirror deployment, e.g. mostly non-keyword audio).
@@ -388,7 +390,7 @@ def _load_models(src: _Source, raw: Any) -> dict[str, dict[str, Any]]:
     out = {}
     for name, table in raw.items():
         where = f"{MODELS}.{name}"
-        if not MODEL_NAME.match(name) or name == "model":
+        if not MODEL_NAME.match(name) or name == PRIMARY_MODEL:
             raise _err(src, where, f"model name {name!r} must be lower-case letters, digits and '_' "
                                    "(a C identifier part), and not 'model' (the primary model's file)")
         if not isinstance(table, dict):
@@ -723,7 +725,29 @@ def _check_sources(m: Manifest) -> None:
             raise _err(p, f"{where}.name", "is required (a folder under datasets/)")
         if src.get("weight", 1.0) < 0:
             raise _err(p, f"{where}.weight", f"must be >= 0, got {src['weight']}")
+        if "models" in src:
+            _check_source_models(m, f"{where}.models", src["models"])
         names.append(src["name"])
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise _err(p, "dataset.sources", f"source {dup[0]!r} is listed twice")
+    for model in [PRIMARY_MODEL, *m.models]:
+        if all(model not in src.get("models", [model]) for src in ds["sources"]):
+            section = "model" if model == PRIMARY_MODEL else f"{MODELS}.{model}"
+            raise _err(p, "dataset.sources", f"no source trains [{section}]: add {model!r} to a source's models "
+                                             "(or leave `models` out of one: it then trains every model)")
+
+
+def _check_source_models(m: Manifest, where: str, models: list) -> None:
+    """A source's `models`: the models it trains, by name ("model" the primary, else a [models.<name>])."""
+    known = [PRIMARY_MODEL, *m.models]
+    if not models:
+        raise _err(m.path, where, f"must name at least one model (leave it out to train every model); models: "
+                                  f"{', '.join(known)}")
+    for name in models:
+        if not isinstance(name, str) or name not in known:
+            raise _err(m.path, where, f"{name!r} is no model of this app; models: {', '.join(known)} "
+                                      f"({PRIMARY_MODEL!r} is [model])")
+    dup = sorted({n for n in models if models.count(n) > 1})
+    if dup:
+        raise _err(m.path, where, f"names {dup[0]!r} twice")

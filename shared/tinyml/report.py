@@ -26,6 +26,7 @@ from .acceptance import acceptance_items, check_acceptance, flat_metrics
 from .apps import App
 from .card_stamp import postprocess_sha256, render_stamp, stamp_line
 from .glossary import MODEL_METRICS, glossary_text
+from .manifest import PRIMARY_MODEL
 from .metrics import WINDOW_INTERVALS, bootstrap_groups, event_intervals, format_intervals, format_window_intervals
 from .paths import datasets_dir
 
@@ -271,6 +272,27 @@ def _evaluated_on_text(card: dict) -> str:
             f"training's, on the older data.")
 
 
+def _source_models_text(source: dict) -> str:
+    """A source limited to some models (`models`): which it trains, and that the core's held-out figures leave
+    it out (data/source.py)."""
+    if "models" not in source:
+        return ""
+    names = ", ".join(f"`[model]`" if n == PRIMARY_MODEL else f"`[models.{n}]`" for n in source["models"])
+    return f"; trains {names} only, and none of its recordings is in the held-out figures below"
+
+
+def _promoted_alone_text(card: dict) -> str:
+    """A card whose further models were promoted alone from a later run (runs.promote_models)."""
+    p = card.get("promoted_alone")
+    if not p:
+        return ""
+    files = ", ".join(f"`{n}.int8.tflite`" for n in p["models"])
+    return (f"\n- **{files} promoted alone** from run `{p['run']}` (data sha256 `{(p.get('data_sha256') or '')[:16]}`, "
+            "the data above); the other models are the earlier runs' (their training time, float figures and "
+            "int8 drop are theirs). The float column of the app's own figures is n/a: no float pipeline of these "
+            "models together was evaluated.")
+
+
 def _data_text(m, ds: dict) -> str:
     """What the model was trained and tested on, source by source: real recordings or generated ones."""
     sources = ds["sources"]
@@ -280,7 +302,7 @@ def _data_text(m, ds: dict) -> str:
         kind = s["kind"].removeprefix(what).lstrip(": ")  # a dataset's KIND may begin with it (cards recorded it so)
         kind = f": {kind}" if kind else ""
         weight = f", weight {s['weight']:g}" if s.get("weight", 1) != 1 else ""
-        return f"`{s['name']}` ({what}{kind}; `datasets/{s['name']}/`{weight})"
+        return f"`{s['name']}` ({what}{kind}; `datasets/{s['name']}/`{weight}{_source_models_text(s)})"
 
     if all(not s["real"] for s in sources):
         text = "**Trained and tested on generated data only**, no real recordings: " + " and ".join(map(one, sources)) + "."
@@ -560,7 +582,7 @@ def card_text(app: App, card: dict, folder: Path) -> str:
 
 {_data_text(m, ds)}
 
-- Split by **{m.dataset['split']}**, seed {card['seed']}: {ds['subjects']['train']} / {ds['subjects']['val']} / {ds['subjects']['test']} subjects (train / val / test{train_only}), {ds['recordings']['test']} held-out recordings, {ds['test_hours']} h.{_evaluated_on_text(card)}
+- Split by **{m.dataset['split']}**, seed {card['seed']}: {ds['subjects']['train']} / {ds['subjects']['val']} / {ds['subjects']['test']} subjects (train / val / test{train_only}), {ds['recordings']['test']} held-out recordings, {ds['test_hours']} h.{_evaluated_on_text(card)}{_promoted_alone_text(card)}
 - Input: {card['input']['shape']} int8 (scale {card['input']['scale']:.6g}, zero point {card['input']['zero_point']}); features v{card['feature_version']}, hash `{card['feature_hash']}`.
 - int8 model: {card['model_bytes']} bytes (`model.int8.tflite`, sha256 `{card['model_sha256'][:16]}…`); TFLM arena {card.get('tflm_arena_bytes', 'n/a')} bytes (64-bit host figure).{_logit_adjust_text(card)}
 - {_device_line(card, m.id)}

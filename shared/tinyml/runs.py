@@ -8,7 +8,10 @@ it trained (SHA-256), it is no smoke run, it was trained without --set overrides
 the user keeps a dataset is local, never written into app.toml; the committed card keeps no such path),
 and it has exactly the manifest's models; its acceptance result is shown. It then replaces apps/<id>/model with the run's files, rewrites the golden
 vectors (fixtures/golden.npz, from the demo) and measures the device cost and parity on qemu-m4 into the
-card.
+card. `--models <name>...` promotes only those further models of the run ([models.<name>]; the others stay the
+committed files): their files, their card entries and training curves, and the run's data entry; the app's own
+float figures are dropped from the card (no float pipeline of that mix of models was ever evaluated) and its
+int8 figures must be re-measured (`tinyml eval <app> --card`).
 """
 
 from __future__ import annotations
@@ -133,25 +136,29 @@ def check_run(app: App, run_dir: Path) -> dict:
     return card
 
 
-def promote(app: App, run: str | None = None) -> dict:
-    """Make a run the committed model (see the module docstring); returns the committed card."""
+def promote(app: App, run: str | None = None, models: list[str] | None = None) -> dict:
+    """Make a run the committed model (see the module docstring); returns the committed card. models: only
+    these further models of the run (promote_models)."""
     from .fixtures import write_golden
     from .predict import Pipeline
     from .report import render_card
 
     run_dir = resolve_run(app, run)
     card = check_run(app, run_dir)
-    acc = card["acceptance"]
-    print(f"{app.id}: promoting {run_dir}; acceptance: "
-          + ("all floors met" if acc["met"] else "NOT met: " + "; ".join(acc["failures"])), file=sys.stderr)
     dst = app.model_dir
-    dst.mkdir(parents=True, exist_ok=True)
-    for old in dst.iterdir():  # the folder holds one model's card: nothing of the old one may stay
-        if old.is_file():
-            old.unlink()
-    for f in sorted(run_dir.iterdir()):
-        if f.is_file():
-            shutil.copy2(f, dst / f.name)
+    if models:
+        card = promote_models(app, run_dir, card, models)
+    else:
+        acc = card["acceptance"]
+        print(f"{app.id}: promoting {run_dir}; acceptance: "
+              + ("all floors met" if acc["met"] else "NOT met: " + "; ".join(acc["failures"])), file=sys.stderr)
+        dst.mkdir(parents=True, exist_ok=True)
+        for old in dst.iterdir():  # the folder holds one model's card: nothing of the old one may stay
+            if old.is_file():
+                old.unlink()
+        for f in sorted(run_dir.iterdir()):
+            if f.is_file():
+                shutil.copy2(f, dst / f.name)
     card["overrides"] = design_overrides(card.get("overrides"))  # none: a local data path is never committed
     (dst / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     golden = write_golden(app, Pipeline(app))
@@ -161,4 +168,55 @@ def promote(app: App, run: str | None = None) -> dict:
     render_card(app, dst, card)
     print(f"{app.id}: committed model, card and {golden.relative_to(app.dir)} now from {run_dir.name}; "
           f"device: {card['device'].get('parity', card['device'].get('error'))}", file=sys.stderr)
+    if models:
+        print(f"{app.id}: the card's int8 figures are the earlier models'; run: "
+              f"{hints.command('eval', app.id, hints.option('--card'))}", file=sys.stderr)
+    return card
+
+
+def _int8_changes_again(app: App, card: dict) -> None:
+    """The card's int8 drop and error increase over what still pairs a float and an int8 figure of the same
+    model: the primary model's own metrics, each further model's (the app's own float figures are n/a)."""
+    from .acceptance import flat_metrics, int8_changes
+
+    ms = card.get("models", {})
+    changes = int8_changes(app.manifest.acceptance,
+                           flat_metrics(card["metrics"]["float"], {n: e["metrics"]["float"] for n, e in ms.items()}),
+                           flat_metrics(card["metrics"]["int8"], {n: e["metrics"]["int8"] for n, e in ms.items()}),
+                           {n: e["output_kind"] for n, e in ms.items()}, card.get("app_metrics", []))
+    for key in ("int8_drop", "int8_error_increase_pct"):
+        card["metrics"]["int8"][key] = changes[key]
+    card["metrics"]["int8_drop"] = changes["int8_drop"]
+    for key in ("int8_drop_over", "int8_error_increase_over"):
+        card["metrics"][key] = changes[key]
+
+
+def promote_models(app: App, run_dir: Path, run_card: dict, models: list[str]) -> dict:
+    """Copy only the named further models of a checked run into the committed model folder; the committed
+    card with their entries, training curves and the run's data entry (the newest fit's data) taken from the
+    run's, the app's own float figures dropped (n/a: no float pipeline of this mix of models was evaluated),
+    and `promoted_alone` saying so. The card's int8 figures are the earlier models' until `eval --card`."""
+    from .card_stamp import card_problems
+
+    unknown = [n for n in models if n not in app.manifest.models]
+    if unknown:
+        raise TinymlError(f"--models {unknown[0]!r}: not one of the further models ([models.<name>]: "
+                          f"{', '.join(app.manifest.models) or 'none'}); the primary model is promoted with its whole run")
+    dst = app.model_dir
+    stale = [p for p in card_problems(app, device=False) if "describes another" in p]
+    if stale:
+        raise TinymlError(f"--models: the committed card does not describe the committed models ({stale[0]})")
+    card = json.loads((dst / "card.json").read_text())
+    for name in dict.fromkeys(models):
+        shutil.copy2(run_dir / model_file(name), dst / model_file(name))
+        card["models"][name] = run_card["models"][name]
+        card.setdefault("histories", {})[name] = run_card["histories"][name]
+    card["dataset"] = run_card["dataset"]
+    card["metrics"]["float"] |= {k: None for k in card.get("app_metrics", [])}
+    _int8_changes_again(app, card)
+    card["metrics"]["int8"]["model_bytes"] = sum(
+        (dst / model_file(n)).stat().st_size for n in ["", *app.manifest.models])
+    card["promoted_alone"] = {"models": list(dict.fromkeys(models)), "run": run_dir.name,
+                              "data_sha256": run_card["dataset"].get("sha256")}
+    print(f"{app.id}: promoting {', '.join(models)} alone from {run_dir}; the other models stay", file=sys.stderr)
     return card

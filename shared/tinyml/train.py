@@ -22,7 +22,7 @@ from .acceptance import check_acceptance, flat_metrics, int8_changes, int8_drop,
 from .apps import App, model_file
 from .card_stamp import postprocess_sha256
 from .data import data_sha256, load_splits
-from .data.source import resolve_sources, weighted
+from .data.source import resolve_sources, shared_recordings, training_recordings, weighted
 from .errors import TinymlError
 from .features import FeatureExtractor
 from .fit import fit_model, log, seed_everything
@@ -81,11 +81,15 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
     float_from = find_float_models(app, smoke) if reuse_float else None
     run_dir = Path(out) if out else new_run_dir(app, smoke)
     run_dir.mkdir(parents=True, exist_ok=True)
-    train, val, test = load_splits(m, smoke=smoke)
+    train, val_all, test_all = load_splits(m, smoke=smoke)
+    # a source limited to some models (`models`) trains only those; its validation and held-out recordings are
+    # the app's to judge apart: they stop no model and the core evaluates none of them
+    val, test = shared_recordings(m, val_all), shared_recordings(m, test_all)
     fx = FeatureExtractor(m)
     log(f"run folder {run_dir}; subjects {len({r.subject for r in train})}/{len({r.subject for r in val})}/"
         f"{len({r.subject for r in test})} (train/val/test)")
-    trained = [_train_one(app, s, train, val, fx, seed, smoke, run_dir, float_from) for s in model_specs(app)]
+    trained = [_train_one(app, s, training_recordings(m, train, s.name), val, fx, seed, smoke, run_dir, float_from)
+               for s in model_specs(app)]
     for t in trained:  # first, so a failed evaluation leaves them to inspect
         (run_dir / model_file(t.spec.name)).write_bytes(t.tflite)
     remember_run(app, run_dir, smoke)
@@ -116,7 +120,7 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
         "model_bytes": len(primary.tflite),
         "seed": seed,
         "smoke": smoke,
-        "dataset": _dataset_entry(m, train, val, test),
+        "dataset": _dataset_entry(m, train, val_all, test_all),
         "overrides": list(m.overrides),  # --set texts: such a run is not the manifest's, promote refuses it
         "input": _quant(pipe.model.input),
         "output": _quant(o),
@@ -226,16 +230,19 @@ def _dataset_entry(m, train, val, test) -> dict:
     """What the run trained and was tested on: the sources, a fingerprint, the split's sizes (per cohort when
     the recordings carry cohorts: each source, a dataset's own groups)."""
     used = resolve_sources(m, notice=False)
+    real = {s.name for s in used if s.real}
+    scored = shared_recordings(m, test)  # the held-out recordings the card's figures are on
     entry = {
         "name": " + ".join(s.name for s in used),
         "synthetic": not any(s.real for s in used),
         "sources": [_source_entry(s, [r for r in train + val + test if _source_of(r, used) == s.name]) for s in used],
         "sha256": data_sha256(train + val + test),
-        "recordings": {"train": len(train), "val": len(val), "test": len(test)},
+        "recordings": {"train": len(train), "val": len(val), "test": len(scored)},
         "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
                      "test": len({r.subject for r in test}),
-                     "train_only": len({r.subject for r in train if r.split == "train"})},
-        "test_hours": round(sum(r.duration for r in test) / 3600, 2),
+                     # generated material that only trains (a real dataset's own fixed training split is not)
+                     "train_only": len({r.subject for r in train if r.split == "train" and _source_of(r, used) not in real})},
+        "test_hours": round(sum(r.duration for r in scored) / 3600, 2),
     }
     cohorts = sorted({r.cohort for r in train + val + test if r.cohort})
     if cohorts:

@@ -227,3 +227,46 @@ def test_predict_takes_a_model_folder(tmp_path):
     (run / "recon.int8.tflite").unlink()
     b = run_cli("predict", "two-models", demo, "--model", str(run), env=env)
     assert b.returncode == 2 and "recon.int8.tflite" in b.stderr.strip().splitlines()[-1]
+
+
+def test_promote_models_takes_one_further_model_alone(tmp_path):
+    """`promote RUN --models recon`: the run's recon model, card entry and curves; the committed primary model,
+    its card figures and its file stay; the app's own float figures go n/a; the primary or an unknown name
+    is refused in one line."""
+    root = tmp_path / "repo"
+    (root / "apps").mkdir(parents=True)
+    app_dir = root / "apps" / "two-models"
+    shutil.copytree(FIXTURE_APPS / "two-models", app_dir)
+    for name in ("datasets", "firmware"):
+        (root / name).symlink_to(FIXTURE_APPS.parents[2] / name)
+    (root / "pyproject.toml").write_text("")
+    toml = app_dir / "app.toml"
+    text = re.sub(r"(?m)^options = .*$", "options = { units = 4, clips_per_unit = 4, stream_minutes = 0.2 }",
+                  toml.read_text())
+    toml.write_text(re.sub(r"(?m)^epochs = \d+", "epochs = 2", text))
+    env = {"TINYML_ROOT": str(root), "TINYML_CACHE": str(tmp_path / "cache")}
+    model = app_dir / "model"
+    before = json.loads((model / "card.json").read_text())
+    primary = (model / "model.int8.tflite").read_bytes()
+    res = run_cli("train", "two-models", "--out", str(tmp_path / "run"), env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    run = json.loads((tmp_path / "run" / "card.json").read_text())
+    assert (tmp_path / "run" / "recon.int8.tflite").read_bytes() != (model / "recon.int8.tflite").read_bytes()
+    for bad, needle in ((["model"], "'model': not one of the further models"), (["nope"], "'nope': not one of")):
+        res = run_cli("promote", "two-models", str(tmp_path / "run"), "--models", *bad, env=env)
+        assert res.returncode == 2 and needle in res.stderr.strip().splitlines()[-1], res.stderr[-2000:]
+    res = run_cli("promote", "two-models", str(tmp_path / "run"), "--models", "recon", env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "eval two-models --card" in res.stderr
+    card = json.loads((model / "card.json").read_text())
+    assert (model / "model.int8.tflite").read_bytes() == primary and card["model_sha256"] == before["model_sha256"]
+    assert (model / "recon.int8.tflite").read_bytes() == (tmp_path / "run" / "recon.int8.tflite").read_bytes()
+    assert card["models"]["recon"] == run["models"]["recon"] and card["histories"]["recon"] == run["histories"]["recon"]
+    assert card["histories"].get("") == before.get("histories", {}).get("") and card["dataset"] == run["dataset"]
+    assert all(card["metrics"]["float"][k] is None for k in card["app_metrics"])
+    # the int8 error increase is the promoted model's own now, not the earlier card's
+    assert card["metrics"]["int8_error_increase_over"] == ["recon.mae"]
+    assert card["metrics"]["int8"]["int8_error_increase_pct"] == pytest.approx(  # from the card's rounded MAEs
+        run["models"]["recon"]["metrics"]["int8"]["int8_error_increase_pct"], abs=0.01)
+    assert card["promoted_alone"] == {"models": ["recon"], "run": "run", "data_sha256": run["dataset"]["sha256"]}
+    assert "`recon.int8.tflite` promoted alone" in (model / "README.md").read_text()

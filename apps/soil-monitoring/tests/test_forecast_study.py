@@ -109,3 +109,31 @@ def test_verdict_needs_three_seeds_and_paired_windows():
     res["arms"]["G+I"] = [_entry(1, hours=(99,), sums=(0.2,))]
     with pytest.raises(TinymlError, match="not paired"):
         S.verdict(res)
+
+
+def _scored(gen_mae: float, sums, hours=(10, 10, 10), floors: bool = True) -> dict:
+    sums = list(sums)
+    return {"generator_val_mae": gen_mae, "generator_val_floors_met": floors, "ismn_val_station_sums": sums,
+            "ismn_val_station_hours": list(hours), "ismn_val_mae": sum(sums) / sum(hours)}
+
+
+def test_adoption_rule_needs_the_real_gain_and_at_most_ten_percent_on_the_generator():
+    committed = _scored(0.0030, [0.040, 0.050, 0.045])
+    gains = [0.020, 0.025, 0.022]
+    assert S.adoption(committed, _scored(0.0033, gains))["adopt_1_2"]  # +10 %: at the limit
+    assert not S.adoption(committed, _scored(0.00331, gains))["2"]  # above 10 %
+    assert not S.adoption(committed, _scored(0.0030, gains, floors=False))["2"]  # a floor missed
+    mixed = S.adoption(committed, _scored(0.0030, [0.020, 0.060, 0.044]))  # one station worse: interval not below 0
+    assert not mixed["1"] and not mixed["adopt_1_2"]
+
+
+def test_adoption_refuses_models_scored_on_other_windows():
+    with pytest.raises(TinymlError, match="other ISMN validation windows"):
+        S.adoption(_scored(0.003, [1, 1, 1]), _scored(0.003, [1, 1, 1], hours=(10, 10, 11)))
+
+
+def test_generated_leaves_the_ismn_stations_out():
+    from types import SimpleNamespace as R
+
+    recs = [R(truth={"real": True}), R(truth={}), R(truth={"wp": 0.1})]
+    assert S.generated(recs) == recs[1:]

@@ -2,11 +2,16 @@
 
 [dataset] either names one source (`name`, `path`, `options`; `generator` stands in while `path` is empty),
 or lists several in `[[dataset.sources]]` (each `name`, `path` for a real one, `weight`, `options`,
-`smoke_options`). In the single-source form, `with_generator = true` keeps the generator alongside a set
+`smoke_options`, `models`). In the single-source form, `with_generator = true` keeps the generator alongside a set
 `path` (two sources: the real folder and the generator, each recording's cohort naming its source, so the
 split draws held-out groups from each, e.g. unseen machines of the generator and an unseen load of a real
 rig). A real source whose folder is missing (or whose `$VAR` is unset) is left out with a
 one-line notice; when no source is left, `[dataset] generator` stands in, so training works on a fresh clone.
+A source's `models` names the models its recordings train ("model" the primary [model], else a [models.<name>]);
+without it, every model. Such a limited source trains only those; its validation and held-out recordings take
+part in no early stopping and no held-out evaluation of the core, where they would be mixed into the other
+sources' figures (e.g. real stations with their own automated labels beside a generator's): the app judges
+and reports them apart (training_recordings, shared_recordings).
 A real source's `path` may name several folders, separated by `:` (os.pathsep) as in $PATH, e.g. a dataset's
 parts that a user keeps in different places; the missing ones are left out with a notice. A dataset whose
 `load()` reads them together (to find the same file in two copies, say) says so with `MANY_FOLDERS = True`
@@ -31,7 +36,7 @@ import numpy as np
 
 from ..apps import load_module
 from ..errors import TinymlError
-from ..manifest import Manifest
+from ..manifest import PRIMARY_MODEL, Manifest
 from ..paths import cache_dir, datasets_dir
 from ..recording import Recording
 from .cache import migrate_pickle, read_cache, write_cache
@@ -54,6 +59,11 @@ class Source:
     weight: float = 1.0  # how often its training recordings are used per epoch
     options: dict = field(default_factory=dict)
     real: bool = False
+    models: tuple[str, ...] | None = None  # the models it trains (PRIMARY_MODEL, [models.<name>]); None: all
+
+    def trains(self, model: str) -> bool:
+        """Whether its recordings train `model` ("" or PRIMARY_MODEL: the primary model)."""
+        return self.models is None or (model or PRIMARY_MODEL) in self.models
 
     def folder(self, m: Manifest) -> Path | None:
         """The real source's (first) folder, None when none of its folders is there."""
@@ -69,7 +79,8 @@ class Source:
         return [t for t in os.path.expandvars(self.path).split(os.pathsep) if t.strip()] if self.path else []
 
     def describe(self) -> dict:
-        return {"name": self.name, "real": self.real, "weight": self.weight}
+        out = {"name": self.name, "real": self.real, "weight": self.weight}
+        return out | ({"models": list(self.models)} if self.models is not None else {})
 
 
 def _folder(text: str, m: Manifest) -> Path | None:
@@ -93,8 +104,36 @@ def declared_sources(m: Manifest, smoke: bool = False) -> list[Source]:
     out = []
     for s in ds["sources"]:
         options = {**s.get("options", {}), **(s.get("smoke_options", {}) if smoke else {})}
-        out.append(Source(s["name"], s.get("path", ""), float(s.get("weight", 1.0)), options, real="path" in s))
+        models = tuple(s["models"]) if "models" in s else None
+        out.append(Source(s["name"], s.get("path", ""), float(s.get("weight", 1.0)), options, real="path" in s,
+                          models=models))
     return out
+
+
+def _source_name(r: Recording, declared: list[Source]) -> str:
+    """The source a recording came from: its cohort's first part when several are declared (build_dataset tags
+    them), else the one declared."""
+    return r.cohort.split("/")[0] if len(declared) > 1 else declared[0].name
+
+
+def training_recordings(m: Manifest, recs: list[Recording], model: str) -> list[Recording]:
+    """The training recordings of `model` ("" or PRIMARY_MODEL: the primary): those of the sources that train
+    it (a source's `models`; every source without one)."""
+    declared = declared_sources(m)
+    trains = {s.name: s.trains(model) for s in declared}
+    return [r for r in recs if trains.get(_source_name(r, declared), True)]
+
+
+def limited_sources(m: Manifest) -> set[str]:
+    """The names of the sources that train only some models (`models`)."""
+    return {s.name for s in declared_sources(m) if s.models is not None}
+
+
+def shared_recordings(m: Manifest, recs: list[Recording]) -> list[Recording]:
+    """Validation or held-out recordings the core uses (early stopping, held-out evaluation): those of the
+    sources that every model shares; a limited source's (`models`) are the app's to judge apart."""
+    declared, limited = declared_sources(m), limited_sources(m)
+    return [r for r in recs if _source_name(r, declared) not in limited]
 
 
 def _generator(m: Manifest, options: dict) -> Source:
