@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tinyml.data import assert_disjoint, split_recordings
+from tinyml.data import assert_disjoint, split_by_source, split_recordings
 from tinyml.recording import Recording
 
 
@@ -166,3 +166,33 @@ def test_no_val_sources_trains_every_group_not_held_out_for_test():
                        cohort=r.cohort, split="val" if r.subject == "L0" else "") for r in recs]
     with pytest.raises(ValueError, match="marked val"):
         split_recordings(fixed, test_fraction=0.25, val_fraction=0.15, seed=1, no_val_sources=["rig"])
+
+
+def _tagged(source, n_subjects, fixed_test=()):
+    return [Recording(np.zeros((10, 1), np.float32), 50.0, ("x",), subject=f"{source}-{s:02d}", cohort=source,
+                      source=f"{source}/{s:02d}", split="test" if s in fixed_test else "")
+            for s in range(n_subjects)]
+
+
+def test_split_by_source_keeps_a_fixed_test_split_and_draws_the_other_sources_held_out_groups():
+    """A source with a fixed test split (MIT-BIH's DS2) keeps exactly it; the joint draw would leave every other
+    source without a test group (all of them train or validate), split_by_source draws theirs as each alone."""
+    real = _tagged("real", 20, fixed_test=range(10))
+    gen = _tagged("gen", 40)
+    rule = dict(test_fraction=0.25, val_fraction=0.15, seed=7)
+    joint_test = split_recordings(real + gen, **rule)[2]
+    assert {r.cohort for r in joint_test} == {"real"}  # the problem: no generated subject is held out
+    train, val, test = split_by_source(real + gen, **rule)
+    assert_disjoint(train, val, test)
+    assert {r.subject for r in test if r.cohort == "real"} == {f"real-{s:02d}" for s in range(10)}
+    assert not [r for r in train + val if r.split == "test"]
+    gen_alone = split_recordings(gen, **rule)
+    assert [[r.source for r in part] for part in gen_alone] == [
+        [r.source for r in part if r.cohort == "gen"] for part in (train, val, test)]
+    assert {r.cohort for r in val} == {"real", "gen"}
+
+
+def test_split_by_source_refuses_no_val_sources():
+    with pytest.raises(ValueError, match="no_val_sources is for the joint draw"):
+        split_by_source(_tagged("a", 6) + _tagged("b", 6), test_fraction=0.25, val_fraction=0.15, seed=1,
+                        no_val_sources=["a"])

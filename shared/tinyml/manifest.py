@@ -132,6 +132,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         # sources (by name) that give no validation group: their groups train or are held out for test, and
         # validation comes from the other sources (data/splits.py split_recordings)
         "no_val_sources": ((list,), False, []),
+        # true: each source is split on its own (data/splits.py split_by_source): a source with a fixed test
+        # split (MIT-BIH DS2) keeps it and the other sources still draw their own held-out groups
+        "split_per_source": ((bool,), False, False),
         "options": ((dict,), False, {}),
         "smoke_options": ((dict,), False, {}),
         "sources": ((list,), False, []),  # [[dataset.sources]]: several sources (data/source.py)
