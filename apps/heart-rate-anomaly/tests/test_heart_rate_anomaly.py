@@ -245,3 +245,42 @@ def test_real_data_judges_events_by_the_reference():
     assert rd._event_is_true(APP, paused, 170.0, "brady") is None  # not checkable, not counted false
     runs = [{"record": r} for r in ("100", "101", "102", "04015")]  # DS2, DS1, paced, another database's
     assert [r["record"] for r in rd._aami(runs)] == ["100", "101"]
+
+
+def test_real_sources_split_without_leaks(records, monkeypatch):
+    """[[dataset.sources]] with MIT-BIH and CinC 2017 (the loaders' fixtures) beside the generator: every DS2
+    record is test and only test, 201 (202's patient) nowhere, CinC draws its own test recordings (by subject,
+    the manifest's rule: none in train or val), Other rhythm is left out, and the generator's held-out subjects
+    are the ones it draws alone (the committed model's)."""
+    from tinyml.data import load_splits, split_recordings
+
+    root, _, cinc = records
+    monkeypatch.setenv("MITBIH", str(root / "mitdb"))
+    monkeypatch.setenv("CINC2017", str(root / "cinc"))
+    train, val, test = load_splits(load_app("heart-rate-anomaly").manifest, smoke=True)
+    name = {"mitbih-arrhythmia": lambda r: Path(r.source).stem, "physionet-2017": lambda r: Path(r.source).stem}
+
+    def listed(part, source):
+        return {name[source](r) for r in part if r.cohort == source}
+
+    ds2 = {"100", "202"}  # the fixture's DS2 records
+    assert listed(test, "mitbih-arrhythmia") == ds2
+    assert not (listed(train, "mitbih-arrhythmia") | listed(val, "mitbih-arrhythmia")) & (ds2 | {"201"})
+    assert listed(train, "mitbih-arrhythmia") | listed(val, "mitbih-arrhythmia") == {"101", "106", "114"}
+    cinc_test = listed(test, "physionet-2017")
+    assert cinc_test and not cinc_test & (listed(train, "physionet-2017") | listed(val, "physionet-2017"))
+    every = listed(train + val + test, "physionet-2017")
+    assert every == {n for n, row in cinc.items() if row["class"] != "O"}
+    gen = [r for r in train + val + test if r.cohort == "synthetic-ecg"]
+    alone = split_recordings([_untagged(r) for r in gen], test_fraction=M.dataset["test_fraction"],
+                             val_fraction=M.dataset["val_fraction"], seed=M.dataset["seed"])
+    assert [sorted(r.subject for r in part) for part in alone] == [
+        sorted(r.subject for r in part if r.cohort == "synthetic-ecg") for part in (train, val, test)]
+
+
+def _untagged(r):
+    import copy
+
+    out = copy.copy(r)
+    out.cohort = ""
+    return out
