@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -221,13 +222,42 @@ def test_real_data_reports_wfdb_records_and_cinc_recordings(records, tmp_path):
     root, _, _ = records
     out = tmp_path / "out"
     out.mkdir()
-    assert _real_data().main([str(root / "mitdb"), "--cinc2017", str(root / "cinc"), "--out", str(out)]) == 0
+    assert _real_data().main([str(root / "mitdb"), "--cinc2017", str(root / "cinc"), "--out", str(out),
+                              "--every-record"]) == 0
     text = (out / "real_data.md").read_text()
     for section in ("QRS detection (MIT-BIH", "Beat classes, DS2", "Atrial fibrillation", "Events against the reference",
                     "AF in short recordings"):
         assert section in text
     assert "| 102 | paced | V5 |" in text and "| 114 | DS1 | MLII |" in text  # the lead predict reads
     assert (out / "real_data.png").is_file() and not (out / "extras.md").exists()  # no card here to rewrite
+
+
+def test_real_data_reports_only_records_no_model_trained_or_was_chosen_on(records, tmp_path, monkeypatch):
+    """The card's real-data section: MIT-BIH DS2 only (no DS1, no paced record) and CinC 2017's test split only,
+    the very recordings load_splits holds out (the sources' fixtures)."""
+    from tinyml.data import load_splits
+
+    root, _, _ = records
+    out = tmp_path / "out"
+    out.mkdir()
+    assert _real_data().main([str(root / "mitdb"), "--cinc2017", str(root / "cinc"), "--out", str(out)]) == 0
+    text = (out / "real_data.md").read_text()
+    rows = {line.split(" | ")[0].strip("| ") for line in text.splitlines() if re_record_row(line)}
+    assert rows == {"100", "202"}, rows  # DS2; not 101, 106, 114 (DS1), 102 (paced), 201 (202's patient, DS1)
+    monkeypatch.setenv("MITBIH", str(root / "mitdb"))
+    monkeypatch.setenv("CINC2017", str(root / "cinc"))
+    train, val, test = load_splits(load_app("heart-rate-anomaly").manifest, smoke=True)
+    cinc_test = sorted(Path(r.source).stem for r in test if r.cohort == "physionet-2017")
+    assert cinc_test and f"the test split: {len(cinc_test)} of its 4" in text
+    rd = _real_data()
+    assert sorted(rd.cinc_test_names(APP, root / "cinc" / "training2017" / "REFERENCE.csv")) == cinc_test
+    counted = sum(int(line.split(" | ")[1]) for line in text.splitlines() if re.match(r"\| [NAO~] \(", line))
+    assert counted == len(cinc_test)
+
+
+def re_record_row(line: str) -> bool:
+    """A per-record row of the QRS table: | 100 | DS2 | MLII | ..."""
+    return bool(re.match(r"\| \d{3} \| (DS1|DS2|paced) \| ", line))
 
 
 def test_real_data_judges_events_by_the_reference():
