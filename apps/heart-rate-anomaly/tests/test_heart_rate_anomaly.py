@@ -314,3 +314,25 @@ def _untagged(r):
     out = copy.copy(r)
     out.cohort = ""
     return out
+
+
+def _study():
+    return load_module(APP.dir / "rhythm_real.py", "hra_test_rhythm_real")
+
+
+def _row(source, pos, tp, events=0, hours=0.5, has_af=True):
+    return {"source": source, "pos": pos, "tp": tp, "neg": 10, "fp": 0, "events": events, "hours": hours,
+            "has_af": has_af}
+
+
+def test_rhythm_study_bootstrap_is_paired_and_false_af_counts_only_records_without_af():
+    """The criterion's arithmetic: the paired interval of the AF sensitivity difference is 0 for the same model
+    and above 0 when every record gains; false AF per hour counts AF events on records without AF only."""
+    st = _study()
+    old = [_row("mitbih", 100, 20), _row("cinc", 10, 2), _row("cinc", 12, 3), _row("cinc", 0, 0, 1, has_af=False)]
+    assert st.paired_bootstrap(old, old, n=200) == [0.0, 0.0]
+    new = [dict(r, tp=min(r["pos"], r["tp"] + 5)) for r in old]
+    lo, hi = st.paired_bootstrap(old, new, n=200)
+    assert 0 < lo <= hi
+    s = st.af_summary(old + [_row("cinc", 5, 5, events=3)])  # 3 events on a record with AF: not false
+    assert s["false_af_events"] == 1 and s["false_af_per_hour"] == 2.0 and s["af_windows"] == 127
