@@ -43,7 +43,7 @@ def fit(run_dir: Path) -> dict:
     from tinyml.features import FeatureExtractor
     from tinyml.fit import fit_model, seed_everything
     from tinyml.quant import calibration_set, quantize_model
-    from tinyml.runs import FLOAT_DIR
+    from tinyml.runs import FLOAT_DIR, remember_run
 
     app = _app()
     m = app.manifest
@@ -63,6 +63,9 @@ def fit(run_dir: Path) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / FLOAT_DIR).mkdir(exist_ok=True)
     model.save(run_dir / FLOAT_DIR / "model.keras")
+    # as a training run saves it, so `tinyml train --reuse-float` quantizes this very model again
+    (run_dir / FLOAT_DIR / "model.history.json").write_text(json.dumps({**history, "feature_hash": m.feature_hash()}))
+    remember_run(app, run_dir, False)
     (run_dir / model_file("")).write_bytes(tflite)
     for name in m.models:  # the beat model stays the committed one
         shutil.copy2(app.model_dir / model_file(name), run_dir / model_file(name))
@@ -178,7 +181,7 @@ def int8_drop(app, run_dir: Path, pipe, recs) -> dict:
 
 
 def sizes(app, pipe) -> dict:
-    model_bytes = sum(b for b in pipe.int8_model_bytes().values() if b is not None)
+    model_bytes = sum(len(b) for b in pipe.int8_model_bytes().values() if b is not None)
     return {"model_bytes": model_bytes, "arena_bytes": app.pipeline._arena_bytes(pipe)}
 
 
@@ -195,17 +198,22 @@ def decide(run_dir: Path) -> dict:
     if not real:
         raise SystemExit("no real validation recordings: set MITBIH and CINC2017")
     pipes = {"committed": Pipeline(app), "candidate": Pipeline(app, folder=run_dir)}
+    t0 = time.time()
     rows = {k: real_af(app, p, real) for k, p in pipes.items()}
+    _said(f"real validation, both models: {time.time() - t0:.0f} s")
     out: dict = {"validation": {"real_recordings": len(real), "synthetic_recordings": len(synthetic)}}
     for k in pipes:
         out[k] = {"real_af": af_summary(rows[k]),
                   "per_source": {s: af_summary([r for r in rows[k] if r["source"] == s])
                                  for s in sorted({r["source"] for r in rows[k]})},
                   "synthetic": synthetic_floors(app, pipes[k], synthetic)}
+        _said(f"{k}: {json.dumps(out[k], default=float)} ({time.time() - t0:.0f} s)")
     old, new = out["committed"]["real_af"], out["candidate"]["real_af"]
     ci = paired_bootstrap(rows["committed"], rows["candidate"])
+    _said(f"AF window sensitivity {old['af_sensitivity']:.4f} -> {new['af_sensitivity']:.4f}, difference CI {ci}")
     cand = pipes["candidate"]
     out["candidate"].update(int8_drop(app, run_dir, cand, val))
+    _said(f"int8 drop {out['candidate']['int8_drop']} ({time.time() - t0:.0f} s)")
     out["candidate"].update(sizes(app, cand))
     acc = m.acceptance
     a = ci[0] > 0 and new["false_af_per_hour"] <= old["false_af_per_hour"] + X_FALSE_AF_PER_HOUR
@@ -216,6 +224,10 @@ def decide(run_dir: Path) -> dict:
                        "a": a, "b": b, "c": c, "adopt": bool(a and b and c)}
     (run_dir / "decision.json").write_text(json.dumps(out, indent=1, default=float) + "\n")
     return out
+
+
+def _said(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 X_FALSE_AF_PER_HOUR = 0.5  # the criterion's X (README): the app's own false-AF ceiling on sinus streams
