@@ -196,3 +196,18 @@ def test_split_by_source_refuses_no_val_sources():
     with pytest.raises(ValueError, match="no_val_sources is for the joint draw"):
         split_by_source(_tagged("a", 6) + _tagged("b", 6), test_fraction=0.25, val_fraction=0.15, seed=1,
                         no_val_sources=["a"])
+
+
+def test_evaluation_leaves_out_recordings_shorter_than_one_window_with_a_notice(capsys):
+    """A held-out 9.6 s CinC 2017 strip beside 10 s windows has no decision (predict refuses it): evaluation
+    scores the others and says how many it left out, instead of stopping the whole evaluation."""
+    from tinyml.apps import load_app
+    from tinyml.scoring import scorable
+
+    m = load_app("heart-rate-anomaly").manifest
+    W = int(m.features["window"])
+    short = Recording(np.zeros((W - 100, 1), np.float32), m.rate, ("ecg",), subject="s", source="A02345.mat")
+    longer = Recording(np.zeros((W, 1), np.float32), m.rate, ("ecg",), subject="l", source="A00001.mat")
+    at_300 = Recording(np.zeros((int(W * 300 / m.rate), 1), np.float32), 300.0, ("ecg",), subject="h", source="x")
+    assert [r.subject for r in scorable(m, [short, longer, at_300])] == ["l", "h"]
+    assert "1 held-out recording(s) shorter than one window (10 s) not scored, e.g. A02345.mat" in capsys.readouterr().err
