@@ -70,3 +70,29 @@ def test_a_reused_float_card_names_where_its_float_model_was_fitted(tmp_path):
     assert "run `20260101-000000`" in text and "abababababababab" in text
     assert _float_source_text({"reused_float": True}) == "the saved float model"
     assert _float_source(tmp_path / "gone")["data_sha256"] is None
+
+
+def test_train_keep_takes_the_committed_further_model_as_it_is_or_refuses_in_one_line(tmp_path):
+    """`train --keep beat`: the committed beat.int8.tflite is the run's, byte for byte, with no float model (not
+    fitted, not quantized again) and the committed card's curves; a name that is no further model, or one without
+    a committed file, is refused before any data is read."""
+    import pytest
+
+    from tinyml.apps import load_app
+    from tinyml.errors import TinymlError
+    from tinyml.train import _committed_to_keep, train_app
+
+    app = load_app("heart-rate-anomaly")
+    kept = _committed_to_keep(app, ("beat",))
+    assert kept["beat"].tflite == (app.model_dir / "beat.int8.tflite").read_bytes()
+    assert kept["beat"].float_model is None and kept["beat"].history["loss"]
+    with pytest.raises(TinymlError, match=r"--keep rhythm: not a further model of heart-rate-anomaly \(\[models.<name>\]: beat\)"):
+        train_app(app, keep=("rhythm",))
+    import shutil
+
+    bare = tmp_path / app.id  # the app without its model folder: nothing committed to keep
+    bare.mkdir()
+    for f in ("app.toml", "pipeline.py"):
+        shutil.copy2(app.dir / f, bare / f)
+    with pytest.raises(TinymlError, match="--keep beat: .* is not there"):
+        _committed_to_keep(type(app)(app.id, bare), ("beat",))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tinyml.data import assert_disjoint, split_recordings
+from tinyml.data import assert_disjoint, split_by_source, split_recordings
 from tinyml.recording import Recording
 
 
@@ -191,3 +191,48 @@ def test_draw_last_sources_leave_the_other_sources_split_as_it_was():
         new = [{r.subject for r in part if r.cohort.startswith("a-new")} for part in last]
         assert all(new) and not (new[0] & new[1]) and not (new[0] & new[2]) and not (new[1] & new[2])
     assert shifted  # without it, adding the source would have moved the others' subjects
+
+
+def _tagged(source, n_subjects, fixed_test=()):
+    return [Recording(np.zeros((10, 1), np.float32), 50.0, ("x",), subject=f"{source}-{s:02d}", cohort=source,
+                      source=f"{source}/{s:02d}", split="test" if s in fixed_test else "")
+            for s in range(n_subjects)]
+
+
+def test_split_by_source_keeps_a_fixed_test_split_and_draws_the_other_sources_held_out_groups():
+    """A source with a fixed test split (MIT-BIH's DS2) keeps exactly it; the joint draw would leave every other
+    source without a test group (all of them train or validate), split_by_source draws theirs as each alone."""
+    real = _tagged("real", 20, fixed_test=range(10))
+    gen = _tagged("gen", 40)
+    rule = dict(test_fraction=0.25, val_fraction=0.15, seed=7)
+    joint_test = split_recordings(real + gen, **rule)[2]
+    assert {r.cohort for r in joint_test} == {"real"}  # the problem: no generated subject is held out
+    train, val, test = split_by_source(real + gen, **rule)
+    assert_disjoint(train, val, test)
+    assert {r.subject for r in test if r.cohort == "real"} == {f"real-{s:02d}" for s in range(10)}
+    assert not [r for r in train + val if r.split == "test"]
+    gen_alone = split_recordings(gen, **rule)
+    assert [[r.source for r in part] for part in gen_alone] == [
+        [r.source for r in part if r.cohort == "gen"] for part in (train, val, test)]
+    assert {r.cohort for r in val} == {"real", "gen"}
+
+
+def test_split_by_source_refuses_no_val_sources():
+    with pytest.raises(ValueError, match="no_val_sources is for the joint draw"):
+        split_by_source(_tagged("a", 6) + _tagged("b", 6), test_fraction=0.25, val_fraction=0.15, seed=1,
+                        no_val_sources=["a"])
+
+
+def test_evaluation_leaves_out_recordings_shorter_than_one_window_with_a_notice(capsys):
+    """A held-out 9.6 s CinC 2017 strip beside 10 s windows has no decision (predict refuses it): evaluation
+    scores the others and says how many it left out, instead of stopping the whole evaluation."""
+    from tinyml.apps import load_app
+    from tinyml.scoring import scorable
+
+    m = load_app("heart-rate-anomaly").manifest
+    W = int(m.features["window"])
+    short = Recording(np.zeros((W - 100, 1), np.float32), m.rate, ("ecg",), subject="s", source="A02345.mat")
+    longer = Recording(np.zeros((W, 1), np.float32), m.rate, ("ecg",), subject="l", source="A00001.mat")
+    at_300 = Recording(np.zeros((int(W * 300 / m.rate), 1), np.float32), 300.0, ("ecg",), subject="h", source="x")
+    assert [r.subject for r in scorable(m, [short, longer, at_300])] == ["l", "h"]
+    assert "1 held-out recording(s) shorter than one window (10 s) not scored, e.g. A02345.mat" in capsys.readouterr().err

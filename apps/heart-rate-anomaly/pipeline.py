@@ -927,11 +927,21 @@ ectopic beats, pops, lead-off). Beats: AAMI classes of the detected beats matche
 {real_text}
 
 **A reference design, not a medical device.** It has not been validated clinically; it must not be used
-to diagnose, treat or monitor anyone. The committed model is trained and tested on SYNTHETIC ECG (the
-`synthetic-ecg` generator); expect lower figures on real recordings. To retrain on the real databases set
-`[dataset] name` and `path` in app.toml (`mitbih-arrhythmia`: DS1 trains, DS2 tests; `mitbih-af`;
-`physionet-2017`) and run `make app={m.id} train`.
+to diagnose, treat or monitor anyone. {_trained_on_text(card)} `[dataset]` declares the real sources beside the
+generator: set `MITBIH` (the MIT-BIH Arrhythmia Database: DS1 trains and validates, DS2 tests) and `CINC2017`
+(the CinC 2017 training set: split by recording) to your copies and run `make app={m.id} train`.
 """
+
+
+def _trained_on_text(card) -> str:
+    """What the card's model learned from, in one sentence (its dataset entry: the sources it was trained on)."""
+    real = [s["name"] for s in card.get("dataset", {}).get("sources", []) if s.get("real")]
+    if real:
+        return (f"The model learned from SYNTHETIC ECG (the `synthetic-ecg` generator) and the training splits of "
+                f"{', '.join(real)}; the figures above are on the generator's held-out subjects, the real-records "
+                "section's on held-out real records.")
+    return ("The committed model is trained and tested on SYNTHETIC ECG (the `synthetic-ecg` generator); expect "
+            "lower figures on real recordings.")
 
 
 def _plt():

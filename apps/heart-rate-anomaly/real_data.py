@@ -1,7 +1,13 @@
 """Real-data figures for the model card: the committed pipeline on real PhysioNet recordings that you hold.
 
     python apps/heart-rate-anomaly/real_data.py MITDB_FOLDER_OR_RECORD.hea ... [--cinc2017 FOLDER]
-        [--out apps/heart-rate-anomaly/model]
+        [--out apps/heart-rate-anomaly/model] [--every-record]
+
+Only records that no model was trained or chosen on are scored (the card's section reports held-out data only):
+of MIT-BIH, de Chazal's DS2 (DS1 trains and validates; the paced records are not AAMI's), and of CinC 2017 the
+manifest's test split (the physionet-2017 source split on its own, as `[dataset] split_per_source` splits it:
+its train and validation recordings, and Other rhythm, which no split holds, are left out). A record of another
+database is in no split and is scored. `--every-record` scores every record given (exploration, not the card).
 
 Each record goes through `tinyml predict`'s pipeline (read_input_parts, as predict reads it: its MLII lead, resampled to 250 Hz;
 then the int8 pipeline). A folder stands for every `.hea` in it. A record with its reference annotations (`.atr`
@@ -64,6 +70,8 @@ def main(argv=None) -> int:
                                        "or its labels file (REFERENCE-v3.csv)")
     ap.add_argument("--out", default=str(HERE / "model"))
     ap.add_argument("--model", help="the int8 model to run (default: the committed one)")
+    ap.add_argument("--every-record", action="store_true",
+                    help="score every record given, also those the model trained or was chosen on (not for the card)")
     ap.add_argument("--no-reference", action="append", default=[], metavar="RECORD",
                     help="a record whose .atr is not the reference (repeatable; 'all' for every record)")
     args = ap.parse_args(argv)
@@ -83,10 +91,12 @@ def _report(args) -> int:
     app = load_app(HERE.name)
     pipe = Pipeline(app, Path(args.model).read_bytes() if args.model else None)
     headers = _headers(args.records)
+    if not args.every_record:
+        headers = held_out_records(headers)
     runs = [_run_record(app, pipe, hea, _has_reference(hea, args.no_reference)) for hea in headers]
-    cinc = _run_cinc(app, pipe, Path(args.cinc2017)) if args.cinc2017 else None
-    text = _markdown(app, pipe, runs, cinc)
+    cinc = _run_cinc(app, pipe, Path(args.cinc2017), args.every_record) if args.cinc2017 else None
     out = Path(args.out)
+    text = _markdown(app, pipe, runs, cinc, held_out=not args.every_record, trained_on=_real_sources(out))
     if runs:
         text += "\n![MIT-BIH record with our R peaks and beat classes](real_data.png)\n"
         _strip(runs[0], app.manifest, out / "real_data.png")
@@ -105,6 +115,43 @@ def _headers(paths) -> list[Path]:
     for p in map(Path, paths):
         out += sorted(p.glob("*.hea")) if p.is_dir() else [p]
     return out
+
+
+def held_out_records(headers: list[Path]) -> list[Path]:
+    """The records no model trains or is chosen on: MIT-BIH's DS2, and any record of another database."""
+    return [h for h in headers if _set_of(h.stem) in ("DS2", "")]
+
+
+def cinc_test_names(app, ref: Path) -> set[str]:
+    """CinC 2017's recordings in the manifest's test split: the physionet-2017 source loaded with its options
+    and split on its own by the manifest's rule and seed, as split_by_source splits each source."""
+    from tinyml.data import dataset_module, split_recordings
+    from tinyml.data.source import declared_sources
+    from tinyml.errors import TinymlError
+
+    m = app.manifest
+    source = next((s for s in declared_sources(m) if s.name == "physionet-2017"), None)
+    if source is None or not m.dataset["split_per_source"]:
+        raise TinymlError(f"{m.path}: no physionet-2017 source split on its own ([[dataset.sources]], "
+                          "split_per_source): its test split is not defined; pass --every-record")
+    recs = dataset_module("physionet-2017").load(ref.parent, rate=m.rate, channels=m.channels, reference=ref,
+                                                 **source.options)
+    for r in recs:
+        r.cohort = source.name  # as build_dataset tags a source's recordings
+    ds = m.dataset
+    _, _, test = split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"],
+                                  seed=ds["seed"])
+    return {Path(r.source).stem for r in test}
+
+
+def _real_sources(out: Path) -> list[str]:
+    """The real sources the model in `out` (a card.json there, else the committed one) was trained beside."""
+    import json
+
+    card = out / "card.json" if (out / "card.json").is_file() else HERE / "model" / "card.json"
+    if not card.is_file():
+        return []
+    return [s["name"] for s in json.loads(card.read_text()).get("dataset", {}).get("sources", []) if s.get("real")]
 
 
 def _has_reference(hea: Path, no_reference) -> bool:
@@ -170,20 +217,25 @@ def _reference(hea: Path) -> dict:
     return ds.annotations(hea.with_suffix(""), "atr", float(h.fs), int(h.sig_len))
 
 
-def _run_cinc(app, pipe, folder: Path) -> dict:
-    """Every CinC 2017 recording: its class and what the pipeline said (AF event; share of AF windows)."""
+def _run_cinc(app, pipe, folder: Path, every_record: bool = False) -> dict:
+    """The CinC 2017 recordings of the test split (every_record: all): class and what the pipeline said (AF
+    event; share of AF windows)."""
     from tinyml.data import dataset_module
     from tinyml.errors import TinymlError
 
     ref = folder if folder.is_file() else dataset_module("physionet-2017").find_reference(folder)
     m = app.manifest
     said_af = _af_decider(app, pipe)
-    rows, refused = [], {}
+    keep = None if every_record else cinc_test_names(app, ref)
+    rows, refused, listed = [], {}, 0
     with ref.open(newline="", encoding="utf-8") as f:
         for row in csv.reader(f):
             if len(row) < 2:
                 continue
             name, cls = row[0].strip(), row[1].strip()
+            listed += 1
+            if keep is not None and name not in keep:
+                continue
             try:
                 sig, _ = _read_as_predict(app, ref.parent / f"{name}.hea")
             except TinymlError as e:
@@ -195,7 +247,7 @@ def _run_cinc(app, pipe, folder: Path) -> dict:
             said = [said_af(s, v) for s, v in zip(res.scores_q, res.values)]
             event = any(m.event_names[lab] == "af" for _, lab, _ in res.events)
             rows.append((name, cls, event, float(np.mean(said)) if said else 0.0, len(sig) / m.rate))
-    return {"rows": rows, "refused": refused, "reference": ref.name}
+    return {"rows": rows, "refused": refused, "reference": ref.name, "listed": listed, "held_out": keep is not None}
 
 
 # --- scoring against the reference ---------------------------------------------------------------------
@@ -361,7 +413,7 @@ def _per_hour(app, name, k, hours) -> str:
     return f"| {name} | {k / hours:.2f} | {lo:.2f}-{hi:.2f} | {k} in {hours:.2f} h |"
 
 
-def _markdown(app, pipe, runs, cinc) -> str:
+def _markdown(app, pipe, runs, cinc, held_out: bool = False, trained_on=()) -> str:
     said_af = _af_decider(app, pipe)
     ref_runs = [r for r in runs if r["truth"] is not None]
     for r in ref_runs:
@@ -371,7 +423,11 @@ def _markdown(app, pipe, runs, cinc) -> str:
     used = [MITDB + (f", {checked}" if checked else "")] * bool(ref_runs) + [CINC] * bool(cinc)
     out = ["## Real records (PhysioNet; not in this repository)", "",
            f"Sources: {'; '.join(used) or 'WFDB records without reference labels'}; {PHYSIONET}", ""]
-    out += _summary(app, ref_runs, cinc)
+    if held_out:
+        out += ["Held-out records only: no model was trained or chosen on them. Of MIT-BIH, de Chazal's DS2 (DS1 "
+                "trains and validates; the paced records are not AAMI's); of CinC 2017, the manifest's test split "
+                "(its training and validation recordings, and Other rhythm, which no split holds, are left out).", ""]
+    out += _summary(app, ref_runs, cinc, trained_on)
     if ref_runs:
         out += _qrs_section(app, ref_runs) + _beat_section(app, ref_runs) + _af_section(app, ref_runs)
         out += _event_section(app, ref_runs)
@@ -383,7 +439,7 @@ def _markdown(app, pipe, runs, cinc) -> str:
     return "\n".join(out)
 
 
-def _summary(app, runs, cinc) -> list[str]:
+def _summary(app, runs, cinc, trained_on=()) -> list[str]:
     """The figures a reader needs first, against the synthetic ones above (the model never saw real ECG)."""
     said = []
     aami = _aami(runs)
@@ -408,8 +464,13 @@ def _summary(app, runs, cinc) -> list[str]:
                     "half of their windows")
     if not said:
         return []
-    return ["In short: " + "; ".join(said) + ". The committed model learned from synthetic ECG only; retraining on "
-            "real records (`[dataset]` below) is what these figures call for.", ""]
+    if trained_on:
+        learned = (f"The model learned from synthetic ECG and the training splits of {', '.join(trained_on)}; "
+                   "these records are held out from it.")
+    else:
+        learned = ("The model learned from synthetic ECG only; retraining on real records (`[dataset]` below) is "
+                   "what these figures call for.")
+    return ["In short: " + "; ".join(said) + ". " + learned, ""]
 
 
 def _checked_against_release(runs) -> str:
@@ -586,12 +647,16 @@ def _cinc_section(app, cinc) -> list[str]:
     rows = cinc["rows"]
     names = {"N": "normal", "A": "AF", "O": "other rhythm", "~": "too noisy"}
     out = ["### AF in short recordings (PhysioNet/CinC Challenge 2017 training set)", "",
-           f"Each recording (9-61 s, 300 Hz, one lead, `{cinc['reference']}`) through the pipeline: an AF event (the "
+           f"Each recording (9-61 s, 300 Hz, one lead, `{cinc['reference']}`"
+           + (f"; the test split: {len(rows)} of its {cinc['listed']}" if cinc.get("held_out") else "")
+           + ") through the pipeline: an AF event (the "
            "device's alert, which needs af_min_s of AF decisions), and AF decided in at least half of its 10 s windows.",
            "", "| class | recordings | read | AF event | AF in >= half the windows |", "| --- | --- | --- | --- | --- |"]
     P = app.pipeline
     for cls in "NAO~":
         sel = [r for r in rows if r[1] == cls]
+        if not sel and cinc.get("held_out"):
+            continue  # Other rhythm: in no split
         ok = [r for r in sel if r[2] is not None]
         ev, half = sum(r[2] for r in ok), sum(r[3] >= 0.5 for r in ok)
         ci_e, ci_h = P.clopper_pearson(ev, len(ok)), P.clopper_pearson(half, len(ok))

@@ -121,6 +121,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reuse-float", action="store_true",
                    help="skip fitting: quantize and evaluate the float models the last run saved (after a change to "
                         "[postprocess], [quantize] or [acceptance]; a further model it lacks is fitted)")
+    p.add_argument("--keep", action="append", default=[], metavar="MODEL",
+                   help="a further model ([models.MODEL]) stays the committed one: its int8 file as it is, not fitted "
+                        "or quantized again (repeatable); its float figures are its int8 ones")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("promote", help="make a training run the committed model (models, card, golden vectors, "
@@ -234,7 +237,8 @@ def cmd_data(args) -> int:
 def cmd_train(args) -> int:
     from .train import train_app
 
-    train_app(app_from_args(args), smoke=args.smoke, out=args.out, reuse_float=args.reuse_float)
+    train_app(app_from_args(args), smoke=args.smoke, out=args.out, reuse_float=args.reuse_float,
+              keep=tuple(args.keep))
     return 0
 
 

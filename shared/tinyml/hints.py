@@ -33,7 +33,7 @@ SERVICE_MAKE_VARS = {"--devices": "DEVICES", "--gateways": "GATEWAYS", "--second
 FLAGS_WITHOUT_VALUE = {"--events-only", "--all-lines", "--smoke", "--yes", "--device"}
 # Options of app verbs that make does not pass (the CLI has them for scripts and the few who need them). A new
 # option goes here or into MAKE_VARS and the Makefile's OPTS; tests/test_makefile.py holds every verb to that.
-CLI_ONLY = {"-h", "--help", "--out", "--reuse-float", "--card", "--check", "--tflite", "--prefix", "--no-m4",
+CLI_ONLY = {"-h", "--help", "--out", "--reuse-float", "--keep", "--card", "--check", "--tflite", "--prefix", "--no-m4",
             "--no-docs", "--vectors", "--dry-run", "--summary-json", "--timeout", "--json"}
 
 

@@ -138,6 +138,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool, Any]]] = {
         # real sources (by name) reported per cohort but kept out of the headline metrics that [acceptance] checks
         # (scoring.is_real): a harder data set added later (another body position) leaves what the floors measure
         "reported_apart_sources": ((list,), False, []),
+        # true: each source is split on its own (data/splits.py split_by_source): a source with a fixed test
+        # split (MIT-BIH DS2) keeps it and the other sources still draw their own held-out groups
+        "split_per_source": ((bool,), False, False),
         "options": ((dict,), False, {}),
         "smoke_options": ((dict,), False, {}),
         "sources": ((list,), False, []),  # [[dataset.sources]]: several sources (data/source.py)

@@ -13,6 +13,7 @@ recordings; a progress bar shows the way through long evaluations.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -296,8 +297,24 @@ def evaluate_model(app: App, name: str, invoker, recs: list[Recording], fx) -> d
     return regression_metrics(y, np.concatenate(outs), g)
 
 
+def scorable(m, recs: list[Recording]) -> list[Recording]:
+    """The recordings the pipeline can score: a recording shorter than one window (and not padded to one,
+    [signal] pad_short) has no decision, and predict refuses it; held-out data may hold some (CinC 2017: 9 s
+    strips beside 10 s windows), so they are left out of the evaluation with one notice naming how many."""
+    window = int(m.features["window"])
+    if m.signal["pad_short"]:
+        return recs
+    short = [r for r in recs if round(len(r.signal) * m.rate / r.rate) < window]
+    if short:
+        print(f"notice: {len(short)} held-out recording(s) shorter than one window ({window / m.rate:g} s) not "
+              f"scored, e.g. {short[0].source or short[0].subject} ({short[0].duration:.2f} s)", file=sys.stderr)
+    left_out = {id(r) for r in short}
+    return [r for r in recs if id(r) not in left_out]
+
+
 def evaluate_pipeline(app: App, pipe: Pipeline, recs: list[Recording], progress: bool = False) -> Evaluation:
     """Everything the card reports for one precision (the pipeline's: int8, or float stand-ins)."""
+    recs = scorable(app.manifest, recs)
     metrics = evaluate_events(app, pipe, recs, progress)
     metrics.update(evaluate_windows(app, pipe, recs, progress))
     models = {name: evaluate_model(app, name, inv, recs, pipe.fx) for name, inv in pipe.models.items()}

@@ -73,11 +73,14 @@ def _float_source(run_dir: Path) -> dict:
     return {"run": run_dir.name, "data_sha256": sha}
 
 
-def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reuse_float: bool = False) -> dict:
-    """Train into `out` (default: a new run folder); returns the card."""
+def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reuse_float: bool = False,
+              keep: tuple[str, ...] = ()) -> dict:
+    """Train into `out` (default: a new run folder); returns the card. keep: further models ([models.<name>])
+    that stay the committed ones (their int8 files as they are: neither fitted nor quantized again)."""
     m = app.manifest
     seed = m.dataset["seed"]
     t0 = time.time()
+    kept = _committed_to_keep(app, keep)
     float_from = find_float_models(app, smoke) if reuse_float else None
     run_dir = Path(out) if out else new_run_dir(app, smoke)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -88,7 +91,8 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
     fx = FeatureExtractor(m)
     log(f"run folder {run_dir}; subjects {len({r.subject for r in train})}/{len({r.subject for r in val})}/"
         f"{len({r.subject for r in test})} (train/val/test)")
-    trained = [_train_one(app, s, training_recordings(m, train, s.name), val, fx, seed, smoke, run_dir, float_from)
+    trained = [kept[s.name] if s.name in kept else
+               _train_one(app, s, training_recordings(m, train, s.name), val, fx, seed, smoke, run_dir, float_from)
                for s in model_specs(app)]
     for t in trained:  # first, so a failed evaluation leaves them to inspect
         (run_dir / model_file(t.spec.name)).write_bytes(t.tflite)
@@ -98,7 +102,9 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
     primary = trained[0]
     pipe = Pipeline(app, folder=run_dir)
     o = pipe.model.output
-    float_pipe = Pipeline(app, primary.tflite, models={t.spec.name: FloatModel(t.float_model, pipe.models[t.spec.name])
+    # a kept model has no float version here: its int8 model stands in (its float figures are its int8 ones)
+    float_pipe = Pipeline(app, primary.tflite, models={t.spec.name: pipe.models[t.spec.name] if t.float_model is None
+                                                       else FloatModel(t.float_model, pipe.models[t.spec.name])
                                                        for t in trained[1:]},
                           scorer=FloatScorer(primary.float_model, o.scale, o.zero_point))
     f_ev = evaluate_pipeline(app, float_pipe, test)
@@ -133,6 +139,7 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
         "train_seconds": 0.0,
         "reused_float": reuse_float,  # quantized and evaluated from a saved float model, not fitted
         **({"float_from": _float_source(float_from)} if float_from else {}),
+        **({"kept_committed": sorted(kept)} if kept else {}),
         "epochs_run": len(primary.history["loss"]),
     }
     adjusted = {t.spec.key: t.logit_adjust for t in trained if t.logit_adjust}
@@ -162,6 +169,27 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
         raise TinymlError(f"int8 drop {drop:.2f} points exceeds [acceptance] max_int8_drop "
                           f"{m.acceptance['max_int8_drop']}; the int8 models were written to {run_dir} for inspection")
     return card
+
+
+def _committed_to_keep(app: App, keep) -> dict[str, Trained]:
+    """The committed int8 models that `keep` names, as trained models without a float version (their training
+    curves from the committed card); a one-line error for a name that is no further model or has no file."""
+    m = app.manifest
+    specs = {s.name: s for s in model_specs(app) if s.name}
+    card_path = app.model_dir / "card.json"
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    out = {}
+    for name in keep:
+        if name not in specs:
+            raise TinymlError(f"--keep {name}: not a further model of {m.id} ([models.<name>]: "
+                              f"{', '.join(sorted(specs)) or 'none'})")
+        path = app.model_dir / model_file(name)
+        if not path.is_file():
+            raise TinymlError(f"--keep {name}: {path} is not there (no committed model to keep)")
+        history = card.get("histories", {}).get(name) or {"loss": []}
+        out[name] = Trained(specs[name], None, history, path.read_bytes())
+        log(f"[{specs[name].key}] kept: the committed {path.name} as it is (not fitted, not quantized again)")
+    return out
 
 
 def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, run_dir: Path,

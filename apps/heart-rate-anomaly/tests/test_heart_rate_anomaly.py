@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -221,13 +222,42 @@ def test_real_data_reports_wfdb_records_and_cinc_recordings(records, tmp_path):
     root, _, _ = records
     out = tmp_path / "out"
     out.mkdir()
-    assert _real_data().main([str(root / "mitdb"), "--cinc2017", str(root / "cinc"), "--out", str(out)]) == 0
+    assert _real_data().main([str(root / "mitdb"), "--cinc2017", str(root / "cinc"), "--out", str(out),
+                              "--every-record"]) == 0
     text = (out / "real_data.md").read_text()
     for section in ("QRS detection (MIT-BIH", "Beat classes, DS2", "Atrial fibrillation", "Events against the reference",
                     "AF in short recordings"):
         assert section in text
     assert "| 102 | paced | V5 |" in text and "| 114 | DS1 | MLII |" in text  # the lead predict reads
     assert (out / "real_data.png").is_file() and not (out / "extras.md").exists()  # no card here to rewrite
+
+
+def test_real_data_reports_only_records_no_model_trained_or_was_chosen_on(records, tmp_path, monkeypatch):
+    """The card's real-data section: MIT-BIH DS2 only (no DS1, no paced record) and CinC 2017's test split only,
+    the very recordings load_splits holds out (the sources' fixtures)."""
+    from tinyml.data import load_splits
+
+    root, _, _ = records
+    out = tmp_path / "out"
+    out.mkdir()
+    assert _real_data().main([str(root / "mitdb"), "--cinc2017", str(root / "cinc"), "--out", str(out)]) == 0
+    text = (out / "real_data.md").read_text()
+    rows = {line.split(" | ")[0].strip("| ") for line in text.splitlines() if re_record_row(line)}
+    assert rows == {"100", "202"}, rows  # DS2; not 101, 106, 114 (DS1), 102 (paced), 201 (202's patient, DS1)
+    monkeypatch.setenv("MITBIH", str(root / "mitdb"))
+    monkeypatch.setenv("CINC2017", str(root / "cinc"))
+    train, val, test = load_splits(load_app("heart-rate-anomaly").manifest, smoke=True)
+    cinc_test = sorted(Path(r.source).stem for r in test if r.cohort == "physionet-2017")
+    assert cinc_test and f"the test split: {len(cinc_test)} of its 4" in text
+    rd = _real_data()
+    assert sorted(rd.cinc_test_names(APP, root / "cinc" / "training2017" / "REFERENCE.csv")) == cinc_test
+    counted = sum(int(line.split(" | ")[1]) for line in text.splitlines() if re.match(r"\| [NAO~] \(", line))
+    assert counted == len(cinc_test)
+
+
+def re_record_row(line: str) -> bool:
+    """A per-record row of the QRS table: | 100 | DS2 | MLII | ..."""
+    return bool(re.match(r"\| \d{3} \| (DS1|DS2|paced) \| ", line))
 
 
 def test_real_data_judges_events_by_the_reference():
@@ -245,3 +275,64 @@ def test_real_data_judges_events_by_the_reference():
     assert rd._event_is_true(APP, paused, 170.0, "brady") is None  # not checkable, not counted false
     runs = [{"record": r} for r in ("100", "101", "102", "04015")]  # DS2, DS1, paced, another database's
     assert [r["record"] for r in rd._aami(runs)] == ["100", "101"]
+
+
+def test_real_sources_split_without_leaks(records, monkeypatch):
+    """[[dataset.sources]] with MIT-BIH and CinC 2017 (the loaders' fixtures) beside the generator: every DS2
+    record is test and only test, 201 (202's patient) nowhere, CinC draws its own test recordings (by subject,
+    the manifest's rule: none in train or val), Other rhythm is left out, and the generator's held-out subjects
+    are the ones it draws alone (the committed model's)."""
+    from tinyml.data import load_splits, split_recordings
+
+    root, _, cinc = records
+    monkeypatch.setenv("MITBIH", str(root / "mitdb"))
+    monkeypatch.setenv("CINC2017", str(root / "cinc"))
+    train, val, test = load_splits(load_app("heart-rate-anomaly").manifest, smoke=True)
+    name = {"mitbih-arrhythmia": lambda r: Path(r.source).stem, "physionet-2017": lambda r: Path(r.source).stem}
+
+    def listed(part, source):
+        return {name[source](r) for r in part if r.cohort == source}
+
+    ds2 = {"100", "202"}  # the fixture's DS2 records
+    assert listed(test, "mitbih-arrhythmia") == ds2
+    assert not (listed(train, "mitbih-arrhythmia") | listed(val, "mitbih-arrhythmia")) & (ds2 | {"201"})
+    assert listed(train, "mitbih-arrhythmia") | listed(val, "mitbih-arrhythmia") == {"101", "106", "114"}
+    cinc_test = listed(test, "physionet-2017")
+    assert cinc_test and not cinc_test & (listed(train, "physionet-2017") | listed(val, "physionet-2017"))
+    every = listed(train + val + test, "physionet-2017")
+    assert every == {n for n, row in cinc.items() if row["class"] != "O"}
+    gen = [r for r in train + val + test if r.cohort == "synthetic-ecg"]
+    alone = split_recordings([_untagged(r) for r in gen], test_fraction=M.dataset["test_fraction"],
+                             val_fraction=M.dataset["val_fraction"], seed=M.dataset["seed"])
+    assert [sorted(r.subject for r in part) for part in alone] == [
+        sorted(r.subject for r in part if r.cohort == "synthetic-ecg") for part in (train, val, test)]
+
+
+def _untagged(r):
+    import copy
+
+    out = copy.copy(r)
+    out.cohort = ""
+    return out
+
+
+def _study():
+    return load_module(APP.dir / "rhythm_real.py", "hra_test_rhythm_real")
+
+
+def _row(source, pos, tp, events=0, hours=0.5, has_af=True):
+    return {"source": source, "pos": pos, "tp": tp, "neg": 10, "fp": 0, "events": events, "hours": hours,
+            "has_af": has_af}
+
+
+def test_rhythm_study_bootstrap_is_paired_and_false_af_counts_only_records_without_af():
+    """The criterion's arithmetic: the paired interval of the AF sensitivity difference is 0 for the same model
+    and above 0 when every record gains; false AF per hour counts AF events on records without AF only."""
+    st = _study()
+    old = [_row("mitbih", 100, 20), _row("cinc", 10, 2), _row("cinc", 12, 3), _row("cinc", 0, 0, 1, has_af=False)]
+    assert st.paired_bootstrap(old, old, n=200) == [0.0, 0.0]
+    new = [dict(r, tp=min(r["pos"], r["tp"] + 5)) for r in old]
+    lo, hi = st.paired_bootstrap(old, new, n=200)
+    assert 0 < lo <= hi
+    s = st.af_summary(old + [_row("cinc", 5, 5, events=3)])  # 3 events on a record with AF: not false
+    assert s["false_af_events"] == 1 and s["false_af_per_hour"] == 2.0 and s["af_windows"] == 127

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Collection
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,9 @@ def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
     # the manifest's checks above come first: building the dataset can take minutes
     recs = build_dataset(m, smoke=smoke, progress=not smoke if progress is None else progress)
     try:
+        if ds["split_per_source"]:  # each source draws its own groups: drawing any of them last changes nothing
+            return split_by_source(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"],
+                                   seed=ds["seed"], no_val_sources=ds["no_val_sources"])
         return split_recordings(recs, test_fraction=ds["test_fraction"], val_fraction=ds["val_fraction"],
                                 seed=ds["seed"], no_val_sources=ds["no_val_sources"],
                                 draw_last_sources=ds["draw_last_sources"])
@@ -137,6 +141,28 @@ def split_recordings(
     val = [r for r in recs if _group(r, key) in val_g]
     test = [r for r in recs if _group(r, key) in test_g]
     assert_disjoint(train, val, test, key=key)
+    return train, val, test
+
+
+def split_by_source(recs: list[Recording], **rule: Any) -> tuple[list[Recording], list[Recording], list[Recording]]:
+    """Each source (a cohort's first part, as build_dataset tags several sources) split on its own by
+    split_recordings' rule and seed, then joined: a source that fixes its test groups (MIT-BIH's DS2) keeps them
+    while every other source still draws its own test and validation groups (in the joint draw a fixed test
+    split anywhere leaves every other group to train or validate), and a source's draw is the one it gets alone."""
+    if rule.get("no_val_sources"):
+        raise ValueError("no_val_sources is for the joint draw; with split_per_source each source draws its own "
+                         "validation groups")
+    by_source: dict[str, list[Recording]] = {}
+    for r in recs:
+        by_source.setdefault(r.cohort.split("/")[0], []).append(r)
+    parts = []
+    for name in sorted(by_source):
+        try:
+            parts.append(split_recordings(by_source[name], **rule))
+        except ValueError as e:
+            raise ValueError(f"source {name or '(untagged)'}: {e}") from None
+    train, val, test = ([r for part in parts for r in part[i]] for i in range(3))
+    assert_disjoint(train, val, test, key=rule.get("key", "subject"))
     return train, val, test
 
 
