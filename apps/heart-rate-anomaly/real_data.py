@@ -94,18 +94,16 @@ def _report(args) -> int:
     if not args.every_record:
         headers = held_out_records(headers)
     runs = [_run_record(app, pipe, hea, _has_reference(hea, args.no_reference)) for hea in headers]
-    cinc = _run_cinc(app, pipe, Path(args.cinc2017), args.every_record) if args.cinc2017 else None
     out = Path(args.out)
-    text = _markdown(app, pipe, runs, cinc, held_out=not args.every_record, trained_on=_real_sources(out))
+    card = _card(out)
+    cinc = _run_cinc(app, pipe, Path(args.cinc2017), card, args.every_record) if args.cinc2017 else None
+    text = _markdown(app, pipe, runs, cinc, held_out=not args.every_record, trained_on=_real_sources(card))
     if runs:
         text += "\n![MIT-BIH record with our R peaks and beat classes](real_data.png)\n"
         _strip(runs[0], app.manifest, out / "real_data.png")
     (out / "real_data.md").write_text(text)
-    card = out / "card.json"
-    if card.is_file():
-        import json
-
-        (out / "extras.md").write_text(app.pipeline.model_card_extras(app, out, json.loads(card.read_text()), pipe, []))
+    if (out / "card.json").is_file():
+        (out / "extras.md").write_text(app.pipeline.model_card_extras(app, out, card, pipe, []))
     print(text)
     return 0
 
@@ -122,14 +120,24 @@ def held_out_records(headers: list[Path]) -> list[Path]:
     return [h for h in headers if _set_of(h.stem) in ("DS2", "")]
 
 
-def cinc_test_names(app, ref: Path) -> set[str]:
-    """CinC 2017's recordings in the manifest's test split: the physionet-2017 source loaded with its options
-    and split on its own by the manifest's rule and seed, as split_by_source splits each source."""
+def cinc_test_names(app, ref: Path, card: dict | None = None) -> set[str]:
+    """CinC 2017's recordings in the model's test split: those its card recorded (card.json's dataset cohorts),
+    else the physionet-2017 source loaded with its options and split on its own by the manifest's rule and seed, as
+    split_by_source splits each source. The draw depends on every label (Other rhythm is left out, AF strata), so it
+    is redrawn only from the labels file training reads in that folder: another one (REFERENCE-v3.csv beside
+    REFERENCE.csv) would move trained recordings into the test split."""
     from tinyml.data import dataset_module, split_recordings
     from tinyml.data.source import declared_sources
     from tinyml.errors import TinymlError
 
+    recorded = (((card or {}).get("dataset") or {}).get("cohorts") or {}).get("physionet-2017", {}).get("test")
+    if recorded is not None:
+        return {name.removeprefix("cinc17-") for name in recorded}
     m = app.manifest
+    trained_labels = dataset_module("physionet-2017").find_reference(ref.parent)
+    if ref.resolve() != trained_labels.resolve():
+        raise TinymlError(f"{ref}: not the labels file training reads in that folder ({trained_labels.name}); the "
+                          "test split redrawn from other labels would hold trained recordings: pass the folder")
     source = next((s for s in declared_sources(m) if s.name == "physionet-2017"), None)
     if source is None or not m.dataset["split_per_source"]:
         raise TinymlError(f"{m.path}: no physionet-2017 source split on its own ([[dataset.sources]], "
@@ -144,14 +152,17 @@ def cinc_test_names(app, ref: Path) -> set[str]:
     return {Path(r.source).stem for r in test}
 
 
-def _real_sources(out: Path) -> list[str]:
-    """The real sources the model in `out` (a card.json there, else the committed one) was trained beside."""
+def _card(out: Path) -> dict:
+    """The card of the model in `out` (a card.json there, else the committed one); {} without one."""
     import json
 
     card = out / "card.json" if (out / "card.json").is_file() else HERE / "model" / "card.json"
-    if not card.is_file():
-        return []
-    return [s["name"] for s in json.loads(card.read_text()).get("dataset", {}).get("sources", []) if s.get("real")]
+    return json.loads(card.read_text()) if card.is_file() else {}
+
+
+def _real_sources(card: dict) -> list[str]:
+    """The real sources the model was trained beside."""
+    return [s["name"] for s in card.get("dataset", {}).get("sources", []) if s.get("real")]
 
 
 def _has_reference(hea: Path, no_reference) -> bool:
@@ -217,7 +228,7 @@ def _reference(hea: Path) -> dict:
     return ds.annotations(hea.with_suffix(""), "atr", float(h.fs), int(h.sig_len))
 
 
-def _run_cinc(app, pipe, folder: Path, every_record: bool = False) -> dict:
+def _run_cinc(app, pipe, folder: Path, card: dict, every_record: bool = False) -> dict:
     """The CinC 2017 recordings of the test split (every_record: all): class and what the pipeline said (AF
     event; share of AF windows)."""
     from tinyml.data import dataset_module
@@ -226,7 +237,7 @@ def _run_cinc(app, pipe, folder: Path, every_record: bool = False) -> dict:
     ref = folder if folder.is_file() else dataset_module("physionet-2017").find_reference(folder)
     m = app.manifest
     said_af = _af_decider(app, pipe)
-    keep = None if every_record else cinc_test_names(app, ref)
+    keep = None if every_record else cinc_test_names(app, ref, card)
     rows, refused, listed = [], {}, 0
     with ref.open(newline="", encoding="utf-8") as f:
         for row in csv.reader(f):

@@ -13,6 +13,7 @@ import pytest
 
 from tinyml.apps import load_app, load_module
 from tinyml.data import dataset_module
+from tinyml.errors import TinymlError
 from tinyml.features import FeatureExtractor
 from tinyml.paths import datasets_dir
 
@@ -240,7 +241,9 @@ def test_real_data_reports_only_records_no_model_trained_or_was_chosen_on(record
     root, _, _ = records
     out = tmp_path / "out"
     out.mkdir()
-    assert _real_data().main([str(root / "mitdb"), "--cinc2017", str(root / "cinc"), "--out", str(out)]) == 0
+    rd = _real_data()
+    monkeypatch.setattr(rd, "_card", lambda out: {})  # a model without a recorded split: the manifest's draw
+    assert rd.main([str(root / "mitdb"), "--cinc2017", str(root / "cinc"), "--out", str(out)]) == 0
     text = (out / "real_data.md").read_text()
     rows = {line.split(" | ")[0].strip("| ") for line in text.splitlines() if re_record_row(line)}
     assert rows == {"100", "202"}, rows  # DS2; not 101, 106, 114 (DS1), 102 (paced), 201 (202's patient, DS1)
@@ -249,10 +252,25 @@ def test_real_data_reports_only_records_no_model_trained_or_was_chosen_on(record
     train, val, test = load_splits(load_app("heart-rate-anomaly").manifest, smoke=True)
     cinc_test = sorted(Path(r.source).stem for r in test if r.cohort == "physionet-2017")
     assert cinc_test and f"the test split: {len(cinc_test)} of its 4" in text
-    rd = _real_data()
     assert sorted(rd.cinc_test_names(APP, root / "cinc" / "training2017" / "REFERENCE.csv")) == cinc_test
     counted = sum(int(line.split(" | ")[1]) for line in text.splitlines() if re.match(r"\| [NAO~] \(", line))
     assert counted == len(cinc_test)
+
+
+def test_cinc_test_split_is_the_one_the_card_recorded_and_never_redrawn_from_other_labels(records):
+    """The draw depends on every label, so the CinC test recordings are those the model's card recorded; without a
+    record they are redrawn only from the labels file training reads in that folder (REFERENCE-v3.csv beside
+    REFERENCE.csv would move trained recordings into the test split)."""
+    root, _, _ = records
+    rd = _real_data()
+    labels = root / "cinc" / "training2017" / "REFERENCE.csv"
+    card = {"dataset": {"cohorts": {"physionet-2017": {"train": ["cinc17-A00001"], "test": ["cinc17-A00003"]}}}}
+    assert rd.cinc_test_names(APP, labels, card) == {"A00003"}
+    other = labels.with_name("REFERENCE-v3.csv")
+    other.write_text(labels.read_text())
+    with pytest.raises(TinymlError, match="not the labels file training reads"):
+        rd.cinc_test_names(APP, other)
+    assert rd.cinc_test_names(APP, other, card) == {"A00003"}
 
 
 def re_record_row(line: str) -> bool:
