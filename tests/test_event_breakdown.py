@@ -50,6 +50,27 @@ def test_headline_from_real_recordings_and_breakdowns():
     assert "stream" not in out["by_activity"] and "D23" not in out["by_activity"]  # the headline trials only
 
 
+def test_sources_reported_apart_are_per_cohort_only_even_when_no_other_source_is_real():
+    """Real sources in reported_apart_sources (heart: MIT-BIH and CinC beside the generator) stay out of the
+    headline, which is then the generated recordings', and keep their own by_cohort figures."""
+    recs = [
+        _rec("mitbih", "r100", "F01", event_at=5.0),  # missed: real, reported apart
+        _rec("mitbih", "r100", "D11"),  # a false alert: reported apart
+        _rec("synthetic", "syn-S01", "F01", event_at=5.0),  # detected
+        _rec("synthetic", "syn-S01", "D23"),  # clean
+        _rec("mitbih", "r101", "stream", seconds=3600.0),  # two alarms in an hour: reported apart
+        _rec("synthetic", "syn-S01", "stream", seconds=3600.0),  # none
+    ]
+    events = [[], _alert(3.0), _alert(6.0), [], _alert(10.0) + _alert(2000.0), []]
+    apart = lambda r: r.cohort == "mitbih"  # noqa: E731
+    out = event_breakdown(recs, events, [0.4, 0.9, 0.98, 0.1, 0.9, 0.1], LABELS, RATE, 1.0, 10.0,
+                          real=lambda r: False, apart=apart)
+    assert (out["sensitivity"], out["specificity"], out["false_alarms"]) == (1.0, 1.0, 0)
+    assert out["measured_on"] == {"trials": ["synthetic"], "streams": ["synthetic"]}
+    assert out["by_cohort"]["mitbih"]["sensitivity"] == 0.0 and out["by_cohort"]["mitbih"]["false_alarms"] == 2
+    assert "F01" in out["by_activity"] and out["by_activity"]["F01"]["detected"] == 1  # the headline trials only
+
+
 def test_without_real_recordings_everything_is_the_headline():
     recs = [_rec("", "S1", "F01", event_at=5.0), _rec("", "S2", "D01")]
     out = event_breakdown(recs, [_alert(6.0), []], [0.9, 0.1], LABELS, RATE, 1.0, 10.0, real=lambda r: False)

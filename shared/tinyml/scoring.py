@@ -147,8 +147,15 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
     if batch:
         flush()
     before, after = event_window(m)
-    return event_breakdown(recs, events, peaks, m.event_names, m.rate, before, after, real=is_real(m),
+    return event_breakdown(recs, events, peaks, m.event_names, m.rate, before, after, real=is_real(m), apart=reported_apart(m),
                            event_labels=m.app["event_labels"] or None)
+
+
+def reported_apart(m):
+    """A predicate: is a recording from a source in [dataset] reported_apart_sources (reported per cohort, never in
+    the headline metrics that [acceptance] checks, nor in the app's own evaluate())?"""
+    apart = set(m.dataset["reported_apart_sources"])
+    return lambda r: bool(apart) and r.cohort.split("/")[0] in apart
 
 
 def is_real(m):
@@ -251,9 +258,10 @@ def evaluate_windows(app: App, pipe: Pipeline, recs: list[Recording], progress: 
         if ys:
             by[c] = (np.concatenate(ys), np.concatenate(preds), np.concatenate(gs))
             offset = int(by[c][2].max()) + 1
-    real = is_real(m)
-    real_cohorts = [c for c in by if any(real(r) for r in recs if r.cohort == c)]
-    head = real_cohorts if real_cohorts and len(real_cohorts) < len(by) else list(by)
+    real, apart = is_real(m), reported_apart(m)
+    pool = [c for c in by if not any(apart(r) for r in recs if r.cohort == c)]
+    real_cohorts = [c for c in pool if any(real(r) for r in recs if r.cohort == c)]
+    head = real_cohorts if real_cohorts and len(real_cohorts) < len(pool) else pool
 
     def joined(i, dtype):
         return np.concatenate([by[c][i] for c in head]) if head else np.zeros(0, dtype)
@@ -321,7 +329,8 @@ def evaluate_pipeline(app: App, pipe: Pipeline, recs: list[Recording], progress:
     app_keys: list[str] = []
     hook = getattr(app.pipeline, "evaluate", None)
     if hook is not None:
-        extra = hook(app, pipe, recs, scorer=pipe.scorer)
+        apart = reported_apart(app.manifest)
+        extra = hook(app, pipe, [r for r in recs if not apart(r)], scorer=pipe.scorer)
         if not isinstance(extra, dict):
             raise TinymlError(f"{app.dir / 'pipeline.py'}: evaluate() must return a dict of metrics")
         clash = sorted(set(extra) & set(metrics))

@@ -119,7 +119,7 @@ def _cluster_interval(key: str, groups: dict, all_hit: bool, level: float = 0.95
 
 def event_breakdown(
     recs: list[Recording], events: list[list[tuple[int, int, int]]], peaks: list[float], labels: list[str],
-    rate: float, before_s: float, after_s: float, real=None, event_labels=None,
+    rate: float, before_s: float, after_s: float, real=None, event_labels=None, apart=None,
 ) -> dict:
     """The headline event metrics with, beside them, the same per cohort (`by_cohort`) and per activity of the
     headline trials (`by_activity`: trials, alerts or detections, and the highest event score each reached:
@@ -127,16 +127,19 @@ def event_breakdown(
 
     real: a predicate on a recording. When some held-out recordings are real (and others generated), each
     headline metric is measured on the real ones that have its material: sensitivity and specificity on real
-    trials, false alarms per hour on real streams, else on all streams (`measured_on` names the cohorts)."""
+    trials, false alarms per hour on real streams, else on all streams (`measured_on` names the cohorts).
+    apart: a predicate on a recording reported per cohort only, never in the headline."""
     out_of = lambda sel: [(r, e) for r, e in zip(recs, events) if sel(r)]  # noqa: E731
-    real_recs = [r for r in recs if real is not None and real(r)]
-    head_trials = (lambda r: r.activity != "stream" and real(r)) if real_recs and len(real_recs) < len(recs) else (
-        lambda r: r.activity != "stream")
+    kept = (lambda r: True) if apart is None else (lambda r: not apart(r))
+    pool = [r for r in recs if kept(r)]
+    real_recs = [r for r in pool if real is not None and real(r)]
+    head_trials = (lambda r: r.activity != "stream" and real(r)) if real_recs and len(real_recs) < len(pool) else (
+        lambda r: r.activity != "stream" and kept(r))
     pairs = out_of(head_trials)
     # the head trials hold no stream: their metrics have no false-alarm keys, which the streams' give below
     out = event_metrics([r for r, _ in pairs], [e for _, e in pairs], labels, rate, before_s, after_s, event_labels)
     streams = out_of(lambda r: r.activity == "stream" and (real is not None and real(r)))
-    streams = streams or out_of(lambda r: r.activity == "stream")
+    streams = streams or out_of(lambda r: r.activity == "stream" and kept(r))
     if streams:
         s = event_metrics([r for r, _ in streams], [e for _, e in streams], labels, rate, before_s, after_s,
                           event_labels)
