@@ -191,6 +191,17 @@ def _int8_changes_again(app: App, card: dict) -> None:
         card["metrics"][key] = changes[key]
 
 
+def _take_logit_adjust(card: dict, run_card: dict, key: str) -> None:
+    """The run's logit adjustment of model `key` into the card (none in the run: none in the card either)."""
+    adjust = run_card.get("logit_adjust", {}).get(key)
+    if adjust:
+        card.setdefault("logit_adjust", {})[key] = adjust
+    elif key in card.get("logit_adjust", {}):
+        del card["logit_adjust"][key]
+        if not card["logit_adjust"]:
+            del card["logit_adjust"]
+
+
 def promote_models(app: App, run_dir: Path, run_card: dict, models: list[str]) -> dict:
     """Copy only the named further models of a checked run into the committed model folder; the committed
     card with their entries, training curves and the run's data entry (the newest fit's data) taken from the
@@ -211,6 +222,7 @@ def promote_models(app: App, run_dir: Path, run_card: dict, models: list[str]) -
         shutil.copy2(run_dir / model_file(name), dst / model_file(name))
         card["models"][name] = run_card["models"][name]
         card.setdefault("histories", {})[name] = run_card["histories"][name]
+        _take_logit_adjust(card, run_card, f"models.{name}")
     card["dataset"] = run_card["dataset"]
     card["metrics"]["float"] |= {k: None for k in card.get("app_metrics", [])}
     _int8_changes_again(app, card)

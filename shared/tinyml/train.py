@@ -187,7 +187,9 @@ def _committed_to_keep(app: App, keep) -> dict[str, Trained]:
         if not path.is_file():
             raise TinymlError(f"--keep {name}: {path} is not there (no committed model to keep)")
         history = card.get("histories", {}).get(name) or {"loss": []}
-        out[name] = Trained(specs[name], None, history, path.read_bytes())
+        # the prior folded into its logits when it was trained: the run's card must say so (check_run asks)
+        adjust = card.get("logit_adjust", {}).get(specs[name].key)
+        out[name] = Trained(specs[name], None, history, path.read_bytes(), adjust)
         log(f"[{specs[name].key}] kept: the committed {path.name} as it is (not fitted, not quantized again)")
     return out
 
