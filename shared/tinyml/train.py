@@ -22,7 +22,7 @@ from .acceptance import check_acceptance, flat_metrics, int8_changes, int8_drop,
 from .apps import App, model_file
 from .card_stamp import postprocess_sha256
 from .data import data_sha256, load_splits
-from .data.source import resolve_sources, shared_recordings, training_recordings, weighted
+from .data.source import resolve_sources, shared_recordings, source_name, training_recordings, weighted
 from .errors import TinymlError
 from .features import FeatureExtractor
 from .fit import fit_model, log, seed_everything
@@ -265,13 +265,13 @@ def _dataset_entry(m, train, val, test) -> dict:
     entry = {
         "name": " + ".join(s.name for s in used),
         "synthetic": not any(s.real for s in used),
-        "sources": [_source_entry(s, [r for r in train + val + test if _source_of(r, used) == s.name]) for s in used],
+        "sources": [_source_entry(s, [r for r in train + val + test if source_name(r, used) == s.name]) for s in used],
         "sha256": data_sha256(train + val + test),
         "recordings": {"train": len(train), "val": len(val), "test": len(scored)},
         "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
                      "test": len({r.subject for r in test}),
                      # generated material that only trains (a real dataset's own fixed training split is not)
-                     "train_only": len({r.subject for r in train if r.split == "train" and _source_of(r, used) not in real})},
+                     "train_only": len({r.subject for r in train if r.split == "train" and source_name(r, used) not in real})},
         "test_hours": round(sum(r.duration for r in scored) / 3600, 2),
     }
     cohorts = sorted({r.cohort for r in train + val + test if r.cohort})
@@ -280,10 +280,6 @@ def _dataset_entry(m, train, val, test) -> dict:
                                 for name, split in (("train", train), ("val", val), ("test", test))}
                             for c in cohorts}
     return entry
-
-
-def _source_of(r: Recording, used) -> str:
-    return r.cohort.split("/")[0] if len(used) > 1 else used[0].name
 
 
 def _source_entry(s, recs: list[Recording]) -> dict:
