@@ -280,7 +280,7 @@ def test_train_gives_each_model_only_its_sources(tmp_path, sisfall, monkeypatch)
     monkeypatch.setattr(train_mod, "load_splits", lambda *a, **k: (recs, recs, recs))  # every split holds both
     monkeypatch.setattr(train_mod, "_train_one", fake_train_one)
     with pytest.raises(Stop):
-        train_mod.train_app(SimpleNamespace(manifest=m), out=tmp_path / "run")
+        train_mod.train_app(SimpleNamespace(manifest=m, model_dir=tmp_path / "model"), out=tmp_path / "run")
     real = lambda rs: [r for r in rs if r.cohort.startswith("sisfall")]
     assert not real(seen[""][0]) and real(seen["aux"][0]) == real(recs)
     assert not real(seen[""][1]) and not real(seen["aux"][1]) and seen["aux"][1]
