@@ -208,6 +208,7 @@ def promote_models(app: App, run_dir: Path, run_card: dict, models: list[str]) -
     run's, the app's own float figures dropped (n/a: no float pipeline of this mix of models was evaluated),
     and `promoted_alone` saying so. The card's int8 figures are the earlier models' until `eval --card`."""
     from .card_stamp import card_problems
+    from .data.splits import check_kept_unseen
 
     unknown = [n for n in models if n not in app.manifest.models]
     if unknown:
@@ -218,6 +219,11 @@ def promote_models(app: App, run_dir: Path, run_card: dict, models: list[str]) -
     if stale:
         raise TinymlError(f"--models: the committed card does not describe the committed models ({stale[0]})")
     card = json.loads((dst / "card.json").read_text())
+    # the models that stay were trained on the committed card's split: none of their subjects may be held out now
+    check_kept_unseen(app.manifest, [n for n in ["", *app.manifest.models] if n not in models],
+                      card.get("dataset", {}).get("cohorts"),
+                      {s for parts in (run_card["dataset"].get("cohorts") or {}).values()
+                       for k in ("val", "test") for s in parts.get(k, [])}, "promote the whole run")
     for name in dict.fromkeys(models):
         shutil.copy2(run_dir / model_file(name), dst / model_file(name))
         card["models"][name] = run_card["models"][name]

@@ -309,3 +309,28 @@ def test_promote_models_takes_the_promoted_models_logit_adjustment(tmp_path):
     assert card["logit_adjust"] == {"models.recon": other}
     card = promote_models(app, run_dir, {k: v for k, v in run_card.items() if k != "logit_adjust"}, ["recon"])
     assert "logit_adjust" not in card
+
+
+def test_promote_models_refuses_a_run_that_holds_out_the_kept_models_training_subjects(tmp_path):
+    """`promote --models recon`: the primary model stays; a run whose validation or test subjects include one it
+    trained on (per the committed card) is refused in one line, before anything is copied."""
+    from tinyml.errors import TinymlError
+    from tinyml.runs import promote_models
+
+    d = tmp_path / "two-models"
+    shutil.copytree(FIXTURE_APPS / "two-models", d)
+    committed = json.loads((d / "model" / "card.json").read_text())
+    committed["dataset"]["cohorts"] = {"bursts": {"train": ["u1", "u2"], "val": ["u3"], "test": ["u4"]}}
+    (d / "model" / "card.json").write_text(json.dumps(committed))
+    app = load_app("two-models", root=tmp_path)
+    run_dir = tmp_path / "run"
+    shutil.copytree(FIXTURE_APPS / "two-models" / "model", run_dir)
+    (run_dir / "recon.int8.tflite").write_bytes(b"not the committed one")
+    run_card = {**committed, "histories": {"recon": {"loss": [1.0]}},
+                "dataset": {**committed["dataset"], "cohorts": {"bursts": {"train": ["u1", "u3"], "val": ["u2"],
+                                                                           "test": ["u4"]}}}}
+    with pytest.raises(TinymlError, match=r"^the committed \[model\] model trained on 1 subject\(s\) .*\(e.g. u2\).*"
+                                          r"promote the whole run$"):
+        promote_models(app, run_dir, run_card, ["recon"])
+    assert (d / "model" / "recon.int8.tflite").read_bytes() != b"not the committed one"
+    promote_models(app, run_dir, {**run_card, "dataset": committed["dataset"]}, ["recon"])  # the same split
