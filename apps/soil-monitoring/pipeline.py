@@ -1011,8 +1011,7 @@ def ismn_report(app, pipe, folder) -> dict:
     ismn = dataset_module("ismn")
     m = app.manifest
     source = ismn_source(m)
-    split = {k: source.options[k] for k in ("split_fractions", "split_seed") if k in source.options} if source else {}
-    recs = ismn.load(folder, rate=m.rate, channels=m.channels, faults=FAULTS, **split)
+    recs = ismn.load(folder, rate=m.rate, channels=m.channels, faults=FAULTS, **ismn_split(m))
     sets = _fault_window_sets(recs, pipe.fx, pipe, None, stride=6)  # good windows: every 6th hour
     y, prob, rule = sets[False][:3]
     pred = prob.argmax(1)
@@ -1037,6 +1036,13 @@ def ismn_source(m):
     from tinyml.data.source import declared_sources
 
     return next((s for s in declared_sources(m) if s.name == "ismn" and s.real), None)
+
+
+def ismn_split(m) -> dict:
+    """The ISMN source's station split (its split_fractions and split_seed options, as datasets/ismn load takes
+    them); {} without the source or without a split."""
+    source = ismn_source(m)
+    return {k: source.options[k] for k in ("split_fractions", "split_seed") if k in source.options} if source else {}
 
 
 def real_forecast_metrics(recs, pipe) -> dict:

@@ -89,3 +89,34 @@ def test_the_card_says_which_model_learnt_from_ismn():
     sources = lambda *s: {"dataset": {"sources": [{"name": "synthetic-soil"}, *s]}}
     assert "fault classifier never sees ISMN" in said(sources({"name": "ismn", "models": ["forecast"]}))
     assert "were not trained on them" in said(sources())
+
+
+def test_forecast_study_splits_the_stations_as_the_manifest_says(tmp_path, monkeypatch):
+    """forecast_study's ISMN stations are split by the manifest's ismn source (its split_fractions and
+    split_seed), not by a copy of them: another seed in app.toml gives the study that seed's draw."""
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    import tinyml.apps
+    import tinyml.data
+
+    spec = importlib.util.spec_from_file_location("forecast_study", Path(__file__).resolve().parents[1] / "forecast_study.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    _write_stations(tmp_path / "ismn")
+    options = APP.pipeline.ismn_split(APP.manifest)
+    names = [f"ismn:NET:{s}" for s in STATIONS]
+    draw = lambda seed: dataset_module("ismn").station_split(names, options["split_fractions"], seed)
+    seed = next(k for k in range(1, 50) if draw(k) != draw(options["split_seed"]))
+    app_dir = tmp_path / "apps" / APP.id  # the app with another split_seed in its app.toml
+    app_dir.mkdir(parents=True)
+    shutil.copy2(APP.dir / "pipeline.py", app_dir)
+    toml = (APP.dir / "app.toml").read_text()
+    assert f"split_seed = {options['split_seed']} }}" in toml
+    (app_dir / "app.toml").write_text(toml.replace(f"split_seed = {options['split_seed']} }}", f"split_seed = {seed} }}"))
+    app = load_app(APP.id, root=tmp_path / "apps")
+    monkeypatch.setattr(tinyml.apps, "load_app", lambda *a, **k: app)
+    monkeypatch.setattr(tinyml.data, "load_splits", lambda *a, **k: ([], [], []))  # the generator's: not this test's
+    ismn = study.study_data(tmp_path / "ismn")[-1]
+    assert {r.subject: r.split for r in ismn} == draw(seed)
