@@ -3,6 +3,8 @@ with a one-line notice (the generator stands in when nothing is left), weights, 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -280,7 +282,7 @@ def test_train_gives_each_model_only_its_sources(tmp_path, sisfall, monkeypatch)
     monkeypatch.setattr(train_mod, "load_splits", lambda *a, **k: (recs, recs, recs))  # every split holds both
     monkeypatch.setattr(train_mod, "_train_one", fake_train_one)
     with pytest.raises(Stop):
-        train_mod.train_app(SimpleNamespace(manifest=m), out=tmp_path / "run")
+        train_mod.train_app(SimpleNamespace(manifest=m, model_dir=tmp_path / "model"), out=tmp_path / "run")
     real = lambda rs: [r for r in rs if r.cohort.startswith("sisfall")]
     assert not real(seen[""][0]) and real(seen["aux"][0]) == real(recs)
     assert not real(seen[""][1]) and not real(seen["aux"][1]) and seen["aux"][1]
@@ -367,3 +369,45 @@ def test_the_card_counts_held_out_recordings_the_figures_are_on(tmp_path, sisfal
     assert entry["recordings"]["test"] == len(generated)
     assert entry["test_hours"] == round(sum(r.duration for r in generated) / 3600, 2)
     assert entry["subjects"]["train_only"] == 0 and entry["subjects"]["test"] == len({r.subject for r in recs})
+
+
+def test_a_kept_model_refuses_a_run_that_holds_out_its_training_subjects(tmp_path):
+    """`train --keep` / `promote --models`: a moved split (a subject the kept model trained on now held out) is
+    refused in one line naming the model and the subjects; the same split passes, and so do subjects of a source
+    that trains only other models (sisfall trains [models.aux] alone: the primary model never saw them)."""
+    from tinyml.data.splits import check_kept_unseen
+
+    m = _manifest(tmp_path, _limited("x"))
+    trained = {"synthetic-falls": {"train": ["g1", "g2"], "val": ["g3"], "test": ["g4"]},
+               "sisfall/elderly": {"train": ["s1"], "val": ["s2"], "test": ["s3"]}}
+    check_kept_unseen(m, ["", "aux"], trained, {"g3", "g4", "s2", "s3"}, "train without --keep")  # as trained
+    check_kept_unseen(m, [""], trained, {"g3", "s1"}, "train without --keep")  # s1 never trained the primary
+    with pytest.raises(TinymlError) as e:
+        check_kept_unseen(m, ["", "aux"], trained, {"g2", "g1", "g4"}, "train without --keep")
+    assert str(e.value) == ("the committed [model] model trained on 2 subject(s) this run holds out for validation "
+                            "or test (e.g. g1, g2): its figures would be on its own training data; train without --keep")
+    with pytest.raises(TinymlError, match=r"\[models.aux\] model trained on 1 subject\(s\) .* \(e.g. s1\)"):
+        check_kept_unseen(m, ["aux"], trained, {"s1"}, "train without --keep")
+    check_kept_unseen(m, ["aux"], None, {"s1"}, "train without --keep")  # nothing recorded: nothing to check
+
+
+def test_train_keep_refuses_a_moved_split_before_training(tmp_path, sisfall, monkeypatch):
+    """train_app(keep=aux): a committed aux model trained on a subject the new draw holds out is refused before
+    any model is fitted."""
+    from types import SimpleNamespace
+
+    from tinyml import train as train_mod
+
+    m = _manifest(tmp_path, _limited(str(sisfall)))
+    recs = build_dataset(m, progress=False)
+    moved = recs[0].subject
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "aux.int8.tflite").write_bytes(b"committed")
+    cohort = recs[0].cohort
+    (model_dir / "card.json").write_text(json.dumps({"dataset": {"cohorts": {cohort: {"train": [moved]}}}}))
+    monkeypatch.setattr(train_mod, "load_splits", lambda *a, **k: ([], [r for r in recs if r.subject == moved], []))
+    monkeypatch.setattr(train_mod, "_train_one", lambda *a, **k: pytest.fail("fitted despite the moved split"))
+    with pytest.raises(TinymlError, match=rf"\[models.aux\] model trained on 1 subject\(s\) .*\(e.g. {moved}\).*"
+                                          "train without --keep"):
+        train_mod.train_app(SimpleNamespace(manifest=m, model_dir=model_dir), keep=("aux",), out=tmp_path / "run")

@@ -46,7 +46,7 @@ import io
 import json
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -156,14 +156,9 @@ def read_trial(app, trial: Trial):
     if len(parts) != 1:
         return f"cut into {len(parts)} parts at gaps"
     rec, sig = parts[0]
-    events = []
-    if trial.label == "fall":  # no impact time in either data set: the peak of |a|, as for SisFall
-        mag = np.sqrt(np.sum(np.asarray(rec.signal, np.float64) ** 2, axis=1))
-        events = [(float(np.argmax(mag)) / rec.rate, "fall")]
+    # a fall's event at its peak of |a| (no impact time in either data set), as the loaders label their trials;
     # the cohort is the subject: evaluate_events then gives each person's counts (the subject-cluster intervals)
-    rec = replace(rec, subject=trial.subject, label=trial.label, activity=trial.code, events=events,
-                  cohort=trial.subject)
-    return rec, sig
+    return MOBIFALL.as_trial(rec, trial.subject, trial.code, trial.label, trial.subject), sig
 
 
 def _quietly(app, path: Path, picks: tuple[str, ...]):

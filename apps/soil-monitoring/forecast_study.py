@@ -183,8 +183,8 @@ def generated(recs: list) -> list:
 
 
 def study_data(ismn_path: Path):
-    """The app, its features, the generator's train and validation recordings and the ISMN stations' (split
-    60/20/20 by station with the dataset seed, as the manifest's ismn source)."""
+    """The app, its features, the generator's train and validation recordings and the ISMN stations' (split by
+    station as the manifest's ismn source: its split_fractions and split_seed)."""
     from tinyml.apps import load_app
     from tinyml.data import dataset_module, load_splits
     from tinyml.features import FeatureExtractor
@@ -194,8 +194,11 @@ def study_data(ismn_path: Path):
     app = load_app("soil-monitoring")
     m, P = app.manifest, app.pipeline
     train, val, _ = load_splits(m)
-    ismn = dataset_module("ismn").load(ismn_path, rate=m.rate, channels=m.channels, faults=P.FAULTS,
-                                       split_fractions=(0.6, 0.2, 0.2), split_seed=int(m.dataset["seed"]))
+    split = P.ismn_split(m)
+    if "split_fractions" not in split:
+        raise TinymlError(f"{m.path}: no [[dataset.sources]] ismn with options.split_fractions: the study needs "
+                          "the manifest's station split")
+    ismn = dataset_module("ismn").load(ismn_path, rate=m.rate, channels=m.channels, faults=P.FAULTS, **split)
     return app, FeatureExtractor(m), generated(train), generated(val), ismn
 
 

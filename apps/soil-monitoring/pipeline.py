@@ -14,6 +14,7 @@ on the forecast, exactly as firmware/app.c, so Python and the device agree.
 
 from __future__ import annotations
 
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -1011,8 +1012,7 @@ def ismn_report(app, pipe, folder) -> dict:
     ismn = dataset_module("ismn")
     m = app.manifest
     source = ismn_source(m)
-    split = {k: source.options[k] for k in ("split_fractions", "split_seed") if k in source.options} if source else {}
-    recs = ismn.load(folder, rate=m.rate, channels=m.channels, faults=FAULTS, **split)
+    recs = ismn.load(folder, rate=m.rate, channels=m.channels, faults=FAULTS, **ismn_split(m))
     sets = _fault_window_sets(recs, pipe.fx, pipe, None, stride=6)  # good windows: every 6th hour
     y, prob, rule = sets[False][:3]
     pred = prob.argmax(1)
@@ -1026,7 +1026,13 @@ def ismn_report(app, pipe, folder) -> dict:
     if "forecast" in (getattr(pipe, "models", None) or {}):
         # a forecaster trained on ISMN stations is scored on the test stations only: never trained or stopped on
         trained = source is not None and source.trains("forecast")
-        held = [r for r in recs if r.split == "test"] if trained else recs
+        recorded = recorded_ismn_test(app)  # the stations the model was tested on, whatever this download draws
+        missing = sorted((recorded or set()) - {r.subject for r in recs})
+        if missing:
+            print(f"notice: {len(missing)} of the card's {len(recorded)} ISMN test stations are not in {folder} "
+                  f"(e.g. {missing[0]}): the forecaster is scored without them", file=sys.stderr)
+        held = [r for r in recs if (r.subject in recorded if recorded is not None else r.split == "test")] \
+            if trained else recs
         out["forecast"] = real_forecast_metrics(held, pipe) | {"trained_on_ismn": trained}
     return out
 
@@ -1037,6 +1043,26 @@ def ismn_source(m):
     from tinyml.data.source import declared_sources
 
     return next((s for s in declared_sources(m) if s.name == "ismn" and s.real), None)
+
+
+def recorded_ismn_test(app) -> set[str] | None:
+    """The ISMN test stations the committed card records (dataset cohorts "ismn"), None without a record: another
+    ISMN download (stations added or gone) draws another split, which could move training stations to test."""
+    import json
+    from pathlib import Path
+
+    card = Path(app.model_dir) / "card.json"
+    if not card.is_file():
+        return None
+    cohorts = json.loads(card.read_text()).get("dataset", {}).get("cohorts") or {}
+    return set(cohorts["ismn"].get("test", [])) if "ismn" in cohorts else None
+
+
+def ismn_split(m) -> dict:
+    """The ISMN source's station split (its split_fractions and split_seed options, as datasets/ismn load takes
+    them); {} without the source or without a split."""
+    source = ismn_source(m)
+    return {k: source.options[k] for k in ("split_fractions", "split_seed") if k in source.options} if source else {}
 
 
 def real_forecast_metrics(recs, pipe) -> dict:

@@ -191,12 +191,24 @@ def _int8_changes_again(app: App, card: dict) -> None:
         card["metrics"][key] = changes[key]
 
 
+def _take_logit_adjust(card: dict, run_card: dict, key: str) -> None:
+    """The run's logit adjustment of model `key` into the card (none in the run: none in the card either)."""
+    adjust = run_card.get("logit_adjust", {}).get(key)
+    if adjust:
+        card.setdefault("logit_adjust", {})[key] = adjust
+    elif key in card.get("logit_adjust", {}):
+        del card["logit_adjust"][key]
+        if not card["logit_adjust"]:
+            del card["logit_adjust"]
+
+
 def promote_models(app: App, run_dir: Path, run_card: dict, models: list[str]) -> dict:
     """Copy only the named further models of a checked run into the committed model folder; the committed
     card with their entries, training curves and the run's data entry (the newest fit's data) taken from the
     run's, the app's own float figures dropped (n/a: no float pipeline of this mix of models was evaluated),
     and `promoted_alone` saying so. The card's int8 figures are the earlier models' until `eval --card`."""
     from .card_stamp import card_problems
+    from .data.splits import check_kept_unseen
 
     unknown = [n for n in models if n not in app.manifest.models]
     if unknown:
@@ -207,10 +219,16 @@ def promote_models(app: App, run_dir: Path, run_card: dict, models: list[str]) -
     if stale:
         raise TinymlError(f"--models: the committed card does not describe the committed models ({stale[0]})")
     card = json.loads((dst / "card.json").read_text())
+    # the models that stay were trained on the committed card's split: none of their subjects may be held out now
+    check_kept_unseen(app.manifest, [n for n in ["", *app.manifest.models] if n not in models],
+                      card.get("dataset", {}).get("cohorts"),
+                      {s for parts in (run_card["dataset"].get("cohorts") or {}).values()
+                       for k in ("val", "test") for s in parts.get(k, [])}, "promote the whole run")
     for name in dict.fromkeys(models):
         shutil.copy2(run_dir / model_file(name), dst / model_file(name))
         card["models"][name] = run_card["models"][name]
         card.setdefault("histories", {})[name] = run_card["histories"][name]
+        _take_logit_adjust(card, run_card, f"models.{name}")
     card["dataset"] = run_card["dataset"]
     card["metrics"]["float"] |= {k: None for k in card.get("app_metrics", [])}
     _int8_changes_again(app, card)

@@ -22,7 +22,8 @@ from .acceptance import check_acceptance, flat_metrics, int8_changes, int8_drop,
 from .apps import App, model_file
 from .card_stamp import postprocess_sha256
 from .data import data_sha256, load_splits
-from .data.source import resolve_sources, shared_recordings, training_recordings, weighted
+from .data.splits import check_kept_unseen
+from .data.source import resolve_sources, shared_recordings, source_name, training_recordings, weighted
 from .errors import TinymlError
 from .features import FeatureExtractor
 from .fit import fit_model, log, seed_everything
@@ -85,6 +86,9 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
     run_dir = Path(out) if out else new_run_dir(app, smoke)
     run_dir.mkdir(parents=True, exist_ok=True)
     train, val_all, test_all = load_splits(m, smoke=smoke)
+    if kept:  # the kept models were trained on the committed card's split: none of its subjects may be held out now
+        check_kept_unseen(m, kept, _committed_card(app).get("dataset", {}).get("cohorts"),
+                          {r.subject for r in val_all + test_all}, "train without --keep")
     # a source limited to some models (`models`) trains only those; its validation and held-out recordings are
     # the app's to judge apart: they stop no model and the core evaluates none of them
     val, test = shared_recordings(m, val_all), shared_recordings(m, test_all)
@@ -176,8 +180,7 @@ def _committed_to_keep(app: App, keep) -> dict[str, Trained]:
     curves from the committed card); a one-line error for a name that is no further model or has no file."""
     m = app.manifest
     specs = {s.name: s for s in model_specs(app) if s.name}
-    card_path = app.model_dir / "card.json"
-    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    card = _committed_card(app)
     out = {}
     for name in keep:
         if name not in specs:
@@ -187,9 +190,16 @@ def _committed_to_keep(app: App, keep) -> dict[str, Trained]:
         if not path.is_file():
             raise TinymlError(f"--keep {name}: {path} is not there (no committed model to keep)")
         history = card.get("histories", {}).get(name) or {"loss": []}
-        out[name] = Trained(specs[name], None, history, path.read_bytes())
+        # the prior folded into its logits when it was trained: the run's card must say so (check_run asks)
+        adjust = card.get("logit_adjust", {}).get(specs[name].key)
+        out[name] = Trained(specs[name], None, history, path.read_bytes(), adjust)
         log(f"[{specs[name].key}] kept: the committed {path.name} as it is (not fitted, not quantized again)")
     return out
+
+
+def _committed_card(app: App) -> dict:
+    path = app.model_dir / "card.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, run_dir: Path,
@@ -263,13 +273,13 @@ def _dataset_entry(m, train, val, test) -> dict:
     entry = {
         "name": " + ".join(s.name for s in used),
         "synthetic": not any(s.real for s in used),
-        "sources": [_source_entry(s, [r for r in train + val + test if _source_of(r, used) == s.name]) for s in used],
+        "sources": [_source_entry(s, [r for r in train + val + test if source_name(r, used) == s.name]) for s in used],
         "sha256": data_sha256(train + val + test),
         "recordings": {"train": len(train), "val": len(val), "test": len(scored)},
         "subjects": {"train": len({r.subject for r in train}), "val": len({r.subject for r in val}),
                      "test": len({r.subject for r in test}),
                      # generated material that only trains (a real dataset's own fixed training split is not)
-                     "train_only": len({r.subject for r in train if r.split == "train" and _source_of(r, used) not in real})},
+                     "train_only": len({r.subject for r in train if r.split == "train" and source_name(r, used) not in real})},
         "test_hours": round(sum(r.duration for r in scored) / 3600, 2),
     }
     cohorts = sorted({r.cohort for r in train + val + test if r.cohort})
@@ -278,10 +288,6 @@ def _dataset_entry(m, train, val, test) -> dict:
                                 for name, split in (("train", train), ("val", val), ("test", test))}
                             for c in cohorts}
     return entry
-
-
-def _source_of(r: Recording, used) -> str:
-    return r.cohort.split("/")[0] if len(used) > 1 else used[0].name
 
 
 def _source_entry(s, recs: list[Recording]) -> dict:

@@ -270,3 +270,67 @@ def test_promote_models_takes_one_further_model_alone(tmp_path):
         run["models"]["recon"]["metrics"]["int8"]["int8_error_increase_pct"], abs=0.01)
     assert card["promoted_alone"] == {"models": ["recon"], "run": "run", "data_sha256": run["dataset"]["sha256"]}
     assert "`recon.int8.tflite` promoted alone" in (model / "README.md").read_text()
+
+
+ADJUST = {"tau": 1.0, "train_counts": [5, 3]}  # a recorded logit adjustment (the card's form)
+
+
+def _with_adjusted_recon(tmp_path) -> Path:
+    """A copy of the fixture whose committed card records a logit adjustment of the recon model."""
+    d = tmp_path / "two-models"
+    shutil.copytree(FIXTURE_APPS / "two-models", d)
+    card = json.loads((d / "model" / "card.json").read_text())
+    (d / "model" / "card.json").write_text(json.dumps({**card, "logit_adjust": {"models.recon": ADJUST}}))
+    return d
+
+
+def test_a_kept_model_keeps_its_logit_adjustment(tmp_path):
+    """`train --keep recon`: the kept model's logit adjustment comes from the committed card, so the run's card
+    records it (check_run refuses a run whose adjustment is not the manifest's)."""
+    from tinyml.train import _committed_to_keep
+
+    _with_adjusted_recon(tmp_path)
+    kept = _committed_to_keep(load_app("two-models", root=tmp_path), ("recon",))
+    assert kept["recon"].logit_adjust == ADJUST
+
+
+def test_promote_models_takes_the_promoted_models_logit_adjustment(tmp_path):
+    """`promote --models recon`: the committed card's logit adjustment of recon is the run's (added, or dropped
+    when the run has none)."""
+    from tinyml.runs import promote_models
+
+    d = _with_adjusted_recon(tmp_path)
+    app = load_app("two-models", root=tmp_path)
+    run_dir = tmp_path / "run"
+    shutil.copytree(d / "model", run_dir)
+    run_card = {**json.loads((run_dir / "card.json").read_text()), "histories": {"recon": {"loss": [1.0]}}}
+    other = {"tau": 0.5, "train_counts": [4, 4]}
+    card = promote_models(app, run_dir, {**run_card, "logit_adjust": {"models.recon": other}}, ["recon"])
+    assert card["logit_adjust"] == {"models.recon": other}
+    card = promote_models(app, run_dir, {k: v for k, v in run_card.items() if k != "logit_adjust"}, ["recon"])
+    assert "logit_adjust" not in card
+
+
+def test_promote_models_refuses_a_run_that_holds_out_the_kept_models_training_subjects(tmp_path):
+    """`promote --models recon`: the primary model stays; a run whose validation or test subjects include one it
+    trained on (per the committed card) is refused in one line, before anything is copied."""
+    from tinyml.errors import TinymlError
+    from tinyml.runs import promote_models
+
+    d = tmp_path / "two-models"
+    shutil.copytree(FIXTURE_APPS / "two-models", d)
+    committed = json.loads((d / "model" / "card.json").read_text())
+    committed["dataset"]["cohorts"] = {"bursts": {"train": ["u1", "u2"], "val": ["u3"], "test": ["u4"]}}
+    (d / "model" / "card.json").write_text(json.dumps(committed))
+    app = load_app("two-models", root=tmp_path)
+    run_dir = tmp_path / "run"
+    shutil.copytree(FIXTURE_APPS / "two-models" / "model", run_dir)
+    (run_dir / "recon.int8.tflite").write_bytes(b"not the committed one")
+    run_card = {**committed, "histories": {"recon": {"loss": [1.0]}},
+                "dataset": {**committed["dataset"], "cohorts": {"bursts": {"train": ["u1", "u3"], "val": ["u2"],
+                                                                           "test": ["u4"]}}}}
+    with pytest.raises(TinymlError, match=r"^the committed \[model\] model trained on 1 subject\(s\) .*\(e.g. u2\).*"
+                                          r"promote the whole run$"):
+        promote_models(app, run_dir, run_card, ["recon"])
+    assert (d / "model" / "recon.int8.tflite").read_bytes() != b"not the committed one"
+    promote_models(app, run_dir, {**run_card, "dataset": committed["dataset"]}, ["recon"])  # the same split

@@ -195,3 +195,14 @@ def test_main_scores_only_the_test_subjects_the_given_card_records(mobifall, tmp
     real = json.loads((out / APP.pipeline.REAL_JSON).read_text())
     assert real["scope"]["MobiFall v2.0"]["scored"] == "test subjects" and real["sets"][0]["subjects"] == 1
     assert RD.main(["--mobifall", str(mobifall), "--out", str(out), "--card", str(tmp_path / "none.json")]) == 2
+
+
+def test_a_read_trial_is_labelled_as_the_loaders_label_it(mobifall):
+    """read_trial: the trial's person (also its cohort: per-person counts), code and label; a fall's event at
+    its peak of |a|, as the MobiFall loader's as_trial sets it; a daily activity has none."""
+    for trial in RD.mobifall_trials(mobifall):
+        rec, _ = RD.read_trial(APP, trial)
+        assert (rec.subject, rec.cohort, rec.activity, rec.label) == (trial.subject, trial.subject, trial.code,
+                                                                     trial.label)
+        peak = np.argmax(np.linalg.norm(np.asarray(rec.signal, np.float64), axis=1)) / rec.rate
+        assert rec.events == ([(pytest.approx(peak), "fall")] if trial.label == "fall" else [])

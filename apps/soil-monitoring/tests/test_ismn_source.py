@@ -77,7 +77,8 @@ def test_ismn_report_scores_the_forecaster_on_the_test_stations_only(tmp_path):
     from tinyml.predict import Pipeline
 
     _write_stations(tmp_path / "ismn")
-    out = APP.pipeline.ismn_report(APP, Pipeline(APP), tmp_path / "ismn")
+    app = _app_recording(tmp_path, None)  # these stations are not the card's: the download's own draw
+    out = APP.pipeline.ismn_report(app, Pipeline(app), tmp_path / "ismn")
     assert out["stations"] == len(STATIONS)
     assert out["forecast"]["stations"] == 1 and out["forecast"]["trained_on_ismn"]
     text = APP.pipeline._ismn_forecast_text(out["forecast"], APP.manifest.acceptance)
@@ -89,3 +90,70 @@ def test_the_card_says_which_model_learnt_from_ismn():
     sources = lambda *s: {"dataset": {"sources": [{"name": "synthetic-soil"}, *s]}}
     assert "fault classifier never sees ISMN" in said(sources({"name": "ismn", "models": ["forecast"]}))
     assert "were not trained on them" in said(sources())
+
+
+def test_forecast_study_splits_the_stations_as_the_manifest_says(tmp_path, monkeypatch):
+    """forecast_study's ISMN stations are split by the manifest's ismn source (its split_fractions and
+    split_seed), not by a copy of them: another seed in app.toml gives the study that seed's draw."""
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    import tinyml.apps
+    import tinyml.data
+
+    spec = importlib.util.spec_from_file_location("forecast_study", Path(__file__).resolve().parents[1] / "forecast_study.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    _write_stations(tmp_path / "ismn")
+    options = APP.pipeline.ismn_split(APP.manifest)
+    names = [f"ismn:NET:{s}" for s in STATIONS]
+    draw = lambda seed: dataset_module("ismn").station_split(names, options["split_fractions"], seed)
+    seed = next(k for k in range(1, 50) if draw(k) != draw(options["split_seed"]))
+    app_dir = tmp_path / "apps" / APP.id  # the app with another split_seed in its app.toml
+    app_dir.mkdir(parents=True)
+    shutil.copy2(APP.dir / "pipeline.py", app_dir)
+    toml = (APP.dir / "app.toml").read_text()
+    assert f"split_seed = {options['split_seed']} }}" in toml
+    (app_dir / "app.toml").write_text(toml.replace(f"split_seed = {options['split_seed']} }}", f"split_seed = {seed} }}"))
+    app = load_app(APP.id, root=tmp_path / "apps")
+    monkeypatch.setattr(tinyml.apps, "load_app", lambda *a, **k: app)
+    monkeypatch.setattr(tinyml.data, "load_splits", lambda *a, **k: ([], [], []))  # the generator's: not this test's
+    ismn = study.study_data(tmp_path / "ismn")[-1]
+    assert {r.subject: r.split for r in ismn} == draw(seed)
+
+
+def _app_recording(tmp_path, test_stations):
+    """A copy of the app whose card records these ISMN test stations (the rest as train); None: no ISMN record."""
+    import json
+    import shutil
+
+    app_dir = tmp_path / "apps" / APP.id
+    shutil.copytree(APP.dir, app_dir, ignore=shutil.ignore_patterns("tests", "__pycache__"), dirs_exist_ok=True)
+    card = json.loads((app_dir / "model" / "card.json").read_text())
+    names = [f"ismn:NET:{s}" for s in STATIONS]
+    card["dataset"]["cohorts"].pop("ismn")
+    if test_stations is not None:
+        card["dataset"]["cohorts"]["ismn"] = {"train": [s for s in names if s not in test_stations], "val": [],
+                                              "test": list(test_stations)}
+    (app_dir / "model" / "card.json").write_text(json.dumps(card))
+    return load_app(APP.id, root=tmp_path / "apps")
+
+
+def test_ismn_report_takes_the_test_stations_the_card_records(tmp_path, capsys):
+    """The forecaster's real figures are on the test stations the committed card records, not on this
+    download's draw (another download draws another split); without a record, the draw's."""
+    from tinyml.predict import Pipeline
+
+    _write_stations(tmp_path / "ismn")
+    names = [f"ismn:NET:{s}" for s in STATIONS]
+    split = APP.pipeline.ismn_split(APP.manifest)
+    drawn = dataset_module("ismn").station_split(names, split["split_fractions"], split["split_seed"])
+    test = [s for s in names if drawn[s] == "test"]
+    app = _app_recording(tmp_path, [s for s in names if s not in test][:2])
+    assert APP.pipeline.ismn_report(app, Pipeline(app), tmp_path / "ismn")["forecast"]["stations"] == 2
+    app = _app_recording(tmp_path, [names[0], "ismn:NET:Gone"])  # a recorded station this download lacks
+    assert APP.pipeline.ismn_report(app, Pipeline(app), tmp_path / "ismn")["forecast"]["stations"] == 1
+    assert "notice: 1 of the card's 2 ISMN test stations are not in " in capsys.readouterr().err
+    app = _app_recording(tmp_path, None)
+    assert APP.pipeline.ismn_report(app, Pipeline(app), tmp_path / "ismn")["forecast"]["stations"] == len(test) == 1

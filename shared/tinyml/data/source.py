@@ -110,10 +110,10 @@ def declared_sources(m: Manifest, smoke: bool = False) -> list[Source]:
     return out
 
 
-def _source_name(r: Recording, declared: list[Source]) -> str:
-    """The source a recording came from: its cohort's first part when several are declared (build_dataset tags
-    them), else the one declared."""
-    return r.cohort.split("/")[0] if len(declared) > 1 else declared[0].name
+def source_name(r: Recording, sources: list[Source]) -> str:
+    """The source a recording came from, among `sources` (the declared ones, or those in use): its cohort's first
+    part when there are several (build_dataset tags them), else the one source."""
+    return r.cohort.split("/")[0] if len(sources) > 1 else sources[0].name
 
 
 def training_recordings(m: Manifest, recs: list[Recording], model: str) -> list[Recording]:
@@ -121,7 +121,7 @@ def training_recordings(m: Manifest, recs: list[Recording], model: str) -> list[
     it (a source's `models`; every source without one)."""
     declared = declared_sources(m)
     trains = {s.name: s.trains(model) for s in declared}
-    return [r for r in recs if trains.get(_source_name(r, declared), True)]
+    return [r for r in recs if trains.get(source_name(r, declared), True)]
 
 
 def limited_sources(m: Manifest) -> set[str]:
@@ -133,7 +133,7 @@ def shared_recordings(m: Manifest, recs: list[Recording]) -> list[Recording]:
     """Validation or held-out recordings the core uses (early stopping, held-out evaluation): those of the
     sources that every model shares; a limited source's (`models`) are the app's to judge apart."""
     declared, limited = declared_sources(m), limited_sources(m)
-    return [r for r in recs if _source_name(r, declared) not in limited]
+    return [r for r in recs if source_name(r, declared) not in limited]
 
 
 def _generator(m: Manifest, options: dict) -> Source:

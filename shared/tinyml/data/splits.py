@@ -68,6 +68,26 @@ def held_out_as_trained(train, val, test, recorded: dict | None, complete: bool 
     return out
 
 
+def check_kept_unseen(m: Manifest, kept: Collection[str], trained: dict | None, held_out: Collection[str],
+                      remedy: str) -> None:
+    """Refuse, in one line, a run whose validation or held-out subjects (`held_out`) include one a kept model
+    trained on (`train --keep`, `promote --models`: the committed models that stay). `trained`: the committed
+    card's dataset `cohorts` ({cohort: {"train": [subjects], ...}}); a source that trains only other models
+    (`models`) taught the kept one nothing and is left out. Nothing recorded: nothing to check."""
+    sources = {s.name: s for s in declared_sources(m)}
+    held = set(held_out)
+    for name in kept:
+        seen = {subject for cohort, parts in (trained or {}).items()
+                if cohort.split("/")[0] not in sources or sources[cohort.split("/")[0]].trains(name)
+                for subject in parts.get("train", [])}
+        leaked = sorted(seen & held)
+        if leaked:
+            key = f"models.{name}" if name else "model"
+            raise TinymlError(f"the committed [{key}] model trained on {len(leaked)} subject(s) this run holds out "
+                              f"for validation or test (e.g. {', '.join(leaked[:3])}): its figures would be on its "
+                              f"own training data; {remedy}")
+
+
 def split_recordings(
     recs: list[Recording], *, test_fraction: float, val_fraction: float, seed: int, key: str = "subject",
     no_val_sources: Collection[str] = (), draw_last_sources: Collection[str] = (),
