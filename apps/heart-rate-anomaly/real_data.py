@@ -95,7 +95,7 @@ def _report(args) -> int:
         headers = held_out_records(headers)
     runs = [_run_record(app, pipe, hea, _has_reference(hea, args.no_reference)) for hea in headers]
     out = Path(args.out)
-    card = _card(out)
+    card = _card(Path(args.model).parent if args.model else out)  # the scored model's card: its split
     cinc = _run_cinc(app, pipe, Path(args.cinc2017), card, args.every_record) if args.cinc2017 else None
     text = _markdown(app, pipe, runs, cinc, held_out=not args.every_record, trained_on=_real_sources(card))
     if runs:
@@ -152,11 +152,11 @@ def cinc_test_names(app, ref: Path, card: dict | None = None) -> set[str]:
     return {Path(r.source).stem for r in test}
 
 
-def _card(out: Path) -> dict:
-    """The card of the model in `out` (a card.json there, else the committed one); {} without one."""
+def _card(folder: Path) -> dict:
+    """The card of the model in `folder` (a card.json there, else the committed one); {} without one."""
     import json
 
-    card = out / "card.json" if (out / "card.json").is_file() else HERE / "model" / "card.json"
+    card = folder / "card.json" if (folder / "card.json").is_file() else HERE / "model" / "card.json"
     return json.loads(card.read_text()) if card.is_file() else {}
 
 

@@ -1003,10 +1003,11 @@ def energy_budget(board: str, cycles_per_measurement: float) -> dict:
             "sleep_ua": e["sleep_ua"], "mean_ua": 1000 * mean_ma, "years_on_2xAA": AA_PAIR_MAH / mean_ma / 24 / 365}
 
 
-def ismn_report(app, pipe, folder) -> dict:
+def ismn_report(app, pipe, folder, card_dir=None) -> dict:
     """The fault classifier on real ISMN records (a local download, never committed): how well it agrees with
     ISMN's own automated flags, and the rule baseline's agreement (built like those flags, it agrees better
-    by construction). Per class: windows flagged by ISMN, recall and precision of the model."""
+    by construction). Per class: windows flagged by ISMN, recall and precision of the model. card_dir: the folder
+    of the scored models' card.json (a run's; default the committed models'), whose ISMN test stations are scored."""
     from tinyml.data import dataset_module
 
     ismn = dataset_module("ismn")
@@ -1026,13 +1027,18 @@ def ismn_report(app, pipe, folder) -> dict:
     if "forecast" in (getattr(pipe, "models", None) or {}):
         # a forecaster trained on ISMN stations is scored on the test stations only: never trained or stopped on
         trained = source is not None and source.trains("forecast")
-        recorded = recorded_ismn_test(app)  # the stations the model was tested on, whatever this download draws
-        missing = sorted((recorded or set()) - {r.subject for r in recs})
-        if missing:
-            print(f"notice: {len(missing)} of the card's {len(recorded)} ISMN test stations are not in {folder} "
-                  f"(e.g. {missing[0]}): the forecaster is scored without them", file=sys.stderr)
-        held = [r for r in recs if (r.subject in recorded if recorded is not None else r.split == "test")] \
-            if trained else recs
+        held = recs
+        if trained:
+            # the stations the model was tested on, whatever this download draws
+            recorded = recorded_ismn_test(card_dir or app.model_dir)
+            if recorded is None:
+                held = [r for r in recs if r.split == "test"]
+            else:
+                held = [r for r in recs if r.subject in recorded]
+                missing = sorted(recorded - {r.subject for r in recs})
+                if missing:
+                    print(f"notice: {len(missing)} of the card's {len(recorded)} ISMN test stations are not in "
+                          f"{folder} (e.g. {missing[0]}): the forecaster is scored without them", file=sys.stderr)
         out["forecast"] = real_forecast_metrics(held, pipe) | {"trained_on_ismn": trained}
     return out
 
@@ -1045,13 +1051,13 @@ def ismn_source(m):
     return next((s for s in declared_sources(m) if s.name == "ismn" and s.real), None)
 
 
-def recorded_ismn_test(app) -> set[str] | None:
-    """The ISMN test stations the committed card records (dataset cohorts "ismn"), None without a record: another
+def recorded_ismn_test(card_dir) -> set[str] | None:
+    """The ISMN test stations the card in card_dir records (dataset cohorts "ismn"), None without a record: another
     ISMN download (stations added or gone) draws another split, which could move training stations to test."""
     import json
     from pathlib import Path
 
-    card = Path(app.model_dir) / "card.json"
+    card = Path(card_dir) / "card.json"
     if not card.is_file():
         return None
     cohorts = json.loads(card.read_text()).get("dataset", {}).get("cohorts") or {}

@@ -248,7 +248,7 @@ def _headline_moved_text(card: dict) -> str:
         return ""
 
     def cohorts(on):
-        return ", ".join(f"`{c}`" for part in ("trials", "streams") for c in on.get(part, []))
+        return ", ".join(f"`{c}`" for c in dict.fromkeys(c for part in ("trials", "streams") for c in on.get(part, [])))
     return (f" **The headline's cohorts changed since training:** the float column (and the int8 drop) pooled "
             f"{cohorts(was)}; the int8 column is measured on {cohorts(now)} (every cohort's figures are in the "
             f"table per cohort below), so the two columns do not compare.")
@@ -439,8 +439,9 @@ def _windows_by_cohort_text(q: dict) -> str:
             "| --- | --- | --- | --- | --- | --- |\n" + rows)
 
 
-def _cohorts_text(q: dict) -> str:
-    """Where the headline figures come from, and the same figures per cohort (int8, exact 95 % intervals)."""
+def _cohorts_text(q: dict, apart: list[str] = ()) -> str:
+    """Where the headline figures come from (sources reported apart named), and the same figures per cohort (int8,
+    exact 95 % intervals)."""
     by = q.get("by_cohort")
     if not by:
         return ""
@@ -464,6 +465,8 @@ def _cohorts_text(q: dict) -> str:
                     f"{cell(mm, 'specificity', 'event_free_clean', 'event_free_trials')} | {fa} | {lat} |")
     return (f"\nThe headline figures above are measured on the held-out **{', '.join(on.get('trials', []))}** trials"
             + (f" and the **{', '.join(on['streams'])}** streams (false alarms per hour)" if on.get("streams") else "")
+            + (f"; {', '.join(f'`{a}`' for a in apart)} reported apart by design (`[dataset] reported_apart_sources`: "
+               "per cohort here, never in the headline or `[acceptance]`)" if apart else "")
             + f". Every held-out cohort (int8, {how}):\n\n"
             "| cohort | subjects | sensitivity | specificity | false alarms / h | latency median (s) |\n"
             "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n")
@@ -595,7 +598,7 @@ def card_text(app: App, card: dict, folder: Path) -> str:
 {rows}
 
 int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over {', '.join(drop_over)}).{error_up}{_assumed_text(m, card)}{_intervals_line(q)}{_latency_line(m, q)}{_per_class_text(m.labels, card['metrics'], 'held-out windows')}{_windows_by_cohort_text(q)}
-{_cohorts_text(q)}{_models_text(card, folder)}
+{_cohorts_text(q, m.dataset["reported_apart_sources"])}{_models_text(card, folder)}
 ## Acceptance ({status})
 
 | key | limit | kind |

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .apps import App
-from .data.source import declared_sources
+from .data.source import declared_sources, source_name
 from .errors import TinymlError
 from .features import dequantize, quantize_input
 from .metrics import event_breakdown, regression_metrics, window_metrics
@@ -147,15 +147,15 @@ def evaluate_events(app: App, pipe: Pipeline, recs: list[Recording], progress: b
     if batch:
         flush()
     before, after = event_window(m)
-    return event_breakdown(recs, events, peaks, m.event_names, m.rate, before, after, real=is_real(m), apart=reported_apart(m),
-                           event_labels=m.app["event_labels"] or None)
+    return event_breakdown(recs, events, peaks, m.event_names, m.rate, before, after, real=is_real(m),
+                           apart=reported_apart(m), event_labels=m.app["event_labels"] or None)
 
 
 def reported_apart(m):
     """A predicate: is a recording from a source in [dataset] reported_apart_sources (reported per cohort, never in
     the headline metrics that [acceptance] checks, nor in the app's own evaluate())?"""
-    apart = set(m.dataset["reported_apart_sources"])
-    return lambda r: bool(apart) and r.cohort.split("/")[0] in apart
+    apart, declared = set(m.dataset["reported_apart_sources"]), declared_sources(m)
+    return lambda r: bool(apart) and source_name(r, declared) in apart
 
 
 def is_real(m):
@@ -163,9 +163,7 @@ def is_real(m):
     make the headline? A source in [dataset] reported_apart_sources is reported per cohort only."""
     declared = declared_sources(m)
     real = {s.name for s in declared if s.real} - set(m.dataset["reported_apart_sources"])
-    if len(declared) > 1:  # recordings are tagged with their source (data.source.build_dataset)
-        return lambda r: r.cohort.split("/")[0] in real
-    return lambda r: bool(real)
+    return lambda r: source_name(r, declared) in real
 
 
 def example_chunks(recs: list[Recording], budget: int = EXAMPLES_CHUNK_SAMPLES):

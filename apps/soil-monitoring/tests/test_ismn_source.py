@@ -5,6 +5,7 @@ automated flags), and no ISMN validation or test station trains or stops any mod
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pytest
@@ -157,3 +158,8 @@ def test_ismn_report_takes_the_test_stations_the_card_records(tmp_path, capsys):
     assert "notice: 1 of the card's 2 ISMN test stations are not in " in capsys.readouterr().err
     app = _app_recording(tmp_path, None)
     assert APP.pipeline.ismn_report(app, Pipeline(app), tmp_path / "ismn")["forecast"]["stations"] == len(test) == 1
+    # a run's models are scored on the stations their own card records (card_dir), not the committed card's
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "card.json").write_text(json.dumps({"dataset": {"cohorts": {"ismn": {"test": names[:3]}}}}))
+    assert APP.pipeline.ismn_report(app, Pipeline(app), tmp_path / "ismn", card_dir=run)["forecast"]["stations"] == 3
