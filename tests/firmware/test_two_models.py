@@ -123,11 +123,9 @@ def test_firmware_runs_both_models_like_python(board):
     assert [int(mm[1]) for mm in logged if mm] == run.times.tolist()
 
 
-def test_two_models_train_reproducibly_promote_and_eval(tmp_path):
-    """In a scratch repository with a tiny data set: `tinyml train` (no --out) writes a new run folder and
-    leaves the committed models alone; a second run gives the same data, the same bytes for both models and
-    the same metrics; `promote` refuses a run of other features, then commits one (models, card, golden
-    vectors, device line); `eval` checks both models' floors, a further model's table included."""
+def _scratch_repo(tmp_path):
+    """A scratch repository holding a copy of the two-models app, trimmed to train in seconds (4 units, 2
+    epochs), with the real datasets and firmware linked in: (root, the app's folder, the CLI's environment)."""
     root = tmp_path / "repo"
     (root / "apps").mkdir(parents=True)
     app_dir = root / "apps" / "two-models"
@@ -136,11 +134,20 @@ def test_two_models_train_reproducibly_promote_and_eval(tmp_path):
         (root / name).symlink_to(FIXTURE_APPS.parents[2] / name)
     (root / "pyproject.toml").write_text("")
     toml = app_dir / "app.toml"
+    text = re.sub(r"(?m)^options = .*$", "options = { units = 4, clips_per_unit = 4, stream_minutes = 0.2 }",
+                  toml.read_text())
+    toml.write_text(re.sub(r"(?m)^epochs = \d+", "epochs = 2", text))
+    return root, app_dir, {"TINYML_ROOT": str(root), "TINYML_CACHE": str(tmp_path / "cache")}
+
+
+def test_two_models_train_reproducibly_promote_and_eval(tmp_path):
+    """In a scratch repository with a tiny data set: `tinyml train` (no --out) writes a new run folder and
+    leaves the committed models alone; a second run gives the same data, the same bytes for both models and
+    the same metrics; `promote` refuses a run of other features, then commits one (models, card, golden
+    vectors, device line); `eval` checks both models' floors, a further model's table included."""
+    root, app_dir, env = _scratch_repo(tmp_path)
+    toml = app_dir / "app.toml"
     text = toml.read_text()
-    text = re.sub(r"(?m)^options = .*$", "options = { units = 4, clips_per_unit = 4, stream_minutes = 0.2 }", text)
-    text = re.sub(r"(?m)^epochs = \d+", "epochs = 2", text)
-    toml.write_text(text)
-    env = {"TINYML_ROOT": str(root), "TINYML_CACHE": str(tmp_path / "cache")}
     committed = {p.name: p.read_bytes() for p in (app_dir / "model").iterdir()}
 
     for _ in range(2):
@@ -233,18 +240,7 @@ def test_promote_models_takes_one_further_model_alone(tmp_path):
     """`promote RUN --models recon`: the run's recon model, card entry and curves; the committed primary model,
     its card figures and its file stay; the app's own float figures go n/a; the primary or an unknown name
     is refused in one line."""
-    root = tmp_path / "repo"
-    (root / "apps").mkdir(parents=True)
-    app_dir = root / "apps" / "two-models"
-    shutil.copytree(FIXTURE_APPS / "two-models", app_dir)
-    for name in ("datasets", "firmware"):
-        (root / name).symlink_to(FIXTURE_APPS.parents[2] / name)
-    (root / "pyproject.toml").write_text("")
-    toml = app_dir / "app.toml"
-    text = re.sub(r"(?m)^options = .*$", "options = { units = 4, clips_per_unit = 4, stream_minutes = 0.2 }",
-                  toml.read_text())
-    toml.write_text(re.sub(r"(?m)^epochs = \d+", "epochs = 2", text))
-    env = {"TINYML_ROOT": str(root), "TINYML_CACHE": str(tmp_path / "cache")}
+    root, app_dir, env = _scratch_repo(tmp_path)
     model = app_dir / "model"
     before = json.loads((model / "card.json").read_text())
     primary = (model / "model.int8.tflite").read_bytes()
