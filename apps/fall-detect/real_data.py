@@ -120,21 +120,21 @@ def held_out_only(trials: list[Trial], card: dict) -> tuple[list[Trial], dict]:
     """The trials a model never trained on: of a data set that is one of the model's training sources (its card's
     cohorts), only the subjects the card records as test; of any other, every subject. Also, per data set, which
     (`"test subjects"` with their number, or `"every subject"`)."""
-    cohorts = card.get("dataset", {}).get("cohorts", {})
+    from tinyml.data.splits import recorded_split
+
     kept, scope = [], {}
     for name, source in SOURCES.items():
         mine = [t for t in trials if t.dataset == name]
         if not mine:
             continue
-        recorded = {c: parts for c, parts in cohorts.items() if c.split("/")[0] == source}
-        if not recorded:
+        recorded = recorded_split(card, source)
+        if recorded is None:
             kept += mine
             scope[name] = {"scored": "every subject"}
             continue
-        test = {s for parts in recorded.values() for s in parts.get("test", [])}
-        kept += [t for t in mine if t.subject in test]
-        scope[name] = {"scored": "test subjects", "test_subjects": len(test),
-                       "trained_subjects": len({s for parts in recorded.values() for s in parts.get("train", [])})}
+        kept += [t for t in mine if t.subject in recorded["test"]]
+        scope[name] = {"scored": "test subjects", "test_subjects": len(recorded["test"]),
+                       "trained_subjects": len(recorded["train"])}
     return kept, scope
 
 

@@ -128,11 +128,12 @@ def cinc_test_names(app, ref: Path, card: dict | None = None) -> set[str]:
     REFERENCE.csv) would move trained recordings into the test split."""
     from tinyml.data import dataset_module, split_recordings
     from tinyml.data.source import declared_sources
+    from tinyml.data.splits import recorded_split
     from tinyml.errors import TinymlError
 
-    recorded = (((card or {}).get("dataset") or {}).get("cohorts") or {}).get("physionet-2017", {}).get("test")
+    recorded = recorded_split(card or {}, "physionet-2017")
     if recorded is not None:
-        return {name.removeprefix("cinc17-") for name in recorded}
+        return {name.removeprefix("cinc17-") for name in recorded["test"]}
     m = app.manifest
     trained_labels = dataset_module("physionet-2017").find_reference(ref.parent)
     if ref.resolve() != trained_labels.resolve():
@@ -154,10 +155,9 @@ def cinc_test_names(app, ref: Path, card: dict | None = None) -> set[str]:
 
 def _card(folder: Path) -> dict:
     """The card of the model in `folder` (a card.json there, else the committed one); {} without one."""
-    import json
+    from tinyml.runs import read_card
 
-    card = folder / "card.json" if (folder / "card.json").is_file() else HERE / "model" / "card.json"
-    return json.loads(card.read_text()) if card.is_file() else {}
+    return read_card(folder) or read_card(HERE / "model")
 
 
 def _real_sources(card: dict) -> list[str]:
@@ -594,7 +594,7 @@ def _af_section(app, runs) -> list[str]:
     false_af = sum(sum(1 for _, k in r["events"] if k == "af") for r in without)
     out += ["", "| figure | value | 95 % CI | count |", "| --- | --- | --- | --- |",
             _rate(app, "AF episodes found (episode sensitivity)", tot["ref_found"], tot["ref_n"]),
-            _rate(app, f"AF episodes of at least af_min_s + 10 s found", tot["ref_long_found"], tot["ref_long_n"]),
+            _rate(app, "AF episodes of at least af_min_s + 10 s found", tot["ref_long_found"], tot["ref_long_n"]),
             _rate(app, "our AF episodes on reference AF (episode positive predictivity)", tot["our_true"], tot["our_n"]),
             f"| AF time found (duration sensitivity) | {_pct(tot['both_s'], tot['ref_s'])} | | "
             f"{tot['both_s'] / 60:.1f} of {tot['ref_s'] / 60:.1f} min |",

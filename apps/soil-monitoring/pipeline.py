@@ -1009,6 +1009,8 @@ def ismn_report(app, pipe, folder, card_dir=None) -> dict:
     by construction). Per class: windows flagged by ISMN, recall and precision of the model. card_dir: the folder
     of the scored models' card.json (a run's; default the committed models'), whose ISMN test stations are scored."""
     from tinyml.data import dataset_module
+    from tinyml.data.splits import recorded_split
+    from tinyml.runs import read_card
 
     ismn = dataset_module("ismn")
     m = app.manifest
@@ -1030,14 +1032,14 @@ def ismn_report(app, pipe, folder, card_dir=None) -> dict:
         held = recs
         if trained:
             # the stations the model was tested on, whatever this download draws
-            recorded = recorded_ismn_test(card_dir or app.model_dir)
+            recorded = recorded_split(read_card(card_dir or app.model_dir), "ismn")
             if recorded is None:
                 held = [r for r in recs if r.split == "test"]
             else:
-                held = [r for r in recs if r.subject in recorded]
-                missing = sorted(recorded - {r.subject for r in recs})
+                held = [r for r in recs if r.subject in recorded["test"]]
+                missing = sorted(recorded["test"] - {r.subject for r in recs})
                 if missing:
-                    print(f"notice: {len(missing)} of the card's {len(recorded)} ISMN test stations are not in "
+                    print(f"notice: {len(missing)} of the card's {len(recorded['test'])} ISMN test stations are not in "
                           f"{folder} (e.g. {missing[0]}): the forecaster is scored without them", file=sys.stderr)
         out["forecast"] = real_forecast_metrics(held, pipe) | {"trained_on_ismn": trained}
     return out
@@ -1049,19 +1051,6 @@ def ismn_source(m):
     from tinyml.data.source import declared_sources
 
     return next((s for s in declared_sources(m) if s.name == "ismn" and s.real), None)
-
-
-def recorded_ismn_test(card_dir) -> set[str] | None:
-    """The ISMN test stations the card in card_dir records (dataset cohorts "ismn"), None without a record: another
-    ISMN download (stations added or gone) draws another split, which could move training stations to test."""
-    import json
-    from pathlib import Path
-
-    card = Path(card_dir) / "card.json"
-    if not card.is_file():
-        return None
-    cohorts = json.loads(card.read_text()).get("dataset", {}).get("cohorts") or {}
-    return set(cohorts["ismn"].get("test", [])) if "ismn" in cohorts else None
 
 
 def ismn_split(m) -> dict:

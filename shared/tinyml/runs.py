@@ -31,6 +31,12 @@ from .paths import build_dir
 FLOAT_DIR = "float"  # the float Keras models of a run (not committed)
 
 
+def read_card(folder: Path) -> dict:
+    """The card.json in `folder` (a run's, or the committed models'), {} without one."""
+    path = Path(folder) / "card.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def runs_dir(app: App) -> Path:
     return build_dir(app.id, "runs")
 

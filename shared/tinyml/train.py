@@ -33,7 +33,7 @@ from .metrics import round_metrics
 from .predict import Pipeline
 from .quant import calibration_set, quantize_model
 from .recording import Recording
-from .runs import FLOAT_DIR, find_float_models, new_run_dir, remember_run
+from .runs import FLOAT_DIR, find_float_models, new_run_dir, read_card, remember_run
 from .scoring import FloatModel, FloatScorer, evaluate_pipeline
 
 
@@ -87,7 +87,7 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
     run_dir.mkdir(parents=True, exist_ok=True)
     train, val_all, test_all = load_splits(m, smoke=smoke)
     if kept:  # the kept models were trained on the committed card's split: none of its subjects may be held out now
-        check_kept_unseen(m, kept, _committed_card(app).get("dataset", {}).get("cohorts"),
+        check_kept_unseen(m, kept, read_card(app.model_dir).get("dataset", {}).get("cohorts"),
                           {r.subject for r in val_all + test_all}, "train without --keep")
     # a source limited to some models (`models`) trains only those; its validation and held-out recordings are
     # the app's to judge apart: they stop no model and the core evaluates none of them
@@ -180,7 +180,7 @@ def _committed_to_keep(app: App, keep) -> dict[str, Trained]:
     curves from the committed card); a one-line error for a name that is no further model or has no file."""
     m = app.manifest
     specs = {s.name: s for s in model_specs(app) if s.name}
-    card = _committed_card(app)
+    card = read_card(app.model_dir)
     out = {}
     for name in keep:
         if name not in specs:
@@ -195,11 +195,6 @@ def _committed_to_keep(app: App, keep) -> dict[str, Trained]:
         out[name] = Trained(specs[name], None, history, path.read_bytes(), adjust)
         log(f"[{specs[name].key}] kept: the committed {path.name} as it is (not fitted, not quantized again)")
     return out
-
-
-def _committed_card(app: App) -> dict:
-    path = app.model_dir / "card.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _train_one(app: App, s: ModelSpec, train, val, fx, seed: int, smoke: bool, run_dir: Path,

@@ -40,6 +40,17 @@ def load_splits(m: Manifest, smoke: bool = False, progress: bool | None = None):
         raise TinymlError(f"{m.path}: [dataset] split: {e}") from None
 
 
+def recorded_split(card: dict, source: str) -> dict[str, set[str]] | None:
+    """The subjects a model's card records for one source, per part ({"train"|"val"|"test": subjects}; its cohorts
+    joined: "sisfall/adult" is sisfall's), None when the card records none of that source: what a report on real
+    data scores as held out, whatever another download of the data would draw."""
+    cohorts = (card.get("dataset") or {}).get("cohorts") or {}
+    parts = [p for c, p in cohorts.items() if c.split("/")[0] == source]
+    if not parts:
+        return None
+    return {k: {s for p in parts for s in p.get(k, [])} for k in ("train", "val", "test")}
+
+
 def held_out_as_trained(train, val, test, recorded: dict | None, complete: bool = False):
     """The held-out recordings of the split a model was trained with, as its card records it (`recorded`: the
     card's dataset `cohorts`, {cohort: {"train"|"val"|"test": [subjects]}}), so re-evaluating never scores a
