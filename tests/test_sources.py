@@ -411,3 +411,4 @@ def test_train_keep_refuses_a_moved_split_before_training(tmp_path, sisfall, mon
     with pytest.raises(TinymlError, match=rf"\[models.aux\] model trained on 1 subject\(s\) .*\(e.g. {moved}\).*"
                                           "train without --keep"):
         train_mod.train_app(SimpleNamespace(manifest=m, model_dir=model_dir), keep=("aux",), out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before the run folder was made

@@ -83,12 +83,12 @@ def train_app(app: App, smoke: bool = False, out: str | Path | None = None, reus
     t0 = time.time()
     kept = _committed_to_keep(app, keep)
     float_from = find_float_models(app, smoke) if reuse_float else None
-    run_dir = Path(out) if out else new_run_dir(app, smoke)
-    run_dir.mkdir(parents=True, exist_ok=True)
     train, val_all, test_all = load_splits(m, smoke=smoke)
     if kept:  # the kept models were trained on the committed card's split: none of its subjects may be held out now
         check_kept_unseen(m, kept, read_card(app.model_dir).get("dataset", {}).get("cohorts"),
                           {r.subject for r in val_all + test_all}, "train without --keep")
+    run_dir = Path(out) if out else new_run_dir(app, smoke)  # only now: a refused run leaves no empty folder
+    run_dir.mkdir(parents=True, exist_ok=True)
     # a source limited to some models (`models`) trains only those; its validation and held-out recordings are
     # the app's to judge apart: they stop no model and the core evaluates none of them
     val, test = shared_recordings(m, val_all), shared_recordings(m, test_all)
