@@ -617,11 +617,10 @@ class PostProcessor:
         hr = fa[0]
         self.values = [float(hr), float(fn[1]), float(fn[2]), float(fn[3]), float(fa[4]), float(q)]
         s_af, s_noise = int(scores_q[self.i_af]), int(scores_q[self.i_noise])
-        noisy = s_noise >= self.noise_q or q < self.noise_sqi
+        noisy = self.unreadable(s_noise, q)
         if self.ep_noise.update(noisy, end):
             events.append((self.events.index("noise"), s_noise if s_noise >= self.noise_q else 127))
-        af = not noisy and s_af >= (self.af_release_q if self.ep_af.active else self.af_q) and fa[4] >= self.af_irr
-        if self.ep_af.update(af, end):
+        if self.decide_af(s_af, s_noise, q, fa[4], end):
             events.append((self.events.index("af"), s_af))
         self.in_af = self.ep_af.active
         n_ect = sum(1 for r in self.ectopic if r >= end - self.minute_n)
@@ -634,6 +633,18 @@ class PostProcessor:
             events.append((self.events.index("brady"), 127))
         if self.ep_tachy.update(ok and hr > self.tachy, end):
             events.append((self.events.index("tachy"), 127))
+
+    def unreadable(self, s_noise: int, sqi) -> bool:
+        """A window is unreadable: P(noise) reaches noise_threshold or its mean quality is below noise_sqi."""
+        return s_noise >= self.noise_q or sqi < self.noise_sqi
+
+    def decide_af(self, s_af: int, s_noise: int, sqi, irregularity, end: int) -> bool:
+        """One window's AF decision into the AF episode (hysteresis: af_release once on); True when it raises an
+        AF event. Its inputs are the window's scores and values alone (float32 sqi and irregularity), so the AF
+        logic can be replayed from them at other settings (rhythm_real.py operating-point)."""
+        af = (not self.unreadable(s_noise, sqi) and s_af >= (self.af_release_q if self.ep_af.active else self.af_q)
+              and irregularity >= self.af_irr)
+        return self.ep_af.update(af, end)
 
     # -- outputs beyond events ------------------------------------------------------------------------
     def window_values(self):

@@ -3,6 +3,7 @@ criterion the README states ("Session of 2026-12-06 evening").
 
     python apps/heart-rate-anomaly/rhythm_real.py fit RUN_DIR       # the candidate (rhythm model only)
     python apps/heart-rate-anomaly/rhythm_real.py decide RUN_DIR    # committed vs candidate on validation
+    python apps/heart-rate-anomaly/rhythm_real.py operating-point DIR   # the AF operating point's grid (validation)
 
 The sources are the manifest's (`$MITBIH`, `$CINC2017` set, or the generator alone with a notice). `fit` fits
 `[model]` on the training split of every source as `tinyml train` does (the same examples hook, the core's fit
@@ -226,6 +227,214 @@ def decide(run_dir: Path) -> dict:
     return out
 
 
+# --- the AF operating point (README "AF operating point for the real-trained model") ------------------------
+
+GRID_THRESHOLDS = (0.30, 0.35, 0.40, 0.45, 0.50, 0.55, 0.60)
+GRID_RELEASE_BELOW = (0.2, 0.1)  # af_release = af_threshold - these
+SYNTHETIC_AF_SE = 0.97  # (1): the floor 0.95 + a margin of 0.02 (validation -> held-out gap 0.017 at 0.6 / 0.4)
+REAL_FALSE_AF_MORE = 0.11  # (3): false AF events per hour over the committed setting's (one event in 9.63 h)
+REAL_AF_SE_LESS = 0.01  # (4): real AF window Se below the committed setting's
+
+
+def grid() -> list[tuple[float, float]]:
+    return [(t, round(t - d, 2)) for t in GRID_THRESHOLDS for d in GRID_RELEASE_BELOW]
+
+
+def window_table(app, pipe, rec) -> dict:
+    """What the AF decision of each window reads (P(af), P(noise) int8, the window's quality and R-R
+    irregularity) and its truth class, with the pipeline's own AF events: the AF logic replays from it."""
+    m = app.manifest
+    rate, W, labels = m.rate, int(m.features["window"]), m.labels
+    res = score_recording(app, pipe, rec)
+    i_af = labels.index("af")
+    scores = np.asarray(res.scores_q, np.int64).reshape(-1, len(labels))
+    values = np.asarray(res.values, np.float32).reshape(-1, len(m.values))
+    return {"source": rec.cohort, "name": Path(rec.source).stem or rec.subject, "subject": rec.subject,
+            "stream": rec.activity == "stream", "hours": rec.duration / 3600,
+            "rhythm": [tuple(x) for x in rec.truth.get("rhythm", [])],
+            "ends": np.asarray(res.ends, np.int64),
+            "s_af": scores[:, i_af], "s_noise": scores[:, labels.index("noise")],
+            "sqi": values[:, m.values.index("sqi")], "irregularity": values[:, m.values.index("irregularity")],
+            "label": [app.pipeline.window_label(rec.truth, (e - W) / rate, e / rate, labels) for e in res.ends],
+            "af_events": [int(i) for i, lab, _ in res.events if lab == i_af]}
+
+
+def score_recording(app, pipe, rec):
+    return app.pipeline.score_recording(app, pipe, rec)
+
+
+def replay_af(app, table: dict) -> dict:
+    """One recording's AF windows (as the card counts them: P(af) >= af_threshold and irregularity >=
+    af_irregularity) and AF events (the app's PostProcessor.decide_af over the stored windows) at app's
+    [postprocess] setting: {"pos", "tp", "neg", "fp", "af_events"}."""
+    from tinyml.postprocess import score_threshold_q
+
+    m = app.manifest
+    o = _output_quant(app)
+    pp = app.pipeline.PostProcessor(m, o.scale, o.zero_point)
+    af_q = score_threshold_q(m.postprocess["af_threshold"], o.scale, o.zero_point)
+    af_irr = np.float32(m.postprocess["af_irregularity"])
+    i_af, i_noise = m.labels.index("af"), m.labels.index("noise")
+    c = {"pos": 0, "tp": 0, "neg": 0, "fp": 0}
+    events = []
+    for k, end in enumerate(table["ends"]):
+        s_af, s_noise = int(table["s_af"][k]), int(table["s_noise"][k])
+        if pp.decide_af(s_af, s_noise, table["sqi"][k], table["irregularity"][k], int(end)):
+            events.append(int(end))
+        lab = table["label"][k]
+        if lab is None or lab == i_noise:
+            continue
+        said = app.pipeline.af_window(s_af, table["irregularity"][k], af_q, af_irr)
+        key = ("pos", "tp") if lab == i_af else ("neg", "fp")
+        c[key[0]] += 1
+        c[key[1]] += int(said)
+    return {**c, "af_events": events}
+
+
+_OUTPUT = {}
+
+
+def _output_quant(app):
+    """The committed rhythm model's output quantization (scale, zero point)."""
+    if "o" not in _OUTPUT:
+        from tinyml.predict import Pipeline
+
+        _OUTPUT["o"] = Pipeline(app).model.output
+    return _OUTPUT["o"]
+
+
+def real_rows(tables: list[dict], replays: list[dict]) -> list[dict]:
+    """record_af's rows from replays (false AF events count on records without an AF or flutter span)."""
+    return [{"source": t["source"], "name": t["name"], **{k: r[k] for k in ("pos", "tp", "neg", "fp")},
+             "events": len(r["af_events"]), "hours": t["hours"],
+             "has_af": any(lab in AF_LABELS for _, _, lab in t["rhythm"])} for t, r in zip(tables, replays)]
+
+
+def synthetic_af(app, tables: list[dict], replays: list[dict]) -> dict:
+    """The evaluation's AF figures (app pipeline.evaluate) from replays: AF windows Se and Sp, false AF alarms per
+    hour of the sinus streams, AF episodes (>= af_min_s + 10 s) raised within the detection window."""
+    p, rate = app.manifest.postprocess, app.manifest.rate
+    pos = sum(r["pos"] for r in replays)
+    neg = sum(r["neg"] for r in replays)
+    stream_h = sum(t["hours"] for t in tables if t["stream"])
+    alarms = sum(len(r["af_events"]) for t, r in zip(tables, replays) if t["stream"])
+    episodes = found = 0
+    for t, r in zip(tables, replays):
+        times = [e / rate for e in r["af_events"]]
+        for a, b, lab in t["rhythm"]:
+            if lab == "AF" and b - a >= float(p["af_min_s"]) + 10:
+                episodes += 1
+                found += any(a - 2 <= x <= b + float(p["detect_after_s"]) for x in times)
+    return {"af_sensitivity": sum(r["tp"] for r in replays) / pos,
+            "af_specificity": 1 - sum(r["fp"] for r in replays) / neg,
+            "af_false_alarms_per_hour": alarms / stream_h if stream_h else float("nan"),
+            "af_episode_sensitivity": found / episodes if episodes else float("nan")}
+
+
+def setting_app(threshold: float, release: float):
+    return load_app_with([f"postprocess.af_threshold={threshold}", f"postprocess.af_release={release}"])
+
+
+def load_app_with(sets: list[str]):
+    from tinyml.apps import load_app
+
+    return load_app("heart-rate-anomaly", overrides=SETS + sets)
+
+
+def validation_as_recorded(app) -> list:
+    """The validation split, checked against the one the committed card records (every source's)."""
+    from tinyml.data import load_splits
+    from tinyml.data.splits import recorded_split
+    from tinyml.runs import read_card
+
+    _, val, _ = load_splits(app.manifest)
+    card = read_card(app.model_dir)
+    for source in ("synthetic-ecg", "mitbih-arrhythmia", "physionet-2017"):
+        recorded = (recorded_split(card, source) or {}).get("val", set())
+        drawn = {r.subject for r in val if (r.cohort or "synthetic-ecg") == source}
+        if drawn != recorded:
+            raise SystemExit(f"{source}: the validation subjects drawn now ({len(drawn)}) are not the card's "
+                             f"({len(recorded)}): set MITBIH and CINC2017 as when the model was trained")
+    return val
+
+
+def operating_point(out_dir: Path) -> dict:
+    """The criterion's grid on the validation split: tables cached in out_dir (af_windows.pkl), the replay checked
+    against the pipeline at the committed setting, rule (1), (3), (4) on the replays, (2) by the full pipeline for
+    the qualifying settings in the rule's order until one holds; out_dir/operating_point.json."""
+    import pickle
+
+    from tinyml.predict import Pipeline
+
+    app = _app()
+    p = app.manifest.postprocess
+    committed = (float(p["af_threshold"]), float(p["af_release"]))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache = out_dir / "af_windows.pkl"
+    val = validation_as_recorded(app)
+    if cache.is_file():
+        tables = pickle.loads(cache.read_bytes())
+    else:
+        pipe = Pipeline(app)
+        t0 = time.time()
+        tables = []
+        for i, rec in enumerate(val):
+            tables.append(window_table(app, pipe, rec))
+            if i % 100 == 0:
+                _said(f"{i}/{len(val)} recordings ({time.time() - t0:.0f} s)")
+        cache.write_bytes(pickle.dumps(tables))
+    real = [t for t in tables if t["source"] in ("mitbih-arrhythmia", "physionet-2017")]
+    synthetic = [t for t in tables if t["source"] in ("synthetic-ecg", "")]
+    _said(f"validation: {len(synthetic)} synthetic, {len(real)} real recordings")
+    # the replay at the committed setting must give the pipeline's own AF events on every recording
+    base = [replay_af(app, t) for t in tables]
+    wrong = [t["name"] for t, r in zip(tables, base) if r["af_events"] != t["af_events"]]
+    if wrong:
+        raise SystemExit(f"the replay differs from the pipeline's AF events on {len(wrong)} recordings, e.g. {wrong[0]}")
+    rows = []
+    for thr, rel in grid():
+        a = setting_app(thr, rel)
+        reps = {id(t): replay_af(a, t) for t in tables}
+        rows.append({"af_threshold": thr, "af_release": rel,
+                     "synthetic": synthetic_af(a, synthetic, [reps[id(t)] for t in synthetic]),
+                     "real": af_summary(real_rows(real, [reps[id(t)] for t in real])),
+                     "real_per_source": {s: af_summary(real_rows([t for t in real if t["source"] == s],
+                                                                 [reps[id(t)] for t in real if t["source"] == s]))
+                                         for s in ("mitbih-arrhythmia", "physionet-2017")}})
+        _said(f"{thr:.2f}/{rel:.2f}: synthetic {rows[-1]['synthetic']} real {rows[-1]['real']}")
+    ref = next(r for r in rows if (r["af_threshold"], r["af_release"]) == committed)
+    out = {"committed": list(committed), "grid": rows, "chosen": None, "full_runs": []}
+    for r in rows:
+        r["replay_qualifies"] = replay_qualifies(r, ref)
+    for r in rank([r for r in rows if r["replay_qualifies"]]):
+        a = setting_app(r["af_threshold"], r["af_release"])
+        full = synthetic_floors(a, Pipeline(a), [r for r in val if (r.cohort or "synthetic-ecg") == "synthetic-ecg"])
+        same = {k: full["metrics"][k] for k in ("af_sensitivity", "af_specificity", "af_false_alarms_per_hour")}
+        out["full_runs"].append({"af_threshold": r["af_threshold"], "af_release": r["af_release"], **full})
+        _said(f"full run {r['af_threshold']:.2f}/{r['af_release']:.2f}: {full}")
+        if any(not np.isclose(v, r["synthetic"][k], rtol=0, atol=1e-12) for k, v in same.items()):
+            raise SystemExit(f"the full pipeline's AF figures {same} differ from the replay's {r['synthetic']}")
+        if not full["failures"]:
+            out["chosen"] = [r["af_threshold"], r["af_release"]]
+            break
+    (out_dir / "operating_point.json").write_text(json.dumps(out, indent=1, default=float) + "\n")
+    return out
+
+
+def replay_qualifies(row: dict, ref: dict) -> bool:
+    """The criterion's (1), (3), (4); (2) needs the full pipeline (the AF state steers the beat rules)."""
+    return (row["synthetic"]["af_sensitivity"] >= SYNTHETIC_AF_SE
+            and row["real"]["false_af_per_hour"] <= ref["real"]["false_af_per_hour"] + REAL_FALSE_AF_MORE
+            and row["real"]["af_sensitivity"] >= ref["real"]["af_sensitivity"] - REAL_AF_SE_LESS)
+
+
+def rank(rows: list[dict]) -> list[dict]:
+    """The rule's order: the highest real AF window Se; ties: the higher af_threshold, then the fewer real false AF
+    events, then the higher af_release."""
+    return sorted(rows, key=lambda r: (-r["real"]["af_sensitivity"], -r["af_threshold"],
+                                       r["real"]["false_af_events"], -r["af_release"]))
+
+
 def _said(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -238,11 +447,11 @@ def main(argv: list[str]) -> int:
         i = argv.index("--set")
         SETS.append(argv[i + 1])
         del argv[i : i + 2]
-    if len(argv) != 2 or argv[0] not in ("fit", "decide"):
+    commands = {"fit": fit, "decide": decide, "operating-point": operating_point}
+    if len(argv) != 2 or argv[0] not in commands:
         print(__doc__.strip().splitlines()[3].strip(), file=sys.stderr)
         return 2
-    run_dir = Path(argv[1])
-    out = fit(run_dir) if argv[0] == "fit" else decide(run_dir)
+    out = commands[argv[0]](Path(argv[1]))
     print(json.dumps({k: v for k, v in out.items() if k not in ("history", "splits")}, indent=1, default=float))
     return 0
 

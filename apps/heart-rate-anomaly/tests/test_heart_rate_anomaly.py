@@ -354,3 +354,20 @@ def test_rhythm_study_bootstrap_is_paired_and_false_af_counts_only_records_witho
     assert 0 < lo <= hi
     s = st.af_summary(old + [_row("cinc", 5, 5, events=3)])  # 3 events on a record with AF: not false
     assert s["false_af_events"] == 1 and s["false_af_per_hour"] == 2.0 and s["af_windows"] == 127
+
+
+def test_af_replay_from_one_run_gives_the_pipeline_at_another_setting():
+    """The AF operating point's grid replays the AF decision and episodes from one run's stored windows: at a
+    setting other than the one the windows were scored under, the replay must give what the whole pipeline
+    gives when run at that setting (the same AF events, the same AF windows)."""
+    from tinyml.predict import Pipeline
+
+    st = _study()
+    rec = P.make_demo(M, 31)
+    low = load_app("heart-rate-anomaly", overrides=["postprocess.af_threshold=0.3", "postprocess.af_release=0.1"])
+    committed, at_low = st.window_table(APP, Pipeline(APP), rec), st.window_table(low, Pipeline(low), rec)
+    assert at_low["af_events"], "the demo's AF part raises no AF event at 0.3 / 0.1"
+    replayed = st.replay_af(low, committed)
+    assert replayed["af_events"] == at_low["af_events"]
+    assert replayed == st.replay_af(low, at_low)
+    assert st.replay_af(APP, committed)["af_events"] == committed["af_events"]
