@@ -1,8 +1,9 @@
-"""The committed model against a candidate on the VALIDATION subjects only: the figures of the adoption criterion
-in the app's README ("Tried", 2026-12-06, other people's hip and pocket recordings in training).
+"""The committed model against a candidate on the VALIDATION subjects only: the figures of an adoption criterion
+in the app's README ("Tried"): `--rule realpos` (default; 2026-12-06, other people's hip and pocket recordings in
+training) or `--rule winback` (2026-12-07, SisFall weighed up to win back its falls).
 
     SISFALL=<folder> MOBIFALL=<folder> SMARTFALLMM=<folder> \
-        .venv/bin/python apps/fall-detect/compare.py --candidate <training run folder>
+        .venv/bin/python apps/fall-detect/compare.py [--rule winback] --candidate <training run folder>
 
 The validation split is the manifest's (every source's folder must be set): SisFall's and the generator's
 validation subjects must be the ones the committed model's card records (the criterion compares on subjects
@@ -13,9 +14,12 @@ the candidate float (its run's float/model.keras, for the int8 drop):
     95 % cluster bootstrap interval over those subjects (2,000 resamples, seed 0);
 (b) SisFall validation sensitivity and specificity and the synthetic validation streams' false alarms per hour,
     by the card's event definitions (tinyml.scoring.evaluate_events), with the committed model's exact 95 %
-    intervals (Clopper-Pearson; Poisson for the rate).
-Prints one JSON object with the decision of (a), (b) and the validation part of (c). Test subjects are never
-read.
+    intervals (Clopper-Pearson; Poisson for the rate);
+and, for `winback`, the SisFall validation fall windows (the card's held-out window examples, seed 0, those
+labelled fall) the model confirms (P(fall) at or above fall_threshold, the post-processor's int8 compare) and
+their mean P(fall).
+Prints one JSON object with the rule's decision (realpos: (a), (b) and the validation part of (c); winback: (a)-(c)
+and the validation part of (d)). Test subjects are never read.
 """
 
 from __future__ import annotations
@@ -79,9 +83,29 @@ def paired_difference(subjects: list[str], a: list[bool], b: list[bool]) -> dict
             "subjects": len(names), "trials": int(n.sum())}
 
 
+def fall_windows_confirmed(app, pipe, falls) -> dict:
+    """The fall trials' held-out fall windows (make_examples without augmentation, generator seed 0, as the card's
+    window metrics draw them): how many the model confirms (its int8-grid fall score at or above the
+    post-processor's fall_threshold compare) of how many, and their mean P(fall)."""
+    from tinyml.features import dequantize
+    from tinyml.scoring import held_out_examples
+
+    fall = app.manifest.labels.index("fall")
+    parts = [np.zeros(0, np.int8)]
+    for X, y, _ in held_out_examples(app, app.pipeline.make_examples, falls, pipe.fx, seed=0):
+        q = pipe.scorer(X) if pipe.scorer is not None else pipe.int8_scores(X)[1]
+        parts.append(np.asarray(q, np.int8)[np.asarray(y) == fall, fall])
+    q = np.concatenate(parts)
+    o = pipe.model.output
+    return {"confirmed": [int((q.astype(np.int64) >= pipe.postprocessor().threshold_q).sum()), len(q)],
+            "mean_p": round(float(dequantize(q, o.scale, o.zero_point).mean()), 5) if len(q) else float("nan")}
+
+
 def model_figures(app, pipe, base, real_falls) -> dict:
     det = detected_as_predict(app, pipe, real_falls)
-    return {"real_falls": [int(sum(det)), len(det)], "real_detected": det, **base_figures(app, pipe, base)}
+    sisfall_falls = [r for r in base if source_of(r) == "sisfall" and r.label == "fall"]
+    return {"real_falls": [int(sum(det)), len(det)], "real_detected": det, **base_figures(app, pipe, base),
+            "sisfall_fall_windows": fall_windows_confirmed(app, pipe, sisfall_falls)}
 
 
 def decide(app, comm: dict, cand: dict, flt: dict, diff: dict) -> dict:
@@ -110,9 +134,48 @@ def decide(app, comm: dict, cand: dict, flt: dict, diff: dict) -> dict:
             and drops["false_alarms_per_hour"] <= limit}
 
 
+# the winback rule's bounds (README, Tried 2026-12-07), fixed before the candidate was trained
+REAL_FEWER_AT_MOST = 4  # real hip/pocket validation falls the candidate may miss more than the committed model
+ADL_FEWER_AT_MOST = 2  # SisFall validation daily activities it may alarm on more
+FALSE_ALARM_RISE_AT_MOST = 0.16  # per hour, on the synthetic validation streams
+
+
+def windows_gain(comm: dict, cand: dict) -> bool:
+    """(a2): a larger share of the SisFall fall windows confirmed; when the committed model confirms every
+    one, a higher mean P(fall)."""
+    c, k = comm["sisfall_fall_windows"], cand["sisfall_fall_windows"]
+    if c["confirmed"][0] == c["confirmed"][1]:
+        return k["mean_p"] > c["mean_p"]
+    return k["confirmed"][0] / k["confirmed"][1] > c["confirmed"][0] / c["confirmed"][1]
+
+
+def decide_winback(app, comm: dict, cand: dict, flt: dict) -> dict:
+    """The winback rule's (a)-(c) and the validation part of (d) (int8 drop), each on its own."""
+    acc = app.manifest.acceptance
+    share = lambda kn: kn[0] / kn[1] if kn[1] else float("nan")  # noqa: E731
+    rate = lambda kh: kh[0] / kh[1] if kh[1] else float("nan")  # noqa: E731
+    a = {"sisfall_events": cand["falls"][0] >= comm["falls"][0], "sisfall_windows": windows_gain(comm, cand)}
+    b = cand["real_falls"][0] >= comm["real_falls"][0] - REAL_FEWER_AT_MOST
+    c = {"specificity": share(cand["adl"]) >= acc["specificity"]
+         and cand["adl"][0] >= comm["adl"][0] - ADL_FEWER_AT_MOST,
+         "false_alarms_per_hour": rate(cand["false_alarms"]) <= acc["max_false_alarms_per_hour"]
+         and rate(cand["false_alarms"]) <= rate(comm["false_alarms"]) + FALSE_ALARM_RISE_AT_MOST + 1e-9}
+    windows = lambda f: share(f["sisfall_fall_windows"]["confirmed"])  # noqa: E731
+    drops = {"sensitivity": share(flt["falls"]) - share(cand["falls"]),
+             "fall_windows_confirmed": windows(flt) - windows(cand),
+             "real_sensitivity": share(flt["real_falls"]) - share(cand["real_falls"]),
+             "specificity": share(flt["adl"]) - share(cand["adl"]),
+             "false_alarms_per_hour": rate(cand["false_alarms"]) - rate(flt["false_alarms"])}
+    d = all(v <= float(acc["max_int8_drop"]) / 100 for v in drops.values())
+    return {"a": a, "b": b, "c": c, "d_int8_drop_points": {k: round(100 * v, 3) for k, v in drops.items()},
+            "d_int8_drop_ok": d, "adopt_on_validation": all(a.values()) and b and all(c.values()) and d}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--candidate", required=True, help="the candidate's training run folder")
+    ap.add_argument("--rule", choices=("realpos", "winback"), default="realpos",
+                    help="the README criterion decided: realpos (2026-12-06) or winback (2026-12-07)")
     args = ap.parse_args(argv)
     from tinyml.apps import load_app
     from tinyml.data import load_splits
@@ -149,7 +212,9 @@ def main(argv=None) -> int:
            "real_falls_by_source": {s: sum(source_of(r) == s for r in real_falls) for s in REAL_SOURCES},
            "paired_difference": diff,
            **{k: {kk: vv for kk, vv in v.items() if kk != "real_detected"} for k, v in figs.items()},
-           "decision": decide(app, figs["committed"], figs["candidate"], figs["candidate_float"], diff)}
+           "decision": (decide(app, figs["committed"], figs["candidate"], figs["candidate_float"], diff)
+                        if args.rule == "realpos" else
+                        decide_winback(app, figs["committed"], figs["candidate"], figs["candidate_float"]))}
     print(json.dumps(out, indent=1))
     return 0
 

@@ -45,3 +45,49 @@ def test_decide_applies_the_floors_and_the_committed_models_exact_bounds():
     assert d["b_bounds"]["sensitivity"] == pytest.approx(0.9683, abs=1e-3)
     dropped = {**good, "real_falls": [62, 100]}  # the float model 2 points above the int8 one
     assert not CMP.decide(APP, comm, good, dropped, {"ci": [0.1, 0.4]})["c_int8_drop_ok"]
+
+
+def _winback_figures(falls=222, windows=(440, 450), mean_p=0.95, real=52, adl=353, false_alarms=2):
+    return {"falls": [falls, 225], "adl": [adl, 355], "false_alarms": [false_alarms, 12.5], "real_falls": [real, 110],
+            "sisfall_fall_windows": {"confirmed": list(windows), "mean_p": mean_p}}
+
+
+def test_winback_needs_more_sisfall_fall_windows_and_keeps_the_real_falls_and_false_alarms_in_bounds():
+    comm = _winback_figures()
+    good = _winback_figures(windows=(445, 450), real=48, adl=351, false_alarms=4)  # every bound just met
+    d = CMP.decide_winback(APP, comm, good, good)
+    assert all(d["a"].values()) and d["b"] and all(d["c"].values()) and d["adopt_on_validation"]
+    assert not CMP.decide_winback(APP, comm, comm, comm)["a"]["sisfall_windows"]  # equal is not a rise
+    assert not CMP.decide_winback(APP, comm, {**good, "falls": [221, 225]}, good)["a"]["sisfall_events"]
+    assert not CMP.decide_winback(APP, comm, _winback_figures(windows=(445, 450), real=47), good)["b"]
+    worse = _winback_figures(windows=(445, 450), adl=350, false_alarms=5)
+    assert not any(CMP.decide_winback(APP, comm, worse, worse)["c"].values())
+    dropped = _winback_figures(windows=(450, 450))  # the float model confirms 5 windows more: 1.1 points
+    assert not CMP.decide_winback(APP, comm, good, dropped)["d_int8_drop_ok"]
+
+
+def test_winback_at_the_windows_ceiling_asks_a_higher_mean_probability():
+    comm = _winback_figures(windows=(450, 450), mean_p=0.97)
+    assert CMP.decide_winback(APP, comm, _winback_figures(windows=(450, 450), mean_p=0.98), comm)["a"]["sisfall_windows"]
+    assert not CMP.decide_winback(APP, comm, comm, comm)["a"]["sisfall_windows"]
+
+
+def test_fall_windows_confirmed_counts_the_fall_windows_at_the_threshold():
+    from tinyml.predict import Pipeline
+
+    rate, n = 50.0, 750
+    sig = np.tile(np.float32([0, 0, 1]), (n, 1))
+    sig[300] = [0, 0, 3.0]  # the impact at 6 s
+    fall = Recording(sig, rate, ("ax", "ay", "az"), subject="SA02", label="fall", events=[(6.0, "fall")],
+                     cohort="sisfall/adult")
+    committed = Pipeline(APP)
+    o = committed.model.output
+
+    def scoring(p):
+        q = int(np.ceil(np.float32(p) / np.float32(o.scale))) + int(o.zero_point)  # the first score at or above p
+        return Pipeline(APP, committed.model.bytes, scorer=lambda f: np.tile(np.int8([127 - q, q]), (len(f), 1)))
+
+    high = CMP.fall_windows_confirmed(APP, scoring(0.9), [fall])
+    low = CMP.fall_windows_confirmed(APP, scoring(0.85), [fall])
+    assert high["confirmed"] == [2, 2] and low["confirmed"] == [0, 2]  # 2 fall windows per trial, unaugmented
+    assert high["mean_p"] == pytest.approx(0.9, abs=o.scale) and low["mean_p"] == pytest.approx(0.85, abs=o.scale)
