@@ -108,23 +108,31 @@ def model_figures(app, pipe, base, real_falls) -> dict:
             "sisfall_fall_windows": fall_windows_confirmed(app, pipe, sisfall_falls)}
 
 
+def _share(kn) -> float:
+    """k of n as a share (nan when n is 0)."""
+    return kn[0] / kn[1] if kn[1] else float("nan")
+
+
+def _rate(kh) -> float:
+    """k in h hours as a rate per hour (nan when h is 0)."""
+    return kh[0] / kh[1] if kh[1] else float("nan")
+
+
 def decide(app, comm: dict, cand: dict, flt: dict, diff: dict) -> dict:
     """The criterion's (a), (b) and the validation part of (c) (int8 drop), each with its reason."""
     from tinyml.metrics import clopper_pearson, poisson_rate_ci
 
     acc = app.manifest.acceptance
-    share = lambda kn: kn[0] / kn[1] if kn[1] else float("nan")  # noqa: E731
-    rate = lambda kh: kh[0] / kh[1] if kh[1] else float("nan")  # noqa: E731
     sens_lo = clopper_pearson(*comm["falls"])[0]
     spec_lo = clopper_pearson(*comm["adl"])[0]
     fa_hi = poisson_rate_ci(*comm["false_alarms"])[1]
-    b = {"sensitivity": share(cand["falls"]) >= max(acc["sensitivity"], sens_lo),
-         "specificity": share(cand["adl"]) >= max(acc["specificity"], spec_lo),
-         "false_alarms_per_hour": rate(cand["false_alarms"]) <= min(acc["max_false_alarms_per_hour"], fa_hi)}
-    drops = {"real_sensitivity": share(flt["real_falls"]) - share(cand["real_falls"]),
-             "sensitivity": share(flt["falls"]) - share(cand["falls"]),
-             "specificity": share(flt["adl"]) - share(cand["adl"]),
-             "false_alarms_per_hour": rate(cand["false_alarms"]) - rate(flt["false_alarms"])}
+    b = {"sensitivity": _share(cand["falls"]) >= max(acc["sensitivity"], sens_lo),
+         "specificity": _share(cand["adl"]) >= max(acc["specificity"], spec_lo),
+         "false_alarms_per_hour": _rate(cand["false_alarms"]) <= min(acc["max_false_alarms_per_hour"], fa_hi)}
+    drops = {"real_sensitivity": _share(flt["real_falls"]) - _share(cand["real_falls"]),
+             "sensitivity": _share(flt["falls"]) - _share(cand["falls"]),
+             "specificity": _share(flt["adl"]) - _share(cand["adl"]),
+             "false_alarms_per_hour": _rate(cand["false_alarms"]) - _rate(flt["false_alarms"])}
     limit = float(acc["max_int8_drop"]) / 100
     return {"a": diff["ci"][0] > 0, "b": b, "b_bounds": {"sensitivity": round(sens_lo, 4),
                                                          "specificity": round(spec_lo, 4),
@@ -152,20 +160,18 @@ def windows_gain(comm: dict, cand: dict) -> bool:
 def decide_winback(app, comm: dict, cand: dict, flt: dict) -> dict:
     """The winback rule's (a)-(c) and the validation part of (d) (int8 drop), each on its own."""
     acc = app.manifest.acceptance
-    share = lambda kn: kn[0] / kn[1] if kn[1] else float("nan")  # noqa: E731
-    rate = lambda kh: kh[0] / kh[1] if kh[1] else float("nan")  # noqa: E731
     a = {"sisfall_events": cand["falls"][0] >= comm["falls"][0], "sisfall_windows": windows_gain(comm, cand)}
     b = cand["real_falls"][0] >= comm["real_falls"][0] - REAL_FEWER_AT_MOST
-    c = {"specificity": share(cand["adl"]) >= acc["specificity"]
+    c = {"specificity": _share(cand["adl"]) >= acc["specificity"]
          and cand["adl"][0] >= comm["adl"][0] - ADL_FEWER_AT_MOST,
-         "false_alarms_per_hour": rate(cand["false_alarms"]) <= acc["max_false_alarms_per_hour"]
-         and rate(cand["false_alarms"]) <= rate(comm["false_alarms"]) + FALSE_ALARM_RISE_AT_MOST + 1e-9}
-    windows = lambda f: share(f["sisfall_fall_windows"]["confirmed"])  # noqa: E731
-    drops = {"sensitivity": share(flt["falls"]) - share(cand["falls"]),
+         "false_alarms_per_hour": _rate(cand["false_alarms"]) <= acc["max_false_alarms_per_hour"]
+         and _rate(cand["false_alarms"]) <= _rate(comm["false_alarms"]) + FALSE_ALARM_RISE_AT_MOST + 1e-9}
+    windows = lambda f: _share(f["sisfall_fall_windows"]["confirmed"])  # noqa: E731
+    drops = {"sensitivity": _share(flt["falls"]) - _share(cand["falls"]),
              "fall_windows_confirmed": windows(flt) - windows(cand),
-             "real_sensitivity": share(flt["real_falls"]) - share(cand["real_falls"]),
-             "specificity": share(flt["adl"]) - share(cand["adl"]),
-             "false_alarms_per_hour": rate(cand["false_alarms"]) - rate(flt["false_alarms"])}
+             "real_sensitivity": _share(flt["real_falls"]) - _share(cand["real_falls"]),
+             "specificity": _share(flt["adl"]) - _share(cand["adl"]),
+             "false_alarms_per_hour": _rate(cand["false_alarms"]) - _rate(flt["false_alarms"])}
     d = all(v <= float(acc["max_int8_drop"]) / 100 for v in drops.values())
     return {"a": a, "b": b, "c": c, "d_int8_drop_points": {k: round(100 * v, 3) for k, v in drops.items()},
             "d_int8_drop_ok": d, "adopt_on_validation": all(a.values()) and b and all(c.values()) and d}
