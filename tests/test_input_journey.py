@@ -99,14 +99,81 @@ def _standing(n: int) -> np.ndarray:
     return np.stack([0.05 * np.sin(2 * np.pi * t), -1 + 0.02 * np.cos(2 * np.pi * 0.5 * t), 0.1 + 0 * t], 1)
 
 
-def test_a_headerless_table_is_refused_saying_how_to_name_its_columns_by_position(tmp_path):
-    p = tmp_path / "D01_SA01_R01.txt"
-    p.write_bytes(_sisfall_rows(_standing(1000)).encode())
-    with pytest.raises(TinymlError, match=r"D01_SA01_R01.txt: CSV without a heading row \(its first line, '0,-251,"
-                                          r"26,0,0,0,0,-1004,102', is numbers\): pick each channel's column by its "
-                                          r"number \(--channel ax=1 --channel ay=2 --channel az=3\) or add a heading "
-                                          r"that names the columns \(ax, ay, az; time_s for the time\); without a "
-                                          r"time column give the rate \(--rate HZ\)$"):
+def _sisfall_trial(folder, name: str, g: np.ndarray, ends: str = ";\r\n"):
+    """A SisFall trial file (the layout of _sisfall_rows), its gyroscope turning at 100 deg/s about x; `ends`
+    closes each line (two files of the distribution have no `;`)."""
+    raw = np.concatenate([np.round(g * 256), np.zeros((len(g), 3)), np.round(g * 1024)], 1).astype(int)
+    raw[:, 3] = round(100 * 65536 / 4000)
+    p = folder / name
+    p.write_bytes("".join(",".join(f"{v:4d}" for v in row) + ends for row in raw).encode())
+    return p
+
+
+def test_a_sisfall_trial_is_read_as_its_adxl345_in_g_at_200_hz_with_no_options(tmp_path, capsys):
+    # `tinyml predict fall-detect F05_SE06_R01.txt`: it was refused as a CSV without a heading row
+    g = _standing(1000)
+    g[:, 2] += 0.03 * np.sin(np.arange(1000) / 20)  # no flat axis: the one notice there could be
+    p = _sisfall_trial(tmp_path, "F05_SE06_R01.txt", g)
+    rec = read_recording(p, _spec("fall-detect"))
+    assert rec.rate == 200 and rec.channels == ("ax", "ay", "az")
+    assert np.allclose(rec.signal, np.round(g * 256) / 256)  # ADXL345: 256 counts per g
+    assert capsys.readouterr().err == ""  # nothing guessed: no notice
+    # the other sensors by name (or number): the MMA8451Q in g, the gyroscope in deg/s
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "mma_x", "ay": "mma_y", "az": "9"}))
+    assert np.allclose(rec.signal, np.round(g * 1024) / 1024)
+    rec = read_recording(p, ["gyro_x"])
+    assert np.allclose(rec.signal[:, 0], round(100 * 65536 / 4000) * 4000 / 65536) and rec.rate == 200
+
+
+def test_a_sisfall_trial_is_parsed_by_the_loaders_parser(tmp_path):
+    # one parser of the layout: the data set's loader and predict read the same numbers
+    from tinyml.apps import load_module
+    from tinyml.paths import datasets_dir
+    from tinyml.readers import sisfall
+
+    loader = load_module(datasets_dir() / "sisfall" / "dataset.py", "tinyml_datasets.sisfall")
+    assert loader.read_trial is sisfall.read_trial
+
+
+@pytest.mark.parametrize("name, reader", [("D01_SA01_R01.txt", "sisfall"), ("logger.txt", "csv")])
+def test_nine_integers_without_semicolons_are_sisfall_only_under_a_sisfall_trials_name(tmp_path, name, reader):
+    # the distribution's D01_SA01_R01 and D02_SA01_R01 have no `;`: read by their name; another logger's 9 bare
+    # integers are a table of unnamed columns, refused as before (9 columns for 3 channels)
+    from tinyml.readers import reader_for
+
+    g = _standing(1000)
+    p = _sisfall_trial(tmp_path, name, g, ends="\r\n")
+    assert reader_for(p).__name__.rsplit(".", 1)[1] == reader
+    if reader == "sisfall":
+        assert np.allclose(read_recording(p, _spec("fall-detect")).signal, np.round(g * 256) / 256)
+        return
+    with pytest.raises(TinymlError, match=r"logger.txt: CSV without a heading row \(its first line, '0,-251,"
+                                          r"26,1638,0,0,0,-1004,102', is numbers\): pick each channel's column by "
+                                          r"its number \(--channel ax=1 --channel ay=2 --channel az=3\) or add a "
+                                          r"heading that names the columns \(ax, ay, az; time_s for the time\); "
+                                          r"without a time column give the rate \(--rate HZ\)$"):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_a_malformed_line_in_a_sisfall_trial_is_one_line_naming_file_and_line(tmp_path):
+    p = _sisfall_trial(tmp_path, "F01_SA01_R01.txt", _standing(200))
+    lines = p.read_bytes().decode().split("\r\n")
+    lines[41] = lines[41].replace(",", ";", 1)  # line 42: a `;` where a `,` belongs
+    p.write_bytes("\r\n".join(lines).encode())
+    with pytest.raises(TinymlError, match=r"^\S*F01_SA01_R01.txt: line 42: malformed line \(more than one ';'\)"):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_a_headerless_table_with_more_columns_than_channels_is_refused_saying_how_to_pick(tmp_path):
+    # time of day, x, y, z and a fourth signal (a temperature): which three are the axes cannot be told
+    g = _standing(500)
+    p = tmp_path / "log.csv"
+    p.write_text("".join(f"00:22:{45 + i / 50:09.6f},{x:.4f},{y:.4f},{z:.4f},{30 + 0.1 * np.sin(i):.2f}\n"
+                         for i, (x, y, z) in enumerate(g)))
+    with pytest.raises(TinymlError, match=r"log.csv: CSV without a heading row \(its first line, '00:22:45.000000,"
+                                          r"0.0000,-0.9800,0.1000,30.00', is numbers\): pick each channel's column "
+                                          r"by its number \(--channel ax=2 --channel ay=3 --channel az=4\) or add a "
+                                          r"heading that names the columns \(ax, ay, az; time_s for the time\)$"):
         read_recording(p, _spec("fall-detect"))
 
 
@@ -124,43 +191,58 @@ def _metamotion_rows(g: np.ndarray, rate: float) -> str:
     return "".join(out)
 
 
-def test_a_headerless_tables_example_picks_leave_its_clocks_out(tmp_path):
-    # the refusal's example picks named the epoch (column 1) and the seconds elapsed (3) as ax and ay
+def test_a_headerless_tables_axes_are_read_in_order_once_its_clocks_are_left_out(tmp_path, capsys):
+    # SmartFallMM meta_hip: epoch (ms), ISO date-time, seconds elapsed, x, y, z: it was refused with the picks
+    # --channel ax=4 --channel ay=5 --channel az=6; those are read, said in a notice, the time from the date-times
     p = tmp_path / "S29A10T01.csv"
     g = _standing(500)
     p.write_text(_metamotion_rows(g, 25.0))
-    with pytest.raises(TinymlError, match=r"pick each channel's column by its number \(--channel ax=4 --channel ay=5 "
-                                          r"--channel az=6\)"):
-        read_recording(p, _spec("fall-detect"))
-    rec = read_recording(p, _spec("fall-detect", picks={"ax": "4", "ay": "5", "az": "6"}))  # as the hint says
+    rec = read_recording(p, _spec("fall-detect"))
     assert rec.rate == pytest.approx(25.0) and np.allclose(rec.signal, g, atol=1e-3)
+    assert ("notice: S29A10T01.csv: no heading row: columns 4, 5, 6 read as ax, ay, az (pick others with "
+            "--channel ax=N)") in capsys.readouterr().err
+    rec = read_recording(p, _spec("fall-detect", picks={"ax": "4", "ay": "5", "az": "6"}))  # picks still work
+    assert rec.rate == pytest.approx(25.0) and np.allclose(rec.signal, g, atol=1e-3)
+    # some MetaMotion files have the epoch rounded by a spreadsheet to one value on every row: a clock still
+    p.write_text("".join(f"1659710000000,{line.split(',', 1)[1]}\n" for line in _metamotion_rows(g, 25.0).splitlines()))
+    assert np.allclose(read_recording(p, _spec("fall-detect")).signal, g, atol=1e-3)
 
 
-def test_a_headerless_table_with_a_time_of_day_column_is_data_not_a_heading(tmp_path):
-    # a SmartFallMM phone file (time of day, x, y, z in m/s^2): its first row was taken for a heading, and the
-    # picks the refusal gave then named "no column" ("it has 00:22:45.700000, 9.75252, ...")
+def test_a_headerless_table_with_a_time_of_day_column_is_data_not_a_heading(tmp_path, capsys):
+    # a SmartFallMM phone file (time of day, x, y, z in m/s^2): its first row was taken for a heading; then refused
+    # with picks; now its three axes are read in order
     rate = 50.0
     g = _standing(600)
     p = tmp_path / "S13A03T04.csv"
     p.write_text("".join(f"00:22:{45 + i / rate:09.6f},{x * G:.5f},{y * G:.5f},{z * G:.5f}\n"
                          for i, (x, y, z) in enumerate(g)))
-    with pytest.raises(TinymlError, match=r"CSV without a heading row .*--channel ax=2 --channel ay=3 --channel az=4"):
-        read_recording(p, _spec("fall-detect"))
+    rec = read_recording(p, _spec("fall-detect"))
+    assert rec.rate == pytest.approx(rate) and np.allclose(rec.signal, g, atol=1e-4)
+    assert "no heading row: columns 2, 3, 4 read as ax, ay, az" in capsys.readouterr().err
     rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
     assert rec.rate == pytest.approx(rate) and np.allclose(rec.signal, g, atol=1e-4)
 
 
-def test_a_headerless_table_is_read_by_column_position_even_its_last_column(tmp_path, capsys):
+def test_a_headerless_table_without_a_time_is_read_in_order_only_with_its_rate(tmp_path, capsys):
+    # sample number, x, y, z: no time column, so --rate (the refusal says so)
+    g = _standing(600)
+    p = tmp_path / "serial.csv"
+    p.write_text("".join(f"{i},{x:.4f},{y:.4f},{z:.4f}\n" for i, (x, y, z) in enumerate(g)))
+    with pytest.raises(TinymlError, match=r"serial.csv: CSV without a heading row .*\(--channel ax=2 --channel ay=3 "
+                                          r"--channel az=4\) .*without a time column give the rate \(--rate HZ\)$"):
+        read_recording(p, _spec("fall-detect"))
+    rec = read_recording(p, _spec("fall-detect", rate=100.0))
+    assert rec.rate == 100 and np.allclose(rec.signal, g, atol=1e-4)
+    assert "no heading row: columns 2, 3, 4 read as ax, ay, az" in capsys.readouterr().err
+
+
+def test_a_headerless_table_is_read_by_column_position_even_its_last_column(tmp_path):
+    # a table whose every line ends with `;` (WISDM's layout): the last column is numbers, not `0.1000;`
     g = _standing(1000)
-    p = tmp_path / "D01_SA01_R01.txt"
-    p.write_bytes(_sisfall_rows(g).encode())
-    picks = {"ax": "1", "ay": "2", "az": "3"}
-    rec = read_recording(p, _spec("fall-detect", rate=200.0, picks=picks))
-    assert rec.rate == 200 and np.allclose(rec.signal, np.round(g * 256) / 256)
-    assert "counts (256 per g)" in capsys.readouterr().err
-    # the MMA8451Q's columns, the last one ending in `;` on every line (1024 counts per g: taken for mg, said)
-    rec = read_recording(p, _spec("fall-detect", rate=200.0, picks={"ax": "7", "ay": "8", "az": "9"}))
-    assert np.allclose(rec.signal, np.round(g * 1024) / 1000, atol=1e-4)
+    p = tmp_path / "log.txt"
+    p.write_text("".join(f"{i},{x:.4f},{y:.4f},{z:.4f};\n" for i, (x, y, z) in enumerate(g)))
+    rec = read_recording(p, _spec("fall-detect", rate=200.0, picks={"ax": "4", "ay": "3", "az": "2"}))
+    assert rec.rate == 200 and np.allclose(rec.signal, g[:, ::-1], atol=1e-4)
 
 
 def test_a_one_column_log_is_the_one_channel_of_an_app(tmp_path, capsys):
@@ -540,16 +622,15 @@ def test_a_sleep_recorders_ecg_derivation_is_thesynthetic_ecg(tmp_path, label):
     assert rec.rate == 256 and np.allclose(rec.signal[:, 0], ecg / 1000, atol=0.001)
 
 
-def test_a_headerless_table_with_a_date_time_column_takes_it_for_the_time(tmp_path):
+def test_a_headerless_table_with_a_date_time_column_takes_it_for_the_time(tmp_path, capsys):
     # Axivity AX3 (OMGUI "Export raw CSV"): date-time, x, y, z in g, no heading; a waist-worn research sensor
     t = np.arange(1000) / 100
     g = np.stack([0.1 * np.sin(2 * np.pi * t), -1 + 0.05 * np.cos(2 * np.pi * t), 0.1 + 0 * t], 1)
     p = tmp_path / "ax3.csv"
     p.write_text("".join(f"2014-05-07 09:00:{s:06.3f},{x:.4f},{y:.4f},{z:.4f}\n" for s, (x, y, z) in zip(t, g)))
-    with pytest.raises(TinymlError, match=r"ax3.csv: CSV without a heading row .*: pick each channel's column by its "
-                                          r"number \(--channel ax=2 --channel ay=3 --channel az=4\) or add a heading "
-                                          r"that names the columns \(ax, ay, az; time_s for the time\)$"):
-        read_recording(p, _spec("fall-detect"))
+    rec = read_recording(p, _spec("fall-detect"))  # its three axes in order (a flat one too), said
+    assert rec.rate == 100 and np.allclose(rec.signal, g, atol=1e-4)
+    assert "no heading row: columns 2, 3, 4 read as ax, ay, az" in capsys.readouterr().err
     rec = read_recording(p, _spec("fall-detect", picks={"ax": "2", "ay": "3", "az": "4"}))
     assert rec.rate == 100 and np.allclose(rec.signal, g, atol=1e-4)  # its rate from its date-times
 

@@ -15,30 +15,29 @@ Subjects SA01-SA23 are adults aged 19-30 (cohort "adult"), SE01-SE15 elderly peo
 SisFall has no fall-onset or impact annotation: the impact time of a fall trial is ESTIMATED here
 as the time of the peak of |a| over the trial (the impact dominates every SisFall fall trial).
 
+The trial layout is parsed by tinyml.readers.sisfall.read_trial, the parser `predict` reads a trial with.
 Imported by file path (not as a package): only absolute imports of numpy/scipy/tinyml.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import numpy as np
 
 from tinyml.errors import TinymlError
+from tinyml.readers.sisfall import ADXL345_G_PER_COUNT, MMA8451Q_G_PER_COUNT, TRIAL_FILE, read_trial
+from tinyml.readers.sisfall import RATE as NATIVE_RATE
 from tinyml.recording import Recording
 
-NATIVE_RATE = 200.0
-N_COLUMNS = 9
 # sensor -> (first column, 0-based; raw -> g factor)
 SENSORS = {
-    "adxl345": (0, 32.0 / 8192.0),
-    "mma8451q": (6, 16.0 / 16384.0),
+    "adxl345": (0, ADXL345_G_PER_COUNT),
+    "mma8451q": (6, MMA8451Q_G_PER_COUNT),
 }
 COHORTS = {"SA": "adult", "SE": "elderly"}
 SUBJECT_DIR = re.compile(r"^S[AE]\d\d$")
-TRIAL_FILE = re.compile(r"^([DF]\d\d)_(S[AE]\d\d)_R(\d\d)\.txt$")
 
 ACTIVITIES = {
     "D01": "walking slowly",
@@ -175,53 +174,6 @@ def find_trials(root: Path) -> list[tuple[Path, str, str]]:
             if m and f.is_file():
                 out.append((f, d.name, m.group(1)))
     return out
-
-
-def read_trial(file: Path) -> np.ndarray:
-    """All 9 raw integer columns of one trial file as int32 [n, 9]; TinymlError naming file and line."""
-    file = Path(file)
-    try:
-        text = file.read_text(encoding="ascii")
-    except UnicodeDecodeError:
-        raise TinymlError(f"{file}: not a SisFall text file (non-ASCII bytes)") from None
-    lines = text.splitlines()
-    stripped = [ln.strip() for ln in lines]
-    n_data = sum(1 for s in stripped if s)
-    if n_data == 0:
-        raise TinymlError(f"{file}: empty file (no samples)")
-    # Fast path (C parser); on any doubt fall back to the line-by-line parser for an exact message.
-    ends = sum(1 for s in stripped if s.endswith(";"))
-    if ends in (0, n_data) and text.count(";") == ends:
-        try:
-            arr = np.loadtxt(io.StringIO(text.replace(";", "")), delimiter=",", dtype=np.int32, ndmin=2)
-            if arr.shape == (n_data, N_COLUMNS):
-                return arr
-        except ValueError:
-            pass
-    return _read_slow(file, stripped)
-
-
-def _read_slow(file: Path, stripped: list[str]) -> np.ndarray:
-    rows = []
-    first = next(s for s in stripped if s)
-    terminated = first.endswith(";")  # the first sample line sets the file's convention
-    for i, s in enumerate(stripped, start=1):
-        if not s:
-            continue
-        if s.endswith(";") != terminated:
-            need = "must end with ';'" if terminated else "';' where the file's first line has none"
-            raise TinymlError(f"{file}: line {i}: malformed line ({need}): {s[:60]!r}")
-        body = s[:-1] if terminated else s
-        if ";" in body:
-            raise TinymlError(f"{file}: line {i}: malformed line (more than one ';'): {s[:60]!r}")
-        parts = body.split(",")
-        if len(parts) != N_COLUMNS:
-            raise TinymlError(f"{file}: line {i}: expected {N_COLUMNS} comma-separated columns, found {len(parts)}")
-        try:
-            rows.append([int(p) for p in parts])
-        except ValueError:
-            raise TinymlError(f"{file}: line {i}: malformed line (non-integer value): {s[:60]!r}") from None
-    return np.asarray(rows, dtype=np.int32).reshape(-1, N_COLUMNS)
 
 
 def _axis_order(channels) -> list[int]:

@@ -7,7 +7,8 @@ write decimal commas (`9,81`, as European spreadsheets and phone apps do): they 
 An empty cell or NaN is a missing value (refused in a required channel, kept as NaN in an optional one).
 A table without a heading row takes its heading from the last comment line above its data with as many
 cells (`#timestamp(ns),x,y,z(m/s^2)`), else its columns are named by position (`--channel ax=1`); a one-column
-log is an app's one channel.
+log is an app's one channel; a table with as many columns as the app has channels, once its time and clock columns
+(epoch, seconds elapsed) are left out, gives them in order, with a notice (its time from a time column or --rate).
 """
 
 from __future__ import annotations
@@ -206,12 +207,16 @@ def _names_columns(cells: list[str], spec: ReadSpec) -> bool:
 
 
 def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list[str]:
-    """Names for the columns of a file without a heading row (a logger's or a data set's bare numbers, SisFall's
-    trials): their numbers from 1, which --channel picks (`ax=1`); the app's channel for the one column of a
-    one-column file, with a notice. Anything else is refused: which column is which cannot be told (the
-    refusal's example picks leave out the columns that count up, clocks and sample numbers)."""
+    """Names for the columns of a file without a heading row (a logger's or a data set's bare numbers, a
+    SmartFallMM MetaMotion export): their numbers from 1, which --channel picks (`ax=1`); a column of date-times
+    or times of day is `time`. Without picks, the app's channels are named for the user when that is plain, with
+    a notice naming the columns read: the app's channel for the one column of a one-column file; the app's
+    required channels, in order, for the columns left once the time and the clock columns (an epoch, the seconds
+    elapsed, a sample number: numbers that never go down) are left out, when exactly as many are left and the file has a time column
+    or --rate gives the rate (an app's optional channels are then not read: no column is left for them; pick one
+    to read it). Anything else is refused: which column is which cannot be told (the refusal's example picks
+    leave out the clock columns)."""
     first = rows[0]
-    # a column of date-times or times of day is the time (named so); the others go by number
     names = ["time" if _is_time_cell(c.strip()) else str(i + 1) for i, c in enumerate(first)]
     if spec.picks:
         return names
@@ -219,30 +224,48 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
         notice(path, f"no heading row: the file's one column read as {spec.channels[0]}")
         return [spec.channels[0]]
     _refuse_one_example_per_row(len(first), spec, path)  # no names here nor in a comment above
-    line = ",".join(c.strip() for c in first)
     numbered = [n for n in names if n != "time"]
-    counting = _counting_up(rows)
-    if len(numbered) - len(counting) >= len(spec.channels):  # a clock or a counter is no channel to pick
-        numbered = [n for n in numbered if int(n) - 1 not in counting]
+    clocks = _clock_columns(rows)
+    channels_left = [n for n in numbered if int(n) - 1 not in clocks]  # a clock or a counter is no channel
+    timed = "time" in names or spec.rate is not None
+    if len(channels_left) == len(spec.channels) and timed:
+        return _named_in_order(names, channels_left, spec, path)
+    if len(channels_left) >= len(spec.channels):
+        numbered = channels_left
     picks = ([f"{spec.channels[0]}={numbered[-1]}"] if len(spec.channels) == 1
              else [f"{ch}={n}" for ch, n in zip(spec.channels, numbered)])
+    line = ",".join(c.strip() for c in first)
     rate = "" if "time" in names else f"; without a time column give the rate ({option('rate', 'HZ')})"
     raise TinymlError(f"{path}: CSV without a heading row (its first line, {line[:48]!r}, is numbers): pick each "
                       f"channel's column by its number ({channel_options(picks)}) or add a "
                       f"heading that names the columns ({', '.join(spec.channels)}; time_s for the time){rate}")
 
 
-def _counting_up(rows: list[list[str]]) -> set[int]:
+def _named_in_order(names: list[str], columns: list[str], spec: ReadSpec, path: Path) -> list[str]:
+    """`names` with each of `columns` (numbers) named after the app's required channel in its place, said in a
+    notice: the user sees which columns were read and how to pick others."""
+    as_channel = dict(zip(columns, spec.channels))
+    notice(path, f"no heading row: column{'s' if len(columns) > 1 else ''} {', '.join(columns)} read as "
+                 f"{', '.join(spec.channels)} (pick others with {option('channel', spec.channels[0] + '=N')})")
+    return [as_channel.get(n, n) for n in names]
+
+
+EPOCH_S_FROM = 1e9  # a Unix time in s (2001 on), ms or us
+
+
+def _clock_columns(rows: list[list[str]]) -> set[int]:
     """The columns (from 0) whose numbers never go down from one row to the next and end higher than they began:
     an epoch in ms, the seconds elapsed, a sample number (a SmartFallMM MetaMotion export: epoch, date-time,
-    elapsed, x, y, z). A sensor's axis does not count up through a whole file."""
+    elapsed, x, y, z); and an epoch a spreadsheet rounded to one value throughout (`1658430000000` on every row of
+    some MetaMotion files). A sensor's axis does not count up through a whole file, nor sit at an epoch's size
+    (an axis flat at rest is a channel still)."""
     out = set()
     for j in range(len(rows[0])):
         try:
             x = np.asarray([float(r[j]) for r in rows if j < len(r) and r[j].strip()], np.float64)
         except ValueError:
             continue
-        if len(x) >= 3 and np.all(np.diff(x) >= 0) and x[-1] > x[0]:
+        if len(x) >= 3 and np.all(np.diff(x) >= 0) and (x[-1] > x[0] or abs(x[0]) >= EPOCH_S_FROM):
             out.add(j)
     return out
 
