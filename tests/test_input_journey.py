@@ -223,6 +223,18 @@ def test_a_headerless_table_with_a_time_of_day_column_is_data_not_a_heading(tmp_
     assert rec.rate == pytest.approx(rate) and np.allclose(rec.signal, g, atol=1e-4)
 
 
+def test_a_signal_that_creeps_up_is_no_clock_so_a_headerless_table_stays_refused(tmp_path):
+    # hourly date-time, soil moisture wetting in steps of its 0.001 resolution (never going down), temperature:
+    # taking the moisture for a clock would read the temperature as vwc
+    rows = [f"2021-05-{1 + h // 24:02d} {h % 24:02d}:00,{0.2 + 0.001 * (h // 6):.3f},{15 + 3 * np.sin(h / 4):.2f}\n"
+            for h in range(96)]
+    p = tmp_path / "soil.csv"
+    p.write_text("".join(rows))
+    with pytest.raises(TinymlError, match=r"soil.csv: CSV without a heading row \(its first line, '2021-05-01 00:00,"
+                                          r"0.200,15.00', is numbers\): pick each channel's column by its number"):
+        read_recording(p, _spec("soil-monitoring"))
+
+
 def test_a_headerless_table_without_a_time_is_read_in_order_only_with_its_rate(tmp_path, capsys):
     # sample number, x, y, z: no time column, so --rate (the refusal says so)
     g = _standing(600)

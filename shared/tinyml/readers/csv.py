@@ -251,21 +251,24 @@ def _named_in_order(names: list[str], columns: list[str], spec: ReadSpec, path: 
 
 
 EPOCH_S_FROM = 1e9  # a Unix time in s (2001 on), ms or us
+CLOCK_RISES = 0.9  # the share of rows a clock column rises at
 
 
 def _clock_columns(rows: list[list[str]]) -> set[int]:
-    """The columns (from 0) whose numbers never go down from one row to the next and end higher than they began:
-    an epoch in ms, the seconds elapsed, a sample number (a SmartFallMM MetaMotion export: epoch, date-time,
-    elapsed, x, y, z); and an epoch a spreadsheet rounded to one value throughout (`1658430000000` on every row of
-    some MetaMotion files). A sensor's axis does not count up through a whole file, nor sit at an epoch's size
-    (an axis flat at rest is a channel still)."""
+    """The columns (from 0) whose numbers never go down from one row to the next and rise at nearly every row: the
+    seconds elapsed, a sample number (a SmartFallMM MetaMotion export: epoch, date-time, elapsed, x, y, z); or
+    that never go down at an epoch's size, however they step (an epoch stamped in bursts; rounded by a spreadsheet
+    to one value throughout, `1658430000000` on every row of some MetaMotion files). A sensor's signal does not
+    rise at nearly every row of a file, nor sit at an epoch's size: one that only creeps up (soil wetting, in steps
+    of its resolution with equal rows between) is a channel still, and so is an axis flat at rest."""
     out = set()
     for j in range(len(rows[0])):
         try:
             x = np.asarray([float(r[j]) for r in rows if j < len(r) and r[j].strip()], np.float64)
         except ValueError:
             continue
-        if len(x) >= 3 and np.all(np.diff(x) >= 0) and (x[-1] > x[0] or abs(x[0]) >= EPOCH_S_FROM):
+        steps = np.diff(x)
+        if len(x) >= 3 and np.all(steps >= 0) and (np.mean(steps > 0) >= CLOCK_RISES or abs(x[0]) >= EPOCH_S_FROM):
             out.add(j)
     return out
 
