@@ -155,12 +155,13 @@ def test_nine_integers_without_semicolons_are_sisfall_only_under_a_sisfall_trial
         read_recording(p, _spec("fall-detect"))
 
 
-def test_a_malformed_line_in_a_sisfall_trial_is_one_line_naming_file_and_line(tmp_path):
+@pytest.mark.parametrize("line", [3, 42])
+def test_a_malformed_line_in_a_sisfall_trial_is_one_line_naming_file_and_line(tmp_path, line):
     p = _sisfall_trial(tmp_path, "F01_SA01_R01.txt", _standing(200))
     lines = p.read_bytes().decode().split("\r\n")
-    lines[41] = lines[41].replace(",", ";", 1)  # line 42: a `;` where a `,` belongs
+    lines[line - 1] = lines[line - 1].replace(",", ";", 1)  # a `;` where a `,` belongs
     p.write_bytes("\r\n".join(lines).encode())
-    with pytest.raises(TinymlError, match=r"^\S*F01_SA01_R01.txt: line 42: malformed line \(more than one ';'\)"):
+    with pytest.raises(TinymlError, match=rf"^\S*F01_SA01_R01.txt: line {line}: malformed line \(more than one ';'\)"):
         read_recording(p, _spec("fall-detect"))
 
 

@@ -38,6 +38,7 @@ COLUMNS = (
 TRIAL_FILE = re.compile(r"^([DF]\d\d)_(S[AE]\d\d)_R(\d\d)\.txt$")
 _SAMPLE = re.compile(r"^\s*[+-]?\d+(?:\s*,\s*[+-]?\d+){8}\s*(;?)\s*$")
 _CLAIM_LINES = 20  # sample lines of the head that decide
+_CLAIM_SHARE = 0.8  # of them in SisFall's shape
 
 
 def claim(path: Path, head: bytes) -> int:
@@ -48,8 +49,10 @@ def claim(path: Path, head: bytes) -> int:
     if len(head) >= HEAD_BYTES:
         lines = lines[:-1]  # the head may cut its last line
     sample = [ln for ln in lines if ln.strip()][:_CLAIM_LINES]
-    shapes = [_SAMPLE.match(ln) for ln in sample]
-    if not sample or not all(shapes):
+    shapes = [m for ln in sample if (m := _SAMPLE.match(ln))]
+    # the first line a sample (a heading is some other table's), and most others: a malformed one is read_trial's
+    # to name, by its line
+    if not shapes or not _SAMPLE.match(sample[0]) or len(shapes) < _CLAIM_SHARE * len(sample):
         return 0
     ends = {m.group(1) for m in shapes}
     if ends == {";"} or (ends == {""} and TRIAL_FILE.match(path.name)):
