@@ -155,13 +155,14 @@ def test_nine_integers_without_semicolons_are_sisfall_only_under_a_sisfall_trial
         read_recording(p, _spec("fall-detect"))
 
 
-@pytest.mark.parametrize("line", [3, 42])
-def test_a_malformed_line_in_a_sisfall_trial_is_one_line_naming_file_and_line(tmp_path, line):
-    p = _sisfall_trial(tmp_path, "F01_SA01_R01.txt", _standing(200))
+@pytest.mark.parametrize("line, fault, why", [(3, (",", ";"), "more than one ';'"), (42, (",", ";"), "more than one ';'"),
+                                             (4, (";", ""), "must end with ';'")])
+def test_a_malformed_line_in_a_sisfall_trial_is_one_line_naming_file_and_line(tmp_path, line, fault, why):
+    p = _sisfall_trial(tmp_path, "trial.txt", _standing(200))
     lines = p.read_bytes().decode().split("\r\n")
-    lines[line - 1] = lines[line - 1].replace(",", ";", 1)  # a `;` where a `,` belongs
+    lines[line - 1] = lines[line - 1].replace(*fault, 1)  # a `;` where a `,` belongs, a line without its `;`
     p.write_bytes("\r\n".join(lines).encode())
-    with pytest.raises(TinymlError, match=rf"^\S*F01_SA01_R01.txt: line {line}: malformed line \(more than one ';'\)"):
+    with pytest.raises(TinymlError, match=rf"^\S*trial.txt: line {line}: malformed line \({why}\)"):
         read_recording(p, _spec("fall-detect"))
 
 
