@@ -196,7 +196,8 @@ def to_recording(truth: dict, read: dict, vwc: np.ndarray, label: np.ndarray, ag
 def generate(*, rate: float, channels, seed: int = 0, progress: bool = False, seasons_per_region: int = 10,
              soils: list[str] | None = None, test_regions=("cordoba", "north-england"),
              test_year_fraction: float = 0.3, faulty_fraction: float = 0.7, episodes_per_30d: float = 3.0,
-             max_days: int | None = None, val_seasons_per_region: int = 0, **_ignored) -> list[Recording]:
+             max_days: int | None = None, val_seasons_per_region: int = 0, extra_train_seasons_per_region: int = 0,
+             **_ignored) -> list[Recording]:
     """Seasons of simulated fields, `seasons_per_region` per weather region (see the module docstring).
     `val_seasons_per_region` > 0 adds that many validation seasons per region that is not held out, from the
     years its training seasons never use (its last `test_year_fraction`, as the held-out regions' test
@@ -232,7 +233,27 @@ def generate(*, rate: float, channels, seed: int = 0, progress: bool = False, se
             picks = vroot.choice(len(pool), size=min(val_seasons_per_region, len(pool)), replace=False)
             for k, p in enumerate(sorted(picks)):
                 recs.append(_season(region, *pool[p], k + r_i, vroot, "val", subject=f"{region}:later", **opts))
+    if extra_train_seasons_per_region > 0:
+        recs += _extra_train_seasons(extra_train_seasons_per_region, seed, seasons_per_region, test_regions,
+                                     test_year_fraction, opts)
     return recs
+
+
+def _extra_train_seasons(n: int, seed: int, after: int, test_regions, test_year_fraction: float, opts: dict) -> list:
+    """`n` more training seasons of every region not held out, from its earlier years (with repeats where it
+    has fewer than `n`), split="train"; soils continue after the region's first `after` seasons."""
+    xroot = np.random.default_rng([seed, 2])
+    out = []
+    for r_i, (region, sites) in enumerate(sorted(regions().items())):
+        if region in test_regions:
+            continue
+        pool = [(site, y) for site in sites for y in _years(site, test_year_fraction)[0]]
+        if not pool:
+            continue
+        picks = xroot.choice(len(pool), size=n, replace=len(pool) < n)
+        for k, p in enumerate(sorted(picks)):
+            out.append(_season(region, *pool[p], after + k + r_i, xroot, "train", **opts))
+    return out
 
 
 def _years(site: str, test_year_fraction: float) -> tuple[list[int], list[int]]:

@@ -67,6 +67,28 @@ def test_validation_seasons_come_from_the_never_trained_later_years(gen):
     assert {r.subject for r in train} == {r.subject for r in base if r.split != "test"}
 
 
+def test_extra_training_seasons_leave_every_other_season_as_it_was(gen):
+    """extra_train_seasons_per_region: more seasons of every region not held out, from its earlier years only,
+    split="train" (they always train, outside the draw); the other seasons and the split's val and test are
+    unchanged, so a model fitted with them is compared on the same held-out windows."""
+    kw = dict(rate=1 / 900, channels=CH, seed=3, seasons_per_region=1, max_days=10, val_seasons_per_region=1)
+    base = gen.generate(**kw)
+    recs = gen.generate(**kw, extra_train_seasons_per_region=2)
+    assert [r.source for r in recs[: len(base)]] == [r.source for r in base]
+    assert all(np.array_equal(a.signal, b.signal, equal_nan=True) for a, b in zip(base, recs))
+    extra = recs[len(base):]
+    regions = {r.subject for r in base if r.split == ""}
+    assert len(extra) == 2 * len(regions) and all(r.split == "train" for r in extra)
+    assert {r.subject for r in extra} == regions
+    for r in extra:
+        ys = gen.season_years(r.truth["site"])
+        assert ys.index(r.truth["year"]) < int(len(ys) * 0.7), (r.truth["site"], r.truth["year"])
+    tr0, va0, te0 = split_recordings(base, test_fraction=0.25, val_fraction=0.2, seed=1)
+    tr1, va1, te1 = split_recordings(recs, test_fraction=0.25, val_fraction=0.2, seed=1)
+    assert [r.source for r in va1] == [r.source for r in va0] and [r.source for r in te1] == [r.source for r in te0]
+    assert sorted(r.source for r in tr1) == sorted(r.source for r in tr0 + extra)
+
+
 def test_sensor_follows_the_field_and_faults_are_labelled(gen):
     truth = gen.field_season("tunis", 1990, "loam", seed=4, controller=gen.threshold_control(0.5))
     rng = np.random.default_rng(0)
