@@ -551,6 +551,13 @@ def _logit_adjust_text(card: dict) -> str:
             "classes count as equally likely): " + "; ".join(parts) + ".") if parts else ""
 
 
+def _train_command(app_id: str, card: dict) -> str:
+    """The command that made this card's run: a model kept as committed (`train --keep`) is asked for again, so
+    that running it does not fit that model anew."""
+    keep = " ".join(f"--keep {name}" for name in card.get("kept_committed", []))
+    return f'make app={app_id} train OPTS="{keep}"' if keep else f"make app={app_id} train"
+
+
 def card_text(app: App, card: dict, folder: Path) -> str:
     """The README.md of the model card (without its stamp line): a pure function of card.json, the manifest
     and which plots the folder holds, plus extras.md."""
@@ -610,7 +617,7 @@ int8 drop: {card['metrics']['int8_drop']:.2f} points (largest over {', '.join(dr
 
 {shown}
 
-Reproduce: `make app={m.id} train` (seed {card['seed']}{reproduce}; data sha256 `{sha}`), then `make app={m.id} promote`; re-check: `make app={m.id} eval`. This card is rendered from `card.json` by `make app={m.id} card` (text and plots, no data needed); `tinyml eval {m.id} --card` re-measures it on the held-out data.
+Reproduce: `{_train_command(m.id, card)}` (seed {card['seed']}{reproduce}; data sha256 `{sha}`), then `make app={m.id} promote`; re-check: `make app={m.id} eval`. This card is rendered from `card.json` by `make app={m.id} card` (text and plots, no data needed); `tinyml eval {m.id} --card` re-measures it on the held-out data.
 """
     extra = folder / "extras.md"  # written by the app's model_card_extras hook when the card was measured
     if extra.is_file():
