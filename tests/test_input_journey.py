@@ -237,6 +237,31 @@ def test_a_signal_that_creeps_up_is_no_clock_so_a_headerless_table_stays_refused
         read_recording(p, _spec("soil-monitoring"))
 
 
+def test_a_signal_rising_at_every_row_is_no_clock_unless_it_keeps_the_files_time(tmp_path):
+    # a soil log cut to a wetting period: hourly date-time, vwc rising about 0.004 every row, temperature. The vwc
+    # rises at every row, as a clock does, but it does not count the hours the date-times span: it is a channel,
+    # and with two channels for the app's one the table is refused (not its temperature read as vwc)
+    p = tmp_path / "soil.csv"
+    p.write_text("".join(f"2021-05-01 {h:02d}:00,{0.2 + 0.004 * h + 0.0003 * np.sin(h):.4f},"
+                         f"{15 + 3 * np.sin(h / 4):.2f}\n" for h in range(12)))
+    with pytest.raises(TinymlError, match=r"soil.csv: CSV without a heading row .* pick each channel's column by its "
+                                          r"number"):
+        read_recording(p, _spec("soil-monitoring"))
+
+
+def test_a_metamotion_exports_elapsed_seconds_are_a_clock_from_any_start(tmp_path, capsys):
+    # SmartFallMM's MetaMotion files are cut from a longer session: their elapsed seconds start at 17.72 or later
+    # (two in three of the real files), yet count the time the date-times span: a clock, left out
+    g = _standing(300)
+    rows = _metamotion_rows(g, 25.0).splitlines()
+    p = tmp_path / "S37A14T02.csv"
+    p.write_text("".join(f"{a},{b},{float(e) + 17.72:.2f},{rest}\n"
+                         for a, b, e, rest in (line.split(",", 3) for line in rows)))
+    rec = read_recording(p, _spec("fall-detect"))
+    assert rec.rate == pytest.approx(25.0) and np.allclose(rec.signal, g, atol=1e-3)
+    assert "no heading row: columns 4, 5, 6 read as ax, ay, az" in capsys.readouterr().err
+
+
 def test_a_headerless_table_without_a_time_is_read_in_order_only_with_its_rate(tmp_path, capsys):
     # sample number, x, y, z: no time column, so --rate (the refusal says so)
     g = _standing(600)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from ..timestamps import DATE_NAMES, find_time_column, is_clock_time, is_datetime, time_column, to_seconds
+from ..timestamps import DATE_NAMES, SECONDS_PER, find_time_column, is_clock_time, is_datetime, time_column, to_seconds
 from . import FileSignal, ReadSpec, channel_options, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
@@ -212,7 +212,7 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
     or times of day is `time`. Without picks, the app's channels are named for the user when that is plain, with
     a notice naming the columns read: the app's channel for the one column of a one-column file; the app's
     required channels, in order, for the columns left once the time and the clock columns (an epoch, the seconds
-    elapsed, a sample number: numbers that never go down) are left out, when exactly as many are left and the file has a time column
+    elapsed by the file's time, a sample number: _clock_columns) are left out, when exactly as many are left and the file has a time column
     or --rate gives the rate (an app's optional channels are then not read: no column is left for them; pick one
     to read it). Anything else is refused: which column is which cannot be told (the refusal's example picks
     leave out the clock columns)."""
@@ -225,7 +225,7 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
         return [spec.channels[0]]
     _refuse_one_example_per_row(len(first), spec, path)  # no names here nor in a comment above
     numbered = [n for n in names if n != "time"]
-    clocks = _clock_columns(rows)
+    clocks = _clock_columns(rows, names, spec.rate)
     channels_left = [n for n in numbered if int(n) - 1 not in clocks]  # a clock or a counter is no channel
     timed = "time" in names or spec.rate is not None
     if len(channels_left) == len(spec.channels) and timed:
@@ -252,25 +252,63 @@ def _named_in_order(names: list[str], columns: list[str], spec: ReadSpec, path: 
 
 EPOCH_S_FROM = 1e9  # a Unix time in s (2001 on), ms or us
 CLOCK_RISES = 0.9  # the share of rows a clock column rises at
+CLOCK_KEEPS_TIME = 0.05  # how near a clock's rise comes to the time the file spans (rounding, a nominal --rate)
 
 
-def _clock_columns(rows: list[list[str]]) -> set[int]:
-    """The columns (from 0) whose numbers never go down from one row to the next and rise at nearly every row: the
-    seconds elapsed, a sample number (a SmartFallMM MetaMotion export: epoch, date-time, elapsed, x, y, z); or
-    that never go down at an epoch's size, however they step (an epoch stamped in bursts; rounded by a spreadsheet
-    to one value throughout, `1658430000000` on every row of some MetaMotion files). A sensor's signal does not
-    rise at nearly every row of a file, nor sit at an epoch's size: one that only creeps up (soil wetting, in steps
-    of its resolution with equal rows between) is a channel still, and so is an axis flat at rest."""
-    out = set()
+def _clock_columns(rows: list[list[str]], names: list[str], rate: float | None) -> set[int]:
+    """The columns (from 0) whose numbers never go down from one row to the next and are a clock: an epoch, however
+    it steps (stamped in bursts; rounded by a spreadsheet to one value throughout, `1658430000000` on every row of
+    some MetaMotion files); a sample number (rising by 1 at nearly every row); the seconds (ms, us, ns) elapsed,
+    rising at nearly every row by as much as the file's time column, epoch or --rate says it spans (a SmartFallMM
+    MetaMotion export: epoch, date-time, elapsed from 17.72 s, x, y, z). A sensor's signal that rises at every row
+    (soil wetting) counts no time: a channel still, and so is one that only creeps up or an axis flat at rest."""
+    rising = _never_going_down(rows)
+    epochs = {j for j, x in rising.items() if abs(x[0]) >= EPOCH_S_FROM}
+    spans = _time_spans(rows, names, rate) + [_epoch_seconds(rising[j]) for j in epochs]
+    out = set(epochs)
+    for j, x in rising.items():
+        steps = np.diff(x)
+        counts_rows = np.mean(steps == 1) >= CLOCK_RISES
+        if np.mean(steps > 0) >= CLOCK_RISES and (counts_rows or _keeps_time(x[-1] - x[0], spans)):
+            out.add(j)
+    return out
+
+
+def _never_going_down(rows: list[list[str]]) -> dict[int, np.ndarray]:
+    """The numeric columns (from 0) of at least 3 numbers that never go down from one row to the next: their numbers."""
+    out = {}
     for j in range(len(rows[0])):
         try:
             x = np.asarray([float(r[j]) for r in rows if j < len(r) and r[j].strip()], np.float64)
         except ValueError:
             continue
-        steps = np.diff(x)
-        if len(x) >= 3 and np.all(steps >= 0) and (np.mean(steps > 0) >= CLOCK_RISES or abs(x[0]) >= EPOCH_S_FROM):
-            out.add(j)
+        if len(x) >= 3 and np.all(np.diff(x) >= 0):
+            out[j] = x
     return out
+
+
+def _time_spans(rows: list[list[str]], names: list[str], rate: float | None) -> list[float]:
+    """The seconds a headless table spans by its time column (its first and last cells) and by --rate."""
+    spans = [(len(rows) - 1) / rate] if rate else []
+    if "time" in names:
+        j = names.index("time")
+        cells = [r[j].strip() for r in rows if j < len(r) and r[j].strip()]
+        try:
+            spans.append(float(to_seconds([cells[0], cells[-1]], "time", None, "")[0][-1]))
+        except TinymlError:  # a time cell read() names, by its line
+            pass
+    return spans
+
+
+def _epoch_seconds(x: np.ndarray) -> float:
+    """An epoch column's rise in seconds: its unit (s, ms, us, ns) the one that makes its first value a Unix time."""
+    return (x[-1] - x[0]) * next((per for per in SECONDS_PER.values() if abs(x[0]) * per <= 5e9), 1e-9)
+
+
+def _keeps_time(rise: float, spans: list[float]) -> bool:
+    """A column's rise over the file is one of `spans` in s, ms, us or ns."""
+    return any(abs(rise * per / span - 1) <= CLOCK_KEEPS_TIME
+               for span in spans if span > 0 for per in SECONDS_PER.values())
 
 
 def _is_group_heading(header: list[str], below: list[str]) -> bool:
