@@ -212,8 +212,8 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
     or times of day is `time`. Without picks, the app's channels are named for the user when that is plain, with
     a notice naming the columns read: the app's channel for the one column of a one-column file; the app's
     required channels, in order, for the columns left once the time and the clock columns (an epoch, the seconds
-    elapsed by the file's time, a sample number: _clock_columns) are left out, when exactly as many are left and the file has a time column
-    or --rate gives the rate (an app's optional channels are then not read: no column is left for them; pick one
+    elapsed by the file's time, a sample number: _clock_columns) are left out, when exactly as many are left and
+    the file has a time column or --rate gives the rate (an app's optional channels are then not read: no column is left for them; pick one
     to read it). Anything else is refused: which column is which cannot be told (the refusal's example picks
     leave out the clock columns)."""
     first = rows[0]
