@@ -117,7 +117,9 @@ def test_a_sisfall_trial_is_read_as_its_adxl345_in_g_at_200_hz_with_no_options(t
     rec = read_recording(p, _spec("fall-detect"))
     assert rec.rate == 200 and rec.channels == ("ax", "ay", "az")
     assert np.allclose(rec.signal, np.round(g * 256) / 256)  # ADXL345: 256 counts per g
-    assert capsys.readouterr().err == ""  # nothing guessed: no notice
+    # its units and rate come from the layout, not the file: said, so a user sees how it was read
+    assert capsys.readouterr().err == ("notice: F05_SE06_R01.txt: read as a SisFall trial: ADXL345 at 200 Hz, "
+                                       "256 counts per g\n")
     # the other sensors by name (or number): the MMA8451Q in g, the gyroscope in deg/s
     rec = read_recording(p, _spec("fall-detect", picks={"ax": "mma_x", "ay": "mma_y", "az": "9"}))
     assert np.allclose(rec.signal, np.round(g * 1024) / 1024)
@@ -153,6 +155,28 @@ def test_nine_integers_without_semicolons_are_sisfall_only_under_a_sisfall_trial
                                           r"heading that names the columns \(ax, ay, az; time_s for the time\); "
                                           r"without a time column give the rate \(--rate HZ\)$"):
         read_recording(p, _spec("fall-detect"))
+
+
+@pytest.mark.parametrize("name", ["imu9.csv", "imu9.txt", "imu9.log"])
+def test_nine_integers_ending_in_semicolons_are_not_sisfall_without_its_layout(tmp_path, name):
+    # an Arduino's 9-DoF dump (`Serial.print` of 9 raw readings, `;` at each line's end): no SisFall trial, whose
+    # fields are right-aligned in 4 characters in a .txt file; read as one would be ADXL345 at 200 Hz, silently
+    from tinyml.readers import reader_for
+
+    rng = np.random.default_rng(0)
+    p = tmp_path / name
+    p.write_text("".join(",".join(str(v) for v in rng.integers(-2000, 2000, 9)) + ";\n" for _ in range(300)))
+    assert reader_for(p).__name__.rsplit(".", 1)[1] == "csv"
+    with pytest.raises(TinymlError, match=r"CSV without a heading row"):
+        read_recording(p, _spec("fall-detect"))
+
+
+def test_a_sisfall_trials_layout_outside_a_txt_file_is_not_a_sisfall_trial(tmp_path):
+    # SisFall's trials are .txt: the same numbers in a .csv are another tool's table
+    from tinyml.readers import reader_for
+
+    p = _sisfall_trial(tmp_path, "trial.csv", _standing(200))
+    assert reader_for(p).__name__.rsplit(".", 1)[1] == "csv"
 
 
 @pytest.mark.parametrize("line, fault, why", [(3, (",", ";"), "more than one ';'"), (42, (",", ";"), "more than one ';'"),

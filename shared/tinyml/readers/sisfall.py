@@ -6,9 +6,11 @@ sample a line: 9 comma-separated integers right-aligned in 4 characters, the lin
 Columns 1-3: the ADXL345 (13 bit, +-16 g), read as `x`, `y`, `z` in g; 4-6: the ITG3200 gyroscope (16 bit,
 +-2000 deg/s), as `gyro_x`, `gyro_y`, `gyro_z` in deg/s; 7-9: the MMA8451Q (14 bit, +-8 g), as `mma_x`, `mma_y`,
 `mma_z` in g; counts to units by the distribution's Readme: (2 * range / 2^bits) * counts. Every column may also
-be picked by its number (`--channel ax=7`). Two files of the distribution (D01_SA01_R01, D02_SA01_R01) have no
-`;`: a file without them is claimed only when its name is a SisFall trial's too (`F05_SE06_R01.txt`), so another
-logger's 9 bare integers go on to the CSV reader, whose columns are picked by number.
+be picked by its number (`--channel ax=7`). Only a .txt file is claimed, and only in that layout (each field
+right-aligned in 4 characters, `;` ending the lines) or under a SisFall trial's name (`F05_SE06_R01.txt`: two files
+of the distribution, D01_SA01_R01 and D02_SA01_R01, have no `;`): another logger's 9 integers (an Arduino's 9-DoF
+dump) go on to the CSV reader, whose columns are picked by number. Reading one says so, in a notice: its units and
+rate come from the layout, not the file.
 
 This module holds the one parser of the layout: datasets/sisfall's loader reads its trials with read_trial.
 """
@@ -21,20 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TinymlError
+from ..errors import TinymlError, notice
 from . import HEAD_BYTES, FileSignal, ReadSpec, head_text
 
 RATE = 200.0
 N_COLUMNS = 9
-# (name of the column read, unit, units per count): (2 * range) / 2^resolution, the distribution's Readme
+# units per count: (2 * range) / 2^resolution, the distribution's Readme
 ADXL345_G_PER_COUNT = 32.0 / 8192.0
 ITG3200_DEG_S_PER_COUNT = 4000.0 / 65536.0
 MMA8451Q_G_PER_COUNT = 16.0 / 16384.0
-COLUMNS = (
-    *((a, "g", ADXL345_G_PER_COUNT) for a in "xyz"),
-    *((f"gyro_{a}", "deg/s", ITG3200_DEG_S_PER_COUNT) for a in "xyz"),
-    *((f"mma_{a}", "g", MMA8451Q_G_PER_COUNT) for a in "xyz"),
-)
+# (sensor, prefix of its columns' names, unit, units per count): columns 1-3, 4-6, 7-9
+SENSORS = (("ADXL345", "", "g", ADXL345_G_PER_COUNT), ("ITG3200", "gyro_", "deg/s", ITG3200_DEG_S_PER_COUNT),
+           ("MMA8451Q", "mma_", "g", MMA8451Q_G_PER_COUNT))
+COLUMNS = tuple((prefix + a, unit, per_count) for _, prefix, unit, per_count in SENSORS for a in "xyz")
 TRIAL_FILE = re.compile(r"^([DF]\d\d)_(S[AE]\d\d)_R(\d\d)\.txt$")
 _SAMPLE = re.compile(r"^\s*[+-]?\d+(?:\s*,\s*[+-]?\d+){8}\s*(;?)\s*$")
 _CLAIM_LINES = 20  # sample lines of the head that decide
@@ -42,7 +43,7 @@ _CLAIM_SHARE = 0.8  # of them in SisFall's shape
 
 
 def claim(path: Path, head: bytes) -> int:
-    text = head_text(head)
+    text = head_text(head) if path.suffix.lower() == ".txt" else None  # SisFall's trials are .txt
     if text is None:
         return 0
     lines = text.splitlines()
@@ -54,9 +55,16 @@ def claim(path: Path, head: bytes) -> int:
     # to name, by its line
     if not shapes or not _SAMPLE.match(sample[0]) or len(shapes) < _CLAIM_SHARE * len(sample):
         return 0
-    if any(m.group(1) for m in shapes) or TRIAL_FILE.match(path.name):  # `;` line ends, or a trial's name
+    laid_out = any(m.group(1) for m in shapes) and all(_in_columns_of_4(m.group(0)) for m in shapes)
+    if laid_out or TRIAL_FILE.match(path.name):  # SisFall's columns and `;` line ends, or a trial's name
         return 60  # above the CSV reader's claim of any .txt table
     return 0
+
+
+def _in_columns_of_4(line: str) -> bool:
+    """SisFall's fields: each right-aligned in 4 characters (`  12,-237,-105, 102`), a wider number unpadded."""
+    fields = line.rstrip(" \t\r\n;").split(",")
+    return all(len(f) == 4 or (len(f) > 4 and not f.startswith(" ")) for f in fields)
 
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
@@ -68,6 +76,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         k = i % N_COLUMNS
         _, units[ch], per_count = COLUMNS[k]
         cols[ch] = raw[:, k].astype(np.float64) * per_count
+    sensors = dict.fromkeys(SENSORS[(i % N_COLUMNS) // 3] for i in found.values())  # in the order read
+    notice(path, "read as a SisFall trial: " + "; ".join(
+        f"{name} at {RATE:g} Hz, {1 / per_count:g} counts per {unit}" for name, _, unit, per_count in sensors))
     return FileSignal(cols, rate=RATE, units=units, names={ch: names[i] for ch, i in found.items()})
 
 
