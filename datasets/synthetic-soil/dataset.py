@@ -206,6 +206,11 @@ def generate(*, rate: float, channels, seed: int = 0, progress: bool = False, se
     training and test seasons stay as they were."""
     if abs(rate - 1 / 900.0) > 1e-9:
         raise TinymlError(f"synthetic-soil generates 15-minute samples (rate {1 / 900:.6g} Hz), not {rate:g} Hz")
+    if extra_train_seasons_per_region > 0 and val_seasons_per_region <= 0:
+        # without validation seasons the split draws validation regions among those the extra seasons train
+        raise TinymlError("extra_train_seasons_per_region needs val_seasons_per_region > 0: without validation "
+                          "seasons the split draws validation regions, and the extra seasons would put one both in "
+                          "training and validation (set val_seasons_per_region in the [dataset] options)")
     soil_names = list(soils or SOILS)
     opts = dict(channels=channels, soil_names=soil_names, faulty_fraction=faulty_fraction,
                 episodes_per_30d=episodes_per_30d, max_days=max_days, progress=progress)

@@ -89,6 +89,16 @@ def test_extra_training_seasons_leave_every_other_season_as_it_was(gen):
     assert sorted(r.source for r in tr1) == sorted(r.source for r in tr0 + extra)
 
 
+def test_extra_training_seasons_without_validation_seasons_are_refused(gen):
+    """Without validation seasons the split draws validation regions from those training seasons are in; extra
+    seasons, always training, would put a region in both (the split failed: 'tunis' marked both train and val)."""
+    from tinyml.errors import TinymlError
+
+    with pytest.raises(TinymlError, match=r"^extra_train_seasons_per_region needs val_seasons_per_region > 0: "):
+        gen.generate(rate=1 / 900, channels=CH, seed=3, seasons_per_region=1, max_days=5,
+                     extra_train_seasons_per_region=1)
+
+
 def test_sensor_follows_the_field_and_faults_are_labelled(gen):
     truth = gen.field_season("tunis", 1990, "loam", seed=4, controller=gen.threshold_control(0.5))
     rng = np.random.default_rng(0)
