@@ -228,36 +228,34 @@ def generate(*, rate: float, channels, seed: int = 0, progress: bool = False, se
         for k, p in enumerate(sorted(picks)):
             recs.append(_season(region, *pool[p], k + r_i, root, "test" if held_out else "", **opts))
     if val_seasons_per_region > 0:
-        vroot = np.random.default_rng([seed, 1])
-        for r_i, (region, sites) in enumerate(sorted(regions().items())):
-            if region in test_regions:
-                continue
-            pool = [(site, y) for site in sites for y in _years(site, test_year_fraction)[1]]
-            if not pool:
-                continue
-            picks = vroot.choice(len(pool), size=min(val_seasons_per_region, len(pool)), replace=False)
-            for k, p in enumerate(sorted(picks)):
-                recs.append(_season(region, *pool[p], k + r_i, vroot, "val", subject=f"{region}:later", **opts))
+        recs += _seasons_of_training_regions(val_seasons_per_region, np.random.default_rng([seed, 1]), later=True,
+                                             split="val", first_soil=0, repeats=False, test_regions=test_regions,
+                                             test_year_fraction=test_year_fraction, opts=opts)
     if extra_train_seasons_per_region > 0:
-        recs += _extra_train_seasons(extra_train_seasons_per_region, seed, seasons_per_region, test_regions,
-                                     test_year_fraction, opts)
+        recs += _seasons_of_training_regions(extra_train_seasons_per_region, np.random.default_rng([seed, 2]),
+                                             later=False, split="train", first_soil=seasons_per_region, repeats=True,
+                                             test_regions=test_regions, test_year_fraction=test_year_fraction,
+                                             opts=opts)
     return recs
 
 
-def _extra_train_seasons(n: int, seed: int, after: int, test_regions, test_year_fraction: float, opts: dict) -> list:
-    """`n` more training seasons of every region not held out, from its earlier years (with repeats where it
-    has fewer than `n`), split="train"; soils continue after the region's first `after` seasons."""
-    xroot = np.random.default_rng([seed, 2])
+def _seasons_of_training_regions(n: int, rng, *, later: bool, split: str, first_soil: int, repeats: bool,
+                                 test_regions, test_year_fraction: float, opts: dict) -> list[Recording]:
+    """`n` more seasons, drawn with `rng`, of every region not held out: from its later years (its last
+    `test_year_fraction`, which no training season uses; subject "<region>:later") or its earlier ones (subject
+    the region). With `repeats` a year may come again where a region has fewer than `n` (another soil, sensor and
+    faults), else it gives what it has. Soils continue from the region's `first_soil`-th."""
     out = []
     for r_i, (region, sites) in enumerate(sorted(regions().items())):
         if region in test_regions:
             continue
-        pool = [(site, y) for site in sites for y in _years(site, test_year_fraction)[0]]
+        pool = [(site, y) for site in sites for y in _years(site, test_year_fraction)[1 if later else 0]]
         if not pool:
             continue
-        picks = xroot.choice(len(pool), size=n, replace=len(pool) < n)
+        picks = rng.choice(len(pool), size=n if repeats else min(n, len(pool)), replace=repeats and len(pool) < n)
+        subject = f"{region}:later" if later else None
         for k, p in enumerate(sorted(picks)):
-            out.append(_season(region, *pool[p], after + k + r_i, xroot, "train", **opts))
+            out.append(_season(region, *pool[p], first_soil + k + r_i, rng, split, subject=subject, **opts))
     return out
 
 
