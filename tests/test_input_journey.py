@@ -87,21 +87,15 @@ def test_a_wfdb_records_missing_samples_are_interpolated_and_a_long_dropout_cuts
     assert [part.start_s for part in parts] == [0.0, 15.0] and gaps == [pytest.approx(5.004)]
 
 
-def _sisfall_rows(g: np.ndarray) -> str:
-    """SisFall's trial layout: no heading, 9 columns (ADXL345, ITG3200, MMA8451Q counts), each right-aligned in
-    4 characters, ',' between them, ';' and CRLF ending every line."""
-    raw = np.concatenate([np.round(g * 256), np.zeros((len(g), 3)), np.round(g * 1024)], 1).astype(int)
-    return "".join(",".join(f"{v:4d}" for v in row) + ";\r\n" for row in raw)
-
-
 def _standing(n: int) -> np.ndarray:
     t = np.arange(n) / 200
     return np.stack([0.05 * np.sin(2 * np.pi * t), -1 + 0.02 * np.cos(2 * np.pi * 0.5 * t), 0.1 + 0 * t], 1)
 
 
 def _sisfall_trial(folder, name: str, g: np.ndarray, ends: str = ";\r\n"):
-    """A SisFall trial file (the layout of _sisfall_rows), its gyroscope turning at 100 deg/s about x; `ends`
-    closes each line (two files of the distribution have no `;`)."""
+    """A SisFall trial file in SisFall's layout: no heading, 9 columns (ADXL345, ITG3200, MMA8451Q counts), each
+    right-aligned in 4 characters, ',' between them, ';' and CRLF ending every line; its gyroscope turning at
+    100 deg/s about x. `ends` closes each line (two files of the distribution have no `;`)."""
     raw = np.concatenate([np.round(g * 256), np.zeros((len(g), 3)), np.round(g * 1024)], 1).astype(int)
     raw[:, 3] = round(100 * 65536 / 4000)
     p = folder / name
