@@ -371,3 +371,30 @@ def test_af_replay_from_one_run_gives_the_pipeline_at_another_setting():
     assert replayed["af_events"] == at_low["af_events"]
     assert replayed == st.replay_af(low, at_low)
     assert st.replay_af(APP, committed)["af_events"] == committed["af_events"]
+
+
+def _decision(synthetic_se=0.975, failures=(), real_se=0.78, false_per_h=0.40, drop=0.5, model_bytes=30872):
+    real = {"committed": (0.7865, 0.3115), "candidate": (real_se, false_per_h)}
+    synth = {"committed": 0.9578, "candidate": synthetic_se}
+    out = {k: {"real_af": {"af_sensitivity": real[k][0], "false_af_per_hour": real[k][1]},
+               "synthetic": {"metrics": {"af_sensitivity": synth[k]}, "failures": []}} for k in real}
+    out["candidate"]["synthetic"]["failures"] = list(failures)
+    out["candidate"].update(int8_drop=drop, model_bytes=model_bytes, arena_bytes=6588)
+    return out
+
+
+def test_winback_rule_adopts_only_when_every_part_holds():
+    """The win-back criterion (README, 2026-12-07): synthetic validation AF Se >= 0.97, the other synthetic floors,
+    real AF Se at most 0.02 below the committed model's, at most 0.11 more false AF per hour, int8 drop and sizes."""
+    st = _study()
+    acc = M.acceptance
+    assert st.winback_rule(_decision(), acc)["adopt"]
+    assert st.winback_rule(_decision(real_se=0.7665 + 1e-9, false_per_h=0.3115 + 0.11), acc)["adopt"]
+    misses = {"synthetic_af_se": _decision(synthetic_se=0.9699), "synthetic_floors": _decision(failures=["v_ppv"]),
+              "real_af_se": _decision(real_se=0.7664), "real_false_af": _decision(false_per_h=0.43),
+              "int8_and_sizes": _decision(drop=1.01)}
+    for part, decision in misses.items():
+        rule = st.winback_rule(decision, acc)
+        assert not rule[part] and not rule["adopt"], part
+        assert all(v for k, v in rule.items() if k not in (part, "adopt")), part
+    assert not st.winback_rule(_decision(model_bytes=40000), acc)["adopt"]
