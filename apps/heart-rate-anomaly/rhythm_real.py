@@ -246,8 +246,9 @@ def window_table(app, pipe, rec) -> dict:
     irregularity) and its truth class, with the pipeline's own AF events: the AF logic replays from it."""
     m = app.manifest
     rate, W, labels = m.rate, int(m.features["window"]), m.labels
-    res = score_recording(app, pipe, rec)
+    res = app.pipeline.score_recording(app, pipe, rec)
     i_af = labels.index("af")
+    o = pipe.model.output
     scores = np.asarray(res.scores_q, np.int64).reshape(-1, len(labels))
     values = np.asarray(res.values, np.float32).reshape(-1, len(m.values))
     return {"source": rec.cohort, "name": Path(rec.source).stem or rec.subject, "subject": rec.subject,
@@ -257,24 +258,16 @@ def window_table(app, pipe, rec) -> dict:
             "s_af": scores[:, i_af], "s_noise": scores[:, labels.index("noise")],
             "sqi": values[:, m.values.index("sqi")], "irregularity": values[:, m.values.index("irregularity")],
             "label": [app.pipeline.window_label(rec.truth, (e - W) / rate, e / rate, labels) for e in res.ends],
-            "af_events": [int(i) for i, lab, _ in res.events if lab == i_af]}
-
-
-def score_recording(app, pipe, rec):
-    return app.pipeline.score_recording(app, pipe, rec)
+            "af_events": [int(i) for i, lab, _ in res.events if lab == i_af],
+            "out_scale": float(o.scale), "out_zero_point": int(o.zero_point)}  # the scoring model's, for the replay
 
 
 def replay_af(app, table: dict) -> dict:
     """One recording's AF windows (as the card counts them: P(af) >= af_threshold and irregularity >=
     af_irregularity) and AF events (the app's PostProcessor.decide_af over the stored windows) at app's
     [postprocess] setting: {"pos", "tp", "neg", "fp", "af_events"}."""
-    from tinyml.postprocess import score_threshold_q
-
     m = app.manifest
-    o = _output_quant(app)
-    pp = app.pipeline.PostProcessor(m, o.scale, o.zero_point)
-    af_q = score_threshold_q(m.postprocess["af_threshold"], o.scale, o.zero_point)
-    af_irr = np.float32(m.postprocess["af_irregularity"])
+    pp = app.pipeline.PostProcessor(m, table["out_scale"], table["out_zero_point"])
     i_af, i_noise = m.labels.index("af"), m.labels.index("noise")
     c = {"pos": 0, "tp": 0, "neg": 0, "fp": 0}
     events = []
@@ -285,23 +278,11 @@ def replay_af(app, table: dict) -> dict:
         lab = table["label"][k]
         if lab is None or lab == i_noise:
             continue
-        said = app.pipeline.af_window(s_af, table["irregularity"][k], af_q, af_irr)
+        said = app.pipeline.af_window(s_af, table["irregularity"][k], pp.af_q, pp.af_irr)
         key = ("pos", "tp") if lab == i_af else ("neg", "fp")
         c[key[0]] += 1
         c[key[1]] += int(said)
     return {**c, "af_events": events}
-
-
-_OUTPUT = {}
-
-
-def _output_quant(app):
-    """The committed rhythm model's output quantization (scale, zero point)."""
-    if "o" not in _OUTPUT:
-        from tinyml.predict import Pipeline
-
-        _OUTPUT["o"] = Pipeline(app).model.output
-    return _OUTPUT["o"]
 
 
 def real_rows(tables: list[dict], replays: list[dict]) -> list[dict]:
@@ -360,9 +341,10 @@ def validation_as_recorded(app) -> list:
 
 
 def operating_point(out_dir: Path) -> dict:
-    """The criterion's grid on the validation split: tables cached in out_dir (af_windows.pkl), the replay checked
+    """The criterion's grid on the validation split: tables cached in out_dir (af_windows-<models' hash>.pkl), the replay checked
     against the pipeline at the committed setting, rule (1), (3), (4) on the replays, (2) by the full pipeline for
     the qualifying settings in the rule's order until one holds; out_dir/operating_point.json."""
+    import hashlib
     import pickle
 
     from tinyml.predict import Pipeline
@@ -371,7 +353,9 @@ def operating_point(out_dir: Path) -> dict:
     p = app.manifest.postprocess
     committed = (float(p["af_threshold"]), float(p["af_release"]))
     out_dir.mkdir(parents=True, exist_ok=True)
-    cache = out_dir / "af_windows.pkl"
+    # the tables are the committed models' scores: cached under those models' hash, never another model's
+    models = hashlib.sha256(b"".join(f.read_bytes() for f in sorted(app.model_dir.glob("*.int8.tflite"))))
+    cache = out_dir / f"af_windows-{models.hexdigest()[:16]}.pkl"
     val = validation_as_recorded(app)
     if cache.is_file():
         tables = pickle.loads(cache.read_bytes())
