@@ -220,12 +220,25 @@ def decide(run_dir: Path) -> dict:
     acc = m.acceptance
     a = ci[0] > 0 and new["false_af_per_hour"] <= old["false_af_per_hour"] + X_FALSE_AF_PER_HOUR
     b = not out["candidate"]["synthetic"]["failures"]
-    c = (out["candidate"]["int8_drop"] <= acc["max_int8_drop"] and out["candidate"]["model_bytes"] <= acc["max_model_bytes"]
-         and out["candidate"]["arena_bytes"] <= acc["max_arena_bytes"])
+    c = within_acceptance(out["candidate"], acc)
     out["decision"] = {"se_difference": new["af_sensitivity"] - old["af_sensitivity"], "se_difference_ci": ci,
                        "a": a, "b": b, "c": c, "adopt": bool(a and b and c)}
+    out["models"] = {"committed": models_hash(app.model_dir), "candidate": models_hash(run_dir)}
     (run_dir / "decision.json").write_text(json.dumps(out, indent=1, default=float) + "\n")
     return out
+
+
+def within_acceptance(cand: dict, acc: dict) -> bool:
+    """The candidate's int8 drop, model bytes and arena within the manifest's ceilings."""
+    return (cand["int8_drop"] <= acc["max_int8_drop"] and cand["model_bytes"] <= acc["max_model_bytes"]
+            and cand["arena_bytes"] <= acc["max_arena_bytes"])
+
+
+def models_hash(folder: Path) -> str:
+    """One hash of the int8 models in a folder (the committed model folder or a run's)."""
+    import hashlib
+
+    return hashlib.sha256(b"".join(f.read_bytes() for f in sorted(Path(folder).glob("*.int8.tflite")))).hexdigest()[:16]
 
 
 # --- the AF operating point (README "AF operating point for the real-trained model") ------------------------
@@ -344,7 +357,6 @@ def operating_point(out_dir: Path) -> dict:
     """The criterion's grid on the validation split: tables cached in out_dir (af_windows-<models' hash>.pkl), the replay checked
     against the pipeline at the committed setting, rule (1), (3), (4) on the replays, (2) by the full pipeline for
     the qualifying settings in the rule's order until one holds; out_dir/operating_point.json."""
-    import hashlib
     import pickle
 
     from tinyml.predict import Pipeline
@@ -354,8 +366,7 @@ def operating_point(out_dir: Path) -> dict:
     committed = (float(p["af_threshold"]), float(p["af_release"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     # the tables are the committed models' scores: cached under those models' hash, never another model's
-    models = hashlib.sha256(b"".join(f.read_bytes() for f in sorted(app.model_dir.glob("*.int8.tflite"))))
-    cache = out_dir / f"af_windows-{models.hexdigest()[:16]}.pkl"
+    cache = out_dir / f"af_windows-{models_hash(app.model_dir)}.pkl"
     val = validation_as_recorded(app)
     if cache.is_file():
         tables = pickle.loads(cache.read_bytes())
@@ -437,17 +448,18 @@ def winback_rule(decision: dict, acceptance: dict) -> dict:
         "synthetic_floors": not cand["synthetic"]["failures"],
         "real_af_se": new["af_sensitivity"] >= old["af_sensitivity"] - WINBACK_REAL_AF_SE_LESS,
         "real_false_af": new["false_af_per_hour"] <= old["false_af_per_hour"] + WINBACK_REAL_FALSE_AF_MORE,
-        "int8_and_sizes": (cand["int8_drop"] <= acceptance["max_int8_drop"]
-                           and cand["model_bytes"] <= acceptance["max_model_bytes"]
-                           and cand["arena_bytes"] <= acceptance["max_arena_bytes"]),
+        "int8_and_sizes": within_acceptance(cand, acceptance),
     }
     return {**parts, "adopt": all(parts.values())}
 
 
 def winback(run_dir: Path) -> dict:
-    """`decide` (unless run_dir/decision.json is there), then the win-back rule; run_dir/winback.json."""
+    """`decide` (unless run_dir/decision.json is there for the same committed and candidate models), then the
+    win-back rule; run_dir/winback.json."""
     path = run_dir / "decision.json"
-    decision = json.loads(path.read_text()) if path.is_file() else decide(run_dir)
+    decision = json.loads(path.read_text()) if path.is_file() else {}
+    if decision.get("models") != {"committed": models_hash(_app().model_dir), "candidate": models_hash(run_dir)}:
+        decision = decide(run_dir)  # none yet, or figures of other models (a refit, a promotion since)
     out = {"rule": winback_rule(decision, _app().manifest.acceptance),
            "figures": {k: {"synthetic": decision[k]["synthetic"]["metrics"], "real_af": decision[k]["real_af"],
                            "per_source": decision[k]["per_source"]} for k in ("committed", "candidate")},

@@ -398,3 +398,27 @@ def test_winback_rule_adopts_only_when_every_part_holds():
         assert not rule[part] and not rule["adopt"], part
         assert all(v for k, v in rule.items() if k not in (part, "adopt")), part
     assert not st.winback_rule(_decision(model_bytes=40000), acc)["adopt"]
+
+
+def test_winback_decides_again_when_the_saved_decision_is_of_other_models(tmp_path, monkeypatch):
+    """A decision.json of a refitted candidate (or of a committed model promoted since) is never judged again:
+    winback reuses it only for the same committed and candidate models."""
+    import json
+
+    st = _study()
+    (tmp_path / "model.int8.tflite").write_bytes(b"candidate, second fit")
+    def decision(**kw):  # the figures winback copies into winback.json besides the rule's
+        d = _decision(**kw)
+        for k in ("committed", "candidate"):
+            d[k]["per_source"] = {}
+        return d
+
+    stale = {**decision(synthetic_se=0.9), "models": {"committed": st.models_hash(APP.model_dir), "candidate": "first"}}
+    (tmp_path / "decision.json").write_text(json.dumps(stale))
+    fresh = decision()
+    monkeypatch.setattr(st, "decide", lambda run_dir: fresh)
+    assert st.winback(tmp_path)["rule"]["adopt"]  # decided again: the stale figures would refuse
+    fresh["models"] = {"committed": st.models_hash(APP.model_dir), "candidate": st.models_hash(tmp_path)}
+    (tmp_path / "decision.json").write_text(json.dumps(stale | {"models": fresh["models"]}))
+    monkeypatch.setattr(st, "decide", lambda run_dir: pytest.fail("decided again for the same models"))
+    assert not st.winback(tmp_path)["rule"]["adopt"]  # the saved figures, the same models: reused
