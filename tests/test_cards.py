@@ -238,4 +238,4 @@ def test_a_headline_measured_on_other_cohorts_than_at_training_is_said():
 def test_the_reproduce_line_keeps_the_models_the_run_kept():
     from tinyml.report import _train_command
     assert _train_command("soil", {}) == "make app=soil train"
-    assert _train_command("soil", {"kept_committed": ["forecast"]}) == 'make app=soil train OPTS="--keep forecast"'
+    assert _train_command("soil", {"kept_committed": ["forecast"]}) == "tinyml train soil --keep forecast"

@@ -552,10 +552,10 @@ def _logit_adjust_text(card: dict) -> str:
 
 
 def _train_command(app_id: str, card: dict) -> str:
-    """The command that made this card's run: a model kept as committed (`train --keep`) is asked for again, so
-    that running it does not fit that model anew."""
-    keep = " ".join(f"--keep {name}" for name in card.get("kept_committed", []))
-    return f'make app={app_id} train OPTS="{keep}"' if keep else f"make app={app_id} train"
+    """The command that made this card's run: a model kept as committed (`train --keep`, a CLI-only option) is
+    asked for again, so that running it does not fit that model anew."""
+    keep = "".join(f" --keep {name}" for name in card.get("kept_committed", []))
+    return f"tinyml train {app_id}{keep}" if keep else f"make app={app_id} train"
 
 
 def card_text(app: App, card: dict, folder: Path) -> str:
