@@ -127,20 +127,23 @@ def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, mi
             if tt[-1] - tt[0] < min_days * 86400:
                 continue
             grid = np.arange(tt[0], tt[-1] + 1, step)
+            near = np.clip(np.searchsorted(tt, grid), 0, len(tt) - 1)
+            read_at = np.abs(tt[near] - grid) < step / 2  # grid steps with a reading of their own
             sig_in = []
             for ch in channels:
-                if ch in cols:
-                    v = cols[ch][ok][idx_part]
-                    if ch == "rain_mm":
-                        v = np.where(np.isfinite(v), v, 0.0)
-                    fin = np.isfinite(v)
-                    sig_in.append(np.interp(grid, tt[fin], v[fin]) if fin.sum() > 1 else np.full(len(grid), np.nan))
-                else:
+                if ch not in cols:
                     sig_in.append(np.full(len(grid), np.nan))
+                    continue
+                v = cols[ch][ok][idx_part]
+                if ch == "rain_mm":  # amounts per step, the gauge's own (also where the probe read nothing);
+                    # a step without a gauge reading is missing, not dry
+                    at = np.clip(np.searchsorted(t, grid), 0, len(t) - 1)
+                    sig_in.append(np.where(np.abs(t[at] - grid) < step / 2, cols[ch][at], np.nan))
+                    continue
+                fin = np.isfinite(v)
+                sig_in.append(np.interp(grid, tt[fin], v[fin]) if fin.sum() > 1 else np.full(len(grid), np.nan))
             x = np.stack(sig_in, axis=1)
-            lab_in = labels[ok][idx_part]
-            near = np.clip(np.searchsorted(tt, grid), 0, len(tt) - 1)
-            lab_grid = np.where(np.abs(tt[near] - grid) < step / 2, lab_in[near], -1)
+            lab_grid = np.where(read_at, labels[ok][idx_part][near], -1)
             rate_in = 1.0 / step
             y = resample_linear(x, rate_in, rate)
             if "rain_mm" in channels:

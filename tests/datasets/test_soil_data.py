@@ -196,3 +196,23 @@ def test_ismn_loader_labels_from_flags():
     rain = a.signal[:, CH.index("rain_mm")]
     assert rain.sum() == pytest.approx(8.5, abs=1e-3)  # hourly rain spread over quarter hours, total kept
     assert ismn.fault_label("D06,D08", faults) == 1 and ismn.fault_label("D02", faults) == -1
+
+
+def test_ismn_loader_keeps_a_missing_gauge_reading_missing(tmp_path):
+    """An hour the rain gauge did not report is missing rain, never a dry hour: the quarter hours it spreads over
+    are NaN (the node and the dry-down baseline then treat them as unknown), the other hours keep their totals."""
+    import shutil
+    from pathlib import Path
+
+    ismn = dataset_module("ismn")
+    root = tmp_path / "ismn"
+    shutil.copytree(Path(__file__).parents[2] / "datasets" / "ismn" / "fixture", root)
+    gauge = next(root.rglob("*_p_*.stm"))
+    lines = gauge.read_text().splitlines(keepends=True)
+    gone = next(i for i, ln in enumerate(lines) if ln.startswith("2020/01/02 05:00"))
+    gauge.write_text("".join(lines[:gone] + lines[gone + 1 :]))
+    recs = ismn.load(root, rate=1 / 900, channels=CH, min_days=2)
+    rain = next(r for r in recs if r.subject == "ismn:DEMO:Field-A").signal[:, CH.index("rain_mm")]
+    hour = 29  # 2020/01/02 05:00, hours from the stretch's first reading
+    assert np.isnan(rain[hour * 4 - 3 : hour * 4 + 1]).any()
+    assert np.isfinite(rain[: (hour - 1) * 4]).all() and np.isfinite(rain[(hour + 1) * 4 :]).all()
