@@ -293,6 +293,17 @@ def test_a_headerless_table_without_a_time_is_read_in_order_only_with_its_rate(t
     assert "no heading row: columns 2, 3, 4 read as ax, ay, az" in capsys.readouterr().err
 
 
+def test_a_headerless_table_of_decimal_commas_split_at_semicolons_is_read_in_order(tmp_path, capsys):
+    # a European logger: `;` between cells, a decimal comma in each (`0,02;0,0012;...`): split at `;`, not at the
+    # commas, and its elapsed seconds are a clock once --rate says how long the file is
+    g = _standing(600)
+    p = tmp_path / "eu.csv"
+    p.write_text("".join(f"{i / 50:.2f};{x:.4f};{y:.4f};{z:.4f}\n".replace(".", ",") for i, (x, y, z) in enumerate(g)))
+    rec = read_recording(p, _spec("fall-detect", rate=50.0))
+    assert rec.rate == 50 and np.allclose(rec.signal, g, atol=1e-4)
+    assert "no heading row: columns 2, 3, 4 read as ax, ay, az" in capsys.readouterr().err
+
+
 def test_a_headerless_table_is_read_by_column_position_even_its_last_column(tmp_path):
     # a table whose every line ends with `;` (WISDM's layout): the last column is numbers, not `0.1000;`
     g = _standing(1000)

@@ -136,16 +136,21 @@ def _refuse_one_example_per_row(width: int, spec: ReadSpec, path: Path) -> None:
 def _layout(sample: list[str]) -> tuple[str, int]:
     """(separator, index of the heading line): the separator that splits most lines into one same number
     of cells (more than one), and the first line with that many cells that is not numbers (lines above it
-    are a preamble: `Device: ...`, `Sample rate: 50Hz`). A one-column file: ",", 0."""
-    best = (0, 0, ",", 1)  # (lines with the modal count, -preference, separator, modal count)
+    are a preamble: `Device: ...`, `Sample rate: 50Hz`). Between separators that split as well, the one whose
+    cells are numbers (`0,02;9,81` is two decimal-comma numbers, not `0`, `02;9`, `81`). A one-column file:
+    ",", 0."""
+    best = (0, 0.0, 0, ",", 1)  # (lines with the modal count, share of number cells, -preference, separator, count)
     for pref, d in enumerate(DELIMITERS):
-        counts = [len(r) for r in csv.reader(sample, delimiter=d)]
+        rows = list(csv.reader(sample, delimiter=d))
+        counts = [len(r) for r in rows]
         multi = [c for c in counts if c > 1]
         if not multi:
             continue
         mode = max(set(multi), key=lambda c: (multi.count(c), c))
-        best = max(best, (counts.count(mode), -pref, d, mode))
-    _, _, delim, mode = best
+        cells = [c.strip() for r in rows if len(r) == mode for c in r if c.strip()]
+        numbers = sum(is_number(c) for c in cells) / max(len(cells), 1)
+        best = max(best, (counts.count(mode), numbers, -pref, d, mode))
+    *_, delim, mode = best
     if mode == 1:
         return delim, 0
     rows = list(csv.reader(sample, delimiter=delim))
@@ -279,7 +284,7 @@ def _never_going_down(rows: list[list[str]]) -> dict[int, np.ndarray]:
     out = {}
     for j in range(len(rows[0])):
         try:
-            x = np.asarray([float(r[j]) for r in rows if j < len(r) and r[j].strip()], np.float64)
+            x = np.asarray([float(r[j].replace(",", ".")) for r in rows if j < len(r) and r[j].strip()], np.float64)
         except ValueError:
             continue
         if len(x) >= 3 and np.all(np.diff(x) >= 0):
