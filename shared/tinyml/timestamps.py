@@ -35,7 +35,7 @@ TIME_BASES = ("timestamp", "time", "t", "datetime", "date_time", "time_stamp", "
               "epoc", "zeit", "zeitstempel", "datum")  # MetaWear's "epoc (ms)"; German exports
 DATE_NAMES = ("date", "datum")  # a column of days: the time column only when no other says time
 UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-_UNIX_SECONDS = (1e8, 5e9)  # 1973 to 2128: a first value in this range (after the unit) is a Unix time
+UNIX_SECONDS = (1e8, 5e9)  # 1973 to 2128: a first value in this range (after the unit) is a Unix time
 
 
 def _key(name: str) -> str:
@@ -122,7 +122,7 @@ def to_seconds(cells: Sequence[str], header: str, spec, path, dates: Sequence[st
     unit = stated or _infer_unit(values, name, spec, path)
     secs = values * SECONDS_PER[unit]
     origin = None
-    if _UNIX_SECONDS[0] <= abs(secs[0]) <= _UNIX_SECONDS[1]:
+    if UNIX_SECONDS[0] <= abs(secs[0]) <= UNIX_SECONDS[1]:
         origin = datetime.fromtimestamp(float(secs[0]), tz=timezone.utc)
     how = f"time column {name!r} in {UNIT_NAMES[unit]}" + ("" if stated else " (from its step; a name like "
                                                             f"{_key(name).split('_')[0]}_s or _ms says which)")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from ..timestamps import DATE_NAMES, SECONDS_PER, find_time_column, is_clock_time, is_datetime, time_column, to_seconds
+from ..timestamps import DATE_NAMES, SECONDS_PER, UNIX_SECONDS, find_time_column, is_clock_time, is_datetime, time_column, to_seconds
 from . import FileSignal, ReadSpec, channel_options, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
@@ -307,7 +307,7 @@ def _time_spans(rows: list[list[str]], names: list[str], rate: float | None) -> 
 
 def _epoch_seconds(x: np.ndarray) -> float:
     """An epoch column's rise in seconds: its unit (s, ms, us, ns) the one that makes its first value a Unix time."""
-    return (x[-1] - x[0]) * next((per for per in SECONDS_PER.values() if abs(x[0]) * per <= 5e9), 1e-9)
+    return (x[-1] - x[0]) * next((per for per in SECONDS_PER.values() if abs(x[0]) * per <= UNIX_SECONDS[1]), 1e-9)
 
 
 def _keeps_time(rise: float, spans: list[float]) -> bool:
