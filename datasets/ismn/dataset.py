@@ -108,10 +108,14 @@ def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, mi
         labels = np.array([fault_label(fl, faults) for fl in stm.flags], np.int16)
         res = resolution(stm.values)  # the probe's, from the whole file
         cols = {"vwc": stm.values}
+        gauge = None  # the rain gauge's own (times, amounts): rain is not sampled at the probe's rows
         sib = siblings(stm)
         for var, ch in (("ts", "soil_temp_c"), ("p", "rain_mm")):
             if var in sib and ch in channels:
                 o = parse_stm(sib[var])
+                if ch == "rain_mm":
+                    gauge = (o.times, o.values)
+                    continue
                 idx = np.clip(np.searchsorted(o.times, stm.times), 0, len(o.times) - 1)
                 cols[ch] = np.where(o.times[idx] == stm.times, o.values[idx], np.nan)
         ok = np.isfinite(stm.values)
@@ -131,15 +135,16 @@ def load(path, *, rate: float, channels, faults=None, max_gap_h: float = 6.0, mi
             read_at = np.abs(tt[near] - grid) < step / 2  # grid steps with a reading of their own
             sig_in = []
             for ch in channels:
+                if ch == "rain_mm" and gauge is not None:  # amounts per step at the gauge's own times (also
+                    # where the probe has no row); a step without a gauge reading is missing, not dry
+                    g_t, g_v = gauge
+                    at = np.clip(np.searchsorted(g_t, grid), 0, len(g_t) - 1)
+                    sig_in.append(np.where(np.abs(g_t[at] - grid) < step / 2, g_v[at], np.nan))
+                    continue
                 if ch not in cols:
                     sig_in.append(np.full(len(grid), np.nan))
                     continue
                 v = cols[ch][ok][idx_part]
-                if ch == "rain_mm":  # amounts per step, the gauge's own (also where the probe read nothing);
-                    # a step without a gauge reading is missing, not dry
-                    at = np.clip(np.searchsorted(t, grid), 0, len(t) - 1)
-                    sig_in.append(np.where(np.abs(t[at] - grid) < step / 2, cols[ch][at], np.nan))
-                    continue
                 fin = np.isfinite(v)
                 sig_in.append(np.interp(grid, tt[fin], v[fin]) if fin.sum() > 1 else np.full(len(grid), np.nan))
             x = np.stack(sig_in, axis=1)

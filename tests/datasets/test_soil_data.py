@@ -216,3 +216,20 @@ def test_ismn_loader_keeps_a_missing_gauge_reading_missing(tmp_path):
     hour = 29  # 2020/01/02 05:00, hours from the stretch's first reading
     assert np.isnan(rain[hour * 4 - 3 : hour * 4 + 1]).any()
     assert np.isfinite(rain[: (hour - 1) * 4]).all() and np.isfinite(rain[(hour + 1) * 4 :]).all()
+
+
+def test_ismn_loader_takes_rain_at_the_gauges_times_where_the_probe_has_no_row(tmp_path):
+    """The probe skipped the hour of 6.4 mm (its file has no row; the stretch interpolates the moisture): the
+    gauge's reading still counts, and the fixture's 8.5 mm are all there."""
+    import shutil
+    from pathlib import Path
+
+    ismn = dataset_module("ismn")
+    root = tmp_path / "ismn"
+    shutil.copytree(Path(__file__).parents[2] / "datasets" / "ismn" / "fixture", root)
+    probe = next(root.rglob("*Field-A_sm_*.stm"))
+    lines = probe.read_text().splitlines(keepends=True)
+    probe.write_text("".join(ln for ln in lines if not ln.startswith("2020/01/02 15:00")))
+    recs = ismn.load(root, rate=1 / 900, channels=CH, min_days=2)
+    rain = next(r for r in recs if r.subject == "ismn:DEMO:Field-A").signal[:, CH.index("rain_mm")]
+    assert np.nansum(rain) == pytest.approx(8.5, abs=1e-3) and np.isfinite(rain).all()
