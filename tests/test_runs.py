@@ -96,3 +96,15 @@ def test_train_keep_takes_the_committed_further_model_as_it_is_or_refuses_in_one
         shutil.copy2(app.dir / f, bare / f)
     with pytest.raises(TinymlError, match="--keep beat: .* is not there"):
         _committed_to_keep(type(app)(app.id, bare), ("beat",))
+
+
+def test_promote_models_without_a_committed_card_is_one_line(tmp_path):
+    """`promote RUN --models X` in an app with no committed card yet: a one-line refusal, not a crash."""
+    from types import SimpleNamespace
+
+    from tinyml.errors import TinymlError
+    from tinyml.runs import promote_models
+
+    app = SimpleNamespace(id="fresh", manifest=SimpleNamespace(models={"recon": {}}), model_dir=tmp_path / "model")
+    with pytest.raises(TinymlError, match=r"--models: no committed model card in .*: promote the whole run first"):
+        promote_models(app, tmp_path / "run", {}, ["recon"])

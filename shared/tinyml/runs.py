@@ -221,10 +221,12 @@ def promote_models(app: App, run_dir: Path, run_card: dict, models: list[str]) -
         raise TinymlError(f"--models {unknown[0]!r}: not one of the further models ([models.<name>]: "
                           f"{', '.join(app.manifest.models) or 'none'}); the primary model is promoted with its whole run")
     dst = app.model_dir
+    card = read_card(dst)
+    if not card:
+        raise TinymlError(f"--models: no committed model card in {dst}: promote the whole run first")
     stale = [p for p in card_problems(app, device=False) if "describes another" in p]
     if stale:
         raise TinymlError(f"--models: the committed card does not describe the committed models ({stale[0]})")
-    card = json.loads((dst / "card.json").read_text())
     # the models that stay were trained on the committed card's split: none of their subjects may be held out now
     check_kept_unseen(app.manifest, [n for n in ["", *app.manifest.models] if n not in models],
                       card.get("dataset", {}).get("cohorts"),
