@@ -35,7 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyml.data.splits import recorded_split
 from tinyml.errors import TinymlError
+from tinyml.runs import read_card
 
 CANDIDATES = {"both": "G+I", "generator": "G+I-es"}  # --early-stop -> the candidate arm's name
 GUARD = 1.05  # criterion (b): mean G+I generator-validation MAE at most 5 % above mean G
@@ -202,6 +204,16 @@ def study_data(ismn_path: Path):
     return app, FeatureExtractor(m), generated(train), generated(val), ismn
 
 
+def check_recorded_val(stations: list[str], card: dict, ismn_path: Path) -> None:
+    """The ISMN validation stations drawn now must be those the committed model's card records: another download
+    draws another split, whose validation could hold stations the committed forecaster trained on."""
+    recorded = recorded_split(card, "ismn")
+    if recorded is not None and set(stations) != recorded["val"]:
+        raise TinymlError(f"{ismn_path}: its ISMN validation stations ({len(stations)}) are not the "
+                          f"{len(recorded['val'])} the committed model's card records (another download draws "
+                          "another split): the comparison could score stations the committed forecaster trained on")
+
+
 def compare(ismn_path: Path, candidate: Path, out: Path) -> None:
     """The adoption rule's (1) and (2): a trained forecaster against the committed one, validation only."""
     if not candidate.is_file():
@@ -210,6 +222,7 @@ def compare(ismn_path: Path, candidate: Path, out: Path) -> None:
     app, fx, _, val, ismn = study_data(ismn_path)
     i_va = [r for r in ismn if r.split == "val"]
     stations = sorted({r.subject for r in i_va})
+    check_recorded_val(stations, read_card(app.model_dir), ismn_path)
     floors = floors_of(app.manifest)
     res = {"candidate_file": str(candidate), "ismn_val_stations": stations,
            "committed": score(app.pipeline, fx, app.model_path("forecast").read_bytes(), val, i_va, stations, floors),

@@ -137,3 +137,11 @@ def test_generated_leaves_the_ismn_stations_out():
 
     recs = [R(truth={"real": True}), R(truth={}), R(truth={"wp": 0.1})]
     assert S.generated(recs) == recs[1:]
+
+
+def test_compare_refuses_an_ismn_validation_other_than_the_cards(tmp_path):
+    card = {"dataset": {"cohorts": {"ismn": {"train": ["ismn:A:1"], "val": ["ismn:A:2"], "test": ["ismn:A:3"]}}}}
+    S.check_recorded_val(["ismn:A:2"], card, tmp_path)  # the card's own: fine
+    S.check_recorded_val(["ismn:A:1"], {}, tmp_path)  # a card that records no ISMN split: nothing to check
+    with pytest.raises(TinymlError, match="are not the 1 the committed model's card records"):
+        S.check_recorded_val(["ismn:A:1"], card, tmp_path)  # a trained station drawn for validation
