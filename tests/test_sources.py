@@ -312,7 +312,6 @@ def test_a_model_no_source_trains_is_refused(tmp_path):
 def test_eval_scores_no_held_out_recording_of_a_limited_source(tmp_path, sisfall, monkeypatch, capsys):
     """tinyml eval: the committed models are evaluated on the unlimited sources' held-out recordings, with the
     limited source's folder there or not (its test subjects in the card are then not asked for)."""
-    import json
     from types import SimpleNamespace
 
     from tinyml import evaluate as eval_mod

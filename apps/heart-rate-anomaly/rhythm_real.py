@@ -31,9 +31,7 @@ SETS: list[str] = []  # --set SECTION.KEY=VALUE of this run (an epoch's timing: 
 
 
 def _app():
-    from tinyml.apps import load_app
-
-    return load_app("heart-rate-anomaly", overrides=SETS)
+    return load_app_with([])
 
 
 def fit(run_dir: Path) -> dict:

@@ -108,10 +108,9 @@ def read_whole(file: Path, spec: ReadSpec, manifest) -> Recording | str:
     except TinymlError as e:
         return str(e).replace(f"{file}: ", "", 1)
     window = int(manifest.features["window"])
-    if len(parts) == 1:  # predict's prepare: the samples once resampled to the device rate
-        whole = parts if _device_samples(parts[0], manifest) >= window else []
-    else:  # predict's read_input_parts: each part's length at the device rate
-        whole = [p for p in parts if len(p.signal) * manifest.rate / p.rate >= window]
+    # predict's prepare and read_input_parts: each part's samples once resampled to the device rate (a part one
+    # sample short after resampling is skipped there too)
+    whole = [p for p in parts if _device_samples(p, manifest) >= window]
     if len(whole) > 1:
         return f"cut into {len(whole)} parts at gaps"
     if not whole:

@@ -284,12 +284,19 @@ def _never_going_down(rows: list[list[str]]) -> dict[int, np.ndarray]:
     out = {}
     for j in range(len(rows[0])):
         try:
-            x = np.asarray([float(r[j].replace(",", ".")) for r in rows if j < len(r) and r[j].strip()], np.float64)
+            if np.any(np.diff(_column_numbers(rows[:256], j)) < 0):  # goes down near the top: no clock (skip the rest)
+                continue
+            x = _column_numbers(rows, j)
         except ValueError:
             continue
         if len(x) >= 3 and np.all(np.diff(x) >= 0):
             out[j] = x
     return out
+
+
+def _column_numbers(rows: list[list[str]], j: int) -> np.ndarray:
+    """Column j's filled cells as numbers (a decimal comma read as a point); ValueError at a cell that is none."""
+    return np.asarray([float(r[j].replace(",", ".")) for r in rows if j < len(r) and r[j].strip()], np.float64)
 
 
 def _time_spans(rows: list[list[str]], names: list[str], rate: float | None) -> list[float]:
