@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyml.metrics import clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals
+from tinyml.metrics import (clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals,
+                            headline_pool)
 from tinyml.recording import Recording
 
 RATE = 10.0
@@ -77,6 +78,16 @@ def test_without_real_recordings_everything_is_the_headline():
     assert out["sensitivity"] == 1.0 and out["specificity"] == 1.0
     assert "by_cohort" not in out and "measured_on" not in out
     assert out == {**event_metrics(recs, [_alert(6.0), []], LABELS, RATE, 1.0, 10.0), "by_activity": out["by_activity"]}
+
+
+def test_headline_pool_is_one_rule_for_recordings_and_cohorts():
+    """Reported-apart units never; of the rest the real ones when real and generated are mixed, else all."""
+    real = lambda c: c.startswith("sisfall")  # noqa: E731
+    apart = lambda c: c == "mobifall"  # noqa: E731
+    assert headline_pool(["sisfall/adult", "synthetic", "mobifall"], real, apart) == ["sisfall/adult"]
+    assert headline_pool(["synthetic", "mobifall"], real, apart) == ["synthetic"]  # none real: all but apart
+    assert headline_pool(["sisfall/adult", "sisfall/elderly"], real, apart) == ["sisfall/adult", "sisfall/elderly"]
+    assert headline_pool(["synthetic", "mobifall"]) == ["synthetic", "mobifall"]  # no predicates: everything
 
 
 def test_specificity_interval_is_clopper_pearson():

@@ -22,7 +22,7 @@ from .apps import App
 from .data.source import declared_sources, source_name
 from .errors import TinymlError
 from .features import dequantize, quantize_input
-from .metrics import event_breakdown, regression_metrics, window_metrics
+from .metrics import event_breakdown, headline_pool, regression_metrics, window_metrics
 from .predict import Pipeline, postprocess, prepare
 from .recording import Recording
 
@@ -257,9 +257,8 @@ def evaluate_windows(app: App, pipe: Pipeline, recs: list[Recording], progress: 
             by[c] = (np.concatenate(ys), np.concatenate(preds), np.concatenate(gs))
             offset = int(by[c][2].max()) + 1
     real, apart = is_real(m), reported_apart(m)
-    pool = [c for c in by if not any(apart(r) for r in recs if r.cohort == c)]
-    real_cohorts = [c for c in pool if any(real(r) for r in recs if r.cohort == c)]
-    head = real_cohorts if real_cohorts and len(real_cohorts) < len(pool) else pool
+    head = headline_pool(list(by), real=lambda c: any(real(r) for r in recs if r.cohort == c),
+                         apart=lambda c: any(apart(r) for r in recs if r.cohort == c))
 
     def joined(i, dtype):
         return np.concatenate([by[c][i] for c in head]) if head else np.zeros(0, dtype)

@@ -14,7 +14,7 @@ from .bootstrap import cluster_bootstrap_ci
 from .classes import (WINDOW_INTERVALS, confusion, format_window_intervals, macro_f1_ci, weakest_f1_ci,
                       window_intervals, window_metrics)
 from .events import (bootstrap_groups, clopper_pearson, event_breakdown, event_intervals, event_metrics, format_intervals,
-                     match_events, poisson_rate_ci)
+                     headline_pool, match_events, poisson_rate_ci)
 from .regression import regression_metrics
 
 
@@ -33,5 +33,5 @@ def round_metrics(d: dict) -> dict:
 
 __all__ = ["WINDOW_INTERVALS", "auc_metrics", "bootstrap_groups", "clopper_pearson", "cluster_bootstrap_ci", "confusion",
            "event_breakdown", "event_intervals", "event_metrics", "format_intervals", "format_window_intervals",
-           "macro_f1_ci", "match_events", "poisson_rate_ci", "regression_metrics", "roc_auc", "roc_curve", "round_metrics",
-           "weakest_f1_ci", "window_intervals", "window_metrics"]
+           "headline_pool", "macro_f1_ci", "match_events", "poisson_rate_ci", "regression_metrics", "roc_auc", "roc_curve",
+           "round_metrics", "weakest_f1_ci", "window_intervals", "window_metrics"]

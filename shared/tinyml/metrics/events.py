@@ -117,6 +117,15 @@ def _cluster_interval(key: str, groups: dict, all_hit: bool, level: float = 0.95
     return {key: [round(float(lo), 5), round(float(hi), 5)], f"{key}_groups": len(names)}
 
 
+def headline_pool(units: list, real=None, apart=None) -> list:
+    """The units (recordings, or cohorts of them) whose figures make the headline: all but those reported apart,
+    narrowed to the real ones when real and generated are mixed (real ones only, or none real: all of them).
+    real, apart: predicates on a unit (None: no unit is)."""
+    pool = [u for u in units if apart is None or not apart(u)]
+    real_units = [u for u in pool if real is not None and real(u)]
+    return real_units if real_units and len(real_units) < len(pool) else pool
+
+
 def event_breakdown(
     recs: list[Recording], events: list[list[tuple[int, int, int]]], peaks: list[float], labels: list[str],
     rate: float, before_s: float, after_s: float, real=None, event_labels=None, apart=None,
@@ -130,16 +139,14 @@ def event_breakdown(
     trials, false alarms per hour on real streams, else on all streams (`measured_on` names the cohorts).
     apart: a predicate on a recording reported per cohort only, never in the headline."""
     out_of = lambda sel: [(r, e) for r, e in zip(recs, events) if sel(r)]  # noqa: E731
-    kept = (lambda r: True) if apart is None else (lambda r: not apart(r))
-    pool = [r for r in recs if kept(r)]
-    real_recs = [r for r in pool if real is not None and real(r)]
-    head_trials = (lambda r: r.activity != "stream" and real(r)) if real_recs and len(real_recs) < len(pool) else (
-        lambda r: r.activity != "stream" and kept(r))
+    head = {id(r) for r in headline_pool(recs, real, apart)}
+    head_trials = lambda r: r.activity != "stream" and id(r) in head  # noqa: E731
     pairs = out_of(head_trials)
     # the head trials hold no stream: their metrics have no false-alarm keys, which the streams' give below
     out = event_metrics([r for r, _ in pairs], [e for _, e in pairs], labels, rate, before_s, after_s, event_labels)
-    streams = out_of(lambda r: r.activity == "stream" and (real is not None and real(r)))
-    streams = streams or out_of(lambda r: r.activity == "stream" and kept(r))
+    # false alarms on the real streams when there are any, even where no trial is real
+    head_streams = {id(r) for r in headline_pool([r for r in recs if r.activity == "stream"], real, apart)}
+    streams = out_of(lambda r: id(r) in head_streams)
     if streams:
         s = event_metrics([r for r, _ in streams], [e for _, e in streams], labels, rate, before_s, after_s,
                           event_labels)
