@@ -356,6 +356,23 @@ def test_rhythm_study_bootstrap_is_paired_and_false_af_counts_only_records_witho
     assert s["false_af_events"] == 1 and s["false_af_per_hour"] == 2.0 and s["af_windows"] == 127
 
 
+def test_af_windows_are_counted_by_one_rule_for_a_run_and_its_replay():
+    """record_af (a run) and replay_af (a stored run) count AF windows with one helper: windows without a class
+    or of noise are left out; AF windows give pos (tp when said AF), the others neg (fp when said AF)."""
+    st = _study()
+    i_af, i_noise = M.labels.index("af"), M.labels.index("noise")
+    other = next(i for i in range(len(M.labels)) if i not in (i_af, i_noise))
+    windows = [(i_af, True), (i_af, False), (other, True), (other, False), (other, False), (None, True),
+               (i_noise, True)]
+    assert st.af_window_counts(windows, i_af, i_noise) == {"pos": 2, "tp": 1, "neg": 3, "fp": 1}
+    from tinyml.predict import Pipeline
+
+    rec, pipe = P.make_demo(M, 31), Pipeline(APP)
+    run, replay = st.record_af(APP, pipe, rec), st.replay_af(APP, st.window_table(APP, pipe, rec))
+    counts = ("pos", "tp", "neg", "fp")
+    assert run["pos"] and [run[k] for k in counts] == [replay[k] for k in counts]
+
+
 def test_af_replay_from_one_run_gives_the_pipeline_at_another_setting():
     """The AF operating point's grid replays the AF decision and episodes from one run's stored windows: at a
     setting other than the one the windows were scored under, the replay must give what the whole pipeline
