@@ -7,9 +7,10 @@ Layout (Texas State University, github.com/txst-cs-smartfall/SmartFallMM-Dataset
 
 The four sensors recorded each trial at once. MetaMotion files (g, 25-50 Hz): `epoch (ms), time, elapsed (s),
 x-axis (g), y-axis (g), z-axis (g)`, most without that heading row; phone and watch files (m/s^2): `date time,
-x, y, z`, without a heading. A file without a heading (its first cell a number or a date) is read by column
-number, as the refusal of a headerless file tells a user (`--channel ax=4 ...`); one with a heading by its
-names. Activities A01-A09 are daily activities (label "adl"), A10-A14 falls (label "fall"); young people
+x, y, z`, without a heading. A file's columns are found as predict finds them (the core CSV reader: by a
+heading's names; without one, the columns left once the time and clock columns are out); a file predict refuses
+for want of a heading is read by its sensor's column numbers, as that refusal tells a user (`--channel ax=4
+...`). Activities A01-A09 are daily activities (label "adl"), A10-A14 falls (label "fall"); young people
 performed both, older people the daily activities only (cohort "young" / "old"). No impact time is annotated:
 a fall's event is ESTIMATED as its peak of |a|. A subject is `smartfallmm-<young|old>-S<nn>`: one person's
 files from every sensor are one split group.
@@ -80,11 +81,15 @@ def find_trials(root: Path, sensors=tuple(SENSORS)) -> list[tuple[Path, str, str
     return out
 
 
-def has_heading(file: Path) -> bool:
-    """Whether the file's first line is a heading: its first cell starts with no digit (a number or a date)."""
-    with open(file, encoding="utf-8", errors="replace") as f:
-        first = f.readline().lstrip("\ufeff ")
-    return bool(first) and not first[0].isdigit()
+def read_file(file: Path, sensor: str, manifest) -> Recording | str:
+    """The file as predict reads it (the core reader's rule for its columns, heading or not), or why it is left
+    out. One predict refuses for want of a heading is read with its sensor's columns, as that refusal tells a
+    user (`--channel ax=4 ...`): a MetaMotion file whose clock jumps, its elapsed seconds then no clock."""
+    rec = _FILES.read_whole(file, ReadSpec.from_manifest(manifest), manifest)
+    if isinstance(rec, str) and "without a heading row" in rec:
+        picks = parse_picks(SENSORS[sensor][1], manifest.channels)
+        return _FILES.read_whole(file, ReadSpec.from_manifest(manifest, picks=picks), manifest)
+    return rec
 
 
 def load(path, *, rate: float, channels, manifest=None, sensors=WORN_AT_THE_WAIST,
@@ -93,13 +98,10 @@ def load(path, *, rate: float, channels, manifest=None, sensors=WORN_AT_THE_WAIS
     `rate`), read with the manifest's rules (the core passes it)."""
     if manifest is None:
         raise TinymlError("smartfallmm: needs the app's manifest to read files as predict does (the core passes it)")
-    named = ReadSpec.from_manifest(manifest)
     files = find_trials(Path(path), tuple(sensors))
     recs, left_out = [], []
     for file, subject, code, sensor, group in _FILES.progress_of(files, progress):
-        spec = named if has_heading(file) else ReadSpec.from_manifest(
-            manifest, picks=parse_picks(SENSORS[sensor][1], manifest.channels))
-        rec = _FILES.read_whole(file, spec, manifest)
+        rec = read_file(file, sensor, manifest)
         if isinstance(rec, str):
             left_out.append(f"{sensor}/{file.name}: {rec}")
             continue

@@ -87,3 +87,20 @@ def test_a_file_a_whole_window_once_resampled_is_read_as_predict_reads_it(tree, 
 
 
 APP_FALL = load_app("fall-detect")
+
+
+def test_a_headless_file_is_read_by_predict_s_own_rule_for_its_columns(tree, manifest):
+    """The loader takes a file's columns as predict does (the core reader's rule), not from the sensor's usual
+    layout: a MetaMotion export without its elapsed column (epoch, date-time, x, y, z) is read, as predict reads
+    it, where the usual column numbers (az=6) name no column."""
+    from tinyml.predict import read_input_parts
+
+    root, written = tree
+    rel = "young/accelerometer/meta_hip/S28A11T01.csv"
+    f = root / rel
+    f.write_text("".join(",".join(c for j, c in enumerate(ln.split(",")) if j != 2) + "\n"
+                         for ln in f.read_text().splitlines()))
+    [(read, _)] = read_input_parts(APP_FALL, f)  # predict reads x, y, z with no --channel
+    [rec] = [r for r in _load(root, manifest) if r.source == str(f)]
+    assert np.array_equal(rec.signal, read.signal) and rec.rate == read.rate
+    assert np.allclose(rec.signal[0], written[rel]["g"][0], atol=0.03)
