@@ -83,29 +83,43 @@ def paired_difference(subjects: list[str], a: list[bool], b: list[bool]) -> dict
             "subjects": len(names), "trials": int(n.sum())}
 
 
-def fall_windows_confirmed(app, pipe, falls) -> dict:
-    """The fall trials' held-out fall windows (make_examples without augmentation, generator seed 0, as the card's
-    window metrics draw them): how many the model confirms (its int8-grid fall score at or above the
-    post-processor's fall_threshold compare) of how many, and their mean P(fall)."""
-    from tinyml.features import dequantize
+def fall_windows(app, fx, falls) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The fall trials' held-out windows and their classes, a group of trials at a time (make_examples without
+    augmentation, generator seed 0, as the card's window metrics draw them): built once, scored by every model
+    compared."""
     from tinyml.scoring import held_out_examples
+
+    return [(X, np.asarray(y)) for X, y, _ in held_out_examples(app, app.pipeline.make_examples, falls, fx, seed=0)]
+
+
+def fall_windows_confirmed(app, pipe, windows) -> dict:
+    """Of the fall trials' fall windows (fall_windows): how many the model confirms (its int8-grid fall score at or
+    above the post-processor's fall_threshold compare) of how many, and their mean P(fall)."""
+    from tinyml.features import dequantize
 
     fall = app.manifest.labels.index("fall")
     parts = [np.zeros(0, np.int8)]
-    for X, y, _ in held_out_examples(app, app.pipeline.make_examples, falls, pipe.fx, seed=0):
+    for X, y in windows:
         q = pipe.scorer(X) if pipe.scorer is not None else pipe.int8_scores(X)[1]
-        parts.append(np.asarray(q, np.int8)[np.asarray(y) == fall, fall])
+        parts.append(np.asarray(q, np.int8)[y == fall, fall])
     q = np.concatenate(parts)
     o = pipe.model.output
     return {"confirmed": [int((q.astype(np.int64) >= pipe.postprocessor().threshold_q).sum()), len(q)],
             "mean_p": round(float(dequantize(q, o.scale, o.zero_point).mean()), 5) if len(q) else float("nan")}
 
 
-def model_figures(app, pipe, base, real_falls) -> dict:
+def model_figures(app, pipe, base, real_falls, sisfall_windows) -> dict:
     det = detected_as_predict(app, pipe, real_falls)
-    sisfall_falls = [r for r in base if source_of(r) == "sisfall" and r.label == "fall"]
     return {"real_falls": [int(sum(det)), len(det)], "real_detected": det, **base_figures(app, pipe, base),
-            "sisfall_fall_windows": fall_windows_confirmed(app, pipe, sisfall_falls)}
+            "sisfall_fall_windows": fall_windows_confirmed(app, pipe, sisfall_windows)}
+
+
+def compared_figures(app, pipes: dict, base, real_falls) -> dict:
+    """model_figures of each pipeline (name -> Pipeline; one app, so one feature extractor) on the same trials;
+    the SisFall fall trials' windows built once for all of them."""
+    sisfall_falls = [r for r in base if source_of(r) == "sisfall" and r.label == "fall"]
+    windows = fall_windows(app, next(iter(pipes.values())).fx, sisfall_falls)
+    return {name: model_figures(app, p, base, real_falls, windows) for name, p in pipes.items()}
 
 
 def _share(kn) -> float:
@@ -206,8 +220,8 @@ def main(argv=None) -> int:
         o = candidate.model.output
         floated = Pipeline(app, candidate.model.bytes, scorer=FloatScorer(
             keras.models.load_model(run / "float" / "model.keras", compile=False), o.scale, o.zero_point))
-        figs = {name: model_figures(app, p, base, real_falls)
-                for name, p in (("committed", committed), ("candidate", candidate), ("candidate_float", floated))}
+        figs = compared_figures(app, {"committed": committed, "candidate": candidate, "candidate_float": floated},
+                                base, real_falls)
     except TinymlError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

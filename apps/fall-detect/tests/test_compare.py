@@ -87,7 +87,29 @@ def test_fall_windows_confirmed_counts_the_fall_windows_at_the_threshold():
         q = int(np.ceil(np.float32(p) / np.float32(o.scale))) + int(o.zero_point)  # the first score at or above p
         return Pipeline(APP, committed.model.bytes, scorer=lambda f: np.tile(np.int8([127 - q, q]), (len(f), 1)))
 
-    high = CMP.fall_windows_confirmed(APP, scoring(0.9), [fall])
-    low = CMP.fall_windows_confirmed(APP, scoring(0.85), [fall])
+    windows = CMP.fall_windows(APP, committed.fx, [fall])
+    high = CMP.fall_windows_confirmed(APP, scoring(0.9), windows)
+    low = CMP.fall_windows_confirmed(APP, scoring(0.85), windows)
     assert high["confirmed"] == [2, 2] and low["confirmed"] == [0, 2]  # 2 fall windows per trial, unaugmented
     assert high["mean_p"] == pytest.approx(0.9, abs=o.scale) and low["mean_p"] == pytest.approx(0.85, abs=o.scale)
+
+
+def test_the_fall_windows_are_built_once_for_every_model_compared(monkeypatch):
+    """compared_figures draws the SisFall fall trials' windows once and scores them with each model: the same
+    figures as each model drawing its own."""
+    import tinyml.scoring
+    from tinyml.predict import Pipeline
+
+    rate, n = 50.0, 750
+    sig = np.tile(np.float32([0, 0, 1]), (n, 1))
+    sig[300] = [0, 0, 3.0]
+    fall = Recording(sig, rate, ("ax", "ay", "az"), subject="SA02", label="fall", events=[(6.0, "fall")],
+                     cohort="sisfall/adult")
+    pipes = {"a": Pipeline(APP), "b": Pipeline(APP)}
+    own = {k: CMP.fall_windows_confirmed(APP, p, CMP.fall_windows(APP, p.fx, [fall])) for k, p in pipes.items()}
+    drawn = []
+    held_out = tinyml.scoring.held_out_examples
+    monkeypatch.setattr(tinyml.scoring, "held_out_examples", lambda *a, **k: drawn.append(1) or held_out(*a, **k))
+    figs = CMP.compared_figures(APP, pipes, [fall], [])
+    assert len(drawn) == 1
+    assert {k: f["sisfall_fall_windows"] for k, f in figs.items()} == own
