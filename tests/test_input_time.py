@@ -278,3 +278,40 @@ def test_an_empty_time_cell_is_named_by_its_line_in_the_file(tmp_path):
     msg = str(e.value)
     # the heading is line 1: the 41st row of data is line 42
     assert "\n" not in msg and "line 42: the time cell (column 'time_s') is empty" in msg and "'0.000'" not in msg
+
+
+def _headless_slashed(path, start: datetime, layout: str, n: int = 1000, rate: float = 50.0):
+    """A logger's headless table: a slashed date-time (`layout`), x, y, z in g; a slow sway on x."""
+    t = np.arange(n) / rate
+    g = np.stack([0.1 * np.sin(2 * np.pi * 0.5 * t), 0.02 + 0 * t, 0.98 + 0 * t], 1)
+    path.write_text("".join(f"{(start + timedelta(seconds=float(s))).strftime(layout)[:-3]},{x:.4f},{y:.4f},{z:.4f}\n"
+                            for s, (x, y, z) in zip(t, g)))
+    return g
+
+
+@pytest.mark.parametrize("layout", ["%d/%m/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S.%f"])
+def test_a_headless_table_with_slashed_date_times_takes_them_for_the_time(tmp_path, capsys, layout):
+    """`13/04/2021 23:59:50.000` (day first) or `04/13/2021 ...` (month first): the field above 12 tells which;
+    the table's first row is data, its time from the dates, across midnight."""
+    p = tmp_path / "log.csv"
+    g = _headless_slashed(p, datetime(2021, 4, 13, 23, 59, 50), layout)
+    rec = read_recording(p, ReadSpec.from_manifest(load_app(FALL).manifest))
+    assert rec.rate == 50 and len(rec.signal) == 1000 and np.allclose(rec.signal, g, atol=1e-4)
+    assert "no heading row: columns 2, 3, 4 read as ax, ay, az" in capsys.readouterr().err
+
+
+def test_slashed_dates_no_field_above_12_tells_one_date_read_day_first_several_refused(tmp_path, capsys):
+    """`03/04/2021 00:00:00` throughout (a morning's log): day/month or month/day gives the same times, read day
+    first with a notice; over several such dates the order would move days by months: refused, one line."""
+    spec = ReadSpec.from_manifest(load_app(FALL).manifest)
+    p = tmp_path / "log.csv"
+    g = _headless_slashed(p, datetime(2021, 4, 3, 9, 0, 0), "%d/%m/%Y %H:%M:%S.%f")
+    rec = read_recording(p, spec)
+    assert rec.rate == 50 and np.allclose(rec.signal, g, atol=1e-4)
+    err = capsys.readouterr().err
+    assert ("time column 'time': the date '03/04/2021' may be day/month or month/day: read as day/month/year "
+            "(one date throughout: the times are the same either way)") in err and err.count("day/month/year") == 1
+    _headless_slashed(p, datetime(2021, 4, 3, 23, 59, 50), "%d/%m/%Y %H:%M:%S.%f")  # into 04/04
+    with pytest.raises(TinymlError, match=r"log.csv: time column 'time': dates like '03/04/2021 23:59:50.000' may be "
+                                          r"day/month or month/day and no day above 12 tells which"):
+        read_recording(p, spec)

@@ -4,7 +4,10 @@ Names: `timestamp`, `time`, `t`, `datetime`, `elapsed`, `epoch`... alone or with
 (`time_ms`, `t_us`, `timestamp_s`) or a unit in brackets (`Time (s)`, `time [ms]`); a bare unit word
 (`ms`, `millis`, `seconds`) too. Values: numbers (seconds, milliseconds, microseconds, nanoseconds;
 Unix times in any of them), ISO-8601 date-times as loggers write them (`2026-12-05T14:28:08.120Z`,
-`2026-12-05 14:28:08`, `2026/12/05 14:28`), or clock times (`14:28:08.120`, with a `date` column).
+`2026-12-05 14:28:08`, `2026/12/05 14:28`), `05.12.2026 14:28`, d/m/y or m/d/y dates (`13/04/2021 09:30`: a
+field above 12 tells which is the day; one date throughout is read day first, with a notice; several ambiguous
+ones are refused), or clock times (`14:28:08.120`, with a `date` column). A headless table's first column of
+any of them is its time.
 
 A unit the name states is used as is. Otherwise it is inferred from the median step: the unit that
 gives a rate the app accepts (Edge Impulse's convention, `timestamp` in ms, first), and a notice says
@@ -289,11 +292,17 @@ def day_first_of(cells: Sequence[str], found: list[re.Match] | None = None) -> b
 
 
 def _day_first(cells: Sequence[str], name: str, path) -> bool | None:
-    """day_first_of, refusing a column of d/m/y or m/d/y dates that are ambiguous throughout."""
+    """day_first_of. A column of d/m/y or m/d/y dates ambiguous throughout: one date only (a day's recording) is
+    read day first, said in a notice (its times are the same either way); several are refused (read the wrong
+    way, days would be months apart)."""
     found = _slashed(cells)
     told = day_first_of(cells, found)
     if told is not None or not found:
         return told
+    if len({m.group(1, 2, 3) for m in found}) == 1:
+        notice(path, f"time column {name!r}: the date {found[0].group(0).split()[0]!r} may be day/month or "
+                     "month/day: read as day/month/year (one date throughout: the times are the same either way)")
+        return True
     raise TinymlError(f"{path}: time column {name!r}: dates like {found[0].group(0)!r} may be day/month or "
                       "month/day and no day above 12 tells which: write them as ISO-8601 (2026-12-05 14:28)")
 
@@ -321,16 +330,18 @@ def is_clock_time(text: str) -> bool:
 
 
 def is_datetime(text: str) -> bool:
-    """A cell that reads as a date-time (ISO-8601, `05.12.2026 14:28`, `2026/12/05 14:28`): a headerless table's
-    time column."""
+    """A cell that reads as a date-time (ISO-8601, `05.12.2026 14:28`, `2026/12/05 14:28`, `03/04/2021 00:00:00`
+    day or month first): a headerless table's time column."""
     # a date's separators first: fromisoformat takes '20260101' (Python 3.11), so plain numbers would be dates
     if not re.match(r"^\s*\d{1,4}[-./]\d{1,2}[-./]\d{1,4}", text):
         return False
-    try:
-        _parse_datetime(text)
-        return True
-    except ValueError:
-        return False
+    for day_first in (True, False) if _SLASHED.match(text.strip()) else (None,):  # which: the column tells
+        try:
+            _parse_datetime(text, day_first)
+            return True
+        except ValueError:
+            pass
+    return False
 
 
 def _parse_datetime(text: str, day_first: bool | None = None) -> datetime:

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from ..timestamps import DATE_NAMES, SECONDS_PER, UNIX_SECONDS, find_time_column, is_clock_time, is_datetime, time_column, to_seconds
+from ..timestamps import (DATE_NAMES, SECONDS_PER, UNIX_SECONDS, day_first_of, find_time_column, is_clock_time, is_datetime,
+                          time_column, to_seconds)
 from . import FileSignal, ReadSpec, channel_options, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
@@ -305,8 +306,9 @@ def _time_spans(rows: list[list[str]], names: list[str], rate: float | None) -> 
     if "time" in names:
         j = names.index("time")
         cells = [r[j].strip() for r in rows if j < len(r) and r[j].strip()]
-        try:
-            spans.append(float(to_seconds([cells[0], cells[-1]], "time", None, "")[0][-1]))
+        try:  # slashed dates in the column's own order (none told: day first, as read() reads and says them)
+            day_first = day_first_of(cells) is not False
+            spans.append(float(to_seconds([cells[0], cells[-1]], "time", None, "", day_first=day_first)[0][-1]))
         except TinymlError:  # a time cell read() names, by its line
             pass
     return spans
