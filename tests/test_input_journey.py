@@ -197,6 +197,24 @@ def test_a_headerless_table_with_more_columns_than_channels_is_refused_saying_ho
         read_recording(p, _spec("fall-detect"))
 
 
+@pytest.mark.parametrize("counter", ["{i}", "{us}"])
+def test_a_headerless_refusal_suggests_the_signal_not_a_rising_counter(tmp_path, counter):
+    # an Arduino's serial log for a one-channel app: row index, the microphone's value, then a counter (a sample
+    # count: a clock already; or micros() at 16 kHz, which no --rate confirms as one): the suggested pick is the
+    # value's column, not the last one
+    p = tmp_path / "mic.csv"
+    p.write_text("".join(f"{i},{0.3 * np.sin(i / 3):.4f},{counter.format(i=5000 + i, us=12345 + round(62.5 * i))}\n"
+                         for i in range(2000)))
+    with pytest.raises(TinymlError, match=r"mic.csv: CSV without a heading row \(its first line, '0,0.0000,\d+', is "
+                                          r"numbers\): pick each channel's column by its number \(--channel audio=2\)"):
+        read_recording(p, _spec("keyword-spotting"))
+    # the same for several channels: micros(), x, y, z without --rate suggests the axes, not the counter
+    g = _standing(500)
+    p.write_text("".join(f"{12345 + 20000 * i},{x:.4f},{y:.4f},{z:.4f}\n" for i, (x, y, z) in enumerate(g)))
+    with pytest.raises(TinymlError, match=r"\(--channel ax=2 --channel ay=3 --channel az=4\)"):
+        read_recording(p, _spec("fall-detect"))
+
+
 def _metamotion_rows(g: np.ndarray, rate: float) -> str:
     """SmartFallMM's MetaMotion exports (meta_hip, meta_wrist): no heading; epoch (ms), ISO date-time, seconds
     elapsed, then x, y, z in g."""

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinymlError, notice, option
-from ..timestamps import (DATE_NAMES, SECONDS_PER, UNIX_SECONDS, day_first_of, find_time_column, is_clock_time, is_datetime,
-                          time_column, to_seconds)
+from ..timestamps import (DATE_NAMES, SECONDS_PER, UNIX_SECONDS, day_first_of, find_time_column, is_clock_time,
+                          is_datetime, time_column, to_seconds)
 from . import FileSignal, ReadSpec, channel_options, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
@@ -221,7 +221,7 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
     elapsed by the file's time, a sample number: _clock_columns) are left out, when exactly as many are left and
     the file has a time column or --rate gives the rate (an app's optional channels are then not read: no column is left for them; pick one
     to read it). Anything else is refused: which column is which cannot be told (the refusal's example picks
-    leave out the clock columns)."""
+    leave out the clock columns, and columns that only rise where others are left: _likely_channels)."""
     first = rows[0]
     names = ["time" if _is_time_cell(c.strip()) else str(i + 1) for i, c in enumerate(first)]
     if spec.picks:
@@ -231,13 +231,14 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
         return [spec.channels[0]]
     _refuse_one_example_per_row(len(first), spec, path)  # no names here nor in a comment above
     numbered = [n for n in names if n != "time"]
-    clocks = _clock_columns(rows, names, spec.rate)
+    rising = _never_going_down(rows)
+    clocks = _clock_columns(rows, names, spec.rate, rising)
     channels_left = [n for n in numbered if int(n) - 1 not in clocks]  # a clock or a counter is no channel
     timed = "time" in names or spec.rate is not None
     if len(channels_left) == len(spec.channels) and timed:
         return _named_in_order(names, channels_left, spec, path)
     if len(channels_left) >= len(spec.channels):
-        numbered = channels_left
+        numbered = _likely_channels(channels_left, rising, len(spec.channels))
     picks = ([f"{spec.channels[0]}={numbered[-1]}"] if len(spec.channels) == 1
              else [f"{ch}={n}" for ch, n in zip(spec.channels, numbered)])
     line = ",".join(c.strip() for c in first)
@@ -245,6 +246,18 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
     raise TinymlError(f"{path}: CSV without a heading row (its first line, {line[:48]!r}, is numbers): pick each "
                       f"channel's column by its number ({channel_options(picks)}) or add a "
                       f"heading that names the columns ({', '.join(spec.channels)}; time_s for the time){rate}")
+
+
+def _likely_channels(columns: list[str], rising: dict[int, np.ndarray], n: int) -> list[str]:
+    """The columns (numbers) a refusal suggests picking: those that go down somewhere (or stay flat) when there
+    are `n` of them. One that rises through the file is a counter or a clock no time span confirms (an Arduino's
+    micros() in a table without --rate): no likely channel, though not left out when reading."""
+    def only_rises(c: str) -> bool:
+        x = rising.get(int(c) - 1)
+        return x is not None and x[-1] > x[0]
+
+    signals = [c for c in columns if not only_rises(c)]
+    return signals if len(signals) >= n else columns
 
 
 def _named_in_order(names: list[str], columns: list[str], spec: ReadSpec, path: Path) -> list[str]:
@@ -261,14 +274,15 @@ CLOCK_RISES = 0.9  # the share of rows a clock column rises at
 CLOCK_KEEPS_TIME = 0.05  # how near a clock's rise comes to the time the file spans (rounding, a nominal --rate)
 
 
-def _clock_columns(rows: list[list[str]], names: list[str], rate: float | None) -> set[int]:
+def _clock_columns(rows: list[list[str]], names: list[str], rate: float | None,
+                   rising: dict[int, np.ndarray]) -> set[int]:
     """The columns (from 0) whose numbers never go down from one row to the next and are a clock: an epoch, however
     it steps (stamped in bursts; rounded by a spreadsheet to one value throughout, `1658430000000` on every row of
     some MetaMotion files); a sample number (rising by 1 at nearly every row); the seconds (ms, us, ns) elapsed,
     rising at nearly every row by as much as the file's time column, epoch or --rate says it spans (a SmartFallMM
     MetaMotion export: epoch, date-time, elapsed from 17.72 s, x, y, z). A sensor's signal that rises at every row
-    (soil wetting) counts no time: a channel still, and so is one that only creeps up or an axis flat at rest."""
-    rising = _never_going_down(rows)
+    (soil wetting) counts no time: a channel still, and so is one that only creeps up or an axis flat at rest.
+    rising: the table's columns that never go down (_never_going_down)."""
     epochs = {j for j, x in rising.items() if abs(x[0]) >= EPOCH_S_FROM}
     spans = _time_spans(rows, names, rate) + [_epoch_seconds(rising[j]) for j in epochs]
     out = set(epochs)
