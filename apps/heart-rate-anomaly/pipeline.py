@@ -733,6 +733,20 @@ def af_window(score_q: int, irregularity, af_q: int, af_irr) -> bool:
     return score_q >= af_q and bool(F32(irregularity) >= af_irr)
 
 
+def af_window_counts(windows, i_af: int, i_noise: int) -> dict:
+    """AF windows as the card counts them, from (truth class, said AF) per window: {"pos", "tp", "neg", "fp"}
+    (AF windows and those said AF; the other windows and those said AF). A window without a class or of noise
+    is not counted."""
+    c = {"pos": 0, "tp": 0, "neg": 0, "fp": 0}
+    for lab, said in windows:
+        if lab is None or lab == i_noise:
+            continue
+        key = ("pos", "tp") if lab == i_af else ("neg", "fp")
+        c[key[0]] += 1
+        c[key[1]] += int(said)
+    return c
+
+
 def score_recording(app, pipe, rec, scorer=None):
     """One recording through the whole pipeline, with what scoring needs: (result, stream signal)."""
     from tinyml.predict import prepare
@@ -762,17 +776,11 @@ def evaluate(app, pipe, recordings, scorer=None) -> dict:
         truth = rec.truth
         ends = np.asarray(res.ends)
         # rhythm windows: AF decision against the truth label (noise windows excluded)
-        for k, e in enumerate(ends):
-            lab = window_label(truth, (e - W) / rate, e / rate, labels)
-            if lab is None or lab == labels.index("noise"):
-                continue
-            said = af_window(int(res.scores_q[k][i_af]), res.values[k][irr_i], af_q, af_irr)
-            if lab == i_af:
-                c["af_pos"] += 1
-                c["af_tp"] += said
-            else:
-                c["af_neg"] += 1
-                c["af_tn"] += not said
+        w = af_window_counts(((window_label(truth, (e - W) / rate, e / rate, labels),
+                               af_window(int(res.scores_q[k][i_af]), res.values[k][irr_i], af_q, af_irr))
+                              for k, e in enumerate(ends)), i_af, labels.index("noise"))
+        c["af_pos"], c["af_tp"] = c["af_pos"] + w["pos"], c["af_tp"] + w["tp"]
+        c["af_neg"], c["af_tn"] = c["af_neg"] + w["neg"], c["af_tn"] + w["neg"] - w["fp"]
         af_events = [idx / rate for idx, lab, _ in res.events if lab == i_af]
         if rec.activity == "stream":
             stream_h += rec.duration / 3600

@@ -357,14 +357,15 @@ def test_rhythm_study_bootstrap_is_paired_and_false_af_counts_only_records_witho
 
 
 def test_af_windows_are_counted_by_one_rule_for_a_run_and_its_replay():
-    """record_af (a run) and replay_af (a stored run) count AF windows with one helper: windows without a class
-    or of noise are left out; AF windows give pos (tp when said AF), the others neg (fp when said AF)."""
+    """record_af (a run), replay_af (a stored run) and the card's evaluate count AF windows with one helper (the
+    pipeline's af_window_counts): windows without a class or of noise are left out; AF windows give pos (tp when
+    said AF), the others neg (fp when said AF)."""
     st = _study()
     i_af, i_noise = M.labels.index("af"), M.labels.index("noise")
     other = next(i for i in range(len(M.labels)) if i not in (i_af, i_noise))
     windows = [(i_af, True), (i_af, False), (other, True), (other, False), (other, False), (None, True),
                (i_noise, True)]
-    assert st.af_window_counts(windows, i_af, i_noise) == {"pos": 2, "tp": 1, "neg": 3, "fp": 1}
+    assert P.af_window_counts(windows, i_af, i_noise) == {"pos": 2, "tp": 1, "neg": 3, "fp": 1}
     from tinyml.predict import Pipeline
 
     rec, pipe = P.make_demo(M, 31), Pipeline(APP)
