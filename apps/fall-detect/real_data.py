@@ -143,12 +143,13 @@ def read_trial(app, trial: Trial):
     scored: the file refused, or cut into parts at a gap (one trial, one score). A file without a heading is
     read again with the trial's picks, as its refusal tells a user to."""
     from tinyml.errors import TinymlError
+    from tinyml.readers.csv import NO_HEADING
 
     try:
         try:
             parts = _quietly(app, trial.path, ())
         except TinymlError as e:
-            if not trial.picks or "without a heading row" not in str(e):
+            if not trial.picks or NO_HEADING not in str(e):
                 raise
             parts = _quietly(app, trial.path, trial.picks)
     except TinymlError as e:

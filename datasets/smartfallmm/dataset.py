@@ -27,6 +27,7 @@ from pathlib import Path
 from tinyml.data import dataset_module
 from tinyml.errors import TinymlError
 from tinyml.readers import ReadSpec, parse_picks
+from tinyml.readers.csv import NO_HEADING
 from tinyml.recording import Recording
 
 _FILES = dataset_module("mobifall")  # read_whole, as_trial, progress_of, left_out_notice
@@ -86,7 +87,7 @@ def read_file(file: Path, sensor: str, manifest) -> Recording | str:
     out. One predict refuses for want of a heading is read with its sensor's columns, as that refusal tells a
     user (`--channel ax=4 ...`): a MetaMotion file whose clock jumps, its elapsed seconds then no clock."""
     rec = _FILES.read_whole(file, ReadSpec.from_manifest(manifest), manifest)
-    if isinstance(rec, str) and "without a heading row" in rec:
+    if isinstance(rec, str) and NO_HEADING in rec:
         picks = parse_picks(SENSORS[sensor][1], manifest.channels)
         return _FILES.read_whole(file, ReadSpec.from_manifest(manifest, picks=picks), manifest)
     return rec

@@ -25,6 +25,7 @@ from ..timestamps import (DATE_NAMES, SECONDS_PER, UNIX_SECONDS, day_first_of, f
 from . import FileSignal, ReadSpec, channel_options, column_name, decode_text, declared_unit, head_text, is_number, parse_numbers
 
 DELIMITERS = (",", ";", "\t")
+NO_HEADING = "without a heading row"  # in the refusal of a headless table; a caller that knows the columns retries
 
 
 def claim(path: Path, head: bytes) -> int:
@@ -243,7 +244,7 @@ def _numbered_columns(rows: list[list[str]], spec: ReadSpec, path: Path) -> list
              else [f"{ch}={n}" for ch, n in zip(spec.channels, numbered)])
     line = ",".join(c.strip() for c in first)
     rate = "" if "time" in names else f"; without a time column give the rate ({option('rate', 'HZ')})"
-    raise TinymlError(f"{path}: CSV without a heading row (its first line, {line[:48]!r}, is numbers): pick each "
+    raise TinymlError(f"{path}: CSV {NO_HEADING} (its first line, {line[:48]!r}, is numbers): pick each "
                       f"channel's column by its number ({channel_options(picks)}) or add a "
                       f"heading that names the columns ({', '.join(spec.channels)}; time_s for the time){rate}")
 
