@@ -448,6 +448,22 @@ def test_a_meter_export_with_day_month_dates_is_read_day_first(tmp_path):
     assert rec.rate == pytest.approx(1 / 900) and len(rec.signal) == 16
 
 
+def test_a_meter_export_whose_dates_no_day_tells_says_it_reads_them_month_first(tmp_path, capsys):
+    from datetime import datetime, timedelta
+
+    t0 = datetime(2020, 4, 1, 22, 0)  # 04/01 -> 04/02: month first (US) or day first, no field above 12 tells
+    stamps = [(t0 + timedelta(minutes=15 * k)).strftime("%m/%d/%Y %H:%M:%S") for k in range(16)]
+    _one_probe_zentra(tmp_path / "z.csv", ["0.25"] * 16, stamps)
+    rec = read_recording(tmp_path / "z.csv", _spec("soil-monitoring"))
+    assert rec.rate == pytest.approx(1 / 900) and len(rec.signal) == 16
+    err = capsys.readouterr().err
+    assert "dates like '04/01/2020 22:00:00' may be month/day or day/month" in err and "month/day/year" in err
+    one_day = [(t0 + timedelta(minutes=5 * k)).strftime("%m/%d/%Y %H:%M:%S") for k in range(16)]  # one date: no notice
+    _one_probe_zentra(tmp_path / "d.csv", ["0.25"] * 16, one_day)
+    read_recording(tmp_path / "d.csv", _spec("soil-monitoring", rate=None))
+    assert "may be month/day" not in capsys.readouterr().err
+
+
 def test_a_meter_export_saved_as_utf16_is_claimed_by_its_reader(tmp_path):
     _one_probe_zentra(tmp_path / "z.csv", ["0.25"] * 16, encoding="utf-16")
     rec = read_recording(tmp_path / "z.csv", _spec("soil-monitoring"))

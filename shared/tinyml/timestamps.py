@@ -291,19 +291,28 @@ def day_first_of(cells: Sequence[str], found: list[re.Match] | None = None) -> b
     return None
 
 
+def untold_dates(cells: Sequence[str]) -> str | None:
+    """A cell of the column, when its d/m/y or m/d/y dates are ambiguous throughout (no field above 12) and more
+    than one date appears: read the wrong way, its days would be months apart. None otherwise."""
+    found = _slashed(cells)
+    if not found or day_first_of(cells, found) is not None or len({m.group(1, 2, 3) for m in found}) == 1:
+        return None
+    return found[0].group(0)
+
+
 def _day_first(cells: Sequence[str], name: str, path) -> bool | None:
     """day_first_of. A column of d/m/y or m/d/y dates ambiguous throughout: one date only (a day's recording) is
-    read day first, said in a notice (its times are the same either way); several are refused (read the wrong
-    way, days would be months apart)."""
+    read day first, said in a notice (its times are the same either way); several are refused (untold_dates)."""
     found = _slashed(cells)
     told = day_first_of(cells, found)
     if told is not None or not found:
         return told
-    if len({m.group(1, 2, 3) for m in found}) == 1:
+    example = untold_dates(cells)
+    if example is None:
         notice(path, f"time column {name!r}: the date {found[0].group(0).split()[0]!r} may be day/month or "
                      "month/day: read as day/month/year (one date throughout: the times are the same either way)")
         return True
-    raise TinymlError(f"{path}: time column {name!r}: dates like {found[0].group(0)!r} may be day/month or "
+    raise TinymlError(f"{path}: time column {name!r}: dates like {example!r} may be day/month or "
                       "month/day and no day above 12 tells which: write them as ISO-8601 (2026-12-05 14:28)")
 
 

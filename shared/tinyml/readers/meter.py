@@ -11,8 +11,9 @@ VWC,°C Temp,mS/cm EC Bulk`. The unit leads the measurement (` m3/m3 Water Conte
 measurement is a column's family and its port the tag: one probe's moisture is `Water Content`; with several
 probes pick one (`--channel vwc="Water Content Port2"`), its temperature and EC follow (readers/_logger.py).
 Date-times are the logger's local time with a 12- or 24-hour clock, as the computer that exported them writes
-dates: day/month/year when a day above 12 says so, else month/day/year (the US default). A record without a
-value is a missing sample (NaN), left to the core like any other file's.
+dates: day/month/year when a day above 12 says so, else month/day/year (the US default, said in a notice when
+several dates could be either). A record without a value is a missing sample (NaN), left to the core like any
+other file's.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import csv
 import re
 from pathlib import Path
 
-from ..errors import TinymlError
-from ..timestamps import day_first_of, to_seconds
+from ..errors import TinymlError, notice
+from ..timestamps import day_first_of, to_seconds, untold_dates
 from ..units import lookup
 from . import MISSING, FileSignal, ReadSpec, decode_text, head_text, numbered_lines, parse_numbers
 from ._logger import choose
@@ -75,6 +76,11 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     if spec.rate is None and body:
         stamps = [r[0] for r in body]
         day_first = bool(day_first_of(stamps))  # month/day (the US default) unless a day above 12 says otherwise
+        example = untold_dates(stamps)
+        if example is not None:  # several dates no day above 12 tells: say which way they were read
+            notice(path, f"{heading[0]!r}: dates like {example!r} may be month/day or day/month and no day above 12 "
+                         "tells which: read as month/day/year (the US default of METER's software); if the computer "
+                         "that exported them writes day/month, re-export with ISO dates (2026-12-05 14:28)")
         fs.times, fs.time_origin, fs.time_note = to_seconds(stamps, heading[0], spec, path,
                                                             where=lambda k: f"line {line_of(k)}", day_first=day_first)
     return fs
