@@ -101,9 +101,10 @@ def record_af(app, pipe, rec) -> dict:
     af_q = score_threshold_q(m.postprocess["af_threshold"], o.scale, o.zero_point)
     af_irr, irr_i = np.float32(m.postprocess["af_irregularity"]), m.values.index("irregularity")
     res = score_recording(app, pipe, rec)
-    c = app.pipeline.af_window_counts(((window_label(rec.truth, (e - W) / rate, e / rate, labels),
-                           af_window(int(res.scores_q[k][i_af]), res.values[k][irr_i], af_q, af_irr))
-                          for k, e in enumerate(res.ends)), i_af, i_noise)
+    windows = ((window_label(rec.truth, (e - W) / rate, e / rate, labels),
+                af_window(int(res.scores_q[k][i_af]), res.values[k][irr_i], af_q, af_irr))
+               for k, e in enumerate(res.ends))
+    c = app.pipeline.af_window_counts(windows, i_af, i_noise)
     has_af = any(lab in AF_LABELS for _, _, lab in rec.truth.get("rhythm", []))
     return {**c, "events": sum(1 for _, lab, _ in res.events if lab == i_af), "hours": rec.duration / 3600,
             "has_af": has_af}
@@ -277,9 +278,9 @@ def replay_af(app, table: dict) -> dict:
     events = [int(end) for k, end in enumerate(table["ends"])  # the decision's state runs through every window
               if pp.decide_af(int(table["s_af"][k]), int(table["s_noise"][k]), table["sqi"][k],
                               table["irregularity"][k], int(end))]
-    c = app.pipeline.af_window_counts(((lab, app.pipeline.af_window(int(table["s_af"][k]), table["irregularity"][k], pp.af_q,
-                                                        pp.af_irr))
-                          for k, lab in enumerate(table["label"])), i_af, i_noise)
+    windows = ((lab, app.pipeline.af_window(int(table["s_af"][k]), table["irregularity"][k], pp.af_q, pp.af_irr))
+               for k, lab in enumerate(table["label"]))
+    c = app.pipeline.af_window_counts(windows, i_af, i_noise)
     return {**c, "af_events": events}
 
 

@@ -75,8 +75,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
                     names={ch: names[k] for ch, k in found.items()})
     if spec.rate is None and body:
         stamps = [r[0] for r in body]
-        day_first = bool(day_first_of(stamps))  # month/day (the US default) unless a day above 12 says otherwise
-        example = untold_dates(stamps)
+        told = day_first_of(stamps)
+        day_first = bool(told)  # month/day (the US default) unless a day above 12 says otherwise
+        example = untold_dates(stamps) if told is None else None
         if example is not None:  # several dates no day above 12 tells: say which way they were read
             notice(path, f"{heading[0]!r}: dates like {example!r} may be month/day or day/month and no day above 12 "
                          "tells which: read as month/day/year (the US default of METER's software); if the computer "
