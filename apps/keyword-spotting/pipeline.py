@@ -76,6 +76,15 @@ COPY_GAIN_DB = 12.0  # level of the extra stream copies, +-
 FEATURE_CHUNK = 2048  # 1 s windows turned into features at once (128 MB of samples at most)
 CONTEXT_WORDS = 6  # words of a voice kept as neighbouring speech for its commands
 TEST_SET_SILENCE = "noise:test-set"  # speech-commands' subject of the official test set's silence clips
+# Household sounds that are neither speech nor steady noise (tinyml.data.household: dishes, a tap, knocks,
+# a rhythmic machine, coughs and hums, music): the real folders have no background recording, and the
+# generator's noise is steady or babble. HOUSEHOLD_SHARE: windows of them alone ("silence") per training
+# window; HOUSEHOLD_MIX_P: the share of the clips' augmented copies with one under the word, at
+# HOUSEHOLD_SNR_DB. Drawn from their own generator, so every other training window stays as it was.
+HOUSEHOLD_SHARE = 0.05
+HOUSEHOLD_MIX_P = 0.2
+HOUSEHOLD_SNR_DB = (0.0, 20.0)
+HOUSEHOLD_SEED = 0x486F  # their generator: seeded by the manifest's seed and this
 
 
 def make_examples(recordings, fx, manifest, rng, augment):
@@ -110,6 +119,7 @@ def make_examples(recordings, fx, manifest, rng, augment):
 
     noise_pool = [r.signal[:W, 0] for r in recordings if r.label == "silence" and len(r.signal) >= W]
     context_pool = _context_pool(recordings) if augment else {}
+    hrng = np.random.default_rng([int(manifest.dataset.get("seed", 0)), HOUSEHOLD_SEED])
     for r in recordings:
         x = r.signal[:, 0]
         if r.activity in ("stream", "keywords"):
@@ -128,11 +138,21 @@ def make_examples(recordings, fx, manifest, rng, augment):
             y = _fit(_warp(w, _warp_factor(rng)), W)
             if r.label in manifest.app["event_labels"] and rng.random() < CONTEXT_P:
                 y = _with_context(y, context_pool.get(r.subject), rng)
-            clips.append(_augment(y, rng, noise_pool))
+            y = _augment(y, rng, noise_pool)
+            if hrng.random() < HOUSEHOLD_MIX_P:
+                y = _with_household(y, hrng, manifest.rate)
+            clips.append(y)
             clip_y.append(labels.index(r.label)); clip_g.append(clip_group(r))
         if len(clips) >= FEATURE_CHUNK:
             features_of_clips()
     features_of_clips()
+    if augment and "silence" in labels:
+        for k in range(int(HOUSEHOLD_SHARE * len(ys))):
+            w, kind = household_window(manifest, hrng, W)
+            clips.append(w); clip_y.append(labels.index("silence")); clip_g.append(f"household:{kind}")
+            if len(clips) >= FEATURE_CHUNK:
+                features_of_clips()
+        features_of_clips()
     feats = [f for f in feats if len(f)]
     if not feats:
         return np.zeros((0, *fx.input_shape()), np.float32), np.zeros(0, np.int64), np.zeros(0, str)
@@ -245,6 +265,32 @@ def _with_context(w, words, rng):
 
 def _rms(x):
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
+
+
+def household_window(manifest, rng, n):
+    """One window of a household sound (tinyml.data.household) over a faint steady noise, through a
+    microphone and a phone's capture path (the generator's Mic): what a device hears in a room where nobody
+    speaks. Returns the window and the sound's kind."""
+    from tinyml.data import dataset_module
+    from tinyml.data.household import SOUND_KINDS, sound
+
+    ds = dataset_module(manifest.dataset["generator"])
+    kind = SOUND_KINDS[int(rng.integers(len(SOUND_KINDS)))]
+    steady = [k for k in ds.NOISE_KINDS if k != "babble"]  # babble is speech
+    bed = steady[int(rng.integers(len(steady)))]
+    level = 10 ** (rng.uniform(-45, -12) / 20)
+    y = level * (sound(kind, n, manifest.rate, rng) + ds.noise(bed, n, rng) * 10 ** (-rng.uniform(10, 30) / 20))
+    return ds.Mic(rng, device=True)(y), kind
+
+
+def _with_household(w, rng, rate):
+    """A window with a household sound mixed under it at HOUSEHOLD_SNR_DB (against the window's RMS)."""
+    from tinyml.data.household import SOUND_KINDS, sound
+
+    kind = SOUND_KINDS[int(rng.integers(len(SOUND_KINDS)))]
+    rms = float(np.sqrt(np.mean(np.square(w, dtype=np.float64))))
+    s = sound(kind, len(w), rate, rng) * np.float32(rms / 10 ** (rng.uniform(*HOUSEHOLD_SNR_DB) / 20))
+    return np.clip(w + s, -1, 1).astype(np.float32)
 
 
 def _gain(rng):

@@ -419,3 +419,35 @@ def test_held_out_clips_are_grouped_by_speaker_for_the_intervals(tmp_path, monke
     ids = np.concatenate([o[2] for o in scoring.held_out_examples(app, APP.pipeline.make_examples, recs, fx)])
     n_groups = len(set(speaker[i] for i in np.flatnonzero(~silent))) + int(silent.sum())
     assert len(np.unique(ids)) == n_groups < len(recs)
+
+
+def test_training_windows_add_household_sounds_as_silence_and_evaluation_none(tmp_path):
+    """Training (augment) adds HOUSEHOLD_SHARE windows of household sounds labelled silence, grouped by
+    kind, and leaves evaluation's windows alone; the household draws have their own generator, so the
+    windows before them are the same whatever HOUSEHOLD_SHARE is. Fails if they are missing, mislabelled,
+    added at evaluation, or shift the other windows' draws."""
+    from tinyml.apps import load_module
+    from tinyml.paths import datasets_dir
+
+    P = APP.pipeline
+    sc = load_module(datasets_dir() / "speech-commands" / "dataset.py", "kws_sc_household")
+    fxm = load_module(datasets_dir() / "speech-commands" / "fixture.py", "kws_sc_household_fixture")
+    fxm.write_test_set(tmp_path / "test", seed=0)
+    recs = [r for r in sc.load([tmp_path / "test"], rate=16000, channels=["audio"]) if r.label in M.labels][:40]
+    fx = FeatureExtractor(M)
+    X0, y0, g0 = P.make_examples(recs, fx, M, np.random.default_rng(0), False)
+    assert not any(str(g).startswith("household:") for g in g0)
+    X, y, g = P.make_examples(recs, fx, M, np.random.default_rng(0), True)
+    home = np.array([str(v).startswith("household:") for v in g])
+    n_other = int((~home).sum())
+    assert int(home.sum()) == int(P.HOUSEHOLD_SHARE * n_other) > 0
+    assert set(y[home]) == {M.labels.index("silence")}
+    assert np.isfinite(X[home]).all() and X[home].std() > 0
+    old = P.HOUSEHOLD_SHARE
+    try:
+        P.HOUSEHOLD_SHARE = 0.0
+        X2, y2, g2 = P.make_examples(recs, fx, M, np.random.default_rng(0), True)
+    finally:
+        P.HOUSEHOLD_SHARE = old
+    np.testing.assert_array_equal(X2, X[~home])
+    np.testing.assert_array_equal(y2, y[~home])
