@@ -278,7 +278,7 @@ def household_window(manifest, rng, n):
     kind = SOUND_KINDS[int(rng.integers(len(SOUND_KINDS)))]
     steady = [k for k in ds.NOISE_KINDS if k != "babble"]  # babble is speech
     bed = steady[int(rng.integers(len(steady)))]
-    level = 10 ** (rng.uniform(-45, -12) / 20)
+    level = 10 ** (rng.uniform(-45, -12) / 20)  # before the capture path's gain control, which mostly sets it
     y = level * (sound(kind, n, manifest.rate, rng) + ds.noise(bed, n, rng) * 10 ** (-rng.uniform(10, 30) / 20))
     return ds.Mic(rng, device=True)(y), kind
 
@@ -288,8 +288,7 @@ def _with_household(w, rng, rate):
     from tinyml.data.household import SOUND_KINDS, sound
 
     kind = SOUND_KINDS[int(rng.integers(len(SOUND_KINDS)))]
-    rms = float(np.sqrt(np.mean(np.square(w, dtype=np.float64))))
-    s = sound(kind, len(w), rate, rng) * np.float32(rms / 10 ** (rng.uniform(*HOUSEHOLD_SNR_DB) / 20))
+    s = sound(kind, len(w), rate, rng) * np.float32(_rms(w) / 10 ** (rng.uniform(*HOUSEHOLD_SNR_DB) / 20))
     return np.clip(w + s, -1, 1).astype(np.float32)
 
 

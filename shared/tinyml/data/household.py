@@ -24,32 +24,31 @@ from scipy import signal as sps
 
 from ..errors import TinymlError
 
-SOUND_KINDS = ("clatter", "water", "knock", "machine", "vocal", "music")
+REDRAWS = 20
 
 
 def sound(kind: str, n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
     """n samples of a household sound of `kind` (SOUND_KINDS) at `rate` Hz, unit RMS."""
-    makers = {"clatter": _clatter, "water": _water, "knock": _knock, "machine": _machine, "vocal": _vocal,
-              "music": _music}
-    if kind not in makers:
+    if kind not in _MAKERS:
         raise TinymlError(f"unknown household sound {kind!r}; allowed: {', '.join(SOUND_KINDS)}")
     if n <= 0:
         raise TinymlError(f"household sound: {n} samples asked for (needs at least 1)")
-    y = np.asarray(makers[kind](n, float(rate), rng), np.float64)
-    if not np.isfinite(y).all():
-        raise TinymlError(f"household sound {kind!r}: the synthesis gave a non-finite sample")
-    rms = np.sqrt(np.mean(y * y))
-    if rms <= 0:  # a window that fell in a gap: a faint floor rather than digital silence
-        y = rng.normal(0.0, 1.0, n)
+    for _ in range(REDRAWS):  # a short window can fall wholly in a gap between sounds: draw it again
+        y = np.asarray(_MAKERS[kind](n, float(rate), rng), np.float64)
+        if not np.isfinite(y).all():
+            raise TinymlError(f"household sound {kind!r}: the synthesis gave a non-finite sample")
         rms = np.sqrt(np.mean(y * y))
-    return (y / rms).astype(np.float32)
+        if rms > 0:
+            return (y / rms).astype(np.float32)
+    raise TinymlError(f"household sound {kind!r}: {REDRAWS} draws of {n} samples held no sound")
 
 
-def _onsets(n: int, rate: float, rng, per_s: float) -> np.ndarray:
-    """Poisson onsets (sample indices) over n samples, starting a little before the window (sounds ring in)."""
-    span = n / rate + 0.3
-    k = int(rng.poisson(per_s * span))
-    return ((rng.uniform(0.0, span, k) - 0.3) * rate).astype(int)
+def _onsets(n: int, rate: float, rng, per_s: float, lead: float) -> np.ndarray:
+    """Poisson onsets (sample indices) over n samples, from `lead` s before the window (the longest sound of
+    the kind: one that started earlier still rings in), at least one."""
+    span = n / rate + lead
+    k = max(1, int(rng.poisson(per_s * span)))
+    return ((rng.uniform(0.0, span, k) - lead) * rate).astype(int)
 
 
 def _add(y: np.ndarray, at: int, x: np.ndarray) -> None:
@@ -71,7 +70,7 @@ def _ring(rate: float, freqs, decays, amps, dur: float) -> np.ndarray:
 def _clatter(n, rate, rng):
     y = np.zeros(n)
     top = 0.45 * rate
-    for at in _onsets(n, rate, rng, rng.uniform(1.0, 8.0)):
+    for at in _onsets(n, rate, rng, rng.uniform(1.0, 8.0), 0.5):
         k = int(rng.integers(3, 9))
         freqs = np.minimum(np.exp(rng.uniform(np.log(1200.0), np.log(7000.0), k)), top)
         decays = rng.uniform(0.01, 0.15, k)
@@ -90,7 +89,7 @@ def _water(n, rate, rng):
     hiss *= 1 + 0.4 * np.sin(2 * np.pi * rng.uniform(2, 9) * t + rng.uniform(0, 6.3))
     y = hiss * rng.uniform(0.05, 0.3)
     top = 0.45 * rate
-    for at in _onsets(n, rate, rng, rng.uniform(100.0, 600.0)):
+    for at in _onsets(n, rate, rng, rng.uniform(100.0, 600.0), 0.05):
         f0 = min(np.exp(rng.uniform(np.log(1000.0), np.log(5000.0))), top / 1.6)
         tau = rng.uniform(0.002, 0.01)
         tt = np.arange(int(5 * tau * rate)) / rate
@@ -107,7 +106,7 @@ def _knock(n, rate, rng):
         starts = np.arange(-rng.uniform(0, step), n / rate, step)
     else:  # knocks and doors: groups of 2-4 hits
         starts = []
-        for g in _onsets(n, rate, rng, rng.uniform(0.5, 1.5)) / rate:
+        for g in _onsets(n, rate, rng, rng.uniform(0.5, 1.5), 1.3) / rate:
             gap = rng.uniform(0.12, 0.3)
             starts += [g + i * gap for i in range(int(rng.integers(2, 5)))]
     for s in starts:
@@ -131,7 +130,7 @@ def _machine(n, rate, rng):
     y = y + rng.uniform(0.1, 0.5) * sum(np.sin(k * ph) / k for k in range(1, 6))
     if rng.random() < 0.5:  # a squeak once per turn
         f_sq = rng.uniform(1000, min(3500, 0.4 * rate))
-        sq = np.sin(2 * np.pi * f_sq * t * (1 + 0.1 * cycle)) * (cycle > rng.uniform(0.85, 0.97))
+        sq = np.sin(2 * np.pi * np.cumsum(f_sq * (1 + 0.1 * cycle)) / rate) * (cycle > rng.uniform(0.85, 0.97))
         y = y + rng.uniform(0.2, 1.0) * sq
     return y
 
@@ -141,8 +140,9 @@ _VOWELS = ((270, 2290, 3010), (390, 1990, 2550), (530, 1840, 2480), (660, 1720, 
            (570, 840, 2410), (440, 1020, 2240), (300, 870, 2240), (640, 1190, 2390))
 
 
-def _formants(x, rate, tracks):
-    """x through three resonators whose centre frequencies follow `tracks` (3 arrays), in 10 ms blocks."""
+def _formants(x, rate, tracks, gains=(1.0, 0.5, 1 / 3)):
+    """x through three resonators whose centre frequencies follow `tracks` (3 arrays), in 10 ms blocks,
+    summed with `gains`."""
     out = np.zeros(len(x))
     block = max(1, int(0.01 * rate))
     zi = [np.zeros(2) for _ in tracks]
@@ -155,7 +155,7 @@ def _formants(x, rate, tracks):
             r = np.exp(-np.pi * bw / rate)
             a = [1.0, -2 * r * np.cos(2 * np.pi * f / rate), r * r]
             yj, zi[j] = sps.lfilter([1 - r], a, seg, zi=zi[j])
-            acc += yj / (j + 1)
+            acc += yj * gains[j]
         out[s : s + len(seg)] = acc
     return out
 
@@ -163,7 +163,7 @@ def _formants(x, rate, tracks):
 def _vocal(n, rate, rng):
     y = np.zeros(n)
     scale = rng.uniform(1.0, 1.35)  # formants of a child or a woman sit higher
-    for at in _onsets(n, rate, rng, rng.uniform(0.6, 2.0)):
+    for at in _onsets(n, rate, rng, rng.uniform(0.6, 2.0), 1.1):
         style = rng.integers(4)
         dur = rng.uniform(0.15, 0.3) if style == 3 else rng.uniform(0.3, 1.1)
         m = int(dur * rate)
@@ -171,6 +171,7 @@ def _vocal(n, rate, rng):
         v0, v1 = (_VOWELS[int(i)] for i in rng.integers(len(_VOWELS), size=2))
         glide = np.clip(t / dur * rng.uniform(0.8, 1.5), 0, 1)
         tracks = [scale * (a + (b - a) * glide) for a, b in zip(v0, v1)]
+        gains = (1.0, 0.5, 1 / 3)
         if style == 3:  # a cough: a burst of breath noise through the vocal tract
             src = rng.normal(0, 1, m) * np.exp(-t / rng.uniform(0.04, 0.1))
         else:
@@ -180,12 +181,12 @@ def _vocal(n, rate, rng):
             pulses = np.diff(np.floor(np.cumsum(f0) / rate), prepend=0.0)
             src = pulses + 0.03 * rng.normal(0, 1, m)
             if style == 1:  # a closed-mouth hum: low first formant, the rest weak
-                tracks = [np.full(m, 250.0 * scale), np.full(m, 2000.0 * scale), tracks[2]]
+                tracks, gains = [np.full(m, 250.0 * scale), np.full(m, 2000.0 * scale), tracks[2]], (1.0, 0.1, 0.05)
             env = np.minimum(1, np.minimum(t, dur - t) / 0.04)
             if style == 2:
                 env = env * (0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(4, 6) * t) > 0.3)
             src = src * env
-        _add(y, at, _formants(src, rate, tracks) * 10 ** (rng.uniform(-10, 0) / 20))
+        _add(y, at, _formants(src, rate, tracks, gains) * 10 ** (rng.uniform(-10, 0) / 20))
     return y
 
 
@@ -195,7 +196,7 @@ def _music(n, rate, rng):
     steps = np.array([0, 2, 4, 5, 7, 9, 11, 12, 14, 16])
     bright = rng.uniform(0.7, 2.0)  # how fast the partials fall off
     nyq = 0.45 * rate
-    for at in _onsets(n, rate, rng, rng.uniform(2.0, 8.0)):
+    for at in _onsets(n, rate, rng, rng.uniform(2.0, 8.0), 0.6):
         dur = rng.uniform(0.1, 0.6)
         t = np.arange(int(dur * rate)) / rate
         env = np.minimum(1, t / 0.01) * np.exp(-t / rng.uniform(0.1, 0.5))
@@ -211,3 +212,8 @@ def _music(n, rate, rng):
             m = int(0.05 * rate)
             _add(y, int(at), sps.lfilter(b, a, rng.normal(0, 1, m)) * np.exp(-np.arange(m) / (0.01 * rate)) * 0.3)
     return y
+
+
+_MAKERS = {"clatter": _clatter, "water": _water, "knock": _knock, "machine": _machine, "vocal": _vocal,
+           "music": _music}
+SOUND_KINDS = tuple(_MAKERS)
