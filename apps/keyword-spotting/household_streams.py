@@ -69,11 +69,19 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     kinds = sorted({r.source.split(":", 1)[1] for r in streams})
+    at = {}  # false accepts per kind at the manifest's point
+    for kind in kinds:
+        pick = [i for i, r in enumerate(streams) if r.source == f"household:{kind}"]
+        row = sweep(app, [streams[i] for i in pick], [scores[i] for i in pick], pipe.model.output.scale,
+                    pipe.model.output.zero_point, smooths=(int(pp["smooth"]),), thresholds=(float(pp["threshold"]),))
+        at[kind] = (row[0]["false_alarms"], len(pick))
     print(f"{args.run or 'committed'}: {len(streams)} min of household sounds ({', '.join(kinds)}), "
           f"smooth {pp['smooth']}, suppress {pp['suppress_s']:g} s")
     for r in rows:
         print(f"threshold {r['threshold']:g}: {r['false_alarms']} false accepts "
               f"({r['false_alarms_per_hour']:.1f} / h)")
+    print(f"at threshold {pp['threshold']:g}, by kind: "
+          + ", ".join(f"{k} {fa} in {m} min" for k, (fa, m) in at.items()))
     return 0
 
 
