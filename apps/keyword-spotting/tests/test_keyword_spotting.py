@@ -270,6 +270,28 @@ def test_operating_point_sweeps_the_real_post_processor_and_picks_the_nearest_po
     assert (best["smooth"], best["threshold"]) == (3, 0.9)
 
 
+def test_the_operating_point_must_still_hear_the_demo_scene():
+    """The rule of 2026-12-07: a point at which the committed model misses the demo scene's commands is no
+    candidate. hears_demo marks the manifest's point heard (make flash passes there) and a threshold no
+    smoothed score reaches (1.0) not heard; choose skips unheard points even when they score best, and says so
+    in one line when none is left. Fails if the demo check or the filter is dropped."""
+    from tinyml.apps import load_module
+    from tinyml.errors import TinymlError
+
+    op = load_module(APP.dir / "operating_point.py", "kws_operating_point_demo")
+    pp = M.postprocess
+    here = {"smooth": int(pp["smooth"]), "threshold": float(pp["threshold"]), "suppress_s": float(pp["suppress_s"]),
+            "false_alarms_per_hour": 9.0, "false_rejects": 0.5}
+    deaf = {**here, "threshold": 1.0, "false_alarms_per_hour": 0.0, "false_rejects": 0.0}
+    rows = [here, deaf]
+    op.hears_demo(APP, None, rows)
+    assert here["demo_heard"] and not deaf["demo_heard"]
+    target = {"max_false_alarms_per_hour": 1.0, "sensitivity": 0.9}
+    assert op.choose(rows, target) is here  # deaf scores 0 but misses the demo
+    with pytest.raises(TinymlError, match="no point hears the demo"):
+        op.choose([deaf], target)
+
+
 def test_validation_only_talkers_never_train(tmp_path):
     """The manifest's validation-only TTS talkers (synthetic-speech val_random_voices) give the validation
     split every command (on and off above all: real Speech Commands has almost none) and unknown words, and
