@@ -59,6 +59,19 @@ def val_streams(app) -> list:
     return [r for r in recs if r.split == "val" and r.activity in ("stream", "keywords")]
 
 
+def _events(app, fx, n, scores, out_scale, out_zero_point, smooth, threshold, suppress_s) -> list:
+    """The app's post-processor's events (sample, label, score) over n samples given their windows' int8 scores,
+    at smooth, threshold and suppress_s. It reads only the windows' lengths: zero views stand for the audio."""
+    from tinyml.postprocess import ThresholdEvents
+    from tinyml.predict import postprocess
+
+    mm = app.pipeline.with_postprocess(app.manifest, smooth=smooth, threshold=threshold, suppress_s=suppress_s)
+    frames = np.broadcast_to(np.zeros((1, fx.window, 1), np.float32), (fx.n_windows(n), fx.window, 1))
+    sig = np.broadcast_to(np.zeros((1, 1), np.float32), (n, 1))
+    pp = ThresholdEvents(mm, out_scale, out_zero_point)  # the app's PostProcessor, unrecorded
+    return postprocess(pp, frames, fx.window, fx.hop, scores, sig)
+
+
 def sweep(app, streams, scores, out_scale, out_zero_point, smooths=SMOOTHS, thresholds=THRESHOLDS,
           holds=None) -> list[dict]:
     """FA/h and false rejects of the app's post-processor over `streams` (Recordings; only their length,
@@ -66,8 +79,6 @@ def sweep(app, streams, scores, out_scale, out_zero_point, smooths=SMOOTHS, thre
     (holds; default the manifest's)."""
     from tinyml.features import FeatureExtractor
     from tinyml.metrics import event_metrics
-    from tinyml.postprocess import ThresholdEvents
-    from tinyml.predict import postprocess
 
     m = app.manifest
     fx = FeatureExtractor(m)
@@ -76,15 +87,8 @@ def sweep(app, streams, scores, out_scale, out_zero_point, smooths=SMOOTHS, thre
     holds = holds or (float(m.postprocess["suppress_s"]),)
     grid = [(s, t, h) for s in smooths for t in thresholds for h in holds]
     for smooth, th, hold in grid:
-        mm = app.pipeline.with_postprocess(m, smooth=smooth, threshold=th, suppress_s=hold)
-        events = []
-        for r, sq in zip(streams, scores):
-            n = len(r.signal)
-            # the post-processor reads only the windows' lengths: zero views stand for the audio
-            frames = np.broadcast_to(np.zeros((1, fx.window, 1), np.float32), (fx.n_windows(n), fx.window, 1))
-            sig = np.broadcast_to(np.zeros((1, 1), np.float32), (n, 1))
-            pp = ThresholdEvents(mm, out_scale, out_zero_point)  # the app's PostProcessor, unrecorded
-            events.append(postprocess(pp, frames, fx.window, fx.hop, sq, sig))
+        events = [_events(app, fx, len(r.signal), sq, out_scale, out_zero_point, smooth, th, hold)
+                  for r, sq in zip(streams, scores)]
         em = event_metrics(streams, events, m.labels, m.rate, before, after)
         rows.append({"smooth": smooth, "threshold": th, "suppress_s": hold,
                      "false_alarms": int(em.get("false_alarms", 0)),
@@ -100,22 +104,17 @@ def hears_demo(app, run, rows) -> None:
     from tinyml.device.commands import demo_verdict
     from tinyml.features import FeatureExtractor
     from tinyml.fixtures import demo_path, truth_path
-    from tinyml.postprocess import ThresholdEvents
-    from tinyml.predict import Pipeline, postprocess, prepare, read_input
+    from tinyml.predict import Pipeline, prepare, read_input
 
     m = app.manifest
-    rec = read_input(app, demo_path(app))
-    sig = prepare(app, rec, notice=False)
+    sig = prepare(app, read_input(app, demo_path(app)), notice=False)
     pipe = Pipeline(app, folder=run) if run else Pipeline(app)
     scores = pipe.run(sig).scores_q
     fx = FeatureExtractor(m)
-    frames = np.broadcast_to(np.zeros((1, fx.window, 1), np.float32), (fx.n_windows(len(sig)), fx.window, 1))
     for row in rows:
-        mm = app.pipeline.with_postprocess(m, smooth=row["smooth"], threshold=row["threshold"],
-                                           suppress_s=row["suppress_s"])
-        pp = ThresholdEvents(mm, pipe.model.output.scale, pipe.model.output.zero_point)
-        got = [{"t": i / m.rate, "event": m.labels[lab]} for i, lab, _ in postprocess(pp, frames, fx.window, fx.hop,
-                                                                                       scores, sig)]
+        ev = _events(app, fx, len(sig), scores, pipe.model.output.scale, pipe.model.output.zero_point,
+                     row["smooth"], row["threshold"], row["suppress_s"])
+        got = [{"t": i / m.rate, "event": m.labels[lab]} for i, lab, _ in ev]
         row["demo_heard"] = demo_verdict(app, truth_path(app), got)[1]
 
 

@@ -147,7 +147,7 @@ def make_examples(recordings, fx, manifest, rng, augment):
             features_of_clips()
     features_of_clips()
     if augment and "silence" in labels:
-        for k in range(int(HOUSEHOLD_SHARE * len(ys))):
+        for _ in range(int(HOUSEHOLD_SHARE * len(ys))):
             w, kind = household_window(manifest, hrng, W)
             clips.append(w); clip_y.append(labels.index("silence")); clip_g.append(f"household:{kind}")
             if len(clips) >= FEATURE_CHUNK:
