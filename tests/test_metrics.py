@@ -303,3 +303,16 @@ def test_poisson_rate_ci_is_the_exact_interval_of_a_rate():
     lo, hi = poisson_rate_ci(3, 2.51)  # MobiFall's daily activity: 3 false alarms in 2.51 h
     assert (round(lo, 2), round(hi, 2)) == (0.25, 3.49)
     assert poisson_rate_ci(10, 1.0, level=0.5)[1] < poisson_rate_ci(10, 1.0)[1]
+
+
+def test_median_ci_order_statistics():
+    from tinyml.metrics import median_ci
+
+    # n = 17 at 95 %: the 5th and 13th of the sorted values (binomial tail 0.0245 each side)
+    assert median_ci(np.arange(17.0)[::-1]) == (4.0, 12.0)
+    assert median_ci(np.arange(100.0)) == (39.0, 60.0)
+    lo, hi = median_ci([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert np.isnan(lo) and np.isnan(hi)  # five values cannot bound a median at 95 %
+    rng = np.random.default_rng(0)
+    cover = sum(lo <= 0.0 <= hi for lo, hi in (median_ci(rng.standard_normal(25)) for _ in range(400)))
+    assert cover / 400 >= 0.93  # exact coverage is at least 95 % (sampling error allowed)

@@ -43,11 +43,14 @@ def defect_orders(balls: float, ball_d: float, pitch_d: float, contact_deg: floa
 # name -> orders. Sources: CWRU Bearing Data Center "bearing information" (6205-2RS JEM SKF drive end,
 # 6203-2RS JEM SKF fan end); Paderborn KAt data set description (6203, 8 balls of 6.75 mm on 28.55 mm);
 # IMS readme (Rexnord ZA-2115: 16 rollers of 0.331 in on 2.815 in, 15.17 deg); XJTU-SY (Wang et al., IEEE
-# Trans. Reliability 2020: LDK UER204, 8 balls of 7.92 mm on 34.55 mm; BPFO 107.91 Hz at 35 Hz).
+# Trans. Reliability 2020: LDK UER204, 8 balls of 7.92 mm on 34.55 mm; BPFO 107.91 Hz at 35 Hz); FEMTO-ST
+# PRONOSTIA (IEEE PHM 2012 challenge details, appendix A.1: 13 rolling elements of 3.5 mm, mean diameter 25.6 mm;
+# its organisers note that the kinematic frequencies match their observations poorly).
 KNOWN: dict[str, dict[str, float]] = {
     "skf-6205": {"bpfo": 3.5848, "bpfi": 5.4152, "bsf": 4.7135 / 2, "ftf": 0.39828},
     "skf-6203": {"bpfo": 3.0530, "bpfi": 4.9469, "bsf": 3.9874 / 2, "ftf": 0.3817},
     "6203-paderborn": defect_orders(8, 6.75, 28.55, 0.0),
     "rexnord-za-2115": defect_orders(16, 0.331, 2.815, 15.17),
     "ldk-uer204": defect_orders(8, 7.92, 34.55, 0.0),
+    "femto-pronostia": defect_orders(13, 3.5, 25.6, 0.0),
 }

@@ -46,3 +46,20 @@ def regression_metrics(y_true, y_pred, groups=None, *, level: float = 0.95, n_bo
         "mae_ci": [float(v) for v in mae_ci],
         "rmse_ci": [float(v) for v in rmse_ci],
     }
+
+
+def median_ci(values, *, level: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval for a median from its sample's order statistics: [x_(k), x_(n+1-k)] with the
+    largest k whose binomial(n, 1/2) tail P(B < k) stays within (1 - level) / 2 (exact coverage >= level; NaN
+    when n is too small for any k, n < 6 at 95 %). One value per independent unit (a machine, a run)."""
+    from scipy.stats import binom
+
+    x = np.sort(np.asarray(values, np.float64).reshape(-1))
+    n = len(x)
+    a = (1 - level) / 2
+    k = 0
+    while k + 1 <= n and binom.cdf(k, n, 0.5) <= a:  # P(B <= k) = P(B < k + 1)
+        k += 1
+    if k == 0:
+        return float("nan"), float("nan")
+    return float(x[k - 1]), float(x[n - k])

@@ -1,0 +1,53 @@
+"""A small FEMTO / PRONOSTIA tree in the distributed layout, for tests (no real data needed).
+
+    write_fixture(root, seed=0) -> {relative path: {"clock": seconds of day, "data": float64 [2560, 2]}}
+
+`Learning_set/Bearing1_1/` holds 7 snapshots written as the data set writes them (`9,39,39,65664,0.552,-0.146`:
+hour, minute, second, microsecond, horizontal g, vertical g), one every 10 s, passing midnight after the
+third, with a temperature file beside them; `Full_Test_Set/Bearing2_4/` 4 snapshots separated by semicolons
+with the microseconds in exponent form (`8;8;0;4.2504e+05;0.065;-0.058`, as Bearing1_4 has them), and
+`Test_set/Bearing2_4/` the challenge's cut copy of it (2 snapshots).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+ROWS = 2560
+
+
+def _snapshot(rng, n: int) -> np.ndarray:
+    t = np.arange(ROWS) / 25600.0
+    x = 0.3 * rng.standard_normal((ROWS, 2)) + (0.2 + 0.1 * n) * np.sin(2 * np.pi * 30.0 * t)[:, None]
+    return np.round(x, 3)
+
+
+def _write(path: Path, clock: float, x: np.ndarray, sep: str) -> None:
+    rows = []
+    for k, (h_g, v_g) in enumerate(x):
+        s = clock + k / 25600.0
+        h, m, sec = int(s // 3600) % 24, int(s % 3600 // 60), int(s % 60)
+        us = round((s - int(s)) * 1e6)
+        us_txt = f"{us:.4e}".replace("e+0", "e+") if sep == ";" else str(us)
+        rows.append(sep.join([str(h), str(m), str(sec), us_txt, f"{h_g:.3f}", f"{v_g:.3f}"]))
+    path.write_text("\n".join(rows) + "\n")
+
+
+def write_fixture(root: Path, seed: int = 0) -> dict[str, dict]:
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    out: dict[str, dict] = {}
+    runs = (("Learning_set/Bearing1_1", 7, 86400 - 25.0, ","), ("Full_Test_Set/Bearing2_4", 4, 8 * 3600 + 8 * 60, ";"),
+            ("Test_set/Bearing2_4", 2, 8 * 3600 + 8 * 60, ";"))
+    for folder, n, start, sep in runs:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            x = _snapshot(rng, i)
+            clock = (start + 10.0 * i) % 86400
+            name = f"{folder}/acc_{i + 1:05d}.csv"
+            _write(root / name, clock, x, sep)
+            out[name] = {"clock": clock, "data": x}
+    (root / "Learning_set/Bearing1_1/temp_00001.csv").write_text("9,39,39,0.0,30.5\n")
+    return out
