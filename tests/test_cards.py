@@ -141,6 +141,33 @@ def test_the_generator_source_is_in_the_stamp(repo, monkeypatch):
     assert any("rendered from another generator" in p for p in card_problems(app))
 
 
+def test_an_apps_appendix_is_rendered_with_the_card_and_its_source_in_the_stamp(repo):
+    """model_card_appendix: sections made at rendering from other committed files (a real-data measurement
+    taken apart from the evaluation). Its text is in the README and in the stamp: when the file it reads
+    changes, the card is stale until `tinyml card` re-renders it."""
+    folder, env = repo
+    pipeline = folder / "pipeline.py"
+    pipeline.write_text(pipeline.read_text() + '''
+
+def model_card_appendix(app, folder, out_dir=None):
+    from pathlib import Path
+
+    note = Path(folder) / "measured_apart.txt"
+    return "## Measured apart\\n\\n" + (note.read_text() if note.is_file() else "nothing yet") + "\\n"
+''')
+    (folder / "model" / "measured_apart.txt").write_text("first figure 0.5")
+    assert run_cli("card", "demo-app", env=env).returncode == 0
+    app = load_app("demo-app")
+    text = (folder / "model" / "README.md").read_text()
+    assert "## Measured apart\n\nfirst figure 0.5\n" in text and "appendix" in read_stamp(text)
+    assert card_problems(app) == []
+    (folder / "model" / "measured_apart.txt").write_text("second figure 0.7")
+    assert any("rendered from another appendix" in p for p in card_problems(load_app("demo-app")))
+    assert run_cli("card", "demo-app", env=env).returncode == 0
+    assert "second figure 0.7" in (folder / "model" / "README.md").read_text()
+    assert card_problems(load_app("demo-app")) == []
+
+
 def test_glossary_uses_the_apps_words_and_flags_a_metric_nobody_defined(repo):
     from tinyml.manifest import load_manifest
 

@@ -35,8 +35,8 @@ again for `refractory` captures.
 from __future__ import annotations
 
 import json
-import math
 import struct
+from pathlib import Path
 
 import numpy as np
 
@@ -757,7 +757,7 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
     if "anomaly" in _LAST:
         _plot_roc(*_LAST["anomaly"], out_dir / "roc.png")
         ci = q.get("anomaly_auc_ci") or [float("nan")] * 2
-        lines += [f"![ROC](roc.png)", "",
+        lines += ["![ROC](roc.png)", "",
                   f"- Anomaly AUC, healthy vs any fault, per capture, every held-out machine scored against the "
                   f"calibration its device learned: **{q['anomaly_auc']:.4f}** (95 % interval "
                   f"{ci[0]:.4f}-{ci[1]:.4f}, {_auc_interval_method(q)}; {q['anomaly_healthy_captures']} healthy, "
@@ -791,7 +791,6 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
                       "within +-5 % of each: speed slip and rolling-element slip)."]
         except (StopIteration, ValueError):
             pass
-    lines += _real_data_section(app)
     lines += energy_section(m, card.get("device", {}))
     lines += ["", "## Setting up a new machine", "",
               "1. Speed: `--set machine.shaft_hz=29.5` (or `machine.shaft_rpm=1770`), the running speed, not the "
@@ -810,14 +809,22 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _real_data_section(app) -> list[str]:
-    """model/real_data.json (written by real_data.py on a machine that has the data): CWRU and IMS."""
-    path = app.model_dir / "real_data.json"
+def model_card_appendix(app, folder: Path, out_dir: Path | None = None) -> str:
+    """The card's sections rendered with it (tinyml card), not measured with it: the real recordings, which
+    real_data.py measures apart on a machine that has them (the FEMTO plot into out_dir)."""
+    return "\n".join(_real_data_section(Path(folder), out_dir)).lstrip("\n") + "\n"
+
+
+def _real_data_section(folder: Path, out_dir: Path | None = None) -> list[str]:
+    """folder/real_data.json (written by real_data.py on a machine that has the data): CWRU, IMS and FEMTO (its
+    run-to-failure plot into out_dir)."""
+    path = folder / "real_data.json"
     if not path.is_file():
         return ["", "## Real recordings", "", "Not measured for this model (run `real_data.py`, see its docstring)."]
     d = json.loads(path.read_text())
     c = d["committed"]
-    lines = ["", "## Real recordings (CWRU, NASA IMS)", ""] + _committed_on_cwru_lines(d, c)
+    sets = "CWRU, NASA IMS, FEMTO" if "femto" in d else "CWRU, NASA IMS"
+    lines = ["", f"## Real recordings ({sets})", ""] + _committed_on_cwru_lines(d, c)
     folds = d.get("cwru_trained", [])
     if folds:
         lines += ["", "**CWRU, leave one load out** (an unseen operating condition: the classifier's design trained on the "
@@ -846,7 +853,66 @@ def _real_data_section(app) -> list[str]:
                      f"{100 * i['called_normal']:.1f} % of {i['windows']} windows called normal; after each "
                      f"accelerometer's device calibrated on its first captures, {i['anomaly_alarms']} anomaly alarms in "
                      f"{i['captures_after_calibration']} captures.")
+    if "femto" in d:
+        lines += _femto_lines(d["femto"], out_dir, d.get("femto_sensitivity"))
     return lines
+
+
+def _femto_lines(f: dict, out_dir: Path | None, sens: dict | None = None) -> list[str]:
+    """The committed device on FEMTO / PRONOSTIA's real runs to failure (real_data.femto_run_to_failure), and a
+    sensitivity check with other manifest values where one was measured."""
+    runs = f["runs"]
+    lo, hi = f["median_lead_ci"]
+    lines = ["", "**Run to failure on real bearings: FEMTO / PRONOSTIA** (IEEE PHM 2012; Nectoux et al. 2012; 17 "
+             "bearings run until their vibration passed 20 g, never seen in training or validation; the committed "
+             f"device installed blank at each run's start; three 0.1 s snapshots joined into each "
+             f"{f['capture_s']:g} s capture, one every 30 s; horizontal axis; each condition's speed and the "
+             f"bearing's kinematic orders): median lead **{100 * f['median_lead']:.1f} % of the run's life** (95 % "
+             f"order-statistic interval {100 * lo:.1f}-{100 * hi:.1f} %; floor 20 %), {f['detected']} of "
+             f"{len(runs)} runs alarmed before their failure, **{f['early_alarms']} alarmed in their first half** "
+             "(FEMTO does not say when a bearing's degradation began; an alarm in the first half breaks the floor's "
+             "condition, and its lead is no evidence of an early detection).", "",
+             "| run | condition | life (h) | calibrated at (h) | first alarm (h) | lead | alarm in first half |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in runs:
+        cal = "never" if r["calibrated_at_h"] is None else f"{r['calibrated_at_h']:.2f}"
+        first = "none" if r["first_alarm_h"] is None else f"{r['first_alarm_h']:.2f}"
+        lines.append(f"| {r['run']} | {r['condition']} | {r['life_h']:.2f} | {cal} | {first} | {r['lead']:.3f} | "
+                     f"{'yes' if r['early'] else 'no'} |")
+    if out_dir is not None:
+        _plot_femto(runs, Path(out_dir) / "femto_runs.png")
+        lines += ["", "![FEMTO runs](femto_runs.png)"]
+    if sens:
+        s_runs = sens["runs"]
+        lo, hi = sens["median_lead_ci"]
+        lines += ["", f"Sensitivity check (not the committed device; `{' '.join(sens['overrides'])}`, chosen on "
+                  f"`Learning_set` and measured once on `{sens.get('folder', '')}`, {len(s_runs)} runs; the app's README "
+                  f"says how): median lead **{100 * sens['median_lead']:.1f} %** (95 % {100 * lo:.1f}-{100 * hi:.1f} %), "
+                  f"{sens['detected']} of {len(s_runs)} alarmed, {sens['early_alarms']} in their first half, "
+                  f"{sum(r['calibrated_at_h'] is None for r in s_runs)} never calibrated; per run: "
+                  + ", ".join(f"{r['run']} {r['lead']:.3f}" for r in s_runs) + "."]
+    return lines
+
+
+def _plot_femto(runs: list[dict], path: Path):
+    plt = _plt()
+    cols = 3
+    rows = -(-len(runs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 1.7 * rows), squeeze=False, sharex=True)
+    for ax, r in zip(axes.flat, runs):
+        frac = np.asarray(r["curve_h"]) / r["life_h"]
+        ax.semilogy(frac, np.clip(r["curve"], 1e-2, None), lw=0.7)
+        ax.axhline(1.0, color="r", lw=0.7)
+        if r["first_alarm_h"] is not None:
+            ax.axvline(r["first_alarm_h"] / r["life_h"], color="r", ls="--", lw=0.7)
+        ax.set_title(f"{r['run']}: {r['life_h']:.1f} h, lead {r['lead']:.2f}", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(runs):]:
+        ax.axis("off")
+    fig.supxlabel("share of the run's life (failure at 1.0)", fontsize=7)
+    fig.suptitle("FEMTO: anomaly value over each run's life (largest per bin; threshold 1.0, first alarm dashed)",
+                 fontsize=8)
+    fig.tight_layout(); fig.savefig(path, dpi=80); plt.close(fig)
 
 
 def _ci(f: dict) -> str:

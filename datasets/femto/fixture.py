@@ -1,6 +1,7 @@
 """A small FEMTO / PRONOSTIA tree in the distributed layout, for tests (no real data needed).
 
     write_fixture(root, seed=0) -> {relative path: {"clock": seconds of day, "data": float64 [2560, 2]}}
+    write_run(folder, snapshots, start_clock=0.0, sep=",")   # any run: a list of [2560, 2] arrays in g
 
 `Learning_set/Bearing1_1/` holds 7 snapshots written as the data set writes them (`9,39,39,65664,0.552,-0.146`:
 hour, minute, second, microsecond, horizontal g, vertical g), one every 10 s, passing midnight after the
@@ -35,6 +36,19 @@ def _write(path: Path, clock: float, x: np.ndarray, sep: str) -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
+def write_run(folder: Path, snapshots, start_clock: float = 0.0, sep: str = ",") -> list[float]:
+    """`snapshots` ([2560, 2] g each) as acc_00001.csv ... in `folder`, one every 10 s from `start_clock`
+    (seconds of the day); returns each one's clock."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    clocks = []
+    for i, x in enumerate(snapshots):
+        clock = (start_clock + 10.0 * i) % 86400
+        _write(folder / f"acc_{i + 1:05d}.csv", clock, np.round(np.asarray(x, np.float64), 3), sep)
+        clocks.append(clock)
+    return clocks
+
+
 def write_fixture(root: Path, seed: int = 0) -> dict[str, dict]:
     root = Path(root)
     rng = np.random.default_rng(seed)
@@ -42,12 +56,8 @@ def write_fixture(root: Path, seed: int = 0) -> dict[str, dict]:
     runs = (("Learning_set/Bearing1_1", 7, 86400 - 25.0, ","), ("Full_Test_Set/Bearing2_4", 4, 8 * 3600 + 8 * 60, ";"),
             ("Test_set/Bearing2_4", 2, 8 * 3600 + 8 * 60, ";"))
     for folder, n, start, sep in runs:
-        (root / folder).mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            x = _snapshot(rng, i)
-            clock = (start + 10.0 * i) % 86400
-            name = f"{folder}/acc_{i + 1:05d}.csv"
-            _write(root / name, clock, x, sep)
-            out[name] = {"clock": clock, "data": x}
+        xs = [_snapshot(rng, i) for i in range(n)]
+        for i, clock in enumerate(write_run(root / folder, xs, start, sep)):
+            out[f"{folder}/acc_{i + 1:05d}.csv"] = {"clock": clock, "data": xs[i]}
     (root / "Learning_set/Bearing1_1/temp_00001.csv").write_text("9,39,39,0.0,30.5\n")
     return out

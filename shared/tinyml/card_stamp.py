@@ -9,7 +9,9 @@ A card has three kinds of content, each made by its own step and each recorded w
   --device`): the models and the firmware they were measured on (`device.model_sha256`,
   `device.firmware_sha256`: every source of the qemu-m4 image, see tinyml.device.cost.firmware_sha256);
 - rendered text and plots (README.md and PNGs, written by `tinyml card <id>`): the README's last line is a
-  stamp with the SHA-256 of card.json, app.toml, extras.md and the card generator's source (GENERATOR).
+  stamp with the SHA-256 of card.json, app.toml, extras.md, the card generator's source (GENERATOR) and, for
+  an app with a `model_card_appendix` hook, the appendix's text as it would render now (it reads other
+  committed files: a new measurement there makes the card stale).
 
 `card_problems(app)` lists what no longer matches, each with the command that refreshes it; the card contract
 test fails on any. Not covered: a change to the evaluation code itself (re-measuring every app for that would
@@ -55,12 +57,24 @@ def postprocess_sha256(m) -> str:
     return sha256_hex(json.dumps(m.postprocess, sort_keys=True).encode())[:SHORT]
 
 
+def appendix_text(app: App, folder: Path, out_dir: Path | None = None) -> str:
+    """The app's model_card_appendix hook's sections (after a blank line), or "" without the hook."""
+    hook = getattr(app.pipeline, "model_card_appendix", None)
+    if hook is None:
+        return ""
+    return "\n" + hook(app, folder, out_dir).rstrip("\n") + "\n"
+
+
 def render_stamp(app: App, folder: Path, text: str) -> dict:
     """What a rendered README comes from (card.json as written just before it), and its own text (a hand edit
     shows)."""
-    return {"card.json": _file_sha(folder / "card.json"), "app.toml": _file_sha(app.manifest.path),
-            "extras.md": _file_sha(folder / "extras.md"), "generator": generator_sha256(),
-            "text": sha256_hex(text.encode())[:SHORT]}
+    stamp = {"card.json": _file_sha(folder / "card.json"), "app.toml": _file_sha(app.manifest.path),
+             "extras.md": _file_sha(folder / "extras.md"), "generator": generator_sha256(),
+             "text": sha256_hex(text.encode())[:SHORT]}
+    appendix = appendix_text(app, folder)
+    if appendix:
+        stamp["appendix"] = sha256_hex(appendix.encode())[:SHORT]
+    return stamp
 
 
 def stamp_line(stamp: dict) -> str:

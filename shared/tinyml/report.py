@@ -5,7 +5,10 @@ Two steps, so that a card can be refreshed without the data:
   the training curves, the data it used) and calls the app's optional `model_card_extras` hook, whose
   markdown (extras.md) and plots go beside it: write_model_card();
 - render: `tinyml card <id>` (render_card) writes README.md, the training curves, the confusion matrices
-  and the demo example from card.json, app.toml and the committed files alone: no data, no training.
+  and the demo example from card.json, app.toml and the committed files alone: no data, no training. An
+  app's optional `model_card_appendix(app, folder, out_dir)` hook adds sections made at this step from other
+  committed files (measurements taken apart from the evaluation, e.g. on real data a user has), its plots
+  into out_dir (None: the text alone, for the staleness check).
 
 The rendered README says what the model was trained on (real or generated, per source), the held-out
 metrics float vs int8 with exact intervals, per-class results, the alert latency, the device figures
@@ -24,7 +27,7 @@ import numpy as np
 
 from .acceptance import acceptance_items, check_acceptance, flat_metrics
 from .apps import App
-from .card_stamp import postprocess_sha256, render_stamp, stamp_line
+from .card_stamp import appendix_text, postprocess_sha256, render_stamp, stamp_line
 from .glossary import MODEL_METRICS, glossary_text
 from .manifest import PRIMARY_MODEL
 from .metrics import WINDOW_INTERVALS, bootstrap_groups, event_intervals, format_intervals, format_window_intervals
@@ -173,7 +176,7 @@ def render_card(app: App, folder: Path, card: dict | None = None) -> dict:
             plot_confusion(entry["metrics"]["int8"]["confusion"], entry["labels"], folder / f"confusion_{name}.png",
                            f"{name}: int8, held-out examples")
     plot_demo(app, folder, folder / "example.png")
-    text = card_text(app, card, folder)
+    text = card_text(app, card, folder) + appendix_text(app, folder, out_dir=folder)
     (folder / "README.md").write_text(text + "\n" + stamp_line(render_stamp(app, folder, text)))
     return card
 

@@ -375,3 +375,48 @@ def test_defect_onset_from_the_histories_true_severity():
     assert P.defect_onset_s(r) == pytest.approx(3.0)  # 100 samples a capture at 100 Hz: the 4th capture
     r = Recording(signal=sig, rate=100, channels=("accel",))
     assert P.defect_onset_s(r) is None
+
+
+def test_real_data_femto_lead_on_a_run_in_the_distributed_layout(tmp_path):
+    """real_data.py --femto (run by hand on the real FEMTO copy): a run written as FEMTO writes it (0.1 s
+    snapshots every 10 s), healthy for 300 snapshots and then failing (impacts at the bearing's outer-race rate,
+    growing to 20 g), through the committed device installed blank: it calibrates on the healthy start, alarms
+    in the failing part, and the lead is the share of the files' clock left at that alarm."""
+    from tinyml.apps import load_module
+    from tinyml.bearing import KNOWN
+    from tinyml.paths import datasets_dir
+    from tinyml.predict import Pipeline
+
+    rd = load_module(APP.dir / "real_data.py", "pdm_real_data")
+    fixture = load_module(datasets_dir() / "femto" / "fixture.py", "tinyml_datasets.femto_fixture")
+    rng = np.random.default_rng(5)
+    n, healthy, rate = 348, 300, 25600.0
+    t = np.arange(2560) / rate
+    bpfo_hz = 30.0 * KNOWN["femto-pronostia"]["bpfo"]
+    xs = []
+    for i in range(n):
+        x = 0.25 * rng.standard_normal((2560, 2)) + 0.1 * np.sin(2 * np.pi * 30.0 * (t + 10 * i))[:, None]
+        if i >= healthy:  # impacts ringing a 3.2 kHz resonance, stronger snapshot by snapshot
+            a = 2.0 * 1.06 ** (i - healthy)
+            hits = np.zeros(2560)
+            hits[(np.arange(0.001, 0.1, 1 / bpfo_hz) * rate).astype(int)] = a
+            ring = np.exp(-t[:200] * 2500) * np.sin(2 * np.pi * 3200 * t[:200])
+            x += np.convolve(hits, ring)[:2560, None]
+        xs.append(x)
+    fixture.write_run(tmp_path / "Learning_set" / "Bearing1_1", xs, start_clock=9 * 3600.0)
+    out = rd.femto_run_to_failure(APP, Pipeline(APP), tmp_path)
+    assert out["snapshots_per_capture"] == 3 and out["capture_s"] == pytest.approx(0.25)
+    (run,) = out["runs"]
+    assert run["run"] == "bearing1_1" and run["condition"] == "condition1" and run["captures"] == n // 3
+    life_h = (n - 1) * 10 / 3600
+    assert run["life_h"] == pytest.approx(life_h)
+    assert run["calibrated_at_h"] is not None and run["calibrated_at_h"] < healthy * 10 / 3600
+    assert run["first_alarm_h"] is not None and run["first_alarm_h"] >= healthy * 10 / 3600
+    assert run["lead"] == pytest.approx((life_h - run["first_alarm_h"]) / life_h)
+    assert not run["early"] and out["detected"] == 1 and out["early_alarms"] == 0
+    assert len(run["curve"]) == len(run["curve_h"]) == run["captures"] and max(run["curve"]) >= 1.0
+    assert np.isnan(out["median_lead_ci"][0])  # one run bounds no median
+    import json
+
+    text = rd.dumps({"femto": out})  # the report as written: each curve on one line, the same values
+    assert json.loads(text) == json.loads(json.dumps({"femto": out})) and '"curve": [' in text
