@@ -5,6 +5,7 @@ firmware), defines every figure it shows, and `tinyml card` re-renders one witho
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -155,6 +156,7 @@ def model_card_appendix(app, folder, out_dir=None):
     note = Path(folder) / "measured_apart.txt"
     return "## Measured apart\\n\\n" + (note.read_text() if note.is_file() else "nothing yet") + "\\n"
 ''')
+    sys.modules.pop("tinyml_apps.demo_app.pipeline", None)  # another test here may have imported the old one
     (folder / "model" / "measured_apart.txt").write_text("first figure 0.5")
     assert run_cli("card", "demo-app", env=env).returncode == 0
     app = load_app("demo-app")
@@ -162,7 +164,8 @@ def model_card_appendix(app, folder, out_dir=None):
     assert "## Measured apart\n\nfirst figure 0.5\n" in text and "appendix" in read_stamp(text)
     assert card_problems(app) == []
     (folder / "model" / "measured_apart.txt").write_text("second figure 0.7")
-    assert any("rendered from another appendix" in p for p in card_problems(load_app("demo-app")))
+    stale = card_problems(load_app("demo-app"))
+    assert any("rendered from another appendix" in p for p in stale), stale
     assert run_cli("card", "demo-app", env=env).returncode == 0
     assert "second figure 0.7" in (folder / "model" / "README.md").read_text()
     assert card_problems(load_app("demo-app")) == []

@@ -792,27 +792,36 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
         except (StopIteration, ValueError):
             pass
     lines += energy_section(m, card.get("device", {}))
-    lines += ["", "## Setting up a new machine", "",
-              "1. Speed: `--set machine.shaft_hz=29.5` (or `machine.shaft_rpm=1770`), the running speed, not the "
-              "synchronous one (an induction motor slips 1-4 % below it with load; the envelope features allow 5 %, the shaft harmonics 3 %).",
-              "2. Bearing: its defect orders from the maker's tables (`machine.bpfo`, `bpfi`, `bsf` = ball spin, "
-              "`ftf`), or its geometry (`machine.balls`, `ball_mm`, `pitch_mm`, `contact_deg`; balls > 0 replaces "
-              "the orders).",
-              "3. Mount the sensor radially on the bearing housing (a stud or a flat magnet), then let it learn: "
-              f"the first {m.postprocess['calibration_captures']} captures the classifier calls normal calibrate "
-              f"it (after {m.postprocess['calibration_patience']} captures without a baseline, every further "
-              f"capture: install it on a healthy machine); until then values.anomaly is the classifier's 1 - P(normal) over "
-              f"{1 - m.postprocess['calibration_min_normal']:g}. On the host, "
-              f"`tinyml calibrate {m.id} healthy.wav` writes what the device would learn and "
-              f"`predict --calibration healthy.calibration.json` starts from it.",
-              "4. Recalibrate after maintenance (a new bearing, a realignment): erase the device's calibration page."]
     return "\n".join(lines) + "\n"
+
+
+def _setup_section(m) -> list[str]:
+    """How to set up a machine: the manifest's values only (rendered with the card)."""
+    return ["## Setting up a new machine", "",
+            "1. Speed: `--set machine.shaft_hz=29.5` (or `machine.shaft_rpm=1770`), the running speed, not the "
+            "synchronous one (an induction motor slips 1-4 % below it with load; the envelope features allow 5 %, the shaft harmonics 3 %).",
+            "2. Bearing: its defect orders from the maker's tables (`machine.bpfo`, `bpfi`, `bsf` = ball spin, "
+            "`ftf`), or its geometry (`machine.balls`, `ball_mm`, `pitch_mm`, `contact_deg`; balls > 0 replaces "
+            "the orders).",
+            "3. Mount the sensor radially on the bearing housing (a stud or a flat magnet), then let it learn: "
+            f"the first {m.postprocess['calibration_captures']} captures the classifier calls normal calibrate "
+            f"it (after {m.postprocess['calibration_patience']} captures without a baseline, every further "
+            f"capture: install it on a healthy machine); until then values.anomaly is the classifier's 1 - P(normal) over "
+            f"{1 - m.postprocess['calibration_min_normal']:g}. On the host, "
+            f"`tinyml calibrate {m.id} healthy.wav` writes what the device would learn and "
+            f"`predict --calibration healthy.calibration.json` starts from it.",
+            "4. Recalibrate after maintenance (a new bearing, a realignment): erase the device's calibration page, "
+            "once the machine runs steadily again. A new bearing runs in for hours: its level and spectrum settle "
+            "(on FEMTO's new bearings, below, a baseline learned in their first 16 minutes alarmed in the first "
+            "half of 13 of 17 runs). `tinyml calibrate` says when a recording's later captures alarm against the "
+            "baseline it learned from its first ones."]
 
 
 def model_card_appendix(app, folder: Path, out_dir: Path | None = None) -> str:
     """The card's sections rendered with it (tinyml card), not measured with it: the real recordings, which
     real_data.py measures apart on a machine that has them (the FEMTO plot into out_dir)."""
-    return "\n".join(_real_data_section(Path(folder), out_dir)).lstrip("\n") + "\n"
+    lines = _setup_section(app.manifest) + _real_data_section(Path(folder), out_dir)
+    return "\n".join(lines) + "\n"
 
 
 def _real_data_section(folder: Path, out_dir: Path | None = None) -> list[str]:

@@ -13,12 +13,13 @@ state, as firmware/app.c stores it) and `nv_state(manifest, page) -> state | Non
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 from . import hints
 from .apps import App
-from .errors import TinymlError
+from .errors import TinymlError, notice
 
 FORMAT = 1
 
@@ -36,7 +37,9 @@ def supports_calibration(app: App) -> bool:
 
 def learn(app: App, path, rate=None, channel=None) -> dict:
     """The state the app's post-processor learns from a recording (run through the whole pipeline, as
-    `predict` runs it)."""
+    `predict` runs it). The recording is the installer's "healthy": where its captures after the state was
+    learned raise events against it, a notice says so (the machine was still settling, e.g. a new bearing
+    running in or a machine warming up, or it was not healthy); the state is returned all the same."""
     from .errors import notices_held
     from .predict import Pipeline, prepare, read_input
 
@@ -47,12 +50,49 @@ def learn(app: App, path, rate=None, channel=None) -> dict:
         sig = prepare(app, rec)
     pipe = Pipeline(app)
     pp = pipe.postprocessor()
-    pipe.run(sig, deployment=rec.deployment, postprocessor=pp)
+    learned_at = _watch_learning(pp)
+    res = pipe.run(sig, deployment=rec.deployment, postprocessor=pp)
     state = pp.calibration()
     if state is None:
         raise TinymlError(f"{path}: {app.id} learned no calibration from it ({len(sig) / app.manifest.rate:.2f} s): "
                           "give a longer recording of the machine running healthy")
+    _say_events_after(app, path, res, learned_at[0])
     return state
+
+
+def _watch_learning(pp) -> list:
+    """[the number of windows the post-processor had stepped when its state was first learned] (None until
+    then), kept up to date while it runs."""
+    at: list = [None]
+    step, calls = pp.step, [0]
+
+    @functools.wraps(step)  # the same signature: run_postprocessor reads it (a features keyword)
+    def watched(*args, **kwargs):
+        out = step(*args, **kwargs)
+        calls[0] += 1
+        if at[0] is None and pp.calibration() is not None:
+            at[0] = calls[0]
+        return out
+
+    pp.step = watched
+    return at
+
+
+def _say_events_after(app: App, path, res, learned_windows: int) -> None:
+    """A notice when the captures after the learned state raised events against it."""
+    from collections import Counter
+
+    end = res.ends[learned_windows - 1]
+    later = [app.manifest.event_names[lab] for idx, lab, _ in res.events if idx > end]
+    if not later:
+        return
+    rate = app.manifest.rate
+    first = next(idx for idx, _, _ in res.events if idx > end) / rate
+    kinds = ", ".join(f"{name} x{n}" for name, n in Counter(later).most_common())
+    notice(path, f"after the state was learned (at {end / rate:.1f} s) the rest of this 'healthy' recording raised "
+                 f"{len(later)} event(s) against it ({kinds}; the first at {first:.1f} s): the machine was still "
+                 "settling (a new bearing running in, a machine warming up) or not healthy; calibrate from a later "
+                 "recording of it running steadily")
 
 
 def write(app: App, state: dict, out) -> Path:

@@ -124,7 +124,8 @@ def card_problems(app: App, *, device: bool = True) -> list[str]:
         problems.append(f"{readme}: not rendered by the card generator (no stamp); {render}")
     else:
         now = render_stamp(app, folder, without_stamp(text))
-        changed = [k for k in now if stamp.get(k) != now[k] and k != "text"]
+        # both sides' keys: an appendix that appeared or went away since the rendering counts too
+        changed = [k for k in sorted(set(now) | set(stamp)) if stamp.get(k) != now.get(k) and k != "text"]
         if changed:
             problems.append(f"{readme}: rendered from another {', '.join(changed)}; {render}")
         elif stamp.get("text") != now["text"]:

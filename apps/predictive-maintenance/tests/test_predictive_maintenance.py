@@ -248,6 +248,27 @@ def test_calibrate_then_predict_with_it(tmp_path):
     assert r.returncode == 2 and "calibrate again" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_calibrate_says_when_the_healthy_recording_alarms_after_its_baseline(tmp_path):
+    """The demo is no healthy recording (its defect starts at 12 s): calibrating on it learns the baseline from
+    its first captures and then says, in one notice, that the rest alarmed against it. Its healthy first 12 s
+    give the same baseline and no notice."""
+    from scipy.io import wavfile
+
+    from apptest import run_cli
+    from tinyml.fixtures import demo_path
+
+    demo = demo_path(APP)
+    whole = run_cli("calibrate", APP.id, "--input", str(demo), "--out", str(tmp_path / "whole.json"))
+    assert whole.returncode == 0, whole.stderr
+    said = [ln for ln in whole.stderr.splitlines() if "after the state was learned" in ln]
+    assert len(said) == 1 and "anomaly x1" in said[0] and "at 8.0 s" in said[0], whole.stderr
+    rate, x = wavfile.read(demo)
+    wavfile.write(tmp_path / "healthy.wav", rate, x[: 12 * rate])
+    healthy = run_cli("calibrate", APP.id, "--input", str(tmp_path / "healthy.wav"), "--out", str(tmp_path / "h.json"))
+    assert healthy.returncode == 0 and "after the state was learned" not in healthy.stderr, healthy.stderr
+    assert (tmp_path / "h.json").read_text() == (tmp_path / "whole.json").read_text()
+
+
 def test_device_keeps_its_calibration_across_a_reset():
     """Run 1 on qemu-m4 learns the baseline and writes its NV page (parity compares it with Python's);
     run 2 boots with that page, scores from the first capture, and still matches Python started from it."""
