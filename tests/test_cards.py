@@ -142,7 +142,7 @@ def test_the_generator_source_is_in_the_stamp(repo, monkeypatch):
     assert any("rendered from another generator" in p for p in card_problems(app))
 
 
-def test_an_apps_appendix_is_rendered_with_the_card_and_its_source_in_the_stamp(repo):
+def test_an_apps_appendix_is_rendered_with_the_card_and_its_source_in_the_stamp(repo, request):
     """model_card_appendix: sections made at rendering from other committed files (a real-data measurement
     taken apart from the evaluation). Its text is in the README and in the stamp: when the file it reads
     changes, the card is stale until `tinyml card` re-renders it."""
@@ -155,8 +155,14 @@ def model_card_appendix(app, folder, out_dir=None):
 
     note = Path(folder) / "measured_apart.txt"
     return "## Measured apart\\n\\n" + (note.read_text() if note.is_file() else "nothing yet") + "\\n"
+
+
+model_card_appendix.reads = ("measured_apart.txt", "plot_data.json")
 ''')
-    sys.modules.pop("tinyml_apps.demo_app.pipeline", None)  # another test here may have imported the old one
+    # another test here may have imported the pipeline without the hook; after this test, that one comes back
+    name = "tinyml_apps.demo_app.pipeline"
+    before = sys.modules.pop(name, None)
+    request.addfinalizer(lambda: sys.modules.pop(name, None) if before is None else sys.modules.update({name: before}))
     (folder / "model" / "measured_apart.txt").write_text("first figure 0.5")
     assert run_cli("card", "demo-app", env=env).returncode == 0
     app = load_app("demo-app")
@@ -169,6 +175,10 @@ def model_card_appendix(app, folder, out_dir=None):
     assert run_cli("card", "demo-app", env=env).returncode == 0
     assert "second figure 0.7" in (folder / "model" / "README.md").read_text()
     assert card_problems(load_app("demo-app")) == []
+    # a file the hook reads but whose numbers its text does not show (a plot's): stale all the same
+    (folder / "model" / "plot_data.json").write_text("[1, 2, 3]")
+    stale = card_problems(load_app("demo-app"))
+    assert any("rendered from another appendix" in p for p in stale), stale
 
 
 def test_glossary_uses_the_apps_words_and_flags_a_metric_nobody_defined(repo):

@@ -198,15 +198,22 @@ def test_headerless_samples_say_how_to_make_a_wav_and_utf16_text_is_not_taken_fo
 
 def test_a_csv_without_a_heading_row_is_read_by_column_number_or_refused_saying_so(tmp_path, capsys):
     vib = _vibration(2560, 25600)
-    # PRONOSTIA (FEMTO, IEEE PHM 2012) acc_*.csv: hour, minute, second, microsecond, horizontal, vertical; no heading
+    # PRONOSTIA (FEMTO, IEEE PHM 2012) acc_*.csv: hour, minute, second, microsecond, horizontal, vertical; no heading.
+    # Under its own name its reader takes it (tinyml.readers.femto: the horizontal axis); renamed, it is a CSV
+    # like any other without a heading
     lines = [f"9,39,39,{65095 + 39 * k},{v:.3f},{-v:.3f}" for k, v in enumerate(vib)]
     (tmp_path / "acc_00001.csv").write_text("\n".join(lines) + "\n")
-    with pytest.raises(TinymlError, match=r"acc_00001.csv: CSV without a heading row \(its first line, '9,39,39,65095,"
-                                          r"0.000,-0.000', is numbers\): pick each channel's column by its number "
-                                          r"\(--channel accel=6\) or add a heading"):
-        read_recording(tmp_path / "acc_00001.csv", _spec("predictive-maintenance"))
-    rec = read_recording(tmp_path / "acc_00001.csv", _spec("predictive-maintenance", picks={"accel": "5"}, rate=25600.0))
+    (tmp_path / "bearing_snapshot.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(TinymlError, match=r"bearing_snapshot.csv: CSV without a heading row \(its first line, "
+                                          r"'9,39,39,65095,0.000,-0.000', is numbers\): pick each channel's column by "
+                                          r"its number \(--channel accel=6\) or add a heading"):
+        read_recording(tmp_path / "bearing_snapshot.csv", _spec("predictive-maintenance"))
+    rec = read_recording(tmp_path / "bearing_snapshot.csv", _spec("predictive-maintenance", picks={"accel": "5"},
+                                                                 rate=25600.0))
     assert len(rec.signal) == 2560 and np.allclose(rec.signal[:, 0], vib, atol=5e-4)  # every line is a sample
+    for picks in ({}, {"accel": "5"}):
+        rec = read_recording(tmp_path / "acc_00001.csv", _spec("predictive-maintenance", picks=picks))
+        assert rec.rate == 25600 and np.allclose(rec.signal[:, 0], vib, atol=5e-4)
     (tmp_path / "vib.txt").write_text("".join(f"{v:.4f}\n" for v in vib))  # one bare column of samples
     rec = read_recording(tmp_path / "vib.txt", _spec("predictive-maintenance", rate=25600.0))
     assert len(rec.signal) == 2560 and "no heading row: the file's one column read as accel" in capsys.readouterr().err

@@ -64,7 +64,8 @@ def _unwrapped(clock: list[float], where: Path) -> np.ndarray:
     clock is out of its neighbours' sequence (Bearing1_1 has two, hours off) takes its place in the
     sequence between them instead (notice)."""
     t = np.asarray(clock, np.float64)
-    t = t + DAY_S * np.r_[0.0, np.cumsum(np.diff(t) < -DAY_S / 2)]
+    # each step taken modulo a day, within +-12 h: midnight passes, and a clock that jumps away and back cancels
+    t = t[0] + np.r_[0.0, np.cumsum((np.diff(t) + DAY_S / 2) % DAY_S - DAY_S / 2)]
     i = np.arange(len(t))
     drift = t - SNAPSHOT_EVERY_S * i  # steady for a steady clock
     local = np.array([np.median(drift[max(0, k - 5) : k + 6]) for k in i])
@@ -80,7 +81,8 @@ def load(path: Path, *, rate: float, channels, capture_s: float = 0.25, axis: st
          max_snapshots: int = 0, on_error: str = "skip") -> list[Recording]:
     root = Path(path)
     if not root.is_dir():
-        raise TinymlError(f"{root}: not a folder (point [dataset] path at a folder of FEMTO bearing runs)")
+        raise TinymlError(f"{root}: not a folder (give the folder of FEMTO bearing runs: Learning_set/Bearing1_1/"
+                          "acc_00001.csv ...)")
     if on_error not in ("raise", "skip"):
         raise TinymlError(f"femto: on_error must be 'raise' or 'skip', got {on_error!r}")
     if axis not in AXES:

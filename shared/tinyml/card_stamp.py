@@ -10,8 +10,9 @@ A card has three kinds of content, each made by its own step and each recorded w
   `device.firmware_sha256`: every source of the qemu-m4 image, see tinyml.device.cost.firmware_sha256);
 - rendered text and plots (README.md and PNGs, written by `tinyml card <id>`): the README's last line is a
   stamp with the SHA-256 of card.json, app.toml, extras.md, the card generator's source (GENERATOR) and, for
-  an app with a `model_card_appendix` hook, the appendix's text as it would render now (it reads other
-  committed files: a new measurement there makes the card stale).
+  an app with a `model_card_appendix` hook, the appendix's text as it would render now and the files the hook
+  names in its `reads` attribute (it reads other committed files: a new measurement there makes the card
+  stale, its plots included).
 
 `card_problems(app)` lists what no longer matches, each with the command that refreshes it; the card contract
 test fails on any. Not covered: a change to the evaluation code itself (re-measuring every app for that would
@@ -73,8 +74,18 @@ def render_stamp(app: App, folder: Path, text: str) -> dict:
              "text": sha256_hex(text.encode())[:SHORT]}
     appendix = appendix_text(app, folder)
     if appendix:
-        stamp["appendix"] = sha256_hex(appendix.encode())[:SHORT]
+        stamp["appendix"] = _appendix_sha(app, folder, appendix)
     return stamp
+
+
+def _appendix_sha(app: App, folder: Path, text: str) -> str:
+    """Of the appendix's text and of the files its hook says it reads (`model_card_appendix.reads`, names in
+    the model folder): a plot drawn from numbers the text does not show goes stale with them."""
+    h = hashlib.sha256(text.encode())
+    for name in getattr(app.pipeline.model_card_appendix, "reads", ()):
+        p = Path(folder) / name
+        h.update(b"\0" + name.encode() + b"\0" + (p.read_bytes() if p.is_file() else b"(none)"))
+    return h.hexdigest()[:SHORT]
 
 
 def stamp_line(stamp: dict) -> str:

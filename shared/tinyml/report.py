@@ -8,7 +8,7 @@ Two steps, so that a card can be refreshed without the data:
   and the demo example from card.json, app.toml and the committed files alone: no data, no training. An
   app's optional `model_card_appendix(app, folder, out_dir)` hook adds sections made at this step from other
   committed files (measurements taken apart from the evaluation, e.g. on real data a user has), its plots
-  into out_dir (None: the text alone, for the staleness check).
+  into out_dir (None: the text alone, for the staleness check); its `reads` attribute names those files.
 
 The rendered README says what the model was trained on (real or generated, per source), the held-out
 metrics float vs int8 with exact intervals, per-class results, the alert latency, the device figures

@@ -93,6 +93,10 @@ def test_clock_out_of_sequence_is_placed_between_neighbours(capsys):
                                    Path("Bearing1_1"))
     assert t == pytest.approx([10.0 * k for k in range(10)])
     assert "1 snapshot clock(s) out of sequence" in capsys.readouterr().err
+    # a clock more than 12 h off and back: no day is added to the rest of the run
+    clock = [100.0 + 10 * k for k in range(100)]
+    clock[50] += 13.5 * 3600
+    assert _mod("dataset")._unwrapped(clock, Path("Bearing1_1")) == pytest.approx([10.0 * k for k in range(100)])
 
 
 def test_bad_snapshots(tmp_path, tree):
@@ -110,6 +114,10 @@ def test_bad_snapshots(tmp_path, tree):
         femto.parse(run / "acc_00004.csv")
     with pytest.raises(TinymlError, match="acc_00005.csv: line 3: non-finite value"):
         femto.parse(run / "acc_00005.csv")
+    word = tmp_path / "acc_00099.csv"  # a token that is no number: the same one line, naming it
+    word.write_text("\n".join(lines[:7] + ["9,39,39,65664,abc,0.1"] + lines[8:]) + "\n")
+    with pytest.raises(TinymlError, match="acc_00099.csv: line 8: expected 6 numbers"):
+        femto.parse(word)
     ds = _mod("dataset")
     with pytest.raises(TinymlError, match="acc_00004.csv: line 6"):
         ds.load(tmp_path, rate=25600, channels=CH, on_error="raise")

@@ -434,6 +434,14 @@ def test_real_data_femto_lead_on_a_run_in_the_distributed_layout(tmp_path):
     assert run["calibrated_at_h"] is not None and run["calibrated_at_h"] < healthy * 10 / 3600
     assert run["first_alarm_h"] is not None and run["first_alarm_h"] >= healthy * 10 / 3600
     assert run["lead"] == pytest.approx((life_h - run["first_alarm_h"]) / life_h)
+    # the alarm's time, counted apart: the window that raised it ends at sample (k + 1) x 6400, capture k joins
+    # snapshots 3k to 3k + 2, and its decision comes with the last of them, (3k + 2) x 10 s into the run
+    femto = load_module(datasets_dir() / "femto" / "dataset.py", "tinyml_datasets.femto")
+    (r,) = femto.load(tmp_path, rate=M.rate, channels=M.channels)
+    res, pp = P._stream(APP, Pipeline(APP), r)
+    end = next(idx for idx, lab, _ in res.events if lab == pp.anomaly_event)
+    k = end // M.features["window"] - 1
+    assert run["first_alarm_h"] == pytest.approx((3 * k + 2) * 10 / 3600, abs=1e-9)
     assert not run["early"] and out["detected"] == 1 and out["early_alarms"] == 0
     assert len(run["curve"]) == len(run["curve_h"]) == run["captures"] and max(run["curve"]) >= 1.0
     assert np.isnan(out["median_lead_ci"][0])  # one run bounds no median

@@ -45,10 +45,14 @@ def parse(path: Path) -> tuple[float, np.ndarray]:
     if not lines:
         raise TinymlError(f"{path}: empty FEMTO snapshot")
     sep = ";" if ";" in lines[0] else ","
-    flat = np.fromstring(" ".join(lines).replace(sep, " "), sep=" ") if all(ln.count(sep) == 5 for ln in lines) \
-        else np.empty(0)
+    flat = np.empty(0)
+    if all(ln.count(sep) == 5 for ln in lines):
+        try:  # numpy stops (or, newer, raises) at a token that is no number
+            flat = np.fromstring(" ".join(lines).replace(sep, " "), sep=" ")
+        except ValueError:
+            pass
     if flat.size != 6 * len(lines):  # a line that is not six numbers: find it, for the message
-        bad = next((i for i, ln in enumerate(lines) if ln.count(sep) != 5 or not _ROW.match(ln)), 0)
+        bad = next((i for i, ln in enumerate(lines) if ln.count(sep) != 5 or not _ROW.match(ln)), len(lines) - 1)
         raise TinymlError(f"{path}: line {bad + 1}: expected 6 numbers (hour, minute, second, microsecond, "
                           "horizontal and vertical g)")
     data = flat.reshape(-1, 6)
