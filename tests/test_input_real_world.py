@@ -164,8 +164,15 @@ def test_a_wfdb_record_is_read_from_its_dat_and_a_truncated_dat_is_refused(tmp_p
 
 
 def test_a_wfdb_header_without_signal_lines_says_so(tmp_path):
-    (tmp_path / "bad.hea").write_text("bad 2 garbage\n")
+    (tmp_path / "bad.hea").write_text("bad 2 360\n")
     with pytest.raises(TinymlError, match="bad.hea: the WFDB header describes no signals"):
+        read_recording(tmp_path / "bad.hea", _spec("heart-rate-anomaly"))
+    # a frequency wfdb would take as its default 250 Hz without a word, a length it would drop
+    (tmp_path / "bad.hea").write_text("bad 1 garbage 3000\nbad.dat 16 200/mV 16 0 0 0 0 MLII\n")
+    with pytest.raises(TinymlError, match="bad.hea: the record line's sampling frequency 'garbage' is not a positive"):
+        read_recording(tmp_path / "bad.hea", _spec("heart-rate-anomaly"))
+    (tmp_path / "bad.hea").write_text("bad 1 360 lots\nbad.dat 16 200/mV 16 0 0 0 0 MLII\n")
+    with pytest.raises(TinymlError, match="bad.hea: the record line's length 'lots' is not a number of samples"):
         read_recording(tmp_path / "bad.hea", _spec("heart-rate-anomaly"))
 
 

@@ -77,7 +77,14 @@ def _read(path: Path, spec, rate, split: bool) -> tuple[list[Recording], list[fl
         raise TinymlError(f"{path}: file not found")
     if path.is_dir():
         raise TinymlError(f"{path}: is a folder, expected a recording file")
-    fs = reader_for(path).read(path, spec)
+    reader = reader_for(path)
+    try:
+        fs = reader.read(path, spec)
+    except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError, UnboundLocalError) as e:
+        # a field the format leaves no room for (text where a number belongs, a count of 0, a value past any
+        # range): the reader did not foresee it, the user still gets one line that names the file and the value
+        kind = reader.__name__.rsplit(".", 1)[-1]
+        raise TinymlError(f"{path}: not readable as a {kind} file: {type(e).__name__}: {e}") from None
     if fs.n == 0:
         raise TinymlError(f"{path}: recording has no samples")
     first = 0.0  # the first kept row's time from the file's first row (a row left out moves it)

@@ -523,7 +523,8 @@ def _spread(x: np.ndarray) -> tuple[float, float]:
 
 def _norms(cols: dict[str, np.ndarray], chans: Sequence[str]) -> np.ndarray:
     """Each sample's magnitude over the channels (the finite ones)."""
-    m = np.sqrt(sum(np.asarray(cols[c], np.float64) ** 2 for c in chans))
+    with np.errstate(over="ignore"):  # a value past float64's range squares to inf: left out below, as NaN is
+        m = np.sqrt(sum(np.asarray(cols[c], np.float64) ** 2 for c in chans))
     return m[np.isfinite(m)]
 
 

@@ -25,8 +25,6 @@ import csv
 import re
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import TinymlError
 from . import FileSignal, ReadSpec, decode_text, head_text, is_number, parse_numbers, the_one_channel
 

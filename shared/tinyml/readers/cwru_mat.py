@@ -28,6 +28,8 @@ from ..bearing import KNOWN
 from ..errors import TinymlError, notice, option
 from . import FileSignal, the_one_channel
 
+MAX_RPM = 100_000.0  # past any motor a vibration sensor sits on: a stored speed above it is a broken field
+
 MAT_MAGIC = b"MATLAB 5.0 MAT-file"
 ENDS = ("DE", "FE", "BA")  # drive end, fan end, base: the channel names a user picks with --channel
 BEARING_AT = {"DE": "skf-6205", "FE": "skf-6203"}  # the bearing under each end's accelerometer (tinyml.bearing)
@@ -162,8 +164,14 @@ def parse(path: Path, mat: dict | None = None) -> CwruRecord:
             numbers.add(int(m.group(1)))
         m = _RPM.match(k)
         if m and np.asarray(mat[k]).size:
-            r = float(np.asarray(mat[k], dtype=np.float64).reshape(-1)[0])
-            rpm = r if np.isfinite(r) and r > 0 else None
+            try:
+                r = float(np.asarray(mat[k], dtype=np.float64).reshape(-1)[0])
+            except (TypeError, ValueError):
+                r = float("nan")
+            rpm = r if np.isfinite(r) and 0 < r <= MAX_RPM else None
+            if rpm is None:
+                notice(path, f"{k} is no motor speed ({np.asarray(mat[k]).reshape(-1)[:1]}): the [machine] speed "
+                             f"stands; give the record's, e.g. {option('set', 'machine.shaft_rpm=1797')}")
     if not channels:
         raise TinymlError(f"{path}: no CWRU channel (a variable named like X097_DE_time); it has "
                           f"{', '.join(keys[:8]) or 'no variables'}")

@@ -13,6 +13,7 @@ Discontinuous EDF+D/BDF+D files and a file shorter than its header says are refu
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,14 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         dmin, dmax = (np.array([float(v) for v in fields[k]]) for k in ("dmin", "dmax"))
     except (ValueError, IndexError):
         raise TinymlError(f"{path}: not a readable EDF/BDF header") from None
+    # the header's own sizes (8-character ASCII numbers any writer can get wrong): 256 bytes plus 256 per signal
+    if n_signals < 1 or head_bytes != 256 * (1 + n_signals):
+        raise TinymlError(f"{path}: the EDF header is inconsistent: {head_bytes} header bytes for {n_signals} signals "
+                          f"(256 + 256 per signal: {256 * (1 + max(n_signals, 0))})")
+    if any(s < 0 for s in spr):
+        raise TinymlError(f"{path}: the EDF header gives a negative number of samples per record ({min(spr)})")
+    if not math.isfinite(duration):
+        raise TinymlError(f"{path}: the EDF header gives a record duration of {duration} s")
     if raw[192:197] in (b"EDF+D", b"BDF+D"):
         kind = raw[192:197].decode()
         raise TinymlError(f"{path}: a discontinuous {kind[:4]} file ({kind}): its records are not one steady signal")

@@ -54,6 +54,8 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     x_columns = (top.get("X_Columns") or ["One"])[0].lower()
     if len(ends) > 2:
         notice(path, f"{len(ends) - 1} segments: the first is read")
+    if len(lines) <= ends[1] + 1:
+        raise TinymlError(f"{path}: a LabVIEW measurement file with no data: nothing after its segment header")
     heading = [c.strip() for c in lines[ends[1] + 1].split(sep)]
     numbered = []  # (file line, cells) of the data rows, up to the next segment's header (`Channels ...`)
     for n, ln in enumerate(lines[ends[1] + 2:], ends[1] + 3):  # blank lines skipped, file lines kept
@@ -61,7 +63,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
             continue
         cells = ln.split(sep)
         if not is_number(cells[0].strip().replace(",", ".")):
-            break
+            if cells[0].strip().startswith(("Channels", "LabVIEW", END)):  # the next segment's header
+                break
+            raise TinymlError(f"{path}: line {n}: {cells[0].strip()!r} where the X value, a number, belongs")
         numbered.append((n, cells))
     body = [r for _, r in numbered]
     if (top.get("Decimal_Separator") or ["."])[0] == ",":

@@ -14,7 +14,6 @@ MATLAB v7.3 files are HDF5: refused in one line (save with `-v7`).
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +37,6 @@ def claim(path: Path, head: bytes) -> int:
 
 
 def read(path: Path, spec: ReadSpec) -> FileSignal:
-    from scipy.io import loadmat
-
     from . import cwru_mat, mfpt_mat, paderborn_mat
 
     with open(path, "rb") as f:

@@ -61,7 +61,7 @@ def _machine(mat: dict, b) -> dict[str, float]:
         return {}
     machine = {"shaft_hz": shaft}
     hz = {k: _scalar(mat.get(k.upper())) for k in ("bpfo", "bpfi", "bsf")}
-    if hz["bpfo"] and hz["bpfi"]:
+    if hz["bpfo"] and hz["bpfi"] and hz["bpfo"] > 0 and hz["bpfi"] > 0:  # else the file states no usable orders
         orders = {k: v / shaft for k, v in hz.items() if v}
         orders["ftf"] = orders["bpfo"] / (orders["bpfo"] + orders["bpfi"])
         # rounded once to float32, as tinyml.bearing's orders and the firmware's (the host scores what the node does)

@@ -43,15 +43,32 @@ def _load(path: Path) -> tuple[np.ndarray, int]:
         raise TinymlError(f"{path}: not a readable WAV file ({e})") from None
     except (EOFError, OSError, struct.error) as e:  # struct.error: a truncated header
         raise TinymlError(f"{path}: not a readable WAV file ({e})") from None
+    except (UnboundLocalError, ZeroDivisionError, IndexError):  # scipy on a header with no fmt chunk, 0 channels
+        raise TinymlError(f"{path}: not a readable WAV file (no usable format chunk: no 'fmt ' chunk, or 0 "
+                          "channels)") from None
     # a data chunk longer than the file: an interrupted copy or recording, never scored as if whole (a
     # streaming writer's "unknown size", 0xFFFFFFFF, is read to the end by scipy without this warning)
-    short = next((str(w.message) for w in said if "EOF prematurely" in str(w.message)), None)
+    short = next((str(w.message) for w in said if "EOF prematurely" in str(w.message)), None) or _data_short(path)
     if short:
         raise TinymlError(f"{path}: WAV file is truncated (its header announces more samples than it holds: "
                           f"{short.split(';', 1)[-1].strip().rstrip('.')})")
     if data.size == 0:
         raise TinymlError(f"{path}: WAV file has no samples")
     return data, int(rate)
+
+
+def _data_short(path: Path) -> str | None:
+    """The data chunk's announced and held sizes where it announces more than the file holds (scipy says so only
+    when the RIFF size disagrees too); None otherwise, and for a streaming writer's unknown size."""
+    raw = Path(path).read_bytes()
+    at = 12
+    while at + 8 <= len(raw):
+        cid, size = raw[at:at + 4], struct.unpack("<I", raw[at + 4:at + 8])[0]
+        if cid == b"data":
+            held = len(raw) - at - 8
+            return None if size in (0, 0xFFFFFFFF) or size <= held else f"{size} bytes of samples announced, {held} held"
+        at += 8 + size + (size & 1)
+    return None
 
 
 G711 = {6: "A-law", 7: "mu-law"}  # WAVE format tags
@@ -106,7 +123,8 @@ def _full_scale(data: np.ndarray) -> np.ndarray:
         return data.astype(np.float32) / 2147483648.0
     if data.dtype == np.uint8:
         return (data.astype(np.float32) - 128.0) / 128.0
-    return data.astype(np.float32)
+    with np.errstate(over="ignore"):  # a float64 sample past float32's range becomes inf: refused as overflow later
+        return data.astype(np.float32)
 
 
 def wav_samples(path: Path) -> tuple[np.ndarray, int]:

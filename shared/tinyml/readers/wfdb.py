@@ -148,9 +148,31 @@ def header(path):
         raise TinymlError(f"{p}: file not found")
     try:
         with quiet():
-            return wfdb.rdheader(str(p.with_suffix("")))
+            h = wfdb.rdheader(str(p.with_suffix("")))
     except Exception as e:  # wfdb raises ValueError, IndexError, ... on malformed headers
         raise TinymlError(f"{p}: not a readable WFDB header ({_first_line(e)})") from None
+    _check_record_line(p.with_suffix(".hea"))
+    return h
+
+
+def _check_record_line(hea: Path) -> None:
+    """The record line's frequency and length as written (`name nsig fs[/counter[(base)]] len`): wfdb reads a
+    frequency it cannot parse as its default 250 Hz, and a length it cannot parse as none, without a word."""
+    try:
+        lines = hea.read_text(encoding="latin-1").splitlines()
+    except OSError:
+        return
+    fields = next((ln.split() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")), [])
+    if len(fields) >= 3:
+        fs = fields[2].split("/")[0]
+        try:
+            ok = float(fs) > 0 and math.isfinite(float(fs))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise TinymlError(f"{hea}: the record line's sampling frequency {fields[2]!r} is not a positive number")
+    if len(fields) >= 4 and not fields[3].isdigit():
+        raise TinymlError(f"{hea}: the record line's length {fields[3]!r} is not a number of samples")
 
 
 def choose_lead(path, sig_names, names, channel=None) -> int:
