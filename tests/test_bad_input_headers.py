@@ -101,3 +101,12 @@ def test_a_field_a_reader_did_not_foresee_still_gets_one_line(tmp_path):
                                           r"float: 'abc'") as e:
         read_recording(tmp_path / name, _spec("soil-monitoring"))
     assert "\n" not in str(e.value)
+
+
+def test_a_unit_no_table_knows_is_said_not_taken_silently(tmp_path, capsys):
+    t = np.arange(1000) / 50.0
+    rows = "".join(f"{1000 * s:.0f},{0.1 * np.sin(s):.4f},{-1 + 0.05 * np.cos(s):.4f},{0.02:.4f}\n" for s in t)
+    (tmp_path / "walk.csv").write_text("timestamp,ax (furlong),ay (furlong),az (furlong)\n" + rows)
+    r = read_recording(tmp_path / "walk.csv", _spec("fall-detect"))
+    assert r.signal.shape == (1000, 3)
+    assert "ax, ay, az: the file's unit 'furlong' is none this reads" in capsys.readouterr().err

@@ -357,6 +357,9 @@ def _flat_cause(ch: str, v: float, spec) -> str:
 def _settle(columns, chans: list[str], unit: str, said: str, spec, path, where) -> dict[str, np.ndarray]:
     """One group of channels (same manifest unit, same declared unit) in the manifest's unit."""
     target, said_u = lookup(unit), lookup(said)
+    if said and said_u is None:  # a unit the file states but no table here knows: not silently taken as the app's
+        notice(path, f"{', '.join(chans)}: the file's unit {said!r} is none this reads; its values are judged as if "
+                     f"no unit were stated (the app's is {unit})")
     if said_u is not None and target is not None and said_u.quantity != target.quantity:
         raise TinymlError(f"{path}: {', '.join(chans)} declared in {said} ({said_u.quantity.replace('_', ' ')}); "
                           f"the app expects {unit} ({target.quantity.replace('_', ' ')})")

@@ -4,7 +4,9 @@ Columns are found by channel name, alias or --channel pick (a unit may follow in
 other columns are ignored, and so are lines starting with `#`. A file separated by `;` or tabs may
 write decimal commas (`9,81`, as European spreadsheets and phone apps do): they are read as points. Time is a column whose name says so
 (tinyml.timestamps: `timestamp` in ms as Edge Impulse writes it, `time_s`, `t_us`, ISO date-times...).
-An empty cell or NaN is a missing value (refused in a required channel, kept as NaN in an optional one).
+An empty cell or NaN is a missing value: in a required channel its row is left out and interpolated like a
+row the logger never wrote (one notice; a gap longer than [signal] max_gap_s is cut or refused), in an optional
+one it stays NaN (tinyml.recording).
 A table without a heading row takes its heading from the last comment line above its data with as many
 cells (`#timestamp(ns),x,y,z(m/s^2)`), else its columns are named by position (`--channel ax=1`); a one-column
 log is an app's one channel; a table with as many columns as the app has channels, once its time and clock columns
