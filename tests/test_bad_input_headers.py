@@ -110,3 +110,27 @@ def test_a_unit_no_table_knows_is_said_not_taken_silently(tmp_path, capsys):
     r = read_recording(tmp_path / "walk.csv", _spec("fall-detect"))
     assert r.signal.shape == (1000, 3)
     assert "ax, ay, az: the file's unit 'furlong' is none this reads" in capsys.readouterr().err
+
+
+def _hobo(rows: list[str], zone: str = "GMT-07:00") -> str:
+    head = ['"Plot Title: CM2SM"', f'"#","Date Time, {zone}","Water Content, m³/m³ (LGR S/N: 20418942, SEN S/N: '
+                                   '20684002, LBL: 30 CM)"']
+    return "\n".join(head + rows) + "\n"
+
+
+def test_hobo_overflow_and_an_impossible_time_zone_are_refused(tmp_path):
+    from datetime import datetime, timedelta
+
+    t0 = datetime(2021, 5, 1)
+    rows = [f"{i + 1},{t0 + timedelta(minutes=15 * i):%m/%d/%y %I:%M:%S %p},{0.25 - 0.0002 * i:.4f}" for i in range(200)]
+    f = tmp_path / "hobo.csv"
+    f.write_text(_hobo(rows))
+    assert read_recording(f, _spec("soil-monitoring")).signal.shape[0] == 200
+    bad = list(rows)
+    bad[100] = bad[100].rsplit(",", 1)[0] + ",inf"  # was: dropped as an event-only row
+    f.write_text(_hobo(bad))
+    with pytest.raises(TinymlError, match=r"hobo.csv: line 103: infinite value in 'Water Content"):
+        read_recording(f, _spec("soil-monitoring"))
+    f.write_text(_hobo(rows, "GMT+25:00"))
+    with pytest.raises(TinymlError, match=r"hobo.csv: the 'Date Time' heading's time zone 'GMT\+25:00' is no offset"):
+        read_recording(f, _spec("soil-monitoring"))

@@ -12,6 +12,7 @@ heading names. Event columns (Coupler Attached, End of File, ...) and rows witho
 from __future__ import annotations
 
 import csv
+import math
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -64,6 +65,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
     offset = timedelta(0)
     if tz:
         offset = timedelta(hours=int(tz.group(2)), minutes=int(tz.group(3))) * (1 if tz.group(1) == "+" else -1)
+        if abs(offset) >= timedelta(hours=24):
+            raise TinymlError(f"{path}: the 'Date Time' heading's time zone {tz.group(0)!r} is no offset from GMT "
+                              "(under 24 h)")
     cols, families, tags, names, units = [], [], [], [], []
     for i, h in enumerate(head):
         if i == tcol or h.strip() in ("#", ""):
@@ -103,6 +107,9 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
                 except ValueError:
                     raise TinymlError(f"{path}: line {start + k + 2}: expected a number in {names[j]!r}, "
                                       f"got {cell!r}") from None
+                if math.isinf(out[ch][row_i]):  # an overflow, not an event-only row's empty cell
+                    raise TinymlError(f"{path}: line {start + k + 2}: infinite value in {names[j]!r} (an overflow, "
+                                      "not a missing value): fix the value, or leave the row out")
     # rows that log an event only (no value for the required channels) are not samples
     valid = np.all([np.isfinite(out[c]) for c in spec.channels if c in out], axis=0) if required else None
     if valid is not None and not valid.all():

@@ -159,6 +159,10 @@ def read(path: Path, spec: ReadSpec) -> FileSignal:
         raise TinymlError(f"{path}: an ISMN {stm.variable} file has no {', '.join(spec.channels)}")
     # Missing samples (-9999, flag M) are rows the logger did not deliver: the core interpolates short gaps
     # and cuts the recording at long ones ([signal] max_gap_s) into parts scored on their own (predict, run).
+    if np.isinf(stm.values).any():
+        i = int(np.argmax(np.isinf(stm.values)))
+        raise TinymlError(f"{path}: infinite value at sample {i} (an overflow, not a missing value: ISMN marks "
+                          "those -9999 or M)")
     keep = np.isfinite(stm.values)
     if not keep.any():
         raise TinymlError(f"{path}: every sample is missing (-9999 / flag M)")
