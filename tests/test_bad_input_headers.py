@@ -134,3 +134,15 @@ def test_hobo_overflow_and_an_impossible_time_zone_are_refused(tmp_path):
     f.write_text(_hobo(rows, "GMT+25:00"))
     with pytest.raises(TinymlError, match=r"hobo.csv: the 'Date Time' heading's time zone 'GMT\+25:00' is no offset"):
         read_recording(f, _spec("soil-monitoring"))
+
+
+def test_an_ismn_infinite_value_is_an_overflow_not_a_missing_sample(tmp_path):
+    name = "DEMO_DEMO_Field-A_sm_0.050000_0.050000_ThetaProbe-ML2X_20200101_20200110.stm"
+    head = "DEMO       DEMO            Field-A           48.50000   16.25000  210.00    0.0500    0.0500  ThetaProbe-ML2X"
+    rows = [f"2020/01/{1 + h // 24:02d} {h % 24:02d}:00 {0.25 - 0.0002 * h:.4f} G M" for h in range(150)]
+    (tmp_path / name).write_text("\n".join([head, *rows]) + "\n")
+    assert read_recording(tmp_path / name, _spec("soil-monitoring")).signal.shape[0] >= 150
+    rows[75] = rows[75].replace(f"{0.25 - 0.0002 * 75:.4f}", "inf")  # was: dropped as a missing sample
+    (tmp_path / name).write_text("\n".join([head, *rows]) + "\n")
+    with pytest.raises(TinymlError, match=r"infinite value at sample 75 \(an overflow, not a missing value"):
+        read_recording(tmp_path / name, _spec("soil-monitoring"))
