@@ -445,6 +445,8 @@ def test_real_data_femto_lead_on_a_run_in_the_distributed_layout(tmp_path):
     assert not run["early"] and out["detected"] == 1 and out["early_alarms"] == 0
     assert len(run["curve"]) == len(run["curve_h"]) == run["captures"] and max(run["curve"]) >= 1.0
     assert np.isnan(out["median_lead_ci"][0])  # one run bounds no median
+    text = "\n".join(P._femto_lines(out, None))  # the card's lines: the figures themselves, no template left
+    assert f"median lead **{100 * out['median_lead']:.1f} % of the run's life**" in text and "{" not in text
     import json
 
     text = rd.dumps({"femto": out})  # the report as written: each curve on one line, the same values
