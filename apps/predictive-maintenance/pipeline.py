@@ -875,8 +875,11 @@ def _femto_lines(f: dict, out_dir: Path | None, sens: dict | None = None) -> lis
     sensitivity check with other manifest values where one was measured."""
     runs = f["runs"]
     lo, hi = f["median_lead_ci"]
+    from tinyml.readers.femto import SNAPSHOT_EVERY_S
+
     k = f["snapshots_per_capture"]
-    joined = (f"{k} consecutive 0.1 s snapshots joined into each {f['capture_s']:g} s capture, one every {10 * k} s"
+    joined = (f"{k} consecutive 0.1 s snapshots joined into each {f['capture_s']:g} s capture, one every "
+              f"{SNAPSHOT_EVERY_S * k:g} s"
               if k > 1 else f"{f['capture_s']:g} s captures cut from each 0.1 s snapshot")
     lines = ["", "**Run to failure on real bearings: FEMTO / PRONOSTIA** (IEEE PHM 2012; Nectoux et al. 2012; "
              f"{len(runs)} bearings run until their vibration passed 20 g, never seen in training or validation; "

@@ -236,7 +236,7 @@ def ims_healthy(app, pipe, folder) -> dict:
             "captures_after_calibration": after, "anomaly_alarms": alarms}
 
 
-def femto_run_to_failure(app, pipe, folder, max_snapshots: int = 0) -> dict:
+def femto_run_to_failure(app, pipe, folder) -> dict:
     """The committed device on every whole FEMTO / PRONOSTIA run (real bearings run to failure, none ever seen
     in training): installed blank at the run's start, it calibrates on its first captures and scores every
     capture after; the lead is the share of the run's life (by the files' clock, to the 20 g failure) left
@@ -247,23 +247,22 @@ def femto_run_to_failure(app, pipe, folder, max_snapshots: int = 0) -> dict:
     from tinyml.apps import load_module
     from tinyml.metrics import median_ci
     from tinyml.paths import datasets_dir
+    from tinyml.readers.femto import SNAPSHOT_EVERY_S
 
     m = app.manifest
     femto = load_module(datasets_dir() / "femto" / "dataset.py", "tinyml_datasets.femto")
-    recs = femto.load(Path(folder), rate=m.rate, channels=m.channels, capture_s=m.features["window"] / m.rate,
-                      max_snapshots=max_snapshots)
+    recs = femto.load(Path(folder), rate=m.rate, channels=m.channels, capture_s=m.features["window"] / m.rate)
     runs = []
     for r in (r for r in recs if "failure_s" in r.truth):
         res, pp = app.pipeline._stream(app, pipe, r)
         starts = np.asarray(r.truth["capture_s"])
-        done = starts + 10.0 * (r.truth["snapshots_per_capture"] - 1)  # the capture's last snapshot: its decision
+        done = starts + SNAPSHOT_EVERY_S * (r.truth["snapshots_per_capture"] - 1)  # its last snapshot: the decision
         cap = np.minimum(np.searchsorted(res.ends, [idx for idx, lab, _ in res.events if lab == pp.anomaly_event]),
                          len(done) - 1)
         life = r.truth["failure_s"]
         outcome = app.pipeline.rtf_outcome([float(done[k]) for k in cap], life, None)
-        cal = pp.calibration() is not None
-        learned = app.pipeline._calibrated_from(res.values[:, 0], pp, res) if cal else None
         v = res.values[:, 0]
+        learned = app.pipeline._calibrated_from(v, pp, res) if pp.calibration() is not None else None
         bins = np.array_split(np.arange(len(v)), min(200, len(v)))
         runs.append({"run": r.subject.removeprefix("femto-"), "condition": r.cohort.split("/")[-1],
                      "life_h": life / 3600, "captures": int(len(v)), "calibrated_at_h": None if learned is None
@@ -310,6 +309,7 @@ def cwru_sections(app, pipe, folder: Path, a) -> dict:
 
 
 def main(argv=None) -> int:
+    from tinyml.errors import TinymlError
     from tinyml.predict import Pipeline
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -331,36 +331,31 @@ def main(argv=None) -> int:
     if a.set and (a.cwru or a.ims or not a.femto):
         ap.error("--set measures a variant for FEMTO only (--femto alone): the CWRU and IMS sections are the "
                  "committed models'")
-    app = _app(a.set)
-    folder = Path(a.folder) if a.folder else app.model_dir
-    pipe = Pipeline(app, folder=folder)
-    a.out = a.out or str(folder / "real_data.json")
-    if a.cwru:
-        report = cwru_sections(app, pipe, folder, a)
-    elif Path(a.out).is_file():  # a section alone: the earlier report's other sections stay (same committed models)
-        report = json.loads(Path(a.out).read_text())
-    else:
-        ap.error(f"{a.out} does not exist: measure CWRU first (--cwru)")
-    if a.ims:
-        report["ims"] = ims_healthy(app, pipe, a.ims)
-    if a.femto:
-        key = "femto_sensitivity" if a.set else "femto"  # the committed device's figure is never replaced by a variant's
-        report[key] = {**femto_run_to_failure(app, pipe, a.femto), "overrides": a.set, "folder": Path(a.femto).name}
-        print(json.dumps({k: v for k, v in report[key].items() if k != "runs"}), file=sys.stderr)
+    try:  # a missing folder, a file no reader takes: one line
+        app = _app(a.set)
+        folder = Path(a.folder) if a.folder else app.model_dir
+        pipe = Pipeline(app, folder=folder)
+        a.out = a.out or str(folder / "real_data.json")
+        if a.cwru:
+            report = cwru_sections(app, pipe, folder, a)
+        elif Path(a.out).is_file():  # a section alone: the earlier report's other sections stay (same models)
+            report = json.loads(Path(a.out).read_text())
+        else:
+            ap.error(f"{a.out} does not exist: measure CWRU first (--cwru)")
+        if a.ims:
+            report["ims"] = ims_healthy(app, pipe, a.ims)
+        if a.femto:
+            key = "femto_sensitivity" if a.set else "femto"  # the committed device's figure is never a variant's
+            report[key] = {**femto_run_to_failure(app, pipe, a.femto), "overrides": a.set,
+                           "folder": Path(a.femto).name}
+            print(json.dumps({k: v for k, v in report[key].items() if k != "runs"}), file=sys.stderr)
+    except TinymlError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     Path(a.out).write_text(dumps(report))
     print(f"wrote {a.out}", file=sys.stderr)
     return 0
 
 
-def _main() -> int:
-    from tinyml.errors import TinymlError
-
-    try:
-        return main()
-    except TinymlError as e:  # a missing folder, a file no reader takes: one line
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
 if __name__ == "__main__":
-    sys.exit(_main())
+    sys.exit(main())

@@ -38,24 +38,25 @@ CUT = "Test_set"  # the challenge's truncated copies of the test bearings
 DAY_S = 86400.0
 
 
-def _runs(root: Path) -> dict[str, list[Path]]:
-    """bearing name -> its folder: the whole run where a cut copy exists too (notice)."""
-    folders: dict[Path, int] = {}
+def _runs(root: Path) -> dict[str, tuple[Path, list[Path]]]:
+    """bearing name -> (its folder, its snapshots in number order): the whole run where a cut copy exists too
+    (notice)."""
+    folders: dict[Path, list[Path]] = {}
     for f in root.rglob("acc_*.csv"):
         if f.is_file() and NAME.match(f.name):
-            folders[f.parent] = folders.get(f.parent, 0) + 1
+            folders.setdefault(f.parent, []).append(f)
     by_bearing: dict[str, list[Path]] = {}
     for folder in sorted(folders):
         by_bearing.setdefault(folder.name.lower(), []).append(folder)
     out = {}
     for name, cands in sorted(by_bearing.items()):
         whole = [c for c in cands if c.parent.name != CUT]
-        pick = max(whole or cands, key=lambda c: folders[c])
+        pick = max(whole or cands, key=lambda c: len(folders[c]))
         for c in cands:
             if c != pick:
                 print(f"notice: {c}: left out; {pick} holds {name}'s {'whole ' if c.parent.name == CUT else ''}run",
                       file=sys.stderr)
-        out[name] = pick
+        out[name] = (pick, sorted(folders[pick], key=lambda f: int(NAME.match(f.name).group(1))))
     return out
 
 
@@ -97,8 +98,7 @@ def load(path: Path, *, rate: float, channels, capture_s: float = 0.25, axis: st
     cap = max(1, int(round(capture_s * rate)))
     join = max(1, math.ceil(cap / per_snapshot))
     recs: list[Recording] = []
-    for name, folder in runs.items():
-        files = sorted((f for f in folder.iterdir() if NAME.match(f.name)), key=lambda f: int(NAME.match(f.name).group(1)))
+    for name, (folder, files) in runs.items():
         whole = folder.parent.name != CUT and not (max_snapshots and len(files) > max_snapshots)
         if max_snapshots:
             files = files[:max_snapshots]

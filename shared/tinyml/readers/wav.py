@@ -59,15 +59,18 @@ def _load(path: Path) -> tuple[np.ndarray, int]:
 
 def _data_short(path: Path) -> str | None:
     """The data chunk's announced and held sizes where it announces more than the file holds (scipy says so only
-    when the RIFF size disagrees too); None otherwise, and for a streaming writer's unknown size."""
-    raw = Path(path).read_bytes()
-    at = 12
-    while at + 8 <= len(raw):
-        cid, size = raw[at:at + 4], struct.unpack("<I", raw[at + 4:at + 8])[0]
-        if cid == b"data":
-            held = len(raw) - at - 8
-            return None if size in (0, 0xFFFFFFFF) or size <= held else f"{size} bytes of samples announced, {held} held"
-        at += 8 + size + (size & 1)
+    when the RIFF size disagrees too); None otherwise, and for a streaming writer's unknown size. Reads the chunk
+    headers only."""
+    with open(path, "rb") as f:
+        end = f.seek(0, 2)
+        at = 12
+        while at + 8 <= end:
+            f.seek(at)
+            cid, size = struct.unpack("<4sI", f.read(8))
+            if cid == b"data":
+                held = end - at - 8
+                return None if size in (0, 0xFFFFFFFF) or size <= held else f"{size} bytes of samples announced, {held} held"
+            at += 8 + size + (size & 1)
     return None
 
 
