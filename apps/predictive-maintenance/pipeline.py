@@ -16,12 +16,17 @@ Calibration (PostProcessor, C twin firmware/app.c): a new device learns its mach
 passed without completing it, from every further capture: the installer's word that the machine was healthy
 when installed; a device that never calibrates never raises the alarm): per feature the mean and spread
 (Welford, float32), and the alarm threshold, `threshold_factor` times the mean anomaly score over those
-same captures (at least `min_threshold`). The anomaly score of a capture: the autoencoder's error on its
+same captures (at least `min_threshold`). A baseline is trusted once it has settled: the next block of
+`calibration_captures` learning captures, scored against it without raising events, may reach 1 at most
+`settle_max_above` times; otherwise the machine was still changing (a new bearing running in, a machine
+still warming up) and that block becomes the baseline to verify, for at most `settle_blocks` blocks in all
+(the last is kept; 1: trusted at once). The anomaly score of a capture: the autoencoder's error on its
 z-scores (the features `rise_only_features` count upward only: a defect adds energy at its orders, a dip
 below the baseline is no fault) plus `classifier_weight` x (1 - P(normal)) (the classifier's belief that
 this is a fault, learned across machines, joins the distance from this machine's baseline). Until then
 `values.anomaly` is the classifier's 1 - P(normal) over 1 - `calibration_min_normal` (so 1.0 is its alarm
-level too); from then on it is the anomaly score over the threshold. The learned state is what `tinyml calibrate` writes, what
+level too); from then on it is the anomaly score over the threshold (while settling, against the baseline being
+verified). The learned (settled) state is what `tinyml calibrate` writes, what
 `predict --calibration` starts from, and what the device keeps in its non-volatile page.
 
 Events (all integer or float32 comparisons, identical on the device): "anomaly" when values.anomaly >= 1
@@ -241,6 +246,8 @@ class Params:
         self.n_cal = int(p["calibration_captures"])
         self.min_normal_q = score_threshold_q(p["calibration_min_normal"], out_scale, out_zero_point)
         self.patience = int(p["calibration_patience"])
+        self.settle_blocks = int(p.get("settle_blocks", 1))
+        self.settle_max_above = int(p.get("settle_max_above", 0))
         self.uncal_den = F32(1) - F32(p["calibration_min_normal"])
         self.spread_floor = F32(p["spread_floor"])
         self.z_clip = F32(p["z_clip"])
@@ -365,7 +372,11 @@ class PostProcessor:
         self.reset()
 
     def reset(self):
-        self.cal = None
+        self.cal = None  # the baseline: learning (not done), being verified (done, not settled), or settled
+        self.next = None  # while settling: the block learned meanwhile, the baseline to verify if this one fails
+        self.blocks = 0  # blocks learned into a baseline so far
+        self.above_in_block = 0  # captures of the verifying block scored at or above 1 against the baseline
+        self.settled_at = None  # captures seen when the baseline settled: the first one scored against it
         self.count = 0  # captures seen
         self.value = F32(np.nan)
         self.above = 0  # captures in a row with anomaly >= 1
@@ -378,6 +389,7 @@ class PostProcessor:
         self.n_features = n_features
         if self.initial is not None:
             self.cal = Calibration.from_state(self.p, self.initial, n_features)
+            self.settled_at = 0
         else:
             self.cal = Calibration(self.p, n_features)
 
@@ -400,8 +412,8 @@ class PostProcessor:
             self._start(len(f))
         cal = self.cal
         self.count += 1
-        scored = cal.done  # this capture's value is against the machine's baseline (not the classifier's alone)
-        if scored:
+        scored = self.settled_at is not None  # events count against the machine's settled baseline only
+        if cal.done:
             if self.ae is None:
                 raise TinymlError("predictive-maintenance: no anomaly model ([models.anomaly]) to score against "
                                   "the calibration")
@@ -409,14 +421,33 @@ class PostProcessor:
             self.value = F32(score / cal.threshold)
         else:
             self.value = self._uncalibrated(scores_q)
-            if self._learns(scores_q, self.count):
-                cal.learn(f, self._p_normal(scores_q))
-                if cal.n == self.p.n_cal:
-                    cal.finish_spread()
-                    if self.ae is not None:
-                        errors = ae_error(self.ae, cal.z(np.stack(cal.kept)))
-                        cal.finish(anomaly_score(self.p, errors, cal.kept_p_normal))
+        if not scored and self._learns(scores_q, self.count):
+            self._learn(f, self._p_normal(scores_q))
         return self._events(scores_q, scored)
+
+    def _learn(self, f: np.ndarray, p_normal) -> None:
+        """One learning capture: into the first baseline, or, while that one is verified, into the next block."""
+        block = self.cal if not self.cal.done else self.next
+        if self.cal.done:
+            self.above_in_block += bool(self.value >= F32(1))
+        block.learn(f, p_normal)
+        if block.n < self.p.n_cal:
+            return
+        self.blocks += 1
+        if block is self.next and self.above_in_block <= self.p.settle_max_above:
+            self.settled_at = self.count  # the next block agreed with the baseline: it stays
+            return
+        self._finish(block)  # the first block, or one replacing a baseline the machine has moved away from
+        self.cal = block
+        self.next, self.above_in_block = Calibration(self.p, len(f)), 0
+        if self.blocks >= self.p.settle_blocks:
+            self.settled_at = self.count
+
+    def _finish(self, cal: Calibration) -> None:
+        cal.finish_spread()
+        if self.ae is not None:
+            errors = ae_error(self.ae, cal.z(np.stack(cal.kept)))
+            cal.finish(anomaly_score(self.p, errors, cal.kept_p_normal))
 
     def _events(self, scores_q, scored: bool):
         events = []
@@ -452,7 +483,12 @@ class PostProcessor:
         return [self.value]
 
     def calibration(self) -> dict | None:
-        """The learned state (None until learned), for `tinyml calibrate`."""
+        """The learned state (None until it has settled), for `tinyml calibrate`."""
+        return self.cal.state() if self.settled_at is not None else None
+
+    def provisional_calibration(self) -> dict | None:
+        """The baseline being verified (None before the first block): what `tinyml calibrate` keeps, with a
+        notice, from a recording that ends before the baseline settled (the installer's word)."""
         return self.cal.state() if self.cal is not None and self.cal.done else None
 
 
@@ -656,14 +692,8 @@ def _sizes(pipe) -> dict:
 
 
 def _calibrated_from(values, pp, res) -> int:
-    """The first window scored against the learned calibration (the one after the capture that completed it)."""
-    n = pp.p.n_cal
-    learned = 0
-    for k, s in enumerate(res.scores_q):
-        learned += pp._learns(s, k + 1)
-        if learned == n:
-            return k + 1
-    return len(values)
+    """The first window scored against the settled calibration (the one after the capture that settled it)."""
+    return len(values) if pp.settled_at is None else min(pp.settled_at, len(values))
 
 
 # --- the demo (fixtures/demo.wav) --------------------------------------------------------------------------
@@ -671,15 +701,16 @@ def _calibrated_from(values, pp, res) -> int:
 
 def make_demo(manifest, seed):
     """An unseen simulated machine configured as [machine] says, installed healthy: the device calibrates on
-    its first captures, weeks of healthy captures follow (one every 10 minutes, 0.25 s each, back to back),
-    then an outer-race defect appears and grows. Truth: the anomaly alarm and then the outer-race event, each
-    expected between the defect's onset and the end."""
+    its first captures and verifies that baseline on the next block, weeks of healthy captures follow (one
+    every 10 minutes, 0.25 s each, back to back), then an outer-race defect appears and grows. Truth: the
+    anomaly alarm and then the outer-race event, each expected between the defect's onset and the end."""
     from tinyml.data import dataset_module
 
     gen = dataset_module(manifest.dataset["generator"])
     mach = resolve_deployment({s: dict(t) for s, t in manifest.deployment.items()})["machine"]
-    n_cal = int(manifest.postprocess["calibration_captures"])
-    rec, _ = gen.scene(rate=manifest.rate, channels=manifest.channels, seed=seed, calibration=n_cal + 8,
+    p = manifest.postprocess  # a healthy machine settles in two blocks: its baseline, and the block verifying it
+    settle = int(p["calibration_captures"]) * min(2, int(p.get("settle_blocks", 1)))
+    rec, _ = gen.scene(rate=manifest.rate, channels=manifest.channels, seed=seed, calibration=settle + 8,
                        healthy=8, degrading=24, kind="outer_race", config=mach)
     t_on = rec.events[0][0]
     rec.events = [(t_on, ANOMALY_EVENT), (t_on, "outer_race")]
@@ -806,15 +837,19 @@ def _setup_section(m) -> list[str]:
             "3. Mount the sensor radially on the bearing housing (a stud or a flat magnet), then let it learn: "
             f"the first {m.postprocess['calibration_captures']} captures the classifier calls normal calibrate "
             f"it (after {m.postprocess['calibration_patience']} captures without a baseline, every further "
-            f"capture: install it on a healthy machine); until then values.anomaly is the classifier's 1 - P(normal) over "
+            f"capture: install it on a healthy machine), and the next {m.postprocess['calibration_captures']} verify "
+            f"that baseline: more than {m.postprocess['settle_max_above']} of them at or above 1 against it (the "
+            f"machine is still changing) and they become the baseline to verify, for at most "
+            f"{m.postprocess['settle_blocks']} blocks; no alarm until it has settled. Until the first baseline, "
+            f"values.anomaly is the classifier's 1 - P(normal) over "
             f"{1 - m.postprocess['calibration_min_normal']:g}. On the host, "
             f"`tinyml calibrate {m.id} healthy.wav` writes what the device would learn and "
             f"`predict --calibration healthy.calibration.json` starts from it.",
             "4. Recalibrate after maintenance (a new bearing, a realignment): erase the device's calibration page, "
             "once the machine runs steadily again. A new bearing runs in for hours: its level and spectrum settle "
-            "(on FEMTO's new bearings, below, a baseline learned in their first 16 to 34 minutes alarmed in the "
-            "first half of 13 of 17 runs). `tinyml calibrate` says when a recording's later captures alarm against the "
-            "baseline it learned from its first ones."]
+            "(on FEMTO's new bearings, below, a baseline learned in their first 16 to 34 minutes and trusted at once "
+            "alarmed in the first half of 13 of 17 runs; the settling step above is the device's answer). "
+            "`tinyml calibrate` says when a recording's later captures alarm against the baseline it learned."]
 
 
 def model_card_appendix(app, folder: Path, out_dir: Path | None = None) -> str:
@@ -889,14 +924,20 @@ def _femto_lines(f: dict, out_dir: Path | None, sens: dict | None = None) -> lis
              f"order-statistic interval {100 * lo:.1f}-{100 * hi:.1f} %; floor 20 %), {f['detected']} of "
              f"{len(runs)} runs alarmed before their failure, **{f['early_alarms']} alarmed in their first half** "
              "(FEMTO does not say when a bearing's degradation began; an alarm in the first half breaks the floor's "
-             "condition, and its lead is no evidence of an early detection).", "",
-             "| run | condition | life (h) | calibrated at (h) | first alarm (h) | lead | alarm in first half |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "condition, and its lead is no evidence of an early detection)."]
+    for name, b in (f.get("by_set") or {}).items():
+        lo_s, hi_s = b["median_lead_ci"]
+        lines.append(f"- `{name}` ({b['n_runs']} runs): median lead {100 * b['median_lead']:.1f} % (95 % "
+                     f"{100 * lo_s:.1f}-{100 * hi_s:.1f} %), {b['detected']} alarmed, {b['early_alarms']} in their "
+                     "first half" + (" (the settling step's values were chosen on this set: see the README)"
+                                     if name == "Learning_set" else "") + ".")
+    lines += ["", "| run | set | condition | life (h) | baseline settled at (h) | first alarm (h) | lead | "
+              "alarm in first half |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
         cal = "never" if r["calibrated_at_h"] is None else f"{r['calibrated_at_h']:.2f}"
         first = "none" if r["first_alarm_h"] is None else f"{r['first_alarm_h']:.2f}"
-        lines.append(f"| {r['run']} | {r['condition']} | {r['life_h']:.2f} | {cal} | {first} | {r['lead']:.3f} | "
-                     f"{'yes' if r['early'] else 'no'} |")
+        lines.append(f"| {r['run']} | {r.get('set', '')} | {r['condition']} | {r['life_h']:.2f} | {cal} | {first} | "
+                     f"{r['lead']:.3f} | {'yes' if r['early'] else 'no'} |")
     if out_dir is not None:
         _plot_femto(runs, Path(out_dir) / "femto_runs.png")
         lines += ["", "![FEMTO runs](femto_runs.png)"]

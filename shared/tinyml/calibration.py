@@ -2,7 +2,10 @@
 a file on the host and in the device's non-volatile page.
 
 An app opts in through its PostProcessor (pipeline.py): `calibration()` returns the learned state (a dict of
-JSON values; None until learned) and `PostProcessor(..., calibration=state)` starts from one. Its
+JSON values; None until learned) and `PostProcessor(..., calibration=state)` starts from one. One that
+confirms a state on further captures before trusting it (predictive-maintenance's settling) may offer
+`provisional_calibration()`, the state learned but not confirmed: `tinyml calibrate` keeps it, with a notice,
+when the recording ends before the confirmation. Its
 `nv_image(manifest, state) -> bytes` hook gives the non-volatile page the firmware reads at boot (the same
 state, as firmware/app.c stores it) and `nv_state(manifest, page) -> state | None` reads one back.
 
@@ -53,6 +56,13 @@ def learn(app: App, path, rate=None, channel=None) -> dict:
     learned_at = _watch_learning(pp)
     res = pipe.run(sig, deployment=rec.deployment, postprocessor=pp)
     state = pp.calibration()
+    provisional = getattr(pp, "provisional_calibration", None)
+    if state is None and provisional is not None and provisional() is not None:
+        state = provisional()
+        notice(path, f"the recording ({len(sig) / app.manifest.rate:.2f} s) ended before {app.id} confirmed the state "
+                     "it learned on further captures: it is kept as learned (the installer's word that the machine "
+                     "is steady); a longer recording confirms it")
+        return state
     if state is None:
         raise TinymlError(f"{path}: {app.id} learned no calibration from it ({len(sig) / app.manifest.rate:.2f} s): "
                           "give a longer recording of the machine running healthy")

@@ -13,8 +13,11 @@
  *     anomaly = (1 - P(normal)) / (1 - calibration_min_normal); then the learned baseline is written to
  *     the non-volatile page (tml_port_nv_*) and anomaly = anomaly_score() / threshold (the autoencoder's
  *     error on the z-scores, rise-only features floored at 0, plus classifier_weight x (1 - P(normal))).
+ *     The baseline settles first: the next block of learning captures, scored against it without events,
+ *     may reach 1 at most `settle_max_above` times, else that block replaces it (at most `settle_blocks`
+ *     blocks); only a settled baseline is written to the page and raises events.
  *     A valid page found at boot (a reset, or a calibration the host loaded) is used at once.
- *  4. events: anomaly after `anomaly_hold` captures >= 1 once calibrated, a fault class after `fault_hold`
+ *  4. events: anomaly after `anomaly_hold` captures >= 1 once settled, a fault class after `fault_hold`
  *     (while anomalous), refractory.
  * Float32 in pipeline.py's order (built with -ffp-contract=off); static memory only.
  */
@@ -77,14 +80,18 @@ static float s_env_orders[4]; /* 1x, BPFO, BPFI, BSF */
 static int32_t s_min_normal_q, s_fault_q;
 static float s_uncal_den, s_floor_sq, s_out_scale, s_out_zp;
 
-/* calibration (Calibration) */
-static int32_t s_count;        /* captures seen since installation (until calibrated) */
-static int32_t s_n;            /* captures learned */
-static float s_mean[F], s_m2[F], s_spread[F];
+/* calibration (Calibration, PostProcessor._learn) */
+static int32_t s_count;        /* captures seen since installation (until settled) */
+static float s_mean[F], s_spread[F], s_threshold; /* the baseline scored against */
+static uint32_t s_base_n;      /* the captures it was learned from */
+static int s_done;             /* a baseline exists (being verified while not settled) */
+static int s_settled;          /* it settled: events count, the page holds it */
+static int32_t s_n;            /* captures learned into the block */
+static float s_block_mean[F], s_block_m2[F];
 static float s_kept[TML_CFG_POSTPROCESS_CALIBRATION_CAPTURES][F];
 static float s_kept_p_normal[TML_CFG_POSTPROCESS_CALIBRATION_CAPTURES];
-static float s_threshold;
-static int s_done;
+static int32_t s_blocks;       /* blocks learned so far */
+static int32_t s_above_in_block; /* captures of the verifying block at or above 1 against the baseline */
 
 /* events */
 static float s_value;
@@ -168,7 +175,7 @@ static void nv_save(void)
     put32(s_page, NV_MAGIC);
     put32(s_page + 4, NV_VERSION);
     put32(s_page + 8, F);
-    put32(s_page + 12, (uint32_t)s_n);
+    put32(s_page + 12, s_base_n);
     put32(s_page + 16, fbits(s_threshold));
     for (int k = 0; k < F; k++) {
         put32(s_page + 20 + 4 * k, fbits(s_mean[k]));
@@ -189,7 +196,7 @@ static int nv_load(void)
         get32(s_page + NV_BODY) != crc32(s_page, NV_BODY)) {
         return 0;
     }
-    s_n = (int32_t)get32(s_page + 12);
+    s_base_n = get32(s_page + 12);
     s_threshold = bitsf(get32(s_page + 16));
     for (int k = 0; k < F; k++) {
         s_mean[k] = bitsf(get32(s_page + 20 + 4 * k));
@@ -214,12 +221,15 @@ void tml_app_init(void)
     s_floor_sq = TML_CFG_POSTPROCESS_SPREAD_FLOOR * TML_CFG_POSTPROCESS_SPREAD_FLOOR;
     s_n = 0;
     s_count = 0;
+    s_blocks = 0;
+    s_above_in_block = 0;
     for (int k = 0; k < F; k++) {
-        s_mean[k] = s_m2[k] = 0.0f;
+        s_mean[k] = s_block_mean[k] = s_block_m2[k] = 0.0f;
         s_spread[k] = 1.0f;
     }
     s_threshold = 0.0f;
-    s_done = nv_load();
+    s_base_n = 0;
+    s_done = s_settled = nv_load();
     s_value = NAN;
     s_above = 0;
     s_armed = 1;
@@ -333,21 +343,18 @@ static float anomaly_score(const float *feat, float p_normal)
     return ae_error(feat) + TML_CFG_POSTPROCESS_CLASSIFIER_WEIGHT * (1.0f - p_normal);
 }
 
-static void learn(const float *feat, float p_normal)
+static void settle(void)
 {
-    s_n++;
-    s_kept_p_normal[s_n - 1] = p_normal;
+    s_settled = 1;
+    nv_save();
+}
+
+/* the learned block becomes the baseline (Calibration.finish_spread and finish) */
+static void adopt_block(void)
+{
     for (int k = 0; k < F; k++) {
-        float d = feat[k] - s_mean[k];
-        s_mean[k] = s_mean[k] + d / (float)s_n;
-        s_m2[k] = s_m2[k] + d * (feat[k] - s_mean[k]);
-        s_kept[s_n - 1][k] = feat[k];
-    }
-    if (s_n < TML_CFG_POSTPROCESS_CALIBRATION_CAPTURES) {
-        return;
-    }
-    for (int k = 0; k < F; k++) {
-        float var = s_m2[k] / (float)s_n;
+        s_mean[k] = s_block_mean[k];
+        float var = s_block_m2[k] / (float)s_n;
         s_spread[k] = sqrtf(var + s_floor_sq);
     }
     float acc = 0.0f;
@@ -356,8 +363,41 @@ static void learn(const float *feat, float p_normal)
     }
     float t = TML_CFG_POSTPROCESS_THRESHOLD_FACTOR * (acc / (float)s_n);
     s_threshold = t > TML_CFG_POSTPROCESS_MIN_THRESHOLD ? t : TML_CFG_POSTPROCESS_MIN_THRESHOLD;
+    s_base_n = (uint32_t)s_n;
     s_done = 1;
-    nv_save();
+    s_above_in_block = 0;
+}
+
+/* one learning capture (PostProcessor._learn): into the first baseline's block, or the block verifying it */
+static void learn(const float *feat, float p_normal)
+{
+    if (s_done && s_value >= 1.0f) {
+        s_above_in_block++;
+    }
+    s_n++;
+    s_kept_p_normal[s_n - 1] = p_normal;
+    for (int k = 0; k < F; k++) {
+        float d = feat[k] - s_block_mean[k];
+        s_block_mean[k] = s_block_mean[k] + d / (float)s_n;
+        s_block_m2[k] = s_block_m2[k] + d * (feat[k] - s_block_mean[k]);
+        s_kept[s_n - 1][k] = feat[k];
+    }
+    if (s_n < TML_CFG_POSTPROCESS_CALIBRATION_CAPTURES) {
+        return;
+    }
+    s_blocks++;
+    if (s_done && s_above_in_block <= TML_CFG_POSTPROCESS_SETTLE_MAX_ABOVE) {
+        settle(); /* the next block agreed with the baseline: it stays */
+    } else {
+        adopt_block(); /* the first block, or one replacing a baseline the machine has moved away from */
+        if (s_blocks >= TML_CFG_POSTPROCESS_SETTLE_BLOCKS) {
+            settle();
+        }
+    }
+    s_n = 0;
+    for (int k = 0; k < F; k++) {
+        s_block_mean[k] = s_block_m2[k] = 0.0f;
+    }
 }
 
 /* ---- events ---- */
@@ -421,11 +461,13 @@ void tml_app_on_sample(const float *sample)
         return;
     }
     float p_normal = ((float)scores[NORMAL] - s_out_zp) * s_out_scale;
-    const int scored = s_done;
-    if (scored) {
+    const int scored = s_settled;
+    if (s_done) {
         s_value = anomaly_score(s_feat, p_normal) / s_threshold;
     } else {
         s_value = (1.0f - p_normal) / s_uncal_den;
+    }
+    if (!scored) {
         s_count++;
         /* _learns(): not a confident fault, or the patience has run out (the installer's word) */
         if (scores[NORMAL] >= s_min_normal_q || s_count > TML_CFG_POSTPROCESS_CALIBRATION_PATIENCE) {

@@ -1,5 +1,5 @@
-"""predictive-maintenance's own logic: [machine] values, the calibration (Welford, spread floor, threshold),
-the device's non-volatile image, and the post-processor's values and events (anomaly hold and re-arm,
+"""predictive-maintenance's own logic: [machine] values, the calibration (Welford, spread floor, threshold,
+settling), the device's non-volatile image, and the post-processor's values and events (anomaly hold and re-arm,
 fault events only while anomalous, refractory)."""
 
 from __future__ import annotations
@@ -147,16 +147,19 @@ def test_postprocessor_calibrates_then_alarms():
     pp = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
     rng = np.random.default_rng(2)
     n = pp.p.n_cal
-    healthy = rng.normal(0, 0.05, (n + 10, 36)).astype(np.float32)
+    healthy = rng.normal(0, 0.05, (2 * n + 10, 36)).astype(np.float32)
     values, events = [], []
     for k, f in enumerate(healthy):
         scores = _scores(0.9) if k != 3 else _scores(0.1, "imbalance", 0.8)  # one capture not learned
         events += pp.step(None, None, None, scores, features=f)
         values.append(pp.value)
-    assert pp.calibration() is None or pp.calibration()["captures"] == n
+        if k == n:  # the capture called faulty was not learned, so the first block took n + 1
+            assert pp.cal.done and pp.calibration() is None  # a baseline, not settled yet
+            first = pp.cal
+    assert pp.calibration()["captures"] == n
+    assert pp.cal is first and pp.settled_at == 2 * n + 1  # the next block agreed: the first baseline stays
     den = 1 - M.postprocess["calibration_min_normal"]
     assert values[0] == pytest.approx((1 - 0.9) / den, abs=0.01)  # uncalibrated: the classifier's
-    assert pp.cal.n == n and pp.cal.done  # the capture called faulty was not learned, so it took n + 1
     assert all(v < 1 for v in values[n + 1 :]) and not events
     # a growing fault: anomalous captures, the anomaly event after anomaly_hold of them, the fault event after
     # fault_hold (the fault needs anomalous captures, not the anomaly event)
@@ -194,19 +197,68 @@ def test_calibration_falls_back_to_the_installers_word_after_its_patience():
     pp = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
     patience, n = pp.p.patience, pp.p.n_cal
     rng = np.random.default_rng(5)
-    feats = rng.normal(0, 1, (patience + n + 3, 36)).astype(np.float32)
+    feats = rng.normal(0, 1, (patience + 2 * n + 3, 36)).astype(np.float32)
     feats[patience:] += 10.0  # only what comes after the patience may reach the baseline
     anomaly = P.event_names(M).index(P.ANOMALY_EVENT)
-    for k, f in enumerate(feats[: patience + n]):
+    for k, f in enumerate(feats[: patience + 2 * n]):
         events = pp.step(None, None, None, _scores(0.05, "looseness", 0.9), features=f)
-        assert pp.cal.done == (k + 1 == patience + n)
-        assert all(lab != anomaly for lab, _ in events)  # no anomaly alarm while learning
-    assert pp.cal.n == n
+        assert pp.cal.done == (k + 1 >= patience + n)
+        assert all(lab != anomaly for lab, _ in events)  # no anomaly alarm while learning or settling
+    assert pp.cal.n == n and pp.settled_at == patience + 2 * n
     np.testing.assert_allclose(pp.cal.mean, feats[patience : patience + n].mean(0), rtol=1e-4, atol=1e-4)
 
-    class Res:  # what evaluate() gets back: the window the baseline was complete after
+    class Res:  # what evaluate() gets back: the window the baseline settled after
         scores_q = np.stack([_scores(0.05, "looseness", 0.9)] * len(feats))
-    assert P._calibrated_from(np.zeros(len(feats)), pp, Res) == patience + n
+    assert P._calibrated_from(np.zeros(len(feats)), pp, Res) == patience + 2 * n
+
+
+def _settle(pp, blocks, hot_in_second=0):
+    """Feed blocks of n healthy-called captures, block b at level 3 b (a machine still changing), the second
+    block's first `hot_in_second` captures 3 above the first's; the captures each block ended at."""
+    n, rng, ends = pp.p.n_cal, np.random.default_rng(7), []
+    for b, level in enumerate(blocks):
+        for k in range(n):
+            f = rng.normal(0, 0.05, 36).astype(np.float32) + F32(level)
+            if b == 1 and k < hot_in_second:
+                f = f + F32(3.0)
+            assert not pp.step(None, None, None, _scores(0.9), features=f)  # no events before it settles
+        ends.append(pp.count)
+    return ends
+
+
+def test_a_baseline_settles_once_the_machine_stops_changing():
+    """A new bearing runs in: the level of its first block is gone in the second, which scores far above the
+    first baseline, so the second replaces it; the third agrees with the second, which is kept."""
+    pp = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
+    n = pp.p.n_cal
+    _settle(pp, [0.0, 1.0, 1.0])
+    assert pp.settled_at == 3 * n and pp.blocks == 3
+    assert pp.calibration()["mean"] == pytest.approx([1.0] * 36, abs=0.05)  # the run-in level is not the baseline
+    assert pp.step(None, None, None, _scores(0.9), features=np.full(36, 1.0, np.float32)) == [] and pp.value < 1
+    # trusted at once (settle_blocks = 1), the first block stays and the settled machine alarms against it
+    once = P.PostProcessor(load_app(APP.id, overrides=("postprocess.settle_blocks=1",)).manifest, 1 / 256, -128,
+                           models={"anomaly": FakeAE()})
+    _settle(once, [0.0])
+    assert once.settled_at == n
+    fired = sum((once.step(None, None, None, _scores(0.9), features=np.full(36, 1.0, np.float32))
+                 for _ in range(once.p.anomaly_hold)), [])
+    assert [P.event_names(M)[lab] for lab, _ in fired] == [P.ANOMALY_EVENT]
+
+
+def test_settling_tolerates_a_few_odd_captures_and_stops_after_its_blocks():
+    allowed, most = int(M.postprocess["settle_max_above"]), int(M.postprocess["settle_blocks"])
+    assert allowed >= 1 and most >= 2
+    kept = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
+    ends = _settle(kept, [0.0, 0.0], hot_in_second=allowed)  # `allowed` odd captures: the baseline stays
+    assert kept.settled_at == ends[1] and kept.blocks == 2
+    assert kept.calibration()["mean"] == pytest.approx([0.0] * 36, abs=0.05)
+    moved = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
+    _settle(moved, [0.0, 0.0], hot_in_second=allowed + 1)  # one more: the second block becomes the baseline
+    assert moved.settled_at is None and moved.blocks == 2 and moved.cal.done
+    changing = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
+    ends = _settle(changing, [float(b) for b in range(most)])  # never agrees: the last of `most` blocks stays
+    assert changing.settled_at == ends[most - 1] and changing.blocks == most
+    assert changing.calibration()["mean"] == pytest.approx([float(most - 1)] * 36, abs=0.05)
 
 
 def test_anomaly_rearms_only_after_dropping_and_refractory():
@@ -249,9 +301,9 @@ def test_calibrate_then_predict_with_it(tmp_path):
 
 
 def test_calibrate_says_when_the_healthy_recording_alarms_after_its_baseline(tmp_path):
-    """The demo is no healthy recording (its defect starts at 12 s): calibrating on it learns the baseline from
-    its first captures and then says, in one notice, that the rest alarmed against it. Its healthy first 12 s
-    give the same baseline and no notice."""
+    """The demo is no healthy recording (its defect starts at 20 s): calibrating on it learns the baseline from
+    its first captures, verifies it on the next ones, and then says, in one notice, that the rest alarmed
+    against it. Its healthy first 20 s give the same baseline and no notice."""
     from scipy.io import wavfile
 
     from apptest import run_cli
@@ -261,12 +313,22 @@ def test_calibrate_says_when_the_healthy_recording_alarms_after_its_baseline(tmp
     whole = run_cli("calibrate", APP.id, "--input", str(demo), "--out", str(tmp_path / "whole.json"))
     assert whole.returncode == 0, whole.stderr
     said = [ln for ln in whole.stderr.splitlines() if "after the state was learned" in ln]
-    assert len(said) == 1 and "anomaly x1" in said[0] and "at 8.0 s" in said[0], whole.stderr
+    assert len(said) == 1 and "anomaly x1" in said[0] and "at 16.2 s" in said[0], whole.stderr
     rate, x = wavfile.read(demo)
-    wavfile.write(tmp_path / "healthy.wav", rate, x[: 12 * rate])
+    wavfile.write(tmp_path / "healthy.wav", rate, x[: 20 * rate])
     healthy = run_cli("calibrate", APP.id, "--input", str(tmp_path / "healthy.wav"), "--out", str(tmp_path / "h.json"))
     assert healthy.returncode == 0 and "after the state was learned" not in healthy.stderr, healthy.stderr
     assert (tmp_path / "h.json").read_text() == (tmp_path / "whole.json").read_text()
+    # a recording that ends before the baseline settled (10 s: the first block, part of the verifying one): the
+    # baseline learned is kept, said in one notice; too short for even one block: refused in one line
+    wavfile.write(tmp_path / "short.wav", rate, x[: 10 * rate])
+    short = run_cli("calibrate", APP.id, "--input", str(tmp_path / "short.wav"), "--out", str(tmp_path / "s.json"))
+    assert short.returncode == 0, short.stderr
+    assert sum("ended before predictive-maintenance confirmed" in ln for ln in short.stderr.splitlines()) == 1
+    assert (tmp_path / "s.json").read_text() == (tmp_path / "whole.json").read_text()  # the same first block
+    wavfile.write(tmp_path / "tiny.wav", rate, x[: 5 * rate])
+    tiny = run_cli("calibrate", APP.id, "--input", str(tmp_path / "tiny.wav"), "--out", str(tmp_path / "t.json"))
+    assert tiny.returncode == 2 and "learned no calibration" in tiny.stderr and not (tmp_path / "t.json").exists()
 
 
 def test_device_keeps_its_calibration_across_a_reset():
@@ -299,6 +361,30 @@ def test_device_falls_back_to_the_installers_word_as_python_does():
     assert run.learned is not None and run.learned["captures"] == M.postprocess["calibration_captures"]
     plain = device_parity(APP, "qemu-m4")
     assert plain.learned["mean"] != run.learned["mean"]  # another set of captures was learned
+
+
+def test_device_replaces_a_baseline_that_did_not_settle_as_python_does():
+    """A threshold at the calibration's mean score (a third of healthy captures reach it) and two blocks: the
+    demo's verifying block replaces the first baseline and is kept (Python's post-processor says so), and the
+    device learns, replaces and settles the same."""
+    from fwtest import need
+
+    need("arm-none-eabi-gcc", "qemu-system-arm")
+    from tinyml.device.parity import device_parity
+    from tinyml.fixtures import demo_path
+    from tinyml.predict import Pipeline, prepare, read_input
+
+    app = load_app(APP.id, overrides=("postprocess.threshold_factor=1.0", "postprocess.settle_blocks=2"))
+    pipe = Pipeline(app)
+    pp = pipe.postprocessor()
+    pipe.run(prepare(app, read_input(app, demo_path(app)), notice=False), postprocessor=pp)
+    plain = Pipeline(APP)
+    kept = plain.postprocessor()  # the committed values: the verifying block agrees, the first baseline stays
+    plain.run(prepare(APP, read_input(APP, demo_path(APP)), notice=False), postprocessor=kept)
+    assert pp.blocks == kept.blocks == 2 and pp.calibration()["mean"] != kept.calibration()["mean"]
+    run = device_parity(app, "qemu-m4")
+    assert run.ok, run.mismatches
+    assert run.learned == pp.calibration()
 
 
 def test_real_data_marks_each_cwru_load_by_its_role_in_training(tmp_path):
@@ -400,9 +486,10 @@ def test_defect_onset_from_the_histories_true_severity():
 
 def test_real_data_femto_lead_on_a_run_in_the_distributed_layout(tmp_path):
     """real_data.py --femto (run by hand on the real FEMTO copy): a run written as FEMTO writes it (0.1 s
-    snapshots every 10 s), healthy for 300 snapshots and then failing (impacts at the bearing's outer-race rate,
-    growing to 20 g), through the committed device installed blank: it calibrates on the healthy start, alarms
-    in the failing part, and the lead is the share of the files' clock left at that alarm."""
+    snapshots every 10 s), healthy for 450 snapshots and then failing (impacts at the bearing's outer-race rate,
+    growing to 20 g), through the committed device installed blank: it calibrates and settles on the healthy
+    start (the classifier calls this white noise no machine it knows, so it learns only after its patience),
+    alarms in the failing part, and the lead is the share of the files' clock left at that alarm."""
     from tinyml.apps import load_module
     from tinyml.bearing import KNOWN
     from tinyml.paths import datasets_dir
@@ -411,7 +498,7 @@ def test_real_data_femto_lead_on_a_run_in_the_distributed_layout(tmp_path):
     rd = load_module(APP.dir / "real_data.py", "pdm_real_data")
     fixture = load_module(datasets_dir() / "femto" / "fixture.py", "tinyml_datasets.femto_fixture")
     rng = np.random.default_rng(5)
-    n, healthy, rate = 348, 300, 25600.0
+    n, healthy, rate = 498, 450, 25600.0
     t = np.arange(2560) / rate
     bpfo_hz = 30.0 * KNOWN["femto-pronostia"]["bpfo"]
     xs = []
