@@ -245,7 +245,6 @@ def femto_run_to_failure(app, pipe, folder) -> dict:
     docstring). Each run's curve (the anomaly value per capture, the largest of each bin of at most 200) is
     kept for the card's plot."""
     from tinyml.apps import load_module
-    from tinyml.metrics import median_ci
     from tinyml.paths import datasets_dir
     from tinyml.readers.femto import SNAPSHOT_EVERY_S
 
@@ -265,17 +264,26 @@ def femto_run_to_failure(app, pipe, folder) -> dict:
         learned = app.pipeline._calibrated_from(v, pp, res) if pp.calibration() is not None else None
         bins = np.array_split(np.arange(len(v)), min(200, len(v)))
         runs.append({"run": r.subject.removeprefix("femto-"), "condition": r.cohort.split("/")[-1],
-                     "life_h": life / 3600, "captures": int(len(v)), "calibrated_at_h": None if learned is None
+                     "set": Path(r.source).parent.name, "life_h": life / 3600, "captures": int(len(v)), "calibrated_at_h": None if learned is None
                      else float(done[learned - 1] / 3600), "first_alarm_h": None if outcome["first"] is None
                      else outcome["first"] / 3600, "lead": outcome["lead"], "early": outcome["early"],
                      "alarms": int(len(cap)), "curve_h": [round(float(done[b[-1]] / 3600), 4) for b in bins],
                      "curve": [round(float(v[b].max()), 3) for b in bins]})
+    sets = sorted({x["set"] for x in runs})
+    return {"runs": runs, **_lead_summary(runs), "capture_s": m.features["window"] / m.rate,
+            "snapshots_per_capture": recs[0].truth["snapshots_per_capture"],
+            "by_set": {s: _lead_summary([x for x in runs if x["set"] == s]) for s in sets} if len(sets) > 1 else {}}
+
+
+def _lead_summary(runs: list[dict]) -> dict:
+    """Median lead with its order-statistic 95 % interval, runs detected and alarmed in their first half."""
+    from tinyml.metrics import median_ci
+
     leads = [x["lead"] for x in runs]
     lo, hi = median_ci(leads)
-    return {"runs": runs, "median_lead": float(np.median(leads)) if leads else float("nan"),
-            "median_lead_ci": [lo, hi], "detected": sum(x["first_alarm_h"] is not None for x in runs),
-            "early_alarms": sum(x["early"] for x in runs), "capture_s": m.features["window"] / m.rate,
-            "snapshots_per_capture": recs[0].truth["snapshots_per_capture"]}
+    return {"median_lead": float(np.median(leads)) if leads else float("nan"), "median_lead_ci": [lo, hi],
+            "detected": sum(x["first_alarm_h"] is not None for x in runs), "early_alarms": sum(x["early"] for x in runs),
+            "n_runs": len(runs)}
 
 
 def dumps(report: dict) -> str:
