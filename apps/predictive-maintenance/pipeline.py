@@ -17,7 +17,7 @@ passed without completing it, from every further capture: the installer's word t
 when installed; a device that never calibrates never raises the alarm): per feature the mean and spread
 (Welford, float32), and the alarm threshold, `threshold_factor` times the mean anomaly score over those
 same captures (at least `min_threshold`). A baseline is trusted once it has settled: the next block of
-`calibration_captures` learning captures, scored against it without raising events, may reach 1 at most
+`calibration_captures` learning captures, scored against it without raising the alarm, may reach 1 at most
 `settle_max_above` times; otherwise the machine was still changing (a new bearing running in, a machine
 still warming up) and that block becomes the baseline to verify, for at most `settle_blocks` blocks in all
 (the last is kept; 1: trusted at once). The anomaly score of a capture: the autoencoder's error on its
@@ -32,7 +32,7 @@ verified). The learned (settled) state is what `tinyml calibrate` writes, what
 Events (all integer or float32 comparisons, identical on the device): "anomaly" when values.anomaly >= 1
 for `anomaly_hold` captures in a row scored against the calibration (the alarm is against the machine's own baseline),
 then not again before it has dropped below 1 and `refractory` captures have passed; a fault class when,
-while anomalous (before calibration: while the classifier is confident it is no longer normal), it is the
+while anomalous (before the first baseline: while the classifier is confident it is no longer normal), it is the
 classifier's top non-normal class with P >= `fault_threshold` for `fault_hold` captures in a row, then not
 again for `refractory` captures.
 """
@@ -246,8 +246,7 @@ class Params:
         self.n_cal = int(p["calibration_captures"])
         self.min_normal_q = score_threshold_q(p["calibration_min_normal"], out_scale, out_zero_point)
         self.patience = int(p["calibration_patience"])
-        self.settle_blocks = int(p.get("settle_blocks", 1))
-        self.settle_max_above = int(p.get("settle_max_above", 0))
+        self.settle_blocks, self.settle_max_above = _settling(m, self.n_cal)
         self.uncal_den = F32(1) - F32(p["calibration_min_normal"])
         self.spread_floor = F32(p["spread_floor"])
         self.z_clip = F32(p["z_clip"])
@@ -260,6 +259,18 @@ class Params:
         self.fault_hold = int(p["fault_hold"])
         self.refractory = int(p["refractory"])
         self.out_scale, self.out_zp = F32(out_scale), F32(out_zero_point)
+
+
+def _settling(m, n_cal: int) -> tuple[int, int]:
+    """[postprocess] settle_blocks (>= 1) and settle_max_above (0 to calibration_captures - 1), or one line."""
+    out = []
+    for key, lo, hi in (("settle_blocks", 1, None), ("settle_max_above", 0, n_cal - 1)):
+        v = m.postprocess.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
+            raise TinymlError(f"{m.path}: [postprocess] {key} must be a whole number "
+                              + (f"from {lo} to {hi}" if hi is not None else f"of at least {lo}") + f", got {v!r}")
+        out.append(v)
+    return out[0], out[1]
 
 
 class Calibration:
@@ -412,7 +423,7 @@ class PostProcessor:
             self._start(len(f))
         cal = self.cal
         self.count += 1
-        scored = self.settled_at is not None  # events count against the machine's settled baseline only
+        scored = self.settled_at is not None  # the alarm counts against the machine's settled baseline only
         if cal.done:
             if self.ae is None:
                 raise TinymlError("predictive-maintenance: no anomaly model ([models.anomaly]) to score against "
@@ -429,9 +440,9 @@ class PostProcessor:
         """One learning capture: into the first baseline, or, while that one is verified, into the next block."""
         block = self.cal if not self.cal.done else self.next
         if self.cal.done:
-            self.above_in_block += bool(self.value >= F32(1))
+            self.above_in_block += not bool(self.value < F32(1))  # a NaN score counts against the baseline
         block.learn(f, p_normal)
-        if block.n < self.p.n_cal:
+        if block.n < self.p.n_cal or self.ae is None:  # no anomaly model: nothing to score against, never done
             return
         self.blocks += 1
         if block is self.next and self.above_in_block <= self.p.settle_max_above:
@@ -445,11 +456,13 @@ class PostProcessor:
 
     def _finish(self, cal: Calibration) -> None:
         cal.finish_spread()
-        if self.ae is not None:
-            errors = ae_error(self.ae, cal.z(np.stack(cal.kept)))
-            cal.finish(anomaly_score(self.p, errors, cal.kept_p_normal))
+        errors = ae_error(self.ae, cal.z(np.stack(cal.kept)))
+        cal.finish(anomaly_score(self.p, errors, cal.kept_p_normal))
 
     def _events(self, scores_q, scored: bool):
+        """scored: the value is against the settled baseline (the anomaly alarm counts only such captures; a
+        fault event needs the value at 1 whatever it is against: the classifier's own before any baseline, the
+        baseline being verified while it settles)."""
         events = []
         p = self.p
         anomalous = bool(self.value >= F32(1))
@@ -487,9 +500,12 @@ class PostProcessor:
         return self.cal.state() if self.settled_at is not None else None
 
     def provisional_calibration(self) -> dict | None:
-        """The baseline being verified (None before the first block): what `tinyml calibrate` keeps, with a
-        notice, from a recording that ends before the baseline settled (the installer's word)."""
-        return self.cal.state() if self.cal is not None and self.cal.done else None
+        """The baseline being verified (None before the first block, or when the block verifying it has already
+        disagreed): what `tinyml calibrate` keeps, with a notice, from a recording that ends before the baseline
+        settled (the installer's word)."""
+        if self.cal is None or not self.cal.done or self.above_in_block > self.p.settle_max_above:
+            return None
+        return self.cal.state()
 
 
 def event_names(m) -> list[str]:
@@ -590,7 +606,7 @@ def evaluate(app, pipe, recs, scorer=None) -> dict:
             if cal is None:  # this baseline never calibrated: an earlier one's calibration stays
                 continue
             state = cal
-            learned = _calibrated_from(res.values[:, 0], pp, res)
+            learned = _calibrated_from(res.values[:, 0], pp)
             after = res.values[learned:, 0]
             healthy_v.append(after)
             healthy_machine += [subject] * len(after)
@@ -691,7 +707,7 @@ def _sizes(pipe) -> dict:
     return {"arena_bytes": int(shared_arena_bytes(models))}
 
 
-def _calibrated_from(values, pp, res) -> int:
+def _calibrated_from(values, pp) -> int:
     """The first window scored against the settled calibration (the one after the capture that settled it)."""
     return len(values) if pp.settled_at is None else min(pp.settled_at, len(values))
 
@@ -709,7 +725,7 @@ def make_demo(manifest, seed):
     gen = dataset_module(manifest.dataset["generator"])
     mach = resolve_deployment({s: dict(t) for s, t in manifest.deployment.items()})["machine"]
     p = manifest.postprocess  # a healthy machine settles in two blocks: its baseline, and the block verifying it
-    settle = int(p["calibration_captures"]) * min(2, int(p.get("settle_blocks", 1)))
+    settle = int(p["calibration_captures"]) * min(2, int(p["settle_blocks"]))
     rec, _ = gen.scene(rate=manifest.rate, channels=manifest.channels, seed=seed, calibration=settle + 8,
                        healthy=8, degrading=24, kind="outer_race", config=mach)
     t_on = rec.events[0][0]

@@ -229,7 +229,7 @@ def ims_healthy(app, pipe, folder) -> dict:
         res, pp = app.pipeline._stream(app, pipe, r)
         if pp.calibration() is not None:
             calibrated += 1
-            k0 = app.pipeline._calibrated_from(res.values[:, 0], pp, res)
+            k0 = app.pipeline._calibrated_from(res.values[:, 0], pp)
             after += len(res.values) - k0
             alarms += sum(1 for idx, lab, _ in res.events if lab == pp.anomaly_event and idx > res.ends[k0 - 1])
     return {"histories": len(recs), "calibrated": calibrated, "windows": windows, "called_normal": normal / max(windows, 1),
@@ -261,7 +261,7 @@ def femto_run_to_failure(app, pipe, folder) -> dict:
         life = r.truth["failure_s"]
         outcome = app.pipeline.rtf_outcome([float(done[k]) for k in cap], life, None)
         v = res.values[:, 0]
-        learned = app.pipeline._calibrated_from(v, pp, res) if pp.calibration() is not None else None
+        learned = app.pipeline._calibrated_from(v, pp) if pp.calibration() is not None else None
         bins = np.array_split(np.arange(len(v)), min(200, len(v)))
         runs.append({"run": r.subject.removeprefix("femto-"), "condition": r.cohort.split("/")[-1],
                      "set": Path(r.source).parent.name, "life_h": life / 3600, "captures": int(len(v)), "calibrated_at_h": None if learned is None

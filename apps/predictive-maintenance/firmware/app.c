@@ -15,10 +15,11 @@
  *     error on the z-scores, rise-only features floored at 0, plus classifier_weight x (1 - P(normal))).
  *     The baseline settles first: the next block of learning captures, scored against it without events,
  *     may reach 1 at most `settle_max_above` times, else that block replaces it (at most `settle_blocks`
- *     blocks); only a settled baseline is written to the page and raises events.
+ *     blocks); only a settled baseline is written to the page and raises the anomaly alarm (fault events
+ *     keep their rule: anomalous, against the baseline being verified). A reset while settling starts over.
  *     A valid page found at boot (a reset, or a calibration the host loaded) is used at once.
  *  4. events: anomaly after `anomaly_hold` captures >= 1 once settled, a fault class after `fault_hold`
- *     (while anomalous), refractory.
+ *     (while anomalous, whatever the value is against), refractory.
  * Float32 in pipeline.py's order (built with -ffp-contract=off); static memory only.
  */
 #include <math.h>
@@ -85,7 +86,7 @@ static int32_t s_count;        /* captures seen since installation (until settle
 static float s_mean[F], s_spread[F], s_threshold; /* the baseline scored against */
 static uint32_t s_base_n;      /* the captures it was learned from */
 static int s_done;             /* a baseline exists (being verified while not settled) */
-static int s_settled;          /* it settled: events count, the page holds it */
+static int s_settled;          /* it settled: the alarm counts, the page holds it */
 static int32_t s_n;            /* captures learned into the block */
 static float s_block_mean[F], s_block_m2[F];
 static float s_kept[TML_CFG_POSTPROCESS_CALIBRATION_CAPTURES][F];
@@ -371,8 +372,8 @@ static void adopt_block(void)
 /* one learning capture (PostProcessor._learn): into the first baseline's block, or the block verifying it */
 static void learn(const float *feat, float p_normal)
 {
-    if (s_done && s_value >= 1.0f) {
-        s_above_in_block++;
+    if (s_done && !(s_value < 1.0f)) {
+        s_above_in_block++; /* a NaN score counts against the baseline */
     }
     s_n++;
     s_kept_p_normal[s_n - 1] = p_normal;
@@ -402,7 +403,7 @@ static void learn(const float *feat, float p_normal)
 
 /* ---- events ---- */
 
-/* scored: this capture's value is against the learned baseline (_events() in pipeline.py) */
+/* scored: this capture's value is against the settled baseline (_events() in pipeline.py) */
 static void events(uint32_t end, const int8_t *scores, int scored)
 {
     int anomalous = s_value >= 1.0f;

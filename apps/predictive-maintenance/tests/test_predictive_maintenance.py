@@ -206,10 +206,8 @@ def test_calibration_falls_back_to_the_installers_word_after_its_patience():
         assert all(lab != anomaly for lab, _ in events)  # no anomaly alarm while learning or settling
     assert pp.cal.n == n and pp.settled_at == patience + 2 * n
     np.testing.assert_allclose(pp.cal.mean, feats[patience : patience + n].mean(0), rtol=1e-4, atol=1e-4)
-
-    class Res:  # what evaluate() gets back: the window the baseline settled after
-        scores_q = np.stack([_scores(0.05, "looseness", 0.9)] * len(feats))
-    assert P._calibrated_from(np.zeros(len(feats)), pp, Res) == patience + 2 * n
+    assert P._calibrated_from(np.zeros(len(feats)), pp) == patience + 2 * n  # evaluate()'s first scored window
+    assert P._calibrated_from(np.zeros(10), pp) == 10  # ... within the recording
 
 
 def _settle(pp, blocks, hot_in_second=0):
@@ -245,6 +243,31 @@ def test_a_baseline_settles_once_the_machine_stops_changing():
     assert [P.event_names(M)[lab] for lab, _ in fired] == [P.ANOMALY_EVENT]
 
 
+def test_while_the_baseline_settles_faults_keep_their_rule_and_the_alarm_waits():
+    """Captures far from a baseline still being verified, the classifier fairly sure of imbalance (0.65): the
+    fault event keeps its rule (anomalous against that baseline, held fault_hold captures), the anomaly alarm
+    waits for a settled baseline; against a baseline trusted at once both come. (Gating faults on the
+    classifier's own value while settling was measured and left out: 2 more false fault events on the
+    generator's 76 event-free held-out trials.)"""
+    names = P.event_names(M)
+    for manifest, expected in ((M, ["imbalance"]), (load_app(APP.id, overrides=("postprocess.settle_blocks=1",)).manifest,
+                                                     [P.ANOMALY_EVENT, "imbalance"])):
+        pp = P.PostProcessor(manifest, 1 / 256, -128, models={"anomaly": FakeAE()})
+        _settle(pp, [0.0])
+        fired = []
+        for _ in range(pp.p.n_cal - 1):
+            fired += pp.step(None, None, None, _scores(0.35, "imbalance", 0.65), features=np.full(36, 3.0, np.float32))
+        assert sorted({names[lab] for lab, _ in fired}) == sorted(expected), manifest.postprocess["settle_blocks"]
+
+
+def test_settling_values_are_checked():
+    for bad, said in (("settle_blocks=0", "settle_blocks must be a whole number of at least 1"),
+                      ("settle_max_above=-1", "settle_max_above must be a whole number from 0 to 31"),
+                      ("settle_max_above=32", "settle_max_above must be a whole number from 0 to 31")):
+        with pytest.raises(TinymlError, match=said):
+            P.Params(load_app(APP.id, overrides=(f"postprocess.{bad}",)).manifest)
+
+
 def test_settling_tolerates_a_few_odd_captures_and_stops_after_its_blocks():
     allowed, most = int(M.postprocess["settle_max_above"]), int(M.postprocess["settle_blocks"])
     assert allowed >= 1 and most >= 2
@@ -252,6 +275,12 @@ def test_settling_tolerates_a_few_odd_captures_and_stops_after_its_blocks():
     ends = _settle(kept, [0.0, 0.0], hot_in_second=allowed)  # `allowed` odd captures: the baseline stays
     assert kept.settled_at == ends[1] and kept.blocks == 2
     assert kept.calibration()["mean"] == pytest.approx([0.0] * 36, abs=0.05)
+    moved = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
+    _settle(moved, [0.0], hot_in_second=0)
+    for k in range(allowed + 1):
+        assert moved.provisional_calibration() is not None  # a recording ending here: kept with a notice
+        moved.step(None, None, None, _scores(0.9), features=np.full(36, 3.0, np.float32))
+    assert moved.provisional_calibration() is None  # ... not once the verifying block has disagreed
     moved = P.PostProcessor(M, 1 / 256, -128, models={"anomaly": FakeAE()})
     _settle(moved, [0.0, 0.0], hot_in_second=allowed + 1)  # one more: the second block becomes the baseline
     assert moved.settled_at is None and moved.blocks == 2 and moved.cal.done
@@ -361,6 +390,35 @@ def test_device_falls_back_to_the_installers_word_as_python_does():
     assert run.learned is not None and run.learned["captures"] == M.postprocess["calibration_captures"]
     plain = device_parity(APP, "qemu-m4")
     assert plain.learned["mean"] != run.learned["mean"]  # another set of captures was learned
+
+
+def test_device_settles_at_the_boundary_as_python_does():
+    """A threshold at 1.5 x the calibration's mean score: the demo's verifying block has k captures at or above
+    1. With settle_max_above = k the first baseline stays (the boundary, inclusive); with k - 1 it is replaced
+    and the replacing block is verified in turn (3 blocks at most). The device agrees in both."""
+    from fwtest import need
+
+    need("arm-none-eabi-gcc", "qemu-system-arm")
+    from tinyml.device.parity import device_parity
+    from tinyml.fixtures import demo_path
+    from tinyml.predict import Pipeline, prepare, read_input
+
+    def blocks(max_above):
+        app = load_app(APP.id, overrides=("postprocess.threshold_factor=1.5", "postprocess.settle_blocks=3",
+                                          f"postprocess.settle_max_above={max_above}"))
+        pipe = Pipeline(app)
+        pp = pipe.postprocessor()
+        pipe.run(prepare(app, read_input(app, demo_path(app)), notice=False), postprocessor=pp)
+        return app, pp
+
+    k = next(m for m in range(16) if blocks(m)[1].blocks == 2)  # the fewest allowed that keep the first
+    assert k >= 1
+    for max_above, n_blocks in ((k, 2), (k - 1, 3)):
+        app, pp = blocks(max_above)
+        assert pp.blocks == n_blocks and pp.settled_at is not None
+        run = device_parity(app, "qemu-m4")
+        assert run.ok, run.mismatches
+        assert run.learned == pp.calibration()
 
 
 def test_device_replaces_a_baseline_that_did_not_settle_as_python_does():
