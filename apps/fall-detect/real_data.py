@@ -386,20 +386,6 @@ def _detected_by_code(rows: list[dict]) -> dict:
             for c, rs in _by([r for r in rows if r["label"] == "fall"], "code").items()}
 
 
-# --- the card's section (rendered by pipeline.real_data_section) -----------------------------------------
-
-
-def refresh_extras(app, folder: Path) -> None:
-    """Put the real-data section in the folder's extras.md (the card's text beyond card.json), in place of an
-    earlier one; `tinyml card fall-detect` then renders it."""
-    extras = folder / "extras.md"
-    if not extras.is_file():
-        return
-    P = app.pipeline
-    text = extras.read_text().split("\n" + P.REAL_HEADING)[0].rstrip("\n") + "\n"
-    extras.write_text(text + P.real_data_section(app, folder))
-
-
 def _card(card: str | None, model: str | None, app) -> dict:
     """The card that records the scored model's split: --card, else the one beside --model, else the app's."""
     from tinyml.errors import TinymlError
@@ -444,8 +430,7 @@ def main(argv=None) -> int:
         return 2
     out = Path(args.out)
     (out / app.pipeline.REAL_JSON).write_text(json.dumps(real, indent=1) + "\n")
-    refresh_extras(app, out)
-    print(app.pipeline.real_data_section(app, out))
+    print(app.pipeline.real_data_section(app, out))  # the card renders it from the JSON: `tinyml card fall-detect`
     return 0
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from pathlib import Path
 
 import numpy as np
 
@@ -895,7 +896,8 @@ not promoted: its validation macro-F1 was lower (see the app README).
 
 def model_card_extras(app, out_dir, card, pipe, test) -> str:
     """Extra card sections (tinyml.report calls this): beat confusion, an ECG strip of the demo with R peaks,
-    beat classes and events, a Poincare plot, every app metric with its exact 95 % interval, real records."""
+    beat classes and events, a Poincare plot, every app metric with its exact 95 % interval (the real records
+    and the notice follow, from model_card_appendix)."""
     from tinyml.fixtures import demo_path
     from tinyml.predict import prepare, read_input
 
@@ -918,9 +920,6 @@ def model_card_extras(app, out_dir, card, pipe, test) -> str:
         ci_text = f"{ci[0]:.4f}-{ci[1]:.4f}" if isinstance(ci, (list, tuple)) and len(ci) == 2 else ""
         f = None if changed else card["metrics"]["float"].get(key)  # float: training's, on other data when changed
         rows.append(f"| {name} | {'n/a' if f is None else round(f, 4)} | {q[key]:.4f} | {ci_text} | {floor} |")
-    real = out_dir / "real_data.md"
-    real_text = real.read_text() if real.is_file() else (
-        "Real records: run `python apps/heart-rate-anomaly/real_data.py /path/to/100.hea` on MIT-BIH records you hold.")
     return f"""
 ## Heart: the app's metrics (held-out simulated subjects)
 
@@ -942,14 +941,30 @@ ectopic beats, pops, lead-off). Beats: AAMI classes of the detected beats matche
 ![the demo scene: ECG with R peaks, beat classes and events](strip.png)
 
 ![Poincare plot: RR(n) against RR(n+1)](poincare.png)
+"""
 
-{real_text}
+
+def model_card_appendix(app, folder, out_dir=None) -> str:
+    """The card's sections rendered with it (tinyml card), not measured with it: the real records, which
+    real_data.py measures apart on a machine that has them (real_data.md, real_data.png), then the notice."""
+    import json
+
+    m = app.manifest
+    real = Path(folder) / "real_data.md"
+    real_text = real.read_text() if real.is_file() else (
+        "Real records: run `python apps/heart-rate-anomaly/real_data.py /path/to/100.hea` on MIT-BIH records you hold.")
+    path = Path(folder) / "card.json"
+    card = json.loads(path.read_text()) if path.is_file() else {}
+    return f"""{real_text}
 
 **A reference design, not a medical device.** It has not been validated clinically; it must not be used
 to diagnose, treat or monitor anyone. {_trained_on_text(card)} `[dataset]` declares the real sources beside the
 generator: set `MITBIH` (the MIT-BIH Arrhythmia Database: DS1 trains and validates, DS2 tests) and `CINC2017`
 (the CinC 2017 training set: split by recording) to your copies and run `make app={m.id} train`.
 """
+
+
+model_card_appendix.reads = ("real_data.md", "real_data.png")  # the card's stamp hashes them
 
 
 def _trained_on_text(card) -> str:

@@ -36,9 +36,8 @@ recording's classes N (normal), A (AF), O (other rhythm), ~ (noisy) against what
 and AF in at least half of its windows.
 
 Records without reference labels (pass --no-reference RECORD, or 'all') report what the pipeline measured only.
-Writes real_data.md and real_data.png (the first record's strip) into --out and, when --out holds a model card
-(card.json: a training run's folder or the committed model), rewrites its extras.md so that the card quotes them
-(`tinyml card` then renders it). Nothing here runs in tests or CI: the recordings are not part of this repository.
+Writes real_data.md and real_data.png (the first record's strip) into --out; a model card in that folder quotes
+them when rendered (`tinyml card heart-rate-anomaly`; its stamp goes stale when they change). Nothing here runs in tests or CI: the recordings are not part of this repository.
 """
 
 from __future__ import annotations
@@ -101,9 +100,7 @@ def _report(args) -> int:
     if runs:
         text += "\n![MIT-BIH record with our R peaks and beat classes](real_data.png)\n"
         _strip(runs[0], app.manifest, out / "real_data.png")
-    (out / "real_data.md").write_text(text)
-    if (out / "card.json").is_file():
-        (out / "extras.md").write_text(app.pipeline.model_card_extras(app, out, card, pipe, []))
+    (out / "real_data.md").write_text(text)  # the card quotes it when rendered: `tinyml card heart-rate-anomaly`
     print(text)
     return 0
 
