@@ -271,8 +271,9 @@ def _evaluated_on_text(card: dict) -> str:
     return (f"\n- **The data changed since training** (data sha256 `{e['sha256'][:16]}` now, `"
             f"{card['dataset'].get('sha256', 'not recorded')[:16]}` when trained): the int8 figures were re-measured by "
             f"`tinyml eval --card` on the {e['subjects']} held-out subjects' {e['recordings']} recordings as they are "
-            f"now ({e['hours']} h, never trained on); the float figures, the int8 drop and the training curves are "
-            f"training's, on the older data.")
+            f"now ({e['hours']} h, never trained on), with the post-processing and evaluation as they are now; the "
+            f"float figures, the int8 drop and the training curves are training's, on the older data (where the "
+            f"post-processing changed since, the two columns differ by more than quantization).")
 
 
 def _source_models_text(source: dict) -> str:
@@ -280,7 +281,7 @@ def _source_models_text(source: dict) -> str:
     it out (data/source.py)."""
     if "models" not in source:
         return ""
-    names = ", ".join(f"`[model]`" if n == PRIMARY_MODEL else f"`[models.{n}]`" for n in source["models"])
+    names = ", ".join("`[model]`" if n == PRIMARY_MODEL else f"`[models.{n}]`" for n in source["models"])
     return f"; trains {names} only, and none of its recordings is in the held-out figures below"
 
 
