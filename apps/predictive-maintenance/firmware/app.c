@@ -13,7 +13,7 @@
  *     anomaly = (1 - P(normal)) / (1 - calibration_min_normal); then the learned baseline is written to
  *     the non-volatile page (tml_port_nv_*) and anomaly = anomaly_score() / threshold (the autoencoder's
  *     error on the z-scores, rise-only features floored at 0, plus classifier_weight x (1 - P(normal))).
- *     The baseline settles first: the next block of learning captures, scored against it without events,
+ *     The baseline settles first: the next block of learning captures, scored against it without the alarm,
  *     may reach 1 at most `settle_max_above` times, else that block replaces it (at most `settle_blocks`
  *     blocks); only a settled baseline is written to the page and raises the anomaly alarm (fault events
  *     keep their rule: anomalous, against the baseline being verified). A reset while settling starts over.
