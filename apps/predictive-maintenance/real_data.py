@@ -264,7 +264,8 @@ def femto_run_to_failure(app, pipe, folder) -> dict:
         learned = app.pipeline._calibrated_from(v, pp) if pp.calibration() is not None else None
         bins = np.array_split(np.arange(len(v)), min(200, len(v)))
         runs.append({"run": r.subject.removeprefix("femto-"), "condition": r.cohort.split("/")[-1],
-                     "set": Path(r.source).parent.name, "life_h": life / 3600, "captures": int(len(v)), "calibrated_at_h": None if learned is None
+                     "set": Path(r.source).parent.name, "life_h": life / 3600, "captures": int(len(v)),
+                     "calibrated_at_h": None if learned is None
                      else float(done[learned - 1] / 3600), "first_alarm_h": None if outcome["first"] is None
                      else outcome["first"] / 3600, "lead": outcome["lead"], "early": outcome["early"],
                      "alarms": int(len(cap)), "curve_h": [round(float(done[b[-1]] / 3600), 4) for b in bins],
@@ -282,7 +283,8 @@ def _lead_summary(runs: list[dict]) -> dict:
     leads = [x["lead"] for x in runs]
     lo, hi = median_ci(leads)
     return {"median_lead": float(np.median(leads)) if leads else float("nan"), "median_lead_ci": [lo, hi],
-            "detected": sum(x["first_alarm_h"] is not None for x in runs), "early_alarms": sum(x["early"] for x in runs),
+            "detected": sum(x["first_alarm_h"] is not None for x in runs),
+            "early_alarms": sum(x["early"] for x in runs),
             "n_runs": len(runs)}
 
 

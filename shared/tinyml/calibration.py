@@ -3,7 +3,7 @@ a file on the host and in the device's non-volatile page.
 
 An app opts in through its PostProcessor (pipeline.py): `calibration()` returns the learned state (a dict of
 JSON values; None until learned) and `PostProcessor(..., calibration=state)` starts from one. One that
-confirms a state on further captures before trusting it (predictive-maintenance's settling) may offer
+confirms a state on further captures before trusting it (a baseline verified on the next ones) may offer
 `provisional_calibration()`, the state learned but not confirmed: `tinyml calibrate` keeps it, with a notice,
 when the recording ends before the confirmation. Its
 `nv_image(manifest, state) -> bytes` hook gives the non-volatile page the firmware reads at boot (the same
