@@ -261,7 +261,7 @@ def femto_run_to_failure(app, pipe, folder) -> dict:
         life = r.truth["failure_s"]
         outcome = app.pipeline.rtf_outcome([float(done[k]) for k in cap], life, None)
         v = res.values[:, 0]
-        learned = app.pipeline._calibrated_from(v, pp) if pp.calibration() is not None else None
+        learned = pp.settled_at  # captures seen when the baseline settled (None: it never did)
         bins = np.array_split(np.arange(len(v)), min(200, len(v)))
         runs.append({"run": r.subject.removeprefix("femto-"), "condition": r.cohort.split("/")[-1],
                      "set": Path(r.source).parent.name, "life_h": life / 3600, "captures": int(len(v)),

@@ -56,16 +56,16 @@ def learn(app: App, path, rate=None, channel=None) -> dict:
     learned_at = _watch_learning(pp)
     res = pipe.run(sig, deployment=rec.deployment, postprocessor=pp)
     state = pp.calibration()
-    provisional = getattr(pp, "provisional_calibration", None)
-    if state is None and provisional is not None and provisional() is not None:
-        state = provisional()
-        notice(path, f"the recording ({len(sig) / app.manifest.rate:.2f} s) ended before {app.id} confirmed the state "
+    if state is None:
+        seconds = f"{len(sig) / app.manifest.rate:.2f} s"
+        provisional = getattr(pp, "provisional_calibration", lambda: None)()  # learned, not confirmed
+        if provisional is None:
+            raise TinymlError(f"{path}: {app.id} learned no calibration from it ({seconds}): "
+                              "give a longer recording of the machine running healthy")
+        notice(path, f"the recording ({seconds}) ended before {app.id} confirmed the state "
                      "it learned on further captures: it is kept as learned (the installer's word that the machine "
                      "is steady); a longer recording confirms it")
-        return state
-    if state is None:
-        raise TinymlError(f"{path}: {app.id} learned no calibration from it ({len(sig) / app.manifest.rate:.2f} s): "
-                          "give a longer recording of the machine running healthy")
+        return provisional
     _say_events_after(app, path, res, learned_at[0])
     return state
 
