@@ -1,4 +1,4 @@
-"""tinyml.scoring's examples plumbing: which group each held-out example belongs to (for the intervals)."""
+"""tinyml.scoring: which group each held-out example belongs to (for the intervals); the float stand-ins' outputs."""
 
 from __future__ import annotations
 
@@ -74,3 +74,35 @@ def test_a_hooks_named_groups_stay_one_group_across_calls(monkeypatch):
     subjects = np.repeat([r.subject for r in recs], per)
     assert len(np.unique(g)) == 2  # the two subjects, whatever the calls
     assert all(len(np.unique(g[subjects == s])) == 1 for s in ("s0", "s1"))
+
+
+def _keras_models():
+    """Small models of the kinds the apps' further models are: a 1-D conv net, a dense autoencoder, a 2-D conv
+    net with batch normalization and a depthwise convolution."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(1)
+    conv1d = keras.Sequential([keras.Input((20, 10)), layers.Conv1D(8, 3, activation="relu"),
+                               layers.GlobalAveragePooling1D(), layers.Dense(1)])
+    dense = keras.Sequential([keras.Input((24,)), layers.Dense(12, activation="relu"), layers.Dense(6),
+                              layers.Dense(12, activation="relu"), layers.Dense(24)])
+    conv2d = keras.Sequential([keras.Input((49, 10, 1)), layers.Conv2D(8, (10, 4), strides=2, padding="same"),
+                               layers.BatchNormalization(), layers.ReLU(),
+                               layers.DepthwiseConv2D(3, padding="same"), layers.ReLU(),
+                               layers.GlobalAveragePooling2D(), layers.Dense(4, activation="softmax")])
+    return [conv1d, dense, conv2d]
+
+
+def test_a_float_models_one_input_path_gives_the_eager_calls_outputs_exactly():
+    """FloatModel.predict_one runs the model traced (a graph); float scores must be those of the eager call,
+    to the bit, or the card's float figures would depend on how the post-processor asks."""
+    rng = np.random.default_rng(5)
+    for model in _keras_models():
+        shape = tuple(model.inputs[0].shape[1:])
+        grid = SimpleNamespace(shape=(1, *shape), scale=0.05, zero_point=0)
+        fm = scoring.FloatModel(model, SimpleNamespace(input=grid, output=grid))
+        for _ in range(20):
+            x = rng.normal(size=(1, *shape)).astype(np.float32)
+            eager = np.asarray(model(x, training=False)).reshape(-1)
+            assert np.array_equal(fm.predict_one(x), eager), model.layers[0].name
