@@ -116,6 +116,8 @@ class FeatureExtractor:
         if len(frames) == 0:
             return np.zeros((0, *self.input_shape()), np.float32)
         steps = self.steps_for(deployment)  # once per recording, not per window
+        if all(BLOCKS[name].batched for name, _, _ in steps):  # the whole batch at once, the same values
+            return _run(steps, np.ascontiguousarray(frames, dtype=np.float32), self.rate)
         return np.stack([_run(steps, np.ascontiguousarray(f, dtype=np.float32), self.rate) for f in frames])
 
     def input_shape(self) -> tuple[int, ...]:
@@ -142,7 +144,7 @@ def _run(steps, x: np.ndarray, rate: float) -> np.ndarray:
     for name, params, append in steps:
         blk = BLOCKS[name]
         y = blk.apply(x, rate, **params).astype(np.float32)
-        x = np.concatenate([x, y], axis=1) if append else y
+        x = np.concatenate([x, y], axis=-1) if append else y  # channels: the last axis, one window or a batch
         if blk.rate_out is not None:
             rate = blk.rate_out(rate, params)
     return x

@@ -115,3 +115,45 @@ def test_unchanged_counts_repeated_readings_at_the_probe_resolution(tw):
     np.testing.assert_array_equal(tw.block_summary(x, **P, last=True, unchanged=True), both)
     g = {**P, "resolution": 3.0 / 127, "unchanged": True}
     np.testing.assert_array_equal(tw.block_summary(x, **g), block_summary(x, **g))
+
+
+def test_a_batch_of_windows_gives_each_window_its_own_features_bit_for_bit():
+    """FeatureExtractor.batch runs block_summary once over [windows, time, ch]: every window's features must be
+    those it gets alone (glitches, repeats, NaN blocks, the resolution grid), or training would learn other
+    inputs than the device computes."""
+    wins = []
+    for seed in range(12):
+        x = _window(seed=seed)
+        if seed % 3 == 0:
+            x[10:14, 3] = np.nan  # a missing rain block
+        if seed % 4 == 1:
+            x[14:22, 0] = x[14, 0]  # a stuck reading: repeats
+            x[25, 0] += 0.2  # and a glitch
+        wins.append(x)
+    batch = np.stack(wins)
+    for params in (P, {**P, "last": True, "unchanged": True, "resolution": 3.0 / 127}):
+        together = block_summary(batch, **params)
+        assert together.shape == (len(wins), *block_summary(wins[0], **params).shape)
+        for i, x in enumerate(wins):
+            np.testing.assert_array_equal(together[i], block_summary(x, **params))
+
+
+def test_the_feature_extractor_batches_a_chain_of_batched_blocks_with_the_same_values():
+    """Every app whose chain is all batched blocks: FeatureExtractor.batch (one call per batch) gives what
+    features() gives window by window (the device's way)."""
+    from apptest import APPS
+    from tinyml.apps import load_app
+    from tinyml.dsp import BLOCKS
+    from tinyml.features import FeatureExtractor
+
+    rng = np.random.default_rng(4)
+    checked = []
+    for app in map(load_app, APPS):
+        if not all(BLOCKS[s["block"]].batched for s in app.manifest.features["chain"]):
+            continue
+        fx = FeatureExtractor(app.manifest)
+        frames = rng.normal(0.3, 0.05, (40, fx.window, fx.stream_channels())).astype(np.float32)
+        frames[5, 10:20, -1] = np.nan
+        np.testing.assert_array_equal(fx.batch(frames), np.stack([fx.features(f) for f in frames]), app.id)
+        checked.append(app.id)
+    assert checked, "no app's chain is all batched blocks: the batch path is untested"

@@ -59,7 +59,6 @@ from .band_envelope import band_envelope as _band_envelope
 from .fft_band_power import fft_band_power as _fft_band_power
 from .log import log as _log
 from .clip import clip as _clip
-from .decimate import decimate as _decimate
 from .qrs_detect import beat_channels as _beat_channels
 from .qrs_detect import detect_with as _detect_with
 from .qrs_detect import qrs_config as _qrs_config
@@ -107,6 +106,9 @@ class Block:
     rate_out: Callable[[float, dict], float] | None = None  # when the block changes the sample rate
     doc: str = ""
     stream: bool = False  # causal and length-preserving: may run in [features].stream (see the module doc)
+    # apply() also takes a batch of windows [windows, time, channels] and gives each window's output exactly as
+    # alone: FeatureExtractor.batch then runs a chain of such blocks once per batch, not once per window
+    batched: bool = False
 
 
 def _type_ok(v, types) -> bool:
@@ -318,10 +320,6 @@ def _apply_symlog(x, rate):
     return _symlog(_as2d(x, "symlog"))
 
 
-def _apply_decimate(x, rate, factor):
-    return _decimate(_as2d(x, "decimate"), int(factor))
-
-
 @lru_cache(maxsize=32)
 def _band_sos_cached(bands, rate, order):
     out = _band_filters([list(b) for b in bands], rate, order)
@@ -367,8 +365,9 @@ def _concat_described(x, rate, described_branches):
 
 def _apply_block_summary(x, rate, size, level, level_center, level_scale, delta_scale, sums, means, missing, clip,
                          resolution, last, unchanged):
-    return _block_summary(_as2d(x, "block_summary"), size, level, level_center, level_scale, delta_scale, sums, means,
-                          missing, clip, resolution, last, unchanged)
+    x = np.asarray(x)
+    return _block_summary(x if x.ndim == 3 else _as2d(x, "block_summary"), size, level, level_center, level_scale,
+                          delta_scale, sums, means, missing, clip, resolution, last, unchanged)
 
 
 def _frames_params(x, length, hop):
@@ -454,7 +453,7 @@ BLOCKS: dict[str, Block] = {
               _select, _apply_select, stream=True, doc="keep some channels, in the given order"),
         Block("decimate", 1, "float32", {"factor": (int, REQUIRED, "keep one (mean) sample in `factor`")},
               _decimate, _apply_decimate, rate_out=lambda rate, p: float(rate) / int(p["factor"]),
-              doc="mean of each `factor` consecutive samples (a boxcar low-pass, then downsampling)"),
+              doc="mean of every `factor` samples (a boxcar low-pass and downsampling)"),
         Block("qrs_detect", 1, "int",
               {"channel": (int, 0, "input channel: a band-passed ECG in mV"),
                "band_hz": (list, [5.0, 15.0], "detection band-pass [lo, hi] in Hz (Pan-Tompkins: 5-15)"),
@@ -487,7 +486,7 @@ BLOCKS: dict[str, Block] = {
                "resolution": (float, 0.0, "> 0: every feature rounded to this grid (0: not)"),
                "last": (bool, False, "also the block's newest sample, scaled as the level (after the glitch)"),
                "unchanged": (bool, False, "also the share of the block's readings equal to the one before (after last)")},
-              _block_summary, _apply_block_summary,
+              _block_summary, _apply_block_summary, batched=True,
               doc="per block of samples: level, range, step, glitch (optionally newest reading, share unchanged) "
                   "of one channel, sums and means of others"),
         Block("stats", 1, "float32", {"names": (list, list(STAT_NAMES), "statistics to compute, in order")},
@@ -501,9 +500,6 @@ BLOCKS: dict[str, Block] = {
               doc="band powers of the window (or the mean over its frames) per channel -> [1, ch*n_bands]"),
         Block("detrend", 1, "float32", {}, _detrend, _apply_detrend, doc="remove each channel's mean"),
         Block("symlog", 1, "float32", {}, _symlog, _apply_symlog, doc="sign(x) * ln(1 + |x|), elementwise"),
-        Block("decimate", 1, "float32", {"factor": (int, REQUIRED, "keep one (mean) sample in `factor`")},
-              _decimate, _apply_decimate, rate_out=lambda rate, p: float(rate) / int(p["factor"]),
-              doc="mean of every `factor` samples (a boxcar low-pass and downsampling)"),
         Block("kurtosis_band", 1, "float32",
               {"bands": (list, REQUIRED, "candidate [lo, hi] bands in Hz"),
                "order": (int, 2, "Butterworth order of each band-pass"),

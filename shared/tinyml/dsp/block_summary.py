@@ -39,10 +39,10 @@ def _ssqrt(v: np.ndarray, scale: np.float32) -> np.ndarray:
 
 
 def _seq_sum(blocks: np.ndarray) -> np.ndarray:
-    """Sum along axis 1 left to right in float32 (the C twin's loop order)."""
-    acc = blocks[:, 0].astype(F32)
-    for i in range(1, blocks.shape[1]):
-        acc = (acc + blocks[:, i]).astype(F32)
+    """Sum along the last axis left to right in float32 (the C twin's loop order)."""
+    acc = blocks[..., 0].astype(F32)
+    for i in range(1, blocks.shape[-1]):
+        acc = (acc + blocks[..., i]).astype(F32)
     return acc
 
 
@@ -57,9 +57,10 @@ def n_features(sums=(), means=(), last: bool = False, unchanged: bool = False) -
 def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: float = 0.0, level_scale: float = 1.0,
                   delta_scale: float = 1.0, sums=(), means=(), missing: float = -1.0, clip: float = 3.0,
                   resolution: float = 0.0, last: bool = False, unchanged: bool = False) -> np.ndarray:
-    """x [2 + size*n, ch] -> [n, 4 + last + unchanged + len(sums) + len(means)] float32."""
+    """x [2 + size*n, ch] -> [n, 4 + last + unchanged + len(sums) + len(means)] float32; a batch of windows
+    [windows, 2 + size*n, ch] -> [windows, n, ...], each window's features exactly as alone (elementwise float32)."""
     x = np.asarray(x, F32)
-    if x.ndim != 2:
+    if x.ndim not in (2, 3):
         raise TinymlError(f"block_summary: expects [time, channels], got shape {x.shape}")
     nf = n_features(sums, means, last, unchanged)
     if nf > MAX_FEATURES:
@@ -67,44 +68,44 @@ def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: fl
                           "(fewer sums or means)")
     if size < 2:
         raise TinymlError(f"block_summary: size must be >= 2 samples, got {size}")
-    n, rem = divmod(x.shape[0] - 2, size)
+    n, rem = divmod(x.shape[-2] - 2, size)
     if n < 1 or rem:
-        raise TinymlError(f"block_summary: the window must be 2 + size * blocks samples (size {size}), got {x.shape[0]}")
+        raise TinymlError(f"block_summary: the window must be 2 + size * blocks samples (size {size}), got {x.shape[-2]}")
     for c in [level, *[int(s[0]) for s in sums], *[int(m[0]) for m in means]]:
-        if not 0 <= c < x.shape[1]:
-            raise TinymlError(f"block_summary: channel {c} out of range (the window has {x.shape[1]})")
+        if not 0 <= c < x.shape[-1]:
+            raise TinymlError(f"block_summary: channel {c} out of range (the window has {x.shape[-1]})")
     lo, hi = F32(-clip), F32(clip)
     idx = 2 + np.arange(n)[:, None] * size + np.arange(size)[None, :]  # each block's own samples
-    v = x[:, level]
-    own = v[idx]
+    v = x[..., level]
+    own = v[..., idx]
     inv = F32(1.0) / F32(size)
     mean = (_seq_sum(own) * inv).astype(F32)
     out = [np.clip(((mean - F32(level_center)) * F32(level_scale)).astype(F32), lo, hi)]
     d = F32(delta_scale)
-    out.append(np.clip(_ssqrt((own.max(axis=1) - own.min(axis=1)).astype(F32), d), lo, hi))
-    first = v[1 + np.arange(n) * size]  # s[0]: the sample before the block
-    out.append(np.clip(_ssqrt((own[:, -1] - first).astype(F32), d), lo, hi))
+    out.append(np.clip(_ssqrt((own.max(axis=-1) - own.min(axis=-1)).astype(F32), d), lo, hi))
+    first = v[..., 1 + np.arange(n) * size]  # s[0]: the sample before the block
+    out.append(np.clip(_ssqrt((own[..., -1] - first).astype(F32), d), lo, hi))
     # glitch: s[i] - (s[i-1] + s[i+1]) / 2 for i = 0..size-1 (s[i+1] exists for every such i)
     cand = 1 + np.arange(n)[:, None] * size + np.arange(size)[None, :]  # positions of s[0..size-1]
-    e = (v[cand] - ((v[cand - 1] + v[cand + 1]).astype(F32) * F32(0.5))).astype(F32)
-    pick = np.argmax(np.abs(e), axis=1)  # the first of equal magnitudes, as the C loop's strict '>'
-    out.append(np.clip(_ssqrt(e[np.arange(n), pick], d), lo, hi))
+    e = (v[..., cand] - ((v[..., cand - 1] + v[..., cand + 1]).astype(F32) * F32(0.5))).astype(F32)
+    pick = np.argmax(np.abs(e), axis=-1)  # the first of equal magnitudes, as the C loop's strict '>'
+    out.append(np.clip(_ssqrt(np.take_along_axis(e, pick[..., None], axis=-1)[..., 0], d), lo, hi))
     if last:
-        out.append(np.clip(((own[:, -1] - F32(level_center)) * F32(level_scale)).astype(F32), lo, hi))
+        out.append(np.clip(((own[..., -1] - F32(level_center)) * F32(level_scale)).astype(F32), lo, hi))
     if unchanged:  # s[i] == s[i-1] for i = 1..size (NaN never equals: a missing reading is not a repeat)
-        same = (v[cand + 1] == v[cand]).sum(axis=1).astype(F32)
+        same = (v[..., cand + 1] == v[..., cand]).sum(axis=-1).astype(F32)
         out.append(np.clip((same * inv).astype(F32), lo, hi))
     for ch, scale in ((int(s[0]), F32(s[1])) for s in sums):
-        blk = x[:, ch][idx]
+        blk = x[..., ch][..., idx]
         total = _seq_sum(blk)
         f = np.clip(np.sqrt(np.maximum(total, F32(0)) / scale).astype(F32), lo, hi)
-        out.append(np.where(np.isnan(blk).any(axis=1), F32(missing), f).astype(F32))
+        out.append(np.where(np.isnan(blk).any(axis=-1), F32(missing), f).astype(F32))
     for ch, center, scale in ((int(m[0]), F32(m[1]), F32(m[2])) for m in means):
-        blk = x[:, ch][idx]
+        blk = x[..., ch][..., idx]
         mu = (_seq_sum(blk) * inv).astype(F32)
         f = np.clip(((mu - center) / scale).astype(F32), lo, hi)
-        out.append(np.where(np.isnan(blk).any(axis=1), F32(missing), f).astype(F32))
-    y = np.stack(out, axis=1).astype(F32)
+        out.append(np.where(np.isnan(blk).any(axis=-1), F32(missing), f).astype(F32))
+    y = np.stack(out, axis=-1).astype(F32)
     if resolution > 0:
         inv = F32(1.0) / F32(resolution)
         y = (np.floor((y * inv + F32(0.5)).astype(F32)) * F32(resolution)).astype(F32)
