@@ -61,7 +61,7 @@ class FloatModel:
 
     def __init__(self, model, int8):
         self.model, self.input, self.output = model, int8.input, int8.output
-        self._traced = None  # the model traced once, for invoke()
+        self._traced = None  # the model traced on its first predict_one()
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float32)
