@@ -72,7 +72,7 @@ def test_card_renders_without_data_and_the_same_twice(repo, monkeypatch):
 
 def _cli_in_process(capsys, *args: str) -> tuple[int, str]:
     """`tinyml <args>`'s exit code and stderr, run by the CLI's own main() in this process: the same code as a
-    user's command without a process start per step (the fixture ran the command itself once)."""
+    user's command without a process start per step (the fixture and the first check run it as a user does)."""
     from tinyml.cli import main
 
     capsys.readouterr()
