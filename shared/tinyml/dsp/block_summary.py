@@ -61,7 +61,8 @@ def block_summary(x: np.ndarray, size: int = 4, level: int = 0, level_center: fl
     [windows, 2 + size*n, ch] -> [windows, n, ...], each window's features exactly as alone (elementwise float32)."""
     x = np.asarray(x, F32)
     if x.ndim not in (2, 3):
-        raise TinymlError(f"block_summary: expects [time, channels], got shape {x.shape}")
+        raise TinymlError("block_summary: expects [time, channels] (or a batch [windows, time, channels]), got shape "
+                          f"{x.shape}")
     nf = n_features(sums, means, last, unchanged)
     if nf > MAX_FEATURES:
         raise TinymlError(f"block_summary: {nf} features per block; the device keeps at most {MAX_FEATURES} "
